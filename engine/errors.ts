@@ -1,0 +1,61 @@
+/**
+ * Typed errors. A misbehaving peer or tracker produces a `warning` event carrying one of these and the peer is
+ * dropped or banned; only API misuse throws to the caller.
+ */
+
+export class PeersiteError extends Error {
+  readonly code: string
+  constructor (message: string, code: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'PeersiteError'
+    this.code = code
+  }
+}
+
+/** The remote side broke the wire protocol (bad handshake, oversized or malformed message). */
+export class ProtocolError extends PeersiteError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_PROTOCOL', options)
+    this.name = 'ProtocolError'
+  }
+}
+
+/** A piece whose SHA-1 does not match the info dictionary. */
+export class HashMismatchError extends PeersiteError {
+  constructor (readonly index: number) {
+    super(`piece ${index} failed its hash check`, 'ERR_HASH_MISMATCH')
+    this.name = 'HashMismatchError'
+  }
+}
+
+/** A torrent file, info dictionary or magnet link that is malformed or unsafe. */
+export class InvalidTorrentError extends PeersiteError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_INVALID_TORRENT', options)
+    this.name = 'InvalidTorrentError'
+  }
+}
+
+/** A read or operation was aborted through its AbortSignal. */
+export class AbortError extends PeersiteError {
+  constructor (message = 'the operation was aborted') {
+    super(message, 'ABORT_ERR')
+    this.name = 'AbortError'
+  }
+}
+
+/** A piece store cannot satisfy a request (missing piece, out of range, quota). */
+export class StorageError extends PeersiteError {
+  constructor (message: string, code = 'ERR_STORAGE', options?: { cause?: unknown }) {
+    super(message, code, options)
+    this.name = 'StorageError'
+  }
+}
+
+/** Bad input from the user of the CLI or API: reported as one line and a non-zero exit. */
+export class UsageError extends PeersiteError {
+  constructor (message: string) {
+    super(message, 'ERR_USAGE')
+    this.name = 'UsageError'
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * The info dictionary (BEP 3 "info dictionary") turned into what the engine needs: the infohash, the file table,
+ * the piece hashes, and the mapping between pieces and file byte ranges.
+ *
+ * Everything a hostile torrent could use against us is checked here, once: path traversal in file names, lengths
+ * that do not add up, a piece-hash string of the wrong size.
+ */
+import { InvalidTorrentError } from '../errors.js'
+import { bdecode, isBytes, isDict, isInt, type BValue } from '../util/bencode.js'
+import { sha1, toHex, utf8 } from '../util/bytes.js'
+
+export interface TorrentFile {
+  /** Index in the file table. */
+  readonly index: number
+  /** Path inside the site, '/'-separated, without the torrent's name for multi-file torrents ("docs/guide/index.html"). */
+  readonly path: string
+  readonly length: number
+  /** Byte offset of the file's first byte in the torrent's concatenated data. */
+  readonly offset: number
+}
+
+export interface Metainfo {
+  /** SHA-1 of the bencoded info dictionary, 40 lowercase hex digits. */
+  readonly infoHash: string
+  readonly infoHashBytes: Uint8Array
+  /** The raw bencoded info dictionary, exactly as hashed (served to peers by ut_metadata, BEP 9). */
+  readonly info: Uint8Array
+  readonly name: string
+  readonly pieceLength: number
+  readonly pieceCount: number
+  /** Total bytes of all files. */
+  readonly length: number
+  /** 20-byte SHA-1 per piece, concatenated. */
+  readonly pieceHashes: Uint8Array
+  readonly files: readonly TorrentFile[]
+  /** BEP 3: multi-file torrents have `files`; single-file ones only `length`. */
+  readonly multiFile: boolean
+}
+
+/** Largest piece length accepted from a torrent we did not make (libtorrent's limit is in the same range). */
+const MAX_PIECE_LENGTH = 64 * 1024 * 1024
+const MAX_FILES = 100_000
+
+/** Parses and validates a bencoded info dictionary. Throws InvalidTorrentError for anything malformed or unsafe. */
+export async function parseInfoDictionary (info: Uint8Array): Promise<Metainfo> {
+  let dict: BValue
+  try {
+    dict = bdecode(info)
+  } catch (err) {
+    throw new InvalidTorrentError(`info dictionary is not valid bencoding: ${(err as Error).message}`, { cause: err })
+  }
+  if (!isDict(dict)) throw new InvalidTorrentError('info dictionary is not a dictionary')
+
+  const rawName = dict['name.utf-8'] ?? dict.name
+  if (!isBytes(rawName)) throw new InvalidTorrentError('info dictionary has no name')
+  const name = utf8.decode(rawName)
+  checkComponent(name, 'name')
+
+  const pieceLength = dict['piece length']
+  if (!isInt(pieceLength) || pieceLength <= 0 || pieceLength > MAX_PIECE_LENGTH) {
+    throw new InvalidTorrentError(`invalid piece length ${String(pieceLength)}`)
+  }
+
+  const pieces = dict.pieces
+  if (!isBytes(pieces) || pieces.length % 20 !== 0) throw new InvalidTorrentError('pieces is not a multiple of 20 bytes')
+
+  const files: TorrentFile[] = []
+  let length = 0
+  const rawFiles = dict.files
+  if (rawFiles !== undefined) {
+    if (!Array.isArray(rawFiles) || rawFiles.length === 0) throw new InvalidTorrentError('files is not a non-empty list')
+    if (rawFiles.length > MAX_FILES) throw new InvalidTorrentError(`too many files (${rawFiles.length})`)
+    const seen = new Set<string>()
+    for (const entry of rawFiles) {
+      if (!isDict(entry)) throw new InvalidTorrentError('a files entry is not a dictionary')
+      const fileLength = entry.length
+      if (!isInt(fileLength) || fileLength < 0) throw new InvalidTorrentError('a file has an invalid length')
+      const rawPath = entry['path.utf-8'] ?? entry.path
+      if (!Array.isArray(rawPath) || rawPath.length === 0) throw new InvalidTorrentError('a file has no path')
+      const parts = rawPath.map((p) => {
+        if (!isBytes(p)) throw new InvalidTorrentError('a path component is not a string')
+        const s = utf8.decode(p)
+        checkComponent(s, 'path component')
+        return s
+      })
+      const path = parts.join('/')
+      if (seen.has(path)) throw new InvalidTorrentError(`duplicate file path ${path}`)
+      seen.add(path)
+      files.push({ index: files.length, path, length: fileLength, offset: length })
+      length += fileLength
+      if (!Number.isSafeInteger(length)) throw new InvalidTorrentError('torrent length overflows')
+    }
+    // A path that is both a file and a folder ("a" and "a/b") cannot be written to a disk or served.
+    for (const path of seen) {
+      const parts = path.split('/')
+      for (let i = 1; i < parts.length; i++) {
+        if (seen.has(parts.slice(0, i).join('/'))) throw new InvalidTorrentError(`${path} is inside a file`)
+      }
+    }
+  } else {
+    const single = dict.length
+    if (!isInt(single) || single < 0) throw new InvalidTorrentError('info dictionary has neither files nor a valid length')
+    length = single
+    files.push({ index: 0, path: name, length, offset: 0 })
+  }
+
+  const pieceCount = Math.ceil(length / pieceLength)
+  if (pieces.length !== pieceCount * 20) {
+    throw new InvalidTorrentError(`expected ${pieceCount} piece hashes for ${length} bytes, found ${pieces.length / 20}`)
+  }
+
+  const infoHashBytes = await sha1(info)
+  return {
+    infoHash: toHex(infoHashBytes),
+    infoHashBytes,
+    info,
+    name,
+    pieceLength,
+    pieceCount,
+    length,
+    pieceHashes: pieces,
+    files,
+    multiFile: rawFiles !== undefined
+  }
+}
+
+function checkComponent (s: string, what: string): void {
+  if (s.length === 0 || s === '.' || s === '..' || s.includes('/') || s.includes('\\') || s.includes('\0')) {
+    throw new InvalidTorrentError(`unsafe ${what} ${JSON.stringify(s)}`)
+  }
+}
+
+export function pieceLengthAt (meta: Pick<Metainfo, 'pieceLength' | 'pieceCount' | 'length'>, index: number): number {
+  if (index < 0 || index >= meta.pieceCount) throw new RangeError(`piece ${index} out of range`)
+  if (index < meta.pieceCount - 1) return meta.pieceLength
+  return meta.length - meta.pieceLength * (meta.pieceCount - 1)
+}
+
+export function pieceHash (meta: Pick<Metainfo, 'pieceHashes'>, index: number): Uint8Array {
+  return meta.pieceHashes.subarray(index * 20, index * 20 + 20)
+}
+
+/** The pieces [first, last] (inclusive) that hold the torrent bytes [offset, offset + length). Empty ranges give first > last. */
+export function piecesForRange (meta: Pick<Metainfo, 'pieceLength'>, offset: number, length: number): { first: number, last: number } {
+  if (length <= 0) return { first: 1, last: 0 }
+  return { first: Math.floor(offset / meta.pieceLength), last: Math.floor((offset + length - 1) / meta.pieceLength) }
+}
+
+export interface FileSlice {
+  readonly file: TorrentFile
+  /** Offset inside the file. */
+  readonly fileOffset: number
+  /** Offset inside the requested range. */
+  readonly rangeOffset: number
+  readonly length: number
+}
+
+/** Splits the torrent bytes [offset, offset + length) into the slices of the files that hold them, in order. */
+export function fileSlices (meta: Pick<Metainfo, 'files'>, offset: number, length: number): FileSlice[] {
+  const out: FileSlice[] = []
+  const end = offset + length
+  for (const file of meta.files) {
+    const fileEnd = file.offset + file.length
+    if (fileEnd <= offset || file.offset >= end || file.length === 0) continue
+    const start = Math.max(offset, file.offset)
+    const stop = Math.min(end, fileEnd)
+    out.push({ file, fileOffset: start - file.offset, rangeOffset: start - offset, length: stop - start })
+  }
+  return out
+}
+
+/** Finds a file by its site path ("docs/index.html"). */
+export function findFile (meta: Pick<Metainfo, 'files'>, path: string): TorrentFile | undefined {
+  return meta.files.find((f) => f.path === path)
+}

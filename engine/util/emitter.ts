@@ -1,0 +1,45 @@
+/**
+ * A tiny typed event emitter that works in Node, pages and workers alike (the engine core imports nothing from
+ * `node:`). `Events` maps each event name to its listener's argument tuple.
+ */
+export type EventMap = Record<string, unknown[]>
+
+export class Emitter<Events extends EventMap> {
+  #listeners = new Map<keyof Events, Set<(...args: never[]) => void>>()
+
+  on<K extends keyof Events> (event: K, listener: (...args: Events[K]) => void): () => void {
+    let set = this.#listeners.get(event)
+    if (set === undefined) {
+      set = new Set()
+      this.#listeners.set(event, set)
+    }
+    set.add(listener as (...args: never[]) => void)
+    return () => this.off(event, listener)
+  }
+
+  once<K extends keyof Events> (event: K, listener: (...args: Events[K]) => void): () => void {
+    const off = this.on(event, (...args) => {
+      off()
+      listener(...args)
+    })
+    return off
+  }
+
+  off<K extends keyof Events> (event: K, listener: (...args: Events[K]) => void): void {
+    this.#listeners.get(event)?.delete(listener as (...args: never[]) => void)
+  }
+
+  emit<K extends keyof Events> (event: K, ...args: Events[K]): void {
+    const set = this.#listeners.get(event)
+    if (set === undefined) return
+    for (const listener of [...set]) (listener as (...a: Events[K]) => void)(...args)
+  }
+
+  listenerCount (event: keyof Events): number {
+    return this.#listeners.get(event)?.size ?? 0
+  }
+
+  removeAllListeners (): void {
+    this.#listeners.clear()
+  }
+}
