@@ -4,8 +4,10 @@
  */
 export type EventMap = Record<string, unknown[]>
 
+type Listener = (...args: unknown[]) => void
+
 export class Emitter<Events extends EventMap> {
-  #listeners = new Map<keyof Events, Set<(...args: never[]) => void>>()
+  #listeners = new Map<keyof Events, Set<Listener>>()
 
   on<K extends keyof Events> (event: K, listener: (...args: Events[K]) => void): () => void {
     let set = this.#listeners.get(event)
@@ -13,7 +15,7 @@ export class Emitter<Events extends EventMap> {
       set = new Set()
       this.#listeners.set(event, set)
     }
-    set.add(listener as (...args: never[]) => void)
+    set.add(listener as unknown as Listener)
     return () => this.off(event, listener)
   }
 
@@ -26,13 +28,13 @@ export class Emitter<Events extends EventMap> {
   }
 
   off<K extends keyof Events> (event: K, listener: (...args: Events[K]) => void): void {
-    this.#listeners.get(event)?.delete(listener as (...args: never[]) => void)
+    this.#listeners.get(event)?.delete(listener as unknown as Listener)
   }
 
   emit<K extends keyof Events> (event: K, ...args: Events[K]): void {
     const set = this.#listeners.get(event)
     if (set === undefined) return
-    for (const listener of [...set]) (listener as (...a: Events[K]) => void)(...args)
+    for (const listener of [...set]) listener(...(args as unknown[]))
   }
 
   listenerCount (event: keyof Events): number {
