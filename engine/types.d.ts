@@ -6,3 +6,23 @@ declare module 'bencode' {
   }
   export default bencode
 }
+
+declare module 'bittorrent-tracker' {
+  import type { EventEmitter } from 'node:events'
+  import type { Server as HttpServer } from 'node:http'
+  export class Server extends EventEmitter {
+    constructor (opts?: Record<string, unknown>)
+    http: HttpServer
+    listen (port: number, host?: string, cb?: () => void): void
+    close (cb?: () => void): void
+  }
+  export default class Client extends EventEmitter {
+    constructor (opts: Record<string, unknown>)
+    start (opts?: Record<string, unknown>): void
+    stop (opts?: Record<string, unknown>): void
+    complete (opts?: Record<string, unknown>): void
+    update (opts?: Record<string, unknown>): void
+    setInterval (ms: number): void
+    destroy (cb?: (err?: Error) => void): void
+  }
+}
