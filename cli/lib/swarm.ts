@@ -1,8 +1,16 @@
 /**
  * Node glue between the CLI and the engine: a seeder for a published folder and a downloader for `get`.
- * (Being written by the lead; the signatures below are the contract the commands code against.)
+ * Both are an engine Torrent with a file-system store and WebSocket-tracker discovery over node-datachannel.
  */
+import { mkdir, mkdtemp, readdir, rename, rm, rmdir } from 'node:fs/promises'
+import { basename, dirname, join, resolve } from 'node:path'
+import { Bitfield } from '../../engine/bitfield.js'
+import { TrackerDiscovery } from '../../engine/discovery/tracker.js'
+import { AbortError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
+import { FsStore } from '../../engine/storage/fs.js'
+import { Torrent } from '../../engine/torrent.js'
+import { DEFAULT_RTC_CONFIG, nodeWrtc } from '../../engine/transport/node-wrtc.js'
 
 export interface SwarmStats {
   /** Connected peers (handshake done). */
@@ -26,17 +34,38 @@ export interface SwarmOptions {
   signal?: AbortSignal
   /** A hostile peer, a tracker error: reported, never fatal. */
   onWarning?: (message: string) => void
+  /** Re-announce period (ms); trackers tell peers every 30 s by default. */
+  announceIntervalMs?: number
 }
 
 export interface Seeder {
   readonly infoHash: string
+  readonly torrent: Torrent
   stats (): SwarmStats
   close (): Promise<void>
 }
 
+function discoveryFor (opts: SwarmOptions): NonNullable<ConstructorParameters<typeof Torrent>[0]['createDiscovery']> {
+  return (init) => new TrackerDiscovery({
+    ...init,
+    announce: opts.trackers,
+    wrtc: nodeWrtc,
+    rtcConfig: opts.rtcConfig ?? DEFAULT_RTC_CONFIG,
+    ...(opts.announceIntervalMs !== undefined ? { announceIntervalMs: opts.announceIntervalMs } : {})
+  })
+}
+
 /** Seeds `metainfo` from the files under `root` (the published folder). The files must already match. */
 export async function startSeeder (opts: SwarmOptions & { metainfo: Metainfo, root: string }): Promise<Seeder> {
-  throw new Error(`startSeeder is not written yet (${opts.metainfo.infoHash})`)
+  const { metainfo } = opts
+  const torrent = new Torrent({
+    createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: resolve(opts.root), files: m.files }),
+    createDiscovery: discoveryFor(opts)
+  }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount) })
+  torrent.on('warning', (err) => opts.onWarning?.(err.message))
+  const close = async (): Promise<void> => { await torrent.destroy() }
+  opts.signal?.addEventListener('abort', () => { void close() }, { once: true })
+  return { infoHash: metainfo.infoHash, torrent, stats: () => torrent.stats(), close }
 }
 
 export interface DownloadProgress extends SwarmStats {}
@@ -44,7 +73,7 @@ export interface DownloadProgress extends SwarmStats {}
 /**
  * Downloads a torrent into `out` (which must not exist or be empty), verifying every piece. Without `metainfo`,
  * the info dictionary is fetched from peers (BEP 9). Files appear in `out` only when complete: the download goes
- * to a staging folder beside it first.
+ * to a staging folder beside it first, renamed into place at the end and removed on failure.
  */
 export async function download (opts: SwarmOptions & {
   infoHash: string
@@ -52,6 +81,59 @@ export async function download (opts: SwarmOptions & {
   out: string
   onMetadata?: (metainfo: Metainfo) => void
   onProgress?: (progress: DownloadProgress) => void
+  /** Progress callback period, ms (default 250). */
+  progressIntervalMs?: number
 }): Promise<{ metainfo: Metainfo, stats: SwarmStats }> {
-  throw new Error(`download is not written yet (${opts.infoHash})`)
+  const out = resolve(opts.out)
+  await mkdir(dirname(out), { recursive: true })
+  const staging = await mkdtemp(join(dirname(out), `.${basename(out)}.peersite-partial-`))
+  let store: FsStore | undefined
+  const torrent = new Torrent({
+    createStore: (m) => {
+      store = new FsStore({ pieceLength: m.pieceLength, length: m.length, root: staging, files: m.files })
+      return store
+    },
+    createDiscovery: discoveryFor(opts)
+  }, { infoHash: opts.infoHash, ...(opts.metainfo !== undefined ? { metainfo: opts.metainfo } : {}) })
+  torrent.on('warning', (err) => opts.onWarning?.(err.message))
+  torrent.on('metadata', (m) => opts.onMetadata?.(m))
+  if (opts.metainfo !== undefined) opts.onMetadata?.(opts.metainfo)
+  const timer = setInterval(() => opts.onProgress?.(torrent.stats()), opts.progressIntervalMs ?? 250)
+  try {
+    await new Promise<void>((resolvePromise, reject) => {
+      if (torrent.done) {
+        resolvePromise()
+        return
+      }
+      torrent.once('done', resolvePromise)
+      const onAbort = (): void => reject(opts.signal?.reason instanceof Error ? opts.signal.reason : new AbortError('download aborted'))
+      if (opts.signal?.aborted === true) onAbort()
+      opts.signal?.addEventListener('abort', onAbort, { once: true })
+    })
+    const metainfo = torrent.metainfo!
+    await store?.createEmptyFiles()
+    const stats = torrent.stats()
+    opts.onProgress?.(stats)
+    await torrent.destroy()
+    await moveIntoPlace(staging, out)
+    return { metainfo, stats }
+  } catch (err) {
+    await torrent.destroy()
+    await rm(staging, { recursive: true, force: true })
+    throw err
+  } finally {
+    clearInterval(timer)
+  }
+}
+
+/** Renames the finished staging folder to `out`; an existing empty `out` is replaced. */
+async function moveIntoPlace (staging: string, out: string): Promise<void> {
+  try {
+    const entries = await readdir(out)
+    if (entries.length > 0) throw new Error(`output folder ${out} is not empty`)
+    await rmdir(out)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  await rename(staging, out)
 }

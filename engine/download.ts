@@ -1,0 +1,172 @@
+/**
+ * Getting pieces: asks each unchoked peer for blocks the picker chooses, assembles them, verifies every piece
+ * against its SHA-1 from the info dictionary before it is stored or passed on, and blames the peers whose blocks
+ * made a piece fail.
+ */
+import { MAX_HASH_FAILURES_PER_PEER, MAX_OUTSTANDING_REQUESTS, REQUEST_TIMEOUT_MS } from './constants.js'
+import { HashMismatchError } from './errors.js'
+import { pieceHash, pieceLengthAt, type Metainfo } from './metainfo/index.js'
+import { PiecePicker, type BlockRequest } from './picker/index.js'
+import type { PieceStore } from './storage/index.js'
+import { equalBytes, sha1 } from './util/bytes.js'
+import type { Peer } from './wire/peer.js'
+import type { Bitfield } from './bitfield.js'
+
+interface Outstanding extends BlockRequest { sentAt: number }
+
+export interface DownloaderContext {
+  readonly metainfo: Metainfo
+  readonly store: PieceStore
+  /** A piece was verified and stored. */
+  onVerified (index: number): void
+  onDownloaded (peer: Peer, bytes: number): void
+  /** A peer sent data that failed verification too often. */
+  ban (peer: Peer, reason: Error): void
+  warn (err: Error): void
+  peerByKey (key: string): Peer | undefined
+}
+
+export class Downloader {
+  readonly picker: PiecePicker
+  readonly #ctx: DownloaderContext
+  readonly #outstanding = new Map<Peer, Map<string, Outstanding>>()
+  /** Blocks of pieces being assembled, and which peers contributed to each. */
+  readonly #buffers = new Map<number, { data: Uint8Array, from: Set<Peer> }>()
+
+  constructor (ctx: DownloaderContext, have?: Bitfield) {
+    this.#ctx = ctx
+    const { pieceCount, pieceLength, length } = ctx.metainfo
+    this.picker = new PiecePicker({ pieceCount, pieceLength, length })
+    if (have !== undefined) for (let i = 0; i < pieceCount; i++) if (have.has(i)) this.picker.markHave(i)
+  }
+
+  get have (): Bitfield { return this.picker.have }
+
+  addPeer (peer: Peer): void {
+    if (peer.has !== undefined) this.picker.addPeer(peer.key, peer.has)
+    this.#outstanding.set(peer, new Map())
+    this.updateInterest(peer)
+  }
+
+  peerHave (peer: Peer, index: number): void {
+    this.picker.peerHave(peer.key, index)
+    this.updateInterest(peer)
+  }
+
+  removePeer (peer: Peer): void {
+    this.picker.removePeer(peer.key)
+    this.#outstanding.delete(peer)
+    for (const entry of this.#buffers.values()) entry.from.delete(peer)
+  }
+
+  /** BEP 3: interested when the peer has something we lack. */
+  updateInterest (peer: Peer): void {
+    if (peer.destroyed) return
+    const interesting = peer.has !== undefined && this.picker.isInteresting(peer.has)
+    if (interesting) {
+      peer.writeInterested()
+      this.fill(peer)
+    } else {
+      peer.writeNotInterested()
+    }
+  }
+
+  /** BEP 3: a choke discards every pending request; give them back to the picker. */
+  onChoke (peer: Peer): void {
+    const pending = this.#outstanding.get(peer)
+    if (pending === undefined) return
+    for (const req of pending.values()) this.picker.releaseRequest(peer.key, req)
+    pending.clear()
+  }
+
+  /** The one glue function between picker and peer: keep the peer's request pipeline full. */
+  fill (peer: Peer): void {
+    const pending = this.#outstanding.get(peer)
+    if (pending === undefined || peer.destroyed || peer.peerChoking || !peer.amInterested || peer.has === undefined) return
+    const limit = Math.min(MAX_OUTSTANDING_REQUESTS, peer.extended?.reqq ?? MAX_OUTSTANDING_REQUESTS)
+    const want = limit - pending.size
+    if (want <= 0) return
+    const now = Date.now()
+    for (const req of this.picker.pick(peer.key, peer.has, want)) {
+      pending.set(`${req.index}:${req.begin}`, { index: req.index, begin: req.begin, length: req.length, sentAt: now })
+      peer.writeRequest(req.index, req.begin, req.length)
+    }
+  }
+
+  fillAll (peers: Iterable<Peer>): void {
+    for (const peer of peers) this.fill(peer)
+  }
+
+  onBlock (peer: Peer, index: number, begin: number, block: Uint8Array): void {
+    const pending = this.#outstanding.get(peer)
+    const key = `${index}:${begin}`
+    const req = pending?.get(key)
+    if (pending === undefined || req === undefined || req.length !== block.length) return // unrequested or cancelled: ignore
+    pending.delete(key)
+    const { status, cancel } = this.picker.blockReceived(peer.key, index, begin, block.length)
+    for (const other of cancel) {
+      const otherPeer = this.#ctx.peerByKey(other)
+      if (otherPeer === undefined) continue
+      this.#outstanding.get(otherPeer)?.delete(key)
+      otherPeer.writeCancel(index, begin, block.length)
+    }
+    if (status === 'new') {
+      this.#ctx.onDownloaded(peer, block.length)
+      let entry = this.#buffers.get(index)
+      if (entry === undefined) {
+        entry = { data: new Uint8Array(pieceLengthAt(this.#ctx.metainfo, index)), from: new Set() }
+        this.#buffers.set(index, entry)
+      }
+      entry.data.set(block, begin)
+      entry.from.add(peer)
+      if (this.picker.isPieceComplete(index)) void this.#verify(index)
+    }
+    this.fill(peer)
+  }
+
+  async #verify (index: number): Promise<void> {
+    const entry = this.#buffers.get(index)
+    if (entry === undefined) return
+    this.#buffers.delete(index)
+    const digest = await sha1(entry.data)
+    if (!equalBytes(digest, pieceHash(this.#ctx.metainfo, index))) {
+      this.picker.pieceFailed(index)
+      const err = new HashMismatchError(index)
+      this.#ctx.warn(err)
+      for (const peer of entry.from) {
+        peer.hashFailures++
+        if (peer.hashFailures >= MAX_HASH_FAILURES_PER_PEER) this.#ctx.ban(peer, err)
+      }
+      return
+    }
+    try {
+      await this.#ctx.store.put(index, entry.data)
+    } catch (err) {
+      this.picker.pieceFailed(index)
+      this.#ctx.warn(err as Error)
+      return
+    }
+    this.picker.markHave(index)
+    this.#ctx.onVerified(index)
+  }
+
+  /** Requests unanswered for too long go back to the picker, so a stalled peer does not hold the pieces hostage. */
+  expireRequests (peers: Iterable<Peer>, now = Date.now()): void {
+    for (const peer of peers) {
+      const pending = this.#outstanding.get(peer)
+      if (pending === undefined) continue
+      let expired = false
+      for (const [key, req] of pending) {
+        if (now - req.sentAt < REQUEST_TIMEOUT_MS) continue
+        pending.delete(key)
+        this.picker.releaseRequest(peer.key, req)
+        expired = true
+      }
+      if (expired) this.fill(peer)
+    }
+  }
+
+  outstandingCount (peer: Peer): number {
+    return this.#outstanding.get(peer)?.size ?? 0
+  }
+}

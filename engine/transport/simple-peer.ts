@@ -1,0 +1,98 @@
+/**
+ * A Connection over a simple-peer instance (what bittorrent-tracker's WebSocket client hands out for each peer).
+ *
+ * Reading goes through simple-peer's stream. Writing goes straight to the RTCDataChannel underneath once it is
+ * open: simple-peer's own write path pauses whenever more than 64 KiB are queued, which caps a data channel well
+ * below what it can carry (see ENVIRONMENT.md: the raw ceiling needs several MiB in flight). We keep our own
+ * high/low water marks (constants.ts) and report `drain` from the channel's `bufferedamountlow` event.
+ */
+import { SEND_LOW_WATER_MARK } from '../constants.js'
+import { Emitter } from '../util/emitter.js'
+import type { Connection, ConnectionEvents } from './index.js'
+
+/** The part of simple-peer (feross/simple-peer 9, @thaunknown/simple-peer 10) that we use. */
+export interface SimplePeerLike {
+  readonly initiator?: boolean
+  readonly connected: boolean
+  readonly remoteAddress?: string
+  readonly remotePort?: number
+  /** Private in simple-peer, stable across versions 9 and 10; used only for sending (see above). */
+  readonly _channel?: RTCDataChannel | null
+  on (event: 'data', listener: (data: Uint8Array) => void): unknown
+  on (event: 'close', listener: () => void): unknown
+  on (event: 'error', listener: (err: Error) => void): unknown
+  on (event: 'connect', listener: () => void): unknown
+  once (event: 'connect', listener: () => void): unknown
+  write (data: Uint8Array): boolean
+  destroy (err?: Error): void
+}
+
+export class SimplePeerConnection extends Emitter<ConnectionEvents> implements Connection {
+  readonly initiator: boolean
+  readonly #peer: SimplePeerLike
+  #channel: RTCDataChannel | undefined
+  closed = false
+
+  constructor (peer: SimplePeerLike) {
+    super()
+    this.#peer = peer
+    this.initiator = peer.initiator === true
+    peer.on('data', (data) => {
+      if (!this.closed) this.emit('data', data)
+    })
+    peer.on('close', () => this.#onClose())
+    peer.on('error', (err) => {
+      if (this.closed) return
+      this.emit('error', err)
+      this.close()
+    })
+    const channel = peer._channel
+    if (channel !== null && channel !== undefined && typeof channel.send === 'function') {
+      this.#channel = channel
+      channel.bufferedAmountLowThreshold = SEND_LOW_WATER_MARK
+      channel.addEventListener('bufferedamountlow', () => {
+        if (!this.closed) this.emit('drain')
+      })
+    }
+  }
+
+  get remoteAddress (): string {
+    const address = this.#peer.remoteAddress
+    return address === undefined ? 'webrtc' : `webrtc ${address}:${this.#peer.remotePort ?? 0}`
+  }
+
+  get bufferedAmount (): number {
+    return this.#channel?.bufferedAmount ?? 0
+  }
+
+  send (data: Uint8Array): void {
+    if (this.closed) return
+    if (this.#channel !== undefined) {
+      if (this.#channel.readyState !== 'open') {
+        this.close()
+        return
+      }
+      try {
+        this.#channel.send(data as Uint8Array<ArrayBuffer>)
+      } catch (err) {
+        this.emit('error', err as Error)
+        this.close()
+      }
+      return
+    }
+    this.#peer.write(data)
+  }
+
+  #onClose (): void {
+    if (this.closed) return
+    this.closed = true
+    this.emit('close')
+    this.removeAllListeners()
+  }
+
+  close (): void {
+    if (this.closed) return
+    this.#peer.destroy()
+    this.#onClose()
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * One remote peer: the connection, the wire decoder, and the state BEP 3 gives each side of a connection
+ * ("Connections contain two bits of state on either end: choked or not, and interested or not").
+ *
+ * Incoming bytes become typed events; `write*` methods put messages on the wire. What the messages mean for the
+ * torrent (which blocks to request, what to upload) is decided by the torrent, not here.
+ */
+import { EXTENSION_RESERVED_BIT, EXTENSION_RESERVED_BYTE } from '../constants.js'
+import { ProtocolError } from '../errors.js'
+import type { Bitfield } from '../bitfield.js'
+import type { Connection } from '../transport/index.js'
+import { Emitter } from '../util/emitter.js'
+import { equalBytes, toHex } from '../util/bytes.js'
+import { encodeHandshake, encodeMessage, WireDecoder } from './codec.js'
+import { decodeExtendedHandshake, encodeExtendedHandshake } from './extended.js'
+import type { ExtendedHandshake, Handshake, Message } from './messages.js'
+
+/** The ids we ask peers to use when they send us extension messages (our BEP 10 `m` dictionary). */
+export const LOCAL_EXTENSION_IDS = { ut_metadata: 1 } as const
+export type ExtensionName = keyof typeof LOCAL_EXTENSION_IDS
+
+export type PeerEvents = {
+  handshake: [handshake: Handshake]
+  'extended-handshake': [handshake: ExtendedHandshake]
+  /** Every BEP 3 message after the handshake except keep-alives and extended messages. */
+  message: [message: Message]
+  /** An extension message addressed to one of our LOCAL_EXTENSION_IDS. */
+  extension: [name: ExtensionName, payload: Uint8Array]
+  close: []
+  warning: [err: Error]
+}
+
+export interface PeerInit {
+  infoHash: Uint8Array
+  /** Our own peer id. */
+  peerId: Uint8Array
+  maxMessageLength: number
+}
+
+export class Peer extends Emitter<PeerEvents> {
+  readonly connection: Connection
+  readonly #init: PeerInit
+  readonly #decoder: WireDecoder
+
+  /** The remote peer id once the handshake arrived. */
+  remotePeerId: Uint8Array | undefined
+  /** Stable key: the remote peer id in hex once known, a connection counter before. */
+  key: string
+  amChoking = true
+  amInterested = false
+  peerChoking = true
+  peerInterested = false
+  /** The remote's pieces; undefined until we know the piece count (metadata) and it told us. */
+  has: Bitfield | undefined
+  /** The remote's BEP 10 handshake: its extension ids, metadata size, reqq. */
+  extended: ExtendedHandshake | undefined
+  supportsExtensions = false
+  sentHandshake = false
+  receivedHandshake = false
+  /** Payload bytes of piece messages. */
+  uploaded = 0
+  downloaded = 0
+  lastReceivedAt = Date.now()
+  lastSentAt = Date.now()
+  destroyed = false
+  /** Pieces whose hash failed while this peer had contributed blocks. */
+  hashFailures = 0
+
+  constructor (connection: Connection, init: PeerInit, key: string) {
+    super()
+    this.connection = connection
+    this.#init = init
+    this.key = key
+    this.#decoder = new WireDecoder({ maxMessageLength: init.maxMessageLength })
+    connection.on('data', (chunk) => this.#onData(chunk))
+    connection.on('close', () => this.destroy())
+    connection.on('error', (err) => {
+      this.emit('warning', err)
+      this.destroy()
+    })
+  }
+
+  get remotePeerIdHex (): string | undefined {
+    return this.remotePeerId === undefined ? undefined : toHex(this.remotePeerId)
+  }
+
+  /** Raises the decoder's size limit once the piece count is known (a bitfield is ceil(pieces/8) bytes). */
+  setMaxMessageLength (length: number): void {
+    this.#decoder.maxMessageLength = length
+  }
+
+  #onData (chunk: Uint8Array): void {
+    if (this.destroyed) return
+    this.lastReceivedAt = Date.now()
+    let items
+    try {
+      items = this.#decoder.push(chunk)
+    } catch (err) {
+      this.#fail(err as Error)
+      return
+    }
+    for (const item of items) {
+      if (this.destroyed) return
+      try {
+        if (item.kind === 'handshake') this.#onHandshake(item.handshake)
+        else this.#onMessage(item.message)
+      } catch (err) {
+        this.#fail(err as Error)
+        return
+      }
+    }
+  }
+
+  #onHandshake (handshake: Handshake): void {
+    if (!equalBytes(handshake.infoHash, this.#init.infoHash)) {
+      throw new ProtocolError(`handshake for another torrent (${toHex(handshake.infoHash)})`)
+    }
+    this.receivedHandshake = true
+    this.remotePeerId = handshake.peerId
+    this.supportsExtensions = (handshake.reserved[EXTENSION_RESERVED_BYTE]! & EXTENSION_RESERVED_BIT) !== 0
+    // WebTorrent peers both send their handshake on connect; if the remote spoke first, we answer.
+    if (!this.sentHandshake) this.writeHandshake()
+    this.emit('handshake', handshake)
+  }
+
+  #onMessage (message: Message): void {
+    if (!this.receivedHandshake) throw new ProtocolError(`${message.type} before the handshake`)
+    switch (message.type) {
+      case 'keep-alive':
+        return
+      case 'choke':
+        this.peerChoking = true
+        break
+      case 'unchoke':
+        this.peerChoking = false
+        break
+      case 'interested':
+        this.peerInterested = true
+        break
+      case 'not-interested':
+        this.peerInterested = false
+        break
+      case 'extended':
+        this.#onExtended(message.id, message.payload)
+        return
+      default:
+        break
+    }
+    this.emit('message', message)
+  }
+
+  #onExtended (id: number, payload: Uint8Array): void {
+    if (id === 0) {
+      this.extended = decodeExtendedHandshake(payload)
+      this.emit('extended-handshake', this.extended)
+      return
+    }
+    for (const [name, localId] of Object.entries(LOCAL_EXTENSION_IDS)) {
+      if (localId === id) {
+        this.emit('extension', name as ExtensionName, payload)
+        return
+      }
+    }
+    // BEP 10: messages for an id we never assigned are ignored.
+  }
+
+  #fail (err: Error): void {
+    this.emit('warning', err)
+    this.destroy()
+  }
+
+  #send (bytes: Uint8Array): void {
+    if (this.destroyed) return
+    this.lastSentAt = Date.now()
+    this.connection.send(bytes)
+  }
+
+  writeHandshake (): void {
+    if (this.sentHandshake) return
+    this.sentHandshake = true
+    this.#send(encodeHandshake({ infoHash: this.#init.infoHash, peerId: this.#init.peerId }))
+  }
+
+  writeExtendedHandshake (handshake: ExtendedHandshake): void {
+    this.#send(encodeMessage({ type: 'extended', id: 0, payload: encodeExtendedHandshake(handshake) }))
+  }
+
+  /** Sends an extension message using the id the remote assigned; false when the remote lacks the extension. */
+  writeExtension (name: string, payload: Uint8Array): boolean {
+    const id = this.extended?.m[name]
+    if (id === undefined || id === 0) return false
+    this.#send(encodeMessage({ type: 'extended', id, payload }))
+    return true
+  }
+
+  writeBitfield (bitfield: Bitfield): void {
+    this.#send(encodeMessage({ type: 'bitfield', bitfield: bitfield.bytes }))
+  }
+
+  writeHave (index: number): void {
+    this.#send(encodeMessage({ type: 'have', index }))
+  }
+
+  writeChoke (): void {
+    if (this.amChoking) return
+    this.amChoking = true
+    this.#send(encodeMessage({ type: 'choke' }))
+  }
+
+  writeUnchoke (): void {
+    if (!this.amChoking) return
+    this.amChoking = false
+    this.#send(encodeMessage({ type: 'unchoke' }))
+  }
+
+  writeInterested (): void {
+    if (this.amInterested) return
+    this.amInterested = true
+    this.#send(encodeMessage({ type: 'interested' }))
+  }
+
+  writeNotInterested (): void {
+    if (!this.amInterested) return
+    this.amInterested = false
+    this.#send(encodeMessage({ type: 'not-interested' }))
+  }
+
+  writeRequest (index: number, begin: number, length: number): void {
+    this.#send(encodeMessage({ type: 'request', index, begin, length }))
+  }
+
+  writeCancel (index: number, begin: number, length: number): void {
+    this.#send(encodeMessage({ type: 'cancel', index, begin, length }))
+  }
+
+  writePiece (index: number, begin: number, block: Uint8Array): void {
+    this.uploaded += block.length
+    this.#send(encodeMessage({ type: 'piece', index, begin, block }))
+  }
+
+  writeKeepAlive (): void {
+    this.#send(encodeMessage({ type: 'keep-alive' }))
+  }
+
+  destroy (): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    this.connection.close()
+    this.emit('close')
+    this.removeAllListeners()
+  }
+}
