@@ -63,6 +63,8 @@ export class MetadataExchange {
       peer.destroy()
       return
     }
+    // BEP 9: "an unrecognized message ID MUST be ignored".
+    if (msg.msgType === 'unknown') return
     if (msg.msgType === 'request') {
       const info = this.#ctx.info()
       const data = info === undefined ? undefined : metadataPiece(info, msg.piece)

@@ -1,0 +1,79 @@
+/**
+ * The BEP 10 extended handshake: the bencoded payload of an `extended` message with extended id 0.
+ * Framing (length prefix, id 20, extended id 0) is codec.ts's job; this file only builds and reads the dictionary.
+ */
+import { ProtocolError } from '../errors.js'
+import { BencodeError, bdecode, bencode, isBytes, isDict, isInt, type BValue } from '../util/bencode.js'
+import { utf8 } from '../util/bytes.js'
+import type { ExtendedHandshake } from './messages.js'
+
+/** BEP 10: "a single byte message identifier", so ids are 0..255; "Setting an extension number to zero means that
+ * the extension is not supported/disabled". */
+const MAX_EXTENDED_ID = 0xff
+
+/**
+ * Encodes `{ m, metadata_size?, v?, reqq? }`. An id of 0 in `m` is written as is: BEP 10 uses it in a later
+ * handshake to switch an extension off. Invalid ids or sizes are API misuse and throw RangeError.
+ */
+export function encodeExtendedHandshake (h: ExtendedHandshake): Uint8Array {
+  const m: Record<string, number> = {}
+  for (const [name, id] of Object.entries(h.m)) {
+    if (!Number.isInteger(id) || id < 0 || id > MAX_EXTENDED_ID) throw new RangeError(`extension ${name}: id ${id} is not 0..255`)
+    m[name] = id
+  }
+  const dict: Record<string, unknown> = { m }
+  if (h.metadataSize !== undefined) {
+    if (!Number.isSafeInteger(h.metadataSize) || h.metadataSize <= 0) throw new RangeError(`invalid metadataSize ${h.metadataSize}`)
+    dict.metadata_size = h.metadataSize
+  }
+  // BEP 10: "v: Client name and version (as a utf-8 string)".
+  if (h.v !== undefined) dict.v = utf8.encode(h.v)
+  if (h.reqq !== undefined) {
+    if (!Number.isSafeInteger(h.reqq) || h.reqq <= 0) throw new RangeError(`invalid reqq ${h.reqq}`)
+    dict.reqq = h.reqq
+  }
+  return bencode(dict)
+}
+
+/**
+ * Reads an extended handshake from a peer. BEP 10: "All items in the dictionary are optional. Any unknown names
+ * should be ignored", so a missing `m` is an empty one and an optional field of the wrong type is dropped, but a
+ * payload that is not a dictionary, or an `m` that is not a dictionary of ids 0..255, is a ProtocolError.
+ * Entries with id 0 (disabled) are left out of the result.
+ */
+export function decodeExtendedHandshake (payload: Uint8Array): ExtendedHandshake {
+  let value: BValue
+  try {
+    value = bdecode(payload)
+  } catch (err) {
+    if (err instanceof BencodeError) throw new ProtocolError(`extended handshake: ${err.message}`, { cause: err })
+    throw err
+  }
+  if (!isDict(value)) throw new ProtocolError('extended handshake is not a dictionary')
+
+  const m: Record<string, number> = {}
+  const rawM = own(value, 'm')
+  if (rawM !== undefined) {
+    if (!isDict(rawM)) throw new ProtocolError('extended handshake: m is not a dictionary')
+    for (const name of Object.keys(rawM)) {
+      const id = rawM[name]
+      if (!isInt(id) || id < 0 || id > MAX_EXTENDED_ID) throw new ProtocolError(`extended handshake: m.${name} is not an id 0..255`)
+      // defineProperty: a peer-chosen name such as "__proto__" must stay a plain key, not reach the prototype.
+      if (id !== 0) Object.defineProperty(m, name, { value: id, enumerable: true, writable: true, configurable: true })
+    }
+  }
+
+  const handshake: { m: Record<string, number>, metadataSize?: number, v?: string, reqq?: number } = { m }
+  const metadataSize = own(value, 'metadata_size')
+  if (isInt(metadataSize) && metadataSize > 0) handshake.metadataSize = metadataSize
+  const v = own(value, 'v')
+  if (isBytes(v)) handshake.v = utf8.decode(v)
+  const reqq = own(value, 'reqq')
+  if (isInt(reqq) && reqq > 0) handshake.reqq = reqq
+  return handshake
+}
+
+/** An own property only: the bencode library builds dicts as plain objects, so inherited names must not leak in. */
+function own (dict: { [key: string]: BValue }, key: string): BValue | undefined {
+  return Object.hasOwn(dict, key) ? dict[key] : undefined
+}
