@@ -2,6 +2,7 @@
  * Where verified pieces live. The engine writes a piece only after its SHA-1 matched, and reads pieces back to
  * serve readers and other peers. Implementations: memory (tests, browser fallback), fs (Node: the site's files).
  */
+import { StorageError } from '../errors.js'
 
 export interface PieceStoreInit {
   /** Bytes in every piece but possibly the last. */
@@ -22,4 +23,26 @@ export interface PieceStore {
   get (index: number, range?: { offset: number, length: number }, signal?: AbortSignal): Promise<Uint8Array>
   /** Flushes and releases resources; the data stays (fs) or goes (memory). */
   close (): Promise<void>
+}
+
+/**
+ * Shared argument checks for PieceStore implementations, so every store rejects the same misuse the same way:
+ * returns the piece's length and the byte range inside it, or throws StorageError 'ERR_OUT_OF_RANGE'.
+ */
+export function pieceRange (
+  store: Pick<PieceStore, 'pieceLength' | 'length'>,
+  index: number,
+  range?: { offset: number, length: number }
+): { pieceLength: number, offset: number, length: number } {
+  const pieceCount = Math.ceil(store.length / store.pieceLength)
+  if (!Number.isInteger(index) || index < 0 || index >= pieceCount) {
+    throw new StorageError(`piece ${index} out of range (0-${pieceCount - 1})`, 'ERR_OUT_OF_RANGE')
+  }
+  const pieceLength = index < pieceCount - 1 ? store.pieceLength : store.length - store.pieceLength * (pieceCount - 1)
+  if (range === undefined) return { pieceLength, offset: 0, length: pieceLength }
+  const { offset, length } = range
+  if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > pieceLength) {
+    throw new StorageError(`range ${offset}+${length} outside piece ${index} (${pieceLength} bytes)`, 'ERR_OUT_OF_RANGE')
+  }
+  return { pieceLength, offset, length }
 }

@@ -1,0 +1,507 @@
+/**
+ * The piece picker: which block to request next from which peer. Pure data, modelled on libtorrent's
+ * `piece_picker`: bitfields and availability counts go in, block requests come out; it never touches a socket, so
+ * it is tested with string fixtures and glued to peers by one small function in torrent.ts.
+ *
+ * State is kept per piece in typed arrays. Per-block state exists only for the few pieces that are in progress
+ * ("partial" pieces: some block requested or received), so memory stays small for ~100k pieces and most operations
+ * cost O(blocks of one piece), not O(pieces).
+ *
+ * Rarest first uses libtorrent's trick: all pieces sit in one array ordered by availability, bucket after bucket,
+ * with each bucket's start offset remembered. A piece whose availability changes by one swaps with the edge of its
+ * bucket and the edge moves: O(1) per `have` message, and `pick` walks the array from the rarest end, stopping as
+ * soon as it has enough pieces. The array starts shuffled, so ties are broken randomly.
+ */
+import { Bitfield } from '../bitfield.js'
+import { BLOCK_LENGTH } from '../constants.js'
+
+export interface BlockRequest { index: number, begin: number, length: number }
+
+export type PickedRequest = BlockRequest & { duplicate?: boolean }
+
+export interface PiecePickerInit {
+  pieceCount: number
+  pieceLength: number
+  /** Total bytes of the torrent. */
+  length: number
+  /** BEP 3: "All current implementations use 2^14 (16 kiB)". */
+  blockLength?: number
+  /**
+   * Seeds the random tie-break between equally rare pieces, so tests are reproducible. By default the order is
+   * random per process: peers of the same swarm then start on different pieces, which keeps rare pieces spreading.
+   */
+  seed?: number
+  /**
+   * BEP 3 "End Game": once every missing block is requested, request the remaining ones from other peers too
+   * (cancelling the spare copies when one arrives). At most this many requests per block. Default 2; 1 disables.
+   */
+  maxRequestsPerBlock?: number
+}
+
+export type BlockStatus = 'new' | 'duplicate' | 'unexpected'
+
+/** Block states inside a partial piece. */
+const MISSING = 0
+const REQUESTED = 1
+const RECEIVED = 2
+
+/** A piece with some block requested or received. Dropped again when it has neither (or becomes verified). */
+interface PartialPiece {
+  /** One of MISSING / REQUESTED / RECEIVED per block. */
+  readonly state: Uint8Array
+  /** The peers a block is outstanding at; only for REQUESTED blocks (at most maxRequestsPerBlock entries). */
+  readonly owners: Array<string[] | undefined>
+  /** Blocks in state MISSING. */
+  missing: number
+  received: number
+}
+
+interface PeerState {
+  /** What the peer announced. Undefined for a peer we only requested from (never added, e.g. a test). */
+  has: Bitfield | undefined
+  /** Counted in `#seeds` instead of per piece (a complete bitfield at addPeer: the common case, a seeder). */
+  seed: boolean
+  /** Outstanding requests, keyed by global block id (index * blocksPerPiece + block). */
+  readonly requests: Map<number, BlockRequest>
+}
+
+interface PriorityRange { first: number, last: number, priority: number }
+
+export class PiecePicker {
+  readonly pieceCount: number
+  readonly pieceLength: number
+  readonly length: number
+  readonly blockLength: number
+  /** Blocks in a full piece; the last piece may have fewer. */
+  readonly blocksPerPiece: number
+  /** Verified pieces. Mutate only through markHave/pieceFailed. */
+  readonly have: Bitfield
+
+  readonly #maxRequestsPerBlock: number
+  /** Per piece: how many non-seed peers have it. Seeds are added on top (`#seeds`) to keep addPeer O(1) for them. */
+  readonly #availability: Uint32Array
+  #seeds = 0
+  /** All pieces, sorted by availability (bucket 0 first); random order within a bucket. */
+  readonly #order: Uint32Array
+  /** Per piece: its position in `#order`. */
+  readonly #pos: Uint32Array
+  /** `#bucketStart[a]`: where the pieces with availability `a` begin in `#order` (= how many have less). */
+  readonly #bucketStart: number[]
+  readonly #partial = new Map<number, PartialPiece>()
+  readonly #peers = new Map<string, PeerState>()
+  #priorities: PriorityRange[] = []
+  /** Priority ranges sorted (priority desc, first asc); rebuilt lazily when ranges change. */
+  #sortedPriorities: PriorityRange[] | undefined
+
+  constructor (init: PiecePickerInit) {
+    const { pieceCount, pieceLength, length } = init
+    const blockLength = init.blockLength ?? BLOCK_LENGTH
+    if (!Number.isSafeInteger(pieceCount) || pieceCount < 0) throw new RangeError(`invalid piece count ${pieceCount}`)
+    if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new RangeError(`invalid piece length ${pieceLength}`)
+    if (!Number.isSafeInteger(blockLength) || blockLength <= 0) throw new RangeError(`invalid block length ${blockLength}`)
+    if (!Number.isSafeInteger(length) || length < 0 || Math.ceil(length / pieceLength) !== pieceCount) {
+      throw new RangeError(`length ${length} does not make ${pieceCount} pieces of ${pieceLength} bytes`)
+    }
+    this.pieceCount = pieceCount
+    this.pieceLength = pieceLength
+    this.length = length
+    this.blockLength = blockLength
+    this.blocksPerPiece = Math.ceil(pieceLength / blockLength)
+    this.have = new Bitfield(pieceCount)
+    this.#maxRequestsPerBlock = Math.max(1, init.maxRequestsPerBlock ?? 2)
+    this.#availability = new Uint32Array(pieceCount)
+    this.#order = new Uint32Array(pieceCount)
+    this.#pos = new Uint32Array(pieceCount)
+    this.#bucketStart = [0, pieceCount]
+    const random = mulberry32(init.seed ?? Math.floor(Math.random() * 0x100000000))
+    for (let i = 0; i < pieceCount; i++) this.#order[i] = i
+    // Fisher-Yates: the random tie-break between equally rare pieces (swaps keep each bucket shuffled later on).
+    for (let i = pieceCount - 1; i > 0; i--) {
+      const j = random() % (i + 1)
+      const t = this.#order[i]!
+      this.#order[i] = this.#order[j]!
+      this.#order[j] = t
+    }
+    for (let k = 0; k < pieceCount; k++) this.#pos[this.#order[k]!] = k
+  }
+
+  // ---- sizes ----------------------------------------------------------------------------------------------------
+
+  /** Bytes in piece `index` (the last piece may be shorter). */
+  pieceSize (index: number): number {
+    return index === this.pieceCount - 1 ? this.length - this.pieceLength * (this.pieceCount - 1) : this.pieceLength
+  }
+
+  /** Blocks in piece `index`. */
+  blockCount (index: number): number {
+    return index === this.pieceCount - 1 ? Math.ceil(this.pieceSize(index) / this.blockLength) : this.blocksPerPiece
+  }
+
+  /** Bytes in block `block` of piece `index` (the last block of the last piece may be shorter). */
+  blockSize (index: number, block: number): number {
+    return Math.min(this.blockLength, this.pieceSize(index) - block * this.blockLength)
+  }
+
+  // ---- our pieces -----------------------------------------------------------------------------------------------
+
+  get done (): boolean { return this.have.complete }
+
+  markHave (index: number): void {
+    this.#checkIndex(index)
+    this.have.set(index)
+    // Any request still out for it is pointless now; forget it so the peer's slots free up.
+    this.#dropPiece(index)
+  }
+
+  pieceFailed (index: number): void {
+    this.#checkIndex(index)
+    this.have.set(index, false)
+    this.#dropPiece(index)
+  }
+
+  /** All blocks received (the piece can be assembled and hashed). */
+  isPieceComplete (index: number): boolean {
+    const p = this.#partial.get(index)
+    return p !== undefined && p.received === p.state.length
+  }
+
+  /** Number of blocks received of piece `index` (for progress); a verified piece counts as all. */
+  blocksReceived (index: number): number {
+    if (this.have.has(index)) return this.blockCount(index)
+    return this.#partial.get(index)?.received ?? 0
+  }
+
+  // ---- peers ----------------------------------------------------------------------------------------------------
+
+  addPeer (peerKey: string, has: Bitfield): void {
+    if (has.length !== this.pieceCount) throw new RangeError(`bitfield has ${has.length} pieces, expected ${this.pieceCount}`)
+    const peer = this.#peer(peerKey)
+    this.#forgetAvailability(peer)
+    // Own copy: the caller's bitfield may change without telling us, and counts must stay consistent.
+    peer.has = has.clone()
+    if (has.complete) {
+      peer.seed = true
+      this.#seeds++
+    } else {
+      this.#addAvailability(peer.has, 1)
+    }
+  }
+
+  peerHave (peerKey: string, index: number): void {
+    this.#checkIndex(index)
+    const peer = this.#peer(peerKey)
+    // BEP 3 lets a peer with nothing skip the bitfield message, so `have` may be the first thing we hear.
+    peer.has ??= new Bitfield(this.pieceCount)
+    if (peer.seed || peer.has.has(index)) return
+    peer.has.set(index)
+    this.#increment(index)
+  }
+
+  removePeer (peerKey: string): BlockRequest[] {
+    const peer = this.#peers.get(peerKey)
+    if (peer === undefined) return []
+    this.#forgetAvailability(peer)
+    const released = [...peer.requests.values()]
+    for (const req of released) this.releaseRequest(peerKey, req)
+    this.#peers.delete(peerKey)
+    return released
+  }
+
+  /** How many connected peers have piece `index`. */
+  availability (index: number): number {
+    this.#checkIndex(index)
+    return this.#availability[index]! + this.#seeds
+  }
+
+  isInteresting (has: Bitfield): boolean {
+    const mine = this.have.bytes
+    const theirs = has.bytes
+    const n = Math.min(mine.length, theirs.length)
+    for (let i = 0; i < n; i++) if ((theirs[i]! & ~mine[i]!) !== 0) return true
+    return false
+  }
+
+  // ---- priorities -----------------------------------------------------------------------------------------------
+
+  addPriority (first: number, last: number, priority = 1): () => void {
+    if (!Number.isInteger(first) || !Number.isInteger(last) || first > last) throw new RangeError(`invalid piece range ${first}-${last}`)
+    const range: PriorityRange = {
+      first: Math.max(0, first),
+      last: Math.min(this.pieceCount - 1, last),
+      priority
+    }
+    this.#priorities.push(range)
+    this.#sortedPriorities = undefined
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.#priorities = this.#priorities.filter((r) => r !== range)
+      this.#sortedPriorities = undefined
+    }
+  }
+
+  // ---- requests -------------------------------------------------------------------------------------------------
+
+  pick (peerKey: string, has: Bitfield, max: number): PickedRequest[] {
+    const out: PickedRequest[] = []
+    if (max <= 0 || this.have.complete) return out
+    const peer = this.#peer(peerKey)
+
+    // 1. Pieces a reader waits for, by priority, then sequentially (a stream plays in order).
+    this.#visitPriorityPieces(has, (index) => this.#pickFresh(peerKey, peer, index, out, max))
+    if (out.length >= max) return out
+
+    // 2. Pieces already started: finishing them makes them verifiable and shareable sooner (and frees memory).
+    for (const index of this.#partial.keys()) {
+      if (!has.has(index)) continue
+      if (this.#pickFresh(peerKey, peer, index, out, max)) return out
+    }
+
+    // 3. Untouched pieces, rarest first (BEP 3 "Rarest First"), ties in random order.
+    for (const index of this.#rarest(has, max - out.length)) {
+      if (this.#pickFresh(peerKey, peer, index, out, max)) return out
+    }
+
+    // 4. End game: every block this peer could give us is already out elsewhere; ask it too, so a slow peer does
+    //    not hold the last pieces hostage. Readers' pieces first.
+    if (this.#maxRequestsPerBlock > 1) {
+      this.#visitPriorityPieces(has, (index) => this.#pickDuplicate(peerKey, peer, index, out, max))
+      if (out.length >= max) return out
+      for (const index of this.#partial.keys()) {
+        if (!has.has(index)) continue
+        if (this.#pickDuplicate(peerKey, peer, index, out, max)) return out
+      }
+    }
+    return out
+  }
+
+  blockReceived (peerKey: string, index: number, begin: number, length: number): { status: BlockStatus, cancel: string[] } {
+    const unexpected = { status: 'unexpected' as const, cancel: [] }
+    if (!Number.isInteger(index) || index < 0 || index >= this.pieceCount) return unexpected
+    if (!Number.isInteger(begin) || begin < 0 || begin % this.blockLength !== 0) return unexpected
+    const block = begin / this.blockLength
+    if (block >= this.blockCount(index) || length !== this.blockSize(index, block)) return unexpected
+
+    const peer = this.#peers.get(peerKey)
+    const id = index * this.blocksPerPiece + block
+    const askedThisPeer = peer?.requests.delete(id) ?? false
+    const p = this.#partial.get(index)
+    if (p !== undefined && askedThisPeer) removeOwner(p, block, peerKey)
+
+    if (this.have.has(index) || p?.state[block] === RECEIVED) return { status: 'duplicate', cancel: [] }
+    if (p === undefined || !askedThisPeer) return unexpected
+
+    // First copy: everyone else still asked for it gets a cancel (BEP 3: "cancel messages are sent for
+    // redundant block requests" in end game) and the request is forgotten here.
+    const cancel = p.owners[block] ?? []
+    for (const other of cancel) this.#peers.get(other)?.requests.delete(id)
+    p.owners[block] = undefined
+    p.state[block] = RECEIVED
+    p.received++
+    return { status: 'new', cancel }
+  }
+
+  releaseRequest (peerKey: string, req: BlockRequest): void {
+    const peer = this.#peers.get(peerKey)
+    if (peer === undefined) return
+    if (!Number.isInteger(req.index) || req.index < 0 || req.index >= this.pieceCount || req.begin % this.blockLength !== 0) return
+    const block = req.begin / this.blockLength
+    const id = req.index * this.blocksPerPiece + block
+    if (!peer.requests.delete(id)) return
+    const p = this.#partial.get(req.index)
+    if (p === undefined) return
+    removeOwner(p, block, peerKey)
+    if (p.state[block] === REQUESTED && p.owners[block] === undefined) {
+      p.state[block] = MISSING
+      p.missing++
+    }
+    // A piece with nothing requested or received is untouched again: back to rarest-first.
+    if (p.received === 0 && p.missing === p.state.length) this.#partial.delete(req.index)
+  }
+
+  requestsOf (peerKey: string): BlockRequest[] {
+    const peer = this.#peers.get(peerKey)
+    return peer === undefined ? [] : [...peer.requests.values()]
+  }
+
+  /** Outstanding requests at this peer (what the glue compares with the peer's `reqq`). */
+  outstanding (peerKey: string): number {
+    return this.#peers.get(peerKey)?.requests.size ?? 0
+  }
+
+  // ---- internals ------------------------------------------------------------------------------------------------
+
+  #checkIndex (index: number): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.pieceCount) throw new RangeError(`piece index ${index} out of range`)
+  }
+
+  #peer (peerKey: string): PeerState {
+    let peer = this.#peers.get(peerKey)
+    if (peer === undefined) {
+      peer = { has: undefined, seed: false, requests: new Map() }
+      this.#peers.set(peerKey, peer)
+    }
+    return peer
+  }
+
+  #forgetAvailability (peer: PeerState): void {
+    if (peer.seed) this.#seeds--
+    else if (peer.has !== undefined) this.#addAvailability(peer.has, -1)
+    peer.seed = false
+    peer.has = undefined
+  }
+
+  #addAvailability (has: Bitfield, delta: 1 | -1): void {
+    const bytes = has.bytes
+    for (let b = 0; b < bytes.length; b++) {
+      const byte = bytes[b]!
+      if (byte === 0) continue
+      for (let bit = 0; bit < 8; bit++) {
+        if ((byte & (0x80 >> bit)) === 0) continue
+        if (delta === 1) this.#increment(b * 8 + bit)
+        else this.#decrement(b * 8 + bit)
+      }
+    }
+  }
+
+  /** Forgets a piece's block state and every request still out for it. */
+  #dropPiece (index: number): void {
+    const p = this.#partial.get(index)
+    if (p === undefined) return
+    for (let block = 0; block < p.owners.length; block++) {
+      for (const key of p.owners[block] ?? []) this.#peers.get(key)?.requests.delete(index * this.blocksPerPiece + block)
+    }
+    this.#partial.delete(index)
+  }
+
+  #visitPriorityPieces (has: Bitfield, visit: (index: number) => boolean): void {
+    if (this.#priorities.length === 0) return
+    this.#sortedPriorities ??= [...this.#priorities].sort((a, b) => b.priority - a.priority || a.first - b.first)
+    const sorted = this.#sortedPriorities
+    // Ranges of one priority are merged on the fly (sorted by first, `next` skips what an overlap already covered),
+    // so within a priority level pieces come strictly in index order.
+    let level = Number.NaN
+    let next = 0
+    for (const range of sorted) {
+      if (range.priority !== level) {
+        level = range.priority
+        next = 0
+      }
+      for (let i = Math.max(range.first, next); i <= range.last; i++) {
+        if (this.have.has(i) || !has.has(i)) continue
+        if (visit(i)) return
+      }
+      next = Math.max(next, range.last + 1)
+    }
+  }
+
+  /** Availability of `index` goes up by one: it swaps to the end of its bucket, which then becomes the next bucket's start. */
+  #increment (index: number): void {
+    const a = this.#availability[index]!
+    while (this.#bucketStart.length <= a + 1) this.#bucketStart.push(this.pieceCount)
+    const last = this.#bucketStart[a + 1]! - 1
+    this.#swap(this.#pos[index]!, last)
+    this.#bucketStart[a + 1] = last
+    this.#availability[index] = a + 1
+  }
+
+  /** Availability of `index` goes down by one: it swaps to the start of its bucket, which then moves past it. */
+  #decrement (index: number): void {
+    const a = this.#availability[index]!
+    if (a === 0) return
+    const first = this.#bucketStart[a]!
+    this.#swap(this.#pos[index]!, first)
+    this.#bucketStart[a] = first + 1
+    this.#availability[index] = a - 1
+  }
+
+  #swap (p: number, q: number): void {
+    if (p === q) return
+    const x = this.#order[p]!
+    const y = this.#order[q]!
+    this.#order[p] = y
+    this.#order[q] = x
+    this.#pos[y] = p
+    this.#pos[x] = q
+  }
+
+  /**
+   * Up to `want` untouched pieces this peer has and we lack, rarest first. Walks the availability-sorted order and
+   * stops as soon as it has enough, so the usual cost is a handful of steps; O(pieces) only when the peer has
+   * little we need.
+   */
+  #rarest (has: Bitfield, want: number): number[] {
+    const picked: number[] = []
+    for (let k = 0; k < this.pieceCount && picked.length < want; k++) {
+      const index = this.#order[k]!
+      if (!has.has(index) || this.have.has(index) || this.#partial.has(index)) continue
+      picked.push(index)
+    }
+    return picked
+  }
+
+  #partialOf (index: number): PartialPiece {
+    let p = this.#partial.get(index)
+    if (p === undefined) {
+      const blocks = this.blockCount(index)
+      p = { state: new Uint8Array(blocks), owners: new Array<string[] | undefined>(blocks), missing: blocks, received: 0 }
+      this.#partial.set(index, p)
+    }
+    return p
+  }
+
+  /** Requests this piece's missing blocks from the peer. Returns true when `out` is full. */
+  #pickFresh (peerKey: string, peer: PeerState, index: number, out: PickedRequest[], max: number): boolean {
+    const existing = this.#partial.get(index)
+    if (existing !== undefined && existing.missing === 0) return out.length >= max
+    const p = existing ?? this.#partialOf(index)
+    for (let block = 0; block < p.state.length && out.length < max; block++) {
+      if (p.state[block] !== MISSING) continue
+      p.state[block] = REQUESTED
+      p.missing--
+      p.owners[block] = [peerKey]
+      const req = { index, begin: block * this.blockLength, length: this.blockSize(index, block) }
+      peer.requests.set(index * this.blocksPerPiece + block, req)
+      out.push(req)
+    }
+    return out.length >= max
+  }
+
+  /** End game: asks this peer for blocks already out at other peers. Returns true when `out` is full. */
+  #pickDuplicate (peerKey: string, peer: PeerState, index: number, out: PickedRequest[], max: number): boolean {
+    const p = this.#partial.get(index)
+    if (p === undefined) return false
+    for (let block = 0; block < p.state.length && out.length < max; block++) {
+      if (p.state[block] !== REQUESTED) continue
+      const owners = p.owners[block]
+      if (owners === undefined || owners.length >= this.#maxRequestsPerBlock || owners.includes(peerKey)) continue
+      owners.push(peerKey)
+      const req = { index, begin: block * this.blockLength, length: this.blockSize(index, block) }
+      peer.requests.set(index * this.blocksPerPiece + block, req)
+      out.push({ ...req, duplicate: true })
+    }
+    return out.length >= max
+  }
+}
+
+function removeOwner (p: PartialPiece, block: number, peerKey: string): void {
+  const owners = p.owners[block]
+  if (owners === undefined) return
+  const at = owners.indexOf(peerKey)
+  if (at < 0) return
+  owners.splice(at, 1)
+  if (owners.length === 0) p.owners[block] = undefined
+}
+
+/** A tiny seedable PRNG (mulberry32) returning 32-bit unsigned integers: good enough to shuffle ties. */
+function mulberry32 (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return (t ^ (t >>> 14)) >>> 0
+  }
+}

@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto'
+import { mkdtemp, readFile, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { StorageError } from '../../../../engine/errors.js'
+import { FsStore } from '../../../../engine/storage/fs.js'
+import { MemoryStore } from '../../../../engine/storage/memory.js'
+import { LAYOUT, content, describeStore, fileTable, pieceOf, type StoreLayout } from './store-suite.js'
+
+async function tempRoot (): Promise<string> {
+  return await mkdtemp(join(tmpdir(), 'peersite-store-'))
+}
+
+describeStore('MemoryStore', async (layout) => ({ store: new MemoryStore(layout) }))
+
+describeStore('FsStore', async (layout) => {
+  const root = await tempRoot()
+  return {
+    store: new FsStore({ ...layout, root }),
+    readFile: async (path) => new Uint8Array(await readFile(join(root, path))),
+    cleanup: async () => { await rm(root, { recursive: true, force: true }) }
+  }
+})
+
+describeStore('FsStore with one open file at a time', async (layout) => {
+  const root = await tempRoot()
+  return {
+    store: new FsStore({ ...layout, root, maxOpenFiles: 1 }),
+    readFile: async (path) => new Uint8Array(await readFile(join(root, path))),
+    cleanup: async () => { await rm(root, { recursive: true, force: true }) }
+  }
+})
+
+describe('MemoryStore', () => {
+  it('rejects a get of a piece never put with ERR_NOT_FOUND', async () => {
+    const store = new MemoryStore(LAYOUT)
+    const err = await store.get(0).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(StorageError)
+    expect((err as StorageError).code).toBe('ERR_NOT_FOUND')
+  })
+
+  it('rejects a put beyond maxBytes with ERR_QUOTA, counting replaced pieces once', async () => {
+    const data = content(LAYOUT.length)
+    const store = new MemoryStore({ ...LAYOUT, maxBytes: 2050 })
+    await store.put(0, pieceOf(data, LAYOUT, 0))
+    await store.put(1, pieceOf(data, LAYOUT, 1))
+    await store.put(1, pieceOf(data, LAYOUT, 1)) // same piece again: no extra bytes
+    const err = await store.put(2, pieceOf(data, LAYOUT, 2)).catch((e: unknown) => e)
+    expect((err as StorageError).code).toBe('ERR_QUOTA')
+    await store.put(4, pieceOf(data, LAYOUT, 4)) // 50 bytes still fit
+    expect(store.bytes).toBe(2050)
+    expect(store.has(2)).toBe(false)
+  })
+})
+
+describe('FsStore', () => {
+  let root: string
+  const data = content(LAYOUT.length)
+  const pieceCount = Math.ceil(LAYOUT.length / LAYOUT.pieceLength)
+
+  /** The metainfo fields checkPieces needs, hashed from `data`. */
+  function metaFor (layout: StoreLayout, bytes: Uint8Array): { pieceLength: number, pieceCount: number, length: number, pieceHashes: Uint8Array } {
+    const count = Math.ceil(layout.length / layout.pieceLength)
+    const pieceHashes = new Uint8Array(count * 20)
+    for (let i = 0; i < count; i++) pieceHashes.set(createHash('sha1').update(pieceOf(bytes, layout, i)).digest(), i * 20)
+    return { pieceLength: layout.pieceLength, pieceCount: count, length: layout.length, pieceHashes }
+  }
+
+  async function filled (): Promise<FsStore> {
+    const store = new FsStore({ ...LAYOUT, root })
+    for (let i = 0; i < pieceCount; i++) await store.put(i, pieceOf(data, LAYOUT, i))
+    return store
+  }
+
+  beforeEach(async () => { root = await tempRoot() })
+  afterEach(async () => { await rm(root, { recursive: true, force: true }) })
+
+  it('keeps the data after close', async () => {
+    await (await filled()).close()
+    const again = new FsStore({ ...LAYOUT, root })
+    expect(await again.get(3)).toEqual(pieceOf(data, LAYOUT, 3))
+    await again.close()
+  })
+
+  it('creates zero-length files up front', async () => {
+    const store = new FsStore({ ...LAYOUT, root })
+    await store.createEmptyFiles()
+    expect((await stat(join(root, 'dir/empty'))).size).toBe(0)
+    await store.createEmptyFiles() // idempotent
+    await store.close()
+  })
+
+  it('reports a piece never written as ERR_NOT_FOUND', async () => {
+    const store = new FsStore({ ...LAYOUT, root })
+    const err = await store.get(0).catch((e: unknown) => e)
+    expect((err as StorageError).code).toBe('ERR_NOT_FOUND')
+    await store.close()
+  })
+
+  it('refuses paths that escape the root', () => {
+    for (const path of ['../evil', 'a/../../evil', '/etc/passwd', 'a//b', 'a/./b', 'a\\..\\b']) {
+      const files = fileTable([[path, 10]])
+      expect(() => new FsStore({ pieceLength: 16, length: 10, root, files }), path).toThrow(StorageError)
+    }
+  })
+
+  it('rejects a file table that does not add up', () => {
+    expect(() => new FsStore({ pieceLength: 16, length: 11, root, files: fileTable([['a', 10]]) })).toThrow(RangeError)
+  })
+
+  it('stores a single-file torrent', async () => {
+    const files = fileTable([['site.bin', 2500]])
+    const bytes = content(2500, 3)
+    const layout = { pieceLength: 1000, length: 2500, files }
+    const store = new FsStore({ ...layout, root })
+    for (let i = 0; i < 3; i++) await store.put(i, pieceOf(bytes, layout, i))
+    await store.close()
+    expect(new Uint8Array(await readFile(join(root, 'site.bin')))).toEqual(bytes)
+  })
+
+  describe('checkPieces', () => {
+    it('accepts intact files', async () => {
+      const store = await filled()
+      const have = await store.checkPieces(metaFor(LAYOUT, data))
+      expect(have.toString()).toBe('*****')
+      await store.close()
+    })
+
+    it('reports the piece holding a corrupted byte', async () => {
+      await (await filled()).close()
+      // dir/sub/c.bin starts at torrent offset 1500: its byte 1000 is torrent byte 2500, in piece 2.
+      const path = join(root, 'dir/sub/c.bin')
+      const bytes = new Uint8Array(await readFile(path))
+      bytes[1000] = bytes[1000]! ^ 0xff
+      await writeFile(path, bytes)
+      const store = new FsStore({ ...LAYOUT, root })
+      expect((await store.checkPieces(metaFor(LAYOUT, data))).toString()).toBe('** **')
+      await store.close()
+    })
+
+    it('reports pieces of a missing file and of a short file, without throwing', async () => {
+      await (await filled()).close()
+      await unlink(join(root, 'a.txt')) // bytes 0-1499: pieces 0 and 1
+      await truncate(join(root, 'd'), 200) // loses bytes 4000-4049: piece 4
+      const store = new FsStore({ ...LAYOUT, root })
+      expect((await store.checkPieces(metaFor(LAYOUT, data))).toString()).toBe('  ** ')
+      await store.close()
+    })
+
+    it('reports nothing in an empty folder', async () => {
+      const store = new FsStore({ ...LAYOUT, root })
+      expect((await store.checkPieces(metaFor(LAYOUT, data))).toString()).toBe('     ')
+      await store.close()
+    })
+
+    it('hashes pieces larger than its read chunk and files spanning many pieces', async () => {
+      // 3 pieces of 5 MiB (> the 4 MiB read chunk) over two files split mid-piece.
+      const pieceLength = 5 * 1024 * 1024
+      const length = 3 * pieceLength - 123
+      const layout = { pieceLength, length, files: fileTable([['x', pieceLength + 7], ['y', length - pieceLength - 7]]) }
+      const bytes = content(length, 9)
+      const store = new FsStore({ ...layout, root })
+      for (let i = 0; i < 3; i++) await store.put(i, pieceOf(bytes, layout, i))
+      expect((await store.checkPieces(metaFor(layout, bytes))).toString()).toBe('***')
+      await store.close()
+    })
+  })
+})
