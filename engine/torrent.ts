@@ -49,6 +49,8 @@ export type TorrentEvents = {
   peer: [peer: Peer]
   /** Something went wrong with a peer or tracker: logged, never fatal. */
   warning: [err: Error]
+  /** A tracker acknowledged our announce. */
+  announced: []
   /** A peer was dropped for sending bad data. */
   ban: [peerId: string, reason: Error]
 }
@@ -121,9 +123,14 @@ export class Torrent extends Emitter<TorrentEvents> {
     }
     this.#tick = setInterval(() => this.#onTick(), TICK_MS)
     if (components.createDiscovery !== undefined) {
-      this.#discovery = components.createDiscovery({ infoHash: this.infoHashBytes, peerId: this.peerId })
+      this.#discovery = components.createDiscovery({
+        infoHash: this.infoHashBytes,
+        peerId: this.peerId,
+        wantsPeer: (id) => this.wantsPeer(id)
+      })
       this.#discovery.on('connection', (conn) => this.addConnection(conn))
       this.#discovery.on('warning', (err) => this.emit('warning', err))
+      this.#discovery.on('announced', () => this.emit('announced'))
       this.#discovery.start(this.#announceStats())
     }
   }
@@ -203,6 +210,12 @@ export class Torrent extends Emitter<TorrentEvents> {
     if (metainfo.length === 0) this.#onDone()
   }
 
+  /** Whether a connection to this peer id (hex) would be refused: connected already, banned, or ourselves. */
+  wantsPeer (peerIdHex: string): boolean {
+    return !this.#banned.has(peerIdHex) && !this.#byKey.has(peerIdHex) && peerIdHex !== toHex(this.peerId) &&
+      this.#peers.size < this.#maxPeers
+  }
+
   /** Adds a freshly opened connection (from discovery, or by hand in tests). */
   addConnection (connection: Connection): Peer | undefined {
     if (this.destroyed || this.#peers.size >= this.#maxPeers) {
@@ -230,9 +243,21 @@ export class Torrent extends Emitter<TorrentEvents> {
 
   #onHandshake (peer: Peer): void {
     const id = peer.remotePeerIdHex!
-    if (this.#banned.has(id) || this.#byKey.has(id) || id === toHex(this.peerId)) {
-      peer.destroy() // banned, a second connection to the same peer, or ourselves
+    if (this.#banned.has(id) || id === toHex(this.peerId)) {
+      peer.destroy()
       return
+    }
+    const existing = this.#byKey.get(id)
+    if (existing !== undefined) {
+      // Two peers that announce at the same time each answer the other's offer: two connections, and if each
+      // side kept a different one, both would die. Both sides keep the one started by the lower peer id.
+      const preferred = (p: Peer): boolean => p.connection.initiator === (toHex(this.peerId) < id)
+      if (preferred(existing) || !preferred(peer)) {
+        peer.destroy()
+        return
+      }
+      this.#byKey.delete(id)
+      existing.destroy()
     }
     peer.key = id
     this.#byKey.set(id, peer)
@@ -292,6 +317,7 @@ export class Torrent extends Emitter<TorrentEvents> {
         }
         if (peer.has !== undefined) downloader.removePeer(peer)
         peer.has = new Bitfield(metainfo.pieceCount, message.bitfield)
+        if (this.#dropIfBothSeeds(peer)) return
         downloader.addPeer(peer)
         return
       case 'have':
@@ -306,6 +332,7 @@ export class Torrent extends Emitter<TorrentEvents> {
         peer.has ??= new Bitfield(metainfo.pieceCount)
         if (!peer.has.has(message.index)) {
           peer.has.set(message.index)
+          if (this.#dropIfBothSeeds(peer)) return
           downloader.peerHave(peer, message.index)
         }
         return
@@ -334,6 +361,13 @@ export class Torrent extends Emitter<TorrentEvents> {
       default:
         // port, unknown: nothing to do over WebRTC (BEP 3: unknown messages are ignored).
     }
+  }
+
+  /** Two seeds have nothing to give each other: the connection slot is better spent on a leecher. */
+  #dropIfBothSeeds (peer: Peer): boolean {
+    if (!this.#done || peer.has?.complete !== true) return false
+    peer.destroy()
+    return true
   }
 
   #protocolViolation (peer: Peer, message: string): void {
@@ -372,6 +406,7 @@ export class Torrent extends Emitter<TorrentEvents> {
 
   #ban (peer: Peer, reason: Error): void {
     const id = peer.remotePeerIdHex
+    if (peer.destroyed || (id !== undefined && this.#banned.has(id))) return
     if (id !== undefined) this.#banned.add(id)
     this.emit('ban', id ?? peer.key, reason)
     this.#warnPeer(peer, new Error(`banned: ${reason.message}`))
@@ -400,8 +435,7 @@ export class Torrent extends Emitter<TorrentEvents> {
       }
     }
     this.#downloader?.expireRequests(this.#peers, now)
-    const discovery = this.#discovery as (Discovery & { update?: (s: ReturnType<Torrent['stats']>) => void }) | undefined
-    discovery?.update?.({ ...this.stats(), ...this.#announceStats() })
+    this.#discovery?.update(this.#announceStats())
   }
 
   /** Resolves when piece `index` is verified and stored; raises its priority meanwhile. */

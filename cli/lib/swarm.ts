@@ -38,6 +38,8 @@ export interface SwarmOptions {
   announceIntervalMs?: number
 }
 
+const SEEDER_ANNOUNCE_WAIT_MS = 5000
+
 export interface Seeder {
   readonly infoHash: string
   readonly torrent: Torrent
@@ -64,6 +66,15 @@ export async function startSeeder (opts: SwarmOptions & { metainfo: Metainfo, ro
   }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount) })
   torrent.on('warning', (err) => opts.onWarning?.(err.message))
   const close = async (): Promise<void> => { await torrent.destroy() }
+  // Ready once a tracker knows us, so a visitor that starts right after is sent to us (bounded: a tracker that
+  // is down must not hold the seeder back; it keeps retrying in the background).
+  await new Promise<void>((resolvePromise) => {
+    const timer = setTimeout(resolvePromise, SEEDER_ANNOUNCE_WAIT_MS)
+    torrent.once('announced', () => {
+      clearTimeout(timer)
+      resolvePromise()
+    })
+  })
   opts.signal?.addEventListener('abort', () => { void close() }, { once: true })
   return { infoHash: metainfo.infoHash, torrent, stats: () => torrent.stats(), close }
 }

@@ -9,6 +9,8 @@ export type DiscoveryEvents = {
   /** An open connection to a peer that has not handshaken yet. */
   connection: [connection: Connection]
   warning: [err: Error]
+  /** A tracker acknowledged an announce: from now on, peers that join will be sent to us. */
+  announced: []
 }
 
 export interface AnnounceStats {
@@ -21,6 +23,8 @@ export interface AnnounceStats {
 export interface Discovery extends Emitter<DiscoveryEvents> {
   start (stats: AnnounceStats): void
   /** Tells trackers we finished downloading (BEP 3 `event=completed`). */
+  /** The figures sent with the next periodic announce. */
+  update (stats: AnnounceStats): void
   complete (stats: AnnounceStats): void
   destroy (): Promise<void>
 }
@@ -28,4 +32,6 @@ export interface Discovery extends Emitter<DiscoveryEvents> {
 export interface DiscoveryInit {
   infoHash: Uint8Array
   peerId: Uint8Array
+  /** Asked before connecting to a peer whose id is known in advance (WebSocket trackers say it). */
+  wantsPeer?: (peerIdHex: string) => boolean
 }

@@ -51,6 +51,7 @@ export class TrackerDiscovery extends Emitter<DiscoveryEvents> implements Discov
       getAnnounceOpts: () => ({ ...this.#stats, numwant: this.#init.numwant ?? DEFAULT_NUMWANT })
     })
     this.#client = client
+    client.on('update', () => this.emit('announced'))
     client.on('warning', (err: Error) => this.emit('warning', err))
     client.on('error', (err: Error) => this.emit('warning', err))
     client.on('peer', (peer: SimplePeerLike | string) => {
@@ -61,8 +62,8 @@ export class TrackerDiscovery extends Emitter<DiscoveryEvents> implements Discov
     client.start()
   }
 
-  #onPeer (peer: SimplePeerLike): void {
-    if (this.#destroyed) {
+  #onPeer (peer: SimplePeerLike & { id?: string }): void {
+    if (this.#destroyed || (peer.id !== undefined && this.#init.wantsPeer?.(peer.id) === false)) {
       peer.destroy()
       return
     }

@@ -1,0 +1,48 @@
+/**
+ * A connected pair of node-datachannel peer connections (the standards polyfill, no STUN), signalled in
+ * process with trickle ICE. Benchmarks measure transfer, not setup, so setup happens before timing starts.
+ */
+import { RTCPeerConnection } from 'node-datachannel/polyfill'
+
+export const rtcConfig = { iceServers: [] }
+
+/**
+ * Open one data channel from `a` to `b`. Returns both ends and close().
+ * @param {{ label?: string, timeoutMs?: number }} [opts]
+ */
+export async function connectedChannelPair (opts = {}) {
+  const a = new RTCPeerConnection(rtcConfig)
+  const b = new RTCPeerConnection(rtcConfig)
+  const close = () => { try { a.close() } catch {} try { b.close() } catch {} }
+  try {
+    a.onicecandidate = (e) => { if (e.candidate) b.addIceCandidate(e.candidate).catch(() => {}) }
+    b.onicecandidate = (e) => { if (e.candidate) a.addIceCandidate(e.candidate).catch(() => {}) }
+    const remote = new Promise((resolve) => {
+      b.ondatachannel = (e) => {
+        const ch = e.channel
+        if (ch.readyState === 'open') resolve(ch)
+        else ch.addEventListener('open', () => resolve(ch), { once: true })
+      }
+    })
+    const local = a.createDataChannel(opts.label ?? 'bench')
+    const localOpen = new Promise((resolve) => local.addEventListener('open', () => resolve(), { once: true }))
+    await a.setLocalDescription(await a.createOffer())
+    await b.setRemoteDescription(a.localDescription)
+    await b.setLocalDescription(await b.createAnswer())
+    await a.setRemoteDescription(b.localDescription)
+    const timeoutMs = opts.timeoutMs ?? 20_000
+    let timer
+    const [, far] = await Promise.race([
+      Promise.all([localOpen, remote]),
+      new Promise((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`data channel did not open within ${timeoutMs} ms`)), timeoutMs)
+      })
+    ]).finally(() => clearTimeout(timer))
+    local.binaryType = 'arraybuffer'
+    far.binaryType = 'arraybuffer'
+    return { a, b, sender: local, receiver: far, close }
+  } catch (err) {
+    close()
+    throw err
+  }
+}

@@ -1,0 +1,176 @@
+/** `peersite get <infohash | magnet | site.torrent> --out DIR`: a Node visitor that downloads a whole site. */
+import { readdir, stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import cliProgress from 'cli-progress'
+import type { ArgumentsCamelCase, Argv } from 'yargs'
+import { AbortError, PeersiteError, UsageError } from '../../engine/errors.js'
+import type { Metainfo } from '../../engine/metainfo/index.js'
+import { formatBytes, formatDuration, formatRate } from '../lib/format.js'
+import { parseGetSource } from '../lib/get-source.js'
+import { printAbove, startStatusLine, warningPrinter, type StatusLine } from '../lib/status.js'
+import { download, type DownloadProgress } from '../lib/swarm.js'
+import { DEFAULT_TRACKERS, defaultIceServers, isWebSocketTracker, parseIceServers, validateTrackers } from '../lib/trackers.js'
+
+export const command = 'get <source>'
+export const describe = 'Download a site (by infohash, magnet URI or .torrent file), verifying every piece'
+
+export function builder (yargs: Argv) {
+  return yargs
+    .positional('source', { type: 'string', demandOption: true, describe: 'Infohash, magnet URI or path to a .torrent file' })
+    .option('out', { type: 'string', demandOption: true, describe: 'Folder to write the site into (must not exist or be empty)' })
+    .option('tracker', { type: 'string', array: true, describe: 'WebSocket tracker URL (repeatable; added to the magnet\'s or torrent\'s own)' })
+    .option('timeout', { type: 'number', describe: 'Give up after this many seconds' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object describing the result on stdout' })
+    .option('ice-servers', { type: 'string', describe: 'ICE servers for WebRTC: "none", "default" (public STUN) or stun:/turn: URLs (default: none if every tracker is on 127.0.0.1)' })
+}
+
+export type GetArgs = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>
+
+export async function handler (argv: GetArgs): Promise<void> {
+  const given = validateTrackers(argv.tracker ?? [])
+  parseIceServers(argv.iceServers) // refuse a bad value before touching anything
+  if (argv.timeout !== undefined && !(Number.isFinite(argv.timeout) && argv.timeout > 0)) {
+    throw new UsageError(`invalid --timeout "${String(argv.timeout)}": expected a positive number of seconds`)
+  }
+  if (argv.out.trim() === '') throw new UsageError('--out needs a folder')
+  const out = resolve(argv.out)
+  await checkOut(argv.out, out)
+  const source = await parseGetSource(argv.source)
+  const listed = source.trackers.filter(isWebSocketTracker)
+  let trackers = [...new Set([...given, ...listed])]
+  if (trackers.length === 0) trackers = [...DEFAULT_TRACKERS]
+  const rtcConfig = parseIceServers(argv.iceServers ?? defaultIceServers(trackers))
+
+  const controller = new AbortController()
+  let interrupted = false
+  const onSignal = (): void => {
+    interrupted = true
+    controller.abort(new AbortError('interrupted'))
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  const timer = argv.timeout !== undefined
+    ? setTimeout(() => controller.abort(new AbortError(`timed out after ${argv.timeout} s`)), argv.timeout * 1000)
+    : undefined
+
+  process.stderr.write(`getting ${source.name ?? source.infoHash} from ${trackers.join(' ')}\n`)
+  const started = Date.now()
+  const display = progressDisplay(argv.json)
+  let last: DownloadProgress | undefined
+  let metainfo: Metainfo | undefined = source.metainfo
+  try {
+    const result = await download({
+      infoHash: source.infoHash,
+      ...(source.metainfo !== undefined ? { metainfo: source.metainfo } : {}),
+      out,
+      trackers,
+      ...(rtcConfig !== undefined ? { rtcConfig } : {}),
+      signal: controller.signal,
+      onWarning: display.warn,
+      onMetadata: (m) => {
+        metainfo = m
+        display.metadata(m)
+      },
+      onProgress: (p) => {
+        last = p
+        display.progress(p)
+      }
+    })
+    display.stop()
+    const ms = Date.now() - started
+    const bytes = result.metainfo.length
+    if (argv.json) {
+      process.stdout.write(JSON.stringify({ infoHash: result.metainfo.infoHash, name: result.metainfo.name, out, files: result.metainfo.files.length, bytes, ms }) + '\n')
+    } else {
+      process.stdout.write(`downloaded ${result.metainfo.name}: ${result.metainfo.files.length} files, ${formatBytes(bytes)} in ${formatDuration(ms)} ` +
+        `(average ${formatRate(bytes / Math.max(ms / 1000, 0.001))}) into ${out}\n`)
+    }
+  } catch (err) {
+    display.stop()
+    if (controller.signal.aborted) {
+      const have = last !== undefined && metainfo !== undefined
+        ? `${formatBytes(last.verified)} of ${formatBytes(metainfo.length)} verified, ${last.peers} peers`
+        : metainfo === undefined ? 'no metadata received from any peer' : 'nothing verified'
+      const reason = interrupted ? 'interrupted' : (controller.signal.reason as Error).message
+      throw new PeersiteError(`${reason} (${have}); nothing was written to ${out}`, interrupted ? 'ERR_INTERRUPTED' : 'ERR_TIMEOUT')
+    }
+    throw err
+  } finally {
+    if (timer !== undefined) clearTimeout(timer)
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+}
+
+/** `get` writes only into a folder that does not exist yet or is empty: it never mixes a site into other files. */
+async function checkOut (label: string, out: string): Promise<void> {
+  let info
+  try {
+    info = await stat(out)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw new UsageError(`cannot use output folder ${label}: ${(err as Error).message}`)
+  }
+  if (!info.isDirectory()) throw new UsageError(`output ${label} exists and is not a folder`)
+  if ((await readdir(out)).length > 0) throw new UsageError(`output folder ${label} is not empty`)
+}
+
+interface ProgressDisplay {
+  metadata: (m: Metainfo) => void
+  progress: (p: DownloadProgress) => void
+  warn: (message: string) => void
+  stop: () => void
+}
+
+/** A cli-progress bar on a terminal; sparse plain lines (every 5 s) in logs. */
+function progressDisplay (quiet: boolean): ProgressDisplay {
+  const tty = process.stderr.isTTY === true && !quiet
+  let latest: DownloadProgress | undefined
+  let meta: Metainfo | undefined
+  let status: StatusLine | undefined
+  let bar: cliProgress.SingleBar | undefined
+  const warnOnce = warningPrinter(() => status)
+  const payload = (p: DownloadProgress | undefined): Record<string, string> => ({
+    done: formatBytes(p?.verified ?? 0),
+    size: formatBytes(meta?.length ?? 0),
+    speed: formatRate(p?.downloadRate ?? 0),
+    peers: `${p?.peers ?? 0} peer${p?.peers === 1 ? '' : 's'}`
+  })
+  const plain = (): string => {
+    if (meta === undefined) return `fetching metadata from peers (${latest?.peers ?? 0} connected)`
+    const pct = meta.length === 0 ? 100 : Math.floor(((latest?.verified ?? 0) / meta.length) * 100)
+    const p = payload(latest)
+    return `${pct}% ${p.done} of ${p.size} · ${p.speed} · ${p.peers}`
+  }
+  if (!quiet) status = startStatusLine(plain)
+  return {
+    metadata: (m) => {
+      meta = m
+      if (!tty) return
+      status?.stop()
+      status = undefined
+      bar = new cliProgress.SingleBar({
+        stream: process.stderr,
+        format: '{bar} {percentage}% | {done} of {size} | {speed} | {peers}',
+        hideCursor: true,
+        barsize: 30
+      }, cliProgress.Presets.shades_classic)
+      bar.start(m.length, 0, payload(latest))
+    },
+    progress: (p) => {
+      latest = p
+      bar?.update(p.verified, payload(p))
+    },
+    warn: (message) => {
+      if (bar !== undefined) return // a bar cannot share its line; warnings are not fatal
+      if (!quiet) warnOnce(message)
+    },
+    stop: () => {
+      bar?.stop()
+      bar = undefined
+      status?.stop()
+      status = undefined
+      if (!tty && !quiet && latest !== undefined && meta !== undefined) printAbove(undefined, plain())
+    }
+  }
+}

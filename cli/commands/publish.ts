@@ -1,0 +1,107 @@
+/** `peersite publish <dir>`: hash a folder into a torrent, write the loader beside it, and seed it. */
+import type { ArgumentsCamelCase, Argv } from 'yargs'
+import { UsageError } from '../../engine/errors.js'
+import { formatBytes } from '../lib/format.js'
+import { parsePieceLength } from '../lib/piece-length.js'
+import { executePublish, planPublish, type PublishPlan } from '../lib/publish.js'
+import { seedUntilStopped } from '../lib/seeding.js'
+import { startStaticServer, type StaticServer } from '../lib/static-server.js'
+import { startTrackerServer, type TrackerServer } from '../lib/tracker-server.js'
+import { DEFAULT_TRACKERS, defaultIceServers, parseIceServers, parsePort, validateTrackers } from '../lib/trackers.js'
+
+export const command = 'publish <dir>'
+export const describe = 'Hash a folder into a torrent, write the loader next to it, and seed it'
+
+export function builder (yargs: Argv) {
+  return yargs
+    .positional('dir', { type: 'string', demandOption: true, describe: 'The site folder' })
+    .option('out', { type: 'string', describe: 'Output folder (default: <dir>-peersite beside the folder)' })
+    .option('tracker', { type: 'string', array: true, describe: 'WebSocket tracker URL (repeatable; default: the public WebTorrent trackers)' })
+    .option('piece-length', { type: 'string', describe: 'Piece length, e.g. 64KiB or 1MiB (default: grows with the site, 16KiB-1MiB)' })
+    .option('local', { type: 'boolean', default: false, describe: 'Run a tracker and a static server on 127.0.0.1 in this process; contact nothing outside the machine' })
+    .option('port', { type: 'number', describe: 'HTTP port of the --local static server (default: a free one)' })
+    .option('seed', { type: 'boolean', default: true, describe: 'Keep seeding after writing (--no-seed: exit)' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object { infoHash, magnetURI, url, out } on stdout' })
+    .option('ice-servers', { type: 'string', describe: 'ICE servers for WebRTC: "none", "default" (public STUN) or stun:/turn: URLs (default: none with --local or 127.0.0.1 trackers)' })
+    .example('$0 publish ./site --local', 'Publish and serve on this machine only')
+    .example('$0 publish ./site --tracker wss://tracker.example.org', 'Publish, announce to your own tracker, and seed')
+}
+
+export type PublishArgs = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>> & { loaderDir?: string }
+
+export async function handler (argv: PublishArgs): Promise<void> {
+  const given = validateTrackers(argv.tracker ?? [])
+  if (argv.local && given.length > 0) throw new UsageError('--local announces only to its own tracker: drop --tracker or --local')
+  if (argv.port !== undefined && !argv.local) throw new UsageError('--port is the --local static server\'s port: add --local')
+  const port = parsePort(argv.port, '--port')
+  const pieceLength = argv.pieceLength !== undefined ? parsePieceLength(argv.pieceLength) : undefined
+  const trackers = argv.local ? [] : given.length > 0 ? given : [...DEFAULT_TRACKERS]
+  // --local: everything is on this machine, so no STUN (see defaultIceServers).
+  const rtcConfig = parseIceServers(argv.iceServers ?? (argv.local ? 'none' : defaultIceServers(trackers)))
+
+  // Everything that can be refused is checked before anything is written.
+  let plan: PublishPlan = await planPublish({
+    dir: argv.dir,
+    ...(argv.out !== undefined ? { out: argv.out } : {}),
+    trackers,
+    ...(pieceLength !== undefined ? { pieceLength } : {}),
+    ...(argv.loaderDir !== undefined ? { loaderDir: argv.loaderDir } : {})
+  })
+
+  let server: StaticServer | undefined
+  let tracker: TrackerServer | undefined
+  const closeLocal = async (): Promise<void> => {
+    await server?.close()
+    await tracker?.close()
+  }
+  try {
+    if (argv.local) {
+      server = await startStaticServer({ root: plan.out, host: '127.0.0.1', ...(port !== undefined ? { port } : {}) })
+      tracker = await startTrackerServer({ host: '127.0.0.1' })
+      plan = { ...plan, trackers: [tracker.url] }
+    }
+
+    const progress = hashingProgress(plan.site.length, argv.json)
+    const result = await executePublish(plan, progress)
+    const url = server?.url ?? null
+
+    if (argv.json) {
+      process.stdout.write(JSON.stringify({ infoHash: result.infoHash, magnetURI: result.magnetURI, url, out: result.out }) + '\n')
+    } else {
+      const lines = [
+        `published ${plan.name}: ${plan.site.files.length} files, ${formatBytes(plan.site.length)}, piece length ${plan.pieceLength / 1024} KiB`,
+        `  out:      ${result.out}`,
+        `  infohash: ${result.infoHash}`,
+        `  magnet:   ${result.magnetURI}`,
+        url !== null
+          ? `  url:      ${url}`
+          : `  url:      upload ${result.out} to any static host (GitHub Pages, Netlify, S3...) and open it there`
+      ]
+      if (tracker !== undefined) lines.push(`  tracker:  ${tracker.url}`)
+      process.stdout.write(lines.join('\n') + '\n')
+    }
+
+    if (!argv.seed) {
+      await closeLocal()
+      return
+    }
+    if (!argv.json) process.stderr.write('seeding; press Ctrl-C to stop\n')
+    await seedUntilStopped({ metainfo: result.metainfo, root: plan.site.root, trackers: plan.trackers.slice(), rtcConfig, onShutdown: closeLocal })
+  } catch (err) {
+    await closeLocal()
+    throw err
+  }
+}
+
+/** A hashing percentage on a terminal for sites big enough to take a moment. */
+function hashingProgress (total: number, quiet: boolean): ((hashed: number) => void) | undefined {
+  if (quiet || process.stderr.isTTY !== true || total < 64 * 1024 * 1024) return undefined
+  let last = -1
+  return (hashed) => {
+    const pct = Math.floor((hashed / total) * 100)
+    if (pct === last) return
+    last = pct
+    process.stderr.write(`\r\x1b[2Khashing ${pct}% of ${formatBytes(total)}`)
+    if (hashed >= total) process.stderr.write('\r\x1b[2K')
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * What `peersite get` accepts: an infohash (40 hex digits, or 32 base32 characters as in old magnet links), a
+ * magnet URI, or a .torrent file. parse-torrent reads infohashes and magnets; .torrent files go through the
+ * engine's validating bencode decoder first (the bencode package trusts its input and can loop forever on a
+ * hostile length prefix) and parseInfoDictionary, which gives the exact Metainfo the downloader needs.
+ */
+import { stat } from 'node:fs/promises'
+import parseTorrent from 'parse-torrent'
+import { UsageError } from '../../engine/errors.js'
+import type { Metainfo } from '../../engine/metainfo/index.js'
+import { readTorrentFile } from './torrent.js'
+
+export interface GetSource {
+  readonly infoHash: string
+  /** Known up front for a .torrent file; fetched from peers (BEP 9) otherwise. */
+  readonly metainfo?: Metainfo
+  /** Trackers named by the magnet (`tr`) or the torrent (announce-list). */
+  readonly trackers: string[]
+  readonly name?: string
+  readonly kind: 'infohash' | 'magnet' | 'torrent'
+}
+
+const HEX_HASH = /^[0-9a-f]{40}$/i
+const BASE32_HASH = /^[a-z2-7]{32}$/i
+
+export async function parseGetSource (source: string): Promise<GetSource> {
+  const text = source.trim()
+  if (HEX_HASH.test(text) || BASE32_HASH.test(text)) {
+    const parsed = await parseTorrent(text)
+    return { infoHash: checkedHash(parsed.infoHash, text), trackers: [], kind: 'infohash' }
+  }
+  if (/^magnet:/i.test(text)) return await parseMagnet(text)
+  if (await isFile(text)) {
+    const { metainfo, trackers } = await readTorrentFile(text)
+    return { infoHash: metainfo.infoHash, metainfo, trackers, name: metainfo.name, kind: 'torrent' }
+  }
+  const shown = text.length > 80 ? `${text.slice(0, 77)}...` : text
+  if (/^[0-9a-z]+$/i.test(text) && text.length >= 20 && text.length <= 64) {
+    throw new UsageError(`not an infohash, magnet URI or .torrent file: ${shown} (an infohash is 40 hex digits or 32 base32 characters)`)
+  }
+  throw new UsageError(`not an infohash, magnet URI or .torrent file: ${shown}`)
+}
+
+async function parseMagnet (uri: string): Promise<GetSource> {
+  const shown = uri.length > 80 ? `${uri.slice(0, 77)}...` : uri
+  // magnet-uri accepts any 40 (or 32) characters after urn:btih:, so check the exact topic ourselves.
+  const query = uri.slice(uri.indexOf('?') + 1)
+  const topics = uri.includes('?') ? new URLSearchParams(query).getAll('xt') : []
+  const btih = topics.filter((xt) => /^urn:btih:/i.test(xt))
+  if (btih.length === 0) throw new UsageError(`invalid magnet URI (no xt=urn:btih: infohash): ${shown}`)
+  const hash = btih[0]!.slice('urn:btih:'.length)
+  if (!HEX_HASH.test(hash) && !BASE32_HASH.test(hash)) {
+    throw new UsageError(`invalid magnet URI (the infohash "${hash}" is not 40 hex digits or 32 base32 characters): ${shown}`)
+  }
+  let parsed
+  try {
+    parsed = await parseTorrent(uri)
+  } catch (err) {
+    throw new UsageError(`invalid magnet URI (${(err as Error).message}): ${shown}`)
+  }
+  const tr = parsed.tr === undefined ? [] : Array.isArray(parsed.tr) ? parsed.tr : [parsed.tr]
+  return {
+    infoHash: checkedHash(parsed.infoHash, shown),
+    trackers: [...new Set([...tr, ...(parsed.announce ?? [])])],
+    ...(parsed.name !== undefined ? { name: parsed.name } : typeof parsed.dn === 'string' ? { name: parsed.dn } : {}),
+    kind: 'magnet'
+  }
+}
+
+function checkedHash (hash: string | undefined, shown: string): string {
+  if (hash === undefined || !/^[0-9a-f]{40}$/.test(hash)) throw new UsageError(`not a valid infohash: ${shown}`)
+  return hash
+}
+
+async function isFile (path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile()
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,35 @@
+/** Where this package lives on disk (for the loader files it ships) and its version. */
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+let cached: { root: string, version: string } | undefined
+
+/** The folder holding peersite's package.json: found by walking up from this module (works from cli/ and dist/cli/). */
+export function packageInfo (): { root: string, version: string } {
+  if (cached !== undefined) return cached
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (true) {
+    const candidate = join(dir, 'package.json')
+    if (existsSync(candidate)) {
+      const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string, version?: string }
+      if (pkg.name === 'peersite') {
+        cached = { root: dir, version: pkg.version ?? '0.0.0' }
+        return cached
+      }
+    }
+    const parent = dirname(dir)
+    if (parent === dir) throw new Error('cannot find the peersite package root')
+    dir = parent
+  }
+}
+
+/** The loader files publish copies into every output folder, as built by `npm run build` (scripts/build-browser.mjs). */
+export const LOADER_FILES = ['index.html', '404.html', 'sw.js', 'peersite.js'] as const
+
+/** Default source of the loader files. PEERSITE_LOADER_DIR overrides it (tests and loader development). */
+export function defaultLoaderDir (): string {
+  const fromEnv = process.env.PEERSITE_LOADER_DIR
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv
+  return join(packageInfo().root, 'dist', 'browser')
+}

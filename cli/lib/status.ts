@@ -1,0 +1,79 @@
+/**
+ * A live one-line status on stderr: redrawn in place on a terminal, printed as a plain line every few seconds when
+ * stderr is a file or a pipe (logs should not fill with carriage returns).
+ */
+import type { SwarmStats } from './swarm.js'
+import { formatBytes, formatRate } from './format.js'
+
+export interface StatusLine {
+  /** Redraw now (e.g. after an event). */
+  update (): void
+  /** Stop redrawing; leaves the last line on screen, ended with a newline. */
+  stop (): void
+}
+
+export interface StatusLineInit {
+  stream?: NodeJS.WriteStream
+  /** Redraw period on a terminal, ms. Default 1000. */
+  ttyIntervalMs?: number
+  /** Print period otherwise, ms. Default 5000. */
+  plainIntervalMs?: number
+}
+
+export function startStatusLine (render: () => string, init: StatusLineInit = {}): StatusLine {
+  const stream = init.stream ?? process.stderr
+  const tty = stream.isTTY === true
+  let drawn = false
+  const draw = (): void => {
+    let line = render()
+    if (tty) {
+      // Wider than the terminal would wrap and break the redraw; a pty that reports no size gets the full line.
+      const columns = stream.columns ?? 0
+      if (columns > 10 && line.length > columns - 1) line = line.slice(0, columns - 2) + '…'
+      stream.write(`\r\x1b[2K${line}`)
+      drawn = true
+    } else {
+      stream.write(line + '\n')
+    }
+  }
+  draw()
+  const timer = setInterval(draw, tty ? init.ttyIntervalMs ?? 1000 : init.plainIntervalMs ?? 5000)
+  timer.unref()
+  return {
+    update: draw,
+    stop: () => {
+      clearInterval(timer)
+      if (tty && drawn) stream.write('\n')
+    }
+  }
+}
+
+/**
+ * "2 peers · up 1.2 MB (300 kB/s) · down 0 B · ratio 0.52" (the download rate only when there is one). The ratio is uploaded / max(downloaded, site size):
+ * for a seeder that made the torrent (downloaded 0), how many full copies it has served.
+ */
+export function renderSwarmStatus (label: string, stats: SwarmStats, siteLength: number): string {
+  const base = Math.max(stats.downloaded, siteLength, 1)
+  const ratio = stats.uploaded / base
+  const peers = `${stats.peers} peer${stats.peers === 1 ? '' : 's'}`
+  const down = stats.downloadRate > 0 ? ` (${formatRate(stats.downloadRate)})` : ''
+  return `${label}: ${peers} · up ${formatBytes(stats.uploaded)} (${formatRate(stats.uploadRate)}) · ` +
+    `down ${formatBytes(stats.downloaded)}${down} · ratio ${ratio.toFixed(2)}`
+}
+
+/** Print a message above a live status line without garbling it. */
+export function printAbove (status: StatusLine | undefined, message: string, stream: NodeJS.WriteStream = process.stderr): void {
+  if (stream.isTTY === true) stream.write(`\r\x1b[2K${message}\n`)
+  else stream.write(message + '\n')
+  status?.update()
+}
+
+/** Reports each distinct warning once (a flapping tracker would otherwise flood the terminal). */
+export function warningPrinter (getStatus: () => StatusLine | undefined): (message: string) => void {
+  const seen = new Set<string>()
+  return (message) => {
+    if (seen.has(message) || seen.size > 100) return
+    seen.add(message)
+    printAbove(getStatus(), `peersite: warning: ${message}`)
+  }
+}

@@ -1,0 +1,70 @@
+/** Tracker URLs and ICE configuration: the two network settings every swarm command shares. */
+import { UsageError } from '../../engine/errors.js'
+
+/** The public WebTorrent WebSocket trackers (the ones WebTorrent itself and instant.io announce to). */
+export const DEFAULT_TRACKERS: readonly string[] = [
+  'wss://tracker.webtorrent.dev',
+  'wss://tracker.openwebtorrent.com',
+  'wss://tracker.btorrent.xyz'
+]
+
+/** Peers in browsers can only reach WebSocket trackers, so those are the only ones a site may list. */
+export function isWebSocketTracker (url: string): boolean {
+  try {
+    const parsed = new URL(url)
+    return (parsed.protocol === 'ws:' || parsed.protocol === 'wss:') && parsed.hostname !== ''
+  } catch {
+    return false
+  }
+}
+
+export function validateTrackers (urls: readonly string[]): string[] {
+  const out: string[] = []
+  for (const url of urls) {
+    if (!isWebSocketTracker(url)) throw new UsageError(`invalid tracker URL "${url}": must be a ws:// or wss:// URL`)
+    if (!out.includes(url)) out.push(url)
+  }
+  return out
+}
+
+/**
+ * `--ice-servers`: "none" (host candidates only: same machine or LAN, and tests), "default" (public STUN), or a
+ * comma-separated list of stun:/turn: URLs. Returns undefined for the engine's default.
+ */
+export function parseIceServers (value: string | undefined): RTCConfiguration | undefined {
+  if (value === undefined || value === 'default') return undefined
+  if (value === 'none' || value === '') return { iceServers: [] }
+  const urls = value.split(',').map((s) => s.trim()).filter((s) => s !== '')
+  for (const url of urls) {
+    if (!/^(stun|stuns|turn|turns):[^\s]+$/.test(url)) {
+      throw new UsageError(`invalid --ice-servers entry "${url}": expected "none", "default" or stun:/turn: URLs`)
+    }
+  }
+  return { iceServers: [{ urls }] }
+}
+
+/** A TCP port number from the command line (0 = any free port). */
+export function parsePort (value: unknown, flag: string): number | undefined {
+  if (value === undefined) return undefined
+  const n = typeof value === 'number' ? value : Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`invalid ${flag} "${String(value)}": expected a port number from 0 to 65535`)
+  return n
+}
+
+/**
+ * The default ICE configuration for a swarm: when every tracker is on this machine (a --local demo, a tracker
+ * started with `peersite tracker`), every peer is too, so STUN can only slow connection set-up (a STUN host that
+ * does not resolve stalls candidate gathering for seconds). Otherwise the engine's default (public STUN).
+ */
+export function defaultIceServers (trackers: readonly string[]): string | undefined {
+  return trackers.length > 0 && trackers.every(isLoopbackUrl) ? 'none' : undefined
+}
+
+function isLoopbackUrl (url: string): boolean {
+  try {
+    const host = new URL(url).hostname
+    return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+/**
+ * The peersite command line. Each verb lives in commands/<verb>.ts as { command, describe, builder, handler }.
+ *
+ * Errors: one line on stderr, `peersite: error: <what is wrong>`, never a stack trace. Exit status 2 for a command
+ * line yargs cannot parse (unknown flag, missing argument), 1 for everything else (bad input such as a missing
+ * folder, or a failure). Set PEERSITE_DEBUG=1 to get the stack trace of an unexpected error.
+ */
+import { realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import yargs from 'yargs'
+import { hideBin } from 'yargs/helpers'
+import { PeersiteError } from '../engine/errors.js'
+import * as get from './commands/get.js'
+import * as publish from './commands/publish.js'
+import * as seed from './commands/seed.js'
+import * as tracker from './commands/tracker.js'
+import { oneLine } from './lib/format.js'
+import { packageInfo } from './lib/package.js'
+
+export const commands = [publish, seed, get, tracker]
+
+/** Thrown by yargs for a command line it cannot parse. */
+class CommandLineError extends Error {}
+
+/** Runs the CLI; resolves to the exit status. */
+export async function main (args: string[]): Promise<number> {
+  const parser = yargs(args)
+    .scriptName('peersite')
+    .usage('$0 <command> [options]\n\nServerless web hosting over BitTorrent: the visitors\' browsers are the CDN.')
+    // yargs' typings cannot express a heterogeneous list of command modules; each module is typed on its own.
+    .command(commands as unknown as Array<import('yargs').CommandModule>)
+    .demandCommand(1, 'name a command: publish, seed, get or tracker')
+    .recommendCommands()
+    .strict()
+    .version(packageInfo().version)
+    .help()
+    .alias('h', 'help')
+    .wrap(Math.min(110, process.stdout.columns ?? 80))
+    .fail((message, err) => {
+      if (err !== undefined && err !== null) throw err
+      throw new CommandLineError(message)
+    })
+  try {
+    await parser.parseAsync()
+    return 0
+  } catch (err) {
+    if (err instanceof CommandLineError) {
+      process.stderr.write(`peersite: error: ${oneLine(err)} (see peersite --help)\n`)
+      return 2
+    }
+    if (process.env.PEERSITE_DEBUG === '1' && !(err instanceof PeersiteError)) console.error(err)
+    process.stderr.write(`peersite: error: ${oneLine(err)}\n`)
+    return 1
+  }
+}
+
+function isMainModule (): boolean {
+  const script = process.argv[1]
+  if (script === undefined) return false
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url))
+  } catch {
+    return false
+  }
+}
+
+if (isMainModule()) {
+  main(hideBin(process.argv)).then((code) => {
+    // Seeder and tracker sockets are closed by now; exiting explicitly also ends native WebRTC threads.
+    process.exit(code)
+  }, (err: unknown) => {
+    process.stderr.write(`peersite: error: ${oneLine(err)}\n`)
+    process.exit(1)
+  })
+}

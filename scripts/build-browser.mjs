@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/**
+ * Bundles the browser side of peersite with esbuild:
+ *   loader/main.ts   -> dist/browser/peersite.js  (ES module, loaded by index.html)
+ *   worker/sw.ts     -> dist/browser/sw.js        (classic service worker script: an IIFE)
+ *   loader/index.html -> dist/browser/index.html and dist/browser/404.html
+ * and prints each output's size, raw and gzipped. Every URL inside is relative, so the output works when
+ * served from any sub-path.
+ *
+ *   node scripts/build-browser.mjs [--no-minify] [--sourcemap]
+ */
+import { build } from 'esbuild'
+import { copyFile, mkdir, readFile } from 'node:fs/promises'
+import { dirname, join, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const outdir = join(root, 'dist', 'browser')
+const args = new Set(process.argv.slice(2))
+const minify = !args.has('--no-minify')
+const sourcemap = args.has('--sourcemap')
+
+const common = {
+  bundle: true,
+  minify,
+  sourcemap,
+  target: 'es2022',
+  platform: 'browser',
+  legalComments: 'none',
+  logLevel: 'warning',
+  // Libraries written for Node check these; in the browser they must be constants.
+  define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"' }
+}
+
+await mkdir(outdir, { recursive: true })
+
+await Promise.all([
+  build({
+    ...common,
+    entryPoints: [join(root, 'loader', 'main.ts')],
+    outfile: join(outdir, 'peersite.js'),
+    format: 'esm'
+  }),
+  build({
+    ...common,
+    entryPoints: [join(root, 'worker', 'sw.ts')],
+    outfile: join(outdir, 'sw.js'),
+    // Module service workers are not everywhere yet (Firefox < 147): a classic script works in all.
+    format: 'iife'
+  })
+])
+
+const html = join(root, 'loader', 'index.html')
+await copyFile(html, join(outdir, 'index.html'))
+// GitHub Pages and most static hosts serve 404.html for unknown paths: the loader boots from any deep link.
+await copyFile(html, join(outdir, '404.html'))
+
+const rows = []
+for (const name of ['peersite.js', 'sw.js', 'index.html', '404.html']) {
+  const bytes = await readFile(join(outdir, name))
+  rows.push([name, bytes.length, gzipSync(bytes, { level: 9 }).length])
+}
+const kb = (n) => `${(n / 1024).toFixed(1)} KiB`.padStart(10)
+console.log(`browser bundle -> ${relative(process.cwd(), outdir) || '.'}${minify ? '' : ' (not minified)'}`)
+for (const [name, raw, gz] of rows) console.log(`  ${name.padEnd(12)} ${kb(raw)} raw ${kb(gz)} gzip`)
+const js = rows.filter(([n]) => n.endsWith('.js'))
+console.log(`  ${'js total'.padEnd(12)} ${kb(js.reduce((s, r) => s + r[1], 0))} raw ${kb(js.reduce((s, r) => s + r[2], 0))} gzip`)

@@ -1,0 +1,305 @@
+/**
+ * The CLI as a process: every bad input prints exactly one line, `peersite: error: ...`, exits non-zero, prints
+ * nothing on stdout and writes no output folder.
+ */
+import { chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { spawn } from 'node:child_process'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
+import { cliPath, copyHello, makeLoaderDir, removeBundle, runCli, type RunResult } from './helpers.js'
+
+let tmp: TempDir
+let loaderDir: string
+let env: Record<string, string>
+beforeAll(async () => {
+  tmp = await makeTempDir('peersite-cli-')
+  loaderDir = await makeLoaderDir(tmp.path)
+  env = { PEERSITE_LOADER_DIR: loaderDir }
+  await cliPath()
+}, 60_000)
+afterAll(async () => {
+  await tmp.cleanup()
+  await removeBundle()
+})
+
+let counter = 0
+async function fresh (): Promise<string> {
+  const dir = join(tmp.path, `case-${++counter}`)
+  await mkdir(dir)
+  return dir
+}
+
+async function exists (path: string): Promise<boolean> {
+  return await stat(path).then(() => true, () => false)
+}
+
+/** Exactly one stderr line, naming the problem; nothing on stdout. */
+function expectOneError (result: RunResult, pattern: RegExp, code = 1): void {
+  expect(result.stdout).toBe('')
+  const lines = result.stderr.split('\n').filter((l) => l !== '')
+  expect(lines, result.stderr).toHaveLength(1)
+  expect(lines[0]).toMatch(/^peersite: error: /)
+  expect(lines[0]).toMatch(pattern)
+  expect(result.stderr).not.toMatch(/\n\s+at /)
+  expect(result.code).toBe(code)
+}
+
+/** The folders a case left behind in `dir`, besides the ones it made itself. */
+async function leftovers (dir: string, keep: string[]): Promise<string[]> {
+  return (await readdir(dir)).filter((name) => !keep.includes(name)).sort()
+}
+
+describe('peersite (no command)', () => {
+  it('prints help and the version', async () => {
+    const help = await runCli(['--help'])
+    expect(help.code).toBe(0)
+    for (const verb of ['publish', 'seed', 'get', 'tracker']) expect(help.stdout).toContain(verb)
+    const version = await runCli(['--version'])
+    expect(version.code).toBe(0)
+    const pkg = JSON.parse(await readFile(join(import.meta.dirname, '../../../package.json'), 'utf8')) as { version: string }
+    expect(version.stdout.trim()).toBe(pkg.version)
+    const publishHelp = await runCli(['publish', '--help'])
+    for (const flag of ['--out', '--tracker', '--piece-length', '--local', '--port', '--no-seed', '--json', '--ice-servers']) {
+      expect(publishHelp.stdout).toContain(flag)
+    }
+  })
+
+  it('refuses a missing or unknown command with exit status 2', async () => {
+    expectOneError(await runCli([]), /name a command/, 2)
+    expectOneError(await runCli(['publsh', 'x']), /Unknown argument|Did you mean/, 2)
+    expectOneError(await runCli(['publish', 'x', '--bogus']), /Unknown argument: bogus/, 2)
+    expectOneError(await runCli(['get', 'abc']), /Missing required argument: out/, 2)
+  })
+})
+
+describe('peersite publish', () => {
+  it('--no-seed --json prints one JSON object and writes the output folder', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    const result = await runCli(['publish', site, '--no-seed', '--json', '--tracker', 'ws://127.0.0.1:9'], { env })
+    expect(result.code).toBe(0)
+    expect(result.stdout.endsWith('\n')).toBe(true)
+    expect(result.stdout.trim().split('\n')).toHaveLength(1)
+    const json = JSON.parse(result.stdout) as Record<string, unknown>
+    expect(Object.keys(json).sort()).toEqual(['infoHash', 'magnetURI', 'out', 'url'])
+    expect(json.infoHash).toMatch(/^[0-9a-f]{40}$/)
+    expect(json.url).toBeNull()
+    expect(json.out).toBe(`${site}-peersite`)
+    expect(json.magnetURI).toBe(`magnet:?xt=urn:btih:${String(json.infoHash)}&dn=hello&tr=ws%3A%2F%2F127.0.0.1%3A9`)
+    const manifest = JSON.parse(await readFile(join(`${site}-peersite`, 'peersite.json'), 'utf8')) as { infoHash: string }
+    expect(manifest.infoHash).toBe(json.infoHash)
+  })
+
+  it('--local --no-seed --json announces only to the local tracker and prints its URL', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    const result = await runCli(['publish', site, '--local', '--no-seed', '--json'], { env })
+    expect(result.code).toBe(0)
+    const json = JSON.parse(result.stdout) as { url: string, magnetURI: string, out: string }
+    expect(json.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/)
+    const manifest = JSON.parse(await readFile(join(json.out, 'peersite.json'), 'utf8')) as { trackers: string[] }
+    expect(manifest.trackers).toHaveLength(1)
+    expect(manifest.trackers[0]).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/)
+    expect(json.magnetURI).not.toContain('webtorrent.dev')
+  })
+
+  it('prints the infohash, the magnet URI and where to put the folder', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    const result = await runCli(['publish', site, '--no-seed'], { env })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/infohash: [0-9a-f]{40}/)
+    expect(result.stdout).toMatch(/magnet: +magnet:\?xt=urn:btih:[0-9a-f]{40}&dn=hello&tr=wss%3A%2F%2Ftracker.webtorrent.dev/)
+    expect(result.stdout).toContain(`upload ${site}-peersite to any static host`)
+  })
+
+  it('refuses a missing folder', async () => {
+    const dir = await fresh()
+    expectOneError(await runCli(['publish', join(dir, 'nope'), '--no-seed'], { env }), /folder .*nope does not exist/)
+    expect(await leftovers(dir, [])).toEqual([])
+  })
+
+  it('refuses a file given instead of a folder', async () => {
+    const dir = await fresh()
+    await writeFile(join(dir, 'index.html'), '<h1>hi</h1>')
+    expectOneError(await runCli(['publish', join(dir, 'index.html'), '--no-seed'], { env }), /not a folder: .*index\.html/)
+    expect(await leftovers(dir, ['index.html'])).toEqual([])
+  })
+
+  it('refuses an empty folder, and one with only dotfiles', async () => {
+    const dir = await fresh()
+    await mkdir(join(dir, 'empty'))
+    expectOneError(await runCli(['publish', join(dir, 'empty'), '--no-seed'], { env }), /empty has no files to publish/)
+    await mkdir(join(dir, 'dots'))
+    await writeFile(join(dir, 'dots', '.htaccess'), 'Deny from all')
+    expectOneError(await runCli(['publish', join(dir, 'dots'), '--no-seed'], { env }), /dots has no files to publish/)
+    await mkdir(join(dir, 'zero'))
+    await writeFile(join(dir, 'zero', 'a.txt'), '')
+    expectOneError(await runCli(['publish', join(dir, 'zero'), '--no-seed'], { env }), /only empty files/)
+    expect(await leftovers(dir, ['empty', 'dots', 'zero'])).toEqual([])
+  })
+
+  it.skipIf(process.getuid?.() === 0)('refuses an unreadable file', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    await chmod(join(site, 'about.html'), 0o000)
+    expectOneError(await runCli(['publish', site, '--no-seed'], { env }), /cannot read about\.html: permission denied/)
+    expect(await leftovers(dir, ['hello'])).toEqual([])
+  })
+
+  it('refuses a file that cannot be read (a broken symlink)', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    await symlink('gone.html', join(site, 'broken.html'))
+    expectOneError(await runCli(['publish', site, '--no-seed'], { env }), /cannot read broken\.html: broken symlink/)
+    expect(await leftovers(dir, ['hello'])).toEqual([])
+  })
+
+  it('refuses a symlink that points outside the folder', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    await writeFile(join(dir, 'secret'), 'password')
+    await symlink(join(dir, 'secret'), join(site, 'docs', 'secret.txt'))
+    expectOneError(await runCli(['publish', site, '--no-seed'], { env }), /symlink docs\/secret\.txt points outside the folder/)
+    expect(await leftovers(dir, ['hello', 'secret'])).toEqual([])
+  })
+
+  it('refuses an output folder inside the input folder', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    expectOneError(await runCli(['publish', site, '--out', join(site, 'public'), '--no-seed'], { env }), /output folder .*public is inside the input folder/)
+    expect(await exists(join(site, 'public'))).toBe(false)
+    expectOneError(await runCli(['publish', site, '--out', site, '--no-seed'], { env }), /is inside the input folder/)
+  })
+
+  it('refuses an existing output folder that is not a previous peersite output', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    await mkdir(join(dir, 'mine'))
+    await writeFile(join(dir, 'mine', 'notes.txt'), 'keep me')
+    expectOneError(await runCli(['publish', site, '--out', join(dir, 'mine'), '--no-seed'], { env }), /mine exists and is not a peersite output/)
+    expect(await readdir(join(dir, 'mine'))).toEqual(['notes.txt'])
+  })
+
+  it.each([
+    ['http://tracker.example.org/announce'],
+    ['udp://tracker.example.org:6969'],
+    ['not a url'],
+    ['ws://']
+  ])('refuses the tracker URL %j', async (url) => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    expectOneError(await runCli(['publish', site, '--tracker', 'wss://ok.example.org', '--tracker', url, '--no-seed'], { env }),
+      /invalid tracker URL .*must be a ws:\/\/ or wss:\/\/ URL/)
+    expect(await leftovers(dir, ['hello'])).toEqual([])
+  })
+
+  it('refuses a port that is in use', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    const address = blocker.address()
+    const port = typeof address === 'object' && address !== null ? address.port : 0
+    try {
+      expectOneError(await runCli(['publish', site, '--local', '--port', String(port)], { env }), new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`))
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()))
+    }
+    expect(await leftovers(dir, ['hello'])).toEqual([])
+  })
+
+  it('refuses a bad --piece-length, --port without --local, and --tracker with --local', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    expectOneError(await runCli(['publish', site, '--piece-length', '1000', '--no-seed'], { env }), /invalid --piece-length "1000"/)
+    expectOneError(await runCli(['publish', site, '--port', '8080', '--no-seed'], { env }), /--port .* add --local/)
+    expectOneError(await runCli(['publish', site, '--local', '--tracker', 'ws://x.org', '--no-seed'], { env }), /--local announces only to its own tracker/)
+    expectOneError(await runCli(['publish', site, '--ice-servers', 'http://x', '--no-seed'], { env }), /invalid --ice-servers entry/)
+    expect(await leftovers(dir, ['hello'])).toEqual([])
+  })
+
+  it('says to run npm run build when the loader files are missing', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    expectOneError(await runCli(['publish', site, '--no-seed'], { env: { PEERSITE_LOADER_DIR: join(dir, 'no-loader') } }), /run `npm run build`/)
+    expect(await leftovers(dir, ['hello'])).toEqual([])
+  })
+})
+
+describe('peersite get', () => {
+  it.each([
+    ['a malformed infohash', ['0123456789abcdef0123456789abcdef0123456']],
+    ['a malformed magnet', [`magnet:?xt=urn:btih:${'g'.repeat(40)}`]],
+    ['a magnet without an infohash', ['magnet:?dn=site']],
+    ['a word', ['xyz']]
+  ])('refuses %s', async (_what, args) => {
+    const dir = await fresh()
+    expectOneError(await runCli(['get', ...args, '--out', join(dir, 'copy')]), /not an infohash, magnet URI or \.torrent file|invalid magnet URI/)
+    expect(await leftovers(dir, [])).toEqual([])
+  })
+
+  it('refuses a garbage .torrent file', async () => {
+    const dir = await fresh()
+    await writeFile(join(dir, 'site.torrent'), 'd4:infoi42ee')
+    expectOneError(await runCli(['get', join(dir, 'site.torrent'), '--out', join(dir, 'copy')]), /not a valid \.torrent file: .*site\.torrent/)
+    expect(await leftovers(dir, ['site.torrent'])).toEqual([])
+  })
+
+  it('refuses an output folder that is not empty, and a bad tracker or timeout', async () => {
+    const dir = await fresh()
+    await mkdir(join(dir, 'copy'))
+    await writeFile(join(dir, 'copy', 'x'), 'x')
+    const hash = '0123456789abcdef0123456789abcdef01234567'
+    expectOneError(await runCli(['get', hash, '--out', join(dir, 'copy')]), /output folder .*copy is not empty/)
+    expectOneError(await runCli(['get', hash, '--out', join(dir, 'x2'), '--tracker', 'https://t.org']), /invalid tracker URL/)
+    expectOneError(await runCli(['get', hash, '--out', join(dir, 'x3'), '--timeout', '-1']), /invalid --timeout/)
+    expect(await leftovers(dir, ['copy'])).toEqual([])
+  })
+})
+
+describe('peersite seed', () => {
+  it('refuses a folder that no longer matches its torrent, naming the files', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    expect((await runCli(['publish', site, '--no-seed', '--json'], { env })).code).toBe(0)
+    await writeFile(join(site, 'app.js'), '// changed\n')
+    expectOneError(await runCli(['seed', `${site}-peersite`, '--ice-servers', 'none']), /does not match the torrent: app\.js \(wrong size\)/)
+  })
+
+  it('refuses an out folder without a torrent, or whose site folder cannot be found', async () => {
+    const dir = await fresh()
+    await mkdir(join(dir, 'empty'))
+    expectOneError(await runCli(['seed', join(dir, 'empty')]), /has no site\.torrent/)
+    const site = await copyHello(dir)
+    const out = join(dir, 'custom-out')
+    expect((await runCli(['publish', site, '--out', out, '--no-seed', '--json'], { env })).code).toBe(0)
+    expectOneError(await runCli(['seed', out]), /pass --path DIR/)
+    expectOneError(await runCli(['seed', join(dir, 'nothing-here')]), /nothing-here does not exist/)
+  })
+})
+
+describe('peersite tracker', () => {
+  it('prints its ws:// URL and stops on SIGINT', async () => {
+    const main = await cliPath()
+    const child = spawn(process.execPath, [main, 'tracker', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = ''
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d
+        if (out.includes('\n')) resolve(out.trim())
+      })
+      child.on('error', reject)
+      child.on('exit', () => reject(new Error('tracker exited early')))
+    })
+    expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/)
+    const code = await new Promise<number | null>((resolve) => {
+      child.removeAllListeners('exit')
+      child.on('exit', (c) => resolve(c))
+      child.kill('SIGINT')
+    })
+    expect(code).toBe(0)
+  })
+})

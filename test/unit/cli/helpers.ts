@@ -1,0 +1,88 @@
+/** Shared by the CLI unit tests: a fake loader folder, a copy of examples/hello, and the CLI as a child process. */
+import { spawn } from 'node:child_process'
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
+export const helloDir = join(repoRoot, 'examples', 'hello')
+
+/** The four loader files publish copies, as small stand-ins (the real ones come from `npm run build`). */
+export async function makeLoaderDir (parent: string): Promise<string> {
+  const dir = join(parent, 'loader')
+  await mkdir(dir, { recursive: true })
+  for (const name of ['index.html', '404.html', 'sw.js', 'peersite.js']) await writeFile(join(dir, name), `/* fake ${name} */\n`)
+  return dir
+}
+
+/**
+ * A copy of examples/hello plus the dotfiles publish must skip (a `.hidden` file and a `.git/` folder). They are
+ * not in examples/hello itself so that the README's `diff -r examples/hello /tmp/copy` after a `get` stays empty.
+ */
+export async function copyHello (parent: string, name = 'hello'): Promise<string> {
+  const dest = join(parent, name)
+  await cp(helloDir, dest, { recursive: true })
+  await writeFile(join(dest, '.hidden'), 'This dotfile must not be published.\n')
+  await mkdir(join(dest, '.git'))
+  await writeFile(join(dest, '.git', 'config'), '[core]\n')
+  await writeFile(join(dest, 'docs', '.DS_Store'), 'junk')
+  return dest
+}
+
+let bundled: Promise<string> | undefined
+
+/**
+ * The CLI bundled from source with esbuild (dependencies stay external), so the tests run the real entry point as
+ * a process without depending on `tsc -b` output. It lives under the repo's gitignored tmp/ so that node_modules
+ * and package.json are found by walking up, as from dist/cli/.
+ */
+export async function cliPath (): Promise<string> {
+  bundled ??= (async () => {
+    await mkdir(join(repoRoot, 'tmp'), { recursive: true })
+    const dir = await mkdtemp(join(repoRoot, 'tmp', 'cli-test-'))
+    const outfile = join(dir, 'main.mjs')
+    await build({
+      entryPoints: [join(repoRoot, 'cli', 'main.ts')],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      logLevel: 'silent'
+    })
+    return outfile
+  })()
+  return await bundled
+}
+
+export async function removeBundle (): Promise<void> {
+  if (bundled === undefined) return
+  const file = await bundled
+  await rm(dirname(file), { recursive: true, force: true })
+  bundled = undefined
+}
+
+export interface RunResult { code: number | null, stdout: string, stderr: string }
+
+export async function runCli (args: string[], opts: { env?: Record<string, string>, cwd?: string, timeoutMs?: number } = {}): Promise<RunResult> {
+  const main = await cliPath()
+  return await new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [main, ...args], {
+      cwd: opts.cwd ?? repoRoot,
+      env: { ...process.env, PEERSITE_DEBUG: '', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolvePromise({ code, stdout, stderr })
+    })
+  })
+}

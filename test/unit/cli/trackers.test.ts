@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest'
+import { UsageError } from '../../../engine/errors.js'
+import { DEFAULT_TRACKERS, defaultIceServers, parseIceServers, parsePort, validateTrackers } from '../../../cli/lib/trackers.js'
+
+describe('validateTrackers', () => {
+  it('keeps ws:// and wss:// URLs, once each, in order', () => {
+    expect(validateTrackers(['wss://a.example.org', 'ws://127.0.0.1:8000', 'wss://a.example.org'])).toEqual(['wss://a.example.org', 'ws://127.0.0.1:8000'])
+    expect(validateTrackers(DEFAULT_TRACKERS)).toEqual([...DEFAULT_TRACKERS])
+  })
+
+  it.each(['http://a.example.org/announce', 'udp://a.example.org:6969', 'a.example.org', 'ws://', ''])('refuses %j', (url) => {
+    expect(() => validateTrackers([url])).toThrow(UsageError)
+    expect(() => validateTrackers([url])).toThrow(`invalid tracker URL "${url}"`)
+  })
+})
+
+describe('ICE configuration', () => {
+  it('reads --ice-servers', () => {
+    expect(parseIceServers(undefined)).toBeUndefined()
+    expect(parseIceServers('default')).toBeUndefined()
+    expect(parseIceServers('none')).toEqual({ iceServers: [] })
+    expect(parseIceServers('stun:stun.example.org:3478, turn:turn.example.org')).toEqual({
+      iceServers: [{ urls: ['stun:stun.example.org:3478', 'turn:turn.example.org'] }]
+    })
+    expect(() => parseIceServers('https://stun.example.org')).toThrow(/invalid --ice-servers entry/)
+  })
+
+  it('uses no STUN when every tracker is on this machine', () => {
+    expect(defaultIceServers(['ws://127.0.0.1:8000'])).toBe('none')
+    expect(defaultIceServers(['ws://localhost:8000', 'ws://[::1]:9'])).toBe('none')
+    expect(defaultIceServers(['ws://127.0.0.1:8000', 'wss://tracker.webtorrent.dev'])).toBeUndefined()
+    expect(defaultIceServers([])).toBeUndefined()
+  })
+})
+
+describe('parsePort', () => {
+  it('accepts 0-65535 and refuses the rest', () => {
+    expect(parsePort(undefined, '--port')).toBeUndefined()
+    expect(parsePort(0, '--port')).toBe(0)
+    expect(parsePort('8080', '--port')).toBe(8080)
+    for (const bad of [-1, 65536, 1.5, Number.NaN, 'abc']) expect(() => parsePort(bad, '--port')).toThrow(/invalid --port/)
+  })
+})
