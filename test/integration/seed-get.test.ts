@@ -15,7 +15,7 @@ import { FsStore } from '../../engine/storage/fs.js'
 import { Torrent } from '../../engine/torrent.js'
 import { makeTorrent, randomData } from '../fixtures/make-torrent.js'
 import { makeTempDir, type TempDir } from '../helpers/tmp.js'
-import { startTrackerServer, type TrackerServer } from '../helpers/tracker.js'
+import { startTrackerServer, trackerUrlFor, type TrackerServer } from '../helpers/tracker.js'
 import { nodeWrtc } from '../../engine/transport/node-wrtc.js'
 import { assertInNetns, rtcConfig } from '../helpers/webrtc.js'
 
@@ -65,13 +65,13 @@ describe('seed and get over WebRTC', () => {
     const site = join(dir.path, 'site')
     await writeSite(site, files)
     const { metainfo } = await makeTorrent(files, 32 * 1024)
-    const seeder = await startSeeder({ metainfo, root: site, trackers: [tracker.url], rtcConfig })
+    const seeder = await startSeeder({ metainfo, root: site, trackers: [trackerUrlFor(tracker, 'seeder')], rtcConfig })
     cleanups.push(async () => await seeder.close())
 
     const out = join(dir.path, 'copy')
     let gotMetadata: Metainfo | undefined
     const result = await download({
-      infoHash: metainfo.infoHash, out, trackers: [tracker.url], rtcConfig, onMetadata: (m) => { gotMetadata = m }
+      infoHash: metainfo.infoHash, out, trackers: [trackerUrlFor(tracker, 'leecher')], rtcConfig, onMetadata: (m) => { gotMetadata = m }
     })
     expect(gotMetadata?.infoHash).toBe(metainfo.infoHash)
     expect(result.stats.verified).toBe(metainfo.length)
@@ -92,7 +92,7 @@ describe('seed and get over WebRTC', () => {
     // The hostile seeder claims every piece but serves garbage from its folder.
     const hostile = new Torrent({
       createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: bad, files: m.files }),
-      createDiscovery: (init) => new TrackerDiscovery({ ...init, announce: [tracker.url], wrtc: nodeWrtc, rtcConfig })
+      createDiscovery: (init) => new TrackerDiscovery({ ...init, announce: [trackerUrlFor(tracker, 'hostile')], wrtc: nodeWrtc, rtcConfig })
     }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount) })
     cleanups.push(async () => await hostile.destroy())
 
@@ -103,14 +103,14 @@ describe('seed and get over WebRTC', () => {
       infoHash: metainfo.infoHash,
       metainfo,
       out,
-      trackers: [tracker.url],
+      trackers: [trackerUrlFor(tracker, 'leecher')],
       rtcConfig,
       onWarning: (w) => {
-        warnings.push(w); console.log("WARN", Date.now(), w)
+        warnings.push(w)
         // Only once the hostile peer has been caught does an honest seeder appear.
         if (/banned/.test(w) && !honestStarted) {
           honestStarted = true
-          void startSeeder({ metainfo, root: site, trackers: [tracker.url], rtcConfig }).then((s) => {
+          void startSeeder({ metainfo, root: site, trackers: [trackerUrlFor(tracker, 'honest')], rtcConfig }).then((s) => {
             cleanups.push(async () => await s.close())
           })
         }
