@@ -27,6 +27,8 @@ export interface SimplePeerLike {
   destroy (err?: Error): void
 }
 
+const REMOTE_CLOSE = /User-Initiated Abort|Close called/
+
 export class SimplePeerConnection extends Emitter<ConnectionEvents> implements Connection {
   readonly initiator: boolean
   readonly #peer: SimplePeerLike
@@ -43,7 +45,9 @@ export class SimplePeerConnection extends Emitter<ConnectionEvents> implements C
     peer.on('close', () => this.#onClose())
     peer.on('error', (err) => {
       if (this.closed) return
-      this.emit('error', err)
+      // libdatachannel reports the remote side closing its channel as an SCTP "User-Initiated Abort": that is a
+      // peer leaving, not something worth a warning.
+      if (!REMOTE_CLOSE.test(err.message)) this.emit('error', err)
       this.close()
     })
     const channel = peer._channel
