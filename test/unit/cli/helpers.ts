@@ -1,6 +1,6 @@
 /** Shared by the CLI unit tests: a fake loader folder, a copy of examples/hello, and the CLI as a child process. */
 import { spawn } from 'node:child_process'
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
@@ -41,6 +41,8 @@ export async function cliPath (): Promise<string> {
   bundled ??= (async () => {
     await mkdir(join(repoRoot, 'tmp'), { recursive: true })
     const dir = await mkdtemp(join(repoRoot, 'tmp', 'cli-test-'))
+    // Readable by other users too: one test runs the CLI as `nobody` (root can read any file).
+    await chmod(dir, 0o755)
     const outfile = join(dir, 'main.mjs')
     await build({
       entryPoints: [join(repoRoot, 'cli', 'main.ts')],
@@ -66,13 +68,14 @@ export async function removeBundle (): Promise<void> {
 
 export interface RunResult { code: number | null, stdout: string, stderr: string }
 
-export async function runCli (args: string[], opts: { env?: Record<string, string>, cwd?: string, timeoutMs?: number } = {}): Promise<RunResult> {
+export async function runCli (args: string[], opts: { env?: Record<string, string>, cwd?: string, timeoutMs?: number, uid?: number, gid?: number } = {}): Promise<RunResult> {
   const main = await cliPath()
   return await new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [main, ...args], {
       cwd: opts.cwd ?? repoRoot,
       env: { ...process.env, PEERSITE_DEBUG: '', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe']
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid ?? opts.uid } : {})
     })
     let stdout = ''
     let stderr = ''
