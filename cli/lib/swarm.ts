@@ -9,22 +9,11 @@ import { TrackerDiscovery } from '../../engine/discovery/tracker.js'
 import { AbortError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { FsStore } from '../../engine/storage/fs.js'
-import { Torrent } from '../../engine/torrent.js'
+import { Torrent, type TorrentStats } from '../../engine/torrent.js'
 import { DEFAULT_RTC_CONFIG, nodeWrtc } from '../../engine/transport/node-wrtc.js'
 
-export interface SwarmStats {
-  /** Connected peers (handshake done). */
-  peers: number
-  /** Payload bytes sent to / received from peers. */
-  uploaded: number
-  downloaded: number
-  /** Bytes per second, smoothed over a few seconds. */
-  uploadRate: number
-  downloadRate: number
-  /** Verified bytes we hold, and the torrent's size (0 before metadata). */
-  verified: number
-  length: number
-}
+/** Peers, bytes up and down, rates, verified bytes: the engine's figures. */
+export type SwarmStats = TorrentStats
 
 export interface SwarmOptions {
   /** WebSocket tracker URLs to announce to. */

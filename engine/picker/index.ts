@@ -14,6 +14,7 @@
  */
 import { Bitfield } from '../bitfield.js'
 import { BLOCK_LENGTH } from '../constants.js'
+import { mulberry32 } from '../util/random.js'
 
 export interface BlockRequest { index: number, begin: number, length: number }
 
@@ -494,14 +495,3 @@ function removeOwner (p: PartialPiece, block: number, peerKey: string): void {
   if (owners.length === 0) p.owners[block] = undefined
 }
 
-/** A tiny seedable PRNG (mulberry32) returning 32-bit unsigned integers: good enough to shuffle ties. */
-function mulberry32 (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return (t ^ (t >>> 14)) >>> 0
-  }
-}

@@ -11,20 +11,15 @@ import {
   type DecodedItem
 } from '../../../../engine/wire/codec.js'
 import type { Message } from '../../../../engine/wire/messages.js'
+import { mulberry32 } from '../../../../engine/util/random.js'
 
 const bytes = (...b: number[]): Uint8Array => new Uint8Array(b)
 const filled = (n: number, start = 0): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (start + i * 7) & 0xff)
 
-/** mulberry32: small seeded PRNG so failures reproduce. */
+/** Seeded so failures reproduce: floats in [0, 1). */
 function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const next = mulberry32(seed)
+  return () => next() / 4294967296
 }
 
 const INFO_HASH = filled(20, 1)
