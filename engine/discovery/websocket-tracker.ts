@@ -1,0 +1,512 @@
+/**
+ * Peers from WebSocket trackers, with no dependencies: the protocol that bittorrent-tracker's server and WebTorrent
+ * speak, over the platform's WebSocket and RTCPeerConnection. This is what browsers load instead of
+ * bittorrent-tracker's client + simple-peer (~52 KB gzipped with their polyfills); Node can use it too by passing
+ * the `ws` package's WebSocket and node-datachannel's RTCPeerConnection.
+ *
+ * The protocol, one JSON object per WebSocket text message. Infohash, peer ids and offer ids are 20 bytes sent as
+ * "binary strings" (one char per byte, code 0-255).
+ *   we -> tracker  { action: 'announce', info_hash, peer_id, numwant, uploaded, downloaded, left,
+ *                    event?: 'started' | 'completed' | 'stopped', offers?: [{ offer: {type, sdp}, offer_id }] }
+ *                  The tracker hands each offer to one random peer of the swarm (numwant = offers.length).
+ *   tracker -> we  { action: 'announce', info_hash, interval, complete, incomplete }        (our announce acked)
+ *                  { action: 'announce', info_hash, peer_id, offer, offer_id }              (someone's offer)
+ *                  { action: 'announce', info_hash, peer_id, answer, offer_id }             (answer to our offer)
+ *                  { 'failure reason' } or { 'warning message' }
+ *   we -> tracker  { action: 'announce', info_hash, peer_id, to_peer_id, answer, offer_id } (our answer)
+ * Descriptions are non-trickle: every candidate is in the SDP (see ../transport/webrtc.ts).
+ */
+import { Emitter } from '../util/emitter.js'
+import { randomBytes, toHex, utf8 } from '../util/bytes.js'
+import {
+  createAnswer, createOffer, type RTCPeerConnectionConstructor, type SessionDescription, type WebRtcConnection
+} from '../transport/webrtc.js'
+import type { AnnounceStats, Discovery, DiscoveryEvents, DiscoveryInit } from './index.js'
+
+/** The part of the WebSocket API we use: browsers' WebSocket and the `ws` package's both fit. */
+export interface WebSocketLike {
+  readonly readyState: number
+  send (data: string): void
+  close (): void
+  /* eslint-disable @typescript-eslint/no-explicit-any -- DOM and `ws` type their event arguments differently */
+  onopen: ((event: any) => void) | null
+  onmessage: ((event: any) => void) | null
+  onclose: ((event: any) => void) | null
+  onerror: ((event: any) => void) | null
+  /* eslint-enable @typescript-eslint/no-explicit-any */
+}
+export type WebSocketConstructor = new (url: string) => WebSocketLike
+
+export interface WebSocketTrackerDiscoveryInit extends DiscoveryInit {
+  /** ws:// or wss:// tracker URLs; each gets its own socket. */
+  announce: readonly string[]
+  rtcConfig?: RTCConfiguration
+  /** Default: globalThis.WebSocket. */
+  WebSocket?: WebSocketConstructor
+  /** Default: globalThis.RTCPeerConnection. */
+  RTCPeerConnection?: RTCPeerConnectionConstructor
+  /** Offers sent per announce, per tracker (peers wanted). */
+  numwant?: number
+  /** An offer nobody answered within this time is destroyed. */
+  offerTimeoutMs?: number
+  /** A peer that answered (or that we answered) must open its data channel within this time. */
+  connectTimeoutMs?: number
+  /** Re-announce period override (ms); otherwise the tracker's `interval`. */
+  announceIntervalMs?: number
+}
+
+/**
+ * Defaults. bittorrent-tracker's client caps offers at 5 per announce ("since it can be slow": each one gathers
+ * ICE candidates) and destroys unanswered ones after 50 s; its server tells WebSocket clients to re-announce every
+ * 2 minutes.
+ */
+export const WS_DEFAULT_NUMWANT = 5
+export const WS_MAX_OFFERS_PER_ANNOUNCE = 10
+/** Open RTCPeerConnections waiting for an answer or for their channel, across all trackers: each holds ports. */
+export const WS_MAX_PENDING = 30
+export const WS_OFFER_TIMEOUT_MS = 50_000
+export const WS_CONNECT_TIMEOUT_MS = 20_000
+export const WS_DEFAULT_INTERVAL_MS = 120_000
+/** Never re-announce faster than this, whatever a tracker says. */
+export const WS_MIN_INTERVAL_MS = 1_000
+/** Reconnect backoff after the socket closes: doubles from the minimum, capped, with jitter. */
+export const WS_RECONNECT_MIN_MS = 2_000
+export const WS_RECONNECT_MAX_MS = 5 * 60_000
+
+const WS_OPEN = 1
+
+/** Bytes -> binary string (each byte one char code), as the tracker protocol carries ids. */
+export function bytesToBinary (bytes: Uint8Array): string {
+  let out = ''
+  for (const b of bytes) out += String.fromCharCode(b)
+  return out
+}
+
+/** Binary string -> bytes; undefined unless it is `length` chars all below 256. */
+export function binaryToBytes (s: unknown, length = 20): Uint8Array | undefined {
+  if (typeof s !== 'string' || s.length !== length) return undefined
+  const out = new Uint8Array(length)
+  for (let i = 0; i < length; i++) {
+    const c = s.charCodeAt(i)
+    if (c > 255) return undefined
+    out[i] = c
+  }
+  return out
+}
+
+export interface AnnounceMessage {
+  action: 'announce'
+  info_hash: string
+  peer_id: string
+  numwant: number
+  uploaded: number
+  downloaded: number
+  left?: number
+  event?: 'started' | 'completed' | 'stopped'
+  offers?: Array<{ offer: SessionDescription, offer_id: string }>
+  trackerid?: string
+}
+
+export interface AnswerMessage {
+  action: 'announce'
+  info_hash: string
+  peer_id: string
+  to_peer_id: string
+  answer: SessionDescription
+  offer_id: string
+  trackerid?: string
+}
+
+/** What a tracker message means to us; `ignore` for anything not for this torrent or malformed. */
+export type TrackerMessage =
+  | { kind: 'response', interval?: number, trackerId?: string, warning?: string, acked: boolean, swarmSize?: number }
+  | { kind: 'failure', reason: string }
+  | { kind: 'offer', peerId: Uint8Array, offerId: string, offer: SessionDescription }
+  | { kind: 'answer', peerId: Uint8Array, offerId: string, answer: SessionDescription }
+  | { kind: 'ignore', why: string }
+
+function isDescription (d: unknown, type: 'offer' | 'answer'): d is SessionDescription {
+  return typeof d === 'object' && d !== null && (d as SessionDescription).type === type && typeof (d as SessionDescription).sdp === 'string'
+}
+
+/** Decodes one message from a tracker for the torrent `infoHash` and our `peerId` (binary strings). */
+export function parseTrackerMessage (data: unknown, infoHash: string, peerId: string): TrackerMessage {
+  let msg: Record<string, unknown>
+  try {
+    const text = typeof data === 'string' ? data : utf8.decode(data instanceof ArrayBuffer ? new Uint8Array(data) : data as Uint8Array)
+    msg = JSON.parse(text) as Record<string, unknown>
+  } catch {
+    return { kind: 'failure', reason: 'invalid tracker message (not JSON)' }
+  }
+  if (typeof msg !== 'object' || msg === null) return { kind: 'failure', reason: 'invalid tracker message' }
+  const failure = msg['failure reason']
+  // A failure about a malformed request comes without info_hash: it is ours all the same (one socket per torrent).
+  if (failure !== undefined && (msg.info_hash === undefined || msg.info_hash === infoHash)) {
+    return { kind: 'failure', reason: String(failure) }
+  }
+  if (msg.action !== 'announce') return { kind: 'ignore', why: `action ${String(msg.action)}` }
+  if (msg.info_hash !== infoHash) return { kind: 'ignore', why: 'another torrent' }
+  if (msg.peer_id !== undefined) {
+    const remote = binaryToBytes(msg.peer_id)
+    if (remote === undefined) return { kind: 'ignore', why: 'malformed peer_id' }
+    if (msg.peer_id === peerId) return { kind: 'ignore', why: 'our own message' }
+    if (typeof msg.offer_id !== 'string' || binaryToBytes(msg.offer_id) === undefined) return { kind: 'ignore', why: 'malformed offer_id' }
+    if (isDescription(msg.offer, 'offer')) return { kind: 'offer', peerId: remote, offerId: msg.offer_id, offer: { type: 'offer', sdp: msg.offer.sdp } }
+    if (isDescription(msg.answer, 'answer')) return { kind: 'answer', peerId: remote, offerId: msg.offer_id, answer: { type: 'answer', sdp: msg.answer.sdp } }
+    return { kind: 'ignore', why: 'neither offer nor answer' }
+  }
+  const seconds = Number(msg.interval ?? msg['min interval'])
+  const swarmSize = Number(msg.complete) + Number(msg.incomplete)
+  return {
+    kind: 'response',
+    ...(Number.isFinite(seconds) && seconds > 0 ? { interval: seconds * 1000 } : {}),
+    ...(typeof msg['tracker id'] === 'string' ? { trackerId: msg['tracker id'] } : {}),
+    ...(msg['warning message'] !== undefined ? { warning: String(msg['warning message']) } : {}),
+    acked: msg.complete !== undefined || msg.incomplete !== undefined,
+    ...(Number.isSafeInteger(swarmSize) && swarmSize >= 0 ? { swarmSize } : {})
+  }
+}
+
+/** One tracker URL: its socket, reconnects, re-announces and the offers sent through it. */
+class TrackerSocket {
+  readonly url: string
+  readonly #owner: WebSocketTrackerDiscovery
+  #socket: WebSocketLike | undefined
+  #retries = 0
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined
+  #announceTimer: ReturnType<typeof setTimeout> | undefined
+  #intervalMs: number
+  #trackerId: string | undefined
+  #announcing = false
+  #startedSent = false
+  /** offer_id (binary string) -> the offering connection awaiting an answer. */
+  readonly pending = new Map<string, { connection: WebRtcConnection, timer: ReturnType<typeof setTimeout> }>()
+  /**
+   * Other peers in the swarm at the last response (its counts include us), undefined before the first: the
+   * tracker hands out at most that many offers, and the rest would only hold ports until they time out.
+   */
+  others: number | undefined
+  destroyed = false
+
+  constructor (owner: WebSocketTrackerDiscovery, url: string) {
+    this.#owner = owner
+    this.url = url
+    this.#intervalMs = owner.intervalOverride ?? WS_DEFAULT_INTERVAL_MS
+  }
+
+  open (): void {
+    if (this.destroyed) return
+    let socket: WebSocketLike
+    try {
+      socket = new this.#owner.WebSocketCtor(this.url)
+    } catch (err) {
+      this.#owner.warn(new Error(`tracker ${this.url}: ${(err as Error).message}`))
+      this.#scheduleReconnect()
+      return
+    }
+    this.#socket = socket
+    let opened = false
+    socket.onopen = () => {
+      opened = true
+      this.#retries = 0
+      this.#startedSent = false
+      void this.announce()
+    }
+    socket.onmessage = (event: { data: unknown }) => this.#onMessage(event.data)
+    socket.onerror = () => {} // a close follows; it is reported there
+    socket.onclose = () => {
+      if (this.#socket !== socket) return
+      this.#socket = undefined
+      this.#dropPending()
+      clearTimeout(this.#announceTimer)
+      if (!this.destroyed) {
+        this.#owner.warn(new Error(`tracker ${this.url}: ${opened ? 'connection closed' : 'cannot connect'}`))
+        this.#scheduleReconnect()
+      }
+    }
+  }
+
+  #scheduleReconnect (): void {
+    if (this.destroyed) return
+    const base = Math.min(WS_RECONNECT_MIN_MS * 2 ** this.#retries, WS_RECONNECT_MAX_MS)
+    this.#retries++
+    clearTimeout(this.#reconnectTimer)
+    this.#reconnectTimer = setTimeout(() => this.open(), base / 2 + Math.random() * base / 2)
+  }
+
+  get connected (): boolean {
+    return this.#socket !== undefined && this.#socket.readyState === WS_OPEN
+  }
+
+  send (message: AnnounceMessage | AnswerMessage): void {
+    if (!this.connected) return
+    if (this.#trackerId !== undefined) message.trackerid = this.#trackerId
+    try {
+      this.#socket!.send(JSON.stringify(message))
+    } catch (err) {
+      this.#owner.warn(new Error(`tracker ${this.url}: ${(err as Error).message}`))
+    }
+  }
+
+  /** Announces with fresh offers (or, for completed/stopped, without any), then schedules the next one. */
+  async announce (event?: 'completed' | 'stopped'): Promise<void> {
+    if (!this.connected) return
+    if (event !== undefined) {
+      this.send(this.#owner.announceMessage(event, []))
+      return
+    }
+    if (this.#announcing) return
+    this.#announcing = true
+    clearTimeout(this.#announceTimer)
+    try {
+      const offers = await this.#owner.makeOffers(this)
+      if (this.destroyed || !this.connected) {
+        for (const o of offers) this.#dropOffer(o.offer_id)
+        return
+      }
+      this.send(this.#owner.announceMessage(this.#startedSent ? undefined : 'started', offers))
+      this.#startedSent = true
+    } finally {
+      this.#announcing = false
+      this.#scheduleAnnounce()
+    }
+  }
+
+  #scheduleAnnounce (): void {
+    clearTimeout(this.#announceTimer)
+    if (this.destroyed || !this.connected) return
+    this.#announceTimer = setTimeout(() => { void this.announce() }, Math.max(WS_MIN_INTERVAL_MS, this.#intervalMs))
+  }
+
+  addPending (offerId: string, connection: WebRtcConnection, timeoutMs: number): void {
+    const timer = setTimeout(() => this.#dropOffer(offerId), timeoutMs)
+    this.pending.set(offerId, { connection, timer })
+  }
+
+  #dropOffer (offerId: string): void {
+    const entry = this.pending.get(offerId)
+    if (entry === undefined) return
+    clearTimeout(entry.timer)
+    this.pending.delete(offerId)
+    entry.connection.close()
+  }
+
+  #dropPending (): void {
+    for (const id of [...this.pending.keys()]) this.#dropOffer(id)
+  }
+
+  #onMessage (data: unknown): void {
+    if (this.destroyed) return
+    const msg = parseTrackerMessage(data, this.#owner.infoHashBinary, this.#owner.peerIdBinary)
+    switch (msg.kind) {
+      case 'failure':
+        this.#owner.warn(new Error(`tracker ${this.url}: ${msg.reason}`))
+        return
+      case 'response':
+        if (msg.warning !== undefined) this.#owner.warn(new Error(`tracker ${this.url}: ${msg.warning}`))
+        if (msg.trackerId !== undefined) this.#trackerId = msg.trackerId
+        if (msg.interval !== undefined && this.#owner.intervalOverride === undefined && msg.interval !== this.#intervalMs) {
+          this.#intervalMs = msg.interval
+          if (!this.#announcing) this.#scheduleAnnounce()
+        }
+        if (msg.swarmSize !== undefined) this.others = Math.max(0, msg.swarmSize - 1)
+        if (msg.acked) this.#owner.emit('announced')
+        return
+      case 'offer':
+        this.#owner.onOffer(this, msg.peerId, msg.offerId, msg.offer)
+        return
+      case 'answer': {
+        const entry = this.pending.get(msg.offerId)
+        if (entry === undefined) return // late, duplicate, or for an offer we already dropped
+        clearTimeout(entry.timer)
+        this.pending.delete(msg.offerId)
+        this.#owner.onAnswer(entry.connection, msg.peerId, msg.answer)
+        return
+      }
+      case 'ignore':
+    }
+  }
+
+  close (): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    clearTimeout(this.#reconnectTimer)
+    clearTimeout(this.#announceTimer)
+    this.#dropPending()
+    const socket = this.#socket
+    this.#socket = undefined
+    if (socket !== undefined) {
+      socket.onopen = socket.onmessage = socket.onclose = null
+      socket.onerror = () => {}
+      try { socket.close() } catch {}
+    }
+  }
+}
+
+export class WebSocketTrackerDiscovery extends Emitter<DiscoveryEvents> implements Discovery {
+  readonly infoHashBinary: string
+  readonly peerIdBinary: string
+  readonly WebSocketCtor: WebSocketConstructor
+  readonly intervalOverride: number | undefined
+  readonly #init: WebSocketTrackerDiscoveryInit
+  readonly #trackers: TrackerSocket[] = []
+  /** Connections still opening (offers awaiting answers are counted by their tracker). */
+  readonly #connecting = new Set<WebRtcConnection>()
+  #stats: AnnounceStats = { uploaded: 0, downloaded: 0, left: 0 }
+  #started = false
+  #destroyed = false
+
+  constructor (init: WebSocketTrackerDiscoveryInit) {
+    super()
+    this.#init = init
+    if (init.infoHash.length !== 20 || init.peerId.length !== 20) throw new TypeError('infoHash and peerId have 20 bytes')
+    this.infoHashBinary = bytesToBinary(init.infoHash)
+    this.peerIdBinary = bytesToBinary(init.peerId)
+    const ctor = init.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
+    if (ctor === undefined) throw new TypeError('no WebSocket: pass one (in Node, the `ws` package)')
+    this.WebSocketCtor = ctor
+    this.intervalOverride = init.announceIntervalMs
+  }
+
+  start (stats: AnnounceStats): void {
+    if (this.#started || this.#destroyed) return
+    this.#started = true
+    this.#stats = stats
+    for (const url of new Set(this.#init.announce)) {
+      if (!/^wss?:\/\//i.test(url)) {
+        this.warn(new Error(`tracker ${url}: only ws:// and wss:// trackers work in a browser`))
+        continue
+      }
+      const tracker = new TrackerSocket(this, url)
+      this.#trackers.push(tracker)
+      tracker.open()
+    }
+  }
+
+  update (stats: AnnounceStats): void {
+    this.#stats = stats
+  }
+
+  complete (stats: AnnounceStats): void {
+    this.#stats = stats
+    for (const t of this.#trackers) void t.announce('completed')
+  }
+
+  async destroy (): Promise<void> {
+    if (this.#destroyed) return
+    this.#destroyed = true
+    for (const t of this.#trackers) {
+      void t.announce('stopped')
+      t.close()
+    }
+    for (const c of this.#connecting) c.close()
+    this.#connecting.clear()
+    this.removeAllListeners()
+  }
+
+  /** @internal */
+  warn (err: Error): void {
+    if (!this.#destroyed) this.emit('warning', err)
+  }
+
+  /** @internal */
+  announceMessage (event: AnnounceMessage['event'], offers: AnnounceMessage['offers'] & object): AnnounceMessage {
+    const { uploaded, downloaded, left } = this.#stats
+    return {
+      action: 'announce',
+      info_hash: this.infoHashBinary,
+      peer_id: this.peerIdBinary,
+      numwant: offers.length,
+      uploaded,
+      downloaded,
+      // JSON has no Infinity; the tracker reads a missing `left` as "unknown, not a seeder".
+      ...(Number.isFinite(left) ? { left } : {}),
+      ...(event !== undefined ? { event } : {}),
+      ...(event === undefined || event === 'started' ? { offers } : {})
+    }
+  }
+
+  #pendingCount (): number {
+    let n = this.#connecting.size
+    for (const t of this.#trackers) n += t.pending.size
+    return n
+  }
+
+  #rtc (): { RTCPeerConnection?: RTCPeerConnectionConstructor, rtcConfig?: RTCConfiguration } {
+    return {
+      ...(this.#init.RTCPeerConnection !== undefined ? { RTCPeerConnection: this.#init.RTCPeerConnection } : {}),
+      ...(this.#init.rtcConfig !== undefined ? { rtcConfig: this.#init.rtcConfig } : {})
+    }
+  }
+
+  /** @internal Creates up to numwant offers for one announce, within the bound on open connections. */
+  async makeOffers (tracker: TrackerSocket): Promise<Array<{ offer: SessionDescription, offer_id: string }>> {
+    let wanted = Math.min(this.#init.numwant ?? WS_DEFAULT_NUMWANT, WS_MAX_OFFERS_PER_ANNOUNCE)
+    // At least one even when we seemed alone: a peer may have joined since, and it may not offer itself.
+    if (tracker.others !== undefined) wanted = Math.min(wanted, Math.max(1, tracker.others))
+    const count = Math.max(0, Math.min(wanted, WS_MAX_PENDING - this.#pendingCount()))
+    const results = await Promise.allSettled(Array.from({ length: count }, async () => await createOffer(this.#rtc())))
+    const offers: Array<{ offer: SessionDescription, offer_id: string }> = []
+    for (const r of results) {
+      if (r.status === 'rejected') {
+        this.warn(new Error(`cannot create a WebRTC offer: ${(r.reason as Error).message}`))
+        continue
+      }
+      if (this.#destroyed || tracker.destroyed) {
+        r.value.connection.close()
+        continue
+      }
+      const offerId = bytesToBinary(randomBytes(20))
+      tracker.addPending(offerId, r.value.connection, this.#init.offerTimeoutMs ?? WS_OFFER_TIMEOUT_MS)
+      offers.push({ offer: r.value.offer, offer_id: offerId })
+    }
+    return offers
+  }
+
+  /** @internal A remote peer answered one of our offers. */
+  onAnswer (connection: WebRtcConnection, peerId: Uint8Array, answer: SessionDescription): void {
+    if (this.#destroyed || this.#init.wantsPeer?.(toHex(peerId)) === false) {
+      connection.close()
+      return
+    }
+    connection.accept(answer).catch((err: Error) => {
+      this.warn(new Error(`bad WebRTC answer from a peer: ${err.message}`))
+      connection.close()
+    })
+    this.#whenOpen(connection)
+  }
+
+  /** @internal A remote peer's offer arrived through `tracker`: answer it. */
+  onOffer (tracker: TrackerSocket, peerId: Uint8Array, offerId: string, offer: SessionDescription): void {
+    if (this.#destroyed || this.#init.wantsPeer?.(toHex(peerId)) === false) return
+    if (this.#pendingCount() >= WS_MAX_PENDING) return
+    const remote = bytesToBinary(peerId)
+    createAnswer(offer, this.#rtc()).then(({ connection, answer }) => {
+      if (this.#destroyed || tracker.destroyed || !tracker.connected) {
+        connection.close()
+        return
+      }
+      this.#whenOpen(connection)
+      tracker.send({ action: 'announce', info_hash: this.infoHashBinary, peer_id: this.peerIdBinary, to_peer_id: remote, answer, offer_id: offerId })
+    }, (err: Error) => {
+      this.warn(new Error(`cannot answer a WebRTC offer: ${err.message}`))
+    })
+  }
+
+  /** Emits `connection` once the data channel opens; drops it if that takes too long. */
+  #whenOpen (connection: WebRtcConnection): void {
+    this.#connecting.add(connection)
+    const timer = setTimeout(() => connection.close(), this.#init.connectTimeoutMs ?? WS_CONNECT_TIMEOUT_MS)
+    // Synchronously from the channel's open event: the torrent must attach its data handler before any message.
+    connection.onopen = () => {
+      clearTimeout(timer)
+      this.#connecting.delete(connection)
+      if (this.#destroyed) connection.close()
+      else this.emit('connection', connection)
+    }
+    connection.ready.catch(() => {
+      clearTimeout(timer)
+      this.#connecting.delete(connection)
+    })
+  }
+}
