@@ -1,22 +1,47 @@
 /// <reference lib="webworker" />
 /**
- * The peersite service worker (placeholder): takes control at once and, for now, passes every fetch through
- * to the network. A later issue adds the ordered handler list (worker/handlers/) that serves the site.
+ * The peersite service worker: listeners only. The fetch listener builds a context and hands the request to the
+ * first handler of worker/handlers/ that takes it; the message listener takes engine ports from leader pages.
  */
-export {}
+import { clientsClaim } from 'workbox-core/clientsClaim.js'
+import { handlers, WorkerState, type Context } from './handlers/index.js'
+import { relativePath, messagePage } from './site.js'
+import type { PageMessage } from './protocol.js'
+
 declare const self: ServiceWorkerGlobalScope
+
+const state = new WorkerState(self.registration.scope)
+// A worker the browser restarted reads its manifest back from the cache before the first request needs it.
+if (self.registration.active !== null) void state.loadSite().catch(() => {})
 
 self.addEventListener('install', (event) => {
   // A new version replaces the old one without waiting for every tab to close.
-  event.waitUntil(self.skipWaiting())
+  event.waitUntil(state.precache().then(async () => { await self.skipWaiting() }))
 })
 
-self.addEventListener('activate', (event) => {
-  // Control the loader page that registered us, so its next requests come through this worker.
-  event.waitUntil(self.clients.claim())
+// Control the loader page that registered us at once, so the shell's iframe is served by this worker.
+clientsClaim()
+
+self.addEventListener('message', (event) => {
+  const msg = event.data as Partial<PageMessage> | null
+  if (msg?.type !== 'leader' || typeof msg.infoHash !== 'string') return
+  // Only a loader shell (a top-level window) may run the engine; a site page lives in the shell's iframe.
+  const source = event.source
+  if (source === null || !('frameType' in source) || source.frameType === 'nested') return
+  const port = msg.port ?? event.ports[0]
+  if (port === undefined) return
+  event.waitUntil(state.onLeader(msg.infoHash, port))
 })
 
 self.addEventListener('fetch', (event) => {
-  // respondWith must be called synchronously in the listener; passing through = not calling it at all.
-  void event
+  const request = event.request
+  const url = new URL(request.url)
+  const ctx: Context = { event, request, url, rel: relativePath(url, state.scope), state }
+  const handler = handlers.find((h) => h.canHandle(ctx))
+  if (handler?.handle === undefined) return // to the network
+  // respondWith is called synchronously; a handler that throws becomes an error page, never a hung request.
+  event.respondWith(handler.handle(ctx).catch((err: unknown) => {
+    if (request.signal.aborted) throw err
+    return messagePage(500, 'Service worker error', err instanceof Error ? err.message : String(err))
+  }))
 })

@@ -1,0 +1,29 @@
+import { LOADER_FILES } from '../protocol.js'
+import { isTopLevelNavigation, type Context, type Handler } from './context.js'
+import { shellHandler } from './shell.js'
+import { siteHandler } from './site.js'
+
+/**
+ * The loader's own files at the scope root reach the static host. index.html and 404.html are not among them:
+ * the loader page is only ever served as the shell, and under those names the site's own files are served.
+ * A site file of the same path wins (it is part of the file table); the table may not be loaded yet when the
+ * worker has just been restarted, so that case is decided after it is.
+ */
+const PASS_THROUGH: ReadonlySet<string> = new Set(LOADER_FILES.filter((f) => f !== 'index.html' && f !== '404.html'))
+
+const isLoaderPath = (ctx: Context): boolean => ctx.rel !== null && PASS_THROUGH.has(ctx.rel)
+
+export const loaderFileHandler: Handler = {
+  name: 'loader-file',
+  canHandle: (ctx) => isLoaderPath(ctx) && ctx.state.site !== undefined && ctx.rel !== null && !ctx.state.site.files.has(ctx.rel)
+}
+
+export const loaderFileUndecidedHandler: Handler = {
+  name: 'loader-file-undecided',
+  canHandle: (ctx) => isLoaderPath(ctx) && ctx.state.site === undefined,
+  handle: async (ctx) => {
+    const site = await ctx.state.loadSite().catch(() => undefined)
+    if (site === undefined || ctx.rel === null || !site.files.has(ctx.rel)) return await fetch(ctx.request)
+    return await (isTopLevelNavigation(ctx.request) ? shellHandler : siteHandler).handle!(ctx)
+  }
+}

@@ -1,0 +1,21 @@
+import { messagePage } from '../site.js'
+import { isTopLevelNavigation, type Handler } from './context.js'
+
+/**
+ * Every top-level navigation in the scope gets the loader shell, whatever its path: the shell runs the engine
+ * and shows the path in its full-window iframe, whose own navigation the site handler answers.
+ */
+export const shellHandler: Handler = {
+  name: 'shell',
+  canHandle: ({ request }) => isTopLevelNavigation(request),
+  handle: async ({ event, state }) => {
+    try {
+      const res = await state.shell()
+      event.waitUntil(state.refreshShell())
+      return res
+    } catch {
+      return messagePage(503, 'This site cannot load while offline',
+        'The peersite loader page is neither cached nor reachable. Check the connection and reload.')
+    }
+  }
+}

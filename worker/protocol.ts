@@ -1,0 +1,50 @@
+/**
+ * The one typed protocol between the service worker and the loader pages, imported by both sides.
+ *
+ * Who talks to whom:
+ *   page   -> worker  (postMessage to the registration's active worker): PageMessage
+ *   worker -> pages   (client.postMessage): WorkerMessage
+ *   worker <-> leader page, over a MessageChannel port the leader hands over: EngineRequest / EngineReply
+ *
+ * Reads are pull-based: after `read`, the engine sends one `chunk` per `pull`, so a slow consumer (a paused
+ * video) never makes the page or the worker buffer a whole file; `cancel` (the browser aborted the request,
+ * as it does on every seek) drops the read and the priority of its pieces.
+ */
+
+/** peersite.json, written by `peersite publish` beside the loader. */
+export interface SiteManifest {
+  readonly version: 1
+  readonly infoHash: string
+  readonly magnetURI: string
+  readonly name: string
+  readonly trackers: readonly string[]
+  readonly pieceLength: number
+  readonly length: number
+  readonly files: ReadonlyArray<{ readonly path: string, readonly length: number, readonly type: string }>
+}
+
+export const MANIFEST_FILE = 'peersite.json'
+export const TORRENT_FILE = 'site.torrent'
+/** The loader's own files: served by the static host (the worker lets them through to the network). */
+export const LOADER_FILES = ['index.html', '404.html', 'sw.js', 'peersite.js', MANIFEST_FILE, TORRENT_FILE] as const
+
+export type PageMessage =
+  /** "I run the engine for this site: send reads on this port" (the port is transferred). */
+  | { readonly type: 'leader', readonly infoHash: string, readonly port: MessagePort }
+
+export type WorkerMessage =
+  /** The worker (perhaps just restarted) has no engine port: the leader page should send `leader` again. */
+  | { readonly type: 'need-leader' }
+
+export type EngineRequest =
+  /** Bytes [offset, offset + length) of a site file (its path as in the manifest, e.g. "docs/guide/index.html"). */
+  | { readonly type: 'read', readonly id: number, readonly path: string, readonly offset: number, readonly length: number }
+  /** Send the next chunk of read `id`. */
+  | { readonly type: 'pull', readonly id: number }
+  | { readonly type: 'cancel', readonly id: number }
+
+export type EngineReply =
+  /** The next bytes of read `id`, verified; the buffer is transferred. */
+  | { readonly type: 'chunk', readonly id: number, readonly bytes: ArrayBuffer }
+  | { readonly type: 'end', readonly id: number }
+  | { readonly type: 'error', readonly id: number, readonly message: string }

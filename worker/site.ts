@@ -1,0 +1,278 @@
+/**
+ * The site side of the service worker, as pure functions (no `self`, no caches: unit-tested in Node):
+ *   URL -> file of the manifest (scope prefix, percent-decoding, directory index, folder redirect, traversal),
+ *   file -> Response (headers, ETag / 304, a single Range -> 206, 416, HEAD, 404 page, 504 when no peer answers).
+ *
+ * The body comes from an injected `OpenBody` (the engine client in the worker, a fake in tests), so this file
+ * knows nothing about ports or leaders.
+ */
+import { MANIFEST_FILE, type SiteManifest } from './protocol.js'
+
+export interface SiteFile { readonly path: string, readonly length: number, readonly type: string }
+
+/** A manifest prepared for lookups. */
+export interface Site {
+  readonly infoHash: string
+  /** file path as in the manifest ("docs/guide/index.html") -> file */
+  readonly files: ReadonlyMap<string, SiteFile>
+  /** every folder of the file table, without a trailing slash ("docs", "docs/guide") */
+  readonly dirs: ReadonlySet<string>
+}
+
+/**
+ * Opens a stream of bytes [offset, offset + length) of a site file. Resolves once the first bytes are there (so
+ * a failure can still become a 504 page), rejects when no peer can deliver them.
+ */
+export type OpenBody = (path: string, offset: number, length: number, signal: AbortSignal) => Promise<ReadableStream<Uint8Array>>
+
+export type Resolution =
+  | { readonly kind: 'file', readonly file: SiteFile }
+  /** `location` is absolute; the query string is kept. */
+  | { readonly kind: 'redirect', readonly location: string }
+  | { readonly kind: 'not-found' }
+  /** malformed percent-encoding */
+  | { readonly kind: 'bad-request' }
+
+export const NOT_FOUND_PAGE = '404.html'
+export const INDEX_PAGE = 'index.html'
+
+/** Builds the lookup tables of a manifest. Paths that could never be asked for safely are left out. */
+export function createSite (manifest: Pick<SiteManifest, 'infoHash' | 'files'>): Site {
+  const files = new Map<string, SiteFile>()
+  const dirs = new Set<string>()
+  for (const file of manifest.files) {
+    const parts = file.path.split('/')
+    if (parts.some(unsafeSegment)) continue
+    files.set(file.path, file)
+    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'))
+  }
+  return { infoHash: manifest.infoHash, files, dirs }
+}
+
+/** A decoded path segment that must never reach the file table. */
+function unsafeSegment (s: string): boolean {
+  return s === '' || s === '.' || s === '..' || s.includes('/') || s.includes('\\') || s.includes('\0')
+}
+
+/**
+ * The path of `url` relative to `scope` (both absolute), still percent-encoded, or null when the URL is not under
+ * the scope (another origin, or a path outside the scope's folder).
+ */
+export function relativePath (url: URL, scope: URL): string | null {
+  if (url.origin !== scope.origin) return null
+  if (!url.pathname.startsWith(scope.pathname)) return null
+  return url.pathname.slice(scope.pathname.length)
+}
+
+/**
+ * Maps a request URL to a site file. `rel` is the path below the scope as it appears in the URL (percent-encoded,
+ * no leading slash): "" and "dir/" mean "index.html" of that folder; "dir" (a folder) redirects to "dir/".
+ * The WHATWG URL parser already removes "." and ".." segments (also "%2e%2e"), but this function is the
+ * security boundary, so it refuses them again after decoding, along with encoded slashes, backslashes and NUL:
+ * the answer is only ever a file of the table.
+ */
+export function resolveFile (site: Site, rel: string, url: URL): Resolution {
+  const segments: string[] = []
+  for (const raw of rel.split('/')) {
+    let s: string
+    try {
+      s = decodeURIComponent(raw)
+    } catch {
+      return { kind: 'bad-request' }
+    }
+    segments.push(s)
+  }
+  // A trailing slash (or the scope root itself) leaves one empty last segment: the folder's index page.
+  const last = segments.length - 1
+  if (segments[last] === '') segments[last] = INDEX_PAGE
+  if (segments.some(unsafeSegment)) return { kind: 'not-found' }
+  const path = segments.join('/')
+  const file = site.files.get(path)
+  if (file !== undefined) return { kind: 'file', file }
+  if (site.dirs.has(path)) {
+    // RFC 9110 §15.4.2: 301 to the folder URL, so relative links inside its index page resolve against it.
+    return { kind: 'redirect', location: new URL(`${url.pathname}/${url.search}`, url).href }
+  }
+  return { kind: 'not-found' }
+}
+
+/** Types whose text the browser must decode as UTF-8 (the bytes come from a torrent, not a server that says so). */
+const TEXT_TYPES = new Set(['text/html', 'text/css', 'text/javascript', 'application/javascript', 'application/json', 'text/plain'])
+
+export function contentType (type: string): string {
+  const t = type.trim() === '' ? 'application/octet-stream' : type.trim()
+  const base = (t.split(';')[0] ?? '').trim().toLowerCase()
+  if (TEXT_TYPES.has(base) && !/;\s*charset=/i.test(t)) return `${t}; charset=utf-8`
+  return t
+}
+
+/** FNV-1a (32 bits): a short, header-safe token for a path of any characters. */
+function fnv1a (s: string): string {
+  let h = 0x811c9dc5
+  for (const byte of new TextEncoder().encode(s)) {
+    h ^= byte
+    h = Math.imul(h, 0x01000193)
+  }
+  return (h >>> 0).toString(16).padStart(8, '0')
+}
+
+/**
+ * A strong ETag: the infohash names the whole published version (a new publish is a new infohash), the path hash
+ * the file in it. ETags are compared per URL, so a hash collision between two paths could not confuse a cache.
+ */
+export function etagOf (site: Site, path: string): string {
+  return `"${site.infoHash}-${fnv1a(path)}"`
+}
+
+/** RFC 9110 §13.1.2: If-None-Match uses the weak comparison; "*" matches any current representation. */
+export function noneMatch (header: string | null, etag: string): boolean {
+  if (header === null) return false
+  const strip = (t: string): string => t.trim().replace(/^W\//, '')
+  const want = strip(etag)
+  return header.split(',').some((t) => t.trim() === '*' || strip(t) === want)
+}
+
+export type RangeResult =
+  | { readonly kind: 'full' }
+  | { readonly kind: 'partial', readonly start: number, readonly end: number }
+  | { readonly kind: 'unsatisfiable' }
+
+/**
+ * A `Range` header against a file of `size` bytes (RFC 9110 §14.2). Only a single byte range is honoured
+ * (bytes=a-b, bytes=a-, bytes=-n, clamped to the file); a malformed header, another unit or several ranges are
+ * ignored (a full 200 is always allowed, §14.2), as is a Range under an If-Range that does not match our strong
+ * ETag. (Written here rather than taken from `range-parser`, which answers a suffix longer than the file with
+ * "unsatisfiable" where §14.1.2 says "the entire representation".)
+ */
+export function parseRangeHeader (header: string | null, size: number, ifRange: string | null = null, etag = ''): RangeResult {
+  if (header === null || size === 0) return { kind: 'full' }
+  // If-Range with a date cannot match: we send no Last-Modified. With an ETag, the comparison is strong.
+  if (ifRange !== null && ifRange.trim() !== etag) return { kind: 'full' }
+  // One range-spec: int-range ("a-b", "a-") or suffix-range ("-n") (RFC 9110 §14.1.2); the unit is
+  // case-insensitive. A comma means several ranges: ignored. Whitespace around the tokens is tolerated.
+  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header)
+  if (m === null) return { kind: 'full' }
+  const [, first = '', last = ''] = m
+  if (first === '' && last === '') return { kind: 'full' }
+  if (first === '') {
+    // A suffix longer than the file means the whole file; "-0" selects nothing.
+    const n = Number(last)
+    return n === 0 ? { kind: 'unsatisfiable' } : { kind: 'partial', start: Math.max(0, size - n), end: size - 1 }
+  }
+  const start = Number(first)
+  const end = last === '' ? size - 1 : Number(last)
+  // §14.1.1: last < first makes the range-spec invalid; §14.1.2: a first-pos past the end is unsatisfiable.
+  if (end < start || start >= size) return { kind: 'unsatisfiable' }
+  return { kind: 'partial', start, end: Math.min(end, size - 1) }
+}
+
+function baseHeaders (type: string): Headers {
+  return new Headers({
+    'Content-Type': type,
+    'X-Content-Type-Options': 'nosniff',
+    // Revalidate every time: cheap (a 304 from the worker) and a new publish must show at once.
+    'Cache-Control': 'no-cache'
+  })
+}
+
+function escapeHtml (s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+}
+
+/** A small HTML page for the worker's own answers (no site page exists for them). */
+export function messagePage (status: number, title: string, text: string, headers: Record<string, string> = {}): Response {
+  const h = baseHeaders('text/html; charset=utf-8')
+  h.set('Cache-Control', 'no-store')
+  for (const [k, v] of Object.entries(headers)) h.set(k, v)
+  const body = `<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeHtml(title)}</title>` +
+    `<body style="font:16px system-ui,sans-serif;margin:2rem"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></body>`
+  return new Response(body, { status, headers: h })
+}
+
+export function noPeerPage (path: string): Response {
+  return messagePage(504, 'No peer could deliver this file',
+    `None of this site's visitors or seeders could send "${path}" in time. Keep this tab open and reload in a moment: peers come and go.`)
+}
+
+/**
+ * The response for one file of the site: headers, conditional and range handling, and a streamed body.
+ * `status` is 200 for the file asked for, 404 when it is the site's 404 page (then no ETag, 304 or Range:
+ * those describe the representation of the URL, and the 404 page is not it).
+ */
+export async function fileResponse (request: Request, site: Site, file: SiteFile, open: OpenBody, status: 200 | 404 = 200): Promise<Response> {
+  const headers = baseHeaders(contentType(file.type))
+  const size = file.length
+  if (status === 200) {
+    const etag = etagOf(site, file.path)
+    headers.set('ETag', etag)
+    headers.set('Accept-Ranges', 'bytes')
+    if (noneMatch(request.headers.get('If-None-Match'), etag)) {
+      headers.delete('Content-Type')
+      return new Response(null, { status: 304, headers })
+    }
+    // RFC 9110 §14.2: Range is defined for GET only; HEAD gets the full representation's headers.
+    const range = request.method === 'GET'
+      ? parseRangeHeader(request.headers.get('Range'), size, request.headers.get('If-Range'), etag)
+      : { kind: 'full' as const }
+    if (range.kind === 'unsatisfiable') {
+      headers.set('Content-Range', `bytes */${size}`)
+      headers.set('Content-Type', 'text/plain; charset=utf-8')
+      return new Response('Range Not Satisfiable', { status: 416, headers })
+    }
+    if (range.kind === 'partial') {
+      const length = range.end - range.start + 1
+      headers.set('Content-Range', `bytes ${range.start}-${range.end}/${size}`)
+      headers.set('Content-Length', String(length))
+      return body(request, file, range.start, length, open, 206, headers)
+    }
+  }
+  headers.set('Content-Length', String(size))
+  return body(request, file, 0, size, open, status, headers)
+}
+
+async function body (request: Request, file: SiteFile, offset: number, length: number, open: OpenBody, status: number, headers: Headers): Promise<Response> {
+  // HEAD and empty files never wake the engine.
+  if (request.method === 'HEAD' || length === 0) return new Response(null, { status, headers })
+  let stream: ReadableStream<Uint8Array>
+  try {
+    stream = await open(file.path, offset, length, request.signal)
+  } catch (err) {
+    if (request.signal.aborted) throw err
+    return noPeerPage(file.path)
+  }
+  return new Response(stream, { status, headers })
+}
+
+/** The whole site answer for a request whose path below the scope is `rel`. */
+export async function siteResponse (request: Request, url: URL, rel: string, site: Site, open: OpenBody): Promise<Response> {
+  const res = await siteAnswer(request, url, rel, site, open)
+  // HEAD: the same status and headers, never a body (the worker's own pages have one).
+  return request.method === 'HEAD' && res.body !== null ? new Response(null, { status: res.status, headers: res.headers }) : res
+}
+
+async function siteAnswer (request: Request, url: URL, rel: string, site: Site, open: OpenBody): Promise<Response> {
+  const found = resolveFile(site, rel, url)
+  switch (found.kind) {
+    case 'file':
+      return await fileResponse(request, site, found.file, open)
+    case 'redirect':
+      return new Response(null, { status: 301, headers: { Location: found.location, 'Cache-Control': 'no-cache' } })
+    case 'bad-request':
+      return messagePage(400, 'Bad request', 'The address is not correctly percent-encoded.')
+    case 'not-found': {
+      const page = site.files.get(NOT_FOUND_PAGE)
+      if (page !== undefined) return await fileResponse(request, site, page, open, 404)
+      return messagePage(404, 'Not found', 'This site has no page at this address.')
+    }
+  }
+}
+
+/** Checks peersite.json (fetched from the static host, so only its shape is in doubt). Throws on a bad one. */
+export function parseManifest (json: unknown): SiteManifest {
+  const m = json as Partial<SiteManifest> | null
+  const ok = typeof m === 'object' && m !== null && m.version === 1 && typeof m.infoHash === 'string' && m.infoHash !== '' &&
+    Array.isArray(m.files) && m.files.every((f) => typeof f === 'object' && f !== null && typeof f.path === 'string' &&
+      Number.isSafeInteger(f.length) && f.length >= 0 && typeof f.type === 'string')
+  if (!ok) throw new TypeError(`${MANIFEST_FILE} is not a peersite manifest (version 1)`)
+  return m as SiteManifest
+}
