@@ -68,10 +68,17 @@ export interface PublishResult {
 }
 
 /** Checks every input without writing anything. Throws UsageError naming the first problem. */
+/** Names the loader takes at the root of the output folder (see worker/protocol.ts LOADER_FILES). */
+export const RESERVED_ROOT_FILES: readonly string[] = ['sw.js', 'peersite.js', 'peersite.json', 'site.torrent']
+
 export async function planPublish (init: PublishInit): Promise<PublishPlan> {
   const site = await walkSite(init.dir)
   const name = basename(resolve(init.dir))
   if (name === '' || name === '.' || name === '..') throw new UsageError(`cannot publish ${init.dir}: the folder needs a name`)
+  // The loader's own files sit at the root of the output beside the site: a site file of the same name would
+  // hide it (or be hidden). index.html and 404.html are fine: the loader serves the site's own.
+  const clash = site.files.find((f) => RESERVED_ROOT_FILES.includes(f.path))
+  if (clash !== undefined) throw new UsageError(`${clash.path} at the top of ${init.dir} is a name the loader needs: rename or move it`)
   const out = resolve(init.out ?? `${resolve(init.dir)}${OUT_SUFFIX}`)
   const realOut = await realpathOrNearest(out)
   if (isInside(site.root, realOut)) throw new UsageError(`output folder ${init.out ?? out} is inside the input folder ${init.dir}`)

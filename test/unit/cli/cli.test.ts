@@ -153,6 +153,14 @@ describe('peersite publish', () => {
     expect(await leftovers(dir, ['hello'])).toEqual([])
   })
 
+  it('refuses a site file that takes a name the loader needs', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    await writeFile(join(site, 'sw.js'), 'self.addEventListener("fetch", () => {})')
+    expectOneError(await runCli(['publish', site, '--no-seed'], { env }), /sw\.js at the top of .* is a name the loader needs/)
+    expect(await leftovers(dir, ['hello'])).toEqual([])
+  })
+
   it('refuses a file that cannot be read (a broken symlink)', async () => {
     const dir = await fresh()
     const site = await copyHello(dir)
