@@ -85,12 +85,15 @@ export class Downloader {
     if (pending === undefined || peer.destroyed || peer.peerChoking || !peer.amInterested || peer.has === undefined) return
     const limit = Math.min(MAX_OUTSTANDING_REQUESTS, peer.extended?.reqq ?? MAX_OUTSTANDING_REQUESTS)
     const want = limit - pending.size
-    if (want <= 0) return
+    // Refill in batches rather than one request per received block: each data-channel send has a fixed cost
+    // (measured: ~0.15 ms in node-datachannel whatever the size), so many small sends cap throughput.
+    if (want <= 0 || (pending.size > 0 && want < limit / 4)) return
     const now = Date.now()
-    for (const req of this.picker.pick(peer.key, peer.has, want)) {
+    const batch = this.picker.pick(peer.key, peer.has, want)
+    for (const req of batch) {
       pending.set(`${req.index}:${req.begin}`, { index: req.index, begin: req.begin, length: req.length, sentAt: now })
-      peer.writeRequest(req.index, req.begin, req.length)
     }
+    if (batch.length > 0) peer.writeRequests(batch)
   }
 
   fillAll (peers: Iterable<Peer>): void {

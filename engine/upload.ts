@@ -3,7 +3,7 @@
  * channel has room (SEND_HIGH_WATER_MARK), resumed on `drain`. Recently read pieces are kept whole so that the 16
  * KiB requests of one piece cost one store read, not one per block.
  */
-import { BLOCK_LENGTH, MAX_QUEUED_UPLOAD_REQUESTS, SEND_HIGH_WATER_MARK } from './constants.js'
+import { BLOCK_LENGTH, MAX_QUEUED_UPLOAD_REQUESTS, SEND_COALESCE_BYTES, SEND_HIGH_WATER_MARK } from './constants.js'
 import { ProtocolError } from './errors.js'
 import { pieceLengthAt, type Metainfo } from './metainfo/index.js'
 import type { Bitfield } from './bitfield.js'
@@ -13,6 +13,8 @@ import type { Peer } from './wire/peer.js'
 interface UploadRequest { index: number, begin: number, length: number }
 
 const PIECE_CACHE_SIZE = 8
+/** A piece message's framing: length prefix (4), id (1), index (4), begin (4). */
+const PIECE_HEADER_LENGTH = 13
 
 export interface UploaderContext {
   readonly metainfo: Metainfo
@@ -76,22 +78,26 @@ export class Uploader {
       const queue = this.#queues.get(peer)
       while (queue !== undefined && queue.length > 0 && !peer.destroyed) {
         if (peer.connection.bufferedAmount >= SEND_HIGH_WATER_MARK) return // resumed by 'drain'
-        const req = queue.shift()!
-        let piece: Uint8Array
-        try {
-          piece = await this.#readPiece(req.index)
-        } catch (err) {
-          this.#ctx.warn(peer, err as Error)
-          continue
+        // Up to SEND_COALESCE_BYTES of blocks go out as one data-channel message: each send has a fixed cost.
+        const batch = queue.splice(0, Math.max(1, Math.floor(SEND_COALESCE_BYTES / (BLOCK_LENGTH + PIECE_HEADER_LENGTH))))
+        const blocks: Array<{ index: number, begin: number, block: Uint8Array }> = []
+        for (const req of batch) {
+          try {
+            const piece = await this.#readPiece(req.index)
+            blocks.push({ index: req.index, begin: req.begin, block: piece.subarray(req.begin, req.begin + req.length) })
+          } catch (err) {
+            this.#ctx.warn(peer, err as Error)
+          }
         }
-        if (peer.destroyed || peer.amChoking) continue
-        peer.writePiece(req.index, req.begin, piece.subarray(req.begin, req.begin + req.length))
-        this.#ctx.onUploaded(peer, req.length)
+        if (peer.destroyed || peer.amChoking || blocks.length === 0) continue
+        peer.writePieces(blocks)
+        for (const { block } of blocks) this.#ctx.onUploaded(peer, block.length)
       }
     } finally {
       this.#serving.delete(peer)
     }
   }
+
 
   #readPiece (index: number): Promise<Uint8Array> {
     let p = this.#cache.get(index)

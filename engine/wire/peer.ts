@@ -10,7 +10,7 @@ import { ProtocolError } from '../errors.js'
 import type { Bitfield } from '../bitfield.js'
 import type { Connection } from '../transport/index.js'
 import { Emitter } from '../util/emitter.js'
-import { equalBytes, toHex } from '../util/bytes.js'
+import { concatBytes, equalBytes, toHex } from '../util/bytes.js'
 import { encodeHandshake, encodeMessage, WireDecoder } from './codec.js'
 import { decodeExtendedHandshake, encodeExtendedHandshake } from './extended.js'
 import type { ExtendedHandshake, Handshake, Message } from './messages.js'
@@ -227,6 +227,22 @@ export class Peer extends Emitter<PeerEvents> {
 
   writeRequest (index: number, begin: number, length: number): void {
     this.#send(encodeMessage({ type: 'request', index, begin, length }))
+  }
+
+  /** Several requests in one write: the wire is a byte stream, so one data-channel message may hold many. */
+  writeRequests (requests: ReadonlyArray<{ index: number, begin: number, length: number }>): void {
+    this.#send(concatBytes(requests.map(({ index, begin, length }) => encodeMessage({ type: 'request', index, begin, length }))))
+  }
+
+  /** Several blocks in one write (the uploader coalesces the blocks it has ready). */
+  writePieces (blocks: ReadonlyArray<{ index: number, begin: number, block: Uint8Array }>): void {
+    if (blocks.length === 1) {
+      const { index, begin, block } = blocks[0]!
+      this.writePiece(index, begin, block)
+      return
+    }
+    for (const { block } of blocks) this.uploaded += block.length
+    this.#send(concatBytes(blocks.map(({ index, begin, block }) => encodeMessage({ type: 'piece', index, begin, block }))))
   }
 
   writeCancel (index: number, begin: number, length: number): void {
