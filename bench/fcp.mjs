@@ -1,0 +1,188 @@
+#!/usr/bin/env node
+/**
+ * First contentful paint of examples/hello in Chromium: served by peersite (loader + worker + engine, the bytes
+ * from a Node seeder over WebRTC) cold (fresh profile, no worker yet) and warm (second visit: the worker is
+ * installed, the first tab closed), next to the same site served by a plain local static server, in the same run.
+ * Also: time from navigation to the first byte of the site's page, and the gzipped bytes a visitor downloads
+ * before it (the loader's files, as the static server's request log shows them).
+ *
+ *   npm run build && sh scripts/in-netns.sh node bench/fcp.mjs      (BENCH_FCP_RUNS=5 by default)
+ *
+ * FCP of the peersite rows is the site page's own first contentful paint (in the shell's frame), on the timeline
+ * of the top-level navigation; the shell's status line paints earlier and is shown separately.
+ * Exports run() -> { title, markdown } for bench/run-all.mjs.
+ */
+import { existsSync } from 'node:fs'
+import { readFile, rm, mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { gzipSync } from 'node:zlib'
+import { assertInNetns, repoRoot, requireDist } from './lib/env.mjs'
+import { dist, rtcConfig } from './lib/swarm.mjs'
+import { envNumber, fmt, markdownTable, median } from './lib/table.mjs'
+
+const CHROMIUM = process.env.PEERSITE_CHROMIUM ?? '/usr/bin/chromium'
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run', '--disable-features=WebRtcHideLocalIpsWithMdns', '--allow-loopback-in-peer-connection'
+]
+const SITE = join(repoRoot, 'examples', 'hello')
+const HOME_H1 = 'Hello from peersite'
+
+/** Paint and navigation timings of a plain page, ms since its navigation started. */
+async function plainTimings (page) {
+  await page.waitForFunction(() => performance.getEntriesByName('first-contentful-paint').length > 0)
+  return await page.evaluate(() => {
+    const nav = performance.getEntriesByType('navigation')[0]
+    return { fcp: performance.getEntriesByName('first-contentful-paint')[0].startTime, firstByte: nav.responseStart }
+  })
+}
+
+/** The same for the site page in the shell's frame, on the top-level navigation's timeline. */
+async function shellTimings (page) {
+  await page.waitForFunction((h1) => {
+    const w = document.getElementById('peersite-frame')?.contentWindow
+    return w?.document.querySelector('h1')?.textContent === h1 && w.performance.getEntriesByName('first-contentful-paint').length > 0
+  }, HOME_H1, { timeout: 60_000 })
+  return await page.evaluate(() => {
+    const w = document.getElementById('peersite-frame').contentWindow
+    const offset = w.performance.timeOrigin - performance.timeOrigin
+    const nav = w.performance.getEntriesByType('navigation')[0]
+    const shell = performance.getEntriesByName('first-contentful-paint')[0]
+    return {
+      fcp: w.performance.getEntriesByName('first-contentful-paint')[0].startTime + offset,
+      firstByte: nav.responseStart + offset,
+      frameStart: offset,
+      shellFcp: shell?.startTime ?? NaN,
+      marks: Object.fromEntries(performance.getEntriesByType('mark')
+        .filter((m) => m.name.startsWith('peersite:')).map((m) => [m.name.slice(9), m.startTime]))
+    }
+  })
+}
+
+/** Gzipped size of what the static server sent for each logged path (404s get 404.html, the loader). */
+async function servedBytes (root, paths) {
+  let raw = 0
+  let gz = 0
+  for (const path of paths) {
+    const rel = path === '/' || path.endsWith('/') ? `${path.slice(1)}index.html` : path.slice(1)
+    const file = existsSync(join(root, rel)) ? join(root, rel) : join(root, '404.html')
+    const bytes = await readFile(file)
+    raw += bytes.length
+    gz += gzipSync(bytes, { level: 9 }).length
+  }
+  return { raw, gz }
+}
+
+export async function run ({ runs = envNumber('BENCH_FCP_RUNS', 5), log = (s) => process.stderr.write(s + '\n') } = {}) {
+  assertInNetns()
+  requireDist('bench/fcp')
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`)
+  const { chromium } = await import('playwright-core')
+  const { publishSite } = await dist('cli/lib/publish.js')
+  const { startStaticServer } = await dist('cli/lib/static-server.js')
+  const { startTrackerServer } = await dist('cli/lib/tracker-server.js')
+  const { startSeeder } = await dist('cli/lib/swarm.js')
+
+  const work = await mkdtemp(join(tmpdir(), 'peersite-bench-fcp-'))
+  const out = join(work, 'out')
+  const closers = []
+  try {
+    const tracker = await startTrackerServer({ host: '127.0.0.1' })
+    closers.push(() => tracker.close())
+    const server = await startStaticServer({ root: out, host: '127.0.0.1' })
+    closers.push(() => server.close())
+    const plainServer = await startStaticServer({ root: SITE, host: '127.0.0.1' })
+    closers.push(() => plainServer.close())
+    const result = await publishSite({ dir: SITE, out, trackers: [tracker.url], loaderDir: join(repoRoot, 'dist', 'browser') })
+    const seeder = await startSeeder({ metainfo: result.metainfo, root: result.plan.site.root, trackers: [`${tracker.url}/seeder`], rtcConfig })
+    closers.push(() => seeder.close())
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true })
+    closers.push(() => browser.close())
+
+    const rows = { plain: [], cold: [], warm: [], tab: [] }
+    const loaderBytes = []
+    for (let i = 0; i < runs; i++) {
+      log(`bench/fcp: run ${i + 1}/${runs}`)
+      {
+        const context = await browser.newContext()
+        const page = await context.newPage()
+        await page.goto(plainServer.url)
+        rows.plain.push(await plainTimings(page))
+        await context.close()
+      }
+      const context = await browser.newContext()
+      const before = server.requests.length
+      const cold = await context.newPage()
+      await cold.goto(server.url)
+      rows.cold.push(await shellTimings(cold))
+      loaderBytes.push(await servedBytes(out, server.requests.slice(before)))
+      // Warm with another tab of the site open: this page is not the leader and uses the open tab's engine.
+      const tab = await context.newPage()
+      await tab.goto(server.url)
+      rows.tab.push(await shellTimings(tab))
+      await tab.close()
+      // Warm: second visit after the first tab closed. The worker is installed; this page boots its own engine.
+      await cold.close()
+      const warm = await context.newPage()
+      await warm.goto(server.url)
+      rows.warm.push(await shellTimings(warm))
+      await context.close()
+    }
+
+    const med = (list, key) => median(list.map((r) => r[key]))
+    const plainFcp = med(rows.plain, 'fcp')
+    const line = (name, list) => [
+      name,
+      `${fmt(med(list, 'fcp'), 0)} ms`,
+      `${fmt(med(list, 'fcp') / plainFcp, 2)}x`,
+      `${fmt(med(list, 'firstByte'), 0)} ms`,
+      list[0]?.shellFcp !== undefined ? `${fmt(med(list, 'shellFcp'), 0)} ms` : '-'
+    ]
+    const bytes = loaderBytes[0] ?? { raw: 0, gz: 0 }
+    const STEPS = ['boot', 'controlled', 'leader', 'engine', 'first-peer', 'first-chunk']
+    const stepCell = (list, step) => {
+      const values = list.map((r) => r.marks?.[step]).filter((v) => v !== undefined)
+      return values.length === 0 ? '-' : `${fmt(median(values), 0)}`
+    }
+    const steps = markdownTable(
+      ['visit (ms since navigation start, median)', ...STEPS, 'site first byte', 'site FCP'],
+      [['cold', rows.cold], ['warm, first tab closed', rows.warm], ['warm, another tab open', rows.tab]].map(([name, list]) => [
+        name, ...STEPS.map((step) => stepCell(list, step)), fmt(med(list, 'firstByte'), 0), fmt(med(list, 'fcp'), 0)
+      ])
+    )
+    const title = `First contentful paint of examples/hello, peersite vs a plain static server (median of ${runs})`
+    const table = markdownTable(
+      ['visit', 'FCP of the site page', 'vs plain', 'navigation -> first site byte', 'loader status line FCP'],
+      [
+        line('plain static server (HTTP on 127.0.0.1)', rows.plain),
+        line('peersite cold (fresh profile, no worker)', rows.cold),
+        line('peersite warm (worker installed, first tab closed)', rows.warm),
+        line('peersite warm (another tab of the site open)', rows.tab)
+      ]
+    )
+    const markdown = [
+      table,
+      '',
+      'Where the time goes (User Timing marks of the loader: loader script running, page controlled by the worker, leader lock held, engine started, first peer handshaken, first verified chunk handed to the worker):',
+      '',
+      steps,
+      '',
+      `Downloaded from the static host before the first site byte (cold): **${fmt(bytes.gz / 1024, 1)} KiB gzipped** ` +
+        `(${fmt(bytes.raw / 1024, 1)} KiB raw; index.html, peersite.js, sw.js, peersite.json, site.torrent; budget 40 KB). ` +
+        'Every site byte came from a Node seeder over WebRTC, verified. Aim: cold FCP at most 1.5 s; warm at most 1.5x plain HTTP.',
+      ''
+    ].join('\n')
+    return { title, markdown, rows, loaderBytes: bytes }
+  } finally {
+    for (const close of closers.reverse()) await Promise.resolve().then(close).catch(() => {})
+    await rm(work, { recursive: true, force: true })
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { title, markdown } = await run()
+  process.stdout.write(`## ${title}\n\n${markdown}\n`)
+  process.exit(0)
+}

@@ -1,0 +1,207 @@
+/**
+ * The engine in the leader page, and the server side of the worker's port (worker/protocol.ts): `read` opens a
+ * read of a site file, each `pull` sends its next verified chunk, `cancel` drops it (and the priority of its
+ * pieces). WebRTC exists only in pages, so this is where the swarm lives; the worker only asks.
+ */
+import { WebSocketTrackerDiscovery } from '../engine/discovery/websocket-tracker.js'
+import { parseInfoDictionary, type Metainfo } from '../engine/metainfo/index.js'
+import { MemoryStore } from '../engine/storage/memory.js'
+import { Torrent } from '../engine/torrent.js'
+import { bdecode, bencode, isDict } from '../engine/util/bencode.js'
+import { TORRENT_FILE, type EngineReply, type EngineRequest, type SiteManifest } from '../worker/protocol.js'
+
+/** A User Timing mark (`peersite:NAME`), for devtools and bench/fcp.mjs. */
+export function mark (name: string): void {
+  try {
+    performance.mark(`peersite:${name}`)
+  } catch { /* marks are a nicety */ }
+}
+
+/** Public STUN servers, so that visitors behind NAT learn their public address (the same as the Node seeder's). */
+const PUBLIC_RTC_CONFIG: RTCConfiguration = {
+  iceServers: [{ urls: ['stun:stun.l.google.com:19302', 'stun:global.stun.twilio.com:3478'] }]
+}
+
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
+
+/**
+ * Trackers on this machine mean a local demo or test (`publish --local`): no STUN then, since a STUN host that
+ * cannot be resolved stalls ICE gathering, and every WebSocket-tracker offer waits for gathering to end.
+ */
+export function rtcConfigFor (trackers: readonly string[]): RTCConfiguration {
+  const local = trackers.length > 0 && trackers.every((url) => {
+    try {
+      return LOCAL_HOSTS.has(new URL(url).hostname)
+    } catch {
+      return false
+    }
+  })
+  return local ? { iceServers: [] } : PUBLIC_RTC_CONFIG
+}
+
+/** Fetches site.torrent beside the loader. */
+export async function fetchTorrentFile (root: string): Promise<Uint8Array> {
+  const res = await fetch(new URL(TORRENT_FILE, root), { cache: 'no-cache' })
+  if (!res.ok) throw new Error(`${TORRENT_FILE}: HTTP ${res.status}`)
+  return new Uint8Array(await res.arrayBuffer())
+}
+
+/** The metainfo of site.torrent, checked to be the torrent peersite.json names. */
+export async function parseTorrentFile (bytes: Uint8Array, manifest: SiteManifest): Promise<Metainfo> {
+  const torrent = bdecode(bytes)
+  const info = isDict(torrent) ? torrent.info : undefined
+  if (!isDict(info)) throw new Error(`${TORRENT_FILE} has no info dictionary`)
+  // Our torrents' info dictionaries are canonical bencoding, so re-encoding gives the exact bytes that were hashed;
+  // parseInfoDictionary hashes them, and the comparison below catches any torrent for which that is not true.
+  const metainfo = await parseInfoDictionary(bencode(info))
+  if (metainfo.infoHash !== manifest.infoHash.toLowerCase()) {
+    throw new Error(`${TORRENT_FILE} (${metainfo.infoHash}) is not the torrent of ${manifest.infoHash}`)
+  }
+  return metainfo
+}
+
+export function startTorrent (metainfo: Metainfo, manifest: SiteManifest): Torrent {
+  const rtcConfig = rtcConfigFor(manifest.trackers)
+  const torrent = new Torrent({
+    createStore: (m) => new MemoryStore({ pieceLength: m.pieceLength, length: m.length }),
+    createDiscovery: (init) => new WebSocketTrackerDiscovery({ ...init, announce: [...manifest.trackers], rtcConfig })
+  }, { infoHash: metainfo.infoHash, metainfo })
+  // A misbehaving peer or tracker is the torrent's problem, handled there; keep a trace for whoever debugs.
+  torrent.on('warning', (err) => console.debug('peersite:', err.message))
+  mark('engine')
+  torrent.once('peer', () => mark('first-peer'))
+  return torrent
+}
+
+export interface ReadProgress {
+  readonly path: string
+  readonly length: number
+  /** Bytes sent to the worker so far. */
+  readonly sent: number
+}
+
+export interface EngineHostInit {
+  /** Called whenever a read advances (the loader shows the first page's progress). */
+  onProgress?: (read: ReadProgress) => void
+}
+
+interface OpenRead {
+  readonly path: string
+  readonly offset: number
+  readonly length: number
+  sent: number
+  readonly controller: AbortController
+  iterator: AsyncGenerator<Uint8Array> | undefined
+  /** Pulls are answered one at a time, in order. */
+  queue: Promise<void>
+}
+
+/**
+ * Answers EngineRequests on one port. `torrent` may still be loading: reads wait for it, so the leader can hand its
+ * port to the worker before site.torrent has arrived.
+ */
+export class EngineHost {
+  readonly #port: MessagePort
+  readonly #torrent: Promise<Torrent>
+  readonly #reads = new Map<number, OpenRead>()
+  readonly #init: EngineHostInit
+  #closed = false
+  #chunks = 0
+
+  constructor (port: MessagePort, torrent: Promise<Torrent>, init: EngineHostInit = {}) {
+    this.#port = port
+    this.#torrent = torrent
+    this.#init = init
+    port.onmessage = (event: MessageEvent<EngineRequest>) => this.#onRequest(event.data)
+    port.start()
+  }
+
+  #send (reply: EngineReply, transfer: Transferable[] = []): void {
+    if (!this.#closed) this.#port.postMessage(reply, transfer)
+  }
+
+  #onRequest (request: EngineRequest): void {
+    if (this.#closed || typeof request !== 'object' || request === null) return
+    switch (request.type) {
+      case 'read': {
+        const read: OpenRead = {
+          path: request.path,
+          offset: request.offset,
+          length: request.length,
+          sent: 0,
+          controller: new AbortController(),
+          iterator: undefined,
+          queue: Promise.resolve()
+        }
+        this.#reads.get(request.id)?.controller.abort()
+        this.#reads.set(request.id, read)
+        return
+      }
+      case 'pull': {
+        const read = this.#reads.get(request.id)
+        if (read === undefined) {
+          this.#send({ type: 'error', id: request.id, message: 'no such read' })
+          return
+        }
+        read.queue = read.queue.then(async () => await this.#pull(request.id, read))
+        return
+      }
+      case 'cancel': {
+        const read = this.#reads.get(request.id)
+        if (read === undefined) return
+        this.#reads.delete(request.id)
+        read.controller.abort()
+        void read.iterator?.return(undefined).catch(() => {})
+      }
+    }
+  }
+
+  async #pull (id: number, read: OpenRead): Promise<void> {
+    if (this.#reads.get(id) !== read || read.controller.signal.aborted) return
+    try {
+      if (read.iterator === undefined) {
+        const torrent = await this.#torrent
+        const file = torrent.metainfo?.files.find((f) => f.path === read.path)
+        if (file === undefined) throw new Error(`no file ${read.path} in the torrent`)
+        const { offset } = read
+        if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(read.length) || offset < 0 || read.length < 0 || offset + read.length > file.length) {
+          throw new RangeError(`bytes ${offset}+${read.length} outside ${read.path} (${file.length} bytes)`)
+        }
+        read.iterator = torrent.read(file.offset + offset, read.length, read.controller.signal)
+      }
+      const next = await read.iterator.next()
+      if (this.#reads.get(id) !== read) return
+      if (next.done === true) {
+        this.#reads.delete(id)
+        this.#send({ type: 'end', id })
+        return
+      }
+      const chunk = next.value
+      // The store hands out copies, so the buffer is ours to transfer (copied again if it is a view into a larger one).
+      const bytes = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength
+        ? chunk.buffer as ArrayBuffer
+        : chunk.slice().buffer
+      if (this.#chunks++ === 0) mark('first-chunk')
+      read.sent += chunk.byteLength
+      this.#init.onProgress?.({ path: read.path, length: read.length, sent: read.sent })
+      this.#send({ type: 'chunk', id, bytes }, [bytes])
+    } catch (err) {
+      if (this.#reads.get(id) !== read) return
+      this.#reads.delete(id)
+      read.controller.abort()
+      this.#send({ type: 'error', id, message: err instanceof Error ? err.message : String(err) })
+    }
+  }
+
+  /** Stops answering: cancels every open read and closes the port (the worker got a new one, or the page is leaving). */
+  close (): void {
+    if (this.#closed) return
+    this.#closed = true
+    for (const read of this.#reads.values()) {
+      read.controller.abort()
+      void read.iterator?.return(undefined).catch(() => {})
+    }
+    this.#reads.clear()
+    this.#port.close()
+  }
+}

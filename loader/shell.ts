@@ -1,0 +1,120 @@
+/**
+ * The persistent shell: the site is shown in a full-window same-origin frame, and every navigation happens inside
+ * it, so this page (and with it the engine and its peer connections) survives them all. After each load the
+ * shell mirrors the frame into the window: the address bar (history.replaceState: the visitor sees, bookmarks and
+ * shares the site's real paths), the title and the icon.
+ */
+
+export const FRAME_ID = 'peersite-frame'
+
+export interface ShellInit {
+  /** The site root (links outside it leave the shell). */
+  root: string
+  /** Called after each load of a site page in the frame. */
+  onLoad?: (frame: HTMLIFrameElement) => void
+}
+
+/** Whether this document is itself inside a peersite shell's frame (a loader page served where a site page belongs). */
+export function insideShell (): boolean {
+  try {
+    return window.frameElement?.id === FRAME_ID
+  } catch {
+    return false
+  }
+}
+
+export function createShell (init: ShellInit): HTMLIFrameElement {
+  const frame = document.createElement('iframe')
+  frame.id = FRAME_ID
+  frame.title = 'site'
+  frame.allow = 'fullscreen; autoplay; clipboard-read; clipboard-write; picture-in-picture'
+  let iconUrl: string | undefined
+  let titleObserver: MutationObserver | undefined
+
+  const mirror = (): void => {
+    const win = frame.contentWindow
+    let doc: Document | null = null
+    let href: string
+    try {
+      href = win?.location.href ?? ''
+      doc = frame.contentDocument
+    } catch {
+      return // cross-origin: not ours to mirror
+    }
+    if (doc === null || href === '' || href === 'about:blank') return
+    if (href !== location.href) history.replaceState(history.state, '', href)
+    document.title = doc.title !== '' ? doc.title : new URL(href).pathname
+  }
+
+  const mirrorIcon = (doc: Document): void => {
+    const link = doc.querySelector<HTMLLinkElement>('link[rel~="icon"]')
+    const href = link?.href ?? ''
+    let shellIcon = document.querySelector<HTMLLinkElement>('link[rel~="icon"]')
+    if (shellIcon === null) {
+      shellIcon = document.createElement('link')
+      shellIcon.rel = 'icon'
+      document.head.append(shellIcon)
+    }
+    if (href === '' || href === iconUrl) {
+      if (href === '') shellIcon.href = 'data:,'
+      return
+    }
+    iconUrl = href
+    // The browser fetches a window's icon outside the service worker; fetched here, it comes from the site (peers).
+    void fetch(href).then(async (res) => {
+      if (!res.ok || iconUrl !== href) return
+      const blob = await res.blob()
+      const old = shellIcon.href
+      shellIcon.href = URL.createObjectURL(blob)
+      if (old.startsWith('blob:')) URL.revokeObjectURL(old)
+    }).catch(() => {})
+  }
+
+  const leaveShell = (event: MouseEvent): void => {
+    // Links to other sites open in the whole window: the shell cannot mirror them and they may refuse framing.
+    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return
+    const anchor = (event.target as Element | null)?.closest?.('a[href]') as HTMLAnchorElement | null
+    if (anchor === null || (anchor.target !== '' && anchor.target !== '_self')) return
+    const url = new URL(anchor.href, anchor.baseURI)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return
+    if (url.href.startsWith(init.root)) return
+    event.preventDefault()
+    location.href = url.href
+  }
+
+  const watch = (): void => {
+    let doc: Document | null
+    let win: Window | null
+    try {
+      doc = frame.contentDocument
+      win = frame.contentWindow
+    } catch {
+      return
+    }
+    if (doc === null || win === null) return
+    mirror()
+    mirrorIcon(doc)
+    titleObserver?.disconnect()
+    titleObserver = new MutationObserver(() => mirror())
+    titleObserver.observe(doc.head ?? doc.documentElement, { subtree: true, childList: true, characterData: true })
+    // Same-document navigations (fragments, history.pushState in single-page apps) fire no load event.
+    win.addEventListener('hashchange', mirror)
+    win.addEventListener('popstate', mirror)
+    const history = win.history
+    for (const method of ['pushState', 'replaceState'] as const) {
+      const original = history[method]
+      history[method] = function (this: History, ...args: Parameters<History['pushState']>) {
+        original.apply(this, args)
+        mirror()
+      }
+    }
+    doc.addEventListener('click', leaveShell)
+    init.onLoad?.(frame)
+  }
+
+  frame.addEventListener('load', watch)
+  // The frame loads this very URL: the worker answers frame navigations with the site's own pages.
+  frame.src = location.href
+  document.body.append(frame)
+  return frame
+}

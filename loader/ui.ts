@@ -1,0 +1,112 @@
+/**
+ * What the visitor sees of the loader itself: a status line while it boots, a small progress card over the site
+ * frame until the first page has loaded, and a clear explanation page when the site cannot be shown here.
+ * Never a blank page: every way the boot can fail ends in `showProblem`.
+ */
+import type { SiteManifest } from '../worker/protocol.js'
+
+const STYLE = `
+#peersite-card{position:fixed;right:1rem;bottom:1rem;max-width:22rem;z-index:2147483647;background:#fff;color:#333;font:14px/1.4 system-ui,sans-serif;padding:.75rem 1rem;border:1px solid #ddd;border-radius:8px;box-shadow:0 2px 12px #0002}
+#peersite-card.full{inset:0;max-width:none;display:flex;align-items:center;justify-content:center;border:0;border-radius:0;box-shadow:none;font-size:16px;line-height:1.5}
+#peersite-card.full>div{max-width:34rem;margin:1rem;padding:1.25rem 1.5rem;border:1px solid #ddd;border-radius:8px}
+#peersite-card h1{font-size:1em;margin:0}#peersite-card.full h1{font-size:1.25rem;margin:0 0 .5rem}#peersite-card p{margin:.25rem 0 0}
+#peersite-card small,#peersite-card code{color:#666;word-break:break-all}
+#peersite-frame{position:fixed;inset:0;width:100%;height:100%;border:0;display:block}`
+
+let styled = false
+function ensureStyle (): void {
+  if (styled) return
+  styled = true
+  const style = document.createElement('style')
+  style.textContent = STYLE
+  document.head.append(style)
+}
+
+/** The boot status line of index.html. */
+export function status (text: string): void {
+  const el = document.getElementById('peersite-status')
+  if (el !== null) el.textContent = text
+}
+
+function el<K extends keyof HTMLElementTagNameMap> (tag: K, text?: string): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag)
+  if (text !== undefined) node.textContent = text
+  return node
+}
+
+/** The card over the site frame; `undefined` once removed. */
+let card: { root: HTMLElement, body: HTMLElement } | undefined
+
+function ensureCard (): { root: HTMLElement, body: HTMLElement } {
+  ensureStyle()
+  if (card !== undefined) return card
+  const root = el('div')
+  root.id = 'peersite-card'
+  root.setAttribute('role', 'status')
+  const body = el('div')
+  root.append(body)
+  document.body.append(root)
+  card = { root, body }
+  return card
+}
+
+/** Shows (or updates) the small progress card: a heading and a line of detail. Not over a problem page. */
+export function progress (heading: string, detail: string): void {
+  if (card?.root.classList.contains('full') === true) return
+  const { body } = ensureCard()
+  const h = body.querySelector('h1')
+  const p = body.querySelector('p')
+  if (h !== null && p !== null && body.childElementCount === 2) {
+    h.textContent = heading
+    p.textContent = detail
+    return
+  }
+  body.replaceChildren(el('h1', heading), el('p', detail))
+}
+
+export function hideCard (): void {
+  card?.root.remove()
+  card = undefined
+}
+
+export interface Problem {
+  title: string
+  /** Paragraphs of explanation: what is wrong, then what the visitor can do. */
+  paragraphs: string[]
+  manifest?: SiteManifest
+  /** Offer a "Try again" button (reloads the page). */
+  retry?: boolean
+}
+
+/** Replaces the card (or the boot status) with an explanation. The site frame, if any, keeps loading beneath. */
+export function showProblem (problem: Problem): void {
+  status('')
+  const { root, body } = ensureCard()
+  root.classList.add('full')
+  root.setAttribute('role', 'alert')
+  document.title = problem.title
+  body.replaceChildren(el('h1', problem.title), ...problem.paragraphs.map((t) => el('p', t)))
+  if (problem.retry === true) {
+    const button = el('button', 'Try again')
+    button.addEventListener('click', () => location.reload())
+    body.append(el('p'))
+    body.lastElementChild!.append(button)
+  }
+  const m = problem.manifest
+  if (m !== undefined) {
+    const small = el('small')
+    small.append('For BitTorrent clients that speak WebRTC (WebTorrent): infohash ', el('code', m.infoHash), ', ')
+    const a = el('a', 'magnet link')
+    a.href = m.magnetURI
+    small.append(a, '.')
+    const p = el('p')
+    p.append(small)
+    body.append(p)
+  }
+}
+
+export function formatBytes (n: number): string {
+  if (n < 1024) return `${n} B`
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`
+  return `${(n / 1024 / 1024).toFixed(1)} MB`
+}

@@ -1,0 +1,232 @@
+/**
+ * A visitor's browser loads examples/hello from the swarm: Chromium (fresh contexts of one browser) opens the
+ * URL of a site published like `peersite publish examples/hello --local`; the loader registers the worker, the
+ * engine in the page fetches every page and asset from peers over WebRTC, and the static server only ever serves
+ * the loader's own files.
+ *
+ *   npm run build && sh scripts/in-netns.sh npx vitest run test/e2e
+ */
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, BrowserContext, Page, Response } from 'playwright-core'
+import { assertInNetns } from '../helpers/webrtc.js'
+import { launchChromium, loaderState, repoRoot, siteFrame, startLocalSite, waitForFrameH1, type LocalSite } from './harness.js'
+
+const HELLO = join(repoRoot, 'examples', 'hello')
+const HOME_H1 = 'Hello from peersite'
+const HOME_TITLE = 'Hello from peersite'
+const GUIDE_TITLE = 'Guide - Hello from peersite'
+
+describe('the loader serves a site from the swarm', () => {
+  let browser: Browser
+  let site: LocalSite
+  const contexts: BrowserContext[] = []
+  const fresh = async (options: Parameters<Browser['newContext']>[0] = {}): Promise<BrowserContext> => {
+    const context = await browser.newContext(options)
+    contexts.push(context)
+    return context
+  }
+
+  beforeAll(async () => {
+    assertInNetns()
+    ;[browser, site] = await Promise.all([launchChromium(), startLocalSite(HELLO)])
+  })
+
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => {})
+    await browser?.close()
+    await site?.close()
+  })
+
+  let home: Page
+  /** Responses seen by the home visitor's page, for status checks. */
+  const responses: Response[] = []
+
+  it('a fresh profile shows the site: title, text, image, stylesheet, script, web font', async () => {
+    const context = await fresh()
+    home = await context.newPage()
+    home.on('response', (r) => responses.push(r))
+    await home.goto(site.url)
+    const frame = await waitForFrameH1(home, HOME_H1)
+    expect(await frame.title()).toBe(HOME_TITLE)
+    // The script ran.
+    await frame.waitForFunction(() => document.getElementById('app-status')?.textContent === 'app.js ran: hello from peersite!')
+    // The image decoded.
+    await frame.waitForFunction(() => {
+      const img = document.querySelector('img')
+      return img !== null && img.complete && img.naturalWidth > 0
+    })
+    // The stylesheet applies.
+    expect(await frame.evaluate(() => getComputedStyle(document.querySelector('h1')!).color)).toBe('rgb(12, 34, 56)')
+    // The web font loaded.
+    await frame.waitForFunction(async () => {
+      await document.fonts.ready
+      return [...document.fonts].some((f) => f.family.replace(/"/g, '') === 'Open Sans' && f.status === 'loaded')
+    })
+    // The window mirrors the frame: title and address.
+    await home.waitForFunction((t) => document.title === t, HOME_TITLE)
+    expect(home.url()).toBe(site.url)
+    const state = await loaderState(home)
+    expect(state?.leader).toBe(true)
+    expect(state?.peers).toBeGreaterThanOrEqual(1)
+    expect(state?.downloaded).toBeGreaterThan(0)
+    // The frame's page came through the service worker.
+    const frameResponse = responses.find((r) => r.frame() === frame && r.url() === site.url)
+    expect(frameResponse?.status()).toBe(200)
+    expect(frameResponse?.fromServiceWorker()).toBe(true)
+  })
+
+  it('links, back, forward and reload work, and the address bar shows the real paths', async () => {
+    const frame = await siteFrame(home)
+    await frame.click('a[href="docs/guide/"]')
+    await waitForFrameH1(home, 'Guide')
+    await home.waitForFunction((t) => document.title === t, GUIDE_TITLE)
+    expect(home.url()).toBe(`${site.url}docs/guide/`)
+    // The guide's relative stylesheet (../../style.css) applies too.
+    expect(await (await siteFrame(home)).evaluate(() => getComputedStyle(document.querySelector('h1')!).color)).toBe('rgb(12, 34, 56)')
+
+    await home.evaluate(() => history.back())
+    await waitForFrameH1(home, HOME_H1)
+    await home.waitForFunction((u) => location.href === u, site.url)
+    await home.waitForFunction((t) => document.title === t, HOME_TITLE)
+
+    await home.evaluate(() => history.forward())
+    await waitForFrameH1(home, 'Guide')
+    await home.waitForFunction((u) => location.href === u, `${site.url}docs/guide/`)
+
+    // A reload is a top-level navigation: the worker answers it with the shell, which shows the same page.
+    await home.reload()
+    await waitForFrameH1(home, 'Guide')
+    expect(home.url()).toBe(`${site.url}docs/guide/`)
+    await home.waitForFunction((t) => document.title === t, GUIDE_TITLE)
+  })
+
+  it('a hard reload (which bypasses the worker) still ends on the same page', async () => {
+    const cdp = await home.context().newCDPSession(home)
+    await cdp.send('Page.reload', { ignoreCache: true })
+    await waitForFrameH1(home, 'Guide')
+    expect(home.url()).toBe(`${site.url}docs/guide/`)
+    expect(await home.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true)
+    await cdp.detach()
+  })
+
+  it('a restarted worker gets a new port from the leader (need-leader) and goes on serving', async () => {
+    const introductions = async (): Promise<number> => await home.evaluate(() => (window as unknown as { peersite: { introductions: number } }).peersite.introductions)
+    expect(await introductions()).toBe(1)
+    const cdp = await home.context().newCDPSession(home)
+    await cdp.send('ServiceWorker.enable')
+    await cdp.send('ServiceWorker.stopAllWorkers')
+    await cdp.detach()
+    const frame = await siteFrame(home)
+    await frame.click('a[href="../../"]')
+    await waitForFrameH1(home, HOME_H1)
+    await (await siteFrame(home)).waitForFunction(() => document.getElementById('app-status')?.textContent === 'app.js ran: hello from peersite!')
+    await home.waitForFunction((u) => location.href === u, site.url)
+    expect(await introductions()).toBe(2)
+  })
+
+  it('a missing path shows the site\'s 404 page with status 404', async () => {
+    await home.goto(site.url)
+    const frame = await (async () => { await waitForFrameH1(home, HOME_H1); return await siteFrame(home) })()
+    const missing = `${site.url}no-such-page.html`
+    const response = home.waitForResponse((r) => r.url() === missing && r.frame() !== home.mainFrame())
+    await frame.click('a[href="no-such-page.html"]')
+    expect((await response).status()).toBe(404)
+    await waitForFrameH1(home, 'Not found')
+    await home.waitForFunction((u) => location.href === u, missing)
+    await home.waitForFunction(() => document.title === 'Not found - Hello from peersite')
+    // The site's 404 page with its stylesheet (an absolute /style.css).
+    const notFound = await siteFrame(home)
+    expect(await notFound.evaluate(() => getComputedStyle(document.querySelector('.not-found')!).color)).toBe('rgb(150, 30, 30)')
+  })
+
+  it('a deep link opens in a new fresh profile', async () => {
+    const context = await fresh()
+    const page = await context.newPage()
+    await page.goto(`${site.url}docs/guide/`)
+    await waitForFrameH1(page, 'Guide')
+    expect(page.url()).toBe(`${site.url}docs/guide/`)
+    await page.waitForFunction((t) => document.title === t, GUIDE_TITLE)
+    const frame = await siteFrame(page)
+    expect(await frame.evaluate(() => getComputedStyle(document.querySelector('h1')!).color)).toBe('rgb(12, 34, 56)')
+    await context.close()
+  })
+
+  it('one engine for all tabs: a second tab uses the leader\'s, and takes over when the leader closes', async () => {
+    const context = await fresh()
+    const first = await context.newPage()
+    await first.goto(site.url)
+    await waitForFrameH1(first, HOME_H1)
+    const second = await context.newPage()
+    await second.goto(`${site.url}about.html`)
+    await waitForFrameH1(second, 'About')
+    await second.waitForFunction((u) => location.href === u, `${site.url}about.html`)
+    expect((await loaderState(first))?.leader).toBe(true)
+    // The second tab runs no engine: its page came through the first tab's.
+    expect(await loaderState(second)).toMatchObject({ leader: false, peers: 0, downloaded: 0 })
+
+    await first.close()
+    await second.waitForFunction(() => (window as unknown as { peersite?: { leader: boolean } }).peersite?.leader === true)
+    // A page it has not shown yet, fetched by its own engine now.
+    const frame = await siteFrame(second)
+    await frame.click('a[href="./"]')
+    await waitForFrameH1(second, HOME_H1)
+    await (await siteFrame(second)).waitForFunction(() => {
+      const img = document.querySelector('img')
+      return img !== null && img.complete && img.naturalWidth > 0
+    })
+    expect((await loaderState(second))?.peers).toBeGreaterThanOrEqual(1)
+    await context.close()
+  })
+
+  it('a browser with service workers blocked gets an explanation, not a blank page', async () => {
+    const context = await fresh({ serviceWorkers: 'block' })
+    const page = await context.newPage()
+    await page.goto(site.url)
+    const card = await page.waitForSelector('#peersite-card.full', { timeout: 10_000 })
+    const text = await card.textContent()
+    expect(text).toMatch(/Service workers are blocked/)
+    expect(text).toMatch(/Allow them for this site|open it in/)
+    // The infohash is offered for WebTorrent users.
+    expect(text).toContain(site.manifest.infoHash)
+    expect(await page.title()).toBe('Service workers are blocked')
+    await context.close()
+  })
+
+  it('the static server never served a site file', () => {
+    // Loader files at the root share their names with the site's index.html and 404.html: those are the loader.
+    const loaderNames = new Set(['index.html', '404.html', 'sw.js', 'peersite.js', 'peersite.json', 'site.torrent'])
+    const siteFiles = site.manifest.files.map((f) => f.path).filter((p) => !loaderNames.has(p)).map((p) => `/${p}`)
+    expect(siteFiles.length).toBeGreaterThan(4)
+    const served = site.server.requests.filter((path) => siteFiles.includes(path))
+    expect(served).toEqual([])
+    // What it did serve: the loader, peersite.json probes, and top-level navigations answered with the loader.
+    for (const path of site.server.requests) {
+      expect(path.endsWith('/') || /\/(peersite\.json|peersite\.js|sw\.js|site\.torrent|index\.html|404\.html|no-such-page\.html)$/.test(path), path).toBe(true)
+    }
+  })
+
+  it('two visitors: after the seeder stops, a second visitor loads the site from the first', async () => {
+    // Only the home visitor stays open.
+    for (const c of contexts.splice(0)) if (c !== home.context()) await c.close()
+    contexts.push(home.context())
+    // The first visitor fetches the whole (small) site in the background: wait until it holds every piece.
+    await home.waitForFunction(() => (window as unknown as { peersite?: { torrent?: { done: boolean } } }).peersite?.torrent?.done === true, undefined, { timeout: 30_000 })
+    await site.stopSeeder()
+
+    const context = await fresh()
+    const page = await context.newPage()
+    await page.goto(site.url)
+    const frame = await waitForFrameH1(page, HOME_H1, 45_000)
+    await frame.waitForFunction(() => {
+      const img = document.querySelector('img')
+      return img !== null && img.complete && img.naturalWidth > 0
+    })
+    await frame.waitForFunction(() => document.getElementById('app-status')?.textContent === 'app.js ran: hello from peersite!')
+    const second = await loaderState(page)
+    expect(second?.peers).toBeGreaterThanOrEqual(1)
+    expect(second?.downloaded).toBeGreaterThan(0)
+    const first = await loaderState(home)
+    expect(first?.uploaded).toBeGreaterThan(0)
+  }, 90_000)
+})

@@ -1,0 +1,42 @@
+/**
+ * A site nobody seeds: the loader shows its progress card while it looks for peers, then (after its deadline,
+ * shortened here from 20 s) a clear page saying nobody shares the site right now, with the infohash and magnet
+ * link for WebTorrent users. Never a blank page.
+ */
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser } from 'playwright-core'
+import { assertInNetns } from '../helpers/webrtc.js'
+import { launchChromium, repoRoot, startLocalSite, type LocalSite } from './harness.js'
+
+describe('nobody shares the site', () => {
+  let browser: Browser
+  let site: LocalSite
+
+  beforeAll(async () => {
+    assertInNetns()
+    ;[browser, site] = await Promise.all([launchChromium(), startLocalSite(join(repoRoot, 'examples', 'hello'), { seed: false })])
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await site?.close()
+  })
+
+  it('shows progress, then says nobody is sharing the site and what to do', async () => {
+    const context = await browser.newContext()
+    await context.addInitScript(() => { (globalThis as { PEERSITE_DEADLINE_MS?: number }).PEERSITE_DEADLINE_MS = 2500 })
+    const page = await context.newPage()
+    await page.goto(site.url)
+    const card = await page.waitForSelector('#peersite-card', { timeout: 5_000 })
+    expect(await card.textContent()).toMatch(/Looking for visitors who share this site/)
+    const full = await page.waitForSelector('#peersite-card.full', { timeout: 10_000 })
+    const text = await full.textContent() ?? ''
+    expect(text).toMatch(/Nobody is sharing this site right now/)
+    expect(text).toMatch(/Try again later/)
+    expect(text).toContain(site.manifest.infoHash)
+    expect(await page.getAttribute('#peersite-card a[href^="magnet:"]', 'href')).toBe(site.manifest.magnetURI)
+    expect(await page.title()).toBe('Nobody is sharing this site right now')
+    await context.close()
+  })
+})
