@@ -1,3 +1,4 @@
+import { cacheNameFor, cachingOpen } from '../file-cache.js'
 import { messagePage, siteResponse } from '../site.js'
 import type { Handler } from './context.js'
 
@@ -15,7 +16,8 @@ export const siteHandler: Handler = {
     } catch {
       return messagePage(503, 'Site unavailable', 'The site manifest (peersite.json) could not be read. Reload in a moment.')
     }
-    return await siteResponse(request, url, rel ?? '', site, async (path, offset, length, signal) =>
+    const open = cachingOpen(cacheNameFor(state.scope.href, site.infoHash), site.files, async (path, offset, length, signal) =>
       await state.engine.open(site.infoHash, path, offset, length, signal))
+    return await siteResponse(request, url, rel ?? '', site, open)
   }
 }

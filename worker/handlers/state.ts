@@ -3,6 +3,7 @@
  * the browser restarted finds them again), and the engine client.
  */
 import { EngineClient } from '../engine-client.js'
+import { dropOtherVersions } from '../file-cache.js'
 import { MANIFEST_FILE, TORRENT_FILE, type WorkerMessage } from '../protocol.js'
 import { createSite, parseManifest, type Site } from '../site.js'
 
@@ -111,6 +112,7 @@ export class WorkerState {
   }
 
   private setSite (site: Site): Site {
+    if (this.site?.infoHash !== site.infoHash) void dropOtherVersions(this.scope.href, site.infoHash).catch(() => {})
     this.site = site
     return site
   }
