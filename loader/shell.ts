@@ -24,7 +24,10 @@ export function insideShell (): boolean {
 }
 
 export function createShell (init: ShellInit): HTMLIFrameElement {
-  const frame = document.createElement('iframe')
+  // A returning visitor's index.html starts the frame itself before this script has loaded (its worker serves
+  // verified copies at once): adopt that frame rather than load the page twice.
+  const early = document.getElementById(FRAME_ID)
+  const frame = early instanceof HTMLIFrameElement ? early : document.createElement('iframe')
   frame.id = FRAME_ID
   frame.title = 'site'
   frame.allow = 'fullscreen; autoplay; clipboard-read; clipboard-write; picture-in-picture'
@@ -113,6 +116,14 @@ export function createShell (init: ShellInit): HTMLIFrameElement {
   }
 
   frame.addEventListener('load', watch)
+  if (frame === early) {
+    let loaded = false
+    try {
+      loaded = frame.contentDocument?.readyState === 'complete' && frame.contentWindow?.location.href !== 'about:blank'
+    } catch {}
+    if (loaded) watch()
+    return frame
+  }
   // The frame loads this very URL: the worker answers frame navigations with the site's own pages.
   frame.src = location.href
   document.body.append(frame)

@@ -13,9 +13,16 @@ const PASS_THROUGH: ReadonlySet<string> = new Set(LOADER_FILES.filter((f) => f !
 
 const isLoaderPath = (ctx: Context): boolean => ctx.rel !== null && PASS_THROUGH.has(ctx.rel)
 
+/** The loader script is served stale-while-revalidate: a returning visitor's shell boots without a network round trip. */
+const STALE_WHILE_REVALIDATE: ReadonlySet<string> = new Set(['peersite.js'])
+
 export const loaderFileHandler: Handler = {
   name: 'loader-file',
-  canHandle: (ctx) => isLoaderPath(ctx) && ctx.state.site !== undefined && ctx.rel !== null && !ctx.state.site.files.has(ctx.rel)
+  canHandle: (ctx) => isLoaderPath(ctx) && ctx.state.site !== undefined && ctx.rel !== null && !ctx.state.site.files.has(ctx.rel),
+  handle: async (ctx) => {
+    if (ctx.rel === null || !STALE_WHILE_REVALIDATE.has(ctx.rel) || ctx.request.method !== 'GET') return await fetch(ctx.request)
+    return await ctx.state.staleWhileRevalidate(ctx.request)
+  }
 }
 
 export const loaderFileUndecidedHandler: Handler = {

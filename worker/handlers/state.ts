@@ -66,6 +66,21 @@ export class WorkerState {
     } catch { /* offline: keep the cached shell */ }
   }
 
+  /** A loader file from the cache, refreshed from the network in the background; the network when not cached. */
+  async staleWhileRevalidate (request: Request): Promise<Response> {
+    const cache = await caches.open(this.cacheName)
+    const refresh = fetch(request.url, { cache: 'no-cache' }).then(async (res) => {
+      if (res.ok) await cache.put(request.url, res.clone())
+      return res
+    })
+    const hit = await cache.match(request.url)
+    if (hit !== undefined) {
+      refresh.catch(() => {})
+      return hit
+    }
+    return await refresh
+  }
+
   /** The manifest: from memory, else from the cache (a restarted worker), else from the network. */
   async loadSite (): Promise<Site> {
     if (this.site !== undefined) return this.site

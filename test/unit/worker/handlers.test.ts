@@ -33,6 +33,7 @@ function fakeState (site: Site | undefined): WorkerState {
     loadSite: async () => SITE,
     shell: async () => new Response('<shell>', { headers: { 'Content-Type': 'text/html' } }),
     refreshShell: async () => {},
+    staleWhileRevalidate: async (r: Request) => new Response(`cached ${new URL(r.url).pathname}`),
     engine: {
       open: async () => new ReadableStream({ start (c) { c.enqueue(new TextEncoder().encode('abc')); c.close() } })
     }
@@ -83,9 +84,14 @@ describe('handler order', () => {
   })
 
   it('lets the loader\'s own files through to the network, unless the site has a file of that path', async () => {
+    vi.stubGlobal('fetch', async (r: Request) => new Response(`net ${new URL(r.url).pathname}`))
     for (const path of ['sw.js', 'peersite.js', 'peersite.json']) {
-      expect([path, (await dispatch(request(path)))[0]]).toEqual([path, 'loader-file'])
+      const [name, res] = await dispatch(request(path))
+      expect([path, name]).toEqual([path, 'loader-file'])
+      // The loader script comes from the cache first (stale-while-revalidate); the others from the network.
+      expect(await res?.text()).toBe(path === 'peersite.js' ? '/site/peersite.js'.replace(/^/, 'cached ') : `net /site/${path}`)
     }
+    vi.unstubAllGlobals()
     expect((await dispatch(request('site.torrent')))[0]).toBe('site')
     // below the root they are ordinary site paths
     expect((await dispatch(request('docs/peersite.js')))[0]).toBe('site')
