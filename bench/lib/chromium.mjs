@@ -1,0 +1,206 @@
+/**
+ * Chromium for the benchmarks (Debian's /usr/bin/chromium through playwright-core) and the raw data-channel
+ * ceilings that involve a browser, measured the same way as bench/raw-datachannel.mjs measures Node to Node:
+ * one data channel, 16 KiB messages, the sender keeping bufferedAmount under 4 MiB (refilling on
+ * `bufferedamountlow` at 1 MiB), no STUN. Signalling goes through this process (non-trickle: each side waits
+ * for ICE gathering to complete, which takes milliseconds without STUN).
+ */
+import { existsSync } from 'node:fs'
+import { readFile, readdir } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { dist } from './swarm.mjs'
+import { mbps } from './table.mjs'
+
+export const CHROMIUM = process.env.PEERSITE_CHROMIUM ?? '/usr/bin/chromium'
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run', '--disable-features=WebRtcHideLocalIpsWithMdns', '--allow-loopback-in-peer-connection',
+  // Media benchmarks play video without a click; exact performance.memory figures (else they are bucketed).
+  '--autoplay-policy=no-user-gesture-required', '--enable-precise-memory-info'
+]
+export const MESSAGE_SIZE = 16 * 1024
+export const MAX_BUFFERED = 4 * 1024 * 1024
+export const LOW_WATER = 1024 * 1024
+
+/**
+ * Launches Chromium. `tag` is an extra (ignored) command-line switch that lets processTreeMemory() find this
+ * browser's processes among the others running on the machine.
+ * @returns {Promise<{ browser: import('playwright-core').Browser, tag: string }>}
+ */
+export async function launchChromium (extraArgs = []) {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set PEERSITE_CHROMIUM)`)
+  const { chromium } = await import('playwright-core')
+  const tag = `peersite-bench-${randomBytes(6).toString('hex')}`
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, `--${tag}`, ...extraArgs], headless: true })
+  return { browser, tag }
+}
+
+/** In a page: an RTCPeerConnection that answers `offer` and counts what arrives on its data channel. */
+const PAGE_RECEIVER = `(${async (offer) => {
+  const pc = new RTCPeerConnection({ iceServers: [] })
+  const state = { pc, received: 0, first: 0, last: 0, want: Infinity, resolve: null }
+  window.__raw = state
+  state.done = new Promise((resolve) => { state.resolve = resolve })
+  pc.ondatachannel = (e) => {
+    const ch = e.channel
+    ch.binaryType = 'arraybuffer'
+    ch.onmessage = (m) => {
+      if (state.received === 0) state.first = performance.now()
+      state.received += m.data.byteLength
+      if (state.received >= state.want) {
+        state.last = performance.now()
+        state.resolve()
+      }
+    }
+  }
+  await pc.setRemoteDescription(offer)
+  await pc.setLocalDescription(await pc.createAnswer())
+  if (pc.iceGatheringState !== 'complete') {
+    await new Promise((resolve) => pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') resolve() }))
+  }
+  return { type: pc.localDescription.type, sdp: pc.localDescription.sdp }
+}})`
+
+async function gathered (pc) {
+  if (pc.iceGatheringState === 'complete') return
+  await new Promise((resolve) => {
+    const check = () => { if (pc.iceGatheringState === 'complete') resolve() }
+    pc.addEventListener('icegatheringstatechange', check)
+    pc.addEventListener('icecandidate', (e) => { if (e.candidate === null) resolve() })
+  })
+}
+
+/**
+ * The raw node-datachannel -> Chromium ceiling: `bytes` from a Node RTCPeerConnection to a fresh page of
+ * `context`. Timed in this process from the first send to the page's last byte.
+ * @returns {Promise<{ bytes: number, ms: number, mbps: number }>}
+ */
+export async function rawNodeToChromium (context, bytes = 100e6) {
+  // The engine's patch first: node-datachannel's polyfill then ends gathering with a null candidate.
+  const { nodeWrtc } = await dist('engine/transport/node-wrtc.js')
+  const page = await context.newPage()
+  const pc = new nodeWrtc.RTCPeerConnection({ iceServers: [] })
+  try {
+    const ch = pc.createDataChannel('raw')
+    const open = new Promise((resolve) => ch.addEventListener('open', resolve, { once: true }))
+    await pc.setLocalDescription(await pc.createOffer())
+    await gathered(pc)
+    const answer = await page.evaluate(`${PAGE_RECEIVER}(${JSON.stringify({ type: 'offer', sdp: pc.localDescription.sdp })})`)
+    await pc.setRemoteDescription(answer)
+    await open
+    await page.evaluate((want) => { window.__raw.want = want }, bytes)
+    const message = new Uint8Array(MESSAGE_SIZE).fill(7)
+    let sent = 0
+    const pump = () => {
+      while (sent < bytes && ch.bufferedAmount < MAX_BUFFERED) {
+        const n = Math.min(MESSAGE_SIZE, bytes - sent)
+        ch.send(n === MESSAGE_SIZE ? message : message.subarray(0, n))
+        sent += n
+      }
+    }
+    ch.bufferedAmountLowThreshold = LOW_WATER
+    ch.onbufferedamountlow = pump
+    const start = performance.now()
+    const done = page.evaluate(() => window.__raw.done)
+    pump()
+    await done
+    const ms = performance.now() - start
+    return { bytes, ms, mbps: mbps(bytes, ms) }
+  } finally {
+    try { pc.close() } catch {}
+    await page.close().catch(() => {})
+  }
+}
+
+/**
+ * The raw Chromium -> Chromium ceiling: two pages in two contexts of one browser, `bytes` from the first to
+ * the second. Timed in this process from the sender's start to the receiver's last byte.
+ * @returns {Promise<{ bytes: number, ms: number, mbps: number }>}
+ */
+export async function rawChromiumToChromium (browser, bytes = 100e6) {
+  const ca = await browser.newContext()
+  const cb = await browser.newContext()
+  try {
+    const a = await ca.newPage()
+    const b = await cb.newPage()
+    const offer = await a.evaluate(async () => {
+      const pc = new RTCPeerConnection({ iceServers: [] })
+      const ch = pc.createDataChannel('raw')
+      ch.binaryType = 'arraybuffer'
+      window.__send = { pc, ch, open: new Promise((resolve) => { ch.onopen = resolve }) }
+      await pc.setLocalDescription(await pc.createOffer())
+      if (pc.iceGatheringState !== 'complete') {
+        await new Promise((resolve) => pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') resolve() }))
+      }
+      return { type: pc.localDescription.type, sdp: pc.localDescription.sdp }
+    })
+    const answer = await b.evaluate(`${PAGE_RECEIVER}(${JSON.stringify(offer)})`)
+    await a.evaluate(async (answer) => {
+      await window.__send.pc.setRemoteDescription(answer)
+      await window.__send.open
+    }, answer)
+    await b.evaluate((want) => { window.__raw.want = want }, bytes)
+    const start = performance.now()
+    const done = b.evaluate(() => window.__raw.done)
+    await a.evaluate(([total, size, max, low]) => new Promise((resolve) => {
+      const { ch } = window.__send
+      const message = new Uint8Array(size).fill(7)
+      let sent = 0
+      const pump = () => {
+        while (sent < total && ch.bufferedAmount < max) {
+          const n = Math.min(size, total - sent)
+          ch.send(n === size ? message : message.subarray(0, n))
+          sent += n
+        }
+        if (sent >= total) resolve()
+      }
+      ch.bufferedAmountLowThreshold = low
+      ch.onbufferedamountlow = pump
+      pump()
+    }), [bytes, MESSAGE_SIZE, MAX_BUFFERED, LOW_WATER])
+    await done
+    const ms = performance.now() - start
+    return { bytes, ms, mbps: mbps(bytes, ms) }
+  } finally {
+    await ca.close().catch(() => {})
+    await cb.close().catch(() => {})
+  }
+}
+
+/**
+ * Resident memory of the processes of the browser launched with `tag`: for each renderer, its current RSS and
+ * its peak (VmHWM), from /proc (Linux). Renderers are found as descendants of the browser process.
+ * @returns {Promise<Array<{ pid: number, type: string, rss: number, hwm: number }>>}
+ */
+export async function processTreeMemory (tag) {
+  const procs = new Map()
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = await readFile(`/proc/${name}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      // Chromium rewrites its children's command lines into one space-separated string.
+      const cmdline = (await readFile(`/proc/${name}/cmdline`, 'utf8')).split(/[\0 ]/).filter(Boolean)
+      procs.set(Number(name), { pid: Number(name), ppid, cmdline })
+    } catch {}
+  }
+  const root = [...procs.values()].find((p) => p.cmdline.includes(`--${tag}`) && !p.cmdline.some((a) => a.startsWith('--type=')))
+  if (root === undefined) return []
+  const tree = new Set([root.pid])
+  let grew = true
+  while (grew) {
+    grew = false
+    for (const p of procs.values()) if (!tree.has(p.pid) && tree.has(p.ppid)) { tree.add(p.pid); grew = true }
+  }
+  const out = []
+  for (const pid of tree) {
+    const p = procs.get(pid)
+    const type = p.cmdline.find((a) => a.startsWith('--type='))?.slice(7) ?? 'browser'
+    try {
+      const status = await readFile(`/proc/${pid}/status`, 'utf8')
+      const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024
+      out.push({ pid, type, rss: kb('VmRSS'), hwm: kb('VmHWM') })
+    } catch {}
+  }
+  return out
+}
