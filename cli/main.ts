@@ -14,11 +14,12 @@ import { PeersiteError } from '../engine/errors.js'
 import * as get from './commands/get.js'
 import * as publish from './commands/publish.js'
 import * as seed from './commands/seed.js'
+import * as serve from './commands/serve.js'
 import * as tracker from './commands/tracker.js'
 import { oneLine } from './lib/format.js'
 import { packageInfo } from './lib/package.js'
 
-export const commands = [publish, seed, get, tracker]
+export const commands = [publish, seed, get, serve, tracker]
 
 /** Thrown by yargs for a command line it cannot parse. */
 class CommandLineError extends Error {}
@@ -30,7 +31,7 @@ export async function main (args: string[]): Promise<number> {
     .usage('$0 <command> [options]\n\nServerless web hosting over BitTorrent: the visitors\' browsers are the CDN.')
     // yargs' typings cannot express a heterogeneous list of command modules; each module is typed on its own.
     .command(commands as unknown as Array<import('yargs').CommandModule>)
-    .demandCommand(1, 'name a command: publish, seed, get or tracker')
+    .demandCommand(1, 'name a command: publish, seed, get, serve or tracker')
     .recommendCommands()
     .strict()
     .version(packageInfo().version)

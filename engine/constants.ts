@@ -65,9 +65,67 @@ export const MAX_HASH_FAILURES_PER_PEER = 2
 
 /** How many connected peers one torrent keeps. */
 export const MAX_PEERS = 50
+/**
+ * The cap for a browser page (loader/engine-host.ts): every WebRTC connection costs a peer connection with its own
+ * ICE, DTLS and SCTP state in the page, and a visitor's uplink is shared by all of them; with UPLOAD_SLOTS + 1
+ * upload slots, a few more peers than slots are enough to find the fast ones and the pieces we lack.
+ */
+export const BROWSER_MAX_PEERS = 20
+
+/**
+ * Upload slots (engine/choker.ts). BEP 3, "Choking and Optimistic Unchoking": "The currently deployed choking
+ * algorithm avoids fibrillation by only changing who's choked once every ten seconds. It does reciprocation and
+ * number of uploads capping by unchoking the four peers which have the best upload rate and are interested."
+ */
+export const UPLOAD_SLOTS = 4
+export const RECHOKE_INTERVAL_MS = 10_000
+/**
+ * BEP 3: "at any one time there is a single peer which is unchoked regardless of its upload rate (if interested,
+ * it counts as one of the four allowed downloaders.) Which peer is optimistically unchoked rotates every 30
+ * seconds." We keep it on top of the four regular slots, as libtorrent does, so reciprocation keeps all four.
+ */
+export const OPTIMISTIC_UNCHOKE_SLOTS = 1
+export const OPTIMISTIC_INTERVAL_MS = 30_000
+/** BEP 3: "Newly connected peers are three times as likely to start as the current optimistic unchoke". */
+export const NEW_PEER_OPTIMISTIC_WEIGHT = 3
+/**
+ * BEP 3: once a downloader has completed, it "switches to preferring peers which it has better upload rates to,
+ * which does a decent job of utilizing all available upload capacity". Ranking by rate alone lets one fast, greedy peer keep a slot forever; a seeder lets a slot holder keep it for at
+ * most this long while others wait, then serves the longest waiting first (libtorrent's round-robin seed choker).
+ */
+export const SEED_TURN_MS = 3 * RECHOKE_INTERVAL_MS
+/**
+ * The publisher's upload must not grow with the audience (issue 5): while seeding, a newly interested peer that
+ * other connected peers could serve (they hold pieces it lacks) gets its slot only after this delay, so it asks them
+ * first; a peer nobody else can serve is unchoked at once. Short enough that a peer whose other sources are
+ * choked or slow barely notices.
+ */
+export const SEED_DEFER_MS = 1_500
 
 /** Azureus-style peer id prefix: "-PS0100-" (peersite 0.1.0) followed by 12 random bytes. */
 export const PEER_ID_PREFIX = '-PS0100-'
 
 /** Advertised in the BEP 10 extended handshake as `v`. */
 export const CLIENT_NAME = 'peersite 0.1.0'
+
+/**
+ * Streaming reads (`Torrent.read`, what the service worker and `peersite serve` use). No BEP covers streaming; BEP 3
+ * only says a client "generally" downloads rarest first, which stays the rule for every piece no reader waits for.
+ * A reader raises a sliding window instead of its whole range (a 1 GB file read from the middle would otherwise put
+ * its whole tail ahead of everything else, and a seek would leave all of it queued): the piece under the reader at
+ * READ_PRIORITY_NOW, the next READ_AHEAD_BYTES at READ_PRIORITY_AHEAD, moved as the reader advances.
+ *
+ * 4 MiB is about 4 s of 1080p video (8 Mbit/s) and about 0.2 s of a data channel at the 16-19 MB/s measured in
+ * issue 4: the window is refilled long before playback reaches its end, yet a seek throws away at most this much
+ * speculative work. With huge pieces the window still holds READ_AHEAD_MIN_PIECES pieces beyond the current one.
+ */
+export const READ_AHEAD_BYTES = 4 * 1024 * 1024
+export const READ_AHEAD_MIN_PIECES = 2
+/** Picker priorities of a reader's window; every reader uses the same two, so concurrent readers take turns. */
+export const READ_PRIORITY_NOW = 2
+export const READ_PRIORITY_AHEAD = 1
+
+/** Pieces of read-ahead after the current one, for a torrent of this piece length. */
+export function readAheadPieces (pieceLength: number): number {
+  return Math.max(READ_AHEAD_MIN_PIECES, Math.ceil(READ_AHEAD_BYTES / pieceLength))
+}

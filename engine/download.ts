@@ -145,7 +145,11 @@ export class Downloader {
     try {
       await this.#ctx.store.put(index, entry.data)
     } catch (err) {
+      // The store refused a good piece (quota, a broken disk or database). Fetching it again in the background
+      // would fail the same way, forever: the piece stops being wanted, so only a reader that asks for it fetches
+      // it again. (The browser's store keeps such pieces in memory instead: storage/overflow.ts.)
       this.picker.pieceFailed(index)
+      this.picker.setWanted(index, index, false)
       this.#ctx.warn(err as Error)
       return
     }

@@ -5,9 +5,11 @@
  */
 import { Bitfield } from './bitfield.js'
 import {
-  CLIENT_NAME, KEEP_ALIVE_INTERVAL_MS, MAX_PEERS, OUR_REQQ, PEER_ID_PREFIX, PEER_IDLE_TIMEOUT_MS, maxMessageLength
+  CLIENT_NAME, KEEP_ALIVE_INTERVAL_MS, MAX_PEERS, OUR_REQQ, PEER_ID_PREFIX, PEER_IDLE_TIMEOUT_MS, READ_PRIORITY_AHEAD,
+  READ_PRIORITY_NOW, maxMessageLength, readAheadPieces
 } from './constants.js'
 import { AbortError, InvalidTorrentError, ProtocolError } from './errors.js'
+import { Choker, othersCanServe, type ChokeDecision } from './choker.js'
 import type { Discovery, DiscoveryInit } from './discovery/index.js'
 import { Downloader } from './download.js'
 import { MetadataExchange } from './metadata-exchange.js'
@@ -91,6 +93,8 @@ export class Torrent extends Emitter<TorrentEvents> {
   readonly #metadata: MetadataExchange
   #downloader: Downloader | undefined
   #uploader: Uploader | undefined
+  /** Upload slots (engine/choker.ts decides; #choke() writes its decisions). */
+  readonly #choker = new Choker<Peer>()
   #discovery: Discovery | undefined
   readonly #waiters = new Map<number, Set<{ resolve: () => void, reject: (err: Error) => void }>>()
   #tick: ReturnType<typeof setInterval> | undefined
@@ -166,7 +170,8 @@ export class Torrent extends Emitter<TorrentEvents> {
       metainfo,
       store,
       onVerified: (index) => this.#onVerified(index),
-      onDownloaded: (_peer, bytes) => {
+      onDownloaded: (peer, bytes) => {
+        this.#choker.downloaded(peer, bytes)
         this.#downloaded += bytes
         this.#downloadRate.add(bytes)
       },
@@ -180,7 +185,8 @@ export class Torrent extends Emitter<TorrentEvents> {
       metainfo,
       store,
       have: downloader.have,
-      onUploaded: (_peer, bytes) => {
+      onUploaded: (peer, bytes) => {
+        this.#choker.uploaded(peer, bytes)
         this.#uploaded += bytes
         this.#uploadRate.add(bytes)
       },
@@ -261,6 +267,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     }
     peer.key = id
     this.#byKey.set(id, peer)
+    this.#choker.add(peer, Date.now())
     const metainfo = this.metainfo
     // BEP 3: the bitfield is "only ever sent as the first message" after the handshake; omitted when empty.
     if (metainfo !== undefined && this.#downloader!.have.count > 0) peer.writeBitfield(this.#downloader!.have)
@@ -342,11 +349,13 @@ export class Torrent extends Emitter<TorrentEvents> {
       case 'unchoke':
         downloader?.fill(peer)
         return
-      case 'interested':
-        // Issue 5 brings upload slots and optimistic unchoking; until then every interested peer is served.
-        peer.writeUnchoke()
+      case 'interested': {
+        const othersServe = this.#done && othersCanServe(peer.has, [...this.#peers].filter((p) => p !== peer).map((p) => p.has))
+        this.#choke((choker, now) => choker.interested(peer, now, othersServe))
         return
+      }
       case 'not-interested':
+        this.#choke((choker, now) => choker.notInterested(peer, now))
         return
       case 'request':
         if (this.#uploader === undefined) return
@@ -398,6 +407,21 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.emit('done')
   }
 
+  /** Runs one choker event and writes its decisions; BEP 3: a choke discards the peer's queued requests. */
+  #choke (event: (choker: Choker<Peer>, now: number) => Array<ChokeDecision<Peer>>): void {
+    if (this.destroyed) return
+    this.#choker.setSeeding(this.#done)
+    for (const { peer, choke } of event(this.#choker, Date.now())) {
+      if (peer.destroyed) continue
+      if (choke) {
+        peer.writeChoke()
+        this.#uploader?.onChoked(peer)
+      } else {
+        peer.writeUnchoke()
+      }
+    }
+  }
+
   #warnPeer (peer: Peer, err: Error): void {
     const who = peer.remotePeerIdHex ?? peer.connection.remoteAddress
     const wrapped = new Error(`peer ${who}: ${err.message}`, { cause: err })
@@ -418,6 +442,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     if (this.#byKey.get(peer.key) === peer) this.#byKey.delete(peer.key)
     this.#metadata.removePeer(peer)
     this.#uploader?.removePeer(peer)
+    this.#choke((choker, now) => choker.remove(peer, now))
     if (this.#downloader !== undefined) {
       this.#downloader.removePeer(peer)
       this.#downloader.fillAll(this.#peers)
@@ -435,6 +460,7 @@ export class Torrent extends Emitter<TorrentEvents> {
       }
     }
     this.#downloader?.expireRequests(this.#peers, now)
+    this.#choke((choker) => choker.tick(now))
     this.#discovery?.update(this.#announceStats())
   }
 
@@ -466,6 +492,17 @@ export class Torrent extends Emitter<TorrentEvents> {
     })
   }
 
+  /**
+   * Marks pieces `first`..`last` wanted or not in the background (rarest first); unwanted pieces are fetched only
+   * when a reader asks for them (picker.setWanted). Every piece is wanted by default. Needs the metainfo.
+   */
+  setWanted (first: number, last: number, wanted: boolean): void {
+    const downloader = this.#downloader
+    if (downloader === undefined) throw new Error('setWanted needs the metainfo')
+    downloader.picker.setWanted(first, last, wanted)
+    if (wanted) downloader.fillAll(this.#peers)
+  }
+
   /** Resolves once the metainfo is known (immediately when it was given). */
   async ready (signal?: AbortSignal): Promise<Metainfo> {
     if (this.metainfo !== undefined) return this.metainfo
@@ -484,19 +521,32 @@ export class Torrent extends Emitter<TorrentEvents> {
   }
 
   /**
-   * Reads torrent bytes [offset, offset + length) as they are verified, raising the priority of the pieces under
-   * the reader so they are fetched first (the service worker and `serve` read files this way).
+   * Reads torrent bytes [offset, offset + length) as they are verified (the service worker and `serve` read files
+   * this way). Only a window of the range is raised in the picker: the piece under the reader at READ_PRIORITY_NOW,
+   * the next readAheadPieces() at READ_PRIORITY_AHEAD (constants.ts), moved as the reader advances. The window is
+   * dropped when the read ends, is returned early, or its `signal` aborts (at once, even while the consumer sits on
+   * a chunk: a seek must not leave the old position's pieces ahead of the new one).
    */
   async * read (offset: number, length: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
     const metainfo = await this.ready(signal)
     if (offset < 0 || length < 0 || offset + length > metainfo.length) throw new RangeError('read beyond the torrent')
     const { first, last } = piecesForRange(metainfo, offset, length)
     if (first > last) return
-    const release = this.#downloader!.picker.addPriority(first, last)
-    this.#downloader!.fillAll(this.#peers)
+    const picker = this.#downloader!.picker
+    const ahead = readAheadPieces(metainfo.pieceLength)
+    let releases: Array<() => void> = []
+    const releaseWindow = (): void => {
+      for (const release of releases) release()
+      releases = []
+    }
+    signal?.addEventListener('abort', releaseWindow, { once: true })
     try {
       for (let index = first; index <= last; index++) {
         if (signal?.aborted === true) throw new AbortError()
+        releaseWindow()
+        releases.push(picker.addPriority(index, index, READ_PRIORITY_NOW))
+        if (index < last) releases.push(picker.addPriority(index + 1, Math.min(last, index + ahead), READ_PRIORITY_AHEAD))
+        this.#downloader!.fillAll(this.#peers)
         await this.#waitForPiece(index, signal)
         const pieceStart = index * metainfo.pieceLength
         const from = Math.max(offset, pieceStart) - pieceStart
@@ -504,7 +554,8 @@ export class Torrent extends Emitter<TorrentEvents> {
         yield await this.store!.get(index, { offset: from, length: to - from }, signal)
       }
     } finally {
-      release()
+      signal?.removeEventListener('abort', releaseWindow)
+      releaseWindow()
     }
   }
 

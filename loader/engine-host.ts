@@ -3,11 +3,17 @@
  * read of a site file, each `pull` sends its next verified chunk, `cancel` drops it (and the priority of its
  * pieces). WebRTC exists only in pages, so this is where the swarm lives; the worker only asks.
  */
+import { BROWSER_MAX_PEERS } from '../engine/constants.js'
 import { WebSocketTrackerDiscovery } from '../engine/discovery/websocket-tracker.js'
 import { parseInfoDictionary, type Metainfo } from '../engine/metainfo/index.js'
+import { Bitfield } from '../engine/bitfield.js'
+import { IdbStore } from '../engine/storage/idb.js'
+import type { PieceStore } from '../engine/storage/index.js'
 import { MemoryStore } from '../engine/storage/memory.js'
+import { OverflowStore } from '../engine/storage/overflow.js'
 import { Torrent } from '../engine/torrent.js'
 import { bdecode, bencode, isDict } from '../engine/util/bencode.js'
+import { holdBackground } from './prefetch.js'
 import { TORRENT_FILE, type EngineReply, type EngineRequest, type SiteManifest } from '../worker/protocol.js'
 
 /** A User Timing mark (`peersite:NAME`), for devtools and bench/fcp.mjs. */
@@ -60,12 +66,41 @@ export async function parseTorrentFile (bytes: Uint8Array, manifest: SiteManifes
   return metainfo
 }
 
-export function startTorrent (metainfo: Metainfo, manifest: SiteManifest): Torrent {
+/**
+ * The piece store of this visit and the pieces it already holds: IndexedDB when it works (pieces survive reloads
+ * and restarts; a returning visitor announces them at once), else memory. Stored pieces are not hashed again: the
+ * engine stored them only after their SHA-1 matched, each in one transaction, and IndexedDB is private to this
+ * origin (whatever could alter it could as well replace this script). A peer that got a bad piece from us would
+ * catch it by its hash anyway. Pieces IndexedDB refuses (quota) are kept in memory for the visit (OverflowStore).
+ */
+export async function openStore (metainfo: Metainfo): Promise<{ store: PieceStore, have: Bitfield | undefined }> {
+  const layout = { pieceLength: metainfo.pieceLength, length: metainfo.length }
+  let idb: IdbStore | undefined
+  try {
+    idb = new IdbStore({ ...layout, infoHash: metainfo.infoHash })
+    const stored = await idb.storedPieces()
+    const have = new Bitfield(metainfo.pieceCount)
+    for (const index of stored) have.set(index)
+    mark('store')
+    const store = new OverflowStore(idb, { onOverflow: (err) => console.warn('peersite: keeping pieces in memory:', err.message) })
+    return { store, have: have.count > 0 ? have : undefined }
+  } catch (err) {
+    // No IndexedDB (blocked, private mode, Node): this visit keeps its pieces in memory.
+    console.debug('peersite: no persistent store:', (err as Error).message)
+    await idb?.close().catch(() => {})
+    return { store: new MemoryStore(layout), have: undefined }
+  }
+}
+
+export async function startTorrent (metainfo: Metainfo, manifest: SiteManifest): Promise<Torrent> {
   const rtcConfig = rtcConfigFor(manifest.trackers)
+  const { store, have } = await openStore(metainfo)
   const torrent = new Torrent({
-    createStore: (m) => new MemoryStore({ pieceLength: m.pieceLength, length: m.length }),
+    createStore: () => store,
     createDiscovery: (init) => new WebSocketTrackerDiscovery({ ...init, announce: [...manifest.trackers], rtcConfig })
-  }, { infoHash: metainfo.infoHash, metainfo })
+  }, { infoHash: metainfo.infoHash, metainfo, maxPeers: BROWSER_MAX_PEERS, ...(have !== undefined ? { have } : {}) })
+  // Nothing in the background until the first page has painted (loader/prefetch.ts, main.ts).
+  holdBackground(torrent)
   // A misbehaving peer or tracker is the torrent's problem, handled there; keep a trace for whoever debugs.
   torrent.on('warning', (err) => console.debug('peersite:', err.message))
   mark('engine')

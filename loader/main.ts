@@ -15,6 +15,7 @@ import type { SiteManifest } from '../worker/protocol.js'
 import { BootProblem, missingFeatures, registerAndControl } from './boot.js'
 import { fetchTorrentFile, mark, parseTorrentFile, startTorrent, type ReadProgress } from './engine-host.js'
 import { electLeader, serveWorker } from './leader.js'
+import { prefetchLimitOf, startPrefetch } from './prefetch.js'
 import { createShell, insideShell } from './shell.js'
 import { formatBytes, hideCard, progress, showProblem, status } from './ui.js'
 
@@ -32,6 +33,8 @@ export interface PeersiteDebug {
   torrent: Torrent | undefined
   /** The first page in the frame has loaded. */
   loaded: boolean
+  /** Bytes of the files being prefetched in the background (set once the first page has painted; leader only). */
+  prefetch?: number
   /** Ports handed to the worker (more than one: the worker restarted, or a new worker took over). */
   introductions: number
   stats (): TorrentStats | undefined
@@ -82,6 +85,8 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
   ;(window as unknown as { peersite: PeersiteDebug }).peersite = debug
 
   let firstRead: ReadProgress | undefined
+  let painted!: () => void
+  const firstPaint = new Promise<void>((resolve) => { painted = resolve })
   let delivered = false
   let bootError: Error | undefined
   const infoHash = manifest.infoHash.toLowerCase()
@@ -100,6 +105,12 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
     })
     torrent.then((t) => {
       debug.torrent = t
+      // The rest of the site in the background, once the first page has painted (loader/prefetch.ts).
+      void firstPaint.then(() => {
+        const bytes = startPrefetch(t, prefetchLimitOf(manifest))
+        mark('prefetch')
+        debug.prefetch = bytes
+      })
       addEventListener('pagehide', (event) => { if (!event.persisted) void t.destroy() })
     }, (err: Error) => {
       bootError = err
@@ -159,6 +170,7 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
     onLoad: (frame) => {
       if (!debug.loaded) {
         debug.loaded = true
+        painted()
         clearInterval(ticker)
         clearTimeout(deadline)
         hideCard()

@@ -20,6 +20,8 @@ export interface SiteManifest {
   readonly trackers: readonly string[]
   readonly pieceLength: number
   readonly length: number
+  /** Bytes to prefetch after the first page (`publish --prefetch-limit`); absent in older manifests: the default. */
+  readonly prefetchLimit?: number
   readonly files: ReadonlyArray<{ readonly path: string, readonly length: number, readonly type: string }>
 }
 

@@ -3,6 +3,7 @@ import type { ArgumentsCamelCase, Argv } from 'yargs'
 import { UsageError } from '../../engine/errors.js'
 import { formatBytes } from '../lib/format.js'
 import { parsePieceLength } from '../lib/piece-length.js'
+import { parsePrefetchLimit } from '../lib/prefetch.js'
 import { executePublish, planPublish, type PublishPlan } from '../lib/publish.js'
 import { seedUntilStopped } from '../lib/seeding.js'
 import { startStaticServer, type StaticServer } from '../lib/static-server.js'
@@ -18,6 +19,7 @@ export function builder (yargs: Argv) {
     .option('out', { type: 'string', describe: 'Output folder (default: <dir>-peersite beside the folder)' })
     .option('tracker', { type: 'string', array: true, describe: 'WebSocket tracker URL (repeatable; default: the public WebTorrent trackers)' })
     .option('piece-length', { type: 'string', describe: 'Piece length, e.g. 64KiB or 1MiB (default: grows with the site, 16KiB-1MiB)' })
+    .option('prefetch-limit', { type: 'string', describe: 'Bytes a visitor fetches in the background after the first page, e.g. 50MB, 1GB, 0 (default: 50MB); bigger sites prefetch their smallest files and leave big media on demand' })
     .option('local', { type: 'boolean', default: false, describe: 'Run a tracker and a static server on 127.0.0.1 in this process; contact nothing outside the machine' })
     .option('port', { type: 'number', describe: 'HTTP port of the --local static server (default: a free one)' })
     .option('seed', { type: 'boolean', default: true, describe: 'Keep seeding after writing (--no-seed: exit)' })
@@ -35,6 +37,7 @@ export async function handler (argv: PublishArgs): Promise<void> {
   if (argv.port !== undefined && !argv.local) throw new UsageError('--port is the --local static server\'s port: add --local')
   const port = parsePort(argv.port, '--port')
   const pieceLength = argv.pieceLength !== undefined ? parsePieceLength(argv.pieceLength) : undefined
+  const prefetchLimit = argv.prefetchLimit !== undefined ? parsePrefetchLimit(argv.prefetchLimit) : undefined
   const trackers = argv.local ? [] : given.length > 0 ? given : [...DEFAULT_TRACKERS]
   // --local: everything is on this machine, so no STUN (see defaultIceServers).
   const rtcConfig = parseIceServers(argv.iceServers ?? (argv.local ? 'none' : defaultIceServers(trackers)))
@@ -45,6 +48,7 @@ export async function handler (argv: PublishArgs): Promise<void> {
     ...(argv.out !== undefined ? { out: argv.out } : {}),
     trackers,
     ...(pieceLength !== undefined ? { pieceLength } : {}),
+    ...(prefetchLimit !== undefined ? { prefetchLimit } : {}),
     ...(argv.loaderDir !== undefined ? { loaderDir: argv.loaderDir } : {})
   })
 

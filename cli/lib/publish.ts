@@ -11,6 +11,7 @@ import { UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { defaultLoaderDir, LOADER_FILES, packageInfo } from './package.js'
 import { choosePieceLength } from './piece-length.js'
+import { DEFAULT_PREFETCH_LIMIT } from './prefetch.js'
 import { buildTorrent } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
 import { realpathOrNearest } from './paths.js'
@@ -28,6 +29,8 @@ export interface PublishInit {
   trackers: readonly string[]
   /** Default: choosePieceLength(total size). */
   pieceLength?: number
+  /** Bytes a visitor prefetches after the first page (peersite.json `prefetchLimit`); default DEFAULT_PREFETCH_LIMIT. */
+  prefetchLimit?: number
   /** Where the built loader files are; default dist/browser of this package. */
   loaderDir?: string
   onProgress?: (hashed: number, total: number) => void
@@ -39,6 +42,7 @@ export interface PublishPlan {
   readonly out: string
   readonly trackers: readonly string[]
   readonly pieceLength: number
+  readonly prefetchLimit: number
   readonly loaderDir: string
   /** The output folder exists (a previous publish, or empty) and will be replaced. */
   readonly replaces: boolean
@@ -55,6 +59,11 @@ export interface Manifest {
   trackers: string[]
   pieceLength: number
   length: number
+  /**
+   * Bytes a visitor's browser fetches in the background after the first page: the whole site if it fits, else the
+   * smallest files that fit together (big media stays on demand). 0: only what is visited.
+   */
+  prefetchLimit: number
   files: ManifestFile[]
 }
 
@@ -87,7 +96,9 @@ export async function planPublish (init: PublishInit): Promise<PublishPlan> {
   const loaderDir = resolve(init.loaderDir ?? defaultLoaderDir())
   await checkLoader(loaderDir)
   const pieceLength = init.pieceLength ?? choosePieceLength(site.length)
-  return { site, name, out, trackers: [...init.trackers], pieceLength, loaderDir, replaces }
+  const prefetchLimit = init.prefetchLimit ?? DEFAULT_PREFETCH_LIMIT
+  if (!Number.isSafeInteger(prefetchLimit) || prefetchLimit < 0) throw new UsageError(`invalid prefetch limit ${prefetchLimit}`)
+  return { site, name, out, trackers: [...init.trackers], pieceLength, prefetchLimit, loaderDir, replaces }
 }
 
 /** An existing output folder is only replaced if it is empty or a previous peersite output. */
@@ -137,6 +148,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     trackers: [...plan.trackers],
     pieceLength: metainfo.pieceLength,
     length: metainfo.length,
+    prefetchLimit: plan.prefetchLimit,
     files: metainfo.files.map((f) => ({ path: f.path, length: f.length, type: mime.getType(f.path) ?? 'application/octet-stream' }))
   }
 

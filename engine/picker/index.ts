@@ -68,6 +68,13 @@ interface PeerState {
 
 interface PriorityRange { first: number, last: number, priority: number }
 
+/**
+ * The ranges of one priority, overlapping ones merged into groups (sorted by first piece). Groups are served
+ * round-robin, each in index order: two readers with equal windows (two videos on a page) take turns piece by
+ * piece, while overlapping ranges (two reads of one file) behave as one sequential range.
+ */
+interface PriorityLevel { priority: number, groups: Array<{ first: number, last: number }> }
+
 export class PiecePicker {
   readonly pieceCount: number
   readonly pieceLength: number
@@ -91,8 +98,10 @@ export class PiecePicker {
   readonly #partial = new Map<number, PartialPiece>()
   readonly #peers = new Map<string, PeerState>()
   #priorities: PriorityRange[] = []
-  /** Priority ranges sorted (priority desc, first asc); rebuilt lazily when ranges change. */
-  #sortedPriorities: PriorityRange[] | undefined
+  /** Priority levels (highest first), each a list of disjoint piece groups; rebuilt lazily when ranges change. */
+  #levels: PriorityLevel[] | undefined
+  /** Rotates which group of a level is served first, one step per pick (fairness between readers). */
+  #turn = 0
 
   constructor (init: PiecePickerInit) {
     const { pieceCount, pieceLength, length } = init
@@ -224,22 +233,62 @@ export class PiecePicker {
 
   // ---- priorities -----------------------------------------------------------------------------------------------
 
+  /**
+   * Pieces `first`..`last` come before everything else (higher `priority` first), in index order within a range;
+   * ranges of equal priority take turns (round-robin, piece by piece). Returns the release function (idempotent);
+   * a released range stops counting at once, for the next pick.
+   */
   addPriority (first: number, last: number, priority = 1): () => void {
     if (!Number.isInteger(first) || !Number.isInteger(last) || first > last) throw new RangeError(`invalid piece range ${first}-${last}`)
+    if (!Number.isFinite(priority)) throw new RangeError(`invalid priority ${priority}`)
     const range: PriorityRange = {
       first: Math.max(0, first),
       last: Math.min(this.pieceCount - 1, last),
       priority
     }
     this.#priorities.push(range)
-    this.#sortedPriorities = undefined
+    this.#levels = undefined
     let released = false
     return () => {
       if (released) return
       released = true
       this.#priorities = this.#priorities.filter((r) => r !== range)
-      this.#sortedPriorities = undefined
+      this.#levels = undefined
     }
+  }
+
+  /** The highest priority of a range covering piece `index`; 0 when none does. */
+  priorityOf (index: number): number {
+    this.#checkIndex(index)
+    let best: number | undefined
+    for (const r of this.#priorities) if (index >= r.first && index <= r.last && (best === undefined || r.priority > best)) best = r.priority
+    return best ?? 0
+  }
+
+  // ---- wanted ---------------------------------------------------------------------------------------------------
+
+  /**
+   * Pieces not wanted (1 per piece), or undefined while every piece is wanted (the default: a seeder, `get`).
+   * Rarest-first background picking (step 3 of `pick`) skips them; a reader's priority range still fetches them,
+   * so an unwanted piece is downloaded on demand only (the loader's prefetch limit keeps big media that way).
+   */
+  #unwanted: Uint8Array | undefined
+
+  /** Marks pieces `first`..`last` (clamped to the torrent) wanted or not wanted in the background. */
+  setWanted (first: number, last: number, wanted: boolean): void {
+    if (!Number.isInteger(first) || !Number.isInteger(last)) throw new RangeError(`invalid piece range ${first}-${last}`)
+    const from = Math.max(0, first)
+    const to = Math.min(this.pieceCount - 1, last)
+    if (from > to) return
+    if (wanted && this.#unwanted === undefined) return
+    this.#unwanted ??= new Uint8Array(this.pieceCount)
+    this.#unwanted.fill(wanted ? 0 : 1, from, to + 1)
+  }
+
+  /** Whether piece `index` is fetched in the background (rarest first), not only when a reader asks. */
+  isWanted (index: number): boolean {
+    this.#checkIndex(index)
+    return this.#unwanted?.[index] !== 1
   }
 
   // ---- requests -------------------------------------------------------------------------------------------------
@@ -249,8 +298,10 @@ export class PiecePicker {
     if (max <= 0 || this.have.complete) return out
     const peer = this.#peer(peerKey)
 
-    // 1. Pieces a reader waits for, by priority, then sequentially (a stream plays in order).
-    this.#visitPriorityPieces(has, (index) => this.#pickFresh(peerKey, peer, index, out, max))
+    // 1. Pieces a reader waits for, by priority, then sequentially (a stream plays in order); readers of equal
+    //    priority take turns.
+    this.#turn++
+    this.#visitPriorityPieces(has, out, (index) => this.#pickFresh(peerKey, peer, index, out, max))
     if (out.length >= max) return out
 
     // 2. Pieces already started: finishing them makes them verifiable and shareable sooner (and frees memory).
@@ -267,7 +318,7 @@ export class PiecePicker {
     // 4. End game: every block this peer could give us is already out elsewhere; ask it too, so a slow peer does
     //    not hold the last pieces hostage. Readers' pieces first.
     if (this.#maxRequestsPerBlock > 1) {
-      this.#visitPriorityPieces(has, (index) => this.#pickDuplicate(peerKey, peer, index, out, max))
+      this.#visitPriorityPieces(has, out, (index) => this.#pickDuplicate(peerKey, peer, index, out, max))
       if (out.length >= max) return out
       for (const index of this.#partial.keys()) {
         if (!has.has(index)) continue
@@ -376,24 +427,56 @@ export class PiecePicker {
     this.#partial.delete(index)
   }
 
-  #visitPriorityPieces (has: Bitfield, visit: (index: number) => boolean): void {
+  #priorityLevels (): PriorityLevel[] {
+    if (this.#levels !== undefined) return this.#levels
+    const sorted = [...this.#priorities].sort((a, b) => b.priority - a.priority || a.first - b.first)
+    const levels: PriorityLevel[] = []
+    for (const r of sorted) {
+      let level = levels[levels.length - 1]
+      if (level === undefined || level.priority !== r.priority) {
+        level = { priority: r.priority, groups: [] }
+        levels.push(level)
+      }
+      const last = level.groups[level.groups.length - 1]
+      if (last !== undefined && r.first <= last.last) last.last = Math.max(last.last, r.last)
+      else level.groups.push({ first: r.first, last: r.last })
+    }
+    this.#levels = levels
+    return levels
+  }
+
+  /**
+   * Visits the pieces of the priority ranges that this peer has and we lack: level by level (highest first); within
+   * a level its groups take turns, one piece that yielded a request per turn (a piece whose blocks are all out
+   * already does not use up a turn), starting with a different group on each pick. Stops when `visit` says `out`
+   * is full.
+   */
+  #visitPriorityPieces (has: Bitfield, out: PickedRequest[], visit: (index: number) => boolean): void {
     if (this.#priorities.length === 0) return
-    this.#sortedPriorities ??= [...this.#priorities].sort((a, b) => b.priority - a.priority || a.first - b.first)
-    const sorted = this.#sortedPriorities
-    // Ranges of one priority are merged on the fly (sorted by first, `next` skips what an overlap already covered),
-    // so within a priority level pieces come strictly in index order.
-    let level = Number.NaN
-    let next = 0
-    for (const range of sorted) {
-      if (range.priority !== level) {
-        level = range.priority
-        next = 0
+    for (const { groups } of this.#priorityLevels()) {
+      const n = groups.length
+      const start = this.#turn % n
+      const cursors = groups.map((g) => g.first)
+      let live = n
+      while (live > 0) {
+        live = 0
+        for (let k = 0; k < n; k++) {
+          const g = (start + k) % n
+          const group = groups[g]!
+          let i = cursors[g]!
+          const before = out.length
+          for (; i <= group.last; i++) {
+            if (this.have.has(i) || !has.has(i)) continue
+            if (visit(i)) return
+            if (out.length > before) {
+              i++
+              break
+            }
+          }
+          cursors[g] = i
+          if (i <= group.last) live++
+        }
       }
-      for (let i = Math.max(range.first, next); i <= range.last; i++) {
-        if (this.have.has(i) || !has.has(i)) continue
-        if (visit(i)) return
-      }
-      next = Math.max(next, range.last + 1)
     }
   }
 
@@ -436,7 +519,7 @@ export class PiecePicker {
     const picked: number[] = []
     for (let k = 0; k < this.pieceCount && picked.length < want; k++) {
       const index = this.#order[k]!
-      if (!has.has(index) || this.have.has(index) || this.#partial.has(index)) continue
+      if (!has.has(index) || this.have.has(index) || this.#partial.has(index) || this.#unwanted?.[index] === 1) continue
       picked.push(index)
     }
     return picked

@@ -209,6 +209,9 @@ export class FsStore implements PieceStore {
   }
 
   async #withHandle<T> (fileIndex: number, mode: Mode, use: (handle: FileHandle) => Promise<T>): Promise<T> {
+    // A put or get that spans files may reach its next file after close(): opening it would leak the handle
+    // (and recreate files in a folder the owner is removing).
+    this.#check(undefined)
     const key = `${fileIndex}:${mode}`
     let entry = this.#handles.get(key)
     if (entry === undefined) {

@@ -1,6 +1,7 @@
 /**
  * Where verified pieces live. The engine writes a piece only after its SHA-1 matched, and reads pieces back to
- * serve readers and other peers. Implementations: memory (tests, browser fallback), fs (Node: the site's files).
+ * serve readers and other peers. Implementations: memory (tests, browser fallback), fs (Node: the site's files),
+ * idb (browser: IndexedDB, kept across visits), overflow (a persistent store that spills refused pieces to memory).
  */
 import { StorageError } from '../errors.js'
 

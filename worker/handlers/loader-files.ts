@@ -1,4 +1,4 @@
-import { LOADER_FILES } from '../protocol.js'
+import { LOADER_FILES, MANIFEST_FILE, TORRENT_FILE } from '../protocol.js'
 import { isTopLevelNavigation, type Context, type Handler } from './context.js'
 import { shellHandler } from './shell.js'
 import { siteHandler } from './site.js'
@@ -15,12 +15,16 @@ const isLoaderPath = (ctx: Context): boolean => ctx.rel !== null && PASS_THROUGH
 
 /** The loader script is served stale-while-revalidate: a returning visitor's shell boots without a network round trip. */
 const STALE_WHILE_REVALIDATE: ReadonlySet<string> = new Set(['peersite.js'])
+/** The site's manifest and torrent: fresh from the network, from the cache when offline (the engine boots on stored pieces). */
+const NETWORK_FIRST: ReadonlySet<string> = new Set([MANIFEST_FILE, TORRENT_FILE])
 
 export const loaderFileHandler: Handler = {
   name: 'loader-file',
   canHandle: (ctx) => isLoaderPath(ctx) && ctx.state.site !== undefined && ctx.rel !== null && !ctx.state.site.files.has(ctx.rel),
   handle: async (ctx) => {
-    if (ctx.rel === null || !STALE_WHILE_REVALIDATE.has(ctx.rel) || ctx.request.method !== 'GET') return await fetch(ctx.request)
+    if (ctx.rel === null || ctx.request.method !== 'GET') return await fetch(ctx.request)
+    if (NETWORK_FIRST.has(ctx.rel)) return await ctx.state.networkFirst(ctx.request)
+    if (!STALE_WHILE_REVALIDATE.has(ctx.rel)) return await fetch(ctx.request)
     return await ctx.state.staleWhileRevalidate(ctx.request)
   }
 }

@@ -81,6 +81,23 @@ export class WorkerState {
     return await refresh
   }
 
+  /**
+   * Network first, the cached copy when the network fails (offline): for peersite.json and site.torrent, which the
+   * loader page needs fresh (a new publish) but also offline, to boot the engine on the pieces it stored.
+   */
+  async networkFirst (request: Request): Promise<Response> {
+    const cache = await caches.open(this.cacheName)
+    try {
+      const res = await fetch(request)
+      if (res.ok) await cache.put(request.url, res.clone()).catch(() => {})
+      return res
+    } catch (err) {
+      const hit = await cache.match(request.url)
+      if (hit !== undefined) return hit
+      throw err
+    }
+  }
+
   /** The manifest: from memory, else from the cache (a restarted worker), else from the network. */
   async loadSite (): Promise<Site> {
     if (this.site !== undefined) return this.site

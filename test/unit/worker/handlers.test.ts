@@ -34,6 +34,7 @@ function fakeState (site: Site | undefined): WorkerState {
     shell: async () => new Response('<shell>', { headers: { 'Content-Type': 'text/html' } }),
     refreshShell: async () => {},
     staleWhileRevalidate: async (r: Request) => new Response(`cached ${new URL(r.url).pathname}`),
+    networkFirst: async (r: Request) => new Response(`${await (await fetch(r)).text()} (network first)`),
     engine: {
       open: async () => new ReadableStream({ start (c) { c.enqueue(new TextEncoder().encode('abc')); c.close() } })
     }
@@ -88,8 +89,10 @@ describe('handler order', () => {
     for (const path of ['sw.js', 'peersite.js', 'peersite.json']) {
       const [name, res] = await dispatch(request(path))
       expect([path, name]).toEqual([path, 'loader-file'])
-      // The loader script comes from the cache first (stale-while-revalidate); the others from the network.
-      expect(await res?.text()).toBe(path === 'peersite.js' ? '/site/peersite.js'.replace(/^/, 'cached ') : `net /site/${path}`)
+      // The loader script comes from the cache first (stale-while-revalidate);
+      // peersite.json network first (the cached copy when offline), sw.js straight from the network.
+      const expected = { 'peersite.js': 'cached /site/peersite.js', 'peersite.json': 'net /site/peersite.json (network first)', 'sw.js': 'net /site/sw.js' }[path]
+      expect(await res?.text()).toBe(expected)
     }
     vi.unstubAllGlobals()
     expect((await dispatch(request('site.torrent')))[0]).toBe('site')

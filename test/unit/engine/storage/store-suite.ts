@@ -59,7 +59,10 @@ async function rejectsWith (promise: Promise<unknown>, code: string): Promise<vo
   expect((err as StorageError).code).toBe(code)
 }
 
-export function describeStore (name: string, factory: StoreFactory): void {
+/** A store of the same layout that holds at most `maxBytes` piece bytes (its own limit, or a simulated quota). */
+export type QuotaStoreFactory = (layout: StoreLayout, maxBytes: number) => Promise<StoreFixture>
+
+export function describeStore (name: string, factory: StoreFactory, options: { quota?: QuotaStoreFactory } = {}): void {
   describe(`PieceStore compliance: ${name}`, () => {
     let fixture: StoreFixture
     let store: PieceStore
@@ -163,6 +166,26 @@ export function describeStore (name: string, factory: StoreFactory): void {
       await store.close()
       await rejectsWith(store.get(0), 'ERR_CLOSED')
       await rejectsWith(store.put(0, pieceOf(data, LAYOUT, 0)), 'ERR_CLOSED')
+    })
+
+    // Only stores that can run out of room (memory limit, browser quota) get this case; the fs store cannot.
+    const quota = options.quota
+    if (quota !== undefined) it('rejects a put beyond its quota with ERR_QUOTA and keeps what it holds', async () => {
+      const limited = await quota(LAYOUT, 2050)
+      try {
+        await limited.store.put(0, pieceOf(data, LAYOUT, 0))
+        await limited.store.put(1, pieceOf(data, LAYOUT, 1))
+        await rejectsWith(limited.store.put(2, pieceOf(data, LAYOUT, 2)), 'ERR_QUOTA')
+        // Nothing torn, nothing lost: the refused piece is absent, the others intact, and a small one still fits.
+        await rejectsWith(limited.store.get(2), 'ERR_NOT_FOUND')
+        expect(await limited.store.get(0)).toEqual(pieceOf(data, LAYOUT, 0))
+        expect(await limited.store.get(1)).toEqual(pieceOf(data, LAYOUT, 1))
+        await limited.store.put(4, pieceOf(data, LAYOUT, 4))
+        expect(await limited.store.get(4)).toEqual(pieceOf(data, LAYOUT, 4))
+      } finally {
+        await limited.store.close()
+        await limited.cleanup?.()
+      }
     })
 
     it('takes concurrent puts and gets', async () => {

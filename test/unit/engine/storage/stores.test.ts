@@ -12,7 +12,9 @@ async function tempRoot (): Promise<string> {
   return await mkdtemp(join(tmpdir(), 'peersite-store-'))
 }
 
-describeStore('MemoryStore', async (layout) => ({ store: new MemoryStore(layout) }))
+describeStore('MemoryStore', async (layout) => ({ store: new MemoryStore(layout) }), {
+  quota: async (layout, maxBytes) => ({ store: new MemoryStore({ ...layout, maxBytes }) })
+})
 
 describeStore('FsStore', async (layout) => {
   const root = await tempRoot()

@@ -1,0 +1,321 @@
+/**
+ * The Node gateway of `peersite serve`: joins a torrent's swarm and serves its site over plain HTTP with the same
+ * file mapping and headers as the service worker (worker/site.ts is environment-neutral and shared as-is), Range
+ * included, so a browser, curl, VLC or mpv can read it (and seek) before the download is complete.
+ *
+ * Pieces go to an FsStore in a temporary folder removed on close: a 1 GB video never sits in memory, and what is
+ * verified is seeded back to the swarm like any peer. Each HTTP request becomes a `Torrent.read` of the file's
+ * bytes, pulled chunk by chunk as the socket drains (backpressure), and aborted when the client goes away (a
+ * player seeking drops its connection), which drops the read's priority window in the picker at once.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import mime from 'mime'
+import { TrackerDiscovery } from '../../engine/discovery/tracker.js'
+import { AbortError, UsageError } from '../../engine/errors.js'
+import type { Metainfo, TorrentFile } from '../../engine/metainfo/index.js'
+import { FsStore } from '../../engine/storage/fs.js'
+import { Torrent, type TorrentComponents, type TorrentStats } from '../../engine/torrent.js'
+import { DEFAULT_RTC_CONFIG, nodeWrtc } from '../../engine/transport/node-wrtc.js'
+import { createSite, messagePage, relativePath, siteResponse, type OpenBody, type Site } from '../../worker/site.js'
+import type { SwarmOptions } from './swarm.js'
+
+/** Like the worker's STALL_TIMEOUT_MS: a read that gets no bytes for this long answers 504 (or is cut off). */
+export const GATEWAY_STALL_TIMEOUT_MS = 60_000
+
+export interface GatewayInit extends SwarmOptions {
+  infoHash: string
+  /** Known up front for a .torrent file; fetched from peers (BEP 9) otherwise. */
+  metainfo?: Metainfo
+  /** Default 127.0.0.1. */
+  host?: string
+  /** Default 0: a free port. */
+  port?: number
+  /** Where the temporary piece folder goes (default: the OS temp dir). */
+  tmpDir?: string
+  /** No metadata, or no bytes of a read, for this long: 504 (default GATEWAY_STALL_TIMEOUT_MS). */
+  stallTimeoutMs?: number
+  /** Replaces the tracker discovery (unit tests connect peers by hand over the in-memory transport). */
+  createDiscovery?: TorrentComponents['createDiscovery']
+  /** Called for each request once it is answered (or the client left). */
+  onRequest?: (entry: { method: string, path: string, status: number }) => void
+}
+
+export interface Gateway {
+  /** http://HOST:PORT/ */
+  readonly url: string
+  readonly port: number
+  readonly torrent: Torrent
+  /** The folder pieces are stored in; removed by close(). */
+  readonly storeDir: string
+  stats (): TorrentStats
+  close (): Promise<void>
+}
+
+export async function startGateway (init: GatewayInit): Promise<Gateway> {
+  const host = init.host ?? '127.0.0.1'
+  const stallMs = init.stallTimeoutMs ?? GATEWAY_STALL_TIMEOUT_MS
+  const storeDir = await mkdtemp(join(init.tmpDir ?? tmpdir(), 'peersite-serve-'))
+  let torrent: Torrent
+  try {
+    torrent = new Torrent({
+      createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: storeDir, files: m.files }),
+      createDiscovery: init.createDiscovery ?? ((d) => new TrackerDiscovery({
+        ...d,
+        announce: init.trackers,
+        wrtc: nodeWrtc,
+        rtcConfig: init.rtcConfig ?? DEFAULT_RTC_CONFIG,
+        ...(init.announceIntervalMs !== undefined ? { announceIntervalMs: init.announceIntervalMs } : {})
+      }))
+    }, { infoHash: init.infoHash, ...(init.metainfo !== undefined ? { metainfo: init.metainfo } : {}) })
+  } catch (err) {
+    await rm(storeDir, { recursive: true, force: true })
+    throw err
+  }
+  torrent.on('warning', (err) => init.onWarning?.(err.message))
+
+  let site: { site: Site, files: Map<string, TorrentFile> } | undefined
+  const siteOf = (m: Metainfo): { site: Site, files: Map<string, TorrentFile> } => {
+    site ??= {
+      // The manifest `publish` writes, rebuilt from the torrent: same paths, same types, so the same headers.
+      site: createSite({ infoHash: m.infoHash, files: manifestFiles(m) }),
+      files: new Map(m.files.map((f) => [f.path, f]))
+    }
+    return site
+  }
+
+  const open = (files: Map<string, TorrentFile>): OpenBody => async (path, offset, length, signal) => {
+    const file = files.get(path)
+    if (file === undefined) throw new Error(`no file ${path} in the torrent`)
+    return await readStream(torrent, file.offset + offset, length, signal, stallMs)
+  }
+
+  const handle = async (req: IncomingMessage, res: ServerResponse, base: string): Promise<void> => {
+    const controller = new AbortController()
+    // The client went away (a player seeking, curl interrupted) before the answer was complete: cancel the read.
+    res.once('close', () => { if (!res.writableFinished) controller.abort(new AbortError('client disconnected')) })
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', base)
+    } catch {
+      await send(res, messagePage(400, 'Bad request', 'The address could not be parsed.'))
+      return
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      await send(res, messagePage(405, 'Method not allowed', 'This gateway only answers GET and HEAD.', { Allow: 'GET, HEAD' }))
+      return
+    }
+    let metainfo: Metainfo
+    try {
+      metainfo = await withTimeout((signal) => torrent.ready(signal), stallMs, controller.signal)
+    } catch {
+      if (controller.signal.aborted) return
+      await send(res, messagePage(504, 'No metadata yet', 'No peer has sent this torrent\'s metadata yet. Try again in a moment.'))
+      return
+    }
+    const request = new Request(url, { method: req.method, headers: requestHeaders(req), signal: controller.signal })
+    const { site, files } = siteOf(metainfo)
+    const rel = relativePath(url, new URL('/', url)) ?? ''
+    let response: Response
+    try {
+      response = await siteResponse(request, url, rel, site, open(files))
+    } catch (err) {
+      if (controller.signal.aborted) return
+      throw err
+    }
+    await send(res, response)
+  }
+
+  const server = createServer((req, res) => {
+    const path = req.url ?? '/'
+    res.on('close', () => init.onRequest?.({ method: req.method ?? 'GET', path, status: res.statusCode }))
+    // The Host header decides the absolute URLs (folder redirects), so `localhost` and 127.0.0.1 both work.
+    const base = `http://${validHost(req.headers.host) ?? `${urlHost}:${port}`}`
+    handle(req, res, base).catch((err: unknown) => {
+      init.onWarning?.(`serving ${path}: ${(err as Error).message}`)
+      if (!res.headersSent) {
+        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' })
+        res.end('internal error\n')
+      } else {
+        res.destroy()
+      }
+    })
+  })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EADDRINUSE') reject(new UsageError(`port ${init.port ?? 0} on ${host} is already in use`))
+        else if (err.code === 'EACCES') reject(new UsageError(`not allowed to listen on port ${init.port ?? 0} on ${host}`))
+        else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') reject(new UsageError(`cannot listen on ${host}: no such local address`))
+        else reject(err)
+      })
+      server.listen(init.port ?? 0, host, () => resolve())
+    })
+  } catch (err) {
+    await torrent.destroy()
+    await rm(storeDir, { recursive: true, force: true })
+    throw err
+  }
+  const address = server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 0
+  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host
+
+  let closed: Promise<void> | undefined
+  const close = async (): Promise<void> => {
+    closed ??= (async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
+      await torrent.destroy()
+      await rm(storeDir, { recursive: true, force: true, maxRetries: 3 })
+    })()
+    await closed
+  }
+  init.signal?.addEventListener('abort', () => { void close() }, { once: true })
+  return { url: `http://${urlHost}:${port}/`, port, torrent, storeDir, stats: () => torrent.stats(), close }
+}
+
+/** The file table as `publish` writes it into peersite.json (worker/protocol.ts SiteManifest.files). */
+export function manifestFiles (metainfo: Metainfo): Array<{ path: string, length: number, type: string }> {
+  return metainfo.files.map((f) => ({ path: f.path, length: f.length, type: mime.getType(f.path) ?? 'application/octet-stream' }))
+}
+
+/**
+ * `Torrent.read` as a pull-based stream: one verified chunk (at most a piece) is produced per pull, so a paused
+ * player holds back the read instead of the gateway buffering the file. Resolves once the first chunk is there
+ * (so the caller can still answer 504); rejects when nothing arrives within `stallMs`. A later stall errors the
+ * stream (the client sees a cut-off response and retries with a Range). Cancelling the stream or aborting `signal`
+ * ends the read and its priority.
+ */
+export async function readStream (torrent: Torrent, offset: number, length: number, signal: AbortSignal, stallMs: number): Promise<ReadableStream<Uint8Array>> {
+  const controller = new AbortController()
+  const onAbort = (): void => controller.abort(signal.reason)
+  if (signal.aborted) onAbort()
+  else signal.addEventListener('abort', onAbort, { once: true })
+  const iterator = torrent.read(offset, length, controller.signal)
+  const stop = (): void => {
+    signal.removeEventListener('abort', onAbort)
+    controller.abort(new AbortError('read ended'))
+    void iterator.return(undefined).catch(() => {})
+  }
+  const next = async (): Promise<IteratorResult<Uint8Array>> => {
+    const timer = setTimeout(() => controller.abort(new AbortError(`no bytes for ${stallMs} ms`)), stallMs)
+    try {
+      return await iterator.next()
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+  let first: IteratorResult<Uint8Array>
+  try {
+    first = await next()
+  } catch (err) {
+    stop()
+    throw err
+  }
+  return new ReadableStream<Uint8Array>({
+    start (stream) {
+      if (first.done === true) {
+        stop()
+        stream.close()
+      } else {
+        stream.enqueue(first.value)
+      }
+    },
+    async pull (stream) {
+      try {
+        const result = await next()
+        if (result.done === true) {
+          stop()
+          stream.close()
+        } else {
+          stream.enqueue(result.value)
+        }
+      } catch (err) {
+        stop()
+        throw err
+      }
+    },
+    cancel () { stop() }
+  })
+}
+
+/** The request headers that matter for the answer (Range, If-Range, If-None-Match...), as a fetch Headers. */
+function requestHeaders (req: IncomingMessage): Headers {
+  const headers = new Headers()
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    try {
+      headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!)
+    } catch {
+      // A header fetch refuses (invalid characters): not one the site answer reads.
+    }
+  }
+  return headers
+}
+
+/** Writes a fetch Response to a Node response: status, headers, then the body as the socket drains. */
+async function send (res: ServerResponse, response: Response): Promise<void> {
+  if (res.destroyed) {
+    await response.body?.cancel().catch(() => {})
+    return
+  }
+  const headers: Record<string, string> = {}
+  response.headers.forEach((value, name) => { headers[name] = value })
+  res.writeHead(response.status, headers)
+  const body = response.body
+  if (body === null) {
+    res.end()
+    return
+  }
+  const reader = body.getReader()
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      if (res.destroyed) break
+      if (!res.write(value)) await drained(res)
+    }
+    if (res.destroyed) await reader.cancel().catch(() => {})
+    else res.end()
+  } catch {
+    // The read failed after the headers went out (stalled swarm, client gone): cut the connection, so the
+    // client sees a short body rather than a complete-looking wrong one.
+    await reader.cancel().catch(() => {})
+    res.destroy()
+  }
+}
+
+async function drained (res: ServerResponse): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      res.off('drain', done)
+      res.off('close', done)
+      resolve()
+    }
+    res.once('drain', done)
+    res.once('close', done)
+  })
+}
+
+async function withTimeout<T> (run: (signal: AbortSignal) => Promise<T>, ms: number, outer: AbortSignal): Promise<T> {
+  const controller = new AbortController()
+  const onAbort = (): void => controller.abort(outer.reason)
+  if (outer.aborted) onAbort()
+  else outer.addEventListener('abort', onAbort, { once: true })
+  const timer = setTimeout(() => controller.abort(new AbortError(`timed out after ${ms} ms`)), ms)
+  try {
+    return await run(controller.signal)
+  } finally {
+    clearTimeout(timer)
+    outer.removeEventListener('abort', onAbort)
+  }
+}
+
+/** A Host header usable in a URL (host or host:port); anything else falls back to the listening address. */
+function validHost (value: string | undefined): string | undefined {
+  if (value === undefined) return undefined
+  return /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/i.test(value) ? value : undefined
+}

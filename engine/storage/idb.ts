@@ -1,0 +1,284 @@
+/**
+ * Verified pieces in IndexedDB, so they survive reloads and browser restarts: a returning visitor announces them at
+ * once and serves other visitors (issue 5).
+ *
+ * Layout: one database for the whole origin (several peersite sites may live on one origin under different paths;
+ * the same infohash is the same bytes wherever it is published, so sharing is correct):
+ *   pieces  key [infoHash, index] -> Uint8Array, one whole verified piece per record
+ *   sites   key infoHash          -> { infoHash, lastUsed }, the least-recently-used order for eviction
+ * A piece and its site's `lastUsed` are written in one readwrite transaction, so a piece is either stored whole or
+ * not at all: a crash or a quota error never leaves a torn piece behind.
+ *
+ * Quota: a put that fails with QuotaExceededError evicts other sites' pieces, least recently used first, one site
+ * at a time, retrying after each; sites used in the last `activeMs` are never evicted (another tab may be serving
+ * them). With nothing left to evict the put rejects with StorageError 'ERR_QUOTA' (see OverflowStore for what the
+ * loader does then).
+ *
+ * Trust: the engine puts a piece only after its SHA-1 matched, and IndexedDB is private to the origin: whatever could
+ * write into it could as well replace the loader's script. So stored pieces are announced without hashing them again.
+ */
+import { AbortError, StorageError } from '../errors.js'
+import { pieceRange, type PieceStore, type PieceStoreInit } from './index.js'
+
+export const IDB_NAME = 'peersite'
+const DB_VERSION = 1
+const PIECES = 'pieces'
+const SITES = 'sites'
+/** A site whose store was used this recently may be open in another tab: never evicted. */
+export const ACTIVE_MS = 5 * 60 * 1000
+/** `get` refreshes the site's lastUsed at most this often (a write per read would be wasteful). */
+const TOUCH_INTERVAL_MS = 60 * 1000
+
+export interface IdbStoreInit extends PieceStoreInit {
+  /** 40 lowercase hex digits: the site these pieces belong to. */
+  readonly infoHash: string
+  /** Default: globalThis.indexedDB. Tests pass fake-indexeddb's. */
+  readonly indexedDB?: IDBFactory
+  /** Default: globalThis.IDBKeyRange (tests pass fake-indexeddb's). */
+  readonly keyRange?: typeof IDBKeyRange
+  /** Database name; default 'peersite'. */
+  readonly name?: string
+  /** Clock for lastUsed (tests). */
+  readonly now?: () => number
+  /** Sites used within this many ms are not evicted; default ACTIVE_MS. */
+  readonly activeMs?: number
+}
+
+interface SiteRecord { infoHash: string, lastUsed: number }
+
+/** Whether this environment has a working IndexedDB (absent in Node, blocked in some private modes). */
+export async function indexedDBWorks (factory: IDBFactory | undefined = globalThis.indexedDB, name = IDB_NAME): Promise<boolean> {
+  if (factory === undefined) return false
+  try {
+    (await openDatabase(factory, name)).close()
+    return true
+  } catch {
+    return false
+  }
+}
+
+function openDatabase (factory: IDBFactory, name: string): Promise<IDBDatabase> {
+  return new Promise<IDBDatabase>((resolve, reject) => {
+    let req: IDBOpenDBRequest
+    try {
+      req = factory.open(name, DB_VERSION)
+    } catch (err) {
+      reject(err)
+      return
+    }
+    req.onupgradeneeded = () => {
+      const db = req.result
+      if (!db.objectStoreNames.contains(PIECES)) db.createObjectStore(PIECES)
+      if (!db.objectStoreNames.contains(SITES)) db.createObjectStore(SITES, { keyPath: 'infoHash' })
+    }
+    req.onsuccess = () => {
+      const db = req.result
+      // Another tab upgrading the schema (a newer loader): let it, this tab reopens on its next operation.
+      db.onversionchange = () => { db.close() }
+      resolve(db)
+    }
+    req.onerror = () => { reject(req.error ?? new Error('indexedDB.open failed')) }
+    req.onblocked = () => { reject(new Error('indexedDB.open is blocked by another tab')) }
+  })
+}
+
+/**
+ * Runs `body` in one transaction and resolves with its result when the transaction has committed. Errors thrown
+ * synchronously by `body` abort the transaction; errors of requests abort it too (IndexedDB's default).
+ */
+function transact<T> (db: IDBDatabase, stores: string[], mode: IDBTransactionMode, body: (tx: IDBTransaction) => () => T): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let tx: IDBTransaction
+    let result: () => T
+    try {
+      tx = db.transaction(stores, mode)
+    } catch (err) {
+      reject(err)
+      return
+    }
+    tx.oncomplete = () => { resolve(result()) }
+    tx.onabort = () => { reject(tx.error ?? new StorageError('transaction aborted', 'ERR_STORAGE')) }
+    tx.onerror = (event) => { event.preventDefault?.() } // reported once, by onabort
+    try {
+      result = body(tx)
+    } catch (err) {
+      try { tx.abort() } catch { /* already finished */ }
+      tx.onabort = () => { reject(err) }
+    }
+  })
+}
+
+function isQuotaError (err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'QuotaExceededError'
+}
+
+function pieceKeyRange (keyRange: typeof IDBKeyRange, infoHash: string): IDBKeyRange {
+  // Keys sort arrays element by element, numbers before strings: [h, 0] .. [h, ''] spans every index of h.
+  return keyRange.bound([infoHash, 0], [infoHash, ''], false, true)
+}
+
+export class IdbStore implements PieceStore {
+  readonly pieceLength: number
+  readonly length: number
+  readonly infoHash: string
+  readonly #factory: IDBFactory
+  readonly #keyRange: typeof IDBKeyRange
+  readonly #name: string
+  readonly #now: () => number
+  readonly #activeMs: number
+  #db: Promise<IDBDatabase> | undefined
+  #closed = false
+  #touchedAt = 0
+
+  constructor (init: IdbStoreInit) {
+    if (!Number.isSafeInteger(init.pieceLength) || init.pieceLength <= 0) throw new RangeError(`invalid piece length ${init.pieceLength}`)
+    if (!Number.isSafeInteger(init.length) || init.length < 0) throw new RangeError(`invalid length ${init.length}`)
+    if (!/^[0-9a-f]{40}$/.test(init.infoHash)) throw new RangeError(`invalid infohash ${init.infoHash}`)
+    const factory = init.indexedDB ?? globalThis.indexedDB
+    const keyRange = init.keyRange ?? globalThis.IDBKeyRange
+    if (factory === undefined || keyRange === undefined) throw new StorageError('IndexedDB is not available here', 'ERR_UNAVAILABLE')
+    this.pieceLength = init.pieceLength
+    this.length = init.length
+    this.infoHash = init.infoHash
+    this.#factory = factory
+    this.#keyRange = keyRange
+    this.#name = init.name ?? IDB_NAME
+    this.#now = init.now ?? Date.now
+    this.#activeMs = init.activeMs ?? ACTIVE_MS
+  }
+
+  /** The database, opened on first use (and again if another tab's upgrade closed it). */
+  async #open (): Promise<IDBDatabase> {
+    this.#db ??= openDatabase(this.#factory, this.#name)
+    try {
+      return await this.#db
+    } catch (err) {
+      this.#db = undefined
+      throw new StorageError(`cannot open IndexedDB: ${(err as Error).message}`, 'ERR_UNAVAILABLE', { cause: err })
+    }
+  }
+
+  /** The pieces already stored for this infohash (ascending), e.g. to pass as `have` to the Torrent at startup. */
+  async storedPieces (signal?: AbortSignal): Promise<number[]> {
+    this.#check(signal)
+    const db = await this.#open()
+    const pieceCount = Math.ceil(this.length / this.pieceLength)
+    const keys = await transact(db, [PIECES, SITES], 'readwrite', (tx) => {
+      const req = tx.objectStore(PIECES).getAllKeys(pieceKeyRange(this.#keyRange, this.infoHash))
+      tx.objectStore(SITES).put({ infoHash: this.infoHash, lastUsed: this.#now() } satisfies SiteRecord)
+      return () => req.result
+    })
+    this.#touchedAt = this.#now()
+    const out: number[] = []
+    for (const key of keys) {
+      const index = Array.isArray(key) ? key[1] : undefined
+      if (typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < pieceCount) out.push(index)
+    }
+    return out
+  }
+
+  async put (index: number, data: Uint8Array, signal?: AbortSignal): Promise<void> {
+    this.#check(signal)
+    const { pieceLength } = pieceRange(this, index)
+    if (data.length !== pieceLength) {
+      throw new StorageError(`piece ${index} is ${pieceLength} bytes, got ${data.length}`, 'ERR_INVALID_LENGTH')
+    }
+    // A copy of exactly the piece's bytes, taken now: the caller may reuse its buffer while we wait for the database.
+    const copy = data.slice()
+    const db = await this.#open()
+    const evicted = new Set<string>()
+    for (;;) {
+      this.#check(signal)
+      try {
+        await this.#write(db, index, copy)
+        return
+      } catch (err) {
+        if (!isQuotaError(err)) {
+          if (err instanceof StorageError || err instanceof AbortError) throw err
+          throw new StorageError(`storing piece ${index} failed: ${(err as Error).message}`, 'ERR_STORAGE', { cause: err })
+        }
+        const victim = await this.#evictOne(db, evicted).catch(() => undefined)
+        if (victim === undefined) {
+          throw new StorageError(`no room for piece ${index} (storage quota exceeded, nothing left to evict)`, 'ERR_QUOTA', { cause: err })
+        }
+        evicted.add(victim)
+      }
+    }
+  }
+
+  async #write (db: IDBDatabase, index: number, data: Uint8Array): Promise<void> {
+    const now = this.#now()
+    await transact(db, [PIECES, SITES], 'readwrite', (tx) => {
+      tx.objectStore(PIECES).put(data, [this.infoHash, index])
+      tx.objectStore(SITES).put({ infoHash: this.infoHash, lastUsed: now } satisfies SiteRecord)
+      return () => undefined
+    })
+    this.#touchedAt = now
+  }
+
+  /** Deletes every piece of the least recently used other site that is not active; its infohash, or undefined. */
+  async #evictOne (db: IDBDatabase, skip: ReadonlySet<string>): Promise<string | undefined> {
+    const sites = await transact(db, [SITES], 'readonly', (tx) => {
+      const req = tx.objectStore(SITES).getAll()
+      return () => req.result as SiteRecord[]
+    })
+    const now = this.#now()
+    const candidates = sites
+      .filter((s) => s.infoHash !== this.infoHash && !skip.has(s.infoHash) && now - s.lastUsed >= this.#activeMs)
+      .sort((a, b) => a.lastUsed - b.lastUsed)
+    const victim = candidates[0]
+    if (victim === undefined) return undefined
+    await transact(db, [PIECES, SITES], 'readwrite', (tx) => {
+      tx.objectStore(PIECES).delete(pieceKeyRange(this.#keyRange, victim.infoHash))
+      tx.objectStore(SITES).delete(victim.infoHash)
+      return () => undefined
+    })
+    return victim.infoHash
+  }
+
+  async get (index: number, range?: { offset: number, length: number }, signal?: AbortSignal): Promise<Uint8Array> {
+    this.#check(signal)
+    const { pieceLength, offset, length } = pieceRange(this, index, range)
+    const db = await this.#open()
+    this.#check(signal)
+    const touch = this.#now() - this.#touchedAt >= TOUCH_INTERVAL_MS
+    const value = await transact(db, touch ? [PIECES, SITES] : [PIECES], touch ? 'readwrite' : 'readonly', (tx) => {
+      const req = tx.objectStore(PIECES).get([this.infoHash, index])
+      if (touch) tx.objectStore(SITES).put({ infoHash: this.infoHash, lastUsed: this.#now() } satisfies SiteRecord)
+      return () => req.result as unknown
+    }).catch((err: unknown) => {
+      throw new StorageError(`reading piece ${index} failed: ${(err as Error).message}`, 'ERR_STORAGE', { cause: err })
+    })
+    if (touch) this.#touchedAt = this.#now()
+    if (!(value instanceof Uint8Array) || value.length !== pieceLength) {
+      throw new StorageError(`piece ${index} is not stored`, 'ERR_NOT_FOUND')
+    }
+    // Each get deserializes a fresh copy, so the whole piece can be handed out as it is.
+    return offset === 0 && length === value.length ? value : value.slice(offset, offset + length)
+  }
+
+  /** Deletes this site's pieces (e.g. the visitor clears the site). */
+  async clear (): Promise<void> {
+    this.#check(undefined)
+    const db = await this.#open()
+    await transact(db, [PIECES, SITES], 'readwrite', (tx) => {
+      tx.objectStore(PIECES).delete(pieceKeyRange(this.#keyRange, this.infoHash))
+      tx.objectStore(SITES).delete(this.infoHash)
+      return () => undefined
+    })
+  }
+
+  /** Closes the connection; the pieces stay for the next visit. */
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    const db = this.#db
+    this.#db = undefined
+    if (db !== undefined) (await db.catch(() => undefined))?.close()
+  }
+
+  #check (signal: AbortSignal | undefined): void {
+    if (signal?.aborted === true) throw new AbortError()
+    if (this.#closed) throw new StorageError('the store is closed', 'ERR_CLOSED')
+  }
+}

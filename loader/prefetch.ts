@@ -1,0 +1,63 @@
+/**
+ * Whole-site prefetch (issue 5): after the first page has painted, the leader's engine fetches the rest of the site
+ * in the background, rarest first, so the visitor becomes a seeder of the whole site and later navigation is instant.
+ *
+ * Until then no piece is wanted in the background (the engine fetches only what the worker reads for the first
+ * page, with all the bandwidth). Then the pieces of the prefetch set are marked wanted and the picker's rarest-first
+ * step fetches them. The set, from the publisher's `prefetchLimit` (peersite.json, `publish --prefetch-limit`):
+ *   - the whole site when it fits in the limit;
+ *   - else the smallest files that fit together (a threshold on file size: pages, styles, scripts and images are
+ *     in, big media stays on demand and is fetched only when played).
+ */
+import { piecesForRange, type Metainfo, type TorrentFile } from '../engine/metainfo/index.js'
+import type { Torrent } from '../engine/torrent.js'
+
+/** The default when peersite.json has no prefetchLimit (older publishes): cli/lib/prefetch.ts's DEFAULT_PREFETCH_LIMIT. */
+export const DEFAULT_PREFETCH_LIMIT = 50 * 1024 * 1024
+
+/** The files to prefetch for a limit in bytes. */
+export function prefetchFiles (files: readonly TorrentFile[], limit: number): TorrentFile[] {
+  const total = files.reduce((n, f) => n + f.length, 0)
+  if (total <= limit) return [...files]
+  const chosen: TorrentFile[] = []
+  let bytes = 0
+  for (const file of [...files].sort((a, b) => a.length - b.length || a.index - b.index)) {
+    if (bytes + file.length > limit) break
+    bytes += file.length
+    chosen.push(file)
+  }
+  return chosen.sort((a, b) => a.index - b.index)
+}
+
+/** The piece ranges of those files, adjacent ranges merged. */
+export function prefetchRanges (metainfo: Pick<Metainfo, 'pieceLength' | 'files'>, limit: number): Array<{ first: number, last: number }> {
+  const ranges: Array<{ first: number, last: number }> = []
+  for (const file of prefetchFiles(metainfo.files, limit)) {
+    const { first, last } = piecesForRange(metainfo, file.offset, file.length)
+    if (first > last) continue
+    const prev = ranges[ranges.length - 1]
+    if (prev !== undefined && first <= prev.last + 1) prev.last = Math.max(prev.last, last)
+    else ranges.push({ first, last })
+  }
+  return ranges
+}
+
+/** The limit from the manifest: a non-negative safe integer, or the default. */
+export function prefetchLimitOf (manifest: { readonly prefetchLimit?: unknown }): number {
+  const limit = manifest.prefetchLimit
+  return typeof limit === 'number' && Number.isSafeInteger(limit) && limit >= 0 ? limit : DEFAULT_PREFETCH_LIMIT
+}
+
+/** Before the first page: nothing in the background. */
+export function holdBackground (torrent: Torrent): void {
+  const count = torrent.metainfo?.pieceCount ?? 0
+  if (count > 0) torrent.setWanted(0, count - 1, false)
+}
+
+/** After the first page: the prefetch set is wanted. Returns the bytes of the files chosen. */
+export function startPrefetch (torrent: Torrent, limit: number): number {
+  const metainfo = torrent.metainfo
+  if (metainfo === undefined || torrent.destroyed) return 0
+  for (const { first, last } of prefetchRanges(metainfo, limit)) torrent.setWanted(first, last, true)
+  return prefetchFiles(metainfo.files, limit).reduce((n, f) => n + f.length, 0)
+}

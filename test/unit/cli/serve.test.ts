@@ -1,0 +1,224 @@
+/**
+ * `peersite serve`'s gateway over HTTP, with the swarm replaced by an in-memory seeder (no WebRTC: the WebRTC path
+ * is test/integration/serve.test.ts): Range requests give exactly those bytes, a full GET is byte-identical, HEAD,
+ * 416, folders, 404, 304; a client that disconnects aborts its read. And the command's refusals.
+ */
+import { createHash } from 'node:crypto'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { startGateway, type Gateway, type GatewayInit } from '../../../cli/lib/gateway.js'
+import { Bitfield } from '../../../engine/bitfield.js'
+import type { DiscoveryEvents } from '../../../engine/discovery/index.js'
+import type { Metainfo } from '../../../engine/metainfo/index.js'
+import { MemoryStore } from '../../../engine/storage/memory.js'
+import { Torrent } from '../../../engine/torrent.js'
+import { memoryConnectionPair } from '../../../engine/transport/memory.js'
+import { Emitter } from '../../../engine/util/emitter.js'
+import { makeTorrent, randomData } from '../../fixtures/make-torrent.js'
+import { removeBundle, runCli } from './helpers.js'
+
+const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s)
+const FILES = [
+  { path: 'index.html', data: utf8('<h1>home</h1>') },
+  { path: 'docs/index.html', data: utf8('<h1>docs</h1>') },
+  { path: '404.html', data: utf8('<h1>no such page</h1>') },
+  { path: 'media/clip.mp4', data: randomData(3_000_000, 21) },
+  { path: 'empty.txt', data: new Uint8Array(0) }
+]
+const clip = FILES[3]!.data
+const SIZE = clip.length
+
+/** No trackers in unit tests: peers are connected by hand. */
+class NoDiscovery extends Emitter<DiscoveryEvents> {
+  start (): void {}
+  update (): void {}
+  complete (): void {}
+  async destroy (): Promise<void> {}
+}
+
+let metainfo: Metainfo
+let data: Uint8Array
+beforeAll(async () => {
+  ({ metainfo, data } = await makeTorrent(FILES, 64 * 1024))
+})
+
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+afterAll(async () => { await removeBundle() })
+
+async function seeder (): Promise<Torrent> {
+  const store = new MemoryStore({ pieceLength: metainfo.pieceLength, length: metainfo.length })
+  for (let i = 0; i < metainfo.pieceCount; i++) {
+    await store.put(i, data.slice(i * metainfo.pieceLength, Math.min(data.length, (i + 1) * metainfo.pieceLength)))
+  }
+  const t = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount) })
+  cleanups.push(async () => await t.destroy())
+  return t
+}
+
+async function gateway (init: Partial<GatewayInit> = {}): Promise<Gateway> {
+  const g = await startGateway({ infoHash: metainfo.infoHash, trackers: [], createDiscovery: () => new NoDiscovery(), ...init })
+  cleanups.push(async () => await g.close())
+  return g
+}
+
+/** A gateway that knows only the infohash, connected to a seeder: the metadata comes over BEP 9. */
+async function served (): Promise<Gateway> {
+  const g = await gateway()
+  const seed = await seeder()
+  const [a, b] = memoryConnectionPair()
+  seed.addConnection(a)
+  g.torrent.addConnection(b)
+  return g
+}
+
+async function bytesOf (res: Response): Promise<Uint8Array> {
+  return new Uint8Array(await res.arrayBuffer())
+}
+
+const sha1 = (b: Uint8Array): string => createHash('sha1').update(b).digest('hex')
+
+describe('serve gateway', () => {
+  it('answers Range requests with exactly those bytes (206, Content-Range)', async () => {
+    const g = await served()
+    const url = `${g.url}media/clip.mp4`
+    const cases: Array<[string, number, number]> = [
+      ['bytes=1000-2999', 1000, 2999],
+      ['bytes=0-0', 0, 0],
+      [`bytes=-500`, SIZE - 500, SIZE - 1],
+      [`bytes=1500000-`, 1_500_000, SIZE - 1],
+      // A range that spans pieces, and one past the end (clamped).
+      [`bytes=65000-200000`, 65_000, 200_000],
+      [`bytes=${SIZE - 10}-${SIZE + 1000}`, SIZE - 10, SIZE - 1]
+    ]
+    for (const [range, start, end] of cases) {
+      const res = await fetch(url, { headers: { Range: range } })
+      expect(res.status, range).toBe(206)
+      expect(res.headers.get('content-range'), range).toBe(`bytes ${start}-${end}/${SIZE}`)
+      expect(res.headers.get('content-length'), range).toBe(String(end - start + 1))
+      expect(res.headers.get('accept-ranges')).toBe('bytes')
+      expect(res.headers.get('content-type')).toBe('video/mp4')
+      const body = await bytesOf(res)
+      expect(sha1(body), range).toBe(sha1(clip.subarray(start, end + 1)))
+    }
+  })
+
+  it('a full GET is byte-identical to the file; HEAD gives its headers only', async () => {
+    const g = await served()
+    const res = await fetch(`${g.url}media/clip.mp4`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-length')).toBe(String(SIZE))
+    expect(res.headers.get('etag')).toMatch(new RegExp(`^"${metainfo.infoHash}-[0-9a-f]{8}"$`))
+    expect(sha1(await bytesOf(res))).toBe(sha1(clip))
+
+    const head = await fetch(`${g.url}media/clip.mp4`, { method: 'HEAD' })
+    expect(head.status).toBe(200)
+    expect(head.headers.get('content-length')).toBe(String(SIZE))
+    expect(head.headers.get('accept-ranges')).toBe('bytes')
+    expect((await bytesOf(head)).length).toBe(0)
+
+    const empty = await fetch(`${g.url}empty.txt`)
+    expect(empty.status).toBe(200)
+    expect(empty.headers.get('content-length')).toBe('0')
+    expect(await empty.text()).toBe('')
+  })
+
+  it('416 for an unsatisfiable range, 304 for a matching ETag, 405 for other methods', async () => {
+    const g = await served()
+    const url = `${g.url}media/clip.mp4`
+    const res = await fetch(url, { headers: { Range: `bytes=${SIZE}-` } })
+    expect(res.status).toBe(416)
+    expect(res.headers.get('content-range')).toBe(`bytes */${SIZE}`)
+    await res.arrayBuffer()
+
+    const etag = (await fetch(url, { method: 'HEAD' })).headers.get('etag')!
+    const cached = await fetch(url, { headers: { 'If-None-Match': etag } })
+    expect(cached.status).toBe(304)
+
+    const post = await fetch(url, { method: 'POST', body: 'x' })
+    expect(post.status).toBe(405)
+    expect(post.headers.get('allow')).toBe('GET, HEAD')
+    await post.arrayBuffer()
+  })
+
+  it('maps paths like the worker: folders give index.html, a folder without its slash redirects, 404 page', async () => {
+    const g = await served()
+    const home = await fetch(g.url)
+    expect(home.status).toBe(200)
+    expect(home.headers.get('content-type')).toBe('text/html; charset=utf-8')
+    expect(await home.text()).toBe('<h1>home</h1>')
+
+    const docs = await fetch(`${g.url}docs/`)
+    expect(await docs.text()).toBe('<h1>docs</h1>')
+
+    const redirect = await fetch(`${g.url}docs?x=1`, { redirect: 'manual' })
+    expect(redirect.status).toBe(301)
+    expect(redirect.headers.get('location')).toBe(`${g.url}docs/?x=1`)
+
+    const missing = await fetch(`${g.url}nope/`)
+    expect(missing.status).toBe(404)
+    expect(await missing.text()).toBe('<h1>no such page</h1>')
+
+    const traversal = await fetch(`${g.url}docs/%2e%2e/%2e%2e/etc/passwd`)
+    expect(traversal.status).toBe(404)
+    await traversal.arrayBuffer()
+  })
+
+  it('aborts the read when the client disconnects', async () => {
+    // Knows the metainfo, has no peer: the read waits.
+    const g = await gateway({ metainfo })
+    const signals: AbortSignal[] = []
+    const read = g.torrent.read.bind(g.torrent)
+    g.torrent.read = (offset, length, signal) => {
+      if (signal !== undefined) signals.push(signal)
+      return read(offset, length, signal)
+    }
+    const client = new AbortController()
+    const pending = fetch(`${g.url}media/clip.mp4`, { headers: { Range: 'bytes=1000000-' }, signal: client.signal })
+    await expect.poll(() => signals.length).toBe(1)
+    expect(signals[0]!.aborted).toBe(false)
+    client.abort()
+    await expect(pending).rejects.toThrow()
+    await expect.poll(() => signals[0]!.aborted).toBe(true)
+  })
+
+  it('504 when no peer sends the metadata or the bytes in time', async () => {
+    const noMeta = await gateway({ stallTimeoutMs: 200 })
+    const res = await fetch(`${noMeta.url}index.html`)
+    expect(res.status).toBe(504)
+    await res.arrayBuffer()
+
+    const noBytes = await gateway({ metainfo, stallTimeoutMs: 200 })
+    const res2 = await fetch(`${noBytes.url}media/clip.mp4`)
+    expect(res2.status).toBe(504)
+    expect(await res2.text()).toMatch(/No peer could deliver/)
+  })
+
+  it('removes its piece folder on close', async () => {
+    const g = await served()
+    await (await fetch(`${g.url}media/clip.mp4`, { headers: { Range: 'bytes=0-99' } })).arrayBuffer()
+    const { stat } = await import('node:fs/promises')
+    expect((await stat(g.storeDir)).isDirectory()).toBe(true)
+    await g.close()
+    await expect(stat(g.storeDir)).rejects.toThrow()
+  })
+})
+
+describe('peersite serve (command line)', () => {
+  const expectOneError = (r: { code: number | null, stdout: string, stderr: string }, pattern: RegExp): void => {
+    expect(r.code).toBe(1)
+    expect(r.stdout).toBe('')
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    expect(r.stderr).toMatch(/^peersite: error: /)
+    expect(r.stderr).toMatch(pattern)
+  }
+
+  it('refuses bad input with one line', async () => {
+    expectOneError(await runCli(['serve', 'get']), /not an infohash, magnet URI or \.torrent file: get/)
+    const hash = 'a'.repeat(40)
+    expectOneError(await runCli(['serve', hash, '--tracker', 'http://example.com/announce']), /invalid tracker URL/)
+    expectOneError(await runCli(['serve', hash, '--port', '70000']), /invalid --port/)
+    expectOneError(await runCli(['serve', 'magnet:?xt=urn:btih:zz']), /invalid magnet URI/)
+  }, 60_000)
+})

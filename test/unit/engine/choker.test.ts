@@ -1,0 +1,196 @@
+import { describe, expect, it } from 'vitest'
+import { Bitfield } from '../../../engine/bitfield.js'
+import { Choker, othersCanServe, type ChokeDecision, type ChokerInit } from '../../../engine/choker.js'
+import { mulberry32 } from '../../../engine/util/random.js'
+
+const S = 1000
+
+/** A choker with peers named by letters, all connected at t=0. `interested` lists who said `interested`. */
+function setup (peers: string, init: ChokerInit = {}, connectedAt = 0): Choker<string> {
+  const rand = mulberry32(7)
+  const c = new Choker<string>({ random: () => rand() / 2 ** 32, ...init })
+  for (const p of peers) c.add(p, connectedAt)
+  return c
+}
+
+/** Decisions as a readable string: "+A" unchoke A, "-B" choke B. */
+function show (decisions: Array<ChokeDecision<string>>): string {
+  return decisions.map((d) => `${d.choke ? '-' : '+'}${d.peer}`).join(' ')
+}
+
+/** Who holds a slot: "AB.D" style, one char per peer in `peers` (letter = unchoked, '.' = choked). */
+function slots (c: Choker<string>, peers: string): string {
+  return [...peers].map((p) => (c.isUnchoked(p) ? p : '.')).join('')
+}
+
+/** Feeds each peer `bytesPerSecond[i]` for `seconds` of transfer, in the given direction. */
+function transfer (c: Choker<string>, dir: 'up' | 'down', rates: Record<string, number>, seconds = 10): void {
+  for (const [p, rate] of Object.entries(rates)) {
+    if (dir === 'up') c.uploaded(p, rate * seconds)
+    else c.downloaded(p, rate * seconds)
+  }
+}
+
+describe('Choker', () => {
+  it('fills free slots at once as peers become interested: four regular slots, then the optimistic one', () => {
+    const c = setup('ABCDEFG')
+    expect(show(c.interested('A', 0))).toBe('+A')
+    expect(show(c.interested('B', 0))).toBe('+B')
+    c.interested('C', 0)
+    c.interested('D', 0)
+    expect(show(c.interested('E', 0))).toBe('+E') // the optimistic slot
+    expect(c.info('E')?.slot).toBe('optimistic')
+    expect(show(c.interested('F', 0))).toBe('') // no slot left: waits
+    expect(slots(c, 'ABCDEFG')).toBe('ABCDE..')
+  })
+
+  it('gives a freed slot to the longest waiting peer when a holder leaves or loses interest', () => {
+    const c = setup('ABCDEFG')
+    for (const p of 'ABCDEFG') c.interested(p, 0)
+    expect(show(c.notInterested('B', 1 * S))).toBe('-B +F')
+    expect(show(c.remove('A', 2 * S))).toBe('+G')
+    expect(slots(c, 'ABCDEFG')).toBe('..CDEFG')
+    expect(show(c.remove('F', 3 * S))).toBe('') // nobody waits
+  })
+
+  it('ignores repeated or unknown interest messages', () => {
+    const c = setup('AB', { slots: 1, optimisticSlots: 0 })
+    expect(show(c.interested('A', 0))).toBe('+A')
+    expect(show(c.interested('A', 0))).toBe('')
+    expect(show(c.interested('Z', 0))).toBe('')
+    expect(show(c.notInterested('B', 0))).toBe('')
+  })
+
+  it('while downloading, unchokes the four peers that upload to us fastest (tit-for-tat), every 10 s', () => {
+    const c = setup('ABCDEF', { optimisticSlots: 0 })
+    for (const p of 'ABCDEF') c.interested(p, 0)
+    expect(slots(c, 'ABCDEF')).toBe('ABCD..')
+    // E and F upload to us while choked; B and C give nothing.
+    expect(show(c.tick(0))).toBe('') // the first tick recalculates at once: nobody has sent anything yet
+    transfer(c, 'down', { A: 500, B: 0, C: 0, D: 300, E: 900, F: 800 })
+    expect(show(c.tick(5 * S))).toBe('') // not due yet
+    expect(show(c.tick(10 * S))).toBe('-B -C +E +F')
+    expect(slots(c, 'ABCDEF')).toBe('A..DEF')
+    transfer(c, 'down', { A: 500, B: 10, C: 400, D: 300, E: 900, F: 800 })
+    expect(show(c.tick(19 * S))).toBe('') // within 10 s of the last recalculation
+    expect(show(c.tick(20 * S))).toBe('-D +C')
+    expect(c.info('C')?.downloadRate).toBe(400)
+  })
+
+  it('while seeding, ranks by upload rate, but rotates a slot holder out after its turn while others wait', () => {
+    const c = setup('ABCDEF', { optimisticSlots: 0 })
+    c.setSeeding(true)
+    c.rechoke(0)
+    for (const p of 'ABCDEF') c.interested(p, 0)
+    expect(slots(c, 'ABCDEF')).toBe('ABCD..')
+    // A is greedy and fast; it never loses interest.
+    transfer(c, 'up', { A: 5000, B: 100, C: 100, D: 100 })
+    expect(show(c.rechoke(10 * S))).toBe('') // turns not over: holders stay, E and F wait
+    transfer(c, 'up', { A: 5000, B: 100, C: 100, D: 100 })
+    expect(show(c.rechoke(20 * S))).toBe('')
+    transfer(c, 'up', { A: 5000, B: 100, C: 100, D: 100 })
+    // 30 s: every turn is over; the two waiting peers go first, then the fastest of the old holders.
+    expect(show(c.rechoke(30 * S))).toBe('-C -D +E +F')
+    expect(slots(c, 'ABCDEF')).toBe('AB..EF')
+    transfer(c, 'up', { A: 5000, B: 100, E: 100, F: 100 })
+    // 40 s: A's and B's turns are over and C, D wait longest: everyone gets served in turn.
+    expect(show(c.rechoke(40 * S))).toBe('-A -B +C +D')
+  })
+
+  it('while seeding, keeps a fast holder when nobody else waits', () => {
+    const c = setup('AB', { optimisticSlots: 0, slots: 2 })
+    c.setSeeding(true)
+    c.interested('A', 0)
+    c.interested('B', 0)
+    for (let t = 10; t <= 100; t += 10) {
+      transfer(c, 'up', { A: 5000, B: 10 })
+      expect(show(c.rechoke(t * S))).toBe('')
+    }
+  })
+
+  it('rotates the optimistic slot every 30 s among peers outside the regular slots', () => {
+    const c = setup('ABCDEFGH', { slots: 2 })
+    for (const p of 'ABCDEFGH') c.interested(p, 0)
+    expect(slots(c, 'ABCDEFGH')).toBe('ABC.....')
+    c.rechoke(0)
+    const seen = new Set<string>()
+    for (let t = 30; t <= 30 * 40; t += 30) {
+      c.rechoke(t * S)
+      const opt = [...'ABCDEFGH'].filter((p) => c.info(p)?.slot === 'optimistic')
+      expect(opt).toHaveLength(1)
+      expect(['A', 'B']).not.toContain(opt[0]) // the regular holders keep their slots
+      seen.add(opt[0]!)
+    }
+    expect([...seen].sort().join('')).toBe('CDEFGH')
+    // Between rotations the optimistic peer keeps its slot.
+    const before = slots(c, 'ABCDEFGH')
+    c.rechoke(30 * 40 * S + 10 * S)
+    expect(slots(c, 'ABCDEFGH')).toBe(before)
+  })
+
+  it('gives a newly connected peer three times the chance of the optimistic slot', () => {
+    let newWins = 0
+    const rounds = 3000
+    const rand = mulberry32(1)
+    for (let i = 0; i < rounds; i++) {
+      const c = new Choker<string>({ slots: 1, random: () => rand() / 2 ** 32 })
+      for (const p of 'ABC') c.add(p, 0)
+      c.interested('A', 0) // the regular slot
+      c.interested('B', 0) // the optimistic slot
+      c.interested('C', 0) // waits
+      c.add('N', 100 * S)
+      c.interested('N', 100 * S)
+      // B's optimistic turn is over: the old peer C (weight 1) against the newcomer N (weight 3).
+      c.rechoke(100 * S)
+      if (c.info('N')?.slot === 'optimistic') newWins++
+      else expect(c.info('C')?.slot).toBe('optimistic')
+    }
+    expect(newWins / rounds).toBeGreaterThan(0.7)
+    expect(newWins / rounds).toBeLessThan(0.8)
+  })
+
+  it('computes rates over the time since the last recalculation', () => {
+    const c = setup('A')
+    c.interested('A', 0)
+    c.rechoke(0)
+    c.uploaded('A', 20_000)
+    c.downloaded('A', 5_000)
+    c.rechoke(10 * S)
+    expect(c.info('A')).toMatchObject({ uploadRate: 2000, downloadRate: 500 })
+    c.rechoke(20 * S)
+    expect(c.info('A')).toMatchObject({ uploadRate: 0, downloadRate: 0 })
+  })
+
+  it('while seeding, lets a newcomer that other peers can serve wait SEED_DEFER_MS before taking a free slot', () => {
+    const c = setup('AB', { seedDeferMs: 1500 })
+    c.setSeeding(true)
+    c.rechoke(0)
+    expect(show(c.interested('A', 0, false))).toBe('+A') // nobody else has anything: served at once
+    expect(show(c.interested('B', 0, true))).toBe('') // other visitors can serve it: they go first
+    expect(show(c.tick(1 * S))).toBe('')
+    expect(show(c.tick(1.5 * S))).toBe('+B') // still interested: the next free slot is its own
+  })
+
+  it('does not defer while downloading, nor a peer that lost interest meanwhile', () => {
+    const c = setup('AB', { seedDeferMs: 1500 })
+    expect(show(c.interested('A', 0, true))).toBe('+A') // not seeding: tit-for-tat, no deferral
+    c.setSeeding(true)
+    c.interested('B', 0, true)
+    c.notInterested('B', 1 * S) // got everything from the others
+    expect(show(c.tick(2 * S))).toBe('')
+  })
+
+  it('othersCanServe: another peer holds a piece this one lacks', () => {
+    const bf = (s: string): Bitfield => Bitfield.fromString(s)
+    expect(othersCanServe(bf('**  '), [bf('*   '), bf('    ')])).toBe(false)
+    expect(othersCanServe(bf('**  '), [bf('*  *')])).toBe(true)
+    expect(othersCanServe(undefined, [bf('*   ')])).toBe(true)
+    expect(othersCanServe(undefined, [undefined, bf('    ')])).toBe(false)
+  })
+
+  it('with no slots at all, never unchokes', () => {
+    const c = setup('AB', { slots: 0, optimisticSlots: 0 })
+    expect(show(c.interested('A', 0))).toBe('')
+    expect(show(c.rechoke(0))).toBe('')
+  })
+})

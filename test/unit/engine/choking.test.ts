@@ -1,0 +1,55 @@
+/**
+ * The choker wired into Torrent (engine/choker.ts decides, torrent.ts writes): a seeder with more interested
+ * leechers than upload slots serves at most UPLOAD_SLOTS + OPTIMISTIC_UNCHOKE_SLOTS at once, fills a freed slot at
+ * once, and every leecher finishes.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { Bitfield } from '../../../engine/bitfield.js'
+import { OPTIMISTIC_UNCHOKE_SLOTS, UPLOAD_SLOTS } from '../../../engine/constants.js'
+import { MemoryStore } from '../../../engine/storage/memory.js'
+import { Torrent } from '../../../engine/torrent.js'
+import { memoryConnectionPair } from '../../../engine/transport/memory.js'
+import { makeTorrent, randomData } from '../../fixtures/make-torrent.js'
+
+const torrents: Torrent[] = []
+afterEach(async () => {
+  await Promise.all(torrents.splice(0).map(async (t) => await t.destroy()))
+})
+
+describe('Torrent upload slots', () => {
+  it('a seeder unchokes at most its slots at once, and every leecher still gets the whole torrent', async () => {
+    const PIECE = 16 * 1024
+    const { metainfo, data } = await makeTorrent([{ path: 'a.bin', data: randomData(64 * PIECE, 5) }], PIECE)
+    const store = new MemoryStore({ pieceLength: metainfo.pieceLength, length: metainfo.length })
+    for (let i = 0; i < metainfo.pieceCount; i++) await store.put(i, data.slice(i * PIECE, (i + 1) * PIECE))
+    const seed = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount) })
+    torrents.push(seed)
+
+    let unchoked = 0
+    let most = 0
+    const leechers: Torrent[] = []
+    for (let i = 0; i < 8; i++) {
+      const t = new Torrent({
+        createStore: (m) => new MemoryStore({ pieceLength: m.pieceLength, length: m.length })
+      }, { infoHash: metainfo.infoHash, metainfo })
+      torrents.push(t)
+      leechers.push(t)
+      t.on('peer', (peer) => peer.on('message', (m) => {
+        if (m.type === 'unchoke') most = Math.max(most, ++unchoked)
+        if (m.type === 'choke') unchoked--
+      }))
+    }
+    for (const t of leechers) {
+      const [x, y] = memoryConnectionPair()
+      seed.addConnection(x)
+      t.addConnection(y)
+    }
+    await Promise.all(leechers.map(async (t) => await new Promise<void>((resolve) => {
+      if (t.done) resolve()
+      else t.once('done', () => resolve())
+    })))
+    expect(most).toBeGreaterThan(0)
+    expect(most).toBeLessThanOrEqual(UPLOAD_SLOTS + OPTIMISTIC_UNCHOKE_SLOTS)
+    for (const t of leechers) expect(t.stats().downloaded).toBe(data.length)
+  })
+})

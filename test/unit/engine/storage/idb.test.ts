@@ -1,0 +1,168 @@
+/**
+ * IdbStore in Node, on fake-indexeddb: the shared store suite, persistence across instances, storedPieces, and
+ * quota handling (QuotaExceededError simulated by a wrapper around object-store writes: LRU eviction of other
+ * sites, then ERR_QUOTA). Also OverflowStore, which keeps refused pieces in memory.
+ */
+import { IDBDatabase, IDBFactory, IDBKeyRange } from 'fake-indexeddb'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { StorageError } from '../../../../engine/errors.js'
+import { IdbStore, indexedDBWorks, type IdbStoreInit } from '../../../../engine/storage/idb.js'
+import { MemoryStore } from '../../../../engine/storage/memory.js'
+import { OverflowStore } from '../../../../engine/storage/overflow.js'
+import { LAYOUT, content, describeStore, pieceOf } from './store-suite.js'
+
+const HASH_A = 'a'.repeat(40)
+const HASH_B = 'b'.repeat(40)
+const HASH_C = 'c'.repeat(40)
+
+// ---- a simulated quota ------------------------------------------------------------------------------------------
+// Browsers fail a write that exceeds the origin's quota with a QuotaExceededError; fake-indexeddb has no quota. This
+// wrapper counts the bytes in the 'pieces' store of registered databases and throws that error from put() when a
+// write would exceed the limit (deletes free the bytes again).
+
+interface Ledger { readonly maxBytes: number, readonly entries: Map<string, { key: unknown, bytes: number }> }
+const ledgers = new Map<string, Ledger>()
+let dbSerial = 0
+const realTransaction = IDBDatabase.prototype.transaction
+
+beforeAll(() => {
+  IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+    const tx = realTransaction.apply(this, args)
+    const ledger = ledgers.get(this.name)
+    if (ledger === undefined) return tx
+    const objectStore = tx.objectStore.bind(tx)
+    tx.objectStore = (name: string) => {
+      const store = objectStore(name)
+      if (name !== 'pieces') return store
+      const put = store.put.bind(store)
+      const del = store.delete.bind(store)
+      store.put = (value: unknown, key?: IDBValidKey) => {
+        const id = JSON.stringify(key)
+        const bytes = value instanceof Uint8Array ? value.length : 0
+        let total = bytes
+        for (const [k, e] of ledger.entries) if (k !== id) total += e.bytes
+        if (total > ledger.maxBytes) throw new DOMException('simulated quota', 'QuotaExceededError')
+        ledger.entries.set(id, { key, bytes })
+        return put(value, key)
+      }
+      store.delete = (query: IDBValidKey | IDBKeyRange) => {
+        for (const [k, e] of ledger.entries) {
+          if (query instanceof IDBKeyRange ? query.includes(e.key) : JSON.stringify(query) === k) ledger.entries.delete(k)
+        }
+        return del(query)
+      }
+      return store
+    }
+    return tx
+  }
+})
+afterAll(() => { IDBDatabase.prototype.transaction = realTransaction })
+
+function quotaDatabase (maxBytes: number): string {
+  const name = `peersite-quota-${++dbSerial}`
+  ledgers.set(name, { maxBytes, entries: new Map() })
+  return name
+}
+
+const idbInit = (factory: IDBFactory, extra: Partial<IdbStoreInit> = {}): IdbStoreInit => ({
+  ...LAYOUT, infoHash: HASH_A, indexedDB: factory as unknown as globalThis.IDBFactory, keyRange: IDBKeyRange as unknown as typeof globalThis.IDBKeyRange, ...extra
+})
+
+describeStore('IdbStore (fake-indexeddb)', async () => ({ store: new IdbStore(idbInit(new IDBFactory())) }), {
+  quota: async (_layout, maxBytes) => ({ store: new IdbStore(idbInit(new IDBFactory(), { name: quotaDatabase(maxBytes) })) })
+})
+
+describeStore('OverflowStore over a full IdbStore', async () => ({
+  store: new OverflowStore(new IdbStore(idbInit(new IDBFactory(), { name: quotaDatabase(1500) })))
+}), {
+  quota: async (_layout, maxBytes) => ({
+    store: new OverflowStore(new IdbStore(idbInit(new IDBFactory(), { name: quotaDatabase(0) })), { maxMemoryBytes: maxBytes })
+  })
+})
+
+async function code (promise: Promise<unknown>): Promise<string | undefined> {
+  const err = await promise.then(() => undefined, (e: unknown) => e)
+  expect(err).toBeInstanceOf(StorageError)
+  return (err as StorageError).code
+}
+
+describe('IdbStore', () => {
+  const data = content(LAYOUT.length)
+
+  it('keeps pieces across instances (a reload) and lists them with storedPieces', async () => {
+    const factory = new IDBFactory()
+    const first = new IdbStore(idbInit(factory))
+    expect(await first.storedPieces()).toEqual([])
+    for (const i of [4, 1, 3]) await first.put(i, pieceOf(data, LAYOUT, i))
+    await first.close()
+    const again = new IdbStore(idbInit(factory))
+    expect(await again.storedPieces()).toEqual([1, 3, 4])
+    expect(await again.get(3)).toEqual(pieceOf(data, LAYOUT, 3))
+    expect(await code(again.get(0))).toBe('ERR_NOT_FOUND')
+    // Another infohash in the same database sees nothing of it.
+    const other = new IdbStore(idbInit(factory, { infoHash: HASH_B }))
+    expect(await other.storedPieces()).toEqual([])
+    expect(await code(other.get(3))).toBe('ERR_NOT_FOUND')
+    await again.clear()
+    expect(await again.storedPieces()).toEqual([])
+    await again.close()
+    await other.close()
+  })
+
+  it('on QuotaExceededError evicts the least recently used other sites, then retries', async () => {
+    const factory = new IDBFactory()
+    const name = quotaDatabase(3000)
+    let now = 1_000_000_000
+    const clock = (): number => now
+    const open = (infoHash: string): IdbStore => new IdbStore(idbInit(factory, { name, infoHash, now: clock, activeMs: 60_000 }))
+    const older = open(HASH_B)
+    await older.put(0, pieceOf(data, LAYOUT, 0))
+    await older.put(1, pieceOf(data, LAYOUT, 1))
+    now += 10 * 60_000
+    const newer = open(HASH_C)
+    await newer.put(0, pieceOf(data, LAYOUT, 0))
+    now += 10 * 60_000
+    const current = open(HASH_A)
+    await current.put(0, pieceOf(data, LAYOUT, 0)) // 3000 bytes used: full, so this evicts B (least recently used)
+    await current.put(1, pieceOf(data, LAYOUT, 1)) // fits in what B freed
+    expect(await older.storedPieces()).toEqual([])
+    expect(await newer.storedPieces()).toEqual([0]) // storedPieces marks C as used now
+    expect(await current.storedPieces()).toEqual([0, 1])
+    // C was just used: active, not evicted; nothing else to evict -> ERR_QUOTA, and the store is intact.
+    expect(await code(current.put(2, pieceOf(data, LAYOUT, 2)))).toBe('ERR_QUOTA')
+    expect(await current.storedPieces()).toEqual([0, 1])
+    expect(await current.get(1)).toEqual(pieceOf(data, LAYOUT, 1))
+    // Once C has not been used for a while, it goes too.
+    now += 2 * 60_000
+    await current.put(2, pieceOf(data, LAYOUT, 2))
+    expect(await newer.storedPieces()).toEqual([])
+    for (const s of [older, newer, current]) await s.close()
+  })
+
+  it('is unavailable without IndexedDB', async () => {
+    expect(await indexedDBWorks(undefined)).toBe(false)
+    expect(await indexedDBWorks(new IDBFactory() as unknown as globalThis.IDBFactory)).toBe(true)
+    expect(() => new IdbStore({ ...LAYOUT, infoHash: HASH_A, indexedDB: undefined })).toThrow(StorageError)
+  })
+})
+
+describe('OverflowStore', () => {
+  const data = content(LAYOUT.length)
+
+  it('keeps pieces the primary refuses in memory and serves them', async () => {
+    const refusals: Error[] = []
+    const primary = new MemoryStore({ ...LAYOUT, maxBytes: 1000 })
+    const store = new OverflowStore(primary, { onOverflow: (err) => refusals.push(err) })
+    await store.put(0, pieceOf(data, LAYOUT, 0))
+    await store.put(1, pieceOf(data, LAYOUT, 1)) // refused by the primary: memory
+    await store.put(2, pieceOf(data, LAYOUT, 2)) // straight to memory (within retryMs)
+    expect(primary.has(0) && !primary.has(1) && !primary.has(2)).toBe(true)
+    expect(store.memory.has(1) && store.memory.has(2)).toBe(true)
+    expect(refusals).toHaveLength(1)
+    for (const i of [0, 1, 2]) expect(await store.get(i)).toEqual(pieceOf(data, LAYOUT, i))
+    expect(await store.get(1, { offset: 10, length: 5 })).toEqual(data.subarray(1010, 1015))
+    // Caller errors are not overflow.
+    expect(await code(store.put(3, new Uint8Array(3)))).toBe('ERR_INVALID_LENGTH')
+    await store.close()
+  })
+})

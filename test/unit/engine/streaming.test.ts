@@ -1,0 +1,189 @@
+/**
+ * Torrent.read as a streaming reader over the in-memory transport: only a sliding window around the reader is
+ * raised, the window goes away the moment the read is aborted (the worker aborts on every seek), and two readers
+ * share the peers.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { Bitfield } from '../../../engine/bitfield.js'
+import { readAheadPieces } from '../../../engine/constants.js'
+import { AbortError } from '../../../engine/errors.js'
+import type { Metainfo } from '../../../engine/metainfo/index.js'
+import { MemoryStore } from '../../../engine/storage/memory.js'
+import { Torrent } from '../../../engine/torrent.js'
+import { memoryConnectionPair } from '../../../engine/transport/memory.js'
+import { concatBytes } from '../../../engine/util/bytes.js'
+import { makeTorrent, randomData } from '../../fixtures/make-torrent.js'
+
+const PIECE = 64 * 1024
+const PIECES = 256
+/** 16 MiB in 256 pieces of 64 KiB: the read-ahead window (4 MiB) is a quarter of it. */
+const fixture = makeTorrent([{ path: 'video.bin', data: randomData(PIECES * PIECE, 11) }], PIECE)
+const AHEAD = readAheadPieces(PIECE)
+
+const torrents: Torrent[] = []
+afterEach(async () => {
+  await Promise.all(torrents.splice(0).map(async (t) => await t.destroy()))
+})
+
+function pieceOf (data: Uint8Array, i: number): Uint8Array {
+  return data.slice(i * PIECE, (i + 1) * PIECE)
+}
+
+async function seeder (metainfo: Metainfo, data: Uint8Array): Promise<Torrent> {
+  const store = new MemoryStore({ pieceLength: metainfo.pieceLength, length: metainfo.length })
+  for (let i = 0; i < metainfo.pieceCount; i++) await store.put(i, pieceOf(data, i))
+  const t = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount) })
+  torrents.push(t)
+  return t
+}
+
+/** A leecher that already holds `held` pieces. Records the order pieces are verified in. */
+async function leecher (metainfo: Metainfo, data: Uint8Array, held: number[] = []): Promise<{ torrent: Torrent, order: number[] }> {
+  const store = new MemoryStore({ pieceLength: metainfo.pieceLength, length: metainfo.length })
+  const have = new Bitfield(metainfo.pieceCount)
+  for (const i of held) {
+    await store.put(i, pieceOf(data, i))
+    have.set(i)
+  }
+  const torrent = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have })
+  torrents.push(torrent)
+  const order: number[] = []
+  torrent.on('verified', (i) => order.push(i))
+  return { torrent, order }
+}
+
+function connect (a: Torrent, b: Torrent): void {
+  const [x, y] = memoryConnectionPair()
+  a.addConnection(x)
+  b.addConnection(y)
+}
+
+async function verifiedCount (t: Torrent, n: number): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const check = (): void => {
+      if (t.have!.count < n) return
+      off()
+      resolve()
+    }
+    const off = t.on('verified', check)
+    check()
+  })
+}
+
+const inRange = (first: number, last: number) => (i: number): boolean => i >= first && i <= last
+
+/**
+ * How many of `pieces` lie in [first, last]. Pieces are requested in the picker's order, but hashing is
+ * asynchronous and may finish a few places out of order, so the checks below allow a little slack.
+ */
+const countIn = (pieces: number[], first: number, last: number): number => pieces.filter(inRange(first, last)).length
+const SLACK = 3
+
+function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))
+}
+
+describe('Torrent.read streaming', () => {
+  it('reading from the middle gets the middle first, and only a window of it ahead of the rest', async () => {
+    const { metainfo, data } = await fixture
+    const seed = await seeder(metainfo, data)
+    const { torrent, order } = await leecher(metainfo, data)
+    const mid = PIECES / 2
+    const offset = mid * PIECE + 1234
+    // A player that reads the first chunk and then pauses (the read stays open at the tail of a 16 MiB file).
+    const it = torrent.read(offset, metainfo.length - offset)
+    const first = it.next()
+    connect(seed, torrent)
+    const chunk = await first
+    expect(chunk.done).toBe(false)
+    expect(sameBytes(chunk.value!, data.subarray(offset, (mid + 1) * PIECE))).toBe(true)
+    await verifiedCount(torrent, PIECES)
+
+    // The piece under the reader and its read-ahead window came first...
+    expect(countIn(order.slice(0, AHEAD + 1), mid, mid + AHEAD)).toBeGreaterThanOrEqual(AHEAD + 1 - SLACK)
+    expect(order.slice(0, SLACK + 1)).toContain(mid)
+    // ...then rarest first (random among equals) over the whole torrent, not the rest of the tail in order, as
+    // raising the whole requested range would do: the next 30 pieces are not all from the tail.
+    const next = order.slice(AHEAD + 1, AHEAD + 31)
+    expect(next.every(inRange(mid + AHEAD + 1, PIECES - 1))).toBe(false)
+    await it.return(undefined)
+  })
+
+  it('reads the middle of a large torrent byte-exactly while the window slides', async () => {
+    const { metainfo, data } = await fixture
+    const seed = await seeder(metainfo, data)
+    const { torrent, order } = await leecher(metainfo, data)
+    const offset = 100 * PIECE + 77
+    const length = 40 * PIECE
+    const reading = (async () => {
+      const chunks: Uint8Array[] = []
+      for await (const c of torrent.read(offset, length)) chunks.push(c)
+      return concatBytes(chunks)
+    })()
+    connect(seed, torrent)
+    expect(sameBytes(await reading, data.subarray(offset, offset + length))).toBe(true)
+    expect(countIn(order.slice(0, 41), 100, 140)).toBeGreaterThanOrEqual(41 - SLACK)
+  })
+
+  it('an aborted read waiting for a piece releases its priority', async () => {
+    const { metainfo, data } = await fixture
+    const seed = await seeder(metainfo, data)
+    const { torrent, order } = await leecher(metainfo, data)
+    const controller = new AbortController()
+    const old = torrent.read(200 * PIECE, 50 * PIECE, controller.signal)
+    const pending = old.next()
+    controller.abort()
+    await expect(pending).rejects.toBeInstanceOf(AbortError)
+
+    const reader = torrent.read(20 * PIECE, 30 * PIECE)
+    const first = reader.next()
+    connect(seed, torrent)
+    await first
+    await verifiedCount(torrent, 40)
+    expect(countIn(order.slice(0, 30), 20, 49)).toBeGreaterThanOrEqual(30 - SLACK)
+    // With the old window still raised, the two would take turns: about half from 201-249.
+    expect(countIn(order.slice(0, 30), 201, 249)).toBeLessThanOrEqual(SLACK)
+    await reader.return(undefined)
+  })
+
+  it('an aborted read holding a chunk releases its window at once, without being pulled again', async () => {
+    const { metainfo, data } = await fixture
+    const seed = await seeder(metainfo, data)
+    // Piece 200 is here already: the old read yields it at once and then sits on it, its window (201...) raised.
+    const { torrent, order } = await leecher(metainfo, data, [200])
+    const controller = new AbortController()
+    const old = torrent.read(200 * PIECE, 50 * PIECE, controller.signal)
+    expect((await old.next()).done).toBe(false)
+    controller.abort() // a seek: the worker aborts the request; nobody calls next() on the old read again
+
+    const reader = torrent.read(20 * PIECE, 30 * PIECE)
+    const first = reader.next()
+    connect(seed, torrent)
+    await first
+    await verifiedCount(torrent, 41)
+    // Only the new reader's pieces; with the old window still raised, the two would take turns.
+    expect(countIn(order.slice(0, 30), 20, 49)).toBeGreaterThanOrEqual(30 - SLACK)
+    expect(countIn(order.slice(0, 30), 201, 249)).toBeLessThanOrEqual(SLACK)
+    await reader.return(undefined)
+    await expect(old.next()).rejects.toBeInstanceOf(AbortError)
+  })
+
+  it('two readers at once both get their pieces early', async () => {
+    const { metainfo, data } = await fixture
+    const seed = await seeder(metainfo, data)
+    const { torrent, order } = await leecher(metainfo, data)
+    const a = torrent.read(10 * PIECE, 20 * PIECE)
+    const b = torrent.read(150 * PIECE, 20 * PIECE)
+    const firstA = a.next()
+    const firstB = b.next()
+    connect(seed, torrent)
+    await Promise.all([firstA, firstB])
+    await verifiedCount(torrent, 40)
+    const early = order.slice(0, 20)
+    // Turns, not one reader's whole window before the other's.
+    expect(countIn(early, 10, 29)).toBeGreaterThanOrEqual(10 - SLACK)
+    expect(countIn(early, 150, 169)).toBeGreaterThanOrEqual(10 - SLACK)
+    await a.return(undefined)
+    await b.return(undefined)
+  })
+})
