@@ -21,8 +21,8 @@
  */
 import type { Bitfield } from './bitfield.js'
 import {
-  NEW_PEER_OPTIMISTIC_WEIGHT, OPTIMISTIC_INTERVAL_MS, OPTIMISTIC_UNCHOKE_SLOTS, RECHOKE_INTERVAL_MS, SEED_DEFER_MS,
-  SEED_TURN_MS, UPLOAD_SLOTS
+  NEW_PEER_OPTIMISTIC_WEIGHT, OPTIMISTIC_INTERVAL_MS, OPTIMISTIC_UNCHOKE_SLOTS, RECHOKE_INTERVAL_MS, SEED_TURN_MS,
+  UPLOAD_SLOTS
 } from './constants.js'
 
 export interface ChokerInit {
@@ -36,7 +36,11 @@ export interface ChokerInit {
   seedTurnMs?: number
   /** How much likelier a newly connected peer is to get the optimistic slot. */
   newPeerWeight?: number
-  /** While seeding, how long a newly interested peer that other peers can serve waits for a slot. */
+  /**
+   * While seeding, how long a newly interested peer that other peers can serve waits for a slot. Default 0 (off):
+   * only the publisher's seeder sets it (SEED_DEFER_MS, via TorrentInit.origin). A visitor that has the site serves
+   * at once: if every seeding peer deferred, the newcomer would simply wait, then take the fastest (the publisher).
+   */
   seedDeferMs?: number
   /** A number in [0, 1); default Math.random. The tests pass a seeded one. */
   random?: () => number
@@ -89,7 +93,7 @@ export class Choker<K> {
       optimisticIntervalMs: init.optimisticIntervalMs ?? OPTIMISTIC_INTERVAL_MS,
       seedTurnMs: init.seedTurnMs ?? SEED_TURN_MS,
       newPeerWeight: init.newPeerWeight ?? NEW_PEER_OPTIMISTIC_WEIGHT,
-      seedDeferMs: init.seedDeferMs ?? SEED_DEFER_MS,
+      seedDeferMs: init.seedDeferMs ?? 0,
       random: init.random ?? Math.random
     }
   }
@@ -146,7 +150,7 @@ export class Choker<K> {
     const state = this.#peers.get(peer)
     if (state === undefined || state.interested) return []
     state.interested = true
-    if (this.#seeding && othersCanServe) state.deferredUntil = now + this.#init.seedDeferMs
+    if (this.#seeding && othersCanServe && this.#init.seedDeferMs > 0) state.deferredUntil = now + this.#init.seedDeferMs
     return this.#fill(now)
   }
 

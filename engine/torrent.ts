@@ -6,7 +6,7 @@
 import { Bitfield } from './bitfield.js'
 import {
   CLIENT_NAME, KEEP_ALIVE_INTERVAL_MS, MAX_PEERS, OUR_REQQ, PEER_ID_PREFIX, PEER_IDLE_TIMEOUT_MS, READ_PRIORITY_AHEAD,
-  READ_PRIORITY_NOW, maxMessageLength, readAheadPieces
+  READ_PRIORITY_NOW, SEED_DEFER_MS, maxMessageLength, readAheadPieces
 } from './constants.js'
 import { AbortError, InvalidTorrentError, ProtocolError } from './errors.js'
 import { Choker, othersCanServe, type ChokeDecision } from './choker.js'
@@ -39,6 +39,11 @@ export interface TorrentInit {
   have?: Bitfield
   peerId?: Uint8Array
   maxPeers?: number
+  /**
+   * The publisher's own seeder (cli/lib/swarm.ts): while seeding it lets newcomers that other peers can serve fetch
+   * from them first (SEED_DEFER_MS), so its upload does not grow with the audience. Visitors leave it off.
+   */
+  origin?: boolean
 }
 
 export type TorrentEvents = {
@@ -94,7 +99,7 @@ export class Torrent extends Emitter<TorrentEvents> {
   #downloader: Downloader | undefined
   #uploader: Uploader | undefined
   /** Upload slots (engine/choker.ts decides; #choke() writes its decisions). */
-  readonly #choker = new Choker<Peer>()
+  readonly #choker: Choker<Peer>
   #discovery: Discovery | undefined
   readonly #waiters = new Map<number, Set<{ resolve: () => void, reject: (err: Error) => void }>>()
   #tick: ReturnType<typeof setInterval> | undefined
@@ -115,6 +120,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.infoHash = toHex(this.infoHashBytes)
     this.peerId = init.peerId ?? createPeerId()
     this.#maxPeers = init.maxPeers ?? MAX_PEERS
+    this.#choker = new Choker({ seedDeferMs: init.origin === true ? SEED_DEFER_MS : 0 })
     this.#metadata = new MetadataExchange({
       infoHash: this.infoHashBytes,
       info: () => this.metainfo?.info,

@@ -52,7 +52,7 @@ export async function startSeeder (opts: SwarmOptions & { metainfo: Metainfo, ro
   const torrent = new Torrent({
     createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: resolve(opts.root), files: m.files }),
     createDiscovery: discoveryFor(opts)
-  }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount) })
+  }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount), origin: true })
   torrent.on('warning', (err) => opts.onWarning?.(err.message))
   const close = async (): Promise<void> => { await torrent.destroy() }
   // Ready once a tracker knows us, so a visitor that starts right after is sent to us (bounded: a tracker that
