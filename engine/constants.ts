@@ -42,6 +42,14 @@ export const OUR_REQQ = 256
 /** Requests queued from one peer beyond this are dropped (hostile or broken peer). */
 export const MAX_QUEUED_UPLOAD_REQUESTS = 512
 
+/**
+ * BEP 3 "End Game": "send requests for all of its missing blocks to all of its peers". We wait until a block has
+ * been out this long before asking a second peer: a small site is in end game from its first request, and asking
+ * twice at once doubled the traffic (both copies arrive before the cancel), much of it from the publisher (measured
+ * with bench/offload.mjs). One second is many round trips on a working connection.
+ */
+export const ENDGAME_DUPLICATE_AFTER_MS = 1000
+
 /** A request unanswered for this long is given back to the picker so another peer can serve it. */
 export const REQUEST_TIMEOUT_MS = 15_000
 

@@ -3,7 +3,7 @@
  * against its SHA-1 from the info dictionary before it is stored or passed on, and blames the peers whose blocks
  * made a piece fail.
  */
-import { MAX_HASH_FAILURES_PER_PEER, MAX_OUTSTANDING_REQUESTS, REQUEST_TIMEOUT_MS } from './constants.js'
+import { ENDGAME_DUPLICATE_AFTER_MS, MAX_HASH_FAILURES_PER_PEER, MAX_OUTSTANDING_REQUESTS, REQUEST_TIMEOUT_MS } from './constants.js'
 import { HashMismatchError } from './errors.js'
 import { pieceHash, pieceLengthAt, type Metainfo } from './metainfo/index.js'
 import { PiecePicker, type BlockRequest } from './picker/index.js'
@@ -36,7 +36,7 @@ export class Downloader {
   constructor (ctx: DownloaderContext, have?: Bitfield) {
     this.#ctx = ctx
     const { pieceCount, pieceLength, length } = ctx.metainfo
-    this.picker = new PiecePicker({ pieceCount, pieceLength, length })
+    this.picker = new PiecePicker({ pieceCount, pieceLength, length, endgameDelayMs: ENDGAME_DUPLICATE_AFTER_MS })
     if (have !== undefined) for (let i = 0; i < pieceCount; i++) if (have.has(i)) this.picker.markHave(i)
   }
 

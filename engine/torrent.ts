@@ -466,6 +466,8 @@ export class Torrent extends Emitter<TorrentEvents> {
       }
     }
     this.#downloader?.expireRequests(this.#peers, now)
+    // End-game duplicates become due with time, not only when a block arrives (engine/constants.ts).
+    this.#downloader?.fillAll(this.#peers)
     this.#choke((choker) => choker.tick(now))
     this.#discovery?.update(this.#announceStats())
   }

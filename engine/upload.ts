@@ -12,7 +12,19 @@ import type { Peer } from './wire/peer.js'
 
 interface UploadRequest { index: number, begin: number, length: number }
 
-const PIECE_CACHE_SIZE = 8
+/**
+ * Whole pieces kept after a read: at least 8, else about 4 MiB of them (32 pieces of 128 KiB), so that the pieces
+ * read ahead for every unchoked peer stay cached until they are sent.
+ */
+const PIECE_CACHE_MIN = 8
+const PIECE_CACHE_BYTES = 4 * 1024 * 1024
+/**
+ * While one batch is read and sent, the store reads of the next few distinct pieces in the peer's queue start too:
+ * the read is then off the critical path (the data channel never waits for the disk or IndexedDB).
+ */
+const PREFETCH_PIECES = 4
+/** How far into the queue the read-ahead looks for those pieces. */
+const PREFETCH_SCAN = 64
 /** A piece message's framing: length prefix (4), id (1), index (4), begin (4). */
 const PIECE_HEADER_LENGTH = 13
 
@@ -29,9 +41,11 @@ export class Uploader {
   readonly #queues = new Map<Peer, UploadRequest[]>()
   readonly #serving = new Set<Peer>()
   readonly #cache = new Map<number, Promise<Uint8Array>>()
+  readonly #cacheSize: number
 
   constructor (ctx: UploaderContext) {
     this.#ctx = ctx
+    this.#cacheSize = Math.max(PIECE_CACHE_MIN, Math.ceil(PIECE_CACHE_BYTES / Math.max(1, ctx.metainfo.pieceLength)))
   }
 
   /** A `request` message. Out-of-range requests break the protocol; requests for pieces we lack are ignored. */
@@ -80,10 +94,13 @@ export class Uploader {
         if (peer.connection.bufferedAmount >= SEND_HIGH_WATER_MARK) return // resumed by 'drain'
         // Up to SEND_COALESCE_BYTES of blocks go out as one data-channel message: each send has a fixed cost.
         const batch = queue.splice(0, Math.max(1, Math.floor(SEND_COALESCE_BYTES / (BLOCK_LENGTH + PIECE_HEADER_LENGTH))))
+        // Start every read of this batch, and of the pieces queued next, before waiting for any of them.
+        const reads = batch.map((req) => this.#readPiece(req.index))
+        this.#prefetch(queue)
         const blocks: Array<{ index: number, begin: number, block: Uint8Array }> = []
-        for (const req of batch) {
+        for (const [i, req] of batch.entries()) {
           try {
-            const piece = await this.#readPiece(req.index)
+            const piece = await reads[i]!
             blocks.push({ index: req.index, begin: req.begin, block: piece.subarray(req.begin, req.begin + req.length) })
           } catch (err) {
             this.#ctx.warn(peer, err as Error)
@@ -99,6 +116,21 @@ export class Uploader {
   }
 
 
+  /** Starts the store reads of the next PREFETCH_PIECES distinct pieces of `queue` that are not cached yet. */
+  #prefetch (queue: readonly UploadRequest[]): void {
+    let started = 0
+    let last = -1
+    const end = Math.min(queue.length, PREFETCH_SCAN)
+    for (let i = 0; i < end && started < PREFETCH_PIECES; i++) {
+      const index = queue[i]!.index
+      if (index === last) continue
+      last = index
+      if (this.#cache.has(index)) continue
+      this.#readPiece(index).catch(() => {}) // a failure is reported when the request itself is served
+      started++
+    }
+  }
+
   #readPiece (index: number): Promise<Uint8Array> {
     let p = this.#cache.get(index)
     if (p !== undefined) {
@@ -110,7 +142,7 @@ export class Uploader {
     p = this.#ctx.store.get(index)
     p.catch(() => this.#cache.delete(index))
     this.#cache.set(index, p)
-    if (this.#cache.size > PIECE_CACHE_SIZE) this.#cache.delete(this.#cache.keys().next().value!)
+    if (this.#cache.size > this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value!)
     return p
   }
 

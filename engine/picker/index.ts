@@ -37,6 +37,12 @@ export interface PiecePickerInit {
    * (cancelling the spare copies when one arrives). At most this many requests per block. Default 2; 1 disables.
    */
   maxRequestsPerBlock?: number
+  /**
+   * End game asks a second peer for a block only once the first has held it this long (ms). With a small site the
+   * whole download is end game, and duplicating at once doubles the traffic: both copies usually arrive before the
+   * cancel. Default 0 (at once).
+   */
+  endgameDelayMs?: number
 }
 
 export type BlockStatus = 'new' | 'duplicate' | 'unexpected'
@@ -52,6 +58,8 @@ interface PartialPiece {
   readonly state: Uint8Array
   /** The peers a block is outstanding at; only for REQUESTED blocks (at most maxRequestsPerBlock entries). */
   readonly owners: Array<string[] | undefined>
+  /** When each block was first requested (ms), for the end-game delay. */
+  readonly requestedAt: Float64Array
   /** Blocks in state MISSING. */
   missing: number
   received: number
@@ -86,6 +94,7 @@ export class PiecePicker {
   readonly have: Bitfield
 
   readonly #maxRequestsPerBlock: number
+  readonly #endgameDelayMs: number
   /** Per piece: how many non-seed peers have it. Seeds are added on top (`#seeds`) to keep addPeer O(1) for them. */
   readonly #availability: Uint32Array
   #seeds = 0
@@ -119,6 +128,7 @@ export class PiecePicker {
     this.blocksPerPiece = Math.ceil(pieceLength / blockLength)
     this.have = new Bitfield(pieceCount)
     this.#maxRequestsPerBlock = Math.max(1, init.maxRequestsPerBlock ?? 2)
+    this.#endgameDelayMs = Math.max(0, init.endgameDelayMs ?? 0)
     this.#availability = new Uint32Array(pieceCount)
     this.#order = new Uint32Array(pieceCount)
     this.#pos = new Uint32Array(pieceCount)
@@ -293,7 +303,7 @@ export class PiecePicker {
 
   // ---- requests -------------------------------------------------------------------------------------------------
 
-  pick (peerKey: string, has: Bitfield, max: number): PickedRequest[] {
+  pick (peerKey: string, has: Bitfield, max: number, now = Date.now()): PickedRequest[] {
     const out: PickedRequest[] = []
     if (max <= 0 || this.have.complete) return out
     const peer = this.#peer(peerKey)
@@ -301,28 +311,28 @@ export class PiecePicker {
     // 1. Pieces a reader waits for, by priority, then sequentially (a stream plays in order); readers of equal
     //    priority take turns.
     this.#turn++
-    this.#visitPriorityPieces(has, out, (index) => this.#pickFresh(peerKey, peer, index, out, max))
+    this.#visitPriorityPieces(has, out, (index) => this.#pickFresh(peerKey, peer, index, out, max, now))
     if (out.length >= max) return out
 
     // 2. Pieces already started: finishing them makes them verifiable and shareable sooner (and frees memory).
     for (const index of this.#partial.keys()) {
       if (!has.has(index)) continue
-      if (this.#pickFresh(peerKey, peer, index, out, max)) return out
+      if (this.#pickFresh(peerKey, peer, index, out, max, now)) return out
     }
 
     // 3. Untouched pieces, rarest first (BEP 3 "Rarest First"), ties in random order.
     for (const index of this.#rarest(has, max - out.length)) {
-      if (this.#pickFresh(peerKey, peer, index, out, max)) return out
+      if (this.#pickFresh(peerKey, peer, index, out, max, now)) return out
     }
 
     // 4. End game: every block this peer could give us is already out elsewhere; ask it too, so a slow peer does
     //    not hold the last pieces hostage. Readers' pieces first.
     if (this.#maxRequestsPerBlock > 1) {
-      this.#visitPriorityPieces(has, out, (index) => this.#pickDuplicate(peerKey, peer, index, out, max))
+      this.#visitPriorityPieces(has, out, (index) => this.#pickDuplicate(peerKey, peer, index, out, max, now))
       if (out.length >= max) return out
       for (const index of this.#partial.keys()) {
         if (!has.has(index)) continue
-        if (this.#pickDuplicate(peerKey, peer, index, out, max)) return out
+        if (this.#pickDuplicate(peerKey, peer, index, out, max, now)) return out
       }
     }
     return out
@@ -529,14 +539,14 @@ export class PiecePicker {
     let p = this.#partial.get(index)
     if (p === undefined) {
       const blocks = this.blockCount(index)
-      p = { state: new Uint8Array(blocks), owners: new Array<string[] | undefined>(blocks), missing: blocks, received: 0 }
+      p = { state: new Uint8Array(blocks), owners: new Array<string[] | undefined>(blocks), requestedAt: new Float64Array(blocks), missing: blocks, received: 0 }
       this.#partial.set(index, p)
     }
     return p
   }
 
   /** Requests this piece's missing blocks from the peer. Returns true when `out` is full. */
-  #pickFresh (peerKey: string, peer: PeerState, index: number, out: PickedRequest[], max: number): boolean {
+  #pickFresh (peerKey: string, peer: PeerState, index: number, out: PickedRequest[], max: number, now: number): boolean {
     const existing = this.#partial.get(index)
     if (existing !== undefined && existing.missing === 0) return out.length >= max
     const p = existing ?? this.#partialOf(index)
@@ -545,6 +555,7 @@ export class PiecePicker {
       p.state[block] = REQUESTED
       p.missing--
       p.owners[block] = [peerKey]
+      p.requestedAt[block] = now
       const req = { index, begin: block * this.blockLength, length: this.blockSize(index, block) }
       peer.requests.set(index * this.blocksPerPiece + block, req)
       out.push(req)
@@ -553,13 +564,14 @@ export class PiecePicker {
   }
 
   /** End game: asks this peer for blocks already out at other peers. Returns true when `out` is full. */
-  #pickDuplicate (peerKey: string, peer: PeerState, index: number, out: PickedRequest[], max: number): boolean {
+  #pickDuplicate (peerKey: string, peer: PeerState, index: number, out: PickedRequest[], max: number, now: number): boolean {
     const p = this.#partial.get(index)
     if (p === undefined) return false
     for (let block = 0; block < p.state.length && out.length < max; block++) {
       if (p.state[block] !== REQUESTED) continue
       const owners = p.owners[block]
       if (owners === undefined || owners.length >= this.#maxRequestsPerBlock || owners.includes(peerKey)) continue
+      if (now - p.requestedAt[block]! < this.#endgameDelayMs) continue
       owners.push(peerKey)
       const req = { index, begin: block * this.blockLength, length: this.blockSize(index, block) }
       peer.requests.set(index * this.blocksPerPiece + block, req)

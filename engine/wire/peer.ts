@@ -10,8 +10,8 @@ import { ProtocolError } from '../errors.js'
 import type { Bitfield } from '../bitfield.js'
 import type { Connection } from '../transport/index.js'
 import { Emitter } from '../util/emitter.js'
-import { concatBytes, equalBytes, toHex } from '../util/bytes.js'
-import { encodeHandshake, encodeMessage, WireDecoder } from './codec.js'
+import { equalBytes, toHex } from '../util/bytes.js'
+import { encodeHandshake, encodeMessage, encodePieces, encodeRequests, WireDecoder } from './codec.js'
 import { decodeExtendedHandshake, encodeExtendedHandshake } from './extended.js'
 import type { ExtendedHandshake, Handshake, Message } from './messages.js'
 
@@ -231,7 +231,7 @@ export class Peer extends Emitter<PeerEvents> {
 
   /** Several requests in one write: the wire is a byte stream, so one data-channel message may hold many. */
   writeRequests (requests: ReadonlyArray<{ index: number, begin: number, length: number }>): void {
-    this.#send(concatBytes(requests.map(({ index, begin, length }) => encodeMessage({ type: 'request', index, begin, length }))))
+    this.#send(encodeRequests(requests))
   }
 
   /** Several blocks in one write (the uploader coalesces the blocks it has ready). */
@@ -242,7 +242,7 @@ export class Peer extends Emitter<PeerEvents> {
       return
     }
     for (const { block } of blocks) this.uploaded += block.length
-    this.#send(concatBytes(blocks.map(({ index, begin, block }) => encodeMessage({ type: 'piece', index, begin, block }))))
+    this.#send(encodePieces(blocks))
   }
 
   writeCancel (index: number, begin: number, length: number): void {

@@ -6,6 +6,8 @@ import {
   WireDecoder,
   encodeHandshake,
   encodeMessage,
+  encodePieces,
+  encodeRequests,
   setExtensionBit,
   supportsExtensions,
   type DecodedItem
@@ -341,5 +343,28 @@ describe('fuzz', () => {
     // Both outcomes must actually occur, or the fuzz loop tests nothing.
     expect(errors).toBeGreaterThan(100)
     expect(items).toBeGreaterThan(100)
+  })
+})
+
+describe('batched encoders', () => {
+  it('encodePieces gives the bytes of the piece messages concatenated', () => {
+    const blocks = [
+      { index: 0, begin: 0, block: new Uint8Array(16384).fill(1) },
+      { index: 0, begin: 16384, block: new Uint8Array(16384).fill(2) },
+      { index: 0xfffffffe, begin: 7, block: new Uint8Array(3).fill(3) },
+      { index: 5, begin: 0, block: new Uint8Array(0) }
+    ]
+    expect(encodePieces(blocks)).toEqual(concatBytes(blocks.map(({ index, begin, block }) => encodeMessage({ type: 'piece', index, begin, block }))))
+    expect(encodePieces([])).toEqual(new Uint8Array(0))
+    expect(() => encodePieces([{ index: -1, begin: 0, block: new Uint8Array(1) }])).toThrow(RangeError)
+  })
+
+  it('encodeRequests gives the bytes of the request messages concatenated, and decodes back', () => {
+    const requests = [{ index: 0, begin: 0, length: 16384 }, { index: 3, begin: 16384, length: 100 }, { index: 0xffffffff, begin: 0, length: 1 }]
+    const bytes = encodeRequests(requests)
+    expect(bytes).toEqual(concatBytes(requests.map((r) => encodeMessage({ type: 'request', ...r }))))
+    const decoded = new WireDecoder({ maxMessageLength: MAX_FIXED_MESSAGE_LENGTH, expectHandshake: false }).push(bytes)
+    expect(decoded.map((d) => d.kind === 'message' ? d.message : undefined)).toEqual(requests.map((r) => ({ type: 'request', ...r })))
+    expect(() => encodeRequests([{ index: 1.5, begin: 0, length: 1 }])).toThrow(RangeError)
   })
 })
