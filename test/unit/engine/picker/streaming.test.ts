@@ -6,26 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { Bitfield } from '../../../../engine/bitfield.js'
 import { READ_PRIORITY_AHEAD as AHEAD, READ_PRIORITY_NOW as NOW } from '../../../../engine/constants.js'
 import { PiecePicker, type BlockRequest } from '../../../../engine/picker/index.js'
-
-const BLOCK = 16 * 1024
-
-/** As in picker.test.ts: one availability digit per piece, '*' in `have` for our verified pieces. */
-function setup (availability: string, have = '', opts: { blocksPerPiece?: number } = {}): PiecePicker {
-  const pieceCount = availability.length
-  const pieceLength = (opts.blocksPerPiece ?? 2) * BLOCK
-  const picker = new PiecePicker({ pieceCount, pieceLength, length: pieceCount * pieceLength, seed: 1 })
-  const peers = Math.max(0, ...[...availability].map(Number))
-  for (let k = 0; k < peers; k++) {
-    let bits = ''
-    for (const c of availability) bits += Number(c) > k ? '*' : ' '
-    picker.addPeer(`p${k}`, Bitfield.fromString(bits))
-  }
-  for (let i = 0; i < have.length; i++) if (have[i] === '*') picker.markHave(i)
-  return picker
-}
-
-const all = (picker: PiecePicker): Bitfield => Bitfield.full(picker.pieceCount)
-const pieces = (reqs: readonly BlockRequest[]): number[] => [...new Set(reqs.map((r) => r.index))]
+import { all, BLOCK, pieces, setup } from './fixtures.js'
 
 /** A reader at piece `at` with `ahead` pieces of read-ahead, the way Torrent.read raises them. */
 function reader (p: PiecePicker, at: number, ahead: number): () => void {
