@@ -5,9 +5,10 @@
  *   npm run bench      (= sh scripts/in-netns.sh node bench/run-all.mjs; benchmarks of dist/ need `npm run build`)
  *   BENCH_ONLY=raw-datachannel,other npm run bench     to run a subset (file names without .mjs)
  */
+import { fork } from 'node:child_process'
 import { readdir, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { assertInNetns, distBuilt, machine } from './lib/env.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -32,21 +33,29 @@ if (!distBuilt()) {
 const sections = []
 let failures = 0
 for (const file of files) {
-  const mod = await import(pathToFileURL(join(here, file)).href)
-  if (typeof mod.run !== 'function') continue
-  console.log(`\n--- ${file}`)
   const t0 = performance.now()
-  try {
-    const { title, markdown } = await mod.run()
-    const secs = ((performance.now() - t0) / 1000).toFixed(1)
-    console.log(`## ${title}\n\n${markdown}\n\n(${file}, ${secs} s)`)
-    sections.push(`## ${title}\n\n${markdown}\n\n<sub>${file}, ${secs} s</sub>`)
-  } catch (err) {
+  const outcome = await runInChild(join(here, file))
+  if (outcome.type === 'skip') continue
+  console.log(`\n--- ${file}`)
+  const secs = ((performance.now() - t0) / 1000).toFixed(1)
+  if (outcome.type === 'result') {
+    console.log(`## ${outcome.title}\n\n${outcome.markdown}\n\n(${file}, ${secs} s)`)
+    sections.push(`## ${outcome.title}\n\n${outcome.markdown}\n\n<sub>${file}, ${secs} s</sub>`)
+  } else {
     failures++
-    const msg = err instanceof Error ? (err.stack ?? err.message) : String(err)
-    console.error(`${file} failed: ${msg}`)
-    sections.push(`## ${file}\n\nFAILED: ${String(err instanceof Error ? err.message : err).split('\n')[0]}`)
+    console.error(`${file} failed: ${outcome.message}`)
+    sections.push(`## ${file}\n\nFAILED: ${outcome.message.split('\n')[0]}`)
   }
+}
+
+/** One benchmark per process (bench/lib/run-one.mjs): what one leaves running must not slow the next. */
+async function runInChild (path) {
+  return await new Promise((resolve) => {
+    let outcome
+    const child = fork(join(here, 'lib', 'run-one.mjs'), [path], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    child.on('message', (msg) => { outcome = msg })
+    child.on('exit', (code) => resolve(outcome ?? { type: 'error', message: `exited with code ${code} before reporting` }))
+  })
 }
 
 const header = [

@@ -41,6 +41,9 @@ export function cachingOpen (cacheName: string, files: ReadonlyMap<string, SiteF
     const cache = typeof caches === 'undefined' ? undefined : await caches.open(cacheName).catch(() => undefined)
     const hit = await cache?.match(keyFor(path))
     if (hit !== undefined) {
+      const size = Number(hit.headers.get('Content-Length') ?? Number.NaN)
+      // The whole file: hand the cached body over as it is (no copy); a range: slice the cached blob.
+      if (offset === 0 && length === size && hit.body !== null) return hit.body
       const blob = await hit.blob()
       if (offset + length <= blob.size) return blob.slice(offset, offset + length).stream()
     }
@@ -50,7 +53,7 @@ export function cachingOpen (cacheName: string, files: ReadonlyMap<string, SiteF
     const [toPage, toCache] = body.tee()
     // Stored only when every byte arrived: an aborted or failed read leaves nothing behind.
     void new Response(toCache).blob().then(async (blob) => {
-      if (blob.size === file.length) await cache.put(keyFor(path), new Response(blob))
+      if (blob.size === file.length) await cache.put(keyFor(path), new Response(blob, { headers: { 'Content-Length': String(blob.size) } }))
     }).catch(() => {})
     return toPage
   }
