@@ -28,3 +28,13 @@ export const all = (picker: PiecePicker): Bitfield => Bitfield.full(picker.piece
 
 /** The distinct piece indices of some requests, in order of first appearance. */
 export const pieces = (reqs: readonly BlockRequest[]): number[] => [...new Set(reqs.map((r) => r.index))]
+
+/** Picks one piece's worth at a time and returns the order pieces were chosen in. */
+export function pickOrder (picker: PiecePicker, peerKey = 'x', has = all(picker)): number[] {
+  const order: number[] = []
+  for (;;) {
+    const reqs = picker.pick(peerKey, has, picker.blocksPerPiece).filter((r) => r.duplicate !== true)
+    if (reqs.length === 0) return order
+    order.push(...pieces(reqs))
+  }
+}

@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { Bitfield } from '../../../../engine/bitfield.js'
 import { PiecePicker, type BlockRequest } from '../../../../engine/picker/index.js'
-import { all, BLOCK, pieces, setup } from './fixtures.js'
+import { all, BLOCK, pickOrder, pieces, setup } from './fixtures.js'
 
 const KiB = 1024
-
-/** Picks one piece's worth at a time and returns the order pieces were chosen in. */
-function pickOrder (picker: PiecePicker, peerKey = 'x', has = all(picker)): number[] {
-  const order: number[] = []
-  for (;;) {
-    const reqs = picker.pick(peerKey, has, picker.blocksPerPiece).filter((r) => r.duplicate !== true)
-    if (reqs.length === 0) return order
-    order.push(...pieces(reqs))
-  }
-}
 
 describe('PiecePicker', () => {
   describe('rarest first', () => {

@@ -6,22 +6,12 @@ import { describe, expect, it } from 'vitest'
 import { Bitfield } from '../../../../engine/bitfield.js'
 import { READ_PRIORITY_AHEAD as AHEAD, READ_PRIORITY_NOW as NOW } from '../../../../engine/constants.js'
 import { PiecePicker, type BlockRequest } from '../../../../engine/picker/index.js'
-import { all, BLOCK, pieces, setup } from './fixtures.js'
+import { all, BLOCK, pickOrder, pieces, setup } from './fixtures.js'
 
 /** A reader at piece `at` with `ahead` pieces of read-ahead, the way Torrent.read raises them. */
 function reader (p: PiecePicker, at: number, ahead: number): () => void {
   const releases = [p.addPriority(at, at, NOW), p.addPriority(at + 1, at + ahead, AHEAD)]
   return () => { for (const r of releases) r() }
-}
-
-/** Picks one piece's worth at a time and returns the order pieces were chosen in. */
-function pickOrder (picker: PiecePicker, peerKey = 'x', has = all(picker)): number[] {
-  const order: number[] = []
-  for (;;) {
-    const reqs = picker.pick(peerKey, has, picker.blocksPerPiece).filter((r) => r.duplicate !== true)
-    if (reqs.length === 0) return order
-    order.push(...pieces(reqs))
-  }
 }
 
 describe('PiecePicker streaming window', () => {
