@@ -6,6 +6,7 @@
  */
 
 export const FRAME_ID = 'peersite-frame'
+const FRAME_STYLE = 'position:fixed;inset:0;width:100%;height:100%;border:0;display:block'
 
 export interface ShellInit {
   /** The site root (links outside it leave the shell). */
@@ -29,6 +30,8 @@ export function createShell (init: ShellInit): HTMLIFrameElement {
   const early = document.getElementById(FRAME_ID)
   const frame = early instanceof HTMLIFrameElement ? early : document.createElement('iframe')
   frame.id = FRAME_ID
+  // The whole window, whatever else the page has styled (or not yet): the site is the page.
+  frame.style.cssText = FRAME_STYLE
   frame.title = 'site'
   frame.allow = 'fullscreen; autoplay; clipboard-read; clipboard-write; picture-in-picture'
   let iconUrl: string | undefined

@@ -64,6 +64,9 @@ describe('the loader serves a site from the swarm', () => {
       await document.fonts.ready
       return [...document.fonts].some((f) => f.family.replace(/"/g, '') === 'Open Sans' && f.status === 'loaded')
     })
+    // The site fills the window (the frame is the page, not a box in it).
+    const box = await home.locator('#peersite-frame').boundingBox()
+    expect([box?.width, box?.height]).toEqual([home.viewportSize()?.width, home.viewportSize()?.height])
     // The window mirrors the frame: title and address.
     await home.waitForFunction((t) => document.title === t, HOME_TITLE)
     expect(home.url()).toBe(site.url)
