@@ -20,7 +20,11 @@ export interface SiteManifest {
   readonly trackers: readonly string[]
   readonly pieceLength: number
   readonly length: number
-  /** Bytes to prefetch after the first page (`publish --prefetch-limit`); absent in older manifests: the default. */
+  /**
+   * Bytes a visitor's browser fetches in the background after the first page (`publish --prefetch-limit`): the whole
+   * site if it fits, else the smallest files that fit together (big media stays on demand). 0: only what is visited.
+   * Absent in older manifests: the default.
+   */
   readonly prefetchLimit?: number
   readonly files: ReadonlyArray<{ readonly path: string, readonly length: number, readonly type: string }>
 }
@@ -29,6 +33,11 @@ export const MANIFEST_FILE = 'peersite.json'
 export const TORRENT_FILE = 'site.torrent'
 /** The loader's own files: served by the static host (the worker lets them through to the network). */
 export const LOADER_FILES = ['index.html', '404.html', 'sw.js', 'peersite.js', MANIFEST_FILE, TORRENT_FILE] as const
+/**
+ * The loader's names a site file may not take at the root of the output folder: the worker sends them to the
+ * network. index.html and 404.html are not among them: under those names the site's own pages are served.
+ */
+export const RESERVED_ROOT_FILES: readonly string[] = LOADER_FILES.filter((f) => f !== 'index.html' && f !== '404.html')
 
 export type PageMessage =
   /** "I run the engine for this site: send reads on this port" (the port is transferred). */

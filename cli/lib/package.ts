@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { LOADER_FILES as PROTOCOL_LOADER_FILES, MANIFEST_FILE, TORRENT_FILE } from '../../worker/protocol.js'
 
 let cached: { root: string, version: string } | undefined
 
@@ -25,7 +26,7 @@ export function packageInfo (): { root: string, version: string } {
 }
 
 /** The loader files publish copies into every output folder, as built by `npm run build` (scripts/build-browser.mjs). */
-export const LOADER_FILES = ['index.html', '404.html', 'sw.js', 'peersite.js'] as const
+export const LOADER_FILES = PROTOCOL_LOADER_FILES.filter((f) => f !== MANIFEST_FILE && f !== TORRENT_FILE)
 
 /** Default source of the loader files. PEERSITE_LOADER_DIR overrides it (tests and loader development). */
 export function defaultLoaderDir (): string {

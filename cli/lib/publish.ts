@@ -15,9 +15,10 @@ import { DEFAULT_PREFETCH_LIMIT } from './prefetch.js'
 import { buildTorrent } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
 import { realpathOrNearest } from './paths.js'
+import { MANIFEST_FILE, RESERVED_ROOT_FILES, TORRENT_FILE, type SiteManifest } from '../../worker/protocol.js'
 
-export const MANIFEST_FILE = 'peersite.json'
-export const TORRENT_FILE = 'site.torrent'
+// The manifest and torrent names, and the names the loader keeps for itself, are the worker's (one protocol).
+export { MANIFEST_FILE, RESERVED_ROOT_FILES, TORRENT_FILE } from '../../worker/protocol.js'
 export const OUT_SUFFIX = '-peersite'
 
 export interface PublishInit {
@@ -48,24 +49,10 @@ export interface PublishPlan {
   readonly replaces: boolean
 }
 
-export interface ManifestFile { path: string, length: number, type: string }
+export type ManifestFile = SiteManifest['files'][number]
 
-/** peersite.json: what the loader and `peersite seed` read back. */
-export interface Manifest {
-  version: 1
-  infoHash: string
-  magnetURI: string
-  name: string
-  trackers: string[]
-  pieceLength: number
-  length: number
-  /**
-   * Bytes a visitor's browser fetches in the background after the first page: the whole site if it fits, else the
-   * smallest files that fit together (big media stays on demand). 0: only what is visited.
-   */
-  prefetchLimit: number
-  files: ManifestFile[]
-}
+/** peersite.json (worker/protocol.ts), which publish always writes with its prefetch limit. */
+export type Manifest = SiteManifest & { readonly prefetchLimit: number }
 
 export interface PublishResult {
   readonly plan: PublishPlan
@@ -77,9 +64,6 @@ export interface PublishResult {
 }
 
 /** Checks every input without writing anything. Throws UsageError naming the first problem. */
-/** Names the loader takes at the root of the output folder (see worker/protocol.ts LOADER_FILES). */
-export const RESERVED_ROOT_FILES: readonly string[] = ['sw.js', 'peersite.js', 'peersite.json', 'site.torrent']
-
 export async function planPublish (init: PublishInit): Promise<PublishPlan> {
   const site = await walkSite(init.dir)
   const name = basename(resolve(init.dir))

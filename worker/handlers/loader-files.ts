@@ -1,4 +1,4 @@
-import { LOADER_FILES, MANIFEST_FILE, TORRENT_FILE } from '../protocol.js'
+import { MANIFEST_FILE, RESERVED_ROOT_FILES, TORRENT_FILE } from '../protocol.js'
 import { isTopLevelNavigation, type Context, type Handler } from './context.js'
 import { shellHandler } from './shell.js'
 import { siteHandler } from './site.js'
@@ -9,7 +9,7 @@ import { siteHandler } from './site.js'
  * A site file of the same path wins (it is part of the file table); the table may not be loaded yet when the
  * worker has just been restarted, so that case is decided after it is.
  */
-const PASS_THROUGH: ReadonlySet<string> = new Set(LOADER_FILES.filter((f) => f !== 'index.html' && f !== '404.html'))
+const PASS_THROUGH: ReadonlySet<string> = new Set(RESERVED_ROOT_FILES)
 
 const isLoaderPath = (ctx: Context): boolean => ctx.rel !== null && PASS_THROUGH.has(ctx.rel)
 
