@@ -12,6 +12,7 @@ import type { PieceStore } from '../engine/storage/index.js'
 import { MemoryStore } from '../engine/storage/memory.js'
 import { OverflowStore } from '../engine/storage/overflow.js'
 import { Torrent } from '../engine/torrent.js'
+import { allTrackersLocal, PUBLIC_RTC_CONFIG } from '../engine/transport/rtc-config.js'
 import { bdecode, bencode, isDict } from '../engine/util/bencode.js'
 import { holdBackground } from './prefetch.js'
 import { TORRENT_FILE, type EngineReply, type EngineRequest, type SiteManifest } from '../worker/protocol.js'
@@ -23,26 +24,9 @@ export function mark (name: string): void {
   } catch { /* marks are a nicety */ }
 }
 
-/** Public STUN servers, so that visitors behind NAT learn their public address (the same as the Node seeder's). */
-const PUBLIC_RTC_CONFIG: RTCConfiguration = {
-  iceServers: [{ urls: ['stun:stun.l.google.com:19302', 'stun:global.stun.twilio.com:3478'] }]
-}
-
-const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
-
-/**
- * Trackers on this machine mean a local demo or test (`publish --local`): no STUN then, since a STUN host that
- * cannot be resolved stalls ICE gathering, and every WebSocket-tracker offer waits for gathering to end.
- */
+/** Trackers on this machine mean a local demo or test (`publish --local`): no STUN then (engine/transport/rtc-config.ts). */
 export function rtcConfigFor (trackers: readonly string[]): RTCConfiguration {
-  const local = trackers.length > 0 && trackers.every((url) => {
-    try {
-      return LOCAL_HOSTS.has(new URL(url).hostname)
-    } catch {
-      return false
-    }
-  })
-  return local ? { iceServers: [] } : PUBLIC_RTC_CONFIG
+  return allTrackersLocal(trackers) ? { iceServers: [] } : PUBLIC_RTC_CONFIG
 }
 
 /** Fetches site.torrent beside the loader. */

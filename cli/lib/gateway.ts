@@ -18,7 +18,8 @@ import { AbortError, UsageError } from '../../engine/errors.js'
 import type { Metainfo, TorrentFile } from '../../engine/metainfo/index.js'
 import { FsStore } from '../../engine/storage/fs.js'
 import { Torrent, type TorrentComponents, type TorrentStats } from '../../engine/torrent.js'
-import { DEFAULT_RTC_CONFIG, nodeWrtc } from '../../engine/transport/node-wrtc.js'
+import { nodeWrtc } from '../../engine/transport/node-wrtc.js'
+import { PUBLIC_RTC_CONFIG } from '../../engine/transport/rtc-config.js'
 import { createSite, messagePage, relativePath, siteResponse, type OpenBody, type Site } from '../../worker/site.js'
 import type { SwarmOptions } from './swarm.js'
 
@@ -66,7 +67,7 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
         ...d,
         announce: init.trackers,
         wrtc: nodeWrtc,
-        rtcConfig: init.rtcConfig ?? DEFAULT_RTC_CONFIG,
+        rtcConfig: init.rtcConfig ?? PUBLIC_RTC_CONFIG,
         ...(init.announceIntervalMs !== undefined ? { announceIntervalMs: init.announceIntervalMs } : {})
       }))
     }, { infoHash: init.infoHash, ...(init.metainfo !== undefined ? { metainfo: init.metainfo } : {}) })

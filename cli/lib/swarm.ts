@@ -10,7 +10,8 @@ import { AbortError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { FsStore } from '../../engine/storage/fs.js'
 import { Torrent, type TorrentStats } from '../../engine/torrent.js'
-import { DEFAULT_RTC_CONFIG, nodeWrtc } from '../../engine/transport/node-wrtc.js'
+import { nodeWrtc } from '../../engine/transport/node-wrtc.js'
+import { PUBLIC_RTC_CONFIG } from '../../engine/transport/rtc-config.js'
 
 /** Peers, bytes up and down, rates, verified bytes: the engine's figures. */
 export type SwarmStats = TorrentStats
@@ -41,7 +42,7 @@ function discoveryFor (opts: SwarmOptions): NonNullable<ConstructorParameters<ty
     ...init,
     announce: opts.trackers,
     wrtc: nodeWrtc,
-    rtcConfig: opts.rtcConfig ?? DEFAULT_RTC_CONFIG,
+    rtcConfig: opts.rtcConfig ?? PUBLIC_RTC_CONFIG,
     ...(opts.announceIntervalMs !== undefined ? { announceIntervalMs: opts.announceIntervalMs } : {})
   })
 }

@@ -1,5 +1,6 @@
 /** Tracker URLs and ICE configuration: the two network settings every swarm command shares. */
 import { UsageError } from '../../engine/errors.js'
+import { allTrackersLocal } from '../../engine/transport/rtc-config.js'
 
 /** The public WebTorrent WebSocket trackers (the ones WebTorrent itself and instant.io announce to). */
 export const DEFAULT_TRACKERS: readonly string[] = [
@@ -57,14 +58,5 @@ export function parsePort (value: unknown, flag: string): number | undefined {
  * does not resolve stalls candidate gathering for seconds). Otherwise the engine's default (public STUN).
  */
 export function defaultIceServers (trackers: readonly string[]): string | undefined {
-  return trackers.length > 0 && trackers.every(isLoopbackUrl) ? 'none' : undefined
-}
-
-function isLoopbackUrl (url: string): boolean {
-  try {
-    const host = new URL(url).hostname
-    return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)
-  } catch {
-    return false
-  }
+  return allTrackersLocal(trackers) ? 'none' : undefined
 }

@@ -95,8 +95,3 @@ try {
 
 /** What simple-peer / bittorrent-tracker / WebTorrent accept as their `wrtc` option. */
 export const nodeWrtc = { RTCPeerConnection, RTCSessionDescription, RTCIceCandidate }
-
-/** Public STUN servers, so that peers behind NAT find their public address. Tests pass `{ iceServers: [] }`. */
-export const DEFAULT_RTC_CONFIG: RTCConfiguration = {
-  iceServers: [{ urls: ['stun:stun.l.google.com:19302', 'stun:global.stun.twilio.com:3478'] }]
-}
