@@ -9,7 +9,7 @@ import { formatBytes, formatDuration, formatRate } from '../lib/format.js'
 import { parseGetSource } from '../lib/get-source.js'
 import { printAbove, startStatusLine, warningPrinter, type StatusLine } from '../lib/status.js'
 import { download, type DownloadProgress } from '../lib/swarm.js'
-import { DEFAULT_TRACKERS, defaultIceServers, isWebSocketTracker, parseIceServers, validateTrackers } from '../lib/trackers.js'
+import { ICE_SERVERS_OPTION, iceConfigFor, joinTrackers, parseIceServers, validateTrackers } from '../lib/trackers.js'
 
 export const command = 'get <source>'
 export const describe = 'Download a site (by infohash, magnet URI or .torrent file), verifying every piece'
@@ -21,7 +21,7 @@ export function builder (yargs: Argv) {
     .option('tracker', { type: 'string', array: true, describe: 'WebSocket tracker URL (repeatable; added to the magnet\'s or torrent\'s own)' })
     .option('timeout', { type: 'number', describe: 'Give up after this many seconds' })
     .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object describing the result on stdout' })
-    .option('ice-servers', { type: 'string', describe: 'ICE servers for WebRTC: "none", "default" (public STUN) or stun:/turn: URLs (default: none if every tracker is on 127.0.0.1)' })
+    .option('ice-servers', ICE_SERVERS_OPTION)
 }
 
 export type GetArgs = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>
@@ -36,10 +36,8 @@ export async function handler (argv: GetArgs): Promise<void> {
   const out = resolve(argv.out)
   await checkOut(argv.out, out)
   const source = await parseGetSource(argv.source)
-  const listed = source.trackers.filter(isWebSocketTracker)
-  let trackers = [...new Set([...given, ...listed])]
-  if (trackers.length === 0) trackers = [...DEFAULT_TRACKERS]
-  const rtcConfig = parseIceServers(argv.iceServers ?? defaultIceServers(trackers))
+  const trackers = joinTrackers(given, source.trackers)
+  const rtcConfig = iceConfigFor(argv.iceServers, trackers)
 
   const controller = new AbortController()
   let interrupted = false

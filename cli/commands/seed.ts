@@ -8,7 +8,7 @@ import { formatBytes } from '../lib/format.js'
 import { OUT_SUFFIX, TORRENT_FILE } from '../lib/publish.js'
 import { seedUntilStopped } from '../lib/seeding.js'
 import { readTorrentFile } from '../lib/torrent.js'
-import { DEFAULT_TRACKERS, defaultIceServers, isWebSocketTracker, parseIceServers, validateTrackers } from '../lib/trackers.js'
+import { DEFAULT_TRACKERS, ICE_SERVERS_OPTION, iceConfigFor, isWebSocketTracker, parseIceServers, validateTrackers } from '../lib/trackers.js'
 import { fsError } from '../lib/walk.js'
 
 export const command = 'seed <target>'
@@ -20,7 +20,7 @@ export function builder (yargs: Argv) {
     .option('path', { type: 'string', describe: 'The site folder (default: the output folder\'s name without -peersite)' })
     .option('tracker', { type: 'string', array: true, describe: 'WebSocket tracker URL (repeatable; default: the torrent\'s own)' })
     .option('check', { type: 'boolean', default: true, describe: 'Verify every piece before seeding (--no-check: trust the folder)' })
-    .option('ice-servers', { type: 'string', describe: 'ICE servers for WebRTC: "none", "default" (public STUN) or stun:/turn: URLs (default: none if every tracker is on 127.0.0.1)' })
+    .option('ice-servers', ICE_SERVERS_OPTION)
 }
 
 export type SeedArgs = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>
@@ -47,7 +47,7 @@ export async function handler (argv: SeedArgs): Promise<void> {
 
   const fromTorrent = listed.filter(isWebSocketTracker)
   const trackers = given.length > 0 ? given : fromTorrent.length > 0 ? fromTorrent : [...DEFAULT_TRACKERS]
-  const rtcConfig = parseIceServers(argv.iceServers ?? defaultIceServers(trackers))
+  const rtcConfig = iceConfigFor(argv.iceServers, trackers)
   process.stdout.write(`seeding ${metainfo.name} from ${root}\n  infohash: ${metainfo.infoHash}\n  trackers: ${trackers.join(' ')}\n`)
   await seedUntilStopped({ metainfo, root, trackers, rtcConfig })
 }

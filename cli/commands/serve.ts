@@ -11,7 +11,7 @@ import { startGateway } from '../lib/gateway.js'
 import { parseGetSource } from '../lib/get-source.js'
 import { waitForShutdown } from '../lib/signals.js'
 import { printAbove, renderSwarmStatus, startStatusLine, warningPrinter, type StatusLine } from '../lib/status.js'
-import { DEFAULT_TRACKERS, defaultIceServers, isWebSocketTracker, parseIceServers, parsePort, validateTrackers } from '../lib/trackers.js'
+import { ICE_SERVERS_OPTION, iceConfigFor, joinTrackers, parseIceServers, parsePort, validateTrackers } from '../lib/trackers.js'
 
 export const command = 'serve <source>'
 export const describe = 'Serve a site from the swarm on a local HTTP address (with Range: players can seek its videos)'
@@ -24,7 +24,7 @@ export function builder (yargs: Argv) {
     .option('tracker', { type: 'string', array: true, describe: 'WebSocket tracker URL (repeatable; added to the magnet\'s or torrent\'s own)' })
     .option('port', { type: 'number', default: DEFAULT_SERVE_PORT, describe: 'HTTP port to listen on (0: a free one)' })
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on (0.0.0.0 to accept other machines)' })
-    .option('ice-servers', { type: 'string', describe: 'ICE servers for WebRTC: "none", "default" (public STUN) or stun:/turn: URLs (default: none if every tracker is on 127.0.0.1)' })
+    .option('ice-servers', ICE_SERVERS_OPTION)
 }
 
 export type ServeArgs = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>
@@ -36,10 +36,8 @@ export async function handler (argv: ServeArgs): Promise<void> {
   const host = argv.host.trim()
   if (host === '') throw new UsageError('--host needs an address')
   const source = await parseGetSource(argv.source)
-  const listed = source.trackers.filter(isWebSocketTracker)
-  let trackers = [...new Set([...given, ...listed])]
-  if (trackers.length === 0) trackers = [...DEFAULT_TRACKERS]
-  const rtcConfig = parseIceServers(argv.iceServers ?? defaultIceServers(trackers))
+  const trackers = joinTrackers(given, source.trackers)
+  const rtcConfig = iceConfigFor(argv.iceServers, trackers)
 
   let status: StatusLine | undefined
   let metainfo: Metainfo | undefined = source.metainfo

@@ -60,3 +60,23 @@ export function parsePort (value: unknown, flag: string): number | undefined {
 export function defaultIceServers (trackers: readonly string[]): string | undefined {
   return allTrackersLocal(trackers) ? 'none' : undefined
 }
+
+/** The `--ice-servers` option of the commands that join an existing swarm (get, seed, serve). */
+export const ICE_SERVERS_OPTION = {
+  type: 'string',
+  describe: 'ICE servers for WebRTC: "none", "default" (public STUN) or stun:/turn: URLs (default: none if every tracker is on 127.0.0.1)'
+} as const
+
+/** `--ice-servers` when given, else the default for these trackers (defaultIceServers). */
+export function iceConfigFor (option: string | undefined, trackers: readonly string[]): RTCConfiguration | undefined {
+  return parseIceServers(option ?? defaultIceServers(trackers))
+}
+
+/**
+ * The trackers to announce to when joining a swarm from a magnet or torrent: the ones given on the command line
+ * plus the source's own WebSocket trackers, without repeats; the public ones when that leaves none.
+ */
+export function joinTrackers (given: readonly string[], listed: readonly string[]): string[] {
+  const trackers = [...new Set([...given, ...listed.filter(isWebSocketTracker)])]
+  return trackers.length > 0 ? trackers : [...DEFAULT_TRACKERS]
+}

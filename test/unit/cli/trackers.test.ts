@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { UsageError } from '../../../engine/errors.js'
-import { DEFAULT_TRACKERS, defaultIceServers, parseIceServers, parsePort, validateTrackers } from '../../../cli/lib/trackers.js'
+import { DEFAULT_TRACKERS, defaultIceServers, joinTrackers, parseIceServers, parsePort, validateTrackers } from '../../../cli/lib/trackers.js'
 
 describe('validateTrackers', () => {
   it('keeps ws:// and wss:// URLs, once each, in order', () => {
@@ -39,5 +39,12 @@ describe('parsePort', () => {
     expect(parsePort(0, '--port')).toBe(0)
     expect(parsePort('8080', '--port')).toBe(8080)
     for (const bad of [-1, 65536, 1.5, Number.NaN, 'abc']) expect(() => parsePort(bad, '--port')).toThrow(/invalid --port/)
+  })
+})
+
+describe('joinTrackers', () => {
+  it('joins the given trackers and the source\'s WebSocket ones without repeats, else the public ones', () => {
+    expect(joinTrackers(['ws://127.0.0.1:1'], ['ws://127.0.0.1:1', 'udp://tracker.example:80', 'wss://t.example'])).toEqual(['ws://127.0.0.1:1', 'wss://t.example'])
+    expect(joinTrackers([], ['http://tracker.example/announce'])).toEqual([...DEFAULT_TRACKERS])
   })
 })
