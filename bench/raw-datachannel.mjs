@@ -9,12 +9,8 @@
 import { fileURLToPath } from 'node:url'
 import { assertInNetns } from './lib/env.mjs'
 import { envNumber, fmt, markdownTable, mbps, median } from './lib/table.mjs'
-import { connectedChannelPair } from './lib/webrtc.mjs'
+import { connectedChannelPair, pumpChannel, RAW_LOW_WATER, RAW_MAX_BUFFERED, RAW_MESSAGE_SIZE } from './lib/webrtc.mjs'
 
-export const MESSAGE_SIZE = 16 * 1024
-export const MAX_BUFFERED = 4 * 1024 * 1024
-/** Refill when the send buffer drains below this: low enough to batch, high enough to never run dry. */
-export const LOW_WATER = 1 * 1024 * 1024
 
 /**
  * Send `bytes` (default 64 MB) over one fresh data channel and time it, first send to last byte received.
@@ -24,8 +20,8 @@ export const LOW_WATER = 1 * 1024 * 1024
 export async function measureRawNodeToNode (opts = {}) {
   assertInNetns()
   const bytes = opts.bytes ?? 64 * 1e6
-  const messageSize = opts.messageSize ?? MESSAGE_SIZE
-  const maxBuffered = opts.maxBuffered ?? MAX_BUFFERED
+  const messageSize = opts.messageSize ?? RAW_MESSAGE_SIZE
+  const maxBuffered = opts.maxBuffered ?? RAW_MAX_BUFFERED
   const timeoutMs = opts.timeoutMs ?? 120_000
   const setupStart = performance.now()
   const pair = await connectedChannelPair()
@@ -45,19 +41,8 @@ export async function measureRawNodeToNode (opts = {}) {
       timer = setTimeout(() => reject(new Error(`raw transfer: ${received} of ${bytes} bytes after ${timeoutMs} ms`)), timeoutMs)
     })
 
-    let sent = 0
-    const pump = () => {
-      while (sent < bytes && sender.bufferedAmount < maxBuffered) {
-        const n = Math.min(messageSize, bytes - sent)
-        sender.send(n === messageSize ? message : message.subarray(0, n))
-        sent += n
-      }
-    }
-    sender.bufferedAmountLowThreshold = LOW_WATER
-    sender.onbufferedamountlow = pump
-
     const start = performance.now()
-    pump()
+    pumpChannel(sender, bytes, message, maxBuffered)
     await done.finally(() => clearTimeout(timer))
     const ms = performance.now() - start
     return { bytes, ms, mbps: mbps(bytes, ms), messageSize, setupMs }
@@ -89,8 +74,8 @@ export async function run () {
   return {
     title: 'Raw data channel ceiling: node-datachannel -> node-datachannel',
     markdown: [
-      `One data channel, ${MESSAGE_SIZE / 1024} KiB messages, bufferedAmount kept under ${MAX_BUFFERED / 2 ** 20} MiB ` +
-        `(refill on bufferedamountlow at ${LOW_WATER / 2 ** 20} MiB). MB = 10^6 bytes. Setup = offer to channel open.`,
+      `One data channel, ${RAW_MESSAGE_SIZE / 1024} KiB messages, bufferedAmount kept under ${RAW_MAX_BUFFERED / 2 ** 20} MiB ` +
+        `(refill on bufferedamountlow at ${RAW_LOW_WATER / 2 ** 20} MiB). MB = 10^6 bytes. Setup = offer to channel open.`,
       '',
       markdownTable(['run', 'MB', 'seconds', 'MB/s', 'setup ms'], rows)
     ].join('\n'),

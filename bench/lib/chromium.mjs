@@ -10,6 +10,7 @@ import { readFile, readdir } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { dist } from './swarm.mjs'
 import { mbps } from './table.mjs'
+import { pumpChannel, RAW_LOW_WATER, RAW_MAX_BUFFERED, RAW_MESSAGE_SIZE } from './webrtc.mjs'
 
 export const CHROMIUM = process.env.PEERSITE_CHROMIUM ?? '/usr/bin/chromium'
 export const CHROMIUM_ARGS = [
@@ -18,9 +19,6 @@ export const CHROMIUM_ARGS = [
   // Media benchmarks play video without a click; exact performance.memory figures (else they are bucketed).
   '--autoplay-policy=no-user-gesture-required', '--enable-precise-memory-info'
 ]
-export const MESSAGE_SIZE = 16 * 1024
-export const MAX_BUFFERED = 4 * 1024 * 1024
-export const LOW_WATER = 1024 * 1024
 
 /**
  * Launches Chromium. `tag` is an extra (ignored) command-line switch that lets processTreeMemory() find this
@@ -89,20 +87,9 @@ export async function rawNodeToChromium (context, bytes = 100e6) {
     await pc.setRemoteDescription(answer)
     await open
     await page.evaluate((want) => { window.__raw.want = want }, bytes)
-    const message = new Uint8Array(MESSAGE_SIZE).fill(7)
-    let sent = 0
-    const pump = () => {
-      while (sent < bytes && ch.bufferedAmount < MAX_BUFFERED) {
-        const n = Math.min(MESSAGE_SIZE, bytes - sent)
-        ch.send(n === MESSAGE_SIZE ? message : message.subarray(0, n))
-        sent += n
-      }
-    }
-    ch.bufferedAmountLowThreshold = LOW_WATER
-    ch.onbufferedamountlow = pump
     const start = performance.now()
     const done = page.evaluate(() => window.__raw.done)
-    pump()
+    pumpChannel(ch, bytes, new Uint8Array(RAW_MESSAGE_SIZE).fill(7))
     await done
     const ms = performance.now() - start
     return { bytes, ms, mbps: mbps(bytes, ms) }
@@ -157,7 +144,7 @@ export async function rawChromiumToChromium (browser, bytes = 100e6) {
       ch.bufferedAmountLowThreshold = low
       ch.onbufferedamountlow = pump
       pump()
-    }), [bytes, MESSAGE_SIZE, MAX_BUFFERED, LOW_WATER])
+    }), [bytes, RAW_MESSAGE_SIZE, RAW_MAX_BUFFERED, RAW_LOW_WATER])
     await done
     const ms = performance.now() - start
     return { bytes, ms, mbps: mbps(bytes, ms) }

@@ -46,3 +46,27 @@ export async function connectedChannelPair (opts = {}) {
     throw err
   }
 }
+
+/** How the raw ceilings are measured (ENVIRONMENT.md): 16 KiB messages, at most 4 MiB queued, refilled below 1 MiB. */
+export const RAW_MESSAGE_SIZE = 16 * 1024
+export const RAW_MAX_BUFFERED = 4 * 1024 * 1024
+/** Refill when the send buffer drains below this: low enough to batch, high enough to never run dry. */
+export const RAW_LOW_WATER = 1024 * 1024
+
+/**
+ * Sends `bytes` of `message`-sized chunks over `channel` as fast as it takes them: the send buffer is kept under
+ * `maxBuffered` and refilled on `bufferedamountlow`. Returns at once; the receiver tells when all arrived.
+ */
+export function pumpChannel (channel, bytes, message, maxBuffered = RAW_MAX_BUFFERED) {
+  let sent = 0
+  const pump = () => {
+    while (sent < bytes && channel.bufferedAmount < maxBuffered) {
+      const n = Math.min(message.length, bytes - sent)
+      channel.send(n === message.length ? message : message.subarray(0, n))
+      sent += n
+    }
+  }
+  channel.bufferedAmountLowThreshold = RAW_LOW_WATER
+  channel.onbufferedamountlow = pump
+  pump()
+}
