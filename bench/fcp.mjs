@@ -13,13 +13,13 @@
  * Exports run() -> { title, markdown } for bench/run-all.mjs.
  */
 import { existsSync } from 'node:fs'
-import { readFile, rm, mkdtemp } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import { assertInNetns, repoRoot, requireDist } from './lib/env.mjs'
-import { dist, rtcConfig } from './lib/swarm.mjs'
+import { startLocalSite } from './lib/local-site.mjs'
+import { dist } from './lib/swarm.mjs'
 import { envNumber, fmt, markdownTable, median } from './lib/table.mjs'
 
 const CHROMIUM = process.env.PEERSITE_CHROMIUM ?? '/usr/bin/chromium'
@@ -80,24 +80,15 @@ export async function run ({ runs = envNumber('BENCH_FCP_RUNS', 5), log = (s) =>
   requireDist('bench/fcp')
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`)
   const { chromium } = await import('playwright-core')
-  const { publishSite } = await dist('cli/lib/publish.js')
   const { startStaticServer } = await dist('cli/lib/static-server.js')
-  const { startTrackerServer } = await dist('cli/lib/tracker-server.js')
-  const { startSeeder } = await dist('cli/lib/swarm.js')
 
-  const work = await mkdtemp(join(tmpdir(), 'peersite-bench-fcp-'))
-  const out = join(work, 'out')
   const closers = []
   try {
-    const tracker = await startTrackerServer({ host: '127.0.0.1' })
-    closers.push(() => tracker.close())
-    const server = await startStaticServer({ root: out, host: '127.0.0.1' })
-    closers.push(() => server.close())
+    const site = await startLocalSite(SITE, { label: 'fcp' })
+    closers.push(() => site.close())
+    const { server, out } = site
     const plainServer = await startStaticServer({ root: SITE, host: '127.0.0.1' })
     closers.push(() => plainServer.close())
-    const result = await publishSite({ dir: SITE, out, trackers: [tracker.url], loaderDir: join(repoRoot, 'dist', 'browser') })
-    const seeder = await startSeeder({ metainfo: result.metainfo, root: result.plan.site.root, trackers: [`${tracker.url}/seeder`], rtcConfig })
-    closers.push(() => seeder.close())
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true })
     closers.push(() => browser.close())
 
@@ -177,7 +168,6 @@ export async function run ({ runs = envNumber('BENCH_FCP_RUNS', 5), log = (s) =>
     return { title, markdown, rows, loaderBytes: bytes }
   } finally {
     for (const close of closers.reverse()) await Promise.resolve().then(close).catch(() => {})
-    await rm(work, { recursive: true, force: true })
   }
 }
 

@@ -25,40 +25,10 @@ import { pathToFileURL } from 'node:url'
 import { ensureDownloadSite, ensureMediaSite } from '../scripts/make-media.mjs'
 import { launchChromium, processTreeMemory, rawChromiumToChromium, rawNodeToChromium } from './lib/chromium.mjs'
 import { assertInNetns, repoRoot, requireDist } from './lib/env.mjs'
-import { dist, rtcConfig } from './lib/swarm.mjs'
+import { startLocalSite } from './lib/local-site.mjs'
 import { envNumber, fmt, markdownTable, mbps, median } from './lib/table.mjs'
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** A site published like `peersite publish DIR --local`: tracker, static server for the loader, Node seeder. */
-async function serveSite (dir) {
-  const { publishSite } = await dist('cli/lib/publish.js')
-  const { startStaticServer } = await dist('cli/lib/static-server.js')
-  const { startTrackerServer } = await dist('cli/lib/tracker-server.js')
-  const { startSeeder } = await dist('cli/lib/swarm.js')
-  const work = await mkdtemp(join(tmpdir(), 'peersite-bench-media-'))
-  const tracker = await startTrackerServer({ host: '127.0.0.1' })
-  const server = await startStaticServer({ root: join(work, 'out'), host: '127.0.0.1' })
-  const t0 = performance.now()
-  const result = await publishSite({ dir, out: join(work, 'out'), trackers: [tracker.url], loaderDir: join(repoRoot, 'dist', 'browser') })
-  const publishMs = performance.now() - t0
-  let seeder = await startSeeder({ metainfo: result.metainfo, root: result.plan.site.root, trackers: [`${tracker.url}/seeder`], rtcConfig })
-  return {
-    url: server.url,
-    result,
-    publishMs,
-    seederStats: () => seeder?.stats(),
-    async stopSeeder () { const s = seeder; seeder = undefined; await s?.close() },
-    async close () {
-      const s = seeder
-      seeder = undefined
-      await s?.close().catch(() => {})
-      await server.close().catch(() => {})
-      await tracker.close().catch(() => {})
-      await rm(work, { recursive: true, force: true })
-    }
-  }
-}
 
 /** The site frame of a loader page once its document shows `h1`. */
 async function siteFrame (page, h1, timeout = 60_000) {
@@ -84,7 +54,7 @@ const HAVE_SHARE = ([path, from, to]) => {
 async function measureVideo (browser, { runs, videoMB, seconds, seeksPerVisit, log }) {
   const media = await ensureMediaSite({ mb: videoMB, seconds, width: 320, height: 240, bigMB: 0 })
   log(`bench/media: clip ${fmt(media.clip.bytes / 1e6)} MB, ${seconds} s (${media.clip.cached ? 'cached' : `ffmpeg ${fmt(media.clip.encodeMs / 1000)} s`})`)
-  const site = await serveSite(media.dir)
+  const site = await startLocalSite(media.dir)
   const clipBytes = media.clip.bytes
   const visits = []
   const seeks = []
@@ -202,7 +172,7 @@ async function measureThroughput (browser, { bigMB, log }) {
   rows.rawNodeBefore = await rawNodeToChromium(rawContext, bytes)
   log('bench/media: raw Chromium -> Chromium')
   rows.rawPageBefore = await rawChromiumToChromium(browser, bytes)
-  const site = await serveSite(site0.dir)
+  const site = await startLocalSite(site0.dir)
   const ca = await browser.newContext()
   const cb = await browser.newContext()
   try {
@@ -267,7 +237,7 @@ async function workerHeapProbe (browser) {
 /** Section 3: peak memory while one page streams a `memMB` file through the worker (its own browser, so /proc peaks are its own). */
 async function measureMemory ({ memMB, log }) {
   const site0 = await ensureDownloadSite({ bigMB: memMB })
-  const site = await serveSite(site0.dir)
+  const site = await startLocalSite(site0.dir)
   const { browser, tag } = await launchChromium()
   const peaks = { page: 0, worker: NaN, pageUA: 0, renderer: 0, browserProcs: 0 }
   let sampling = true

@@ -18,12 +18,10 @@
  * contexts are closed before the next round (16 Chromium contexts on a small machine are heavy).
  */
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { assertInNetns, repoRoot, requireDist } from './lib/env.mjs'
-import { dist, rtcConfig } from './lib/swarm.mjs'
+import { startLocalSite } from './lib/local-site.mjs'
 import { envNumber, fmt, markdownTable, median } from './lib/table.mjs'
 
 const CHROMIUM = process.env.PEERSITE_CHROMIUM ?? '/usr/bin/chromium'
@@ -56,7 +54,7 @@ async function visitorStats (page) {
 }
 
 /** `n` visitors of the site at `server`, arriving `stagger` ms apart; their figures and the seeder's. */
-async function visit ({ n, stagger, browser, seeder, log, closers, length, server }) {
+async function visit ({ n, stagger, browser, seederStats, log, closers, length, server }) {
   const visitors = []
   const started = Date.now()
   for (let i = 0; i < n; i++) {
@@ -89,7 +87,7 @@ async function visit ({ n, stagger, browser, seeder, log, closers, length, serve
   }))
   // Last figures of every page, then of the seeder (it uploads nothing more once everyone is done).
   for (const v of visitors) v.stats = (await visitorStats(v.page)) ?? v.stats
-  const seederUploaded = seeder.stats().uploaded
+  const seederUploaded = seederStats().uploaded
   const downloaded = visitors.reduce((sum, v) => sum + (v.stats?.downloaded ?? 0), 0)
   const uploadedByVisitors = visitors.reduce((sum, v) => sum + (v.stats?.uploaded ?? 0), 0)
   const complete = visitors.filter((v) => v.doneAt !== undefined).length
@@ -120,13 +118,6 @@ export async function run ({
   requireDist('bench/offload')
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`)
   const { chromium } = await import('playwright-core')
-  const { publishSite } = await dist('cli/lib/publish.js')
-  const { startStaticServer } = await dist('cli/lib/static-server.js')
-  const { startTrackerServer } = await dist('cli/lib/tracker-server.js')
-  const { startSeeder } = await dist('cli/lib/swarm.js')
-  const loaderDir = join(process.env.PEERSITE_BENCH_DIST || join(repoRoot, 'dist'), 'browser')
-
-  const work = await mkdtemp(join(tmpdir(), 'peersite-bench-offload-'))
   const closers = []
   const results = []
   try {
@@ -138,21 +129,10 @@ export async function run ({
         // A fresh tracker, site folder (its peersite.json names the tracker) and seeder per round.
         const roundClosers = []
         try {
-          const tracker = await startTrackerServer({ host: '127.0.0.1', intervalMs: 5_000 })
-          roundClosers.push(() => tracker.close())
-          const out = join(work, `out-${n}-${r}`)
-          const server = await startStaticServer({ root: out, host: '127.0.0.1' })
-          roundClosers.push(() => server.close())
-          const result = await publishSite({ dir: SITE, out, trackers: [tracker.url], loaderDir })
-          const seeder = await startSeeder({
-            metainfo: result.metainfo,
-            root: result.plan.site.root,
-            trackers: [`${tracker.url}/seeder`],
-            rtcConfig,
-            announceIntervalMs: 5_000
-          })
-          roundClosers.push(() => seeder.close())
-          const res = await visit({ n, stagger, browser, seeder, log, closers: roundClosers, length: result.metainfo.length, server })
+          const site = await startLocalSite(SITE, { label: 'offload', trackerIntervalMs: 5_000, announceIntervalMs: 5_000 })
+          roundClosers.push(() => site.close())
+          const { server, result } = site
+          const res = await visit({ n, stagger, browser, seederStats: site.seederStats, log, closers: roundClosers, length: result.metainfo.length, server })
           log(`bench/offload: n=${n}: seeder ${fmt(res.ratio, 2)}x the site, ${fmt(res.fromVisitors * 100, 0)}% from visitors, ${res.complete}/${n} complete`)
           for (const v of res.perVisitor) {
             log(`  visitor arriving at ${v.arrivedAt} ms: whole site ${v.doneAt === undefined ? '-' : Math.round(v.doneAt)} ms after its navigation, down ${v.downloaded ?? '-'}, up ${v.uploaded ?? '-'}, peers ${v.peers ?? '-'}`)
@@ -165,7 +145,6 @@ export async function run ({
     }
   } finally {
     for (const close of closers.reverse()) await Promise.resolve().then(close).catch(() => {})
-    await rm(work, { recursive: true, force: true })
   }
 
   const bySize = new Map()
