@@ -137,3 +137,26 @@ export const READ_PRIORITY_AHEAD = 1
 export function readAheadPieces (pieceLength: number): number {
   return Math.max(READ_AHEAD_MIN_PIECES, Math.ceil(READ_AHEAD_BYTES / pieceLength))
 }
+
+// ---- WebSocket trackers and WebRTC set-up (engine/discovery/, engine/transport/) ----
+
+/**
+ * WebSocket-tracker defaults. bittorrent-tracker's client caps offers at 5 per announce ("since it can be slow": each one gathers
+ * ICE candidates) and destroys unanswered ones after 50 s; its server tells WebSocket clients to re-announce every
+ * 2 minutes.
+ */
+export const WS_DEFAULT_NUMWANT = 5
+export const WS_MAX_OFFERS_PER_ANNOUNCE = 10
+/** Open RTCPeerConnections waiting for an answer or for their channel, across all trackers: each holds ports. */
+export const WS_MAX_PENDING = 30
+export const WS_OFFER_TIMEOUT_MS = 50_000
+export const WS_CONNECT_TIMEOUT_MS = 20_000
+export const WS_DEFAULT_INTERVAL_MS = 120_000
+/** Never re-announce faster than this, whatever a tracker says. */
+export const WS_MIN_INTERVAL_MS = 1_000
+/** Reconnect backoff after the socket closes: doubles from the minimum, capped, with jitter. */
+export const WS_RECONNECT_MIN_MS = 2_000
+export const WS_RECONNECT_MAX_MS = 5 * 60_000
+
+/** ICE gathering normally ends in milliseconds on a LAN; STUN adds a round trip. */
+export const ICE_GATHERING_TIMEOUT_MS = 2000

@@ -8,6 +8,7 @@ import { Emitter } from '../util/emitter.js'
 import { toHex } from '../util/bytes.js'
 import { SimplePeerConnection, type SimplePeerLike } from '../transport/simple-peer.js'
 import type { AnnounceStats, Discovery, DiscoveryEvents, DiscoveryInit } from './index.js'
+import { WS_CONNECT_TIMEOUT_MS } from '../constants.js'
 
 export interface TrackerDiscoveryInit extends DiscoveryInit {
   /** ws:// or wss:// tracker URLs. */
@@ -24,7 +25,6 @@ export interface TrackerDiscoveryInit extends DiscoveryInit {
 }
 
 const DEFAULT_NUMWANT = 10
-const DEFAULT_CONNECT_TIMEOUT_MS = 20_000
 
 export class TrackerDiscovery extends Emitter<DiscoveryEvents> implements Discovery {
   readonly #init: TrackerDiscoveryInit
@@ -73,7 +73,7 @@ export class TrackerDiscovery extends Emitter<DiscoveryEvents> implements Discov
       this.emit('connection', new SimplePeerConnection(peer))
       return
     }
-    const timer = setTimeout(() => peer.destroy(), this.#init.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS)
+    const timer = setTimeout(() => peer.destroy(), this.#init.connectTimeoutMs ?? WS_CONNECT_TIMEOUT_MS)
     peer.once('connect', () => {
       clearTimeout(timer)
       if (this.#destroyed) {

@@ -22,6 +22,7 @@ import {
   createAnswer, createOffer, type RTCPeerConnectionConstructor, type SessionDescription, type WebRtcConnection
 } from '../transport/webrtc.js'
 import type { AnnounceStats, Discovery, DiscoveryEvents, DiscoveryInit } from './index.js'
+import { WS_CONNECT_TIMEOUT_MS, WS_DEFAULT_INTERVAL_MS, WS_DEFAULT_NUMWANT, WS_MAX_OFFERS_PER_ANNOUNCE, WS_MAX_PENDING, WS_MIN_INTERVAL_MS, WS_OFFER_TIMEOUT_MS, WS_RECONNECT_MAX_MS, WS_RECONNECT_MIN_MS } from '../constants.js'
 
 /** The part of the WebSocket API we use: browsers' WebSocket and the `ws` package's both fit. */
 export interface WebSocketLike {
@@ -55,23 +56,6 @@ export interface WebSocketTrackerDiscoveryInit extends DiscoveryInit {
   announceIntervalMs?: number
 }
 
-/**
- * Defaults. bittorrent-tracker's client caps offers at 5 per announce ("since it can be slow": each one gathers
- * ICE candidates) and destroys unanswered ones after 50 s; its server tells WebSocket clients to re-announce every
- * 2 minutes.
- */
-export const WS_DEFAULT_NUMWANT = 5
-export const WS_MAX_OFFERS_PER_ANNOUNCE = 10
-/** Open RTCPeerConnections waiting for an answer or for their channel, across all trackers: each holds ports. */
-export const WS_MAX_PENDING = 30
-export const WS_OFFER_TIMEOUT_MS = 50_000
-export const WS_CONNECT_TIMEOUT_MS = 20_000
-export const WS_DEFAULT_INTERVAL_MS = 120_000
-/** Never re-announce faster than this, whatever a tracker says. */
-export const WS_MIN_INTERVAL_MS = 1_000
-/** Reconnect backoff after the socket closes: doubles from the minimum, capped, with jitter. */
-export const WS_RECONNECT_MIN_MS = 2_000
-export const WS_RECONNECT_MAX_MS = 5 * 60_000
 
 const WS_OPEN = 1
 

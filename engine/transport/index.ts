@@ -23,3 +23,11 @@ export interface Connection extends Emitter<ConnectionEvents> {
   send (data: Uint8Array): void
   close (): void
 }
+
+/**
+ * libdatachannel (node-datachannel, webrtc-polyfill) reports the remote side closing its channel as an error, an
+ * SCTP "User-Initiated Abort": that is a peer leaving, not something worth a warning.
+ */
+export function isRemoteClose (message: string): boolean {
+  return /User-Initiated Abort|Close called/.test(message)
+}

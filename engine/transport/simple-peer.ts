@@ -8,7 +8,7 @@
  */
 import { SEND_LOW_WATER_MARK } from '../constants.js'
 import { Emitter } from '../util/emitter.js'
-import type { Connection, ConnectionEvents } from './index.js'
+import { isRemoteClose, type Connection, type ConnectionEvents } from './index.js'
 
 /** The part of simple-peer (feross/simple-peer 9, @thaunknown/simple-peer 10) that we use. */
 export interface SimplePeerLike {
@@ -27,7 +27,6 @@ export interface SimplePeerLike {
   destroy (err?: Error): void
 }
 
-const REMOTE_CLOSE = /User-Initiated Abort|Close called/
 
 export class SimplePeerConnection extends Emitter<ConnectionEvents> implements Connection {
   readonly initiator: boolean
@@ -47,7 +46,7 @@ export class SimplePeerConnection extends Emitter<ConnectionEvents> implements C
       if (this.closed) return
       // libdatachannel reports the remote side closing its channel as an SCTP "User-Initiated Abort": that is a
       // peer leaving, not something worth a warning.
-      if (!REMOTE_CLOSE.test(err.message)) this.emit('error', err)
+      if (!isRemoteClose(err.message)) this.emit('error', err)
       this.close()
     })
     const channel = peer._channel

@@ -10,10 +10,10 @@
  * channel with a random label and default options (ordered, reliable); its answerer takes whatever channel arrives.
  * We do the same, and descriptions travel as plain `{ type, sdp }`.
  */
-import { SEND_LOW_WATER_MARK } from '../constants.js'
+import { ICE_GATHERING_TIMEOUT_MS, SEND_LOW_WATER_MARK } from '../constants.js'
 import { Emitter } from '../util/emitter.js'
 import { randomBytes, toHex, utf8 } from '../util/bytes.js'
-import type { Connection, ConnectionEvents } from './index.js'
+import { isRemoteClose, type Connection, type ConnectionEvents } from './index.js'
 
 /** What a description looks like on the wire (simple-peer's `signal` data for non-trickle peers). */
 export interface SessionDescription {
@@ -34,11 +34,7 @@ export interface WebRtcInit {
   iceTimeoutMs?: number
 }
 
-/** ICE gathering normally ends in milliseconds on a LAN; STUN adds a round trip. */
-export const ICE_GATHERING_TIMEOUT_MS = 2000
 
-/** libdatachannel reports the remote side closing its channel as an error: a peer leaving, not worth a warning. */
-const REMOTE_CLOSE = /User-Initiated Abort|Close called/
 
 export class WebRtcConnection extends Emitter<ConnectionEvents> implements Connection {
   readonly initiator: boolean
@@ -115,7 +111,7 @@ export class WebRtcConnection extends Emitter<ConnectionEvents> implements Conne
     channel.addEventListener('error', (event: Event) => {
       const err = (event as RTCErrorEvent).error as Error | undefined
       const message = err?.message ?? 'data channel error'
-      if (this.#open && !this.closed && !REMOTE_CLOSE.test(message)) this.emit('error', err ?? new Error(message))
+      if (this.#open && !this.closed && !isRemoteClose(message)) this.emit('error', err ?? new Error(message))
       this.#fail(err ?? new Error(message))
     })
     if (channel.readyState === 'open') this.#onOpen()

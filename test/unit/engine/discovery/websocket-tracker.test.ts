@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
-  WS_MAX_PENDING, WS_RECONNECT_MIN_MS, WebSocketTrackerDiscovery, binaryToBytes, bytesToBinary, parseTrackerMessage,
+  WebSocketTrackerDiscovery, binaryToBytes, bytesToBinary, parseTrackerMessage,
   type WebSocketConstructor, type WebSocketTrackerDiscoveryInit
 } from '../../../../engine/discovery/websocket-tracker.js'
 import type { Connection } from '../../../../engine/transport/index.js'
-import { SEND_LOW_WATER_MARK } from '../../../../engine/constants.js'
+import { SEND_LOW_WATER_MARK, WS_MAX_PENDING, WS_RECONNECT_MIN_MS } from '../../../../engine/constants.js'
 import { createAnswer, createOffer, type RTCPeerConnectionConstructor } from '../../../../engine/transport/webrtc.js'
 import { toHex } from '../../../../engine/util/bytes.js'
 import { FakePeerConnection, FakeSocket, resetFakes } from './fakes.js'
