@@ -8,11 +8,10 @@ import { Bitfield } from '../../../engine/bitfield.js'
 import { readAheadPieces } from '../../../engine/constants.js'
 import { AbortError } from '../../../engine/errors.js'
 import type { Metainfo } from '../../../engine/metainfo/index.js'
-import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
-import { memoryConnectionPair } from '../../../engine/transport/memory.js'
 import { concatBytes } from '../../../engine/util/bytes.js'
 import { makeTorrent, randomData } from '../../fixtures/make-torrent.js'
+import { connectTorrents, sameBytes, seederOf, storeWith } from '../../fixtures/engine-peers.js'
 
 const PIECE = 64 * 1024
 const PIECES = 256
@@ -25,26 +24,17 @@ afterEach(async () => {
   await Promise.all(torrents.splice(0).map(async (t) => await t.destroy()))
 })
 
-function pieceOf (data: Uint8Array, i: number): Uint8Array {
-  return data.slice(i * PIECE, (i + 1) * PIECE)
-}
-
 async function seeder (metainfo: Metainfo, data: Uint8Array): Promise<Torrent> {
-  const store = new MemoryStore({ pieceLength: metainfo.pieceLength, length: metainfo.length })
-  for (let i = 0; i < metainfo.pieceCount; i++) await store.put(i, pieceOf(data, i))
-  const t = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount) })
+  const t = await seederOf(metainfo, data)
   torrents.push(t)
   return t
 }
 
 /** A leecher that already holds `held` pieces. Records the order pieces are verified in. */
 async function leecher (metainfo: Metainfo, data: Uint8Array, held: number[] = []): Promise<{ torrent: Torrent, order: number[] }> {
-  const store = new MemoryStore({ pieceLength: metainfo.pieceLength, length: metainfo.length })
+  const store = await storeWith(metainfo, data, held)
   const have = new Bitfield(metainfo.pieceCount)
-  for (const i of held) {
-    await store.put(i, pieceOf(data, i))
-    have.set(i)
-  }
+  for (const i of held) have.set(i)
   const torrent = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have })
   torrents.push(torrent)
   const order: number[] = []
@@ -52,11 +42,7 @@ async function leecher (metainfo: Metainfo, data: Uint8Array, held: number[] = [
   return { torrent, order }
 }
 
-function connect (a: Torrent, b: Torrent): void {
-  const [x, y] = memoryConnectionPair()
-  a.addConnection(x)
-  b.addConnection(y)
-}
+const connect = connectTorrents
 
 async function verifiedCount (t: Torrent, n: number): Promise<void> {
   await new Promise<void>((resolve) => {
@@ -79,9 +65,6 @@ const inRange = (first: number, last: number) => (i: number): boolean => i >= fi
 const countIn = (pieces: number[], first: number, last: number): number => pieces.filter(inRange(first, last)).length
 const SLACK = 3
 
-function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))
-}
 
 describe('Torrent.read streaming', () => {
   it('reading from the middle gets the middle first, and only a window of it ahead of the rest', async () => {

@@ -1,12 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { Bitfield } from '../../../engine/bitfield.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
-import type { PieceStore } from '../../../engine/storage/index.js'
 import { Torrent } from '../../../engine/torrent.js'
 import { memoryConnectionPair } from '../../../engine/transport/memory.js'
 import { concatBytes } from '../../../engine/util/bytes.js'
 import { encodeHandshake } from '../../../engine/wire/codec.js'
 import { makeTorrent, randomData } from '../../fixtures/make-torrent.js'
+import { connectTorrents, sameBytes, seederOf } from '../../fixtures/engine-peers.js'
 import type { Metainfo } from '../../../engine/metainfo/index.js'
 
 const torrents: Torrent[] = []
@@ -14,19 +13,8 @@ afterEach(async () => {
   await Promise.all(torrents.splice(0).map(async (t) => await t.destroy()))
 })
 
-async function seededStore (metainfo: Metainfo, data: Uint8Array, corrupt = false): Promise<PieceStore> {
-  const store = new MemoryStore({ pieceLength: metainfo.pieceLength, length: metainfo.length })
-  for (let i = 0; i < metainfo.pieceCount; i++) {
-    const piece = data.slice(i * metainfo.pieceLength, Math.min(metainfo.length, (i + 1) * metainfo.pieceLength))
-    if (corrupt) piece[0] = piece[0]! ^ 0xff
-    await store.put(i, piece)
-  }
-  return store
-}
-
 async function seeder (metainfo: Metainfo, data: Uint8Array, corrupt = false): Promise<Torrent> {
-  const store = await seededStore(metainfo, data, corrupt)
-  const t = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount) })
+  const t = await seederOf(metainfo, data, { corrupt })
   torrents.push(t)
   return t
 }
@@ -40,11 +28,7 @@ function leecher (infoHash: string, metainfo?: Metainfo): { torrent: Torrent, st
   return { torrent, store: () => store! }
 }
 
-function connect (a: Torrent, b: Torrent): void {
-  const [x, y] = memoryConnectionPair()
-  a.addConnection(x)
-  b.addConnection(y)
-}
+const connect = connectTorrents
 
 async function readAll (t: Torrent): Promise<Uint8Array> {
   const chunks: Uint8Array[] = []
@@ -52,10 +36,6 @@ async function readAll (t: Torrent): Promise<Uint8Array> {
   return concatBytes(chunks)
 }
 
-/** vitest's toEqual walks typed arrays element by element: far too slow for megabytes. */
-function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))
-}
 
 async function waitFor (t: Torrent, event: 'done' | 'metadata'): Promise<void> {
   if (event === 'done' && t.done) return
