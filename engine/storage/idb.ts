@@ -26,6 +26,13 @@ const PIECES = 'pieces'
 const SITES = 'sites'
 /** A site whose store was used this recently may be open in another tab: never evicted. */
 export const ACTIVE_MS = 5 * 60 * 1000
+/**
+ * Puts queued while a write runs go into the next transaction together, up to this many bytes (measured in
+ * Chromium: 400 pieces of 128 KiB took 360 ms one per transaction, 200-230 ms in transactions of 4-16 pieces).
+ */
+const WRITE_BATCH_BYTES = 2 * 1024 * 1024
+/** How long a put waits for others to share its transaction (readers do not wait for it: download.ts readable). */
+const WRITE_BATCH_DELAY_MS = 20
 /** `get` refreshes the site's lastUsed at most this often (a write per read would be wasteful). */
 const TOUCH_INTERVAL_MS = 60 * 1000
 
@@ -129,6 +136,11 @@ export class IdbStore implements PieceStore {
   #db: Promise<IDBDatabase> | undefined
   #closed = false
   #touchedAt = 0
+  /** Puts waiting for the next write (see #drain). */
+  readonly #queue: Array<{ index: number, data: Uint8Array, resolve: () => void, reject: (err: Error) => void }> = []
+  #queuedBytes = 0
+  #writing = false
+  #drainTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor (init: IdbStoreInit) {
     if (!Number.isSafeInteger(init.pieceLength) || init.pieceLength <= 0) throw new RangeError(`invalid piece length ${init.pieceLength}`)
@@ -185,12 +197,64 @@ export class IdbStore implements PieceStore {
     }
     // A copy of exactly the piece's bytes, taken now: the caller may reuse its buffer while we wait for the database.
     const copy = data.slice()
+    await new Promise<void>((resolve, reject) => {
+      this.#queue.push({ index, data: copy, resolve, reject })
+      this.#queuedBytes += copy.length
+      if (this.#writing) return
+      // Wait a moment for more pieces to share the transaction, unless a batch is full already.
+      clearTimeout(this.#drainTimer)
+      if (this.#queuedBytes >= WRITE_BATCH_BYTES) void this.#drain()
+      else this.#drainTimer = setTimeout(() => { void this.#drain() }, WRITE_BATCH_DELAY_MS)
+    })
+  }
+
+  /**
+   * Writes the queued puts, all those queued meanwhile (up to WRITE_BATCH_BYTES) in one transaction: one transaction
+   * per piece costs the page about 0.5 ms of main thread each and the browser a commit each, a significant share of
+   * the CPU while a download runs at full speed. A batch that fails is written again piece by piece, so that a
+   * quota error evicts and retries for each piece alone, and one piece's failure is not its neighbours'.
+   */
+  async #drain (): Promise<void> {
+    clearTimeout(this.#drainTimer)
+    this.#writing = true
+    try {
+      while (this.#queue.length > 0) {
+        let n = 0
+        let bytes = 0
+        while (n < this.#queue.length && (n === 0 || bytes + this.#queue[n]!.data.length <= WRITE_BATCH_BYTES)) bytes += this.#queue[n++]!.data.length
+        const batch = this.#queue.splice(0, n)
+        this.#queuedBytes -= bytes
+        if (batch.length > 1) {
+          try {
+            this.#check(undefined)
+            await this.#write(await this.#open(), batch)
+            for (const p of batch) p.resolve()
+            continue
+          } catch { /* each piece alone, below */ }
+        }
+        for (const p of batch) {
+          try {
+            await this.#putOne(p.index, p.data)
+            p.resolve()
+          } catch (err) {
+            p.reject(err as Error)
+          }
+        }
+      }
+    } finally {
+      this.#writing = false
+    }
+  }
+
+  /** Writes one piece; on QuotaExceededError evicts other sites one at a time and retries. */
+  async #putOne (index: number, data: Uint8Array): Promise<void> {
+    this.#check(undefined)
     const db = await this.#open()
     const evicted = new Set<string>()
     for (;;) {
-      this.#check(signal)
+      this.#check(undefined)
       try {
-        await this.#write(db, index, copy)
+        await this.#write(db, [{ index, data }])
         return
       } catch (err) {
         if (!isQuotaError(err)) {
@@ -206,10 +270,11 @@ export class IdbStore implements PieceStore {
     }
   }
 
-  async #write (db: IDBDatabase, index: number, data: Uint8Array): Promise<void> {
+  async #write (db: IDBDatabase, pieces: ReadonlyArray<{ index: number, data: Uint8Array }>): Promise<void> {
     const now = this.#now()
     await transact(db, [PIECES, SITES], 'readwrite', (tx) => {
-      tx.objectStore(PIECES).put(data, [this.infoHash, index])
+      const store = tx.objectStore(PIECES)
+      for (const { index, data } of pieces) store.put(data, [this.infoHash, index])
       tx.objectStore(SITES).put({ infoHash: this.infoHash, lastUsed: now } satisfies SiteRecord)
       return () => undefined
     })

@@ -4,7 +4,7 @@
  * sites, then ERR_QUOTA). Also OverflowStore, which keeps refused pieces in memory.
  */
 import { IDBDatabase, IDBFactory, IDBKeyRange } from 'fake-indexeddb'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { StorageError } from '../../../../engine/errors.js'
 import { IdbStore, indexedDBWorks, type IdbStoreInit } from '../../../../engine/storage/idb.js'
 import { MemoryStore } from '../../../../engine/storage/memory.js'
@@ -137,6 +137,29 @@ describe('IdbStore', () => {
     await current.put(2, pieceOf(data, LAYOUT, 2))
     expect(await newer.storedPieces()).toEqual([])
     for (const s of [older, newer, current]) await s.close()
+  })
+
+  it('writes puts made together in shared transactions; a batch that does not fit is retried piece by piece', async () => {
+    const factory = new IDBFactory()
+    const pieces = [0, 1, 2, 3, 4]
+    const store = new IdbStore(idbInit(factory))
+    await store.storedPieces() // opens the database
+    const transactions = vi.spyOn(IDBDatabase.prototype, 'transaction')
+    await Promise.all(pieces.map(async (i) => await store.put(i, pieceOf(data, LAYOUT, i))))
+    const writes = transactions.mock.calls.filter((args) => args[1] === 'readwrite').length
+    transactions.mockRestore()
+    expect(writes).toBeLessThan(pieces.length)
+    expect(await store.storedPieces()).toEqual(pieces)
+    for (const i of pieces) expect(await store.get(i)).toEqual(pieceOf(data, LAYOUT, i))
+    await store.close()
+
+    // Room for two pieces: the batch of three fails as a whole, then each piece is tried alone.
+    const tight = new IdbStore(idbInit(new IDBFactory(), { name: quotaDatabase(2 * LAYOUT.pieceLength) }))
+    const results = await Promise.allSettled([0, 1, 2].map(async (i) => await tight.put(i, pieceOf(data, LAYOUT, i))))
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected'])
+    expect(((results[2] as PromiseRejectedResult).reason as StorageError).code).toBe('ERR_QUOTA')
+    expect(await tight.storedPieces()).toEqual([0, 1])
+    await tight.close()
   })
 
   it('is unavailable without IndexedDB', async () => {
