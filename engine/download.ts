@@ -3,7 +3,7 @@
  * against its SHA-1 from the info dictionary before it is stored or passed on, and blames the peers whose blocks
  * made a piece fail.
  */
-import { ENDGAME_DUPLICATE_AFTER_MS, MAX_HASH_FAILURES_PER_PEER, MAX_OUTSTANDING_REQUESTS, REQUEST_TIMEOUT_MS } from './constants.js'
+import { ENDGAME_DUPLICATE_AFTER_MS, MAX_HASH_FAILURES_PER_PEER, MAX_OUTSTANDING_REQUESTS, REQUEST_TIMEOUT_MS, RUSH_KEEP_REQUESTS } from './constants.js'
 import { HashMismatchError } from './errors.js'
 import { pieceHash, pieceLengthAt, type Metainfo } from './metainfo/index.js'
 import { PiecePicker, type BlockRequest } from './picker/index.js'
@@ -19,6 +19,11 @@ export interface DownloaderContext {
   readonly store: PieceStore
   /** A piece was verified and stored. */
   onVerified (index: number): void
+  /**
+   * A piece was verified and is on its way into the store: readers may take it now from readable(), without
+   * waiting for the store (IndexedDB commits lag by hundreds of ms while a download runs at full speed).
+   */
+  onReadable (index: number): void
   onDownloaded (peer: Peer, bytes: number): void
   /** A peer sent data that failed verification too often. */
   ban (peer: Peer, reason: Error): void
@@ -32,6 +37,8 @@ export class Downloader {
   readonly #outstanding = new Map<Peer, Map<string, Outstanding>>()
   /** Blocks of pieces being assembled, and which peers contributed to each. */
   readonly #buffers = new Map<number, { data: Uint8Array, from: Set<Peer> }>()
+  /** Verified pieces whose store.put has not settled yet. */
+  readonly #storing = new Map<number, Uint8Array>()
 
   constructor (ctx: DownloaderContext, have?: Bitfield) {
     this.#ctx = ctx
@@ -41,6 +48,11 @@ export class Downloader {
   }
 
   get have (): Bitfield { return this.picker.have }
+
+  /** A verified piece still on its way into the store (see onReadable); undefined once stored or if not verified. */
+  readable (index: number): Uint8Array | undefined {
+    return this.#storing.get(index)
+  }
 
   addPeer (peer: Peer): void {
     if (peer.has !== undefined) this.picker.addPeer(peer.key, peer.has)
@@ -80,20 +92,51 @@ export class Downloader {
   }
 
   /** The one glue function between picker and peer: keep the peer's request pipeline full. */
-  fill (peer: Peer): void {
+  fill (peer: Peer, urgent = false): void {
     const pending = this.#outstanding.get(peer)
     if (pending === undefined || peer.destroyed || peer.peerChoking || !peer.amInterested || peer.has === undefined) return
     const limit = Math.min(MAX_OUTSTANDING_REQUESTS, peer.extended?.reqq ?? MAX_OUTSTANDING_REQUESTS)
     const want = limit - pending.size
     // Refill in batches rather than one request per received block: each data-channel send has a fixed cost
     // (measured: ~0.15 ms in node-datachannel whatever the size), so many small sends cap throughput.
-    if (want <= 0 || (pending.size > 0 && want < limit / 4)) return
+    if (want <= 0 || (!urgent && pending.size > 0 && want < limit / 4)) return
     const now = Date.now()
     const batch = this.picker.pick(peer.key, peer.has, want)
     for (const req of batch) {
       pending.set(`${req.index}:${req.begin}`, { index: req.index, begin: req.begin, length: req.length, sentAt: now })
     }
     if (batch.length > 0) peer.writeRequests(batch)
+  }
+
+  /**
+   * A reader waits for piece `index` and nobody has been asked for it: a seek. Without this its requests would
+   * queue behind a full pipeline of background requests (MAX_OUTSTANDING_REQUESTS blocks: 2 MiB, 100 ms at 20 MB/s,
+   * far more on a slow link). So each peer that has the piece cancels our queued requests for pieces of lower
+   * priority (the background, and the read-ahead of readers: the reader that just moved away usually has not been
+   * cancelled yet), but for the oldest RUSH_KEEP_REQUESTS (on the wire already), and is asked for the reader's
+   * pieces at once. Cancelled blocks that arrive anyway are dropped like any unrequested block, and asked for
+   * again later.
+   */
+  rush (index: number, peers: Iterable<Peer>): void {
+    if (this.have.has(index) || this.#storing.has(index) || this.picker.isStarted(index)) return
+    const urgency = this.picker.priorityOf(index)
+    for (const peer of peers) {
+      const pending = this.#outstanding.get(peer)
+      if (pending === undefined || peer.destroyed || peer.peerChoking || peer.has?.has(index) !== true) continue
+      const cancels: BlockRequest[] = []
+      let kept = 0
+      for (const [key, req] of pending) {
+        if (kept < RUSH_KEEP_REQUESTS || this.picker.priorityOf(req.index) >= urgency) {
+          kept++
+          continue
+        }
+        pending.delete(key)
+        this.picker.releaseRequest(peer.key, req)
+        cancels.push(req)
+      }
+      peer.writeCancels(cancels)
+      this.fill(peer, true)
+    }
   }
 
   fillAll (peers: Iterable<Peer>): void {
@@ -142,6 +185,8 @@ export class Downloader {
       }
       return
     }
+    this.#storing.set(index, entry.data)
+    this.#ctx.onReadable(index)
     try {
       await this.#ctx.store.put(index, entry.data)
     } catch (err) {
@@ -152,6 +197,8 @@ export class Downloader {
       this.picker.setWanted(index, index, false)
       this.#ctx.warn(err as Error)
       return
+    } finally {
+      this.#storing.delete(index)
     }
     this.picker.markHave(index)
     this.#ctx.onVerified(index)

@@ -176,6 +176,7 @@ export class Torrent extends Emitter<TorrentEvents> {
       metainfo,
       store,
       onVerified: (index) => this.#onVerified(index),
+      onReadable: (index) => this.#wake(index),
       onDownloaded: (peer, bytes) => {
         this.#choker.downloaded(peer, bytes)
         this.#downloaded += bytes
@@ -398,11 +399,16 @@ export class Torrent extends Emitter<TorrentEvents> {
       if (peer.receivedHandshake && peer.has?.has(index) !== true) peer.writeHave(index)
     }
     this.emit('verified', index)
+    this.#wake(index)
+    if (this.#downloader!.have.complete) this.#onDone()
+    else for (const peer of this.#peers) if (peer.amInterested) this.#downloader!.updateInterest(peer)
+  }
+
+  /** Readers waiting for piece `index` may go on: it is verified (stored, or on its way). */
+  #wake (index: number): void {
     const waiters = this.#waiters.get(index)
     this.#waiters.delete(index)
     if (waiters !== undefined) for (const w of waiters) w.resolve()
-    if (this.#downloader!.have.complete) this.#onDone()
-    else for (const peer of this.#peers) if (peer.amInterested) this.#downloader!.updateInterest(peer)
   }
 
   #onDone (): void {
@@ -472,9 +478,9 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.#discovery?.update(this.#announceStats())
   }
 
-  /** Resolves when piece `index` is verified and stored; raises its priority meanwhile. */
+  /** Resolves when piece `index` is verified (stored, or on its way into the store); read() raises its priority. */
   async #waitForPiece (index: number, signal?: AbortSignal): Promise<void> {
-    if (this.#downloader?.have.has(index) === true) return
+    if (this.#downloader?.have.has(index) === true || this.#downloader?.readable(index) !== undefined) return
     await new Promise<void>((resolve, reject) => {
       let set = this.#waiters.get(index)
       if (set === undefined) {
@@ -554,12 +560,16 @@ export class Torrent extends Emitter<TorrentEvents> {
         releaseWindow()
         releases.push(picker.addPriority(index, index, READ_PRIORITY_NOW))
         if (index < last) releases.push(picker.addPriority(index + 1, Math.min(last, index + ahead), READ_PRIORITY_AHEAD))
+        this.#downloader!.rush(index, this.#peers)
         this.#downloader!.fillAll(this.#peers)
         await this.#waitForPiece(index, signal)
         const pieceStart = index * metainfo.pieceLength
         const from = Math.max(offset, pieceStart) - pieceStart
         const to = Math.min(offset + length, pieceStart + pieceLengthAt(metainfo, index)) - pieceStart
-        yield await this.store!.get(index, { offset: from, length: to - from }, signal)
+        // A piece verified a moment ago may still be on its way into the store: take it from there (a copy: the
+        // reader may transfer or keep the bytes).
+        const fresh = this.#downloader!.readable(index)
+        yield fresh !== undefined ? fresh.slice(from, to) : await this.store!.get(index, { offset: from, length: to - from }, signal)
       }
     } finally {
       signal?.removeEventListener('abort', releaseWindow)

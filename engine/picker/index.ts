@@ -185,6 +185,11 @@ export class PiecePicker {
     return p !== undefined && p.received === p.state.length
   }
 
+  /** Whether some block of piece `index` has been requested or received (and the piece is not verified yet). */
+  isStarted (index: number): boolean {
+    return this.#partial.has(index)
+  }
+
   /** Number of blocks received of piece `index` (for progress); a verified piece counts as all. */
   blocksReceived (index: number): number {
     if (this.have.has(index)) return this.blockCount(index)

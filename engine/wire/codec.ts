@@ -169,12 +169,22 @@ export function encodePieces (blocks: ReadonlyArray<{ readonly index: number, re
 
 /** Several `request` messages back to back in one buffer (same bytes as concatenating encodeMessage() of each). */
 export function encodeRequests (requests: ReadonlyArray<{ readonly index: number, readonly begin: number, readonly length: number }>): Uint8Array {
-  const bytes = new Uint8Array(17 * requests.length)
+  return encodeBlockRefs(MessageId.request, requests)
+}
+
+/** Several `cancel` messages back to back (the downloader withdraws a batch of requests at once). */
+export function encodeCancels (requests: ReadonlyArray<{ readonly index: number, readonly begin: number, readonly length: number }>): Uint8Array {
+  return encodeBlockRefs(MessageId.cancel, requests)
+}
+
+/** `request` and `cancel` share one layout: <len=13><id><index><begin><length>. */
+function encodeBlockRefs (id: number, refs: ReadonlyArray<{ readonly index: number, readonly begin: number, readonly length: number }>): Uint8Array {
+  const bytes = new Uint8Array(17 * refs.length)
   const view = new DataView(bytes.buffer)
   let at = 0
-  for (const { index, begin, length } of requests) {
+  for (const { index, begin, length } of refs) {
     view.setUint32(at, 13)
-    bytes[at + 4] = MessageId.request
+    bytes[at + 4] = id
     view.setUint32(at + 5, u32(index, 'index'))
     view.setUint32(at + 9, u32(begin, 'begin'))
     view.setUint32(at + 13, u32(length, 'length'))

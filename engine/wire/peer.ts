@@ -11,7 +11,7 @@ import type { Bitfield } from '../bitfield.js'
 import type { Connection } from '../transport/index.js'
 import { Emitter } from '../util/emitter.js'
 import { equalBytes, toHex } from '../util/bytes.js'
-import { encodeHandshake, encodeMessage, encodePieces, encodeRequests, WireDecoder } from './codec.js'
+import { encodeCancels, encodeHandshake, encodeMessage, encodePieces, encodeRequests, WireDecoder } from './codec.js'
 import { decodeExtendedHandshake, encodeExtendedHandshake } from './extended.js'
 import type { ExtendedHandshake, Handshake, Message } from './messages.js'
 
@@ -247,6 +247,11 @@ export class Peer extends Emitter<PeerEvents> {
 
   writeCancel (index: number, begin: number, length: number): void {
     this.#send(encodeMessage({ type: 'cancel', index, begin, length }))
+  }
+
+  /** Several cancels in one write. */
+  writeCancels (requests: ReadonlyArray<{ index: number, begin: number, length: number }>): void {
+    if (requests.length > 0) this.#send(encodeCancels(requests))
   }
 
   writePiece (index: number, begin: number, block: Uint8Array): void {

@@ -5,10 +5,14 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { Bitfield } from '../../../engine/bitfield.js'
-import { readAheadPieces } from '../../../engine/constants.js'
+import { MAX_OUTSTANDING_REQUESTS, readAheadPieces, RUSH_KEEP_REQUESTS } from '../../../engine/constants.js'
 import { AbortError } from '../../../engine/errors.js'
 import type { Metainfo } from '../../../engine/metainfo/index.js'
+import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
+import { memoryConnectionPair } from '../../../engine/transport/memory.js'
+import type { Connection } from '../../../engine/transport/index.js'
+import { WireDecoder, type DecodedItem } from '../../../engine/wire/codec.js'
 import { concatBytes } from '../../../engine/util/bytes.js'
 import { makeTorrent, randomData } from '../../fixtures/make-torrent.js'
 import { connectTorrents, sameBytes, seederOf, storeWith } from '../../fixtures/engine-peers.js'
@@ -169,4 +173,117 @@ describe('Torrent.read streaming', () => {
     await a.return(undefined)
     await b.return(undefined)
   })
+
+  it('hands a verified piece to its reader while the store is still writing it', async () => {
+    const { metainfo, data } = await fixture
+    const seed = await seeder(metainfo, data)
+    // A store whose writes wait until released: IndexedDB commits lag like this while a download runs at full speed.
+    const store = new MemoryStore({ pieceLength: metainfo.pieceLength, length: metainfo.length })
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => { release = resolve })
+    const put = store.put.bind(store)
+    store.put = async (index, piece, signal) => {
+      await gate
+      await put(index, piece, signal)
+    }
+    const torrent = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo })
+    torrents.push(torrent)
+    const offset = 30 * PIECE + 5
+    const reader = torrent.read(offset, PIECE)
+    const first = reader.next()
+    connect(seed, torrent)
+    const chunk = await first
+    expect(chunk.done).toBe(false)
+    expect(sameBytes(chunk.value as Uint8Array, data.subarray(offset, 31 * PIECE))).toBe(true)
+    // Not stored yet, so not announced to peers either.
+    expect(torrent.have!.has(30)).toBe(false)
+    release()
+    await verifiedCount(torrent, 1)
+    await new Promise<void>((resolve) => { if (torrent.have!.has(30)) resolve(); else torrent.on('verified', (i) => { if (i === 30) resolve() }) })
+    const rest = await reader.next()
+    expect(sameBytes(rest.value as Uint8Array, data.subarray(31 * PIECE, offset + PIECE))).toBe(true)
+    await reader.return(undefined)
+  })
+
+  it('a seek cancels the requests queued for background pieces and asks for the new position at once', async () => {
+    const { metainfo, data } = await fixture
+    // A seeder that cannot answer yet (its store reads wait): our requests pile up in its queue, as they do behind a
+    // slow link.
+    const seedStore = await storeWith(metainfo, data)
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => { release = resolve })
+    const get = seedStore.get.bind(seedStore)
+    seedStore.get = async (index, range, signal) => {
+      await gate
+      return await get(index, range, signal)
+    }
+    const seed = new Torrent({ createStore: () => seedStore }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount) })
+    torrents.push(seed)
+    const { torrent, order } = await leecher(metainfo, data)
+    const [ours, theirs] = memoryConnectionPair()
+    const sent = tapSent(ours)
+    const received = tapReceived(theirs)
+    torrent.addConnection(ours)
+    seed.addConnection(theirs)
+    await until(() => count(sent, 'request') >= MAX_OUTSTANDING_REQUESTS)
+    const background = sent.filter((m) => m.type === 'request').map((m) => m.index)
+    const target = Array.from({ length: PIECES }, (_, i) => i).find((i) => !background.includes(i))!
+
+    const before = sent.length
+    const reader = torrent.read(target * PIECE, PIECE)
+    const first = reader.next()
+    await until(() => sent.slice(before).some((m) => m.type === 'request' && m.index === target))
+    const rush = sent.slice(before)
+    // All but the oldest requests are withdrawn, and the target's blocks are asked for at once (no block has
+    // arrived meanwhile: the seeder is still waiting for its store).
+    expect(count(rush, 'cancel')).toBe(MAX_OUTSTANDING_REQUESTS - RUSH_KEEP_REQUESTS)
+    expect(rush.filter((m) => m.type === 'request' && m.index === target)).toHaveLength(PIECE / 16384)
+
+    await until(() => count(received, 'cancel') === count(rush, 'cancel'))
+    release()
+    const chunk = await first
+    expect(sameBytes(chunk.value as Uint8Array, data.subarray(target * PIECE, (target + 1) * PIECE))).toBe(true)
+    // Served right after the few requests that were kept: without the cancels it would come after all 128 blocks
+    // (32 pieces) queued before it.
+    expect(order.indexOf(target)).toBeLessThanOrEqual(RUSH_KEEP_REQUESTS / (PIECE / 16384) + SLACK)
+    await reader.return(undefined)
+  })
 })
+
+type Sent = { type: string, index?: number }
+
+/** A decoder that records the messages it is fed, in order. */
+function recorder (): { messages: Sent[], feed: (bytes: Uint8Array) => void } {
+  const messages: Sent[] = []
+  const decoder = new WireDecoder({ maxMessageLength: 1 << 20 })
+  const feed = (bytes: Uint8Array): void => {
+    for (const item of decoder.push(bytes.slice()) as DecodedItem[]) {
+      if (item.kind === 'message') messages.push({ type: item.message.type, index: (item.message as { index?: number }).index })
+    }
+  }
+  return { messages, feed }
+}
+
+/** Records the messages `conn` sends. */
+function tapSent (conn: Connection): Sent[] {
+  const { messages, feed } = recorder()
+  const send = conn.send.bind(conn)
+  conn.send = (bytes: Uint8Array) => {
+    feed(bytes)
+    send(bytes)
+  }
+  return messages
+}
+
+/** Records the messages `conn` receives. */
+function tapReceived (conn: Connection): Sent[] {
+  const { messages, feed } = recorder()
+  conn.on('data', feed)
+  return messages
+}
+
+const count = (messages: Sent[], type: string): number => messages.filter((m) => m.type === type).length
+
+async function until (condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 1))
+}

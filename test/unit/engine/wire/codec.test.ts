@@ -4,6 +4,7 @@ import { ProtocolError } from '../../../../engine/errors.js'
 import { concatBytes, utf8 } from '../../../../engine/util/bytes.js'
 import {
   WireDecoder,
+  encodeCancels,
   encodeHandshake,
   encodeMessage,
   encodePieces,
@@ -359,12 +360,14 @@ describe('batched encoders', () => {
     expect(() => encodePieces([{ index: -1, begin: 0, block: new Uint8Array(1) }])).toThrow(RangeError)
   })
 
-  it('encodeRequests gives the bytes of the request messages concatenated, and decodes back', () => {
-    const requests = [{ index: 0, begin: 0, length: 16384 }, { index: 3, begin: 16384, length: 100 }, { index: 0xffffffff, begin: 0, length: 1 }]
-    const bytes = encodeRequests(requests)
-    expect(bytes).toEqual(concatBytes(requests.map((r) => encodeMessage({ type: 'request', ...r }))))
-    const decoded = new WireDecoder({ maxMessageLength: MAX_FIXED_MESSAGE_LENGTH, expectHandshake: false }).push(bytes)
-    expect(decoded.map((d) => d.kind === 'message' ? d.message : undefined)).toEqual(requests.map((r) => ({ type: 'request', ...r })))
-    expect(() => encodeRequests([{ index: 1.5, begin: 0, length: 1 }])).toThrow(RangeError)
-  })
+  for (const [type, encode] of [['request', encodeRequests], ['cancel', encodeCancels]] as const) {
+    it(`encode${type === 'request' ? 'Requests' : 'Cancels'} gives the bytes of the ${type} messages concatenated, and decodes back`, () => {
+      const refs = [{ index: 0, begin: 0, length: 16384 }, { index: 3, begin: 16384, length: 100 }, { index: 0xffffffff, begin: 0, length: 1 }]
+      const bytes = encode(refs)
+      expect(bytes).toEqual(concatBytes(refs.map((r) => encodeMessage({ type, ...r }))))
+      const decoded = new WireDecoder({ maxMessageLength: MAX_FIXED_MESSAGE_LENGTH, expectHandshake: false }).push(bytes)
+      expect(decoded.map((d) => d.kind === 'message' ? d.message : undefined)).toEqual(refs.map((r) => ({ type, ...r })))
+      expect(() => encode([{ index: 1.5, begin: 0, length: 1 }])).toThrow(RangeError)
+    })
+  }
 })
