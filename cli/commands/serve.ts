@@ -7,7 +7,7 @@ import type { ArgumentsCamelCase, Argv } from 'yargs'
 import { UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { formatBytes } from '../lib/format.js'
-import { startGateway } from '../lib/gateway.js'
+import { formatRequestLog, startGateway } from '../lib/gateway.js'
 import { parseGetSource } from '../lib/get-source.js'
 import { waitForShutdown } from '../lib/signals.js'
 import { printAbove, renderSwarmStatus, startStatusLine, warningPrinter, type StatusLine } from '../lib/status.js'
@@ -25,6 +25,7 @@ export function builder (yargs: Argv) {
     .option('port', { type: 'number', default: DEFAULT_SERVE_PORT, describe: 'HTTP port to listen on (0: a free one)' })
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on (0.0.0.0 to accept other machines)' })
     .option('ice-servers', ICE_SERVERS_OPTION)
+    .option('log-requests', { type: 'boolean', default: false, describe: 'Print one line per HTTP request on stderr (what a player asked for and what it got)' })
 }
 
 export type ServeArgs = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>
@@ -49,7 +50,8 @@ export async function handler (argv: ServeArgs): Promise<void> {
     ...(rtcConfig !== undefined ? { rtcConfig } : {}),
     host,
     port,
-    onWarning: warningPrinter(() => status)
+    onWarning: warningPrinter(() => status),
+    ...(argv.logRequests ? { onRequest: (entry) => { printAbove(status, formatRequestLog(entry)) } } : {})
   })
   const url = gateway.url
   process.stdout.write(`serving ${source.name ?? source.infoHash} on ${url}\n  infohash: ${source.infoHash}\n  trackers: ${trackers.join(' ')}\n`)

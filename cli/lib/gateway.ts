@@ -21,6 +21,7 @@ import { Torrent, type TorrentComponents, type TorrentStats } from '../../engine
 import { nodeWrtc } from '../../engine/transport/node-wrtc.js'
 import { PUBLIC_RTC_CONFIG } from '../../engine/transport/rtc-config.js'
 import { createSite, messagePage, relativePath, siteResponse, type OpenBody, type Site } from '../../worker/site.js'
+import { formatBytes, formatDuration } from './format.js'
 import type { SwarmOptions } from './swarm.js'
 
 /** Like the worker's STALL_TIMEOUT_MS: a read that gets no bytes for this long answers 504 (or is cut off). */
@@ -40,8 +41,27 @@ export interface GatewayInit extends SwarmOptions {
   stallTimeoutMs?: number
   /** Replaces the tracker discovery (unit tests connect peers by hand over the in-memory transport). */
   createDiscovery?: TorrentComponents['createDiscovery']
-  /** Called for each request once it is answered (or the client left). */
-  onRequest?: (entry: { method: string, path: string, status: number }) => void
+  /** Called for each request once it is answered (or the client left): `peersite serve --log-requests`. */
+  onRequest?: (entry: RequestLogEntry) => void
+}
+
+/** One HTTP request as the gateway answered it: what a player asked for and what it got. */
+export interface RequestLogEntry {
+  method: string
+  path: string
+  /** The request's Range header, or null. */
+  range: string | null
+  status: number
+  /** The answer's Content-Range (206, 416), or null. */
+  contentRange: string | null
+  /** From the request's arrival to the answer's headers (for a file: its first bytes were there), or null if none went out. */
+  headersMs: number | null
+  /** Body bytes handed to the socket. */
+  sent: number
+  /** From the request's arrival to the end of the answer (or the client leaving). */
+  ms: number
+  /** False when the connection closed before the whole answer was written (a player seeking, or a stalled read). */
+  complete: boolean
 }
 
 export interface Gateway {
@@ -93,7 +113,7 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
     return await readStream(torrent, file.offset + offset, length, signal, stallMs)
   }
 
-  const handle = async (req: IncomingMessage, res: ServerResponse, base: string): Promise<void> => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, base: string, written: Written): Promise<void> => {
     const controller = new AbortController()
     // The client went away (a player seeking, curl interrupted) before the answer was complete: cancel the read.
     res.once('close', () => { if (!res.writableFinished) controller.abort(new AbortError('client disconnected')) })
@@ -101,11 +121,11 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
     try {
       url = new URL(req.url ?? '/', base)
     } catch {
-      await send(res, messagePage(400, 'Bad request', 'The address could not be parsed.'))
+      await send(res, messagePage(400, 'Bad request', 'The address could not be parsed.'), written)
       return
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      await send(res, messagePage(405, 'Method not allowed', 'This gateway only answers GET and HEAD.', { Allow: 'GET, HEAD' }))
+      await send(res, messagePage(405, 'Method not allowed', 'This gateway only answers GET and HEAD.', { Allow: 'GET, HEAD' }), written)
       return
     }
     let metainfo: Metainfo
@@ -113,7 +133,7 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
       metainfo = await withTimeout((signal) => torrent.ready(signal), stallMs, controller.signal)
     } catch {
       if (controller.signal.aborted) return
-      await send(res, messagePage(504, 'No metadata yet', 'No peer has sent this torrent\'s metadata yet. Try again in a moment.'))
+      await send(res, messagePage(504, 'No metadata yet', 'No peer has sent this torrent\'s metadata yet. Try again in a moment.'), written)
       return
     }
     const request = new Request(url, { method: req.method, headers: requestHeaders(req), signal: controller.signal })
@@ -126,18 +146,33 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
       if (controller.signal.aborted) return
       throw err
     }
-    await send(res, response)
+    await send(res, response, written)
   }
 
   const server = createServer((req, res) => {
     const path = req.url ?? '/'
-    res.on('close', () => init.onRequest?.({ method: req.method ?? 'GET', path, status: res.statusCode }))
+    const started = performance.now()
+    const written: Written = { sent: 0, contentRange: null, headersAt: null }
+    res.on('close', () => {
+      init.onRequest?.({
+        method: req.method ?? 'GET',
+        path,
+        range: req.headers.range ?? null,
+        status: res.statusCode,
+        contentRange: written.contentRange,
+        headersMs: written.headersAt === null ? null : written.headersAt - started,
+        sent: written.sent,
+        ms: performance.now() - started,
+        complete: res.writableFinished
+      })
+    })
     // The Host header decides the absolute URLs (folder redirects), so `localhost` and 127.0.0.1 both work.
     const base = `http://${validHost(req.headers.host) ?? `${urlHost}:${port}`}`
-    handle(req, res, base).catch((err: unknown) => {
+    handle(req, res, base, written).catch((err: unknown) => {
       init.onWarning?.(`serving ${path}: ${(err as Error).message}`)
       if (!res.headersSent) {
         res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' })
+        written.headersAt = performance.now()
         res.end('internal error\n')
       } else {
         res.destroy()
@@ -177,6 +212,19 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
   }
   init.signal?.addEventListener('abort', () => { void close() }, { once: true })
   return { url: `http://${urlHost}:${port}/`, port, torrent, storeDir, stats: () => torrent.stats(), close }
+}
+
+/**
+ * One line of `peersite serve --log-requests`:
+ *   GET /media/clip.mp4 Range: bytes=12582912- -> 206 bytes 12582912-25159214/25159215 after 310 ms, 1.20 MB in 850 ms (closed early)
+ */
+export function formatRequestLog (e: RequestLogEntry): string {
+  const range = e.range !== null ? ` Range: ${e.range}` : ''
+  const answer = e.headersMs === null
+    ? 'no answer'
+    : `${e.status}${e.contentRange !== null ? ` ${e.contentRange}` : ''} after ${formatDuration(e.headersMs)}`
+  const early = e.complete ? '' : ' (closed early)'
+  return `${e.method} ${e.path}${range} -> ${answer}, ${formatBytes(e.sent)} in ${formatDuration(e.ms)}${early}`
 }
 
 /** The file table as `publish` writes it into peersite.json (worker/protocol.ts SiteManifest.files). */
@@ -257,15 +305,20 @@ function requestHeaders (req: IncomingMessage): Headers {
   return headers
 }
 
+/** What `send` wrote, for the request log (writeHead's headers cannot be read back with getHeader). */
+interface Written { sent: number, contentRange: string | null, headersAt: number | null }
+
 /** Writes a fetch Response to a Node response: status, headers, then the body as the socket drains. */
-async function send (res: ServerResponse, response: Response): Promise<void> {
+async function send (res: ServerResponse, response: Response, written: Written): Promise<void> {
   if (res.destroyed) {
     await response.body?.cancel().catch(() => {})
     return
   }
   const headers: Record<string, string> = {}
   response.headers.forEach((value, name) => { headers[name] = value })
+  written.contentRange = response.headers.get('content-range')
   res.writeHead(response.status, headers)
+  written.headersAt = performance.now()
   const body = response.body
   if (body === null) {
     res.end()
@@ -277,6 +330,7 @@ async function send (res: ServerResponse, response: Response): Promise<void> {
       const { done, value } = await reader.read()
       if (done) break
       if (res.destroyed) break
+      written.sent += value.byteLength
       if (!res.write(value)) await drained(res)
     }
     if (res.destroyed) await reader.cancel().catch(() => {})

@@ -61,11 +61,18 @@ export function renderSwarmStatus (label: string, stats: SwarmStats, siteLength:
     `down ${formatBytes(stats.downloaded)}${down} · ratio ${ratio.toFixed(2)}`
 }
 
-/** Print a message above a live status line without garbling it. */
-export function printAbove (status: StatusLine | undefined, message: string, stream: NodeJS.WriteStream = process.stderr): void {
-  if (stream.isTTY === true) stream.write(`\r\x1b[2K${message}\n`)
-  else stream.write(message + '\n')
-  status?.update()
+/**
+ * Print a message above a live status line without garbling it. On a terminal the status line is redrawn below
+ * the message; in a file or a pipe it is not (it prints itself every few seconds: redrawing after each message
+ * would double every line of `serve --log-requests`).
+ */
+export function printAbove (status: StatusLine | undefined, message: string, stream: Pick<NodeJS.WriteStream, 'isTTY' | 'write'> = process.stderr): void {
+  if (stream.isTTY === true) {
+    stream.write(`\r\x1b[2K${message}\n`)
+    status?.update()
+  } else {
+    stream.write(message + '\n')
+  }
 }
 
 /** Reports each distinct warning once (a flapping tracker would otherwise flood the terminal). */

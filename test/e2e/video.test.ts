@@ -10,75 +10,21 @@
  * bitrate): unthrottled, a Node seeder on this machine sends the 25 MB clip in a second or two and "before the
  * download completes" would be a race. Timings are reported, never asserted (several Chromiums share 2 cores).
  */
-import { execFile } from 'node:child_process'
 import { open as openFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chromium, type Browser, type BrowserContext, type Frame, type Page } from 'playwright-core'
-import { Bitfield } from '../../engine/bitfield.js'
-import { TrackerDiscovery } from '../../engine/discovery/tracker.js'
-import { FsStore } from '../../engine/storage/fs.js'
-import type { PieceStore } from '../../engine/storage/index.js'
-import { Torrent } from '../../engine/torrent.js'
-import { nodeWrtc } from '../../engine/transport/node-wrtc.js'
+import type { Torrent } from '../../engine/torrent.js'
+import { makeMediaSite, type MediaSite } from '../helpers/media.js'
+import { startSlowSeeder } from '../helpers/slow-seeder.js'
 import { trackerUrlFor } from '../helpers/tracker.js'
-import { assertInNetns, rtcConfig } from '../helpers/webrtc.js'
-import { CHROMIUM, CHROMIUM_ARGS, repoRoot, siteFrame, startLocalSite, waitForFrameH1, type LocalSite } from './harness.js'
+import { assertInNetns } from '../helpers/webrtc.js'
+import { CHROMIUM, CHROMIUM_ARGS, siteFrame, startLocalSite, waitForFrameH1, type LocalSite } from './harness.js'
 
 const H1 = 'Media from the swarm'
 const CLIP = 'media/clip.mp4'
 const CLIP_CODECS = 'video/mp4; codecs="avc1.42E01E, mp4a.40.2"'
 const SEED_RATE = Number(process.env.PEERSITE_E2E_SEED_RATE ?? 2e6)
-
-interface MediaSite { dir: string, clip: { path: string, bytes: number, seconds: number, encodeMs: number, cached: boolean }, files: Record<string, number> }
-
-/** scripts/make-media.mjs, cached between runs under bench/.data/. */
-async function makeMediaSite (): Promise<MediaSite> {
-  const { stdout } = await promisify(execFile)(process.execPath, [
-    join(repoRoot, 'scripts', 'make-media.mjs'), '--mb', '25', '--seconds', '40', '--big-mb', '1', '--json'
-  ], { maxBuffer: 1 << 20 })
-  return JSON.parse(stdout) as MediaSite
-}
-
-/** A store whose reads leave at `bytesPerSecond` at most: a slow seeder. */
-class ThrottledStore implements PieceStore {
-  readonly pieceLength: number
-  readonly length: number
-  #next = 0
-  constructor (private readonly inner: PieceStore, private readonly bytesPerSecond: number) {
-    this.pieceLength = inner.pieceLength
-    this.length = inner.length
-  }
-
-  async put (index: number, data: Uint8Array, signal?: AbortSignal): Promise<void> { await this.inner.put(index, data, signal) }
-
-  async get (index: number, range?: { offset: number, length: number }, signal?: AbortSignal): Promise<Uint8Array> {
-    const bytes = range?.length ?? this.pieceLength
-    const now = performance.now()
-    const at = Math.max(now, this.#next)
-    this.#next = at + bytes / this.bytesPerSecond * 1000
-    if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now))
-    return await this.inner.get(index, range, signal)
-  }
-
-  async close (): Promise<void> { await this.inner.close() }
-}
-
-async function startSlowSeeder (site: LocalSite, root: string): Promise<Torrent> {
-  const { metainfo } = site.result
-  const torrent = new Torrent({
-    createStore: (m) => new ThrottledStore(new FsStore({ pieceLength: m.pieceLength, length: m.length, root, files: m.files }), SEED_RATE),
-    createDiscovery: (init) => new TrackerDiscovery({
-      ...init, announce: [trackerUrlFor(site.tracker, 'slow-seeder')], wrtc: nodeWrtc, rtcConfig, announceIntervalMs: 5_000
-    })
-  }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount) })
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, 5_000)
-    torrent.once('announced', () => { clearTimeout(timer); resolve() })
-  })
-  return torrent
-}
 
 /** Verified share of the clip's pieces in the leader page's engine (the frame's parent is the loader shell). */
 async function clipFraction (frame: Frame): Promise<number> {
@@ -111,7 +57,9 @@ describe('video streams from the swarm and seeks before the download completes',
       (media.clip.cached ? 'cached' : `encoded by ffmpeg in ${(media.clip.encodeMs / 1000).toFixed(1)} s`) +
       ` (${((performance.now() - t0) / 1000).toFixed(1)} s with the rest)`)
     site = await startLocalSite(media.dir, { seed: false })
-    seeder = await startSlowSeeder(site, site.result.plan.site.root)
+    seeder = await startSlowSeeder({
+      metainfo: site.result.metainfo, root: site.result.plan.site.root, announce: [trackerUrlFor(site.tracker, 'slow-seeder')], bytesPerSecond: SEED_RATE
+    })
     browser = await chromium.launch({
       executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, '--autoplay-policy=no-user-gesture-required']
     })

@@ -3,17 +3,17 @@
  * pieces over real WebRTC (node-datachannel) from a seeder, and serves the site over HTTP: Range requests give
  * exactly those bytes, a full GET is byte-identical, HEAD, 416, folder index pages.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSeeder, type Seeder } from '../../cli/lib/swarm.js'
 import { makeTorrent, randomData } from '../fixtures/make-torrent.js'
+import { startServeProcess, type ServeProcess } from '../helpers/serve-process.js'
 import { makeTempDir, type TempDir } from '../helpers/tmp.js'
 import { startTrackerServer, trackerUrlFor, type TrackerServer } from '../helpers/tracker.js'
 import { assertInNetns, rtcConfig } from '../helpers/webrtc.js'
-import { cliPath, removeBundle } from '../unit/cli/helpers.js'
+import { removeBundle } from '../unit/cli/helpers.js'
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s)
 const clip = randomData(2_500_000, 31)
@@ -28,9 +28,8 @@ const sha1 = (b: Uint8Array): string => createHash('sha1').update(b).digest('hex
 let tracker: TrackerServer
 let dir: TempDir
 let seeder: Seeder
-let child: ChildProcess
+let serve: ServeProcess
 let base: string
-let stderr = ''
 
 beforeAll(async () => {
   assertInNetns()
@@ -43,28 +42,12 @@ beforeAll(async () => {
   }
   const { metainfo } = await makeTorrent(FILES, 32 * 1024)
   seeder = await startSeeder({ metainfo, root, trackers: [trackerUrlFor(tracker, 'seeder')], rtcConfig })
-  const main = await cliPath()
-  child = spawn(process.execPath, [main, 'serve', `magnet:?xt=urn:btih:${metainfo.infoHash}`,
-    '--tracker', trackerUrlFor(tracker, 'serve'), '--port', '0', '--ice-servers', 'none'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d })
-  base = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d
-      const m = /^serving .* on (http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(out)
-      if (m !== null) resolve(m[1]!)
-    })
-    child.on('error', reject)
-    child.on('exit', (code) => reject(new Error(`serve exited early (${code}): ${stderr}`)))
-  })
+  serve = await startServeProcess(`magnet:?xt=urn:btih:${metainfo.infoHash}`, ['--tracker', trackerUrlFor(tracker, 'serve'), '--ice-servers', 'none'])
+  base = serve.url
 }, 60_000)
 
 afterAll(async () => {
-  if (child !== undefined && child.exitCode === null) {
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-    child.kill('SIGINT')
-    await exited
-  }
+  await serve?.stop()
   await seeder?.close()
   await tracker?.close()
   await dir?.cleanup()
@@ -112,11 +95,7 @@ describe('peersite serve over WebRTC', () => {
   }, 30_000)
 
   it('stops on SIGINT', async () => {
-    const code = await new Promise<number | null>((resolve) => {
-      child.once('exit', (c) => resolve(c))
-      child.kill('SIGINT')
-    })
-    expect(code).toBe(0)
-    expect(stderr).toMatch(/SIGINT received, stopping/)
+    expect(await serve.stop()).toBe(0)
+    expect(serve.stderr()).toMatch(/SIGINT received, stopping/)
   }, 30_000)
 })

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startGateway, type Gateway, type GatewayInit } from '../../../cli/lib/gateway.js'
+import { formatRequestLog, startGateway, type Gateway, type GatewayInit, type RequestLogEntry } from '../../../cli/lib/gateway.js'
 import { Bitfield } from '../../../engine/bitfield.js'
 import type { DiscoveryEvents } from '../../../engine/discovery/index.js'
 import type { Metainfo } from '../../../engine/metainfo/index.js'
@@ -13,6 +13,7 @@ import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
 import { memoryConnectionPair } from '../../../engine/transport/memory.js'
 import { Emitter } from '../../../engine/util/emitter.js'
+import { storeWith } from '../../fixtures/engine-peers.js'
 import { makeTorrent, randomData } from '../../fixtures/make-torrent.js'
 import { removeBundle, runCli } from './helpers.js'
 
@@ -181,6 +182,54 @@ describe('serve gateway', () => {
     client.abort()
     await expect(pending).rejects.toThrow()
     await expect.poll(() => signals[0]!.aborted).toBe(true)
+  })
+
+  it('logs each request: its Range, the answer, the bytes sent, and whether the client left early', async () => {
+    const entries: RequestLogEntry[] = []
+    const g = await gateway({ onRequest: (e) => entries.push(e) })
+    // A peer with only some pieces, so that an open-ended read can never complete (whatever the socket buffers).
+    const clipStart = metainfo.files.find((f) => f.path === 'media/clip.mp4')!.offset
+    const pieceAt = (byte: number): number => Math.floor((clipStart + byte) / metainfo.pieceLength)
+    const pieces = [pieceAt(0), pieceAt(0) + 1, pieceAt(1_000_000), pieceAt(1_099_999)]
+    const have = new Bitfield(metainfo.pieceCount)
+    for (const i of pieces) have.set(i)
+    const store = await storeWith(metainfo, data, pieces)
+    const partial = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have })
+    cleanups.push(async () => await partial.destroy())
+    const [a, b] = memoryConnectionPair()
+    partial.addConnection(a)
+    g.torrent.addConnection(b)
+    const url = `${g.url}media/clip.mp4`
+
+    await bytesOf(await fetch(url, { headers: { Range: 'bytes=1000000-1099999' } }))
+    await bytesOf(await fetch(url, { method: 'HEAD' }))
+    await bytesOf(await fetch(url, { headers: { Range: `bytes=${SIZE}-` } }))
+    // A player seeking away: reads a little of an open-ended range, then drops the connection.
+    const client = new AbortController()
+    const res = await fetch(url, { headers: { Range: 'bytes=0-' }, signal: client.signal })
+    await res.body!.getReader().read()
+    client.abort()
+    await expect.poll(() => entries.length).toBe(4)
+
+    const [range, head, unsatisfiable, left] = entries
+    expect(range).toMatchObject({ method: 'GET', path: '/media/clip.mp4', range: 'bytes=1000000-1099999', status: 206, contentRange: `bytes 1000000-1099999/${SIZE}`, sent: 100_000, complete: true })
+    expect(range!.headersMs).toBeGreaterThanOrEqual(0)
+    expect(range!.ms).toBeGreaterThanOrEqual(range!.headersMs!)
+    expect(head).toMatchObject({ method: 'HEAD', range: null, status: 200, contentRange: null, sent: 0, complete: true })
+    expect(unsatisfiable).toMatchObject({ status: 416, contentRange: `bytes */${SIZE}`, complete: true })
+    expect(left).toMatchObject({ range: 'bytes=0-', status: 206, contentRange: `bytes 0-${SIZE - 1}/${SIZE}`, complete: false })
+    expect(left!.sent).toBeLessThan(SIZE)
+  })
+
+  it('formats a log entry as one line', () => {
+    const entry: RequestLogEntry = {
+      method: 'GET', path: '/media/clip.mp4', range: 'bytes=12582912-', status: 206, contentRange: 'bytes 12582912-25159214/25159215',
+      headersMs: 310, sent: 1_200_000, ms: 850, complete: false
+    }
+    expect(formatRequestLog(entry)).toBe('GET /media/clip.mp4 Range: bytes=12582912- -> 206 bytes 12582912-25159214/25159215 after 310 ms, 1.20 MB in 850 ms (closed early)')
+    expect(formatRequestLog({ ...entry, method: 'HEAD', range: null, contentRange: null, status: 200, headersMs: 0.4, sent: 0, ms: 1, complete: true }))
+      .toBe('HEAD /media/clip.mp4 -> 200 after 0 ms, 0 B in 1 ms')
+    expect(formatRequestLog({ ...entry, headersMs: null, sent: 0, ms: 4000 })).toBe('GET /media/clip.mp4 Range: bytes=12582912- -> no answer, 0 B in 4.0 s (closed early)')
   })
 
   it('504 when no peer sends the metadata or the bytes in time', async () => {
