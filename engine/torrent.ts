@@ -6,7 +6,7 @@
 import { Bitfield } from './bitfield.js'
 import {
   CLIENT_NAME, KEEP_ALIVE_INTERVAL_MS, MAX_PEERS, OUR_REQQ, PEER_ID_PREFIX, PEER_IDLE_TIMEOUT_MS, READ_PRIORITY_AHEAD,
-  READ_PRIORITY_NOW, SEED_DEFER_MS, maxMessageLength, readAheadPieces
+  READ_PRIORITY_NOW, SEED_DEFER_MS, maxMessageLength, readAheadPieces, unstoredPieces
 } from './constants.js'
 import { AbortError, InvalidTorrentError, ProtocolError } from './errors.js'
 import { Choker, othersCanServe, type ChokeDecision } from './choker.js'
@@ -102,6 +102,11 @@ export class Torrent extends Emitter<TorrentEvents> {
   readonly #choker: Choker<Peer>
   #discovery: Discovery | undefined
   readonly #waiters = new Map<number, Set<{ resolve: () => void, reject: (err: Error) => void }>>()
+  /**
+   * Verified pieces the store refused, kept for the readers whose windows cover them (oldest first out, at most
+   * unstoredPieces()); the picker holds them (no new requests) but they are not `have`: never announced or uploaded.
+   */
+  readonly #unstored = new Map<number, Uint8Array>()
   #tick: ReturnType<typeof setInterval> | undefined
   #connectionCount = 0
   #uploaded = 0
@@ -176,6 +181,7 @@ export class Torrent extends Emitter<TorrentEvents> {
       metainfo,
       store,
       onVerified: (index) => this.#onVerified(index),
+      onUnstored: (index, data) => this.#onUnstored(index, data),
       onDownloaded: (peer, bytes) => {
         this.#choker.downloaded(peer, bytes)
         this.#downloaded += bytes
@@ -398,11 +404,30 @@ export class Torrent extends Emitter<TorrentEvents> {
       if (peer.receivedHandshake && peer.has?.has(index) !== true) peer.writeHave(index)
     }
     this.emit('verified', index)
+    this.#wake(index)
+    if (this.#downloader!.have.complete) this.#onDone()
+    else for (const peer of this.#peers) if (peer.amInterested) this.#downloader!.updateInterest(peer)
+  }
+
+  /** A verified piece the store refused: a reader whose window covers it gets it from memory (see #unstored). */
+  #onUnstored (index: number, data: Uint8Array): void {
+    const picker = this.#downloader!.picker
+    if (picker.priorityOf(index) === 0) return // fetched in the background, wanted by no reader
+    this.#unstored.delete(index) // fetched again after it was dropped: the newest now
+    this.#unstored.set(index, data)
+    picker.setHeld(index, true)
+    for (const old of this.#unstored.keys()) {
+      if (this.#unstored.size <= unstoredPieces(this.metainfo!.pieceLength)) break
+      this.#unstored.delete(old)
+      picker.setHeld(old, false)
+    }
+    this.#wake(index)
+  }
+
+  #wake (index: number): void {
     const waiters = this.#waiters.get(index)
     this.#waiters.delete(index)
     if (waiters !== undefined) for (const w of waiters) w.resolve()
-    if (this.#downloader!.have.complete) this.#onDone()
-    else for (const peer of this.#peers) if (peer.amInterested) this.#downloader!.updateInterest(peer)
   }
 
   #onDone (): void {
@@ -472,9 +497,9 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.#discovery?.update(this.#announceStats())
   }
 
-  /** Resolves when piece `index` is verified and stored; raises its priority meanwhile. */
+  /** Resolves when piece `index` is verified (and stored, or held in #unstored). */
   async #waitForPiece (index: number, signal?: AbortSignal): Promise<void> {
-    if (this.#downloader?.have.has(index) === true) return
+    if (this.#downloader?.have.has(index) === true || this.#unstored.has(index)) return
     await new Promise<void>((resolve, reject) => {
       let set = this.#waiters.get(index)
       if (set === undefined) {
@@ -555,15 +580,25 @@ export class Torrent extends Emitter<TorrentEvents> {
         releases.push(picker.addPriority(index, index, READ_PRIORITY_NOW))
         if (index < last) releases.push(picker.addPriority(index + 1, Math.min(last, index + ahead), READ_PRIORITY_AHEAD))
         this.#downloader!.fillAll(this.#peers)
-        await this.#waitForPiece(index, signal)
         const pieceStart = index * metainfo.pieceLength
         const from = Math.max(offset, pieceStart) - pieceStart
         const to = Math.min(offset + length, pieceStart + pieceLengthAt(metainfo, index)) - pieceStart
-        yield await this.store!.get(index, { offset: from, length: to - from }, signal)
+        yield await this.#pieceBytes(index, from, to, signal)
       }
     } finally {
       signal?.removeEventListener('abort', releaseWindow)
       releaseWindow()
+    }
+  }
+
+  /** Bytes [from, to) of piece `index` once verified: from the store, or a copy of the piece it refused. */
+  async #pieceBytes (index: number, from: number, to: number, signal?: AbortSignal): Promise<Uint8Array> {
+    for (;;) {
+      const held = this.#unstored.get(index)
+      if (held !== undefined) return held.slice(from, to)
+      if (this.#downloader!.have.has(index)) return await this.store!.get(index, { offset: from, length: to - from }, signal)
+      // Not here yet, or dropped from #unstored before this reader came back to it (the picker fetches it again).
+      await this.#waitForPiece(index, signal)
     }
   }
 
@@ -576,6 +611,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     for (const peer of [...this.#peers]) peer.destroy()
     for (const set of this.#waiters.values()) for (const w of set) w.reject(new AbortError('torrent destroyed'))
     this.#waiters.clear()
+    this.#unstored.clear()
     await this.#discovery?.destroy()
     await this.store?.close()
     this.removeAllListeners()

@@ -112,6 +112,28 @@ describe('a large file downloads through the browser\'s download manager', () =>
     expect(await frame.evaluate(() => location.pathname)).toBe('/')
   })
 
+  it('a file larger than what the visit may store still downloads whole; the store keeps only its budget', async () => {
+    // A fresh visitor (its own IndexedDB) whose visit may store 8 MiB (loader/engine-host.ts storeBudget).
+    const budget = 8 * 1024 * 1024
+    const other = await browser.newContext({ acceptDownloads: true })
+    try {
+      await other.addInitScript((bytes) => { (globalThis as { PEERSITE_STORE_BUDGET?: number }).PEERSITE_STORE_BUDGET = bytes }, budget)
+      const visitor = await other.newPage()
+      await visitor.goto(site.url)
+      const siteFrame = await waitForFrameH1(visitor, H1, 60_000)
+      const [d] = await Promise.all([visitor.waitForEvent('download', { timeout: 120_000 }), siteFrame.click('#attr')])
+      expect(await sha1File(await d.path())).toBe(expected)
+      const held = await visitor.evaluate(() => {
+        const t = (window as unknown as { peersite: { torrent: { have: { count: number }, metainfo: { pieceLength: number } } } }).peersite.torrent
+        return { pieces: t.have.count, pieceLength: t.metainfo.pieceLength }
+      })
+      expect(held.pieces).toBeGreaterThan(0)
+      expect(held.pieces * held.pieceLength).toBeLessThanOrEqual(budget)
+    } finally {
+      await other.close()
+    }
+  })
+
   it('every byte came from the swarm: the static host served no site file', async () => {
     const state = await loaderState(page)
     expect(state?.leader).toBe(true)
