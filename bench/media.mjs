@@ -9,34 +9,21 @@
  *  2. throughput of a 100 MB file (fetch('media/big.bin') in the site's frame, body read to the end) from a Node
  *     seeder to Chromium, and from one Chromium visitor to another (the second downloads after the Node seeder has
  *     stopped), each next to the raw data-channel ceiling of the same pair measured in the same run
- *     (bench/lib/chromium.mjs), before and after;
- *  3. peak memory of the page and the worker while streaming a large file (default 300 MB; BENCH_MEDIA_MEMORY_MB=1000
- *     for the 1 GB case, which is slow and needs that much RAM if the store keeps pieces in memory).
+ *     (bench/lib/chromium.mjs), before and after.
+ *
+ * Memory while streaming a large file (fetch and the download manager) is bench/download.mjs.
  *
  *   npm run build && sh scripts/in-netns.sh node bench/media.mjs
- *   BENCH_MEDIA_RUNS=3 BENCH_MEDIA_VIDEO_MB=50 BENCH_MEDIA_BIG_MB=100 BENCH_MEDIA_MEMORY_MB=300 BENCH_MEDIA_SKIP=memory
+ *   BENCH_MEDIA_RUNS=3 BENCH_MEDIA_VIDEO_MB=50 BENCH_MEDIA_BIG_MB=100 BENCH_MEDIA_SKIP=video (or throughput)
  *
  * Exports run() -> { title, markdown } for bench/run-all.mjs.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ensureDownloadSite, ensureMediaSite } from '../scripts/make-media.mjs'
-import { launchChromium, processTreeMemory, rawChromiumToChromium, rawNodeToChromium } from './lib/chromium.mjs'
-import { assertInNetns, repoRoot, requireDist } from './lib/env.mjs'
+import { launchChromium, rawChromiumToChromium, rawNodeToChromium, siteFrame, timedFetch } from './lib/chromium.mjs'
+import { assertInNetns, requireDist } from './lib/env.mjs'
 import { startLocalSite } from './lib/local-site.mjs'
 import { envNumber, fmt, markdownTable, mbps, median } from './lib/table.mjs'
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** The site frame of a loader page once its document shows `h1`. */
-async function siteFrame (page, h1, timeout = 60_000) {
-  await page.waitForFunction((text) => document.getElementById('peersite-frame')?.contentDocument?.querySelector('h1')?.textContent === text, h1, { timeout })
-  const frame = await (await page.$('#peersite-frame')).contentFrame()
-  if (frame === null) throw new Error('no site frame')
-  return frame
-}
 
 /** In the site frame: the verified share of the pieces under bytes [from, to) of `path` (the leader is the parent). */
 const HAVE_SHARE = ([path, from, to]) => {
@@ -135,33 +122,6 @@ async function measureVideo (browser, { runs, videoMB, seconds, seeksPerVisit, l
   return { visits, seeks, clipBytes, seconds, pieceLength: site.result.metainfo.pieceLength }
 }
 
-/** Fetches `path` in the site frame, reading the body to the end; returns the time and the engine's state at the start. */
-async function timedFetch (frame, path) {
-  return await frame.evaluate(async (path) => {
-    const before = window.parent.peersite.stats()
-    const start = performance.now()
-    // When the engine holds the whole torrent: with the fetch starting at ~0 bytes, engine time ~ fetch time
-    // means the wire/engine is the bottleneck, not the worker's stream.
-    let engineMs = NaN
-    const poll = setInterval(() => {
-      if (window.parent.peersite.torrent?.done === true) { engineMs = performance.now() - start; clearInterval(poll) }
-    }, 20)
-    const res = await fetch(path)
-    const headersAt = performance.now() - start
-    const reader = res.body.getReader()
-    let bytes = 0
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      bytes += value.byteLength
-    }
-    const ms = performance.now() - start
-    if (Number.isNaN(engineMs) && window.parent.peersite.torrent?.done === true) engineMs = ms
-    clearInterval(poll)
-    return { status: res.status, bytes, ms, engineMs, headersMs: headersAt, downloadedBefore: before?.downloaded ?? 0 }
-  }, path)
-}
-
 /** Section 2: throughput of the big file, Node seeder -> Chromium and Chromium -> Chromium, with raw ceilings. */
 async function measureThroughput (browser, { bigMB, log }) {
   const bytes = Math.round(bigMB * 1e6)
@@ -207,81 +167,6 @@ async function measureThroughput (browser, { bigMB, log }) {
   return rows
 }
 
-/**
- * The service worker's JS heap through the browser's CDP endpoint: Target.attachToTarget (not flattened, since
- * playwright's CDPSession cannot address child sessions) and Runtime.getHeapUsage sent with
- * Target.sendMessageToTarget. Returns a function that samples it (null when no worker target is found).
- */
-async function workerHeapProbe (browser) {
-  const cdp = await browser.newBrowserCDPSession()
-  const { targetInfos } = await cdp.send('Target.getTargets')
-  const target = targetInfos.find((t) => t.type === 'service_worker')
-  if (target === undefined) return async () => null
-  const { sessionId } = await cdp.send('Target.attachToTarget', { targetId: target.targetId, flatten: false })
-  let nextId = 1
-  const waiting = new Map()
-  cdp.on('Target.receivedMessageFromTarget', (e) => {
-    if (e.sessionId !== sessionId) return
-    const msg = JSON.parse(e.message)
-    waiting.get(msg.id)?.(msg.result)
-    waiting.delete(msg.id)
-  })
-  return async () => {
-    const id = nextId++
-    const result = new Promise((resolve) => { waiting.set(id, resolve); setTimeout(() => resolve(undefined), 2000) })
-    await cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method: 'Runtime.getHeapUsage' }) })
-    return (await result)?.usedSize ?? null
-  }
-}
-
-/** Section 3: peak memory while one page streams a `memMB` file through the worker (its own browser, so /proc peaks are its own). */
-async function measureMemory ({ memMB, log }) {
-  const site0 = await ensureDownloadSite({ bigMB: memMB })
-  const site = await startLocalSite(site0.dir)
-  const { browser, tag } = await launchChromium()
-  const peaks = { page: 0, worker: NaN, pageUA: 0, renderer: 0, browserProcs: 0 }
-  let sampling = true
-  try {
-    log(`bench/media: memory while streaming ${memMB} MB (published in ${fmt(site.publishMs / 1000)} s)`)
-    const context = await browser.newContext()
-    const page = await context.newPage()
-    const cdp = await context.newCDPSession(page)
-    await cdp.send('Performance.enable')
-    await page.goto(site.url)
-    const frame = await siteFrame(page, 'Download')
-    const workerHeap = await workerHeapProbe(browser)
-    const sample = async () => {
-      const metrics = await cdp.send('Performance.getMetrics').catch(() => ({ metrics: [] }))
-      const heap = metrics.metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? 0
-      peaks.page = Math.max(peaks.page, heap)
-      const w = await workerHeap().catch(() => null)
-      if (typeof w === 'number') peaks.worker = Number.isNaN(peaks.worker) ? w : Math.max(peaks.worker, w)
-      const procs = await processTreeMemory(tag)
-      for (const p of procs) {
-        if (p.type !== 'renderer') continue
-        peaks.renderer = Math.max(peaks.renderer, p.hwm)
-        peaks.renderers = Math.max(peaks.renderers ?? 0, procs.filter((q) => q.type === 'renderer').length)
-      }
-      peaks.browserProcs = Math.max(peaks.browserProcs, procs.reduce((s, p) => s + p.rss, 0))
-    }
-    await sample()
-    peaks.baseline = peaks.renderer
-    const sampler = (async () => { while (sampling) { await sample(); await sleep(500) } })()
-    const result = await timedFetch(frame, 'media/big.bin')
-    sampling = false
-    await sampler
-    await sample()
-    peaks.streamed = result.bytes
-    peaks.mbps = mbps(result.bytes, result.ms)
-    await context.close()
-  } finally {
-    sampling = false
-    await browser.close().catch(() => {})
-    await site.close()
-  }
-  return peaks
-}
-
 export async function run ({ log = (s) => process.stderr.write(s + '\n') } = {}) {
   assertInNetns()
   requireDist('bench/media')
@@ -289,7 +174,6 @@ export async function run ({ log = (s) => process.stderr.write(s + '\n') } = {})
   const videoMB = envNumber('BENCH_MEDIA_VIDEO_MB', 50)
   const seconds = envNumber('BENCH_MEDIA_VIDEO_SECONDS', 60)
   const bigMB = envNumber('BENCH_MEDIA_BIG_MB', 100)
-  const memMB = envNumber('BENCH_MEDIA_MEMORY_MB', 300)
   const skip = new Set((process.env.BENCH_MEDIA_SKIP ?? '').split(',').map((s) => s.trim()).filter(Boolean))
   const sections = []
   const { browser } = await launchChromium()
@@ -300,7 +184,6 @@ export async function run ({ log = (s) => process.stderr.write(s + '\n') } = {})
   } finally {
     await browser.close().catch(() => {})
   }
-  const mem = skip.has('memory') ? undefined : await measureMemory({ memMB, log })
 
   if (video !== undefined) {
     const v = video.visits
@@ -346,23 +229,7 @@ export async function run ({ log = (s) => process.stderr.write(s + '\n') } = {})
         'the engine set the pace, not the worker\'s stream.'
     ].join('\n'))
   }
-  if (mem !== undefined) {
-    const mib = (n) => fmt(n / 2 ** 20, 0)
-    sections.push([
-      `### Memory while streaming ${fmt(mem.streamed / 1e6, 0)} MB through the worker (one visitor, Node seeder; BENCH_MEDIA_MEMORY_MB=${memMB}` +
-        `${memMB < 1000 ? ', 1 GB with BENCH_MEDIA_MEMORY_MB=1000' : ''})`,
-      '',
-      markdownTable(['what', 'peak MiB'], [
-        ['page JS heap (CDP Performance.getMetrics JSHeapUsedSize; the shell page and its same-origin site frame)', mib(mem.page)],
-        ['service worker JS heap (CDP Runtime.getHeapUsage on the worker target)', Number.isNaN(mem.worker) ? 'n/a' : mib(mem.worker)],
-        [`largest renderer process peak RSS (VmHWM, of ${mem.renderers ?? '?'} renderers; holds the page's engine and store, ArrayBuffers included)`, `${mib(mem.renderer)} (${mib(mem.baseline)} before the download)`],
-        ['all of this browser\'s processes, peak of summed RSS', mib(mem.browserProcs)]
-      ]),
-      '',
-      `Streamed at ${fmt(mem.mbps)} MB/s. The JS heap does not count ArrayBuffer contents; the renderer's RSS does.`
-    ].join('\n'))
-  }
-  return { title: 'Media from the swarm: first frame, seeks, throughput vs the raw ceilings, memory', markdown: sections.join('\n\n'), video, tp, mem }
+  return { title: 'Media from the swarm: first frame, seeks, throughput vs the raw ceilings', markdown: sections.join('\n\n'), video, tp }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -139,6 +139,15 @@ export const CLIENT_NAME = 'peersite 0.1.0'
  */
 export const READ_AHEAD_BYTES = 4 * 1024 * 1024
 export const READ_AHEAD_MIN_PIECES = 2
+/**
+ * Pieces verified but refused by the store (its quota is full, or the loader's storage budget for the visit is
+ * spent) still reach the readers waiting for them: the torrent keeps the latest of them in memory, as many as two
+ * readers' windows hold (the piece under each reader and its read-ahead), and drops the oldest beyond that. So a
+ * file larger than the storage available streams with bounded memory: 8-10 MiB for any piece length.
+ */
+export function unstoredPieces (pieceLength: number): number {
+  return 2 * (readAheadPieces(pieceLength) + 1)
+}
 /** Picker priorities of a reader's window; every reader uses the same two, so concurrent readers take turns. */
 export const READ_PRIORITY_NOW = 2
 export const READ_PRIORITY_AHEAD = 1

@@ -24,6 +24,8 @@ export interface DownloaderContext {
    * waiting for the store (IndexedDB commits lag by hundreds of ms while a download runs at full speed).
    */
   onReadable (index: number): void
+  /** A piece was verified but the store refused it: `data` is the only copy (handed over, not reused here). */
+  onUnstored (index: number, data: Uint8Array): void
   onDownloaded (peer: Peer, bytes: number): void
   /** A peer sent data that failed verification too often. */
   ban (peer: Peer, reason: Error): void
@@ -190,12 +192,13 @@ export class Downloader {
     try {
       await this.#ctx.store.put(index, entry.data)
     } catch (err) {
-      // The store refused a good piece (quota, a broken disk or database). Fetching it again in the background
-      // would fail the same way, forever: the piece stops being wanted, so only a reader that asks for it fetches
-      // it again. (The browser's store keeps such pieces in memory instead: storage/overflow.ts.)
+      // The store refused a good piece (quota, a broken disk or database, the visit's storage budget: see
+      // storage/overflow.ts). Fetching it again in the background would fail the same way, forever: the piece stops
+      // being wanted, so only a reader that asks for it fetches it again. A reader waiting for it still gets it.
       this.picker.pieceFailed(index)
       this.picker.setWanted(index, index, false)
       this.#ctx.warn(err as Error)
+      this.#ctx.onUnstored(index, entry.data)
       return
     } finally {
       this.#storing.delete(index)

@@ -6,7 +6,7 @@
 import { Bitfield } from './bitfield.js'
 import {
   CLIENT_NAME, KEEP_ALIVE_INTERVAL_MS, MAX_PEERS, OUR_REQQ, PEER_ID_PREFIX, PEER_IDLE_TIMEOUT_MS, READ_PRIORITY_AHEAD,
-  READ_PRIORITY_NOW, SEED_DEFER_MS, maxMessageLength, readAheadPieces
+  READ_PRIORITY_NOW, SEED_DEFER_MS, maxMessageLength, readAheadPieces, unstoredPieces
 } from './constants.js'
 import { AbortError, InvalidTorrentError, ProtocolError } from './errors.js'
 import { Choker, othersCanServe, type ChokeDecision } from './choker.js'
@@ -102,6 +102,11 @@ export class Torrent extends Emitter<TorrentEvents> {
   readonly #choker: Choker<Peer>
   #discovery: Discovery | undefined
   readonly #waiters = new Map<number, Set<{ resolve: () => void, reject: (err: Error) => void }>>()
+  /**
+   * Verified pieces the store refused, kept for the readers whose windows cover them (oldest first out, at most
+   * unstoredPieces()); the picker holds them (no new requests) but they are not `have`: never announced or uploaded.
+   */
+  readonly #unstored = new Map<number, Uint8Array>()
   #tick: ReturnType<typeof setInterval> | undefined
   #connectionCount = 0
   #uploaded = 0
@@ -177,6 +182,7 @@ export class Torrent extends Emitter<TorrentEvents> {
       store,
       onVerified: (index) => this.#onVerified(index),
       onReadable: (index) => this.#wake(index),
+      onUnstored: (index, data) => this.#onUnstored(index, data),
       onDownloaded: (peer, bytes) => {
         this.#choker.downloaded(peer, bytes)
         this.#downloaded += bytes
@@ -404,7 +410,22 @@ export class Torrent extends Emitter<TorrentEvents> {
     else for (const peer of this.#peers) if (peer.amInterested) this.#downloader!.updateInterest(peer)
   }
 
-  /** Readers waiting for piece `index` may go on: it is verified (stored, or on its way). */
+  /** A verified piece the store refused: a reader whose window covers it gets it from memory (see #unstored). */
+  #onUnstored (index: number, data: Uint8Array): void {
+    const picker = this.#downloader!.picker
+    if (picker.priorityOf(index) === 0) return // fetched in the background, wanted by no reader
+    this.#unstored.delete(index) // fetched again after it was dropped: the newest now
+    this.#unstored.set(index, data)
+    picker.setHeld(index, true)
+    for (const old of this.#unstored.keys()) {
+      if (this.#unstored.size <= unstoredPieces(this.metainfo!.pieceLength)) break
+      this.#unstored.delete(old)
+      picker.setHeld(old, false)
+    }
+    this.#wake(index)
+  }
+
+  /** Readers waiting for piece `index` may go on: it is verified (stored, on its way, or held in #unstored). */
   #wake (index: number): void {
     const waiters = this.#waiters.get(index)
     this.#waiters.delete(index)
@@ -478,9 +499,9 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.#discovery?.update(this.#announceStats())
   }
 
-  /** Resolves when piece `index` is verified (stored, or on its way into the store); read() raises its priority. */
+  /** Resolves when piece `index` is verified: stored, on its way into the store, or held in #unstored. */
   async #waitForPiece (index: number, signal?: AbortSignal): Promise<void> {
-    if (this.#downloader?.have.has(index) === true || this.#downloader?.readable(index) !== undefined) return
+    if (this.#downloader?.have.has(index) === true || this.#downloader?.readable(index) !== undefined || this.#unstored.has(index)) return
     await new Promise<void>((resolve, reject) => {
       let set = this.#waiters.get(index)
       if (set === undefined) {
@@ -560,20 +581,31 @@ export class Torrent extends Emitter<TorrentEvents> {
         releaseWindow()
         releases.push(picker.addPriority(index, index, READ_PRIORITY_NOW))
         if (index < last) releases.push(picker.addPriority(index + 1, Math.min(last, index + ahead), READ_PRIORITY_AHEAD))
-        this.#downloader!.rush(index, this.#peers)
+        if (!this.#unstored.has(index)) this.#downloader!.rush(index, this.#peers)
         this.#downloader!.fillAll(this.#peers)
-        await this.#waitForPiece(index, signal)
         const pieceStart = index * metainfo.pieceLength
         const from = Math.max(offset, pieceStart) - pieceStart
         const to = Math.min(offset + length, pieceStart + pieceLengthAt(metainfo, index)) - pieceStart
-        // A piece verified a moment ago may still be on its way into the store: take it from there (a copy: the
-        // reader may transfer or keep the bytes).
-        const fresh = this.#downloader!.readable(index)
-        yield fresh !== undefined ? fresh.slice(from, to) : await this.store!.get(index, { offset: from, length: to - from }, signal)
+        yield await this.#pieceBytes(index, from, to, signal)
       }
     } finally {
       signal?.removeEventListener('abort', releaseWindow)
       releaseWindow()
+    }
+  }
+
+  /**
+   * Bytes [from, to) of piece `index` once verified: a copy of the piece while it is still on its way into the store
+   * (IndexedDB commits lag while a download runs at full speed) or after the store refused it, else from the store.
+   * Copies: the reader may transfer or keep the bytes.
+   */
+  async #pieceBytes (index: number, from: number, to: number, signal?: AbortSignal): Promise<Uint8Array> {
+    for (;;) {
+      const held = this.#downloader!.readable(index) ?? this.#unstored.get(index)
+      if (held !== undefined) return held.slice(from, to)
+      if (this.#downloader!.have.has(index)) return await this.store!.get(index, { offset: from, length: to - from }, signal)
+      // Not here yet, or dropped from #unstored before this reader came back to it (the picker fetches it again).
+      await this.#waitForPiece(index, signal)
     }
   }
 
@@ -586,6 +618,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     for (const peer of [...this.#peers]) peer.destroy()
     for (const set of this.#waiters.values()) for (const w of set) w.reject(new AbortError('torrent destroyed'))
     this.#waiters.clear()
+    this.#unstored.clear()
     await this.#discovery?.destroy()
     await this.store?.close()
     this.removeAllListeners()

@@ -14,7 +14,7 @@ import { OverflowStore } from '../engine/storage/overflow.js'
 import { Torrent } from '../engine/torrent.js'
 import { allTrackersLocal, PUBLIC_RTC_CONFIG } from '../engine/transport/rtc-config.js'
 import { bdecode, bencode, isDict } from '../engine/util/bencode.js'
-import { holdBackground } from './prefetch.js'
+import { holdBackground, prefetchLimitOf } from './prefetch.js'
 import { TORRENT_FILE, type EngineReply, type EngineRequest, type SiteManifest } from '../worker/protocol.js'
 
 /** A User Timing mark (`peersite:NAME`), for devtools and bench/fcp.mjs. */
@@ -56,8 +56,13 @@ export async function parseTorrentFile (bytes: Uint8Array, manifest: SiteManifes
  * engine stored them only after their SHA-1 matched, each in one transaction, and IndexedDB is private to this
  * origin (whatever could alter it could as well replace this script). A peer that got a bad piece from us would
  * catch it by its hash anyway. Pieces IndexedDB refuses (quota) are kept in memory for the visit (OverflowStore).
+ *
+ * A visit stores at most `budget` bytes (storeBudget): beyond it the engine still hands verified pieces to the
+ * worker's reads, without keeping or announcing them (engine/torrent.ts #unstored). In an incognito or guest window
+ * Chromium keeps IndexedDB in memory, and a page cannot tell: unbounded, a 1 GB download there held 1 GB in the
+ * browser process (bench/download.mjs).
  */
-export async function openStore (metainfo: Metainfo): Promise<{ store: PieceStore, have: Bitfield | undefined }> {
+export async function openStore (metainfo: Metainfo, budget = VISIT_STORE_BUDGET): Promise<{ store: PieceStore, have: Bitfield | undefined }> {
   const layout = { pieceLength: metainfo.pieceLength, length: metainfo.length }
   let idb: IdbStore | undefined
   try {
@@ -66,19 +71,33 @@ export async function openStore (metainfo: Metainfo): Promise<{ store: PieceStor
     const have = new Bitfield(metainfo.pieceCount)
     for (const index of stored) have.set(index)
     mark('store')
-    const store = new OverflowStore(idb, { onOverflow: (err) => console.warn('peersite: keeping pieces in memory:', err.message) })
+    const store = new OverflowStore(idb, { maxBytes: budget, onOverflow: (err) => console.warn('peersite: keeping pieces in memory:', err.message) })
     return { store, have: have.count > 0 ? have : undefined }
   } catch (err) {
     // No IndexedDB (blocked, private mode, Node): this visit keeps its pieces in memory.
     console.debug('peersite: no persistent store:', (err as Error).message)
     await idb?.close().catch(() => {})
-    return { store: new MemoryStore(layout), have: undefined }
+    return { store: new MemoryStore({ ...layout, maxBytes: budget }), have: undefined }
   }
+}
+
+/** What one visit stores at most, unless the publisher's prefetch limit asks for more (storeBudget). */
+export const VISIT_STORE_BUDGET = 256 * 1024 * 1024
+
+/**
+ * The storage budget of a visit: VISIT_STORE_BUDGET, or twice the prefetch limit when that is larger (the prefetch
+ * set rounded up to whole pieces, and room for what the visitor opens besides).
+ */
+export function storeBudget (manifest: Pick<SiteManifest, 'prefetchLimit'>): number {
+  // Tests set a small one with an init script; nothing else sets this.
+  const override = (globalThis as { PEERSITE_STORE_BUDGET?: unknown }).PEERSITE_STORE_BUDGET
+  if (typeof override === 'number' && override >= 0) return override
+  return Math.max(VISIT_STORE_BUDGET, 2 * prefetchLimitOf(manifest))
 }
 
 export async function startTorrent (metainfo: Metainfo, manifest: SiteManifest): Promise<Torrent> {
   const rtcConfig = rtcConfigFor(manifest.trackers)
-  const { store, have } = await openStore(metainfo)
+  const { store, have } = await openStore(metainfo, storeBudget(manifest))
   const torrent = new Torrent({
     createStore: () => store,
     createDiscovery: (init) => new WebSocketTrackerDiscovery({ ...init, announce: [...manifest.trackers], rtcConfig })

@@ -2,10 +2,13 @@
  * The persistent shell: the site is shown in a full-window same-origin frame, and every navigation happens inside
  * it, so this page (and with it the engine and its peer connections) survives them all. After each load the
  * shell mirrors the frame into the window: the address bar (history.replaceState: the visitor sees, bookmarks and
- * shares the site's real paths), the title and the icon.
+ * shares the site's real paths), the title and the icon. It also routes the site's download links through the
+ * service worker (see `download` below).
  */
+import { DOWNLOAD_PARAM } from '../worker/protocol.js'
 
 export const FRAME_ID = 'peersite-frame'
+const DOWNLOAD_FRAME_ID = 'peersite-download'
 const FRAME_STYLE = 'position:fixed;inset:0;width:100%;height:100%;border:0;display:block'
 
 export interface ShellInit {
@@ -88,6 +91,29 @@ export function createShell (init: ShellInit): HTMLIFrameElement {
     location.href = url.href
   }
 
+  // Chromium sends the request of a link with the `download` attribute straight to the network, past the service
+  // worker (https://issues.chromium.org/issues/40410035), and the host has only the loader. So such a click in the
+  // site becomes a navigation of a hidden frame, which the worker does answer, with DOWNLOAD_PARAM asking for
+  // `Content-Disposition: attachment`: the browser's download manager then saves the stream as it arrives.
+  const download = (event: MouseEvent): void => {
+    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return
+    const link = (event.target as Element | null)?.closest?.('a[href][download], area[href][download]') as HTMLAnchorElement | HTMLAreaElement | null
+    if (link === null) return
+    const url = new URL(link.href, link.baseURI)
+    if (!url.href.startsWith(init.root)) return // another site (or blob:, data:): the browser's own business
+    event.preventDefault()
+    url.searchParams.set(DOWNLOAD_PARAM, link.download)
+    let hidden = document.getElementById(DOWNLOAD_FRAME_ID)
+    if (!(hidden instanceof HTMLIFrameElement)) {
+      hidden = document.createElement('iframe')
+      hidden.id = DOWNLOAD_FRAME_ID
+      hidden.style.display = 'none'
+      document.body.append(hidden)
+    }
+    // replace(): no history entry, should the worker answer with a page (504) rather than a download.
+    ;(hidden as HTMLIFrameElement).contentWindow?.location.replace(url.href)
+  }
+
   const watch = (): void => {
     let doc: Document | null
     let win: Window | null
@@ -115,6 +141,7 @@ export function createShell (init: ShellInit): HTMLIFrameElement {
       }
     }
     doc.addEventListener('click', leaveShell)
+    doc.addEventListener('click', download)
     init.onLoad?.(frame)
   }
 

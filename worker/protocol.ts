@@ -39,6 +39,15 @@ export const LOADER_FILES = ['index.html', '404.html', 'sw.js', 'peersite.js', M
  */
 export const RESERVED_ROOT_FILES: readonly string[] = LOADER_FILES.filter((f) => f !== 'index.html' && f !== '404.html')
 
+/**
+ * The query parameter that asks the worker to answer a site file as a download (`Content-Disposition: attachment`
+ * with this file name). Chromium sends the request of a link with the `download` attribute straight to the network,
+ * past the service worker (https://issues.chromium.org/issues/40410035), where the host has only the loader; so
+ * the shell catches such clicks and navigates a hidden frame to `FILE?peersite-download=NAME` instead, a request
+ * the worker does see (loader/shell.ts).
+ */
+export const DOWNLOAD_PARAM = 'peersite-download'
+
 export type PageMessage =
   /** "I run the engine for this site: send reads on this port" (the port is transferred). */
   | { readonly type: 'leader', readonly infoHash: string, readonly port: MessagePort }

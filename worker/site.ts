@@ -6,7 +6,7 @@
  * The body comes from an injected `OpenBody` (the engine client in the worker, a fake in tests), so this file
  * knows nothing about ports or leaders.
  */
-import { MANIFEST_FILE, type SiteManifest } from './protocol.js'
+import { DOWNLOAD_PARAM, MANIFEST_FILE, type SiteManifest } from './protocol.js'
 
 export interface SiteFile { readonly path: string, readonly length: number, readonly type: string }
 
@@ -166,6 +166,29 @@ export function parseRangeHeader (header: string | null, size: number, ifRange: 
   return { kind: 'partial', start, end: Math.min(end, size - 1) }
 }
 
+/**
+ * The file name a request asks to download the file as (`?peersite-download=NAME`, set by the shell for links with
+ * the `download` attribute), or null for an ordinary request. An empty name means the file's own name. Path
+ * separators and control characters are replaced: the browser sanitizes the name too, but the header must stay
+ * one clean line.
+ */
+export function downloadName (url: URL, file: SiteFile): string | null {
+  const asked = url.searchParams.get(DOWNLOAD_PARAM)
+  if (asked === null) return null
+  const clean = asked.replace(/[\u0000-\u001f\u007f/\\]/g, '_').trim()
+  return clean !== '' ? clean : (file.path.split('/').pop() ?? file.path)
+}
+
+/**
+ * `Content-Disposition: attachment` with `name` (RFC 6266): an ASCII `filename` for old clients and the exact name
+ * as `filename*` in RFC 8187's UTF-8 percent-encoding (every byte outside attr-char encoded).
+ */
+export function contentDisposition (name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_')
+  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`
+}
+
 function baseHeaders (type: string): Headers {
   return new Headers({
     'Content-Type': type,
@@ -206,6 +229,8 @@ export async function fileResponse (request: Request, site: Site, file: SiteFile
     const etag = etagOf(site, file.path)
     headers.set('ETag', etag)
     headers.set('Accept-Ranges', 'bytes')
+    const name = downloadName(new URL(request.url), file)
+    if (name !== null) headers.set('Content-Disposition', contentDisposition(name))
     if (noneMatch(request.headers.get('If-None-Match'), etag)) {
       headers.delete('Content-Type')
       return new Response(null, { status: 304, headers })

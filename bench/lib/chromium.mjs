@@ -6,7 +6,6 @@
  * for ICE gathering to complete, which takes milliseconds without STUN).
  */
 import { existsSync } from 'node:fs'
-import { readFile, readdir } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { dist } from './swarm.mjs'
 import { mbps } from './table.mjs'
@@ -21,7 +20,7 @@ export const CHROMIUM_ARGS = [
 ]
 
 /**
- * Launches Chromium. `tag` is an extra (ignored) command-line switch that lets processTreeMemory() find this
+ * Launches Chromium. `tag` is an extra (ignored) command-line switch that lets processTreeMemory() (memory.mjs) find this
  * browser's processes among the others running on the machine.
  * @returns {Promise<{ browser: import('playwright-core').Browser, tag: string }>}
  */
@@ -31,6 +30,20 @@ export async function launchChromium (extraArgs = []) {
   const tag = `peersite-bench-${randomBytes(6).toString('hex')}`
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, `--${tag}`, ...extraArgs], headless: true })
   return { browser, tag }
+}
+
+/**
+ * Chromium with a profile on disk (`dir`), as a visitor's browser has: its IndexedDB and Cache Storage live in
+ * files. The contexts of launchChromium()'s browser (browser.newContext()) are off the record, like an incognito
+ * window: Chromium keeps their storage in memory.
+ * @returns {Promise<{ context: import('playwright-core').BrowserContext, tag: string }>}
+ */
+export async function launchPersistentChromium (dir, extraArgs = [], options = {}) {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set PEERSITE_CHROMIUM)`)
+  const { chromium } = await import('playwright-core')
+  const tag = `peersite-bench-${randomBytes(6).toString('hex')}`
+  const context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, `--${tag}`, ...extraArgs], headless: true, ...options })
+  return { context, tag }
 }
 
 /** In a page: an RTCPeerConnection that answers `offer` and counts what arrives on its data channel. */
@@ -154,40 +167,37 @@ export async function rawChromiumToChromium (browser, bytes = 100e6) {
   }
 }
 
-/**
- * Resident memory of the processes of the browser launched with `tag`: for each renderer, its current RSS and
- * its peak (VmHWM), from /proc (Linux). Renderers are found as descendants of the browser process.
- * @returns {Promise<Array<{ pid: number, type: string, rss: number, hwm: number }>>}
- */
-export async function processTreeMemory (tag) {
-  const procs = new Map()
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = await readFile(`/proc/${name}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      // Chromium rewrites its children's command lines into one space-separated string.
-      const cmdline = (await readFile(`/proc/${name}/cmdline`, 'utf8')).split(/[\0 ]/).filter(Boolean)
-      procs.set(Number(name), { pid: Number(name), ppid, cmdline })
-    } catch {}
-  }
-  const root = [...procs.values()].find((p) => p.cmdline.includes(`--${tag}`) && !p.cmdline.some((a) => a.startsWith('--type=')))
-  if (root === undefined) return []
-  const tree = new Set([root.pid])
-  let grew = true
-  while (grew) {
-    grew = false
-    for (const p of procs.values()) if (!tree.has(p.pid) && tree.has(p.ppid)) { tree.add(p.pid); grew = true }
-  }
-  const out = []
-  for (const pid of tree) {
-    const p = procs.get(pid)
-    const type = p.cmdline.find((a) => a.startsWith('--type='))?.slice(7) ?? 'browser'
-    try {
-      const status = await readFile(`/proc/${pid}/status`, 'utf8')
-      const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024
-      out.push({ pid, type, rss: kb('VmRSS'), hwm: kb('VmHWM') })
-    } catch {}
-  }
-  return out
+/** The site frame of a loader page once its document shows `h1`. */
+export async function siteFrame (page, h1, timeout = 60_000) {
+  await page.waitForFunction((text) => document.getElementById('peersite-frame')?.contentDocument?.querySelector('h1')?.textContent === text, h1, { timeout })
+  const frame = await (await page.$('#peersite-frame')).contentFrame()
+  if (frame === null) throw new Error('no site frame')
+  return frame
+}
+
+/** Fetches `path` in the site frame, reading the body to the end; returns the time and the engine's state at the start. */
+export async function timedFetch (frame, path) {
+  return await frame.evaluate(async (path) => {
+    const before = window.parent.peersite.stats()
+    const start = performance.now()
+    // When the engine holds the whole torrent: with the fetch starting at ~0 bytes, engine time ~ fetch time
+    // means the wire/engine is the bottleneck, not the worker's stream.
+    let engineMs = NaN
+    const poll = setInterval(() => {
+      if (window.parent.peersite.torrent?.done === true) { engineMs = performance.now() - start; clearInterval(poll) }
+    }, 20)
+    const res = await fetch(path)
+    const headersAt = performance.now() - start
+    const reader = res.body.getReader()
+    let bytes = 0
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      bytes += value.byteLength
+    }
+    const ms = performance.now() - start
+    if (Number.isNaN(engineMs) && window.parent.peersite.torrent?.done === true) engineMs = ms
+    clearInterval(poll)
+    return { status: res.status, bytes, ms, engineMs, headersMs: headersAt, downloadedBefore: before?.downloaded ?? 0 }
+  }, path)
 }

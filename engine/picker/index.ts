@@ -306,6 +306,24 @@ export class PiecePicker {
     return this.#unwanted?.[index] !== 1
   }
 
+  // ---- held -----------------------------------------------------------------------------------------------------
+
+  /**
+   * Pieces verified but not stored (the store refused them) that the torrent keeps in memory a while for its
+   * readers: not `have` (never announced, never uploaded), yet not requested again while held.
+   */
+  readonly #held = new Set<number>()
+
+  setHeld (index: number, held: boolean): void {
+    this.#checkIndex(index)
+    if (held) {
+      this.#held.add(index)
+      this.#dropPiece(index)
+    } else {
+      this.#held.delete(index)
+    }
+  }
+
   // ---- requests -------------------------------------------------------------------------------------------------
 
   pick (peerKey: string, has: Bitfield, max: number, now = Date.now()): PickedRequest[] {
@@ -481,7 +499,7 @@ export class PiecePicker {
           let i = cursors[g]!
           const before = out.length
           for (; i <= group.last; i++) {
-            if (this.have.has(i) || !has.has(i)) continue
+            if (this.have.has(i) || !has.has(i) || this.#held.has(i)) continue
             if (visit(i)) return
             if (out.length > before) {
               i++
@@ -534,7 +552,7 @@ export class PiecePicker {
     const picked: number[] = []
     for (let k = 0; k < this.pieceCount && picked.length < want; k++) {
       const index = this.#order[k]!
-      if (!has.has(index) || this.have.has(index) || this.#partial.has(index) || this.#unwanted?.[index] === 1) continue
+      if (!has.has(index) || this.have.has(index) || this.#partial.has(index) || this.#unwanted?.[index] === 1 || this.#held.has(index)) continue
       picked.push(index)
     }
     return picked

@@ -1,7 +1,7 @@
 /**
  * Torrent.read as a streaming reader over the in-memory transport: only a sliding window around the reader is
- * raised, the window goes away the moment the read is aborted (the worker aborts on every seek), and two readers
- * share the peers.
+ * raised, the window goes away the moment the read is aborted (the worker aborts on every seek), two readers
+ * share the peers, and a file larger than the store still streams.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { Bitfield } from '../../../engine/bitfield.js'
@@ -247,6 +247,29 @@ describe('Torrent.read streaming', () => {
     // (32 pieces) queued before it.
     expect(order.indexOf(target)).toBeLessThanOrEqual(RUSH_KEEP_REQUESTS / (PIECE / 16384) + SLACK)
     await reader.return(undefined)
+  })
+
+  it('a file larger than the store still streams: refused pieces go to the reader, unannounced, each fetched once', async () => {
+    const { metainfo, data } = await fixture
+    const seed = await seeder(metainfo, data)
+    // Room for 8 pieces (a full quota, or the loader's budget for the visit), and the file on demand only (as the
+    // loader leaves big media).
+    const store = new MemoryStore({ pieceLength: PIECE, length: metainfo.length, maxBytes: 8 * PIECE })
+    const torrent = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo })
+    torrents.push(torrent)
+    torrent.on('warning', () => {})
+    torrent.setWanted(0, PIECES - 1, false)
+    connect(seed, torrent)
+    const chunks: Uint8Array[] = []
+    for await (const chunk of torrent.read(0, metainfo.length)) chunks.push(chunk)
+    expect(sameBytes(concatBytes(chunks), data)).toBe(true)
+    expect(torrent.have!.count).toBe(8) // what the store took; the rest is never announced
+    expect(torrent.stats().downloaded).toBe(metainfo.length) // read-ahead pieces were held for the reader, not fetched again
+    // Going back to a piece long dropped from memory fetches it again.
+    const again: Uint8Array[] = []
+    for await (const chunk of torrent.read(100 * PIECE + 5, 10)) again.push(chunk)
+    expect(sameBytes(concatBytes(again), data.subarray(100 * PIECE + 5, 100 * PIECE + 15))).toBe(true)
+    expect(torrent.stats().downloaded).toBe(metainfo.length + PIECE)
   })
 })
 

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import {
-  contentType, createSite, etagOf, parseManifest, parseRangeHeader, relativePath, resolveFile, siteResponse,
-  type OpenBody, type Site
+  contentDisposition, contentType, createSite, downloadName, etagOf, parseManifest, parseRangeHeader, relativePath, resolveFile,
+  siteResponse, type OpenBody, type Site
 } from '../../../worker/site.js'
+import { DOWNLOAD_PARAM } from '../../../worker/protocol.js'
 
 const INFOHASH = 'aa'.repeat(20)
 const SCOPE = new URL('https://host.example/sub/')
@@ -263,6 +264,34 @@ describe('responses', () => {
     expect(res.status).toBe(504)
     expect(res.headers.get('Content-Type')).toBe('text/html; charset=utf-8')
     expect(await res.text()).toContain('No peer could deliver')
+  })
+
+  it('answers ?peersite-download=NAME as an attachment of that name (the shell\'s route for download links)', async () => {
+    const { res } = await serve(`docs/readme.txt?${DOWNLOAD_PARAM}=notes.txt`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('Content-Disposition')).toBe('attachment; filename="notes.txt"; filename*=UTF-8\'\'notes.txt')
+    expect(res.headers.get('Content-Length')).toBe('30')
+    expect(await bytesOf(res)).toEqual(contentOf('docs/readme.txt', 30))
+    // An empty name (a bare `download` attribute): the file's own name.
+    const bare = await serve(`café/menu.html?${DOWNLOAD_PARAM}=`)
+    expect(bare.res.headers.get('Content-Disposition')).toBe('attachment; filename="menu.html"; filename*=UTF-8\'\'menu.html')
+    // A range of it keeps the header (a resumed download), and an ordinary request has none.
+    const ranged = await serve(`media/clip.mp4?${DOWNLOAD_PARAM}=clip.mp4`, { headers: { Range: 'bytes=10-19' } })
+    expect(ranged.res.status).toBe(206)
+    expect(ranged.res.headers.get('Content-Disposition')).toContain('attachment')
+    expect((await serve('docs/readme.txt')).res.headers.get('Content-Disposition')).toBeNull()
+  })
+
+  it('encodes download names for the header: RFC 8187 filename*, an ASCII fallback, no separators or control characters', () => {
+    const file = { path: 'a/b.bin', length: 1, type: '' }
+    const url = (name: string): URL => new URL(`https://host.example/a/b.bin?${DOWNLOAD_PARAM}=${encodeURIComponent(name)}`)
+    expect(downloadName(new URL('https://host.example/a/b.bin'), file)).toBeNull()
+    expect(downloadName(url(''), file)).toBe('b.bin')
+    expect(downloadName(url('../../etc/passwd'), file)).toBe('.._.._etc_passwd')
+    expect(downloadName(url('a\\b\r\nSet-Cookie: x'), file)).toBe('a_b__Set-Cookie: x')
+    expect(contentDisposition('résumé (final)*.pdf')).toBe(
+      'attachment; filename="r_sum_ (final)*.pdf"; filename*=UTF-8\'\'r%C3%A9sum%C3%A9%20%28final%29%2A.pdf')
+    expect(contentDisposition('say "hi".txt')).toBe('attachment; filename="say _hi_.txt"; filename*=UTF-8\'\'say%20%22hi%22.txt')
   })
 
   it('passes the request\'s abort signal to the engine', async () => {

@@ -44,4 +44,19 @@ describe('PiecePicker wanted set', () => {
     expect(drain(p)).toEqual([3])
     release()
   })
+
+  it('does not request a held piece (verified, refused by the store, kept for a reader) until it is let go', () => {
+    const p = picker(6)
+    p.setWanted(0, 5, false)
+    const release = p.addPriority(2, 4)
+    p.setHeld(3, true)
+    expect(drain(p)).toEqual([2, 4])
+    // The pieces came and were refused too: the picker forgets their blocks (pieceFailed), and they are held.
+    for (const i of [2, 4]) { p.pieceFailed(i); p.setHeld(i, true) }
+    expect(drain(p)).toEqual([])
+    expect(p.have.count).toBe(0)
+    p.setHeld(3, false)
+    expect(drain(p)).toEqual([3])
+    release()
+  })
 })

@@ -188,4 +188,24 @@ describe('OverflowStore', () => {
     expect(await code(store.put(3, new Uint8Array(3)))).toBe('ERR_INVALID_LENGTH')
     await store.close()
   })
+
+  it('takes at most maxBytes in all, primary and memory together, then refuses with ERR_QUOTA', async () => {
+    const primary = new MemoryStore({ ...LAYOUT, maxBytes: 1000 })
+    const store = new OverflowStore(primary, { maxBytes: 2000 })
+    await store.put(0, pieceOf(data, LAYOUT, 0)) // primary
+    await store.put(1, pieceOf(data, LAYOUT, 1)) // memory
+    expect(store.bytes).toBe(2000)
+    expect(await code(store.put(2, pieceOf(data, LAYOUT, 2)))).toBe('ERR_QUOTA')
+    expect(store.memory.has(2)).toBe(false)
+    for (const i of [0, 1]) expect(await store.get(i)).toEqual(pieceOf(data, LAYOUT, i))
+    await store.close()
+  })
+
+  it('counts concurrent puts against maxBytes before they finish', async () => {
+    const store = new OverflowStore(new MemoryStore(LAYOUT), { maxBytes: 2000 })
+    const results = await Promise.allSettled([0, 1, 2, 3].map(async (i) => await store.put(i, pieceOf(data, LAYOUT, i))))
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected'])
+    expect(store.bytes).toBe(2000)
+    await store.close()
+  })
 })
