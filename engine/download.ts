@@ -3,7 +3,9 @@
  * against its SHA-1 from the info dictionary before it is stored or passed on, and blames the peers whose blocks
  * made a piece fail.
  */
-import { ENDGAME_DUPLICATE_AFTER_MS, MAX_HASH_FAILURES_PER_PEER, MAX_OUTSTANDING_REQUESTS, REQUEST_TIMEOUT_MS, RUSH_KEEP_REQUESTS } from './constants.js'
+import {
+  ENDGAME_DUPLICATE_AFTER_MS, MAX_HASH_FAILURES_PER_PEER, MAX_OUTSTANDING_REQUESTS, REQUEST_TIMEOUT_MS, RUSH_KEEP_REQUESTS, readAheadPieces
+} from './constants.js'
 import { HashMismatchError } from './errors.js'
 import { pieceHash, pieceLengthAt, type Metainfo } from './metainfo/index.js'
 import { PiecePicker, type BlockRequest } from './picker/index.js'
@@ -41,19 +43,31 @@ export class Downloader {
   readonly #buffers = new Map<number, { data: Uint8Array, from: Set<Peer> }>()
   /** Verified pieces whose store.put has not settled yet. */
   readonly #storing = new Map<number, Uint8Array>()
+  /**
+   * Stored pieces that a reader's window covered when they were verified, kept a little longer (at most
+   * #recentBytes, oldest out): the reader usually comes for them shortly after, and reading a piece back from
+   * IndexedDB costs the page and the browser a copy and a deserialization each.
+   */
+  readonly #recent = new Map<number, Uint8Array>()
+  readonly #recentLimit: number
+  #recentBytes = 0
 
   constructor (ctx: DownloaderContext, have?: Bitfield) {
     this.#ctx = ctx
     const { pieceCount, pieceLength, length } = ctx.metainfo
     this.picker = new PiecePicker({ pieceCount, pieceLength, length, endgameDelayMs: ENDGAME_DUPLICATE_AFTER_MS })
+    this.#recentLimit = (readAheadPieces(pieceLength) + 1) * pieceLength
     if (have !== undefined) for (let i = 0; i < pieceCount; i++) if (have.has(i)) this.picker.markHave(i)
   }
 
   get have (): Bitfield { return this.picker.have }
 
-  /** A verified piece still on its way into the store (see onReadable); undefined once stored or if not verified. */
+  /**
+   * A verified piece in memory: on its way into the store (see onReadable), or stored a moment ago for a reader
+   * (#recent); undefined otherwise (then read it from the store). Not to be modified.
+   */
   readable (index: number): Uint8Array | undefined {
-    return this.#storing.get(index)
+    return this.#storing.get(index) ?? this.#recent.get(index)
   }
 
   addPeer (peer: Peer): void {
@@ -203,8 +217,20 @@ export class Downloader {
     } finally {
       this.#storing.delete(index)
     }
+    if (this.picker.priorityOf(index) > 0) this.#keepRecent(index, entry.data)
     this.picker.markHave(index)
     this.#ctx.onVerified(index)
+  }
+
+  #keepRecent (index: number, data: Uint8Array): void {
+    if (this.#recent.has(index)) return
+    this.#recent.set(index, data)
+    this.#recentBytes += data.length
+    for (const [old, bytes] of this.#recent) {
+      if (this.#recentBytes <= this.#recentLimit) break
+      this.#recent.delete(old)
+      this.#recentBytes -= bytes.length
+    }
   }
 
   /** Requests unanswered for too long go back to the picker, so a stalled peer does not hold the pieces hostage. */

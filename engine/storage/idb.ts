@@ -195,11 +195,12 @@ export class IdbStore implements PieceStore {
     if (data.length !== pieceLength) {
       throw new StorageError(`piece ${index} is ${pieceLength} bytes, got ${data.length}`, 'ERR_INVALID_LENGTH')
     }
-    // A copy of exactly the piece's bytes, taken now: the caller may reuse its buffer while we wait for the database.
-    const copy = data.slice()
+    // Not copied: the caller leaves `data` alone until this settles (PieceStore.put), and IndexedDB copies it when
+    // the batch is written. Unless it is a view into a larger buffer: IndexedDB would store the whole buffer.
+    const piece = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice()
     await new Promise<void>((resolve, reject) => {
-      this.#queue.push({ index, data: copy, resolve, reject })
-      this.#queuedBytes += copy.length
+      this.#queue.push({ index, data: piece, resolve, reject })
+      this.#queuedBytes += piece.length
       if (this.#writing) return
       // Wait a moment for more pieces to share the transaction, unless a batch is full already.
       clearTimeout(this.#drainTimer)

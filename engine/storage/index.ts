@@ -15,7 +15,11 @@ export interface PieceStoreInit {
 export interface PieceStore {
   readonly pieceLength: number
   readonly length: number
-  /** Stores one whole, verified piece. `data.length` must equal the piece's length. */
+  /**
+   * Stores one whole, verified piece. `data.length` must equal the piece's length. The caller must not modify `data`
+   * until the returned promise settles: a store may write it later (IndexedDB writes in batches), and copying every
+   * piece first costs a download at full speed measurable CPU. Once it settles the store holds no reference to it.
+   */
   put (index: number, data: Uint8Array, signal?: AbortSignal): Promise<void>
   /**
    * Reads `length` bytes at `offset` inside piece `index` (the whole piece by default).

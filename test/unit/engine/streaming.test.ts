@@ -205,6 +205,30 @@ describe('Torrent.read streaming', () => {
     await reader.return(undefined)
   })
 
+  it('a reader takes the pieces of its window from memory, not back from the store', async () => {
+    const { metainfo, data } = await fixture
+    const seed = await seeder(metainfo, data)
+    const store = new MemoryStore({ pieceLength: metainfo.pieceLength, length: metainfo.length })
+    let reads = 0
+    const get = store.get.bind(store)
+    store.get = async (index, range, signal) => {
+      reads++
+      return await get(index, range, signal)
+    }
+    const torrent = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo })
+    torrents.push(torrent)
+    connect(seed, torrent)
+    const offset = 40 * PIECE + 3
+    const length = 30 * PIECE
+    const chunks: Uint8Array[] = []
+    for await (const chunk of torrent.read(offset, length)) {
+      chunks.push(chunk)
+      await new Promise((resolve) => setTimeout(resolve, 1)) // a consumer slower than the download
+    }
+    expect(sameBytes(concatBytes(chunks), data.subarray(offset, offset + length))).toBe(true)
+    expect(reads).toBe(0)
+  })
+
   it('a seek cancels the requests queued for background pieces and asks for the new position at once', async () => {
     const { metainfo, data } = await fixture
     // A seeder that cannot answer yet (its store reads wait): our requests pile up in its queue, as they do behind a
