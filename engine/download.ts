@@ -44,9 +44,9 @@ export class Downloader {
   /** Verified pieces whose store.put has not settled yet. */
   readonly #storing = new Map<number, Uint8Array>()
   /**
-   * Stored pieces that a reader's window covered when they were verified, kept a little longer (at most
-   * #recentBytes, oldest out): the reader usually comes for them shortly after, and reading a piece back from
-   * IndexedDB costs the page and the browser a copy and a deserialization each.
+   * Stored pieces that a reader's window covered when they were verified, kept a little longer (one read-ahead
+   * window and a piece at most, oldest out): the reader usually comes for them shortly after, and reading a piece
+   * back from IndexedDB costs the page and the browser a copy and a deserialization each.
    */
   readonly #recent = new Map<number, Uint8Array>()
   readonly #recentLimit: number
