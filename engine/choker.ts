@@ -42,12 +42,6 @@ export interface ChokerInit {
    * at once: if every seeding peer deferred, the newcomer would simply wait, then take the fastest (the publisher).
    */
   seedDeferMs?: number
-  /**
-   * While seeding, how long a newly interested peer waits when nobody connected to us can serve it now, but seeds
-   * were connected a moment ago (we dropped them: two seeds have nothing to exchange): the newcomer most likely
-   * reaches them too, through the same tracker. Default 0 (off); the publisher's seeder sets SEED_HINT_DEFER_MS.
-   */
-  seedHintDeferMs?: number
   /** A number in [0, 1); default Math.random. The tests pass a seeded one. */
   random?: () => number
 }
@@ -100,7 +94,6 @@ export class Choker<K> {
       seedTurnMs: init.seedTurnMs ?? SEED_TURN_MS,
       newPeerWeight: init.newPeerWeight ?? NEW_PEER_OPTIMISTIC_WEIGHT,
       seedDeferMs: init.seedDeferMs ?? 0,
-      seedHintDeferMs: init.seedHintDeferMs ?? 0,
       random: init.random ?? Math.random
     }
   }
@@ -151,15 +144,13 @@ export class Choker<K> {
    * An `interested` message: a free slot (regular, else the optimistic one) is given at once. Except while seeding
    * when `othersCanServe` (another of our peers has pieces this one lacks, see othersCanServe()): then the peer
    * waits up to SEED_DEFER_MS, so that it fetches from the other visitors first and the publisher's upload does not
-   * grow with the audience; if it still wants pieces after that, it gets the next free slot. `othersCanServe` is
-   * 'likely' when no peer of ours can serve it now but seeds were connected a moment ago: it waits seedHintDeferMs.
+   * grow with the audience; if it still wants pieces after that, it gets the next free slot.
    */
-  interested (peer: K, now: number, othersCanServe: boolean | 'likely' = false): Array<ChokeDecision<K>> {
+  interested (peer: K, now: number, othersCanServe = false): Array<ChokeDecision<K>> {
     const state = this.#peers.get(peer)
     if (state === undefined || state.interested) return []
     state.interested = true
-    const defer = othersCanServe === true ? this.#init.seedDeferMs : othersCanServe === 'likely' ? this.#init.seedHintDeferMs : 0
-    if (this.#seeding && defer > 0) state.deferredUntil = now + defer
+    if (this.#seeding && othersCanServe && this.#init.seedDeferMs > 0) state.deferredUntil = now + this.#init.seedDeferMs
     return this.#fill(now)
   }
 

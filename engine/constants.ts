@@ -119,16 +119,6 @@ export const SEED_TURN_MS = 3 * RECHOKE_INTERVAL_MS
  * choked or slow barely notices.
  */
 export const SEED_DEFER_MS = 1_500
-/**
- * The publisher drops a visitor once both are seeds (two seeds have nothing to exchange), and with it the knowledge
- * that this visitor can serve newcomers: measured in bench/offload.mjs, later newcomers then saw nobody else who
- * could serve them and took whole copies from the publisher (up to 4x the site with 8-16 visitors). So for
- * RECENT_SEED_MS after it dropped a seed, the publisher lets a newcomer that nobody connected can serve wait
- * SEED_HINT_DEFER_MS: enough for it to be unchoked by the seeds it reaches through the tracker, short enough not to
- * matter much to a first paint when those seeds have left.
- */
-export const SEED_HINT_DEFER_MS = 500
-export const RECENT_SEED_MS = 60_000
 
 /** Azureus-style peer id prefix: "-PS0100-" (peersite 0.1.0) followed by 12 random bytes. */
 export const PEER_ID_PREFIX = '-PS0100-'

@@ -6,7 +6,7 @@
 import { Bitfield } from './bitfield.js'
 import {
   CLIENT_NAME, KEEP_ALIVE_INTERVAL_MS, MAX_PEERS, OUR_REQQ, PEER_ID_PREFIX, PEER_IDLE_TIMEOUT_MS, READ_PRIORITY_AHEAD,
-  READ_PRIORITY_NOW, RECENT_SEED_MS, SEED_DEFER_MS, SEED_HINT_DEFER_MS, maxMessageLength, readAheadPieces, unstoredPieces
+  READ_PRIORITY_NOW, SEED_DEFER_MS, maxMessageLength, readAheadPieces, unstoredPieces
 } from './constants.js'
 import { AbortError, InvalidTorrentError, ProtocolError } from './errors.js'
 import { Choker, othersCanServe, type ChokeDecision } from './choker.js'
@@ -108,8 +108,6 @@ export class Torrent extends Emitter<TorrentEvents> {
    */
   readonly #unstored = new Map<number, Uint8Array>()
   #tick: ReturnType<typeof setInterval> | undefined
-  /** When a seed last left us (mostly dropped because both of us were seeds: see Choker's seedHintDeferMs). */
-  #seedLeftAt: number | undefined
   #connectionCount = 0
   #uploaded = 0
   #downloaded = 0
@@ -127,7 +125,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.infoHash = toHex(this.infoHashBytes)
     this.peerId = init.peerId ?? createPeerId()
     this.#maxPeers = init.maxPeers ?? MAX_PEERS
-    this.#choker = new Choker(init.origin === true ? { seedDeferMs: SEED_DEFER_MS, seedHintDeferMs: SEED_HINT_DEFER_MS } : {})
+    this.#choker = new Choker({ seedDeferMs: init.origin === true ? SEED_DEFER_MS : 0 })
     this.#metadata = new MetadataExchange({
       infoHash: this.infoHashBytes,
       info: () => this.metainfo?.info,
@@ -365,7 +363,8 @@ export class Torrent extends Emitter<TorrentEvents> {
         downloader?.fill(peer)
         return
       case 'interested': {
-        this.#choke((choker, now) => choker.interested(peer, now, this.#othersCanServe(peer, now)))
+        const othersServe = this.#done && othersCanServe(peer.has, [...this.#peers].filter((p) => p !== peer).map((p) => p.has))
+        this.#choke((choker, now) => choker.interested(peer, now, othersServe))
         return
       }
       case 'not-interested':
@@ -386,13 +385,6 @@ export class Torrent extends Emitter<TorrentEvents> {
     }
   }
 
-  /** Whether other peers can serve `peer` instead of us, a seed (Choker.interested): true, 'likely' or false. */
-  #othersCanServe (peer: Peer, now: number): boolean | 'likely' {
-    if (!this.#done) return false
-    if (othersCanServe(peer.has, [...this.#peers].filter((p) => p !== peer).map((p) => p.has))) return true
-    return this.#seedLeftAt !== undefined && now - this.#seedLeftAt < RECENT_SEED_MS ? 'likely' : false
-  }
-
   /** Two seeds have nothing to give each other: the connection slot is better spent on a leecher. */
   #dropIfBothSeeds (peer: Peer): boolean {
     if (!this.#done || peer.has?.complete !== true) return false
@@ -409,9 +401,8 @@ export class Torrent extends Emitter<TorrentEvents> {
     const metainfo = this.metainfo!
     this.#verifiedBytes += pieceLengthAt(metainfo, index)
     for (const peer of this.#peers) {
-      // Everyone learns of the new piece (BEP 3 `have`), seeds too: that is how the publisher learns which visitors
-      // can serve a newcomer (Choker.interested) and when one has the whole site (#dropIfBothSeeds). 9 bytes.
-      if (peer.receivedHandshake) peer.writeHave(index)
+      // Everyone learns of the new piece (BEP 3 `have`); also those who have it, as cheap as it is useful for them.
+      if (peer.receivedHandshake && peer.has?.has(index) !== true) peer.writeHave(index)
     }
     this.emit('verified', index)
     this.#wake(index)
@@ -480,7 +471,6 @@ export class Torrent extends Emitter<TorrentEvents> {
   }
 
   #onPeerClose (peer: Peer): void {
-    if (peer.has?.complete === true) this.#seedLeftAt = Date.now()
     this.#peers.delete(peer)
     if (this.#byKey.get(peer.key) === peer) this.#byKey.delete(peer.key)
     this.#metadata.removePeer(peer)

@@ -171,16 +171,6 @@ describe('Choker', () => {
     expect(show(c.tick(1.5 * S))).toBe('+B') // still interested: the next free slot is its own
   })
 
-  it('while seeding, lets a newcomer wait the shorter seedHintDeferMs when seeds only likely can serve it', () => {
-    const c = setup('AB', { seedDeferMs: 1500, seedHintDeferMs: 500 })
-    c.setSeeding(true)
-    c.rechoke(0)
-    expect(show(c.interested('A', 0, 'likely'))).toBe('') // seeds left us a moment ago: the newcomer likely reaches them
-    expect(show(c.tick(0.4 * S))).toBe('')
-    expect(show(c.tick(0.5 * S))).toBe('+A')
-    expect(show(c.interested('B', 0.5 * S, false))).toBe('+B') // nobody else: served at once
-  })
-
   it('does not defer while downloading, nor a peer that lost interest meanwhile', () => {
     const c = setup('AB', { seedDeferMs: 1500 })
     expect(show(c.interested('A', 0, true))).toBe('+A') // not seeding: tit-for-tat, no deferral

@@ -34,15 +34,10 @@ describe('Torrent upload slots', () => {
       }, { infoHash: metainfo.infoHash, metainfo })
       torrents.push(t)
       leechers.push(t)
-      t.on('peer', (peer) => {
-        let mine = false
-        peer.on('message', (m) => {
-          if (m.type === 'unchoke' && !mine) { mine = true; most = Math.max(most, ++unchoked) }
-          if (m.type === 'choke' && mine) { mine = false; unchoked-- }
-        })
-        // A leecher that completes is dropped by the seed (two seeds): its slot is free again.
-        peer.on('close', () => { if (mine) { mine = false; unchoked-- } })
-      })
+      t.on('peer', (peer) => peer.on('message', (m) => {
+        if (m.type === 'unchoke') most = Math.max(most, ++unchoked)
+        if (m.type === 'choke') unchoked--
+      }))
     }
     for (const t of leechers) {
       const [x, y] = memoryConnectionPair()
@@ -56,26 +51,5 @@ describe('Torrent upload slots', () => {
     expect(most).toBeGreaterThan(0)
     expect(most).toBeLessThanOrEqual(UPLOAD_SLOTS + OPTIMISTIC_UNCHOKE_SLOTS)
     for (const t of leechers) expect(t.stats().downloaded).toBe(data.length)
-  })
-
-  it('a seed learns the pieces its leechers verify (have), so it sees when one has everything and drops it', async () => {
-    const PIECE = 16 * 1024
-    const { metainfo, data } = await makeTorrent([{ path: 'a.bin', data: randomData(8 * PIECE, 6) }], PIECE)
-    const store = new MemoryStore({ pieceLength: metainfo.pieceLength, length: metainfo.length })
-    for (let i = 0; i < metainfo.pieceCount; i++) await store.put(i, data.slice(i * PIECE, (i + 1) * PIECE))
-    const seed = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount), origin: true })
-    const leecher = new Torrent({ createStore: (m) => new MemoryStore({ pieceLength: m.pieceLength, length: m.length }) }, { infoHash: metainfo.infoHash, metainfo })
-    torrents.push(seed, leecher)
-    const haves: number[] = []
-    seed.on('peer', (peer) => peer.on('message', (m) => { if (m.type === 'have') haves.push(m.index) }))
-    const closed = new Promise<void>((resolve) => seed.on('peer', (peer) => peer.on('close', () => resolve())))
-    const done = new Promise<void>((resolve) => leecher.once('done', () => resolve()))
-    const [a, b] = memoryConnectionPair()
-    seed.addConnection(a)
-    leecher.addConnection(b)
-    await done
-    await closed // two seeds have nothing to exchange: the publisher drops the visitor that completed
-    expect(haves.sort((x, y) => x - y)).toEqual(Array.from({ length: metainfo.pieceCount }, (_, i) => i))
-    expect(seed.stats().peers).toBe(0)
   })
 })
