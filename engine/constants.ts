@@ -141,7 +141,7 @@ export const READ_AHEAD_BYTES = 4 * 1024 * 1024
 export const READ_AHEAD_MIN_PIECES = 2
 /**
  * Pieces verified but refused by the store (its quota is full, or the loader's storage budget for the visit is
- * spent) still reach the readers waiting for them: the torrent keeps the latest of them in memory, as many as two
+ * spent) still reach the readers waiting for them: the downloader keeps the latest of them in memory, as many as two
  * readers' windows hold (the piece under each reader and its read-ahead), and drops the oldest beyond that. So a
  * file larger than the storage available streams with bounded memory: 8-10 MiB for any piece length.
  */

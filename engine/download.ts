@@ -4,7 +4,8 @@
  * made a piece fail.
  */
 import {
-  ENDGAME_DUPLICATE_AFTER_MS, MAX_HASH_FAILURES_PER_PEER, MAX_OUTSTANDING_REQUESTS, REQUEST_TIMEOUT_MS, RUSH_KEEP_REQUESTS, readAheadPieces
+  ENDGAME_DUPLICATE_AFTER_MS, MAX_HASH_FAILURES_PER_PEER, MAX_OUTSTANDING_REQUESTS, REQUEST_TIMEOUT_MS, RUSH_KEEP_REQUESTS,
+  readAheadPieces, unstoredPieces
 } from './constants.js'
 import { HashMismatchError } from './errors.js'
 import { pieceHash, pieceLengthAt, type Metainfo } from './metainfo/index.js'
@@ -26,8 +27,6 @@ export interface DownloaderContext {
    * waiting for the store (IndexedDB commits lag by hundreds of ms while a download runs at full speed).
    */
   onReadable (index: number): void
-  /** A piece was verified but the store refused it: `data` is the only copy (handed over, not reused here). */
-  onUnstored (index: number, data: Uint8Array): void
   onDownloaded (peer: Peer, bytes: number): void
   /** A peer sent data that failed verification too often. */
   ban (peer: Peer, reason: Error): void
@@ -45,29 +44,35 @@ export class Downloader {
   readonly #storing = new Map<number, Uint8Array>()
   /**
    * Stored pieces that a reader's window covered when they were verified, kept a little longer (one read-ahead
-   * window and a piece at most, oldest out): the reader usually comes for them shortly after, and reading a piece
-   * back from IndexedDB costs the page and the browser a copy and a deserialization each.
+   * window and a piece at most): the reader usually comes for them shortly after, and reading a piece back from
+   * IndexedDB costs the page and the browser a copy and a deserialization each.
    */
-  readonly #recent = new Map<number, Uint8Array>()
-  readonly #recentLimit: number
-  #recentBytes = 0
+  readonly #recent: PiecesInMemory
+  /**
+   * Verified pieces the store refused (its quota is full, or the loader's budget for the visit is spent) that a
+   * reader's window covered, kept for that reader (at most unstoredPieces()). The picker holds them (no new requests
+   * while they are here), but they are not `have`: never announced or uploaded.
+   */
+  readonly #held: PiecesInMemory
 
   constructor (ctx: DownloaderContext, have?: Bitfield) {
     this.#ctx = ctx
     const { pieceCount, pieceLength, length } = ctx.metainfo
     this.picker = new PiecePicker({ pieceCount, pieceLength, length, endgameDelayMs: ENDGAME_DUPLICATE_AFTER_MS })
-    this.#recentLimit = (readAheadPieces(pieceLength) + 1) * pieceLength
+    this.#recent = new PiecesInMemory(readAheadPieces(pieceLength) + 1)
+    this.#held = new PiecesInMemory(unstoredPieces(pieceLength), (old) => this.picker.setHeld(old, false))
     if (have !== undefined) for (let i = 0; i < pieceCount; i++) if (have.has(i)) this.picker.markHave(i)
   }
 
   get have (): Bitfield { return this.picker.have }
 
   /**
-   * A verified piece in memory: on its way into the store (see onReadable), or stored a moment ago for a reader
-   * (#recent); undefined otherwise (then read it from the store). Not to be modified.
+   * A verified piece in memory: on its way into the store (see onReadable), stored a moment ago for a reader
+   * (#recent), or refused by the store and held for a reader (#held); undefined otherwise (then read it from the
+   * store if it is `have`, else wait for it). Not to be modified.
    */
   readable (index: number): Uint8Array | undefined {
-    return this.#storing.get(index) ?? this.#recent.get(index)
+    return this.#storing.get(index) ?? this.#recent.get(index) ?? this.#held.get(index)
   }
 
   addPeer (peer: Peer): void {
@@ -134,7 +139,7 @@ export class Downloader {
    * again later.
    */
   rush (index: number, peers: Iterable<Peer>): void {
-    if (this.have.has(index) || this.#storing.has(index) || this.picker.isStarted(index)) return
+    if (this.have.has(index) || this.readable(index) !== undefined || this.picker.isStarted(index)) return
     const urgency = this.picker.priorityOf(index)
     for (const peer of peers) {
       const pending = this.#outstanding.get(peer)
@@ -212,25 +217,17 @@ export class Downloader {
       this.picker.pieceFailed(index)
       this.picker.setWanted(index, index, false)
       this.#ctx.warn(err as Error)
-      this.#ctx.onUnstored(index, entry.data)
+      if (this.picker.priorityOf(index) > 0) {
+        this.#held.add(index, entry.data)
+        this.picker.setHeld(index, true)
+      }
       return
     } finally {
       this.#storing.delete(index)
     }
-    if (this.picker.priorityOf(index) > 0) this.#keepRecent(index, entry.data)
+    if (this.picker.priorityOf(index) > 0) this.#recent.add(index, entry.data)
     this.picker.markHave(index)
     this.#ctx.onVerified(index)
-  }
-
-  #keepRecent (index: number, data: Uint8Array): void {
-    if (this.#recent.has(index)) return
-    this.#recent.set(index, data)
-    this.#recentBytes += data.length
-    for (const [old, bytes] of this.#recent) {
-      if (this.#recentBytes <= this.#recentLimit) break
-      this.#recent.delete(old)
-      this.#recentBytes -= bytes.length
-    }
   }
 
   /** Requests unanswered for too long go back to the picker, so a stalled peer does not hold the pieces hostage. */
@@ -251,5 +248,32 @@ export class Downloader {
 
   outstandingCount (peer: Peer): number {
     return this.#outstanding.get(peer)?.size ?? 0
+  }
+}
+
+/** Whole verified pieces kept in memory, at most `limit` of them: adding one beyond drops the oldest (`onDrop`). */
+class PiecesInMemory {
+  readonly #pieces = new Map<number, Uint8Array>()
+  readonly #limit: number
+  readonly #onDrop: ((index: number) => void) | undefined
+
+  constructor (limit: number, onDrop?: (index: number) => void) {
+    this.#limit = limit
+    this.#onDrop = onDrop
+  }
+
+  get (index: number): Uint8Array | undefined {
+    return this.#pieces.get(index)
+  }
+
+  /** Adds piece `index` as the newest (again, if it was here already). */
+  add (index: number, data: Uint8Array): void {
+    this.#pieces.delete(index)
+    this.#pieces.set(index, data)
+    for (const old of this.#pieces.keys()) {
+      if (this.#pieces.size <= this.#limit) break
+      this.#pieces.delete(old)
+      this.#onDrop?.(old)
+    }
   }
 }

@@ -6,7 +6,7 @@
 import { Bitfield } from './bitfield.js'
 import {
   CLIENT_NAME, KEEP_ALIVE_INTERVAL_MS, MAX_PEERS, OUR_REQQ, PEER_ID_PREFIX, PEER_IDLE_TIMEOUT_MS, READ_PRIORITY_AHEAD,
-  READ_PRIORITY_NOW, SEED_DEFER_MS, maxMessageLength, readAheadPieces, unstoredPieces
+  READ_PRIORITY_NOW, SEED_DEFER_MS, maxMessageLength, readAheadPieces
 } from './constants.js'
 import { AbortError, InvalidTorrentError, ProtocolError } from './errors.js'
 import { Choker, othersCanServe, type ChokeDecision } from './choker.js'
@@ -102,11 +102,6 @@ export class Torrent extends Emitter<TorrentEvents> {
   readonly #choker: Choker<Peer>
   #discovery: Discovery | undefined
   readonly #waiters = new Map<number, Set<{ resolve: () => void, reject: (err: Error) => void }>>()
-  /**
-   * Verified pieces the store refused, kept for the readers whose windows cover them (oldest first out, at most
-   * unstoredPieces()); the picker holds them (no new requests) but they are not `have`: never announced or uploaded.
-   */
-  readonly #unstored = new Map<number, Uint8Array>()
   #tick: ReturnType<typeof setInterval> | undefined
   #connectionCount = 0
   #uploaded = 0
@@ -182,7 +177,6 @@ export class Torrent extends Emitter<TorrentEvents> {
       store,
       onVerified: (index) => this.#onVerified(index),
       onReadable: (index) => this.#wake(index),
-      onUnstored: (index, data) => this.#onUnstored(index, data),
       onDownloaded: (peer, bytes) => {
         this.#choker.downloaded(peer, bytes)
         this.#downloaded += bytes
@@ -410,22 +404,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     else for (const peer of this.#peers) if (peer.amInterested) this.#downloader!.updateInterest(peer)
   }
 
-  /** A verified piece the store refused: a reader whose window covers it gets it from memory (see #unstored). */
-  #onUnstored (index: number, data: Uint8Array): void {
-    const picker = this.#downloader!.picker
-    if (picker.priorityOf(index) === 0) return // fetched in the background, wanted by no reader
-    this.#unstored.delete(index) // fetched again after it was dropped: the newest now
-    this.#unstored.set(index, data)
-    picker.setHeld(index, true)
-    for (const old of this.#unstored.keys()) {
-      if (this.#unstored.size <= unstoredPieces(this.metainfo!.pieceLength)) break
-      this.#unstored.delete(old)
-      picker.setHeld(old, false)
-    }
-    this.#wake(index)
-  }
-
-  /** Readers waiting for piece `index` may go on: it is verified (stored, on its way, or held in #unstored). */
+  /** Readers waiting for piece `index` may go on: it is verified (stored, or in memory: Downloader.readable). */
   #wake (index: number): void {
     const waiters = this.#waiters.get(index)
     this.#waiters.delete(index)
@@ -499,9 +478,9 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.#discovery?.update(this.#announceStats())
   }
 
-  /** Resolves when piece `index` is verified: stored, on its way into the store, or held in #unstored. */
+  /** Resolves when piece `index` is verified: stored, or in memory (Downloader.readable). */
   async #waitForPiece (index: number, signal?: AbortSignal): Promise<void> {
-    if (this.#downloader?.have.has(index) === true || this.#downloader?.readable(index) !== undefined || this.#unstored.has(index)) return
+    if (this.#downloader?.have.has(index) === true || this.#downloader?.readable(index) !== undefined) return
     await new Promise<void>((resolve, reject) => {
       let set = this.#waiters.get(index)
       if (set === undefined) {
@@ -581,7 +560,7 @@ export class Torrent extends Emitter<TorrentEvents> {
         releaseWindow()
         releases.push(picker.addPriority(index, index, READ_PRIORITY_NOW))
         if (index < last) releases.push(picker.addPriority(index + 1, Math.min(last, index + ahead), READ_PRIORITY_AHEAD))
-        if (!this.#unstored.has(index)) this.#downloader!.rush(index, this.#peers)
+        this.#downloader!.rush(index, this.#peers)
         this.#downloader!.fillAll(this.#peers)
         const pieceStart = index * metainfo.pieceLength
         const from = Math.max(offset, pieceStart) - pieceStart
@@ -601,10 +580,11 @@ export class Torrent extends Emitter<TorrentEvents> {
    */
   async #pieceBytes (index: number, from: number, to: number, signal?: AbortSignal): Promise<Uint8Array> {
     for (;;) {
-      const held = this.#downloader!.readable(index) ?? this.#unstored.get(index)
+      const held = this.#downloader!.readable(index)
       if (held !== undefined) return held.slice(from, to)
       if (this.#downloader!.have.has(index)) return await this.store!.get(index, { offset: from, length: to - from }, signal)
-      // Not here yet, or dropped from #unstored before this reader came back to it (the picker fetches it again).
+      // Not here yet, or a piece the store refused that was dropped from memory before this reader came back to it
+      // (the picker fetches it again).
       await this.#waitForPiece(index, signal)
     }
   }
@@ -618,7 +598,6 @@ export class Torrent extends Emitter<TorrentEvents> {
     for (const peer of [...this.#peers]) peer.destroy()
     for (const set of this.#waiters.values()) for (const w of set) w.reject(new AbortError('torrent destroyed'))
     this.#waiters.clear()
-    this.#unstored.clear()
     await this.#discovery?.destroy()
     await this.store?.close()
     this.removeAllListeners()

@@ -58,7 +58,7 @@ export async function parseTorrentFile (bytes: Uint8Array, manifest: SiteManifes
  * catch it by its hash anyway. Pieces IndexedDB refuses (quota) are kept in memory for the visit (OverflowStore).
  *
  * A visit stores at most `budget` bytes (storeBudget): beyond it the engine still hands verified pieces to the
- * worker's reads, without keeping or announcing them (engine/torrent.ts #unstored). In an incognito or guest window
+ * worker's reads, without keeping or announcing them (engine/download.ts #held). In an incognito or guest window
  * Chromium keeps IndexedDB in memory, and a page cannot tell: unbounded, a 1 GB download there held 1 GB in the
  * browser process (bench/download.mjs).
  */

@@ -12,7 +12,7 @@
  * primary is not always on disk: Chromium keeps the IndexedDB of an off-the-record profile (an incognito or guest
  * window) in the browser process's memory, and a page cannot tell. Without a bound, streaming a 1 GB file there
  * costs 1 GB of RAM until the window closes (bench/download.mjs). Beyond the bound a put rejects with ERR_QUOTA,
- * and the torrent hands such pieces to the readers waiting for them without keeping them (torrent.ts #unstored).
+ * and the torrent hands such pieces to the readers waiting for them without keeping them (download.ts #held).
  */
 import { AbortError, StorageError } from '../errors.js'
 import { MemoryStore } from './memory.js'
