@@ -44,3 +44,8 @@ declare module 'parse-torrent' {
   export default function parseTorrent (torrentId: string | Uint8Array | ParsedTorrent): Promise<ParsedTorrent>
   export function toMagnetURI (parsed: { infoHash: string, name?: string, announce?: string[], urlList?: string[] }): string
 }
+
+/** The server alone (bittorrent-tracker's package entry also loads its client and that client's WebRTC chain). */
+declare module 'bittorrent-tracker/server' {
+  export { Server as default } from 'bittorrent-tracker'
+}
