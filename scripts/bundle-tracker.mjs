@@ -27,6 +27,7 @@ const source = await readFile(entry, 'utf8').catch(() => {
 })
 if (source.startsWith(MARK)) {
   // tsc -b did not re-emit it (source unchanged): already bundled.
+  console.log(`tracker server -> ${relative(root, entry)}: bundled already`)
   process.exit(0)
 }
 

@@ -4,8 +4,8 @@
 #   2. in an empty folder outside the checkout: `npm install <tarball>` as a dependency, install scripts on,
 #   3. `npm install -g <tarball>` into a temporary prefix, and `npx --package <tarball> peersite`,
 #   4. inside the private network namespace (scripts/in-netns.sh): `peersite publish --local --json` (the
-#      dependency's bin) and `peersite get <magnet> --tracker <its local tracker>` (the global bin); the copy must
-#      be byte-identical to the site,
+#      dependency's bin), `peersite get <magnet> --tracker <its local tracker>` (the global bin) and `get
+#      site.torrent`; each copy must be byte-identical to the site,
 #   5. prints the installed size, and fails if the installed tree has a package with an install script or more
 #      than one node-datachannel.
 # Installs need the npm registry (and nothing else); the swarm runs with no network at all. npm's `overrides`
@@ -36,7 +36,11 @@ tarball="$work/$(cd "$repo" && npm pack --silent --pack-destination "$work" | ta
 [ -f "$tarball" ] || fail "npm pack wrote no tarball"
 echo "tarball: $(basename "$tarball"), $(wc -c < "$tarball" | tr -d ' ') bytes, $(tar tzf "$tarball" | wc -l | tr -d ' ') files"
 
-step "npm install <tarball> as a dependency (empty project, scripts on)"
+# From here on an empty npm cache, as on a fresh machine: every package comes from the registry (this machine's
+# cache would hide a package that only it still holds).
+export npm_config_cache="$work/npm-cache"
+
+step "npm install <tarball> as a dependency (empty project, empty cache, scripts on)"
 app="$work/app"
 mkdir "$app"
 printf '{ "name": "pack-check-app", "version": "1.0.0", "private": true, "type": "module" }\n' > "$app/package.json"
@@ -71,9 +75,9 @@ getter="$prefix/bin/peersite"
 "$getter" --version > /dev/null || fail "peersite --version (global install)"
 
 step "npx --package <tarball> peersite"
-# npx installs into npm's cache (a fresh one here, as on a new machine); `publish --no-seed` contacts nothing.
+# npx installs into npm's cache; `publish --no-seed` contacts nothing.
 mkdir "$work/npx-site" && printf '<h1>npx</h1>\n' > "$work/npx-site/index.html"
-(cd "$work" && npm_config_cache="$work/npx-cache" npx --yes --package "$tarball" -- peersite publish "$work/npx-site" --no-seed --json --out "$work/npx-out" > "$work/npx.json" 2> "$work/npx.log") ||
+(cd "$work" && npx --yes --package "$tarball" -- peersite publish "$work/npx-site" --no-seed --json --out "$work/npx-out" > "$work/npx.json" 2> "$work/npx.log") ||
   { cat "$work/npx.log" >&2; fail "npx peersite publish"; }
 grep -q '"infoHash"' "$work/npx.json" || fail "npx peersite publish printed no JSON"
 echo "npx peersite publish: $(cat "$work/npx.json")"
@@ -104,6 +108,10 @@ start=$(date +%s%N)
 echo "get: $(( ($(date +%s%N) - start) / 1000000 )) ms"
 diff -r "$site" "$work/copy"
 echo "byte-identical: $(find "$work/copy" -type f | wc -l | tr -d ' ') files"
+# Once more from the .torrent file (bencode and the metainfo parser, with the uint8-util a user gets).
+"$pub" get "$work/out/site.torrent" --tracker "$tracker" --out "$work/copy2" --timeout 60 --json > "$work/get2.json" 2> "$work/get2.log" || { cat "$work/get2.log" >&2; exit 1; }
+diff -r "$site" "$work/copy2"
+echo "get site.torrent: byte-identical too"
 EOF
 sh "$repo/scripts/in-netns.sh" sh "$work/swarm.sh" "$work" "$pub" "$getter" "$site" || fail "publish --local + get"
 
