@@ -1,6 +1,6 @@
 /**
  * What `peersite get` accepts: an infohash (40 hex digits, or 32 base32 characters as in old magnet links), a
- * magnet URI, or a .torrent file. parse-torrent reads infohashes and magnets; .torrent files go through the
+ * magnet URI, or a .torrent file. magnet-uri reads infohashes and magnets; .torrent files go through the
  * engine's validating bencode decoder first (the bencode package trusts its input and can loop forever on a
  * hostile length prefix) and parseInfoDictionary, which gives the exact Metainfo the downloader needs.
  */
