@@ -1,7 +1,7 @@
 /**
  * Time from starting a `get` to the first verified piece, with a warm local tracker (the seeder announced before
  * the visitor starts). The visitor is the engine's Torrent built exactly as cli/lib/swarm.ts's download() builds
- * it (FsStore in a temporary folder, TrackerDiscovery over node-datachannel, no STUN), so the engine's own events
+ * it (FsStore in a temporary folder, the lean WebSocket-tracker discovery over node-datachannel, no STUN), so the engine's own events
  * time each step: tracker answered, peer connected (handshake), metadata known, first piece verified.
  * A second series calls download() itself and sees the first verified bytes through onProgress (every 5 ms).
  *
@@ -20,12 +20,26 @@ import { envNumber, fmt, markdownTable, median } from './lib/table.mjs'
 
 const AIM_MS = 500
 
+/**
+ * The discovery the CLI uses: the lean client (engine/discovery/node.js); builds older than it (an A/B run with
+ * PEERSITE_BENCH_DIST) used bittorrent-tracker's client.
+ */
+async function discoveryFactory () {
+  try {
+    const { createNodeTrackerDiscovery } = await dist('engine/discovery/node.js')
+    return createNodeTrackerDiscovery
+  } catch {
+    const { TrackerDiscovery } = await dist('engine/discovery/tracker.js')
+    const { nodeWrtc } = await dist('engine/transport/node-wrtc.js')
+    return (init) => new TrackerDiscovery({ ...init, wrtc: nodeWrtc })
+  }
+}
+
 /** One visitor through the engine: the time of each step, ms since the Torrent was constructed. */
 async function engineVisit ({ swarm, metainfo, withMetainfo }) {
   const { Torrent } = await dist('engine/torrent.js')
   const { FsStore } = await dist('engine/storage/fs.js')
-  const { TrackerDiscovery } = await dist('engine/discovery/tracker.js')
-  const { nodeWrtc } = await dist('engine/transport/node-wrtc.js')
+  const createDiscovery = await discoveryFactory()
   const dir = await mkdtemp(join(tmpdir(), 'peersite-bench-first-'))
   const url = trackerUrl(swarm.tracker, 'visitor')
   const t = {}
@@ -35,7 +49,7 @@ async function engineVisit ({ swarm, metainfo, withMetainfo }) {
     const at = () => performance.now() - start
     torrent = new Torrent({
       createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: dir, files: m.files }),
-      createDiscovery: (init) => new TrackerDiscovery({ ...init, announce: [url], wrtc: nodeWrtc, rtcConfig })
+      createDiscovery: (init) => createDiscovery({ ...init, announce: [url], rtcConfig })
     }, { infoHash: metainfo.infoHash, ...(withMetainfo ? { metainfo } : {}) })
     await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no verified piece after 20 s (${JSON.stringify(t)})`)), 20_000)

@@ -44,3 +44,25 @@ declare module 'parse-torrent' {
   export default function parseTorrent (torrentId: string | Uint8Array | ParsedTorrent): Promise<ParsedTorrent>
   export function toMagnetURI (parsed: { infoHash: string, name?: string, announce?: string[], urlList?: string[] }): string
 }
+
+/** Magnet URIs (BEP 9 `magnet:?xt=urn:btih:...`); what parse-torrent uses for them, without its fetch polyfills. */
+declare module 'magnet-uri' {
+  export interface MagnetData {
+    /** 40 lowercase hex digits (base32 topics are converted). */
+    infoHash?: string
+    name?: string
+    dn?: string | string[]
+    tr?: string | string[]
+    xt?: string | string[]
+    announce?: string[]
+    urlList?: string[]
+  }
+  export function decode (uri: string): MagnetData
+  export function encode (data: { infoHash: string, name?: string, announce?: string[], urlList?: string[] }): string
+  export default decode
+}
+
+/** The server alone (bittorrent-tracker's package entry also loads its client and that client's WebRTC chain). */
+declare module 'bittorrent-tracker/server' {
+  export { Server as default } from 'bittorrent-tracker'
+}

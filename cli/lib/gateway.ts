@@ -13,12 +13,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mime from 'mime'
-import { TrackerDiscovery } from '../../engine/discovery/tracker.js'
+import { createNodeTrackerDiscovery } from '../../engine/discovery/node.js'
 import { AbortError, UsageError } from '../../engine/errors.js'
 import type { Metainfo, TorrentFile } from '../../engine/metainfo/index.js'
 import { FsStore } from '../../engine/storage/fs.js'
 import { Torrent, type TorrentComponents, type TorrentStats } from '../../engine/torrent.js'
-import { nodeWrtc } from '../../engine/transport/node-wrtc.js'
 import { PUBLIC_RTC_CONFIG } from '../../engine/transport/rtc-config.js'
 import { createSite, messagePage, relativePath, siteResponse, type OpenBody, type Site } from '../../worker/site.js'
 import { formatBytes, formatDuration } from './format.js'
@@ -83,10 +82,9 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
   try {
     torrent = new Torrent({
       createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: storeDir, files: m.files }),
-      createDiscovery: init.createDiscovery ?? ((d) => new TrackerDiscovery({
+      createDiscovery: init.createDiscovery ?? ((d) => createNodeTrackerDiscovery({
         ...d,
         announce: init.trackers,
-        wrtc: nodeWrtc,
         rtcConfig: init.rtcConfig ?? PUBLIC_RTC_CONFIG,
         ...(init.announceIntervalMs !== undefined ? { announceIntervalMs: init.announceIntervalMs } : {})
       }))

@@ -1,11 +1,11 @@
 /**
  * What `peersite get` accepts: an infohash (40 hex digits, or 32 base32 characters as in old magnet links), a
- * magnet URI, or a .torrent file. parse-torrent reads infohashes and magnets; .torrent files go through the
+ * magnet URI, or a .torrent file. magnet-uri reads infohashes and magnets; .torrent files go through the
  * engine's validating bencode decoder first (the bencode package trusts its input and can loop forever on a
  * hostile length prefix) and parseInfoDictionary, which gives the exact Metainfo the downloader needs.
  */
 import { stat } from 'node:fs/promises'
-import parseTorrent from 'parse-torrent'
+import { decode as decodeMagnet } from 'magnet-uri'
 import { UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { readTorrentFile } from './torrent.js'
@@ -26,7 +26,8 @@ const BASE32_HASH = /^[a-z2-7]{32}$/i
 export async function parseGetSource (source: string): Promise<GetSource> {
   const text = source.trim()
   if (HEX_HASH.test(text) || BASE32_HASH.test(text)) {
-    const parsed = await parseTorrent(text)
+    // As parse-torrent does: a bare infohash is the magnet that names only it (magnet-uri converts base32).
+    const parsed = decodeMagnet(`magnet:?xt=urn:btih:${text}`)
     return { infoHash: checkedHash(parsed.infoHash, text), trackers: [], kind: 'infohash' }
   }
   if (/^magnet:/i.test(text)) return await parseMagnet(text)
@@ -54,7 +55,7 @@ async function parseMagnet (uri: string): Promise<GetSource> {
   }
   let parsed
   try {
-    parsed = await parseTorrent(uri)
+    parsed = decodeMagnet(uri)
   } catch (err) {
     throw new UsageError(`invalid magnet URI (${(err as Error).message}): ${shown}`)
   }

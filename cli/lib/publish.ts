@@ -6,7 +6,7 @@
 import { chmod, copyFile, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import mime from 'mime'
-import { toMagnetURI } from 'parse-torrent'
+import { encode as toMagnetURI } from 'magnet-uri'
 import { UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { defaultLoaderDir, LOADER_FILES, packageInfo } from './package.js'

@@ -1,16 +1,16 @@
 /**
  * Node glue between the CLI and the engine: a seeder for a published folder and a downloader for `get`.
- * Both are an engine Torrent with a file-system store and WebSocket-tracker discovery over node-datachannel.
+ * Both are an engine Torrent with a file-system store and the lean WebSocket-tracker discovery (the browser's)
+ * over `ws` and node-datachannel.
  */
 import { mkdir, mkdtemp, readdir, rename, rm, rmdir } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { Bitfield } from '../../engine/bitfield.js'
-import { TrackerDiscovery } from '../../engine/discovery/tracker.js'
+import { createNodeTrackerDiscovery } from '../../engine/discovery/node.js'
 import { AbortError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { FsStore } from '../../engine/storage/fs.js'
 import { Torrent, type TorrentStats } from '../../engine/torrent.js'
-import { nodeWrtc } from '../../engine/transport/node-wrtc.js'
 import { PUBLIC_RTC_CONFIG } from '../../engine/transport/rtc-config.js'
 
 /** Peers, bytes up and down, rates, verified bytes: the engine's figures. */
@@ -38,10 +38,9 @@ export interface Seeder {
 }
 
 function discoveryFor (opts: SwarmOptions): NonNullable<ConstructorParameters<typeof Torrent>[0]['createDiscovery']> {
-  return (init) => new TrackerDiscovery({
+  return (init) => createNodeTrackerDiscovery({
     ...init,
     announce: opts.trackers,
-    wrtc: nodeWrtc,
     rtcConfig: opts.rtcConfig ?? PUBLIC_RTC_CONFIG,
     ...(opts.announceIntervalMs !== undefined ? { announceIntervalMs: opts.announceIntervalMs } : {})
   })

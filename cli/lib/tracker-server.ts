@@ -2,8 +2,11 @@
  * A WebSocket BitTorrent tracker (bittorrent-tracker's server) in this process. Used by `peersite tracker`,
  * by `publish --local`, and by the tests. The WebSocket server rides on an HTTP server, so the same port also
  * answers HTTP announces; UDP is off.
+ *
+ * bittorrent-tracker is a devDependency: the build inlines its server into dist/ (scripts/bundle-tracker.mjs), so
+ * that users do not install its client's dependencies. Import the server's own module, never the package entry.
  */
-import { Server } from 'bittorrent-tracker'
+import Server from 'bittorrent-tracker/server'
 import { UsageError } from '../../engine/errors.js'
 
 export interface TrackerServer {
