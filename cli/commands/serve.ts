@@ -24,6 +24,7 @@ export function builder (yargs: Argv) {
     .option('tracker', { type: 'string', array: true, describe: 'WebSocket tracker URL (repeatable; added to the magnet\'s or torrent\'s own)' })
     .option('port', { type: 'number', default: DEFAULT_SERVE_PORT, describe: 'HTTP port to listen on (0: a free one)' })
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on (0.0.0.0 to accept other machines)' })
+    .option('spa', { type: 'boolean', default: false, describe: 'A single-page app (as published with --spa): unknown paths get /index.html with status 200' })
     .option('ice-servers', ICE_SERVERS_OPTION)
     .option('log-requests', { type: 'boolean', default: false, describe: 'Print one line per HTTP request on stderr (what a player asked for and what it got)' })
 }
@@ -50,6 +51,7 @@ export async function handler (argv: ServeArgs): Promise<void> {
     ...(rtcConfig !== undefined ? { rtcConfig } : {}),
     host,
     port,
+    spa: argv.spa,
     onWarning: warningPrinter(() => status),
     ...(argv.logRequests ? { onRequest: (entry) => { printAbove(status, formatRequestLog(entry)) } } : {})
   })
