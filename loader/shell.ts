@@ -104,6 +104,8 @@ export function createShell (init: ShellInit): HTMLIFrameElement {
   const frameReplace = new WeakMap<History, History['replaceState']>()
   /** Scroll to restore once the frame has loaded the document of a traversed entry. */
   let pendingScroll: readonly [number, number] | undefined
+  /** A navigation to another document is under way: its top entry is pushed when that document appears. */
+  let pendingPush: { scroll?: readonly [number, number] } | undefined
 
   const topEntry = (): TopEntry => isTopEntry(history.state) ? history.state : { peersite: 1, state: null }
   const frameScroll = (): [number, number] | undefined => {
@@ -136,13 +138,22 @@ export function createShell (init: ShellInit): HTMLIFrameElement {
       return
     }
     e.preventDefault()
-    pushTop(dest, null, e.destination.sameDocument)
-    // A fragment stays in the same document (scroll, hashchange); anything else loads, replacing the frame's entry.
+    if (e.destination.sameDocument) {
+      // A fragment: same document (scroll, hashchange); its entry is the top window's at once.
+      pushTop(dest, null, true)
+    } else {
+      // Another document: the top entry is pushed when it commits (`attach`), with its final URL (after redirects).
+      // A response that makes no document (a download, a 204) then adds no entry and leaves the address, as on a
+      // plain host.
+      const scroll = frameScroll()
+      pendingPush = scroll !== undefined ? { scroll } : {}
+    }
     win.location.replace(dest)
   }
 
   /** Back or Forward moved the top window to another entry: show it in the frame. */
   const onPopState = (event: PopStateEvent): void => {
+    pendingPush = undefined // a traversal replaces whatever navigation was under way
     const target = location.href
     const entry: TopEntry = isTopEntry(event.state) ? event.state : { peersite: 1, state: null }
     // An entry without our mark (a fragment typed in the address bar): mark it, it is now the frame's current one.
@@ -195,6 +206,11 @@ export function createShell (init: ShellInit): HTMLIFrameElement {
     const navigation = (win as Window & { navigation?: EventTarget }).navigation
     const managed = typeof navigation?.addEventListener === 'function'
     if (managed) {
+      if (pendingPush !== undefined) {
+        history.replaceState({ ...topEntry(), ...(pendingPush.scroll !== undefined ? { scroll: pendingPush.scroll } : {}) }, '')
+        history.pushState({ peersite: 1, state: null }, '', win.location.href)
+        pendingPush = undefined
+      }
       currentDoc = `${shellId}-${++docCount}`
       // The top entry showing this document now belongs to it (a new page, a traversal, a reload).
       const entry = topEntry()
