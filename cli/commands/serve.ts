@@ -3,9 +3,12 @@
  * http://HOST:PORT/ with the service worker's file mapping and headers, Range included (VLC and mpv can play and
  * seek its videos), while seeding what it has fetched.
  */
+import { readFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import type { ArgumentsCamelCase, Argv } from 'yargs'
 import { UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
+import { MANIFEST_FILE } from '../../worker/protocol.js'
 import { formatBytes } from '../lib/format.js'
 import { formatRequestLog, startGateway } from '../lib/gateway.js'
 import { parseGetSource } from '../lib/get-source.js'
@@ -51,7 +54,7 @@ export async function handler (argv: ServeArgs): Promise<void> {
     ...(rtcConfig !== undefined ? { rtcConfig } : {}),
     host,
     port,
-    spa: argv.spa,
+    spa: argv.spa || (source.kind === 'torrent' && await publishedWithSpa(argv.source, source.infoHash)),
     onWarning: warningPrinter(() => status),
     ...(argv.logRequests ? { onRequest: (entry) => { printAbove(status, formatRequestLog(entry)) } } : {})
   })
@@ -75,4 +78,17 @@ export async function handler (argv: ServeArgs): Promise<void> {
   status.stop()
   process.stderr.write(`peersite: ${signal} received, stopping\n`)
   await gateway.close()
+}
+
+/**
+ * `publish --spa` is recorded in peersite.json, not in the torrent: a site.torrent given by path inside a publish's
+ * output folder brings it along (a magnet or infohash needs `serve --spa`).
+ */
+export async function publishedWithSpa (torrentPath: string, infoHash: string): Promise<boolean> {
+  try {
+    const manifest = JSON.parse(await readFile(join(dirname(torrentPath), MANIFEST_FILE), 'utf8')) as { infoHash?: unknown, spa?: unknown }
+    return typeof manifest.infoHash === 'string' && manifest.infoHash.toLowerCase() === infoHash.toLowerCase() && manifest.spa === true
+  } catch {
+    return false
+  }
 }

@@ -4,7 +4,10 @@
  * in-memory seeder; the gateway knows only the infohash and gets the metadata over BEP 9.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { join } from 'node:path'
+import { publishedWithSpa } from '../../../cli/commands/serve.js'
 import { startGateway, type Gateway } from '../../../cli/lib/gateway.js'
+import { publishSite } from '../../../cli/lib/publish.js'
 import { Bitfield } from '../../../engine/bitfield.js'
 import type { DiscoveryEvents } from '../../../engine/discovery/index.js'
 import type { Metainfo } from '../../../engine/metainfo/index.js'
@@ -13,6 +16,8 @@ import { Torrent } from '../../../engine/torrent.js'
 import { memoryConnectionPair } from '../../../engine/transport/memory.js'
 import { Emitter } from '../../../engine/util/emitter.js'
 import { makeTorrent } from '../../fixtures/make-torrent.js'
+import { makeTempDir } from '../../helpers/tmp.js'
+import { copyHello, makeLoaderDir } from './helpers.js'
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s)
 const page = (h1: string): Uint8Array => utf8(`<h1>${h1}</h1>`)
@@ -96,5 +101,23 @@ describe('serve applies the site URL rules', () => {
     expect(await answer(g, 'dashboard/settings')).toBe('200 <h1>home</h1>')
     expect(await answer(g, 'about')).toBe('200 <h1>about</h1>')
     expect(await answer(g, 'gone')).toBe('404 <h1>not found</h1>') // a rule comes before the fallback
+  })
+})
+
+describe('serve --spa', () => {
+  it('is taken from the peersite.json beside a site.torrent given by path, when it names the same infohash', async () => {
+    const tmp = await makeTempDir('peersite-serve-spa-')
+    try {
+      const site = await copyHello(tmp.path)
+      const loaderDir = await makeLoaderDir(tmp.path)
+      const spa = await publishSite({ dir: site, out: join(tmp.path, 'spa'), trackers: [], loaderDir, spa: true })
+      const plain = await publishSite({ dir: site, out: join(tmp.path, 'plain'), trackers: [], loaderDir })
+      expect(await publishedWithSpa(join(spa.out, 'site.torrent'), spa.infoHash)).toBe(true)
+      expect(await publishedWithSpa(join(spa.out, 'site.torrent'), 'cc'.repeat(20))).toBe(false)
+      expect(await publishedWithSpa(join(plain.out, 'site.torrent'), plain.infoHash)).toBe(false)
+      expect(await publishedWithSpa(join(tmp.path, 'nowhere', 'site.torrent'), spa.infoHash)).toBe(false)
+    } finally {
+      await tmp.cleanup()
+    }
   })
 })
