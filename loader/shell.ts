@@ -22,6 +22,8 @@ import { DOWNLOAD_PARAM } from '../worker/protocol.js'
 
 export const FRAME_ID = 'peersite-frame'
 const DOWNLOAD_FRAME_ID = 'peersite-download'
+/** How long after the last scroll event the frame's position is written into the top window's entry. */
+const SCROLL_NOTE_MS = 200
 const FRAME_STYLE = 'position:fixed;inset:0;width:100%;height:100%;border:0;display:block'
 
 /** What the shell keeps in each of the top window's history entries. */
@@ -187,6 +189,18 @@ export function createShell (init: ShellInit): HTMLIFrameElement {
   }
   addEventListener('popstate', onPopState)
   if (!isTopEntry(history.state)) history.replaceState({ peersite: 1, state: null }, '')
+  // A reload (or a traversal back to this entry from another site) shows the frame where the visitor left it.
+  pendingScroll = topEntry().scroll
+  // The position is noted as the visitor scrolls (a little after, to stay far below the browsers' limits on
+  // replaceState calls): writing it on pagehide is too late for a traversal to another document.
+  let scrollTimer: ReturnType<typeof setTimeout> | undefined
+  const noteScroll = (doc: string | undefined) => (): void => {
+    clearTimeout(scrollTimer)
+    scrollTimer = setTimeout(() => {
+      const scroll = frameScroll()
+      if (scroll !== undefined && doc !== undefined && doc === currentDoc && topEntry().doc === doc) history.replaceState({ ...topEntry(), scroll }, '')
+    }, SCROLL_NOTE_MS)
+  }
 
   /**
    * Takes over a new frame document as soon as it exists (before its load event, so a click during a slow load is
@@ -216,6 +230,9 @@ export function createShell (init: ShellInit): HTMLIFrameElement {
       const entry = topEntry()
       history.replaceState({ ...entry, doc: currentDoc }, '')
       navigation.addEventListener('navigate', onNavigate(win))
+      win.addEventListener('scroll', noteScroll(currentDoc), { passive: true })
+      // The shell restores the position itself (the frame's own entries are not the ones traversed).
+      if (win.history.scrollRestoration === 'auto') win.history.scrollRestoration = 'manual'
       // A page loaded again for an entry the site had given a state (a reload, a traversal to a route of a
       // document that is gone) finds that state in history.state, as on a plain host.
       if (entry.state !== null && entry.state !== undefined && win.location.href === location.href) {

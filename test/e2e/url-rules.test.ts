@@ -17,13 +17,13 @@ import { startPlainHost, type PlainHost } from './plain-host.js'
 const DOCS = join(repoRoot, 'test', 'fixtures', 'sites', 'docs')
 const SPA = join(repoRoot, 'test', 'fixtures', 'sites', 'spa')
 
-/** What a visitor sees: the address bar, the window's title and the page's heading. */
-interface Snapshot { url: string, title: string, h1: string }
+/** What a visitor sees: the address bar, the window's title, the page's heading and how far it is scrolled. */
+interface Snapshot { url: string, title: string, h1: string, scrollY: number }
 
 /** How one address answers: the statuses of its redirect chain, the final path and the page's heading. */
 interface Answer { chain: number[], path: string, h1: string }
 
-type Step = { click: string } | 'reload' | 'back' | 'forward'
+type Step = { click: string } | { scroll: number } | 'reload' | 'back' | 'forward'
 
 describe('URL rules and history, peersite against a plain static host', () => {
   let browser: Browser
@@ -86,7 +86,7 @@ describe('URL rules and history, peersite against a plain static host', () => {
     await waitForFrameH1(deep, 'Setup')
     expect(deep.url()).toBe(`${docs.url}guide/setup`)
     await deep.waitForFunction(() => document.title === 'Setup - Guide - Docs')
-  })
+  }, 120_000)
 
   it('the _redirects rules answer as Netlify documents them', async () => {
     const page = await fresh()
@@ -111,7 +111,7 @@ describe('URL rules and history, peersite against a plain static host', () => {
     for (const [path, want] of expected) {
       expect({ asked: path, ...await answerOf(frame, docs.url, docs.url + path) }).toEqual({ asked: path, ...want })
     }
-  })
+  }, 120_000)
 
   it('--spa: unknown paths get index.html with 200, as on the plain host with its SPA fallback', async () => {
     const plain = await fresh()
@@ -124,22 +124,26 @@ describe('URL rules and history, peersite against a plain static host', () => {
       const got = await answerOf(frame, spa.url, spa.url + path)
       expect({ asked: path, ...got }).toEqual({ asked: path, ...want })
     }
-  })
+  }, 120_000)
 
   /** The visitor's view of the plain page. */
   const plainSnapshot = async (page: Page): Promise<Snapshot> =>
-    ({ url: page.url(), title: await page.title(), h1: await h1Of(page.mainFrame()) })
+    ({ url: page.url(), title: await page.title(), h1: await h1Of(page.mainFrame()), scrollY: Math.round(await page.evaluate(() => scrollY)) })
 
   /** The visitor's view of peersite: the window's address and title, the site frame's heading. */
   const peersiteSnapshot = async (page: Page): Promise<Snapshot> => {
     try {
-      return await page.evaluate(() => ({
-        url: location.href,
-        title: document.title,
-        h1: (document.getElementById('peersite-frame') as HTMLIFrameElement | null)?.contentDocument?.querySelector('h1')?.textContent ?? ''
-      }))
+      return await page.evaluate(() => {
+        const frame = document.getElementById('peersite-frame') as HTMLIFrameElement | null
+        return {
+          url: location.href,
+          title: document.title,
+          h1: frame?.contentDocument?.querySelector('h1')?.textContent ?? '',
+          scrollY: Math.round(frame?.contentWindow?.scrollY ?? -1)
+        }
+      })
     } catch {
-      return { url: page.url(), title: '', h1: '' } // mid-navigation
+      return { url: page.url(), title: '', h1: '', scrollY: -1 } // mid-navigation
     }
   }
 
@@ -147,6 +151,7 @@ describe('URL rules and history, peersite against a plain static host', () => {
     if (step === 'reload') await page.reload({ waitUntil: 'commit' })
     else if (step === 'back') await page.evaluate(() => { history.back() })
     else if (step === 'forward') await page.evaluate(() => { history.forward() })
+    else if ('scroll' in step) await (await frame()).evaluate((y) => { scrollTo(0, y) }, step.scroll)
     else await (await frame()).click(step.click)
   }
 
@@ -177,10 +182,13 @@ describe('URL rules and history, peersite against a plain static host', () => {
     }
     await settle(await plainSettled(), `open ${start}`)
     for (const [i, step] of steps.entries()) {
-      await act(plain, async () => plain.mainFrame(), step)
+      // The plain page: Playwright's own history calls, which wait for the navigation (also same-document ones).
+      if (step === 'back') await plain.goBack()
+      else if (step === 'forward') await plain.goForward()
+      else await act(plain, async () => plain.mainFrame(), step)
       const want = await plainSettled()
       await act(page, async () => await siteFrame(page), step)
-      await settle(want, `${i + 1}: ${typeof step === 'string' ? step : `click ${step.click}`}`)
+      await settle(want, `${i + 1}: ${typeof step === 'string' ? step : JSON.stringify(step)}`)
     }
   }
 
@@ -189,24 +197,30 @@ describe('URL rules and history, peersite against a plain static host', () => {
       { click: '#to-about' }, { click: '#to-guide' }, { click: '#to-setup' },
       'reload', 'back', 'back', 'back', 'forward', 'forward', 'reload', 'back', 'forward', 'forward'
     ])
-  })
+  }, 180_000)
 
   it('history after a deep link, with a reload in the middle', async () => {
     await compareHistory(plainDocs.url, docs, 'guide/setup', [
       { click: '#to-post' }, 'back', 'reload', 'forward', { click: '#to-home' }, 'reload', 'back', 'back'
     ])
-  })
+  }, 180_000)
+
+  it('the scroll position comes back with Back, Forward and a reload', async () => {
+    await compareHistory(plainDocs.url, docs, 'long', [
+      { scroll: 1200 }, { click: '#to-about' }, 'back', 'reload', 'forward', 'back', { scroll: 300 }, 'reload'
+    ])
+  }, 180_000)
 
   it('history of hash routes, across a reload', async () => {
     await compareHistory(plainDocs.url, docs, 'hash', [
       { click: '#to-one' }, { click: '#to-two' }, 'back', 'forward', 'reload', 'back', 'back', 'forward', 'forward'
     ])
-  })
+  }, 180_000)
 
   it('history of a pushState single-page app (--spa), across reloads', async () => {
     await compareHistory(plainSpa.url, spa, '', [
       { click: 'a[href="/settings"]' }, { click: 'a[href="/users/7"]' }, { click: 'a[href="/users/7#bio"]' },
       'back', 'reload', 'back', 'back', 'forward', 'reload', 'forward', 'forward'
     ])
-  })
+  }, 180_000)
 })
