@@ -10,6 +10,7 @@
  * video) never makes the page or the worker buffer a whole file; `cancel` (the browser aborted the request,
  * as it does on every seek) drops the read and the priority of its pieces.
  */
+import type { RedirectRule } from './redirects.js'
 
 /** peersite.json, written by `peersite publish` beside the loader. */
 export interface SiteManifest {
@@ -26,6 +27,10 @@ export interface SiteManifest {
    * Absent in older manifests: the default.
    */
   readonly prefetchLimit?: number
+  /** `_redirects` rules, parsed by publish (worker/redirects.ts). Absent: none. */
+  readonly redirects?: readonly RedirectRule[]
+  /** `publish --spa`: unknown paths get the root index.html with 200 (a single-page app's router takes it from there). */
+  readonly spa?: boolean
   readonly files: ReadonlyArray<{ readonly path: string, readonly length: number, readonly type: string }>
 }
 

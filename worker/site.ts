@@ -7,6 +7,7 @@
  * knows nothing about ports or leaders.
  */
 import { DOWNLOAD_PARAM, MANIFEST_FILE, type SiteManifest } from './protocol.js'
+import { matchRedirect, REDIRECTS_FILE, validRules, type RedirectRule } from './redirects.js'
 
 export interface SiteFile { readonly path: string, readonly length: number, readonly type: string }
 
@@ -17,6 +18,10 @@ export interface Site {
   readonly files: ReadonlyMap<string, SiteFile>
   /** every folder of the file table, without a trailing slash ("docs", "docs/guide") */
   readonly dirs: ReadonlySet<string>
+  /** `_redirects` rules (publish parsed them), first match wins */
+  readonly redirects: readonly RedirectRule[]
+  /** `publish --spa`: unknown paths get the root index.html with 200 */
+  readonly spa: boolean
 }
 
 /**
@@ -26,27 +31,34 @@ export interface Site {
 export type OpenBody = (path: string, offset: number, length: number, signal: AbortSignal) => Promise<ReadableStream<Uint8Array>>
 
 export type Resolution =
-  | { readonly kind: 'file', readonly file: SiteFile }
+  /** `status` 404: the site's 404 page or a `_redirects` 404 rule's file, answered with 404. */
+  | { readonly kind: 'file', readonly file: SiteFile, readonly status?: 200 | 404 }
   /** `location` is absolute; the query string is kept. */
-  | { readonly kind: 'redirect', readonly location: string }
+  | { readonly kind: 'redirect', readonly location: string, readonly status?: 301 | 302 | 303 | 307 | 308 }
   | { readonly kind: 'not-found' }
   /** malformed percent-encoding */
   | { readonly kind: 'bad-request' }
 
 export const NOT_FOUND_PAGE = '404.html'
 export const INDEX_PAGE = 'index.html'
+/** Clean URLs: "/guide/page" serves "guide/page.html" (GitHub Pages, Netlify, Cloudflare Pages). */
+const HTML_EXTENSION = '.html'
+
+export type ManifestForSite = Pick<SiteManifest, 'infoHash' | 'files'> & Partial<Pick<SiteManifest, 'redirects' | 'spa'>>
 
 /** Builds the lookup tables of a manifest. Paths that could never be asked for safely are left out. */
-export function createSite (manifest: Pick<SiteManifest, 'infoHash' | 'files'>): Site {
+export function createSite (manifest: ManifestForSite): Site {
   const files = new Map<string, SiteFile>()
   const dirs = new Set<string>()
   for (const file of manifest.files) {
     const parts = file.path.split('/')
     if (parts.some(unsafeSegment)) continue
+    // Consumed by publish, not served (as on Netlify); it still travels in the torrent for `peersite serve`.
+    if (file.path === REDIRECTS_FILE) continue
     files.set(file.path, file)
     for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'))
   }
-  return { infoHash: manifest.infoHash, files, dirs }
+  return { infoHash: manifest.infoHash, files, dirs, redirects: manifest.redirects ?? [], spa: manifest.spa === true }
 }
 
 /** A decoded path segment that must never reach the file table. */
@@ -64,36 +76,97 @@ export function relativePath (url: URL, scope: URL): string | null {
   return url.pathname.slice(scope.pathname.length)
 }
 
-/**
- * Maps a request URL to a site file. `rel` is the path below the scope as it appears in the URL (percent-encoded,
- * no leading slash): "" and "dir/" mean "index.html" of that folder; "dir" (a folder) redirects to "dir/".
- * The WHATWG URL parser already removes "." and ".." segments (also "%2e%2e"), but this function is the
- * security boundary, so it refuses them again after decoding, along with encoded slashes, backslashes and NUL:
- * the answer is only ever a file of the table.
- */
-export function resolveFile (site: Site, rel: string, url: URL): Resolution {
+/** Percent-decoded segments of `rel`, or null when its encoding is malformed. */
+function decodeSegments (rel: string): string[] | null {
   const segments: string[] = []
   for (const raw of rel.split('/')) {
-    let s: string
     try {
-      s = decodeURIComponent(raw)
+      segments.push(decodeURIComponent(raw))
     } catch {
-      return { kind: 'bad-request' }
+      return null
     }
-    segments.push(s)
   }
+  return segments
+}
+
+/**
+ * Maps a request URL to a site file, with the URL rules of GitHub Pages and Netlify. `rel` is the path below the
+ * scope as it appears in the URL (percent-encoded, no leading slash). In order:
+ *   1. a forced `_redirects` rule (`301!`, `200!`...);
+ *   2. the file itself; "" and "dir/" mean "index.html" of that folder; "dir" (a folder) redirects to "dir/";
+ *      "a/b" with no folder "a/b" serves "a/b.html" (clean URLs);
+ *   3. the other `_redirects` rules (they never shadow an existing file);
+ *   4. `--spa`: the root index.html with 200;
+ *   5. not found (the caller serves 404.html with 404).
+ * The WHATWG URL parser already removes "." and ".." segments (also "%2e%2e"), but this function is the
+ * security boundary, so it refuses them again after decoding, along with encoded slashes, backslashes and NUL:
+ * the answer is only ever a file of the table (or a redirect).
+ */
+export function resolveFile (site: Site, rel: string, url: URL): Resolution {
+  const segments = decodeSegments(rel)
+  if (segments === null) return { kind: 'bad-request' }
+  // The scope as the URL spells it: rules' paths and targets are relative to the site root.
+  const scope = new URL(url.pathname.slice(0, url.pathname.length - rel.length), url)
+  const forced = applyRule(site, rel, url, scope, true)
+  if (forced !== undefined) return forced
+  const found = lookup(site, segments, url, false)
+  if (found !== undefined) return found
+  const rule = applyRule(site, rel, url, scope, false)
+  if (rule !== undefined) return rule
+  const index = site.files.get(INDEX_PAGE)
+  if (site.spa && index !== undefined) return { kind: 'file', file: index }
+  return { kind: 'not-found' }
+}
+
+/**
+ * The static lookup of decoded `segments`: the file, a folder's index page, the folder redirect, the clean URL.
+ * In a rewrite (`inRewrite`) a folder serves its index page instead of redirecting (the URL is not the folder's).
+ */
+function lookup (site: Site, segments: readonly string[], url: URL, inRewrite: boolean): Resolution | undefined {
+  const parts = [...segments]
   // A trailing slash (or the scope root itself) leaves one empty last segment: the folder's index page.
-  const last = segments.length - 1
-  if (segments[last] === '') segments[last] = INDEX_PAGE
-  if (segments.some(unsafeSegment)) return { kind: 'not-found' }
-  const path = segments.join('/')
+  const last = parts.length - 1
+  const slash = parts[last] === ''
+  if (slash) parts[last] = INDEX_PAGE
+  if (parts.some(unsafeSegment)) return undefined
+  const path = parts.join('/')
   const file = site.files.get(path)
   if (file !== undefined) return { kind: 'file', file }
   if (site.dirs.has(path)) {
+    if (inRewrite) {
+      const index = site.files.get(`${path}/${INDEX_PAGE}`)
+      return index !== undefined ? { kind: 'file', file: index } : undefined
+    }
     // RFC 9110 §15.4.2: 301 to the folder URL, so relative links inside its index page resolve against it.
     return { kind: 'redirect', location: new URL(`${url.pathname}/${url.search}`, url).href }
   }
-  return { kind: 'not-found' }
+  if (!slash) {
+    const html = site.files.get(path + HTML_EXTENSION)
+    if (html !== undefined) return { kind: 'file', file: html }
+  }
+  return undefined
+}
+
+/** The first `_redirects` rule (forced or not) for this path, as a resolution. */
+function applyRule (site: Site, rel: string, url: URL, scope: URL, forced: boolean): Resolution | undefined {
+  if (site.redirects.length === 0) return undefined
+  const match = matchRedirect(site.redirects, `/${rel}`, forced)
+  if (match === undefined) return undefined
+  const { rule, target } = match
+  if (rule.status === 200 || rule.status === 404) {
+    // A rewrite: the target's file from the table (never the rules again, so rewrites cannot loop).
+    const targetUrl = new URL(target.slice(1), scope)
+    const targetRel = relativePath(targetUrl, scope)
+    const segments = targetRel === null ? null : decodeSegments(targetRel)
+    const found = segments === null ? undefined : lookup(site, segments, targetUrl, true)
+    if (found?.kind !== 'file') return { kind: 'not-found' }
+    return rule.status === 404 ? { kind: 'file', file: found.file, status: 404 } : found
+  }
+  // A redirect: to a path below the site root, or to an absolute URL; the query string goes along unless the
+  // target has its own (Netlify passes it through).
+  const location = /^https?:\/\//i.test(target) ? new URL(target) : new URL(target.slice(1), scope)
+  if (location.search === '' && url.search !== '') location.search = url.search
+  return { kind: 'redirect', location: location.href, status: rule.status }
 }
 
 /** Types whose text the browser must decode as UTF-8 (the bytes come from a torrent, not a server that says so). */
@@ -279,9 +352,9 @@ async function siteAnswer (request: Request, url: URL, rel: string, site: Site, 
   const found = resolveFile(site, rel, url)
   switch (found.kind) {
     case 'file':
-      return await fileResponse(request, site, found.file, open)
+      return await fileResponse(request, site, found.file, open, found.status ?? 200)
     case 'redirect':
-      return new Response(null, { status: 301, headers: { Location: found.location, 'Cache-Control': 'no-cache' } })
+      return redirectResponse(request, url, found.location, found.status ?? 301)
     case 'bad-request':
       return messagePage(400, 'Bad request', 'The address is not correctly percent-encoded.')
     case 'not-found': {
@@ -292,12 +365,30 @@ async function siteAnswer (request: Request, url: URL, rel: string, site: Site, 
   }
 }
 
+/**
+ * A redirect. On a plain host a redirect to another site (a `_redirects` rule may name one) replaces the whole
+ * window; in peersite the page lives in the shell's frame, where the other site could not be shown (it may refuse
+ * framing) nor mirrored, so a frame navigation gets a page that replaces the top window's address instead.
+ */
+function redirectResponse (request: Request, url: URL, location: string, status: number): Response {
+  const target = new URL(location)
+  if (target.origin !== url.origin && request.mode === 'navigate' && request.destination === 'iframe') {
+    const headers = baseHeaders('text/html; charset=utf-8')
+    headers.set('Cache-Control', 'no-store')
+    const script = JSON.stringify(target.href).replace(/</g, '\\u003c')
+    return new Response(`<!doctype html><meta charset="utf-8"><title>Redirecting</title><script>top.location.replace(${script})</script>` +
+      `<p>This page moved to <a href="${escapeHtml(target.href)}" target="_top">${escapeHtml(target.href)}</a>.</p>`, { status: 200, headers })
+  }
+  return new Response(null, { status, headers: { Location: location, 'Cache-Control': 'no-cache' } })
+}
+
 /** Checks peersite.json (fetched from the static host, so only its shape is in doubt). Throws on a bad one. */
 export function parseManifest (json: unknown): SiteManifest {
   const m = json as Partial<SiteManifest> | null
   const ok = typeof m === 'object' && m !== null && m.version === 1 && typeof m.infoHash === 'string' && m.infoHash !== '' &&
     Array.isArray(m.files) && m.files.every((f) => typeof f === 'object' && f !== null && typeof f.path === 'string' &&
-      Number.isSafeInteger(f.length) && f.length >= 0 && typeof f.type === 'string')
+      Number.isSafeInteger(f.length) && f.length >= 0 && typeof f.type === 'string') &&
+    (m.redirects === undefined || validRules(m.redirects)) && (m.spa === undefined || typeof m.spa === 'boolean')
   if (!ok) throw new TypeError(`${MANIFEST_FILE} is not a peersite manifest (version 1)`)
   return m as SiteManifest
 }

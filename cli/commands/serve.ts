@@ -3,9 +3,12 @@
  * http://HOST:PORT/ with the service worker's file mapping and headers, Range included (VLC and mpv can play and
  * seek its videos), while seeding what it has fetched.
  */
+import { readFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import type { ArgumentsCamelCase, Argv } from 'yargs'
 import { UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
+import { MANIFEST_FILE } from '../../worker/protocol.js'
 import { formatBytes } from '../lib/format.js'
 import { formatRequestLog, startGateway } from '../lib/gateway.js'
 import { parseGetSource } from '../lib/get-source.js'
@@ -24,6 +27,7 @@ export function builder (yargs: Argv) {
     .option('tracker', { type: 'string', array: true, describe: 'WebSocket tracker URL (repeatable; added to the magnet\'s or torrent\'s own)' })
     .option('port', { type: 'number', default: DEFAULT_SERVE_PORT, describe: 'HTTP port to listen on (0: a free one)' })
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on (0.0.0.0 to accept other machines)' })
+    .option('spa', { type: 'boolean', default: false, describe: 'A single-page app (as published with --spa): unknown paths get /index.html with status 200' })
     .option('ice-servers', ICE_SERVERS_OPTION)
     .option('log-requests', { type: 'boolean', default: false, describe: 'Print one line per HTTP request on stderr (what a player asked for and what it got)' })
 }
@@ -50,6 +54,7 @@ export async function handler (argv: ServeArgs): Promise<void> {
     ...(rtcConfig !== undefined ? { rtcConfig } : {}),
     host,
     port,
+    spa: argv.spa || (source.kind === 'torrent' && await publishedWithSpa(argv.source, source.infoHash)),
     onWarning: warningPrinter(() => status),
     ...(argv.logRequests ? { onRequest: (entry) => { printAbove(status, formatRequestLog(entry)) } } : {})
   })
@@ -73,4 +78,17 @@ export async function handler (argv: ServeArgs): Promise<void> {
   status.stop()
   process.stderr.write(`peersite: ${signal} received, stopping\n`)
   await gateway.close()
+}
+
+/**
+ * `publish --spa` is recorded in peersite.json, not in the torrent: a site.torrent given by path inside a publish's
+ * output folder brings it along (a magnet or infohash needs `serve --spa`).
+ */
+export async function publishedWithSpa (torrentPath: string, infoHash: string): Promise<boolean> {
+  try {
+    const manifest = JSON.parse(await readFile(join(dirname(torrentPath), MANIFEST_FILE), 'utf8')) as { infoHash?: unknown, spa?: unknown }
+    return typeof manifest.infoHash === 'string' && manifest.infoHash.toLowerCase() === infoHash.toLowerCase() && manifest.spa === true
+  } catch {
+    return false
+  }
 }

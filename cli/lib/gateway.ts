@@ -20,6 +20,7 @@ import { FsStore } from '../../engine/storage/fs.js'
 import { Torrent, type TorrentComponents, type TorrentStats } from '../../engine/torrent.js'
 import { PUBLIC_RTC_CONFIG } from '../../engine/transport/rtc-config.js'
 import { createSite, messagePage, relativePath, siteResponse, type OpenBody, type Site } from '../../worker/site.js'
+import { MAX_REDIRECTS_BYTES, parseRedirects, REDIRECTS_FILE, type RedirectRule } from '../../worker/redirects.js'
 import { formatBytes, formatDuration } from './format.js'
 import type { SwarmOptions } from './swarm.js'
 
@@ -40,6 +41,8 @@ export interface GatewayInit extends SwarmOptions {
   stallTimeoutMs?: number
   /** Replaces the tracker discovery (unit tests connect peers by hand over the in-memory transport). */
   createDiscovery?: TorrentComponents['createDiscovery']
+  /** `publish --spa` for this site: unknown paths get the root index.html with 200 (`serve --spa`). */
+  spa?: boolean
   /** Called for each request once it is answered (or the client left): `peersite serve --log-requests`. */
   onRequest?: (entry: RequestLogEntry) => void
 }
@@ -95,14 +98,20 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
   }
   torrent.on('warning', (err) => init.onWarning?.(err.message))
 
-  let site: { site: Site, files: Map<string, TorrentFile> } | undefined
-  const siteOf = (m: Metainfo): { site: Site, files: Map<string, TorrentFile> } => {
-    site ??= {
-      // The manifest `publish` writes, rebuilt from the torrent: same paths, same types, so the same headers.
-      site: createSite({ infoHash: m.infoHash, files: manifestFiles(m) }),
-      files: new Map(m.files.map((f) => [f.path, f]))
-    }
-    return site
+  let site: Promise<{ site: Site, files: Map<string, TorrentFile> }> | undefined
+  const siteOf = async (m: Metainfo): Promise<{ site: Site, files: Map<string, TorrentFile> }> => {
+    site ??= (async () => {
+      // The manifest `publish` writes, rebuilt from the torrent: same paths, same types, so the same headers, and
+      // the same URL rules: the site's `_redirects` (verified bytes from the swarm) through publish's parser.
+      const redirects = await readRedirectRules(torrent, m, stallMs, init.onWarning)
+      return {
+        site: createSite({ infoHash: m.infoHash, files: manifestFiles(m), redirects, spa: init.spa === true }),
+        files: new Map(m.files.map((f) => [f.path, f]))
+      }
+    })()
+    // A failed read of `_redirects` (no peer in time) is tried again by the next request.
+    site.catch(() => { site = undefined })
+    return await site
   }
 
   const open = (files: Map<string, TorrentFile>): OpenBody => async (path, offset, length, signal) => {
@@ -135,7 +144,15 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
       return
     }
     const request = new Request(url, { method: req.method, headers: requestHeaders(req), signal: controller.signal })
-    const { site, files } = siteOf(metainfo)
+    let prepared
+    try {
+      prepared = await siteOf(metainfo)
+    } catch {
+      if (controller.signal.aborted) return
+      await send(res, messagePage(504, 'No peer could deliver _redirects', 'The site\'s redirect rules could not be read from peers yet. Try again in a moment.'), written)
+      return
+    }
+    const { site, files } = prepared
     const rel = relativePath(url, new URL('/', url)) ?? ''
     let response: Response
     try {
@@ -228,6 +245,30 @@ export function formatRequestLog (e: RequestLogEntry): string {
 /** The file table as `publish` writes it into peersite.json (worker/protocol.ts SiteManifest.files). */
 export function manifestFiles (metainfo: Metainfo): Array<{ path: string, length: number, type: string }> {
   return metainfo.files.map((f) => ({ path: f.path, length: f.length, type: mime.getType(f.path) ?? 'application/octet-stream' }))
+}
+
+/**
+ * The rules of the site's `_redirects` file, read from the swarm and parsed as `publish` does (bad lines are left
+ * out with a warning). The torrent carries the file, so a gateway given only a magnet applies the same rules as the
+ * worker, which reads them from peersite.json.
+ */
+export async function readRedirectRules (torrent: Torrent, metainfo: Metainfo, stallMs: number, onWarning?: (message: string) => void): Promise<RedirectRule[]> {
+  const file = metainfo.files.find((f) => f.path === REDIRECTS_FILE)
+  if (file === undefined || file.length === 0) return []
+  if (file.length > MAX_REDIRECTS_BYTES) {
+    onWarning?.(`${REDIRECTS_FILE} is larger than ${MAX_REDIRECTS_BYTES / 1024} KiB: ignored`)
+    return []
+  }
+  const stream = await readStream(torrent, file.offset, file.length, new AbortController().signal, stallMs)
+  const text = new TextDecoder().decode(await new Response(stream).arrayBuffer())
+  try {
+    const { rules, warnings } = parseRedirects(text)
+    for (const w of warnings) onWarning?.(w)
+    return rules
+  } catch (err) {
+    onWarning?.(`${(err as Error).message}: ignored`)
+    return []
+  }
 }
 
 /**

@@ -3,7 +3,7 @@
  * (site.torrent, peersite.json, the loader files) in one step: it is assembled in a temporary sibling and renamed into
  * place, so a failure at any point leaves no partial output behind.
  */
-import { chmod, copyFile, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import mime from 'mime'
 import { encode as toMagnetURI } from 'magnet-uri'
@@ -16,6 +16,7 @@ import { buildTorrent } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
 import { realpathOrNearest } from './paths.js'
 import { MANIFEST_FILE, RESERVED_ROOT_FILES, TORRENT_FILE, type SiteManifest } from '../../worker/protocol.js'
+import { MAX_REDIRECTS_BYTES, parseRedirects, REDIRECTS_FILE, type ParsedRedirects, type RedirectRule } from '../../worker/redirects.js'
 
 // The manifest and torrent names, and the names the loader keeps for itself, are the worker's (one protocol).
 export { MANIFEST_FILE, RESERVED_ROOT_FILES, TORRENT_FILE } from '../../worker/protocol.js'
@@ -34,6 +35,8 @@ export interface PublishInit {
   prefetchLimit?: number
   /** Where the built loader files are; default dist/browser of this package. */
   loaderDir?: string
+  /** A single-page app: unknown paths get the root index.html with 200 (peersite.json `spa`). */
+  spa?: boolean
   onProgress?: (hashed: number, total: number) => void
 }
 
@@ -45,6 +48,11 @@ export interface PublishPlan {
   readonly pieceLength: number
   readonly prefetchLimit: number
   readonly loaderDir: string
+  /** `_redirects` rules (peersite.json `redirects`); the file's bad lines are in `warnings`. */
+  readonly redirects: readonly RedirectRule[]
+  readonly spa: boolean
+  /** One line each, for the publisher (bad `_redirects` lines: left out, as Netlify does). */
+  readonly warnings: readonly string[]
   /** The output folder exists (a previous publish, or empty) and will be replaced. */
   readonly replaces: boolean
 }
@@ -82,7 +90,24 @@ export async function planPublish (init: PublishInit): Promise<PublishPlan> {
   const pieceLength = init.pieceLength ?? choosePieceLength(site.length)
   const prefetchLimit = init.prefetchLimit ?? DEFAULT_PREFETCH_LIMIT
   if (!Number.isSafeInteger(prefetchLimit) || prefetchLimit < 0) throw new UsageError(`invalid prefetch limit ${prefetchLimit}`)
-  return { site, name, out, trackers: [...init.trackers], pieceLength, prefetchLimit, loaderDir, replaces }
+  const spa = init.spa === true
+  const { rules: redirects, warnings } = await readRedirects(site)
+  if (spa && !site.files.some((f) => f.path === 'index.html')) throw new UsageError(`--spa needs an index.html at the top of ${init.dir}`)
+  return { site, name, out, trackers: [...init.trackers], pieceLength, prefetchLimit, loaderDir, redirects, spa, warnings, replaces }
+}
+
+/** The site's `_redirects` file (at its top, as on Netlify), parsed; none: no rules. */
+async function readRedirects (site: SiteListing): Promise<ParsedRedirects> {
+  const file = site.files.find((f) => f.path === REDIRECTS_FILE)
+  if (file === undefined) return { rules: [], warnings: [] }
+  if (file.length > MAX_REDIRECTS_BYTES) throw new UsageError(`${REDIRECTS_FILE} is larger than ${MAX_REDIRECTS_BYTES / 1024} KiB`)
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(await readFile(file.absPath))
+  } catch (err) {
+    throw new UsageError(`cannot read ${REDIRECTS_FILE}: ${err instanceof TypeError ? 'it is not UTF-8 text' : (err as Error).message}`)
+  }
+  return parseRedirects(text)
 }
 
 /** An existing output folder is only replaced if it is empty or a previous peersite output. */
@@ -133,6 +158,8 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     pieceLength: metainfo.pieceLength,
     length: metainfo.length,
     prefetchLimit: plan.prefetchLimit,
+    ...(plan.redirects.length > 0 ? { redirects: plan.redirects } : {}),
+    ...(plan.spa ? { spa: true } : {}),
     files: metainfo.files.map((f) => ({ path: f.path, length: f.length, type: mime.getType(f.path) ?? 'application/octet-stream' }))
   }
 

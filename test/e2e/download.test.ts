@@ -103,6 +103,7 @@ describe('a large file downloads through the browser\'s download manager', () =>
   })
 
   it('a plain link to an application/octet-stream file is downloaded too, and the site page stays', async () => {
+    const historyLength = await page.evaluate(() => history.length)
     const { d, path, response } = await download('#plain')
     expect(await sha1File(path)).toBe(expected)
     expect(d.suggestedFilename()).toBe('big.bin')
@@ -110,6 +111,8 @@ describe('a large file downloads through the browser\'s download manager', () =>
     expect((await response!.allHeaders())['content-disposition']).toBeUndefined()
     await waitForFrameH1(page, H1)
     expect(await frame.evaluate(() => location.pathname)).toBe('/')
+    // As on a plain host, a link that downloads neither changes the address nor adds a history entry.
+    expect(await page.evaluate(() => [location.href, history.length])).toEqual([site.url, historyLength])
   })
 
   it('a file larger than what the visit may store still downloads whole; the store keeps only its budget', async () => {

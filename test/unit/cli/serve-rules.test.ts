@@ -1,0 +1,123 @@
+/**
+ * `peersite serve` applies the same URL rules as the service worker: clean URLs, folder redirects, the 404 page,
+ * the site's `_redirects` (read from the torrent, verified, through publish's parser) and `--spa`. The swarm is an
+ * in-memory seeder; the gateway knows only the infohash and gets the metadata over BEP 9.
+ */
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { join } from 'node:path'
+import { publishedWithSpa } from '../../../cli/commands/serve.js'
+import { startGateway, type Gateway } from '../../../cli/lib/gateway.js'
+import { publishSite } from '../../../cli/lib/publish.js'
+import { Bitfield } from '../../../engine/bitfield.js'
+import type { DiscoveryEvents } from '../../../engine/discovery/index.js'
+import type { Metainfo } from '../../../engine/metainfo/index.js'
+import { MemoryStore } from '../../../engine/storage/memory.js'
+import { Torrent } from '../../../engine/torrent.js'
+import { memoryConnectionPair } from '../../../engine/transport/memory.js'
+import { Emitter } from '../../../engine/util/emitter.js'
+import { makeTorrent } from '../../fixtures/make-torrent.js'
+import { makeTempDir } from '../../helpers/tmp.js'
+import { copyHello, makeLoaderDir } from './helpers.js'
+
+const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s)
+const page = (h1: string): Uint8Array => utf8(`<h1>${h1}</h1>`)
+const FILES = [
+  { path: 'index.html', data: page('home') },
+  { path: 'about.html', data: page('about') },
+  { path: 'guide/index.html', data: page('guide') },
+  { path: 'guide/setup.html', data: page('setup') },
+  { path: '404.html', data: page('not found') },
+  { path: 'app/index.html', data: page('app') },
+  { path: '_redirects', data: utf8('/old /about\n/blog/:slug /guide/:slug 302\n/app/* /app/index.html 200\n/gone /404.html 404\nnot-a-rule\n') }
+]
+
+class NoDiscovery extends Emitter<DiscoveryEvents> {
+  start (): void {}
+  update (): void {}
+  complete (): void {}
+  async destroy (): Promise<void> {}
+}
+
+let metainfo: Metainfo
+let data: Uint8Array
+beforeAll(async () => {
+  ({ metainfo, data } = await makeTorrent(FILES, 16 * 1024))
+})
+
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+async function served (spa = false): Promise<{ gateway: Gateway, warnings: string[] }> {
+  const warnings: string[] = []
+  const gateway = await startGateway({
+    infoHash: metainfo.infoHash, trackers: [], spa, createDiscovery: () => new NoDiscovery(), onWarning: (w) => warnings.push(w)
+  })
+  cleanups.push(async () => await gateway.close())
+  const store = new MemoryStore({ pieceLength: metainfo.pieceLength, length: metainfo.length })
+  for (let i = 0; i < metainfo.pieceCount; i++) {
+    await store.put(i, data.slice(i * metainfo.pieceLength, Math.min(data.length, (i + 1) * metainfo.pieceLength)))
+  }
+  const seed = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount) })
+  cleanups.push(async () => await seed.destroy())
+  const [a, b] = memoryConnectionPair()
+  seed.addConnection(a)
+  gateway.torrent.addConnection(b)
+  return { gateway, warnings }
+}
+
+/** One request without following redirects: "STATUS body-or-location". */
+async function answer (g: Gateway, path: string): Promise<string> {
+  const res = await fetch(g.url + path, { redirect: 'manual' })
+  const location = res.headers.get('location')
+  const body = await res.text()
+  return `${res.status} ${location ?? body}`
+}
+
+describe('serve applies the site URL rules', () => {
+  it('clean URLs, folder redirects, index pages and the 404 page, as the worker does', async () => {
+    const { gateway: g } = await served()
+    expect(await answer(g, '')).toBe('200 <h1>home</h1>')
+    expect(await answer(g, 'about')).toBe('200 <h1>about</h1>')
+    expect(await answer(g, 'guide/setup')).toBe('200 <h1>setup</h1>')
+    expect(await answer(g, 'guide')).toBe(`301 ${g.url}guide/`)
+    expect(await answer(g, 'guide/')).toBe('200 <h1>guide</h1>')
+    expect(await answer(g, 'nope')).toBe('404 <h1>not found</h1>')
+    expect(await answer(g, '_redirects')).toBe('404 <h1>not found</h1>')
+  })
+
+  it('the torrent\'s _redirects: redirects, placeholders, rewrites, 404 rules; a bad line is a warning', async () => {
+    const { gateway: g, warnings } = await served()
+    expect(await answer(g, 'old?x=1')).toBe(`301 ${g.url}about?x=1`)
+    expect(await answer(g, 'blog/setup')).toBe(`302 ${g.url}guide/setup`)
+    expect(await answer(g, 'app/users/42')).toBe('200 <h1>app</h1>')
+    expect(await answer(g, 'gone')).toBe('404 <h1>not found</h1>')
+    expect(warnings).toEqual([expect.stringMatching(/^_redirects line 5: needs a path and a target/)])
+  })
+
+  it('--spa: unknown paths get index.html with 200', async () => {
+    const { gateway: g } = await served(true)
+    expect(await answer(g, 'dashboard/settings')).toBe('200 <h1>home</h1>')
+    expect(await answer(g, 'about')).toBe('200 <h1>about</h1>')
+    expect(await answer(g, 'gone')).toBe('404 <h1>not found</h1>') // a rule comes before the fallback
+  })
+})
+
+describe('serve --spa', () => {
+  it('is taken from the peersite.json beside a site.torrent given by path, when it names the same infohash', async () => {
+    const tmp = await makeTempDir('peersite-serve-spa-')
+    try {
+      const site = await copyHello(tmp.path)
+      const loaderDir = await makeLoaderDir(tmp.path)
+      const spa = await publishSite({ dir: site, out: join(tmp.path, 'spa'), trackers: [], loaderDir, spa: true })
+      const plain = await publishSite({ dir: site, out: join(tmp.path, 'plain'), trackers: [], loaderDir })
+      expect(await publishedWithSpa(join(spa.out, 'site.torrent'), spa.infoHash)).toBe(true)
+      expect(await publishedWithSpa(join(spa.out, 'site.torrent'), 'cc'.repeat(20))).toBe(false)
+      expect(await publishedWithSpa(join(plain.out, 'site.torrent'), plain.infoHash)).toBe(false)
+      expect(await publishedWithSpa(join(tmp.path, 'nowhere', 'site.torrent'), spa.infoHash)).toBe(false)
+    } finally {
+      await tmp.cleanup()
+    }
+  })
+})

@@ -1,0 +1,179 @@
+/**
+ * Netlify's `_redirects` file, the common subset, as pure functions shared by `publish` (which parses the file and
+ * ships the rules in peersite.json), the service worker and `peersite serve` (which match them).
+ *
+ * One rule per line: `FROM TO [STATUS[!]]`, `#` starts a comment (https://docs.netlify.com/routing/redirects/).
+ *   FROM   a path below the site root: literal segments, `:name` placeholders (one whole segment) and a final `*`
+ *          (the rest of the path, possibly empty, available as `:splat`). Matched against the percent-encoded path,
+ *          case-sensitively, with or without a trailing slash (as Netlify does).
+ *   TO     a path below the site root with the placeholders substituted, or an absolute http(s) URL (redirects only).
+ *   STATUS 301 (default), 302, 303, 307, 308: a redirect; 200: a rewrite (the URL stays, TO's file is served);
+ *          404: TO's file with status 404. `!` (force) applies the rule even when a file exists at FROM; without it
+ *          a rule only applies where the site has no file ("shadowing", Netlify's default).
+ * The first matching rule wins. A rewrite's TO is looked up in the file table only, never in the rules again, so
+ * rewrites cannot loop; redirect loops are the browser's to stop (as on Netlify).
+ *
+ * Not supported (a warning names the line and the rule is left out, which is what Netlify's build does with the
+ * lines it cannot parse): query-parameter matching, conditions (Country=, Language=, Role=, Cookie=), proxying
+ * (200 to another origin: a browser cannot fetch another site for this one), domain-level FROM.
+ */
+
+import { UsageError } from '../engine/errors.js'
+import { RESERVED_ROOT_FILES } from './protocol.js'
+
+export type RedirectStatus = 200 | 301 | 302 | 303 | 307 | 308 | 404
+
+export interface RedirectRule {
+  /** "/blog/:year/*" */
+  readonly from: string
+  /** "/posts/:year/:splat" or "https://example.org/:splat" */
+  readonly to: string
+  readonly status: RedirectStatus
+  /** Applies even where a file exists at `from`. */
+  readonly force?: boolean
+}
+
+export interface ParsedRedirects {
+  readonly rules: RedirectRule[]
+  /** One line each: "_redirects line 7: ..." */
+  readonly warnings: string[]
+}
+
+export const REDIRECTS_FILE = '_redirects'
+/**
+ * At most this many rules: they travel in peersite.json, which every visitor downloads before the first page
+ * (about 50 bytes a rule). Netlify itself suggests placeholders and splats well before 10,000 rules.
+ */
+export const MAX_REDIRECT_RULES = 1000
+/** A `_redirects` file larger than this is refused outright (it could not fit the rule limit anyway). */
+export const MAX_REDIRECTS_BYTES = 256 * 1024
+
+const STATUSES: ReadonlySet<number> = new Set([200, 301, 302, 303, 307, 308, 404])
+/** Root paths the worker hands to the static host (the loader's files): a rule there could never apply. */
+const LOADER_PATHS: ReadonlySet<string> = new Set(RESERVED_ROOT_FILES.map((f) => `/${f}`))
+
+/** Parses a `_redirects` file. Throws UsageError only for a file too large to ship; bad lines become warnings. */
+export function parseRedirects (text: string): ParsedRedirects {
+  if (text.length > MAX_REDIRECTS_BYTES) throw new UsageError(`${REDIRECTS_FILE} is larger than ${MAX_REDIRECTS_BYTES / 1024} KiB`)
+  const rules: RedirectRule[] = []
+  const warnings: string[] = []
+  const lines = text.split(/\r?\n/)
+  for (let i = 0; i < lines.length; i++) {
+    const line = (lines[i] ?? '').trim()
+    if (line === '' || line.startsWith('#')) continue
+    const warn = (why: string): void => { warnings.push(`${REDIRECTS_FILE} line ${i + 1}: ${why} (left out): ${line}`) }
+    const result = parseLine(line.replace(/\s+#.*$/, ''))
+    if (typeof result === 'string') {
+      warn(result)
+      continue
+    }
+    if (LOADER_PATHS.has(result.from)) {
+      warn(`${result.from} is the loader's own file, which the site cannot redirect`)
+      continue
+    }
+    if (result.status !== 200 && result.status !== 404 && result.from === result.to && !result.from.includes(':') && !result.from.includes('*')) {
+      warn('redirects to itself')
+      continue
+    }
+    if (rules.length >= MAX_REDIRECT_RULES) {
+      throw new UsageError(`${REDIRECTS_FILE} has more than ${MAX_REDIRECT_RULES} rules: use placeholders and splats (every visitor downloads the rules first)`)
+    }
+    rules.push(result)
+  }
+  return { rules, warnings }
+}
+
+/** One rule, or why the line is not one. */
+function parseLine (line: string): RedirectRule | string {
+  const tokens = line.split(/\s+/)
+  const [from = '', to = '', statusToken, ...rest] = tokens
+  if (tokens.length < 2) return 'needs a path and a target'
+  if (/^https?:\/\//i.test(from)) return 'domain-level rules are not supported'
+  if (!from.startsWith('/')) return `"${from}" is not a path (it must start with /)`
+  if (!to.startsWith('/') && !/^https?:\/\//i.test(to) && to.includes('=')) return 'query-parameter matching is not supported'
+  if (statusToken !== undefined && statusToken.includes('=')) return 'conditions (Country=, Language=, Role=...) are not supported'
+  if (rest.length > 0) return rest.some((t) => t.includes('=')) ? 'conditions (Country=, Language=, Role=...) are not supported' : 'too many fields'
+  const segments = from.split('/').slice(1)
+  const star = segments.indexOf('*')
+  if (star !== -1 && star !== segments.length - 1) return '* may only end the path'
+  if (segments.some((s) => s !== '*' && s.includes('*'))) return '* must be a whole segment'
+  if (segments.some((s) => s === '.' || s === '..' || s.includes('\\'))) return 'the path has . or .. segments'
+  let status: RedirectStatus = 301
+  let force = false
+  if (statusToken !== undefined) {
+    const m = /^(\d{3})(!?)$/.exec(statusToken)
+    if (m === null || !STATUSES.has(Number(m[1]))) return `status "${statusToken}" is not one of 200, 301, 302, 303, 307, 308, 404 (with an optional !)`
+    status = Number(m[1]) as RedirectStatus
+    force = m[2] === '!'
+  }
+  const absolute = /^https?:\/\//i.test(to)
+  if (absolute) {
+    try {
+      new URL(to) // eslint-disable-line no-new
+    } catch {
+      return `"${to}" is not a valid URL`
+    }
+    if (status === 200 || status === 404) return 'proxying to another site (200 or 404 to a URL) is not possible from a browser'
+  } else if (!to.startsWith('/') || to.startsWith('//')) {
+    return `"${to}" is neither a path (starting with /) nor an http(s) URL`
+  }
+  return force ? { from, to, status, force } : { from, to, status }
+}
+
+export interface RedirectMatch {
+  readonly rule: RedirectRule
+  /** `to` with placeholders and the splat substituted (still a path below the root, or an absolute URL). */
+  readonly target: string
+}
+
+/** Splits a path into segments without the trailing slash ("/a/b/" and "/a/b" both give ["a", "b"]). */
+function segmentsOf (path: string): string[] {
+  const parts = path.split('/').slice(1)
+  if (parts.length > 0 && parts[parts.length - 1] === '') parts.pop()
+  return parts
+}
+
+/** Placeholder values of `path` (percent-encoded, starting with /) under `from`, or null when it does not match. */
+export function matchPattern (from: string, path: string): Map<string, string> | null {
+  const want = segmentsOf(from)
+  const have = segmentsOf(path)
+  const values = new Map<string, string>()
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i]!
+    if (w === '*') {
+      values.set('splat', have.slice(i).join('/'))
+      return values
+    }
+    const h = have[i]
+    if (h === undefined) return null
+    if (w.startsWith(':') && w.length > 1) {
+      if (h === '') return null
+      values.set(w.slice(1), h)
+    } else if (w !== h) {
+      return null
+    }
+  }
+  return have.length === want.length ? values : null
+}
+
+/** `to` with each `:name` replaced by its value; unknown placeholders stay as written (as on Netlify). */
+export function substitute (to: string, values: ReadonlyMap<string, string>): string {
+  return to.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (whole, name: string) => values.get(name) ?? whole)
+}
+
+/** The first rule (of those with the given force flag) matching `path`, with its target. */
+export function matchRedirect (rules: readonly RedirectRule[], path: string, forced: boolean): RedirectMatch | undefined {
+  for (const rule of rules) {
+    if ((rule.force === true) !== forced) continue
+    const values = matchPattern(rule.from, path)
+    if (values !== null) return { rule, target: substitute(rule.to, values) }
+  }
+  return undefined
+}
+
+/** Checks rules read from peersite.json (from the static host): the shape and the same limits as the parser's. */
+export function validRules (json: unknown): json is RedirectRule[] {
+  return Array.isArray(json) && json.length <= MAX_REDIRECT_RULES && json.every((r: Partial<RedirectRule> | null) =>
+    typeof r === 'object' && r !== null && typeof r.from === 'string' && r.from.startsWith('/') && typeof r.to === 'string' && !r.to.startsWith('//') &&
+    typeof r.status === 'number' && STATUSES.has(r.status) && (r.force === undefined || typeof r.force === 'boolean'))
+}
