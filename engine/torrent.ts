@@ -589,6 +589,23 @@ export class Torrent extends Emitter<TorrentEvents> {
     }
   }
 
+  /**
+   * A stored piece turned out bad (the service worker hashes every piece it serves, and a script of the origin can
+   * rewrite IndexedDB): it is no longer held, deleted from the store, and fetched again like any missing piece (a
+   * reader waiting for it gets the new copy). Peers were told we have it; until it is back, their requests for it
+   * go unanswered (the uploader serves only held pieces).
+   */
+  async forgetPiece (index: number): Promise<void> {
+    const downloader = this.#downloader
+    const metainfo = this.metainfo
+    if (downloader === undefined || metainfo === undefined || !downloader.have.has(index)) return
+    downloader.picker.pieceFailed(index)
+    this.#verifiedBytes -= pieceLengthAt(metainfo, index)
+    this.#done = false
+    await this.store?.delete?.(index)
+    downloader.fillAll(this.#peers)
+  }
+
   async destroy (): Promise<void> {
     if (this.destroyed) return
     this.destroyed = true

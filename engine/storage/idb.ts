@@ -323,6 +323,16 @@ export class IdbStore implements PieceStore {
     return offset === 0 && length === value.length ? value : value.slice(offset, offset + length)
   }
 
+  /** Deletes one piece (a copy altered after it was stored: the service worker caught it). */
+  async delete (index: number): Promise<void> {
+    this.#check(undefined)
+    const db = await this.#open()
+    await transact(db, [PIECES], 'readwrite', (tx) => {
+      tx.objectStore(PIECES).delete([this.infoHash, index])
+      return () => undefined
+    })
+  }
+
   /** Deletes this site's pieces (e.g. the visitor clears the site). */
   async clear (): Promise<void> {
     this.#check(undefined)

@@ -1,11 +1,17 @@
 /**
- * The worker's memory: the loader shell and the manifest (both precached at install in Cache Storage, so a worker
- * the browser restarted finds them again), and the engine client.
+ * The worker's memory: the loader shell, the manifest and site.torrent (precached at install in Cache Storage, so a
+ * worker the browser restarted finds them again), the piece table, and the engine client.
+ *
+ * Cache Storage is shared by every script of the origin, so a cached loader file is used only when it matches its
+ * pin (the SHA-256 `peersite publish` built into sw.js, verify.ts); one that does not is deleted and fetched again.
+ * A network response is the host's word and is served as it is, but cached only when it matches its pin.
  */
 import { EngineClient } from '../engine-client.js'
-import { dropOtherVersions } from '../file-cache.js'
-import { MANIFEST_FILE, TORRENT_FILE, type WorkerMessage } from '../protocol.js'
-import { createSite, parseManifest, type Site } from '../site.js'
+import { cacheNameFor, dropOtherVersions, openPieceCache } from '../file-cache.js'
+import { MANIFEST_FILE, TORRENT_FILE, type LoaderPins, type WorkerMessage } from '../protocol.js'
+import { createSite, parseManifest, type OpenBody, type Site } from '../site.js'
+import { verifiedOpen } from '../verified-read.js'
+import { parsePieceTable, sha256Hex, type PieceTable } from '../verify.js'
 
 const SHELL_HEADERS = {
   'Content-Type': 'text/html; charset=utf-8',
@@ -24,37 +30,66 @@ export class WorkerState {
   private readonly manifestUrl: string
   /** infohashes a leader announced that the manifest did not have: each one makes at most one refresh */
   private readonly seen = new Set<string>()
+  private readonly pins: LoaderPins | undefined
+  private table: Promise<PieceTable> | undefined
 
-  constructor (scope: string, engine?: EngineClient) {
+  constructor (scope: string, init: { engine?: EngineClient, pins?: LoaderPins | undefined } = {}) {
     this.scope = new URL(scope)
+    this.pins = init.pins
     this.cacheName = `peersite:${this.scope.href}`
     this.shellKey = new URL('index.html', this.scope).href
     this.manifestUrl = new URL(MANIFEST_FILE, this.scope).href
-    this.engine = engine ?? new EngineClient({ requestLeader: () => { void this.askForLeader() } })
+    this.engine = init.engine ?? new EngineClient({ requestLeader: () => { void this.askForLeader() } })
   }
 
   /** Install: the shell and the manifest are required (without them the worker is useless), the torrent is not. */
   async precache (): Promise<void> {
     const cache = await caches.open(this.cacheName)
     await Promise.all([
-      this.fetchShell().then(async (res) => { await cache.put(this.shellKey, res) }),
+      this.fetchShell().then(async (res) => { await this.keep(cache, this.shellKey, res) }),
       this.fetchManifest().then(async ([site, res]) => {
-        await cache.put(this.manifestUrl, res)
+        await this.keep(cache, this.manifestUrl, res)
         this.setSite(site)
       }),
       fetch(new URL(TORRENT_FILE, this.scope), { cache: 'no-cache' })
-        .then(async (res) => { if (res.ok) await cache.put(new URL(TORRENT_FILE, this.scope).href, res) })
+        .then(async (res) => { if (res.ok) await this.keep(cache, new URL(TORRENT_FILE, this.scope).href, res) })
         .catch(() => {})
     ])
+  }
+
+  /**
+   * The cached copy of loader file `url` if it matches its pin (a fresh Response), else undefined; a copy that
+   * does not match is deleted. Without pins (a sw.js not written by `peersite publish`) nothing cached is trusted.
+   */
+  private async pinned (cache: Cache, url: string): Promise<Response | undefined> {
+    const hit = await cache.match(url)
+    if (hit === undefined) return undefined
+    const bytes = new Uint8Array(await hit.arrayBuffer())
+    if (await this.matchesPin(url, bytes)) return new Response(bytes, { status: hit.status, headers: hit.headers })
+    console.warn(`peersite: the cached ${url} was altered: dropped`)
+    await cache.delete(url)
+    return undefined
+  }
+
+  private async matchesPin (url: string, bytes: Uint8Array): Promise<boolean> {
+    const name = url.slice(this.scope.href.length)
+    const pin = this.pins?.files[name]
+    return pin !== undefined && await sha256Hex(bytes) === pin
+  }
+
+  /** Caches a network response of loader file `url` if it matches its pin (a newer publish's does not: not kept). */
+  private async keep (cache: Cache, url: string, res: Response): Promise<void> {
+    const bytes = new Uint8Array(await res.arrayBuffer())
+    if (await this.matchesPin(url, bytes)) await cache.put(url, new Response(bytes, { status: res.status, headers: res.headers }))
   }
 
   /** The loader's index.html, as the answer to a top-level navigation: cache first, the network if it is gone. */
   async shell (): Promise<Response> {
     const cache = await caches.open(this.cacheName)
-    const hit = await cache.match(this.shellKey)
+    const hit = await this.pinned(cache, this.shellKey)
     if (hit !== undefined) return hit
     const res = await this.fetchShell()
-    await cache.put(this.shellKey, res.clone())
+    await this.keep(cache, this.shellKey, res.clone())
     return res
   }
 
@@ -62,7 +97,7 @@ export class WorkerState {
   async refreshShell (): Promise<void> {
     try {
       const res = await this.fetchShell()
-      await (await caches.open(this.cacheName)).put(this.shellKey, res)
+      await this.keep(await caches.open(this.cacheName), this.shellKey, res)
     } catch { /* offline: keep the cached shell */ }
   }
 
@@ -70,10 +105,10 @@ export class WorkerState {
   async staleWhileRevalidate (request: Request): Promise<Response> {
     const cache = await caches.open(this.cacheName)
     const refresh = fetch(request.url, { cache: 'no-cache' }).then(async (res) => {
-      if (res.ok) await cache.put(request.url, res.clone())
+      if (res.ok) await this.keep(cache, request.url, res.clone())
       return res
     })
-    const hit = await cache.match(request.url)
+    const hit = await this.pinned(cache, request.url)
     if (hit !== undefined) {
       refresh.catch(() => {})
       return hit
@@ -89,10 +124,10 @@ export class WorkerState {
     const cache = await caches.open(this.cacheName)
     try {
       const res = await fetch(request)
-      if (res.ok) await cache.put(request.url, res.clone()).catch(() => {})
+      if (res.ok) await this.keep(cache, request.url, res.clone()).catch(() => {})
       return res
     } catch (err) {
-      const hit = await cache.match(request.url)
+      const hit = await this.pinned(cache, request.url)
       if (hit !== undefined) return hit
       throw err
     }
@@ -103,14 +138,14 @@ export class WorkerState {
     if (this.site !== undefined) return this.site
     this.loading ??= (async () => {
       const cache = await caches.open(this.cacheName)
-      const hit = await cache.match(this.manifestUrl)
+      const hit = await this.pinned(cache, this.manifestUrl)
       if (hit !== undefined) {
         try {
           return this.setSite(createSite(parseManifest(await hit.json())))
         } catch { /* a corrupt entry: fetch it again */ }
       }
       const [site, res] = await this.fetchManifest()
-      await cache.put(this.manifestUrl, res)
+      await this.keep(cache, this.manifestUrl, res)
       return this.setSite(site)
     })().finally(() => { this.loading = undefined })
     return await this.loading
@@ -129,7 +164,7 @@ export class WorkerState {
     try {
       const [site, res] = await this.fetchManifest()
       if (site.infoHash !== infoHash) return
-      await (await caches.open(this.cacheName)).put(this.manifestUrl, res)
+      await this.keep(await caches.open(this.cacheName), this.manifestUrl, res)
       this.setSite(site)
     } catch { /* keep the current manifest */ }
   }
@@ -144,9 +179,50 @@ export class WorkerState {
   }
 
   private setSite (site: Site): Site {
-    if (this.site?.infoHash !== site.infoHash) void dropOtherVersions(this.scope.href, site.infoHash).catch(() => {})
+    if (this.site?.infoHash !== site.infoHash) {
+      void dropOtherVersions(this.scope.href, site.infoHash).catch(() => {})
+      this.table = undefined
+    }
     this.site = site
     return site
+  }
+
+  /**
+   * The piece table of `site`: site.torrent from the cache (if it matches its pin) or the network, checked to be the
+   * torrent of the site's infohash (verify.ts). Kept in memory once loaded.
+   */
+  async pieceTable (site: Site): Promise<PieceTable> {
+    const load = async (): Promise<PieceTable> => {
+      const url = new URL(TORRENT_FILE, this.scope).href
+      const cache = await caches.open(this.cacheName)
+      const hit = await this.pinned(cache, url)
+      if (hit !== undefined) {
+        try {
+          return await parsePieceTable(new Uint8Array(await hit.arrayBuffer()), site.infoHash)
+        } catch { /* a newer publish's torrent: fetch the one of this manifest */ }
+      }
+      const res = await fetch(url, { cache: 'no-cache' })
+      if (!res.ok) throw new Error(`${TORRENT_FILE} answered ${res.status}`)
+      const bytes = new Uint8Array(await res.arrayBuffer())
+      const table = await parsePieceTable(bytes, site.infoHash)
+      await this.keep(cache, url, new Response(bytes)).catch(() => {})
+      return table
+    }
+    const table = this.table ?? load()
+    this.table = table
+    table.catch(() => { if (this.table === table) this.table = undefined })
+    return await table
+  }
+
+  /** Reads of `site`'s files that serve verified pieces only (verified-read.ts), through the piece cache. */
+  async opener (site: Site): Promise<OpenBody> {
+    const [table, cache] = await Promise.all([this.pieceTable(site), openPieceCache(cacheNameFor(this.scope.href, site.infoHash))])
+    return verifiedOpen({
+      table,
+      engine: this.engine,
+      cache,
+      onBadPiece: (index, source) => console.warn(`peersite: piece ${index} from the ${source} failed verification: dropped`)
+    })
   }
 
   /** The scope URL is where the host serves the loader's index.html (index.html itself as a fallback). */
