@@ -129,7 +129,6 @@ interface OpenRead {
   readonly offset: number
   readonly length: number
   readonly first: number
-  readonly last: number
   sent: number
   readonly controller: AbortController
   iterator: AsyncGenerator<Uint8Array> | undefined
@@ -140,11 +139,7 @@ interface OpenRead {
 }
 
 /** A read the engine refuses: the worker answers 404 (`not-found`) or 416 (`range`). */
-class ReadFailure extends Error {
-  constructor (readonly kind: EngineErrorKind, message: string) {
-    super(message)
-  }
-}
+const refuse = (kind: EngineErrorKind, message: string): Error => Object.assign(new Error(message), { kind })
 
 /**
  * Answers EngineRequests on one port. `torrent` may still be loading: reads wait for it, so the leader can hand its
@@ -179,7 +174,6 @@ export class EngineHost {
           offset: request.offset,
           length: request.length,
           first: request.first,
-          last: request.last,
           sent: 0,
           controller: new AbortController(),
           iterator: undefined,
@@ -210,10 +204,7 @@ export class EngineHost {
       case 'bad-piece': {
         // The worker hashed piece `index` as we sent it and it did not match: our stored copy was altered.
         const { index } = request
-        void this.#torrent.then(async (t) => {
-          console.warn(`peersite: stored piece ${index} failed the worker's check: fetching it again`)
-          await t.forgetPiece(index)
-        }).catch((err: unknown) => console.debug('peersite: dropping a bad piece failed:', err))
+        void this.#torrent.then(async (t) => { await t.forgetPiece(index) }).catch(() => {})
       }
     }
   }
@@ -225,16 +216,16 @@ export class EngineHost {
         const torrent = await this.#torrent
         const metainfo = torrent.metainfo
         const file = metainfo?.files.find((f) => f.path === read.path)
-        if (metainfo === undefined || file === undefined) throw new ReadFailure('not-found', `no file ${read.path} in the torrent`)
-        const { offset, length, first, last } = read
-        const ok = [offset, length, first, last].every(Number.isSafeInteger) && offset >= 0 && length > 0 && offset + length <= file.length
-        const span = ok ? piecesForRange(metainfo, file.offset + offset, length) : undefined
-        // The pieces asked for must hold the range (a read moved to a new leader starts at a later one).
-        if (span === undefined || first < span.first || first > last || last !== span.last) {
-          throw new ReadFailure('range', `bytes ${offset}+${length} or pieces ${first}-${last} do not fit ${read.path} (${file.length} bytes)`)
+        if (metainfo === undefined || file === undefined) throw refuse('not-found', `no file ${read.path} in the torrent`)
+        const { offset, length } = read
+        if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length > 0 && offset + length <= file.length)) {
+          throw refuse('range', `bytes ${offset}+${length} outside ${read.path}`)
         }
+        // The pieces holding the range; a read moved to a new leader starts at a later one (`first`).
+        const span = piecesForRange(metainfo, file.offset + offset, length)
+        const first = Math.min(span.last, Math.max(span.first, read.first | 0))
         const start = first * metainfo.pieceLength
-        const end = Math.min(metainfo.length, (last + 1) * metainfo.pieceLength)
+        const end = Math.min(metainfo.length, (span.last + 1) * metainfo.pieceLength)
         // Piece-aligned, so each chunk torrent.read yields is one whole piece.
         read.iterator = torrent.read(start, end - start, read.controller.signal)
         read.next = first
@@ -260,7 +251,7 @@ export class EngineHost {
       if (this.#reads.get(id) !== read) return
       this.#reads.delete(id)
       read.controller.abort()
-      const kind: EngineErrorKind = err instanceof ReadFailure ? err.kind : 'unavailable'
+      const kind: EngineErrorKind = (err as { kind?: EngineErrorKind }).kind ?? 'unavailable'
       this.#send({ type: 'error', id, kind, message: err instanceof Error ? err.message : String(err) })
     }
   }

@@ -93,15 +93,14 @@ export type EngineReply =
   | { readonly type: 'error', readonly id: number, readonly kind: EngineErrorKind, readonly message: string }
 
 /**
- * What `peersite publish` builds into sw.js (a first line `self.PEERSITE_PINS = {...}`): the infohash of the site and
- * the SHA-256 (hex) of the loader files the worker keeps in Cache Storage. Any same-origin script can rewrite Cache
- * Storage, but not the worker's script (the browser fetches it from the host), so a cached copy that does not match
- * its pin is dropped and fetched again.
+ * What `peersite publish` builds into sw.js (a first line `self.PEERSITE_PINS = {...}`): for each loader file the
+ * worker keeps in Cache Storage, the first PIN_HEX hex digits of its SHA-256 (128 bits: a second preimage stays out
+ * of reach, and the loader's weight counts). Any same-origin script can rewrite Cache Storage, but not the worker's
+ * script (the browser fetches it from the host), so a cached copy that does not match its pin is dropped and
+ * fetched again.
  */
-export interface LoaderPins {
-  readonly infoHash: string
-  readonly files: Readonly<Record<string, string>>
-}
+export type LoaderPins = Readonly<Record<string, string>>
+export const PIN_HEX = 32
 export const PINS_GLOBAL = 'PEERSITE_PINS'
 /** The loader files whose cached copies the worker checks against their pins. */
 export const PINNED_FILES = ['index.html', 'peersite.js', MANIFEST_FILE, TORRENT_FILE] as const

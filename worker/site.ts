@@ -222,18 +222,16 @@ export function failurePage (err: unknown, path: string, size: number): Response
   const reason = err instanceof Error ? err.message : String(err)
   switch (kind) {
     case 'not-found':
-      return messagePage(404, 'Not found', `This site has no file "${path}" (${reason}).`)
+      return messagePage(404, 'Not found', reason)
     case 'range':
       return messagePage(416, 'Range Not Satisfiable', reason, { 'Content-Range': `bytes */${size}` })
     case 'verification':
-      return messagePage(502, 'This file failed verification',
-        `The copy of "${path}" this browser holds or was handed does not match the site's published hashes (${reason}), so it was not shown. Reload to fetch it again from the site's peers.`)
+      return messagePage(502, 'This file failed verification', `${reason}: not shown. Reload to fetch it again.`)
     case 'stall':
     case 'unavailable':
-      return messagePage(504, 'No peer could deliver this file',
-        `None of this site's visitors or seeders could send "${path}" in time (${reason}). Keep this tab open and reload in a moment: peers come and go.`)
+      return messagePage(504, 'No peer could deliver this file', `${reason}. Keep this tab open and reload in a moment: peers come and go.`)
     default:
-      return messagePage(503, 'Site unavailable', `"${path}" could not be read: ${reason}. Reload in a moment.`)
+      return messagePage(503, 'Site unavailable', `${reason}. Reload in a moment.`)
   }
 }
 

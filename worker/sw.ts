@@ -33,12 +33,8 @@ self.addEventListener('message', (event) => {
   event.waitUntil((async () => {
     // Only a loader shell this worker controls may run the engine (leader-check.ts); its pieces are verified anyway.
     const controlled = await self.clients.matchAll({ type: 'window' })
-    if (!acceptsLeader(event.source, controlled, state.scope)) {
-      console.warn('peersite: refused an engine port from a page that is not one of this site\'s loader shells')
-      port.close()
-      return
-    }
-    await state.onLeader(infoHash, port)
+    if (acceptsLeader(event.source, controlled, state.scope)) await state.onLeader(infoHash, port)
+    else port.close()
   })())
 })
 

@@ -42,7 +42,7 @@ async function openVerified (init: VerifiedReadInit, path: string, offset: numbe
   if (file === undefined) throw new EngineReadError('not-found', `${path} is not in the torrent`)
   const fileStart = file.offset
   if (offset < 0 || length <= 0 || offset + length > file.length) {
-    throw new EngineReadError('range', `bytes ${offset}+${length} are outside ${path}`)
+    throw new EngineReadError('range', `bytes ${offset}+${length} outside ${path}`)
   }
   const { first, last } = piecesOf(table, fileStart, offset, length)
   const start = fileStart + offset
@@ -72,7 +72,7 @@ async function openVerified (init: VerifiedReadInit, path: string, offset: numbe
       if (signal.aborted) throw new AbortError()
       engineReader ??= (await engine.open(table.infoHash, { path, offset, length, first: index, last }, signal)).getReader()
       const { done, value } = await engineReader.read()
-      if (done) throw new EngineReadError('unavailable', `the engine ended ${path} before piece ${index}`)
+      if (done) throw new EngineReadError('unavailable', `${path} ended early`)
       if (value.index === index && await verifyPiece(table, index, value.bytes)) {
         attempts = 0
         if (cacheable) cache.put(index, value.bytes)

@@ -8,7 +8,7 @@
  * needs only the piece table and the byte span of the info dictionary (to hash it as received), and the `bencode`
  * package would add to the loader's weight (test/e2e/budget.test.ts).
  */
-import { PINS_GLOBAL, type LoaderPins } from './protocol.js'
+import { PIN_HEX, PINS_GLOBAL, type LoaderPins } from './protocol.js'
 
 /** The piece layout of a torrent and where each file starts in it. */
 export interface PieceTable {
@@ -22,53 +22,29 @@ export interface PieceTable {
   readonly files: ReadonlyMap<string, { readonly offset: number, readonly length: number }>
 }
 
-export class TorrentFormatError extends Error {
-  constructor (message: string) {
-    super(`site.torrent: ${message}`)
-    this.name = 'TorrentFormatError'
-  }
-}
-
 type Value = number | Uint8Array | Value[] | Map<string, Value>
 
 const text = new TextDecoder()
+const fail = (what: string): never => { throw new Error(`site.torrent: ${what}`) }
 
-/** Decodes the bencoded value at `pos`; returns it and where it ends. Iterative nesting is not needed: depth ≤ 4 here. */
+/** Decodes the bencoded value at `pos` (BEP 3); returns it and where it ends. site.torrent nests 4 levels at most. */
 function decodeAt (b: Uint8Array, pos: number, depth = 0): [Value, number] {
-  if (depth > 16) throw new TorrentFormatError('nested too deeply')
   const c = b[pos]
-  if (c === 0x69) { // i<digits>e
-    const end = b.indexOf(0x65, pos)
-    const n = Number(text.decode(b.subarray(pos + 1, end)))
-    if (end < 0 || !Number.isSafeInteger(n)) throw new TorrentFormatError(`bad integer at ${pos}`)
-    return [n, end + 1]
-  }
+  if (depth > 8 || c === undefined) fail('malformed')
   if (c === 0x6c || c === 0x64) { // l...e, d...e
-    const list: Value[] = []
-    const dict = new Map<string, Value>()
+    const items: Value[] = []
     let p = pos + 1
-    while (b[p] !== 0x65) {
-      if (p >= b.length) throw new TorrentFormatError('truncated')
-      if (c === 0x64) {
-        const [key, afterKey] = decodeAt(b, p, depth + 1)
-        if (!(key instanceof Uint8Array)) throw new TorrentFormatError(`dictionary key at ${p} is not a string`)
-        const [value, next] = decodeAt(b, afterKey, depth + 1)
-        dict.set(text.decode(key), value)
-        p = next
-      } else {
-        const [value, next] = decodeAt(b, p, depth + 1)
-        list.push(value)
-        p = next
-      }
-    }
-    return [c === 0x64 ? dict : list, p + 1]
+    while (b[p] !== 0x65) [items[items.length], p] = decodeAt(b, p, depth + 1)
+    if (c === 0x6c) return [items, p + 1]
+    const dict = new Map<string, Value>()
+    for (let i = 0; i < items.length; i += 2) dict.set(text.decode(items[i] as Uint8Array), items[i + 1]!)
+    return [dict, p + 1]
   }
-  const colon = b.indexOf(0x3a, pos)
-  const n = Number(text.decode(b.subarray(pos, colon)))
-  if (colon < 0 || colon - pos > 15 || !Number.isSafeInteger(n) || n < 0 || colon + 1 + n > b.length) {
-    throw new TorrentFormatError(`bad string at ${pos}`)
-  }
-  return [b.subarray(colon + 1, colon + 1 + n), colon + 1 + n]
+  // i<digits>e, or <length>:<bytes>
+  const end = b.indexOf(c === 0x69 ? 0x65 : 0x3a, pos)
+  const n = Number(text.decode(b.subarray(c === 0x69 ? pos + 1 : pos, end)))
+  if (end < 0 || !Number.isSafeInteger(n) || (c !== 0x69 && (n < 0 || end + 1 + n > b.length))) fail('malformed')
+  return c === 0x69 ? [n, end + 1] : [b.subarray(end + 1, end + 1 + n), end + 1 + n]
 }
 
 export function toHex (bytes: Uint8Array): string {
@@ -79,58 +55,41 @@ async function digest (algorithm: 'SHA-1' | 'SHA-256', bytes: Uint8Array): Promi
   return new Uint8Array(await crypto.subtle.digest(algorithm, bytes as Uint8Array<ArrayBuffer>))
 }
 
-export async function sha256Hex (bytes: Uint8Array): Promise<string> {
-  return toHex(await digest('SHA-256', bytes))
+/** The pin of a loader file (protocol.ts LoaderPins): the first PIN_HEX hex digits of its SHA-256. */
+export async function pinOf (bytes: Uint8Array): Promise<string> {
+  return toHex(await digest('SHA-256', bytes)).slice(0, PIN_HEX)
 }
 
 /**
  * The piece table of site.torrent, checked to be the torrent of `infoHash`: the SHA-1 of its info dictionary, as
- * the bytes stand in the file, must be the infohash. Throws TorrentFormatError otherwise.
+ * the bytes stand in the file, must be the infohash. The file offsets come from the manifest's file list (the
+ * torrent's order, as publish writes it), checked to add up to the torrent's length. Throws otherwise.
  */
-export async function parsePieceTable (torrent: Uint8Array, infoHash: string): Promise<PieceTable> {
-  if (torrent[0] !== 0x64) throw new TorrentFormatError('not a dictionary')
+export async function parsePieceTable (torrent: Uint8Array, infoHash: string, files: Iterable<{ readonly path: string, readonly length: number }>): Promise<PieceTable> {
   // Walk the top-level dictionary by hand to keep the info dictionary's byte span.
   let p = 1
   let span: [number, number] | undefined
-  while (torrent[p] !== 0x65 && p < torrent.length) {
+  while (torrent[0] === 0x64 && torrent[p] !== 0x65 && p < torrent.length) {
     const [key, afterKey] = decodeAt(torrent, p)
     const [, next] = decodeAt(torrent, afterKey)
     if (key instanceof Uint8Array && text.decode(key) === 'info') span = [afterKey, next]
     p = next
   }
-  if (span === undefined) throw new TorrentFormatError('no info dictionary')
+  if (span === undefined) return fail('no info dictionary')
   const infoBytes = torrent.subarray(span[0], span[1])
-  if (toHex(await digest('SHA-1', infoBytes)) !== infoHash.toLowerCase()) {
-    throw new TorrentFormatError(`it is not the torrent of ${infoHash}`)
-  }
-  const [info] = decodeAt(infoBytes, 0)
-  if (!(info instanceof Map)) throw new TorrentFormatError('info is not a dictionary')
+  if (toHex(await digest('SHA-1', infoBytes)) !== infoHash.toLowerCase()) fail(`not the torrent of ${infoHash}`)
+  const info = decodeAt(infoBytes, 0)[0] as Map<string, Value>
   const pieceLength = info.get('piece length')
   const hashes = info.get('pieces')
-  if (typeof pieceLength !== 'number' || pieceLength <= 0 || !(hashes instanceof Uint8Array) || hashes.length % 20 !== 0) {
-    throw new TorrentFormatError('no piece table')
-  }
-  const files = new Map<string, { offset: number, length: number }>()
+  const table = new Map<string, { offset: number, length: number }>()
   let length = 0
-  const list = info.get('files')
-  if (Array.isArray(list)) {
-    for (const f of list) {
-      const size = f instanceof Map ? f.get('length') : undefined
-      const path = f instanceof Map ? f.get('path.utf-8') ?? f.get('path') : undefined
-      if (typeof size !== 'number' || size < 0 || !Array.isArray(path)) throw new TorrentFormatError('bad file entry')
-      files.set(path.map((s) => s instanceof Uint8Array ? text.decode(s) : '').join('/'), { offset: length, length: size })
-      length += size
-    }
-  } else {
-    const name = info.get('name.utf-8') ?? info.get('name')
-    const size = info.get('length')
-    if (typeof size !== 'number' || !(name instanceof Uint8Array)) throw new TorrentFormatError('no files')
-    files.set(text.decode(name), { offset: 0, length: size })
-    length = size
+  for (const f of files) {
+    table.set(f.path, { offset: length, length: f.length })
+    length += f.length
   }
-  const pieceCount = Math.ceil(length / pieceLength)
-  if (hashes.length !== pieceCount * 20) throw new TorrentFormatError('piece hashes do not match the length')
-  return { infoHash: infoHash.toLowerCase(), pieceLength, length, pieceCount, hashes, files }
+  const pieceCount = typeof pieceLength === 'number' && pieceLength > 0 ? Math.ceil(length / pieceLength) : -1
+  if (!(hashes instanceof Uint8Array) || hashes.length !== pieceCount * 20) fail('its pieces do not match the manifest')
+  return { infoHash: infoHash.toLowerCase(), pieceLength: pieceLength as number, length, pieceCount, hashes: hashes as Uint8Array, files: table }
 }
 
 export function pieceSize (table: PieceTable, index: number): number {
@@ -153,7 +112,6 @@ export function piecesOf (table: PieceTable, fileStart: number, offset: number, 
 
 /** The pins sw.js was published with (undefined for a worker script not written by `peersite publish`). */
 export function readPins (scope: object): LoaderPins | undefined {
-  const pins = (scope as Record<string, unknown>)[PINS_GLOBAL] as Partial<LoaderPins> | undefined
-  if (typeof pins !== 'object' || pins === null || typeof pins.infoHash !== 'string' || typeof pins.files !== 'object' || pins.files === null) return undefined
-  return pins as LoaderPins
+  const pins = (scope as Record<string, unknown>)[PINS_GLOBAL]
+  return typeof pins === 'object' && pins !== null ? pins as LoaderPins : undefined
 }

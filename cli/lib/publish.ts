@@ -16,7 +16,7 @@ import { DEFAULT_PREFETCH_LIMIT } from './prefetch.js'
 import { buildTorrent } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
 import { realpathOrNearest } from './paths.js'
-import { MANIFEST_FILE, PINNED_FILES, pinsScript, RESERVED_ROOT_FILES, TORRENT_FILE, type SiteManifest } from '../../worker/protocol.js'
+import { MANIFEST_FILE, PIN_HEX, PINNED_FILES, pinsScript, RESERVED_ROOT_FILES, TORRENT_FILE, type SiteManifest } from '../../worker/protocol.js'
 
 const WORKER_FILE = 'sw.js'
 
@@ -146,7 +146,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     await writeFile(join(staging, TORRENT_FILE), torrent)
     await writeFile(join(staging, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n')
     for (const file of LOADER_FILES) await copyFile(join(plan.loaderDir, file), join(staging, file))
-    await pinLoader(staging, metainfo.infoHash)
+    await pinLoader(staging)
     if (plan.replaces) {
       // Two renames: the old output stays whole until the new one is complete.
       const old = `${staging}-old`
@@ -168,13 +168,13 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
  * the origin can rewrite Cache Storage, not the worker's own script, so the worker drops cached copies that do not
  * match. sw.js changes with every publish, so browsers install the new worker (and its pins) with the new site.
  */
-async function pinLoader (dir: string, infoHash: string): Promise<void> {
-  const files: Record<string, string> = {}
+async function pinLoader (dir: string): Promise<void> {
+  const pins: Record<string, string> = {}
   for (const name of PINNED_FILES) {
-    files[name] = createHash('sha256').update(await readFile(join(dir, name))).digest('hex')
+    pins[name] = createHash('sha256').update(await readFile(join(dir, name))).digest('hex').slice(0, PIN_HEX)
   }
   const worker = join(dir, WORKER_FILE)
-  await writeFile(worker, pinsScript({ infoHash, files }) + await readFile(worker, 'utf8'))
+  await writeFile(worker, pinsScript(pins) + await readFile(worker, 'utf8'))
 }
 
 export async function publishSite (init: PublishInit): Promise<PublishResult> {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { AbortError } from '../../../engine/errors.js'
-import { EngineClient, EngineReadError, EngineUnavailableError, type EnginePiece, type PieceRun } from '../../../worker/engine-client.js'
+import { EngineClient, EngineReadError, type EnginePiece, type PieceRun } from '../../../worker/engine-client.js'
 import type { EngineReply, EngineRequest } from '../../../worker/protocol.js'
 
 const HASH = 'cd'.repeat(20)
@@ -197,10 +197,10 @@ describe('EngineClient', () => {
     expect(parts).toEqual([0, 1, 2, 3].map((i) => contentOf(50).subarray(i * 10, i * 10 + 10)))
   })
 
-  it('times out with an `unavailable` EngineUnavailableError when no leader answers', async () => {
+  it('times out with an `unavailable` EngineReadError when no leader answers', async () => {
     const client = new EngineClient({ leaderTimeoutMs: 100 })
     const err = await client.open(HASH, run('f', 0, 10, 10)).catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(EngineUnavailableError)
+    expect(err).toBeInstanceOf(EngineReadError)
     expect((err as EngineReadError).kind).toBe('unavailable')
     expect((err as Error).message).toMatch(/no page of this site runs an engine/)
   })
@@ -209,7 +209,7 @@ describe('EngineClient', () => {
     const other = new FakeEngine({ f: contentOf(10) })
     const client = new EngineClient({ leaderTimeoutMs: 100 })
     client.setLeader('ee'.repeat(20), other.workerPort)
-    await expect(client.open(HASH, run('f', 0, 10, 10))).rejects.toBeInstanceOf(EngineUnavailableError)
+    await expect(client.open(HASH, run('f', 0, 10, 10))).rejects.toBeInstanceOf(EngineReadError)
     expect(other.log).toEqual([])
   })
 
@@ -250,7 +250,7 @@ describe('EngineClient', () => {
     const client = new EngineClient()
     client.setLeader(HASH, engine.workerPort)
     const stream = await client.open(HASH, run('f', 0, 100, 10))
-    await expect(readAll(stream)).rejects.toBeInstanceOf(EngineUnavailableError)
+    await expect(readAll(stream)).rejects.toBeInstanceOf(EngineReadError)
   })
 
   it('fails the read (`verification`) when the engine sends a piece out of order', async () => {

@@ -14,6 +14,7 @@ import { parsePieceTable, readPins, verifyPiece, type PieceTable } from '../../.
 const PIECE = 16
 /** Three files whose pieces straddle them: a.html [0, 25), b.css [25, 55), c.js [55, 60). */
 const FILES = [['a.html', 25], ['b.css', 30], ['c.js', 5]] as const
+const LIST = FILES.map(([path, length]) => ({ path, length }))
 const DATA = Uint8Array.from({ length: 60 }, (_, i) => (i * 7 + 1) % 251)
 
 async function torrentOf (data: Uint8Array, pieceLength = PIECE): Promise<{ torrent: Uint8Array, infoHash: string }> {
@@ -33,7 +34,7 @@ async function torrentOf (data: Uint8Array, pieceLength = PIECE): Promise<{ torr
 
 async function table (): Promise<PieceTable> {
   const { torrent, infoHash } = await torrentOf(DATA)
-  return await parsePieceTable(torrent, infoHash)
+  return await parsePieceTable(torrent, infoHash, LIST)
 }
 
 type B = number | Uint8Array | B[] | { [key: string]: B }
@@ -116,13 +117,15 @@ describe('piece table', () => {
   it('refuses a torrent that is not the one of the infohash (forged piece hashes)', async () => {
     const real = await torrentOf(DATA)
     const forged = await torrentOf(Uint8Array.from(DATA, (b) => b ^ 0xff))
-    await expect(parsePieceTable(forged.torrent, real.infoHash)).rejects.toThrow(/not the torrent of/)
-    await expect(parsePieceTable(new TextEncoder().encode('garbage'), real.infoHash)).rejects.toThrow(/site\.torrent/)
+    await expect(parsePieceTable(forged.torrent, real.infoHash, LIST)).rejects.toThrow(/not the torrent of/)
+    await expect(parsePieceTable(new TextEncoder().encode('garbage'), real.infoHash, LIST)).rejects.toThrow(/site\.torrent/)
+    // a manifest whose files do not add up to the torrent's pieces
+    await expect(parsePieceTable(real.torrent, real.infoHash, [{ path: 'a.html', length: 25 }])).rejects.toThrow(/do not match the manifest/)
   })
 
   it('reads the pins publish wrote into sw.js', () => {
     expect(readPins({})).toBeUndefined()
-    expect(readPins({ PEERSITE_PINS: { infoHash: 'ab', files: { 'index.html': '00' } } })?.files['index.html']).toBe('00')
+    expect(readPins({ PEERSITE_PINS: { 'index.html': '00' } })?.['index.html']).toBe('00')
   })
 })
 
