@@ -600,10 +600,13 @@ export class Torrent extends Emitter<TorrentEvents> {
     const metainfo = this.metainfo
     if (downloader === undefined || metainfo === undefined || !downloader.have.has(index)) return
     downloader.picker.pieceFailed(index)
+    // Wanted again even if no reader comes for it (the visitor was a full copy: it should be one again).
+    downloader.picker.setWanted(index, index, true)
     this.#verifiedBytes -= pieceLengthAt(metainfo, index)
     this.#done = false
     await this.store?.delete?.(index)
-    downloader.fillAll(this.#peers)
+    // Interested again in the peers that have it (as a seed we told them we were not), and ask them.
+    for (const peer of this.#peers) downloader.updateInterest(peer)
   }
 
   async destroy (): Promise<void> {
