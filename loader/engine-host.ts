@@ -216,7 +216,7 @@ export class EngineHost {
         const torrent = await this.#torrent
         const metainfo = torrent.metainfo
         const file = metainfo?.files.find((f) => f.path === read.path)
-        if (metainfo === undefined || file === undefined) throw refuse('not-found', `no file ${read.path} in the torrent`)
+        if (metainfo === undefined || file === undefined) throw refuse('not-found', `no file ${read.path}`)
         const { offset, length } = read
         if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length > 0 && offset + length <= file.length)) {
           throw refuse('range', `bytes ${offset}+${length} outside ${read.path}`)

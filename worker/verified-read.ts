@@ -39,7 +39,7 @@ export function verifiedOpen (init: VerifiedReadInit): OpenBody {
 async function openVerified (init: VerifiedReadInit, path: string, offset: number, length: number, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
   const { table, engine, cache } = init
   const file = table.files.get(path)
-  if (file === undefined) throw new EngineReadError('not-found', `${path} is not in the torrent`)
+  if (file === undefined) throw new EngineReadError('not-found', `no file ${path}`)
   const fileStart = file.offset
   if (offset < 0 || length <= 0 || offset + length > file.length) {
     throw new EngineReadError('range', `bytes ${offset}+${length} outside ${path}`)
