@@ -40,7 +40,7 @@ export async function run () {
   // A secure context for WebCrypto: a blank page from 127.0.0.1.
   const server = createServer((_, res) => { res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html>') })
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const browser = await launchChromium()
+  const { browser } = await launchChromium()
   try {
     const context = await browser.newContext()
     const raw = await rawNodeToChromium(context, mb * 1e6, 64 * 1024)
