@@ -53,10 +53,10 @@ export async function parseTorrentFile (bytes: Uint8Array, manifest: SiteManifes
 
 /**
  * The piece store of this visit and the pieces it already holds: IndexedDB when it works (pieces survive reloads
- * and restarts; a returning visitor announces them at once), else memory. Stored pieces are not hashed again: the
- * engine stored them only after their SHA-1 matched, each in one transaction, and IndexedDB is private to this
- * origin (whatever could alter it could as well replace this script). A peer that got a bad piece from us would
- * catch it by its hash anyway. Pieces IndexedDB refuses (quota) are kept in memory for the visit (OverflowStore).
+ * and restarts; a returning visitor announces them at once), else memory. Stored pieces are not hashed again here:
+ * any script of the origin could have rewritten them, so the service worker checks every piece it serves and reports
+ * a bad one (`bad-piece`: Torrent.forgetPiece deletes it and fetches it again); a peer that got a bad piece from us
+ * would catch it by its hash. Pieces IndexedDB refuses (quota) are kept in memory for the visit (OverflowStore).
  *
  * A visit stores at most `budget` bytes (storeBudget): beyond it the engine still hands verified pieces to the
  * worker's reads, without keeping or announcing them (engine/download.ts #held). In an incognito or guest window
