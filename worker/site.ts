@@ -215,7 +215,7 @@ export function messagePage (status: number, title: string, text: string, header
 /**
  * The answer when a file's bytes could not be served (worker/engine-client.ts EngineReadError.kind): a file the
  * engine does not have 404, a range outside it 416, pieces that failed verification 502, no peer or no engine in
- * time 504 with the reason; anything else (site.torrent unreadable) 503.
+ * time (and anything untyped) 504 with the reason.
  */
 export function failurePage (err: unknown, path: string, size: number): Response {
   const kind = (err as { kind?: unknown } | null)?.kind
@@ -227,11 +227,9 @@ export function failurePage (err: unknown, path: string, size: number): Response
       return messagePage(416, 'Range Not Satisfiable', reason, { 'Content-Range': `bytes */${size}` })
     case 'verification':
       return messagePage(502, 'This file failed verification', `${reason}: not shown. Reload to fetch it again.`)
-    case 'stall':
-    case 'unavailable':
-      return messagePage(504, 'No peer could deliver this file', `${reason}. Keep this tab open and reload in a moment: peers come and go.`)
     default:
-      return messagePage(503, 'Site unavailable', `${reason}. Reload in a moment.`)
+      // 'stall', 'unavailable', and untyped errors (the `serve` gateway's reads, site.torrent unreadable)
+      return messagePage(504, 'No peer could deliver this file', `${reason}. Keep this tab open and reload in a moment: peers come and go.`)
   }
 }
 

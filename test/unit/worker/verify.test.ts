@@ -211,7 +211,7 @@ describe('failure pages across the bridge', () => {
       [new EngineReadError('stall', 'no peer delivered x within 60 s'), 504, /within 60 s/],
       [new EngineReadError('unavailable', 'no page of this site runs an engine'), 504, /runs an engine/],
       [new EngineReadError('verification', 'piece 3 failed'), 502, /piece 3 failed/],
-      [new Error('site.torrent answered 500'), 503, /answered 500/]
+      [new Error('site.torrent answered 500'), 504, /answered 500/]
     ]
     for (const [err, status, text] of cases) {
       const res = failurePage(err, 'x', 10)
