@@ -604,6 +604,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     downloader.picker.setWanted(index, index, true)
     this.#verifiedBytes -= pieceLengthAt(metainfo, index)
     this.#done = false
+    this.#uploader?.forget(index)
     await this.store?.delete?.(index)
     // Interested again in the peers that have it (as a seed we told them we were not), and ask them.
     for (const peer of this.#peers) downloader.updateInterest(peer)
