@@ -589,6 +589,27 @@ export class Torrent extends Emitter<TorrentEvents> {
     }
   }
 
+  /**
+   * A stored piece turned out bad (the service worker hashes every piece it serves, and a script of the origin can
+   * rewrite IndexedDB): it is no longer held, deleted from the store, and fetched again like any missing piece (a
+   * reader waiting for it gets the new copy). Peers were told we have it; until it is back, their requests for it
+   * go unanswered (the uploader serves only held pieces).
+   */
+  async forgetPiece (index: number): Promise<void> {
+    const downloader = this.#downloader
+    const metainfo = this.metainfo
+    if (downloader === undefined || metainfo === undefined || !downloader.have.has(index)) return
+    downloader.picker.pieceFailed(index)
+    // Wanted again even if no reader comes for it (the visitor was a full copy: it should be one again).
+    downloader.picker.setWanted(index, index, true)
+    this.#verifiedBytes -= pieceLengthAt(metainfo, index)
+    this.#done = false
+    this.#uploader?.forget(index)
+    await this.store?.delete?.(index)
+    // Interested again in the peers that have it (as a seed we told them we were not), and ask them.
+    for (const peer of this.#peers) downloader.updateInterest(peer)
+  }
+
   async destroy (): Promise<void> {
     if (this.destroyed) return
     this.destroyed = true

@@ -146,6 +146,11 @@ export class Uploader {
     return p
   }
 
+  /** Drops a cached copy of piece `index` (the stored piece turned out altered: Torrent.forgetPiece). */
+  forget (index: number): void {
+    this.#cache.delete(index)
+  }
+
   clear (): void {
     this.#queues.clear()
     this.#cache.clear()

@@ -1,11 +1,12 @@
 /**
  * The engine in the leader page, and the server side of the worker's port (worker/protocol.ts): `read` opens a
- * read of a site file, each `pull` sends its next verified chunk, `cancel` drops it (and the priority of its
- * pieces). WebRTC exists only in pages, so this is where the swarm lives; the worker only asks.
+ * read of the whole pieces holding a range of a site file, each `pull` sends its next piece, `cancel` drops it (and
+ * the priority of its pieces), `bad-piece` drops a stored piece the worker found altered and fetches it again.
+ * WebRTC exists only in pages, so this is where the swarm lives; the worker only asks, and checks every piece.
  */
 import { BROWSER_MAX_PEERS } from '../engine/constants.js'
 import { WebSocketTrackerDiscovery } from '../engine/discovery/websocket-tracker.js'
-import { parseInfoDictionary, type Metainfo } from '../engine/metainfo/index.js'
+import { parseInfoDictionary, piecesForRange, type Metainfo } from '../engine/metainfo/index.js'
 import { Bitfield } from '../engine/bitfield.js'
 import { IdbStore } from '../engine/storage/idb.js'
 import type { PieceStore } from '../engine/storage/index.js'
@@ -15,7 +16,7 @@ import { Torrent } from '../engine/torrent.js'
 import { allTrackersLocal, PUBLIC_RTC_CONFIG } from '../engine/transport/rtc-config.js'
 import { bdecode, bencode, isDict } from '../engine/util/bencode.js'
 import { holdBackground, prefetchLimitOf } from './prefetch.js'
-import { TORRENT_FILE, type EngineReply, type EngineRequest, type SiteManifest } from '../worker/protocol.js'
+import { TORRENT_FILE, type EngineErrorKind, type EngineReply, type EngineRequest, type SiteManifest } from '../worker/protocol.js'
 
 /** A User Timing mark (`peersite:NAME`), for devtools and bench/fcp.mjs. */
 export function mark (name: string): void {
@@ -52,10 +53,10 @@ export async function parseTorrentFile (bytes: Uint8Array, manifest: SiteManifes
 
 /**
  * The piece store of this visit and the pieces it already holds: IndexedDB when it works (pieces survive reloads
- * and restarts; a returning visitor announces them at once), else memory. Stored pieces are not hashed again: the
- * engine stored them only after their SHA-1 matched, each in one transaction, and IndexedDB is private to this
- * origin (whatever could alter it could as well replace this script). A peer that got a bad piece from us would
- * catch it by its hash anyway. Pieces IndexedDB refuses (quota) are kept in memory for the visit (OverflowStore).
+ * and restarts; a returning visitor announces them at once), else memory. Stored pieces are not hashed again here:
+ * any script of the origin could have rewritten them, so the service worker checks every piece it serves and reports
+ * a bad one (`bad-piece`: Torrent.forgetPiece deletes it and fetches it again); a peer that got a bad piece from us
+ * would catch it by its hash. Pieces IndexedDB refuses (quota) are kept in memory for the visit (OverflowStore).
  *
  * A visit stores at most `budget` bytes (storeBudget): beyond it the engine still hands verified pieces to the
  * worker's reads, without keeping or announcing them (engine/download.ts #held). In an incognito or guest window
@@ -127,12 +128,18 @@ interface OpenRead {
   readonly path: string
   readonly offset: number
   readonly length: number
+  readonly first: number
   sent: number
   readonly controller: AbortController
   iterator: AsyncGenerator<Uint8Array> | undefined
+  /** the index of the piece the iterator yields next */
+  next: number
   /** Pulls are answered one at a time, in order. */
   queue: Promise<void>
 }
+
+/** A read the engine refuses: the worker answers 404 (`not-found`) or 416 (`range`). */
+const refuse = (kind: EngineErrorKind, message: string): Error => Object.assign(new Error(message), { kind })
 
 /**
  * Answers EngineRequests on one port. `torrent` may still be loading: reads wait for it, so the leader can hand its
@@ -166,9 +173,11 @@ export class EngineHost {
           path: request.path,
           offset: request.offset,
           length: request.length,
+          first: request.first,
           sent: 0,
           controller: new AbortController(),
           iterator: undefined,
+          next: request.first,
           queue: Promise.resolve()
         }
         this.#reads.get(request.id)?.controller.abort()
@@ -178,7 +187,7 @@ export class EngineHost {
       case 'pull': {
         const read = this.#reads.get(request.id)
         if (read === undefined) {
-          this.#send({ type: 'error', id: request.id, message: 'no such read' })
+          this.#send({ type: 'error', id: request.id, kind: 'unavailable', message: 'no such read' })
           return
         }
         read.queue = read.queue.then(async () => await this.#pull(request.id, read))
@@ -190,6 +199,12 @@ export class EngineHost {
         this.#reads.delete(request.id)
         read.controller.abort()
         void read.iterator?.return(undefined).catch(() => {})
+        return
+      }
+      case 'bad-piece': {
+        // The worker hashed piece `index` as we sent it and it did not match: our stored copy was altered.
+        const { index } = request
+        void this.#torrent.then(async (t) => { await t.forgetPiece(index) }).catch(() => {})
       }
     }
   }
@@ -199,13 +214,21 @@ export class EngineHost {
     try {
       if (read.iterator === undefined) {
         const torrent = await this.#torrent
-        const file = torrent.metainfo?.files.find((f) => f.path === read.path)
-        if (file === undefined) throw new Error(`no file ${read.path} in the torrent`)
-        const { offset } = read
-        if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(read.length) || offset < 0 || read.length < 0 || offset + read.length > file.length) {
-          throw new RangeError(`bytes ${offset}+${read.length} outside ${read.path} (${file.length} bytes)`)
+        const metainfo = torrent.metainfo
+        const file = metainfo?.files.find((f) => f.path === read.path)
+        if (metainfo === undefined || file === undefined) throw refuse('not-found', `no file ${read.path}`)
+        const { offset, length } = read
+        if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length > 0 && offset + length <= file.length)) {
+          throw refuse('range', `bytes ${offset}+${length} outside ${read.path}`)
         }
-        read.iterator = torrent.read(file.offset + offset, read.length, read.controller.signal)
+        // The pieces holding the range; a read moved to a new leader starts at a later one (`first`).
+        const span = piecesForRange(metainfo, file.offset + offset, length)
+        const first = Math.min(span.last, Math.max(span.first, read.first | 0))
+        const start = first * metainfo.pieceLength
+        const end = Math.min(metainfo.length, (span.last + 1) * metainfo.pieceLength)
+        // Piece-aligned, so each chunk torrent.read yields is one whole piece.
+        read.iterator = torrent.read(start, end - start, read.controller.signal)
+        read.next = first
       }
       const next = await read.iterator.next()
       if (this.#reads.get(id) !== read) return
@@ -215,19 +238,21 @@ export class EngineHost {
         return
       }
       const chunk = next.value
+      const index = read.next++
       // The store hands out copies, so the buffer is ours to transfer (copied again if it is a view into a larger one).
       const bytes = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength
         ? chunk.buffer as ArrayBuffer
         : chunk.slice().buffer
       if (this.#chunks++ === 0) mark('first-chunk')
-      read.sent += chunk.byteLength
+      read.sent = Math.min(read.length, read.sent + chunk.byteLength) // whole pieces: the first and last overlap neighbours
       this.#init.onProgress?.({ path: read.path, length: read.length, sent: read.sent })
-      this.#send({ type: 'chunk', id, bytes }, [bytes])
+      this.#send({ type: 'piece', id, index, bytes }, [bytes])
     } catch (err) {
       if (this.#reads.get(id) !== read) return
       this.#reads.delete(id)
       read.controller.abort()
-      this.#send({ type: 'error', id, message: err instanceof Error ? err.message : String(err) })
+      const kind: EngineErrorKind = (err as { kind?: EngineErrorKind }).kind ?? 'unavailable'
+      this.#send({ type: 'error', id, kind, message: err instanceof Error ? err.message : String(err) })
     }
   }
 

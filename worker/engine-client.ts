@@ -1,24 +1,42 @@
 /**
- * The worker's side of the engine port (protocol.ts): turns a byte range of a site file into a pull-based
- * ReadableStream fed by the leader page's engine.
+ * The worker's side of the engine port (protocol.ts): turns a run of pieces into a pull-based ReadableStream of
+ * whole pieces fed by the leader page's engine. The pieces are not trusted here: worker/verified-read.ts checks each.
  *
- * - One `pull` per chunk the stream's consumer asks for, so at most one chunk waits in the worker (a paused
+ * - One `pull` per piece the stream's consumer asks for, so at most one piece waits in the worker (a paused
  *   video stops pulling, and the engine stops sending).
  * - The browser aborting the request (every seek does) or cancelling the body sends `cancel`.
  * - Leaders are kept per infohash. With none (fresh worker, or the browser restarted the worker and the port was
  *   lost), the client asks the pages (`need-leader`) and waits a bounded time. When a new port arrives for an
  *   infohash (the old leader tab closed and another page took the lock), reads still running on the old port
- *   move to the new one: the rest of their range is read again there, so the stream goes on without a gap.
+ *   move to it: the rest of their pieces are read again there, so the stream goes on without a gap.
+ * - Failures are typed (EngineReadError.kind), so the worker answers 404, 416, 502 or 504, each with its reason.
  */
 import { AbortError, PeersiteError } from '../engine/errors.js'
-import type { EngineReply, EngineRequest } from './protocol.js'
+import type { EngineErrorKind, EngineReply, EngineRequest } from './protocol.js'
 
-/** No leader page answered in time, or the engine could not deliver the bytes. */
-export class EngineUnavailableError extends PeersiteError {
-  constructor (message: string) {
-    super(message, 'ERR_ENGINE_UNAVAILABLE')
-    this.name = 'EngineUnavailableError'
+/** A read failed: why (`kind`, see protocol.ts EngineErrorKind) and a sentence for the visitor. */
+export class EngineReadError extends PeersiteError {
+  readonly kind: EngineErrorKind
+  constructor (kind: EngineErrorKind, message: string) {
+    super(message, 'ERR_ENGINE')
+    this.name = 'EngineReadError'
+    this.kind = kind
   }
+}
+
+/** One whole piece as the engine sent it (unverified). */
+export interface EnginePiece {
+  readonly index: number
+  readonly bytes: Uint8Array
+}
+
+/** What a read asks for: the pieces `first`..`last` holding bytes [offset, offset + length) of `path`. */
+export interface PieceRun {
+  readonly path: string
+  readonly offset: number
+  readonly length: number
+  readonly first: number
+  readonly last: number
 }
 
 export interface EngineClientInit {
@@ -47,19 +65,18 @@ interface Leader {
 
 interface Read {
   readonly id: number
-  readonly path: string
-  readonly offset: number
-  readonly length: number
+  readonly run: PieceRun
   leader: Leader
-  delivered: number
-  /** chunks received without a pending pull (an engine that pushes ahead) */
-  readonly queue: Uint8Array[]
-  /** every byte arrived (or `end`): the next pull closes the stream */
+  /** the index of the next piece expected */
+  next: number
+  /** pieces received without a pending pull (an engine that pushes ahead) */
+  readonly queue: EnginePiece[]
+  /** every piece arrived (or `end`): the next pull closes the stream */
   complete: boolean
   failure: Error | null
-  waiter: { resolve: (bytes: Uint8Array | null) => void, reject: (err: Error) => void } | null
+  waiter: { resolve: (piece: EnginePiece | null) => void, reject: (err: Error) => void } | null
   timer: ReturnType<typeof setTimeout> | undefined
-  controller: ReadableStreamDefaultController<Uint8Array> | null
+  controller: ReadableStreamDefaultController<EnginePiece> | null
   unlisten: () => void
 }
 
@@ -70,152 +87,169 @@ interface LeaderWaiter {
 }
 
 export class EngineClient {
-  private readonly leaders = new Map<string, Leader>()
-  private readonly waiters = new Set<LeaderWaiter>()
-  private readonly requestLeader: () => void
-  private readonly leaderTimeoutMs: number
-  private readonly stallTimeoutMs: number
-  private nextId = 0
-  private lastAsk = -Infinity
+  readonly #leaders = new Map<string, Leader>()
+  readonly #waiters = new Set<LeaderWaiter>()
+  readonly #requestLeader: () => void
+  readonly #leaderTimeoutMs: number
+  readonly #stallTimeoutMs: number
+  #nextId = 0
+  #lastAsk = -Infinity
 
   constructor (init: EngineClientInit = {}) {
-    this.requestLeader = init.requestLeader ?? (() => {})
-    this.leaderTimeoutMs = init.leaderTimeoutMs ?? LEADER_TIMEOUT_MS
-    this.stallTimeoutMs = init.stallTimeoutMs ?? STALL_TIMEOUT_MS
+    this.#requestLeader = init.requestLeader ?? (() => {})
+    this.#leaderTimeoutMs = init.leaderTimeoutMs ?? LEADER_TIMEOUT_MS
+    this.#stallTimeoutMs = init.stallTimeoutMs ?? STALL_TIMEOUT_MS
   }
 
   /** Whether a live port is known for this infohash. */
   hasLeader (infoHash: string): boolean {
-    return this.leaders.get(infoHash)?.closed === false
+    return this.#leaders.get(infoHash)?.closed === false
   }
 
   /** A page runs the engine for `infoHash` and reads go to `port` from now on (the newest port wins). */
   setLeader (infoHash: string, port: MessagePort): void {
-    const old = this.leaders.get(infoHash)
+    const old = this.#leaders.get(infoHash)
     if (old?.port === port) return
     const leader: Leader = { infoHash, port, reads: new Map(), closed: false }
-    port.onmessage = (event: MessageEvent) => { this.onReply(leader, event.data) }
+    port.onmessage = (event: MessageEvent) => { this.#onReply(leader, event.data) }
     // Where MessagePort has a close event (recent Chromium, Node), a closed leader tab is noticed at once.
-    port.addEventListener('close', () => { this.onClose(leader) })
+    port.addEventListener('close', () => { this.#onClose(leader) })
     port.start()
-    this.leaders.set(infoHash, leader)
+    this.#leaders.set(infoHash, leader)
     if (old !== undefined) {
-      for (const read of old.reads.values()) this.move(read, leader)
+      for (const read of old.reads.values()) this.#move(read, leader)
       old.reads.clear()
       old.port.onmessage = null
       old.closed = true
       old.port.close()
     }
-    for (const w of this.waiters) if (w.infoHash === infoHash) w.resolve(leader)
+    for (const w of this.#waiters) if (w.infoHash === infoHash) w.resolve(leader)
   }
 
   /**
-   * Bytes [offset, offset + length) of `path` in the torrent `infoHash`. Resolves with the stream once its
-   * first bytes have arrived (so the caller can still answer 504 otherwise); rejects with
-   * EngineUnavailableError when no leader or no peer delivers in time, with AbortError when `signal` fires.
+   * The whole pieces `run.first`..`run.last` of the torrent `infoHash`, in order. Resolves with the stream once the
+   * first piece has arrived (so the caller can still answer with an error page otherwise); rejects with an
+   * EngineReadError (no leader or no peer in time, a missing file, a bad range), with AbortError when `signal` fires.
    */
-  async open (infoHash: string, path: string, offset: number, length: number, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+  async open (infoHash: string, run: PieceRun, signal?: AbortSignal): Promise<ReadableStream<EnginePiece>> {
     if (signal?.aborted === true) throw new AbortError()
-    const leader = await this.leaderFor(infoHash, signal)
+    const leader = await this.#leaderFor(infoHash, signal)
     const read: Read = {
-      id: ++this.nextId, path, offset, length, leader, delivered: 0, queue: [], complete: length === 0,
+      id: ++this.#nextId, run, leader, next: run.first, queue: [], complete: run.first > run.last,
       failure: null, waiter: null, timer: undefined, controller: null, unlisten: () => {}
     }
     if (signal !== undefined) {
-      const onAbort = (): void => { this.fail(read, new AbortError(), true) }
+      const onAbort = (): void => { this.#fail(read, new AbortError(), true) }
       signal.addEventListener('abort', onAbort, { once: true })
       read.unlisten = () => { signal.removeEventListener('abort', onAbort) }
     }
     leader.reads.set(read.id, read)
-    this.post(leader, { type: 'read', id: read.id, path, offset, length })
-    const first = await this.next(read)
-    return new ReadableStream<Uint8Array>({
+    this.#post(leader, { type: 'read', id: read.id, ...run })
+    const first = await this.#next(read)
+    return new ReadableStream<EnginePiece>({
       start: (controller) => {
         read.controller = controller
-        this.deliver(read, controller, first)
+        this.#deliver(read, controller, first)
       },
       pull: async (controller) => {
-        this.deliver(read, controller, await this.next(read))
+        this.#deliver(read, controller, await this.#next(read))
       },
-      cancel: () => { this.fail(read, new AbortError('the response body was cancelled'), true) }
+      cancel: () => { this.#fail(read, new AbortError('the response body was cancelled'), true) }
     })
   }
 
-  private deliver (read: Read, controller: ReadableStreamDefaultController<Uint8Array>, bytes: Uint8Array | null): void {
-    if (bytes !== null) controller.enqueue(bytes)
-    // Close as soon as the last byte is in: no round trip for an `end`.
-    if (bytes === null || (read.complete && read.queue.length === 0)) {
+  /**
+   * Piece `index` from this infohash's leader failed the worker's check: the engine drops its copy and fetches it
+   * again. With `distrust`, the port is dropped as well (it sent bad pieces again) and the pages are asked for a
+   * leader: a forged port loses its place, and the real leader page introduces itself again.
+   */
+  reject (infoHash: string, index: number, distrust = false): void {
+    const leader = this.#leaders.get(infoHash)
+    if (leader === undefined) return
+    this.#post(leader, { type: 'bad-piece', index })
+    if (!distrust || leader.closed) return
+    // As if the tab had closed: its reads wait for the next leader and move to it (setLeader).
+    leader.closed = true
+    leader.port.close()
+    this.#lastAsk = -Infinity
+    this.#ask()
+  }
+
+  #deliver (read: Read, controller: ReadableStreamDefaultController<EnginePiece>, piece: EnginePiece | null): void {
+    if (piece !== null) controller.enqueue(piece)
+    // Close as soon as the last piece is in: no round trip for an `end`.
+    if (piece === null || (read.complete && read.queue.length === 0)) {
       read.unlisten()
       controller.close()
     }
   }
 
-  /** The next chunk of a read (null: no more), pulling it from the engine when none is queued. */
-  private async next (read: Read): Promise<Uint8Array | null> {
+  /** The next piece of a read (null: no more), pulling it from the engine when none is queued. */
+  async #next (read: Read): Promise<EnginePiece | null> {
     if (read.failure !== null) throw read.failure
     const queued = read.queue.shift()
     if (queued !== undefined) return queued
     if (read.complete) return null
-    return await new Promise<Uint8Array | null>((resolve, reject) => {
+    return await new Promise<EnginePiece | null>((resolve, reject) => {
       read.waiter = { resolve, reject }
-      this.post(read.leader, { type: 'pull', id: read.id })
-      this.arm(read)
+      this.#post(read.leader, { type: 'pull', id: read.id })
+      this.#arm(read)
     })
   }
 
-  private arm (read: Read): void {
+  #arm (read: Read): void {
     clearTimeout(read.timer)
     read.timer = setTimeout(() => {
-      this.fail(read, new EngineUnavailableError(`no peer delivered ${read.path} in time`), true)
-    }, this.stallTimeoutMs)
+      this.#fail(read, new EngineReadError('stall', `no peer delivered ${read.run.path} within ${Math.round(this.#stallTimeoutMs / 1000)} s`), true)
+    }, this.#stallTimeoutMs)
   }
 
-  private onReply (leader: Leader, data: unknown): void {
+  #onReply (leader: Leader, data: unknown): void {
     const msg = data as EngineReply | null
     if (typeof msg !== 'object' || msg === null || typeof msg.id !== 'number') return
     const read = leader.reads.get(msg.id)
     if (read === undefined) return // a read that finished, failed or moved to a newer leader
     clearTimeout(read.timer)
-    if (msg.type === 'chunk') {
+    if (msg.type === 'piece') {
       const b: unknown = msg.bytes
-      let bytes = b instanceof ArrayBuffer ? new Uint8Array(b) : ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : null
-      if (bytes === null) return this.fail(read, new EngineUnavailableError('malformed chunk from the engine'), true)
-      // Never more than asked: the response's Content-Length promises exactly `length` bytes.
-      const remaining = read.length - read.delivered
-      if (bytes.byteLength > remaining) bytes = bytes.subarray(0, remaining)
-      read.delivered += bytes.byteLength
-      if (read.delivered >= read.length) {
+      const bytes = b instanceof ArrayBuffer ? new Uint8Array(b) : ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : null
+      // Pieces come in order: anything else is an engine that cannot be trusted with this read.
+      if (bytes === null || msg.index !== read.next) return this.#fail(read, new EngineReadError('verification', 'pieces out of order'), true)
+      read.next++
+      if (msg.index >= read.run.last) {
         read.complete = true
         leader.reads.delete(read.id)
         // The engine may expect a last pull before it sends `end`: cancel frees that read without a round trip.
-        this.post(leader, { type: 'cancel', id: read.id })
+        this.#post(leader, { type: 'cancel', id: read.id })
       }
+      const piece: EnginePiece = { index: msg.index, bytes }
       const waiter = read.waiter
       read.waiter = null
-      if (waiter !== null) waiter.resolve(bytes)
-      else read.queue.push(bytes)
+      if (waiter !== null) waiter.resolve(piece)
+      else read.queue.push(piece)
     } else if (msg.type === 'end') {
       leader.reads.delete(read.id)
-      if (read.delivered < read.length) {
-        return this.fail(read, new EngineUnavailableError(`the engine ended ${read.path} after ${read.delivered} of ${read.length} bytes`), false)
+      if (read.next <= read.run.last) {
+        return this.#fail(read, new EngineReadError('unavailable', `the engine ended ${read.run.path} before piece ${read.next}`), false)
       }
       read.complete = true
       const waiter = read.waiter
       read.waiter = null
       waiter?.resolve(null)
     } else if (msg.type === 'error') {
-      this.fail(read, new EngineUnavailableError(String(msg.message)), false)
+      // An unknown kind becomes a 503 (site.ts failurePage).
+      this.#fail(read, new EngineReadError(msg.kind, String(msg.message)), false)
     }
   }
 
   /** Ends a read with an error: rejects a pending pull or open, errors the stream, tells the engine if asked. */
-  private fail (read: Read, err: Error, cancel: boolean): void {
+  #fail (read: Read, err: Error, cancel: boolean): void {
     if (read.failure !== null) return
     read.failure = err
     clearTimeout(read.timer)
     read.unlisten()
     const wasRegistered = read.leader.reads.delete(read.id)
-    if (cancel && wasRegistered) this.post(read.leader, { type: 'cancel', id: read.id })
+    if (cancel && wasRegistered) this.#post(read.leader, { type: 'cancel', id: read.id })
     const waiter = read.waiter
     read.waiter = null
     if (waiter !== null) waiter.reject(err)
@@ -225,31 +259,31 @@ export class EngineClient {
   }
 
   /** Leader handover: the rest of the read's range is asked of the new leader, under the same id. */
-  private move (read: Read, to: Leader): void {
-    if (!read.leader.closed) this.post(read.leader, { type: 'cancel', id: read.id })
+  #move (read: Read, to: Leader): void {
+    if (!read.leader.closed) this.#post(read.leader, { type: 'cancel', id: read.id })
     read.leader = to
     to.reads.set(read.id, read)
-    this.post(to, { type: 'read', id: read.id, path: read.path, offset: read.offset + read.delivered, length: read.length - read.delivered })
+    this.#post(to, { type: 'read', id: read.id, ...read.run, first: read.next })
     if (read.waiter !== null) {
-      this.post(to, { type: 'pull', id: read.id })
-      this.arm(read)
+      this.#post(to, { type: 'pull', id: read.id })
+      this.#arm(read)
     }
   }
 
-  private onClose (leader: Leader): void {
+  #onClose (leader: Leader): void {
     // Its reads wait for the next leader (they move to it) or their stall timeout. No `need-leader` here: a
     // closed port means either a re-introduction (its new port is on the way) or a closed leader tab (the next
     // holder of the lock introduces itself); asking would make the leader replace its port once more.
     leader.closed = true
   }
 
-  private async leaderFor (infoHash: string, signal?: AbortSignal): Promise<Leader> {
-    const known = this.leaders.get(infoHash)
+  async #leaderFor (infoHash: string, signal?: AbortSignal): Promise<Leader> {
+    const known = this.#leaders.get(infoHash)
     if (known !== undefined && !known.closed) return known
     return await new Promise<Leader>((resolve, reject) => {
       const timers: Array<ReturnType<typeof setTimeout>> = []
       const done = (): void => {
-        this.waiters.delete(waiter)
+        this.#waiters.delete(waiter)
         for (const t of timers) clearTimeout(t)
         signal?.removeEventListener('abort', onAbort)
       }
@@ -260,22 +294,22 @@ export class EngineClient {
       }
       const onAbort = (): void => { waiter.reject(new AbortError()) }
       signal?.addEventListener('abort', onAbort, { once: true })
-      this.waiters.add(waiter)
-      timers.push(setTimeout(() => { waiter.reject(new EngineUnavailableError('no page of this site runs an engine')) }, this.leaderTimeoutMs))
+      this.#waiters.add(waiter)
+      timers.push(setTimeout(() => { waiter.reject(new EngineReadError('unavailable', 'no page of this site runs an engine')) }, this.#leaderTimeoutMs))
       // A page still booting may miss the first message: ask once more before giving up.
-      timers.push(setTimeout(() => { this.ask() }, this.leaderTimeoutMs / 3))
-      this.ask()
+      timers.push(setTimeout(() => { this.#ask() }, this.#leaderTimeoutMs / 3))
+      this.#ask()
     })
   }
 
-  private ask (): void {
+  #ask (): void {
     const now = Date.now()
-    if (now - this.lastAsk < ASK_INTERVAL_MS) return
-    this.lastAsk = now
-    try { this.requestLeader() } catch { /* no clients to ask: the timeout answers */ }
+    if (now - this.#lastAsk < ASK_INTERVAL_MS) return
+    this.#lastAsk = now
+    try { this.#requestLeader() } catch { /* no clients to ask: the timeout answers */ }
   }
 
-  private post (leader: Leader, msg: EngineRequest): void {
+  #post (leader: Leader, msg: EngineRequest): void {
     try { leader.port.postMessage(msg) } catch { /* a closed port: the stall timeout or a new leader settles it */ }
   }
 }

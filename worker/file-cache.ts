@@ -1,15 +1,14 @@
 /**
- * Verified site files kept in Cache Storage, so a returning visitor's pages are served by the worker at once,
- * without waiting for the engine to rejoin the swarm (and with no peer at all).
+ * Verified pieces kept in Cache Storage, so a returning visitor's pages are served by the worker at once, without
+ * waiting for the engine to rejoin the swarm (and with no peer at all).
  *
- * Only bytes that came out of the engine are stored, and the engine hands out nothing it has not verified against
- * the torrent's piece hashes: the cache never holds a byte a peer could have forged. One cache per infohash; a new
- * publish is a new infohash, and the caches of older ones are deleted when the worker learns of the new one.
+ * Whole pieces, not files: any script of the origin can rewrite Cache Storage, so every piece read back is checked
+ * against its SHA-1 again before it is served (worker/verified-read.ts), and a file's first and last piece hold
+ * bytes of its neighbours that the check needs. One cache per scope and infohash; a new publish is a new infohash,
+ * and the caches of older ones are deleted when the worker learns of the new one.
  */
-import type { OpenBody, SiteFile } from './site.js'
-
 const PREFIX = 'peersite-files:'
-/** Whole files up to this size are kept (pages, styles, scripts, images); bigger media stays on demand. */
+/** Pieces of files up to this size are kept (pages, styles, scripts, images); bigger media stays on demand. */
 export const MAX_CACHED_FILE = 8 * 1024 * 1024
 
 /** One cache per scope (several sites may live on one origin under different paths) and infohash. */
@@ -17,7 +16,7 @@ export function cacheNameFor (scope: string, infoHash: string): string {
   return `${PREFIX}${scope}:${infoHash}`
 }
 
-/** Deletes the verified-file caches of this scope's other infohashes (older publishes). */
+/** Deletes the piece caches of this scope's other infohashes (older publishes). */
 export async function dropOtherVersions (scope: string, infoHash: string): Promise<void> {
   if (typeof caches === 'undefined') return
   const keep = cacheNameFor(scope, infoHash)
@@ -26,35 +25,27 @@ export async function dropOtherVersions (scope: string, infoHash: string): Promi
   }
 }
 
-function keyFor (path: string): string {
-  // Cache keys must be URLs; this one never reaches the network.
-  return `https://peersite.invalid/${encodeURI(path)}`
+/** Pieces in (unverified) storage: what verified-read.ts reads before asking the engine. */
+export interface PieceCache {
+  get (index: number): Promise<Uint8Array | undefined>
+  put (index: number, bytes: Uint8Array): void
+  delete (index: number): void
 }
 
-/**
- * Wraps the engine's `open`: a cached file is read from Cache Storage (any byte range of it); a whole-file read of
- * a small file is copied into the cache as it streams to the page.
- */
-export function cachingOpen (cacheName: string, files: ReadonlyMap<string, SiteFile>, open: OpenBody): OpenBody {
-  return async (path, offset, length, signal) => {
-    // No Cache Storage (unit tests in Node, some private modes): serve from the engine alone.
-    const cache = typeof caches === 'undefined' ? undefined : await caches.open(cacheName).catch(() => undefined)
-    const hit = await cache?.match(keyFor(path))
-    if (hit !== undefined) {
-      const size = Number(hit.headers.get('Content-Length') ?? Number.NaN)
-      // The whole file: hand the cached body over as it is (no copy); a range: slice the cached blob.
-      if (offset === 0 && length === size && hit.body !== null) return hit.body
-      const blob = await hit.blob()
-      if (offset + length <= blob.size) return blob.slice(offset, offset + length).stream()
-    }
-    const body = await open(path, offset, length, signal)
-    const file = files.get(path)
-    if (cache === undefined || file === undefined || offset !== 0 || length !== file.length || length > MAX_CACHED_FILE) return body
-    const [toPage, toCache] = body.tee()
-    // Stored only when every byte arrived: an aborted or failed read leaves nothing behind.
-    void new Response(toCache).blob().then(async (blob) => {
-      if (blob.size === file.length) await cache.put(keyFor(path), new Response(blob, { headers: { 'Content-Length': String(blob.size) } }))
-    }).catch(() => {})
-    return toPage
+// Cache keys must be URLs; these never reach the network.
+const keyFor = (index: number): string => `https://peersite.invalid/piece/${index}`
+
+/** The piece cache of one site version, or undefined where Cache Storage is missing (Node, some private modes). */
+export async function openPieceCache (cacheName: string): Promise<PieceCache | undefined> {
+  if (typeof caches === 'undefined') return undefined
+  const cache = await caches.open(cacheName).catch(() => undefined)
+  if (cache === undefined) return undefined
+  return {
+    get: async (index) => {
+      const hit = await cache.match(keyFor(index)).catch(() => undefined)
+      return hit === undefined ? undefined : new Uint8Array(await hit.arrayBuffer())
+    },
+    put: (index, bytes) => { void cache.put(keyFor(index), new Response(bytes as Uint8Array<ArrayBuffer>)).catch(() => {}) },
+    delete: (index) => { void cache.delete(keyFor(index)).catch(() => {}) }
   }
 }

@@ -6,9 +6,13 @@
  *   worker -> pages   (client.postMessage): WorkerMessage
  *   worker <-> leader page, over a MessageChannel port the leader hands over: EngineRequest / EngineReply
  *
- * Reads are pull-based: after `read`, the engine sends one `chunk` per `pull`, so a slow consumer (a paused
+ * Reads are pull-based: after `read`, the engine sends one `piece` per `pull`, so a slow consumer (a paused
  * video) never makes the page or the worker buffer a whole file; `cancel` (the browser aborted the request,
  * as it does on every seek) drops the read and the priority of its pieces.
+ *
+ * The worker trusts nothing that comes over the port: any same-origin script can hand it a port. So the engine
+ * sends whole pieces, and the worker checks each against the torrent's SHA-1 (worker/verify.ts) before a byte of it
+ * is served; a file's first and last piece may hold bytes of its neighbours, which is why the whole piece travels.
  */
 import type { RedirectRule } from './redirects.js'
 
@@ -62,14 +66,51 @@ export type WorkerMessage =
   | { readonly type: 'need-leader' }
 
 export type EngineRequest =
-  /** Bytes [offset, offset + length) of a site file (its path as in the manifest, e.g. "docs/guide/index.html"). */
-  | { readonly type: 'read', readonly id: number, readonly path: string, readonly offset: number, readonly length: number }
-  /** Send the next chunk of read `id`. */
+  /**
+   * The whole pieces `first`..`last` of the torrent, which hold bytes [offset, offset + length) of a site file (its
+   * path as in the manifest, e.g. "docs/guide/index.html"). The engine checks that the file exists (else error
+   * `not-found`) and that the range and pieces fit it (else `range`). A read moved to a new leader, or asked again
+   * after a bad piece, starts at a later `first`.
+   */
+  | {
+    readonly type: 'read', readonly id: number, readonly path: string, readonly offset: number, readonly length: number,
+    readonly first: number, readonly last: number
+  }
+  /** Send the next piece of read `id`. */
   | { readonly type: 'pull', readonly id: number }
   | { readonly type: 'cancel', readonly id: number }
+  /**
+   * Piece `index` as the engine sent it failed the worker's SHA-1 check (a stored copy was altered): the engine
+   * drops it from its store and fetches it again from peers.
+   */
+  | { readonly type: 'bad-piece', readonly index: number }
+
+/**
+ * Why a read failed, so the worker answers with the right status: `not-found` 404, `range` 416, `stall` and
+ * `unavailable` 504 (with the reason), `verification` 502.
+ */
+export type EngineErrorKind = 'not-found' | 'range' | 'stall' | 'unavailable' | 'verification'
 
 export type EngineReply =
-  /** The next bytes of read `id`, verified; the buffer is transferred. */
-  | { readonly type: 'chunk', readonly id: number, readonly bytes: ArrayBuffer }
+  /** The next whole piece of read `id` (index `index`); the buffer is transferred. */
+  | { readonly type: 'piece', readonly id: number, readonly index: number, readonly bytes: ArrayBuffer }
   | { readonly type: 'end', readonly id: number }
-  | { readonly type: 'error', readonly id: number, readonly message: string }
+  | { readonly type: 'error', readonly id: number, readonly kind: EngineErrorKind, readonly message: string }
+
+/**
+ * What `peersite publish` builds into sw.js (a first line `self.PEERSITE_PINS = {...}`): for each loader file the
+ * worker keeps in Cache Storage, the first PIN_HEX hex digits of its SHA-256 (128 bits: a second preimage stays out
+ * of reach, and the loader's weight counts). Any same-origin script can rewrite Cache Storage, but not the worker's
+ * script (the browser fetches it from the host), so a cached copy that does not match its pin is dropped and
+ * fetched again.
+ */
+export type LoaderPins = Readonly<Record<string, string>>
+export const PIN_HEX = 32
+export const PINS_GLOBAL = 'PEERSITE_PINS'
+/** The loader files whose cached copies the worker checks against their pins. */
+export const PINNED_FILES = ['index.html', 'peersite.js', MANIFEST_FILE, TORRENT_FILE] as const
+
+/** The first line `peersite publish` writes into sw.js: the pins, read by worker/verify.ts readPins(self). */
+export function pinsScript (pins: LoaderPins): string {
+  return `self.${PINS_GLOBAL}=${JSON.stringify(pins)};\n`
+}

@@ -1,7 +1,7 @@
 /**
  * The site side of the service worker, as pure functions (no `self`, no caches: unit-tested in Node):
  *   URL -> file of the manifest (scope prefix, percent-decoding, directory index, folder redirect, traversal),
- *   file -> Response (headers, ETag / 304, a single Range -> 206, 416, HEAD, 404 page, 504 when no peer answers).
+ *   file -> Response (headers, ETag / 304, a single Range -> 206, 416, HEAD, 404 page, typed failures: failurePage).
  *
  * The body comes from an injected `OpenBody` (the engine client in the worker, a fake in tests), so this file
  * knows nothing about ports or leaders.
@@ -285,9 +285,25 @@ export function messagePage (status: number, title: string, text: string, header
   return new Response(body, { status, headers: h })
 }
 
-export function noPeerPage (path: string): Response {
-  return messagePage(504, 'No peer could deliver this file',
-    `None of this site's visitors or seeders could send "${path}" in time. Keep this tab open and reload in a moment: peers come and go.`)
+/**
+ * The answer when a file's bytes could not be served (worker/engine-client.ts EngineReadError.kind): a file the
+ * engine does not have 404, a range outside it 416, pieces that failed verification 502, no peer or no engine in
+ * time (and anything untyped) 504 with the reason.
+ */
+export function failurePage (err: unknown, path: string, size: number): Response {
+  const kind = (err as { kind?: unknown } | null)?.kind
+  const reason = err instanceof Error ? err.message : String(err)
+  switch (kind) {
+    case 'not-found':
+      return messagePage(404, 'Not found', reason)
+    case 'range':
+      return messagePage(416, 'Range Not Satisfiable', reason, { 'Content-Range': `bytes */${size}` })
+    case 'verification':
+      return messagePage(502, 'This file failed verification', `${reason}: not shown. Reload to fetch it again.`)
+    default:
+      // 'stall', 'unavailable', and untyped errors (the `serve` gateway's reads, site.torrent unreadable)
+      return messagePage(504, 'No peer could deliver this file', `${reason}. Keep this tab open and reload in a moment: peers come and go.`)
+  }
 }
 
 /**
@@ -336,7 +352,7 @@ async function body (request: Request, file: SiteFile, offset: number, length: n
     stream = await open(file.path, offset, length, request.signal)
   } catch (err) {
     if (request.signal.aborted) throw err
-    return noPeerPage(file.path)
+    return failurePage(err, file.path, file.length)
   }
   return new Response(stream, { status, headers })
 }

@@ -7,10 +7,12 @@ import { clientsClaim } from 'workbox-core/clientsClaim.js'
 import { handlers, WorkerState, type Context } from './handlers/index.js'
 import { relativePath, messagePage } from './site.js'
 import type { PageMessage } from './protocol.js'
+import { acceptsLeader } from './leader-check.js'
+import { readPins } from './verify.js'
 
 declare const self: ServiceWorkerGlobalScope
 
-const state = new WorkerState(self.registration.scope)
+const state = new WorkerState(self.registration.scope, { pins: readPins(self) })
 // A worker the browser restarted reads its manifest back from the cache before the first request needs it.
 if (self.registration.active !== null) void state.loadSite().catch(() => {})
 
@@ -25,12 +27,15 @@ clientsClaim()
 self.addEventListener('message', (event) => {
   const msg = event.data as Partial<PageMessage> | null
   if (msg?.type !== 'leader' || typeof msg.infoHash !== 'string') return
-  // Only a loader shell (a top-level window) may run the engine; a site page lives in the shell's iframe.
-  const source = event.source
-  if (source === null || !('frameType' in source) || source.frameType === 'nested') return
   const port = msg.port ?? event.ports[0]
   if (port === undefined) return
-  event.waitUntil(state.onLeader(msg.infoHash, port))
+  const { infoHash } = msg
+  event.waitUntil((async () => {
+    // Only a loader shell this worker controls may run the engine (leader-check.ts); its pieces are verified anyway.
+    const controlled = await self.clients.matchAll({ type: 'window' })
+    if (acceptsLeader(event.source, controlled, state.scope)) await state.onLeader(infoHash, port)
+    else port.close()
+  })())
 })
 
 self.addEventListener('fetch', (event) => {

@@ -3,6 +3,7 @@
  * (site.torrent, peersite.json, the loader files) in one step: it is assembled in a temporary sibling and renamed into
  * place, so a failure at any point leaves no partial output behind.
  */
+import { createHash } from 'node:crypto'
 import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import mime from 'mime'
@@ -15,8 +16,10 @@ import { DEFAULT_PREFETCH_LIMIT } from './prefetch.js'
 import { buildTorrent } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
 import { realpathOrNearest } from './paths.js'
-import { MANIFEST_FILE, RESERVED_ROOT_FILES, TORRENT_FILE, type SiteManifest } from '../../worker/protocol.js'
+import { MANIFEST_FILE, PIN_HEX, PINNED_FILES, pinsScript, RESERVED_ROOT_FILES, TORRENT_FILE, type SiteManifest } from '../../worker/protocol.js'
 import { MAX_REDIRECTS_BYTES, parseRedirects, REDIRECTS_FILE, type ParsedRedirects, type RedirectRule } from '../../worker/redirects.js'
+
+const WORKER_FILE = 'sw.js'
 
 // The manifest and torrent names, and the names the loader keeps for itself, are the worker's (one protocol).
 export { MANIFEST_FILE, RESERVED_ROOT_FILES, TORRENT_FILE } from '../../worker/protocol.js'
@@ -170,6 +173,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     await writeFile(join(staging, TORRENT_FILE), torrent)
     await writeFile(join(staging, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n')
     for (const file of LOADER_FILES) await copyFile(join(plan.loaderDir, file), join(staging, file))
+    await pinLoader(staging)
     if (plan.replaces) {
       // Two renames: the old output stays whole until the new one is complete.
       const old = `${staging}-old`
@@ -184,6 +188,20 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     throw err
   }
   return { plan, infoHash: metainfo.infoHash, magnetURI, metainfo, manifest, out: plan.out }
+}
+
+/**
+ * Builds the SHA-256 of the loader files the worker caches into sw.js (worker/verify.ts pinsScript): any script of
+ * the origin can rewrite Cache Storage, not the worker's own script, so the worker drops cached copies that do not
+ * match. sw.js changes with every publish, so browsers install the new worker (and its pins) with the new site.
+ */
+async function pinLoader (dir: string): Promise<void> {
+  const pins: Record<string, string> = {}
+  for (const name of PINNED_FILES) {
+    pins[name] = createHash('sha256').update(await readFile(join(dir, name))).digest('hex').slice(0, PIN_HEX)
+  }
+  const worker = join(dir, WORKER_FILE)
+  await writeFile(worker, pinsScript(pins) + await readFile(worker, 'utf8'))
 }
 
 export async function publishSite (init: PublishInit): Promise<PublishResult> {

@@ -14,8 +14,10 @@
  * them). With nothing left to evict the put rejects with StorageError 'ERR_QUOTA' (see OverflowStore for what the
  * loader does then).
  *
- * Trust: the engine puts a piece only after its SHA-1 matched, and IndexedDB is private to the origin: whatever could
- * write into it could as well replace the loader's script. So stored pieces are announced without hashing them again.
+ * Trust: the engine puts a piece only after its SHA-1 matched, but any script of the origin (another site on the same
+ * host, a page of this one) can rewrite IndexedDB. Stored pieces are announced without hashing them again; the
+ * service worker checks every piece it serves (worker/verified-read.ts), and one that fails there is deleted
+ * (`delete`) and fetched again (Torrent.forgetPiece).
  */
 import { AbortError, StorageError } from '../errors.js'
 import { pieceRange, type PieceStore, type PieceStoreInit } from './index.js'
@@ -321,6 +323,16 @@ export class IdbStore implements PieceStore {
     }
     // Each get deserializes a fresh copy, so the whole piece can be handed out as it is.
     return offset === 0 && length === value.length ? value : value.slice(offset, offset + length)
+  }
+
+  /** Deletes one piece (a copy altered after it was stored: the service worker caught it). */
+  async delete (index: number): Promise<void> {
+    this.#check(undefined)
+    const db = await this.#open()
+    await transact(db, [PIECES], 'readwrite', (tx) => {
+      tx.objectStore(PIECES).delete([this.infoHash, index])
+      return () => undefined
+    })
   }
 
   /** Deletes this site's pieces (e.g. the visitor clears the site). */

@@ -26,6 +26,12 @@ export interface PieceStore {
    * Rejects with StorageError code 'ERR_NOT_FOUND' when the piece was never put.
    */
   get (index: number, range?: { offset: number, length: number }, signal?: AbortSignal): Promise<Uint8Array>
+  /**
+   * Forgets piece `index` (a stored copy that failed a later check: the service worker hashes what it serves). Stores
+   * that cannot delete leave it out; the engine then no longer counts the piece as held and overwrites it when the
+   * piece is verified again.
+   */
+  delete?: (index: number) => Promise<void>
   /** Flushes and releases resources; the data stays (fs) or goes (memory). */
   close (): Promise<void>
 }

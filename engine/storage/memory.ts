@@ -54,6 +54,13 @@ export class MemoryStore implements PieceStore {
     return piece.slice(offset, offset + length)
   }
 
+  async delete (index: number): Promise<void> {
+    const piece = this.#pieces.get(index)
+    if (piece === undefined) return
+    this.#pieces.delete(index)
+    this.#bytes -= piece.length
+  }
+
   /** Whether piece `index` was put (for tests; the engine tracks its own bitfield). */
   has (index: number): boolean {
     return this.#pieces.has(index)

@@ -91,6 +91,11 @@ export class OverflowStore implements PieceStore {
     return await this.primary.get(index, range, signal)
   }
 
+  async delete (index: number): Promise<void> {
+    await this.memory.delete(index)
+    await this.primary.delete?.(index)
+  }
+
   async close (): Promise<void> {
     await this.memory.close()
     await this.primary.close()

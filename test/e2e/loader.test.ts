@@ -121,9 +121,13 @@ describe('the loader serves a site from the swarm', () => {
     await cdp.send('ServiceWorker.enable')
     await cdp.send('ServiceWorker.stopAllWorkers')
     await cdp.detach()
-    // A file this visitor has not fetched yet (pages it has seen come from the worker's verified cache).
+    // A file this visitor has not fetched yet (pages it has seen come from the worker's piece cache, which also
+    // holds the neighbours sharing their pieces: emptied so the worker must ask the engine).
     const frame = await siteFrame(home)
-    const text = await frame.evaluate(async () => await (await fetch(new URL('/about.html', location.href))).text())
+    const text = await frame.evaluate(async () => {
+      for (const name of await caches.keys()) if (name.startsWith('peersite-files:')) await caches.delete(name)
+      return await (await fetch(new URL('/about.html', location.href))).text()
+    })
     expect(text).toContain('<title>')
     expect(await introductions()).toBe(2)
   })

@@ -1,10 +1,10 @@
-import { cacheNameFor, cachingOpen } from '../file-cache.js'
-import { messagePage, siteResponse } from '../site.js'
+import { messagePage, siteResponse, type OpenBody } from '../site.js'
 import type { Handler } from './context.js'
 
 /**
  * Everything else in the scope (the iframe's navigations, every subresource) comes from the site, through the
- * leader page's engine: never from the network, which holds only the loader.
+ * leader page's engine or the piece cache, verified piece by piece (verified-read.ts): never from the network,
+ * which holds only the loader.
  */
 export const siteHandler: Handler = {
   name: 'site',
@@ -16,8 +16,8 @@ export const siteHandler: Handler = {
     } catch {
       return messagePage(503, 'Site unavailable', 'The site manifest (peersite.json) could not be read. Reload in a moment.')
     }
-    const open = cachingOpen(cacheNameFor(state.scope.href, site.infoHash), site.files, async (path, offset, length, signal) =>
-      await state.engine.open(site.infoHash, path, offset, length, signal))
+    // The piece table (site.torrent) is loaded when a body is needed: redirects, 304s and HEAD never wait for it.
+    const open: OpenBody = async (path, offset, length, signal) => await (await state.opener(site))(path, offset, length, signal)
     return await siteResponse(request, url, rel ?? '', site, open)
   }
 }

@@ -1,11 +1,17 @@
 /**
- * The worker's memory: the loader shell and the manifest (both precached at install in Cache Storage, so a worker
- * the browser restarted finds them again), and the engine client.
+ * The worker's memory: the loader shell, the manifest and site.torrent (precached at install in Cache Storage, so a
+ * worker the browser restarted finds them again), the piece table, and the engine client.
+ *
+ * Cache Storage is shared by every script of the origin, so a cached loader file is used only when it matches its
+ * pin (the SHA-256 `peersite publish` built into sw.js, verify.ts); one that does not is deleted and fetched again.
+ * A network response is the host's word and is served as it is, but cached only when it matches its pin.
  */
 import { EngineClient } from '../engine-client.js'
-import { dropOtherVersions } from '../file-cache.js'
-import { MANIFEST_FILE, TORRENT_FILE, type WorkerMessage } from '../protocol.js'
-import { createSite, parseManifest, type Site } from '../site.js'
+import { cacheNameFor, dropOtherVersions, openPieceCache } from '../file-cache.js'
+import { MANIFEST_FILE, TORRENT_FILE, type LoaderPins, type WorkerMessage } from '../protocol.js'
+import { createSite, parseManifest, type OpenBody, type Site } from '../site.js'
+import { verifiedOpen } from '../verified-read.js'
+import { parsePieceTable, pinOf, type PieceTable } from '../verify.js'
 
 const SHELL_HEADERS = {
   'Content-Type': 'text/html; charset=utf-8',
@@ -18,62 +24,90 @@ export class WorkerState {
   readonly engine: EngineClient
   /** the manifest once loaded: lets handlers decide synchronously */
   site: Site | undefined
-  private loading: Promise<Site> | undefined
-  private readonly cacheName: string
-  private readonly shellKey: string
-  private readonly manifestUrl: string
+  #loading: Promise<Site> | undefined
+  readonly #cacheName: string
+  readonly #shellKey: string
+  readonly #manifestUrl: string
   /** infohashes a leader announced that the manifest did not have: each one makes at most one refresh */
-  private readonly seen = new Set<string>()
+  readonly #seen = new Set<string>()
+  readonly #pins: LoaderPins | undefined
+  #table: Promise<PieceTable> | undefined
 
-  constructor (scope: string, engine?: EngineClient) {
+  constructor (scope: string, init: { engine?: EngineClient, pins?: LoaderPins | undefined } = {}) {
     this.scope = new URL(scope)
-    this.cacheName = `peersite:${this.scope.href}`
-    this.shellKey = new URL('index.html', this.scope).href
-    this.manifestUrl = new URL(MANIFEST_FILE, this.scope).href
-    this.engine = engine ?? new EngineClient({ requestLeader: () => { void this.askForLeader() } })
+    this.#pins = init.pins
+    this.#cacheName = `peersite:${this.scope.href}`
+    this.#shellKey = new URL('index.html', this.scope).href
+    this.#manifestUrl = new URL(MANIFEST_FILE, this.scope).href
+    this.engine = init.engine ?? new EngineClient({ requestLeader: () => { void this.askForLeader() } })
   }
 
   /** Install: the shell and the manifest are required (without them the worker is useless), the torrent is not. */
   async precache (): Promise<void> {
-    const cache = await caches.open(this.cacheName)
+    const cache = await caches.open(this.#cacheName)
     await Promise.all([
-      this.fetchShell().then(async (res) => { await cache.put(this.shellKey, res) }),
-      this.fetchManifest().then(async ([site, res]) => {
-        await cache.put(this.manifestUrl, res)
-        this.setSite(site)
+      this.#fetchShell().then(async (res) => { await this.#keep(cache, this.#shellKey, res) }),
+      this.#fetchManifest().then(async ([site, res]) => {
+        await this.#keep(cache, this.#manifestUrl, res)
+        this.#setSite(site)
       }),
       fetch(new URL(TORRENT_FILE, this.scope), { cache: 'no-cache' })
-        .then(async (res) => { if (res.ok) await cache.put(new URL(TORRENT_FILE, this.scope).href, res) })
+        .then(async (res) => { if (res.ok) await this.#keep(cache, new URL(TORRENT_FILE, this.scope).href, res) })
         .catch(() => {})
     ])
   }
 
+  /**
+   * The cached copy of loader file `url` if it matches its pin (a fresh Response), else undefined; a copy that
+   * does not match is deleted. Without pins (a sw.js not written by `peersite publish`) nothing cached is trusted.
+   */
+  async #pinned (cache: Cache, url: string): Promise<Response | undefined> {
+    const hit = await cache.match(url)
+    if (hit === undefined) return undefined
+    const bytes = new Uint8Array(await hit.arrayBuffer())
+    if (await this.#matchesPin(url, bytes)) return new Response(bytes, { status: hit.status, headers: hit.headers })
+    await cache.delete(url)
+    return undefined
+  }
+
+  async #matchesPin (url: string, bytes: Uint8Array): Promise<boolean> {
+    const name = url.slice(this.scope.href.length)
+    const pin = this.#pins?.[name]
+    return pin !== undefined && await pinOf(bytes) === pin
+  }
+
+  /** Caches a network response of loader file `url` if it matches its pin (a newer publish's does not: not kept). */
+  async #keep (cache: Cache, url: string, res: Response): Promise<void> {
+    const bytes = new Uint8Array(await res.arrayBuffer())
+    if (await this.#matchesPin(url, bytes)) await cache.put(url, new Response(bytes, { status: res.status, headers: res.headers }))
+  }
+
   /** The loader's index.html, as the answer to a top-level navigation: cache first, the network if it is gone. */
   async shell (): Promise<Response> {
-    const cache = await caches.open(this.cacheName)
-    const hit = await cache.match(this.shellKey)
+    const cache = await caches.open(this.#cacheName)
+    const hit = await this.#pinned(cache, this.#shellKey)
     if (hit !== undefined) return hit
-    const res = await this.fetchShell()
-    await cache.put(this.shellKey, res.clone())
+    const res = await this.#fetchShell()
+    await this.#keep(cache, this.#shellKey, res.clone())
     return res
   }
 
   /** Stale-while-revalidate for the shell: a new loader reaches the next navigation without a worker update. */
   async refreshShell (): Promise<void> {
     try {
-      const res = await this.fetchShell()
-      await (await caches.open(this.cacheName)).put(this.shellKey, res)
+      const res = await this.#fetchShell()
+      await this.#keep(await caches.open(this.#cacheName), this.#shellKey, res)
     } catch { /* offline: keep the cached shell */ }
   }
 
   /** A loader file from the cache, refreshed from the network in the background; the network when not cached. */
   async staleWhileRevalidate (request: Request): Promise<Response> {
-    const cache = await caches.open(this.cacheName)
+    const cache = await caches.open(this.#cacheName)
     const refresh = fetch(request.url, { cache: 'no-cache' }).then(async (res) => {
-      if (res.ok) await cache.put(request.url, res.clone())
+      if (res.ok) await this.#keep(cache, request.url, res.clone())
       return res
     })
-    const hit = await cache.match(request.url)
+    const hit = await this.#pinned(cache, request.url)
     if (hit !== undefined) {
       refresh.catch(() => {})
       return hit
@@ -86,13 +120,13 @@ export class WorkerState {
    * loader page needs fresh (a new publish) but also offline, to boot the engine on the pieces it stored.
    */
   async networkFirst (request: Request): Promise<Response> {
-    const cache = await caches.open(this.cacheName)
+    const cache = await caches.open(this.#cacheName)
     try {
       const res = await fetch(request)
-      if (res.ok) await cache.put(request.url, res.clone()).catch(() => {})
+      if (res.ok) await this.#keep(cache, request.url, res.clone()).catch(() => {})
       return res
     } catch (err) {
-      const hit = await cache.match(request.url)
+      const hit = await this.#pinned(cache, request.url)
       if (hit !== undefined) return hit
       throw err
     }
@@ -101,19 +135,19 @@ export class WorkerState {
   /** The manifest: from memory, else from the cache (a restarted worker), else from the network. */
   async loadSite (): Promise<Site> {
     if (this.site !== undefined) return this.site
-    this.loading ??= (async () => {
-      const cache = await caches.open(this.cacheName)
-      const hit = await cache.match(this.manifestUrl)
+    this.#loading ??= (async () => {
+      const cache = await caches.open(this.#cacheName)
+      const hit = await this.#pinned(cache, this.#manifestUrl)
       if (hit !== undefined) {
         try {
-          return this.setSite(createSite(parseManifest(await hit.json())))
+          return this.#setSite(createSite(parseManifest(await hit.json())))
         } catch { /* a corrupt entry: fetch it again */ }
       }
-      const [site, res] = await this.fetchManifest()
-      await cache.put(this.manifestUrl, res)
-      return this.setSite(site)
-    })().finally(() => { this.loading = undefined })
-    return await this.loading
+      const [site, res] = await this.#fetchManifest()
+      await this.#keep(cache, this.#manifestUrl, res)
+      return this.#setSite(site)
+    })().finally(() => { this.#loading = undefined })
+    return await this.#loading
   }
 
   /**
@@ -124,13 +158,13 @@ export class WorkerState {
   async onLeader (infoHash: string, port: MessagePort): Promise<void> {
     this.engine.setLeader(infoHash, port)
     const current = await this.loadSite().catch(() => undefined)
-    if (current?.infoHash === infoHash || this.seen.has(infoHash)) return
-    this.seen.add(infoHash)
+    if (current?.infoHash === infoHash || this.#seen.has(infoHash)) return
+    this.#seen.add(infoHash)
     try {
-      const [site, res] = await this.fetchManifest()
+      const [site, res] = await this.#fetchManifest()
       if (site.infoHash !== infoHash) return
-      await (await caches.open(this.cacheName)).put(this.manifestUrl, res)
-      this.setSite(site)
+      await this.#keep(await caches.open(this.#cacheName), this.#manifestUrl, res)
+      this.#setSite(site)
     } catch { /* keep the current manifest */ }
   }
 
@@ -143,23 +177,63 @@ export class WorkerState {
     }
   }
 
-  private setSite (site: Site): Site {
-    if (this.site?.infoHash !== site.infoHash) void dropOtherVersions(this.scope.href, site.infoHash).catch(() => {})
+  #setSite (site: Site): Site {
+    if (this.site?.infoHash !== site.infoHash) {
+      void dropOtherVersions(this.scope.href, site.infoHash).catch(() => {})
+      this.#table = undefined
+    }
     this.site = site
     return site
   }
 
+  /**
+   * The piece table of `site`: site.torrent from the cache (if it matches its pin) or the network, checked to be the
+   * torrent of the site's infohash (verify.ts). Kept in memory once loaded.
+   */
+  async pieceTable (site: Site): Promise<PieceTable> {
+    const load = async (): Promise<PieceTable> => {
+      const url = new URL(TORRENT_FILE, this.scope).href
+      const cache = await caches.open(this.#cacheName)
+      const hit = await this.#pinned(cache, url)
+      if (hit !== undefined) {
+        try {
+          return await parsePieceTable(new Uint8Array(await hit.arrayBuffer()), site.infoHash, site.files.values())
+        } catch { /* a newer publish's torrent: fetch the one of this manifest */ }
+      }
+      const res = await fetch(url, { cache: 'no-cache' })
+      if (!res.ok) throw new Error(`${TORRENT_FILE} answered ${res.status}`)
+      const bytes = new Uint8Array(await res.arrayBuffer())
+      const table = await parsePieceTable(bytes, site.infoHash, site.files.values())
+      await this.#keep(cache, url, new Response(bytes)).catch(() => {})
+      return table
+    }
+    const table = this.#table ?? load()
+    this.#table = table
+    table.catch(() => { if (this.#table === table) this.#table = undefined })
+    return await table
+  }
+
+  /** Reads of `site`'s files that serve verified pieces only (verified-read.ts), through the piece cache. */
+  async opener (site: Site): Promise<OpenBody> {
+    const [table, cache] = await Promise.all([this.pieceTable(site), openPieceCache(cacheNameFor(this.scope.href, site.infoHash))])
+    return verifiedOpen({
+      table,
+      engine: this.engine,
+      cache
+    })
+  }
+
   /** The scope URL is where the host serves the loader's index.html (index.html itself as a fallback). */
-  private async fetchShell (): Promise<Response> {
+  async #fetchShell (): Promise<Response> {
     let res = await fetch(this.scope, { cache: 'no-cache' })
-    if (!res.ok) res = await fetch(this.shellKey, { cache: 'no-cache' })
+    if (!res.ok) res = await fetch(this.#shellKey, { cache: 'no-cache' })
     if (!res.ok) throw new Error(`the loader page answered ${res.status}`)
     // A fresh response: no `redirected` flag (a navigation must not get one) and no host encoding headers.
     return new Response(await res.arrayBuffer(), { status: 200, headers: SHELL_HEADERS })
   }
 
-  private async fetchManifest (): Promise<[Site, Response]> {
-    const res = await fetch(this.manifestUrl, { cache: 'no-cache' })
+  async #fetchManifest (): Promise<[Site, Response]> {
+    const res = await fetch(this.#manifestUrl, { cache: 'no-cache' })
     if (!res.ok) throw new Error(`${MANIFEST_FILE} answered ${res.status}`)
     const text = await res.text()
     const site = createSite(parseManifest(JSON.parse(text)))

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { AbortError } from '../../../engine/errors.js'
-import { EngineClient, EngineUnavailableError } from '../../../worker/engine-client.js'
+import { EngineClient, EngineReadError, type EnginePiece, type PieceRun } from '../../../worker/engine-client.js'
 import type { EngineReply, EngineRequest } from '../../../worker/protocol.js'
 
 const HASH = 'cd'.repeat(20)
@@ -14,23 +14,29 @@ afterEach(() => {
   for (const p of open.splice(0)) p.close()
 })
 
+/** The pieces holding bytes [offset, offset + length) of a file that is a torrent of its own (pieces of `size`). */
+function run (path: string, offset: number, length: number, size: number): PieceRun {
+  return { path, offset, length, first: Math.floor(offset / size), last: Math.floor((offset + length - 1) / size) }
+}
+
 /**
- * A fake engine on one end of a MessageChannel: answers `read`/`pull`/`cancel` like the leader page's engine,
- * one chunk per pull, and logs every request. `silent` makes it stop answering pulls (a tab that died).
+ * A fake engine on one end of a MessageChannel: answers `read`/`pull`/`cancel` like the leader page's engine, one
+ * whole piece per pull (each file is a torrent of its own, pieces of `size` bytes), and logs every request. `silent`
+ * makes it stop answering pulls (a tab that died).
  */
 class FakeEngine {
   readonly port: MessagePort
   readonly workerPort: MessagePort
   readonly log: EngineRequest[] = []
-  readonly reads = new Map<number, { path: string, pos: number, end: number }>()
+  readonly reads = new Map<number, { path: string, next: number, last: number }>()
   silent = false
-  /** reply to a pull with an error instead of a chunk, after this many chunks */
+  /** reply to a pull with an error instead of a piece, after this many pieces */
   errorAfter = Infinity
-  /** send `end` after this many chunks even if bytes remain */
+  /** send `end` after this many pieces even if pieces remain */
   endAfter = Infinity
   sent = 0
 
-  constructor (readonly files: Record<string, Uint8Array>, readonly chunk = 10) {
+  constructor (readonly files: Record<string, Uint8Array>, readonly size = 10) {
     const channel = new MessageChannel()
     this.port = channel.port1
     this.workerPort = channel.port2
@@ -41,7 +47,7 @@ class FakeEngine {
   get pulls (): number { return this.log.filter((m) => m.type === 'pull').length }
   get cancels (): number[] { return this.log.flatMap((m) => m.type === 'cancel' ? [m.id] : []) }
   get readsAsked (): Array<Omit<Extract<EngineRequest, { type: 'read' }>, 'type' | 'id'>> {
-    return this.log.flatMap((m) => m.type === 'read' ? [{ path: m.path, offset: m.offset, length: m.length }] : [])
+    return this.log.flatMap((m) => m.type === 'read' ? [{ path: m.path, offset: m.offset, length: m.length, first: m.first, last: m.last }] : [])
   }
 
   private send (msg: EngineReply, transfer: Transferable[] = []): void { this.port.postMessage(msg, transfer) }
@@ -50,60 +56,68 @@ class FakeEngine {
     this.log.push(msg)
     if (msg.type === 'read') {
       const file = this.files[msg.path]
-      if (file === undefined) return this.send({ type: 'error', id: msg.id, message: `no file ${msg.path}` })
-      this.reads.set(msg.id, { path: msg.path, pos: msg.offset, end: msg.offset + msg.length })
+      if (file === undefined) return this.send({ type: 'error', id: msg.id, kind: 'not-found', message: `no file ${msg.path}` })
+      this.reads.set(msg.id, { path: msg.path, next: msg.first, last: msg.last })
     } else if (msg.type === 'cancel') {
       this.reads.delete(msg.id)
     } else if (msg.type === 'pull') {
       const r = this.reads.get(msg.id)
       if (r === undefined || this.silent) return
-      if (this.sent >= this.errorAfter) return this.send({ type: 'error', id: msg.id, message: 'piece unavailable' })
-      if (r.pos >= r.end || this.sent >= this.endAfter) {
+      if (this.sent >= this.errorAfter) return this.send({ type: 'error', id: msg.id, kind: 'stall', message: 'piece unavailable' })
+      if (r.next > r.last || this.sent >= this.endAfter) {
         this.reads.delete(msg.id)
         return this.send({ type: 'end', id: msg.id })
       }
       const file = this.files[r.path] ?? new Uint8Array()
-      const bytes = file.slice(r.pos, Math.min(r.end, r.pos + this.chunk))
-      r.pos += bytes.length
+      const bytes = file.slice(r.next * this.size, (r.next + 1) * this.size)
+      const index = r.next++
       this.sent++
-      this.send({ type: 'chunk', id: msg.id, bytes: bytes.buffer }, [bytes.buffer])
+      const buffer = bytes.buffer as ArrayBuffer
+      this.send({ type: 'piece', id: msg.id, index, bytes: buffer }, [buffer])
     }
   }
 }
 
-async function readAll (stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = []
+async function readAll (stream: ReadableStream<EnginePiece>): Promise<EnginePiece[]> {
+  const parts: EnginePiece[] = []
   const reader = stream.getReader()
   for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(r.value)
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  return parts
+}
+
+/** The concatenated bytes of pieces, and their indexes. */
+function joined (pieces: EnginePiece[]): { indexes: number[], bytes: Uint8Array } {
+  const bytes = new Uint8Array(pieces.reduce((n, p) => n + p.bytes.length, 0))
   let at = 0
-  for (const p of parts) { out.set(p, at); at += p.length }
-  return out
+  for (const p of pieces) { bytes.set(p.bytes, at); at += p.bytes.length }
+  return { indexes: pieces.map((p) => p.index), bytes }
 }
 
 const tick = async (ms = 20): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 describe('EngineClient', () => {
-  it('streams exactly the bytes of the range, in order, one pull per chunk', async () => {
+  it('streams the whole pieces of the run, in order, one pull per piece', async () => {
     const file = contentOf(1000)
     const engine = new FakeEngine({ 'media/clip.mp4': file }, 64)
     const client = new EngineClient()
     client.setLeader(HASH, engine.workerPort)
-    const stream = await client.open(HASH, 'media/clip.mp4', 100, 500)
-    expect(engine.readsAsked).toEqual([{ path: 'media/clip.mp4', offset: 100, length: 500 }])
-    const bytes = await readAll(stream)
-    expect(bytes).toEqual(file.subarray(100, 600))
-    // ceil(500 / 64) = 8 chunks, and no pull beyond them: the stream closes on the last byte
-    expect(engine.pulls).toBe(8)
+    const stream = await client.open(HASH, run('media/clip.mp4', 100, 500, 64))
+    expect(engine.readsAsked).toEqual([{ path: 'media/clip.mp4', offset: 100, length: 500, first: 1, last: 9 }])
+    const { indexes, bytes } = joined(await readAll(stream))
+    expect(indexes).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9])
+    // whole pieces: from the start of piece 1 to the end of piece 9 (the worker slices and verifies)
+    expect(bytes).toEqual(file.subarray(64, 640))
+    // no pull beyond the last piece: the stream closes on it
+    expect(engine.pulls).toBe(9)
   })
 
   it('pulls only when the consumer reads (no whole-file buffering)', async () => {
     const engine = new FakeEngine({ big: contentOf(10_000) }, 100)
     const client = new EngineClient()
     client.setLeader(HASH, engine.workerPort)
-    const stream = await client.open(HASH, 'big', 0, 10_000)
+    const stream = await client.open(HASH, run('big', 0, 10_000, 100))
     await tick()
-    // open waits for the first chunk; that chunk fills the stream's queue, so nothing more is asked for
+    // open waits for the first piece; that piece fills the stream's queue, so nothing more is asked for
     expect(engine.pulls).toBe(1)
     const reader = stream.getReader()
     for (let i = 0; i < 3; i++) await reader.read()
@@ -116,8 +130,7 @@ describe('EngineClient', () => {
     const engine = new FakeEngine({ big: contentOf(10_000) }, 100)
     const client = new EngineClient()
     client.setLeader(HASH, engine.workerPort)
-    const stream = await client.open(HASH, 'big', 0, 10_000)
-    const reader = stream.getReader()
+    const reader = (await client.open(HASH, run('big', 0, 10_000, 100))).getReader()
     await reader.read()
     await reader.cancel()
     await tick()
@@ -130,8 +143,7 @@ describe('EngineClient', () => {
     const client = new EngineClient()
     client.setLeader(HASH, engine.workerPort)
     const ac = new AbortController()
-    const stream = await client.open(HASH, 'big', 0, 10_000, ac.signal)
-    const reader = stream.getReader()
+    const reader = (await client.open(HASH, run('big', 0, 10_000, 100), ac.signal)).getReader()
     await reader.read()
     ac.abort()
     await expect(reader.read()).rejects.toBeInstanceOf(AbortError)
@@ -143,18 +155,18 @@ describe('EngineClient', () => {
     const client = new EngineClient({ leaderTimeoutMs: 5_000 })
     const ac = new AbortController()
     ac.abort()
-    await expect(client.open(HASH, 'x', 0, 1, ac.signal)).rejects.toBeInstanceOf(AbortError)
+    await expect(client.open(HASH, run('x', 0, 1, 10), ac.signal)).rejects.toBeInstanceOf(AbortError)
     const ac2 = new AbortController()
-    const pending = client.open(HASH, 'x', 0, 1, ac2.signal)
+    const pending = client.open(HASH, run('x', 0, 1, 10), ac2.signal)
     ac2.abort()
     await expect(pending).rejects.toBeInstanceOf(AbortError)
   })
 
-  it('frees the engine\'s read with cancel once every byte is in (no final round trip)', async () => {
+  it('frees the engine\'s read with cancel once the last piece is in (no final round trip)', async () => {
     const engine = new FakeEngine({ f: contentOf(30) }, 10)
     const client = new EngineClient()
     client.setLeader(HASH, engine.workerPort)
-    expect(await readAll(await client.open(HASH, 'f', 0, 30))).toEqual(contentOf(30))
+    expect(joined(await readAll(await client.open(HASH, run('f', 0, 30, 10)))).bytes).toEqual(contentOf(30))
     await tick()
     expect(engine.pulls).toBe(3)
     expect(engine.cancels).toEqual([1])
@@ -166,98 +178,123 @@ describe('EngineClient', () => {
     let asked = 0
     const client = new EngineClient({ requestLeader: () => { asked++ }, leaderTimeoutMs: 2_000 })
     expect(client.hasLeader(HASH)).toBe(false)
-    const pending = client.open(HASH, 'f', 0, 50)
+    const pending = client.open(HASH, run('f', 0, 50, 20))
     await tick()
     expect(asked).toBe(1)
     client.setLeader(HASH, engine.workerPort)
-    expect(await readAll(await pending)).toEqual(contentOf(50))
+    expect(joined(await readAll(await pending)).bytes).toEqual(contentOf(50))
   })
 
   it('asks once for many reads waiting at the same time', async () => {
     let asked = 0
     const client = new EngineClient({ requestLeader: () => { asked++ }, leaderTimeoutMs: 2_000 })
-    const engine = new FakeEngine({ f: contentOf(50) }, 20)
-    const pending = [0, 1, 2, 3].map(async (i) => await client.open(HASH, 'f', i * 10, 10))
+    const engine = new FakeEngine({ f: contentOf(50) }, 10)
+    const pending = [0, 1, 2, 3].map(async (i) => await client.open(HASH, run('f', i * 10, 10, 10)))
     await tick()
     expect(asked).toBe(1)
     client.setLeader(HASH, engine.workerPort)
-    const parts = await Promise.all(pending.map(async (p) => await readAll(await p)))
+    const parts = await Promise.all(pending.map(async (p) => joined(await readAll(await p)).bytes))
     expect(parts).toEqual([0, 1, 2, 3].map((i) => contentOf(50).subarray(i * 10, i * 10 + 10)))
   })
 
-  it('times out with EngineUnavailableError when no leader answers', async () => {
+  it('times out with an `unavailable` EngineReadError when no leader answers', async () => {
     const client = new EngineClient({ leaderTimeoutMs: 100 })
-    const started = Date.now()
-    await expect(client.open(HASH, 'f', 0, 10)).rejects.toBeInstanceOf(EngineUnavailableError)
-    expect(Date.now() - started).toBeGreaterThanOrEqual(90)
+    const err = await client.open(HASH, run('f', 0, 10, 10)).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(EngineReadError)
+    expect((err as EngineReadError).kind).toBe('unavailable')
+    expect((err as Error).message).toMatch(/no page of this site runs an engine/)
   })
 
   it('uses only a leader of the same infohash', async () => {
     const other = new FakeEngine({ f: contentOf(10) })
     const client = new EngineClient({ leaderTimeoutMs: 100 })
     client.setLeader('ee'.repeat(20), other.workerPort)
-    await expect(client.open(HASH, 'f', 0, 10)).rejects.toBeInstanceOf(EngineUnavailableError)
+    await expect(client.open(HASH, run('f', 0, 10, 10))).rejects.toBeInstanceOf(EngineReadError)
     expect(other.log).toEqual([])
   })
 
-  it('times out a pull nobody answers, and tells the engine', async () => {
+  it('times out a pull nobody answers as a `stall` with its reason, and tells the engine', async () => {
     const engine = new FakeEngine({ f: contentOf(100) }, 10)
     engine.silent = true
     const client = new EngineClient({ stallTimeoutMs: 100 })
     client.setLeader(HASH, engine.workerPort)
-    await expect(client.open(HASH, 'f', 0, 100)).rejects.toBeInstanceOf(EngineUnavailableError)
+    const err = await client.open(HASH, run('f', 0, 100, 10)).catch((e: unknown) => e)
+    expect((err as EngineReadError).kind).toBe('stall')
+    expect((err as Error).message).toMatch(/no peer delivered f within/)
     await tick()
     expect(engine.cancels).toEqual([1])
   })
 
-  it('rejects open when the engine reports an error before the first byte', async () => {
+  it('passes the engine\'s typed error on: a missing file is `not-found`', async () => {
     const engine = new FakeEngine({})
     const client = new EngineClient()
     client.setLeader(HASH, engine.workerPort)
-    await expect(client.open(HASH, 'missing', 0, 10)).rejects.toThrow(/no file missing/)
+    const err = await client.open(HASH, run('missing', 0, 10, 10)).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(EngineReadError)
+    expect((err as EngineReadError).kind).toBe('not-found')
+    expect((err as Error).message).toMatch(/no file missing/)
   })
 
-  it('errors the stream when the engine reports an error after some bytes', async () => {
+  it('errors the stream when the engine reports an error after some pieces', async () => {
     const engine = new FakeEngine({ f: contentOf(100) }, 10)
     engine.errorAfter = 3
     const client = new EngineClient()
     client.setLeader(HASH, engine.workerPort)
-    const stream = await client.open(HASH, 'f', 0, 100)
+    const stream = await client.open(HASH, run('f', 0, 100, 10))
     await expect(readAll(stream)).rejects.toThrow(/piece unavailable/)
   })
 
-  it('errors the stream when the engine ends before the range is complete', async () => {
+  it('errors the stream when the engine ends before the last piece', async () => {
     const engine = new FakeEngine({ f: contentOf(100) }, 10)
     engine.endAfter = 2
     const client = new EngineClient()
     client.setLeader(HASH, engine.workerPort)
-    const stream = await client.open(HASH, 'f', 0, 100)
-    await expect(readAll(stream)).rejects.toBeInstanceOf(EngineUnavailableError)
+    const stream = await client.open(HASH, run('f', 0, 100, 10))
+    await expect(readAll(stream)).rejects.toBeInstanceOf(EngineReadError)
   })
 
-  it('never passes on more bytes than asked', async () => {
+  it('fails the read (`verification`) when the engine sends a piece out of order', async () => {
     const engine = new FakeEngine({ f: contentOf(100) }, 10)
     const client = new EngineClient()
     client.setLeader(HASH, engine.workerPort)
-    // a misbehaving engine that answers the first pull with the whole file
+    // a misbehaving engine that answers every pull with piece 7
     engine.port.onmessage = (e: MessageEvent) => {
       const msg = e.data as EngineRequest
+      engine.log.push(msg)
       if (msg.type === 'pull') {
-        const b = contentOf(100).slice()
-        engine.port.postMessage({ type: 'chunk', id: msg.id, bytes: b.buffer } satisfies EngineReply, [b.buffer])
+        const b = contentOf(10).buffer as ArrayBuffer
+        engine.port.postMessage({ type: 'piece', id: msg.id, index: 7, bytes: b } satisfies EngineReply, [b])
       }
     }
-    expect(await readAll(await client.open(HASH, 'f', 0, 25))).toEqual(contentOf(100).subarray(0, 25))
+    const err = await client.open(HASH, run('f', 0, 25, 10)).catch((e: unknown) => e)
+    expect((err as EngineReadError).kind).toBe('verification')
+    await tick()
+    expect(engine.cancels).toEqual([1])
   })
 
-  it('hands a running read over to a new leader, which continues where the old one stopped', async () => {
+  it('tells the engine of a bad piece; distrusted, the port is dropped and the pages are asked for a leader', async () => {
+    const engine = new FakeEngine({ f: contentOf(100) }, 10)
+    let asked = 0
+    const client = new EngineClient({ requestLeader: () => { asked++ } })
+    client.setLeader(HASH, engine.workerPort)
+    client.reject(HASH, 4)
+    await tick()
+    expect(engine.log).toEqual([{ type: 'bad-piece', index: 4 }])
+    expect(client.hasLeader(HASH)).toBe(true)
+    client.reject(HASH, 4, true)
+    await tick()
+    expect(engine.log).toHaveLength(2)
+    expect(client.hasLeader(HASH)).toBe(false)
+    expect(asked).toBe(1)
+  })
+
+  it('hands a running read over to a new leader, which continues at the next piece', async () => {
     const file = contentOf(300)
     const first = new FakeEngine({ f: file }, 50)
     const client = new EngineClient({ stallTimeoutMs: 5_000 })
     client.setLeader(HASH, first.workerPort)
-    const stream = await client.open(HASH, 'f', 10, 280)
-    const reader = stream.getReader()
-    const got: Uint8Array[] = []
+    const reader = (await client.open(HASH, run('f', 10, 280, 50))).getReader()
+    const got: EnginePiece[] = []
     for (let i = 0; i < 2; i++) {
       const { value } = await reader.read()
       if (value !== undefined) got.push(value)
@@ -275,15 +312,14 @@ describe('EngineClient', () => {
       if (done) break
       got.push(value)
     }
-    const all = new Uint8Array(got.reduce((n, p) => n + p.length, 0))
-    let at = 0
-    for (const p of got) { all.set(p, at); at += p.length }
-    expect(all).toEqual(file.subarray(10, 290))
-    // 2 chunks (100 bytes) came from the old leader, the remaining 180 from the new one, under the same id
-    expect(second.readsAsked).toEqual([{ path: 'f', offset: 110, length: 180 }])
+    const { indexes, bytes } = joined(got)
+    expect(indexes).toEqual([0, 1, 2, 3, 4, 5])
+    expect(bytes).toEqual(file)
+    // 2 pieces came from the old leader, the rest from the new one, under the same id
+    expect(second.readsAsked).toEqual([{ path: 'f', offset: 10, length: 280, first: 2, last: 5 }])
     expect(first.cancels).toEqual([1])
     // later reads go to the newest port
-    await readAll(await client.open(HASH, 'f', 0, 10))
+    await readAll(await client.open(HASH, run('f', 0, 10, 50)))
     expect(second.readsAsked).toHaveLength(2)
     expect(first.readsAsked).toHaveLength(1)
   })
@@ -297,11 +333,11 @@ describe('EngineClient', () => {
     first.port.close()
     await tick(50)
     expect(client.hasLeader(HASH)).toBe(false)
-    const pending = client.open(HASH, 'f', 0, 10)
+    const pending = client.open(HASH, run('f', 0, 10, 10))
     await tick()
     expect(asked).toBe(1)
     const second = new FakeEngine({ f: contentOf(10) })
     client.setLeader(HASH, second.workerPort)
-    expect(await readAll(await pending)).toEqual(contentOf(10))
+    expect(joined(await readAll(await pending)).bytes).toEqual(contentOf(10))
   })
 })

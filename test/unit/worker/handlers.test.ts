@@ -35,9 +35,7 @@ function fakeState (site: Site | undefined): WorkerState {
     refreshShell: async () => {},
     staleWhileRevalidate: async (r: Request) => new Response(`cached ${new URL(r.url).pathname}`),
     networkFirst: async (r: Request) => new Response(`${await (await fetch(r)).text()} (network first)`),
-    engine: {
-      open: async () => new ReadableStream({ start (c) { c.enqueue(new TextEncoder().encode('abc')); c.close() } })
-    }
+    opener: async () => async () => new ReadableStream({ start (c) { c.enqueue(new TextEncoder().encode('abc')); c.close() } })
   }
   return state as unknown as WorkerState
 }

@@ -4,6 +4,7 @@ import {
   siteResponse, type OpenBody, type Site
 } from '../../../worker/site.js'
 import { DOWNLOAD_PARAM } from '../../../worker/protocol.js'
+import { EngineReadError } from '../../../worker/engine-client.js'
 
 const INFOHASH = 'aa'.repeat(20)
 const SCOPE = new URL('https://host.example/sub/')
@@ -38,7 +39,7 @@ function fakeOpen (site: Site, fail = false): { open: OpenBody, calls: Opened[] 
   const calls: Opened[] = []
   const open: OpenBody = async (path, offset, length, signal) => {
     calls.push({ path, offset, length, signal })
-    if (fail) throw new Error('no peer')
+    if (fail) throw new EngineReadError('stall', 'no peer delivered it within 60 s')
     const file = site.files.get(path)
     if (file === undefined) throw new Error(`no such file ${path}`)
     const bytes = contentOf(path, file.length).subarray(offset, offset + length)

@@ -137,6 +137,16 @@ export function describeStore (name: string, factory: StoreFactory, options: { q
       expect(await store.get(2)).toEqual(pieceOf(data, LAYOUT, 2))
     })
 
+    it('deletes a piece, when it can (a copy the service worker found altered); the others stay', async () => {
+      if (store.delete === undefined) return
+      await putAll()
+      await store.delete(2)
+      await expect(store.get(2)).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' })
+      expect(await store.get(3)).toEqual(pieceOf(data, LAYOUT, 3))
+      await store.put(2, pieceOf(data, LAYOUT, 2))
+      expect(await store.get(2)).toEqual(pieceOf(data, LAYOUT, 2))
+    })
+
     it('rejects a put of the wrong length', async () => {
       await rejectsWith(store.put(0, new Uint8Array(999)), 'ERR_INVALID_LENGTH')
       await rejectsWith(store.put(0, new Uint8Array(1001)), 'ERR_INVALID_LENGTH')

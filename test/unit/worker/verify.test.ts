@@ -1,0 +1,246 @@
+/**
+ * The worker as the trust boundary: the piece table of site.torrent (checked against the infohash), reads that serve
+ * only verified pieces from the cache and the engine port, and which page may hand the worker a port.
+ */
+import { describe, expect, it } from 'vitest'
+import { sha1, toHex } from '../../../engine/util/bytes.js'
+import { EngineReadError, type EnginePiece, type PieceRun } from '../../../worker/engine-client.js'
+import type { PieceCache } from '../../../worker/file-cache.js'
+import { acceptsLeader } from '../../../worker/leader-check.js'
+import { failurePage } from '../../../worker/site.js'
+import { MAX_PIECE_ATTEMPTS, verifiedOpen, type PieceEngine } from '../../../worker/verified-read.js'
+import { parsePieceTable, readPins, verifyPiece, type PieceTable } from '../../../worker/verify.js'
+
+const PIECE = 16
+/** Three files whose pieces straddle them: a.html [0, 25), b.css [25, 55), c.js [55, 60). */
+const FILES = [['a.html', 25], ['b.css', 30], ['c.js', 5]] as const
+const LIST = FILES.map(([path, length]) => ({ path, length }))
+const DATA = Uint8Array.from({ length: 60 }, (_, i) => (i * 7 + 1) % 251)
+
+async function torrentOf (data: Uint8Array, pieceLength = PIECE): Promise<{ torrent: Uint8Array, infoHash: string }> {
+  const hashes: Uint8Array[] = []
+  for (let at = 0; at < data.length; at += pieceLength) hashes.push(await sha1(data.subarray(at, at + pieceLength)))
+  const pieces = new Uint8Array(hashes.length * 20)
+  hashes.forEach((h, i) => pieces.set(h, i * 20))
+  const info = {
+    files: FILES.map(([path, length]) => ({ length, path: [new TextEncoder().encode(path)] })),
+    name: new TextEncoder().encode('site'),
+    'piece length': pieceLength,
+    pieces
+  }
+  const infoBytes = bencode(info)
+  return { torrent: bencode({ announce: new TextEncoder().encode('ws://x'), info }), infoHash: toHex(await sha1(infoBytes)) }
+}
+
+async function table (): Promise<PieceTable> {
+  const { torrent, infoHash } = await torrentOf(DATA)
+  return await parsePieceTable(torrent, infoHash, LIST)
+}
+
+type B = number | Uint8Array | B[] | { [key: string]: B }
+const enc = new TextEncoder()
+/** BEP 3 bencoding (keys sorted), written here: the bencode package has no types in the worker's test project. */
+function bencode (v: B): Uint8Array {
+  const parts: Uint8Array[] = []
+  const walk = (x: B): void => {
+    if (typeof x === 'number') parts.push(enc.encode(`i${x}e`))
+    else if (x instanceof Uint8Array) parts.push(enc.encode(`${x.length}:`), x)
+    else if (Array.isArray(x)) { parts.push(enc.encode('l')); x.forEach(walk); parts.push(enc.encode('e')) } else {
+      parts.push(enc.encode('d'))
+      for (const k of Object.keys(x).sort()) { walk(enc.encode(k)); walk(x[k]!) }
+      parts.push(enc.encode('e'))
+    }
+  }
+  walk(v)
+  return new Uint8Array(parts.flatMap((p) => [...p]))
+}
+
+const piece = (index: number, data = DATA): Uint8Array => data.slice(index * PIECE, (index + 1) * PIECE)
+
+/**
+ * A fake engine port: `bytesFor(index, attempt)` says what it sends for a piece on its nth request (a forged port,
+ * a store with altered pieces). Records reads, pulls and the bad pieces the worker reported.
+ */
+class FakeEngine implements PieceEngine {
+  readonly runs: PieceRun[] = []
+  readonly rejected: Array<[number, boolean]> = []
+  readonly attempts = new Map<number, number>()
+  pulls = 0
+  constructor (readonly bytesFor: (index: number, attempt: number) => Uint8Array = (i) => piece(i)) {}
+
+  async open (_infoHash: string, run: PieceRun): Promise<ReadableStream<EnginePiece>> {
+    this.runs.push(run)
+    let next = run.first
+    return new ReadableStream<EnginePiece>({
+      pull: (c) => {
+        this.pulls++
+        if (next > run.last) return c.close()
+        const attempt = (this.attempts.get(next) ?? 0) + 1
+        this.attempts.set(next, attempt)
+        c.enqueue({ index: next, bytes: this.bytesFor(next, attempt) })
+        next++
+      }
+    }, { highWaterMark: 0 })
+  }
+
+  reject (_infoHash: string, index: number, distrust = false): void { this.rejected.push([index, distrust]) }
+}
+
+class MapCache implements PieceCache {
+  readonly map = new Map<number, Uint8Array>()
+  async get (index: number): Promise<Uint8Array | undefined> { return this.map.get(index)?.slice() }
+  put (index: number, bytes: Uint8Array): void { this.map.set(index, bytes.slice()) }
+  delete (index: number): void { this.map.delete(index) }
+}
+
+async function bytesOf (stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(stream).arrayBuffer())
+}
+
+const signal = new AbortController().signal
+const evil = (): Uint8Array => new Uint8Array(PIECE).fill(0x41)
+
+describe('piece table', () => {
+  it('maps files to torrent offsets and verifies pieces by SHA-1 and length', async () => {
+    const t = await table()
+    expect([t.pieceCount, t.length, t.pieceLength]).toEqual([4, 60, PIECE])
+    expect(t.files.get('b.css')).toEqual({ offset: 25, length: 30 })
+    expect(await verifyPiece(t, 1, piece(1))).toBe(true)
+    expect(await verifyPiece(t, 3, piece(3))).toBe(true) // the short last piece
+    const altered = piece(1)
+    altered[3] = altered[3]! ^ 1
+    expect(await verifyPiece(t, 1, altered)).toBe(false)
+    expect(await verifyPiece(t, 1, piece(1).subarray(0, 15))).toBe(false)
+    expect(await verifyPiece(t, 9, piece(1))).toBe(false)
+  })
+
+  it('refuses a torrent that is not the one of the infohash (forged piece hashes)', async () => {
+    const real = await torrentOf(DATA)
+    const forged = await torrentOf(Uint8Array.from(DATA, (b) => b ^ 0xff))
+    await expect(parsePieceTable(forged.torrent, real.infoHash, LIST)).rejects.toThrow(/not the torrent of/)
+    await expect(parsePieceTable(new TextEncoder().encode('garbage'), real.infoHash, LIST)).rejects.toThrow(/site\.torrent/)
+    // a manifest whose files do not add up to the torrent's pieces
+    await expect(parsePieceTable(real.torrent, real.infoHash, [{ path: 'a.html', length: 25 }])).rejects.toThrow(/do not match the manifest/)
+  })
+
+  it('reads the pins publish wrote into sw.js', () => {
+    expect(readPins({})).toBeUndefined()
+    expect(readPins({ PEERSITE_PINS: { 'index.html': '00' } })?.['index.html']).toBe('00')
+  })
+})
+
+describe('verified reads', () => {
+  it('serves exactly the range, from whole pieces holding neighbour bytes, one piece per pull', async () => {
+    const engine = new FakeEngine()
+    const open = verifiedOpen({ table: await table(), engine })
+    const stream = await open('b.css', 3, 20, signal)
+    // the first piece is fetched and checked before the response exists; nothing more until the body is read
+    expect(engine.runs).toEqual([{ path: 'b.css', offset: 3, length: 20, first: 1, last: 2 }])
+    expect(engine.pulls).toBe(1)
+    expect(await bytesOf(stream)).toEqual(DATA.subarray(28, 48))
+    expect(engine.rejected).toEqual([])
+  })
+
+  it('keeps the verified pieces of small files in the cache and serves them from there next time', async () => {
+    const cache = new MapCache()
+    const t = await table()
+    expect(await bytesOf(await verifiedOpen({ table: t, engine: new FakeEngine(), cache })('a.html', 0, 25, signal))).toEqual(DATA.subarray(0, 25))
+    expect([...cache.map.keys()].sort()).toEqual([0, 1])
+    const engine = new FakeEngine()
+    expect(await bytesOf(await verifiedOpen({ table: t, engine, cache })('a.html', 0, 25, signal))).toEqual(DATA.subarray(0, 25))
+    expect(engine.runs).toEqual([])
+  })
+
+  it('drops a rewritten cache entry and serves the real piece from the engine', async () => {
+    const cache = new MapCache()
+    cache.map.set(0, evil())
+    cache.map.set(1, piece(1))
+    const bad: Array<[number, string]> = []
+    const engine = new FakeEngine()
+    const stream = await verifiedOpen({ table: await table(), engine, cache, onBadPiece: (i, s) => bad.push([i, s]) })('a.html', 0, 25, signal)
+    expect(await bytesOf(stream)).toEqual(DATA.subarray(0, 25))
+    expect(bad).toEqual([[0, 'cache']])
+    expect(engine.runs[0]?.first).toBe(0)
+    // the engine's verified copy replaced the altered one
+    expect(cache.map.get(0)).toEqual(piece(0))
+  })
+
+  it('reports a piece the engine sent altered (a rewritten store), and serves it once fetched again', async () => {
+    const engine = new FakeEngine((i, attempt) => i === 2 && attempt === 1 ? evil() : piece(i))
+    const stream = await verifiedOpen({ table: await table(), engine })('b.css', 0, 30, signal)
+    expect(await bytesOf(stream)).toEqual(DATA.subarray(25, 55))
+    // told once, the port kept; the read asked again from that piece
+    expect(engine.rejected).toEqual([[2, false]])
+    expect(engine.runs.map((r) => r.first)).toEqual([1, 2])
+  })
+
+  it('never serves a forged port\'s bytes: a clear verification error, the port distrusted', async () => {
+    const engine = new FakeEngine(() => evil())
+    const err = await verifiedOpen({ table: await table(), engine })('c.js', 0, 5, signal).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(EngineReadError)
+    expect((err as EngineReadError).kind).toBe('verification')
+    expect(engine.runs).toHaveLength(MAX_PIECE_ATTEMPTS)
+    expect(engine.rejected).toEqual([[3, false], [3, true], [3, true]])
+    const page = failurePage(err, 'c.js', 5)
+    expect(page.status).toBe(502)
+    expect(await page.text()).toContain('failed verification')
+  })
+
+  it('a piece that fails after the response started errors the body, never passes the bytes on', async () => {
+    const engine = new FakeEngine((i) => i === 2 ? evil() : piece(i))
+    const stream = await verifiedOpen({ table: await table(), engine })('b.css', 0, 30, signal)
+    const reader = stream.getReader()
+    expect((await reader.read()).value).toEqual(DATA.subarray(25, 32))
+    await expect(reader.read()).rejects.toBeInstanceOf(EngineReadError)
+  })
+
+  it('a path outside the torrent is `not-found`, a range outside the file `range`', async () => {
+    const open = verifiedOpen({ table: await table(), engine: new FakeEngine() })
+    const missing = await open('nope.html', 0, 1, signal).catch((e: unknown) => e)
+    expect((missing as EngineReadError).kind).toBe('not-found')
+    const range = await open('c.js', 3, 5, signal).catch((e: unknown) => e)
+    expect((range as EngineReadError).kind).toBe('range')
+  })
+})
+
+describe('failure pages across the bridge', () => {
+  it('maps each kind to its status, with the reason', async () => {
+    const cases: Array<[EngineReadError | Error, number, RegExp]> = [
+      [new EngineReadError('not-found', 'no file x in the torrent'), 404, /no file x/],
+      [new EngineReadError('range', 'bytes 9+9 outside x'), 416, /outside x/],
+      [new EngineReadError('stall', 'no peer delivered x within 60 s'), 504, /within 60 s/],
+      [new EngineReadError('unavailable', 'no page of this site runs an engine'), 504, /runs an engine/],
+      [new EngineReadError('verification', 'piece 3 failed'), 502, /piece 3 failed/],
+      [new Error('site.torrent answered 500'), 504, /answered 500/]
+    ]
+    for (const [err, status, text] of cases) {
+      const res = failurePage(err, 'x', 10)
+      expect([err.message, res.status]).toEqual([err.message, status])
+      expect(await res.text()).toMatch(text)
+    }
+    expect(failurePage(new EngineReadError('range', 'r'), 'x', 10).headers.get('Content-Range')).toBe('bytes */10')
+  })
+})
+
+describe('who may hand the worker an engine port', () => {
+  const scope = new URL('https://host.example/b/')
+  const shell = { id: 'shell-b', url: 'https://host.example/b/docs/', frameType: 'top-level' }
+
+  it('a loader shell of this site that the worker controls', () => {
+    expect(acceptsLeader(shell, [shell], scope)).toBe(true)
+  })
+
+  it('not another site\'s shell on the origin (window.parent from its page), even with a URL pushed into our scope', () => {
+    const otherShell = { id: 'shell-a', url: 'https://host.example/b/pushed', frameType: 'top-level' }
+    expect(acceptsLeader(otherShell, [shell], scope)).toBe(false)
+  })
+
+  it('not a site page (nested), not a worker, not a client outside the scope', () => {
+    const page = { id: 'page', url: 'https://host.example/b/x.html', frameType: 'nested' }
+    expect(acceptsLeader(page, [shell, page], scope)).toBe(false)
+    expect(acceptsLeader({ id: 'w', url: 'https://host.example/b/sw.js' }, [shell], scope)).toBe(false)
+    expect(acceptsLeader(null, [shell], scope)).toBe(false)
+    const outside = { id: 'o', url: 'https://host.example/a/', frameType: 'top-level' }
+    expect(acceptsLeader(outside, [outside], scope)).toBe(false)
+  })
+})

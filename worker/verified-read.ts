@@ -1,0 +1,119 @@
+/**
+ * Reads of site files that serve only verified bytes, wherever they come from: the piece cache (Cache Storage) or
+ * the engine port (whose pieces may come from IndexedDB, or from a port a hostile script forged). Each whole piece is
+ * checked against the torrent's SHA-1 (verify.ts) before its slice of the file is handed on; one piece is in memory
+ * at a time, pulled when the response's consumer asks (a paused video, or the download manager, pulls nothing).
+ *
+ * A piece that fails is dropped where it came from: a cached copy is deleted, the engine is told (`bad-piece`: it
+ * drops its stored copy and fetches it again from peers) and the read goes on from that piece. A leader whose pieces
+ * fail twice loses its port (the real leader page introduces itself again); a piece that fails a third time ends the
+ * read with EngineReadError 'verification'.
+ */
+import { AbortError } from '../engine/errors.js'
+import { EngineReadError, type EnginePiece, type PieceRun } from './engine-client.js'
+import { MAX_CACHED_FILE, type PieceCache } from './file-cache.js'
+import type { OpenBody } from './site.js'
+import { piecesOf, pieceSize, verifyPiece, type PieceTable } from './verify.js'
+
+/** Tries per piece before the read fails: the first failure refetches it, the second also drops the leader. */
+export const MAX_PIECE_ATTEMPTS = 3
+
+export interface PieceEngine {
+  open (infoHash: string, run: PieceRun, signal?: AbortSignal): Promise<ReadableStream<EnginePiece>>
+  reject (infoHash: string, index: number, distrust?: boolean): void
+}
+
+export interface VerifiedReadInit {
+  readonly table: PieceTable
+  readonly engine: PieceEngine
+  readonly cache?: PieceCache | undefined
+  /** Told of every piece that failed its check (tests and the debug log). */
+  readonly onBadPiece?: (index: number, source: 'cache' | 'engine') => void
+}
+
+/** An OpenBody (site.ts) that serves verified bytes only. */
+export function verifiedOpen (init: VerifiedReadInit): OpenBody {
+  return async (path, offset, length, signal) => await openVerified(init, path, offset, length, signal)
+}
+
+async function openVerified (init: VerifiedReadInit, path: string, offset: number, length: number, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+  const { table, engine, cache } = init
+  const file = table.files.get(path)
+  if (file === undefined) throw new EngineReadError('not-found', `no file ${path}`)
+  const fileStart = file.offset
+  if (offset < 0 || length <= 0 || offset + length > file.length) {
+    throw new EngineReadError('range', `bytes ${offset}+${length} outside ${path}`)
+  }
+  const { first, last } = piecesOf(table, fileStart, offset, length)
+  const start = fileStart + offset
+  const end = start + length
+  // Pieces of small files go to the cache (a whole page's worth); big media is read on demand each time.
+  const cacheable = cache !== undefined && file.length <= MAX_CACHED_FILE
+  let index = first
+  let engineReader: ReadableStreamDefaultReader<EnginePiece> | undefined
+  let attempts = 0
+
+  const closeEngine = (): void => {
+    void engineReader?.cancel().catch(() => {})
+    engineReader = undefined
+  }
+
+  /** The verified bytes of piece `index`. */
+  const nextPiece = async (): Promise<Uint8Array> => {
+    if (engineReader === undefined && cache !== undefined) {
+      const cached = await cache.get(index)
+      if (cached !== undefined) {
+        if (await verifyPiece(table, index, cached)) return cached
+        cache.delete(index)
+        init.onBadPiece?.(index, 'cache')
+      }
+    }
+    for (;;) {
+      if (signal.aborted) throw new AbortError()
+      engineReader ??= (await engine.open(table.infoHash, { path, offset, length, first: index, last }, signal)).getReader()
+      const { done, value } = await engineReader.read()
+      if (done) throw new EngineReadError('unavailable', `${path} ended early`)
+      if (value.index === index && await verifyPiece(table, index, value.bytes)) {
+        attempts = 0
+        if (cacheable) cache.put(index, value.bytes)
+        return value.bytes
+      }
+      attempts++
+      init.onBadPiece?.(index, 'engine')
+      closeEngine()
+      if (attempts >= MAX_PIECE_ATTEMPTS) {
+        engine.reject(table.infoHash, index, true)
+        throw new EngineReadError('verification', `piece ${index} of ${path} failed verification ${attempts} times`)
+      }
+      engine.reject(table.infoHash, index, attempts >= 2)
+    }
+  }
+
+  /** The part of piece `index` inside the range. */
+  const slice = (bytes: Uint8Array): Uint8Array => {
+    const pieceStart = index * table.pieceLength
+    const from = Math.max(start, pieceStart) - pieceStart
+    const to = Math.min(end, pieceStart + pieceSize(table, index)) - pieceStart
+    return from === 0 && to === bytes.byteLength ? bytes : bytes.subarray(from, to)
+  }
+
+  // The first piece before the response exists: a failure can still become an error page.
+  let firstBytes: Uint8Array | undefined = slice(await nextPiece().catch((err: unknown) => { closeEngine(); throw err }))
+  return new ReadableStream<Uint8Array>({
+    pull: async (controller) => {
+      try {
+        const bytes = firstBytes ?? slice(await nextPiece())
+        firstBytes = undefined
+        controller.enqueue(bytes)
+        if (index++ >= last) {
+          closeEngine()
+          controller.close()
+        }
+      } catch (err) {
+        closeEngine()
+        throw err
+      }
+    },
+    cancel: () => { closeEngine() }
+  }, { highWaterMark: 0 })
+}
