@@ -22,6 +22,7 @@ import { nodeWrtc } from '../../engine/transport/node-wrtc.js'
 import { PUBLIC_RTC_CONFIG } from '../../engine/transport/rtc-config.js'
 import { createSite, messagePage, relativePath, siteResponse, type OpenBody, type Site } from '../../worker/site.js'
 import { formatBytes, formatDuration } from './format.js'
+import { describeSystemError } from './system-errors.js'
 import type { SwarmOptions } from './swarm.js'
 
 /** Like the worker's STALL_TIMEOUT_MS: a read that gets no bytes for this long answers 504 (or is cut off). */
@@ -78,7 +79,13 @@ export interface Gateway {
 export async function startGateway (init: GatewayInit): Promise<Gateway> {
   const host = init.host ?? '127.0.0.1'
   const stallMs = init.stallTimeoutMs ?? GATEWAY_STALL_TIMEOUT_MS
-  const storeDir = await mkdtemp(join(init.tmpDir ?? tmpdir(), 'peersite-serve-'))
+  const tmp = init.tmpDir ?? tmpdir()
+  let storeDir: string
+  try {
+    storeDir = await mkdtemp(join(tmp, 'peersite-serve-'))
+  } catch (err) {
+    throw describeSystemError(err, `create a temporary folder in ${tmp}${init.tmpDir === undefined ? ' (TMPDIR)' : ''}`)
+  }
   let torrent: Torrent
   try {
     torrent = new Torrent({
@@ -190,7 +197,7 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
         if (err.code === 'EADDRINUSE') reject(new UsageError(`port ${init.port ?? 0} on ${host} is already in use`))
         else if (err.code === 'EACCES') reject(new UsageError(`not allowed to listen on port ${init.port ?? 0} on ${host}`))
         else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') reject(new UsageError(`cannot listen on ${host}: no such local address`))
-        else reject(err)
+        else reject(describeSystemError(err, `listen on ${host}`))
       })
       server.listen(init.port ?? 0, host, () => resolve())
     })
