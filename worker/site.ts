@@ -145,8 +145,8 @@ const DIGITS = /^\d*$/
  * ignored (a full 200 is always allowed, §14.2), as is a Range under an If-Range that does not match our strong
  * ETag. (Written here rather than taken from `range-parser`, which answers a suffix longer than the file with
  * "unsatisfiable" where §14.1.2 says "the entire representation", and whose unit is case-sensitive; this file is
- * also bundled into sw.js, under the loader's 40 KB budget. test/unit/worker/fuzz.test.ts checks this parser
- * against range-parser wherever the two are meant to agree.)
+ * also bundled into sw.js, under the loader's 40 KB budget. test/unit/fuzz/site.test.ts checks it against a
+ * reference model.)
  */
 export function parseRangeHeader (header: string | null, size: number, ifRange: string | null = null, etag = ''): RangeResult {
   if (header === null || size === 0) return { kind: 'full' }
