@@ -35,7 +35,7 @@ describe('bencode (property tests)', () => {
       } catch (err) {
         expect(err).toBeInstanceOf(BencodeError)
       }
-    }), fuzzParams(2000))
+    }), fuzzParams(500))
   }, FUZZ_TIMEOUT_MS)
 
   it('a valid encoding with one byte changed, inserted or removed decodes or throws BencodeError', () => {
@@ -52,7 +52,7 @@ describe('bencode (property tests)', () => {
       } catch (err) {
         expect(err).toBeInstanceOf(BencodeError)
       }
-    }), fuzzParams(2000))
+    }), fuzzParams(500))
   }, FUZZ_TIMEOUT_MS)
 
   it('rawDictValue gives each value\'s bytes exactly as encoded', () => {

@@ -38,7 +38,7 @@ describe('ut_metadata (property tests)', () => {
       } catch (err) {
         expect(err).toBeInstanceOf(ProtocolError)
       }
-    }), fuzzParams(1000))
+    }), fuzzParams(300))
   }, FUZZ_TIMEOUT_MS)
 
   it('assembles the metadata from pieces in any order, with duplicates, and checks it against the infohash', async () => {
@@ -123,6 +123,6 @@ describe('parseInfoDictionary (property tests)', () => {
         const parts = p.split('/')
         for (let i = 1; i < parts.length; i++) expect(paths.has(parts.slice(0, i).join('/'))).toBe(false)
       }
-    }), fuzzParams(1000))
+    }), fuzzParams(300))
   }, FUZZ_TIMEOUT_MS)
 })

@@ -42,7 +42,7 @@ describe('Range header (property tests)', () => {
       if (got.kind === 'partial') {
         expect(0 <= got.start && got.start <= got.end && got.end < size).toBe(true)
       }
-    }), fuzzParams(3000))
+    }), fuzzParams(1000))
   }, FUZZ_TIMEOUT_MS)
 
   it('an If-Range that is not the ETag always gives the full file', () => {
@@ -86,7 +86,7 @@ describe('URL -> file (property tests)', () => {
       // The raw string, without the URL parser's normalisation, must hold too.
       const raw = resolveFile(site, r.split(/[?#]/)[0] ?? '', url)
       if (raw.kind === 'file') expect(site.files.get(raw.file.path)).toBe(raw.file)
-    }), fuzzParams(3000))
+    }), fuzzParams(1000))
   }, FUZZ_TIMEOUT_MS)
 
   it('every file is reached by its percent-encoded path', () => {

@@ -67,7 +67,7 @@ describe('wire codec (property tests)', () => {
       if (failed !== undefined) expect(() => decoder.push(new Uint8Array(1))).toThrow(ProtocolError)
       // Never holds more than it was given.
       expect(decoder.buffered).toBeLessThanOrEqual(junk.length)
-    }), fuzzParams(2000))
+    }), fuzzParams(500))
   }, FUZZ_TIMEOUT_MS)
 
   it('arbitrary bytes as a handshake give a handshake or a ProtocolError', () => {
@@ -77,7 +77,7 @@ describe('wire codec (property tests)', () => {
       } catch (err) {
         expect(err).toBeInstanceOf(ProtocolError)
       }
-    }), fuzzParams(1000))
+    }), fuzzParams(300))
   }, FUZZ_TIMEOUT_MS)
 })
 
@@ -96,7 +96,7 @@ describe('extended handshake (property tests)', () => {
       expect(back.metadataSize).toBe(h.metadataSize)
       expect(back.reqq).toBe(h.reqq)
       if (h.v !== undefined) expect(back.v).toBe(new TextDecoder().decode(new TextEncoder().encode(h.v)))
-    }), fuzzParams(500))
+    }), fuzzParams(100))
   }, FUZZ_TIMEOUT_MS)
 
   it('any bencoded value or bytes decode to a well-formed handshake or throw ProtocolError; no prototype is touched', () => {
@@ -112,6 +112,6 @@ describe('extended handshake (property tests)', () => {
         expect(err).toBeInstanceOf(ProtocolError)
       }
       expect(({} as Record<string, unknown>).polluted).toBeUndefined()
-    }), fuzzParams(1000))
+    }), fuzzParams(300))
   }, FUZZ_TIMEOUT_MS)
 })
