@@ -2,7 +2,11 @@
  * BEP 9 from liars, over the in-memory transport: a peer that announces a wrong metadata_size, or the right size
  * with garbage, connected before an honest seeder, must neither block the metadata nor be asked forever.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { METADATA_CANDIDATE_BUDGET, METADATA_REQUEST_TIMEOUT_MS, MAX_METADATA_SIZE } from '../../../engine/constants.js'
+import { decodeMetadataMessage } from '../../../engine/extensions/ut_metadata.js'
+import { MetadataExchange } from '../../../engine/metadata-exchange.js'
+import type { Peer } from '../../../engine/wire/peer.js'
 import type { Metainfo } from '../../../engine/metainfo/index.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
@@ -93,5 +97,68 @@ describe('metadata exchange with liars', () => {
     const got = await torrent.ready()
     expect(got.infoHash).toBe(metainfo.infoHash)
     expect(bans).not.toContain(toHex(seed.peerId))
+  })
+})
+
+/** A stand-in for a Peer: records the metadata requests sent to it and never answers. */
+function silentPeer (metadataSize: number): Peer & { asked: number[] } {
+  const asked: number[] = []
+  return {
+    asked,
+    destroyed: false,
+    extended: { m: { ut_metadata: 2 }, metadataSize },
+    writeExtension: (_name: string, payload: Uint8Array) => {
+      asked.push(decodeMetadataMessage(payload).piece)
+      return true
+    },
+    destroy () { this.destroyed = true }
+  } as unknown as Peer & { asked: number[] }
+}
+
+describe('MetadataExchange with peers that never answer', () => {
+  afterEach(() => { vi.useRealTimers() })
+
+  function exchange (): { ex: MetadataExchange, warnings: string[] } {
+    const warnings: string[] = []
+    const ex = new MetadataExchange({
+      infoHash: new Uint8Array(20),
+      info: () => undefined,
+      onMetadata: () => {},
+      warn: (_peer, err) => warnings.push(err.message),
+      ban: () => { throw new Error('a silent peer sent nothing to blame it for') }
+    })
+    return { ex, warnings }
+  }
+
+  it('asks a silent peer no more after its second unanswered request, and moves its piece to another peer', () => {
+    vi.useFakeTimers()
+    const { ex, warnings } = exchange()
+    const silent = silentPeer(20_000)
+    const other = silentPeer(20_000)
+    ex.onExtendedHandshake(silent)
+    ex.onExtendedHandshake(other)
+    expect([silent.asked, other.asked]).toEqual([[0], [1]])
+    vi.advanceTimersByTime(METADATA_REQUEST_TIMEOUT_MS)
+    vi.advanceTimersByTime(METADATA_REQUEST_TIMEOUT_MS)
+    expect(warnings.filter((w) => /unanswered/.test(w))).toHaveLength(2)
+    const asked = [silent.asked.length, other.asked.length]
+    // Neither is asked again, whatever the time.
+    vi.advanceTimersByTime(10 * METADATA_REQUEST_TIMEOUT_MS)
+    expect([silent.asked.length, other.asked.length]).toEqual(asked)
+    ex.destroy()
+  })
+
+  it('a size that does not fit beside the liars\' waits, and is asked once a liar has gone', () => {
+    vi.useFakeTimers()
+    const { ex } = exchange()
+    // Liars announcing the largest size fill the budget; the honest size waits instead of being dropped.
+    const liars = Array.from({ length: METADATA_CANDIDATE_BUDGET / MAX_METADATA_SIZE }, (_, i) => silentPeer(MAX_METADATA_SIZE - i))
+    for (const l of liars) ex.onExtendedHandshake(l)
+    const honest = silentPeer(20_000)
+    ex.onExtendedHandshake(honest)
+    expect(honest.asked).toEqual([])
+    ex.removePeer(liars[0]!)
+    expect(honest.asked).toEqual([0])
+    ex.destroy()
   })
 })
