@@ -103,7 +103,7 @@ describe('metadata exchange with liars', () => {
 /** A stand-in for a Peer: records the metadata requests sent to it and never answers. */
 function silentPeer (metadataSize: number): Peer & { asked: number[] } {
   const asked: number[] = []
-  return {
+  const peer = {
     asked,
     destroyed: false,
     extended: { m: { ut_metadata: 2 }, metadataSize },
@@ -111,8 +111,9 @@ function silentPeer (metadataSize: number): Peer & { asked: number[] } {
       asked.push(decodeMetadataMessage(payload).piece)
       return true
     },
-    destroy () { this.destroyed = true }
-  } as unknown as Peer & { asked: number[] }
+    destroy () { peer.destroyed = true }
+  }
+  return peer as unknown as Peer & { asked: number[] }
 }
 
 describe('MetadataExchange with peers that never answer', () => {
