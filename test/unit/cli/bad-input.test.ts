@@ -9,7 +9,9 @@ import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseTorrentBytes } from '../../../cli/lib/torrent.js'
+import { describeSystemError, systemErrorLine } from '../../../cli/lib/system-errors.js'
 import { joinNegativeValues } from '../../../cli/main.js'
+import { UsageError } from '../../../engine/errors.js'
 import { bencode, rawDictValue } from '../../../engine/util/bencode.js'
 import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
 import { cliPath, copyHello, makeLoaderDir, removeBundle, runCli, type RunResult } from './helpers.js'
@@ -80,9 +82,16 @@ describe('system errors in words', () => {
     expectOneError(result, /cannot create a temporary folder in .*no-such-dir \(TMPDIR\): it does not exist/)
   })
 
-  it('a host name that does not resolve (tracker, serve)', async () => {
-    expectOneError(await runCli(['tracker', '--port', '0', '--host', 'no-such-host.invalid']), /cannot listen on no-such-host\.invalid/)
-    expectOneError(await runCli(['serve', HASH, '--port', '0', '--host', 'no-such-host.invalid', '--tracker', DEAD_TRACKER]), /cannot listen on no-such-host\.invalid/)
+  it('a host name that does not resolve, and the last resort for any system error', () => {
+    // Synthesized: a real lookup would send a DNS query off this machine (tests never do).
+    const lookup = Object.assign(new Error('getaddrinfo EAI_AGAIN no-such-host'), { code: 'EAI_AGAIN', syscall: 'getaddrinfo', hostname: 'no-such-host' })
+    expect((describeSystemError(lookup, 'listen on no-such-host') as Error).message).toBe('cannot listen on no-such-host: the host name cannot be resolved (no DNS answer)')
+    expect(systemErrorLine(lookup)).toBe('looking up no-such-host: the host name cannot be resolved (no DNS answer)')
+    const mkdtemp = Object.assign(new Error("ENOENT: no such file or directory, mkdtemp '/x/peersite-serve-XXXXXX'"), { code: 'ENOENT', syscall: 'mkdtemp', path: '/x/peersite-serve-XXXXXX' })
+    expect(systemErrorLine(mkdtemp)).toBe('mkdtemp /x/peersite-serve-XXXXXX: it does not exist')
+    // Our own errors are not system errors, whatever their code looks like.
+    expect(systemErrorLine(new UsageError('x'))).toBeUndefined()
+    expect(describeSystemError(new UsageError('x'), 'y')).toBeInstanceOf(UsageError)
   })
 })
 
