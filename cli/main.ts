@@ -18,15 +18,36 @@ import * as serve from './commands/serve.js'
 import * as tracker from './commands/tracker.js'
 import { oneLine } from './lib/format.js'
 import { packageInfo } from './lib/package.js'
+import { systemErrorLine } from './lib/system-errors.js'
 
 export const commands = [publish, seed, get, serve, tracker]
+
+/**
+ * `--piece-length -16KiB`: yargs reads a value that starts with '-' as a group of short flags (-1 -6 -K -i -B) and
+ * reports five unknown arguments. No flag of this CLI starts with a digit, so such a word is the value of the
+ * option before it: passed as `--piece-length=-16KiB`, its own check then names the problem.
+ */
+export function joinNegativeValues (args: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    const next = args[i + 1]
+    if (/^--[a-z][a-z0-9-]*$/i.test(arg) && next !== undefined && /^-[0-9.]/.test(next)) {
+      out.push(`${arg}=${next}`)
+      i++
+    } else {
+      out.push(arg)
+    }
+  }
+  return out
+}
 
 /** Thrown by yargs for a command line it cannot parse. */
 class CommandLineError extends Error {}
 
 /** Runs the CLI; resolves to the exit status. */
 export async function main (args: string[]): Promise<number> {
-  const parser = yargs(args)
+  const parser = yargs(joinNegativeValues(args))
     .scriptName('peersite')
     .usage('$0 <command> [options]\n\nServerless web hosting over BitTorrent: the visitors\' browsers are the CDN.')
     // yargs' typings cannot express a heterogeneous list of command modules; each module is typed on its own.
@@ -51,7 +72,7 @@ export async function main (args: string[]): Promise<number> {
       return 2
     }
     if (process.env.PEERSITE_DEBUG === '1' && !(err instanceof PeersiteError)) console.error(err)
-    process.stderr.write(`peersite: error: ${oneLine(err)}\n`)
+    process.stderr.write(`peersite: error: ${oneLine(systemErrorLine(err) ?? err)}\n`)
     return 1
   }
 }

@@ -77,6 +77,17 @@ export const SEND_COALESCE_BYTES = 64 * 1024
 export const METADATA_PIECE_LENGTH = 16 * 1024
 /** We refuse metadata bigger than this: a hostile peer could otherwise announce gigabytes. */
 export const MAX_METADATA_SIZE = 16 * 1024 * 1024
+/**
+ * BEP 9 leaves the size to the peer's word ("metadata_size ... the number of bytes of the metadata"), and a liar can
+ * announce any size. Each size offered is assembled on its own (engine/metadata-exchange.ts); the sizes assembled at
+ * once may add up to this many bytes, so a swarm of liars cannot make us hold 50 x MAX_METADATA_SIZE, and the right
+ * size always fits beside one hostile maximum.
+ */
+export const METADATA_CANDIDATE_BUDGET = 2 * MAX_METADATA_SIZE
+/** A metadata request unanswered this long goes to another peer (BEP 9 sets no timeout; libtorrent uses seconds). */
+export const METADATA_REQUEST_TIMEOUT_MS = 10_000
+/** A peer that leaves this many metadata requests in a row unanswered is asked no more. */
+export const METADATA_MAX_TIMEOUTS = 2
 
 /** Piece hashes that fail this many times from the same peer get that peer banned. */
 export const MAX_HASH_FAILURES_PER_PEER = 2

@@ -125,7 +125,8 @@ export class Torrent extends Emitter<TorrentEvents> {
       infoHash: this.infoHashBytes,
       info: () => this.metainfo?.info,
       onMetadata: (info) => { void this.#onMetadataBytes(info) },
-      warn: (peer, err) => this.#warnPeer(peer, err)
+      warn: (peer, err) => this.#warnPeer(peer, err),
+      ban: (peer, reason) => this.#ban(peer, reason)
     })
     if (init.metainfo !== undefined) {
       if (init.metainfo.infoHash !== this.infoHash) throw new InvalidTorrentError('metainfo does not match the infohash')

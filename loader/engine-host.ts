@@ -14,7 +14,7 @@ import { MemoryStore } from '../engine/storage/memory.js'
 import { OverflowStore } from '../engine/storage/overflow.js'
 import { Torrent } from '../engine/torrent.js'
 import { allTrackersLocal, PUBLIC_RTC_CONFIG } from '../engine/transport/rtc-config.js'
-import { bdecode, bencode, isDict } from '../engine/util/bencode.js'
+import { rawDictValue } from '../engine/util/bencode.js'
 import { holdBackground, prefetchLimitOf } from './prefetch.js'
 import { TORRENT_FILE, type EngineErrorKind, type EngineReply, type EngineRequest, type SiteManifest } from '../worker/protocol.js'
 
@@ -39,12 +39,11 @@ export async function fetchTorrentFile (root: string): Promise<Uint8Array> {
 
 /** The metainfo of site.torrent, checked to be the torrent peersite.json names. */
 export async function parseTorrentFile (bytes: Uint8Array, manifest: SiteManifest): Promise<Metainfo> {
-  const torrent = bdecode(bytes)
-  const info = isDict(torrent) ? torrent.info : undefined
-  if (!isDict(info)) throw new Error(`${TORRENT_FILE} has no info dictionary`)
-  // Our torrents' info dictionaries are canonical bencoding, so re-encoding gives the exact bytes that were hashed;
-  // parseInfoDictionary hashes them, and the comparison below catches any torrent for which that is not true.
-  const metainfo = await parseInfoDictionary(bencode(info))
+  // The info dictionary's bytes as written (never re-encoded: a torrent made elsewhere may have its keys out of
+  // order, and the infohash is the SHA-1 of the bytes as they are).
+  const info = rawDictValue(bytes, 'info')
+  if (info?.[0] !== 0x64 /* 'd' */) throw new Error(`${TORRENT_FILE} has no info dictionary`)
+  const metainfo = await parseInfoDictionary(info)
   if (metainfo.infoHash !== manifest.infoHash.toLowerCase()) {
     throw new Error(`${TORRENT_FILE} (${metainfo.infoHash}) is not the torrent of ${manifest.infoHash}`)
   }

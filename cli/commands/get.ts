@@ -1,5 +1,5 @@
 /** `peersite get <infohash | magnet | site.torrent> --out DIR`: a Node visitor that downloads a whole site. */
-import { readdir, stat } from 'node:fs/promises'
+import { lstat, readdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import cliProgress from 'cli-progress'
 import type { ArgumentsCamelCase, Argv } from 'yargs'
@@ -9,7 +9,11 @@ import { formatBytes, formatDuration, formatRate } from '../lib/format.js'
 import { parseGetSource } from '../lib/get-source.js'
 import { printAbove, startStatusLine, warningPrinter, type StatusLine } from '../lib/status.js'
 import { download, type DownloadProgress } from '../lib/swarm.js'
+import { systemReason } from '../lib/system-errors.js'
 import { ICE_SERVERS_OPTION, iceConfigFor, joinTrackers, parseIceServers, validateTrackers } from '../lib/trackers.js'
+
+/** The longest delay setTimeout accepts (a signed 32-bit count of milliseconds). */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 export const command = 'get <source>'
 export const describe = 'Download a site (by infohash, magnet URI or .torrent file), verifying every piece'
@@ -31,6 +35,10 @@ export async function handler (argv: GetArgs): Promise<void> {
   parseIceServers(argv.iceServers) // refuse a bad value before touching anything
   if (argv.timeout !== undefined && !(Number.isFinite(argv.timeout) && argv.timeout > 0)) {
     throw new UsageError(`invalid --timeout "${String(argv.timeout)}": expected a positive number of seconds`)
+  }
+  // Node's timers hold at most 2^31 - 1 ms; a longer delay fires at once (TimeoutOverflowWarning).
+  if (argv.timeout !== undefined && argv.timeout * 1000 > MAX_TIMER_MS) {
+    throw new UsageError(`invalid --timeout "${String(argv.timeout)}": at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (about 24 days)`)
   }
   if (argv.out.trim() === '') throw new UsageError('--out needs a folder')
   const out = resolve(argv.out)
@@ -104,11 +112,13 @@ export async function handler (argv: GetArgs): Promise<void> {
 async function checkOut (label: string, out: string): Promise<void> {
   let info
   try {
-    info = await stat(out)
+    // lstat: the finished download is renamed into place, which would replace a symbolic link, not fill its target.
+    info = await lstat(out)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
-    throw new UsageError(`cannot use output folder ${label}: ${(err as Error).message}`)
+    throw new UsageError(`cannot use output folder ${label}: ${systemReason(err)}`)
   }
+  if (info.isSymbolicLink()) throw new UsageError(`output ${label} is a symbolic link: give the folder itself as --out`)
   if (!info.isDirectory()) throw new UsageError(`output ${label} exists and is not a folder`)
   if ((await readdir(out)).length > 0) throw new UsageError(`output folder ${label} is not empty`)
 }

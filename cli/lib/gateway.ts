@@ -22,6 +22,7 @@ import { PUBLIC_RTC_CONFIG } from '../../engine/transport/rtc-config.js'
 import { createSite, messagePage, relativePath, siteResponse, type OpenBody, type Site } from '../../worker/site.js'
 import { MAX_REDIRECTS_BYTES, parseRedirects, REDIRECTS_FILE, type RedirectRule } from '../../worker/redirects.js'
 import { formatBytes, formatDuration } from './format.js'
+import { describeSystemError } from './system-errors.js'
 import type { SwarmOptions } from './swarm.js'
 
 /** Like the worker's STALL_TIMEOUT_MS: a read that gets no bytes for this long answers 504 (or is cut off). */
@@ -80,7 +81,13 @@ export interface Gateway {
 export async function startGateway (init: GatewayInit): Promise<Gateway> {
   const host = init.host ?? '127.0.0.1'
   const stallMs = init.stallTimeoutMs ?? GATEWAY_STALL_TIMEOUT_MS
-  const storeDir = await mkdtemp(join(init.tmpDir ?? tmpdir(), 'peersite-serve-'))
+  const tmp = init.tmpDir ?? tmpdir()
+  let storeDir: string
+  try {
+    storeDir = await mkdtemp(join(tmp, 'peersite-serve-'))
+  } catch (err) {
+    throw describeSystemError(err, `create a temporary folder in ${tmp}${init.tmpDir === undefined ? ' (TMPDIR)' : ''}`)
+  }
   let torrent: Torrent
   try {
     torrent = new Torrent({
@@ -124,11 +131,16 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
     const controller = new AbortController()
     // The client went away (a player seeking, curl interrupted) before the answer was complete: cancel the read.
     res.once('close', () => { if (!res.writableFinished) controller.abort(new AbortError('client disconnected')) })
-    let url: URL
-    try {
-      url = new URL(req.url ?? '/', base)
-    } catch {
+    const url = requestUrl(req.url, base)
+    if (url === undefined) {
       await send(res, messagePage(400, 'Bad request', 'The address could not be parsed.'), written)
+      return
+    }
+    // A browser fetching a service worker script says so (Service Workers §"Service-Worker" header). The gateway
+    // has no worker of its own, and a site's file installed as one would control this origin, so every later site
+    // served on this port, for good: refuse (the --local static server does the same).
+    if (req.headers['service-worker'] !== undefined) {
+      await send(res, messagePage(403, 'Not a service worker', 'This gateway does not serve service worker scripts.'), written)
       return
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -161,7 +173,7 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
       if (controller.signal.aborted) return
       throw err
     }
-    await send(res, response, written)
+    await send(res, relativeRedirect(response), written)
   }
 
   const server = createServer((req, res) => {
@@ -181,9 +193,9 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
         complete: res.writableFinished
       })
     })
-    // The Host header decides the absolute URLs (folder redirects), so `localhost` and 127.0.0.1 both work.
-    const base = `http://${validHost(req.headers.host) ?? `${urlHost}:${port}`}`
-    handle(req, res, base, written).catch((err: unknown) => {
+    // The Host header is the client's word: it never reaches an answer (redirects are relative), so the URL is
+    // parsed against the listening address.
+    handle(req, res, `http://${urlHost}:${port}`, written).catch((err: unknown) => {
       init.onWarning?.(`serving ${path}: ${(err as Error).message}`)
       if (!res.headersSent) {
         res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' })
@@ -200,7 +212,7 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
         if (err.code === 'EADDRINUSE') reject(new UsageError(`port ${init.port ?? 0} on ${host} is already in use`))
         else if (err.code === 'EACCES') reject(new UsageError(`not allowed to listen on port ${init.port ?? 0} on ${host}`))
         else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') reject(new UsageError(`cannot listen on ${host}: no such local address`))
-        else reject(err)
+        else reject(describeSystemError(err, `listen on ${host}`))
       })
       server.listen(init.port ?? 0, host, () => resolve())
     })
@@ -408,8 +420,37 @@ async function withTimeout<T> (run: (signal: AbortSignal) => Promise<T>, ms: num
   }
 }
 
-/** A Host header usable in a URL (host or host:port); anything else falls back to the listening address. */
-function validHost (value: string | undefined): string | undefined {
-  if (value === undefined) return undefined
-  return /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/i.test(value) ? value : undefined
+/**
+ * The request target as a URL on `base` (the listening address). An origin-form target ("/path?query") is taken as a
+ * path even when it starts with "//" (which a URL parser would read as another host); an absolute-form target
+ * (RFC 9112 §3.2.2, "http://host/path") keeps only its path and query. Undefined when it cannot be parsed.
+ */
+export function requestUrl (target: string | undefined, base: string): URL | undefined {
+  try {
+    if (target === undefined || target === '') return new URL('/', base)
+    if (target.startsWith('/')) return new URL(base + target)
+    const absolute = new URL(target)
+    return new URL(absolute.pathname + absolute.search, base)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A redirect from the site mapping (a folder to its index, RFC 9110 §15.4.2) with its Location made relative to
+ * the origin ("/docs/"), as RFC 9110 §10.2.2 allows: the client stays on the host it asked for, and nothing the
+ * client sent is reflected. Leading slashes are collapsed so the path cannot read as "//other-host".
+ */
+export function relativeRedirect (response: Response): Response {
+  const location = response.headers.get('location')
+  if (location === null) return response
+  let target: URL
+  try {
+    target = new URL(location)
+  } catch {
+    return response
+  }
+  const headers = new Headers(response.headers)
+  headers.set('Location', target.pathname.replace(/^[/\\]+/, '/') + target.search)
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers })
 }

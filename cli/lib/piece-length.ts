@@ -41,7 +41,8 @@ const UNIT: Record<string, number> = {
  */
 export function parsePieceLength (input: string | number): number {
   const text = String(input).trim()
-  const match = /^(\d+)\s*([a-z]*)$/i.exec(text)
+  // A sign is accepted here only to be refused by the range check below with the real reason.
+  const match = /^([-+]?\d+)\s*([a-z]*)$/i.exec(text)
   const multiplier = match !== null ? UNIT[match[2]!.toLowerCase()] : undefined
   if (match === null || multiplier === undefined) {
     throw new UsageError(`invalid --piece-length "${text}": expected bytes or a size such as 64KiB or 1MiB`)

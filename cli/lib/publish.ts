@@ -4,7 +4,7 @@
  * place, so a failure at any point leaves no partial output behind.
  */
 import { createHash } from 'node:crypto'
-import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import mime from 'mime'
 import { encode as toMagnetURI } from 'magnet-uri'
@@ -16,6 +16,7 @@ import { DEFAULT_PREFETCH_LIMIT } from './prefetch.js'
 import { buildTorrent } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
 import { realpathOrNearest } from './paths.js'
+import { describeSystemError, systemReason } from './system-errors.js'
 import { MANIFEST_FILE, PIN_HEX, PINNED_FILES, pinsScript, RESERVED_ROOT_FILES, TORRENT_FILE, type SiteManifest } from '../../worker/protocol.js'
 import { MAX_REDIRECTS_BYTES, parseRedirects, REDIRECTS_FILE, type ParsedRedirects, type RedirectRule } from '../../worker/redirects.js'
 
@@ -117,11 +118,13 @@ async function readRedirects (site: SiteListing): Promise<ParsedRedirects> {
 async function checkReplaceable (out: string, label: string): Promise<boolean> {
   let info
   try {
-    info = await stat(out)
+    // lstat: the output is replaced by renames, which would replace a symbolic link itself, not its target.
+    info = await lstat(out)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false
-    throw new UsageError(`cannot use output folder ${label}: ${(err as Error).message}`)
+    throw new UsageError(`cannot use output folder ${label}: ${systemReason(err)}`)
   }
+  if (info.isSymbolicLink()) throw new UsageError(`output ${label} is a symbolic link: give the folder itself as --out`)
   if (!info.isDirectory()) throw new UsageError(`output ${label} exists and is not a folder`)
   const entries = await readdir(out)
   if (entries.length === 0 || entries.includes(MANIFEST_FILE)) return true
@@ -166,8 +169,13 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     files: metainfo.files.map((f) => ({ path: f.path, length: f.length, type: mime.getType(f.path) ?? 'application/octet-stream' }))
   }
 
-  await mkdir(dirname(plan.out), { recursive: true })
-  const staging = await mkdtemp(join(dirname(plan.out), `.${basename(plan.out)}.tmp-`))
+  let staging: string
+  try {
+    await mkdir(dirname(plan.out), { recursive: true })
+    staging = await mkdtemp(join(dirname(plan.out), `.${basename(plan.out)}.tmp-`))
+  } catch (err) {
+    throw describeSystemError(err, `create the output folder ${plan.out}`)
+  }
   try {
     await chmod(staging, 0o755) // mkdtemp makes it private; an output folder is meant to be served
     await writeFile(join(staging, TORRENT_FILE), torrent)
@@ -185,7 +193,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     }
   } catch (err) {
     await rm(staging, { recursive: true, force: true })
-    throw err
+    throw describeSystemError(err, `write the output folder ${plan.out}`)
   }
   return { plan, infoHash: metainfo.infoHash, magnetURI, metainfo, manifest, out: plan.out }
 }

@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { join, resolve } from 'node:path'
 import sirv from 'sirv'
 import { UsageError } from '../../engine/errors.js'
+import { describeSystemError } from './system-errors.js'
 
 export interface StaticServer {
   /** http://HOST:PORT/ */
@@ -94,7 +95,7 @@ export async function startStaticServer (init: StaticServerInit): Promise<Static
     server.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') reject(new UsageError(`port ${init.port ?? 0} on ${host} is already in use`))
       else if (err.code === 'EACCES') reject(new UsageError(`not allowed to listen on port ${init.port ?? 0} on ${host}`))
-      else reject(err)
+      else reject(describeSystemError(err, `listen on ${host}`))
     })
     server.listen(init.port ?? 0, host, () => resolvePromise())
   })

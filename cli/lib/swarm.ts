@@ -3,15 +3,16 @@
  * Both are an engine Torrent with a file-system store and the lean WebSocket-tracker discovery (the browser's)
  * over `ws` and node-datachannel.
  */
-import { mkdir, mkdtemp, readdir, rename, rm, rmdir } from 'node:fs/promises'
+import { mkdir, mkdtemp, open, readdir, rename, rm, rmdir } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { Bitfield } from '../../engine/bitfield.js'
 import { createNodeTrackerDiscovery } from '../../engine/discovery/node.js'
-import { AbortError } from '../../engine/errors.js'
+import { AbortError, UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { FsStore } from '../../engine/storage/fs.js'
 import { Torrent, type TorrentStats } from '../../engine/torrent.js'
 import { PUBLIC_RTC_CONFIG } from '../../engine/transport/rtc-config.js'
+import { describeSystemError, errnoCode, shortPath, systemReason } from './system-errors.js'
 
 /** Peers, bytes up and down, rates, verified bytes: the engine's figures. */
 export type SwarmStats = TorrentStats
@@ -85,44 +86,112 @@ export async function download (opts: SwarmOptions & {
   progressIntervalMs?: number
 }): Promise<{ metainfo: Metainfo, stats: SwarmStats }> {
   const out = resolve(opts.out)
-  await mkdir(dirname(out), { recursive: true })
-  const staging = await mkdtemp(join(dirname(out), `.${basename(out)}.peersite-partial-`))
-  let store: FsStore | undefined
-  const torrent = new Torrent({
-    createStore: (m) => {
-      store = new FsStore({ pieceLength: m.pieceLength, length: m.length, root: staging, files: m.files })
-      return store
-    },
-    createDiscovery: discoveryFor(opts)
-  }, { infoHash: opts.infoHash, ...(opts.metainfo !== undefined ? { metainfo: opts.metainfo } : {}) })
-  torrent.on('warning', (err) => opts.onWarning?.(err.message))
-  torrent.on('metadata', (m) => opts.onMetadata?.(m))
-  if (opts.metainfo !== undefined) opts.onMetadata?.(opts.metainfo)
-  const timer = setInterval(() => opts.onProgress?.(torrent.stats()), opts.progressIntervalMs ?? 250)
+  let staging: string
   try {
+    await mkdir(dirname(out), { recursive: true })
+    await removeDeadStaging(out)
+    staging = await mkdtemp(join(dirname(out), `${stagingPrefix(out)}${process.pid}-`))
+  } catch (err) {
+    throw describeSystemError(err, `create the output folder ${shortPath(out)}`)
+  }
+  let store: FsStore | undefined
+  let torrent: Torrent | undefined
+  const timer = setInterval(() => { if (torrent !== undefined) opts.onProgress?.(torrent.stats()) }, opts.progressIntervalMs ?? 250)
+  try {
+    // Known up front (a .torrent file): a layout this file system refuses fails before any peer is contacted.
+    if (opts.metainfo !== undefined) await createLayout(staging, opts.metainfo, out)
+    const t = new Torrent({
+      createStore: (m) => {
+        store = new FsStore({ pieceLength: m.pieceLength, length: m.length, root: staging, files: m.files })
+        return store
+      },
+      createDiscovery: discoveryFor(opts)
+    }, { infoHash: opts.infoHash, ...(opts.metainfo !== undefined ? { metainfo: opts.metainfo } : {}) })
+    torrent = t
+    t.on('warning', (err) => opts.onWarning?.(err.message))
+    if (opts.metainfo !== undefined) opts.onMetadata?.(opts.metainfo)
     await new Promise<void>((resolvePromise, reject) => {
-      if (torrent.done) {
+      if (t.done) {
         resolvePromise()
         return
       }
-      torrent.once('done', resolvePromise)
+      t.once('done', resolvePromise)
+      // From peers: the files are created at once, so a name the file system refuses is an error now, not a
+      // download that stalls on every write until --timeout.
+      t.on('metadata', (m) => {
+        opts.onMetadata?.(m)
+        createLayout(staging, m, out).catch(reject)
+      })
       const onAbort = (): void => reject(opts.signal?.reason instanceof Error ? opts.signal.reason : new AbortError('download aborted'))
       if (opts.signal?.aborted === true) onAbort()
       opts.signal?.addEventListener('abort', onAbort, { once: true })
     })
-    const metainfo = torrent.metainfo!
+    const metainfo = t.metainfo!
     await store?.createEmptyFiles()
-    const stats = torrent.stats()
+    const stats = t.stats()
     opts.onProgress?.(stats)
-    await torrent.destroy()
+    await t.destroy()
     await moveIntoPlace(staging, out)
     return { metainfo, stats }
   } catch (err) {
-    await torrent.destroy()
+    await torrent?.destroy()
     await rm(staging, { recursive: true, force: true })
     throw err
   } finally {
     clearInterval(timer)
+  }
+}
+
+/** Staging folders of `out` are named `.<name>.peersite-partial-<pid>-XXXXXX`, beside it. */
+function stagingPrefix (out: string): string {
+  return `.${basename(out)}.peersite-partial-`
+}
+
+/**
+ * A `get` that was killed (SIGKILL, a crash, a power cut) leaves its staging folder behind; the next run for the
+ * same --out removes those whose process is gone. A folder whose process still runs (another `get` into the same
+ * place) is left alone.
+ */
+async function removeDeadStaging (out: string): Promise<void> {
+  const prefix = stagingPrefix(out)
+  let names: string[]
+  try {
+    names = await readdir(dirname(out))
+  } catch {
+    return
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue
+    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1])
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue
+    await rm(join(dirname(out), name), { recursive: true, force: true })
+  }
+}
+
+function isAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' // it exists, it is someone else's
+  }
+}
+
+/**
+ * Creates every file of the torrent (empty) and its folders under `root`, so that a name the file system refuses
+ * (longer than 255 bytes, a path deeper than PATH_MAX, characters it does not allow) is a UsageError naming the
+ * file at once. The store writes into these files afterwards.
+ */
+async function createLayout (root: string, metainfo: Metainfo, out: string): Promise<void> {
+  for (const file of metainfo.files) {
+    const path = join(root, ...file.path.split('/'))
+    try {
+      await mkdir(dirname(path), { recursive: true })
+      await (await open(path, 'a')).close()
+    } catch (err) {
+      if (errnoCode(err) === undefined) throw err
+      throw new UsageError(`cannot write ${shortPath(file.path)} into ${shortPath(out)}: ${systemReason(err)}`)
+    }
   }
 }
 

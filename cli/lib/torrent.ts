@@ -9,7 +9,7 @@ import { Readable } from 'node:stream'
 import createTorrent from 'create-torrent'
 import { InvalidTorrentError, UsageError } from '../../engine/errors.js'
 import { parseInfoDictionary, type Metainfo } from '../../engine/metainfo/index.js'
-import { bdecode, bencode, isDict, isBytes, type BValue } from '../../engine/util/bencode.js'
+import { bdecode, bencode, isDict, isBytes, rawDictValue, type BValue } from '../../engine/util/bencode.js'
 import type { SiteListing } from './walk.js'
 
 export interface BuiltTorrent {
@@ -124,11 +124,20 @@ function checkLayout (site: SiteListing, metainfo: Metainfo): void {
   })
 }
 
-/** The info dictionary's bytes inside a .torrent file. Re-encoding is exact: bencoding is canonical (sorted keys). */
+/**
+ * The info dictionary's bytes inside a .torrent file, exactly as written: the infohash is their SHA-1, and a torrent
+ * made elsewhere may not be canonical bencoding (keys out of order), so they are never decoded and re-encoded.
+ */
 export function infoBytesOf (torrent: Uint8Array): Uint8Array {
-  const dict = bdecode(torrent)
-  if (!isDict(dict) || !isDict(dict.info as BValue)) throw new InvalidTorrentError('no info dictionary')
-  return bencode(dict.info)
+  let info: Uint8Array | undefined
+  try {
+    info = rawDictValue(torrent, 'info')
+  } catch (err) {
+    throw new InvalidTorrentError(`not valid bencoding: ${(err as Error).message}`, { cause: err })
+  }
+  if (info === undefined || info[0] !== 0x64 /* 'd' */) throw new InvalidTorrentError('no info dictionary')
+  // A copy, as a plain Uint8Array: the torrent is often a Buffer from readFile, kept whole by a view into it.
+  return new Uint8Array(info)
 }
 
 export interface TorrentFileContents {
@@ -161,7 +170,7 @@ export async function parseTorrentBytes (bytes: Uint8Array, label: string): Prom
   }
   let metainfo: Metainfo
   try {
-    metainfo = await parseInfoDictionary(bencode(dict.info))
+    metainfo = await parseInfoDictionary(infoBytesOf(bytes))
   } catch (err) {
     throw new UsageError(`not a valid .torrent file: ${label} (${(err as Error).message})`)
   }

@@ -8,6 +8,7 @@
  */
 import Server from 'bittorrent-tracker/server'
 import { UsageError } from '../../engine/errors.js'
+import { describeSystemError } from './system-errors.js'
 
 export interface TrackerServer {
   /** ws://HOST:PORT, what peers announce to. */
@@ -39,7 +40,7 @@ export async function startTrackerServer (init: TrackerServerInit = {}): Promise
       settled = true
       server.close()
       if (err.code === 'EADDRINUSE') reject(new UsageError(`port ${init.port ?? 0} on ${host} is already in use`))
-      else reject(err)
+      else reject(describeSystemError(err, `listen on ${host}`))
     })
     server.once('listening', () => {
       settled = true

@@ -123,15 +123,20 @@ export class MetadataAssembler {
   /** Throws ProtocolError for a size a peer should not announce (<= 0, not an integer, over MAX_METADATA_SIZE). */
   constructor (init: MetadataAssemblerInit) {
     if (init.infoHash.length !== 20) throw new RangeError(`infoHash must be 20 bytes, got ${init.infoHash.length}`)
-    // The size comes from a peer's handshake: refuse absurd values before allocating anything for them.
-    if (!Number.isSafeInteger(init.size) || init.size <= 0 || init.size > MAX_METADATA_SIZE) {
-      throw new ProtocolError(`invalid metadata size ${init.size} (limit ${MAX_METADATA_SIZE})`)
-    }
+    MetadataAssembler.checkSize(init.size)
     this.infoHash = init.infoHash
     this.size = init.size
     this.pieceCount = metadataPieceCount(init.size)
     this.#pieces = new Array<Uint8Array | undefined>(this.pieceCount).fill(undefined)
     this.#requested = new Array<boolean>(this.pieceCount).fill(false)
+  }
+
+  /** Throws ProtocolError for a size a peer should not announce (<= 0, not an integer, over MAX_METADATA_SIZE). */
+  static checkSize (size: number): void {
+    // The size comes from a peer's handshake: refuse absurd values before allocating anything for them.
+    if (!Number.isSafeInteger(size) || size <= 0 || size > MAX_METADATA_SIZE) {
+      throw new ProtocolError(`invalid metadata size ${size} (limit ${MAX_METADATA_SIZE})`)
+    }
   }
 
   /** Pieces received so far. */

@@ -104,6 +104,28 @@ export function bencodedLength (bytes: Uint8Array, maxDepth = MAX_BENCODE_DEPTH)
   }
 }
 
+/**
+ * The bytes of the value under `key` in the bencoded dictionary `bytes`, exactly as they appear, or undefined when
+ * the key is absent. BEP 3: the infohash is the SHA-1 of the info dictionary as found in the .torrent, and another
+ * client may have written its keys out of order (or with non-canonical integers): decoding and re-encoding would
+ * sort them and give another infohash. Throws BencodeError unless `bytes` is exactly one valid dictionary.
+ */
+export function rawDictValue (bytes: Uint8Array, key: string): Uint8Array | undefined {
+  if (bytes[0] !== CH_D || bencodedLength(bytes) !== bytes.length) throw new BencodeError('not one bencoded dictionary')
+  const want = new TextEncoder().encode(key)
+  let pos = 1
+  while (bytes[pos] !== CH_E) {
+    // The grammar check above guarantees a string key here, then one value.
+    const keyEnd = pos + bencodedLength(bytes.subarray(pos))
+    const colon = bytes.indexOf(CH_COLON, pos)
+    const keyBytes = bytes.subarray(colon + 1, keyEnd)
+    const valueEnd = keyEnd + bencodedLength(bytes.subarray(keyEnd))
+    if (keyBytes.length === want.length && keyBytes.every((b, i) => b === want[i])) return bytes.subarray(keyEnd, valueEnd)
+    pos = valueEnd
+  }
+  return undefined
+}
+
 export function isDict (v: BValue | undefined): v is { [key: string]: BValue } {
   return typeof v === 'object' && v !== null && !(v instanceof Uint8Array) && !Array.isArray(v)
 }

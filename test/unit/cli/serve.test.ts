@@ -4,6 +4,7 @@
  * 416, folders, 404, 304; a client that disconnects aborts its read. And the command's refusals.
  */
 import { createHash } from 'node:crypto'
+import { request as httpRequest } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { formatRequestLog, startGateway, type Gateway, type GatewayInit, type RequestLogEntry } from '../../../cli/lib/gateway.js'
 import { Bitfield } from '../../../engine/bitfield.js'
@@ -155,7 +156,7 @@ describe('serve gateway', () => {
 
     const redirect = await fetch(`${g.url}docs?x=1`, { redirect: 'manual' })
     expect(redirect.status).toBe(301)
-    expect(redirect.headers.get('location')).toBe(`${g.url}docs/?x=1`)
+    expect(redirect.headers.get('location')).toBe('/docs/?x=1')
 
     const missing = await fetch(`${g.url}nope/`)
     expect(missing.status).toBe(404)
@@ -164,6 +165,37 @@ describe('serve gateway', () => {
     const traversal = await fetch(`${g.url}docs/%2e%2e/%2e%2e/etc/passwd`)
     expect(traversal.status).toBe(404)
     await traversal.arrayBuffer()
+  })
+
+  it('never reflects the Host header or the request target into a redirect', async () => {
+    const g = await served()
+    for (const [path, host] of [['/docs', 'evil.example'], ['/docs?x=1', 'evil.example:666'], ['//evil.example/docs', undefined], ['/\\evil.example/docs', undefined], ['http://evil.example/docs', 'evil.example']] as const) {
+      const res = await rawGet(g.url, path, host === undefined ? {} : { Host: host })
+      expect(res.body).not.toMatch(/evil/)
+      if (res.status === 301) expect(res.headers.location, path).toMatch(/^\/docs\/(\?x=1)?$/)
+      else expect(res.status, path).toBe(404)
+      expect(JSON.stringify(res.headers)).not.toMatch(/evil/)
+    }
+  })
+
+  it('refuses to serve any file as a service worker script (the gateway has none)', async () => {
+    const g = await served()
+    for (const path of ['/index.html', '/media/clip.mp4', '/sw.js', '/']) {
+      const res = await rawGet(g.url, path, { 'Service-Worker': 'script' })
+      expect(res.status, path).toBe(403)
+      expect(res.body).not.toContain('<h1>home</h1>')
+    }
+    // The same file without the header is served.
+    expect((await rawGet(g.url, '/index.html', {})).status).toBe(200)
+  })
+
+  it('answers a Range header padded with 15,000 spaces (parsed in linear time: test/unit/worker/site.test.ts)', async () => {
+    const g = await served()
+    const res = await rawGet(g.url, '/media/clip.mp4', { Range: `bytes=0-${' '.repeat(15_000)}x` }, true)
+    expect(res.status).toBe(200)
+    const ok = await rawGet(g.url, '/media/clip.mp4', { Range: `bytes= 5 - 9 ` }, true)
+    expect(ok.status).toBe(206)
+    expect(ok.headers['content-range']).toBe(`bytes 5-9/${SIZE}`)
   })
 
   it('aborts the read when the client disconnects', async () => {
@@ -271,3 +303,20 @@ describe('peersite serve (command line)', () => {
     expectOneError(await runCli(['serve', 'magnet:?xt=urn:btih:zz']), /invalid magnet URI/)
   }, 60_000)
 })
+
+/** A GET with the request target and Host exactly as given (fetch normalises both). */
+async function rawGet (base: string, path: string, headers: Record<string, string>, headOnly = false): Promise<{ status: number, headers: Record<string, string | string[] | undefined>, body: string }> {
+  const { hostname, port } = new URL(base)
+  return await new Promise((resolve, reject) => {
+    const req = httpRequest({ hostname, port, path, method: 'GET', headers, setHost: headers.Host === undefined }, (res) => {
+      let body = ''
+      res.setEncoding('latin1')
+      res.on('data', (d: string) => { if (!headOnly) body += d; else res.destroy() })
+      const done = (): void => resolve({ status: res.statusCode ?? 0, headers: res.headers, body })
+      res.on('end', done)
+      res.on('close', done)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}

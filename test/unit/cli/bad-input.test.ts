@@ -1,0 +1,161 @@
+/**
+ * Bad input found by trying the CLI as a hostile or careless user would: each is one line `peersite: error: ...`
+ * naming the problem, a non-zero exit, nothing on stdout, nothing left behind; and a .torrent written by another
+ * client with its info keys out of order gives the infohash other clients compute.
+ */
+import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseTorrentBytes } from '../../../cli/lib/torrent.js'
+import { describeSystemError, systemErrorLine } from '../../../cli/lib/system-errors.js'
+import { joinNegativeValues } from '../../../cli/main.js'
+import { UsageError } from '../../../engine/errors.js'
+import { bencode, rawDictValue } from '../../../engine/util/bencode.js'
+import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
+import { cliPath, copyHello, makeLoaderDir, removeBundle, runCli, type RunResult } from './helpers.js'
+
+let tmp: TempDir
+let env: Record<string, string>
+beforeAll(async () => {
+  tmp = await makeTempDir('peersite-bad-input-')
+  env = { PEERSITE_LOADER_DIR: await makeLoaderDir(tmp.path) }
+  await cliPath()
+}, 60_000)
+afterAll(async () => {
+  await tmp.cleanup()
+  await removeBundle()
+})
+
+let counter = 0
+async function fresh (): Promise<string> {
+  const dir = join(tmp.path, `case-${++counter}`)
+  await mkdir(dir)
+  return dir
+}
+
+function expectOneError (result: RunResult, pattern: RegExp, code = 1): void {
+  expect(result.stdout).toBe('')
+  const lines = result.stderr.split('\n').filter((l) => l !== '' && !/^(getting|fetching) /.test(l))
+  expect(lines, result.stderr).toHaveLength(1)
+  expect(lines[0]).toMatch(/^peersite: error: /)
+  expect(lines[0]).toMatch(pattern)
+  // No errno jargon: the code, the system call or a stack trace.
+  expect(lines[0]).not.toMatch(/\bE[A-Z]{3,}\b|getaddrinfo|mkdtemp|\n\s+at /)
+  expect(result.code).toBe(code)
+}
+
+const sha1hex = (b: Uint8Array): string => createHash('sha1').update(b).digest('hex')
+const HASH = '0123456789abcdef0123456789abcdef01234567'
+/** Nothing listens there: a get that reached the network would only time out. */
+const DEAD_TRACKER = 'ws://127.0.0.1:9'
+
+/** A .torrent of one 1-byte file at `path` (components), bencoded by hand. */
+function torrentWithPath (path: string[]): Uint8Array {
+  const info = { files: [{ length: 1, path }], name: 'site', 'piece length': 16384, pieces: createHash('sha1').update('x').digest() }
+  return bencode({ info })
+}
+
+describe('command-line values', () => {
+  it('--piece-length -16KiB names the range, not five unknown flags', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    expectOneError(await runCli(['publish', site, '--piece-length', '-16KiB', '--no-seed'], { env }), /invalid --piece-length "-16KiB": must be a power of two/)
+    expectOneError(await runCli(['publish', site, '--piece-length=-16KiB', '--no-seed'], { env }), /invalid --piece-length "-16KiB": must be a power of two/)
+    expect((await readdir(dir)).sort()).toEqual(['hello'])
+    expect(joinNegativeValues(['--a', '-1', '-h', '--b', 'x', '--c', '-x'])).toEqual(['--a=-1', '-h', '--b', 'x', '--c', '-x'])
+  })
+
+  it('--timeout beyond the longest timer Node has', async () => {
+    const dir = await fresh()
+    const result = await runCli(['get', HASH, '--out', join(dir, 'copy'), '--timeout', '1e10', '--tracker', DEAD_TRACKER])
+    expectOneError(result, /invalid --timeout "10000000000": at most 2147483 seconds/)
+    expect(result.stderr).not.toMatch(/TimeoutOverflowWarning/)
+    expect(await readdir(dir)).toEqual([])
+  })
+})
+
+describe('system errors in words', () => {
+  it('a TMPDIR that does not exist (serve)', async () => {
+    const result = await runCli(['serve', HASH, '--port', '0', '--tracker', DEAD_TRACKER], { env: { TMPDIR: join(tmp.path, 'no-such-dir') } })
+    expectOneError(result, /cannot create a temporary folder in .*no-such-dir \(TMPDIR\): it does not exist/)
+  })
+
+  it('a host name that does not resolve, and the last resort for any system error', () => {
+    // Synthesized: a real lookup would send a DNS query off this machine (tests never do).
+    const lookup = Object.assign(new Error('getaddrinfo EAI_AGAIN no-such-host'), { code: 'EAI_AGAIN', syscall: 'getaddrinfo', hostname: 'no-such-host' })
+    expect((describeSystemError(lookup, 'listen on no-such-host') as Error).message).toBe('cannot listen on no-such-host: the host name cannot be resolved (no DNS answer)')
+    expect(systemErrorLine(lookup)).toBe('looking up no-such-host: the host name cannot be resolved (no DNS answer)')
+    const mkdtemp = Object.assign(new Error("ENOENT: no such file or directory, mkdtemp '/x/peersite-serve-XXXXXX'"), { code: 'ENOENT', syscall: 'mkdtemp', path: '/x/peersite-serve-XXXXXX' })
+    expect(systemErrorLine(mkdtemp)).toBe('mkdtemp /x/peersite-serve-XXXXXX: it does not exist')
+    // Our own errors are not system errors, whatever their code looks like.
+    expect(systemErrorLine(new UsageError('x'))).toBeUndefined()
+    expect(describeSystemError(new UsageError('x'), 'y')).toBeInstanceOf(UsageError)
+  })
+})
+
+describe('--out', () => {
+  it('a symbolic link is refused (get and publish), to a folder or dangling', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    await mkdir(join(dir, 'real'))
+    await symlink(join(dir, 'real'), join(dir, 'link'))
+    await symlink(join(dir, 'nowhere'), join(dir, 'dangling'))
+    for (const out of ['link', 'dangling']) {
+      expectOneError(await runCli(['get', HASH, '--out', join(dir, out), '--tracker', DEAD_TRACKER]), /is a symbolic link/)
+      expectOneError(await runCli(['publish', site, '--out', join(dir, out), '--no-seed'], { env }), /is a symbolic link/)
+    }
+    expect((await readdir(dir)).sort()).toEqual(['dangling', 'hello', 'link', 'real'])
+    expect(await readdir(join(dir, 'real'))).toEqual([])
+  })
+})
+
+describe('peersite get: names the file system refuses', () => {
+  for (const [what, path] of [
+    ['a 300-byte file name', ['a'.repeat(300)]],
+    ['a 3000-level path', [...Array<string>(3000).fill('d'), 'f']]
+  ] as const) {
+    it(`${what} is an error at once, naming it, with nothing left behind`, async () => {
+      const dir = await fresh()
+      await writeFile(join(dir, 'bad.torrent'), torrentWithPath([...path]))
+      // No --timeout: a download that waited for the file system would hang until the test's kill.
+      const result = await runCli(['get', join(dir, 'bad.torrent'), '--out', join(dir, 'copy'), '--tracker', DEAD_TRACKER], { timeoutMs: 20_000 })
+      expectOneError(result, /cannot write .* into .*copy: the name is longer than the file system allows/)
+      expect(await readdir(dir)).toEqual(['bad.torrent'])
+    })
+  }
+})
+
+describe('peersite get: staging folders of a killed run', () => {
+  it('are removed by the next run for the same --out; a running one\'s is kept', async () => {
+    const dir = await fresh()
+    // The pid of a process that has exited: its staging folder is an orphan.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid
+    const orphan = `.copy.peersite-partial-${dead}-AbC123`
+    const live = `.copy.peersite-partial-${process.pid}-XyZ789`
+    await mkdir(join(dir, orphan, 'docs'), { recursive: true })
+    await writeFile(join(dir, orphan, 'docs', 'half.bin'), 'half')
+    await mkdir(join(dir, live))
+    const result = await runCli(['get', HASH, '--out', join(dir, 'copy'), '--tracker', DEAD_TRACKER, '--timeout', '1'])
+    expect(result.code).toBe(1)
+    expect((await readdir(dir)).sort()).toEqual([live])
+  })
+})
+
+describe('infohash of a .torrent whose info keys are out of order', () => {
+  it('is the SHA-1 of the info bytes as written, as other clients compute it', async () => {
+    const pieces = createHash('sha1').update('x').digest()
+    // Keys in reverse order (bencoding wants them sorted); a client that re-encodes would hash other bytes.
+    const info = Buffer.concat([
+      Buffer.from('d6:pieces20:'), pieces, Buffer.from('12:piece lengthi16384e4:name4:site6:lengthi1ee')
+    ])
+    const torrent = Buffer.concat([Buffer.from('d8:announce14:ws://t.invalid4:info'), info, Buffer.from('e')])
+    expect(Buffer.from(rawDictValue(torrent, 'info')!).equals(info)).toBe(true)
+    const { metainfo } = await parseTorrentBytes(torrent, 'reversed.torrent')
+    expect(metainfo.infoHash).toBe(sha1hex(info))
+    expect(Buffer.from(metainfo.info).equals(info)).toBe(true)
+    // The canonical re-encoding would have given another hash: the test means something.
+    expect(sha1hex(bencode({ length: 1, name: 'site', 'piece length': 16384, pieces }))).not.toBe(sha1hex(info))
+  })
+})

@@ -1,0 +1,165 @@
+/**
+ * BEP 9 from liars, over the in-memory transport: a peer that announces a wrong metadata_size, or the right size
+ * with garbage, connected before an honest seeder, must neither block the metadata nor be asked forever.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { METADATA_CANDIDATE_BUDGET, METADATA_REQUEST_TIMEOUT_MS, MAX_METADATA_SIZE } from '../../../engine/constants.js'
+import { decodeMetadataMessage } from '../../../engine/extensions/ut_metadata.js'
+import { MetadataExchange } from '../../../engine/metadata-exchange.js'
+import type { Peer } from '../../../engine/wire/peer.js'
+import type { Metainfo } from '../../../engine/metainfo/index.js'
+import { MemoryStore } from '../../../engine/storage/memory.js'
+import { Torrent } from '../../../engine/torrent.js'
+import { memoryConnectionPair } from '../../../engine/transport/memory.js'
+import { toHex } from '../../../engine/util/bytes.js'
+import { connectTorrents, seederOf } from '../../fixtures/engine-peers.js'
+import { makeTorrent, randomData } from '../../fixtures/make-torrent.js'
+import { MetadataLiar, type MetadataLie } from '../../helpers/metadata-liar.js'
+
+const torrents: Torrent[] = []
+afterEach(async () => {
+  await Promise.all(torrents.splice(0).map(async (t) => await t.destroy()))
+})
+
+function leecher (infoHash: string): Torrent {
+  const t = new Torrent({ createStore: (m) => new MemoryStore({ pieceLength: m.pieceLength, length: m.length }) }, { infoHash })
+  torrents.push(t)
+  return t
+}
+
+function connectLiar (liar: MetadataLiar, t: Torrent): void {
+  const [ours, theirs] = memoryConnectionPair()
+  t.addConnection(ours)
+  liar.attach(theirs)
+}
+
+async function banOf (t: Torrent): Promise<string> {
+  return await new Promise<string>((resolve) => t.once('ban', (id) => resolve(id)))
+}
+
+/** One 16 KiB metadata piece, or several (3000 piece hashes: about 60 KB of info dictionary). */
+const sizes: Array<[string, () => Promise<{ metainfo: Metainfo, data: Uint8Array }>]> = [
+  ['one metadata piece', async () => await makeTorrent([{ path: 'a.bin', data: randomData(100_000, 1) }], 16 * 1024)],
+  ['several metadata pieces', async () => await makeTorrent([{ path: 'big.bin', data: randomData(3000 * 1024, 2) }], 1024)]
+]
+
+describe('metadata exchange with liars', () => {
+  for (const [label, make] of sizes) {
+    for (const lie of ['wrong-size', 'garbage'] as MetadataLie[]) {
+      it(`${lie}, ${label}: the liar connected first is banned, the metadata comes from the honest seeder`, async () => {
+        const { metainfo, data } = await make()
+        const torrent = leecher(metainfo.infoHash)
+        const liar = new MetadataLiar({ infoHash: metainfo.infoHashBytes, realSize: metainfo.info.length, lie })
+        const banned = banOf(torrent)
+        connectLiar(liar, torrent)
+        // The liar has answered at least once before the honest seeder arrives.
+        await new Promise<void>((resolve) => { const check = (): void => { if (liar.answered > 0) resolve(); else setTimeout(check, 5) }; check() })
+        const seed = await seederOf(metainfo, data)
+        torrents.push(seed)
+        connectTorrents(seed, torrent)
+        const got = await torrent.ready()
+        expect(got.infoHash).toBe(metainfo.infoHash)
+        expect(await banned).toBe(toHex(liar.peerId))
+        // Asked about one metadata's worth of pieces (twice at most), never in a loop.
+        expect(liar.answered).toBeLessThanOrEqual(2 * Math.ceil(liar.size / 16384))
+        await new Promise<void>((resolve) => torrent.done ? resolve() : torrent.once('done', () => resolve()))
+      })
+    }
+  }
+
+  it('a liar alone is banned after one round and not asked again', async () => {
+    const { metainfo } = await makeTorrent([{ path: 'a.bin', data: randomData(100_000, 3) }], 16 * 1024)
+    const torrent = leecher(metainfo.infoHash)
+    const liar = new MetadataLiar({ infoHash: metainfo.infoHashBytes, realSize: metainfo.info.length, lie: 'garbage' })
+    const banned = banOf(torrent)
+    connectLiar(liar, torrent)
+    expect(await banned).toBe(toHex(liar.peerId))
+    expect(liar.answered).toBe(1)
+    expect(torrent.metainfo).toBeUndefined()
+    // It comes back with the same peer id: refused.
+    connectLiar(liar, torrent)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(liar.answered).toBe(1)
+  })
+
+  it('two liars and an honest seeder offering the same size: only the liars are banned', async () => {
+    const { metainfo, data } = await makeTorrent([{ path: 'big.bin', data: randomData(3000 * 1024, 4) }], 1024)
+    const torrent = leecher(metainfo.infoHash)
+    const bans: string[] = []
+    torrent.on('ban', (id) => bans.push(id))
+    const seed = await seederOf(metainfo, data)
+    torrents.push(seed)
+    const liars = [1, 2].map(() => new MetadataLiar({ infoHash: metainfo.infoHashBytes, realSize: metainfo.info.length, lie: 'garbage' }))
+    // The honest seeder shares the work with the liars from the start.
+    connectLiar(liars[0]!, torrent)
+    connectTorrents(seed, torrent)
+    connectLiar(liars[1]!, torrent)
+    const got = await torrent.ready()
+    expect(got.infoHash).toBe(metainfo.infoHash)
+    expect(bans).not.toContain(toHex(seed.peerId))
+  })
+})
+
+/** A stand-in for a Peer: records the metadata requests sent to it and never answers. */
+function silentPeer (metadataSize: number): Peer & { asked: number[] } {
+  const asked: number[] = []
+  const peer = {
+    asked,
+    destroyed: false,
+    extended: { m: { ut_metadata: 2 }, metadataSize },
+    writeExtension: (_name: string, payload: Uint8Array) => {
+      asked.push(decodeMetadataMessage(payload).piece)
+      return true
+    },
+    destroy () { peer.destroyed = true }
+  }
+  return peer as unknown as Peer & { asked: number[] }
+}
+
+describe('MetadataExchange with peers that never answer', () => {
+  afterEach(() => { vi.useRealTimers() })
+
+  function exchange (): { ex: MetadataExchange, warnings: string[] } {
+    const warnings: string[] = []
+    const ex = new MetadataExchange({
+      infoHash: new Uint8Array(20),
+      info: () => undefined,
+      onMetadata: () => {},
+      warn: (_peer, err) => warnings.push(err.message),
+      ban: () => { throw new Error('a silent peer sent nothing to blame it for') }
+    })
+    return { ex, warnings }
+  }
+
+  it('asks a silent peer no more after its second unanswered request, and moves its piece to another peer', () => {
+    vi.useFakeTimers()
+    const { ex, warnings } = exchange()
+    const silent = silentPeer(20_000)
+    const other = silentPeer(20_000)
+    ex.onExtendedHandshake(silent)
+    ex.onExtendedHandshake(other)
+    expect([silent.asked, other.asked]).toEqual([[0], [1]])
+    vi.advanceTimersByTime(METADATA_REQUEST_TIMEOUT_MS)
+    vi.advanceTimersByTime(METADATA_REQUEST_TIMEOUT_MS)
+    expect(warnings.filter((w) => /unanswered/.test(w))).toHaveLength(2)
+    const asked = [silent.asked.length, other.asked.length]
+    // Neither is asked again, whatever the time.
+    vi.advanceTimersByTime(10 * METADATA_REQUEST_TIMEOUT_MS)
+    expect([silent.asked.length, other.asked.length]).toEqual(asked)
+    ex.destroy()
+  })
+
+  it('a size that does not fit beside the liars\' waits, and is asked once a liar has gone', () => {
+    vi.useFakeTimers()
+    const { ex } = exchange()
+    // Liars announcing the largest size fill the budget; the honest size waits instead of being dropped.
+    const liars = Array.from({ length: METADATA_CANDIDATE_BUDGET / MAX_METADATA_SIZE }, (_, i) => silentPeer(MAX_METADATA_SIZE - i))
+    for (const l of liars) ex.onExtendedHandshake(l)
+    const honest = silentPeer(20_000)
+    ex.onExtendedHandshake(honest)
+    expect(honest.asked).toEqual([])
+    ex.removePeer(liars[0]!)
+    expect(honest.asked).toEqual([0])
+    ex.destroy()
+  })
+})
