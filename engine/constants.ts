@@ -78,7 +78,12 @@ export const METADATA_PIECE_LENGTH = 16 * 1024
 /** We refuse metadata bigger than this: a hostile peer could otherwise announce gigabytes. */
 export const MAX_METADATA_SIZE = 16 * 1024 * 1024
 
-/** Piece hashes that fail this many times from the same peer get that peer banned. */
+/**
+ * A peer proven to have sent bad data this many times is banned. Proven: it alone sent a piece that failed its
+ * hash, or its block differs from the one in the piece that finally verified (smart ban, engine/smart-ban.ts).
+ * A peer that merely contributed to a failed piece with others is not blamed. A peer from a remote (address) that
+ * had a peer banned starts one strike short: one proven bad piece bans it.
+ */
 export const MAX_HASH_FAILURES_PER_PEER = 2
 
 /** How many connected peers one torrent keeps. */
@@ -179,3 +184,23 @@ export const WS_RECONNECT_MAX_MS = 5 * 60_000
 
 /** ICE gathering normally ends in milliseconds on a LAN; STUN adds a round trip. */
 export const ICE_GATHERING_TIMEOUT_MS = 2000
+
+// ---- Peer policy (engine/peer-policy.ts): snubbing, turnover, bans ----
+
+/**
+ * A peer with requests outstanding that delivers no block for this long is snubbed (libtorrent's snubbing; BEP 3
+ * leaves it to clients: "anti-snubbing"): its requests go to other peers at once and it keeps at most one. A
+ * data channel delivers a first 16 KiB block within a few round trips; 3 s is far beyond that for a working peer,
+ * yet short enough that a visitor barely notices a silent one.
+ */
+export const SNUB_AFTER_MS = 3_000
+/**
+ * When the peer list is full, a newcomer takes the place of a peer that is useless while pieces are wanted: a
+ * snubbed one, or one that delivered no block for this long since it connected or last delivered (it chokes us,
+ * or has nothing we need). So a swarm full of silent peers still admits the honest seeder.
+ */
+export const USELESS_PEER_AFTER_MS = 10_000
+/** Records of peers that left, kept so that one that reconnects with the same id keeps its strikes. */
+export const MAX_DEPARTED_PEER_RECORDS = 1000
+/** Pieces whose failed attempts smart ban remembers (block hashes per contributor), oldest dropped beyond. */
+export const MAX_SMART_BAN_PIECES = 256
