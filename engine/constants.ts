@@ -204,3 +204,17 @@ export const USELESS_PEER_AFTER_MS = 10_000
 export const MAX_DEPARTED_PEER_RECORDS = 1000
 /** Pieces whose failed attempts smart ban remembers (block hashes per contributor), oldest dropped beyond. */
 export const MAX_SMART_BAN_PIECES = 256
+/**
+ * A full peer list still takes this many newcomers beyond its cap (then turns the most useless peers over, once
+ * they are known to be useless: engine/peer-list.ts), so a peer that arrives while the slots are held by peers not
+ * yet found useless (silent peers before their snub) is not turned away until its next announce, minutes later.
+ */
+export function peerTurnoverSlack (maxPeers: number): number {
+  return Math.max(2, Math.ceil(maxPeers / 10))
+}
+/**
+ * Requests outstanding at a peer that has not delivered a block yet (slow start, as libtorrent starts a peer's queue
+ * small): one round trip later it has proven itself and gets MAX_OUTSTANDING_REQUESTS; a peer that never answers
+ * holds only these. Blocks out only at such peers for ENDGAME_DUPLICATE_AFTER_MS go to peers that have delivered.
+ */
+export const UNPROVEN_PEER_REQUESTS = 4

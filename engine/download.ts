@@ -5,7 +5,8 @@
  * smart ban names the peers whose blocks made a piece fail, and the torrent decides what that costs them.
  */
 import {
-  ENDGAME_DUPLICATE_AFTER_MS, MAX_OUTSTANDING_REQUESTS, REQUEST_TIMEOUT_MS, RUSH_KEEP_REQUESTS, readAheadPieces, unstoredPieces
+  ENDGAME_DUPLICATE_AFTER_MS, MAX_OUTSTANDING_REQUESTS, REQUEST_TIMEOUT_MS, RUSH_KEEP_REQUESTS, UNPROVEN_PEER_REQUESTS,
+  readAheadPieces, unstoredPieces
 } from './constants.js'
 import { HashMismatchError } from './errors.js'
 import { pieceHash, pieceLengthAt, type Metainfo } from './metainfo/index.js'
@@ -82,6 +83,7 @@ export class Downloader {
 
   addPeer (peer: Peer): void {
     if (peer.has !== undefined) this.picker.addPeer(peer.key, peer.has)
+    this.picker.setUnproven(peer.key, (this.#ctx.policy.get(peer.key)?.bytesDelivered ?? 0) === 0)
     this.#outstanding.set(peer, new Map())
     this.updateInterest(peer)
   }
@@ -121,8 +123,12 @@ export class Downloader {
   fill (peer: Peer, urgent = false): void {
     const pending = this.#outstanding.get(peer)
     if (pending === undefined || peer.destroyed || peer.peerChoking || !peer.amInterested || peer.has === undefined) return
-    // A snubbed peer (engine/peer-policy.ts) keeps one request at a time until it delivers again.
-    const limit = this.#ctx.policy.isSnubbed(peer.key) ? 1 : Math.min(MAX_OUTSTANDING_REQUESTS, peer.extended?.reqq ?? MAX_OUTSTANDING_REQUESTS)
+    // A snubbed peer (engine/peer-policy.ts) keeps one request at a time until it delivers again; one that has not
+    // delivered a block yet gets a few (slow start), so peers that accept requests and never answer hold few blocks.
+    const record = this.#ctx.policy.get(peer.key)
+    const limit = record?.snubbed === true
+      ? 1
+      : Math.min(record?.bytesDelivered === 0 ? UNPROVEN_PEER_REQUESTS : MAX_OUTSTANDING_REQUESTS, peer.extended?.reqq ?? MAX_OUTSTANDING_REQUESTS)
     const want = limit - pending.size
     // Refill in batches rather than one request per received block: each data-channel send has a fixed cost
     // (measured: ~0.15 ms in node-datachannel whatever the size), so many small sends cap throughput.
@@ -189,6 +195,7 @@ export class Downloader {
     if (status === 'new') {
       this.#ctx.onDownloaded(peer, block.length)
       if (this.#ctx.policy.delivered(peer.key, block.length, Date.now(), pending.size)) this.picker.setSnubbed(peer.key, false)
+      this.picker.setUnproven(peer.key, false)
       let entry = this.#buffers.get(index)
       if (entry === undefined) {
         entry = { data: new Uint8Array(pieceLengthAt(this.#ctx.metainfo, index)), sources: [] }

@@ -7,7 +7,7 @@
  * its address) is refused too, and a new peer from an address that had a peer banned starts one strike short of a
  * ban. (An address alone is not a ban: peers behind one NAT, or several processes on one machine, share it.)
  */
-import { KEEP_ALIVE_INTERVAL_MS, PEER_IDLE_TIMEOUT_MS } from './constants.js'
+import { KEEP_ALIVE_INTERVAL_MS, PEER_IDLE_TIMEOUT_MS, peerTurnoverSlack } from './constants.js'
 import type { PeerIdentity, PeerPolicy } from './peer-policy.js'
 import type { Connection } from './transport/index.js'
 import { Peer, type PeerInit } from './wire/peer.js'
@@ -65,15 +65,23 @@ export class PeerList {
    */
   wantsPeer (peerIdHex: string, now = Date.now()): boolean {
     if (this.#bannedIds.has(peerIdHex) || this.#byKey.has(peerIdHex) || peerIdHex === this.#init.ownId) return false
-    return this.#peers.size < this.#init.maxPeers || this.#init.policy.evictionCandidate(now, this.#init.wanting()) !== undefined
+    return this.#peers.size < this.#limit || this.#init.policy.evictionCandidate(now, this.#init.wanting()) !== undefined
+  }
+
+  /** The cap plus the turnover slack while pieces are wanted (peerTurnoverSlack); the cap alone when seeding. */
+  get #limit (): number {
+    const { maxPeers } = this.#init
+    return this.#init.wanting() ? maxPeers + peerTurnoverSlack(maxPeers) : maxPeers
   }
 
   /**
    * Takes a freshly opened connection: a Peer, or undefined when the list is full of peers worth their slot (the
-   * connection is closed). When full, the most useless peer (policy.evictionCandidate) makes room.
+   * connection is closed). Beyond the cap, while pieces are wanted, a few newcomers are taken anyway (the slack),
+   * and tick() turns the most useless peers over until the list is back at its cap; when even the slack is used,
+   * the most useless peer (policy.evictionCandidate) makes room at once.
    */
   admit (connection: Connection, peerInit: PeerInit, now = Date.now()): Peer | undefined {
-    if (this.#peers.size >= this.#init.maxPeers && !this.#evictOne(now)) {
+    if (this.#peers.size >= this.#limit && !this.#evictOne(now)) {
       connection.close()
       return undefined
     }
@@ -97,7 +105,12 @@ export class PeerList {
    */
   onHandshake (peer: Peer, now = Date.now()): boolean {
     const id = peer.remotePeerIdHex!
-    if (this.#bannedIds.has(id) || id === this.#init.ownId || this.#remoteBanned(peer)) {
+    if (this.#remoteBanned(peer)) {
+      this.#init.warn(peer, new Error('refused: the same remote (DTLS certificate) as a banned peer'))
+      peer.destroy()
+      return false
+    }
+    if (this.#bannedIds.has(id) || id === this.#init.ownId) {
       peer.destroy()
       return false
     }
@@ -183,6 +196,8 @@ export class PeerList {
       }
       if (now - peer.lastSentAt > KEEP_ALIVE_INTERVAL_MS) peer.writeKeepAlive()
     }
+    // Back to the cap: the slack is for the next newcomer.
+    while (this.#peers.size > this.#init.maxPeers && this.#evictOne(now)) {}
   }
 
   destroyAll (): void {

@@ -43,6 +43,8 @@ export interface PiecePickerInit {
    * cancel. Default 0 (at once).
    */
   endgameDelayMs?: number
+  /** See setUnproven. Default: endgameDelayMs. */
+  unprovenTakeoverMs?: number
 }
 
 export type BlockStatus = 'new' | 'duplicate' | 'unexpected'
@@ -100,6 +102,7 @@ export class PiecePicker {
 
   readonly #maxRequestsPerBlock: number
   readonly #endgameDelayMs: number
+  readonly #unprovenTakeoverMs: number
   /** Per piece: how many non-seed peers have it. Seeds are added on top (`#seeds`) to keep addPeer O(1) for them. */
   readonly #availability: Uint32Array
   #seeds = 0
@@ -134,6 +137,7 @@ export class PiecePicker {
     this.have = new Bitfield(pieceCount)
     this.#maxRequestsPerBlock = Math.max(1, init.maxRequestsPerBlock ?? 2)
     this.#endgameDelayMs = Math.max(0, init.endgameDelayMs ?? 0)
+    this.#unprovenTakeoverMs = Math.max(0, init.unprovenTakeoverMs ?? this.#endgameDelayMs)
     this.#availability = new Uint32Array(pieceCount)
     this.#order = new Uint32Array(pieceCount)
     this.#pos = new Uint32Array(pieceCount)
@@ -217,14 +221,29 @@ export class PiecePicker {
    * never holds an exclusive piece.
    */
   readonly #snubbed = new Set<string>()
+  /**
+   * Peers that have not delivered a block yet. A block requested only from such peers (or snubbed ones) at least
+   * `unprovenTakeoverMs` ago is open to peers that have delivered: a swarm of peers that accept requests and never
+   * answer cannot hold every block while a working peer waits for them to be snubbed one after the other.
+   */
+  readonly #unproven = new Set<string>()
 
   setSnubbed (peerKey: string, snubbed: boolean): void {
     if (snubbed) this.#snubbed.add(peerKey)
     else this.#snubbed.delete(peerKey)
   }
 
-  #onlySnubbed (owners: string[] | undefined): boolean {
-    return owners !== undefined && owners.every((o) => this.#snubbed.has(o))
+  setUnproven (peerKey: string, unproven: boolean): void {
+    if (unproven) this.#unproven.add(peerKey)
+    else this.#unproven.delete(peerKey)
+  }
+
+  /** Whether `peerKey` may take over a block whose only owners are `owners`, first requested at `requestedAt`. */
+  #canTakeOver (peerKey: string, owners: string[] | undefined, requestedAt: number, now: number): boolean {
+    if (owners === undefined || owners.includes(peerKey)) return false
+    const proven = !this.#unproven.has(peerKey)
+    const aged = now - requestedAt >= this.#unprovenTakeoverMs
+    return owners.every((o) => this.#snubbed.has(o) || (proven && aged && this.#unproven.has(o)))
   }
 
   /** All blocks received (the piece can be assembled and hashed). */
@@ -278,6 +297,7 @@ export class PiecePicker {
     for (const req of released) this.releaseRequest(peerKey, req)
     this.#peers.delete(peerKey)
     this.#snubbed.delete(peerKey)
+    this.#unproven.delete(peerKey)
     return released
   }
 
@@ -628,8 +648,8 @@ export class PiecePicker {
   /** Requests this piece's missing blocks from the peer. Returns true when `out` is full. */
   #pickFresh (peerKey: string, peer: PeerState, index: number, out: PickedRequest[], max: number, now: number): boolean {
     const existing = this.#partial.get(index)
-    // Blocks out only at snubbed peers count as missing for the others.
-    const takeOver = this.#snubbed.size > 0 && !this.#snubbed.has(peerKey)
+    // Blocks out only at snubbed peers (or, for a peer that has delivered, at peers that never did) count as missing.
+    const takeOver = (this.#snubbed.size > 0 || this.#unproven.size > 0) && !this.#snubbed.has(peerKey)
     if (existing !== undefined && existing.missing === 0 && !takeOver) return out.length >= max
     const exclusive = this.#exclusive.get(index)
     if (exclusive !== undefined && exclusive !== peerKey) {
@@ -639,7 +659,7 @@ export class PiecePicker {
     const p = existing ?? this.#partialOf(index)
     for (let block = 0; block < p.state.length && out.length < max; block++) {
       if (p.timedOut[block]?.includes(peerKey) === true) continue
-      if (p.state[block] === REQUESTED && takeOver && this.#onlySnubbed(p.owners[block]) && !p.owners[block]!.includes(peerKey)) {
+      if (p.state[block] === REQUESTED && takeOver && this.#canTakeOver(peerKey, p.owners[block], p.requestedAt[block]!, now)) {
         p.owners[block]!.push(peerKey)
         p.requestedAt[block] = now
         const req = { index, begin: block * this.blockLength, length: this.blockSize(index, block) }
