@@ -93,8 +93,8 @@ describe('Torrent over an in-memory transport', () => {
   })
 
   it('smart ban: beside an honest seeder, only the corrupt peer is banned, with large pieces of both their blocks', async () => {
-    // 4 pieces of 512 KiB (32 blocks each): both seeders contribute blocks to every piece.
-    const { metainfo, data } = await makeTorrent([{ path: 'a.bin', data: randomData(4 * 512 * 1024, 9) }], 512 * 1024)
+    // Pieces of 4 MiB (256 blocks, more than one peer's request pipeline): both seeders send blocks of each piece.
+    const { metainfo, data } = await makeTorrent([{ path: 'a.bin', data: randomData(2 * 4096 * 1024 + 1000, 9) }], 4096 * 1024)
     const bad = await seeder(metainfo, data, true)
     const good = await seeder(metainfo, data)
     const { torrent } = leecher(metainfo.infoHash, metainfo)
