@@ -156,7 +156,7 @@ export class Downloader {
   rush (index: number, peers: Iterable<Peer>): void {
     if (this.have.has(index) || this.readable(index) !== undefined || this.picker.isStarted(index)) return
     const urgency = this.picker.priorityOf(index)
-    for (const peer of peers) {
+    for (const peer of this.#byDelivered(peers)) {
       const pending = this.#outstanding.get(peer)
       if (pending === undefined || peer.destroyed || peer.peerChoking || peer.has?.has(index) !== true) continue
       const cancels: BlockRequest[] = []
@@ -175,8 +175,21 @@ export class Downloader {
     }
   }
 
-  fillAll (peers: Iterable<Peer>): void {
-    for (const peer of peers) this.fill(peer)
+  /**
+   * Fills every peer's pipeline, the peers that delivered most first: fresh blocks go to proven peers before peers
+   * that never delivered (or were snubbed) take the rest.
+   */
+  fillAll (peers: Iterable<Peer>, urgent = false): void {
+    for (const peer of this.#byDelivered(peers)) this.fill(peer, urgent)
+  }
+
+  #byDelivered (peers: Iterable<Peer>): Peer[] {
+    const policy = this.#ctx.policy
+    const score = (p: Peer): number => {
+      const r = policy.get(p.key)
+      return r === undefined ? -1 : r.snubbed ? -1 : r.bytesDelivered
+    }
+    return [...peers].sort((a, b) => score(b) - score(a))
   }
 
   onBlock (peer: Peer, index: number, begin: number, block: Uint8Array): void {
@@ -301,7 +314,7 @@ export class Downloader {
       this.#ctx.warn(new Error(`peer ${key}: snubbed (no block for a while), its ${cancels.length} requests go to others`))
       peer.writeCancels(cancels)
     }
-    for (const peer of peers) if (!snubbed.has(peer.key)) this.fill(peer, true)
+    this.fillAll([...peers].filter((p) => !snubbed.has(p.key)), true)
   }
 
   outstandingCount (peer: Peer): number {

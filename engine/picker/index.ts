@@ -223,8 +223,9 @@ export class PiecePicker {
   readonly #snubbed = new Set<string>()
   /**
    * Peers that have not delivered a block yet. A block requested only from such peers (or snubbed ones) at least
-   * `unprovenTakeoverMs` ago is open to peers that have delivered: a swarm of peers that accept requests and never
-   * answer cannot hold every block while a working peer waits for them to be snubbed one after the other.
+   * `unprovenTakeoverMs` ago is open to any peer not snubbed (one more owner each time): a swarm of peers that
+   * accept requests and never answer cannot hold the blocks while a working peer waits for them to be snubbed one
+   * after the other. The first copy to arrive wins and the other owners get a cancel, as in end game.
    */
   readonly #unproven = new Set<string>()
 
@@ -241,9 +242,8 @@ export class PiecePicker {
   /** Whether `peerKey` may take over a block whose only owners are `owners`, first requested at `requestedAt`. */
   #canTakeOver (peerKey: string, owners: string[] | undefined, requestedAt: number, now: number): boolean {
     if (owners === undefined || owners.includes(peerKey)) return false
-    const proven = !this.#unproven.has(peerKey)
     const aged = now - requestedAt >= this.#unprovenTakeoverMs
-    return owners.every((o) => this.#snubbed.has(o) || (proven && aged && this.#unproven.has(o)))
+    return owners.every((o) => this.#snubbed.has(o) || (aged && this.#unproven.has(o)))
   }
 
   /** All blocks received (the piece can be assembled and hashed). */
@@ -660,8 +660,8 @@ export class PiecePicker {
     for (let block = 0; block < p.state.length && out.length < max; block++) {
       if (p.timedOut[block]?.includes(peerKey) === true) continue
       if (p.state[block] === REQUESTED && takeOver && this.#canTakeOver(peerKey, p.owners[block], p.requestedAt[block]!, now)) {
+        // requestedAt stays the first request's time: how long the block has been waiting.
         p.owners[block]!.push(peerKey)
-        p.requestedAt[block] = now
         const req = { index, begin: block * this.blockLength, length: this.blockSize(index, block) }
         peer.requests.set(index * this.blocksPerPiece + block, req)
         out.push(req)
@@ -686,8 +686,11 @@ export class PiecePicker {
     for (let block = 0; block < p.state.length && out.length < max; block++) {
       if (p.state[block] !== REQUESTED) continue
       const owners = p.owners[block]
-      if (owners === undefined || owners.length >= this.#maxRequestsPerBlock || owners.includes(peerKey)) continue
-      if (p.timedOut[block]?.includes(peerKey) === true) continue
+      if (owners === undefined || owners.includes(peerKey) || p.timedOut[block]?.includes(peerKey) === true) continue
+      // Snubbed owners do not count: a block they hold is waiting for nobody.
+      let live = 0
+      for (const o of owners) if (!this.#snubbed.has(o)) live++
+      if (live >= this.#maxRequestsPerBlock) continue
       if (now - p.requestedAt[block]! < this.#endgameDelayMs) continue
       owners.push(peerKey)
       const req = { index, begin: block * this.blockLength, length: this.blockSize(index, block) }

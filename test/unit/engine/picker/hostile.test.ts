@@ -43,16 +43,25 @@ describe('picker and hostile peers', () => {
     expect(p.pick('other', full(2), 4, 0)).toHaveLength(4) // both owners snubbed: open again
   })
 
-  it('blocks out at peers that never delivered go to a peer that has, after the end-game delay', () => {
+  it('blocks out only at peers that never delivered are open to others after the end-game delay', () => {
     const p = picker({ maxRequestsPerBlock: 1, endgameDelayMs: 1000 })
     p.setUnproven('new', true)
     expect(p.pick('new', full(2), 4, 0)).toHaveLength(4)
-    p.setUnproven('other', true)
-    expect(p.pick('other', full(2), 4, 5000)).toEqual([]) // unproven itself: waits like anyone
     expect(p.pick('proven', full(2), 4, 500)).toEqual([]) // too early
     expect(p.pick('proven', full(2), 4, 1000)).toHaveLength(4)
+    // Now a peer that has delivered holds them too: nobody else takes them over.
+    p.setUnproven('other', true)
+    expect(p.pick('other', full(2), 4, 5000)).toEqual([])
     // The first copy wins; the other owner is told to cancel.
     expect(p.blockReceived('proven', 0, 0, BLOCK)).toEqual({ status: 'new', cancel: ['new'] })
+  })
+
+  it('a newcomer that never delivered may take over too (silent peers must not hold blocks from it)', () => {
+    const p = picker({ maxRequestsPerBlock: 1, endgameDelayMs: 1000 })
+    p.setUnproven('silent', true)
+    p.setUnproven('newcomer', true)
+    expect(p.pick('silent', full(2), 4, 0)).toHaveLength(4)
+    expect(p.pick('newcomer', full(2), 4, 1000)).toHaveLength(4)
   })
 
   it('fetches a failed piece from one peer alone (parole), until that peer is snubbed or gone', () => {
