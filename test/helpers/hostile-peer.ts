@@ -40,6 +40,8 @@ export type HostileMode = 'silent' | 'corrupt'
 /** One open wire connection as a behaviour sees it. */
 export interface HostileWire {
   readonly metainfo: Metainfo
+  /** Delay before answering a request (HostilePeersInit.answerDelayMs). */
+  readonly answerDelayMs: number
   send (message: Message): void
   close (): void
 }
@@ -64,7 +66,9 @@ export const BEHAVIOURS: Record<HostileMode, Behaviour> = {
     start: claimEverything,
     onMessage: (wire, message) => {
       if (message.type !== 'request') return
-      wire.send({ type: 'piece', index: message.index, begin: message.begin, block: randomBytes(message.length) })
+      const answer = (): void => wire.send({ type: 'piece', index: message.index, begin: message.begin, block: randomBytes(message.length) })
+      if (wire.answerDelayMs > 0) setTimeout(answer, wire.answerDelayMs)
+      else answer()
     }
   }
 }
@@ -83,6 +87,12 @@ export interface HostilePeersInit {
   certificate?: boolean
   /** Peers that announce at once (each leaves the tracker once connected). Default 5. */
   batch?: number
+  /**
+   * A corrupt peer answers each request this long after it arrived (default 0): slower than an honest seeder, so
+   * that both send blocks of the same pieces (at full speed it would fill whole pieces alone before a seeder that
+   * starts later gets a request).
+   */
+  answerDelayMs?: number
 }
 
 export interface HostilePeers {
@@ -178,7 +188,8 @@ export async function startHostilePeers (init: HostilePeersInit): Promise<Hostil
     const decoder = new WireDecoder({ maxMessageLength: Math.max(MAX_FIXED_MESSAGE_LENGTH, maxMessageLength(init.metainfo.pieceCount)) })
     const wire: HostileWire = {
       metainfo: init.metainfo,
-      send: (message) => connection.send(encodeMessage(message)),
+      answerDelayMs: init.answerDelayMs ?? 0,
+      send: (message) => { if (!connection.closed) connection.send(encodeMessage(message)) },
       close: () => connection.close()
     }
     let started = false
