@@ -311,7 +311,7 @@ export class Downloader {
         cancels.push(req)
       }
       policy.timedOut(key, cancels.length)
-      this.#ctx.warn(new Error(`peer ${key}: snubbed (no block for a while), its ${cancels.length} requests go to others`))
+      this.#ctx.warn(new Error(`peer ${key}: snubbed`))
       peer.writeCancels(cancels)
     }
     this.fillAll([...peers].filter((p) => !snubbed.has(p.key)), true)

@@ -33,8 +33,8 @@ export class PeerList {
   readonly #byKey = new Map<string, Peer>()
   readonly #bannedIds = new Set<string>()
   readonly #bannedRemotes: BannedRemote[] = []
-  /** Addresses with a banned peer, and how many. */
-  readonly #bannedAddresses = new Map<string, number>()
+  /** Addresses that had a peer banned. */
+  readonly #bannedAddresses = new Set<string>()
   #connectionCount = 0
 
   constructor (init: PeerListInit) {
@@ -53,10 +53,6 @@ export class PeerList {
     let n = 0
     for (const p of this.#peers) if (p.receivedHandshake) n++
     return n
-  }
-
-  isBanned (peerIdHex: string): boolean {
-    return this.#bannedIds.has(peerIdHex)
   }
 
   /**
@@ -94,7 +90,7 @@ export class PeerList {
     const key = this.#init.policy.evictionCandidate(now, this.#init.wanting())
     const victim = key === undefined ? undefined : this.#byKey.get(key)
     if (victim === undefined) return false
-    this.#init.warn(victim, new Error('disconnected: useless while pieces are wanted, and a new peer needs the slot'))
+    this.#init.warn(victim, new Error('useless: its slot goes to a new peer'))
     victim.destroy()
     return true
   }
@@ -106,7 +102,7 @@ export class PeerList {
   onHandshake (peer: Peer, now = Date.now()): boolean {
     const id = peer.remotePeerIdHex!
     if (this.#remoteBanned(peer)) {
-      this.#init.warn(peer, new Error('refused: the same remote (DTLS certificate) as a banned peer'))
+      this.#init.warn(peer, new Error('refused: same remote as a banned peer'))
       peer.destroy()
       return false
     }
@@ -159,7 +155,7 @@ export class PeerList {
     const fingerprint = live.fingerprint ?? recorded.fingerprint
     const address = live.address ?? recorded.address
     if (fingerprint !== undefined) this.#bannedRemotes.push({ fingerprint, address })
-    if (address !== undefined) this.#bannedAddresses.set(address, (this.#bannedAddresses.get(address) ?? 0) + 1)
+    if (address !== undefined) this.#bannedAddresses.add(address)
     this.#init.onBan(key, reason)
     if (peer !== undefined) {
       this.#init.warn(peer, new Error(`banned: ${reason.message}`))
@@ -167,34 +163,25 @@ export class PeerList {
     }
   }
 
-  /** The same certificate (and, when both are known, address) as a banned peer: the same remote. */
+  /**
+   * The same DTLS certificate as a banned peer: the same remote (certificates are generated per client, and the
+   * fingerprint is known before the channel opens). When both addresses are known they must match too.
+   */
   #remoteBanned (peer: Peer): boolean {
     const { fingerprint, address } = identityOf(peer)
-    if (fingerprint === undefined) return false
-    return this.#bannedRemotes.some((b) => b.fingerprint === fingerprint && (b.address === undefined || address === undefined || b.address === address))
+    return fingerprint !== undefined &&
+      this.#bannedRemotes.some((b) => b.fingerprint === fingerprint && (b.address ?? address) === (address ?? b.address))
   }
 
-  /**
-   * Once a second: drops peers silent for too long, keeps the others alive (BEP 3 keep-alives), and re-checks
-   * handshaken peers against the bans as their addresses become known (after the channel opened).
-   */
+  /** Once a second: drops peers silent for too long, keeps the others alive (BEP 3 keep-alives). */
   tick (now = Date.now()): void {
     for (const peer of this.#peers) {
       if (now - peer.lastReceivedAt > PEER_IDLE_TIMEOUT_MS) {
         this.#init.warn(peer, new Error('silent for too long'))
         peer.destroy()
-        continue
+      } else if (now - peer.lastSentAt > KEEP_ALIVE_INTERVAL_MS) {
+        peer.writeKeepAlive()
       }
-      if (peer.receivedHandshake && this.#byKey.get(peer.key) === peer) {
-        const identity = identityOf(peer)
-        this.#init.policy.identify(peer.key, identity)
-        if (this.#remoteBanned(peer)) {
-          this.#init.warn(peer, new Error('dropped: the same remote as a banned peer'))
-          peer.destroy()
-          continue
-        }
-      }
-      if (now - peer.lastSentAt > KEEP_ALIVE_INTERVAL_MS) peer.writeKeepAlive()
     }
     // Back to the cap: the slack is for the next newcomer.
     while (this.#peers.size > this.#init.maxPeers && this.#evictOne(now)) {}

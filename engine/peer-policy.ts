@@ -64,7 +64,7 @@ export class PeerPolicy {
     record.connectedAt = now
     record.waitingSince = undefined
     record.snubbed = false
-    record.identity = { ...record.identity, ...definedOnly(identity) }
+    this.identify(key, identity)
     record.badPieces = Math.max(record.badPieces, Math.min(strikes, this.#maxBadPieces - 1))
     return record
   }
@@ -72,7 +72,9 @@ export class PeerPolicy {
   /** The remote's identity became known (the transport learns its address after the channel opens). */
   identify (key: string, identity: PeerIdentity): void {
     const record = this.#records.get(key)
-    if (record !== undefined) record.identity = { ...record.identity, ...definedOnly(identity) }
+    if (record === undefined) return
+    record.identity.address = identity.address ?? record.identity.address
+    record.identity.fingerprint = identity.fingerprint ?? record.identity.fingerprint
   }
 
   disconnected (key: string): void {
@@ -81,13 +83,13 @@ export class PeerPolicy {
     record.connected = false
     record.snubbed = false
     record.waitingSince = undefined
-    let departed = 0
-    for (const r of this.#records.values()) if (!r.connected) departed++
-    for (const [k, r] of this.#records) {
-      if (departed <= MAX_DEPARTED_PEER_RECORDS) break
-      if (r.connected) continue
-      this.#records.delete(k)
-      departed--
+    // Drop the oldest departed record beyond the bound (connected peers are far fewer than the bound).
+    if (this.#records.size > MAX_DEPARTED_PEER_RECORDS) {
+      for (const [k, r] of this.#records) {
+        if (r.connected) continue
+        this.#records.delete(k)
+        break
+      }
     }
   }
 
@@ -166,27 +168,24 @@ export class PeerPolicy {
    */
   evictionCandidate (now: number, wanting: boolean): string | undefined {
     if (!wanting) return undefined
-    let best: PeerRecord | undefined
-    let bestRank = -1
+    let best: string | undefined
+    let bestScore: number[] = []
     for (const r of this.#records.values()) {
-      if (!r.connected) continue
-      const idleFor = now - (r.lastDeliveredAt ?? r.connectedAt)
-      const rank = r.snubbed ? 2 : idleFor >= this.#uselessAfterMs ? 1 : 0
-      if (rank === 0) continue
-      if (best === undefined || rank > bestRank ||
-        (rank === bestRank && (r.bytesDelivered < best.bytesDelivered ||
-          (r.bytesDelivered === best.bytesDelivered && (r.lastDeliveredAt ?? r.connectedAt) < (best.lastDeliveredAt ?? best.connectedAt))))) {
-        best = r
-        bestRank = rank
+      const since = r.lastDeliveredAt ?? r.connectedAt
+      const rank = r.snubbed ? 2 : now - since >= this.#uselessAfterMs ? 1 : 0
+      if (!r.connected || rank === 0) continue
+      // Higher is worse: snubbed before idle, then less delivered, then idle longer.
+      const score = [rank, -r.bytesDelivered, -since]
+      if (best === undefined || worse(score, bestScore)) {
+        best = r.key
+        bestScore = score
       }
     }
-    return best?.key
+    return best
   }
 }
 
-function definedOnly (identity: PeerIdentity): PeerIdentity {
-  const out: PeerIdentity = {}
-  if (identity.address !== undefined) out.address = identity.address
-  if (identity.fingerprint !== undefined) out.fingerprint = identity.fingerprint
-  return out
+function worse (a: number[], b: number[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! > b[i]!
+  return false
 }

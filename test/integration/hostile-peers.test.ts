@@ -102,7 +102,7 @@ async function run (s: Scenario): Promise<Outcome> {
   expect(result.stats.verified).toBe(metainfo.length)
   expect(sha1(await readFile(join(out, 'big.bin')))).toBe(sha1(data))
   const seederId = toHex(seeder.torrent.peerId)
-  expect(warnings.filter((w) => w.includes(seederId) && /banned|disconnected|dropped/.test(w))).toEqual([])
+  expect(warnings.filter((w) => w.includes(seederId) && /banned|useless|refused/.test(w))).toEqual([])
   return { warnings, seeder, hostile }
 }
 
@@ -115,7 +115,8 @@ describe('hostile peers connected before the honest seeder', () => {
   it(`${MAX_PEERS} silent peers (the whole peer cap): the seeder still gets a slot, the download completes`, async () => {
     const { warnings, hostile } = await run({ mode: 'silent', count: MAX_PEERS, size: 3_000_000, pieceLength: 64 * 1024 })
     expect(hostile.requests).toBeGreaterThan(0)
-    expect(warnings.some((w) => /snubbed/.test(w))).toBe(true)
+    // Turned over for the seeder (or snubbed first, when the seeder came in through the slack).
+    expect(warnings.some((w) => /snubbed|useless/.test(w))).toBe(true)
   }, 90_000)
 })
 
@@ -127,14 +128,15 @@ describe('a corrupt peer beside the honest seeder', () => {
       const { warnings, hostile } = await run({
         mode: 'corrupt', count: 1, size: mib * 1024 * 1024 + 12345, pieceLength: mib * 1024 * 1024, beforeSeeder: () => true, answerDelayMs: 100
       })
-      const banned = warnings.filter((w) => /banned/.test(w))
-      expect(banned.length).toBeGreaterThan(0)
-      for (const w of banned) expect(hostile.peerIds.some((id) => w.includes(id))).toBe(true)
+      // It was asked for blocks and sent wrong ones; whoever is banned (it, once proven twice) is one of its ids.
+      expect(hostile.requests).toBeGreaterThan(0)
+      expect(warnings.some((w) => /failed its hash check/.test(w))).toBe(true)
+      for (const w of warnings.filter((w) => /banned/.test(w))) expect(hostile.peerIds.some((id) => w.includes(id))).toBe(true)
     }, 90_000)
   }
 
   it('a corrupt peer that comes back under new peer ids (same DTLS certificate) stays banned', async () => {
-    const refused = (warnings: string[]): number => warnings.filter((w) => /same remote .* as a banned peer/.test(w)).length
+    const refused = (warnings: string[]): number => warnings.filter((w) => /same remote as a banned peer/.test(w)).length
     // Alone with the visitor first: banned, then refused twice under new peer ids; only then the honest seeder.
     const { warnings, hostile } = await run({
       mode: 'corrupt', count: 1, size: 6 * 1024 * 1024, pieceLength: 1024 * 1024, reconnect: 3, certificate: true,
