@@ -159,20 +159,23 @@ export class Downloader {
     for (const peer of this.#byDelivered(peers)) {
       const pending = this.#outstanding.get(peer)
       if (pending === undefined || peer.destroyed || peer.peerChoking || peer.has?.has(index) !== true) continue
-      const cancels: BlockRequest[] = []
       let kept = 0
-      for (const [key, req] of pending) {
-        if (kept < RUSH_KEEP_REQUESTS || this.picker.priorityOf(req.index) >= urgency) {
-          kept++
-          continue
-        }
-        pending.delete(key)
-        this.picker.releaseRequest(peer.key, req)
-        cancels.push(req)
-      }
-      peer.writeCancels(cancels)
+      this.#withdraw(peer, pending, (req) => kept++ < RUSH_KEEP_REQUESTS || this.picker.priorityOf(req.index) >= urgency, false)
       this.fill(peer, true)
     }
+  }
+
+  /** Cancels the peer's requests that `keep` does not keep (in the order sent), giving them back to the picker. */
+  #withdraw (peer: Peer, pending: Map<string, Outstanding>, keep: (req: Outstanding) => boolean, timedOut: boolean): number {
+    const cancels: BlockRequest[] = []
+    for (const [key, req] of pending) {
+      if (keep(req)) continue
+      pending.delete(key)
+      this.picker.releaseRequest(peer.key, req, timedOut)
+      cancels.push(req)
+    }
+    peer.writeCancels(cancels)
+    return cancels.length
   }
 
   /**
@@ -299,20 +302,9 @@ export class Downloader {
       const pending = peer === undefined ? undefined : this.#outstanding.get(peer)
       if (peer === undefined || pending === undefined) continue
       this.picker.setSnubbed(key, true)
-      const cancels: BlockRequest[] = []
-      let kept = false
-      for (const [k, req] of pending) {
-        if (!kept) {
-          kept = true
-          continue
-        }
-        pending.delete(k)
-        this.picker.releaseRequest(key, req, true)
-        cancels.push(req)
-      }
-      policy.timedOut(key, cancels.length)
+      let kept = 0
+      policy.timedOut(key, this.#withdraw(peer, pending, () => kept++ < 1, true))
       this.#ctx.warn(new Error(`peer ${key}: snubbed`))
-      peer.writeCancels(cancels)
     }
     this.fillAll([...peers].filter((p) => !snubbed.has(p.key)), true)
   }

@@ -193,6 +193,5 @@ export class PeerList {
 }
 
 function identityOf (peer: Peer): PeerIdentity {
-  const remote = peer.connection.identity
-  return { address: remote?.address, fingerprint: remote?.fingerprint }
+  return peer.connection.identity ?? {}
 }
