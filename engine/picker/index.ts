@@ -200,11 +200,6 @@ export class PiecePicker {
     if (!this.have.has(index)) this.#exclusive.set(index, '')
   }
 
-  /** The peer an exclusive piece's current attempt belongs to ('' before anyone picked it), or undefined. */
-  exclusiveSource (index: number): string | undefined {
-    return this.#exclusive.get(index)
-  }
-
   /** Piece -> the one peer its current attempt comes from ('' while nobody has picked it yet). */
   readonly #exclusive = new Map<number, string>()
 

@@ -23,10 +23,9 @@ export interface RemoteIdentity {
   fingerprint?: string | undefined
 }
 
-/** The `a=fingerprint:` of an SDP (session or first media level), normalised; undefined if it has none. */
+/** The first `a=fingerprint:` of an SDP ("sha-256 AB:CD:…", upper-cased); undefined if it has none. */
 export function sdpFingerprint (sdp: string | undefined): string | undefined {
-  const match = sdp === undefined ? null : /^a=fingerprint:(\S+) ([0-9A-Fa-f:]+)\s*$/m.exec(sdp)
-  return match === null ? undefined : `${match[1]!.toLowerCase()} ${match[2]!.toUpperCase()}`
+  return /^a=fingerprint:(.+?)\s*$/m.exec(sdp ?? '')?.[1]?.toUpperCase()
 }
 
 export interface Connection extends Emitter<ConnectionEvents> {

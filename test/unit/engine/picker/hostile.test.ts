@@ -72,11 +72,9 @@ describe('picker and hostile peers', () => {
     expect(ids(p.pick('b', full(2), 4, 0))).toEqual(['1:0', '1:1'])
     // a finishes asking for piece 0 (and duplicates b's blocks of piece 1: end game).
     expect(ids(p.pick('a', full(2), 4, 0))).toEqual(['0:1', '1:0', '1:1'])
-    expect(p.exclusiveSource(0)).toBe('a')
     p.setSnubbed('a', true)
     expect(ids(p.pick('c', full(2), 4, 0)).filter((id) => id.startsWith('0'))).toEqual(['0:0', '0:1'])
-    expect(p.exclusiveSource(0)).toBe('c')
-    p.markHave(0)
-    expect(p.exclusiveSource(0)).toBeUndefined()
+    // Now c's: d gets none of piece 0.
+    expect(ids(p.pick('d', full(2), 4, 0)).filter((id) => id.startsWith('0'))).toEqual([])
   })
 })
