@@ -8,8 +8,9 @@
  *   that are wrong.
  *
  * A mode is a Behaviour: what to send after the handshake and how to answer each message. A new mode (a metadata
- * liar answering ut_metadata with a wrong size or garbage) is one more Behaviour in BEHAVIOURS; `extended` lets a
- * behaviour send a BEP 10 handshake of its own.
+ * liar answering ut_metadata with a wrong size or garbage) is one more Behaviour in BEHAVIOURS: its start() sends a
+ * BEP 10 extended handshake of its own (wire.send({ type: 'extended', id: 0, ... })) and its onMessage() answers the
+ * `extended` messages (our handshake already sets the extension bit).
  *
  * Each hostile peer announces to the tracker under its own peer id, offers itself to the swarm, and leaves the
  * tracker once its data channel is open (so the tracker keeps sending later peers, such as the honest seeder, to
