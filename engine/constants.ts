@@ -89,7 +89,12 @@ export const METADATA_REQUEST_TIMEOUT_MS = 10_000
 /** A peer that leaves this many metadata requests in a row unanswered is asked no more. */
 export const METADATA_MAX_TIMEOUTS = 2
 
-/** Piece hashes that fail this many times from the same peer get that peer banned. */
+/**
+ * A peer proven to have sent bad data this many times is banned. Proven: it alone sent a piece that failed its
+ * hash, or its block differs from the one in the piece that finally verified (smart ban, engine/smart-ban.ts).
+ * A peer that merely contributed to a failed piece with others is not blamed. A peer from a remote (address) that
+ * had a peer banned starts one strike short: one proven bad piece bans it.
+ */
 export const MAX_HASH_FAILURES_PER_PEER = 2
 
 /** How many connected peers one torrent keeps. */
@@ -190,3 +195,37 @@ export const WS_RECONNECT_MAX_MS = 5 * 60_000
 
 /** ICE gathering normally ends in milliseconds on a LAN; STUN adds a round trip. */
 export const ICE_GATHERING_TIMEOUT_MS = 2000
+
+// ---- Peer policy (engine/peer-policy.ts): snubbing, turnover, bans ----
+
+/**
+ * A peer with requests outstanding that delivers no block for this long is snubbed (libtorrent's snubbing; BEP 3
+ * leaves it to clients: "anti-snubbing"): its requests go to other peers at once and it keeps at most one. A
+ * data channel delivers a first 16 KiB block within a few round trips; 3 s is far beyond that for a working peer,
+ * yet short enough that a visitor barely notices a silent one.
+ */
+export const SNUB_AFTER_MS = 3_000
+/**
+ * When the peer list is full, a newcomer takes the place of a peer that is useless while pieces are wanted: a
+ * snubbed one, or one that delivered no block for this long since it connected or last delivered (it chokes us,
+ * or has nothing we need). So a swarm full of silent peers still admits the honest seeder.
+ */
+export const USELESS_PEER_AFTER_MS = 10_000
+/** Records of peers that left, kept so that one that reconnects with the same id keeps its strikes. */
+export const MAX_DEPARTED_PEER_RECORDS = 1000
+/** Pieces whose failed attempts smart ban remembers (block hashes per contributor), oldest dropped beyond. */
+export const MAX_SMART_BAN_PIECES = 256
+/**
+ * A full peer list still takes this many newcomers beyond its cap (then turns the most useless peers over, once
+ * they are known to be useless: engine/peer-list.ts), so a peer that arrives while the slots are held by peers not
+ * yet found useless (silent peers before their snub) is not turned away until its next announce, minutes later.
+ */
+export function peerTurnoverSlack (maxPeers: number): number {
+  return Math.max(2, Math.ceil(maxPeers / 10))
+}
+/**
+ * Requests outstanding at a peer that has not delivered a block yet (slow start, as libtorrent starts a peer's queue
+ * small): one round trip later it has proven itself and gets MAX_OUTSTANDING_REQUESTS; a peer that never answers
+ * holds only these. Blocks out only at such peers for ENDGAME_DUPLICATE_AFTER_MS go to peers that have delivered.
+ */
+export const UNPROVEN_PEER_REQUESTS = 4

@@ -1,10 +1,11 @@
 /**
  * Getting pieces: asks each unchoked peer for blocks the picker chooses, assembles them, verifies every piece
- * against its SHA-1 from the info dictionary before it is stored or passed on, and blames the peers whose blocks
- * made a piece fail.
+ * against its SHA-1 from the info dictionary before it is stored or passed on. It reports to the peer policy what
+ * each peer did (blocks delivered, requests timed out) and acts on its answers (snubbed peers keep one request);
+ * smart ban names the peers whose blocks made a piece fail, and the torrent decides what that costs them.
  */
 import {
-  ENDGAME_DUPLICATE_AFTER_MS, MAX_HASH_FAILURES_PER_PEER, MAX_OUTSTANDING_REQUESTS, REQUEST_TIMEOUT_MS, RUSH_KEEP_REQUESTS,
+  ENDGAME_DUPLICATE_AFTER_MS, MAX_OUTSTANDING_REQUESTS, REQUEST_TIMEOUT_MS, RUSH_KEEP_REQUESTS, UNPROVEN_PEER_REQUESTS,
   readAheadPieces, unstoredPieces
 } from './constants.js'
 import { HashMismatchError } from './errors.js'
@@ -14,6 +15,8 @@ import type { PieceStore } from './storage/index.js'
 import { equalBytes, sha1 } from './util/bytes.js'
 import type { Peer } from './wire/peer.js'
 import type { Bitfield } from './bitfield.js'
+import type { PeerPolicy } from './peer-policy.js'
+import { SmartBan } from './smart-ban.js'
 
 interface Outstanding extends BlockRequest { sentAt: number }
 
@@ -28,18 +31,21 @@ export interface DownloaderContext {
    */
   onReadable (index: number): void
   onDownloaded (peer: Peer, bytes: number): void
-  /** A peer sent data that failed verification too often. */
-  ban (peer: Peer, reason: Error): void
+  /** The peer with this key (connected or not) is proven to have sent bad data for a piece. */
+  badData (peerKey: string, reason: Error): void
   warn (err: Error): void
   peerByKey (key: string): Peer | undefined
+  /** The per-peer records: told what each peer delivered; says who is snubbed. */
+  readonly policy: PeerPolicy
 }
 
 export class Downloader {
   readonly picker: PiecePicker
   readonly #ctx: DownloaderContext
   readonly #outstanding = new Map<Peer, Map<string, Outstanding>>()
-  /** Blocks of pieces being assembled, and which peers contributed to each. */
-  readonly #buffers = new Map<number, { data: Uint8Array, from: Set<Peer> }>()
+  /** Blocks of pieces being assembled, and which peer (key) sent each block. */
+  readonly #buffers = new Map<number, { data: Uint8Array, sources: Array<string | undefined> }>()
+  readonly #smartBan = new SmartBan()
   /** Verified pieces whose store.put has not settled yet. */
   readonly #storing = new Map<number, Uint8Array>()
   /**
@@ -77,6 +83,7 @@ export class Downloader {
 
   addPeer (peer: Peer): void {
     if (peer.has !== undefined) this.picker.addPeer(peer.key, peer.has)
+    this.picker.setUnproven(peer.key, (this.#ctx.policy.get(peer.key)?.bytesDelivered ?? 0) === 0)
     this.#outstanding.set(peer, new Map())
     this.updateInterest(peer)
   }
@@ -89,7 +96,6 @@ export class Downloader {
   removePeer (peer: Peer): void {
     this.picker.removePeer(peer.key)
     this.#outstanding.delete(peer)
-    for (const entry of this.#buffers.values()) entry.from.delete(peer)
   }
 
   /** BEP 3: interested when the peer has something we lack. */
@@ -110,13 +116,19 @@ export class Downloader {
     if (pending === undefined) return
     for (const req of pending.values()) this.picker.releaseRequest(peer.key, req)
     pending.clear()
+    this.#ctx.policy.idle(peer.key)
   }
 
   /** The one glue function between picker and peer: keep the peer's request pipeline full. */
   fill (peer: Peer, urgent = false): void {
     const pending = this.#outstanding.get(peer)
     if (pending === undefined || peer.destroyed || peer.peerChoking || !peer.amInterested || peer.has === undefined) return
-    const limit = Math.min(MAX_OUTSTANDING_REQUESTS, peer.extended?.reqq ?? MAX_OUTSTANDING_REQUESTS)
+    // A snubbed peer (engine/peer-policy.ts) keeps one request at a time until it delivers again; one that has not
+    // delivered a block yet gets a few (slow start), so peers that accept requests and never answer hold few blocks.
+    const record = this.#ctx.policy.get(peer.key)
+    const limit = record?.snubbed === true
+      ? 1
+      : Math.min(record?.bytesDelivered === 0 ? UNPROVEN_PEER_REQUESTS : MAX_OUTSTANDING_REQUESTS, peer.extended?.reqq ?? MAX_OUTSTANDING_REQUESTS)
     const want = limit - pending.size
     // Refill in batches rather than one request per received block: each data-channel send has a fixed cost
     // (measured: ~0.15 ms in node-datachannel whatever the size), so many small sends cap throughput.
@@ -126,7 +138,10 @@ export class Downloader {
     for (const req of batch) {
       pending.set(`${req.index}:${req.begin}`, { index: req.index, begin: req.begin, length: req.length, sentAt: now })
     }
-    if (batch.length > 0) peer.writeRequests(batch)
+    if (batch.length > 0) {
+      peer.writeRequests(batch)
+      this.#ctx.policy.requested(peer.key, now)
+    }
   }
 
   /**
@@ -141,27 +156,43 @@ export class Downloader {
   rush (index: number, peers: Iterable<Peer>): void {
     if (this.have.has(index) || this.readable(index) !== undefined || this.picker.isStarted(index)) return
     const urgency = this.picker.priorityOf(index)
-    for (const peer of peers) {
+    for (const peer of this.#byDelivered(peers)) {
       const pending = this.#outstanding.get(peer)
       if (pending === undefined || peer.destroyed || peer.peerChoking || peer.has?.has(index) !== true) continue
-      const cancels: BlockRequest[] = []
       let kept = 0
-      for (const [key, req] of pending) {
-        if (kept < RUSH_KEEP_REQUESTS || this.picker.priorityOf(req.index) >= urgency) {
-          kept++
-          continue
-        }
-        pending.delete(key)
-        this.picker.releaseRequest(peer.key, req)
-        cancels.push(req)
-      }
-      peer.writeCancels(cancels)
+      this.#withdraw(peer, pending, (req) => kept++ < RUSH_KEEP_REQUESTS || this.picker.priorityOf(req.index) >= urgency, false)
       this.fill(peer, true)
     }
   }
 
-  fillAll (peers: Iterable<Peer>): void {
-    for (const peer of peers) this.fill(peer)
+  /** Cancels the peer's requests that `keep` does not keep (in the order sent), giving them back to the picker. */
+  #withdraw (peer: Peer, pending: Map<string, Outstanding>, keep: (req: Outstanding) => boolean, timedOut: boolean): number {
+    const cancels: BlockRequest[] = []
+    for (const [key, req] of pending) {
+      if (keep(req)) continue
+      pending.delete(key)
+      this.picker.releaseRequest(peer.key, req, timedOut)
+      cancels.push(req)
+    }
+    peer.writeCancels(cancels)
+    return cancels.length
+  }
+
+  /**
+   * Fills every peer's pipeline, the peers that delivered most first: fresh blocks go to proven peers before peers
+   * that never delivered (or were snubbed) take the rest.
+   */
+  fillAll (peers: Iterable<Peer>, urgent = false): void {
+    for (const peer of this.#byDelivered(peers)) this.fill(peer, urgent)
+  }
+
+  #byDelivered (peers: Iterable<Peer>): Peer[] {
+    const policy = this.#ctx.policy
+    const score = (p: Peer): number => {
+      const r = policy.get(p.key)
+      return r === undefined ? -1 : r.snubbed ? -1 : r.bytesDelivered
+    }
+    return [...peers].sort((a, b) => score(b) - score(a))
   }
 
   onBlock (peer: Peer, index: number, begin: number, block: Uint8Array): void {
@@ -179,14 +210,18 @@ export class Downloader {
     }
     if (status === 'new') {
       this.#ctx.onDownloaded(peer, block.length)
+      if (this.#ctx.policy.delivered(peer.key, block.length, Date.now(), pending.size)) this.picker.setSnubbed(peer.key, false)
+      this.picker.setUnproven(peer.key, false)
       let entry = this.#buffers.get(index)
       if (entry === undefined) {
-        entry = { data: new Uint8Array(pieceLengthAt(this.#ctx.metainfo, index)), from: new Set() }
+        entry = { data: new Uint8Array(pieceLengthAt(this.#ctx.metainfo, index)), sources: [] }
         this.#buffers.set(index, entry)
       }
       entry.data.set(block, begin)
-      entry.from.add(peer)
+      entry.sources[begin / this.picker.blockLength] = peer.key
       if (this.picker.isPieceComplete(index)) void this.#verify(index)
+    } else if (pending.size === 0) {
+      this.#ctx.policy.idle(peer.key)
     }
     this.fill(peer)
   }
@@ -196,16 +231,21 @@ export class Downloader {
     if (entry === undefined) return
     this.#buffers.delete(index)
     const digest = await sha1(entry.data)
+    const blockLength = this.picker.blockLength
     if (!equalBytes(digest, pieceHash(this.#ctx.metainfo, index))) {
       this.picker.pieceFailed(index)
+      // The next attempt comes from one peer alone: a second failure then names its sender.
+      this.picker.setExclusive(index)
       const err = new HashMismatchError(index)
       this.#ctx.warn(err)
-      for (const peer of entry.from) {
-        peer.hashFailures++
-        if (peer.hashFailures >= MAX_HASH_FAILURES_PER_PEER) this.#ctx.ban(peer, err)
+      for (const culprit of await this.#smartBan.pieceFailed(index, entry.data, { sources: entry.sources, blockLength })) {
+        this.#ctx.badData(culprit, err)
       }
       return
     }
+    void this.#smartBan.pieceVerified(index, entry.data, blockLength).then((culprits) => {
+      for (const culprit of culprits) this.#ctx.badData(culprit, new HashMismatchError(index))
+    })
     this.#storing.set(index, entry.data)
     this.#ctx.onReadable(index)
     try {
@@ -230,20 +270,43 @@ export class Downloader {
     this.#ctx.onVerified(index)
   }
 
-  /** Requests unanswered for too long go back to the picker, so a stalled peer does not hold the pieces hostage. */
-  expireRequests (peers: Iterable<Peer>, now = Date.now()): void {
+  /**
+   * Once a second: requests unanswered for REQUEST_TIMEOUT_MS go back to the picker (never to be asked of that peer
+   * again), and peers the policy snubs (requests out, nothing delivered for a while) give back all their requests
+   * but the oldest, which may be on the wire already. The blocks go to other peers at once (picker.setSnubbed).
+   */
+  tick (peers: Iterable<Peer>, now = Date.now()): void {
+    const policy = this.#ctx.policy
     for (const peer of peers) {
       const pending = this.#outstanding.get(peer)
       if (pending === undefined) continue
-      let expired = false
+      let expired = 0
       for (const [key, req] of pending) {
         if (now - req.sentAt < REQUEST_TIMEOUT_MS) continue
         pending.delete(key)
-        this.picker.releaseRequest(peer.key, req)
-        expired = true
+        this.picker.releaseRequest(peer.key, req, true)
+        expired++
       }
-      if (expired) this.fill(peer)
+      if (expired > 0) {
+        policy.timedOut(peer.key, expired)
+        this.fill(peer)
+      }
     }
+    const snubbed = new Set(policy.snubDue(now, (key) => {
+      const peer = this.#ctx.peerByKey(key)
+      return peer === undefined ? 0 : this.outstandingCount(peer)
+    }))
+    if (snubbed.size === 0) return
+    for (const key of snubbed) {
+      const peer = this.#ctx.peerByKey(key)
+      const pending = peer === undefined ? undefined : this.#outstanding.get(peer)
+      if (peer === undefined || pending === undefined) continue
+      this.picker.setSnubbed(key, true)
+      let kept = 0
+      policy.timedOut(key, this.#withdraw(peer, pending, () => kept++ < 1, true))
+      this.#ctx.warn(new Error(`peer ${key}: snubbed`))
+    }
+    this.fillAll([...peers].filter((p) => !snubbed.has(p.key)), true)
   }
 
   outstandingCount (peer: Peer): number {

@@ -1,26 +1,26 @@
 /**
  * The orchestrator of one torrent: takes connections from discovery, runs the handshake, and routes each peer's
- * messages to the parts that own them (Downloader, Uploader, MetadataExchange). Decisions live in those parts and
- * in the picker; this file only glues.
+ * messages to the parts that own them (PeerList, Downloader, Uploader, MetadataExchange, Reader). Decisions live in
+ * those parts, the peer policy and the picker; this file only glues.
  */
 import { Bitfield } from './bitfield.js'
-import {
-  CLIENT_NAME, KEEP_ALIVE_INTERVAL_MS, MAX_PEERS, OUR_REQQ, PEER_ID_PREFIX, PEER_IDLE_TIMEOUT_MS, READ_PRIORITY_AHEAD,
-  READ_PRIORITY_NOW, SEED_DEFER_MS, maxMessageLength, readAheadPieces
-} from './constants.js'
+import { CLIENT_NAME, MAX_PEERS, OUR_REQQ, PEER_ID_PREFIX, SEED_DEFER_MS, maxMessageLength } from './constants.js'
 import { AbortError, InvalidTorrentError, ProtocolError } from './errors.js'
 import { Choker, othersCanServe, type ChokeDecision } from './choker.js'
 import type { Discovery, DiscoveryInit } from './discovery/index.js'
 import { Downloader } from './download.js'
 import { MetadataExchange } from './metadata-exchange.js'
-import { parseInfoDictionary, pieceLengthAt, piecesForRange, type Metainfo } from './metainfo/index.js'
+import { parseInfoDictionary, pieceLengthAt, type Metainfo } from './metainfo/index.js'
+import { PeerList } from './peer-list.js'
+import { PeerPolicy } from './peer-policy.js'
+import { Reader } from './reader.js'
 import type { PieceStore } from './storage/index.js'
 import type { Connection } from './transport/index.js'
 import { Uploader } from './upload.js'
 import { Emitter } from './util/emitter.js'
 import { fromHex, randomBytes, toHex, utf8 } from './util/bytes.js'
 import { RateMeter } from './util/rate.js'
-import { LOCAL_EXTENSION_IDS, Peer } from './wire/peer.js'
+import { LOCAL_EXTENSION_IDS, type Peer } from './wire/peer.js'
 import type { Message } from './wire/messages.js'
 
 export interface TorrentComponents {
@@ -91,19 +91,17 @@ export class Torrent extends Emitter<TorrentEvents> {
   store: PieceStore | undefined
 
   readonly #components: TorrentComponents
-  readonly #maxPeers: number
-  readonly #peers = new Set<Peer>()
-  readonly #byKey = new Map<string, Peer>()
-  readonly #banned = new Set<string>()
+  /** Per-peer records and what they decide: snubs, turnover, bans (engine/peer-policy.ts). */
+  readonly #policy = new PeerPolicy()
+  readonly #peerList: PeerList
+  readonly #reader: Reader
   readonly #metadata: MetadataExchange
   #downloader: Downloader | undefined
   #uploader: Uploader | undefined
   /** Upload slots (engine/choker.ts decides; #choke() writes its decisions). */
   readonly #choker: Choker<Peer>
   #discovery: Discovery | undefined
-  readonly #waiters = new Map<number, Set<{ resolve: () => void, reject: (err: Error) => void }>>()
   #tick: ReturnType<typeof setInterval> | undefined
-  #connectionCount = 0
   #uploaded = 0
   #downloaded = 0
   #verifiedBytes = 0
@@ -119,14 +117,27 @@ export class Torrent extends Emitter<TorrentEvents> {
     if (this.infoHashBytes.length !== 20) throw new InvalidTorrentError('an infohash has 20 bytes')
     this.infoHash = toHex(this.infoHashBytes)
     this.peerId = init.peerId ?? createPeerId()
-    this.#maxPeers = init.maxPeers ?? MAX_PEERS
+    this.#peerList = new PeerList({
+      maxPeers: init.maxPeers ?? MAX_PEERS,
+      ownId: toHex(this.peerId),
+      policy: this.#policy,
+      wanting: () => this.metainfo === undefined || !this.#done,
+      warn: (peer, err) => this.#warnPeer(peer, err),
+      onBan: (id, reason) => this.emit('ban', id, reason)
+    })
+    this.#reader = new Reader({
+      ready: async (signal) => await this.ready(signal),
+      downloader: () => this.#downloader,
+      store: () => this.store,
+      peers: () => this.#peerList.all
+    })
     this.#choker = new Choker({ seedDeferMs: init.origin === true ? SEED_DEFER_MS : 0 })
     this.#metadata = new MetadataExchange({
       infoHash: this.infoHashBytes,
       info: () => this.metainfo?.info,
       onMetadata: (info) => { void this.#onMetadataBytes(info) },
       warn: (peer, err) => this.#warnPeer(peer, err),
-      ban: (peer, reason) => this.#ban(peer, reason)
+      ban: (peer, reason) => this.#peerList.ban(peer.key, reason)
     })
     if (init.metainfo !== undefined) {
       if (init.metainfo.infoHash !== this.infoHash) throw new InvalidTorrentError('metainfo does not match the infohash')
@@ -148,13 +159,11 @@ export class Torrent extends Emitter<TorrentEvents> {
 
   get have (): Bitfield | undefined { return this.#downloader?.have }
   get done (): boolean { return this.#done }
-  get peers (): ReadonlySet<Peer> { return this.#peers }
+  get peers (): ReadonlySet<Peer> { return this.#peerList.all }
 
   stats (): TorrentStats {
-    let peers = 0
-    for (const p of this.#peers) if (p.receivedHandshake) peers++
     return {
-      peers,
+      peers: this.#peerList.connected,
       uploaded: this.#uploaded,
       downloaded: this.#downloaded,
       uploadRate: this.#uploadRate.rate,
@@ -177,15 +186,18 @@ export class Torrent extends Emitter<TorrentEvents> {
       metainfo,
       store,
       onVerified: (index) => this.#onVerified(index),
-      onReadable: (index) => this.#wake(index),
+      onReadable: (index) => this.#reader.wake(index),
       onDownloaded: (peer, bytes) => {
         this.#choker.downloaded(peer, bytes)
         this.#downloaded += bytes
         this.#downloadRate.add(bytes)
       },
-      ban: (peer, reason) => this.#ban(peer, reason),
+      badData: (key, reason) => {
+        if (this.#policy.badPiece(key)) this.#peerList.ban(key, reason)
+      },
       warn: (err) => this.emit('warning', err),
-      peerByKey: (key) => this.#byKey.get(key)
+      peerByKey: (key) => this.#peerList.byKey(key),
+      policy: this.#policy
     }, have)
     this.#downloader = downloader
     for (let i = 0; i < metainfo.pieceCount; i++) if (downloader.have.has(i)) this.#verifiedBytes += pieceLengthAt(metainfo, i)
@@ -215,7 +227,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     if (this.metainfo !== undefined || this.destroyed) return
     this.#setMetainfo(metainfo)
     this.emit('metadata', metainfo)
-    for (const peer of this.#peers) {
+    for (const peer of this.#peerList.all) {
       if (!peer.receivedHandshake) continue
       peer.setMaxMessageLength(maxMessageLength(metainfo.pieceCount))
       this.#applyPendingHaves(peer)
@@ -224,25 +236,26 @@ export class Torrent extends Emitter<TorrentEvents> {
     if (metainfo.length === 0) this.#onDone()
   }
 
-  /** Whether a connection to this peer id (hex) would be refused: connected already, banned, or ourselves. */
+  /**
+   * Whether a connection to this peer id (hex) would be taken: not connected already, not banned, not ourselves,
+   * and a free slot or a useless peer to turn over (PeerList.wantsPeer).
+   */
   wantsPeer (peerIdHex: string): boolean {
-    return !this.#banned.has(peerIdHex) && !this.#byKey.has(peerIdHex) && peerIdHex !== toHex(this.peerId) &&
-      this.#peers.size < this.#maxPeers
+    return this.#peerList.wantsPeer(peerIdHex)
   }
 
   /** Adds a freshly opened connection (from discovery, or by hand in tests). */
   addConnection (connection: Connection): Peer | undefined {
-    if (this.destroyed || this.#peers.size >= this.#maxPeers) {
+    if (this.destroyed) {
       connection.close()
       return undefined
     }
-    const pieceCount = this.metainfo?.pieceCount ?? 0
-    const peer = new Peer(connection, {
+    const peer = this.#peerList.admit(connection, {
       infoHash: this.infoHashBytes,
       peerId: this.peerId,
-      maxMessageLength: maxMessageLength(pieceCount)
-    }, `connection-${++this.#connectionCount}`)
-    this.#peers.add(peer)
+      maxMessageLength: maxMessageLength(this.metainfo?.pieceCount ?? 0)
+    })
+    if (peer === undefined) return undefined
     peer.on('warning', (err) => this.#warnPeer(peer, err))
     peer.on('close', () => this.#onPeerClose(peer))
     peer.on('handshake', () => this.#onHandshake(peer))
@@ -256,25 +269,7 @@ export class Torrent extends Emitter<TorrentEvents> {
   }
 
   #onHandshake (peer: Peer): void {
-    const id = peer.remotePeerIdHex!
-    if (this.#banned.has(id) || id === toHex(this.peerId)) {
-      peer.destroy()
-      return
-    }
-    const existing = this.#byKey.get(id)
-    if (existing !== undefined) {
-      // Two peers that announce at the same time each answer the other's offer: two connections, and if each
-      // side kept a different one, both would die. Both sides keep the one started by the lower peer id.
-      const preferred = (p: Peer): boolean => p.connection.initiator === (toHex(this.peerId) < id)
-      if (preferred(existing) || !preferred(peer)) {
-        peer.destroy()
-        return
-      }
-      this.#byKey.delete(id)
-      existing.destroy()
-    }
-    peer.key = id
-    this.#byKey.set(id, peer)
+    if (!this.#peerList.onHandshake(peer)) return
     this.#choker.add(peer, Date.now())
     const metainfo = this.metainfo
     // BEP 3: the bitfield is "only ever sent as the first message" after the handshake; omitted when empty.
@@ -358,7 +353,7 @@ export class Torrent extends Emitter<TorrentEvents> {
         downloader?.fill(peer)
         return
       case 'interested': {
-        const othersServe = this.#done && othersCanServe(peer.has, [...this.#peers].filter((p) => p !== peer).map((p) => p.has))
+        const othersServe = this.#done && othersCanServe(peer.has, [...this.#peerList.all].filter((p) => p !== peer).map((p) => p.has))
         this.#choke((choker, now) => choker.interested(peer, now, othersServe))
         return
       }
@@ -395,27 +390,20 @@ export class Torrent extends Emitter<TorrentEvents> {
   #onVerified (index: number): void {
     const metainfo = this.metainfo!
     this.#verifiedBytes += pieceLengthAt(metainfo, index)
-    for (const peer of this.#peers) {
+    for (const peer of this.#peerList.all) {
       // Everyone learns of the new piece (BEP 3 `have`); also those who have it, as cheap as it is useful for them.
       if (peer.receivedHandshake && peer.has?.has(index) !== true) peer.writeHave(index)
     }
     this.emit('verified', index)
-    this.#wake(index)
+    this.#reader.wake(index)
     if (this.#downloader!.have.complete) this.#onDone()
-    else for (const peer of this.#peers) if (peer.amInterested) this.#downloader!.updateInterest(peer)
-  }
-
-  /** Readers waiting for piece `index` may go on: it is verified (stored, or in memory: Downloader.readable). */
-  #wake (index: number): void {
-    const waiters = this.#waiters.get(index)
-    this.#waiters.delete(index)
-    if (waiters !== undefined) for (const w of waiters) w.resolve()
+    else for (const peer of this.#peerList.all) if (peer.amInterested) this.#downloader!.updateInterest(peer)
   }
 
   #onDone (): void {
     if (this.#done) return
     this.#done = true
-    for (const peer of this.#peers) if (peer.receivedHandshake) peer.writeNotInterested()
+    for (const peer of this.#peerList.all) if (peer.receivedHandshake) peer.writeNotInterested()
     this.#discovery?.complete(this.#announceStats())
     this.emit('done')
   }
@@ -441,70 +429,26 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.emit('warning', wrapped)
   }
 
-  #ban (peer: Peer, reason: Error): void {
-    const id = peer.remotePeerIdHex
-    if (peer.destroyed || (id !== undefined && this.#banned.has(id))) return
-    if (id !== undefined) this.#banned.add(id)
-    this.emit('ban', id ?? peer.key, reason)
-    this.#warnPeer(peer, new Error(`banned: ${reason.message}`))
-    peer.destroy()
-  }
-
   #onPeerClose (peer: Peer): void {
-    this.#peers.delete(peer)
-    if (this.#byKey.get(peer.key) === peer) this.#byKey.delete(peer.key)
+    this.#peerList.remove(peer)
     this.#metadata.removePeer(peer)
     this.#uploader?.removePeer(peer)
     this.#choke((choker, now) => choker.remove(peer, now))
     if (this.#downloader !== undefined) {
       this.#downloader.removePeer(peer)
-      this.#downloader.fillAll(this.#peers)
+      this.#downloader.fillAll(this.#peerList.all)
     }
   }
 
   #onTick (): void {
     const now = Date.now()
-    for (const peer of this.#peers) {
-      if (now - peer.lastReceivedAt > PEER_IDLE_TIMEOUT_MS) {
-        this.#warnPeer(peer, new Error('silent for too long'))
-        peer.destroy()
-      } else if (now - peer.lastSentAt > KEEP_ALIVE_INTERVAL_MS) {
-        peer.writeKeepAlive()
-      }
-    }
-    this.#downloader?.expireRequests(this.#peers, now)
+    this.#peerList.tick(now)
+    // Request timeouts and snubs (engine/peer-policy.ts).
+    this.#downloader?.tick(this.#peerList.all, now)
     // End-game duplicates become due with time, not only when a block arrives (engine/constants.ts).
-    this.#downloader?.fillAll(this.#peers)
+    this.#downloader?.fillAll(this.#peerList.all)
     this.#choke((choker) => choker.tick(now))
     this.#discovery?.update(this.#announceStats())
-  }
-
-  /** Resolves when piece `index` is verified: stored, or in memory (Downloader.readable). */
-  async #waitForPiece (index: number, signal?: AbortSignal): Promise<void> {
-    if (this.#downloader?.have.has(index) === true || this.#downloader?.readable(index) !== undefined) return
-    await new Promise<void>((resolve, reject) => {
-      let set = this.#waiters.get(index)
-      if (set === undefined) {
-        set = new Set()
-        this.#waiters.set(index, set)
-      }
-      const waiter = {
-        resolve: () => {
-          signal?.removeEventListener('abort', onAbort)
-          resolve()
-        },
-        reject: (err: Error) => {
-          signal?.removeEventListener('abort', onAbort)
-          reject(err)
-        }
-      }
-      const onAbort = (): void => {
-        set.delete(waiter)
-        reject(new AbortError())
-      }
-      signal?.addEventListener('abort', onAbort, { once: true })
-      set.add(waiter)
-    })
   }
 
   /**
@@ -515,7 +459,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     const downloader = this.#downloader
     if (downloader === undefined) throw new Error('setWanted needs the metainfo')
     downloader.picker.setWanted(first, last, wanted)
-    if (wanted) downloader.fillAll(this.#peers)
+    if (wanted) downloader.fillAll(this.#peerList.all)
   }
 
   /** Resolves once the metainfo is known (immediately when it was given). */
@@ -537,57 +481,10 @@ export class Torrent extends Emitter<TorrentEvents> {
 
   /**
    * Reads torrent bytes [offset, offset + length) as they are verified (the service worker and `serve` read files
-   * this way). Only a window of the range is raised in the picker: the piece under the reader at READ_PRIORITY_NOW,
-   * the next readAheadPieces() at READ_PRIORITY_AHEAD (constants.ts), moved as the reader advances. The window is
-   * dropped when the read ends, is returned early, or its `signal` aborts (at once, even while the consumer sits on
-   * a chunk: a seek must not leave the old position's pieces ahead of the new one).
+   * this way); see Reader.read for the window of pieces a reader raises.
    */
-  async * read (offset: number, length: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-    const metainfo = await this.ready(signal)
-    if (offset < 0 || length < 0 || offset + length > metainfo.length) throw new RangeError('read beyond the torrent')
-    const { first, last } = piecesForRange(metainfo, offset, length)
-    if (first > last) return
-    const picker = this.#downloader!.picker
-    const ahead = readAheadPieces(metainfo.pieceLength)
-    let releases: Array<() => void> = []
-    const releaseWindow = (): void => {
-      for (const release of releases) release()
-      releases = []
-    }
-    signal?.addEventListener('abort', releaseWindow, { once: true })
-    try {
-      for (let index = first; index <= last; index++) {
-        if (signal?.aborted === true) throw new AbortError()
-        releaseWindow()
-        releases.push(picker.addPriority(index, index, READ_PRIORITY_NOW))
-        if (index < last) releases.push(picker.addPriority(index + 1, Math.min(last, index + ahead), READ_PRIORITY_AHEAD))
-        this.#downloader!.rush(index, this.#peers)
-        this.#downloader!.fillAll(this.#peers)
-        const pieceStart = index * metainfo.pieceLength
-        const from = Math.max(offset, pieceStart) - pieceStart
-        const to = Math.min(offset + length, pieceStart + pieceLengthAt(metainfo, index)) - pieceStart
-        yield await this.#pieceBytes(index, from, to, signal)
-      }
-    } finally {
-      signal?.removeEventListener('abort', releaseWindow)
-      releaseWindow()
-    }
-  }
-
-  /**
-   * Bytes [from, to) of piece `index` once verified: a copy of the piece while it is still on its way into the store
-   * (IndexedDB commits lag while a download runs at full speed) or after the store refused it, else from the store.
-   * Copies: the reader may transfer or keep the bytes.
-   */
-  async #pieceBytes (index: number, from: number, to: number, signal?: AbortSignal): Promise<Uint8Array> {
-    for (;;) {
-      const held = this.#downloader!.readable(index)
-      if (held !== undefined) return held.slice(from, to)
-      if (this.#downloader!.have.has(index)) return await this.store!.get(index, { offset: from, length: to - from }, signal)
-      // Not here yet, or a piece the store refused that was dropped from memory before this reader came back to it
-      // (the picker fetches it again).
-      await this.#waitForPiece(index, signal)
-    }
+  read (offset: number, length: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+    return this.#reader.read(offset, length, signal)
   }
 
   /**
@@ -608,7 +505,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.#uploader?.forget(index)
     await this.store?.delete?.(index)
     // Interested again in the peers that have it (as a seed we told them we were not), and ask them.
-    for (const peer of this.#peers) downloader.updateInterest(peer)
+    for (const peer of this.#peerList.all) downloader.updateInterest(peer)
   }
 
   async destroy (): Promise<void> {
@@ -617,9 +514,8 @@ export class Torrent extends Emitter<TorrentEvents> {
     if (this.#tick !== undefined) clearInterval(this.#tick)
     this.#metadata.destroy()
     this.#uploader?.clear()
-    for (const peer of [...this.#peers]) peer.destroy()
-    for (const set of this.#waiters.values()) for (const w of set) w.reject(new AbortError('torrent destroyed'))
-    this.#waiters.clear()
+    this.#peerList.destroyAll()
+    this.#reader.rejectAll(new AbortError('torrent destroyed'))
     await this.#discovery?.destroy()
     await this.store?.close()
     this.removeAllListeners()

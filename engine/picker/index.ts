@@ -43,6 +43,8 @@ export interface PiecePickerInit {
    * cancel. Default 0 (at once).
    */
   endgameDelayMs?: number
+  /** See setUnproven. Default: endgameDelayMs. */
+  unprovenTakeoverMs?: number
 }
 
 export type BlockStatus = 'new' | 'duplicate' | 'unexpected'
@@ -63,6 +65,11 @@ interface PartialPiece {
   /** Blocks in state MISSING. */
   missing: number
   received: number
+  /**
+   * Per block: peers that held a request for it and let it time out (or were snubbed). The block is never asked of
+   * them again, not even as an end-game duplicate, until the piece is verified or dropped.
+   */
+  readonly timedOut: Array<string[] | undefined>
 }
 
 interface PeerState {
@@ -95,6 +102,7 @@ export class PiecePicker {
 
   readonly #maxRequestsPerBlock: number
   readonly #endgameDelayMs: number
+  readonly #unprovenTakeoverMs: number
   /** Per piece: how many non-seed peers have it. Seeds are added on top (`#seeds`) to keep addPeer O(1) for them. */
   readonly #availability: Uint32Array
   #seeds = 0
@@ -129,6 +137,7 @@ export class PiecePicker {
     this.have = new Bitfield(pieceCount)
     this.#maxRequestsPerBlock = Math.max(1, init.maxRequestsPerBlock ?? 2)
     this.#endgameDelayMs = Math.max(0, init.endgameDelayMs ?? 0)
+    this.#unprovenTakeoverMs = Math.max(0, init.unprovenTakeoverMs ?? this.#endgameDelayMs)
     this.#availability = new Uint32Array(pieceCount)
     this.#order = new Uint32Array(pieceCount)
     this.#pos = new Uint32Array(pieceCount)
@@ -169,6 +178,7 @@ export class PiecePicker {
   markHave (index: number): void {
     this.#checkIndex(index)
     this.have.set(index)
+    this.#exclusive.delete(index)
     // Any request still out for it is pointless now; forget it so the peer's slots free up.
     this.#dropPiece(index)
   }
@@ -177,6 +187,58 @@ export class PiecePicker {
     this.#checkIndex(index)
     this.have.set(index, false)
     this.#dropPiece(index)
+  }
+
+  /**
+   * Piece `index` failed its hash check with blocks from several peers: its next attempt comes from one peer alone
+   * (libtorrent's "parole"), so a second failure names the culprit and a success shows whose blocks were bad
+   * (smart ban). The first peer that picks a block of it gets the whole piece; the others skip it while that peer
+   * still holds a request or a received block of it. No end-game duplicates for it. Cleared by markHave.
+   */
+  setExclusive (index: number): void {
+    this.#checkIndex(index)
+    if (!this.have.has(index)) this.#exclusive.set(index, '')
+  }
+
+  /** Piece -> the one peer its current attempt comes from ('' while nobody has picked it yet). */
+  readonly #exclusive = new Map<number, string>()
+
+  /** Whether the peer an exclusive piece belongs to can still deliver it: connected and not snubbed. */
+  #sourceActive (peerKey: string): boolean {
+    return peerKey !== '' && this.#peers.has(peerKey) && !this.#snubbed.has(peerKey)
+  }
+
+  // ---- snubbed peers --------------------------------------------------------------------------------------------
+
+  /**
+   * Peers that delivered nothing for a while (engine/peer-policy.ts decides). Blocks requested only from snubbed
+   * peers are open to everyone else at once, as if nobody had been asked (no end-game delay), and a snubbed peer
+   * never holds an exclusive piece.
+   */
+  readonly #snubbed = new Set<string>()
+  /**
+   * Peers that have not delivered a block yet. A block requested only from such peers (or snubbed ones) at least
+   * `unprovenTakeoverMs` ago is open to any peer not snubbed (one more owner each time): a swarm of peers that
+   * accept requests and never answer cannot hold the blocks while a working peer waits for them to be snubbed one
+   * after the other. The first copy to arrive wins and the other owners get a cancel, as in end game.
+   */
+  readonly #unproven = new Set<string>()
+
+  setSnubbed (peerKey: string, snubbed: boolean): void {
+    if (snubbed) this.#snubbed.add(peerKey)
+    else this.#snubbed.delete(peerKey)
+  }
+
+  setUnproven (peerKey: string, unproven: boolean): void {
+    if (unproven) this.#unproven.add(peerKey)
+    else this.#unproven.delete(peerKey)
+  }
+
+  /** Whether `peerKey` may take over a block whose only owners are `owners`, first requested at `requestedAt`. */
+  #canTakeOver (peerKey: string, owners: string[] | undefined, requestedAt: number, now: number): boolean {
+    if (owners === undefined || owners.includes(peerKey)) return false
+    const aged = now - requestedAt >= this.#unprovenTakeoverMs
+    return owners.every((o) => this.#snubbed.has(o) || (aged && this.#unproven.has(o)))
   }
 
   /** All blocks received (the piece can be assembled and hashed). */
@@ -229,6 +291,8 @@ export class PiecePicker {
     const released = [...peer.requests.values()]
     for (const req of released) this.releaseRequest(peerKey, req)
     this.#peers.delete(peerKey)
+    this.#snubbed.delete(peerKey)
+    this.#unproven.delete(peerKey)
     return released
   }
 
@@ -387,7 +451,11 @@ export class PiecePicker {
     return { status: 'new', cancel }
   }
 
-  releaseRequest (peerKey: string, req: BlockRequest): void {
+  /**
+   * Gives a request back (choke, cancel, timeout). With `timedOut`, the peer let it time out: this block is never
+   * asked of it again (libtorrent does the same after a request timeout), while the piece is in progress.
+   */
+  releaseRequest (peerKey: string, req: BlockRequest, timedOut = false): void {
     const peer = this.#peers.get(peerKey)
     if (peer === undefined) return
     if (!Number.isInteger(req.index) || req.index < 0 || req.index >= this.pieceCount || req.begin % this.blockLength !== 0) return
@@ -397,12 +465,16 @@ export class PiecePicker {
     const p = this.#partial.get(req.index)
     if (p === undefined) return
     removeOwner(p, block, peerKey)
+    if (timedOut) (p.timedOut[block] ??= []).push(peerKey)
     if (p.state[block] === REQUESTED && p.owners[block] === undefined) {
       p.state[block] = MISSING
       p.missing++
     }
-    // A piece with nothing requested or received is untouched again: back to rarest-first.
-    if (p.received === 0 && p.missing === p.state.length) this.#partial.delete(req.index)
+    // A piece with nothing requested or received is untouched again: back to rarest-first (unless some peer timed
+    // out on it: that exclusion must be remembered).
+    if (p.received === 0 && p.missing === p.state.length && !p.timedOut.some((t) => t !== undefined) && !this.#exclusive.has(req.index)) {
+      this.#partial.delete(req.index)
+    }
   }
 
   requestsOf (peerKey: string): BlockRequest[] {
@@ -562,7 +634,7 @@ export class PiecePicker {
     let p = this.#partial.get(index)
     if (p === undefined) {
       const blocks = this.blockCount(index)
-      p = { state: new Uint8Array(blocks), owners: new Array<string[] | undefined>(blocks), requestedAt: new Float64Array(blocks), missing: blocks, received: 0 }
+      p = { state: new Uint8Array(blocks), owners: new Array<string[] | undefined>(blocks), requestedAt: new Float64Array(blocks), missing: blocks, received: 0, timedOut: new Array<string[] | undefined>(blocks) }
       this.#partial.set(index, p)
     }
     return p
@@ -571,9 +643,25 @@ export class PiecePicker {
   /** Requests this piece's missing blocks from the peer. Returns true when `out` is full. */
   #pickFresh (peerKey: string, peer: PeerState, index: number, out: PickedRequest[], max: number, now: number): boolean {
     const existing = this.#partial.get(index)
-    if (existing !== undefined && existing.missing === 0) return out.length >= max
+    // Blocks out only at snubbed peers (or, for a peer that has delivered, at peers that never did) count as missing.
+    const takeOver = (this.#snubbed.size > 0 || this.#unproven.size > 0) && !this.#snubbed.has(peerKey)
+    if (existing !== undefined && existing.missing === 0 && !takeOver) return out.length >= max
+    const exclusive = this.#exclusive.get(index)
+    if (exclusive !== undefined && exclusive !== peerKey) {
+      if (this.#sourceActive(exclusive) || this.#snubbed.has(peerKey)) return out.length >= max
+      this.#exclusive.set(index, peerKey)
+    }
     const p = existing ?? this.#partialOf(index)
     for (let block = 0; block < p.state.length && out.length < max; block++) {
+      if (p.timedOut[block]?.includes(peerKey) === true) continue
+      if (p.state[block] === REQUESTED && takeOver && this.#canTakeOver(peerKey, p.owners[block], p.requestedAt[block]!, now)) {
+        // requestedAt stays the first request's time: how long the block has been waiting.
+        p.owners[block]!.push(peerKey)
+        const req = { index, begin: block * this.blockLength, length: this.blockSize(index, block) }
+        peer.requests.set(index * this.blocksPerPiece + block, req)
+        out.push(req)
+        continue
+      }
       if (p.state[block] !== MISSING) continue
       p.state[block] = REQUESTED
       p.missing--
@@ -589,11 +677,15 @@ export class PiecePicker {
   /** End game: asks this peer for blocks already out at other peers. Returns true when `out` is full. */
   #pickDuplicate (peerKey: string, peer: PeerState, index: number, out: PickedRequest[], max: number, now: number): boolean {
     const p = this.#partial.get(index)
-    if (p === undefined) return false
+    if (p === undefined || this.#exclusive.has(index)) return false
     for (let block = 0; block < p.state.length && out.length < max; block++) {
       if (p.state[block] !== REQUESTED) continue
       const owners = p.owners[block]
-      if (owners === undefined || owners.length >= this.#maxRequestsPerBlock || owners.includes(peerKey)) continue
+      if (owners === undefined || owners.includes(peerKey) || p.timedOut[block]?.includes(peerKey) === true) continue
+      // Snubbed owners do not count: a block they hold is waiting for nobody.
+      let live = 0
+      for (const o of owners) if (!this.#snubbed.has(o)) live++
+      if (live >= this.#maxRequestsPerBlock) continue
       if (now - p.requestedAt[block]! < this.#endgameDelayMs) continue
       owners.push(peerKey)
       const req = { index, begin: block * this.blockLength, length: this.blockSize(index, block) }

@@ -12,11 +12,29 @@ export type ConnectionEvents = {
   error: [err: Error]
 }
 
+/**
+ * Who is at the other end, apart from the peer id it chose: a ban holds against the same remote when it comes back
+ * under a new peer id (engine/peer-list.ts). Fields are filled in as they become known.
+ */
+export interface RemoteIdentity {
+  /** IP address of the remote end of the selected ICE candidate pair (known shortly after the channel opens). */
+  address?: string | undefined
+  /** The remote's DTLS certificate fingerprint from its SDP, e.g. "sha-256 AB:CD:…" (known before it opens). */
+  fingerprint?: string | undefined
+}
+
+/** The first `a=fingerprint:` of an SDP ("sha-256 AB:CD:…", upper-cased); undefined if it has none. */
+export function sdpFingerprint (sdp: string | undefined): string | undefined {
+  return /^a=fingerprint:(.+?)\s*$/m.exec(sdp ?? '')?.[1]?.toUpperCase()
+}
+
 export interface Connection extends Emitter<ConnectionEvents> {
   /** Whether this side started the connection (sent the WebRTC offer). */
   readonly initiator: boolean
   /** Free-form description for logs ("webrtc 10.77.0.1:5000"). */
   readonly remoteAddress: string
+  /** Address and certificate of the remote, for bans; absent where the transport cannot tell (in-memory pairs). */
+  readonly identity?: RemoteIdentity
   /** Bytes queued but not yet sent. */
   readonly bufferedAmount: number
   readonly closed: boolean

@@ -8,7 +8,7 @@
  */
 import { SEND_LOW_WATER_MARK } from '../constants.js'
 import { Emitter } from '../util/emitter.js'
-import { isRemoteClose, type Connection, type ConnectionEvents } from './index.js'
+import { isRemoteClose, sdpFingerprint, type Connection, type ConnectionEvents, type RemoteIdentity } from './index.js'
 
 /** The part of simple-peer (feross/simple-peer 9, @thaunknown/simple-peer 10) that we use. */
 export interface SimplePeerLike {
@@ -18,6 +18,8 @@ export interface SimplePeerLike {
   readonly remotePort?: number
   /** Private in simple-peer, stable across versions 9 and 10; used only for sending (see above). */
   readonly _channel?: RTCDataChannel | null
+  /** Private in simple-peer 9 and 10: the RTCPeerConnection, read only for the remote's DTLS fingerprint. */
+  readonly _pc?: { readonly remoteDescription?: { readonly sdp?: string } | null } | null
   on (event: 'data', listener: (data: Uint8Array) => void): unknown
   on (event: 'close', listener: () => void): unknown
   on (event: 'error', listener: (err: Error) => void): unknown
@@ -62,6 +64,11 @@ export class SimplePeerConnection extends Emitter<ConnectionEvents> implements C
   get remoteAddress (): string {
     const address = this.#peer.remoteAddress
     return address === undefined ? 'webrtc' : `webrtc ${address}:${this.#peer.remotePort ?? 0}`
+  }
+
+  /** simple-peer learns the remote address after connecting; the fingerprint is in the remote description. */
+  get identity (): RemoteIdentity {
+    return { address: this.#peer.remoteAddress, fingerprint: sdpFingerprint(this.#peer._pc?.remoteDescription?.sdp ?? undefined) }
   }
 
   get bufferedAmount (): number {

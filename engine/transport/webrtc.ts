@@ -13,7 +13,7 @@
 import { ICE_GATHERING_TIMEOUT_MS, SEND_LOW_WATER_MARK } from '../constants.js'
 import { Emitter } from '../util/emitter.js'
 import { randomBytes, toHex, utf8 } from '../util/bytes.js'
-import { isRemoteClose, type Connection, type ConnectionEvents } from './index.js'
+import { isRemoteClose, sdpFingerprint, type Connection, type ConnectionEvents, type RemoteIdentity } from './index.js'
 
 /** What a description looks like on the wire (simple-peer's `signal` data for non-trickle peers). */
 export interface SessionDescription {
@@ -40,6 +40,7 @@ export class WebRtcConnection extends Emitter<ConnectionEvents> implements Conne
   readonly initiator: boolean
   readonly pc: RTCPeerConnection
   remoteAddress = 'webrtc'
+  readonly identity: RemoteIdentity = {}
   closed = false
   /** Resolves when the data channel opens (after `onopen` ran); rejects if the connection dies first. */
   readonly ready: Promise<void>
@@ -135,7 +136,10 @@ export class WebRtcConnection extends Emitter<ConnectionEvents> implements Conne
         if (s.type !== 'candidate-pair' || s.state !== 'succeeded' || s.nominated === false) continue
         const remote = byId.get(s.remoteCandidateId as string)
         const ip = remote?.address ?? remote?.ip
-        if (typeof ip === 'string') this.remoteAddress = `webrtc ${ip}:${String(remote?.port ?? 0)}`
+        if (typeof ip === 'string') {
+          this.remoteAddress = `webrtc ${ip}:${String(remote?.port ?? 0)}`
+          this.identity.address = ip
+        }
         return
       }
     } catch {}
@@ -155,12 +159,14 @@ export class WebRtcConnection extends Emitter<ConnectionEvents> implements Conne
   /** Answers a remote offer (answerer only). */
   async answer (offer: SessionDescription): Promise<SessionDescription> {
     await this.pc.setRemoteDescription(checkDescription(offer, 'offer'))
+    this.identity.fingerprint = sdpFingerprint(offer.sdp)
     await this.pc.setLocalDescription(await this.pc.createAnswer())
     return await this.#localDescription()
   }
 
   /** Completes the initiator's side with the remote answer; the channel opens soon after. */
   async accept (answer: SessionDescription): Promise<void> {
+    this.identity.fingerprint = sdpFingerprint(answer.sdp)
     await this.pc.setRemoteDescription(checkDescription(answer, 'answer'))
   }
 

@@ -63,8 +63,6 @@ export class Peer extends Emitter<PeerEvents> {
   lastReceivedAt = Date.now()
   lastSentAt = Date.now()
   destroyed = false
-  /** Pieces whose hash failed while this peer had contributed blocks. */
-  hashFailures = 0
 
   constructor (connection: Connection, init: PeerInit, key: string) {
     super()

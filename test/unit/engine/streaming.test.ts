@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { Bitfield } from '../../../engine/bitfield.js'
-import { MAX_OUTSTANDING_REQUESTS, readAheadPieces, RUSH_KEEP_REQUESTS } from '../../../engine/constants.js'
+import { MAX_OUTSTANDING_REQUESTS, readAheadPieces, RUSH_KEEP_REQUESTS, UNPROVEN_PEER_REQUESTS } from '../../../engine/constants.js'
 import { AbortError } from '../../../engine/errors.js'
 import type { Metainfo } from '../../../engine/metainfo/index.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
@@ -231,14 +231,16 @@ describe('Torrent.read streaming', () => {
 
   it('a seek cancels the requests queued for background pieces and asks for the new position at once', async () => {
     const { metainfo, data } = await fixture
-    // A seeder that cannot answer yet (its store reads wait): our requests pile up in its queue, as they do behind a
-    // slow link.
+    // A seeder that answers one block, then cannot answer (its store reads wait): our requests pile up in its queue,
+    // as they do behind a slow link. (The first block proves it: a peer that never delivered gets only a few
+    // requests, UNPROVEN_PEER_REQUESTS.)
     const seedStore = await storeWith(metainfo, data)
     let release!: () => void
     const gate = new Promise<void>((resolve) => { release = resolve })
     const get = seedStore.get.bind(seedStore)
+    let reads = 0
     seedStore.get = async (index, range, signal) => {
-      await gate
+      if (reads++ > 0) await gate
       return await get(index, range, signal)
     }
     const seed = new Torrent({ createStore: () => seedStore }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount) })
@@ -260,7 +262,9 @@ describe('Torrent.read streaming', () => {
     const rush = sent.slice(before)
     // All but the oldest requests are withdrawn, and the target's blocks are asked for at once (no block has
     // arrived meanwhile: the seeder is still waiting for its store).
-    expect(count(rush, 'cancel')).toBe(MAX_OUTSTANDING_REQUESTS - RUSH_KEEP_REQUESTS)
+    // (The pipeline holds MAX_OUTSTANDING_REQUESTS less the few first blocks it answered.)
+    expect(count(rush, 'cancel')).toBeLessThanOrEqual(MAX_OUTSTANDING_REQUESTS - RUSH_KEEP_REQUESTS)
+    expect(count(rush, 'cancel')).toBeGreaterThanOrEqual(MAX_OUTSTANDING_REQUESTS - RUSH_KEEP_REQUESTS - UNPROVEN_PEER_REQUESTS)
     expect(rush.filter((m) => m.type === 'request' && m.index === target)).toHaveLength(PIECE / 16384)
 
     await until(() => count(received, 'cancel') === count(rush, 'cancel'))

@@ -92,6 +92,22 @@ describe('Torrent over an in-memory transport', () => {
     }
   })
 
+  it('smart ban: beside an honest seeder, only the corrupt peer is banned, with large pieces of both their blocks', async () => {
+    // Pieces of 4 MiB (256 blocks, more than one peer's request pipeline): both seeders send blocks of each piece.
+    const { metainfo, data } = await makeTorrent([{ path: 'a.bin', data: randomData(2 * 4096 * 1024 + 1000, 9) }], 4096 * 1024)
+    const bad = await seeder(metainfo, data, true)
+    const good = await seeder(metainfo, data)
+    const { torrent } = leecher(metainfo.infoHash, metainfo)
+    torrent.on('warning', () => {})
+    const bans: string[] = []
+    torrent.on('ban', (id) => bans.push(id))
+    connect(bad, torrent)
+    connect(good, torrent)
+    await waitFor(torrent, 'done')
+    expect(sameBytes(await readAll(torrent), data)).toBe(true)
+    expect(bans).toEqual([Buffer.from(bad.peerId).toString('hex')])
+  })
+
   it('closes a peer that announces a message longer than the protocol allows, without allocating it', async () => {
     const { metainfo, data } = await makeTorrent([{ path: 'a.bin', data: randomData(40_000, 5) }])
     const seed = await seeder(metainfo, data)

@@ -1,0 +1,197 @@
+/**
+ * Peer management: the connected peers of one torrent, admission (capacity, turnover), duplicates, bans and idle
+ * peers. What each peer is worth comes from the peer policy (engine/peer-policy.ts); this module acts on it: it
+ * owns the Peer objects' admission state (key) and ends connections, and no other module does either.
+ *
+ * Bans hold against the remote, not only the peer id it chose: a banned peer's DTLS certificate fingerprint (with
+ * its address) is refused too, and a new peer from an address that had a peer banned starts one strike short of a
+ * ban. (An address alone is not a ban: peers behind one NAT, or several processes on one machine, share it.)
+ */
+import { KEEP_ALIVE_INTERVAL_MS, PEER_IDLE_TIMEOUT_MS, peerTurnoverSlack } from './constants.js'
+import type { PeerIdentity, PeerPolicy } from './peer-policy.js'
+import type { Connection } from './transport/index.js'
+import { Peer, type PeerInit } from './wire/peer.js'
+
+export interface PeerListInit {
+  maxPeers: number
+  /** Our own peer id (hex): connections to ourselves are dropped. */
+  ownId: string
+  policy: PeerPolicy
+  /** Whether pieces are still wanted (peers that give nothing may then be turned over). */
+  wanting: () => boolean
+  /** A peer was dropped or refused: for the `warning` event. */
+  warn: (peer: Peer, err: Error) => void
+  /** A peer was banned (id, or connection key before its handshake). */
+  onBan: (id: string, reason: Error) => void
+}
+
+interface BannedRemote { fingerprint: string, address: string | undefined }
+
+export class PeerList {
+  readonly #init: PeerListInit
+  readonly #peers = new Set<Peer>()
+  readonly #byKey = new Map<string, Peer>()
+  readonly #bannedIds = new Set<string>()
+  readonly #bannedRemotes: BannedRemote[] = []
+  /** Addresses that had a peer banned. */
+  readonly #bannedAddresses = new Set<string>()
+  #connectionCount = 0
+
+  constructor (init: PeerListInit) {
+    this.#init = init
+  }
+
+  get all (): ReadonlySet<Peer> { return this.#peers }
+  get size (): number { return this.#peers.size }
+
+  byKey (key: string): Peer | undefined {
+    return this.#byKey.get(key)
+  }
+
+  /** Handshaken peers. */
+  get connected (): number {
+    let n = 0
+    for (const p of this.#peers) if (p.receivedHandshake) n++
+    return n
+  }
+
+  /**
+   * Whether a connection to this peer id (hex) would be taken: not ourselves, not connected already, not banned,
+   * and a free slot, or a useless peer whose slot it may take (peer turnover).
+   */
+  wantsPeer (peerIdHex: string, now = Date.now()): boolean {
+    if (this.#bannedIds.has(peerIdHex) || this.#byKey.has(peerIdHex) || peerIdHex === this.#init.ownId) return false
+    return this.#peers.size < this.#limit || this.#init.policy.evictionCandidate(now, this.#init.wanting()) !== undefined
+  }
+
+  /** The cap plus the turnover slack while pieces are wanted (peerTurnoverSlack); the cap alone when seeding. */
+  get #limit (): number {
+    const { maxPeers } = this.#init
+    return this.#init.wanting() ? maxPeers + peerTurnoverSlack(maxPeers) : maxPeers
+  }
+
+  /**
+   * Takes a freshly opened connection: a Peer, or undefined when the list is full of peers worth their slot (the
+   * connection is closed). Beyond the cap, while pieces are wanted, a few newcomers are taken anyway (the slack),
+   * and tick() turns the most useless peers over until the list is back at its cap; when even the slack is used,
+   * the most useless peer (policy.evictionCandidate) makes room at once.
+   */
+  admit (connection: Connection, peerInit: PeerInit, now = Date.now()): Peer | undefined {
+    if (this.#peers.size >= this.#limit && !this.#evictOne(now)) {
+      connection.close()
+      return undefined
+    }
+    const peer = new Peer(connection, peerInit, `connection-${++this.#connectionCount}`)
+    this.#peers.add(peer)
+    return peer
+  }
+
+  #evictOne (now: number): boolean {
+    const key = this.#init.policy.evictionCandidate(now, this.#init.wanting())
+    const victim = key === undefined ? undefined : this.#byKey.get(key)
+    if (victim === undefined) return false
+    this.#init.warn(victim, new Error('useless: its slot goes to a new peer'))
+    victim.destroy()
+    return true
+  }
+
+  /**
+   * The remote's handshake arrived: keys the peer by its id. False (and the peer is dropped) for ourselves, a
+   * banned id or remote, or the losing side of a duplicate connection.
+   */
+  onHandshake (peer: Peer, now = Date.now()): boolean {
+    const id = peer.remotePeerIdHex!
+    if (this.#remoteBanned(peer)) {
+      this.#init.warn(peer, new Error('refused: same remote as a banned peer'))
+      peer.destroy()
+      return false
+    }
+    if (this.#bannedIds.has(id) || id === this.#init.ownId) {
+      peer.destroy()
+      return false
+    }
+    const existing = this.#byKey.get(id)
+    if (existing !== undefined) {
+      // Two peers that announce at the same time each answer the other's offer: two connections, and if each
+      // side kept a different one, both would die. Both sides keep the one started by the lower peer id.
+      const preferred = (p: Peer): boolean => p.connection.initiator === (this.#init.ownId < id)
+      if (preferred(existing) || !preferred(peer)) {
+        peer.destroy()
+        return false
+      }
+      this.#byKey.delete(id)
+      existing.destroy()
+    }
+    peer.key = id
+    this.#byKey.set(id, peer)
+    const identity = identityOf(peer)
+    const strikes = identity.address !== undefined && this.#bannedAddresses.has(identity.address) ? Number.MAX_SAFE_INTEGER : 0
+    this.#init.policy.connected(id, now, identity, strikes)
+    return true
+  }
+
+  /** A peer's connection closed: forget it (the policy keeps its record for a while). */
+  remove (peer: Peer): void {
+    this.#peers.delete(peer)
+    if (this.#byKey.get(peer.key) === peer) {
+      this.#byKey.delete(peer.key)
+      this.#init.policy.disconnected(peer.key)
+    }
+  }
+
+  /**
+   * Bans the peer with this key, connected or not: its id, and its remote (fingerprint and address) as the policy
+   * recorded it. A connected peer is dropped.
+   */
+  ban (key: string, reason: Error): void {
+    const peer = this.#byKey.get(key)
+    if (this.#bannedIds.has(key)) {
+      peer?.destroy()
+      return
+    }
+    if (!key.startsWith('connection-')) this.#bannedIds.add(key)
+    const recorded = this.#init.policy.get(key)?.identity ?? {}
+    const live = peer === undefined ? {} : identityOf(peer)
+    const fingerprint = live.fingerprint ?? recorded.fingerprint
+    const address = live.address ?? recorded.address
+    if (fingerprint !== undefined) this.#bannedRemotes.push({ fingerprint, address })
+    if (address !== undefined) this.#bannedAddresses.add(address)
+    this.#init.onBan(key, reason)
+    if (peer !== undefined) {
+      this.#init.warn(peer, new Error(`banned: ${reason.message}`))
+      peer.destroy()
+    }
+  }
+
+  /**
+   * The same DTLS certificate as a banned peer: the same remote (certificates are generated per client, and the
+   * fingerprint is known before the channel opens). When both addresses are known they must match too.
+   */
+  #remoteBanned (peer: Peer): boolean {
+    const { fingerprint, address } = identityOf(peer)
+    return fingerprint !== undefined &&
+      this.#bannedRemotes.some((b) => b.fingerprint === fingerprint && (b.address ?? address) === (address ?? b.address))
+  }
+
+  /** Once a second: drops peers silent for too long, keeps the others alive (BEP 3 keep-alives). */
+  tick (now = Date.now()): void {
+    for (const peer of this.#peers) {
+      if (now - peer.lastReceivedAt > PEER_IDLE_TIMEOUT_MS) {
+        this.#init.warn(peer, new Error('silent for too long'))
+        peer.destroy()
+      } else if (now - peer.lastSentAt > KEEP_ALIVE_INTERVAL_MS) {
+        peer.writeKeepAlive()
+      }
+    }
+    // Back to the cap: the slack is for the next newcomer.
+    while (this.#peers.size > this.#init.maxPeers && this.#evictOne(now)) {}
+  }
+
+  destroyAll (): void {
+    for (const peer of [...this.#peers]) peer.destroy()
+  }
+}
+
+function identityOf (peer: Peer): PeerIdentity {
+  return peer.connection.identity ?? {}
+}

@@ -1,0 +1,129 @@
+/**
+ * Reading torrent bytes as they are verified (what the service worker and `serve` use): readers waiting for pieces,
+ * the window of pieces each reader raises in the picker, and where a verified piece's bytes come from (memory while
+ * the store is still writing it, else the store).
+ */
+import { READ_PRIORITY_AHEAD, READ_PRIORITY_NOW, readAheadPieces } from './constants.js'
+import type { Downloader } from './download.js'
+import { AbortError } from './errors.js'
+import { pieceLengthAt, piecesForRange, type Metainfo } from './metainfo/index.js'
+import type { PieceStore } from './storage/index.js'
+import type { Peer } from './wire/peer.js'
+
+export interface ReaderComponents {
+  /** Resolves once the metainfo is known. */
+  ready: (signal?: AbortSignal) => Promise<Metainfo>
+  /** Both set once the metainfo is known. */
+  downloader: () => Downloader | undefined
+  store: () => PieceStore | undefined
+  peers: () => Iterable<Peer>
+}
+
+interface Waiter { resolve: () => void, reject: (err: Error) => void }
+
+export class Reader {
+  readonly #c: ReaderComponents
+  readonly #waiters = new Map<number, Set<Waiter>>()
+
+  constructor (components: ReaderComponents) {
+    this.#c = components
+  }
+
+  /** Readers waiting for piece `index` may go on: it is verified (stored, or in memory: Downloader.readable). */
+  wake (index: number): void {
+    const waiters = this.#waiters.get(index)
+    this.#waiters.delete(index)
+    if (waiters !== undefined) for (const w of waiters) w.resolve()
+  }
+
+  /** Every waiting reader fails with `err` (the torrent is going away). */
+  rejectAll (err: Error): void {
+    for (const set of this.#waiters.values()) for (const w of set) w.reject(err)
+    this.#waiters.clear()
+  }
+
+  /** Resolves when piece `index` is verified: stored, or in memory (Downloader.readable). */
+  async #waitForPiece (index: number, signal?: AbortSignal): Promise<void> {
+    const downloader = this.#c.downloader()
+    if (downloader?.have.has(index) === true || downloader?.readable(index) !== undefined) return
+    await new Promise<void>((resolve, reject) => {
+      let set = this.#waiters.get(index)
+      if (set === undefined) {
+        set = new Set()
+        this.#waiters.set(index, set)
+      }
+      const waiter: Waiter = {
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort)
+          resolve()
+        },
+        reject: (err: Error) => {
+          signal?.removeEventListener('abort', onAbort)
+          reject(err)
+        }
+      }
+      const onAbort = (): void => {
+        set.delete(waiter)
+        reject(new AbortError())
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      set.add(waiter)
+    })
+  }
+
+  /**
+   * Reads torrent bytes [offset, offset + length) as they are verified. Only a window of the range is raised in the
+   * picker: the piece under the reader at READ_PRIORITY_NOW, the next readAheadPieces() at READ_PRIORITY_AHEAD
+   * (constants.ts), moved as the reader advances. The window is dropped when the read ends, is returned early, or
+   * its `signal` aborts (at once, even while the consumer sits on a chunk: a seek must not leave the old position's
+   * pieces ahead of the new one).
+   */
+  async * read (offset: number, length: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+    const metainfo = await this.#c.ready(signal)
+    if (offset < 0 || length < 0 || offset + length > metainfo.length) throw new RangeError('read beyond the torrent')
+    const { first, last } = piecesForRange(metainfo, offset, length)
+    if (first > last) return
+    const downloader = this.#c.downloader()!
+    const picker = downloader.picker
+    const ahead = readAheadPieces(metainfo.pieceLength)
+    let releases: Array<() => void> = []
+    const releaseWindow = (): void => {
+      for (const release of releases) release()
+      releases = []
+    }
+    signal?.addEventListener('abort', releaseWindow, { once: true })
+    try {
+      for (let index = first; index <= last; index++) {
+        if (signal?.aborted === true) throw new AbortError()
+        releaseWindow()
+        releases.push(picker.addPriority(index, index, READ_PRIORITY_NOW))
+        if (index < last) releases.push(picker.addPriority(index + 1, Math.min(last, index + ahead), READ_PRIORITY_AHEAD))
+        downloader.rush(index, this.#c.peers())
+        downloader.fillAll(this.#c.peers())
+        const pieceStart = index * metainfo.pieceLength
+        const from = Math.max(offset, pieceStart) - pieceStart
+        const to = Math.min(offset + length, pieceStart + pieceLengthAt(metainfo, index)) - pieceStart
+        yield await this.#pieceBytes(downloader, index, from, to, signal)
+      }
+    } finally {
+      signal?.removeEventListener('abort', releaseWindow)
+      releaseWindow()
+    }
+  }
+
+  /**
+   * Bytes [from, to) of piece `index` once verified: a copy of the piece while it is still on its way into the store
+   * (IndexedDB commits lag while a download runs at full speed) or after the store refused it, else from the store.
+   * Copies: the reader may transfer or keep the bytes.
+   */
+  async #pieceBytes (downloader: Downloader, index: number, from: number, to: number, signal?: AbortSignal): Promise<Uint8Array> {
+    for (;;) {
+      const held = downloader.readable(index)
+      if (held !== undefined) return held.slice(from, to)
+      if (downloader.have.has(index)) return await this.#c.store()!.get(index, { offset: from, length: to - from }, signal)
+      // Not here yet, or a piece the store refused that was dropped from memory before this reader came back to it
+      // (the picker fetches it again).
+      await this.#waitForPiece(index, signal)
+    }
+  }
+}
