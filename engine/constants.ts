@@ -203,3 +203,8 @@ export const POINTER_MAX_MESSAGE_BYTES = 1400
 export const POINTER_PUBLIC_KEY_BYTES = 32
 /** BEP 44: "The signature is a 64 byte ed25519 signature". */
 export const POINTER_SIGNATURE_BYTES = 64
+/**
+ * Records one peer may send on one connection before the rest are ignored: each costs an ed25519 check, and a site
+ * publishes a new version rarely (a record is sent on connect and once per new version).
+ */
+export const POINTER_MAX_RECORDS_PER_PEER = 64
