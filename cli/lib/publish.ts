@@ -10,7 +10,7 @@ import { encode as toMagnetURI } from 'magnet-uri'
 import { UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { POINTER_MAX_SEQ } from '../../engine/constants.js'
-import { btpkMagnet, pointerFromJson, pointerToJson, signPointer, type PointerRecordJson, type VerifiedPointer } from '../../engine/pointer/index.js'
+import { btpkMagnet, pointerFromJson, pointerId, pointerToJson, signPointer, type PointerRecordJson, type VerifiedPointer } from '../../engine/pointer/index.js'
 import { equalBytes } from '../../engine/util/bytes.js'
 import { defaultLoaderDir, LOADER_FILES, packageInfo } from './package.js'
 import { choosePieceLength } from './piece-length.js'
@@ -19,6 +19,7 @@ import { buildTorrent } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
 import { realpathOrNearest } from './paths.js'
 import { loadOrCreateSiteKey, type SiteKey } from './site-key.js'
+import { PointerStateFile } from './pointer-state.js'
 import { MANIFEST_FILE, RESERVED_ROOT_FILES, TORRENT_FILE, type SiteManifest } from '../../worker/protocol.js'
 
 // The manifest and torrent names, and the names the loader keeps for itself, are the worker's (one protocol).
@@ -42,6 +43,8 @@ export interface PublishInit {
   keyFile?: string
   /** The clock that seeds `seq` (ms since 1970); default Date.now. */
   now?: () => number
+  /** Where the highest seq per key is remembered (pointer-state.ts); default defaultStateDir(). */
+  stateDir?: string
   onProgress?: (hashed: number, total: number) => void
 }
 
@@ -57,9 +60,11 @@ export interface PublishPlan {
   readonly replaces: boolean
   /** The site key, when publishing with --key. */
   readonly key?: SiteKey
-  /** The highest seq already used for this key that the plan found (the output folder being replaced); -1 if none. */
+  /** The highest seq already used for this key that the plan found (the output folder being replaced, the state
+   * file); -1 if none. */
   readonly previousSeq: number
   readonly now: () => number
+  readonly state: PointerStateFile
 }
 
 export type ManifestFile = SiteManifest['files'][number]
@@ -105,6 +110,7 @@ export async function planPublish (init: PublishInit): Promise<PublishPlan> {
   if (!Number.isSafeInteger(prefetchLimit) || prefetchLimit < 0) throw new UsageError(`invalid prefetch limit ${prefetchLimit}`)
   let key: SiteKey | undefined
   let previousSeq = -1
+  const state = new PointerStateFile(init.stateDir)
   if (init.keyFile !== undefined) {
     const realKey = await realpathOrNearest(resolve(init.keyFile))
     // Inside either folder, the secret would be published: to every peer, or to the static host.
@@ -112,12 +118,14 @@ export async function planPublish (init: PublishInit): Promise<PublishPlan> {
     if (isInside(realOut, realKey)) throw new UsageError(`key file ${init.keyFile} is inside the output folder ${init.out ?? out}: it would be uploaded; keep it elsewhere`)
     key = await loadOrCreateSiteKey(init.keyFile)
     if (replaces) previousSeq = await previousOutputSeq(out, key.publicKey)
+    previousSeq = Math.max(previousSeq, (await state.load(pointerId(key.publicKey)))?.seq ?? -1)
   }
   return {
     site, name, out, trackers: [...init.trackers], pieceLength, prefetchLimit, loaderDir, replaces,
     ...(key !== undefined ? { key } : {}),
     previousSeq,
-    now: init.now ?? Date.now
+    now: init.now ?? Date.now,
+    state
   }
 }
 
@@ -209,6 +217,8 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
   // A new key is written before the output that depends on it: an output signed by a key that was then lost would
   // be an address nobody can update.
   await plan.key?.save()
+  // Remembered before the output exists: a seq is never handed out twice, even if this publish fails later.
+  if (pointer !== undefined) await plan.state.save(pointerId(pointer.publicKey), { seq: pointer.seq, record: pointer })
 
   await mkdir(dirname(plan.out), { recursive: true })
   const staging = await mkdtemp(join(dirname(plan.out), `.${basename(plan.out)}.tmp-`))

@@ -32,7 +32,7 @@ async function setup (): Promise<{ dir: string, site: string, loaderDir: string,
   const loaderDir = await makeLoaderDir(dir)
   const key = join(dir, 'keys', 'site.key')
   const publish = async (extra: Partial<PublishInit> = {}): ReturnType<typeof publishSite> =>
-    await publishSite({ dir: site, trackers: ['ws://127.0.0.1:9/'], loaderDir, keyFile: key, ...extra })
+    await publishSite({ dir: site, trackers: ['ws://127.0.0.1:9/'], loaderDir, keyFile: key, stateDir: join(dir, 'state'), ...extra })
   return { dir, site, loaderDir, key, publish }
 }
 
@@ -81,7 +81,7 @@ describe('publish --key (library)', () => {
     // An old copy of the site published again into a new folder: the time gives it a higher seq.
     await mkdir(join(dir, 'old'))
     const old = await copyHello(join(dir, 'old')) // same name, same files: the same torrent as v1
-    const v3 = await publishSite({ dir: old, trackers: ['ws://127.0.0.1:9/'], loaderDir: v1.plan.loaderDir, keyFile: v1.plan.key!.path, out: join(dir, 'v3'), now: () => 9_000 })
+    const v3 = await publishSite({ dir: old, trackers: ['ws://127.0.0.1:9/'], loaderDir: v1.plan.loaderDir, keyFile: v1.plan.key!.path, out: join(dir, 'v3'), now: () => 9_000, stateDir: join(dir, 'state') })
     expect(v3.infoHash).toBe(v1.infoHash)
     expect(v3.pointer!.seq).toBe(9_000)
     // A visitor who saw v2 takes v3 (newer), and refuses v1's record replayed (rollback).
@@ -90,6 +90,16 @@ describe('publish --key (library)', () => {
     expect((await book.offer(v3.pointer!)).kind).toBe('newer')
     const replay = await book.offer(v1.pointer!)
     expect(replay.kind === 'refused' && replay.error.reason).toBe('rollback')
+  })
+
+  it('remembers the highest seq per key in the state file: a new output folder with the clock gone back still goes up', async () => {
+    const { dir, publish } = await setup()
+    const v1 = await publish({ now: () => 50_000 })
+    const v2 = await publish({ out: join(dir, 'elsewhere'), now: () => 10 })
+    expect(v2.pointer!.seq).toBe(50_001)
+    const state = JSON.parse(await readFile(join(dir, 'state', 'pointers.json'), 'utf8')) as { keys: Record<string, { seq: number }> }
+    expect(state.keys[toHex(v1.pointer!.publicKey)]?.seq).toBe(50_001)
+    expect((await stat(join(dir, 'state', 'pointers.json'))).mode & 0o777).toBe(0o600)
   })
 
   it('without --key, peersite.json has no address or pointer', async () => {
@@ -170,7 +180,7 @@ describe('publish --key (the CLI)', () => {
   let env: Record<string, string>
   beforeAll(async () => {
     tmp = await makeTempDir('peersite-key-cli-')
-    env = { PEERSITE_LOADER_DIR: await makeLoaderDir(tmp.path) }
+    env = { PEERSITE_LOADER_DIR: await makeLoaderDir(tmp.path), PEERSITE_STATE_DIR: join(tmp.path, 'state') }
     await cliPath()
   }, 60_000)
   afterAll(async () => {
