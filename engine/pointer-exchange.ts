@@ -32,6 +32,8 @@ export interface PointerExchangeContext<P extends PointerPeer> {
   warn: (peer: P, err: Error) => void
   /** A newer record was verified (from `peer`, or from `publish()` when undefined). */
   onNewer?: (record: VerifiedPointer, peer: P | undefined) => void
+  /** A peer sent a valid record that is the newest we believe (newer, or the same as ours): someone agrees. */
+  onHeard?: (record: VerifiedPointer, peer: P) => void
   /** A record was refused as a rollback or a fork (invalid records go to `warn`). */
   onRefused?: (error: PointerError, peer: P) => void
 }
@@ -101,9 +103,14 @@ export class PointerExchange<P extends PointerPeer> {
     if (decision.kind === 'newer') {
       s.sentSeq = Math.max(s.sentSeq, decision.record.seq) // it has it: no need to echo it back
       this.#onNewer(decision.record, peer)
+      this.#ctx.onHeard?.(decision.record, peer)
       return
     }
-    if (decision.kind === 'same') return
+    if (decision.kind === 'same') {
+      s.sentSeq = Math.max(s.sentSeq, decision.record.seq)
+      this.#ctx.onHeard?.(decision.record, peer)
+      return
+    }
     const error = decision.error
     if (error.reason === 'invalid') {
       this.#drop(peer, error)
@@ -116,6 +123,14 @@ export class PointerExchange<P extends PointerPeer> {
       this.#forkReported = record.seq
     }
     this.#ctx.onRefused?.(error, peer)
+  }
+
+  /**
+   * Sends the book's current record to every peer that does not have it yet. For a book shared by several swarms:
+   * when one exchange learns a newer record, the others call this to pass it on to their own peers.
+   */
+  broadcast (): void {
+    for (const peer of this.#peers.keys()) this.#sendCurrent(peer)
   }
 
   #onNewer (record: VerifiedPointer, from: P | undefined): void {

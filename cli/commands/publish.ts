@@ -107,7 +107,14 @@ export async function handler (argv: PublishArgs): Promise<void> {
       return
     }
     if (!argv.json) process.stderr.write('seeding; press Ctrl-C to stop\n')
-    await seedUntilStopped({ metainfo: result.metainfo, root: plan.site.root, trackers: plan.trackers.slice(), rtcConfig, onShutdown: closeLocal })
+    await seedUntilStopped({
+      metainfo: result.metainfo,
+      root: plan.site.root,
+      trackers: plan.trackers.slice(),
+      rtcConfig,
+      onShutdown: closeLocal,
+      ...(result.pointer !== undefined ? { pointer: result.pointer } : {})
+    })
   } catch (err) {
     await closeLocal()
     throw err
