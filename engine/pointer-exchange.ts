@@ -8,7 +8,8 @@
  * - a message that is not a well-formed record: a warning, and the peer is dropped (it breaks the protocol);
  * - a well-formed record whose signature or key is wrong: a warning, and the peer is dropped (forged);
  * - an older record (rollback): not the peer's fault (it may simply have an old version); it gets ours instead;
- * - a fork: reported once through `onRefused` (the visitor must be told) and not held against the peer;
+ * - a fork: reported once through `onRefused` (the visitor must be told) and not held against the peer; both
+ *   records then go to every peer instead of a current one, so that the whole swarm refuses the fork;
  * - a peer repeating itself: while one of its records is being verified, its next message is ignored, and after
  *   POINTER_MAX_RECORDS_PER_PEER records on one connection the rest are ignored (each costs a signature check).
  */
@@ -43,6 +44,8 @@ interface PeerState {
   sentSeq: number
   /** The highest seq it sent us. */
   heardSeq: number
+  /** The seq of the fork whose proof we sent it. */
+  sentFork: number
   busy: boolean
   received: number
 }
@@ -60,7 +63,7 @@ export class PointerExchange<P extends PointerPeer> {
   /** After the peer's BEP 10 handshake: if it speaks the extension, remember it and send what we believe. */
   onExtendedHandshake (peer: P): void {
     if (peer.extended?.m[PEERSITE_POINTER] === undefined) return
-    if (!this.#peers.has(peer)) this.#peers.set(peer, { sentSeq: -1, heardSeq: -1, busy: false, received: 0 })
+    if (!this.#peers.has(peer)) this.#peers.set(peer, { sentSeq: -1, heardSeq: -1, sentFork: -1, busy: false, received: 0 })
     this.#sendCurrent(peer)
   }
 
@@ -80,7 +83,7 @@ export class PointerExchange<P extends PointerPeer> {
     const state = this.#peers.get(peer)
     // A message under our id from a peer whose handshake did not name the extension still counts: BEP 10 ids are
     // ours to assign, so it did read our handshake. Track it like the others.
-    const s = state ?? { sentSeq: -1, heardSeq: -1, busy: false, received: 0 }
+    const s = state ?? { sentSeq: -1, heardSeq: -1, sentFork: -1, busy: false, received: 0 }
     if (state === undefined) this.#peers.set(peer, s)
     if (s.busy || s.received >= POINTER_MAX_RECORDS_PER_PEER) return
     s.received++
@@ -121,6 +124,7 @@ export class PointerExchange<P extends PointerPeer> {
     } else {
       if (this.#forkReported === record.seq) return
       this.#forkReported = record.seq
+      this.broadcast() // the proof, to every peer (see #sendCurrent)
     }
     this.#ctx.onRefused?.(error, peer)
   }
@@ -139,12 +143,24 @@ export class PointerExchange<P extends PointerPeer> {
   }
 
   #sendCurrent (peer: P): void {
-    const current = this.#ctx.book.current
     const s = this.#peers.get(peer)
-    if (current === undefined || s === undefined) return
-    // Not to a peer that already has it or told us of something at least as new.
-    if (s.sentSeq >= current.seq || s.heardSeq >= current.seq) return
-    if (peer.writeExtension(PEERSITE_POINTER, encodePointerMessage(current))) s.sentSeq = current.seq
+    if (s === undefined) return
+    const current = this.#ctx.book.current
+    if (current !== undefined) {
+      // Not to a peer that already has it or told us of something at least as new.
+      if (s.sentSeq >= current.seq || s.heardSeq >= current.seq) return
+      if (peer.writeExtension(PEERSITE_POINTER, encodePointerMessage(current))) s.sentSeq = current.seq
+      return
+    }
+    // Forked: both records, so that the peer refuses the fork too rather than believing the half it heard first
+    // (even a peer that sent us one of them: it needs the other).
+    const evidence = this.#ctx.book.evidence
+    if (evidence === undefined || evidence.length === 0) return
+    const seq = evidence[0]!.seq
+    if (s.sentFork >= seq || s.heardSeq > seq) return
+    let sent = true
+    for (const record of evidence) sent = peer.writeExtension(PEERSITE_POINTER, encodePointerMessage(record)) && sent
+    if (sent) s.sentFork = seq
   }
 
   #drop (peer: P, err: Error): void {

@@ -50,6 +50,7 @@ export class PointerBook {
   #seq: number
   #forked: boolean
   #record: VerifiedPointer | undefined
+  #evidence: readonly VerifiedPointer[] | undefined
 
   constructor (components: { verifier: Ed25519Verifier }, init: PointerBookInit) {
     this.#verifier = components.verifier
@@ -63,6 +64,14 @@ export class PointerBook {
   /** The newest record believed, if any (undefined while the highest seq is forked). */
   get current (): VerifiedPointer | undefined {
     return this.#record
+  }
+
+  /**
+   * While the highest seq is forked: two valid records that differ at that seq (when this book saw both), the proof
+   * that lets other peers refuse the fork too instead of believing whichever half reaches them first.
+   */
+  get evidence (): readonly VerifiedPointer[] | undefined {
+    return this.#forked ? this.#evidence : undefined
   }
 
   /** What to remember: the highest seq seen, whether it is forked, and the record. */
@@ -89,6 +98,7 @@ export class PointerBook {
     if (record.seq > this.#seq) {
       this.#seq = record.seq
       this.#forked = false
+      this.#evidence = undefined
       this.#record = record
       return { kind: 'newer', record }
     }
@@ -101,6 +111,7 @@ export class PointerBook {
       this.#record = record
       return { kind: 'newer', record }
     }
+    if (!this.#forked && this.#record !== undefined) this.#evidence = [this.#record, record]
     this.#forked = true
     this.#record = undefined
     return {

@@ -106,6 +106,18 @@ describe('PointerExchange', () => {
     expect(book.current).toBeUndefined()
     expect(warnings).toEqual([])
     expect([a, b, c].some((p) => p.destroyed)).toBe(false)
+    // The proof went to every peer: both records (a sent one half, b the other; c too needs both). b and c had
+    // been sent a's record as the newest before the fork showed.
+    expect([a.sent, b.sent, c.sent]).toEqual([[40, 40], [40, 40, 40], [40, 40, 40]])
+    expect(book.evidence?.map((r) => r.infoHash)).toEqual([V1, V2])
+    // A peer connecting later gets the proof as well, and refuses the fork in turn.
+    const late = new FakePeer('late')
+    exchange.onExtendedHandshake(late)
+    expect(late.sent).toEqual([40, 40])
+    const lateBook = new PointerBook({ verifier: nodeVerifier }, { publicKey: site.publicKey })
+    expect((await lateBook.offer(await sign(40, V1))).kind).toBe('newer')
+    const second = await lateBook.offer(await sign(40, V2))
+    expect(second.kind === 'refused' && second.error.reason).toBe('fork')
     // A higher seq settles it, and everyone hears of it.
     await exchange.onMessage(c, encodePointerMessage(await sign(41, V3)))
     expect(book.current?.infoHash).toBe(V3)
