@@ -105,3 +105,64 @@ describe('site keys over WebRTC', () => {
     expect((await state.load(toHex(v2.pointer!.publicKey)))?.forked).toBe(true)
   }, 120_000)
 })
+
+describe('publish --key and seed <out-dir> as processes', () => {
+  it('a visitor finds the version `publish --key --local` seeds, and later the one `seed <out-dir>` announces', async () => {
+    const { spawn } = await import('node:child_process')
+    const main = await cliPath()
+    const dir = join(tmp.path, 'procs')
+    const { mkdir } = await import('node:fs/promises')
+    await mkdir(dir)
+    const site = await copyHello(dir)
+    const key = join(dir, 'k.key')
+    const env = { ...process.env, PEERSITE_LOADER_DIR: loaderDir, PEERSITE_STATE_DIR: join(dir, 'state'), PEERSITE_DEBUG: '' }
+    const publisher = spawn(process.execPath, [main, 'publish', site, '--local', '--json', '--key', key], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    cleanups.push(async () => {
+      if (publisher.exitCode === null) {
+        const exited = new Promise((resolve) => publisher.once('exit', resolve))
+        publisher.kill('SIGINT')
+        await exited
+      }
+    })
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = ''
+      publisher.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d
+        if (out.includes('\n')) resolve(out.split('\n')[0]!)
+      })
+      publisher.once('exit', (code) => reject(new Error(`publish exited with ${String(code)}`)))
+    })
+    const published = JSON.parse(line) as { address: string, infoHash: string, seq: number, out: string }
+    const manifest = JSON.parse(await readFile(join(published.out, 'peersite.json'), 'utf8')) as { trackers: string[] }
+    const got = await runCli(['get', published.address, '--tracker', manifest.trackers[0]!, '--out', join(dir, 'got'), '--ice-servers', 'none', '--json', '--timeout', '60'],
+      { env: { PEERSITE_STATE_DIR: join(dir, 'visitor-state') }, timeoutMs: 90_000 })
+    expect(got.code, got.stderr).toBe(0)
+    expect((JSON.parse(got.stdout) as { infoHash: string, seq: number }).infoHash).toBe(published.infoHash)
+
+    // The publisher stops; `seed <out-dir>` later announces the record from peersite.json (checked against the address).
+    const stopped = new Promise((resolve) => publisher.once('exit', resolve))
+    publisher.kill('SIGINT')
+    await stopped
+    const seeder = spawn(process.execPath, [main, 'seed', published.out, '--tracker', trackerUrlFor(tracker, 'seed-cmd'), '--ice-servers', 'none'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    cleanups.push(async () => {
+      if (seeder.exitCode === null) {
+        const exited = new Promise((resolve) => seeder.once('exit', resolve))
+        seeder.kill('SIGINT')
+        await exited
+      }
+    })
+    const seedOut = await new Promise<string>((resolve, reject) => {
+      let out = ''
+      seeder.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d
+        if (out.includes('address:')) resolve(out)
+      })
+      seeder.once('exit', (code) => reject(new Error(`seed exited with ${String(code)}`)))
+    })
+    expect(seedOut).toContain(`  address:  ${published.address} (seq ${published.seq})`)
+    const again = await runCli(['get', published.address, '--tracker', trackerUrlFor(tracker, 'visitor-2'), '--out', join(dir, 'got2'), '--ice-servers', 'none', '--json', '--timeout', '60'],
+      { env: { PEERSITE_STATE_DIR: join(dir, 'visitor-state') }, timeoutMs: 90_000 })
+    expect(again.code, again.stderr).toBe(0)
+    expect((JSON.parse(again.stdout) as { infoHash: string, seq: number }).seq).toBe(published.seq)
+  }, 180_000)
+})
