@@ -22,6 +22,11 @@ const site = generateEd25519()
 type Evaluate = <A, R>(fn: (arg: A) => Promise<R>, arg: A) => Promise<R>
 interface Driver { evaluate: Evaluate, close: () => Promise<void> }
 
+/** The drivers' own evaluate types unwrap handles in ways these plain values never need. */
+function evaluateWith (evaluate: unknown): Evaluate {
+  return async <A, R>(fn: (arg: A) => Promise<R>, arg: A): Promise<R> => await (evaluate as (f: (arg: A) => Promise<R>, a: A) => Promise<R>)(fn, arg)
+}
+
 const FIREFOX = process.env.PEERSITE_FIREFOX ?? '/usr/bin/firefox'
 const drivers: Record<string, () => Promise<Driver>> = {
   chromium: async () => {
@@ -29,14 +34,14 @@ const drivers: Record<string, () => Promise<Driver>> = {
     const page = await browser.newPage()
     await page.goto(url)
     await page.waitForFunction(() => 'peersitePointer' in globalThis)
-    return { evaluate: async (fn, arg) => await page.evaluate(fn, arg), close: async () => await browser.close() }
+    return { evaluate: evaluateWith(page.evaluate.bind(page)), close: async () => await browser.close() }
   },
   firefox: async () => {
     const browser = await puppeteer.launch({ browser: 'firefox', executablePath: FIREFOX, headless: true })
     const page = await browser.newPage()
     await page.goto(url)
     await page.waitForFunction(() => 'peersitePointer' in globalThis)
-    return { evaluate: async (fn, arg) => await page.evaluate(fn, arg), close: async () => await browser.close() }
+    return { evaluate: evaluateWith(page.evaluate.bind(page)), close: async () => await browser.close() }
   }
 }
 
