@@ -169,3 +169,51 @@ export class PointerExchange<P extends PointerPeer> {
     peer.destroy()
   }
 }
+
+/**
+ * One site's book shared by several swarms (the pointer swarm and each version's swarm): `exchange()` makes one
+ * PointerExchange per swarm, and whatever record one of them learns (or a fork it proves) the others pass on to
+ * their own peers. The callbacks fire once per record, whichever swarm it came through.
+ */
+export class PointerHub<P extends PointerPeer> {
+  readonly book: PointerBook
+  readonly #ctx: PointerExchangeContext<P>
+  readonly #exchanges = new Set<PointerExchange<P>>()
+
+  constructor (ctx: PointerExchangeContext<P>) {
+    this.book = ctx.book
+    this.#ctx = ctx
+  }
+
+  /** A new exchange on the hub's book, for one more swarm (pass it as TorrentInit.pointer). */
+  exchange (): PointerExchange<P> {
+    const exchange: PointerExchange<P> = new PointerExchange<P>({
+      ...this.#ctx,
+      onNewer: (record, peer) => {
+        this.#ctx.onNewer?.(record, peer)
+        for (const other of this.#exchanges) if (other !== exchange) other.broadcast()
+      },
+      onRefused: (error, peer) => {
+        this.#ctx.onRefused?.(error, peer)
+        if (error.reason === 'fork') for (const other of this.#exchanges) if (other !== exchange) other.broadcast()
+      }
+    })
+    this.#exchanges.add(exchange)
+    return exchange
+  }
+
+  /** Stops passing records to a swarm that was left. */
+  remove (exchange: PointerExchange<P>): void {
+    this.#exchanges.delete(exchange)
+  }
+
+  /** A record from outside the swarms (the publisher's own, peersite.json's, the DHT's): offered, and passed on by every swarm if newer. */
+  async publish (record: PointerRecord): Promise<PointerDecision> {
+    const decision = await this.book.offer(record)
+    if (decision.kind === 'newer') {
+      this.#ctx.onNewer?.(decision.record, undefined)
+      for (const exchange of this.#exchanges) exchange.broadcast()
+    }
+    return decision
+  }
+}

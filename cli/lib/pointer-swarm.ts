@@ -15,7 +15,7 @@ import { createNodeTrackerDiscovery } from '../../engine/discovery/node.js'
 import { PeersiteError, UsageError, type PointerError } from '../../engine/errors.js'
 import { nodeVerifier } from '../../engine/pointer/node.js'
 import { PointerBook, parsePointerAddress, pointerId, pointerTarget, type PointerKnown, type PointerRecord, type VerifiedPointer } from '../../engine/pointer/index.js'
-import { PointerExchange } from '../../engine/pointer-exchange.js'
+import { PointerHub, type PointerExchange, type PointerExchangeContext } from '../../engine/pointer-exchange.js'
 import { MemoryStore } from '../../engine/storage/memory.js'
 import { Torrent } from '../../engine/torrent.js'
 import { PUBLIC_RTC_CONFIG } from '../../engine/transport/rtc-config.js'
@@ -51,25 +51,24 @@ export function parseSiteAddress (text: string): SiteAddress | undefined {
 }
 
 interface PointerSwarm {
-  readonly book: PointerBook
-  readonly exchange: PointerExchange<Peer>
+  readonly hub: PointerHub<Peer>
   readonly torrent: Torrent
 }
 
-function joinPointerSwarm (opts: SwarmOptions & {
-  target: Uint8Array
-  book: PointerBook
-  onNewer?: (record: VerifiedPointer, peer: Peer | undefined) => void
-  onHeard?: (record: VerifiedPointer, peer: Peer) => void
-  onRefused?: (error: PointerError, peer: Peer) => void
-}): PointerSwarm {
-  const exchange = new PointerExchange<Peer>({
-    book: opts.book,
+type HubCallbacks = Omit<PointerExchangeContext<Peer>, 'book' | 'warn'>
+
+/** A hub on `book` whose warnings name the peer. */
+export function pointerHub (book: PointerBook, opts: { onWarning?: (message: string) => void } & HubCallbacks): PointerHub<Peer> {
+  return new PointerHub<Peer>({
+    book,
     warn: (peer, err) => opts.onWarning?.(`peer ${peer.remotePeerIdHex ?? peer.connection.remoteAddress}: ${err.message}`),
     ...(opts.onNewer !== undefined ? { onNewer: opts.onNewer } : {}),
     ...(opts.onHeard !== undefined ? { onHeard: opts.onHeard } : {}),
     ...(opts.onRefused !== undefined ? { onRefused: opts.onRefused } : {})
   })
+}
+
+function joinPointerSwarm (opts: SwarmOptions & { target: Uint8Array, hub: PointerHub<Peer> }): PointerSwarm {
   const torrent = new Torrent({
     // Never called: see the file comment. A 1-byte store, should it ever be.
     createStore: () => new MemoryStore({ pieceLength: 1, length: 1 }),
@@ -79,13 +78,14 @@ function joinPointerSwarm (opts: SwarmOptions & {
       rtcConfig: opts.rtcConfig ?? PUBLIC_RTC_CONFIG,
       ...(opts.announceIntervalMs !== undefined ? { announceIntervalMs: opts.announceIntervalMs } : {})
     })
-  }, { infoHash: toHex(opts.target), pointer: exchange })
+  }, { infoHash: toHex(opts.target), pointer: opts.hub.exchange() })
   torrent.on('warning', (err) => opts.onWarning?.(err.message))
-  return { book: opts.book, exchange, torrent }
+  return { hub: opts.hub, torrent }
 }
 
 export interface PointerSeeders {
   readonly book: PointerBook
+  readonly hub: PointerHub<Peer>
   /** The pointer swarm's infohash (hex). */
   readonly target: string
   /** An exchange on the same book for the site's own swarm (pass it to startSeeder's `pointer`). */
@@ -97,20 +97,16 @@ export interface PointerSeeders {
 export async function startPointerSeeders (opts: SwarmOptions & { record: PointerRecord }): Promise<PointerSeeders> {
   const target = await pointerTarget(opts.record.publicKey, opts.record.salt)
   const book = new PointerBook({ verifier: nodeVerifier }, { publicKey: opts.record.publicKey, salt: opts.record.salt })
-  const decision = await book.offer(opts.record)
+  const hub = pointerHub(book, opts)
+  const decision = await hub.publish(opts.record)
   if (decision.kind === 'refused') throw new UsageError(`cannot announce the site's record: ${decision.error.message}`)
-  // Both exchanges share the book: whatever one learns (a newer record from another publisher machine), the other
-  // passes on.
-  let siteExchange: PointerExchange<Peer> | undefined
-  const swarm = joinPointerSwarm({ ...opts, target, book, onNewer: () => siteExchange?.broadcast() })
-  siteExchange = new PointerExchange<Peer>({
-    book,
-    warn: (peer, err) => opts.onWarning?.(`peer ${peer.remotePeerIdHex ?? peer.connection.remoteAddress}: ${err.message}`),
-    onNewer: () => swarm.exchange.broadcast()
-  })
+  // The pointer swarm and the site's swarm share the book through the hub: whatever one learns (a newer record
+  // from another machine with the key), the other passes on.
+  const swarm = joinPointerSwarm({ ...opts, target, hub })
+  const siteExchange = hub.exchange()
   const close = async (): Promise<void> => { await swarm.torrent.destroy() }
   opts.signal?.addEventListener('abort', () => { void close() }, { once: true })
-  return { book, target: toHex(target), siteExchange, close }
+  return { book, hub, target: toHex(target), siteExchange, close }
 }
 
 /**
@@ -139,10 +135,8 @@ export async function resolvePointer (opts: SwarmOptions & {
         clearTimeout(settle)
         settle = setTimeout(resolve, opts.settleMs ?? POINTER_SETTLE_MS)
       }
-      swarm = joinPointerSwarm({
+      const hub = pointerHub(book, {
         ...opts,
-        target,
-        book,
         onHeard: heard,
         onRefused: (error) => {
           if (error.reason === 'fork') {
@@ -152,6 +146,7 @@ export async function resolvePointer (opts: SwarmOptions & {
           }
         }
       })
+      swarm = joinPointerSwarm({ ...opts, target, hub })
       const onAbort = (): void => {
         clearTimeout(settle)
         reject(opts.signal?.reason instanceof Error ? opts.signal.reason : new PeersiteError('aborted', 'ABORT_ERR'))

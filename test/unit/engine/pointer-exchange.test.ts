@@ -5,7 +5,7 @@ import type { PointerError } from '../../../engine/errors.js'
 import { PEERSITE_POINTER, decodePointerMessage, encodePointerMessage } from '../../../engine/extensions/peersite_pointer.js'
 import { generateEd25519, nodeSigner, nodeVerifier } from '../../../engine/pointer/node.js'
 import { PointerBook, signPointer, type VerifiedPointer } from '../../../engine/pointer/index.js'
-import { PointerExchange, type PointerPeer } from '../../../engine/pointer-exchange.js'
+import { PointerExchange, PointerHub, type PointerPeer } from '../../../engine/pointer-exchange.js'
 import { utf8 } from '../../../engine/util/bytes.js'
 
 const V1 = '1111111111111111111111111111111111111111'
@@ -167,5 +167,40 @@ describe('PointerExchange', () => {
     exchange.onPeerClose(p)
     await exchange.publish(await sign(1, V1))
     expect(p.sent).toEqual([])
+  })
+})
+
+describe('PointerHub', () => {
+  it('passes what one swarm learns to the peers of the others, and reports each record once', async () => {
+    const book = new PointerBook({ verifier: nodeVerifier }, { publicKey: site.publicKey })
+    const newer: Array<[number, string | undefined]> = []
+    const refused: string[] = []
+    const hub = new PointerHub<FakePeer>({
+      book,
+      warn: () => {},
+      onNewer: (record, peer) => newer.push([record.seq, peer?.name]),
+      onRefused: (error) => refused.push(error.reason)
+    })
+    const pointerSwarm = hub.exchange()
+    const siteSwarm = hub.exchange()
+    const [p, s1, s2] = [new FakePeer('p'), new FakePeer('s1'), new FakePeer('s2')]
+    pointerSwarm.onExtendedHandshake(p)
+    siteSwarm.onExtendedHandshake(s1)
+    siteSwarm.onExtendedHandshake(s2)
+    await hub.publish(await sign(1, V1))
+    expect([p.sent, s1.sent, s2.sent]).toEqual([[1], [1], [1]])
+    // Learnt in the site swarm from s1: to s2 in the same swarm and to p in the pointer swarm.
+    await siteSwarm.onMessage(s1, encodePointerMessage(await sign(2, V2)))
+    expect([p.sent, s1.sent, s2.sent]).toEqual([[1, 2], [1], [1, 2]])
+    // A fork shown in the pointer swarm: its proof reaches the site swarm's peers too.
+    await pointerSwarm.onMessage(p, encodePointerMessage(await sign(2, V3)))
+    expect(refused).toEqual(['fork'])
+    expect(s1.sent.length).toBe(3)
+    expect(s2.sent.length).toBe(4)
+    expect(newer).toEqual([[1, undefined], [2, 's1']])
+    hub.remove(siteSwarm)
+    await hub.publish(await sign(3, V3))
+    expect(p.sent.at(-1)).toBe(3)
+    expect(s2.sent.length).toBe(4)
   })
 })
