@@ -229,3 +229,32 @@ export function peerTurnoverSlack (maxPeers: number): number {
  * holds only these. Blocks out only at such peers for ENDGAME_DUPLICATE_AFTER_MS go to peers that have delivered.
  */
 export const UNPROVEN_PEER_REQUESTS = 4
+
+/**
+ * BEP 44: "Storing nodes MAY reject put requests where the bencoded form of v is longer than 1000 bytes. In other
+ * words, it's not safe to assume storing more than 1000 bytes will succeed." A signed pointer record whose `v` is
+ * longer could never reach the DHT (BEP 46), so it is refused everywhere.
+ */
+export const POINTER_MAX_VALUE_BYTES = 1000
+/** BEP 44: "The salt string MUST NOT be longer than 64 bytes." */
+export const POINTER_MAX_SALT_BYTES = 64
+/**
+ * BEP 44: "The sequence number SHOULD not exceed MAX_INT64 ... A client MAY also reject any message with a negative
+ * sequence number." Ours are JavaScript numbers, so the ceiling is the largest safe integer (2^53 - 1): a bigger one
+ * cannot be compared exactly and is refused.
+ */
+export const POINTER_MAX_SEQ = Number.MAX_SAFE_INTEGER
+/**
+ * The largest `peersite_pointer` extension message we read: one record (BEP 44 fields `k` 32 bytes, `sig` 64 bytes,
+ * `salt` at most 64, `seq`, `v` at most POINTER_MAX_VALUE_BYTES) plus the dictionary's keys and length prefixes.
+ */
+export const POINTER_MAX_MESSAGE_BYTES = 1400
+/** BEP 44: "The k field is the 32 byte ed25519 public key". */
+export const POINTER_PUBLIC_KEY_BYTES = 32
+/** BEP 44: "The signature is a 64 byte ed25519 signature". */
+export const POINTER_SIGNATURE_BYTES = 64
+/**
+ * Records one peer may send on one connection before the rest are ignored: each costs an ed25519 check, and a site
+ * publishes a new version rarely (a record is sent on connect and once per new version).
+ */
+export const POINTER_MAX_RECORDS_PER_PEER = 64

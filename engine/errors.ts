@@ -59,3 +59,15 @@ export class UsageError extends PeersiteError {
     this.name = 'UsageError'
   }
 }
+
+/**
+ * A signed pointer record (engine/pointer) that is refused: `invalid` (malformed, oversize, bad signature, wrong
+ * key), `rollback` (a lower seq than one already verified for this key) or `fork` (two different records with the
+ * same seq: the key signed two versions, and neither can be trusted over the other).
+ */
+export class PointerError extends PeersiteError {
+  constructor (readonly reason: 'invalid' | 'rollback' | 'fork', message: string, options?: { cause?: unknown }) {
+    super(message, `ERR_POINTER_${reason.toUpperCase()}`, options)
+    this.name = 'PointerError'
+  }
+}

@@ -22,6 +22,7 @@ import { fromHex, randomBytes, toHex, utf8 } from './util/bytes.js'
 import { RateMeter } from './util/rate.js'
 import { LOCAL_EXTENSION_IDS, type Peer } from './wire/peer.js'
 import type { Message } from './wire/messages.js'
+import type { PointerExchange } from './pointer-exchange.js'
 
 export interface TorrentComponents {
   /** Makes the store once the metainfo is known. */
@@ -44,6 +45,8 @@ export interface TorrentInit {
    * from them first (SEED_DEFER_MS), so its upload does not grow with the audience. Visitors leave it off.
    */
   origin?: boolean
+  /** A keyed site's pointer records pass over this swarm too (pointer-exchange.ts); `peersite_pointer` is advertised only then. */
+  pointer?: PointerExchange<Peer>
 }
 
 export type TorrentEvents = {
@@ -96,6 +99,7 @@ export class Torrent extends Emitter<TorrentEvents> {
   readonly #peerList: PeerList
   readonly #reader: Reader
   readonly #metadata: MetadataExchange
+  readonly #pointer: PointerExchange<Peer> | undefined
   #downloader: Downloader | undefined
   #uploader: Uploader | undefined
   /** Upload slots (engine/choker.ts decides; #choke() writes its decisions). */
@@ -132,6 +136,7 @@ export class Torrent extends Emitter<TorrentEvents> {
       peers: () => this.#peerList.all
     })
     this.#choker = new Choker({ seedDeferMs: init.origin === true ? SEED_DEFER_MS : 0 })
+    this.#pointer = init.pointer
     this.#metadata = new MetadataExchange({
       infoHash: this.infoHashBytes,
       info: () => this.metainfo?.info,
@@ -259,9 +264,13 @@ export class Torrent extends Emitter<TorrentEvents> {
     peer.on('warning', (err) => this.#warnPeer(peer, err))
     peer.on('close', () => this.#onPeerClose(peer))
     peer.on('handshake', () => this.#onHandshake(peer))
-    peer.on('extended-handshake', () => this.#metadata.onExtendedHandshake(peer))
+    peer.on('extended-handshake', () => {
+      this.#metadata.onExtendedHandshake(peer)
+      this.#pointer?.onExtendedHandshake(peer)
+    })
     peer.on('extension', (name, payload) => {
       if (name === 'ut_metadata') this.#metadata.onMessage(peer, payload)
+      else if (name === 'peersite_pointer') void this.#pointer?.onMessage(peer, payload)
     })
     peer.on('message', (message) => this.#onMessage(peer, message))
     peer.writeHandshake()
@@ -276,7 +285,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     if (metainfo !== undefined && this.#downloader!.have.count > 0) peer.writeBitfield(this.#downloader!.have)
     if (peer.supportsExtensions) {
       peer.writeExtendedHandshake({
-        m: { ...LOCAL_EXTENSION_IDS },
+        m: this.#pointer !== undefined ? { ...LOCAL_EXTENSION_IDS } : { ut_metadata: LOCAL_EXTENSION_IDS.ut_metadata },
         ...(metainfo !== undefined ? { metadataSize: metainfo.info.length } : {}),
         v: CLIENT_NAME,
         reqq: OUR_REQQ
@@ -432,6 +441,7 @@ export class Torrent extends Emitter<TorrentEvents> {
   #onPeerClose (peer: Peer): void {
     this.#peerList.remove(peer)
     this.#metadata.removePeer(peer)
+    this.#pointer?.onPeerClose(peer)
     this.#uploader?.removePeer(peer)
     this.#choke((choker, now) => choker.remove(peer, now))
     if (this.#downloader !== undefined) {

@@ -7,6 +7,10 @@ import { AbortError, PeersiteError, UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { formatBytes, formatDuration, formatRate } from '../lib/format.js'
 import { parseGetSource } from '../lib/get-source.js'
+import { parseSiteAddress, resolvePointer } from '../lib/pointer-swarm.js'
+import { PointerStateFile } from '../lib/pointer-state.js'
+import { btpkMagnet, type VerifiedPointer } from '../../engine/pointer/index.js'
+import { toHex } from '../../engine/util/bytes.js'
 import { printAbove, startStatusLine, warningPrinter, type StatusLine } from '../lib/status.js'
 import { download, type DownloadProgress } from '../lib/swarm.js'
 import { systemReason } from '../lib/system-errors.js'
@@ -16,11 +20,11 @@ import { ICE_SERVERS_OPTION, iceConfigFor, joinTrackers, parseIceServers, valida
 const MAX_TIMER_MS = 2 ** 31 - 1
 
 export const command = 'get <source>'
-export const describe = 'Download a site (by infohash, magnet URI or .torrent file), verifying every piece'
+export const describe = 'Download a site (by infohash, magnet URI, .torrent file, or a keyed site\'s address: the newest version), verifying every piece'
 
 export function builder (yargs: Argv) {
   return yargs
-    .positional('source', { type: 'string', demandOption: true, describe: 'Infohash, magnet URI or path to a .torrent file' })
+    .positional('source', { type: 'string', demandOption: true, describe: 'Infohash, magnet URI, path to a .torrent file, or a site address (magnet:?xs=urn:btpk:<public key> or the 64-hex public key)' })
     .option('out', { type: 'string', demandOption: true, describe: 'Folder to write the site into (must not exist or be empty)' })
     .option('tracker', { type: 'string', array: true, describe: 'WebSocket tracker URL (repeatable; added to the magnet\'s or torrent\'s own)' })
     .option('timeout', { type: 'number', describe: 'Give up after this many seconds' })
@@ -43,8 +47,9 @@ export async function handler (argv: GetArgs): Promise<void> {
   if (argv.out.trim() === '') throw new UsageError('--out needs a folder')
   const out = resolve(argv.out)
   await checkOut(argv.out, out)
-  const source = await parseGetSource(argv.source)
-  const trackers = joinTrackers(given, source.trackers)
+  const address = parseSiteAddress(argv.source)
+  let source = address === undefined ? await parseGetSource(argv.source) : undefined
+  const trackers = joinTrackers(given, source?.trackers ?? address?.trackers ?? [])
   const rtcConfig = iceConfigFor(argv.iceServers, trackers)
 
   const controller = new AbortController()
@@ -59,12 +64,29 @@ export async function handler (argv: GetArgs): Promise<void> {
     ? setTimeout(() => controller.abort(new AbortError(`timed out after ${argv.timeout} s`)), argv.timeout * 1000)
     : undefined
 
-  process.stderr.write(`getting ${source.name ?? source.infoHash} from ${trackers.join(' ')}\n`)
   const started = Date.now()
   const display = progressDisplay(argv.json)
   let last: DownloadProgress | undefined
-  let metainfo: Metainfo | undefined = source.metainfo
+  let metainfo: Metainfo | undefined = source?.metainfo
+  let pointer: VerifiedPointer | undefined
   try {
+    if (address !== undefined) {
+      // A keyed site: the pointer swarm tells us its newest version, then that version is fetched like an infohash.
+      process.stderr.write(`finding the newest version of ${btpkMagnet(address.publicKey, address.salt)} from ${trackers.join(' ')}\n`)
+      pointer = await resolvePointer({
+        publicKey: address.publicKey,
+        salt: address.salt,
+        trackers,
+        ...(rtcConfig !== undefined ? { rtcConfig } : {}),
+        signal: controller.signal,
+        onWarning: display.warn,
+        state: new PointerStateFile()
+      })
+      process.stderr.write(`newest version: seq ${pointer.seq}, infohash ${pointer.infoHash}\n`)
+      source = { infoHash: pointer.infoHash, trackers: [], kind: 'infohash' }
+    }
+    if (source === undefined) throw new Error('unreachable: no source')
+    process.stderr.write(`getting ${source.name ?? source.infoHash} from ${trackers.join(' ')}\n`)
     const result = await download({
       infoHash: source.infoHash,
       ...(source.metainfo !== undefined ? { metainfo: source.metainfo } : {}),
@@ -86,7 +108,8 @@ export async function handler (argv: GetArgs): Promise<void> {
     const ms = Date.now() - started
     const bytes = result.metainfo.length
     if (argv.json) {
-      process.stdout.write(JSON.stringify({ infoHash: result.metainfo.infoHash, name: result.metainfo.name, out, files: result.metainfo.files.length, bytes, ms }) + '\n')
+      const keyed = pointer !== undefined ? { publicKey: toHex(pointer.publicKey), seq: pointer.seq, address: btpkMagnet(pointer.publicKey, pointer.salt) } : {}
+      process.stdout.write(JSON.stringify({ infoHash: result.metainfo.infoHash, name: result.metainfo.name, out, files: result.metainfo.files.length, bytes, ms, ...keyed }) + '\n')
     } else {
       process.stdout.write(`downloaded ${result.metainfo.name}: ${result.metainfo.files.length} files, ${formatBytes(bytes)} in ${formatDuration(ms)} ` +
         `(average ${formatRate(bytes / Math.max(ms / 1000, 0.001))}) into ${out}\n`)
@@ -96,7 +119,8 @@ export async function handler (argv: GetArgs): Promise<void> {
     if (controller.signal.aborted) {
       const have = last !== undefined && metainfo !== undefined
         ? `${formatBytes(last.verified)} of ${formatBytes(metainfo.length)} verified, ${last.peers} peers`
-        : metainfo === undefined ? 'no metadata received from any peer' : 'nothing verified'
+        : address !== undefined && pointer === undefined ? 'no peer showed a record for this site key'
+          : metainfo === undefined ? 'no metadata received from any peer' : 'nothing verified'
       const reason = interrupted ? 'interrupted' : (controller.signal.reason as Error).message
       throw new PeersiteError(`${reason} (${have}); nothing was written to ${out}`, interrupted ? 'ERR_INTERRUPTED' : 'ERR_TIMEOUT')
     }

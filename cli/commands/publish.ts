@@ -1,6 +1,7 @@
 /** `peersite publish <dir>`: hash a folder into a torrent, write the loader beside it, and seed it. */
 import type { ArgumentsCamelCase, Argv } from 'yargs'
 import { UsageError } from '../../engine/errors.js'
+import { toHex } from '../../engine/util/bytes.js'
 import { formatBytes } from '../lib/format.js'
 import { parsePieceLength } from '../lib/piece-length.js'
 import { parsePrefetchLimit } from '../lib/prefetch.js'
@@ -24,10 +25,12 @@ export function builder (yargs: Argv) {
     .option('local', { type: 'boolean', default: false, describe: 'Run a tracker and a static server on 127.0.0.1 in this process; contact nothing outside the machine' })
     .option('port', { type: 'number', describe: 'HTTP port of the --local static server (default: a free one)' })
     .option('seed', { type: 'boolean', default: true, describe: 'Keep seeding after writing (--no-seed: exit)' })
-    .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object { infoHash, magnetURI, url, out } on stdout' })
+    .option('key', { type: 'string', describe: 'Site key file (ed25519): used if it exists, created (mode 0600) if not. Gives the site a permanent address that every later publish with this key updates. Back it up: a lost key cannot be recovered' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object { infoHash, magnetURI, url, out } on stdout (with --key also publicKey, seq, address)' })
     .option('ice-servers', { type: 'string', describe: 'ICE servers for WebRTC: "none", "default" (public STUN) or stun:/turn: URLs (default: none with --local or 127.0.0.1 trackers)' })
     .example('$0 publish ./site --local', 'Publish and serve on this machine only')
     .example('$0 publish ./site --tracker wss://tracker.example.org', 'Publish, announce to your own tracker, and seed')
+    .example('$0 publish ./site --key ~/.peersite/site.key', 'Publish a new version under the permanent address of this key')
 }
 
 export type PublishArgs = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>> & { loaderDir?: string }
@@ -51,10 +54,12 @@ export async function handler (argv: PublishArgs): Promise<void> {
     ...(pieceLength !== undefined ? { pieceLength } : {}),
     ...(prefetchLimit !== undefined ? { prefetchLimit } : {}),
     ...(argv.loaderDir !== undefined ? { loaderDir: argv.loaderDir } : {}),
-    spa: argv.spa
+    spa: argv.spa,
+    ...(argv.key !== undefined ? { keyFile: argv.key } : {})
   })
   // Bad `_redirects` lines are left out with a warning, as Netlify's build does; the rest of the file applies.
   for (const warning of plan.warnings) process.stderr.write(`peersite: warning: ${warning}\n`)
+  if (plan.key?.exposed === true) process.stderr.write(`peersite: warning: key file ${argv.key} is readable by other users: chmod 600 it\n`)
 
   let server: StaticServer | undefined
   let tracker: TrackerServer | undefined
@@ -73,8 +78,11 @@ export async function handler (argv: PublishArgs): Promise<void> {
     const result = await executePublish(plan, progress)
     const url = server?.url ?? null
 
+    const keyed = result.pointer !== undefined && result.address !== undefined
+      ? { publicKey: toHex(result.pointer.publicKey), seq: result.pointer.seq, address: result.address }
+      : undefined
     if (argv.json) {
-      process.stdout.write(JSON.stringify({ infoHash: result.infoHash, magnetURI: result.magnetURI, url, out: result.out }) + '\n')
+      process.stdout.write(JSON.stringify({ infoHash: result.infoHash, magnetURI: result.magnetURI, url, out: result.out, ...keyed }) + '\n')
     } else {
       const lines = [
         `published ${plan.name}: ${plan.site.files.length} files, ${formatBytes(plan.site.length)}, piece length ${plan.pieceLength / 1024} KiB`,
@@ -86,6 +94,15 @@ export async function handler (argv: PublishArgs): Promise<void> {
           : `  url:      upload ${result.out} to any static host (GitHub Pages, Netlify, S3...) and open it there`
       ]
       if (tracker !== undefined) lines.push(`  tracker:  ${tracker.url}`)
+      if (keyed !== undefined) {
+        lines.push(
+          `  address:  ${keyed.address}`,
+          `  key:      ${keyed.publicKey}, seq ${keyed.seq}`,
+          plan.key?.created === true
+            ? `  new key:  ${plan.key.path} (mode 0600). Back it up now: without it this address can never be updated again`
+            : `  key file: ${plan.key?.path ?? ''}`
+        )
+      }
       process.stdout.write(lines.join('\n') + '\n')
     }
 
@@ -94,7 +111,14 @@ export async function handler (argv: PublishArgs): Promise<void> {
       return
     }
     if (!argv.json) process.stderr.write('seeding; press Ctrl-C to stop\n')
-    await seedUntilStopped({ metainfo: result.metainfo, root: plan.site.root, trackers: plan.trackers.slice(), rtcConfig, onShutdown: closeLocal })
+    await seedUntilStopped({
+      metainfo: result.metainfo,
+      root: plan.site.root,
+      trackers: plan.trackers.slice(),
+      rtcConfig,
+      onShutdown: closeLocal,
+      ...(result.pointer !== undefined ? { pointer: result.pointer } : {})
+    })
   } catch (err) {
     await closeLocal()
     throw err

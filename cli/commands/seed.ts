@@ -1,11 +1,13 @@
 /** `peersite seed <out-dir | site.torrent>`: check a published folder against its torrent, then seed it. */
-import { stat } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import type { ArgumentsCamelCase, Argv } from 'yargs'
 import { UsageError } from '../../engine/errors.js'
 import { checkSiteFolder } from '../lib/check.js'
 import { formatBytes } from '../lib/format.js'
-import { OUT_SUFFIX, TORRENT_FILE } from '../lib/publish.js'
+import { MANIFEST_FILE, OUT_SUFFIX, TORRENT_FILE } from '../lib/publish.js'
+import { nodeVerifier } from '../../engine/pointer/node.js'
+import { btpkMagnet, parsePointerAddress, pointerFromJson, verifyPointer, type VerifiedPointer } from '../../engine/pointer/index.js'
 import { seedUntilStopped } from '../lib/seeding.js'
 import { readTorrentFile } from '../lib/torrent.js'
 import { DEFAULT_TRACKERS, ICE_SERVERS_OPTION, iceConfigFor, isWebSocketTracker, parseIceServers, validateTrackers } from '../lib/trackers.js'
@@ -48,8 +50,33 @@ export async function handler (argv: SeedArgs): Promise<void> {
   const fromTorrent = listed.filter(isWebSocketTracker)
   const trackers = given.length > 0 ? given : fromTorrent.length > 0 ? fromTorrent : [...DEFAULT_TRACKERS]
   const rtcConfig = iceConfigFor(argv.iceServers, trackers)
+  const pointer = await readOutputPointer(outDir)
   process.stdout.write(`seeding ${metainfo.name} from ${root}\n  infohash: ${metainfo.infoHash}\n  trackers: ${trackers.join(' ')}\n`)
-  await seedUntilStopped({ metainfo, root, trackers, rtcConfig })
+  if (pointer !== undefined) process.stdout.write(`  address:  ${btpkMagnet(pointer.publicKey, pointer.salt)} (seq ${pointer.seq})\n`)
+  await seedUntilStopped({ metainfo, root, trackers, rtcConfig, ...(pointer !== undefined ? { pointer } : {}) })
+}
+
+/**
+ * A keyed site's output folder carries its address and signed record in peersite.json: announced in the pointer
+ * swarm when it checks out against the address's key. A record that does not is left out with a warning (the
+ * file may have been edited); the site itself is still seeded.
+ */
+async function readOutputPointer (outDir: string | undefined): Promise<VerifiedPointer | undefined> {
+  if (outDir === undefined) return undefined
+  let manifest: { address?: unknown, pointer?: unknown }
+  try {
+    manifest = JSON.parse(await readFile(join(outDir, MANIFEST_FILE), 'utf8')) as typeof manifest
+  } catch {
+    return undefined
+  }
+  if (manifest.pointer === undefined || typeof manifest.address !== 'string') return undefined
+  try {
+    const expected = parsePointerAddress(manifest.address)
+    return await verifyPointer(nodeVerifier, pointerFromJson(manifest.pointer), expected)
+  } catch (err) {
+    process.stderr.write(`peersite: warning: ${MANIFEST_FILE}'s pointer record is not announced: ${(err as Error).message}\n`)
+    return undefined
+  }
 }
 
 async function locateTorrent (target: string): Promise<{ torrentPath: string, outDir: string }> {

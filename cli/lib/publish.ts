@@ -10,6 +10,9 @@ import mime from 'mime'
 import { encode as toMagnetURI } from 'magnet-uri'
 import { UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
+import { POINTER_MAX_SEQ } from '../../engine/constants.js'
+import { btpkMagnet, pointerFromJson, pointerId, pointerToJson, signPointer, type PointerRecordJson, type VerifiedPointer } from '../../engine/pointer/index.js'
+import { equalBytes } from '../../engine/util/bytes.js'
 import { defaultLoaderDir, LOADER_FILES, packageInfo } from './package.js'
 import { choosePieceLength } from './piece-length.js'
 import { DEFAULT_PREFETCH_LIMIT } from './prefetch.js'
@@ -17,6 +20,8 @@ import { buildTorrent } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
 import { realpathOrNearest } from './paths.js'
 import { describeSystemError, systemReason } from './system-errors.js'
+import { loadOrCreateSiteKey, type SiteKey } from './site-key.js'
+import { PointerStateFile } from './pointer-state.js'
 import { MANIFEST_FILE, PIN_HEX, PINNED_FILES, pinsScript, RESERVED_ROOT_FILES, TORRENT_FILE, type SiteManifest } from '../../worker/protocol.js'
 import { MAX_REDIRECTS_BYTES, parseRedirects, REDIRECTS_FILE, type ParsedRedirects, type RedirectRule } from '../../worker/redirects.js'
 
@@ -41,6 +46,12 @@ export interface PublishInit {
   loaderDir?: string
   /** A single-page app: unknown paths get the root index.html with 200 (peersite.json `spa`). */
   spa?: boolean
+  /** The site key file (`--key`): read, or created when absent; the output then carries a signed pointer record. */
+  keyFile?: string
+  /** The clock that seeds `seq` (ms since 1970); default Date.now. */
+  now?: () => number
+  /** Where the highest seq per key is remembered (pointer-state.ts); default defaultStateDir(). */
+  stateDir?: string
   onProgress?: (hashed: number, total: number) => void
 }
 
@@ -59,12 +70,23 @@ export interface PublishPlan {
   readonly warnings: readonly string[]
   /** The output folder exists (a previous publish, or empty) and will be replaced. */
   readonly replaces: boolean
+  /** The site key, when publishing with --key. */
+  readonly key?: SiteKey
+  /** The highest seq already used for this key that the plan found (the output folder being replaced, the state
+   * file); -1 if none. */
+  readonly previousSeq: number
+  readonly now: () => number
+  readonly state: PointerStateFile
 }
 
 export type ManifestFile = SiteManifest['files'][number]
 
-/** peersite.json (worker/protocol.ts), which publish always writes with its prefetch limit. */
-export type Manifest = SiteManifest & { readonly prefetchLimit: number }
+/**
+ * peersite.json (worker/protocol.ts), which publish always writes with its prefetch limit. A keyed site's also names
+ * its permanent `address` (the BEP 46 btpk magnet) and carries the signed `pointer` record of this version: readers
+ * treat it as untrusted and check it like a record from any peer (engine/pointer).
+ */
+export type Manifest = SiteManifest & { readonly prefetchLimit: number, readonly address?: string, readonly pointer?: PointerRecordJson }
 
 export interface PublishResult {
   readonly plan: PublishPlan
@@ -73,6 +95,10 @@ export interface PublishResult {
   readonly metainfo: Metainfo
   readonly manifest: Manifest
   readonly out: string
+  /** With --key: the signed record of this version. */
+  readonly pointer?: VerifiedPointer
+  /** With --key: the permanent address, `magnet:?xs=urn:btpk:<public key hex>`. */
+  readonly address?: string
 }
 
 /** Checks every input without writing anything. Throws UsageError naming the first problem. */
@@ -97,7 +123,26 @@ export async function planPublish (init: PublishInit): Promise<PublishPlan> {
   const spa = init.spa === true
   const { rules: redirects, warnings } = await readRedirects(site)
   if (spa && !site.files.some((f) => f.path === 'index.html')) throw new UsageError(`--spa needs an index.html at the top of ${init.dir}`)
-  return { site, name, out, trackers: [...init.trackers], pieceLength, prefetchLimit, loaderDir, redirects, spa, warnings, replaces }
+
+  let key: SiteKey | undefined
+  let previousSeq = -1
+  const state = new PointerStateFile(init.stateDir)
+  if (init.keyFile !== undefined) {
+    const realKey = await realpathOrNearest(resolve(init.keyFile))
+    // Inside either folder, the secret would be published: to every peer, or to the static host.
+    if (isInside(site.root, realKey)) throw new UsageError(`key file ${init.keyFile} is inside the site folder ${init.dir}: it would be published; keep it elsewhere`)
+    if (isInside(realOut, realKey)) throw new UsageError(`key file ${init.keyFile} is inside the output folder ${init.out ?? out}: it would be uploaded; keep it elsewhere`)
+    key = await loadOrCreateSiteKey(init.keyFile)
+    if (replaces) previousSeq = await previousOutputSeq(out, key.publicKey)
+    previousSeq = Math.max(previousSeq, (await state.load(pointerId(key.publicKey)))?.seq ?? -1)
+  }
+  return {
+    site, name, out, trackers: [...init.trackers], pieceLength, prefetchLimit, loaderDir, redirects, spa, warnings, replaces,
+    ...(key !== undefined ? { key } : {}),
+    previousSeq,
+    now: init.now ?? Date.now,
+    state
+  }
 }
 
 /** The site's `_redirects` file (at its top, as on Netlify), parsed; none: no rules. */
@@ -112,6 +157,33 @@ async function readRedirects (site: SiteListing): Promise<ParsedRedirects> {
     throw new UsageError(`cannot read ${REDIRECTS_FILE}: ${err instanceof TypeError ? 'it is not UTF-8 text' : (err as Error).message}`)
   }
   return parseRedirects(text)
+}
+
+/**
+ * The seq of the record in an output folder about to be replaced, if it is this key's: the new one must be higher
+ * even if the clock went back. The file is only a hint (anyone could edit it), and an unreadable one is ignored:
+ * the clock still gives a seq.
+ */
+async function previousOutputSeq (out: string, publicKey: Uint8Array): Promise<number> {
+  try {
+    const manifest = JSON.parse(await readFile(join(out, MANIFEST_FILE), 'utf8')) as { pointer?: unknown }
+    if (manifest.pointer === undefined) return -1
+    const record = pointerFromJson(manifest.pointer)
+    return equalBytes(record.publicKey, publicKey) ? record.seq : -1
+  } catch {
+    return -1
+  }
+}
+
+/**
+ * BEP 44: "the sequence number seq must be monotonically increasing for each update". Time based (milliseconds), so
+ * publishing from another machine or an older folder still goes up, and at least one above any seq already known
+ * for the key. Throws UsageError when that would pass 2^53 - 1 (only a forged record in the output could ask it).
+ */
+export function nextPointerSeq (now: number, known: readonly number[]): number {
+  const seq = Math.max(Math.floor(now), ...known.map((k) => k + 1))
+  if (!Number.isSafeInteger(seq) || seq < 0 || seq > POINTER_MAX_SEQ) throw new UsageError(`cannot choose a seq above ${Math.max(...known)}: the highest possible is ${POINTER_MAX_SEQ}`)
+  return seq
 }
 
 /** An existing output folder is only replaced if it is empty or a previous peersite output. */
@@ -155,6 +227,12 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     ...(onProgress !== undefined ? { onProgress } : {})
   })
   const magnetURI = toMagnetURI({ infoHash: metainfo.infoHash, name: plan.name, announce: [...plan.trackers] })
+  let pointer: VerifiedPointer | undefined
+  let address: string | undefined
+  if (plan.key !== undefined) {
+    pointer = await signPointer(plan.key.signer, { infoHash: metainfo.infoHash, seq: nextPointerSeq(plan.now(), [plan.previousSeq]) })
+    address = btpkMagnet(plan.key.publicKey)
+  }
   const manifest: Manifest = {
     version: 1,
     infoHash: metainfo.infoHash,
@@ -166,8 +244,15 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     prefetchLimit: plan.prefetchLimit,
     ...(plan.redirects.length > 0 ? { redirects: plan.redirects } : {}),
     ...(plan.spa ? { spa: true } : {}),
-    files: metainfo.files.map((f) => ({ path: f.path, length: f.length, type: mime.getType(f.path) ?? 'application/octet-stream' }))
+    files: metainfo.files.map((f) => ({ path: f.path, length: f.length, type: mime.getType(f.path) ?? 'application/octet-stream' })),
+    ...(address !== undefined && pointer !== undefined ? { address, pointer: pointerToJson(pointer) } : {})
   }
+
+  // A new key is written before the output that depends on it: an output signed by a key that was then lost would
+  // be an address nobody can update.
+  await plan.key?.save()
+  // Remembered before the output exists: a seq is never handed out twice, even if this publish fails later.
+  if (pointer !== undefined) await plan.state.save(pointerId(pointer.publicKey), { seq: pointer.seq, record: pointer })
 
   let staging: string
   try {
@@ -195,7 +280,10 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     await rm(staging, { recursive: true, force: true })
     throw describeSystemError(err, `write the output folder ${plan.out}`)
   }
-  return { plan, infoHash: metainfo.infoHash, magnetURI, metainfo, manifest, out: plan.out }
+  return {
+    plan, infoHash: metainfo.infoHash, magnetURI, metainfo, manifest, out: plan.out,
+    ...(pointer !== undefined && address !== undefined ? { pointer, address } : {})
+  }
 }
 
 /**

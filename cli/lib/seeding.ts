@@ -1,5 +1,7 @@
 /** The seeding loop shared by `publish` and `seed`: start, show a live status, stop cleanly on SIGINT/SIGTERM. */
 import type { Metainfo } from '../../engine/metainfo/index.js'
+import type { PointerRecord } from '../../engine/pointer/index.js'
+import { startPointerSeeders, type PointerSeeders } from './pointer-swarm.js'
 import { waitForShutdown } from './signals.js'
 import { renderSwarmStatus, startStatusLine, warningPrinter, type StatusLine } from './status.js'
 import { startSeeder } from './swarm.js'
@@ -11,22 +13,36 @@ export interface SeedUntilStoppedInit {
   rtcConfig: RTCConfiguration | undefined
   /** Also closed on shutdown (the --local tracker and static server). */
   onShutdown?: () => Promise<void>
+  /** A keyed site's signed record: announced in the pointer swarm and passed on in the site's swarm. */
+  pointer?: PointerRecord
 }
 
 export async function seedUntilStopped (init: SeedUntilStoppedInit): Promise<void> {
   let status: StatusLine | undefined
   const shutdown = waitForShutdown()
+  const onWarning = warningPrinter(() => status)
+  let pointers: PointerSeeders | undefined
+  if (init.pointer !== undefined) {
+    pointers = await startPointerSeeders({
+      record: init.pointer,
+      trackers: init.trackers,
+      ...(init.rtcConfig !== undefined ? { rtcConfig: init.rtcConfig } : {}),
+      onWarning
+    })
+  }
   const seeder = await startSeeder({
     metainfo: init.metainfo,
     root: init.root,
     trackers: init.trackers,
     ...(init.rtcConfig !== undefined ? { rtcConfig: init.rtcConfig } : {}),
-    onWarning: warningPrinter(() => status)
+    ...(pointers !== undefined ? { pointer: pointers.siteExchange } : {}),
+    onWarning
   })
   status = startStatusLine(() => renderSwarmStatus(`seeding ${init.metainfo.name}`, seeder.stats(), init.metainfo.length))
   const signal = await shutdown
   status.stop()
   process.stderr.write(`peersite: ${signal} received, stopping\n`)
   await seeder.close()
+  await pointers?.close()
   await init.onShutdown?.()
 }

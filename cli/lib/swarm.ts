@@ -13,6 +13,8 @@ import { FsStore } from '../../engine/storage/fs.js'
 import { Torrent, type TorrentStats } from '../../engine/torrent.js'
 import { PUBLIC_RTC_CONFIG } from '../../engine/transport/rtc-config.js'
 import { describeSystemError, errnoCode, shortPath, systemReason } from './system-errors.js'
+import type { PointerExchange } from '../../engine/pointer-exchange.js'
+import type { Peer } from '../../engine/wire/peer.js'
 
 /** Peers, bytes up and down, rates, verified bytes: the engine's figures. */
 export type SwarmStats = TorrentStats
@@ -48,12 +50,12 @@ function discoveryFor (opts: SwarmOptions): NonNullable<ConstructorParameters<ty
 }
 
 /** Seeds `metainfo` from the files under `root` (the published folder). The files must already match. */
-export async function startSeeder (opts: SwarmOptions & { metainfo: Metainfo, root: string }): Promise<Seeder> {
+export async function startSeeder (opts: SwarmOptions & { metainfo: Metainfo, root: string, pointer?: PointerExchange<Peer> }): Promise<Seeder> {
   const { metainfo } = opts
   const torrent = new Torrent({
     createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: resolve(opts.root), files: m.files }),
     createDiscovery: discoveryFor(opts)
-  }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount), origin: true })
+  }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount), origin: true, ...(opts.pointer !== undefined ? { pointer: opts.pointer } : {}) })
   torrent.on('warning', (err) => opts.onWarning?.(err.message))
   const close = async (): Promise<void> => { await torrent.destroy() }
   // Ready once a tracker knows us, so a visitor that starts right after is sent to us (bounded: a tracker that

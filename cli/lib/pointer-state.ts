@@ -1,0 +1,110 @@
+/**
+ * What this machine remembers of each site key between runs: the highest seq verified (and its record), so that a
+ * replayed older record is refused as a rollback even after a restart, and a publish from this machine never reuses
+ * a seq. One small JSON file, `pointers.json`, in PEERSITE_STATE_DIR, else $XDG_STATE_HOME/peersite, else
+ * ~/.local/state/peersite:
+ *
+ *   { "version": 1, "keys": { "<public key hex>[:<salt hex>]": { "seq": 123, "forked": true?, "record": { k, salt?, seq, v, sig }? } } }
+ *
+ * Written atomically (a temporary file in the same folder, fsync, rename), so a crash leaves the old file or the
+ * new one, never half of one. Two processes writing at once: the last rename wins and the other's update is lost,
+ * which only lowers the bar for a rollback back to what the survivor knew (the seq then grows again on the next
+ * record seen). A damaged file is read as empty (and replaced on the next write) rather than stopping the CLI.
+ */
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { nodeVerifier } from '../../engine/pointer/node.js'
+import { pointerFromJson, pointerToJson, verifyPointer, type PointerKnown, type PointerRecordJson } from '../../engine/pointer/index.js'
+import { fromHex } from '../../engine/util/bytes.js'
+
+export const STATE_FILE = 'pointers.json'
+
+export function defaultStateDir (env: NodeJS.ProcessEnv = process.env): string {
+  if (env.PEERSITE_STATE_DIR !== undefined && env.PEERSITE_STATE_DIR !== '') return env.PEERSITE_STATE_DIR
+  if (env.XDG_STATE_HOME !== undefined && env.XDG_STATE_HOME !== '') return join(env.XDG_STATE_HOME, 'peersite')
+  return join(homedir(), '.local', 'state', 'peersite')
+}
+
+interface StoredKey { seq: number, forked?: true, record?: PointerRecordJson }
+interface StateFile { version: 1, keys: Record<string, StoredKey> }
+
+export class PointerStateFile {
+  readonly path: string
+
+  constructor (dir: string = defaultStateDir()) {
+    this.path = join(dir, STATE_FILE)
+  }
+
+  /** What is known of `id` (pointerId(publicKey, salt)); the stored record is checked again (the file is only ours
+   * as long as nobody edits it) and dropped, keeping the seq, if it no longer verifies. */
+  async load (id: string): Promise<PointerKnown | undefined> {
+    const stored = (await this.#read()).keys[id]
+    if (stored === undefined) return undefined
+    let record
+    if (stored.record !== undefined && stored.forked !== true) {
+      try {
+        const [key, salt] = id.split(':')
+        record = await verifyPointer(nodeVerifier, pointerFromJson(stored.record), { publicKey: fromHex(key!), salt: fromHex(salt ?? '') })
+        if (record.seq !== stored.seq) record = undefined
+      } catch {
+        record = undefined
+      }
+    }
+    return { seq: stored.seq, ...(stored.forked === true ? { forked: true } : {}), ...(record !== undefined ? { record } : {}) }
+  }
+
+  /** Records `known` for `id` unless the file already knows a higher seq for it. */
+  async save (id: string, known: PointerKnown): Promise<void> {
+    const state = await this.#read()
+    const old = state.keys[id]
+    if (old !== undefined && old.seq > known.seq) return
+    state.keys[id] = {
+      seq: known.seq,
+      ...(known.forked === true ? { forked: true as const } : {}),
+      ...(known.record !== undefined && known.forked !== true ? { record: pointerToJson(known.record) } : {})
+    }
+    await writeAtomically(this.path, JSON.stringify(state, null, 2) + '\n')
+  }
+
+  async #read (): Promise<StateFile> {
+    let text: string
+    try {
+      text = await readFile(this.path, 'utf8')
+    } catch {
+      return { version: 1, keys: {} }
+    }
+    try {
+      const json = JSON.parse(text) as Partial<StateFile>
+      if (json.version !== 1 || typeof json.keys !== 'object' || json.keys === null) return { version: 1, keys: {} }
+      const keys: Record<string, StoredKey> = {}
+      for (const [id, v] of Object.entries(json.keys)) {
+        if (!/^[0-9a-f]{64}(:([0-9a-f]{2}){1,64})?$/.test(id)) continue
+        if (typeof v !== 'object' || v === null || !Number.isSafeInteger(v.seq) || v.seq < 0) continue
+        Object.defineProperty(keys, id, { value: v, enumerable: true, writable: true, configurable: true })
+      }
+      return { version: 1, keys }
+    } catch {
+      return { version: 1, keys: {} }
+    }
+  }
+}
+
+async function writeAtomically (path: string, text: string): Promise<void> {
+  const dir = join(path, '..')
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
+  try {
+    const handle = await open(tmp, 'wx', 0o600)
+    try {
+      await handle.writeFile(text)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await rename(tmp, path)
+  } catch (err) {
+    await rm(tmp, { force: true })
+    throw err
+  }
+}

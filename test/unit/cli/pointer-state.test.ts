@@ -1,0 +1,73 @@
+/** The state file: highest seq per key, atomic, re-verified on load, never lowered, damage read as empty. */
+import { readFile, readdir, writeFile, mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { generateEd25519, nodeSigner } from '../../../engine/pointer/node.js'
+import { PointerBook, pointerId, signPointer, webCryptoVerifier } from '../../../engine/pointer/index.js'
+import { utf8 } from '../../../engine/util/bytes.js'
+import { PointerStateFile, defaultStateDir } from '../../../cli/lib/pointer-state.js'
+import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
+
+const temps: TempDir[] = []
+afterEach(async () => {
+  for (const t of temps.splice(0)) await t.cleanup()
+})
+const site = generateEd25519()
+const id = pointerId(site.publicKey)
+
+describe('PointerStateFile', () => {
+  it('keeps the highest seq and its record across instances (a restart), so a replay is still a rollback', async () => {
+    const t = await makeTempDir('peersite-state-')
+    temps.push(t)
+    const r9 = await signPointer(nodeSigner(site.seed), { infoHash: '99'.repeat(20), seq: 9 })
+    await new PointerStateFile(t.path).save(id, { seq: 9, record: r9 })
+    await new PointerStateFile(t.path).save(id, { seq: 4 }) // lower: ignored
+    const known = await new PointerStateFile(t.path).load(id)
+    expect(known?.seq).toBe(9)
+    expect(known?.record?.infoHash).toBe('99'.repeat(20))
+    const book = new PointerBook({ verifier: webCryptoVerifier() }, { publicKey: site.publicKey, known: known! })
+    const replay = await book.offer(await signPointer(nodeSigner(site.seed), { infoHash: '44'.repeat(20), seq: 4 }))
+    expect(replay.kind === 'refused' && replay.error.reason).toBe('rollback')
+    expect(await readdir(t.path)).toEqual(['pointers.json']) // no temporary file left
+  })
+
+  it('keys by (key, salt), remembers a fork, and drops a stored record that no longer verifies (keeping its seq)', async () => {
+    const t = await makeTempDir('peersite-state-')
+    temps.push(t)
+    const state = new PointerStateFile(t.path)
+    const salted = pointerId(site.publicKey, utf8.encode('blog'))
+    await state.save(salted, { seq: 3, forked: true })
+    expect(await state.load(id)).toBeUndefined()
+    expect(await state.load(salted)).toEqual({ seq: 3, forked: true })
+    const r5 = await signPointer(nodeSigner(site.seed), { infoHash: '55'.repeat(20), seq: 5 })
+    await state.save(id, { seq: 5, record: r5 })
+    const file = JSON.parse(await readFile(state.path, 'utf8')) as { keys: Record<string, { record: { v: string } }> }
+    file.keys[id]!.record.v = file.keys[id]!.record.v.replace(/55/g, '66')
+    await writeFile(state.path, JSON.stringify(file))
+    expect(await state.load(id)).toEqual({ seq: 5 })
+  })
+
+  it('reads a damaged or foreign file as empty and replaces it on the next write', async () => {
+    const t = await makeTempDir('peersite-state-')
+    temps.push(t)
+    const state = new PointerStateFile(t.path)
+    for (const junk of ['not json', '{"version":2,"keys":{}}', '{"version":1,"keys":{"zz":{"seq":1},"__proto__":{"seq":5}}}', JSON.stringify({ version: 1, keys: { [id]: { seq: -4 } } })]) {
+      await writeFile(state.path, junk)
+      expect(await state.load(id)).toBeUndefined()
+    }
+    await state.save(id, { seq: 1 })
+    expect(await state.load(id)).toEqual({ seq: 1 })
+  })
+
+  it('lives in PEERSITE_STATE_DIR, else $XDG_STATE_HOME/peersite, else ~/.local/state/peersite', async () => {
+    expect(defaultStateDir({ PEERSITE_STATE_DIR: '/x' })).toBe('/x')
+    expect(defaultStateDir({ XDG_STATE_HOME: '/s' })).toBe('/s/peersite')
+    expect(defaultStateDir({})).toMatch(/\.local\/state\/peersite$/)
+    const t = await makeTempDir('peersite-state-')
+    temps.push(t)
+    await mkdir(join(t.path, 'deep'))
+    const state = new PointerStateFile(join(t.path, 'deep', 'er'))
+    await state.save(id, { seq: 2 })
+    expect((await state.load(id))?.seq).toBe(2)
+  })
+})
