@@ -249,6 +249,7 @@ describe('Torrent.read streaming', () => {
     const [ours, theirs] = memoryConnectionPair()
     const sent = tapSent(ours)
     const received = tapReceived(theirs)
+    const arrived = tapReceived(ours)
     torrent.addConnection(ours)
     seed.addConnection(theirs)
     await until(() => count(sent, 'request') >= MAX_OUTSTANDING_REQUESTS)
@@ -272,8 +273,11 @@ describe('Torrent.read streaming', () => {
     const chunk = await first
     expect(sameBytes(chunk.value as Uint8Array, data.subarray(target * PIECE, (target + 1) * PIECE))).toBe(true)
     // Served right after the few requests that were kept: without the cancels it would come after all 128 blocks
-    // (32 pieces) queued before it.
-    expect(order.indexOf(target)).toBeLessThanOrEqual(RUSH_KEEP_REQUESTS / (PIECE / 16384) + SLACK)
+    // (32 pieces) queued before it. Counted in the order the blocks arrived, not the order their pieces were
+    // verified: hashing is asynchronous, and on a loaded machine finished a few more places out of order.
+    const arrivalOrder = [...new Set(arrived.filter((m) => m.type === 'piece').map((m) => m.index))]
+    expect(arrivalOrder.indexOf(target)).toBeGreaterThanOrEqual(0)
+    expect(arrivalOrder.indexOf(target)).toBeLessThanOrEqual(RUSH_KEEP_REQUESTS / (PIECE / 16384) + 1)
     await reader.return(undefined)
   })
 
