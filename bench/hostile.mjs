@@ -2,8 +2,11 @@
  * Hostile peers against a Node visitor (cli/lib/swarm.ts download(), what `peersite get` runs): time from the honest
  * seeder's start to the complete, verified download, with 0 (the baseline, measured in the same run), 2, 20 and 50
  * silent peers (they claim every piece, unchoke, accept requests and never send a block) connected to the visitor
- * first, and with a corrupt peer (answers every request with wrong bytes) beside the seeder.
- * The hostile peers are test/helpers/hostile-peer.ts (the tests use the same), bundled on the fly with esbuild.
+ * first, and with a corrupt peer (answers every request with wrong bytes) beside the seeder. Then by infohash alone
+ * (the metadata from peers, BEP 9): no attacker (the second baseline), and a metadata liar (a wrong metadata_size, or
+ * the right size with garbage) that the visitor meets and asks first.
+ * The hostile peers are test/helpers/hostile-peer.ts and test/helpers/metadata-liar.ts (the tests use the same),
+ * bundled on the fly with esbuild.
  *
  *   npm run build && sh scripts/in-netns.sh node bench/hostile.mjs      (BENCH_HOSTILE_RUNS=2, BENCH_HOSTILE_MB=20)
  *
@@ -21,11 +24,11 @@ import { envNumber, fmt, markdownTable, median } from './lib/table.mjs'
 
 const AIM_MS = 2000
 
-async function hostileHelper () {
-  const outfile = join(repoRoot, 'bench', '.data', 'hostile-peer.mjs')
+async function testHelper (name) {
+  const outfile = join(repoRoot, 'bench', '.data', `${name}.mjs`)
   await mkdir(join(outfile, '..'), { recursive: true })
   await build({
-    entryPoints: [join(repoRoot, 'test', 'helpers', 'hostile-peer.ts')],
+    entryPoints: [join(repoRoot, 'test', 'helpers', `${name}.ts`)],
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -37,8 +40,11 @@ async function hostileHelper () {
   return await import(pathToFileURL(outfile).href)
 }
 
-/** One case: the visitor, then `count` hostile peers of `mode`, then the seeder. Returns ms from seeder start to done. */
-async function visit ({ site, metainfo, mode, count, helpers }) {
+/**
+ * One case: the visitor, then `count` hostile peers of `mode`, then the seeder. Returns ms from seeder start to done.
+ * `byInfoHash`: the visitor starts with the infohash alone; a 'wrong-size' or 'garbage' mode is a metadata liar.
+ */
+async function visit ({ site, metainfo, mode, count, byInfoHash = false, helpers }) {
   const { download, startSeeder } = await dist('cli/lib/swarm.js')
   const { startTrackerServer } = await dist('cli/lib/tracker-server.js')
   const tracker = await startTrackerServer({ intervalMs: 5_000 })
@@ -51,7 +57,7 @@ async function visit ({ site, metainfo, mode, count, helpers }) {
   try {
     const done = download({
       infoHash: metainfo.infoHash,
-      metainfo,
+      ...(byInfoHash ? {} : { metainfo }),
       out,
       trackers: [trackerUrl(tracker, 'visitor')],
       rtcConfig,
@@ -61,8 +67,17 @@ async function visit ({ site, metainfo, mode, count, helpers }) {
       onWarning: (w) => { if (/banned/.test(w)) bans.push(w) }
     })
     done.catch(() => {})
-    if (count > 0) {
-      hostile = await helpers.startHostilePeers({ mode, metainfo, tracker: trackerUrl(tracker, 'hostile'), count, rtcConfig })
+    if (count > 0 && (mode === 'wrong-size' || mode === 'garbage')) {
+      const running = await helpers.liar.startMetadataLiar({
+        infoHash: metainfo.infoHashBytes, realSize: metainfo.info.length, lie: mode, announce: [trackerUrl(tracker, 'liar')]
+      })
+      hostile = running
+      // The seeder starts once the liar has answered the visitor's first metadata request: the visitor met it first.
+      const until = Date.now() + 30_000
+      while (running.liar.answered === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20))
+      if (running.liar.answered === 0) throw new Error('the visitor never asked the metadata liar')
+    } else if (count > 0) {
+      hostile = await helpers.hostile.startHostilePeers({ mode, metainfo, tracker: trackerUrl(tracker, 'hostile'), count, rtcConfig })
       await hostile.waitOpen(count)
       // Silent peers: the visitor has them all (handshakes done, requests sent) before the seeder starts. A corrupt
       // peer would be banned before the seeder arrives if it were left alone with the visitor: the seeder starts at once.
@@ -91,36 +106,42 @@ export async function run ({ log = (s) => process.stderr.write(s + '\n') } = {})
   assertInNetns()
   const runs = envNumber('BENCH_HOSTILE_RUNS', 2)
   const mb = envNumber('BENCH_HOSTILE_MB', 20)
-  const helpers = await hostileHelper()
+  const helpers = { hostile: await testHelper('hostile-peer'), liar: await testHelper('metadata-liar') }
   const site = await ensureSite(Math.round(mb * 1e6))
   const { metainfo } = await publish(site.dir)
+  const WITH = 'no attacker (baseline)'
+  const BY_HASH = 'by infohash, no attacker (baseline)'
+  // [name, mode, count, by infohash alone, the baseline it is compared with]
   const cases = [
-    ['no attacker (baseline)', 'silent', 0],
-    ['2 silent peers first', 'silent', 2],
-    ['20 silent peers first', 'silent', 20],
-    ['50 silent peers first (the peer cap)', 'silent', 50],
-    ['1 corrupt peer first', 'corrupt', 1]
+    [WITH, 'silent', 0, false, WITH],
+    ['2 silent peers first', 'silent', 2, false, WITH],
+    ['20 silent peers first', 'silent', 20, false, WITH],
+    ['50 silent peers first (the peer cap)', 'silent', 50, false, WITH],
+    ['1 corrupt peer first', 'corrupt', 1, false, WITH],
+    [BY_HASH, 'silent', 0, true, BY_HASH],
+    ['by infohash, metadata liar first (wrong size)', 'wrong-size', 1, true, BY_HASH],
+    ['by infohash, metadata liar first (garbage)', 'garbage', 1, true, BY_HASH]
   ]
   const results = new Map(cases.map(([name]) => [name, []]))
   for (let i = 0; i < runs; i++) {
-    for (const [name, mode, count] of cases) {
+    for (const [name, mode, count, byInfoHash] of cases) {
       log(`bench/hostile: ${name}, run ${i + 1}/${runs} ...`)
-      results.get(name).push(await visit({ site, metainfo, mode, count, helpers }))
+      results.get(name).push(await visit({ site, metainfo, mode, count, byInfoHash, helpers }))
     }
   }
-  const base = median(results.get(cases[0][0]).map((r) => r.ms))
-  const rows = cases.map(([name]) => {
+  const rows = cases.map(([name, , , , baseline]) => {
     const list = results.get(name)
     const ms = median(list.map((r) => r.ms))
-    const extra = ms - base
+    const extra = ms - median(results.get(baseline).map((r) => r.ms))
     return [name, fmt(ms, 0), list.map((r) => fmt(r.ms, 0)).join(', '), fmt(extra, 0), String(Math.max(...list.map((r) => r.bans))),
       extra <= AIM_MS ? 'yes' : 'NO']
   })
   const title = 'Hostile peers: time to a complete download after the honest seeder starts'
   const markdown = [
     `${fmt(metainfo.length / 1e6, 0)} MB site, ${metainfo.pieceCount} pieces of ${metainfo.pieceLength / 1024} KiB; a Node visitor ` +
-      '(download(), as `peersite get`) with the metainfo, a fresh tracker per case. The hostile peers (test/helpers/' +
-      'hostile-peer.ts) connect to the visitor first; then the honest seeder starts, and the clock runs from its ' +
+      '(download(), as `peersite get`) with the metainfo (the rows "by infohash": with the infohash alone, the metadata ' +
+      'from peers), a fresh tracker per case. The hostile peers (test/helpers/hostile-peer.ts, metadata-liar.ts) ' +
+      'connect to the visitor first; then the honest seeder starts, and the clock runs from its ' +
       `start (including its first announce) to the verified download. ${runs} runs per case, interleaved; median.`,
     '',
     markdownTable(['case', 'median ms', 'runs ms', 'beyond baseline ms', 'bans', `within ${AIM_MS / 1000} s`], rows)
