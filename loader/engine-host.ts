@@ -121,6 +121,10 @@ export interface ReadProgress {
 export interface EngineHostInit {
   /** Called whenever a read advances (the loader shows the first page's progress). */
   onProgress?: (read: ReadProgress) => void
+  /** Called when the worker opens a read of a file (an HTML page: its subresources can be raised, loader/preload.ts). */
+  onRead?: (path: string) => void
+  /** Called whenever the number of open reads changes (the background prefetch yields to them, loader/prefetch.ts). */
+  onActivity?: (open: number) => void
 }
 
 interface OpenRead {
@@ -173,6 +177,8 @@ export class EngineHost {
         }
         this.#reads.get(request.id)?.controller.abort()
         this.#reads.set(request.id, read)
+        this.#init.onRead?.(request.path)
+        this.#activity()
         return
       }
       case 'pull': {
@@ -190,8 +196,13 @@ export class EngineHost {
         this.#reads.delete(request.id)
         read.controller.abort()
         void read.iterator?.return(undefined).catch(() => {})
+        this.#activity()
       }
     }
+  }
+
+  #activity (): void {
+    this.#init.onActivity?.(this.#reads.size)
   }
 
   async #pull (id: number, read: OpenRead): Promise<void> {
@@ -212,6 +223,7 @@ export class EngineHost {
       if (next.done === true) {
         this.#reads.delete(id)
         this.#send({ type: 'end', id })
+        this.#activity()
         return
       }
       const chunk = next.value
@@ -228,6 +240,7 @@ export class EngineHost {
       this.#reads.delete(id)
       read.controller.abort()
       this.#send({ type: 'error', id, message: err instanceof Error ? err.message : String(err) })
+      this.#activity()
     }
   }
 
@@ -241,5 +254,6 @@ export class EngineHost {
     }
     this.#reads.clear()
     this.#port.close()
+    this.#activity()
   }
 }

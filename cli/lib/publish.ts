@@ -12,6 +12,7 @@ import type { Metainfo } from '../../engine/metainfo/index.js'
 import { defaultLoaderDir, LOADER_FILES, packageInfo } from './package.js'
 import { choosePieceLength } from './piece-length.js'
 import { DEFAULT_PREFETCH_LIMIT } from './prefetch.js'
+import { scanSubresources } from './subresources.js'
 import { buildTorrent } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
 import { realpathOrNearest } from './paths.js'
@@ -124,7 +125,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     ...(onProgress !== undefined ? { onProgress } : {})
   })
   const magnetURI = toMagnetURI({ infoHash: metainfo.infoHash, name: plan.name, announce: [...plan.trackers] })
-  const manifest: Manifest = {
+  let manifest: Manifest = {
     version: 1,
     infoHash: metainfo.infoHash,
     magnetURI,
@@ -135,13 +136,18 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     prefetchLimit: plan.prefetchLimit,
     files: metainfo.files.map((f) => ({ path: f.path, length: f.length, type: mime.getType(f.path) ?? 'application/octet-stream' }))
   }
+  // Indexes of the manifest's (the torrent's) file order.
+  const byPath = new Map(plan.site.files.map((f) => [f.path, f]))
+  const ordered = metainfo.files.map((f) => byPath.get(f.path))
+  const preload = ordered.every((f) => f !== undefined) ? await scanSubresources(ordered) : { groups: [], pages: [] }
+  if (preload.pages.length > 0) manifest = { ...manifest, preload }
 
   await mkdir(dirname(plan.out), { recursive: true })
   const staging = await mkdtemp(join(dirname(plan.out), `.${basename(plan.out)}.tmp-`))
   try {
     await chmod(staging, 0o755) // mkdtemp makes it private; an output folder is meant to be served
     await writeFile(join(staging, TORRENT_FILE), torrent)
-    await writeFile(join(staging, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n')
+    await writeFile(join(staging, MANIFEST_FILE), manifestJson(manifest))
     for (const file of LOADER_FILES) await copyFile(join(plan.loaderDir, file), join(staging, file))
     if (plan.replaces) {
       // Two renames: the old output stays whole until the new one is complete.
@@ -157,6 +163,14 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     throw err
   }
   return { plan, infoHash: metainfo.infoHash, magnetURI, metainfo, manifest, out: plan.out }
+}
+
+/** peersite.json's text: indented, but the preload table on one line (indented, its numbers would take a line each). */
+export function manifestJson (manifest: Manifest): string {
+  const { preload, ...rest } = manifest
+  const text = JSON.stringify(rest, null, 2)
+  if (preload === undefined) return text + '\n'
+  return `${text.slice(0, -2)},\n  "preload": ${JSON.stringify(preload)}\n}\n`
 }
 
 export async function publishSite (init: PublishInit): Promise<PublishResult> {
