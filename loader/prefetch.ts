@@ -1,9 +1,10 @@
 /**
- * Whole-site prefetch (issue 5): after the first page has painted, the leader's engine fetches the rest of the site
- * in the background, rarest first, so the visitor becomes a seeder of the whole site and later navigation is instant.
+ * Whole-site prefetch (issue 5): after the first page has loaded and the browser is idle, the leader's engine fetches
+ * the rest of the site in the background, rarest first, so the visitor becomes a seeder of the whole site and later
+ * navigation is instant. It pauses whenever the worker reads (BackgroundPrefetch below).
  *
  * Until then no piece is wanted in the background (the engine fetches only what the worker reads for the first
- * page, with all the bandwidth). Then the pieces of the prefetch set are marked wanted and the picker's rarest-first
+ * page and what that page needs, loader/preload.ts, with all the bandwidth). Then the pieces of the prefetch set are marked wanted and the picker's rarest-first
  * step fetches them. The set, from the publisher's `prefetchLimit` (peersite.json, `publish --prefetch-limit`):
  *   - the whole site when it fits in the limit;
  *   - else the smallest files that fit together (a threshold on file size: pages, styles, scripts and images are
@@ -13,7 +14,7 @@ import { piecesForRange, type Metainfo, type TorrentFile } from '../engine/metai
 import type { Torrent } from '../engine/torrent.js'
 
 /** The default when peersite.json has no prefetchLimit (older publishes): cli/lib/prefetch.ts's DEFAULT_PREFETCH_LIMIT. */
-export const DEFAULT_PREFETCH_LIMIT = 50 * 1024 * 1024
+export const DEFAULT_PREFETCH_LIMIT = 5 * 1024 * 1024
 
 /** The files to prefetch for a limit in bytes. */
 export function prefetchFiles (files: readonly TorrentFile[], limit: number): TorrentFile[] {

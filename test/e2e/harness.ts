@@ -26,9 +26,16 @@ export const CHROMIUM_ARGS = [
   '--disable-features=WebRtcHideLocalIpsWithMdns', '--allow-loopback-in-peer-connection'
 ]
 
-export async function launchChromium (): Promise<Browser> {
+/**
+ * What visitors' Chromium does: host candidates hidden behind random mDNS `.local` names (no flag). Node peers
+ * cannot resolve those, but they still connect (Chromium reaches the Node peer's real address, which learns
+ * Chromium's as a peer-reflexive candidate), and Chromium resolves its own names for a Chromium peer.
+ */
+export const CHROMIUM_ARGS_DEFAULT_PRIVACY = CHROMIUM_ARGS.filter((a) => !a.includes('WebRtcHideLocalIpsWithMdns'))
+
+export async function launchChromium (args: readonly string[] = CHROMIUM_ARGS): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set PEERSITE_CHROMIUM)`)
-  return await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true })
+  return await chromium.launch({ executablePath: CHROMIUM, args: [...args], headless: true })
 }
 
 export const FIREFOX = process.env.PEERSITE_FIREFOX ?? '/usr/bin/firefox-esr'
