@@ -36,6 +36,8 @@ export interface PeersiteDebug {
   loaded: boolean
   /** Bytes of the files being prefetched in the background (set once the first page has painted; leader only). */
   prefetch?: number
+  /** The first page and the files it needs (what the progress card counts; leader only). */
+  firstPage?: { readonly path: string | undefined, readonly length: number, readonly files: readonly string[] }
   /** Ports handed to the worker (more than one: the worker restarted, or a new worker took over). */
   introductions: number
   stats (): TorrentStats | undefined
@@ -101,6 +103,7 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
       if (file !== undefined) firstPage.files.set(file.path, file.length)
     }
     firstPage.length = [...firstPage.files.values()].reduce((a, b) => a + b, 0)
+    debug.firstPage = { path, length: firstPage.length, files: [...firstPage.files.keys()] }
   }
   let painted!: () => void
   const firstPaint = new Promise<void>((resolve) => { painted = resolve })
@@ -123,10 +126,9 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
       if (page !== undefined) setFirstPage(page, hints)
       // The rest of the site in the background, once the first page has loaded and the browser is idle, never
       // while the worker reads (loader/prefetch.ts). Nothing with Save-Data on.
-      prefetch = new BackgroundPrefetch(t, saveDataRequested() ? 0 : prefetchLimitOf(manifest))
+      prefetch = new BackgroundPrefetch(t, saveDataRequested() ? 0 : prefetchLimitOf(manifest), () => mark('prefetch'))
       void firstPaint.then(() => {
         prefetch!.pageLoaded()
-        mark('prefetch')
         debug.prefetch = prefetch!.bytes
       })
       addEventListener('pagehide', (event) => { if (!event.persisted) void t.destroy() })

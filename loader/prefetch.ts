@@ -89,9 +89,12 @@ export class BackgroundPrefetch {
   #wanted = false
   #timer: ReturnType<typeof setTimeout> | undefined
   #generation = 0
+  #onStart: (() => void) | undefined
 
-  constructor (torrent: Torrent, limit: number) {
+  /** `onStart`: called when the background first starts fetching. */
+  constructor (torrent: Torrent, limit: number, onStart?: () => void) {
     this.#torrent = torrent
+    this.#onStart = onStart
     const metainfo = torrent.metainfo
     this.#ranges = metainfo === undefined ? [] : prefetchRanges(metainfo, limit)
     this.bytes = metainfo === undefined ? 0 : prefetchFiles(metainfo.files, limit).reduce((n, f) => n + f.length, 0)
@@ -132,6 +135,10 @@ export class BackgroundPrefetch {
     if (this.#wanted === wanted || this.#torrent.destroyed || this.#torrent.metainfo === undefined) return
     this.#wanted = wanted
     for (const { first, last } of this.#ranges) this.#torrent.setWanted(first, last, wanted)
+    if (wanted) {
+      this.#onStart?.()
+      this.#onStart = undefined
+    }
   }
 }
 

@@ -26,7 +26,8 @@ describe('background prefetch', () => {
 
   it('starts only after the first page has loaded and a quiet moment', () => {
     const { torrent, wanted } = fakeTorrent()
-    const prefetch = new BackgroundPrefetch(torrent, 2500)
+    let starts = 0
+    const prefetch = new BackgroundPrefetch(torrent, 2500, () => starts++)
     expect(prefetch.bytes).toBe(2000)
     vi.advanceTimersByTime(10_000)
     expect(wanted.size).toBe(0)
@@ -36,6 +37,7 @@ describe('background prefetch', () => {
     vi.advanceTimersByTime(100)
     expect([...wanted]).toEqual([0, 1])
     expect(prefetch.running).toBe(true)
+    expect(starts).toBe(1)
   })
 
   it('yields to every read: paused while one is open, resumed after the reads end', () => {
