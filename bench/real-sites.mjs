@@ -18,6 +18,7 @@
  *
  *   npm run build && sh scripts/in-netns.sh node bench/real-sites.mjs      (BENCH_REAL_RUNS=3 by default;
  *                                                                            BENCH_REAL_SITES=mathjax,... a subset)
+ * BENCH_REAL_BASELINE_DIST=/repo/tmp/old-dist adds an older build's peersite, visited in the same rounds (A/B).
  * Exports run() -> { title, markdown } for bench/run-all.mjs.
  */
 import { execFileSync } from 'node:child_process'
@@ -185,6 +186,19 @@ export async function run ({ runs = envNumber('BENCH_REAL_RUNS', 3), log = (s) =
   const { startStaticServer } = await dist('cli/lib/static-server.js')
   const closers = []
   const results = []
+  // An A/B comparison in one run: BENCH_REAL_BASELINE_DIST=/copy/of/an/older/dist (inside this repository) publishes
+  // and serves each site a second time with that build, visited in the same rounds (order alternating), since
+  // timings on a shared machine drift more between runs than between builds.
+  const baselineDist = process.env.BENCH_REAL_BASELINE_DIST
+  const variants = baselineDist === undefined || baselineDist === '' ? ['this build'] : ['this build', 'baseline build']
+  const withDist = async (variant, fn) => {
+    const saved = process.env.PEERSITE_BENCH_DIST
+    if (variant === 'baseline build') process.env.PEERSITE_BENCH_DIST = baselineDist
+    try { return await fn() } finally {
+      if (saved === undefined) delete process.env.PEERSITE_BENCH_DIST
+      else process.env.PEERSITE_BENCH_DIST = saved
+    }
+  }
   try {
     const { browser } = await launchChromium()
     closers.push(() => browser.close())
@@ -192,11 +206,17 @@ export async function run ({ runs = envNumber('BENCH_REAL_RUNS', 3), log = (s) =
     for (const spec of SITES.filter((s) => only.length === 0 || only.includes(s.name))) {
       const dir = await siteFolder(spec, log)
       const size = await folderBytes(dir)
-      const site = await startLocalSite(dir, { label: spec.name })
+      const sites = []
       const plain = await startStaticServer({ root: dir, host: '127.0.0.1' })
-      const rows = { plainCold: [], plainWarm: [], cold: [], warm: [], plainBytes: [], firstVisit: [], loaderBytes: [] }
+      const rows = { plainCold: [], plainWarm: [], plainBytes: [] }
+      const peersite = Object.fromEntries(variants.map((v) => [v, { cold: [], warm: [], firstVisit: [], loaderBytes: [], prefetchLimit: undefined }]))
       try {
-        const prefetchLimit = site.result.manifest.prefetchLimit
+        for (const variant of variants) {
+          const site = await withDist(variant, async () => await startLocalSite(dir, { label: spec.name }))
+          sites.push(site)
+          peersite[variant].site = site
+          peersite[variant].prefetchLimit = site.result.manifest.prefetchLimit
+        }
         for (let i = 0; i < runs; i++) {
           log(`bench/real-sites: ${spec.name} run ${i + 1}/${runs}`)
           {
@@ -212,25 +232,28 @@ export async function run ({ runs = envNumber('BENCH_REAL_RUNS', 3), log = (s) =
             rows.plainWarm.push(await timeUntilUsable(again, spec.usable))
             await context.close()
           }
-          {
+          const order = i % 2 === 0 ? variants : [...variants].reverse()
+          for (const variant of order) {
+            const { site } = peersite[variant]
+            const out = peersite[variant]
             const context = await browser.newContext()
             const before = site.server.requests.length
             const page = await context.newPage()
             await page.goto(site.url, { waitUntil: 'commit' })
-            rows.cold.push(await timeUntilUsable(page, spec.usable))
-            rows.loaderBytes.push(await servedBytes(site.out, site.server.requests.slice(before)))
-            rows.firstVisit.push(await settledDownload(page))
+            out.cold.push(await timeUntilUsable(page, spec.usable))
+            out.loaderBytes.push(await servedBytes(site.out, site.server.requests.slice(before)))
+            out.firstVisit.push(await settledDownload(page))
             await page.close()
             const again = await context.newPage()
             await again.goto(site.url, { waitUntil: 'commit' })
-            rows.warm.push(await timeUntilUsable(again, spec.usable))
+            out.warm.push(await timeUntilUsable(again, spec.usable))
             await context.close()
           }
         }
-        results.push({ spec, size, rows, prefetchLimit })
+        results.push({ spec, size, rows, peersite })
       } finally {
         await plain.close()
-        await site.close()
+        for (const site of sites) await site.close()
       }
     }
   } finally {
@@ -239,29 +262,33 @@ export async function run ({ runs = envNumber('BENCH_REAL_RUNS', 3), log = (s) =
 
   const mb = (n) => `${fmt(n / 1024 / 1024, 2)} MB`
   const ms = (n) => `${fmt(n, 0)} ms`
+  const label = (variant) => variants.length === 1 ? 'peersite' : `peersite (${variant})`
   const timing = markdownTable(
-    ['site (npm package)', 'plain cold', 'peersite cold', 'ratio', 'plain warm', 'peersite warm', 'ratio'],
-    results.map(({ spec, rows }) => {
-      const [pc, c, pw, w] = [median(rows.plainCold), median(rows.cold), median(rows.plainWarm), median(rows.warm)]
-      return [`${spec.name}@${spec.version} (${spec.what})`, ms(pc), ms(c), `${fmt(c / pc, 2)}x`, ms(pw), ms(w), `${fmt(w / pw, 2)}x`]
-    })
+    ['site (npm package)', 'visit', 'plain HTTP', ...variants.flatMap((v) => [label(v), 'ratio'])],
+    results.flatMap(({ spec, rows, peersite }) => [['cold', 'plainCold', 'cold'], ['warm', 'plainWarm', 'warm']].map(([visit, plainKey, key]) => {
+      const base = median(rows[plainKey])
+      return [`${spec.name}@${spec.version} (${spec.what})`, visit, ms(base),
+        ...variants.flatMap((v) => { const t = median(peersite[v][key]); return [ms(t), `${fmt(t / base, 2)}x`] })]
+    }))
   )
   const bytes = markdownTable(
-    ['site', 'folder', 'plain first visit needs', 'peersite first visit downloads (from peers)', 'prefetch limit', 'loader files (static host)'],
-    results.map(({ spec, size, rows, prefetchLimit }) => [
-      spec.name, `${mb(size.total)} (${size.files} files)`, mb(median(rows.plainBytes)), mb(median(rows.firstVisit)),
-      prefetchLimit === undefined ? 'default' : mb(prefetchLimit), `${fmt(median(rows.loaderBytes) / 1024, 1)} KB`
+    ['site', 'folder', 'plain first visit needs', ...variants.map((v) => `${label(v)}: first visit downloads from peers (prefetch limit)`), 'loader files (static host)'],
+    results.map(({ spec, size, rows, peersite }) => [
+      spec.name, `${mb(size.total)} (${size.files} files)`, mb(median(rows.plainBytes)),
+      ...variants.map((v) => `${mb(median(peersite[v].firstVisit))} (${peersite[v].prefetchLimit === undefined ? 'default' : mb(peersite[v].prefetchLimit)})`),
+      `${fmt(median(peersite[variants[0]].loaderBytes) / 1024, 1)} KB`
     ])
   )
   const title = `Real sites from npm packages: time until usable, peersite vs a plain static server (median of ${runs})`
   const markdown = [
     timing,
     '',
-    'Time until usable: ms from the navigation start until the page is usable (editor text drawn and its worker\'s diagnostics in; every formula typeset with its fonts; the API\'s operations listed). Cold: fresh profile; warm: second visit in the same profile, first tab closed. Aim: cold at most 1.5x plain, warm at most 1.2x.',
+    'Time until usable: ms from the navigation start until the page is usable (editor text drawn and its worker\'s diagnostics in; every formula typeset with its fonts; the API\'s operations listed). Cold: fresh profile; warm: second visit in the same profile, first tab closed. Aim: cold at most 1.5x plain, warm at most 1.2x.' +
+      (variants.length > 1 ? ' The baseline build (BENCH_REAL_BASELINE_DIST) is visited in the same rounds, alternating which goes first.' : ''),
     '',
     bytes,
     '',
-    'Bytes: what the plain page fetched (its own files), and what the peersite visitor\'s engine downloaded from peers by the time the download settled (3 s without a byte), with the publish defaults.',
+    'Bytes: what the plain page fetched (its own files), and what the peersite visitor\'s engine downloaded from peers by the time the download settled (3 s without a byte), with the publish defaults of each build.',
     ''
   ].join('\n')
   return { title, markdown, results }
