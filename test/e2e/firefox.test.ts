@@ -2,8 +2,8 @@
  * The Firefox tier: the main loader scenarios in Debian's Firefox ESR, driven headless with puppeteer-core over
  * WebDriver BiDi (Playwright cannot drive a stock Firefox, and its own build cannot be downloaded here). A fresh
  * profile renders examples/hello from the swarm (page, stylesheet, script, image, web font, all through the service
- * worker), links, back and reload work, and after the seeder stops a second Firefox visitor (another profile)
- * gets the site from the first.
+ * worker), links, back and reload work, and after the seeder stops a second Firefox visitor
+ * gets the site from the first (another user context: its own storage and service worker).
  *
  *   npm run build && sh scripts/in-netns.sh npx vitest run test/e2e/firefox.test.ts
  */
@@ -45,25 +45,21 @@ async function stats (page: Page): Promise<{ leader: boolean, peers: number, dow
 
 describe('Firefox: the loader serves a site from the swarm', () => {
   let site: LocalSite
-  const browsers: Browser[] = []
-  const dirs: TempDir[] = []
-  const visitor = async (): Promise<Page> => {
-    const dir = await makeTempDir('peersite-firefox-')
-    dirs.push(dir)
-    const browser = await launchFirefox(dir.path)
-    browsers.push(browser)
-    return await browser.newPage()
-  }
+  let browser: Browser
+  let profile: TempDir
+  /** A visitor: a fresh user context (its own storage, service workers and Web Locks, like another profile). */
+  const visitor = async (): Promise<Page> => await (await browser.createBrowserContext()).newPage()
 
   beforeAll(async () => {
     assertInNetns()
-    site = await startLocalSite(HELLO)
+    profile = await makeTempDir('peersite-firefox-')
+    ;[browser, site] = await Promise.all([launchFirefox(profile.path), startLocalSite(HELLO)])
   })
 
   afterAll(async () => {
-    for (const b of browsers) await b.close().catch(() => {})
+    await browser?.close().catch(() => {})
     await site?.close()
-    for (const d of dirs) await d.cleanup()
+    await profile?.cleanup()
   })
 
   let home: Page
