@@ -13,7 +13,7 @@
 import type { Torrent, TorrentStats } from '../engine/torrent.js'
 import type { SiteManifest } from '../worker/protocol.js'
 import { BootProblem, missingFeatures, registerAndControl } from './boot.js'
-import { fetchTorrentFile, mark, parseTorrentFile, startTorrent } from './engine-host.js'
+import { fetchTorrentFile, manifestLayout, mark, openStore, parseTorrentFile, startTorrent, storeBudget } from './engine-host.js'
 import { electLeader, serveWorker } from './leader.js'
 import { PageHints, pageCandidates } from './preload.js'
 import { BackgroundPrefetch, prefetchLimitOf, saveDataRequested } from './prefetch.js'
@@ -113,9 +113,11 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
   const leadsNow = electLeader(infoHash, () => {
     debug.leader = true
     mark('leader')
+    // The store opens while site.torrent is on its way (peersite.json has its layout).
+    const opening = openStore(manifestLayout(manifest), storeBudget(manifest))
     const torrent = torrentFile
       .then(async (bytes) => await parseTorrentFile(bytes, manifest))
-      .then((metainfo) => startTorrent(metainfo, manifest))
+      .then(async (metainfo) => await startTorrent(metainfo, manifest, opening))
     let hints: PageHints | undefined
     let prefetch: BackgroundPrefetch | undefined
     torrent.then((t) => {
