@@ -167,6 +167,12 @@ export function unstoredPieces (pieceLength: number): number {
 /** Picker priorities of a reader's window; every reader uses the same two, so concurrent readers take turns. */
 export const READ_PRIORITY_NOW = 2
 export const READ_PRIORITY_AHEAD = 1
+/**
+ * What a page will need (its scripts, stylesheets, fonts: peersite.json `preload`), fetched as soon as the page is
+ * read: between a reader's read-ahead and the piece a reader waits for, in document order (the first file at the
+ * top of this span), so the browser's first requests find their bytes arriving or already there.
+ */
+export const PRELOAD_PRIORITY_TOP = 1.5
 
 /** Pieces of read-ahead after the current one, for a torrent of this piece length. */
 export function readAheadPieces (pieceLength: number): number {

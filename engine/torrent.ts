@@ -472,6 +472,18 @@ export class Torrent extends Emitter<TorrentEvents> {
     if (wanted) downloader.fillAll(this.#peerList.all)
   }
 
+  /**
+   * Pieces `first`..`last` are fetched ahead of the background at `priority` (constants.ts READ_PRIORITY_*), before
+   * any reader asks: what a page will need (loader/preload.ts). Returns the release function (idempotent).
+   */
+  prioritize (first: number, last: number, priority: number): () => void {
+    const downloader = this.#downloader
+    if (downloader === undefined) throw new Error('prioritize needs the metainfo')
+    const release = downloader.picker.addPriority(first, last, priority)
+    downloader.fillAll(this.#peerList.all)
+    return release
+  }
+
   /** Resolves once the metainfo is known (immediately when it was given). */
   async ready (signal?: AbortSignal): Promise<Metainfo> {
     if (this.metainfo !== undefined) return this.metainfo

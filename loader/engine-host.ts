@@ -62,7 +62,18 @@ export async function parseTorrentFile (bytes: Uint8Array, manifest: SiteManifes
  * Chromium keeps IndexedDB in memory, and a page cannot tell: unbounded, a 1 GB download there held 1 GB in the
  * browser process (bench/download.mjs).
  */
-export async function openStore (metainfo: Metainfo, budget = VISIT_STORE_BUDGET): Promise<{ store: PieceStore, have: Bitfield | undefined }> {
+/** What opening a store needs: the torrent's layout (from site.torrent, or from peersite.json before it arrives). */
+export type StoreLayout = Pick<Metainfo, 'infoHash' | 'pieceLength' | 'length' | 'pieceCount'>
+
+export interface OpenedStore { readonly layout: StoreLayout, readonly store: PieceStore, readonly have: Bitfield | undefined }
+
+/** The layout peersite.json announces (checked against site.torrent's in startTorrent). */
+export function manifestLayout (manifest: Pick<SiteManifest, 'infoHash' | 'pieceLength' | 'length'>): StoreLayout {
+  const pieceLength = manifest.pieceLength > 0 ? manifest.pieceLength : 1
+  return { infoHash: manifest.infoHash.toLowerCase(), pieceLength, length: manifest.length, pieceCount: Math.ceil(manifest.length / pieceLength) }
+}
+
+export async function openStore (metainfo: StoreLayout, budget = VISIT_STORE_BUDGET): Promise<OpenedStore> {
   const layout = { pieceLength: metainfo.pieceLength, length: metainfo.length }
   let idb: IdbStore | undefined
   try {
@@ -72,12 +83,12 @@ export async function openStore (metainfo: Metainfo, budget = VISIT_STORE_BUDGET
     for (const index of stored) have.set(index)
     mark('store')
     const store = new OverflowStore(idb, { maxBytes: budget, onOverflow: (err) => console.warn('peersite: keeping pieces in memory:', err.message) })
-    return { store, have: have.count > 0 ? have : undefined }
+    return { layout: metainfo, store, have: have.count > 0 ? have : undefined }
   } catch (err) {
     // No IndexedDB (blocked, private mode, Node): this visit keeps its pieces in memory.
     console.debug('peersite: no persistent store:', (err as Error).message)
     await idb?.close().catch(() => {})
-    return { store: new MemoryStore({ ...layout, maxBytes: budget }), have: undefined }
+    return { layout: metainfo, store: new MemoryStore({ ...layout, maxBytes: budget }), have: undefined }
   }
 }
 
@@ -95,9 +106,20 @@ export function storeBudget (manifest: Pick<SiteManifest, 'prefetchLimit'>): num
   return Math.max(VISIT_STORE_BUDGET, 2 * prefetchLimitOf(manifest))
 }
 
-export async function startTorrent (metainfo: Metainfo, manifest: SiteManifest): Promise<Torrent> {
+/**
+ * `opening`: a store opened from peersite.json's layout while site.torrent was on its way (IndexedDB takes 50-150 ms
+ * to open on a first visit); used if site.torrent agrees, else closed and opened again from the torrent.
+ */
+export async function startTorrent (metainfo: Metainfo, manifest: SiteManifest, opening?: Promise<OpenedStore>): Promise<Torrent> {
   const rtcConfig = rtcConfigFor(manifest.trackers)
-  const { store, have } = await openStore(metainfo, storeBudget(manifest))
+  let opened = await opening?.catch(() => undefined)
+  const same = (a: StoreLayout, b: StoreLayout): boolean =>
+    a.infoHash === b.infoHash && a.pieceLength === b.pieceLength && a.length === b.length && a.pieceCount === b.pieceCount
+  if (opened !== undefined && !same(opened.layout, metainfo)) {
+    await opened.store.close().catch(() => {})
+    opened = undefined
+  }
+  const { store, have } = opened ?? await openStore(metainfo, storeBudget(manifest))
   const torrent = new Torrent({
     createStore: () => store,
     createDiscovery: (init) => new WebSocketTrackerDiscovery({ ...init, announce: [...manifest.trackers], rtcConfig })
@@ -121,6 +143,10 @@ export interface ReadProgress {
 export interface EngineHostInit {
   /** Called whenever a read advances (the loader shows the first page's progress). */
   onProgress?: (read: ReadProgress) => void
+  /** Called when the worker opens a read of a file (an HTML page: its subresources can be raised, loader/preload.ts). */
+  onRead?: (path: string) => void
+  /** Called whenever the number of open reads changes (the background prefetch yields to them, loader/prefetch.ts). */
+  onActivity?: (open: number) => void
 }
 
 interface OpenRead {
@@ -181,6 +207,8 @@ export class EngineHost {
         }
         this.#reads.get(request.id)?.controller.abort()
         this.#reads.set(request.id, read)
+        this.#init.onRead?.(request.path)
+        this.#activity()
         return
       }
       case 'pull': {
@@ -198,6 +226,7 @@ export class EngineHost {
         this.#reads.delete(request.id)
         read.controller.abort()
         void read.iterator?.return(undefined).catch(() => {})
+        this.#activity()
         return
       }
       case 'bad-piece': {
@@ -206,6 +235,10 @@ export class EngineHost {
         void this.#torrent.then(async (t) => { await t.forgetPiece(index) }).catch(() => {})
       }
     }
+  }
+
+  #activity (): void {
+    this.#init.onActivity?.(this.#reads.size)
   }
 
   async #pull (id: number, read: OpenRead): Promise<void> {
@@ -234,6 +267,7 @@ export class EngineHost {
       if (next.done === true) {
         this.#reads.delete(id)
         this.#send({ type: 'end', id })
+        this.#activity()
         return
       }
       const chunk = next.value
@@ -252,6 +286,7 @@ export class EngineHost {
       read.controller.abort()
       const kind: EngineErrorKind = (err as { kind?: EngineErrorKind }).kind ?? 'unavailable'
       this.#send({ type: 'error', id, kind, message: err instanceof Error ? err.message : String(err) })
+      this.#activity()
     }
   }
 
@@ -265,5 +300,6 @@ export class EngineHost {
     }
     this.#reads.clear()
     this.#port.close()
+    this.#activity()
   }
 }

@@ -13,9 +13,10 @@
 import type { Torrent, TorrentStats } from '../engine/torrent.js'
 import type { SiteManifest } from '../worker/protocol.js'
 import { BootProblem, missingFeatures, registerAndControl } from './boot.js'
-import { fetchTorrentFile, mark, parseTorrentFile, startTorrent, type ReadProgress } from './engine-host.js'
+import { fetchTorrentFile, manifestLayout, mark, openStore, parseTorrentFile, startTorrent, storeBudget } from './engine-host.js'
 import { electLeader, serveWorker } from './leader.js'
-import { prefetchLimitOf, startPrefetch } from './prefetch.js'
+import { PageHints, pageCandidates } from './preload.js'
+import { BackgroundPrefetch, prefetchLimitOf, saveDataRequested } from './prefetch.js'
 import { createShell, insideShell } from './shell.js'
 import { formatBytes, hideCard, progress, showProblem, status } from './ui.js'
 
@@ -35,6 +36,8 @@ export interface PeersiteDebug {
   loaded: boolean
   /** Bytes of the files being prefetched in the background (set once the first page has painted; leader only). */
   prefetch?: number
+  /** The first page and the files it needs (what the progress card counts; leader only). */
+  firstPage?: { readonly path: string | undefined, readonly length: number, readonly files: readonly string[] }
   /** Ports handed to the worker (more than one: the worker restarted, or a new worker took over). */
   introductions: number
   stats (): TorrentStats | undefined
@@ -70,8 +73,10 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
   const torrentFile = fetchTorrentFile(root)
   torrentFile.catch(() => {})
   status('Starting the service worker…')
-  await registerAndControl(root)
-  mark('controlled')
+  // The worker installs while the leader already joins the swarm (the election and the engine need no worker):
+  // on a first visit the peers are connected, and the first page's files on their way, by the time it controls.
+  const controlled = registerAndControl(root)
+  controlled.catch(() => {})
 
   const debug: PeersiteDebug = {
     root,
@@ -84,32 +89,49 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
   }
   ;(window as unknown as { peersite: PeersiteDebug }).peersite = debug
 
-  let firstRead: ReadProgress | undefined
+  /** The first page and what it needs (the progress card counts all of it): bytes sent to the worker per file. */
+  const firstPage = { path: undefined as string | undefined, files: new Map<string, number>(), length: 0, sent: new Map<string, number>() }
+  const setFirstPage = (path: string, hints: PageHints | undefined): void => {
+    if (firstPage.path !== undefined || debug.loaded) return
+    const byPath = new Map(manifest.files.map((f) => [f.path, f.length]))
+    const length = byPath.get(path)
+    if (length === undefined) return
+    firstPage.path = path
+    firstPage.files.set(path, length)
+    for (const index of hints?.needs(path) ?? []) {
+      const file = manifest.files[index]
+      if (file !== undefined) firstPage.files.set(file.path, file.length)
+    }
+    firstPage.length = [...firstPage.files.values()].reduce((a, b) => a + b, 0)
+    debug.firstPage = { path, length: firstPage.length, files: [...firstPage.files.keys()] }
+  }
   let painted!: () => void
   const firstPaint = new Promise<void>((resolve) => { painted = resolve })
   let delivered = false
   let bootError: Error | undefined
   const infoHash = manifest.infoHash.toLowerCase()
-  const leadsNow = await electLeader(infoHash, () => {
+  const leadsNow = electLeader(infoHash, () => {
     debug.leader = true
     mark('leader')
+    // The store opens while site.torrent is on its way (peersite.json has its layout).
+    const opening = openStore(manifestLayout(manifest), storeBudget(manifest))
     const torrent = torrentFile
       .then(async (bytes) => await parseTorrentFile(bytes, manifest))
-      .then((metainfo) => startTorrent(metainfo, manifest))
-    serveWorker(infoHash, torrent, {
-      onIntroduce: () => { debug.introductions++ },
-      onProgress: (read) => {
-        delivered = true
-        if (firstRead === undefined || firstRead.path === read.path) firstRead = read
-      }
-    })
+      .then(async (metainfo) => await startTorrent(metainfo, manifest, opening))
+    let hints: PageHints | undefined
+    let prefetch: BackgroundPrefetch | undefined
     torrent.then((t) => {
       debug.torrent = t
-      // The rest of the site in the background, once the first page has painted (loader/prefetch.ts).
+      hints = new PageHints(t, manifest)
+      // The page in the address bar: its files are wanted now, before the worker controls this page and asks.
+      const page = pageCandidates(location.pathname, root).find((path) => hints!.onPage(path, true))
+      if (page !== undefined) setFirstPage(page, hints)
+      // The rest of the site in the background, once the first page has loaded and the browser is idle, never
+      // while the worker reads (loader/prefetch.ts). Nothing with Save-Data on.
+      prefetch = new BackgroundPrefetch(t, saveDataRequested() ? 0 : prefetchLimitOf(manifest), () => mark('prefetch'))
       void firstPaint.then(() => {
-        const bytes = startPrefetch(t, prefetchLimitOf(manifest))
-        mark('prefetch')
-        debug.prefetch = bytes
+        prefetch!.pageLoaded()
+        debug.prefetch = prefetch!.bytes
       })
       addEventListener('pagehide', (event) => { if (!event.persisted) void t.destroy() })
     }, (err: Error) => {
@@ -124,7 +146,24 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
         })
       }
     })
+    // Introductions wait for the worker's control (serveWorker introduces itself on `controllerchange` too).
+    void controlled.then(() => {
+      serveWorker(infoHash, torrent, {
+        onIntroduce: () => { debug.introductions++ },
+        onRead: (path) => {
+          hints?.onPage(path)
+          setFirstPage(path, hints)
+        },
+        onActivity: (open) => prefetch?.onActivity(open),
+        onProgress: (read) => {
+          delivered = true
+          if (firstPage.files.has(read.path)) firstPage.sent.set(read.path, Math.min(read.sent, firstPage.files.get(read.path)!))
+        }
+      })
+    }, () => {})
   })
+  await controlled
+  mark('controlled')
 
   // Tests shorten the deadline with an init script; nothing else sets this.
   const override = (globalThis as { PEERSITE_DEADLINE_MS?: unknown }).PEERSITE_DEADLINE_MS
@@ -140,8 +179,10 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
     const stats = debug.torrent?.stats()
     const peers = stats?.peers ?? 0
     const peerText = peers === 0 ? 'Looking for visitors who share this site…' : `${peers} peer${peers === 1 ? '' : 's'} connected`
-    const pageText = firstRead !== undefined && firstRead.length > 0
-      ? ` · ${firstRead.path.split('/').pop() ?? firstRead.path}: ${formatBytes(firstRead.sent)} of ${formatBytes(firstRead.length)}`
+    const sent = [...firstPage.sent.values()].reduce((a, b) => a + b, 0)
+    const others = firstPage.files.size - 1
+    const pageText = firstPage.path !== undefined && firstPage.length > 0
+      ? ` · ${firstPage.path.split('/').pop() ?? firstPage.path}${others > 0 ? ` and ${others} file${others === 1 ? '' : 's'}` : ''}: ${formatBytes(sent)} of ${formatBytes(firstPage.length)}`
       : ''
     progress(`Loading ${name} from its visitors`, peerText + pageText)
   }

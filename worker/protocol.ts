@@ -36,6 +36,13 @@ export interface SiteManifest {
   /** `publish --spa`: unknown paths get the root index.html with 200 (a single-page app's router takes it from there). */
   readonly spa?: boolean
   readonly files: ReadonlyArray<{ readonly path: string, readonly length: number, readonly type: string }>
+  /**
+   * What each HTML page needs to paint (scripts and their static module graph, stylesheets and their fonts and
+   * @imports, preloads), as indexes into `files`, so the engine asks peers for them as soon as the page is read
+   * (cli/lib/subresources.ts). `groups[g]` is a list of file indexes; `pages` is flat pairs [page index, group
+   * index] (pages with the same needs share a group: a 10,000-page site stays small). Absent in older manifests.
+   */
+  readonly preload?: { readonly groups: ReadonlyArray<readonly number[]>, readonly pages: readonly number[] }
 }
 
 export const MANIFEST_FILE = 'peersite.json'

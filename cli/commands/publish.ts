@@ -20,7 +20,7 @@ export function builder (yargs: Argv) {
     .option('out', { type: 'string', describe: 'Output folder (default: <dir>-peersite beside the folder)' })
     .option('tracker', { type: 'string', array: true, describe: 'WebSocket tracker URL (repeatable; default: the public WebTorrent trackers)' })
     .option('piece-length', { type: 'string', describe: 'Piece length, e.g. 64KiB or 1MiB (default: grows with the site, 16KiB-1MiB)' })
-    .option('prefetch-limit', { type: 'string', describe: 'Bytes a visitor fetches in the background after the first page, e.g. 50MB, 1GB, 0 (default: 50MB); bigger sites prefetch their smallest files and leave big media on demand' })
+    .option('prefetch-limit', { type: 'string', describe: 'Bytes a visitor fetches in the background after the first page, e.g. 50MB, 1GB, 0 (default: 5MB); bigger sites prefetch their smallest files and leave big media on demand' })
     .option('spa', { type: 'boolean', default: false, describe: 'A single-page app: unknown paths get /index.html with status 200 (its router shows the page)' })
     .option('local', { type: 'boolean', default: false, describe: 'Run a tracker and a static server on 127.0.0.1 in this process; contact nothing outside the machine' })
     .option('port', { type: 'number', describe: 'HTTP port of the --local static server (default: a free one)' })

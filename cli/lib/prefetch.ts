@@ -5,8 +5,16 @@
  */
 import { UsageError } from '../../engine/errors.js'
 
-/** 50 MiB: a typical site whole, while a video collection does not fill every visitor's disk. */
-export const DEFAULT_PREFETCH_LIMIT = 50 * 1024 * 1024
+/**
+ * 5 MiB. Every visitor pays for the background prefetch, some by the megabyte (a metered mobile plan), and a plain
+ * host would have sent only the pages they open: 50 MiB (the old default) made a first visit to a 24 MB docs site
+ * cost 24 MB for a page that needed 1.2 MB. 5 MiB is about two median web pages (HTTP Archive's page weight), so a
+ * first visit costs at most that much more than on a plain host; sites up to that size (blogs, most docs) are still
+ * prefetched whole (instant later pages, and the visitor seeds all of it), and bigger ones prefetch their smallest
+ * files (the HTML pages, styles and small scripts) while the rest stays on demand. Publishers who want every
+ * visitor to seed everything raise it; with Save-Data on the loader prefetches nothing (loader/prefetch.ts).
+ */
+export const DEFAULT_PREFETCH_LIMIT = 5 * 1024 * 1024
 
 const UNIT: Record<string, number> = {
   '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3

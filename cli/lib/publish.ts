@@ -16,6 +16,7 @@ import { equalBytes } from '../../engine/util/bytes.js'
 import { defaultLoaderDir, LOADER_FILES, packageInfo } from './package.js'
 import { choosePieceLength } from './piece-length.js'
 import { DEFAULT_PREFETCH_LIMIT } from './prefetch.js'
+import { scanSubresources } from './subresources.js'
 import { buildTorrent } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
 import { realpathOrNearest } from './paths.js'
@@ -233,7 +234,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     pointer = await signPointer(plan.key.signer, { infoHash: metainfo.infoHash, seq: nextPointerSeq(plan.now(), [plan.previousSeq]) })
     address = btpkMagnet(plan.key.publicKey)
   }
-  const manifest: Manifest = {
+  let manifest: Manifest = {
     version: 1,
     infoHash: metainfo.infoHash,
     magnetURI,
@@ -247,6 +248,11 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     files: metainfo.files.map((f) => ({ path: f.path, length: f.length, type: mime.getType(f.path) ?? 'application/octet-stream' })),
     ...(address !== undefined && pointer !== undefined ? { address, pointer: pointerToJson(pointer) } : {})
   }
+  // Indexes of the manifest's (the torrent's) file order.
+  const byPath = new Map(plan.site.files.map((f) => [f.path, f]))
+  const ordered = metainfo.files.map((f) => byPath.get(f.path))
+  const preload = ordered.every((f) => f !== undefined) ? await scanSubresources(ordered) : { groups: [], pages: [] }
+  if (preload.pages.length > 0) manifest = { ...manifest, preload }
 
   // A new key is written before the output that depends on it: an output signed by a key that was then lost would
   // be an address nobody can update.
@@ -264,7 +270,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
   try {
     await chmod(staging, 0o755) // mkdtemp makes it private; an output folder is meant to be served
     await writeFile(join(staging, TORRENT_FILE), torrent)
-    await writeFile(join(staging, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n')
+    await writeFile(join(staging, MANIFEST_FILE), manifestJson(manifest))
     for (const file of LOADER_FILES) await copyFile(join(plan.loaderDir, file), join(staging, file))
     await pinLoader(staging)
     if (plan.replaces) {
@@ -298,6 +304,14 @@ async function pinLoader (dir: string): Promise<void> {
   }
   const worker = join(dir, WORKER_FILE)
   await writeFile(worker, pinsScript(pins) + await readFile(worker, 'utf8'))
+}
+
+/** peersite.json's text: indented, but the preload table on one line (indented, its numbers would take a line each). */
+export function manifestJson (manifest: Manifest): string {
+  const { preload, ...rest } = manifest
+  const text = JSON.stringify(rest, null, 2)
+  if (preload === undefined) return text + '\n'
+  return `${text.slice(0, -2)},\n  "preload": ${JSON.stringify(preload)}\n}\n`
 }
 
 export async function publishSite (init: PublishInit): Promise<PublishResult> {

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type ElementHandle, type Frame, type Page } from 'playwright-core'
+import type { Browser as PuppeteerBrowser } from 'puppeteer-core'
 import { publishSite, type Manifest, type PublishResult } from '../../cli/lib/publish.js'
 import { startStaticServer, type StaticServer } from '../../cli/lib/static-server.js'
 import { startSeeder, type Seeder } from '../../cli/lib/swarm.js'
@@ -25,9 +26,39 @@ export const CHROMIUM_ARGS = [
   '--disable-features=WebRtcHideLocalIpsWithMdns', '--allow-loopback-in-peer-connection'
 ]
 
-export async function launchChromium (): Promise<Browser> {
+/**
+ * What visitors' Chromium does: host candidates hidden behind random mDNS `.local` names (no flag). Node peers
+ * cannot resolve those, but they still connect (Chromium reaches the Node peer's real address, which learns
+ * Chromium's as a peer-reflexive candidate), and Chromium resolves its own names for a Chromium peer.
+ */
+export const CHROMIUM_ARGS_DEFAULT_PRIVACY = CHROMIUM_ARGS.filter((a) => !a.includes('WebRtcHideLocalIpsWithMdns'))
+
+export async function launchChromium (args: readonly string[] = CHROMIUM_ARGS): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set PEERSITE_CHROMIUM)`)
-  return await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true })
+  return await chromium.launch({ executablePath: CHROMIUM, args: [...args], headless: true })
+}
+
+export const FIREFOX = process.env.PEERSITE_FIREFOX ?? '/usr/bin/firefox-esr'
+
+/**
+ * Debian's Firefox ESR, headless, driven by puppeteer-core over WebDriver BiDi, with a fresh profile in `profileDir`
+ * (one visitor per browser). Real host addresses in ICE candidates (like Chromium's mDNS flag above: Node peers
+ * cannot resolve .local names); service workers allowed on http://127.0.0.1 as on any secure context.
+ */
+export async function launchFirefox (profileDir: string): Promise<PuppeteerBrowser> {
+  if (!existsSync(FIREFOX)) throw new Error(`${FIREFOX} is missing: apt-get install -y firefox-esr (or set PEERSITE_FIREFOX)`)
+  const puppeteer = (await import('puppeteer-core')).default
+  return await puppeteer.launch({
+    browser: 'firefox',
+    protocol: 'webDriverBiDi',
+    executablePath: FIREFOX,
+    headless: true,
+    userDataDir: profileDir,
+    extraPrefsFirefox: {
+      'media.peerconnection.ice.obfuscate_host_addresses': false,
+      'dom.serviceWorkers.testing.enabled': true
+    }
+  })
 }
 
 export function assertLoaderBuilt (): void {

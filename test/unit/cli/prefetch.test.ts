@@ -20,13 +20,14 @@ describe('--prefetch-limit', () => {
   const dirs: TempDir[] = []
   afterEach(async () => { for (const d of dirs.splice(0)) await d.cleanup() })
 
-  it('is written into peersite.json (bytes), 50 MiB by default', async () => {
+  it('is written into peersite.json (bytes), 5 MiB by default', async () => {
     const tmp = await makeTempDir('peersite-prefetch-')
     dirs.push(tmp)
     const site = await copyHello(tmp.path)
     const loaderDir = await makeLoaderDir(tmp.path)
     const a = await publishSite({ dir: site, out: join(tmp.path, 'a'), trackers: [], loaderDir })
     expect(a.manifest.prefetchLimit).toBe(DEFAULT_PREFETCH_LIMIT)
+    expect(DEFAULT_PREFETCH_LIMIT).toBe(5 * 1024 * 1024)
     const b = await publishSite({ dir: site, out: join(tmp.path, 'b'), trackers: [], loaderDir, prefetchLimit: 1234 })
     const written = JSON.parse(await readFile(join(b.out, 'peersite.json'), 'utf8')) as Manifest
     expect(written.prefetchLimit).toBe(1234)

@@ -1,0 +1,138 @@
+/**
+ * publish records each HTML page's subresources (scripts and their static module graph, stylesheets and their
+ * @imports and fonts, preloads) in peersite.json's `preload`, compactly (cli/lib/subresources.ts).
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { publishSite } from '../../../cli/lib/publish.js'
+import { cssReferences, htmlReferences, moduleImports, resolveReference, scanSubresources } from '../../../cli/lib/subresources.js'
+import { walkSite } from '../../../cli/lib/walk.js'
+import { preloadTable } from '../../../loader/preload.js'
+import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
+import { makeLoaderDir } from './helpers.js'
+
+const temps: TempDir[] = []
+afterEach(async () => {
+  for (const t of temps.splice(0)) await t.cleanup()
+})
+
+async function site (files: Record<string, string>): Promise<string> {
+  const t = await makeTempDir('peersite-subres-')
+  temps.push(t)
+  const dir = join(t.path, 'site')
+  for (const [path, text] of Object.entries(files)) {
+    await mkdir(join(dir, path, '..'), { recursive: true })
+    await writeFile(join(dir, path), text)
+  }
+  return dir
+}
+
+const PAGE = `<!doctype html><html><head>
+<link rel="stylesheet" href="css/main.css">
+<link rel="alternate stylesheet" href="css/dark.css">
+<link rel=preload as=font href="/fonts/title.woff2" crossorigin>
+<link rel="modulepreload" href="./js/vendor.js">
+<link rel="icon" href="logo.png">
+<script src="https://cdn.example.com/analytics.js"></script>
+<script src="js/classic.js?v=3"></script>
+<!-- <script src="js/commented.js"></script> -->
+<script type="module">import { start } from './js/app.js'; start()</script>
+<style>@font-face { font-family: X; src: url("fonts/inline.woff2") format("woff2") }</style>
+</head><body><img src="big.jpg"></body></html>`
+
+describe('finding subresources', () => {
+  it('in HTML: scripts, module scripts, stylesheets, preloads, inline modules and styles; not links to other hosts, comments, images', () => {
+    expect(htmlReferences(PAGE).map((r) => `${r.kind} ${r.url}`)).toEqual([
+      'css css/main.css',
+      'other /fonts/title.woff2',
+      'module ./js/vendor.js',
+      'script https://cdn.example.com/analytics.js',
+      'script js/classic.js?v=3',
+      'module ./js/app.js',
+      'other fonts/inline.woff2'
+    ])
+  })
+
+  it('in modules: static imports and re-exports, not dynamic import()', () => {
+    const src = 'import a from "./a.js"\nimport {b,c} from \'../b.js\';import "./side.js"\nexport * from "./re.js"\nconst lazy = () => import("./lazy.js")\nimport x from "react"'
+    expect(moduleImports(src)).toEqual(['./a.js', '../b.js', './side.js', './re.js', 'react'])
+  })
+
+  it('in stylesheets: @import and fonts, not background images', () => {
+    const css = '@import "base.css"; @import url(theme.css);\n/* url(old.woff) */ .a { background: url(bg.png) } @font-face { src: url(\'f.woff2?x\') }'
+    expect(cssReferences(css).map((r) => r.url)).toEqual(['base.css', 'theme.css', 'f.woff2?x'])
+  })
+
+  it('resolves references against the referring file, inside the site only', () => {
+    expect(resolveReference('docs/guide/index.html', '../../style.css')).toBe('style.css')
+    expect(resolveReference('docs/index.html', '/js/app.js?v=1#x')).toBe('js/app.js')
+    expect(resolveReference('index.html', 'my%20file.js')).toBe('my file.js')
+    expect(resolveReference('index.html', 'https://x.org/a.js')).toBeUndefined()
+    expect(resolveReference('index.html', '//x.org/a.js')).toBeUndefined()
+    expect(resolveReference('index.html', 'data:text/css,a')).toBeUndefined()
+    expect(resolveReference('index.html', 'react')).toBeUndefined()
+  })
+
+  it('follows the module graph and stylesheets breadth first; pages with the same needs share a group', async () => {
+    const dir = await site({
+      'index.html': PAGE,
+      'about.html': PAGE,
+      'docs/index.html': '<link rel="stylesheet" href="../css/main.css">',
+      'plain.html': '<p>no subresources</p>',
+      'css/main.css': '@import "base.css"; h1 { background: url(../bg.png) }',
+      'css/base.css': '@font-face { src: url(../fonts/body.woff2) }',
+      'css/dark.css': '',
+      'fonts/title.woff2': 'f', 'fonts/body.woff2': 'f', 'fonts/inline.woff2': 'f',
+      'js/vendor.js': 'export const v = 1',
+      'js/classic.js': 'import "./never-followed.js"',
+      'js/never-followed.js': '',
+      'js/app.js': 'import { v } from "./vendor.js"\nimport { util } from "./lib/util.js"\nexport const start = () => import("./lazy.js")',
+      'js/lib/util.js': 'export * from "../deep.js"',
+      'js/deep.js': '',
+      'js/lazy.js': '',
+      'logo.png': 'p', 'bg.png': 'p', 'big.jpg': 'j'
+    })
+    const listing = await walkSite(dir)
+    const table = await scanSubresources(listing.files)
+    const paths = (page: string): string[] => {
+      const i = listing.files.findIndex((f) => f.path === page)
+      const k = table.pages.findIndex((p, n) => n % 2 === 0 && p === i)
+      return k < 0 ? [] : table.groups[table.pages[k + 1]!]!.map((j) => listing.files[j]!.path)
+    }
+    expect(paths('index.html')).toEqual([
+      'css/main.css', 'fonts/title.woff2', 'js/vendor.js', 'js/classic.js', 'js/app.js', 'fonts/inline.woff2',
+      'css/base.css', 'js/lib/util.js', 'fonts/body.woff2', 'js/deep.js'
+    ])
+    expect(paths('about.html')).toEqual(paths('index.html'))
+    expect(paths('docs/index.html')).toEqual(['css/main.css', 'css/base.css', 'fonts/body.woff2'])
+    expect(paths('plain.html')).toEqual([])
+    expect(table.groups).toHaveLength(2)
+  })
+})
+
+describe('publish writes the table into peersite.json', () => {
+  it('on one line, readable by the loader', async () => {
+    const dir = await site({
+      'index.html': '<link rel="stylesheet" href="style.css"><script type="module" src="app.js"></script>',
+      'style.css': 'body{}',
+      'app.js': 'import "./dep.js"',
+      'dep.js': ''
+    })
+    const loaderDir = await makeLoaderDir(join(dir, '..'))
+    const result = await publishSite({ dir, out: join(dir, '..', 'out'), trackers: [], loaderDir })
+    const text = await readFile(join(dir, '..', 'out', 'peersite.json'), 'utf8')
+    const line = text.split('\n').find((l) => l.includes('"preload"'))
+    expect(line).toMatch(/^ {2}"preload": \{"groups":\[\[\d+,\d+,\d+\]\],"pages":\[\d+,0\]\}$/)
+    const manifest = JSON.parse(text)
+    expect(manifest).toEqual(JSON.parse(JSON.stringify(result.manifest)))
+    expect(preloadTable(manifest).get('index.html')?.map((i) => manifest.files[i].path)).toEqual(['style.css', 'app.js', 'dep.js'])
+  })
+
+  it('adds nothing for a site without subresources', async () => {
+    const dir = await site({ 'index.html': '<p>hi</p>' })
+    const loaderDir = await makeLoaderDir(join(dir, '..'))
+    const result = await publishSite({ dir, out: join(dir, '..', 'out'), trackers: [], loaderDir })
+    expect('preload' in result.manifest).toBe(false)
+  })
+})
