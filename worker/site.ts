@@ -22,6 +22,11 @@ export interface Site {
   readonly redirects: readonly RedirectRule[]
   /** `publish --spa`: unknown paths get the root index.html with 200 */
   readonly spa: boolean
+  /**
+   * Every file of the torrent in its order, served or not (`_redirects`, paths left out above): where each file's
+   * bytes start in the torrent (worker/verify.ts). Leaving one out would shift every later file.
+   */
+  readonly layout: ReadonlyArray<{ readonly path: string, readonly length: number }>
 }
 
 /**
@@ -58,7 +63,7 @@ export function createSite (manifest: ManifestForSite): Site {
     files.set(file.path, file)
     for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'))
   }
-  return { infoHash: manifest.infoHash, files, dirs, redirects: manifest.redirects ?? [], spa: manifest.spa === true }
+  return { infoHash: manifest.infoHash, files, dirs, redirects: manifest.redirects ?? [], spa: manifest.spa === true, layout: manifest.files }
 }
 
 /** A decoded path segment that must never reach the file table. */

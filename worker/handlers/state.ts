@@ -197,13 +197,13 @@ export class WorkerState {
       const hit = await this.#pinned(cache, url)
       if (hit !== undefined) {
         try {
-          return await parsePieceTable(new Uint8Array(await hit.arrayBuffer()), site.infoHash, site.files.values())
+          return await parsePieceTable(new Uint8Array(await hit.arrayBuffer()), site.infoHash, site.layout)
         } catch { /* a newer publish's torrent: fetch the one of this manifest */ }
       }
       const res = await fetch(url, { cache: 'no-cache' })
       if (!res.ok) throw new Error(`${TORRENT_FILE} answered ${res.status}`)
       const bytes = new Uint8Array(await res.arrayBuffer())
-      const table = await parsePieceTable(bytes, site.infoHash, site.files.values())
+      const table = await parsePieceTable(bytes, site.infoHash, site.layout)
       await this.#keep(cache, url, new Response(bytes)).catch(() => {})
       return table
     }

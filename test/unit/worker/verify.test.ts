@@ -7,7 +7,7 @@ import { sha1, toHex } from '../../../engine/util/bytes.js'
 import { EngineReadError, type EnginePiece, type PieceRun } from '../../../worker/engine-client.js'
 import type { PieceCache } from '../../../worker/file-cache.js'
 import { acceptsLeader } from '../../../worker/leader-check.js'
-import { failurePage } from '../../../worker/site.js'
+import { createSite, failurePage } from '../../../worker/site.js'
 import { MAX_PIECE_ATTEMPTS, verifiedOpen, type PieceEngine } from '../../../worker/verified-read.js'
 import { parsePieceTable, readPins, verifyPiece, type PieceTable } from '../../../worker/verify.js'
 
@@ -17,13 +17,13 @@ const FILES = [['a.html', 25], ['b.css', 30], ['c.js', 5]] as const
 const LIST = FILES.map(([path, length]) => ({ path, length }))
 const DATA = Uint8Array.from({ length: 60 }, (_, i) => (i * 7 + 1) % 251)
 
-async function torrentOf (data: Uint8Array, pieceLength = PIECE): Promise<{ torrent: Uint8Array, infoHash: string }> {
+async function torrentOf (data: Uint8Array, pieceLength = PIECE, files: ReadonlyArray<readonly [string, number]> = FILES): Promise<{ torrent: Uint8Array, infoHash: string }> {
   const hashes: Uint8Array[] = []
   for (let at = 0; at < data.length; at += pieceLength) hashes.push(await sha1(data.subarray(at, at + pieceLength)))
   const pieces = new Uint8Array(hashes.length * 20)
   hashes.forEach((h, i) => pieces.set(h, i * 20))
   const info = {
-    files: FILES.map(([path, length]) => ({ length, path: [new TextEncoder().encode(path)] })),
+    files: files.map(([path, length]) => ({ length, path: [new TextEncoder().encode(path)] })),
     name: new TextEncoder().encode('site'),
     'piece length': pieceLength,
     pieces
@@ -112,6 +112,17 @@ describe('piece table', () => {
     expect(await verifyPiece(t, 1, altered)).toBe(false)
     expect(await verifyPiece(t, 1, piece(1).subarray(0, 15))).toBe(false)
     expect(await verifyPiece(t, 9, piece(1))).toBe(false)
+  })
+
+  it('places files after those the site does not serve (`_redirects`, unsafe paths) at their real offsets', async () => {
+    // The worker serves neither `_redirects` (publish consumed it) nor a path with `..`; both still hold torrent bytes.
+    const files = [['_redirects', 25], ['b.css', 30], ['c.js', 5]] as const
+    const { torrent, infoHash } = await torrentOf(DATA, PIECE, files)
+    const site = createSite({ infoHash, files: files.map(([path, length]) => ({ path, length, type: 'text/plain' })) })
+    expect(site.files.has('_redirects')).toBe(false)
+    const t = await parsePieceTable(torrent, infoHash, site.layout)
+    expect(t.files.get('b.css')).toEqual({ offset: 25, length: 30 })
+    expect(t.files.get('c.js')).toEqual({ offset: 55, length: 5 })
   })
 
   it('refuses a torrent that is not the one of the infohash (forged piece hashes)', async () => {
