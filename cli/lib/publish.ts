@@ -179,7 +179,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
   try {
     await chmod(staging, 0o755) // mkdtemp makes it private; an output folder is meant to be served
     await writeFile(join(staging, TORRENT_FILE), torrent)
-    await writeFile(join(staging, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n')
+    await writeFile(join(staging, MANIFEST_FILE), JSON.stringify(manifest))
     for (const file of LOADER_FILES) await copyFile(join(plan.loaderDir, file), join(staging, file))
     await pinLoader(staging)
     if (plan.replaces) {
