@@ -9,8 +9,8 @@
  *
  *   node scripts/build-browser.mjs [--no-minify] [--sourcemap]
  */
-import { build } from 'esbuild'
-import { copyFile, mkdir, readFile } from 'node:fs/promises'
+import { build, transform } from 'esbuild'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
@@ -51,10 +51,27 @@ await Promise.all([
   })
 ])
 
-const html = join(root, 'loader', 'index.html')
-await copyFile(html, join(outdir, 'index.html'))
+const html = await minifyHtml(await readFile(join(root, 'loader', 'index.html'), 'utf8'))
+await writeFile(join(outdir, 'index.html'), html)
 // GitHub Pages and most static hosts serve 404.html for unknown paths: the loader boots from any deep link.
-await copyFile(html, join(outdir, '404.html'))
+await writeFile(join(outdir, '404.html'), html)
+
+/**
+ * index.html is part of every first visit's weight: its inline script is minified like the bundles, and the
+ * whitespace between tags and the HTML comments go. Text inside elements is left as written.
+ */
+async function minifyHtml (source) {
+  if (!minify) return source
+  let out = ''
+  let last = 0
+  for (const m of source.matchAll(/<script>([\s\S]*?)<\/script>/g)) {
+    const js = (await transform(m[1], { minify: true, target: common.target, legalComments: 'none' })).code.trim()
+    out += source.slice(last, m.index) + `<script>${js}</script>`
+    last = m.index + m[0].length
+  }
+  out += source.slice(last)
+  return out.replace(/<!--[\s\S]*?-->/g, '').replace(/>\s+</g, '><').trim() + '\n'
+}
 
 const rows = []
 for (const name of ['peersite.js', 'sw.js', 'index.html', '404.html']) {

@@ -3,7 +3,6 @@
  * The peersite service worker: listeners only. The fetch listener builds a context and hands the request to the
  * first handler of worker/handlers/ that takes it; the message listener takes engine ports from leader pages.
  */
-import { clientsClaim } from 'workbox-core/clientsClaim.js'
 import { handlers, WorkerState, type Context } from './handlers/index.js'
 import { relativePath, messagePage } from './site.js'
 import type { PageMessage } from './protocol.js'
@@ -21,8 +20,9 @@ self.addEventListener('install', (event) => {
   event.waitUntil(state.precache().then(async () => { await self.skipWaiting() }))
 })
 
-// Control the loader page that registered us at once, so the shell's iframe is served by this worker.
-clientsClaim()
+// Control the loader page that registered us at once, so the shell's iframe is served by this worker (what
+// workbox-core's clientsClaim does, without its 120 bytes of version probing).
+self.addEventListener('activate', (event) => { event.waitUntil(self.clients.claim()) })
 
 self.addEventListener('message', (event) => {
   const msg = event.data as Partial<PageMessage> | null

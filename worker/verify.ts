@@ -5,8 +5,8 @@
  *   - its cached loader files, against the SHA-256 pins `peersite publish` builds into sw.js.
  *
  * site.torrent is decoded here with a small bencode reader of its own rather than engine/util/bencode.ts: the worker
- * needs only the piece table and the byte span of the info dictionary (to hash it as received), and the `bencode`
- * package would add to the loader's weight (test/e2e/budget.test.ts).
+ * needs only the piece table and the byte span of the info dictionary (to hash it as received), and a reader that
+ * builds no values is the lighter one in sw.js (test/e2e/budget.test.ts).
  */
 import { PIN_HEX, PINS_GLOBAL, type LoaderPins } from './protocol.js'
 

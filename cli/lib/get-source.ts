@@ -1,8 +1,8 @@
 /**
  * What `peersite get` accepts: an infohash (40 hex digits, or 32 base32 characters as in old magnet links), a
  * magnet URI, or a .torrent file. magnet-uri reads infohashes and magnets; .torrent files go through the
- * engine's validating bencode decoder first (the bencode package trusts its input and can loop forever on a
- * hostile length prefix) and parseInfoDictionary, which gives the exact Metainfo the downloader needs.
+ * engine's validating bencode decoder first (a decoder that trusted its input could loop forever on a hostile
+ * length prefix) and parseInfoDictionary, which gives the exact Metainfo the downloader needs.
  */
 import { stat } from 'node:fs/promises'
 import { decode as decodeMagnet } from 'magnet-uri'

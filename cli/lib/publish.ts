@@ -270,7 +270,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
   try {
     await chmod(staging, 0o755) // mkdtemp makes it private; an output folder is meant to be served
     await writeFile(join(staging, TORRENT_FILE), torrent)
-    await writeFile(join(staging, MANIFEST_FILE), manifestJson(manifest))
+    await writeFile(join(staging, MANIFEST_FILE), JSON.stringify(manifest))
     for (const file of LOADER_FILES) await copyFile(join(plan.loaderDir, file), join(staging, file))
     await pinLoader(staging)
     if (plan.replaces) {
@@ -304,14 +304,6 @@ async function pinLoader (dir: string): Promise<void> {
   }
   const worker = join(dir, WORKER_FILE)
   await writeFile(worker, pinsScript(pins) + await readFile(worker, 'utf8'))
-}
-
-/** peersite.json's text: indented, but the preload table on one line (indented, its numbers would take a line each). */
-export function manifestJson (manifest: Manifest): string {
-  const { preload, ...rest } = manifest
-  const text = JSON.stringify(rest, null, 2)
-  if (preload === undefined) return text + '\n'
-  return `${text.slice(0, -2)},\n  "preload": ${JSON.stringify(preload)}\n}\n`
 }
 
 export async function publishSite (init: PublishInit): Promise<PublishResult> {

@@ -58,7 +58,7 @@ export async function parseInfoDictionary (info: Uint8Array): Promise<Metainfo> 
 
   const pieceLength = dict['piece length']
   if (!isInt(pieceLength) || pieceLength <= 0 || pieceLength > MAX_PIECE_LENGTH) {
-    throw new InvalidTorrentError(`invalid piece length ${String(pieceLength)}`)
+    throw new InvalidTorrentError(`invalid piece length ${typeof pieceLength === 'number' ? pieceLength : typeof pieceLength}`)
   }
 
   const pieces = dict.pieces

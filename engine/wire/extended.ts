@@ -73,7 +73,7 @@ export function decodeExtendedHandshake (payload: Uint8Array): ExtendedHandshake
   return handshake
 }
 
-/** An own property only: the bencode library builds dicts as plain objects, so inherited names must not leak in. */
+/** An own property only: bdecode's dicts have no prototype, and this keeps inherited names out whatever the input. */
 function own (dict: { [key: string]: BValue }, key: string): BValue | undefined {
   return Object.hasOwn(dict, key) ? dict[key] : undefined
 }

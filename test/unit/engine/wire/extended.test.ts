@@ -59,8 +59,9 @@ describe('decodeExtendedHandshake', () => {
   it('does not let a __proto__ key reach the prototype', () => {
     const h = decodeExtendedHandshake(text('d1:md9:__proto__i4eee'))
     expect(Object.getPrototypeOf(h.m)).toBe(Object.prototype)
-    // The bencode library itself drops a primitive __proto__ value; what matters is that nothing is polluted.
-    expect(Object.keys(h.m)).toEqual([])
+    // __proto__ is an ordinary extension name: an own key of m, nothing polluted.
+    expect(Object.keys(h.m)).toEqual(['__proto__'])
+    expect(Object.getOwnPropertyDescriptor(h.m, '__proto__')?.value).toBe(4)
     expect(({} as Record<string, unknown>).x).toBeUndefined()
     // A top-level __proto__ dictionary must not supply an inherited m.
     expect(decodeExtendedHandshake(text('d9:__proto__d1:md1:xi1eeee')).m).toEqual({})
