@@ -60,7 +60,7 @@ describe('peersite_pointer codec', () => {
     const msg = (fields: Record<string, unknown>): Uint8Array => bencode(fields)
     const base = { k: r.publicKey, seq: 9, sig: r.signature, v: bdecode(r.value) }
     const bad: Array<[Uint8Array, RegExp]> = [
-      [new Uint8Array(0), /truncated/],
+      [new Uint8Array(0), /empty/],
       [utf8.encode('le'), /not a dictionary/],
       [utf8.encode('i5e'), /not a dictionary/],
       [good.subarray(0, good.length - 1), /truncated/],
