@@ -7,33 +7,16 @@ import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { parseTorrentBytes } from '../../../cli/lib/torrent.js'
 import { describeSystemError, systemErrorLine } from '../../../cli/lib/system-errors.js'
 import { joinNegativeValues } from '../../../cli/main.js'
 import { UsageError } from '../../../engine/errors.js'
 import { bencode, rawDictValue } from '../../../engine/util/bencode.js'
-import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
-import { cliPath, copyHello, makeLoaderDir, removeBundle, runCli, type RunResult } from './helpers.js'
+import { cliSandbox, copyHello, runCli, type RunResult } from './helpers.js'
 
-let tmp: TempDir
-let env: Record<string, string>
-beforeAll(async () => {
-  tmp = await makeTempDir('peersite-bad-input-')
-  env = { PEERSITE_LOADER_DIR: await makeLoaderDir(tmp.path) }
-  await cliPath()
-}, 60_000)
-afterAll(async () => {
-  await tmp.cleanup()
-  await removeBundle()
-})
-
-let counter = 0
-async function fresh (): Promise<string> {
-  const dir = join(tmp.path, `case-${++counter}`)
-  await mkdir(dir)
-  return dir
-}
+const sandbox = cliSandbox('peersite-bad-input-')
+const { env, fresh } = sandbox
 
 function expectOneError (result: RunResult, pattern: RegExp, code = 1): void {
   expect(result.stdout).toBe('')
@@ -78,7 +61,7 @@ describe('command-line values', () => {
 
 describe('system errors in words', () => {
   it('a TMPDIR that does not exist (serve)', async () => {
-    const result = await runCli(['serve', HASH, '--port', '0', '--tracker', DEAD_TRACKER], { env: { TMPDIR: join(tmp.path, 'no-such-dir') } })
+    const result = await runCli(['serve', HASH, '--port', '0', '--tracker', DEAD_TRACKER], { env: { TMPDIR: join(sandbox.path, 'no-such-dir') } })
     expectOneError(result, /cannot create a temporary folder in .*no-such-dir \(TMPDIR\): it does not exist/)
   })
 

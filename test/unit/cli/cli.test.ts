@@ -6,30 +6,11 @@ import { chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
-import { cliPath, copyHello, makeLoaderDir, removeBundle, runCli, type RunResult } from './helpers.js'
+import { describe, expect, it } from 'vitest'
+import { cliPath, cliSandbox, copyHello, runCli, type RunResult } from './helpers.js'
 
-let tmp: TempDir
-let loaderDir: string
-let env: Record<string, string>
-beforeAll(async () => {
-  tmp = await makeTempDir('peersite-cli-')
-  loaderDir = await makeLoaderDir(tmp.path)
-  env = { PEERSITE_LOADER_DIR: loaderDir }
-  await cliPath()
-}, 60_000)
-afterAll(async () => {
-  await tmp.cleanup()
-  await removeBundle()
-})
-
-let counter = 0
-async function fresh (): Promise<string> {
-  const dir = join(tmp.path, `case-${++counter}`)
-  await mkdir(dir)
-  return dir
-}
+const sandbox = cliSandbox('peersite-cli-')
+const { env, fresh } = sandbox
 
 async function exists (path: string): Promise<boolean> {
   return await stat(path).then(() => true, () => false)
@@ -147,7 +128,7 @@ describe('peersite publish', () => {
     await chmod(join(site, 'about.html'), 0o000)
     // Root reads any file: as root, run the CLI as `nobody` (the folders on the way must let it in).
     const asRoot = process.getuid?.() === 0
-    if (asRoot) for (const p of [tmp.path, dir]) await chmod(p, 0o755)
+    if (asRoot) for (const p of [sandbox.path, dir]) await chmod(p, 0o755)
     const user = asRoot ? { uid: 65534, gid: 65534 } : {}
     expectOneError(await runCli(['publish', site, '--no-seed'], { env, ...user }), /cannot read about\.html: permission denied/)
     expect(await leftovers(dir, ['hello'])).toEqual([])

@@ -4,6 +4,8 @@ import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { afterAll, beforeAll } from 'vitest'
+import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 export const helloDir = join(repoRoot, 'examples', 'hello')
@@ -88,4 +90,50 @@ export async function runCli (args: string[], opts: { env?: Record<string, strin
       resolvePromise({ code, stdout, stderr })
     })
   })
+}
+
+export interface CliSandbox {
+  /** The environment the CLI runs with: PEERSITE_LOADER_DIR points at the fake loader. */
+  readonly env: Record<string, string>
+  /** The test file's temporary folder (set once beforeAll has run). */
+  readonly path: string
+  /** The fake loader folder (makeLoaderDir). */
+  readonly loaderDir: string
+  /** A new empty folder for one case. */
+  fresh: () => Promise<string>
+}
+
+/**
+ * One CLI test file's set-up, registered with vitest's hooks: a temporary folder with a fake loader, the CLI bundle
+ * built once, and a fresh folder per case; all removed after the file.
+ */
+export function cliSandbox (prefix: string): CliSandbox {
+  let tmp: TempDir | undefined
+  let loaderDir = ''
+  let counter = 0
+  const env: Record<string, string> = {}
+  const path = (): string => {
+    if (tmp === undefined) throw new Error('cliSandbox: used before beforeAll ran')
+    return tmp.path
+  }
+  beforeAll(async () => {
+    tmp = await makeTempDir(prefix)
+    loaderDir = await makeLoaderDir(tmp.path)
+    env.PEERSITE_LOADER_DIR = loaderDir
+    await cliPath()
+  }, 60_000)
+  afterAll(async () => {
+    await tmp?.cleanup()
+    await removeBundle()
+  })
+  return {
+    env,
+    get path () { return path() },
+    get loaderDir () { return loaderDir },
+    fresh: async () => {
+      const dir = join(path(), `case-${++counter}`)
+      await mkdir(dir)
+      return dir
+    }
+  }
 }

@@ -3,30 +3,13 @@
  * bad `_redirects` line is a warning naming it (the rest applies, as in Netlify's build); a file the worker should
  * not ship, or `--spa` without an index page, is one error line and nothing written.
  */
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
-import { cliPath, copyHello, makeLoaderDir, removeBundle, runCli } from './helpers.js'
+import { describe, expect, it } from 'vitest'
+import { cliSandbox, copyHello, runCli } from './helpers.js'
 
-let tmp: TempDir
-let env: Record<string, string>
-beforeAll(async () => {
-  tmp = await makeTempDir('peersite-rules-')
-  env = { PEERSITE_LOADER_DIR: await makeLoaderDir(tmp.path) }
-  await cliPath()
-}, 60_000)
-afterAll(async () => {
-  await tmp.cleanup()
-  await removeBundle()
-})
-
-let counter = 0
-async function fresh (): Promise<string> {
-  const dir = join(tmp.path, `case-${++counter}`)
-  await mkdir(dir)
-  return dir
-}
+const sandbox = cliSandbox('peersite-rules-')
+const { env, fresh } = sandbox
 const exists = async (path: string): Promise<boolean> => await stat(path).then(() => true, () => false)
 
 describe('publish with URL rules', () => {
