@@ -9,15 +9,14 @@ import { publishedWithSpa } from '../../../cli/commands/serve.js'
 import { startGateway, type Gateway } from '../../../cli/lib/gateway.js'
 import { publishSite } from '../../../cli/lib/publish.js'
 import { Bitfield } from '../../../engine/bitfield.js'
-import type { DiscoveryEvents } from '../../../engine/discovery/index.js'
 import type { Metainfo } from '../../../engine/metainfo/index.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
 import { memoryConnectionPair } from '../../../engine/transport/memory.js'
-import { Emitter } from '../../../engine/util/emitter.js'
 import { makeTorrent } from '../../fixtures/make-torrent.js'
 import { makeTempDir } from '../../helpers/tmp.js'
 import { copyHello, makeLoaderDir } from './helpers.js'
+import { NoDiscovery } from '../../fixtures/engine-peers.js'
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s)
 const page = (h1: string): Uint8Array => utf8(`<h1>${h1}</h1>`)
@@ -30,13 +29,6 @@ const FILES = [
   { path: 'app/index.html', data: page('app') },
   { path: '_redirects', data: utf8('/old /about\n/blog/:slug /guide/:slug 302\n/app/* /app/index.html 200\n/gone /404.html 404\nnot-a-rule\n') }
 ]
-
-class NoDiscovery extends Emitter<DiscoveryEvents> {
-  start (): void {}
-  update (): void {}
-  complete (): void {}
-  async destroy (): Promise<void> {}
-}
 
 let metainfo: Metainfo
 let data: Uint8Array

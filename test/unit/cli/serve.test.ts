@@ -8,13 +8,11 @@ import { request as httpRequest } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { formatRequestLog, startGateway, type Gateway, type GatewayInit, type RequestLogEntry } from '../../../cli/lib/gateway.js'
 import { Bitfield } from '../../../engine/bitfield.js'
-import type { DiscoveryEvents } from '../../../engine/discovery/index.js'
 import type { Metainfo } from '../../../engine/metainfo/index.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
 import { memoryConnectionPair } from '../../../engine/transport/memory.js'
-import { Emitter } from '../../../engine/util/emitter.js'
-import { storeWith } from '../../fixtures/engine-peers.js'
+import { NoDiscovery, storeWith } from '../../fixtures/engine-peers.js'
 import { makeTorrent, randomData } from '../../fixtures/make-torrent.js'
 import { removeBundle, runCli } from './helpers.js'
 
@@ -28,14 +26,6 @@ const FILES = [
 ]
 const clip = FILES[3]!.data
 const SIZE = clip.length
-
-/** No trackers in unit tests: peers are connected by hand. */
-class NoDiscovery extends Emitter<DiscoveryEvents> {
-  start (): void {}
-  update (): void {}
-  complete (): void {}
-  async destroy (): Promise<void> {}
-}
 
 let metainfo: Metainfo
 let data: Uint8Array
