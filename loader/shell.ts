@@ -81,6 +81,17 @@ export function createShell (init: ShellInit): HTMLIFrameElement {
   let iconUrl: string | undefined
   let titleObserver: MutationObserver | undefined
 
+  /** The frame's document and window when they are ours to touch (same origin, both present); else undefined. */
+  const frameContext = (): { doc: Document, win: Window } | undefined => {
+    try {
+      const doc = frame.contentDocument
+      const win = frame.contentWindow
+      return doc === null || win === null ? undefined : { doc, win }
+    } catch {
+      return undefined
+    }
+  }
+
   const mirror = (): void => {
     const win = frame.contentWindow
     let doc: Document | null = null
@@ -207,15 +218,8 @@ export function createShell (init: ShellInit): HTMLIFrameElement {
    * caught too): the navigate listener, the wrapped history methods, the click handlers. Idempotent.
    */
   const attach = (): void => {
-    let doc: Document | null
-    let win: Window | null
-    try {
-      doc = frame.contentDocument
-      win = frame.contentWindow
-    } catch {
-      return
-    }
-    if (doc === null || win === null || attached.has(doc) || doc.URL === 'about:blank') return
+    const { doc, win } = frameContext() ?? {}
+    if (doc === undefined || win === undefined || attached.has(doc) || doc.URL === 'about:blank') return
     attached.add(doc)
     const navigation = (win as Window & { navigation?: EventTarget }).navigation
     const managed = typeof navigation?.addEventListener === 'function'
@@ -330,15 +334,8 @@ export function createShell (init: ShellInit): HTMLIFrameElement {
   }
 
   const watch = (): void => {
-    let doc: Document | null
-    let win: Window | null
-    try {
-      doc = frame.contentDocument
-      win = frame.contentWindow
-    } catch {
-      return
-    }
-    if (doc === null || win === null) return
+    const { doc, win } = frameContext() ?? {}
+    if (doc === undefined || win === undefined) return
     attach()
     mirror()
     mirrorIcon(doc)
