@@ -17,7 +17,7 @@ import { defaultLoaderDir, LOADER_FILES, packageInfo } from './package.js'
 import { choosePieceLength } from './piece-length.js'
 import { DEFAULT_PAD_POLICY, type PadPolicy } from './layout.js'
 import { DEFAULT_PREFETCH_LIMIT } from './prefetch.js'
-import { scanSubresources } from './subresources.js'
+import { scanSubresources, SubresourceRefs } from './subresources.js'
 import { buildTorrent } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
 import { realpathOrNearest } from './paths.js'
@@ -224,12 +224,14 @@ async function checkLoader (loaderDir: string): Promise<void> {
 
 /** Hashes the site and writes the output folder atomically. */
 export async function executePublish (plan: PublishPlan, onProgress?: (hashed: number, total: number) => void): Promise<PublishResult> {
+  const refs = new SubresourceRefs()
   const { metainfo, torrent } = await buildTorrent(plan.site, {
     name: plan.name,
     pieceLength: plan.pieceLength,
     trackers: plan.trackers,
     createdBy: `peersite ${packageInfo().version}`,
     padPolicy: plan.padPolicy,
+    peek: refs,
     ...(onProgress !== undefined ? { onProgress } : {})
   })
   const magnetURI = toMagnetURI({ infoHash: metainfo.infoHash, name: plan.name, announce: [...plan.trackers] })
@@ -256,7 +258,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
   // Indexes of the manifest's (the torrent's) file order.
   const byPath = new Map(plan.site.files.map((f) => [f.path, f]))
   const ordered = metainfo.files.map((f) => byPath.get(f.path))
-  const preload = ordered.every((f) => f !== undefined) ? await scanSubresources(ordered) : { groups: [], pages: [] }
+  const preload = ordered.every((f) => f !== undefined) ? await scanSubresources(ordered, refs) : { groups: [], pages: [] }
   if (preload.pages.length > 0) manifest = { ...manifest, preload }
 
   // A new key is written before the output that depends on it: an output signed by a key that was then lost would

@@ -28,10 +28,11 @@ export interface BuildTorrentOptions {
   /** Where files start (cli/lib/layout.ts); default DEFAULT_PAD_POLICY. */
   padPolicy?: PadPolicy
   onProgress?: (hashed: number, total: number) => void
-  /** Called for each file with its bytes while they are in memory (files up to `peekLimit` bytes): the subresource
-   * scan reads pages here instead of reading every file twice. */
-  peek?: (file: SiteFile, index: number, bytes: Uint8Array) => void
-  peekLimit?: number
+  /**
+   * Shown each file's whole bytes while they are in memory, if it wants them and they fit in one read (READ_CHUNK):
+   * the subresource scan takes pages' references here instead of reading every page a second time.
+   */
+  peek?: { wants: (path: string) => boolean, take: (path: string, bytes: Uint8Array) => void }
 }
 
 /** Files are read in chunks this large: fewer, larger reads keep the hasher busy; also the most ever held. */
@@ -56,20 +57,19 @@ export async function buildTorrent (site: SiteListing, opts: BuildTorrentOptions
   const pieces = new Uint8Array(pieceCount * 20)
   const hasher = new PieceHasher(pieceLength, pieces)
   const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(pieceLength, largest(site.files))))
-  const entries: Array<Record<string, unknown>> = []
-  const peekLimit = opts.peekLimit ?? 0
+  const entries = new InfoFiles()
   let lastYield = performance.now()
   let hashedFileBytes = 0
   for (let i = 0; i < site.files.length; i++) {
     const file = site.files[i]!
     const gap = layout.offsets[i]! - hasher.position
     if (gap > 0) {
-      // BEP 47: 'The recommended path is [".pad", "N"] where N is the length of the padding file in base10.'
-      entries.push({ attr: 'p', length: gap, path: ['.pad', String(gap)] })
+      entries.pad(gap)
       hasher.zeros(gap)
     }
-    entries.push({ length: file.length, path: file.path.split('/') })
-    readInto(file, chunk, hasher, file.length <= peekLimit && opts.peek !== undefined ? (bytes) => opts.peek!(file, i, bytes) : undefined)
+    entries.file(file.length, file.path)
+    const peek = opts.peek !== undefined && file.length <= chunk.length && opts.peek.wants(file.path) ? opts.peek : undefined
+    readInto(file, chunk, hasher, peek === undefined ? undefined : (bytes) => { peek.take(file.path, bytes) })
     hashedFileBytes += file.length
     if (performance.now() - lastYield >= YIELD_EVERY_MS) {
       opts.onProgress?.(hashedFileBytes, site.length)
@@ -79,24 +79,51 @@ export async function buildTorrent (site: SiteListing, opts: BuildTorrentOptions
   }
   hasher.finish()
   opts.onProgress?.(site.length, site.length)
-  const info = { files: entries, name: opts.name, 'piece length': pieceLength, pieces }
+  const info = entries.infoDictionary(opts.name, pieceLength, pieces)
   // The creation date lies outside the info dictionary (so it cannot change the infohash); using the newest mtime
   // instead of "now" makes site.torrent itself byte-identical when nothing changed.
   const newest = site.files.reduce((max, f) => Math.max(max, f.mtimeMs), 1000)
-  const torrentDict: Record<string, unknown> = {
+  const top: Record<string, unknown> = {
     'created by': opts.createdBy ?? 'peersite',
     'creation date': Math.ceil(newest / 1000),
-    encoding: 'UTF-8',
-    info
+    encoding: 'UTF-8'
   }
   if (opts.trackers.length > 0) {
-    torrentDict.announce = opts.trackers[0]
-    torrentDict['announce-list'] = opts.trackers.map((url) => [url])
+    top.announce = opts.trackers[0]
+    top['announce-list'] = opts.trackers.map((url) => [url])
   }
-  const torrent = bencode(torrentDict)
-  const metainfo = await parseInfoDictionary(infoBytesOf(torrent))
+  // "info" sorts after every other key of the top dictionary (BEP 3 keys are sorted), so it goes last, as is.
+  const head = bencode(top)
+  const torrent = Buffer.concat([head.subarray(0, head.length - 1), Buffer.from('4:info'), info, Buffer.from('e')])
+  const metainfo = await parseInfoDictionary(info)
   checkLayout(site, metainfo)
   return { torrent, metainfo }
+}
+
+/**
+ * The info dictionary's file list, written as bencoding while the files are hashed (the generic encoder makes a few
+ * small arrays per token, which for 10,000 files was a tenth of publish's time). Keys in sorted order, as BEP 3
+ * requires: attr < length < path in an entry; files < name < piece length < pieces in the dictionary.
+ */
+class InfoFiles {
+  readonly #parts: string[] = []
+
+  /** BEP 47: 'The recommended path is [".pad", "N"] where N is the length of the padding file in base10.' */
+  pad (length: number): void {
+    const n = String(length)
+    this.#parts.push(`d4:attr1:p6:lengthi${n}e4:pathl4:.pad${n.length}:${n}ee`)
+  }
+
+  file (length: number, path: string): void {
+    let entry = `d6:lengthi${length}e4:pathl`
+    for (const part of path.split('/')) entry += `${Buffer.byteLength(part)}:${part}`
+    this.#parts.push(entry + 'ee')
+  }
+
+  infoDictionary (name: string, pieceLength: number, pieces: Uint8Array): Uint8Array {
+    const head = `d5:filesl${this.#parts.join('')}e4:name${Buffer.byteLength(name)}:${name}12:piece lengthi${pieceLength}e6:pieces${pieces.length}:`
+    return new Uint8Array(Buffer.concat([Buffer.from(head, 'utf8'), pieces, Buffer.from('e')]))
+  }
 }
 
 function largest (files: readonly SiteFile[]): number {
