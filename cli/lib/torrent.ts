@@ -52,7 +52,7 @@ const YIELD_EVERY_MS = 50
  */
 export async function buildTorrent (site: SiteListing, opts: BuildTorrentOptions): Promise<BuiltTorrent> {
   const pieceLength = opts.pieceLength
-  const layout = planLayout(site.files.map((f) => f.length), pieceLength, opts.padPolicy ?? DEFAULT_PAD_POLICY)
+  const layout = planLayout(site.files.map((f) => f.length), pieceLength, opts.padPolicy ?? DEFAULT_PAD_POLICY, site.files.map((f) => f.path))
   const pieceCount = Math.ceil(layout.length / pieceLength)
   const pieces = new Uint8Array(pieceCount * 20)
   const hasher = new PieceHasher(pieceLength, pieces)

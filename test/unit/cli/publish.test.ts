@@ -72,8 +72,8 @@ describe('publishSite', () => {
     expect(byPath.get('fonts/open-sans-regular.woff2')?.type).toBe('font/woff2')
     expect(byPath.get('logo.png')?.length).toBe((await readFile(join(site, 'logo.png'))).length)
     // BEP 47 pad files make the torrent longer than its files: the layout publish planned (cli/lib/layout.ts).
-    expect(manifest.length).toBe(planLayout(manifest.files.map((f) => f.length), manifest.pieceLength, DEFAULT_PAD_POLICY).length)
-    expect(result.metainfo.files.map((f) => f.offset)).toEqual(planLayout(manifest.files.map((f) => f.length), manifest.pieceLength, DEFAULT_PAD_POLICY).offsets)
+    expect(manifest.length).toBe(planLayout(manifest.files.map((f) => f.length), manifest.pieceLength, DEFAULT_PAD_POLICY, manifest.files.map((f) => f.path)).length)
+    expect(result.metainfo.files.map((f) => f.offset)).toEqual(planLayout(manifest.files.map((f) => f.length), manifest.pieceLength, DEFAULT_PAD_POLICY, manifest.files.map((f) => f.path)).offsets)
 
     // The torrent as any BitTorrent tool sees it.
     const torrentBytes = await readFile(join(result.out, 'site.torrent'))

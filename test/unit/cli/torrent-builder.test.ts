@@ -60,12 +60,12 @@ describe('publish torrent builder', () => {
     expect(Buffer.from(infoBytesOf(ours.torrent)).equals(Buffer.from(infoBytesOf(theirs)))).toBe(true)
   })
 
-  for (const policy of ['all', 'crossing'] as const) {
+  for (const policy of ['all', 'crossing', 'anchored'] as const) {
     it(`pads with BEP 47 pad files where the '${policy}' layout says, hashing zeros`, async () => {
       const root = await site(FILES)
       const listing = await walkSite(root)
       const { torrent, metainfo } = await build(root, policy)
-      const layout = planLayout(listing.files.map((f) => f.length), PL, policy)
+      const layout = planLayout(listing.files.map((f) => f.length), PL, policy, listing.files.map((f) => f.path))
       expect(layout.padding).toBeGreaterThan(0)
       expect(metainfo.files.map((f) => f.offset)).toEqual(layout.offsets)
       expect(metainfo.length).toBe(layout.length)
@@ -112,5 +112,31 @@ describe('publish torrent builder', () => {
     const listing = await walkSite(root)
     await writeFile(join(root, 'z.txt'), randomData(15_001, 5))
     await expect(buildTorrent(listing, { name: 'site', pieceLength: PL, trackers: [] })).rejects.toThrow(/z.txt changed while it was being hashed/)
+  })
+})
+
+describe('piece layouts', () => {
+  it("'anchored' keeps a run of small files in step after an earlier small file grows, where 'crossing' drifts", () => {
+    // 400 small pages (300 B - 3 KB), one near the start grows by 1 KB: pieces are compared by their files' offsets.
+    const paths = Array.from({ length: 400 }, (_, i) => `docs/page-${String(i).padStart(3, '0')}.html`)
+    const lengths = paths.map((_, i) => 300 + ((i * 7919) % 2700))
+    const grown = lengths.map((n, i) => (i === 5 ? n + 1024 : n))
+    const inStep = (policy: PadPolicy): number => {
+      const a = planLayout(lengths, PL, policy, paths).offsets
+      const b = planLayout(grown, PL, policy, paths).offsets
+      // Files after the edit whose offset within its piece, and whose piece's first file, are unchanged.
+      let same = 0
+      for (let i = 6; i < paths.length; i++) if (a[i]! % PL === b[i]! % PL) same++
+      return same / (paths.length - 6)
+    }
+    expect(inStep('anchored')).toBeGreaterThan(0.9)
+    expect(inStep('crossing')).toBeLessThan(inStep('anchored'))
+    expect(inStep('none')).toBeLessThan(0.1)
+  })
+
+  it("'anchored' needs the paths, and never pads an empty file or one already on a boundary", () => {
+    expect(() => planLayout([1, 2], PL, 'anchored')).toThrow(RangeError)
+    const l = planLayout([PL, 0, PL], PL, 'anchored', ['a', 'b', 'c'])
+    expect(l).toEqual({ offsets: [0, PL, PL], length: 2 * PL, padding: 0 })
   })
 })
