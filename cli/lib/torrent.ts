@@ -4,7 +4,7 @@
  * parsed from the exact info-dictionary bytes, so the infohash it announces is the one in the file.
  */
 import { createHash, type Hash } from 'node:crypto'
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
+import { closeSync, openSync, readSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { InvalidTorrentError, UsageError } from '../../engine/errors.js'
 import { parseInfoDictionary, type Metainfo } from '../../engine/metainfo/index.js'
@@ -145,22 +145,28 @@ function readInto (file: SiteFile, chunk: Buffer, hasher: PieceHasher, peek: ((b
     throw fsError(err, file.path)
   }
   try {
-    if (fstatSync(fd).size !== file.length) throw changed(file)
     let done = 0
+    // The last read asks for one byte more than the file should have: a file that grew since it was listed says so
+    // there, without an fstat per file.
+    let endChecked = false
     while (done < file.length) {
       const want = Math.min(chunk.length, file.length - done)
+      const ask = want === file.length - done && want < chunk.length ? want + 1 : want
       let got = 0
       while (got < want) {
-        const n = readSync(fd, chunk, got, want - got, done + got)
-        if (n === 0) throw changed(file)
+        const n = readSync(fd, chunk, got, ask - got, done + got)
+        if (n === 0) throw changed(file) // shorter than listed
         got += n
       }
+      if (got > want) throw changed(file)
+      endChecked ||= ask > want
       // A file that fits in one chunk is whole here: the subresource scan looks at it now, not in a second read.
       if (peek !== undefined && want === file.length) peek(chunk.subarray(0, want))
       hasher.update(chunk.subarray(0, want))
       done += want
     }
     if (file.length === 0) peek?.(new Uint8Array(0))
+    if (!endChecked && readSync(fd, chunk, 0, 1, file.length) !== 0) throw changed(file)
   } finally {
     closeSync(fd)
   }

@@ -140,3 +140,14 @@ describe('piece layouts', () => {
     expect(l).toEqual({ offsets: [0, PL, PL], length: 2 * PL, padding: 0 })
   })
 })
+
+describe('publish torrent builder and files that change', () => {
+  it('refuses a file that grew or shrank since the folder was listed, small or larger than a read', async () => {
+    for (const [name, before, after] of [['small.txt', 100, 101], ['small2.txt', 100, 99], ['big.bin', 5 * 1024 * 1024, 5 * 1024 * 1024 + 1]] as const) {
+      const root = await site({ [name]: randomData(before, 1), 'other.txt': randomData(10, 2) })
+      const listing = await walkSite(root)
+      await writeFile(join(root, name), randomData(after, 3))
+      await expect(buildTorrent(listing, { name: 'site', pieceLength: PL, trackers: [] }), name).rejects.toThrow(new RegExp(`${name} changed while it was being hashed`))
+    }
+  })
+})
