@@ -136,7 +136,7 @@ describe('piece table', () => {
     hashes.forEach((h, i) => pieces.set(h, i * 20))
     const info = {
       files: [
-        { length: 10, path: [enc.encode('a.html')] },
+        { length: 10, path: [enc.encode('a.html')] } as { attr?: Uint8Array, length: number, path: Uint8Array[] },
         { attr: enc.encode('p'), length: 6, path: [enc.encode('.pad'), enc.encode('6')] },
         { length: 20, path: [enc.encode('b.css')] }
       ],

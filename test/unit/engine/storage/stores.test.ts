@@ -110,11 +110,11 @@ describe('FsStore', () => {
   it('keeps BEP 47 padding off the disk: zeros in gaps between files are read back and checked, never written', async () => {
     // a [0, 10), 6 bytes of padding, b [16, 40), 8 bytes of padding, c [48, 50); pieces of 16.
     const files = [{ index: 0, path: 'a', length: 10, offset: 0 }, { index: 1, path: 'd/b', length: 24, offset: 16 }, { index: 2, path: 'c', length: 2, offset: 48 }]
-    const layout = { pieceLength: 16, length: 50 }
+    const layout = { pieceLength: 16, length: 50, files }
     const bytes = content(50)
     bytes.fill(0, 10, 16)
     bytes.fill(0, 40, 48)
-    const store = new FsStore({ ...layout, root, files })
+    const store = new FsStore({ ...layout, root })
     for (let i = 0; i < 4; i++) await store.put(i, pieceOf(bytes, layout, i))
     expect((await readdir(root, { recursive: true })).sort()).toEqual(['a', 'c', 'd', 'd/b'])
     expect((await stat(join(root, 'd', 'b'))).size).toBe(24)
