@@ -67,6 +67,18 @@ export const DOWNLOAD_PARAM = 'peersite-download'
 export type PageMessage =
   /** "I run the engine for this site: send reads on this port" (the port is transferred). */
   | { readonly type: 'leader', readonly infoHash: string, readonly port: MessagePort }
+  /**
+   * Through a gateway (no peersite.json or site.torrent on the host): the manifest and the torrent the leader built
+   * from the info dictionary peers sent it (BEP 9). The worker keeps them only if the torrent is the host name's.
+   */
+  | { readonly type: 'site', readonly manifest: string, readonly torrent: ArrayBuffer }
+
+/**
+ * `self.PEERSITE_GATEWAY = 1` on sw.js's first line (written by `peersite gateway` and `peersite loader`): this worker
+ * serves the one site its host name names (`<id>.<gateway host>`, engine/util/site-id.ts).
+ */
+export const GATEWAY_GLOBAL = 'PEERSITE_GATEWAY'
+export const gatewayScript = (): string => `self.${GATEWAY_GLOBAL}=1;\n`
 
 export type WorkerMessage =
   /** The worker (perhaps just restarted) has no engine port: the leader page should send `leader` again. */

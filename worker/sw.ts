@@ -5,13 +5,16 @@
  */
 import { handlers, WorkerState, type Context } from './handlers/index.js'
 import { relativePath, messagePage } from './site.js'
-import type { PageMessage } from './protocol.js'
+import { GATEWAY_GLOBAL, type PageMessage } from './protocol.js'
 import { acceptsLeader } from './leader-check.js'
 import { readPins } from './verify.js'
+import { siteIdFromHost } from '../engine/util/site-id.js'
 
 declare const self: ServiceWorkerGlobalScope
 
-const state = new WorkerState(self.registration.scope, { pins: readPins(self) })
+// Through a gateway the site is the one the host name names, and only that one (never a path or query).
+const id = (self as unknown as Record<string, unknown>)[GATEWAY_GLOBAL] === 1 ? siteIdFromHost(self.location.hostname) : undefined
+const state = new WorkerState(self.registration.scope, { pins: readPins(self), siteInfoHash: id?.kind === 'infohash' ? id.infoHash : undefined })
 // A worker the browser restarted reads its manifest back from the cache before the first request needs it.
 if (self.registration.active !== null) void state.loadSite().catch(() => {})
 
@@ -26,6 +29,15 @@ self.addEventListener('activate', (event) => { event.waitUntil(self.clients.clai
 
 self.addEventListener('message', (event) => {
   const msg = event.data as Partial<PageMessage> | null
+  if (msg?.type === 'site' && typeof msg.manifest === 'string' && msg.torrent instanceof ArrayBuffer) {
+    const { manifest, torrent } = msg
+    event.waitUntil((async () => {
+      if (acceptsLeader(event.source, await self.clients.matchAll({ type: 'window' }), state.scope)) {
+        await state.provide(manifest, new Uint8Array(torrent)).catch((err: unknown) => console.warn('peersite: refused the site a page provided:', err))
+      }
+    })())
+    return
+  }
   if (msg?.type !== 'leader' || typeof msg.infoHash !== 'string') return
   const port = msg.port ?? event.ports[0]
   if (port === undefined) return
