@@ -1,0 +1,128 @@
+/**
+ * `peersite gateway` (cli/lib/origin-gateway.ts) over HTTP, and `peersite loader --out`: what each host and path
+ * gets. The browser side is in test/e2e/gateway.test.ts and gateway-firefox.test.ts.
+ */
+import { createHash } from 'node:crypto'
+import { request } from 'node:http'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startOriginGateway, type OriginGateway } from '../../../cli/lib/origin-gateway.js'
+import { siteIdOf } from '../../../engine/util/site-id.js'
+import { cliSandbox, runCli } from './helpers.js'
+
+const sandbox = cliSandbox('peersite-gateway-cli-')
+const INFOHASH = '0123456789abcdef0123456789abcdef01234567'
+const ID = siteIdOf(INFOHASH)
+
+/** A stand-in for the built loader: the gateway build's page and script, and sw.js. */
+async function fakeLoader (): Promise<string> {
+  const dir = join(sandbox.path, 'gw-loader')
+  await mkdir(join(dir, 'gateway'), { recursive: true })
+  await writeFile(join(dir, 'gateway', 'index.html'), '<!doctype html><html><head><title>x</title></head><body></body></html>\n')
+  await writeFile(join(dir, 'gateway', 'peersite.js'), 'export const gateway = () => {}\n')
+  await writeFile(join(dir, 'sw.js'), '/* the worker */\n')
+  return dir
+}
+
+interface Answer { status: number, headers: Record<string, string | string[] | undefined>, body: string }
+
+async function get (gateway: OriginGateway, host: string, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Answer> {
+  return await new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: gateway.port, path, method, headers: { Host: `${host}:${gateway.port}`, ...headers } }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => { body += c })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+describe('peersite gateway: what each host and path gets', () => {
+  let gateway: OriginGateway
+  beforeAll(async () => {
+    gateway = await startOriginGateway({ trackers: ['ws://127.0.0.1:8000'], rtcConfig: { iceServers: [] }, loaderDir: await fakeLoader() })
+  })
+  afterAll(async () => { await gateway?.close() })
+
+  it('a site origin gets the loader for every path, with the gateway\'s trackers built in', async () => {
+    const home = await get(gateway, `${ID}.localhost`, '/')
+    expect(home.status).toBe(200)
+    expect(home.headers['content-type']).toBe('text/html; charset=utf-8')
+    expect(home.headers['x-content-type-options']).toBe('nosniff')
+    expect(home.body).toContain('<script type="application/json" id="peersite-gateway">{"trackers":["ws://127.0.0.1:8000"],"iceServers":[]}</script></head>')
+    const deep = await get(gateway, `${ID}.localhost`, '/docs/guide/?x=1')
+    expect(deep.status).toBe(200)
+    expect(deep.body).toBe(home.body)
+    expect(gateway.siteUrl(INFOHASH)).toBe(`http://${ID}.localhost:${gateway.port}/`)
+  })
+
+  it('never serves site files: peersite.json and site.torrent are 404 on every origin', async () => {
+    for (const path of ['/peersite.json', '/site.torrent']) {
+      expect((await get(gateway, `${ID}.localhost`, path)).status).toBe(404)
+    }
+  })
+
+  it('sw.js is the shared worker, told it serves the host name\'s site and pinned to this page and script', async () => {
+    const sw = await get(gateway, `${ID}.localhost`, '/sw.js')
+    expect(sw.status).toBe(200)
+    expect(sw.headers['content-type']).toBe('text/javascript; charset=utf-8')
+    const [flag, pins, rest] = sw.body.split('\n')
+    expect(flag).toBe('self.PEERSITE_GATEWAY=1;')
+    expect(rest).toBe('/* the worker */')
+    const page = (await get(gateway, `${ID}.localhost`, '/')).body
+    const script = (await get(gateway, `${ID}.localhost`, '/peersite.js')).body
+    const pin = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 32)
+    expect(pins).toBe(`self.PEERSITE_PINS=${JSON.stringify({ 'index.html': pin(page), 'peersite.js': pin(script) })};`)
+  })
+
+  it('only /sw.js may become a worker; only GET and HEAD', async () => {
+    expect((await get(gateway, `${ID}.localhost`, '/peersite.js', { 'Service-Worker': 'script' })).status).toBe(403)
+    expect((await get(gateway, `${ID}.localhost`, '/sw.js', { 'Service-Worker': 'script' })).status).toBe(200)
+    expect((await get(gateway, `${ID}.localhost`, '/', {}, 'POST')).status).toBe(405)
+  })
+
+  it('the front page; /<infohash or magnet>[/path] redirects to the site\'s origin', async () => {
+    const front = await get(gateway, 'localhost', '/')
+    expect(front.status).toBe(200)
+    expect(front.body).toContain('id="peersite-gateway"')
+    const byHash = await get(gateway, 'localhost', `/${INFOHASH}/docs/?q=1`)
+    expect(byHash.status).toBe(302)
+    expect(byHash.headers.location).toBe(`http://${ID}.localhost:${gateway.port}/docs/?q=1`)
+    expect((await get(gateway, '127.0.0.1', `/${ID}`)).headers.location).toBe(`http://${ID}.localhost:${gateway.port}/`)
+    const magnet = `magnet:?xt=urn:btih:${INFOHASH}&tr=${encodeURIComponent('wss://t.example')}`
+    const byMagnet = await get(gateway, 'localhost', `/${encodeURIComponent(magnet)}`)
+    expect(byMagnet.headers.location).toBe(`http://${ID}.localhost:${gateway.port}/#peersite-tr=${encodeURIComponent('wss://t.example')}`)
+    expect((await get(gateway, 'localhost', '/not-a-site')).status).toBe(404)
+  })
+})
+
+describe('peersite loader --out', () => {
+  it('writes the generic loader for a wildcard host, and refuses a folder holding other files', async () => {
+    const env = { ...sandbox.env, PEERSITE_LOADER_DIR: await fakeLoader() }
+    const out = join(await sandbox.fresh(), 'sites')
+    const ok = await runCli(['loader', '--out', out, '--tracker', 'wss://tracker.example'], { env })
+    expect(ok.stderr).toBe('')
+    expect(ok.code).toBe(0)
+    expect((await readdir(out)).sort()).toEqual(['404.html', 'index.html', 'peersite.js', 'sw.js'])
+    const index = await readFile(join(out, 'index.html'), 'utf8')
+    expect(index).toContain('{"trackers":["wss://tracker.example"]}')
+    expect(await readFile(join(out, '404.html'), 'utf8')).toBe(index)
+    expect(await readFile(join(out, 'sw.js'), 'utf8')).toMatch(/^self\.PEERSITE_GATEWAY=1;\n/)
+    // Again into the same folder: replaced.
+    expect((await runCli(['loader', '--out', out], { env })).code).toBe(0)
+    expect(await readFile(join(out, 'index.html'), 'utf8')).toContain('wss://tracker.webtorrent.dev')
+
+    const busy = await sandbox.fresh()
+    await writeFile(join(busy, 'notes.txt'), 'mine')
+    const refused = await runCli(['loader', '--out', busy], { env })
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toBe(`peersite: error: --out ${busy} holds other files (notes.txt): give a new or empty folder\n`)
+    expect(await readdir(busy)).toEqual(['notes.txt'])
+    const badTracker = await runCli(['loader', '--out', join(busy, 'x'), '--tracker', 'http://nope'], { env })
+    expect(badTracker.code).toBe(1)
+    expect(badTracker.stderr).toContain('invalid tracker URL')
+  }, 60_000)
+})
