@@ -92,7 +92,7 @@ async function openSite (infoHash: string, config: GatewayConfig): Promise<void>
   if (config.iceServers !== undefined) setRtcConfig({ iceServers: config.iceServers })
   // A returning visitor: the worker holds the manifest and torrent (checked when they were provided).
   const held = await heldManifest(root)
-  if (held !== undefined) return await boot(root, held)
+  if (held?.infoHash === infoHash) return await boot(root, held)
 
   const missing = missingFeatures()
   if (missing !== undefined) throw new BootProblem(missing)

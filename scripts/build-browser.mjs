@@ -5,7 +5,8 @@
  *   worker/sw.ts     -> dist/browser/sw.js        (classic service worker script: an IIFE)
  *   loader/index.html -> dist/browser/index.html and dist/browser/404.html
  *   loader/gateway.ts -> dist/browser/gateway/peersite.js, loader/gateway.html -> dist/browser/gateway/index.html:
- *     the generic loader of `peersite gateway` and `peersite loader` (it shares sw.js with the per-site loader)
+ *   worker/sw.ts      -> dist/browser/gateway/sw.js (PEERSITE_GATEWAY_BUILD: the site named by the host name)
+ *     the generic loader of `peersite gateway` and `peersite loader`, from the per-site loader's sources
  * and prints each output's size, raw and gzipped. Every URL inside is relative, so the output works when
  * served from any sub-path.
  *
@@ -52,9 +53,17 @@ await Promise.all([
   }),
   build({
     ...common,
+    define: { ...common.define, PEERSITE_GATEWAY_BUILD: 'false' },
     entryPoints: [join(root, 'worker', 'sw.ts')],
     outfile: join(outdir, 'sw.js'),
     // Module service workers are not everywhere yet (Firefox < 147): a classic script works in all.
+    format: 'iife'
+  }),
+  build({
+    ...common,
+    define: { ...common.define, PEERSITE_GATEWAY_BUILD: 'true' },
+    entryPoints: [join(root, 'worker', 'sw.ts')],
+    outfile: join(outdir, 'gateway', 'sw.js'),
     format: 'iife'
   })
 ])
@@ -83,7 +92,7 @@ async function minifyHtml (source) {
 }
 
 const rows = []
-for (const name of ['peersite.js', 'sw.js', 'index.html', '404.html', 'gateway/peersite.js', 'gateway/index.html']) {
+for (const name of ['peersite.js', 'sw.js', 'index.html', '404.html', 'gateway/peersite.js', 'gateway/sw.js', 'gateway/index.html']) {
   const bytes = await readFile(join(outdir, name))
   rows.push([name, bytes.length, gzipSync(bytes, { level: 9 }).length])
 }

@@ -73,12 +73,6 @@ export type PageMessage =
    */
   | { readonly type: 'site', readonly manifest: string, readonly torrent: ArrayBuffer }
 
-/**
- * `self.PEERSITE_GATEWAY = 1` on sw.js's first line (written by `peersite gateway` and `peersite loader`): this worker
- * serves the one site its host name names (`<id>.<gateway host>`, engine/util/site-id.ts).
- */
-export const GATEWAY_GLOBAL = 'PEERSITE_GATEWAY'
-export const gatewayScript = (): string => `self.${GATEWAY_GLOBAL}=1;\n`
 
 export type WorkerMessage =
   /** The worker (perhaps just restarted) has no engine port: the leader page should send `leader` again. */

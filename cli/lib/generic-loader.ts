@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { UsageError } from '../../engine/errors.js'
-import { gatewayScript, PIN_HEX, pinsScript } from '../../worker/protocol.js'
+import { PIN_HEX, pinsScript } from '../../worker/protocol.js'
 import { defaultLoaderDir } from './package.js'
 
 export const GENERIC_LOADER_FILES = ['index.html', '404.html', 'sw.js', 'peersite.js'] as const
@@ -32,7 +32,7 @@ export async function buildGenericLoader (init: GenericLoaderInit): Promise<Read
     [html, script, worker] = await Promise.all([
       readFile(join(dir, 'gateway', 'index.html'), 'utf8'),
       readFile(join(dir, 'gateway', 'peersite.js')),
-      readFile(join(dir, 'sw.js'), 'utf8')
+      readFile(join(dir, 'gateway', 'sw.js'), 'utf8')
     ])
   } catch {
     throw new UsageError(`the gateway loader is not built (${join(dir, 'gateway')}): run \`npm run build\` first`)
@@ -41,6 +41,6 @@ export async function buildGenericLoader (init: GenericLoaderInit): Promise<Read
   // `<` escaped: no tracker URL can close the script element.
   const json = JSON.stringify(config).replace(/</g, '\\u003c')
   const index = Buffer.from(html.replace('</head>', `<script type="application/json" id="peersite-gateway">${json}</script></head>`))
-  const sw = Buffer.from(gatewayScript() + pinsScript({ 'index.html': pin(index), 'peersite.js': pin(script) }) + worker)
+  const sw = Buffer.from(pinsScript({ 'index.html': pin(index), 'peersite.js': pin(script) }) + worker)
   return new Map<GenericLoaderFile, Buffer>([['index.html', index], ['404.html', index], ['sw.js', sw], ['peersite.js', script]])
 }

@@ -3,7 +3,7 @@
  * `handle`, lets the request through to the network).
  */
 import type { Handler } from './context.js'
-import { gatewayFileHandler, loaderFileHandler, loaderFileUndecidedHandler } from './loader-files.js'
+import { loaderFileHandler, loaderFileUndecidedHandler } from './loader-files.js'
 import { notOursHandler } from './not-ours.js'
 import { shellHandler } from './shell.js'
 import { siteHandler } from './site.js'
@@ -13,7 +13,6 @@ export { WorkerState } from './state.js'
 
 export const handlers: readonly Handler[] = [
   notOursHandler,
-  gatewayFileHandler,
   loaderFileHandler,
   loaderFileUndecidedHandler,
   shellHandler,

@@ -38,13 +38,3 @@ export const loaderFileUndecidedHandler: Handler = {
     return await (isTopLevelNavigation(ctx.request) ? shellHandler : siteHandler).handle!(ctx)
   }
 }
-
-/**
- * Through a gateway the host has no peersite.json or site.torrent: the worker answers them itself, with what a leader
- * page provided (or 404 at once), never from the network (worker/handlers/state.ts `provide`).
- */
-export const gatewayFileHandler: Handler = {
-  name: 'gateway-file',
-  canHandle: (ctx) => ctx.state.siteInfoHash !== undefined && (ctx.rel === MANIFEST_FILE || ctx.rel === TORRENT_FILE) && ctx.request.method === 'GET',
-  handle: async (ctx) => await ctx.state.heldFile(ctx.request)
-}

@@ -6,10 +6,8 @@
  * pin (the SHA-256 `peersite publish` built into sw.js, verify.ts); one that does not is deleted and fetched again.
  * A network response is the host's word and is served as it is, but cached only when it matches its pin.
  *
- * Through a gateway (`<id>.<gateway host>`, cli/lib/origin-gateway.ts) the host has no peersite.json or site.torrent:
- * the worker's site is fixed by its host name (`siteInfoHash`), and the leader page hands it the manifest and the
- * torrent it built from the info dictionary it got from peers (`provide`, BEP 9). Those are checked like any cached
- * copy: the torrent's info dictionary must hash to the host name's infohash, and the manifest must name it.
+ * Through a gateway (`<id>.<gateway host>`) the host has no peersite.json or site.torrent: they come from the leader
+ * page (worker/gateway-source.ts), and are checked where they are used instead of against pins.
  */
 import { EngineClient } from '../engine-client.js'
 import { cacheNameFor, dropOtherVersions, openPieceCache } from '../file-cache.js'
@@ -17,6 +15,7 @@ import { MANIFEST_FILE, TORRENT_FILE, type LoaderPins, type WorkerMessage } from
 import { createSite, parseManifest, type OpenBody, type Site } from '../site.js'
 import { verifiedOpen } from '../verified-read.js'
 import { parsePieceTable, pinOf, type PieceTable } from '../verify.js'
+import type { GatewaySource } from '../gateway-source.js'
 
 const SHELL_HEADERS = {
   'Content-Type': 'text/html; charset=utf-8',
@@ -37,17 +36,13 @@ export class WorkerState {
   readonly #seen = new Set<string>()
   readonly #pins: LoaderPins | undefined
   #table: Promise<PieceTable> | undefined
-  /** Through a gateway: the infohash the host name names (the only site this worker ever serves). */
-  readonly siteInfoHash: string | undefined
-  /** Through a gateway: resolved when a leader page provides the manifest and torrent (`provide`). */
-  readonly #provided: Promise<[Site, Uint8Array, string]>
-  #resolveProvided!: (value: [Site, Uint8Array, string]) => void
+  /** Through a gateway: the site the host name names, its manifest and torrent provided by the leader page. */
+  readonly gateway: GatewaySource | undefined
 
-  constructor (scope: string, init: { engine?: EngineClient, pins?: LoaderPins | undefined, siteInfoHash?: string | undefined } = {}) {
+  constructor (scope: string, init: { engine?: EngineClient, pins?: LoaderPins | undefined, gateway?: GatewaySource | undefined } = {}) {
     this.scope = new URL(scope)
     this.#pins = init.pins
-    this.siteInfoHash = init.siteInfoHash
-    this.#provided = new Promise((resolve) => { this.#resolveProvided = resolve })
+    this.gateway = init.gateway
     this.#cacheName = `peersite:${this.scope.href}`
     this.#shellKey = new URL('index.html', this.scope).href
     this.#manifestUrl = new URL(MANIFEST_FILE, this.scope).href
@@ -57,8 +52,8 @@ export class WorkerState {
   /** Install: the shell and the manifest are required (without them the worker is useless), the torrent is not. */
   async precache (): Promise<void> {
     const cache = await caches.open(this.#cacheName)
-    // Through a gateway only the shell comes from the host; the manifest and torrent come from the leader page.
-    if (this.siteInfoHash !== undefined) return await this.#keep(cache, this.#shellKey, await this.#fetchShell())
+    // Through a gateway only the shell comes from the host.
+    if (this.gateway !== undefined) return await this.#keep(cache, this.#shellKey, await this.#fetchShell())
     await Promise.all([
       this.#fetchShell().then(async (res) => { await this.#keep(cache, this.#shellKey, res) }),
       this.#fetchManifest().then(async ([site, res]) => {
@@ -86,9 +81,8 @@ export class WorkerState {
 
   async #matchesPin (url: string, bytes: Uint8Array): Promise<boolean> {
     const name = url.slice(this.scope.href.length)
-    // Through a gateway these are checked where they are used instead: the manifest must name the host name's
-    // infohash (#setSite) and the torrent must hash to it (parsePieceTable).
-    if (this.siteInfoHash !== undefined && (name === MANIFEST_FILE || name === TORRENT_FILE)) return true
+    // Through a gateway: checked where used (the manifest must name the host name's site, the torrent hash to it).
+    if (this.gateway !== undefined && (name === MANIFEST_FILE || name === TORRENT_FILE)) return true
     const pin = this.#pins?.[name]
     return pin !== undefined && await pinOf(bytes) === pin
   }
@@ -150,18 +144,14 @@ export class WorkerState {
   }
 
   /** The manifest: from memory, else from the cache (a restarted worker), else from the network. */
-  async loadSite (wait = true): Promise<Site> {
+  async loadSite (): Promise<Site> {
     if (this.site !== undefined) return this.site
-    if (!wait && this.siteInfoHash !== undefined) {
-      const hit = await this.#pinned(await caches.open(this.#cacheName), this.#manifestUrl)
-      if (hit === undefined) throw new Error(`no ${MANIFEST_FILE} yet`)
-    }
     this.#loading ??= (async () => {
       const cache = await caches.open(this.#cacheName)
       const hit = await this.#pinned(cache, this.#manifestUrl)
       if (hit !== undefined) {
         try {
-          return this.#setSite(this.#checked(createSite(parseManifest(await hit.json()))))
+          return this.#setSite(this.#ours(createSite(parseManifest(await hit.json()))))
         } catch { /* a corrupt entry: fetch it again */ }
       }
       const [site, res] = await this.#fetchManifest()
@@ -178,8 +168,7 @@ export class WorkerState {
    */
   async onLeader (infoHash: string, port: MessagePort): Promise<void> {
     this.engine.setLeader(infoHash, port)
-    // Through a gateway there is no host manifest to refresh: the host name fixes the site.
-    if (this.siteInfoHash !== undefined) return
+    if (this.gateway !== undefined) return // the host name fixes the site: no host manifest to refresh
     const current = await this.loadSite().catch(() => undefined)
     if (current?.infoHash === infoHash || this.#seen.has(infoHash)) return
     this.#seen.add(infoHash)
@@ -201,36 +190,9 @@ export class WorkerState {
   }
 
   /** Through a gateway, a manifest of another torrent than the host name's is refused. */
-  #checked (site: Site): Site {
-    if (this.siteInfoHash !== undefined && site.infoHash.toLowerCase() !== this.siteInfoHash) throw new Error(`${MANIFEST_FILE} is not the site of this address`)
+  #ours (site: Site): Site {
+    if (this.gateway !== undefined && site.infoHash.toLowerCase() !== this.gateway.infoHash) throw new Error(`${MANIFEST_FILE} names another site`)
     return site
-  }
-
-  /**
-   * Through a gateway: the manifest and torrent a leader page built from the info dictionary it got from peers.
-   * Kept (in Cache Storage too, so a restarted worker and an offline return find them) only if the torrent's info
-   * dictionary hashes to the host name's infohash and the manifest's files add up to its pieces.
-   */
-  async provide (manifestJson: string, torrent: Uint8Array): Promise<void> {
-    if (this.siteInfoHash === undefined || this.site !== undefined) return
-    const site = this.#checked(createSite(parseManifest(JSON.parse(manifestJson))))
-    const table = await parsePieceTable(torrent, site.infoHash, site.layout)
-    const cache = await caches.open(this.#cacheName)
-    await cache.put(this.#manifestUrl, new Response(manifestJson, { headers: { 'Content-Type': 'application/json' } }))
-    await cache.put(new URL(TORRENT_FILE, this.scope).href, new Response(torrent as Uint8Array<ArrayBuffer>))
-    this.#table = Promise.resolve(table)
-    this.#setSite(site)
-    this.#resolveProvided([site, torrent, manifestJson])
-  }
-
-  /**
-   * Through a gateway, peersite.json and site.torrent as this worker holds them, at once (404 when it holds none
-   * yet): the loader page asks to learn whether it can boot from them (a returning visitor, offline too).
-   */
-  async heldFile (request: Request): Promise<Response> {
-    const site = this.site ?? await this.loadSite(false).catch(() => undefined)
-    const hit = site === undefined ? undefined : await (await caches.open(this.#cacheName)).match(request.url)
-    return hit ?? new Response('not held yet', { status: 404, headers: { 'Content-Type': 'text/plain' } })
   }
 
   #setSite (site: Site): Site {
@@ -257,8 +219,8 @@ export class WorkerState {
         } catch { /* a newer publish's torrent: fetch the one of this manifest */ }
       }
       let bytes: Uint8Array
-      if (this.siteInfoHash !== undefined) {
-        bytes = (await this.#provided)[1]
+      if (this.gateway !== undefined) {
+        bytes = await this.gateway.torrent()
       } else {
         const res = await fetch(url, { cache: 'no-cache' })
         if (!res.ok) throw new Error(`${TORRENT_FILE} answered ${res.status}`)
@@ -294,15 +256,16 @@ export class WorkerState {
   }
 
   async #fetchManifest (): Promise<[Site, Response]> {
-    if (this.siteInfoHash !== undefined) {
-      // Nothing to fetch: wait for a leader page to provide it (requests wait meanwhile, as they wait for pieces).
-      const [site, , json] = await this.#provided
-      return [site, new Response(json)]
+    let text: string
+    if (this.gateway !== undefined) {
+      // Nothing on the host: wait for the leader page to provide it (requests wait meanwhile, as for pieces).
+      text = await this.gateway.manifest()
+    } else {
+      const res = await fetch(this.#manifestUrl, { cache: 'no-cache' })
+      if (!res.ok) throw new Error(`${MANIFEST_FILE} answered ${res.status}`)
+      text = await res.text()
     }
-    const res = await fetch(this.#manifestUrl, { cache: 'no-cache' })
-    if (!res.ok) throw new Error(`${MANIFEST_FILE} answered ${res.status}`)
-    const text = await res.text()
-    const site = createSite(parseManifest(JSON.parse(text)))
+    const site = this.#ours(createSite(parseManifest(JSON.parse(text))))
     return [site, new Response(text, { headers: { 'Content-Type': 'application/json' } })]
   }
 }

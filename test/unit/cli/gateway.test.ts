@@ -21,7 +21,7 @@ async function fakeLoader (): Promise<string> {
   await mkdir(join(dir, 'gateway'), { recursive: true })
   await writeFile(join(dir, 'gateway', 'index.html'), '<!doctype html><html><head><title>x</title></head><body></body></html>\n')
   await writeFile(join(dir, 'gateway', 'peersite.js'), 'export const gateway = () => {}\n')
-  await writeFile(join(dir, 'sw.js'), '/* the worker */\n')
+  await writeFile(join(dir, 'gateway', 'sw.js'), '/* the worker */\n')
   return dir
 }
 
@@ -65,12 +65,11 @@ describe('peersite gateway: what each host and path gets', () => {
     }
   })
 
-  it('sw.js is the shared worker, told it serves the host name\'s site and pinned to this page and script', async () => {
+  it('sw.js is the gateway build of the worker, pinned to this page and script', async () => {
     const sw = await get(gateway, `${ID}.localhost`, '/sw.js')
     expect(sw.status).toBe(200)
     expect(sw.headers['content-type']).toBe('text/javascript; charset=utf-8')
-    const [flag, pins, rest] = sw.body.split('\n')
-    expect(flag).toBe('self.PEERSITE_GATEWAY=1;')
+    const [pins, rest] = sw.body.split('\n')
     expect(rest).toBe('/* the worker */')
     const page = (await get(gateway, `${ID}.localhost`, '/')).body
     const script = (await get(gateway, `${ID}.localhost`, '/peersite.js')).body
@@ -110,7 +109,7 @@ describe('peersite loader --out', () => {
     const index = await readFile(join(out, 'index.html'), 'utf8')
     expect(index).toContain('{"trackers":["wss://tracker.example"]}')
     expect(await readFile(join(out, '404.html'), 'utf8')).toBe(index)
-    expect(await readFile(join(out, 'sw.js'), 'utf8')).toMatch(/^self\.PEERSITE_GATEWAY=1;\n/)
+    expect(await readFile(join(out, 'sw.js'), 'utf8')).toMatch(/^self\.PEERSITE_PINS=\{"index\.html":"[0-9a-f]{32}","peersite\.js":"[0-9a-f]{32}"\};\n\/\* the worker \*\/\n$/)
     // Again into the same folder: replaced.
     expect((await runCli(['loader', '--out', out], { env })).code).toBe(0)
     expect(await readFile(join(out, 'index.html'), 'utf8')).toContain('wss://tracker.webtorrent.dev')
