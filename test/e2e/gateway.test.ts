@@ -196,6 +196,17 @@ describe('the gateway: every site in its own origin (Chromium)', () => {
     }
   }, 90_000)
 
+  it('the problem pages: nobody shares this infohash; a site key the browser cannot follow yet', async () => {
+    const page = await (await browser.newContext()).newPage()
+    await page.addInitScript(() => { (globalThis as { PEERSITE_DEADLINE_MS?: number }).PEERSITE_DEADLINE_MS = 1500 })
+    await page.goto(world.gateway.siteUrl('00'.repeat(20)))
+    await page.waitForFunction(() => document.querySelector('#peersite-card h1')?.textContent === 'Nobody is sharing this site right now', undefined, { timeout: 20_000 })
+    await page.goto(world.gateway.siteUrl('ab'.repeat(32)))
+    expect(page.url()).toMatch(/^http:\/\/[a-z2-7]{52}\.localhost:\d+\/$/)
+    await page.waitForFunction(() => document.querySelector('#peersite-card h1')?.textContent === 'This address is a site key', undefined, { timeout: 20_000 })
+    await page.context().close()
+  }, 60_000)
+
   it('a site opened through the gateway is reseeded by its visitors', async () => {
     const [s1] = world.sites
     await one.waitForFunction(() => (window as unknown as { peersite?: { torrent?: { done: boolean } } }).peersite?.torrent?.done === true, undefined, { timeout: 30_000 })
