@@ -219,6 +219,24 @@ describe('the gateway: every site in its own origin (Chromium)', () => {
     expect((await loaderState(one))?.uploaded).toBeGreaterThan(0)
     await second.context().close()
   }, 90_000)
+
+  it('a returning visitor opens the site offline, with the gateway gone too: stored pieces, held manifest', async () => {
+    const [s1] = world.sites
+    // A return visit while online (its loader script now comes through the worker, as on any host), then offline.
+    await one.reload()
+    await waitForFrameH1(one, HELLO_H1)
+    await context.setOffline(true)
+    await world.gateway.close()
+    await one.reload()
+    await waitForFrameH1(one, HELLO_H1)
+    expect(one.url()).toBe(s1.url)
+    // A page this visitor never opened: not in the worker's file cache, only in IndexedDB (prefetched), served by
+    // the engine that booted from the manifest and torrent the worker holds.
+    const frame = await siteFrame(one)
+    await frame.click('a[href="docs/guide/"]')
+    await waitForFrameH1(one, 'Guide', 15_000)
+    expect((await loaderState(one))?.done).toBe(true)
+  }, 60_000)
 })
 
 export type { Frame }
