@@ -113,7 +113,7 @@ export async function run ({ runs = envNumber('BENCH_GATEWAY_RUNS', 5), log = (s
       return values.length === 0 ? '-' : `${fmt(median(values), 0)} ms`
     }
     const plainMs = med(rows.plain)
-    const line = (name, list) => [name, `${fmt(med(list), 0)} ms`, `${fmt(med(list) / plainMs, 2)}x`, markMed(list, 'first-peer'), markMed(list, 'metadata'), markMed(list, 'first-chunk')]
+    const line = (name, list) => [name, `${fmt(med(list), 0)} ms`, `${fmt(med(list) / plainMs, 2)}x`, markMed(list, 'boot'), markMed(list, 'engine'), markMed(list, 'first-peer'), markMed(list, 'metadata'), markMed(list, 'first-chunk')]
 
     // Bytes before the first site byte: the loader files each host sent, gzipped (+ the info dictionary over the
     // data channel for the gateway, which has no site.torrent to send).
@@ -126,9 +126,9 @@ export async function run ({ runs = envNumber('BENCH_GATEWAY_RUNS', 5), log = (s
 
     const title = `First paint through the gateway vs the per-site loader vs plain HTTP (examples/hello, median of ${runs})`
     const table = markdownTable(
-      ['visit', 'FCP of the site page', 'vs plain', 'first peer', 'metadata from peers', 'first chunk to the worker'],
+      ['visit', 'FCP of the site page', 'vs plain', 'loader script runs', 'engine started', 'first peer', 'metadata from peers', 'first chunk to the worker'],
       [
-        [`plain static server (HTTP on 127.0.0.1)`, `${fmt(plainMs, 0)} ms`, '1.00x', '-', '-', '-'],
+        [`plain static server (HTTP on 127.0.0.1)`, `${fmt(plainMs, 0)} ms`, '1.00x', '-', '-', '-', '-', '-'],
         line('per-site loader, cold', rows.siteCold),
         line('gateway (<id>.localhost), cold', rows.gwCold),
         line('per-site loader, warm (first tab closed)', rows.siteWarm),

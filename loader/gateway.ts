@@ -173,6 +173,7 @@ function joinByInfoHash (infoHash: string, trackers: readonly string[]): Torrent
   // Nothing in the background until the first page has painted (prefetch.ts): held as soon as the pieces are known.
   torrent.once('metadata', () => holdBackground(torrent))
   torrent.on('warning', (err) => console.debug('peersite:', err.message))
+  mark('engine')
   torrent.once('peer', () => mark('first-peer'))
   return torrent
 }

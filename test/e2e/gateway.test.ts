@@ -164,6 +164,12 @@ describe('the gateway: every site in its own origin (Chromium)', () => {
     // A reload: the worker holds the manifest and torrent now (a returning visit boots from them).
     await fresh.reload()
     await waitForFrameH1(fresh, 'Guide')
+    // A second tab of the site uses the first tab's engine (one leader per site and browser profile).
+    const tab = await fresh.context().newPage()
+    await tab.goto(`${s1.url}about.html`)
+    await waitForFrameH1(tab, 'About')
+    expect((await loaderState(tab))?.leader).toBe(false)
+    expect((await loaderState(fresh))?.leader).toBe(true)
     // Site 2's _redirects came from its torrent (no peersite.json through a gateway).
     const docs = await (await browser.newContext()).newPage()
     await docs.goto(`${s2.url}old-about`)
