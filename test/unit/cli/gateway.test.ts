@@ -9,7 +9,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startOriginGateway, type OriginGateway } from '../../../cli/lib/origin-gateway.js'
 import { siteIdOf } from '../../../engine/util/site-id.js'
-import { cliSandbox, runCli } from './helpers.js'
+import { spawn } from 'node:child_process'
+import { cliPath, cliSandbox, runCli } from './helpers.js'
 
 const sandbox = cliSandbox('peersite-gateway-cli-')
 const INFOHASH = '0123456789abcdef0123456789abcdef01234567'
@@ -123,5 +124,47 @@ describe('peersite loader --out', () => {
     const badTracker = await runCli(['loader', '--out', join(busy, 'x'), '--tracker', 'http://nope'], { env })
     expect(badTracker.code).toBe(1)
     expect(badTracker.stderr).toContain('invalid tracker URL')
+  }, 60_000)
+})
+
+describe('peersite gateway (the command)', () => {
+  it('prints its front page address, serves the loader, and stops on SIGINT', async () => {
+    const env = { ...process.env, ...sandbox.env, PEERSITE_LOADER_DIR: await fakeLoader() }
+    const child = spawn(process.execPath, [await cliPath(), 'gateway', '--port', '0', '--tracker', 'ws://127.0.0.1:9'], { stdio: ['ignore', 'pipe', 'pipe'], env })
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = ''
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d
+        if (out.includes('\n')) resolve(out.trim())
+      })
+      child.on('error', reject)
+      child.on('exit', () => reject(new Error('gateway exited early')))
+    })
+    const m = /^gateway on http:\/\/localhost:(\d+)\/ \(each site at http:\/\/<id>\.localhost:\1\/\)$/.exec(line)
+    expect(m, line).not.toBeNull()
+    const res = await fetch(`http://127.0.0.1:${m![1]}/`)
+    expect(res.status).toBe(200)
+    expect(await res.text()).toContain('{"trackers":["ws://127.0.0.1:9"],"iceServers":[]}')
+    const code = await new Promise<number | null>((resolve) => {
+      child.removeAllListeners('exit')
+      child.on('exit', (c) => resolve(c))
+      child.kill('SIGINT')
+    })
+    expect(code).toBe(0)
+  }, 60_000)
+
+  it('refuses a bad tracker and a port in use, in one line', async () => {
+    const env = { ...sandbox.env, PEERSITE_LOADER_DIR: await fakeLoader() }
+    const bad = await runCli(['gateway', '--tracker', 'https://t.example'], { env })
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toBe('peersite: error: invalid tracker URL "https://t.example": must be a ws:// or wss:// URL\n')
+    const busy = await startOriginGateway({ trackers: [], loaderDir: await fakeLoader() })
+    try {
+      const inUse = await runCli(['gateway', '--port', String(busy.port)], { env })
+      expect(inUse.code).toBe(1)
+      expect(inUse.stderr).toBe(`peersite: error: port ${busy.port} on 127.0.0.1 is already in use\n`)
+    } finally {
+      await busy.close()
+    }
   }, 60_000)
 })
