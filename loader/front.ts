@@ -8,14 +8,17 @@
 import type { GatewayConfig } from './gateway.js'
 import { gatewayUrl, parseSiteAddress } from '../engine/util/site-address.js'
 
+/** decodeURIComponent that gives the text back as it is when it is not valid percent-encoding. */
+const decode = (text: string): string => { try { return decodeURIComponent(text) } catch { return text } }
+
 export function showFrontPage (config: GatewayConfig): void {
   const base = new URL(location.href)
   // /#<magnet or infohash>
-  const fromHash = location.hash.length > 1 ? parseSiteAddress(decodeURIComponent(location.hash.slice(1))) : undefined
+  const fromHash = location.hash.length > 1 ? parseSiteAddress(decode(location.hash.slice(1))) : undefined
   if (fromHash !== undefined) return location.replace(gatewayUrl(base, fromHash))
   // /<infohash or id>[/rest of the path]
   const [first = '', ...rest] = location.pathname.slice(1).split('/')
-  const fromPath = first === '' ? undefined : parseSiteAddress(decodeURIComponent(first))
+  const fromPath = first === '' ? undefined : parseSiteAddress(decode(first))
   if (fromPath !== undefined) return location.replace(gatewayUrl(base, fromPath, '/' + rest.join('/') + location.search))
 
   document.title = 'peersite gateway'

@@ -30,7 +30,7 @@ import { mimeType } from './mime.js'
 import { holdBackground } from './prefetch.js'
 import { insideShell } from './shell.js'
 import { TRACKER_PARAM } from '../engine/util/site-address.js'
-import { showProblem, status } from './ui.js'
+import { hideCard, showProblem, status } from './ui.js'
 
 /** What the gateway writes into its index.html (`<script type="application/json" id="peersite-gateway">`). */
 export interface GatewayConfig {
@@ -42,7 +42,11 @@ export interface GatewayConfig {
 
 /** No info dictionary from any peer by then: tell the visitor nobody shares the site right now (and keep trying). */
 const NOBODY_DEADLINE_MS = 20_000
-/** Trackers a pasted magnet brought, remembered for this origin (so a reload finds the same swarm). */
+/**
+ * Trackers a pasted magnet brought, remembered for this tab (sessionStorage: a reload before the metadata came finds
+ * the same swarm; later visits use the manifest the worker holds). Not localStorage: a link with a fragment could
+ * otherwise plant a tracker that learns this visitor's address on every later visit to the site.
+ */
 const TRACKERS_KEY = 'peersite:trackers'
 const MAX_REMEMBERED_TRACKERS = 8
 
@@ -122,7 +126,7 @@ async function openSite (infoHash: string, config: GatewayConfig): Promise<void>
   await controlled
   const message: PageMessage = { type: 'site', manifest: JSON.stringify(manifest), torrent: torrentBytes.slice().buffer }
   navigator.serviceWorker.controller?.postMessage(message)
-  document.querySelector('#peersite-card.full')?.remove()
+  hideCard() // the "nobody is sharing" page, if the metadata came after it
   await boot(root, manifest, { torrentBytes, torrent })
 }
 
@@ -135,11 +139,11 @@ function deadlineMs (): number {
 /** The gateway's trackers, plus those a pasted magnet brought (`#peersite-tr=…`, then remembered for this origin). */
 function siteTrackers (config: GatewayConfig): string[] {
   let remembered: string[] = []
-  try { remembered = JSON.parse(localStorage.getItem(TRACKERS_KEY) ?? '[]') as string[] } catch {}
+  try { remembered = JSON.parse(sessionStorage.getItem(TRACKERS_KEY) ?? '[]') as string[] } catch {}
   if (location.hash.startsWith(`#${TRACKER_PARAM}=`)) {
     const given = new URLSearchParams(location.hash.slice(1)).getAll(TRACKER_PARAM).filter((t) => /^wss?:\/\/[^\s/]/i.test(t))
     remembered = [...new Set([...given, ...remembered])].slice(0, MAX_REMEMBERED_TRACKERS)
-    try { localStorage.setItem(TRACKERS_KEY, JSON.stringify(remembered)) } catch {}
+    try { sessionStorage.setItem(TRACKERS_KEY, JSON.stringify(remembered)) } catch {}
     // The fragment was for the loader, not the site: the site's first page sees its own address.
     history.replaceState(history.state, '', location.pathname + location.search)
   }
