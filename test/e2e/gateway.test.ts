@@ -66,6 +66,17 @@ describe('the gateway: every site in its own origin (Chromium)', () => {
     expect(siteBytesAsked(world.gateway, s1.result.metainfo.files.map((f) => f.path))).toEqual([])
     expect(siteBytesAsked(world.gateway, s2.result.metainfo.files.map((f) => f.path))).toEqual([])
     expect(world.gateway.requests.filter((r) => /peersite\.json|site\.torrent/.test(r.path) && r.status === 200)).toEqual([])
+    // History as on a plain host: a link, Back, Forward, the address bar on the site's own origin.
+    await f1.click('a[href="docs/guide/"]')
+    await waitForFrameH1(one, 'Guide')
+    await one.waitForFunction((u) => location.href === u, `${s1.url}docs/guide/`)
+    await one.goBack()
+    await waitForFrameH1(one, HELLO_H1)
+    await one.waitForFunction((u) => location.href === u, s1.url)
+    await one.goForward()
+    await waitForFrameH1(one, 'Guide')
+    await one.goBack()
+    await waitForFrameH1(one, HELLO_H1)
   }, 90_000)
 
   it("site 1's script cannot read or change site 2's storage, caches, cookies or worker", async () => {
@@ -239,8 +250,8 @@ describe('the gateway: every site in its own origin (Chromium)', () => {
     // A page this visitor never opened: not in the worker's file cache, only in IndexedDB (prefetched), served by
     // the engine that booted from the manifest and torrent the worker holds.
     const frame = await siteFrame(one)
-    await frame.click('a[href="docs/guide/"]')
-    await waitForFrameH1(one, 'Guide', 15_000)
+    await frame.click('a[href="about.html"]')
+    await waitForFrameH1(one, 'About', 15_000)
     expect((await loaderState(one))?.done).toBe(true)
   }, 60_000)
 })
