@@ -197,6 +197,11 @@ describe('the gateway: every site in its own origin (Chromium)', () => {
     try {
       const page = await (await browser.newContext()).newPage()
       await page.goto(lonely.url)
+      // Not a site: one line saying what may be pasted, and the page stays.
+      await page.fill('input[name=site]', 'hello')
+      await page.click('button')
+      await page.waitForFunction(() => document.querySelector('[role=alert]')?.textContent?.startsWith('That is not a magnet link') === true)
+      expect(page.url()).toBe(lonely.url)
       await page.fill('input[name=site]', s2.result.magnetURI)
       await page.click('button')
       await waitForFrameH1(page, DOCS_H1)
