@@ -264,3 +264,14 @@ export const POINTER_SIGNATURE_BYTES = 64
  * publishes a new version rarely (a record is sent on connect and once per new version).
  */
 export const POINTER_MAX_RECORDS_PER_PEER = 64
+
+/**
+ * A site's id in a gateway address `<id>.<gateway host>`: the lowercase RFC 4648 base32 alphabet ("a"-"z", "2"-"7"),
+ * no padding (RFC 4648 section 6; section 3.2 allows leaving the padding out when the length is known). DNS labels
+ * are case-insensitive and at most 63 characters (RFC 1035 2.3.4), which rules out hex for a 32-byte key (64) and
+ * base64 (case), so the infohash and the public key both take base32.
+ */
+/** A 20-byte BitTorrent v1 infohash (BEP 3) is 160 bits: 32 base32 characters exactly. */
+export const SITE_ID_INFOHASH_CHARS = 32
+/** A 32-byte ed25519 public key (BEP 44 `k`) is 256 bits: 52 base32 characters, the last 4 bits zero. */
+export const SITE_ID_KEY_CHARS = 52

@@ -25,9 +25,16 @@ export function mark (name: string): void {
   } catch { /* marks are a nicety */ }
 }
 
+let rtcOverride: RTCConfiguration | undefined
+
+/** The ICE servers a gateway was started with (`peersite gateway --ice-servers`), for every engine of this page. */
+export function setRtcConfig (config: RTCConfiguration): void {
+  rtcOverride = config
+}
+
 /** Trackers on this machine mean a local demo or test (`publish --local`): no STUN then (engine/transport/rtc-config.ts). */
 export function rtcConfigFor (trackers: readonly string[]): RTCConfiguration {
-  return allTrackersLocal(trackers) ? { iceServers: [] } : PUBLIC_RTC_CONFIG
+  return rtcOverride ?? (allTrackersLocal(trackers) ? { iceServers: [] } : PUBLIC_RTC_CONFIG)
 }
 
 /** Fetches site.torrent beside the loader. */

@@ -43,9 +43,19 @@ export interface PeersiteDebug {
   stats (): TorrentStats | undefined
 }
 
-export async function boot (root: string, manifest: SiteManifest): Promise<void> {
+/**
+ * What the gateway loader (loader/gateway.ts) already has when it boots a site whose metadata it got from peers:
+ * the torrent it built (used instead of fetching site.torrent) and the engine that fetched it (kept if this page
+ * leads, so its peer connections are not made twice).
+ */
+export interface BootFrom {
+  readonly torrentBytes: Uint8Array
+  readonly torrent?: Torrent
+}
+
+export async function boot (root: string, manifest: SiteManifest, from?: BootFrom): Promise<void> {
   try {
-    await run(root, manifest)
+    await run(root, manifest, from)
   } catch (err) {
     console.error('peersite:', err)
     showProblem(err instanceof BootProblem
@@ -59,7 +69,7 @@ export async function boot (root: string, manifest: SiteManifest): Promise<void>
   }
 }
 
-async function run (root: string, manifest: SiteManifest): Promise<void> {
+async function run (root: string, manifest: SiteManifest, from?: BootFrom): Promise<void> {
   if (insideShell()) {
     // The worker answered a frame navigation with the loader instead of a site page: never nest shells.
     status('This address is the peersite loader itself, not a page of the site.')
@@ -70,7 +80,7 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
 
   mark('boot')
   // Fetched while the worker starts (only the leader parses it; it is small and HTTP-cached for the others).
-  const torrentFile = fetchTorrentFile(root)
+  const torrentFile = from !== undefined ? Promise.resolve(from.torrentBytes) : fetchTorrentFile(root)
   torrentFile.catch(() => {})
   status('Starting the service worker…')
   // The worker installs while the leader already joins the swarm (the election and the engine need no worker):
@@ -113,11 +123,14 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
   const leadsNow = electLeader(infoHash, () => {
     debug.leader = true
     mark('leader')
+    const adopted = from?.torrent
     // The store opens while site.torrent is on its way (peersite.json has its layout).
-    const opening = openStore(manifestLayout(manifest), storeBudget(manifest))
-    const torrent = torrentFile
-      .then(async (bytes) => await parseTorrentFile(bytes, manifest))
-      .then(async (metainfo) => await startTorrent(metainfo, manifest, opening))
+    const opening = adopted === undefined || adopted.destroyed ? openStore(manifestLayout(manifest), storeBudget(manifest)) : undefined
+    const torrent = opening === undefined
+      ? Promise.resolve(adopted!)
+      : torrentFile
+        .then(async (bytes) => await parseTorrentFile(bytes, manifest))
+        .then(async (metainfo) => await startTorrent(metainfo, manifest, opening))
     let hints: PageHints | undefined
     let prefetch: BackgroundPrefetch | undefined
     torrent.then((t) => {
@@ -219,5 +232,6 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
       frame.contentWindow?.focus()
     }
   })
-  void leadsNow
+  // Another tab leads: the engine the gateway loader started for the metadata is not needed here.
+  void leadsNow.then((now) => { if (!now) void from?.torrent?.destroy() })
 }

@@ -4,6 +4,9 @@
  *   loader/main.ts   -> dist/browser/peersite.js  (ES module, loaded by index.html)
  *   worker/sw.ts     -> dist/browser/sw.js        (classic service worker script: an IIFE)
  *   loader/index.html -> dist/browser/index.html and dist/browser/404.html
+ *   loader/gateway.ts -> dist/browser/gateway/peersite.js, loader/gateway.html -> dist/browser/gateway/index.html:
+ *   worker/sw.ts      -> dist/browser/gateway/sw.js (PEERSITE_GATEWAY_BUILD: the site named by the host name)
+ *     the generic loader of `peersite gateway` and `peersite loader`, from the per-site loader's sources
  * and prints each output's size, raw and gzipped. Every URL inside is relative, so the output works when
  * served from any sub-path.
  *
@@ -33,7 +36,7 @@ const common = {
   define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"' }
 }
 
-await mkdir(outdir, { recursive: true })
+await mkdir(join(outdir, 'gateway'), { recursive: true })
 
 await Promise.all([
   build({
@@ -44,9 +47,23 @@ await Promise.all([
   }),
   build({
     ...common,
+    entryPoints: [join(root, 'loader', 'gateway.ts')],
+    outfile: join(outdir, 'gateway', 'peersite.js'),
+    format: 'esm'
+  }),
+  build({
+    ...common,
+    define: { ...common.define, PEERSITE_GATEWAY_BUILD: 'false' },
     entryPoints: [join(root, 'worker', 'sw.ts')],
     outfile: join(outdir, 'sw.js'),
     // Module service workers are not everywhere yet (Firefox < 147): a classic script works in all.
+    format: 'iife'
+  }),
+  build({
+    ...common,
+    define: { ...common.define, PEERSITE_GATEWAY_BUILD: 'true' },
+    entryPoints: [join(root, 'worker', 'sw.ts')],
+    outfile: join(outdir, 'gateway', 'sw.js'),
     format: 'iife'
   })
 ])
@@ -55,6 +72,7 @@ const html = await minifyHtml(await readFile(join(root, 'loader', 'index.html'),
 await writeFile(join(outdir, 'index.html'), html)
 // GitHub Pages and most static hosts serve 404.html for unknown paths: the loader boots from any deep link.
 await writeFile(join(outdir, '404.html'), html)
+await writeFile(join(outdir, 'gateway', 'index.html'), await minifyHtml(await readFile(join(root, 'loader', 'gateway.html'), 'utf8')))
 
 /**
  * index.html is part of every first visit's weight: its inline script is minified like the bundles, and the
@@ -74,12 +92,12 @@ async function minifyHtml (source) {
 }
 
 const rows = []
-for (const name of ['peersite.js', 'sw.js', 'index.html', '404.html']) {
+for (const name of ['peersite.js', 'sw.js', 'index.html', '404.html', 'gateway/peersite.js', 'gateway/sw.js', 'gateway/index.html']) {
   const bytes = await readFile(join(outdir, name))
   rows.push([name, bytes.length, gzipSync(bytes, { level: 9 }).length])
 }
 const kb = (n) => `${(n / 1024).toFixed(1)} KiB`.padStart(10)
 console.log(`browser bundle -> ${relative(process.cwd(), outdir) || '.'}${minify ? '' : ' (not minified)'}`)
-for (const [name, raw, gz] of rows) console.log(`  ${name.padEnd(12)} ${kb(raw)} raw ${kb(gz)} gzip`)
-const js = rows.filter(([n]) => n.endsWith('.js'))
-console.log(`  ${'js total'.padEnd(12)} ${kb(js.reduce((s, r) => s + r[1], 0))} raw ${kb(js.reduce((s, r) => s + r[2], 0))} gzip`)
+for (const [name, raw, gz] of rows) console.log(`  ${name.padEnd(20)} ${kb(raw)} raw ${kb(gz)} gzip`)
+const js = rows.filter(([n]) => n.endsWith('.js') && !n.startsWith('gateway/'))
+console.log(`  ${'js total'.padEnd(20)} ${kb(js.reduce((s, r) => s + r[1], 0))} raw ${kb(js.reduce((s, r) => s + r[2], 0))} gzip`)

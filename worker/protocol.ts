@@ -67,6 +67,12 @@ export const DOWNLOAD_PARAM = 'peersite-download'
 export type PageMessage =
   /** "I run the engine for this site: send reads on this port" (the port is transferred). */
   | { readonly type: 'leader', readonly infoHash: string, readonly port: MessagePort }
+  /**
+   * Through a gateway (no peersite.json or site.torrent on the host): the manifest and the torrent the leader built
+   * from the info dictionary peers sent it (BEP 9). The worker keeps them only if the torrent is the host name's.
+   */
+  | { readonly type: 'site', readonly manifest: string, readonly torrent: ArrayBuffer }
+
 
 export type WorkerMessage =
   /** The worker (perhaps just restarted) has no engine port: the leader page should send `leader` again. */

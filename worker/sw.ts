@@ -8,10 +8,19 @@ import { relativePath, messagePage } from './site.js'
 import type { PageMessage } from './protocol.js'
 import { acceptsLeader } from './leader-check.js'
 import { readPins } from './verify.js'
+import { gatewayFileHandler, gatewayOf } from './gateway-source.js'
 
 declare const self: ServiceWorkerGlobalScope
+/**
+ * Set by scripts/build-browser.mjs: true in gateway/sw.js (the generic loader of `peersite gateway` and `peersite
+ * loader`), false in the per-site sw.js, whose bundle then leaves the gateway code out.
+ */
+declare const PEERSITE_GATEWAY_BUILD: boolean
 
-const state = new WorkerState(self.registration.scope, { pins: readPins(self) })
+// Through a gateway the site is the one the host name names, and only that one (never a path, query or fragment).
+const gateway = PEERSITE_GATEWAY_BUILD ? gatewayOf(self.location.hostname, self.registration.scope) : undefined
+const state = new WorkerState(self.registration.scope, { pins: readPins(self), gateway })
+const handled = PEERSITE_GATEWAY_BUILD && gateway !== undefined ? [gatewayFileHandler, ...handlers] : handlers
 // A worker the browser restarted reads its manifest back from the cache before the first request needs it.
 if (self.registration.active !== null) void state.loadSite().catch(() => {})
 
@@ -26,6 +35,15 @@ self.addEventListener('activate', (event) => { event.waitUntil(self.clients.clai
 
 self.addEventListener('message', (event) => {
   const msg = event.data as Partial<PageMessage> | null
+  if (gateway !== undefined && msg?.type === 'site' && typeof msg.manifest === 'string' && msg.torrent instanceof ArrayBuffer) {
+    const { manifest, torrent } = msg
+    event.waitUntil((async () => {
+      if (acceptsLeader(event.source, await self.clients.matchAll({ type: 'window' }), state.scope)) {
+        await gateway.provide(manifest, new Uint8Array(torrent)).catch((err: unknown) => console.warn('peersite: refused the site a page provided:', err))
+      }
+    })())
+    return
+  }
   if (msg?.type !== 'leader' || typeof msg.infoHash !== 'string') return
   const port = msg.port ?? event.ports[0]
   if (port === undefined) return
@@ -42,7 +60,7 @@ self.addEventListener('fetch', (event) => {
   const request = event.request
   const url = new URL(request.url)
   const ctx: Context = { event, request, url, rel: relativePath(url, state.scope), state }
-  const handler = handlers.find((h) => h.canHandle(ctx))
+  const handler = handled.find((h) => h.canHandle(ctx))
   if (handler?.handle === undefined) return // to the network
   // respondWith is called synchronously; a handler that throws becomes an error page, never a hung request.
   event.respondWith(handler.handle(ctx).catch((err: unknown) => {

@@ -2,6 +2,7 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs'
 import { UsageError } from '../../engine/errors.js'
 import { toHex } from '../../engine/util/bytes.js'
+import { siteIdOf } from '../../engine/util/site-id.js'
 import { formatBytes } from '../lib/format.js'
 import { parsePieceLength } from '../lib/piece-length.js'
 import { parsePrefetchLimit } from '../lib/prefetch.js'
@@ -26,7 +27,7 @@ export function builder (yargs: Argv) {
     .option('port', { type: 'number', describe: 'HTTP port of the --local static server (default: a free one)' })
     .option('seed', { type: 'boolean', default: true, describe: 'Keep seeding after writing (--no-seed: exit)' })
     .option('key', { type: 'string', describe: 'Site key file (ed25519): used if it exists, created (mode 0600) if not. Gives the site a permanent address that every later publish with this key updates. Back it up: a lost key cannot be recovered' })
-    .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object { infoHash, magnetURI, url, out } on stdout (with --key also publicKey, seq, address)' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object { infoHash, id, magnetURI, url, out } on stdout (with --key also publicKey, seq, address)' })
     .option('ice-servers', { type: 'string', describe: 'ICE servers for WebRTC: "none", "default" (public STUN) or stun:/turn: URLs (default: none with --local or 127.0.0.1 trackers)' })
     .example('$0 publish ./site --local', 'Publish and serve on this machine only')
     .example('$0 publish ./site --tracker wss://tracker.example.org', 'Publish, announce to your own tracker, and seed')
@@ -79,10 +80,11 @@ export async function handler (argv: PublishArgs): Promise<void> {
     const url = server?.url ?? null
 
     const keyed = result.pointer !== undefined && result.address !== undefined
-      ? { publicKey: toHex(result.pointer.publicKey), seq: result.pointer.seq, address: result.address }
+      ? { publicKey: toHex(result.pointer.publicKey), keyId: siteIdOf(toHex(result.pointer.publicKey)), seq: result.pointer.seq, address: result.address }
       : undefined
     if (argv.json) {
-      process.stdout.write(JSON.stringify({ infoHash: result.infoHash, magnetURI: result.magnetURI, url, out: result.out, ...keyed }) + '\n')
+      // `id`: the site's name in a gateway address, http://<id>.localhost:8888/ (engine/util/site-id.ts).
+      process.stdout.write(JSON.stringify({ infoHash: result.infoHash, id: siteIdOf(result.infoHash), magnetURI: result.magnetURI, url, out: result.out, ...keyed }) + '\n')
     } else {
       const lines = [
         `published ${plan.name}: ${plan.site.files.length} files, ${formatBytes(plan.site.length)}, piece length ${plan.pieceLength / 1024} KiB`,

@@ -15,6 +15,7 @@ import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { build } from 'esbuild'
 import { describe, expect, it } from 'vitest'
+import { buildGenericLoader } from '../../cli/lib/generic-loader.js'
 import { publishSite } from '../../cli/lib/publish.js'
 import { makeTempDir } from '../helpers/tmp.js'
 import { assertLoaderBuilt, loaderDir, repoRoot } from './harness.js'
@@ -26,7 +27,7 @@ const gz = (bytes: Uint8Array): number => gzipSync(bytes, { level: 9 }).length
 
 describe('loader budget', () => {
   it('bundles only the engine core and the lean discovery', async () => {
-    for (const entry of ['loader/main.ts', 'worker/sw.ts']) {
+    for (const entry of ['loader/main.ts', 'loader/gateway.ts', 'worker/sw.ts']) {
       const result = await build({
         entryPoints: [join(repoRoot, entry)],
         bundle: true,
@@ -57,6 +58,25 @@ describe('loader budget', () => {
       const total = Object.values(sizes).reduce((a, b) => a + b, 0)
       console.log(`loader budget: ${JSON.stringify(sizes)} total ${total} B gzipped (budget ${BUDGET_BYTES})`)
       expect(total).toBeLessThanOrEqual(BUDGET_BYTES)
+    } finally {
+      await tmp.cleanup()
+    }
+  })
+
+  it('reports the generic loader\'s weight (peersite gateway, peersite loader): its files, and the info dictionary from peers', async () => {
+    assertLoaderBuilt()
+    const tmp = await makeTempDir('peersite-budget-')
+    try {
+      // The same site, opened through a gateway: no peersite.json or site.torrent; peers send the info dictionary
+      // (BEP 9, raw over the data channel, not gzipped), and the gateway build of peersite.js builds the manifest.
+      const { metainfo } = await publishSite({ dir: join(repoRoot, 'examples', 'hello'), out: join(tmp.path, 'out'), trackers: ['ws://127.0.0.1:8000'], loaderDir })
+      const files = await buildGenericLoader({ trackers: ['ws://127.0.0.1:8000'], loaderDir })
+      const sizes: Record<string, number> = {}
+      for (const file of ['index.html', 'peersite.js', 'sw.js'] as const) sizes[file] = gz(files.get(file)!)
+      sizes['info dictionary (BEP 9)'] = metainfo.info.length
+      const total = Object.values(sizes).reduce((a, b) => a + b, 0)
+      console.log(`generic loader: ${JSON.stringify(sizes)} total ${total} B (files gzipped)`)
+      expect(total).toBeGreaterThan(0)
     } finally {
       await tmp.cleanup()
     }

@@ -5,6 +5,9 @@
  * Cache Storage is shared by every script of the origin, so a cached loader file is used only when it matches its
  * pin (the SHA-256 `peersite publish` built into sw.js, verify.ts); one that does not is deleted and fetched again.
  * A network response is the host's word and is served as it is, but cached only when it matches its pin.
+ *
+ * Through a gateway (`<id>.<gateway host>`) the host has no peersite.json or site.torrent: they come from the leader
+ * page (worker/gateway-source.ts), and are checked where they are used instead of against pins.
  */
 import { EngineClient } from '../engine-client.js'
 import { cacheNameFor, dropOtherVersions, openPieceCache } from '../file-cache.js'
@@ -12,6 +15,7 @@ import { MANIFEST_FILE, TORRENT_FILE, type LoaderPins, type WorkerMessage } from
 import { createSite, parseManifest, type OpenBody, type Site } from '../site.js'
 import { verifiedOpen } from '../verified-read.js'
 import { parsePieceTable, pinOf, type PieceTable } from '../verify.js'
+import type { GatewaySource } from '../gateway-source.js'
 
 const SHELL_HEADERS = {
   'Content-Type': 'text/html; charset=utf-8',
@@ -32,10 +36,13 @@ export class WorkerState {
   readonly #seen = new Set<string>()
   readonly #pins: LoaderPins | undefined
   #table: Promise<PieceTable> | undefined
+  /** Through a gateway: the site the host name names, its manifest and torrent provided by the leader page. */
+  readonly gateway: GatewaySource | undefined
 
-  constructor (scope: string, init: { engine?: EngineClient, pins?: LoaderPins | undefined } = {}) {
+  constructor (scope: string, init: { engine?: EngineClient, pins?: LoaderPins | undefined, gateway?: GatewaySource | undefined } = {}) {
     this.scope = new URL(scope)
     this.#pins = init.pins
+    this.gateway = init.gateway
     this.#cacheName = `peersite:${this.scope.href}`
     this.#shellKey = new URL('index.html', this.scope).href
     this.#manifestUrl = new URL(MANIFEST_FILE, this.scope).href
@@ -45,6 +52,8 @@ export class WorkerState {
   /** Install: the shell and the manifest are required (without them the worker is useless), the torrent is not. */
   async precache (): Promise<void> {
     const cache = await caches.open(this.#cacheName)
+    // Through a gateway only the shell comes from the host.
+    if (this.gateway !== undefined) return await this.#keep(cache, this.#shellKey, await this.#fetchShell())
     await Promise.all([
       this.#fetchShell().then(async (res) => { await this.#keep(cache, this.#shellKey, res) }),
       this.#fetchManifest().then(async ([site, res]) => {
@@ -72,6 +81,8 @@ export class WorkerState {
 
   async #matchesPin (url: string, bytes: Uint8Array): Promise<boolean> {
     const name = url.slice(this.scope.href.length)
+    // Through a gateway: checked where used (the manifest must name the host name's site, the torrent hash to it).
+    if (this.gateway !== undefined && (name === MANIFEST_FILE || name === TORRENT_FILE)) return true
     const pin = this.#pins?.[name]
     return pin !== undefined && await pinOf(bytes) === pin
   }
@@ -140,7 +151,7 @@ export class WorkerState {
       const hit = await this.#pinned(cache, this.#manifestUrl)
       if (hit !== undefined) {
         try {
-          return this.#setSite(createSite(parseManifest(await hit.json())))
+          return this.#setSite(this.#ours(createSite(parseManifest(await hit.json()))))
         } catch { /* a corrupt entry: fetch it again */ }
       }
       const [site, res] = await this.#fetchManifest()
@@ -157,6 +168,7 @@ export class WorkerState {
    */
   async onLeader (infoHash: string, port: MessagePort): Promise<void> {
     this.engine.setLeader(infoHash, port)
+    if (this.gateway !== undefined) return // the host name fixes the site: no host manifest to refresh
     const current = await this.loadSite().catch(() => undefined)
     if (current?.infoHash === infoHash || this.#seen.has(infoHash)) return
     this.#seen.add(infoHash)
@@ -175,6 +187,12 @@ export class WorkerState {
     for (const client of clients) {
       if (client.frameType !== 'nested' && client.url.startsWith(this.scope.href)) client.postMessage(msg)
     }
+  }
+
+  /** Through a gateway, a manifest of another torrent than the host name's is refused. */
+  #ours (site: Site): Site {
+    if (this.gateway !== undefined && site.infoHash.toLowerCase() !== this.gateway.infoHash) throw new Error(`${MANIFEST_FILE} names another site`)
+    return site
   }
 
   #setSite (site: Site): Site {
@@ -200,11 +218,16 @@ export class WorkerState {
           return await parsePieceTable(new Uint8Array(await hit.arrayBuffer()), site.infoHash, site.layout)
         } catch { /* a newer publish's torrent: fetch the one of this manifest */ }
       }
-      const res = await fetch(url, { cache: 'no-cache' })
-      if (!res.ok) throw new Error(`${TORRENT_FILE} answered ${res.status}`)
-      const bytes = new Uint8Array(await res.arrayBuffer())
+      let bytes: Uint8Array
+      if (this.gateway !== undefined) {
+        bytes = await this.gateway.torrent()
+      } else {
+        const res = await fetch(url, { cache: 'no-cache' })
+        if (!res.ok) throw new Error(`${TORRENT_FILE} answered ${res.status}`)
+        bytes = new Uint8Array(await res.arrayBuffer())
+      }
       const table = await parsePieceTable(bytes, site.infoHash, site.layout)
-      await this.#keep(cache, url, new Response(bytes)).catch(() => {})
+      await this.#keep(cache, url, new Response(bytes as Uint8Array<ArrayBuffer>)).catch(() => {})
       return table
     }
     const table = this.#table ?? load()
@@ -233,10 +256,16 @@ export class WorkerState {
   }
 
   async #fetchManifest (): Promise<[Site, Response]> {
-    const res = await fetch(this.#manifestUrl, { cache: 'no-cache' })
-    if (!res.ok) throw new Error(`${MANIFEST_FILE} answered ${res.status}`)
-    const text = await res.text()
-    const site = createSite(parseManifest(JSON.parse(text)))
+    let text: string
+    if (this.gateway !== undefined) {
+      // Nothing on the host: wait for the leader page to provide it (requests wait meanwhile, as for pieces).
+      text = await this.gateway.manifest()
+    } else {
+      const res = await fetch(this.#manifestUrl, { cache: 'no-cache' })
+      if (!res.ok) throw new Error(`${MANIFEST_FILE} answered ${res.status}`)
+      text = await res.text()
+    }
+    const site = this.#ours(createSite(parseManifest(JSON.parse(text))))
     return [site, new Response(text, { headers: { 'Content-Type': 'application/json' } })]
   }
 }

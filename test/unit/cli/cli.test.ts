@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { cliPath, cliSandbox, copyHello, runCli, type RunResult } from './helpers.js'
+import { parseSiteId } from '../../../engine/util/site-id.js'
 
 const sandbox = cliSandbox('peersite-cli-')
 const { env, fresh } = sandbox
@@ -64,8 +65,11 @@ describe('peersite publish', () => {
     expect(result.stdout.endsWith('\n')).toBe(true)
     expect(result.stdout.trim().split('\n')).toHaveLength(1)
     const json = JSON.parse(result.stdout) as Record<string, unknown>
-    expect(Object.keys(json).sort()).toEqual(['infoHash', 'magnetURI', 'out', 'url'])
+    expect(Object.keys(json).sort()).toEqual(['id', 'infoHash', 'magnetURI', 'out', 'url'])
     expect(json.infoHash).toMatch(/^[0-9a-f]{40}$/)
+    // The gateway address label: the infohash in lowercase base32 (RFC 4648), 32 characters.
+    expect(json.id).toMatch(/^[a-z2-7]{32}$/)
+    expect(parseSiteId(json.id as string)).toMatchObject({ kind: 'infohash', infoHash: json.infoHash })
     expect(json.url).toBeNull()
     expect(json.out).toBe(`${site}-peersite`)
     expect(json.magnetURI).toBe(`magnet:?xt=urn:btih:${String(json.infoHash)}&dn=hello&tr=ws%3A%2F%2F127.0.0.1%3A9`)

@@ -194,7 +194,7 @@ describe('publish --key (the CLI)', () => {
     const first = await runCli(['publish', site, '--no-seed', '--json', '--tracker', 'ws://127.0.0.1:9', '--key', key], { env })
     expect(first.code, first.stderr).toBe(0)
     const json = JSON.parse(first.stdout) as Record<string, unknown>
-    expect(Object.keys(json).sort()).toEqual(['address', 'infoHash', 'magnetURI', 'out', 'publicKey', 'seq', 'url'])
+    expect(Object.keys(json).sort()).toEqual(['address', 'id', 'infoHash', 'keyId', 'magnetURI', 'out', 'publicKey', 'seq', 'url'])
     expect(json.publicKey).toMatch(/^[0-9a-f]{64}$/)
     expect(json.address).toBe(`magnet:?xs=urn:btpk:${String(json.publicKey)}`)
     expect(Number.isSafeInteger(json.seq)).toBe(true)

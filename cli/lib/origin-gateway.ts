@@ -1,0 +1,107 @@
+/**
+ * `peersite gateway`: one local HTTP server for every site, each in its own origin. `http://<id>.localhost:PORT/`
+ * (any path) gets the generic loader (generic-loader.ts), whose page and worker fetch the site named by the host
+ * name from the swarm; `http://localhost:PORT/` is the front page where a visitor pastes a magnet, infohash or id.
+ * Chromium and Firefox resolve every `*.localhost` name to loopback themselves and treat it as a secure context,
+ * so this needs no DNS and no TLS.
+ *
+ * It serves loader files only, never a byte of a site (that is what `peersite serve` does, cli/lib/gateway.ts):
+ * `/peersite.json` and `/site.torrent` are 404 here, and the worker answers them from what the page got from peers.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { UsageError } from '../../engine/errors.js'
+import { siteIdFromHost, siteIdOf } from '../../engine/util/site-id.js'
+import { gatewayUrl, parseSiteAddress } from '../../engine/util/site-address.js'
+import { MANIFEST_FILE, TORRENT_FILE } from '../../worker/protocol.js'
+import { buildGenericLoader, type GenericLoaderInit } from './generic-loader.js'
+import { describeSystemError } from './system-errors.js'
+
+export interface OriginGatewayInit extends GenericLoaderInit {
+  /** Address to listen on (default 127.0.0.1). */
+  host?: string
+  /** Default 0: a free port. */
+  port?: number
+}
+
+export interface OriginGateway {
+  /** The front page: http://localhost:PORT/ */
+  readonly url: string
+  readonly port: number
+  /** http://<id>.localhost:PORT/ for an infohash or public key in hex, or a site id. */
+  siteUrl (hexOrId: string): string
+  /** Every request answered: host, path, status (tests assert that no site byte is ever asked of the gateway). */
+  readonly requests: Array<{ host: string, path: string, status: number }>
+  close (): Promise<void>
+}
+
+const SECURITY_HEADERS = { 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' }
+
+export async function startOriginGateway (init: OriginGatewayInit): Promise<OriginGateway> {
+  const files = await buildGenericLoader(init)
+  const host = init.host ?? '127.0.0.1'
+  const requests: OriginGateway['requests'] = []
+  let port = 0
+
+  const send = (res: ServerResponse, status: number, type: string, body: Buffer | string, head: boolean, extra: Record<string, string> = {}): void => {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body
+    res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': type, 'Content-Length': bytes.length, 'Cache-Control': 'no-cache', ...extra })
+    res.end(head ? undefined : bytes)
+  }
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const hostHeader = String(req.headers.host ?? '')
+    const hostname = hostHeader.replace(/:\d+$/, '').replace(/\.$/, '').toLowerCase()
+    const url = new URL(req.url ?? '/', 'http://gateway.invalid')
+    const path = url.pathname
+    res.on('finish', () => requests.push({ host: hostname, path, status: res.statusCode }))
+    const head = req.method === 'HEAD'
+    if (req.method !== 'GET' && !head) return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', false, { Allow: 'GET, HEAD' })
+    // Only /sw.js may become a worker (as on the per-site static server, cli/lib/static-server.ts).
+    if (String(req.headers['service-worker'] ?? '').toLowerCase() === 'script' && path !== '/sw.js') {
+      return send(res, 403, 'text/plain; charset=utf-8', 'only /sw.js may be registered as a service worker\n', head)
+    }
+    const html = 'text/html; charset=utf-8'
+    if (path === '/peersite.js') return send(res, 200, 'text/javascript; charset=utf-8', files.get('peersite.js')!, head)
+    const site = siteIdFromHost(hostname)
+    if (site !== undefined) {
+      if (path === '/sw.js') return send(res, 200, 'text/javascript; charset=utf-8', files.get('sw.js')!, head)
+      if (path === `/${MANIFEST_FILE}` || path === `/${TORRENT_FILE}`) {
+        return send(res, 404, 'text/plain; charset=utf-8', 'the gateway serves the loader only: the site comes from its peers\n', head)
+      }
+      // Every other path: the loader, which shows that path of the site.
+      return send(res, 200, html, files.get('index.html')!, head)
+    }
+    // The front page's host. /<infohash, id or magnet>[/path] -> that site's origin.
+    const [first = '', ...rest] = path.slice(1).split('/')
+    let address
+    try { address = first === '' ? undefined : parseSiteAddress(decodeURIComponent(first)) } catch {}
+    if (address !== undefined) {
+      const base = new URL(`http://${hostHeader === '' ? `localhost:${port}` : hostHeader}/`)
+      return send(res, 302, 'text/plain; charset=utf-8', '', head, { Location: gatewayUrl(base, address, '/' + rest.join('/') + url.search) })
+    }
+    if (path === '/' || path === '/index.html') return send(res, 200, html, files.get('index.html')!, head)
+    return send(res, 404, html, files.get('404.html')!, head)
+  }
+
+  const server = createServer(handle)
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') reject(new UsageError(`port ${init.port ?? 0} on ${host} is already in use`))
+      else if (err.code === 'EACCES') reject(new UsageError(`not allowed to listen on port ${init.port ?? 0} on ${host}`))
+      else reject(describeSystemError(err, `listen on ${host}`))
+    })
+    server.listen(init.port ?? 0, host, () => resolve())
+  })
+  const address = server.address()
+  port = typeof address === 'object' && address !== null ? address.port : 0
+  return {
+    url: `http://localhost:${port}/`,
+    port,
+    siteUrl: (hexOrId) => `http://${/^[0-9a-f]+$/i.test(hexOrId) && (hexOrId.length === 40 || hexOrId.length === 64) ? siteIdOf(hexOrId.toLowerCase()) : hexOrId}.localhost:${port}/`,
+    requests,
+    close: async () => await new Promise<void>((resolve) => {
+      server.close(() => resolve())
+      server.closeAllConnections()
+    })
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * `peersite gateway` in Chromium: two sites published to one tracker, opened as `<id1>.localhost` and
+ * `<id2>.localhost` on one gateway, each in its own origin. Both render from the swarm (the gateway serves loader
+ * files only); site 1's script is refused site 2's storage, caches, cookies and worker by the browser; a path, query
+ * or fragment naming the other site is ignored; a magnet pasted on the front page lands on its site; a visitor
+ * reseeds; deep links, `_redirects`, 404 and Range work as with the per-site loader.
+ *
+ *   npm run build && sh scripts/in-netns.sh npx vitest run test/e2e/gateway.test.ts
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, BrowserContext, Frame, Page } from 'playwright-core'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { startOriginGateway } from '../../cli/lib/origin-gateway.js'
+import { assertInNetns, rtcConfig } from '../helpers/webrtc.js'
+import { launchChromium, loaderDir, loaderState, siteFrame, waitForFrameH1 } from './harness.js'
+import { HELLO, siteBytesAsked, startGatewayWorld, type GatewayWorld } from './gateway-fixture.js'
+
+const HELLO_H1 = 'Hello from peersite'
+const DOCS_H1 = 'Home'
+
+describe('the gateway: every site in its own origin (Chromium)', () => {
+  let world: GatewayWorld
+  let browser: Browser
+  let context: BrowserContext
+  let one: Page
+  let two: Page
+
+  beforeAll(async () => {
+    assertInNetns()
+    ;[browser, world] = await Promise.all([launchChromium(), startGatewayWorld()])
+    context = await browser.newContext()
+  }, 60_000)
+
+  afterAll(async () => {
+    await browser?.close().catch(() => {})
+    await world?.close()
+  })
+
+  it('two sites on one gateway both render from the swarm, each at its own id', async () => {
+    const [s1, s2] = world.sites
+    expect(s1.url).toMatch(/^http:\/\/[a-z2-7]{32}\.localhost:\d+\/$/)
+    one = await context.newPage()
+    two = await context.newPage()
+    await Promise.all([one.goto(s1.url), two.goto(s2.url)])
+    await waitForFrameH1(one, HELLO_H1)
+    await waitForFrameH1(two, DOCS_H1)
+    // The stylesheet, script and image of site 1 came through its worker (from peers), not from the gateway.
+    await one.waitForFunction(() => {
+      const doc = (document.getElementById('peersite-frame') as HTMLIFrameElement).contentDocument
+      const img = doc?.querySelector('img')
+      return doc?.getElementById('app-status')?.textContent === 'app.js ran: hello from peersite!' && img != null && img.complete && img.naturalWidth > 0
+    }, undefined, { timeout: 20_000 })
+    const f1 = await siteFrame(one)
+    expect(await f1.evaluate(() => getComputedStyle(document.querySelector('h1')!).color)).toBe('rgb(12, 34, 56)')
+    for (const page of [one, two]) {
+      const s = await loaderState(page)
+      expect(s?.leader).toBe(true)
+      expect(s?.peers).toBeGreaterThanOrEqual(1)
+      expect(s?.downloaded).toBeGreaterThan(0)
+    }
+    expect(await one.evaluate(() => (window as unknown as { peersite: { manifest: { infoHash: string } } }).peersite.manifest.infoHash)).toBe(s1.infoHash)
+    expect(await two.evaluate(() => (window as unknown as { peersite: { manifest: { infoHash: string } } }).peersite.manifest.infoHash)).toBe(s2.infoHash)
+    // The gateway served loader files only: no site file but pages (navigations get the loader) was asked of it,
+    // and never with a 200 for the manifest or torrent.
+    expect(siteBytesAsked(world.gateway, s1.result.metainfo.files.map((f) => f.path))).toEqual([])
+    expect(siteBytesAsked(world.gateway, s2.result.metainfo.files.map((f) => f.path))).toEqual([])
+    expect(world.gateway.requests.filter((r) => /peersite\.json|site\.torrent/.test(r.path) && r.status === 200)).toEqual([])
+    // History as on a plain host: a link, Back, Forward, the address bar on the site's own origin.
+    await f1.click('a[href="docs/guide/"]')
+    await waitForFrameH1(one, 'Guide')
+    await one.waitForFunction((u) => location.href === u, `${s1.url}docs/guide/`)
+    await one.goBack()
+    await waitForFrameH1(one, HELLO_H1)
+    await one.waitForFunction((u) => location.href === u, s1.url)
+    await one.goForward()
+    await waitForFrameH1(one, 'Guide')
+    await one.goBack()
+    await waitForFrameH1(one, HELLO_H1)
+  }, 90_000)
+
+  it("site 1's script cannot read or change site 2's storage, caches, cookies or worker", async () => {
+    const [, s2] = world.sites
+    const f1 = await siteFrame(one)
+    const f2 = await siteFrame(two)
+    await f2.evaluate(() => { localStorage.setItem('who', 'site 2'); document.cookie = 'who=site2; path=/' })
+    const before2 = await f2.evaluate(async () => ({ caches: (await caches.keys()).sort(), dbs: (await indexedDB.databases()).map((d) => d.name).sort() }))
+    expect(before2.caches.length).toBeGreaterThan(0)
+    expect(before2.dbs.length).toBeGreaterThan(0)
+
+    const tried = await f1.evaluate(async ({ url2, caches2 }) => {
+      const out: Record<string, string> = {}
+      const attempt = async (name: string, fn: () => unknown): Promise<void> => {
+        try { out[name] = `allowed: ${String(await fn())}` } catch (err) { out[name] = `refused: ${(err as Error).name}` }
+      }
+      // Storage: site 2's window, opened by site 1, cannot be scripted.
+      const frame = document.createElement('iframe')
+      frame.src = url2
+      document.body.append(frame)
+      await new Promise((resolve) => frame.addEventListener('load', resolve, { once: true }))
+      await attempt('localStorage', () => frame.contentWindow!.localStorage.getItem('who'))
+      await attempt('document', () => frame.contentWindow!.document.cookie)
+      // Site 2's loader files: a cross-origin read without CORS.
+      await attempt('fetch', async () => await (await fetch(url2 + 'peersite.json')).text())
+      // A worker for site 2's origin.
+      await attempt('register', async () => (await navigator.serviceWorker.register(url2 + 'sw.js', { scope: url2 })).scope)
+      // Cookies for every *.localhost: the browser refuses a Domain that is a public suffix.
+      document.cookie = 'who=site1; domain=localhost; path=/'
+      document.cookie = 'mine=site1; path=/'
+      localStorage.setItem('who', 'site 1')
+      // Site 1 sees only its own caches and databases; deleting site 2's by name finds nothing.
+      out.cachesSeen = (await caches.keys()).filter((n) => caches2.includes(n)).join(',')
+      out.deleteCaches = String(await Promise.all(caches2.map(async (n) => await caches.delete(n))))
+      out.registrations = (await navigator.serviceWorker.getRegistrations()).map((r) => r.scope).join(',')
+      return out
+    }, { url2: s2.url, caches2: before2.caches })
+    expect(tried.localStorage).toBe('refused: SecurityError')
+    expect(tried.document).toBe('refused: SecurityError')
+    expect(tried.fetch).toBe('refused: TypeError')
+    expect(tried.register).toMatch(/^refused: /)
+    expect(tried.cachesSeen).toBe('')
+    expect(tried.deleteCaches).not.toContain('true')
+    expect(tried.registrations).toBe(new URL('/', await f1.evaluate(() => location.href)).href)
+
+    const after2 = await f2.evaluate(async () => ({
+      who: localStorage.getItem('who'),
+      cookie: document.cookie,
+      caches: (await caches.keys()).sort(),
+      dbs: (await indexedDB.databases()).map((d) => d.name).sort()
+    }))
+    expect(after2.who).toBe('site 2')
+    expect(after2.cookie).toBe('who=site2')
+    expect(after2.caches).toEqual(before2.caches)
+    expect(after2.dbs).toEqual(before2.dbs)
+    // Site 2 still works from its own worker.
+    await f2.evaluate(() => { (document.querySelector('a[href="about.html"], a[href="about"], a[href="/about"]') as HTMLAnchorElement | null)?.click() })
+    await waitForFrameH1(two, 'About')
+  }, 60_000)
+
+  it('a path, query or fragment naming another site is ignored: the host name alone names the site', async () => {
+    const [s1, s2] = world.sites
+    const page = await context.newPage()
+    await page.goto(`${s1.url}${s2.infoHash}?id=${s2.id}&xt=urn:btih:${s2.infoHash}#${s2.id}`)
+    const frame = await siteFrame(page)
+    // Site 1 answers that path with its own 404 page.
+    await waitForFrameH1(page, 'Not found')
+    expect(await page.evaluate(() => (window as unknown as { peersite: { manifest: { infoHash: string } } }).peersite.manifest.infoHash)).toBe(s1.infoHash)
+    expect(await frame.evaluate(() => location.hostname.split('.')[0])).toBe(s1.id)
+    await page.goto(`${s1.url}#magnet:?xt=urn:btih:${s2.infoHash}`)
+    await waitForFrameH1(page, HELLO_H1)
+    await page.close()
+  }, 60_000)
+
+  it('deep links, _redirects read from the torrent, 404 and Range work through the gateway', async () => {
+    const [s1, s2] = world.sites
+    const fresh = await (await browser.newContext()).newPage()
+    // A first visit straight to a deep link.
+    await fresh.goto(`${s1.url}docs/guide/`)
+    await waitForFrameH1(fresh, 'Guide')
+    expect(fresh.url()).toBe(`${s1.url}docs/guide/`)
+    const frame = await siteFrame(fresh)
+    // Range: the worker answers 206 with the bytes asked for, verified, from peers.
+    const logo = await readFile(join(HELLO, 'logo.png'))
+    const ranged = await frame.evaluate(async () => {
+      const res = await fetch('/logo.png', { headers: { Range: 'bytes=10-29' } })
+      return { status: res.status, range: res.headers.get('content-range'), bytes: Array.from(new Uint8Array(await res.arrayBuffer())) }
+    })
+    expect(ranged.status).toBe(206)
+    expect(ranged.range).toBe(`bytes 10-29/${logo.length}`)
+    expect(ranged.bytes).toEqual(Array.from(logo.subarray(10, 30)))
+    // An unknown path: the site's own 404 page, status 404.
+    const missing = await frame.evaluate(async () => { const r = await fetch('/no/such/page'); return { status: r.status, text: await r.text() } })
+    expect(missing.status).toBe(404)
+    expect(missing.text).toContain('Not found')
+    // A reload: the worker holds the manifest and torrent now (a returning visit boots from them).
+    await fresh.reload()
+    await waitForFrameH1(fresh, 'Guide')
+    // A second tab of the site uses the first tab's engine (one leader per site and browser profile).
+    const tab = await fresh.context().newPage()
+    await tab.goto(`${s1.url}about.html`)
+    await waitForFrameH1(tab, 'About')
+    expect((await loaderState(tab))?.leader).toBe(false)
+    expect((await loaderState(fresh))?.leader).toBe(true)
+    // Site 2's _redirects came from its torrent (no peersite.json through a gateway).
+    const docs = await (await browser.newContext()).newPage()
+    await docs.goto(`${s2.url}old-about`)
+    await waitForFrameH1(docs, 'About')
+    await docs.waitForFunction((u) => location.href === u, `${s2.url}about`)
+    await fresh.context().close()
+    await docs.context().close()
+  }, 90_000)
+
+  it('a magnet pasted on the front page lands on the site, with the magnet\'s trackers', async () => {
+    const [, s2] = world.sites
+    // A gateway whose own tracker knows nobody: only the magnet's tr= finds the swarm.
+    const lonely = await startOriginGateway({ trackers: ['ws://127.0.0.1:9'], rtcConfig, loaderDir })
+    try {
+      const page = await (await browser.newContext()).newPage()
+      await page.goto(lonely.url)
+      // Not a site: one line saying what may be pasted, and the page stays.
+      await page.fill('input[name=site]', 'hello')
+      await page.click('button')
+      await page.waitForFunction(() => document.querySelector('[role=alert]')?.textContent?.startsWith('That is not a magnet link') === true)
+      expect(page.url()).toBe(lonely.url)
+      await page.fill('input[name=site]', s2.result.magnetURI)
+      await page.click('button')
+      await waitForFrameH1(page, DOCS_H1)
+      expect(page.url()).toBe(lonely.siteUrl(s2.infoHash))
+      // /<infohash> and /#<infohash> on the front page's host go to the site's origin too.
+      await page.goto(`${world.gateway.url}${s2.infoHash}`)
+      expect(page.url()).toBe(world.gateway.siteUrl(s2.infoHash))
+      await waitForFrameH1(page, DOCS_H1)
+      await page.goto(`${world.gateway.url}#${s2.infoHash}`)
+      await page.waitForURL(world.gateway.siteUrl(s2.infoHash))
+      await page.context().close()
+    } finally {
+      await lonely.close()
+    }
+  }, 90_000)
+
+  it('the problem pages: nobody shares this infohash; a site key the browser cannot follow yet', async () => {
+    const page = await (await browser.newContext()).newPage()
+    await page.addInitScript(() => { (globalThis as { PEERSITE_DEADLINE_MS?: number }).PEERSITE_DEADLINE_MS = 1500 })
+    await page.goto(world.gateway.siteUrl('00'.repeat(20)))
+    await page.waitForFunction(() => document.querySelector('#peersite-card h1')?.textContent === 'Nobody is sharing this site right now', undefined, { timeout: 20_000 })
+    await page.goto(world.gateway.siteUrl('ab'.repeat(32)))
+    expect(page.url()).toMatch(/^http:\/\/[a-z2-7]{52}\.localhost:\d+\/$/)
+    await page.waitForFunction(() => document.querySelector('#peersite-card h1')?.textContent === 'This address is a site key', undefined, { timeout: 20_000 })
+    await page.context().close()
+  }, 60_000)
+
+  it('a site opened through the gateway is reseeded by its visitors', async () => {
+    const [s1] = world.sites
+    await one.waitForFunction(() => (window as unknown as { peersite?: { torrent?: { done: boolean } } }).peersite?.torrent?.done === true, undefined, { timeout: 30_000 })
+    await world.stopSeeder(s1)
+    const second = await (await browser.newContext()).newPage()
+    await second.goto(s1.url)
+    await waitForFrameH1(second, HELLO_H1, 45_000)
+    const s = await loaderState(second)
+    expect(s?.downloaded).toBeGreaterThan(0)
+    expect((await loaderState(one))?.uploaded).toBeGreaterThan(0)
+    await second.context().close()
+  }, 90_000)
+
+  it('a returning visitor opens the site offline, with the gateway gone too: stored pieces, held manifest', async () => {
+    const [s1] = world.sites
+    // A return visit while online (its loader script now comes through the worker, as on any host), then offline.
+    await one.reload()
+    await waitForFrameH1(one, HELLO_H1)
+    await context.setOffline(true)
+    await world.gateway.close()
+    await one.reload()
+    await waitForFrameH1(one, HELLO_H1)
+    expect(one.url()).toBe(s1.url)
+    // A page this visitor never opened: not in the worker's file cache, only in IndexedDB (prefetched), served by
+    // the engine that booted from the manifest and torrent the worker holds.
+    const frame = await siteFrame(one)
+    await frame.click('a[href="about.html"]')
+    await waitForFrameH1(one, 'About', 15_000)
+    expect((await loaderState(one))?.done).toBe(true)
+  }, 60_000)
+})
+
+export type { Frame }

@@ -1,0 +1,170 @@
+/**
+ * `peersite gateway` (cli/lib/origin-gateway.ts) over HTTP, and `peersite loader --out`: what each host and path
+ * gets. The browser side is in test/e2e/gateway.test.ts and gateway-firefox.test.ts.
+ */
+import { createHash } from 'node:crypto'
+import { request } from 'node:http'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startOriginGateway, type OriginGateway } from '../../../cli/lib/origin-gateway.js'
+import { siteIdOf } from '../../../engine/util/site-id.js'
+import { spawn } from 'node:child_process'
+import { cliPath, cliSandbox, runCli } from './helpers.js'
+
+const sandbox = cliSandbox('peersite-gateway-cli-')
+const INFOHASH = '0123456789abcdef0123456789abcdef01234567'
+const ID = siteIdOf(INFOHASH)
+
+/** A stand-in for the built loader: the gateway build's page and script, and sw.js. */
+async function fakeLoader (): Promise<string> {
+  const dir = join(sandbox.path, 'gw-loader')
+  await mkdir(join(dir, 'gateway'), { recursive: true })
+  await writeFile(join(dir, 'gateway', 'index.html'), '<!doctype html><html><head><title>x</title></head><body></body></html>\n')
+  await writeFile(join(dir, 'gateway', 'peersite.js'), 'export const gateway = () => {}\n')
+  await writeFile(join(dir, 'gateway', 'sw.js'), '/* the worker */\n')
+  return dir
+}
+
+interface Answer { status: number, headers: Record<string, string | string[] | undefined>, body: string }
+
+async function get (gateway: OriginGateway, host: string, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Answer> {
+  return await new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: gateway.port, path, method, headers: { Host: `${host}:${gateway.port}`, ...headers } }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => { body += c })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+describe('peersite gateway: what each host and path gets', () => {
+  let gateway: OriginGateway
+  beforeAll(async () => {
+    gateway = await startOriginGateway({ trackers: ['ws://127.0.0.1:8000'], rtcConfig: { iceServers: [] }, loaderDir: await fakeLoader() })
+  })
+  afterAll(async () => { await gateway?.close() })
+
+  it('a site origin gets the loader for every path, with the gateway\'s trackers built in', async () => {
+    const home = await get(gateway, `${ID}.localhost`, '/')
+    expect(home.status).toBe(200)
+    expect(home.headers['content-type']).toBe('text/html; charset=utf-8')
+    expect(home.headers['x-content-type-options']).toBe('nosniff')
+    expect(home.body).toContain('<script type="application/json" id="peersite-gateway">{"trackers":["ws://127.0.0.1:8000"],"iceServers":[]}</script></head>')
+    const deep = await get(gateway, `${ID}.localhost`, '/docs/guide/?x=1')
+    expect(deep.status).toBe(200)
+    expect(deep.body).toBe(home.body)
+    expect(gateway.siteUrl(INFOHASH)).toBe(`http://${ID}.localhost:${gateway.port}/`)
+  })
+
+  it('never serves site files: peersite.json and site.torrent are 404 on every origin', async () => {
+    for (const path of ['/peersite.json', '/site.torrent']) {
+      expect((await get(gateway, `${ID}.localhost`, path)).status).toBe(404)
+    }
+  })
+
+  it('sw.js is the gateway build of the worker, pinned to this page and script', async () => {
+    const sw = await get(gateway, `${ID}.localhost`, '/sw.js')
+    expect(sw.status).toBe(200)
+    expect(sw.headers['content-type']).toBe('text/javascript; charset=utf-8')
+    const [pins, rest] = sw.body.split('\n')
+    expect(rest).toBe('/* the worker */')
+    const page = (await get(gateway, `${ID}.localhost`, '/')).body
+    const script = (await get(gateway, `${ID}.localhost`, '/peersite.js')).body
+    const pin = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 32)
+    expect(pins).toBe(`self.PEERSITE_PINS=${JSON.stringify({ 'index.html': pin(page), 'peersite.js': pin(script) })};`)
+  })
+
+  it('only /sw.js may become a worker; only GET and HEAD', async () => {
+    expect((await get(gateway, `${ID}.localhost`, '/peersite.js', { 'Service-Worker': 'script' })).status).toBe(403)
+    expect((await get(gateway, `${ID}.localhost`, '/sw.js', { 'Service-Worker': 'script' })).status).toBe(200)
+    expect((await get(gateway, `${ID}.localhost`, '/', {}, 'POST')).status).toBe(405)
+  })
+
+  it('the front page; /<infohash or magnet>[/path] redirects to the site\'s origin', async () => {
+    const front = await get(gateway, 'localhost', '/')
+    expect(front.status).toBe(200)
+    expect(front.body).toContain('id="peersite-gateway"')
+    const byHash = await get(gateway, 'localhost', `/${INFOHASH}/docs/?q=1`)
+    expect(byHash.status).toBe(302)
+    expect(byHash.headers.location).toBe(`http://${ID}.localhost:${gateway.port}/docs/?q=1`)
+    expect((await get(gateway, '127.0.0.1', `/${ID}`)).headers.location).toBe(`http://${ID}.localhost:${gateway.port}/`)
+    const magnet = `magnet:?xt=urn:btih:${INFOHASH}&tr=${encodeURIComponent('wss://t.example')}`
+    const byMagnet = await get(gateway, 'localhost', `/${encodeURIComponent(magnet)}`)
+    expect(byMagnet.headers.location).toBe(`http://${ID}.localhost:${gateway.port}/#peersite-tr=${encodeURIComponent('wss://t.example')}`)
+    expect((await get(gateway, 'localhost', '/not-a-site')).status).toBe(404)
+  })
+})
+
+describe('peersite loader --out', () => {
+  it('writes the generic loader for a wildcard host, and refuses a folder holding other files', async () => {
+    const env = { ...sandbox.env, PEERSITE_LOADER_DIR: await fakeLoader() }
+    const out = join(await sandbox.fresh(), 'sites')
+    const ok = await runCli(['loader', '--out', out, '--tracker', 'wss://tracker.example'], { env })
+    expect(ok.stderr).toBe('')
+    expect(ok.code).toBe(0)
+    expect((await readdir(out)).sort()).toEqual(['404.html', 'index.html', 'peersite.js', 'sw.js'])
+    const index = await readFile(join(out, 'index.html'), 'utf8')
+    expect(index).toContain('{"trackers":["wss://tracker.example"]}')
+    expect(await readFile(join(out, '404.html'), 'utf8')).toBe(index)
+    expect(await readFile(join(out, 'sw.js'), 'utf8')).toMatch(/^self\.PEERSITE_PINS=\{"index\.html":"[0-9a-f]{32}","peersite\.js":"[0-9a-f]{32}"\};\n\/\* the worker \*\/\n$/)
+    // Again into the same folder: replaced.
+    expect((await runCli(['loader', '--out', out], { env })).code).toBe(0)
+    expect(await readFile(join(out, 'index.html'), 'utf8')).toContain('wss://tracker.webtorrent.dev')
+
+    const busy = await sandbox.fresh()
+    await writeFile(join(busy, 'notes.txt'), 'mine')
+    const refused = await runCli(['loader', '--out', busy], { env })
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toBe(`peersite: error: --out ${busy} holds other files (notes.txt): give a new or empty folder\n`)
+    expect(await readdir(busy)).toEqual(['notes.txt'])
+    const badTracker = await runCli(['loader', '--out', join(busy, 'x'), '--tracker', 'http://nope'], { env })
+    expect(badTracker.code).toBe(1)
+    expect(badTracker.stderr).toContain('invalid tracker URL')
+  }, 60_000)
+})
+
+describe('peersite gateway (the command)', () => {
+  it('prints its front page address, serves the loader, and stops on SIGINT', async () => {
+    const env = { ...process.env, ...sandbox.env, PEERSITE_LOADER_DIR: await fakeLoader() }
+    const child = spawn(process.execPath, [await cliPath(), 'gateway', '--port', '0', '--tracker', 'ws://127.0.0.1:9'], { stdio: ['ignore', 'pipe', 'pipe'], env })
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = ''
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d
+        if (out.includes('\n')) resolve(out.trim())
+      })
+      child.on('error', reject)
+      child.on('exit', () => reject(new Error('gateway exited early')))
+    })
+    const m = /^gateway on http:\/\/localhost:(\d+)\/ \(each site at http:\/\/<id>\.localhost:\1\/\)$/.exec(line)
+    expect(m, line).not.toBeNull()
+    const res = await fetch(`http://127.0.0.1:${m![1]}/`)
+    expect(res.status).toBe(200)
+    expect(await res.text()).toContain('{"trackers":["ws://127.0.0.1:9"],"iceServers":[]}')
+    const code = await new Promise<number | null>((resolve) => {
+      child.removeAllListeners('exit')
+      child.on('exit', (c) => resolve(c))
+      child.kill('SIGINT')
+    })
+    expect(code).toBe(0)
+  }, 60_000)
+
+  it('refuses a bad tracker and a port in use, in one line', async () => {
+    const env = { ...sandbox.env, PEERSITE_LOADER_DIR: await fakeLoader() }
+    const bad = await runCli(['gateway', '--tracker', 'https://t.example'], { env })
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toBe('peersite: error: invalid tracker URL "https://t.example": must be a ws:// or wss:// URL\n')
+    const busy = await startOriginGateway({ trackers: [], loaderDir: await fakeLoader() })
+    try {
+      const inUse = await runCli(['gateway', '--port', String(busy.port)], { env })
+      expect(inUse.code).toBe(1)
+      expect(inUse.stderr).toBe(`peersite: error: port ${busy.port} on 127.0.0.1 is already in use\n`)
+    } finally {
+      await busy.close()
+    }
+  }, 60_000)
+})
