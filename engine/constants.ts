@@ -264,3 +264,19 @@ export const POINTER_SIGNATURE_BYTES = 64
  * publishes a new version rarely (a record is sent on connect and once per new version).
  */
 export const POINTER_MAX_RECORDS_PER_PEER = 64
+
+/**
+ * BEP 19 web seeds ("The HTTP or FTP server acts as a permanently unchoked seed"): asked only for what a reader
+ * waits for, when no connected peer has the piece, or when peers have not delivered it within this long (peersite
+ * keeps the host's traffic for the case where the swarm cannot serve; about a second is many round trips to a
+ * working peer, and a first paint that waits longer than that for a page is a visible stall).
+ */
+export const WEB_SEED_DEADLINE_MS = 1000
+/**
+ * BEP 19 recommends "a single byte-range request" for a run of pieces rather than one per piece ("100s or 1000s of
+ * requests in their logs ... a denial of service attack"): a reader's run is fetched in one Range request per file,
+ * at most this many bytes at a time (one read-ahead window).
+ */
+export const WEB_SEED_MAX_RUN_BYTES = 4 * 1024 * 1024
+/** BEP 19: "A client does not need to discard a HTTP or FTP server URL if it gets a 'busy' reply": it rests this long. */
+export const WEB_SEED_RETRY_MS = 10_000

@@ -75,6 +75,8 @@ export interface TorrentStats {
   verified: number
   /** Total bytes; 0 before metadata. */
   length: number
+  /** Verified bytes from web seeds (BEP 19). */
+  webSeed: number
 }
 
 const TICK_MS = 1000
@@ -113,6 +115,10 @@ export class Torrent extends Emitter<TorrentEvents> {
   readonly #downloadRate = new RateMeter()
   #done = false
   destroyed = false
+  /** BEP 19 web seeds (engine/webseed.ts attaches itself here): told when a reader waits for a piece. */
+  webSeeds: { stalled: (index: number, last: number, signal?: AbortSignal) => void, destroy: () => void } | undefined
+  /** Bytes web seeds delivered that passed their hash (not in `downloaded`, which counts peers). */
+  #fromWebSeeds = 0
 
   constructor (components: TorrentComponents, init: TorrentInit) {
     super()
@@ -133,7 +139,8 @@ export class Torrent extends Emitter<TorrentEvents> {
       ready: async (signal) => await this.ready(signal),
       downloader: () => this.#downloader,
       store: () => this.store,
-      peers: () => this.#peerList.all
+      peers: () => this.#peerList.all,
+      stalled: (index, last, signal) => this.webSeeds?.stalled(index, last, signal)
     })
     this.#choker = new Choker({ seedDeferMs: init.origin === true ? SEED_DEFER_MS : 0 })
     this.#pointer = init.pointer
@@ -174,7 +181,8 @@ export class Torrent extends Emitter<TorrentEvents> {
       uploadRate: this.#uploadRate.rate,
       downloadRate: this.#downloadRate.rate,
       verified: this.#verifiedBytes,
-      length: this.metainfo?.length ?? 0
+      length: this.metainfo?.length ?? 0,
+      webSeed: this.#fromWebSeeds
     }
   }
 
@@ -484,6 +492,21 @@ export class Torrent extends Emitter<TorrentEvents> {
     return release
   }
 
+  /** Whether piece `index` is verified here: stored, or in memory for a reader. */
+  holds (index: number): boolean {
+    return this.#downloader?.have.has(index) === true || this.#downloader?.readable(index) !== undefined
+  }
+
+  /**
+   * A whole piece from a web seed: kept if its SHA-1 matches (like a piece from peers), refused (false) if not.
+   * Needs the metainfo.
+   */
+  async offerPiece (index: number, data: Uint8Array): Promise<boolean> {
+    const downloader = this.#downloader
+    if (downloader === undefined || this.destroyed) return false
+    return await downloader.offerPiece(index, data, () => { this.#fromWebSeeds += data.length })
+  }
+
   /** Resolves once the metainfo is known (immediately when it was given). */
   async ready (signal?: AbortSignal): Promise<Metainfo> {
     if (this.metainfo !== undefined) return this.metainfo
@@ -538,6 +561,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.#uploader?.clear()
     this.#peerList.destroyAll()
     this.#reader.rejectAll(new AbortError('torrent destroyed'))
+    this.webSeeds?.destroy()
     await this.#discovery?.destroy()
     await this.store?.close()
     this.removeAllListeners()
