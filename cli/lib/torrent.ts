@@ -25,6 +25,8 @@ export interface BuildTorrentOptions {
   /** Announce URLs, one tier each (BEP 12). */
   trackers: readonly string[]
   createdBy?: string
+  /** BEP 19 `url-list`: web seeds (outside the info dictionary: the infohash does not change). */
+  webSeeds?: readonly string[]
   onProgress?: (hashed: number, total: number) => void
 }
 
@@ -53,6 +55,7 @@ export async function buildTorrent (site: SiteListing, opts: BuildTorrentOptions
       creationDate: new Date(newest),
       createdBy: opts.createdBy ?? 'peersite',
       filterJunkFiles: false,
+      ...(opts.webSeeds !== undefined && opts.webSeeds.length > 0 ? { urlList: [...opts.webSeeds] } : {}),
       ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {})
     }, (err, buf) => { if (err !== null) reject(err); else resolve(buf) })
   })
@@ -89,6 +92,7 @@ async function buildSingleEntryTorrent (site: SiteListing, opts: BuildTorrentOpt
     torrentDict.announce = opts.trackers[0]
     torrentDict['announce-list'] = opts.trackers.map((url) => [url])
   }
+  if (opts.webSeeds !== undefined && opts.webSeeds.length > 0) torrentDict['url-list'] = [...opts.webSeeds]
   const torrent = bencode(torrentDict)
   const metainfo = await parseInfoDictionary(bencode(info))
   checkLayout(site, metainfo)
@@ -144,6 +148,8 @@ export interface TorrentFileContents {
   readonly metainfo: Metainfo
   /** Announce URLs (announce-list tiers flattened, else announce). */
   readonly trackers: string[]
+  /** BEP 19 `url-list` (a string or a list of them). */
+  readonly webSeeds: string[]
 }
 
 /** Reads and validates a .torrent file. Throws UsageError naming the file for anything unreadable or malformed. */
@@ -184,5 +190,7 @@ export async function parseTorrentBytes (bytes: Uint8Array, label: string): Prom
     }
   }
   if (trackers.length === 0 && isBytes(dict.announce)) trackers.push(decoder.decode(dict.announce))
-  return { metainfo, trackers: [...new Set(trackers)] }
+  const urlList = dict['url-list']
+  const webSeeds = (Array.isArray(urlList) ? urlList : [urlList]).filter(isBytes).map((u) => decoder.decode(u))
+  return { metainfo, trackers: [...new Set(trackers)], webSeeds: [...new Set(webSeeds)] }
 }

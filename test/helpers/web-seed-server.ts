@@ -36,7 +36,8 @@ export async function startWebSeedServer (files: ReadonlyMap<string, Uint8Array>
     let body = Buffer.from(file)
     if (state.corrupt.has(path)) {
       body = Buffer.from(body)
-      body[Math.floor(body.length / 2)] ^= 0xff
+      const at = Math.floor(body.length / 2)
+      body[at] = body[at]! ^ 0xff
     }
     const range = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range ?? ''))
     if (range !== null && !state.ignoreRange) {
