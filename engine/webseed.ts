@@ -28,7 +28,17 @@ export interface WebSeedsInit {
   fetch?: typeof fetch
 }
 
-interface Seed { readonly url: string, restUntil: number }
+interface Seed {
+  readonly url: string
+  restUntil: number
+  /** Files this web seed answered 404 for (a host that hides dot-files, say): pieces touching them come from peers. */
+  readonly missing: Set<number>
+}
+
+/** A 404 for one file: that file is missing there, the rest of the web seed may be fine. */
+class MissingFile extends Error {
+  constructor (readonly file: number) { super('missing') }
+}
 
 /** Requests to one web seed at a time (a browser opens at most six HTTP/1.1 connections to a host anyway). */
 const PARALLEL_FILES = 6
@@ -58,7 +68,7 @@ export class WebSeeds {
   constructor (torrent: Torrent, init: WebSeedsInit) {
     this.#torrent = torrent
     this.#init = init
-    this.#seeds = [...new Set(init.urls)].filter((u) => /^https?:\/\//i.test(u)).map((url) => ({ url, restUntil: 0 }))
+    this.#seeds = [...new Set(init.urls)].filter((u) => /^https?:\/\//i.test(u)).map((url) => ({ url, restUntil: 0, missing: new Set<number>() }))
     torrent.webSeeds = this
     if (init.background === true && this.#seeds.length > 0) this.#tick = setInterval(() => this.#onTick(), this.#deadline)
   }
@@ -99,8 +109,10 @@ export class WebSeeds {
     }
   }
 
-  #pick (now: number): Seed | undefined {
-    const ready = this.#seeds.filter((s) => s.restUntil <= now)
+  /** A web seed that is not resting and has every file of torrent bytes [start, start + length). */
+  #pick (metainfo: Metainfo, start: number, length: number, now = Date.now()): Seed | undefined {
+    const files = fileSlices(metainfo, start, length).map((slice) => slice.file.index)
+    const ready = this.#seeds.filter((s) => s.restUntil <= now && !files.some((f) => s.missing.has(f)))
     return ready[Math.floor(Math.random() * ready.length)]
   }
 
@@ -115,11 +127,17 @@ export class WebSeeds {
       end++
       bytes += pieceLengthAt(metainfo, end)
     }
-    const seed = this.#pick(Date.now())
+    const start = first * metainfo.pieceLength
+    let seed = this.#pick(metainfo, start, bytes)
+    if (seed === undefined && end > first) {
+      // No web seed has every file of the run: perhaps one has those of the piece the reader waits for.
+      end = first
+      bytes = pieceLengthAt(metainfo, first)
+      seed = this.#pick(metainfo, start, bytes)
+    }
     if (seed === undefined) return
     for (let i = first; i <= end; i++) this.#inFlight.add(i)
     try {
-      const start = first * metainfo.pieceLength
       const data = await this.#get(seed, metainfo, start, bytes)
       for (let i = first; i <= end; i++) {
         const from = i * metainfo.pieceLength - start
@@ -131,14 +149,17 @@ export class WebSeeds {
       }
     } catch (err) {
       if (this.#controller.signal.aborted) return
-      if (err instanceof WebSeedError && !err.message.endsWith('busy')) {
+      if (err instanceof MissingFile) {
+        seed.missing.add(err.file)
+        torrent.emit('warning', new WebSeedError(seed.url, `no ${metainfo.files[err.file]?.path ?? 'file'} there (HTTP 404)`))
+      } else if (err instanceof WebSeedError && !err.message.endsWith('busy')) {
         this.#drop(seed, err)
       } else {
         seed.restUntil = Date.now() + WEB_SEED_RETRY_MS
         torrent.emit('warning', new WebSeedError(seed.url, (err as Error).message))
       }
       // Another web seed may answer; else the reader keeps waiting for peers (and asks again after a rest).
-      const retry = this.#seeds.length > 0 ? (this.#pick(Date.now()) !== undefined ? 0 : WEB_SEED_RETRY_MS) : -1
+      const retry = this.#seeds.length > 0 ? (this.#pick(metainfo, start, pieceLengthAt(metainfo, first)) !== undefined ? 0 : WEB_SEED_RETRY_MS) : -1
       if (retry >= 0) setTimeout(() => { if (signal?.aborted !== true && !this.#controller.signal.aborted) this.stalled(first, last, signal) }, retry)
     } finally {
       for (let i = first; i <= end; i++) this.#inFlight.delete(i)
@@ -163,6 +184,7 @@ export class WebSeeds {
           signal: this.#controller.signal
         })
         if (res.status === 503 || res.status === 429) throw new WebSeedError(seed.url, 'busy')
+        if (res.status === 404) throw new MissingFile(slice.file.index)
         if (res.status !== 206 && res.status !== 200) throw new WebSeedError(seed.url, `HTTP ${res.status} for ${slice.file.path}`)
         const body = new Uint8Array(await res.arrayBuffer())
         // A server that ignores Range sends the whole file (200): take the slice from it.

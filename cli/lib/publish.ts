@@ -13,7 +13,7 @@ import type { Metainfo } from '../../engine/metainfo/index.js'
 import { POINTER_MAX_SEQ } from '../../engine/constants.js'
 import { btpkMagnet, pointerFromJson, pointerId, pointerToJson, signPointer, type PointerRecordJson, type VerifiedPointer } from '../../engine/pointer/index.js'
 import { equalBytes } from '../../engine/util/bytes.js'
-import { defaultLoaderDir, LOADER_FILES, packageInfo } from './package.js'
+import { defaultLoaderDir, LOADER_FILES, packageInfo, WEB_SEED_LOADER_FILE } from './package.js'
 import { choosePieceLength } from './piece-length.js'
 import { DEFAULT_PREFETCH_LIMIT } from './prefetch.js'
 import { scanSubresources } from './subresources.js'
@@ -123,7 +123,8 @@ export async function planPublish (init: PublishInit): Promise<PublishPlan> {
   if (isInside(realOut, site.root)) throw new UsageError(`input folder ${init.dir} is inside the output folder ${init.out ?? out}`)
   const replaces = await checkReplaceable(out, init.out ?? out)
   const loaderDir = resolve(init.loaderDir ?? defaultLoaderDir())
-  await checkLoader(loaderDir)
+  const withWebSeeds = (init.webSeeds?.length ?? 0) > 0 || init.withFiles === true
+  await checkLoader(loaderDir, withWebSeeds ? [...LOADER_FILES, WEB_SEED_LOADER_FILE] : LOADER_FILES)
   const pieceLength = init.pieceLength ?? choosePieceLength(site.length)
   const prefetchLimit = init.prefetchLimit ?? DEFAULT_PREFETCH_LIMIT
   if (!Number.isSafeInteger(prefetchLimit) || prefetchLimit < 0) throw new UsageError(`invalid prefetch limit ${prefetchLimit}`)
@@ -229,9 +230,9 @@ async function checkReplaceable (out: string, label: string): Promise<boolean> {
   throw new UsageError(`output folder ${label} exists and is not a peersite output (no ${MANIFEST_FILE}): remove it or choose another --out`)
 }
 
-async function checkLoader (loaderDir: string): Promise<void> {
+async function checkLoader (loaderDir: string, files: readonly string[]): Promise<void> {
   const missing: string[] = []
-  for (const file of LOADER_FILES) {
+  for (const file of files) {
     try {
       if (!(await stat(join(loaderDir, file))).isFile()) missing.push(file)
     } catch {
@@ -303,6 +304,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     await writeFile(join(staging, TORRENT_FILE), torrent)
     await writeFile(join(staging, MANIFEST_FILE), JSON.stringify(manifest))
     for (const file of LOADER_FILES) await copyFile(join(plan.loaderDir, file), join(staging, file))
+    if (plan.webSeeds.length > 0 || plan.withFiles) await copyFile(join(plan.loaderDir, WEB_SEED_LOADER_FILE), join(staging, WEB_SEED_LOADER_FILE))
     await pinLoader(staging)
     if (plan.withFiles) await copySiteFiles(plan, join(staging, plan.name))
     if (plan.replaces) {

@@ -125,14 +125,18 @@ describe('web seeds (BEP 19)', () => {
     expect(server.requests.length).toBe(FILES.length)
   })
 
-  it('a web seed that is missing files (404) is dropped; the read waits for peers', async () => {
+  it('a file the web seed lacks (404) comes from peers; the web seed still serves the others', async () => {
     const { metainfo, data } = await makeTorrent(FILES, PIECE, 'site')
-    const empty = await startWebSeedServer(new Map())
-    cleanup.push(async () => await empty.close())
-    const { torrent, warnings, seeds } = visitor(metainfo, [empty.url])
+    const partial = await startWebSeedServer(new Map(FILES.slice(1).map((f) => [`/site/${f.path}`, f.data])))
+    cleanup.push(async () => await partial.close())
+    const { torrent, warnings, seeds } = visitor(metainfo, [partial.url])
+    const big = metainfo.files[2]!
     const reading = readAll(torrent, 0, 100)
-    await expect.poll(() => seeds.urls.length, { timeout: 5000 }).toBe(0)
-    expect(warnings.some((w) => /HTTP 404/.test(w.message))).toBe(true)
+    await expect.poll(() => warnings.some((w) => /no index\.html there \(HTTP 404\)/.test(w.message)), { timeout: 5000 }).toBe(true)
+    expect(seeds.urls).toEqual([partial.url])
+    // A file it has is still served by it.
+    const tail = await readAll(torrent, big.offset + big.length - 100, 100)
+    expect(sameBytes(tail, data.subarray(big.offset + big.length - 100, big.offset + big.length))).toBe(true)
     const seeder = await seederOf(metainfo, data)
     cleanup.push(async () => await seeder.destroy())
     connectTorrents(seeder, torrent)
