@@ -1,13 +1,18 @@
 /**
  * `peersite mirror` over real WebRTC through a real tracker in this process: a mirror fetches a site by infohash
  * alone and seeds it; restarted on the same folder it downloads nothing (bytes counted) and serves visitors from
- * disk at once; two mirrors serve visitors after the publisher is gone, both uploading (nobody is special).
+ * disk at once; two mirrors serve visitors after the publisher is gone, both uploading (nobody is special); a
+ * mirror of a site key follows it to a new version, keeps the old one, and reopens both from its folder.
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startMirror, type Mirror } from '../../cli/lib/mirror.js'
+import { startPointerSeeders } from '../../cli/lib/pointer-swarm.js'
+import { publishSite, type PublishResult } from '../../cli/lib/publish.js'
 import { download, startSeeder, type Seeder } from '../../cli/lib/swarm.js'
+import { toHex } from '../../engine/util/bytes.js'
+import { copyHello, makeLoaderDir } from '../unit/cli/helpers.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { makeTorrent, randomData } from '../fixtures/make-torrent.js'
 import { makeTempDir, type TempDir } from '../helpers/tmp.js'
@@ -91,5 +96,49 @@ describe('peersite mirror', () => {
     expect(served[0]).toBeGreaterThan(0)
     expect(served[1]).toBeGreaterThan(0)
     expect(served[0]! + served[1]!).toBeGreaterThanOrEqual(metainfo.length)
+  })
+})
+
+describe('peersite mirror <site key>', () => {
+  it('follows the key to its newest version, keeps the previous one, and reopens both after a restart', async () => {
+    const tracker = await startTrackerServer({ intervalMs: 2_000 })
+    cleanups.push(async () => await tracker.close())
+    const tmp = await makeTempDir('peersite-mirror-key-')
+    cleanups.push(async () => await tmp.cleanup())
+    const loaderDir = await makeLoaderDir(tmp.path)
+    const keyFile = join(tmp.path, 'keys', 'site.key')
+    const publish = async (name: string, about: string): Promise<PublishResult> => {
+      const site = await copyHello(tmp.path, name)
+      await writeFile(join(site, 'about.html'), about)
+      return await publishSite({ dir: site, out: join(tmp.path, `${name}-out`), trackers: [tracker.url], loaderDir, keyFile, stateDir: join(tmp.path, 'publisher-state') })
+    }
+    const online = async (version: PublishResult, name: string): Promise<void> => {
+      const ptr = await startPointerSeeders({ record: version.pointer!, trackers: [trackerUrlFor(tracker, `${name}-pointer`)], rtcConfig, announceIntervalMs: 2_000 })
+      cleanups.push(async () => await ptr.close())
+      const seeder = await startSeeder({ metainfo: version.metainfo, root: version.plan.site.root, trackers: [trackerUrlFor(tracker, `${name}-site`)], rtcConfig, pointer: ptr.siteExchange, announceIntervalMs: 2_000 })
+      cleanups.push(async () => await seeder.close())
+    }
+    const v1 = await publish('v1', '<h1>About, version 1</h1>\n')
+    await online(v1, 'v1')
+    const key = toHex(v1.pointer!.publicKey)
+    const store = join(tmp.path, 'mirror')
+    const first = await mirror(tracker, store, 'mirror-1', [key])
+    await expect.poll(() => first.sites().map((s) => `${s.infoHash}:${s.state()}`), { timeout: 60_000, interval: 200 }).toEqual([`${v1.infoHash}:seeding`])
+
+    const v2 = await publish('v2', '<h1>About, version 2</h1>\n')
+    expect(v2.pointer!.seq).toBeGreaterThan(v1.pointer!.seq)
+    await online(v2, 'v2')
+    await expect.poll(() => first.sites().map((s) => `${s.infoHash}:${s.state()}`), { timeout: 60_000, interval: 200 })
+      .toEqual([`${v1.infoHash}:seeding`, `${v2.infoHash}:seeding`])
+    await first.close()
+
+    // Everything comes back from the folder alone (trackers still up, but nothing downloaded).
+    const second = await mirror(tracker, store, 'mirror-2', [key])
+    const sites = second.sites()
+    expect(sites.map((s) => s.infoHash)).toEqual([v1.infoHash, v2.infoHash])
+    for (const s of sites) {
+      expect(s.state()).toBe('seeding')
+      expect(s.resumed).toBe(s.torrent!.metainfo!.length)
+    }
   })
 })
