@@ -117,6 +117,8 @@ export async function planPublish (init: PublishInit): Promise<PublishPlan> {
   // hide it (or be hidden). index.html and 404.html are fine: the loader serves the site's own.
   const clash = site.files.find((f) => RESERVED_ROOT_FILES.includes(f.path))
   if (clash !== undefined) throw new UsageError(`${clash.path} at the top of ${init.dir} is a name the loader needs: rename or move it`)
+  const webSeeds = [...new Set(init.webSeeds ?? [])]
+  for (const url of webSeeds) checkWebSeedUrl(url)
   const out = resolve(init.out ?? `${resolve(init.dir)}${OUT_SUFFIX}`)
   const realOut = await realpathOrNearest(out)
   if (isInside(site.root, realOut)) throw new UsageError(`output folder ${init.out ?? out} is inside the input folder ${init.dir}`)
@@ -131,8 +133,6 @@ export async function planPublish (init: PublishInit): Promise<PublishPlan> {
   const spa = init.spa === true
   const { rules: redirects, warnings } = await readRedirects(site)
   if (spa && !site.files.some((f) => f.path === 'index.html')) throw new UsageError(`--spa needs an index.html at the top of ${init.dir}`)
-  const webSeeds = [...new Set(init.webSeeds ?? [])]
-  for (const url of webSeeds) checkWebSeedUrl(url)
   const withFiles = init.withFiles === true
   // The files go to <out>/<name>/ (BEP 19's multi-file layout): that folder may not hide a loader file.
   if (withFiles && (PROTOCOL_LOADER_FILES as readonly string[]).includes(name)) {
