@@ -10,7 +10,10 @@ import { WebSeedError } from '../../../engine/errors.js'
 import type { Metainfo } from '../../../engine/metainfo/index.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
-import { concatBytes } from '../../../engine/util/bytes.js'
+import { MAX_FIXED_MESSAGE_LENGTH, WEB_SEED_DEADLINE_MS } from '../../../engine/constants.js'
+import { memoryConnectionPair } from '../../../engine/transport/memory.js'
+import { concatBytes, randomBytes } from '../../../engine/util/bytes.js'
+import { encodeHandshake, encodeMessage, WireDecoder } from '../../../engine/wire/codec.js'
 import { WebSeeds, webSeedFileUrl } from '../../../engine/webseed.js'
 import { makeTorrent, randomData, type FixtureFile } from '../../fixtures/make-torrent.js'
 import { connectTorrents, sameBytes, seederOf } from '../../fixtures/engine-peers.js'
@@ -45,6 +48,26 @@ function visitor (metainfo: Metainfo, urls: string[], background = false): { tor
   const seeds = new WebSeeds(torrent, { urls, background })
   cleanup.push(async () => await torrent.destroy())
   return { torrent, warnings, seeds }
+}
+
+/** A peer that claims every piece, unchokes, takes requests and never sends a block. */
+function silentPeer (torrent: Torrent, metainfo: Metainfo): { requests: () => number } {
+  const [ours, theirs] = memoryConnectionPair()
+  const decoder = new WireDecoder({ maxMessageLength: MAX_FIXED_MESSAGE_LENGTH })
+  let requests = 0
+  theirs.on('data', (chunk) => {
+    for (const item of decoder.push(chunk)) {
+      if (item.kind === 'handshake') {
+        theirs.send(encodeHandshake({ infoHash: metainfo.infoHashBytes, peerId: randomBytes(20) }))
+        theirs.send(encodeMessage({ type: 'bitfield', bitfield: Bitfield.full(metainfo.pieceCount).bytes }))
+        theirs.send(encodeMessage({ type: 'unchoke' }))
+      } else if (item.message.type === 'request') {
+        requests++
+      }
+    }
+  })
+  torrent.addConnection(ours)
+  return { requests: () => requests }
 }
 
 async function readAll (torrent: Torrent, offset: number, length: number): Promise<Uint8Array> {
@@ -114,6 +137,21 @@ describe('web seeds (BEP 19)', () => {
     expect(sameBytes(bytes, data)).toBe(true)
     expect(server.requests).toEqual([])
     expect(torrent.stats().webSeed).toBe(0)
+  })
+
+  it('asks the web seed for a piece a connected peer has but does not deliver, once the deadline passed', async () => {
+    const { metainfo, data, server } = await setup()
+    const { torrent } = visitor(metainfo, [`${server.url}pub/`])
+    const silent = silentPeer(torrent, metainfo)
+    await expect.poll(() => [...torrent.peers].some((p) => p.has?.complete === true)).toBe(true)
+    const t0 = performance.now()
+    const bytes = await readAll(torrent, 0, 4000)
+    const ms = performance.now() - t0
+    expect(sameBytes(bytes, data.subarray(0, 4000))).toBe(true)
+    // The peer was asked first; the web seed only after WEB_SEED_DEADLINE_MS (logged, not asserted: timing).
+    expect(silent.requests()).toBeGreaterThan(0)
+    expect(server.requests.length).toBeGreaterThan(0)
+    console.log(`web seed after a silent peer: ${Math.round(ms)} ms (deadline ${WEB_SEED_DEADLINE_MS} ms)`)
   })
 
   it('completes a Node download from the web seed alone (background mode) while no peer delivers', async () => {
