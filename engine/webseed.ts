@@ -142,6 +142,7 @@ export class WebSeeds {
       for (let i = first; i <= end; i++) {
         const from = i * metainfo.pieceLength - start
         const ok = await torrent.offerPiece(i, data.subarray(from, from + pieceLengthAt(metainfo, i)))
+        if (this.#controller.signal.aborted) return
         if (!ok) {
           this.#drop(seed, new WebSeedError(seed.url, `piece ${i} failed its hash check`))
           break
