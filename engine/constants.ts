@@ -135,6 +135,13 @@ export const SEED_TURN_MS = 3 * RECHOKE_INTERVAL_MS
  * choked or slow barely notices.
  */
 export const SEED_DEFER_MS = 1_500
+/**
+ * Two seeds drop their connection ("nothing to give each other"), so the publisher never keeps a mirror (another
+ * full seed, `peersite mirror`) among its peers and could not tell that newcomers have someone else to fetch from.
+ * It remembers meeting one for this long (more than a WebSocket tracker's 2-minute announce interval, after which
+ * the two meet again) and defers newcomers (SEED_DEFER_MS) meanwhile.
+ */
+export const OTHER_SEED_MEMORY_MS = 3 * 60_000
 
 /** Azureus-style peer id prefix: "-PS0100-" (peersite 0.1.0) followed by 12 random bytes. */
 export const PEER_ID_PREFIX = '-PS0100-'

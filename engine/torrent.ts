@@ -4,7 +4,7 @@
  * those parts, the peer policy and the picker; this file only glues.
  */
 import { Bitfield } from './bitfield.js'
-import { CLIENT_NAME, MAX_PEERS, OUR_REQQ, PEER_ID_PREFIX, SEED_DEFER_MS, maxMessageLength } from './constants.js'
+import { CLIENT_NAME, MAX_PEERS, OTHER_SEED_MEMORY_MS, OUR_REQQ, PEER_ID_PREFIX, SEED_DEFER_MS, maxMessageLength } from './constants.js'
 import { AbortError, InvalidTorrentError, ProtocolError } from './errors.js'
 import { Choker, othersCanServe, type ChokeDecision } from './choker.js'
 import type { Discovery, DiscoveryInit } from './discovery/index.js'
@@ -117,6 +117,8 @@ export class Torrent extends Emitter<TorrentEvents> {
   destroyed = false
   /** BEP 19 web seeds (engine/webseed.ts attaches itself here): told when a reader waits for a piece. */
   webSeeds: { stalled: (index: number, last: number, signal?: AbortSignal) => void, destroy: () => void } | undefined
+  /** When we last met another seed (dropped at once: OTHER_SEED_MEMORY_MS). */
+  #otherSeedAt = -Infinity
   /** Bytes web seeds delivered that passed their hash (not in `downloaded`, which counts peers). */
   #fromWebSeeds = 0
 
@@ -370,7 +372,8 @@ export class Torrent extends Emitter<TorrentEvents> {
         downloader?.fill(peer)
         return
       case 'interested': {
-        const othersServe = this.#done && othersCanServe(peer.has, [...this.#peerList.all].filter((p) => p !== peer).map((p) => p.has))
+        const seedNearby = Date.now() - this.#otherSeedAt < OTHER_SEED_MEMORY_MS
+        const othersServe = this.#done && (seedNearby || othersCanServe(peer.has, [...this.#peerList.all].filter((p) => p !== peer).map((p) => p.has)))
         this.#choke((choker, now) => choker.interested(peer, now, othersServe))
         return
       }
@@ -395,6 +398,7 @@ export class Torrent extends Emitter<TorrentEvents> {
   /** Two seeds have nothing to give each other: the connection slot is better spent on a leecher. */
   #dropIfBothSeeds (peer: Peer): boolean {
     if (!this.#done || peer.has?.complete !== true) return false
+    this.#otherSeedAt = Date.now()
     peer.destroy()
     return true
   }
@@ -489,6 +493,8 @@ export class Torrent extends Emitter<TorrentEvents> {
     if (downloader === undefined) throw new Error('prioritize needs the metainfo')
     const release = downloader.picker.addPriority(first, last, priority)
     downloader.fillAll(this.#peerList.all)
+    // What a page is about to read: web seeds step in as they would for the reader (engine/webseed.ts).
+    this.webSeeds?.stalled(first, last)
     return release
   }
 
