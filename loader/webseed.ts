@@ -12,7 +12,7 @@ import { WEB_SEED_HEADER } from '../worker/protocol.js'
  * other origins carry nothing of ours (no CORS preflight: `Range` alone is a CORS-safelisted header).
  */
 export function attachWebSeeds (torrent: Torrent, urls: readonly string[]): void {
-  new WebSeeds(torrent, { // eslint-disable-line no-new
+  new WebSeeds(torrent, {
     urls,
     headers: (url) => new URL(url).origin === location.origin ? { [WEB_SEED_HEADER]: '1' } : undefined
   })

@@ -108,7 +108,7 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
   }
   torrent.on('warning', (err) => init.onWarning?.(err.message))
   // Web seeds serve what a request waits for and no peer delivers in time; never the background.
-  if (init.webSeeds !== undefined && init.webSeeds.length > 0) new WebSeeds(torrent, { urls: init.webSeeds }) // eslint-disable-line no-new
+  if (init.webSeeds !== undefined && init.webSeeds.length > 0) new WebSeeds(torrent, { urls: init.webSeeds })
 
   let site: Promise<{ site: Site, files: Map<string, TorrentFile> }> | undefined
   const siteOf = async (m: Metainfo): Promise<{ site: Site, files: Map<string, TorrentFile> }> => {

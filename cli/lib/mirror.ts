@@ -279,7 +279,7 @@ async function openMirroredSite (dir: string, source: string, infoHash: string, 
     void (torrent.store as FsStore | undefined)?.createEmptyFiles().catch(() => {})
     opts.onChange()
   })
-  if (opts.webSeeds !== undefined && opts.webSeeds.length > 0) new WebSeeds(torrent, { urls: opts.webSeeds, background: true }) // eslint-disable-line no-new
+  if (opts.webSeeds !== undefined && opts.webSeeds.length > 0) new WebSeeds(torrent, { urls: opts.webSeeds, background: true })
   return {
     source,
     infoHash,

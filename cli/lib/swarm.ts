@@ -114,7 +114,7 @@ export async function download (opts: SwarmOptions & {
     }, { infoHash: opts.infoHash, ...(opts.metainfo !== undefined ? { metainfo: opts.metainfo } : {}) })
     torrent = t
     t.on('warning', (err) => opts.onWarning?.(err.message))
-    if (opts.webSeeds !== undefined && opts.webSeeds.length > 0) new WebSeeds(t, { urls: opts.webSeeds, background: true }) // eslint-disable-line no-new
+    if (opts.webSeeds !== undefined && opts.webSeeds.length > 0) new WebSeeds(t, { urls: opts.webSeeds, background: true })
     if (opts.metainfo !== undefined) opts.onMetadata?.(opts.metainfo)
     await new Promise<void>((resolvePromise, reject) => {
       if (t.done) {
