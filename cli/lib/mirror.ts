@@ -187,7 +187,7 @@ export async function startMirror (init: MirrorInit): Promise<Mirror> {
         onNewer: (newer, peer) => {
           if (peer === undefined) return // our own record, announced just now
           void state.save(id, { seq: newer.seq, record: newer }).catch(() => {})
-          void follow(newer)
+          follow(newer).catch((err: Error) => init.onWarning?.(`cannot mirror version ${newer.seq} (${newer.infoHash}): ${err.message}`))
         }
       })
       const at = group.sites.indexOf(pending)
