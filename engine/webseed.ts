@@ -120,7 +120,8 @@ export class WebSeeds {
   async #fetchRun (first: number, last: number, signal?: AbortSignal): Promise<void> {
     const torrent = this.#torrent
     const metainfo = torrent.metainfo
-    if (metainfo === undefined || this.#controller.signal.aborted) return
+    // Peers may have delivered it while a deadline ran, or another reader's run took it.
+    if (metainfo === undefined || this.#controller.signal.aborted || torrent.holds(first) || this.#inFlight.has(first)) return
     let end = first
     let bytes = pieceLengthAt(metainfo, first)
     while (end < last && !torrent.holds(end + 1) && !this.#inFlight.has(end + 1) && bytes + pieceLengthAt(metainfo, end + 1) <= WEB_SEED_MAX_RUN_BYTES) {
