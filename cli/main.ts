@@ -14,6 +14,7 @@ import { PeersiteError } from '../engine/errors.js'
 import * as gateway from './commands/gateway.js'
 import * as get from './commands/get.js'
 import * as loader from './commands/loader.js'
+import * as mirror from './commands/mirror.js'
 import * as publish from './commands/publish.js'
 import * as seed from './commands/seed.js'
 import * as serve from './commands/serve.js'
@@ -22,7 +23,7 @@ import { oneLine } from './lib/format.js'
 import { packageInfo } from './lib/package.js'
 import { systemErrorLine } from './lib/system-errors.js'
 
-export const commands = [publish, seed, get, serve, tracker, gateway, loader]
+export const commands = [publish, seed, get, serve, tracker, gateway, loader, mirror]
 
 /**
  * `--piece-length -16KiB`: yargs reads a value that starts with '-' as a group of short flags (-1 -6 -K -i -B) and
@@ -54,7 +55,7 @@ export async function main (args: string[]): Promise<number> {
     .usage('$0 <command> [options]\n\nServerless web hosting over BitTorrent: the visitors\' browsers are the CDN.')
     // yargs' typings cannot express a heterogeneous list of command modules; each module is typed on its own.
     .command(commands as unknown as Array<import('yargs').CommandModule>)
-    .demandCommand(1, 'name a command: publish, seed, get, serve, tracker, gateway or loader')
+    .demandCommand(1, 'name a command: publish, seed, get, serve, tracker, gateway, loader or mirror')
     .recommendCommands()
     .strict()
     .version(packageInfo().version)

@@ -135,6 +135,13 @@ export const SEED_TURN_MS = 3 * RECHOKE_INTERVAL_MS
  * choked or slow barely notices.
  */
 export const SEED_DEFER_MS = 1_500
+/**
+ * Two seeds drop their connection ("nothing to give each other"), so the publisher never keeps a mirror (another
+ * full seed, `peersite mirror`) among its peers and could not tell that newcomers have someone else to fetch from.
+ * It remembers meeting one for this long (more than a WebSocket tracker's 2-minute announce interval, after which
+ * the two meet again) and defers newcomers (SEED_DEFER_MS) meanwhile.
+ */
+export const OTHER_SEED_MEMORY_MS = 3 * 60_000
 
 /** Azureus-style peer id prefix: "-PS0100-" (peersite 0.1.0) followed by 12 random bytes. */
 export const PEER_ID_PREFIX = '-PS0100-'
@@ -275,3 +282,19 @@ export const POINTER_MAX_RECORDS_PER_PEER = 64
 export const SITE_ID_INFOHASH_CHARS = 32
 /** A 32-byte ed25519 public key (BEP 44 `k`) is 256 bits: 52 base32 characters, the last 4 bits zero. */
 export const SITE_ID_KEY_CHARS = 52
+
+/**
+ * BEP 19 web seeds ("The HTTP or FTP server acts as a permanently unchoked seed"): asked only for what a reader
+ * waits for, when no connected peer has the piece, or when peers have not delivered it within this long (peersite
+ * keeps the host's traffic for the case where the swarm cannot serve; about a second is many round trips to a
+ * working peer, and a first paint that waits longer than that for a page is a visible stall).
+ */
+export const WEB_SEED_DEADLINE_MS = 1000
+/**
+ * BEP 19 recommends "a single byte-range request" for a run of pieces rather than one per piece ("100s or 1000s of
+ * requests in their logs ... a denial of service attack"): a reader's run is fetched in one Range request per file,
+ * at most this many bytes at a time (one read-ahead window).
+ */
+export const WEB_SEED_MAX_RUN_BYTES = 4 * 1024 * 1024
+/** BEP 19: "A client does not need to discard a HTTP or FTP server URL if it gets a 'busy' reply": it rests this long. */
+export const WEB_SEED_RETRY_MS = 10_000

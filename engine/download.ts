@@ -247,6 +247,29 @@ export class Downloader {
     void this.#smartBan.pieceVerified(index, entry.data, blockLength).then((culprits) => {
       for (const culprit of culprits) this.#ctx.badData(culprit, new HashMismatchError(index))
     })
+    await this.#keep(index, entry.data)
+  }
+
+  /**
+   * A whole piece from elsewhere (a web seed, BEP 19), verified like any: false if its SHA-1 does not match (nothing
+   * is kept), true if it matches or the piece is here already. Blocks of it still on their way from peers are
+   * dropped as duplicates.
+   */
+  async offerPiece (index: number, data: Uint8Array, onKept?: () => void): Promise<boolean> {
+    if (this.have.has(index) || this.readable(index) !== undefined) return true
+    if (!equalBytes(await sha1(data), pieceHash(this.#ctx.metainfo, index))) return false
+    if (this.have.has(index) || this.readable(index) !== undefined) return true
+    this.#buffers.delete(index)
+    onKept?.()
+    await this.#keep(index, data)
+    return true
+  }
+
+  /** A verified piece: readable at once, then stored and announced (or held for a reader if the store refuses it). */
+  async #keep (index: number, data: Uint8Array): Promise<void> {
+    // Two copies can pass the hash at once (a web seed's and the peers'): the first is kept.
+    if (this.#storing.has(index) || this.have.has(index)) return
+    const entry = { data }
     this.#storing.set(index, entry.data)
     this.#ctx.onReadable(index)
     try {

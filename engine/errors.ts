@@ -71,3 +71,14 @@ export class PointerError extends PeersiteError {
     this.name = 'PointerError'
   }
 }
+
+/**
+ * A web seed (BEP 19) that answered with bytes that fail their piece's hash, or a file of the wrong size: BEP 19 says
+ * "the connection must be closed and that URL should be discarded".
+ */
+export class WebSeedError extends PeersiteError {
+  constructor (readonly url: string, message: string) {
+    super(`web seed ${url}: ${message}`, 'ERR_WEB_SEED')
+    this.name = 'WebSeedError'
+  }
+}

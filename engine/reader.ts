@@ -17,6 +17,8 @@ export interface ReaderComponents {
   downloader: () => Downloader | undefined
   store: () => PieceStore | undefined
   peers: () => Iterable<Peer>
+  /** A reader is about to wait for piece `index` (its window ends at `last`): the web seeds' cue (engine/webseed.ts). */
+  stalled?: (index: number, last: number, signal?: AbortSignal) => void
 }
 
 interface Waiter { resolve: () => void, reject: (err: Error) => void }
@@ -103,7 +105,7 @@ export class Reader {
         const pieceStart = index * metainfo.pieceLength
         const from = Math.max(offset, pieceStart) - pieceStart
         const to = Math.min(offset + length, pieceStart + pieceLengthAt(metainfo, index)) - pieceStart
-        yield await this.#pieceBytes(downloader, index, from, to, signal)
+        yield await this.#pieceBytes(downloader, index, from, to, Math.min(last, index + ahead), signal)
       }
     } finally {
       signal?.removeEventListener('abort', releaseWindow)
@@ -116,13 +118,14 @@ export class Reader {
    * (IndexedDB commits lag while a download runs at full speed) or after the store refused it, else from the store.
    * Copies: the reader may transfer or keep the bytes.
    */
-  async #pieceBytes (downloader: Downloader, index: number, from: number, to: number, signal?: AbortSignal): Promise<Uint8Array> {
+  async #pieceBytes (downloader: Downloader, index: number, from: number, to: number, last: number, signal?: AbortSignal): Promise<Uint8Array> {
     for (;;) {
       const held = downloader.readable(index)
       if (held !== undefined) return held.slice(from, to)
       if (downloader.have.has(index)) return await this.#c.store()!.get(index, { offset: from, length: to - from }, signal)
       // Not here yet, or a piece the store refused that was dropped from memory before this reader came back to it
       // (the picker fetches it again).
+      this.#c.stalled?.(index, last, signal)
       await this.#waitForPiece(index, signal)
     }
   }

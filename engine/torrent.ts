@@ -4,7 +4,7 @@
  * those parts, the peer policy and the picker; this file only glues.
  */
 import { Bitfield } from './bitfield.js'
-import { CLIENT_NAME, MAX_PEERS, OUR_REQQ, PEER_ID_PREFIX, SEED_DEFER_MS, maxMessageLength } from './constants.js'
+import { CLIENT_NAME, MAX_PEERS, OTHER_SEED_MEMORY_MS, OUR_REQQ, PEER_ID_PREFIX, SEED_DEFER_MS, maxMessageLength } from './constants.js'
 import { AbortError, InvalidTorrentError, ProtocolError } from './errors.js'
 import { Choker, othersCanServe, type ChokeDecision } from './choker.js'
 import type { Discovery, DiscoveryInit } from './discovery/index.js'
@@ -75,6 +75,8 @@ export interface TorrentStats {
   verified: number
   /** Total bytes; 0 before metadata. */
   length: number
+  /** Verified bytes from web seeds (BEP 19). */
+  webSeed: number
 }
 
 const TICK_MS = 1000
@@ -113,6 +115,12 @@ export class Torrent extends Emitter<TorrentEvents> {
   readonly #downloadRate = new RateMeter()
   #done = false
   destroyed = false
+  /** BEP 19 web seeds (engine/webseed.ts attaches itself here): told when a reader waits for a piece. */
+  webSeeds: { stalled: (index: number, last: number, signal?: AbortSignal) => void, destroy: () => void } | undefined
+  /** When we last met another seed (dropped at once: OTHER_SEED_MEMORY_MS). */
+  #otherSeedAt = -Infinity
+  /** Bytes web seeds delivered that passed their hash (not in `downloaded`, which counts peers). */
+  #fromWebSeeds = 0
 
   constructor (components: TorrentComponents, init: TorrentInit) {
     super()
@@ -133,7 +141,8 @@ export class Torrent extends Emitter<TorrentEvents> {
       ready: async (signal) => await this.ready(signal),
       downloader: () => this.#downloader,
       store: () => this.store,
-      peers: () => this.#peerList.all
+      peers: () => this.#peerList.all,
+      stalled: (index, last, signal) => this.webSeeds?.stalled(index, last, signal)
     })
     this.#choker = new Choker({ seedDeferMs: init.origin === true ? SEED_DEFER_MS : 0 })
     this.#pointer = init.pointer
@@ -174,7 +183,8 @@ export class Torrent extends Emitter<TorrentEvents> {
       uploadRate: this.#uploadRate.rate,
       downloadRate: this.#downloadRate.rate,
       verified: this.#verifiedBytes,
-      length: this.metainfo?.length ?? 0
+      length: this.metainfo?.length ?? 0,
+      webSeed: this.#fromWebSeeds
     }
   }
 
@@ -362,7 +372,8 @@ export class Torrent extends Emitter<TorrentEvents> {
         downloader?.fill(peer)
         return
       case 'interested': {
-        const othersServe = this.#done && othersCanServe(peer.has, [...this.#peerList.all].filter((p) => p !== peer).map((p) => p.has))
+        const seedNearby = Date.now() - this.#otherSeedAt < OTHER_SEED_MEMORY_MS
+        const othersServe = this.#done && (seedNearby || othersCanServe(peer.has, [...this.#peerList.all].filter((p) => p !== peer).map((p) => p.has)))
         this.#choke((choker, now) => choker.interested(peer, now, othersServe))
         return
       }
@@ -387,6 +398,7 @@ export class Torrent extends Emitter<TorrentEvents> {
   /** Two seeds have nothing to give each other: the connection slot is better spent on a leecher. */
   #dropIfBothSeeds (peer: Peer): boolean {
     if (!this.#done || peer.has?.complete !== true) return false
+    this.#otherSeedAt = Date.now()
     peer.destroy()
     return true
   }
@@ -481,7 +493,24 @@ export class Torrent extends Emitter<TorrentEvents> {
     if (downloader === undefined) throw new Error('prioritize needs the metainfo')
     const release = downloader.picker.addPriority(first, last, priority)
     downloader.fillAll(this.#peerList.all)
+    // What a page is about to read: web seeds step in as they would for the reader (engine/webseed.ts).
+    this.webSeeds?.stalled(first, last)
     return release
+  }
+
+  /** Whether piece `index` is verified here: stored, or in memory for a reader. */
+  holds (index: number): boolean {
+    return this.#downloader?.have.has(index) === true || this.#downloader?.readable(index) !== undefined
+  }
+
+  /**
+   * A whole piece from a web seed: kept if its SHA-1 matches (like a piece from peers), refused (false) if not.
+   * Needs the metainfo.
+   */
+  async offerPiece (index: number, data: Uint8Array): Promise<boolean> {
+    const downloader = this.#downloader
+    if (downloader === undefined || this.destroyed) return false
+    return await downloader.offerPiece(index, data, () => { this.#fromWebSeeds += data.length })
   }
 
   /** Resolves once the metainfo is known (immediately when it was given). */
@@ -538,6 +567,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.#uploader?.clear()
     this.#peerList.destroyAll()
     this.#reader.rejectAll(new AbortError('torrent destroyed'))
+    this.webSeeds?.destroy()
     await this.#discovery?.destroy()
     await this.store?.close()
     this.removeAllListeners()

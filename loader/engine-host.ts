@@ -16,7 +16,7 @@ import { Torrent } from '../engine/torrent.js'
 import { allTrackersLocal, PUBLIC_RTC_CONFIG } from '../engine/transport/rtc-config.js'
 import { rawDictValue } from '../engine/util/bencode.js'
 import { holdBackground, prefetchLimitOf } from './prefetch.js'
-import { TORRENT_FILE, type EngineErrorKind, type EngineReply, type EngineRequest, type SiteManifest } from '../worker/protocol.js'
+import { TORRENT_FILE, WEB_SEED_SCRIPT, type EngineErrorKind, type EngineReply, type EngineRequest, type SiteManifest } from '../worker/protocol.js'
 
 /** A User Timing mark (`peersite:NAME`), for devtools and bench/fcp.mjs. */
 export function mark (name: string): void {
@@ -35,6 +35,17 @@ export function setRtcConfig (config: RTCConfiguration): void {
 /** Trackers on this machine mean a local demo or test (`publish --local`): no STUN then (engine/transport/rtc-config.ts). */
 export function rtcConfigFor (trackers: readonly string[]): RTCConfiguration {
   return rtcOverride ?? (allTrackersLocal(trackers) ? { iceServers: [] } : PUBLIC_RTC_CONFIG)
+}
+
+/** The site's web seeds (BEP 19): its own folder with `publish --with-files`, and the `--web-seed` URLs. */
+export function webSeedsOf (root: string, manifest: SiteManifest): string[] {
+  return [...manifest.withFiles === true ? [root] : [], ...manifest.webSeeds ?? []]
+}
+
+/** The web-seed code (loader/webseed.ts), a bundle of its own; undefined if it cannot load (offline: peers only). */
+export async function loadWebSeedCode (root: string): Promise<typeof import('./webseed.js') | undefined> {
+  const url = new URL(WEB_SEED_SCRIPT, root).href
+  return await (import(url) as Promise<typeof import('./webseed.js')>).catch(() => undefined)
 }
 
 /** Fetches site.torrent beside the loader. */

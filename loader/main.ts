@@ -13,7 +13,7 @@
 import type { Torrent, TorrentStats } from '../engine/torrent.js'
 import type { SiteManifest } from '../worker/protocol.js'
 import { BootProblem, missingFeatures, registerAndControl } from './boot.js'
-import { fetchTorrentFile, manifestLayout, mark, openStore, parseTorrentFile, startTorrent, storeBudget } from './engine-host.js'
+import { fetchTorrentFile, loadWebSeedCode, manifestLayout, mark, openStore, parseTorrentFile, startTorrent, storeBudget, webSeedsOf } from './engine-host.js'
 import { electLeader, serveWorker } from './leader.js'
 import { PageHints, pageCandidates } from './preload.js'
 import { BackgroundPrefetch, prefetchLimitOf, saveDataRequested } from './prefetch.js'
@@ -126,11 +126,18 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
     const adopted = from?.torrent
     // The store opens while site.torrent is on its way (peersite.json has its layout).
     const opening = adopted === undefined || adopted.destroyed ? openStore(manifestLayout(manifest), storeBudget(manifest)) : undefined
+    // Web seeds (BEP 19): their code loads beside site.torrent, and is attached before any read reaches the engine.
+    const seeds = webSeedsOf(root, manifest)
+    const seedCode = opening !== undefined && seeds.length > 0 ? loadWebSeedCode(root) : undefined
     const torrent = opening === undefined
       ? Promise.resolve(adopted!)
       : torrentFile
         .then(async (bytes) => await parseTorrentFile(bytes, manifest))
         .then(async (metainfo) => await startTorrent(metainfo, manifest, opening))
+        .then(async (t) => {
+          (await seedCode)?.attachWebSeeds(t, seeds)
+          return t
+        })
     let hints: PageHints | undefined
     let prefetch: BackgroundPrefetch | undefined
     torrent.then((t) => {

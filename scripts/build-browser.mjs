@@ -3,6 +3,7 @@
  * Bundles the browser side of peersite with esbuild:
  *   loader/main.ts   -> dist/browser/peersite.js  (ES module, loaded by index.html)
  *   worker/sw.ts     -> dist/browser/sw.js        (classic service worker script: an IIFE)
+ *   loader/webseed.ts -> dist/browser/peersite-webseed.js (ES module, imported only by sites with web seeds)
  *   loader/index.html -> dist/browser/index.html and dist/browser/404.html
  *   loader/gateway.ts -> dist/browser/gateway/peersite.js, loader/gateway.html -> dist/browser/gateway/index.html:
  *   worker/sw.ts      -> dist/browser/gateway/sw.js (PEERSITE_GATEWAY_BUILD: the site named by the host name)
@@ -43,6 +44,13 @@ await Promise.all([
     ...common,
     entryPoints: [join(root, 'loader', 'main.ts')],
     outfile: join(outdir, 'peersite.js'),
+    format: 'esm'
+  }),
+  // Loaded by the leader page only for sites with web seeds (BEP 19): not part of other sites' first visit.
+  build({
+    ...common,
+    entryPoints: [join(root, 'loader', 'webseed.ts')],
+    outfile: join(outdir, 'peersite-webseed.js'),
     format: 'esm'
   }),
   build({
@@ -92,7 +100,7 @@ async function minifyHtml (source) {
 }
 
 const rows = []
-for (const name of ['peersite.js', 'sw.js', 'index.html', '404.html', 'gateway/peersite.js', 'gateway/sw.js', 'gateway/index.html']) {
+for (const name of ['peersite.js', 'sw.js', 'peersite-webseed.js', 'index.html', '404.html', 'gateway/peersite.js', 'gateway/sw.js', 'gateway/index.html']) {
   const bytes = await readFile(join(outdir, name))
   rows.push([name, bytes.length, gzipSync(bytes, { level: 9 }).length])
 }

@@ -43,12 +43,28 @@ export interface SiteManifest {
    * index] (pages with the same needs share a group: a 10,000-page site stays small). Absent in older manifests.
    */
   readonly preload?: { readonly groups: ReadonlyArray<readonly number[]>, readonly pages: readonly number[] }
+  /** BEP 19 web seeds (`publish --web-seed`), also in site.torrent's `url-list`. Absent: none. */
+  readonly webSeeds?: readonly string[]
+  /**
+   * `publish --with-files`: the site's files are beside the loader too, under `<name>/` (BEP 19's multi-file layout),
+   * so the loader's own folder is a web seed. Absent: not.
+   */
+  readonly withFiles?: boolean
 }
+
+/**
+ * Marks the leader page's requests to a web seed of its own origin (engine/webseed.ts): the worker lets them through
+ * to the static host instead of answering them from the torrent (worker/handlers/not-ours.ts). A header rather than a
+ * path: the files sit at paths the site may use too, and a same-origin request needs no CORS for it.
+ */
+export const WEB_SEED_HEADER = 'x-peersite-web-seed'
+/** The web-seed code, a bundle of its own (loader/webseed.ts), loaded only by sites that have web seeds. */
+export const WEB_SEED_SCRIPT = 'peersite-webseed.js'
 
 export const MANIFEST_FILE = 'peersite.json'
 export const TORRENT_FILE = 'site.torrent'
 /** The loader's own files: served by the static host (the worker lets them through to the network). */
-export const LOADER_FILES = ['index.html', '404.html', 'sw.js', 'peersite.js', MANIFEST_FILE, TORRENT_FILE] as const
+export const LOADER_FILES = ['index.html', '404.html', 'sw.js', 'peersite.js', WEB_SEED_SCRIPT, MANIFEST_FILE, TORRENT_FILE] as const
 /**
  * The loader's names a site file may not take at the root of the output folder: the worker sends them to the
  * network. index.html and 404.html are not among them: under those names the site's own pages are served.

@@ -90,6 +90,7 @@ export async function handler (argv: GetArgs): Promise<void> {
     const result = await download({
       infoHash: source.infoHash,
       ...(source.metainfo !== undefined ? { metainfo: source.metainfo } : {}),
+      ...(source.webSeeds !== undefined ? { webSeeds: source.webSeeds } : {}),
       out,
       trackers,
       ...(rtcConfig !== undefined ? { rtcConfig } : {}),

@@ -27,10 +27,13 @@ export function builder (yargs: Argv) {
     .option('port', { type: 'number', describe: 'HTTP port of the --local static server (default: a free one)' })
     .option('seed', { type: 'boolean', default: true, describe: 'Keep seeding after writing (--no-seed: exit)' })
     .option('key', { type: 'string', describe: 'Site key file (ed25519): used if it exists, created (mode 0600) if not. Gives the site a permanent address that every later publish with this key updates. Back it up: a lost key cannot be recovered' })
-    .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object { infoHash, id, magnetURI, url, out } on stdout (with --key also publicKey, seq, address)' })
+    .option('web-seed', { type: 'string', array: true, describe: 'A web seed (BEP 19, repeatable): an http(s) folder holding <name>/<files>; browsers and Node peers fetch from it when no peer delivers. Another origin must allow CORS' })
+    .option('with-files', { type: 'boolean', default: false, describe: 'Also copy the site\'s files into the output (under <name>/): the static host serving the loader is then a web seed, and the site loads with no peer online' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object { infoHash, id, magnetURI, url, out } on stdout (with --key also publicKey, keyId, seq, address)' })
     .option('ice-servers', { type: 'string', describe: 'ICE servers for WebRTC: "none", "default" (public STUN) or stun:/turn: URLs (default: none with --local or 127.0.0.1 trackers)' })
     .example('$0 publish ./site --local', 'Publish and serve on this machine only')
     .example('$0 publish ./site --tracker wss://tracker.example.org', 'Publish, announce to your own tracker, and seed')
+    .example('$0 publish ./site --with-files', 'Also upload the files with the loader: the site loads even when no peer is online')
     .example('$0 publish ./site --key ~/.peersite/site.key', 'Publish a new version under the permanent address of this key')
 }
 
@@ -56,6 +59,8 @@ export async function handler (argv: PublishArgs): Promise<void> {
     ...(prefetchLimit !== undefined ? { prefetchLimit } : {}),
     ...(argv.loaderDir !== undefined ? { loaderDir: argv.loaderDir } : {}),
     spa: argv.spa,
+    webSeeds: argv.webSeed ?? [],
+    withFiles: argv.withFiles,
     ...(argv.key !== undefined ? { keyFile: argv.key } : {})
   })
   // Bad `_redirects` lines are left out with a warning, as Netlify's build does; the rest of the file applies.

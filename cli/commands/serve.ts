@@ -50,6 +50,7 @@ export async function handler (argv: ServeArgs): Promise<void> {
   const gateway = await startGateway({
     infoHash: source.infoHash,
     ...(source.metainfo !== undefined ? { metainfo: source.metainfo } : {}),
+    ...(source.webSeeds !== undefined ? { webSeeds: source.webSeeds } : {}),
     trackers,
     ...(rtcConfig !== undefined ? { rtcConfig } : {}),
     host,

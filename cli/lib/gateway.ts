@@ -18,6 +18,7 @@ import { AbortError, UsageError } from '../../engine/errors.js'
 import type { Metainfo, TorrentFile } from '../../engine/metainfo/index.js'
 import { FsStore } from '../../engine/storage/fs.js'
 import { Torrent, type TorrentComponents, type TorrentStats } from '../../engine/torrent.js'
+import { WebSeeds } from '../../engine/webseed.js'
 import { PUBLIC_RTC_CONFIG } from '../../engine/transport/rtc-config.js'
 import { createSite, messagePage, relativePath, siteResponse, type OpenBody, type Site } from '../../worker/site.js'
 import { MAX_REDIRECTS_BYTES, parseRedirects, REDIRECTS_FILE, type RedirectRule } from '../../worker/redirects.js'
@@ -30,6 +31,8 @@ export const GATEWAY_STALL_TIMEOUT_MS = 60_000
 
 export interface GatewayInit extends SwarmOptions {
   infoHash: string
+  /** BEP 19 web seeds (the torrent's `url-list`, the magnet's `ws`). */
+  webSeeds?: readonly string[]
   /** Known up front for a .torrent file; fetched from peers (BEP 9) otherwise. */
   metainfo?: Metainfo
   /** Default 127.0.0.1. */
@@ -104,6 +107,8 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
     throw err
   }
   torrent.on('warning', (err) => init.onWarning?.(err.message))
+  // Web seeds serve what a request waits for and no peer delivers in time; never the background.
+  if (init.webSeeds !== undefined && init.webSeeds.length > 0) new WebSeeds(torrent, { urls: init.webSeeds })
 
   let site: Promise<{ site: Site, files: Map<string, TorrentFile> }> | undefined
   const siteOf = async (m: Metainfo): Promise<{ site: Site, files: Map<string, TorrentFile> }> => {

@@ -17,6 +17,8 @@ export interface GetSource {
   /** Trackers named by the magnet (`tr`) or the torrent (announce-list). */
   readonly trackers: string[]
   readonly name?: string
+  /** BEP 19 web seeds: the torrent's `url-list`, the magnet's `ws` (used once the metainfo is known). */
+  readonly webSeeds?: string[]
   readonly kind: 'infohash' | 'magnet' | 'torrent'
 }
 
@@ -32,8 +34,8 @@ export async function parseGetSource (source: string): Promise<GetSource> {
   }
   if (/^magnet:/i.test(text)) return await parseMagnet(text)
   if (await isFile(text)) {
-    const { metainfo, trackers } = await readTorrentFile(text)
-    return { infoHash: metainfo.infoHash, metainfo, trackers, name: metainfo.name, kind: 'torrent' }
+    const { metainfo, trackers, webSeeds } = await readTorrentFile(text)
+    return { infoHash: metainfo.infoHash, metainfo, trackers, name: metainfo.name, webSeeds, kind: 'torrent' }
   }
   const shown = text.length > 80 ? `${text.slice(0, 77)}...` : text
   if (/^[0-9a-z]+$/i.test(text) && text.length >= 20 && text.length <= 64) {
@@ -63,6 +65,7 @@ async function parseMagnet (uri: string): Promise<GetSource> {
   return {
     infoHash: checkedHash(parsed.infoHash, shown),
     trackers: [...new Set([...tr, ...(parsed.announce ?? [])])],
+    ...(parsed.urlList !== undefined && parsed.urlList.length > 0 ? { webSeeds: parsed.urlList } : {}),
     ...(parsed.name !== undefined ? { name: parsed.name } : typeof parsed.dn === 'string' ? { name: parsed.dn } : {}),
     kind: 'magnet'
   }

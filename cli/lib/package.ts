@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { LOADER_FILES as PROTOCOL_LOADER_FILES, MANIFEST_FILE, TORRENT_FILE } from '../../worker/protocol.js'
+import { LOADER_FILES as PROTOCOL_LOADER_FILES, MANIFEST_FILE, TORRENT_FILE, WEB_SEED_SCRIPT } from '../../worker/protocol.js'
 
 let cached: { root: string, version: string } | undefined
 
@@ -26,7 +26,9 @@ export function packageInfo (): { root: string, version: string } {
 }
 
 /** The loader files publish copies into every output folder, as built by `npm run build` (scripts/build-browser.mjs). */
-export const LOADER_FILES = PROTOCOL_LOADER_FILES.filter((f) => f !== MANIFEST_FILE && f !== TORRENT_FILE)
+export const LOADER_FILES = PROTOCOL_LOADER_FILES.filter((f) => f !== MANIFEST_FILE && f !== TORRENT_FILE && f !== WEB_SEED_SCRIPT)
+/** Copied only into the output of a site with web seeds (`--web-seed`, `--with-files`): nobody else loads it. */
+export const WEB_SEED_LOADER_FILE = WEB_SEED_SCRIPT
 
 /** Default source of the loader files. PEERSITE_LOADER_DIR overrides it (tests and loader development). */
 export function defaultLoaderDir (): string {

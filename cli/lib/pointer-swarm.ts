@@ -94,7 +94,7 @@ export interface PointerSeeders {
 }
 
 /** Announces `record` (already verified: the publisher signed it, or `seed` checked it) in the pointer swarm. */
-export async function startPointerSeeders (opts: SwarmOptions & { record: PointerRecord }): Promise<PointerSeeders> {
+export async function startPointerSeeders (opts: SwarmOptions & { record: PointerRecord } & Pick<HubCallbacks, 'onNewer'>): Promise<PointerSeeders> {
   const target = await pointerTarget(opts.record.publicKey, opts.record.salt)
   const book = new PointerBook({ verifier: nodeVerifier }, { publicKey: opts.record.publicKey, salt: opts.record.salt })
   const hub = pointerHub(book, opts)

@@ -13,7 +13,7 @@ import type { Metainfo } from '../../engine/metainfo/index.js'
 import { POINTER_MAX_SEQ } from '../../engine/constants.js'
 import { btpkMagnet, pointerFromJson, pointerId, pointerToJson, signPointer, type PointerRecordJson, type VerifiedPointer } from '../../engine/pointer/index.js'
 import { equalBytes } from '../../engine/util/bytes.js'
-import { defaultLoaderDir, LOADER_FILES, packageInfo } from './package.js'
+import { defaultLoaderDir, LOADER_FILES, packageInfo, WEB_SEED_LOADER_FILE } from './package.js'
 import { choosePieceLength } from './piece-length.js'
 import { DEFAULT_PAD_POLICY, type PadPolicy } from './layout.js'
 import { DEFAULT_PREFETCH_LIMIT } from './prefetch.js'
@@ -24,7 +24,7 @@ import { realpathOrNearest } from './paths.js'
 import { describeSystemError, systemReason } from './system-errors.js'
 import { loadOrCreateSiteKey, type SiteKey } from './site-key.js'
 import { PointerStateFile } from './pointer-state.js'
-import { MANIFEST_FILE, PIN_HEX, PINNED_FILES, pinsScript, RESERVED_ROOT_FILES, TORRENT_FILE, type SiteManifest } from '../../worker/protocol.js'
+import { LOADER_FILES as PROTOCOL_LOADER_FILES, MANIFEST_FILE, PIN_HEX, PINNED_FILES, pinsScript, RESERVED_ROOT_FILES, TORRENT_FILE, type SiteManifest } from '../../worker/protocol.js'
 import { MAX_REDIRECTS_BYTES, parseRedirects, REDIRECTS_FILE, type ParsedRedirects, type RedirectRule } from '../../worker/redirects.js'
 
 const WORKER_FILE = 'sw.js'
@@ -52,6 +52,10 @@ export interface PublishInit {
   spa?: boolean
   /** The site key file (`--key`): read, or created when absent; the output then carries a signed pointer record. */
   keyFile?: string
+  /** BEP 19 web seeds (`--web-seed`): site.torrent's `url-list`, the magnet's `ws`, peersite.json's `webSeeds`. */
+  webSeeds?: readonly string[]
+  /** `--with-files`: copy the site's files into the output under `<name>/`, so the loader's host is a web seed too. */
+  withFiles?: boolean
   /** The clock that seeds `seq` (ms since 1970); default Date.now. */
   now?: () => number
   /** Where the highest seq per key is remembered (pointer-state.ts); default defaultStateDir(). */
@@ -71,6 +75,8 @@ export interface PublishPlan {
   /** `_redirects` rules (peersite.json `redirects`); the file's bad lines are in `warnings`. */
   readonly redirects: readonly RedirectRule[]
   readonly spa: boolean
+  readonly webSeeds: readonly string[]
+  readonly withFiles: boolean
   /** One line each, for the publisher (bad `_redirects` lines: left out, as Netlify does). */
   readonly warnings: readonly string[]
   /** The output folder exists (a previous publish, or empty) and will be replaced. */
@@ -115,19 +121,27 @@ export async function planPublish (init: PublishInit): Promise<PublishPlan> {
   // hide it (or be hidden). index.html and 404.html are fine: the loader serves the site's own.
   const clash = site.files.find((f) => RESERVED_ROOT_FILES.includes(f.path))
   if (clash !== undefined) throw new UsageError(`${clash.path} at the top of ${init.dir} is a name the loader needs: rename or move it`)
+  const webSeeds = [...new Set(init.webSeeds ?? [])]
+  for (const url of webSeeds) checkWebSeedUrl(url)
   const out = resolve(init.out ?? `${resolve(init.dir)}${OUT_SUFFIX}`)
   const realOut = await realpathOrNearest(out)
   if (isInside(site.root, realOut)) throw new UsageError(`output folder ${init.out ?? out} is inside the input folder ${init.dir}`)
   if (isInside(realOut, site.root)) throw new UsageError(`input folder ${init.dir} is inside the output folder ${init.out ?? out}`)
   const replaces = await checkReplaceable(out, init.out ?? out)
   const loaderDir = resolve(init.loaderDir ?? defaultLoaderDir())
-  await checkLoader(loaderDir)
+  const withWebSeeds = (init.webSeeds?.length ?? 0) > 0 || init.withFiles === true
+  await checkLoader(loaderDir, withWebSeeds ? [...LOADER_FILES, WEB_SEED_LOADER_FILE] : LOADER_FILES)
   const pieceLength = init.pieceLength ?? choosePieceLength(site.length)
   const prefetchLimit = init.prefetchLimit ?? DEFAULT_PREFETCH_LIMIT
   if (!Number.isSafeInteger(prefetchLimit) || prefetchLimit < 0) throw new UsageError(`invalid prefetch limit ${prefetchLimit}`)
   const spa = init.spa === true
   const { rules: redirects, warnings } = await readRedirects(site)
   if (spa && !site.files.some((f) => f.path === 'index.html')) throw new UsageError(`--spa needs an index.html at the top of ${init.dir}`)
+  const withFiles = init.withFiles === true
+  // The files go to <out>/<name>/ (BEP 19's multi-file layout): that folder may not hide a loader file.
+  if (withFiles && (PROTOCOL_LOADER_FILES as readonly string[]).includes(name)) {
+    throw new UsageError(`--with-files puts the site under ${name}/ in the output, a name the loader needs: rename the folder`)
+  }
 
   let key: SiteKey | undefined
   let previousSeq = -1
@@ -142,12 +156,24 @@ export async function planPublish (init: PublishInit): Promise<PublishPlan> {
     previousSeq = Math.max(previousSeq, (await state.load(pointerId(key.publicKey)))?.seq ?? -1)
   }
   return {
-    site, name, out, trackers: [...init.trackers], pieceLength, padPolicy: init.padPolicy ?? DEFAULT_PAD_POLICY, prefetchLimit, loaderDir, redirects, spa, warnings, replaces,
+    site, name, out, trackers: [...init.trackers], pieceLength, padPolicy: init.padPolicy ?? DEFAULT_PAD_POLICY, prefetchLimit, loaderDir, redirects, spa, webSeeds, withFiles, warnings, replaces,
     ...(key !== undefined ? { key } : {}),
     previousSeq,
     now: init.now ?? Date.now,
     state
   }
+}
+
+/** A `--web-seed` URL: absolute http(s), no query or fragment (BEP 19 appends the name and the file paths to it). */
+function checkWebSeedUrl (url: string): void {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new UsageError(`--web-seed ${url}: not a URL`)
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`--web-seed ${url}: only http: and https: URLs`)
+  if (parsed.search !== '' || parsed.hash !== '') throw new UsageError(`--web-seed ${url}: no query or fragment (the file paths are appended to it)`)
 }
 
 /** The site's `_redirects` file (at its top, as on Netlify), parsed; none: no rules. */
@@ -208,9 +234,9 @@ async function checkReplaceable (out: string, label: string): Promise<boolean> {
   throw new UsageError(`output folder ${label} exists and is not a peersite output (no ${MANIFEST_FILE}): remove it or choose another --out`)
 }
 
-async function checkLoader (loaderDir: string): Promise<void> {
+async function checkLoader (loaderDir: string, files: readonly string[]): Promise<void> {
   const missing: string[] = []
-  for (const file of LOADER_FILES) {
+  for (const file of files) {
     try {
       if (!(await stat(join(loaderDir, file))).isFile()) missing.push(file)
     } catch {
@@ -232,9 +258,13 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     createdBy: `peersite ${packageInfo().version}`,
     padPolicy: plan.padPolicy,
     peek: refs,
+    webSeeds: plan.webSeeds,
     ...(onProgress !== undefined ? { onProgress } : {})
   })
-  const magnetURI = toMagnetURI({ infoHash: metainfo.infoHash, name: plan.name, announce: [...plan.trackers] })
+  const magnetURI = toMagnetURI({
+    infoHash: metainfo.infoHash, name: plan.name, announce: [...plan.trackers],
+    ...(plan.webSeeds.length > 0 ? { urlList: [...plan.webSeeds] } : {})
+  })
   let pointer: VerifiedPointer | undefined
   let address: string | undefined
   if (plan.key !== undefined) {
@@ -252,6 +282,8 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     prefetchLimit: plan.prefetchLimit,
     ...(plan.redirects.length > 0 ? { redirects: plan.redirects } : {}),
     ...(plan.spa ? { spa: true } : {}),
+    ...(plan.webSeeds.length > 0 ? { webSeeds: [...plan.webSeeds] } : {}),
+    ...(plan.withFiles ? { withFiles: true } : {}),
     files: metainfo.files.map((f) => ({ path: f.path, length: f.length, type: mime.getType(f.path) ?? 'application/octet-stream' })),
     ...(address !== undefined && pointer !== undefined ? { address, pointer: pointerToJson(pointer) } : {})
   }
@@ -279,7 +311,9 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     await writeFile(join(staging, TORRENT_FILE), torrent)
     await writeFile(join(staging, MANIFEST_FILE), JSON.stringify(manifest))
     for (const file of LOADER_FILES) await copyFile(join(plan.loaderDir, file), join(staging, file))
+    if (plan.webSeeds.length > 0 || plan.withFiles) await copyFile(join(plan.loaderDir, WEB_SEED_LOADER_FILE), join(staging, WEB_SEED_LOADER_FILE))
     await pinLoader(staging)
+    if (plan.withFiles) await copySiteFiles(plan, join(staging, plan.name))
     if (plan.replaces) {
       // Two renames: the old output stays whole until the new one is complete.
       const old = `${staging}-old`
@@ -296,6 +330,18 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
   return {
     plan, infoHash: metainfo.infoHash, magnetURI, metainfo, manifest, out: plan.out,
     ...(pointer !== undefined && address !== undefined ? { pointer, address } : {})
+  }
+}
+
+/**
+ * `--with-files`: the site's files under `<out>/<name>/`, as BEP 19 lays out a multi-file torrent below a web seed's
+ * URL (`<url>/<name>/<path>`), so the static host of the loader is a web seed at the loader's own folder.
+ */
+async function copySiteFiles (plan: PublishPlan, dest: string): Promise<void> {
+  for (const file of plan.site.files) {
+    const target = join(dest, ...file.path.split('/'))
+    await mkdir(dirname(target), { recursive: true })
+    await copyFile(file.absPath, target)
   }
 }
 

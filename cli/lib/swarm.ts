@@ -12,6 +12,7 @@ import type { Metainfo } from '../../engine/metainfo/index.js'
 import { FsStore } from '../../engine/storage/fs.js'
 import { Torrent, type TorrentStats } from '../../engine/torrent.js'
 import { PUBLIC_RTC_CONFIG } from '../../engine/transport/rtc-config.js'
+import { WebSeeds } from '../../engine/webseed.js'
 import { describeSystemError, errnoCode, shortPath, systemReason } from './system-errors.js'
 import type { PointerExchange } from '../../engine/pointer-exchange.js'
 import type { Peer } from '../../engine/wire/peer.js'
@@ -86,6 +87,8 @@ export async function download (opts: SwarmOptions & {
   onProgress?: (progress: DownloadProgress) => void
   /** Progress callback period, ms (default 250). */
   progressIntervalMs?: number
+  /** BEP 19 web seeds: asked for what no peer delivers (engine/webseed.ts, background mode). */
+  webSeeds?: readonly string[]
 }): Promise<{ metainfo: Metainfo, stats: SwarmStats }> {
   const out = resolve(opts.out)
   let staging: string
@@ -111,6 +114,7 @@ export async function download (opts: SwarmOptions & {
     }, { infoHash: opts.infoHash, ...(opts.metainfo !== undefined ? { metainfo: opts.metainfo } : {}) })
     torrent = t
     t.on('warning', (err) => opts.onWarning?.(err.message))
+    if (opts.webSeeds !== undefined && opts.webSeeds.length > 0) new WebSeeds(t, { urls: opts.webSeeds, background: true })
     if (opts.metainfo !== undefined) opts.onMetadata?.(opts.metainfo)
     await new Promise<void>((resolvePromise, reject) => {
       if (t.done) {

@@ -25,6 +25,8 @@ export interface BuildTorrentOptions {
   /** Announce URLs, one tier each (BEP 12). */
   trackers: readonly string[]
   createdBy?: string
+  /** BEP 19 `url-list`: web seeds (outside the info dictionary: the infohash does not change). */
+  webSeeds?: readonly string[]
   /** Where files start (cli/lib/layout.ts); default DEFAULT_PAD_POLICY. */
   padPolicy?: PadPolicy
   onProgress?: (hashed: number, total: number) => void
@@ -101,9 +103,13 @@ export async function buildTorrent (site: SiteListing, opts: BuildTorrentOptions
     top.announce = opts.trackers[0]
     top['announce-list'] = opts.trackers.map((url) => [url])
   }
-  // "info" sorts after every other key of the top dictionary (BEP 3 keys are sorted), so it goes last, as is.
+  // Keys of a bencoded dictionary are sorted: "info" comes after every key above and before "url-list" (BEP 19), so
+  // the info dictionary goes between them, as is.
   const head = bencode(top)
-  const torrent = Buffer.concat([head.subarray(0, head.length - 1), Buffer.from('4:info'), info, Buffer.from('e')])
+  const tail = opts.webSeeds !== undefined && opts.webSeeds.length > 0
+    ? bencode({ 'url-list': [...opts.webSeeds] }).subarray(1)
+    : Buffer.from('e')
+  const torrent = Buffer.concat([head.subarray(0, head.length - 1), Buffer.from('4:info'), info, tail])
   const metainfo = await parseInfoDictionary(info)
   checkLayout(site, metainfo)
   return { torrent, metainfo }
@@ -289,6 +295,8 @@ export interface TorrentFileContents {
   readonly metainfo: Metainfo
   /** Announce URLs (announce-list tiers flattened, else announce). */
   readonly trackers: string[]
+  /** BEP 19 `url-list` (a string or a list of them). */
+  readonly webSeeds: string[]
 }
 
 /** Reads and validates a .torrent file. Throws UsageError naming the file for anything unreadable or malformed. */
@@ -329,5 +337,7 @@ export async function parseTorrentBytes (bytes: Uint8Array, label: string): Prom
     }
   }
   if (trackers.length === 0 && isBytes(dict.announce)) trackers.push(decoder.decode(dict.announce))
-  return { metainfo, trackers: [...new Set(trackers)] }
+  const urlList = dict['url-list']
+  const webSeeds = (Array.isArray(urlList) ? urlList : [urlList]).filter(isBytes).map((u) => decoder.decode(u))
+  return { metainfo, trackers: [...new Set(trackers)], webSeeds: [...new Set(webSeeds)] }
 }

@@ -1,0 +1,322 @@
+/**
+ * `peersite mirror` as a library: keep sites up from this machine. Each site (an infohash, a magnet, a .torrent, or a
+ * site key) is fetched into DIR and seeded from there by one engine Torrent, which goes on seeding once complete.
+ * Mirrors are ordinary peers: several of them, on several machines, share the visitors between them and the
+ * publisher (whose own seeder lets newcomers fetch from others first, engine/choker.ts SEED_DEFER_MS).
+ *
+ * DIR holds, per site, `<infohash>/info` (the info dictionary, as hashed) and `<infohash>/files/` (the site's files, as
+ * `get` writes them); `mirror.json` (which versions each key has, newest last); `pointers.json` (the newest record
+ * verified per key, cli/lib/pointer-state.ts). After a restart each site's files are checked against their hashes
+ * (read from disk, nothing downloaded again) and seeded at once; only what is missing is fetched.
+ *
+ * A site key is followed: the mirror sits in the key's pointer swarm with the newest record it knows (telling
+ * visitors of it too), and when a peer shows a newer one it mirrors that version as well, keeping the last
+ * `keep` versions (older ones are closed and their files removed).
+ */
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { Bitfield } from '../../engine/bitfield.js'
+import { createNodeTrackerDiscovery } from '../../engine/discovery/node.js'
+import { UsageError } from '../../engine/errors.js'
+import { parseInfoDictionary, type Metainfo } from '../../engine/metainfo/index.js'
+import { pointerId, type VerifiedPointer } from '../../engine/pointer/index.js'
+import type { PointerExchange } from '../../engine/pointer-exchange.js'
+import { FsStore } from '../../engine/storage/fs.js'
+import { Torrent, type TorrentStats } from '../../engine/torrent.js'
+import { PUBLIC_RTC_CONFIG } from '../../engine/transport/rtc-config.js'
+import { toHex } from '../../engine/util/bytes.js'
+import { WebSeeds } from '../../engine/webseed.js'
+import type { Peer } from '../../engine/wire/peer.js'
+import { parseGetSource, type GetSource } from './get-source.js'
+import { parseSiteAddress, resolvePointer, startPointerSeeders, type PointerSeeders, type SiteAddress } from './pointer-swarm.js'
+import { PointerStateFile } from './pointer-state.js'
+import type { SwarmOptions } from './swarm.js'
+import { isWebSocketTracker } from './trackers.js'
+import { describeSystemError } from './system-errors.js'
+
+/** Versions of a keyed site kept by default (the newest and the two before it: visitors still on them are served). */
+export const MIRROR_KEEP_VERSIONS = 3
+const INDEX_FILE = 'mirror.json'
+
+export interface MirrorInit extends SwarmOptions {
+  /** Where sites are kept (created if missing). */
+  dir: string
+  /** What `mirror` was given: infohashes, magnets, .torrent files, site keys (64 hex or a btpk magnet). */
+  sources: readonly string[]
+  /** Trackers for a site that names none and was given none (`trackers`); default: none. */
+  defaultTrackers?: readonly string[]
+  /** Versions of each keyed site to keep; default MIRROR_KEEP_VERSIONS. */
+  keep?: number
+  /** A new site version opened, a site completed, a key moved on: worth a status line now. */
+  onChange?: () => void
+}
+
+export type MirrorState = 'checking' | 'metadata' | 'fetching' | 'seeding' | 'finding newest version'
+
+export interface MirroredSite {
+  /** The source as given (a key for every version it brought). */
+  readonly source: string
+  readonly infoHash: string
+  /** A keyed site's version. */
+  readonly seq?: number
+  readonly torrent: Torrent | undefined
+  state (): MirrorState
+  stats (): TorrentStats | undefined
+  /** Bytes verified from the files already on disk when the site was opened (a restart resumes from them). */
+  readonly resumed: number
+}
+
+export interface Mirror {
+  /** Every site now mirrored, in the order of the sources (a key's versions oldest first). */
+  sites (): MirroredSite[]
+  close (): Promise<void>
+}
+
+interface SiteEntry extends MirroredSite {
+  close (): Promise<void>
+}
+
+interface MirrorIndex { version: 1, keys: Record<string, string[]> }
+
+/** Refuses what cannot be mirrored before anything starts (one clear line each). */
+export async function parseMirrorSources (sources: readonly string[]): Promise<Array<{ text: string, address?: SiteAddress, source?: GetSource }>> {
+  if (sources.length === 0) throw new UsageError('name at least one site to mirror: an infohash, magnet URI, .torrent file or site key')
+  const out = []
+  for (const text of sources) {
+    const address = parseSiteAddress(text)
+    out.push(address !== undefined ? { text, address } : { text, source: await parseGetSource(text) })
+  }
+  return out
+}
+
+export async function startMirror (init: MirrorInit): Promise<Mirror> {
+  const dir = resolve(init.dir)
+  const parsed = await parseMirrorSources(init.sources)
+  try {
+    await mkdir(dir, { recursive: true })
+  } catch (err) {
+    throw describeSystemError(err, `create the mirror folder ${init.dir}`)
+  }
+  const keep = Math.max(1, init.keep ?? MIRROR_KEEP_VERSIONS)
+  const state = new PointerStateFile(dir)
+  const index = await readIndex(dir)
+  const groups: Array<{ sites: SiteEntry[], close?: () => Promise<void> }> = []
+  let closed = false
+  const changed = (): void => init.onChange?.()
+  const trackersFor = (own: readonly string[]): string[] => {
+    // As joinTrackers (cli/lib/trackers.ts): the source's own trackers that this swarm code can announce to.
+    const list = [...new Set([...init.trackers, ...own.filter(isWebSocketTracker)])]
+    return list.length > 0 ? list : [...init.defaultTrackers ?? []]
+  }
+
+  const openSite = async (text: string, infoHash: string, opts: { metainfo?: Metainfo, webSeeds?: readonly string[], trackers: string[], pointer?: PointerExchange<Peer>, seq?: number }): Promise<SiteEntry> =>
+    await openMirroredSite(dir, text, infoHash, { ...init, ...opts, onChange: changed })
+
+  for (const item of parsed) {
+    if (item.source !== undefined) {
+      const s = item.source
+      const trackers = trackersFor(s.trackers)
+      const site = await openSite(item.text, s.infoHash, {
+        trackers,
+        ...(s.metainfo !== undefined ? { metainfo: s.metainfo } : {}),
+        ...(s.webSeeds !== undefined ? { webSeeds: s.webSeeds } : {})
+      })
+      groups.push({ sites: [site] })
+      continue
+    }
+    const address = item.address!
+    const id = pointerId(address.publicKey, address.salt)
+    const trackers = trackersFor(address.trackers)
+    const group: { sites: SiteEntry[], close?: () => Promise<void> } = { sites: [] }
+    groups.push(group)
+    let seeders: PointerSeeders | undefined
+    const controller = new AbortController()
+    const saveVersions = async (): Promise<void> => {
+      index.keys[id] = group.sites.map((s) => s.infoHash)
+      await writeIndex(dir, index).catch((err: Error) => init.onWarning?.(`cannot save ${INDEX_FILE}: ${err.message}`))
+    }
+    /** Mirrors `record`'s version (if new), dropping versions beyond `keep`, oldest first. */
+    const opening = new Set<string>()
+    const follow = async (record: VerifiedPointer): Promise<void> => {
+      if (closed || opening.has(record.infoHash) || group.sites.some((s) => s.infoHash === record.infoHash)) return
+      opening.add(record.infoHash)
+      const site = await openSite(item.text, record.infoHash, { trackers, seq: record.seq, ...(seeders !== undefined ? { pointer: seeders.hub.exchange() } : {}) })
+      if (closed) {
+        await site.close()
+        return
+      }
+      opening.delete(record.infoHash)
+      group.sites.push(site)
+      group.sites.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0))
+      while (group.sites.length > keep) {
+        const old = group.sites.shift()!
+        await old.close()
+        await rm(join(dir, old.infoHash), { recursive: true, force: true })
+      }
+      await saveVersions()
+      changed()
+    }
+    // Versions kept by an earlier run, reopened at once (seeded from disk while the key's newest is looked for).
+    for (const infoHash of index.keys[id] ?? []) {
+      if (!/^[0-9a-f]{40}$/.test(infoHash)) continue
+      group.sites.push(await openSite(item.text, infoHash, { trackers }))
+    }
+    const pending: SiteEntry = placeholder(item.text)
+    if (group.sites.length === 0) group.sites.push(pending)
+    group.close = async () => {
+      controller.abort()
+      await seeders?.close()
+    }
+    // The newest record: remembered from an earlier run, else from the key's pointer swarm (may take a while).
+    void (async () => {
+      const known = await state.load(id)
+      const record = known?.record ?? await resolvePointer({
+        ...init,
+        trackers,
+        publicKey: address.publicKey,
+        salt: address.salt,
+        state,
+        signal: controller.signal
+      })
+      if (closed) return
+      seeders = await startPointerSeeders({
+        ...init,
+        trackers,
+        record,
+        signal: controller.signal,
+        onNewer: (newer, peer) => {
+          if (peer === undefined) return // our own record, announced just now
+          void state.save(id, { seq: newer.seq, record: newer }).catch(() => {})
+          follow(newer).catch((err: Error) => init.onWarning?.(`cannot mirror version ${newer.seq} (${newer.infoHash}): ${err.message}`))
+        }
+      })
+      const at = group.sites.indexOf(pending)
+      if (at >= 0) group.sites.splice(at, 1)
+      await follow(record)
+    })().catch((err: Error) => {
+      if (!closed) init.onWarning?.(`site key ${toHex(address.publicKey).slice(0, 16)}…: ${err.message}`)
+    })
+  }
+
+  return {
+    sites: () => groups.flatMap((g) => g.sites),
+    close: async () => {
+      closed = true
+      for (const group of groups) {
+        await group.close?.()
+        for (const site of group.sites) await site.close()
+      }
+    }
+  }
+}
+
+/** A key whose first record is not known yet. */
+function placeholder (source: string): SiteEntry {
+  return {
+    source,
+    infoHash: '',
+    torrent: undefined,
+    resumed: 0,
+    state: () => 'finding newest version',
+    stats: () => undefined,
+    close: async () => {}
+  }
+}
+
+/**
+ * One site in DIR/<infohash>: its info dictionary from `opts.metainfo`, else from DIR (an earlier run), else from
+ * peers (BEP 9, then written to DIR). Files already there are checked against their hashes and announced at once.
+ */
+async function openMirroredSite (dir: string, source: string, infoHash: string, opts: SwarmOptions & {
+  metainfo?: Metainfo
+  webSeeds?: readonly string[]
+  pointer?: PointerExchange<Peer>
+  seq?: number
+  onChange: () => void
+}): Promise<SiteEntry> {
+  const folder = join(dir, infoHash)
+  const infoPath = join(folder, 'info')
+  const filesRoot = join(folder, 'files')
+  await mkdir(folder, { recursive: true })
+  let metainfo = opts.metainfo
+  if (metainfo === undefined) {
+    try {
+      const parsed = await parseInfoDictionary(new Uint8Array(await readFile(infoPath)))
+      if (parsed.infoHash === infoHash) metainfo = parsed
+    } catch { /* not fetched yet (or damaged): from peers */ }
+  }
+  let checking = metainfo !== undefined
+  let have: Bitfield | undefined
+  let store: FsStore | undefined
+  let resumed = 0
+  if (metainfo !== undefined) {
+    await saveInfo(infoPath, metainfo)
+    store = new FsStore({ pieceLength: metainfo.pieceLength, length: metainfo.length, root: filesRoot, files: metainfo.files })
+    have = await store.checkPieces(metainfo)
+    for (let i = 0; i < metainfo.pieceCount; i++) if (have.has(i)) resumed += i === metainfo.pieceCount - 1 ? metainfo.length - i * metainfo.pieceLength : metainfo.pieceLength
+    checking = false
+  }
+  const torrent = new Torrent({
+    createStore: (m) => store ?? new FsStore({ pieceLength: m.pieceLength, length: m.length, root: filesRoot, files: m.files }),
+    createDiscovery: (d) => createNodeTrackerDiscovery({
+      ...d,
+      announce: opts.trackers,
+      rtcConfig: opts.rtcConfig ?? PUBLIC_RTC_CONFIG,
+      ...(opts.announceIntervalMs !== undefined ? { announceIntervalMs: opts.announceIntervalMs } : {})
+    })
+  }, {
+    infoHash,
+    ...(metainfo !== undefined ? { metainfo } : {}),
+    ...(have !== undefined ? { have } : {}),
+    ...(opts.pointer !== undefined ? { pointer: opts.pointer } : {})
+  })
+  torrent.on('warning', (err) => opts.onWarning?.(`${infoHash.slice(0, 8)}: ${err.message}`))
+  torrent.on('metadata', (m) => {
+    void saveInfo(infoPath, m).catch((err: Error) => opts.onWarning?.(`cannot save ${infoPath}: ${err.message}`))
+    opts.onChange()
+  })
+  torrent.on('done', () => {
+    void (torrent.store as FsStore | undefined)?.createEmptyFiles().catch(() => {})
+    opts.onChange()
+  })
+  if (opts.webSeeds !== undefined && opts.webSeeds.length > 0) new WebSeeds(torrent, { urls: opts.webSeeds, background: true })
+  return {
+    source,
+    infoHash,
+    ...(opts.seq !== undefined ? { seq: opts.seq } : {}),
+    torrent,
+    resumed,
+    state: () => checking ? 'checking' : torrent.metainfo === undefined ? 'metadata' : torrent.done ? 'seeding' : 'fetching',
+    stats: () => torrent.stats(),
+    close: async () => { await torrent.destroy() }
+  }
+}
+
+/** The info dictionary, written atomically (a crash leaves the old file or the new one). */
+async function saveInfo (path: string, metainfo: Metainfo): Promise<void> {
+  try {
+    const old = await readFile(path)
+    if (Buffer.from(metainfo.info).equals(old)) return
+  } catch { /* not there yet */ }
+  const tmp = `${path}.tmp-${process.pid}`
+  await writeFile(tmp, metainfo.info)
+  await rename(tmp, path)
+}
+
+async function readIndex (dir: string): Promise<MirrorIndex> {
+  try {
+    const parsed = JSON.parse(await readFile(join(dir, INDEX_FILE), 'utf8')) as Partial<MirrorIndex>
+    const keys: Record<string, string[]> = {}
+    for (const [id, list] of Object.entries(parsed.keys ?? {})) if (Array.isArray(list)) keys[id] = list.filter((x): x is string => typeof x === 'string')
+    return { version: 1, keys }
+  } catch {
+    return { version: 1, keys: {} }
+  }
+}
+
+async function writeIndex (dir: string, index: MirrorIndex): Promise<void> {
+  const path = join(dir, INDEX_FILE)
+  const tmp = `${path}.tmp-${process.pid}`
+  await writeFile(tmp, JSON.stringify(index))
+  await rename(tmp, path)
+}
