@@ -6,6 +6,7 @@
 import { mkdir, mkdtemp, open, readdir, rename, rm, rmdir } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { Bitfield } from '../../engine/bitfield.js'
+import { CombinedDiscovery } from '../../engine/discovery/combined.js'
 import { createNodeTrackerDiscovery } from '../../engine/discovery/node.js'
 import { AbortError, UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
@@ -15,13 +16,17 @@ import { PUBLIC_RTC_CONFIG } from '../../engine/transport/rtc-config.js'
 import { describeSystemError, errnoCode, shortPath, systemReason } from './system-errors.js'
 import type { PointerExchange } from '../../engine/pointer-exchange.js'
 import type { Peer } from '../../engine/wire/peer.js'
+import type { BtNetwork } from './bt-network.js'
+import { isWebSocketTracker } from './trackers.js'
 
 /** Peers, bytes up and down, rates, verified bytes: the engine's figures. */
 export type SwarmStats = TorrentStats
 
 export interface SwarmOptions {
-  /** WebSocket tracker URLs to announce to. */
+  /** Tracker URLs to announce to: WebSocket ones for WebRTC peers, HTTP and UDP ones (with `network`) for TCP peers. */
   trackers: string[]
+  /** The BitTorrent network (TCP, DHT, HTTP/UDP trackers) of this process; without it, WebRTC only. */
+  network?: BtNetwork | undefined
   /** Passed to every RTCPeerConnection; tests pass { iceServers: [] }. Default: public STUN servers. */
   rtcConfig?: RTCConfiguration
   signal?: AbortSignal
@@ -40,13 +45,21 @@ export interface Seeder {
   close (): Promise<void>
 }
 
-function discoveryFor (opts: SwarmOptions): NonNullable<ConstructorParameters<typeof Torrent>[0]['createDiscovery']> {
-  return (init) => createNodeTrackerDiscovery({
-    ...init,
-    announce: opts.trackers,
-    rtcConfig: opts.rtcConfig ?? PUBLIC_RTC_CONFIG,
-    ...(opts.announceIntervalMs !== undefined ? { announceIntervalMs: opts.announceIntervalMs } : {})
-  })
+/**
+ * WebRTC peers from the WebSocket trackers, and with a network also TCP peers (HTTP/UDP trackers, DHT, incoming):
+ * one torrent for both, so what comes from one side is served to the other (a hybrid peer bridges them).
+ */
+export function discoveryFor (opts: SwarmOptions): NonNullable<ConstructorParameters<typeof Torrent>[0]['createDiscovery']> {
+  return (init) => {
+    const webrtc = createNodeTrackerDiscovery({
+      ...init,
+      announce: opts.trackers.filter(isWebSocketTracker),
+      rtcConfig: opts.rtcConfig ?? PUBLIC_RTC_CONFIG,
+      ...(opts.announceIntervalMs !== undefined ? { announceIntervalMs: opts.announceIntervalMs } : {})
+    })
+    if (opts.network === undefined) return webrtc
+    return new CombinedDiscovery([webrtc, opts.network.discovery(init, opts.trackers, opts.announceIntervalMs)])
+  }
 }
 
 /** Seeds `metainfo` from the files under `root` (the published folder). The files must already match. */

@@ -275,19 +275,23 @@ describe('peersite seed', () => {
 })
 
 describe('peersite tracker', () => {
-  it('prints its ws:// URL and stops on SIGINT', async () => {
+  it('prints its ws://, http:// and udp:// URLs (one port) and stops on SIGINT', async () => {
     const main = await cliPath()
     const child = spawn(process.execPath, [main, 'tracker', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
     const url = await new Promise<string>((resolve, reject) => {
       let out = ''
       child.stdout.setEncoding('utf8').on('data', (d: string) => {
         out += d
-        if (out.includes('\n')) resolve(out.trim())
+        if (out.split('\n').length > 3) resolve(out.trim())
       })
       child.on('error', reject)
       child.on('exit', () => reject(new Error('tracker exited early')))
     })
-    expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/)
+    const [ws, http, udp] = url.split('\n')
+    expect(ws).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/)
+    const port = ws!.split(':')[2]
+    expect(http).toBe(`http://127.0.0.1:${port}/announce`)
+    expect(udp).toBe(`udp://127.0.0.1:${port}`)
     const code = await new Promise<number | null>((resolve) => {
       child.removeAllListeners('exit')
       child.on('exit', (c) => resolve(c))
