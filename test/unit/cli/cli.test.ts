@@ -177,15 +177,15 @@ describe('peersite publish', () => {
   })
 
   it.each([
-    ['http://tracker.example.org/announce'],
-    ['udp://tracker.example.org:6969'],
+    ['ftp://tracker.example.org/announce'],
+    ['udp://tracker.example.org'],
     ['not a url'],
     ['ws://']
   ])('refuses the tracker URL %j', async (url) => {
     const dir = await fresh()
     const site = await copyHello(dir)
     expectOneError(await runCli(['publish', site, '--tracker', 'wss://ok.example.org', '--tracker', url, '--no-seed'], { env }),
-      /invalid tracker URL .*must be a ws:\/\/ or wss:\/\/ URL/)
+      /invalid tracker URL .*must be a ws:\/\/, wss:\/\/, http:\/\/, https:\/\/ or udp:\/\/HOST:PORT URL/)
     expect(await leftovers(dir, ['hello'])).toEqual([])
   })
 
@@ -247,7 +247,7 @@ describe('peersite get', () => {
     await writeFile(join(dir, 'copy', 'x'), 'x')
     const hash = '0123456789abcdef0123456789abcdef01234567'
     expectOneError(await runCli(['get', hash, '--out', join(dir, 'copy')]), /output folder .*copy is not empty/)
-    expectOneError(await runCli(['get', hash, '--out', join(dir, 'x2'), '--tracker', 'https://t.org']), /invalid tracker URL/)
+    expectOneError(await runCli(['get', hash, '--out', join(dir, 'x2'), '--tracker', 'ftp://t.org']), /invalid tracker URL/)
     expectOneError(await runCli(['get', hash, '--out', join(dir, 'x3'), '--timeout', '-1']), /invalid --timeout/)
     expect(await leftovers(dir, ['copy'])).toEqual([])
   })
