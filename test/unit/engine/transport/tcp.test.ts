@@ -51,7 +51,7 @@ describe('TcpListener', () => {
     const received = new Promise<Uint8Array>((resolve) => {
       l.register(toHex(infoHash), (conn) => {
         handed.push(conn)
-        let all = new Uint8Array(0)
+        let all: Uint8Array = new Uint8Array(0)
         conn.on('data', (chunk) => {
           all = concatBytes([all, chunk])
           if (all.length >= sent.length + 5) resolve(all)
