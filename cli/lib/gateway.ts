@@ -21,7 +21,7 @@ import { createSite, messagePage, relativePath, siteResponse, type OpenBody, typ
 import { MAX_REDIRECTS_BYTES, parseRedirects, REDIRECTS_FILE, type RedirectRule } from '../../worker/redirects.js'
 import { formatBytes, formatDuration } from './format.js'
 import { describeSystemError } from './system-errors.js'
-import { discoveryFor, type SwarmOptions } from './swarm.js'
+import { swarmParts, type SwarmOptions } from './swarm.js'
 
 /** Like the worker's STALL_TIMEOUT_MS: a read that gets no bytes for this long answers 504 (or is cut off). */
 export const GATEWAY_STALL_TIMEOUT_MS = 60_000
@@ -88,10 +88,15 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
   }
   let torrent: Torrent
   try {
+    const parts = init.createDiscovery !== undefined ? { createDiscovery: init.createDiscovery } : swarmParts(init)
     torrent = new Torrent({
       createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: storeDir, files: m.files }),
-      createDiscovery: init.createDiscovery ?? discoveryFor(init)
-    }, { infoHash: init.infoHash, ...(init.metainfo !== undefined ? { metainfo: init.metainfo } : {}) })
+      createDiscovery: parts.createDiscovery
+    }, {
+      infoHash: init.infoHash,
+      ...(init.metainfo !== undefined ? { metainfo: init.metainfo } : {}),
+      ...('pex' in parts && parts.pex !== undefined ? { pex: parts.pex } : {})
+    })
   } catch (err) {
     await rm(storeDir, { recursive: true, force: true })
     throw err
