@@ -14,7 +14,7 @@ export interface MainlineDhtInit {
   port: number
   /** Default 0.0.0.0. */
   host?: string
-  /** "host:port" nodes to start from; default the public routers (DHT_DEFAULT_BOOTSTRAP). An empty list: none. */
+  /** "host:port" nodes to start from (IPv6 with or without brackets); default the public routers (DHT_DEFAULT_BOOTSTRAP). An empty list: none. */
   bootstrap?: readonly string[]
   onWarning?: (err: Error) => void
 }
@@ -37,7 +37,9 @@ export class MainlineDht {
 
   static async start (init: MainlineDhtInit): Promise<MainlineDht> {
     const bootstrap = init.bootstrap ?? DHT_DEFAULT_BOOTSTRAP
-    const dht = new DHT({ bootstrap: bootstrap.length > 0 ? [...bootstrap] : false })
+    // As { host, port }: k-rpc splits a "host:port" string at the first colon, which breaks IPv6 addresses.
+    const nodes = bootstrap.map((s) => ({ host: s.slice(0, s.lastIndexOf(':')).replace(/^\[|\]$/g, ''), port: Number(s.slice(s.lastIndexOf(':') + 1)) }))
+    const dht = new DHT({ bootstrap: nodes.length > 0 ? nodes : false })
     const node = new MainlineDht(dht)
     dht.on('warning', (err: Error) => init.onWarning?.(err))
     await new Promise<void>((resolve, reject) => {

@@ -93,7 +93,6 @@ describe('peersite and ordinary BitTorrent clients over TCP', () => {
     await waitForSeeders(tracker.http, infoHash)
 
     const copy = join(dir.path, 'copy')
-    // --no-tcp would make this fail: aria2c speaks only TCP (checked by hand: "no metadata received").
     const get = track(await startPeersite(['get', join(out, 'site.torrent'), '--out', copy, '--json', '--timeout', '60']))
     expect(await get.exited, get.output()).toBe(0)
     const result = JSON.parse(/^\{.*\}$/m.exec(get.output())![0]) as { bytes: number }
