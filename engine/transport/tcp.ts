@@ -64,8 +64,9 @@ export class TcpConnection extends Emitter<ConnectionEvents> implements Connecti
 
   send (data: Uint8Array): void {
     if (this.closed) return
-    // The caller may reuse its buffer; net.Socket keeps a reference until written.
-    this.#socket.write(data.slice())
+    // net.Socket keeps a reference until written: the wire codec encodes every message into a fresh buffer, so no
+    // copy is needed (as the data channel, which copies inside).
+    this.#socket.write(data)
   }
 
   close (): void {
