@@ -48,13 +48,13 @@ export interface TorrentInit {
   /** A keyed site's pointer records pass over this swarm too (pointer-exchange.ts); `peersite_pointer` is advertised only then. */
   pointer?: PointerExchange<Peer>
   /**
-   * Peer exchange (BEP 11) for peers that can dial addresses (Node over TCP: engine/pex-exchange.ts); `ut_pex` is
+   * Peer exchange (BEP 11) for peers that can dial addresses (Node over TCP: engine/discovery/pex.ts); `ut_pex` is
    * advertised only then. Browsers cannot dial an address, so they leave it off.
    */
   pex?: PeerExchangeHooks
 }
 
-/** What the torrent asks of a peer-exchange component (engine/pex-exchange.ts implements it for TCP). */
+/** What the torrent asks of a peer-exchange component (engine/discovery/pex.ts implements it for TCP). */
 export interface PeerExchangeHooks {
   /** Our TCP listening port, sent as BEP 10 `p` in the extended handshake; 0 or undefined when we accept none. */
   readonly listenPort?: number | undefined
