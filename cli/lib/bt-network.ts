@@ -70,7 +70,7 @@ export async function startBtNetwork (init: BtNetworkInit): Promise<BtNetwork> {
       ...(announceIntervalMs !== undefined ? { announceIntervalMs } : {})
     }),
     describe: () => {
-      const tcp = listener !== undefined ? `TCP ${init.host.includes(':') ? `[${init.host}]` : init.host}:${listener.port}` : 'TCP off'
+      const tcp = listener !== undefined ? `TCP ${listener.host.includes(':') ? `[${listener.host}]` : listener.host}:${listener.port}` : 'TCP off'
       return `${tcp}, DHT ${dht !== undefined ? `on (UDP ${dht.port})` : 'off'}`
     },
     close: async () => {
@@ -84,11 +84,24 @@ export async function startBtNetwork (init: BtNetworkInit): Promise<BtNetwork> {
 }
 
 async function listenTcp (host: string, port: number | undefined): Promise<TcpListener> {
+  // Every address: IPv6 and IPv4 on one dual-stack socket where the system has IPv6, else IPv4 alone.
+  if (host === '0.0.0.0') {
+    try {
+      return await listenOn('::', port)
+    } catch (err) {
+      const code = errnoCode(err)
+      if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw err
+    }
+  }
+  return await listenOn(host, port)
+}
+
+async function listenOn (host: string, port: number | undefined): Promise<TcpListener> {
   try {
     return await TcpListener.listen({ host, port: port ?? DEFAULT_PEER_PORT })
   } catch (err) {
     if (errnoCode(err) !== 'EADDRINUSE') throw err
-    if (port !== undefined) throw new UsageError(`--peer-port ${port} on ${host} is already in use`)
+    if (port !== undefined) throw new UsageError(`--peer-port ${port} is already in use`)
     return await TcpListener.listen({ host, port: 0 })
   }
 }

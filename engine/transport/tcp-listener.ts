@@ -29,6 +29,8 @@ export class TcpListener {
   readonly #sockets = new Set<Socket>()
   #halfOpen = 0
   port = 0
+  /** The address listened on (`::` is every address, IPv6 and IPv4, on a dual-stack system). */
+  host = ''
 
   private constructor (server: Server) {
     this.#server = server
@@ -48,6 +50,7 @@ export class TcpListener {
     })
     const address = server.address()
     listener.port = typeof address === 'object' && address !== null ? address.port : init.port
+    listener.host = typeof address === 'object' && address !== null ? address.address : init.host ?? '0.0.0.0'
     return listener
   }
 

@@ -107,7 +107,8 @@ describe('peersite and ordinary BitTorrent clients over TCP', () => {
     track(tracker.proc)
     const { dir, out, infoHash } = await published([tracker.http])
     const seed = track(await startPeersite(['seed', out, '--peer-port', '0', '--no-dht']))
-    await waitForOutput(seed, /network: +TCP 0\.0\.0\.0:\d+, DHT off/)
+    // Every address (the tracker is not on loopback): IPv6 and IPv4 where the system has IPv6.
+    await waitForOutput(seed, /network: +TCP (\[::\]|0\.0\.0\.0):\d+, DHT off/)
     await waitForSeeders(tracker.http, infoHash)
 
     const got = join(dir.path, 'transmission')
