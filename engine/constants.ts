@@ -298,3 +298,43 @@ export const WEB_SEED_DEADLINE_MS = 1000
 export const WEB_SEED_MAX_RUN_BYTES = 4 * 1024 * 1024
 /** BEP 19: "A client does not need to discard a HTTP or FTP server URL if it gets a 'busy' reply": it rests this long. */
 export const WEB_SEED_RETRY_MS = 10_000
+
+/*
+ * The BitTorrent network for Node peers: TCP, HTTP/UDP trackers, the mainline DHT (engine/transport/tcp*.ts,
+ * engine/discovery/{tcp,http-tracker,udp-tracker,dht}.ts). None of these reach a browser bundle.
+ */
+/** BEP 3 lists 6881-6889 as the ports clients "typically" try; the first is the default listening port. */
+export const DEFAULT_PEER_PORT = 6881
+/** Giving up on a TCP connect: a peer that does not answer SYNs in this long is most likely gone or firewalled. */
+export const TCP_CONNECT_TIMEOUT_MS = 10_000
+/** An accepted connection that has not sent the 48 bytes of handshake that route it in this long is dropped. */
+export const TCP_HANDSHAKE_TIMEOUT_MS = 10_000
+/** Accepted connections still waiting for their handshake, at most (a flood of idle connections costs little). */
+export const TCP_MAX_HALF_OPEN_INCOMING = 64
+/** Outgoing TCP connects in flight per torrent (libtorrent's `half_open_limit` idea: bounded, not all at once). */
+export const TCP_MAX_DIALS = 8
+/** After a failed connect or a dropped connection, wait this long (times the failures so far) before retrying. */
+export const TCP_REDIAL_BACKOFF_MS = 30_000
+/** Addresses remembered per torrent (from trackers, the DHT and PEX); the oldest are forgotten beyond it. */
+export const TCP_MAX_KNOWN_ADDRESSES = 1000
+/**
+ * Re-announce period for HTTP and UDP trackers when they name none, and the shortest we honour (a tracker that
+ * says 1 s would be flooded). BEP 3: "interval: Maps to the number of seconds the downloader should wait between
+ * regular rerequests"; BEP 15 retries lost UDP requests after 15 * 2 ^ n seconds.
+ */
+export const TRACKER_DEFAULT_INTERVAL_MS = 30 * 60_000
+export const TRACKER_MIN_INTERVAL_MS = 30_000
+/** Peers asked for per HTTP/UDP announce (BEP 3 `numwant`; trackers default to 50). */
+export const TRACKER_NUMWANT = 50
+/** One HTTP or UDP tracker request (a UDP one is sent again up to UDP_TRACKER_TRIES times within it). */
+export const TRACKER_REQUEST_TIMEOUT_MS = 15_000
+export const UDP_TRACKER_TRIES = 3
+/** BEP 15: "protocol_id: 0x41727101980 // magic constant". */
+export const UDP_TRACKER_PROTOCOL_ID = 0x41727101980n
+/**
+ * The DHT: look the torrent up and announce ourselves this often. BEP 5 nodes keep announced peers for a while
+ * (bittorrent-dht: 15 minutes, libtorrent's default announce interval is 15 minutes as well).
+ */
+export const DHT_ANNOUNCE_INTERVAL_MS = 15 * 60_000
+/** The public bootstrap routers every mainline client starts from (bittorrent-dht's defaults). */
+export const DHT_DEFAULT_BOOTSTRAP: readonly string[] = ['router.bittorrent.com:6881', 'router.utorrent.com:6881', 'dht.transmissionbt.com:6881']

@@ -82,3 +82,11 @@ export class WebSeedError extends PeersiteError {
     this.name = 'WebSeedError'
   }
 }
+
+/** An HTTP or UDP tracker that failed, refused us (`failure reason`) or answered something unreadable: a warning. */
+export class TrackerError extends PeersiteError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_TRACKER', options)
+    this.name = 'TrackerError'
+  }
+}

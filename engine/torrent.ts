@@ -47,6 +47,21 @@ export interface TorrentInit {
   origin?: boolean
   /** A keyed site's pointer records pass over this swarm too (pointer-exchange.ts); `peersite_pointer` is advertised only then. */
   pointer?: PointerExchange<Peer>
+  /**
+   * Peer exchange (BEP 11) for peers that can dial addresses (Node over TCP: engine/discovery/pex.ts); `ut_pex` is
+   * advertised only then. Browsers cannot dial an address, so they leave it off.
+   */
+  pex?: PeerExchangeHooks
+}
+
+/** What the torrent asks of a peer-exchange component (engine/discovery/pex.ts implements it for TCP). */
+export interface PeerExchangeHooks {
+  /** Our TCP listening port, sent as BEP 10 `p` in the extended handshake; 0 or undefined when we accept none. */
+  readonly listenPort?: number | undefined
+  onMessage (peer: Peer, payload: Uint8Array): void
+  onPeerClose (peer: Peer): void
+  /** Once a second, with every peer: sends what is due (BEP 11 rounds are at most once a minute per peer). */
+  tick (peers: ReadonlySet<Peer>, now: number): void
 }
 
 export type TorrentEvents = {
@@ -102,6 +117,7 @@ export class Torrent extends Emitter<TorrentEvents> {
   readonly #reader: Reader
   readonly #metadata: MetadataExchange
   readonly #pointer: PointerExchange<Peer> | undefined
+  readonly #pex: PeerExchangeHooks | undefined
   #downloader: Downloader | undefined
   #uploader: Uploader | undefined
   /** Upload slots (engine/choker.ts decides; #choke() writes its decisions). */
@@ -146,6 +162,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     })
     this.#choker = new Choker({ seedDeferMs: init.origin === true ? SEED_DEFER_MS : 0 })
     this.#pointer = init.pointer
+    this.#pex = init.pex
     this.#metadata = new MetadataExchange({
       infoHash: this.infoHashBytes,
       info: () => this.metainfo?.info,
@@ -281,6 +298,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     peer.on('extension', (name, payload) => {
       if (name === 'ut_metadata') this.#metadata.onMessage(peer, payload)
       else if (name === 'peersite_pointer') void this.#pointer?.onMessage(peer, payload)
+      else if (name === 'ut_pex') this.#pex?.onMessage(peer, payload)
     })
     peer.on('message', (message) => this.#onMessage(peer, message))
     peer.writeHandshake()
@@ -294,9 +312,15 @@ export class Torrent extends Emitter<TorrentEvents> {
     // BEP 3: the bitfield is "only ever sent as the first message" after the handshake; omitted when empty.
     if (metainfo !== undefined && this.#downloader!.have.count > 0) peer.writeBitfield(this.#downloader!.have)
     if (peer.supportsExtensions) {
+      const port = this.#pex?.listenPort
       peer.writeExtendedHandshake({
-        m: this.#pointer !== undefined ? { ...LOCAL_EXTENSION_IDS } : { ut_metadata: LOCAL_EXTENSION_IDS.ut_metadata },
+        m: {
+          ut_metadata: LOCAL_EXTENSION_IDS.ut_metadata,
+          ...(this.#pointer !== undefined ? { peersite_pointer: LOCAL_EXTENSION_IDS.peersite_pointer } : {}),
+          ...(this.#pex !== undefined ? { ut_pex: LOCAL_EXTENSION_IDS.ut_pex } : {})
+        },
         ...(metainfo !== undefined ? { metadataSize: metainfo.info.length } : {}),
+        ...(port !== undefined && port > 0 ? { p: port } : {}),
         v: CLIENT_NAME,
         reqq: OUR_REQQ
       })
@@ -454,6 +478,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.#peerList.remove(peer)
     this.#metadata.removePeer(peer)
     this.#pointer?.onPeerClose(peer)
+    this.#pex?.onPeerClose(peer)
     this.#uploader?.removePeer(peer)
     this.#choke((choker, now) => choker.remove(peer, now))
     if (this.#downloader !== undefined) {
@@ -470,6 +495,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     // End-game duplicates become due with time, not only when a block arrives (engine/constants.ts).
     this.#downloader?.fillAll(this.#peerList.all)
     this.#choke((choker) => choker.tick(now))
+    this.#pex?.tick(this.#peerList.all, now)
     this.#discovery?.update(this.#announceStats())
   }
 

@@ -13,6 +13,10 @@ declare module 'bittorrent-tracker' {
   export class Server extends EventEmitter {
     constructor (opts?: Record<string, unknown>)
     http: HttpServer
+    /** The UDP sockets (BEP 15); null with `udp: false`. */
+    udp: import('node:dgram').Socket | null
+    udp4: import('node:dgram').Socket | null
+    udp6: import('node:dgram').Socket | null
     listen (port: number, host?: string, cb?: () => void): void
     close (cb?: () => void): void
   }

@@ -15,6 +15,8 @@ import { printAbove, startStatusLine, warningPrinter, type StatusLine } from '..
 import { download, type DownloadProgress } from '../lib/swarm.js'
 import { systemReason } from '../lib/system-errors.js'
 import { ICE_SERVERS_OPTION, iceConfigFor, joinTrackers, parseIceServers, validateTrackers } from '../lib/trackers.js'
+import { startBtNetwork, type BtNetwork } from '../lib/bt-network.js'
+import { networkInit, withNetworkOptions } from '../lib/network-options.js'
 
 /** The longest delay setTimeout accepts (a signed 32-bit count of milliseconds). */
 const MAX_TIMER_MS = 2 ** 31 - 1
@@ -23,10 +25,10 @@ export const command = 'get <source>'
 export const describe = 'Download a site (by infohash, magnet URI, .torrent file, or a keyed site\'s address: the newest version), verifying every piece'
 
 export function builder (yargs: Argv) {
-  return yargs
+  return withNetworkOptions(yargs)
     .positional('source', { type: 'string', demandOption: true, describe: 'Infohash, magnet URI, path to a .torrent file, or a site address (magnet:?xs=urn:btpk:<public key> or the 64-hex public key)' })
     .option('out', { type: 'string', demandOption: true, describe: 'Folder to write the site into (must not exist or be empty)' })
-    .option('tracker', { type: 'string', array: true, describe: 'WebSocket tracker URL (repeatable; added to the magnet\'s or torrent\'s own)' })
+    .option('tracker', { type: 'string', array: true, describe: 'Tracker URL: ws(s):// for WebRTC peers, http(s):// or udp:// for TCP peers (repeatable; added to the magnet\'s or torrent\'s own)' })
     .option('timeout', { type: 'number', describe: 'Give up after this many seconds' })
     .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object describing the result on stdout' })
     .option('ice-servers', ICE_SERVERS_OPTION)
@@ -51,6 +53,7 @@ export async function handler (argv: GetArgs): Promise<void> {
   let source = address === undefined ? await parseGetSource(argv.source) : undefined
   const trackers = joinTrackers(given, source?.trackers ?? address?.trackers ?? [])
   const rtcConfig = iceConfigFor(argv.iceServers, trackers)
+  const netInit = networkInit(argv, trackers)
 
   const controller = new AbortController()
   let interrupted = false
@@ -69,6 +72,7 @@ export async function handler (argv: GetArgs): Promise<void> {
   let last: DownloadProgress | undefined
   let metainfo: Metainfo | undefined = source?.metainfo
   let pointer: VerifiedPointer | undefined
+  let network: BtNetwork | undefined
   try {
     if (address !== undefined) {
       // A keyed site: the pointer swarm tells us its newest version, then that version is fetched like an infohash.
@@ -86,13 +90,15 @@ export async function handler (argv: GetArgs): Promise<void> {
       source = { infoHash: pointer.infoHash, trackers: [], kind: 'infohash' }
     }
     if (source === undefined) throw new Error('unreachable: no source')
-    process.stderr.write(`getting ${source.name ?? source.infoHash} from ${trackers.join(' ')}\n`)
+    network = await startBtNetwork(netInit)
+    process.stderr.write(`getting ${source.name ?? source.infoHash} from ${trackers.join(' ')} (${network.describe()})\n`)
     const result = await download({
       infoHash: source.infoHash,
       ...(source.metainfo !== undefined ? { metainfo: source.metainfo } : {}),
       ...(source.webSeeds !== undefined ? { webSeeds: source.webSeeds } : {}),
       out,
       trackers,
+      network,
       ...(rtcConfig !== undefined ? { rtcConfig } : {}),
       signal: controller.signal,
       onWarning: display.warn,
@@ -127,6 +133,7 @@ export async function handler (argv: GetArgs): Promise<void> {
     }
     throw err
   } finally {
+    await network?.close()
     if (timer !== undefined) clearTimeout(timer)
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)

@@ -11,15 +11,17 @@ import { seedUntilStopped } from '../lib/seeding.js'
 import { startStaticServer, type StaticServer } from '../lib/static-server.js'
 import { startTrackerServer, type TrackerServer } from '../lib/tracker-server.js'
 import { DEFAULT_TRACKERS, defaultIceServers, parseIceServers, parsePort, validateTrackers } from '../lib/trackers.js'
+import { startBtNetwork, type BtNetwork } from '../lib/bt-network.js'
+import { networkInit, withNetworkOptions } from '../lib/network-options.js'
 
 export const command = 'publish <dir>'
 export const describe = 'Hash a folder into a torrent, write the loader next to it, and seed it'
 
 export function builder (yargs: Argv) {
-  return yargs
+  return withNetworkOptions(yargs)
     .positional('dir', { type: 'string', demandOption: true, describe: 'The site folder' })
     .option('out', { type: 'string', describe: 'Output folder (default: <dir>-peersite beside the folder)' })
-    .option('tracker', { type: 'string', array: true, describe: 'WebSocket tracker URL (repeatable; default: the public WebTorrent trackers)' })
+    .option('tracker', { type: 'string', array: true, describe: 'Tracker URL (repeatable; default: the public WebTorrent trackers): ws(s):// ones serve browsers, http(s):// and udp:// ones ordinary BitTorrent clients' })
     .option('piece-length', { type: 'string', describe: 'Piece length, e.g. 64KiB or 1MiB (default: grows with the site, 16KiB-1MiB)' })
     .option('prefetch-limit', { type: 'string', describe: 'Bytes a visitor fetches in the background after the first page, e.g. 50MB, 1GB, 0 (default: 5MB); bigger sites prefetch their smallest files and leave big media on demand' })
     .option('spa', { type: 'boolean', default: false, describe: 'A single-page app: unknown paths get /index.html with status 200 (its router shows the page)' })
@@ -49,6 +51,7 @@ export async function handler (argv: PublishArgs): Promise<void> {
   const trackers = argv.local ? [] : given.length > 0 ? given : [...DEFAULT_TRACKERS]
   // --local: everything is on this machine, so no STUN (see defaultIceServers).
   const rtcConfig = parseIceServers(argv.iceServers ?? (argv.local ? 'none' : defaultIceServers(trackers)))
+  const netInit = networkInit(argv, trackers, argv.local)
 
   // Everything that can be refused is checked before anything is written.
   let plan: PublishPlan = await planPublish({
@@ -69,9 +72,11 @@ export async function handler (argv: PublishArgs): Promise<void> {
 
   let server: StaticServer | undefined
   let tracker: TrackerServer | undefined
+  let network: BtNetwork | undefined
   const closeLocal = async (): Promise<void> => {
     await server?.close()
     await tracker?.close()
+    await network?.close()
   }
   try {
     if (argv.local) {
@@ -117,12 +122,14 @@ export async function handler (argv: PublishArgs): Promise<void> {
       await closeLocal()
       return
     }
-    if (!argv.json) process.stderr.write('seeding; press Ctrl-C to stop\n')
+    network = await startBtNetwork(netInit)
+    if (!argv.json) process.stderr.write(`seeding (${network.describe()}); press Ctrl-C to stop\n`)
     await seedUntilStopped({
       metainfo: result.metainfo,
       root: plan.site.root,
       trackers: plan.trackers.slice(),
       rtcConfig,
+      network,
       onShutdown: closeLocal,
       ...(result.pointer !== undefined ? { pointer: result.pointer } : {})
     })

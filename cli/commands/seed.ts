@@ -10,17 +10,19 @@ import { nodeVerifier } from '../../engine/pointer/node.js'
 import { btpkMagnet, parsePointerAddress, pointerFromJson, verifyPointer, type VerifiedPointer } from '../../engine/pointer/index.js'
 import { seedUntilStopped } from '../lib/seeding.js'
 import { readTorrentFile } from '../lib/torrent.js'
-import { DEFAULT_TRACKERS, ICE_SERVERS_OPTION, iceConfigFor, isWebSocketTracker, parseIceServers, validateTrackers } from '../lib/trackers.js'
+import { DEFAULT_TRACKERS, ICE_SERVERS_OPTION, iceConfigFor, isTracker, parseIceServers, validateTrackers } from '../lib/trackers.js'
+import { startBtNetwork } from '../lib/bt-network.js'
+import { networkInit, withNetworkOptions } from '../lib/network-options.js'
 import { fsError } from '../lib/walk.js'
 
 export const command = 'seed <target>'
 export const describe = 'Seed an already-published site (checks the files against the torrent first)'
 
 export function builder (yargs: Argv) {
-  return yargs
+  return withNetworkOptions(yargs)
     .positional('target', { type: 'string', demandOption: true, describe: 'The output folder of publish, or its site.torrent' })
     .option('path', { type: 'string', describe: 'The site folder (default: the output folder\'s name without -peersite)' })
-    .option('tracker', { type: 'string', array: true, describe: 'WebSocket tracker URL (repeatable; default: the torrent\'s own)' })
+    .option('tracker', { type: 'string', array: true, describe: 'Tracker URL: ws(s):// for WebRTC peers, http(s):// or udp:// for TCP peers (repeatable; default: the torrent\'s own)' })
     .option('check', { type: 'boolean', default: true, describe: 'Verify every piece before seeding (--no-check: trust the folder)' })
     .option('ice-servers', ICE_SERVERS_OPTION)
 }
@@ -47,13 +49,14 @@ export async function handler (argv: SeedArgs): Promise<void> {
     }
   }
 
-  const fromTorrent = listed.filter(isWebSocketTracker)
+  const fromTorrent = listed.filter(isTracker)
   const trackers = given.length > 0 ? given : fromTorrent.length > 0 ? fromTorrent : [...DEFAULT_TRACKERS]
   const rtcConfig = iceConfigFor(argv.iceServers, trackers)
   const pointer = await readOutputPointer(outDir)
-  process.stdout.write(`seeding ${metainfo.name} from ${root}\n  infohash: ${metainfo.infoHash}\n  trackers: ${trackers.join(' ')}\n`)
+  const network = await startBtNetwork(networkInit(argv, trackers))
+  process.stdout.write(`seeding ${metainfo.name} from ${root}\n  infohash: ${metainfo.infoHash}\n  trackers: ${trackers.join(' ')}\n  network:  ${network.describe()}\n`)
   if (pointer !== undefined) process.stdout.write(`  address:  ${btpkMagnet(pointer.publicKey, pointer.salt)} (seq ${pointer.seq})\n`)
-  await seedUntilStopped({ metainfo, root, trackers, rtcConfig, ...(pointer !== undefined ? { pointer } : {}) })
+  await seedUntilStopped({ metainfo, root, trackers, rtcConfig, network, ...(pointer !== undefined ? { pointer } : {}) })
 }
 
 /**

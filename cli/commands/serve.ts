@@ -15,6 +15,8 @@ import { parseGetSource } from '../lib/get-source.js'
 import { waitForShutdown } from '../lib/signals.js'
 import { printAbove, renderSwarmStatus, startStatusLine, warningPrinter, type StatusLine } from '../lib/status.js'
 import { ICE_SERVERS_OPTION, iceConfigFor, joinTrackers, parseIceServers, parsePort, validateTrackers } from '../lib/trackers.js'
+import { startBtNetwork } from '../lib/bt-network.js'
+import { networkInit, withNetworkOptions } from '../lib/network-options.js'
 
 export const command = 'serve <source>'
 export const describe = 'Serve a site from the swarm on a local HTTP address (with Range: players can seek its videos)'
@@ -22,9 +24,9 @@ export const describe = 'Serve a site from the swarm on a local HTTP address (wi
 export const DEFAULT_SERVE_PORT = 8888
 
 export function builder (yargs: Argv) {
-  return yargs
+  return withNetworkOptions(yargs)
     .positional('source', { type: 'string', demandOption: true, describe: 'Infohash, magnet URI or path to a .torrent file' })
-    .option('tracker', { type: 'string', array: true, describe: 'WebSocket tracker URL (repeatable; added to the magnet\'s or torrent\'s own)' })
+    .option('tracker', { type: 'string', array: true, describe: 'Tracker URL: ws(s):// for WebRTC peers, http(s):// or udp:// for TCP peers (repeatable; added to the magnet\'s or torrent\'s own)' })
     .option('port', { type: 'number', default: DEFAULT_SERVE_PORT, describe: 'HTTP port to listen on (0: a free one)' })
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on (0.0.0.0 to accept other machines)' })
     .option('spa', { type: 'boolean', default: false, describe: 'A single-page app (as published with --spa): unknown paths get /index.html with status 200' })
@@ -43,12 +45,14 @@ export async function handler (argv: ServeArgs): Promise<void> {
   const source = await parseGetSource(argv.source)
   const trackers = joinTrackers(given, source.trackers)
   const rtcConfig = iceConfigFor(argv.iceServers, trackers)
+  const network = await startBtNetwork(networkInit(argv, trackers))
 
   let status: StatusLine | undefined
   let metainfo: Metainfo | undefined = source.metainfo
   const shutdown = waitForShutdown()
   const gateway = await startGateway({
     infoHash: source.infoHash,
+    network,
     ...(source.metainfo !== undefined ? { metainfo: source.metainfo } : {}),
     ...(source.webSeeds !== undefined ? { webSeeds: source.webSeeds } : {}),
     trackers,
@@ -60,7 +64,7 @@ export async function handler (argv: ServeArgs): Promise<void> {
     ...(argv.logRequests ? { onRequest: (entry) => { printAbove(status, formatRequestLog(entry)) } } : {})
   })
   const url = gateway.url
-  process.stdout.write(`serving ${source.name ?? source.infoHash} on ${url}\n  infohash: ${source.infoHash}\n  trackers: ${trackers.join(' ')}\n`)
+  process.stdout.write(`serving ${source.name ?? source.infoHash} on ${url}\n  infohash: ${source.infoHash}\n  trackers: ${trackers.join(' ')}\n  network:  ${network.describe()}\n`)
   status = startStatusLine(() => {
     const stats = gateway.stats()
     if (metainfo === undefined) return `fetching metadata from peers (${stats.peers} connected)`
@@ -79,6 +83,7 @@ export async function handler (argv: ServeArgs): Promise<void> {
   status.stop()
   process.stderr.write(`peersite: ${signal} received, stopping\n`)
   await gateway.close()
+  await network.close()
 }
 
 /**

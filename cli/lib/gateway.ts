@@ -13,18 +13,16 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mime from 'mime'
-import { createNodeTrackerDiscovery } from '../../engine/discovery/node.js'
 import { AbortError, UsageError } from '../../engine/errors.js'
 import type { Metainfo, TorrentFile } from '../../engine/metainfo/index.js'
 import { FsStore } from '../../engine/storage/fs.js'
 import { Torrent, type TorrentComponents, type TorrentStats } from '../../engine/torrent.js'
 import { WebSeeds } from '../../engine/webseed.js'
-import { PUBLIC_RTC_CONFIG } from '../../engine/transport/rtc-config.js'
 import { createSite, messagePage, relativePath, siteResponse, type OpenBody, type Site } from '../../worker/site.js'
 import { MAX_REDIRECTS_BYTES, parseRedirects, REDIRECTS_FILE, type RedirectRule } from '../../worker/redirects.js'
 import { formatBytes, formatDuration } from './format.js'
 import { describeSystemError } from './system-errors.js'
-import type { SwarmOptions } from './swarm.js'
+import { swarmParts, type SwarmOptions } from './swarm.js'
 
 /** Like the worker's STALL_TIMEOUT_MS: a read that gets no bytes for this long answers 504 (or is cut off). */
 export const GATEWAY_STALL_TIMEOUT_MS = 60_000
@@ -93,15 +91,15 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
   }
   let torrent: Torrent
   try {
+    const parts = init.createDiscovery !== undefined ? { createDiscovery: init.createDiscovery } : swarmParts(init)
     torrent = new Torrent({
       createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: storeDir, files: m.files }),
-      createDiscovery: init.createDiscovery ?? ((d) => createNodeTrackerDiscovery({
-        ...d,
-        announce: init.trackers,
-        rtcConfig: init.rtcConfig ?? PUBLIC_RTC_CONFIG,
-        ...(init.announceIntervalMs !== undefined ? { announceIntervalMs: init.announceIntervalMs } : {})
-      }))
-    }, { infoHash: init.infoHash, ...(init.metainfo !== undefined ? { metainfo: init.metainfo } : {}) })
+      createDiscovery: parts.createDiscovery
+    }, {
+      infoHash: init.infoHash,
+      ...(init.metainfo !== undefined ? { metainfo: init.metainfo } : {}),
+      ...('pex' in parts && parts.pex !== undefined ? { pex: parts.pex } : {})
+    })
   } catch (err) {
     await rm(storeDir, { recursive: true, force: true })
     throw err

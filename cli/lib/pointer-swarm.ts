@@ -11,6 +11,7 @@
  * The pointer swarm has no content: nobody can produce an info dictionary whose SHA-1 is the target, so its
  * Torrents never get metadata, never create a store and never download; they only exchange handshakes and records.
  */
+import { isWebSocketTracker } from './trackers.js'
 import { createNodeTrackerDiscovery } from '../../engine/discovery/node.js'
 import { PeersiteError, UsageError, type PointerError } from '../../engine/errors.js'
 import { nodeVerifier } from '../../engine/pointer/node.js'
@@ -74,7 +75,8 @@ function joinPointerSwarm (opts: SwarmOptions & { target: Uint8Array, hub: Point
     createStore: () => new MemoryStore({ pieceLength: 1, length: 1 }),
     createDiscovery: (init) => createNodeTrackerDiscovery({
       ...init,
-      announce: opts.trackers,
+      // The pointer swarm is WebRTC only (peersite's own extension): its WebSocket trackers.
+      announce: opts.trackers.filter(isWebSocketTracker),
       rtcConfig: opts.rtcConfig ?? PUBLIC_RTC_CONFIG,
       ...(opts.announceIntervalMs !== undefined ? { announceIntervalMs: opts.announceIntervalMs } : {})
     })

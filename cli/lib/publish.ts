@@ -3,6 +3,7 @@
  * (site.torrent, peersite.json, the loader files) in one step: it is assembled in a temporary sibling and renamed into
  * place, so a failure at any point leaves no partial output behind.
  */
+import { isWebSocketTracker } from './trackers.js'
 import { createHash } from 'node:crypto'
 import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
@@ -276,7 +277,8 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     infoHash: metainfo.infoHash,
     magnetURI,
     name: plan.name,
-    trackers: [...plan.trackers],
+    // Browsers reach only WebSocket trackers; the torrent lists the HTTP and UDP ones too (for ordinary clients).
+    trackers: plan.trackers.filter(isWebSocketTracker),
     pieceLength: metainfo.pieceLength,
     length: metainfo.length,
     prefetchLimit: plan.prefetchLimit,

@@ -5,6 +5,7 @@ import { startPointerSeeders, type PointerSeeders } from './pointer-swarm.js'
 import { waitForShutdown } from './signals.js'
 import { renderSwarmStatus, startStatusLine, warningPrinter, type StatusLine } from './status.js'
 import { startSeeder } from './swarm.js'
+import type { BtNetwork } from './bt-network.js'
 
 export interface SeedUntilStoppedInit {
   metainfo: Metainfo
@@ -15,6 +16,8 @@ export interface SeedUntilStoppedInit {
   onShutdown?: () => Promise<void>
   /** A keyed site's signed record: announced in the pointer swarm and passed on in the site's swarm. */
   pointer?: PointerRecord
+  /** TCP peers, HTTP/UDP trackers and the DHT; closed on shutdown. */
+  network?: BtNetwork | undefined
 }
 
 export async function seedUntilStopped (init: SeedUntilStoppedInit): Promise<void> {
@@ -36,6 +39,7 @@ export async function seedUntilStopped (init: SeedUntilStoppedInit): Promise<voi
     trackers: init.trackers,
     ...(init.rtcConfig !== undefined ? { rtcConfig: init.rtcConfig } : {}),
     ...(pointers !== undefined ? { pointer: pointers.siteExchange } : {}),
+    network: init.network,
     onWarning
   })
   status = startStatusLine(() => renderSwarmStatus(`seeding ${init.metainfo.name}`, seeder.stats(), init.metainfo.length))
@@ -44,5 +48,6 @@ export async function seedUntilStopped (init: SeedUntilStoppedInit): Promise<voi
   process.stderr.write(`peersite: ${signal} received, stopping\n`)
   await seeder.close()
   await pointers?.close()
+  await init.network?.close()
   await init.onShutdown?.()
 }

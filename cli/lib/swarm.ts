@@ -6,23 +6,29 @@
 import { mkdir, mkdtemp, open, readdir, rename, rm, rmdir } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { Bitfield } from '../../engine/bitfield.js'
+import { CombinedDiscovery } from '../../engine/discovery/combined.js'
 import { createNodeTrackerDiscovery } from '../../engine/discovery/node.js'
 import { AbortError, UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { FsStore } from '../../engine/storage/fs.js'
-import { Torrent, type TorrentStats } from '../../engine/torrent.js'
+import { Torrent, type TorrentComponents, type TorrentStats } from '../../engine/torrent.js'
+import { TcpPeerExchange } from '../../engine/discovery/pex.js'
 import { PUBLIC_RTC_CONFIG } from '../../engine/transport/rtc-config.js'
 import { WebSeeds } from '../../engine/webseed.js'
 import { describeSystemError, errnoCode, shortPath, systemReason } from './system-errors.js'
 import type { PointerExchange } from '../../engine/pointer-exchange.js'
 import type { Peer } from '../../engine/wire/peer.js'
+import type { BtNetwork } from './bt-network.js'
+import { isWebSocketTracker } from './trackers.js'
 
 /** Peers, bytes up and down, rates, verified bytes: the engine's figures. */
 export type SwarmStats = TorrentStats
 
 export interface SwarmOptions {
-  /** WebSocket tracker URLs to announce to. */
+  /** Tracker URLs to announce to: WebSocket ones for WebRTC peers, HTTP and UDP ones (with `network`) for TCP peers. */
   trackers: string[]
+  /** The BitTorrent network (TCP, DHT, HTTP/UDP trackers) of this process; without it, WebRTC only. */
+  network?: BtNetwork | undefined
   /** Passed to every RTCPeerConnection; tests pass { iceServers: [] }. Default: public STUN servers. */
   rtcConfig?: RTCConfiguration
   signal?: AbortSignal
@@ -41,22 +47,43 @@ export interface Seeder {
   close (): Promise<void>
 }
 
-function discoveryFor (opts: SwarmOptions): NonNullable<ConstructorParameters<typeof Torrent>[0]['createDiscovery']> {
-  return (init) => createNodeTrackerDiscovery({
-    ...init,
-    announce: opts.trackers,
-    rtcConfig: opts.rtcConfig ?? PUBLIC_RTC_CONFIG,
-    ...(opts.announceIntervalMs !== undefined ? { announceIntervalMs: opts.announceIntervalMs } : {})
-  })
+/**
+ * WebRTC peers from the WebSocket trackers, and with a network also TCP peers (HTTP/UDP trackers, DHT, incoming,
+ * PEX): one torrent for both, so what comes from one side is served to the other (a hybrid peer bridges them).
+ * Returns the torrent's discovery and, with a network, its peer exchange (TorrentInit.pex).
+ */
+export function swarmParts (opts: SwarmOptions): { createDiscovery: NonNullable<TorrentComponents['createDiscovery']>, pex?: TcpPeerExchange } {
+  const pex = opts.network !== undefined && opts.network.port > 0 ? new TcpPeerExchange({ listenPort: opts.network.port }) : undefined
+  const createDiscovery: NonNullable<TorrentComponents['createDiscovery']> = (init) => {
+    const webrtc = createNodeTrackerDiscovery({
+      ...init,
+      announce: opts.trackers.filter(isWebSocketTracker),
+      rtcConfig: opts.rtcConfig ?? PUBLIC_RTC_CONFIG,
+      ...(opts.announceIntervalMs !== undefined ? { announceIntervalMs: opts.announceIntervalMs } : {})
+    })
+    if (opts.network === undefined) return webrtc
+    const tcp = opts.network.discovery(init, opts.trackers, opts.announceIntervalMs)
+    pex?.connect((addresses) => tcp.addPeers(addresses))
+    return new CombinedDiscovery([webrtc, tcp])
+  }
+  return { createDiscovery, ...(pex !== undefined ? { pex } : {}) }
 }
 
 /** Seeds `metainfo` from the files under `root` (the published folder). The files must already match. */
 export async function startSeeder (opts: SwarmOptions & { metainfo: Metainfo, root: string, pointer?: PointerExchange<Peer> }): Promise<Seeder> {
   const { metainfo } = opts
+  const { createDiscovery, pex } = swarmParts(opts)
   const torrent = new Torrent({
     createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: resolve(opts.root), files: m.files }),
-    createDiscovery: discoveryFor(opts)
-  }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount), origin: true, ...(opts.pointer !== undefined ? { pointer: opts.pointer } : {}) })
+    createDiscovery
+  }, {
+    infoHash: metainfo.infoHash,
+    metainfo,
+    have: Bitfield.full(metainfo.pieceCount),
+    origin: true,
+    ...(opts.pointer !== undefined ? { pointer: opts.pointer } : {}),
+    ...(pex !== undefined ? { pex } : {})
+  })
   torrent.on('warning', (err) => opts.onWarning?.(err.message))
   const close = async (): Promise<void> => { await torrent.destroy() }
   // Ready once a tracker knows us, so a visitor that starts right after is sent to us (bounded: a tracker that
@@ -105,13 +132,14 @@ export async function download (opts: SwarmOptions & {
   try {
     // Known up front (a .torrent file): a layout this file system refuses fails before any peer is contacted.
     if (opts.metainfo !== undefined) await createLayout(staging, opts.metainfo, out)
+    const { createDiscovery, pex } = swarmParts(opts)
     const t = new Torrent({
       createStore: (m) => {
         store = new FsStore({ pieceLength: m.pieceLength, length: m.length, root: staging, files: m.files })
         return store
       },
-      createDiscovery: discoveryFor(opts)
-    }, { infoHash: opts.infoHash, ...(opts.metainfo !== undefined ? { metainfo: opts.metainfo } : {}) })
+      createDiscovery
+    }, { infoHash: opts.infoHash, ...(opts.metainfo !== undefined ? { metainfo: opts.metainfo } : {}), ...(pex !== undefined ? { pex } : {}) })
     torrent = t
     t.on('warning', (err) => opts.onWarning?.(err.message))
     if (opts.webSeeds !== undefined && opts.webSeeds.length > 0) new WebSeeds(t, { urls: opts.webSeeds, background: true })

@@ -19,10 +19,29 @@ export function isWebSocketTracker (url: string): boolean {
   }
 }
 
+/**
+ * HTTP and UDP trackers (BEP 3, BEP 15) serve the BitTorrent network: Node peers announce to them and ordinary
+ * clients find Node peers there (TCP). Browsers skip them.
+ */
+export function isNetworkTracker (url: string): boolean {
+  try {
+    const parsed = new URL(url)
+    if (parsed.hostname === '') return false
+    if (parsed.protocol === 'udp:') return parsed.port !== ''
+    return parsed.protocol === 'http:' || parsed.protocol === 'https:'
+  } catch {
+    return false
+  }
+}
+
+export function isTracker (url: string): boolean {
+  return isWebSocketTracker(url) || isNetworkTracker(url)
+}
+
 export function validateTrackers (urls: readonly string[]): string[] {
   const out: string[] = []
   for (const url of urls) {
-    if (!isWebSocketTracker(url)) throw new UsageError(`invalid tracker URL "${url}": must be a ws:// or wss:// URL`)
+    if (!isTracker(url)) throw new UsageError(`invalid tracker URL "${url}": must be a ws://, wss://, http://, https:// or udp://HOST:PORT URL`)
     if (!out.includes(url)) out.push(url)
   }
   return out
@@ -74,9 +93,9 @@ export function iceConfigFor (option: string | undefined, trackers: readonly str
 
 /**
  * The trackers to announce to when joining a swarm from a magnet or torrent: the ones given on the command line
- * plus the source's own WebSocket trackers, without repeats; the public ones when that leaves none.
+ * plus the source's own (WebSocket, HTTP, UDP), without repeats; the public WebSocket ones when that leaves none.
  */
 export function joinTrackers (given: readonly string[], listed: readonly string[]): string[] {
-  const trackers = [...new Set([...given, ...listed.filter(isWebSocketTracker)])]
+  const trackers = [...new Set([...given, ...listed.filter(isTracker)])]
   return trackers.length > 0 ? trackers : [...DEFAULT_TRACKERS]
 }

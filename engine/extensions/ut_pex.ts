@@ -8,14 +8,11 @@
  *   added6.f: optional, one flags byte per contact of `added6`
  *   dropped:  compact IPv4 contacts that left;  dropped6: the same for IPv6
  *
- * Where it helps and where it cannot: a PEX contact is an IP address and port to dial. Every peersite transport is
- * WebRTC, and a WebRTC connection needs an offer and an answer carried by someone (a tracker) before any address
- * is usable, so a contact learnt by PEX cannot be dialled: not by a browser (which cannot open raw TCP or UDP
- * sockets at all), and not by the Node seeder either while it speaks only WebRTC. The engine therefore does NOT
- * advertise ut_pex in its extended handshake (a peer sends ut_pex only under an id we assigned, BEP 10, so nothing
- * arrives; a message under an unassigned id is ignored by wire/peer.ts). The codec and PexState are here so that a
- * Node transport that can dial addresses (TCP or uTP, to reach ordinary BitTorrent clients) can switch PEX on by
- * adding `ut_pex` to the advertised ids and feeding PexState with its connected peers' addresses.
+ * Where it helps and where it cannot: a PEX contact is an IP address and port to dial. A WebRTC connection needs an
+ * offer and an answer carried by someone (a tracker) before any address is usable, so browsers (which cannot open
+ * raw TCP or UDP sockets at all) never advertise ut_pex (a peer sends ut_pex only under an id we assigned, BEP 10;
+ * a message under an unassigned id is ignored by wire/peer.ts). Node peers that speak TCP do: discovery/pex.ts
+ * feeds PexState with their TCP peers' listening addresses and hands the contacts they receive to the TCP dialler.
  *
  * Hostile input: decodePex checks the bencoding grammar first (util/bencode.ts), rejects contact lists whose length
  * is not a multiple of the contact size, keeps at most PEX_MAX_PEERS added and PEX_MAX_PEERS dropped contacts

@@ -12,7 +12,7 @@ import type { ExtendedHandshake } from './messages.js'
 const MAX_EXTENDED_ID = 0xff
 
 /**
- * Encodes `{ m, metadata_size?, v?, reqq? }`. An id of 0 in `m` is written as is: BEP 10 uses it in a later
+ * Encodes `{ m, metadata_size?, v?, reqq?, p? }`. An id of 0 in `m` is written as is: BEP 10 uses it in a later
  * handshake to switch an extension off. Invalid ids or sizes are API misuse and throw RangeError.
  */
 export function encodeExtendedHandshake (h: ExtendedHandshake): Uint8Array {
@@ -31,6 +31,10 @@ export function encodeExtendedHandshake (h: ExtendedHandshake): Uint8Array {
   if (h.reqq !== undefined) {
     if (!Number.isSafeInteger(h.reqq) || h.reqq <= 0) throw new RangeError(`invalid reqq ${h.reqq}`)
     dict.reqq = h.reqq
+  }
+  if (h.p !== undefined) {
+    if (!Number.isInteger(h.p) || h.p <= 0 || h.p > 65535) throw new RangeError(`invalid port ${h.p}`)
+    dict.p = h.p
   }
   return bencode(dict)
 }
@@ -63,13 +67,15 @@ export function decodeExtendedHandshake (payload: Uint8Array): ExtendedHandshake
     }
   }
 
-  const handshake: { m: Record<string, number>, metadataSize?: number, v?: string, reqq?: number } = { m }
+  const handshake: { m: Record<string, number>, metadataSize?: number, v?: string, reqq?: number, p?: number } = { m }
   const metadataSize = own(value, 'metadata_size')
   if (isInt(metadataSize) && metadataSize > 0) handshake.metadataSize = metadataSize
   const v = own(value, 'v')
   if (isBytes(v)) handshake.v = utf8.decode(v)
   const reqq = own(value, 'reqq')
   if (isInt(reqq) && reqq > 0) handshake.reqq = reqq
+  const p = own(value, 'p')
+  if (isInt(p) && p > 0 && p <= 65535) handshake.p = p
   return handshake
 }
 

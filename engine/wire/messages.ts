@@ -56,4 +56,6 @@ export interface ExtendedHandshake {
   readonly v?: string
   /** Outstanding requests the sender supports. */
   readonly reqq?: number
+  /** BEP 10 `p`: the sender's TCP listening port (a peer that connected to us can be dialled back there, and passed on by PEX). */
+  readonly p?: number
 }

@@ -16,7 +16,7 @@ import { decodeExtendedHandshake, encodeExtendedHandshake } from './extended.js'
 import type { ExtendedHandshake, Handshake, Message } from './messages.js'
 
 /** The ids we ask peers to use when they send us extension messages (our BEP 10 `m` dictionary). */
-export const LOCAL_EXTENSION_IDS = { ut_metadata: 1, peersite_pointer: 2 } as const
+export const LOCAL_EXTENSION_IDS = { ut_metadata: 1, peersite_pointer: 2, ut_pex: 3 } as const
 export type ExtensionName = keyof typeof LOCAL_EXTENSION_IDS
 
 export type PeerEvents = {

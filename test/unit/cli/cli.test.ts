@@ -181,15 +181,15 @@ describe('peersite publish', () => {
   })
 
   it.each([
-    ['http://tracker.example.org/announce'],
-    ['udp://tracker.example.org:6969'],
+    ['ftp://tracker.example.org/announce'],
+    ['udp://tracker.example.org'],
     ['not a url'],
     ['ws://']
   ])('refuses the tracker URL %j', async (url) => {
     const dir = await fresh()
     const site = await copyHello(dir)
     expectOneError(await runCli(['publish', site, '--tracker', 'wss://ok.example.org', '--tracker', url, '--no-seed'], { env }),
-      /invalid tracker URL .*must be a ws:\/\/ or wss:\/\/ URL/)
+      /invalid tracker URL .*must be a ws:\/\/, wss:\/\/, http:\/\/, https:\/\/ or udp:\/\/HOST:PORT URL/)
     expect(await leftovers(dir, ['hello'])).toEqual([])
   })
 
@@ -251,7 +251,7 @@ describe('peersite get', () => {
     await writeFile(join(dir, 'copy', 'x'), 'x')
     const hash = '0123456789abcdef0123456789abcdef01234567'
     expectOneError(await runCli(['get', hash, '--out', join(dir, 'copy')]), /output folder .*copy is not empty/)
-    expectOneError(await runCli(['get', hash, '--out', join(dir, 'x2'), '--tracker', 'https://t.org']), /invalid tracker URL/)
+    expectOneError(await runCli(['get', hash, '--out', join(dir, 'x2'), '--tracker', 'ftp://t.org']), /invalid tracker URL/)
     expectOneError(await runCli(['get', hash, '--out', join(dir, 'x3'), '--timeout', '-1']), /invalid --timeout/)
     expect(await leftovers(dir, ['copy'])).toEqual([])
   })
@@ -279,19 +279,23 @@ describe('peersite seed', () => {
 })
 
 describe('peersite tracker', () => {
-  it('prints its ws:// URL and stops on SIGINT', async () => {
+  it('prints its ws://, http:// and udp:// URLs (one port) and stops on SIGINT', async () => {
     const main = await cliPath()
     const child = spawn(process.execPath, [main, 'tracker', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
     const url = await new Promise<string>((resolve, reject) => {
       let out = ''
       child.stdout.setEncoding('utf8').on('data', (d: string) => {
         out += d
-        if (out.includes('\n')) resolve(out.trim())
+        if (out.split('\n').length > 3) resolve(out.trim())
       })
       child.on('error', reject)
       child.on('exit', () => reject(new Error('tracker exited early')))
     })
-    expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/)
+    const [ws, http, udp] = url.split('\n')
+    expect(ws).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/)
+    const port = ws!.split(':')[2]
+    expect(http).toBe(`http://127.0.0.1:${port}/announce`)
+    expect(udp).toBe(`udp://127.0.0.1:${port}`)
     const code = await new Promise<number | null>((resolve) => {
       child.removeAllListeners('exit')
       child.on('exit', (c) => resolve(c))

@@ -288,7 +288,7 @@ describe('peersite serve (command line)', () => {
   it('refuses bad input with one line', async () => {
     expectOneError(await runCli(['serve', 'get']), /not an infohash, magnet URI or \.torrent file: get/)
     const hash = 'a'.repeat(40)
-    expectOneError(await runCli(['serve', hash, '--tracker', 'http://example.com/announce']), /invalid tracker URL/)
+    expectOneError(await runCli(['serve', hash, '--tracker', 'udp://example.com/announce']), /invalid tracker URL/)
     expectOneError(await runCli(['serve', hash, '--port', '70000']), /invalid --port/)
     expectOneError(await runCli(['serve', 'magnet:?xt=urn:btih:zz']), /invalid magnet URI/)
   }, 60_000)

@@ -8,7 +8,12 @@ describe('validateTrackers', () => {
     expect(validateTrackers(DEFAULT_TRACKERS)).toEqual([...DEFAULT_TRACKERS])
   })
 
-  it.each(['http://a.example.org/announce', 'udp://a.example.org:6969', 'a.example.org', 'ws://', ''])('refuses %j', (url) => {
+  it('keeps HTTP and UDP trackers too (Node peers announce to them for TCP peers)', () => {
+    expect(validateTrackers(['http://a.example.org/announce', 'udp://a.example.org:6969', 'https://b.example.org/announce']))
+      .toEqual(['http://a.example.org/announce', 'udp://a.example.org:6969', 'https://b.example.org/announce'])
+  })
+
+  it.each(['udp://a.example.org', 'ftp://a.example.org', 'a.example.org', 'ws://', ''])('refuses %j', (url) => {
     expect(() => validateTrackers([url])).toThrow(UsageError)
     expect(() => validateTrackers([url])).toThrow(`invalid tracker URL "${url}"`)
   })
@@ -43,8 +48,10 @@ describe('parsePort', () => {
 })
 
 describe('joinTrackers', () => {
-  it('joins the given trackers and the source\'s WebSocket ones without repeats, else the public ones', () => {
-    expect(joinTrackers(['ws://127.0.0.1:1'], ['ws://127.0.0.1:1', 'udp://tracker.example:80', 'wss://t.example'])).toEqual(['ws://127.0.0.1:1', 'wss://t.example'])
-    expect(joinTrackers([], ['http://tracker.example/announce'])).toEqual([...DEFAULT_TRACKERS])
+  it('joins the given trackers and the source\'s own without repeats, else the public ones', () => {
+    expect(joinTrackers(['ws://127.0.0.1:1'], ['ws://127.0.0.1:1', 'udp://tracker.example:80', 'wss://t.example', 'dht://x']))
+      .toEqual(['ws://127.0.0.1:1', 'udp://tracker.example:80', 'wss://t.example'])
+    expect(joinTrackers([], ['http://tracker.example/announce'])).toEqual(['http://tracker.example/announce'])
+    expect(joinTrackers([], ['dht://x'])).toEqual([...DEFAULT_TRACKERS])
   })
 })

@@ -38,7 +38,13 @@ describe('decodeExtendedHandshake', () => {
 
   it('reads the BEP 10 example (µTorrent, with p; key lengths in UTF-8 bytes)', () => {
     const h = decodeExtendedHandshake(text('d1:md11:LT_metadatai1e7:µT_PEXi2ee1:pi6881e1:v13:µTorrent 1.2e'))
-    expect(h).toEqual({ m: { LT_metadata: 1, µT_PEX: 2 }, v: 'µTorrent 1.2' })
+    expect(h).toEqual({ m: { LT_metadata: 1, µT_PEX: 2 }, v: 'µTorrent 1.2', p: 6881 })
+  })
+
+  it('writes and reads p, the TCP listening port, and drops one out of range', () => {
+    expect(decodeExtendedHandshake(encodeExtendedHandshake({ m: {}, p: 51413 })).p).toBe(51413)
+    expect(decodeExtendedHandshake(text('d1:pi70000ee'))).toEqual({ m: {} })
+    expect(() => encodeExtendedHandshake({ m: {}, p: 0 })).toThrow(RangeError)
   })
 
   it('drops ids of 0 (disabled)', () => {
