@@ -2,7 +2,7 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs'
 import { startOriginGateway } from '../lib/origin-gateway.js'
 import { waitForShutdown } from '../lib/signals.js'
-import { DEFAULT_TRACKERS, ICE_SERVERS_OPTION, iceConfigFor, parsePort, validateTrackers } from '../lib/trackers.js'
+import { DEFAULT_TRACKERS, ICE_SERVERS_OPTION, iceConfigFor, parsePort, validateBrowserTrackers } from '../lib/trackers.js'
 
 export const command = 'gateway'
 export const describe = 'Open any site by its id at http://<id>.localhost:PORT/, each in its own origin (serves the loader only)'
@@ -20,7 +20,7 @@ export type GatewayArgs = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>[
 
 export async function handler (argv: GatewayArgs): Promise<void> {
   const port = parsePort(argv.port, '--port') ?? 8888
-  const given = validateTrackers(argv.tracker ?? [])
+  const given = validateBrowserTrackers(argv.tracker ?? [])
   const trackers = given.length > 0 ? given : [...DEFAULT_TRACKERS]
   const rtcConfig = iceConfigFor(argv.iceServers, trackers)
   const shutdown = waitForShutdown()

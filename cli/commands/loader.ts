@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path'
 import type { ArgumentsCamelCase, Argv } from 'yargs'
 import { UsageError } from '../../engine/errors.js'
 import { buildGenericLoader, GENERIC_LOADER_FILES } from '../lib/generic-loader.js'
-import { DEFAULT_TRACKERS, ICE_SERVERS_OPTION, iceConfigFor, validateTrackers } from '../lib/trackers.js'
+import { DEFAULT_TRACKERS, ICE_SERVERS_OPTION, iceConfigFor, validateBrowserTrackers } from '../lib/trackers.js'
 
 export const command = 'loader'
 export const describe = 'Write the generic loader (every site at <id>.<your wildcard host>) as static files'
@@ -20,7 +20,7 @@ export function builder (yargs: Argv) {
 export type LoaderArgs = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>> & { loaderDir?: string }
 
 export async function handler (argv: LoaderArgs): Promise<void> {
-  const given = validateTrackers(argv.tracker ?? [])
+  const given = validateBrowserTrackers(argv.tracker ?? [])
   const trackers = given.length > 0 ? given : [...DEFAULT_TRACKERS]
   const rtcConfig = iceConfigFor(argv.iceServers, trackers)
   const out = resolve(argv.out)

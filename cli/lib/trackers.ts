@@ -47,6 +47,14 @@ export function validateTrackers (urls: readonly string[]): string[] {
   return out
 }
 
+/** Trackers for a loader only browsers use (`gateway`, `loader`): WebSocket ones, the only kind a browser reaches. */
+export function validateBrowserTrackers (urls: readonly string[]): string[] {
+  for (const url of urls) {
+    if (!isWebSocketTracker(url)) throw new UsageError(`invalid tracker URL "${url}": must be a ws:// or wss:// URL`)
+  }
+  return [...new Set(urls)]
+}
+
 /**
  * `--ice-servers`: "none" (host candidates only: same machine or LAN, and tests), "default" (public STUN), or a
  * comma-separated list of stun:/turn: URLs. Returns undefined for the engine's default.
