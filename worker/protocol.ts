@@ -14,7 +14,10 @@
  * sends whole pieces, and the worker checks each against the torrent's SHA-1 (worker/verify.ts) before a byte of it
  * is served; a file's first and last piece may hold bytes of its neighbours, which is why the whole piece travels.
  */
+import type { PointerRecordJson } from '../engine/pointer/index.js'
 import type { RedirectRule } from './redirects.js'
+
+export type { PointerRecordJson }
 
 /** peersite.json, written by `peersite publish` beside the loader. */
 export interface SiteManifest {
@@ -43,6 +46,10 @@ export interface SiteManifest {
    * index] (pages with the same needs share a group: a 10,000-page site stays small). Absent in older manifests.
    */
   readonly preload?: { readonly groups: ReadonlyArray<readonly number[]>, readonly pages: readonly number[] }
+  /** A keyed site (`publish --key`): its permanent address, `magnet:?xs=urn:btpk:<public key hex>` (BEP 46). */
+  readonly address?: string
+  /** The signed record of this version (BEP 44 fields as hex, engine/pointer): untrusted, checked like any. */
+  readonly pointer?: PointerRecordJson
 }
 
 export const MANIFEST_FILE = 'peersite.json'
@@ -67,10 +74,18 @@ export const DOWNLOAD_PARAM = 'peersite-download'
 export type PageMessage =
   /** "I run the engine for this site: send reads on this port" (the port is transferred). */
   | { readonly type: 'leader', readonly infoHash: string, readonly port: MessagePort }
+  /**
+   * A keyed site's newer version, learnt from peers: its manifest (built by the page, `pointer` being the signed
+   * record) and its info dictionary (BEP 9). The worker checks them (worker/version.ts) and serves that version from
+   * the next navigation on.
+   */
+  | { readonly type: 'version', readonly manifest: SiteManifest, readonly info: Uint8Array }
 
 export type WorkerMessage =
   /** The worker (perhaps just restarted) has no engine port: the leader page should send `leader` again. */
   | { readonly type: 'need-leader' }
+  /** The worker now serves this version of a keyed site (or refused it: `error`). */
+  | { readonly type: 'version', readonly infoHash?: string, readonly seq: number, readonly error?: string }
 
 export type EngineRequest =
   /**

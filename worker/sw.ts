@@ -26,6 +26,15 @@ self.addEventListener('activate', (event) => { event.waitUntil(self.clients.clai
 
 self.addEventListener('message', (event) => {
   const msg = event.data as Partial<PageMessage> | null
+  if (msg?.type === 'version') {
+    event.waitUntil((async () => {
+      const controlled = await self.clients.matchAll({ type: 'window' })
+      if (!acceptsLeader(event.source, controlled, state.scope)) return
+      const reply = await state.onVersion(msg.manifest, new Uint8Array(msg.info!))
+      for (const client of controlled) client.postMessage(reply)
+    })())
+    return
+  }
   if (msg?.type !== 'leader' || typeof msg.infoHash !== 'string') return
   const port = msg.port ?? event.ports[0]
   if (port === undefined) return

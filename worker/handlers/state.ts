@@ -8,10 +8,14 @@
  */
 import { EngineClient } from '../engine-client.js'
 import { cacheNameFor, dropOtherVersions, openPieceCache } from '../file-cache.js'
-import { MANIFEST_FILE, TORRENT_FILE, type LoaderPins, type WorkerMessage } from '../protocol.js'
+import { MANIFEST_FILE, TORRENT_FILE, type LoaderPins, type SiteManifest, type WorkerMessage } from '../protocol.js'
 import { createSite, parseManifest, type OpenBody, type Site } from '../site.js'
 import { verifiedOpen } from '../verified-read.js'
 import { parsePieceTable, pinOf, type PieceTable } from '../verify.js'
+import { checkVersion, type SiteVersion } from '../version.js'
+
+/** Where the newest checked version of a keyed site is kept (Cache Storage: checked again when read back). */
+const VERSION_KEY = 'peersite-version'
 
 const SHELL_HEADERS = {
   'Content-Type': 'text/html; charset=utf-8',
@@ -32,6 +36,10 @@ export class WorkerState {
   readonly #seen = new Set<string>()
   readonly #pins: LoaderPins | undefined
   #table: Promise<PieceTable> | undefined
+  /** The pinned manifest of the loader folder (version 1 of a keyed site). */
+  #base: SiteManifest | undefined
+  /** A keyed site's newer version, checked (worker/version.ts): served instead of the loader folder's. */
+  version: SiteVersion | undefined
 
   constructor (scope: string, init: { engine?: EngineClient, pins?: LoaderPins | undefined } = {}) {
     this.scope = new URL(scope)
@@ -49,7 +57,7 @@ export class WorkerState {
       this.#fetchShell().then(async (res) => { await this.#keep(cache, this.#shellKey, res) }),
       this.#fetchManifest().then(async ([site, res]) => {
         await this.#keep(cache, this.#manifestUrl, res)
-        this.#setSite(site)
+        if (this.version === undefined) this.#setSite(site)
       }),
       fetch(new URL(TORRENT_FILE, this.scope), { cache: 'no-cache' })
         .then(async (res) => { if (res.ok) await this.#keep(cache, new URL(TORRENT_FILE, this.scope).href, res) })
@@ -140,12 +148,13 @@ export class WorkerState {
       const hit = await this.#pinned(cache, this.#manifestUrl)
       if (hit !== undefined) {
         try {
-          return this.#setSite(createSite(parseManifest(await hit.json())))
+          this.#base = parseManifest(await hit.json())
+          return await this.#restoreVersion(cache) ?? this.#setSite(createSite(this.#base))
         } catch { /* a corrupt entry: fetch it again */ }
       }
       const [site, res] = await this.#fetchManifest()
       await this.#keep(cache, this.#manifestUrl, res)
-      return this.#setSite(site)
+      return await this.#restoreVersion(cache) ?? this.#setSite(site)
     })().finally(() => { this.#loading = undefined })
     return await this.#loading
   }
@@ -158,7 +167,8 @@ export class WorkerState {
   async onLeader (infoHash: string, port: MessagePort): Promise<void> {
     this.engine.setLeader(infoHash, port)
     const current = await this.loadSite().catch(() => undefined)
-    if (current?.infoHash === infoHash || this.#seen.has(infoHash)) return
+    // A keyed site's newer version is never replaced by the loader folder's older manifest.
+    if (current?.infoHash === infoHash || this.#seen.has(infoHash) || this.version !== undefined) return
     this.#seen.add(infoHash)
     try {
       const [site, res] = await this.#fetchManifest()
@@ -166,6 +176,50 @@ export class WorkerState {
       await this.#keep(await caches.open(this.#cacheName), this.#manifestUrl, res)
       this.#setSite(site)
     } catch { /* keep the current manifest */ }
+  }
+
+  /**
+   * A newer version of a keyed site from the leader page: checked (worker/version.ts), kept in Cache Storage for the
+   * next start, and served from the next request on. Returns the message for the pages.
+   */
+  async onVersion (manifest: unknown, info: Uint8Array): Promise<WorkerMessage> {
+    try {
+      await this.loadSite()
+      const version = await this.#applyVersion(manifest, info)
+      const cache = await caches.open(this.#cacheName)
+      await cache.put(new URL(VERSION_KEY, this.scope).href, new Response(JSON.stringify(manifest)))
+      await cache.put(new URL(`${VERSION_KEY}.info`, this.scope).href, new Response(new Uint8Array(info)))
+      return { type: 'version', infoHash: version.manifest.infoHash, seq: version.seq }
+    } catch (err) {
+      return { type: 'version', seq: -1, error: (err as Error).message }
+    }
+  }
+
+  async #applyVersion (manifest: unknown, info: Uint8Array): Promise<SiteVersion> {
+    const version = await checkVersion(this.#base!, this.version?.seq ?? this.#base!.pointer?.seq ?? -1, manifest, info)
+    this.version = version
+    this.#setSite(createSite(version.manifest))
+    return version
+  }
+
+  /** The version kept by an earlier run, checked again (any script of the origin can write Cache Storage). */
+  async #restoreVersion (cache: Cache): Promise<Site | undefined> {
+    try {
+      const manifest = await (await cache.match(new URL(VERSION_KEY, this.scope).href))?.json() as unknown
+      const info = await (await cache.match(new URL(`${VERSION_KEY}.info`, this.scope).href))?.arrayBuffer()
+      if (manifest === undefined || info === undefined) return undefined
+      await this.#applyVersion(manifest, new Uint8Array(info))
+      return this.site
+    } catch {
+      return undefined
+    }
+  }
+
+  /** peersite.json and site.torrent of the version served, when it is not the loader folder's. */
+  versionFile (rel: string): Response | undefined {
+    const v = this.version
+    if (v === undefined) return undefined
+    return rel === MANIFEST_FILE ? new Response(JSON.stringify(v.manifest)) : rel === TORRENT_FILE ? new Response(v.torrent) : undefined
   }
 
   /** need-leader to the loader pages: top-level windows of this scope (site pages live in the shell's iframe). */
@@ -192,6 +246,7 @@ export class WorkerState {
    */
   async pieceTable (site: Site): Promise<PieceTable> {
     const load = async (): Promise<PieceTable> => {
+      if (this.version?.manifest.infoHash === site.infoHash) return await parsePieceTable(this.version.torrent, site.infoHash, site.layout)
       const url = new URL(TORRENT_FILE, this.scope).href
       const cache = await caches.open(this.#cacheName)
       const hit = await this.#pinned(cache, url)
@@ -236,7 +291,8 @@ export class WorkerState {
     const res = await fetch(this.#manifestUrl, { cache: 'no-cache' })
     if (!res.ok) throw new Error(`${MANIFEST_FILE} answered ${res.status}`)
     const text = await res.text()
-    const site = createSite(parseManifest(JSON.parse(text)))
+    this.#base = parseManifest(JSON.parse(text))
+    const site = createSite(this.#base)
     return [site, new Response(text, { headers: { 'Content-Type': 'application/json' } })]
   }
 }
