@@ -46,8 +46,11 @@ export interface TorrentInit {
    */
   origin?: boolean
   /** A keyed site's pointer records pass over this swarm too (pointer-exchange.ts); `peersite_pointer` is advertised only then. */
-  pointer?: PointerExchange<Peer>
+  pointer?: PointerPort
 }
+
+/** What the torrent calls of a pointer exchange (PointerExchange, or a stand-in until it has loaded: loader/main.ts). */
+export type PointerPort = Pick<PointerExchange<Peer>, 'onExtendedHandshake' | 'onMessage' | 'onPeerClose'>
 
 export type TorrentEvents = {
   metadata: [metainfo: Metainfo]
@@ -99,7 +102,7 @@ export class Torrent extends Emitter<TorrentEvents> {
   readonly #peerList: PeerList
   readonly #reader: Reader
   readonly #metadata: MetadataExchange
-  readonly #pointer: PointerExchange<Peer> | undefined
+  readonly #pointer: PointerPort | undefined
   #downloader: Downloader | undefined
   #uploader: Uploader | undefined
   /** Upload slots (engine/choker.ts decides; #choke() writes its decisions). */

@@ -10,10 +10,15 @@
  *
  * Every URL is relative to the site root, so the loader works under any sub-path (https://host/some/site/).
  */
-import type { Torrent, TorrentStats } from '../engine/torrent.js'
-import type { SiteManifest } from '../worker/protocol.js'
+import { Bitfield } from '../engine/bitfield.js'
+import { WebSocketTrackerDiscovery } from '../engine/discovery/websocket-tracker.js'
+import { MemoryStore } from '../engine/storage/memory.js'
+import { Torrent, type TorrentStats } from '../engine/torrent.js'
+import { FOLLOW_SCRIPT, type SiteManifest } from '../worker/protocol.js'
 import { BootProblem, missingFeatures, registerAndControl } from './boot.js'
-import { fetchTorrentFile, manifestLayout, mark, openStore, parseTorrentFile, startTorrent, storeBudget } from './engine-host.js'
+import { fetchTorrentFile, manifestLayout, mark, openStore, parseTorrentFile, rtcConfigFor, startTorrent, storeBudget } from './engine-host.js'
+import type { Follower, FollowInit } from './follow.js'
+import { LatePointer } from './late-pointer.js'
 import { electLeader, serveWorker } from './leader.js'
 import { PageHints, pageCandidates } from './preload.js'
 import { BackgroundPrefetch, prefetchLimitOf, saveDataRequested } from './prefetch.js'
@@ -25,6 +30,11 @@ const NOBODY_DEADLINE_MS = 20_000
 /** The progress card appears only if the first page takes longer than this (no flash on warm visits). */
 const CARD_DELAY_MS = 300
 const CARD_UPDATE_MS = 250
+/**
+ * A keyed site's first visit waits this long at most for a peer to tell the newest version before showing the one
+ * the loader folder names (a new visitor sees the newest version at once, not the loader folder's first).
+ */
+const FIRST_VISIT_FOLLOW_MS = 6000
 
 /** What devtools and the tests can look at: `window.peersite`. */
 export interface PeersiteDebug {
@@ -40,6 +50,8 @@ export interface PeersiteDebug {
   firstPage?: { readonly path: string | undefined, readonly length: number, readonly files: readonly string[] }
   /** Ports handed to the worker (more than one: the worker restarted, or a new worker took over). */
   introductions: number
+  /** A keyed site's version following (loader/follow.ts), once loaded. */
+  follow?: Follower
   stats (): TorrentStats | undefined
 }
 
@@ -69,6 +81,25 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
   if (missing !== undefined) throw new BootProblem(missing)
 
   mark('boot')
+  // A keyed site (publish --key): its torrents speak peersite_pointer from the start (late-pointer.ts).
+  const late = manifest.address !== undefined ? new LatePointer() : undefined
+  const firstVisit = navigator.serviceWorker.controller === null
+  let following: Promise<Follower> | undefined
+  const startFollow = (torrent: Torrent): Promise<Follower> => {
+    following ??= (import(new URL(FOLLOW_SCRIPT, root).href) as Promise<typeof import('./follow.js')>).then(async ({ follow }) => {
+      const init: FollowInit = {
+        root,
+        manifest,
+        torrent,
+        late: late!,
+        tell: progress,
+        kit: { Torrent, MemoryStore, Bitfield, WebSocketTrackerDiscovery, openStore, startTorrent, manifestLayout, storeBudget, rtcConfigFor, serveWorker }
+      }
+      return debug.follow = await follow(init)
+    })
+    following.catch((err: unknown) => console.warn('peersite: cannot follow the site key:', err))
+    return following
+  }
   // Fetched while the worker starts (only the leader parses it; it is small and HTTP-cached for the others).
   const torrentFile = fetchTorrentFile(root)
   torrentFile.catch(() => {})
@@ -109,6 +140,9 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
   const firstPaint = new Promise<void>((resolve) => { painted = resolve })
   let delivered = false
   let bootError: Error | undefined
+  /** A keyed site's first visit: whether the worker switched to a newer version before the first page. */
+  let checkFirst!: (switched: Promise<boolean>) => void
+  const firstFollow = new Promise<boolean>((resolve) => { checkFirst = (p) => { p.then(resolve, () => resolve(false)) } })
   const infoHash = manifest.infoHash.toLowerCase()
   const leadsNow = electLeader(infoHash, () => {
     debug.leader = true
@@ -117,7 +151,7 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
     const opening = openStore(manifestLayout(manifest), storeBudget(manifest))
     const torrent = torrentFile
       .then(async (bytes) => await parseTorrentFile(bytes, manifest))
-      .then(async (metainfo) => await startTorrent(metainfo, manifest, opening))
+      .then(async (metainfo) => await startTorrent(metainfo, manifest, opening, late))
     let hints: PageHints | undefined
     let prefetch: BackgroundPrefetch | undefined
     torrent.then((t) => {
@@ -132,9 +166,12 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
       void firstPaint.then(() => {
         prefetch!.pageLoaded()
         debug.prefetch = prefetch!.bytes
+        if (late !== undefined) void startFollow(t)
       })
+      if (late !== undefined && firstVisit) checkFirst(startFollow(t).then(async (f) => await f.checked(FIRST_VISIT_FOLLOW_MS)))
       addEventListener('pagehide', (event) => { if (!event.persisted) void t.destroy() })
     }, (err: Error) => {
+      checkFirst(Promise.resolve(false))
       bootError = err
       console.error('peersite:', err)
       if (!debug.loaded) {
@@ -164,6 +201,14 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
   })
   await controlled
   mark('controlled')
+  if (late !== undefined && firstVisit && debug.leader) {
+    // Before the first page: a newer version, if a peer knows one, is what this visitor should see.
+    // Bounded: a newer version whose metadata does not come is shown later (at the next navigation).
+    if (await Promise.race([firstFollow, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2 * FIRST_VISIT_FOLLOW_MS))])) {
+      location.reload()
+      return
+    }
+  }
 
   // Tests shorten the deadline with an init script; nothing else sets this.
   const override = (globalThis as { PEERSITE_DEADLINE_MS?: unknown }).PEERSITE_DEADLINE_MS

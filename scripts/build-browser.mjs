@@ -44,6 +44,13 @@ await Promise.all([
   }),
   build({
     ...common,
+    // A keyed site's version following, loaded by peersite.js after the first paint (loader/follow.ts).
+    entryPoints: [join(root, 'loader', 'follow.ts')],
+    outfile: join(outdir, 'peersite-follow.js'),
+    format: 'esm'
+  }),
+  build({
+    ...common,
     entryPoints: [join(root, 'worker', 'sw.ts')],
     outfile: join(outdir, 'sw.js'),
     // Module service workers are not everywhere yet (Firefox < 147): a classic script works in all.
@@ -74,7 +81,7 @@ async function minifyHtml (source) {
 }
 
 const rows = []
-for (const name of ['peersite.js', 'sw.js', 'index.html', '404.html']) {
+for (const name of ['peersite.js', 'peersite-follow.js', 'sw.js', 'index.html', '404.html']) {
   const bytes = await readFile(join(outdir, name))
   rows.push([name, bytes.length, gzipSync(bytes, { level: 9 }).length])
 }

@@ -55,7 +55,9 @@ export interface SiteManifest {
 export const MANIFEST_FILE = 'peersite.json'
 export const TORRENT_FILE = 'site.torrent'
 /** The loader's own files: served by the static host (the worker lets them through to the network). */
-export const LOADER_FILES = ['index.html', '404.html', 'sw.js', 'peersite.js', MANIFEST_FILE, TORRENT_FILE] as const
+/** The code that follows a keyed site's newest version (loader/follow.ts), loaded after the first paint. */
+export const FOLLOW_SCRIPT = 'peersite-follow.js'
+export const LOADER_FILES = ['index.html', '404.html', 'sw.js', 'peersite.js', FOLLOW_SCRIPT, MANIFEST_FILE, TORRENT_FILE] as const
 /**
  * The loader's names a site file may not take at the root of the output folder: the worker sends them to the
  * network. index.html and 404.html are not among them: under those names the site's own pages are served.
