@@ -36,6 +36,12 @@ const CARD_UPDATE_MS = 250
  */
 const FIRST_VISIT_FOLLOW_MS = 6000
 
+/**
+ * The build variant: scripts/build-browser.mjs defines PEERSITE_KEYED as false for peersite.js and true for
+ * peersite-keyed.js (what publish --key ships), so plain sites do not carry the keyed code.
+ */
+declare const PEERSITE_KEYED: boolean
+
 /** What devtools and the tests can look at: `window.peersite`. */
 export interface PeersiteDebug {
   readonly root: string
@@ -82,7 +88,8 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
 
   mark('boot')
   // A keyed site (publish --key): its torrents speak peersite_pointer from the start (late-pointer.ts).
-  const late = manifest.address !== undefined ? new LatePointer() : undefined
+  // Only in the keyed build (peersite-keyed.js, which publish --key ships as peersite.js): plain sites do not carry it.
+  const late = PEERSITE_KEYED && manifest.address !== undefined ? new LatePointer() : undefined
   const firstVisit = navigator.serviceWorker.controller === null
   let following: Promise<Follower> | undefined
   const startFollow = (torrent: Torrent): Promise<Follower> => {
@@ -166,9 +173,9 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
       void firstPaint.then(() => {
         prefetch!.pageLoaded()
         debug.prefetch = prefetch!.bytes
-        if (late !== undefined) void startFollow(t)
+        if (PEERSITE_KEYED && late !== undefined) void startFollow(t)
       })
-      if (late !== undefined && firstVisit) checkFirst(startFollow(t).then(async (f) => await f.checked(FIRST_VISIT_FOLLOW_MS)))
+      if (PEERSITE_KEYED && late !== undefined && firstVisit) checkFirst(startFollow(t).then(async (f) => await f.checked(FIRST_VISIT_FOLLOW_MS)))
       addEventListener('pagehide', (event) => { if (!event.persisted) void t.destroy() })
     }, (err: Error) => {
       checkFirst(Promise.resolve(false))
@@ -201,7 +208,7 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
   })
   await controlled
   mark('controlled')
-  if (late !== undefined && firstVisit && debug.leader) {
+  if (PEERSITE_KEYED && late !== undefined && firstVisit && debug.leader) {
     // Before the first page: a newer version, if a peer knows one, is what this visitor should see.
     // Bounded: a newer version whose metadata does not come is shown later (at the next navigation).
     if (await Promise.race([firstFollow, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2 * FIRST_VISIT_FOLLOW_MS))])) {

@@ -35,12 +35,31 @@ const common = {
 
 await mkdir(outdir, { recursive: true })
 
+/**
+ * Two variants of the loader script and the worker: plain, and keyed (a site published with --key: following its
+ * newest version, loader/follow.ts and worker/version.ts), which publish --key ships under the plain names. A plain
+ * site's first visit does not carry the keyed code (test/e2e/budget.test.ts).
+ */
+const variant = (keyed) => ({ ...common, define: { ...common.define, PEERSITE_KEYED: String(keyed) } })
+
 await Promise.all([
   build({
-    ...common,
+    ...variant(false),
     entryPoints: [join(root, 'loader', 'main.ts')],
     outfile: join(outdir, 'peersite.js'),
     format: 'esm'
+  }),
+  build({
+    ...variant(true),
+    entryPoints: [join(root, 'loader', 'main.ts')],
+    outfile: join(outdir, 'peersite-keyed.js'),
+    format: 'esm'
+  }),
+  build({
+    ...variant(true),
+    entryPoints: [join(root, 'worker', 'sw.ts')],
+    outfile: join(outdir, 'sw-keyed.js'),
+    format: 'iife'
   }),
   build({
     ...common,
@@ -50,7 +69,7 @@ await Promise.all([
     format: 'esm'
   }),
   build({
-    ...common,
+    ...variant(false),
     entryPoints: [join(root, 'worker', 'sw.ts')],
     outfile: join(outdir, 'sw.js'),
     // Module service workers are not everywhere yet (Firefox < 147): a classic script works in all.
@@ -81,7 +100,7 @@ async function minifyHtml (source) {
 }
 
 const rows = []
-for (const name of ['peersite.js', 'peersite-follow.js', 'sw.js', 'index.html', '404.html']) {
+for (const name of ['peersite.js', 'peersite-keyed.js', 'peersite-follow.js', 'sw.js', 'sw-keyed.js', 'index.html', '404.html']) {
   const bytes = await readFile(join(outdir, name))
   rows.push([name, bytes.length, gzipSync(bytes, { level: 9 }).length])
 }

@@ -8,10 +8,13 @@ import { relativePath, messagePage } from './site.js'
 import type { PageMessage } from './protocol.js'
 import { acceptsLeader } from './leader-check.js'
 import { readPins } from './verify.js'
+import { Versions } from './version.js'
 
 declare const self: ServiceWorkerGlobalScope
+/** The build variant (scripts/build-browser.mjs): false in sw.js, true in sw-keyed.js (what publish --key ships). */
+declare const PEERSITE_KEYED: boolean
 
-const state = new WorkerState(self.registration.scope, { pins: readPins(self) })
+const state = new WorkerState(self.registration.scope, { pins: readPins(self), ...(PEERSITE_KEYED ? { versions: new Versions(self.registration.scope) } : {}) })
 // A worker the browser restarted reads its manifest back from the cache before the first request needs it.
 if (self.registration.active !== null) void state.loadSite().catch(() => {})
 
@@ -26,7 +29,8 @@ self.addEventListener('activate', (event) => { event.waitUntil(self.clients.clai
 
 self.addEventListener('message', (event) => {
   const msg = event.data as Partial<PageMessage> | null
-  if (msg?.type === 'version') {
+  // Only in the keyed build (sw-keyed.js, shipped as sw.js by publish --key; see loader/main.ts KEYED).
+  if (PEERSITE_KEYED && msg?.type === 'version') {
     event.waitUntil((async () => {
       const controlled = await self.clients.matchAll({ type: 'window' })
       if (!acceptsLeader(event.source, controlled, state.scope)) return

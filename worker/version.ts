@@ -12,7 +12,7 @@
  * the page (kept small here: the loader's weight, test/e2e/budget.test.ts); the bytes behind them only from the
  * signed torrent.
  */
-import type { PointerRecordJson, SiteManifest } from './protocol.js'
+import { MANIFEST_FILE, TORRENT_FILE, type PointerRecordJson, type SiteManifest } from './protocol.js'
 import { parseManifest } from './site.js'
 import { decodeAt, parsePieceTable, toHex, type Value } from './verify.js'
 
@@ -56,4 +56,41 @@ export async function checkVersion (base: SiteManifest, current: number, json: u
   // The SHA-1 of the info dictionary is the infohash, and the files fill its pieces exactly.
   await parsePieceTable(torrent, manifest.infoHash, manifest.files)
   return { seq, manifest, torrent }
+}
+
+/**
+ * The keyed worker's newer version: accepted once checked, kept in Cache Storage for the next start (read back and
+ * checked again: any script of the origin can write there), and served as peersite.json and site.torrent.
+ */
+export class Versions {
+  current: SiteVersion | undefined
+  readonly #key: string
+
+  constructor (scope: string) {
+    this.#key = new URL('peersite-version', scope).href
+  }
+
+  async accept (base: SiteManifest, manifest: unknown, info: Uint8Array): Promise<SiteVersion> {
+    this.current = await checkVersion(base, this.current?.seq ?? base.pointer?.seq ?? -1, manifest, info)
+    return this.current
+  }
+
+  async keep (cache: Cache, manifest: unknown, info: Uint8Array): Promise<void> {
+    await cache.put(this.#key, new Response(JSON.stringify([manifest, [...info]])))
+  }
+
+  async restore (base: SiteManifest, cache: Cache): Promise<SiteVersion | undefined> {
+    try {
+      const [manifest, info] = await (await cache.match(this.#key))!.json() as [unknown, number[]]
+      return await this.accept(base, manifest, new Uint8Array(info))
+    } catch {
+      return undefined
+    }
+  }
+
+  /** peersite.json and site.torrent of the version served, instead of the loader folder's. */
+  file (rel: string | null): Response | undefined {
+    const v = this.current
+    return v === undefined ? undefined : rel === MANIFEST_FILE ? new Response(JSON.stringify(v.manifest)) : rel === TORRENT_FILE ? new Response(v.torrent) : undefined
+  }
 }

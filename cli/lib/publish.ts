@@ -271,7 +271,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     await chmod(staging, 0o755) // mkdtemp makes it private; an output folder is meant to be served
     await writeFile(join(staging, TORRENT_FILE), torrent)
     await writeFile(join(staging, MANIFEST_FILE), JSON.stringify(manifest))
-    for (const file of LOADER_FILES) await copyFile(join(plan.loaderDir, file), join(staging, file))
+    for (const file of LOADER_FILES) await copyFile(await loaderSource(plan.loaderDir, file, plan.key !== undefined), join(staging, file))
     await pinLoader(staging)
     if (plan.replaces) {
       // Two renames: the old output stays whole until the new one is complete.
@@ -290,6 +290,16 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     plan, infoHash: metainfo.infoHash, magnetURI, metainfo, manifest, out: plan.out,
     ...(pointer !== undefined && address !== undefined ? { pointer, address } : {})
   }
+}
+
+/**
+ * A keyed site's loader script and worker are the keyed variants (scripts/build-browser.mjs: peersite-keyed.js,
+ * sw-keyed.js, which follow the site key's newest version) when the loader folder has them.
+ */
+async function loaderSource (loaderDir: string, file: string, keyed: boolean): Promise<string> {
+  const variant = keyed && (file === 'peersite.js' || file === 'sw.js') ? join(loaderDir, file.replace('.js', '-keyed.js')) : undefined
+  if (variant !== undefined && await stat(variant).then((s) => s.isFile(), () => false)) return variant
+  return join(loaderDir, file)
 }
 
 /**

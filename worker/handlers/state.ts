@@ -12,10 +12,7 @@ import { MANIFEST_FILE, TORRENT_FILE, type LoaderPins, type SiteManifest, type W
 import { createSite, parseManifest, type OpenBody, type Site } from '../site.js'
 import { verifiedOpen } from '../verified-read.js'
 import { parsePieceTable, pinOf, type PieceTable } from '../verify.js'
-import { checkVersion, type SiteVersion } from '../version.js'
-
-/** Where the newest checked version of a keyed site is kept (Cache Storage: checked again when read back). */
-const VERSION_KEY = 'peersite-version'
+import type { Versions } from '../version.js'
 
 const SHELL_HEADERS = {
   'Content-Type': 'text/html; charset=utf-8',
@@ -38,12 +35,13 @@ export class WorkerState {
   #table: Promise<PieceTable> | undefined
   /** The pinned manifest of the loader folder (version 1 of a keyed site). */
   #base: SiteManifest | undefined
-  /** A keyed site's newer version, checked (worker/version.ts): served instead of the loader folder's. */
-  version: SiteVersion | undefined
+  /** A keyed site's newer versions (worker/version.ts), in the keyed build of the worker only. */
+  readonly versions: Versions | undefined
 
-  constructor (scope: string, init: { engine?: EngineClient, pins?: LoaderPins | undefined } = {}) {
+  constructor (scope: string, init: { engine?: EngineClient, pins?: LoaderPins | undefined, versions?: Versions } = {}) {
     this.scope = new URL(scope)
     this.#pins = init.pins
+    this.versions = init.versions
     this.#cacheName = `peersite:${this.scope.href}`
     this.#shellKey = new URL('index.html', this.scope).href
     this.#manifestUrl = new URL(MANIFEST_FILE, this.scope).href
@@ -57,7 +55,7 @@ export class WorkerState {
       this.#fetchShell().then(async (res) => { await this.#keep(cache, this.#shellKey, res) }),
       this.#fetchManifest().then(async ([site, res]) => {
         await this.#keep(cache, this.#manifestUrl, res)
-        if (this.version === undefined) this.#setSite(site)
+        if (this.versions?.current === undefined) this.#setSite(site)
       }),
       fetch(new URL(TORRENT_FILE, this.scope), { cache: 'no-cache' })
         .then(async (res) => { if (res.ok) await this.#keep(cache, new URL(TORRENT_FILE, this.scope).href, res) })
@@ -149,12 +147,12 @@ export class WorkerState {
       if (hit !== undefined) {
         try {
           this.#base = parseManifest(await hit.json())
-          return await this.#restoreVersion(cache) ?? this.#setSite(createSite(this.#base))
+          return await this.#restored(cache) ?? this.#setSite(createSite(this.#base))
         } catch { /* a corrupt entry: fetch it again */ }
       }
       const [site, res] = await this.#fetchManifest()
       await this.#keep(cache, this.#manifestUrl, res)
-      return await this.#restoreVersion(cache) ?? this.#setSite(site)
+      return await this.#restored(cache) ?? this.#setSite(site)
     })().finally(() => { this.#loading = undefined })
     return await this.#loading
   }
@@ -168,7 +166,7 @@ export class WorkerState {
     this.engine.setLeader(infoHash, port)
     const current = await this.loadSite().catch(() => undefined)
     // A keyed site's newer version is never replaced by the loader folder's older manifest.
-    if (current?.infoHash === infoHash || this.#seen.has(infoHash) || this.version !== undefined) return
+    if (current?.infoHash === infoHash || this.#seen.has(infoHash) || this.versions?.current !== undefined) return
     this.#seen.add(infoHash)
     try {
       const [site, res] = await this.#fetchManifest()
@@ -185,41 +183,19 @@ export class WorkerState {
   async onVersion (manifest: unknown, info: Uint8Array): Promise<WorkerMessage> {
     try {
       await this.loadSite()
-      const version = await this.#applyVersion(manifest, info)
-      const cache = await caches.open(this.#cacheName)
-      await cache.put(new URL(VERSION_KEY, this.scope).href, new Response(JSON.stringify(manifest)))
-      await cache.put(new URL(`${VERSION_KEY}.info`, this.scope).href, new Response(new Uint8Array(info)))
+      const version = await this.versions!.accept(this.#base!, manifest, info)
+      this.#setSite(createSite(version.manifest))
+      await this.versions!.keep(await caches.open(this.#cacheName), manifest, info)
       return { type: 'version', infoHash: version.manifest.infoHash, seq: version.seq }
     } catch (err) {
       return { type: 'version', seq: -1, error: (err as Error).message }
     }
   }
 
-  async #applyVersion (manifest: unknown, info: Uint8Array): Promise<SiteVersion> {
-    const version = await checkVersion(this.#base!, this.version?.seq ?? this.#base!.pointer?.seq ?? -1, manifest, info)
-    this.version = version
-    this.#setSite(createSite(version.manifest))
-    return version
-  }
-
-  /** The version kept by an earlier run, checked again (any script of the origin can write Cache Storage). */
-  async #restoreVersion (cache: Cache): Promise<Site | undefined> {
-    try {
-      const manifest = await (await cache.match(new URL(VERSION_KEY, this.scope).href))?.json() as unknown
-      const info = await (await cache.match(new URL(`${VERSION_KEY}.info`, this.scope).href))?.arrayBuffer()
-      if (manifest === undefined || info === undefined) return undefined
-      await this.#applyVersion(manifest, new Uint8Array(info))
-      return this.site
-    } catch {
-      return undefined
-    }
-  }
-
-  /** peersite.json and site.torrent of the version served, when it is not the loader folder's. */
-  versionFile (rel: string): Response | undefined {
-    const v = this.version
-    if (v === undefined) return undefined
-    return rel === MANIFEST_FILE ? new Response(JSON.stringify(v.manifest)) : rel === TORRENT_FILE ? new Response(v.torrent) : undefined
+  /** The version an earlier run kept, if it still checks out: the site then. */
+  async #restored (cache: Cache): Promise<Site | undefined> {
+    const version = await this.versions?.restore(this.#base!, cache)
+    return version && this.#setSite(createSite(version.manifest))
   }
 
   /** need-leader to the loader pages: top-level windows of this scope (site pages live in the shell's iframe). */
@@ -246,7 +222,8 @@ export class WorkerState {
    */
   async pieceTable (site: Site): Promise<PieceTable> {
     const load = async (): Promise<PieceTable> => {
-      if (this.version?.manifest.infoHash === site.infoHash) return await parsePieceTable(this.version.torrent, site.infoHash, site.layout)
+      const version = this.versions?.current
+      if (version?.manifest.infoHash === site.infoHash) return await parsePieceTable(version.torrent, site.infoHash, site.layout)
       const url = new URL(TORRENT_FILE, this.scope).href
       const cache = await caches.open(this.#cacheName)
       const hit = await this.#pinned(cache, url)
