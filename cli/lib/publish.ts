@@ -23,7 +23,7 @@ import { realpathOrNearest } from './paths.js'
 import { describeSystemError, systemReason } from './system-errors.js'
 import { loadOrCreateSiteKey, type SiteKey } from './site-key.js'
 import { PointerStateFile } from './pointer-state.js'
-import { MANIFEST_FILE, PIN_HEX, PINNED_FILES, pinsScript, RESERVED_ROOT_FILES, TORRENT_FILE, type SiteManifest } from '../../worker/protocol.js'
+import { FOLLOW_SCRIPT, MANIFEST_FILE, PIN_HEX, PINNED_FILES, pinsScript, RESERVED_ROOT_FILES, TORRENT_FILE, type SiteManifest } from '../../worker/protocol.js'
 import { MAX_REDIRECTS_BYTES, parseRedirects, REDIRECTS_FILE, type ParsedRedirects, type RedirectRule } from '../../worker/redirects.js'
 
 const WORKER_FILE = 'sw.js'
@@ -271,7 +271,10 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     await chmod(staging, 0o755) // mkdtemp makes it private; an output folder is meant to be served
     await writeFile(join(staging, TORRENT_FILE), torrent)
     await writeFile(join(staging, MANIFEST_FILE), JSON.stringify(manifest))
-    for (const file of LOADER_FILES) await copyFile(await loaderSource(plan.loaderDir, file, plan.key !== undefined), join(staging, file))
+    for (const file of LOADER_FILES) {
+      if (file === FOLLOW_SCRIPT && plan.key === undefined) continue // only a keyed site follows a key
+      await copyFile(await loaderSource(plan.loaderDir, file, plan.key !== undefined), join(staging, file))
+    }
     await pinLoader(staging)
     if (plan.replaces) {
       // Two renames: the old output stays whole until the new one is complete.
