@@ -63,8 +63,8 @@ export class Downloader {
 
   constructor (ctx: DownloaderContext, have?: Bitfield) {
     this.#ctx = ctx
-    const { pieceCount, pieceLength, length } = ctx.metainfo
-    this.picker = new PiecePicker({ pieceCount, pieceLength, length, endgameDelayMs: ENDGAME_DUPLICATE_AFTER_MS })
+    const { pieceCount, pieceLength, length, tailPadding } = ctx.metainfo
+    this.picker = new PiecePicker({ pieceCount, pieceLength, length, endgameDelayMs: ENDGAME_DUPLICATE_AFTER_MS, ...(tailPadding !== undefined ? { tailPadding } : {}) })
     this.#recent = new PiecesInMemory(readAheadPieces(pieceLength) + 1)
     this.#held = new PiecesInMemory(unstoredPieces(pieceLength), (old) => this.picker.setHeld(old, false))
     if (have !== undefined) for (let i = 0; i < pieceCount; i++) if (have.has(i)) this.picker.markHave(i)
@@ -214,6 +214,7 @@ export class Downloader {
       this.picker.setUnproven(peer.key, false)
       let entry = this.#buffers.get(index)
       if (entry === undefined) {
+        // Zero-filled: a padded piece's tail (BEP 47) is never requested and hashes as zeros.
         entry = { data: new Uint8Array(pieceLengthAt(this.#ctx.metainfo, index)), sources: [] }
         this.#buffers.set(index, entry)
       }

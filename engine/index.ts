@@ -6,7 +6,7 @@
 export { Torrent, createPeerId, type TorrentComponents, type TorrentEvents, type TorrentInit, type TorrentStats } from './torrent.js'
 export { Bitfield } from './bitfield.js'
 export {
-  parseInfoDictionary, pieceLengthAt, pieceHash, piecesForRange, fileSlices, findFile, type Metainfo, type TorrentFile, type FileSlice
+  parseInfoDictionary, pieceLengthAt, pieceDataLength, pieceHash, piecesForRange, fileSlices, findFile, type Metainfo, type TorrentFile, type FileSlice
 } from './metainfo/index.js'
 export type { PieceStore, PieceStoreInit } from './storage/index.js'
 export { MemoryStore, type MemoryStoreInit } from './storage/memory.js'

@@ -62,8 +62,8 @@ export async function pinOf (bytes: Uint8Array): Promise<string> {
 
 /**
  * The piece table of site.torrent, checked to be the torrent of `infoHash`: the SHA-1 of its info dictionary, as
- * the bytes stand in the file, must be the infohash. The file offsets come from the manifest's file list (the
- * torrent's order, as publish writes it), checked to add up to the torrent's length. Throws otherwise.
+ * the bytes stand in the file, must be the infohash. The file offsets come from the torrent's file list (pad files
+ * included), whose other entries must be the manifest's files with their lengths, in order. Throws otherwise.
  */
 export async function parsePieceTable (torrent: Uint8Array, infoHash: string, files: Iterable<{ readonly path: string, readonly length: number }>): Promise<PieceTable> {
   // Walk the top-level dictionary by hand to keep the info dictionary's byte span.
@@ -82,11 +82,25 @@ export async function parsePieceTable (torrent: Uint8Array, infoHash: string, fi
   const pieceLength = info.get('piece length')
   const hashes = info.get('pieces')
   const table = new Map<string, { offset: number, length: number }>()
+  // Where each file starts: after the files before it and any BEP 47 pad files ("attr" holds "p") between them,
+  // which are zeros in the pieces and never site files. The torrent's other entries must be the manifest's files,
+  // in order: only then is the manifest's file list the torrent's.
+  const entries = info.get('files')
   let length = 0
-  for (const f of files) {
-    table.set(f.path, { offset: length, length: f.length })
-    length += f.length
+  let next = 0
+  const listed = [...files]
+  for (const entry of Array.isArray(entries) ? entries as Array<Map<string, Value>> : [info]) {
+    const size = entry.get('length')
+    if (typeof size !== 'number' || size < 0) fail('a file has no length')
+    const attr = entry.get('attr')
+    if (!(attr instanceof Uint8Array && text.decode(attr).includes('p'))) {
+      const f = listed[next++]
+      if (f === undefined || f.length !== size) fail('its files do not match the manifest')
+      table.set(f!.path, { offset: length, length: size as number })
+    }
+    length += size as number
   }
+  if (next !== listed.length) fail('its files do not match the manifest')
   const pieceCount = typeof pieceLength === 'number' && pieceLength > 0 ? Math.ceil(length / pieceLength) : -1
   if (!(hashes instanceof Uint8Array) || hashes.length !== pieceCount * 20) fail('its pieces do not match the manifest')
   return { infoHash: infoHash.toLowerCase(), pieceLength: pieceLength as number, length, pieceCount, hashes: hashes as Uint8Array, files: table }

@@ -15,8 +15,9 @@ import { btpkMagnet, pointerFromJson, pointerId, pointerToJson, signPointer, typ
 import { equalBytes } from '../../engine/util/bytes.js'
 import { defaultLoaderDir, LOADER_FILES, packageInfo } from './package.js'
 import { choosePieceLength } from './piece-length.js'
+import { DEFAULT_PAD_POLICY, type PadPolicy } from './layout.js'
 import { DEFAULT_PREFETCH_LIMIT } from './prefetch.js'
-import { scanSubresources } from './subresources.js'
+import { scanSubresources, SubresourceRefs } from './subresources.js'
 import { buildTorrent } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
 import { realpathOrNearest } from './paths.js'
@@ -41,6 +42,8 @@ export interface PublishInit {
   trackers: readonly string[]
   /** Default: choosePieceLength(total size). */
   pieceLength?: number
+  /** Where files start in the torrent (BEP 47 padding, cli/lib/layout.ts); default DEFAULT_PAD_POLICY. */
+  padPolicy?: PadPolicy
   /** Bytes a visitor prefetches after the first page (peersite.json `prefetchLimit`); default DEFAULT_PREFETCH_LIMIT. */
   prefetchLimit?: number
   /** Where the built loader files are; default dist/browser of this package. */
@@ -62,6 +65,7 @@ export interface PublishPlan {
   readonly out: string
   readonly trackers: readonly string[]
   readonly pieceLength: number
+  readonly padPolicy: PadPolicy
   readonly prefetchLimit: number
   readonly loaderDir: string
   /** `_redirects` rules (peersite.json `redirects`); the file's bad lines are in `warnings`. */
@@ -138,7 +142,7 @@ export async function planPublish (init: PublishInit): Promise<PublishPlan> {
     previousSeq = Math.max(previousSeq, (await state.load(pointerId(key.publicKey)))?.seq ?? -1)
   }
   return {
-    site, name, out, trackers: [...init.trackers], pieceLength, prefetchLimit, loaderDir, redirects, spa, warnings, replaces,
+    site, name, out, trackers: [...init.trackers], pieceLength, padPolicy: init.padPolicy ?? DEFAULT_PAD_POLICY, prefetchLimit, loaderDir, redirects, spa, warnings, replaces,
     ...(key !== undefined ? { key } : {}),
     previousSeq,
     now: init.now ?? Date.now,
@@ -220,11 +224,14 @@ async function checkLoader (loaderDir: string): Promise<void> {
 
 /** Hashes the site and writes the output folder atomically. */
 export async function executePublish (plan: PublishPlan, onProgress?: (hashed: number, total: number) => void): Promise<PublishResult> {
+  const refs = new SubresourceRefs()
   const { metainfo, torrent } = await buildTorrent(plan.site, {
     name: plan.name,
     pieceLength: plan.pieceLength,
     trackers: plan.trackers,
     createdBy: `peersite ${packageInfo().version}`,
+    padPolicy: plan.padPolicy,
+    peek: refs,
     ...(onProgress !== undefined ? { onProgress } : {})
   })
   const magnetURI = toMagnetURI({ infoHash: metainfo.infoHash, name: plan.name, announce: [...plan.trackers] })
@@ -251,7 +258,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
   // Indexes of the manifest's (the torrent's) file order.
   const byPath = new Map(plan.site.files.map((f) => [f.path, f]))
   const ordered = metainfo.files.map((f) => byPath.get(f.path))
-  const preload = ordered.every((f) => f !== undefined) ? await scanSubresources(ordered) : { groups: [], pages: [] }
+  const preload = ordered.every((f) => f !== undefined) ? await scanSubresources(ordered, refs) : { groups: [], pages: [] }
   if (preload.pages.length > 0) manifest = { ...manifest, preload }
 
   // A new key is written before the output that depends on it: an output signed by a key that was then lost would

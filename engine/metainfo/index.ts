@@ -35,6 +35,12 @@ export interface Metainfo {
   readonly files: readonly TorrentFile[]
   /** BEP 3: multi-file torrents have `files`; single-file ones only `length`. */
   readonly multiFile: boolean
+  /**
+   * BEP 47 padding: piece index -> bytes of zeros at its end (a pad file's whole length). Pad files are not in
+   * `files` (they are not site files); their bytes count in `length` and in the piece hashes as zeros, which the
+   * engine fills in itself instead of downloading. Absent or empty: no padding.
+   */
+  readonly tailPadding?: ReadonlyMap<number, number>
 }
 
 /** Largest piece length accepted from a torrent we did not make (libtorrent's limit is in the same range). */
@@ -65,6 +71,7 @@ export async function parseInfoDictionary (info: Uint8Array): Promise<Metainfo> 
   if (!isBytes(pieces) || pieces.length % 20 !== 0) throw new InvalidTorrentError('pieces is not a multiple of 20 bytes')
 
   const files: TorrentFile[] = []
+  const pads: Array<{ offset: number, length: number }> = []
   let length = 0
   const rawFiles = dict.files
   if (rawFiles !== undefined) {
@@ -75,6 +82,13 @@ export async function parseInfoDictionary (info: Uint8Array): Promise<Metainfo> 
       if (!isDict(entry)) throw new InvalidTorrentError('a files entry is not a dictionary')
       const fileLength = entry.length
       if (!isInt(fileLength) || fileLength < 0) throw new InvalidTorrentError('a file has an invalid length')
+      // BEP 47: "p = padding file"; "clients implementing this BEP should not require [path] to be present on padding files".
+      if (isBytes(entry.attr) && utf8.decode(entry.attr).includes('p')) {
+        if (fileLength > 0) pads.push({ offset: length, length: fileLength })
+        length += fileLength
+        if (!Number.isSafeInteger(length)) throw new InvalidTorrentError('torrent length overflows')
+        continue
+      }
       const rawPath = entry['path.utf-8'] ?? entry.path
       if (!Array.isArray(rawPath) || rawPath.length === 0) throw new InvalidTorrentError('a file has no path')
       const parts = rawPath.map((p) => {
@@ -109,6 +123,7 @@ export async function parseInfoDictionary (info: Uint8Array): Promise<Metainfo> 
     throw new InvalidTorrentError(`expected ${pieceCount} piece hashes for ${length} bytes, found ${pieces.length / 20}`)
   }
 
+  const tailPadding = padTails(pads, pieceLength, length)
   const infoHashBytes = await sha1(info)
   return {
     infoHash: toHex(infoHashBytes),
@@ -120,8 +135,29 @@ export async function parseInfoDictionary (info: Uint8Array): Promise<Metainfo> 
     length,
     pieceHashes: pieces,
     files,
-    multiFile: rawFiles !== undefined
+    multiFile: rawFiles !== undefined,
+    ...(tailPadding.size > 0 ? { tailPadding } : {})
   }
+}
+
+/**
+ * BEP 47 pad files "let the following file start at a piece boundary": each fills the end of one piece. Only that
+ * shape is accepted (a pad shorter than a piece, ending on a piece boundary or at the torrent's end), so the engine
+ * can treat the zeros as the tail of a piece it never asks for; any other pad could only come from a broken or
+ * hostile torrent.
+ */
+function padTails (pads: ReadonlyArray<{ offset: number, length: number }>, pieceLength: number, total: number): Map<number, number> {
+  const tails = new Map<number, number>()
+  for (const pad of pads) {
+    const end = pad.offset + pad.length
+    if (pad.length >= pieceLength || (end % pieceLength !== 0 && end !== total)) {
+      throw new InvalidTorrentError(`a padding file (${pad.length} bytes at ${pad.offset}) does not end a piece`)
+    }
+    const index = Math.floor((end - 1) / pieceLength)
+    if (tails.has(index)) throw new InvalidTorrentError(`two padding files end piece ${index}`)
+    tails.set(index, pad.length)
+  }
+  return tails
 }
 
 function checkComponent (s: string, what: string): void {
@@ -134,6 +170,11 @@ export function pieceLengthAt (meta: Pick<Metainfo, 'pieceLength' | 'pieceCount'
   if (index < 0 || index >= meta.pieceCount) throw new RangeError(`piece ${index} out of range`)
   if (index < meta.pieceCount - 1) return meta.pieceLength
   return meta.length - meta.pieceLength * (meta.pieceCount - 1)
+}
+
+/** Bytes of piece `index` that peers must send: the piece without its BEP 47 padding (zeros the engine fills in). */
+export function pieceDataLength (meta: Pick<Metainfo, 'pieceLength' | 'pieceCount' | 'length' | 'tailPadding'>, index: number): number {
+  return pieceLengthAt(meta, index) - (meta.tailPadding?.get(index) ?? 0)
 }
 
 export function pieceHash (meta: Pick<Metainfo, 'pieceHashes'>, index: number): Uint8Array {

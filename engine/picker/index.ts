@@ -45,6 +45,11 @@ export interface PiecePickerInit {
   endgameDelayMs?: number
   /** See setUnproven. Default: endgameDelayMs. */
   unprovenTakeoverMs?: number
+  /**
+   * BEP 47 padding: piece index -> zeros at its end, which are never requested ("clients ... should also avoid
+   * requesting byte-ranges covering their contents"); the downloader fills them in. Default: none.
+   */
+  tailPadding?: ReadonlyMap<number, number>
 }
 
 export type BlockStatus = 'new' | 'duplicate' | 'unexpected'
@@ -119,6 +124,7 @@ export class PiecePicker {
   #levels: PriorityLevel[] | undefined
   /** Rotates which group of a level is served first, one step per pick (fairness between readers). */
   #turn = 0
+  readonly #tailPadding: ReadonlyMap<number, number>
 
   constructor (init: PiecePickerInit) {
     const { pieceCount, pieceLength, length } = init
@@ -134,6 +140,7 @@ export class PiecePicker {
     this.length = length
     this.blockLength = blockLength
     this.blocksPerPiece = Math.ceil(pieceLength / blockLength)
+    this.#tailPadding = init.tailPadding ?? new Map()
     this.have = new Bitfield(pieceCount)
     this.#maxRequestsPerBlock = Math.max(1, init.maxRequestsPerBlock ?? 2)
     this.#endgameDelayMs = Math.max(0, init.endgameDelayMs ?? 0)
@@ -161,14 +168,19 @@ export class PiecePicker {
     return index === this.pieceCount - 1 ? this.length - this.pieceLength * (this.pieceCount - 1) : this.pieceLength
   }
 
-  /** Blocks in piece `index`. */
-  blockCount (index: number): number {
-    return index === this.pieceCount - 1 ? Math.ceil(this.pieceSize(index) / this.blockLength) : this.blocksPerPiece
+  /** Bytes of piece `index` that are requested: all but its BEP 47 padding. */
+  dataSize (index: number): number {
+    return this.pieceSize(index) - (this.#tailPadding.get(index) ?? 0)
   }
 
-  /** Bytes in block `block` of piece `index` (the last block of the last piece may be shorter). */
+  /** Blocks in piece `index` (padding excluded). */
+  blockCount (index: number): number {
+    return index === this.pieceCount - 1 || this.#tailPadding.has(index) ? Math.ceil(this.dataSize(index) / this.blockLength) : this.blocksPerPiece
+  }
+
+  /** Bytes in block `block` of piece `index` (the last block before padding or the torrent's end may be shorter). */
   blockSize (index: number, block: number): number {
-    return Math.min(this.blockLength, this.pieceSize(index) - block * this.blockLength)
+    return Math.min(this.blockLength, this.dataSize(index) - block * this.blockLength)
   }
 
   // ---- our pieces -----------------------------------------------------------------------------------------------

@@ -47,8 +47,13 @@ export class FsStore implements PieceStore {
 
   constructor (init: FsStoreInit) {
     if (!Number.isSafeInteger(init.pieceLength) || init.pieceLength <= 0) throw new RangeError(`invalid piece length ${init.pieceLength}`)
-    const total = init.files.reduce((sum, f) => sum + f.length, 0)
-    if (total !== init.length) throw new RangeError(`files hold ${total} bytes, expected ${init.length}`)
+    // Files in torrent order, without overlaps; gaps between them are BEP 47 padding (zeros, never written).
+    let end = 0
+    for (const f of init.files) {
+      if (f.offset < end) throw new RangeError(`file ${f.path} overlaps the one before it`)
+      end = f.offset + f.length
+    }
+    if (end > init.length) throw new RangeError(`files hold ${end} bytes, expected at most ${init.length}`)
     this.pieceLength = init.pieceLength
     this.length = init.length
     this.root = resolve(init.root)
@@ -120,8 +125,12 @@ export class FsStore implements PieceStore {
     const verified = new Bitfield(meta.pieceCount)
     const hasher = new PieceHasher(meta, verified)
     const buffers = [new Uint8Array(CHECK_CHUNK), new Uint8Array(CHECK_CHUNK)]
+    let hashed = 0
     for (const file of this.files) {
       if (file.length === 0) continue
+      // BEP 47 padding before this file: "the content of padding file is all zeros".
+      if (file.offset > hashed) hasher.zeros(file.offset - hashed)
+      hashed = file.offset + file.length
       if (isAborted(signal)) throw new AbortError()
       let handle: FileHandle
       try {
@@ -156,6 +165,7 @@ export class FsStore implements PieceStore {
         await handle.close()
       }
     }
+    if (meta.length > hashed) hasher.zeros(meta.length - hashed)
     return verified
   }
 
@@ -309,6 +319,15 @@ class PieceHasher {
       if (!this.#broken) this.#hash.update(bytes.subarray(at, at + take))
       at += take
       this.#advance(take)
+    }
+  }
+
+  zeros (count: number): void {
+    const zero = new Uint8Array(Math.min(count, this.#meta.pieceLength))
+    while (count > 0) {
+      const take = Math.min(count, zero.length)
+      this.update(zero.subarray(0, take))
+      count -= take
     }
   }
 

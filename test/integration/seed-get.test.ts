@@ -8,6 +8,8 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { download, startSeeder } from '../../cli/lib/swarm.js'
+import { buildTorrent } from '../../cli/lib/torrent.js'
+import { walkSite } from '../../cli/lib/walk.js'
 import { Bitfield } from '../../engine/bitfield.js'
 import { TrackerDiscovery } from '../../engine/discovery/tracker.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
@@ -78,6 +80,32 @@ describe('seed and get over WebRTC', () => {
     expect(await listFiles(out)).toEqual(files.map((f) => f.path).sort())
     for (const f of files) expect(digest(await readFile(join(out, f.path)))).toBe(digest(f.data))
     expect(seeder.stats().uploaded).toBeGreaterThanOrEqual(metainfo.length)
+  })
+
+  it('downloads a padded site (BEP 47) without asking for or writing a byte of padding', async () => {
+    const { tracker, dir } = await setup()
+    const files = [
+      { path: 'a.html', data: randomData(5_000, 11) },
+      { path: 'b.js', data: randomData(30_000, 12) }, // crosses a boundary: starts on the next piece
+      { path: 'c.css', data: randomData(20_000, 13) }, // so does this
+      { path: 'd/e.bin', data: randomData(70_000, 14) }
+    ]
+    const site = join(dir.path, 'site')
+    await writeSite(site, files)
+    const built = await buildTorrent(await walkSite(site), { name: 'site', pieceLength: 16 * 1024, trackers: [] })
+    const { metainfo } = built
+    const padding = [...(metainfo.tailPadding?.values() ?? [])].reduce((n, b) => n + b, 0)
+    expect(padding).toBeGreaterThan(0)
+    const seeder = await startSeeder({ metainfo, root: site, trackers: [trackerUrlFor(tracker, 'seeder')], rtcConfig })
+    cleanups.push(async () => await seeder.close())
+
+    const out = join(dir.path, 'copy')
+    const result = await download({ infoHash: metainfo.infoHash, out, trackers: [trackerUrlFor(tracker, 'leecher')], rtcConfig })
+    expect(result.stats.verified).toBe(metainfo.length)
+    expect(await listFiles(out)).toEqual(files.map((f) => f.path).sort()) // no .pad/ folder
+    for (const f of files) expect(digest(await readFile(join(out, f.path)))).toBe(digest(f.data))
+    // The one seeder sent every byte of the files and not one of padding (a peer aware of BEP 47 never asks).
+    expect(seeder.stats().uploaded).toBe(metainfo.length - padding)
   })
 
   it('survives a seeder that sends corrupt pieces: never writes them, bans it, finishes from an honest seeder', async () => {

@@ -8,6 +8,7 @@ import { UsageError } from '../../../engine/errors.js'
 import { checkSiteFolder } from '../../../cli/lib/check.js'
 import { publishSite, type Manifest } from '../../../cli/lib/publish.js'
 import { readTorrentFile } from '../../../cli/lib/torrent.js'
+import { DEFAULT_PAD_POLICY, planLayout } from '../../../cli/lib/layout.js'
 import { walkSite } from '../../../cli/lib/walk.js'
 import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
 import { copyHello, makeLoaderDir } from './helpers.js'
@@ -70,13 +71,19 @@ describe('publishSite', () => {
     expect(byPath.get('logo.png')?.type).toBe('image/png')
     expect(byPath.get('fonts/open-sans-regular.woff2')?.type).toBe('font/woff2')
     expect(byPath.get('logo.png')?.length).toBe((await readFile(join(site, 'logo.png'))).length)
-    expect(manifest.length).toBe(manifest.files.reduce((n, f) => n + f.length, 0))
+    // BEP 47 pad files make the torrent longer than its files: the layout publish planned (cli/lib/layout.ts).
+    expect(manifest.length).toBe(planLayout(manifest.files.map((f) => f.length), manifest.pieceLength, DEFAULT_PAD_POLICY, manifest.files.map((f) => f.path)).length)
+    expect(result.metainfo.files.map((f) => f.offset)).toEqual(planLayout(manifest.files.map((f) => f.length), manifest.pieceLength, DEFAULT_PAD_POLICY, manifest.files.map((f) => f.path)).offsets)
 
     // The torrent as any BitTorrent tool sees it.
     const torrentBytes = await readFile(join(result.out, 'site.torrent'))
     const parsed = await parseTorrent(torrentBytes) as unknown as {
       infoHash: string, name: string, announce: string[], pieceLength: number, files: Array<{ path: string, length: number }>, private?: boolean
     }
+    // A client without BEP 47 sees the pad files as files under .pad/ ("the recommended path").
+    const pads = parsed.files.filter((f) => f.path.startsWith(join('hello', '.pad') + '/'))
+    parsed.files = parsed.files.filter((f) => !pads.includes(f))
+    expect(pads.every((f) => f.path === join('hello', '.pad', String(f.length)))).toBe(true)
     expect(parsed.infoHash).toBe(manifest.infoHash)
     expect(parsed.name).toBe('hello')
     expect(parsed.announce).toEqual(['ws://127.0.0.1:9/'])

@@ -100,3 +100,25 @@ describe('parseInfoDictionary refuses', () => {
     await refused(new TextEncoder().encode('de5:extra'), /not valid bencoding/)
   })
 })
+
+describe('parseInfoDictionary and BEP 47 pad files', () => {
+  const pad = (length: number): Record<string, unknown> => ({ attr: 'p', length, path: ['.pad', String(length)] })
+
+  it('leaves pad files out of the file table, keeps their bytes in the offsets, and notes which piece they end', async () => {
+    const m = await parseInfoDictionary(multi([{ path: ['a.html'], length: 100 }, pad(PL - 100) as never, { path: ['b.js'], length: PL + 5 }]))
+    expect(m.files.map((f) => [f.index, f.path, f.offset])).toEqual([[0, 'a.html', 0], [1, 'b.js', PL]])
+    expect(m.length).toBe(2 * PL + 5)
+    expect(m.pieceCount).toBe(3)
+    expect([...(m.tailPadding ?? [])]).toEqual([[0, PL - 100]])
+  })
+
+  it('accepts a pad file without a path (BEP 47: clients "should not require it")', async () => {
+    const m = await parseInfoDictionary(multi([{ path: ['a'], length: 10 }, { attr: 'p', length: PL - 10 } as never, { path: ['b'], length: 3 }]))
+    expect(m.files.map((f) => f.offset)).toEqual([0, PL])
+  })
+
+  it('refuses a pad file that does not end a piece, or is a piece long', async () => {
+    await refused(multi([{ path: ['a'], length: 10 }, pad(20) as never, { path: ['b'], length: PL }]), /padding file/)
+    await refused(multi([pad(PL) as never, { path: ['b'], length: PL }]), /padding file/)
+  })
+})

@@ -125,6 +125,35 @@ describe('piece table', () => {
     expect(t.files.get('c.js')).toEqual({ offset: 55, length: 5 })
   })
 
+  it('places files after BEP 47 pad files at their real offsets, and refuses a manifest that is not the torrent\'s files', async () => {
+    // a.html [0, 10), a pad of 6 zeros, b.css [16, 36): the pad is in the torrent, not in the manifest.
+    const data = new Uint8Array(36)
+    data.set(DATA.subarray(0, 10), 0)
+    data.set(DATA.subarray(10, 30), 16)
+    const hashes: Uint8Array[] = []
+    for (let at = 0; at < data.length; at += PIECE) hashes.push(await sha1(data.subarray(at, at + PIECE)))
+    const pieces = new Uint8Array(hashes.length * 20)
+    hashes.forEach((h, i) => pieces.set(h, i * 20))
+    const info = {
+      files: [
+        { length: 10, path: [enc.encode('a.html')] },
+        { attr: enc.encode('p'), length: 6, path: [enc.encode('.pad'), enc.encode('6')] },
+        { length: 20, path: [enc.encode('b.css')] }
+      ],
+      name: enc.encode('site'),
+      'piece length': PIECE,
+      pieces
+    }
+    const torrent = bencode({ info })
+    const infoHash = toHex(await sha1(bencode(info)))
+    const t = await parsePieceTable(torrent, infoHash, [{ path: 'a.html', length: 10 }, { path: 'b.css', length: 20 }])
+    expect([...t.files]).toEqual([['a.html', { offset: 0, length: 10 }], ['b.css', { offset: 16, length: 20 }]])
+    expect(t.length).toBe(36)
+    expect(await verifyPiece(t, 0, data.subarray(0, 16))).toBe(true)
+    await expect(parsePieceTable(torrent, infoHash, [{ path: 'a.html', length: 10 }, { path: 'b.css', length: 21 }])).rejects.toThrow(/do not match the manifest/)
+    await expect(parsePieceTable(torrent, infoHash, [{ path: 'a.html', length: 10 }])).rejects.toThrow(/do not match the manifest/)
+  })
+
   it('refuses a torrent that is not the one of the infohash (forged piece hashes)', async () => {
     const real = await torrentOf(DATA)
     const forged = await torrentOf(Uint8Array.from(DATA, (b) => b ^ 0xff))

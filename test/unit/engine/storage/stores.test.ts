@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { mkdtemp, readFile, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -107,8 +107,26 @@ describe('FsStore', () => {
     }
   })
 
-  it('rejects a file table that does not add up', () => {
-    expect(() => new FsStore({ pieceLength: 16, length: 11, root, files: fileTable([['a', 10]]) })).toThrow(RangeError)
+  it('keeps BEP 47 padding off the disk: zeros in gaps between files are read back and checked, never written', async () => {
+    // a [0, 10), 6 bytes of padding, b [16, 40), 8 bytes of padding, c [48, 50); pieces of 16.
+    const files = [{ index: 0, path: 'a', length: 10, offset: 0 }, { index: 1, path: 'd/b', length: 24, offset: 16 }, { index: 2, path: 'c', length: 2, offset: 48 }]
+    const layout = { pieceLength: 16, length: 50 }
+    const bytes = content(50)
+    bytes.fill(0, 10, 16)
+    bytes.fill(0, 40, 48)
+    const store = new FsStore({ ...layout, root, files })
+    for (let i = 0; i < 4; i++) await store.put(i, pieceOf(bytes, layout, i))
+    expect((await readdir(root, { recursive: true })).sort()).toEqual(['a', 'c', 'd', 'd/b'])
+    expect((await stat(join(root, 'd', 'b'))).size).toBe(24)
+    expect(await store.get(0)).toEqual(pieceOf(bytes, layout, 0))
+    expect(await store.get(2, { offset: 4, length: 12 })).toEqual(bytes.subarray(36, 48))
+    expect((await store.checkPieces(metaFor(layout, bytes))).count).toBe(4)
+    await store.close()
+  })
+
+  it('rejects a file table that does not fit', () => {
+    // Fewer bytes in files than the torrent's length is BEP 47 padding (gaps of zeros); more is a broken table.
+    expect(() => new FsStore({ pieceLength: 16, length: 9, root, files: fileTable([['a', 10]]) })).toThrow(RangeError)
   })
 
   it('stores a single-file torrent', async () => {

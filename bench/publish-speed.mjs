@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+/**
+ * `peersite publish --no-seed` against `find DIR -type f | xargs cat | sha1sum` on the same trees, same run: the
+ * command as a user runs it (a fresh node process: start-up included), wall clock and CPU time (user + system, which
+ * a loaded machine does not inflate the way it does the wall clock), and peak memory.
+ *   - 10,000 small files (100-400 B, about 2.5 MB: the shape of issue 16's slowest row);
+ *   - 64 files of 4 MB (256 MB: bytes, not files, are the cost).
+ * BENCH_PUBLISH_BASELINE=/path/to/other/dist/cli/main.js adds an older build, run once per tree (the "before").
+ * Needs /usr/bin/time for CPU and memory figures (wall clock only without it).
+ *
+ *   npm run build && node bench/publish-speed.mjs
+ * Exports run() -> { title, markdown } for bench/run-all.mjs.
+ */
+import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { repoRoot, requireDist } from './lib/env.mjs'
+import { markdownTable } from './lib/table.mjs'
+
+const TIME = '/usr/bin/time'
+
+function sh (script, args = []) {
+  return new Promise((resolve, reject) => {
+    execFile('sh', ['-c', script, 'sh', ...args], { maxBuffer: 16 << 20 }, (err, stdout, stderr) => err ? reject(new Error(`${script}: ${stderr || err.message}`)) : resolve({ stdout, stderr }))
+  })
+}
+
+/** Wall ms, CPU ms (user + system, children included) and max RSS (KB) of a shell command. */
+async function measure (script, args) {
+  const timed = existsSync(TIME)
+  const t0 = performance.now()
+  const { stderr } = await sh(timed ? `${TIME} -f '@@%U %S %M' sh -c '${script.replace(/'/g, "'\\''")}' sh "$@"` : script, args)
+  const wall = performance.now() - t0
+  const m = /@@([\d.]+) ([\d.]+) (\d+)/.exec(stderr)
+  return { wall, cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN, rss: m ? Number(m[3]) : NaN }
+}
+
+async function best (times, fn) {
+  let out
+  for (let i = 0; i < times; i++) {
+    const r = await fn()
+    if (out === undefined || r.wall < out.wall) out = { ...r, cpu: Math.min(r.cpu, out?.cpu ?? Infinity) }
+  }
+  return out
+}
+
+async function smallTree (dir) {
+  let x = 16
+  const next = () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x }
+  for (let d = 0; d < 100; d++) {
+    const sub = join(dir, `section-${String(d).padStart(2, '0')}`)
+    await mkdir(sub, { recursive: true })
+    for (let i = 0; i < 100; i++) {
+      const n = 100 + (next() % 301)
+      await writeFile(join(sub, `page-${i}.html`), `<!doctype html><title>${d}/${i}</title><link rel=stylesheet href=../style.css><p>${'x'.repeat(n)}`)
+    }
+  }
+  await writeFile(join(dir, 'style.css'), 'p { color: #333 }\n')
+}
+
+async function bigTree (dir) {
+  await mkdir(dir, { recursive: true })
+  const chunk = Buffer.alloc(4 << 20)
+  for (let i = 0; i < 64; i++) {
+    for (let j = 0; j < chunk.length; j += 4) chunk.writeUInt32LE((i * 2654435761 + j * 40503) >>> 0, j)
+    await writeFile(join(dir, `blob-${String(i).padStart(2, '0')}.bin`), chunk)
+  }
+}
+
+export async function run ({ log = (s) => process.stderr.write(s + '\n') } = {}) {
+  requireDist('bench/publish-speed')
+  const cli = join(repoRoot, 'dist', 'cli', 'main.js')
+  const baseline = process.env.BENCH_PUBLISH_BASELINE
+  const work = await mkdtemp(join(tmpdir(), 'peersite-bench-publish-'))
+  const rows = []
+  const fmt = (r) => [`${(r.wall / 1000).toFixed(2)} s`, Number.isNaN(r.cpu) ? '-' : `${(r.cpu / 1000).toFixed(2)} s`, Number.isNaN(r.rss) ? '-' : `${Math.round(r.rss / 1024)} MB`]
+  try {
+    const floor = await best(2, () => measure('node "$1" --version > /dev/null', [cli]))
+    rows.push(['node start-up (`peersite --version`)', '-', ...fmt(floor), '-'])
+    for (const [label, make] of [['10,000 files of 100-400 B', smallTree], ['64 files of 4 MB (256 MB)', bigTree]]) {
+      const dir = join(work, 'site')
+      await rm(dir, { recursive: true, force: true })
+      log(`bench/publish-speed: ${label}: writing the tree`)
+      await make(dir)
+      await sh('find "$1" -type f -print0 | xargs -0 cat > /dev/null', [dir]) // warm the page cache
+      const sha = await best(2, () => measure('find "$1" -type f -print0 | xargs -0 cat | sha1sum > /dev/null', [dir]))
+      rows.push([label, '`find | xargs cat | sha1sum`', ...fmt(sha), '100%'])
+      const publishWith = (main) => measure('node "$1" publish "$2" --out "$3" --no-seed --tracker ws://127.0.0.1:9 --json > /dev/null', [main, dir, join(work, 'out')])
+      if (baseline !== undefined) {
+        log(`bench/publish-speed: ${label}: baseline publish`)
+        const b = await publishWith(baseline)
+        rows.push([label, 'publish, baseline build', ...fmt(b), `${(100 * sha.wall / b.wall).toFixed(0)}%`])
+      }
+      log(`bench/publish-speed: ${label}: publish`)
+      const p = await best(2, () => publishWith(cli))
+      rows.push([label, 'publish, this build', ...fmt(p), `${(100 * sha.wall / p.wall).toFixed(0)}%`])
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true })
+  }
+  const title = 'publish speed against sha1sum over the same tree'
+  const markdown = [`### ${title}`, '',
+    markdownTable(['tree', 'what', 'wall (best of 2)', 'CPU user+sys', 'peak RSS', 'speed vs sha1sum (wall)'], rows, ['l', 'l', 'r', 'r', 'r', 'r']),
+    '', 'Whole commands in fresh processes (node start-up included). CPU time is the steadier figure on a shared machine.', ''].join('\n')
+  return { title, markdown }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { markdown } = await run()
+  process.stdout.write(markdown + '\n')
+}

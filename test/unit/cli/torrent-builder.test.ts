@@ -1,0 +1,153 @@
+/**
+ * publish's own piece hasher (cli/lib/torrent.ts) against create-torrent as an oracle for the unpadded layout, and
+ * the BEP 47 layouts (cli/lib/layout.ts): pad files where planned, piece hashes of the zero-padded stream, and the
+ * point of padding: an unchanged file keeps its piece hashes when a file before it changes size.
+ */
+import { createHash } from 'node:crypto'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { Readable } from 'node:stream'
+import createTorrent from 'create-torrent'
+import { afterEach, describe, expect, it } from 'vitest'
+import { pieceHash } from '../../../engine/metainfo/index.js'
+import { bdecode, isDict } from '../../../engine/util/bencode.js'
+import { planLayout, type PadPolicy } from '../../../cli/lib/layout.js'
+import { buildTorrent, infoBytesOf } from '../../../cli/lib/torrent.js'
+import { walkSite } from '../../../cli/lib/walk.js'
+import { randomData } from '../../fixtures/make-torrent.js'
+import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
+
+const PL = 16384
+const temps: TempDir[] = []
+afterEach(async () => { while (temps.length > 0) await temps.pop()!.cleanup() })
+
+async function site (files: Record<string, Uint8Array>): Promise<string> {
+  const dir = await makeTempDir('peersite-builder-')
+  temps.push(dir)
+  const root = join(dir.path, 'site')
+  for (const [path, data] of Object.entries(files)) {
+    await mkdir(dirname(join(root, path)), { recursive: true })
+    await writeFile(join(root, path), data)
+  }
+  return root
+}
+
+const FILES: Record<string, Uint8Array> = {
+  'index.html': randomData(3000, 1),
+  'app.js': randomData(20_000, 2),
+  'css/site.css': randomData(900, 3),
+  'empty.txt': new Uint8Array(0),
+  'media/big.bin': randomData(3 * PL + 77, 4),
+  'z.txt': randomData(15_000, 5)
+}
+
+async function build (root: string, padPolicy: PadPolicy, pieceLength = PL): Promise<Awaited<ReturnType<typeof buildTorrent>>> {
+  return await buildTorrent(await walkSite(root), { name: 'site', pieceLength, trackers: ['ws://127.0.0.1:9/'], createdBy: 'test', padPolicy })
+}
+
+describe('publish torrent builder', () => {
+  it('makes, unpadded, the info dictionary create-torrent makes (same bytes, same infohash)', async () => {
+    const root = await site(FILES)
+    const listing = await walkSite(root)
+    const ours = await build(root, 'none')
+    const theirs = await new Promise<Uint8Array>((resolve, reject) => {
+      // Streams with a fullPath, as publish fed create-torrent before it had its own hasher (an empty file is a
+      // stream of no chunks: create-torrent 6.1.3 hashes an empty chunk wrongly).
+      createTorrent(listing.files.map((f) => Object.assign(Readable.from(FILES[f.path]!.length === 0 ? [] : [Buffer.from(FILES[f.path]!)]), { fullPath: `site/${f.path}` })) as never,
+        { name: 'site', pieceLength: PL, announceList: [['ws://127.0.0.1:9/']], filterJunkFiles: false } as never,
+        (err: Error | null, buf: Uint8Array) => { if (err !== null) reject(err); else resolve(buf) })
+    })
+    expect(Buffer.from(infoBytesOf(ours.torrent)).equals(Buffer.from(infoBytesOf(theirs)))).toBe(true)
+  })
+
+  for (const policy of ['all', 'crossing', 'anchored'] as const) {
+    it(`pads with BEP 47 pad files where the '${policy}' layout says, hashing zeros`, async () => {
+      const root = await site(FILES)
+      const listing = await walkSite(root)
+      const { torrent, metainfo } = await build(root, policy)
+      const layout = planLayout(listing.files.map((f) => f.length), PL, policy, listing.files.map((f) => f.path))
+      expect(layout.padding).toBeGreaterThan(0)
+      expect(metainfo.files.map((f) => f.offset)).toEqual(layout.offsets)
+      expect(metainfo.length).toBe(layout.length)
+      // The file list as any client reads it: pad entries carry attr "p" and the recommended path [".pad", "N"].
+      const info = bdecode(infoBytesOf(torrent))
+      if (!isDict(info) || !Array.isArray(info.files)) throw new Error('no files')
+      const dec = new TextDecoder()
+      const pads = info.files.filter((f) => isDict(f) && f.attr !== undefined).map((f) => {
+        const e = f as Record<string, unknown>
+        return { attr: dec.decode(e.attr as Uint8Array), length: e.length, path: (e.path as Uint8Array[]).map((p) => dec.decode(p)) }
+      })
+      expect(pads.length).toBe(metainfo.tailPadding?.size)
+      for (const p of pads) expect(p).toEqual({ attr: 'p', length: p.length, path: ['.pad', String(p.length)] })
+      // Every piece hash is the SHA-1 of the files laid out with zeros in the gaps.
+      const stream = new Uint8Array(layout.length)
+      listing.files.forEach((f, i) => stream.set(FILES[f.path]!, layout.offsets[i]))
+      for (let i = 0; i < metainfo.pieceCount; i++) {
+        const want = createHash('sha1').update(stream.subarray(i * PL, (i + 1) * PL)).digest()
+        expect(Buffer.from(pieceHash(metainfo, i)).equals(want), `piece ${i}`).toBe(true)
+      }
+    })
+  }
+
+  it('keeps the piece hashes of an unchanged file when a file before it grows, padded; not unpadded', async () => {
+    const before = await site(FILES)
+    const after = await site({ ...FILES, 'app.js': randomData(20_123, 9) })
+    const shared = async (policy: PadPolicy): Promise<number> => {
+      const a = (await build(before, policy)).metainfo
+      const b = (await build(after, policy)).metainfo
+      const file = b.files.find((f) => f.path === 'media/big.bin')!
+      const old = new Set(Array.from({ length: a.pieceCount }, (_, i) => Buffer.from(pieceHash(a, i)).toString('hex')))
+      let kept = 0
+      for (let i = Math.floor(file.offset / PL); i < Math.floor((file.offset + file.length) / PL); i++) {
+        if (old.has(Buffer.from(pieceHash(b, i)).toString('hex'))) kept++
+      }
+      return kept
+    }
+    expect(await shared('crossing')).toBe(3) // its three whole pieces (the tail piece also holds z.txt's start or not)
+    expect(await shared('none')).toBe(0)
+  })
+
+  it('refuses a file that changed size since the folder was listed', async () => {
+    const root = await site(FILES)
+    const listing = await walkSite(root)
+    await writeFile(join(root, 'z.txt'), randomData(15_001, 5))
+    await expect(buildTorrent(listing, { name: 'site', pieceLength: PL, trackers: [] })).rejects.toThrow(/z.txt changed while it was being hashed/)
+  })
+})
+
+describe('piece layouts', () => {
+  it("'anchored' keeps a run of small files in step after an earlier small file grows, where 'crossing' drifts", () => {
+    // 400 small pages (300 B - 3 KB), one near the start grows by 1 KB: pieces are compared by their files' offsets.
+    const paths = Array.from({ length: 400 }, (_, i) => `docs/page-${String(i).padStart(3, '0')}.html`)
+    const lengths = paths.map((_, i) => 300 + ((i * 7919) % 2700))
+    const grown = lengths.map((n, i) => (i === 5 ? n + 1024 : n))
+    const inStep = (policy: PadPolicy): number => {
+      const a = planLayout(lengths, PL, policy, paths).offsets
+      const b = planLayout(grown, PL, policy, paths).offsets
+      // Files after the edit whose offset within its piece, and whose piece's first file, are unchanged.
+      let same = 0
+      for (let i = 6; i < paths.length; i++) if (a[i]! % PL === b[i]! % PL) same++
+      return same / (paths.length - 6)
+    }
+    expect(inStep('anchored')).toBeGreaterThan(0.9)
+    expect(inStep('crossing')).toBeLessThan(inStep('anchored'))
+    expect(inStep('none')).toBeLessThan(0.1)
+  })
+
+  it("'anchored' needs the paths, and never pads an empty file or one already on a boundary", () => {
+    expect(() => planLayout([1, 2], PL, 'anchored')).toThrow(RangeError)
+    const l = planLayout([PL, 0, PL], PL, 'anchored', ['a', 'b', 'c'])
+    expect(l).toEqual({ offsets: [0, PL, PL], length: 2 * PL, padding: 0 })
+  })
+})
+
+describe('publish torrent builder and files that change', () => {
+  it('refuses a file that grew or shrank since the folder was listed, small or larger than a read', async () => {
+    for (const [name, before, after] of [['small.txt', 100, 101], ['small2.txt', 100, 99], ['big.bin', 5 * 1024 * 1024, 5 * 1024 * 1024 + 1]] as const) {
+      const root = await site({ [name]: randomData(before, 1), 'other.txt': randomData(10, 2) })
+      const listing = await walkSite(root)
+      await writeFile(join(root, name), randomData(after, 3))
+      await expect(buildTorrent(listing, { name: 'site', pieceLength: PL, trackers: [] }), name).rejects.toThrow(new RegExp(`${name} changed while it was being hashed`))
+    }
+  })
+})
