@@ -116,8 +116,8 @@ describe('a keyed site updates in the browser', () => {
     await visitor1.waitForFunction(() => (window as unknown as { peersite?: { follow?: unknown } }).peersite?.follow !== undefined, undefined, { timeout: 15_000 })
     const hostV1 = await readFile(join(tmp.path, 'v1', 'peersite.json'), 'utf8')
 
-    // Version 2: one page changed (same length: the pieces of the files after it stay the same without pad files).
-    await writeFile(join(siteDir, 'index.html'), `<!doctype html><title>Home</title><h1>${HOME_V2}</h1><p><a href="about.html">About</a></p>\n`)
+    // Version 2: one page changed, and longer (BEP 47 pad files keep the other files' pieces where they were).
+    await writeFile(join(siteDir, 'index.html'), `<!doctype html><title>Home</title><h1>${HOME_V2}</h1><p>${'What is new in this version. '.repeat(40)}</p><p><a href="about.html">About</a></p>\n`)
     v2 = await publishSite({ ...common(), out: join(tmp.path, 'v2') })
     expect(v2.pointer!.seq).toBeGreaterThan(v1.pointer!.seq)
     for (const r of running.splice(0).reverse()) await r.close() // the version-1 seeder stops
