@@ -92,7 +92,8 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
   const late = PEERSITE_KEYED && manifest.address !== undefined ? new LatePointer() : undefined
   const firstVisit = navigator.serviceWorker.controller === null
   let following: Promise<Follower> | undefined
-  const startFollow = (torrent: Torrent): Promise<Follower> => {
+  let startFollow!: (torrent: Torrent) => Promise<Follower>
+  if (PEERSITE_KEYED) startFollow = (torrent) => {
     following ??= (import(new URL(FOLLOW_SCRIPT, root).href) as Promise<typeof import('./follow.js')>).then(async ({ follow }) => {
       const init: FollowInit = {
         root,
@@ -148,8 +149,9 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
   let delivered = false
   let bootError: Error | undefined
   /** A keyed site's first visit: whether the worker switched to a newer version before the first page. */
-  let checkFirst!: (switched: Promise<boolean>) => void
-  const firstFollow = new Promise<boolean>((resolve) => { checkFirst = (p) => { p.then(resolve, () => resolve(false)) } })
+  let checkFirst = (_: Promise<boolean>): void => {}
+  let firstFollow!: Promise<boolean>
+  if (PEERSITE_KEYED) firstFollow = new Promise<boolean>((resolve) => { checkFirst = (p) => { p.then(resolve, () => resolve(false)) } })
   const infoHash = manifest.infoHash.toLowerCase()
   const leadsNow = electLeader(infoHash, () => {
     debug.leader = true

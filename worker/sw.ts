@@ -34,7 +34,7 @@ self.addEventListener('message', (event) => {
     event.waitUntil((async () => {
       const controlled = await self.clients.matchAll({ type: 'window' })
       if (!acceptsLeader(event.source, controlled, state.scope)) return
-      const reply = await state.onVersion(msg.manifest, new Uint8Array(msg.info!))
+      const reply = await state.versions!.offer(state, msg.manifest, new Uint8Array(msg.info!))
       for (const client of controlled) client.postMessage(reply)
     })())
     return

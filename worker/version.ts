@@ -12,8 +12,9 @@
  * the page (kept small here: the loader's weight, test/e2e/budget.test.ts); the bytes behind them only from the
  * signed torrent.
  */
-import { MANIFEST_FILE, TORRENT_FILE, type PointerRecordJson, type SiteManifest } from './protocol.js'
-import { parseManifest } from './site.js'
+import type { WorkerState } from './handlers/state.js'
+import { MANIFEST_FILE, TORRENT_FILE, type PointerRecordJson, type SiteManifest, type WorkerMessage } from './protocol.js'
+import { parseManifest, type Site } from './site.js'
 import { decodeAt, parsePieceTable, toHex, type Value } from './verify.js'
 
 export interface SiteVersion {
@@ -64,9 +65,11 @@ export async function checkVersion (base: SiteManifest, current: number, json: u
  */
 export class Versions {
   current: SiteVersion | undefined
+  readonly #cache: string
   readonly #key: string
 
   constructor (scope: string) {
+    this.#cache = `peersite-version:${scope}`
     this.#key = new URL('peersite-version', scope).href
   }
 
@@ -75,14 +78,27 @@ export class Versions {
     return this.current
   }
 
-  async keep (cache: Cache, manifest: unknown, info: Uint8Array): Promise<void> {
-    await cache.put(this.#key, new Response(JSON.stringify([manifest, [...info]])))
+  /**
+   * A newer version from the leader page: checked, served from the next request on, kept for the next start.
+   * Returns the message for the pages.
+   */
+  async offer (state: WorkerState, manifest: unknown, info: Uint8Array): Promise<WorkerMessage> {
+    try {
+      await state.loadSite()
+      const version = await this.accept(state.base!, manifest, info)
+      state.adopt(version.manifest)
+      await (await caches.open(this.#cache)).put(this.#key, new Response(JSON.stringify([manifest, [...info]])))
+      return { type: 'version', infoHash: version.manifest.infoHash, seq: version.seq }
+    } catch (err) {
+      return { type: 'version', seq: -1, error: (err as Error).message }
+    }
   }
 
-  async restore (base: SiteManifest, cache: Cache): Promise<SiteVersion | undefined> {
+  /** The version an earlier run kept, if it still checks out against the loader folder's manifest: the site then. */
+  async restore (state: WorkerState): Promise<Site | undefined> {
     try {
-      const [manifest, info] = await (await cache.match(this.#key))!.json() as [unknown, number[]]
-      return await this.accept(base, manifest, new Uint8Array(info))
+      const [manifest, info] = await (await (await caches.open(this.#cache)).match(this.#key))!.json() as [unknown, number[]]
+      return state.adopt((await this.accept(state.base!, manifest, new Uint8Array(info))).manifest)
     } catch {
       return undefined
     }

@@ -34,7 +34,7 @@ export class WorkerState {
   readonly #pins: LoaderPins | undefined
   #table: Promise<PieceTable> | undefined
   /** The pinned manifest of the loader folder (version 1 of a keyed site). */
-  #base: SiteManifest | undefined
+  base: SiteManifest | undefined
   /** A keyed site's newer versions (worker/version.ts), in the keyed build of the worker only. */
   readonly versions: Versions | undefined
 
@@ -146,13 +146,13 @@ export class WorkerState {
       const hit = await this.#pinned(cache, this.#manifestUrl)
       if (hit !== undefined) {
         try {
-          this.#base = parseManifest(await hit.json())
-          return await this.#restored(cache) ?? this.#setSite(createSite(this.#base))
+          this.base = parseManifest(await hit.json())
+          return await this.versions?.restore(this) ?? this.#setSite(createSite(this.base))
         } catch { /* a corrupt entry: fetch it again */ }
       }
       const [site, res] = await this.#fetchManifest()
       await this.#keep(cache, this.#manifestUrl, res)
-      return await this.#restored(cache) ?? this.#setSite(site)
+      return await this.versions?.restore(this) ?? this.#setSite(site)
     })().finally(() => { this.#loading = undefined })
     return await this.#loading
   }
@@ -176,26 +176,9 @@ export class WorkerState {
     } catch { /* keep the current manifest */ }
   }
 
-  /**
-   * A newer version of a keyed site from the leader page: checked (worker/version.ts), kept in Cache Storage for the
-   * next start, and served from the next request on. Returns the message for the pages.
-   */
-  async onVersion (manifest: unknown, info: Uint8Array): Promise<WorkerMessage> {
-    try {
-      await this.loadSite()
-      const version = await this.versions!.accept(this.#base!, manifest, info)
-      this.#setSite(createSite(version.manifest))
-      await this.versions!.keep(await caches.open(this.#cacheName), manifest, info)
-      return { type: 'version', infoHash: version.manifest.infoHash, seq: version.seq }
-    } catch (err) {
-      return { type: 'version', seq: -1, error: (err as Error).message }
-    }
-  }
-
-  /** The version an earlier run kept, if it still checks out: the site then. */
-  async #restored (cache: Cache): Promise<Site | undefined> {
-    const version = await this.versions?.restore(this.#base!, cache)
-    return version && this.#setSite(createSite(version.manifest))
+  /** Serves `manifest` from now on (a keyed site's newer version, checked by worker/version.ts). */
+  adopt (manifest: SiteManifest): Site {
+    return this.#setSite(createSite(manifest))
   }
 
   /** need-leader to the loader pages: top-level windows of this scope (site pages live in the shell's iframe). */
@@ -268,8 +251,8 @@ export class WorkerState {
     const res = await fetch(this.#manifestUrl, { cache: 'no-cache' })
     if (!res.ok) throw new Error(`${MANIFEST_FILE} answered ${res.status}`)
     const text = await res.text()
-    this.#base = parseManifest(JSON.parse(text))
-    const site = createSite(this.#base)
+    this.base = parseManifest(JSON.parse(text))
+    const site = createSite(this.base)
     return [site, new Response(text, { headers: { 'Content-Type': 'application/json' } })]
   }
 }
