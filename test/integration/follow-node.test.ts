@@ -15,7 +15,7 @@ import { startSeeder } from '../../cli/lib/swarm.js'
 import { makeTempDir, type TempDir } from '../helpers/tmp.js'
 import { startTrackerServer, trackerUrlFor, type TrackerServer } from '../helpers/tracker.js'
 import { assertInNetns, rtcConfig } from '../helpers/webrtc.js'
-import { cliPath, copyHello, makeLoaderDir, removeBundle } from '../unit/cli/helpers.js'
+import { cliPath, copyHello, makeLoaderDir, removeBundle, runCli } from '../unit/cli/helpers.js'
 
 const closers: Array<() => Promise<void>> = []
 let tmp: TempDir
@@ -97,5 +97,31 @@ describe('serve <site address>', () => {
     const res = await fetch(new URL('about.html', url))
     expect(res.status, err.text).toBe(200)
     expect(await res.text()).toBe('<h1>About, version 2</h1>\n')
+  }, 150_000)
+
+  it('seed <site address> mirrors the newest version: a visitor gets it from the mirror with the publisher gone', async () => {
+    // The publisher's seeders of version 2 from the test before are running; the mirror joins.
+    const main = await cliPath()
+    const mirrorDir = join(tmp.path, 'mirror')
+    const env = { ...process.env, PEERSITE_STATE_DIR: join(tmp.path, 'mirror-state'), PEERSITE_DEBUG: '' }
+    const child = spawn(process.execPath, [main, 'seed', `${v2.address!}&tr=${encodeURIComponent(trackerUrlFor(tracker, 'mirror'))}`, '--path', mirrorDir, '--ice-servers', 'none'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    closers.push(async () => {
+      if (child.exitCode !== null) return
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGINT')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+      await exited
+      clearTimeout(timer)
+    })
+    const out = { text: '' }
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { out.text += d })
+    await waitFor(child, out, `seeding version seq ${v2.pointer!.seq}`)
+
+    // Every publisher seeder stops: the mirror alone has version 2 and its record.
+    for (const close of closers.splice(0, closers.length - 1).reverse()) await close()
+    const got = await runCli(['get', v2.address!, '--tracker', trackerUrlFor(tracker, 'late-visitor'), '--out', join(tmp.path, 'got'), '--ice-servers', 'none', '--json', '--timeout', '60'],
+      { env: { PEERSITE_STATE_DIR: join(tmp.path, 'late-visitor-state') }, timeoutMs: 90_000 })
+    expect(got.code, got.stderr).toBe(0)
+    expect((JSON.parse(got.stdout) as { infoHash: string }).infoHash).toBe(v2.infoHash)
   }, 150_000)
 })
