@@ -13,7 +13,8 @@ import { PointerStateFile } from '../lib/pointer-state.js'
 import { parseSiteAddress, resolvePointer, startPointerSeeders, type PointerSeeders, type SiteAddress } from '../lib/pointer-swarm.js'
 import { waitForShutdown } from '../lib/signals.js'
 import { printAbove, renderSwarmStatus, startStatusLine, warningPrinter, type StatusLine } from '../lib/status.js'
-import { download, startSeeder, type Seeder } from '../lib/swarm.js'
+import { download, fetchMetainfo, startSeeder, type Seeder } from '../lib/swarm.js'
+import type { Metainfo } from '../../engine/metainfo/index.js'
 import { toHex } from '../../engine/util/bytes.js'
 import { readTorrentFile } from '../lib/torrent.js'
 import { DEFAULT_TRACKERS, ICE_SERVERS_OPTION, iceConfigFor, isWebSocketTracker, joinTrackers, parseIceServers, validateTrackers } from '../lib/trackers.js'
@@ -88,17 +89,30 @@ async function seedAddress (argv: SeedArgs, address: SiteAddress, given: string[
   let seq = -1
   /** The seq being downloaded: one version at a time, never the same twice. */
   let taking = -1
+  /** The version seeded now: its pieces are reused by the next. */
+  let held: { metainfo: Metainfo, root: string } | undefined
   /** Downloads version `record` (unless a newer one came meanwhile) and seeds it in place of the one before. */
   const take = async (record: VerifiedPointer): Promise<void> => {
     if (record.seq <= seq || record.seq <= taking) return
     taking = record.seq
     const out = join(parent, `${record.seq}-${record.infoHash}`)
     process.stderr.write(`getting version seq ${record.seq} (infohash ${record.infoHash}) into ${out}\n`)
-    // A folder of an earlier run is fetched again rather than trusted (the Node store does not reuse pieces by hash yet).
+    // A folder of an earlier run is fetched again rather than trusted; the pieces the version seeded now shares with
+    // this one are copied by hash (checked again) instead of downloaded.
     await rm(out, { recursive: true, force: true })
-    const { metainfo } = await download({ ...swarm, infoHash: record.infoHash, out })
+    const before = held
+    const known = before !== undefined ? await fetchMetainfo({ ...swarm, infoHash: record.infoHash }) : undefined
+    const { metainfo } = await download({
+      ...swarm,
+      infoHash: record.infoHash,
+      out,
+      ...(known !== undefined ? { metainfo: known } : {}),
+      ...(before !== undefined ? { reuse: before } : {}),
+      onReused: (n) => { printAbove(status, `${n} pieces of seq ${record.seq} copied from seq ${seq}, the rest downloaded`, process.stdout) }
+    })
     if (record.seq <= seq) return
     seq = record.seq
+    held = { metainfo, root: out }
     await seeder?.close()
     seeder = await startSeeder({ ...swarm, metainfo, root: out, ...(pointers !== undefined ? { pointer: pointers.siteExchange } : {}) })
     printAbove(status, `seeding version seq ${record.seq} of ${btpkMagnet(address.publicKey, address.salt)} from ${out}`, process.stdout)

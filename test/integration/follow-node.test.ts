@@ -6,7 +6,7 @@
  *   sh scripts/in-netns.sh npx vitest run test/integration/follow-node.test.ts
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startPointerSeeders } from '../../cli/lib/pointer-swarm.js'
@@ -123,5 +123,40 @@ describe('serve <site address>', () => {
       { env: { PEERSITE_STATE_DIR: join(tmp.path, 'late-visitor-state') }, timeoutMs: 90_000 })
     expect(got.code, got.stderr).toBe(0)
     expect((JSON.parse(got.stdout) as { infoHash: string }).infoHash).toBe(v2.infoHash)
+  }, 150_000)
+
+  it('seed <site address> follows a newer version, copying the pieces it shares by hash', async () => {
+    const dir = join(tmp.path, 'follow-seed')
+    const loaderDir = await makeLoaderDir(dir)
+    const site = await copyHello(dir)
+    const common = { dir: site, trackers: [tracker.url], loaderDir, keyFile: join(dir, 'k.key'), stateDir: join(dir, 'publisher-state') }
+    const w1 = await publishSite({ ...common, out: join(dir, 'w1') })
+    // Version 2 from a copy, so that version 1's seeder keeps its files.
+    const site2 = await copyHello(dir, 'hello2')
+    await writeFile(join(site2, 'about.html'), '<h1>About, the third</h1>\n')
+    const w2 = await publishSite({ ...common, dir: site2, out: join(dir, 'w2') })
+    await seedVersion(w1, 'w1')
+    const main = await cliPath()
+    const env = { ...process.env, PEERSITE_STATE_DIR: join(dir, 'mirror-state'), PEERSITE_DEBUG: '' }
+    const child = spawn(process.execPath, [main, 'seed', `${w1.address!}&tr=${encodeURIComponent(trackerUrlFor(tracker, 'mirror-2'))}`, '--path', join(dir, 'mirror'), '--ice-servers', 'none'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    closers.push(async () => {
+      if (child.exitCode !== null) return
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGINT')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+      await exited
+      clearTimeout(timer)
+    })
+    const out = { text: '' }
+    const err = { text: '' }
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { out.text += d })
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { err.text += d })
+    await waitFor(child, out, `seeding version seq ${w1.pointer!.seq}`).catch((e: Error) => { throw new Error(`${e.message}; stderr: ${err.text}`) })
+    await seedVersion(w2, 'w2')
+    const text = await waitFor(child, out, `seeding version seq ${w2.pointer!.seq}`)
+    const copied = Number(/(\d+) pieces of seq \d+ copied/.exec(text)?.[1])
+    expect(copied).toBeGreaterThan(0)
+    expect(copied).toBeLessThan(w2.metainfo.pieceCount)
+    expect(await readFile(join(dir, 'mirror', `${w2.pointer!.seq}-${w2.infoHash}`, 'about.html'), 'utf8')).toBe('<h1>About, the third</h1>\n')
   }, 150_000)
 })
