@@ -8,7 +8,8 @@
  *
  *   npm run build && sh scripts/in-netns.sh npx vitest run test/e2e/follow.test.ts
  */
-import { cp, readFile, writeFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { cp, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
@@ -37,6 +38,13 @@ function recordHeadings (): void {
     seen.push(document.querySelector('h1')?.textContent ?? '')
     top!.sessionStorage.setItem('h1s', JSON.stringify(seen))
   })
+}
+
+/** Every file of a folder and its SHA-256. */
+async function folderDigest (dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  for (const name of (await readdir(dir)).sort()) out[name] = createHash('sha256').update(await readFile(join(dir, name))).digest('hex')
+  return out
 }
 
 async function cardText (page: Page): Promise<string> {
@@ -114,7 +122,9 @@ describe('a keyed site updates in the browser', () => {
     // The whole of version 1 (the background prefetch), so that the update's bytes are what version 2 adds.
     await visitor1.waitForFunction(() => (window as unknown as { peersite?: { torrent?: { done: boolean } } }).peersite?.torrent?.done === true, undefined, { timeout: 30_000 })
     await visitor1.waitForFunction(() => (window as unknown as { peersite?: { follow?: unknown } }).peersite?.follow !== undefined, undefined, { timeout: 15_000 })
-    const hostV1 = await readFile(join(tmp.path, 'v1', 'peersite.json'), 'utf8')
+    const hostV1 = await folderDigest(join(tmp.path, 'v1'))
+    // publish --key shipped the keyed build of the loader script (it follows the key; the plain one does not).
+    expect(await readFile(join(tmp.path, 'v1', 'peersite.js'))).toEqual(await readFile(join(loaderDir, 'peersite-keyed.js')))
 
     // Version 2: one page changed, and longer (BEP 47 pad files keep the other files' pieces where they were).
     await writeFile(join(siteDir, 'index.html'), `<!doctype html><title>Home</title><h1>${HOME_V2}</h1><p>${'What is new in this version. '.repeat(40)}</p><p><a href="about.html">About</a></p>\n`)
@@ -129,6 +139,8 @@ describe('a keyed site updates in the browser', () => {
       return f?.next?.infoHash === ih
     }, v2.infoHash, { timeout: 45_000 })
     await expect.poll(async () => await cardText(visitor1), { timeout: 10_000 }).toContain('A new version of this site is ready')
+    // This tab keeps seeding version 1 while it is open.
+    expect(await visitor1.evaluate(() => (window as unknown as { peersite: { torrent: { destroyed: boolean } } }).peersite.torrent.destroyed)).toBe(false)
     // Still version 1 on screen until the next navigation.
     expect(await visitor1.evaluate(() => (document.getElementById('peersite-frame') as HTMLIFrameElement).contentDocument?.querySelector('h1')?.textContent)).toBe(HOME_V1)
 
@@ -141,7 +153,7 @@ describe('a keyed site updates in the browser', () => {
     console.log(`update: ${bytes} B of pieces after the reload (+ ${v2.metainfo.info.length} B metadata); bound ${bound} B; site ${v2.metainfo.length} B; before ${before}`)
     expect(bytes + v2.metainfo.info.length).toBeLessThanOrEqual(bound)
     // The static host's loader folder is version 1's, byte for byte.
-    expect(await readFile(join(tmp.path, 'v1', 'peersite.json'), 'utf8')).toBe(hostV1)
+    expect(await folderDigest(join(tmp.path, 'v1'))).toEqual(hostV1)
   }, 150_000)
 
   it('a fresh visitor sees version 2 at once', async () => {
