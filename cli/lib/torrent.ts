@@ -59,7 +59,14 @@ export async function buildTorrent (site: SiteListing, opts: BuildTorrentOptions
   const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(pieceLength, largest(site.files))))
   const entries = new InfoFiles()
   let lastYield = performance.now()
-  let hashedFileBytes = 0
+  let hashed = 0
+  /** Lets the event loop run (progress lines, Ctrl-C) if it has not for YIELD_EVERY_MS: inside big files too. */
+  const breathe = async (): Promise<void> => {
+    if (performance.now() - lastYield < YIELD_EVERY_MS) return
+    opts.onProgress?.(hashed, site.length)
+    await new Promise((resolve) => setImmediate(resolve))
+    lastYield = performance.now()
+  }
   for (let i = 0; i < site.files.length; i++) {
     const file = site.files[i]!
     const gap = layout.offsets[i]! - hasher.position
@@ -69,12 +76,14 @@ export async function buildTorrent (site: SiteListing, opts: BuildTorrentOptions
     }
     entries.file(file.length, file.path)
     const peek = opts.peek !== undefined && file.length <= chunk.length && opts.peek.wants(file.path) ? opts.peek : undefined
-    readInto(file, chunk, hasher, peek === undefined ? undefined : (bytes) => { peek.take(file.path, bytes) })
-    hashedFileBytes += file.length
-    if (performance.now() - lastYield >= YIELD_EVERY_MS) {
-      opts.onProgress?.(hashedFileBytes, site.length)
-      await new Promise((resolve) => setImmediate(resolve))
-      lastYield = performance.now()
+    const take = peek === undefined ? undefined : (bytes: Uint8Array): void => { peek.take(file.path, bytes) }
+    if (file.length <= chunk.length) {
+      readWhole(file, chunk, hasher, take)
+      hashed += file.length
+      await breathe()
+    } else {
+      const before = hashed
+      await readInChunks(file, chunk, hasher, async (done) => { hashed = before + done; await breathe() })
     }
   }
   hasher.finish()
@@ -136,40 +145,62 @@ function largest (files: readonly SiteFile[]): number {
  * Feeds one file into the hasher. Exactly the listed length is read: a file that is shorter or longer now than when
  * the folder was listed changed under us, and its torrent would lie about it.
  */
-function readInto (file: SiteFile, chunk: Buffer, hasher: PieceHasher, peek: ((bytes: Uint8Array) => void) | undefined): void {
-  if (file.length === 0 && peek === undefined) return
-  let fd: number
+/** A file that fits in one read, synchronously: no promise per file on a site of many small files. */
+function readWhole (file: SiteFile, chunk: Buffer, hasher: PieceHasher, peek: ((bytes: Uint8Array) => void) | undefined): void {
+  const fd = openFile(file)
   try {
-    fd = openSync(file.absPath, 'r')
-  } catch (err) {
-    throw fsError(err, file.path)
-  }
-  try {
-    let done = 0
-    // The last read asks for one byte more than the file should have: a file that grew since it was listed says so
-    // there, without an fstat per file.
-    let endChecked = false
-    while (done < file.length) {
-      const want = Math.min(chunk.length, file.length - done)
-      const ask = want === file.length - done && want < chunk.length ? want + 1 : want
-      let got = 0
-      while (got < want) {
-        const n = readSync(fd, chunk, got, ask - got, done + got)
-        if (n === 0) throw changed(file) // shorter than listed
-        got += n
-      }
-      if (got > want) throw changed(file)
-      endChecked ||= ask > want
-      // A file that fits in one chunk is whole here: the subresource scan looks at it now, not in a second read.
-      if (peek !== undefined && want === file.length) peek(chunk.subarray(0, want))
-      hasher.update(chunk.subarray(0, want))
-      done += want
-    }
-    if (file.length === 0) peek?.(new Uint8Array(0))
-    if (!endChecked && readSync(fd, chunk, 0, 1, file.length) !== 0) throw changed(file)
+    readChunk(fd, file, chunk, hasher, peek, 0)
   } finally {
     closeSync(fd)
   }
+}
+
+/** A file larger than one read, chunk by chunk, `between` after each (the event loop's turn). */
+async function readInChunks (file: SiteFile, chunk: Buffer, hasher: PieceHasher, between: (done: number) => Promise<void>): Promise<void> {
+  const fd = openFile(file)
+  try {
+    let done = 0
+    while (done < file.length) {
+      done = readChunk(fd, file, chunk, hasher, undefined, done)
+      await between(done)
+    }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+function openFile (file: SiteFile): number {
+  try {
+    return openSync(file.absPath, 'r')
+  } catch (err) {
+    throw fsError(err, file.path)
+  }
+}
+
+/**
+ * Reads the chunk of `file` starting at `done` into the hasher; returns where the next starts. The last read asks
+ * for one byte more than the file should have: a file that grew since it was listed says so there, without an
+ * fstat per file; one that shrank returns 0 early.
+ */
+function readChunk (fd: number, file: SiteFile, chunk: Buffer, hasher: PieceHasher, peek: ((bytes: Uint8Array) => void) | undefined, done: number): number {
+  const want = Math.min(chunk.length, file.length - done)
+  const last = want === file.length - done
+  const ask = last && want < chunk.length ? want + 1 : want
+  let got = 0
+  do {
+    const n = readSync(fd, chunk, got, ask - got, done + got)
+    if (n === 0) {
+      if (got < want) throw changed(file) // shorter than listed
+      break
+    }
+    got += n
+  } while (got < want)
+  if (got > want) throw changed(file) // longer than listed
+  if (last && ask === want && readSync(fd, chunk, 0, 1, file.length) !== 0) throw changed(file)
+  // A file that fits in one chunk is whole here: the subresource scan looks at it now, not in a second read.
+  if (peek !== undefined && want === file.length) peek(chunk.subarray(0, want))
+  hasher.update(chunk.subarray(0, want))
+  return done + want
 }
 
 function changed (file: SiteFile): UsageError {
