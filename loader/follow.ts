@@ -61,6 +61,8 @@ export interface FollowInit {
   readonly late: LatePointer
   /** Something for the visitor to read (a refused record, a new version ready). */
   readonly tell: (heading: string, detail: string) => void
+  /** The worker now serves a newer version (main.ts reloads if no page of the old one has been shown yet). */
+  readonly onSwitched?: () => void
   readonly kit: FollowKit
 }
 
@@ -161,6 +163,7 @@ export async function follow (init: FollowInit): Promise<Follower> {
       return false
     }
     serveWorker(meta.infoHash, Promise.resolve(torrent))
+    init.onSwitched?.()
     init.tell('A new version of this site is ready', 'It shows on the next page you open, or when you reload this one.')
     return true
   }

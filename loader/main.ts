@@ -101,6 +101,8 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
         torrent,
         late: late!,
         tell: progress,
+        // No page shown yet (the version the loader folder names may have nobody left to share it): the new one now.
+        onSwitched: () => { if (!debug.loaded) location.reload() },
         kit: { Torrent, MemoryStore, Bitfield, WebSocketTrackerDiscovery, openStore, startTorrent, manifestLayout, storeBudget, rtcConfigFor, serveWorker }
       }
       return debug.follow = await follow(init)
