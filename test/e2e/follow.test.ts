@@ -172,18 +172,18 @@ describe('a keyed site updates in the browser', () => {
 
   it('a replayed older record is refused as a rollback, with a message to the visitor', async () => {
     await seedVersion(v1, 'replay', later)
-    await visitor1.waitForFunction(() => ((window as unknown as { peersite?: { follow?: { refused: string[] } } }).peersite?.follow?.refused.length ?? 0) > 0, undefined, { timeout: 30_000 })
+    await visitor1.waitForFunction(() => ((window as unknown as { peersite?: { follow?: { refused: string[] } } }).peersite?.follow?.refused.length ?? 0) > 0, undefined, { timeout: 75_000 })
     expect(await cardText(visitor1)).toContain('An older version of this site was refused')
     expect(await visitor1.evaluate(() => (window as unknown as { peersite: { follow: { book: { current?: { seq: number } } } } }).peersite.follow.book.current?.seq)).toBe(v2.pointer!.seq)
-  }, 60_000)
+  }, 90_000)
 
   it('two records with the same seq are a fork: both refused, the visitor told', async () => {
     const seed = parseKeyFile(await readFile(keyFile, 'utf8'), keyFile)
     const fork: PointerRecord = await signPointer(nodeSigner(seed), { infoHash: v1.infoHash, seq: v2.pointer!.seq })
     const pointers = await startPointerSeeders({ record: fork, trackers: [trackerUrlFor(tracker, 'fork')], rtcConfig, announceIntervalMs: 2000 })
     later.push(pointers)
-    await expect.poll(async () => await cardText(visitor1), { timeout: 30_000 }).toContain('This site\'s key signed two different versions')
+    await expect.poll(async () => await cardText(visitor1), { timeout: 75_000 }).toContain('This site\'s key signed two different versions')
     expect(await visitor1.evaluate(() => (window as unknown as { peersite: { follow: { book: { current?: unknown } } } }).peersite.follow.book.current)).toBeUndefined()
     await context1.close()
-  }, 60_000)
+  }, 90_000)
 })
