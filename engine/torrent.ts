@@ -46,7 +46,7 @@ export interface TorrentInit {
    */
   origin?: boolean
   /** A keyed site's pointer records pass over this swarm too (pointer-exchange.ts); `peersite_pointer` is advertised only then. */
-  pointer?: PointerExchange<Peer>
+  pointer?: PointerPort
   /**
    * Peer exchange (BEP 11) for peers that can dial addresses (Node over TCP: engine/discovery/pex.ts); `ut_pex` is
    * advertised only then. Browsers cannot dial an address, so they leave it off.
@@ -63,6 +63,9 @@ export interface PeerExchangeHooks {
   /** Once a second, with every peer: sends what is due (BEP 11 rounds are at most once a minute per peer). */
   tick (peers: ReadonlySet<Peer>, now: number): void
 }
+
+/** What the torrent calls of a pointer exchange (PointerExchange, or a stand-in until it has loaded: loader/main.ts). */
+export type PointerPort = Pick<PointerExchange<Peer>, 'onExtendedHandshake' | 'onMessage' | 'onPeerClose'>
 
 export type TorrentEvents = {
   metadata: [metainfo: Metainfo]
@@ -116,7 +119,7 @@ export class Torrent extends Emitter<TorrentEvents> {
   readonly #peerList: PeerList
   readonly #reader: Reader
   readonly #metadata: MetadataExchange
-  readonly #pointer: PointerExchange<Peer> | undefined
+  readonly #pointer: PointerPort | undefined
   readonly #pex: PeerExchangeHooks | undefined
   #downloader: Downloader | undefined
   #uploader: Uploader | undefined

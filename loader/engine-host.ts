@@ -12,7 +12,7 @@ import { IdbStore } from '../engine/storage/idb.js'
 import type { PieceStore } from '../engine/storage/index.js'
 import { MemoryStore } from '../engine/storage/memory.js'
 import { OverflowStore } from '../engine/storage/overflow.js'
-import { Torrent } from '../engine/torrent.js'
+import { Torrent, type PointerPort } from '../engine/torrent.js'
 import { allTrackersLocal, PUBLIC_RTC_CONFIG } from '../engine/transport/rtc-config.js'
 import { rawDictValue } from '../engine/util/bencode.js'
 import { holdBackground, prefetchLimitOf } from './prefetch.js'
@@ -128,7 +128,7 @@ export function storeBudget (manifest: Pick<SiteManifest, 'prefetchLimit'>): num
  * `opening`: a store opened from peersite.json's layout while site.torrent was on its way (IndexedDB takes 50-150 ms
  * to open on a first visit); used if site.torrent agrees, else closed and opened again from the torrent.
  */
-export async function startTorrent (metainfo: Metainfo, manifest: SiteManifest, opening?: Promise<OpenedStore>): Promise<Torrent> {
+export async function startTorrent (metainfo: Metainfo, manifest: SiteManifest, opening?: Promise<OpenedStore>, pointer?: PointerPort): Promise<Torrent> {
   const rtcConfig = rtcConfigFor(manifest.trackers)
   let opened = await opening?.catch(() => undefined)
   const same = (a: StoreLayout, b: StoreLayout): boolean =>
@@ -141,7 +141,7 @@ export async function startTorrent (metainfo: Metainfo, manifest: SiteManifest, 
   const torrent = new Torrent({
     createStore: () => store,
     createDiscovery: (init) => new WebSocketTrackerDiscovery({ ...init, announce: [...manifest.trackers], rtcConfig })
-  }, { infoHash: metainfo.infoHash, metainfo, maxPeers: BROWSER_MAX_PEERS, ...(have !== undefined ? { have } : {}) })
+  }, { infoHash: metainfo.infoHash, metainfo, maxPeers: BROWSER_MAX_PEERS, ...(have !== undefined ? { have } : {}), ...(pointer !== undefined ? { pointer } : {}) })
   // Nothing in the background until the first page has painted (loader/prefetch.ts, main.ts).
   holdBackground(torrent)
   // A misbehaving peer or tracker is the torrent's problem, handled there; keep a trace for whoever debugs.

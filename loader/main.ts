@@ -10,10 +10,15 @@
  *
  * Every URL is relative to the site root, so the loader works under any sub-path (https://host/some/site/).
  */
-import type { Torrent, TorrentStats } from '../engine/torrent.js'
-import type { SiteManifest } from '../worker/protocol.js'
+import { Bitfield } from '../engine/bitfield.js'
+import { WebSocketTrackerDiscovery } from '../engine/discovery/websocket-tracker.js'
+import { MemoryStore } from '../engine/storage/memory.js'
+import { Torrent, type TorrentStats } from '../engine/torrent.js'
+import { FOLLOW_SCRIPT, type SiteManifest } from '../worker/protocol.js'
 import { BootProblem, missingFeatures, registerAndControl } from './boot.js'
-import { fetchTorrentFile, loadWebSeedCode, manifestLayout, mark, openStore, parseTorrentFile, startTorrent, storeBudget, webSeedsOf } from './engine-host.js'
+import { fetchTorrentFile, loadWebSeedCode, manifestLayout, mark, openStore, parseTorrentFile, rtcConfigFor, startTorrent, storeBudget, webSeedsOf } from './engine-host.js'
+import type { Follower, FollowInit } from './follow.js'
+import { LatePointer } from './late-pointer.js'
 import { electLeader, serveWorker } from './leader.js'
 import { PageHints, pageCandidates } from './preload.js'
 import { BackgroundPrefetch, prefetchLimitOf, saveDataRequested } from './prefetch.js'
@@ -25,6 +30,17 @@ const NOBODY_DEADLINE_MS = 20_000
 /** The progress card appears only if the first page takes longer than this (no flash on warm visits). */
 const CARD_DELAY_MS = 300
 const CARD_UPDATE_MS = 250
+/**
+ * A keyed site's first visit waits this long at most for a peer to tell the newest version before showing the one
+ * the loader folder names (a new visitor sees the newest version at once, not the loader folder's first).
+ */
+const FIRST_VISIT_FOLLOW_MS = 6000
+
+/**
+ * The build variant: scripts/build-browser.mjs defines PEERSITE_KEYED as false for peersite.js and true for
+ * peersite-keyed.js (what publish --key ships), so plain sites do not carry the keyed code.
+ */
+declare const PEERSITE_KEYED: boolean
 
 /** What devtools and the tests can look at: `window.peersite`. */
 export interface PeersiteDebug {
@@ -40,6 +56,8 @@ export interface PeersiteDebug {
   firstPage?: { readonly path: string | undefined, readonly length: number, readonly files: readonly string[] }
   /** Ports handed to the worker (more than one: the worker restarted, or a new worker took over). */
   introductions: number
+  /** A keyed site's version following (loader/follow.ts), once loaded. */
+  follow?: Follower
   stats (): TorrentStats | undefined
 }
 
@@ -79,6 +97,29 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
   if (missing !== undefined) throw new BootProblem(missing)
 
   mark('boot')
+  // A keyed site (publish --key): its torrents speak peersite_pointer from the start (late-pointer.ts).
+  // Only in the keyed build (peersite-keyed.js, which publish --key ships as peersite.js): plain sites do not carry it.
+  const late = PEERSITE_KEYED && manifest.address !== undefined ? new LatePointer() : undefined
+  const firstVisit = navigator.serviceWorker.controller === null
+  let following: Promise<Follower> | undefined
+  let startFollow!: (torrent: Torrent) => Promise<Follower>
+  if (PEERSITE_KEYED) startFollow = (torrent) => {
+    following ??= (import(new URL(FOLLOW_SCRIPT, root).href) as Promise<typeof import('./follow.js')>).then(async ({ follow }) => {
+      const init: FollowInit = {
+        root,
+        manifest,
+        torrent,
+        late: late!,
+        tell: progress,
+        // No page shown yet (the version the loader folder names may have nobody left to share it): the new one now.
+        onSwitched: () => { if (!debug.loaded) location.reload() },
+        kit: { Torrent, MemoryStore, Bitfield, WebSocketTrackerDiscovery, openStore, startTorrent, manifestLayout, storeBudget, rtcConfigFor, serveWorker }
+      }
+      return debug.follow = await follow(init)
+    })
+    following.catch((err: unknown) => console.warn('peersite: cannot follow the site key:', err))
+    return following
+  }
   // Fetched while the worker starts (only the leader parses it; it is small and HTTP-cached for the others).
   const torrentFile = from !== undefined ? Promise.resolve(from.torrentBytes) : fetchTorrentFile(root)
   torrentFile.catch(() => {})
@@ -119,6 +160,10 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
   const firstPaint = new Promise<void>((resolve) => { painted = resolve })
   let delivered = false
   let bootError: Error | undefined
+  /** A keyed site's first visit: whether the worker switched to a newer version before the first page. */
+  let checkFirst = (_: Promise<boolean>): void => {}
+  let firstFollow!: Promise<boolean>
+  if (PEERSITE_KEYED) firstFollow = new Promise<boolean>((resolve) => { checkFirst = (p) => { p.then(resolve, () => resolve(false)) } })
   const infoHash = manifest.infoHash.toLowerCase()
   const leadsNow = electLeader(infoHash, () => {
     debug.leader = true
@@ -133,7 +178,7 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
       ? Promise.resolve(adopted!)
       : torrentFile
         .then(async (bytes) => await parseTorrentFile(bytes, manifest))
-        .then(async (metainfo) => await startTorrent(metainfo, manifest, opening))
+        .then(async (metainfo) => await startTorrent(metainfo, manifest, opening, late))
         .then(async (t) => {
           (await seedCode)?.attachWebSeeds(t, seeds)
           return t
@@ -152,9 +197,12 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
       void firstPaint.then(() => {
         prefetch!.pageLoaded()
         debug.prefetch = prefetch!.bytes
+        if (PEERSITE_KEYED && late !== undefined) void startFollow(t)
       })
+      if (PEERSITE_KEYED && late !== undefined && firstVisit) checkFirst(startFollow(t).then(async (f) => await f.checked(FIRST_VISIT_FOLLOW_MS)))
       addEventListener('pagehide', (event) => { if (!event.persisted) void t.destroy() })
     }, (err: Error) => {
+      checkFirst(Promise.resolve(false))
       bootError = err
       console.error('peersite:', err)
       if (!debug.loaded) {
@@ -184,6 +232,14 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
   })
   await controlled
   mark('controlled')
+  if (PEERSITE_KEYED && late !== undefined && firstVisit && debug.leader) {
+    // Before the first page: a newer version, if a peer knows one, is what this visitor should see.
+    // Bounded: a newer version whose metadata does not come is shown later (at the next navigation).
+    if (await Promise.race([firstFollow, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2 * FIRST_VISIT_FOLLOW_MS))])) {
+      location.reload()
+      return
+    }
+  }
 
   // Tests shorten the deadline with an init script; nothing else sets this.
   const override = (globalThis as { PEERSITE_DEADLINE_MS?: unknown }).PEERSITE_DEADLINE_MS

@@ -4,6 +4,8 @@
  *   loader/main.ts   -> dist/browser/peersite.js  (ES module, loaded by index.html)
  *   worker/sw.ts     -> dist/browser/sw.js        (classic service worker script: an IIFE)
  *   loader/webseed.ts -> dist/browser/peersite-webseed.js (ES module, imported only by sites with web seeds)
+ *   loader/main.ts, worker/sw.ts -> peersite-keyed.js, sw-keyed.js (PEERSITE_KEYED: what publish --key ships as
+ *                     peersite.js and sw.js), loader/follow.ts -> peersite-follow.js (loaded by keyed sites)
  *   loader/index.html -> dist/browser/index.html and dist/browser/404.html
  *   loader/gateway.ts -> dist/browser/gateway/peersite.js, loader/gateway.html -> dist/browser/gateway/index.html:
  *   worker/sw.ts      -> dist/browser/gateway/sw.js (PEERSITE_GATEWAY_BUILD: the site named by the host name)
@@ -37,39 +39,67 @@ const common = {
   define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"' }
 }
 
+/**
+ * Variants of the loader script and the worker, chosen at build time so that a site's first visit carries only its
+ * own code (test/e2e/budget.test.ts): keyed (a site published with --key follows its newest version: loader/follow.ts
+ * and worker/version.ts; publish --key ships them under the plain names) and gateway (the generic loader's worker,
+ * which takes the site from the host name: worker/gateway-source.ts).
+ */
+const variant = ({ keyed = false, gateway = false } = {}) => ({
+  ...common,
+  define: { ...common.define, PEERSITE_KEYED: String(keyed), PEERSITE_GATEWAY_BUILD: String(gateway) }
+})
+
 await mkdir(join(outdir, 'gateway'), { recursive: true })
 
 await Promise.all([
   build({
-    ...common,
+    ...variant(),
     entryPoints: [join(root, 'loader', 'main.ts')],
     outfile: join(outdir, 'peersite.js'),
     format: 'esm'
   }),
+  build({
+    ...variant({ keyed: true }),
+    entryPoints: [join(root, 'loader', 'main.ts')],
+    outfile: join(outdir, 'peersite-keyed.js'),
+    format: 'esm'
+  }),
+  build({
+    ...variant({ keyed: true }),
+    entryPoints: [join(root, 'worker', 'sw.ts')],
+    outfile: join(outdir, 'sw-keyed.js'),
+    format: 'iife'
+  }),
+  // A keyed site's version following, loaded by peersite.js after the first paint (loader/follow.ts).
+  build({
+    ...variant({ keyed: true }),
+    entryPoints: [join(root, 'loader', 'follow.ts')],
+    outfile: join(outdir, 'peersite-follow.js'),
+    format: 'esm'
+  }),
   // Loaded by the leader page only for sites with web seeds (BEP 19): not part of other sites' first visit.
   build({
-    ...common,
+    ...variant(),
     entryPoints: [join(root, 'loader', 'webseed.ts')],
     outfile: join(outdir, 'peersite-webseed.js'),
     format: 'esm'
   }),
   build({
-    ...common,
+    ...variant({ gateway: true }),
     entryPoints: [join(root, 'loader', 'gateway.ts')],
     outfile: join(outdir, 'gateway', 'peersite.js'),
     format: 'esm'
   }),
   build({
-    ...common,
-    define: { ...common.define, PEERSITE_GATEWAY_BUILD: 'false' },
+    ...variant(),
     entryPoints: [join(root, 'worker', 'sw.ts')],
     outfile: join(outdir, 'sw.js'),
     // Module service workers are not everywhere yet (Firefox < 147): a classic script works in all.
     format: 'iife'
   }),
   build({
-    ...common,
-    define: { ...common.define, PEERSITE_GATEWAY_BUILD: 'true' },
+    ...variant({ gateway: true }),
     entryPoints: [join(root, 'worker', 'sw.ts')],
     outfile: join(outdir, 'gateway', 'sw.js'),
     format: 'iife'
@@ -100,7 +130,7 @@ async function minifyHtml (source) {
 }
 
 const rows = []
-for (const name of ['peersite.js', 'sw.js', 'peersite-webseed.js', 'index.html', '404.html', 'gateway/peersite.js', 'gateway/sw.js', 'gateway/index.html']) {
+for (const name of ['peersite.js', 'sw.js', 'peersite-keyed.js', 'sw-keyed.js', 'peersite-follow.js', 'peersite-webseed.js', 'index.html', '404.html', 'gateway/peersite.js', 'gateway/sw.js', 'gateway/index.html']) {
   const bytes = await readFile(join(outdir, name))
   rows.push([name, bytes.length, gzipSync(bytes, { level: 9 }).length])
 }

@@ -14,7 +14,10 @@
  * sends whole pieces, and the worker checks each against the torrent's SHA-1 (worker/verify.ts) before a byte of it
  * is served; a file's first and last piece may hold bytes of its neighbours, which is why the whole piece travels.
  */
+import type { PointerRecordJson } from '../engine/pointer/index.js'
 import type { RedirectRule } from './redirects.js'
+
+export type { PointerRecordJson }
 
 /** peersite.json, written by `peersite publish` beside the loader. */
 export interface SiteManifest {
@@ -50,6 +53,10 @@ export interface SiteManifest {
    * so the loader's own folder is a web seed. Absent: not.
    */
   readonly withFiles?: boolean
+  /** A keyed site (`publish --key`): its permanent address, `magnet:?xs=urn:btpk:<public key hex>` (BEP 46). */
+  readonly address?: string
+  /** The signed record of this version (BEP 44 fields as hex, engine/pointer): untrusted, checked like any. */
+  readonly pointer?: PointerRecordJson
 }
 
 /**
@@ -64,7 +71,9 @@ export const WEB_SEED_SCRIPT = 'peersite-webseed.js'
 export const MANIFEST_FILE = 'peersite.json'
 export const TORRENT_FILE = 'site.torrent'
 /** The loader's own files: served by the static host (the worker lets them through to the network). */
-export const LOADER_FILES = ['index.html', '404.html', 'sw.js', 'peersite.js', WEB_SEED_SCRIPT, MANIFEST_FILE, TORRENT_FILE] as const
+/** The code that follows a keyed site's newest version (loader/follow.ts), loaded after the first paint. */
+export const FOLLOW_SCRIPT = 'peersite-follow.js'
+export const LOADER_FILES = ['index.html', '404.html', 'sw.js', 'peersite.js', FOLLOW_SCRIPT, WEB_SEED_SCRIPT, MANIFEST_FILE, TORRENT_FILE] as const
 /**
  * The loader's names a site file may not take at the root of the output folder: the worker sends them to the
  * network. index.html and 404.html are not among them: under those names the site's own pages are served.
@@ -88,11 +97,18 @@ export type PageMessage =
    * from the info dictionary peers sent it (BEP 9). The worker keeps them only if the torrent is the host name's.
    */
   | { readonly type: 'site', readonly manifest: string, readonly torrent: ArrayBuffer }
-
+  /**
+   * A keyed site's newer version, learnt from peers: its manifest (built by the page, `pointer` being the signed
+   * record) and its info dictionary (BEP 9). The worker checks them (worker/version.ts) and serves that version from
+   * the next navigation on.
+   */
+  | { readonly type: 'version', readonly manifest: SiteManifest, readonly info: Uint8Array }
 
 export type WorkerMessage =
   /** The worker (perhaps just restarted) has no engine port: the leader page should send `leader` again. */
   | { readonly type: 'need-leader' }
+  /** The worker now serves this version of a keyed site (or refused it: `error`). */
+  | { readonly type: 'version', readonly infoHash?: string, readonly seq: number, readonly error?: string }
 
 export type EngineRequest =
   /**

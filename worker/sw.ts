@@ -9,6 +9,7 @@ import type { PageMessage } from './protocol.js'
 import { acceptsLeader } from './leader-check.js'
 import { readPins } from './verify.js'
 import { gatewayFileHandler, gatewayOf } from './gateway-source.js'
+import { Versions } from './version.js'
 
 declare const self: ServiceWorkerGlobalScope
 /**
@@ -16,10 +17,12 @@ declare const self: ServiceWorkerGlobalScope
  * loader`), false in the per-site sw.js, whose bundle then leaves the gateway code out.
  */
 declare const PEERSITE_GATEWAY_BUILD: boolean
+/** The build variant (scripts/build-browser.mjs): false in sw.js, true in sw-keyed.js (what publish --key ships). */
+declare const PEERSITE_KEYED: boolean
 
 // Through a gateway the site is the one the host name names, and only that one (never a path, query or fragment).
 const gateway = PEERSITE_GATEWAY_BUILD ? gatewayOf(self.location.hostname, self.registration.scope) : undefined
-const state = new WorkerState(self.registration.scope, { pins: readPins(self), gateway })
+const state = new WorkerState(self.registration.scope, { pins: readPins(self), gateway, ...(PEERSITE_KEYED ? { versions: new Versions(self.registration.scope) } : {}) })
 const handled = PEERSITE_GATEWAY_BUILD && gateway !== undefined ? [gatewayFileHandler, ...handlers] : handlers
 // A worker the browser restarted reads its manifest back from the cache before the first request needs it.
 if (self.registration.active !== null) void state.loadSite().catch(() => {})
@@ -35,6 +38,16 @@ self.addEventListener('activate', (event) => { event.waitUntil(self.clients.clai
 
 self.addEventListener('message', (event) => {
   const msg = event.data as Partial<PageMessage> | null
+  // Only in the keyed build (sw-keyed.js, shipped as sw.js by publish --key; see loader/main.ts KEYED).
+  if (PEERSITE_KEYED && msg?.type === 'version') {
+    event.waitUntil((async () => {
+      const controlled = await self.clients.matchAll({ type: 'window' })
+      if (!acceptsLeader(event.source, controlled, state.scope)) return
+      const reply = await state.versions!.offer(state, msg.manifest, new Uint8Array(msg.info!))
+      for (const client of controlled) client.postMessage(reply)
+    })())
+    return
+  }
   if (gateway !== undefined && msg?.type === 'site' && typeof msg.manifest === 'string' && msg.torrent instanceof ArrayBuffer) {
     const { manifest, torrent } = msg
     event.waitUntil((async () => {

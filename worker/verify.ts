@@ -22,13 +22,13 @@ export interface PieceTable {
   readonly files: ReadonlyMap<string, { readonly offset: number, readonly length: number }>
 }
 
-type Value = number | Uint8Array | Value[] | Map<string, Value>
+export type Value = number | Uint8Array | Value[] | Map<string, Value>
 
 const text = new TextDecoder()
 const fail = (what: string): never => { throw new Error(`site.torrent: ${what}`) }
 
 /** Decodes the bencoded value at `pos` (BEP 3); returns it and where it ends. site.torrent nests 4 levels at most. */
-function decodeAt (b: Uint8Array, pos: number, depth = 0): [Value, number] {
+export function decodeAt (b: Uint8Array, pos: number, depth = 0): [Value, number] {
   const c = b[pos]
   if (depth > 8 || c === undefined) fail('malformed')
   if (c === 0x6c || c === 0x64) { // l...e, d...e
@@ -51,7 +51,7 @@ export function toHex (bytes: Uint8Array): string {
   return Array.from(bytes, (x) => x.toString(16).padStart(2, '0')).join('')
 }
 
-async function digest (algorithm: 'SHA-1' | 'SHA-256', bytes: Uint8Array): Promise<Uint8Array> {
+export async function digest (algorithm: 'SHA-1' | 'SHA-256', bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest(algorithm, bytes as Uint8Array<ArrayBuffer>))
 }
 

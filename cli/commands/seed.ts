@@ -1,5 +1,5 @@
 /** `peersite seed <out-dir | site.torrent>`: check a published folder against its torrent, then seed it. */
-import { readFile, stat } from 'node:fs/promises'
+import { readFile, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import type { ArgumentsCamelCase, Argv } from 'yargs'
 import { UsageError } from '../../engine/errors.js'
@@ -7,10 +7,17 @@ import { checkSiteFolder } from '../lib/check.js'
 import { formatBytes } from '../lib/format.js'
 import { MANIFEST_FILE, OUT_SUFFIX, TORRENT_FILE } from '../lib/publish.js'
 import { nodeVerifier } from '../../engine/pointer/node.js'
-import { btpkMagnet, parsePointerAddress, pointerFromJson, verifyPointer, type VerifiedPointer } from '../../engine/pointer/index.js'
+import { btpkMagnet, parsePointerAddress, pointerFromJson, pointerId, verifyPointer, type VerifiedPointer } from '../../engine/pointer/index.js'
 import { seedUntilStopped } from '../lib/seeding.js'
+import { PointerStateFile } from '../lib/pointer-state.js'
+import { parseSiteAddress, resolvePointer, startPointerSeeders, type PointerSeeders, type SiteAddress } from '../lib/pointer-swarm.js'
+import { waitForShutdown } from '../lib/signals.js'
+import { printAbove, renderSwarmStatus, startStatusLine, warningPrinter, type StatusLine } from '../lib/status.js'
+import { download, fetchMetainfo, startSeeder, type Seeder } from '../lib/swarm.js'
+import type { Metainfo } from '../../engine/metainfo/index.js'
+import { toHex } from '../../engine/util/bytes.js'
 import { readTorrentFile } from '../lib/torrent.js'
-import { DEFAULT_TRACKERS, ICE_SERVERS_OPTION, iceConfigFor, isTracker, parseIceServers, validateTrackers } from '../lib/trackers.js'
+import { DEFAULT_TRACKERS, ICE_SERVERS_OPTION, iceConfigFor, isTracker, isWebSocketTracker, joinTrackers, parseIceServers, validateTrackers } from '../lib/trackers.js'
 import { startBtNetwork } from '../lib/bt-network.js'
 import { networkInit, withNetworkOptions } from '../lib/network-options.js'
 import { fsError } from '../lib/walk.js'
@@ -20,8 +27,8 @@ export const describe = 'Seed an already-published site (checks the files agains
 
 export function builder (yargs: Argv) {
   return withNetworkOptions(yargs)
-    .positional('target', { type: 'string', demandOption: true, describe: 'The output folder of publish, or its site.torrent' })
-    .option('path', { type: 'string', describe: 'The site folder (default: the output folder\'s name without -peersite)' })
+    .positional('target', { type: 'string', demandOption: true, describe: 'The output folder of publish, or its site.torrent, or a keyed site\'s address (magnet:?xs=urn:btpk:<public key> or the 64-hex public key: its newest version is downloaded and seeded, and followed)' })
+    .option('path', { type: 'string', describe: 'The site folder (default: the output folder\'s name without -peersite); for an address, the folder its versions are downloaded into (default ./peersite-<key>)' })
     .option('tracker', { type: 'string', array: true, describe: 'Tracker URL: ws(s):// for WebRTC peers, http(s):// or udp:// for TCP peers (repeatable; default: the torrent\'s own)' })
     .option('check', { type: 'boolean', default: true, describe: 'Verify every piece before seeding (--no-check: trust the folder)' })
     .option('ice-servers', ICE_SERVERS_OPTION)
@@ -32,6 +39,8 @@ export type SeedArgs = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['ar
 export async function handler (argv: SeedArgs): Promise<void> {
   const given = validateTrackers(argv.tracker ?? [])
   parseIceServers(argv.iceServers) // refuse a bad value before reading anything
+  const address = parseSiteAddress(argv.target)
+  if (address !== undefined) return await seedAddress(argv, address, given)
   const { torrentPath, outDir } = await locateTorrent(argv.target)
   const { metainfo, trackers: listed } = await readTorrentFile(torrentPath)
   const root = await locateSite(outDir, argv.path)
@@ -57,6 +66,80 @@ export async function handler (argv: SeedArgs): Promise<void> {
   process.stdout.write(`seeding ${metainfo.name} from ${root}\n  infohash: ${metainfo.infoHash}\n  trackers: ${trackers.join(' ')}\n  network:  ${network.describe()}\n`)
   if (pointer !== undefined) process.stdout.write(`  address:  ${btpkMagnet(pointer.publicKey, pointer.salt)} (seq ${pointer.seq})\n`)
   await seedUntilStopped({ metainfo, root, trackers, rtcConfig, network, ...(pointer !== undefined ? { pointer } : {}) })
+}
+
+/**
+ * `seed <address>`: a mirror of a keyed site. The newest version the pointer swarm shows is downloaded (verified
+ * piece by piece) into `<path>/<seq>-<infohash>` and seeded, with its record announced in the pointer swarm and the
+ * site's swarm; a newer version announced while it runs is downloaded beside it and seeded instead (the older
+ * folder is left in place).
+ */
+async function seedAddress (argv: SeedArgs, address: SiteAddress, given: string[]): Promise<void> {
+  const trackers = joinTrackers(given, address.trackers)
+  if (trackers.length === 0) throw new UsageError('a site address needs a tracker: add &tr=<url> to the magnet or pass --tracker')
+  const rtcConfig = iceConfigFor(argv.iceServers, trackers)
+  const parent = resolve(argv.path ?? `peersite-${toHex(address.publicKey).slice(0, 16)}`)
+  const state = new PointerStateFile()
+  const id = pointerId(address.publicKey, address.salt)
+  const shutdown = waitForShutdown()
+  let status: StatusLine | undefined
+  const onWarning = warningPrinter(() => status)
+  const swarm = { trackers, ...(rtcConfig !== undefined ? { rtcConfig } : {}), onWarning }
+  process.stderr.write(`finding the newest version of ${btpkMagnet(address.publicKey, address.salt)} from ${trackers.join(' ')}\n`)
+  const first = await resolvePointer({ ...swarm, publicKey: address.publicKey, salt: address.salt, state })
+  let seeder: Seeder | undefined
+  let pointers: PointerSeeders | undefined
+  let seq = -1
+  /** The seq being downloaded: one version at a time, never the same twice. */
+  let taking = -1
+  /** The version seeded now: its pieces are reused by the next. */
+  let held: { metainfo: Metainfo, root: string } | undefined
+  /** Downloads version `record` (unless a newer one came meanwhile) and seeds it in place of the one before. */
+  const take = async (record: VerifiedPointer): Promise<void> => {
+    if (record.seq <= seq || record.seq <= taking) return
+    taking = record.seq
+    const out = join(parent, `${record.seq}-${record.infoHash}`)
+    process.stderr.write(`getting version seq ${record.seq} (infohash ${record.infoHash}) into ${out}\n`)
+    // A folder of an earlier run is fetched again rather than trusted; the pieces the version seeded now shares with
+    // this one are copied by hash (checked again) instead of downloaded.
+    await rm(out, { recursive: true, force: true })
+    const before = held
+    const known = before !== undefined ? await fetchMetainfo({ ...swarm, infoHash: record.infoHash }) : undefined
+    const { metainfo } = await download({
+      ...swarm,
+      infoHash: record.infoHash,
+      out,
+      ...(known !== undefined ? { metainfo: known } : {}),
+      ...(before !== undefined ? { reuse: before } : {}),
+      onReused: (n) => { printAbove(status, `${n} pieces of seq ${record.seq} copied from seq ${seq}, the rest downloaded`, process.stdout) }
+    })
+    if (record.seq <= seq) return
+    seq = record.seq
+    held = { metainfo, root: out }
+    await seeder?.close()
+    seeder = await startSeeder({ ...swarm, metainfo, root: out, ...(pointers !== undefined ? { pointer: pointers.siteExchange } : {}) })
+    printAbove(status, `seeding version seq ${record.seq} of ${btpkMagnet(address.publicKey, address.salt)} from ${out}`, process.stdout)
+  }
+  let following = Promise.resolve()
+  pointers = await startPointerSeeders({
+    ...swarm,
+    record: first,
+    onRefused: (error) => onWarning(error.message),
+    onNewer: (record) => {
+      const known = pointers?.book.known
+      if (known !== undefined) void state.save(id, known).catch(() => {})
+      following = following.then(async () => { await take(record) }).catch((err: unknown) => { onWarning(`version seq ${record.seq}: ${(err as Error).message}`) })
+    }
+  })
+  // The first record went through onNewer when the book took it: its download is under way in `following`.
+  await following
+  status = startStatusLine(() => seeder === undefined ? 'starting' : renderSwarmStatus(`seeding seq ${seq}`, seeder.stats(), seeder.torrent.metainfo?.length ?? 0))
+  const signal = await shutdown
+  status.stop()
+  process.stderr.write(`peersite: ${signal} received, stopping\n`)
+  await following
+  await seeder?.close()
+  await pointers.close()
 }
 
 /**

@@ -95,8 +95,11 @@ export interface PointerSeeders {
   close: () => Promise<void>
 }
 
-/** Announces `record` (already verified: the publisher signed it, or `seed` checked it) in the pointer swarm. */
-export async function startPointerSeeders (opts: SwarmOptions & { record: PointerRecord } & Pick<HubCallbacks, 'onNewer'>): Promise<PointerSeeders> {
+/**
+ * Announces `record` (already verified: the publisher signed it, or `seed` checked it) in the pointer swarm. The
+ * callbacks hear what the swarm tells (`serve <address>` follows a newer record with `onNewer`).
+ */
+export async function startPointerSeeders (opts: SwarmOptions & HubCallbacks & { record: PointerRecord }): Promise<PointerSeeders> {
   const target = await pointerTarget(opts.record.publicKey, opts.record.salt)
   const book = new PointerBook({ verifier: nodeVerifier }, { publicKey: opts.record.publicKey, salt: opts.record.salt })
   const hub = pointerHub(book, opts)

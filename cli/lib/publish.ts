@@ -25,7 +25,7 @@ import { realpathOrNearest } from './paths.js'
 import { describeSystemError, systemReason } from './system-errors.js'
 import { loadOrCreateSiteKey, type SiteKey } from './site-key.js'
 import { PointerStateFile } from './pointer-state.js'
-import { LOADER_FILES as PROTOCOL_LOADER_FILES, MANIFEST_FILE, PIN_HEX, PINNED_FILES, pinsScript, RESERVED_ROOT_FILES, TORRENT_FILE, type SiteManifest } from '../../worker/protocol.js'
+import { FOLLOW_SCRIPT, LOADER_FILES as PROTOCOL_LOADER_FILES, MANIFEST_FILE, PIN_HEX, PINNED_FILES, pinsScript, RESERVED_ROOT_FILES, TORRENT_FILE, type SiteManifest } from '../../worker/protocol.js'
 import { MAX_REDIRECTS_BYTES, parseRedirects, REDIRECTS_FILE, type ParsedRedirects, type RedirectRule } from '../../worker/redirects.js'
 
 const WORKER_FILE = 'sw.js'
@@ -312,7 +312,10 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     await chmod(staging, 0o755) // mkdtemp makes it private; an output folder is meant to be served
     await writeFile(join(staging, TORRENT_FILE), torrent)
     await writeFile(join(staging, MANIFEST_FILE), JSON.stringify(manifest))
-    for (const file of LOADER_FILES) await copyFile(join(plan.loaderDir, file), join(staging, file))
+    for (const file of LOADER_FILES) {
+      if (file === FOLLOW_SCRIPT && plan.key === undefined) continue // only a keyed site follows a key
+      await copyFile(await loaderSource(plan.loaderDir, file, plan.key !== undefined), join(staging, file))
+    }
     if (plan.webSeeds.length > 0 || plan.withFiles) await copyFile(join(plan.loaderDir, WEB_SEED_LOADER_FILE), join(staging, WEB_SEED_LOADER_FILE))
     await pinLoader(staging)
     if (plan.withFiles) await copySiteFiles(plan, join(staging, plan.name))
@@ -345,6 +348,16 @@ async function copySiteFiles (plan: PublishPlan, dest: string): Promise<void> {
     await mkdir(dirname(target), { recursive: true })
     await copyFile(file.absPath, target)
   }
+}
+
+/**
+ * A keyed site's loader script and worker are the keyed variants (scripts/build-browser.mjs: peersite-keyed.js,
+ * sw-keyed.js, which follow the site key's newest version) when the loader folder has them.
+ */
+async function loaderSource (loaderDir: string, file: string, keyed: boolean): Promise<string> {
+  const variant = keyed && (file === 'peersite.js' || file === 'sw.js') ? join(loaderDir, file.replace('.js', '-keyed.js')) : undefined
+  if (variant !== undefined && await stat(variant).then((s) => s.isFile(), () => false)) return variant
+  return join(loaderDir, file)
 }
 
 /**

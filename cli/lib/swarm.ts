@@ -10,7 +10,9 @@ import { CombinedDiscovery } from '../../engine/discovery/combined.js'
 import { createNodeTrackerDiscovery } from '../../engine/discovery/node.js'
 import { AbortError, UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
+import { copyPiecesByHash } from '../../engine/storage/by-hash.js'
 import { FsStore } from '../../engine/storage/fs.js'
+import { MemoryStore } from '../../engine/storage/memory.js'
 import { Torrent, type TorrentComponents, type TorrentStats } from '../../engine/torrent.js'
 import { TcpPeerExchange } from '../../engine/discovery/pex.js'
 import { PUBLIC_RTC_CONFIG } from '../../engine/transport/rtc-config.js'
@@ -99,6 +101,26 @@ export async function startSeeder (opts: SwarmOptions & { metainfo: Metainfo, ro
   return { infoHash: metainfo.infoHash, torrent, stats: () => torrent.stats(), close }
 }
 
+/** The info dictionary of `infoHash` from its swarm (BEP 9), nothing downloaded: e.g. to copy shared pieces first. */
+export async function fetchMetainfo (opts: SwarmOptions & { infoHash: string }): Promise<Metainfo> {
+  const torrent = new Torrent({
+    createStore: (m) => new MemoryStore({ pieceLength: m.pieceLength, length: m.length }),
+    createDiscovery: swarmParts(opts).createDiscovery
+  }, { infoHash: opts.infoHash })
+  torrent.on('warning', (err) => opts.onWarning?.(err.message))
+  try {
+    return await new Promise<Metainfo>((resolvePromise, reject) => {
+      torrent.once('metadata', (m) => {
+        torrent.setWanted(0, m.pieceCount - 1, false)
+        resolvePromise(m)
+      })
+      opts.signal?.addEventListener('abort', () => reject(opts.signal?.reason instanceof Error ? opts.signal.reason : new AbortError()), { once: true })
+    })
+  } finally {
+    await torrent.destroy()
+  }
+}
+
 export interface DownloadProgress extends SwarmStats {}
 
 /**
@@ -116,6 +138,13 @@ export async function download (opts: SwarmOptions & {
   progressIntervalMs?: number
   /** BEP 19 web seeds: asked for what no peer delivers (engine/webseed.ts, background mode). */
   webSeeds?: readonly string[]
+  /**
+   * Another torrent's verified files (an earlier version of a keyed site): with `metainfo` known, the pieces it shares
+   * by hash are copied from there instead of downloaded (engine/storage/by-hash.ts).
+   */
+  reuse?: { metainfo: Metainfo, root: string }
+  /** Called with the number of pieces copied from `reuse`. */
+  onReused?: (pieces: number) => void
 }): Promise<{ metainfo: Metainfo, stats: SwarmStats }> {
   const out = resolve(opts.out)
   let staging: string
@@ -133,13 +162,29 @@ export async function download (opts: SwarmOptions & {
     // Known up front (a .torrent file): a layout this file system refuses fails before any peer is contacted.
     if (opts.metainfo !== undefined) await createLayout(staging, opts.metainfo, out)
     const { createDiscovery, pex } = swarmParts(opts)
+    let have: Bitfield | undefined
+    if (opts.metainfo !== undefined && opts.reuse !== undefined) {
+      const m = opts.metainfo
+      const old = opts.reuse.metainfo
+      store = new FsStore({ pieceLength: m.pieceLength, length: m.length, root: staging, files: m.files })
+      const source = new FsStore({ pieceLength: old.pieceLength, length: old.length, root: resolve(opts.reuse.root), files: old.files })
+      try {
+        const copied = await copyPiecesByHash({ meta: old, store: source }, { meta: m, store }, opts.signal)
+        have = new Bitfield(m.pieceCount)
+        for (const i of copied) have.set(i)
+        opts.onReused?.(copied.length)
+      } finally {
+        await source.close()
+      }
+    }
+    const prepared = store
     const t = new Torrent({
       createStore: (m) => {
-        store = new FsStore({ pieceLength: m.pieceLength, length: m.length, root: staging, files: m.files })
+        store = prepared ?? new FsStore({ pieceLength: m.pieceLength, length: m.length, root: staging, files: m.files })
         return store
       },
       createDiscovery
-    }, { infoHash: opts.infoHash, ...(opts.metainfo !== undefined ? { metainfo: opts.metainfo } : {}), ...(pex !== undefined ? { pex } : {}) })
+    }, { infoHash: opts.infoHash, ...(opts.metainfo !== undefined ? { metainfo: opts.metainfo } : {}), ...(pex !== undefined ? { pex } : {}), ...(have !== undefined && have.count > 0 ? { have } : {}) })
     torrent = t
     t.on('warning', (err) => opts.onWarning?.(err.message))
     if (opts.webSeeds !== undefined && opts.webSeeds.length > 0) new WebSeeds(t, { urls: opts.webSeeds, background: true })

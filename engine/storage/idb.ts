@@ -6,6 +6,9 @@
  * the same infohash is the same bytes wherever it is published, so sharing is correct):
  *   pieces  key [infoHash, index] -> Uint8Array, one whole verified piece per record
  *   sites   key infoHash          -> { infoHash, lastUsed }, the least-recently-used order for eviction
+ *   hashes  key SHA-1 hex of a piece -> [infoHash, index] where a verified copy was stored (idb-hashes.ts: a keyed
+ *           site's next version reuses the pieces it shares with the last one)
+ *   pointers key site key id (engine/pointer pointerId) -> what loader/follow.ts remembers of it (highest seq)
  * A piece and its site's `lastUsed` are written in one readwrite transaction, so a piece is either stored whole or
  * not at all: a crash or a quota error never leaves a torn piece behind.
  *
@@ -23,9 +26,12 @@ import { AbortError, StorageError } from '../errors.js'
 import { pieceRange, type PieceStore, type PieceStoreInit } from './index.js'
 
 export const IDB_NAME = 'peersite'
-const DB_VERSION = 1
+/** 2: the `hashes` store (engine/storage/idb-hashes.ts) and `pointers` (loader/follow.ts: the highest seq per site key). */
+const DB_VERSION = 2
 const PIECES = 'pieces'
 const SITES = 'sites'
+export const HASHES = 'hashes'
+export const POINTERS = 'pointers'
 /** A site whose store was used this recently may be open in another tab: never evicted. */
 export const ACTIVE_MS = 5 * 60 * 1000
 /**
@@ -66,7 +72,7 @@ export async function indexedDBWorks (factory: IDBFactory | undefined = globalTh
   }
 }
 
-function openDatabase (factory: IDBFactory, name: string): Promise<IDBDatabase> {
+export function openDatabase (factory: IDBFactory, name: string): Promise<IDBDatabase> {
   return new Promise<IDBDatabase>((resolve, reject) => {
     let req: IDBOpenDBRequest
     try {
@@ -79,6 +85,7 @@ function openDatabase (factory: IDBFactory, name: string): Promise<IDBDatabase> 
       const db = req.result
       if (!db.objectStoreNames.contains(PIECES)) db.createObjectStore(PIECES)
       if (!db.objectStoreNames.contains(SITES)) db.createObjectStore(SITES, { keyPath: 'infoHash' })
+      for (const name of [HASHES, POINTERS]) if (!db.objectStoreNames.contains(name)) db.createObjectStore(name)
     }
     req.onsuccess = () => {
       const db = req.result
@@ -95,7 +102,7 @@ function openDatabase (factory: IDBFactory, name: string): Promise<IDBDatabase> 
  * Runs `body` in one transaction and resolves with its result when the transaction has committed. Errors thrown
  * synchronously by `body` abort the transaction; errors of requests abort it too (IndexedDB's default).
  */
-function transact<T> (db: IDBDatabase, stores: string[], mode: IDBTransactionMode, body: (tx: IDBTransaction) => () => T): Promise<T> {
+export function transact<T> (db: IDBDatabase, stores: string[], mode: IDBTransactionMode, body: (tx: IDBTransaction) => () => T): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let tx: IDBTransaction
     let result: () => T

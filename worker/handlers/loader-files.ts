@@ -23,6 +23,9 @@ export const loaderFileHandler: Handler = {
   canHandle: (ctx) => isLoaderPath(ctx) && ctx.state.site !== undefined && ctx.rel !== null && !ctx.state.site.files.has(ctx.rel),
   handle: async (ctx) => {
     if (ctx.rel === null || ctx.request.method !== 'GET') return await fetch(ctx.request)
+    // A keyed site's newer version: its manifest and torrent, not the loader folder's (worker/version.ts).
+    const version = ctx.state.versions?.file(ctx.rel)
+    if (version !== undefined) return version
     if (NETWORK_FIRST.has(ctx.rel)) return await ctx.state.networkFirst(ctx.request)
     if (!STALE_WHILE_REVALIDATE.has(ctx.rel)) return await fetch(ctx.request)
     return await ctx.state.staleWhileRevalidate(ctx.request)

@@ -11,11 +11,12 @@
  */
 import { EngineClient } from '../engine-client.js'
 import { cacheNameFor, dropOtherVersions, openPieceCache } from '../file-cache.js'
-import { MANIFEST_FILE, TORRENT_FILE, type LoaderPins, type WorkerMessage } from '../protocol.js'
+import { MANIFEST_FILE, TORRENT_FILE, type LoaderPins, type SiteManifest, type WorkerMessage } from '../protocol.js'
 import { createSite, parseManifest, type OpenBody, type Site } from '../site.js'
 import { verifiedOpen } from '../verified-read.js'
 import { parsePieceTable, pinOf, type PieceTable } from '../verify.js'
 import type { GatewaySource } from '../gateway-source.js'
+import type { Versions } from '../version.js'
 
 const SHELL_HEADERS = {
   'Content-Type': 'text/html; charset=utf-8',
@@ -38,11 +39,16 @@ export class WorkerState {
   #table: Promise<PieceTable> | undefined
   /** Through a gateway: the site the host name names, its manifest and torrent provided by the leader page. */
   readonly gateway: GatewaySource | undefined
+  /** The pinned manifest of the loader folder (version 1 of a keyed site). */
+  base: SiteManifest | undefined
+  /** A keyed site's newer versions (worker/version.ts), in the keyed build of the worker only. */
+  readonly versions: Versions | undefined
 
-  constructor (scope: string, init: { engine?: EngineClient, pins?: LoaderPins | undefined, gateway?: GatewaySource | undefined } = {}) {
+  constructor (scope: string, init: { engine?: EngineClient, pins?: LoaderPins | undefined, gateway?: GatewaySource | undefined, versions?: Versions } = {}) {
     this.scope = new URL(scope)
     this.#pins = init.pins
     this.gateway = init.gateway
+    this.versions = init.versions
     this.#cacheName = `peersite:${this.scope.href}`
     this.#shellKey = new URL('index.html', this.scope).href
     this.#manifestUrl = new URL(MANIFEST_FILE, this.scope).href
@@ -58,7 +64,7 @@ export class WorkerState {
       this.#fetchShell().then(async (res) => { await this.#keep(cache, this.#shellKey, res) }),
       this.#fetchManifest().then(async ([site, res]) => {
         await this.#keep(cache, this.#manifestUrl, res)
-        this.#setSite(site)
+        if (this.versions?.current === undefined) this.#setSite(site)
       }),
       fetch(new URL(TORRENT_FILE, this.scope), { cache: 'no-cache' })
         .then(async (res) => { if (res.ok) await this.#keep(cache, new URL(TORRENT_FILE, this.scope).href, res) })
@@ -151,12 +157,13 @@ export class WorkerState {
       const hit = await this.#pinned(cache, this.#manifestUrl)
       if (hit !== undefined) {
         try {
-          return this.#setSite(this.#ours(createSite(parseManifest(await hit.json()))))
+          this.base = parseManifest(await hit.json())
+          return await this.versions?.restore(this) ?? this.#setSite(this.#ours(createSite(this.base)))
         } catch { /* a corrupt entry: fetch it again */ }
       }
       const [site, res] = await this.#fetchManifest()
       await this.#keep(cache, this.#manifestUrl, res)
-      return this.#setSite(site)
+      return await this.versions?.restore(this) ?? this.#setSite(site)
     })().finally(() => { this.#loading = undefined })
     return await this.#loading
   }
@@ -170,7 +177,8 @@ export class WorkerState {
     this.engine.setLeader(infoHash, port)
     if (this.gateway !== undefined) return // the host name fixes the site: no host manifest to refresh
     const current = await this.loadSite().catch(() => undefined)
-    if (current?.infoHash === infoHash || this.#seen.has(infoHash)) return
+    // A keyed site's newer version is never replaced by the loader folder's older manifest.
+    if (current?.infoHash === infoHash || this.#seen.has(infoHash) || this.versions?.current !== undefined) return
     this.#seen.add(infoHash)
     try {
       const [site, res] = await this.#fetchManifest()
@@ -178,6 +186,11 @@ export class WorkerState {
       await this.#keep(await caches.open(this.#cacheName), this.#manifestUrl, res)
       this.#setSite(site)
     } catch { /* keep the current manifest */ }
+  }
+
+  /** Serves `manifest` from now on (a keyed site's newer version, checked by worker/version.ts). */
+  adopt (manifest: SiteManifest): Site {
+    return this.#setSite(createSite(manifest))
   }
 
   /** need-leader to the loader pages: top-level windows of this scope (site pages live in the shell's iframe). */
@@ -210,6 +223,8 @@ export class WorkerState {
    */
   async pieceTable (site: Site): Promise<PieceTable> {
     const load = async (): Promise<PieceTable> => {
+      const version = this.versions?.current
+      if (version?.manifest.infoHash === site.infoHash) return await parsePieceTable(version.torrent, site.infoHash, site.layout)
       const url = new URL(TORRENT_FILE, this.scope).href
       const cache = await caches.open(this.#cacheName)
       const hit = await this.#pinned(cache, url)
@@ -265,7 +280,8 @@ export class WorkerState {
       if (!res.ok) throw new Error(`${MANIFEST_FILE} answered ${res.status}`)
       text = await res.text()
     }
-    const site = this.#ours(createSite(parseManifest(JSON.parse(text))))
+    this.base = parseManifest(JSON.parse(text))
+    const site = this.#ours(createSite(this.base))
     return [site, new Response(text, { headers: { 'Content-Type': 'application/json' } })]
   }
 }

@@ -1,0 +1,55 @@
+/**
+ * Pieces by hash (engine/storage/idb-hashes.ts) on fake-indexeddb: a version N+1 that shares pieces with version N
+ * gets them copied from N's stored pieces, only where hash and length match; nothing else is adopted.
+ */
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb'
+import { describe, expect, it } from 'vitest'
+import { adoptPieces, indexPieces, type HashedTorrent } from '../../../../engine/storage/idb-hashes.js'
+import { IdbStore } from '../../../../engine/storage/idb.js'
+import { concatBytes, sha1, toHex } from '../../../../engine/util/bytes.js'
+
+const PIECE = 16
+
+async function torrent (infoHash: string, pieces: Uint8Array[]): Promise<HashedTorrent> {
+  const hashes = await Promise.all(pieces.map(async (p) => await sha1(p)))
+  return { infoHash, pieceLength: PIECE, length: pieces.reduce((n, p) => n + p.length, 0), pieceHashes: concatBytes(hashes) }
+}
+
+const fill = (byte: number, length = PIECE): Uint8Array => new Uint8Array(length).fill(byte)
+
+describe('pieces by hash in IndexedDB', () => {
+  it('copies the stored pieces of version N that version N+1 lists by the same hash, and nothing else', async () => {
+    const indexedDB = new IDBFactory()
+    const init = { indexedDB, keyRange: IDBKeyRange, name: 'hashes-test' }
+    const v1Pieces = [fill(1), fill(2), fill(3), fill(4, 5)]
+    // Version 2: piece 0 changed, pieces 1 and 2 kept (2 moved to index 3), a new piece 2, and a last piece whose
+    // bytes start like v1's short last piece but whose length differs (not the same piece).
+    const v2Pieces = [fill(9), fill(2), fill(7), fill(3), fill(4, 6)]
+    const v1 = await torrent('a'.repeat(40), v1Pieces)
+    const v2 = await torrent('b'.repeat(40), v2Pieces)
+
+    const store1 = new IdbStore({ ...init, infoHash: v1.infoHash, pieceLength: PIECE, length: v1.length })
+    for (const [i, p] of v1Pieces.entries()) await store1.put(i, p)
+    await store1.close()
+    await indexPieces(v1, [0, 1, 2, 3], init)
+
+    const adopted = await adoptPieces(v2, new Set(), init)
+    expect(adopted).toEqual([1, 3])
+    const store2 = new IdbStore({ ...init, infoHash: v2.infoHash, pieceLength: PIECE, length: v2.length })
+    expect(await store2.storedPieces()).toEqual([1, 3])
+    expect(toHex(await store2.get(3))).toBe(toHex(fill(3)))
+    expect(toHex(await store2.get(1))).toBe(toHex(fill(2)))
+    await store2.close()
+    // Already held pieces are left alone; adopting again finds nothing new.
+    expect(await adoptPieces(v2, new Set([1, 3]), init)).toEqual([])
+  })
+
+  it('skips an index entry whose piece is gone (its site was evicted)', async () => {
+    const indexedDB = new IDBFactory()
+    const init = { indexedDB, keyRange: IDBKeyRange, name: 'hashes-gone' }
+    const v1 = await torrent('c'.repeat(40), [fill(5)])
+    await indexPieces(v1, [0], init) // indexed, but never stored
+    const v2 = await torrent('d'.repeat(40), [fill(5)])
+    expect(await adoptPieces(v2, new Set(), init)).toEqual([])
+  })
+})

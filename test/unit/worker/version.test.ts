@@ -1,0 +1,72 @@
+/**
+ * What the worker checks before it serves a keyed site's newer version (worker/version.ts): the record signed by the
+ * address's key (WebCrypto Ed25519, as in the browser), a higher seq, and the info dictionary the record names.
+ */
+import { describe, expect, it } from 'vitest'
+import { generateEd25519, nodeSigner } from '../../../engine/pointer/node.js'
+import { btpkMagnet, pointerToJson, signPointer } from '../../../engine/pointer/index.js'
+import { bencode } from '../../../engine/util/bencode.js'
+import { sha1, toHex, utf8 } from '../../../engine/util/bytes.js'
+import type { SiteManifest } from '../../../worker/protocol.js'
+import { checkVersion, Versions } from '../../../worker/version.js'
+
+const content = utf8.encode('<h1>version 2</h1>\n')
+
+async function torrentOf (bytes: Uint8Array): Promise<{ info: Uint8Array, infoHash: string }> {
+  const info = bencode({ length: bytes.length, name: utf8.encode('index.html'), 'piece length': 16384, pieces: await sha1(bytes) })
+  return { info, infoHash: toHex(await sha1(info)) }
+}
+
+async function fixture (): Promise<{ base: SiteManifest, manifest: (seq: number, signer?: ReturnType<typeof nodeSigner>, infoHash?: string) => Promise<SiteManifest>, info: Uint8Array, infoHash: string }> {
+  const { seed, publicKey } = generateEd25519()
+  const signer = nodeSigner(seed)
+  const { info, infoHash } = await torrentOf(content)
+  const v1 = await signPointer(signer, { infoHash: 'a'.repeat(40), seq: 10 })
+  const base: SiteManifest = {
+    version: 1, infoHash: 'a'.repeat(40), magnetURI: '', name: 'site', trackers: [], pieceLength: 16384, length: 1,
+    files: [{ path: 'index.html', length: 1, type: 'text/html' }], address: btpkMagnet(publicKey), pointer: pointerToJson(v1)
+  }
+  const manifest = async (seq: number, by = signer, ih = infoHash): Promise<SiteManifest> => ({
+    ...base,
+    infoHash,
+    length: content.length,
+    files: [{ path: 'index.html', length: content.length, type: 'text/html' }],
+    pointer: pointerToJson(await signPointer(by, { infoHash: ih, seq }))
+  })
+  return { base, manifest, info, infoHash }
+}
+
+describe('checkVersion', () => {
+  it('accepts a newer version signed by the site key whose info dictionary is the one named', async () => {
+    const { base, manifest, info, infoHash } = await fixture()
+    const version = await checkVersion(base, 10, await manifest(11), info)
+    expect(version.seq).toBe(11)
+    expect(version.manifest.infoHash).toBe(infoHash)
+    expect(utf8.decode(version.torrent)).toContain('d4:info')
+  })
+
+  it('refuses a rollback, another key, a bad signature and metadata that is not the signed version', async () => {
+    const { base, manifest, info } = await fixture()
+    await expect(checkVersion(base, 11, await manifest(11), info)).rejects.toThrow(/not newer/)
+    await expect(checkVersion(base, 10, await manifest(9), info)).rejects.toThrow(/not newer/)
+    const stranger = nodeSigner(generateEd25519().seed)
+    await expect(checkVersion(base, 10, await manifest(11, stranger), info)).rejects.toThrow(/key/)
+    const forged = await manifest(11)
+    const sig = forged.pointer!.sig
+    const bad = { ...forged, pointer: { ...forged.pointer!, sig: (sig[0] === '0' ? '1' : '0') + sig.slice(1) } }
+    await expect(checkVersion(base, 10, bad, info)).rejects.toThrow(/signature/)
+    const other = await torrentOf(utf8.encode('<h1>something else</h1>\n'))
+    await expect(checkVersion(base, 10, await manifest(11), other.info)).rejects.toThrow()
+    await expect(checkVersion(base, 10, await manifest(11, undefined, other.infoHash), info)).rejects.toThrow(/signed version/)
+  })
+
+  it('Versions serves the accepted version as peersite.json and site.torrent, and refuses an older one after it', async () => {
+    const { base, manifest, info, infoHash } = await fixture()
+    const versions = new Versions('https://example.test/site/')
+    expect(versions.file('peersite.json')).toBeUndefined()
+    await versions.accept(base, await manifest(12), info)
+    expect((JSON.parse(await versions.file('peersite.json')!.text()) as SiteManifest).infoHash).toBe(infoHash)
+    expect(new Uint8Array(await versions.file('site.torrent')!.arrayBuffer()).length).toBe(info.length + 'd4:infoe'.length)
+    await expect(versions.accept(base, await manifest(11), info)).rejects.toThrow(/not newer/)
+  })
+})
