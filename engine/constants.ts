@@ -136,6 +136,19 @@ export const SEED_TURN_MS = 3 * RECHOKE_INTERVAL_MS
  */
 export const SEED_DEFER_MS = 1_500
 
+/**
+ * The publisher's seeder holds back a request for a piece that another connected peer holds (we sent it there, or
+ * it announced it) while the requester keeps getting pieces from other peers, so that it fetches that piece from
+ * them too (engine/spread.ts). BEP 16, super-seeding: the seeder sends a peer a new piece only once it has "seen
+ * [the earlier one] passed on". A held request is served once its requester got nothing from others for
+ * ORIGIN_SPREAD_HOLD_MS: longer than ENDGAME_DUPLICATE_AFTER_MS (when a visitor asks a second peer for a block) plus
+ * a round trip and the IndexedDB commit after which a visitor announces a piece, yet short enough that a visitor
+ * whose other sources are slow or gone barely waits. ORIGIN_SPREAD_MAX_HOLD_MS caps any hold below
+ * REQUEST_TIMEOUT_MS: a request unanswered that long is never made to us again.
+ */
+export const ORIGIN_SPREAD_HOLD_MS = 2_000
+export const ORIGIN_SPREAD_MAX_HOLD_MS = 10_000
+
 /** Azureus-style peer id prefix: "-PS0100-" (peersite 0.1.0) followed by 12 random bytes. */
 export const PEER_ID_PREFIX = '-PS0100-'
 

@@ -4,9 +4,9 @@
  * those parts, the peer policy and the picker; this file only glues.
  */
 import { Bitfield } from './bitfield.js'
-import { CLIENT_NAME, MAX_PEERS, OUR_REQQ, PEER_ID_PREFIX, SEED_DEFER_MS, maxMessageLength } from './constants.js'
+import { CLIENT_NAME, MAX_PEERS, OUR_REQQ, PEER_ID_PREFIX, maxMessageLength } from './constants.js'
 import { AbortError, InvalidTorrentError, ProtocolError } from './errors.js'
-import { Choker, othersCanServe, type ChokeDecision } from './choker.js'
+import { Choker, type ChokeDecision } from './choker.js'
 import type { Discovery, DiscoveryInit } from './discovery/index.js'
 import { Downloader } from './download.js'
 import { MetadataExchange } from './metadata-exchange.js'
@@ -16,6 +16,7 @@ import { PeerPolicy } from './peer-policy.js'
 import { Reader } from './reader.js'
 import type { PieceStore } from './storage/index.js'
 import type { Connection } from './transport/index.js'
+import { Spread } from './spread.js'
 import { Uploader } from './upload.js'
 import { Emitter } from './util/emitter.js'
 import { fromHex, randomBytes, toHex, utf8 } from './util/bytes.js'
@@ -41,8 +42,8 @@ export interface TorrentInit {
   peerId?: Uint8Array
   maxPeers?: number
   /**
-   * The publisher's own seeder (cli/lib/swarm.ts): while seeding it lets newcomers that other peers can serve fetch
-   * from them first (SEED_DEFER_MS), so its upload does not grow with the audience. Visitors leave it off.
+   * The publisher's own seeder (cli/lib/swarm.ts): it holds back requests for pieces that other peers can serve
+   * (engine/spread.ts), so its upload does not grow with the audience. Visitors leave it off.
    */
   origin?: boolean
   /** A keyed site's pointer records pass over this swarm too (pointer-exchange.ts); `peersite_pointer` is advertised only then. */
@@ -104,6 +105,8 @@ export class Torrent extends Emitter<TorrentEvents> {
   #uploader: Uploader | undefined
   /** Upload slots (engine/choker.ts decides; #choke() writes its decisions). */
   readonly #choker: Choker<Peer>
+  /** The origin seeder's record of who holds which piece, to send each piece once (engine/spread.ts). */
+  readonly #spread: Spread<Peer> | undefined
   #discovery: Discovery | undefined
   #tick: ReturnType<typeof setInterval> | undefined
   #uploaded = 0
@@ -135,7 +138,11 @@ export class Torrent extends Emitter<TorrentEvents> {
       store: () => this.store,
       peers: () => this.#peerList.all
     })
-    this.#choker = new Choker({ seedDeferMs: init.origin === true ? SEED_DEFER_MS : 0 })
+    // The origin's offload is per piece (engine/spread.ts), not per peer: a newcomer is unchoked at once and gets
+    // at once what nobody else has (its first page, when it is the first visitor), which the choker's deferral of
+    // newcomers (SEED_DEFER_MS) would delay.
+    this.#choker = new Choker()
+    this.#spread = init.origin === true ? new Spread() : undefined
     this.#pointer = init.pointer
     this.#metadata = new MetadataExchange({
       infoHash: this.infoHashBytes,
@@ -215,7 +222,8 @@ export class Torrent extends Emitter<TorrentEvents> {
         this.#uploaded += bytes
         this.#uploadRate.add(bytes)
       },
-      warn: (peer, err) => this.#warnPeer(peer, err)
+      warn: (peer, err) => this.#warnPeer(peer, err),
+      ...(this.#spread !== undefined ? { spread: this.#spread } : {})
     })
     if (downloader.have.complete) this.#done = true
   }
@@ -336,6 +344,7 @@ export class Torrent extends Emitter<TorrentEvents> {
         }
         if (peer.has !== undefined) downloader.removePeer(peer)
         peer.has = new Bitfield(metainfo.pieceCount, message.bitfield)
+        if (this.#spread !== undefined) for (let i = 0; i < metainfo.pieceCount; i++) if (peer.has.has(i)) this.#spread.has(peer, i, Date.now())
         if (this.#dropIfBothSeeds(peer)) return
         downloader.addPeer(peer)
         return
@@ -351,6 +360,7 @@ export class Torrent extends Emitter<TorrentEvents> {
         peer.has ??= new Bitfield(metainfo.pieceCount)
         if (!peer.has.has(message.index)) {
           peer.has.set(message.index)
+          this.#spread?.has(peer, message.index, Date.now())
           if (this.#dropIfBothSeeds(peer)) return
           downloader.peerHave(peer, message.index)
         }
@@ -361,11 +371,9 @@ export class Torrent extends Emitter<TorrentEvents> {
       case 'unchoke':
         downloader?.fill(peer)
         return
-      case 'interested': {
-        const othersServe = this.#done && othersCanServe(peer.has, [...this.#peerList.all].filter((p) => p !== peer).map((p) => p.has))
-        this.#choke((choker, now) => choker.interested(peer, now, othersServe))
+      case 'interested':
+        this.#choke((choker, now) => choker.interested(peer, now))
         return
-      }
       case 'not-interested':
         this.#choke((choker, now) => choker.notInterested(peer, now))
         return
@@ -384,9 +392,13 @@ export class Torrent extends Emitter<TorrentEvents> {
     }
   }
 
-  /** Two seeds have nothing to give each other: the connection slot is better spent on a leecher. */
+  /**
+   * Two seeds have nothing to give each other: the connection slot is better spent on a leecher. Except at the
+   * origin: a visitor with the whole site is where newcomers' requests go instead of to us (engine/spread.ts counts
+   * its copies while it stays connected, and its leaving is how we learn that they are gone).
+   */
   #dropIfBothSeeds (peer: Peer): boolean {
-    if (!this.#done || peer.has?.complete !== true) return false
+    if (!this.#done || peer.has?.complete !== true || this.#spread !== undefined) return false
     peer.destroy()
     return true
   }
@@ -400,8 +412,9 @@ export class Torrent extends Emitter<TorrentEvents> {
     const metainfo = this.metainfo!
     this.#verifiedBytes += pieceLengthAt(metainfo, index)
     for (const peer of this.#peerList.all) {
-      // Everyone learns of the new piece (BEP 3 `have`); also those who have it, as cheap as it is useful for them.
-      if (peer.receivedHandshake && peer.has?.has(index) !== true) peer.writeHave(index)
+      // Everyone learns of the new piece (BEP 3 `have`), seeds too: 9 bytes that tell the publisher's seeder which
+      // visitors can serve what (engine/spread.ts), so that it holds back what others can pass on.
+      if (peer.receivedHandshake) peer.writeHave(index)
     }
     this.emit('verified', index)
     this.#reader.wake(index)
