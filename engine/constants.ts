@@ -143,10 +143,11 @@ export const SEED_DEFER_MS = 1_500
  * [the earlier one] passed on". A held request is served once its requester got nothing from others for
  * ORIGIN_SPREAD_HOLD_MS: longer than ENDGAME_DUPLICATE_AFTER_MS (when a visitor asks a second peer for a block) plus
  * a round trip and the IndexedDB commit after which a visitor announces a piece, yet short enough that a visitor
- * whose other sources are slow or gone barely waits. ORIGIN_SPREAD_MAX_HOLD_MS caps any hold below
+ * whose other sources are slow or gone barely waits, and below SNUB_AFTER_MS (a visitor that got nothing from us for
+ * that long would give up on us and keep one request here). ORIGIN_SPREAD_MAX_HOLD_MS caps any hold below
  * REQUEST_TIMEOUT_MS: a request unanswered that long is never made to us again.
  */
-export const ORIGIN_SPREAD_HOLD_MS = 2_000
+export const ORIGIN_SPREAD_HOLD_MS = 2_500
 export const ORIGIN_SPREAD_MAX_HOLD_MS = 10_000
 
 /** Azureus-style peer id prefix: "-PS0100-" (peersite 0.1.0) followed by 12 random bytes. */

@@ -78,7 +78,9 @@ export class Spread<K> {
 
   /**
    * Whether a request of `peer` for piece `index`, held since `heldSince` (undefined: considered for the first time
-   * now), should wait longer.
+   * now), should wait (longer). Each request waits on its own clock: a rule per peer ("starved once, served at once
+   * from then on") sent whole copies to visitors whose links to the others were still opening (bench/offload.mjs,
+   * 16 visitors on a loaded machine: 5.7 copies).
    */
   shouldHold (peer: K, index: number, now: number, heldSince: number | undefined): boolean {
     if (this.holdMs === 0 || this.copiesElsewhere(peer, index) === 0) return false

@@ -128,10 +128,7 @@ export class Uploader {
         }
         if (peer.destroyed || peer.amChoking || blocks.length === 0) continue
         peer.writePieces(blocks)
-        for (const { index, block } of blocks) {
-          this.#ctx.spread?.sent(peer, index)
-          this.#ctx.onUploaded(peer, block.length)
-        }
+        for (const { block } of blocks) this.#ctx.onUploaded(peer, block.length)
       }
     } finally {
       this.#serving.delete(peer)
@@ -155,6 +152,9 @@ export class Uploader {
         req.heldSince ??= now
         queue[kept++] = req
       } else {
+        // Counted as sent now, not once written: the reads take a moment, and another peer's queue served
+        // meanwhile must already see this copy (else five peers asking at once all got the same pieces).
+        spread.sent(peer, req.index)
         batch.push(req)
       }
     }
