@@ -17,7 +17,9 @@
  * visitor's navigation start).
  *
  *   npm run build && sh scripts/in-netns.sh node bench/offload.mjs
- *   BENCH_OFFLOAD_SITES=2mb,hello  BENCH_OFFLOAD_SIZES=8,16  BENCH_OFFLOAD_STAGGER_MS=300  BENCH_OFFLOAD_ROUNDS=3
+ *   BENCH_OFFLOAD_SITES=2mb,hello  BENCH_OFFLOAD_SIZES=1,8,16  BENCH_OFFLOAD_STAGGER_MS=300  BENCH_OFFLOAD_ROUNDS=3
+ *   BENCH_OFFLOAD_BASELINE_DIST=/repo/bench/.data/base/dist   an older build (inside this repository) measured in the
+ *     same rounds, alternating which goes first (A/B: the machine's load changes between runs)
  *
  * Needs root inside the namespace (scripts/in-netns.sh as root: `npm run bench`), for the seeder's namespace.
  * Exports run() -> { title, markdown } for bench/run-all.mjs. Each round gets a fresh tracker and seeder, and its
@@ -25,6 +27,7 @@
  */
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { assertInNetns, repoRoot, requireDist } from './lib/env.mjs'
@@ -114,6 +117,7 @@ async function visitorStats (page) {
 
 /** `n` visitors of the site at `url`, arriving `stagger` ms apart; their figures and the seeder's. */
 async function visit ({ n, stagger, browser, seeder, log, closers, length, url }) {
+  const load = loadavg()[0]
   // Every context and tab is made first (that takes a while on a busy machine), then they navigate `stagger` apart.
   const visitors = []
   for (let i = 0; i < n; i++) {
@@ -165,6 +169,7 @@ async function visit ({ n, stagger, browser, seeder, log, closers, length, url }
   const doneTimes = visitors.map((v) => v.doneAt ?? Infinity)
   return {
     n,
+    load,
     complete,
     length,
     wireRatio: wire / length,
@@ -189,6 +194,12 @@ export async function run ({
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`)
   for (const s of sites) if (SITES[s] === undefined) throw new Error(`BENCH_OFFLOAD_SITES: unknown site ${s} (known: ${Object.keys(SITES).join(', ')})`)
   const { chromium } = await import('playwright-core')
+  // The build under test, and optionally a baseline build in the same rounds (bench/lib/swarm.mjs dist() and the
+  // seeder's process read PEERSITE_BENCH_DIST when called).
+  const own = process.env.PEERSITE_BENCH_DIST
+  const setDist = (d) => { if (d === undefined) { if (own === undefined) delete process.env.PEERSITE_BENCH_DIST; else process.env.PEERSITE_BENCH_DIST = own } else process.env.PEERSITE_BENCH_DIST = d }
+  const baselineDist = process.env.BENCH_OFFLOAD_BASELINE_DIST
+  const variants = [{ name: 'this build', dist: undefined }, ...(baselineDist ? [{ name: 'baseline build', dist: baselineDist }] : [])]
   const closers = []
   const results = []
   try {
@@ -198,7 +209,9 @@ export async function run ({
       const dir = await SITES[siteName].dir()
       for (const n of sizes) {
         for (let r = 0; r < rounds; r++) {
-          log(`bench/offload: ${siteName}, ${n} visitor(s), round ${r + 1}/${rounds}`)
+          for (const variant of r % 2 === 0 ? variants : [...variants].reverse()) {
+          log(`bench/offload: ${siteName}, ${n} visitor(s), round ${r + 1}/${rounds}${variant.dist !== undefined ? ` (${variant.name})` : ''}`)
+          setDist(variant.dist)
           // A fresh tracker, site folder (its peersite.json names the tracker) and seeder per round.
           const roundClosers = []
           try {
@@ -217,9 +230,10 @@ export async function run ({
               log(`  visitor arriving at ${v.arrivedAt} ms: FCP ${v.fcp === undefined ? '-' : Math.round(v.fcp)} ms, whole site ${v.doneAt === undefined ? '-' : Math.round(v.doneAt)} ms, ` +
                 `down ${v.downloaded ?? '-'}, up ${v.uploaded ?? '-'}, peers ${v.peers ?? '-'}`)
             }
-            results.push({ site: siteName, ...res })
+            results.push({ site: siteName, variant: variant.name, ...res })
           } finally {
             for (const close of roundClosers.reverse()) await Promise.resolve().then(close).catch(() => {})
+          }
           }
         }
       }
@@ -230,25 +244,33 @@ export async function run ({
 
   const groups = new Map()
   for (const r of results) {
-    const key = `${r.site}/${r.n}`
+    const key = `${r.site}/${r.n}/${r.variant}`
     groups.set(key, [...(groups.get(key) ?? []), r])
   }
+  /** One copy on the wire, headers and retransmissions included: the 1-visitor rows of the same site and build. */
+  const oneCopy = (site, variant) => {
+    const list = results.filter((r) => r.site === site && r.variant === variant && r.n === 1)
+    return list.length > 0 ? median(list.map((r) => r.wireRatio)) : NaN
+  }
   const rows = [...groups.values()].map((list) => {
-    const { site, n, length } = list[0]
+    const { site, n, length, variant } = list[0]
     const wire = median(list.map((r) => r.wireRatio))
+    const copies = wire / oneCopy(site, variant)
     const slowest = median(list.map((r) => r.slowestMs))
     const aim = site === '2mb' ? AIM[n] : undefined
     return [
-      `${SITES[site].label} (${fmt(length / 1e6, 2)} MB)`,
+      `${SITES[site].label} (${fmt(length / 1e6, 2)} MB)${variants.length > 1 ? `, ${variant}` : ''}`,
       String(n),
       `${fmt(wire, 2)}x`,
       list.map((r) => `${fmt(r.wireRatio, 2)}x`).join(', '),
+      `${fmt(copies, 2)}x`,
       '1.00x',
-      aim === undefined ? '-' : `${wire <= aim ? 'met' : 'missed'} (<= ${aim}x)`,
+      aim === undefined ? '-' : `${copies <= aim ? 'met' : 'missed'} (<= ${aim}x)`,
       `${fmt(median(list.map((r) => r.ownRatio)), 2)}x`,
       `${fmt(median(list.map((r) => r.fromVisitors)) * 100, 0)} %`,
       `${list.reduce((s, r) => s + r.complete, 0)}/${n * list.length}`,
       `${fmt(slowest / 1000, 1)} s${site === '2mb' && n > 1 ? (slowest <= DONE_AIM_MS ? ' (met)' : ' (missed)') : ''}`,
+      `${fmt(median(list.map((r) => r.load)), 1)}`,
       `${fmt(median(list.map((r) => r.firstFcp)), 0)} ms`,
       n > 1 ? `${fmt(median(list.map((r) => r.newcomerFcp)), 0)} ms` : '-'
     ]
@@ -256,16 +278,17 @@ export async function run ({
   const title = `Offload: the publisher's upload on the wire as visitors arrive (median of ${rounds})`
   const markdown = [
     markdownTable(
-      ['site', 'visitors', 'publisher upload on the wire / site size', 'each round', 'ideal', 'aim', 'by the seeder\'s own count',
+      ['site', 'visitors', 'publisher upload on the wire / site size', 'each round', 'copies on the wire (/ 1-visitor row)', 'ideal', 'aim (copies)', 'by the seeder\'s own count',
         'visitors\' bytes from other visitors', 'visitors with the whole site', 'slowest visitor to the whole site',
-        'first visitor FCP', 'newcomers\' FCP (median)'],
+        'load average', 'first visitor FCP', 'newcomers\' FCP (median)'],
       rows
     ),
     '',
     `Each visitor is its own Chromium context (own profile, worker and engine), arriving ${stagger} ms after the previous one; ` +
       'everyone stays and seeds until all have the whole site. The publisher\'s seeder (Node, node-datachannel) runs in a network ' +
       'namespace of its own; its upload is the byte counter of the veth pair to it (every packet\'s Ethernet, IP, UDP, DTLS and SCTP ' +
-      'headers included: the 1-visitor row is one copy on the wire). Times are from each visitor\'s navigation start; FCP is the ' +
+      'headers and retransmissions included: the 1-visitor row is one copy on the wire, and "copies" divides by it). ' +
+      'Times are from each visitor\'s navigation start; FCP is the ' +
       'site page\'s first contentful paint in the shell\'s frame. Aims (issue 14, 2 MB site): at most 1.2x with 8 visitors, ' +
       `1.5x with 16, every visitor done within ${DONE_AIM_MS / 1000} s.`,
     ''

@@ -149,6 +149,12 @@ export const SEED_DEFER_MS = 1_500
  */
 export const ORIGIN_SPREAD_HOLD_MS = 2_500
 export const ORIGIN_SPREAD_MAX_HOLD_MS = 10_000
+/**
+ * A newcomer (it holds fewer than UNPROVEN_PEER_REQUESTS pieces: what it asks before anyone delivered, its first
+ * page) waits at most this long: it asks a second peer for those pieces at once (picker urgentPriority), which
+ * answers within a round trip when the link is open; if it is not open yet, the first paint must not wait long.
+ */
+export const ORIGIN_SPREAD_NEWCOMER_HOLD_MS = 500
 
 /** Azureus-style peer id prefix: "-PS0100-" (peersite 0.1.0) followed by 12 random bytes. */
 export const PEER_ID_PREFIX = '-PS0100-'

@@ -22,11 +22,14 @@
  *
  * Keys are opaque (the uploader uses Peer objects; the tests use letters). Time is passed in.
  */
-import { ORIGIN_SPREAD_HOLD_MS, ORIGIN_SPREAD_MAX_HOLD_MS } from './constants.js'
+import { ORIGIN_SPREAD_HOLD_MS, ORIGIN_SPREAD_MAX_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_HOLD_MS, UNPROVEN_PEER_REQUESTS } from './constants.js'
 
 export interface SpreadInit {
   /** A held request is served once its requester got nothing from other peers for this long. */
   holdMs?: number
+  /** ... or this long while the requester holds fewer than `newcomerPieces` pieces (its first page). */
+  newcomerHoldMs?: number
+  newcomerPieces?: number
   /** ... and in any case once it has waited this long. */
   maxHoldMs?: number
 }
@@ -34,6 +37,8 @@ export interface SpreadInit {
 export class Spread<K> {
   readonly holdMs: number
   readonly maxHoldMs: number
+  readonly newcomerHoldMs: number
+  readonly newcomerPieces: number
   /** Per piece: the connected peers that hold a copy (we sent it to them, or they announced it). */
   readonly #copies = new Map<number, Set<K>>()
   /** Per peer: the pieces we sent it (whose `have` is no news), and the pieces counted in #copies for it. */
@@ -42,6 +47,8 @@ export class Spread<K> {
   constructor (init: SpreadInit = {}) {
     this.holdMs = Math.max(0, init.holdMs ?? ORIGIN_SPREAD_HOLD_MS)
     this.maxHoldMs = Math.max(this.holdMs, init.maxHoldMs ?? ORIGIN_SPREAD_MAX_HOLD_MS)
+    this.newcomerHoldMs = Math.min(this.holdMs, Math.max(0, init.newcomerHoldMs ?? ORIGIN_SPREAD_NEWCOMER_HOLD_MS))
+    this.newcomerPieces = Math.max(0, init.newcomerPieces ?? UNPROVEN_PEER_REQUESTS)
   }
 
   /** We wrote (a block of) piece `index` to `peer`. */
@@ -84,16 +91,26 @@ export class Spread<K> {
    */
   shouldHold (peer: K, index: number, now: number, heldSince: number | undefined): boolean {
     if (this.holdMs === 0 || this.copiesElsewhere(peer, index) === 0) return false
-    if (heldSince === undefined) return true
+    if (heldSince === undefined) return this.#holdFor(peer) > 0
     if (now - heldSince >= this.maxHoldMs) return false
     const lastFromOthers = this.#peers.get(peer)?.lastFromOthers ?? -Infinity
-    return now - Math.max(heldSince, lastFromOthers) < this.holdMs
+    return now - Math.max(heldSince, lastFromOthers) < this.#holdFor(peer)
   }
 
   /** When a request held since `heldSince` is next worth looking at (its hold may be over then). */
   recheckAt (peer: K, heldSince: number): number {
     const lastFromOthers = this.#peers.get(peer)?.lastFromOthers ?? -Infinity
-    return Math.min(heldSince + this.maxHoldMs, Math.max(heldSince, lastFromOthers) + this.holdMs)
+    return Math.min(heldSince + this.maxHoldMs, Math.max(heldSince, lastFromOthers) + this.#holdFor(peer))
+  }
+
+  /**
+   * A newcomer (it holds fewer than `newcomerPieces` pieces) is asking for its first page: it asks another peer
+   * too at once (picker urgentPriority), and a visitor that is connected serves it within a round trip, but its
+   * links may still be opening; it waits `newcomerHoldMs` only, so that its first paint is not later than without
+   * the hold by more than that.
+   */
+  #holdFor (peer: K): number {
+    return (this.#peers.get(peer)?.holds.size ?? 0) < this.newcomerPieces ? this.newcomerHoldMs : this.holdMs
   }
 
   #peer (peer: K): { sent: Set<number>, holds: Set<number>, lastFromOthers: number } {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import { Spread } from '../../../engine/spread.js'
 
-const make = (): Spread<string> => new Spread<string>({ holdMs: 2000, maxHoldMs: 10_000 })
+const make = (): Spread<string> => new Spread<string>({ holdMs: 2000, maxHoldMs: 10_000, newcomerPieces: 0 })
 
 describe('Spread', () => {
   it('serves at once a piece nobody else holds, and holds one we already sent to another peer', () => {
@@ -60,6 +60,21 @@ describe('Spread', () => {
     expect(s.copiesElsewhere('b', 0)).toBe(1)
     s.remove('c')
     expect(s.shouldHold('b', 0, 0, undefined)).toBe(false)
+  })
+
+  it('lets a newcomer (fewer than newcomerPieces pieces: its first page) wait newcomerHoldMs only', () => {
+    const s = new Spread<string>({ holdMs: 2000, newcomerHoldMs: 500, newcomerPieces: 2 })
+    s.sent('a', 0)
+    s.sent('a', 1)
+    s.sent('a', 2)
+    expect(s.shouldHold('b', 0, 0, undefined)).toBe(true)
+    expect(s.recheckAt('b', 0)).toBe(500)
+    expect(s.shouldHold('b', 0, 500, 0)).toBe(false)
+    s.sent('b', 0)
+    s.sent('b', 1)
+    // Two pieces: no longer a newcomer, the full hold applies.
+    expect(s.shouldHold('b', 2, 600, 100)).toBe(true)
+    expect(s.shouldHold('b', 2, 2100, 100)).toBe(false)
   })
 
   it('holds nothing with holdMs 0', () => {
