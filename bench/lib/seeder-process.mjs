@@ -53,7 +53,7 @@ process.once('message', async ({ siteDir, torrent, trackers, rtcConfig, net, ann
   })
   if (process.env.OFFLOAD_TRACE) trace(seeder.torrent, process.env.OFFLOAD_TRACE)
   process.on('message', (msg) => {
-    if (msg === 'stats') process.send({ type: 'stats', stats: seeder.stats(), warnings })
+    if (msg === 'stats') process.send({ type: 'stats', stats: seeder.stats(), warnings, cpu: process.cpuUsage() })
     if (msg === 'close') void seeder.close().then(() => process.exit(0))
   })
   process.send({ type: 'ready' })
