@@ -129,14 +129,6 @@ export const NEW_PEER_OPTIMISTIC_WEIGHT = 3
  */
 export const SEED_TURN_MS = 3 * RECHOKE_INTERVAL_MS
 /**
- * The publisher's upload must not grow with the audience (issue 5): while seeding, a newly interested peer that
- * other connected peers could serve (they hold pieces it lacks) gets its slot only after this delay, so it asks them
- * first; a peer nobody else can serve is unchoked at once. Short enough that a peer whose other sources are
- * choked or slow barely notices.
- */
-export const SEED_DEFER_MS = 1_500
-
-/**
  * The publisher's seeder holds back a request for a piece that another connected peer holds (we sent it there, or
  * it announced it) while the requester keeps getting pieces from other peers, so that it fetches that piece from
  * them too (engine/spread.ts). BEP 16, super-seeding: the seeder sends a peer a new piece only once it has "seen

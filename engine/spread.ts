@@ -1,8 +1,8 @@
 /**
  * The publisher's seeder sends each piece once, and lets the visitors pass it on (issue 14). Pure data like the
  * choker: which peer got which piece from us, and what each peer announced, go in; whether a request should wait
- * comes out. The uploader (engine/upload.ts) asks it before it answers each request; only the origin seeder
- * (TorrentInit.origin) uses it.
+ * comes out. The uploader (engine/upload.ts) asks it before it answers each request; only the origin seeder uses
+ * it (cli/lib/swarm.ts passes one as TorrentInit.spread; the browser bundle does not include it).
  *
  * Why: visitors arrive within seconds of each other, and each asks the first peer that unchokes it, usually the
  * publisher (a fast Node seeder), for every piece at once (a 2 MB site is 125 requests, one pipeline). Measured with

@@ -16,7 +16,7 @@ import { PeerPolicy } from './peer-policy.js'
 import { Reader } from './reader.js'
 import type { PieceStore } from './storage/index.js'
 import type { Connection } from './transport/index.js'
-import { Spread } from './spread.js'
+import type { Spread } from './spread.js'
 import { Uploader } from './upload.js'
 import { Emitter } from './util/emitter.js'
 import { fromHex, randomBytes, toHex, utf8 } from './util/bytes.js'
@@ -42,10 +42,11 @@ export interface TorrentInit {
   peerId?: Uint8Array
   maxPeers?: number
   /**
-   * The publisher's own seeder (cli/lib/swarm.ts): it holds back requests for pieces that other peers can serve
-   * (engine/spread.ts), so its upload does not grow with the audience. Visitors leave it off.
+   * The publisher's own seeder (cli/lib/swarm.ts) passes `new Spread()`: it then holds back requests for pieces that
+   * other peers can serve (engine/spread.ts), so its upload does not grow with the audience. Visitors leave it off
+   * (and the browser bundle without it).
    */
-  origin?: boolean
+  spread?: Spread<Peer>
   /** A keyed site's pointer records pass over this swarm too (pointer-exchange.ts); `peersite_pointer` is advertised only then. */
   pointer?: PointerExchange<Peer>
 }
@@ -140,9 +141,9 @@ export class Torrent extends Emitter<TorrentEvents> {
     })
     // The origin's offload is per piece (engine/spread.ts), not per peer: a newcomer is unchoked at once and gets
     // at once what nobody else has (its first page, when it is the first visitor), which the choker's deferral of
-    // newcomers (SEED_DEFER_MS) would delay.
+    // newcomers (ChokerInit.seedDeferMs) would delay.
     this.#choker = new Choker()
-    this.#spread = init.origin === true ? new Spread() : undefined
+    this.#spread = init.spread
     this.#pointer = init.pointer
     this.#metadata = new MetadataExchange({
       infoHash: this.infoHashBytes,

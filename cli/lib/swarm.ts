@@ -10,6 +10,7 @@ import { createNodeTrackerDiscovery } from '../../engine/discovery/node.js'
 import { AbortError, UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { FsStore } from '../../engine/storage/fs.js'
+import { Spread } from '../../engine/spread.js'
 import { Torrent, type TorrentStats } from '../../engine/torrent.js'
 import { PUBLIC_RTC_CONFIG } from '../../engine/transport/rtc-config.js'
 import { describeSystemError, errnoCode, shortPath, systemReason } from './system-errors.js'
@@ -55,7 +56,7 @@ export async function startSeeder (opts: SwarmOptions & { metainfo: Metainfo, ro
   const torrent = new Torrent({
     createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: resolve(opts.root), files: m.files }),
     createDiscovery: discoveryFor(opts)
-  }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount), origin: true, ...(opts.pointer !== undefined ? { pointer: opts.pointer } : {}) })
+  }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount), spread: new Spread<Peer>(), ...(opts.pointer !== undefined ? { pointer: opts.pointer } : {}) })
   torrent.on('warning', (err) => opts.onWarning?.(err.message))
   const close = async (): Promise<void> => { await torrent.destroy() }
   // Ready once a tracker knows us, so a visitor that starts right after is sent to us (bounded: a tracker that

@@ -1,14 +1,16 @@
 /**
- * The publisher's seeder (TorrentInit.origin) sends each piece once when visitors can pass it on (engine/spread.ts),
+ * The publisher's seeder (TorrentInit.spread) sends each piece once when visitors can pass it on (engine/spread.ts),
  * wired into Torrent over the in-memory transport: visitors announce their pieces to seeds too (`have`), the origin
  * holds back requests for pieces a connected visitor holds, and still serves a visitor that nobody else can serve.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { Bitfield } from '../../../engine/bitfield.js'
 import type { Metainfo } from '../../../engine/metainfo/index.js'
+import { Spread } from '../../../engine/spread.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
 import { memoryConnectionPair } from '../../../engine/transport/memory.js'
+import type { Peer } from '../../../engine/wire/peer.js'
 import { makeTorrent, randomData } from '../../fixtures/make-torrent.js'
 
 const PIECE = 16 * 1024
@@ -21,7 +23,7 @@ async function origin (pieces: number): Promise<{ metainfo: Metainfo, seed: Torr
   const { metainfo, data } = await makeTorrent([{ path: 'site.bin', data: randomData(pieces * PIECE, 14) }], PIECE)
   const store = new MemoryStore({ pieceLength: metainfo.pieceLength, length: metainfo.length })
   for (let i = 0; i < metainfo.pieceCount; i++) await store.put(i, data.slice(i * PIECE, (i + 1) * PIECE))
-  const seed = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount), origin: true })
+  const seed = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount), spread: new Spread<Peer>() })
   torrents.push(seed)
   return { metainfo, seed }
 }
