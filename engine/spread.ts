@@ -15,14 +15,18 @@
  * sent it there, or it announced it: visitors send `have` to seeds too) waits while the requester is getting pieces
  * from other peers (it announces pieces we did not send it), and is served once the requester has received nothing
  * from anyone else for `holdMs`, or after `maxHoldMs` in any case (below the requester's request timeout, after
- * which it would never ask us for that block again). A held request that the requester fills elsewhere is cancelled
+ * which it would never ask us for that block again); and a peer we first held `patienceMs` ago is held no more (the
+ * others pass pieces on too slowly for it: on a machine with 16 browsers and a load average of 40, holding on made
+ * visitors wait 45-60 s for the whole site). A held request that the requester fills elsewhere is cancelled
  * and never sent. A piece nobody else holds is served at once. Because the uploader checks when a request reaches
  * the front of its queue, visitors that asked for everything at once end up with different parts: what one got
  * first is held for the others.
  *
  * Keys are opaque (the uploader uses Peer objects; the tests use letters). Time is passed in.
  */
-import { ORIGIN_SPREAD_HOLD_MS, ORIGIN_SPREAD_MAX_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_HOLD_MS, UNPROVEN_PEER_REQUESTS } from './constants.js'
+import {
+  ORIGIN_SPREAD_HOLD_MS, ORIGIN_SPREAD_MAX_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_HOLD_MS, ORIGIN_SPREAD_PATIENCE_MS, UNPROVEN_PEER_REQUESTS
+} from './constants.js'
 
 export interface SpreadInit {
   /** A held request is served once its requester got nothing from other peers for this long. */
@@ -32,21 +36,36 @@ export interface SpreadInit {
   newcomerPieces?: number
   /** ... and in any case once it has waited this long. */
   maxHoldMs?: number
+  /** A peer whose first request we held this long ago is held no more: the other visitors are too slow for it. */
+  patienceMs?: number
+}
+
+interface PeerState {
+  /** Pieces we sent it: its `have` for them is no news. */
+  sent: Set<number>
+  /** Pieces counted in #copies for it. */
+  holds: Set<number>
+  /** When it last announced a piece we did not send it (it gets pieces from other peers). */
+  lastFromOthers: number
+  /** When we first held back one of its requests. */
+  firstHeld: number
 }
 
 export class Spread<K> {
   readonly holdMs: number
   readonly maxHoldMs: number
+  readonly patienceMs: number
   readonly newcomerHoldMs: number
   readonly newcomerPieces: number
   /** Per piece: the connected peers that hold a copy (we sent it to them, or they announced it). */
   readonly #copies = new Map<number, Set<K>>()
-  /** Per peer: the pieces we sent it (whose `have` is no news), and the pieces counted in #copies for it. */
-  readonly #peers = new Map<K, { sent: Set<number>, holds: Set<number>, lastFromOthers: number }>()
+  /** Per peer: what we know of it (see PeerState). */
+  readonly #peers = new Map<K, PeerState>()
 
   constructor (init: SpreadInit = {}) {
     this.holdMs = Math.max(0, init.holdMs ?? ORIGIN_SPREAD_HOLD_MS)
     this.maxHoldMs = Math.max(this.holdMs, init.maxHoldMs ?? ORIGIN_SPREAD_MAX_HOLD_MS)
+    this.patienceMs = Math.max(0, init.patienceMs ?? ORIGIN_SPREAD_PATIENCE_MS)
     this.newcomerHoldMs = Math.min(this.holdMs, Math.max(0, init.newcomerHoldMs ?? ORIGIN_SPREAD_NEWCOMER_HOLD_MS))
     this.newcomerPieces = Math.max(0, init.newcomerPieces ?? UNPROVEN_PEER_REQUESTS)
   }
@@ -91,6 +110,9 @@ export class Spread<K> {
    */
   shouldHold (peer: K, index: number, now: number, heldSince: number | undefined): boolean {
     if (this.holdMs === 0 || this.copiesElsewhere(peer, index) === 0) return false
+    const state = this.#peer(peer)
+    if (state.firstHeld === Infinity) state.firstHeld = now
+    else if (now - state.firstHeld >= this.patienceMs) return false
     if (heldSince === undefined) return this.#holdFor(peer) > 0
     if (now - heldSince >= this.maxHoldMs) return false
     const lastFromOthers = this.#peers.get(peer)?.lastFromOthers ?? -Infinity
@@ -99,8 +121,10 @@ export class Spread<K> {
 
   /** When a request held since `heldSince` is next worth looking at (its hold may be over then). */
   recheckAt (peer: K, heldSince: number): number {
-    const lastFromOthers = this.#peers.get(peer)?.lastFromOthers ?? -Infinity
-    return Math.min(heldSince + this.maxHoldMs, Math.max(heldSince, lastFromOthers) + this.#holdFor(peer))
+    const state = this.#peers.get(peer)
+    const lastFromOthers = state?.lastFromOthers ?? -Infinity
+    return Math.min(heldSince + this.maxHoldMs, (state?.firstHeld ?? heldSince) + this.patienceMs,
+      Math.max(heldSince, lastFromOthers) + this.#holdFor(peer))
   }
 
   /**
@@ -113,10 +137,10 @@ export class Spread<K> {
     return (this.#peers.get(peer)?.holds.size ?? 0) < this.newcomerPieces ? this.newcomerHoldMs : this.holdMs
   }
 
-  #peer (peer: K): { sent: Set<number>, holds: Set<number>, lastFromOthers: number } {
+  #peer (peer: K): PeerState {
     let state = this.#peers.get(peer)
     if (state === undefined) {
-      state = { sent: new Set(), holds: new Set(), lastFromOthers: -Infinity }
+      state = { sent: new Set(), holds: new Set(), lastFromOthers: -Infinity, firstHeld: Infinity }
       this.#peers.set(peer, state)
     }
     return state

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import { Spread } from '../../../engine/spread.js'
 
-const make = (): Spread<string> => new Spread<string>({ holdMs: 2000, maxHoldMs: 10_000, newcomerPieces: 0 })
+const make = (): Spread<string> => new Spread<string>({ holdMs: 2000, maxHoldMs: 10_000, newcomerPieces: 0, patienceMs: 60_000 })
 
 describe('Spread', () => {
   it('serves at once a piece nobody else holds, and holds one we already sent to another peer', () => {
@@ -75,6 +75,18 @@ describe('Spread', () => {
     // Two pieces: no longer a newcomer, the full hold applies.
     expect(s.shouldHold('b', 2, 600, 100)).toBe(true)
     expect(s.shouldHold('b', 2, 2100, 100)).toBe(false)
+  })
+
+  it('holds a peer no more once patienceMs have passed since its first held request', () => {
+    const s = new Spread<string>({ holdMs: 2000, maxHoldMs: 10_000, newcomerPieces: 0, patienceMs: 8000 })
+    for (let i = 0; i < 4; i++) s.sent('a', i)
+    expect(s.shouldHold('b', 0, 1000, undefined)).toBe(true)
+    s.has('b', 7, 7000) // b gets pieces from others: it would stay held...
+    expect(s.shouldHold('b', 1, 7500, undefined)).toBe(true)
+    expect(s.recheckAt('b', 7500)).toBe(9000)
+    // ...but the others are too slow for it: from 9000 on, everything it asks is served.
+    expect(s.shouldHold('b', 1, 9000, 7500)).toBe(false)
+    expect(s.shouldHold('b', 2, 9000, undefined)).toBe(false)
   })
 
   it('holds nothing with holdMs 0', () => {
