@@ -396,10 +396,12 @@ export class Torrent extends Emitter<TorrentEvents> {
   /**
    * Two seeds have nothing to give each other: the connection slot is better spent on a leecher. Except at the
    * origin: a visitor with the whole site is where newcomers' requests go instead of to us (engine/spread.ts counts
-   * its copies while it stays connected, and its leaving is how we learn that they are gone).
+   * its copies while it stays connected, and its leaving is how we learn that they are gone); and in a keyed site's
+   * swarm, whose links carry newer pointer records (pointer-exchange.ts). Since visitors announce every piece to seeds
+   * too, a seed sees a visitor complete: it used to keep such links only because it never learnt it.
    */
   #dropIfBothSeeds (peer: Peer): boolean {
-    if (!this.#done || peer.has?.complete !== true || this.#spread !== undefined) return false
+    if (!this.#done || peer.has?.complete !== true || this.#spread !== undefined || this.#pointer !== undefined) return false
     peer.destroy()
     return true
   }
