@@ -21,6 +21,8 @@
  *   BENCH_OFFLOAD_BASELINE_DIST=/repo/bench/.data/base/dist   an older build (inside this repository) measured in the
  *     same rounds, alternating which goes first (A/B: the machine's load changes between runs)
  *
+ * OFFLOAD_TRACE=/tmp/trace.log writes every message the publisher's seeder receives and every block it sends, timed
+ * (bench/lib/seeder-process.mjs): who asked it for what, and when.
  * Needs root inside the namespace (scripts/in-netns.sh as root: `npm run bench`), for the seeder's namespace.
  * Exports run() -> { title, markdown } for bench/run-all.mjs. Each round gets a fresh tracker and seeder, and its
  * contexts are closed before the next round (16 Chromium contexts on a small machine are heavy).
