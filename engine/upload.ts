@@ -96,11 +96,6 @@ export class Uploader {
     this.#ctx.spread?.remove(peer)
   }
 
-  /** Requests of this peer waiting for the spread policy (for tests and logs). */
-  heldCount (peer: Peer): number {
-    return this.#queues.get(peer)?.filter((r) => r.heldSince !== undefined).length ?? 0
-  }
-
   async #serve (peer: Peer): Promise<void> {
     if (this.#serving.has(peer)) return
     this.#serving.add(peer)
