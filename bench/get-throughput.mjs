@@ -12,6 +12,7 @@
  * written, files moved into place): what a user waits for. "transfer" starts at the first payload byte (seen
  * through onProgress every 10 ms), to compare the data path alone with the raw channel.
  */
+import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { assertInNetns } from './lib/env.mjs'
 import { assertSameTree, dist, ensureSite, publish, rtcConfig, startSwarm, tempOut, trackerUrl } from './lib/swarm.mjs'
@@ -26,6 +27,8 @@ async function timedGet ({ swarm, metainfo, withMetainfo, verify, siteDir }) {
   try {
     let firstByteAt
     let metadataAt
+    const seederCpu0 = await swarm.seeder.cpu()
+    const cpu0 = process.cpuUsage()
     const start = performance.now()
     const result = await download({
       infoHash: metainfo.infoHash,
@@ -38,11 +41,17 @@ async function timedGet ({ swarm, metainfo, withMetainfo, verify, siteDir }) {
       onProgress: (p) => { if (p.downloaded > 0) firstByteAt ??= performance.now() }
     })
     const end = performance.now()
+    const cpu = process.cpuUsage(cpu0)
+    const seederCpu1 = await swarm.seeder.cpu()
+    const seederMs = (seederCpu1.user + seederCpu1.system - seederCpu0.user - seederCpu0.system) / 1000
     if (result.stats.verified !== metainfo.length) throw new Error(`verified ${result.stats.verified} of ${metainfo.length} bytes`)
     if (verify) await assertSameTree(siteDir, out)
     const bytes = metainfo.length
     return {
       bytes,
+      /** CPU ms per MB: the downloading process, the seeder's process. */
+      leecherCpuPerMB: (cpu.user + cpu.system) / 1000 / (bytes / 1e6),
+      seederCpuPerMB: seederMs / (bytes / 1e6),
       totalMs: end - start,
       transferMs: end - (firstByteAt ?? start),
       setupMs: (firstByteAt ?? start) - start,
@@ -84,7 +93,8 @@ export async function run ({ log = (s) => process.stderr.write(s + '\n') } = {})
 
   const rawBest = Math.max(...raw.map((r) => r.mbps))
   const rawMedian = median(raw.map((r) => r.mbps))
-  const rows = [['raw data channel (16 KiB messages, 4 MiB buffered)', fmt(rawBest), fmt(rawMedian), '100%', '100%', fmt(median(raw.map((r) => r.ms)) / 1000, 2), '-']]
+  const rows = [['raw data channel (16 KiB messages, 4 MiB buffered)', fmt(rawBest), fmt(rawMedian), '100%', '100%', fmt(median(raw.map((r) => r.ms)) / 1000, 2), '-',
+    `${fmt(median(raw.map((r) => r.cpuPerMB)), 1)} (both ends)`]]
   const ratios = {}
   for (const [name, list] of [['get, infohash + metainfo (site.torrent)', withMeta], ['get, infohash alone (BEP 9 metadata first)', hashOnly]]) {
     for (const [kind, key] of [['total', 'total'], ['transfer', 'transfer']]) {
@@ -98,7 +108,8 @@ export async function run ({ log = (s) => process.stderr.write(s + '\n') } = {})
         `${fmt((best / rawBest) * 100, 0)}%`,
         `${fmt((med / rawMedian) * 100, 0)}%`,
         fmt(median(list.map((r) => (kind === 'total' ? r.totalMs : r.transferMs))) / 1000, 2),
-        fmt(median(list.map((r) => r.setupMs)), 0)
+        fmt(median(list.map((r) => r.setupMs)), 0),
+        kind === 'total' ? `${fmt(median(list.map((r) => r.leecherCpuPerMB)), 1)} + ${fmt(median(list.map((r) => r.seederCpuPerMB)), 1)}` : ''
       ])
     }
   }
@@ -113,9 +124,10 @@ export async function run ({ log = (s) => process.stderr.write(s + '\n') } = {})
       '(default piece-length rule), one seeder, one visitor, both in this process, WebSocket tracker on 127.0.0.1, ' +
       `no STUN. ${runs} rounds; each round measures the raw ceiling over the same byte count, then both kinds of get. ` +
       'MB = 10^6 bytes. "total": download() called to resolved; "transfer": from the first payload byte. ' +
-      'Ratios: best vs best raw, median vs median raw.',
+      'Ratios: best vs best raw, median vs median raw. CPU: process.cpuUsage() of the getter (this process) and of the ' +
+      `seeder's process over the whole get, per MB (raw: both ends live in this process). Load average at the start: ${loadavg().map((l) => l.toFixed(1)).join(', ')}.`,
     '',
-    markdownTable(['what', 'best MB/s', 'median MB/s', 'best ratio', 'median ratio', 'median s', 'setup ms'], rows),
+    markdownTable(['what', 'best MB/s', 'median MB/s', 'best ratio', 'median ratio', 'median s', 'setup ms', 'CPU ms per MB (getter + seeder)'], rows),
     '',
     markdownTable(['round', 'raw MB/s', 'get+meta total', 'get+meta transfer', 'get hash total', 'get hash transfer', 'get+meta/raw'], perRun),
     '',

@@ -41,11 +41,14 @@ export async function measureRawNodeToNode (opts = {}) {
       timer = setTimeout(() => reject(new Error(`raw transfer: ${received} of ${bytes} bytes after ${timeoutMs} ms`)), timeoutMs)
     })
 
+    const cpu0 = process.cpuUsage()
     const start = performance.now()
     pumpChannel(sender, bytes, message, maxBuffered)
     await done.finally(() => clearTimeout(timer))
     const ms = performance.now() - start
-    return { bytes, ms, mbps: mbps(bytes, ms), messageSize, setupMs }
+    const cpu = process.cpuUsage(cpu0)
+    // Both ends run in this process: CPU ms per MB of the sender and the receiver together.
+    return { bytes, ms, mbps: mbps(bytes, ms), messageSize, setupMs, cpuPerMB: (cpu.user + cpu.system) / 1000 / (bytes / 1e6) }
   } finally {
     pair.close()
   }

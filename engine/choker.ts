@@ -37,9 +37,10 @@ export interface ChokerInit {
   /** How much likelier a newly connected peer is to get the optimistic slot. */
   newPeerWeight?: number
   /**
-   * While seeding, how long a newly interested peer that other peers can serve waits for a slot. Default 0 (off):
-   * only the publisher's seeder sets it (SEED_DEFER_MS, via TorrentInit.origin). A visitor that has the site serves
-   * at once: if every seeding peer deferred, the newcomer would simply wait, then take the fastest (the publisher).
+   * While seeding, how long a newly interested peer that other peers can serve waits for a slot. Default 0 (off).
+   * The publisher's seeder used it (1.5 s) to let visitors serve newcomers; it now offloads per piece instead
+   * (engine/spread.ts: a newcomer is unchoked at once and gets at once what nobody else has), which measured better
+   * on the wire (bench/offload.mjs) without delaying a first visitor's page.
    */
   seedDeferMs?: number
   /** A number in [0, 1); default Math.random. The tests pass a seeded one. */
@@ -143,7 +144,7 @@ export class Choker<K> {
   /**
    * An `interested` message: a free slot (regular, else the optimistic one) is given at once. Except while seeding
    * when `othersCanServe` (another of our peers has pieces this one lacks, see othersCanServe()): then the peer
-   * waits up to SEED_DEFER_MS, so that it fetches from the other visitors first and the publisher's upload does not
+   * waits up to `seedDeferMs`, so that it fetches from the other visitors first and the publisher's upload does not
    * grow with the audience; if it still wants pieces after that, it gets the next free slot.
    */
   interested (peer: K, now: number, othersCanServe = false): Array<ChokeDecision<K>> {

@@ -129,19 +129,30 @@ export const NEW_PEER_OPTIMISTIC_WEIGHT = 3
  */
 export const SEED_TURN_MS = 3 * RECHOKE_INTERVAL_MS
 /**
- * The publisher's upload must not grow with the audience (issue 5): while seeding, a newly interested peer that
- * other connected peers could serve (they hold pieces it lacks) gets its slot only after this delay, so it asks them
- * first; a peer nobody else can serve is unchoked at once. Short enough that a peer whose other sources are
- * choked or slow barely notices.
+ * The publisher's seeder holds back a request for a piece that another connected peer holds (we sent it there, or
+ * it announced it) while the requester keeps getting pieces from other peers, so that it fetches that piece from
+ * them too (engine/spread.ts). BEP 16, super-seeding: the seeder sends a peer a new piece only once it has "seen
+ * [the earlier one] passed on". A held request is served once its requester got nothing from others for
+ * ORIGIN_SPREAD_HOLD_MS: longer than ENDGAME_DUPLICATE_AFTER_MS (when a visitor asks a second peer for a block) plus
+ * a round trip and the IndexedDB commit after which a visitor announces a piece, yet short enough that a visitor
+ * whose other sources are slow or gone barely waits, and below SNUB_AFTER_MS (a visitor that got nothing from us for
+ * that long would give up on us and keep one request here). ORIGIN_SPREAD_MAX_HOLD_MS caps any hold below
+ * REQUEST_TIMEOUT_MS: a request unanswered that long is never made to us again.
  */
-export const SEED_DEFER_MS = 1_500
+export const ORIGIN_SPREAD_HOLD_MS = 2_500
+export const ORIGIN_SPREAD_MAX_HOLD_MS = 10_000
 /**
- * Two seeds drop their connection ("nothing to give each other"), so the publisher never keeps a mirror (another
- * full seed, `peersite mirror`) among its peers and could not tell that newcomers have someone else to fetch from.
- * It remembers meeting one for this long (more than a WebSocket tracker's 2-minute announce interval, after which
- * the two meet again) and defers newcomers (SEED_DEFER_MS) meanwhile.
+ * How long after we first held back one of its requests a visitor is held at all: visitors pass a small site on in
+ * a few seconds; one still waiting after this long is served as if we were its only source (issue 14: every visitor
+ * has the whole site within 20 s).
  */
-export const OTHER_SEED_MEMORY_MS = 3 * 60_000
+export const ORIGIN_SPREAD_PATIENCE_MS = 8_000
+/**
+ * A newcomer (it holds fewer than UNPROVEN_PEER_REQUESTS pieces: what it asks before anyone delivered, its first
+ * page) waits at most this long: it asks a second peer for those pieces at once (picker urgentPriority), which
+ * answers within a round trip when the link is open; if it is not open yet, the first paint must not wait long.
+ */
+export const ORIGIN_SPREAD_NEWCOMER_HOLD_MS = 500
 
 /** Azureus-style peer id prefix: "-PS0100-" (peersite 0.1.0) followed by 12 random bytes. */
 export const PEER_ID_PREFIX = '-PS0100-'

@@ -5,7 +5,7 @@
  * smart ban names the peers whose blocks made a piece fail, and the torrent decides what that costs them.
  */
 import {
-  ENDGAME_DUPLICATE_AFTER_MS, MAX_OUTSTANDING_REQUESTS, REQUEST_TIMEOUT_MS, RUSH_KEEP_REQUESTS, UNPROVEN_PEER_REQUESTS,
+  ENDGAME_DUPLICATE_AFTER_MS, MAX_OUTSTANDING_REQUESTS, READ_PRIORITY_NOW, REQUEST_TIMEOUT_MS, RUSH_KEEP_REQUESTS, UNPROVEN_PEER_REQUESTS,
   readAheadPieces, unstoredPieces
 } from './constants.js'
 import { HashMismatchError } from './errors.js'
@@ -64,7 +64,7 @@ export class Downloader {
   constructor (ctx: DownloaderContext, have?: Bitfield) {
     this.#ctx = ctx
     const { pieceCount, pieceLength, length, tailPadding } = ctx.metainfo
-    this.picker = new PiecePicker({ pieceCount, pieceLength, length, endgameDelayMs: ENDGAME_DUPLICATE_AFTER_MS, ...(tailPadding !== undefined ? { tailPadding } : {}) })
+    this.picker = new PiecePicker({ pieceCount, pieceLength, length, endgameDelayMs: ENDGAME_DUPLICATE_AFTER_MS, urgentPriority: READ_PRIORITY_NOW, ...(tailPadding !== undefined ? { tailPadding } : {}) })
     this.#recent = new PiecesInMemory(readAheadPieces(pieceLength) + 1)
     this.#held = new PiecesInMemory(unstoredPieces(pieceLength), (old) => this.picker.setHeld(old, false))
     if (have !== undefined) for (let i = 0; i < pieceCount; i++) if (have.has(i)) this.picker.markHave(i)

@@ -4,9 +4,9 @@
  * those parts, the peer policy and the picker; this file only glues.
  */
 import { Bitfield } from './bitfield.js'
-import { CLIENT_NAME, MAX_PEERS, OTHER_SEED_MEMORY_MS, OUR_REQQ, PEER_ID_PREFIX, SEED_DEFER_MS, maxMessageLength } from './constants.js'
+import { CLIENT_NAME, MAX_PEERS, OUR_REQQ, PEER_ID_PREFIX, maxMessageLength } from './constants.js'
 import { AbortError, InvalidTorrentError, ProtocolError } from './errors.js'
-import { Choker, othersCanServe, type ChokeDecision } from './choker.js'
+import { Choker, type ChokeDecision } from './choker.js'
 import type { Discovery, DiscoveryInit } from './discovery/index.js'
 import { Downloader } from './download.js'
 import { MetadataExchange } from './metadata-exchange.js'
@@ -16,6 +16,7 @@ import { PeerPolicy } from './peer-policy.js'
 import { Reader } from './reader.js'
 import type { PieceStore } from './storage/index.js'
 import type { Connection } from './transport/index.js'
+import type { Spread } from './spread.js'
 import { Uploader } from './upload.js'
 import { Emitter } from './util/emitter.js'
 import { fromHex, randomBytes, toHex, utf8 } from './util/bytes.js'
@@ -41,10 +42,17 @@ export interface TorrentInit {
   peerId?: Uint8Array
   maxPeers?: number
   /**
-   * The publisher's own seeder (cli/lib/swarm.ts): while seeding it lets newcomers that other peers can serve fetch
-   * from them first (SEED_DEFER_MS), so its upload does not grow with the audience. Visitors leave it off.
+   * The publisher's own seeder (cli/lib/swarm.ts) passes `new Spread()`: it then holds back requests for pieces that
+   * other peers can serve (engine/spread.ts), so its upload does not grow with the audience. Visitors leave it off
+   * (and the browser bundle without it).
    */
-  origin?: boolean
+  spread?: Spread<Peer>
+  /**
+   * Keep connections to other complete seeds (a mirror, `peersite mirror`): the publisher's seeder (`spread`) counts
+   * a connected mirror as a holder of every piece and lets it serve newcomers, which it can only do while the mirror
+   * stays connected. Default: two seeds drop each other.
+   */
+  keepSeeds?: boolean
   /** A keyed site's pointer records pass over this swarm too (pointer-exchange.ts); `peersite_pointer` is advertised only then. */
   pointer?: PointerPort
   /**
@@ -125,6 +133,9 @@ export class Torrent extends Emitter<TorrentEvents> {
   #uploader: Uploader | undefined
   /** Upload slots (engine/choker.ts decides; #choke() writes its decisions). */
   readonly #choker: Choker<Peer>
+  /** The origin seeder's record of who holds which piece, to send each piece once (engine/spread.ts). */
+  readonly #spread: Spread<Peer> | undefined
+  readonly #keepSeeds: boolean
   #discovery: Discovery | undefined
   #tick: ReturnType<typeof setInterval> | undefined
   #uploaded = 0
@@ -136,8 +147,6 @@ export class Torrent extends Emitter<TorrentEvents> {
   destroyed = false
   /** BEP 19 web seeds (engine/webseed.ts attaches itself here): told when a reader waits for a piece. */
   webSeeds: { stalled: (index: number, last: number, signal?: AbortSignal) => void, destroy: () => void } | undefined
-  /** When we last met another seed (dropped at once: OTHER_SEED_MEMORY_MS). */
-  #otherSeedAt = -Infinity
   /** Bytes web seeds delivered that passed their hash (not in `downloaded`, which counts peers). */
   #fromWebSeeds = 0
 
@@ -163,7 +172,12 @@ export class Torrent extends Emitter<TorrentEvents> {
       peers: () => this.#peerList.all,
       stalled: (index, last, signal) => this.webSeeds?.stalled(index, last, signal)
     })
-    this.#choker = new Choker({ seedDeferMs: init.origin === true ? SEED_DEFER_MS : 0 })
+    // The origin's offload is per piece (engine/spread.ts), not per peer: a newcomer is unchoked at once and gets
+    // at once what nobody else has (its first page, when it is the first visitor), which the choker's deferral of
+    // newcomers (ChokerInit.seedDeferMs) would delay.
+    this.#choker = new Choker()
+    this.#spread = init.spread
+    this.#keepSeeds = init.keepSeeds === true
     this.#pointer = init.pointer
     this.#pex = init.pex
     this.#metadata = new MetadataExchange({
@@ -245,7 +259,8 @@ export class Torrent extends Emitter<TorrentEvents> {
         this.#uploaded += bytes
         this.#uploadRate.add(bytes)
       },
-      warn: (peer, err) => this.#warnPeer(peer, err)
+      warn: (peer, err) => this.#warnPeer(peer, err),
+      ...(this.#spread !== undefined ? { spread: this.#spread } : {})
     })
     if (downloader.have.complete) this.#done = true
   }
@@ -373,6 +388,7 @@ export class Torrent extends Emitter<TorrentEvents> {
         }
         if (peer.has !== undefined) downloader.removePeer(peer)
         peer.has = new Bitfield(metainfo.pieceCount, message.bitfield)
+        if (this.#spread !== undefined) for (let i = 0; i < metainfo.pieceCount; i++) if (peer.has.has(i)) this.#spread.has(peer, i, Date.now())
         if (this.#dropIfBothSeeds(peer)) return
         downloader.addPeer(peer)
         return
@@ -388,6 +404,7 @@ export class Torrent extends Emitter<TorrentEvents> {
         peer.has ??= new Bitfield(metainfo.pieceCount)
         if (!peer.has.has(message.index)) {
           peer.has.set(message.index)
+          this.#spread?.has(peer, message.index, Date.now())
           if (this.#dropIfBothSeeds(peer)) return
           downloader.peerHave(peer, message.index)
         }
@@ -398,12 +415,9 @@ export class Torrent extends Emitter<TorrentEvents> {
       case 'unchoke':
         downloader?.fill(peer)
         return
-      case 'interested': {
-        const seedNearby = Date.now() - this.#otherSeedAt < OTHER_SEED_MEMORY_MS
-        const othersServe = this.#done && (seedNearby || othersCanServe(peer.has, [...this.#peerList.all].filter((p) => p !== peer).map((p) => p.has)))
-        this.#choke((choker, now) => choker.interested(peer, now, othersServe))
+      case 'interested':
+        this.#choke((choker, now) => choker.interested(peer, now))
         return
-      }
       case 'not-interested':
         this.#choke((choker, now) => choker.notInterested(peer, now))
         return
@@ -422,10 +436,16 @@ export class Torrent extends Emitter<TorrentEvents> {
     }
   }
 
-  /** Two seeds have nothing to give each other: the connection slot is better spent on a leecher. */
+  /**
+   * Two seeds have nothing to give each other: the connection slot is better spent on a leecher. Except at the
+   * origin: a visitor with the whole site is where newcomers' requests go instead of to us (engine/spread.ts counts
+   * its copies while it stays connected, and its leaving is how we learn that they are gone); and in a keyed site's
+   * swarm, whose links carry newer pointer records (pointer-exchange.ts). Since visitors announce every piece to seeds
+   * too, a seed sees a visitor complete: it used to keep such links only because it never learnt it. And at a
+   * mirror (`keepSeeds`), so that the publisher keeps seeing it.
+   */
   #dropIfBothSeeds (peer: Peer): boolean {
-    if (!this.#done || peer.has?.complete !== true) return false
-    this.#otherSeedAt = Date.now()
+    if (!this.#done || peer.has?.complete !== true || this.#spread !== undefined || this.#pointer !== undefined || this.#keepSeeds) return false
     peer.destroy()
     return true
   }
@@ -439,8 +459,9 @@ export class Torrent extends Emitter<TorrentEvents> {
     const metainfo = this.metainfo!
     this.#verifiedBytes += pieceLengthAt(metainfo, index)
     for (const peer of this.#peerList.all) {
-      // Everyone learns of the new piece (BEP 3 `have`); also those who have it, as cheap as it is useful for them.
-      if (peer.receivedHandshake && peer.has?.has(index) !== true) peer.writeHave(index)
+      // Everyone learns of the new piece (BEP 3 `have`), seeds too: 9 bytes that tell the publisher's seeder which
+      // visitors can serve what (engine/spread.ts), so that it holds back what others can pass on.
+      if (peer.receivedHandshake) peer.writeHave(index)
     }
     this.emit('verified', index)
     this.#reader.wake(index)

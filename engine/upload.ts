@@ -9,8 +9,11 @@ import { pieceLengthAt, type Metainfo } from './metainfo/index.js'
 import type { Bitfield } from './bitfield.js'
 import type { PieceStore } from './storage/index.js'
 import type { Peer } from './wire/peer.js'
+import type { Spread } from './spread.js'
 
 interface UploadRequest { index: number, begin: number, length: number }
+/** A queued request; `heldSince`: when the spread policy first held it back (engine/spread.ts). */
+interface QueuedRequest extends UploadRequest { heldSince?: number }
 
 /**
  * Whole pieces kept after a read: at least 8, else about 4 MiB of them (32 pieces of 128 KiB), so that the pieces
@@ -34,11 +37,17 @@ export interface UploaderContext {
   readonly have: Bitfield
   onUploaded (peer: Peer, bytes: number): void
   warn (peer: Peer, err: Error): void
+  /** The publisher's seeder: hold back requests for pieces other peers can serve (engine/spread.ts). */
+  readonly spread?: Spread<Peer>
+  /** Default Date.now. */
+  now?: () => number
 }
 
 export class Uploader {
   readonly #ctx: UploaderContext
-  readonly #queues = new Map<Peer, UploadRequest[]>()
+  readonly #queues = new Map<Peer, QueuedRequest[]>()
+  /** Per peer: a timer that serves its held requests when the first of them has waited long enough. */
+  readonly #holdTimers = new Map<Peer, ReturnType<typeof setTimeout>>()
   readonly #serving = new Set<Peer>()
   readonly #cache = new Map<number, Promise<Uint8Array>>()
   readonly #cacheSize: number
@@ -65,7 +74,7 @@ export class Uploader {
       peer.connection.on('drain', () => { void this.#serve(peer) })
     }
     if (queue.length >= MAX_QUEUED_UPLOAD_REQUESTS) return
-    queue.push(req)
+    queue.push({ index: req.index, begin: req.begin, length: req.length })
     void this.#serve(peer)
   }
 
@@ -83,6 +92,8 @@ export class Uploader {
 
   removePeer (peer: Peer): void {
     this.#queues.delete(peer)
+    this.#clearHoldTimer(peer)
+    this.#ctx.spread?.remove(peer)
   }
 
   async #serve (peer: Peer): Promise<void> {
@@ -93,7 +104,11 @@ export class Uploader {
       while (queue !== undefined && queue.length > 0 && !peer.destroyed) {
         if (peer.connection.bufferedAmount >= SEND_HIGH_WATER_MARK) return // resumed by 'drain'
         // Up to SEND_COALESCE_BYTES of blocks go out as one data-channel message: each send has a fixed cost.
-        const batch = queue.splice(0, Math.max(1, Math.floor(SEND_COALESCE_BYTES / (BLOCK_LENGTH + PIECE_HEADER_LENGTH))))
+        const batch = this.#take(peer, queue, Math.max(1, Math.floor(SEND_COALESCE_BYTES / (BLOCK_LENGTH + PIECE_HEADER_LENGTH))))
+        if (batch.length === 0) {
+          this.#scheduleHeld(peer, queue)
+          return
+        }
         // Start every read of this batch, and of the pieces queued next, before waiting for any of them.
         const reads = batch.map((req) => this.#readPiece(req.index))
         this.#prefetch(queue)
@@ -115,9 +130,56 @@ export class Uploader {
     }
   }
 
+  /**
+   * Takes up to `max` requests from the front of `queue` to answer now, leaving in it (in order) those the spread
+   * policy holds back: another peer has the piece and may serve it instead.
+   */
+  #take (peer: Peer, queue: QueuedRequest[], max: number): QueuedRequest[] {
+    const spread = this.#ctx.spread
+    if (spread === undefined) return queue.splice(0, max)
+    const now = (this.#ctx.now ?? Date.now)()
+    const batch: QueuedRequest[] = []
+    let kept = 0
+    let i = 0
+    for (; i < queue.length && batch.length < max; i++) {
+      const req = queue[i]!
+      if (spread.shouldHold(peer, req.index, now, req.heldSince)) {
+        req.heldSince ??= now
+        queue[kept++] = req
+      } else {
+        // Counted as sent now, not once written: the reads take a moment, and another peer's queue served
+        // meanwhile must already see this copy (else five peers asking at once all got the same pieces).
+        spread.sent(peer, req.index)
+        batch.push(req)
+      }
+    }
+    // Close the gap left by the taken requests (the rest of the queue keeps its order).
+    queue.splice(kept, i - kept)
+    return batch
+  }
+
+  /** Every queued request is held: serve again when the first hold is over. */
+  #scheduleHeld (peer: Peer, queue: readonly QueuedRequest[]): void {
+    const spread = this.#ctx.spread
+    if (spread === undefined || this.#holdTimers.has(peer)) return
+    let first = Infinity
+    for (const req of queue) if (req.heldSince !== undefined) first = Math.min(first, spread.recheckAt(peer, req.heldSince))
+    if (first === Infinity) return
+    const delay = Math.max(0, first - (this.#ctx.now ?? Date.now)())
+    this.#holdTimers.set(peer, setTimeout(() => {
+      this.#holdTimers.delete(peer)
+      void this.#serve(peer)
+    }, delay + 1))
+  }
+
+  #clearHoldTimer (peer: Peer): void {
+    const timer = this.#holdTimers.get(peer)
+    if (timer !== undefined) clearTimeout(timer)
+    this.#holdTimers.delete(peer)
+  }
 
   /** Starts the store reads of the next PREFETCH_PIECES distinct pieces of `queue` that are not cached yet. */
-  #prefetch (queue: readonly UploadRequest[]): void {
+  #prefetch (queue: readonly QueuedRequest[]): void {
     let started = 0
     let last = -1
     const end = Math.min(queue.length, PREFETCH_SCAN)
@@ -152,6 +214,7 @@ export class Uploader {
   }
 
   clear (): void {
+    for (const peer of [...this.#holdTimers.keys()]) this.#clearHoldTimer(peer)
     this.#queues.clear()
     this.#cache.clear()
   }

@@ -11,7 +11,11 @@ import { dist, rtcConfig } from './swarm.mjs'
 
 /**
  * @param {string} dir the site folder
- * @param {{ label?: string, trackerIntervalMs?: number, announceIntervalMs?: number }} [opts]
+ * @param {{ label?: string, trackerIntervalMs?: number, announceIntervalMs?: number,
+ *   seed?: (a: { out: string, root: string, result: any, trackerPort: number }) => Promise<{ stats: () => any, close: () => Promise<void> }> }} [opts]
+ *   `seed` replaces the in-process seeder (bench/lib/netns-seeder.mjs: one in its own network namespace); the tracker
+ *   then listens on 0.0.0.0 of the private namespace so that the seeder's namespace reaches it, and the site names
+ *   it as ws://127.0.0.1:PORT.
  */
 export async function startLocalSite (dir, opts = {}) {
   const { publishSite } = await dist('cli/lib/publish.js')
@@ -26,17 +30,18 @@ export async function startLocalSite (dir, opts = {}) {
     for (const close of closers.splice(0).reverse()) await Promise.resolve().then(close).catch(() => {})
   }
   try {
-    const tracker = await startTrackerServer({ host: '127.0.0.1', ...(opts.trackerIntervalMs !== undefined ? { intervalMs: opts.trackerIntervalMs } : {}) })
+    const tracker = await startTrackerServer({ host: opts.seed !== undefined ? '0.0.0.0' : '127.0.0.1', ...(opts.trackerIntervalMs !== undefined ? { intervalMs: opts.trackerIntervalMs } : {}) })
     closers.push(() => tracker.close())
     const server = await startStaticServer({ root: out, host: '127.0.0.1' })
     closers.push(() => server.close())
     const t0 = performance.now()
-    const result = await publishSite({ dir, out, trackers: [tracker.url], loaderDir })
+    const trackerUrl = `ws://127.0.0.1:${tracker.port}`
+    const result = await publishSite({ dir, out, trackers: [trackerUrl], loaderDir })
     const publishMs = performance.now() - t0
-    let seeder = await startSeeder({
+    let seeder = opts.seed !== undefined ? await opts.seed({ out, root: result.plan.site.root, result, trackerPort: tracker.port }) : await startSeeder({
       metainfo: result.metainfo,
       root: result.plan.site.root,
-      trackers: [`${tracker.url}/seeder`],
+      trackers: [`${trackerUrl}/seeder`],
       rtcConfig,
       ...(opts.announceIntervalMs !== undefined ? { announceIntervalMs: opts.announceIntervalMs } : {})
     })
@@ -46,6 +51,7 @@ export async function startLocalSite (dir, opts = {}) {
       out,
       server,
       tracker,
+      seeder,
       result,
       publishMs,
       /** The Node seeder's figures (undefined once stopped). */

@@ -1,21 +1,62 @@
 /**
  * A seeder in its own Node process, as in real life (`peersite seed` on one machine, visitors elsewhere): the
  * benchmarks' visitor then does not share a JavaScript thread with the seeder. Started by startSwarm() with
- * fork(); arguments arrive as one JSON message; it answers `ready` once announced and `stats` on request.
+ * fork() (or by startNetnsSeeder() in a network namespace of its own); arguments arrive as one JSON message; it
+ * answers `ready` once announced and `stats` on request.
+ *
+ * `net` (optional): { dev, address, gateway } configures this process's own network namespace first (lo up, the veth
+ * end the parent moved in, a default route to the parent's namespace): see bench/lib/netns-seeder.mjs.
  */
+import { execFileSync } from 'node:child_process'
 import { dist } from './swarm.mjs'
 
-process.once('message', async ({ siteDir, torrent, trackers, rtcConfig }) => {
+const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip']
+
+function configureNetwork ({ dev, address, gateway, ip }) {
+  const run = (...args) => execFileSync(ip, args, { stdio: ['ignore', 'ignore', 'inherit'] })
+  run('link', 'set', 'lo', 'up')
+  run('addr', 'add', address, 'dev', dev)
+  run('link', 'set', dev, 'up')
+  run('route', 'add', 'default', 'via', gateway, 'dev', dev)
+}
+
+/** Debugging aid (OFFLOAD_TRACE=file): every message each peer sends the seeder and what it writes back, timed. */
+async function trace (torrent, file) {
+  const { appendFileSync } = await import('node:fs')
+  const t0 = Date.now()
+  const line = (s) => appendFileSync(file, `${Date.now() - t0} ${s}\n`)
+  torrent.on('peer', (peer) => {
+    const id = peer.remotePeerIdHex?.slice(16, 24) ?? '?'
+    line(`${id} connected`)
+    peer.on('message', (m) => line(`${id} <- ${m.type}${m.index !== undefined ? ' ' + m.index : ''}${m.type === 'bitfield' ? ' ' + m.bitfield.reduce((c, b) => c + b.toString(2).replace(/0/g, '').length, 0) : ''}`))
+    for (const w of ['writeChoke', 'writeUnchoke']) {
+      const orig = peer[w].bind(peer)
+      peer[w] = () => { line(`${id} -> ${w.slice(5)}`); orig() }
+    }
+    const wp = peer.writePieces.bind(peer)
+    peer.writePieces = (blocks) => { line(`${id} -> pieces ${blocks.map((b) => b.index).join(',')}`); wp(blocks) }
+    peer.on('close', () => line(`${id} closed`))
+  })
+}
+
+process.once('message', async ({ siteDir, torrent, trackers, rtcConfig, net, announceIntervalMs }) => {
+  if (net !== undefined) configureNetwork({ ...net, ip: net.ip ?? IP[0] })
   const { startSeeder } = await dist('cli/lib/swarm.js')
   const { parseInfoDictionary } = await dist('engine/metainfo/index.js')
   const { bdecode, bencode } = await dist('engine/util/bencode.js')
   const info = bencode(bdecode(new Uint8Array(Buffer.from(torrent, 'base64'))).info)
   const metainfo = await parseInfoDictionary(info)
   const warnings = []
-  const seeder = await startSeeder({ metainfo, root: siteDir, trackers, rtcConfig, onWarning: (w) => warnings.push(w) })
+  const seeder = await startSeeder({
+    metainfo, root: siteDir, trackers, rtcConfig, onWarning: (w) => warnings.push(w),
+    ...(announceIntervalMs !== undefined ? { announceIntervalMs } : {})
+  })
+  if (process.env.OFFLOAD_TRACE) trace(seeder.torrent, process.env.OFFLOAD_TRACE)
   process.on('message', (msg) => {
-    if (msg === 'stats') process.send({ type: 'stats', stats: seeder.stats(), warnings })
+    if (msg === 'stats') process.send({ type: 'stats', stats: seeder.stats(), warnings, cpu: process.cpuUsage() })
     if (msg === 'close') void seeder.close().then(() => process.exit(0))
   })
   process.send({ type: 'ready' })
 })
+// Running means our namespace exists (`unshare -n` made it before it became node): the parent may move a veth in.
+process.send({ type: 'started' })

@@ -117,6 +117,10 @@ export async function startSwarm (site, metainfo, torrent) {
       warnings.splice(0, warnings.length, ...reply.warnings)
       return reply.stats
     },
+    /** The seeder process's CPU time so far (process.cpuUsage(), microseconds). */
+    async cpu () {
+      return (await ask('stats', 'stats')).cpu
+    },
     async close () {
       const exited = new Promise((resolve) => child.once('exit', resolve))
       child.send('close')

@@ -268,6 +268,8 @@ async function openMirroredSite (dir: string, source: string, infoHash: string, 
     infoHash,
     ...(metainfo !== undefined ? { metainfo } : {}),
     ...(have !== undefined ? { have } : {}),
+    // The publisher keeps a mirror connected to send newcomers its way (TorrentInit.keepSeeds): stay connected too.
+    keepSeeds: true,
     ...(opts.pointer !== undefined ? { pointer: opts.pointer } : {})
   })
   torrent.on('warning', (err) => opts.onWarning?.(`${infoHash.slice(0, 8)}: ${err.message}`))

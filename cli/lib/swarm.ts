@@ -13,6 +13,7 @@ import type { Metainfo } from '../../engine/metainfo/index.js'
 import { copyPiecesByHash } from '../../engine/storage/by-hash.js'
 import { FsStore } from '../../engine/storage/fs.js'
 import { MemoryStore } from '../../engine/storage/memory.js'
+import { Spread } from '../../engine/spread.js'
 import { Torrent, type TorrentComponents, type TorrentStats } from '../../engine/torrent.js'
 import { TcpPeerExchange } from '../../engine/discovery/pex.js'
 import { PUBLIC_RTC_CONFIG } from '../../engine/transport/rtc-config.js'
@@ -82,7 +83,7 @@ export async function startSeeder (opts: SwarmOptions & { metainfo: Metainfo, ro
     infoHash: metainfo.infoHash,
     metainfo,
     have: Bitfield.full(metainfo.pieceCount),
-    origin: true,
+    spread: new Spread<Peer>(),
     ...(opts.pointer !== undefined ? { pointer: opts.pointer } : {}),
     ...(pex !== undefined ? { pex } : {})
   })

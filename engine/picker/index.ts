@@ -50,6 +50,13 @@ export interface PiecePickerInit {
    * requesting byte-ranges covering their contents"); the downloader fills them in. Default: none.
    */
   tailPadding?: ReadonlyMap<number, number>
+  /**
+   * Blocks of pieces at this priority or above (a reader waits for them now) are also asked of a second peer at once,
+   * without the end-game delay: the first peer asked may be slow to answer, or hold the request back on purpose (the
+   * publisher's seeder waits while another visitor can serve the piece: engine/spread.ts), and a page is waiting.
+   * The spare copy is cancelled when the first arrives. Default: Infinity (off).
+   */
+  urgentPriority?: number
 }
 
 export type BlockStatus = 'new' | 'duplicate' | 'unexpected'
@@ -108,6 +115,7 @@ export class PiecePicker {
   readonly #maxRequestsPerBlock: number
   readonly #endgameDelayMs: number
   readonly #unprovenTakeoverMs: number
+  readonly #urgentPriority: number
   /** Per piece: how many non-seed peers have it. Seeds are added on top (`#seeds`) to keep addPeer O(1) for them. */
   readonly #availability: Uint32Array
   #seeds = 0
@@ -145,6 +153,7 @@ export class PiecePicker {
     this.#maxRequestsPerBlock = Math.max(1, init.maxRequestsPerBlock ?? 2)
     this.#endgameDelayMs = Math.max(0, init.endgameDelayMs ?? 0)
     this.#unprovenTakeoverMs = Math.max(0, init.unprovenTakeoverMs ?? this.#endgameDelayMs)
+    this.#urgentPriority = init.urgentPriority ?? Infinity
     this.#availability = new Uint32Array(pieceCount)
     this.#order = new Uint32Array(pieceCount)
     this.#pos = new Uint32Array(pieceCount)
@@ -412,6 +421,11 @@ export class PiecePicker {
     this.#turn++
     this.#visitPriorityPieces(has, out, (index) => this.#pickFresh(peerKey, peer, index, out, max, now))
     if (out.length >= max) return out
+    //    Urgent ones that another peer was asked for already: ask this one too, at once (see urgentPriority).
+    if (this.#maxRequestsPerBlock > 1 && this.#urgentPriority !== Infinity) {
+      this.#visitPriorityPieces(has, out, (index) => this.#pickDuplicate(peerKey, peer, index, out, max, now, true), this.#urgentPriority)
+      if (out.length >= max) return out
+    }
 
     // 2. Pieces already started: finishing them makes them verifiable and shareable sooner (and frees memory).
     for (const index of this.#partial.keys()) {
@@ -568,9 +582,10 @@ export class PiecePicker {
    * already does not use up a turn), starting with a different group on each pick. Stops when `visit` says `out`
    * is full.
    */
-  #visitPriorityPieces (has: Bitfield, out: PickedRequest[], visit: (index: number) => boolean): void {
+  #visitPriorityPieces (has: Bitfield, out: PickedRequest[], visit: (index: number) => boolean, minPriority = -Infinity): void {
     if (this.#priorities.length === 0) return
-    for (const { groups } of this.#priorityLevels()) {
+    for (const { priority, groups } of this.#priorityLevels()) {
+      if (priority < minPriority) return
       const n = groups.length
       const start = this.#turn % n
       const cursors = groups.map((g) => g.first)
@@ -686,8 +701,11 @@ export class PiecePicker {
     return out.length >= max
   }
 
-  /** End game: asks this peer for blocks already out at other peers. Returns true when `out` is full. */
-  #pickDuplicate (peerKey: string, peer: PeerState, index: number, out: PickedRequest[], max: number, now: number): boolean {
+  /**
+   * End game: asks this peer for blocks already out at other peers (`urgent`: without waiting endgameDelayMs).
+   * Returns true when `out` is full.
+   */
+  #pickDuplicate (peerKey: string, peer: PeerState, index: number, out: PickedRequest[], max: number, now: number, urgent = false): boolean {
     const p = this.#partial.get(index)
     if (p === undefined || this.#exclusive.has(index)) return false
     for (let block = 0; block < p.state.length && out.length < max; block++) {
@@ -698,7 +716,7 @@ export class PiecePicker {
       let live = 0
       for (const o of owners) if (!this.#snubbed.has(o)) live++
       if (live >= this.#maxRequestsPerBlock) continue
-      if (now - p.requestedAt[block]! < this.#endgameDelayMs) continue
+      if (!urgent && now - p.requestedAt[block]! < this.#endgameDelayMs) continue
       owners.push(peerKey)
       const req = { index, begin: block * this.blockLength, length: this.blockSize(index, block) }
       peer.requests.set(index * this.blocksPerPiece + block, req)

@@ -161,7 +161,7 @@ describe('Choker', () => {
     expect(c.info('A')).toMatchObject({ uploadRate: 0, downloadRate: 0 })
   })
 
-  it('while seeding, lets a newcomer that other peers can serve wait SEED_DEFER_MS before taking a free slot', () => {
+  it('while seeding, lets a newcomer that other peers can serve wait seedDeferMs before taking a free slot', () => {
     const c = setup('AB', { seedDeferMs: 1500 })
     c.setSeeding(true)
     c.rechoke(0)

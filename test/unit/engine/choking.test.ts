@@ -34,10 +34,16 @@ describe('Torrent upload slots', () => {
       }, { infoHash: metainfo.infoHash, metainfo })
       torrents.push(t)
       leechers.push(t)
-      t.on('peer', (peer) => peer.on('message', (m) => {
-        if (m.type === 'unchoke') most = Math.max(most, ++unchoked)
-        if (m.type === 'choke') unchoked--
-      }))
+      // A leecher that completes tells the seeder (`have`), which then closes the connection (two seeds): its slot
+      // is free again without a `choke`.
+      t.on('peer', (peer) => {
+        let mine = false
+        peer.on('message', (m) => {
+          if (m.type === 'unchoke' && !mine) { mine = true; most = Math.max(most, ++unchoked) }
+          if (m.type === 'choke' && mine) { mine = false; unchoked-- }
+        })
+        peer.on('close', () => { if (mine) { mine = false; unchoked-- } })
+      })
     }
     for (const t of leechers) {
       const [x, y] = memoryConnectionPair()

@@ -1,61 +1,75 @@
 /**
- * The publisher's seeder (`origin`) and mirrors: two seeds drop their connection at once, so the publisher remembers
- * meeting one (OTHER_SEED_MEMORY_MS) and lets a newcomer wait (SEED_DEFER_MS) for the other seeds to serve it,
- * instead of unchoking it at once as it does when it has met nobody.
+ * The publisher's seeder (TorrentInit.spread) and mirrors (`peersite mirror`, another full seed): two ordinary seeds
+ * drop their connection at once ("nothing to give each other"), but the publisher keeps a mirror connected, so it
+ * knows the mirror holds every piece and holds back a visitor's requests that the mirror can serve
+ * (engine/spread.ts): the mirror carries the visitor, the publisher's upload does not grow.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { Bitfield } from '../../../engine/bitfield.js'
+import type { Metainfo } from '../../../engine/metainfo/index.js'
+import { Spread } from '../../../engine/spread.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
 import type { Peer } from '../../../engine/wire/peer.js'
-import { makeTorrent, randomData } from '../../fixtures/make-torrent.js'
 import { connectTorrents, storeWith } from '../../fixtures/engine-peers.js'
-import type { Metainfo } from '../../../engine/metainfo/index.js'
+import { makeTorrent, randomData } from '../../fixtures/make-torrent.js'
 
+const PIECE = 16 * 1024
 const torrents: Torrent[] = []
 afterEach(async () => {
   await Promise.all(torrents.splice(0).map(async (t) => await t.destroy()))
 })
 
-async function seed (metainfo: Metainfo, data: Uint8Array, origin: boolean): Promise<Torrent> {
+async function seed (metainfo: Metainfo, data: Uint8Array, kind: 'publisher' | 'mirror' | 'seed'): Promise<Torrent> {
   const store = await storeWith(metainfo, data)
-  const t = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount), origin })
+  const t = new Torrent({ createStore: () => store }, {
+    infoHash: metainfo.infoHash,
+    metainfo,
+    have: Bitfield.full(metainfo.pieceCount),
+    ...(kind === 'publisher' ? { spread: new Spread<Peer>() } : {}),
+    ...(kind === 'mirror' ? { keepSeeds: true } : {})
+  })
   torrents.push(t)
   return t
 }
 
-function leecher (metainfo: Metainfo): Torrent {
+function visitor (metainfo: Metainfo): Torrent {
   const t = new Torrent({ createStore: (m) => new MemoryStore({ pieceLength: m.pieceLength, length: m.length }) }, { infoHash: metainfo.infoHash, metainfo })
   torrents.push(t)
   return t
 }
 
-/** Whether the publisher still chokes the visitor right after handling its `interested` (our listener runs after the torrent's). */
-async function chokedWhenInterested (publisher: Torrent, visitor: Torrent): Promise<boolean> {
-  const id = Buffer.from(visitor.peerId).toString('hex')
-  return await new Promise<boolean>((resolve) => {
-    publisher.on('peer', (peer: Peer) => {
-      if (peer.remotePeerIdHex !== id) return
-      peer.on('message', (message) => { if (message.type === 'interested') resolve(peer.amChoking) })
-    })
-    connectTorrents(publisher, visitor)
-  })
-}
+const done = async (t: Torrent): Promise<void> => await new Promise((resolve) => { if (t.done) resolve(); else t.once('done', () => resolve()) })
 
 describe('the publisher and mirrors', () => {
-  it('unchokes a newcomer at once when it has met no other seed', async () => {
-    const { metainfo, data } = await makeTorrent([{ path: 'a.bin', data: randomData(100_000, 3) }])
-    const publisher = await seed(metainfo, data, true)
-    expect(await chokedWhenInterested(publisher, leecher(metainfo))).toBe(false)
-  })
+  it('two ordinary seeds drop each other; a publisher and a mirror stay connected', async () => {
+    const { metainfo, data } = await makeTorrent([{ path: 'a.bin', data: randomData(8 * PIECE, 3) }], PIECE)
+    const a = await seed(metainfo, data, 'seed')
+    const b = await seed(metainfo, data, 'seed')
+    connectTorrents(a, b)
+    await expect.poll(() => a.peers.size).toBe(1)
+    await expect.poll(() => a.peers.size).toBe(0)
 
-  it('lets a newcomer wait for the other seeds once it has met a mirror (whose connection it dropped)', async () => {
-    const { metainfo, data } = await makeTorrent([{ path: 'a.bin', data: randomData(100_000, 3) }])
-    const publisher = await seed(metainfo, data, true)
-    const mirror = await seed(metainfo, data, false)
+    const publisher = await seed(metainfo, data, 'publisher')
+    const mirror = await seed(metainfo, data, 'mirror')
     connectTorrents(publisher, mirror)
     await expect.poll(() => publisher.peers.size).toBe(1)
-    await expect.poll(() => publisher.peers.size).toBe(0) // both seeds: dropped
-    expect(await chokedWhenInterested(publisher, leecher(metainfo))).toBe(true)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(publisher.peers.size).toBe(1)
+  })
+
+  it('a visitor connected to the publisher and a mirror gets most of the site from the mirror', async () => {
+    const { metainfo, data } = await makeTorrent([{ path: 'a.bin', data: randomData(32 * PIECE, 4) }], PIECE)
+    const publisher = await seed(metainfo, data, 'publisher')
+    const mirror = await seed(metainfo, data, 'mirror')
+    connectTorrents(publisher, mirror)
+    await expect.poll(() => publisher.peers.size).toBe(1)
+    const v = visitor(metainfo)
+    connectTorrents(publisher, v)
+    connectTorrents(mirror, v)
+    await done(v)
+    expect(v.stats().downloaded).toBe(metainfo.length)
+    expect(publisher.stats().uploaded).toBeLessThan(metainfo.length / 2)
+    expect(mirror.stats().uploaded).toBeGreaterThan(metainfo.length / 2)
   })
 })

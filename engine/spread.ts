@@ -1,0 +1,158 @@
+/**
+ * The publisher's seeder sends each piece once, and lets the visitors pass it on (issue 14). Pure data like the
+ * choker: which peer got which piece from us, and what each peer announced, go in; whether a request should wait
+ * comes out. The uploader (engine/upload.ts) asks it before it answers each request; only the origin seeder uses
+ * it (cli/lib/swarm.ts passes one as TorrentInit.spread; the browser bundle does not include it).
+ *
+ * Why: visitors arrive within seconds of each other, and each asks the first peer that unchokes it, usually the
+ * publisher (a fast Node seeder), for every piece at once (a 2 MB site is 125 requests, one pipeline). Measured with
+ * bench/offload.mjs before this: with 8 visitors the publisher sent 2-3 full copies, the newer visitors' requests
+ * arriving while the first copy was still on its way, and nothing told the publisher what the visitors held.
+ *
+ * The idea is BEP 16 (super-seeding): the seeder sends a peer a new piece only once it has seen an earlier one
+ * "passed on". Instead of hiding pieces behind a partial bitfield (a newcomer would wait for the pieces of its first
+ * page), we announce everything and hold answers back: a request for a piece that another connected peer holds (we
+ * sent it there, or it announced it: visitors send `have` to seeds too) waits while the requester is getting pieces
+ * from other peers (it announces pieces we did not send it), and is served once the requester has received nothing
+ * from anyone else for `holdMs`, or after `maxHoldMs` in any case (below the requester's request timeout, after
+ * which it would never ask us for that block again); and a peer we first held `patienceMs` ago is held no more (the
+ * others pass pieces on too slowly for it: on a machine with 16 browsers and a load average of 40, holding on made
+ * visitors wait 45-60 s for the whole site). A held request that the requester fills elsewhere is cancelled
+ * and never sent. A piece nobody else holds is served at once. Because the uploader checks when a request reaches
+ * the front of its queue, visitors that asked for everything at once end up with different parts: what one got
+ * first is held for the others.
+ *
+ * Keys are opaque (the uploader uses Peer objects; the tests use letters). Time is passed in.
+ */
+import {
+  ORIGIN_SPREAD_HOLD_MS, ORIGIN_SPREAD_MAX_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_HOLD_MS, ORIGIN_SPREAD_PATIENCE_MS, UNPROVEN_PEER_REQUESTS
+} from './constants.js'
+
+export interface SpreadInit {
+  /** A held request is served once its requester got nothing from other peers for this long. */
+  holdMs?: number
+  /** ... or this long while the requester holds fewer than `newcomerPieces` pieces (its first page). */
+  newcomerHoldMs?: number
+  newcomerPieces?: number
+  /** ... and in any case once it has waited this long. */
+  maxHoldMs?: number
+  /** A peer whose first request we held this long ago is held no more: the other visitors are too slow for it. */
+  patienceMs?: number
+}
+
+interface PeerState {
+  /** Pieces we sent it: its `have` for them is no news. */
+  sent: Set<number>
+  /** Pieces counted in #copies for it. */
+  holds: Set<number>
+  /** When it last announced a piece we did not send it (it gets pieces from other peers). */
+  lastFromOthers: number
+  /** When we first held back one of its requests. */
+  firstHeld: number
+}
+
+export class Spread<K> {
+  readonly holdMs: number
+  readonly maxHoldMs: number
+  readonly patienceMs: number
+  readonly newcomerHoldMs: number
+  readonly newcomerPieces: number
+  /** Per piece: the connected peers that hold a copy (we sent it to them, or they announced it). */
+  readonly #copies = new Map<number, Set<K>>()
+  /** Per peer: what we know of it (see PeerState). */
+  readonly #peers = new Map<K, PeerState>()
+
+  constructor (init: SpreadInit = {}) {
+    this.holdMs = Math.max(0, init.holdMs ?? ORIGIN_SPREAD_HOLD_MS)
+    this.maxHoldMs = Math.max(this.holdMs, init.maxHoldMs ?? ORIGIN_SPREAD_MAX_HOLD_MS)
+    this.patienceMs = Math.max(0, init.patienceMs ?? ORIGIN_SPREAD_PATIENCE_MS)
+    this.newcomerHoldMs = Math.min(this.holdMs, Math.max(0, init.newcomerHoldMs ?? ORIGIN_SPREAD_NEWCOMER_HOLD_MS))
+    this.newcomerPieces = Math.max(0, init.newcomerPieces ?? UNPROVEN_PEER_REQUESTS)
+  }
+
+  /** We wrote (a block of) piece `index` to `peer`. */
+  sent (peer: K, index: number): void {
+    this.#peer(peer).sent.add(index)
+    this.#add(peer, index)
+  }
+
+  /** The peer announced piece `index` (bitfield or `have`) at `now`: if we did not send it, another peer did. */
+  has (peer: K, index: number, now: number): void {
+    const state = this.#peer(peer)
+    if (!state.sent.has(index)) state.lastFromOthers = now
+    this.#add(peer, index)
+  }
+
+  /** The peer left: its copies no longer count. */
+  remove (peer: K): void {
+    const state = this.#peers.get(peer)
+    if (state === undefined) return
+    this.#peers.delete(peer)
+    for (const index of state.holds) {
+      const holders = this.#copies.get(index)
+      holders?.delete(peer)
+      if (holders?.size === 0) this.#copies.delete(index)
+    }
+  }
+
+  /** Connected peers other than `peer` that hold piece `index`. */
+  copiesElsewhere (peer: K, index: number): number {
+    const holders = this.#copies.get(index)
+    if (holders === undefined) return 0
+    return holders.size - (holders.has(peer) ? 1 : 0)
+  }
+
+  /**
+   * Whether a request of `peer` for piece `index`, held since `heldSince` (undefined: considered for the first time
+   * now), should wait (longer). Each request waits on its own clock: a rule per peer ("starved once, served at once
+   * from then on") sent whole copies to visitors whose links to the others were still opening (bench/offload.mjs,
+   * 16 visitors on a loaded machine: 5.7 copies).
+   */
+  shouldHold (peer: K, index: number, now: number, heldSince: number | undefined): boolean {
+    if (this.holdMs === 0 || this.copiesElsewhere(peer, index) === 0) return false
+    const state = this.#peer(peer)
+    if (state.firstHeld === Infinity) state.firstHeld = now
+    else if (now - state.firstHeld >= this.patienceMs) return false
+    if (heldSince === undefined) return this.#holdFor(peer) > 0
+    if (now - heldSince >= this.maxHoldMs) return false
+    const lastFromOthers = this.#peers.get(peer)?.lastFromOthers ?? -Infinity
+    return now - Math.max(heldSince, lastFromOthers) < this.#holdFor(peer)
+  }
+
+  /** When a request held since `heldSince` is next worth looking at (its hold may be over then). */
+  recheckAt (peer: K, heldSince: number): number {
+    const state = this.#peers.get(peer)
+    const lastFromOthers = state?.lastFromOthers ?? -Infinity
+    return Math.min(heldSince + this.maxHoldMs, (state?.firstHeld ?? heldSince) + this.patienceMs,
+      Math.max(heldSince, lastFromOthers) + this.#holdFor(peer))
+  }
+
+  /**
+   * A newcomer (it holds fewer than `newcomerPieces` pieces) is asking for its first page: it asks another peer
+   * too at once (picker urgentPriority), and a visitor that is connected serves it within a round trip, but its
+   * links may still be opening; it waits `newcomerHoldMs` only, so that its first paint is not later than without
+   * the hold by more than that.
+   */
+  #holdFor (peer: K): number {
+    return (this.#peers.get(peer)?.holds.size ?? 0) < this.newcomerPieces ? this.newcomerHoldMs : this.holdMs
+  }
+
+  #peer (peer: K): PeerState {
+    let state = this.#peers.get(peer)
+    if (state === undefined) {
+      state = { sent: new Set(), holds: new Set(), lastFromOthers: -Infinity, firstHeld: Infinity }
+      this.#peers.set(peer, state)
+    }
+    return state
+  }
+
+  #add (peer: K, index: number): void {
+    let holders = this.#copies.get(index)
+    if (holders === undefined) {
+      holders = new Set()
+      this.#copies.set(index, holders)
+    }
+    holders.add(peer)
+    this.#peer(peer).holds.add(index)
+  }
+}

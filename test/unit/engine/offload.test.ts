@@ -1,0 +1,85 @@
+/**
+ * The publisher's seeder (TorrentInit.spread) sends each piece once when visitors can pass it on (engine/spread.ts),
+ * wired into Torrent over the in-memory transport: visitors announce their pieces to seeds too (`have`), the origin
+ * holds back requests for pieces a connected visitor holds, and still serves a visitor that nobody else can serve.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { Bitfield } from '../../../engine/bitfield.js'
+import type { Metainfo } from '../../../engine/metainfo/index.js'
+import { Spread } from '../../../engine/spread.js'
+import { MemoryStore } from '../../../engine/storage/memory.js'
+import { Torrent } from '../../../engine/torrent.js'
+import { memoryConnectionPair } from '../../../engine/transport/memory.js'
+import type { Peer } from '../../../engine/wire/peer.js'
+import { makeTorrent, randomData } from '../../fixtures/make-torrent.js'
+
+const PIECE = 16 * 1024
+const torrents: Torrent[] = []
+afterEach(async () => {
+  await Promise.all(torrents.splice(0).map(async (t) => await t.destroy()))
+})
+
+async function origin (pieces: number): Promise<{ metainfo: Metainfo, seed: Torrent }> {
+  const { metainfo, data } = await makeTorrent([{ path: 'site.bin', data: randomData(pieces * PIECE, 14) }], PIECE)
+  const store = new MemoryStore({ pieceLength: metainfo.pieceLength, length: metainfo.length })
+  for (let i = 0; i < metainfo.pieceCount; i++) await store.put(i, data.slice(i * PIECE, (i + 1) * PIECE))
+  const seed = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount), spread: new Spread<Peer>() })
+  torrents.push(seed)
+  return { metainfo, seed }
+}
+
+function visitor (metainfo: Metainfo): Torrent {
+  const t = new Torrent({ createStore: (m) => new MemoryStore({ pieceLength: m.pieceLength, length: m.length }) }, { infoHash: metainfo.infoHash, metainfo })
+  torrents.push(t)
+  return t
+}
+
+function connect (a: Torrent, b: Torrent): void {
+  const [x, y] = memoryConnectionPair()
+  a.addConnection(x)
+  b.addConnection(y)
+}
+
+const done = async (t: Torrent): Promise<void> => await new Promise((resolve) => { if (t.done) resolve(); else t.once('done', () => resolve()) })
+
+describe('the origin seeder sends each piece once', () => {
+  it('a second visitor connected to one that has the site gets it from that visitor, not from the origin', async () => {
+    const { metainfo, seed } = await origin(16)
+    const a = visitor(metainfo)
+    connect(seed, a)
+    await done(a)
+    expect(seed.stats().uploaded).toBe(metainfo.length)
+
+    const b = visitor(metainfo)
+    // The origin first: its unchoke reaches b before a's, so b asks the origin for every piece.
+    connect(seed, b)
+    connect(a, b)
+    await done(b)
+    expect(seed.stats().uploaded).toBe(metainfo.length)
+    expect(a.stats().uploaded).toBe(metainfo.length)
+  })
+
+  it('two visitors arriving together each get part of the site from the origin and the rest from each other', async () => {
+    const { metainfo, seed } = await origin(32)
+    const a = visitor(metainfo)
+    const b = visitor(metainfo)
+    connect(a, b)
+    connect(seed, a)
+    connect(seed, b)
+    await Promise.all([done(a), done(b)])
+    expect(seed.stats().uploaded).toBeLessThan(2 * metainfo.length)
+    expect(a.stats().uploaded + b.stats().uploaded).toBeGreaterThan(0)
+  })
+
+  it('still serves a visitor that no other peer serves (after the hold)', async () => {
+    const { metainfo, seed } = await origin(4)
+    const a = visitor(metainfo)
+    connect(seed, a)
+    await done(a)
+    const b = visitor(metainfo) // not connected to a: only the origin can serve it
+    connect(seed, b)
+    await done(b)
+    expect(b.stats().downloaded).toBe(metainfo.length)
+    expect(seed.stats().uploaded).toBe(2 * metainfo.length)
+  })
+})

@@ -1,0 +1,97 @@
+/**
+ * engine/spread.ts: the publisher's seeder holds back a request for a piece another peer holds while the requester
+ * keeps getting pieces from others, and serves it once the requester is starved (holdMs) or has waited maxHoldMs.
+ */
+import { describe, expect, it } from 'vitest'
+import { Spread } from '../../../engine/spread.js'
+
+const make = (): Spread<string> => new Spread<string>({ holdMs: 2000, maxHoldMs: 10_000, newcomerPieces: 0, patienceMs: 60_000 })
+
+describe('Spread', () => {
+  it('serves at once a piece nobody else holds, and holds one we already sent to another peer', () => {
+    const s = make()
+    expect(s.shouldHold('b', 0, 0, undefined)).toBe(false)
+    s.sent('a', 0)
+    expect(s.copiesElsewhere('b', 0)).toBe(1)
+    expect(s.shouldHold('b', 0, 0, undefined)).toBe(true)
+    // The peer we sent it to is not held back for its own copy.
+    expect(s.shouldHold('a', 0, 0, undefined)).toBe(false)
+  })
+
+  it('counts a piece a peer announced (have) as held by it', () => {
+    const s = make()
+    s.has('a', 3, 0)
+    expect(s.shouldHold('b', 3, 0, undefined)).toBe(true)
+  })
+
+  it('serves a held request once the requester has got nothing from others for holdMs', () => {
+    const s = make()
+    s.sent('a', 0)
+    expect(s.shouldHold('b', 0, 1000, 0)).toBe(true)
+    expect(s.shouldHold('b', 0, 2000, 0)).toBe(false)
+    expect(s.recheckAt('b', 0)).toBe(2000)
+  })
+
+  it('keeps holding while the requester announces pieces it got from other peers, up to maxHoldMs', () => {
+    const s = make()
+    s.sent('a', 0)
+    s.sent('a', 1)
+    s.has('b', 1, 1500) // b got piece 1 from a
+    expect(s.shouldHold('b', 0, 3000, 0)).toBe(true)
+    expect(s.recheckAt('b', 0)).toBe(3500)
+    s.has('b', 2, 9000)
+    expect(s.shouldHold('b', 0, 9500, 0)).toBe(true)
+    expect(s.shouldHold('b', 0, 10_000, 0)).toBe(false)
+  })
+
+  it('does not count pieces we sent the requester ourselves as progress from others', () => {
+    const s = make()
+    s.sent('a', 0)
+    s.sent('b', 5)
+    s.has('b', 5, 1500)
+    expect(s.shouldHold('b', 0, 2000, 0)).toBe(false)
+  })
+
+  it('forgets the copies of a peer that left', () => {
+    const s = make()
+    s.sent('a', 0)
+    s.has('c', 0, 0)
+    s.remove('a')
+    expect(s.copiesElsewhere('b', 0)).toBe(1)
+    s.remove('c')
+    expect(s.shouldHold('b', 0, 0, undefined)).toBe(false)
+  })
+
+  it('lets a newcomer (fewer than newcomerPieces pieces: its first page) wait newcomerHoldMs only', () => {
+    const s = new Spread<string>({ holdMs: 2000, newcomerHoldMs: 500, newcomerPieces: 2 })
+    s.sent('a', 0)
+    s.sent('a', 1)
+    s.sent('a', 2)
+    expect(s.shouldHold('b', 0, 0, undefined)).toBe(true)
+    expect(s.recheckAt('b', 0)).toBe(500)
+    expect(s.shouldHold('b', 0, 500, 0)).toBe(false)
+    s.sent('b', 0)
+    s.sent('b', 1)
+    // Two pieces: no longer a newcomer, the full hold applies.
+    expect(s.shouldHold('b', 2, 600, 100)).toBe(true)
+    expect(s.shouldHold('b', 2, 2100, 100)).toBe(false)
+  })
+
+  it('holds a peer no more once patienceMs have passed since its first held request', () => {
+    const s = new Spread<string>({ holdMs: 2000, maxHoldMs: 10_000, newcomerPieces: 0, patienceMs: 8000 })
+    for (let i = 0; i < 4; i++) s.sent('a', i)
+    expect(s.shouldHold('b', 0, 1000, undefined)).toBe(true)
+    s.has('b', 7, 7000) // b gets pieces from others: it would stay held...
+    expect(s.shouldHold('b', 1, 7500, undefined)).toBe(true)
+    expect(s.recheckAt('b', 7500)).toBe(9000)
+    // ...but the others are too slow for it: from 9000 on, everything it asks is served.
+    expect(s.shouldHold('b', 1, 9000, 7500)).toBe(false)
+    expect(s.shouldHold('b', 2, 9000, undefined)).toBe(false)
+  })
+
+  it('holds nothing with holdMs 0', () => {
+    const s = new Spread<string>({ holdMs: 0 })
+    s.sent('a', 0)
+    expect(s.shouldHold('b', 0, 0, undefined)).toBe(false)
+  })
+})
