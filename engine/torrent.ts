@@ -286,7 +286,9 @@ export class Torrent extends Emitter<TorrentEvents> {
     if (peer.supportsExtensions) {
       peer.writeExtendedHandshake({
         m: this.#pointer !== undefined ? { ...LOCAL_EXTENSION_IDS } : { ut_metadata: LOCAL_EXTENSION_IDS.ut_metadata },
-        ...(metainfo !== undefined ? { metadataSize: metainfo.info.length } : {}),
+        // An engine started without the info dictionary (a site's sectioned index, loader/lazy-metainfo.ts) has an
+        // empty one until site.torrent arrives: nothing to offer (its requests are rejected), nothing to fetch.
+        ...(metainfo !== undefined && metainfo.info.length > 0 ? { metadataSize: metainfo.info.length } : {}),
         v: CLIENT_NAME,
         reqq: OUR_REQQ
       })

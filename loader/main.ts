@@ -13,7 +13,8 @@
 import type { Torrent, TorrentStats } from '../engine/torrent.js'
 import type { SiteManifest } from '../worker/protocol.js'
 import { BootProblem, missingFeatures, registerAndControl } from './boot.js'
-import { fetchTorrentFile, manifestLayout, mark, openStore, parseTorrentFile, startTorrent, storeBudget } from './engine-host.js'
+import { completeMetainfo, fetchTorrentFile, manifestLayout, mark, openStore, parseTorrentFile, startTorrent, storeBudget } from './engine-host.js'
+import { lazyMetainfo } from './lazy-metainfo.js'
 import { electLeader, serveWorker } from './leader.js'
 import { PageHints, pageCandidates } from './preload.js'
 import { BackgroundPrefetch, prefetchLimitOf, saveDataRequested } from './prefetch.js'
@@ -69,9 +70,11 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
   if (missing !== undefined) throw new BootProblem(missing)
 
   mark('boot')
-  // Fetched while the worker starts (only the leader parses it; it is small and HTTP-cached for the others).
-  const torrentFile = fetchTorrentFile(root)
-  torrentFile.catch(() => {})
+  // Fetched while the worker starts (only the leader parses it; it is small and HTTP-cached for the others). A site
+  // with a sectioned index starts without it: its file table is what a first visit must not wait for (lazy-metainfo.ts).
+  const lazy = manifest.index !== undefined
+  const torrentFile = lazy ? undefined : fetchTorrentFile(root)
+  torrentFile?.catch(() => {})
   status('Starting the service worker…')
   // The worker installs while the leader already joins the swarm (the election and the engine need no worker):
   // on a first visit the peers are connected, and the first page's files on their way, by the time it controls.
@@ -91,10 +94,11 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
 
   /** The first page and what it needs (the progress card counts all of it): bytes sent to the worker per file. */
   const firstPage = { path: undefined as string | undefined, files: new Map<string, number>(), length: 0, sent: new Map<string, number>() }
-  const setFirstPage = (path: string, hints: PageHints | undefined): void => {
+  const setFirstPage = (path: string, hints: PageHints | undefined, known?: number): void => {
     if (firstPage.path !== undefined || debug.loaded) return
     const byPath = new Map(manifest.files.map((f) => [f.path, f.length]))
-    const length = byPath.get(path)
+    // A sectioned index has no file table here: the first read tells the page's length.
+    const length = byPath.get(path) ?? known
     if (length === undefined) return
     firstPage.path = path
     firstPage.files.set(path, length)
@@ -115,9 +119,11 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
     mark('leader')
     // The store opens while site.torrent is on its way (peersite.json has its layout).
     const opening = openStore(manifestLayout(manifest), storeBudget(manifest))
-    const torrent = torrentFile
-      .then(async (bytes) => await parseTorrentFile(bytes, manifest))
-      .then(async (metainfo) => await startTorrent(metainfo, manifest, opening))
+    const torrent = torrentFile === undefined
+      ? startTorrent(lazyMetainfo(manifest), manifest, opening)
+      : torrentFile
+        .then(async (bytes) => await parseTorrentFile(bytes, manifest))
+        .then(async (metainfo) => await startTorrent(metainfo, manifest, opening))
     let hints: PageHints | undefined
     let prefetch: BackgroundPrefetch | undefined
     torrent.then((t) => {
@@ -127,12 +133,17 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
       const page = pageCandidates(location.pathname, root).find((path) => hints!.onPage(path, true))
       if (page !== undefined) setFirstPage(page, hints)
       // The rest of the site in the background, once the first page has loaded and the browser is idle, never
-      // while the worker reads (loader/prefetch.ts). Nothing with Save-Data on.
-      prefetch = new BackgroundPrefetch(t, saveDataRequested() ? 0 : prefetchLimitOf(manifest), () => mark('prefetch'))
-      void firstPaint.then(() => {
-        prefetch!.pageLoaded()
-        debug.prefetch = prefetch!.bytes
-      })
+      // while the worker reads (loader/prefetch.ts). Nothing with Save-Data on. A sectioned index: once site.torrent
+      // has completed the metainfo, fetched after the first page.
+      const complete = lazy ? firstPaint.then(async () => { await completeMetainfo(t, root, manifest) }) : Promise.resolve()
+      void complete.then(() => {
+        if (t.destroyed) return
+        prefetch = new BackgroundPrefetch(t, saveDataRequested() ? 0 : prefetchLimitOf(manifest), () => mark('prefetch'))
+        void firstPaint.then(() => {
+          prefetch!.pageLoaded()
+          debug.prefetch = prefetch!.bytes
+        })
+      }, (err: Error) => { console.warn('peersite: no whole-site prefetch:', err.message) })
       addEventListener('pagehide', (event) => { if (!event.persisted) void t.destroy() })
     }, (err: Error) => {
       bootError = err
@@ -157,6 +168,7 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
         onActivity: (open) => prefetch?.onActivity(open),
         onProgress: (read) => {
           delivered = true
+          if (lazy) setFirstPage(read.path, undefined, read.length)
           if (firstPage.files.has(read.path)) firstPage.sent.set(read.path, Math.min(read.sent, firstPage.files.get(read.path)!))
         }
       })

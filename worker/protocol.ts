@@ -15,6 +15,7 @@
  * is served; a file's first and last piece may hold bytes of its neighbours, which is why the whole piece travels.
  */
 import type { RedirectRule } from './redirects.js'
+import type { SiteIndexRoot } from './site-index.js'
 
 /** peersite.json, written by `peersite publish` beside the loader. */
 export interface SiteManifest {
@@ -43,6 +44,13 @@ export interface SiteManifest {
    * index] (pages with the same needs share a group: a 10,000-page site stays small). Absent in older manifests.
    */
   readonly preload?: { readonly groups: ReadonlyArray<readonly number[]>, readonly pages: readonly number[] }
+  /**
+   * A site with many files (`publish` writes it from INDEX_MIN_FILES files on, cli/lib/site-index.ts): the file table
+   * and piece hashes are in sections beside the loader that the worker fetches as requests need them
+   * (worker/site-index.ts), and `files` is empty (no `preload` either). The loader then starts its engine without
+   * site.torrent and fetches that only after the first page, for the whole-site prefetch and for other peers.
+   */
+  readonly index?: SiteIndexRoot
 }
 
 export const MANIFEST_FILE = 'peersite.json'
@@ -81,7 +89,13 @@ export type EngineRequest =
    */
   | {
     readonly type: 'read', readonly id: number, readonly path: string, readonly offset: number, readonly length: number,
-    readonly first: number, readonly last: number
+    readonly first: number, readonly last: number,
+    /**
+     * A site with a sectioned index (SiteManifest `index`): the SHA-1 of the pieces up to `last` (20 bytes each, the
+     * last 20 are piece `last`'s), from sections the worker checked. An engine started without the info dictionary
+     * verifies the pieces it downloads against them; `path` may then be unknown to it.
+     */
+    readonly hashes?: ArrayBuffer
   }
   /** Send the next piece of read `id`. */
   | { readonly type: 'pull', readonly id: number }

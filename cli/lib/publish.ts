@@ -17,6 +17,7 @@ import { defaultLoaderDir, LOADER_FILES, packageInfo } from './package.js'
 import { choosePieceLength } from './piece-length.js'
 import { DEFAULT_PREFETCH_LIMIT } from './prefetch.js'
 import { scanSubresources } from './subresources.js'
+import { buildSiteIndex, wantsIndex, type BuiltIndex } from './site-index.js'
 import { buildTorrent } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
 import { realpathOrNearest } from './paths.js'
@@ -54,6 +55,11 @@ export interface PublishInit {
   /** Where the highest seq per key is remembered (pointer-state.ts); default defaultStateDir(). */
   stateDir?: string
   onProgress?: (hashed: number, total: number) => void
+  /**
+   * Write a sectioned index (cli/lib/site-index.ts) instead of the file table in peersite.json: true or false
+   * forces it; default from INDEX_MIN_FILES files on.
+   */
+  index?: boolean
 }
 
 export interface PublishPlan {
@@ -78,6 +84,8 @@ export interface PublishPlan {
   readonly previousSeq: number
   readonly now: () => number
   readonly state: PointerStateFile
+  /** A sectioned index instead of the file table in peersite.json (PublishInit `index`). */
+  readonly index: boolean
 }
 
 export type ManifestFile = SiteManifest['files'][number]
@@ -142,7 +150,8 @@ export async function planPublish (init: PublishInit): Promise<PublishPlan> {
     ...(key !== undefined ? { key } : {}),
     previousSeq,
     now: init.now ?? Date.now,
-    state
+    state,
+    index: wantsIndex(site.files.length, init.index)
   }
 }
 
@@ -248,11 +257,19 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     files: metainfo.files.map((f) => ({ path: f.path, length: f.length, type: mime.getType(f.path) ?? 'application/octet-stream' })),
     ...(address !== undefined && pointer !== undefined ? { address, pointer: pointerToJson(pointer) } : {})
   }
-  // Indexes of the manifest's (the torrent's) file order.
-  const byPath = new Map(plan.site.files.map((f) => [f.path, f]))
-  const ordered = metainfo.files.map((f) => byPath.get(f.path))
-  const preload = ordered.every((f) => f !== undefined) ? await scanSubresources(ordered) : { groups: [], pages: [] }
-  if (preload.pages.length > 0) manifest = { ...manifest, preload }
+  let index: BuiltIndex | undefined
+  if (plan.index) {
+    // Many files: the table and the piece hashes go to sections the worker fetches as requests need them
+    // (worker/site-index.ts); peersite.json keeps only their hashes. No `preload`: it indexes `files`.
+    index = buildSiteIndex(metainfo, (path) => mime.getType(path) ?? 'application/octet-stream')
+    manifest = { ...manifest, files: [], index: index.root }
+  } else {
+    // Indexes of the manifest's (the torrent's) file order.
+    const byPath = new Map(plan.site.files.map((f) => [f.path, f]))
+    const ordered = metainfo.files.map((f) => byPath.get(f.path))
+    const preload = ordered.every((f) => f !== undefined) ? await scanSubresources(ordered) : { groups: [], pages: [] }
+    if (preload.pages.length > 0) manifest = { ...manifest, preload }
+  }
 
   // A new key is written before the output that depends on it: an output signed by a key that was then lost would
   // be an address nobody can update.
@@ -271,6 +288,10 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     await chmod(staging, 0o755) // mkdtemp makes it private; an output folder is meant to be served
     await writeFile(join(staging, TORRENT_FILE), torrent)
     await writeFile(join(staging, MANIFEST_FILE), JSON.stringify(manifest))
+    if (index !== undefined) {
+      await mkdir(join(staging, dirname(index.sections[0]!.path)))
+      for (const section of index.sections) await writeFile(join(staging, section.path), section.bytes)
+    }
     for (const file of LOADER_FILES) await copyFile(join(plan.loaderDir, file), join(staging, file))
     await pinLoader(staging)
     if (plan.replaces) {
