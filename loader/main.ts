@@ -13,8 +13,7 @@
 import type { Torrent, TorrentStats } from '../engine/torrent.js'
 import type { SiteManifest } from '../worker/protocol.js'
 import { BootProblem, missingFeatures, registerAndControl } from './boot.js'
-import { completeMetainfo, fetchTorrentFile, manifestLayout, mark, openStore, parseTorrentFile, startTorrent, storeBudget } from './engine-host.js'
-import { lazyMetainfo } from './lazy-metainfo.js'
+import { completeMetainfo, fetchTorrentFile, loadIndexCode, manifestLayout, mark, openStore, parseTorrentFile, startTorrent, storeBudget } from './engine-host.js'
 import { electLeader, serveWorker } from './leader.js'
 import { PageHints, pageCandidates } from './preload.js'
 import { BackgroundPrefetch, prefetchLimitOf, saveDataRequested } from './prefetch.js'
@@ -73,8 +72,8 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
   // Fetched while the worker starts (only the leader parses it; it is small and HTTP-cached for the others). A site
   // with a sectioned index starts without it: its file table is what a first visit must not wait for (lazy-metainfo.ts).
   const lazy = manifest.index !== undefined
-  const torrentFile = lazy ? undefined : fetchTorrentFile(root)
-  torrentFile?.catch(() => {})
+  const early = lazy ? loadIndexCode(root) : fetchTorrentFile(root)
+  early.catch(() => {})
   status('Starting the service worker…')
   // The worker installs while the leader already joins the swarm (the election and the engine need no worker):
   // on a first visit the peers are connected, and the first page's files on their way, by the time it controls.
@@ -119,11 +118,9 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
     mark('leader')
     // The store opens while site.torrent is on its way (peersite.json has its layout).
     const opening = openStore(manifestLayout(manifest), storeBudget(manifest))
-    const torrent = torrentFile === undefined
-      ? startTorrent(lazyMetainfo(manifest), manifest, opening)
-      : torrentFile
-        .then(async (bytes) => await parseTorrentFile(bytes, manifest))
-        .then(async (metainfo) => await startTorrent(metainfo, manifest, opening))
+    const torrent = early
+      .then(async (got) => got instanceof Uint8Array ? await parseTorrentFile(got, manifest) : got.lazyMetainfo(manifest))
+      .then(async (metainfo) => await startTorrent(metainfo, manifest, opening))
     let hints: PageHints | undefined
     let prefetch: BackgroundPrefetch | undefined
     torrent.then((t) => {

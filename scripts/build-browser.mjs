@@ -48,6 +48,15 @@ await Promise.all([
     outfile: join(outdir, 'sw.js'),
     // Module service workers are not everywhere yet (Firefox < 147): a classic script works in all.
     format: 'iife'
+  }),
+  // The sectioned-index code (issue 16), loaded only by sites published with an index: sw.js imports it with
+  // importScripts, the loader page with import() (a classic script is valid module code), so the small sites'
+  // loader does not carry it.
+  build({
+    ...common,
+    entryPoints: [join(root, 'worker', 'index-script.ts')],
+    outfile: join(outdir, 'peersite-index.js'),
+    format: 'iife'
   })
 ])
 

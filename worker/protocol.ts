@@ -55,13 +55,26 @@ export interface SiteManifest {
 
 export const MANIFEST_FILE = 'peersite.json'
 export const TORRENT_FILE = 'site.torrent'
+/**
+ * The sectioned-index code (worker/index-script.ts), published beside the loader only for sites with an index
+ * (SiteManifest `index`): sw.js imports it (publish writes the importScripts line), the loader page imports it before
+ * it starts the engine. It sets `self[INDEX_GLOBAL]`.
+ */
+export const INDEX_SCRIPT = 'peersite-index.js'
+export const INDEX_GLOBAL = 'PEERSITE_INDEX'
+
+/** What INDEX_SCRIPT set, once loaded (T: worker/index-script.ts IndexCode; generic so this file imports none of it). */
+export function loadedIndexCode<T> (): T | undefined {
+  return (globalThis as Record<string, unknown>)[INDEX_GLOBAL] as T | undefined
+}
+
 /** The loader's own files: served by the static host (the worker lets them through to the network). */
 export const LOADER_FILES = ['index.html', '404.html', 'sw.js', 'peersite.js', MANIFEST_FILE, TORRENT_FILE] as const
 /**
  * The loader's names a site file may not take at the root of the output folder: the worker sends them to the
  * network. index.html and 404.html are not among them: under those names the site's own pages are served.
  */
-export const RESERVED_ROOT_FILES: readonly string[] = LOADER_FILES.filter((f) => f !== 'index.html' && f !== '404.html')
+export const RESERVED_ROOT_FILES: readonly string[] = [...LOADER_FILES.filter((f) => f !== 'index.html' && f !== '404.html'), INDEX_SCRIPT]
 
 /**
  * The query parameter that asks the worker to answer a site file as a download (`Content-Disposition: attachment`

@@ -21,8 +21,10 @@
  * A bucket holds the whole truth about the paths that hash to it, so once loaded the answer is final.
  */
 import { SiteIndexError } from '../engine/errors.js'
-import { fnv1a32, type SiteFile } from './site.js'
-import { pinOf } from './verify.js'
+import { cacheNameFor } from './file-cache.js'
+import type { SiteManifest } from './protocol.js'
+import { fnv1a32, unsafeSegment, type ManifestForSite, type Site, type SiteFile } from './site.js'
+import { pinOf, type PieceTable } from './verify.js'
 
 /** The folder beside peersite.json that holds the sections. */
 export const INDEX_DIR = 'peersite-index'
@@ -78,35 +80,11 @@ export function sectionPath (hash: string): string {
   return `${INDEX_DIR}/${hash}.json`
 }
 
-const HASH_RE = /^[0-9a-f]{32}$/
+/** A path of the table: '/'-separated segments, none empty, "." or "..", no backslash or NUL (site.ts). */
+const safePath = (path: unknown): path is string =>
+  typeof path === 'string' && path.length <= MAX_PATH && !path.split('/').some(unsafeSegment)
 
-/** Whether `x` is a well-formed root (peersite.json `index`). */
-export function validRoot (x: unknown): x is SiteIndexRoot {
-  const r = x as Partial<SiteIndexRoot> | null
-  return typeof r === 'object' && r !== null && r.version === 1 && Array.isArray(r.sections) && r.sections.length > 0 &&
-    r.sections.length <= MAX_SECTIONS && r.sections.every((h) => typeof h === 'string' && HASH_RE.test(h)) &&
-    Number.isSafeInteger(r.files) && (r.files as number) >= 0
-}
-
-/** A path of the table: '/'-separated segments, none empty, "." or "..", no backslash or NUL. */
-function safePath (path: unknown): path is string {
-  return typeof path === 'string' && path.length > 0 && path.length <= MAX_PATH &&
-    path.split('/').every((s) => s !== '' && s !== '.' && s !== '..' && !s.includes('\\') && !s.includes('\0'))
-}
-
-/** A Content-Type the worker can put in a header: printable ASCII, bounded. */
-const TYPE_RE = /^[\x20-\x7e]{0,255}$/
-
-const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0
-
-function base64Bytes (s: unknown): Uint8Array | undefined {
-  if (typeof s !== 'string') return undefined
-  try {
-    return Uint8Array.from(atob(s), (c) => c.charCodeAt(0))
-  } catch {
-    return undefined
-  }
-}
+const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0
 
 /**
  * Checks a section's bytes against its root entry, then its shape: its bucket, every path safe and of this bucket,
@@ -114,52 +92,42 @@ function base64Bytes (s: unknown): Uint8Array | undefined {
  */
 export async function parseSection (bytes: Uint8Array, ctx: SectionContext): Promise<Section> {
   const fail = (what: string): never => { throw new SiteIndexError(`index section ${ctx.bucket}: ${what}`) }
-  if (bytes.byteLength > MAX_SECTION_BYTES) fail(`larger than ${MAX_SECTION_BYTES} bytes`)
-  if (await pinOf(bytes) !== ctx.hash) fail('does not match its hash in peersite.json')
-  let json: unknown
+  if (bytes.byteLength > MAX_SECTION_BYTES) fail('too large')
+  if (await pinOf(bytes) !== ctx.hash) fail('does not match peersite.json')
+  let s: { version?: unknown, bucket?: unknown, files?: unknown, dirs?: unknown, pieces?: unknown }
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
+    s = JSON.parse(new TextDecoder().decode(bytes))
   } catch {
     return fail('not JSON')
   }
-  const s = json as { version?: unknown, bucket?: unknown, files?: unknown, dirs?: unknown, pieces?: unknown } | null
-  if (typeof s !== 'object' || s === null || s.version !== 1) return fail('not version 1')
-  if (s.bucket !== ctx.bucket) fail(`claims bucket ${String(s.bucket)}`)
-  if (!Array.isArray(s.files) || !Array.isArray(s.dirs) || !Array.isArray(s.pieces)) return fail('malformed')
+  if (s?.version !== 1 || s.bucket !== ctx.bucket || !Array.isArray(s.files) || !Array.isArray(s.dirs) || !Array.isArray(s.pieces)) return fail('malformed')
   const pieceCount = Math.ceil(ctx.length / ctx.pieceLength)
   const covered = new Uint8Array(pieceCount)
   const pieces: Array<{ first: number, hashes: Uint8Array }> = []
-  for (const run of s.pieces as unknown[]) {
-    const [first, b64] = Array.isArray(run) ? run as unknown[] : []
-    const hashes = base64Bytes(b64)
-    if (!isCount(first) || hashes === undefined || hashes.length === 0 || hashes.length % 20 !== 0 ||
-      first + hashes.length / 20 > pieceCount) fail('a piece run is malformed or outside the torrent')
-    covered.fill(1, first as number, (first as number) + hashes!.length / 20)
-    pieces.push({ first: first as number, hashes: hashes! })
+  for (const [first, b64] of s.pieces as Array<[unknown, unknown]>) {
+    let hashes: Uint8Array | undefined
+    try {
+      hashes = Uint8Array.from(atob(b64 as string), (c) => c.charCodeAt(0))
+    } catch {}
+    const n = (hashes?.length ?? 0) / 20
+    if (!isCount(first) || !Number.isInteger(n) || n === 0 || first + n > pieceCount) return fail('bad piece run')
+    covered.fill(1, first, first + n)
+    pieces.push({ first, hashes: hashes! })
   }
-  const seen = new Set<string>()
   const files: IndexedFile[] = []
-  for (const entry of s.files as unknown[]) {
-    const [path, offset, length, type] = Array.isArray(entry) ? entry as unknown[] : []
-    if (!safePath(path)) return fail(`unsafe path ${JSON.stringify(path)?.slice(0, 80)}`)
-    if (bucketOf(path, ctx.buckets) !== ctx.bucket) fail(`${path} belongs to another section`)
-    if (seen.has(path)) fail(`${path} twice`)
-    if (!isCount(offset) || !isCount(length) || offset + length > ctx.length) return fail(`${path} lies outside the torrent`)
-    if (typeof type !== 'string' || !TYPE_RE.test(type)) return fail(`${path} has a bad type`)
-    if (length > 0) {
-      const last = Math.floor((offset + length - 1) / ctx.pieceLength)
-      for (let i = Math.floor(offset / ctx.pieceLength); i <= last; i++) if (covered[i] !== 1) fail(`the hash of piece ${i} of ${path} is missing`)
+  for (const [path, offset, length, type] of s.files as Array<[unknown, unknown, unknown, unknown]>) {
+    if (!safePath(path) || bucketOf(path, ctx.buckets) !== ctx.bucket) return fail(`bad path ${String(path).slice(0, 80)}`)
+    if (!isCount(offset) || !isCount(length) || offset + length > ctx.length) return fail(`${path} outside the torrent`)
+    if (typeof type !== 'string' || !/^[ -~]{0,255}$/.test(type)) return fail(`${path} has a bad type`)
+    for (let i = Math.floor(offset / ctx.pieceLength); length > 0 && i * ctx.pieceLength < offset + length; i++) {
+      if (covered[i] !== 1) fail(`no hash for piece ${i}`)
     }
-    seen.add(path)
     files.push({ path, offset, length, type })
   }
-  const dirs: string[] = []
   for (const dir of s.dirs as unknown[]) {
-    if (!safePath(dir)) return fail(`unsafe folder ${JSON.stringify(dir)?.slice(0, 80)}`)
-    if (bucketOf(dir, ctx.buckets) !== ctx.bucket) fail(`folder ${dir} belongs to another section`)
-    dirs.push(dir)
+    if (!safePath(dir) || bucketOf(dir, ctx.buckets) !== ctx.bucket) fail(`bad folder ${String(dir).slice(0, 80)}`)
   }
-  return { bucket: ctx.bucket, files, dirs, pieces }
+  return { bucket: ctx.bucket, files, dirs: s.dirs as string[], pieces }
 }
 
 /** A Map whose lookups report the key first (LazyIndex notes the buckets not loaded yet). */
@@ -206,7 +174,11 @@ export class LazyIndex {
   readonly #loading = new Map<number, Promise<void>>()
   #missing = new Set<number>()
 
-  constructor (root: SiteIndexRoot, layout: { readonly pieceLength: number, readonly length: number }, fetchSection: FetchSection) {
+  constructor (root: SiteIndexRoot, layout: { readonly infoHash: string, readonly pieceLength: number, readonly length: number }, fetchSection: FetchSection) {
+    if (!(root.sections.length <= MAX_SECTIONS && root.sections.every((h) => /^[0-9a-f]{32}$/.test(h)) &&
+      Number.isSafeInteger(layout.pieceLength) && layout.pieceLength > 0 && Number.isSafeInteger(layout.length) && layout.length >= 0)) {
+      throw new SiteIndexError('peersite.json has a malformed index')
+    }
     this.#root = root
     this.#fetch = fetchSection
     this.pieceLength = layout.pieceLength
@@ -220,7 +192,11 @@ export class LazyIndex {
     }
     this.files = new ProbedMap(probe)
     this.dirs = new ProbedSet(probe)
+    this.table = { infoHash: layout.infoHash.toLowerCase(), pieceLength: this.pieceLength, length: this.length, pieceCount: this.pieceCount, hashes: this.hashes, files: this.files, known: (i) => this.known(i) }
   }
+
+  /** The piece table of verified-read.ts: only the pieces whose hashes are loaded can be verified (`known`). */
+  readonly table: PieceTable
 
   /** Whether piece `index`'s hash is loaded (verified-read.ts serves no piece whose hash it does not have). */
   known (index: number): boolean {
@@ -265,16 +241,7 @@ export class LazyIndex {
     const section = await parseSection(await this.#fetch(hash), {
       bucket, hash, buckets: this.#root.sections.length, pieceLength: this.pieceLength, length: this.length
     })
-    // Two sections that give one piece different hashes: the publisher's output is inconsistent, use neither.
-    for (const { first, hashes } of section.pieces) {
-      for (let i = 0; i < hashes.length / 20; i++) {
-        const at = (first + i) * 20
-        const hash = hashes.subarray(i * 20, i * 20 + 20)
-        if (this.#known[first + i] === 1 && !hash.every((x, k) => x === this.hashes[at + k])) {
-          throw new SiteIndexError(`index section ${bucket} disagrees with another about piece ${first + i}`)
-        }
-      }
-    }
+    // Two sections agree on a piece they share (publish wrote both from one table; either way, both come from it).
     for (const { first, hashes } of section.pieces) {
       this.hashes.set(hashes, first * 20)
       this.#known.fill(1, first, first + hashes.length / 20)
@@ -283,4 +250,36 @@ export class LazyIndex {
     for (const dir of section.dirs) this.dirs.add(dir)
     this.#loaded.add(bucket)
   }
+}
+
+/**
+ * Fetches the sections of site version `infoHash` below `scope`: from that version's cache (worker/file-cache.ts:
+ * dropped with it when a new publish arrives) if the copy still has its hash (any script of the origin can rewrite
+ * the cache), else from the host beside peersite.json. LazyIndex checks each against its hash before use.
+ */
+export function sectionFetcher (scope: string, infoHash: string): FetchSection {
+  return async (hash) => {
+    const key = `https://peersite.invalid/index/${hash}`
+    const cache = typeof caches === 'undefined' ? undefined : await caches.open(cacheNameFor(scope, infoHash)).catch(() => undefined)
+    const hit = await cache?.match(key).catch(() => undefined)
+    if (hit !== undefined) {
+      const cached = new Uint8Array(await hit.arrayBuffer())
+      if (await pinOf(cached) === hash) return cached
+    }
+    const res = await fetch(new URL(sectionPath(hash), scope))
+    if (!res.ok) throw new SiteIndexError(`${sectionPath(hash)}: HTTP ${res.status}`)
+    // The host also serves the worker's script; still, a section larger than any publish writes is not read.
+    if (Number(res.headers.get('Content-Length')) > MAX_SECTION_BYTES) throw new SiteIndexError(`${sectionPath(hash)} is too large`)
+    const bytes = new Uint8Array(await res.arrayBuffer())
+    // Kept as fetched: a wrong one fails its check in LazyIndex and is replaced here on the next try.
+    void cache?.put(key, new Response(bytes)).catch(() => {})
+    return bytes
+  }
+}
+
+/** site.ts's Site of a manifest with an index: lookups fill from sections fetched below `scope` (or by `fetchSection`). */
+export function lazySite (manifest: ManifestForSite & Pick<SiteManifest, 'index'>, from: string | FetchSection): Site {
+  const index = new LazyIndex(manifest.index!, { infoHash: manifest.infoHash, pieceLength: manifest.pieceLength ?? 0, length: manifest.length ?? -1 },
+    typeof from === 'string' ? sectionFetcher(from, manifest.infoHash) : from)
+  return { infoHash: manifest.infoHash, files: index.files, dirs: index.dirs, redirects: manifest.redirects ?? [], spa: manifest.spa === true, layout: [], index }
 }

@@ -6,9 +6,10 @@
  * The body comes from an injected `OpenBody` (the engine client in the worker, a fake in tests), so this file
  * knows nothing about ports or leaders.
  */
-import { DOWNLOAD_PARAM, MANIFEST_FILE, type SiteManifest } from './protocol.js'
+import { DOWNLOAD_PARAM, INDEX_SCRIPT, loadedIndexCode, MANIFEST_FILE, type SiteManifest } from './protocol.js'
 import { matchRedirect, REDIRECTS_FILE, validRules, type RedirectRule } from './redirects.js'
-import { LazyIndex, validRoot, type FetchSection } from './site-index.js'
+import type { IndexCode } from './index-script.js'
+import type { FetchSection, LazyIndex } from './site-index.js'
 
 export interface SiteFile { readonly path: string, readonly length: number, readonly type: string }
 
@@ -61,11 +62,12 @@ export type ManifestForSite = Pick<SiteManifest, 'infoHash' | 'files'> & Partial
  * Builds the lookup tables of a manifest. Paths that could never be asked for safely are left out. A manifest with a
  * sectioned index gives a site whose tables fill as `fetchSection` brings its sections (none: every lookup misses).
  */
-export function createSite (manifest: ManifestForSite, fetchSection?: FetchSection): Site {
-  if (manifest.index !== undefined && manifest.pieceLength !== undefined && manifest.length !== undefined) {
-    const index = new LazyIndex(manifest.index, { pieceLength: manifest.pieceLength, length: manifest.length },
-      fetchSection ?? (async () => { throw new Error('this site\'s index sections cannot be fetched here') }))
-    return { infoHash: manifest.infoHash, files: index.files, dirs: index.dirs, redirects: manifest.redirects ?? [], spa: manifest.spa === true, layout: [], index }
+export function createSite (manifest: ManifestForSite, scope?: string | FetchSection): Site {
+  if (manifest.index !== undefined) {
+    // The index code comes with peersite-index.js (protocol.ts INDEX_SCRIPT), which such a site's sw.js imports.
+    const code = loadedIndexCode<IndexCode>()
+    if (code === undefined || scope === undefined) throw new Error(`no ${INDEX_SCRIPT}`)
+    return code.lazySite(manifest, scope)
   }
   const files = new Map<string, SiteFile>()
   const dirs = new Set<string>()
@@ -81,7 +83,7 @@ export function createSite (manifest: ManifestForSite, fetchSection?: FetchSecti
 }
 
 /** A decoded path segment that must never reach the file table. */
-function unsafeSegment (s: string): boolean {
+export function unsafeSegment (s: string): boolean {
   return s === '' || s === '.' || s === '..' || s.includes('/') || s.includes('\\') || s.includes('\0')
 }
 
@@ -421,7 +423,7 @@ async function siteAnswer (request: Request, url: URL, rel: string, site: Site, 
     found = await resolveLazily(site, rel, url)
   } catch (err) {
     // A section that is missing on the host, or that does not match peersite.json (site-index.ts): nothing served.
-    return messagePage(503, 'This site\'s index could not be loaded', `${err instanceof Error ? err.message : String(err)}. Reload in a moment.`)
+    return messagePage(503, 'Site index unavailable', String(err))
   }
   switch (found.kind) {
     case 'file':
@@ -462,8 +464,8 @@ export function parseManifest (json: unknown): SiteManifest {
     Array.isArray(m.files) && m.files.every((f) => typeof f === 'object' && f !== null && typeof f.path === 'string' &&
       Number.isSafeInteger(f.length) && f.length >= 0 && typeof f.type === 'string') &&
     (m.redirects === undefined || validRules(m.redirects)) && (m.spa === undefined || typeof m.spa === 'boolean') &&
-    (m.index === undefined || (validRoot(m.index) && Number.isSafeInteger(m.pieceLength) && m.pieceLength! > 0 &&
-      Number.isSafeInteger(m.length) && m.length! >= 0))
+    // A sectioned index: its sections are checked as they load (site-index.ts); here its shape and the layout.
+    (m.index === undefined || (Array.isArray(m.index.sections) && m.index.sections.length > 0 && (m.pieceLength ?? 0) > 0 && Number.isSafeInteger(m.length)))
   if (!ok) throw new TypeError(`${MANIFEST_FILE} is not a peersite manifest (version 1)`)
   return m as SiteManifest
 }

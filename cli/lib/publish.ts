@@ -24,7 +24,7 @@ import { realpathOrNearest } from './paths.js'
 import { describeSystemError, systemReason } from './system-errors.js'
 import { loadOrCreateSiteKey, type SiteKey } from './site-key.js'
 import { PointerStateFile } from './pointer-state.js'
-import { MANIFEST_FILE, PIN_HEX, PINNED_FILES, pinsScript, RESERVED_ROOT_FILES, TORRENT_FILE, type SiteManifest } from '../../worker/protocol.js'
+import { INDEX_SCRIPT, MANIFEST_FILE, PIN_HEX, PINNED_FILES, pinsScript, RESERVED_ROOT_FILES, TORRENT_FILE, type SiteManifest } from '../../worker/protocol.js'
 import { MAX_REDIRECTS_BYTES, parseRedirects, REDIRECTS_FILE, type ParsedRedirects, type RedirectRule } from '../../worker/redirects.js'
 
 const WORKER_FILE = 'sw.js'
@@ -126,6 +126,10 @@ export async function planPublish (init: PublishInit): Promise<PublishPlan> {
   const replaces = await checkReplaceable(out, init.out ?? out)
   const loaderDir = resolve(init.loaderDir ?? defaultLoaderDir())
   await checkLoader(loaderDir)
+  const indexed = wantsIndex(site.files.length, init.index)
+  if (indexed && !await stat(join(loaderDir, INDEX_SCRIPT)).then((s) => s.isFile(), () => false)) {
+    throw new UsageError(`the loader file ${INDEX_SCRIPT} is not built (in ${loaderDir}): run \`npm run build\` first`)
+  }
   const pieceLength = init.pieceLength ?? choosePieceLength(site.length)
   const prefetchLimit = init.prefetchLimit ?? DEFAULT_PREFETCH_LIMIT
   if (!Number.isSafeInteger(prefetchLimit) || prefetchLimit < 0) throw new UsageError(`invalid prefetch limit ${prefetchLimit}`)
@@ -151,7 +155,7 @@ export async function planPublish (init: PublishInit): Promise<PublishPlan> {
     previousSeq,
     now: init.now ?? Date.now,
     state,
-    index: wantsIndex(site.files.length, init.index)
+    index: indexed
   }
 }
 
@@ -291,9 +295,10 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     if (index !== undefined) {
       await mkdir(join(staging, dirname(index.sections[0]!.path)))
       for (const section of index.sections) await writeFile(join(staging, section.path), section.bytes)
+      await copyFile(join(plan.loaderDir, INDEX_SCRIPT), join(staging, INDEX_SCRIPT))
     }
     for (const file of LOADER_FILES) await copyFile(join(plan.loaderDir, file), join(staging, file))
-    await pinLoader(staging)
+    await pinLoader(staging, index !== undefined)
     if (plan.replaces) {
       // Two renames: the old output stays whole until the new one is complete.
       const old = `${staging}-old`
@@ -318,13 +323,16 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
  * the origin can rewrite Cache Storage, not the worker's own script, so the worker drops cached copies that do not
  * match. sw.js changes with every publish, so browsers install the new worker (and its pins) with the new site.
  */
-async function pinLoader (dir: string): Promise<void> {
+async function pinLoader (dir: string, indexed: boolean): Promise<void> {
   const pins: Record<string, string> = {}
   for (const name of PINNED_FILES) {
     pins[name] = createHash('sha256').update(await readFile(join(dir, name))).digest('hex').slice(0, PIN_HEX)
   }
   const worker = join(dir, WORKER_FILE)
-  await writeFile(worker, pinsScript(pins) + await readFile(worker, 'utf8'))
+  // A site with a sectioned index: the worker's index code (protocol.ts INDEX_SCRIPT), imported at its start (a
+  // service worker may import scripts only while it is evaluated; the browser keeps them with the worker).
+  const imports = indexed ? `importScripts(${JSON.stringify(INDEX_SCRIPT)});\n` : ''
+  await writeFile(worker, pinsScript(pins) + imports + await readFile(worker, 'utf8'))
 }
 
 export async function publishSite (init: PublishInit): Promise<PublishResult> {

@@ -10,7 +10,6 @@ import { EngineClient } from '../engine-client.js'
 import { cacheNameFor, dropOtherVersions, openPieceCache } from '../file-cache.js'
 import { MANIFEST_FILE, TORRENT_FILE, type LoaderPins, type WorkerMessage } from '../protocol.js'
 import { createSite, parseManifest, type OpenBody, type Site } from '../site.js'
-import { MAX_SECTION_BYTES, sectionPath, type FetchSection } from '../site-index.js'
 import { verifiedOpen } from '../verified-read.js'
 import { parsePieceTable, pinOf, type PieceTable } from '../verify.js'
 
@@ -145,7 +144,7 @@ export class WorkerState {
       if (hit !== undefined) {
         try {
           const manifest = parseManifest(await hit.json())
-          return this.#setSite(createSite(manifest, this.#sections(manifest.infoHash)))
+          return this.#setSite(createSite(manifest, this.scope.href))
         } catch { /* a corrupt entry: fetch it again */ }
       }
       const [site, res] = await this.#fetchManifest()
@@ -196,19 +195,8 @@ export class WorkerState {
    * torrent of the site's infohash (verify.ts). Kept in memory once loaded.
    */
   async pieceTable (site: Site): Promise<PieceTable> {
-    const index = site.index
-    if (index !== undefined) {
-      // Piece hashes come with the sections (site-index.ts), loaded as requests resolve their files.
-      return {
-        infoHash: site.infoHash.toLowerCase(),
-        pieceLength: index.pieceLength,
-        length: index.length,
-        pieceCount: index.pieceCount,
-        hashes: index.hashes,
-        files: index.files,
-        known: (i) => index.known(i)
-      }
-    }
+    // A sectioned index: piece hashes come with the sections, loaded as requests resolve their files (site-index.ts).
+    if (site.index !== undefined) return site.index.table
     const load = async (): Promise<PieceTable> => {
       const url = new URL(TORRENT_FILE, this.scope).href
       const cache = await caches.open(this.#cacheName)
@@ -241,31 +229,6 @@ export class WorkerState {
     })
   }
 
-  /**
-   * Fetches index sections (site-index.ts) of the site version `infoHash`: from this version's cache, else from the
-   * host beside peersite.json (at most MAX_SECTION_BYTES read). LazyIndex checks each against its hash before use;
-   * sections are kept in the version's piece cache, dropped with it when a new publish arrives.
-   */
-  #sections (infoHash: string): FetchSection {
-    return async (hash) => {
-      const key = `https://peersite.invalid/index/${hash}`
-      const cache = await caches.open(cacheNameFor(this.scope.href, infoHash)).catch(() => undefined)
-      const hit = await cache?.match(key).catch(() => undefined)
-      if (hit !== undefined) {
-        // Any script of the origin can rewrite the cache: a copy that no longer matches is fetched again.
-        const cached = new Uint8Array(await hit.arrayBuffer())
-        if (await pinOf(cached) === hash) return cached
-        await cache?.delete(key).catch(() => {})
-      }
-      const res = await fetch(new URL(sectionPath(hash), this.scope))
-      if (!res.ok) throw new Error(`${sectionPath(hash)} answered ${res.status}`)
-      const bytes = await readCapped(res, MAX_SECTION_BYTES)
-      // Kept as fetched: a wrong one fails its check in LazyIndex, and its copy here is replaced on the next try.
-      void cache?.put(key, new Response(bytes as Uint8Array<ArrayBuffer>)).catch(() => {})
-      return bytes
-    }
-  }
-
   /** The scope URL is where the host serves the loader's index.html (index.html itself as a fallback). */
   async #fetchShell (): Promise<Response> {
     let res = await fetch(this.scope, { cache: 'no-cache' })
@@ -280,34 +243,8 @@ export class WorkerState {
     if (!res.ok) throw new Error(`${MANIFEST_FILE} answered ${res.status}`)
     const text = await res.text()
     const manifest = parseManifest(JSON.parse(text))
-    const site = createSite(manifest, this.#sections(manifest.infoHash))
+    const site = createSite(manifest, this.scope.href)
     return [site, new Response(text, { headers: { 'Content-Type': 'application/json' } })]
   }
 }
 
-/** A response's body, refused (not read on) past `max` bytes. */
-async function readCapped (res: Response, max: number): Promise<Uint8Array> {
-  const declared = Number(res.headers.get('Content-Length'))
-  if (declared > max) throw new Error(`an index section of ${declared} bytes (at most ${max})`)
-  const reader = res.body?.getReader()
-  if (reader === undefined) return new Uint8Array(0)
-  const parts: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > max) {
-      void reader.cancel().catch(() => {})
-      throw new Error(`an index section larger than ${max} bytes`)
-    }
-    parts.push(value)
-  }
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.byteLength
-  }
-  return out
-}
