@@ -16,8 +16,8 @@ import { Torrent } from '../engine/torrent.js'
 import { allTrackersLocal, PUBLIC_RTC_CONFIG } from '../engine/transport/rtc-config.js'
 import { rawDictValue } from '../engine/util/bencode.js'
 import { holdBackground, prefetchLimitOf } from './prefetch.js'
-import { INDEX_SCRIPT, loadedIndexCode, TORRENT_FILE, type EngineErrorKind, type EngineReply, type EngineRequest, type SiteManifest } from '../worker/protocol.js'
-import type { IndexCode } from '../worker/index-script.js'
+import { TORRENT_FILE, type EngineErrorKind, type EngineReply, type EngineRequest, type SiteManifest } from '../worker/protocol.js'
+import { installHashes, isLazy, upgradeMetainfo } from './lazy-metainfo.js'
 
 /** A User Timing mark (`peersite:NAME`), for devtools and bench/fcp.mjs. */
 export function mark (name: string): void {
@@ -57,21 +57,7 @@ export async function parseTorrentFile (bytes: Uint8Array, manifest: SiteManifes
  */
 export async function completeMetainfo (torrent: Torrent, root: string, manifest: SiteManifest): Promise<void> {
   const lazy = torrent.metainfo
-  const code = loadedIndexCode<IndexCode>()
-  if (lazy === undefined || code === undefined) return
-  code.upgradeMetainfo(lazy, await parseTorrentFile(await fetchTorrentFile(root), manifest))
-  mark('metainfo')
-}
-
-/**
- * The code a site with a sectioned index needs (protocol.ts INDEX_SCRIPT: lazy-metainfo.ts, worker/site-index.ts),
- * loaded beside the loader before the engine starts.
- */
-export async function loadIndexCode (root: string): Promise<IndexCode> {
-  await import(new URL(INDEX_SCRIPT, root).href)
-  const code = loadedIndexCode<IndexCode>()
-  if (code === undefined) throw new Error(`${INDEX_SCRIPT} did not load`)
-  return code
+  if (lazy !== undefined && isLazy(lazy)) upgradeMetainfo(lazy, await parseTorrentFile(await fetchTorrentFile(root), manifest))
 }
 
 /**
@@ -278,10 +264,9 @@ export class EngineHost {
         const metainfo = torrent.metainfo
         const file = metainfo?.files.find((f) => f.path === read.path)
         let span: { first: number, last: number }
-        const code = loadedIndexCode<IndexCode>()
-        if (metainfo !== undefined && file === undefined && read.hashes !== undefined && code !== undefined) {
+        if (metainfo !== undefined && file === undefined && read.hashes !== undefined && isLazy(metainfo)) {
           // No file table yet (a sectioned index): the worker named the pieces and brought their hashes.
-          if (!code.installHashes(metainfo, read.first, read.last, read.hashes)) throw refuse('range', `pieces ${read.first}-${read.last} of ${read.path} do not fit the torrent`)
+          if (!installHashes(metainfo, read.first, read.last, read.hashes)) throw refuse('range', `bad pieces for ${read.path}`)
           span = { first: read.first, last: read.last }
         } else {
           if (metainfo === undefined || file === undefined) throw refuse('not-found', `no file ${read.path}`)

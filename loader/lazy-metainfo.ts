@@ -10,7 +10,7 @@
  * the infohash) and completes the metainfo in place (upgradeMetainfo): the whole-site prefetch and BEP 9 for other
  * peers work from then on.
  */
-import type { Metainfo, TorrentFile } from '../engine/metainfo/index.js'
+import type { Metainfo } from '../engine/metainfo/index.js'
 import { fromHex } from '../engine/util/bytes.js'
 import type { SiteManifest } from '../worker/protocol.js'
 
@@ -43,58 +43,34 @@ export function isLazy (metainfo: Metainfo): boolean {
   return knownOf.has(metainfo)
 }
 
-/** Whether the info dictionary has arrived (upgradeMetainfo): the file table and every hash are there. */
-export function isComplete (metainfo: Metainfo): boolean {
-  return metainfo.info.length > 0
-}
-
 /**
- * Installs the hashes a read brings: `hashes` ends with piece `last`'s 20 bytes and covers at least `first`..`last`.
- * False (nothing installed) when it does not fit or contradicts a hash already known.
+ * Installs the hashes a read brings (from sections the worker checked): `hashes` ends with piece `last`'s 20 bytes
+ * and covers at least `first`..`last`. Hashes already known are kept. False when it does not fit.
  */
 export function installHashes (metainfo: Metainfo, first: number, last: number, hashes: ArrayBuffer): boolean {
   const known = knownOf.get(metainfo)
-  if (known === undefined) return false
   const bytes = new Uint8Array(hashes)
   const from = last + 1 - bytes.length / 20
-  if (!(Number.isInteger(first) && Number.isInteger(last) && bytes.length % 20 === 0 && from >= 0 && from <= first &&
-    first <= last && last < metainfo.pieceCount)) return false
-  const table = metainfo.pieceHashes
-  for (let i = first; i <= last; i++) {
-    if (known[i] !== 1) continue
-    const at = (i - from) * 20
-    for (let k = 0; k < 20; k++) if (bytes[at + k] !== table[i * 20 + k]) return false
-  }
+  if (known === undefined || !(Number.isInteger(from) && from >= 0 && from <= first && first <= last && last < metainfo.pieceCount)) return false
   for (let i = first; i <= last; i++) {
     if (known[i] === 1) continue
-    table.set(bytes.subarray((i - from) * 20, (i - from) * 20 + 20), i * 20)
+    metainfo.pieceHashes.set(bytes.subarray((i - from) * 20, (i - from) * 20 + 20), i * 20)
     known[i] = 1
   }
   return true
 }
 
 /**
- * Completes a lazy metainfo with the real one (parsed from site.torrent, checked against the infohash), in place:
- * the torrent's downloader and uploader hold this object. Throws when the layouts differ (peersite.json and
- * site.torrent of different publishes) or a hash installed from a read disagrees.
+ * Completes a lazy metainfo with the real one (parsed from site.torrent, which hashes to the infohash), in place: the
+ * torrent's downloader and uploader hold this object. Throws when the layouts differ (peersite.json and site.torrent
+ * of different publishes).
  */
 export function upgradeMetainfo (lazy: Metainfo, real: Metainfo): void {
   const known = knownOf.get(lazy)
-  if (known === undefined || isComplete(lazy)) return
-  if (real.infoHash !== lazy.infoHash || real.pieceLength !== lazy.pieceLength || real.length !== lazy.length) {
-    throw new Error(`site.torrent (${real.infoHash}) does not have the layout of ${lazy.infoHash}`)
-  }
-  for (let i = 0; i < lazy.pieceCount; i++) {
-    if (known[i] !== 1) continue
-    for (let k = 0; k < 20; k++) {
-      if (lazy.pieceHashes[i * 20 + k] !== real.pieceHashes[i * 20 + k]) throw new Error(`site.torrent disagrees with the index about piece ${i}`)
-    }
-  }
+  if (known === undefined) return
+  if (real.pieceLength !== lazy.pieceLength || real.length !== lazy.length) throw new Error('site.torrent does not fit peersite.json')
   lazy.pieceHashes.set(real.pieceHashes)
   known.fill(1)
-  const m = lazy as Mutable<Metainfo>
-  m.files = real.files as TorrentFile[]
-  m.name = real.name
-  m.multiFile = real.multiFile
-  m.info = real.info
+  Object.assign(lazy as Mutable<Metainfo>, { files: real.files, name: real.name, multiFile: real.multiFile, info: real.info })
+  knownOf.delete(lazy)
 }

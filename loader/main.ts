@@ -13,7 +13,8 @@
 import type { Torrent, TorrentStats } from '../engine/torrent.js'
 import type { SiteManifest } from '../worker/protocol.js'
 import { BootProblem, missingFeatures, registerAndControl } from './boot.js'
-import { completeMetainfo, fetchTorrentFile, loadIndexCode, manifestLayout, mark, openStore, parseTorrentFile, startTorrent, storeBudget } from './engine-host.js'
+import { completeMetainfo, fetchTorrentFile, manifestLayout, mark, openStore, parseTorrentFile, startTorrent, storeBudget } from './engine-host.js'
+import { lazyMetainfo } from './lazy-metainfo.js'
 import { electLeader, serveWorker } from './leader.js'
 import { PageHints, pageCandidates } from './preload.js'
 import { BackgroundPrefetch, prefetchLimitOf, saveDataRequested } from './prefetch.js'
@@ -72,8 +73,8 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
   // Fetched while the worker starts (only the leader parses it; it is small and HTTP-cached for the others). A site
   // with a sectioned index starts without it: its file table is what a first visit must not wait for (lazy-metainfo.ts).
   const lazy = manifest.index !== undefined
-  const early = lazy ? loadIndexCode(root) : fetchTorrentFile(root)
-  early.catch(() => {})
+  const torrentFile = lazy ? undefined : fetchTorrentFile(root)
+  torrentFile?.catch(() => {})
   status('Starting the service worker…')
   // The worker installs while the leader already joins the swarm (the election and the engine need no worker):
   // on a first visit the peers are connected, and the first page's files on their way, by the time it controls.
@@ -96,7 +97,6 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
   const setFirstPage = (path: string, hints: PageHints | undefined, known?: number): void => {
     if (firstPage.path !== undefined || debug.loaded) return
     const byPath = new Map(manifest.files.map((f) => [f.path, f.length]))
-    // A sectioned index has no file table here: the first read tells the page's length.
     const length = byPath.get(path) ?? known
     if (length === undefined) return
     firstPage.path = path
@@ -118,8 +118,7 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
     mark('leader')
     // The store opens while site.torrent is on its way (peersite.json has its layout).
     const opening = openStore(manifestLayout(manifest), storeBudget(manifest))
-    const torrent = early
-      .then(async (got) => got instanceof Uint8Array ? await parseTorrentFile(got, manifest) : got.lazyMetainfo(manifest))
+    const torrent = (torrentFile === undefined ? Promise.resolve(lazyMetainfo(manifest)) : torrentFile.then(async (bytes) => await parseTorrentFile(bytes, manifest)))
       .then(async (metainfo) => await startTorrent(metainfo, manifest, opening))
     let hints: PageHints | undefined
     let prefetch: BackgroundPrefetch | undefined
@@ -132,15 +131,13 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
       // The rest of the site in the background, once the first page has loaded and the browser is idle, never
       // while the worker reads (loader/prefetch.ts). Nothing with Save-Data on. A sectioned index: once site.torrent
       // has completed the metainfo, fetched after the first page.
-      const complete = lazy ? firstPaint.then(async () => { await completeMetainfo(t, root, manifest) }) : Promise.resolve()
-      void complete.then(() => {
-        if (t.destroyed) return
+      void (lazy ? firstPaint.then(async () => { await completeMetainfo(t, root, manifest) }) : Promise.resolve()).then(() => {
         prefetch = new BackgroundPrefetch(t, saveDataRequested() ? 0 : prefetchLimitOf(manifest), () => mark('prefetch'))
         void firstPaint.then(() => {
           prefetch!.pageLoaded()
           debug.prefetch = prefetch!.bytes
         })
-      }, (err: Error) => { console.warn('peersite: no whole-site prefetch:', err.message) })
+      }, (err) => { console.warn('peersite: no prefetch:', err) })
       addEventListener('pagehide', (event) => { if (!event.persisted) void t.destroy() })
     }, (err: Error) => {
       bootError = err
@@ -165,7 +162,8 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
         onActivity: (open) => prefetch?.onActivity(open),
         onProgress: (read) => {
           delivered = true
-          if (lazy) setFirstPage(read.path, undefined, read.length)
+          // A sectioned index: no file table here, the first read tells the page's length.
+          setFirstPage(read.path, undefined, read.length)
           if (firstPage.files.has(read.path)) firstPage.sent.set(read.path, Math.min(read.sent, firstPage.files.get(read.path)!))
         }
       })

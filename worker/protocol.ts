@@ -56,9 +56,8 @@ export interface SiteManifest {
 export const MANIFEST_FILE = 'peersite.json'
 export const TORRENT_FILE = 'site.torrent'
 /**
- * The sectioned-index code (worker/index-script.ts), published beside the loader only for sites with an index
- * (SiteManifest `index`): sw.js imports it (publish writes the importScripts line), the loader page imports it before
- * it starts the engine. It sets `self[INDEX_GLOBAL]`.
+ * The worker's sectioned-index code (worker/index-script.ts), published beside the loader only for sites with an index
+ * (SiteManifest `index`): their sw.js imports it (publish writes the importScripts line). It sets `self[INDEX_GLOBAL]`.
  */
 export const INDEX_SCRIPT = 'peersite-index.js'
 export const INDEX_GLOBAL = 'PEERSITE_INDEX'

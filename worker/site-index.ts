@@ -17,7 +17,7 @@
  * only after its piece's SHA-1 matched a hash that chains to peersite.json (worker/verified-read.ts).
  *
  * Resolving a URL may look up several paths (the file, a folder, "page.html", "404.html"): LazyIndex.ensure runs the
- * pure resolver (site.ts), notes every path whose bucket is not loaded yet, loads those sections and runs it again.
+ * pure resolver (site.ts), notes every path whose bucket is not loaded yet, loads the first such section and runs it again.
  * A bucket holds the whole truth about the paths that hash to it, so once loaded the answer is final.
  */
 import { SiteIndexError } from '../engine/errors.js'
@@ -36,8 +36,11 @@ export const MAX_SECTION_BYTES = 4 * 1024 * 1024
 export const MAX_SECTIONS = 1 << 16
 /** A path longer than this (UTF-16 units) is refused: no file system or URL needs more. */
 const MAX_PATH = 4096
-/** Resolve, load, resolve again: a `_redirects` rewrite adds one round, so 8 is generous. */
-const MAX_ROUNDS = 8
+/**
+ * Resolve, load one section, resolve again: a missing page probes at most its path, "page.html", "dir/index.html",
+ * the root index.html (`--spa`) and 404.html, and a `_redirects` rewrite its target's; 16 is generous.
+ */
+const MAX_ROUNDS = 16
 
 /** `index` in peersite.json (worker/protocol.ts SiteManifest). */
 export interface SiteIndexRoot {
@@ -216,11 +219,13 @@ export class LazyIndex {
     for (let round = 0; ; round++) {
       this.#missing = new Set()
       const answer = lookup()
-      const missing = [...this.#missing]
+      // Only the first: the resolver looks in order of precedence (the file, "page.html", the 404 page) and stops at
+      // the first hit, so the later paths of this round may never be needed (one section for a page that exists).
+      const [next] = this.#missing
       this.#missing = new Set()
-      if (missing.length === 0) return answer
+      if (next === undefined) return answer
       if (round >= MAX_ROUNDS) throw new SiteIndexError('a lookup kept asking for more index sections')
-      await Promise.all(missing.map(async (bucket) => { await this.load(bucket) }))
+      await this.load(next)
     }
   }
 
