@@ -8,7 +8,7 @@
  */
 import { EngineClient } from '../engine-client.js'
 import { cacheNameFor, dropOtherVersions, openPieceCache } from '../file-cache.js'
-import { MANIFEST_FILE, TORRENT_FILE, type LoaderPins, type WorkerMessage } from '../protocol.js'
+import { loadedIndexCode, MANIFEST_FILE, TORRENT_FILE, type LoaderPins, type WorkerMessage } from '../protocol.js'
 import { createSite, parseManifest, type OpenBody, type Site } from '../site.js'
 import { verifiedOpen } from '../verified-read.js'
 import { parsePieceTable, pinOf, type PieceTable } from '../verify.js'
@@ -50,13 +50,14 @@ export class WorkerState {
       this.#fetchManifest().then(async ([site, res]) => {
         await this.#keep(cache, this.#manifestUrl, res)
         this.#setSite(site)
-        // A site with a sectioned index: site.torrent is what the first visit must not wait for (the loader fetches
-        // it after the first page; networkFirst caches it then).
-        if (site.index !== undefined) return
-        await fetch(new URL(TORRENT_FILE, this.scope), { cache: 'no-cache' })
+      }),
+      // Not for a site with a sectioned index (its sw.js imported the index code): site.torrent is what its first
+      // visit must not wait for (the loader fetches it after the first page; networkFirst caches it then).
+      loadedIndexCode() !== undefined
+        ? undefined
+        : fetch(new URL(TORRENT_FILE, this.scope), { cache: 'no-cache' })
           .then(async (res) => { if (res.ok) await this.#keep(cache, new URL(TORRENT_FILE, this.scope).href, res) })
           .catch(() => {})
-      })
     ])
   }
 
