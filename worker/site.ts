@@ -60,7 +60,8 @@ export type ManifestForSite = Pick<SiteManifest, 'infoHash' | 'files'> & Partial
 
 /**
  * Builds the lookup tables of a manifest. Paths that could never be asked for safely are left out. A manifest with a
- * sectioned index gives a site whose tables fill as `fetchSection` brings its sections (none: every lookup misses).
+ * sectioned index gives a site whose tables fill as its sections load: fetched below the worker's `scope`, or by a
+ * given function (tests); its code must be loaded (peersite-index.js).
  */
 export function createSite (manifest: ManifestForSite, scope?: string | FetchSection): Site {
   if (manifest.index !== undefined) {
@@ -124,23 +125,6 @@ function decodeSegments (rel: string): string[] | null {
  * the answer is only ever a file of the table (or a redirect).
  */
 export function resolveFile (site: Site, rel: string, url: URL): Resolution {
-  return resolveNow(site, rel, url)
-}
-
-/**
- * resolveFile for any site: with a sectioned index, the sections its lookups need (and the 404 page's, when the
- * answer is "not found") are loaded first, so siteResponse then finds everything in memory.
- */
-export async function resolveLazily (site: Site, rel: string, url: URL): Promise<Resolution> {
-  if (site.index === undefined) return resolveNow(site, rel, url)
-  return await site.index.ensure(() => {
-    const found = resolveNow(site, rel, url)
-    if (found.kind === 'not-found') site.files.get(NOT_FOUND_PAGE)
-    return found
-  })
-}
-
-function resolveNow (site: Site, rel: string, url: URL): Resolution {
   const segments = decodeSegments(rel)
   if (segments === null) return { kind: 'bad-request' }
   // The scope as the URL spells it: rules' paths and targets are relative to the site root.
@@ -154,6 +138,19 @@ function resolveNow (site: Site, rel: string, url: URL): Resolution {
   const index = site.files.get(INDEX_PAGE)
   if (site.spa && index !== undefined) return { kind: 'file', file: index }
   return { kind: 'not-found' }
+}
+
+/**
+ * resolveFile for any site: with a sectioned index, the sections its lookups need (and the 404 page's, when the
+ * answer is "not found") are loaded first, so siteResponse then finds everything in memory.
+ */
+export async function resolveLazily (site: Site, rel: string, url: URL): Promise<Resolution> {
+  if (site.index === undefined) return resolveFile(site, rel, url)
+  return await site.index.ensure(() => {
+    const found = resolveFile(site, rel, url)
+    if (found.kind === 'not-found') site.files.get(NOT_FOUND_PAGE)
+    return found
+  })
 }
 
 /**

@@ -248,4 +248,3 @@ export class WorkerState {
     return [site, new Response(text, { headers: { 'Content-Type': 'application/json' } })]
   }
 }
-
