@@ -16,7 +16,7 @@ import { INDEX_SCRIPT, type SiteManifest } from '../../../worker/protocol.js'
 import { bucketOf, MAX_SECTION_BYTES, parseSection, sectionPath, type SectionContext } from '../../../worker/site-index.js'
 import { createSite, resolveLazily, siteResponse, type Resolution, type Site } from '../../../worker/site.js'
 import { pinOf, verifyPiece } from '../../../worker/verify.js'
-import { makeLoaderDir } from '../cli/helpers.js'
+import { makeLoaderDir } from './helpers.js'
 import { writeManyFilesSite, type ManyFilesSite } from '../../helpers/many-files.js'
 import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
 
@@ -111,7 +111,7 @@ describe('the sectioned index', () => {
       piece.set(bytes.subarray(from - f.offset, to - f.offset), from - index * table.pieceLength)
     }
     expect(await verifyPiece(table, index, piece)).toBe(true)
-    piece[0] ^= 1
+    piece[0] = piece[0]! ^ 1
     expect(await verifyPiece(table, index, piece)).toBe(false)
     // A piece whose section is not loaded is never verified, even with the right bytes.
     const other = Array.from({ length: table.pieceCount }, (_, i) => i).find((i) => !s.index!.known(i))
@@ -124,7 +124,7 @@ describe('the sectioned index', () => {
   it('answers 503 and serves nothing when a section does not match peersite.json', async () => {
     const s = createSite(manifest, async (hash) => {
       const bytes = new Uint8Array(await readFile(join(indexed.out, sectionPath(hash))))
-      bytes[bytes.length - 2] ^= 1
+      bytes[bytes.length - 2] = bytes[bytes.length - 2]! ^ 1
       return bytes
     })
     let opened = false
