@@ -90,3 +90,11 @@ export class TrackerError extends PeersiteError {
     this.name = 'TrackerError'
   }
 }
+
+/** A section of a site's sectioned index (worker/site-index.ts) that is not the one its root names, or is malformed. */
+export class SiteIndexError extends PeersiteError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_SITE_INDEX', options)
+    this.name = 'SiteIndexError'
+  }
+}

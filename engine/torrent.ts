@@ -337,7 +337,9 @@ export class Torrent extends Emitter<TorrentEvents> {
           ...(this.#pointer !== undefined ? { peersite_pointer: LOCAL_EXTENSION_IDS.peersite_pointer } : {}),
           ...(this.#pex !== undefined ? { ut_pex: LOCAL_EXTENSION_IDS.ut_pex } : {})
         },
-        ...(metainfo !== undefined ? { metadataSize: metainfo.info.length } : {}),
+        // An engine started without the info dictionary (a site's sectioned index, loader/lazy-metainfo.ts) has an
+        // empty one until site.torrent arrives: nothing to offer (its requests are rejected), nothing to fetch.
+        ...(metainfo !== undefined && metainfo.info.length > 0 ? { metadataSize: metainfo.info.length } : {}),
         ...(port !== undefined && port > 0 ? { p: port } : {}),
         v: CLIENT_NAME,
         reqq: OUR_REQQ

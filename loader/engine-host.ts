@@ -17,6 +17,7 @@ import { allTrackersLocal, PUBLIC_RTC_CONFIG } from '../engine/transport/rtc-con
 import { rawDictValue } from '../engine/util/bencode.js'
 import { holdBackground, prefetchLimitOf } from './prefetch.js'
 import { TORRENT_FILE, WEB_SEED_SCRIPT, type EngineErrorKind, type EngineReply, type EngineRequest, type SiteManifest } from '../worker/protocol.js'
+import { installHashes, isLazy, upgradeMetainfo } from './lazy-metainfo.js'
 
 /** A User Timing mark (`peersite:NAME`), for devtools and bench/fcp.mjs. */
 export function mark (name: string): void {
@@ -66,6 +67,15 @@ export async function parseTorrentFile (bytes: Uint8Array, manifest: SiteManifes
     throw new Error(`${TORRENT_FILE} (${metainfo.infoHash}) is not the torrent of ${manifest.infoHash}`)
   }
   return metainfo
+}
+
+/**
+ * A site with a sectioned index, after its first page: site.torrent completes the metainfo the engine started
+ * without (lazy-metainfo.ts), for the whole-site prefetch and for peers that ask us for it (BEP 9).
+ */
+export async function completeMetainfo (torrent: Torrent, root: string, manifest: SiteManifest): Promise<void> {
+  const lazy = torrent.metainfo
+  if (lazy !== undefined && isLazy(lazy)) upgradeMetainfo(lazy, await parseTorrentFile(await fetchTorrentFile(root), manifest))
 }
 
 /**
@@ -172,6 +182,9 @@ interface OpenRead {
   readonly offset: number
   readonly length: number
   readonly first: number
+  readonly last: number
+  /** The pieces' hashes the worker sent (a sectioned index: lazy-metainfo.ts). */
+  readonly hashes: ArrayBuffer | undefined
   sent: number
   readonly controller: AbortController
   iterator: AsyncGenerator<Uint8Array> | undefined
@@ -217,6 +230,8 @@ export class EngineHost {
           offset: request.offset,
           length: request.length,
           first: request.first,
+          last: request.last,
+          hashes: request.hashes instanceof ArrayBuffer ? request.hashes : undefined,
           sent: 0,
           controller: new AbortController(),
           iterator: undefined,
@@ -266,13 +281,20 @@ export class EngineHost {
         const torrent = await this.#torrent
         const metainfo = torrent.metainfo
         const file = metainfo?.files.find((f) => f.path === read.path)
-        if (metainfo === undefined || file === undefined) throw refuse('not-found', `no file ${read.path}`)
-        const { offset, length } = read
-        if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length > 0 && offset + length <= file.length)) {
-          throw refuse('range', `bytes ${offset}+${length} outside ${read.path}`)
+        let span: { first: number, last: number }
+        if (metainfo !== undefined && file === undefined && read.hashes !== undefined && isLazy(metainfo)) {
+          // No file table yet (a sectioned index): the worker named the pieces and brought their hashes.
+          if (!installHashes(metainfo, read.first, read.last, read.hashes)) throw refuse('range', `bad pieces for ${read.path}`)
+          span = { first: read.first, last: read.last }
+        } else {
+          if (metainfo === undefined || file === undefined) throw refuse('not-found', `no file ${read.path}`)
+          const { offset, length } = read
+          if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length > 0 && offset + length <= file.length)) {
+            throw refuse('range', `bytes ${offset}+${length} outside ${read.path}`)
+          }
+          // The pieces holding the range; a read moved to a new leader starts at a later one (`first`).
+          span = piecesForRange(metainfo, file.offset + offset, length)
         }
-        // The pieces holding the range; a read moved to a new leader starts at a later one (`first`).
-        const span = piecesForRange(metainfo, file.offset + offset, length)
         const first = Math.min(span.last, Math.max(span.first, read.first | 0))
         const start = first * metainfo.pieceLength
         const end = Math.min(metainfo.length, (span.last + 1) * metainfo.pieceLength)

@@ -16,9 +16,10 @@ import { MemoryStore } from '../engine/storage/memory.js'
 import { Torrent, type TorrentStats } from '../engine/torrent.js'
 import { FOLLOW_SCRIPT, type SiteManifest } from '../worker/protocol.js'
 import { BootProblem, missingFeatures, registerAndControl } from './boot.js'
-import { fetchTorrentFile, loadWebSeedCode, manifestLayout, mark, openStore, parseTorrentFile, rtcConfigFor, startTorrent, storeBudget, webSeedsOf } from './engine-host.js'
+import { completeMetainfo, fetchTorrentFile, loadWebSeedCode, manifestLayout, mark, openStore, parseTorrentFile, rtcConfigFor, startTorrent, storeBudget, webSeedsOf } from './engine-host.js'
 import type { Follower, FollowInit } from './follow.js'
 import { LatePointer } from './late-pointer.js'
+import { lazyMetainfo } from './lazy-metainfo.js'
 import { electLeader, serveWorker } from './leader.js'
 import { PageHints, pageCandidates } from './preload.js'
 import { BackgroundPrefetch, prefetchLimitOf, saveDataRequested } from './prefetch.js'
@@ -120,9 +121,11 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
     following.catch((err: unknown) => console.warn('peersite: cannot follow the site key:', err))
     return following
   }
-  // Fetched while the worker starts (only the leader parses it; it is small and HTTP-cached for the others).
-  const torrentFile = from !== undefined ? Promise.resolve(from.torrentBytes) : fetchTorrentFile(root)
-  torrentFile.catch(() => {})
+  // Fetched while the worker starts (only the leader parses it; it is small and HTTP-cached for the others). A site
+  // with a sectioned index starts without it: its file table is what a first visit must not wait for (lazy-metainfo.ts).
+  const lazy = from === undefined && manifest.index !== undefined
+  const torrentFile = from !== undefined ? Promise.resolve(from.torrentBytes) : lazy ? undefined : fetchTorrentFile(root)
+  torrentFile?.catch(() => {})
   status('Starting the service worker…')
   // The worker installs while the leader already joins the swarm (the election and the engine need no worker):
   // on a first visit the peers are connected, and the first page's files on their way, by the time it controls.
@@ -142,10 +145,10 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
 
   /** The first page and what it needs (the progress card counts all of it): bytes sent to the worker per file. */
   const firstPage = { path: undefined as string | undefined, files: new Map<string, number>(), length: 0, sent: new Map<string, number>() }
-  const setFirstPage = (path: string, hints: PageHints | undefined): void => {
+  const setFirstPage = (path: string, hints: PageHints | undefined, known?: number): void => {
     if (firstPage.path !== undefined || debug.loaded) return
     const byPath = new Map(manifest.files.map((f) => [f.path, f.length]))
-    const length = byPath.get(path)
+    const length = byPath.get(path) ?? known
     if (length === undefined) return
     firstPage.path = path
     firstPage.files.set(path, length)
@@ -174,10 +177,12 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
     // Web seeds (BEP 19): their code loads beside site.torrent, and is attached before any read reaches the engine.
     const seeds = webSeedsOf(root, manifest)
     const seedCode = opening !== undefined && seeds.length > 0 ? loadWebSeedCode(root) : undefined
+    const metainfoReady = torrentFile === undefined
+      ? Promise.resolve(lazyMetainfo(manifest))
+      : torrentFile.then(async (bytes) => await parseTorrentFile(bytes, manifest))
     const torrent = opening === undefined
       ? Promise.resolve(adopted!)
-      : torrentFile
-        .then(async (bytes) => await parseTorrentFile(bytes, manifest))
+      : metainfoReady
         .then(async (metainfo) => await startTorrent(metainfo, manifest, opening, late))
         .then(async (t) => {
           (await seedCode)?.attachWebSeeds(t, seeds)
@@ -192,13 +197,16 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
       const page = pageCandidates(location.pathname, root).find((path) => hints!.onPage(path, true))
       if (page !== undefined) setFirstPage(page, hints)
       // The rest of the site in the background, once the first page has loaded and the browser is idle, never
-      // while the worker reads (loader/prefetch.ts). Nothing with Save-Data on.
-      prefetch = new BackgroundPrefetch(t, saveDataRequested() ? 0 : prefetchLimitOf(manifest), () => mark('prefetch'))
-      void firstPaint.then(() => {
-        prefetch!.pageLoaded()
-        debug.prefetch = prefetch!.bytes
-        if (PEERSITE_KEYED && late !== undefined) void startFollow(t)
-      })
+      // while the worker reads (loader/prefetch.ts). Nothing with Save-Data on. A sectioned index: once site.torrent
+      // has completed the metainfo, fetched after the first page.
+      void (lazy ? firstPaint.then(async () => { await completeMetainfo(t, root, manifest) }) : Promise.resolve()).then(() => {
+        prefetch = new BackgroundPrefetch(t, saveDataRequested() ? 0 : prefetchLimitOf(manifest), () => mark('prefetch'))
+        void firstPaint.then(() => {
+          prefetch!.pageLoaded()
+          debug.prefetch = prefetch!.bytes
+        })
+      }, (err) => { console.warn('peersite: no prefetch:', err) })
+      void firstPaint.then(() => { if (PEERSITE_KEYED && late !== undefined) void startFollow(t) })
       if (PEERSITE_KEYED && late !== undefined && firstVisit) checkFirst(startFollow(t).then(async (f) => await f.checked(FIRST_VISIT_FOLLOW_MS)))
       addEventListener('pagehide', (event) => { if (!event.persisted) void t.destroy() })
     }, (err: Error) => {
@@ -225,6 +233,8 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
         onActivity: (open) => prefetch?.onActivity(open),
         onProgress: (read) => {
           delivered = true
+          // A sectioned index: no file table here, the first read tells the page's length.
+          setFirstPage(read.path, undefined, read.length)
           if (firstPage.files.has(read.path)) firstPage.sent.set(read.path, Math.min(read.sent, firstPage.files.get(read.path)!))
         }
       })

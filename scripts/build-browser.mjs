@@ -98,6 +98,15 @@ await Promise.all([
     // Module service workers are not everywhere yet (Firefox < 147): a classic script works in all.
     format: 'iife'
   }),
+  // The sectioned-index code (issue 16), loaded only by sites published with an index: sw.js imports it with
+  // importScripts, the loader page with import() (a classic script is valid module code), so the small sites'
+  // loader does not carry it.
+  build({
+    ...variant(),
+    entryPoints: [join(root, 'worker', 'index-script.ts')],
+    outfile: join(outdir, 'peersite-index.js'),
+    format: 'iife'
+  }),
   build({
     ...variant({ gateway: true }),
     entryPoints: [join(root, 'worker', 'sw.ts')],
@@ -130,7 +139,7 @@ async function minifyHtml (source) {
 }
 
 const rows = []
-for (const name of ['peersite.js', 'sw.js', 'peersite-keyed.js', 'sw-keyed.js', 'peersite-follow.js', 'peersite-webseed.js', 'index.html', '404.html', 'gateway/peersite.js', 'gateway/sw.js', 'gateway/index.html']) {
+for (const name of ['peersite.js', 'sw.js', 'peersite-keyed.js', 'sw-keyed.js', 'peersite-follow.js', 'peersite-webseed.js', 'peersite-index.js', 'index.html', '404.html', 'gateway/peersite.js', 'gateway/sw.js', 'gateway/index.html']) {
   const bytes = await readFile(join(outdir, name))
   rows.push([name, bytes.length, gzipSync(bytes, { level: 9 }).length])
 }

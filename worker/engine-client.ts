@@ -37,6 +37,8 @@ export interface PieceRun {
   readonly length: number
   readonly first: number
   readonly last: number
+  /** A sectioned index: the SHA-1 of the pieces up to `last` (protocol.ts EngineRequest `read`). */
+  readonly hashes?: ArrayBuffer
 }
 
 export interface EngineClientInit {

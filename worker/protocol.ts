@@ -16,6 +16,7 @@
  */
 import type { PointerRecordJson } from '../engine/pointer/index.js'
 import type { RedirectRule } from './redirects.js'
+import type { SiteIndexRoot } from './site-index.js'
 
 export type { PointerRecordJson }
 
@@ -57,6 +58,13 @@ export interface SiteManifest {
   readonly address?: string
   /** The signed record of this version (BEP 44 fields as hex, engine/pointer): untrusted, checked like any. */
   readonly pointer?: PointerRecordJson
+  /**
+   * A site with many files (`publish` writes it from INDEX_MIN_FILES files on, cli/lib/site-index.ts): the file table
+   * and piece hashes are in sections beside the loader that the worker fetches as requests need them
+   * (worker/site-index.ts), and `files` is empty (no `preload` either). The loader then starts its engine without
+   * site.torrent and fetches that only after the first page, for the whole-site prefetch and for other peers.
+   */
+  readonly index?: SiteIndexRoot
 }
 
 /**
@@ -70,6 +78,18 @@ export const WEB_SEED_SCRIPT = 'peersite-webseed.js'
 
 export const MANIFEST_FILE = 'peersite.json'
 export const TORRENT_FILE = 'site.torrent'
+/**
+ * The worker's sectioned-index code (worker/index-script.ts), published beside the loader only for sites with an index
+ * (SiteManifest `index`): their sw.js imports it (publish writes the importScripts line). It sets `self[INDEX_GLOBAL]`.
+ */
+export const INDEX_SCRIPT = 'peersite-index.js'
+export const INDEX_GLOBAL = 'PEERSITE_INDEX'
+
+/** What INDEX_SCRIPT set, once loaded (T: worker/index-script.ts IndexCode; generic so this file imports none of it). */
+export function loadedIndexCode<T> (): T | undefined {
+  return (globalThis as Record<string, unknown>)[INDEX_GLOBAL] as T | undefined
+}
+
 /** The loader's own files: served by the static host (the worker lets them through to the network). */
 /** The code that follows a keyed site's newest version (loader/follow.ts), loaded after the first paint. */
 export const FOLLOW_SCRIPT = 'peersite-follow.js'
@@ -78,7 +98,7 @@ export const LOADER_FILES = ['index.html', '404.html', 'sw.js', 'peersite.js', F
  * The loader's names a site file may not take at the root of the output folder: the worker sends them to the
  * network. index.html and 404.html are not among them: under those names the site's own pages are served.
  */
-export const RESERVED_ROOT_FILES: readonly string[] = LOADER_FILES.filter((f) => f !== 'index.html' && f !== '404.html')
+export const RESERVED_ROOT_FILES: readonly string[] = [...LOADER_FILES.filter((f) => f !== 'index.html' && f !== '404.html'), INDEX_SCRIPT]
 
 /**
  * The query parameter that asks the worker to answer a site file as a download (`Content-Disposition: attachment`
@@ -119,7 +139,13 @@ export type EngineRequest =
    */
   | {
     readonly type: 'read', readonly id: number, readonly path: string, readonly offset: number, readonly length: number,
-    readonly first: number, readonly last: number
+    readonly first: number, readonly last: number,
+    /**
+     * A site with a sectioned index (SiteManifest `index`): the SHA-1 of the pieces up to `last` (20 bytes each, the
+     * last 20 are piece `last`'s), from sections the worker checked. An engine started without the info dictionary
+     * verifies the pieces it downloads against them; `path` may then be unknown to it.
+     */
+    readonly hashes?: ArrayBuffer
   }
   /** Send the next piece of read `id`. */
   | { readonly type: 'pull', readonly id: number }

@@ -6,8 +6,10 @@
  * The body comes from an injected `OpenBody` (the engine client in the worker, a fake in tests), so this file
  * knows nothing about ports or leaders.
  */
-import { DOWNLOAD_PARAM, MANIFEST_FILE, type SiteManifest } from './protocol.js'
+import { DOWNLOAD_PARAM, INDEX_SCRIPT, loadedIndexCode, MANIFEST_FILE, type SiteManifest } from './protocol.js'
 import { matchRedirect, REDIRECTS_FILE, validRules, type RedirectRule } from './redirects.js'
+import type { IndexCode } from './index-script.js'
+import type { FetchSection, LazyIndex } from './site-index.js'
 
 export interface SiteFile { readonly path: string, readonly length: number, readonly type: string }
 
@@ -27,6 +29,11 @@ export interface Site {
    * bytes start in the torrent (worker/verify.ts). Leaving one out would shift every later file.
    */
   readonly layout: ReadonlyArray<{ readonly path: string, readonly length: number }>
+  /**
+   * A site with a sectioned index (site-index.ts): `files` and `dirs` hold the sections loaded so far, and a request
+   * is resolved inside `index.ensure` (resolveLazily), which loads what the lookups need.
+   */
+  readonly index?: LazyIndex
 }
 
 /**
@@ -49,10 +56,20 @@ export const INDEX_PAGE = 'index.html'
 /** Clean URLs: "/guide/page" serves "guide/page.html" (GitHub Pages, Netlify, Cloudflare Pages). */
 const HTML_EXTENSION = '.html'
 
-export type ManifestForSite = Pick<SiteManifest, 'infoHash' | 'files'> & Partial<Pick<SiteManifest, 'redirects' | 'spa'>>
+export type ManifestForSite = Pick<SiteManifest, 'infoHash' | 'files'> & Partial<Pick<SiteManifest, 'redirects' | 'spa' | 'index' | 'pieceLength' | 'length'>>
 
-/** Builds the lookup tables of a manifest. Paths that could never be asked for safely are left out. */
-export function createSite (manifest: ManifestForSite): Site {
+/**
+ * Builds the lookup tables of a manifest. Paths that could never be asked for safely are left out. A manifest with a
+ * sectioned index gives a site whose tables fill as its sections load: fetched below the worker's `scope`, or by a
+ * given function (tests); its code must be loaded (peersite-index.js).
+ */
+export function createSite (manifest: ManifestForSite, scope?: string | FetchSection): Site {
+  if (manifest.index !== undefined) {
+    // The index code comes with peersite-index.js (protocol.ts INDEX_SCRIPT), which such a site's sw.js imports.
+    const code = loadedIndexCode<IndexCode>()
+    if (code === undefined || scope === undefined) throw new Error(`no ${INDEX_SCRIPT}`)
+    return code.lazySite(manifest, scope)
+  }
   const files = new Map<string, SiteFile>()
   const dirs = new Set<string>()
   for (const file of manifest.files) {
@@ -67,7 +84,7 @@ export function createSite (manifest: ManifestForSite): Site {
 }
 
 /** A decoded path segment that must never reach the file table. */
-function unsafeSegment (s: string): boolean {
+export function unsafeSegment (s: string): boolean {
   return s === '' || s === '.' || s === '..' || s.includes('/') || s.includes('\\') || s.includes('\0')
 }
 
@@ -121,6 +138,19 @@ export function resolveFile (site: Site, rel: string, url: URL): Resolution {
   const index = site.files.get(INDEX_PAGE)
   if (site.spa && index !== undefined) return { kind: 'file', file: index }
   return { kind: 'not-found' }
+}
+
+/**
+ * resolveFile for any site: with a sectioned index, the sections its lookups need (and the 404 page's, when the
+ * answer is "not found") are loaded first, so siteResponse then finds everything in memory.
+ */
+export async function resolveLazily (site: Site, rel: string, url: URL): Promise<Resolution> {
+  if (site.index === undefined) return resolveFile(site, rel, url)
+  return await site.index.ensure(() => {
+    const found = resolveFile(site, rel, url)
+    if (found.kind === 'not-found') site.files.get(NOT_FOUND_PAGE)
+    return found
+  })
 }
 
 /**
@@ -184,14 +214,19 @@ export function contentType (type: string): string {
   return t
 }
 
-/** FNV-1a (32 bits): a short, header-safe token for a path of any characters. */
-function fnv1a (s: string): string {
+/** FNV-1a (32 bits) of a string's UTF-8 bytes: the ETag token, and the bucket of a path (site-index.ts). */
+export function fnv1a32 (s: string): number {
   let h = 0x811c9dc5
   for (const byte of new TextEncoder().encode(s)) {
     h ^= byte
     h = Math.imul(h, 0x01000193)
   }
-  return (h >>> 0).toString(16).padStart(8, '0')
+  return h >>> 0
+}
+
+/** FNV-1a as 8 hex digits: a short, header-safe token for a path of any characters. */
+function fnv1a (s: string): string {
+  return fnv1a32(s).toString(16).padStart(8, '0')
 }
 
 /**
@@ -380,7 +415,13 @@ export async function siteResponse (request: Request, url: URL, rel: string, sit
 }
 
 async function siteAnswer (request: Request, url: URL, rel: string, site: Site, open: OpenBody): Promise<Response> {
-  const found = resolveFile(site, rel, url)
+  let found: Resolution
+  try {
+    found = await resolveLazily(site, rel, url)
+  } catch (err) {
+    // A section that is missing on the host, or that does not match peersite.json (site-index.ts): nothing served.
+    return messagePage(503, 'Site index unavailable', String(err))
+  }
   switch (found.kind) {
     case 'file':
       return await fileResponse(request, site, found.file, open, found.status ?? 200)
@@ -419,7 +460,9 @@ export function parseManifest (json: unknown): SiteManifest {
   const ok = typeof m === 'object' && m !== null && m.version === 1 && typeof m.infoHash === 'string' && m.infoHash !== '' &&
     Array.isArray(m.files) && m.files.every((f) => typeof f === 'object' && f !== null && typeof f.path === 'string' &&
       Number.isSafeInteger(f.length) && f.length >= 0 && typeof f.type === 'string') &&
-    (m.redirects === undefined || validRules(m.redirects)) && (m.spa === undefined || typeof m.spa === 'boolean')
+    (m.redirects === undefined || validRules(m.redirects)) && (m.spa === undefined || typeof m.spa === 'boolean') &&
+    // A sectioned index: its sections are checked as they load (site-index.ts); here its shape and the layout.
+    (m.index === undefined || (Array.isArray(m.index.sections) && m.index.sections.length > 0 && (m.pieceLength ?? 0) > 0 && Number.isSafeInteger(m.length)))
   if (!ok) throw new TypeError(`${MANIFEST_FILE} is not a peersite manifest (version 1)`)
   return m as SiteManifest
 }

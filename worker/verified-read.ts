@@ -70,7 +70,11 @@ async function openVerified (init: VerifiedReadInit, path: string, offset: numbe
     }
     for (;;) {
       if (signal.aborted) throw new AbortError()
-      engineReader ??= (await engine.open(table.infoHash, { path, offset, length, first: index, last }, signal)).getReader()
+      if (engineReader === undefined) {
+        // An engine started without the info dictionary (a sectioned index) learns the hashes of the pieces it fetches here.
+        const hashes = table.known === undefined ? {} : { hashes: table.hashes.slice(index * 20, (last + 1) * 20).buffer }
+        engineReader = (await engine.open(table.infoHash, { path, offset, length, first: index, last, ...hashes }, signal)).getReader()
+      }
       const { done, value } = await engineReader.read()
       if (done) throw new EngineReadError('unavailable', `${path} ended early`)
       if (value.index === index && await verifyPiece(table, index, value.bytes)) {

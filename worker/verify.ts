@@ -20,6 +20,11 @@ export interface PieceTable {
   readonly hashes: Uint8Array
   /** path ("docs/index.html") -> its length and the offset of its first byte in the torrent */
   readonly files: ReadonlyMap<string, { readonly offset: number, readonly length: number }>
+  /**
+   * A sectioned index (site-index.ts) loads piece hashes section by section: whether piece `index`'s is in `hashes`
+   * yet. Absent: all are (site.torrent).
+   */
+  readonly known?: (index: number) => boolean
 }
 
 export type Value = number | Uint8Array | Value[] | Map<string, Value>
@@ -113,6 +118,7 @@ export function pieceSize (table: PieceTable, index: number): number {
 /** Whether `bytes` is exactly piece `index` of the torrent (its length and its SHA-1). */
 export async function verifyPiece (table: PieceTable, index: number, bytes: Uint8Array): Promise<boolean> {
   if (!Number.isInteger(index) || index < 0 || index >= table.pieceCount || bytes.byteLength !== pieceSize(table, index)) return false
+  if (table.known !== undefined && !table.known(index)) return false
   const got = await digest('SHA-1', bytes)
   const want = table.hashes.subarray(index * 20, index * 20 + 20)
   return got.every((x, i) => x === want[i])

@@ -25,6 +25,7 @@ export function builder (yargs: Argv) {
     .option('piece-length', { type: 'string', describe: 'Piece length, e.g. 64KiB or 1MiB (default: grows with the site, 16KiB-1MiB)' })
     .option('prefetch-limit', { type: 'string', describe: 'Bytes a visitor fetches in the background after the first page, e.g. 50MB, 1GB, 0 (default: 5MB); bigger sites prefetch their smallest files and leave big media on demand' })
     .option('spa', { type: 'boolean', default: false, describe: 'A single-page app: unknown paths get /index.html with status 200 (its router shows the page)' })
+    .option('index', { type: 'boolean', describe: 'Write a sectioned index of the files (a first visit then fetches only the part of the file table it needs) instead of listing every file in peersite.json (default: from 1,000 files on; --no-index: never)' })
     .option('local', { type: 'boolean', default: false, describe: 'Run a tracker and a static server on 127.0.0.1 in this process; contact nothing outside the machine' })
     .option('port', { type: 'number', describe: 'HTTP port of the --local static server (default: a free one)' })
     .option('seed', { type: 'boolean', default: true, describe: 'Keep seeding after writing (--no-seed: exit)' })
@@ -64,6 +65,7 @@ export async function handler (argv: PublishArgs): Promise<void> {
     spa: argv.spa,
     webSeeds: argv.webSeed ?? [],
     withFiles: argv.withFiles,
+    ...(argv.index !== undefined ? { index: argv.index } : {}),
     ...(argv.key !== undefined ? { keyFile: argv.key } : {})
   })
   // Bad `_redirects` lines are left out with a warning, as Netlify's build does; the rest of the file applies.

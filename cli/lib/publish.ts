@@ -19,13 +19,14 @@ import { choosePieceLength } from './piece-length.js'
 import { DEFAULT_PAD_POLICY, type PadPolicy } from './layout.js'
 import { DEFAULT_PREFETCH_LIMIT } from './prefetch.js'
 import { scanSubresources, SubresourceRefs } from './subresources.js'
+import { buildSiteIndex, wantsIndex, type BuiltIndex } from './site-index.js'
 import { buildTorrent } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
 import { realpathOrNearest } from './paths.js'
 import { describeSystemError, systemReason } from './system-errors.js'
 import { loadOrCreateSiteKey, type SiteKey } from './site-key.js'
 import { PointerStateFile } from './pointer-state.js'
-import { FOLLOW_SCRIPT, LOADER_FILES as PROTOCOL_LOADER_FILES, MANIFEST_FILE, PIN_HEX, PINNED_FILES, pinsScript, RESERVED_ROOT_FILES, TORRENT_FILE, type SiteManifest } from '../../worker/protocol.js'
+import { FOLLOW_SCRIPT, INDEX_SCRIPT, LOADER_FILES as PROTOCOL_LOADER_FILES, MANIFEST_FILE, PIN_HEX, PINNED_FILES, pinsScript, RESERVED_ROOT_FILES, TORRENT_FILE, type SiteManifest } from '../../worker/protocol.js'
 import { MAX_REDIRECTS_BYTES, parseRedirects, REDIRECTS_FILE, type ParsedRedirects, type RedirectRule } from '../../worker/redirects.js'
 
 const WORKER_FILE = 'sw.js'
@@ -62,6 +63,11 @@ export interface PublishInit {
   /** Where the highest seq per key is remembered (pointer-state.ts); default defaultStateDir(). */
   stateDir?: string
   onProgress?: (hashed: number, total: number) => void
+  /**
+   * Write a sectioned index (cli/lib/site-index.ts) instead of the file table in peersite.json: true or false
+   * forces it; default from INDEX_MIN_FILES files on.
+   */
+  index?: boolean
 }
 
 export interface PublishPlan {
@@ -89,6 +95,8 @@ export interface PublishPlan {
   readonly previousSeq: number
   readonly now: () => number
   readonly state: PointerStateFile
+  /** A sectioned index instead of the file table in peersite.json (PublishInit `index`). */
+  readonly index: boolean
 }
 
 export type ManifestFile = SiteManifest['files'][number]
@@ -132,6 +140,10 @@ export async function planPublish (init: PublishInit): Promise<PublishPlan> {
   const loaderDir = resolve(init.loaderDir ?? defaultLoaderDir())
   const withWebSeeds = (init.webSeeds?.length ?? 0) > 0 || init.withFiles === true
   await checkLoader(loaderDir, withWebSeeds ? [...LOADER_FILES, WEB_SEED_LOADER_FILE] : LOADER_FILES)
+  const indexed = wantsIndex(site.files.length, init.index)
+  if (indexed && !await stat(join(loaderDir, INDEX_SCRIPT)).then((s) => s.isFile(), () => false)) {
+    throw new UsageError(`the loader file ${INDEX_SCRIPT} is not built (in ${loaderDir}): run \`npm run build\` first`)
+  }
   const pieceLength = init.pieceLength ?? choosePieceLength(site.length)
   const prefetchLimit = init.prefetchLimit ?? DEFAULT_PREFETCH_LIMIT
   if (!Number.isSafeInteger(prefetchLimit) || prefetchLimit < 0) throw new UsageError(`invalid prefetch limit ${prefetchLimit}`)
@@ -161,7 +173,8 @@ export async function planPublish (init: PublishInit): Promise<PublishPlan> {
     ...(key !== undefined ? { key } : {}),
     previousSeq,
     now: init.now ?? Date.now,
-    state
+    state,
+    index: indexed
   }
 }
 
@@ -289,11 +302,19 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     files: metainfo.files.map((f) => ({ path: f.path, length: f.length, type: mime.getType(f.path) ?? 'application/octet-stream' })),
     ...(address !== undefined && pointer !== undefined ? { address, pointer: pointerToJson(pointer) } : {})
   }
-  // Indexes of the manifest's (the torrent's) file order.
-  const byPath = new Map(plan.site.files.map((f) => [f.path, f]))
-  const ordered = metainfo.files.map((f) => byPath.get(f.path))
-  const preload = ordered.every((f) => f !== undefined) ? await scanSubresources(ordered, refs) : { groups: [], pages: [] }
-  if (preload.pages.length > 0) manifest = { ...manifest, preload }
+  let index: BuiltIndex | undefined
+  if (plan.index) {
+    // Many files: the table and the piece hashes go to sections the worker fetches as requests need them
+    // (worker/site-index.ts); peersite.json keeps only their hashes. No `preload`: it indexes `files`.
+    index = buildSiteIndex(metainfo, (path) => mime.getType(path) ?? 'application/octet-stream')
+    manifest = { ...manifest, files: [], index: index.root }
+  } else {
+    // Indexes of the manifest's (the torrent's) file order.
+    const byPath = new Map(plan.site.files.map((f) => [f.path, f]))
+    const ordered = metainfo.files.map((f) => byPath.get(f.path))
+    const preload = ordered.every((f) => f !== undefined) ? await scanSubresources(ordered, refs) : { groups: [], pages: [] }
+    if (preload.pages.length > 0) manifest = { ...manifest, preload }
+  }
 
   // A new key is written before the output that depends on it: an output signed by a key that was then lost would
   // be an address nobody can update.
@@ -312,12 +333,17 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     await chmod(staging, 0o755) // mkdtemp makes it private; an output folder is meant to be served
     await writeFile(join(staging, TORRENT_FILE), torrent)
     await writeFile(join(staging, MANIFEST_FILE), JSON.stringify(manifest))
+    if (index !== undefined) {
+      await mkdir(join(staging, dirname(index.sections[0]!.path)))
+      for (const section of index.sections) await writeFile(join(staging, section.path), section.bytes)
+      await copyFile(join(plan.loaderDir, INDEX_SCRIPT), join(staging, INDEX_SCRIPT))
+    }
     for (const file of LOADER_FILES) {
       if (file === FOLLOW_SCRIPT && plan.key === undefined) continue // only a keyed site follows a key
       await copyFile(await loaderSource(plan.loaderDir, file, plan.key !== undefined), join(staging, file))
     }
     if (plan.webSeeds.length > 0 || plan.withFiles) await copyFile(join(plan.loaderDir, WEB_SEED_LOADER_FILE), join(staging, WEB_SEED_LOADER_FILE))
-    await pinLoader(staging)
+    await pinLoader(staging, index !== undefined)
     if (plan.withFiles) await copySiteFiles(plan, join(staging, plan.name))
     if (plan.replaces) {
       // Two renames: the old output stays whole until the new one is complete.
@@ -365,13 +391,16 @@ async function loaderSource (loaderDir: string, file: string, keyed: boolean): P
  * the origin can rewrite Cache Storage, not the worker's own script, so the worker drops cached copies that do not
  * match. sw.js changes with every publish, so browsers install the new worker (and its pins) with the new site.
  */
-async function pinLoader (dir: string): Promise<void> {
+async function pinLoader (dir: string, indexed: boolean): Promise<void> {
   const pins: Record<string, string> = {}
   for (const name of PINNED_FILES) {
     pins[name] = createHash('sha256').update(await readFile(join(dir, name))).digest('hex').slice(0, PIN_HEX)
   }
   const worker = join(dir, WORKER_FILE)
-  await writeFile(worker, pinsScript(pins) + await readFile(worker, 'utf8'))
+  // A site with a sectioned index: the worker's index code (protocol.ts INDEX_SCRIPT), imported at its start (a
+  // service worker may import scripts only while it is evaluated; the browser keeps them with the worker).
+  const imports = indexed ? `importScripts(${JSON.stringify(INDEX_SCRIPT)});\n` : ''
+  await writeFile(worker, pinsScript(pins) + imports + await readFile(worker, 'utf8'))
 }
 
 export async function publishSite (init: PublishInit): Promise<PublishResult> {

@@ -11,7 +11,7 @@
  */
 import { EngineClient } from '../engine-client.js'
 import { cacheNameFor, dropOtherVersions, openPieceCache } from '../file-cache.js'
-import { MANIFEST_FILE, TORRENT_FILE, type LoaderPins, type SiteManifest, type WorkerMessage } from '../protocol.js'
+import { loadedIndexCode, MANIFEST_FILE, TORRENT_FILE, type LoaderPins, type SiteManifest, type WorkerMessage } from '../protocol.js'
 import { createSite, parseManifest, type OpenBody, type Site } from '../site.js'
 import { verifiedOpen } from '../verified-read.js'
 import { parsePieceTable, pinOf, type PieceTable } from '../verify.js'
@@ -66,9 +66,13 @@ export class WorkerState {
         await this.#keep(cache, this.#manifestUrl, res)
         if (this.versions?.current === undefined) this.#setSite(site)
       }),
-      fetch(new URL(TORRENT_FILE, this.scope), { cache: 'no-cache' })
-        .then(async (res) => { if (res.ok) await this.#keep(cache, new URL(TORRENT_FILE, this.scope).href, res) })
-        .catch(() => {})
+      // Not for a site with a sectioned index (its sw.js imported the index code): site.torrent is what its first
+      // visit must not wait for (the loader fetches it after the first page; networkFirst caches it then).
+      loadedIndexCode() !== undefined
+        ? undefined
+        : fetch(new URL(TORRENT_FILE, this.scope), { cache: 'no-cache' })
+          .then(async (res) => { if (res.ok) await this.#keep(cache, new URL(TORRENT_FILE, this.scope).href, res) })
+          .catch(() => {})
     ])
   }
 
@@ -158,7 +162,7 @@ export class WorkerState {
       if (hit !== undefined) {
         try {
           this.base = parseManifest(await hit.json())
-          return await this.versions?.restore(this) ?? this.#setSite(this.#ours(createSite(this.base)))
+          return await this.versions?.restore(this) ?? this.#setSite(this.#ours(createSite(this.base, this.scope.href)))
         } catch { /* a corrupt entry: fetch it again */ }
       }
       const [site, res] = await this.#fetchManifest()
@@ -222,6 +226,8 @@ export class WorkerState {
    * torrent of the site's infohash (verify.ts). Kept in memory once loaded.
    */
   async pieceTable (site: Site): Promise<PieceTable> {
+    // A sectioned index: piece hashes come with the sections, loaded as requests resolve their files (site-index.ts).
+    if (site.index !== undefined) return site.index.table
     const load = async (): Promise<PieceTable> => {
       const version = this.versions?.current
       if (version?.manifest.infoHash === site.infoHash) return await parsePieceTable(version.torrent, site.infoHash, site.layout)
@@ -281,7 +287,7 @@ export class WorkerState {
       text = await res.text()
     }
     this.base = parseManifest(JSON.parse(text))
-    const site = this.#ours(createSite(this.base))
+    const site = this.#ours(createSite(this.base, this.scope.href))
     return [site, new Response(text, { headers: { 'Content-Type': 'application/json' } })]
   }
 }

@@ -1,0 +1,290 @@
+/**
+ * The sectioned index of a site with many files (issue 16): what the worker needs to answer a request, fetched by
+ * section instead of the whole file table, so a visitor's first page does not pay for the number of files.
+ *
+ * `peersite publish` (cli/lib/site-index.ts) splits the torrent's file table into `n` buckets by a hash of each path
+ * (FNV-1a of its UTF-8 bytes, mod n; a folder is bucketed by its own path too). Each bucket is one JSON file beside
+ * the loader, `peersite-index/<hash>.json`:
+ *
+ *   {"version":1,"bucket":3,
+ *    "files":[["docs/a.html",<offset in the torrent>,<length>,"text/html"],...],
+ *    "dirs":["docs",...],
+ *    "pieces":[[<first piece>,"<base64 of the SHA-1 of pieces first, first+1, ...>"],...]}
+ *
+ * `pieces` holds the hashes of every piece a file of the section touches. peersite.json's `index.sections` lists
+ * the first 128 bits of each section's SHA-256 (bucket b at position b): peersite.json names the infohash and is
+ * trusted as much as it, and a section is used only if it hashes to its entry there. So a byte still reaches the page
+ * only after its piece's SHA-1 matched a hash that chains to peersite.json (worker/verified-read.ts).
+ *
+ * Resolving a URL may look up several paths (the file, a folder, "page.html", "404.html"): LazyIndex.ensure runs the
+ * pure resolver (site.ts), notes every path whose bucket is not loaded yet, loads the first such section and runs it again.
+ * A bucket holds the whole truth about the paths that hash to it, so once loaded the answer is final.
+ */
+import { SiteIndexError } from '../engine/errors.js'
+import { cacheNameFor } from './file-cache.js'
+import type { SiteManifest } from './protocol.js'
+import { fnv1a32, unsafeSegment, type ManifestForSite, type Site, type SiteFile } from './site.js'
+import { pinOf, type PieceTable } from './verify.js'
+
+/** The folder beside peersite.json that holds the sections. */
+export const INDEX_DIR = 'peersite-index'
+/** Hex digits of a section's SHA-256 in the root (128 bits, as the loader pins: protocol.ts PIN_HEX). */
+export const SECTION_HASH_HEX = 32
+/** A section larger than this is refused before it is hashed (publish keeps them near 64 entries: a few KB). */
+export const MAX_SECTION_BYTES = 4 * 1024 * 1024
+/** Buckets a root may list. */
+export const MAX_SECTIONS = 1 << 16
+/** A path longer than this (UTF-16 units) is refused: no file system or URL needs more. */
+const MAX_PATH = 4096
+/**
+ * Resolve, load one section, resolve again: a missing page probes at most its path, "page.html", "dir/index.html",
+ * the root index.html (`--spa`) and 404.html, and a `_redirects` rewrite its target's; 16 is generous.
+ */
+const MAX_ROUNDS = 16
+
+/** `index` in peersite.json (worker/protocol.ts SiteManifest). */
+export interface SiteIndexRoot {
+  readonly version: 1
+  /** The first SECTION_HASH_HEX hex digits of each section's SHA-256, bucket b at position b. */
+  readonly sections: readonly string[]
+  /** The number of files in the torrent (for display; the sections hold the table). */
+  readonly files: number
+}
+
+export interface IndexedFile extends SiteFile {
+  /** Where the file's first byte is in the torrent. */
+  readonly offset: number
+}
+
+export interface Section {
+  readonly bucket: number
+  readonly files: readonly IndexedFile[]
+  readonly dirs: readonly string[]
+  /** Runs of consecutive piece hashes: 20 bytes per piece from `first` on. */
+  readonly pieces: ReadonlyArray<{ readonly first: number, readonly hashes: Uint8Array }>
+}
+
+/** What a section is checked against: its root entry and the torrent's layout (both from peersite.json). */
+export interface SectionContext {
+  readonly bucket: number
+  readonly hash: string
+  readonly buckets: number
+  readonly pieceLength: number
+  readonly length: number
+}
+
+/** The bucket of a path (a file's, or a folder's without a trailing slash) among `count`. */
+export function bucketOf (path: string, count: number): number {
+  return fnv1a32(path) % count
+}
+
+/** The section's path below the site root. */
+export function sectionPath (hash: string): string {
+  return `${INDEX_DIR}/${hash}.json`
+}
+
+/** A path of the table: '/'-separated segments, none empty, "." or "..", no backslash or NUL (site.ts). */
+const safePath = (path: unknown): path is string =>
+  typeof path === 'string' && path.length <= MAX_PATH && !path.split('/').some(unsafeSegment)
+
+const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0
+
+/**
+ * Checks a section's bytes against its root entry, then its shape: its bucket, every path safe and of this bucket,
+ * every file inside the torrent, every piece a file touches hashed in it. Throws SiteIndexError naming the problem.
+ */
+export async function parseSection (bytes: Uint8Array, ctx: SectionContext): Promise<Section> {
+  const fail = (what: string): never => { throw new SiteIndexError(`index section ${ctx.bucket}: ${what}`) }
+  if (bytes.byteLength > MAX_SECTION_BYTES) fail('too large')
+  if (await pinOf(bytes) !== ctx.hash) fail('does not match peersite.json')
+  let s: { version?: unknown, bucket?: unknown, files?: unknown, dirs?: unknown, pieces?: unknown }
+  try {
+    s = JSON.parse(new TextDecoder().decode(bytes))
+  } catch {
+    return fail('not JSON')
+  }
+  if (s?.version !== 1 || s.bucket !== ctx.bucket || !Array.isArray(s.files) || !Array.isArray(s.dirs) || !Array.isArray(s.pieces)) return fail('malformed')
+  const pieceCount = Math.ceil(ctx.length / ctx.pieceLength)
+  const covered = new Uint8Array(pieceCount)
+  const pieces: Array<{ first: number, hashes: Uint8Array }> = []
+  for (const [first, b64] of s.pieces as Array<[unknown, unknown]>) {
+    let hashes: Uint8Array | undefined
+    try {
+      hashes = Uint8Array.from(atob(b64 as string), (c) => c.charCodeAt(0))
+    } catch {}
+    const n = (hashes?.length ?? 0) / 20
+    if (!isCount(first) || !Number.isInteger(n) || n === 0 || first + n > pieceCount) return fail('bad piece run')
+    covered.fill(1, first, first + n)
+    pieces.push({ first, hashes: hashes! })
+  }
+  const files: IndexedFile[] = []
+  for (const [path, offset, length, type] of s.files as Array<[unknown, unknown, unknown, unknown]>) {
+    if (!safePath(path) || bucketOf(path, ctx.buckets) !== ctx.bucket) return fail(`bad path ${String(path).slice(0, 80)}`)
+    if (!isCount(offset) || !isCount(length) || offset + length > ctx.length) return fail(`${path} outside the torrent`)
+    if (typeof type !== 'string' || !/^[ -~]{0,255}$/.test(type)) return fail(`${path} has a bad type`)
+    for (let i = Math.floor(offset / ctx.pieceLength); length > 0 && i * ctx.pieceLength < offset + length; i++) {
+      if (covered[i] !== 1) fail(`no hash for piece ${i}`)
+    }
+    files.push({ path, offset, length, type })
+  }
+  for (const dir of s.dirs as unknown[]) {
+    if (!safePath(dir) || bucketOf(dir, ctx.buckets) !== ctx.bucket) fail(`bad folder ${String(dir).slice(0, 80)}`)
+  }
+  return { bucket: ctx.bucket, files, dirs: s.dirs as string[], pieces }
+}
+
+/** A Map whose lookups report the key first (LazyIndex notes the buckets not loaded yet). */
+class ProbedMap<V> extends Map<string, V> {
+  constructor (readonly probe: (key: string) => void) { super() }
+  override get (key: string): V | undefined {
+    this.probe(key)
+    return super.get(key)
+  }
+
+  override has (key: string): boolean {
+    this.probe(key)
+    return super.has(key)
+  }
+}
+
+class ProbedSet extends Set<string> {
+  constructor (readonly probe: (key: string) => void) { super() }
+  override has (key: string): boolean {
+    this.probe(key)
+    return super.has(key)
+  }
+}
+
+/** Fetches the bytes of a section by its hash (from the worker's cache or the static host). */
+export type FetchSection = (hash: string) => Promise<Uint8Array>
+
+/**
+ * The part of a site's file table and piece hashes loaded so far. `files` and `dirs` are what site.ts's Site
+ * holds, filled section by section; `hashes` is the torrent's piece table (20 bytes per piece) with only the loaded
+ * sections' pieces set (`known`).
+ */
+export class LazyIndex {
+  readonly files: Map<string, IndexedFile>
+  readonly dirs: Set<string>
+  readonly pieceLength: number
+  readonly length: number
+  readonly pieceCount: number
+  readonly hashes: Uint8Array
+  readonly #known: Uint8Array
+  readonly #root: SiteIndexRoot
+  readonly #fetch: FetchSection
+  readonly #loaded = new Set<number>()
+  readonly #loading = new Map<number, Promise<void>>()
+  #missing = new Set<number>()
+
+  constructor (root: SiteIndexRoot, layout: { readonly infoHash: string, readonly pieceLength: number, readonly length: number }, fetchSection: FetchSection) {
+    if (!(root.sections.length <= MAX_SECTIONS && root.sections.every((h) => /^[0-9a-f]{32}$/.test(h)) &&
+      Number.isSafeInteger(layout.pieceLength) && layout.pieceLength > 0 && Number.isSafeInteger(layout.length) && layout.length >= 0)) {
+      throw new SiteIndexError('peersite.json has a malformed index')
+    }
+    this.#root = root
+    this.#fetch = fetchSection
+    this.pieceLength = layout.pieceLength
+    this.length = layout.length
+    this.pieceCount = Math.ceil(layout.length / layout.pieceLength)
+    this.hashes = new Uint8Array(this.pieceCount * 20)
+    this.#known = new Uint8Array(this.pieceCount)
+    const probe = (key: string): void => {
+      const bucket = bucketOf(key, root.sections.length)
+      if (!this.#loaded.has(bucket)) this.#missing.add(bucket)
+    }
+    this.files = new ProbedMap(probe)
+    this.dirs = new ProbedSet(probe)
+    this.table = { infoHash: layout.infoHash.toLowerCase(), pieceLength: this.pieceLength, length: this.length, pieceCount: this.pieceCount, hashes: this.hashes, files: this.files, known: (i) => this.known(i) }
+  }
+
+  /** The piece table of verified-read.ts: only the pieces whose hashes are loaded can be verified (`known`). */
+  readonly table: PieceTable
+
+  /** Whether piece `index`'s hash is loaded (verified-read.ts serves no piece whose hash it does not have). */
+  known (index: number): boolean {
+    return this.#known[index] === 1
+  }
+
+  /** The sections loaded so far (tests, the debug log). */
+  get loaded (): number {
+    return this.#loaded.size
+  }
+
+  /**
+   * Runs `lookup` (synchronous, over `files` and `dirs`) until every path it looked at has its section loaded, and
+   * returns its last answer.
+   */
+  async ensure<T> (lookup: () => T): Promise<T> {
+    for (let round = 0; ; round++) {
+      this.#missing = new Set()
+      const answer = lookup()
+      // Only the first: the resolver looks in order of precedence (the file, "page.html", the 404 page) and stops at
+      // the first hit, so the later paths of this round may never be needed (one section for a page that exists).
+      const [next] = this.#missing
+      this.#missing = new Set()
+      if (next === undefined) return answer
+      if (round >= MAX_ROUNDS) throw new SiteIndexError('a lookup kept asking for more index sections')
+      await this.load(next)
+    }
+  }
+
+  /** Loads (once) the section of `bucket`. A section that fails is not kept: the next request tries again. */
+  async load (bucket: number): Promise<void> {
+    if (this.#loaded.has(bucket)) return
+    let loading = this.#loading.get(bucket)
+    if (loading === undefined) {
+      loading = this.#fetchAndAdd(bucket).finally(() => this.#loading.delete(bucket))
+      this.#loading.set(bucket, loading)
+    }
+    await loading
+  }
+
+  async #fetchAndAdd (bucket: number): Promise<void> {
+    const hash = this.#root.sections[bucket]
+    if (hash === undefined) throw new SiteIndexError(`no index section ${bucket}`)
+    const section = await parseSection(await this.#fetch(hash), {
+      bucket, hash, buckets: this.#root.sections.length, pieceLength: this.pieceLength, length: this.length
+    })
+    // Two sections agree on a piece they share (publish wrote both from one table; either way, both come from it).
+    for (const { first, hashes } of section.pieces) {
+      this.hashes.set(hashes, first * 20)
+      this.#known.fill(1, first, first + hashes.length / 20)
+    }
+    for (const file of section.files) this.files.set(file.path, file)
+    for (const dir of section.dirs) this.dirs.add(dir)
+    this.#loaded.add(bucket)
+  }
+}
+
+/**
+ * Fetches the sections of site version `infoHash` below `scope`: from that version's cache (worker/file-cache.ts:
+ * dropped with it when a new publish arrives) if the copy still has its hash (any script of the origin can rewrite
+ * the cache), else from the host beside peersite.json. LazyIndex checks each against its hash before use.
+ */
+export function sectionFetcher (scope: string, infoHash: string): FetchSection {
+  return async (hash) => {
+    const key = `https://peersite.invalid/index/${hash}`
+    const cache = typeof caches === 'undefined' ? undefined : await caches.open(cacheNameFor(scope, infoHash)).catch(() => undefined)
+    const hit = await cache?.match(key).catch(() => undefined)
+    if (hit !== undefined) {
+      const cached = new Uint8Array(await hit.arrayBuffer())
+      if (await pinOf(cached) === hash) return cached
+    }
+    const res = await fetch(new URL(sectionPath(hash), scope))
+    if (!res.ok) throw new SiteIndexError(`${sectionPath(hash)}: HTTP ${res.status}`)
+    // The host also serves the worker's script; still, a section larger than any publish writes is not read.
+    if (Number(res.headers.get('Content-Length')) > MAX_SECTION_BYTES) throw new SiteIndexError(`${sectionPath(hash)} is too large`)
+    const bytes = new Uint8Array(await res.arrayBuffer())
+    // Kept as fetched: a wrong one fails its check in LazyIndex and is replaced here on the next try.
+    void cache?.put(key, new Response(bytes)).catch(() => {})
+    return bytes
+  }
+}
+
+/** site.ts's Site of a manifest with an index: lookups fill from sections fetched below `scope` (or by `fetchSection`). */
+export function lazySite (manifest: ManifestForSite & Pick<SiteManifest, 'index'>, from: string | FetchSection): Site {
+  const index = new LazyIndex(manifest.index!, { infoHash: manifest.infoHash, pieceLength: manifest.pieceLength ?? 0, length: manifest.length ?? -1 },
+    typeof from === 'string' ? sectionFetcher(from, manifest.infoHash) : from)
+  return { infoHash: manifest.infoHash, files: index.files, dirs: index.dirs, redirects: manifest.redirects ?? [], spa: manifest.spa === true, layout: [], index }
+}
