@@ -13,7 +13,7 @@
 import type { Torrent, TorrentStats } from '../engine/torrent.js'
 import type { SiteManifest } from '../worker/protocol.js'
 import { BootProblem, missingFeatures, registerAndControl } from './boot.js'
-import { fetchTorrentFile, manifestLayout, mark, openStore, parseTorrentFile, startTorrent, storeBudget } from './engine-host.js'
+import { fetchTorrentFile, joinSwarm, manifestLayout, mark, openStore, parseTorrentFile, startTorrent, storeBudget } from './engine-host.js'
 import { electLeader, serveWorker } from './leader.js'
 import { PageHints, pageCandidates } from './preload.js'
 import { BackgroundPrefetch, prefetchLimitOf, saveDataRequested } from './prefetch.js'
@@ -113,11 +113,14 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
   const leadsNow = electLeader(infoHash, () => {
     debug.leader = true
     mark('leader')
-    // The store opens while site.torrent is on its way (peersite.json has its layout).
+    // The swarm is joined and the store opened while site.torrent is on its way (peersite.json has the infohash,
+    // the trackers and the layout).
+    const swarm = joinSwarm(manifest)
     const opening = openStore(manifestLayout(manifest), storeBudget(manifest))
     const torrent = torrentFile
       .then(async (bytes) => await parseTorrentFile(bytes, manifest))
-      .then(async (metainfo) => await startTorrent(metainfo, manifest, opening))
+      .then(async (metainfo) => await startTorrent(metainfo, manifest, opening, swarm))
+    torrent.catch(() => { void swarm?.discovery.destroy() })
     let hints: PageHints | undefined
     let prefetch: BackgroundPrefetch | undefined
     torrent.then((t) => {

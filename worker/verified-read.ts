@@ -44,6 +44,19 @@ export interface VerifiedReadInit {
   readonly onBadPiece?: (index: number, source: 'cache' | 'engine') => void
 }
 
+/** Whether `bytes` are exactly the pieces `first`..`last`, each checked (in parallel: one file read from the cache). */
+async function verifyRun (table: PieceTable, first: number, last: number, bytes: Uint8Array): Promise<boolean> {
+  let size = 0
+  for (let i = first; i <= last; i++) size += pieceSize(table, i)
+  if (bytes.byteLength !== size) return false
+  const checks: Array<Promise<boolean>> = []
+  for (let i = first; i <= last; i++) {
+    const at = (i - first) * table.pieceLength
+    checks.push(verifyPiece(table, i, bytes.subarray(at, at + pieceSize(table, i))))
+  }
+  return (await Promise.all(checks)).every(Boolean)
+}
+
 /** An OpenBody (site.ts) that serves verified bytes only. */
 export function verifiedOpen (init: VerifiedReadInit): OpenBody {
   return async (path, offset, length, signal) => await openVerified(init, path, offset, length, signal)
@@ -62,6 +75,26 @@ async function openVerified (init: VerifiedReadInit, path: string, offset: numbe
   const end = start + length
   // Pieces of small files go to the cache (a whole page's worth); big media is read on demand each time.
   const cacheable = cache !== undefined && file.length <= MAX_CACHED_FILE
+  // A small file's pieces are cached together when it is read whole (file-cache.ts), one by one otherwise.
+  const whole = file.length === 0 ? undefined : piecesOf(table, fileStart, 0, file.length)
+  if (cacheable && whole !== undefined) {
+    const run = await cache.getRun(whole.first, whole.last)
+    if (run !== undefined) {
+      if (await verifyRun(table, whole.first, whole.last, run)) {
+        const from = start - whole.first * table.pieceLength
+        return new ReadableStream<Uint8Array>({
+          start: (controller) => {
+            controller.enqueue(run.subarray(from, from + length))
+            controller.close()
+          }
+        })
+      }
+      cache.deleteRun(whole.first, whole.last)
+      init.onBadPiece?.(whole.first, 'cache')
+    }
+  }
+  /** The verified pieces of a whole-file read, kept together in the cache once the last one is in. */
+  const collect: Uint8Array[] | undefined = cacheable && whole !== undefined && first === whole.first && last === whole.last ? [] : undefined
   let index = first
   let engineReader: ReadableStreamDefaultReader<EnginePiece> | undefined
   let attempts = 0
@@ -80,12 +113,25 @@ async function openVerified (init: VerifiedReadInit, path: string, offset: numbe
     engineReader = undefined
   }
 
+  const keep = (bytes: Uint8Array): void => {
+    collect!.push(bytes)
+    if (collect!.length !== last - first + 1) return
+    const all = new Uint8Array(collect!.reduce((n, b) => n + b.byteLength, 0))
+    let at = 0
+    for (const b of collect!) { all.set(b, at); at += b.byteLength }
+    collect!.length = 0
+    cache!.putRun(first, last, all)
+  }
+
   /** The verified bytes of piece `index`. */
   const nextPiece = async (): Promise<Uint8Array> => {
     if (engineReader === undefined && cache !== undefined) {
       const hit = await cached(index)
       if (hit !== undefined) {
-        if (await verifyPiece(table, index, hit)) return hit
+        if (await verifyPiece(table, index, hit)) {
+          if (collect !== undefined) keep(hit)
+          return hit
+        }
         cache.delete(index)
         init.onBadPiece?.(index, 'cache')
       }
@@ -99,7 +145,8 @@ async function openVerified (init: VerifiedReadInit, path: string, offset: numbe
       if (done) throw new EngineReadError('unavailable', `${path} ended early`)
       if (value.index === index && await verifyPiece(table, index, value.bytes)) {
         attempts = 0
-        if (cacheable) cache.put(index, value.bytes)
+        if (collect !== undefined) keep(value.bytes)
+        else if (cacheable) cache.put(index, value.bytes)
         return value.bytes
       }
       attempts++

@@ -7,7 +7,7 @@
  * A network response is the host's word and is served as it is, but cached only when it matches its pin.
  */
 import { EngineClient } from '../engine-client.js'
-import { cacheNameFor, dropOtherVersions, openPieceCache } from '../file-cache.js'
+import { cacheNameFor, dropOtherVersions, openPieceCache, type PieceCache } from '../file-cache.js'
 import { MANIFEST_FILE, TORRENT_FILE, type LoaderPins, type WorkerMessage } from '../protocol.js'
 import { createSite, parseManifest, type OpenBody, type Site } from '../site.js'
 import { verifiedOpen } from '../verified-read.js'
@@ -32,6 +32,8 @@ export class WorkerState {
   readonly #seen = new Set<string>()
   readonly #pins: LoaderPins | undefined
   #table: Promise<PieceTable> | undefined
+  /** The piece cache of the current infohash, opened once (it reads its keys into memory: file-cache.ts). */
+  #pieceCache: { readonly infoHash: string, readonly cache: Promise<PieceCache | undefined> } | undefined
 
   constructor (scope: string, init: { engine?: EngineClient, pins?: LoaderPins | undefined } = {}) {
     this.scope = new URL(scope)
@@ -215,7 +217,10 @@ export class WorkerState {
 
   /** Reads of `site`'s files that serve verified pieces only (verified-read.ts), through the piece cache. */
   async opener (site: Site): Promise<OpenBody> {
-    const [table, cache] = await Promise.all([this.pieceTable(site), openPieceCache(cacheNameFor(this.scope.href, site.infoHash))])
+    if (this.#pieceCache?.infoHash !== site.infoHash) {
+      this.#pieceCache = { infoHash: site.infoHash, cache: openPieceCache(cacheNameFor(this.scope.href, site.infoHash)) }
+    }
+    const [table, cache] = await Promise.all([this.pieceTable(site), this.#pieceCache.cache])
     return verifiedOpen({
       table,
       engine: this.engine,
