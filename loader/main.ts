@@ -16,7 +16,9 @@ import { BootProblem, missingFeatures, registerAndControl } from './boot.js'
 import { fetchTorrentFile, joinSwarm, manifestLayout, mark, openStore, parseTorrentFile, startTorrent, storeBudget } from './engine-host.js'
 import { electLeader, serveWorker } from './leader.js'
 import { PageHints, pageCandidates } from './preload.js'
-import { BackgroundPrefetch, prefetchLimitOf, saveDataRequested } from './prefetch.js'
+import { later } from './lazy.js'
+import type { BackgroundPrefetch } from './prefetch.js'
+import { prefetchLimitOf, saveDataRequested } from './prefetch.js'
 import { createShell, insideShell } from './shell.js'
 import { formatBytes, hideCard, progress, showProblem, status } from './ui.js'
 
@@ -48,14 +50,8 @@ export async function boot (root: string, manifest: SiteManifest): Promise<void>
     await run(root, manifest)
   } catch (err) {
     console.error('peersite:', err)
-    showProblem(err instanceof BootProblem
-      ? { ...err.problem, manifest }
-      : {
-          title: 'This site could not start',
-          paragraphs: [`The peersite loader failed: ${err instanceof Error ? err.message : String(err)}.`, 'Reloading the page may help.'],
-          retry: true,
-          manifest
-        })
+    if (err instanceof BootProblem) showProblem(err.code, manifest, err.detail)
+    else showProblem('failed', manifest, err instanceof Error ? err.message : String(err))
   }
 }
 
@@ -123,6 +119,8 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
     torrent.catch(() => { void swarm?.discovery.destroy() })
     let hints: PageHints | undefined
     let prefetch: BackgroundPrefetch | undefined
+    /** Reads the worker has open now (the prefetch, created after the first paint, starts with it). */
+    let openReads = 0
     torrent.then((t) => {
       debug.torrent = t
       hints = new PageHints(t, manifest)
@@ -130,24 +128,19 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
       const page = pageCandidates(location.pathname, root).find((path) => hints!.onPage(path, true))
       if (page !== undefined) setFirstPage(page, hints)
       // The rest of the site in the background, once the first page has loaded and the browser is idle, never
-      // while the worker reads (loader/prefetch.ts). Nothing with Save-Data on.
-      prefetch = new BackgroundPrefetch(t, saveDataRequested() ? 0 : prefetchLimitOf(manifest), () => mark('prefetch'))
-      void firstPaint.then(() => {
-        prefetch!.pageLoaded()
-        debug.prefetch = prefetch!.bytes
-      })
+      // while the worker reads (loader/prefetch.ts, in peersite-later.js). Nothing with Save-Data on.
+      void firstPaint.then(async () => {
+        const { BackgroundPrefetch } = await later()
+        prefetch = new BackgroundPrefetch(t, saveDataRequested() ? 0 : prefetchLimitOf(manifest), () => mark('prefetch'))
+        prefetch.onActivity(openReads)
+        prefetch.pageLoaded()
+        debug.prefetch = prefetch.bytes
+      }).catch((err: unknown) => { console.debug('peersite: no background prefetch:', err) })
       addEventListener('pagehide', (event) => { if (!event.persisted) void t.destroy() })
     }, (err: Error) => {
       bootError = err
       console.error('peersite:', err)
-      if (!debug.loaded) {
-        showProblem({
-          title: 'This site could not start',
-          paragraphs: [`Its table of contents (site.torrent) could not be loaded: ${err.message}.`, 'Reloading the page may help.'],
-          retry: true,
-          manifest
-        })
-      }
+      if (!debug.loaded) showProblem('no-torrent', manifest, err.message)
     })
     // Introductions wait for the worker's control (serveWorker introduces itself on `controllerchange` too).
     void controlled.then(() => {
@@ -157,7 +150,10 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
           hints?.onPage(path)
           setFirstPage(path, hints)
         },
-        onActivity: (open) => prefetch?.onActivity(open),
+        onActivity: (open) => {
+          openReads = open
+          prefetch?.onActivity(open)
+        },
         onProgress: (read) => {
           delivered = true
           if (firstPage.files.has(read.path)) firstPage.sent.set(read.path, Math.min(read.sent, firstPage.files.get(read.path)!))
@@ -196,15 +192,7 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
     // Something delivered (or a verified copy served by the worker) means the site is on its way: keep waiting.
     const downloaded = debug.torrent?.stats().downloaded ?? 0
     if (debug.loaded || delivered || downloaded > 0 || bootError !== undefined) return
-    showProblem({
-      title: 'Nobody is sharing this site right now',
-      paragraphs: [
-        `This site (${manifest.name}) is served by the browsers of its visitors, and none of them could be reached in ${Math.round(deadlineMs / 1000)} seconds. It is not lost: it comes back as soon as one of its visitors or its publisher is online again.`,
-        'Try again later. This page keeps trying in the background and shows the site if someone appears.'
-      ],
-      retry: true,
-      manifest
-    })
+    showProblem('nobody', manifest, '', Math.round(deadlineMs / 1000))
   }, deadlineMs)
 
   status('')

@@ -2,6 +2,8 @@
 /**
  * Bundles the browser side of peersite with esbuild:
  *   loader/main.ts   -> dist/browser/peersite.js  (ES module, loaded by index.html)
+ *   loader/later.ts  -> dist/browser/peersite-later.js (ES module, imported by peersite.js when needed: what no
+ *                       first site byte waits for; a bundle of its own, sharing no module with peersite.js)
  *   worker/sw.ts     -> dist/browser/sw.js        (classic service worker script: an IIFE)
  *   loader/index.html -> dist/browser/index.html and dist/browser/404.html
  * and prints each output's size, raw and gzipped. Every URL inside is relative, so the output works when
@@ -44,6 +46,12 @@ await Promise.all([
   }),
   build({
     ...common,
+    entryPoints: [join(root, 'loader', 'later.ts')],
+    outfile: join(outdir, 'peersite-later.js'),
+    format: 'esm'
+  }),
+  build({
+    ...common,
     entryPoints: [join(root, 'worker', 'sw.ts')],
     outfile: join(outdir, 'sw.js'),
     // Module service workers are not everywhere yet (Firefox < 147): a classic script works in all.
@@ -74,12 +82,12 @@ async function minifyHtml (source) {
 }
 
 const rows = []
-for (const name of ['peersite.js', 'sw.js', 'index.html', '404.html']) {
+for (const name of ['peersite.js', 'peersite-later.js', 'sw.js', 'index.html', '404.html']) {
   const bytes = await readFile(join(outdir, name))
   rows.push([name, bytes.length, gzipSync(bytes, { level: 9 }).length])
 }
 const kb = (n) => `${(n / 1024).toFixed(1)} KiB`.padStart(10)
 console.log(`browser bundle -> ${relative(process.cwd(), outdir) || '.'}${minify ? '' : ' (not minified)'}`)
-for (const [name, raw, gz] of rows) console.log(`  ${name.padEnd(12)} ${kb(raw)} raw ${kb(gz)} gzip`)
+for (const [name, raw, gz] of rows) console.log(`  ${name.padEnd(17)} ${kb(raw)} raw ${kb(gz)} gzip`)
 const js = rows.filter(([n]) => n.endsWith('.js'))
-console.log(`  ${'js total'.padEnd(12)} ${kb(js.reduce((s, r) => s + r[1], 0))} raw ${kb(js.reduce((s, r) => s + r[2], 0))} gzip`)
+console.log(`  ${'js total'.padEnd(17)} ${kb(js.reduce((s, r) => s + r[1], 0))} raw ${kb(js.reduce((s, r) => s + r[2], 0))} gzip`)

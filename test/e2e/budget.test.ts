@@ -26,7 +26,7 @@ const gz = (bytes: Uint8Array): number => gzipSync(bytes, { level: 9 }).length
 
 describe('loader budget', () => {
   it('bundles only the engine core and the lean discovery', async () => {
-    for (const entry of ['loader/main.ts', 'worker/sw.ts']) {
+    for (const entry of ['loader/main.ts', 'loader/later.ts', 'worker/sw.ts']) {
       const result = await build({
         entryPoints: [join(repoRoot, entry)],
         bundle: true,
@@ -42,6 +42,25 @@ describe('loader budget', () => {
       const inputs = Object.keys(result.metafile.inputs)
       expect(inputs.filter((p) => FORBIDDEN.test(p)), entry).toEqual([])
     }
+  })
+
+  it('peersite-later.js (what loads after the first site byte) ships no code that peersite.js has', async () => {
+    const bytesByInput = async (entry: string): Promise<Map<string, number>> => {
+      const result = await build({
+        entryPoints: [join(repoRoot, entry)], bundle: true, minify: true, write: false, metafile: true, format: 'esm',
+        platform: 'browser', target: 'es2022', logLevel: 'silent', define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"' }
+      })
+      const output = Object.values(result.metafile.outputs)[0]!
+      return new Map(Object.entries(output.inputs).map(([path, { bytesInOutput }]) => [path, bytesInOutput]))
+    }
+    const main = await bytesByInput('loader/main.ts')
+    const later = await bytesByInput('loader/later.ts')
+    expect(later.size).toBeGreaterThan(0)
+    // A module in both is fine when its parts differ (tree shaking); code that is in both bundles is not.
+    const both = [...later].filter(([path, bytes]) => bytes > 0 && (main.get(path) ?? 0) > 0).map(([path]) => path)
+    expect(both.filter((path) => !path.endsWith('loader/prefetch.ts'))).toEqual([])
+    // loader/prefetch.ts: its small helpers in peersite.js, BackgroundPrefetch in peersite-later.js
+    expect(main.get('loader/prefetch.ts') ?? 0).toBeLessThan(400)
   })
 
   it('everything before the first site byte is at most 45 KB gzipped', async () => {
