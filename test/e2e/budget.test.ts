@@ -1,6 +1,6 @@
 /**
  * The loader's weight: everything a visitor downloads before the first byte of the site (index.html, peersite.js,
- * sw.js, peersite.json, site.torrent) is at most 45 KB gzipped, and the browser bundle holds only the engine core
+ * sw.js, peersite.json, site.torrent) is at most 44.5 KB gzipped, and the browser bundle holds only the engine core
  * and the lean WebSocket-tracker discovery: no bittorrent-tracker, simple-peer, webtorrent or Buffer polyfill.
  *
  * The budget was 40 KB (37.4 KB used) until the work on issues 9 and 10 added, measured per merge: the worker's own
@@ -9,6 +9,10 @@
  * and a minified index.html took 2.1 KB back: 44.1 KB. The way back under 40 KB (issue 14) is to load what a new
  * visitor does not need before the first site byte (the upload side: choker, uploader, the BEP 9 exchange that only
  * serves other peers, about 4 KB gzipped) after it. Still well under stock WebTorrent's ~64 KB.
+ *
+ * Issue 14: the faster visits (the early swarm, the worker's read window, whole-file cache entries) added 0.9 KB, and
+ * peersite-later.js (loader/later.ts: problem pages, the background prefetch; not counted here, it loads after the
+ * first byte) took 1.1 KB out: 44,034 B, budget 44.5 KB. The aim is 30 KB (README "Later").
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -19,7 +23,7 @@ import { publishSite } from '../../cli/lib/publish.js'
 import { makeTempDir } from '../helpers/tmp.js'
 import { assertLoaderBuilt, loaderDir, repoRoot } from './harness.js'
 
-const BUDGET_BYTES = 45 * 1000
+const BUDGET_BYTES = 44.5 * 1000
 const FORBIDDEN = /node_modules\/(bittorrent-tracker|simple-peer|@thaunknown\/simple-peer|webtorrent|buffer|readable-stream|events|debug)\//
 
 const gz = (bytes: Uint8Array): number => gzipSync(bytes, { level: 9 }).length
@@ -63,7 +67,7 @@ describe('loader budget', () => {
     expect(main.get('loader/prefetch.ts') ?? 0).toBeLessThan(400)
   })
 
-  it('everything before the first site byte is at most 45 KB gzipped', async () => {
+  it('everything before the first site byte is at most 44.5 KB gzipped', async () => {
     assertLoaderBuilt()
     const tmp = await makeTempDir('peersite-budget-')
     try {
