@@ -5,20 +5,14 @@
  * site's document (start, first byte, end, in ms since the top-level navigation), slowest first.
  *
  *   npm run build && sh scripts/in-netns.sh node bench/trace-visit.mjs mathjax [--plain] [--all]
+ * A diagnostic, not a benchmark: it exports no run(), so bench/run-all.mjs skips it.
  */
+import { pathToFileURL } from 'node:url'
 import { launchChromium } from './lib/chromium.mjs'
 import { assertInNetns, requireDist } from './lib/env.mjs'
 import { startLocalSite } from './lib/local-site.mjs'
 import { dist } from './lib/swarm.mjs'
 import { SITES, siteFolder, timeUntilUsable } from './real-sites.mjs'
-
-const name = process.argv[2] ?? 'mathjax'
-const all = process.argv.includes('--all')
-assertInNetns()
-requireDist('bench/trace-visit')
-const spec = SITES.find((s) => s.name === name)
-if (spec === undefined) throw new Error(`no site ${name}`)
-const dir = await siteFolder(spec, (s) => process.stderr.write(s + '\n'))
 
 /** Timestamps of the WebSocket and WebRTC steps in the shell (wrapped constructors). */
 const TRACE = `(() => {
@@ -120,28 +114,44 @@ function print (label, usable, t) {
   console.log(`  ${rows.length} requests; last ends at ${Math.max(...rows.map((r) => r.end))}`)
 }
 
-const { browser } = await launchChromium()
-const site = await startLocalSite(dir, { label: spec.name })
-const { startStaticServer } = await dist('cli/lib/static-server.js')
-const plain = await startStaticServer({ root: dir, host: '127.0.0.1' })
-try {
-  for (const [label, url] of [...(process.argv.includes('--plain') ? [['plain', plain.url]] : []), ['peersite', site.url]]) {
-    const context = await browser.newContext()
-    await context.addInitScript(TRACE)
-    const page = await context.newPage()
-    const before = plain.requests.length
-    await page.goto(url, { waitUntil: 'commit' })
-    print(`${label} cold`, await timeUntilUsable(page, spec.usable), await timeline(page))
-    if (label === 'plain') console.log('  served: ' + plain.requests.slice(before).join(' '))
-    await page.close()
-    const again = await context.newPage()
-    await again.goto(url, { waitUntil: 'commit' })
-    print(`${label} warm`, await timeUntilUsable(again, spec.usable), await timeline(again))
-    await context.close()
+/** --all: every resource, in order (else the 15 slowest). */
+const all = process.argv.includes('--all')
+
+async function main () {
+  const name = process.argv[2] ?? 'mathjax'
+  assertInNetns()
+  requireDist('bench/trace-visit')
+  const spec = SITES.find((s) => s.name === name)
+  if (spec === undefined) throw new Error(`no site ${name}`)
+  const dir = await siteFolder(spec, (s) => process.stderr.write(s + '\n'))
+
+  const { browser } = await launchChromium()
+  const site = await startLocalSite(dir, { label: spec.name })
+  const { startStaticServer } = await dist('cli/lib/static-server.js')
+  const plain = await startStaticServer({ root: dir, host: '127.0.0.1' })
+  try {
+    for (const [label, url] of [...(process.argv.includes('--plain') ? [['plain', plain.url]] : []), ['peersite', site.url]]) {
+      const context = await browser.newContext()
+      await context.addInitScript(TRACE)
+      const page = await context.newPage()
+      const before = plain.requests.length
+      await page.goto(url, { waitUntil: 'commit' })
+      print(`${label} cold`, await timeUntilUsable(page, spec.usable), await timeline(page))
+      if (label === 'plain') console.log('  served: ' + plain.requests.slice(before).join(' '))
+      await page.close()
+      const again = await context.newPage()
+      await again.goto(url, { waitUntil: 'commit' })
+      print(`${label} warm`, await timeUntilUsable(again, spec.usable), await timeline(again))
+      await context.close()
+    }
+  } finally {
+    await plain.close()
+    await site.close()
+    await browser.close()
   }
-} finally {
-  await plain.close()
-  await site.close()
-  await browser.close()
 }
-process.exit(0)
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await main()
+  process.exit(0)
+}
