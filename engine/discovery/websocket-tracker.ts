@@ -375,7 +375,14 @@ export class WebSocketTrackerDiscovery extends Emitter<DiscoveryEvents> implemen
    * bytes kept, and handed over to the first listener. A second call only updates the figures.
    */
   start (stats: AnnounceStats): void {
-    if (this.#started) this.update(stats)
+    if (this.#started && !this.#destroyed) {
+      // Started early with the site's whole length left: a returning visitor that turns out to hold everything says
+      // so now, so that the tracker counts it as a seeder (and pairs it with peers that need it).
+      const wasLeft = this.#stats.left
+      this.update(stats)
+      if (stats.left === 0 && wasLeft !== 0) this.complete(stats)
+      return
+    }
     if (this.#started || this.#destroyed) return
     this.#started = true
     this.#stats = stats

@@ -227,9 +227,10 @@ describe('WebSocketTrackerDiscovery with a fake tracker and fake WebRTC', () => 
     // later bytes go straight to the listener, once
     pc.channel!.deliver(new Uint8Array([4]))
     expect(got).toHaveLength(3)
-    // a second start only updates the figures: no second socket
+    // a second start only updates the figures: no second socket; a visitor that holds everything says `completed`
     d.start({ uploaded: 0, downloaded: 0, left: 0 })
     expect(FakeSocket.instances).toHaveLength(1)
+    expect(socket.announces().map((a) => a.event)).toEqual(['started', 'completed'])
   })
 
   it('answers an offer with to_peer_id and offer_id, and emits the connection when the channel arrives and opens', async () => {
