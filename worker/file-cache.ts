@@ -55,15 +55,21 @@ export async function openPieceCache (cacheName: string): Promise<PieceCache | u
   const cache = await caches.open(cacheName).catch(() => undefined)
   if (cache === undefined) return undefined
   const known = new Set((await cache.keys().catch(() => [])).map((r) => r.url))
+  /** Writes still under way: a read of the same key waits for its write (a return visit right after the first). */
+  const writing = new Map<string, Promise<void>>()
   const read = async (key: string): Promise<Uint8Array | undefined> => {
     if (!known.has(key)) return undefined
+    await writing.get(key)
     const hit = await cache.match(key).catch(() => undefined)
     if (hit === undefined) known.delete(key)
     return hit === undefined ? undefined : new Uint8Array(await hit.arrayBuffer())
   }
   const write = (key: string, bytes: Uint8Array): void => {
     known.add(key)
-    void cache.put(key, new Response(bytes as Uint8Array<ArrayBuffer>)).catch(() => { known.delete(key) })
+    const done: Promise<void> = cache.put(key, new Response(bytes as Uint8Array<ArrayBuffer>))
+      .catch(() => { known.delete(key) })
+      .finally(() => { if (writing.get(key) === done) writing.delete(key) })
+    writing.set(key, done)
   }
   const drop = (key: string): void => {
     known.delete(key)
