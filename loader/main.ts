@@ -123,6 +123,8 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
     torrent.catch(() => { void swarm?.discovery.destroy() })
     let hints: PageHints | undefined
     let prefetch: BackgroundPrefetch | undefined
+    /** The first file the worker read, if it read before the torrent was ready. */
+    let firstRead: string | undefined
     /** Reads the worker has open now (the prefetch, created after the first paint, starts with it). */
     let openReads = 0
     torrent.then((t) => {
@@ -131,6 +133,10 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
       // The page in the address bar: its files are wanted now, before the worker controls this page and asks.
       const page = pageCandidates(location.pathname, root).find((path) => hints!.onPage(path, true))
       if (page !== undefined) setFirstPage(page, hints)
+      else if (firstRead !== undefined) {
+        hints.onPage(firstRead)
+        setFirstPage(firstRead, hints)
+      }
       // The rest of the site in the background, once the first page has loaded and the browser is idle, never
       // while the worker reads (loader/prefetch.ts, in peersite-later.js). Nothing with Save-Data on.
       void firstPaint.then(async () => {
@@ -151,7 +157,12 @@ async function run (root: string, manifest: SiteManifest): Promise<void> {
       serveWorker(infoHash, torrent, {
         onIntroduce: () => { debug.introductions++ },
         onRead: (path) => {
-          hints?.onPage(path)
+          // A read before the torrent is ready (site.torrent still loading): its page is decided once it is.
+          if (hints === undefined) {
+            firstRead ??= path
+            return
+          }
+          hints.onPage(path)
           setFirstPage(path, hints)
         },
         onActivity: (open) => {
