@@ -71,7 +71,7 @@ const MATHJAX_PAGE = `<!doctype html>
 `
 
 /** Each site: the package, how to make a site folder of it, and when its first page is usable (run in the page). */
-const SITES = [
+export const SITES = [
   {
     name: 'swagger-ui-dist',
     version: '5.32.0',
@@ -111,7 +111,7 @@ const SITES = [
 ]
 
 /** The site folder of one package, fetched and prepared once (bench/.data/real-sites/NAME-VERSION/site). */
-async function siteFolder ({ name, version, prepare }, log) {
+export async function siteFolder ({ name, version, prepare }, log) {
   const base = join(DATA, `${name}-${version}`)
   const site = join(base, 'site')
   if (existsSync(join(base, 'ready'))) return site
@@ -138,7 +138,7 @@ async function folderBytes (dir) {
 }
 
 /** ms from the top-level navigation start until `usable` holds in the site's document (the shell's frame, if any). */
-async function timeUntilUsable (page, usable, timeout = 90_000) {
+export async function timeUntilUsable (page, usable, timeout = 90_000) {
   const handle = await page.waitForFunction((src) => {
     const frame = document.getElementById('peersite-frame')
     const w = frame !== null ? frame.contentWindow : window

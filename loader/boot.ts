@@ -2,7 +2,6 @@
  * Before anything else: can this browser show a peersite site at all, and is the service worker in control?
  * Each failure becomes a Problem the visitor can read and act on (ui.ts), never a blank page.
  */
-import type { Problem } from './ui.js'
 
 /** How long a fresh worker may take to install, activate and claim this page. */
 const CONTROL_TIMEOUT_MS = 15_000
@@ -18,55 +17,29 @@ const session = {
   remove: (key: string): void => { try { sessionStorage.removeItem(key) } catch {} }
 }
 
+/**
+ * Why the loader cannot go on; the visitor reads its explanation (loader/problem.ts problemFor, in
+ * peersite-later.js: the words are not on the way to the first byte).
+ */
+export type ProblemCode =
+  | 'insecure' | 'no-service-worker' | 'no-webrtc' | 'blocked' | 'no-control'
+  | 'failed' | 'no-torrent' | 'nobody'
+
 /** What is missing for peersite here, or undefined when everything needed is present. */
-export function missingFeatures (): Problem | undefined {
-  const after = 'Open it in a current Chrome, Edge, Firefox or Safari, in a normal (not private) window.'
-  if (!window.isSecureContext) {
-    return {
-      title: 'This site needs a secure connection',
-      paragraphs: [
-        'This site is shared peer to peer by its visitors\' browsers, which needs a service worker, and browsers allow those only on https:// pages (or on localhost).',
-        `Open it with https:// instead of ${location.protocol}//.`
-      ]
-    }
-  }
-  if (!('serviceWorker' in navigator)) {
-    return {
-      title: 'This browser cannot open this site',
-      paragraphs: [
-        'This site is shared peer to peer by its visitors\' browsers. That needs service workers, which this browser does not offer here (they are off in some private windows and blocked by some settings and extensions).',
-        after
-      ]
-    }
-  }
-  if (typeof RTCPeerConnection !== 'function') {
-    return {
-      title: 'This browser cannot open this site',
-      paragraphs: [
-        'This site is shared peer to peer by its visitors\' browsers over WebRTC, and WebRTC is turned off or missing in this browser (a setting or an extension may disable it).',
-        `Turn WebRTC on, or: ${after}`
-      ]
-    }
-  }
+export function missingFeatures (): ProblemCode | undefined {
+  if (!window.isSecureContext) return 'insecure'
+  if (!('serviceWorker' in navigator)) return 'no-service-worker'
+  if (typeof RTCPeerConnection !== 'function') return 'no-webrtc'
   return undefined
 }
 
 export class BootProblem extends Error {
-  constructor (readonly problem: Problem) {
-    super(problem.title)
+  constructor (readonly code: ProblemCode, readonly detail = '') {
+    super(`${code}${detail === '' ? '' : `: ${detail}`}`)
   }
 }
 
-function blocked (detail: string): BootProblem {
-  return new BootProblem({
-    title: 'Service workers are blocked',
-    paragraphs: [
-      'This site is shared peer to peer by its visitors\' browsers and is served to this page by a service worker, but this browser would not start it' + (detail === '' ? '.' : `: ${detail}`),
-      'Service workers are blocked by some privacy settings, extensions, private windows and "block third-party cookies / site data" options. Allow them for this site, or open it in a current Chrome, Edge, Firefox or Safari, in a normal window.'
-    ],
-    retry: true
-  })
-}
+const blocked = (detail: string): BootProblem => new BootProblem('blocked', detail)
 
 /** Registers sw.js (scope: the site root) and resolves once it controls this page. */
 export async function registerAndControl (root: string): Promise<void> {
@@ -103,11 +76,7 @@ export async function registerAndControl (root: string): Promise<void> {
     container.addEventListener('controllerchange', done)
     const timer = setTimeout(() => {
       container.removeEventListener('controllerchange', done)
-      reject(new BootProblem({
-        title: 'The site\'s service worker did not start',
-        paragraphs: ['The service worker that serves this site was registered but did not take control of the page in time. Reloading the page usually fixes this.'],
-        retry: true
-      }))
+      reject(new BootProblem('no-control'))
     }, CONTROL_TIMEOUT_MS)
     // An active worker that does not claim us within a moment means a hard reload bypassed it: reload once.
     const hardReloadTimer = setTimeout(() => {

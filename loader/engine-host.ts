@@ -12,9 +12,10 @@ import { IdbStore } from '../engine/storage/idb.js'
 import type { PieceStore } from '../engine/storage/index.js'
 import { MemoryStore } from '../engine/storage/memory.js'
 import { OverflowStore } from '../engine/storage/overflow.js'
-import { Torrent, type PointerPort } from '../engine/torrent.js'
+import { createPeerId, Torrent, type PointerPort } from '../engine/torrent.js'
 import { allTrackersLocal, PUBLIC_RTC_CONFIG } from '../engine/transport/rtc-config.js'
 import { rawDictValue } from '../engine/util/bencode.js'
+import { fromHex } from '../engine/util/bytes.js'
 import { holdBackground, prefetchLimitOf } from './prefetch.js'
 import { TORRENT_FILE, WEB_SEED_SCRIPT, type EngineErrorKind, type EngineReply, type EngineRequest, type SiteManifest } from '../worker/protocol.js'
 import { installHashes, isLazy, upgradeMetainfo } from './lazy-metainfo.js'
@@ -134,11 +135,45 @@ export function storeBudget (manifest: Pick<SiteManifest, 'prefetchLimit'>): num
   return Math.max(VISIT_STORE_BUDGET, 2 * prefetchLimitOf(manifest))
 }
 
+/** The swarm joined before site.torrent has arrived: the torrent takes over this discovery and its peer id. */
+export interface EarlySwarm {
+  readonly peerId: Uint8Array
+  readonly discovery: WebSocketTrackerDiscovery
+  /** Set once the torrent exists: it decides which peers to take. */
+  torrent: Torrent | undefined
+}
+
 /**
+ * Joins the swarm from peersite.json alone (infohash, trackers): the tracker socket, the ICE gathering of the first
+ * offers and the answers run while site.torrent and the store load (100-300 ms on a first visit). Peers that connect
+ * before the torrent exists are held by the discovery until the torrent listens (websocket-tracker.ts).
+ */
+export function joinSwarm (manifest: SiteManifest): EarlySwarm | undefined {
+  // A malformed infohash fails later, with its own message (parseTorrentFile).
+  if (!/^[0-9a-f]{40}$/i.test(manifest.infoHash)) return undefined
+  const peerId = createPeerId()
+  const swarm: EarlySwarm = {
+    peerId,
+    torrent: undefined,
+    discovery: new WebSocketTrackerDiscovery({
+      infoHash: fromHex(manifest.infoHash),
+      peerId,
+      announce: [...manifest.trackers],
+      rtcConfig: rtcConfigFor(manifest.trackers),
+      wantsPeer: (id) => swarm.torrent?.wantsPeer(id) ?? true
+    })
+  }
+  swarm.discovery.start({ uploaded: 0, downloaded: 0, left: manifest.length })
+  mark('swarm')
+  return swarm
+}
+
+/**
+ * `early`: the swarm joined already (joinSwarm), used by the torrent instead of a discovery of its own.
  * `opening`: a store opened from peersite.json's layout while site.torrent was on its way (IndexedDB takes 50-150 ms
  * to open on a first visit); used if site.torrent agrees, else closed and opened again from the torrent.
  */
-export async function startTorrent (metainfo: Metainfo, manifest: SiteManifest, opening?: Promise<OpenedStore>, pointer?: PointerPort): Promise<Torrent> {
+export async function startTorrent (metainfo: Metainfo, manifest: SiteManifest, opening?: Promise<OpenedStore>, pointer?: PointerPort, early?: EarlySwarm): Promise<Torrent> {
   const rtcConfig = rtcConfigFor(manifest.trackers)
   let opened = await opening?.catch(() => undefined)
   const same = (a: StoreLayout, b: StoreLayout): boolean =>
@@ -150,8 +185,16 @@ export async function startTorrent (metainfo: Metainfo, manifest: SiteManifest, 
   const { store, have } = opened ?? await openStore(metainfo, storeBudget(manifest))
   const torrent = new Torrent({
     createStore: () => store,
-    createDiscovery: (init) => new WebSocketTrackerDiscovery({ ...init, announce: [...manifest.trackers], rtcConfig })
-  }, { infoHash: metainfo.infoHash, metainfo, maxPeers: BROWSER_MAX_PEERS, ...(have !== undefined ? { have } : {}), ...(pointer !== undefined ? { pointer } : {}) })
+    createDiscovery: (init) => early?.discovery ?? new WebSocketTrackerDiscovery({ ...init, announce: [...manifest.trackers], rtcConfig })
+  }, {
+    infoHash: metainfo.infoHash,
+    metainfo,
+    maxPeers: BROWSER_MAX_PEERS,
+    ...(early !== undefined ? { peerId: early.peerId } : {}),
+    ...(have !== undefined ? { have } : {}),
+    ...(pointer !== undefined ? { pointer } : {})
+  })
+  if (early !== undefined) early.torrent = torrent
   // Nothing in the background until the first page has painted (loader/prefetch.ts, main.ts).
   holdBackground(torrent)
   // A misbehaving peer or tracker is the torrent's problem, handled there; keep a trace for whoever debugs.

@@ -30,7 +30,7 @@ import { mimeType } from './mime.js'
 import { holdBackground } from './prefetch.js'
 import { insideShell } from './shell.js'
 import { TRACKER_PARAM } from '../engine/util/site-address.js'
-import { hideCard, showProblem, status } from './ui.js'
+import { hideCard, showProblemCode, showProblemText, status, type Problem } from './ui.js'
 
 /** What the gateway writes into its index.html (`<script type="application/json" id="peersite-gateway">`). */
 export interface GatewayConfig {
@@ -73,7 +73,7 @@ export async function gateway (): Promise<void> {
   }
   try {
     if (id.kind === 'key') {
-      throw new BootProblem({
+      throw new GatewayProblem({
         title: 'This address is a site key',
         paragraphs: [
           `The address names the site key ${id.publicKey}: every version its owner publishes. Browsers cannot follow a site key to its newest version yet.`,
@@ -84,9 +84,16 @@ export async function gateway (): Promise<void> {
     await openSite(id.infoHash, config)
   } catch (err) {
     console.error('peersite:', err)
-    showProblem(err instanceof BootProblem
-      ? err.problem
-      : { title: 'This site could not start', paragraphs: [`The peersite loader failed: ${err instanceof Error ? err.message : String(err)}.`, 'Reloading the page may help.'], retry: true })
+    if (err instanceof BootProblem) showProblemCode(err.code, err.detail)
+    else if (err instanceof GatewayProblem) showProblemText(err.problem)
+    else showProblemText({ title: 'This site could not start', paragraphs: [`The peersite loader failed: ${err instanceof Error ? err.message : String(err)}.`, 'Reloading the page may help.'], retry: true })
+  }
+}
+
+/** A problem of the gateway's own, told in words (the per-site loader's problems are codes: loader/problem.ts). */
+class GatewayProblem extends Error {
+  constructor (readonly problem: Problem) {
+    super(problem.title)
   }
 }
 
@@ -106,7 +113,7 @@ async function openSite (infoHash: string, config: GatewayConfig): Promise<void>
   status('Looking for visitors who share this site…')
   const torrent = joinByInfoHash(infoHash, trackers)
   const deadline = setTimeout(() => {
-    showProblem({
+    showProblemText({
       title: 'Nobody is sharing this site right now',
       paragraphs: [
         `This site (${infoHash}) is served by the browsers of its visitors, and none of them could be reached in ${Math.round(NOBODY_DEADLINE_MS / 1000)} seconds. It comes back as soon as one of its visitors or its publisher is online again.`,

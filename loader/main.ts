@@ -16,13 +16,15 @@ import { MemoryStore } from '../engine/storage/memory.js'
 import { Torrent, type TorrentStats } from '../engine/torrent.js'
 import { FOLLOW_SCRIPT, type SiteManifest } from '../worker/protocol.js'
 import { BootProblem, missingFeatures, registerAndControl } from './boot.js'
-import { completeMetainfo, fetchTorrentFile, loadWebSeedCode, manifestLayout, mark, openStore, parseTorrentFile, rtcConfigFor, startTorrent, storeBudget, webSeedsOf } from './engine-host.js'
+import { completeMetainfo, fetchTorrentFile, joinSwarm, loadWebSeedCode, manifestLayout, mark, openStore, parseTorrentFile, rtcConfigFor, startTorrent, storeBudget, webSeedsOf } from './engine-host.js'
 import type { Follower, FollowInit } from './follow.js'
 import { LatePointer } from './late-pointer.js'
 import { lazyMetainfo } from './lazy-metainfo.js'
 import { electLeader, serveWorker } from './leader.js'
 import { PageHints, pageCandidates } from './preload.js'
-import { BackgroundPrefetch, prefetchLimitOf, saveDataRequested } from './prefetch.js'
+import { later } from './lazy.js'
+import type { BackgroundPrefetch } from './prefetch.js'
+import { prefetchLimitOf, saveDataRequested } from './prefetch.js'
 import { createShell, insideShell } from './shell.js'
 import { formatBytes, hideCard, progress, showProblem, status } from './ui.js'
 
@@ -77,14 +79,8 @@ export async function boot (root: string, manifest: SiteManifest, from?: BootFro
     await run(root, manifest, from)
   } catch (err) {
     console.error('peersite:', err)
-    showProblem(err instanceof BootProblem
-      ? { ...err.problem, manifest }
-      : {
-          title: 'This site could not start',
-          paragraphs: [`The peersite loader failed: ${err instanceof Error ? err.message : String(err)}.`, 'Reloading the page may help.'],
-          retry: true,
-          manifest
-        })
+    if (err instanceof BootProblem) showProblem(err.code, manifest, err.detail)
+    else showProblem('failed', manifest, err instanceof Error ? err.message : String(err))
   }
 }
 
@@ -121,6 +117,8 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
     following.catch((err: unknown) => console.warn('peersite: cannot follow the site key:', err))
     return following
   }
+  /** A returning visitor: the worker that served this page controls it already. */
+  const returning = navigator.serviceWorker.controller !== null
   // Fetched while the worker starts (only the leader parses it; it is small and HTTP-cached for the others). A site
   // with a sectioned index starts without it: its file table is what a first visit must not wait for (lazy-metainfo.ts).
   const lazy = from === undefined && manifest.index !== undefined
@@ -172,8 +170,12 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
     debug.leader = true
     mark('leader')
     const adopted = from?.torrent
-    // The store opens while site.torrent is on its way (peersite.json has its layout).
+    // On a first visit the swarm is joined while site.torrent is on its way (peersite.json has the infohash and the
+    // trackers). Not on a return: the worker serves the stored pages without it, and the engine starts after the
+    // site's load event, where five peer connections gathering candidates at once took the main thread from the
+    // site's own start-up (monaco's usable 1.6 s -> 4.6 s on a loaded machine). The store opens meanwhile either way.
     const opening = adopted === undefined || adopted.destroyed ? openStore(manifestLayout(manifest), storeBudget(manifest)) : undefined
+    const swarm = returning || opening === undefined ? undefined : joinSwarm(manifest)
     // Web seeds (BEP 19): their code loads beside site.torrent, and is attached before any read reaches the engine.
     const seeds = webSeedsOf(root, manifest)
     const seedCode = opening !== undefined && seeds.length > 0 ? loadWebSeedCode(root) : undefined
@@ -183,29 +185,39 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
     const torrent = opening === undefined
       ? Promise.resolve(adopted!)
       : metainfoReady
-        .then(async (metainfo) => await startTorrent(metainfo, manifest, opening, late))
+        .then(async (metainfo) => await startTorrent(metainfo, manifest, opening, late, swarm))
         .then(async (t) => {
           (await seedCode)?.attachWebSeeds(t, seeds)
           return t
         })
+    torrent.catch(() => { void swarm?.discovery.destroy() })
     let hints: PageHints | undefined
     let prefetch: BackgroundPrefetch | undefined
+    /** The first file the worker read, if it read before the torrent was ready. */
+    let firstRead: string | undefined
+    /** Reads the worker has open now (the prefetch, created after the first paint, starts with it). */
+    let openReads = 0
     torrent.then((t) => {
       debug.torrent = t
       hints = new PageHints(t, manifest)
       // The page in the address bar: its files are wanted now, before the worker controls this page and asks.
       const page = pageCandidates(location.pathname, root).find((path) => hints!.onPage(path, true))
       if (page !== undefined) setFirstPage(page, hints)
+      else if (firstRead !== undefined) {
+        hints.onPage(firstRead)
+        setFirstPage(firstRead, hints)
+      }
       // The rest of the site in the background, once the first page has loaded and the browser is idle, never
-      // while the worker reads (loader/prefetch.ts). Nothing with Save-Data on. A sectioned index: once site.torrent
-      // has completed the metainfo, fetched after the first page.
-      void (lazy ? firstPaint.then(async () => { await completeMetainfo(t, root, manifest) }) : Promise.resolve()).then(() => {
+      // while the worker reads (loader/prefetch.ts, in peersite-later.js). Nothing with Save-Data on. A sectioned
+      // index: once site.torrent has completed the metainfo, fetched after the first page.
+      void firstPaint.then(async () => {
+        if (lazy) await completeMetainfo(t, root, manifest)
+        const { BackgroundPrefetch } = await later()
         prefetch = new BackgroundPrefetch(t, saveDataRequested() ? 0 : prefetchLimitOf(manifest), () => mark('prefetch'))
-        void firstPaint.then(() => {
-          prefetch!.pageLoaded()
-          debug.prefetch = prefetch!.bytes
-        })
-      }, (err) => { console.warn('peersite: no prefetch:', err) })
+        prefetch.onActivity(openReads)
+        prefetch.pageLoaded()
+        debug.prefetch = prefetch.bytes
+      }).catch((err: unknown) => { console.debug('peersite: no background prefetch:', err) })
       void firstPaint.then(() => { if (PEERSITE_KEYED && late !== undefined) void startFollow(t) })
       if (PEERSITE_KEYED && late !== undefined && firstVisit) checkFirst(startFollow(t).then(async (f) => await f.checked(FIRST_VISIT_FOLLOW_MS)))
       addEventListener('pagehide', (event) => { if (!event.persisted) void t.destroy() })
@@ -213,24 +225,25 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
       checkFirst(Promise.resolve(false))
       bootError = err
       console.error('peersite:', err)
-      if (!debug.loaded) {
-        showProblem({
-          title: 'This site could not start',
-          paragraphs: [`Its table of contents (site.torrent) could not be loaded: ${err.message}.`, 'Reloading the page may help.'],
-          retry: true,
-          manifest
-        })
-      }
+      if (!debug.loaded) showProblem('no-torrent', manifest, err.message)
     })
     // Introductions wait for the worker's control (serveWorker introduces itself on `controllerchange` too).
     void controlled.then(() => {
       serveWorker(infoHash, torrent, {
         onIntroduce: () => { debug.introductions++ },
         onRead: (path) => {
-          hints?.onPage(path)
+          // A read before the torrent is ready (site.torrent still loading): its page is decided once it is.
+          if (hints === undefined) {
+            firstRead ??= path
+            return
+          }
+          hints.onPage(path)
           setFirstPage(path, hints)
         },
-        onActivity: (open) => prefetch?.onActivity(open),
+        onActivity: (open) => {
+          openReads = open
+          prefetch?.onActivity(open)
+        },
         onProgress: (read) => {
           delivered = true
           // A sectioned index: no file table here, the first read tells the page's length.
@@ -279,15 +292,7 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
     // Something delivered (or a verified copy served by the worker) means the site is on its way: keep waiting.
     const downloaded = debug.torrent?.stats().downloaded ?? 0
     if (debug.loaded || delivered || downloaded > 0 || bootError !== undefined) return
-    showProblem({
-      title: 'Nobody is sharing this site right now',
-      paragraphs: [
-        `This site (${manifest.name}) is served by the browsers of its visitors, and none of them could be reached in ${Math.round(deadlineMs / 1000)} seconds. It is not lost: it comes back as soon as one of its visitors or its publisher is online again.`,
-        'Try again later. This page keeps trying in the background and shows the site if someone appears.'
-      ],
-      retry: true,
-      manifest
-    })
+    showProblem('nobody', manifest, '', Math.round(deadlineMs / 1000))
   }, deadlineMs)
 
   status('')

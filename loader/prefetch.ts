@@ -10,8 +10,13 @@
  *   - else the smallest files that fit together (a threshold on file size: pages, styles, scripts and images are
  *     in, big media stays on demand and is fetched only when played).
  */
-import { piecesForRange, type Metainfo, type TorrentFile } from '../engine/metainfo/index.js'
+import type { Metainfo, TorrentFile } from '../engine/metainfo/index.js'
 import type { Torrent } from '../engine/torrent.js'
+
+/**
+ * BackgroundPrefetch and the set it fetches load after the first paint (peersite-later.js, loader/later.ts), a
+ * bundle that shares no module with peersite.js: hence this file's own piece arithmetic (metainfo's piecesForRange).
+ */
 
 /** The default when peersite.json has no prefetchLimit (older publishes): cli/lib/prefetch.ts's DEFAULT_PREFETCH_LIMIT. */
 export const DEFAULT_PREFETCH_LIMIT = 5 * 1024 * 1024
@@ -34,8 +39,9 @@ export function prefetchFiles (files: readonly TorrentFile[], limit: number): To
 export function prefetchRanges (metainfo: Pick<Metainfo, 'pieceLength' | 'files'>, limit: number): Array<{ first: number, last: number }> {
   const ranges: Array<{ first: number, last: number }> = []
   for (const file of prefetchFiles(metainfo.files, limit)) {
-    const { first, last } = piecesForRange(metainfo, file.offset, file.length)
-    if (first > last) continue
+    if (file.length <= 0) continue
+    const first = Math.floor(file.offset / metainfo.pieceLength)
+    const last = Math.floor((file.offset + file.length - 1) / metainfo.pieceLength)
     const prev = ranges[ranges.length - 1]
     if (prev !== undefined && first <= prev.last + 1) prev.last = Math.max(prev.last, last)
     else ranges.push({ first, last })

@@ -4,6 +4,8 @@
  * Never a blank page: every way the boot can fail ends in `showProblem`.
  */
 import type { SiteManifest } from '../worker/protocol.js'
+import type { ProblemCode } from './boot.js'
+import { later } from './lazy.js'
 
 const STYLE = `
 #peersite-card{position:fixed;right:1rem;bottom:1rem;max-width:22rem;z-index:2147483647;background:#fff;color:#333;font:14px/1.4 system-ui,sans-serif;padding:.75rem 1rem;border:1px solid #ddd;border-radius:8px;box-shadow:0 2px 12px #0002}
@@ -28,16 +30,18 @@ export function status (text: string): void {
   if (el !== null) el.textContent = text
 }
 
-function el<K extends keyof HTMLElementTagNameMap> (tag: K, text?: string): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap> (tag: K, text?: string): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag)
   if (text !== undefined) node.textContent = text
   return node
 }
 
 /** The card over the site frame; `undefined` once removed. */
-let card: { root: HTMLElement, body: HTMLElement } | undefined
+export interface Card { readonly root: HTMLElement, readonly body: HTMLElement }
+let card: Card | undefined
 
-function ensureCard (): { root: HTMLElement, body: HTMLElement } {
+/** The card element (created, with the loader's style, on first use). */
+export function ensureCard (): Card {
   ensureStyle()
   if (card !== undefined) return card
   const root = el('div')
@@ -78,31 +82,27 @@ export interface Problem {
   retry?: boolean
 }
 
-/** Replaces the card (or the boot status) with an explanation. The site frame, if any, keeps loading beneath. */
-export function showProblem (problem: Problem): void {
-  status('')
-  const { root, body } = ensureCard()
-  root.classList.add('full')
-  root.setAttribute('role', 'alert')
-  document.title = problem.title
-  body.replaceChildren(el('h1', problem.title), ...problem.paragraphs.map((t) => el('p', t)))
-  if (problem.retry === true) {
-    const button = el('button', 'Try again')
-    button.addEventListener('click', () => location.reload())
-    body.append(el('p'))
-    body.lastElementChild!.append(button)
-  }
-  const m = problem.manifest
-  if (m !== undefined) {
-    const small = el('small')
-    small.append('For BitTorrent clients that speak WebRTC (WebTorrent): infohash ', el('code', m.infoHash), ', ')
-    const a = el('a', 'magnet link')
-    a.href = m.magnetURI
-    small.append(a, '.')
-    const p = el('p')
-    p.append(small)
-    body.append(p)
-  }
+/**
+ * Replaces the card (or the boot status) with the explanation of problem `code` (its words and the page are in
+ * peersite-later.js: loader/problem.ts). The site frame, if any, keeps loading beneath. If the later bundle cannot
+ * be loaded (offline, a host without it), the boot status line names the problem.
+ */
+export function showProblem (code: ProblemCode, manifest: SiteManifest, detail = '', seconds = 0): void {
+  later().then((l) => {
+    l.showProblem({ ...l.problemFor(code, detail, manifest.name, seconds), manifest }, ensureCard)
+  }, () => { status(`peersite could not start (${code}${detail === '' ? '' : `: ${detail}`}).`) })
+}
+
+/** Like showProblem, for a problem told in words (the gateway's own): the page itself is in peersite-later.js. */
+export function showProblemText (problem: Problem): void {
+  later().then((l) => { l.showProblem(problem, ensureCard) }, () => { status(`peersite: ${problem.title}.`) })
+}
+
+/** showProblem for a problem code without a manifest yet (the gateway, before the site's metadata arrived). */
+export function showProblemCode (code: ProblemCode, detail = ''): void {
+  later().then((l) => { l.showProblem(l.problemFor(code, detail, 'this site', 0), ensureCard) }, () => {
+    status(`peersite could not start (${code}${detail === '' ? '' : `: ${detail}`}).`)
+  })
 }
 
 export function formatBytes (n: number): string {

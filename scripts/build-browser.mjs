@@ -2,6 +2,8 @@
 /**
  * Bundles the browser side of peersite with esbuild:
  *   loader/main.ts   -> dist/browser/peersite.js  (ES module, loaded by index.html)
+ *   loader/later.ts  -> dist/browser/peersite-later.js (ES module, imported by peersite.js when needed: what no
+ *                       first site byte waits for; a bundle of its own, sharing no module with peersite.js)
  *   worker/sw.ts     -> dist/browser/sw.js        (classic service worker script: an IIFE)
  *   loader/webseed.ts -> dist/browser/peersite-webseed.js (ES module, imported only by sites with web seeds)
  *   loader/main.ts, worker/sw.ts -> peersite-keyed.js, sw-keyed.js (PEERSITE_KEYED: what publish --key ships as
@@ -85,6 +87,13 @@ await Promise.all([
     outfile: join(outdir, 'peersite-webseed.js'),
     format: 'esm'
   }),
+  // The loader's second bundle (loader/later.ts): what no first site byte waits for, loaded on demand (loader/lazy.ts).
+  build({
+    ...variant(),
+    entryPoints: [join(root, 'loader', 'later.ts')],
+    outfile: join(outdir, 'peersite-later.js'),
+    format: 'esm'
+  }),
   build({
     ...variant({ gateway: true }),
     entryPoints: [join(root, 'loader', 'gateway.ts')],
@@ -139,7 +148,7 @@ async function minifyHtml (source) {
 }
 
 const rows = []
-for (const name of ['peersite.js', 'sw.js', 'peersite-keyed.js', 'sw-keyed.js', 'peersite-follow.js', 'peersite-webseed.js', 'peersite-index.js', 'index.html', '404.html', 'gateway/peersite.js', 'gateway/sw.js', 'gateway/index.html']) {
+for (const name of ['peersite.js', 'peersite-later.js', 'sw.js', 'peersite-keyed.js', 'sw-keyed.js', 'peersite-follow.js', 'peersite-webseed.js', 'peersite-index.js', 'index.html', '404.html', 'gateway/peersite.js', 'gateway/sw.js', 'gateway/index.html']) {
   const bytes = await readFile(join(outdir, name))
   rows.push([name, bytes.length, gzipSync(bytes, { level: 9 }).length])
 }

@@ -2,8 +2,9 @@
  * The worker's side of the engine port (protocol.ts): turns a run of pieces into a pull-based ReadableStream of
  * whole pieces fed by the leader page's engine. The pieces are not trusted here: worker/verified-read.ts checks each.
  *
- * - One `pull` per piece the stream's consumer asks for, so at most one piece waits in the worker (a paused
- *   video stops pulling, and the engine stops sending).
+ * - One `pull` per piece, at most `window` pieces ahead of what the stream's consumer has taken (open's last
+ *   argument; verified-read.ts asks for about READ_WINDOW_BYTES), so a paused video stops pulling and the engine
+ *   stops sending, while a script or a page streams without a worker <-> page round trip per piece.
  * - The browser aborting the request (every seek does) or cancelling the body sends `cancel`.
  * - Leaders are kept per infohash. With none (fresh worker, or the browser restarted the worker and the port was
  *   lost), the client asks the pages (`need-leader`) and waits a bounded time. When a new port arrives for an
@@ -71,8 +72,12 @@ interface Read {
   leader: Leader
   /** the index of the next piece expected */
   next: number
-  /** pieces received without a pending pull (an engine that pushes ahead) */
+  /** pieces received that the consumer has not taken yet (pulled ahead) */
   readonly queue: EnginePiece[]
+  /** pulls posted and not answered yet */
+  asked: number
+  /** at most this many pieces asked for or queued ahead of the consumer */
+  readonly window: number
   /** every piece arrived (or `end`): the next pull closes the stream */
   complete: boolean
   failure: Error | null
@@ -133,11 +138,11 @@ export class EngineClient {
    * first piece has arrived (so the caller can still answer with an error page otherwise); rejects with an
    * EngineReadError (no leader or no peer in time, a missing file, a bad range), with AbortError when `signal` fires.
    */
-  async open (infoHash: string, run: PieceRun, signal?: AbortSignal): Promise<ReadableStream<EnginePiece>> {
+  async open (infoHash: string, run: PieceRun, signal?: AbortSignal, window = 1): Promise<ReadableStream<EnginePiece>> {
     if (signal?.aborted === true) throw new AbortError()
     const leader = await this.#leaderFor(infoHash, signal)
     const read: Read = {
-      id: ++this.#nextId, run, leader, next: run.first, queue: [], complete: run.first > run.last,
+      id: ++this.#nextId, run, leader, next: run.first, queue: [], asked: 0, window: Math.max(1, Math.floor(window)), complete: run.first > run.last,
       failure: null, waiter: null, timer: undefined, controller: null, unlisten: () => {}
     }
     if (signal !== undefined) {
@@ -186,17 +191,28 @@ export class EngineClient {
     }
   }
 
-  /** The next piece of a read (null: no more), pulling it from the engine when none is queued. */
+  /** The next piece of a read (null: no more); keeps up to the read's window of pulls on their way. */
   async #next (read: Read): Promise<EnginePiece | null> {
     if (read.failure !== null) throw read.failure
     const queued = read.queue.shift()
+    this.#topUp(read)
     if (queued !== undefined) return queued
     if (read.complete) return null
     return await new Promise<EnginePiece | null>((resolve, reject) => {
       read.waiter = { resolve, reject }
-      this.#post(read.leader, { type: 'pull', id: read.id })
       this.#arm(read)
     })
+  }
+
+  /** Posts pulls until the window is full or every piece of the run is asked for. */
+  #topUp (read: Read): void {
+    if (read.complete || read.failure !== null) return
+    const unasked = read.run.last + 1 - read.next - read.asked
+    const room = read.window - read.queue.length - read.asked
+    for (let i = Math.min(unasked, room); i > 0; i--) {
+      read.asked++
+      this.#post(read.leader, { type: 'pull', id: read.id })
+    }
   }
 
   #arm (read: Read): void {
@@ -213,6 +229,7 @@ export class EngineClient {
     if (read === undefined) return // a read that finished, failed or moved to a newer leader
     clearTimeout(read.timer)
     if (msg.type === 'piece') {
+      read.asked = Math.max(0, read.asked - 1)
       const b: unknown = msg.bytes
       const bytes = b instanceof ArrayBuffer ? new Uint8Array(b) : ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : null
       // Pieces come in order: anything else is an engine that cannot be trusted with this read.
@@ -265,11 +282,12 @@ export class EngineClient {
     if (!read.leader.closed) this.#post(read.leader, { type: 'cancel', id: read.id })
     read.leader = to
     to.reads.set(read.id, read)
-    this.#post(to, { type: 'read', id: read.id, ...read.run, first: read.next })
-    if (read.waiter !== null) {
-      this.#post(to, { type: 'pull', id: read.id })
-      this.#arm(read)
-    }
+    // Pieces already queued stay; the new leader starts after them, with the pulls the old one had not answered.
+    const first = read.next
+    this.#post(to, { type: 'read', id: read.id, ...read.run, first })
+    read.asked = 0
+    this.#topUp(read)
+    if (read.waiter !== null) this.#arm(read)
   }
 
   #onClose (leader: Leader): void {

@@ -25,27 +25,62 @@ export async function dropOtherVersions (scope: string, infoHash: string): Promi
   }
 }
 
-/** Pieces in (unverified) storage: what verified-read.ts reads before asking the engine. */
+/**
+ * Pieces in (unverified) storage: what verified-read.ts reads before asking the engine. A file read whole is kept as
+ * one entry, its run of pieces (`getRun`): a warm visit then reads a 3.6 MB script with one Cache Storage lookup
+ * instead of 230 (one per 16 KiB piece, 1-5 ms each in a row). Pieces of partial reads (Range) are kept one by one.
+ */
 export interface PieceCache {
   get (index: number): Promise<Uint8Array | undefined>
   put (index: number, bytes: Uint8Array): void
   delete (index: number): void
+  /** Pieces `first`..`last` stored together (a whole file's), concatenated. */
+  getRun (first: number, last: number): Promise<Uint8Array | undefined>
+  putRun (first: number, last: number, bytes: Uint8Array): void
+  deleteRun (first: number, last: number): void
 }
 
 // Cache keys must be URLs; these never reach the network.
 const keyFor = (index: number): string => `https://peersite.invalid/piece/${index}`
+const runKeyFor = (first: number, last: number): string => `https://peersite.invalid/run/${first}-${last}`
 
-/** The piece cache of one site version, or undefined where Cache Storage is missing (Node, some private modes). */
+/**
+ * The piece cache of one site version, or undefined where Cache Storage is missing (Node, some private modes).
+ * The keys it holds are read once and kept in memory, so a miss (every piece of a first visit) costs no Cache
+ * Storage round trip: those queue behind the writes of the pieces just served, which made a new request wait
+ * 150 ms before it reached the engine.
+ */
 export async function openPieceCache (cacheName: string): Promise<PieceCache | undefined> {
   if (typeof caches === 'undefined') return undefined
   const cache = await caches.open(cacheName).catch(() => undefined)
   if (cache === undefined) return undefined
+  const known = new Set((await cache.keys().catch(() => [])).map((r) => r.url))
+  /** Writes still under way: a read of the same key waits for its write (a return visit right after the first). */
+  const writing = new Map<string, Promise<void>>()
+  const read = async (key: string): Promise<Uint8Array | undefined> => {
+    if (!known.has(key)) return undefined
+    await writing.get(key)
+    const hit = await cache.match(key).catch(() => undefined)
+    if (hit === undefined) known.delete(key)
+    return hit === undefined ? undefined : new Uint8Array(await hit.arrayBuffer())
+  }
+  const write = (key: string, bytes: Uint8Array): void => {
+    known.add(key)
+    const done: Promise<void> = cache.put(key, new Response(bytes as Uint8Array<ArrayBuffer>))
+      .catch(() => { known.delete(key) })
+      .finally(() => { if (writing.get(key) === done) writing.delete(key) })
+    writing.set(key, done)
+  }
+  const drop = (key: string): void => {
+    known.delete(key)
+    void cache.delete(key).catch(() => {})
+  }
   return {
-    get: async (index) => {
-      const hit = await cache.match(keyFor(index)).catch(() => undefined)
-      return hit === undefined ? undefined : new Uint8Array(await hit.arrayBuffer())
-    },
-    put: (index, bytes) => { void cache.put(keyFor(index), new Response(bytes as Uint8Array<ArrayBuffer>)).catch(() => {}) },
-    delete: (index) => { void cache.delete(keyFor(index)).catch(() => {}) }
+    get: async (index) => await read(keyFor(index)),
+    put: (index, bytes) => { write(keyFor(index), bytes) },
+    delete: (index) => { drop(keyFor(index)) },
+    getRun: async (first, last) => await read(runKeyFor(first, last)),
+    putRun: (first, last, bytes) => { write(runKeyFor(first, last), bytes) },
+    deleteRun: (first, last) => { drop(runKeyFor(first, last)) }
   }
 }

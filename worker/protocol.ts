@@ -93,7 +93,9 @@ export function loadedIndexCode<T> (): T | undefined {
 /** The loader's own files: served by the static host (the worker lets them through to the network). */
 /** The code that follows a keyed site's newest version (loader/follow.ts), loaded after the first paint. */
 export const FOLLOW_SCRIPT = 'peersite-follow.js'
-export const LOADER_FILES = ['index.html', '404.html', 'sw.js', 'peersite.js', FOLLOW_SCRIPT, WEB_SEED_SCRIPT, MANIFEST_FILE, TORRENT_FILE] as const
+/** The loader's second bundle, loaded after the first site byte (loader/later.ts). */
+export const LATER_FILE = 'peersite-later.js'
+export const LOADER_FILES = ['index.html', '404.html', 'sw.js', 'peersite.js', LATER_FILE, FOLLOW_SCRIPT, WEB_SEED_SCRIPT, MANIFEST_FILE, TORRENT_FILE] as const
 /**
  * The loader's names a site file may not take at the root of the output folder: the worker sends them to the
  * network. index.html and 404.html are not among them: under those names the site's own pages are served.
@@ -179,7 +181,7 @@ export type LoaderPins = Readonly<Record<string, string>>
 export const PIN_HEX = 32
 export const PINS_GLOBAL = 'PEERSITE_PINS'
 /** The loader files whose cached copies the worker checks against their pins. */
-export const PINNED_FILES = ['index.html', 'peersite.js', MANIFEST_FILE, TORRENT_FILE] as const
+export const PINNED_FILES = ['index.html', 'peersite.js', LATER_FILE, MANIFEST_FILE, TORRENT_FILE] as const
 
 /** The first line `peersite publish` writes into sw.js: the pins, read by worker/verify.ts readPins(self). */
 export function pinsScript (pins: LoaderPins): string {

@@ -17,9 +17,22 @@ import { piecesOf, pieceSize, verifyPiece, type PieceTable } from './verify.js'
 
 /** Tries per piece before the read fails: the first failure refetches it, the second also drops the leader. */
 export const MAX_PIECE_ATTEMPTS = 3
+/**
+ * Bytes of pieces asked for ahead of the response's consumer, from the engine port and from the piece cache: each
+ * piece one at a time cost a worker <-> page (or Cache Storage) round trip per piece, 5-15 ms on a busy machine,
+ * which a 1 MB script of 16 KiB pieces paid 70 times in a row. Bounded, so a paused video or the download manager
+ * still holds little: at most this much (or one piece, if pieces are larger) per open read.
+ */
+export const READ_WINDOW_BYTES = 2 * 1024 * 1024
+const READ_WINDOW_MAX_PIECES = 32
+
+/** Pieces of a read's window for this piece length (at least one). */
+export function readWindow (pieceLength: number): number {
+  return Math.max(1, Math.min(READ_WINDOW_MAX_PIECES, Math.floor(READ_WINDOW_BYTES / pieceLength)))
+}
 
 export interface PieceEngine {
-  open (infoHash: string, run: PieceRun, signal?: AbortSignal): Promise<ReadableStream<EnginePiece>>
+  open (infoHash: string, run: PieceRun, signal?: AbortSignal, window?: number): Promise<ReadableStream<EnginePiece>>
   reject (infoHash: string, index: number, distrust?: boolean): void
 }
 
@@ -29,6 +42,19 @@ export interface VerifiedReadInit {
   readonly cache?: PieceCache | undefined
   /** Told of every piece that failed its check (tests and the debug log). */
   readonly onBadPiece?: (index: number, source: 'cache' | 'engine') => void
+}
+
+/** Whether `bytes` are exactly the pieces `first`..`last`, each checked (in parallel: one file read from the cache). */
+async function verifyRun (table: PieceTable, first: number, last: number, bytes: Uint8Array): Promise<boolean> {
+  let size = 0
+  for (let i = first; i <= last; i++) size += pieceSize(table, i)
+  if (bytes.byteLength !== size) return false
+  const checks: Array<Promise<boolean>> = []
+  for (let i = first; i <= last; i++) {
+    const at = (i - first) * table.pieceLength
+    checks.push(verifyPiece(table, i, bytes.subarray(at, at + pieceSize(table, i))))
+  }
+  return (await Promise.all(checks)).every(Boolean)
 }
 
 /** An OpenBody (site.ts) that serves verified bytes only. */
@@ -49,37 +75,82 @@ async function openVerified (init: VerifiedReadInit, path: string, offset: numbe
   const end = start + length
   // Pieces of small files go to the cache (a whole page's worth); big media is read on demand each time.
   const cacheable = cache !== undefined && file.length <= MAX_CACHED_FILE
+  // A small file's pieces are cached together when it is read whole (file-cache.ts), one by one otherwise.
+  const whole = file.length === 0 ? undefined : piecesOf(table, fileStart, 0, file.length)
+  if (cacheable && whole !== undefined) {
+    const run = await cache.getRun(whole.first, whole.last)
+    if (run !== undefined) {
+      if (await verifyRun(table, whole.first, whole.last, run)) {
+        const from = start - whole.first * table.pieceLength
+        return new ReadableStream<Uint8Array>({
+          start: (controller) => {
+            controller.enqueue(run.subarray(from, from + length))
+            controller.close()
+          }
+        })
+      }
+      cache.deleteRun(whole.first, whole.last)
+      init.onBadPiece?.(whole.first, 'cache')
+    }
+  }
+  /** The verified pieces of a whole-file read, kept together in the cache once the last one is in. */
+  const collect: Uint8Array[] | undefined = cacheable && whole !== undefined && first === whole.first && last === whole.last ? [] : undefined
   let index = first
   let engineReader: ReadableStreamDefaultReader<EnginePiece> | undefined
   let attempts = 0
+  const window = readWindow(table.pieceLength)
+  /** Cache lookups started ahead of the consumer (index -> its cached bytes, unverified). */
+  const ahead = new Map<number, Promise<Uint8Array | undefined>>()
+  const cached = (i: number): Promise<Uint8Array | undefined> => {
+    for (let k = i; k <= last && k < i + window; k++) if (!ahead.has(k)) ahead.set(k, cache!.get(k).catch(() => undefined))
+    const hit = ahead.get(i)!
+    ahead.delete(i)
+    return hit
+  }
 
   const closeEngine = (): void => {
     void engineReader?.cancel().catch(() => {})
     engineReader = undefined
   }
 
+  const keep = (bytes: Uint8Array): void => {
+    collect!.push(bytes)
+    if (collect!.length !== last - first + 1) return
+    const all = new Uint8Array(collect!.reduce((n, b) => n + b.byteLength, 0))
+    let at = 0
+    for (const b of collect!) { all.set(b, at); at += b.byteLength }
+    collect!.length = 0
+    cache!.putRun(first, last, all)
+  }
+
   /** The verified bytes of piece `index`. */
   const nextPiece = async (): Promise<Uint8Array> => {
     if (engineReader === undefined && cache !== undefined) {
-      const cached = await cache.get(index)
-      if (cached !== undefined) {
-        if (await verifyPiece(table, index, cached)) return cached
+      const hit = await cached(index)
+      if (hit !== undefined) {
+        if (await verifyPiece(table, index, hit)) {
+          if (collect !== undefined) keep(hit)
+          return hit
+        }
         cache.delete(index)
         init.onBadPiece?.(index, 'cache')
       }
     }
+    // From here on the engine sends the rest of the read; lookups started ahead are dropped.
+    ahead.clear()
     for (;;) {
       if (signal.aborted) throw new AbortError()
       if (engineReader === undefined) {
         // An engine started without the info dictionary (a sectioned index) learns the hashes of the pieces it fetches here.
         const hashes = table.known === undefined ? {} : { hashes: table.hashes.slice(index * 20, (last + 1) * 20).buffer }
-        engineReader = (await engine.open(table.infoHash, { path, offset, length, first: index, last, ...hashes }, signal)).getReader()
+        engineReader = (await engine.open(table.infoHash, { path, offset, length, first: index, last, ...hashes }, signal, window)).getReader()
       }
       const { done, value } = await engineReader.read()
       if (done) throw new EngineReadError('unavailable', `${path} ended early`)
       if (value.index === index && await verifyPiece(table, index, value.bytes)) {
         attempts = 0
-        if (cacheable) cache.put(index, value.bytes)
+        if (collect !== undefined) keep(value.bytes)
+        else if (cacheable) cache.put(index, value.bytes)
         return value.bytes
       }
       attempts++

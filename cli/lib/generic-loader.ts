@@ -11,7 +11,7 @@ import { UsageError } from '../../engine/errors.js'
 import { PIN_HEX, pinsScript } from '../../worker/protocol.js'
 import { defaultLoaderDir } from './package.js'
 
-export const GENERIC_LOADER_FILES = ['index.html', '404.html', 'sw.js', 'peersite.js'] as const
+export const GENERIC_LOADER_FILES = ['index.html', '404.html', 'sw.js', 'peersite.js', 'peersite-later.js'] as const
 export type GenericLoaderFile = typeof GENERIC_LOADER_FILES[number]
 
 export interface GenericLoaderInit {
@@ -27,12 +27,14 @@ const pin = (bytes: Uint8Array): string => createHash('sha256').update(bytes).di
 
 export async function buildGenericLoader (init: GenericLoaderInit): Promise<ReadonlyMap<GenericLoaderFile, Buffer>> {
   const dir = init.loaderDir ?? defaultLoaderDir()
-  let html: string, script: Buffer, worker: string
+  let html: string, script: Buffer, worker: string, later: Buffer
   try {
-    [html, script, worker] = await Promise.all([
+    [html, script, worker, later] = await Promise.all([
       readFile(join(dir, 'gateway', 'index.html'), 'utf8'),
       readFile(join(dir, 'gateway', 'peersite.js')),
-      readFile(join(dir, 'gateway', 'sw.js'), 'utf8')
+      readFile(join(dir, 'gateway', 'sw.js'), 'utf8'),
+      // The loader's second bundle (loader/later.ts) is the same for both loaders: it shares no module with either.
+      readFile(join(dir, 'peersite-later.js'))
     ])
   } catch {
     throw new UsageError(`the gateway loader is not built (${join(dir, 'gateway')}): run \`npm run build\` first`)
@@ -41,6 +43,6 @@ export async function buildGenericLoader (init: GenericLoaderInit): Promise<Read
   // `<` escaped: no tracker URL can close the script element.
   const json = JSON.stringify(config).replace(/</g, '\\u003c')
   const index = Buffer.from(html.replace('</head>', `<script type="application/json" id="peersite-gateway">${json}</script></head>`))
-  const sw = Buffer.from(pinsScript({ 'index.html': pin(index), 'peersite.js': pin(script) }) + worker)
-  return new Map<GenericLoaderFile, Buffer>([['index.html', index], ['404.html', index], ['sw.js', sw], ['peersite.js', script]])
+  const sw = Buffer.from(pinsScript({ 'index.html': pin(index), 'peersite.js': pin(script), 'peersite-later.js': pin(later) }) + worker)
+  return new Map<GenericLoaderFile, Buffer>([['index.html', index], ['404.html', index], ['sw.js', sw], ['peersite.js', script], ['peersite-later.js', later]])
 }

@@ -62,6 +62,7 @@ export async function startOriginGateway (init: OriginGatewayInit): Promise<Orig
     }
     const html = 'text/html; charset=utf-8'
     if (path === '/peersite.js') return send(res, 200, 'text/javascript; charset=utf-8', files.get('peersite.js')!, head)
+    if (path === '/peersite-later.js') return send(res, 200, 'text/javascript; charset=utf-8', files.get('peersite-later.js')!, head)
     const site = siteIdFromHost(hostname)
     if (site !== undefined) {
       if (path === '/sw.js') return send(res, 200, 'text/javascript; charset=utf-8', files.get('sw.js')!, head)

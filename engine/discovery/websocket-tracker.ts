@@ -163,6 +163,11 @@ class TrackerSocket {
   #trackerId: string | undefined
   #announcing = false
   #startedSent = false
+  /**
+   * The first announce's offers, gathered while the socket opens: ICE gathering (100-350 ms in a browser) and the
+   * WebSocket handshake ran one after the other before.
+   */
+  #prepared: Promise<Array<{ offer: SessionDescription, offer_id: string }>> | undefined
   /** offer_id (binary string) -> the offering connection awaiting an answer. */
   readonly pending = new Map<string, { connection: WebRtcConnection, timer: ReturnType<typeof setTimeout> }>()
   /**
@@ -189,6 +194,8 @@ class TrackerSocket {
       return
     }
     this.#socket = socket
+    this.#prepared = this.#owner.makeOffers(this)
+    this.#prepared.catch(() => {})
     let opened = false
     socket.onopen = () => {
       opened = true
@@ -201,6 +208,9 @@ class TrackerSocket {
     socket.onclose = () => {
       if (this.#socket !== socket) return
       this.#socket = undefined
+      const prepared = this.#prepared
+      this.#prepared = undefined
+      void prepared?.then((offers) => { for (const o of offers) this.#dropOffer(o.offer_id) }, () => {})
       this.#dropPending()
       clearTimeout(this.#announceTimer)
       if (!this.destroyed) {
@@ -243,7 +253,9 @@ class TrackerSocket {
     this.#announcing = true
     clearTimeout(this.#announceTimer)
     try {
-      const offers = await this.#owner.makeOffers(this)
+      const prepared = this.#prepared
+      this.#prepared = undefined
+      const offers = await (prepared ?? this.#owner.makeOffers(this))
       if (this.destroyed || !this.connected) {
         for (const o of offers) this.#dropOffer(o.offer_id)
         return
@@ -316,6 +328,9 @@ class TrackerSocket {
     this.destroyed = true
     clearTimeout(this.#reconnectTimer)
     clearTimeout(this.#announceTimer)
+    const prepared = this.#prepared
+    this.#prepared = undefined
+    void prepared?.then((offers) => { for (const o of offers) this.#dropOffer(o.offer_id) }, () => {})
     this.#dropPending()
     const socket = this.#socket
     this.#socket = undefined
@@ -336,6 +351,8 @@ export class WebSocketTrackerDiscovery extends Emitter<DiscoveryEvents> implemen
   readonly #trackers: TrackerSocket[] = []
   /** Connections still opening (offers awaiting answers are counted by their tracker). */
   readonly #connecting = new Set<WebRtcConnection>()
+  /** Open connections nobody listened for yet, with the bytes they received meanwhile. */
+  #held: Array<{ connection: WebRtcConnection, chunks: Uint8Array[], release: () => void }> = []
   #stats: AnnounceStats = { uploaded: 0, downloaded: 0, left: 0 }
   #started = false
   #destroyed = false
@@ -352,7 +369,20 @@ export class WebSocketTrackerDiscovery extends Emitter<DiscoveryEvents> implemen
     this.intervalOverride = init.announceIntervalMs
   }
 
+  /**
+   * Opens the sockets and announces. A discovery may be started before anyone listens for `connection` (the loader
+   * joins the swarm while site.torrent is still on its way): connections that open before then are held, their
+   * bytes kept, and handed over to the first listener. A second call only updates the figures.
+   */
   start (stats: AnnounceStats): void {
+    if (this.#started && !this.#destroyed) {
+      // Started early with the site's whole length left: a returning visitor that turns out to hold everything says
+      // so now, so that the tracker counts it as a seeder (and pairs it with peers that need it).
+      const wasLeft = this.#stats.left
+      this.update(stats)
+      if (stats.left === 0 && wasLeft !== 0) this.complete(stats)
+      return
+    }
     if (this.#started || this.#destroyed) return
     this.#started = true
     this.#stats = stats
@@ -385,7 +415,32 @@ export class WebSocketTrackerDiscovery extends Emitter<DiscoveryEvents> implemen
     }
     for (const c of this.#connecting) c.close()
     this.#connecting.clear()
+    for (const h of this.#held.splice(0)) {
+      h.release()
+      h.connection.close()
+    }
     this.removeAllListeners()
+  }
+
+  override on<K extends keyof DiscoveryEvents> (event: K, listener: (...args: DiscoveryEvents[K]) => void): () => void {
+    const off = super.on(event, listener)
+    if (event === 'connection') {
+      for (const { connection, chunks, release } of this.#held.splice(0)) {
+        release()
+        if (connection.closed) continue
+        // The listener attaches its data handler synchronously (torrent.ts addConnection): replay what came first.
+        this.emit('connection', connection)
+        for (const chunk of chunks) connection.emit('data', chunk)
+      }
+    }
+    return off
+  }
+
+  #hold (connection: WebRtcConnection): void {
+    const chunks: Uint8Array[] = []
+    const offData = connection.on('data', (chunk) => { chunks.push(chunk) })
+    const offClose = connection.on('close', () => { this.#held = this.#held.filter((h) => h.connection !== connection) })
+    this.#held.push({ connection, chunks, release: () => { offData(); offClose() } })
   }
 
   /** @internal */
@@ -486,6 +541,7 @@ export class WebSocketTrackerDiscovery extends Emitter<DiscoveryEvents> implemen
       clearTimeout(timer)
       this.#connecting.delete(connection)
       if (this.#destroyed) connection.close()
+      else if (this.listenerCount('connection') === 0) this.#hold(connection)
       else this.emit('connection', connection)
     }
     connection.ready.catch(() => {

@@ -204,14 +204,14 @@ describe('the loader serves a site from the swarm', () => {
 
   it('the static server never served a site file', () => {
     // Loader files at the root share their names with the site's index.html and 404.html: those are the loader.
-    const loaderNames = new Set(['index.html', '404.html', 'sw.js', 'peersite.js', 'peersite.json', 'site.torrent'])
+    const loaderNames = new Set(['index.html', '404.html', 'sw.js', 'peersite.js', 'peersite-later.js', 'peersite.json', 'site.torrent'])
     const siteFiles = site.manifest.files.map((f) => f.path).filter((p) => !loaderNames.has(p)).map((p) => `/${p}`)
     expect(siteFiles.length).toBeGreaterThan(4)
     const served = site.server.requests.filter((path) => siteFiles.includes(path))
     expect(served).toEqual([])
     // What it did serve: the loader, peersite.json probes, and top-level navigations answered with the loader.
     for (const path of site.server.requests) {
-      expect(path.endsWith('/') || /\/(peersite\.json|peersite\.js|sw\.js|site\.torrent|index\.html|404\.html|no-such-page\.html)$/.test(path), path).toBe(true)
+      expect(path.endsWith('/') || /\/(peersite\.json|peersite\.js|peersite-later\.js|sw\.js|site\.torrent|index\.html|404\.html|no-such-page\.html)$/.test(path), path).toBe(true)
     }
   })
 

@@ -1,4 +1,4 @@
-import { MANIFEST_FILE, RESERVED_ROOT_FILES, TORRENT_FILE } from '../protocol.js'
+import { LATER_FILE, MANIFEST_FILE, RESERVED_ROOT_FILES, TORRENT_FILE } from '../protocol.js'
 import { isTopLevelNavigation, type Context, type Handler } from './context.js'
 import { shellHandler } from './shell.js'
 import { siteHandler } from './site.js'
@@ -13,8 +13,8 @@ const PASS_THROUGH: ReadonlySet<string> = new Set(RESERVED_ROOT_FILES)
 
 const isLoaderPath = (ctx: Context): boolean => ctx.rel !== null && PASS_THROUGH.has(ctx.rel)
 
-/** The loader script is served stale-while-revalidate: a returning visitor's shell boots without a network round trip. */
-const STALE_WHILE_REVALIDATE: ReadonlySet<string> = new Set(['peersite.js'])
+/** The loader scripts are served stale-while-revalidate: a returning visitor's shell boots without a network round trip. */
+const STALE_WHILE_REVALIDATE: ReadonlySet<string> = new Set(['peersite.js', LATER_FILE])
 /** The site's manifest and torrent: fresh from the network, from the cache when offline (the engine boots on stored pieces). */
 const NETWORK_FIRST: ReadonlySet<string> = new Set([MANIFEST_FILE, TORRENT_FILE])
 

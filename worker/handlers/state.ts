@@ -10,7 +10,7 @@
  * page (worker/gateway-source.ts), and are checked where they are used instead of against pins.
  */
 import { EngineClient } from '../engine-client.js'
-import { cacheNameFor, dropOtherVersions, openPieceCache } from '../file-cache.js'
+import { cacheNameFor, dropOtherVersions, openPieceCache, type PieceCache } from '../file-cache.js'
 import { loadedIndexCode, MANIFEST_FILE, TORRENT_FILE, type LoaderPins, type SiteManifest, type WorkerMessage } from '../protocol.js'
 import { createSite, parseManifest, type OpenBody, type Site } from '../site.js'
 import { verifiedOpen } from '../verified-read.js'
@@ -43,6 +43,8 @@ export class WorkerState {
   base: SiteManifest | undefined
   /** A keyed site's newer versions (worker/version.ts), in the keyed build of the worker only. */
   readonly versions: Versions | undefined
+  /** The piece cache of the current infohash, opened once (it reads its keys into memory: file-cache.ts). */
+  #pieceCache: { readonly infoHash: string, readonly cache: Promise<PieceCache | undefined> } | undefined
 
   constructor (scope: string, init: { engine?: EngineClient, pins?: LoaderPins | undefined, gateway?: GatewaySource | undefined, versions?: Versions } = {}) {
     this.scope = new URL(scope)
@@ -259,7 +261,10 @@ export class WorkerState {
 
   /** Reads of `site`'s files that serve verified pieces only (verified-read.ts), through the piece cache. */
   async opener (site: Site): Promise<OpenBody> {
-    const [table, cache] = await Promise.all([this.pieceTable(site), openPieceCache(cacheNameFor(this.scope.href, site.infoHash))])
+    if (this.#pieceCache?.infoHash !== site.infoHash) {
+      this.#pieceCache = { infoHash: site.infoHash, cache: openPieceCache(cacheNameFor(this.scope.href, site.infoHash)) }
+    }
+    const [table, cache] = await Promise.all([this.pieceTable(site), this.#pieceCache.cache])
     return verifiedOpen({
       table,
       engine: this.engine,

@@ -23,6 +23,7 @@ async function fakeLoader (): Promise<string> {
   await writeFile(join(dir, 'gateway', 'index.html'), '<!doctype html><html><head><title>x</title></head><body></body></html>\n')
   await writeFile(join(dir, 'gateway', 'peersite.js'), 'export const gateway = () => {}\n')
   await writeFile(join(dir, 'gateway', 'sw.js'), '/* the worker */\n')
+  await writeFile(join(dir, 'peersite-later.js'), 'export const later = 1\n')
   return dir
 }
 
@@ -74,8 +75,10 @@ describe('peersite gateway: what each host and path gets', () => {
     expect(rest).toBe('/* the worker */')
     const page = (await get(gateway, `${ID}.localhost`, '/')).body
     const script = (await get(gateway, `${ID}.localhost`, '/peersite.js')).body
+    const later = (await get(gateway, `${ID}.localhost`, '/peersite-later.js')).body
+    expect(later).toBe('export const later = 1\n')
     const pin = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 32)
-    expect(pins).toBe(`self.PEERSITE_PINS=${JSON.stringify({ 'index.html': pin(page), 'peersite.js': pin(script) })};`)
+    expect(pins).toBe(`self.PEERSITE_PINS=${JSON.stringify({ 'index.html': pin(page), 'peersite.js': pin(script), 'peersite-later.js': pin(later) })};`)
   })
 
   it('only /sw.js may become a worker; only GET and HEAD', async () => {
@@ -106,7 +109,7 @@ describe('peersite loader --out', () => {
     const ok = await runCli(['loader', '--out', out, '--tracker', 'wss://tracker.example'], { env })
     expect(ok.stderr).toBe('')
     expect(ok.code).toBe(0)
-    expect((await readdir(out)).sort()).toEqual(['404.html', 'index.html', 'peersite.js', 'sw.js'])
+    expect((await readdir(out)).sort()).toEqual(['404.html', 'index.html', 'peersite-later.js', 'peersite.js', 'sw.js'])
     const index = await readFile(join(out, 'index.html'), 'utf8')
     expect(index).toContain('{"trackers":["wss://tracker.example"]}')
     expect(await readFile(join(out, '404.html'), 'utf8')).toBe(index)

@@ -10,11 +10,11 @@ import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 export const helloDir = join(repoRoot, 'examples', 'hello')
 
-/** The four loader files publish copies, as small stand-ins (the real ones come from `npm run build`). */
+/** The loader files publish copies, as small stand-ins (the real ones come from `npm run build`). */
 export async function makeLoaderDir (parent: string): Promise<string> {
   const dir = join(parent, 'loader')
   await mkdir(dir, { recursive: true })
-  for (const name of ['index.html', '404.html', 'sw.js', 'peersite.js', 'peersite-follow.js']) await writeFile(join(dir, name), `/* fake ${name} */\n`)
+  for (const name of ['index.html', '404.html', 'sw.js', 'peersite.js', 'peersite-later.js', 'peersite-follow.js']) await writeFile(join(dir, name), `/* fake ${name} */\n`)
   return dir
 }
 

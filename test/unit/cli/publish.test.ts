@@ -45,13 +45,13 @@ describe('publishSite', () => {
     const result = await publishSite({ dir: site, trackers: ['ws://127.0.0.1:9/'], loaderDir })
 
     expect(result.out).toBe(`${site}-peersite`)
-    expect((await readdir(result.out)).sort()).toEqual(['404.html', 'index.html', 'peersite.js', 'peersite.json', 'site.torrent', 'sw.js'])
+    expect((await readdir(result.out)).sort()).toEqual(['404.html', 'index.html', 'peersite-later.js', 'peersite.js', 'peersite.json', 'site.torrent', 'sw.js'])
     // sw.js: the loader's, with the SHA-256 of the files the worker caches built in (worker/verify.ts readPins)
     const sw = await readFile(join(result.out, 'sw.js'), 'utf8')
     const [pinsLine, rest] = [sw.slice(0, sw.indexOf('\n') + 1), sw.slice(sw.indexOf('\n') + 1)]
     expect(rest).toBe('/* fake sw.js */\n')
     const pins = JSON.parse(/^self\.PEERSITE_PINS=(.*);\n$/.exec(pinsLine)?.[1] ?? 'null') as Record<string, string>
-    expect(Object.keys(pins).sort()).toEqual(['index.html', 'peersite.js', 'peersite.json', 'site.torrent'])
+    expect(Object.keys(pins).sort()).toEqual(['index.html', 'peersite-later.js', 'peersite.js', 'peersite.json', 'site.torrent'])
     for (const name of Object.keys(pins)) {
       expect(pins[name], name).toBe(createHash('sha256').update(await readFile(join(result.out, name))).digest('hex').slice(0, 32))
     }

@@ -126,6 +126,38 @@ describe('EngineClient', () => {
     await reader.cancel()
   })
 
+  it('keeps a window of pulls ahead of the consumer, never past the last piece', async () => {
+    const file = contentOf(1000)
+    const engine = new FakeEngine({ f: file }, 100)
+    const client = new EngineClient()
+    client.setLeader(HASH, engine.workerPort)
+    const stream = await client.open(HASH, run('f', 0, 1000, 100), undefined, 4)
+    await tick()
+    // the first piece and three more on their way, without the consumer reading yet
+    expect(engine.pulls).toBe(4)
+    const { indexes, bytes } = joined(await readAll(stream))
+    expect(indexes).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    expect(bytes).toEqual(file)
+    expect(engine.pulls).toBe(10)
+  })
+
+  it('moves the pulls a read has out to a new leader', async () => {
+    const file = contentOf(1000)
+    const first = new FakeEngine({ f: file }, 100)
+    const client = new EngineClient()
+    client.setLeader(HASH, first.workerPort)
+    const reader = (await client.open(HASH, run('f', 0, 1000, 100), undefined, 3)).getReader()
+    expect((await reader.read()).value?.index).toBe(0)
+    await tick()
+    first.silent = true
+    const second = new FakeEngine({ f: file }, 100)
+    client.setLeader(HASH, second.workerPort)
+    const rest: EnginePiece[] = []
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest.push(r.value)
+    expect(rest.map((p) => p.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9])
+    expect(joined(rest).bytes).toEqual(file.subarray(100))
+  })
+
   it('sends cancel when the stream is cancelled', async () => {
     const engine = new FakeEngine({ big: contentOf(10_000) }, 100)
     const client = new EngineClient()

@@ -88,9 +88,14 @@ class FakeEngine implements PieceEngine {
 
 class MapCache implements PieceCache {
   readonly map = new Map<number, Uint8Array>()
+  /** "first-last" -> the pieces stored together */
+  readonly runs = new Map<string, Uint8Array>()
   async get (index: number): Promise<Uint8Array | undefined> { return this.map.get(index)?.slice() }
   put (index: number, bytes: Uint8Array): void { this.map.set(index, bytes.slice()) }
   delete (index: number): void { this.map.delete(index) }
+  async getRun (first: number, last: number): Promise<Uint8Array | undefined> { return this.runs.get(`${first}-${last}`)?.slice() }
+  putRun (first: number, last: number, bytes: Uint8Array): void { this.runs.set(`${first}-${last}`, bytes.slice()) }
+  deleteRun (first: number, last: number): void { this.runs.delete(`${first}-${last}`) }
 }
 
 async function bytesOf (stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
@@ -181,14 +186,40 @@ describe('verified reads', () => {
     expect(engine.rejected).toEqual([])
   })
 
-  it('keeps the verified pieces of small files in the cache and serves them from there next time', async () => {
+  it('keeps the verified pieces of a small file read whole in the cache, together, and serves them from there next time', async () => {
     const cache = new MapCache()
     const t = await table()
     expect(await bytesOf(await verifiedOpen({ table: t, engine: new FakeEngine(), cache })('a.html', 0, 25, signal))).toEqual(DATA.subarray(0, 25))
-    expect([...cache.map.keys()].sort()).toEqual([0, 1])
+    expect([...cache.runs.keys()]).toEqual(['0-1'])
+    expect(cache.map.size).toBe(0)
     const engine = new FakeEngine()
     expect(await bytesOf(await verifiedOpen({ table: t, engine, cache })('a.html', 0, 25, signal))).toEqual(DATA.subarray(0, 25))
+    // a range of it too, from the same entry
+    expect(await bytesOf(await verifiedOpen({ table: t, engine, cache })('a.html', 3, 20, signal))).toEqual(DATA.subarray(3, 23))
     expect(engine.runs).toEqual([])
+  })
+
+  it('keeps the pieces of a partial read one by one', async () => {
+    const cache = new MapCache()
+    const t = await table()
+    expect(await bytesOf(await verifiedOpen({ table: t, engine: new FakeEngine(), cache })('b.css', 20, 10, signal))).toEqual(DATA.subarray(45, 55))
+    expect([...cache.map.keys()]).toEqual([2, 3])
+    expect(cache.runs.size).toBe(0)
+  })
+
+  it('drops a rewritten whole-file entry and serves the real pieces from the engine', async () => {
+    const cache = new MapCache()
+    const t = await table()
+    await bytesOf(await verifiedOpen({ table: t, engine: new FakeEngine(), cache })('a.html', 0, 25, signal))
+    const run = cache.runs.get('0-1')!
+    run[30] = run[30]! ^ 1
+    const bad: Array<[number, string]> = []
+    const engine = new FakeEngine()
+    expect(await bytesOf(await verifiedOpen({ table: t, engine, cache, onBadPiece: (i, s) => bad.push([i, s]) })('a.html', 0, 25, signal))).toEqual(DATA.subarray(0, 25))
+    expect(bad).toEqual([[0, 'cache']])
+    expect(engine.runs).toHaveLength(1)
+    // stored again from the engine's verified pieces
+    expect(cache.runs.get('0-1')).toEqual(DATA.subarray(0, 2 * PIECE))
   })
 
   it('drops a rewritten cache entry and serves the real piece from the engine', async () => {
@@ -201,8 +232,8 @@ describe('verified reads', () => {
     expect(await bytesOf(stream)).toEqual(DATA.subarray(0, 25))
     expect(bad).toEqual([[0, 'cache']])
     expect(engine.runs[0]?.first).toBe(0)
-    // the engine's verified copy replaced the altered one
-    expect(cache.map.get(0)).toEqual(piece(0))
+    // the engine's verified copy replaced the altered one (the file read whole: its pieces kept together)
+    expect(cache.runs.get('0-1')).toEqual(DATA.subarray(0, 2 * PIECE))
   })
 
   it('reports a piece the engine sent altered (a rewritten store), and serves it once fetched again', async () => {

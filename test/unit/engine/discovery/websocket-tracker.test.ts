@@ -186,6 +186,53 @@ describe('WebSocketTrackerDiscovery with a fake tracker and fake WebRTC', () => 
     expect(pc.closed).toBe(true)
   })
 
+  it('gathers the first offers while the socket is still opening', async () => {
+    const { d } = make()
+    d.start({ uploaded: 0, downloaded: 0, left: 1 })
+    // the socket has not opened yet, and the offers are made already
+    expect(FakePeerConnection.instances).toHaveLength(2)
+    const socket = FakeSocket.instances.at(-1)!
+    socket.accept()
+    await flush()
+    const [first] = socket.announces()
+    expect(first!.offers).toHaveLength(2)
+    // the same two, not two more
+    expect(FakePeerConnection.instances).toHaveLength(2)
+  })
+
+  it('holds a connection that opens before anyone listens, with its bytes, for the first listener', async () => {
+    const d = new WebSocketTrackerDiscovery({
+      infoHash: INFO_HASH,
+      peerId: PEER_ID,
+      announce: ['ws://tracker.test/announce'],
+      WebSocket: FakeSocket as unknown as WebSocketConstructor,
+      RTCPeerConnection: FakePeerConnection as unknown as RTCPeerConnectionConstructor,
+      numwant: 1
+    })
+    discoveries.push(d)
+    d.start({ uploaded: 0, downloaded: 0, left: 1 })
+    const socket = FakeSocket.instances.at(-1)!
+    socket.accept()
+    await flush()
+    const offerId = (socket.announces()[0]!.offers as Array<{ offer_id: string }>)[0]!.offer_id
+    socket.receive({ action: 'announce', info_hash: IH, peer_id: RID, offer_id: offerId, answer: { type: 'answer', sdp: 'v=0 a' } })
+    await flush()
+    const pc = FakePeerConnection.instances[0]!
+    pc.channel!.open()
+    pc.channel!.deliver(new Uint8Array([1, 2]))
+    pc.channel!.deliver(new Uint8Array([3]))
+    const got: Uint8Array[] = []
+    d.on('connection', (c) => { c.on('data', (b) => got.push(b)) })
+    expect(got).toEqual([new Uint8Array([1, 2]), new Uint8Array([3])])
+    // later bytes go straight to the listener, once
+    pc.channel!.deliver(new Uint8Array([4]))
+    expect(got).toHaveLength(3)
+    // a second start only updates the figures: no second socket; a visitor that holds everything says `completed`
+    d.start({ uploaded: 0, downloaded: 0, left: 0 })
+    expect(FakeSocket.instances).toHaveLength(1)
+    expect(socket.announces().map((a) => a.event)).toEqual(['started', 'completed'])
+  })
+
   it('answers an offer with to_peer_id and offer_id, and emits the connection when the channel arrives and opens', async () => {
     const { socket, connections } = await started({ numwant: 0 })
     socket.receive({ action: 'announce', info_hash: IH, peer_id: RID, offer_id: OFFER_ID, offer: { type: 'offer', sdp: 'v=0 theirs' } })

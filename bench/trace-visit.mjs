@@ -1,0 +1,157 @@
+#!/usr/bin/env node
+/**
+ * Where a visit's time goes: one real site (bench/real-sites.mjs's list) opened cold and warm through peersite and
+ * from a plain static server, printing the loader's User Timing marks (`peersite:*`) and every resource of the
+ * site's document (start, first byte, end, in ms since the top-level navigation), slowest first.
+ *
+ *   npm run build && sh scripts/in-netns.sh node bench/trace-visit.mjs mathjax [--plain] [--all]
+ * A diagnostic, not a benchmark: it exports no run(), so bench/run-all.mjs skips it.
+ */
+import { pathToFileURL } from 'node:url'
+import { launchChromium } from './lib/chromium.mjs'
+import { assertInNetns, requireDist } from './lib/env.mjs'
+import { startLocalSite } from './lib/local-site.mjs'
+import { dist } from './lib/swarm.mjs'
+import { SITES, siteFolder, timeUntilUsable } from './real-sites.mjs'
+
+/** Timestamps of the WebSocket and WebRTC steps in the shell (wrapped constructors). */
+const TRACE = `(() => {
+  if (window.top !== window) return
+  const trace = window.__trace = []
+  const note = (n) => trace.push([n, performance.now()])
+  const WS = window.WebSocket
+  window.WebSocket = class extends WS {
+    constructor (...a) {
+      super(...a); note('ws-new')
+      this.addEventListener('open', () => note('ws-open'))
+      this.addEventListener('message', (e) => { const m = String(e.data); note(m.includes('"answer"') ? 'ws-answer' : m.includes('"offer"') ? 'ws-offer' : 'ws-msg') })
+    }
+    send (d) { note(String(d).includes('"offers":[{') ? 'ws-announce+offers' : String(d).includes('"answer"') ? 'ws-send-answer' : 'ws-send'); super.send(d) }
+  }
+  const PC = window.RTCPeerConnection
+  let n = 0
+  window.RTCPeerConnection = class extends PC {
+    constructor (...a) {
+      super(...a); const id = n++
+      if (id === 0) note('pc-new')
+      this.addEventListener('icegatheringstatechange', () => { if (this.iceGatheringState === 'complete') note('pc' + id + '-gathered') })
+      this.addEventListener('connectionstatechange', () => { if (this.connectionState === 'connected') note('pc' + id + '-connected') })
+      const wire = (ch) => {
+        ch.addEventListener('open', () => note('pc' + id + '-open'))
+        let ins = 0
+        let outs = 0
+        const kind = (d) => { const b = new Uint8Array(d instanceof ArrayBuffer ? d : d.buffer ?? d); return b.length === 0 ? 'empty' : b[0] === 19 ? 'hs' : b.length >= 5 ? 'm' + b[4] : 'ka' }
+        const bucket = (key, n) => { const b = Math.floor(performance.now() / 100); const h = window.__hist ??= {}; (h[b] ??= { in: 0, req: 0 })[key] += n }
+        ch.addEventListener('message', (e) => { if (ins++ < 12) note('in-' + kind(e.data)); bucket('in', e.data.byteLength ?? e.data.size ?? 0) })
+        const send = ch.send
+        ch.send = function (d) { if (outs++ < 12) note('out-' + kind(d)); const b = new Uint8Array(d instanceof ArrayBuffer ? d : d.buffer); let r = 0; for (let p = 0; p + 5 <= b.length;) { const len = (b[p] << 24 | b[p + 1] << 16 | b[p + 2] << 8 | b[p + 3]) >>> 0; if (b[p + 4] === 6) r++; p += 4 + len } bucket('req', r); return send.call(this, d) }
+      }
+      const cdc = this.createDataChannel
+      this.createDataChannel = (...b) => { const ch = cdc.apply(this, b); wire(ch); return ch }
+      this.addEventListener('datachannel', (e) => wire(e.channel))
+    }
+    setRemoteDescription (d) { note('pc' + n + '-remote'); return super.setRemoteDescription(d) }
+  }
+  // The engine port (loader/engine-host.ts): each read the worker opens, and when its first and last piece left.
+  const reads = window.__reads = new Map()
+  const desc = Object.getOwnPropertyDescriptor(MessagePort.prototype, 'onmessage')
+  Object.defineProperty(MessagePort.prototype, 'onmessage', {
+    configurable: true,
+    get () { return desc.get.call(this) },
+    set (fn) {
+      desc.set.call(this, fn && ((e) => {
+        const m = e.data
+        if (m && m.type === 'read') reads.set(m.id, { path: m.path, pieces: m.last - m.first + 1, open: performance.now(), first: null, last: null })
+        return fn(e)
+      }))
+    }
+  })
+  const post = MessagePort.prototype.postMessage
+  MessagePort.prototype.postMessage = function (m, t) {
+    if (m && m.type === 'piece') { const r = reads.get(m.id); if (r) { r.first ??= performance.now(); r.last = performance.now() } }
+    return post.call(this, m, t)
+  }
+})()`
+
+/** The marks of the shell and the resource entries of the site's document, in ms since the navigation start. */
+async function timeline (page) {
+  return await page.evaluate(() => {
+    const events = (window.__trace ?? []).map(([n, t]) => [n, Math.round(t)])
+    const hist = Object.entries(window.__hist ?? {}).map(([b, v]) => `${b * 100}:${Math.round(v.in / 1024)}K/${v.req}r`).join(' ')
+    const reads = [...(window.__reads ?? new Map()).values()].map((r) => ({ ...r, open: Math.round(r.open), first: Math.round(r.first), last: Math.round(r.last) }))
+    const frame = document.getElementById('peersite-frame')
+    const w = frame !== null ? frame.contentWindow : window
+    const shift = w.performance.timeOrigin - performance.timeOrigin
+    const marks = performance.getEntriesByType('mark').filter((m) => m.name.startsWith('peersite:')).map((m) => [m.name.slice(9), Math.round(m.startTime)])
+    const nav = w.performance.getEntriesByType('navigation')[0]
+    const entry = (e, label) => ({
+      name: label ?? e.name.replace(location.origin, ''),
+      start: Math.round(shift + e.startTime),
+      worker: e.workerStart > 0 ? Math.round(shift + e.workerStart) : null,
+      first: Math.round(shift + e.responseStart),
+      end: Math.round(shift + e.responseEnd),
+      size: e.decodedBodySize
+    })
+    const resources = w.performance.getEntriesByType('resource').map((e) => entry(e))
+    return { marks, events, reads, hist, doc: nav ? entry(nav, '(document)') : null, resources }
+  })
+}
+
+function print (label, usable, t) {
+  console.log(`\n== ${label}: usable at ${Math.round(usable)} ms`)
+  if (t.marks.length > 0) console.log('marks: ' + t.marks.map(([n, v]) => `${n} ${v}`).join(', '))
+  if (t.events.length > 0) console.log('swarm: ' + t.events.slice(0, 60).map(([n, v]) => `${n} ${v}`).join(', '))
+  if (t.hist) console.log('wire per 100 ms (KiB in / requests out): ' + t.hist)
+  if (t.reads.length > 0) {
+    console.log('engine reads (open, first piece, last piece):')
+    for (const r of t.reads) console.log(`  ${String(r.open).padStart(5)} ${String(r.first).padStart(5)} ${String(r.last).padStart(5)}  ${r.path} (${r.pieces} pieces)`)
+  }
+  const rows = [t.doc, ...t.resources].filter(Boolean)
+  const shown = all ? rows : rows.sort((a, b) => (b.end - b.start) - (a.end - a.start)).slice(0, 15).sort((a, b) => a.start - b.start)
+  for (const r of shown) {
+    console.log(`  ${String(r.start).padStart(5)} ${String(r.first).padStart(5)} ${String(r.end).padStart(5)}  (${String(r.end - r.start).padStart(4)} ms, ${String(Math.round(r.size / 1024)).padStart(5)} KiB) ${r.name}`)
+  }
+  console.log(`  ${rows.length} requests; last ends at ${Math.max(...rows.map((r) => r.end))}`)
+}
+
+/** --all: every resource, in order (else the 15 slowest). */
+const all = process.argv.includes('--all')
+
+async function main () {
+  const name = process.argv[2] ?? 'mathjax'
+  assertInNetns()
+  requireDist('bench/trace-visit')
+  const spec = SITES.find((s) => s.name === name)
+  if (spec === undefined) throw new Error(`no site ${name}`)
+  const dir = await siteFolder(spec, (s) => process.stderr.write(s + '\n'))
+
+  const { browser } = await launchChromium()
+  const site = await startLocalSite(dir, { label: spec.name })
+  const { startStaticServer } = await dist('cli/lib/static-server.js')
+  const plain = await startStaticServer({ root: dir, host: '127.0.0.1' })
+  try {
+    for (const [label, url] of [...(process.argv.includes('--plain') ? [['plain', plain.url]] : []), ['peersite', site.url]]) {
+      const context = await browser.newContext()
+      await context.addInitScript(TRACE)
+      const page = await context.newPage()
+      const before = plain.requests.length
+      await page.goto(url, { waitUntil: 'commit' })
+      print(`${label} cold`, await timeUntilUsable(page, spec.usable), await timeline(page))
+      if (label === 'plain') console.log('  served: ' + plain.requests.slice(before).join(' '))
+      await page.close()
+      const again = await context.newPage()
+      await again.goto(url, { waitUntil: 'commit' })
+      print(`${label} warm`, await timeUntilUsable(again, spec.usable), await timeline(again))
+      await context.close()
+    }
+  } finally {
+    await plain.close()
+    await site.close()
+    await browser.close()
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await main()
+  process.exit(0)
+}

@@ -1,0 +1,8 @@
+/**
+ * peersite-later.js: the part of the loader that no first site byte waits for, loaded on demand (loader/lazy.ts)
+ * as a bundle of its own. It shares no module with peersite.js (test/e2e/budget.test.ts checks): what it needs from
+ * the main bundle (the torrent, the card element) it gets as arguments, so no code is shipped twice and each file
+ * compresses on its own. Add here what runs after the first page has painted, or only when something goes wrong.
+ */
+export { problemFor, showProblem } from './problem.js'
+export { BackgroundPrefetch } from './prefetch.js'
