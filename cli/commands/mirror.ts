@@ -5,16 +5,18 @@ import { formatBytes } from '../lib/format.js'
 import { parseMirrorSources, startMirror, MIRROR_KEEP_VERSIONS, type Mirror, type MirroredSite } from '../lib/mirror.js'
 import { waitForShutdown } from '../lib/signals.js'
 import { renderSwarmStatus } from '../lib/status.js'
+import { startBtNetwork } from '../lib/bt-network.js'
+import { networkInit, withNetworkOptions } from '../lib/network-options.js'
 import { DEFAULT_TRACKERS, ICE_SERVERS_OPTION, iceConfigFor, parseIceServers, validateTrackers } from '../lib/trackers.js'
 
 export const command = 'mirror <sites..>'
 export const describe = 'Keep sites up from this machine: fetch each one and seed it, follow site keys to their newest version, resume after a restart'
 
 export function builder (yargs: Argv) {
-  return yargs
+  return withNetworkOptions(yargs)
     .positional('sites', { type: 'string', array: true, demandOption: true, describe: 'Infohashes, magnet URIs, .torrent files or site keys (64-hex public key or magnet:?xs=urn:btpk:…)' })
     .option('dir', { type: 'string', default: 'peersite-mirror', describe: 'Where the sites are kept (a restart resumes from it)' })
-    .option('tracker', { type: 'string', array: true, describe: 'WebSocket tracker URL (repeatable; added to each site\'s own; default: the public WebTorrent trackers when a site names none)' })
+    .option('tracker', { type: 'string', array: true, describe: 'Tracker URL: ws(s):// for WebRTC peers, http(s):// or udp:// for TCP peers (repeatable; added to each site\'s own; default: the public WebTorrent trackers when a site names none)' })
     .option('keep', { type: 'number', default: MIRROR_KEEP_VERSIONS, describe: 'Versions of each keyed site to keep' })
     .option('status-interval', { type: 'number', default: 10, describe: 'Seconds between status lines' })
     .option('ice-servers', ICE_SERVERS_OPTION)
@@ -47,23 +49,32 @@ export async function handler (argv: MirrorArgs): Promise<void> {
   if (!(Number.isFinite(argv.statusInterval) && argv.statusInterval > 0)) throw new UsageError(`invalid --status-interval "${String(argv.statusInterval)}": expected a positive number of seconds`)
   if (argv.dir.trim() === '') throw new UsageError('--dir needs a folder')
   // STUN only when some tracker is not on this machine (cli/lib/trackers.ts): sites' own trackers count too.
-  const rtcConfig = iceConfigFor(argv.iceServers, given.length > 0 ? given : await sourceTrackers(argv.sites.map(String)))
+  const known = given.length > 0 ? given : await sourceTrackers(argv.sites.map(String))
+  const rtcConfig = iceConfigFor(argv.iceServers, known)
+  // TCP and the DHT as for seed (cli/lib/network-options.ts): local trackers keep everything on 127.0.0.1.
+  const network = await startBtNetwork(networkInit(argv, known))
   const shutdown = waitForShutdown()
   const print = (): void => {
     if (mirror === undefined) return
     process.stdout.write(mirror.sites().map(mirrorStatusLine).join('\n') + '\n')
   }
   let mirror: Mirror | undefined
-  mirror = await startMirror({
-    dir: argv.dir,
-    sources: argv.sites.map(String),
-    trackers: given,
-    defaultTrackers: DEFAULT_TRACKERS,
-    keep: argv.keep,
-    ...(rtcConfig !== undefined ? { rtcConfig } : {}),
-    onWarning: (message) => process.stderr.write(`peersite: warning: ${message}\n`),
-    onChange: () => print()
-  })
+  try {
+    mirror = await startMirror({
+      dir: argv.dir,
+      sources: argv.sites.map(String),
+      trackers: given,
+      defaultTrackers: DEFAULT_TRACKERS,
+      keep: argv.keep,
+      network,
+      ...(rtcConfig !== undefined ? { rtcConfig } : {}),
+      onWarning: (message) => process.stderr.write(`peersite: warning: ${message}\n`),
+      onChange: () => print()
+    })
+  } catch (err) {
+    await network.close()
+    throw err
+  }
   print()
   const timer = setInterval(print, argv.statusInterval * 1000)
   const signal = await shutdown
@@ -71,4 +82,5 @@ export async function handler (argv: MirrorArgs): Promise<void> {
   process.stderr.write(`peersite: ${signal} received, stopping\n`)
   print()
   await mirror.close()
+  await network.close()
 }

@@ -16,22 +16,20 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { Bitfield } from '../../engine/bitfield.js'
-import { createNodeTrackerDiscovery } from '../../engine/discovery/node.js'
 import { UsageError } from '../../engine/errors.js'
 import { parseInfoDictionary, type Metainfo } from '../../engine/metainfo/index.js'
 import { pointerId, type VerifiedPointer } from '../../engine/pointer/index.js'
 import type { PointerExchange } from '../../engine/pointer-exchange.js'
 import { FsStore } from '../../engine/storage/fs.js'
 import { Torrent, type TorrentStats } from '../../engine/torrent.js'
-import { PUBLIC_RTC_CONFIG } from '../../engine/transport/rtc-config.js'
 import { toHex } from '../../engine/util/bytes.js'
 import { WebSeeds } from '../../engine/webseed.js'
 import type { Peer } from '../../engine/wire/peer.js'
 import { parseGetSource, type GetSource } from './get-source.js'
 import { parseSiteAddress, resolvePointer, startPointerSeeders, type PointerSeeders, type SiteAddress } from './pointer-swarm.js'
 import { PointerStateFile } from './pointer-state.js'
-import type { SwarmOptions } from './swarm.js'
-import { isWebSocketTracker } from './trackers.js'
+import { swarmParts, type SwarmOptions } from './swarm.js'
+import { isTracker, isWebSocketTracker } from './trackers.js'
 import { describeSystemError } from './system-errors.js'
 
 /** Versions of a keyed site kept by default (the newest and the two before it: visitors still on them are served). */
@@ -104,8 +102,10 @@ export async function startMirror (init: MirrorInit): Promise<Mirror> {
   let closed = false
   const changed = (): void => init.onChange?.()
   const trackersFor = (own: readonly string[]): string[] => {
-    // As joinTrackers (cli/lib/trackers.ts): the source's own trackers that this swarm code can announce to.
-    const list = [...new Set([...init.trackers, ...own.filter(isWebSocketTracker)])]
+    // As joinTrackers (cli/lib/trackers.ts): the source's own trackers that this swarm can announce to (HTTP and UDP
+    // ones only with the BitTorrent network: TCP peers).
+    const usable = init.network !== undefined ? isTracker : isWebSocketTracker
+    const list = [...new Set([...init.trackers, ...own.filter(usable)])]
     return list.length > 0 ? list : [...init.defaultTrackers ?? []]
   }
 
@@ -256,20 +256,18 @@ async function openMirroredSite (dir: string, source: string, infoHash: string, 
     for (let i = 0; i < metainfo.pieceCount; i++) if (have.has(i)) resumed += i === metainfo.pieceCount - 1 ? metainfo.length - i * metainfo.pieceLength : metainfo.pieceLength
     checking = false
   }
+  const { createDiscovery, pex } = swarmParts(opts)
   const torrent = new Torrent({
     createStore: (m) => store ?? new FsStore({ pieceLength: m.pieceLength, length: m.length, root: filesRoot, files: m.files }),
-    createDiscovery: (d) => createNodeTrackerDiscovery({
-      ...d,
-      announce: opts.trackers,
-      rtcConfig: opts.rtcConfig ?? PUBLIC_RTC_CONFIG,
-      ...(opts.announceIntervalMs !== undefined ? { announceIntervalMs: opts.announceIntervalMs } : {})
-    })
+    // WebRTC peers from the WebSocket trackers and, with the BitTorrent network, TCP peers too (cli/lib/swarm.ts).
+    createDiscovery
   }, {
     infoHash,
     ...(metainfo !== undefined ? { metainfo } : {}),
     ...(have !== undefined ? { have } : {}),
     // The publisher keeps a mirror connected to send newcomers its way (TorrentInit.keepSeeds): stay connected too.
     keepSeeds: true,
+    ...(pex !== undefined ? { pex } : {}),
     ...(opts.pointer !== undefined ? { pointer: opts.pointer } : {})
   })
   torrent.on('warning', (err) => opts.onWarning?.(`${infoHash.slice(0, 8)}: ${err.message}`))
