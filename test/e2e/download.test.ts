@@ -143,7 +143,7 @@ describe('a large file downloads through the browser\'s download manager', () =>
     expect(state?.downloaded).toBeGreaterThanOrEqual(BIG_BYTES)
     // Only the loader's own files and the shell's navigations reached the host (as in loader.test.ts).
     for (const path of site.server.requests) {
-      expect(path === '/' || /^\/(peersite\.json|peersite\.js|sw\.js|site\.torrent)$/.test(path), path).toBe(true)
+      expect(path === '/' || /^\/(peersite\.json|peersite\.js|peersite-later\.js|sw\.js|site\.torrent)$/.test(path), path).toBe(true)
     }
   })
 })

@@ -36,6 +36,9 @@ export const loaderFileUndecidedHandler: Handler = {
   name: 'loader-file-undecided',
   canHandle: (ctx) => isLoaderPath(ctx) && ctx.state.site === undefined,
   handle: async (ctx) => {
+    // Behind a gateway the site's table comes from peers and may never come ("nobody is sharing"): the loader's
+    // second bundle, which draws that problem page, must not wait for it.
+    if (ctx.state.gateway !== undefined && ctx.rel === LATER_FILE) return await fetch(ctx.request)
     const site = await ctx.state.loadSite().catch(() => undefined)
     if (site === undefined || ctx.rel === null || !site.files.has(ctx.rel)) return await fetch(ctx.request)
     return await (isTopLevelNavigation(ctx.request) ? shellHandler : siteHandler).handle!(ctx)
