@@ -299,7 +299,8 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     ...(plan.spa ? { spa: true } : {}),
     ...(plan.webSeeds.length > 0 ? { webSeeds: [...plan.webSeeds] } : {}),
     ...(plan.withFiles ? { withFiles: true } : {}),
-    files: metainfo.files.map((f) => ({ path: f.path, length: f.length, type: mime.getType(f.path) ?? 'application/octet-stream' })),
+    // A sectioned index holds the table instead (below): not built here only to be dropped.
+    files: plan.index ? [] : metainfo.files.map((f) => ({ path: f.path, length: f.length, type: mime.getType(f.path) ?? 'application/octet-stream' })),
     ...(address !== undefined && pointer !== undefined ? { address, pointer: pointerToJson(pointer) } : {})
   }
   let index: BuiltIndex | undefined
@@ -307,7 +308,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     // Many files: the table and the piece hashes go to sections the worker fetches as requests need them
     // (worker/site-index.ts); peersite.json keeps only their hashes. No `preload`: it indexes `files`.
     index = buildSiteIndex(metainfo, (path) => mime.getType(path) ?? 'application/octet-stream')
-    manifest = { ...manifest, files: [], index: index.root }
+    manifest = { ...manifest, index: index.root }
   } else {
     // Indexes of the manifest's (the torrent's) file order.
     const byPath = new Map(plan.site.files.map((f) => [f.path, f]))
