@@ -5,6 +5,7 @@
  */
 import { isWebSocketTracker } from './trackers.js'
 import { createHash } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
 import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import mime from 'mime'
@@ -271,7 +272,8 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     trackers: plan.trackers,
     createdBy: `peersite ${packageInfo().version}`,
     padPolicy: plan.padPolicy,
-    peek: refs,
+    // The pages' references feed `preload`, which a sectioned index does not have (it indexes `files`): not scanned.
+    ...(plan.index ? {} : { peek: refs }),
     webSeeds: plan.webSeeds,
     ...(onProgress !== undefined ? { onProgress } : {})
   })
@@ -336,7 +338,8 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     await writeFile(join(staging, MANIFEST_FILE), JSON.stringify(manifest))
     if (index !== undefined) {
       await mkdir(join(staging, dirname(index.sections[0]!.path)))
-      for (const section of index.sections) await writeFile(join(staging, section.path), section.bytes)
+      // Synchronously, as torrent.ts reads: hundreds of small files, each a thread-pool round trip when awaited.
+      for (const section of index.sections) writeFileSync(join(staging, section.path), section.bytes)
       await copyFile(join(plan.loaderDir, INDEX_SCRIPT), join(staging, INDEX_SCRIPT))
     }
     for (const file of LOADER_FILES) {
