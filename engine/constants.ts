@@ -349,3 +349,9 @@ export const UDP_TRACKER_PROTOCOL_ID = 0x41727101980n
 export const DHT_ANNOUNCE_INTERVAL_MS = 15 * 60_000
 /** The public bootstrap routers every mainline client starts from (bittorrent-dht's defaults). */
 export const DHT_DEFAULT_BOOTSTRAP: readonly string[] = ['router.bittorrent.com:6881', 'router.utorrent.com:6881', 'dht.transmissionbt.com:6881']
+
+/**
+ * `peersite mirror`: versions of a keyed site kept by default (the newest and the two before it: visitors still on
+ * them are served). Here rather than in cli/lib/mirror.ts so that the command's options load without the mirror.
+ */
+export const MIRROR_KEEP_VERSIONS = 3

@@ -214,10 +214,13 @@ export function contentType (type: string): string {
   return t
 }
 
+/** One encoder for every hash: constructing a TextEncoder per call was most of publish's index time on 10,000 files. */
+const UTF8 = new TextEncoder()
+
 /** FNV-1a (32 bits) of a string's UTF-8 bytes: the ETag token, and the bucket of a path (site-index.ts). */
 export function fnv1a32 (s: string): number {
   let h = 0x811c9dc5
-  for (const byte of new TextEncoder().encode(s)) {
+  for (const byte of UTF8.encode(s)) {
     h ^= byte
     h = Math.imul(h, 0x01000193)
   }

@@ -1,8 +1,6 @@
 /** `peersite gateway`: every site in its own origin, http://<id>.localhost:PORT/, from one local loader server. */
 import type { ArgumentsCamelCase, Argv } from 'yargs'
-import { startOriginGateway } from '../lib/origin-gateway.js'
-import { waitForShutdown } from '../lib/signals.js'
-import { DEFAULT_TRACKERS, ICE_SERVERS_OPTION, iceConfigFor, parsePort, validateBrowserTrackers } from '../lib/trackers.js'
+import { ICE_SERVERS_OPTION } from '../lib/trackers.js'
 
 export const command = 'gateway'
 export const describe = 'Open any site by its id at http://<id>.localhost:PORT/, each in its own origin (serves the loader only)'
@@ -18,16 +16,8 @@ export function builder (yargs: Argv) {
 
 export type GatewayArgs = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>> & { loaderDir?: string }
 
+/** The implementation is loaded only when this command runs: the other commands' start-up does not pay for it. */
 export async function handler (argv: GatewayArgs): Promise<void> {
-  const port = parsePort(argv.port, '--port') ?? 8888
-  const given = validateBrowserTrackers(argv.tracker ?? [])
-  const trackers = given.length > 0 ? given : [...DEFAULT_TRACKERS]
-  const rtcConfig = iceConfigFor(argv.iceServers, trackers)
-  const shutdown = waitForShutdown()
-  const gateway = await startOriginGateway({ host: argv.host, port, trackers, rtcConfig, ...(argv.loaderDir !== undefined ? { loaderDir: argv.loaderDir } : {}) })
-  process.stdout.write(`gateway on ${gateway.url} (each site at http://<id>.localhost:${gateway.port}/)\n`)
-  process.stderr.write('gateway running; press Ctrl-C to stop\n')
-  const signal = await shutdown
-  process.stderr.write(`peersite: ${signal} received, stopping\n`)
-  await gateway.close()
+  const { run } = await import('../run/gateway.js')
+  await run(argv)
 }

@@ -1,13 +1,8 @@
 /** `peersite mirror <site>... [--dir DIR]`: fetch sites and keep seeding them from this machine, following site keys. */
 import type { ArgumentsCamelCase, Argv } from 'yargs'
-import { UsageError } from '../../engine/errors.js'
-import { formatBytes } from '../lib/format.js'
-import { parseMirrorSources, startMirror, MIRROR_KEEP_VERSIONS, type Mirror, type MirroredSite } from '../lib/mirror.js'
-import { waitForShutdown } from '../lib/signals.js'
-import { renderSwarmStatus } from '../lib/status.js'
-import { startBtNetwork } from '../lib/bt-network.js'
-import { networkInit, withNetworkOptions } from '../lib/network-options.js'
-import { DEFAULT_TRACKERS, ICE_SERVERS_OPTION, iceConfigFor, parseIceServers, validateTrackers } from '../lib/trackers.js'
+import { MIRROR_KEEP_VERSIONS } from '../../engine/constants.js'
+import { ICE_SERVERS_OPTION } from '../lib/trackers.js'
+import { withNetworkOptions } from '../lib/network-options.js'
 
 export const command = 'mirror <sites..>'
 export const describe = 'Keep sites up from this machine: fetch each one and seed it, follow site keys to their newest version, resume after a restart'
@@ -25,62 +20,8 @@ export function builder (yargs: Argv) {
 
 export type MirrorArgs = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>
 
-/** One line per site: "<infohash> <name> (seq N): seeding 1.2 MB · 3 peers · up … · down …". */
-export function mirrorStatusLine (site: MirroredSite): string {
-  const m = site.torrent?.metainfo
-  const label = site.infoHash === '' ? site.source : `${site.infoHash}${m !== undefined ? ` ${m.name}` : ''}${site.seq !== undefined ? ` (seq ${site.seq})` : ''}`
-  const stats = site.stats()
-  const state = site.state()
-  if (stats === undefined || m === undefined) return `${label}: ${state}`
-  const pct = m.length === 0 ? 100 : Math.floor((stats.verified / m.length) * 100)
-  return renderSwarmStatus(`${label}: ${state} ${pct}% of ${formatBytes(m.length)}`, stats, m.length)
-}
-
-/** The trackers the sources name themselves (magnets' `tr`, torrents' announce lists), else the defaults. */
-async function sourceTrackers (sites: string[]): Promise<string[]> {
-  const listed = (await parseMirrorSources(sites)).flatMap((s) => s.source?.trackers ?? s.address?.trackers ?? [])
-  return listed.length > 0 ? listed : [...DEFAULT_TRACKERS]
-}
-
+/** The implementation is loaded only when this command runs: the other commands' start-up does not pay for it. */
 export async function handler (argv: MirrorArgs): Promise<void> {
-  const given = validateTrackers(argv.tracker ?? [])
-  parseIceServers(argv.iceServers)
-  if (!Number.isSafeInteger(argv.keep) || argv.keep < 1) throw new UsageError(`invalid --keep "${String(argv.keep)}": expected a whole number of versions, at least 1`)
-  if (!(Number.isFinite(argv.statusInterval) && argv.statusInterval > 0)) throw new UsageError(`invalid --status-interval "${String(argv.statusInterval)}": expected a positive number of seconds`)
-  if (argv.dir.trim() === '') throw new UsageError('--dir needs a folder')
-  // STUN only when some tracker is not on this machine (cli/lib/trackers.ts): sites' own trackers count too.
-  const known = given.length > 0 ? given : await sourceTrackers(argv.sites.map(String))
-  const rtcConfig = iceConfigFor(argv.iceServers, known)
-  // TCP and the DHT as for seed (cli/lib/network-options.ts): local trackers keep everything on 127.0.0.1.
-  const network = await startBtNetwork(networkInit(argv, known))
-  const shutdown = waitForShutdown()
-  const print = (): void => {
-    if (mirror === undefined) return
-    process.stdout.write(mirror.sites().map(mirrorStatusLine).join('\n') + '\n')
-  }
-  let mirror: Mirror | undefined
-  try {
-    mirror = await startMirror({
-      dir: argv.dir,
-      sources: argv.sites.map(String),
-      trackers: given,
-      defaultTrackers: DEFAULT_TRACKERS,
-      keep: argv.keep,
-      network,
-      ...(rtcConfig !== undefined ? { rtcConfig } : {}),
-      onWarning: (message) => process.stderr.write(`peersite: warning: ${message}\n`),
-      onChange: () => print()
-    })
-  } catch (err) {
-    await network.close()
-    throw err
-  }
-  print()
-  const timer = setInterval(print, argv.statusInterval * 1000)
-  const signal = await shutdown
-  clearInterval(timer)
-  process.stderr.write(`peersite: ${signal} received, stopping\n`)
-  print()
-  await mirror.close()
-  await network.close()
+  const { run } = await import('../run/mirror.js')
+  await run(argv)
 }

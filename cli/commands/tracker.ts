@@ -3,9 +3,6 @@
  * browsers, HTTP (/announce, /scrape) and UDP announces for ordinary BitTorrent clients, all on the one --port.
  */
 import type { ArgumentsCamelCase, Argv } from 'yargs'
-import { waitForShutdown } from '../lib/signals.js'
-import { startTrackerServer } from '../lib/tracker-server.js'
-import { parsePort } from '../lib/trackers.js'
 
 export const command = 'tracker'
 export const describe = 'Run a tracker: WebSocket (browsers), HTTP and UDP (BitTorrent clients) on one port'
@@ -18,14 +15,8 @@ export function builder (yargs: Argv) {
 
 export type TrackerArgs = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>
 
+/** The implementation is loaded only when this command runs: the other commands' start-up does not pay for it. */
 export async function handler (argv: TrackerArgs): Promise<void> {
-  const port = parsePort(argv.port, '--port') ?? 8000
-  const shutdown = waitForShutdown()
-  const server = await startTrackerServer({ host: argv.host, port })
-  // The WebSocket URL first (what `publish --tracker` takes for browsers), then the ones for ordinary clients.
-  process.stdout.write(`${server.url}\n${server.httpUrl}\n${server.udpUrl ?? ''}\n`)
-  process.stderr.write('tracker running; press Ctrl-C to stop\n')
-  const signal = await shutdown
-  process.stderr.write(`peersite: ${signal} received, stopping\n`)
-  await server.close()
+  const { run } = await import('../run/tracker.js')
+  await run(argv)
 }

@@ -31,9 +31,9 @@ import { PointerStateFile } from './pointer-state.js'
 import { swarmParts, type SwarmOptions } from './swarm.js'
 import { isTracker, isWebSocketTracker } from './trackers.js'
 import { describeSystemError } from './system-errors.js'
+import { MIRROR_KEEP_VERSIONS } from '../../engine/constants.js'
 
-/** Versions of a keyed site kept by default (the newest and the two before it: visitors still on them are served). */
-export const MIRROR_KEEP_VERSIONS = 3
+export { MIRROR_KEEP_VERSIONS }
 const INDEX_FILE = 'mirror.json'
 
 export interface MirrorInit extends SwarmOptions {

@@ -5,6 +5,7 @@
  */
 import { isWebSocketTracker } from './trackers.js'
 import { createHash } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
 import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import mime from 'mime'
@@ -271,7 +272,8 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     trackers: plan.trackers,
     createdBy: `peersite ${packageInfo().version}`,
     padPolicy: plan.padPolicy,
-    peek: refs,
+    // The pages' references feed `preload`, which a sectioned index does not have (it indexes `files`): not scanned.
+    ...(plan.index ? {} : { peek: refs }),
     webSeeds: plan.webSeeds,
     ...(onProgress !== undefined ? { onProgress } : {})
   })
@@ -299,7 +301,8 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     ...(plan.spa ? { spa: true } : {}),
     ...(plan.webSeeds.length > 0 ? { webSeeds: [...plan.webSeeds] } : {}),
     ...(plan.withFiles ? { withFiles: true } : {}),
-    files: metainfo.files.map((f) => ({ path: f.path, length: f.length, type: mime.getType(f.path) ?? 'application/octet-stream' })),
+    // A sectioned index holds the table instead (below): not built here only to be dropped.
+    files: plan.index ? [] : metainfo.files.map((f) => ({ path: f.path, length: f.length, type: mime.getType(f.path) ?? 'application/octet-stream' })),
     ...(address !== undefined && pointer !== undefined ? { address, pointer: pointerToJson(pointer) } : {})
   }
   let index: BuiltIndex | undefined
@@ -307,7 +310,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     // Many files: the table and the piece hashes go to sections the worker fetches as requests need them
     // (worker/site-index.ts); peersite.json keeps only their hashes. No `preload`: it indexes `files`.
     index = buildSiteIndex(metainfo, (path) => mime.getType(path) ?? 'application/octet-stream')
-    manifest = { ...manifest, files: [], index: index.root }
+    manifest = { ...manifest, index: index.root }
   } else {
     // Indexes of the manifest's (the torrent's) file order.
     const byPath = new Map(plan.site.files.map((f) => [f.path, f]))
@@ -335,7 +338,8 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     await writeFile(join(staging, MANIFEST_FILE), JSON.stringify(manifest))
     if (index !== undefined) {
       await mkdir(join(staging, dirname(index.sections[0]!.path)))
-      for (const section of index.sections) await writeFile(join(staging, section.path), section.bytes)
+      // Synchronously, as torrent.ts reads: hundreds of small files, each a thread-pool round trip when awaited.
+      for (const section of index.sections) writeFileSync(join(staging, section.path), section.bytes)
       await copyFile(join(plan.loaderDir, INDEX_SCRIPT), join(staging, INDEX_SCRIPT))
     }
     for (const file of LOADER_FILES) {

@@ -38,8 +38,12 @@ export function wantsIndex (files: number, force?: boolean): boolean {
 export function buildSiteIndex (metainfo: Pick<Metainfo, 'files' | 'pieceLength' | 'pieceHashes'>, typeOf: (path: string) => string): BuiltIndex {
   const dirSet = new Set<string>()
   for (const file of metainfo.files) {
-    const parts = file.path.split('/')
-    for (let i = 1; i < parts.length; i++) dirSet.add(parts.slice(0, i).join('/'))
+    // Each folder above the file, deepest first; one already seen has all of its parents in the set too.
+    for (let end = file.path.lastIndexOf('/'); end > 0; end = file.path.lastIndexOf('/', end - 1)) {
+      const dir = file.path.slice(0, end)
+      if (dirSet.has(dir)) break
+      dirSet.add(dir)
+    }
   }
   const count = Math.max(1, Math.ceil((metainfo.files.length + dirSet.size) / SECTION_ENTRIES))
   const buckets = Array.from({ length: count }, () => ({ files: [] as Array<[string, number, number, string]>, dirs: [] as string[], pieces: new Set<number>() }))

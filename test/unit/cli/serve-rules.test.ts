@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { join } from 'node:path'
-import { publishedWithSpa } from '../../../cli/commands/serve.js'
+import { publishedWithSpa } from '../../../cli/run/serve.js'
 import { startGateway, type Gateway } from '../../../cli/lib/gateway.js'
 import { publishSite } from '../../../cli/lib/publish.js'
 import { Bitfield } from '../../../engine/bitfield.js'

@@ -1,0 +1,201 @@
+/** `peersite get <infohash | magnet | site.torrent> --out DIR`: a Node visitor that downloads a whole site. */
+import { lstat, readdir } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import cliProgress from 'cli-progress'
+import { AbortError, PeersiteError, UsageError } from '../../engine/errors.js'
+import type { Metainfo } from '../../engine/metainfo/index.js'
+import { formatBytes, formatDuration, formatRate } from '../lib/format.js'
+import { parseGetSource } from '../lib/get-source.js'
+import { parseSiteAddress, resolvePointer } from '../lib/pointer-swarm.js'
+import { PointerStateFile } from '../lib/pointer-state.js'
+import { btpkMagnet, type VerifiedPointer } from '../../engine/pointer/index.js'
+import { toHex } from '../../engine/util/bytes.js'
+import { printAbove, startStatusLine, warningPrinter, type StatusLine } from '../lib/status.js'
+import { download, type DownloadProgress } from '../lib/swarm.js'
+import { systemReason } from '../lib/system-errors.js'
+import { iceConfigFor, joinTrackers, parseIceServers, validateTrackers } from '../lib/trackers.js'
+import { startBtNetwork, type BtNetwork } from '../lib/bt-network.js'
+import { networkInit } from '../lib/network-options.js'
+import type { GetArgs } from '../commands/get.js'
+
+/** The longest delay setTimeout accepts (a signed 32-bit count of milliseconds). */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+export async function run (argv: GetArgs): Promise<void> {
+  const given = validateTrackers(argv.tracker ?? [])
+  parseIceServers(argv.iceServers) // refuse a bad value before touching anything
+  if (argv.timeout !== undefined && !(Number.isFinite(argv.timeout) && argv.timeout > 0)) {
+    throw new UsageError(`invalid --timeout "${String(argv.timeout)}": expected a positive number of seconds`)
+  }
+  // Node's timers hold at most 2^31 - 1 ms; a longer delay fires at once (TimeoutOverflowWarning).
+  if (argv.timeout !== undefined && argv.timeout * 1000 > MAX_TIMER_MS) {
+    throw new UsageError(`invalid --timeout "${String(argv.timeout)}": at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (about 24 days)`)
+  }
+  if (argv.out.trim() === '') throw new UsageError('--out needs a folder')
+  const out = resolve(argv.out)
+  await checkOut(argv.out, out)
+  const address = parseSiteAddress(argv.source)
+  let source = address === undefined ? await parseGetSource(argv.source) : undefined
+  const trackers = joinTrackers(given, source?.trackers ?? address?.trackers ?? [])
+  const rtcConfig = iceConfigFor(argv.iceServers, trackers)
+  const netInit = networkInit(argv, trackers)
+
+  const controller = new AbortController()
+  let interrupted = false
+  const onSignal = (): void => {
+    interrupted = true
+    controller.abort(new AbortError('interrupted'))
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  const timer = argv.timeout !== undefined
+    ? setTimeout(() => controller.abort(new AbortError(`timed out after ${argv.timeout} s`)), argv.timeout * 1000)
+    : undefined
+
+  const started = Date.now()
+  const display = progressDisplay(argv.json)
+  let last: DownloadProgress | undefined
+  let metainfo: Metainfo | undefined = source?.metainfo
+  let pointer: VerifiedPointer | undefined
+  let network: BtNetwork | undefined
+  try {
+    if (address !== undefined) {
+      // A keyed site: the pointer swarm tells us its newest version, then that version is fetched like an infohash.
+      process.stderr.write(`finding the newest version of ${btpkMagnet(address.publicKey, address.salt)} from ${trackers.join(' ')}\n`)
+      pointer = await resolvePointer({
+        publicKey: address.publicKey,
+        salt: address.salt,
+        trackers,
+        ...(rtcConfig !== undefined ? { rtcConfig } : {}),
+        signal: controller.signal,
+        onWarning: display.warn,
+        state: new PointerStateFile()
+      })
+      process.stderr.write(`newest version: seq ${pointer.seq}, infohash ${pointer.infoHash}\n`)
+      source = { infoHash: pointer.infoHash, trackers: [], kind: 'infohash' }
+    }
+    if (source === undefined) throw new Error('unreachable: no source')
+    network = await startBtNetwork(netInit)
+    process.stderr.write(`getting ${source.name ?? source.infoHash} from ${trackers.join(' ')} (${network.describe()})\n`)
+    const result = await download({
+      infoHash: source.infoHash,
+      ...(source.metainfo !== undefined ? { metainfo: source.metainfo } : {}),
+      ...(source.webSeeds !== undefined ? { webSeeds: source.webSeeds } : {}),
+      out,
+      trackers,
+      network,
+      ...(rtcConfig !== undefined ? { rtcConfig } : {}),
+      signal: controller.signal,
+      onWarning: display.warn,
+      onMetadata: (m) => {
+        metainfo = m
+        display.metadata(m)
+      },
+      onProgress: (p) => {
+        last = p
+        display.progress(p)
+      }
+    })
+    display.stop()
+    const ms = Date.now() - started
+    const bytes = result.metainfo.length
+    if (argv.json) {
+      const keyed = pointer !== undefined ? { publicKey: toHex(pointer.publicKey), seq: pointer.seq, address: btpkMagnet(pointer.publicKey, pointer.salt) } : {}
+      process.stdout.write(JSON.stringify({ infoHash: result.metainfo.infoHash, name: result.metainfo.name, out, files: result.metainfo.files.length, bytes, ms, ...keyed }) + '\n')
+    } else {
+      process.stdout.write(`downloaded ${result.metainfo.name}: ${result.metainfo.files.length} files, ${formatBytes(bytes)} in ${formatDuration(ms)} ` +
+        `(average ${formatRate(bytes / Math.max(ms / 1000, 0.001))}) into ${out}\n`)
+    }
+  } catch (err) {
+    display.stop()
+    if (controller.signal.aborted) {
+      const have = last !== undefined && metainfo !== undefined
+        ? `${formatBytes(last.verified)} of ${formatBytes(metainfo.length)} verified, ${last.peers} peers`
+        : address !== undefined && pointer === undefined ? 'no peer showed a record for this site key'
+          : metainfo === undefined ? 'no metadata received from any peer' : 'nothing verified'
+      const reason = interrupted ? 'interrupted' : (controller.signal.reason as Error).message
+      throw new PeersiteError(`${reason} (${have}); nothing was written to ${out}`, interrupted ? 'ERR_INTERRUPTED' : 'ERR_TIMEOUT')
+    }
+    throw err
+  } finally {
+    await network?.close()
+    if (timer !== undefined) clearTimeout(timer)
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+}
+
+/** `get` writes only into a folder that does not exist yet or is empty: it never mixes a site into other files. */
+async function checkOut (label: string, out: string): Promise<void> {
+  let info
+  try {
+    // lstat: the finished download is renamed into place, which would replace a symbolic link, not fill its target.
+    info = await lstat(out)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw new UsageError(`cannot use output folder ${label}: ${systemReason(err)}`)
+  }
+  if (info.isSymbolicLink()) throw new UsageError(`output ${label} is a symbolic link: give the folder itself as --out`)
+  if (!info.isDirectory()) throw new UsageError(`output ${label} exists and is not a folder`)
+  if ((await readdir(out)).length > 0) throw new UsageError(`output folder ${label} is not empty`)
+}
+
+interface ProgressDisplay {
+  metadata: (m: Metainfo) => void
+  progress: (p: DownloadProgress) => void
+  warn: (message: string) => void
+  stop: () => void
+}
+
+/** A cli-progress bar on a terminal; sparse plain lines (every 5 s) in logs. */
+function progressDisplay (quiet: boolean): ProgressDisplay {
+  const tty = process.stderr.isTTY === true && !quiet
+  let latest: DownloadProgress | undefined
+  let meta: Metainfo | undefined
+  let status: StatusLine | undefined
+  let bar: cliProgress.SingleBar | undefined
+  const warnOnce = warningPrinter(() => status)
+  const payload = (p: DownloadProgress | undefined): Record<string, string> => ({
+    done: formatBytes(p?.verified ?? 0),
+    size: formatBytes(meta?.length ?? 0),
+    speed: formatRate(p?.downloadRate ?? 0),
+    peers: `${p?.peers ?? 0} peer${p?.peers === 1 ? '' : 's'}`
+  })
+  const plain = (): string => {
+    if (meta === undefined) return `fetching metadata from peers (${latest?.peers ?? 0} connected)`
+    const pct = meta.length === 0 ? 100 : Math.floor(((latest?.verified ?? 0) / meta.length) * 100)
+    const p = payload(latest)
+    return `${pct}% ${p.done} of ${p.size} · ${p.speed} · ${p.peers}`
+  }
+  if (!quiet) status = startStatusLine(plain)
+  return {
+    metadata: (m) => {
+      meta = m
+      if (!tty) return
+      status?.stop()
+      status = undefined
+      bar = new cliProgress.SingleBar({
+        stream: process.stderr,
+        format: '{bar} {percentage}% | {done} of {size} | {speed} | {peers}',
+        hideCursor: true,
+        barsize: 30
+      }, cliProgress.Presets.shades_classic)
+      bar.start(m.length, 0, payload(latest))
+    },
+    progress: (p) => {
+      latest = p
+      bar?.update(p.verified, payload(p))
+    },
+    warn: (message) => {
+      if (bar !== undefined) return // a bar cannot share its line; warnings are not fatal
+      if (!quiet) warnOnce(message)
+    },
+    stop: () => {
+      bar?.stop()
+      bar = undefined
+      status?.stop()
+      status = undefined
+      if (!tty && !quiet && latest !== undefined && meta !== undefined) printAbove(undefined, plain())
+    }
+  }
+}

@@ -1,0 +1,36 @@
+/** `peersite loader --out DIR`: the generic loader as static files, for a wildcard host (`*.sites.example`). */
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import { UsageError } from '../../engine/errors.js'
+import { buildGenericLoader, GENERIC_LOADER_FILES } from '../lib/generic-loader.js'
+import { DEFAULT_TRACKERS, iceConfigFor, validateBrowserTrackers } from '../lib/trackers.js'
+import type { LoaderArgs } from '../commands/loader.js'
+
+export async function run (argv: LoaderArgs): Promise<void> {
+  const given = validateBrowserTrackers(argv.tracker ?? [])
+  const trackers = given.length > 0 ? given : [...DEFAULT_TRACKERS]
+  const rtcConfig = iceConfigFor(argv.iceServers, trackers)
+  const out = resolve(argv.out)
+  let existing: string[] = []
+  try {
+    existing = await readdir(out)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new UsageError(`--out ${argv.out} is a file, not a folder`)
+  }
+  const foreign = existing.filter((f) => !(GENERIC_LOADER_FILES as readonly string[]).includes(f))
+  if (foreign.length > 0) throw new UsageError(`--out ${argv.out} holds other files (${foreign.slice(0, 3).join(', ')}): give a new or empty folder`)
+  const files = await buildGenericLoader({ trackers, rtcConfig, ...(argv.loaderDir !== undefined ? { loaderDir: argv.loaderDir } : {}) })
+  // Written beside the folder first and moved in whole: nothing half-written.
+  const staging = join(dirname(out), `.${out.split('/').pop() ?? 'loader'}.peersite-partial-${process.pid}`)
+  await rm(staging, { recursive: true, force: true })
+  await mkdir(staging, { recursive: true })
+  try {
+    for (const [name, bytes] of files) await writeFile(join(staging, name), bytes)
+    await rm(out, { recursive: true, force: true })
+    await rename(staging, out)
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true })
+    throw err
+  }
+  process.stdout.write(`generic loader -> ${out} (${[...files.keys()].join(', ')}); trackers: ${trackers.join(', ')}\n`)
+}

@@ -1,0 +1,20 @@
+/**
+ * `peersite tracker`: a tracker (bittorrent-tracker's server) for people who run their own: WebSocket announces for
+ * browsers, HTTP (/announce, /scrape) and UDP announces for ordinary BitTorrent clients, all on the one --port.
+ */
+import { waitForShutdown } from '../lib/signals.js'
+import { startTrackerServer } from '../lib/tracker-server.js'
+import { parsePort } from '../lib/trackers.js'
+import type { TrackerArgs } from '../commands/tracker.js'
+
+export async function run (argv: TrackerArgs): Promise<void> {
+  const port = parsePort(argv.port, '--port') ?? 8000
+  const shutdown = waitForShutdown()
+  const server = await startTrackerServer({ host: argv.host, port })
+  // The WebSocket URL first (what `publish --tracker` takes for browsers), then the ones for ordinary clients.
+  process.stdout.write(`${server.url}\n${server.httpUrl}\n${server.udpUrl ?? ''}\n`)
+  process.stderr.write('tracker running; press Ctrl-C to stop\n')
+  const signal = await shutdown
+  process.stderr.write(`peersite: ${signal} received, stopping\n`)
+  await server.close()
+}

@@ -1,0 +1,70 @@
+/**
+ * The CLI loads a command's implementation only when that command runs (cli/commands/<verb>.ts holds the options,
+ * cli/run/<verb>.ts the rest): `peersite --version` reads no command's code, and `publish --no-seed` never loads
+ * WebRTC, the DHT or the tracker bundle, which only seeding and `--local` need. Every module the process resolves is
+ * recorded by a module hook. Runs the build in dist/ (`npm run build`): a bundle would inline what is lazy here.
+ */
+import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
+import { copyHello, makeLoaderDir, repoRoot } from './helpers.js'
+
+const MAIN = join(repoRoot, 'dist', 'cli', 'main.js')
+const MARK = 'lazy-load-test:'
+
+/** Packages and modules that only seeding, serving and the tracker need. */
+const HEAVY = [/\/node_modules\/node-datachannel\//, /\/node_modules\/bittorrent-dht\//, /\/node_modules\/ws\//, /\/dist\/cli\/lib\/tracker-server\.js$/, /\/dist\/cli\/lib\/bt-network\.js$/, /\/dist\/cli\/lib\/swarm\.js$/]
+
+let tmp: TempDir
+let register: string
+
+beforeAll(async () => {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`)
+  tmp = await makeTempDir('peersite-lazy-')
+  const hooks = join(tmp.path, 'hooks.mjs')
+  await writeFile(hooks, `export async function resolve (spec, ctx, next) {
+  const r = await next(spec, ctx)
+  if (r.url.startsWith('file:')) process.stderr.write(${JSON.stringify(MARK)} + r.url + '\\n')
+  return r
+}
+`)
+  register = join(tmp.path, 'register.mjs')
+  await writeFile(register, `import { register } from 'node:module'\nregister(${JSON.stringify(pathToFileURL(hooks).href)})\n`)
+})
+
+afterAll(async () => { await tmp?.cleanup() })
+
+/** Runs the built CLI; resolves to its exit code, stdout and the modules it loaded. */
+async function loaded (args: string[], env: Record<string, string> = {}): Promise<{ code: number, stdout: string, modules: string[] }> {
+  return await new Promise((resolve) => {
+    execFile(process.execPath, ['--import', pathToFileURL(register).href, MAIN, ...args], { env: { ...process.env, PEERSITE_DEBUG: '', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      const modules = stderr.split('\n').filter((l) => l.startsWith(MARK)).map((l) => l.slice(MARK.length))
+      resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, modules })
+    })
+  })
+}
+
+describe('the CLI loads a command only when it runs', () => {
+  it('--version loads no command implementation and nothing heavy', async () => {
+    const { code, stdout, modules } = await loaded(['--version'])
+    expect(code).toBe(0)
+    expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
+    expect(modules.some((m) => m.endsWith('/dist/cli/main.js'))).toBe(true) // the hook saw the entry point
+    expect(modules.filter((m) => m.includes('/dist/cli/run/'))).toEqual([])
+    expect(modules.filter((m) => HEAVY.some((re) => re.test(m)))).toEqual([])
+  })
+
+  it('publish --no-seed loads publish only, and neither WebRTC, the DHT nor the tracker', async () => {
+    const site = await copyHello(tmp.path)
+    const loaderDir = await makeLoaderDir(tmp.path)
+    const { code, stdout, modules } = await loaded(['publish', site, '--no-seed', '--out', join(tmp.path, 'out')], { PEERSITE_LOADER_DIR: loaderDir })
+    expect(code).toBe(0)
+    expect(stdout).toContain('infohash:')
+    expect([...new Set(modules.filter((m) => m.includes('/dist/cli/run/')).map((m) => m.replace(/.*\/dist\/cli\/run\//, '')))]).toEqual(['publish.js'])
+    expect(modules.filter((m) => HEAVY.some((re) => re.test(m)))).toEqual([])
+  })
+})
