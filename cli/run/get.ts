@@ -98,7 +98,8 @@ export async function run (argv: GetArgs): Promise<void> {
     })
     display.stop()
     const ms = Date.now() - started
-    const bytes = result.metainfo.length
+    // The site's bytes, as written to --out: BEP 47 pad files are neither fetched nor written (metainfo.length counts them).
+    const bytes = result.metainfo.files.reduce((n, f) => n + f.length, 0)
     if (argv.json) {
       const keyed = pointer !== undefined ? { publicKey: toHex(pointer.publicKey), seq: pointer.seq, address: btpkMagnet(pointer.publicKey, pointer.salt) } : {}
       process.stdout.write(JSON.stringify({ infoHash: result.metainfo.infoHash, name: result.metainfo.name, out, files: result.metainfo.files.length, bytes, ms, ...keyed }) + '\n')

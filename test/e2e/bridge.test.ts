@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
 import { publishSite } from '../../cli/lib/publish.js'
 import { startStaticServer, type StaticServer } from '../../cli/lib/static-server.js'
-import { aria2c, waitForSeeders, type Proc } from '../helpers/bt-clients.js'
+import { aria2c, waitForSeeders, writePadFiles, type Proc } from '../helpers/bt-clients.js'
 import { startServeProcess, type ServeProcess } from '../helpers/serve-process.js'
 import { makeTempDir, type TempDir } from '../helpers/tmp.js'
 import { startTrackerServer, type TrackerServer } from '../helpers/tracker.js'
@@ -38,6 +38,8 @@ describe('a TCP-only seeder, bridged to a browser by a hybrid peersite peer', ()
     // The loader announces only to WebSocket trackers; the torrent lists the HTTP one for ordinary clients.
     expect(result.manifest.trackers).toEqual([tracker.url])
     server = await startStaticServer({ root: join(tmp.path, 'out'), host: '127.0.0.1' })
+    // aria2c knows no BEP 47: the site's pad files must be on disk for its hash check (README "The BitTorrent network").
+    expect(await writePadFiles(join(tmp.path, 'out', 'site.torrent'), tmp.path)).toBeGreaterThan(0)
     seeder = aria2c(['-V', '--seed-ratio=0.0', '--seed-time=120', '-d', tmp.path, join(tmp.path, 'out', 'site.torrent')])
     await waitForSeeders(tracker.httpUrl, result.metainfo.infoHash)
     bridge = await startServeProcess(join(tmp.path, 'out', 'site.torrent'), ['--ice-servers', 'none'])

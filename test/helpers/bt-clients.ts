@@ -4,6 +4,8 @@
  * PEX are off in the real clients, so they talk only to the tracker and the peers the tests start.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { cliPath } from '../unit/cli/helpers.js'
 
 export interface Proc {
@@ -69,6 +71,31 @@ export function aria2c (args: string[], cwd?: string): Proc {
     '--disable-ipv6=true', '--console-log-level=notice', '--summary-interval=0', '--check-certificate=false',
     '--bt-tracker-connect-timeout=5', '--bt-tracker-timeout=10', ...args
   ], cwd !== undefined ? { cwd } : {})
+}
+
+/**
+ * Writes the zero-filled BEP 47 pad files (`attr` containing `p`) that `torrentFile` lists, under `dir`/<name>/, so
+ * a client that knows no BEP 47 (aria2c, Transmission) finds every file of a padded peersite site on disk and its
+ * hash check passes: the pad files are part of the torrent's byte stream, zeros in the piece hashes. Returns how
+ * many it wrote (none for an unpadded torrent).
+ */
+export async function writePadFiles (torrentFile: string, dir: string): Promise<number> {
+  const { bdecode, isBytes, isDict, isInt } = await import('../../engine/util/bencode.js')
+  const torrent = bdecode(new Uint8Array(await readFile(torrentFile)))
+  const info = isDict(torrent) ? torrent.info : undefined
+  if (!isDict(info) || !isBytes(info.name) || !Array.isArray(info.files)) throw new Error(`${torrentFile}: not a multi-file torrent`)
+  const decoder = new TextDecoder()
+  const root = join(dir, decoder.decode(info.name))
+  let written = 0
+  for (const file of info.files) {
+    if (!isDict(file) || !isBytes(file.attr) || !decoder.decode(file.attr).includes('p')) continue
+    if (!isInt(file.length) || !Array.isArray(file.path) || !file.path.every(isBytes)) throw new Error(`${torrentFile}: a bad pad file entry`)
+    const path = join(root, ...file.path.map((part) => decoder.decode(part as Uint8Array)))
+    await mkdir(dirname(path), { recursive: true })
+    await writeFile(path, new Uint8Array(file.length))
+    written++
+  }
+  return written
 }
 
 /** Seeders (`complete`) the tracker counts for this torrent, from its HTTP /scrape (BEP 48). */

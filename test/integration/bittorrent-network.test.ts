@@ -15,7 +15,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startBtNetwork } from '../../cli/lib/bt-network.js'
 import { download, startSeeder } from '../../cli/lib/swarm.js'
 import { makeTorrent, randomData } from '../fixtures/make-torrent.js'
-import { aria2c, startPeersite, startProc, startTrackerProcess, waitForOutput, waitForSeeders, type Proc } from '../helpers/bt-clients.js'
+import { aria2c, startPeersite, startProc, startTrackerProcess, waitForOutput, waitForSeeders, writePadFiles, type Proc } from '../helpers/bt-clients.js'
 import { makeTempDir, type TempDir } from '../helpers/tmp.js'
 import { assertInNetns } from '../helpers/webrtc.js'
 
@@ -89,6 +89,9 @@ describe('peersite and ordinary BitTorrent clients over TCP', () => {
     // The torrent names the UDP tracker only, so `peersite get` announces over BEP 15. aria2c announces over HTTP
     // to the same tracker (its UDP tracker client needs its DHT on); the tracker keeps one swarm for both.
     const { dir, out, infoHash } = await published([tracker.ws, tracker.udp])
+    // aria2c knows no BEP 47: it seeds only once the site's pad files are on disk too (README "The BitTorrent
+    // network"). This site has some, so without them its hash check fails and it never seeds.
+    expect(await writePadFiles(join(out, 'site.torrent'), dir.path)).toBeGreaterThan(0)
     track(aria2c(['-V', '--seed-ratio=0.0', '--seed-time=60', `--bt-exclude-tracker=${tracker.udp}`, `--bt-tracker=${tracker.http}`, '-d', dir.path, join(out, 'site.torrent')]))
     await waitForSeeders(tracker.http, infoHash)
 
