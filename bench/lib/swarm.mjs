@@ -65,7 +65,9 @@ export async function publish (dir) {
   try {
     const loaderDir = join(work, 'loader')
     await mkdir(loaderDir)
-    for (const f of ['index.html', '404.html', 'sw.js', 'peersite.js']) await writeFile(join(loaderDir, f), '')
+    // Empty stand-ins: the benchmarks' visitors are Node peers, which need the torrent only.
+    const { LOADER_FILES } = await dist('cli/lib/package.js')
+    for (const f of LOADER_FILES) await writeFile(join(loaderDir, f), '')
     const result = await publishSite({ dir, out: join(work, 'out'), trackers: [], loaderDir })
     const torrent = await readFile(join(result.out, 'site.torrent'))
     return { metainfo: result.metainfo, torrent, infoHash: result.infoHash }
