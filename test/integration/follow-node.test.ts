@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startPointerSeeders } from '../../cli/lib/pointer-swarm.js'
 import { publishSite, type PublishResult } from '../../cli/lib/publish.js'
 import { startSeeder } from '../../cli/lib/swarm.js'
+import { publishTwoVersions } from '../helpers/keyed-versions.js'
 import { makeTempDir, type TempDir } from '../helpers/tmp.js'
 import { startTrackerServer, trackerUrlFor, type TrackerServer } from '../helpers/tracker.js'
 import { assertInNetns, rtcConfig } from '../helpers/webrtc.js'
@@ -27,12 +28,7 @@ beforeAll(async () => {
   assertInNetns()
   tmp = await makeTempDir('peersite-follow-node-')
   tracker = await startTrackerServer({ intervalMs: 2000 })
-  const loaderDir = await makeLoaderDir(tmp.path)
-  const site = await copyHello(tmp.path)
-  const common = { dir: site, trackers: [tracker.url], loaderDir, keyFile: join(tmp.path, 'keys', 'site.key'), stateDir: join(tmp.path, 'publisher-state') }
-  v1 = await publishSite({ ...common, out: join(tmp.path, 'v1') })
-  await writeFile(join(site, 'about.html'), '<h1>About, version 2</h1>\n')
-  v2 = await publishSite({ ...common, out: join(tmp.path, 'v2') })
+  ;({ v1, v2 } = await publishTwoVersions(tmp.path, [tracker.url]))
   await cliPath()
 }, 120_000)
 
