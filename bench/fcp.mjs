@@ -17,18 +17,12 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { gzipSync } from 'node:zlib'
-import { assertInNetns, repoRoot, requireDist } from './lib/env.mjs'
+import { assertInNetns, requireDist } from './lib/env.mjs'
 import { startLocalSite } from './lib/local-site.mjs'
 import { dist } from './lib/swarm.mjs'
 import { envNumber, fmt, markdownTable, median } from './lib/table.mjs'
+import { BASE_CHROMIUM_ARGS, CHROMIUM, SITE, waitForFramePaint } from './lib/first-paint.mjs'
 
-const CHROMIUM = process.env.PEERSITE_CHROMIUM ?? '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-features=WebRtcHideLocalIpsWithMdns', '--allow-loopback-in-peer-connection'
-]
-const SITE = join(repoRoot, 'examples', 'hello')
-const HOME_H1 = 'Hello from peersite'
 
 /** Paint and navigation timings of a plain page, ms since its navigation started. */
 async function plainTimings (page) {
@@ -41,10 +35,7 @@ async function plainTimings (page) {
 
 /** The same for the site page in the shell's frame, on the top-level navigation's timeline. */
 async function shellTimings (page) {
-  await page.waitForFunction((h1) => {
-    const w = document.getElementById('peersite-frame')?.contentWindow
-    return w?.document.querySelector('h1')?.textContent === h1 && w.performance.getEntriesByName('first-contentful-paint').length > 0
-  }, HOME_H1, { timeout: 60_000 })
+  await waitForFramePaint(page)
   return await page.evaluate(() => {
     const w = document.getElementById('peersite-frame').contentWindow
     const offset = w.performance.timeOrigin - performance.timeOrigin
@@ -89,7 +80,7 @@ export async function run ({ runs = envNumber('BENCH_FCP_RUNS', 5), log = (s) =>
     const { server, out } = site
     const plainServer = await startStaticServer({ root: SITE, host: '127.0.0.1' })
     closers.push(() => plainServer.close())
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true })
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: BASE_CHROMIUM_ARGS, headless: true })
     closers.push(() => browser.close())
 
     const rows = { plain: [], cold: [], warm: [], tab: [] }

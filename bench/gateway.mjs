@@ -19,14 +19,8 @@ import { assertInNetns, repoRoot, requireDist } from './lib/env.mjs'
 import { startLocalSite } from './lib/local-site.mjs'
 import { dist, rtcConfig } from './lib/swarm.mjs'
 import { envNumber, fmt, markdownTable, median } from './lib/table.mjs'
+import { BASE_CHROMIUM_ARGS, CHROMIUM, SITE, waitForFramePaint } from './lib/first-paint.mjs'
 
-const CHROMIUM = process.env.PEERSITE_CHROMIUM ?? '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-features=WebRtcHideLocalIpsWithMdns', '--allow-loopback-in-peer-connection'
-]
-const SITE = join(repoRoot, 'examples', 'hello')
-const HOME_H1 = 'Hello from peersite'
 
 async function plainFcp (page) {
   await page.waitForFunction(() => performance.getEntriesByName('first-contentful-paint').length > 0)
@@ -35,10 +29,7 @@ async function plainFcp (page) {
 
 /** The site page's FCP in the shell's frame, on the top-level navigation's timeline, and the loader's marks. */
 async function shellFcp (page) {
-  await page.waitForFunction((h1) => {
-    const w = document.getElementById('peersite-frame')?.contentWindow
-    return w?.document.querySelector('h1')?.textContent === h1 && w.performance.getEntriesByName('first-contentful-paint').length > 0
-  }, HOME_H1, { timeout: 60_000 })
+  await waitForFramePaint(page)
   return await page.evaluate(() => {
     const w = document.getElementById('peersite-frame').contentWindow
     const offset = w.performance.timeOrigin - performance.timeOrigin
@@ -88,7 +79,7 @@ export async function run ({ runs = envNumber('BENCH_GATEWAY_RUNS', 5), log = (s
     const gateway = await startOriginGateway({ trackers: [site.tracker.url], rtcConfig, loaderDir })
     closers.push(() => gateway.close())
     const gatewayUrl = gateway.siteUrl(site.result.infoHash)
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true })
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: BASE_CHROMIUM_ARGS, headless: true })
     closers.push(() => browser.close())
 
     const rows = { plain: [], siteCold: [], siteWarm: [], gwCold: [], gwWarm: [] }

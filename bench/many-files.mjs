@@ -18,9 +18,9 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { gzipSync } from 'node:zlib'
 import { launchChromium } from './lib/chromium.mjs'
 import { assertInNetns, repoRoot, requireDist } from './lib/env.mjs'
+import { hostResponse } from './lib/host-response.mjs'
 import { startLocalSite } from './lib/local-site.mjs'
 import { writeManyFilesSite } from './lib/many-files-site.mjs'
 import { envNumber, fmt, markdownTable, median } from './lib/table.mjs'
@@ -63,14 +63,7 @@ async function coldVisit (browser, site, deep) {
     context.on('requestfinished', (request) => {
       const url = new URL(request.url())
       if (url.origin !== origin) return
-      done.push((async () => {
-        const res = await request.response()
-        if (res === null || res.fromServiceWorker()) return undefined
-        const timing = request.timing()
-        const { responseBodySize } = await request.sizes()
-        const body = res.status() === 304 || responseBodySize === 0 ? Buffer.alloc(0) : await res.body()
-        return { path: url.pathname, end: timing.startTime + timing.responseEnd, raw: body.length, gz: body.length === 0 ? 0 : gzipSync(body, { level: 9 }).length }
-      })().catch(() => undefined))
+      done.push(hostResponse(request))
     })
     const page = await context.newPage()
     await page.goto(`${site.url}${deep.path}`)

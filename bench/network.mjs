@@ -23,14 +23,8 @@ import { pathToFileURL } from 'node:url'
 import { assertInNetns, repoRoot, requireDist } from './lib/env.mjs'
 import { dist, ensureSite, publish, rtcConfig, trackerUrl } from './lib/swarm.mjs'
 import { envNumber, fmt, markdownTable, median } from './lib/table.mjs'
+import { BASE_CHROMIUM_ARGS, CHROMIUM, SITE, waitForFramePaint } from './lib/first-paint.mjs'
 
-const CHROMIUM = process.env.PEERSITE_CHROMIUM ?? '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-features=WebRtcHideLocalIpsWithMdns', '--allow-loopback-in-peer-connection'
-]
-const SITE = join(repoRoot, 'examples', 'hello')
-const HOME_H1 = 'Hello from peersite'
 
 async function plainFcp (page) {
   await page.waitForFunction(() => performance.getEntriesByName('first-contentful-paint').length > 0)
@@ -39,10 +33,7 @@ async function plainFcp (page) {
 
 /** The site page's FCP in the shell's frame, on the top-level navigation's timeline. */
 async function shellFcp (page) {
-  await page.waitForFunction((h1) => {
-    const w = document.getElementById('peersite-frame')?.contentWindow
-    return w?.document.querySelector('h1')?.textContent === h1 && w.performance.getEntriesByName('first-contentful-paint').length > 0
-  }, HOME_H1, { timeout: 60_000 })
+  await waitForFramePaint(page)
   return await page.evaluate(() => {
     const w = document.getElementById('peersite-frame').contentWindow
     return w.performance.getEntriesByName('first-contentful-paint')[0].startTime + (w.performance.timeOrigin - performance.timeOrigin)
@@ -66,7 +57,7 @@ async function firstPaint (runs, log) {
     await publishSite({ dir: SITE, out, trackers: [tracker.url], loaderDir: join(repoRoot, 'dist', 'browser'), withFiles: true })
     const plain = await startStaticServer({ root: SITE, host: '127.0.0.1' })
     closers.push(() => plain.close())
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true })
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: BASE_CHROMIUM_ARGS, headless: true })
     closers.push(() => browser.close())
     const rows = { plain: [], webSeed: [], webSeedBytes: [] }
     for (let i = 0; i < runs; i++) {

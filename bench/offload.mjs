@@ -36,11 +36,10 @@ import { assertInNetns, repoRoot, requireDist } from './lib/env.mjs'
 import { startLocalSite } from './lib/local-site.mjs'
 import { startNetnsSeeder } from './lib/netns-seeder.mjs'
 import { envNumber, fmt, markdownTable, median } from './lib/table.mjs'
+import { BASE_CHROMIUM_ARGS, CHROMIUM } from './lib/first-paint.mjs'
 
-const CHROMIUM = process.env.PEERSITE_CHROMIUM ?? '/usr/bin/chromium'
 const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-features=WebRtcHideLocalIpsWithMdns', '--allow-loopback-in-peer-connection',
+  ...BASE_CHROMIUM_ARGS,
   // Background contexts must keep their timers and peer connections running at full speed.
   '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'
 ]

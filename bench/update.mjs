@@ -22,12 +22,8 @@ import { pathToFileURL } from 'node:url'
 import { assertInNetns, repoRoot, requireDist } from './lib/env.mjs'
 import { dist, rtcConfig } from './lib/swarm.mjs'
 import { envNumber, fmt, markdownTable, median } from './lib/table.mjs'
+import { BASE_CHROMIUM_ARGS, CHROMIUM } from './lib/first-paint.mjs'
 
-const CHROMIUM = process.env.PEERSITE_CHROMIUM ?? '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-features=WebRtcHideLocalIpsWithMdns', '--allow-loopback-in-peer-connection'
-]
 const PAGES = 40
 const ASSETS = 12
 
@@ -112,7 +108,7 @@ export async function run ({ runs = envNumber('BENCH_UPDATE_RUNS', 3), log = (s)
   requireDist()
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`)
   const { chromium } = await import('playwright-core')
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true })
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: BASE_CHROMIUM_ARGS, headless: true })
   const rows = []
   try {
     for (const changed of [1, 10]) {

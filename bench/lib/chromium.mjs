@@ -7,14 +7,14 @@
  */
 import { existsSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
+import { BASE_CHROMIUM_ARGS, CHROMIUM } from './first-paint.mjs'
 import { dist } from './swarm.mjs'
 import { mbps } from './table.mjs'
 import { pumpChannel, RAW_LOW_WATER, RAW_MAX_BUFFERED, RAW_MESSAGE_SIZE } from './webrtc.mjs'
 
-export const CHROMIUM = process.env.PEERSITE_CHROMIUM ?? '/usr/bin/chromium'
+export { CHROMIUM }
 export const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-features=WebRtcHideLocalIpsWithMdns', '--allow-loopback-in-peer-connection',
+  ...BASE_CHROMIUM_ARGS,
   // Media benchmarks play video without a click; exact performance.memory figures (else they are bucketed).
   '--autoplay-policy=no-user-gesture-required', '--enable-precise-memory-info'
 ]

@@ -1,5 +1,5 @@
 /**
- * A site of many small HTML pages (250 B to 4 KB each), the same as test/helpers/many-files.ts writes: index.html,
+ * A site of many small HTML pages (250 B to 4 KB each), also the tests' (test/helpers/many-files.ts re-exports it): index.html,
  * style.css, 404.html and `count - 3` pages under posts/YYYY/MM/, sizes from a fixed linear congruential sequence.
  */
 import { mkdir, writeFile } from 'node:fs/promises'

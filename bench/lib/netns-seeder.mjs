@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { repoRoot } from './env.mjs'
-import { rtcConfig } from './swarm.mjs'
+import { rtcConfig, seederAsker } from './swarm.mjs'
 
 const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((p) => existsSync(p)) ?? 'ip'
 const UNSHARE = ['/usr/bin/unshare', '/bin/unshare'].find((p) => existsSync(p)) ?? 'unshare'
@@ -51,16 +51,7 @@ export async function startNetnsSeeder ({ siteDir, torrent, trackerPort, tracker
     stdio: ['ignore', 'inherit', 'inherit', 'ipc']
   })
   const exited = new Promise((resolve) => child.once('exit', resolve))
-  const ask = async (msg, type) => await new Promise((resolve, reject) => {
-    const onMessage = (reply) => {
-      if (reply?.type !== type) return
-      child.off('message', onMessage)
-      resolve(reply)
-    }
-    child.on('message', onMessage)
-    void exited.then((code) => reject(new Error(`seeder process exited (${code})`)))
-    if (msg !== undefined) child.send(msg)
-  })
+  const ask = seederAsker(child, exited)
   try {
     await ask(undefined, 'started')
     const ip = (...args) => execFileSync(IP, args, { stdio: ['ignore', 'ignore', 'inherit'] })

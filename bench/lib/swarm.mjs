@@ -65,7 +65,9 @@ export async function publish (dir) {
   try {
     const loaderDir = join(work, 'loader')
     await mkdir(loaderDir)
-    for (const f of ['index.html', '404.html', 'sw.js', 'peersite.js']) await writeFile(join(loaderDir, f), '')
+    // Empty stand-ins: the benchmarks' visitors are Node peers, which need the torrent only.
+    const { LOADER_FILES } = await dist('cli/lib/package.js')
+    for (const f of LOADER_FILES) await writeFile(join(loaderDir, f), '')
     const result = await publishSite({ dir, out: join(work, 'out'), trackers: [], loaderDir })
     const torrent = await readFile(join(result.out, 'site.torrent'))
     return { metainfo: result.metainfo, torrent, infoHash: result.infoHash }
@@ -85,6 +87,23 @@ export function trackerUrl (tracker, name) {
 }
 
 /**
+ * `ask(msg, type)` for a bench/lib/seeder-process.mjs child: sends `msg` (none: just waits) and resolves with the
+ * child's next message of `type`; rejects once the child has exited (`exited`: a promise of its exit code).
+ */
+export function seederAsker (child, exited) {
+  return async (msg, type) => await new Promise((resolve, reject) => {
+    const onMessage = (reply) => {
+      if (reply?.type !== type) return
+      child.off('message', onMessage)
+      resolve(reply)
+    }
+    child.on('message', onMessage)
+    void exited.then((code) => reject(new Error(`seeder process exited (${code})`)))
+    if (msg !== undefined) child.send(msg)
+  })
+}
+
+/**
  * A tracker on 127.0.0.1 and a seeder of `site` that has announced to it (a warm tracker). The seeder runs in
  * a child process (bench/lib/seeder-process.mjs), like a real seeder on another machine.
  */
@@ -92,17 +111,9 @@ export async function startSwarm (site, metainfo, torrent) {
   const { startTrackerServer } = await dist('cli/lib/tracker-server.js')
   const tracker = await startTrackerServer({ intervalMs: 30_000 })
   const child = fork(join(repoRoot, 'bench', 'lib', 'seeder-process.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  const ask = seederAsker(child, exited)
   const warnings = []
-  const ask = async (msg, type) => await new Promise((resolve, reject) => {
-    const onMessage = (reply) => {
-      if (reply?.type !== type) return
-      child.off('message', onMessage)
-      resolve(reply)
-    }
-    child.on('message', onMessage)
-    child.once('exit', (code) => reject(new Error(`seeder process exited (${code})`)))
-    if (msg !== undefined) child.send(msg)
-  })
   try {
     child.send({ siteDir: site.dir, torrent: Buffer.from(torrent).toString('base64'), trackers: [trackerUrl(tracker, 'seeder')], rtcConfig })
     await ask(undefined, 'ready')
@@ -122,7 +133,6 @@ export async function startSwarm (site, metainfo, torrent) {
       return (await ask('stats', 'stats')).cpu
     },
     async close () {
-      const exited = new Promise((resolve) => child.once('exit', resolve))
       child.send('close')
       const timer = setTimeout(() => child.kill(), 5000)
       await exited

@@ -9,7 +9,7 @@
 import { TRACKER_DEFAULT_INTERVAL_MS, TRACKER_MIN_INTERVAL_MS, TRACKER_REQUEST_TIMEOUT_MS } from '../constants.js'
 import { TrackerError } from '../errors.js'
 import { BencodeError, bdecode, isBytes, isDict, isInt, type BValue } from '../util/bencode.js'
-import { utf8 } from '../util/bytes.js'
+import { concatBytes, utf8 } from '../util/bytes.js'
 import { announceUdp } from './udp-tracker.js'
 
 export interface PeerAddress {
@@ -101,13 +101,7 @@ async function readCapped (res: Response, max: number): Promise<Uint8Array> {
     }
     chunks.push(value)
   }
-  const out = new Uint8Array(total)
-  let off = 0
-  for (const c of chunks) {
-    out.set(c, off)
-    off += c.length
-  }
-  return out
+  return concatBytes(chunks)
 }
 
 /** Reads a tracker's bencoded answer: `failure reason`, `interval`, `peers` (compact or a list), `peers6`. */

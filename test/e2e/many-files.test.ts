@@ -6,11 +6,11 @@
  *
  *   npm run build && sh scripts/in-netns.sh npx vitest run test/e2e/many-files.test.ts
  */
-import { gzipSync } from 'node:zlib'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page, Request } from 'playwright-core'
+import { hostResponse } from '../../bench/lib/host-response.mjs'
 import { writeManyFilesSite, type ManyFilesSite } from '../helpers/many-files.js'
 import { makeTempDir, type TempDir } from '../helpers/tmp.js'
 import { assertInNetns } from '../helpers/webrtc.js'
@@ -40,14 +40,7 @@ async function visit (browser: Browser, site: LocalSite, path: string, h1: strin
     const onFinished = (request: Request): void => {
       const url = new URL(request.url())
       if (url.origin !== origin) return
-      done.push((async () => {
-        const res = await request.response()
-        if (res === null || res.fromServiceWorker()) return undefined
-        const timing = request.timing()
-        const { responseBodySize } = await request.sizes()
-        const gz = res.status() === 304 || responseBodySize === 0 ? 0 : gzipSync(await res.body(), { level: 9 }).length
-        return { path: url.pathname, end: timing.startTime + timing.responseEnd, gz }
-      })().catch(() => undefined))
+      done.push(hostResponse(request))
     }
     context.on('request', (r) => { if (new URL(r.url()).origin === origin) requested.push(new URL(r.url()).pathname) })
     context.on('requestfinished', onFinished)

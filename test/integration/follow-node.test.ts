@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startPointerSeeders } from '../../cli/lib/pointer-swarm.js'
 import { publishSite, type PublishResult } from '../../cli/lib/publish.js'
 import { startSeeder } from '../../cli/lib/swarm.js'
+import { publishTwoVersions } from '../helpers/keyed-versions.js'
 import { makeTempDir, type TempDir } from '../helpers/tmp.js'
 import { startTrackerServer, trackerUrlFor, type TrackerServer } from '../helpers/tracker.js'
 import { assertInNetns, rtcConfig } from '../helpers/webrtc.js'
@@ -27,12 +28,7 @@ beforeAll(async () => {
   assertInNetns()
   tmp = await makeTempDir('peersite-follow-node-')
   tracker = await startTrackerServer({ intervalMs: 2000 })
-  const loaderDir = await makeLoaderDir(tmp.path)
-  const site = await copyHello(tmp.path)
-  const common = { dir: site, trackers: [tracker.url], loaderDir, keyFile: join(tmp.path, 'keys', 'site.key'), stateDir: join(tmp.path, 'publisher-state') }
-  v1 = await publishSite({ ...common, out: join(tmp.path, 'v1') })
-  await writeFile(join(site, 'about.html'), '<h1>About, version 2</h1>\n')
-  v2 = await publishSite({ ...common, out: join(tmp.path, 'v2') })
+  ;({ v1, v2 } = await publishTwoVersions(tmp.path, [tracker.url]))
   await cliPath()
 }, 120_000)
 
@@ -65,28 +61,36 @@ async function waitFor (child: ChildProcess, out: { text: string }, text: string
   })
 }
 
+/**
+ * Runs the CLI (`args`) as a process with its own state directory, collecting its stdout and stderr; stopped with
+ * Ctrl-C at the end (SIGKILL after 10 s: a hang would be a bug, but must not hold the test run).
+ */
+async function startCli (args: string[], stateDir: string): Promise<{ child: ChildProcess, out: { text: string }, err: { text: string } }> {
+  const main = await cliPath()
+  const env = { ...process.env, PEERSITE_STATE_DIR: stateDir, PEERSITE_DEBUG: '' }
+  const child = spawn(process.execPath, [main, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  closers.push(async () => {
+    if (child.exitCode !== null) return
+    const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)))
+    child.kill('SIGINT')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+    const how = await exited
+    clearTimeout(timer)
+    if (how !== 0 && how !== 130) console.log(`${args[0]!} ended with ${String(how)}`)
+  })
+  const out = { text: '' }
+  const err = { text: '' }
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { out.text += d })
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { err.text += d })
+  return { child, out, err }
+}
+
 describe('serve <site address>', () => {
   it('serves the newest version, and switches to a newer one announced while it runs', async () => {
     // Only version 1 is out at first (the publisher's record of version 2 is not announced yet).
     const v1Pointers = await startPointerSeeders({ record: v1.pointer!, trackers: [trackerUrlFor(tracker, 'v1-pointer')], rtcConfig, announceIntervalMs: 2000 })
     closers.push(async () => await v1Pointers.close())
-    const main = await cliPath()
-    const env = { ...process.env, PEERSITE_STATE_DIR: join(tmp.path, 'serve-state'), PEERSITE_DEBUG: '' }
-    const child = spawn(process.execPath, [main, 'serve', `${v1.address!}&tr=${encodeURIComponent(tracker.url)}`, '--port', '0', '--ice-servers', 'none'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    closers.push(async () => {
-      if (child.exitCode !== null) return
-      const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)))
-      child.kill('SIGINT')
-      // serve stops on SIGINT; a hang would be a bug, but must not hold the test run.
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
-      const how = await exited
-      clearTimeout(timer)
-      if (how !== 0 && how !== 130) console.log(`serve ended with ${String(how)}`)
-    })
-    const out = { text: '' }
-    const err = { text: '' }
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out.text += d })
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { err.text += d })
+    const { child, out, err } = await startCli(['serve', `${v1.address!}&tr=${encodeURIComponent(tracker.url)}`, '--port', '0', '--ice-servers', 'none'], join(tmp.path, 'serve-state'))
     const first = await waitFor(child, out, 'address:')
     expect(first).toContain(`infohash: ${v1.infoHash}`)
     const url = /on (http:\/\/\S+)/.exec(first)![1]!
@@ -101,20 +105,8 @@ describe('serve <site address>', () => {
 
   it('seed <site address> mirrors the newest version: a visitor gets it from the mirror with the publisher gone', async () => {
     // The publisher's seeders of version 2 from the test before are running; the mirror joins.
-    const main = await cliPath()
     const mirrorDir = join(tmp.path, 'mirror')
-    const env = { ...process.env, PEERSITE_STATE_DIR: join(tmp.path, 'mirror-state'), PEERSITE_DEBUG: '' }
-    const child = spawn(process.execPath, [main, 'seed', `${v2.address!}&tr=${encodeURIComponent(trackerUrlFor(tracker, 'mirror'))}`, '--path', mirrorDir, '--ice-servers', 'none'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    closers.push(async () => {
-      if (child.exitCode !== null) return
-      const exited = new Promise((resolve) => child.once('exit', resolve))
-      child.kill('SIGINT')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
-      await exited
-      clearTimeout(timer)
-    })
-    const out = { text: '' }
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out.text += d })
+    const { child, out } = await startCli(['seed', `${v2.address!}&tr=${encodeURIComponent(trackerUrlFor(tracker, 'mirror'))}`, '--path', mirrorDir, '--ice-servers', 'none'], join(tmp.path, 'mirror-state'))
     await waitFor(child, out, `seeding version seq ${v2.pointer!.seq}`)
 
     // Every publisher seeder stops: the mirror alone has version 2 and its record.
@@ -136,21 +128,7 @@ describe('serve <site address>', () => {
     await writeFile(join(site2, 'about.html'), '<h1>About, the third</h1>\n')
     const w2 = await publishSite({ ...common, dir: site2, out: join(dir, 'w2') })
     await seedVersion(w1, 'w1')
-    const main = await cliPath()
-    const env = { ...process.env, PEERSITE_STATE_DIR: join(dir, 'mirror-state'), PEERSITE_DEBUG: '' }
-    const child = spawn(process.execPath, [main, 'seed', `${w1.address!}&tr=${encodeURIComponent(trackerUrlFor(tracker, 'mirror-2'))}`, '--path', join(dir, 'mirror'), '--ice-servers', 'none'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    closers.push(async () => {
-      if (child.exitCode !== null) return
-      const exited = new Promise((resolve) => child.once('exit', resolve))
-      child.kill('SIGINT')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
-      await exited
-      clearTimeout(timer)
-    })
-    const out = { text: '' }
-    const err = { text: '' }
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out.text += d })
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { err.text += d })
+    const { child, out, err } = await startCli(['seed', `${w1.address!}&tr=${encodeURIComponent(trackerUrlFor(tracker, 'mirror-2'))}`, '--path', join(dir, 'mirror'), '--ice-servers', 'none'], join(dir, 'mirror-state'))
     await waitFor(child, out, `seeding version seq ${w1.pointer!.seq}`).catch((e: Error) => { throw new Error(`${e.message}; stderr: ${err.text}`) })
     await seedVersion(w2, 'w2')
     const text = await waitFor(child, out, `seeding version seq ${w2.pointer!.seq}`)

@@ -3,21 +3,22 @@
  * with one key; the newest is found in the pointer swarm (BEP 46 target) and downloaded by `peersite get <btpk
  * magnet>` as a process, even with a peer replaying the older record; two records with one seq (a fork) are refused.
  */
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startPointerSeeders, resolvePointer } from '../../cli/lib/pointer-swarm.js'
 import { PointerStateFile } from '../../cli/lib/pointer-state.js'
-import { publishSite, type PublishResult } from '../../cli/lib/publish.js'
+import type { PublishResult } from '../../cli/lib/publish.js'
 import { parseKeyFile } from '../../cli/lib/site-key.js'
 import { startSeeder } from '../../cli/lib/swarm.js'
 import { nodeSigner } from '../../engine/pointer/node.js'
 import { signPointer, type PointerRecord } from '../../engine/pointer/index.js'
 import { toHex } from '../../engine/util/bytes.js'
+import { publishTwoVersions } from '../helpers/keyed-versions.js'
 import { makeTempDir, type TempDir } from '../helpers/tmp.js'
 import { startTrackerServer, trackerUrlFor, type TrackerServer } from '../helpers/tracker.js'
 import { assertInNetns, rtcConfig } from '../helpers/webrtc.js'
-import { cliPath, copyHello, makeLoaderDir, removeBundle, runCli } from '../unit/cli/helpers.js'
+import { cliPath, copyHello, removeBundle, runCli } from '../unit/cli/helpers.js'
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -35,13 +36,7 @@ beforeAll(async () => {
   assertInNetns()
   tmp = await makeTempDir('peersite-pointer-')
   tracker = await startTrackerServer({ intervalMs: 2000 })
-  loaderDir = await makeLoaderDir(tmp.path)
-  keyPath = join(tmp.path, 'keys', 'site.key')
-  const site = await copyHello(tmp.path)
-  const common = { dir: site, trackers: [tracker.url], loaderDir, keyFile: keyPath, stateDir: join(tmp.path, 'publisher-state') }
-  v1 = await publishSite({ ...common, out: join(tmp.path, 'v1') })
-  await writeFile(join(site, 'about.html'), '<h1>About, version 2</h1>\n')
-  v2 = await publishSite({ ...common, out: join(tmp.path, 'v2') })
+  ;({ v1, v2, loaderDir, keyFile: keyPath } = await publishTwoVersions(tmp.path, [tracker.url]))
   await cliPath()
 }, 120_000)
 afterAll(async () => {

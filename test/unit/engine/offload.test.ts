@@ -9,8 +9,8 @@ import type { Metainfo } from '../../../engine/metainfo/index.js'
 import { Spread } from '../../../engine/spread.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
-import { memoryConnectionPair } from '../../../engine/transport/memory.js'
 import type { Peer } from '../../../engine/wire/peer.js'
+import { connectTorrents } from '../../fixtures/engine-peers.js'
 import { makeTorrent, randomData } from '../../fixtures/make-torrent.js'
 
 const PIECE = 16 * 1024
@@ -34,26 +34,20 @@ function visitor (metainfo: Metainfo): Torrent {
   return t
 }
 
-function connect (a: Torrent, b: Torrent): void {
-  const [x, y] = memoryConnectionPair()
-  a.addConnection(x)
-  b.addConnection(y)
-}
-
 const done = async (t: Torrent): Promise<void> => await new Promise((resolve) => { if (t.done) resolve(); else t.once('done', () => resolve()) })
 
 describe('the origin seeder sends each piece once', () => {
   it('a second visitor connected to one that has the site gets it from that visitor, not from the origin', async () => {
     const { metainfo, seed } = await origin(16)
     const a = visitor(metainfo)
-    connect(seed, a)
+    connectTorrents(seed, a)
     await done(a)
     expect(seed.stats().uploaded).toBe(metainfo.length)
 
     const b = visitor(metainfo)
     // The origin first: its unchoke reaches b before a's, so b asks the origin for every piece.
-    connect(seed, b)
-    connect(a, b)
+    connectTorrents(seed, b)
+    connectTorrents(a, b)
     await done(b)
     expect(seed.stats().uploaded).toBe(metainfo.length)
     expect(a.stats().uploaded).toBe(metainfo.length)
@@ -63,9 +57,9 @@ describe('the origin seeder sends each piece once', () => {
     const { metainfo, seed } = await origin(32)
     const a = visitor(metainfo)
     const b = visitor(metainfo)
-    connect(a, b)
-    connect(seed, a)
-    connect(seed, b)
+    connectTorrents(a, b)
+    connectTorrents(seed, a)
+    connectTorrents(seed, b)
     await Promise.all([done(a), done(b)])
     expect(seed.stats().uploaded).toBeLessThan(2 * metainfo.length)
     expect(a.stats().uploaded + b.stats().uploaded).toBeGreaterThan(0)
@@ -74,10 +68,10 @@ describe('the origin seeder sends each piece once', () => {
   it('still serves a visitor that no other peer serves (after the hold)', async () => {
     const { metainfo, seed } = await origin(4)
     const a = visitor(metainfo)
-    connect(seed, a)
+    connectTorrents(seed, a)
     await done(a)
     const b = visitor(metainfo) // not connected to a: only the origin can serve it
-    connect(seed, b)
+    connectTorrents(seed, b)
     await done(b)
     expect(b.stats().downloaded).toBe(metainfo.length)
     expect(seed.stats().uploaded).toBe(2 * metainfo.length)

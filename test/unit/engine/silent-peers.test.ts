@@ -3,41 +3,18 @@
  * connected before an honest seeder: a reader of the first piece still gets it, from the seeder.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { Bitfield } from '../../../engine/bitfield.js'
-import { MAX_FIXED_MESSAGE_LENGTH } from '../../../engine/constants.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
-import { memoryConnectionPair } from '../../../engine/transport/memory.js'
-import { concatBytes, randomBytes } from '../../../engine/util/bytes.js'
-import { encodeHandshake, encodeMessage, WireDecoder } from '../../../engine/wire/codec.js'
-import type { Metainfo } from '../../../engine/metainfo/index.js'
+import { concatBytes } from '../../../engine/util/bytes.js'
 import { makeTorrent, randomData } from '../../fixtures/make-torrent.js'
 import { connectTorrents, sameBytes, seederOf } from '../../fixtures/engine-peers.js'
+import { silentPeer } from '../../fixtures/silent-peer.js'
 
 const torrents: Torrent[] = []
 afterEach(async () => {
   await Promise.all(torrents.splice(0).map(async (t) => await t.destroy()))
 })
 
-/** A silent peer on the other end of a memory connection to `torrent`; resolves with the requests it got. */
-function silentPeer (torrent: Torrent, metainfo: Metainfo): { requests: () => number } {
-  const [ours, theirs] = memoryConnectionPair()
-  const decoder = new WireDecoder({ maxMessageLength: MAX_FIXED_MESSAGE_LENGTH })
-  let requests = 0
-  theirs.on('data', (chunk) => {
-    for (const item of decoder.push(chunk)) {
-      if (item.kind === 'handshake') {
-        theirs.send(encodeHandshake({ infoHash: metainfo.infoHashBytes, peerId: randomBytes(20) }))
-        theirs.send(encodeMessage({ type: 'bitfield', bitfield: Bitfield.full(metainfo.pieceCount).bytes }))
-        theirs.send(encodeMessage({ type: 'unchoke' }))
-      } else if (item.message.type === 'request') {
-        requests++
-      }
-    }
-  })
-  torrent.addConnection(ours)
-  return { requests: () => requests }
-}
 
 describe('silent peers first, then an honest seeder', () => {
   it('a reader of a few small pieces gets them from the seeder although silent peers fill the peer list', async () => {

@@ -11,13 +11,12 @@ import type { Metainfo } from '../../../engine/metainfo/index.js'
 import type { Peer } from '../../../engine/wire/peer.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
-import { MAX_FIXED_MESSAGE_LENGTH, WEB_SEED_DEADLINE_MS } from '../../../engine/constants.js'
-import { memoryConnectionPair } from '../../../engine/transport/memory.js'
-import { concatBytes, randomBytes } from '../../../engine/util/bytes.js'
-import { encodeHandshake, encodeMessage, WireDecoder } from '../../../engine/wire/codec.js'
+import { WEB_SEED_DEADLINE_MS } from '../../../engine/constants.js'
+import { concatBytes } from '../../../engine/util/bytes.js'
 import { WebSeeds, webSeedFileUrl } from '../../../engine/webseed.js'
 import { makeTorrent, randomData, type FixtureFile } from '../../fixtures/make-torrent.js'
 import { connectTorrents, sameBytes, seederOf } from '../../fixtures/engine-peers.js'
+import { silentPeer } from '../../fixtures/silent-peer.js'
 import { startWebSeedServer, type WebSeedServer } from '../../helpers/web-seed-server.js'
 
 const PIECE = 16 * 1024
@@ -51,25 +50,6 @@ function visitor (metainfo: Metainfo, urls: string[], background = false): { tor
   return { torrent, warnings, seeds }
 }
 
-/** A peer that claims every piece, unchokes, takes requests and never sends a block. */
-function silentPeer (torrent: Torrent, metainfo: Metainfo): { requests: () => number } {
-  const [ours, theirs] = memoryConnectionPair()
-  const decoder = new WireDecoder({ maxMessageLength: MAX_FIXED_MESSAGE_LENGTH })
-  let requests = 0
-  theirs.on('data', (chunk) => {
-    for (const item of decoder.push(chunk)) {
-      if (item.kind === 'handshake') {
-        theirs.send(encodeHandshake({ infoHash: metainfo.infoHashBytes, peerId: randomBytes(20) }))
-        theirs.send(encodeMessage({ type: 'bitfield', bitfield: Bitfield.full(metainfo.pieceCount).bytes }))
-        theirs.send(encodeMessage({ type: 'unchoke' }))
-      } else if (item.message.type === 'request') {
-        requests++
-      }
-    }
-  })
-  torrent.addConnection(ours)
-  return { requests: () => requests }
-}
 
 async function readAll (torrent: Torrent, offset: number, length: number): Promise<Uint8Array> {
   const chunks: Uint8Array[] = []
