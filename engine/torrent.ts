@@ -50,7 +50,7 @@ export interface TorrentInit {
   /**
    * Keep connections to other complete seeds (a mirror, `peersite mirror`): the publisher's seeder (`spread`) counts
    * a connected mirror as a holder of every piece and lets it serve newcomers, which it can only do while the mirror
-   * stays connected. Default: two seeds drop each other.
+   * stays connected. Default: two seeds drop each other once half the peer cap is in use (SEED_LINKS_DROPPED_FROM).
    */
   keepSeeds?: boolean
   /** A keyed site's pointer records pass over this swarm too (pointer-exchange.ts); `peersite_pointer` is advertised only then. */
