@@ -99,6 +99,12 @@ export const MAX_HASH_FAILURES_PER_PEER = 2
 
 /** How many connected peers one torrent keeps. */
 export const MAX_PEERS = 50
+
+/**
+ * A seed drops a link to another seed (two seeds have nothing to give each other, BEP 3) only once this share of
+ * its peer cap is in use: below it the link costs no leecher a slot, and keeps both visitors in a visible swarm.
+ */
+export const SEED_LINKS_DROPPED_FROM = 0.5
 /**
  * The cap for a browser page (loader/engine-host.ts): every WebRTC connection costs a peer connection with its own
  * ICE, DTLS and SCTP state in the page, and a visitor's uplink is shared by all of them; with UPLOAD_SLOTS + 1

@@ -4,7 +4,7 @@
  * those parts, the peer policy and the picker; this file only glues.
  */
 import { Bitfield } from './bitfield.js'
-import { CLIENT_NAME, MAX_PEERS, OUR_REQQ, PEER_ID_PREFIX, maxMessageLength } from './constants.js'
+import { CLIENT_NAME, MAX_PEERS, OUR_REQQ, SEED_LINKS_DROPPED_FROM, PEER_ID_PREFIX, maxMessageLength } from './constants.js'
 import { AbortError, InvalidTorrentError, ProtocolError } from './errors.js'
 import { Choker, type ChokeDecision } from './choker.js'
 import type { Discovery, DiscoveryInit } from './discovery/index.js'
@@ -50,7 +50,7 @@ export interface TorrentInit {
   /**
    * Keep connections to other complete seeds (a mirror, `peersite mirror`): the publisher's seeder (`spread`) counts
    * a connected mirror as a holder of every piece and lets it serve newcomers, which it can only do while the mirror
-   * stays connected. Default: two seeds drop each other.
+   * stays connected. Default: two seeds drop each other once half the peer cap is in use (SEED_LINKS_DROPPED_FROM).
    */
   keepSeeds?: boolean
   /** A keyed site's pointer records pass over this swarm too (pointer-exchange.ts); `peersite_pointer` is advertised only then. */
@@ -136,6 +136,7 @@ export class Torrent extends Emitter<TorrentEvents> {
   /** The origin seeder's record of who holds which piece, to send each piece once (engine/spread.ts). */
   readonly #spread: Spread<Peer> | undefined
   readonly #keepSeeds: boolean
+  readonly #maxPeers: number
   #discovery: Discovery | undefined
   #tick: ReturnType<typeof setInterval> | undefined
   #uploaded = 0
@@ -157,8 +158,9 @@ export class Torrent extends Emitter<TorrentEvents> {
     if (this.infoHashBytes.length !== 20) throw new InvalidTorrentError('an infohash has 20 bytes')
     this.infoHash = toHex(this.infoHashBytes)
     this.peerId = init.peerId ?? createPeerId()
+    this.#maxPeers = init.maxPeers ?? MAX_PEERS
     this.#peerList = new PeerList({
-      maxPeers: init.maxPeers ?? MAX_PEERS,
+      maxPeers: this.#maxPeers,
       ownId: toHex(this.peerId),
       policy: this.#policy,
       wanting: () => this.metainfo === undefined || !this.#done,
@@ -444,10 +446,13 @@ export class Torrent extends Emitter<TorrentEvents> {
    * its copies while it stays connected, and its leaving is how we learn that they are gone); and in a keyed site's
    * swarm, whose links carry newer pointer records (pointer-exchange.ts). Since visitors announce every piece to seeds
    * too, a seed sees a visitor complete: it used to keep such links only because it never learnt it. And at a
-   * mirror (`keepSeeds`), so that the publisher keeps seeing it.
+   * mirror (`keepSeeds`), so that the publisher keeps seeing it. And only once slots grow scarce (half the cap in
+   * use): until then the link costs nothing, and it is what a visitor that got the site from another still shows
+   * as its swarm (dropping it at once left a second visitor with no peer the moment it completed).
    */
   #dropIfBothSeeds (peer: Peer): boolean {
     if (!this.#done || peer.has?.complete !== true || this.#spread !== undefined || this.#pointer !== undefined || this.#keepSeeds) return false
+    if (this.#peerList.size < this.#maxPeers * SEED_LINKS_DROPPED_FROM) return false
     peer.destroy()
     return true
   }

@@ -47,6 +47,9 @@ export class GatewaySource {
     this.#resolve([manifestJson, torrent])
   }
 
+  /** Whether a leader page has provided the site (this worker's lifetime: a restarted worker reads its cache instead). */
+  get provided (): boolean { return this.#done }
+
   /** The manifest's JSON, once provided. */
   async manifest (): Promise<string> {
     return (await this.#provided)[0]

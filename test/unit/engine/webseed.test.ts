@@ -113,7 +113,7 @@ describe('web seeds (BEP 19)', () => {
     const { torrent } = visitor(metainfo, [`${server.url}pub/`])
     connectTorrents(seeder, torrent)
     // The peer is kept: once the visitor has everything, the seeder learns it (visitors announce pieces to seeds
-    // too) and drops the link between two seeds, so the torrent's peer set may be empty again by now.
+    // too) and may drop the link between two seeds (once slots are scarce), so the torrent's peer set may be empty again by now.
     const peer = await new Promise<Peer>((resolve) => { torrent.once('peer', resolve) })
     await expect.poll(() => peer.has?.complete === true).toBe(true)
     const bytes = await readAll(torrent, 0, metainfo.length)

@@ -64,8 +64,8 @@ it('leechers that know only the seeder learn each other\'s listening address fro
   const data = randomData(1_000_000, 5)
   const { metainfo } = await makeTorrent([{ path: 'a.bin', data }], 16 * 1024)
   // The seeder lacks the last piece, so no leecher completes before the first PEX round (one tick, 1 s): a leecher
-  // announces its pieces to seeds too, and a seed drops a peer that has become complete (two seeds have nothing to
-  // give each other), after which it would not tell the other leecher about it. On loopback, megabytes take less
+  // announces its pieces to seeds too, and a seed may drop a peer that has become complete (two seeds have nothing to
+  // give each other, once slots are scarce), after which it would not tell the other leecher about it. On loopback, megabytes take less
   // than that tick.
   const have = Bitfield.full(metainfo.pieceCount)
   have.set(metainfo.pieceCount - 1, false)
@@ -84,8 +84,8 @@ it('a torrent without the exchange does not advertise ut_pex, and is sent no PEX
   const { metainfo } = await makeTorrent([{ path: 'a.bin', data }], 16 * 1024)
   const seeder = await node(metainfo, data, true)
   const plain = await node(metainfo, undefined, false)
-  // The peer is kept from the event: once `plain` has everything (at once, on loopback), the seeder drops the link
-  // between two seeds, and its peer set is empty again.
+  // The peer is kept from the event: once `plain` has everything (at once, on loopback), the seeder may drop the link
+  // between two seeds (once slots are scarce), and its peer set is empty again.
   const peers: Peer[] = []
   seeder.torrent.on('peer', (p) => peers.push(p))
   plain.discovery.addPeers([{ ip: '127.0.0.1', port: seeder.port }])
