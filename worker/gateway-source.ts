@@ -108,6 +108,13 @@ export class GatewaySource {
     }
   }
 
+  /** Whether a site is held now (provided, or a checked cache of an earlier run). */
+  async hasSite (): Promise<boolean> {
+    await this.restored
+    if (this.#held !== undefined) return true
+    return await (await caches.open(this.#cacheName)).match(new URL(MANIFEST_FILE, this.#scope).href) !== undefined
+  }
+
   /** The manifest's JSON, once provided. */
   async manifest (): Promise<string> {
     await this.#provided
