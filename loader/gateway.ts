@@ -23,7 +23,7 @@ import { MemoryStore } from '../engine/storage/memory.js'
 import { OverflowStore } from '../engine/storage/overflow.js'
 import { Torrent } from '../engine/torrent.js'
 import { siteIdFromHost } from '../engine/util/site-id.js'
-import { MANIFEST_FILE, type PageMessage, type SiteManifest } from '../worker/protocol.js'
+import { MANIFEST_FILE, TORRENT_FILE, type PageMessage, type SiteManifest } from '../worker/protocol.js'
 import { MAX_REDIRECTS_BYTES, parseRedirects, REDIRECTS_FILE } from '../worker/redirects.js'
 import { BootProblem, missingFeatures, registerAndControl } from './boot.js'
 import { mark, rtcConfigFor, setRtcConfig, storeBudget } from './engine-host.js'
@@ -99,8 +99,6 @@ class GatewayProblem extends Error {
 /** A site key's version: the signed record that names it, carried in its manifest for the worker to check. */
 interface KeyedVersion {
   readonly record: VerifiedPointer
-  /** Fetch and hand it to the worker only (a newer version while a page of the site is open): no boot. */
-  readonly handOnly?: boolean
 }
 
 async function openSite (infoHash: string, config: GatewayConfig, keyed?: KeyedVersion): Promise<void> {
@@ -114,12 +112,11 @@ async function openSite (infoHash: string, config: GatewayConfig, keyed?: KeyedV
   const missing = missingFeatures()
   if (missing !== undefined) throw new BootProblem(missing)
   mark('boot')
-  const handOnly = keyed?.handOnly === true
-  const controlled = handOnly ? Promise.resolve() : registerAndControl(root)
+  const controlled = registerAndControl(root)
   controlled.catch(() => {})
-  if (!handOnly) status('Looking for visitors who share this site…')
-  const torrent = joinByInfoHash(infoHash, trackers, !handOnly)
-  const deadline = handOnly ? undefined : setTimeout(() => {
+  status('Looking for visitors who share this site…')
+  const torrent = joinByInfoHash(infoHash, trackers)
+  const deadline = setTimeout(() => {
     showProblemText({
       title: 'Nobody is sharing this site right now',
       paragraphs: [
@@ -141,11 +138,6 @@ async function openSite (infoHash: string, config: GatewayConfig, keyed?: KeyedV
   await controlled
   const message: PageMessage = { type: 'site', manifest: JSON.stringify(manifest), torrent: torrentBytes.slice().buffer }
   navigator.serviceWorker.controller?.postMessage(message)
-  if (keyed?.handOnly === true) {
-    // This page keeps the version it shows; the new one is seeded by its own engine until the page goes.
-    addEventListener('pagehide', (event) => { if (!event.persisted) void torrent.destroy() })
-    return
-  }
   hideCard() // the "nobody is sharing" page, if the metadata came after it
   await boot(root, manifest, { torrentBytes, torrent })
 }
@@ -198,19 +190,33 @@ async function openKey (publicKey: string, config: GatewayConfig): Promise<void>
   }
   clearTimeout(deadline)
   opened = true
-  watch.onNewer = (newer) => {
-    if (newer.infoHash === record?.infoHash) return
-    record = newer
-    void openSite(newer.infoHash, config, { record: newer, handOnly: true })
-      .then(() => console.info('peersite: a new version of this site is ready; it shows on the next page you open'))
-      .catch((err: unknown) => console.warn('peersite: cannot fetch the new version:', err))
-  }
+  // A version published while the page is open: the next visit (a reload) opens it.
+  watch.onNewer = (newer) => { console.info(`peersite: version seq ${newer.seq} of this site was published; a reload opens it`) }
   if (record === undefined || (held !== undefined && held.infoHash === record.infoHash)) {
     hideCard()
     return await boot(root, held!)
   }
+  if (held !== undefined) {
+    // The worker holds an older version (it holds one, checked once): drop it and its worker, and open the newest
+    // as a first visit does. Pieces the two versions share are stored by hash and not fetched again.
+    status('A newer version of this site was published: opening it…')
+    await dropHeldVersion(root)
+    location.reload()
+    return
+  }
   hideCard()
   await openSite(record.infoHash, config, { record })
+}
+
+/** Forgets the version the worker holds (its manifest and torrent in the worker's cache) and the worker itself. */
+async function dropHeldVersion (root: string): Promise<void> {
+  try {
+    const cache = await caches.open(`peersite:${root}`)
+    await Promise.all([MANIFEST_FILE, TORRENT_FILE].map(async (f) => await cache.delete(new URL(f, root).href)))
+    await (await navigator.serviceWorker.getRegistration(root))?.unregister()
+  } catch (err) {
+    console.warn('peersite: cannot drop the version held:', err)
+  }
 }
 
 function refusedProblem (err: Error, knownSeq: number | undefined): Problem {
@@ -267,7 +273,7 @@ async function heldManifest (root: string): Promise<SiteManifest | undefined> {
 }
 
 /** The engine by infohash alone: it joins the swarm now and gets the info dictionary from the first peer that has it. */
-function joinByInfoHash (infoHash: string, trackers: readonly string[], shown = true): Torrent {
+function joinByInfoHash (infoHash: string, trackers: readonly string[]): Torrent {
   const budget = storeBudget({})
   const torrent = new Torrent({
     createStore: (metainfo): PieceStore => {
@@ -281,7 +287,7 @@ function joinByInfoHash (infoHash: string, trackers: readonly string[], shown = 
     createDiscovery: (init) => new WebSocketTrackerDiscovery({ ...init, announce: [...trackers], rtcConfig: rtcConfigFor(trackers) })
   }, { infoHash, maxPeers: BROWSER_MAX_PEERS })
   // Nothing in the background until the first page has painted (prefetch.ts): held as soon as the pieces are known.
-  if (shown) torrent.once('metadata', () => holdBackground(torrent))
+  torrent.once('metadata', () => holdBackground(torrent))
   torrent.on('warning', (err) => console.debug('peersite:', err.message))
   mark('engine')
   torrent.once('peer', () => mark('first-peer'))

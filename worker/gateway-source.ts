@@ -10,7 +10,7 @@
  * key's pointer swarm, and its manifest carries the signed record (`pointer`). The worker checks that record as it
  * checks a keyed site's newer version (version.ts checkVersion: signed by the host name's key, `v` naming the
  * manifest's infohash, the torrent hashing to it), at every provide and again when it reads its cache after a
- * restart; a later provide replaces the version held only with a higher seq (a rollback is refused here too).
+ * restart. A worker holds one version: the page replaces an older one by dropping it (loader/gateway.ts).
  */
 import { MANIFEST_FILE, TORRENT_FILE } from './protocol.js'
 import { createSite, parseManifest } from './site.js'
@@ -37,8 +37,6 @@ export class GatewaySource {
   readonly #provided: Promise<void>
   #resolve!: () => void
   #held: [string, Uint8Array] | undefined
-  /** A site key: the seq of the version held (-1: none). */
-  #seq = -1
   /** A site key: the cached version of an earlier run, checked again (anything of the origin can write the cache). */
   readonly restored: Promise<void>
 
@@ -52,31 +50,23 @@ export class GatewaySource {
     this.restored = publicKey === undefined ? Promise.resolve() : this.#restore()
   }
 
-  /**
-   * Checks and keeps what a leader page provided; throws if it is not this address's site. A site key's newer
-   * version (higher seq) replaces the one held; returns the manifest when it did (the worker serves it from then on).
-   */
-  async provide (manifestJson: string, torrent: Uint8Array): Promise<SiteManifest | undefined> {
+  /** Checks and keeps what a leader page provided (once); throws if it is not this address's site. */
+  async provide (manifestJson: string, torrent: Uint8Array): Promise<void> {
     await this.restored
-    const replacing = this.#held !== undefined
-    if (replacing && this.publicKey === undefined) return undefined
+    if (this.#held !== undefined) return
     const manifest = await this.#check(manifestJson, torrent)
-    if (manifest === undefined) return undefined
     const cache = await caches.open(this.#cacheName)
     await cache.put(new URL(MANIFEST_FILE, this.#scope).href, new Response(manifestJson, { headers: { 'Content-Type': 'application/json' } }))
     await cache.put(new URL(TORRENT_FILE, this.#scope).href, new Response(torrent as Uint8Array<ArrayBuffer>))
     this.#keep(manifestJson, torrent, manifest)
-    return replacing ? manifest : undefined
   }
 
-  /** The manifest if it is this address's site (and, for a key, newer than the version held); throws otherwise. */
-  async #check (manifestJson: string, torrent: Uint8Array): Promise<SiteManifest | undefined> {
+  /** The manifest if it is this address's site (for a key: its record checked); throws otherwise. */
+  async #check (manifestJson: string, torrent: Uint8Array): Promise<SiteManifest> {
     const json: unknown = JSON.parse(manifestJson)
     if (this.publicKey !== undefined) {
-      const record = (json as Partial<SiteManifest>).pointer
-      if (this.#held !== undefined && record !== undefined && record.seq <= this.#seq) return undefined // no newer
       // The torrent is `d4:info<info>e`: checkVersion wants the info dictionary.
-      return (await checkVersion({ address: `urn:btpk:${this.publicKey}` } as SiteManifest, this.#seq, json, torrent.subarray(7, -1))).manifest
+      return (await checkVersion({ address: `urn:btpk:${this.publicKey}` } as SiteManifest, -1, json, torrent.subarray(7, -1))).manifest
     }
     const manifest = parseManifest(json)
     const site = createSite(manifest)
@@ -89,7 +79,6 @@ export class GatewaySource {
     this.#held = [manifestJson, torrent]
     if (this.publicKey !== undefined) {
       this.infoHash = manifest.infoHash.toLowerCase()
-      this.#seq = manifest.pointer?.seq ?? -1
     }
     this.#resolve()
   }
@@ -101,8 +90,7 @@ export class GatewaySource {
       if (m === undefined || t === undefined) return
       const manifestJson = await m.text()
       const torrent = new Uint8Array(await t.arrayBuffer())
-      const manifest = await this.#check(manifestJson, torrent)
-      if (manifest !== undefined) this.#keep(manifestJson, torrent, manifest)
+      this.#keep(manifestJson, torrent, await this.#check(manifestJson, torrent))
     } catch (err) {
       console.warn('peersite: the cached version of this site key does not check out:', (err as Error).message)
     }

@@ -52,9 +52,7 @@ self.addEventListener('message', (event) => {
     const { manifest, torrent } = msg
     event.waitUntil((async () => {
       if (acceptsLeader(event.source, await self.clients.matchAll({ type: 'window' }), state.scope)) {
-        // A site key's newer version (checked, higher seq): served from the next request on.
-        const newer = await gateway.provide(manifest, new Uint8Array(torrent)).catch((err: unknown) => { console.warn('peersite: refused the site a page provided:', err) })
-        if (newer !== undefined) state.adopt(newer)
+        await gateway.provide(manifest, new Uint8Array(torrent)).catch((err: unknown) => console.warn('peersite: refused the site a page provided:', err))
       }
     })())
     return

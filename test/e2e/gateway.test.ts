@@ -32,13 +32,16 @@ import { HELLO, siteBytesAsked, startGatewayWorld, type GatewayWorld } from './g
 
 const HELLO_H1 = 'Hello from peersite'
 const KEYED_H1 = 'Hello from a site key'
+const KEYED_V2_H1 = 'Hello from a site key, version 2'
 
 /**
- * A peer in a key's pointer swarm that tells `record` without checking it (its book's verifier says yes to
- * anything): the liar a browser must refuse.
+ * A peer in a key's pointer swarm that tells `record` whatever it is (its book believes that record's signature
+ * and no other, so it never learns a newer one): the liar a browser must refuse.
  */
-async function forgedPointerPeer (record: PointerRecord, tracker: string): Promise<{ close: () => Promise<void> }> {
-  const book = new PointerBook({ verifier: { verify: async () => true } }, { publicKey: record.publicKey })
+async function liarPeer (record: PointerRecord, tracker: string): Promise<{ close: () => Promise<void> }> {
+  const verify = async (_key: Uint8Array, _message: Uint8Array, signature: Uint8Array): Promise<boolean> =>
+    signature.length === record.signature.length && signature.every((b, i) => b === record.signature[i])
+  const book = new PointerBook({ verifier: { verify } }, { publicKey: record.publicKey })
   const hub = new PointerHub<Peer>({ book, warn: () => {} })
   await hub.publish(record)
   const torrent = new Torrent({
@@ -260,7 +263,7 @@ describe('the gateway: every site in its own origin (Chromium)', () => {
     await page.context().close()
   }, 60_000)
 
-  it('a site key\'s address opens its newest version: the record from the pointer swarm, verified, in the key\'s origin', async () => {
+  it('a site key\'s address opens its newest version (verified, in the key\'s origin), opens a newer one at the next visit, refuses a replayed older one', async () => {
     const tmp = await makeTempDir('peersite-gateway-key-')
     const running: Array<{ close: () => Promise<void> }> = []
     try {
@@ -298,19 +301,47 @@ describe('the gateway: every site in its own origin (Chromium)', () => {
       await waitForFrameH1(page, 'About', 30_000)
       // No site byte came from the gateway.
       expect(siteBytesAsked(world.gateway, keyed.metainfo.files.map((f) => f.path))).toEqual([])
+
+      // Version 2 published with the same key while the page is open: the page hears of it in the pointer swarm.
+      await writeFile(join(siteDir, 'index.html'), `<!doctype html><title>Keyed</title><h1>${KEYED_V2_H1}</h1><p><a href="about.html">About</a></p>\n`)
+      const v2 = await publishSite({ dir: siteDir, out: join(tmp.path, 'out2'), trackers: [world.tracker.url], loaderDir, keyFile: join(tmp.path, 'keys', 'site.key'), stateDir: join(tmp.path, 'state') })
+      expect(v2.pointer!.seq).toBeGreaterThan(record.seq)
+      const v1Seeders = running.splice(0)
+      const pointers2 = await startPointerSeeders({ record: v2.pointer!, trackers: [trackerUrlFor(world.tracker, 'key-pointer2')], rtcConfig, announceIntervalMs: 2000 })
+      running.push(pointers2)
+      running.push(await startSeeder({ metainfo: v2.metainfo, root: v2.plan.site.root, trackers: [trackerUrlFor(world.tracker, 'key-site2')], rtcConfig, pointer: pointers2.siteExchange, announceIntervalMs: 2000 }))
+      for (const r of v1Seeders.reverse()) await r.close()
+      await page.waitForFunction((seq) => (globalThis as unknown as { peersiteKey: { book: { current?: { seq: number } } } }).peersiteKey.book.current?.seq === seq, v2.pointer!.seq, { timeout: 45_000 })
+      // Still version 1 on screen: the next visit opens version 2 (the worker's older version dropped).
+      expect(await (await siteFrame(page)).evaluate(() => document.querySelector('h1')?.textContent)).toBe('About')
+      await page.goto(url)
+      await waitForFrameH1(page, KEYED_V2_H1, 45_000)
+      expect(await page.evaluate(() => (window as unknown as { peersite: { manifest: { infoHash: string } } }).peersite.manifest.infoHash)).toBe(v2.infoHash)
+      await (await siteFrame(page)).click('a[href="about.html"]')
+      await waitForFrameH1(page, 'About')
+
+      // A peer replaying version 1's record: refused as a rollback (the seq this browser verified is higher); the
+      // visitor keeps version 2.
+      await page.close()
+      running.push(await liarPeer(record, trackerUrlFor(world.tracker, 'key-replay')))
+      const again = await context.newPage()
+      await again.goto(url)
+      await again.waitForFunction(() => ((globalThis as unknown as { peersiteKey?: { refused: Array<{ message: string }> } }).peersiteKey?.refused ?? []).some((e) => e.message.includes('already known')), undefined, { timeout: 45_000 })
+      await waitForFrameH1(again, KEYED_V2_H1, 30_000)
+      expect(await again.evaluate(() => (globalThis as unknown as { peersiteKey: { book: { current?: { seq: number } } } }).peersiteKey.book.current?.seq)).toBe(v2.pointer!.seq)
       await context.close()
     } finally {
       for (const r of running.reverse()) await r.close().catch(() => {})
       await tmp.cleanup()
     }
-  }, 120_000)
+  }, 180_000)
 
   it('a record for a site key that is not validly signed is refused, with a problem page, and nothing is opened', async () => {
     const [s1] = world.sites
     // A peer in the key's pointer swarm that claims the key's version 1 is site 1, with a signature the key never made.
     const { publicKey } = generateEd25519()
     const forged: PointerRecord = { publicKey, salt: new Uint8Array(0), seq: 1, value: encodePointerValue(s1.infoHash), signature: new Uint8Array(64).fill(7) }
-    const liar = await forgedPointerPeer(forged, trackerUrlFor(world.tracker, 'liar'))
+    const liar = await liarPeer(forged, trackerUrlFor(world.tracker, 'liar'))
     try {
       const page = await (await browser.newContext()).newPage()
       await page.goto(world.gateway.siteUrl(toHex(publicKey)))
