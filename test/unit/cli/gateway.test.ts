@@ -113,7 +113,7 @@ describe('peersite loader --out', () => {
     const index = await readFile(join(out, 'index.html'), 'utf8')
     expect(index).toContain('{"trackers":["wss://tracker.example"]}')
     expect(await readFile(join(out, '404.html'), 'utf8')).toBe(index)
-    expect(await readFile(join(out, 'sw.js'), 'utf8')).toMatch(/^self\.PEERSITE_PINS=\{"index\.html":"[0-9a-f]{32}","peersite\.js":"[0-9a-f]{32}"\};\n\/\* the worker \*\/\n$/)
+    expect(await readFile(join(out, 'sw.js'), 'utf8')).toMatch(/^self\.PEERSITE_PINS=\{"index\.html":"[0-9a-f]{32}","peersite\.js":"[0-9a-f]{32}","peersite-later\.js":"[0-9a-f]{32}"\};\n\/\* the worker \*\/\n$/)
     // Again into the same folder: replaced.
     expect((await runCli(['loader', '--out', out], { env })).code).toBe(0)
     expect(await readFile(join(out, 'index.html'), 'utf8')).toContain('wss://tracker.webtorrent.dev')
