@@ -198,24 +198,28 @@ async function openKey (publicKey: string, config: GatewayConfig): Promise<void>
   }
   if (held !== undefined) {
     // The worker holds an older version (it holds one, checked once): drop it and its worker, and open the newest
-    // as a first visit does. Pieces the two versions share are stored by hash and not fetched again.
+    // as a first visit does. If that cannot be done, the version held opens (never a reload loop).
     status('A newer version of this site was published: opening it…')
-    await dropHeldVersion(root)
-    location.reload()
-    return
+    if (await dropHeldVersion(root)) {
+      location.reload()
+      return
+    }
+    hideCard()
+    return await boot(root, held)
   }
   hideCard()
   await openSite(record.infoHash, config, { record })
 }
 
 /** Forgets the version the worker holds (its manifest and torrent in the worker's cache) and the worker itself. */
-async function dropHeldVersion (root: string): Promise<void> {
+async function dropHeldVersion (root: string): Promise<boolean> {
   try {
     const cache = await caches.open(`peersite:${root}`)
     await Promise.all([MANIFEST_FILE, TORRENT_FILE].map(async (f) => await cache.delete(new URL(f, root).href)))
-    await (await navigator.serviceWorker.getRegistration(root))?.unregister()
+    return await (await navigator.serviceWorker.getRegistration(root))?.unregister() === true
   } catch (err) {
     console.warn('peersite: cannot drop the version held:', err)
+    return false
   }
 }
 
