@@ -242,7 +242,7 @@ async function toWorker (manifest: SiteManifest, info: Uint8Array): Promise<Extr
 }
 
 /** What this browser remembers of a key (IndexedDB `pointers`); the record is verified again (anyone of the origin can write it). */
-async function loadKnown (id: string, publicKey: Uint8Array, salt: Uint8Array): Promise<PointerKnown | undefined> {
+export async function loadKnown (id: string, publicKey: Uint8Array, salt: Uint8Array): Promise<PointerKnown | undefined> {
   try {
     const db = await openDatabase(indexedDB, IDB_NAME)
     const stored = await transact(db, [POINTERS], 'readonly', (tx) => {
@@ -261,7 +261,7 @@ async function loadKnown (id: string, publicKey: Uint8Array, salt: Uint8Array): 
   }
 }
 
-async function saveKnown (id: string, known: PointerKnown | undefined): Promise<void> {
+export async function saveKnown (id: string, known: PointerKnown | undefined): Promise<void> {
   if (known === undefined) return
   try {
     const db = await openDatabase(indexedDB, IDB_NAME)

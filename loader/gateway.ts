@@ -9,6 +9,9 @@
  * dictionary hashes to the host name's infohash) and boots like the per-site loader (main.ts), keeping the engine
  * it started. A returning visitor's worker holds both, so the page boots from them at once, offline too.
  *
+ * A site key's address opens the key's newest version (gateway-key.ts finds and verifies its signed record), that
+ * version's infohash then opened as above in the key's origin, the record going to the worker with the manifest.
+ *
  * Without a site id in the host name this page is the gateway's front page (front.ts).
  */
 import { BROWSER_MAX_PEERS } from '../engine/constants.js'
@@ -20,17 +23,21 @@ import { MemoryStore } from '../engine/storage/memory.js'
 import { OverflowStore } from '../engine/storage/overflow.js'
 import { Torrent } from '../engine/torrent.js'
 import { siteIdFromHost } from '../engine/util/site-id.js'
-import { MANIFEST_FILE, type PageMessage, type SiteManifest } from '../worker/protocol.js'
+import { MANIFEST_FILE, TORRENT_FILE, type PageMessage, type SiteManifest } from '../worker/protocol.js'
 import { MAX_REDIRECTS_BYTES, parseRedirects, REDIRECTS_FILE } from '../worker/redirects.js'
 import { BootProblem, missingFeatures, registerAndControl } from './boot.js'
 import { mark, rtcConfigFor, setRtcConfig, storeBudget } from './engine-host.js'
 import { showFrontPage } from './front.js'
+import { watchKey } from './gateway-key.js'
+import { btpkMagnet, pointerToJson } from '../engine/pointer/record.js'
+import type { VerifiedPointer } from '../engine/pointer/index.js'
 import { boot } from './main.js'
 import { mimeType } from './mime.js'
 import { holdBackground } from './prefetch.js'
 import { insideShell } from './shell.js'
 import { TRACKER_PARAM } from '../engine/util/site-address.js'
 import { hideCard, showProblemCode, showProblemText, status, type Problem } from './ui.js'
+import type { PointerError } from '../engine/errors.js'
 
 /** What the gateway writes into its index.html (`<script type="application/json" id="peersite-gateway">`). */
 export interface GatewayConfig {
@@ -72,16 +79,8 @@ export async function gateway (): Promise<void> {
     return
   }
   try {
-    if (id.kind === 'key') {
-      throw new GatewayProblem({
-        title: 'This address is a site key',
-        paragraphs: [
-          `The address names the site key ${id.publicKey}: every version its owner publishes. Browsers cannot follow a site key to its newest version yet.`,
-          'Open the site by its infohash instead (the magnet link or infohash its publisher shares), or fetch it with `peersite get`.'
-        ]
-      })
-    }
-    await openSite(id.infoHash, config)
+    if (id.kind === 'key') await openKey(id.publicKey, config)
+    else await openSite(id.infoHash, config)
   } catch (err) {
     console.error('peersite:', err)
     if (err instanceof BootProblem) showProblemCode(err.code, err.detail)
@@ -97,12 +96,17 @@ class GatewayProblem extends Error {
   }
 }
 
-async function openSite (infoHash: string, config: GatewayConfig): Promise<void> {
+/** A site key's version: the signed record that names it, carried in its manifest for the worker to check. */
+interface KeyedVersion {
+  readonly record: VerifiedPointer
+}
+
+async function openSite (infoHash: string, config: GatewayConfig, keyed?: KeyedVersion): Promise<void> {
   const root = new URL('/', location.href).href
   const trackers = siteTrackers(config)
   if (config.iceServers !== undefined) setRtcConfig({ iceServers: config.iceServers })
   // A returning visitor: the worker holds the manifest and torrent (checked when they were provided).
-  const held = await heldManifest(root)
+  const held = keyed === undefined ? await heldManifest(root) : undefined
   if (held?.infoHash === infoHash) return await boot(root, held)
 
   const missing = missingFeatures()
@@ -128,13 +132,118 @@ async function openSite (infoHash: string, config: GatewayConfig): Promise<void>
   })
   clearTimeout(deadline)
   mark('metadata')
-  const manifest = await manifestOf(torrent, metainfo, trackers)
+  const plain = await manifestOf(torrent, metainfo, trackers)
+  const manifest: SiteManifest = keyed === undefined ? plain : { ...plain, address: btpkMagnet(keyed.record.publicKey), pointer: pointerToJson(keyed.record) }
   const torrentBytes = torrentFileOf(metainfo.info)
   await controlled
   const message: PageMessage = { type: 'site', manifest: JSON.stringify(manifest), torrent: torrentBytes.slice().buffer }
   navigator.serviceWorker.controller?.postMessage(message)
   hideCard() // the "nobody is sharing" page, if the metadata came after it
   await boot(root, manifest, { torrentBytes, torrent })
+}
+
+/** Waiting for the key's record longer than this: the visitor is told that nobody shares the site now (and it keeps trying). */
+const KEY_DEADLINE_MS = NOBODY_DEADLINE_MS
+
+/**
+ * A site key's address: the newest version its peers can show a valid signature for, opened like an infohash.
+ * A returning visitor whose held version is still the newest (or who hears nobody: offline) opens it at once.
+ * Refused records are told on a problem page while no valid one came; a newer version published while the page
+ * is open is fetched and handed to the worker, and shows from the next navigation (a reload).
+ */
+async function openKey (publicKey: string, config: GatewayConfig): Promise<void> {
+  const root = new URL('/', location.href).href
+  const trackers = siteTrackers(config)
+  if (config.iceServers !== undefined) setRtcConfig({ iceServers: config.iceServers })
+  const missing = missingFeatures()
+  if (missing !== undefined) throw new BootProblem(missing)
+  const held = await heldManifest(root)
+  status('Looking for the newest version of this site…')
+  let opened = false
+  const watch = await watchKey(publicKey, trackers, (err) => {
+    if (opened || watch?.book.current !== undefined) return
+    showProblemText(refusedProblem(err, watch?.book.known?.seq))
+  })
+  const debug = globalThis as { peersiteKey?: unknown }
+  debug.peersiteKey = watch
+  const deadline = held !== undefined ? undefined : setTimeout(() => {
+    if (watch.refused.length > 0) return // the refusal is on screen
+    showProblemText({
+      title: 'Nobody is sharing this site right now',
+      paragraphs: [
+        `No visitor or publisher of the site key ${publicKey} could be reached in ${Math.round(KEY_DEADLINE_MS / 1000)} seconds to tell its newest version.`,
+        'This page keeps trying in the background and shows the site if someone appears.'
+      ],
+      retry: true
+    })
+  }, deadlineMs())
+  // Offline or nobody around: a returning visitor's held version (checked by the worker) opens after the deadline.
+  const offline = held !== undefined ? new Promise<undefined>((resolve) => setTimeout(resolve, deadlineMs() / 4, undefined)) : new Promise<undefined>(() => {})
+  let record: VerifiedPointer | undefined
+  while (record === undefined) {
+    record = await Promise.race([watch.settled, offline])
+    if (record === undefined) {
+      if (held !== undefined) break
+      // Peers spoke but no valid record stands (a fork): the problem page says why; wait for a newer record.
+      record = await new Promise<VerifiedPointer>((resolve) => { watch.onNewer = resolve })
+    }
+  }
+  clearTimeout(deadline)
+  opened = true
+  // A version published while the page is open: the next visit (a reload) opens it.
+  watch.onNewer = (newer) => { console.info(`peersite: version seq ${newer.seq} of this site was published; a reload opens it`) }
+  if (record === undefined || (held !== undefined && held.infoHash === record.infoHash)) {
+    hideCard()
+    return await boot(root, held!)
+  }
+  if (held !== undefined) {
+    // The worker holds an older version (it holds one, checked once): drop it and its worker, and open the newest
+    // as a first visit does. If that cannot be done, the version held opens (never a reload loop).
+    status('A newer version of this site was published: opening it…')
+    if (await dropHeldVersion(root)) {
+      location.reload()
+      return
+    }
+    hideCard()
+    return await boot(root, held)
+  }
+  hideCard()
+  await openSite(record.infoHash, config, { record })
+}
+
+/** Forgets the version the worker holds (its manifest and torrent in the worker's cache) and the worker itself. */
+async function dropHeldVersion (root: string): Promise<boolean> {
+  try {
+    const cache = await caches.open(`peersite:${root}`)
+    await Promise.all([MANIFEST_FILE, TORRENT_FILE].map(async (f) => await cache.delete(new URL(f, root).href)))
+    return await (await navigator.serviceWorker.getRegistration(root))?.unregister() === true
+  } catch (err) {
+    console.warn('peersite: cannot drop the version held:', err)
+    return false
+  }
+}
+
+function refusedProblem (err: Error, knownSeq: number | undefined): Problem {
+  const reason = (err as Partial<PointerError>).reason
+  if (reason === 'fork') {
+    return {
+      title: 'This site\'s key signed two different versions',
+      paragraphs: [`Two records with the same number name different versions of this site: neither is opened until its publisher publishes a newer one. (${err.message})`],
+      retry: true
+    }
+  }
+  if (reason === 'rollback') {
+    return {
+      title: 'An older version of this site was refused',
+      paragraphs: [`A peer offered a version older than the newest this browser has verified (seq ${knownSeq ?? '?'}): it is not opened. (${err.message})`, 'This page keeps waiting for the newest version.'],
+      retry: true
+    }
+  }
+  return {
+    title: 'A forged record for this site key was refused',
+    paragraphs: [`A peer sent a record for this site key that is not validly signed by it: ${err.message}.`, 'Nothing it named is opened. This page keeps waiting for a record signed by the site\'s key.'],
+    retry: true
+  }
 }
 
 function deadlineMs (): number {

@@ -9,14 +9,47 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core'
-import { readFile } from 'node:fs/promises'
+import { cp, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startOriginGateway } from '../../cli/lib/origin-gateway.js'
+import { startPointerSeeders } from '../../cli/lib/pointer-swarm.js'
+import { publishSite } from '../../cli/lib/publish.js'
+import { startSeeder } from '../../cli/lib/swarm.js'
+import { createNodeTrackerDiscovery } from '../../engine/discovery/node.js'
+import { generateEd25519 } from '../../engine/pointer/node.js'
+import { PointerBook, encodePointerValue, pointerTarget, type PointerRecord } from '../../engine/pointer/index.js'
+import { PointerHub } from '../../engine/pointer-exchange.js'
+import { MemoryStore } from '../../engine/storage/memory.js'
+import { Torrent } from '../../engine/torrent.js'
+import { toHex } from '../../engine/util/bytes.js'
+import { siteIdOf } from '../../engine/util/site-id.js'
+import type { Peer } from '../../engine/wire/peer.js'
+import { makeTempDir } from '../helpers/tmp.js'
+import { trackerUrlFor } from '../helpers/tracker.js'
 import { assertInNetns, rtcConfig } from '../helpers/webrtc.js'
 import { launchChromium, loaderDir, loaderState, siteFrame, waitForFrameH1 } from './harness.js'
 import { HELLO, siteBytesAsked, startGatewayWorld, type GatewayWorld } from './gateway-fixture.js'
 
 const HELLO_H1 = 'Hello from peersite'
+const KEYED_H1 = 'Hello from a site key'
+const KEYED_V2_H1 = 'Hello from a site key, version 2'
+
+/**
+ * A peer in a key's pointer swarm that tells `record` whatever it is (its book believes that record's signature
+ * and no other, so it never learns a newer one): the liar a browser must refuse.
+ */
+async function liarPeer (record: PointerRecord, tracker: string): Promise<{ close: () => Promise<void> }> {
+  const verify = async (_key: Uint8Array, _message: Uint8Array, signature: Uint8Array): Promise<boolean> =>
+    signature.length === record.signature.length && signature.every((b, i) => b === record.signature[i])
+  const book = new PointerBook({ verifier: { verify } }, { publicKey: record.publicKey })
+  const hub = new PointerHub<Peer>({ book, warn: () => {} })
+  await hub.publish(record)
+  const torrent = new Torrent({
+    createStore: () => new MemoryStore({ pieceLength: 1, length: 1 }),
+    createDiscovery: (init) => createNodeTrackerDiscovery({ ...init, announce: [tracker], rtcConfig, announceIntervalMs: 2000 })
+  }, { infoHash: toHex(await pointerTarget(record.publicKey)), pointer: hub.exchange() })
+  return { close: async () => { await torrent.destroy() } }
+}
 const DOCS_H1 = 'Home'
 
 describe('the gateway: every site in its own origin (Chromium)', () => {
@@ -218,16 +251,110 @@ describe('the gateway: every site in its own origin (Chromium)', () => {
     }
   }, 90_000)
 
-  it('the problem pages: nobody shares this infohash; a site key the browser cannot follow yet', async () => {
+  it('the problem pages: nobody shares this infohash; nobody tells the newest version of this site key', async () => {
     const page = await (await browser.newContext()).newPage()
     await page.addInitScript(() => { (globalThis as { PEERSITE_DEADLINE_MS?: number }).PEERSITE_DEADLINE_MS = 1500 })
     await page.goto(world.gateway.siteUrl('00'.repeat(20)))
     await page.waitForFunction(() => document.querySelector('#peersite-card h1')?.textContent === 'Nobody is sharing this site right now', undefined, { timeout: 20_000 })
     await page.goto(world.gateway.siteUrl('ab'.repeat(32)))
     expect(page.url()).toMatch(/^http:\/\/[a-z2-7]{52}\.localhost:\d+\/$/)
-    await page.waitForFunction(() => document.querySelector('#peersite-card h1')?.textContent === 'This address is a site key', undefined, { timeout: 20_000 })
+    await page.waitForFunction(() => document.querySelector('#peersite-card h1')?.textContent === 'Nobody is sharing this site right now', undefined, { timeout: 20_000 })
+    expect(await page.evaluate(() => document.getElementById('peersite-card')?.textContent)).toContain('ab'.repeat(32))
     await page.context().close()
   }, 60_000)
+
+  it('a site key\'s address opens its newest version (verified, in the key\'s origin), opens a newer one at the next visit, refuses a replayed older one', async () => {
+    const tmp = await makeTempDir('peersite-gateway-key-')
+    const running: Array<{ close: () => Promise<void> }> = []
+    try {
+      const siteDir = join(tmp.path, 'site')
+      await cp(HELLO, siteDir, { recursive: true })
+      await writeFile(join(siteDir, 'index.html'), `<!doctype html><title>Keyed</title><h1>${KEYED_H1}</h1><p><a href="about.html">About</a></p>\n`)
+      const keyed = await publishSite({ dir: siteDir, out: join(tmp.path, 'out'), trackers: [world.tracker.url], loaderDir, keyFile: join(tmp.path, 'keys', 'site.key'), stateDir: join(tmp.path, 'state') })
+      const record = keyed.pointer!
+      const pointers = await startPointerSeeders({ record, trackers: [trackerUrlFor(world.tracker, 'key-pointer')], rtcConfig, announceIntervalMs: 2000 })
+      running.push(pointers)
+      running.push(await startSeeder({ metainfo: keyed.metainfo, root: keyed.plan.site.root, trackers: [trackerUrlFor(world.tracker, 'key-site')], rtcConfig, pointer: pointers.siteExchange, announceIntervalMs: 2000 }))
+      const keyHex = toHex(record.publicKey)
+      const url = world.gateway.siteUrl(keyHex)
+      expect(url).toBe(`http://${siteIdOf(keyHex)}.localhost:${new URL(world.gateway.url).port}/`)
+
+      const context = await browser.newContext()
+      const page = await context.newPage()
+      await page.goto(url)
+      await waitForFrameH1(page, KEYED_H1, 45_000)
+      // The version opened is the record's, and the manifest carries the record the worker checked.
+      const opened = await page.evaluate(() => (window as unknown as { peersite: { manifest: { infoHash: string, address?: string, pointer?: { seq: number } } } }).peersite.manifest)
+      expect(opened.infoHash).toBe(keyed.infoHash)
+      expect(opened.address).toBe(`magnet:?xs=urn:btpk:${keyHex}`)
+      expect(opened.pointer?.seq).toBe(record.seq)
+      expect(page.url()).toBe(url)
+      // In the key's own origin, with a link followed through its worker.
+      const frame = await siteFrame(page)
+      expect(await frame.evaluate(() => location.hostname.split('.')[0])).toBe(siteIdOf(keyHex))
+      await frame.click('a[href="about.html"]')
+      await waitForFrameH1(page, 'About')
+      // The highest seq of this key is remembered (IndexedDB), for a later rollback to be refused.
+      expect(await page.evaluate(() => (globalThis as unknown as { peersiteKey: { book: { known?: { seq: number } } } }).peersiteKey.book.known?.seq)).toBe(record.seq)
+      // A reload: the worker's held version (checked again) is still the newest, and opens.
+      await page.reload()
+      await waitForFrameH1(page, 'About', 30_000)
+      // No site byte came from the gateway.
+      expect(siteBytesAsked(world.gateway, keyed.metainfo.files.map((f) => f.path))).toEqual([])
+
+      // Version 2 published with the same key while the page is open: the page hears of it in the pointer swarm.
+      await writeFile(join(siteDir, 'index.html'), `<!doctype html><title>Keyed</title><h1>${KEYED_V2_H1}</h1><p><a href="about.html">About</a></p>\n`)
+      const v2 = await publishSite({ dir: siteDir, out: join(tmp.path, 'out2'), trackers: [world.tracker.url], loaderDir, keyFile: join(tmp.path, 'keys', 'site.key'), stateDir: join(tmp.path, 'state') })
+      expect(v2.pointer!.seq).toBeGreaterThan(record.seq)
+      const v1Seeders = running.splice(0)
+      const pointers2 = await startPointerSeeders({ record: v2.pointer!, trackers: [trackerUrlFor(world.tracker, 'key-pointer2')], rtcConfig, announceIntervalMs: 2000 })
+      running.push(pointers2)
+      running.push(await startSeeder({ metainfo: v2.metainfo, root: v2.plan.site.root, trackers: [trackerUrlFor(world.tracker, 'key-site2')], rtcConfig, pointer: pointers2.siteExchange, announceIntervalMs: 2000 }))
+      for (const r of v1Seeders.reverse()) await r.close()
+      await page.waitForFunction((seq) => (globalThis as unknown as { peersiteKey: { book: { current?: { seq: number } } } }).peersiteKey.book.current?.seq === seq, v2.pointer!.seq, { timeout: 45_000 })
+      // Still version 1 on screen: the next visit opens version 2 (the worker's older version dropped).
+      expect(await (await siteFrame(page)).evaluate(() => document.querySelector('h1')?.textContent)).toBe('About')
+      await page.goto(url)
+      await waitForFrameH1(page, KEYED_V2_H1, 45_000)
+      expect(await page.evaluate(() => (window as unknown as { peersite: { manifest: { infoHash: string } } }).peersite.manifest.infoHash)).toBe(v2.infoHash)
+      await (await siteFrame(page)).click('a[href="about.html"]')
+      await waitForFrameH1(page, 'About')
+
+      // A peer replaying version 1's record: refused as a rollback (the seq this browser verified is higher); the
+      // visitor keeps version 2.
+      await page.close()
+      running.push(await liarPeer(record, trackerUrlFor(world.tracker, 'key-replay')))
+      const again = await context.newPage()
+      await again.goto(url)
+      await again.waitForFunction(() => ((globalThis as unknown as { peersiteKey?: { refused: Array<{ message: string }> } }).peersiteKey?.refused ?? []).some((e) => e.message.includes('already known')), undefined, { timeout: 45_000 })
+      await waitForFrameH1(again, KEYED_V2_H1, 30_000)
+      expect(await again.evaluate(() => (globalThis as unknown as { peersiteKey: { book: { current?: { seq: number } } } }).peersiteKey.book.current?.seq)).toBe(v2.pointer!.seq)
+      await context.close()
+    } finally {
+      for (const r of running.reverse()) await r.close().catch(() => {})
+      await tmp.cleanup()
+    }
+  }, 180_000)
+
+  it('a record for a site key that is not validly signed is refused, with a problem page, and nothing is opened', async () => {
+    const [s1] = world.sites
+    // A peer in the key's pointer swarm that claims the key's version 1 is site 1, with a signature the key never made.
+    const { publicKey } = generateEd25519()
+    const forged: PointerRecord = { publicKey, salt: new Uint8Array(0), seq: 1, value: encodePointerValue(s1.infoHash), signature: new Uint8Array(64).fill(7) }
+    const liar = await liarPeer(forged, trackerUrlFor(world.tracker, 'liar'))
+    try {
+      const page = await (await browser.newContext()).newPage()
+      await page.goto(world.gateway.siteUrl(toHex(publicKey)))
+      await page.waitForFunction(() => document.querySelector('#peersite-card h1')?.textContent === 'A forged record for this site key was refused', undefined, { timeout: 45_000 })
+      expect(await page.evaluate(() => document.getElementById('peersite-card')?.textContent)).toContain('signature')
+      // Site 1 (what the forged record names) was not opened, and the key's book believes nothing.
+      expect(await page.evaluate(() => document.getElementById('peersite-frame'))).toBeNull()
+      expect(await page.evaluate(() => (globalThis as unknown as { peersiteKey: { book: { current?: unknown } } }).peersiteKey.book.current)).toBeUndefined()
+      await page.context().close()
+    } finally {
+      await liar.close()
+    }
+  }, 90_000)
 
   it('a site opened through the gateway is reseeded by its visitors', async () => {
     const [s1] = world.sites

@@ -36,10 +36,9 @@ export const loaderFileUndecidedHandler: Handler = {
   name: 'loader-file-undecided',
   canHandle: (ctx) => isLoaderPath(ctx) && ctx.state.site === undefined,
   handle: async (ctx) => {
-    // Through a gateway the manifest comes from peers, maybe never (nobody shares the site): the loader page's own
-    // scripts (peersite-later.js draws the "nobody is sharing" card) must not wait for it. Before the site arrives
-    // only the loader page makes requests, so these are the loader's files, from the gateway host.
-    if (ctx.state.gateway !== undefined && !ctx.state.gateway.provided) return await fetch(ctx.request)
+    // Through a gateway before the leader page provided the site (its problem page loading peersite-later.js while
+    // nobody shares it): no file table to wait for, the loader's own file comes from the host.
+    if (ctx.state.gateway !== undefined && !await ctx.state.gateway.hasSite()) return await fetch(ctx.request)
     const site = await ctx.state.loadSite().catch(() => undefined)
     if (site === undefined || ctx.rel === null || !site.files.has(ctx.rel)) return await fetch(ctx.request)
     return await (isTopLevelNavigation(ctx.request) ? shellHandler : siteHandler).handle!(ctx)

@@ -159,6 +159,8 @@ export class WorkerState {
   async loadSite (): Promise<Site> {
     if (this.site !== undefined) return this.site
     this.#loading ??= (async () => {
+      // A site key's gateway: the version an earlier run cached, checked again, names the infohash to expect.
+      await this.gateway?.restored
       const cache = await caches.open(this.#cacheName)
       const hit = await this.#pinned(cache, this.#manifestUrl)
       if (hit !== undefined) {
