@@ -103,9 +103,6 @@ export class GatewaySource {
     return await (await caches.open(this.#cacheName)).match(new URL(MANIFEST_FILE, this.#scope).href) !== undefined
   }
 
-  /** Whether a leader page has provided the site (this worker's lifetime: a restarted worker reads its cache instead). */
-  get provided (): boolean { return this.#done }
-
   /** The manifest's JSON, once provided. */
   async manifest (): Promise<string> {
     await this.#provided
