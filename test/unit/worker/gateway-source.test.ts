@@ -68,9 +68,11 @@ describe('GatewaySource (gateway/sw.js): the host name fixes the site', () => {
     expect(await source.held(new Request(`${scope}site.torrent`)).then((r) => r.status)).toBe(404)
   })
 
-  it('no gateway source for a host without a site id, nor (yet) for a site key', () => {
+  it('no gateway source for a host without a site id; a site key id names the key, its infohash still unknown', () => {
     expect(gatewayOf('localhost', 'http://localhost:8888/')).toBeUndefined()
     const key = siteIdOf('ab'.repeat(32))
-    expect(gatewayOf(`${key}.localhost`, `http://${key}.localhost:8888/`)).toBeUndefined()
+    const source = gatewayOf(`${key}.localhost`, `http://${key}.localhost:8888/`)
+    expect(source?.publicKey).toBe('ab'.repeat(32))
+    expect(source?.infoHash).toBe('')
   })
 })
