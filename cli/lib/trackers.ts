@@ -38,21 +38,21 @@ export function isTracker (url: string): boolean {
   return isWebSocketTracker(url) || isNetworkTracker(url)
 }
 
-export function validateTrackers (urls: readonly string[]): string[] {
-  const out: string[] = []
+/** Refuses the first URL `accepts` does not take (one line naming it and what was expected); repeats dropped. */
+function checkTrackers (urls: readonly string[], accepts: (url: string) => boolean, expected: string): string[] {
   for (const url of urls) {
-    if (!isTracker(url)) throw new UsageError(`invalid tracker URL "${url}": must be a ws://, wss://, http://, https:// or udp://HOST:PORT URL`)
-    if (!out.includes(url)) out.push(url)
+    if (!accepts(url)) throw new UsageError(`invalid tracker URL "${url}": must be ${expected}`)
   }
-  return out
+  return [...new Set(urls)]
+}
+
+export function validateTrackers (urls: readonly string[]): string[] {
+  return checkTrackers(urls, isTracker, 'a ws://, wss://, http://, https:// or udp://HOST:PORT URL')
 }
 
 /** Trackers for a loader only browsers use (`gateway`, `loader`): WebSocket ones, the only kind a browser reaches. */
 export function validateBrowserTrackers (urls: readonly string[]): string[] {
-  for (const url of urls) {
-    if (!isWebSocketTracker(url)) throw new UsageError(`invalid tracker URL "${url}": must be a ws:// or wss:// URL`)
-  }
-  return [...new Set(urls)]
+  return checkTrackers(urls, isWebSocketTracker, 'a ws:// or wss:// URL')
 }
 
 /**
