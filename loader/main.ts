@@ -97,6 +97,7 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
   // A keyed site (publish --key): its torrents speak peersite_pointer from the start (late-pointer.ts).
   // Only in the keyed build (peersite-keyed.js, which publish --key ships as peersite.js): plain sites do not carry it.
   const late = PEERSITE_KEYED && manifest.address !== undefined ? new LatePointer() : undefined
+  /** A first visit: no worker of ours controls this page yet (a returning visitor's worker served it). */
   const firstVisit = navigator.serviceWorker.controller === null
   let following: Promise<Follower> | undefined
   let startFollow!: (torrent: Torrent) => Promise<Follower>
@@ -117,8 +118,6 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
     following.catch((err: unknown) => console.warn('peersite: cannot follow the site key:', err))
     return following
   }
-  /** A returning visitor: the worker that served this page controls it already. */
-  const returning = navigator.serviceWorker.controller !== null
   // Fetched while the worker starts (only the leader parses it; it is small and HTTP-cached for the others). A site
   // with a sectioned index starts without it: its file table is what a first visit must not wait for (lazy-metainfo.ts).
   const lazy = from === undefined && manifest.index !== undefined
@@ -175,7 +174,7 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
     // site's load event, where five peer connections gathering candidates at once took the main thread from the
     // site's own start-up (monaco's usable 1.6 s -> 4.6 s on a loaded machine). The store opens meanwhile either way.
     const opening = adopted === undefined || adopted.destroyed ? openStore(manifestLayout(manifest), storeBudget(manifest)) : undefined
-    const swarm = returning || opening === undefined ? undefined : joinSwarm(manifest)
+    const swarm = !firstVisit || opening === undefined ? undefined : joinSwarm(manifest)
     // Web seeds (BEP 19): their code loads beside site.torrent, and is attached before any read reaches the engine.
     const seeds = webSeedsOf(root, manifest)
     const seedCode = opening !== undefined && seeds.length > 0 ? loadWebSeedCode(root) : undefined
