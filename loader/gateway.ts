@@ -36,7 +36,7 @@ import { mimeType } from './mime.js'
 import { holdBackground } from './prefetch.js'
 import { insideShell } from './shell.js'
 import { TRACKER_PARAM } from '../engine/util/site-address.js'
-import { hideCard, showProblemCode, showProblemText, status, type Problem } from './ui.js'
+import { hideCard, showProblem, showProblemText, status, type Problem } from './ui.js'
 import type { PointerError } from '../engine/errors.js'
 
 /** What the gateway writes into its index.html (`<script type="application/json" id="peersite-gateway">`). */
@@ -83,7 +83,7 @@ export async function gateway (): Promise<void> {
     else await openSite(id.infoHash, config)
   } catch (err) {
     console.error('peersite:', err)
-    if (err instanceof BootProblem) showProblemCode(err.code, err.detail)
+    if (err instanceof BootProblem) showProblem(err.code, undefined, err.detail)
     else if (err instanceof GatewayProblem) showProblemText(err.problem)
     else showProblemText({ title: 'This site could not start', paragraphs: [`The peersite loader failed: ${err instanceof Error ? err.message : String(err)}.`, 'Reloading the page may help.'], retry: true })
   }

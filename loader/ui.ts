@@ -87,22 +87,16 @@ export interface Problem {
  * peersite-later.js: loader/problem.ts). The site frame, if any, keeps loading beneath. If the later bundle cannot
  * be loaded (offline, a host without it), the boot status line names the problem.
  */
-export function showProblem (code: ProblemCode, manifest: SiteManifest, detail = '', seconds = 0): void {
+export function showProblem (code: ProblemCode, manifest: SiteManifest | undefined, detail = '', seconds = 0): void {
   later().then((l) => {
-    l.showProblem({ ...l.problemFor(code, detail, manifest.name, seconds), manifest }, ensureCard)
+    // No manifest yet (the gateway, before the site's metadata arrived): the site is "this site".
+    l.showProblem({ ...l.problemFor(code, detail, manifest?.name ?? 'this site', seconds), ...(manifest !== undefined ? { manifest } : {}) }, ensureCard)
   }, () => { status(`peersite could not start (${code}${detail === '' ? '' : `: ${detail}`}).`) })
 }
 
 /** Like showProblem, for a problem told in words (the gateway's own): the page itself is in peersite-later.js. */
 export function showProblemText (problem: Problem): void {
   later().then((l) => { l.showProblem(problem, ensureCard) }, () => { status(`peersite: ${problem.title}.`) })
-}
-
-/** showProblem for a problem code without a manifest yet (the gateway, before the site's metadata arrived). */
-export function showProblemCode (code: ProblemCode, detail = ''): void {
-  later().then((l) => { l.showProblem(l.problemFor(code, detail, 'this site', 0), ensureCard) }, () => {
-    status(`peersite could not start (${code}${detail === '' ? '' : `: ${detail}`}).`)
-  })
 }
 
 export function formatBytes (n: number): string {
