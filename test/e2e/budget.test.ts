@@ -17,7 +17,7 @@
  *
  * Then the same round merged six more features, each within 45 KB on its own branch but not together: the gateway's
  * site checks in the shared worker, BEP 47 pad handling, web-seed and PEX hooks, the key-following stand-in, the
- * sectioned index's hooks and the spread-aware picker: 46,829 B together. The budget is 47 KB until the upload side
+ * sectioned index's hooks and the spread-aware picker: 46,819 B together. The budget is 47 KB until the upload side
  * moves after the first byte (the next step toward 30 KB, README "Later").
  */
 import { readFile } from 'node:fs/promises'
