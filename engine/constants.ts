@@ -197,6 +197,13 @@ export const READ_PRIORITY_AHEAD = 1
  * top of this span), so the browser's first requests find their bytes arriving or already there.
  */
 export const PRELOAD_PRIORITY_TOP = 1.5
+/**
+ * The second tier (peersite.json `preload.likely`: files a page's scripts name and may load on demand, a guess made
+ * by publish): below a reader's read-ahead, above the background, at most LIKELY_MAX_BYTES per page whatever the
+ * table says (a metered visitor pays for a wrong guess; the background prefetch's default limit is 5 MB).
+ */
+export const LIKELY_PRIORITY_TOP = 0.5
+export const LIKELY_MAX_BYTES = 6 * 1024 * 1024
 
 /** Pieces of read-ahead after the current one, for a torrent of this piece length. */
 export function readAheadPieces (pieceLength: number): number {

@@ -7,22 +7,28 @@
  * in the address bar, so the first page's files are on their way while the service worker is still installing.
  * A page's hints are dropped when the next page is read (the visitor moved on).
  */
-import { PRELOAD_PRIORITY_TOP, READ_PRIORITY_AHEAD } from '../engine/constants.js'
+import { LIKELY_MAX_BYTES, LIKELY_PRIORITY_TOP, PRELOAD_PRIORITY_TOP, READ_PRIORITY_AHEAD } from '../engine/constants.js'
 import { piecesForRange } from '../engine/metainfo/index.js'
 import type { Torrent } from '../engine/torrent.js'
 import type { SiteManifest } from '../worker/protocol.js'
 
-/** Page path -> the file indexes it needs, in document order. Malformed entries are skipped (a hint, never a failure). */
-export function preloadTable (manifest: Pick<SiteManifest, 'files' | 'preload'>): Map<string, readonly number[]> {
+/**
+ * Page path -> the file indexes it needs, in document order (`tier` 'likely': what its scripts may load on demand,
+ * at most LIKELY_MAX_BYTES of it). Malformed entries are skipped (a hint, never a failure); an index names a file of
+ * the torrent or nothing.
+ */
+export function preloadTable (manifest: Pick<SiteManifest, 'files' | 'preload'>, tier: 'pages' | 'likely' = 'pages'): Map<string, readonly number[]> {
   const table = new Map<string, readonly number[]>()
   const { preload, files } = manifest
-  if (preload === undefined || !Array.isArray(preload.pages) || !Array.isArray(preload.groups)) return table
+  const pairs = preload?.[tier]
+  if (!Array.isArray(pairs) || !Array.isArray(preload!.groups)) return table
   const valid = (i: unknown): i is number => typeof i === 'number' && Number.isInteger(i) && i >= 0 && i < files.length
-  for (let k = 0; k + 1 < preload.pages.length; k += 2) {
-    const page = preload.pages[k]
-    const group = preload.groups[preload.pages[k + 1]!]
+  for (let k = 0; k + 1 < pairs.length; k += 2) {
+    const page = pairs[k]
+    const group = preload!.groups[pairs[k + 1]!]
     if (!valid(page) || !Array.isArray(group)) continue
-    table.set(files[page]!.path, group.filter(valid))
+    let bytes = 0
+    table.set(files[page]!.path, group.filter((i) => valid(i) && (tier === 'pages' || (bytes += files[i]!.length) <= LIKELY_MAX_BYTES)))
   }
   return table
 }
@@ -44,6 +50,7 @@ export function pageCandidates (pathname: string, root: string): string[] {
 export class PageHints {
   readonly #torrent: Torrent
   readonly #table: Map<string, readonly number[]>
+  readonly #likely: Map<string, readonly number[]>
   #releases: Array<() => void> = []
   /** The page whose subresources are raised now. */
   page: string | undefined
@@ -51,6 +58,7 @@ export class PageHints {
   constructor (torrent: Torrent, manifest: Pick<SiteManifest, 'files' | 'preload'>) {
     this.#torrent = torrent
     this.#table = preloadTable(manifest)
+    this.#likely = preloadTable(manifest, 'likely')
   }
 
   /** The files `page` needs (itself excluded); empty when it is not an HTML page with hints. */
@@ -64,23 +72,25 @@ export class PageHints {
    */
   onPage (page: string, withPage = false): boolean {
     const needs = this.#table.get(page)
+    const likely = this.#likely.get(page) ?? []
     const metainfo = this.#torrent.metainfo
-    if (needs === undefined || metainfo === undefined || this.#torrent.destroyed) return false
+    if ((needs === undefined && likely.length === 0) || metainfo === undefined || this.#torrent.destroyed) return false
     if (this.page === page) return true
     const self = withPage ? metainfo.files.findIndex((f) => f.path === page) : -1
-    const files = self >= 0 ? [self, ...needs] : needs
+    const files = self >= 0 ? [self, ...needs ?? []] : needs ?? []
     this.release()
     this.page = page
-    const span = PRELOAD_PRIORITY_TOP - READ_PRIORITY_AHEAD
-    files.forEach((index, order) => {
+    // Strictly decreasing within a tier: the first file of the page first. Its needs above a reader's read-ahead;
+    // the second tier (what its scripts may load on demand) below it, ahead of the background.
+    const raise = (list: readonly number[], bottom: number, top: number): void => list.forEach((index, order) => {
       const file = metainfo.files[index]
       if (file === undefined || file.length === 0) return
       const { first, last } = piecesForRange(metainfo, file.offset, file.length)
       if (first > last) return
-      // Strictly decreasing, all above a reader's read-ahead: the first file of the page first.
-      const priority = READ_PRIORITY_AHEAD + span * (1 - order / (files.length + 1))
-      this.#releases.push(this.#torrent.prioritize(first, last, priority))
+      this.#releases.push(this.#torrent.prioritize(first, last, bottom + (top - bottom) * (1 - order / (list.length + 1))))
     })
+    raise(files, READ_PRIORITY_AHEAD, PRELOAD_PRIORITY_TOP)
+    raise(likely, 0, LIKELY_PRIORITY_TOP)
     return true
   }
 

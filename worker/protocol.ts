@@ -45,8 +45,10 @@ export interface SiteManifest {
    * @imports, preloads), as indexes into `files`, so the engine asks peers for them as soon as the page is read
    * (cli/lib/subresources.ts). `groups[g]` is a list of file indexes; `pages` is flat pairs [page index, group
    * index] (pages with the same needs share a group: a 10,000-page site stays small). Absent in older manifests.
+   * `likely`, the same pairs, is a second tier: files the page's scripts name and may load on demand (a guess,
+   * fetched after the first tier, capped by the loader).
    */
-  readonly preload?: { readonly groups: ReadonlyArray<readonly number[]>, readonly pages: readonly number[] }
+  readonly preload?: { readonly groups: ReadonlyArray<readonly number[]>, readonly pages: readonly number[], readonly likely?: readonly number[] }
   /** BEP 19 web seeds (`publish --web-seed`), also in site.torrent's `url-list`. Absent: none. */
   readonly webSeeds?: readonly string[]
   /**

@@ -316,7 +316,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     const byPath = new Map(plan.site.files.map((f) => [f.path, f]))
     const ordered = metainfo.files.map((f) => byPath.get(f.path))
     const preload = ordered.every((f) => f !== undefined) ? await scanSubresources(ordered, refs) : { groups: [], pages: [] }
-    if (preload.pages.length > 0) manifest = { ...manifest, preload }
+    if (preload.pages.length > 0 || preload.likely !== undefined) manifest = { ...manifest, preload }
   }
 
   // A new key is written before the output that depends on it: an output signed by a key that was then lost would

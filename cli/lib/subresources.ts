@@ -16,15 +16,31 @@ import type { SiteFile } from './walk.js'
 const MAX_SCAN_BYTES = 8 * 1024 * 1024
 /** At most this many subresources per page: the first in document order (what is needed first). */
 export const MAX_PAGE_SUBRESOURCES = 64
+/**
+ * The second tier (`preload.likely`): files a page's scripts name in string literals, which they may load on demand
+ * (AMD and MathJax module names, workers, fonts built into a URL at run time). A guess, so bounded: at most this many
+ * files and bytes per page (the loader enforces its own cap too, loader/preload.ts), the first found first.
+ */
+export const MAX_PAGE_LIKELY = 64
+export const MAX_PAGE_LIKELY_BYTES = 6 * 1024 * 1024
+/** Second-tier candidates looked at per page, and how many files of one folder's folders make it a catalogue. */
+const MAX_LIKELY_CANDIDATES = 512
+const CATALOGUE_FILES = 12
+/** Path-like literals kept per script (a minified bundle has thousands of strings; the first are enough). */
+const MAX_LITERALS = 4096
 
 const HTML = /\.html?$/i
 const CSS = /\.css$/i
 const FONT = /\.(woff2?|ttf|otf|eot)$/i
 
-/** peersite.json's `preload`: `groups[g]` lists file indexes; `pages` is flat pairs [page file index, group index]. */
+/**
+ * peersite.json's `preload`: `groups[g]` lists file indexes; `pages` is flat pairs [page file index, group index];
+ * `likely` the same pairs for the second tier (what the page's scripts may load on demand).
+ */
 export interface PreloadTable {
   readonly groups: number[][]
   readonly pages: number[]
+  readonly likely?: number[]
 }
 
 interface Ref { readonly url: string, readonly kind: 'script' | 'module' | 'css' | 'other' }
@@ -85,6 +101,63 @@ export function moduleImports (source: string): string[] {
   let m: RegExpExecArray | null
   while ((m = re.exec(source)) !== null) out.push(m[2]!)
   return out
+}
+
+/**
+ * String literals of a script that look like paths of files (contain a slash or end in an extension):
+ * "vs/language/json/jsonMode", "%%URL%%/MathJax_Zero.woff", "[tex]/cancel". A scan, not a parser: a literal it
+ * misreads costs at most a capped guess.
+ */
+export function pathLiterals (source: string): string[] {
+  const out: string[] = []
+  const re = /(["'`])([^"'`\s\\<>(){}|,;*$^]{2,200}?)\1/g
+  let m: RegExpExecArray | null
+  while ((m = re.exec(source)) !== null && out.length < MAX_LITERALS) {
+    const text = m[2]!
+    if (text.startsWith('//') || /^[a-z][a-z0-9+.-]*:/i.test(text)) continue
+    if (text.includes('/') || /\.[a-z][a-z0-9]{0,4}$/i.test(text)) out.push(text)
+  }
+  return out
+}
+
+/** The classic (non-module, non-src) inline scripts' text of a page: their literals are second-tier hints. */
+export function inlineScripts (html: string): string {
+  let out = ''
+  const re = /<script\b([^>]*)>([\s\S]*?)<\/script/gi
+  let m: RegExpExecArray | null
+  while ((m = re.exec(html)) !== null) {
+    const attrs = parseAttributes(m[1]!)
+    if (attrs.src === undefined && (attrs.type === undefined || /javascript|module/i.test(attrs.type))) out += m[2]! + '\n'
+  }
+  return out
+}
+
+/** Extensions a script leaves off when it names a file it loads (AMD modules, MathJax extensions). */
+const IMPLIED = ['.js', '.css', '.mjs', '.json']
+/** Files a second-tier guess never points at: pages are navigations, source maps are for devtools. */
+const NOT_LIKELY = /\.(html?|map)$/i
+
+/**
+ * The site files a path literal may name: by its last segment (with or without an implied extension), the files
+ * whose paths share the most trailing segments with it; none when the best match is ambiguous (more than
+ * `maxTies` files).
+ */
+export function likelyFiles (literal: string, byName: ReadonlyMap<string, readonly number[]>, paths: readonly string[], maxTies = 2): number[] {
+  // Prefixes a loader substitutes at run time: "[tex]/", "%%URL%%/", "${base}/" end at their last ] % or }.
+  const bare = literal.split(/[?#]/)[0]!.replace(/^.*[\]%}]/, '')
+  const segments = bare.split('/').filter((s) => s !== '' && s !== '.' && s !== '..')
+  const name = segments[segments.length - 1]
+  if (name === undefined) return []
+  const found = [...(byName.get(name) ?? []), ...IMPLIED.flatMap((ext) => byName.get(name + ext) ?? [])]
+  let best: number[] = []
+  let bestScore = 0
+  for (const i of found) {
+    const parts = paths[i]!.split('/')
+    let score = 1
+    while (score < segments.length && score < parts.length && parts[parts.length - 1 - score] === segments[segments.length - 1 - score]) score++
+    if (score > bestScore) { best = [i]; bestScore = score } else if (score === bestScore) best.push(i)
+  }
+  return best.length > maxTies ? [] : best.filter((i) => !NOT_LIKELY.test(paths[i]!))
 }
 
 /** A stylesheet's @imports and fonts. */
@@ -148,6 +221,8 @@ export class SubresourceRefs {
   readonly html = new Map<string, Ref[]>()
   readonly css = new Map<string, Ref[]>()
   readonly module = new Map<string, Ref[]>()
+  /** Path literals of scripts, and of pages' inline scripts (second-tier hints). */
+  readonly literals = new Map<string, string[]>()
   readonly #decoder = new TextDecoder()
 
   /** Whether `take` wants the bytes of this file. */
@@ -158,9 +233,14 @@ export class SubresourceRefs {
   take (path: string, bytes: Uint8Array): void {
     if (bytes.length > MAX_SCAN_BYTES || !this.wants(path)) return
     const text = this.#decoder.decode(bytes)
-    if (HTML.test(path)) this.html.set(path, htmlReferences(text))
-    else if (CSS.test(path)) this.css.set(path, cssReferences(text))
-    else this.module.set(path, moduleImports(text).map((url) => ({ url, kind: 'module' as const })))
+    if (HTML.test(path)) {
+      this.html.set(path, htmlReferences(text))
+      this.literals.set(path, pathLiterals(inlineScripts(text)))
+    } else if (CSS.test(path)) this.css.set(path, cssReferences(text))
+    else {
+      this.module.set(path, moduleImports(text).map((url) => ({ url, kind: 'module' as const })))
+      this.literals.set(path, pathLiterals(text))
+    }
   }
 }
 
@@ -205,9 +285,96 @@ export async function scanSubresources (files: readonly SiteFile[], known?: Subr
     resolved.set(key, path)
     return path
   }
+  // Second tier: path literals of a page's inline scripts and of its scripts, read once each.
+  const literalMemo = new Map<string, Promise<string[]>>()
+  const literalsOf = async (path: string): Promise<string[]> => {
+    let found = literalMemo.get(path)
+    if (found === undefined) {
+      found = (async () => {
+        const taken = known?.literals.get(path)
+        if (taken !== undefined) return taken
+        const text = await readText(files[index.get(path)!]!)
+        return text === undefined ? [] : pathLiterals(HTML.test(path) ? inlineScripts(text) : text)
+      })()
+      literalMemo.set(path, found)
+    }
+    return await found
+  }
+  let names: Map<string, number[]> | undefined
+  const paths = files.map((f) => f.path)
+  const byName = (): Map<string, number[]> => {
+    if (names !== undefined) return names
+    names = new Map()
+    for (const [i, path] of paths.entries()) {
+      const name = path.slice(path.lastIndexOf('/') + 1)
+      const same = names.get(name)
+      if (same === undefined) names.set(name, [i])
+      else same.push(i)
+    }
+    return names
+  }
+  /**
+   * The second tier of a page: files its scripts name (and what those files need), bounded in count and bytes.
+   * A folder whose files are named by the dozen is a catalogue (monaco's 80 languages, MathJax's 40 extensions and
+   * 23 fonts) of which a page loads a few: such files come after the ones named alone.
+   */
+  const likelyOf = async (page: string, taken: Set<number>, firstTier: readonly number[]): Promise<number[]> => {
+    const found: number[] = []
+    const add = (i: number): void => {
+      if (taken.has(i) || found.length >= MAX_LIKELY_CANDIDATES) return
+      taken.add(i)
+      found.push(i)
+    }
+    const sources = [page, ...firstTier.map((i) => paths[i]!).filter((p) => SCRIPT.test(p))]
+    for (let q = 0; q < sources.length && found.length < MAX_LIKELY_CANDIDATES; q++) {
+      const from = sources[q]!
+      for (const literal of await literalsOf(from)) {
+        const exact = resolve(from, literal)
+        const exactIndex = exact === undefined ? undefined : index.get(exact)
+        for (const i of exactIndex !== undefined ? [exactIndex] : likelyFiles(literal, byName(), paths)) {
+          if (taken.has(i)) continue
+          add(i)
+          const path = paths[i]!
+          if (SCRIPT.test(path)) sources.push(path)
+          else if (CSS.test(path)) {
+            // A stylesheet's fonts and imports come with it (monaco's codicon font).
+            for (const ref of await refsOf(path, 'css')) {
+              const sub = resolve(path, ref.url)
+              const j = sub === undefined ? undefined : index.get(sub)
+              if (j !== undefined) add(j)
+            }
+          }
+        }
+      }
+    }
+    const family = (i: number): string => paths[i]!.split('/').slice(0, -2).join('/')
+    const counts = new Map<string, number>()
+    for (const i of found) counts.set(family(i), (counts.get(family(i)) ?? 0) + 1)
+    const catalogue = (i: number): boolean => counts.get(family(i))! > CATALOGUE_FILES
+    const out: number[] = []
+    let bytes = 0
+    for (const i of [...found.filter((i) => !catalogue(i)), ...found.filter(catalogue)]) {
+      if (out.length >= MAX_PAGE_LIKELY) break
+      if (bytes + files[i]!.length > MAX_PAGE_LIKELY_BYTES) continue
+      bytes += files[i]!.length
+      out.push(i)
+    }
+    return out
+  }
   const groups: number[][] = []
   const groupIds = new Map<string, number>()
+  const groupOf = (list: number[]): number => {
+    const key = list.join(',')
+    let group = groupIds.get(key)
+    if (group === undefined) {
+      group = groups.length
+      groups.push(list)
+      groupIds.set(key, group)
+    }
+    return group
+  }
   const pages: number[] = []
+  const likely: number[] = []
   for (const [pageIndex, page] of files.entries()) {
     if (!HTML.test(page.path)) continue
     let refs = known?.html.get(page.path)
@@ -232,15 +399,9 @@ export async function scanSubresources (files: readonly SiteFile[], known?: Subr
       }
       level = next
     }
-    if (list.length === 0) continue
-    const key = list.join(',')
-    let group = groupIds.get(key)
-    if (group === undefined) {
-      group = groups.length
-      groups.push(list)
-      groupIds.set(key, group)
-    }
-    pages.push(pageIndex, group)
+    if (list.length > 0) pages.push(pageIndex, groupOf(list))
+    const more = await likelyOf(page.path, seen, list)
+    if (more.length > 0) likely.push(pageIndex, groupOf(more))
   }
-  return { groups, pages }
+  return likely.length > 0 ? { groups, pages, likely } : { groups, pages }
 }
