@@ -6,7 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { publishSite } from '../../../cli/lib/publish.js'
-import { cssReferences, htmlReferences, moduleImports, resolveReference, scanSubresources } from '../../../cli/lib/subresources.js'
+import { cssReferences, htmlReferences, inlineScripts, likelyFiles, MAX_PAGE_LIKELY_BYTES, moduleImports, pathLiterals, resolveReference, scanSubresources } from '../../../cli/lib/subresources.js'
 import { walkSite } from '../../../cli/lib/walk.js'
 import { preloadTable } from '../../../loader/preload.js'
 import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
@@ -107,7 +107,75 @@ describe('finding subresources', () => {
     expect(paths('about.html')).toEqual(paths('index.html'))
     expect(paths('docs/index.html')).toEqual(['css/main.css', 'css/base.css', 'fonts/body.woff2'])
     expect(paths('plain.html')).toEqual([])
-    expect(table.groups).toHaveLength(2)
+    // The second tier: what the scripts name but do not import statically (the dynamic import(); the classic
+    // script's import statement, which is not followed in the first tier).
+    const likely = (page: string): string[] => {
+      const i = listing.files.findIndex((f) => f.path === page)
+      const k = (table.likely ?? []).findIndex((p, n) => n % 2 === 0 && p === i)
+      return k < 0 ? [] : table.groups[table.likely![k + 1]!]!.map((j) => listing.files[j]!.path)
+    }
+    expect(likely('index.html')).toEqual(['js/never-followed.js', 'js/lazy.js'])
+    expect(likely('docs/index.html')).toEqual([])
+    expect(table.groups).toHaveLength(3)
+  })
+})
+
+describe('the second tier: what a page\'s scripts may load on demand', () => {
+  it('takes path-like string literals, not words, URLs or code', () => {
+    const src = `require(['vs/editor/main']); f("%%URL%%/Zero.woff"); x='[tex]/cancel'; y = "hello"; z = "https://cdn.x/a.js";` +
+      "w = `worker.js`; s = 'two words/x'; t = \"no-slash\"; u = '//host/x.js'"
+    expect(pathLiterals(src)).toEqual(['vs/editor/main', '%%URL%%/Zero.woff', '[tex]/cancel', 'worker.js'])
+    expect(inlineScripts('<script src="a.js">"x/y"</script><script>go("p/q")</script><script type="text/x-template">"t/u"</script>'))
+      .toContain('go("p/q")')
+    expect(inlineScripts('<script type="text/x-template">"t/u"</script>')).toBe('')
+  })
+
+  it('matches a literal to the files sharing its last segments (implied extensions); ambiguous names match nothing', () => {
+    const paths = ['min/vs/editor/main.js', 'min/vs/editor/main.css', 'min/other/main.js', 'a/util.js', 'b/util.js', 'c/util.js', 'fonts/Zero.woff', 'page.html']
+    const byName = new Map<string, number[]>()
+    paths.forEach((p, i) => { const n = p.split('/').pop()!; byName.set(n, [...(byName.get(n) ?? []), i]) })
+    const names = (literal: string): string[] => likelyFiles(literal, byName, paths).map((i) => paths[i]!)
+    expect(names('vs/editor/main')).toEqual(['min/vs/editor/main.js', 'min/vs/editor/main.css'])
+    expect(names('%%URL%%/Zero.woff')).toEqual(['fonts/Zero.woff'])
+    expect(names('lib/util.js')).toEqual([])
+    expect(names('x/page.html')).toEqual([])
+    expect(names('nothing/here.js')).toEqual([])
+  })
+
+  it('records, per page, the files its scripts name, catalogues last, within the byte cap', async () => {
+    const languages = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`lang/l${i}/l${i}.js`, `lang ${i}`]))
+    const dir = await site({
+      'index.html': '<script src="loader.js"></script><script>require(["app/main"])</script>',
+      'loader.js': 'var workers = "base/worker/workerMain.js"',
+      'app/main.js': `${Object.keys(languages).map((p) => `"${p.slice(0, -3)}"`).join(',')}; load("app/json/jsonMode"); big("data/huge.js"); font('%%URL%%/Zero.woff')`,
+      'app/main.css': '@font-face { src: url(../fonts/icons.ttf) }',
+      'app/json/jsonMode.js': 'worker("app/json/jsonWorker")',
+      'app/json/jsonWorker.js': 'w',
+      'base/worker/workerMain.js': 'm',
+      'data/huge.js': 'x'.repeat(MAX_PAGE_LIKELY_BYTES + 1) + '"data/from-huge.js"',
+      'data/from-huge.js': 'h',
+      'fonts/Zero.woff': 'f', 'fonts/icons.ttf': 'f', 'unnamed.js': 'u',
+      ...languages
+    })
+    const listing = await walkSite(dir)
+    const table = await scanSubresources(listing.files)
+    const paths = (pairs: readonly number[] | undefined, page: string): string[] => {
+      const i = listing.files.findIndex((f) => f.path === page)
+      const k = (pairs ?? []).findIndex((p, n) => n % 2 === 0 && p === i)
+      return k < 0 ? [] : table.groups[pairs![k + 1]!]!.map((j) => listing.files[j]!.path)
+    }
+    expect(paths(table.pages, 'index.html')).toEqual(['loader.js'])
+    const likely = paths(table.likely, 'index.html')
+    // Named alone first (in the order found: the page's inline script, then its scripts, then theirs); a stylesheet
+    // brings its font; the 20 languages (one folder's folders: a catalogue) last; a file over the cap is left out,
+    // but what it names is not.
+    expect(likely.slice(0, 8)).toEqual([
+      'app/main.js', 'app/main.css', 'fonts/icons.ttf', 'base/worker/workerMain.js', 'app/json/jsonMode.js',
+      'fonts/Zero.woff', 'app/json/jsonWorker.js', 'data/from-huge.js'
+    ])
+    expect(likely.slice(8).sort()).toEqual(Object.keys(languages).sort())
+    expect(likely).not.toContain('data/huge.js')
+    expect(likely).not.toContain('unnamed.js')
   })
 })
 

@@ -3,7 +3,7 @@
  * order, above a reader's read-ahead and below the piece a reader waits for; dropped when the next page is read.
  */
 import { describe, expect, it } from 'vitest'
-import { PRELOAD_PRIORITY_TOP, READ_PRIORITY_AHEAD, READ_PRIORITY_NOW } from '../../../engine/constants.js'
+import { LIKELY_MAX_BYTES, LIKELY_PRIORITY_TOP, PRELOAD_PRIORITY_TOP, READ_PRIORITY_AHEAD, READ_PRIORITY_NOW } from '../../../engine/constants.js'
 import type { Torrent } from '../../../engine/torrent.js'
 import { PageHints, pageCandidates, preloadTable } from '../../../loader/preload.js'
 
@@ -16,13 +16,13 @@ const files = [
 ]
 const manifest = { files, preload: { groups: [[1, 2, 4], [2]], pages: [0, 0, 3, 1] } }
 
-function fakeTorrent (): { torrent: Torrent, raised: Array<{ first: number, last: number, priority: number, released: boolean }> } {
+function fakeTorrent (list = files): { torrent: Torrent, raised: Array<{ first: number, last: number, priority: number, released: boolean }> } {
   const raised: Array<{ first: number, last: number, priority: number, released: boolean }> = []
   let offset = 0
-  const metaFiles = files.map((f, index) => { const e = { index, path: f.path, length: f.length, offset }; offset += f.length; return e })
+  const metaFiles = list.map((f, index) => { const e = { index, path: f.path, length: f.length, offset }; offset += f.length; return e })
   const torrent = {
     destroyed: false,
-    metainfo: { pieceLength: 1000, pieceCount: 5, length: offset, files: metaFiles },
+    metainfo: { pieceLength: 1000, pieceCount: Math.ceil(offset / 1000), length: offset, files: metaFiles },
     prioritize (first: number, last: number, priority: number) {
       const entry = { first, last, priority, released: false }
       raised.push(entry)
@@ -75,5 +75,54 @@ describe('page hints', () => {
     new PageHints(torrent, manifest).onPage('docs/index.html', true)
     // docs/index.html: bytes 3100-3199 -> piece 3
     expect(raised.map(({ first, last }) => [first, last])).toEqual([[3, 3], [2, 3]])
+  })
+
+  it('raises the second tier (what the page\'s scripts may load on demand) below read-ahead, above the background', () => {
+    const { torrent, raised } = fakeTorrent()
+    // index.html needs app.js; its script may load font.woff2 then style.css. docs/index.html has only a second tier.
+    const hints = new PageHints(torrent, { files, preload: { groups: [[1], [4, 2]], pages: [0, 0], likely: [0, 1, 3, 1] } })
+    expect(hints.onPage('index.html')).toBe(true)
+    expect(raised.map(({ first, last }) => [first, last])).toEqual([[0, 2], [3, 4], [2, 3]])
+    const [need, ...likely] = raised.map((r) => r.priority)
+    expect(need!).toBeGreaterThan(READ_PRIORITY_AHEAD)
+    expect(likely[0]).toBe(LIKELY_PRIORITY_TOP)
+    expect(likely[1]!).toBeLessThan(likely[0]!)
+    for (const p of likely) {
+      expect(p).toBeLessThan(READ_PRIORITY_AHEAD)
+      expect(p).toBeGreaterThan(0)
+    }
+    expect(hints.onPage('docs/index.html')).toBe(true)
+    expect(raised.slice(0, 3).every((r) => r.released)).toBe(true)
+    expect(raised.slice(3).map(({ first, last }) => [first, last])).toEqual([[3, 4], [2, 3]])
+  })
+
+  it('a crafted table reaches only files of the torrent, and at most LIKELY_MAX_BYTES of them per page', () => {
+    const MiB = 1024 * 1024
+    const big = [
+      { path: 'index.html', length: 100, type: 'text/html' },
+      ...Array.from({ length: 10 }, (_, i) => ({ path: `big${i}.js`, length: 2 * MiB, type: 'text/javascript' }))
+    ]
+    const crafted = {
+      files: big,
+      // Out-of-range, negative, fractional and non-numeric indexes, a missing group, the whole site ten times over.
+      preload: {
+        groups: [[99, -1, 1.5, 'x' as unknown as number, 1e9], [...Array.from({ length: 100 }, (_, i) => 1 + (i % 10))]],
+        pages: [],
+        likely: [0, 1, 0, 7, 42, 1]
+      }
+    }
+    const table = preloadTable(crafted, 'likely')
+    expect([...table.keys()]).toEqual(['index.html'])
+    const chosen = table.get('index.html')!
+    expect(chosen.reduce((n, i) => n + big[i]!.length, 0)).toBeLessThanOrEqual(LIKELY_MAX_BYTES)
+    expect(chosen).toEqual([1, 2, 3])
+    const { torrent, raised } = fakeTorrent(big)
+    expect(new PageHints(torrent, crafted).onPage('index.html')).toBe(true)
+    const pieceCount = torrent.metainfo!.pieceCount
+    expect(raised).toHaveLength(3)
+    for (const { first, last } of raised) {
+      expect(first).toBeGreaterThanOrEqual(0)
+      expect(last).toBeLessThan(pieceCount)
+    }
   })
 })
