@@ -79,12 +79,12 @@ export interface LocalSite {
 }
 
 /** Publishes `dir` like `peersite publish DIR --local` and starts seeding it. */
-export async function startLocalSite (dir: string, init: { seed?: boolean, spa?: boolean, withFiles?: boolean } = {}): Promise<LocalSite> {
+export async function startLocalSite (dir: string, init: { seed?: boolean, spa?: boolean, withFiles?: boolean, prefetchLimit?: number } = {}): Promise<LocalSite> {
   assertLoaderBuilt()
   const tmp = await makeTempDir('peersite-e2e-')
   const tracker = await startTrackerServer({ host: '127.0.0.1', intervalMs: 5_000 })
   const server = await startStaticServer({ root: join(tmp.path, 'out'), host: '127.0.0.1' })
-  const result = await publishSite({ dir, out: join(tmp.path, 'out'), trackers: [tracker.url], loaderDir, spa: init.spa === true, withFiles: init.withFiles === true })
+  const result = await publishSite({ dir, out: join(tmp.path, 'out'), trackers: [tracker.url], loaderDir, spa: init.spa === true, withFiles: init.withFiles === true, ...(init.prefetchLimit !== undefined ? { prefetchLimit: init.prefetchLimit } : {}) })
   const seeder = init.seed === false
     ? undefined
     : await startSeeder({
