@@ -21,11 +21,11 @@ export const MAX_PAGE_SUBRESOURCES = 64
  * (AMD and MathJax module names, workers, fonts built into a URL at run time). A guess, so bounded: at most this many
  * files and bytes per page (the loader enforces its own cap too, loader/preload.ts), the first found first.
  */
-export const MAX_PAGE_LIKELY = 64
+export const MAX_PAGE_LIKELY = 128
 export const MAX_PAGE_LIKELY_BYTES = 6 * 1024 * 1024
-/** Second-tier candidates looked at per page, and how many files of one folder's folders make it a catalogue. */
+export const MAX_PAGE_LIKELY_GUESS_BYTES = 1536 * 1024
+/** Second-tier candidates looked at per page. */
 const MAX_LIKELY_CANDIDATES = 512
-const CATALOGUE_FILES = 12
 /** Path-like literals kept per script (a minified bundle has thousands of strings; the first are enough). */
 const MAX_LITERALS = 4096
 
@@ -315,19 +315,25 @@ export async function scanSubresources (files: readonly SiteFile[], known?: Subr
   }
   /**
    * The second tier of a page: files its scripts name (and what those files need), bounded in count and bytes.
-   * A folder whose files are named by the dozen is a catalogue (monaco's 80 languages, MathJax's 40 extensions and
-   * 23 fonts) of which a page loads a few: such files come after the ones named alone.
+   * What the page's own inline scripts name comes first, as found (monaco's page names its editor.main.js, 3.6 MB):
+   * the page loads it for sure. The rest are guesses, of which a page loads a few (monaco names 80 languages and
+   * uses one, MathJax 40 extensions and 23 fonts and uses 3 and 4): the smallest first, up to
+   * MAX_PAGE_LIKELY_GUESS_BYTES, so a wrong guess costs little and a big file is left to the browser's own request.
    */
   const likelyOf = async (page: string, taken: Set<number>, firstTier: readonly number[]): Promise<number[]> => {
     const found: number[] = []
+    const direct = new Set<number>()
+    let fromPage = true
     const add = (i: number): void => {
       if (taken.has(i) || found.length >= MAX_LIKELY_CANDIDATES) return
       taken.add(i)
       found.push(i)
+      if (fromPage) direct.add(i)
     }
     const sources = [page, ...firstTier.map((i) => paths[i]!).filter((p) => SCRIPT.test(p))]
     for (let q = 0; q < sources.length && found.length < MAX_LIKELY_CANDIDATES; q++) {
       const from = sources[q]!
+      fromPage = q === 0
       for (const literal of await literalsOf(from)) {
         const exact = resolve(from, literal)
         const exactIndex = exact === undefined ? undefined : index.get(exact)
@@ -347,16 +353,18 @@ export async function scanSubresources (files: readonly SiteFile[], known?: Subr
         }
       }
     }
-    const family = (i: number): string => paths[i]!.split('/').slice(0, -2).join('/')
-    const counts = new Map<string, number>()
-    for (const i of found) counts.set(family(i), (counts.get(family(i)) ?? 0) + 1)
-    const catalogue = (i: number): boolean => counts.get(family(i))! > CATALOGUE_FILES
     const out: number[] = []
     let bytes = 0
-    for (const i of [...found.filter((i) => !catalogue(i)), ...found.filter(catalogue)]) {
-      if (out.length >= MAX_PAGE_LIKELY) break
-      if (bytes + files[i]!.length > MAX_PAGE_LIKELY_BYTES) continue
-      bytes += files[i]!.length
+    let guessed = 0
+    const guesses = found.filter((i) => !direct.has(i)).sort((a, b) => files[a]!.length - files[b]!.length)
+    for (const i of [...found.filter((i) => direct.has(i)), ...guesses]) {
+      const length = files[i]!.length
+      if (out.length >= MAX_PAGE_LIKELY || bytes + length > MAX_PAGE_LIKELY_BYTES) continue
+      if (!direct.has(i)) {
+        if (guessed + length > MAX_PAGE_LIKELY_GUESS_BYTES) break
+        guessed += length
+      }
+      bytes += length
       out.push(i)
     }
     return out

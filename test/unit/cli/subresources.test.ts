@@ -6,7 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { publishSite } from '../../../cli/lib/publish.js'
-import { cssReferences, htmlReferences, inlineScripts, likelyFiles, MAX_PAGE_LIKELY_BYTES, moduleImports, pathLiterals, resolveReference, scanSubresources } from '../../../cli/lib/subresources.js'
+import { cssReferences, htmlReferences, inlineScripts, likelyFiles, MAX_PAGE_LIKELY_GUESS_BYTES, moduleImports, pathLiterals, resolveReference, scanSubresources } from '../../../cli/lib/subresources.js'
 import { walkSite } from '../../../cli/lib/walk.js'
 import { preloadTable } from '../../../loader/preload.js'
 import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
@@ -142,7 +142,7 @@ describe('the second tier: what a page\'s scripts may load on demand', () => {
     expect(names('nothing/here.js')).toEqual([])
   })
 
-  it('records, per page, the files its scripts name, catalogues last, within the byte cap', async () => {
+  it('records, per page, what its inline scripts name, then the smallest of what its scripts name, within the caps', async () => {
     const languages = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`lang/l${i}/l${i}.js`, `lang ${i}`]))
     const dir = await site({
       'index.html': '<script src="loader.js"></script><script>require(["app/main"])</script>',
@@ -152,7 +152,7 @@ describe('the second tier: what a page\'s scripts may load on demand', () => {
       'app/json/jsonMode.js': 'worker("app/json/jsonWorker")',
       'app/json/jsonWorker.js': 'w',
       'base/worker/workerMain.js': 'm',
-      'data/huge.js': 'x'.repeat(MAX_PAGE_LIKELY_BYTES + 1) + '"data/from-huge.js"',
+      'data/huge.js': 'x'.repeat(MAX_PAGE_LIKELY_GUESS_BYTES + 1) + '"data/from-huge.js"',
       'data/from-huge.js': 'h',
       'fonts/Zero.woff': 'f', 'fonts/icons.ttf': 'f', 'unnamed.js': 'u',
       ...languages
@@ -166,14 +166,14 @@ describe('the second tier: what a page\'s scripts may load on demand', () => {
     }
     expect(paths(table.pages, 'index.html')).toEqual(['loader.js'])
     const likely = paths(table.likely, 'index.html')
-    // Named alone first (in the order found: the page's inline script, then its scripts, then theirs); a stylesheet
-    // brings its font; the 20 languages (one folder's folders: a catalogue) last; a file over the cap is left out,
-    // but what it names is not.
-    expect(likely.slice(0, 8)).toEqual([
-      'app/main.js', 'app/main.css', 'fonts/icons.ttf', 'base/worker/workerMain.js', 'app/json/jsonMode.js',
-      'fonts/Zero.woff', 'app/json/jsonWorker.js', 'data/from-huge.js'
-    ])
-    expect(likely.slice(8).sort()).toEqual(Object.keys(languages).sort())
+    // What the page's inline script names (and the font its stylesheet uses) first, as found; then the guesses (named
+    // by its scripts, by theirs), smallest first: a file over the guess cap is left out, but what it names is not.
+    expect(likely.slice(0, 3)).toEqual(['app/main.js', 'app/main.css', 'fonts/icons.ttf'])
+    expect(likely.slice(3).sort()).toEqual([
+      'app/json/jsonMode.js', 'app/json/jsonWorker.js', 'base/worker/workerMain.js', 'data/from-huge.js', 'fonts/Zero.woff', ...Object.keys(languages)
+    ].sort())
+    const sizes = likely.slice(3).map((p) => listing.files.find((f) => f.path === p)!.length)
+    expect(sizes).toEqual([...sizes].sort((a, b) => a - b))
     expect(likely).not.toContain('data/huge.js')
     expect(likely).not.toContain('unnamed.js')
   })
