@@ -19,6 +19,13 @@ const TRACE = `(() => {
   if (window.top !== window) return
   const trace = window.__trace = []
   const note = (n) => trace.push([n, performance.now()])
+  // Long tasks on the renderer's main thread, which the engine (this page, 'self') shares with the site's frame
+  // ('same-origin-descendant'): who held it, and when.
+  const longTasks = window.__longTasks = []
+  try {
+    new PerformanceObserver((list) => { for (const e of list.getEntries()) longTasks.push([e.name, Math.round(e.startTime), Math.round(e.duration)]) })
+      .observe({ type: 'longtask', buffered: true })
+  } catch {}
   const WS = window.WebSocket
   window.WebSocket = class extends WS {
     constructor (...a) {
@@ -78,6 +85,7 @@ async function timeline (page) {
   return await page.evaluate(() => {
     const events = (window.__trace ?? []).map(([n, t]) => [n, Math.round(t)])
     const hist = Object.entries(window.__hist ?? {}).map(([b, v]) => `${b * 100}:${Math.round(v.in / 1024)}K/${v.req}r`).join(' ')
+    const longTasks = window.__longTasks ?? []
     const reads = [...(window.__reads ?? new Map()).values()].map((r) => ({ ...r, open: Math.round(r.open), first: Math.round(r.first), last: Math.round(r.last) }))
     const frame = document.getElementById('peersite-frame')
     const w = frame !== null ? frame.contentWindow : window
@@ -93,7 +101,7 @@ async function timeline (page) {
       size: e.decodedBodySize
     })
     const resources = w.performance.getEntriesByType('resource').map((e) => entry(e))
-    return { marks, events, reads, hist, doc: nav ? entry(nav, '(document)') : null, resources }
+    return { marks, events, reads, hist, longTasks, doc: nav ? entry(nav, '(document)') : null, resources }
   })
 }
 
@@ -102,6 +110,12 @@ function print (label, usable, t) {
   if (t.marks.length > 0) console.log('marks: ' + t.marks.map(([n, v]) => `${n} ${v}`).join(', '))
   if (t.events.length > 0) console.log('swarm: ' + t.events.slice(0, 60).map(([n, v]) => `${n} ${v}`).join(', '))
   if (t.hist) console.log('wire per 100 ms (KiB in / requests out): ' + t.hist)
+  if (t.longTasks?.length > 0) {
+    const before = t.longTasks.filter(([, start]) => start < usable)
+    const sum = (name) => before.filter(([n]) => n === name).reduce((a, [, , d]) => a + d, 0)
+    console.log(`long tasks before usable: loader page (engine) ${sum('self')} ms, site frame ${sum('same-origin-descendant')} ms, other ${before.reduce((a, [, , d]) => a + d, 0) - sum('self') - sum('same-origin-descendant')} ms`)
+    console.log('  ' + before.map(([n, start, d]) => `${n === 'self' ? 'E' : n === 'same-origin-descendant' ? 'S' : '?'}${start}+${d}`).join(' '))
+  }
   if (t.reads.length > 0) {
     console.log('engine reads (open, first piece, last piece):')
     for (const r of t.reads) console.log(`  ${String(r.open).padStart(5)} ${String(r.first).padStart(5)} ${String(r.last).padStart(5)}  ${r.path} (${r.pieces} pieces)`)

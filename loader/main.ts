@@ -198,7 +198,7 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
     let openReads = 0
     torrent.then((t) => {
       debug.torrent = t
-      hints = new PageHints(t, manifest)
+      hints = new PageHints(t, manifest, !saveDataRequested())
       // The page in the address bar: its files are wanted now, before the worker controls this page and asks.
       const page = pageCandidates(location.pathname, root).find((path) => hints!.onPage(path, true))
       if (page !== undefined) setFirstPage(page, hints)

@@ -55,10 +55,11 @@ export class PageHints {
   /** The page whose subresources are raised now. */
   page: string | undefined
 
-  constructor (torrent: Torrent, manifest: Pick<SiteManifest, 'files' | 'preload'>) {
+  /** `guesses` false (Save-Data on: a metered visitor): the second tier is left to the page's own requests. */
+  constructor (torrent: Torrent, manifest: Pick<SiteManifest, 'files' | 'preload'>, guesses = true) {
     this.#torrent = torrent
     this.#table = preloadTable(manifest)
-    this.#likely = preloadTable(manifest, 'likely')
+    this.#likely = guesses ? preloadTable(manifest, 'likely') : new Map()
   }
 
   /** The files `page` needs (itself excluded); empty when it is not an HTML page with hints. */

@@ -94,6 +94,12 @@ describe('page hints', () => {
     expect(hints.onPage('docs/index.html')).toBe(true)
     expect(raised.slice(0, 3).every((r) => r.released)).toBe(true)
     expect(raised.slice(3).map(({ first, last }) => [first, last])).toEqual([[3, 4], [2, 3]])
+    // Save-Data on: no guesses, only what the page needs.
+    const metered = fakeTorrent()
+    const quiet = new PageHints(metered.torrent, { files, preload: { groups: [[1], [4, 2]], pages: [0, 0], likely: [0, 1, 3, 1] } }, false)
+    expect(quiet.onPage('index.html')).toBe(true)
+    expect(quiet.onPage('docs/index.html')).toBe(false)
+    expect(metered.raised.map(({ first, last }) => [first, last])).toEqual([[0, 2]])
   })
 
   it('a crafted table reaches only files of the torrent, and at most LIKELY_MAX_BYTES of them per page', () => {
