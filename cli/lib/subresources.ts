@@ -338,7 +338,7 @@ export async function scanSubresources (files: readonly SiteFile[], known?: Subr
         const exact = resolve(from, literal)
         const exactIndex = exact === undefined ? undefined : index.get(exact)
         for (const i of exactIndex !== undefined ? [exactIndex] : likelyFiles(literal, byName(), paths)) {
-          if (taken.has(i)) continue
+          if (taken.has(i) || NOT_LIKELY.test(paths[i]!)) continue
           add(i)
           const path = paths[i]!
           if (SCRIPT.test(path)) sources.push(path)
@@ -383,6 +383,7 @@ export async function scanSubresources (files: readonly SiteFile[], known?: Subr
   }
   const pages: number[] = []
   const likely: number[] = []
+  const likelyMemo = new Map<string, number[]>()
   for (const [pageIndex, page] of files.entries()) {
     if (!HTML.test(page.path)) continue
     let refs = known?.html.get(page.path)
@@ -408,7 +409,15 @@ export async function scanSubresources (files: readonly SiteFile[], known?: Subr
       level = next
     }
     if (list.length > 0) pages.push(pageIndex, groupOf(list))
-    const more = await likelyOf(page.path, seen, list)
+    // Pages with the same needs and no path literals of their own (most pages of a big site sharing one bundle)
+    // share the second tier: a 4,000-literal bundle is matched once, not once per page.
+    const own = await literalsOf(page.path)
+    const key = own.length === 0 ? list.join(',') : undefined
+    let more = key === undefined ? undefined : likelyMemo.get(key)
+    if (more === undefined) {
+      more = await likelyOf(page.path, seen, list)
+      if (key !== undefined) likelyMemo.set(key, more)
+    }
     if (more.length > 0) likely.push(pageIndex, groupOf(more))
   }
   return likely.length > 0 ? { groups, pages, likely } : { groups, pages }
