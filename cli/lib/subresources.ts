@@ -313,6 +313,35 @@ export async function scanSubresources (files: readonly SiteFile[], known?: Subr
     }
     return names
   }
+  /** The files a page's inline scripts or a script name (a stylesheet followed by its fonts), once per file. */
+  const hitsMemo = new Map<string, Promise<number[]>>()
+  const hitsOf = async (from: string): Promise<number[]> => {
+    let found = hitsMemo.get(from)
+    if (found === undefined) {
+      found = (async () => {
+        const hits = new Set<number>()
+        for (const literal of await literalsOf(from)) {
+          const exact = resolve(from, literal)
+          const exactIndex = exact === undefined ? undefined : index.get(exact)
+          for (const i of exactIndex !== undefined ? [exactIndex] : likelyFiles(literal, byName(), paths)) {
+            if (NOT_LIKELY.test(paths[i]!) || hits.has(i)) continue
+            hits.add(i)
+            // A stylesheet's fonts and imports come with it (monaco's codicon font).
+            if (CSS.test(paths[i]!)) {
+              for (const ref of await refsOf(paths[i]!, 'css')) {
+                const sub = resolve(paths[i]!, ref.url)
+                const j = sub === undefined ? undefined : index.get(sub)
+                if (j !== undefined) hits.add(j)
+              }
+            }
+          }
+        }
+        return [...hits]
+      })()
+      hitsMemo.set(from, found)
+    }
+    return await found
+  }
   /**
    * The second tier of a page: files its scripts name (and what those files need), bounded in count and bytes.
    * What the page's own inline scripts name comes first, as found (monaco's page names its editor.main.js, 3.6 MB):
@@ -332,25 +361,11 @@ export async function scanSubresources (files: readonly SiteFile[], known?: Subr
     }
     const sources = [page, ...firstTier.map((i) => paths[i]!).filter((p) => SCRIPT.test(p))]
     for (let q = 0; q < sources.length && found.length < MAX_LIKELY_CANDIDATES; q++) {
-      const from = sources[q]!
       fromPage = q === 0
-      for (const literal of await literalsOf(from)) {
-        const exact = resolve(from, literal)
-        const exactIndex = exact === undefined ? undefined : index.get(exact)
-        for (const i of exactIndex !== undefined ? [exactIndex] : likelyFiles(literal, byName(), paths)) {
-          if (taken.has(i) || NOT_LIKELY.test(paths[i]!)) continue
-          add(i)
-          const path = paths[i]!
-          if (SCRIPT.test(path)) sources.push(path)
-          else if (CSS.test(path)) {
-            // A stylesheet's fonts and imports come with it (monaco's codicon font).
-            for (const ref of await refsOf(path, 'css')) {
-              const sub = resolve(path, ref.url)
-              const j = sub === undefined ? undefined : index.get(sub)
-              if (j !== undefined) add(j)
-            }
-          }
-        }
+      for (const i of await hitsOf(sources[q]!)) {
+        if (taken.has(i)) continue
+        add(i)
+        if (SCRIPT.test(paths[i]!)) sources.push(paths[i]!)
       }
     }
     const out: number[] = []
