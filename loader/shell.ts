@@ -116,19 +116,14 @@ export function createShell (init: ShellInit): HTMLIFrameElement {
   /** The original `replaceState` of each frame window's History (the site sees a wrapped one). */
   const frameReplace = new WeakMap<History, History['replaceState']>()
   /**
-   * The frame's next documents show the current top entry again (a traversal to another document, a reload): each
-   * gets the entry's scroll position back when it loads. Each, not only the first: on a traversal the browser may
-   * also load the frame itself (the frame's own item in the joint session history, once a reload has left the
-   * entries holding different frame documents) beside the shell's `location.replace`, and the document that
-   * commits second would otherwise show the page at its top. A navigation the visitor or the site starts ends it.
+   * The URL of the top entry shown again (a traversal to another document, a reload): every document that loads
+   * at it gets the entry's scroll position back. Every one, not only the first: on a traversal the browser may also
+   * load the frame itself (the frame's own item in the joint session history, once a reload has left the entries
+   * holding different frame documents) beside the shell's `location.replace`, and the document that commits second
+   * would otherwise show the page at its top. A new page (a link) has a new entry with no position; the site's own
+   * `location.replace` elsewhere does not match.
    */
-  let restoring = false
-  /** Where the shell itself sends the frame (`location.replace`): that navigate event is not the site's. */
-  let ownReplace: string | undefined
-  const replaceFrame = (win: Window, url: string): void => {
-    ownReplace = url
-    win.location.replace(url)
-  }
+  let restoreUrl: string | undefined
   /** A navigation to another document is under way: its top entry is pushed when that document appears. */
   let pendingPush: { scroll?: readonly [number, number] } | undefined
 
@@ -151,13 +146,6 @@ export function createShell (init: ShellInit): HTMLIFrameElement {
   /** A navigation of the frame that would add an entry: the frame replaces its entry, the top window gets one. */
   const onNavigate = (win: Window) => (event: Event): void => {
     const e = event as NavigateEventLike
-    if (e.navigationType === 'replace' && !e.destination.sameDocument) {
-      // The site's own location.replace shows a new page at its top; the shell's keeps restoring.
-      if (e.destination.url === ownReplace) ownReplace = undefined
-      else restoring = false
-    } else if (e.navigationType === 'reload') {
-      restoring = true // a reload shows the page where the visitor was, as on a plain host
-    }
     if (e.navigationType !== 'push' || !e.cancelable || e.formData !== null || e.downloadRequest !== null) return
     const dest = e.destination.url
     // The site's own pushState through a reference taken before the shell wrapped it: let it be (a frame entry).
@@ -170,7 +158,6 @@ export function createShell (init: ShellInit): HTMLIFrameElement {
       return
     }
     e.preventDefault()
-    restoring = false
     if (e.destination.sameDocument) {
       // A fragment: same document (scroll, hashchange); its entry is the top window's at once.
       pushTop(dest, null, true)
@@ -181,7 +168,7 @@ export function createShell (init: ShellInit): HTMLIFrameElement {
       const scroll = frameScroll()
       pendingPush = scroll !== undefined ? { scroll } : {}
     }
-    replaceFrame(win, dest)
+    win.location.replace(dest)
   }
 
   /** Back or Forward moved the top window to another entry: show it in the frame. */
@@ -202,8 +189,8 @@ export function createShell (init: ShellInit): HTMLIFrameElement {
     if (win === null) return
     const sameDocument = entry.doc !== undefined ? entry.doc === currentDoc : withoutHash(current) === withoutHash(target)
     if (!sameDocument) {
-      restoring = true
-      replaceFrame(win, target)
+      restoreUrl = target
+      win.location.replace(target)
       return
     }
     // What the browser does for a same-document traversal: URL and state, popstate, hashchange if the fragment moved.
@@ -221,7 +208,7 @@ export function createShell (init: ShellInit): HTMLIFrameElement {
   addEventListener('popstate', onPopState)
   if (!isTopEntry(history.state)) history.replaceState({ peersite: 1, state: null }, '')
   // A reload (or a traversal back to this entry from another site) shows the frame where the visitor left it.
-  restoring = true
+  restoreUrl = location.href
   // The position is noted as the visitor scrolls (a little after, to stay far below the browsers' limits on
   // replaceState calls): writing it on pagehide is too late for a traversal to another document, and for a reload
   // too (Chromium drops the state written then). A note still pending when the window reloads is written on
@@ -375,9 +362,9 @@ export function createShell (init: ShellInit): HTMLIFrameElement {
     titleObserver?.disconnect()
     titleObserver = new MutationObserver(() => mirror())
     titleObserver.observe(doc.head ?? doc.documentElement, { subtree: true, childList: true, characterData: true })
-    // The top entry's position (noted as the visitor scrolled, or when it was left), not one read before the load:
-    // a reload of the frame's page returns to where the visitor was.
-    const scroll = restoring ? topEntry().scroll : undefined
+    // The top entry's position now (noted as the visitor scrolled, or when it was left): the site's own reload of
+    // the page returns to where the visitor was, as on a plain host.
+    const scroll = win.location.href === restoreUrl ? topEntry().scroll : undefined
     if (scroll !== undefined) win.scrollTo(scroll[0], scroll[1])
     init.onLoad?.(frame)
   }
