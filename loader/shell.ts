@@ -115,8 +115,15 @@ export function createShell (init: ShellInit): HTMLIFrameElement {
   const attached = new WeakSet<Document>()
   /** The original `replaceState` of each frame window's History (the site sees a wrapped one). */
   const frameReplace = new WeakMap<History, History['replaceState']>()
-  /** Scroll to restore once the frame has loaded the document of a traversed entry. */
-  let pendingScroll: readonly [number, number] | undefined
+  /**
+   * The URL of the top entry shown again (a traversal to another document, a reload): every document that loads
+   * at it gets the entry's scroll position back. Every one, not only the first: on a traversal the browser may also
+   * load the frame itself (the frame's own item in the joint session history, once a reload has left the entries
+   * holding different frame documents) beside the shell's `location.replace`, and the document that commits second
+   * would otherwise show the page at its top. A new page (a link) has a new entry with no position; the site's own
+   * `location.replace` elsewhere does not match.
+   */
+  let restoreUrl: string | undefined
   /** A navigation to another document is under way: its top entry is pushed when that document appears. */
   let pendingPush: { scroll?: readonly [number, number] } | undefined
 
@@ -182,7 +189,7 @@ export function createShell (init: ShellInit): HTMLIFrameElement {
     if (win === null) return
     const sameDocument = entry.doc !== undefined ? entry.doc === currentDoc : withoutHash(current) === withoutHash(target)
     if (!sameDocument) {
-      pendingScroll = entry.scroll
+      restoreUrl = target
       win.location.replace(target)
       return
     }
@@ -201,16 +208,29 @@ export function createShell (init: ShellInit): HTMLIFrameElement {
   addEventListener('popstate', onPopState)
   if (!isTopEntry(history.state)) history.replaceState({ peersite: 1, state: null }, '')
   // A reload (or a traversal back to this entry from another site) shows the frame where the visitor left it.
-  pendingScroll = topEntry().scroll
+  restoreUrl = location.href
   // The position is noted as the visitor scrolls (a little after, to stay far below the browsers' limits on
-  // replaceState calls): writing it on pagehide is too late for a traversal to another document.
+  // replaceState calls): writing it on pagehide is too late for a traversal to another document, and for a reload
+  // too (Chromium drops the state written then). A note still pending when the window reloads is written on
+  // beforeunload, which both Chromium and Firefox keep; that listener is there only while a note is pending, since
+  // one can keep a page out of the back/forward cache.
   let scrollTimer: ReturnType<typeof setTimeout> | undefined
+  let scrollNote: (() => void) | undefined
+  const flushScroll = (): void => {
+    clearTimeout(scrollTimer)
+    removeEventListener('beforeunload', flushScroll)
+    const note = scrollNote
+    scrollNote = undefined
+    note?.()
+  }
   const noteScroll = (doc: string | undefined) => (): void => {
     clearTimeout(scrollTimer)
-    scrollTimer = setTimeout(() => {
+    scrollNote = () => {
       const scroll = frameScroll()
       if (scroll !== undefined && doc !== undefined && doc === currentDoc && topEntry().doc === doc) history.replaceState({ ...topEntry(), scroll }, '')
-    }, SCROLL_NOTE_MS)
+    }
+    scrollTimer = setTimeout(flushScroll, SCROLL_NOTE_MS)
+    addEventListener('beforeunload', flushScroll)
   }
 
   /**
@@ -342,10 +362,10 @@ export function createShell (init: ShellInit): HTMLIFrameElement {
     titleObserver?.disconnect()
     titleObserver = new MutationObserver(() => mirror())
     titleObserver.observe(doc.head ?? doc.documentElement, { subtree: true, childList: true, characterData: true })
-    if (pendingScroll !== undefined) {
-      win.scrollTo(pendingScroll[0], pendingScroll[1])
-      pendingScroll = undefined
-    }
+    // The top entry's position now (noted as the visitor scrolled, or when it was left): the site's own reload of
+    // the page returns to where the visitor was, as on a plain host.
+    const scroll = win.location.href === restoreUrl ? topEntry().scroll : undefined
+    if (scroll !== undefined) win.scrollTo(scroll[0], scroll[1])
     init.onLoad?.(frame)
   }
 
