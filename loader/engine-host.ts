@@ -190,6 +190,8 @@ export async function startTorrent (metainfo: Metainfo, manifest: SiteManifest, 
     infoHash: metainfo.infoHash,
     metainfo,
     maxPeers: BROWSER_MAX_PEERS,
+    // Serving other peers starts after the first site byte (loader/main.ts), its code in peersite-later.js.
+    serveLater: true,
     ...(early !== undefined ? { peerId: early.peerId } : {}),
     ...(have !== undefined ? { have } : {}),
     ...(pointer !== undefined ? { pointer } : {})

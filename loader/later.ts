@@ -6,3 +6,5 @@
  */
 export { problemFor, showProblem } from './problem.js'
 export { BackgroundPrefetch } from './prefetch.js'
+/** The torrent's serving side (choker, uploader, BEP 9): Torrent.serve, once the first page has painted. */
+export * as serving from '../engine/serving.js'

@@ -217,6 +217,10 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
         prefetch.pageLoaded()
         debug.prefetch = prefetch.bytes
       }).catch((err: unknown) => { console.debug('peersite: no background prefetch:', err) })
+      // Serving other visitors (every visitor reseeds) starts once the first page has painted: its code is not part
+      // of the first download (engine/serving.ts). Until then peers see us choking them.
+      void firstPaint.then(async () => { t.serve((await later()).serving) })
+        .catch((err: unknown) => { console.warn('peersite: not serving other visitors:', err) })
       void firstPaint.then(() => { if (PEERSITE_KEYED && late !== undefined) void startFollow(t) })
       if (PEERSITE_KEYED && late !== undefined && firstVisit) checkFirst(startFollow(t).then(async (f) => await f.checked(FIRST_VISIT_FOLLOW_MS)))
       addEventListener('pagehide', (event) => { if (!event.persisted) void t.destroy() })

@@ -34,6 +34,15 @@ const BUDGET_BYTES = 47 * 1000
 const FORBIDDEN = /node_modules\/(bittorrent-tracker|simple-peer|@thaunknown\/simple-peer|webtorrent|buffer|readable-stream|events|debug)\//
 
 const gz = (bytes: Uint8Array): number => gzipSync(bytes, { level: 9 }).length
+/** The build's constants (scripts/build-browser.mjs): peersite.js brings the torrent's serving side later. */
+const defineFor = (entry: string): Record<string, string> => ({
+  global: 'globalThis', 'process.env.NODE_ENV': '"production"', PEERSITE_SERVE_LATER: String(entry === 'loader/main.ts')
+})
+/**
+ * Stateless helpers that both bundles may carry (each file is self-contained; a copy costs only peersite-later.js,
+ * which loads after the first site byte): the serving side's bencode, SHA-1, constants, error classes.
+ */
+const SHARED_HELPERS = /engine\/(util\/(bencode|bytes)|constants|errors|metainfo\/index)\.ts$/
 
 describe('loader budget', () => {
   it('bundles only the engine core and the lean discovery', async () => {
@@ -48,7 +57,7 @@ describe('loader budget', () => {
         platform: 'browser',
         target: 'es2022',
         logLevel: 'silent',
-        define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"' }
+        define: defineFor(entry)
       })
       const inputs = Object.keys(result.metafile.inputs)
       expect(inputs.filter((p) => FORBIDDEN.test(p)), entry).toEqual([])
@@ -59,7 +68,7 @@ describe('loader budget', () => {
     const bytesByInput = async (entry: string): Promise<Map<string, number>> => {
       const result = await build({
         entryPoints: [join(repoRoot, entry)], bundle: true, minify: true, write: false, metafile: true, format: 'esm',
-        platform: 'browser', target: 'es2022', logLevel: 'silent', define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"' }
+        platform: 'browser', target: 'es2022', logLevel: 'silent', define: defineFor(entry)
       })
       const output = Object.values(result.metafile.outputs)[0]!
       return new Map(Object.entries(output.inputs).map(([path, { bytesInOutput }]) => [path, bytesInOutput]))
@@ -69,7 +78,14 @@ describe('loader budget', () => {
     expect(later.size).toBeGreaterThan(0)
     // A module in both is fine when its parts differ (tree shaking); code that is in both bundles is not.
     const both = [...later].filter(([path, bytes]) => bytes > 0 && (main.get(path) ?? 0) > 0).map(([path]) => path)
-    expect(both.filter((path) => !path.endsWith('loader/prefetch.ts'))).toEqual([])
+    expect(both.filter((path) => !path.endsWith('loader/prefetch.ts') && !SHARED_HELPERS.test(path))).toEqual([])
+    // The serving side (engine/serving.ts) is in peersite-later.js only: Torrent.serve brings it after the first byte.
+    for (const part of ['engine/choker.ts', 'engine/upload.ts', 'engine/metadata-exchange.ts']) {
+      expect(main.get(part) ?? 0, part).toBe(0)
+      expect(later.get(part) ?? 0, part).toBeGreaterThan(0)
+    }
+    // The helpers' copies stay small.
+    expect(both.filter((path) => SHARED_HELPERS.test(path)).reduce((sum, path) => sum + later.get(path)!, 0)).toBeLessThan(4000)
     // loader/prefetch.ts: its small helpers in peersite.js, BackgroundPrefetch in peersite-later.js
     expect(main.get('loader/prefetch.ts') ?? 0).toBeLessThan(400)
   })
