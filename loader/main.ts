@@ -16,7 +16,7 @@ import { MemoryStore } from '../engine/storage/memory.js'
 import { Torrent, type TorrentStats } from '../engine/torrent.js'
 import { FOLLOW_SCRIPT, type SiteManifest } from '../worker/protocol.js'
 import { BootProblem, missingFeatures, registerAndControl } from './boot.js'
-import { completeMetainfo, fetchTorrentFile, joinSwarm, loadWebSeedCode, manifestLayout, mark, openStore, parseTorrentFile, rtcConfigFor, startTorrent, storeBudget, webSeedsOf } from './engine-host.js'
+import { completeMetainfo, fetchTorrentFile, joinSwarm, loadWebSeedCode, manifestLayout, mark, openStore, parseTorrentFile, persistStore, rtcConfigFor, startTorrent, storeBudget, webSeedsOf } from './engine-host.js'
 import type { Follower, FollowInit } from './follow.js'
 import { LatePointer } from './late-pointer.js'
 import { lazyMetainfo } from './lazy-metainfo.js'
@@ -173,7 +173,8 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
     // trackers). Not on a return: the worker serves the stored pages without it, and the engine starts after the
     // site's load event, where five peer connections gathering candidates at once took the main thread from the
     // site's own start-up (monaco's usable 1.6 s -> 4.6 s on a loaded machine). The store opens meanwhile either way.
-    const opening = adopted === undefined || adopted.destroyed ? openStore(manifestLayout(manifest), storeBudget(manifest)) : undefined
+    // A first visit has nothing stored: its pieces wait in memory for IndexedDB's code (persistStore, below).
+    const opening = adopted === undefined || adopted.destroyed ? openStore(manifestLayout(manifest), storeBudget(manifest), firstVisit) : undefined
     const swarm = !firstVisit || opening === undefined ? undefined : joinSwarm(manifest)
     // Web seeds (BEP 19): their code loads beside site.torrent, and is attached before any read reaches the engine.
     const seeds = webSeedsOf(root, manifest)
@@ -217,10 +218,13 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
         prefetch.pageLoaded()
         debug.prefetch = prefetch.bytes
       }).catch((err: unknown) => { console.debug('peersite: no background prefetch:', err) })
-      // Serving other visitors (every visitor reseeds) starts once the first page has painted: its code is not part
-      // of the first download (engine/serving.ts). Until then peers see us choking them.
-      void firstPaint.then(async () => { t.serve((await later()).serving) })
-        .catch((err: unknown) => { console.warn('peersite: not serving other visitors:', err) })
+      // Serving other visitors (every visitor reseeds) and storing in IndexedDB start once the first page has painted:
+      // their code is not part of the first download (engine/serving.ts, engine/storage/idb.ts). Until then peers see
+      // us choking them, and a first visit's pieces are in memory.
+      void firstPaint.then(async () => {
+        t.serve((await later()).serving)
+        await persistStore(t, storeBudget(manifest))
+      }).catch((err: unknown) => { console.warn('peersite: after the first page:', err) })
       void firstPaint.then(() => { if (PEERSITE_KEYED && late !== undefined) void startFollow(t) })
       if (PEERSITE_KEYED && late !== undefined && firstVisit) checkFirst(startFollow(t).then(async (f) => await f.checked(FIRST_VISIT_FOLLOW_MS)))
       addEventListener('pagehide', (event) => { if (!event.persisted) void t.destroy() })

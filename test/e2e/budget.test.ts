@@ -45,7 +45,7 @@ const defineFor = (entry: string): Record<string, string> => ({
  * Stateless helpers that both bundles may carry (each file is self-contained; a copy costs only peersite-later.js,
  * which loads after the first site byte): the serving side's bencode, SHA-1, constants, error classes.
  */
-const SHARED_HELPERS = /engine\/(util\/(bencode|bytes)|constants|errors|metainfo\/index)\.ts$/
+const SHARED_HELPERS = /engine\/(util\/(bencode|bytes)|constants|errors|metainfo\/index|storage\/index)\.ts$/
 
 describe('loader budget', () => {
   it('bundles only the engine core and the lean discovery', async () => {
@@ -88,7 +88,7 @@ describe('loader budget', () => {
       expect(later.get(part) ?? 0, part).toBeGreaterThan(0)
     }
     // The helpers' copies stay small.
-    expect(both.filter((path) => SHARED_HELPERS.test(path)).reduce((sum, path) => sum + later.get(path)!, 0)).toBeLessThan(4000)
+    expect(both.filter((path) => SHARED_HELPERS.test(path)).reduce((sum, path) => sum + later.get(path)!, 0)).toBeLessThan(5000)
     // loader/prefetch.ts: its small helpers in peersite.js, BackgroundPrefetch in peersite-later.js
     expect(main.get('loader/prefetch.ts') ?? 0).toBeLessThan(400)
   })
