@@ -55,6 +55,11 @@ export interface PeersiteDebug {
   loaded: boolean
   /** Bytes of the files being prefetched in the background (set once the first page has painted; leader only). */
   prefetch?: number
+  /**
+   * Set after the first page, once the pieces are stored where they persist (IndexedDB when it works): a first visit's
+   * wait in memory until then (loader/engine-host.ts persistStore).
+   */
+  persisted?: boolean
   /** The first page and the files it needs (what the progress card counts; leader only). */
   firstPage?: { readonly path: string | undefined, readonly length: number, readonly files: readonly string[] }
   /** Ports handed to the worker (more than one: the worker restarted, or a new worker took over). */
@@ -224,6 +229,7 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
       void firstPaint.then(async () => {
         t.serve((await later()).serving)
         await persistStore(t, storeBudget(manifest))
+        debug.persisted = true
       }).catch((err: unknown) => { console.warn('peersite: after the first page:', err) })
       void firstPaint.then(() => { if (PEERSITE_KEYED && late !== undefined) void startFollow(t) })
       if (PEERSITE_KEYED && late !== undefined && firstVisit) checkFirst(startFollow(t).then(async (f) => await f.checked(FIRST_VISIT_FOLLOW_MS)))
