@@ -116,7 +116,7 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
         tell: progress,
         // No page shown yet (the version the loader folder names may have nobody left to share it): the new one now.
         onSwitched: () => { if (!debug.loaded) location.reload() },
-        kit: { Torrent, MemoryStore, Bitfield, WebSocketTrackerDiscovery, openStore, startTorrent, manifestLayout, storeBudget, rtcConfigFor, serveWorker }
+        kit: { Torrent, MemoryStore, Bitfield, WebSocketTrackerDiscovery, openStore, startTorrent, manifestLayout, storeBudget, rtcConfigFor, serveWorker, serving: async () => (await later()).serving }
       }
       return debug.follow = await follow(init)
     })
