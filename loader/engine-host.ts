@@ -12,7 +12,6 @@ import type { IdbStore } from '../engine/storage/idb.js'
 import type { PieceStore } from '../engine/storage/index.js'
 import { LateStore } from '../engine/storage/late.js'
 import { MemoryStore } from '../engine/storage/memory.js'
-import { OverflowStore } from '../engine/storage/overflow.js'
 import { createPeerId, Torrent, type PointerPort } from '../engine/torrent.js'
 import { allTrackersLocal, PUBLIC_RTC_CONFIG } from '../engine/transport/rtc-config.js'
 import { rawDictValue } from '../engine/util/bencode.js'
@@ -112,25 +111,31 @@ export function manifestLayout (manifest: Pick<SiteManifest, 'infoHash' | 'piece
 export async function openStore (metainfo: StoreLayout, budget = VISIT_STORE_BUDGET, late = false): Promise<OpenedStore> {
   const layout = { pieceLength: metainfo.pieceLength, length: metainfo.length }
   if (late) return { layout: metainfo, store: new LateStore({ ...layout, maxBytes: budget }), have: undefined }
-  let idb: IdbStore | undefined
-  try {
-    idb = new (await later()).IdbStore({ ...layout, infoHash: metainfo.infoHash })
-    const stored = await idb.storedPieces()
-    const have = new Bitfield(metainfo.pieceCount)
-    for (const index of stored) have.set(index)
-    mark('store')
-    return { layout: metainfo, store: overflow(idb, budget), have: have.count > 0 ? have : undefined }
-  } catch (err) {
-    // No IndexedDB (blocked, private mode, Node): this visit keeps its pieces in memory.
-    console.debug('peersite: no persistent store:', (err as Error).message)
-    await idb?.close().catch(() => {})
-    return { layout: metainfo, store: new MemoryStore({ ...layout, maxBytes: budget }), have: undefined }
-  }
+  const opened = await openPersistent(metainfo, budget)
+  if (opened === undefined) return { layout: metainfo, store: new MemoryStore({ ...layout, maxBytes: budget }), have: undefined }
+  const have = new Bitfield(metainfo.pieceCount)
+  for (const index of opened.stored) have.set(index)
+  return { layout: metainfo, store: opened.store, have: have.count > 0 ? have : undefined }
 }
 
-/** Pieces IndexedDB refuses (quota) are kept in memory for the visit. */
-const overflow = (idb: PieceStore, budget: number): OverflowStore =>
-  new OverflowStore(idb, { maxBytes: budget, onOverflow: (err) => console.warn('peersite: keeping pieces in memory:', err.message) })
+/**
+ * IndexedDB, opened, and the pieces it holds; pieces it refuses (quota) are kept in memory for the visit. Undefined
+ * without IndexedDB (blocked, private mode, Node: the visit keeps its pieces in memory).
+ */
+async function openPersistent (metainfo: StoreLayout, budget: number): Promise<{ store: PieceStore, stored: number[] } | undefined> {
+  let idb: IdbStore | undefined
+  try {
+    const { IdbStore, OverflowStore } = await later()
+    idb = new IdbStore({ pieceLength: metainfo.pieceLength, length: metainfo.length, infoHash: metainfo.infoHash })
+    const stored = await idb.storedPieces()
+    mark('store')
+    return { stored, store: new OverflowStore(idb, { maxBytes: budget, onOverflow: (err) => console.warn('peersite: keeping pieces in memory:', err.message) }) }
+  } catch (err) {
+    console.debug('peersite: no persistent store:', (err as Error).message)
+    await idb?.close().catch(() => {})
+    return undefined
+  }
+}
 
 /**
  * A first visit's pieces go to IndexedDB from now on, those held in memory first (openStore `late`); nothing to do
@@ -140,18 +145,8 @@ export async function persistStore (torrent: Torrent, budget = VISIT_STORE_BUDGE
   const store = torrent.store
   const metainfo = torrent.metainfo
   if (!(store instanceof LateStore) || store.attached || metainfo === undefined) return
-  let idb: IdbStore | undefined
-  try {
-    idb = new (await later()).IdbStore({ pieceLength: metainfo.pieceLength, length: metainfo.length, infoHash: metainfo.infoHash })
-    // Opened before it is attached: a store that cannot open leaves the pieces in memory.
-    await idb.storedPieces()
-  } catch (err) {
-    console.debug('peersite: no persistent store:', (err as Error).message)
-    await idb?.close().catch(() => {})
-    return
-  }
-  mark('store')
-  await store.attach(overflow(idb, budget))
+  const opened = await openPersistent(metainfo, budget)
+  if (opened !== undefined) await store.attach(opened.store)
 }
 
 /** What one visit stores at most, unless the publisher's prefetch limit asks for more (storeBudget). */
