@@ -6,10 +6,10 @@
 import { Bitfield } from './bitfield.js'
 import { CLIENT_NAME, MAX_PEERS, OUR_REQQ, SEED_LINKS_DROPPED_FROM, PEER_ID_PREFIX, maxMessageLength } from './constants.js'
 import { AbortError, InvalidTorrentError, ProtocolError } from './errors.js'
-import { Choker, type ChokeDecision } from './choker.js'
+import type { ChokeDecision, Choker } from './choker.js'
 import type { Discovery, DiscoveryInit } from './discovery/index.js'
 import { Downloader } from './download.js'
-import { MetadataExchange } from './metadata-exchange.js'
+import type { MetadataExchange } from './metadata-exchange.js'
 import { parseInfoDictionary, pieceLengthAt, type Metainfo } from './metainfo/index.js'
 import { PeerList } from './peer-list.js'
 import { PeerPolicy } from './peer-policy.js'
@@ -17,13 +17,23 @@ import { Reader } from './reader.js'
 import type { PieceStore } from './storage/index.js'
 import type { Connection } from './transport/index.js'
 import type { Spread } from './spread.js'
-import { Uploader } from './upload.js'
+import type { Uploader } from './upload.js'
 import { Emitter } from './util/emitter.js'
 import { fromHex, randomBytes, toHex, utf8 } from './util/bytes.js'
 import { RateMeter } from './util/rate.js'
 import { LOCAL_EXTENSION_IDS, type Peer } from './wire/peer.js'
 import type { Message } from './wire/messages.js'
 import type { PointerExchange } from './pointer-exchange.js'
+import * as servingParts from './serving.js'
+
+/** The serving side's code (engine/serving.ts), as Torrent.serve takes it. */
+export type ServingParts = typeof servingParts
+/**
+ * Defined true by scripts/build-browser.mjs for a site's own loader (peersite.js), which brings the serving side
+ * after the first site byte (TorrentInit.serveLater): the constructor's eager branch is then dead code, and
+ * engine/serving.ts is left out of the bundle. Undefined everywhere else.
+ */
+declare const PEERSITE_SERVE_LATER: boolean | undefined
 
 export interface TorrentComponents {
   /** Makes the store once the metainfo is known. */
@@ -60,6 +70,12 @@ export interface TorrentInit {
    * advertised only then. Browsers cannot dial an address, so they leave it off.
    */
   pex?: PeerExchangeHooks
+  /**
+   * Serve other peers only once serve() brings the serving side's code (a visitor's loader, after its first site byte:
+   * loader/main.ts). Until then every peer stays choked, its requests are ignored (BEP 3: we are choking it) and
+   * `ut_metadata` is not offered (BEP 10: the extended handshake is sent again when it is).
+   */
+  serveLater?: boolean
 }
 
 /** What the torrent asks of a peer-exchange component (engine/discovery/pex.ts implements it for TCP). */
@@ -126,13 +142,15 @@ export class Torrent extends Emitter<TorrentEvents> {
   readonly #policy = new PeerPolicy()
   readonly #peerList: PeerList
   readonly #reader: Reader
-  readonly #metadata: MetadataExchange
+  /** The serving side (engine/serving.ts): set by serve(), at once unless TorrentInit.serveLater. */
+  #serving: ServingParts | undefined
+  #metadata: MetadataExchange | undefined
   readonly #pointer: PointerPort | undefined
   readonly #pex: PeerExchangeHooks | undefined
   #downloader: Downloader | undefined
   #uploader: Uploader | undefined
   /** Upload slots (engine/choker.ts decides; #choke() writes its decisions). */
-  readonly #choker: Choker<Peer>
+  #choker: Choker<Peer> | undefined
   /** The origin seeder's record of who holds which piece, to send each piece once (engine/spread.ts). */
   readonly #spread: Spread<Peer> | undefined
   readonly #keepSeeds: boolean
@@ -174,21 +192,11 @@ export class Torrent extends Emitter<TorrentEvents> {
       peers: () => this.#peerList.all,
       stalled: (index, last, signal) => this.webSeeds?.stalled(index, last, signal)
     })
-    // The origin's offload is per piece (engine/spread.ts), not per peer: a newcomer is unchoked at once and gets
-    // at once what nobody else has (its first page, when it is the first visitor), which the choker's deferral of
-    // newcomers (ChokerInit.seedDeferMs) would delay.
-    this.#choker = new Choker()
     this.#spread = init.spread
     this.#keepSeeds = init.keepSeeds === true
     this.#pointer = init.pointer
     this.#pex = init.pex
-    this.#metadata = new MetadataExchange({
-      infoHash: this.infoHashBytes,
-      info: () => this.metainfo?.info,
-      onMetadata: (info) => { void this.#onMetadataBytes(info) },
-      warn: (peer, err) => this.#warnPeer(peer, err),
-      ban: (peer, reason) => this.#peerList.ban(peer.key, reason)
-    })
+    if ((typeof PEERSITE_SERVE_LATER === 'undefined' || !PEERSITE_SERVE_LATER) && init.serveLater !== true) this.serve(servingParts)
     if (init.metainfo !== undefined) {
       if (init.metainfo.infoHash !== this.infoHash) throw new InvalidTorrentError('metainfo does not match the infohash')
       this.#setMetainfo(init.metainfo, init.have)
@@ -239,7 +247,7 @@ export class Torrent extends Emitter<TorrentEvents> {
       onVerified: (index) => this.#onVerified(index),
       onReadable: (index) => this.#reader.wake(index),
       onDownloaded: (peer, bytes) => {
-        this.#choker.downloaded(peer, bytes)
+        this.#choker?.downloaded(peer, bytes)
         this.#downloaded += bytes
         this.#downloadRate.add(bytes)
       },
@@ -252,19 +260,54 @@ export class Torrent extends Emitter<TorrentEvents> {
     }, have)
     this.#downloader = downloader
     for (let i = 0; i < metainfo.pieceCount; i++) if (downloader.have.has(i)) this.#verifiedBytes += pieceLengthAt(metainfo, i)
-    this.#uploader = new Uploader({
+    this.#startUploader()
+    if (downloader.have.complete) this.#done = true
+  }
+
+  #startUploader (): void {
+    const { metainfo, store } = this
+    if (this.#serving === undefined || metainfo === undefined || store === undefined || this.#uploader !== undefined) return
+    this.#uploader = new this.#serving.Uploader({
       metainfo,
       store,
-      have: downloader.have,
+      have: this.#downloader!.have,
       onUploaded: (peer, bytes) => {
-        this.#choker.uploaded(peer, bytes)
+        this.#choker?.uploaded(peer, bytes)
         this.#uploaded += bytes
         this.#uploadRate.add(bytes)
       },
       warn: (peer, err) => this.#warnPeer(peer, err),
       ...(this.#spread !== undefined ? { spread: this.#spread } : {})
     })
-    if (downloader.have.complete) this.#done = true
+  }
+
+  /**
+   * Starts serving other peers with the serving side's code (engine/serving.ts; idempotent). At once unless
+   * TorrentInit.serveLater; then peers that are already here are taken as if they had just arrived: they get a slot
+   * if they want one, and an extended handshake that now offers `ut_metadata`.
+   */
+  serve (parts: ServingParts): void {
+    if (this.#serving !== undefined || this.destroyed) return
+    this.#serving = parts
+    // The origin's offload is per piece (engine/spread.ts), not per peer: a newcomer is unchoked at once and gets
+    // at once what nobody else has (its first page, when it is the first visitor), which the choker's deferral of
+    // newcomers (ChokerInit.seedDeferMs) would delay.
+    const choker = this.#choker = new parts.Choker()
+    const metadata = this.#metadata = new parts.MetadataExchange({
+      infoHash: this.infoHashBytes,
+      info: () => this.metainfo?.info,
+      onMetadata: (info) => { void this.#onMetadataBytes(info) },
+      warn: (peer, err) => this.#warnPeer(peer, err),
+      ban: (peer, reason) => this.#peerList.ban(peer.key, reason)
+    })
+    this.#startUploader()
+    for (const peer of this.#peerList.all) {
+      if (!peer.receivedHandshake || peer.destroyed) continue
+      choker.add(peer, Date.now())
+      if (peer.supportsExtensions) this.#writeExtendedHandshake(peer)
+      if (peer.extended !== undefined) metadata.onExtendedHandshake(peer)
+      if (peer.peerInterested) this.#choke((c, now) => c.interested(peer, now))
+    }
   }
 
   async #onMetadataBytes (info: Uint8Array): Promise<void> {
@@ -312,11 +355,11 @@ export class Torrent extends Emitter<TorrentEvents> {
     peer.on('close', () => this.#onPeerClose(peer))
     peer.on('handshake', () => this.#onHandshake(peer))
     peer.on('extended-handshake', () => {
-      this.#metadata.onExtendedHandshake(peer)
+      this.#metadata?.onExtendedHandshake(peer)
       this.#pointer?.onExtendedHandshake(peer)
     })
     peer.on('extension', (name, payload) => {
-      if (name === 'ut_metadata') this.#metadata.onMessage(peer, payload)
+      if (name === 'ut_metadata') this.#metadata?.onMessage(peer, payload)
       else if (name === 'peersite_pointer') void this.#pointer?.onMessage(peer, payload)
       else if (name === 'ut_pex') this.#pex?.onMessage(peer, payload)
     })
@@ -327,28 +370,33 @@ export class Torrent extends Emitter<TorrentEvents> {
 
   #onHandshake (peer: Peer): void {
     if (!this.#peerList.onHandshake(peer)) return
-    this.#choker.add(peer, Date.now())
+    this.#choker?.add(peer, Date.now())
     const metainfo = this.metainfo
     // BEP 3: the bitfield is "only ever sent as the first message" after the handshake; omitted when empty.
     if (metainfo !== undefined && this.#downloader!.have.count > 0) peer.writeBitfield(this.#downloader!.have)
-    if (peer.supportsExtensions) {
-      const port = this.#pex?.listenPort
-      peer.writeExtendedHandshake({
-        m: {
-          ut_metadata: LOCAL_EXTENSION_IDS.ut_metadata,
-          ...(this.#pointer !== undefined ? { peersite_pointer: LOCAL_EXTENSION_IDS.peersite_pointer } : {}),
-          ...(this.#pex !== undefined ? { ut_pex: LOCAL_EXTENSION_IDS.ut_pex } : {})
-        },
-        // An engine started without the info dictionary (a site's sectioned index, loader/lazy-metainfo.ts) has an
-        // empty one until site.torrent arrives: nothing to offer (its requests are rejected), nothing to fetch.
-        ...(metainfo !== undefined && metainfo.info.length > 0 ? { metadataSize: metainfo.info.length } : {}),
-        ...(port !== undefined && port > 0 ? { p: port } : {}),
-        v: CLIENT_NAME,
-        reqq: OUR_REQQ
-      })
-    }
+    if (peer.supportsExtensions) this.#writeExtendedHandshake(peer)
     if (metainfo !== undefined) this.#downloader!.addPeer(peer)
     this.emit('peer', peer)
+  }
+
+  #writeExtendedHandshake (peer: Peer): void {
+    const metainfo = this.metainfo
+    const port = this.#pex?.listenPort
+    // `ut_metadata` (BEP 9) once the serving side is here (serve()).
+    const metadata = this.#metadata !== undefined
+    peer.writeExtendedHandshake({
+      m: {
+        ...(metadata ? { ut_metadata: LOCAL_EXTENSION_IDS.ut_metadata } : {}),
+        ...(this.#pointer !== undefined ? { peersite_pointer: LOCAL_EXTENSION_IDS.peersite_pointer } : {}),
+        ...(this.#pex !== undefined ? { ut_pex: LOCAL_EXTENSION_IDS.ut_pex } : {})
+      },
+      // An engine started without the info dictionary (a site's sectioned index, loader/lazy-metainfo.ts) has an
+      // empty one until site.torrent arrives: nothing to offer (its requests are rejected), nothing to fetch.
+      ...(metadata && metainfo !== undefined && metainfo.info.length > 0 ? { metadataSize: metainfo.info.length } : {}),
+      ...(port !== undefined && port > 0 ? { p: port } : {}),
+      v: CLIENT_NAME,
+      reqq: OUR_REQQ
+    })
   }
 
   /** Messages that arrive before we know the piece count are kept (bounded) and applied with the metadata. */
@@ -486,9 +534,10 @@ export class Torrent extends Emitter<TorrentEvents> {
 
   /** Runs one choker event and writes its decisions; BEP 3: a choke discards the peer's queued requests. */
   #choke (event: (choker: Choker<Peer>, now: number) => Array<ChokeDecision<Peer>>): void {
-    if (this.destroyed) return
-    this.#choker.setSeeding(this.#done)
-    for (const { peer, choke } of event(this.#choker, Date.now())) {
+    const choker = this.#choker
+    if (this.destroyed || choker === undefined) return
+    choker.setSeeding(this.#done)
+    for (const { peer, choke } of event(choker, Date.now())) {
       if (peer.destroyed) continue
       if (choke) {
         peer.writeChoke()
@@ -507,7 +556,7 @@ export class Torrent extends Emitter<TorrentEvents> {
 
   #onPeerClose (peer: Peer): void {
     this.#peerList.remove(peer)
-    this.#metadata.removePeer(peer)
+    this.#metadata?.removePeer(peer)
     this.#pointer?.onPeerClose(peer)
     this.#pex?.onPeerClose(peer)
     this.#uploader?.removePeer(peer)
@@ -620,7 +669,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     if (this.destroyed) return
     this.destroyed = true
     if (this.#tick !== undefined) clearInterval(this.#tick)
-    this.#metadata.destroy()
+    this.#metadata?.destroy()
     this.#uploader?.clear()
     this.#peerList.destroyAll()
     this.#reader.rejectAll(new AbortError('torrent destroyed'))

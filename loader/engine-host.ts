@@ -8,10 +8,10 @@ import { BROWSER_MAX_PEERS } from '../engine/constants.js'
 import { WebSocketTrackerDiscovery } from '../engine/discovery/websocket-tracker.js'
 import { parseInfoDictionary, piecesForRange, type Metainfo } from '../engine/metainfo/index.js'
 import { Bitfield } from '../engine/bitfield.js'
-import { IdbStore } from '../engine/storage/idb.js'
+import type { IdbStore } from '../engine/storage/idb.js'
 import type { PieceStore } from '../engine/storage/index.js'
+import { LateStore } from '../engine/storage/late.js'
 import { MemoryStore } from '../engine/storage/memory.js'
-import { OverflowStore } from '../engine/storage/overflow.js'
 import { createPeerId, Torrent, type PointerPort } from '../engine/torrent.js'
 import { allTrackersLocal, PUBLIC_RTC_CONFIG } from '../engine/transport/rtc-config.js'
 import { rawDictValue } from '../engine/util/bencode.js'
@@ -19,6 +19,7 @@ import { fromHex } from '../engine/util/bytes.js'
 import { holdBackground, prefetchLimitOf } from './prefetch.js'
 import { TORRENT_FILE, WEB_SEED_SCRIPT, type EngineErrorKind, type EngineReply, type EngineRequest, type SiteManifest } from '../worker/protocol.js'
 import { installHashes, isLazy, upgradeMetainfo } from './lazy-metainfo.js'
+import { later } from './lazy.js'
 
 /** A User Timing mark (`peersite:NAME`), for devtools and bench/fcp.mjs. */
 export function mark (name: string): void {
@@ -90,6 +91,11 @@ export async function completeMetainfo (torrent: Torrent, root: string, manifest
  * worker's reads, without keeping or announcing them (engine/download.ts #held). In an incognito or guest window
  * Chromium keeps IndexedDB in memory, and a page cannot tell: unbounded, a 1 GB download there held 1 GB in the
  * browser process (bench/download.mjs).
+ *
+ * The IndexedDB store's code is in peersite-later.js (loader/later.ts). A first visit (`late`), which has nothing
+ * stored, does not wait for it: its pieces stay in memory (LateStore) until persistStore() attaches IndexedDB, once
+ * the first page has painted (loader/main.ts). A return visit starts its engine after the site's load event anyway,
+ * and reads what it holds first.
  */
 /** What opening a store needs: the torrent's layout (from site.torrent, or from peersite.json before it arrives). */
 export type StoreLayout = Pick<Metainfo, 'infoHash' | 'pieceLength' | 'length' | 'pieceCount'>
@@ -102,23 +108,45 @@ export function manifestLayout (manifest: Pick<SiteManifest, 'infoHash' | 'piece
   return { infoHash: manifest.infoHash.toLowerCase(), pieceLength, length: manifest.length, pieceCount: Math.ceil(manifest.length / pieceLength) }
 }
 
-export async function openStore (metainfo: StoreLayout, budget = VISIT_STORE_BUDGET): Promise<OpenedStore> {
+export async function openStore (metainfo: StoreLayout, budget = VISIT_STORE_BUDGET, late = false): Promise<OpenedStore> {
   const layout = { pieceLength: metainfo.pieceLength, length: metainfo.length }
+  if (late) return { layout: metainfo, store: new LateStore({ ...layout, maxBytes: budget }), have: undefined }
+  const opened = await openPersistent(metainfo, budget)
+  if (opened === undefined) return { layout: metainfo, store: new MemoryStore({ ...layout, maxBytes: budget }), have: undefined }
+  const have = new Bitfield(metainfo.pieceCount)
+  for (const index of opened.stored) have.set(index)
+  return { layout: metainfo, store: opened.store, have: have.count > 0 ? have : undefined }
+}
+
+/**
+ * IndexedDB, opened, and the pieces it holds; pieces it refuses (quota) are kept in memory for the visit. Undefined
+ * without IndexedDB (blocked, private mode, Node: the visit keeps its pieces in memory).
+ */
+async function openPersistent (metainfo: StoreLayout, budget: number): Promise<{ store: PieceStore, stored: number[] } | undefined> {
   let idb: IdbStore | undefined
   try {
-    idb = new IdbStore({ ...layout, infoHash: metainfo.infoHash })
+    const { IdbStore, OverflowStore } = await later()
+    idb = new IdbStore({ pieceLength: metainfo.pieceLength, length: metainfo.length, infoHash: metainfo.infoHash })
     const stored = await idb.storedPieces()
-    const have = new Bitfield(metainfo.pieceCount)
-    for (const index of stored) have.set(index)
     mark('store')
-    const store = new OverflowStore(idb, { maxBytes: budget, onOverflow: (err) => console.warn('peersite: keeping pieces in memory:', err.message) })
-    return { layout: metainfo, store, have: have.count > 0 ? have : undefined }
+    return { stored, store: new OverflowStore(idb, { maxBytes: budget, onOverflow: (err) => console.warn('peersite: keeping pieces in memory:', err.message) }) }
   } catch (err) {
-    // No IndexedDB (blocked, private mode, Node): this visit keeps its pieces in memory.
     console.debug('peersite: no persistent store:', (err as Error).message)
     await idb?.close().catch(() => {})
-    return { layout: metainfo, store: new MemoryStore({ ...layout, maxBytes: budget }), have: undefined }
+    return undefined
   }
+}
+
+/**
+ * A first visit's pieces go to IndexedDB from now on, those held in memory first (openStore `late`); nothing to do
+ * for another store. Without IndexedDB they stay in memory.
+ */
+export async function persistStore (torrent: Torrent, budget = VISIT_STORE_BUDGET): Promise<void> {
+  const store = torrent.store
+  const metainfo = torrent.metainfo
+  if (!(store instanceof LateStore) || store.attached || metainfo === undefined) return
+  const opened = await openPersistent(metainfo, budget)
+  if (opened !== undefined) await store.attach(opened.store)
 }
 
 /** What one visit stores at most, unless the publisher's prefetch limit asks for more (storeBudget). */
@@ -178,11 +206,13 @@ export async function startTorrent (metainfo: Metainfo, manifest: SiteManifest, 
   let opened = await opening?.catch(() => undefined)
   const same = (a: StoreLayout, b: StoreLayout): boolean =>
     a.infoHash === b.infoHash && a.pieceLength === b.pieceLength && a.length === b.length && a.pieceCount === b.pieceCount
+  let late = false
   if (opened !== undefined && !same(opened.layout, metainfo)) {
+    late = opened.store instanceof LateStore
     await opened.store.close().catch(() => {})
     opened = undefined
   }
-  const { store, have } = opened ?? await openStore(metainfo, storeBudget(manifest))
+  const { store, have } = opened ?? await openStore(metainfo, storeBudget(manifest), late)
   const torrent = new Torrent({
     createStore: () => store,
     createDiscovery: (init) => early?.discovery ?? new WebSocketTrackerDiscovery({ ...init, announce: [...manifest.trackers], rtcConfig })
@@ -190,6 +220,8 @@ export async function startTorrent (metainfo: Metainfo, manifest: SiteManifest, 
     infoHash: metainfo.infoHash,
     metainfo,
     maxPeers: BROWSER_MAX_PEERS,
+    // Serving other peers starts after the first site byte (loader/main.ts), its code in peersite-later.js.
+    serveLater: true,
     ...(early !== undefined ? { peerId: early.peerId } : {}),
     ...(have !== undefined ? { have } : {}),
     ...(pointer !== undefined ? { pointer } : {})

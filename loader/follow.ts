@@ -24,7 +24,7 @@ import { PointerHub } from '../engine/pointer-exchange.js'
 import { adoptPieces, indexPieces } from '../engine/storage/idb-hashes.js'
 import { IDB_NAME, POINTERS, openDatabase, transact } from '../engine/storage/idb.js'
 import type { MemoryStore } from '../engine/storage/memory.js'
-import type { Torrent } from '../engine/torrent.js'
+import type { ServingParts, Torrent } from '../engine/torrent.js'
 import { toHex } from '../engine/util/bytes.js'
 import type { Peer } from '../engine/wire/peer.js'
 import type { SiteManifest, WorkerMessage } from '../worker/protocol.js'
@@ -47,6 +47,8 @@ export interface FollowKit {
   readonly storeBudget: typeof storeBudget
   readonly rtcConfigFor: typeof rtcConfigFor
   readonly serveWorker: typeof serveWorker
+  /** The torrent's serving side (peersite-later.js: loader/lazy.ts), which the kit's Torrent builds only when given. */
+  readonly serving: () => Promise<ServingParts>
 }
 
 /** Peers in the pointer swarm: it only carries records. */
@@ -155,6 +157,8 @@ export async function follow (init: FollowInit): Promise<Follower> {
     for (let i = 0; i < meta.pieceCount; i++) if (have.has(i)) held.add(i)
     for (const i of await adoptPieces(meta, held).catch(() => [])) have.set(i)
     const torrent = await startTorrent(meta, m, Promise.resolve({ ...opened, have }), hub.exchange())
+    // The new version is served to other visitors at once.
+    torrent.serve(await init.kit.serving())
     void next?.destroy()
     next = torrent
     const reply = await toWorker(m, meta.info)
@@ -180,8 +184,12 @@ export async function follow (init: FollowInit): Promise<Follower> {
 }
 
 /** The info dictionary of `infoHash` from its swarm (BEP 9, checked against the infohash by the torrent). */
-async function fetchMetadata ({ Torrent, MemoryStore }: FollowKit, infoHash: string, discovery: (init: DiscoveryInit) => Discovery): Promise<Metainfo> {
+async function fetchMetadata (kit: FollowKit, infoHash: string, discovery: (init: DiscoveryInit) => Discovery): Promise<Metainfo> {
+  const { Torrent, MemoryStore } = kit
+  const serving = await kit.serving()
   const torrent = new Torrent({ createStore: (m) => new MemoryStore({ pieceLength: m.pieceLength, length: m.length }), createDiscovery: discovery }, { infoHash, maxPeers: BROWSER_MAX_PEERS })
+  // The kit's Torrent is peersite.js's, which leaves the BEP 9 exchange to the serving side (engine/serving.ts).
+  torrent.serve(serving)
   try {
     return await new Promise<Metainfo>((resolve) => {
       torrent.once('metadata', (m) => {

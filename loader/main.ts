@@ -16,7 +16,7 @@ import { MemoryStore } from '../engine/storage/memory.js'
 import { Torrent, type TorrentStats } from '../engine/torrent.js'
 import { FOLLOW_SCRIPT, type SiteManifest } from '../worker/protocol.js'
 import { BootProblem, missingFeatures, registerAndControl } from './boot.js'
-import { completeMetainfo, fetchTorrentFile, joinSwarm, loadWebSeedCode, manifestLayout, mark, openStore, parseTorrentFile, rtcConfigFor, startTorrent, storeBudget, webSeedsOf } from './engine-host.js'
+import { completeMetainfo, fetchTorrentFile, joinSwarm, loadWebSeedCode, manifestLayout, mark, openStore, parseTorrentFile, persistStore, rtcConfigFor, startTorrent, storeBudget, webSeedsOf } from './engine-host.js'
 import type { Follower, FollowInit } from './follow.js'
 import { LatePointer } from './late-pointer.js'
 import { lazyMetainfo } from './lazy-metainfo.js'
@@ -55,6 +55,11 @@ export interface PeersiteDebug {
   loaded: boolean
   /** Bytes of the files being prefetched in the background (set once the first page has painted; leader only). */
   prefetch?: number
+  /**
+   * Set after the first page, once the pieces are stored where they persist (IndexedDB when it works): a first visit's
+   * wait in memory until then (loader/engine-host.ts persistStore).
+   */
+  persisted?: boolean
   /** The first page and the files it needs (what the progress card counts; leader only). */
   firstPage?: { readonly path: string | undefined, readonly length: number, readonly files: readonly string[] }
   /** Ports handed to the worker (more than one: the worker restarted, or a new worker took over). */
@@ -111,7 +116,7 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
         tell: progress,
         // No page shown yet (the version the loader folder names may have nobody left to share it): the new one now.
         onSwitched: () => { if (!debug.loaded) location.reload() },
-        kit: { Torrent, MemoryStore, Bitfield, WebSocketTrackerDiscovery, openStore, startTorrent, manifestLayout, storeBudget, rtcConfigFor, serveWorker }
+        kit: { Torrent, MemoryStore, Bitfield, WebSocketTrackerDiscovery, openStore, startTorrent, manifestLayout, storeBudget, rtcConfigFor, serveWorker, serving: async () => (await later()).serving }
       }
       return debug.follow = await follow(init)
     })
@@ -173,7 +178,8 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
     // trackers). Not on a return: the worker serves the stored pages without it, and the engine starts after the
     // site's load event, where five peer connections gathering candidates at once took the main thread from the
     // site's own start-up (monaco's usable 1.6 s -> 4.6 s on a loaded machine). The store opens meanwhile either way.
-    const opening = adopted === undefined || adopted.destroyed ? openStore(manifestLayout(manifest), storeBudget(manifest)) : undefined
+    // A first visit has nothing stored: its pieces wait in memory for IndexedDB's code (persistStore, below).
+    const opening = adopted === undefined || adopted.destroyed ? openStore(manifestLayout(manifest), storeBudget(manifest), firstVisit) : undefined
     const swarm = !firstVisit || opening === undefined ? undefined : joinSwarm(manifest)
     // Web seeds (BEP 19): their code loads beside site.torrent, and is attached before any read reaches the engine.
     const seeds = webSeedsOf(root, manifest)
@@ -217,6 +223,14 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
         prefetch.pageLoaded()
         debug.prefetch = prefetch.bytes
       }).catch((err: unknown) => { console.debug('peersite: no background prefetch:', err) })
+      // Serving other visitors (every visitor reseeds) and storing in IndexedDB start once the first page has painted:
+      // their code is not part of the first download (engine/serving.ts, engine/storage/idb.ts). Until then peers see
+      // us choking them, and a first visit's pieces are in memory.
+      void firstPaint.then(async () => {
+        t.serve((await later()).serving)
+        await persistStore(t, storeBudget(manifest))
+        debug.persisted = true
+      }).catch((err: unknown) => { console.warn('peersite: after the first page:', err) })
       void firstPaint.then(() => { if (PEERSITE_KEYED && late !== undefined) void startFollow(t) })
       if (PEERSITE_KEYED && late !== undefined && firstVisit) checkFirst(startFollow(t).then(async (f) => await f.checked(FIRST_VISIT_FOLLOW_MS)))
       addEventListener('pagehide', (event) => { if (!event.persisted) void t.destroy() })

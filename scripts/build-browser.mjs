@@ -47,22 +47,22 @@ const common = {
  * and worker/version.ts; publish --key ships them under the plain names) and gateway (the generic loader's worker,
  * which takes the site from the host name: worker/gateway-source.ts).
  */
-const variant = ({ keyed = false, gateway = false } = {}) => ({
+const variant = ({ keyed = false, gateway = false, serveLater = false } = {}) => ({
   ...common,
-  define: { ...common.define, PEERSITE_KEYED: String(keyed), PEERSITE_GATEWAY_BUILD: String(gateway) }
+  define: { ...common.define, PEERSITE_KEYED: String(keyed), PEERSITE_GATEWAY_BUILD: String(gateway), PEERSITE_SERVE_LATER: String(serveLater) }
 })
 
 await mkdir(join(outdir, 'gateway'), { recursive: true })
 
 await Promise.all([
   build({
-    ...variant(),
+    ...variant({ serveLater: true }),
     entryPoints: [join(root, 'loader', 'main.ts')],
     outfile: join(outdir, 'peersite.js'),
     format: 'esm'
   }),
   build({
-    ...variant({ keyed: true }),
+    ...variant({ keyed: true, serveLater: true }),
     entryPoints: [join(root, 'loader', 'main.ts')],
     outfile: join(outdir, 'peersite-keyed.js'),
     format: 'esm'

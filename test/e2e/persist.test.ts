@@ -72,6 +72,9 @@ describe('pieces persist: a returning visitor seeds and works offline', () => {
       // The files' bytes: the torrent's length also counts BEP 47 padding, which is never fetched.
       expect((await held(page)).prefetch).toBe(site.result.metainfo.files.reduce((n, f) => n + f.length, 0))
       await waitForPieces(page, pieceCount)
+      // A first visit's pieces wait in memory until IndexedDB's code has loaded after the first page, then move there
+      // (loader/engine-host.ts persistStore); those verified later go there directly, counted once they are written.
+      await page.waitForFunction(() => (window as unknown as { peersite?: { persisted?: boolean } }).peersite?.persisted === true)
     } finally {
       await context.close()
       visitor = undefined

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { StorageError } from '../../../../engine/errors.js'
 import { FsStore } from '../../../../engine/storage/fs.js'
+import { LateStore } from '../../../../engine/storage/late.js'
 import { MemoryStore } from '../../../../engine/storage/memory.js'
 import { LAYOUT, content, describeStore, fileTable, pieceOf, type StoreLayout } from './store-suite.js'
 
@@ -14,6 +15,22 @@ async function tempRoot (): Promise<string> {
 
 describeStore('MemoryStore', async (layout) => ({ store: new MemoryStore(layout) }), {
   quota: async (layout, maxBytes) => ({ store: new MemoryStore({ ...layout, maxBytes }) })
+})
+
+describeStore('LateStore, before its store is attached', async (layout) => ({ store: new LateStore(layout) }), {
+  quota: async (layout, maxBytes) => ({ store: new LateStore({ ...layout, maxBytes }) })
+})
+
+describeStore('LateStore, attached', async (layout) => {
+  const store = new LateStore(layout)
+  await store.attach(new MemoryStore(layout))
+  return { store }
+}, {
+  quota: async (layout, maxBytes) => {
+    const store = new LateStore(layout)
+    await store.attach(new MemoryStore({ ...layout, maxBytes }))
+    return { store }
+  }
 })
 
 describeStore('FsStore', async (layout) => {

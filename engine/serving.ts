@@ -1,0 +1,10 @@
+/**
+ * The serving side of a torrent, in one module so that it can load apart from the rest: upload slots
+ * (choker.ts), answering `request` messages (upload.ts) and the BEP 9 exchange (metadata-exchange.ts: serving the
+ * info dictionary, and fetching it when a torrent starts from an infohash alone). Node and the generic loader build
+ * it with the torrent; a site's own loader, which has site.torrent, brings it after the first site byte
+ * (loader/later.ts, Torrent.serve), so that none of it is in the first download (test/e2e/budget.test.ts).
+ */
+export { Choker } from './choker.js'
+export { MetadataExchange } from './metadata-exchange.js'
+export { Uploader } from './upload.js'

@@ -1,0 +1,57 @@
+/**
+ * LateStore (a first visit's store: pieces in memory until the IndexedDB store's code has loaded): what was put
+ * before attach() moves to the attached store, what comes after goes there directly, and a piece the attached store
+ * refuses stays readable from memory.
+ */
+import { describe, expect, it } from 'vitest'
+import { StorageError } from '../../../../engine/errors.js'
+import { LateStore } from '../../../../engine/storage/late.js'
+import { MemoryStore } from '../../../../engine/storage/memory.js'
+import { LAYOUT, content, pieceOf } from './store-suite.js'
+
+const data = content(LAYOUT.length)
+const piece = (index: number): Uint8Array => pieceOf(data, LAYOUT, index)
+
+describe('LateStore', () => {
+  it('moves the pieces put before attach() to the attached store, and puts there afterwards', async () => {
+    const late = new LateStore(LAYOUT)
+    await late.put(0, piece(0))
+    await late.put(2, piece(2))
+    const target = new MemoryStore(LAYOUT)
+    expect(late.attached).toBe(false)
+    await late.attach(target)
+    expect(late.attached).toBe(true)
+    expect([0, 1, 2].map((i) => target.has(i))).toEqual([true, false, true])
+    await late.put(1, piece(1))
+    expect(target.has(1)).toBe(true)
+    for (const i of [0, 1, 2]) expect(await late.get(i)).toEqual(piece(i))
+    await late.delete(2)
+    expect(target.has(2)).toBe(false)
+    expect((await late.get(2).catch((e: unknown) => e) as StorageError).code).toBe('ERR_NOT_FOUND')
+  })
+
+  it('keeps in memory, readable, a piece the attached store refuses', async () => {
+    const late = new LateStore(LAYOUT)
+    await late.put(0, piece(0))
+    await late.put(1, piece(1))
+    // Room for one piece only.
+    const target = new MemoryStore({ ...LAYOUT, maxBytes: piece(0).length })
+    await late.attach(target)
+    expect(target.has(0)).toBe(true)
+    expect(target.has(1)).toBe(false)
+    expect(await late.get(1)).toEqual(piece(1))
+  })
+
+  it('closes a store attached after close(), and refuses a second or a differently laid out one', async () => {
+    const other = new LateStore(LAYOUT)
+    await expect(other.attach(new MemoryStore({ ...LAYOUT, length: LAYOUT.length + 1 }))).rejects.toThrow(StorageError)
+    await other.attach(new MemoryStore(LAYOUT))
+    await expect(other.attach(new MemoryStore(LAYOUT))).rejects.toThrow(StorageError)
+
+    const late = new LateStore(LAYOUT)
+    await late.close()
+    const target = new MemoryStore(LAYOUT)
+    await late.attach(target)
+    expect((await target.put(0, piece(0)).catch((e: unknown) => e) as StorageError).code).toBe('ERR_CLOSED')
+  })
+})
