@@ -148,11 +148,17 @@ export const SEED_TURN_MS = 3 * RECHOKE_INTERVAL_MS
 export const ORIGIN_SPREAD_HOLD_MS = 2_500
 export const ORIGIN_SPREAD_MAX_HOLD_MS = 10_000
 /**
- * How long after we first held back one of its requests a visitor is held at all: visitors pass a small site on in
- * a few seconds; one still waiting after this long is served as if we were its only source (issue 14: every visitor
- * has the whole site within 20 s).
+ * How long after we first held back one of its requests past its first page a visitor is held at all: visitors pass
+ * a small site on in a few seconds; one still waiting after this long is served as if we were its only source
+ * (issue 14: every visitor has the whole site within 20 s) ...
  */
 export const ORIGIN_SPREAD_PATIENCE_MS = 8_000
+/**
+ * ... for pieces that at most this many other connected peers hold: the ones spreading slowest (BEP 16 reveals a
+ * piece again only once it has seen it passed on). Serving every piece once patience ran out sent 2-4 extra copies
+ * of most pieces with 16 visitors (bench/offload.mjs); a piece other visitors already pass on is fetched from them.
+ */
+export const ORIGIN_SPREAD_PATIENCE_COPIES = 1
 /**
  * A newcomer (it holds fewer than UNPROVEN_PEER_REQUESTS pieces: what it asks before anyone delivered, its first
  * page) waits at most this long: it asks a second peer for those pieces at once (picker urgentPriority), which

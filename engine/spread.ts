@@ -25,7 +25,7 @@
  * Keys are opaque (the uploader uses Peer objects; the tests use letters). Time is passed in.
  */
 import {
-  ORIGIN_SPREAD_HOLD_MS, ORIGIN_SPREAD_MAX_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_HOLD_MS, ORIGIN_SPREAD_PATIENCE_MS, UNPROVEN_PEER_REQUESTS
+  ORIGIN_SPREAD_HOLD_MS, ORIGIN_SPREAD_MAX_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_HOLD_MS, ORIGIN_SPREAD_PATIENCE_COPIES, ORIGIN_SPREAD_PATIENCE_MS, UNPROVEN_PEER_REQUESTS
 } from './constants.js'
 
 export interface SpreadInit {
@@ -36,8 +36,31 @@ export interface SpreadInit {
   newcomerPieces?: number
   /** ... and in any case once it has waited this long. */
   maxHoldMs?: number
-  /** A peer whose first request we held this long ago is held no more: the other visitors are too slow for it. */
+  /**
+   * A peer whose first request past its first page we held this long ago is held no more for pieces that at most
+   * `patienceCopies` other peers hold: the others pass pieces on too slowly for it, and those pieces are the ones
+   * spreading slowest. Pieces more peers hold stay held (holdMs, maxHoldMs still apply).
+   */
   patienceMs?: number
+  patienceCopies?: number
+}
+
+/**
+ * Why a request was served rather than held (Spread.decide): `only`, no other connected peer holds the piece;
+ * `newcomer`/`starved`, the requester got nothing from others for newcomerHoldMs/holdMs; `max`, it waited maxHoldMs;
+ * `patience`, the requester was first held patienceMs ago; `off`, holding is disabled.
+ */
+export type ServeReason = 'only' | 'newcomer' | 'starved' | 'max' | 'patience' | 'off'
+export type SpreadDecision = 'hold' | ServeReason
+
+/** What the policy did (bench/offload.mjs reads it from the seeder to find where extra copies go). */
+export interface SpreadStats {
+  /** Requests served, by reason. */
+  served: Record<ServeReason, number>
+  /** Requests served although another connected peer held the piece (every reason but `only`/`off`). */
+  duplicates: number
+  /** Requests held at least once. */
+  held: number
 }
 
 interface PeerState {
@@ -55,25 +78,41 @@ export class Spread<K> {
   readonly holdMs: number
   readonly maxHoldMs: number
   readonly patienceMs: number
+  readonly patienceCopies: number
   readonly newcomerHoldMs: number
   readonly newcomerPieces: number
   /** Per piece: the connected peers that hold a copy (we sent it to them, or they announced it). */
   readonly #copies = new Map<number, Set<K>>()
   /** Per peer: what we know of it (see PeerState). */
   readonly #peers = new Map<K, PeerState>()
+  /** Called for each request served with its reason and the copies known elsewhere (bench traces). */
+  onServe: ((peer: K, index: number, reason: ServeReason, copiesElsewhere: number) => void) | undefined
+  readonly #stats: SpreadStats = {
+    served: { only: 0, newcomer: 0, starved: 0, max: 0, patience: 0, off: 0 }, duplicates: 0, held: 0
+  }
 
   constructor (init: SpreadInit = {}) {
     this.holdMs = Math.max(0, init.holdMs ?? ORIGIN_SPREAD_HOLD_MS)
     this.maxHoldMs = Math.max(this.holdMs, init.maxHoldMs ?? ORIGIN_SPREAD_MAX_HOLD_MS)
     this.patienceMs = Math.max(0, init.patienceMs ?? ORIGIN_SPREAD_PATIENCE_MS)
+    this.patienceCopies = Math.max(1, init.patienceCopies ?? ORIGIN_SPREAD_PATIENCE_COPIES)
     this.newcomerHoldMs = Math.min(this.holdMs, Math.max(0, init.newcomerHoldMs ?? ORIGIN_SPREAD_NEWCOMER_HOLD_MS))
     this.newcomerPieces = Math.max(0, init.newcomerPieces ?? UNPROVEN_PEER_REQUESTS)
   }
 
-  /** We wrote (a block of) piece `index` to `peer`. */
-  sent (peer: K, index: number): void {
+  /** We wrote (a block of) piece `index` to `peer`; `reason`: what decide() said (counted in stats()). */
+  sent (peer: K, index: number, reason?: ServeReason): void {
+    if (reason !== undefined) {
+      this.onServe?.(peer, index, reason, this.copiesElsewhere(peer, index))
+      this.#stats.served[reason]++
+      if (reason !== 'only' && reason !== 'off') this.#stats.duplicates++
+    }
     this.#peer(peer).sent.add(index)
     this.#add(peer, index)
+  }
+
+  stats (): SpreadStats {
+    return { served: { ...this.#stats.served }, duplicates: this.#stats.duplicates, held: this.#stats.held }
   }
 
   /** The peer announced piece `index` (bitfield or `have`) at `now`: if we did not send it, another peer did. */
@@ -109,22 +148,45 @@ export class Spread<K> {
    * 16 visitors on a loaded machine: 5.7 copies).
    */
   shouldHold (peer: K, index: number, now: number, heldSince: number | undefined): boolean {
-    if (this.holdMs === 0 || this.copiesElsewhere(peer, index) === 0) return false
-    const state = this.#peer(peer)
-    if (state.firstHeld === Infinity) state.firstHeld = now
-    else if (now - state.firstHeld >= this.patienceMs) return false
-    if (heldSince === undefined) return this.#holdFor(peer) > 0
-    if (now - heldSince >= this.maxHoldMs) return false
-    const lastFromOthers = this.#peers.get(peer)?.lastFromOthers ?? -Infinity
-    return now - Math.max(heldSince, lastFromOthers) < this.#holdFor(peer)
+    return this.decide(peer, index, now, heldSince) === 'hold'
   }
 
-  /** When a request held since `heldSince` is next worth looking at (its hold may be over then). */
-  recheckAt (peer: K, heldSince: number): number {
+  /** shouldHold, with the reason a request is served (stats, bench traces). */
+  decide (peer: K, index: number, now: number, heldSince: number | undefined): SpreadDecision {
+    if (this.holdMs === 0) return 'off'
+    const copies = this.copiesElsewhere(peer, index)
+    if (copies === 0) return 'only'
+    const state = this.#peer(peer)
+    const newcomer = this.#isNewcomer(peer)
+    // The patience clock starts with the first held request past the first page: a newcomer's first page is held
+    // 0.5 s at most anyway, and starting the clock there ran it out before the background fetch of the rest of the
+    // site even began (bench/offload.mjs, 16 visitors: every extra copy went out through patience).
+    if (!newcomer && state.firstHeld === Infinity) state.firstHeld = now
+    if (now - state.firstHeld >= this.patienceMs && copies <= this.patienceCopies) return 'patience'
+    const holdFor = newcomer ? this.newcomerHoldMs : this.holdMs
+    const starved = newcomer ? 'newcomer' : 'starved'
+    if (heldSince === undefined) {
+      if (holdFor <= 0) return starved
+      this.#stats.held++
+      return 'hold'
+    }
+    if (now - heldSince >= this.maxHoldMs) return 'max'
+    return now - Math.max(heldSince, state.lastFromOthers) < holdFor ? 'hold' : starved
+  }
+
+  /**
+   * When a request for piece `index` held since `heldSince` is next worth looking at (its hold may be over then),
+   * after `now`.
+   */
+  recheckAt (peer: K, index: number, heldSince: number, now: number): number {
     const state = this.#peers.get(peer)
     const lastFromOthers = state?.lastFromOthers ?? -Infinity
-    return Math.min(heldSince + this.maxHoldMs, (state?.firstHeld ?? heldSince) + this.patienceMs,
-      Math.max(heldSince, lastFromOthers) + this.#holdFor(peer))
+    const holdFor = this.#isNewcomer(peer) ? this.newcomerHoldMs : this.holdMs
+    let at = Math.min(heldSince + this.maxHoldMs, Math.max(heldSince, lastFromOthers) + holdFor)
+    const patienceAt = (state?.firstHeld ?? Infinity) + this.patienceMs
+    // Past its patience, a piece that has spread further stays held (its other limits apply): no busy recheck.
+    if (patienceAt > now || this.copiesElsewhere(peer, index) <= this.patienceCopies) at = Math.min(at, patienceAt)
+    return Math.max(at, now)
   }
 
   /**
@@ -133,8 +195,8 @@ export class Spread<K> {
    * links may still be opening; it waits `newcomerHoldMs` only, so that its first paint is not later than without
    * the hold by more than that.
    */
-  #holdFor (peer: K): number {
-    return (this.#peers.get(peer)?.holds.size ?? 0) < this.newcomerPieces ? this.newcomerHoldMs : this.holdMs
+  #isNewcomer (peer: K): boolean {
+    return (this.#peers.get(peer)?.holds.size ?? 0) < this.newcomerPieces
   }
 
   #peer (peer: K): PeerState {
