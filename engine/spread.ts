@@ -25,7 +25,7 @@
  * Keys are opaque (the uploader uses Peer objects; the tests use letters). Time is passed in.
  */
 import {
-  ORIGIN_SPREAD_HOLD_MS, ORIGIN_SPREAD_MAX_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_HOLD_MS, ORIGIN_SPREAD_PATIENCE_COPIES, ORIGIN_SPREAD_PATIENCE_MS, UNPROVEN_PEER_REQUESTS
+  ORIGIN_SPREAD_HOLD_MS, ORIGIN_SPREAD_MAX_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_HOLD_MS, ORIGIN_SPREAD_PATIENCE_COPIES, ORIGIN_SPREAD_PATIENCE_MS, ORIGIN_SPREAD_STARVED_PIECES, UNPROVEN_PEER_REQUESTS
 } from './constants.js'
 
 export interface SpreadInit {
@@ -43,6 +43,10 @@ export interface SpreadInit {
    */
   patienceMs?: number
   patienceCopies?: number
+  /** A starved requester (see holdMs) gets this many of its held pieces first, the rarest; then twice as many. */
+  starvedPieces?: number
+  /** Ties between equally rare pieces; default Math.random. */
+  random?: () => number
 }
 
 /**
@@ -70,8 +74,16 @@ interface PeerState {
   holds: Set<number>
   /** When it last announced a piece we did not send it (it gets pieces from other peers). */
   lastFromOthers: number
-  /** When we first held back one of its requests. */
+  /** When we first held back one of its requests past its first page (patience). */
   firstHeld: number
+  /** Pieces of its requests we hold back now (cleared as they are served, cancelled or announced). */
+  held: Set<number>
+  /** The batch of held pieces chosen to serve because it is starved (rarest first), not served yet. */
+  release: Set<number>
+  /** When the last batch was chosen: the next one waits holdMs from then unless others serve it meanwhile. */
+  lastRelease: number
+  /** The size of its next batch: starvedPieces, doubled with each batch that brought no progress from others. */
+  batch: number
 }
 
 export class Spread<K> {
@@ -81,6 +93,8 @@ export class Spread<K> {
   readonly patienceCopies: number
   readonly newcomerHoldMs: number
   readonly newcomerPieces: number
+  readonly starvedPieces: number
+  readonly #random: () => number
   /** Per piece: the connected peers that hold a copy (we sent it to them, or they announced it). */
   readonly #copies = new Map<number, Set<K>>()
   /** Per peer: what we know of it (see PeerState). */
@@ -98,6 +112,8 @@ export class Spread<K> {
     this.patienceCopies = Math.max(1, init.patienceCopies ?? ORIGIN_SPREAD_PATIENCE_COPIES)
     this.newcomerHoldMs = Math.min(this.holdMs, Math.max(0, init.newcomerHoldMs ?? ORIGIN_SPREAD_NEWCOMER_HOLD_MS))
     this.newcomerPieces = Math.max(0, init.newcomerPieces ?? UNPROVEN_PEER_REQUESTS)
+    this.starvedPieces = Math.max(1, init.starvedPieces ?? ORIGIN_SPREAD_STARVED_PIECES)
+    this.#random = init.random ?? Math.random
   }
 
   /** We wrote (a block of) piece `index` to `peer`; `reason`: what decide() said (counted in stats()). */
@@ -107,8 +123,24 @@ export class Spread<K> {
       this.#stats.served[reason]++
       if (reason !== 'only' && reason !== 'off') this.#stats.duplicates++
     }
-    this.#peer(peer).sent.add(index)
+    const state = this.#peer(peer)
+    state.sent.add(index)
+    state.held.delete(index)
+    state.release.delete(index)
     this.#add(peer, index)
+  }
+
+  /** The peer cancelled its request for (a block of) piece `index`, or every request (choked): none is held now. */
+  cancelled (peer: K, index?: number): void {
+    const state = this.#peers.get(peer)
+    if (state === undefined) return
+    if (index === undefined) {
+      state.held.clear()
+      state.release.clear()
+    } else {
+      state.held.delete(index)
+      state.release.delete(index)
+    }
   }
 
   stats (): SpreadStats {
@@ -119,6 +151,8 @@ export class Spread<K> {
   has (peer: K, index: number, now: number): void {
     const state = this.#peer(peer)
     if (!state.sent.has(index)) state.lastFromOthers = now
+    state.held.delete(index)
+    state.release.delete(index)
     this.#add(peer, index)
   }
 
@@ -168,10 +202,39 @@ export class Spread<K> {
     if (heldSince === undefined) {
       if (holdFor <= 0) return starved
       this.#stats.held++
+      state.held.add(index)
       return 'hold'
     }
     if (now - heldSince >= this.maxHoldMs) return 'max'
-    return now - Math.max(heldSince, state.lastFromOthers) < holdFor ? 'hold' : starved
+    if (state.release.has(index)) return 'starved'
+    state.held.add(index)
+    if (now - this.#holdStart(state, newcomer, heldSince) < holdFor) return 'hold'
+    // A newcomer's first page is served whole: its first paint must not wait for batches.
+    if (newcomer) return 'newcomer'
+    this.#chooseBatch(state, peer, now)
+    return state.release.has(index) ? 'starved' : 'hold'
+  }
+
+  /**
+   * The requester got nothing from others for holdMs: choose which of its held pieces to serve, the rarest first
+   * (fewest copies elsewhere, ties at random), a batch at a time. Starved visitors that arrived together then get
+   * different pieces and trade them, instead of one whole copy each (bench/offload.mjs, 16 visitors: four that
+   * arrived within a second all got the whole site from the publisher 2.5 s after asking; BEP 16 reveals one piece
+   * per peer for the same reason). A visitor whose other peers give it nothing (silent, hostile, links still
+   * opening) gets batches that double each holdMs: the whole of a 2 MB site within four of them.
+   */
+  #chooseBatch (state: PeerState, peer: K, now: number): void {
+    if (state.release.size > 0) return
+    state.batch = state.lastRelease > state.lastFromOthers ? state.batch * 2 : this.starvedPieces
+    state.lastRelease = now
+    const ranked = [...state.held].map((index) => ({ index, copies: this.copiesElsewhere(peer, index), tie: this.#random() }))
+    ranked.sort((a, b) => a.copies - b.copies || a.tie - b.tie)
+    for (const { index } of ranked.slice(0, state.batch)) state.release.add(index)
+  }
+
+  /** Since when a held request's starvation clock runs: its hold, news from others, or the last batch served. */
+  #holdStart (state: PeerState, newcomer: boolean, heldSince: number): number {
+    return Math.max(heldSince, state.lastFromOthers, newcomer ? -Infinity : state.lastRelease)
   }
 
   /**
@@ -179,11 +242,12 @@ export class Spread<K> {
    * after `now`.
    */
   recheckAt (peer: K, index: number, heldSince: number, now: number): number {
-    const state = this.#peers.get(peer)
-    const lastFromOthers = state?.lastFromOthers ?? -Infinity
-    const holdFor = this.#isNewcomer(peer) ? this.newcomerHoldMs : this.holdMs
-    let at = Math.min(heldSince + this.maxHoldMs, Math.max(heldSince, lastFromOthers) + holdFor)
-    const patienceAt = (state?.firstHeld ?? Infinity) + this.patienceMs
+    const state = this.#peer(peer)
+    const newcomer = this.#isNewcomer(peer)
+    const holdFor = newcomer ? this.newcomerHoldMs : this.holdMs
+    let at = Math.min(heldSince + this.maxHoldMs, this.#holdStart(state, newcomer, heldSince) + holdFor)
+    if (state.release.has(index)) at = now
+    const patienceAt = state.firstHeld + this.patienceMs
     // Past its patience, a piece that has spread further stays held (its other limits apply): no busy recheck.
     if (patienceAt > now || this.copiesElsewhere(peer, index) <= this.patienceCopies) at = Math.min(at, patienceAt)
     return Math.max(at, now)
@@ -202,7 +266,10 @@ export class Spread<K> {
   #peer (peer: K): PeerState {
     let state = this.#peers.get(peer)
     if (state === undefined) {
-      state = { sent: new Set(), holds: new Set(), lastFromOthers: -Infinity, firstHeld: Infinity }
+      state = {
+        sent: new Set(), holds: new Set(), lastFromOthers: -Infinity, firstHeld: Infinity,
+        held: new Set(), release: new Set(), lastRelease: -Infinity, batch: this.starvedPieces
+      }
       this.#peers.set(peer, state)
     }
     return state

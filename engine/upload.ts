@@ -83,11 +83,13 @@ export class Uploader {
     if (queue === undefined) return
     const i = queue.findIndex((r) => r.index === req.index && r.begin === req.begin && r.length === req.length)
     if (i >= 0) queue.splice(i, 1)
+    this.#ctx.spread?.cancelled(peer, req.index)
   }
 
   /** BEP 3: after choking a peer its pending requests are discarded. */
   onChoked (peer: Peer): void {
     this.#queues.get(peer)?.splice(0)
+    this.#ctx.spread?.cancelled(peer)
   }
 
   removePeer (peer: Peer): void {

@@ -28,8 +28,8 @@ describe('Spread', () => {
     const s = make()
     s.sent('a', 0)
     expect(s.shouldHold('b', 0, 1000, 0)).toBe(true)
-    expect(s.shouldHold('b', 0, 2000, 0)).toBe(false)
     expect(s.recheckAt('b', 0, 0, 1000)).toBe(2000)
+    expect(s.shouldHold('b', 0, 2000, 0)).toBe(false)
   })
 
   it('keeps holding while the requester announces pieces it got from other peers, up to maxHoldMs', () => {
@@ -117,6 +117,42 @@ describe('Spread', () => {
     expect(s.decide('b', 0, 2000, 0)).toBe('starved')
     s.sent('b', 0, 'starved')
     expect(s.stats()).toMatchObject({ served: { only: 1, starved: 1 }, duplicates: 1, held: 1 })
+  })
+
+  it('serves a starved requester its rarest held pieces a batch at a time, doubling while others send it nothing', () => {
+    const s = new Spread<string>({ holdMs: 2000, maxHoldMs: 60_000, newcomerPieces: 0, patienceMs: 60_000, starvedPieces: 2, random: () => 0 })
+    // a got pieces 0-11 from us; c also has 0-3 (two copies elsewhere).
+    for (let i = 0; i < 12; i++) s.sent('a', i)
+    for (let i = 0; i < 4; i++) s.has('c', i, 0)
+    // b and e ask for everything at 0 and get nothing from anyone.
+    const got = new Map<string, Set<number>>([['b', new Set()], ['e', new Set()]])
+    const ask = (peer: string, now: number): number[] => {
+      const out: number[] = []
+      for (let i = 0; i < 12; i++) {
+        if (got.get(peer)!.has(i)) continue // no longer requested
+        if (s.decide(peer, i, now, now === 0 ? undefined : 0) !== 'hold') {
+          s.sent(peer, i, 'starved')
+          got.get(peer)!.add(i)
+          out.push(i)
+        }
+      }
+      return out
+    }
+    expect(ask('b', 0)).toEqual([])
+    expect(ask('e', 0)).toEqual([])
+    // Starved at 2000: b gets two of the rarest (only a holds 4-11), e two others: they can trade.
+    expect(ask('b', 2000)).toEqual([4, 5])
+    expect(ask('e', 2000)).toEqual([6, 7])
+    // Nothing more before the next holdMs...
+    expect(ask('b', 3000)).toEqual([])
+    expect(s.recheckAt('b', 0, 0, 3000)).toBe(4000)
+    // ...then a batch twice as large (the rarest again), since nothing came from others meanwhile.
+    expect(ask('b', 4000)).toEqual([8, 9, 10, 11])
+    // News from others (b announces a piece we did not send it) starts the batches small again.
+    s.has('b', 0, 4500)
+    got.get('b')!.add(0)
+    expect(ask('b', 6000)).toEqual([])
+    expect(ask('b', 6500)).toEqual([1, 2])
   })
 
   it('holds nothing with holdMs 0', () => {
