@@ -21,8 +21,12 @@
  *   BENCH_OFFLOAD_BASELINE_DIST=/repo/bench/.data/base/dist   an older build (inside this repository) measured in the
  *     same rounds, alternating which goes first (A/B: the machine's load changes between runs)
  *
+ * Logged per round (stderr): the publisher's requests served by reason (engine/spread.ts ServeReason: `only`, no other
+ * peer held the piece; `newcomer`, `starved`, `max`, `patience`: which hold ran out), and the links between visitors
+ * every 2 s ((the visitors' connected peers summed - the seeder's) / 2, with the seeder's peers in brackets): where
+ * extra copies go, and whether visitors could reach each other in time.
  * OFFLOAD_TRACE=/tmp/trace.log writes every message the publisher's seeder receives and every block it sends, timed
- * (bench/lib/seeder-process.mjs): who asked it for what, and when.
+ * (bench/lib/seeder-process.mjs), and each request it serves with the reason and the copies other peers held then.
  * Needs root inside the namespace (scripts/in-netns.sh as root: `npm run bench`), for the seeder's namespace.
  * Exports run() -> { title, markdown } for bench/run-all.mjs. Each round gets a fresh tracker and seeder, and its
  * contexts are closed before the next round (16 Chromium contexts on a small machine are heavy).
