@@ -25,7 +25,7 @@
  * Keys are opaque (the uploader uses Peer objects; the tests use letters). Time is passed in.
  */
 import {
-  ORIGIN_SPREAD_HOLD_MS, ORIGIN_SPREAD_MAX_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_HOLD_MS, ORIGIN_SPREAD_PATIENCE_COPIES, ORIGIN_SPREAD_PATIENCE_MS, ORIGIN_SPREAD_STARVED_PIECES, UNPROVEN_PEER_REQUESTS
+  ORIGIN_SPREAD_HOLD_MS, ORIGIN_SPREAD_MAX_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_HOLD_MS, ORIGIN_SPREAD_PATIENCE_COPIES, ORIGIN_SPREAD_PATIENCE_MS, ORIGIN_SPREAD_STARVED_BATCHES, ORIGIN_SPREAD_STARVED_PIECES, UNPROVEN_PEER_REQUESTS
 } from './constants.js'
 
 export interface SpreadInit {
@@ -43,8 +43,12 @@ export interface SpreadInit {
    */
   patienceMs?: number
   patienceCopies?: number
-  /** A starved requester (see holdMs) gets this many of its held pieces first, the rarest; then twice as many. */
+  /**
+   * A starved requester (see holdMs) gets this many of its held pieces first, the rarest; then STARVED_GROWTH times
+   * as many each holdMs while nothing comes from others; after `starvedBatches` such batches, everything it asks.
+   */
   starvedPieces?: number
+  starvedBatches?: number
   /** Ties between equally rare pieces; default Math.random. */
   random?: () => number
 }
@@ -82,9 +86,12 @@ interface PeerState {
   release: Set<number>
   /** When the last batch was chosen: the next one waits holdMs from then unless others serve it meanwhile. */
   lastRelease: number
-  /** The size of its next batch: starvedPieces, doubled with each batch that brought no progress from others. */
-  batch: number
+  /** Batches in a row after which nothing came from others (each is STARVED_GROWTH times the one before). */
+  fruitless: number
 }
+
+/** Each batch served to a starved requester that brought no news from others is this many times the one before. */
+const STARVED_GROWTH = 4
 
 export class Spread<K> {
   readonly holdMs: number
@@ -94,6 +101,7 @@ export class Spread<K> {
   readonly newcomerHoldMs: number
   readonly newcomerPieces: number
   readonly starvedPieces: number
+  readonly starvedBatches: number
   readonly #random: () => number
   /** Per piece: the connected peers that hold a copy (we sent it to them, or they announced it). */
   readonly #copies = new Map<number, Set<K>>()
@@ -113,6 +121,7 @@ export class Spread<K> {
     this.newcomerHoldMs = Math.min(this.holdMs, Math.max(0, init.newcomerHoldMs ?? ORIGIN_SPREAD_NEWCOMER_HOLD_MS))
     this.newcomerPieces = Math.max(0, init.newcomerPieces ?? UNPROVEN_PEER_REQUESTS)
     this.starvedPieces = Math.max(1, init.starvedPieces ?? ORIGIN_SPREAD_STARVED_PIECES)
+    this.starvedBatches = Math.max(0, init.starvedBatches ?? ORIGIN_SPREAD_STARVED_BATCHES)
     this.#random = init.random ?? Math.random
   }
 
@@ -197,6 +206,9 @@ export class Spread<K> {
     // site even began (bench/offload.mjs, 16 visitors: every extra copy went out through patience).
     if (!newcomer && state.firstHeld === Infinity) state.firstHeld = now
     if (now - state.firstHeld >= this.patienceMs && copies <= this.patienceCopies) return 'patience'
+    // Batches brought nothing from others, again and again: the others cannot reach it (or lie); serve it freely
+    // until news from them comes (then it is held again, in small batches).
+    if (!newcomer && state.fruitless >= this.starvedBatches && state.lastRelease > state.lastFromOthers) return 'starved'
     const holdFor = newcomer ? this.newcomerHoldMs : this.holdMs
     const starved = newcomer ? 'newcomer' : 'starved'
     if (heldSince === undefined) {
@@ -221,15 +233,17 @@ export class Spread<K> {
    * different pieces and trade them, instead of one whole copy each (bench/offload.mjs, 16 visitors: four that
    * arrived within a second all got the whole site from the publisher 2.5 s after asking; BEP 16 reveals one piece
    * per peer for the same reason). A visitor whose other peers give it nothing (silent, hostile, links still
-   * opening) gets batches that double each holdMs: the whole of a 2 MB site within four of them.
+   * opening) gets batches STARVED_GROWTH times larger each holdMs, and after `starvedBatches` of them everything
+   * (a 2 MB site within 7.5 s: 8, 32, 128 pieces).
    */
   #chooseBatch (state: PeerState, peer: K, now: number): void {
     if (state.release.size > 0) return
-    state.batch = state.lastRelease > state.lastFromOthers ? state.batch * 2 : this.starvedPieces
+    state.fruitless = state.lastRelease > state.lastFromOthers ? state.fruitless + 1 : 0
     state.lastRelease = now
+    const size = this.starvedPieces * STARVED_GROWTH ** state.fruitless
     const ranked = [...state.held].map((index) => ({ index, copies: this.copiesElsewhere(peer, index), tie: this.#random() }))
     ranked.sort((a, b) => a.copies - b.copies || a.tie - b.tie)
-    for (const { index } of ranked.slice(0, state.batch)) state.release.add(index)
+    for (const { index } of ranked.slice(0, size)) state.release.add(index)
   }
 
   /** Since when a held request's starvation clock runs: its hold, news from others, or the last batch served. */
@@ -268,7 +282,7 @@ export class Spread<K> {
     if (state === undefined) {
       state = {
         sent: new Set(), holds: new Set(), lastFromOthers: -Infinity, firstHeld: Infinity,
-        held: new Set(), release: new Set(), lastRelease: -Infinity, batch: this.starvedPieces
+        held: new Set(), release: new Set(), lastRelease: -Infinity, fruitless: 0
       }
       this.#peers.set(peer, state)
     }

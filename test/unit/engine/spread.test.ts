@@ -119,40 +119,48 @@ describe('Spread', () => {
     expect(s.stats()).toMatchObject({ served: { only: 1, starved: 1 }, duplicates: 1, held: 1 })
   })
 
-  it('serves a starved requester its rarest held pieces a batch at a time, doubling while others send it nothing', () => {
-    const s = new Spread<string>({ holdMs: 2000, maxHoldMs: 60_000, newcomerPieces: 0, patienceMs: 60_000, starvedPieces: 2, random: () => 0 })
+  it('serves a starved requester its rarest held pieces a batch at a time, growing while others send it nothing', () => {
+    const s = new Spread<string>({
+      holdMs: 2000, maxHoldMs: 60_000, newcomerPieces: 0, patienceMs: 60_000, starvedPieces: 1, starvedBatches: 2, random: () => 0
+    })
     // a got pieces 0-11 from us; c also has 0-3 (two copies elsewhere).
     for (let i = 0; i < 12; i++) s.sent('a', i)
     for (let i = 0; i < 4; i++) s.has('c', i, 0)
     // b and e ask for everything at 0 and get nothing from anyone.
     const got = new Map<string, Set<number>>([['b', new Set()], ['e', new Set()]])
+    const asked = new Map<string, Map<number, number>>([['b', new Map()], ['e', new Map()]])
     const ask = (peer: string, now: number): number[] => {
       const out: number[] = []
       for (let i = 0; i < 12; i++) {
         if (got.get(peer)!.has(i)) continue // no longer requested
-        if (s.decide(peer, i, now, now === 0 ? undefined : 0) !== 'hold') {
+        if (s.decide(peer, i, now, asked.get(peer)!.get(i)) !== 'hold') {
           s.sent(peer, i, 'starved')
           got.get(peer)!.add(i)
           out.push(i)
-        }
+        } else if (!asked.get(peer)!.has(i)) asked.get(peer)!.set(i, now)
       }
       return out
     }
     expect(ask('b', 0)).toEqual([])
     expect(ask('e', 0)).toEqual([])
-    // Starved at 2000: b gets two of the rarest (only a holds 4-11), e two others: they can trade.
-    expect(ask('b', 2000)).toEqual([4, 5])
-    expect(ask('e', 2000)).toEqual([6, 7])
+    // Starved at 2000: b gets one of the rarest (only a holds 4-11), e another: they can trade.
+    expect(ask('b', 2000)).toEqual([4])
+    expect(ask('e', 2000)).toEqual([5])
     // Nothing more before the next holdMs...
     expect(ask('b', 3000)).toEqual([])
     expect(s.recheckAt('b', 0, 0, 3000)).toBe(4000)
-    // ...then a batch twice as large (the rarest again), since nothing came from others meanwhile.
-    expect(ask('b', 4000)).toEqual([8, 9, 10, 11])
+    // ...then a batch four times as large (the rarest again), since nothing came from others meanwhile.
+    expect(ask('b', 4000)).toEqual([6, 7, 8, 9])
     // News from others (b announces a piece we did not send it) starts the batches small again.
     s.has('b', 0, 4500)
     got.get('b')!.add(0)
     expect(ask('b', 6000)).toEqual([])
-    expect(ask('b', 6500)).toEqual([1, 2])
+    expect(ask('b', 6500)).toEqual([10])
+    // Two batches in a row without news from others: from the next starvation on, b is served whatever it asks.
+    expect(ask('b', 8500)).toEqual([1, 2, 3, 11])
+    expect(ask('b', 10_500)).toEqual([5])
+    for (const i of [1, 2, 3, 5]) got.get('b')!.delete(i) // hypothetically asked again
+    expect(ask('b', 10_500)).toEqual([1, 2, 3, 5])
   })
 
   it('holds nothing with holdMs 0', () => {
