@@ -13,19 +13,21 @@
  * "passed on". Instead of hiding pieces behind a partial bitfield (a newcomer would wait for the pieces of its first
  * page), we announce everything and hold answers back: a request for a piece that another connected peer holds (we
  * sent it there, or it announced it: visitors send `have` to seeds too) waits while the requester is getting pieces
- * from other peers (it announces pieces we did not send it), and is served once the requester has received nothing
- * from anyone else for `holdMs`, or after `maxHoldMs` in any case (below the requester's request timeout, after
- * which it would never ask us for that block again); and a peer we first held `patienceMs` ago is held no more (the
- * others pass pieces on too slowly for it: on a machine with 16 browsers and a load average of 40, holding on made
- * visitors wait 45-60 s for the whole site). A held request that the requester fills elsewhere is cancelled
- * and never sent. A piece nobody else holds is served at once. Because the uploader checks when a request reaches
+ * from other peers (it announces pieces we did not send it). Once the requester has received nothing from anyone
+ * else for `holdMs` (starved), it is served a batch of its held pieces, the rarest first, growing while nothing comes
+ * from others (see #chooseBatch); any request is served after `maxHoldMs` (below the requester's request timeout,
+ * after which it would never ask us for that block again); and `patienceMs` after we first held a request past its
+ * first page, a peer is served at once the pieces that at most `patienceCopies` others hold (the others pass pieces
+ * on too slowly for it: on a machine with 16 browsers and a load average of 40, holding on made visitors wait 45-60
+ * s for the whole site). A held request that the requester fills elsewhere is cancelled and never sent. A piece nobody else holds is served at once. Because the uploader checks when a request reaches
  * the front of its queue, visitors that asked for everything at once end up with different parts: what one got
  * first is held for the others.
  *
  * Keys are opaque (the uploader uses Peer objects; the tests use letters). Time is passed in.
  */
 import {
-  ORIGIN_SPREAD_HOLD_MS, ORIGIN_SPREAD_MAX_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_HOLD_MS, ORIGIN_SPREAD_PATIENCE_COPIES, ORIGIN_SPREAD_PATIENCE_MS, ORIGIN_SPREAD_STARVED_BATCHES, ORIGIN_SPREAD_STARVED_PIECES, UNPROVEN_PEER_REQUESTS
+  ORIGIN_SPREAD_HOLD_MS, ORIGIN_SPREAD_MAX_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_HOLD_MS, ORIGIN_SPREAD_PATIENCE_COPIES,
+  ORIGIN_SPREAD_PATIENCE_MS, ORIGIN_SPREAD_STARVED_BATCHES, ORIGIN_SPREAD_STARVED_PIECES, UNPROVEN_PEER_REQUESTS
 } from './constants.js'
 
 export interface SpreadInit {
