@@ -161,13 +161,16 @@ export const ORIGIN_SPREAD_PATIENCE_MS = 8_000
 export const ORIGIN_SPREAD_PATIENCE_COPIES = 1
 /**
  * A starved requester (nothing from others for ORIGIN_SPREAD_HOLD_MS) is served this many of its held pieces, the
- * rarest, then four times as many after each further ORIGIN_SPREAD_HOLD_MS without news from others (BEP 16 seeds
- * reveal pieces a few at a time so that peers trade them), and after ORIGIN_SPREAD_STARVED_BATCHES such batches
- * everything it asks until news from others comes: the others cannot reach it. 8 + 32 + 128 pieces of 16 KiB cover a
- * 2 MB site in 7.5 s; a site of any size flows at full speed from 10 s on.
+ * rarest, then ORIGIN_SPREAD_STARVED_GROWTH times as many after each further ORIGIN_SPREAD_HOLD_MS without news from
+ * others (BEP 16 seeds reveal pieces a few at a time so that peers trade them), and after
+ * ORIGIN_SPREAD_STARVED_BATCHES such batches everything it asks until news from others comes: the others cannot reach
+ * it. 16 + 32 + 64 pieces of 16 KiB are most of a 2 MB site within 7.5 s; a larger site flows at full speed after
+ * 15 s. Growing fourfold, or serving freely after three batches, sent whole copies on a loaded machine, where
+ * visitors' `have` messages lag by seconds (bench/offload.mjs, 16 visitors at load 43: 3.9 copies).
  */
-export const ORIGIN_SPREAD_STARVED_PIECES = 8
-export const ORIGIN_SPREAD_STARVED_BATCHES = 3
+export const ORIGIN_SPREAD_STARVED_PIECES = 16
+export const ORIGIN_SPREAD_STARVED_GROWTH = 2
+export const ORIGIN_SPREAD_STARVED_BATCHES = 5
 /**
  * A newcomer (it holds fewer than UNPROVEN_PEER_REQUESTS pieces: what it asks before anyone delivered, its first
  * page) waits at most this long: it asks a second peer for those pieces at once (picker urgentPriority), which

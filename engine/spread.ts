@@ -27,7 +27,8 @@
  */
 import {
   ORIGIN_SPREAD_HOLD_MS, ORIGIN_SPREAD_MAX_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_HOLD_MS, ORIGIN_SPREAD_PATIENCE_COPIES,
-  ORIGIN_SPREAD_PATIENCE_MS, ORIGIN_SPREAD_STARVED_BATCHES, ORIGIN_SPREAD_STARVED_PIECES, UNPROVEN_PEER_REQUESTS
+  ORIGIN_SPREAD_PATIENCE_MS, ORIGIN_SPREAD_STARVED_BATCHES, ORIGIN_SPREAD_STARVED_GROWTH,
+  ORIGIN_SPREAD_STARVED_PIECES, UNPROVEN_PEER_REQUESTS
 } from './constants.js'
 
 export interface SpreadInit {
@@ -46,8 +47,8 @@ export interface SpreadInit {
   patienceMs?: number
   patienceCopies?: number
   /**
-   * A starved requester (see holdMs) gets this many of its held pieces first, the rarest; then STARVED_GROWTH times
-   * as many each holdMs while nothing comes from others; after `starvedBatches` such batches, everything it asks.
+   * A starved requester (see holdMs) gets this many of its held pieces first, the rarest; then more each holdMs while
+   * nothing comes from others (ORIGIN_SPREAD_STARVED_GROWTH); after `starvedBatches` such batches, everything it asks.
    */
   starvedPieces?: number
   starvedBatches?: number
@@ -88,12 +89,9 @@ interface PeerState {
   release: Set<number>
   /** When the last batch was chosen: the next one waits holdMs from then unless others serve it meanwhile. */
   lastRelease: number
-  /** Batches in a row after which nothing came from others (each is STARVED_GROWTH times the one before). */
+  /** Batches in a row after which nothing came from others (each ORIGIN_SPREAD_STARVED_GROWTH times the last). */
   fruitless: number
 }
-
-/** Each batch served to a starved requester that brought no news from others is this many times the one before. */
-const STARVED_GROWTH = 4
 
 export class Spread<K> {
   readonly holdMs: number
@@ -235,14 +233,14 @@ export class Spread<K> {
    * different pieces and trade them, instead of one whole copy each (bench/offload.mjs, 16 visitors: four that
    * arrived within a second all got the whole site from the publisher 2.5 s after asking; BEP 16 reveals one piece
    * per peer for the same reason). A visitor whose other peers give it nothing (silent, hostile, links still
-   * opening) gets batches STARVED_GROWTH times larger each holdMs, and after `starvedBatches` of them everything
-   * (a 2 MB site within 7.5 s: 8, 32, 128 pieces).
+   * opening) gets batches ORIGIN_SPREAD_STARVED_GROWTH times larger each holdMs (a 2 MB site within 7.5 s: 16, 32,
+   * 64 pieces, the rest after maxHoldMs), and after `starvedBatches` of them everything it asks.
    */
   #chooseBatch (state: PeerState, peer: K, now: number): void {
     if (state.release.size > 0) return
     state.fruitless = state.lastRelease > state.lastFromOthers ? state.fruitless + 1 : 0
     state.lastRelease = now
-    const size = this.starvedPieces * STARVED_GROWTH ** state.fruitless
+    const size = this.starvedPieces * ORIGIN_SPREAD_STARVED_GROWTH ** state.fruitless
     const ranked = [...state.held].map((index) => ({ index, copies: this.copiesElsewhere(peer, index), tie: this.#random() }))
     ranked.sort((a, b) => a.copies - b.copies || a.tie - b.tie)
     for (const { index } of ranked.slice(0, size)) state.release.add(index)
