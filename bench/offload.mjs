@@ -21,8 +21,12 @@
  *   BENCH_OFFLOAD_BASELINE_DIST=/repo/bench/.data/base/dist   an older build (inside this repository) measured in the
  *     same rounds, alternating which goes first (A/B: the machine's load changes between runs)
  *
+ * Logged per round (stderr): the publisher's requests served by reason (engine/spread.ts ServeReason: `only`, no other
+ * peer held the piece; `newcomer`, `starved`, `max`, `patience`: which hold ran out), and the links between visitors
+ * every 2 s ((the visitors' connected peers summed - the seeder's) / 2, with the seeder's peers in brackets): where
+ * extra copies go, and whether visitors could reach each other in time.
  * OFFLOAD_TRACE=/tmp/trace.log writes every message the publisher's seeder receives and every block it sends, timed
- * (bench/lib/seeder-process.mjs): who asked it for what, and when.
+ * (bench/lib/seeder-process.mjs), and each request it serves with the reason and the copies other peers held then.
  * Needs root inside the namespace (scripts/in-netns.sh as root: `npm run bench`), for the seeder's namespace.
  * Exports run() -> { title, markdown } for bench/run-all.mjs. Each round gets a fresh tracker and seeder, and its
  * contexts are closed before the next round (16 Chromium contexts on a small machine are heavy).
@@ -137,7 +141,12 @@ async function visit ({ n, stagger, browser, seeder, log, closers, length, url }
           } catch {}
         }
         if (window.__offloadDoneAt === undefined && window.peersite?.torrent?.done === true) window.__offloadDoneAt = performance.now()
-        if (window.__offloadDoneAt !== undefined && window.__offloadFcp !== undefined) clearInterval(timer)
+        // Its connected peers over time (the links between visitors: see linksTimeline).
+        const peers = window.peersite?.stats?.()?.peers
+        const t = performance.now() + performance.timeOrigin
+        const line = (window.__offloadPeers ??= [])
+        if (peers !== undefined && (line.length === 0 || line[line.length - 1][1] !== peers)) line.push([t, peers])
+
       }, 20)
     })
     const page = await context.newPage()
@@ -145,6 +154,11 @@ async function visit ({ n, stagger, browser, seeder, log, closers, length, url }
     visitors.push({ i, page, arrivedAt: undefined, doneAt: undefined, fcp: undefined, stats: undefined })
   }
   const started = Date.now()
+  // The seeder's connected peers over time, next to the visitors' own counts (linksTimeline).
+  const seederPeers = []
+  const poll = setInterval(() => {
+    seeder.stats().then((s) => seederPeers.push([Date.now(), s.peers])).catch(() => {})
+  }, 1000)
   for (const v of visitors) {
     if (v.i > 0) await sleep(started + v.i * stagger - Date.now())
     v.arrivedAt = Date.now() - started
@@ -160,8 +174,13 @@ async function visit ({ n, stagger, browser, seeder, log, closers, length, url }
       ;[v.doneAt, v.fcp] = await handle.jsonValue()
     } catch {}
   }))
+  clearInterval(poll)
   // Last figures of every page, then of the seeder (it uploads nothing more once everyone is done).
-  for (const v of visitors) v.stats = (await visitorStats(v.page)) ?? v.stats
+  for (const v of visitors) {
+    v.stats = (await visitorStats(v.page)) ?? v.stats
+    v.peerLine = await v.page.evaluate(() => window.__offloadPeers ?? []).catch(() => [])
+  }
+  const spread = await seeder.spreadStats?.().catch(() => undefined)
   await sleep(300) // packets in flight reach the counter
   const wire = await seeder.wireBytes()
   const own = (await seeder.stats()).uploaded
@@ -179,8 +198,30 @@ async function visit ({ n, stagger, browser, seeder, log, closers, length, url }
     slowestMs: Math.max(...doneTimes),
     firstFcp: visitors[0]?.fcp ?? NaN,
     newcomerFcp: n > 1 ? median(visitors.slice(1).map((v) => v.fcp ?? Infinity)) : NaN,
-    perVisitor: visitors.map((v) => ({ arrivedAt: v.arrivedAt, doneAt: v.doneAt, fcp: v.fcp, ...v.stats }))
+    perVisitor: visitors.map((v) => ({ arrivedAt: v.arrivedAt, doneAt: v.doneAt, fcp: v.fcp, ...v.stats })),
+    spread,
+    links: linksTimeline(visitors, seederPeers, started)
   }
+}
+
+/**
+ * Links between visitors every 2 s of a round: (the visitors' connected peers summed - the seeder's) / 2, each link
+ * counted at both ends; and how many visitors the seeder had. Tells whether visitors could pass pieces on in time.
+ */
+function linksTimeline (visitors, seederPeers, started) {
+  const at = (line, t) => {
+    let value = 0
+    for (const [time, peers] of line) { if (time <= t) value = peers; else break }
+    return value
+  }
+  const end = Math.max(started, ...seederPeers.map(([t]) => t))
+  const out = []
+  for (let t = started + 2000; t <= end; t += 2000) {
+    const visitorSum = visitors.reduce((sum, v) => sum + at(v.peerLine ?? [], t), 0)
+    const fromSeeder = at(seederPeers, t)
+    out.push({ s: (t - started) / 1000, links: Math.max(0, (visitorSum - fromSeeder) / 2), seeder: fromSeeder })
+  }
+  return out
 }
 
 export async function run ({
@@ -227,6 +268,11 @@ export async function run ({
             const res = await visit({ n, stagger, browser, seeder: site.seeder, log, closers: roundClosers, length: site.result.metainfo.length, url: site.url })
             log(`bench/offload: ${siteName} n=${n}: publisher ${fmt(res.wireRatio, 2)}x the site on the wire (${fmt(res.ownRatio, 2)}x by its count), ` +
               `${fmt(res.fromVisitors * 100, 0)}% from visitors, ${res.complete}/${n} complete, slowest ${fmt(res.slowestMs, 0)} ms`)
+            if (res.spread !== undefined) {
+              log(`  publisher's requests served: ${Object.entries(res.spread.served).filter(([, c]) => c > 0).map(([r, c]) => `${r} ${c}`).join(', ')} ` +
+                `(${res.spread.duplicates} while another peer held the piece; ${res.spread.held} held at least once)`)
+            }
+            log(`  links between visitors (seeder's peers) every 2 s: ${res.links.map((l) => `${l.links}(${l.seeder})`).join(' ')}`)
             for (const v of res.perVisitor) {
               log(`  visitor arriving at ${v.arrivedAt} ms: FCP ${v.fcp === undefined ? '-' : Math.round(v.fcp)} ms, whole site ${v.doneAt === undefined ? '-' : Math.round(v.doneAt)} ms, ` +
                 `down ${v.downloaded ?? '-'}, up ${v.uploaded ?? '-'}, peers ${v.peers ?? '-'}`)

@@ -148,11 +148,30 @@ export const SEED_TURN_MS = 3 * RECHOKE_INTERVAL_MS
 export const ORIGIN_SPREAD_HOLD_MS = 2_500
 export const ORIGIN_SPREAD_MAX_HOLD_MS = 10_000
 /**
- * How long after we first held back one of its requests a visitor is held at all: visitors pass a small site on in
- * a few seconds; one still waiting after this long is served as if we were its only source (issue 14: every visitor
- * has the whole site within 20 s).
+ * How long after we first held back one of its requests past its first page a visitor is held at all: visitors pass
+ * a small site on in a few seconds; one still waiting after this long is served as if we were its only source
+ * (issue 14: every visitor has the whole site within 20 s) ...
  */
 export const ORIGIN_SPREAD_PATIENCE_MS = 8_000
+/**
+ * ... for pieces that at most this many other connected peers hold: the ones spreading slowest (BEP 16 reveals a
+ * piece again only once it has seen it passed on). Serving every piece once patience ran out sent 2-4 extra copies
+ * of most pieces with 16 visitors (bench/offload.mjs); a piece other visitors already pass on is fetched from them.
+ */
+export const ORIGIN_SPREAD_PATIENCE_COPIES = 1
+/**
+ * A starved requester (nothing from others for ORIGIN_SPREAD_HOLD_MS) is served this many of its held pieces, the
+ * rarest, then ORIGIN_SPREAD_STARVED_GROWTH times as many after each further ORIGIN_SPREAD_HOLD_MS without news from
+ * others (BEP 16 seeds reveal pieces a few at a time so that peers trade them), and after
+ * ORIGIN_SPREAD_STARVED_BATCHES such batches everything it asks until news from others comes: the others cannot reach
+ * it. 16 + 32 + 64 pieces of 16 KiB are most of a 2 MB site within 7.5 s; a larger site flows at 128 blocks (a full
+ * pipeline) per 2.5 s from 12.5 s on, and at full speed after 22.5 s. Growing fourfold, or serving freely after three
+ * batches, sent whole copies on a loaded machine, where visitors' `have` messages lag by seconds (bench/offload.mjs,
+ * 16 visitors at load 43: 3.9 copies).
+ */
+export const ORIGIN_SPREAD_STARVED_PIECES = 16
+export const ORIGIN_SPREAD_STARVED_GROWTH = 2
+export const ORIGIN_SPREAD_STARVED_BATCHES = 8
 /**
  * A newcomer (it holds fewer than UNPROVEN_PEER_REQUESTS pieces: what it asks before anyone delivered, its first
  * page) waits at most this long: it asks a second peer for those pieces at once (picker urgentPriority), which

@@ -297,7 +297,8 @@ export class Downloader {
   /**
    * Once a second: requests unanswered for REQUEST_TIMEOUT_MS go back to the picker (never to be asked of that peer
    * again), and peers the policy snubs (requests out, nothing delivered for a while) give back all their requests
-   * but the oldest, which may be on the wire already. The blocks go to other peers at once (picker.setSnubbed).
+   * but the oldest, which may be on the wire already (and may be asked of them again later). The blocks go to other
+   * peers at once (picker.setSnubbed).
    */
   tick (peers: Iterable<Peer>, now = Date.now()): void {
     const policy = this.#ctx.policy
@@ -327,7 +328,10 @@ export class Downloader {
       if (peer === undefined || pending === undefined) continue
       this.picker.setSnubbed(key, true)
       let kept = 0
-      policy.timedOut(key, this.#withdraw(peer, pending, () => kept++ < 1, true))
+      // Not excluded from it for good (as a timed-out request is): a publisher's seeder holds back requests that
+      // other peers can serve (engine/spread.ts), and a visitor whose other peers then lack those pieces would wait
+      // forever; a snubbed peer gets one request at a time anyway (picker.setSnubbed).
+      policy.timedOut(key, this.#withdraw(peer, pending, () => kept++ < 1, false))
       this.#ctx.warn(new Error(`peer ${key}: snubbed`))
     }
     this.fillAll([...peers].filter((p) => !snubbed.has(p.key)), true)

@@ -13,19 +13,22 @@
  * "passed on". Instead of hiding pieces behind a partial bitfield (a newcomer would wait for the pieces of its first
  * page), we announce everything and hold answers back: a request for a piece that another connected peer holds (we
  * sent it there, or it announced it: visitors send `have` to seeds too) waits while the requester is getting pieces
- * from other peers (it announces pieces we did not send it), and is served once the requester has received nothing
- * from anyone else for `holdMs`, or after `maxHoldMs` in any case (below the requester's request timeout, after
- * which it would never ask us for that block again); and a peer we first held `patienceMs` ago is held no more (the
- * others pass pieces on too slowly for it: on a machine with 16 browsers and a load average of 40, holding on made
- * visitors wait 45-60 s for the whole site). A held request that the requester fills elsewhere is cancelled
- * and never sent. A piece nobody else holds is served at once. Because the uploader checks when a request reaches
+ * from other peers (it announces pieces we did not send it). Once the requester has received nothing from anyone
+ * else for `holdMs` (starved), it is served a batch of its held pieces, the rarest first, growing while nothing comes
+ * from others (see #chooseBatch); any request is served after `maxHoldMs` (below the requester's request timeout,
+ * after which it would never ask us for that block again); and `patienceMs` after we first held a request past its
+ * first page, a peer is served at once the pieces that at most `patienceCopies` others hold (the others pass pieces
+ * on too slowly for it: on a machine with 16 browsers and a load average of 40, holding on made visitors wait 45-60
+ * s for the whole site). A held request that the requester fills elsewhere is cancelled and never sent. A piece nobody else holds is served at once. Because the uploader checks when a request reaches
  * the front of its queue, visitors that asked for everything at once end up with different parts: what one got
  * first is held for the others.
  *
  * Keys are opaque (the uploader uses Peer objects; the tests use letters). Time is passed in.
  */
 import {
-  ORIGIN_SPREAD_HOLD_MS, ORIGIN_SPREAD_MAX_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_HOLD_MS, ORIGIN_SPREAD_PATIENCE_MS, UNPROVEN_PEER_REQUESTS
+  ORIGIN_SPREAD_HOLD_MS, ORIGIN_SPREAD_MAX_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_HOLD_MS, ORIGIN_SPREAD_PATIENCE_COPIES,
+  ORIGIN_SPREAD_PATIENCE_MS, ORIGIN_SPREAD_STARVED_BATCHES, ORIGIN_SPREAD_STARVED_GROWTH,
+  ORIGIN_SPREAD_STARVED_PIECES, UNPROVEN_PEER_REQUESTS
 } from './constants.js'
 
 export interface SpreadInit {
@@ -36,8 +39,39 @@ export interface SpreadInit {
   newcomerPieces?: number
   /** ... and in any case once it has waited this long. */
   maxHoldMs?: number
-  /** A peer whose first request we held this long ago is held no more: the other visitors are too slow for it. */
+  /**
+   * A peer whose first request past its first page we held this long ago is held no more for pieces that at most
+   * `patienceCopies` other peers hold: the others pass pieces on too slowly for it, and those pieces are the ones
+   * spreading slowest. Pieces more peers hold stay held (holdMs, maxHoldMs still apply).
+   */
   patienceMs?: number
+  patienceCopies?: number
+  /**
+   * A starved requester (see holdMs) gets this many of its held pieces first, the rarest; then more each holdMs while
+   * nothing comes from others (ORIGIN_SPREAD_STARVED_GROWTH); after `starvedBatches` such batches, everything it asks.
+   */
+  starvedPieces?: number
+  starvedBatches?: number
+  /** Ties between equally rare pieces; default Math.random. */
+  random?: () => number
+}
+
+/**
+ * Why a request was served rather than held (Spread.decide): `only`, no other connected peer holds the piece;
+ * `newcomer`/`starved`, the requester got nothing from others for newcomerHoldMs/holdMs; `max`, it waited maxHoldMs;
+ * `patience`, the requester was first held patienceMs ago; `off`, holding is disabled.
+ */
+export type ServeReason = 'only' | 'newcomer' | 'starved' | 'max' | 'patience' | 'off'
+export type SpreadDecision = 'hold' | ServeReason
+
+/** What the policy did (bench/offload.mjs reads it from the seeder to find where extra copies go). */
+export interface SpreadStats {
+  /** Requests served, by reason. */
+  served: Record<ServeReason, number>
+  /** Requests served although another connected peer held the piece (every reason but `only`/`off`). */
+  duplicates: number
+  /** Requests held at least once. */
+  held: number
 }
 
 interface PeerState {
@@ -47,39 +81,87 @@ interface PeerState {
   holds: Set<number>
   /** When it last announced a piece we did not send it (it gets pieces from other peers). */
   lastFromOthers: number
-  /** When we first held back one of its requests. */
+  /** When we first held back one of its requests past its first page (patience). */
   firstHeld: number
+  /** Pieces of its requests we hold back now (cleared as they are served, cancelled or announced). */
+  held: Set<number>
+  /** The batch of held pieces chosen to serve because it is starved (rarest first), not served yet. */
+  release: Set<number>
+  /** When the last batch was chosen: the next one waits holdMs from then unless others serve it meanwhile. */
+  lastRelease: number
+  /** Batches in a row after which nothing came from others (each ORIGIN_SPREAD_STARVED_GROWTH times the last). */
+  fruitless: number
 }
 
 export class Spread<K> {
   readonly holdMs: number
   readonly maxHoldMs: number
   readonly patienceMs: number
+  readonly patienceCopies: number
   readonly newcomerHoldMs: number
   readonly newcomerPieces: number
+  readonly starvedPieces: number
+  readonly starvedBatches: number
+  readonly #random: () => number
   /** Per piece: the connected peers that hold a copy (we sent it to them, or they announced it). */
   readonly #copies = new Map<number, Set<K>>()
   /** Per peer: what we know of it (see PeerState). */
   readonly #peers = new Map<K, PeerState>()
+  /** Called for each request served with its reason and the copies known elsewhere (bench traces). */
+  onServe: ((peer: K, index: number, reason: ServeReason, copiesElsewhere: number) => void) | undefined
+  readonly #stats: SpreadStats = {
+    served: { only: 0, newcomer: 0, starved: 0, max: 0, patience: 0, off: 0 }, duplicates: 0, held: 0
+  }
 
   constructor (init: SpreadInit = {}) {
     this.holdMs = Math.max(0, init.holdMs ?? ORIGIN_SPREAD_HOLD_MS)
     this.maxHoldMs = Math.max(this.holdMs, init.maxHoldMs ?? ORIGIN_SPREAD_MAX_HOLD_MS)
     this.patienceMs = Math.max(0, init.patienceMs ?? ORIGIN_SPREAD_PATIENCE_MS)
+    this.patienceCopies = Math.max(1, init.patienceCopies ?? ORIGIN_SPREAD_PATIENCE_COPIES)
     this.newcomerHoldMs = Math.min(this.holdMs, Math.max(0, init.newcomerHoldMs ?? ORIGIN_SPREAD_NEWCOMER_HOLD_MS))
     this.newcomerPieces = Math.max(0, init.newcomerPieces ?? UNPROVEN_PEER_REQUESTS)
+    this.starvedPieces = Math.max(1, init.starvedPieces ?? ORIGIN_SPREAD_STARVED_PIECES)
+    this.starvedBatches = Math.max(0, init.starvedBatches ?? ORIGIN_SPREAD_STARVED_BATCHES)
+    this.#random = init.random ?? Math.random
   }
 
-  /** We wrote (a block of) piece `index` to `peer`. */
-  sent (peer: K, index: number): void {
-    this.#peer(peer).sent.add(index)
+  /** We wrote (a block of) piece `index` to `peer`; `reason`: what decide() said (counted in stats()). */
+  sent (peer: K, index: number, reason?: ServeReason): void {
+    if (reason !== undefined) {
+      this.onServe?.(peer, index, reason, this.copiesElsewhere(peer, index))
+      this.#stats.served[reason]++
+      if (reason !== 'only' && reason !== 'off') this.#stats.duplicates++
+    }
+    const state = this.#peer(peer)
+    state.sent.add(index)
+    state.held.delete(index)
+    state.release.delete(index)
     this.#add(peer, index)
+  }
+
+  /** The peer cancelled its request for (a block of) piece `index`, or every request (choked): none is held now. */
+  cancelled (peer: K, index?: number): void {
+    const state = this.#peers.get(peer)
+    if (state === undefined) return
+    if (index === undefined) {
+      state.held.clear()
+      state.release.clear()
+    } else {
+      state.held.delete(index)
+      state.release.delete(index)
+    }
+  }
+
+  stats (): SpreadStats {
+    return { served: { ...this.#stats.served }, duplicates: this.#stats.duplicates, held: this.#stats.held }
   }
 
   /** The peer announced piece `index` (bitfield or `have`) at `now`: if we did not send it, another peer did. */
   has (peer: K, index: number, now: number): void {
     const state = this.#peer(peer)
     if (!state.sent.has(index)) state.lastFromOthers = now
+    state.held.delete(index)
+    state.release.delete(index)
     this.#add(peer, index)
   }
 
@@ -109,22 +191,80 @@ export class Spread<K> {
    * 16 visitors on a loaded machine: 5.7 copies).
    */
   shouldHold (peer: K, index: number, now: number, heldSince: number | undefined): boolean {
-    if (this.holdMs === 0 || this.copiesElsewhere(peer, index) === 0) return false
-    const state = this.#peer(peer)
-    if (state.firstHeld === Infinity) state.firstHeld = now
-    else if (now - state.firstHeld >= this.patienceMs) return false
-    if (heldSince === undefined) return this.#holdFor(peer) > 0
-    if (now - heldSince >= this.maxHoldMs) return false
-    const lastFromOthers = this.#peers.get(peer)?.lastFromOthers ?? -Infinity
-    return now - Math.max(heldSince, lastFromOthers) < this.#holdFor(peer)
+    return this.decide(peer, index, now, heldSince) === 'hold'
   }
 
-  /** When a request held since `heldSince` is next worth looking at (its hold may be over then). */
-  recheckAt (peer: K, heldSince: number): number {
-    const state = this.#peers.get(peer)
-    const lastFromOthers = state?.lastFromOthers ?? -Infinity
-    return Math.min(heldSince + this.maxHoldMs, (state?.firstHeld ?? heldSince) + this.patienceMs,
-      Math.max(heldSince, lastFromOthers) + this.#holdFor(peer))
+  /** shouldHold, with the reason a request is served (stats, bench traces). */
+  decide (peer: K, index: number, now: number, heldSince: number | undefined): SpreadDecision {
+    if (this.holdMs === 0) return 'off'
+    const copies = this.copiesElsewhere(peer, index)
+    if (copies === 0) return 'only'
+    const state = this.#peer(peer)
+    const newcomer = this.#isNewcomer(peer)
+    // The patience clock starts with the first held request past the first page: a newcomer's first page is held
+    // 0.5 s at most anyway, and starting the clock there ran it out before the background fetch of the rest of the
+    // site even began (bench/offload.mjs, 16 visitors: every extra copy went out through patience).
+    if (!newcomer && state.firstHeld === Infinity) state.firstHeld = now
+    if (now - state.firstHeld >= this.patienceMs && copies <= this.patienceCopies) return 'patience'
+    // Batches brought nothing from others, again and again: the others cannot reach it (or lie); serve it freely
+    // until news from them comes (then it is held again, in small batches).
+    if (!newcomer && state.fruitless >= this.starvedBatches && state.lastRelease > state.lastFromOthers) return 'starved'
+    const holdFor = newcomer ? this.newcomerHoldMs : this.holdMs
+    const starved = newcomer ? 'newcomer' : 'starved'
+    if (heldSince === undefined) {
+      if (holdFor <= 0) return starved
+      this.#stats.held++
+      state.held.add(index)
+      return 'hold'
+    }
+    if (now - heldSince >= this.maxHoldMs) return 'max'
+    if (state.release.has(index)) return 'starved'
+    state.held.add(index)
+    if (now - this.#holdStart(state, newcomer, heldSince) < holdFor) return 'hold'
+    // A newcomer's first page is served whole: its first paint must not wait for batches.
+    if (newcomer) return 'newcomer'
+    this.#chooseBatch(state, peer, now)
+    return state.release.has(index) ? 'starved' : 'hold'
+  }
+
+  /**
+   * The requester got nothing from others for holdMs: choose which of its held pieces to serve, the rarest first
+   * (fewest copies elsewhere, ties at random), a batch at a time. Starved visitors that arrived together then get
+   * different pieces and trade them, instead of one whole copy each (bench/offload.mjs, 16 visitors: four that
+   * arrived within a second all got the whole site from the publisher 2.5 s after asking; BEP 16 reveals one piece
+   * per peer for the same reason). A visitor whose other peers give it nothing (silent, hostile, links still
+   * opening) gets batches ORIGIN_SPREAD_STARVED_GROWTH times larger each holdMs (a 2 MB site within 7.5 s: 16, 32,
+   * 64 pieces, the rest after maxHoldMs), and after `starvedBatches` of them everything it asks.
+   */
+  #chooseBatch (state: PeerState, peer: K, now: number): void {
+    if (state.release.size > 0) return
+    state.fruitless = state.lastRelease > state.lastFromOthers ? state.fruitless + 1 : 0
+    state.lastRelease = now
+    const size = this.starvedPieces * ORIGIN_SPREAD_STARVED_GROWTH ** state.fruitless
+    const ranked = [...state.held].map((index) => ({ index, copies: this.copiesElsewhere(peer, index), tie: this.#random() }))
+    ranked.sort((a, b) => a.copies - b.copies || a.tie - b.tie)
+    for (const { index } of ranked.slice(0, size)) state.release.add(index)
+  }
+
+  /** Since when a held request's starvation clock runs: its hold, news from others, or the last batch served. */
+  #holdStart (state: PeerState, newcomer: boolean, heldSince: number): number {
+    return Math.max(heldSince, state.lastFromOthers, newcomer ? -Infinity : state.lastRelease)
+  }
+
+  /**
+   * When a request for piece `index` held since `heldSince` is next worth looking at (its hold may be over then),
+   * after `now`.
+   */
+  recheckAt (peer: K, index: number, heldSince: number, now: number): number {
+    const state = this.#peer(peer)
+    const newcomer = this.#isNewcomer(peer)
+    const holdFor = newcomer ? this.newcomerHoldMs : this.holdMs
+    let at = Math.min(heldSince + this.maxHoldMs, this.#holdStart(state, newcomer, heldSince) + holdFor)
+    if (state.release.has(index)) at = now
+    const patienceAt = state.firstHeld + this.patienceMs
+    // Past its patience, a piece that has spread further stays held (its other limits apply): no busy recheck.
+    if (patienceAt > now || this.copiesElsewhere(peer, index) <= this.patienceCopies) at = Math.min(at, patienceAt)
+    return Math.max(at, now)
   }
 
   /**
@@ -133,14 +273,17 @@ export class Spread<K> {
    * links may still be opening; it waits `newcomerHoldMs` only, so that its first paint is not later than without
    * the hold by more than that.
    */
-  #holdFor (peer: K): number {
-    return (this.#peers.get(peer)?.holds.size ?? 0) < this.newcomerPieces ? this.newcomerHoldMs : this.holdMs
+  #isNewcomer (peer: K): boolean {
+    return (this.#peers.get(peer)?.holds.size ?? 0) < this.newcomerPieces
   }
 
   #peer (peer: K): PeerState {
     let state = this.#peers.get(peer)
     if (state === undefined) {
-      state = { sent: new Set(), holds: new Set(), lastFromOthers: -Infinity, firstHeld: Infinity }
+      state = {
+        sent: new Set(), holds: new Set(), lastFromOthers: -Infinity, firstHeld: Infinity,
+        held: new Set(), release: new Set(), lastRelease: -Infinity, fruitless: 0
+      }
       this.#peers.set(peer, state)
     }
     return state

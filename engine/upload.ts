@@ -84,11 +84,13 @@ export class Uploader {
     if (queue === undefined) return
     const i = queue.findIndex((r) => r.index === req.index && r.begin === req.begin && r.length === req.length)
     if (i >= 0) queue.splice(i, 1)
+    this.#ctx.spread?.cancelled(peer, req.index)
   }
 
   /** BEP 3: after choking a peer its pending requests are discarded. */
   onChoked (peer: Peer): void {
     this.#queues.get(peer)?.splice(0)
+    this.#ctx.spread?.cancelled(peer)
   }
 
   removePeer (peer: Peer): void {
@@ -144,13 +146,14 @@ export class Uploader {
     let i = 0
     for (; i < queue.length && batch.length < max; i++) {
       const req = queue[i]!
-      if (spread.shouldHold(peer, req.index, now, req.heldSince)) {
+      const decision = spread.decide(peer, req.index, now, req.heldSince)
+      if (decision === 'hold') {
         req.heldSince ??= now
         queue[kept++] = req
       } else {
         // Counted as sent now, not once written: the reads take a moment, and another peer's queue served
         // meanwhile must already see this copy (else five peers asking at once all got the same pieces).
-        spread.sent(peer, req.index)
+        spread.sent(peer, req.index, decision)
         batch.push(req)
       }
     }
@@ -163,10 +166,11 @@ export class Uploader {
   #scheduleHeld (peer: Peer, queue: readonly QueuedRequest[]): void {
     const spread = this.#ctx.spread
     if (spread === undefined || this.#holdTimers.has(peer)) return
+    const now = (this.#ctx.now ?? Date.now)()
     let first = Infinity
-    for (const req of queue) if (req.heldSince !== undefined) first = Math.min(first, spread.recheckAt(peer, req.heldSince))
+    for (const req of queue) if (req.heldSince !== undefined) first = Math.min(first, spread.recheckAt(peer, req.index, req.heldSince, now))
     if (first === Infinity) return
-    const delay = Math.max(0, first - (this.#ctx.now ?? Date.now)())
+    const delay = Math.max(0, first - now)
     this.#holdTimers.set(peer, setTimeout(() => {
       this.#holdTimers.delete(peer)
       void this.#serve(peer)

@@ -83,6 +83,8 @@ export async function startNetnsSeeder ({ siteDir, torrent, trackerPort, tracker
     },
     /** The seeder's own figures (payload bytes it counted). */
     async stats () { return (await ask('stats', 'stats')).stats },
+    /** Why its hold policy served each request (engine/spread.ts SpreadStats; undefined for an older build). */
+    async spreadStats () { return (await ask('stats', 'stats')).spread },
     async close () {
       await this.wireBytes()
       child.send('close')

@@ -21,10 +21,15 @@ function configureNetwork ({ dev, address, gateway, ip }) {
 }
 
 /** Debugging aid (OFFLOAD_TRACE=file): every message each peer sends the seeder and what it writes back, timed. */
-async function trace (torrent, file) {
+async function trace (torrent, file, spread) {
   const { appendFileSync } = await import('node:fs')
   const t0 = Date.now()
   const line = (s) => appendFileSync(file, `${Date.now() - t0} ${s}\n`)
+  // Why each request was served (engine/spread.ts decide): only source, or which hold ran out, and the copies
+  // other connected peers held then.
+  if (spread !== undefined) {
+    spread.onServe = (peer, index, reason, copies) => line(`${peer.remotePeerIdHex?.slice(16, 24) ?? '?'} serve ${index} ${reason} ${copies}`)
+  }
   torrent.on('peer', (peer) => {
     const id = peer.remotePeerIdHex?.slice(16, 24) ?? '?'
     line(`${id} connected`)
@@ -51,9 +56,9 @@ process.once('message', async ({ siteDir, torrent, trackers, rtcConfig, net, ann
     metainfo, root: siteDir, trackers, rtcConfig, onWarning: (w) => warnings.push(w),
     ...(announceIntervalMs !== undefined ? { announceIntervalMs } : {})
   })
-  if (process.env.OFFLOAD_TRACE) trace(seeder.torrent, process.env.OFFLOAD_TRACE)
+  if (process.env.OFFLOAD_TRACE) trace(seeder.torrent, process.env.OFFLOAD_TRACE, seeder.spread)
   process.on('message', (msg) => {
-    if (msg === 'stats') process.send({ type: 'stats', stats: seeder.stats(), warnings, cpu: process.cpuUsage() })
+    if (msg === 'stats') process.send({ type: 'stats', stats: seeder.stats(), spread: seeder.spread?.stats(), warnings, cpu: process.cpuUsage() })
     if (msg === 'close') void seeder.close().then(() => process.exit(0))
   })
   process.send({ type: 'ready' })

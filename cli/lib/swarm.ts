@@ -46,6 +46,8 @@ const SEEDER_ANNOUNCE_WAIT_MS = 5000
 export interface Seeder {
   readonly infoHash: string
   readonly torrent: Torrent
+  /** The origin's hold policy (engine/spread.ts): its stats() say why each copy went out (bench/offload.mjs). */
+  readonly spread: Spread<Peer>
   stats (): SwarmStats
   close (): Promise<void>
 }
@@ -76,6 +78,7 @@ export function swarmParts (opts: SwarmOptions): { createDiscovery: NonNullable<
 export async function startSeeder (opts: SwarmOptions & { metainfo: Metainfo, root: string, pointer?: PointerExchange<Peer> }): Promise<Seeder> {
   const { metainfo } = opts
   const { createDiscovery, pex } = swarmParts(opts)
+  const spread = new Spread<Peer>()
   const torrent = new Torrent({
     createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: resolve(opts.root), files: m.files }),
     createDiscovery
@@ -83,7 +86,7 @@ export async function startSeeder (opts: SwarmOptions & { metainfo: Metainfo, ro
     infoHash: metainfo.infoHash,
     metainfo,
     have: Bitfield.full(metainfo.pieceCount),
-    spread: new Spread<Peer>(),
+    spread,
     ...(opts.pointer !== undefined ? { pointer: opts.pointer } : {}),
     ...(pex !== undefined ? { pex } : {})
   })
@@ -99,7 +102,7 @@ export async function startSeeder (opts: SwarmOptions & { metainfo: Metainfo, ro
     })
   })
   opts.signal?.addEventListener('abort', () => { void close() }, { once: true })
-  return { infoHash: metainfo.infoHash, torrent, stats: () => torrent.stats(), close }
+  return { infoHash: metainfo.infoHash, torrent, spread, stats: () => torrent.stats(), close }
 }
 
 /** The info dictionary of `infoHash` from its swarm (BEP 9), nothing downloaded: e.g. to copy shared pieces first. */

@@ -65,6 +65,27 @@ describe('the origin seeder sends each piece once', () => {
     expect(a.stats().uploaded + b.stats().uploaded).toBeGreaterThan(0)
   })
 
+  it('visitors that only the origin and each other serve get different pieces from it, and trade them', async () => {
+    const { metainfo, seed } = await origin(32)
+    const a = visitor(metainfo)
+    connectTorrents(seed, a)
+    await done(a)
+    // b and c cannot reach a, which holds every piece: the origin holds their requests back, they starve, and it
+    // serves them a batch at a time, the rarest first (engine/spread.ts), so each has what the other lacks. (Before,
+    // both got whole copies; and once they snubbed the silent origin they never asked it for those blocks again,
+    // and waited forever: engine/download.ts tick.)
+    const b = visitor(metainfo)
+    const c = visitor(metainfo)
+    connectTorrents(b, c)
+    connectTorrents(seed, b)
+    connectTorrents(seed, c)
+    await Promise.all([done(b), done(c)])
+    const toBandC = seed.stats().uploaded - metainfo.length
+    expect(toBandC).toBeLessThan(1.5 * metainfo.length)
+    expect(b.stats().uploaded).toBeGreaterThan(0)
+    expect(c.stats().uploaded).toBeGreaterThan(0)
+  })
+
   it('still serves a visitor that no other peer serves (after the hold)', async () => {
     const { metainfo, seed } = await origin(4)
     const a = visitor(metainfo)

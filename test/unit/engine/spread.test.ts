@@ -28,8 +28,8 @@ describe('Spread', () => {
     const s = make()
     s.sent('a', 0)
     expect(s.shouldHold('b', 0, 1000, 0)).toBe(true)
+    expect(s.recheckAt('b', 0, 0, 1000)).toBe(2000)
     expect(s.shouldHold('b', 0, 2000, 0)).toBe(false)
-    expect(s.recheckAt('b', 0)).toBe(2000)
   })
 
   it('keeps holding while the requester announces pieces it got from other peers, up to maxHoldMs', () => {
@@ -38,7 +38,7 @@ describe('Spread', () => {
     s.sent('a', 1)
     s.has('b', 1, 1500) // b got piece 1 from a
     expect(s.shouldHold('b', 0, 3000, 0)).toBe(true)
-    expect(s.recheckAt('b', 0)).toBe(3500)
+    expect(s.recheckAt('b', 0, 0, 3000)).toBe(3500)
     s.has('b', 2, 9000)
     expect(s.shouldHold('b', 0, 9500, 0)).toBe(true)
     expect(s.shouldHold('b', 0, 10_000, 0)).toBe(false)
@@ -68,7 +68,7 @@ describe('Spread', () => {
     s.sent('a', 1)
     s.sent('a', 2)
     expect(s.shouldHold('b', 0, 0, undefined)).toBe(true)
-    expect(s.recheckAt('b', 0)).toBe(500)
+    expect(s.recheckAt('b', 0, 0, 0)).toBe(500)
     expect(s.shouldHold('b', 0, 500, 0)).toBe(false)
     s.sent('b', 0)
     s.sent('b', 1)
@@ -77,16 +77,90 @@ describe('Spread', () => {
     expect(s.shouldHold('b', 2, 2100, 100)).toBe(false)
   })
 
-  it('holds a peer no more once patienceMs have passed since its first held request', () => {
-    const s = new Spread<string>({ holdMs: 2000, maxHoldMs: 10_000, newcomerPieces: 0, patienceMs: 8000 })
+  it('past patienceMs since its first held request, serves a peer the pieces no more than patienceCopies others hold', () => {
+    const s = new Spread<string>({ holdMs: 2000, maxHoldMs: 10_000, newcomerPieces: 0, patienceMs: 8000, patienceCopies: 1 })
     for (let i = 0; i < 4; i++) s.sent('a', i)
+    s.has('c', 2, 0) // piece 2 has spread to c as well
     expect(s.shouldHold('b', 0, 1000, undefined)).toBe(true)
     s.has('b', 7, 7000) // b gets pieces from others: it would stay held...
     expect(s.shouldHold('b', 1, 7500, undefined)).toBe(true)
-    expect(s.recheckAt('b', 7500)).toBe(9000)
-    // ...but the others are too slow for it: from 9000 on, everything it asks is served.
-    expect(s.shouldHold('b', 1, 9000, 7500)).toBe(false)
-    expect(s.shouldHold('b', 2, 9000, undefined)).toBe(false)
+    expect(s.recheckAt('b', 1, 7500, 7500)).toBe(9000)
+    // ...but the others are too slow for it: from 9000 on, what only one other peer holds is served...
+    expect(s.decide('b', 1, 9000, 7500)).toBe('patience')
+    expect(s.shouldHold('b', 3, 9000, undefined)).toBe(false)
+    // ...while a piece two others hold stays held (b fetches it from them) until its own hold runs out.
+    expect(s.shouldHold('b', 2, 9000, 7500)).toBe(true)
+    expect(s.recheckAt('b', 2, 7500, 9000)).toBe(9500)
+    expect(s.decide('b', 2, 9500, 7500)).toBe('starved')
+  })
+
+  it('starts the patience clock at the first held request past the first page, not at the newcomer hold', () => {
+    const s = new Spread<string>({ holdMs: 2000, newcomerHoldMs: 500, newcomerPieces: 2, maxHoldMs: 10_000, patienceMs: 8000 })
+    for (let i = 0; i < 6; i++) s.sent('a', i)
+    // b's first page: held 0.5 s, then served (a newcomer).
+    expect(s.shouldHold('b', 0, 0, undefined)).toBe(true)
+    expect(s.decide('b', 0, 500, 0)).toBe('newcomer')
+    s.sent('b', 0, 'newcomer')
+    s.sent('b', 1, 'newcomer')
+    // Its background fetch starts 9 s later: held (the clock starts now), not served through patience.
+    expect(s.shouldHold('b', 2, 9000, undefined)).toBe(true)
+    s.has('b', 5, 10_000)
+    expect(s.shouldHold('b', 2, 11_500, 9000)).toBe(true)
+    expect(s.decide('b', 3, 17_000, undefined)).toBe('patience')
+  })
+
+  it('counts why requests were served', () => {
+    const s = new Spread<string>({ holdMs: 2000, newcomerPieces: 0 })
+    expect(s.decide('a', 0, 0, undefined)).toBe('only')
+    s.sent('a', 0, 'only')
+    expect(s.decide('b', 0, 0, undefined)).toBe('hold')
+    expect(s.decide('b', 0, 2000, 0)).toBe('starved')
+    s.sent('b', 0, 'starved')
+    expect(s.stats()).toMatchObject({ served: { only: 1, starved: 1 }, duplicates: 1, held: 1 })
+  })
+
+  it('serves a starved requester its rarest held pieces a batch at a time, growing while others send it nothing', () => {
+    const s = new Spread<string>({
+      holdMs: 2000, maxHoldMs: 60_000, newcomerPieces: 0, patienceMs: 60_000, starvedPieces: 1, starvedBatches: 2, random: () => 0
+    })
+    // a got pieces 0-11 from us; c also has 0-3 (two copies elsewhere).
+    for (let i = 0; i < 12; i++) s.sent('a', i)
+    for (let i = 0; i < 4; i++) s.has('c', i, 0)
+    // b and e ask for everything at 0 and get nothing from anyone.
+    const got = new Map<string, Set<number>>([['b', new Set()], ['e', new Set()]])
+    const asked = new Map<string, Map<number, number>>([['b', new Map()], ['e', new Map()]])
+    const ask = (peer: string, now: number): number[] => {
+      const out: number[] = []
+      for (let i = 0; i < 12; i++) {
+        if (got.get(peer)!.has(i)) continue // no longer requested
+        if (s.decide(peer, i, now, asked.get(peer)!.get(i)) !== 'hold') {
+          s.sent(peer, i, 'starved')
+          got.get(peer)!.add(i)
+          out.push(i)
+        } else if (!asked.get(peer)!.has(i)) asked.get(peer)!.set(i, now)
+      }
+      return out
+    }
+    expect(ask('b', 0)).toEqual([])
+    expect(ask('e', 0)).toEqual([])
+    // Starved at 2000: b gets one of the rarest (only a holds 4-11), e another: they can trade.
+    expect(ask('b', 2000)).toEqual([4])
+    expect(ask('e', 2000)).toEqual([5])
+    // Nothing more before the next holdMs...
+    expect(ask('b', 3000)).toEqual([])
+    expect(s.recheckAt('b', 0, 0, 3000)).toBe(4000)
+    // ...then a batch twice as large (the rarest again), since nothing came from others meanwhile.
+    expect(ask('b', 4000)).toEqual([6, 7])
+    // News from others (b announces a piece we did not send it) starts the batches small again.
+    s.has('b', 0, 4500)
+    got.get('b')!.add(0)
+    expect(ask('b', 6000)).toEqual([])
+    expect(ask('b', 6500)).toEqual([8])
+    expect(ask('b', 8500)).toEqual([9, 10])
+    // Two batches in a row without news from others: from this starvation on, b is served whatever it asks.
+    expect(ask('b', 10_500)).toEqual([1, 2, 3, 5, 11])
+    for (const i of [1, 2, 3, 5]) got.get('b')!.delete(i) // hypothetically asked again
+    expect(ask('b', 10_500)).toEqual([1, 2, 3, 5])
   })
 
   it('holds nothing with holdMs 0', () => {
