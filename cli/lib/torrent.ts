@@ -7,7 +7,7 @@ import { createHash, type Hash } from 'node:crypto'
 import { closeSync, openSync, readSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { InvalidTorrentError, UsageError } from '../../engine/errors.js'
-import { parseInfoDictionary, type Metainfo } from '../../engine/metainfo/index.js'
+import { metainfoFromParts, parseInfoDictionary, type InfoFileEntry, type Metainfo } from '../../engine/metainfo/index.js'
 import { bdecode, bencode, isDict, isBytes, rawDictValue, type BValue } from '../../engine/util/bencode.js'
 import { DEFAULT_PAD_POLICY, planLayout, type PadPolicy } from './layout.js'
 import { fsError, type SiteFile, type SiteListing } from './walk.js'
@@ -110,7 +110,8 @@ export async function buildTorrent (site: SiteListing, opts: BuildTorrentOptions
     ? bencode({ 'url-list': [...opts.webSeeds] }).subarray(1)
     : Buffer.from('e')
   const torrent = Buffer.concat([head.subarray(0, head.length - 1), Buffer.from('4:info'), info, tail])
-  const metainfo = await parseInfoDictionary(info)
+  // The fields are known: the Metainfo is made from them (with parseInfoDictionary's checks), not decoded back.
+  const metainfo = await metainfoFromParts(info, { name: opts.name, pieceLength, pieces, files: entries.entries })
   checkLayout(site, metainfo)
   return { torrent, metainfo }
 }
@@ -122,17 +123,22 @@ export async function buildTorrent (site: SiteListing, opts: BuildTorrentOptions
  */
 class InfoFiles {
   readonly #parts: string[] = []
+  /** The same list, decoded: what the Metainfo is made from. */
+  readonly entries: InfoFileEntry[] = []
 
   /** BEP 47: 'The recommended path is [".pad", "N"] where N is the length of the padding file in base10.' */
   pad (length: number): void {
     const n = String(length)
     this.#parts.push(`d4:attr1:p6:lengthi${n}e4:pathl4:.pad${n.length}:${n}ee`)
+    this.entries.push({ pad: true, length })
   }
 
   file (length: number, path: string): void {
     let entry = `d6:lengthi${length}e4:pathl`
-    for (const part of path.split('/')) entry += `${Buffer.byteLength(part)}:${part}`
+    const parts = path.split('/')
+    for (const part of parts) entry += `${Buffer.byteLength(part)}:${part}`
     this.#parts.push(entry + 'ee')
+    this.entries.push({ path: parts, length })
   }
 
   infoDictionary (name: string, pieceLength: number, pieces: Uint8Array): Uint8Array {

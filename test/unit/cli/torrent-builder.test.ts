@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path'
 import { Readable } from 'node:stream'
 import createTorrent from 'create-torrent'
 import { afterEach, describe, expect, it } from 'vitest'
-import { pieceHash } from '../../../engine/metainfo/index.js'
+import { parseInfoDictionary, pieceHash } from '../../../engine/metainfo/index.js'
 import { bdecode, isDict } from '../../../engine/util/bencode.js'
 import { planLayout, type PadPolicy } from '../../../cli/lib/layout.js'
 import { buildTorrent, infoBytesOf } from '../../../cli/lib/torrent.js'
@@ -88,6 +88,14 @@ describe('publish torrent builder', () => {
       }
     })
   }
+
+  it('returns the Metainfo that parsing its own info dictionary gives, in every layout (it is not decoded back)', async () => {
+    const root = await site(FILES)
+    for (const policy of ['none', 'all', 'crossing', 'anchored'] as const) {
+      const { torrent, metainfo } = await build(root, policy)
+      expect(metainfo, policy).toEqual(await parseInfoDictionary(infoBytesOf(torrent)))
+    }
+  })
 
   it('keeps the piece hashes of an unchanged file when a file before it grows, padded; not unpadded', async () => {
     const before = await site(FILES)
