@@ -54,10 +54,7 @@ export async function main (args: string[]): Promise<number> {
     .scriptName('peersite')
     .usage('$0 <command> [options]\n\nServerless web hosting over BitTorrent: the visitors\' browsers are the CDN.')
     // yargs' typings cannot express a heterogeneous list of command modules; each module is typed on its own.
-    // Given without their handlers: yargs renders the command's whole help text into a cache right after it starts
-    // a handler (20-40 ms of text layout on every run, README "Where publish time goes"), and skips that for a
-    // command that has none. It parses and validates; the handler runs below.
-    .command(commands.map(({ handler: _, ...options }) => options) as unknown as Array<import('yargs').CommandModule>)
+    .command(commands as unknown as Array<import('yargs').CommandModule>)
     .demandCommand(1, 'name a command: publish, seed, get, serve, tracker, gateway, loader or mirror')
     .recommendCommands()
     .strict()
@@ -69,12 +66,9 @@ export async function main (args: string[]): Promise<number> {
       if (err !== undefined && err !== null) throw err
       throw new CommandLineError(message)
     })
+  skipHelpCache(parser)
   try {
-    const argv = await parser.parseAsync()
-    // --help and --version print and exit inside yargs; any other accepted command line names a command.
-    const verb = commands.find((c) => c.command.split(' ')[0] === argv._[0])
-    if (verb === undefined) throw new CommandLineError(`unknown command ${String(argv._[0])}`)
-    await (verb.handler as (args: typeof argv) => Promise<void>)(argv)
+    await parser.parseAsync()
     return 0
   } catch (err) {
     if (err instanceof CommandLineError) {
@@ -85,6 +79,18 @@ export async function main (args: string[]): Promise<number> {
     process.stderr.write(`peersite: error: ${oneLine(systemErrorLine(err) ?? err)}\n`)
     return 1
   }
+}
+
+/**
+ * yargs renders the running command's whole help text into a cache as it starts the command's handler (20-40 ms of
+ * text layout on every run, a tenth of publishing 10,000 files: README "Where publish time goes"), for a later
+ * showHelp() that this CLI never makes once a command runs (its .fail() throws instead of printing help). yargs
+ * has no option for it: its internal usage object, when there, is told not to.
+ */
+function skipHelpCache (parser: object): void {
+  type Internals = { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } | undefined } | undefined }
+  const usage = (parser as Internals).getInternalMethods?.()?.getUsageInstance?.()
+  if (typeof usage?.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {}
 }
 
 function isMainModule (): boolean {
