@@ -31,8 +31,15 @@ export const PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 export function hashThreads (files: number, bytes: number, forced?: number): number {
   if (forced !== undefined) return Math.max(0, Math.floor(forced))
   if (files < PARALLEL_MIN_FILES && bytes < PARALLEL_MIN_BYTES) return 0
+  return defaultThreads()
+}
+
+function defaultThreads (): number {
   return Math.min(MAX_THREADS, Math.max(2, availableParallelism()))
 }
+
+/** A pool not given work for this long ends its threads (a publish that failed after listing its folder). */
+const IDLE_CLOSE_MS = 10_000
 
 export interface ParallelHashInit {
   readonly files: readonly SiteFile[]
@@ -41,77 +48,164 @@ export interface ParallelHashInit {
   /** Torrent bytes, padding included. */
   readonly length: number
   readonly pieceLength: number
-  readonly threads: number
   /** Bytes per read; also the largest file shown to `peek`. */
   readonly chunk: number
   readonly peek?: { wants: (path: string) => boolean, take: (path: string, bytes: Uint8Array) => void }
   onProgress?: (hashed: number, total: number) => void
 }
 
+/** What lstat says of one path: a regular file's size and mtime, or that it is something else now. */
+export interface StatResult { readonly file: boolean, readonly size: number, readonly mtimeMs: number }
+
 /** One segment: the pieces [firstPiece, endPiece) and the files that have bytes in them, as [absPath, length, offset, peek, index]. */
-interface Job { readonly id: number, readonly firstPiece: number, readonly endPiece: number, readonly files: Array<[string, number, number, 0 | 1, number]> }
+interface HashJob { readonly type: 'hash', readonly id: number, readonly firstPiece: number, readonly endPiece: number, readonly files: Array<[string, number, number, 0 | 1, number]> }
+interface StatJob { readonly type: 'stat', readonly id: number, readonly paths: readonly string[] }
+interface Setup { readonly type: 'setup', readonly pieces: SharedArrayBuffer, readonly pieceLength: number, readonly length: number, readonly chunk: number }
+type Job = HashJob | StatJob
+interface Failure { readonly type: 'error', readonly id: number, readonly index: number, readonly changed: boolean, readonly code?: string, readonly message: string }
 type Reply =
   | { readonly type: 'done', readonly id: number, readonly bytes: number }
+  | { readonly type: 'stat', readonly id: number, readonly sizes: Float64Array, readonly mtimes: Float64Array, readonly files: Uint8Array }
   | { readonly type: 'peek', readonly index: number, readonly bytes: Uint8Array }
-  | { readonly type: 'error', readonly id: number, readonly index: number, readonly changed: boolean, readonly code?: string, readonly message: string }
+  | Failure
 
-/** The SHA-1 of every piece (20 bytes each, in order) of the files laid out at `offsets`. */
-export async function hashInParallel (init: ParallelHashInit): Promise<Uint8Array> {
-  const { pieceLength, length } = init
-  const pieceCount = Math.ceil(length / pieceLength)
-  const shared = new SharedArrayBuffer(pieceCount * 20)
-  const jobs = planJobs(init, pieceCount, init.threads * SEGMENTS_PER_THREAD)
-  const threads = Math.min(init.threads, jobs.length)
-  const workers = Array.from({ length: threads }, () => new Worker(`(${hashWorker.toString()})()`, {
-    eval: true,
-    workerData: { pieces: shared, pieceLength, length, chunk: init.chunk }
-  }))
-  let next = 0
-  let hashed = 0
-  const errors: Array<Extract<Reply, { type: 'error' }>> = []
-  try {
-    await Promise.all(workers.map(async (worker) => await new Promise<void>((resolve, reject) => {
-      const give = (): void => {
-        const job = errors.length === 0 ? jobs[next++] : undefined
-        if (job === undefined) resolve()
-        else worker.postMessage(job)
+/**
+ * Worker threads that list (lstat) and hash a site's files. Started as soon as a folder turns out big (cli/lib/walk.ts),
+ * so that they boot while the folder is still being read; ended by close(), or by themselves when left idle.
+ */
+export class HashThreads {
+  readonly #workers: Worker[]
+  #idle: ReturnType<typeof setTimeout> | undefined
+  #closed = false
+  #dead: Error | undefined
+
+  constructor (threads = defaultThreads()) {
+    this.#workers = Array.from({ length: Math.max(1, threads) }, () => {
+      const worker = new Worker(`(${hashWorker.toString()})()`, { eval: true })
+      // A thread that fails while idle must not crash the process: the next run reports it.
+      worker.on('error', (err) => { this.#dead ??= err })
+      worker.on('exit', (code) => { this.#dead ??= new Error(`exited (${code})`) })
+      return worker
+    })
+    this.#rest()
+  }
+
+  get size (): number {
+    return this.#workers.length
+  }
+
+  get closed (): boolean {
+    return this.#closed
+  }
+
+  /** lstat of each path, on the threads; a failure is thrown as fsError naming `labels[i]`. */
+  async stat (paths: readonly string[], labels: readonly string[]): Promise<StatResult[]> {
+    const batch = Math.max(256, Math.ceil(paths.length / (this.#workers.length * 4)))
+    const jobs: StatJob[] = []
+    for (let at = 0; at < paths.length; at += batch) jobs.push({ type: 'stat', id: at, paths: paths.slice(at, at + batch) })
+    const out = new Array<StatResult>(paths.length)
+    const failure = await this.#run(jobs, (reply) => {
+      if (reply.type !== 'stat') return
+      for (let k = 0; k < reply.sizes.length; k++) out[reply.id + k] = { file: reply.files[k] === 1, size: reply.sizes[k]!, mtimeMs: reply.mtimes[k]! }
+    }, (f) => f.id + f.index)
+    if (failure !== undefined) throw fsError(errnoError(failure), labels[failure.id + failure.index] ?? paths[failure.id + failure.index] ?? 'a file')
+    return out
+  }
+
+  /** The SHA-1 of every piece (20 bytes each, in order) of the files laid out at `offsets`. */
+  async hash (init: ParallelHashInit): Promise<Uint8Array> {
+    const { pieceLength, length } = init
+    const pieceCount = Math.ceil(length / pieceLength)
+    const shared = new SharedArrayBuffer(pieceCount * 20)
+    const setup: Setup = { type: 'setup', pieces: shared, pieceLength, length, chunk: init.chunk }
+    for (const w of this.#workers) w.postMessage(setup)
+    let hashed = 0
+    const failure = await this.#run(planJobs(init, pieceCount, this.#workers.length * SEGMENTS_PER_THREAD), (reply) => {
+      if (reply.type === 'peek') {
+        init.peek?.take(init.files[reply.index]!.path, reply.bytes)
+      } else if (reply.type === 'done') {
+        hashed += reply.bytes
+        init.onProgress?.(Math.min(hashed, length), length)
       }
-      worker.on('message', (reply: Reply) => {
-        if (reply.type === 'peek') {
-          const file = init.files[reply.index]!
-          init.peek?.take(file.path, reply.bytes)
-          return
+    }, (f) => f.index)
+    if (failure !== undefined) {
+      // The first bad file in the site's order, whichever thread met it first: the same message one thread gives.
+      const file = init.files[failure.index]
+      if (file === undefined) throw new Error(`internal error: hashing failed: ${failure.message}`)
+      if (failure.changed) throw new UsageError(`${file.path} changed while it was being hashed: publish again`)
+      throw fsError(errnoError(failure), file.path)
+    }
+    return new Uint8Array(new Uint8Array(shared))
+  }
+
+  async close (): Promise<void> {
+    this.#closed = true
+    clearTimeout(this.#idle)
+    await Promise.all(this.#workers.map(async (w) => { w.removeAllListeners(); await w.terminate() }))
+  }
+
+  /**
+   * Hands the jobs out one at a time to whichever thread is free; after a failure no more are given, and the one
+   * that `order` puts first is returned once the others in flight are back.
+   */
+  async #run (jobs: readonly Job[], onReply: (reply: Reply) => void, order: (f: Failure) => number): Promise<Failure | undefined> {
+    if (this.#closed) throw new Error('internal error: the hashing threads are closed')
+    if (this.#dead !== undefined) throw new Error(`internal error: a hashing thread failed: ${this.#dead.message}`)
+    clearTimeout(this.#idle)
+    for (const w of this.#workers) w.ref() // a reply to wait for keeps the process alive
+    let next = 0
+    let failure: Failure | undefined
+    try {
+      await Promise.all(this.#workers.map(async (worker) => await new Promise<void>((resolve, reject) => {
+        const give = (): void => {
+          const job = failure === undefined ? jobs[next++] : undefined
+          if (job !== undefined) {
+            worker.postMessage(job)
+            return
+          }
+          worker.off('message', onMessage)
+          worker.off('error', reject)
+          worker.off('exit', onExit)
+          resolve()
         }
-        if (reply.type === 'error') errors.push(reply)
-        else {
-          hashed += reply.bytes
-          init.onProgress?.(Math.min(hashed, length), length)
+        const onMessage = (reply: Reply): void => {
+          if (reply.type === 'error') {
+            if (failure === undefined || order(reply) < order(failure)) failure = reply
+          } else {
+            onReply(reply)
+            if (reply.type === 'peek') return
+          }
+          give()
         }
+        const onExit = (code: number): void => { reject(new Error(`internal error: a hashing thread exited (${code})`)) }
+        worker.on('message', onMessage)
+        worker.once('error', reject)
+        worker.once('exit', onExit)
         give()
-      })
-      worker.once('error', reject)
-      worker.once('exit', (code) => { reject(new Error(`internal error: a hashing thread exited (${code})`)) })
-      give()
-    })))
-  } finally {
-    await Promise.all(workers.map(async (w) => { w.removeAllListeners('exit'); await w.terminate() }))
+      })))
+    } finally {
+      this.#rest()
+    }
+    return failure
   }
-  if (errors.length > 0) {
-    // The first bad file in the site's order, whichever thread met it first: the same message a single thread gives.
-    const first = errors.reduce((a, b) => (b.index < a.index ? b : a))
-    const file = init.files[first.index]
-    if (file === undefined) throw new Error(`internal error: hashing failed: ${first.message}`)
-    if (first.changed) throw new UsageError(`${file.path} changed while it was being hashed: publish again`)
-    throw fsError(Object.assign(new Error(first.message), first.code !== undefined ? { code: first.code } : {}), file.path)
+
+  /** Idle: the threads do not keep the process alive, and end themselves if nothing comes. */
+  #rest (): void {
+    for (const w of this.#workers) w.unref()
+    this.#idle = setTimeout(() => { void this.close() }, IDLE_CLOSE_MS)
+    this.#idle.unref()
   }
-  return new Uint8Array(new Uint8Array(shared))
+}
+
+function errnoError (f: Failure): Error {
+  return Object.assign(new Error(f.message), f.code !== undefined ? { code: f.code } : {})
 }
 
 /**
  * Cuts the pieces into about `count` segments of similar cost (bytes, plus FILE_COST_BYTES per file), each with
  * the files that have bytes in it; an empty file goes with the segment its offset falls in (the last one at the end).
  */
-function planJobs (init: ParallelHashInit, pieceCount: number, count: number): Job[] {
+function planJobs (init: ParallelHashInit, pieceCount: number, count: number): HashJob[] {
   const { files, offsets, pieceLength } = init
   const extra = new Float64Array(pieceCount)
   for (let i = 0; i < files.length; i++) extra[Math.min(pieceCount - 1, Math.floor(offsets[i]! / pieceLength))]! += FILE_COST_BYTES
@@ -128,7 +222,7 @@ function planJobs (init: ParallelHashInit, pieceCount: number, count: number): J
   }
   cuts.push(pieceCount)
   const wants = init.peek?.wants
-  const jobs: Job[] = []
+  const jobs: HashJob[] = []
   let f = 0
   for (let s = 0; s + 1 < cuts.length; s++) {
     const firstPiece = cuts[s]!
@@ -138,32 +232,35 @@ function planJobs (init: ParallelHashInit, pieceCount: number, count: number): J
     // Files are in offset order: skip those that end before this segment, take those that start before its end.
     // (Files end in offset order too: each ends at or before the next one's offset.)
     while (f < files.length && (files[f]!.length === 0 ? offsets[f]! < start : offsets[f]! + files[f]!.length <= start)) f++
-    const list: Job['files'] = []
+    const list: HashJob['files'] = []
     for (let i = f; i < files.length && offsets[i]! < end; i++) {
       const file = files[i]!
       if (file.length === 0 ? offsets[i]! < start : offsets[i]! + file.length <= start) continue
       const peek = wants !== undefined && file.length <= init.chunk && wants(file.path) ? 1 : 0
       list.push([file.absPath, file.length, offsets[i]!, peek, i])
     }
-    jobs.push({ id: s, firstPiece, endPiece, files: list })
+    jobs.push({ type: 'hash', id: s, firstPiece, endPiece, files: list })
   }
   return jobs
 }
 
 /**
- * The worker thread's program. It runs from its source text (Worker `eval`), so it uses nothing but globals and
- * require(): no import of this module reaches it, and it works the same from dist/, a bundle or the tests' sources.
+ * The worker thread's program. It runs from its source text (Worker `eval`), so it uses nothing but globals: no
+ * import of this module reaches it, and it works the same from dist/, a bundle or the tests' sources.
  */
 function hashWorker (): void {
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads')
-  const { openSync, readSync, closeSync } = require('node:fs') as typeof import('node:fs')
-  const { createHash } = require('node:crypto') as typeof import('node:crypto')
-  const { pieceLength, length: total, chunk: chunkSize } = workerData as { pieceLength: number, length: number, chunk: number }
-  const pieces = new Uint8Array((workerData as { pieces: SharedArrayBuffer }).pieces)
-  const chunk = Buffer.allocUnsafe(chunkSize)
-  const zeros = new Uint8Array(Math.min(pieceLength, 1 << 20))
+  // process.getBuiltinModule, not require(): a bundler rewrites require() calls into its own helper, which a
+  // thread started from source text does not have.
+  const { parentPort } = process.getBuiltinModule('node:worker_threads')
+  const { openSync, readSync, closeSync, lstatSync } = process.getBuiltinModule('node:fs')
+  const { createHash } = process.getBuiltinModule('node:crypto')
   if (parentPort === null) return
+  const port = parentPort
+  let pieceLength = 0
+  let total = 0
+  let pieces: Uint8Array = new Uint8Array(0)
+  let chunk = Buffer.alloc(0)
+  let zeros = new Uint8Array(0)
 
   class Changed extends Error {}
 
@@ -184,7 +281,32 @@ function hashWorker (): void {
     if (last && ask === want && readSync(fd, chunk, 0, 1, fileLength) !== 0) throw new Changed()
   }
 
-  parentPort.on('message', (job: Job) => {
+  const fail = (id: number, index: number, err: unknown): void => {
+    const e = err as NodeJS.ErrnoException
+    port.postMessage({ type: 'error', id, index, changed: err instanceof Changed, ...(typeof e.code === 'string' ? { code: e.code } : {}), message: String(e.message) })
+  }
+
+  const stat = (job: StatJob): void => {
+    const n = job.paths.length
+    const sizes = new Float64Array(n)
+    const mtimes = new Float64Array(n)
+    const files = new Uint8Array(n)
+    let k = 0
+    try {
+      for (; k < n; k++) {
+        const st = lstatSync(job.paths[k]!)
+        files[k] = st.isFile() ? 1 : 0
+        sizes[k] = st.size
+        mtimes[k] = st.mtimeMs
+      }
+    } catch (err) {
+      fail(job.id, k, err)
+      return
+    }
+    port.postMessage({ type: 'stat', id: job.id, sizes, mtimes, files }, [sizes.buffer, mtimes.buffer, files.buffer])
+  }
+
+  const hashSegment = (job: HashJob): void => {
     let piece = job.firstPiece
     let filled = 0
     let hash = createHash('sha1')
@@ -229,7 +351,7 @@ function hashWorker (): void {
             // A page the subresource scan wants, whole, even if this segment holds only its start.
             readAt(fd, 0, fileLength, fileLength)
             const copy = new Uint8Array(chunk.subarray(0, fileLength))
-            parentPort.postMessage({ type: 'peek', index: i, bytes: copy }, [copy.buffer])
+            port.postMessage({ type: 'peek', index: i, bytes: copy }, [copy.buffer])
             feed(chunk.subarray(0, to))
           } else {
             for (let done = from; done < to;) {
@@ -248,10 +370,24 @@ function hashWorker (): void {
       }
       if (end > pos) zero(end - pos)
       if (filled > 0) pieces.set(hash.digest(), piece * 20)
-      parentPort.postMessage({ type: 'done', id: job.id, bytes: end - start })
     } catch (err) {
-      const e = err as NodeJS.ErrnoException
-      parentPort.postMessage({ type: 'error', id: job.id, index, changed: err instanceof Changed, ...(typeof e.code === 'string' ? { code: e.code } : {}), message: String(e.message) })
+      fail(job.id, index, err)
+      return
+    }
+    port.postMessage({ type: 'done', id: job.id, bytes: end - start })
+  }
+
+  port.on('message', (message: Setup | Job) => {
+    if (message.type === 'setup') {
+      pieceLength = message.pieceLength
+      total = message.length
+      pieces = new Uint8Array(message.pieces)
+      if (chunk.length < message.chunk) chunk = Buffer.allocUnsafe(message.chunk)
+      zeros = new Uint8Array(Math.min(pieceLength, 1 << 20))
+    } else if (message.type === 'stat') {
+      stat(message)
+    } else {
+      hashSegment(message)
     }
   })
 }

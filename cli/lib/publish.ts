@@ -125,6 +125,15 @@ export interface PublishResult {
 /** Checks every input without writing anything. Throws UsageError naming the first problem. */
 export async function planPublish (init: PublishInit): Promise<PublishPlan> {
   const site = await walkSite(init.dir)
+  try {
+    return await checkPublish(init, site)
+  } catch (err) {
+    await site.threads?.close() // the threads a big folder started, now not needed
+    throw err
+  }
+}
+
+async function checkPublish (init: PublishInit, site: SiteListing): Promise<PublishPlan> {
   const name = basename(resolve(init.dir))
   if (name === '' || name === '.' || name === '..') throw new UsageError(`cannot publish ${init.dir}: the folder needs a name`)
   // The loader's own files sit at the root of the output beside the site: a site file of the same name would

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises'
 import { InvalidTorrentError, UsageError } from '../../engine/errors.js'
 import { metainfoFromParts, parseInfoDictionary, type InfoFileEntry, type Metainfo } from '../../engine/metainfo/index.js'
 import { bdecode, bencode, isDict, isBytes, rawDictValue, type BValue } from '../../engine/util/bencode.js'
-import { hashInParallel, hashThreads } from './hash-pool.js'
+import { HashThreads, hashThreads } from './hash-pool.js'
 import { DEFAULT_PAD_POLICY, planLayout, type Layout, type PadPolicy } from './layout.js'
 import { fsError, type SiteFile, type SiteListing } from './walk.js'
 
@@ -67,11 +67,27 @@ export async function buildTorrent (site: SiteListing, opts: BuildTorrentOptions
     end = layout.offsets[i]! + file.length
   }
   const chunkSize = Math.min(READ_CHUNK, Math.max(pieceLength, largest(site.files)))
-  const threads = hashThreads(site.files.length, site.length, opts.threads)
+  // The listing's threads when it started some (a big folder: they booted while it was read), else new ones.
+  const started = site.threads !== undefined && !site.threads.closed ? site.threads : undefined
+  const threads = opts.threads ?? started?.size ?? hashThreads(site.files.length, site.length)
   const progress = opts.onProgress
-  const pieces = threads > 0
-    ? await hashInParallel({ files: site.files, offsets: layout.offsets, length: layout.length, pieceLength, threads, chunk: chunkSize, ...(opts.peek !== undefined ? { peek: opts.peek } : {}), ...(progress !== undefined ? { onProgress: (h: number, t: number) => { progress(Math.floor(h / t * site.length), site.length) } } : {}) })
-    : await hashOnThisThread(site, layout, pieceLength, chunkSize, opts)
+  let pieces: Uint8Array
+  if (threads > 0) {
+    const pool = started !== undefined && started.size === threads ? started : new HashThreads(threads)
+    try {
+      pieces = await pool.hash({
+        files: site.files, offsets: layout.offsets, length: layout.length, pieceLength, chunk: chunkSize,
+        ...(opts.peek !== undefined ? { peek: opts.peek } : {}),
+        ...(progress !== undefined ? { onProgress: (h: number, t: number) => { progress(Math.floor(h / t * site.length), site.length) } } : {})
+      })
+    } finally {
+      await pool.close()
+      await started?.close()
+    }
+  } else {
+    await started?.close()
+    pieces = await hashOnThisThread(site, layout, pieceLength, chunkSize, opts)
+  }
   opts.onProgress?.(site.length, site.length)
   const info = entries.infoDictionary(opts.name, pieceLength, pieces)
   // The creation date lies outside the info dictionary (so it cannot change the infohash); using the newest mtime

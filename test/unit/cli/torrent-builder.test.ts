@@ -4,7 +4,7 @@
  * point of padding: an unchanged file keeps its piece hashes when a file before it changes size.
  */
 import { createHash } from 'node:crypto'
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { Readable } from 'node:stream'
 import createTorrent from 'create-torrent'
@@ -111,6 +111,22 @@ describe('publish torrent builder', () => {
         expect(many.metainfo).toEqual(one.metainfo)
       }
     }
+  })
+
+  it('lists a folder on threads as on one thread (regular files, a symlinked file and folder, an empty file)', async () => {
+    const root = await site({ ...FILES, 'docs/a.html': randomData(10, 1), 'docs/b/c.txt': randomData(20, 2) })
+    await symlink('docs', join(root, 'linked'))
+    await symlink('../index.html', join(root, 'docs', 'home.html'))
+    const one = await walkSite(root, { threads: 0 })
+    const many = await walkSite(root, { threads: 2 })
+    expect(many.threads?.size).toBe(2)
+    const { threads, ...rest } = many
+    expect(rest).toEqual(one)
+    expect(one.files.map((f) => f.path)).toContain('linked/b/c.txt')
+    // The listing's threads hash it, then end.
+    const built = await buildTorrent(many, { name: 'site', pieceLength: PL, trackers: [] })
+    expect(threads?.closed).toBe(true)
+    expect(built.metainfo).toEqual((await buildTorrent(one, { name: 'site', pieceLength: PL, trackers: [], threads: 0 })).metainfo)
   })
 
   it('shows the pages to the subresource scan from worker threads as from one thread', async () => {
