@@ -7,7 +7,7 @@ import { createHash, type Hash } from 'node:crypto'
 import { closeSync, openSync, readSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { InvalidTorrentError, UsageError } from '../../engine/errors.js'
-import { metainfoFromParts, parseInfoDictionary, type InfoFileEntry, type Metainfo } from '../../engine/metainfo/index.js'
+import { metainfoFromParts, parseInfoDictionary, type InfoFileEntry, type Metainfo, type TorrentFile } from '../../engine/metainfo/index.js'
 import { bdecode, bencode, isDict, isBytes, rawDictValue, type BValue } from '../../engine/util/bencode.js'
 import { HashThreads, hashThreads } from './hash-pool.js'
 import { DEFAULT_PAD_POLICY, planLayout, type Layout, type PadPolicy } from './layout.js'
@@ -36,6 +36,11 @@ export interface BuildTorrentOptions {
    * the subresource scan takes pages' references here instead of reading every page a second time.
    */
   peek?: { wants: (path: string) => boolean, take: (path: string, bytes: Uint8Array) => void }
+  /**
+   * Called with the file table's layout (what the Metainfo's `files` will be) while the pieces are hashed on other
+   * threads: work that needs the table but not the hashes fits there.
+   */
+  whileHashing?: (files: ReadonlyArray<Pick<TorrentFile, 'path' | 'offset' | 'length'>>) => void
   /** Hashing threads (cli/lib/hash-pool.ts); default hashThreads(): none for small sites. 0: on this thread. */
   threads?: number
 }
@@ -75,17 +80,23 @@ export async function buildTorrent (site: SiteListing, opts: BuildTorrentOptions
   if (threads > 0) {
     const pool = started !== undefined && started.size === threads ? started : new HashThreads(threads)
     try {
-      pieces = await pool.hash({
+      const hashing = pool.hash({
         files: site.files, offsets: layout.offsets, length: layout.length, pieceLength, chunk: chunkSize,
         ...(opts.peek !== undefined ? { peek: opts.peek } : {}),
         ...(progress !== undefined ? { onProgress: (h: number, t: number) => { progress(Math.floor(h / t * site.length), site.length) } } : {})
       })
+      try {
+        opts.whileHashing?.(fileTable(site, layout))
+      } finally {
+        pieces = await hashing
+      }
     } finally {
       await pool.close()
       await started?.close()
     }
   } else {
     await started?.close()
+    opts.whileHashing?.(fileTable(site, layout))
     pieces = await hashOnThisThread(site, layout, pieceLength, chunkSize, opts)
   }
   opts.onProgress?.(site.length, site.length)
@@ -181,6 +192,10 @@ class InfoFiles {
     const head = `d5:filesl${this.#parts.join('')}e4:name${Buffer.byteLength(name)}:${name}12:piece lengthi${pieceLength}e6:pieces${pieces.length}:`
     return new Uint8Array(Buffer.concat([Buffer.from(head, 'utf8'), pieces, Buffer.from('e')]))
   }
+}
+
+function fileTable (site: SiteListing, layout: Layout): Array<Pick<TorrentFile, 'path' | 'offset' | 'length'>> {
+  return site.files.map((f, i) => ({ path: f.path, offset: layout.offsets[i]!, length: f.length }))
 }
 
 function largest (files: readonly SiteFile[]): number {
