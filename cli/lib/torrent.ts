@@ -1,6 +1,7 @@
 /**
  * Torrent files: making one from a site listing (a streaming piece hasher of our own: BitTorrent v1 layout, BEP 47
- * pad files, one pass over the files with a bounded buffer), and reading one back. The engine gets a Metainfo
+ * pad files, one pass over the files with a bounded buffer, on worker threads for big sites: hash-pool.ts), and
+ * reading one back. The engine gets a Metainfo
  * parsed from the exact info-dictionary bytes, so the infohash it announces is the one in the file.
  */
 import { createHash, type Hash } from 'node:crypto'
