@@ -34,8 +34,10 @@ export function hashThreads (files: number, bytes: number, forced?: number): num
   return defaultThreads()
 }
 
-function defaultThreads (): number {
-  return Math.min(MAX_THREADS, Math.max(2, availableParallelism()))
+/** One thread per core, at most MAX_THREADS; none on a single core, where threads would only take turns. */
+export function defaultThreads (): number {
+  const cores = availableParallelism()
+  return cores < 2 ? 0 : Math.min(MAX_THREADS, cores)
 }
 
 /** A pool not given work for this long ends its threads (a publish that failed after listing its folder). */
@@ -79,7 +81,7 @@ export class HashThreads {
   #closed = false
   #dead: Error | undefined
 
-  constructor (threads = defaultThreads()) {
+  constructor (threads: number) {
     this.#workers = Array.from({ length: Math.max(1, threads) }, () => {
       const worker = new Worker(`(${hashWorker.toString()})()`, { eval: true })
       // A thread that fails while idle must not crash the process: the next run reports it.

@@ -8,7 +8,7 @@ import { lstatSync, readdirSync, realpathSync, statSync, type Dirent } from 'nod
 import { realpath, stat } from 'node:fs/promises'
 import { join, relative, resolve, sep } from 'node:path'
 import { UsageError } from '../../engine/errors.js'
-import { HashThreads, PARALLEL_MIN_FILES } from './hash-pool.js'
+import { defaultThreads, HashThreads, PARALLEL_MIN_FILES } from './hash-pool.js'
 
 export interface SiteFile {
   /** Site-relative, '/'-separated: "docs/guide/index.html". */
@@ -109,7 +109,7 @@ function walkDir (root: string, absDir: string, realDir: string, relDir: string,
       found.rels.push(rel)
       found.abss.push(abs)
       // A big folder: threads start now, and boot while the rest of it is read.
-      if (found.threads === undefined && found.opts.threads === undefined && found.rels.length === PARALLEL_MIN_FILES) found.threads = new HashThreads()
+      if (found.threads === undefined && found.opts.threads === undefined && found.rels.length === PARALLEL_MIN_FILES && defaultThreads() > 0) found.threads = new HashThreads(defaultThreads())
       continue
     }
     if (entry.isDirectory()) {
