@@ -66,6 +66,7 @@ export async function main (args: string[]): Promise<number> {
       if (err !== undefined && err !== null) throw err
       throw new CommandLineError(message)
     })
+  skipHelpCache(parser)
   try {
     await parser.parseAsync()
     return 0
@@ -78,6 +79,18 @@ export async function main (args: string[]): Promise<number> {
     process.stderr.write(`peersite: error: ${oneLine(systemErrorLine(err) ?? err)}\n`)
     return 1
   }
+}
+
+/**
+ * yargs renders the running command's whole help text into a cache as it starts the command's handler (20-40 ms of
+ * text layout on every run, a tenth of publishing 10,000 files: README "Where publish time goes"), for a later
+ * showHelp() that this CLI never makes once a command runs (its .fail() throws instead of printing help). yargs
+ * has no option for it: its internal usage object, when there, is told not to.
+ */
+function skipHelpCache (parser: object): void {
+  type Internals = { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } | undefined } | undefined }
+  const usage = (parser as Internals).getInternalMethods?.()?.getUsageInstance?.()
+  if (typeof usage?.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {}
 }
 
 function isMainModule (): boolean {

@@ -20,7 +20,7 @@ import { choosePieceLength } from './piece-length.js'
 import { DEFAULT_PAD_POLICY, type PadPolicy } from './layout.js'
 import { DEFAULT_PREFETCH_LIMIT } from './prefetch.js'
 import { scanSubresources, SubresourceRefs } from './subresources.js'
-import { buildSiteIndex, wantsIndex, type BuiltIndex } from './site-index.js'
+import { finishSiteIndex, planSiteIndex, wantsIndex, type BuiltIndex, type SiteIndexPlan } from './site-index.js'
 import { buildTorrent } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
 import { realpathOrNearest } from './paths.js'
@@ -125,6 +125,15 @@ export interface PublishResult {
 /** Checks every input without writing anything. Throws UsageError naming the first problem. */
 export async function planPublish (init: PublishInit): Promise<PublishPlan> {
   const site = await walkSite(init.dir)
+  try {
+    return await checkPublish(init, site)
+  } catch (err) {
+    await site.threads?.close() // the threads a big folder started, now not needed
+    throw err
+  }
+}
+
+async function checkPublish (init: PublishInit, site: SiteListing): Promise<PublishPlan> {
   const name = basename(resolve(init.dir))
   if (name === '' || name === '.' || name === '..') throw new UsageError(`cannot publish ${init.dir}: the folder needs a name`)
   // The loader's own files sit at the root of the output beside the site: a site file of the same name would
@@ -266,7 +275,11 @@ async function checkLoader (loaderDir: string, files: readonly string[]): Promis
 /** Hashes the site and writes the output folder atomically. */
 export async function executePublish (plan: PublishPlan, onProgress?: (hashed: number, total: number) => void): Promise<PublishResult> {
   const refs = new SubresourceRefs()
+  const typeOf = (path: string): string => mime.getType(path) ?? 'application/octet-stream'
+  // A sectioned index is laid out while the pieces hash on other threads; only their hashes are added after.
+  let indexPlan: SiteIndexPlan | undefined
   const { metainfo, torrent } = await buildTorrent(plan.site, {
+    ...(plan.index ? { whileHashing: (files: Parameters<typeof planSiteIndex>[0]) => { indexPlan = planSiteIndex(files, plan.pieceLength, typeOf) } } : {}),
     name: plan.name,
     pieceLength: plan.pieceLength,
     trackers: plan.trackers,
@@ -302,14 +315,14 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     ...(plan.webSeeds.length > 0 ? { webSeeds: [...plan.webSeeds] } : {}),
     ...(plan.withFiles ? { withFiles: true } : {}),
     // A sectioned index holds the table instead (below): not built here only to be dropped.
-    files: plan.index ? [] : metainfo.files.map((f) => ({ path: f.path, length: f.length, type: mime.getType(f.path) ?? 'application/octet-stream' })),
+    files: plan.index ? [] : metainfo.files.map((f) => ({ path: f.path, length: f.length, type: typeOf(f.path) })),
     ...(address !== undefined && pointer !== undefined ? { address, pointer: pointerToJson(pointer) } : {})
   }
   let index: BuiltIndex | undefined
   if (plan.index) {
     // Many files: the table and the piece hashes go to sections the worker fetches as requests need them
     // (worker/site-index.ts); peersite.json keeps only their hashes. No `preload`: it indexes `files`.
-    index = buildSiteIndex(metainfo, (path) => mime.getType(path) ?? 'application/octet-stream')
+    index = finishSiteIndex(indexPlan ?? planSiteIndex(metainfo.files, metainfo.pieceLength, typeOf), metainfo.pieceHashes)
     manifest = { ...manifest, index: index.root }
   } else {
     // Indexes of the manifest's (the torrent's) file order.

@@ -1,15 +1,17 @@
 /**
  * Torrent files: making one from a site listing (a streaming piece hasher of our own: BitTorrent v1 layout, BEP 47
- * pad files, one pass over the files with a bounded buffer), and reading one back. The engine gets a Metainfo
+ * pad files, one pass over the files with a bounded buffer, on worker threads for big sites: hash-pool.ts), and
+ * reading one back. The engine gets a Metainfo
  * parsed from the exact info-dictionary bytes, so the infohash it announces is the one in the file.
  */
 import { createHash, type Hash } from 'node:crypto'
 import { closeSync, openSync, readSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { InvalidTorrentError, UsageError } from '../../engine/errors.js'
-import { parseInfoDictionary, type Metainfo } from '../../engine/metainfo/index.js'
+import { metainfoFromParts, parseInfoDictionary, type InfoFileEntry, type Metainfo, type TorrentFile } from '../../engine/metainfo/index.js'
 import { bdecode, bencode, isDict, isBytes, rawDictValue, type BValue } from '../../engine/util/bencode.js'
-import { DEFAULT_PAD_POLICY, planLayout, type PadPolicy } from './layout.js'
+import { HashThreads, hashThreads } from './hash-pool.js'
+import { DEFAULT_PAD_POLICY, planLayout, type Layout, type PadPolicy } from './layout.js'
 import { fsError, type SiteFile, type SiteListing } from './walk.js'
 
 export interface BuiltTorrent {
@@ -35,6 +37,13 @@ export interface BuildTorrentOptions {
    * the subresource scan takes pages' references here instead of reading every page a second time.
    */
   peek?: { wants: (path: string) => boolean, take: (path: string, bytes: Uint8Array) => void }
+  /**
+   * Called with the file table's layout (what the Metainfo's `files` will be) while the pieces are hashed on other
+   * threads: work that needs the table but not the hashes fits there.
+   */
+  whileHashing?: (files: ReadonlyArray<Pick<TorrentFile, 'path' | 'offset' | 'length'>>) => void
+  /** Hashing threads (cli/lib/hash-pool.ts); default hashThreads(): none for small sites. 0: on this thread. */
+  threads?: number
 }
 
 /** Files are read in chunks this large: fewer, larger reads keep the hasher busy; also the most ever held. */
@@ -48,47 +57,49 @@ const YIELD_EVERY_MS = 50
  * length and the policy: the same folder gives the same infohash. Unpadded, it is byte for byte what create-torrent
  * makes (test/unit/cli/torrent-builder.test.ts).
  *
- * Reads are synchronous, in one pass, in chunks of at most READ_CHUNK: a site of many small files costs one
- * open/fstat/read/close per file and no promise round trips (async fs costs a thread-pool hop per call, which was
- * most of publish's time on 10,000 files: README "Where publish time goes").
+ * Sites of many files or many bytes are hashed on worker threads, segment by segment (cli/lib/hash-pool.ts), the
+ * others on this thread; both read each file in one pass, in chunks of at most READ_CHUNK, and give the same bytes.
  */
 export async function buildTorrent (site: SiteListing, opts: BuildTorrentOptions): Promise<BuiltTorrent> {
   const pieceLength = opts.pieceLength
   const layout = planLayout(site.files.map((f) => f.length), pieceLength, opts.padPolicy ?? DEFAULT_PAD_POLICY, site.files.map((f) => f.path))
-  const pieceCount = Math.ceil(layout.length / pieceLength)
-  const pieces = new Uint8Array(pieceCount * 20)
-  const hasher = new PieceHasher(pieceLength, pieces)
-  const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(pieceLength, largest(site.files))))
   const entries = new InfoFiles()
-  let lastYield = performance.now()
-  let hashed = 0
-  /** Lets the event loop run (progress lines, Ctrl-C) if it has not for YIELD_EVERY_MS: inside big files too. */
-  const breathe = async (): Promise<void> => {
-    if (performance.now() - lastYield < YIELD_EVERY_MS) return
-    opts.onProgress?.(hashed, site.length)
-    await new Promise((resolve) => setImmediate(resolve))
-    lastYield = performance.now()
-  }
+  let end = 0
   for (let i = 0; i < site.files.length; i++) {
     const file = site.files[i]!
-    const gap = layout.offsets[i]! - hasher.position
-    if (gap > 0) {
-      entries.pad(gap)
-      hasher.zeros(gap)
-    }
+    const gap = layout.offsets[i]! - end
+    if (gap > 0) entries.pad(gap)
     entries.file(file.length, file.path)
-    const peek = opts.peek !== undefined && file.length <= chunk.length && opts.peek.wants(file.path) ? opts.peek : undefined
-    const take = peek === undefined ? undefined : (bytes: Uint8Array): void => { peek.take(file.path, bytes) }
-    if (file.length <= chunk.length) {
-      readWhole(file, chunk, hasher, take)
-      hashed += file.length
-      await breathe()
-    } else {
-      const before = hashed
-      await readInChunks(file, chunk, hasher, async (done) => { hashed = before + done; await breathe() })
-    }
+    end = layout.offsets[i]! + file.length
   }
-  hasher.finish()
+  const chunkSize = Math.min(READ_CHUNK, Math.max(pieceLength, largest(site.files)))
+  // The listing's threads when it started some (a big folder: they booted while it was read), else new ones.
+  const started = site.threads !== undefined && !site.threads.closed ? site.threads : undefined
+  const threads = opts.threads ?? started?.size ?? hashThreads(site.files.length, site.length)
+  const progress = opts.onProgress
+  let pieces: Uint8Array
+  if (threads > 0) {
+    const pool = started !== undefined && started.size === threads ? started : new HashThreads(threads)
+    try {
+      const hashing = pool.hash({
+        files: site.files, offsets: layout.offsets, length: layout.length, pieceLength, chunk: chunkSize,
+        ...(opts.peek !== undefined ? { peek: opts.peek } : {}),
+        ...(progress !== undefined ? { onProgress: (h: number, t: number) => { progress(Math.floor(h / t * site.length), site.length) } } : {})
+      })
+      try {
+        opts.whileHashing?.(fileTable(site, layout))
+      } finally {
+        pieces = await hashing
+      }
+    } finally {
+      await pool.close()
+      await started?.close()
+    }
+  } else {
+    await started?.close()
+    opts.whileHashing?.(fileTable(site, layout))
+    pieces = await hashOnThisThread(site, layout, pieceLength, chunkSize, opts)
+  }
   opts.onProgress?.(site.length, site.length)
   const info = entries.infoDictionary(opts.name, pieceLength, pieces)
   // The creation date lies outside the info dictionary (so it cannot change the infohash); using the newest mtime
@@ -110,9 +121,47 @@ export async function buildTorrent (site: SiteListing, opts: BuildTorrentOptions
     ? bencode({ 'url-list': [...opts.webSeeds] }).subarray(1)
     : Buffer.from('e')
   const torrent = Buffer.concat([head.subarray(0, head.length - 1), Buffer.from('4:info'), info, tail])
-  const metainfo = await parseInfoDictionary(info)
+  // The fields are known: the Metainfo is made from them (with parseInfoDictionary's checks), not decoded back.
+  const metainfo = await metainfoFromParts(info, { name: opts.name, pieceLength, pieces, files: entries.entries })
   checkLayout(site, metainfo)
   return { torrent, metainfo }
+}
+
+/**
+ * The single-threaded hasher, for sites too small to pay for starting threads (hash-pool.ts hashThreads). Reads are
+ * synchronous, in one pass, in chunks of at most READ_CHUNK: a site of many small files costs one open/read/close
+ * per file and no promise round trips (async fs costs a thread-pool hop per call: README "Where publish time goes").
+ */
+async function hashOnThisThread (site: SiteListing, layout: Layout, pieceLength: number, chunkSize: number, opts: BuildTorrentOptions): Promise<Uint8Array> {
+  const pieces = new Uint8Array(Math.ceil(layout.length / pieceLength) * 20)
+  const hasher = new PieceHasher(pieceLength, pieces)
+  const chunk = Buffer.allocUnsafe(chunkSize)
+  let lastYield = performance.now()
+  let hashed = 0
+  /** Lets the event loop run (progress lines, Ctrl-C) if it has not for YIELD_EVERY_MS: inside big files too. */
+  const breathe = async (): Promise<void> => {
+    if (performance.now() - lastYield < YIELD_EVERY_MS) return
+    opts.onProgress?.(hashed, site.length)
+    await new Promise((resolve) => setImmediate(resolve))
+    lastYield = performance.now()
+  }
+  for (let i = 0; i < site.files.length; i++) {
+    const file = site.files[i]!
+    const gap = layout.offsets[i]! - hasher.position
+    if (gap > 0) hasher.zeros(gap)
+    const peek = opts.peek !== undefined && file.length <= chunk.length && opts.peek.wants(file.path) ? opts.peek : undefined
+    const take = peek === undefined ? undefined : (bytes: Uint8Array): void => { peek.take(file.path, bytes) }
+    if (file.length <= chunk.length) {
+      readWhole(file, chunk, hasher, take)
+      hashed += file.length
+      await breathe()
+    } else {
+      const before = hashed
+      await readInChunks(file, chunk, hasher, async (done) => { hashed = before + done; await breathe() })
+    }
+  }
+  hasher.finish()
+  return pieces
 }
 
 /**
@@ -122,23 +171,32 @@ export async function buildTorrent (site: SiteListing, opts: BuildTorrentOptions
  */
 class InfoFiles {
   readonly #parts: string[] = []
+  /** The same list, decoded: what the Metainfo is made from. */
+  readonly entries: InfoFileEntry[] = []
 
   /** BEP 47: 'The recommended path is [".pad", "N"] where N is the length of the padding file in base10.' */
   pad (length: number): void {
     const n = String(length)
     this.#parts.push(`d4:attr1:p6:lengthi${n}e4:pathl4:.pad${n.length}:${n}ee`)
+    this.entries.push({ pad: true, length })
   }
 
   file (length: number, path: string): void {
     let entry = `d6:lengthi${length}e4:pathl`
-    for (const part of path.split('/')) entry += `${Buffer.byteLength(part)}:${part}`
+    const parts = path.split('/')
+    for (const part of parts) entry += `${Buffer.byteLength(part)}:${part}`
     this.#parts.push(entry + 'ee')
+    this.entries.push({ path: parts, length })
   }
 
   infoDictionary (name: string, pieceLength: number, pieces: Uint8Array): Uint8Array {
     const head = `d5:filesl${this.#parts.join('')}e4:name${Buffer.byteLength(name)}:${name}12:piece lengthi${pieceLength}e6:pieces${pieces.length}:`
     return new Uint8Array(Buffer.concat([Buffer.from(head, 'utf8'), pieces, Buffer.from('e')]))
   }
+}
+
+function fileTable (site: SiteListing, layout: Layout): Array<Pick<TorrentFile, 'path' | 'offset' | 'length'>> {
+  return site.files.map((f, i) => ({ path: f.path, offset: layout.offsets[i]!, length: f.length }))
 }
 
 function largest (files: readonly SiteFile[]): number {

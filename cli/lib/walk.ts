@@ -8,6 +8,7 @@ import { lstatSync, readdirSync, realpathSync, statSync, type Dirent } from 'nod
 import { realpath, stat } from 'node:fs/promises'
 import { join, relative, resolve, sep } from 'node:path'
 import { UsageError } from '../../engine/errors.js'
+import { defaultThreads, HashThreads, PARALLEL_MIN_FILES } from './hash-pool.js'
 
 export interface SiteFile {
   /** Site-relative, '/'-separated: "docs/guide/index.html". */
@@ -23,12 +24,32 @@ export interface SiteListing {
   readonly root: string
   readonly files: SiteFile[]
   readonly length: number
+  /**
+   * Threads started because the folder is big (cli/lib/hash-pool.ts): they listed its files and will hash them.
+   * buildTorrent ends them; so does anything that gives up on the listing before (or they end when left idle).
+   */
+  readonly threads?: HashThreads
+}
+
+export interface WalkOptions {
+  /** Threads to list (lstat) and later hash the files: default from PARALLEL_MIN_FILES files on; 0: none. */
+  threads?: number
 }
 
 /** RFC 8615 well-known URIs: the one dot-folder a site needs. */
 const WELL_KNOWN = '.well-known'
 
-export async function walkSite (dir: string): Promise<SiteListing> {
+interface Found {
+  /** Files found through a symlink, already stat'ed. */
+  readonly files: SiteFile[]
+  /** Regular files as readdir saw them (site path, path to read): lstat still to do. */
+  readonly rels: string[]
+  readonly abss: string[]
+  threads: HashThreads | undefined
+  readonly opts: WalkOptions
+}
+
+export async function walkSite (dir: string, opts: WalkOptions = {}): Promise<SiteListing> {
   const given = resolve(dir)
   let info
   try {
@@ -38,21 +59,37 @@ export async function walkSite (dir: string): Promise<SiteListing> {
   }
   if (!info.isDirectory()) throw new UsageError(`not a folder: ${dir} (publish a folder, not a single file)`)
   const root = await realpath(given)
-  const files: SiteFile[] = []
-  walkDir(root, root, '', new Set([root]), files)
-  if (files.length === 0) throw new UsageError(`folder ${dir} has no files to publish (dotfiles are skipped)`)
-  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-  const length = files.reduce((sum, f) => sum + f.length, 0)
-  if (length === 0) throw new UsageError(`folder ${dir} holds only empty files: nothing to publish`)
-  return { root, files, length }
+  const found: Found = { files: [], rels: [], abss: [], threads: opts.threads !== undefined && opts.threads > 0 ? new HashThreads(opts.threads) : undefined, opts }
+  try {
+    walkDir(root, root, root, '', new Set([root]), found)
+    const files = found.files
+    // Sizes and times of the regular files: on the threads when the folder is big, a batch of lstat each.
+    const stats = found.threads !== undefined
+      ? await found.threads.stat(found.abss, found.rels)
+      : found.abss.map((abs, i) => { try { const s = lstatSync(abs); return { file: s.isFile(), size: s.size, mtimeMs: s.mtimeMs } } catch (err) { throw fsError(err, found.rels[i]!) } })
+    stats.forEach((st, i) => {
+      const rel = found.rels[i]!
+      if (!st.file) throw new UsageError(`${rel} changed while the folder was being listed: publish again`)
+      files.push({ path: rel, absPath: found.abss[i]!, length: st.size, mtimeMs: st.mtimeMs })
+    })
+    if (files.length === 0) throw new UsageError(`folder ${dir} has no files to publish (dotfiles are skipped)`)
+    files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+    const length = files.reduce((sum, f) => sum + f.length, 0)
+    if (length === 0) throw new UsageError(`folder ${dir} holds only empty files: nothing to publish`)
+    return { root, files, length, ...(found.threads !== undefined ? { threads: found.threads } : {}) }
+  } catch (err) {
+    await found.threads?.close()
+    throw err
+  }
 }
 
 /**
- * Synchronous on purpose: a folder of 10,000 files costs one lstat each, and through the async
- * API each of those is a thread-pool round trip that costs more than the system call itself (README "Where publish
- * time goes"). Nothing else runs while publish lists its folder.
+ * Synchronous on purpose: through the async API each directory read is a thread-pool round trip (README "Where
+ * publish time goes"). Nothing else runs while publish lists its folder. readdir's entry types say which names are
+ * regular files and folders without a system call each; only symlinks (and entries of unknown type) are stat'ed
+ * here. `realDir` is `absDir` with symlinks resolved: a plain folder's real path is its parent's plus its name.
  */
-function walkDir (root: string, absDir: string, relDir: string, ancestors: Set<string>, out: SiteFile[]): void {
+function walkDir (root: string, absDir: string, realDir: string, relDir: string, ancestors: Set<string>, found: Found): void {
   let entries: Dirent[]
   try {
     entries = readdirSync(absDir, { withFileTypes: true })
@@ -61,10 +98,24 @@ function walkDir (root: string, absDir: string, relDir: string, ancestors: Set<s
   }
   for (const entry of entries) {
     const name = entry.name
-    const rel = relDir === '' ? name : `${relDir}/${name}`
-    const abs = join(absDir, name)
     if (name.startsWith('.') && !(relDir === '' && name === WELL_KNOWN)) continue
+    const rel = relDir === '' ? name : `${relDir}/${name}`
     if (name.includes('\\')) throw new UsageError(`cannot publish ${rel}: a file name with a backslash is not portable`)
+    const abs = join(absDir, name)
+
+    if (entry.isFile()) {
+      // Readability is checked where each file is opened to be hashed (cli/lib/torrent.ts), before anything is
+      // written, with the same message: opening every file twice was a fifth of publish's time on small files.
+      found.rels.push(rel)
+      found.abss.push(abs)
+      // A big folder: threads start now, and boot while the rest of it is read.
+      if (found.threads === undefined && found.opts.threads === undefined && found.rels.length === PARALLEL_MIN_FILES && defaultThreads() > 0) found.threads = new HashThreads(defaultThreads())
+      continue
+    }
+    if (entry.isDirectory()) {
+      enter(root, abs, join(realDir, name), rel, ancestors, found)
+      continue
+    }
 
     let target = abs
     let kind
@@ -88,18 +139,19 @@ function walkDir (root: string, absDir: string, relDir: string, ancestors: Set<s
     }
 
     if (kind.isDirectory()) {
-      const real = target === abs ? realpathSync(abs) : target
-      if (ancestors.has(real)) throw new UsageError(`symlink loop at ${rel}`)
-      ancestors.add(real)
-      walkDir(root, abs, rel, ancestors, out)
-      ancestors.delete(real)
+      enter(root, abs, target === abs ? join(realDir, name) : target, rel, ancestors, found)
     } else if (kind.isFile()) {
-      // Readability is checked where each file is opened to be hashed (cli/lib/torrent.ts), before anything is
-      // written, with the same message: opening every file twice was a fifth of publish's time on small files.
-      out.push({ path: rel, absPath: abs, length: kind.size, mtimeMs: kind.mtimeMs })
+      found.files.push({ path: rel, absPath: abs, length: kind.size, mtimeMs: kind.mtimeMs })
     }
     // Sockets, FIFOs and devices are not web content: skipped.
   }
+}
+
+function enter (root: string, abs: string, real: string, rel: string, ancestors: Set<string>, found: Found): void {
+  if (ancestors.has(real)) throw new UsageError(`symlink loop at ${rel}`)
+  ancestors.add(real)
+  walkDir(root, abs, real, rel, ancestors, found)
+  ancestors.delete(real)
 }
 
 export function isInside (parent: string, child: string): boolean {

@@ -9,6 +9,8 @@ import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { cliPath, cliSandbox, copyHello, runCli, type RunResult } from './helpers.js'
 import { parseSiteId } from '../../../engine/util/site-id.js'
+import { PARALLEL_MIN_FILES } from '../../../cli/lib/hash-pool.js'
+import { pagePath, writeManyFilesSite } from '../../helpers/many-files.js'
 
 const sandbox = cliSandbox('peersite-cli-')
 const { env, fresh } = sandbox
@@ -223,6 +225,47 @@ describe('peersite publish', () => {
     const site = await copyHello(dir)
     expectOneError(await runCli(['publish', site, '--no-seed'], { env: { PEERSITE_LOADER_DIR: join(dir, 'no-loader') } }), /run `npm run build`/)
     expect(await leftovers(dir, ['hello'])).toEqual([])
+  })
+})
+
+describe('peersite publish, a folder big enough to be listed and hashed on threads', () => {
+  // From PARALLEL_MIN_FILES files on, lstat and hashing run on worker threads (cli/lib/hash-pool.ts): the errors
+  // they meet are the same single line, and nothing is written.
+  const big = async (dir: string): Promise<string> => {
+    const site = join(dir, 'big')
+    await mkdir(site)
+    await writeManyFilesSite(site, PARALLEL_MIN_FILES + 50)
+    return site
+  }
+
+  it('publishes it', async () => {
+    const dir = await fresh()
+    const site = await big(dir)
+    // --no-index: the tests' stand-in loader has no index script (and the pages' preload table is then made from
+    // the bytes the threads read).
+    const result = await runCli(['publish', site, '--no-seed', '--no-index', '--json'], { env })
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    expect(JSON.parse(result.stdout)).toMatchObject({ infoHash: expect.stringMatching(/^[0-9a-f]{40}$/) })
+  })
+
+  it('refuses an unreadable file', async () => {
+    const dir = await fresh()
+    const site = await big(dir)
+    await chmod(join(site, pagePath(1234)), 0o000)
+    const asRoot = process.getuid?.() === 0
+    if (asRoot) for (const p of [sandbox.path, dir]) await chmod(p, 0o755)
+    const user = asRoot ? { uid: 65534, gid: 65534 } : {}
+    expectOneError(await runCli(['publish', site, '--no-seed', '--no-index'], { env, ...user }), new RegExp(`cannot read ${pagePath(1234).replace(/\./g, '\\.')}: permission denied`))
+    expect(await leftovers(dir, ['big'])).toEqual([])
+  })
+
+  it('refuses a symlink loop', async () => {
+    const dir = await fresh()
+    const site = await big(dir)
+    await symlink('..', join(site, 'posts', '2003', 'up'))
+    expectOneError(await runCli(['publish', site, '--no-seed', '--no-index'], { env }), /symlink loop at posts\/2003\/up/)
+    expect(await leftovers(dir, ['big'])).toEqual([])
   })
 })
 

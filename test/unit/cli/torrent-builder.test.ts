@@ -4,12 +4,12 @@
  * point of padding: an unchanged file keeps its piece hashes when a file before it changes size.
  */
 import { createHash } from 'node:crypto'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { Readable } from 'node:stream'
 import createTorrent from 'create-torrent'
 import { afterEach, describe, expect, it } from 'vitest'
-import { pieceHash } from '../../../engine/metainfo/index.js'
+import { parseInfoDictionary, pieceHash } from '../../../engine/metainfo/index.js'
 import { bdecode, isDict } from '../../../engine/util/bencode.js'
 import { planLayout, type PadPolicy } from '../../../cli/lib/layout.js'
 import { buildTorrent, infoBytesOf } from '../../../cli/lib/torrent.js'
@@ -41,8 +41,8 @@ const FILES: Record<string, Uint8Array> = {
   'z.txt': randomData(15_000, 5)
 }
 
-async function build (root: string, padPolicy: PadPolicy, pieceLength = PL): Promise<Awaited<ReturnType<typeof buildTorrent>>> {
-  return await buildTorrent(await walkSite(root), { name: 'site', pieceLength, trackers: ['ws://127.0.0.1:9/'], createdBy: 'test', padPolicy })
+async function build (root: string, padPolicy: PadPolicy, pieceLength = PL, threads?: number): Promise<Awaited<ReturnType<typeof buildTorrent>>> {
+  return await buildTorrent(await walkSite(root), { name: 'site', pieceLength, trackers: ['ws://127.0.0.1:9/'], createdBy: 'test', padPolicy, ...(threads !== undefined ? { threads } : {}) })
 }
 
 describe('publish torrent builder', () => {
@@ -88,6 +88,61 @@ describe('publish torrent builder', () => {
       }
     })
   }
+
+  it('returns the Metainfo that parsing its own info dictionary gives, in every layout (it is not decoded back)', async () => {
+    const root = await site(FILES)
+    for (const policy of ['none', 'all', 'crossing', 'anchored'] as const) {
+      const { torrent, metainfo } = await build(root, policy)
+      expect(metainfo, policy).toEqual(await parseInfoDictionary(infoBytesOf(torrent)))
+    }
+  })
+
+  it('hashes on worker threads exactly as on one thread, in every layout (segments cut inside files and between them)', async () => {
+    // Pieces of 16 KiB and 8 segments per thread: segments of one piece, so big.bin and app.js are cut across
+    // segments; an empty file last sits at the torrent's very end.
+    const files: Record<string, Uint8Array> = { ...FILES, 'zzz-empty.txt': new Uint8Array(0) }
+    for (let i = 0; i < 40; i++) files[`pages/p${i}.html`] = randomData(100 + i * 97, 10 + i)
+    const root = await site(files)
+    for (const policy of ['none', 'all', 'crossing', 'anchored'] as const) {
+      const one = await build(root, policy, PL, 0)
+      for (const threads of [1, 2, 3]) {
+        const many = await build(root, policy, PL, threads)
+        expect(Buffer.from(infoBytesOf(many.torrent)).equals(Buffer.from(infoBytesOf(one.torrent))), `${policy}, ${threads} threads`).toBe(true)
+        expect(many.metainfo).toEqual(one.metainfo)
+      }
+    }
+  })
+
+  it('lists a folder on threads as on one thread (regular files, a symlinked file and folder, an empty file)', async () => {
+    const root = await site({ ...FILES, 'docs/a.html': randomData(10, 1), 'docs/b/c.txt': randomData(20, 2) })
+    await symlink('docs', join(root, 'linked'))
+    await symlink('../index.html', join(root, 'docs', 'home.html'))
+    const one = await walkSite(root, { threads: 0 })
+    const many = await walkSite(root, { threads: 2 })
+    expect(many.threads?.size).toBe(2)
+    const { threads, ...rest } = many
+    expect(rest).toEqual(one)
+    expect(one.files.map((f) => f.path)).toContain('linked/b/c.txt')
+    // The listing's threads hash it, then end.
+    const built = await buildTorrent(many, { name: 'site', pieceLength: PL, trackers: [] })
+    expect(threads?.closed).toBe(true)
+    expect(built.metainfo).toEqual((await buildTorrent(one, { name: 'site', pieceLength: PL, trackers: [], threads: 0 })).metainfo)
+  })
+
+  it('shows the pages to the subresource scan from worker threads as from one thread', async () => {
+    const root = await site({ ...FILES, 'a.html': new TextEncoder().encode('<link rel=stylesheet href=css/site.css>'), 'big.html': randomData(70_000, 3) })
+    const seen = async (threads: number): Promise<string[]> => {
+      const got: string[] = []
+      await buildTorrent(await walkSite(root), {
+        name: 'site', pieceLength: PL, trackers: [], threads,
+        peek: { wants: (p) => p.endsWith('.html') || p.endsWith('.css'), take: (p, bytes) => { got.push(`${p} ${createHash('sha1').update(bytes).digest('hex')}`) } }
+      })
+      return got.sort()
+    }
+    const one = await seen(0)
+    expect(one.length).toBe(4) // a.html, big.html, css/site.css, index.html
+    expect(await seen(2)).toEqual(one)
+  })
 
   it('keeps the piece hashes of an unchanged file when a file before it grows, padded; not unpadded', async () => {
     const before = await site(FILES)
@@ -142,12 +197,24 @@ describe('piece layouts', () => {
 })
 
 describe('publish torrent builder and files that change', () => {
-  it('refuses a file that grew or shrank since the folder was listed, small or larger than a read', async () => {
-    for (const [name, before, after] of [['empty.txt', 0, 1], ['small.txt', 100, 101], ['small2.txt', 100, 99], ['big.bin', 5 * 1024 * 1024, 5 * 1024 * 1024 + 1]] as const) {
-      const root = await site({ [name]: randomData(before, 1), 'other.txt': randomData(10, 2) })
+  for (const threads of [0, 2]) {
+    it(`refuses a file that grew or shrank since the folder was listed, small or larger than a read (${threads} threads)`, async () => {
+      for (const [name, before, after] of [['empty.txt', 0, 1], ['small.txt', 100, 101], ['small2.txt', 100, 99], ['big.bin', 5 * 1024 * 1024, 5 * 1024 * 1024 + 1], ['big2.bin', 5 * 1024 * 1024, 5 * 1024 * 1024 - 1]] as const) {
+        const root = await site({ [name]: randomData(before, 1), 'other.txt': randomData(10, 2) })
+        const listing = await walkSite(root)
+        await writeFile(join(root, name), randomData(after, 3))
+        await expect(buildTorrent(listing, { name: 'site', pieceLength: PL, trackers: [], threads }), name).rejects.toThrow(new RegExp(`^${name} changed while it was being hashed`))
+      }
+    })
+
+    it(`names the first unreadable file in the site's order (${threads} threads)`, async () => {
+      const files: Record<string, Uint8Array> = {}
+      for (let i = 0; i < 30; i++) files[`p${String(i).padStart(2, '0')}.html`] = randomData(5000, i)
+      const root = await site(files)
       const listing = await walkSite(root)
-      await writeFile(join(root, name), randomData(after, 3))
-      await expect(buildTorrent(listing, { name: 'site', pieceLength: PL, trackers: [] }), name).rejects.toThrow(new RegExp(`${name} changed while it was being hashed`))
-    }
-  })
+      await rm(join(root, 'p07.html'))
+      await rm(join(root, 'p21.html'))
+      await expect(buildTorrent(listing, { name: 'site', pieceLength: PL, trackers: [], threads })).rejects.toThrow(/^p07\.html does not exist$/)
+    })
+  }
 })

@@ -1,0 +1,69 @@
+/**
+ * publish's output must not change when its speed does (issue 16): the same folder gives the same infohash, the same
+ * peersite.json and the same index sections, byte for byte, as the build before the parallel hasher. The expected
+ * digests below were taken from that build (commit ab7c553) on these generated trees; a change to the torrent
+ * layout, the manifest or the index format changes them on purpose, and then they are taken again.
+ */
+import { createHash } from 'node:crypto'
+import { cp, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { publishSite } from '../../../cli/lib/publish.js'
+import { INDEX_SCRIPT } from '../../../worker/protocol.js'
+import { randomData } from '../../fixtures/make-torrent.js'
+import { writeManyFilesSite } from '../../helpers/many-files.js'
+import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
+import { helloDir, makeLoaderDir } from './helpers.js'
+
+const temps: TempDir[] = []
+afterEach(async () => {
+  for (const t of temps.splice(0)) await t.cleanup()
+})
+
+const sha256 = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex')
+
+/** Publishes `site` and digests what a visitor trusts: the infohash, peersite.json and each index section. */
+async function digest (parent: string, site: string): Promise<{ infoHash: string, manifest: string, sections: string }> {
+  const loaderDir = await makeLoaderDir(parent)
+  await writeFile(join(loaderDir, INDEX_SCRIPT), '/* fake index */\n')
+  const result = await publishSite({ dir: site, out: join(parent, 'out'), trackers: ['ws://127.0.0.1:9/'], loaderDir })
+  const manifest = await readFile(join(result.out, 'peersite.json'))
+  const sectionDir = join(result.out, 'peersite-index')
+  const names = await readdir(sectionDir).catch(() => [] as string[])
+  const sections = names.sort().map(async (n) => `${n} ${sha256(await readFile(join(sectionDir, n)))}\n`)
+  return { infoHash: result.infoHash, manifest: sha256(manifest), sections: sha256((await Promise.all(sections)).join('')) }
+}
+
+describe('publish output is unchanged', () => {
+  it('for a site of 1,500 small pages with a big file, an empty one, a symlink and a non-ASCII name (a sectioned index)', async () => {
+    const tmp = await makeTempDir('peersite-golden-')
+    temps.push(tmp)
+    const site = join(tmp.path, 'golden')
+    await mkdir(site)
+    await writeManyFilesSite(site, 1500)
+    await mkdir(join(site, 'media'))
+    await writeFile(join(site, 'media', 'big.bin'), randomData(5 * 1024 * 1024 + 333, 7))
+    await writeFile(join(site, 'media', 'empty.txt'), '')
+    await writeFile(join(site, 'media', 'café.txt'), 'crème brûlée\n')
+    await symlink('../index.html', join(site, 'media', 'home.html'))
+    const got = await digest(tmp.path, site)
+    expect(got).toEqual({
+      infoHash: '90c257ada92548191986a50848034469634a8754',
+      manifest: 'aeecc385e6b8cf9508a99bce7a641660ab8bfb7f8a18bd3f7687ca64001ef821',
+      sections: 'bdd923f579223fa14d2b98129983f51b2f84c980389309e09415632a84379812'
+    })
+  })
+
+  it('for examples/hello (the file table and the preload table in peersite.json)', async () => {
+    const tmp = await makeTempDir('peersite-golden-')
+    temps.push(tmp)
+    const site = join(tmp.path, 'hello')
+    await cp(helloDir, site, { recursive: true })
+    const got = await digest(tmp.path, site)
+    expect(got).toEqual({
+      infoHash: '63c5249015a42f0bfe5ecd81badd14798cf079ef',
+      manifest: 'ab21b613e6021f86f9dcf310b1a34400017040a6641df85688c9d28512ddada9',
+      sections: sha256('')
+    })
+  })
+})
