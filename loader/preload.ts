@@ -7,10 +7,13 @@
  * in the address bar, so the first page's files are on their way while the service worker is still installing.
  * A page's hints are dropped when the next page is read (the visitor moved on).
  */
-import { LIKELY_MAX_BYTES, LIKELY_PRIORITY_TOP, PRELOAD_PRIORITY_TOP, READ_PRIORITY_AHEAD } from '../engine/constants.js'
-import { piecesForRange } from '../engine/metainfo/index.js'
+import { LIKELY_MAX_BYTES, LIKELY_MAX_FILES, LIKELY_PRIORITY_TOP, PRELOAD_MAX_FILES, PRELOAD_PRIORITY_TOP, READ_PRIORITY_AHEAD } from '../engine/constants.js'
+import { piecesForRange, type Metainfo } from '../engine/metainfo/index.js'
 import type { Torrent } from '../engine/torrent.js'
-import type { SiteManifest } from '../worker/protocol.js'
+import type { PreloadRange, SiteManifest } from '../worker/protocol.js'
+import { installHashes, isLazy } from './lazy-metainfo.js'
+
+type Span = { readonly first: number, readonly last: number }
 
 /**
  * Page path -> the file indexes it needs, in document order (`tier` 'likely': what its scripts may load on demand,
@@ -47,10 +50,29 @@ export function pageCandidates (pathname: string, root: string): string[] {
   return [path, `${path}.html`, `${path}/index.html`]
 }
 
+/**
+ * The pieces of `ranges` (worker-sent, PageHints.onRanges): each inside the torrent, with its hashes installed when
+ * the metainfo is lazy (a range whose hashes do not fit is left out), at most `maxFiles` ranges and LIKELY_MAX_BYTES.
+ */
+function spansOf (metainfo: Metainfo, ranges: readonly PreloadRange[], maxFiles: number): Span[] {
+  const out: Span[] = []
+  let bytes = 0
+  for (const range of ranges.slice(0, maxFiles)) {
+    const { offset, length, hashes } = range ?? {}
+    if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length > 0 && offset + length <= metainfo.length)) continue
+    if ((bytes += length) > LIKELY_MAX_BYTES) break
+    const span = piecesForRange(metainfo, offset, length)
+    if (isLazy(metainfo) && !(hashes instanceof ArrayBuffer && hashes.byteLength === (span.last - span.first + 1) * 20 && installHashes(metainfo, span.first, span.last, hashes))) continue
+    out.push(span)
+  }
+  return out
+}
+
 export class PageHints {
   readonly #torrent: Torrent
   readonly #table: Map<string, readonly number[]>
   readonly #likely: Map<string, readonly number[]>
+  readonly #guesses: boolean
   #releases: Array<() => void> = []
   /** The page whose subresources are raised now. */
   page: string | undefined
@@ -60,6 +82,7 @@ export class PageHints {
     this.#torrent = torrent
     this.#table = preloadTable(manifest)
     this.#likely = guesses ? preloadTable(manifest, 'likely') : new Map()
+    this.#guesses = guesses
   }
 
   /** The files `page` needs (itself excluded); empty when it is not an HTML page with hints. */
@@ -81,18 +104,45 @@ export class PageHints {
     const files = self >= 0 ? [self, ...needs ?? []] : needs ?? []
     this.release()
     this.page = page
-    // Strictly decreasing within a tier: the first file of the page first. Its needs above a reader's read-ahead;
-    // the second tier (what its scripts may load on demand) below it, ahead of the background.
-    const raise = (list: readonly number[], bottom: number, top: number): void => list.forEach((index, order) => {
+    const spans = (list: readonly number[]): Span[] => list.flatMap((index) => {
       const file = metainfo.files[index]
-      if (file === undefined || file.length === 0) return
-      const { first, last } = piecesForRange(metainfo, file.offset, file.length)
+      return file === undefined || file.length === 0 ? [] : [piecesForRange(metainfo, file.offset, file.length)]
+    })
+    this.#raise(spans(files), spans(likely))
+    return true
+  }
+
+  /**
+   * A page of a sectioned index is being read: the worker sent its needs from the page's section (protocol.ts
+   * EngineRequest `preload`), as ranges of the torrent with their pieces' hashes, installed first when the metainfo
+   * has no info dictionary yet (lazy-metainfo.ts). The section was checked against peersite.json, yet what is raised is
+   * bounded as for any table: ranges inside the torrent, at most PRELOAD_MAX_FILES / LIKELY_MAX_FILES files and
+   * LIKELY_MAX_BYTES per tier (the rest is left to the page's own requests). False if nothing was raised.
+   */
+  onRanges (page: string, needs: readonly PreloadRange[], likely: readonly PreloadRange[]): boolean {
+    const metainfo = this.#torrent.metainfo
+    if (metainfo === undefined || this.#torrent.destroyed || !Array.isArray(needs) || !Array.isArray(likely)) return false
+    if (this.page === page) return true
+    const first = spansOf(metainfo, needs, PRELOAD_MAX_FILES)
+    const second = this.#guesses ? spansOf(metainfo, likely, LIKELY_MAX_FILES) : []
+    if (first.length === 0 && second.length === 0) return false
+    this.release()
+    this.page = page
+    this.#raise(first, second)
+    return true
+  }
+
+  /**
+   * Strictly decreasing within a tier: the first file of the page first. Its needs above a reader's read-ahead;
+   * the second tier (what its scripts may load on demand) below it, ahead of the background.
+   */
+  #raise (needs: readonly Span[], likely: readonly Span[]): void {
+    const raise = (list: readonly Span[], bottom: number, top: number): void => list.forEach(({ first, last }, order) => {
       if (first > last) return
       this.#releases.push(this.#torrent.prioritize(first, last, bottom + (top - bottom) * (1 - order / (list.length + 1))))
     })
-    raise(files, READ_PRIORITY_AHEAD, PRELOAD_PRIORITY_TOP)
+    raise(needs, READ_PRIORITY_AHEAD, PRELOAD_PRIORITY_TOP)
     raise(likely, 0, LIKELY_PRIORITY_TOP)
-    return true
   }
 
   release (): void {

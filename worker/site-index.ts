@@ -9,7 +9,13 @@
  *   {"version":1,"bucket":3,
  *    "files":[["docs/a.html",<offset in the torrent>,<length>,"text/html"],...],
  *    "dirs":["docs",...],
- *    "pieces":[[<first piece>,"<base64 of the SHA-1 of pieces first, first+1, ...>"],...]}
+ *    "pieces":[[<first piece>,"<base64 of the SHA-1 of pieces first, first+1, ...>"],...],
+ *    "preload":{"groups":[["style.css","app.js"],...],"pages":[<index in files>,<group>,...],"likely":[...]}}
+ *
+ * `preload` (only in sections with HTML pages that need something) is peersite.json's page-needs table for the
+ * section's own pages (cli/lib/subresources.ts), by path: the worker loads the needs' sections in parallel with the
+ * page's read and hands their byte ranges and piece hashes to the engine (LazyIndex.pageNeeds). Malformed entries are
+ * skipped (a hint, never a failure).
  *
  * `pieces` holds the hashes of every piece a file of the section touches. peersite.json's `index.sections` lists
  * the first 128 bits of each section's SHA-256 (bucket b at position b): peersite.json names the infohash and is
@@ -20,9 +26,10 @@
  * pure resolver (site.ts), notes every path whose bucket is not loaded yet, loads the first such section and runs it again.
  * A bucket holds the whole truth about the paths that hash to it, so once loaded the answer is final.
  */
+import { LIKELY_MAX_FILES, PRELOAD_MAX_FILES } from '../engine/constants.js'
 import { SiteIndexError } from '../engine/errors.js'
 import { cacheNameFor } from './file-cache.js'
-import type { SiteManifest } from './protocol.js'
+import type { PreloadRange, SiteManifest } from './protocol.js'
 import { fnv1a32, unsafeSegment, type ManifestForSite, type Site, type SiteFile } from './site.js'
 import { pinOf, type PieceTable } from './verify.js'
 
@@ -62,6 +69,36 @@ export interface Section {
   readonly dirs: readonly string[]
   /** Runs of consecutive piece hashes: 20 bytes per piece from `first` on. */
   readonly pieces: ReadonlyArray<{ readonly first: number, readonly hashes: Uint8Array }>
+  /** The section's pages -> the paths they need (its `preload`), at most PRELOAD_MAX_FILES and LIKELY_MAX_FILES each. */
+  readonly needs: ReadonlyMap<string, PageNeeds>
+}
+
+/** What a page needs to paint (`pages`) and what its scripts may load on demand (`likely`), by path. */
+export interface PageNeeds {
+  readonly pages: readonly string[]
+  readonly likely: readonly string[]
+}
+
+/** A section's `preload`, read leniently: a bad group, page or path is left out. */
+function readNeeds (preload: unknown, files: readonly IndexedFile[]): Map<string, PageNeeds> {
+  const needs = new Map<string, { pages: string[], likely: string[] }>()
+  const p = preload as { groups?: unknown, pages?: unknown, likely?: unknown } | null
+  if (typeof p !== 'object' || p === null || !Array.isArray(p.groups)) return needs
+  const groups = p.groups as unknown[]
+  const add = (pairs: unknown, tier: 'pages' | 'likely', max: number): void => {
+    if (!Array.isArray(pairs)) return
+    for (let k = 0; k + 1 < pairs.length; k += 2) {
+      const page = files[pairs[k] as number]
+      const group = groups[pairs[k + 1] as number]
+      if (!Number.isInteger(pairs[k]) || !Number.isInteger(pairs[k + 1]) || page === undefined || !Array.isArray(group)) continue
+      let entry = needs.get(page.path)
+      if (entry === undefined) needs.set(page.path, entry = { pages: [], likely: [] })
+      entry[tier] = (group as unknown[]).filter(safePath).slice(0, max)
+    }
+  }
+  add(p.pages, 'pages', PRELOAD_MAX_FILES)
+  add(p.likely, 'likely', LIKELY_MAX_FILES)
+  return needs
 }
 
 /** What a section is checked against: its root entry and the torrent's layout (both from peersite.json). */
@@ -97,7 +134,7 @@ export async function parseSection (bytes: Uint8Array, ctx: SectionContext): Pro
   const fail = (what: string): never => { throw new SiteIndexError(`index section ${ctx.bucket}: ${what}`) }
   if (bytes.byteLength > MAX_SECTION_BYTES) fail('too large')
   if (await pinOf(bytes) !== ctx.hash) fail('does not match peersite.json')
-  let s: { version?: unknown, bucket?: unknown, files?: unknown, dirs?: unknown, pieces?: unknown }
+  let s: { version?: unknown, bucket?: unknown, files?: unknown, dirs?: unknown, pieces?: unknown, preload?: unknown }
   try {
     s = JSON.parse(new TextDecoder().decode(bytes))
   } catch {
@@ -130,7 +167,7 @@ export async function parseSection (bytes: Uint8Array, ctx: SectionContext): Pro
   for (const dir of s.dirs as unknown[]) {
     if (!safePath(dir) || bucketOf(dir, ctx.buckets) !== ctx.bucket) fail(`bad folder ${String(dir).slice(0, 80)}`)
   }
-  return { bucket: ctx.bucket, files, dirs: s.dirs as string[], pieces }
+  return { bucket: ctx.bucket, files, dirs: s.dirs as string[], pieces, needs: readNeeds(s.preload, files) }
 }
 
 /** A Map whose lookups report the key first (LazyIndex notes the buckets not loaded yet). */
@@ -175,6 +212,7 @@ export class LazyIndex {
   readonly #fetch: FetchSection
   readonly #loaded = new Set<number>()
   readonly #loading = new Map<number, Promise<void>>()
+  readonly #needs = new Map<string, PageNeeds>()
   #missing = new Set<number>()
 
   constructor (root: SiteIndexRoot, layout: { readonly infoHash: string, readonly pieceLength: number, readonly length: number }, fetchSection: FetchSection) {
@@ -253,7 +291,34 @@ export class LazyIndex {
     }
     for (const file of section.files) this.files.set(file.path, file)
     for (const dir of section.dirs) this.dirs.add(dir)
+    for (const [page, needs] of section.needs) this.#needs.set(page, needs)
     this.#loaded.add(bucket)
+  }
+
+  /** Whether page `path` (its section loaded) has needs in its section's `preload`. */
+  hasNeeds (path: string): boolean {
+    return this.#needs.has(path)
+  }
+
+  /**
+   * What page `path` needs, as the torrent's byte ranges with their piece hashes (protocol.ts EngineRequest
+   * `preload`): the needs' sections are loaded in parallel, a need whose section fails or that names no file is left
+   * out. Undefined when the page has no needs (or its section is not loaded).
+   */
+  async pageNeeds (path: string): Promise<{ needs: PreloadRange[], likely: PreloadRange[] } | undefined> {
+    const own = this.#needs.get(path)
+    if (own === undefined) return undefined
+    const buckets = new Set([...own.pages, ...own.likely].map((p) => bucketOf(p, this.#root.sections.length)))
+    await Promise.allSettled([...buckets].map(async (b) => { await this.load(b) }))
+    const ranges = (paths: readonly string[]): PreloadRange[] => paths.flatMap((p) => {
+      // Not through the probing `get`: these lookups are no request's resolution (LazyIndex.ensure).
+      const file = Map.prototype.get.call(this.files, p) as IndexedFile | undefined
+      if (file === undefined || file.length === 0) return []
+      const first = Math.floor(file.offset / this.pieceLength)
+      const last = Math.floor((file.offset + file.length - 1) / this.pieceLength)
+      return [{ offset: file.offset, length: file.length, hashes: this.hashes.slice(first * 20, (last + 1) * 20).buffer }]
+    })
+    return { needs: ranges(own.pages), likely: ranges(own.likely) }
   }
 }
 

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto'
 import type { Metainfo, TorrentFile } from '../../engine/metainfo/index.js'
 import { PIN_HEX } from '../../worker/protocol.js'
+import type { PreloadTable } from './subresources.js'
 import { bucketOf, sectionPath, type SiteIndexRoot } from '../../worker/site-index.js'
 
 /**
@@ -35,8 +36,18 @@ export function wantsIndex (files: number, force?: boolean): boolean {
 }
 
 /** Splits the metainfo's file table (with each file's Content-Type from `typeOf`) into sections. */
-export function buildSiteIndex (metainfo: Pick<Metainfo, 'files' | 'pieceLength' | 'pieceHashes'>, typeOf: (path: string) => string): BuiltIndex {
-  return finishSiteIndex(planSiteIndex(metainfo.files, metainfo.pieceLength, typeOf), metainfo.pieceHashes)
+export function buildSiteIndex (metainfo: Pick<Metainfo, 'files' | 'pieceLength' | 'pieceHashes'>, typeOf: (path: string) => string, preload?: PreloadTable): BuiltIndex {
+  const plan = planSiteIndex(metainfo.files, metainfo.pieceLength, typeOf)
+  return finishSiteIndex(plan, metainfo.pieceHashes, preload === undefined ? undefined : { table: preload, paths: metainfo.files.map((f) => f.path) })
+}
+
+/**
+ * The page-needs table (cli/lib/subresources.ts, in the torrent's file indexes) and the torrent's paths: each section
+ * gets the needs of its own pages, by path (worker/site-index.ts `preload`).
+ */
+export interface SectionPreload {
+  readonly table: PreloadTable
+  readonly paths: readonly string[]
 }
 
 /** A sectioned index before the piece hashes are known: which files, folders and pieces go in each section. */
@@ -71,14 +82,17 @@ export function planSiteIndex (files: ReadonlyArray<Pick<TorrentFile, 'path' | '
   return { buckets }
 }
 
-/** The sections of a planned index, with the piece hashes. */
-export function finishSiteIndex (plan: SiteIndexPlan, pieceHashes: Uint8Array): BuiltIndex {
+/** The sections of a planned index, with the piece hashes (and the needs of each section's pages, if given). */
+export function finishSiteIndex (plan: SiteIndexPlan, pieceHashes: Uint8Array, preload?: SectionPreload): BuiltIndex {
   const sections: BuiltSection[] = []
   const hashes: string[] = []
+  const needs = preload === undefined ? undefined : sectionNeeds(plan, preload)
   let files = 0
   plan.buckets.forEach((b, bucket) => {
     files += b.files.length
-    const json = JSON.stringify({ version: 1, bucket, files: b.files, dirs: b.dirs.sort(), pieces: pieceRuns(pieceHashes, b.pieces) })
+    const own = needs?.[bucket]
+    // Only sections with pages that need something carry the key: the format is unchanged for the others.
+    const json = JSON.stringify({ version: 1, bucket, files: b.files, dirs: b.dirs.sort(), pieces: pieceRuns(pieceHashes, b.pieces), ...(own !== undefined ? { preload: own } : {}) })
     const bytes = new TextEncoder().encode(json)
     const hash = createHash('sha256').update(bytes).digest('hex').slice(0, PIN_HEX)
     hashes.push(hash)
@@ -100,4 +114,42 @@ function pieceRuns (pieceHashes: Uint8Array, pieces: ReadonlySet<number>): Array
     start = k
   }
   return runs
+}
+
+/**
+ * A section's `preload`: `groups[g]` lists paths; `pages` is flat pairs [index of the page in the section's `files`,
+ * group]; `likely` the same pairs for the second tier. Paths rather than file indexes: the section of a need is
+ * found by its path's bucket, and the worker loads those sections (in parallel) for their offsets and piece hashes.
+ */
+export interface SectionNeeds {
+  groups: string[][]
+  pages: number[]
+  likely?: number[]
+}
+
+function sectionNeeds (plan: SiteIndexPlan, { table, paths }: SectionPreload): Array<SectionNeeds | undefined> {
+  // Where each file sits: its bucket and its position in that bucket's `files`.
+  const place = new Map<string, [number, number]>()
+  plan.buckets.forEach((b, bucket) => b.files.forEach(([path], position) => place.set(path, [bucket, position])))
+  type Building = SectionNeeds & { keys: Map<number, number> }
+  const out: Array<Building | undefined> = plan.buckets.map(() => undefined)
+  const add = (pairs: readonly number[] | undefined, tier: 'pages' | 'likely'): void => {
+    if (pairs === undefined) return
+    for (let k = 0; k + 1 < pairs.length; k += 2) {
+      const at = place.get(paths[pairs[k]!]!)
+      const group = table.groups[pairs[k + 1]!]
+      if (at === undefined || group === undefined) continue
+      const section: Building = out[at[0]] ??= { groups: [], pages: [], keys: new Map<number, number>() }
+      // The table's groups are shared by pages with the same needs; a section keeps its own copy of those it uses.
+      let g = section.keys.get(pairs[k + 1]!)
+      if (g === undefined) {
+        g = section.groups.push(group.map((i) => paths[i]!)) - 1
+        section.keys.set(pairs[k + 1]!, g)
+      }
+      ;(section[tier] ??= []).push(at[1], g)
+    }
+  }
+  add(table.pages, 'pages')
+  add(table.likely, 'likely')
+  return out.map((s) => s === undefined ? undefined : { groups: s.groups, pages: s.pages, ...(s.likely !== undefined ? { likely: s.likely } : {}) })
 }

@@ -1,5 +1,18 @@
-import { messagePage, siteResponse, type OpenBody } from '../site.js'
+import type { EngineClient } from '../engine-client.js'
+import { messagePage, siteResponse, type OpenBody, type Site } from '../site.js'
 import type { Handler } from './context.js'
+
+/** Loads the sections of what `page` needs (in parallel) and hands their ranges and hashes to the engine. */
+async function preloadNeeds (engine: EngineClient, site: Site, page: string): Promise<void> {
+  try {
+    const found = await site.index!.pageNeeds(page)
+    if (found === undefined || (found.needs.length === 0 && found.likely.length === 0)) return
+    const transfer = [...found.needs, ...found.likely].map((r) => r.hashes)
+    engine.hint(site.infoHash, { type: 'preload', page, needs: found.needs, likely: found.likely }, transfer)
+  } catch (err) {
+    console.debug('peersite: no preload for', page, err)
+  }
+}
 
 /**
  * Everything else in the scope (the iframe's navigations, every subresource) comes from the site, through the
@@ -17,7 +30,12 @@ export const siteHandler: Handler = {
       return messagePage(503, 'Site unavailable', 'The site manifest (peersite.json) could not be read. Reload in a moment.')
     }
     // The piece table (site.torrent) is loaded when a body is needed: redirects, 304s and HEAD never wait for it.
-    const open: OpenBody = async (path, offset, length, signal) => await (await state.opener(site))(path, offset, length, signal)
+    const open: OpenBody = async (path, offset, length, signal) => {
+      // A sectioned index: the page's needs (its section's `preload`) go to the engine with the page's read, as
+      // peersite.json's table does for other sites. Only for a read from the start (not each range request).
+      if (offset === 0 && site.index?.hasNeeds(path) === true) void preloadNeeds(state.engine, site, path)
+      return await (await state.opener(site))(path, offset, length, signal)
+    }
     return await siteResponse(request, url, rel ?? '', site, open)
   }
 }
