@@ -50,17 +50,22 @@ export function pageCandidates (pathname: string, root: string): string[] {
   return [path, `${path}.html`, `${path}/index.html`]
 }
 
+/** Files and bytes a tier of a page may still raise (PageHints.onRanges). */
+interface Budget { files: number, bytes: number }
+
 /**
  * The pieces of `ranges` (worker-sent, PageHints.onRanges): each inside the torrent, with its hashes installed when
- * the metainfo is lazy (a range whose hashes do not fit is left out), at most `maxFiles` ranges and LIKELY_MAX_BYTES.
+ * the metainfo is lazy (a range whose hashes do not fit is left out), within `budget` (files and bytes, spent here).
  */
-function spansOf (metainfo: Metainfo, ranges: readonly PreloadRange[], maxFiles: number): Span[] {
+function spansOf (metainfo: Metainfo, ranges: readonly PreloadRange[], budget: Budget): Span[] {
   const out: Span[] = []
-  let bytes = 0
-  for (const range of ranges.slice(0, maxFiles)) {
+  for (const range of ranges) {
+    if (budget.files <= 0) break
     const { offset, length, hashes } = range ?? {}
     if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length > 0 && offset + length <= metainfo.length)) continue
-    if ((bytes += length) > LIKELY_MAX_BYTES) break
+    if (length > budget.bytes) break
+    budget.files--
+    budget.bytes -= length
     const span = piecesForRange(metainfo, offset, length)
     if (isLazy(metainfo) && !(hashes instanceof ArrayBuffer && hashes.byteLength === (span.last - span.first + 1) * 20 && installHashes(metainfo, span.first, span.last, hashes))) continue
     out.push(span)
@@ -73,6 +78,8 @@ export class PageHints {
   readonly #table: Map<string, readonly number[]>
   readonly #likely: Map<string, readonly number[]>
   readonly #guesses: boolean
+  /** What onRanges may still raise for `page` (reset with the page). */
+  #budget: { needs: Budget, likely: Budget, raised: Set<string> } | undefined
   #releases: Array<() => void> = []
   /** The page whose subresources are raised now. */
   page: string | undefined
@@ -122,11 +129,17 @@ export class PageHints {
   onRanges (page: string, needs: readonly PreloadRange[], likely: readonly PreloadRange[]): boolean {
     const metainfo = this.#torrent.metainfo
     if (metainfo === undefined || this.#torrent.destroyed || !Array.isArray(needs) || !Array.isArray(likely)) return false
-    if (this.page === page) return true
-    const first = spansOf(metainfo, needs, PRELOAD_MAX_FILES)
-    const second = this.#guesses ? spansOf(metainfo, likely, LIKELY_MAX_FILES) : []
-    if (first.length === 0 && second.length === 0) return false
-    this.release()
+    // The worker sends a page's needs in up to two parts (those its section gives whole, then those it names by
+    // path): a second part adds to the first, within the same caps, and a span already raised is not raised again.
+    if (this.page !== page || this.#budget === undefined) {
+      this.release()
+      this.#budget = { needs: { files: PRELOAD_MAX_FILES, bytes: LIKELY_MAX_BYTES }, likely: { files: LIKELY_MAX_FILES, bytes: LIKELY_MAX_BYTES }, raised: new Set() }
+    }
+    const budget = this.#budget
+    const fresh = (spans: Span[]): Span[] => spans.filter(({ first, last }) => !budget.raised.has(`${first}-${last}`) && budget.raised.add(`${first}-${last}`) !== undefined)
+    const first = fresh(spansOf(metainfo, needs, budget.needs))
+    const second = this.#guesses ? fresh(spansOf(metainfo, likely, budget.likely)) : []
+    if (first.length === 0 && second.length === 0) return this.page === page
     this.page = page
     this.#raise(first, second)
     return true
@@ -149,5 +162,6 @@ export class PageHints {
     for (const release of this.#releases) release()
     this.#releases = []
     this.page = undefined
+    this.#budget = undefined
   }
 }

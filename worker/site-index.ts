@@ -73,27 +73,39 @@ export interface Section {
   readonly needs: ReadonlyMap<string, PageNeeds>
 }
 
-/** What a page needs to paint (`pages`) and what its scripts may load on demand (`likely`), by path. */
+/** A need named by path (its section says where it is), or given whole with its pieces' hashes in the page's section. */
+export type Need = string | { readonly path: string, readonly offset: number, readonly length: number }
+
+/** What a page needs to paint (`pages`) and what its scripts may load on demand (`likely`). */
 export interface PageNeeds {
-  readonly pages: readonly string[]
-  readonly likely: readonly string[]
+  readonly pages: readonly Need[]
+  readonly likely: readonly Need[]
 }
 
-/** A section's `preload`, read leniently: a bad group, page or path is left out. */
-function readNeeds (preload: unknown, files: readonly IndexedFile[]): Map<string, PageNeeds> {
-  const needs = new Map<string, { pages: string[], likely: string[] }>()
+/**
+ * A section's `preload`, read leniently: a bad group, page or need is left out (a need given whole must lie inside the
+ * torrent with every piece hashed in the section, as a file of the section must).
+ */
+function readNeeds (preload: unknown, files: readonly IndexedFile[], hashed: (offset: number, length: number) => boolean): Map<string, PageNeeds> {
+  const needs = new Map<string, { pages: Need[], likely: Need[] }>()
   const p = preload as { groups?: unknown, pages?: unknown, likely?: unknown } | null
   if (typeof p !== 'object' || p === null || !Array.isArray(p.groups)) return needs
-  const groups = p.groups as unknown[]
+  const need = (n: unknown): Need[] => {
+    if (safePath(n)) return [n]
+    if (!Array.isArray(n)) return []
+    const [path, offset, length] = n as unknown[]
+    return safePath(path) && isCount(offset) && isCount(length) && length > 0 && hashed(offset, length) ? [{ path, offset, length }] : []
+  }
+  const groups = (p.groups as unknown[]).map((g) => Array.isArray(g) ? g.flatMap(need) : undefined)
   const add = (pairs: unknown, tier: 'pages' | 'likely', max: number): void => {
     if (!Array.isArray(pairs)) return
     for (let k = 0; k + 1 < pairs.length; k += 2) {
       const page = files[pairs[k] as number]
       const group = groups[pairs[k + 1] as number]
-      if (!Number.isInteger(pairs[k]) || !Number.isInteger(pairs[k + 1]) || page === undefined || !Array.isArray(group)) continue
+      if (!Number.isInteger(pairs[k]) || !Number.isInteger(pairs[k + 1]) || page === undefined || group === undefined) continue
       let entry = needs.get(page.path)
       if (entry === undefined) needs.set(page.path, entry = { pages: [], likely: [] })
-      entry[tier] = (group as unknown[]).filter(safePath).slice(0, max)
+      entry[tier] = group.slice(0, max)
     }
   }
   add(p.pages, 'pages', PRELOAD_MAX_FILES)
@@ -154,20 +166,26 @@ export async function parseSection (bytes: Uint8Array, ctx: SectionContext): Pro
     covered.fill(1, first, first + n)
     pieces.push({ first, hashes: hashes! })
   }
+  /** Whether every piece of bytes [offset, offset + length) is hashed in the section. */
+  const hashed = (offset: number, length: number): boolean => {
+    if (offset + length > ctx.length) return false
+    for (let i = Math.floor(offset / ctx.pieceLength); length > 0 && i * ctx.pieceLength < offset + length; i++) if (covered[i] !== 1) return false
+    return true
+  }
   const files: IndexedFile[] = []
   for (const [path, offset, length, type] of s.files as Array<[unknown, unknown, unknown, unknown]>) {
     if (!safePath(path) || bucketOf(path, ctx.buckets) !== ctx.bucket) return fail(`bad path ${String(path).slice(0, 80)}`)
     if (!isCount(offset) || !isCount(length) || offset + length > ctx.length) return fail(`${path} outside the torrent`)
     if (typeof type !== 'string' || !/^[ -~]{0,255}$/.test(type)) return fail(`${path} has a bad type`)
-    for (let i = Math.floor(offset / ctx.pieceLength); length > 0 && i * ctx.pieceLength < offset + length; i++) {
-      if (covered[i] !== 1) fail(`no hash for piece ${i}`)
+    if (!hashed(offset, length)) {
+      for (let i = Math.floor(offset / ctx.pieceLength); i * ctx.pieceLength < offset + length; i++) if (covered[i] !== 1) fail(`no hash for piece ${i}`)
     }
     files.push({ path, offset, length, type })
   }
   for (const dir of s.dirs as unknown[]) {
     if (!safePath(dir) || bucketOf(dir, ctx.buckets) !== ctx.bucket) fail(`bad folder ${String(dir).slice(0, 80)}`)
   }
-  return { bucket: ctx.bucket, files, dirs: s.dirs as string[], pieces, needs: readNeeds(s.preload, files) }
+  return { bucket: ctx.bucket, files, dirs: s.dirs as string[], pieces, needs: readNeeds(s.preload, files, hashed) }
 }
 
 /** A Map whose lookups report the key first (LazyIndex notes the buckets not loaded yet). */
@@ -300,25 +318,39 @@ export class LazyIndex {
     return this.#needs.has(path)
   }
 
-  /**
-   * What page `path` needs, as the torrent's byte ranges with their piece hashes (protocol.ts EngineRequest
-   * `preload`): the needs' sections are loaded in parallel, a need whose section fails or that names no file is left
-   * out. Undefined when the page has no needs (or its section is not loaded).
-   */
-  async pageNeeds (path: string): Promise<{ needs: PreloadRange[], likely: PreloadRange[] } | undefined> {
+  /** The needs of page `path` given whole in its section, as ranges with their hashes: ready now. */
+  givenNeeds (path: string): { needs: PreloadRange[], likely: PreloadRange[] } {
     const own = this.#needs.get(path)
-    if (own === undefined) return undefined
-    const buckets = new Set([...own.pages, ...own.likely].map((p) => bucketOf(p, this.#root.sections.length)))
+    const given = (list: readonly Need[] | undefined): PreloadRange[] => (list ?? []).flatMap((n) => typeof n === 'string' ? [] : [this.#range(n)])
+    return { needs: given(own?.pages), likely: given(own?.likely) }
+  }
+
+  /**
+   * The needs of page `path` named by path, as ranges with their hashes (protocol.ts EngineRequest `preload`): their
+   * sections are loaded in parallel, a need whose section fails or that names no file is left out. Undefined when the
+   * page has none.
+   */
+  async namedNeeds (path: string): Promise<{ needs: PreloadRange[], likely: PreloadRange[] } | undefined> {
+    const own = this.#needs.get(path)
+    const named = (list: readonly Need[] | undefined): string[] => (list ?? []).filter((n): n is string => typeof n === 'string')
+    const pages = named(own?.pages)
+    const likely = named(own?.likely)
+    if (pages.length === 0 && likely.length === 0) return undefined
+    const buckets = new Set([...pages, ...likely].map((p) => bucketOf(p, this.#root.sections.length)))
     await Promise.allSettled([...buckets].map(async (b) => { await this.load(b) }))
     const ranges = (paths: readonly string[]): PreloadRange[] => paths.flatMap((p) => {
       // Not through the probing `get`: these lookups are no request's resolution (LazyIndex.ensure).
       const file = Map.prototype.get.call(this.files, p) as IndexedFile | undefined
-      if (file === undefined || file.length === 0) return []
-      const first = Math.floor(file.offset / this.pieceLength)
-      const last = Math.floor((file.offset + file.length - 1) / this.pieceLength)
-      return [{ offset: file.offset, length: file.length, hashes: this.hashes.slice(first * 20, (last + 1) * 20).buffer }]
+      return file === undefined || file.length === 0 ? [] : [this.#range(file)]
     })
-    return { needs: ranges(own.pages), likely: ranges(own.likely) }
+    return { needs: ranges(pages), likely: ranges(likely) }
+  }
+
+  /** A range of the torrent (non-empty, its pieces' hashes loaded) with those hashes. */
+  #range ({ offset, length }: { offset: number, length: number }): PreloadRange {
+    const first = Math.floor(offset / this.pieceLength)
+    const last = Math.floor((offset + length - 1) / this.pieceLength)
+    return { offset, length, hashes: this.hashes.slice(first * 20, (last + 1) * 20).buffer }
   }
 }
 

@@ -326,9 +326,9 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
   if (plan.index) {
     // Many files: the table and the piece hashes go to sections the worker fetches as requests need them
     // (worker/site-index.ts); peersite.json keeps only their hashes. Each section carries its own pages' needs
-    // (by path): a table for every page in peersite.json would grow every first visit.
-    const paths = metainfo.files.map((f) => f.path)
-    index = finishSiteIndex(indexPlan ?? planSiteIndex(metainfo.files, metainfo.pieceLength, typeOf), metainfo.pieceHashes, { table: preload, paths })
+    // (small ones whole, others by path): a table for every page in peersite.json would grow every first visit.
+    const needs = { table: preload, files: metainfo.files, pieceLength: metainfo.pieceLength }
+    index = finishSiteIndex(indexPlan ?? planSiteIndex(metainfo.files, metainfo.pieceLength, typeOf), metainfo.pieceHashes, needs)
     manifest = { ...manifest, index: index.root }
   } else if (preload.pages.length > 0 || preload.likely !== undefined) {
     manifest = { ...manifest, preload }

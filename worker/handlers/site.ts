@@ -1,14 +1,21 @@
 import type { EngineClient } from '../engine-client.js'
+import type { PreloadRange } from '../protocol.js'
 import { messagePage, siteResponse, type OpenBody, type Site } from '../site.js'
 import type { Handler } from './context.js'
 
-/** Loads the sections of what `page` needs (in parallel) and hands their ranges and hashes to the engine. */
+/**
+ * Hands the engine what `page` needs: at once what its section gives whole (small files: its stylesheet), then what
+ * it names by path once those sections have loaded (in parallel).
+ */
 async function preloadNeeds (engine: EngineClient, site: Site, page: string): Promise<void> {
-  try {
-    const found = await site.index!.pageNeeds(page)
+  const post = (found: { needs: PreloadRange[], likely: PreloadRange[] } | undefined): void => {
     if (found === undefined || (found.needs.length === 0 && found.likely.length === 0)) return
     const transfer = [...found.needs, ...found.likely].map((r) => r.hashes)
     engine.hint(site.infoHash, { type: 'preload', page, needs: found.needs, likely: found.likely }, transfer)
+  }
+  try {
+    post(site.index!.givenNeeds(page))
+    post(await site.index!.namedNeeds(page))
   } catch (err) {
     console.debug('peersite: no preload for', page, err)
   }

@@ -51,8 +51,8 @@ describe('publish output is unchanged', () => {
     const got = await digest(tmp.path, site)
     expect(got).toEqual({
       infoHash: '90c257ada92548191986a50848034469634a8754',
-      manifest: '26ccd65e06e206535ced3e5efc0b29c1c45abed16d8d9385de2a71b521b8e0dd',
-      sections: 'a9ea85a6c5c57909eb0e14b278dd9fb96379859c11d2df3863b1e99ba3d84d97'
+      manifest: 'df8445f7db12e0b382b10d0a96c3a90483544e4db4757664f55ce0477c686c69',
+      sections: 'b4d72dec669edf28bf6be71d0f50021dc83f5f19a06ba82c73a31293d7653a00'
     })
   })
 

@@ -25,13 +25,14 @@ describe('a sectioned index carries its pages\' needs', () => {
   let site: ManyFilesSite
   let indexed: PublishResult
   let manifest: SiteManifest
+  let loaderDir: string
 
   beforeAll(async () => {
     tmp = await makeTempDir('peersite-index-preload-')
     const dir = join(tmp.path, 'site')
     await mkdir(dir)
     site = await writeManyFilesSite(dir, 300)
-    const loaderDir = await makeLoaderDir(tmp.path)
+    loaderDir = await makeLoaderDir(tmp.path)
     await writeFile(join(loaderDir, INDEX_SCRIPT), '/* fake index script */\n')
     indexed = await publishSite({ dir, trackers: ['ws://127.0.0.1:1'], loaderDir, pieceLength: 16 * 1024, out: join(tmp.path, 'out'), index: true })
     manifest = JSON.parse(await readFile(join(indexed.out, 'peersite.json'), 'utf8')) as SiteManifest
@@ -39,33 +40,39 @@ describe('a sectioned index carries its pages\' needs', () => {
 
   afterAll(async () => { await tmp?.cleanup() })
 
-  const sectionOf = async (path: string): Promise<{ files: Array<[string, number, number, string]>, preload?: { groups: string[][], pages: number[] } }> => {
+  type Group = Array<string | [string, number, number]>
+  const sectionOf = async (path: string): Promise<{ files: Array<[string, number, number, string]>, pieces: Array<[number, string]>, preload?: { groups: Group[], pages: number[] } }> => {
     const hash = manifest.index!.sections[bucketOf(path, manifest.index!.sections.length)]!
     return JSON.parse(await readFile(join(indexed.out, sectionPath(hash)), 'utf8'))
   }
 
-  it('publish writes each page\'s needs into the page\'s own section, by path; peersite.json has no table', async () => {
+  it('publish writes each page\'s needs into the page\'s own section, a small one whole; peersite.json has no table', async () => {
     expect(manifest.preload).toBeUndefined()
+    const css = indexed.metainfo.files.find((f) => f.path === 'style.css')!
+    const whole: Group = [['style.css', css.offset, css.length]]
     const section = await sectionOf(site.deep.path)
     const at = section.files.findIndex(([path]) => path === site.deep.path)
     expect(at).toBeGreaterThanOrEqual(0)
     const pairs = section.preload!.pages
     const k = pairs.findIndex((v, i) => i % 2 === 0 && v === at)
-    expect(section.preload!.groups[pairs[k + 1]!]).toEqual(['style.css'])
+    expect(section.preload!.groups[pairs[k + 1]!]).toEqual(whole)
+    // The stylesheet's piece hash is among the section's own, so no other section is needed for it.
+    const cssPiece = Math.floor(css.offset / indexed.metainfo.pieceLength)
+    expect(section.pieces.some(([first, b64]) => first <= cssPiece && cssPiece < first + Buffer.from(b64, 'base64').length / 20)).toBe(true)
     // Every page of the site (all link /style.css) is in its section's table, and nothing else is.
     let pages = 0
     for (const hash of manifest.index!.sections) {
       const s = JSON.parse(await readFile(join(indexed.out, sectionPath(hash)), 'utf8')) as Awaited<ReturnType<typeof sectionOf>>
       for (let i = 0; i < (s.preload?.pages.length ?? 0); i += 2) {
         expect(s.files[s.preload!.pages[i]!]![0]).toMatch(/\.html$/)
-        expect(s.preload!.groups[s.preload!.pages[i + 1]!]).toEqual(['style.css'])
+        expect(s.preload!.groups[s.preload!.pages[i + 1]!]).toEqual(whole)
         pages++
       }
     }
     expect(pages).toBe(site.files - 2) // all but style.css and 404.html
   })
 
-  it('the worker resolves a page\'s needs to their ranges and piece hashes, loading the needs\' sections', async () => {
+  it('the worker has a page\'s needs with the page\'s section: ranges and piece hashes, no other section fetched', async () => {
     const fetched: string[] = []
     const s = createSite(manifest, async (hash) => {
       fetched.push(hash)
@@ -74,7 +81,8 @@ describe('a sectioned index carries its pages\' needs', () => {
     await resolveLazily(s, site.deep.path, new URL(`https://host.example/${site.deep.path}`))
     expect(s.index!.hasNeeds(site.deep.path)).toBe(true)
     expect(s.index!.hasNeeds('style.css')).toBe(false)
-    const found = await s.index!.pageNeeds(site.deep.path)
+    expect(await s.index!.namedNeeds(site.deep.path)).toBeUndefined()
+    const found = s.index!.givenNeeds(site.deep.path)
     const css = indexed.metainfo.files.find((f) => f.path === 'style.css')!
     const { pieceLength, pieceHashes } = indexed.metainfo
     const first = Math.floor(css.offset / pieceLength)
@@ -83,7 +91,29 @@ describe('a sectioned index carries its pages\' needs', () => {
       .toEqual([{ offset: css.offset, length: css.length, hashes: pieceHashes.slice(first * 20, (last + 1) * 20) }])
     expect(found!.likely).toEqual([])
     const buckets = manifest.index!.sections.length
-    expect(new Set(fetched)).toEqual(new Set([site.deep.path, 'style.css'].map((p) => manifest.index!.sections[bucketOf(p, buckets)])))
+    expect(fetched).toEqual([manifest.index!.sections[bucketOf(site.deep.path, buckets)]])
+  })
+
+  it('a need named by path (a big file) is resolved by loading its own section', async () => {
+    // Published with a piece length that makes the stylesheet span more pieces than a section carries whole.
+    const dir = join(tmp.path, 'big-css')
+    await mkdir(dir)
+    const small = await writeManyFilesSite(dir, 40)
+    await writeFile(join(dir, 'style.css'), `body{margin:0}\n/*${'x'.repeat(20_000)}*/\n`)
+    const out = await publishSite({ dir, trackers: ['ws://127.0.0.1:1'], loaderDir, pieceLength: 1024, out: join(tmp.path, 'big-out'), index: true })
+    const m = JSON.parse(await readFile(join(out.out, 'peersite.json'), 'utf8')) as SiteManifest
+    const fetched: string[] = []
+    const s = createSite(m, async (hash) => {
+      fetched.push(hash)
+      return new Uint8Array(await readFile(join(out.out, sectionPath(hash))))
+    })
+    await resolveLazily(s, small.deep.path, new URL(`https://host.example/${small.deep.path}`))
+    expect(s.index!.givenNeeds(small.deep.path)).toEqual({ needs: [], likely: [] })
+    const named = await s.index!.namedNeeds(small.deep.path)
+    const css = out.metainfo.files.find((f) => f.path === 'style.css')!
+    expect(named!.needs.map((r) => [r.offset, r.length, r.hashes.byteLength])).toEqual([[css.offset, css.length, 20 * (Math.floor((css.offset + css.length - 1) / 1024) - Math.floor(css.offset / 1024) + 1)]])
+    const buckets = m.index!.sections.length
+    expect(new Set(fetched)).toEqual(new Set([small.deep.path, 'style.css'].map((p) => m.index!.sections[bucketOf(p, buckets)])))
   })
 
   it('a crafted section\'s needs are read leniently and capped: unsafe paths and bad pairs dropped', async () => {
@@ -91,11 +121,15 @@ describe('a sectioned index carries its pages\' needs', () => {
     const many = Array.from({ length: PRELOAD_MAX_FILES + 10 }, (_, i) => `x/${i}.js`)
     const section = {
       version: 1, bucket: 0, files: [['a.html', 0, 100, 'text/html'], ['b.html', 100, 100, 'text/html']], dirs: [], pieces: [[0, hash20]],
-      preload: { groups: [['../../etc/passwd', 'ok.css', '/abs', 5], many, 'not a group'], pages: [0, 0, 1, 1, 7, 0, 0, 2, 'x', 0] }
+      preload: {
+        groups: [['../../etc/passwd', 'ok.css', '/abs', 5, ['w.css', 10, 20], ['far.css', 5000, 10], ['out.css', 10 * 1024 - 5, 10], ['../x', 0, 10]], many, 'not a group'],
+        pages: [0, 0, 1, 1, 7, 0, 0, 2, 'x', 0]
+      }
     }
     const bytes = new TextEncoder().encode(JSON.stringify(section))
     const parsed = await parseSection(bytes, { bucket: 0, buckets: 1, pieceLength: 1024, length: 10 * 1024, hash: await pinOf(bytes) })
-    expect(parsed.needs.get('a.html')).toEqual({ pages: ['ok.css'], likely: [] })
+    // Given whole only inside the torrent and with its pieces hashed in the section (piece 0 here).
+    expect(parsed.needs.get('a.html')).toEqual({ pages: ['ok.css', { path: 'w.css', offset: 10, length: 20 }], likely: [] })
     expect(parsed.needs.get('b.html')!.pages).toEqual(many.slice(0, PRELOAD_MAX_FILES))
     expect(parsed.needs.size).toBe(2)
   })
