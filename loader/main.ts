@@ -14,7 +14,7 @@ import { Bitfield } from '../engine/bitfield.js'
 import { WebSocketTrackerDiscovery } from '../engine/discovery/websocket-tracker.js'
 import { MemoryStore } from '../engine/storage/memory.js'
 import { Torrent, type TorrentStats } from '../engine/torrent.js'
-import { FOLLOW_SCRIPT, type PreloadRange, type SiteManifest } from '../worker/protocol.js'
+import { FOLLOW_SCRIPT, type SiteManifest } from '../worker/protocol.js'
 import { BootProblem, missingFeatures, registerAndControl } from './boot.js'
 import { completeMetainfo, fetchTorrentFile, joinSwarm, loadWebSeedCode, manifestLayout, mark, openStore, parseTorrentFile, persistStore, rtcConfigFor, startTorrent, storeBudget, webSeedsOf } from './engine-host.js'
 import type { Follower, FollowInit } from './follow.js'
@@ -145,8 +145,6 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
   }
   ;(window as unknown as { peersite: PeersiteDebug }).peersite = debug
 
-  /** A sectioned index's needs raised for a page (a mark the tests and the debug log see). */
-  const raised = (yes: boolean, page: string): void => { if (yes) performance.mark('peersite:preload', { detail: page }) }
   /** The first page and what it needs (the progress card counts all of it): bytes sent to the worker per file. */
   const firstPage = { path: undefined as string | undefined, files: new Map<string, number>(), length: 0, sent: new Map<string, number>() }
   const setFirstPage = (path: string, hints: PageHints | undefined, known?: number): void => {
@@ -203,7 +201,7 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
     /** The first file the worker read, if it read before the torrent was ready. */
     let firstRead: string | undefined
     /** A sectioned index's needs of a page, if the worker sent them before the torrent was ready. */
-    let firstPreload: { page: string, needs: readonly PreloadRange[], likely: readonly PreloadRange[] } | undefined
+    let firstPreload: (() => void) | undefined
     /** Reads the worker has open now (the prefetch, created after the first paint, starts with it). */
     let openReads = 0
     torrent.then((t) => {
@@ -216,7 +214,7 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
         hints.onPage(firstRead)
         setFirstPage(firstRead, hints)
       }
-      if (firstPreload !== undefined) raised(hints.onRanges(firstPreload.page, firstPreload.needs, firstPreload.likely), firstPreload.page)
+      firstPreload?.()
       // The rest of the site in the background, once the first page has loaded and the browser is idle, never
       // while the worker reads (loader/prefetch.ts, in peersite-later.js). Nothing with Save-Data on. A sectioned
       // index: once site.torrent has completed the metainfo, fetched after the first page.
@@ -259,8 +257,10 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
           setFirstPage(path, hints)
         },
         onPreload: ({ page, needs, likely }) => {
-          if (hints === undefined) firstPreload = { page, needs, likely }
-          else raised(hints.onRanges(page, needs, likely), page)
+          // Marked (the tests and the debug log see it) when something was raised.
+          const raise = (): void => { if (hints!.onRanges(page, needs, likely)) performance.mark('peersite:preload', { detail: page }) }
+          if (hints === undefined) firstPreload = raise
+          else raise()
         },
         onActivity: (open) => {
           openReads = open

@@ -7,8 +7,8 @@
  * in the address bar, so the first page's files are on their way while the service worker is still installing.
  * A page's hints are dropped when the next page is read (the visitor moved on).
  */
-import { LIKELY_MAX_BYTES, LIKELY_MAX_FILES, LIKELY_PRIORITY_TOP, PRELOAD_MAX_FILES, PRELOAD_PRIORITY_TOP, READ_PRIORITY_AHEAD } from '../engine/constants.js'
-import { piecesForRange, type Metainfo } from '../engine/metainfo/index.js'
+import { LIKELY_MAX_BYTES, LIKELY_PRIORITY_TOP, PRELOAD_PRIORITY_TOP, READ_PRIORITY_AHEAD } from '../engine/constants.js'
+import { piecesForRange } from '../engine/metainfo/index.js'
 import type { Torrent } from '../engine/torrent.js'
 import type { PreloadRange, SiteManifest } from '../worker/protocol.js'
 import { installHashes, isLazy } from './lazy-metainfo.js'
@@ -50,36 +50,11 @@ export function pageCandidates (pathname: string, root: string): string[] {
   return [path, `${path}.html`, `${path}/index.html`]
 }
 
-/** Files and bytes a tier of a page may still raise (PageHints.onRanges). */
-interface Budget { files: number, bytes: number }
-
-/**
- * The pieces of `ranges` (worker-sent, PageHints.onRanges): each inside the torrent, with its hashes installed when
- * the metainfo is lazy (a range whose hashes do not fit is left out), within `budget` (files and bytes, spent here).
- */
-function spansOf (metainfo: Metainfo, ranges: readonly PreloadRange[], budget: Budget): Span[] {
-  const out: Span[] = []
-  for (const range of ranges) {
-    if (budget.files <= 0) break
-    const { offset, length, hashes } = range ?? {}
-    if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length > 0 && offset + length <= metainfo.length)) continue
-    if (length > budget.bytes) break
-    budget.files--
-    budget.bytes -= length
-    const span = piecesForRange(metainfo, offset, length)
-    if (isLazy(metainfo) && !(hashes instanceof ArrayBuffer && hashes.byteLength === (span.last - span.first + 1) * 20 && installHashes(metainfo, span.first, span.last, hashes))) continue
-    out.push(span)
-  }
-  return out
-}
-
 export class PageHints {
   readonly #torrent: Torrent
   readonly #table: Map<string, readonly number[]>
   readonly #likely: Map<string, readonly number[]>
   readonly #guesses: boolean
-  /** What onRanges may still raise for `page` (reset with the page). */
-  #budget: { needs: Budget, likely: Budget, raised: Set<string> } | undefined
   #releases: Array<() => void> = []
   /** The page whose subresources are raised now. */
   page: string | undefined
@@ -122,26 +97,22 @@ export class PageHints {
   /**
    * A page of a sectioned index is being read: the worker sent its needs from the page's section (protocol.ts
    * EngineRequest `preload`), as ranges of the torrent with their pieces' hashes, installed first when the metainfo
-   * has no info dictionary yet (lazy-metainfo.ts). The section was checked against peersite.json, yet what is raised is
-   * bounded as for any table: ranges inside the torrent, at most PRELOAD_MAX_FILES / LIKELY_MAX_FILES files and
-   * LIKELY_MAX_BYTES per tier (the rest is left to the page's own requests). False if nothing was raised.
+   * has no info dictionary yet (lazy-metainfo.ts). The worker checked the section against peersite.json and holds
+   * them to the caps of a table (PRELOAD_MAX_FILES, LIKELY_MAX_FILES, LIKELY_MAX_BYTES per tier: LazyIndex.preload, in
+   * the index code small sites do not load); here a range is raised only inside the torrent, with hashes that fit it.
+   * The worker sends a page's needs in up to two parts (those its section gives whole, then those it names by path):
+   * a second part adds to the first.
    */
   onRanges (page: string, needs: readonly PreloadRange[], likely: readonly PreloadRange[]): boolean {
     const metainfo = this.#torrent.metainfo
-    if (metainfo === undefined || this.#torrent.destroyed || !Array.isArray(needs) || !Array.isArray(likely)) return false
-    // The worker sends a page's needs in up to two parts (those its section gives whole, then those it names by
-    // path): a second part adds to the first, within the same caps, and a span already raised is not raised again.
-    if (this.page !== page || this.#budget === undefined) {
-      this.release()
-      this.#budget = { needs: { files: PRELOAD_MAX_FILES, bytes: LIKELY_MAX_BYTES }, likely: { files: LIKELY_MAX_FILES, bytes: LIKELY_MAX_BYTES }, raised: new Set() }
-    }
-    const budget = this.#budget
-    const fresh = (spans: Span[]): Span[] => spans.filter(({ first, last }) => !budget.raised.has(`${first}-${last}`) && budget.raised.add(`${first}-${last}`) !== undefined)
-    const first = fresh(spansOf(metainfo, needs, budget.needs))
-    const second = this.#guesses ? fresh(spansOf(metainfo, likely, budget.likely)) : []
-    if (first.length === 0 && second.length === 0) return this.page === page
+    if (metainfo === undefined || this.#torrent.destroyed) return false
+    if (this.page !== page) this.release()
     this.page = page
-    this.#raise(first, second)
+    const spans = (list: readonly PreloadRange[]): Span[] => list.flatMap(({ offset, length, hashes }) => {
+      const span = piecesForRange(metainfo, offset, length)
+      return span.first <= span.last && span.last < metainfo.pieceCount && (!isLazy(metainfo) || installHashes(metainfo, span.first, span.last, hashes)) ? [span] : []
+    })
+    this.#raise(spans(needs), this.#guesses ? spans(likely) : [])
     return true
   }
 
@@ -162,6 +133,5 @@ export class PageHints {
     for (const release of this.#releases) release()
     this.#releases = []
     this.page = undefined
-    this.#budget = undefined
   }
 }

@@ -26,10 +26,10 @@
  * pure resolver (site.ts), notes every path whose bucket is not loaded yet, loads the first such section and runs it again.
  * A bucket holds the whole truth about the paths that hash to it, so once loaded the answer is final.
  */
-import { LIKELY_MAX_FILES, PRELOAD_MAX_FILES } from '../engine/constants.js'
+import { LIKELY_MAX_BYTES, LIKELY_MAX_FILES, PRELOAD_MAX_FILES } from '../engine/constants.js'
 import { SiteIndexError } from '../engine/errors.js'
 import { cacheNameFor } from './file-cache.js'
-import type { PreloadRange, SiteManifest } from './protocol.js'
+import type { EngineRequest, PreloadRange, SiteManifest } from './protocol.js'
 import { fnv1a32, unsafeSegment, type ManifestForSite, type Site, type SiteFile } from './site.js'
 import { pinOf, type PieceTable } from './verify.js'
 
@@ -313,9 +313,26 @@ export class LazyIndex {
     this.#loaded.add(bucket)
   }
 
-  /** Whether page `path` (its section loaded) has needs in its section's `preload`. */
-  hasNeeds (path: string): boolean {
-    return this.#needs.has(path)
+  /**
+   * Hands `post` what page `path` needs (protocol.ts EngineRequest `preload`, with the buffers to transfer): at once
+   * what its section gives whole (small files: its stylesheet), then what it names by path once those sections have
+   * loaded (in parallel). Nothing when the page has no needs.
+   */
+  async preload (path: string, post: (request: EngineRequest & { type: 'preload' }, transfer: ArrayBuffer[]) => void): Promise<void> {
+    if (!this.#needs.has(path)) return
+    // The caps of a table (loader/preload.ts), over both parts: at most LIKELY_MAX_BYTES per tier (readNeeds already
+    // kept at most PRELOAD_MAX_FILES and LIKELY_MAX_FILES needs). The rest is left to the page's own requests.
+    const left = [LIKELY_MAX_BYTES, LIKELY_MAX_BYTES]
+    const within = (list: PreloadRange[], tier: number): PreloadRange[] => list.filter((r) => (left[tier]! -= r.length) >= 0)
+    const send = (found: { needs: PreloadRange[], likely: PreloadRange[] } | undefined): void => {
+      if (found === undefined) return
+      const needs = within(found.needs, 0)
+      const likely = within(found.likely, 1)
+      if (needs.length === 0 && likely.length === 0) return
+      post({ type: 'preload', page: path, needs, likely }, [...needs, ...likely].map((r) => r.hashes))
+    }
+    send(this.givenNeeds(path))
+    send(await this.namedNeeds(path))
   }
 
   /** The needs of page `path` given whole in its section, as ranges with their hashes: ready now. */

@@ -79,8 +79,11 @@ describe('a sectioned index carries its pages\' needs', () => {
       return new Uint8Array(await readFile(join(indexed.out, sectionPath(hash))))
     })
     await resolveLazily(s, site.deep.path, new URL(`https://host.example/${site.deep.path}`))
-    expect(s.index!.hasNeeds(site.deep.path)).toBe(true)
-    expect(s.index!.hasNeeds('style.css')).toBe(false)
+    const posted: unknown[] = []
+    await s.index!.preload('style.css', (msg) => posted.push(msg))
+    expect(posted).toEqual([])
+    await s.index!.preload(site.deep.path, (msg) => posted.push(msg))
+    expect(posted).toMatchObject([{ type: 'preload', page: site.deep.path, likely: [] }])
     expect(await s.index!.namedNeeds(site.deep.path)).toBeUndefined()
     const found = s.index!.givenNeeds(site.deep.path)
     const css = indexed.metainfo.files.find((f) => f.path === 'style.css')!
@@ -163,20 +166,33 @@ describe('the engine raises the needs the worker sent (PageHints.onRanges)', () 
     expect(metainfo.pieceHashes.slice(2 * 20, 4 * 20)).toEqual(new Uint8Array(40).fill(3))
   })
 
-  it('leaves out ranges outside the torrent, with hashes that do not fit, and what is past the caps', () => {
+  it('leaves out ranges outside the torrent and hashes that do not fit them', () => {
     const { hints, raised, metainfo } = setup()
     const bad: PreloadRange[] = [
-      range(LENGTH - 10, 100),
-      { offset: -1, length: 10, hashes: new ArrayBuffer(20) },
-      { offset: 0, length: 5000, hashes: new ArrayBuffer(20) },
-      { offset: 0, length: 10 } as unknown as PreloadRange
+      range(LENGTH + 10, 100),
+      { offset: 0, length: 5000, hashes: new ArrayBuffer(20) }
     ]
-    expect(hints.onRanges('a.html', bad, [])).toBe(false)
+    expect(hints.onRanges('a.html', bad, [])).toBe(true)
     expect(raised).toEqual([])
     expect(metainfo.pieceHashes.every((b) => b === 0)).toBe(true)
-    // Caps: at most PRELOAD_MAX_FILES ranges and LIKELY_MAX_BYTES per tier.
-    const small = Array.from({ length: PRELOAD_MAX_FILES + 5 }, (_, i) => range(i * PIECE, 10))
-    expect(hints.onRanges('b.html', small, [range(0, LIKELY_MAX_BYTES), range(LIKELY_MAX_BYTES, 10)])).toBe(true)
-    expect(raised.length).toBe(PRELOAD_MAX_FILES + 1)
+  })
+})
+
+describe('the worker holds a crafted section\'s needs to the caps of a table (LazyIndex.preload)', () => {
+  it('at most LIKELY_MAX_BYTES per tier, over both parts', async () => {
+    const MiB = 1024 * 1024
+    const hashes = btoa(String.fromCharCode(...new Uint8Array(20 * 20).fill(7)))
+    const section = {
+      version: 1, bucket: 0, files: [['a.html', 0, 100, 'text/html']], dirs: [], pieces: [[0, hashes]],
+      preload: { groups: [[['big1.js', 0, 5 * MiB], ['big2.js', 5 * MiB, 2 * MiB], ['s.css', 7 * MiB, 10]]], pages: [0, 0] }
+    }
+    const bytes = new TextEncoder().encode(JSON.stringify(section))
+    const { LazyIndex } = await import('../../../worker/site-index.js')
+    const index = new LazyIndex({ version: 1, sections: [await pinOf(bytes)], files: 1 }, { infoHash: 'ab'.repeat(20), pieceLength: MiB, length: 20 * MiB }, async () => bytes)
+    await index.load(0)
+    const posted: Array<{ needs: readonly PreloadRange[] }> = []
+    await index.preload('a.html', (msg) => posted.push(msg))
+    expect(posted.map((m) => m.needs.map((r) => [r.offset, r.length]))).toEqual([[[0, 5 * MiB]]])
+    expect(LIKELY_MAX_BYTES).toBeLessThan(7 * MiB)
   })
 })
