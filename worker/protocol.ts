@@ -63,7 +63,7 @@ export interface SiteManifest {
   /**
    * A site with many files (`publish` writes it from INDEX_MIN_FILES files on, cli/lib/site-index.ts): the file table
    * and piece hashes are in sections beside the loader that the worker fetches as requests need them
-   * (worker/site-index.ts), and `files` is empty (no `preload` either). The loader then starts its engine without
+   * (worker/site-index.ts), and `files` is empty (no `preload` either: each section carries its own pages' needs). The loader then starts its engine without
    * site.torrent and fetches that only after the first page, for the whole-site prefetch and for other peers.
    */
   readonly index?: SiteIndexRoot
