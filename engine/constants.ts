@@ -223,6 +223,14 @@ export const PRELOAD_PRIORITY_TOP = 1.5
  */
 export const LIKELY_PRIORITY_TOP = 0.5
 export const LIKELY_MAX_BYTES = 6 * 1024 * 1024
+/**
+ * A site with a sectioned index carries its pages' needs in its sections (worker/site-index.ts), which the worker
+ * resolves by loading the needs' own sections: at most this many files per page and tier (publish writes at most 64
+ * and 128, cli/lib/subresources.ts), so a crafted section cannot make the worker fetch the whole index or the engine
+ * raise half the torrent. Each tier is also held to LIKELY_MAX_BYTES (loader/preload.ts PageHints.onRanges).
+ */
+export const PRELOAD_MAX_FILES = 64
+export const LIKELY_MAX_FILES = 128
 
 /** Pieces of read-ahead after the current one, for a torrent of this piece length. */
 export function readAheadPieces (pieceLength: number): number {

@@ -248,6 +248,8 @@ export interface EngineHostInit {
   onProgress?: (read: ReadProgress) => void
   /** Called when the worker opens a read of a file (an HTML page: its subresources can be raised, loader/preload.ts). */
   onRead?: (path: string) => void
+  /** The worker sent what a page of a sectioned index needs (loader/preload.ts PageHints.onRanges). */
+  onPreload?: (request: EngineRequest & { type: 'preload' }) => void
   /** Called whenever the number of open reads changes (the background prefetch yields to them, loader/prefetch.ts). */
   onActivity?: (open: number) => void
 }
@@ -319,6 +321,9 @@ export class EngineHost {
         this.#activity()
         return
       }
+      case 'preload':
+        this.#init.onPreload?.(request)
+        return
       case 'pull': {
         const read = this.#reads.get(request.id)
         if (read === undefined) {

@@ -200,6 +200,8 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
     let prefetch: BackgroundPrefetch | undefined
     /** The first file the worker read, if it read before the torrent was ready. */
     let firstRead: string | undefined
+    /** A sectioned index's needs of a page, if the worker sent them before the torrent was ready. */
+    let firstPreload: (() => void) | undefined
     /** Reads the worker has open now (the prefetch, created after the first paint, starts with it). */
     let openReads = 0
     torrent.then((t) => {
@@ -212,6 +214,7 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
         hints.onPage(firstRead)
         setFirstPage(firstRead, hints)
       }
+      firstPreload?.()
       // The rest of the site in the background, once the first page has loaded and the browser is idle, never
       // while the worker reads (loader/prefetch.ts, in peersite-later.js). Nothing with Save-Data on. A sectioned
       // index: once site.torrent has completed the metainfo, fetched after the first page.
@@ -252,6 +255,12 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
           }
           hints.onPage(path)
           setFirstPage(path, hints)
+        },
+        onPreload: ({ page, needs, likely }) => {
+          // Marked (the tests and the debug log see it) when something was raised.
+          const raise = (): void => { if (hints!.onRanges(page, needs, likely)) performance.mark('peersite:preload', { detail: page }) }
+          if (hints === undefined) firstPreload = raise
+          else raise()
         },
         onActivity: (open) => {
           openReads = open

@@ -10,7 +10,10 @@
 import { LIKELY_MAX_BYTES, LIKELY_PRIORITY_TOP, PRELOAD_PRIORITY_TOP, READ_PRIORITY_AHEAD } from '../engine/constants.js'
 import { piecesForRange } from '../engine/metainfo/index.js'
 import type { Torrent } from '../engine/torrent.js'
-import type { SiteManifest } from '../worker/protocol.js'
+import type { PreloadRange, SiteManifest } from '../worker/protocol.js'
+import { installHashes, isLazy } from './lazy-metainfo.js'
+
+type Span = { readonly first: number, readonly last: number }
 
 /**
  * Page path -> the file indexes it needs, in document order (`tier` 'likely': what its scripts may load on demand,
@@ -51,6 +54,7 @@ export class PageHints {
   readonly #torrent: Torrent
   readonly #table: Map<string, readonly number[]>
   readonly #likely: Map<string, readonly number[]>
+  readonly #guesses: boolean
   #releases: Array<() => void> = []
   /** The page whose subresources are raised now. */
   page: string | undefined
@@ -60,6 +64,7 @@ export class PageHints {
     this.#torrent = torrent
     this.#table = preloadTable(manifest)
     this.#likely = guesses ? preloadTable(manifest, 'likely') : new Map()
+    this.#guesses = guesses
   }
 
   /** The files `page` needs (itself excluded); empty when it is not an HTML page with hints. */
@@ -81,18 +86,47 @@ export class PageHints {
     const files = self >= 0 ? [self, ...needs ?? []] : needs ?? []
     this.release()
     this.page = page
-    // Strictly decreasing within a tier: the first file of the page first. Its needs above a reader's read-ahead;
-    // the second tier (what its scripts may load on demand) below it, ahead of the background.
-    const raise = (list: readonly number[], bottom: number, top: number): void => list.forEach((index, order) => {
+    const spans = (list: readonly number[]): Span[] => list.flatMap((index) => {
       const file = metainfo.files[index]
-      if (file === undefined || file.length === 0) return
-      const { first, last } = piecesForRange(metainfo, file.offset, file.length)
+      return file === undefined || file.length === 0 ? [] : [piecesForRange(metainfo, file.offset, file.length)]
+    })
+    this.#raise(spans(files), spans(likely))
+    return true
+  }
+
+  /**
+   * A page of a sectioned index is being read: the worker sent its needs from the page's section (protocol.ts
+   * EngineRequest `preload`), as ranges of the torrent with their pieces' hashes, installed first when the metainfo
+   * has no info dictionary yet (lazy-metainfo.ts). The worker checked the section against peersite.json and holds
+   * them to the caps of a table (PRELOAD_MAX_FILES, LIKELY_MAX_FILES, LIKELY_MAX_BYTES per tier: LazyIndex.preload, in
+   * the index code small sites do not load); here a range is raised only inside the torrent, with hashes that fit it.
+   * The worker sends a page's needs in up to two parts (those its section gives whole, then those it names by path):
+   * a second part adds to the first.
+   */
+  onRanges (page: string, needs: readonly PreloadRange[], likely: readonly PreloadRange[]): boolean {
+    const metainfo = this.#torrent.metainfo
+    if (metainfo === undefined || this.#torrent.destroyed) return false
+    if (this.page !== page) this.release()
+    this.page = page
+    const spans = (list: readonly PreloadRange[]): Span[] => list.flatMap(({ offset, length, hashes }) => {
+      const span = piecesForRange(metainfo, offset, length)
+      return span.first <= span.last && span.last < metainfo.pieceCount && (!isLazy(metainfo) || installHashes(metainfo, span.first, span.last, hashes)) ? [span] : []
+    })
+    this.#raise(spans(needs), this.#guesses ? spans(likely) : [])
+    return true
+  }
+
+  /**
+   * Strictly decreasing within a tier: the first file of the page first. Its needs above a reader's read-ahead;
+   * the second tier (what its scripts may load on demand) below it, ahead of the background.
+   */
+  #raise (needs: readonly Span[], likely: readonly Span[]): void {
+    const raise = (list: readonly Span[], bottom: number, top: number): void => list.forEach(({ first, last }, order) => {
       if (first > last) return
       this.#releases.push(this.#torrent.prioritize(first, last, bottom + (top - bottom) * (1 - order / (list.length + 1))))
     })
-    raise(files, READ_PRIORITY_AHEAD, PRELOAD_PRIORITY_TOP)
+    raise(needs, READ_PRIORITY_AHEAD, PRELOAD_PRIORITY_TOP)
     raise(likely, 0, LIKELY_PRIORITY_TOP)
-    return true
   }
 
   release (): void {

@@ -165,6 +165,13 @@ export class EngineClient {
     })
   }
 
+  /** A hint for the engine (no answer comes): posted to this infohash's leader if there is one, else dropped. */
+  hint (infoHash: string, request: EngineRequest & { type: 'preload' }, transfer: Transferable[] = []): void {
+    const leader = this.#leaders.get(infoHash)
+    if (leader === undefined || leader.closed) return
+    this.#post(leader, request, transfer)
+  }
+
   /**
    * Piece `index` from this infohash's leader failed the worker's check: the engine drops its copy and fetches it
    * again. With `distrust`, the port is dropped as well (it sent bad pieces again) and the pages are asked for a
@@ -329,7 +336,7 @@ export class EngineClient {
     try { this.#requestLeader() } catch { /* no clients to ask: the timeout answers */ }
   }
 
-  #post (leader: Leader, msg: EngineRequest): void {
-    try { leader.port.postMessage(msg) } catch { /* a closed port: the stall timeout or a new leader settles it */ }
+  #post (leader: Leader, msg: EngineRequest, transfer: Transferable[] = []): void {
+    try { leader.port.postMessage(msg, transfer) } catch { /* a closed port: the stall timeout or a new leader settles it */ }
   }
 }

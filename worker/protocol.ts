@@ -63,7 +63,7 @@ export interface SiteManifest {
   /**
    * A site with many files (`publish` writes it from INDEX_MIN_FILES files on, cli/lib/site-index.ts): the file table
    * and piece hashes are in sections beside the loader that the worker fetches as requests need them
-   * (worker/site-index.ts), and `files` is empty (no `preload` either). The loader then starts its engine without
+   * (worker/site-index.ts), and `files` is empty (no `preload` either: each section carries its own pages' needs). The loader then starts its engine without
    * site.torrent and fetches that only after the first page, for the whole-site prefetch and for other peers.
    */
   readonly index?: SiteIndexRoot
@@ -151,6 +151,12 @@ export type EngineRequest =
      */
     readonly hashes?: ArrayBuffer
   }
+  /**
+   * A site with a sectioned index: what HTML page `page` (just read) needs, from its section's `preload`
+   * (worker/site-index.ts), as byte ranges of the torrent with the SHA-1 of their pieces (from checked sections), so the
+   * engine raises them with the page as it does from peersite.json's `preload` for other sites (loader/preload.ts).
+   */
+  | { readonly type: 'preload', readonly page: string, readonly needs: readonly PreloadRange[], readonly likely: readonly PreloadRange[] }
   /** Send the next piece of read `id`. */
   | { readonly type: 'pull', readonly id: number }
   | { readonly type: 'cancel', readonly id: number }
@@ -159,6 +165,13 @@ export type EngineRequest =
    * drops it from its store and fetches it again from peers.
    */
   | { readonly type: 'bad-piece', readonly index: number }
+
+/** A file of the torrent to raise: bytes [offset, offset + length), and the SHA-1 of its pieces (20 bytes each, in order). */
+export interface PreloadRange {
+  readonly offset: number
+  readonly length: number
+  readonly hashes: ArrayBuffer
+}
 
 /**
  * Why a read failed, so the worker answers with the right status: `not-found` 404, `range` 416, `stall` and

@@ -9,7 +9,13 @@
  *   {"version":1,"bucket":3,
  *    "files":[["docs/a.html",<offset in the torrent>,<length>,"text/html"],...],
  *    "dirs":["docs",...],
- *    "pieces":[[<first piece>,"<base64 of the SHA-1 of pieces first, first+1, ...>"],...]}
+ *    "pieces":[[<first piece>,"<base64 of the SHA-1 of pieces first, first+1, ...>"],...],
+ *    "preload":{"groups":[["style.css","app.js"],...],"pages":[<index in files>,<group>,...],"likely":[...]}}
+ *
+ * `preload` (only in sections with HTML pages that need something) is peersite.json's page-needs table for the
+ * section's own pages (cli/lib/subresources.ts), by path: the worker loads the needs' sections in parallel with the
+ * page's read and hands their byte ranges and piece hashes to the engine (LazyIndex.pageNeeds). Malformed entries are
+ * skipped (a hint, never a failure).
  *
  * `pieces` holds the hashes of every piece a file of the section touches. peersite.json's `index.sections` lists
  * the first 128 bits of each section's SHA-256 (bucket b at position b): peersite.json names the infohash and is
@@ -20,9 +26,10 @@
  * pure resolver (site.ts), notes every path whose bucket is not loaded yet, loads the first such section and runs it again.
  * A bucket holds the whole truth about the paths that hash to it, so once loaded the answer is final.
  */
+import { LIKELY_MAX_BYTES, LIKELY_MAX_FILES, PRELOAD_MAX_FILES } from '../engine/constants.js'
 import { SiteIndexError } from '../engine/errors.js'
 import { cacheNameFor } from './file-cache.js'
-import type { SiteManifest } from './protocol.js'
+import type { EngineRequest, PreloadRange, SiteManifest } from './protocol.js'
 import { fnv1a32, unsafeSegment, type ManifestForSite, type Site, type SiteFile } from './site.js'
 import { pinOf, type PieceTable } from './verify.js'
 
@@ -62,6 +69,48 @@ export interface Section {
   readonly dirs: readonly string[]
   /** Runs of consecutive piece hashes: 20 bytes per piece from `first` on. */
   readonly pieces: ReadonlyArray<{ readonly first: number, readonly hashes: Uint8Array }>
+  /** The section's pages -> the paths they need (its `preload`), at most PRELOAD_MAX_FILES and LIKELY_MAX_FILES each. */
+  readonly needs: ReadonlyMap<string, PageNeeds>
+}
+
+/** A need named by path (its section says where it is), or given whole with its pieces' hashes in the page's section. */
+export type Need = string | { readonly path: string, readonly offset: number, readonly length: number }
+
+/** What a page needs to paint (`pages`) and what its scripts may load on demand (`likely`). */
+export interface PageNeeds {
+  readonly pages: readonly Need[]
+  readonly likely: readonly Need[]
+}
+
+/**
+ * A section's `preload`, read leniently: a bad group, page or need is left out (a need given whole must lie inside the
+ * torrent with every piece hashed in the section, as a file of the section must).
+ */
+function readNeeds (preload: unknown, files: readonly IndexedFile[], hashed: (offset: number, length: number) => boolean): Map<string, PageNeeds> {
+  const needs = new Map<string, { pages: Need[], likely: Need[] }>()
+  const p = preload as { groups?: unknown, pages?: unknown, likely?: unknown } | null
+  if (typeof p !== 'object' || p === null || !Array.isArray(p.groups)) return needs
+  const need = (n: unknown): Need[] => {
+    if (safePath(n)) return [n]
+    if (!Array.isArray(n)) return []
+    const [path, offset, length] = n as unknown[]
+    return safePath(path) && isCount(offset) && isCount(length) && length > 0 && hashed(offset, length) ? [{ path, offset, length }] : []
+  }
+  const groups = (p.groups as unknown[]).map((g) => Array.isArray(g) ? g.flatMap(need) : undefined)
+  const add = (pairs: unknown, tier: 'pages' | 'likely', max: number): void => {
+    if (!Array.isArray(pairs)) return
+    for (let k = 0; k + 1 < pairs.length; k += 2) {
+      const page = files[pairs[k] as number]
+      const group = groups[pairs[k + 1] as number]
+      if (!Number.isInteger(pairs[k]) || !Number.isInteger(pairs[k + 1]) || page === undefined || group === undefined) continue
+      let entry = needs.get(page.path)
+      if (entry === undefined) needs.set(page.path, entry = { pages: [], likely: [] })
+      entry[tier] = group.slice(0, max)
+    }
+  }
+  add(p.pages, 'pages', PRELOAD_MAX_FILES)
+  add(p.likely, 'likely', LIKELY_MAX_FILES)
+  return needs
 }
 
 /** What a section is checked against: its root entry and the torrent's layout (both from peersite.json). */
@@ -97,7 +146,7 @@ export async function parseSection (bytes: Uint8Array, ctx: SectionContext): Pro
   const fail = (what: string): never => { throw new SiteIndexError(`index section ${ctx.bucket}: ${what}`) }
   if (bytes.byteLength > MAX_SECTION_BYTES) fail('too large')
   if (await pinOf(bytes) !== ctx.hash) fail('does not match peersite.json')
-  let s: { version?: unknown, bucket?: unknown, files?: unknown, dirs?: unknown, pieces?: unknown }
+  let s: { version?: unknown, bucket?: unknown, files?: unknown, dirs?: unknown, pieces?: unknown, preload?: unknown }
   try {
     s = JSON.parse(new TextDecoder().decode(bytes))
   } catch {
@@ -117,20 +166,26 @@ export async function parseSection (bytes: Uint8Array, ctx: SectionContext): Pro
     covered.fill(1, first, first + n)
     pieces.push({ first, hashes: hashes! })
   }
+  /** Whether every piece of bytes [offset, offset + length) is hashed in the section. */
+  const hashed = (offset: number, length: number): boolean => {
+    if (offset + length > ctx.length) return false
+    for (let i = Math.floor(offset / ctx.pieceLength); length > 0 && i * ctx.pieceLength < offset + length; i++) if (covered[i] !== 1) return false
+    return true
+  }
   const files: IndexedFile[] = []
   for (const [path, offset, length, type] of s.files as Array<[unknown, unknown, unknown, unknown]>) {
     if (!safePath(path) || bucketOf(path, ctx.buckets) !== ctx.bucket) return fail(`bad path ${String(path).slice(0, 80)}`)
     if (!isCount(offset) || !isCount(length) || offset + length > ctx.length) return fail(`${path} outside the torrent`)
     if (typeof type !== 'string' || !/^[ -~]{0,255}$/.test(type)) return fail(`${path} has a bad type`)
-    for (let i = Math.floor(offset / ctx.pieceLength); length > 0 && i * ctx.pieceLength < offset + length; i++) {
-      if (covered[i] !== 1) fail(`no hash for piece ${i}`)
+    if (!hashed(offset, length)) {
+      for (let i = Math.floor(offset / ctx.pieceLength); i * ctx.pieceLength < offset + length; i++) if (covered[i] !== 1) fail(`no hash for piece ${i}`)
     }
     files.push({ path, offset, length, type })
   }
   for (const dir of s.dirs as unknown[]) {
     if (!safePath(dir) || bucketOf(dir, ctx.buckets) !== ctx.bucket) fail(`bad folder ${String(dir).slice(0, 80)}`)
   }
-  return { bucket: ctx.bucket, files, dirs: s.dirs as string[], pieces }
+  return { bucket: ctx.bucket, files, dirs: s.dirs as string[], pieces, needs: readNeeds(s.preload, files, hashed) }
 }
 
 /** A Map whose lookups report the key first (LazyIndex notes the buckets not loaded yet). */
@@ -175,6 +230,7 @@ export class LazyIndex {
   readonly #fetch: FetchSection
   readonly #loaded = new Set<number>()
   readonly #loading = new Map<number, Promise<void>>()
+  readonly #needs = new Map<string, PageNeeds>()
   #missing = new Set<number>()
 
   constructor (root: SiteIndexRoot, layout: { readonly infoHash: string, readonly pieceLength: number, readonly length: number }, fetchSection: FetchSection) {
@@ -253,7 +309,65 @@ export class LazyIndex {
     }
     for (const file of section.files) this.files.set(file.path, file)
     for (const dir of section.dirs) this.dirs.add(dir)
+    for (const [page, needs] of section.needs) this.#needs.set(page, needs)
     this.#loaded.add(bucket)
+  }
+
+  /**
+   * Hands `post` what page `path` needs (protocol.ts EngineRequest `preload`, with the buffers to transfer): at once
+   * what its section gives whole (small files: its stylesheet), then what it names by path once those sections have
+   * loaded (in parallel). Nothing when the page has no needs.
+   */
+  async preload (path: string, post: (request: EngineRequest & { type: 'preload' }, transfer: ArrayBuffer[]) => void): Promise<void> {
+    if (!this.#needs.has(path)) return
+    // The caps of a table (loader/preload.ts), over both parts: at most LIKELY_MAX_BYTES per tier (readNeeds already
+    // kept at most PRELOAD_MAX_FILES and LIKELY_MAX_FILES needs). The rest is left to the page's own requests.
+    const left = [LIKELY_MAX_BYTES, LIKELY_MAX_BYTES]
+    const within = (list: PreloadRange[], tier: number): PreloadRange[] => list.filter((r) => (left[tier]! -= r.length) >= 0)
+    const send = (found: { needs: PreloadRange[], likely: PreloadRange[] } | undefined): void => {
+      if (found === undefined) return
+      const needs = within(found.needs, 0)
+      const likely = within(found.likely, 1)
+      if (needs.length === 0 && likely.length === 0) return
+      post({ type: 'preload', page: path, needs, likely }, [...needs, ...likely].map((r) => r.hashes))
+    }
+    send(this.givenNeeds(path))
+    send(await this.namedNeeds(path))
+  }
+
+  /** The needs of page `path` given whole in its section, as ranges with their hashes: ready now. */
+  givenNeeds (path: string): { needs: PreloadRange[], likely: PreloadRange[] } {
+    const own = this.#needs.get(path)
+    const given = (list: readonly Need[] | undefined): PreloadRange[] => (list ?? []).flatMap((n) => typeof n === 'string' ? [] : [this.#range(n)])
+    return { needs: given(own?.pages), likely: given(own?.likely) }
+  }
+
+  /**
+   * The needs of page `path` named by path, as ranges with their hashes (protocol.ts EngineRequest `preload`): their
+   * sections are loaded in parallel, a need whose section fails or that names no file is left out. Undefined when the
+   * page has none.
+   */
+  async namedNeeds (path: string): Promise<{ needs: PreloadRange[], likely: PreloadRange[] } | undefined> {
+    const own = this.#needs.get(path)
+    const named = (list: readonly Need[] | undefined): string[] => (list ?? []).filter((n): n is string => typeof n === 'string')
+    const pages = named(own?.pages)
+    const likely = named(own?.likely)
+    if (pages.length === 0 && likely.length === 0) return undefined
+    const buckets = new Set([...pages, ...likely].map((p) => bucketOf(p, this.#root.sections.length)))
+    await Promise.allSettled([...buckets].map(async (b) => { await this.load(b) }))
+    const ranges = (paths: readonly string[]): PreloadRange[] => paths.flatMap((p) => {
+      // Not through the probing `get`: these lookups are no request's resolution (LazyIndex.ensure).
+      const file = Map.prototype.get.call(this.files, p) as IndexedFile | undefined
+      return file === undefined || file.length === 0 ? [] : [this.#range(file)]
+    })
+    return { needs: ranges(pages), likely: ranges(likely) }
+  }
+
+  /** A range of the torrent (non-empty, its pieces' hashes loaded) with those hashes. */
+  #range ({ offset, length }: { offset: number, length: number }): PreloadRange {
+    const first = Math.floor(offset / this.pieceLength)
+    const last = Math.floor((offset + length - 1) / this.pieceLength)
+    return { offset, length, hashes: this.hashes.slice(first * 20, (last + 1) * 20).buffer }
   }
 }
 

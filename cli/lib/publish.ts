@@ -285,8 +285,8 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     trackers: plan.trackers,
     createdBy: `peersite ${packageInfo().version}`,
     padPolicy: plan.padPolicy,
-    // The pages' references feed `preload`, which a sectioned index does not have (it indexes `files`): not scanned.
-    ...(plan.index ? {} : { peek: refs }),
+    // The pages' references feed `preload` (in peersite.json, or in the sections of a sectioned index).
+    peek: refs,
     webSeeds: plan.webSeeds,
     ...(onProgress !== undefined ? { onProgress } : {})
   })
@@ -318,18 +318,20 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     files: plan.index ? [] : metainfo.files.map((f) => ({ path: f.path, length: f.length, type: typeOf(f.path) })),
     ...(address !== undefined && pointer !== undefined ? { address, pointer: pointerToJson(pointer) } : {})
   }
+  // Indexes of the manifest's (the torrent's) file order.
+  const byPath = new Map(plan.site.files.map((f) => [f.path, f]))
+  const ordered = metainfo.files.map((f) => byPath.get(f.path))
+  const preload = ordered.every((f) => f !== undefined) ? await scanSubresources(ordered, refs) : { groups: [], pages: [] }
   let index: BuiltIndex | undefined
   if (plan.index) {
     // Many files: the table and the piece hashes go to sections the worker fetches as requests need them
-    // (worker/site-index.ts); peersite.json keeps only their hashes. No `preload`: it indexes `files`.
-    index = finishSiteIndex(indexPlan ?? planSiteIndex(metainfo.files, metainfo.pieceLength, typeOf), metainfo.pieceHashes)
+    // (worker/site-index.ts); peersite.json keeps only their hashes. Each section carries its own pages' needs
+    // (small ones whole, others by path): a table for every page in peersite.json would grow every first visit.
+    const needs = { table: preload, files: metainfo.files, pieceLength: metainfo.pieceLength }
+    index = finishSiteIndex(indexPlan ?? planSiteIndex(metainfo.files, metainfo.pieceLength, typeOf), metainfo.pieceHashes, needs)
     manifest = { ...manifest, index: index.root }
-  } else {
-    // Indexes of the manifest's (the torrent's) file order.
-    const byPath = new Map(plan.site.files.map((f) => [f.path, f]))
-    const ordered = metainfo.files.map((f) => byPath.get(f.path))
-    const preload = ordered.every((f) => f !== undefined) ? await scanSubresources(ordered, refs) : { groups: [], pages: [] }
-    if (preload.pages.length > 0 || preload.likely !== undefined) manifest = { ...manifest, preload }
+  } else if (preload.pages.length > 0 || preload.likely !== undefined) {
+    manifest = { ...manifest, preload }
   }
 
   // A new key is written before the output that depends on it: an output signed by a key that was then lost would

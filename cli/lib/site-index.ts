@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto'
 import type { Metainfo, TorrentFile } from '../../engine/metainfo/index.js'
 import { PIN_HEX } from '../../worker/protocol.js'
+import type { PreloadTable } from './subresources.js'
 import { bucketOf, sectionPath, type SiteIndexRoot } from '../../worker/site-index.js'
 
 /**
@@ -35,9 +36,28 @@ export function wantsIndex (files: number, force?: boolean): boolean {
 }
 
 /** Splits the metainfo's file table (with each file's Content-Type from `typeOf`) into sections. */
-export function buildSiteIndex (metainfo: Pick<Metainfo, 'files' | 'pieceLength' | 'pieceHashes'>, typeOf: (path: string) => string): BuiltIndex {
-  return finishSiteIndex(planSiteIndex(metainfo.files, metainfo.pieceLength, typeOf), metainfo.pieceHashes)
+export function buildSiteIndex (metainfo: Pick<Metainfo, 'files' | 'pieceLength' | 'pieceHashes'>, typeOf: (path: string) => string, preload?: PreloadTable): BuiltIndex {
+  const plan = planSiteIndex(metainfo.files, metainfo.pieceLength, typeOf)
+  return finishSiteIndex(plan, metainfo.pieceHashes, preload === undefined ? undefined : { table: preload, files: metainfo.files, pieceLength: metainfo.pieceLength })
 }
+
+/**
+ * The page-needs table (cli/lib/subresources.ts, in the torrent's file indexes) and the torrent's file table: each
+ * section gets the needs of its own pages (worker/site-index.ts `preload`).
+ */
+export interface SectionPreload {
+  readonly table: PreloadTable
+  readonly files: ReadonlyArray<Pick<TorrentFile, 'path' | 'offset' | 'length'>>
+  readonly pieceLength: number
+}
+
+/**
+ * A first-tier need of at most this many pieces is written into the page's section whole (its place in the torrent,
+ * its pieces' hashes among the section's): the page's stylesheet is raised with the page's read, with no other section
+ * to fetch before the first byte. A larger one (a big bundle: its hashes would be copied into every section of its
+ * pages) is named by path, and the worker loads its section.
+ */
+export const INLINE_NEED_PIECES = 4
 
 /** A sectioned index before the piece hashes are known: which files, folders and pieces go in each section. */
 export interface SiteIndexPlan {
@@ -71,14 +91,18 @@ export function planSiteIndex (files: ReadonlyArray<Pick<TorrentFile, 'path' | '
   return { buckets }
 }
 
-/** The sections of a planned index, with the piece hashes. */
-export function finishSiteIndex (plan: SiteIndexPlan, pieceHashes: Uint8Array): BuiltIndex {
+/** The sections of a planned index, with the piece hashes (and the needs of each section's pages, if given). */
+export function finishSiteIndex (plan: SiteIndexPlan, pieceHashes: Uint8Array, preload?: SectionPreload): BuiltIndex {
   const sections: BuiltSection[] = []
   const hashes: string[] = []
+  const needs = preload === undefined ? undefined : sectionNeeds(plan, preload)
   let files = 0
   plan.buckets.forEach((b, bucket) => {
     files += b.files.length
-    const json = JSON.stringify({ version: 1, bucket, files: b.files, dirs: b.dirs.sort(), pieces: pieceRuns(pieceHashes, b.pieces) })
+    const own = needs?.[bucket]
+    const pieces = own === undefined ? b.pieces : new Set([...b.pieces, ...own.pieces])
+    // Only sections with pages that need something carry the key: the format is unchanged for the others.
+    const json = JSON.stringify({ version: 1, bucket, files: b.files, dirs: b.dirs.sort(), pieces: pieceRuns(pieceHashes, pieces), ...(own !== undefined ? { preload: own.needs } : {}) })
     const bytes = new TextEncoder().encode(json)
     const hash = createHash('sha256').update(bytes).digest('hex').slice(0, PIN_HEX)
     hashes.push(hash)
@@ -100,4 +124,51 @@ function pieceRuns (pieceHashes: Uint8Array, pieces: ReadonlySet<number>): Array
     start = k
   }
   return runs
+}
+
+/**
+ * A section's `preload`: `groups[g]` lists needs; `pages` is flat pairs [index of the page in the section's `files`,
+ * group]; `likely` the same pairs for the second tier. A need is `[path, offset, length]` with its pieces' hashes in the
+ * section's `pieces` (a small first-tier need: INLINE_NEED_PIECES), or a path, whose own section the worker loads.
+ */
+export interface SectionNeeds {
+  groups: Array<Array<string | [string, number, number]>>
+  pages: number[]
+  likely?: number[]
+}
+
+function sectionNeeds (plan: SiteIndexPlan, { table, files, pieceLength }: SectionPreload): Array<{ needs: SectionNeeds, pieces: number[] } | undefined> {
+  // Where each file sits: its bucket and its position in that bucket's `files`.
+  const place = new Map<string, [number, number]>()
+  plan.buckets.forEach((b, bucket) => b.files.forEach(([path], position) => place.set(path, [bucket, position])))
+  type Building = SectionNeeds & { keys: Map<string, number>, pieces: number[] }
+  const out: Array<Building | undefined> = plan.buckets.map(() => undefined)
+  const add = (pairs: readonly number[] | undefined, tier: 'pages' | 'likely'): void => {
+    if (pairs === undefined) return
+    for (let k = 0; k + 1 < pairs.length; k += 2) {
+      const at = place.get(files[pairs[k]!]!.path)
+      const group = table.groups[pairs[k + 1]!]
+      if (at === undefined || group === undefined) continue
+      const section: Building = out[at[0]] ??= { groups: [], pages: [], keys: new Map(), pieces: [] }
+      // The table's groups are shared by pages with the same needs; a section keeps its own copy of those it uses.
+      const key = `${tier}:${pairs[k + 1]!}`
+      let g = section.keys.get(key)
+      if (g === undefined) {
+        g = section.groups.push(group.map((i) => {
+          const { path, offset, length } = files[i]!
+          if (tier === 'likely' || length === 0) return path
+          const first = Math.floor(offset / pieceLength)
+          const last = Math.floor((offset + length - 1) / pieceLength)
+          if (last - first + 1 > INLINE_NEED_PIECES) return path
+          for (let p = first; p <= last; p++) section.pieces.push(p)
+          return [path, offset, length]
+        })) - 1
+        section.keys.set(key, g)
+      }
+      ;(section[tier] ??= []).push(at[1], g)
+    }
+  }
+  add(table.pages, 'pages')
+  add(table.likely, 'likely')
+  return out.map((s) => s === undefined ? undefined : { needs: { groups: s.groups, pages: s.pages, ...(s.likely !== undefined ? { likely: s.likely } : {}) }, pieces: s.pieces })
 }

@@ -2,7 +2,8 @@
  * A site of 10,000 files (issue 16): a fresh Chromium opens a deep page through the sectioned index, and what it
  * downloads before the first byte of the site stays within 10 KB gzipped of a 10-file site's. The bytes are counted
  * from the browser's network events (the page's and its service worker's requests, until the site frame's document
- * response), each response body gzipped as test/e2e/budget.test.ts gzips the loader files.
+ * response), each response body gzipped as test/e2e/budget.test.ts gzips the loader files. The deep page's
+ * stylesheet is raised in the engine from the page's section (its `preload`) before the frame asks for it.
  *
  *   npm run build && sh scripts/in-netns.sh npx vitest run test/e2e/many-files.test.ts
  */
@@ -101,7 +102,19 @@ describe('a site of 10,000 files', () => {
   it('a deep page renders, and the bytes before it stay within 10 KB gzipped of a 10-file site\'s; then the whole table arrives and other pages load', async () => {
     // Both by a deep link (the loader looks for peersite.json in the folders above it: the same for both sites).
     const smallVisit = await visit(browser, small, smallSite.deep.path, smallSite.deep.h1)
+    let preload: { raised?: number, asked?: number } = {}
     const bigVisit = await visit(browser, big, bigSite.deep.path, bigSite.deep.h1, async (page) => {
+      // The page's stylesheet was raised in the engine with the page, from the page's section (its `preload`),
+      // before the frame asked for it: when it was raised (the loader's mark) against when the frame requested it.
+      preload = await page.evaluate((deep) => {
+        const mark = performance.getEntriesByName('peersite:preload').find((m) => (m as PerformanceMark).detail === deep)
+        const w = (document.getElementById('peersite-frame') as HTMLIFrameElement).contentWindow!
+        const css = w.performance.getEntriesByType('resource').find((e) => new URL(e.name).pathname.endsWith('/style.css'))
+        return {
+          raised: mark === undefined ? undefined : performance.timeOrigin + mark.startTime,
+          asked: css === undefined ? undefined : w.performance.timeOrigin + css.startTime
+        }
+      }, bigSite.deep.path)
       // After the first page: site.torrent completes the engine's metainfo (for the prefetch and other peers).
       await page.waitForFunction((n) => (window as unknown as { peersite?: { torrent?: { metainfo?: { files: unknown[] } } } }).peersite?.torrent?.metainfo?.files.length === n, 10_000, { timeout: 60_000 })
       await page.waitForFunction(() => performance.getEntriesByName('peersite:prefetch').length > 0, undefined, { timeout: 60_000 })
@@ -119,5 +132,9 @@ describe('a site of 10,000 files', () => {
     expect(bigVisit.before.has('/site.torrent')).toBe(false)
     expect([...bigVisit.before.keys()].some((p) => p.startsWith('/peersite-index/'))).toBe(true)
     expect(bigVisit.total - smallVisit.total).toBeLessThanOrEqual(AIM_BYTES)
+    console.log(`the deep page's style.css: raised in the engine at ${preload.raised}, asked by the frame at ${preload.asked}`)
+    expect(preload.raised).toBeDefined()
+    expect(preload.asked).toBeDefined()
+    expect(preload.raised!).toBeLessThanOrEqual(preload.asked!)
   }, 240_000)
 })

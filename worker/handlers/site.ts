@@ -17,7 +17,12 @@ export const siteHandler: Handler = {
       return messagePage(503, 'Site unavailable', 'The site manifest (peersite.json) could not be read. Reload in a moment.')
     }
     // The piece table (site.torrent) is loaded when a body is needed: redirects, 304s and HEAD never wait for it.
-    const open: OpenBody = async (path, offset, length, signal) => await (await state.opener(site))(path, offset, length, signal)
+    const open: OpenBody = async (path, offset, length, signal) => {
+      // A sectioned index: the page's needs (its section's `preload`) go to the engine with the page's read, as
+      // peersite.json's table does for other sites. Only for a read from the start (not each range request).
+      if (offset === 0) site.index?.preload(path, (msg, transfer) => { state.engine.hint(site.infoHash, msg, transfer) }).catch(() => {})
+      return await (await state.opener(site))(path, offset, length, signal)
+    }
     return await siteResponse(request, url, rel ?? '', site, open)
   }
 }
