@@ -34,8 +34,13 @@ async function inFrame<T> (page: Page, fn: string, arg: unknown = null): Promise
   }, fn, arg) as T
 }
 
+/**
+ * The infohash the loader opened. Waited for, not read at once: under load the loader may reload itself once after
+ * its frame showed a page (loader/boot.ts, a worker that did not claim the page in time), and a read in between
+ * finds the new document before its boot has run.
+ */
 const infoHashOf = async (page: Page): Promise<string> =>
-  await page.evaluate(() => (window as unknown as { peersite: { manifest: { infoHash: string } } }).peersite.manifest.infoHash)
+  await (await page.waitForFunction(() => (window as unknown as { peersite?: { manifest?: { infoHash: string } } }).peersite?.manifest?.infoHash, { timeout: 30_000 })).jsonValue() as string
 
 describe('the gateway: every site in its own origin (Firefox)', () => {
   let world: GatewayWorld
