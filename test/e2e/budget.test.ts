@@ -1,6 +1,6 @@
 /**
  * The loader's weight: everything a visitor downloads before the first byte of the site (index.html, peersite.js,
- * sw.js, peersite.json, site.torrent) is at most 42 KB gzipped, and the browser bundle holds only the engine core
+ * sw.js, peersite.json, site.torrent) is at most 42.5 KB gzipped, and the browser bundle holds only the engine core
  * and the lean WebSocket-tracker discovery: no bittorrent-tracker, simple-peer, webtorrent or Buffer polyfill.
  *
  * The budget was 40 KB (37.4 KB used) until the work on issues 9 and 10 added, measured per merge: the worker's own
@@ -21,7 +21,7 @@
  *
  * The torrent's serving side (engine/serving.ts: choker, uploader, BEP 9 exchange) then moved to peersite-later.js,
  * brought by Torrent.serve once the first page has painted (-3.5 KB), and so did the IndexedDB store and its overflow,
- * a first visit's pieces waiting in memory until then (-1.6 KB): 41,685 B, budget 42 KB. The aim is 30 KB (README "Later"; `npm run
+ * a first visit's pieces waiting in memory until then (-1.6 KB): 41,685 B; 42,292 B after publish's Metainfo builder and the index's page needs, budget 42.5 KB. The aim is 30 KB (README "Later"; `npm run
  * size` ranks each module's share).
  */
 import { readFile } from 'node:fs/promises'
@@ -95,7 +95,7 @@ describe('loader budget', () => {
     expect(main.get('loader/prefetch.ts') ?? 0).toBeLessThan(400)
   })
 
-  it('everything before the first site byte is at most 42 KB gzipped', async () => {
+  it('everything before the first site byte is at most 42.5 KB gzipped', async () => {
     assertLoaderBuilt()
     const tmp = await makeTempDir('peersite-budget-')
     try {
