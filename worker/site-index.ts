@@ -166,20 +166,20 @@ export async function parseSection (bytes: Uint8Array, ctx: SectionContext): Pro
     covered.fill(1, first, first + n)
     pieces.push({ first, hashes: hashes! })
   }
-  /** Whether every piece of bytes [offset, offset + length) is hashed in the section. */
-  const hashed = (offset: number, length: number): boolean => {
-    if (offset + length > ctx.length) return false
-    for (let i = Math.floor(offset / ctx.pieceLength); length > 0 && i * ctx.pieceLength < offset + length; i++) if (covered[i] !== 1) return false
-    return true
+  /** The first piece of bytes [offset, offset + length) (inside the torrent) with no hash in the section, or -1. */
+  const unhashed = (offset: number, length: number): number => {
+    for (let i = Math.floor(offset / ctx.pieceLength); length > 0 && i * ctx.pieceLength < offset + length; i++) if (covered[i] !== 1) return i
+    return -1
   }
+  /** Whether every piece of bytes [offset, offset + length) is hashed in the section. */
+  const hashed = (offset: number, length: number): boolean => offset + length <= ctx.length && unhashed(offset, length) === -1
   const files: IndexedFile[] = []
   for (const [path, offset, length, type] of s.files as Array<[unknown, unknown, unknown, unknown]>) {
     if (!safePath(path) || bucketOf(path, ctx.buckets) !== ctx.bucket) return fail(`bad path ${String(path).slice(0, 80)}`)
     if (!isCount(offset) || !isCount(length) || offset + length > ctx.length) return fail(`${path} outside the torrent`)
     if (typeof type !== 'string' || !/^[ -~]{0,255}$/.test(type)) return fail(`${path} has a bad type`)
-    if (!hashed(offset, length)) {
-      for (let i = Math.floor(offset / ctx.pieceLength); i * ctx.pieceLength < offset + length; i++) if (covered[i] !== 1) fail(`no hash for piece ${i}`)
-    }
+    const missing = unhashed(offset, length)
+    if (missing >= 0) fail(`no hash for piece ${missing}`)
     files.push({ path, offset, length, type })
   }
   for (const dir of s.dirs as unknown[]) {
