@@ -126,7 +126,7 @@ export function moduleImports (source: string): string[] {
   while ((m = keyword.exec(source)) !== null) {
     const after = keyword.lastIndex
     const r = runAt(after)
-    // `import "x"` (only whitespace before the string), or `import <clause> from "x"` (at least one character before `from`).
+    // The keyword and a string with only whitespace between, or a clause (at least one character) ending in `from`.
     if (r.string !== undefined && (r.last <= after || r.fromKeyword > after)) {
       out.push(r.string)
       keyword.lastIndex = r.end + r.string.length + 2
