@@ -334,10 +334,13 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
       frame.contentWindow?.focus()
     }
   })
-  // Back, Forward and reloads as on a plain host: the code comes with peersite-later.js, after the first page.
+  // Back, Forward and reloads as on a plain host, and the site's icon: the code comes with peersite-later.js, after
+  // the first page.
   void firstPaint.then(async () => {
-    shell.manageHistory((await later()).manageHistory)
+    const { manageHistory, iconMirror } = await later()
+    shell.manageHistory(manageHistory)
     debug.history = true
+    shell.mirrorIcons(iconMirror())
   }).catch((err: unknown) => { console.warn('peersite: no history handling:', err) })
   // Another tab leads: the engine the gateway loader started for the metadata is not needed here.
   void leadsNow.then((now) => { if (!now) void from?.torrent?.destroy() })

@@ -2,7 +2,7 @@
  * The persistent shell: the site is shown in a full-window same-origin frame, and every navigation happens inside
  * it, so this page (and with it the engine and its peer connections) survives them all. After each load the
  * shell mirrors the frame into the window: the address bar (history.replaceState: the visitor sees, bookmarks and
- * shares the site's real paths), the title and the icon. It also routes the site's download links through the
+ * shares the site's real paths), the title and (after the first page, loader/shell-icon.ts) the icon. It also routes the site's download links through the
  * service worker (see `download` below).
  *
  * History: the shell owns the top window's entries, so that Back and Forward work as on a plain host, also after a
@@ -59,6 +59,8 @@ export interface Shell {
   readonly frame: HTMLIFrameElement
   /** Hands the top window's history to `manage` (loader/shell-history.ts), once. */
   manageHistory (manage: (access: ShellAccess) => HistoryHooks): void
+  /** From now on the window shows each frame document's icon (`mirror`: loader/shell-icon.ts), the current one's too. */
+  mirrorIcons (mirror: (doc: Document) => void): void
 }
 
 /** Whether this document is itself inside a peersite shell's frame (a loader page served where a site page belongs). */
@@ -80,7 +82,8 @@ export function createShell (init: ShellInit): Shell {
   frame.style.cssText = FRAME_STYLE
   frame.title = 'site'
   frame.allow = 'fullscreen; autoplay; clipboard-read; clipboard-write; picture-in-picture'
-  let iconUrl: string | undefined
+  /** Mirrors a frame document's icon into the window (loader/shell-icon.ts, after the first page: see mirrorIcons). */
+  let mirrorIcon: ((doc: Document) => void) | undefined
   let titleObserver: MutationObserver | undefined
 
   const frameContext = (): { doc: Document, win: Window } | undefined => {
@@ -162,30 +165,6 @@ export function createShell (init: ShellInit): Shell {
   const poll = setInterval(attach, 50)
   addEventListener('pagehide', (event) => { if (!event.persisted) clearInterval(poll) })
 
-  const mirrorIcon = (doc: Document): void => {
-    const link = doc.querySelector<HTMLLinkElement>('link[rel~="icon"]')
-    const href = link?.href ?? ''
-    let shellIcon = document.querySelector<HTMLLinkElement>('link[rel~="icon"]')
-    if (shellIcon === null) {
-      shellIcon = document.createElement('link')
-      shellIcon.rel = 'icon'
-      document.head.append(shellIcon)
-    }
-    if (href === '' || href === iconUrl) {
-      if (href === '') shellIcon.href = 'data:,'
-      return
-    }
-    iconUrl = href
-    // The browser fetches a window's icon outside the service worker; fetched here, it comes from the site (peers).
-    void fetch(href).then(async (res) => {
-      if (!res.ok || iconUrl !== href) return
-      const blob = await res.blob()
-      const old = shellIcon.href
-      shellIcon.href = URL.createObjectURL(blob)
-      if (old.startsWith('blob:')) URL.revokeObjectURL(old)
-    }).catch(() => {})
-  }
-
   const leaveShell = (event: MouseEvent): void => {
     // Links to other sites open in the whole window: the shell cannot mirror them and they may refuse framing.
     if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return
@@ -226,7 +205,7 @@ export function createShell (init: ShellInit): Shell {
     if (doc === undefined || win === undefined) return
     attach()
     mirror()
-    mirrorIcon(doc)
+    mirrorIcon?.(doc)
     titleObserver?.disconnect()
     titleObserver = new MutationObserver(() => mirror())
     titleObserver.observe(doc.head ?? doc.documentElement, { subtree: true, childList: true, characterData: true })
@@ -245,6 +224,11 @@ export function createShell (init: ShellInit): Shell {
       // The document already in the frame is taken over now; the next ones as they appear (attach).
       const { doc, win } = frameContext() ?? {}
       if (doc !== undefined && win !== undefined && attached.has(doc) && hooks.attach(doc, win)) managed.add(doc)
+    },
+    mirrorIcons: (mirror) => {
+      mirrorIcon = mirror
+      const { doc } = frameContext() ?? {}
+      if (doc !== undefined && doc.readyState === 'complete' && doc.URL !== 'about:blank') mirror(doc)
     }
   }
 
