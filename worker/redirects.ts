@@ -50,7 +50,7 @@ export const MAX_REDIRECTS_BYTES = 256 * 1024
 
 const STATUSES: ReadonlySet<number> = new Set([200, 301, 302, 303, 307, 308, 404])
 /** Root paths the worker hands to the static host (the loader's files): a rule there could never apply. */
-const LOADER_PATHS: ReadonlySet<string> = new Set(RESERVED_ROOT_FILES.map((f) => `/${f}`))
+const LOADER_PATHS: ReadonlySet<string> = /* @__PURE__ */ new Set(/* @__PURE__ */ RESERVED_ROOT_FILES.map((f) => `/${f}`))
 
 /** Parses a `_redirects` file. Throws UsageError only for a file too large to ship; bad lines become warnings. */
 export function parseRedirects (text: string): ParsedRedirects {
