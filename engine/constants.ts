@@ -1,6 +1,9 @@
 /**
  * Every tunable of the engine, with the sentence of the spec that justifies it.
  * Other modules import from here; nothing else hard-codes these numbers.
+ *
+ * Sizes and durations are written as plain numbers (1_048_576 // 1 MiB, not 1024 * 1024): esbuild leaves an
+ * arithmetic constant in every browser bundle, used or not (sw.js uses few of these), and drops a literal one.
  */
 
 /** BEP 3: "All current implementations use 2^14 (16 kiB), and close connections which request an amount greater than that." */
@@ -64,19 +67,19 @@ export const REQUEST_TIMEOUT_MS = 15_000
  * queued there can no longer be cancelled, so it delays every seek of the peer we upload to (download.ts rush):
  * 1 MiB is 50 ms at 20 MB/s, yet still about 10 ms of the fastest channel measured here (node-datachannel, 90 MB/s).
  */
-export const SEND_HIGH_WATER_MARK = 1024 * 1024
-export const SEND_LOW_WATER_MARK = 512 * 1024
+export const SEND_HIGH_WATER_MARK = 1_048_576 // 1 MiB
+export const SEND_LOW_WATER_MARK = 524_288 // 512 KiB
 /**
  * Blocks ready to upload are sent together, up to this many bytes per data-channel message: every send has a fixed
  * cost, and data channels move 64 KiB messages fastest (ENVIRONMENT.md: 18 MB/s at 64 KiB vs 16 at 16 KiB in
  * Chromium). Chromium accepts messages up to 256 KiB, node-datachannel 64 KiB by default.
  */
-export const SEND_COALESCE_BYTES = 64 * 1024
+export const SEND_COALESCE_BYTES = 65_536 // 64 KiB
 
 /** BEP 9: "The metadata is handled in blocks of 16KiB (16384 Bytes)." */
-export const METADATA_PIECE_LENGTH = 16 * 1024
+export const METADATA_PIECE_LENGTH = 16_384 // 16 KiB
 /** We refuse metadata bigger than this: a hostile peer could otherwise announce gigabytes. */
-export const MAX_METADATA_SIZE = 16 * 1024 * 1024
+export const MAX_METADATA_SIZE = 16_777_216 // 16 MiB
 /**
  * BEP 9 leaves the size to the peer's word ("metadata_size ... the number of bytes of the metadata"), and a liar can
  * announce any size. Each size offered is assembled on its own (engine/metadata-exchange.ts); the sizes assembled at
@@ -196,7 +199,7 @@ export const CLIENT_NAME = 'peersite 0.1.0'
  * issue 4: the window is refilled long before playback reaches its end, yet a seek throws away at most this much
  * speculative work. With huge pieces the window still holds READ_AHEAD_MIN_PIECES pieces beyond the current one.
  */
-export const READ_AHEAD_BYTES = 4 * 1024 * 1024
+export const READ_AHEAD_BYTES = 4_194_304 // 4 MiB
 export const READ_AHEAD_MIN_PIECES = 2
 /**
  * Pieces verified but refused by the store (its quota is full, or the loader's storage budget for the visit is
@@ -222,7 +225,7 @@ export const PRELOAD_PRIORITY_TOP = 1.5
  * table says (a metered visitor pays for a wrong guess; the background prefetch's default limit is 5 MB).
  */
 export const LIKELY_PRIORITY_TOP = 0.5
-export const LIKELY_MAX_BYTES = 6 * 1024 * 1024
+export const LIKELY_MAX_BYTES = 6_291_456 // 6 MiB
 /**
  * A site with a sectioned index carries its pages' needs in its sections (worker/site-index.ts), which the worker
  * resolves by loading the needs' own sections: at most this many files per page and tier (publish writes at most 64
@@ -255,7 +258,7 @@ export const WS_DEFAULT_INTERVAL_MS = 120_000
 export const WS_MIN_INTERVAL_MS = 1_000
 /** Reconnect backoff after the socket closes: doubles from the minimum, capped, with jitter. */
 export const WS_RECONNECT_MIN_MS = 2_000
-export const WS_RECONNECT_MAX_MS = 5 * 60_000
+export const WS_RECONNECT_MAX_MS = 300_000 // 5 minutes
 
 /** ICE gathering normally ends in milliseconds on a LAN; STUN adds a round trip. */
 export const ICE_GATHERING_TIMEOUT_MS = 2000
@@ -346,7 +349,7 @@ export const WEB_SEED_DEADLINE_MS = 1000
  * requests in their logs ... a denial of service attack"): a reader's run is fetched in one Range request per file,
  * at most this many bytes at a time (one read-ahead window).
  */
-export const WEB_SEED_MAX_RUN_BYTES = 4 * 1024 * 1024
+export const WEB_SEED_MAX_RUN_BYTES = 4_194_304 // 4 MiB
 /** BEP 19: "A client does not need to discard a HTTP or FTP server URL if it gets a 'busy' reply": it rests this long. */
 export const WEB_SEED_RETRY_MS = 10_000
 
@@ -373,7 +376,7 @@ export const TCP_MAX_KNOWN_ADDRESSES = 1000
  * says 1 s would be flooded). BEP 3: "interval: Maps to the number of seconds the downloader should wait between
  * regular rerequests"; BEP 15 retries lost UDP requests after 15 * 2 ^ n seconds.
  */
-export const TRACKER_DEFAULT_INTERVAL_MS = 30 * 60_000
+export const TRACKER_DEFAULT_INTERVAL_MS = 1_800_000 // 30 minutes
 export const TRACKER_MIN_INTERVAL_MS = 30_000
 /** Peers asked for per HTTP/UDP announce (BEP 3 `numwant`; trackers default to 50). */
 export const TRACKER_NUMWANT = 50
@@ -386,7 +389,7 @@ export const UDP_TRACKER_PROTOCOL_ID = 0x41727101980n
  * The DHT: look the torrent up and announce ourselves this often. BEP 5 nodes keep announced peers for a while
  * (bittorrent-dht: 15 minutes, libtorrent's default announce interval is 15 minutes as well).
  */
-export const DHT_ANNOUNCE_INTERVAL_MS = 15 * 60_000
+export const DHT_ANNOUNCE_INTERVAL_MS = 900_000 // 15 minutes
 /** The public bootstrap routers every mainline client starts from (bittorrent-dht's defaults). */
 export const DHT_DEFAULT_BOOTSTRAP: readonly string[] = ['router.bittorrent.com:6881', 'router.utorrent.com:6881', 'dht.transmissionbt.com:6881']
 

@@ -34,6 +34,16 @@ export type ServingParts = typeof servingParts
  * engine/serving.ts is left out of the bundle. Undefined everywhere else.
  */
 declare const PEERSITE_SERVE_LATER: boolean | undefined
+/** Defined false for a plain site's loader (peersite.js), true for a keyed one's (peersite-keyed.js); undefined elsewhere. */
+declare const PEERSITE_KEYED: boolean | undefined
+/**
+ * A plain site's own loader (PEERSITE_KEYED false, PEERSITE_SERVE_LATER true) always starts its torrent with the
+ * metainfo (site.torrent, or the sectioned index's stand-in: loader/lazy-metainfo.ts), never from peers: the paths
+ * that wait for the info dictionary (BEP 9) and keep what peers said before it are dead code there, and the build
+ * leaves them out (the test is spelt out at each use: esbuild folds the defines there, not through a module
+ * constant). A keyed loader fetches a newer version's metadata (loader/follow.ts) and keeps them, like Node and the
+ * generic loader.
+ */
 
 export interface TorrentComponents {
   /** Makes the store once the metainfo is known. */
@@ -311,7 +321,7 @@ export class Torrent extends Emitter<TorrentEvents> {
   }
 
   async #onMetadataBytes (info: Uint8Array): Promise<void> {
-    if (this.metainfo !== undefined || this.destroyed) return
+    if ((typeof PEERSITE_KEYED === 'boolean' && !PEERSITE_KEYED && PEERSITE_SERVE_LATER === true) || this.metainfo !== undefined || this.destroyed) return
     let metainfo: Metainfo
     try {
       metainfo = await parseInfoDictionary(info)
@@ -403,6 +413,7 @@ export class Torrent extends Emitter<TorrentEvents> {
   readonly #pending = new WeakMap<Peer, { bitfield?: Uint8Array, haves: number[] }>()
 
   #applyPendingHaves (peer: Peer): void {
+    if (typeof PEERSITE_KEYED === 'boolean' && !PEERSITE_KEYED && PEERSITE_SERVE_LATER === true) return
     const metainfo = this.metainfo!
     const pending = this.#pending.get(peer)
     this.#pending.delete(peer)
@@ -432,7 +443,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     switch (message.type) {
       case 'bitfield':
         if (metainfo === undefined || downloader === undefined) {
-          this.#pending.set(peer, { bitfield: message.bitfield, haves: [] })
+          if (typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED || PEERSITE_SERVE_LATER !== true) this.#pending.set(peer, { bitfield: message.bitfield, haves: [] })
           return
         }
         if (!Bitfield.isValidPayload(metainfo.pieceCount, message.bitfield)) {
@@ -446,6 +457,7 @@ export class Torrent extends Emitter<TorrentEvents> {
         return
       case 'have':
         if (metainfo === undefined || downloader === undefined) {
+          if (typeof PEERSITE_KEYED === 'boolean' && !PEERSITE_KEYED && PEERSITE_SERVE_LATER === true) return
           const pending = this.#pending.get(peer) ?? { haves: [] }
           // A peer cannot have more pieces than a torrent could hold; cap what we keep.
           if (pending.haves.length < 1 << 20) pending.haves.push(message.index)

@@ -6,6 +6,10 @@
  */
 export { problemFor, showProblem } from './problem.js'
 export { BackgroundPrefetch } from './prefetch.js'
+/** The shell's history handling (Back, Forward, reloads as on a plain host), handed over after the first page. */
+export { manageHistory } from './shell-history.js'
+/** The window's icon as the site's. */
+export { iconMirror } from './shell-icon.js'
 /** The torrent's serving side (choker, uploader, BEP 9): Torrent.serve, once the first page has painted. */
 export * as serving from '../engine/serving.js'
 /** The IndexedDB piece store (with its in-memory overflow): a first visit's pieces move there after the first page. */

@@ -66,6 +66,8 @@ export interface PeersiteDebug {
   introductions: number
   /** A keyed site's version following (loader/follow.ts), once loaded. */
   follow?: Follower
+  /** The shell manages the top window's history (loader/shell-history.ts, from peersite-later.js after the first page). */
+  history?: boolean
   stats (): TorrentStats | undefined
 }
 
@@ -319,7 +321,7 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
 
   status('')
   document.getElementById('peersite-status')?.remove()
-  createShell({
+  const shell = createShell({
     root,
     onLoad: (frame) => {
       if (!debug.loaded) {
@@ -332,6 +334,14 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
       frame.contentWindow?.focus()
     }
   })
+  // Back, Forward and reloads as on a plain host, and the site's icon: the code comes with peersite-later.js, after
+  // the first page.
+  void firstPaint.then(async () => {
+    const { manageHistory, iconMirror } = await later()
+    shell.manageHistory(manageHistory)
+    debug.history = true
+    shell.mirrorIcons(iconMirror())
+  }).catch((err: unknown) => { console.warn('peersite: no history handling:', err) })
   // Another tab leads: the engine the gateway loader started for the metadata is not needed here.
   void leadsNow.then((now) => { if (!now) void from?.torrent?.destroy() })
 }

@@ -72,9 +72,21 @@ const make = <K extends keyof HTMLElementTagNameMap> (tag: K, text?: string): HT
   return node
 }
 
+/** The card as a full page (the card's own style is loader/ui.ts's, which only the progress card needs). */
+const FULL_STYLE = `
+#peersite-card.full{inset:0;max-width:none;display:flex;align-items:center;justify-content:center;border:0;border-radius:0;box-shadow:none;font-size:16px;line-height:1.5}
+#peersite-card.full>div{max-width:34rem;margin:1rem;padding:1.25rem 1.5rem;border:1px solid #ddd;border-radius:8px}
+#peersite-card.full h1{font-size:1.25rem;margin:0 0 .5rem}
+#peersite-card small,#peersite-card code{color:#666;word-break:break-all}`
+
 export function showProblem (problem: Problem, ensureCard: () => Card): void {
   document.getElementById('peersite-status')?.replaceChildren()
   const { root, body } = ensureCard()
+  if (document.getElementById('peersite-full') === null) {
+    const style = make('style', FULL_STYLE)
+    style.id = 'peersite-full'
+    document.head.append(style)
+  }
   root.classList.add('full')
   root.setAttribute('role', 'alert')
   document.title = problem.title

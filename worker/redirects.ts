@@ -46,11 +46,11 @@ export const REDIRECTS_FILE = '_redirects'
  */
 export const MAX_REDIRECT_RULES = 1000
 /** A `_redirects` file larger than this is refused outright (it could not fit the rule limit anyway). */
-export const MAX_REDIRECTS_BYTES = 256 * 1024
+export const MAX_REDIRECTS_BYTES = 262_144 // 256 KiB
 
 const STATUSES: ReadonlySet<number> = new Set([200, 301, 302, 303, 307, 308, 404])
 /** Root paths the worker hands to the static host (the loader's files): a rule there could never apply. */
-const LOADER_PATHS: ReadonlySet<string> = new Set(RESERVED_ROOT_FILES.map((f) => `/${f}`))
+const LOADER_PATHS: ReadonlySet<string> = /* @__PURE__ */ new Set(/* @__PURE__ */ RESERVED_ROOT_FILES.map((f) => `/${f}`))
 
 /** Parses a `_redirects` file. Throws UsageError only for a file too large to ship; bad lines become warnings. */
 export function parseRedirects (text: string): ParsedRedirects {

@@ -25,7 +25,7 @@ export interface SiteVersion {
   readonly torrent: Uint8Array<ArrayBuffer>
 }
 
-const enc = new TextEncoder()
+const enc = /* @__PURE__ */ new TextEncoder()
 const hex = (s: string): Uint8Array<ArrayBuffer> => new Uint8Array((s.match(/../g) ?? []).map((h) => parseInt(h, 16)))
 const cat = (...parts: Uint8Array[]): Uint8Array<ArrayBuffer> => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))

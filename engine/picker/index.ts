@@ -273,12 +273,6 @@ export class PiecePicker {
     return this.#partial.has(index)
   }
 
-  /** Number of blocks received of piece `index` (for progress); a verified piece counts as all. */
-  blocksReceived (index: number): number {
-    if (this.have.has(index)) return this.blockCount(index)
-    return this.#partial.get(index)?.received ?? 0
-  }
-
   // ---- peers ----------------------------------------------------------------------------------------------------
 
   addPeer (peerKey: string, has: Bitfield): void {

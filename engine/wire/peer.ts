@@ -223,10 +223,6 @@ export class Peer extends Emitter<PeerEvents> {
     this.#send(encodeMessage({ type: 'not-interested' }))
   }
 
-  writeRequest (index: number, begin: number, length: number): void {
-    this.#send(encodeMessage({ type: 'request', index, begin, length }))
-  }
-
   /** Several requests in one write: the wire is a byte stream, so one data-channel message may hold many. */
   writeRequests (requests: ReadonlyArray<{ index: number, begin: number, length: number }>): void {
     this.#send(encodeRequests(requests))

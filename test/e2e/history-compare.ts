@@ -171,8 +171,14 @@ async function peersiteSnapshot (tab: Tab): Promise<Snapshot> {
   }
 }
 
-/** peersite's first page has loaded in this shell (loader/main.ts sets `window.peersite.loaded`). */
-const shellLoaded = (): boolean => (window as unknown as { peersite?: { loaded: boolean } }).peersite?.loaded === true
+/**
+ * peersite's first page has loaded in this shell (loader/main.ts sets `window.peersite.loaded`), and the shell has
+ * taken over the history (`window.peersite.history`: its code comes with peersite-later.js, after the first page).
+ */
+const shellLoaded = (): boolean => {
+  const debug = (window as unknown as { peersite?: { loaded: boolean, history?: boolean } }).peersite
+  return debug?.loaded === true && debug.history === true
+}
 
 /**
  * How long peersite may take to show its first page when the shell (re)starts: a first visit installs the worker

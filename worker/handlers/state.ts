@@ -18,6 +18,14 @@ import { parsePieceTable, pinOf, type PieceTable } from '../verify.js'
 import type { GatewaySource } from '../gateway-source.js'
 import type { Versions } from '../version.js'
 
+/**
+ * Set by scripts/build-browser.mjs (undefined in Node's tests): the per-site worker (sw.js) has no gateway and, unless
+ * keyed (sw-keyed.js), no site-key versions, so the branches for them drop out of its bundle. The tests are spelt out
+ * where they are used: esbuild folds a define there, not through a module constant.
+ */
+declare const PEERSITE_GATEWAY_BUILD: boolean | undefined
+declare const PEERSITE_KEYED: boolean | undefined
+
 const SHELL_HEADERS = {
   'Content-Type': 'text/html; charset=utf-8',
   'Cache-Control': 'no-cache',
@@ -61,12 +69,12 @@ export class WorkerState {
   async precache (): Promise<void> {
     const cache = await caches.open(this.#cacheName)
     // Through a gateway only the shell comes from the host.
-    if (this.gateway !== undefined) return await this.#keep(cache, this.#shellKey, await this.#fetchShell())
+    if ((typeof PEERSITE_GATEWAY_BUILD !== 'boolean' || PEERSITE_GATEWAY_BUILD) && this.gateway !== undefined) return await this.#keep(cache, this.#shellKey, await this.#fetchShell())
     await Promise.all([
       this.#fetchShell().then(async (res) => { await this.#keep(cache, this.#shellKey, res) }),
       this.#fetchManifest().then(async ([site, res]) => {
         await this.#keep(cache, this.#manifestUrl, res)
-        if (this.versions?.current === undefined) this.#setSite(site)
+        if (((typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) ? this.versions : undefined)?.current === undefined) this.#setSite(site)
       }),
       // Not for a site with a sectioned index (its sw.js imported the index code): site.torrent is what its first
       // visit must not wait for (the loader fetches it after the first page; networkFirst caches it then).
@@ -94,7 +102,7 @@ export class WorkerState {
   async #matchesPin (url: string, bytes: Uint8Array): Promise<boolean> {
     const name = url.slice(this.scope.href.length)
     // Through a gateway: checked where used (the manifest must name the host name's site, the torrent hash to it).
-    if (this.gateway !== undefined && (name === MANIFEST_FILE || name === TORRENT_FILE)) return true
+    if ((typeof PEERSITE_GATEWAY_BUILD !== 'boolean' || PEERSITE_GATEWAY_BUILD) && this.gateway !== undefined && (name === MANIFEST_FILE || name === TORRENT_FILE)) return true
     const pin = this.#pins?.[name]
     return pin !== undefined && await pinOf(bytes) === pin
   }
@@ -160,18 +168,18 @@ export class WorkerState {
     if (this.site !== undefined) return this.site
     this.#loading ??= (async () => {
       // A site key's gateway: the version an earlier run cached, checked again, names the infohash to expect.
-      await this.gateway?.restored
+      if ((typeof PEERSITE_GATEWAY_BUILD !== 'boolean' || PEERSITE_GATEWAY_BUILD)) await this.gateway?.restored
       const cache = await caches.open(this.#cacheName)
       const hit = await this.#pinned(cache, this.#manifestUrl)
       if (hit !== undefined) {
         try {
           this.base = parseManifest(await hit.json())
-          return await this.versions?.restore(this) ?? this.#setSite(this.#ours(createSite(this.base, this.scope.href)))
+          return await ((typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) ? this.versions : undefined)?.restore(this) ?? this.#setSite(this.#ours(createSite(this.base, this.scope.href)))
         } catch { /* a corrupt entry: fetch it again */ }
       }
       const [site, res] = await this.#fetchManifest()
       await this.#keep(cache, this.#manifestUrl, res)
-      return await this.versions?.restore(this) ?? this.#setSite(site)
+      return await ((typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) ? this.versions : undefined)?.restore(this) ?? this.#setSite(site)
     })().finally(() => { this.#loading = undefined })
     return await this.#loading
   }
@@ -183,10 +191,10 @@ export class WorkerState {
    */
   async onLeader (infoHash: string, port: MessagePort): Promise<void> {
     this.engine.setLeader(infoHash, port)
-    if (this.gateway !== undefined) return // the host name fixes the site: no host manifest to refresh
+    if ((typeof PEERSITE_GATEWAY_BUILD !== 'boolean' || PEERSITE_GATEWAY_BUILD) && this.gateway !== undefined) return // the host name fixes the site: no host manifest to refresh
     const current = await this.loadSite().catch(() => undefined)
     // A keyed site's newer version is never replaced by the loader folder's older manifest.
-    if (current?.infoHash === infoHash || this.#seen.has(infoHash) || this.versions?.current !== undefined) return
+    if (current?.infoHash === infoHash || this.#seen.has(infoHash) || ((typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) ? this.versions : undefined)?.current !== undefined) return
     this.#seen.add(infoHash)
     try {
       const [site, res] = await this.#fetchManifest()
@@ -212,7 +220,7 @@ export class WorkerState {
 
   /** Through a gateway, a manifest of another torrent than the host name's is refused. */
   #ours (site: Site): Site {
-    if (this.gateway !== undefined && site.infoHash.toLowerCase() !== this.gateway.infoHash) throw new Error(`${MANIFEST_FILE} names another site`)
+    if ((typeof PEERSITE_GATEWAY_BUILD !== 'boolean' || PEERSITE_GATEWAY_BUILD) && this.gateway !== undefined && site.infoHash.toLowerCase() !== this.gateway.infoHash) throw new Error(`${MANIFEST_FILE} names another site`)
     return site
   }
 
@@ -233,7 +241,7 @@ export class WorkerState {
     // A sectioned index: piece hashes come with the sections, loaded as requests resolve their files (site-index.ts).
     if (site.index !== undefined) return site.index.table
     const load = async (): Promise<PieceTable> => {
-      const version = this.versions?.current
+      const version = ((typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) ? this.versions : undefined)?.current
       if (version?.manifest.infoHash === site.infoHash) return await parsePieceTable(version.torrent, site.infoHash, site.layout)
       const url = new URL(TORRENT_FILE, this.scope).href
       const cache = await caches.open(this.#cacheName)
@@ -244,7 +252,7 @@ export class WorkerState {
         } catch { /* a newer publish's torrent: fetch the one of this manifest */ }
       }
       let bytes: Uint8Array
-      if (this.gateway !== undefined) {
+      if ((typeof PEERSITE_GATEWAY_BUILD !== 'boolean' || PEERSITE_GATEWAY_BUILD) && this.gateway !== undefined) {
         bytes = await this.gateway.torrent()
       } else {
         const res = await fetch(url, { cache: 'no-cache' })
@@ -285,7 +293,7 @@ export class WorkerState {
 
   async #fetchManifest (): Promise<[Site, Response]> {
     let text: string
-    if (this.gateway !== undefined) {
+    if ((typeof PEERSITE_GATEWAY_BUILD !== 'boolean' || PEERSITE_GATEWAY_BUILD) && this.gateway !== undefined) {
       // Nothing on the host: wait for the leader page to provide it (requests wait meanwhile, as for pieces).
       text = await this.gateway.manifest()
     } else {
