@@ -246,6 +246,11 @@ export class Torrent extends Emitter<TorrentEvents> {
       store,
       onVerified: (index) => this.#onVerified(index),
       onReadable: (index) => this.#reader.wake(index),
+      onAnnounce: (index) => {
+        // Everyone learns of the new piece (BEP 3 `have`), seeds too: 9 bytes that tell the publisher's seeder which
+        // visitors can serve what (engine/spread.ts), so that it holds back what others can pass on.
+        for (const peer of this.#peerList.all) if (peer.receivedHandshake) peer.writeHave(index)
+      },
       onDownloaded: (peer, bytes) => {
         this.#choker?.downloaded(peer, bytes)
         this.#downloaded += bytes
@@ -271,6 +276,7 @@ export class Torrent extends Emitter<TorrentEvents> {
       metainfo,
       store,
       have: this.#downloader!.have,
+      readable: (index) => this.#downloader?.readable(index),
       onUploaded: (peer, bytes) => {
         this.#choker?.uploaded(peer, bytes)
         this.#uploaded += bytes
@@ -373,7 +379,8 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.#choker?.add(peer, Date.now())
     const metainfo = this.metainfo
     // BEP 3: the bitfield is "only ever sent as the first message" after the handshake; omitted when empty.
-    if (metainfo !== undefined && this.#downloader!.have.count > 0) peer.writeBitfield(this.#downloader!.have)
+    const announced = metainfo !== undefined ? this.#downloader!.announced() : undefined
+    if (announced !== undefined && announced.count > 0) peer.writeBitfield(announced)
     if (peer.supportsExtensions) this.#writeExtendedHandshake(peer)
     if (metainfo !== undefined) this.#downloader!.addPeer(peer)
     this.emit('peer', peer)
@@ -513,11 +520,6 @@ export class Torrent extends Emitter<TorrentEvents> {
   #onVerified (index: number): void {
     const metainfo = this.metainfo!
     this.#verifiedBytes += pieceLengthAt(metainfo, index)
-    for (const peer of this.#peerList.all) {
-      // Everyone learns of the new piece (BEP 3 `have`), seeds too: 9 bytes that tell the publisher's seeder which
-      // visitors can serve what (engine/spread.ts), so that it holds back what others can pass on.
-      if (peer.receivedHandshake) peer.writeHave(index)
-    }
     this.emit('verified', index)
     this.#reader.wake(index)
     if (this.#downloader!.have.complete) this.#onDone()
