@@ -295,10 +295,11 @@ export class Torrent extends Emitter<TorrentEvents> {
   serve (parts: ServingParts): void {
     if (this.#serving !== undefined || this.destroyed) return
     this.#serving = parts
-    // The origin's offload is per piece (engine/spread.ts), not per peer: a newcomer is unchoked at once and gets
-    // at once what nobody else has (its first page, when it is the first visitor), which the choker's deferral of
-    // newcomers (ChokerInit.seedDeferMs) would delay.
-    const choker = this.#choker = new parts.Choker()
+    // The origin's offload is per piece (engine/spread.ts), not per peer: a newcomer is unchoked at once (in a slot
+    // of its own if all are taken) and gets at once what nobody else has (its first page, when it is the first
+    // visitor), which the choker's deferral of newcomers (ChokerInit.seedDeferMs) would delay.
+    const spread = this.#spread
+    const choker = this.#choker = new parts.Choker<Peer>(spread !== undefined ? { newcomer: (peer) => spread.isNewcomer(peer) } : {})
     const metadata = this.#metadata = new parts.MetadataExchange({
       infoHash: this.infoHashBytes,
       info: () => this.metainfo?.info,

@@ -97,4 +97,27 @@ describe('the origin seeder sends each piece once', () => {
     expect(b.stats().downloaded).toBe(metainfo.length)
     expect(seed.stats().uploaded).toBe(2 * metainfo.length)
   })
+
+  it('serves a newcomer its first page at once when the visitors before it hold every upload slot', async () => {
+    const { metainfo, seed } = await origin(32)
+    // Five visitors that lack every piece (so they stay interested) and fetch nothing yet: they hold the four
+    // regular slots and the optimistic one, as visitors that arrived first do until they have the whole site.
+    const early = Array.from({ length: 5 }, () => visitor(metainfo))
+    for (const v of early) {
+      v.setWanted(0, metainfo.pieceCount - 1, false)
+      connectTorrents(seed, v)
+    }
+    for (let tries = 0; early.some((v) => [...v.peers].some((p) => p.peerChoking)) && tries < 1000; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    // A newcomer that reaches only the origin: its first page comes at once, not once a slot frees (before: after
+    // a visitor finished, or at the earliest a rechoke 10 s later).
+    const newcomer = visitor(metainfo)
+    newcomer.setWanted(0, metainfo.pieceCount - 1, false)
+    connectTorrents(seed, newcomer)
+    const chunks: Uint8Array[] = []
+    for await (const chunk of newcomer.read(3 * PIECE, 2 * PIECE)) chunks.push(chunk)
+    expect(Buffer.concat(chunks).length).toBe(2 * PIECE)
+    expect(early.every((v) => [...v.peers].every((p) => !p.peerChoking))).toBe(true)
+  })
 })
