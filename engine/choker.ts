@@ -15,8 +15,8 @@
  *   gives a newcomer with nothing to offer its first pieces.
  * - A free slot is filled at once when a peer becomes interested (or a slot holder leaves or loses interest),
  *   rather than at the next recalculation: a visitor opening a page is served in milliseconds, not 10 s.
- * - While seeding with `newcomer` set (the publisher's seeder, engine/spread.ts), a newcomer that finds every slot
- *   taken gets a slot of its own at once, until it holds its first page: see ChokerInit.newcomer.
+ * - With `newcomer` set (torrent.ts: newcomerTest), a newcomer that finds every slot taken gets a slot of its own
+ *   at once, until it holds its first page: see ChokerInit.newcomer.
  *
  * Keys are opaque (torrent.ts uses Peer objects; the tests use letters). Time is passed in, so the tests need no
  * timers.
@@ -24,8 +24,10 @@
 import type { Bitfield } from './bitfield.js'
 import {
   NEW_PEER_OPTIMISTIC_WEIGHT, OPTIMISTIC_INTERVAL_MS, OPTIMISTIC_UNCHOKE_SLOTS, RECHOKE_INTERVAL_MS, SEED_TURN_MS,
-  UPLOAD_SLOTS
+  UNPROVEN_PEER_REQUESTS, UPLOAD_SLOTS
 } from './constants.js'
+import type { Spread } from './spread.js'
+import type { Peer } from './wire/peer.js'
 
 export interface ChokerInit<K = unknown> {
   /** Regular upload slots. Default UPLOAD_SLOTS. */
@@ -48,15 +50,17 @@ export interface ChokerInit<K = unknown> {
   /** A number in [0, 1); default Math.random. The tests pass a seeded one. */
   random?: () => number
   /**
-   * While seeding: whether this peer is a newcomer asking for its first page (the publisher's seeder passes
-   * Spread.isNewcomer). An interested newcomer that finds every slot taken is unchoked at once in a slot of its own
+   * Whether this peer is a newcomer asking for its first page (`uploaded`: payload bytes we sent it so far; see
+   * newcomerTest). An interested newcomer that finds every slot taken is unchoked at once in a slot of its own
    * (beyond `slots` and the optimistic one), kept until it is a newcomer no more (tick()), then it waits for a
-   * regular slot like anyone. Why: the visitors that arrived first hold the slots until they have the whole site
-   * (seconds), so later ones got their first page only from visitors whose own pages had painted (bench/offload.mjs,
-   * 8 visitors: newcomers' first paint 4.7 s against 0.6 s alone). What a newcomer then asks costs the publisher a
-   * copy only if no other peer holds it, or after a short hold (engine/spread.ts newcomerHoldMs).
+   * slot like anyone. Why: the peers that came first hold every slot until they have the whole site, at the
+   * publisher and at each visitor (all of them want pieces from each other), and the optimistic slot turns every
+   * 30 s; a newcomer waited for a finished visitor's slot, or for that turn (bench/offload.mjs, 16 visitors: those
+   * arriving after the ninth painted their first page after 10-14 s, the first ones after 3-6 s). A newcomer asks
+   * for a few pieces only (its first page), so each such slot costs a few pieces; at the publisher, only those no
+   * other peer holds, or after a short hold (engine/spread.ts newcomerHoldMs).
    */
-  newcomer?: (peer: K) => boolean
+  newcomer?: (peer: K, uploaded: number) => boolean
 }
 
 /** Apply in order: `choke: true` means send `choke` (and drop the peer's queued requests, BEP 3). */
@@ -74,6 +78,8 @@ interface PeerState {
   deferredUntil: number
   /** Bytes since the last recalculation. */
   uploadedBytes: number
+  /** Bytes we sent it in all (ChokerInit.newcomer). */
+  uploadedTotal: number
   downloadedBytes: number
   /** Bytes per second over the last recalculation period. */
   uploadRate: number
@@ -92,7 +98,7 @@ export class Choker<K> {
   readonly slots: number
   readonly optimisticSlots: number
   readonly #init: Required<Omit<ChokerInit<K>, 'slots' | 'optimisticSlots' | 'newcomer'>>
-  readonly #newcomer: ((peer: K) => boolean) | undefined
+  readonly #newcomer: ((peer: K, uploaded: number) => boolean) | undefined
   readonly #peers = new Map<K, PeerState>()
   #seeding = false
   #lastRechoke: number | undefined
@@ -130,6 +136,7 @@ export class Choker<K> {
       unchokedAt: -Infinity,
       deferredUntil: -Infinity,
       uploadedBytes: 0,
+      uploadedTotal: 0,
       downloadedBytes: 0,
       uploadRate: 0,
       downloadRate: 0
@@ -167,7 +174,7 @@ export class Choker<K> {
     state.interested = true
     if (this.#seeding && othersCanServe && this.#init.seedDeferMs > 0) state.deferredUntil = now + this.#init.seedDeferMs
     const decisions = this.#fill(now)
-    if (state.slot === 'choked' && this.#seeding && this.#newcomer?.(peer) === true) {
+    if (state.slot === 'choked' && this.#newcomer?.(peer, state.uploadedTotal) === true) {
       state.slot = 'newcomer'
       decisions.push({ peer, choke: false })
     }
@@ -190,7 +197,9 @@ export class Choker<K> {
   /** Payload bytes we sent to the peer (feeds its upload rate). */
   uploaded (peer: K, bytes: number): void {
     const state = this.#peers.get(peer)
-    if (state !== undefined) state.uploadedBytes += bytes
+    if (state === undefined) return
+    state.uploadedBytes += bytes
+    state.uploadedTotal += bytes
   }
 
   /** Payload bytes the peer sent us (feeds its download rate). */
@@ -264,7 +273,7 @@ export class Choker<K> {
   #settle (now: number): Array<ChokeDecision<K>> {
     const decisions: Array<ChokeDecision<K>> = []
     for (const [peer, s] of this.#peers) {
-      if (s.slot !== 'newcomer' || (this.#seeding && this.#newcomer?.(peer) === true)) continue
+      if (s.slot !== 'newcomer' || this.#newcomer?.(peer, s.uploadedTotal) === true) continue
       s.slot = 'choked'
       const filled = this.#fill(now)
       if (s.slot === 'choked') decisions.push({ peer, choke: true })
@@ -354,4 +363,16 @@ export function othersCanServe (peer: Bitfield | undefined, others: Iterable<Bit
     for (let i = 0; i < other.length; i++) if (other.has(i) && !peer.has(i)) return true
   }
   return false
+}
+
+/**
+ * The newcomer test a torrent gives its choker (ChokerInit.newcomer). The publisher's seeder asks its spread policy
+ * (fewer than 4 pieces that we sent it or it announced: engine/spread.ts). Any other peer is a newcomer while it has
+ * announced fewer than UNPROVEN_PEER_REQUESTS pieces (what a visitor asks before anyone delivered: its first page)
+ * and we have sent it less than that many pieces' bytes: a peer that never announces what it got cannot keep a
+ * newcomer's slot. `pieceLength` undefined (no metainfo yet): nobody is.
+ */
+export function newcomerTest (spread: Pick<Spread<Peer>, 'isNewcomer'> | undefined, pieceLength: () => number | undefined): (peer: Peer, uploaded: number) => boolean {
+  if (spread !== undefined) return (peer) => spread.isNewcomer(peer)
+  return (peer, uploaded) => (peer.has?.count ?? 0) < UNPROVEN_PEER_REQUESTS && uploaded < UNPROVEN_PEER_REQUESTS * (pieceLength() ?? 0)
 }

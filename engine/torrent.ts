@@ -295,11 +295,11 @@ export class Torrent extends Emitter<TorrentEvents> {
   serve (parts: ServingParts): void {
     if (this.#serving !== undefined || this.destroyed) return
     this.#serving = parts
-    // The origin's offload is per piece (engine/spread.ts), not per peer: a newcomer is unchoked at once (in a slot
-    // of its own if all are taken) and gets at once what nobody else has (its first page, when it is the first
-    // visitor), which the choker's deferral of newcomers (ChokerInit.seedDeferMs) would delay.
-    const spread = this.#spread
-    const choker = this.#choker = new parts.Choker<Peer>(spread !== undefined ? { newcomer: (peer) => spread.isNewcomer(peer) } : {})
+    // The origin's offload is per piece (engine/spread.ts), not per peer: a newcomer is unchoked at once and gets
+    // at once what nobody else has (its first page, when it is the first visitor), which the choker's deferral of
+    // newcomers (ChokerInit.seedDeferMs) would delay. At every peer, a newcomer finding all slots taken gets one of
+    // its own for its first page (ChokerInit.newcomer).
+    const choker = this.#choker = new parts.Choker<Peer>({ newcomer: parts.newcomerTest(this.#spread, () => this.metainfo?.pieceLength) })
     const metadata = this.#metadata = new parts.MetadataExchange({
       infoHash: this.infoHashBytes,
       info: () => this.metainfo?.info,
@@ -380,8 +380,9 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.#choker?.add(peer, Date.now())
     const metainfo = this.metainfo
     // BEP 3: the bitfield is "only ever sent as the first message" after the handshake; omitted when empty.
-    const announced = metainfo !== undefined ? this.#downloader!.announced() : undefined
-    if (announced !== undefined && announced.count > 0) peer.writeBitfield(announced)
+    // (What we hold, and pieces announced on their way into the store: Downloader.announced.)
+    const bits = this.#downloader?.announced()
+    if (bits !== undefined && bits.count > 0) peer.writeBitfield(bits)
     if (peer.supportsExtensions) this.#writeExtendedHandshake(peer)
     if (metainfo !== undefined) this.#downloader!.addPeer(peer)
     this.emit('peer', peer)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Bitfield } from '../../../engine/bitfield.js'
-import { Choker, othersCanServe, type ChokeDecision, type ChokerInit } from '../../../engine/choker.js'
+import { Choker, newcomerTest, othersCanServe, type ChokeDecision, type ChokerInit } from '../../../engine/choker.js'
+import type { Peer } from '../../../engine/wire/peer.js'
 import { mulberry32 } from '../../../engine/util/random.js'
 
 const S = 1000
@@ -212,14 +213,33 @@ describe('Choker', () => {
     expect(c.info('G')?.slot).toBe('regular')
   })
 
-  it('gives no newcomer slot while downloading, nor without a newcomer test', () => {
-    const downloading = setup('ABCDEF', { newcomer: () => true })
+  it('gives a newcomer a slot of its own while downloading too, and none without a newcomer test', () => {
+    // A visitor still downloading: the others hold its slots (they all want pieces from each other).
+    const downloading = setup('ABCDEF', { newcomer: (p, uploaded) => p === 'F' && uploaded < 4 * 16384 })
     for (const p of 'ABCDE') downloading.interested(p, 0)
-    expect(show(downloading.interested('F', 0))).toBe('')
+    expect(show(downloading.interested('F', 0))).toBe('+F')
+    // We sent it four pieces' worth: it is a newcomer no more, and waits like anyone.
+    downloading.uploaded('F', 4 * 16384)
+    expect(show(downloading.tick(1 * S))).toBe('-F')
     const plain = setup('ABCDEF')
     plain.setSeeding(true)
     for (const p of 'ABCDE') plain.interested(p, 0)
     expect(show(plain.interested('F', 0))).toBe('')
+  })
+
+  it('newcomerTest: the spread policy at the publisher; elsewhere, fewer than 4 pieces announced and sent', () => {
+    const peer = (count: number): Peer => ({ has: Bitfield.fromString('*'.repeat(count).padEnd(10, ' ')) }) as unknown as Peer
+    const test = newcomerTest(undefined, () => 1000)
+    expect(test(peer(0), 0)).toBe(true)
+    expect(test(peer(3), 3999)).toBe(true)
+    expect(test(peer(4), 0)).toBe(false) // announced its first page
+    expect(test(peer(0), 4000)).toBe(false) // got four pieces from us and announced none
+    expect(test({ has: undefined } as unknown as Peer, 0)).toBe(true)
+    expect(newcomerTest(undefined, () => undefined)(peer(0), 0)).toBe(false) // no metainfo yet
+    const atOrigin = newcomerTest({ isNewcomer: (p) => p === peer0 }, () => 1000)
+    const peer0 = peer(9)
+    expect(atOrigin(peer0, 1e9)).toBe(true)
+    expect(atOrigin(peer(0), 0)).toBe(false)
   })
 
   it('with no slots at all, never unchokes', () => {

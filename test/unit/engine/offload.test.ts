@@ -10,7 +10,7 @@ import { Spread } from '../../../engine/spread.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
 import type { Peer } from '../../../engine/wire/peer.js'
-import { connectTorrents } from '../../fixtures/engine-peers.js'
+import { connectTorrents, sameBytes, storeWith } from '../../fixtures/engine-peers.js'
 import { makeTorrent, randomData } from '../../fixtures/make-torrent.js'
 
 const PIECE = 16 * 1024
@@ -119,5 +119,32 @@ describe('the origin seeder sends each piece once', () => {
     for await (const chunk of newcomer.read(3 * PIECE, 2 * PIECE)) chunks.push(chunk)
     expect(Buffer.concat(chunks).length).toBe(2 * PIECE)
     expect(early.every((v) => [...v.peers].every((p) => !p.peerChoking))).toBe(true)
+  })
+
+  it('a visitor still downloading also serves a newcomer its first page when other visitors hold its slots', async () => {
+    const { metainfo, data } = await makeTorrent([{ path: 'site.bin', data: randomData(32 * PIECE, 15) }], PIECE)
+    // v holds every piece but the last, which nobody has: it is downloading, not seeding.
+    const held = Array.from({ length: 31 }, (_, i) => i)
+    const store = await storeWith(metainfo, data, held)
+    const have = new Bitfield(metainfo.pieceCount)
+    for (const i of held) have.set(i)
+    const v = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have })
+    torrents.push(v)
+    const early = Array.from({ length: 5 }, () => visitor(metainfo))
+    for (const e of early) {
+      e.setWanted(0, metainfo.pieceCount - 1, false)
+      connectTorrents(v, e)
+    }
+    for (let tries = 0; early.some((e) => [...e.peers].some((p) => p.peerChoking)) && tries < 1000; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    const newcomer = visitor(metainfo)
+    newcomer.setWanted(0, metainfo.pieceCount - 1, false)
+    connectTorrents(v, newcomer)
+    const chunks: Uint8Array[] = []
+    for await (const chunk of newcomer.read(3 * PIECE, 2 * PIECE)) chunks.push(chunk)
+    expect(sameBytes(Buffer.concat(chunks), data.subarray(3 * PIECE, 5 * PIECE))).toBe(true)
+    // Nobody lost a slot for it (before, it waited for the optimistic slot to turn, 30 s).
+    expect(early.every((e) => [...e.peers].every((p) => !p.peerChoking))).toBe(true)
   })
 })
