@@ -55,8 +55,8 @@ export interface ChokerInit<K = unknown> {
    * (beyond `slots` and the optimistic one), kept until it is a newcomer no more (tick()), then it waits for a
    * slot like anyone. Why: the peers that came first hold every slot until they have the whole site, at the
    * publisher and at each visitor (all of them want pieces from each other), and the optimistic slot turns every
-   * 30 s; a newcomer waited for a finished visitor's slot, or for that turn (bench/offload.mjs, 16 visitors: those
-   * arriving after the ninth painted their first page after 10-14 s, the first ones after 3-6 s). A newcomer asks
+   * 30 s; a newcomer waited for a finished visitor's slot, or for that turn (bench/offload.mjs, some 16-visitor
+   * rounds: those arriving after the ninth painted their first page after 10-14 s, the first ones after 3-6 s). A newcomer asks
    * for a few pieces only (its first page), so each such slot costs a few pieces; at the publisher, only those no
    * other peer holds, or after a short hold (engine/spread.ts newcomerHoldMs).
    */
