@@ -15,6 +15,8 @@
  *   gives a newcomer with nothing to offer its first pieces.
  * - A free slot is filled at once when a peer becomes interested (or a slot holder leaves or loses interest),
  *   rather than at the next recalculation: a visitor opening a page is served in milliseconds, not 10 s.
+ * - With `newcomer` set (torrent.ts: newcomerTest), a newcomer that finds every slot taken gets a slot of its own
+ *   at once, until it holds its first page: see ChokerInit.newcomer.
  *
  * Keys are opaque (torrent.ts uses Peer objects; the tests use letters). Time is passed in, so the tests need no
  * timers.
@@ -22,10 +24,12 @@
 import type { Bitfield } from './bitfield.js'
 import {
   NEW_PEER_OPTIMISTIC_WEIGHT, OPTIMISTIC_INTERVAL_MS, OPTIMISTIC_UNCHOKE_SLOTS, RECHOKE_INTERVAL_MS, SEED_TURN_MS,
-  UPLOAD_SLOTS
+  UNPROVEN_PEER_REQUESTS, UPLOAD_SLOTS
 } from './constants.js'
+import type { Spread } from './spread.js'
+import type { Peer } from './wire/peer.js'
 
-export interface ChokerInit {
+export interface ChokerInit<K = unknown> {
   /** Regular upload slots. Default UPLOAD_SLOTS. */
   slots?: number
   /** Optimistic slots on top of the regular ones (0 or 1). Default OPTIMISTIC_UNCHOKE_SLOTS. */
@@ -45,12 +49,24 @@ export interface ChokerInit {
   seedDeferMs?: number
   /** A number in [0, 1); default Math.random. The tests pass a seeded one. */
   random?: () => number
+  /**
+   * Whether this peer is a newcomer asking for its first page (`uploaded`: payload bytes we sent it so far; see
+   * newcomerTest). An interested newcomer that finds every slot taken is unchoked at once in a slot of its own
+   * (beyond `slots` and the optimistic one), kept until it is a newcomer no more (tick()), then it waits for a
+   * slot like anyone. Why: the peers that came first hold every slot until they have the whole site, at the
+   * publisher and at each visitor (all of them want pieces from each other), and the optimistic slot turns every
+   * 30 s; a newcomer waited for a finished visitor's slot, or for that turn (bench/offload.mjs, some 16-visitor
+   * rounds: those arriving after the ninth painted their first page after 10-14 s, the first ones after 3-6 s). A newcomer asks
+   * for a few pieces only (its first page), so each such slot costs a few pieces; at the publisher, only those no
+   * other peer holds, or after a short hold (engine/spread.ts newcomerHoldMs).
+   */
+  newcomer?: (peer: K, uploaded: number) => boolean
 }
 
 /** Apply in order: `choke: true` means send `choke` (and drop the peer's queued requests, BEP 3). */
 export interface ChokeDecision<K> { peer: K, choke: boolean }
 
-type Slot = 'choked' | 'regular' | 'optimistic'
+type Slot = 'choked' | 'regular' | 'optimistic' | 'newcomer'
 
 interface PeerState {
   interested: boolean
@@ -62,6 +78,8 @@ interface PeerState {
   deferredUntil: number
   /** Bytes since the last recalculation. */
   uploadedBytes: number
+  /** Bytes we sent it in all (ChokerInit.newcomer). */
+  uploadedTotal: number
   downloadedBytes: number
   /** Bytes per second over the last recalculation period. */
   uploadRate: number
@@ -79,14 +97,15 @@ export interface ChokerPeerInfo {
 export class Choker<K> {
   readonly slots: number
   readonly optimisticSlots: number
-  readonly #init: Required<Omit<ChokerInit, 'slots' | 'optimisticSlots'>>
+  readonly #init: Required<Omit<ChokerInit<K>, 'slots' | 'optimisticSlots' | 'newcomer'>>
+  readonly #newcomer: ((peer: K, uploaded: number) => boolean) | undefined
   readonly #peers = new Map<K, PeerState>()
   #seeding = false
   #lastRechoke: number | undefined
   #nextRechoke = -Infinity
   #nextOptimistic = -Infinity
 
-  constructor (init: ChokerInit = {}) {
+  constructor (init: ChokerInit<K> = {}) {
     this.slots = Math.max(0, init.slots ?? UPLOAD_SLOTS)
     this.optimisticSlots = Math.max(0, Math.min(1, init.optimisticSlots ?? OPTIMISTIC_UNCHOKE_SLOTS))
     this.#init = {
@@ -97,6 +116,7 @@ export class Choker<K> {
       seedDeferMs: init.seedDeferMs ?? 0,
       random: init.random ?? Math.random
     }
+    this.#newcomer = init.newcomer
   }
 
   get seeding (): boolean { return this.#seeding }
@@ -116,6 +136,7 @@ export class Choker<K> {
       unchokedAt: -Infinity,
       deferredUntil: -Infinity,
       uploadedBytes: 0,
+      uploadedTotal: 0,
       downloadedBytes: 0,
       uploadRate: 0,
       downloadRate: 0
@@ -152,7 +173,12 @@ export class Choker<K> {
     if (state === undefined || state.interested) return []
     state.interested = true
     if (this.#seeding && othersCanServe && this.#init.seedDeferMs > 0) state.deferredUntil = now + this.#init.seedDeferMs
-    return this.#fill(now)
+    const decisions = this.#fill(now)
+    if (state.slot === 'choked' && this.#newcomer?.(peer, state.uploadedTotal) === true) {
+      state.slot = 'newcomer'
+      decisions.push({ peer, choke: false })
+    }
+    return decisions
   }
 
   /**
@@ -171,7 +197,9 @@ export class Choker<K> {
   /** Payload bytes we sent to the peer (feeds its upload rate). */
   uploaded (peer: K, bytes: number): void {
     const state = this.#peers.get(peer)
-    if (state !== undefined) state.uploadedBytes += bytes
+    if (state === undefined) return
+    state.uploadedBytes += bytes
+    state.uploadedTotal += bytes
   }
 
   /** Payload bytes the peer sent us (feeds its download rate). */
@@ -182,17 +210,19 @@ export class Choker<K> {
 
   /**
    * Call often (torrent.ts: every second). Recalculates the slots when a period is due (RECHOKE_INTERVAL_MS;
-   * OPTIMISTIC_INTERVAL_MS for the optimistic slot) and returns what changed; otherwise nothing.
+   * OPTIMISTIC_INTERVAL_MS for the optimistic slot), settles newcomers' own slots (ChokerInit.newcomer), and returns
+   * what changed.
    */
   tick (now: number): Array<ChokeDecision<K>> {
+    const settled = this.#settle(now)
     if (now < this.#nextRechoke) {
       // A deferred peer whose wait is over takes a free slot now, not at the next recalculation.
       for (const s of this.#peers.values()) {
-        if (s.interested && s.slot === 'choked' && s.deferredUntil !== -Infinity && s.deferredUntil <= now) return this.#fill(now)
+        if (s.interested && s.slot === 'choked' && s.deferredUntil !== -Infinity && s.deferredUntil <= now) return [...settled, ...this.#fill(now)]
       }
-      return []
+      return settled
     }
-    return this.rechoke(now)
+    return [...settled, ...this.rechoke(now)]
   }
 
   /** Recalculates every slot now (the tests call it directly; tick() calls it when it is due). */
@@ -223,7 +253,8 @@ export class Choker<K> {
     const chokes: Array<ChokeDecision<K>> = []
     const unchokes: Array<ChokeDecision<K>> = []
     for (const [peer, s] of this.#peers) {
-      const slot: Slot = regular.has(peer) ? 'regular' : peer === optimistic ? 'optimistic' : 'choked'
+      const slot: Slot = regular.has(peer) ? 'regular' : peer === optimistic ? 'optimistic' : s.slot === 'newcomer' ? 'newcomer' : 'choked'
+      if (slot === 'regular' && s.slot === 'newcomer') s.unchokedAt = now
       if (slot !== 'choked' && s.slot === 'choked') {
         s.unchokedAt = now
         unchokes.push({ peer, choke: false })
@@ -233,6 +264,23 @@ export class Choker<K> {
       s.slot = slot
     }
     return [...chokes, ...unchokes]
+  }
+
+  /**
+   * Newcomers' own slots (ChokerInit.newcomer) whose holders are newcomers no more: each takes a free regular or
+   * optimistic slot if there is one, else is choked and waits like anyone.
+   */
+  #settle (now: number): Array<ChokeDecision<K>> {
+    const decisions: Array<ChokeDecision<K>> = []
+    for (const [peer, s] of this.#peers) {
+      if (s.slot !== 'newcomer' || this.#newcomer?.(peer, s.uploadedTotal) === true) continue
+      s.slot = 'choked'
+      const filled = this.#fill(now)
+      if (s.slot === 'choked') decisions.push({ peer, choke: true })
+      // Taking a slot again: it is unchoked already (no second unchoke on the wire).
+      decisions.push(...filled.filter((d) => d.peer !== peer))
+    }
+    return decisions
   }
 
   /** Interested peers, best first, for the regular slots. */
@@ -315,4 +363,16 @@ export function othersCanServe (peer: Bitfield | undefined, others: Iterable<Bit
     for (let i = 0; i < other.length; i++) if (other.has(i) && !peer.has(i)) return true
   }
   return false
+}
+
+/**
+ * The newcomer test a torrent gives its choker (ChokerInit.newcomer). The publisher's seeder asks its spread policy
+ * (fewer than 4 pieces that we sent it or it announced: engine/spread.ts). Any other peer is a newcomer while it has
+ * announced fewer than UNPROVEN_PEER_REQUESTS pieces (what a visitor asks before anyone delivered: its first page)
+ * and we have sent it less than that many pieces' bytes: a peer that never announces what it got cannot keep a
+ * newcomer's slot. `pieceLength` undefined (no metainfo yet): nobody is.
+ */
+export function newcomerTest (spread: Pick<Spread<Peer>, 'isNewcomer'> | undefined, pieceLength: () => number | undefined): (peer: Peer, uploaded: number) => boolean {
+  if (spread !== undefined) return (peer) => spread.isNewcomer(peer)
+  return (peer, uploaded) => (peer.has?.count ?? 0) < UNPROVEN_PEER_REQUESTS && uploaded < UNPROVEN_PEER_REQUESTS * (pieceLength() ?? 0)
 }

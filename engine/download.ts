@@ -30,6 +30,12 @@ export interface DownloaderContext {
    * waiting for the store (IndexedDB commits lag by hundreds of ms while a download runs at full speed).
    */
   onReadable (index: number): void
+  /**
+   * Tell peers we have piece `index` (BEP 3 `have`): as soon as it is verified, while the store is still writing it
+   * (the uploader serves it from readable() meanwhile), or once stored while the store is refusing pieces. Once per
+   * keep of a piece.
+   */
+  onAnnounce (index: number): void
   onDownloaded (peer: Peer, bytes: number): void
   /** The peer with this key (connected or not) is proven to have sent bad data for a piece. */
   badData (peerKey: string, reason: Error): void
@@ -48,6 +54,13 @@ export class Downloader {
   readonly #smartBan = new SmartBan()
   /** Verified pieces whose store.put has not settled yet. */
   readonly #storing = new Map<number, Uint8Array>()
+  /** Pieces of #storing announced already (onAnnounce), before the store took them. */
+  readonly #announcedEarly = new Set<number>()
+  /**
+   * The store refused the last piece it settled (quota, the visit's budget): announce pieces only once stored, so
+   * that peers are not told of pieces that will not be kept. Cleared by the next piece it takes.
+   */
+  #refusing = false
   /**
    * Stored pieces that a reader's window covered when they were verified, kept a little longer (one read-ahead
    * window and a piece at most): the reader usually comes for them shortly after, and reading a piece back from
@@ -56,8 +69,11 @@ export class Downloader {
   readonly #recent: PiecesInMemory
   /**
    * Verified pieces the store refused (its quota is full, or the loader's budget for the visit is spent) that a
-   * reader's window covered, kept for that reader (at most unstoredPieces()). The picker holds them (no new requests
-   * while they are here), but they are not `have`: never announced or uploaded.
+   * reader's window covered, kept for that reader, and those we had announced already (peers were told: they may
+   * ask us for them), at most unstoredPieces() in all. The picker holds them (no new requests while they are here).
+   * They are not `have`; the uploader serves those it is asked for (readable()) while they are here, and ignores
+   * requests for them once they are dropped (BEP 3 has no way to take a `have` back; the requester's request times
+   * out and it asks another peer).
    */
   readonly #held: PiecesInMemory
 
@@ -70,7 +86,16 @@ export class Downloader {
     if (have !== undefined) for (let i = 0; i < pieceCount; i++) if (have.has(i)) this.picker.markHave(i)
   }
 
+  /** Pieces verified and stored. */
   get have (): Bitfield { return this.picker.have }
+
+  /** What a new peer's `bitfield` says: the stored pieces and those announced on their way into the store. */
+  announced (): Bitfield {
+    if (this.#announcedEarly.size === 0) return this.have
+    const bits = this.have.clone()
+    for (const index of this.#announcedEarly) bits.set(index)
+    return bits
+  }
 
   /**
    * A verified piece in memory: on its way into the store (see onReadable), stored a moment ago for a reader
@@ -265,32 +290,48 @@ export class Downloader {
     return true
   }
 
-  /** A verified piece: readable at once, then stored and announced (or held for a reader if the store refuses it). */
+  /**
+   * A verified piece: readable and announced at once (a peer that asks for it meanwhile is served from memory), then
+   * stored. Announced only once stored while the store is refusing pieces; held in memory if the store refuses it
+   * and a reader wants it or peers were told of it.
+   */
   async #keep (index: number, data: Uint8Array): Promise<void> {
     // Two copies can pass the hash at once (a web seed's and the peers'): the first is kept.
     if (this.#storing.has(index) || this.have.has(index)) return
-    const entry = { data }
-    this.#storing.set(index, entry.data)
+    this.#storing.set(index, data)
     this.#ctx.onReadable(index)
+    // Before, `have` waited for the store: for IndexedDB, hundreds of ms to seconds on a loaded machine, during which
+    // the publisher's seeder (engine/spread.ts) took a visitor trading pieces for a starved one, and other visitors
+    // could not ask it for the piece.
+    const early = !this.#refusing
+    if (early) {
+      this.#announcedEarly.add(index)
+      this.#ctx.onAnnounce(index)
+    }
     try {
-      await this.#ctx.store.put(index, entry.data)
+      await this.#ctx.store.put(index, data)
     } catch (err) {
       // The store refused a good piece (quota, a broken disk or database, the visit's storage budget: see
       // storage/overflow.ts). Fetching it again in the background would fail the same way, forever: the piece stops
-      // being wanted, so only a reader that asks for it fetches it again. A reader waiting for it still gets it.
+      // being wanted, so only a reader that asks for it fetches it again. A reader waiting for it still gets it, and
+      // so do peers we told of it, while it stays in memory.
+      this.#refusing = true
       this.picker.pieceFailed(index)
       this.picker.setWanted(index, index, false)
       this.#ctx.warn(err as Error)
-      if (this.picker.priorityOf(index) > 0) {
-        this.#held.add(index, entry.data)
+      if (early || this.picker.priorityOf(index) > 0) {
+        this.#held.add(index, data)
         this.picker.setHeld(index, true)
       }
       return
     } finally {
       this.#storing.delete(index)
+      this.#announcedEarly.delete(index)
     }
-    if (this.picker.priorityOf(index) > 0) this.#recent.add(index, entry.data)
+    this.#refusing = false
+    if (this.picker.priorityOf(index) > 0) this.#recent.add(index, data)
     this.picker.markHave(index)
+    if (!early) this.#ctx.onAnnounce(index)
     this.#ctx.onVerified(index)
   }
 

@@ -5,6 +5,6 @@
  * it with the torrent; a site's own loader, which has site.torrent, brings it after the first site byte
  * (loader/later.ts, Torrent.serve), so that none of it is in the first download (test/e2e/budget.test.ts).
  */
-export { Choker } from './choker.js'
+export { Choker, newcomerTest } from './choker.js'
 export { MetadataExchange } from './metadata-exchange.js'
 export { Uploader } from './upload.js'

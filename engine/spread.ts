@@ -200,7 +200,7 @@ export class Spread<K> {
     const copies = this.copiesElsewhere(peer, index)
     if (copies === 0) return 'only'
     const state = this.#peer(peer)
-    const newcomer = this.#isNewcomer(peer)
+    const newcomer = this.isNewcomer(peer)
     // The patience clock starts with the first held request past the first page: a newcomer's first page is held
     // 0.5 s at most anyway, and starting the clock there ran it out before the background fetch of the rest of the
     // site even began (bench/offload.mjs, 16 visitors: every extra copy went out through patience).
@@ -257,7 +257,7 @@ export class Spread<K> {
    */
   recheckAt (peer: K, index: number, heldSince: number, now: number): number {
     const state = this.#peer(peer)
-    const newcomer = this.#isNewcomer(peer)
+    const newcomer = this.isNewcomer(peer)
     const holdFor = newcomer ? this.newcomerHoldMs : this.holdMs
     let at = Math.min(heldSince + this.maxHoldMs, this.#holdStart(state, newcomer, heldSince) + holdFor)
     if (state.release.has(index)) at = now
@@ -271,9 +271,10 @@ export class Spread<K> {
    * A newcomer (it holds fewer than `newcomerPieces` pieces) is asking for its first page: it asks another peer
    * too at once (picker urgentPriority), and a visitor that is connected serves it within a round trip, but its
    * links may still be opening; it waits `newcomerHoldMs` only, so that its first paint is not later than without
-   * the hold by more than that.
+   * the hold by more than that. A peer we know nothing of yet is a newcomer. The choker gives a newcomer a slot of its
+   * own when all are taken (engine/choker.ts ChokerInit.newcomer).
    */
-  #isNewcomer (peer: K): boolean {
+  isNewcomer (peer: K): boolean {
     return (this.#peers.get(peer)?.holds.size ?? 0) < this.newcomerPieces
   }
 

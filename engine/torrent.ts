@@ -256,6 +256,11 @@ export class Torrent extends Emitter<TorrentEvents> {
       store,
       onVerified: (index) => this.#onVerified(index),
       onReadable: (index) => this.#reader.wake(index),
+      onAnnounce: (index) => {
+        // Everyone learns of the new piece (BEP 3 `have`), seeds too: 9 bytes that tell the publisher's seeder which
+        // visitors can serve what (engine/spread.ts), so that it holds back what others can pass on.
+        for (const peer of this.#peerList.all) if (peer.receivedHandshake) peer.writeHave(index)
+      },
       onDownloaded: (peer, bytes) => {
         this.#choker?.downloaded(peer, bytes)
         this.#downloaded += bytes
@@ -281,6 +286,7 @@ export class Torrent extends Emitter<TorrentEvents> {
       metainfo,
       store,
       have: this.#downloader!.have,
+      readable: (index) => this.#downloader?.readable(index),
       onUploaded: (peer, bytes) => {
         this.#choker?.uploaded(peer, bytes)
         this.#uploaded += bytes
@@ -301,8 +307,9 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.#serving = parts
     // The origin's offload is per piece (engine/spread.ts), not per peer: a newcomer is unchoked at once and gets
     // at once what nobody else has (its first page, when it is the first visitor), which the choker's deferral of
-    // newcomers (ChokerInit.seedDeferMs) would delay.
-    const choker = this.#choker = new parts.Choker()
+    // newcomers (ChokerInit.seedDeferMs) would delay. At every peer, a newcomer finding all slots taken gets one of
+    // its own for its first page (ChokerInit.newcomer).
+    const choker = this.#choker = new parts.Choker<Peer>({ newcomer: parts.newcomerTest(this.#spread, () => this.metainfo?.pieceLength) })
     const metadata = this.#metadata = new parts.MetadataExchange({
       infoHash: this.infoHashBytes,
       info: () => this.metainfo?.info,
@@ -383,7 +390,9 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.#choker?.add(peer, Date.now())
     const metainfo = this.metainfo
     // BEP 3: the bitfield is "only ever sent as the first message" after the handshake; omitted when empty.
-    if (metainfo !== undefined && this.#downloader!.have.count > 0) peer.writeBitfield(this.#downloader!.have)
+    // (What we hold, and pieces announced on their way into the store: Downloader.announced.)
+    const bits = this.#downloader?.announced()
+    if (bits !== undefined && bits.count > 0) peer.writeBitfield(bits)
     if (peer.supportsExtensions) this.#writeExtendedHandshake(peer)
     if (metainfo !== undefined) this.#downloader!.addPeer(peer)
     this.emit('peer', peer)
@@ -525,11 +534,6 @@ export class Torrent extends Emitter<TorrentEvents> {
   #onVerified (index: number): void {
     const metainfo = this.metainfo!
     this.#verifiedBytes += pieceLengthAt(metainfo, index)
-    for (const peer of this.#peerList.all) {
-      // Everyone learns of the new piece (BEP 3 `have`), seeds too: 9 bytes that tell the publisher's seeder which
-      // visitors can serve what (engine/spread.ts), so that it holds back what others can pass on.
-      if (peer.receivedHandshake) peer.writeHave(index)
-    }
     this.emit('verified', index)
     this.#reader.wake(index)
     if (this.#downloader!.have.complete) this.#onDone()

@@ -1,7 +1,8 @@
 /**
  * Serving blocks to peers: each peer's queue of `request` messages, answered from the store while the data
  * channel has room (SEND_HIGH_WATER_MARK), resumed on `drain`. Recently read pieces are kept whole so that the 16
- * KiB requests of one piece cost one store read, not one per block.
+ * KiB requests of one piece cost one store read, not one per block. A piece announced while the store is still
+ * writing it (engine/download.ts) is served from its verified bytes in memory (UploaderContext.readable).
  */
 import { BLOCK_LENGTH, MAX_QUEUED_UPLOAD_REQUESTS, SEND_COALESCE_BYTES, SEND_HIGH_WATER_MARK } from './constants.js'
 import { ProtocolError } from './errors.js'
@@ -36,6 +37,11 @@ export interface UploaderContext {
   readonly metainfo: Metainfo
   readonly store: PieceStore
   readonly have: Bitfield
+  /**
+   * A verified piece held in memory (on its way into the store, or refused by it: Downloader.readable), served from
+   * there; pieces neither `have` nor readable are not served.
+   */
+  readable?: (index: number) => Uint8Array | undefined
   onUploaded (peer: Peer, bytes: number): void
   warn (peer: Peer, err: Error): void
   /** The publisher's seeder: hold back requests for pieces other peers can serve (engine/spread.ts). */
@@ -58,16 +64,19 @@ export class Uploader {
     this.#cacheSize = Math.max(PIECE_CACHE_MIN, Math.ceil(PIECE_CACHE_BYTES / Math.max(1, ctx.metainfo.pieceLength)))
   }
 
-  /** A `request` message. Out-of-range requests break the protocol; requests for pieces we lack are ignored. */
+  /**
+   * A `request` message. Out-of-range requests break the protocol; requests for pieces we lack are ignored (BEP 3
+   * has no refusal without the fast extension, which we do not implement: the requester times out and asks another).
+   */
   onRequest (peer: Peer, req: UploadRequest): void {
-    const { metainfo, have } = this.#ctx
+    const { metainfo } = this.#ctx
     if (req.index >= metainfo.pieceCount || req.length <= 0 || req.length > BLOCK_LENGTH ||
         req.begin + req.length > pieceLengthAt(metainfo, req.index)) {
       this.#ctx.warn(peer, new ProtocolError(`invalid request ${req.index}:${req.begin}+${req.length}`))
       peer.destroy()
       return
     }
-    if (peer.amChoking || !have.has(req.index)) return
+    if (peer.amChoking || !this.#holds(req.index)) return
     let queue = this.#queues.get(peer)
     if (queue === undefined) {
       queue = []
@@ -112,11 +121,14 @@ export class Uploader {
           this.#scheduleHeld(peer, queue)
           return
         }
+        // A piece announced on its way into the store that the store then refused, and dropped from memory since the
+        // request came: ignored, as if we never had it.
+        const held = batch.filter((req) => this.#holds(req.index))
         // Start every read of this batch, and of the pieces queued next, before waiting for any of them.
-        const reads = batch.map((req) => this.#readPiece(req.index))
+        const reads = held.map((req) => this.#readPiece(req.index))
         this.#prefetch(queue)
         const blocks: Array<{ index: number, begin: number, block: Uint8Array }> = []
-        for (const [i, req] of batch.entries()) {
+        for (const [i, req] of held.entries()) {
           try {
             const piece = await reads[i]!
             blocks.push({ index: req.index, begin: req.begin, block: piece.subarray(req.begin, req.begin + req.length) })
@@ -198,7 +210,15 @@ export class Uploader {
     }
   }
 
+  #holds (index: number): boolean {
+    return this.#ctx.have.has(index) || this.#ctx.readable?.(index) !== undefined
+  }
+
   #readPiece (index: number): Promise<Uint8Array> {
+    // Not yet in the store, refused by it, or kept for a reader: its verified bytes in memory (not cached: they are
+    // in memory already).
+    const inMemory = this.#ctx.readable?.(index)
+    if (inMemory !== undefined) return Promise.resolve(inMemory)
     let p = this.#cache.get(index)
     if (p !== undefined) {
       // Refresh its place in the LRU order.

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { Bitfield } from '../../../engine/bitfield.js'
-import { Choker, othersCanServe, type ChokeDecision, type ChokerInit } from '../../../engine/choker.js'
+import { Choker, newcomerTest, othersCanServe, type ChokeDecision, type ChokerInit } from '../../../engine/choker.js'
+import type { Peer } from '../../../engine/wire/peer.js'
 import { mulberry32 } from '../../../engine/util/random.js'
 
 const S = 1000
 
 /** A choker with peers named by letters, all connected at t=0. `interested` lists who said `interested`. */
-function setup (peers: string, init: ChokerInit = {}, connectedAt = 0): Choker<string> {
+function setup (peers: string, init: ChokerInit<string> = {}, connectedAt = 0): Choker<string> {
   const rand = mulberry32(7)
   const c = new Choker<string>({ random: () => rand() / 2 ** 32, ...init })
   for (const p of peers) c.add(p, connectedAt)
@@ -186,6 +187,59 @@ describe('Choker', () => {
     expect(othersCanServe(bf('**  '), [bf('*  *')])).toBe(true)
     expect(othersCanServe(undefined, [bf('*   ')])).toBe(true)
     expect(othersCanServe(undefined, [undefined, bf('    ')])).toBe(false)
+  })
+
+  it('while seeding, gives a newcomer that finds every slot taken a slot of its own until it has its first page', () => {
+    const newcomers = new Set('FG')
+    const c = setup('ABCDEFGH', { newcomer: (p) => newcomers.has(p) })
+    c.setSeeding(true)
+    for (const p of 'ABCDE') c.interested(p, 0)
+    expect(show(c.interested('F', 1 * S))).toBe('+F') // every slot taken: a newcomer's own
+    expect(c.info('F')?.slot).toBe('newcomer')
+    expect(show(c.interested('G', 1 * S))).toBe('+G')
+    expect(show(c.interested('H', 1 * S))).toBe('') // not a newcomer (a return visitor): waits as before
+    expect(slots(c, 'ABCDEFGH')).toBe('ABCDEFG.')
+    // A recalculation keeps the newcomers' slots while they are newcomers.
+    expect(show(c.tick(10 * S))).toBe('')
+    expect(slots(c, 'ABCDEFGH')).toBe('ABCDEFG.')
+    // F has its first page: no regular slot is free, so it waits like anyone.
+    newcomers.delete('F')
+    expect(show(c.tick(11 * S))).toBe('-F')
+    // A, B and C leave: their slots go to the waiting F and H, and one stays free (G holds its own).
+    expect(show([...c.remove('A', 12 * S), ...c.remove('B', 12 * S), ...c.remove('C', 12 * S)]).split(' ').sort().join(' ')).toBe('+F +H')
+    // G has its first page: it takes the free slot (it is unchoked already: nothing on the wire).
+    newcomers.delete('G')
+    expect(show(c.tick(12 * S + 1))).toBe('')
+    expect(c.info('G')?.slot).toBe('regular')
+  })
+
+  it('gives a newcomer a slot of its own while downloading too, and none without a newcomer test', () => {
+    // A visitor still downloading: the others hold its slots (they all want pieces from each other).
+    const downloading = setup('ABCDEF', { newcomer: (p, uploaded) => p === 'F' && uploaded < 4 * 16384 })
+    for (const p of 'ABCDE') downloading.interested(p, 0)
+    expect(show(downloading.interested('F', 0))).toBe('+F')
+    // We sent it four pieces' worth: it is a newcomer no more, and waits like anyone.
+    downloading.uploaded('F', 4 * 16384)
+    expect(show(downloading.tick(1 * S))).toBe('-F')
+    const plain = setup('ABCDEF')
+    plain.setSeeding(true)
+    for (const p of 'ABCDE') plain.interested(p, 0)
+    expect(show(plain.interested('F', 0))).toBe('')
+  })
+
+  it('newcomerTest: the spread policy at the publisher; elsewhere, fewer than 4 pieces announced and sent', () => {
+    const peer = (count: number): Peer => ({ has: Bitfield.fromString('*'.repeat(count).padEnd(10, ' ')) }) as unknown as Peer
+    const test = newcomerTest(undefined, () => 1000)
+    expect(test(peer(0), 0)).toBe(true)
+    expect(test(peer(3), 3999)).toBe(true)
+    expect(test(peer(4), 0)).toBe(false) // announced its first page
+    expect(test(peer(0), 4000)).toBe(false) // got four pieces from us and announced none
+    expect(test({ has: undefined } as unknown as Peer, 0)).toBe(true)
+    expect(newcomerTest(undefined, () => undefined)(peer(0), 0)).toBe(false) // no metainfo yet
+    const atOrigin = newcomerTest({ isNewcomer: (p) => p === peer0 }, () => 1000)
+    const peer0 = peer(9)
+    expect(atOrigin(peer0, 1e9)).toBe(true)
+    expect(atOrigin(peer(0), 0)).toBe(false)
   })
 
   it('with no slots at all, never unchokes', () => {

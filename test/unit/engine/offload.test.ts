@@ -10,7 +10,7 @@ import { Spread } from '../../../engine/spread.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
 import type { Peer } from '../../../engine/wire/peer.js'
-import { connectTorrents } from '../../fixtures/engine-peers.js'
+import { connectTorrents, sameBytes, storeWith } from '../../fixtures/engine-peers.js'
 import { makeTorrent, randomData } from '../../fixtures/make-torrent.js'
 
 const PIECE = 16 * 1024
@@ -96,5 +96,55 @@ describe('the origin seeder sends each piece once', () => {
     await done(b)
     expect(b.stats().downloaded).toBe(metainfo.length)
     expect(seed.stats().uploaded).toBe(2 * metainfo.length)
+  })
+
+  it('serves a newcomer its first page at once when the visitors before it hold every upload slot', async () => {
+    const { metainfo, seed } = await origin(32)
+    // Five visitors that lack every piece (so they stay interested) and fetch nothing yet: they hold the four
+    // regular slots and the optimistic one, as visitors that arrived first do until they have the whole site.
+    const early = Array.from({ length: 5 }, () => visitor(metainfo))
+    for (const v of early) {
+      v.setWanted(0, metainfo.pieceCount - 1, false)
+      connectTorrents(seed, v)
+    }
+    for (let tries = 0; early.some((v) => [...v.peers].some((p) => p.peerChoking)) && tries < 1000; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    // A newcomer that reaches only the origin: its first page comes at once, not once a slot frees (before: after
+    // a visitor finished, or at the earliest a rechoke 10 s later).
+    const newcomer = visitor(metainfo)
+    newcomer.setWanted(0, metainfo.pieceCount - 1, false)
+    connectTorrents(seed, newcomer)
+    const chunks: Uint8Array[] = []
+    for await (const chunk of newcomer.read(3 * PIECE, 2 * PIECE)) chunks.push(chunk)
+    expect(Buffer.concat(chunks).length).toBe(2 * PIECE)
+    expect(early.every((v) => [...v.peers].every((p) => !p.peerChoking))).toBe(true)
+  })
+
+  it('a visitor still downloading also serves a newcomer its first page when other visitors hold its slots', async () => {
+    const { metainfo, data } = await makeTorrent([{ path: 'site.bin', data: randomData(32 * PIECE, 15) }], PIECE)
+    // v holds every piece but the last, which nobody has: it is downloading, not seeding.
+    const held = Array.from({ length: 31 }, (_, i) => i)
+    const store = await storeWith(metainfo, data, held)
+    const have = new Bitfield(metainfo.pieceCount)
+    for (const i of held) have.set(i)
+    const v = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have })
+    torrents.push(v)
+    const early = Array.from({ length: 5 }, () => visitor(metainfo))
+    for (const e of early) {
+      e.setWanted(0, metainfo.pieceCount - 1, false)
+      connectTorrents(v, e)
+    }
+    for (let tries = 0; early.some((e) => [...e.peers].some((p) => p.peerChoking)) && tries < 1000; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    const newcomer = visitor(metainfo)
+    newcomer.setWanted(0, metainfo.pieceCount - 1, false)
+    connectTorrents(v, newcomer)
+    const chunks: Uint8Array[] = []
+    for await (const chunk of newcomer.read(3 * PIECE, 2 * PIECE)) chunks.push(chunk)
+    expect(sameBytes(Buffer.concat(chunks), data.subarray(3 * PIECE, 5 * PIECE))).toBe(true)
+    // Nobody lost a slot for it (before, it waited for the optimistic slot to turn, 30 s).
+    expect(early.every((e) => [...e.peers].every((p) => !p.peerChoking))).toBe(true)
   })
 })

@@ -195,7 +195,7 @@ describe('Torrent.read streaming', () => {
     const chunk = await first
     expect(chunk.done).toBe(false)
     expect(sameBytes(chunk.value as Uint8Array, data.subarray(offset, 31 * PIECE))).toBe(true)
-    // Not stored yet, so not announced to peers either.
+    // Not stored yet (`have` is what the store holds; peers were told already: early-have.test.ts).
     expect(torrent.have!.has(30)).toBe(false)
     release()
     await verifiedCount(torrent, 1)
@@ -281,7 +281,7 @@ describe('Torrent.read streaming', () => {
     await reader.return(undefined)
   })
 
-  it('a file larger than the store still streams: refused pieces go to the reader, unannounced, each fetched once', async () => {
+  it('a file larger than the store still streams: refused pieces go to the reader, each fetched once', async () => {
     const { metainfo, data } = await fixture
     const seed = await seeder(metainfo, data)
     // Room for 8 pieces (a full quota, or the loader's budget for the visit), and the file on demand only (as the
@@ -295,7 +295,7 @@ describe('Torrent.read streaming', () => {
     const chunks: Uint8Array[] = []
     for await (const chunk of torrent.read(0, metainfo.length)) chunks.push(chunk)
     expect(sameBytes(concatBytes(chunks), data)).toBe(true)
-    expect(torrent.have!.count).toBe(8) // what the store took; the rest is never announced
+    expect(torrent.have!.count).toBe(8) // what the store took; after its first refusal nothing is announced unstored
     expect(torrent.stats().downloaded).toBe(metainfo.length) // read-ahead pieces were held for the reader, not fetched again
     // Going back to a piece long dropped from memory fetches it again.
     const again: Uint8Array[] = []
