@@ -42,6 +42,8 @@ const TRACE = `(() => {
       super(...a); const id = n++
       if (id === 0) note('pc-new')
       this.addEventListener('icegatheringstatechange', () => { if (this.iceGatheringState === 'complete') note('pc' + id + '-gathered') })
+      // pc0's candidates as they come (type/protocol), to see what a description waits for.
+      if (id === 0) this.addEventListener('icecandidate', (e) => note(e.candidate ? 'pc0-' + (e.candidate.type ?? '?') + '/' + (e.candidate.protocol ?? '?') : 'pc0-cand-end'))
       this.addEventListener('connectionstatechange', () => { if (this.connectionState === 'connected') note('pc' + id + '-connected') })
       const wire = (ch) => {
         ch.addEventListener('open', () => note('pc' + id + '-open'))
@@ -101,14 +103,21 @@ async function timeline (page) {
       size: e.decodedBodySize
     })
     const resources = w.performance.getEntriesByType('resource').map((e) => entry(e))
-    return { marks, events, reads, hist, longTasks, doc: nav ? entry(nav, '(document)') : null, resources }
+    // The shell's own files (peersite.js, peersite.json, site.torrent, sw.js): start, first byte, end.
+    const shell = frame !== null ? performance.getEntriesByType('resource').filter((e) => !e.name.includes('/announce') && e.initiatorType !== 'iframe').map((e) => {
+      const n = e.name.replace(location.origin, '')
+      return `${n} ${Math.round(e.startTime)}/${Math.round(e.responseStart)}/${Math.round(e.responseEnd)}`
+    }) : []
+    const shellNav = frame !== null ? performance.getEntriesByType('navigation')[0] : undefined
+    return { marks, events, reads, hist, longTasks, doc: nav ? entry(nav, '(document)') : null, resources, shell, shellDoc: shellNav ? Math.round(shellNav.responseEnd) : undefined }
   })
 }
 
 function print (label, usable, t) {
   console.log(`\n== ${label}: usable at ${Math.round(usable)} ms`)
+  if (t.shell?.length > 0) console.log(`shell: document ends ${t.shellDoc}; ` + t.shell.join(', ') + ' (start/first byte/end)')
   if (t.marks.length > 0) console.log('marks: ' + t.marks.map(([n, v]) => `${n} ${v}`).join(', '))
-  if (t.events.length > 0) console.log('swarm: ' + t.events.slice(0, 60).map(([n, v]) => `${n} ${v}`).join(', '))
+  if (t.events.length > 0) console.log('swarm: ' + t.events.slice(0, 80).map(([n, v]) => `${n} ${v}`).join(', '))
   if (t.hist) console.log('wire per 100 ms (KiB in / requests out): ' + t.hist)
   if (t.longTasks?.length > 0) {
     const before = t.longTasks.filter(([, start]) => start < usable)
