@@ -24,7 +24,7 @@ describe('the answerer candidate delay', () => {
   beforeEach(() => { vi.useFakeTimers() })
   afterEach(() => { vi.useRealTimers() })
 
-  for (const [who, origin] of [['libdatachannel', 'o=rtc 1 0 IN IP4 127.0.0.1'], ['Firefox', 'o=mozilla...THIS_IS_SDPARTA-99.0 1 0 IN IP4 0.0.0.0']]) {
+  for (const [who, origin] of [['libdatachannel', 'o=rtc 1 0 IN IP4 127.0.0.1'], ['Firefox', 'o=mozilla...THIS_IS_SDPARTA-99.0 1 0 IN IP4 0.0.0.0']] as Array<[string, string]>) {
     it(`holds back the candidates of an offer from ${who}`, async () => {
       const pc = new Recorder()
       await pc.setRemoteDescription(offer(origin))
