@@ -102,8 +102,8 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
   // A keyed site (publish --key): its torrents speak peersite_pointer from the start (late-pointer.ts).
   // Only in the keyed build (peersite-keyed.js, which publish --key ships as peersite.js): plain sites do not carry it.
   const late = PEERSITE_KEYED && manifest.address !== undefined ? new LatePointer() : undefined
-  /** A first visit: no worker of ours controls this page yet (a returning visitor's worker served it). */
-  const firstVisit = navigator.serviceWorker.controller === null
+  /** A first visit: no worker of ours controlled this page as it loaded (index.html may have registered one since: peersiteFirst). */
+  const firstVisit = navigator.serviceWorker.controller === null || 'peersiteFirst' in globalThis
   let following: Promise<Follower> | undefined
   let startFollow!: (torrent: Torrent) => Promise<Follower>
   if (PEERSITE_KEYED) startFollow = (torrent) => {
