@@ -72,9 +72,21 @@ const make = <K extends keyof HTMLElementTagNameMap> (tag: K, text?: string): HT
   return node
 }
 
+/** The card as a whole page (added to the loader's style, loader/ui.ts STYLE, which the first paint needs). */
+const PROBLEM_STYLE = `
+#peersite-card.full{inset:0;max-width:none;display:flex;align-items:center;justify-content:center;border:0;border-radius:0;box-shadow:none;font-size:16px;line-height:1.5}
+#peersite-card.full>div{max-width:34rem;margin:1rem;padding:1.25rem 1.5rem;border:1px solid #ddd;border-radius:8px}
+#peersite-card.full h1{font-size:1.25rem;margin:0 0 .5rem}
+#peersite-card small,#peersite-card code{color:#666;word-break:break-all}`
+
 export function showProblem (problem: Problem, ensureCard: () => Card): void {
   document.getElementById('peersite-status')?.replaceChildren()
   const { root, body } = ensureCard()
+  if (document.getElementById('peersite-problem-style') === null) {
+    const style = make('style', PROBLEM_STYLE)
+    style.id = 'peersite-problem-style'
+    document.head.append(style)
+  }
   root.classList.add('full')
   root.setAttribute('role', 'alert')
   document.title = problem.title

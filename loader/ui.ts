@@ -7,12 +7,10 @@ import type { SiteManifest } from '../worker/protocol.js'
 import type { ProblemCode } from './boot.js'
 import { later } from './lazy.js'
 
+/** The card and the frame; the problem page's own rules come with its code (loader/problem.ts PROBLEM_STYLE). */
 const STYLE = `
 #peersite-card{position:fixed;right:1rem;bottom:1rem;max-width:22rem;z-index:2147483647;background:#fff;color:#333;font:14px/1.4 system-ui,sans-serif;padding:.75rem 1rem;border:1px solid #ddd;border-radius:8px;box-shadow:0 2px 12px #0002}
-#peersite-card.full{inset:0;max-width:none;display:flex;align-items:center;justify-content:center;border:0;border-radius:0;box-shadow:none;font-size:16px;line-height:1.5}
-#peersite-card.full>div{max-width:34rem;margin:1rem;padding:1.25rem 1.5rem;border:1px solid #ddd;border-radius:8px}
-#peersite-card h1{font-size:1em;margin:0}#peersite-card.full h1{font-size:1.25rem;margin:0 0 .5rem}#peersite-card p{margin:.25rem 0 0}
-#peersite-card small,#peersite-card code{color:#666;word-break:break-all}
+#peersite-card h1{font-size:1em;margin:0}#peersite-card p{margin:.25rem 0 0}
 #peersite-frame{position:fixed;inset:0;width:100%;height:100%;border:0;display:block}`
 
 let styled = false
