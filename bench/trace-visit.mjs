@@ -7,6 +7,7 @@
  *   npm run build && sh scripts/in-netns.sh node bench/trace-visit.mjs mathjax [--plain] [--all]
  * A diagnostic, not a benchmark: it exports no run(), so bench/run-all.mjs skips it.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 import { launchChromium } from './lib/chromium.mjs'
 import { assertInNetns, requireDist } from './lib/env.mjs'
@@ -158,8 +159,24 @@ async function main () {
       await context.addInitScript(TRACE)
       const page = await context.newPage()
       const before = plain.requests.length
+      // This process (the seeder, the tracker and the static server live here): its event loop's delay, and what the
+      // seeder sent per 100 ms, so a slow stretch in the page's wire line can be told from a starved seeder.
+      const lag = monitorEventLoopDelay({ resolution: 5 })
+      lag.enable()
+      const sent = []
+      const t0 = performance.now()
+      let last = site.seederStats()?.uploaded ?? 0
+      const sampler = setInterval(() => {
+        const now = site.seederStats()?.uploaded ?? 0
+        if (now !== last) sent.push(`${Math.floor((performance.now() - t0) / 100) * 100}:${Math.round((now - last) / 1024)}K`)
+        last = now
+      }, 100)
       await page.goto(url, { waitUntil: 'commit' })
-      print(`${label} cold`, await timeUntilUsable(page, spec.usable), await timeline(page))
+      const cold = await timeUntilUsable(page, spec.usable)
+      clearInterval(sampler)
+      lag.disable()
+      print(`${label} cold`, cold, await timeline(page))
+      if (label === 'peersite') console.log(`  bench process: event loop delay p50 ${Math.round(lag.percentile(50) / 1e6)} ms, p99 ${Math.round(lag.percentile(99) / 1e6)} ms, max ${Math.round(lag.max / 1e6)} ms; seeder sent per 100 ms (from goto, ~0-30 ms before the page's clock): ${sent.join(' ')}`)
       if (label === 'plain') console.log('  served: ' + plain.requests.slice(before).join(' '))
       await page.close()
       const again = await context.newPage()
