@@ -241,8 +241,9 @@ function checkDescription (desc: SessionDescription, type: 'offer' | 'answer'): 
  * ICE server configured (STUN: server reflexive, TURN: relay), without which peers behind NAT could not reach us.
  */
 export function candidateTypes (config: RTCConfiguration | undefined): string[] {
-  const urls = (config?.iceServers ?? []).flatMap((s) => typeof s.urls === 'string' ? [s.urls] : s.urls)
-  return ['host', ...urls.some((u) => /^stuns?:/i.test(u)) ? ['srflx'] : [], ...urls.some((u) => /^turns?:/i.test(u)) ? ['relay'] : []]
+  // Every URL, a string or in an array, starts after a quote in the JSON.
+  const urls = JSON.stringify(config?.iceServers ?? [])
+  return ['host', ...(/"stuns?:/i.test(urls) ? ['srflx'] : []), ...(/"turns?:/i.test(urls) ? ['relay'] : [])]
 }
 
 function peerConnection (init: WebRtcInit): RTCPeerConnection {
