@@ -133,9 +133,8 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
   // on a first visit the peers are connected, and the first page's files on their way, by the time it controls.
   const controlled = registerAndControl(root)
   controlled.catch(() => {})
-  // A first visit joins the swarm now, not after the election (a Web Lock round trip, 20-70 ms): another tab leads
-  // only if two first visits race, and then this one leaves it again (below).
-  let early = firstVisit && from?.torrent === undefined ? joinSwarm(manifest) : undefined
+  /** A first visit's swarm, joined right after the election is asked for, not once it is won (below). */
+  let early: ReturnType<typeof joinSwarm>
 
   const debug: PeersiteDebug = {
     root,
@@ -183,7 +182,7 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
     // site's own start-up (monaco's usable 1.6 s -> 4.6 s on a loaded machine). The store opens meanwhile either way.
     // A first visit has nothing stored: its pieces wait in memory for IndexedDB's code (persistStore, below).
     const opening = adopted === undefined || adopted.destroyed ? openStore(manifestLayout(manifest), storeBudget(manifest), firstVisit) : undefined
-    const swarm = !firstVisit || opening === undefined ? undefined : early ?? joinSwarm(manifest)
+    const swarm = !firstVisit || opening === undefined ? undefined : early ??= joinSwarm(manifest)
     // Web seeds (BEP 19): their code loads beside site.torrent, and is attached before any read reaches the engine.
     const seeds = webSeedsOf(root, manifest)
     const seedCode = opening !== undefined && seeds.length > 0 ? loadWebSeedCode(root) : undefined
@@ -278,6 +277,10 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
       })
     }, () => {})
   })
+  // A first visit joins the swarm now, not once the election is won: the Web Lock's answer waited 20-180 ms behind
+  // this task and the ones queued after it on a loaded machine. Asked for first, the lock is granted while the offers
+  // are made. Another tab leads only if two first visits race, and then this one leaves the swarm again (below).
+  if (firstVisit && from?.torrent === undefined) early ??= joinSwarm(manifest)
   // Another tab leads: its engine is in the swarm already.
   void leadsNow.then((now) => {
     if (now) return
