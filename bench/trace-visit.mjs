@@ -7,6 +7,7 @@
  *   npm run build && sh scripts/in-netns.sh node bench/trace-visit.mjs mathjax [--plain] [--all]
  * A diagnostic, not a benchmark: it exports no run(), so bench/run-all.mjs skips it.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 import { launchChromium } from './lib/chromium.mjs'
 import { assertInNetns, requireDist } from './lib/env.mjs'
@@ -42,6 +43,8 @@ const TRACE = `(() => {
       super(...a); const id = n++
       if (id === 0) note('pc-new')
       this.addEventListener('icegatheringstatechange', () => { if (this.iceGatheringState === 'complete') note('pc' + id + '-gathered') })
+      // pc0's candidates as they come (type/protocol), to see what a description waits for.
+      if (id === 0) this.addEventListener('icecandidate', (e) => note(e.candidate ? 'pc0-' + (e.candidate.type ?? '?') + '/' + (e.candidate.protocol ?? '?') : 'pc0-cand-end'))
       this.addEventListener('connectionstatechange', () => { if (this.connectionState === 'connected') note('pc' + id + '-connected') })
       const wire = (ch) => {
         ch.addEventListener('open', () => note('pc' + id + '-open'))
@@ -101,14 +104,21 @@ async function timeline (page) {
       size: e.decodedBodySize
     })
     const resources = w.performance.getEntriesByType('resource').map((e) => entry(e))
-    return { marks, events, reads, hist, longTasks, doc: nav ? entry(nav, '(document)') : null, resources }
+    // The shell's own files (peersite.js, peersite.json, site.torrent, sw.js): start, first byte, end.
+    const shell = frame !== null ? performance.getEntriesByType('resource').filter((e) => !e.name.includes('/announce') && e.initiatorType !== 'iframe').map((e) => {
+      const n = e.name.replace(location.origin, '')
+      return `${n} ${Math.round(e.startTime)}/${Math.round(e.responseStart)}/${Math.round(e.responseEnd)}`
+    }) : []
+    const shellNav = frame !== null ? performance.getEntriesByType('navigation')[0] : undefined
+    return { marks, events, reads, hist, longTasks, doc: nav ? entry(nav, '(document)') : null, resources, shell, shellDoc: shellNav ? Math.round(shellNav.responseEnd) : undefined }
   })
 }
 
 function print (label, usable, t) {
   console.log(`\n== ${label}: usable at ${Math.round(usable)} ms`)
+  if (t.shell?.length > 0) console.log(`shell: document ends ${t.shellDoc}; ` + t.shell.join(', ') + ' (start/first byte/end)')
   if (t.marks.length > 0) console.log('marks: ' + t.marks.map(([n, v]) => `${n} ${v}`).join(', '))
-  if (t.events.length > 0) console.log('swarm: ' + t.events.slice(0, 60).map(([n, v]) => `${n} ${v}`).join(', '))
+  if (t.events.length > 0) console.log('swarm: ' + t.events.slice(0, 80).map(([n, v]) => `${n} ${v}`).join(', '))
   if (t.hist) console.log('wire per 100 ms (KiB in / requests out): ' + t.hist)
   if (t.longTasks?.length > 0) {
     const before = t.longTasks.filter(([, start]) => start < usable)
@@ -149,8 +159,24 @@ async function main () {
       await context.addInitScript(TRACE)
       const page = await context.newPage()
       const before = plain.requests.length
+      // This process (the seeder, the tracker and the static server live here): its event loop's delay, and what the
+      // seeder sent per 100 ms, so a slow stretch in the page's wire line can be told from a starved seeder.
+      const lag = monitorEventLoopDelay({ resolution: 5 })
+      lag.enable()
+      const sent = []
+      const t0 = performance.now()
+      let last = site.seederStats()?.uploaded ?? 0
+      const sampler = setInterval(() => {
+        const now = site.seederStats()?.uploaded ?? 0
+        if (now !== last) sent.push(`${Math.floor((performance.now() - t0) / 100) * 100}:${Math.round((now - last) / 1024)}K`)
+        last = now
+      }, 100)
       await page.goto(url, { waitUntil: 'commit' })
-      print(`${label} cold`, await timeUntilUsable(page, spec.usable), await timeline(page))
+      const cold = await timeUntilUsable(page, spec.usable)
+      clearInterval(sampler)
+      lag.disable()
+      print(`${label} cold`, cold, await timeline(page))
+      if (label === 'peersite') console.log(`  bench process: event loop delay p50 ${Math.round(lag.percentile(50) / 1e6)} ms, p99 ${Math.round(lag.percentile(99) / 1e6)} ms, max ${Math.round(lag.max / 1e6)} ms; seeder sent per 100 ms (from goto, ~0-30 ms before the page's clock): ${sent.join(' ')}`)
       if (label === 'plain') console.log('  served: ' + plain.requests.slice(before).join(' '))
       await page.close()
       const again = await context.newPage()

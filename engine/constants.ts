@@ -262,6 +262,14 @@ export const WS_RECONNECT_MAX_MS = 300_000 // 5 minutes
 
 /** ICE gathering normally ends in milliseconds on a LAN; STUN adds a round trip. */
 export const ICE_GATHERING_TIMEOUT_MS = 2000
+/**
+ * A non-trickle description goes out this long after it holds a UDP candidate of every useful kind (host; server
+ * reflexive with a STUN server; relay with a TURN server), without waiting for gathering to end: Chromium ends it
+ * only after its TCP phase, 100-150 ms after the UDP candidates (seen in bench/trace-visit.mjs), and TCP candidates
+ * connect to no WebRTC peer of a swarm (browsers' are passive, node-datachannel has none). The wait catches the
+ * other interfaces' candidates of the same phase.
+ */
+export const ICE_SETTLE_MS = 15
 
 // ---- Peer policy (engine/peer-policy.ts): snubbing, turnover, bans ----
 

@@ -123,10 +123,14 @@ export class Downloader {
     this.#outstanding.delete(peer)
   }
 
-  /** BEP 3: interested when the peer has something we lack. */
+  /**
+   * BEP 3: interested when the peer has something we lack. Before its bitfield (or without one: it has nothing yet)
+   * a peer may have anything: we are interested from our handshake on (Torrent.addConnection), so that its unchoke
+   * comes with its bitfield, not one more round trip later.
+   */
   updateInterest (peer: Peer): void {
     if (peer.destroyed) return
-    const interesting = peer.has !== undefined && this.picker.isInteresting(peer.has)
+    const interesting = peer.has === undefined ? !this.have.complete : this.picker.isInteresting(peer.has)
     if (interesting) {
       peer.writeInterested()
       this.fill(peer)

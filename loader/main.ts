@@ -104,8 +104,8 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
   // A keyed site (publish --key): its torrents speak peersite_pointer from the start (late-pointer.ts).
   // Only in the keyed build (peersite-keyed.js, which publish --key ships as peersite.js): plain sites do not carry it.
   const late = PEERSITE_KEYED && manifest.address !== undefined ? new LatePointer() : undefined
-  /** A first visit: no worker of ours controls this page yet (a returning visitor's worker served it). */
-  const firstVisit = navigator.serviceWorker.controller === null
+  /** A first visit: no worker of ours controlled this page as it loaded (index.html may have registered one since: peersiteFirst). */
+  const firstVisit = navigator.serviceWorker.controller === null || 'peersiteFirst' in globalThis
   let following: Promise<Follower> | undefined
   let startFollow!: (torrent: Torrent) => Promise<Follower>
   if (PEERSITE_KEYED) startFollow = (torrent) => {
@@ -135,6 +135,8 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
   // on a first visit the peers are connected, and the first page's files on their way, by the time it controls.
   const controlled = registerAndControl(root)
   controlled.catch(() => {})
+  /** A first visit's swarm, joined right after the election is asked for, not once it is won (below). */
+  let early: ReturnType<typeof joinSwarm>
 
   const debug: PeersiteDebug = {
     root,
@@ -182,7 +184,7 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
     // site's own start-up (monaco's usable 1.6 s -> 4.6 s on a loaded machine). The store opens meanwhile either way.
     // A first visit has nothing stored: its pieces wait in memory for IndexedDB's code (persistStore, below).
     const opening = adopted === undefined || adopted.destroyed ? openStore(manifestLayout(manifest), storeBudget(manifest), firstVisit) : undefined
-    const swarm = !firstVisit || opening === undefined ? undefined : joinSwarm(manifest)
+    const swarm = !firstVisit || opening === undefined ? undefined : early ??= joinSwarm(manifest)
     // Web seeds (BEP 19): their code loads beside site.torrent, and is attached before any read reaches the engine.
     const seeds = webSeedsOf(root, manifest)
     const seedCode = opening !== undefined && seeds.length > 0 ? loadWebSeedCode(root) : undefined
@@ -276,6 +278,16 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
         }
       })
     }, () => {})
+  })
+  // A first visit joins the swarm now, not once the election is won: the Web Lock's answer waited 20-180 ms behind
+  // this task and the ones queued after it on a loaded machine. Asked for first, the lock is granted while the offers
+  // are made. Another tab leads only if two first visits race, and then this one leaves the swarm again (below).
+  if (firstVisit && from?.torrent === undefined) early ??= joinSwarm(manifest)
+  // Another tab leads: its engine is in the swarm already.
+  void leadsNow.then((now) => {
+    if (now) return
+    void early?.discovery.destroy()
+    early = undefined
   })
   await controlled
   mark('controlled')

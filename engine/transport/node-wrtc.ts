@@ -41,8 +41,12 @@ export function addEndOfCandidatesEvent (ctor: { prototype: object }): void {
  * libjuice (node-datachannel's ICE) then sends its first connectivity checks to an offerer that cannot yet
  * authenticate them, and only retries one second later: measured here, 5 to 8 connections in 12 took 1000 ms
  * instead of 5-15 ms. Applying the offer without its candidates and adding them a moment later lets the answer
- * reach the offerer first (the tracker relays it within milliseconds): 12 in 12 opened in 55-70 ms. Browsers'
- * ICE does not have this problem and never load this file.
+ * reach the offerer first (the tracker relays it within milliseconds): 12 in 12 opened in 55-70 ms. A Firefox
+ * offerer needs the delay too (measured: 1000 ms without it, 80-100 ms with it). A Chromium offerer does not
+ * (libwebrtc answers checks that come before the answer, as RFC 8445 expects of an offerer): its offers (`o=- `,
+ * libwebrtc's origin line; libdatachannel writes `o=rtc`, Firefox `o=mozilla`) are applied whole, and the channel
+ * opened 6-18 ms after Chromium had the answer instead of 56-138 ms (a visitor's first connection to the publisher's
+ * seeder: bench/trace-visit.mjs, pc5-remote to pc0-open). Browsers never load this file.
  */
 const ANSWERER_CANDIDATE_DELAY_MS = 50
 const DELAYED = Symbol.for('peersite.delayAnswererCandidates')
@@ -59,7 +63,7 @@ export function delayAnswererCandidates (ctor: { prototype: object }): void {
   proto.setRemoteDescription = async function (this: DescriptionTarget, description: RTCSessionDescriptionInit): Promise<void> {
     const sdp = description?.sdp
     // Only whole offers of one data-channel section (what the WebSocket tracker protocol carries).
-    if (description?.type !== 'offer' || sdp === undefined || (sdp.match(/^m=/gm) ?? []).length !== 1) {
+    if (description?.type !== 'offer' || sdp === undefined || (sdp.match(/^m=/gm) ?? []).length !== 1 || /^o=- /m.test(sdp)) {
       await setRemote.call(this, description)
       return
     }

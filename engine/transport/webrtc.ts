@@ -10,7 +10,7 @@
  * channel with a random label and default options (ordered, reliable); its answerer takes whatever channel arrives.
  * We do the same, and descriptions travel as plain `{ type, sdp }`.
  */
-import { ICE_GATHERING_TIMEOUT_MS, SEND_LOW_WATER_MARK } from '../constants.js'
+import { ICE_GATHERING_TIMEOUT_MS, ICE_SETTLE_MS, SEND_LOW_WATER_MARK } from '../constants.js'
 import { Emitter } from '../util/emitter.js'
 import { randomBytes, toHex, utf8 } from '../util/bytes.js'
 import { isRemoteClose, sdpFingerprint, type Connection, type ConnectionEvents, type RemoteIdentity } from './index.js'
@@ -56,8 +56,11 @@ export class WebRtcConnection extends Emitter<ConnectionEvents> implements Conne
   #gathered: Promise<void>
   readonly #iceTimeoutMs: number
 
-  /** Prefer createOffer() / createAnswer(); this wires an RTCPeerConnection that nobody has signalled yet. */
-  constructor (pc: RTCPeerConnection, initiator: boolean, iceTimeoutMs = ICE_GATHERING_TIMEOUT_MS) {
+  /**
+   * Prefer createOffer() / createAnswer(); this wires an RTCPeerConnection that nobody has signalled yet.
+   * `wanted`: the candidate types after which the description may go out before gathering ends (candidateTypes).
+   */
+  constructor (pc: RTCPeerConnection, initiator: boolean, iceTimeoutMs = ICE_GATHERING_TIMEOUT_MS, wanted: readonly string[] = ['host']) {
     super()
     this.pc = pc
     this.initiator = initiator
@@ -70,8 +73,20 @@ export class WebRtcConnection extends Emitter<ConnectionEvents> implements Conne
     // Listen for the end of gathering from the start: node-datachannel begins gathering as soon as a description
     // is set, and may finish before anyone awaits it.
     this.#gathered = new Promise((resolve) => {
+      const seen = new Set<string>()
+      let settling = false
       const check = (event?: Event): void => {
-        if (pc.iceGatheringState === 'complete' || (event !== undefined && (event as RTCPeerConnectionIceEvent).candidate === null)) {
+        const candidate = (event as RTCPeerConnectionIceEvent | undefined)?.candidate
+        if (candidate != null && !settling) {
+          // "candidate:FOUNDATION COMPONENT PROTOCOL PRIORITY ADDRESS PORT typ TYPE ..." (RFC 8839 section 5.1)
+          const [, , protocol, , , , , type] = candidate.candidate.split(' ')
+          if (protocol?.toLowerCase() === 'udp' && type !== undefined) seen.add(type)
+          if (wanted.every((t) => seen.has(t))) {
+            settling = true
+            setTimeout(resolve, ICE_SETTLE_MS)
+          }
+        }
+        if (pc.iceGatheringState === 'complete' || (event !== undefined && candidate === null)) {
           pc.removeEventListener('icegatheringstatechange', onState)
           pc.removeEventListener('icecandidate', check)
           resolve()
@@ -221,6 +236,16 @@ function checkDescription (desc: SessionDescription, type: 'offer' | 'answer'): 
   return { type, sdp: desc.sdp }
 }
 
+/**
+ * The candidate types a description waits for before gathering ends: a host candidate, and one from each kind of
+ * ICE server configured (STUN: server reflexive, TURN: relay), without which peers behind NAT could not reach us.
+ */
+export function candidateTypes (config: RTCConfiguration | undefined): string[] {
+  // Every URL, a string or in an array, starts after a quote in the JSON.
+  const urls = JSON.stringify(config?.iceServers ?? [])
+  return ['host', ...(/"stuns?:/i.test(urls) ? ['srflx'] : []), ...(/"turns?:/i.test(urls) ? ['relay'] : [])]
+}
+
 function peerConnection (init: WebRtcInit): RTCPeerConnection {
   const Ctor = init.RTCPeerConnection ?? (globalThis as { RTCPeerConnection?: RTCPeerConnectionConstructor }).RTCPeerConnection
   if (Ctor === undefined) throw new TypeError('no RTCPeerConnection: this environment has no WebRTC')
@@ -229,7 +254,7 @@ function peerConnection (init: WebRtcInit): RTCPeerConnection {
 
 /** The offering side: a connection (not open yet) and its complete offer. Call `connection.accept(answer)` next. */
 export async function createOffer (init: WebRtcInit = {}): Promise<{ connection: WebRtcConnection, offer: SessionDescription }> {
-  const connection = new WebRtcConnection(peerConnection(init), true, init.iceTimeoutMs)
+  const connection = new WebRtcConnection(peerConnection(init), true, init.iceTimeoutMs, candidateTypes(init.rtcConfig))
   try {
     return { connection, offer: await connection.offer() }
   } catch (err) {
@@ -240,7 +265,7 @@ export async function createOffer (init: WebRtcInit = {}): Promise<{ connection:
 
 /** The answering side: a connection (open once the remote applies the answer) and the answer to send back. */
 export async function createAnswer (offer: SessionDescription, init: WebRtcInit = {}): Promise<{ connection: WebRtcConnection, answer: SessionDescription }> {
-  const connection = new WebRtcConnection(peerConnection(init), false, init.iceTimeoutMs)
+  const connection = new WebRtcConnection(peerConnection(init), false, init.iceTimeoutMs, candidateTypes(init.rtcConfig))
   try {
     return { connection, answer: await connection.answer(offer) }
   } catch (err) {

@@ -1,0 +1,67 @@
+/**
+ * A torrent that lacks pieces says `interested` right after its handshake, before the remote's bitfield: the remote's
+ * choker then unchokes it as it answers the handshake, one round trip sooner than interest sent after the bitfield.
+ * Once the bitfield shows nothing it lacks, it says `not-interested`; a complete torrent never says `interested`.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { Bitfield } from '../../../engine/bitfield.js'
+import { MemoryStore } from '../../../engine/storage/memory.js'
+import { Torrent } from '../../../engine/torrent.js'
+import { memoryConnectionPair } from '../../../engine/transport/memory.js'
+import { encodeHandshake, encodeMessage, WireDecoder, type DecodedItem } from '../../../engine/wire/codec.js'
+import type { Connection } from '../../../engine/transport/index.js'
+import { makeTorrent, randomData } from '../../fixtures/make-torrent.js'
+
+const torrents: Torrent[] = []
+afterEach(async () => {
+  await Promise.all(torrents.splice(0).map(async (t) => await t.destroy()))
+})
+
+const PIECE = 16 * 1024
+const tick = async (): Promise<void> => await new Promise((resolve) => setTimeout(resolve, 20))
+
+/** A torrent on one end of a connection; the other end is the test's, decoded message by message. */
+async function connected (have?: Bitfield): Promise<{ remote: Connection, received: DecodedItem[], infoHash: Uint8Array, pieceCount: number }> {
+  const { metainfo } = await makeTorrent([{ path: 'a.bin', data: randomData(8 * PIECE, 5) }], PIECE)
+  const torrent = new Torrent({ createStore: (m) => new MemoryStore({ pieceLength: m.pieceLength, length: m.length }) }, {
+    infoHash: metainfo.infoHash, metainfo, ...(have !== undefined ? { have } : {})
+  })
+  torrents.push(torrent)
+  const [remote, local] = memoryConnectionPair()
+  const decoder = new WireDecoder({ maxMessageLength: 1 << 20 })
+  const received: DecodedItem[] = []
+  remote.on('data', (chunk) => { received.push(...decoder.push(chunk)) })
+  torrent.addConnection(local)
+  await tick()
+  return { remote, received, infoHash: Uint8Array.from(Buffer.from(metainfo.infoHash, 'hex')), pieceCount: metainfo.pieceCount }
+}
+
+const types = (items: DecodedItem[]): string[] => items.map((i) => i.kind === 'handshake' ? 'handshake' : i.message.type)
+
+describe('interest from the handshake on', () => {
+  it('a torrent that lacks pieces is interested before the remote has said anything', async () => {
+    const { received } = await connected()
+    expect(types(received)).toEqual(['handshake', 'interested'])
+  })
+
+  it('says not-interested once the bitfield shows nothing it lacks', async () => {
+    const have = new Bitfield(8)
+    have.set(0)
+    const { remote, received, infoHash } = await connected(have)
+    expect(types(received)).toEqual(['handshake', 'interested'])
+    remote.send(encodeHandshake({ infoHash, peerId: new Uint8Array(20).fill(7) }))
+    remote.send(encodeMessage({ type: 'bitfield', bitfield: Uint8Array.of(0x80) }))
+    await tick()
+    const after = types(received.slice(2))
+    expect(after).toContain('not-interested')
+    expect(after).not.toContain('request')
+  })
+
+  it('a complete torrent is never interested', async () => {
+    const { remote, received, infoHash } = await connected(Bitfield.full(8))
+    remote.send(encodeHandshake({ infoHash, peerId: new Uint8Array(20).fill(7) }))
+    await tick()
+    expect(types(received)).not.toContain('interested')
+    expect(types(received)[0]).toBe('handshake')
+  })
+})
