@@ -382,8 +382,6 @@ export class Torrent extends Emitter<TorrentEvents> {
     })
     peer.on('message', (message) => this.#onMessage(peer, message))
     peer.writeHandshake()
-    // With the handshake: the peer's choker sees our interest as it sends its bitfield (Downloader.updateInterest).
-    if (this.#downloader?.have.complete === false) peer.writeInterested()
     return peer
   }
 

@@ -1,6 +1,7 @@
 /**
- * A torrent that lacks pieces says `interested` right after its handshake, before the remote's bitfield: the remote's
- * choker then unchokes it as it answers the handshake, one round trip sooner than interest sent after the bitfield.
+ * A torrent that lacks pieces says `interested` as soon as the handshakes are exchanged, right after its own bitfield
+ * (BEP 3: the bitfield is only ever the first message) and before the remote's bitfield: the remote's choker can
+ * unchoke it as it reads the bitfield, one round trip sooner than interest sent once the remote's bitfield arrived.
  * Once the bitfield shows nothing it lacks, it says `not-interested`; a complete torrent never says `interested`.
  */
 import { afterEach, describe, expect, it } from 'vitest'
@@ -39,20 +40,25 @@ async function connected (have?: Bitfield): Promise<{ remote: Connection, receiv
 const types = (items: DecodedItem[]): string[] => items.map((i) => i.kind === 'handshake' ? 'handshake' : i.message.type)
 
 describe('interest from the handshake on', () => {
-  it('a torrent that lacks pieces is interested before the remote has said anything', async () => {
-    const { received } = await connected()
-    expect(types(received)).toEqual(['handshake', 'interested'])
+  it('a torrent that lacks pieces is interested once the handshakes are exchanged, before the remote\'s bitfield', async () => {
+    const { remote, received, infoHash } = await connected()
+    expect(types(received)).toEqual(['handshake'])
+    remote.send(encodeHandshake({ infoHash, peerId: new Uint8Array(20).fill(7) }))
+    await tick()
+    expect(types(received).filter((t) => t !== 'extended')).toEqual(['handshake', 'interested'])
   })
 
-  it('says not-interested once the bitfield shows nothing it lacks', async () => {
+  it('says interested after its own bitfield, and not-interested once the remote\'s shows nothing it lacks', async () => {
     const have = new Bitfield(8)
     have.set(0)
     const { remote, received, infoHash } = await connected(have)
-    expect(types(received)).toEqual(['handshake', 'interested'])
     remote.send(encodeHandshake({ infoHash, peerId: new Uint8Array(20).fill(7) }))
+    await tick()
+    expect(types(received).filter((t) => t !== 'extended')).toEqual(['handshake', 'bitfield', 'interested'])
+    const before = received.length
     remote.send(encodeMessage({ type: 'bitfield', bitfield: Uint8Array.of(0x80) }))
     await tick()
-    const after = types(received.slice(2))
+    const after = types(received.slice(before))
     expect(after).toContain('not-interested')
     expect(after).not.toContain('request')
   })
