@@ -12,6 +12,7 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { UsageError } from '../../engine/errors.js'
+import { MAX_SCAN_BYTES, pageScanner, type PageScan, type ScanKind, type ScanSink } from './page-scan.js'
 import { fsError, type SiteFile } from './walk.js'
 
 /** Worker threads at most (one per core, and a core's worth of reads is enough to keep SHA-1 busy). */
@@ -50,25 +51,33 @@ export interface ParallelHashInit {
   /** Torrent bytes, padding included. */
   readonly length: number
   readonly pieceLength: number
-  /** Bytes per read; also the largest file shown to `peek`. */
+  /** Bytes per read; also the largest file scanned. */
   readonly chunk: number
-  readonly peek?: { wants: (path: string) => boolean, take: (path: string, bytes: Uint8Array) => void }
+  /** Files to scan for what they name (cli/lib/page-scan.ts): the threads scan them as they read them. */
+  readonly scan?: ScanSink
   onProgress?: (hashed: number, total: number) => void
 }
 
 /** What lstat says of one path: a regular file's size and mtime, or that it is something else now. */
 export interface StatResult { readonly file: boolean, readonly size: number, readonly mtimeMs: number }
 
-/** One segment: the pieces [firstPiece, endPiece) and the files that have bytes in them, as [absPath, length, offset, peek, index]. */
-interface HashJob { readonly type: 'hash', readonly id: number, readonly firstPiece: number, readonly endPiece: number, readonly files: Array<[string, number, number, 0 | 1, number]> }
+/**
+ * One segment: the pieces [firstPiece, endPiece) and the files that have bytes in them, as [absPath, length, offset,
+ * scan kind, index].
+ */
+interface HashJob { readonly type: 'hash', readonly id: number, readonly firstPiece: number, readonly endPiece: number, readonly files: Array<[string, number, number, ScanKind, number]> }
 interface StatJob { readonly type: 'stat', readonly id: number, readonly paths: readonly string[] }
 interface Setup { readonly type: 'setup', readonly pieces: SharedArrayBuffer, readonly pieceLength: number, readonly length: number, readonly chunk: number }
 type Job = HashJob | StatJob
 interface Failure { readonly type: 'error', readonly id: number, readonly index: number, readonly changed: boolean, readonly code?: string, readonly message: string }
+/**
+ * A segment's scans: `found` holds each distinct finding once (most pages of a big site name the same few files),
+ * `which` pairs [file index, position in `found`].
+ */
+interface Scans { readonly found: PageScan[], readonly which: number[] }
 type Reply =
-  | { readonly type: 'done', readonly id: number, readonly bytes: number }
+  | { readonly type: 'done', readonly id: number, readonly bytes: number, readonly scans?: Scans }
   | { readonly type: 'stat', readonly id: number, readonly sizes: Float64Array, readonly mtimes: Float64Array, readonly files: Uint8Array }
-  | { readonly type: 'peek', readonly index: number, readonly bytes: Uint8Array }
   | Failure
 
 /**
@@ -83,7 +92,8 @@ export class HashThreads {
 
   constructor (threads: number) {
     this.#workers = Array.from({ length: Math.max(1, threads) }, () => {
-      const worker = new Worker(`(${hashWorker.toString()})()`, { eval: true })
+      // The page scanners go along as source text too: pages are scanned where their bytes are read.
+      const worker = new Worker(`(${hashWorker.toString()})(${pageScanner.toString()})`, { eval: true })
       // A thread that fails while idle must not crash the process: the next run reports it.
       worker.on('error', (err) => { this.#dead ??= err })
       worker.on('exit', (code) => { this.#dead ??= new Error(`exited (${code})`) })
@@ -123,9 +133,11 @@ export class HashThreads {
     for (const w of this.#workers) w.postMessage(setup)
     let hashed = 0
     const failure = await this.#run(planJobs(init, pieceCount, this.#workers.length * SEGMENTS_PER_THREAD), (reply) => {
-      if (reply.type === 'peek') {
-        init.peek?.take(init.files[reply.index]!.path, reply.bytes)
-      } else if (reply.type === 'done') {
+      if (reply.type === 'done') {
+        const scans = reply.scans
+        if (scans !== undefined && init.scan !== undefined) {
+          for (let k = 0; k + 1 < scans.which.length; k += 2) init.scan.took(init.files[scans.which[k]!]!.path, scans.found[scans.which[k + 1]!]!)
+        }
         hashed += reply.bytes
         init.onProgress?.(Math.min(hashed, length), length)
       }
@@ -175,7 +187,6 @@ export class HashThreads {
             if (failure === undefined || order(reply) < order(failure)) failure = reply
           } else {
             onReply(reply)
-            if (reply.type === 'peek') return
           }
           give()
         }
@@ -223,7 +234,8 @@ function planJobs (init: ParallelHashInit, pieceCount: number, count: number): H
     }
   }
   cuts.push(pieceCount)
-  const wants = init.peek?.wants
+  const scan = init.scan
+  const scanMax = Math.min(init.chunk, MAX_SCAN_BYTES)
   const jobs: HashJob[] = []
   let f = 0
   for (let s = 0; s + 1 < cuts.length; s++) {
@@ -238,8 +250,8 @@ function planJobs (init: ParallelHashInit, pieceCount: number, count: number): H
     for (let i = f; i < files.length && offsets[i]! < end; i++) {
       const file = files[i]!
       if (file.length === 0 ? offsets[i]! < start : offsets[i]! + file.length <= start) continue
-      const peek = wants !== undefined && file.length <= init.chunk && wants(file.path) ? 1 : 0
-      list.push([file.absPath, file.length, offsets[i]!, peek, i])
+      const kind = scan !== undefined && file.length <= scanMax ? scan.kind(file.path) : 0
+      list.push([file.absPath, file.length, offsets[i]!, kind, i])
     }
     jobs.push({ type: 'hash', id: s, firstPiece, endPiece, files: list })
   }
@@ -250,7 +262,7 @@ function planJobs (init: ParallelHashInit, pieceCount: number, count: number): H
  * The worker thread's program. It runs from its source text (Worker `eval`), so it uses nothing but globals: no
  * import of this module reaches it, and it works the same from dist/, a bundle or the tests' sources.
  */
-function hashWorker (): void {
+function hashWorker (makeScanner: typeof pageScanner): void {
   // process.getBuiltinModule, not require(): a bundler rewrites require() calls into its own helper, which a
   // thread started from source text does not have.
   const { parentPort } = process.getBuiltinModule('node:worker_threads')
@@ -258,6 +270,7 @@ function hashWorker (): void {
   const { createHash } = process.getBuiltinModule('node:crypto')
   if (parentPort === null) return
   const port = parentPort
+  const scanner = makeScanner()
   let pieceLength = 0
   let total = 0
   let pieces: Uint8Array = new Uint8Array(0)
@@ -336,10 +349,14 @@ function hashWorker (): void {
     }
     const start = job.firstPiece * pieceLength
     const end = Math.min(job.endPiece * pieceLength, total)
+    // What the segment's pages name, each distinct finding once (keyed by its JSON).
+    const found: PageScan[] = []
+    const which: number[] = []
+    const slots = new Map<string, number>()
     let pos = start
     let index = -1
     try {
-      for (const [abs, fileLength, offset, peek, i] of job.files) {
+      for (const [abs, fileLength, offset, kind, i] of job.files) {
         index = i
         if (offset > pos) {
           zero(offset - pos)
@@ -349,11 +366,17 @@ function hashWorker (): void {
         const to = Math.min(fileLength, end - offset)
         const fd = openSync(abs, 'r')
         try {
-          if (peek === 1 && from === 0) {
+          if (kind !== 0 && from === 0) {
             // A page the subresource scan wants, whole, even if this segment holds only its start.
             readAt(fd, 0, fileLength, fileLength)
-            const copy = new Uint8Array(chunk.subarray(0, fileLength))
-            port.postMessage({ type: 'peek', index: i, bytes: copy }, [copy.buffer])
+            const scan = scanner.scan(kind, chunk.subarray(0, fileLength))
+            const key = JSON.stringify(scan)
+            let slot = slots.get(key)
+            if (slot === undefined) {
+              slot = found.push(scan) - 1
+              slots.set(key, slot)
+            }
+            which.push(i, slot)
             feed(chunk.subarray(0, to))
           } else {
             for (let done = from; done < to;) {
@@ -376,7 +399,7 @@ function hashWorker (): void {
       fail(job.id, index, err)
       return
     }
-    port.postMessage({ type: 'done', id: job.id, bytes: end - start })
+    port.postMessage({ type: 'done', id: job.id, bytes: end - start, ...(which.length > 0 ? { scans: { found, which } } : {}) })
   }
 
   port.on('message', (message: Setup | Job) => {

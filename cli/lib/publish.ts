@@ -69,6 +69,8 @@ export interface PublishInit {
    * forces it; default from INDEX_MIN_FILES files on.
    */
   index?: boolean
+  /** Threads that list and hash the files (cli/lib/hash-pool.ts); default from the folder's size. 0: none. */
+  threads?: number
 }
 
 export interface PublishPlan {
@@ -98,6 +100,8 @@ export interface PublishPlan {
   readonly state: PointerStateFile
   /** A sectioned index instead of the file table in peersite.json (PublishInit `index`). */
   readonly index: boolean
+  /** PublishInit `threads`. */
+  readonly threads?: number
 }
 
 export type ManifestFile = SiteManifest['files'][number]
@@ -124,7 +128,7 @@ export interface PublishResult {
 
 /** Checks every input without writing anything. Throws UsageError naming the first problem. */
 export async function planPublish (init: PublishInit): Promise<PublishPlan> {
-  const site = await walkSite(init.dir)
+  const site = await walkSite(init.dir, init.threads !== undefined ? { threads: init.threads } : {})
   try {
     return await checkPublish(init, site)
   } catch (err) {
@@ -184,7 +188,8 @@ async function checkPublish (init: PublishInit, site: SiteListing): Promise<Publ
     previousSeq,
     now: init.now ?? Date.now,
     state,
-    index: indexed
+    index: indexed,
+    ...(init.threads !== undefined ? { threads: init.threads } : {})
   }
 }
 
@@ -286,8 +291,9 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     createdBy: `peersite ${packageInfo().version}`,
     padPolicy: plan.padPolicy,
     // The pages' references feed `preload` (in peersite.json, or in the sections of a sectioned index).
-    peek: refs,
+    scan: refs,
     webSeeds: plan.webSeeds,
+    ...(plan.threads !== undefined ? { threads: plan.threads } : {}),
     ...(onProgress !== undefined ? { onProgress } : {})
   })
   const magnetURI = toMagnetURI({
