@@ -72,7 +72,7 @@ type Job = HashJob | StatJob
 interface Failure { readonly type: 'error', readonly id: number, readonly index: number, readonly changed: boolean, readonly code?: string, readonly message: string }
 /**
  * A segment's scans: `found` holds each distinct finding once (most pages of a big site name the same few files),
- * `which` pairs [file index, position in `found`].
+ * `which` triples [file index, its ScanKind, position in `found`].
  */
 interface Scans { readonly found: PageScan[], readonly which: number[] }
 type Reply =
@@ -136,7 +136,8 @@ export class HashThreads {
       if (reply.type === 'done') {
         const scans = reply.scans
         if (scans !== undefined && init.scan !== undefined) {
-          for (let k = 0; k + 1 < scans.which.length; k += 2) init.scan.took(init.files[scans.which[k]!]!.path, scans.found[scans.which[k + 1]!]!)
+          const w = scans.which
+          for (let k = 0; k + 2 < w.length; k += 3) init.scan.took(init.files[w[k]!]!.path, w[k + 1] as ScanKind, scans.found[w[k + 2]!]!)
         }
         hashed += reply.bytes
         init.onProgress?.(Math.min(hashed, length), length)
@@ -376,7 +377,7 @@ function hashWorker (makeScanner: typeof pageScanner): void {
               slot = found.push(scan) - 1
               slots.set(key, slot)
             }
-            which.push(i, slot)
+            which.push(i, kind, slot)
             feed(chunk.subarray(0, to))
           } else {
             for (let done = from; done < to;) {

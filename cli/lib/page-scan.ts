@@ -255,5 +255,6 @@ export function pageScanner () {
  */
 export interface ScanSink {
   kind: (path: string) => ScanKind
-  took: (path: string, found: PageScan) => void
+  /** `kind`: the file's ScanKind (as kind(path) said), passed along so that it is not worked out again. */
+  took: (path: string, kind: ScanKind, found: PageScan) => void
 }

@@ -91,8 +91,11 @@ export function planSiteIndex (files: ReadonlyArray<Pick<TorrentFile, 'path' | '
   return { buckets }
 }
 
-/** The sections of a planned index, with the piece hashes (and the needs of each section's pages, if given). */
-export function finishSiteIndex (plan: SiteIndexPlan, pieceHashes: Uint8Array, preload?: SectionPreload): BuiltIndex {
+/**
+ * The sections of a planned index, with the piece hashes (and the needs of each section's pages, if given); each is
+ * also handed to `onSection` as soon as it is made (publish writes it while the next is made).
+ */
+export function finishSiteIndex (plan: SiteIndexPlan, pieceHashes: Uint8Array, preload?: SectionPreload, onSection?: (section: BuiltSection) => void): BuiltIndex {
   const sections: BuiltSection[] = []
   const hashes: string[] = []
   const needs = preload === undefined ? undefined : sectionNeeds(plan, preload)
@@ -106,7 +109,9 @@ export function finishSiteIndex (plan: SiteIndexPlan, pieceHashes: Uint8Array, p
     const bytes = new TextEncoder().encode(json)
     const hash = createHash('sha256').update(bytes).digest('hex').slice(0, PIN_HEX)
     hashes.push(hash)
-    sections.push({ path: sectionPath(hash), bytes })
+    const section = { path: sectionPath(hash), bytes }
+    sections.push(section)
+    onSection?.(section)
   })
   return { root: { version: 1, sections: hashes, files }, sections }
 }

@@ -127,9 +127,8 @@ export class SubresourceRefs {
     return scanKindOf(path)
   }
 
-  /** What the file at `path` names (scanned as kind(path) says). */
-  took (path: string, found: PageScan): void {
-    const kind = scanKindOf(path)
+  /** What the file at `path` (of this kind) names. */
+  took (path: string, kind: ScanKind, found: PageScan): void {
     if (kind === 1) {
       this.html.set(path, found.refs)
       this.literals.set(path, found.literals)

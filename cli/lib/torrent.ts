@@ -156,7 +156,7 @@ async function hashOnThisThread (site: SiteListing, layout: Layout, pieceLength:
     if (gap > 0) hasher.zeros(gap)
     const sink = opts.scan
     const kind = sink !== undefined && file.length <= Math.min(chunk.length, MAX_SCAN_BYTES) ? sink.kind(file.path) : 0
-    const take = sink === undefined || kind === 0 ? undefined : (bytes: Uint8Array): void => { sink.took(file.path, scanner.scan(kind, bytes)) }
+    const take = sink === undefined || kind === 0 ? undefined : (bytes: Uint8Array): void => { sink.took(file.path, kind, scanner.scan(kind, bytes)) }
     if (file.length <= chunk.length) {
       readWhole(file, chunk, hasher, take)
       hashed += file.length

@@ -232,7 +232,7 @@ describe('publish writes the table into peersite.json', () => {
     const listing = await walkSite(dir)
     const known = new SubresourceRefs()
     const found = { refs: htmlReferences(page), literals: [] }
-    for (const f of listing.files) if (f.path.endsWith('.html')) known.took(f.path, found)
+    for (const f of listing.files) if (f.path.endsWith('.html')) known.took(f.path, 1, found)
     const shared = await scanSubresources(listing.files, known)
     expect(shared).toEqual(await scanSubresources(listing.files))
     const needs = (table: typeof shared, path: string): string[] => {
