@@ -106,7 +106,7 @@ export function finishSiteIndex (plan: SiteIndexPlan, pieceHashes: Uint8Array, p
     const pieces = own === undefined ? b.pieces : new Set([...b.pieces, ...own.pieces])
     // Only sections with pages that need something carry the key: the format is unchanged for the others.
     const json = JSON.stringify({ version: 1, bucket, files: b.files, dirs: b.dirs.sort(), pieces: pieceRuns(pieceHashes, pieces), ...(own !== undefined ? { preload: own.needs } : {}) })
-    const bytes = new TextEncoder().encode(json)
+    const bytes = Buffer.from(json, 'utf8')
     const hash = createHash('sha256').update(bytes).digest('hex').slice(0, PIN_HEX)
     hashes.push(hash)
     const section = { path: sectionPath(hash), bytes }
