@@ -81,29 +81,37 @@ type Reply =
   | Failure
 
 /**
- * Worker threads that list (lstat) and hash a site's files. Started as soon as a folder turns out big (cli/lib/walk.ts),
- * so that they boot while the folder is still being read; ended by close(), or by themselves when left idle.
+ * Threads that list (lstat) and hash a site's files: `threads - 1` worker threads and this one, which takes jobs
+ * between theirs (it would only wait for them otherwise, and a worker costs about 30 ms of CPU to boot). Started as
+ * soon as a folder turns out big (cli/lib/walk.ts), so that the workers boot while the folder is still being read;
+ * ended by close(), or by themselves when left idle.
  */
 export class HashThreads {
   readonly #workers: Worker[]
+  /** This thread's copy of the program, and where its replies go while a run lasts. */
+  readonly #here: (message: Setup | Job) => void
+  #hereReply: ((reply: Reply) => void) | undefined
   #idle: ReturnType<typeof setTimeout> | undefined
   #closed = false
   #dead: Error | undefined
 
   constructor (threads: number) {
-    this.#workers = Array.from({ length: Math.max(1, threads) }, () => {
+    this.#workers = Array.from({ length: Math.max(1, threads) - 1 }, () => {
       // The page scanners go along as source text too: pages are scanned where their bytes are read.
-      const worker = new Worker(`(${hashWorker.toString()})(${pageScanner.toString()})`, { eval: true })
+      const worker = new Worker(`const { parentPort } = process.getBuiltinModule('node:worker_threads')
+parentPort.on('message', (${hashProgram.toString()})(${pageScanner.toString()}, (reply, transfer) => { parentPort.postMessage(reply, transfer) }))`, { eval: true })
       // A thread that fails while idle must not crash the process: the next run reports it.
       worker.on('error', (err) => { this.#dead ??= err })
       worker.on('exit', (code) => { this.#dead ??= new Error(`exited (${code})`) })
       return worker
     })
+    this.#here = hashProgram(pageScanner, (reply) => { this.#hereReply?.(reply) })
     this.#rest()
   }
 
+  /** Threads that take jobs: the workers and this one. */
   get size (): number {
-    return this.#workers.length
+    return this.#workers.length + 1
   }
 
   get closed (): boolean {
@@ -112,7 +120,7 @@ export class HashThreads {
 
   /** lstat of each path, on the threads; a failure is thrown as fsError naming `labels[i]`. */
   async stat (paths: readonly string[], labels: readonly string[]): Promise<StatResult[]> {
-    const batch = Math.max(256, Math.ceil(paths.length / (this.#workers.length * 4)))
+    const batch = Math.max(256, Math.ceil(paths.length / (this.size * 4)))
     const jobs: StatJob[] = []
     for (let at = 0; at < paths.length; at += batch) jobs.push({ type: 'stat', id: at, paths: paths.slice(at, at + batch) })
     const out = new Array<StatResult>(paths.length)
@@ -131,8 +139,9 @@ export class HashThreads {
     const shared = new SharedArrayBuffer(pieceCount * 20)
     const setup: Setup = { type: 'setup', pieces: shared, pieceLength, length, chunk: init.chunk }
     for (const w of this.#workers) w.postMessage(setup)
+    this.#here(setup)
     let hashed = 0
-    const failure = await this.#run(planJobs(init, pieceCount, this.#workers.length * SEGMENTS_PER_THREAD), (reply) => {
+    const failure = await this.#run(planJobs(init, pieceCount, this.size * SEGMENTS_PER_THREAD), (reply) => {
       if (reply.type === 'done') {
         const scans = reply.scans
         if (scans !== undefined && init.scan !== undefined) {
@@ -160,8 +169,9 @@ export class HashThreads {
   }
 
   /**
-   * Hands the jobs out one at a time to whichever thread is free; after a failure no more are given, and the one
-   * that `order` puts first is returned once the others in flight are back.
+   * Hands the jobs out to whichever thread is free: two at a time to each worker (its next one is there while this
+   * thread, busy with a job of its own, cannot answer), one at a time here between turns of the event loop. After a
+   * failure no more are given, and the one that `order` puts first is returned once the others in flight are back.
    */
   async #run (jobs: readonly Job[], onReply: (reply: Reply) => void, order: (f: Failure) => number): Promise<Failure | undefined> {
     if (this.#closed) throw new Error('internal error: the hashing threads are closed')
@@ -170,33 +180,54 @@ export class HashThreads {
     for (const w of this.#workers) w.ref() // a reply to wait for keeps the process alive
     let next = 0
     let failure: Failure | undefined
-    try {
-      await Promise.all(this.#workers.map(async (worker) => await new Promise<void>((resolve, reject) => {
-        const give = (): void => {
-          const job = failure === undefined ? jobs[next++] : undefined
-          if (job !== undefined) {
-            worker.postMessage(job)
-            return
-          }
-          worker.off('message', onMessage)
-          worker.off('error', reject)
-          worker.off('exit', onExit)
-          resolve()
+    const take = (): Job | undefined => failure === undefined ? jobs[next++] : undefined
+    const handle = (reply: Reply): void => {
+      if (reply.type === 'error') {
+        if (failure === undefined || order(reply) < order(failure)) failure = reply
+      } else {
+        onReply(reply)
+      }
+    }
+    const onWorker = async (worker: Worker): Promise<void> => await new Promise<void>((resolve, reject) => {
+      let pending = 0
+      const give = (): void => {
+        for (let job = pending < 2 ? take() : undefined; job !== undefined; job = pending < 2 ? take() : undefined) {
+          worker.postMessage(job)
+          pending++
         }
-        const onMessage = (reply: Reply): void => {
-          if (reply.type === 'error') {
-            if (failure === undefined || order(reply) < order(failure)) failure = reply
-          } else {
-            onReply(reply)
-          }
-          give()
-        }
-        const onExit = (code: number): void => { reject(new Error(`internal error: a hashing thread exited (${code})`)) }
-        worker.on('message', onMessage)
-        worker.once('error', reject)
-        worker.once('exit', onExit)
+        if (pending > 0) return
+        worker.off('message', onMessage)
+        worker.off('error', reject)
+        worker.off('exit', onExit)
+        resolve()
+      }
+      const onMessage = (reply: Reply): void => {
+        handle(reply)
+        pending--
         give()
-      })))
+      }
+      const onExit = (code: number): void => { reject(new Error(`internal error: a hashing thread exited (${code})`)) }
+      worker.on('message', onMessage)
+      worker.once('error', reject)
+      worker.once('exit', onExit)
+      give()
+    })
+    const onThisThread = async (): Promise<void> => {
+      this.#hereReply = handle
+      try {
+        while (true) {
+          // A turn of the event loop first: the workers' replies are taken and they get their next jobs.
+          await new Promise((resolve) => setImmediate(resolve))
+          const job = take()
+          if (job === undefined) return
+          this.#here(job)
+        }
+      } finally {
+        this.#hereReply = undefined
+      }
+    }
+    try {
+      await Promise.all([...this.#workers.map(onWorker), onThisThread()])
     } finally {
       this.#rest()
     }
@@ -260,17 +291,15 @@ function planJobs (init: ParallelHashInit, pieceCount: number, count: number): H
 }
 
 /**
- * The worker thread's program. It runs from its source text (Worker `eval`), so it uses nothing but globals: no
- * import of this module reaches it, and it works the same from dist/, a bundle or the tests' sources.
+ * The hashing program: given where replies go, the handler of the messages a thread is sent (setup, then jobs). The
+ * workers run it from its source text (Worker `eval`), so it uses nothing but globals: no import of this module
+ * reaches it, and it works the same from dist/, a bundle or the tests' sources. This thread runs it as it is.
  */
-function hashWorker (makeScanner: typeof pageScanner): void {
+function hashProgram (makeScanner: typeof pageScanner, post: (reply: Reply, transfer?: ArrayBuffer[]) => void): (message: Setup | Job) => void {
   // process.getBuiltinModule, not require(): a bundler rewrites require() calls into its own helper, which a
   // thread started from source text does not have.
-  const { parentPort } = process.getBuiltinModule('node:worker_threads')
   const { openSync, readSync, closeSync, lstatSync } = process.getBuiltinModule('node:fs')
   const { createHash } = process.getBuiltinModule('node:crypto')
-  if (parentPort === null) return
-  const port = parentPort
   const scanner = makeScanner()
   let pieceLength = 0
   let total = 0
@@ -299,7 +328,7 @@ function hashWorker (makeScanner: typeof pageScanner): void {
 
   const fail = (id: number, index: number, err: unknown): void => {
     const e = err as NodeJS.ErrnoException
-    port.postMessage({ type: 'error', id, index, changed: err instanceof Changed, ...(typeof e.code === 'string' ? { code: e.code } : {}), message: String(e.message) })
+    post({ type: 'error', id, index, changed: err instanceof Changed, ...(typeof e.code === 'string' ? { code: e.code } : {}), message: String(e.message) })
   }
 
   const stat = (job: StatJob): void => {
@@ -319,7 +348,7 @@ function hashWorker (makeScanner: typeof pageScanner): void {
       fail(job.id, k, err)
       return
     }
-    port.postMessage({ type: 'stat', id: job.id, sizes, mtimes, files }, [sizes.buffer, mtimes.buffer, files.buffer])
+    post({ type: 'stat', id: job.id, sizes, mtimes, files }, [sizes.buffer, mtimes.buffer, files.buffer])
   }
 
   const hashSegment = (job: HashJob): void => {
@@ -400,10 +429,10 @@ function hashWorker (makeScanner: typeof pageScanner): void {
       fail(job.id, index, err)
       return
     }
-    port.postMessage({ type: 'done', id: job.id, bytes: end - start, ...(which.length > 0 ? { scans: { found, which } } : {}) })
+    post({ type: 'done', id: job.id, bytes: end - start, ...(which.length > 0 ? { scans: { found, which } } : {}) })
   }
 
-  port.on('message', (message: Setup | Job) => {
+  return (message: Setup | Job): void => {
     if (message.type === 'setup') {
       pieceLength = message.pieceLength
       total = message.length
@@ -415,5 +444,5 @@ function hashWorker (makeScanner: typeof pageScanner): void {
     } else {
       hashSegment(message)
     }
-  })
+  }
 }
