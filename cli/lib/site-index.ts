@@ -62,6 +62,9 @@ export const INLINE_NEED_PIECES = 4
 /** A sectioned index before the piece hashes are known: which files, folders and pieces go in each section. */
 export interface SiteIndexPlan {
   readonly buckets: ReadonlyArray<{ readonly files: Array<[string, number, number, string]>, readonly dirs: string[], readonly pieces: Set<number> }>
+  /** Where the file of each index of the planned table went: its bucket, and its position in that bucket's `files`. */
+  readonly bucketOf: Int32Array
+  readonly positionOf: Int32Array
 }
 
 /**
@@ -80,15 +83,20 @@ export function planSiteIndex (files: ReadonlyArray<Pick<TorrentFile, 'path' | '
   }
   const count = Math.max(1, Math.ceil((files.length + dirSet.size) / SECTION_ENTRIES))
   const buckets = Array.from({ length: count }, () => ({ files: [] as Array<[string, number, number, string]>, dirs: [] as string[], pieces: new Set<number>() }))
-  for (const file of files) {
-    const bucket = buckets[bucketOf(file.path, count)]!
-    bucket.files.push([file.path, file.offset, file.length, typeOf(file.path)])
+  const fileBucket = new Int32Array(files.length)
+  const filePosition = new Int32Array(files.length)
+  for (let f = 0; f < files.length; f++) {
+    const file = files[f]!
+    const b = bucketOf(file.path, count)
+    const bucket = buckets[b]!
+    fileBucket[f] = b
+    filePosition[f] = bucket.files.push([file.path, file.offset, file.length, typeOf(file.path)]) - 1
     if (file.length === 0) continue
     const last = Math.floor((file.offset + file.length - 1) / pieceLength)
     for (let i = Math.floor(file.offset / pieceLength); i <= last; i++) bucket.pieces.add(i)
   }
   for (const dir of dirSet) buckets[bucketOf(dir, count)]!.dirs.push(dir)
-  return { buckets }
+  return { buckets, bucketOf: fileBucket, positionOf: filePosition }
 }
 
 /**
@@ -143,20 +151,27 @@ export interface SectionNeeds {
 }
 
 function sectionNeeds (plan: SiteIndexPlan, { table, files, pieceLength }: SectionPreload): Array<{ needs: SectionNeeds, pieces: number[] } | undefined> {
-  // Where each file sits: its bucket and its position in that bucket's `files`.
-  const place = new Map<string, [number, number]>()
-  plan.buckets.forEach((b, bucket) => b.files.forEach(([path], position) => place.set(path, [bucket, position])))
-  type Building = SectionNeeds & { keys: Map<string, number>, pieces: number[] }
+  // Where each file sits: its bucket and its position in that bucket's `files` (the plan's own record when it was
+  // laid out from this table, as publish does; else found by path).
+  let place = (f: number): [number, number] | undefined => [plan.bucketOf[f]!, plan.positionOf[f]!]
+  const planned = plan.bucketOf.length === files.length && files.every((f, i) => plan.buckets[plan.bucketOf[i]!]?.files[plan.positionOf[i]!]?.[0] === f.path)
+  if (!planned) {
+    const byPath = new Map<string, [number, number]>()
+    plan.buckets.forEach((b, bucket) => b.files.forEach(([path], position) => byPath.set(path, [bucket, position])))
+    place = (f) => byPath.get(files[f]!.path)
+  }
+  // A section's copy of a table group, by the group's number (the second tier's as -1 - number).
+  type Building = SectionNeeds & { keys: Map<number, number>, pieces: number[] }
   const out: Array<Building | undefined> = plan.buckets.map(() => undefined)
   const add = (pairs: readonly number[] | undefined, tier: 'pages' | 'likely'): void => {
     if (pairs === undefined) return
     for (let k = 0; k + 1 < pairs.length; k += 2) {
-      const at = place.get(files[pairs[k]!]!.path)
+      const at = place(pairs[k]!)
       const group = table.groups[pairs[k + 1]!]
       if (at === undefined || group === undefined) continue
       const section: Building = out[at[0]] ??= { groups: [], pages: [], keys: new Map(), pieces: [] }
       // The table's groups are shared by pages with the same needs; a section keeps its own copy of those it uses.
-      const key = `${tier}:${pairs[k + 1]!}`
+      const key = tier === 'pages' ? pairs[k + 1]! : -1 - pairs[k + 1]!
       let g = section.keys.get(key)
       if (g === undefined) {
         g = section.groups.push(group.map((i) => {
