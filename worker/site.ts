@@ -220,16 +220,6 @@ const UTF8 = new TextEncoder()
 /** FNV-1a (32 bits) of a string's UTF-8 bytes: the ETag token, and the bucket of a path (site-index.ts). */
 export function fnv1a32 (s: string): number {
   let h = 0x811c9dc5
-  // An ASCII string is its own UTF-8: hashed from its characters, with no bytes to allocate (10,000 paths per publish).
-  let i = 0
-  for (; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (c >= 0x80) break
-    h ^= c
-    h = Math.imul(h, 0x01000193)
-  }
-  if (i === s.length) return h >>> 0
-  h = 0x811c9dc5
   for (const byte of UTF8.encode(s)) {
     h ^= byte
     h = Math.imul(h, 0x01000193)

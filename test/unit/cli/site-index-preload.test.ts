@@ -7,7 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { publishSite, type PublishResult } from '../../../cli/lib/publish.js'
-import { finishSiteIndex, planSiteIndex } from '../../../cli/lib/site-index.js'
+import { finishSiteIndex, pathBucket, planSiteIndex } from '../../../cli/lib/site-index.js'
 import { LIKELY_MAX_BYTES, PRELOAD_MAX_FILES, PRELOAD_PRIORITY_TOP } from '../../../engine/constants.js'
 import type { Torrent } from '../../../engine/torrent.js'
 import { isLazy, lazyMetainfo } from '../../../loader/lazy-metainfo.js'
@@ -219,5 +219,15 @@ describe('finishSiteIndex places each page\'s needs', () => {
     expect(finish({ ...plan, bucketOf: new Int32Array(0), positionOf: new Int32Array(0) })).toEqual(finish(plan))
     // A plan laid out from the files in another order records other indexes: its pages are found by path.
     expect(placed(planSiteIndex([...files].reverse(), 1024, typeOf))).toEqual(placed(plan))
+  })
+})
+
+describe('publish\'s path bucket', () => {
+  it('is the worker\'s bucketOf, ASCII or not', () => {
+    for (const count of [1, 7, 157, 1000]) {
+      for (const path of ['index.html', 'posts/2009/02/page-1234.html', 'café/menu.html', 'docs/é', 'emoji-😀.txt', 'a\u007fb', 'x\u0080y', '']) {
+        expect(pathBucket(path, count), `${path} of ${count}`).toBe(bucketOf(path, count))
+      }
+    }
   })
 })
