@@ -229,6 +229,7 @@ parentPort.on('message', (${hashProgram.toString()})(${pageScanner.toString()}, 
     try {
       await Promise.all([...this.#workers.map(onWorker), onThisThread()])
     } finally {
+      next = jobs.length // a thread that failed ends the run: this one takes nothing more either
       this.#rest()
     }
     return failure
