@@ -62,10 +62,11 @@ export interface ParallelHashInit {
 export interface StatResult { readonly file: boolean, readonly size: number, readonly mtimeMs: number }
 
 /**
- * One segment: the pieces [firstPiece, endPiece) and the files that have bytes in them, as [absPath, length, offset,
- * scan kind, index].
+ * One segment: the pieces [firstPiece, endPiece) and the files that have bytes in them: their paths to read, joined
+ * by NUL (no path holds one), and for each [length, offset, scan kind, index] in `fields`. Packed so: a list of
+ * small arrays costs several times more to copy to a thread than one string and one typed array.
  */
-interface HashJob { readonly type: 'hash', readonly id: number, readonly firstPiece: number, readonly endPiece: number, readonly files: Array<[string, number, number, ScanKind, number]> }
+interface HashJob { readonly type: 'hash', readonly id: number, readonly firstPiece: number, readonly endPiece: number, readonly paths: string, readonly fields: Float64Array }
 interface StatJob { readonly type: 'stat', readonly id: number, readonly paths: readonly string[] }
 interface Setup { readonly type: 'setup', readonly pieces: SharedArrayBuffer, readonly pieceLength: number, readonly length: number, readonly chunk: number }
 type Job = HashJob | StatJob
@@ -279,14 +280,16 @@ function planJobs (init: ParallelHashInit, pieceCount: number, count: number): H
     // Files are in offset order: skip those that end before this segment, take those that start before its end.
     // (Files end in offset order too: each ends at or before the next one's offset.)
     while (f < files.length && (files[f]!.length === 0 ? offsets[f]! < start : offsets[f]! + files[f]!.length <= start)) f++
-    const list: HashJob['files'] = []
+    const paths: string[] = []
+    const fields: number[] = []
     for (let i = f; i < files.length && offsets[i]! < end; i++) {
       const file = files[i]!
       if (file.length === 0 ? offsets[i]! < start : offsets[i]! + file.length <= start) continue
       const kind = scan !== undefined && file.length <= scanMax ? scan.kind(file.path) : 0
-      list.push([file.absPath, file.length, offsets[i]!, kind, i])
+      paths.push(file.absPath)
+      fields.push(file.length, offsets[i]!, kind, i)
     }
-    jobs.push({ type: 'hash', id: s, firstPiece, endPiece, files: list })
+    jobs.push({ type: 'hash', id: s, firstPiece, endPiece, paths: paths.join('\0'), fields: new Float64Array(fields) })
   }
   return jobs
 }
@@ -387,7 +390,13 @@ function hashProgram (makeScanner: typeof pageScanner, post: (reply: Reply, tran
     let pos = start
     let index = -1
     try {
-      for (const [abs, fileLength, offset, kind, i] of job.files) {
+      const paths = job.fields.length === 0 ? [] : job.paths.split('\0')
+      for (let f = 0; f < paths.length; f++) {
+        const abs = paths[f]!
+        const fileLength = job.fields[4 * f]!
+        const offset = job.fields[4 * f + 1]!
+        const kind = job.fields[4 * f + 2] as ScanKind
+        const i = job.fields[4 * f + 3]!
         index = i
         if (offset > pos) {
           zero(offset - pos)
