@@ -147,7 +147,8 @@ function pieceRuns (pieceHashes: Uint8Array, pieces: ReadonlySet<number>): Array
     if (k < sorted.length && sorted[k] === sorted[k - 1]! + 1) continue
     const first = sorted[start]!
     const last = sorted[k - 1]!
-    runs.push([first, Buffer.from(pieceHashes.subarray(first * 20, (last + 1) * 20)).toString('base64')])
+    // A view of the hashes, not a copy.
+    runs.push([first, Buffer.from(pieceHashes.buffer, pieceHashes.byteOffset + first * 20, (last - first + 1) * 20).toString('base64')])
     start = k
   }
   return runs
