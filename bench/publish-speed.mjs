@@ -5,7 +5,9 @@
  * a loaded machine does not inflate the way it does the wall clock), and peak memory.
  *   - 10,000 small files (100-400 B, about 2.5 MB: the shape of issue 16's slowest row);
  *   - 64 files of 4 MB (256 MB: bytes, not files, are the cost).
- * BENCH_PUBLISH_BASELINE=/path/to/other/dist/cli/main.js adds an older build, run once per tree (the "before").
+ * BENCH_PUBLISH_BASELINE=/path/to/other/dist/cli/main.js adds an older build (the "before"). Each round runs sha1sum,
+ * the baseline and this build one after the other, so a load that changes during the run weighs on all three;
+ * BENCH_PUBLISH_ROUNDS rounds (default 5), medians reported, with the load average at the start and the end.
  * Needs /usr/bin/time for CPU and memory figures (wall clock only without it).
  *
  *   npm run build && node bench/publish-speed.mjs
@@ -14,11 +16,13 @@
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { repoRoot, requireDist } from './lib/env.mjs'
-import { markdownTable } from './lib/table.mjs'
+import { envNumber, markdownTable, median } from './lib/table.mjs'
+
+const ROUNDS = envNumber('BENCH_PUBLISH_ROUNDS', 5)
 
 const TIME = '/usr/bin/time'
 
@@ -38,13 +42,9 @@ async function measure (script, args) {
   return { wall, cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN, rss: m ? Number(m[3]) : NaN }
 }
 
-async function best (times, fn) {
-  let out
-  for (let i = 0; i < times; i++) {
-    const r = await fn()
-    if (out === undefined || r.wall < out.wall) out = { ...r, cpu: Math.min(r.cpu, out?.cpu ?? Infinity) }
-  }
-  return out
+/** Medians of wall, CPU and max RSS over rounds. */
+function medians (runs) {
+  return { wall: median(runs.map((r) => r.wall)), cpu: median(runs.map((r) => r.cpu)), rss: median(runs.map((r) => r.rss)) }
 }
 
 async function smallTree (dir) {
@@ -77,34 +77,43 @@ export async function run ({ log = (s) => process.stderr.write(s + '\n') } = {})
   const work = await mkdtemp(join(tmpdir(), 'peersite-bench-publish-'))
   const rows = []
   const fmt = (r) => [`${(r.wall / 1000).toFixed(2)} s`, Number.isNaN(r.cpu) ? '-' : `${(r.cpu / 1000).toFixed(2)} s`, Number.isNaN(r.rss) ? '-' : `${Math.round(r.rss / 1024)} MB`]
+  const load = () => loadavg().map((l) => l.toFixed(1)).join(' ')
+  const loads = [load()]
   try {
-    const floor = await best(2, () => measure('node "$1" --version > /dev/null', [cli]))
-    rows.push(['node start-up (`peersite --version`)', '-', ...fmt(floor), '-'])
+    const floor = []
+    for (let i = 0; i < ROUNDS; i++) floor.push(await measure('node "$1" --version > /dev/null', [cli]))
+    rows.push(['node start-up (`peersite --version`)', '-', ...fmt(medians(floor)), '-'])
     for (const [label, make] of [['10,000 files of 100-400 B', smallTree], ['64 files of 4 MB (256 MB)', bigTree]]) {
       const dir = join(work, 'site')
       await rm(dir, { recursive: true, force: true })
       log(`bench/publish-speed: ${label}: writing the tree`)
       await make(dir)
       await sh('find "$1" -type f -print0 | xargs -0 cat > /dev/null', [dir]) // warm the page cache
-      const sha = await best(2, () => measure('find "$1" -type f -print0 | xargs -0 cat | sha1sum > /dev/null', [dir]))
-      rows.push([label, '`find | xargs cat | sha1sum`', ...fmt(sha), '100%'])
       const publishWith = (main) => measure('node "$1" publish "$2" --out "$3" --no-seed --tracker ws://127.0.0.1:9 --json > /dev/null', [main, dir, join(work, 'out')])
+      const runs = { sha: [], base: [], now: [] }
+      for (let i = 0; i < ROUNDS; i++) {
+        log(`bench/publish-speed: ${label}: round ${i + 1} of ${ROUNDS} (load ${load()})`)
+        runs.sha.push(await measure('find "$1" -type f -print0 | xargs -0 cat | sha1sum > /dev/null', [dir]))
+        if (baseline !== undefined) runs.base.push(await publishWith(baseline))
+        runs.now.push(await publishWith(cli))
+      }
+      const sha = medians(runs.sha)
+      rows.push([label, '`find | xargs cat | sha1sum`', ...fmt(sha), '100%'])
       if (baseline !== undefined) {
-        log(`bench/publish-speed: ${label}: baseline publish`)
-        const b = await publishWith(baseline)
+        const b = medians(runs.base)
         rows.push([label, 'publish, baseline build', ...fmt(b), `${(100 * sha.wall / b.wall).toFixed(0)}%`])
       }
-      log(`bench/publish-speed: ${label}: publish`)
-      const p = await best(2, () => publishWith(cli))
+      const p = medians(runs.now)
       rows.push([label, 'publish, this build', ...fmt(p), `${(100 * sha.wall / p.wall).toFixed(0)}%`])
     }
+    loads.push(load())
   } finally {
     await rm(work, { recursive: true, force: true })
   }
   const title = 'publish speed against sha1sum over the same tree'
   const markdown = [`### ${title}`, '',
-    markdownTable(['tree', 'what', 'wall (best of 2)', 'CPU user+sys', 'peak RSS', 'speed vs sha1sum (wall)'], rows, ['l', 'l', 'r', 'r', 'r', 'r']),
-    '', 'Whole commands in fresh processes (node start-up included). CPU time is the steadier figure on a shared machine.', ''].join('\n')
+    markdownTable(['tree', 'what', `wall (median of ${ROUNDS})`, 'CPU user+sys', 'peak RSS', 'speed vs sha1sum (wall)'], rows, ['l', 'l', 'r', 'r', 'r', 'r']),
+    '', `Whole commands in fresh processes (node start-up included), alternating round by round. Load average (1, 5, 15 min) at the start: ${loads[0]}; at the end: ${loads[1] ?? '-'}. CPU time is the steadier figure on a shared machine.`, ''].join('\n')
   return { title, markdown }
 }
 

@@ -58,6 +58,8 @@ export async function main (args: string[]): Promise<number> {
     .demandCommand(1, 'name a command: publish, seed, get, serve, tracker, gateway, loader or mirror')
     .recommendCommands()
     .strict()
+    // English, as every other line of this CLI (yargs would otherwise translate only its own messages).
+    .locale('en')
     .version(packageInfo().version)
     .help()
     .alias('h', 'help')

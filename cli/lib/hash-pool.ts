@@ -12,6 +12,7 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { UsageError } from '../../engine/errors.js'
+import { MAX_SCAN_BYTES, pageScanner, type PageScan, type ScanKind, type ScanSink } from './page-scan.js'
 import { fsError, type SiteFile } from './walk.js'
 
 /** Worker threads at most (one per core, and a core's worth of reads is enough to keep SHA-1 busy). */
@@ -50,50 +51,68 @@ export interface ParallelHashInit {
   /** Torrent bytes, padding included. */
   readonly length: number
   readonly pieceLength: number
-  /** Bytes per read; also the largest file shown to `peek`. */
+  /** Bytes per read; also the largest file scanned. */
   readonly chunk: number
-  readonly peek?: { wants: (path: string) => boolean, take: (path: string, bytes: Uint8Array) => void }
+  /** Files to scan for what they name (cli/lib/page-scan.ts): the threads scan them as they read them. */
+  readonly scan?: ScanSink
   onProgress?: (hashed: number, total: number) => void
 }
 
 /** What lstat says of one path: a regular file's size and mtime, or that it is something else now. */
 export interface StatResult { readonly file: boolean, readonly size: number, readonly mtimeMs: number }
 
-/** One segment: the pieces [firstPiece, endPiece) and the files that have bytes in them, as [absPath, length, offset, peek, index]. */
-interface HashJob { readonly type: 'hash', readonly id: number, readonly firstPiece: number, readonly endPiece: number, readonly files: Array<[string, number, number, 0 | 1, number]> }
+/**
+ * One segment: the pieces [firstPiece, endPiece) and the files that have bytes in them: their paths to read, joined
+ * by NUL (no path holds one), and for each [length, offset, scan kind, index] in `fields`. Packed so: a list of
+ * small arrays costs several times more to copy to a thread than one string and one typed array.
+ */
+interface HashJob { readonly type: 'hash', readonly id: number, readonly firstPiece: number, readonly endPiece: number, readonly paths: string, readonly fields: Float64Array }
 interface StatJob { readonly type: 'stat', readonly id: number, readonly paths: readonly string[] }
 interface Setup { readonly type: 'setup', readonly pieces: SharedArrayBuffer, readonly pieceLength: number, readonly length: number, readonly chunk: number }
 type Job = HashJob | StatJob
 interface Failure { readonly type: 'error', readonly id: number, readonly index: number, readonly changed: boolean, readonly code?: string, readonly message: string }
+/**
+ * A segment's scans: `found` holds each distinct finding once (most pages of a big site name the same few files),
+ * `which` triples [file index, its ScanKind, position in `found`].
+ */
+interface Scans { readonly found: PageScan[], readonly which: number[] }
 type Reply =
-  | { readonly type: 'done', readonly id: number, readonly bytes: number }
+  | { readonly type: 'done', readonly id: number, readonly bytes: number, readonly scans?: Scans }
   | { readonly type: 'stat', readonly id: number, readonly sizes: Float64Array, readonly mtimes: Float64Array, readonly files: Uint8Array }
-  | { readonly type: 'peek', readonly index: number, readonly bytes: Uint8Array }
   | Failure
 
 /**
- * Worker threads that list (lstat) and hash a site's files. Started as soon as a folder turns out big (cli/lib/walk.ts),
- * so that they boot while the folder is still being read; ended by close(), or by themselves when left idle.
+ * Threads that list (lstat) and hash a site's files: `threads - 1` worker threads and this one, which takes jobs
+ * between theirs (it would only wait for them otherwise, and a worker costs about 30 ms of CPU to boot). Started as
+ * soon as a folder turns out big (cli/lib/walk.ts), so that the workers boot while the folder is still being read;
+ * ended by close(), or by themselves when left idle.
  */
 export class HashThreads {
   readonly #workers: Worker[]
+  /** This thread's copy of the program, and where its replies go while a run lasts. */
+  readonly #here: (message: Setup | Job) => void
+  #hereReply: ((reply: Reply) => void) | undefined
   #idle: ReturnType<typeof setTimeout> | undefined
   #closed = false
   #dead: Error | undefined
 
   constructor (threads: number) {
-    this.#workers = Array.from({ length: Math.max(1, threads) }, () => {
-      const worker = new Worker(`(${hashWorker.toString()})()`, { eval: true })
+    this.#workers = Array.from({ length: Math.max(1, threads) - 1 }, () => {
+      // The page scanners go along as source text too: pages are scanned where their bytes are read.
+      const worker = new Worker(`const { parentPort } = process.getBuiltinModule('node:worker_threads')
+parentPort.on('message', (${hashProgram.toString()})(${pageScanner.toString()}, (reply, transfer) => { parentPort.postMessage(reply, transfer) }))`, { eval: true })
       // A thread that fails while idle must not crash the process: the next run reports it.
       worker.on('error', (err) => { this.#dead ??= err })
       worker.on('exit', (code) => { this.#dead ??= new Error(`exited (${code})`) })
       return worker
     })
+    this.#here = hashProgram(pageScanner, (reply) => { this.#hereReply?.(reply) })
     this.#rest()
   }
 
+  /** Threads that take jobs: the workers and this one. */
   get size (): number {
-    return this.#workers.length
+    return this.#workers.length + 1
   }
 
   get closed (): boolean {
@@ -102,7 +121,7 @@ export class HashThreads {
 
   /** lstat of each path, on the threads; a failure is thrown as fsError naming `labels[i]`. */
   async stat (paths: readonly string[], labels: readonly string[]): Promise<StatResult[]> {
-    const batch = Math.max(256, Math.ceil(paths.length / (this.#workers.length * 4)))
+    const batch = Math.max(256, Math.ceil(paths.length / (this.size * 4)))
     const jobs: StatJob[] = []
     for (let at = 0; at < paths.length; at += batch) jobs.push({ type: 'stat', id: at, paths: paths.slice(at, at + batch) })
     const out = new Array<StatResult>(paths.length)
@@ -121,11 +140,15 @@ export class HashThreads {
     const shared = new SharedArrayBuffer(pieceCount * 20)
     const setup: Setup = { type: 'setup', pieces: shared, pieceLength, length, chunk: init.chunk }
     for (const w of this.#workers) w.postMessage(setup)
+    this.#here(setup)
     let hashed = 0
-    const failure = await this.#run(planJobs(init, pieceCount, this.#workers.length * SEGMENTS_PER_THREAD), (reply) => {
-      if (reply.type === 'peek') {
-        init.peek?.take(init.files[reply.index]!.path, reply.bytes)
-      } else if (reply.type === 'done') {
+    const failure = await this.#run(planJobs(init, pieceCount, this.size * SEGMENTS_PER_THREAD), (reply) => {
+      if (reply.type === 'done') {
+        const scans = reply.scans
+        if (scans !== undefined && init.scan !== undefined) {
+          const w = scans.which
+          for (let k = 0; k + 2 < w.length; k += 3) init.scan.took(init.files[w[k]!]!.path, w[k + 1] as ScanKind, scans.found[w[k + 2]!]!)
+        }
         hashed += reply.bytes
         init.onProgress?.(Math.min(hashed, length), length)
       }
@@ -147,8 +170,9 @@ export class HashThreads {
   }
 
   /**
-   * Hands the jobs out one at a time to whichever thread is free; after a failure no more are given, and the one
-   * that `order` puts first is returned once the others in flight are back.
+   * Hands the jobs out to whichever thread is free: two at a time to each worker (its next one is there while this
+   * thread, busy with a job of its own, cannot answer), one at a time here between turns of the event loop. After a
+   * failure no more are given, and the one that `order` puts first is returned once the others in flight are back.
    */
   async #run (jobs: readonly Job[], onReply: (reply: Reply) => void, order: (f: Failure) => number): Promise<Failure | undefined> {
     if (this.#closed) throw new Error('internal error: the hashing threads are closed')
@@ -157,35 +181,56 @@ export class HashThreads {
     for (const w of this.#workers) w.ref() // a reply to wait for keeps the process alive
     let next = 0
     let failure: Failure | undefined
-    try {
-      await Promise.all(this.#workers.map(async (worker) => await new Promise<void>((resolve, reject) => {
-        const give = (): void => {
-          const job = failure === undefined ? jobs[next++] : undefined
-          if (job !== undefined) {
-            worker.postMessage(job)
-            return
-          }
-          worker.off('message', onMessage)
-          worker.off('error', reject)
-          worker.off('exit', onExit)
-          resolve()
+    const take = (): Job | undefined => failure === undefined ? jobs[next++] : undefined
+    const handle = (reply: Reply): void => {
+      if (reply.type === 'error') {
+        if (failure === undefined || order(reply) < order(failure)) failure = reply
+      } else {
+        onReply(reply)
+      }
+    }
+    const onWorker = async (worker: Worker): Promise<void> => await new Promise<void>((resolve, reject) => {
+      let pending = 0
+      const give = (): void => {
+        for (let job = pending < 2 ? take() : undefined; job !== undefined; job = pending < 2 ? take() : undefined) {
+          worker.postMessage(job)
+          pending++
         }
-        const onMessage = (reply: Reply): void => {
-          if (reply.type === 'error') {
-            if (failure === undefined || order(reply) < order(failure)) failure = reply
-          } else {
-            onReply(reply)
-            if (reply.type === 'peek') return
-          }
-          give()
-        }
-        const onExit = (code: number): void => { reject(new Error(`internal error: a hashing thread exited (${code})`)) }
-        worker.on('message', onMessage)
-        worker.once('error', reject)
-        worker.once('exit', onExit)
+        if (pending > 0) return
+        worker.off('message', onMessage)
+        worker.off('error', reject)
+        worker.off('exit', onExit)
+        resolve()
+      }
+      const onMessage = (reply: Reply): void => {
+        handle(reply)
+        pending--
         give()
-      })))
+      }
+      const onExit = (code: number): void => { reject(new Error(`internal error: a hashing thread exited (${code})`)) }
+      worker.on('message', onMessage)
+      worker.once('error', reject)
+      worker.once('exit', onExit)
+      give()
+    })
+    const onThisThread = async (): Promise<void> => {
+      this.#hereReply = handle
+      try {
+        while (true) {
+          // A turn of the event loop first: the workers' replies are taken and they get their next jobs.
+          await new Promise((resolve) => setImmediate(resolve))
+          const job = take()
+          if (job === undefined) return
+          this.#here(job)
+        }
+      } finally {
+        this.#hereReply = undefined
+      }
+    }
+    try {
+      await Promise.all([...this.#workers.map(onWorker), onThisThread()])
     } finally {
+      next = jobs.length // a thread that failed ends the run: this one takes nothing more either
       this.#rest()
     }
     return failure
@@ -223,7 +268,8 @@ function planJobs (init: ParallelHashInit, pieceCount: number, count: number): H
     }
   }
   cuts.push(pieceCount)
-  const wants = init.peek?.wants
+  const scan = init.scan
+  const scanMax = Math.min(init.chunk, MAX_SCAN_BYTES)
   const jobs: HashJob[] = []
   let f = 0
   for (let s = 0; s + 1 < cuts.length; s++) {
@@ -234,30 +280,31 @@ function planJobs (init: ParallelHashInit, pieceCount: number, count: number): H
     // Files are in offset order: skip those that end before this segment, take those that start before its end.
     // (Files end in offset order too: each ends at or before the next one's offset.)
     while (f < files.length && (files[f]!.length === 0 ? offsets[f]! < start : offsets[f]! + files[f]!.length <= start)) f++
-    const list: HashJob['files'] = []
+    const paths: string[] = []
+    const fields: number[] = []
     for (let i = f; i < files.length && offsets[i]! < end; i++) {
       const file = files[i]!
       if (file.length === 0 ? offsets[i]! < start : offsets[i]! + file.length <= start) continue
-      const peek = wants !== undefined && file.length <= init.chunk && wants(file.path) ? 1 : 0
-      list.push([file.absPath, file.length, offsets[i]!, peek, i])
+      const kind = scan !== undefined && file.length <= scanMax ? scan.kind(file.path) : 0
+      paths.push(file.absPath)
+      fields.push(file.length, offsets[i]!, kind, i)
     }
-    jobs.push({ type: 'hash', id: s, firstPiece, endPiece, files: list })
+    jobs.push({ type: 'hash', id: s, firstPiece, endPiece, paths: paths.join('\0'), fields: new Float64Array(fields) })
   }
   return jobs
 }
 
 /**
- * The worker thread's program. It runs from its source text (Worker `eval`), so it uses nothing but globals: no
- * import of this module reaches it, and it works the same from dist/, a bundle or the tests' sources.
+ * The hashing program: given where replies go, the handler of the messages a thread is sent (setup, then jobs). The
+ * workers run it from its source text (Worker `eval`), so it uses nothing but globals: no import of this module
+ * reaches it, and it works the same from dist/, a bundle or the tests' sources. This thread runs it as it is.
  */
-function hashWorker (): void {
+function hashProgram (makeScanner: typeof pageScanner, post: (reply: Reply, transfer?: ArrayBuffer[]) => void): (message: Setup | Job) => void {
   // process.getBuiltinModule, not require(): a bundler rewrites require() calls into its own helper, which a
   // thread started from source text does not have.
-  const { parentPort } = process.getBuiltinModule('node:worker_threads')
   const { openSync, readSync, closeSync, lstatSync } = process.getBuiltinModule('node:fs')
   const { createHash } = process.getBuiltinModule('node:crypto')
-  if (parentPort === null) return
-  const port = parentPort
+  const scanner = makeScanner()
   let pieceLength = 0
   let total = 0
   let pieces: Uint8Array = new Uint8Array(0)
@@ -285,7 +332,7 @@ function hashWorker (): void {
 
   const fail = (id: number, index: number, err: unknown): void => {
     const e = err as NodeJS.ErrnoException
-    port.postMessage({ type: 'error', id, index, changed: err instanceof Changed, ...(typeof e.code === 'string' ? { code: e.code } : {}), message: String(e.message) })
+    post({ type: 'error', id, index, changed: err instanceof Changed, ...(typeof e.code === 'string' ? { code: e.code } : {}), message: String(e.message) })
   }
 
   const stat = (job: StatJob): void => {
@@ -305,7 +352,7 @@ function hashWorker (): void {
       fail(job.id, k, err)
       return
     }
-    port.postMessage({ type: 'stat', id: job.id, sizes, mtimes, files }, [sizes.buffer, mtimes.buffer, files.buffer])
+    post({ type: 'stat', id: job.id, sizes, mtimes, files }, [sizes.buffer, mtimes.buffer, files.buffer])
   }
 
   const hashSegment = (job: HashJob): void => {
@@ -336,10 +383,20 @@ function hashWorker (): void {
     }
     const start = job.firstPiece * pieceLength
     const end = Math.min(job.endPiece * pieceLength, total)
+    // What the segment's pages name, each distinct finding once (keyed by its JSON).
+    const found: PageScan[] = []
+    const which: number[] = []
+    const slots = new Map<string, number>()
     let pos = start
     let index = -1
     try {
-      for (const [abs, fileLength, offset, peek, i] of job.files) {
+      const paths = job.fields.length === 0 ? [] : job.paths.split('\0')
+      for (let f = 0; f < paths.length; f++) {
+        const abs = paths[f]!
+        const fileLength = job.fields[4 * f]!
+        const offset = job.fields[4 * f + 1]!
+        const kind = job.fields[4 * f + 2] as ScanKind
+        const i = job.fields[4 * f + 3]!
         index = i
         if (offset > pos) {
           zero(offset - pos)
@@ -349,11 +406,17 @@ function hashWorker (): void {
         const to = Math.min(fileLength, end - offset)
         const fd = openSync(abs, 'r')
         try {
-          if (peek === 1 && from === 0) {
+          if (kind !== 0 && from === 0) {
             // A page the subresource scan wants, whole, even if this segment holds only its start.
             readAt(fd, 0, fileLength, fileLength)
-            const copy = new Uint8Array(chunk.subarray(0, fileLength))
-            port.postMessage({ type: 'peek', index: i, bytes: copy }, [copy.buffer])
+            const scan = scanner.scan(kind, chunk.subarray(0, fileLength))
+            const key = JSON.stringify(scan)
+            let slot = slots.get(key)
+            if (slot === undefined) {
+              slot = found.push(scan) - 1
+              slots.set(key, slot)
+            }
+            which.push(i, kind, slot)
             feed(chunk.subarray(0, to))
           } else {
             for (let done = from; done < to;) {
@@ -376,10 +439,10 @@ function hashWorker (): void {
       fail(job.id, index, err)
       return
     }
-    port.postMessage({ type: 'done', id: job.id, bytes: end - start })
+    post({ type: 'done', id: job.id, bytes: end - start, ...(which.length > 0 ? { scans: { found, which } } : {}) })
   }
 
-  port.on('message', (message: Setup | Job) => {
+  return (message: Setup | Job): void => {
     if (message.type === 'setup') {
       pieceLength = message.pieceLength
       total = message.length
@@ -391,5 +454,5 @@ function hashWorker (): void {
     } else {
       hashSegment(message)
     }
-  })
+  }
 }

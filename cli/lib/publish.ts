@@ -20,7 +20,7 @@ import { choosePieceLength } from './piece-length.js'
 import { DEFAULT_PAD_POLICY, type PadPolicy } from './layout.js'
 import { DEFAULT_PREFETCH_LIMIT } from './prefetch.js'
 import { scanSubresources, SubresourceRefs } from './subresources.js'
-import { finishSiteIndex, planSiteIndex, wantsIndex, type BuiltIndex, type SiteIndexPlan } from './site-index.js'
+import { finishSiteIndex, planSiteIndex, wantsIndex, type BuiltSection, type SiteIndexPlan } from './site-index.js'
 import { buildTorrent } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
 import { realpathOrNearest } from './paths.js'
@@ -28,6 +28,7 @@ import { describeSystemError, systemReason } from './system-errors.js'
 import { loadOrCreateSiteKey, type SiteKey } from './site-key.js'
 import { PointerStateFile } from './pointer-state.js'
 import { FOLLOW_SCRIPT, INDEX_SCRIPT, LOADER_FILES as PROTOCOL_LOADER_FILES, MANIFEST_FILE, PIN_HEX, PINNED_FILES, pinsScript, RESERVED_ROOT_FILES, TORRENT_FILE, type SiteManifest } from '../../worker/protocol.js'
+import { INDEX_DIR } from '../../worker/site-index.js'
 import { MAX_REDIRECTS_BYTES, parseRedirects, REDIRECTS_FILE, type ParsedRedirects, type RedirectRule } from '../../worker/redirects.js'
 
 const WORKER_FILE = 'sw.js'
@@ -69,6 +70,8 @@ export interface PublishInit {
    * forces it; default from INDEX_MIN_FILES files on.
    */
   index?: boolean
+  /** Threads that list and hash the files (cli/lib/hash-pool.ts); default from the folder's size. 0: none. */
+  threads?: number
 }
 
 export interface PublishPlan {
@@ -98,6 +101,8 @@ export interface PublishPlan {
   readonly state: PointerStateFile
   /** A sectioned index instead of the file table in peersite.json (PublishInit `index`). */
   readonly index: boolean
+  /** PublishInit `threads`. */
+  readonly threads?: number
 }
 
 export type ManifestFile = SiteManifest['files'][number]
@@ -124,7 +129,7 @@ export interface PublishResult {
 
 /** Checks every input without writing anything. Throws UsageError naming the first problem. */
 export async function planPublish (init: PublishInit): Promise<PublishPlan> {
-  const site = await walkSite(init.dir)
+  const site = await walkSite(init.dir, init.threads !== undefined ? { threads: init.threads } : {})
   try {
     return await checkPublish(init, site)
   } catch (err) {
@@ -184,7 +189,8 @@ async function checkPublish (init: PublishInit, site: SiteListing): Promise<Publ
     previousSeq,
     now: init.now ?? Date.now,
     state,
-    index: indexed
+    index: indexed,
+    ...(init.threads !== undefined ? { threads: init.threads } : {})
   }
 }
 
@@ -272,8 +278,97 @@ async function checkLoader (loaderDir: string, files: readonly string[]): Promis
   }
 }
 
-/** Hashes the site and writes the output folder atomically. */
+/**
+ * Hashes the site and writes the output folder atomically: it is assembled in a temporary sibling folder, begun once
+ * the site is hashed (a file that cannot be read is refused before anything is written). The loader's files are
+ * copied while the pages' needs and the index are worked out, and each index section is written as it is made.
+ * A failure anywhere removes that folder.
+ */
 export async function executePublish (plan: PublishPlan, onProgress?: (hashed: number, total: number) => void): Promise<PublishResult> {
+  const hashed = await hashSite(plan, onProgress)
+  let staging: string
+  try {
+    await mkdir(dirname(plan.out), { recursive: true })
+    staging = await mkdtemp(join(dirname(plan.out), `.${basename(plan.out)}.tmp-`))
+  } catch (err) {
+    throw describeSystemError(err, `create the output folder ${plan.out}`)
+  }
+  try {
+    // The sections' folder is there before the first section is written into it.
+    if (plan.index) await mkdir(join(staging, INDEX_DIR))
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true })
+    throw describeSystemError(err, `write the output folder ${plan.out}`)
+  }
+  const described = (err: unknown): unknown => describeSystemError(err, `write the output folder ${plan.out}`)
+  const loader = writeLoader(plan, staging).catch((err: unknown) => { throw described(err) })
+  loader.catch(() => {}) // awaited below; until then a failure must not count as unhandled
+  try {
+    const built = await buildOutput(plan, hashed, (section) => {
+      // Synchronously: an awaited write per file costs more CPU (a thread-pool round trip and a FileHandle each) and
+      // was no sooner here, where creating the files of one folder is the kernel's work, one at a time.
+      try {
+        writeFileSync(join(staging, section.path), section.bytes)
+      } catch (err) {
+        throw described(err)
+      }
+    })
+    // A new key is written before the output that depends on it: an output signed by a key that was then lost would
+    // be an address nobody can update.
+    await plan.key?.save()
+    // Remembered before the output exists: a seq is never handed out twice, even if this publish fails later.
+    if (built.pointer !== undefined) await plan.state.save(pointerId(built.pointer.publicKey), { seq: built.pointer.seq, record: built.pointer })
+    await loader
+    try {
+      await writeFile(join(staging, TORRENT_FILE), built.torrent)
+      await writeFile(join(staging, MANIFEST_FILE), JSON.stringify(built.manifest))
+      await pinLoader(staging, plan.index)
+      if (plan.withFiles) await copySiteFiles(plan, join(staging, plan.name))
+      if (plan.replaces) {
+        // Two renames: the old output stays whole until the new one is complete.
+        const old = `${staging}-old`
+        await rename(plan.out, old)
+        await rename(staging, plan.out)
+        await rm(old, { recursive: true, force: true })
+      } else {
+        await rename(staging, plan.out)
+      }
+    } catch (err) {
+      throw described(err)
+    }
+    const { torrent, ...result } = built
+    return { ...result, out: plan.out }
+  } catch (err) {
+    // Nothing may still be writing into the folder as it is removed.
+    await loader.catch(() => {})
+    await rm(staging, { recursive: true, force: true })
+    throw err
+  }
+}
+
+/** The loader's files in the output folder (pinned by pinLoader once peersite.json and site.torrent are there too). */
+async function writeLoader (plan: PublishPlan, staging: string): Promise<void> {
+  await chmod(staging, 0o755) // mkdtemp makes it private; an output folder is meant to be served
+  if (plan.index) await copyFile(join(plan.loaderDir, INDEX_SCRIPT), join(staging, INDEX_SCRIPT))
+  for (const file of LOADER_FILES) {
+    if (file === FOLLOW_SCRIPT && plan.key === undefined) continue // only a keyed site follows a key
+    await copyFile(await loaderSource(plan.loaderDir, file, plan.key !== undefined), join(staging, file))
+  }
+  if (plan.webSeeds.length > 0 || plan.withFiles) await copyFile(join(plan.loaderDir, WEB_SEED_LOADER_FILE), join(staging, WEB_SEED_LOADER_FILE))
+}
+
+interface HashedSite {
+  readonly metainfo: Metainfo
+  readonly torrent: Uint8Array
+  /** What the pages, stylesheets and scripts name, found as they were hashed. */
+  readonly refs: SubresourceRefs
+  /** The sectioned index, laid out while the pieces were hashed (an indexed site). */
+  readonly indexPlan: SiteIndexPlan | undefined
+  readonly typeOf: (path: string) => string
+}
+
+/** The torrent of the site: every file read once, on the hashing threads for a big site. */
+async function hashSite (plan: PublishPlan, onProgress: ((hashed: number, total: number) => void) | undefined): Promise<HashedSite> {
   const refs = new SubresourceRefs()
   const typeOf = (path: string): string => mime.getType(path) ?? 'application/octet-stream'
   // A sectioned index is laid out while the pieces hash on other threads; only their hashes are added after.
@@ -286,10 +381,16 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     createdBy: `peersite ${packageInfo().version}`,
     padPolicy: plan.padPolicy,
     // The pages' references feed `preload` (in peersite.json, or in the sections of a sectioned index).
-    peek: refs,
+    scan: refs,
     webSeeds: plan.webSeeds,
+    ...(plan.threads !== undefined ? { threads: plan.threads } : {}),
     ...(onProgress !== undefined ? { onProgress } : {})
   })
+  return { metainfo, torrent, refs, indexPlan, typeOf }
+}
+
+/** What executePublish writes and returns, made in memory: the manifest, and the index sections (to `onSection`). */
+async function buildOutput (plan: PublishPlan, { metainfo, torrent, refs, indexPlan, typeOf }: HashedSite, onSection: (section: BuiltSection) => void): Promise<Omit<PublishResult, 'out'> & { torrent: Uint8Array }> {
   const magnetURI = toMagnetURI({
     infoHash: metainfo.infoHash, name: plan.name, announce: [...plan.trackers],
     ...(plan.webSeeds.length > 0 ? { urlList: [...plan.webSeeds] } : {})
@@ -322,63 +423,19 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
   const byPath = new Map(plan.site.files.map((f) => [f.path, f]))
   const ordered = metainfo.files.map((f) => byPath.get(f.path))
   const preload = ordered.every((f) => f !== undefined) ? await scanSubresources(ordered, refs) : { groups: [], pages: [] }
-  let index: BuiltIndex | undefined
   if (plan.index) {
     // Many files: the table and the piece hashes go to sections the worker fetches as requests need them
     // (worker/site-index.ts); peersite.json keeps only their hashes. Each section carries its own pages' needs
     // (small ones whole, others by path): a table for every page in peersite.json would grow every first visit.
     const needs = { table: preload, files: metainfo.files, pieceLength: metainfo.pieceLength }
-    index = finishSiteIndex(indexPlan ?? planSiteIndex(metainfo.files, metainfo.pieceLength, typeOf), metainfo.pieceHashes, needs)
+    const index = finishSiteIndex(indexPlan ?? planSiteIndex(metainfo.files, metainfo.pieceLength, typeOf), metainfo.pieceHashes, needs, onSection)
     manifest = { ...manifest, index: index.root }
   } else if (preload.pages.length > 0 || preload.likely !== undefined) {
     manifest = { ...manifest, preload }
   }
 
-  // A new key is written before the output that depends on it: an output signed by a key that was then lost would
-  // be an address nobody can update.
-  await plan.key?.save()
-  // Remembered before the output exists: a seq is never handed out twice, even if this publish fails later.
-  if (pointer !== undefined) await plan.state.save(pointerId(pointer.publicKey), { seq: pointer.seq, record: pointer })
-
-  let staging: string
-  try {
-    await mkdir(dirname(plan.out), { recursive: true })
-    staging = await mkdtemp(join(dirname(plan.out), `.${basename(plan.out)}.tmp-`))
-  } catch (err) {
-    throw describeSystemError(err, `create the output folder ${plan.out}`)
-  }
-  try {
-    await chmod(staging, 0o755) // mkdtemp makes it private; an output folder is meant to be served
-    await writeFile(join(staging, TORRENT_FILE), torrent)
-    await writeFile(join(staging, MANIFEST_FILE), JSON.stringify(manifest))
-    if (index !== undefined) {
-      await mkdir(join(staging, dirname(index.sections[0]!.path)))
-      // Synchronously, as torrent.ts reads: hundreds of small files, each a thread-pool round trip when awaited.
-      for (const section of index.sections) writeFileSync(join(staging, section.path), section.bytes)
-      await copyFile(join(plan.loaderDir, INDEX_SCRIPT), join(staging, INDEX_SCRIPT))
-    }
-    for (const file of LOADER_FILES) {
-      if (file === FOLLOW_SCRIPT && plan.key === undefined) continue // only a keyed site follows a key
-      await copyFile(await loaderSource(plan.loaderDir, file, plan.key !== undefined), join(staging, file))
-    }
-    if (plan.webSeeds.length > 0 || plan.withFiles) await copyFile(join(plan.loaderDir, WEB_SEED_LOADER_FILE), join(staging, WEB_SEED_LOADER_FILE))
-    await pinLoader(staging, index !== undefined)
-    if (plan.withFiles) await copySiteFiles(plan, join(staging, plan.name))
-    if (plan.replaces) {
-      // Two renames: the old output stays whole until the new one is complete.
-      const old = `${staging}-old`
-      await rename(plan.out, old)
-      await rename(staging, plan.out)
-      await rm(old, { recursive: true, force: true })
-    } else {
-      await rename(staging, plan.out)
-    }
-  } catch (err) {
-    await rm(staging, { recursive: true, force: true })
-    throw describeSystemError(err, `write the output folder ${plan.out}`)
-  }
   return {
-    plan, infoHash: metainfo.infoHash, magnetURI, metainfo, manifest, out: plan.out,
+    plan, infoHash: metainfo.infoHash, magnetURI, metainfo, manifest, torrent,
     ...(pointer !== undefined && address !== undefined ? { pointer, address } : {})
   }
 }

@@ -30,6 +30,20 @@ export interface BuiltIndex {
   readonly sections: readonly BuiltSection[]
 }
 
+/**
+ * worker/site-index.ts bucketOf, for publish's 10,000 paths: an ASCII path is its own UTF-8, so its FNV-1a is taken
+ * from its characters with no bytes allocated (the worker's copy stays small: it is part of every first visit).
+ */
+export function pathBucket (path: string, count: number): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i)
+    if (c >= 0x80) return bucketOf(path, count)
+    h = Math.imul(h ^ c, 0x01000193)
+  }
+  return (h >>> 0) % count
+}
+
 /** Whether a site of `files` files gets a sectioned index (`force` overrides: publish's `index` option). */
 export function wantsIndex (files: number, force?: boolean): boolean {
   return force ?? files >= INDEX_MIN_FILES
@@ -62,6 +76,9 @@ export const INLINE_NEED_PIECES = 4
 /** A sectioned index before the piece hashes are known: which files, folders and pieces go in each section. */
 export interface SiteIndexPlan {
   readonly buckets: ReadonlyArray<{ readonly files: Array<[string, number, number, string]>, readonly dirs: string[], readonly pieces: Set<number> }>
+  /** Where the file of each index of the planned table went: its bucket, and its position in that bucket's `files`. */
+  readonly bucketOf: Int32Array
+  readonly positionOf: Int32Array
 }
 
 /**
@@ -80,19 +97,27 @@ export function planSiteIndex (files: ReadonlyArray<Pick<TorrentFile, 'path' | '
   }
   const count = Math.max(1, Math.ceil((files.length + dirSet.size) / SECTION_ENTRIES))
   const buckets = Array.from({ length: count }, () => ({ files: [] as Array<[string, number, number, string]>, dirs: [] as string[], pieces: new Set<number>() }))
-  for (const file of files) {
-    const bucket = buckets[bucketOf(file.path, count)]!
-    bucket.files.push([file.path, file.offset, file.length, typeOf(file.path)])
+  const fileBucket = new Int32Array(files.length)
+  const filePosition = new Int32Array(files.length)
+  for (let f = 0; f < files.length; f++) {
+    const file = files[f]!
+    const b = pathBucket(file.path, count)
+    const bucket = buckets[b]!
+    fileBucket[f] = b
+    filePosition[f] = bucket.files.push([file.path, file.offset, file.length, typeOf(file.path)]) - 1
     if (file.length === 0) continue
     const last = Math.floor((file.offset + file.length - 1) / pieceLength)
     for (let i = Math.floor(file.offset / pieceLength); i <= last; i++) bucket.pieces.add(i)
   }
-  for (const dir of dirSet) buckets[bucketOf(dir, count)]!.dirs.push(dir)
-  return { buckets }
+  for (const dir of dirSet) buckets[pathBucket(dir, count)]!.dirs.push(dir)
+  return { buckets, bucketOf: fileBucket, positionOf: filePosition }
 }
 
-/** The sections of a planned index, with the piece hashes (and the needs of each section's pages, if given). */
-export function finishSiteIndex (plan: SiteIndexPlan, pieceHashes: Uint8Array, preload?: SectionPreload): BuiltIndex {
+/**
+ * The sections of a planned index, with the piece hashes (and the needs of each section's pages, if given); each is
+ * also handed to `onSection` as soon as it is made (publish writes it while the next is made).
+ */
+export function finishSiteIndex (plan: SiteIndexPlan, pieceHashes: Uint8Array, preload?: SectionPreload, onSection?: (section: BuiltSection) => void): BuiltIndex {
   const sections: BuiltSection[] = []
   const hashes: string[] = []
   const needs = preload === undefined ? undefined : sectionNeeds(plan, preload)
@@ -103,10 +128,12 @@ export function finishSiteIndex (plan: SiteIndexPlan, pieceHashes: Uint8Array, p
     const pieces = own === undefined ? b.pieces : new Set([...b.pieces, ...own.pieces])
     // Only sections with pages that need something carry the key: the format is unchanged for the others.
     const json = JSON.stringify({ version: 1, bucket, files: b.files, dirs: b.dirs.sort(), pieces: pieceRuns(pieceHashes, pieces), ...(own !== undefined ? { preload: own.needs } : {}) })
-    const bytes = new TextEncoder().encode(json)
+    const bytes = Buffer.from(json, 'utf8')
     const hash = createHash('sha256').update(bytes).digest('hex').slice(0, PIN_HEX)
     hashes.push(hash)
-    sections.push({ path: sectionPath(hash), bytes })
+    const section = { path: sectionPath(hash), bytes }
+    sections.push(section)
+    onSection?.(section)
   })
   return { root: { version: 1, sections: hashes, files }, sections }
 }
@@ -120,7 +147,8 @@ function pieceRuns (pieceHashes: Uint8Array, pieces: ReadonlySet<number>): Array
     if (k < sorted.length && sorted[k] === sorted[k - 1]! + 1) continue
     const first = sorted[start]!
     const last = sorted[k - 1]!
-    runs.push([first, Buffer.from(pieceHashes.subarray(first * 20, (last + 1) * 20)).toString('base64')])
+    // A view of the hashes, not a copy.
+    runs.push([first, Buffer.from(pieceHashes.buffer, pieceHashes.byteOffset + first * 20, (last - first + 1) * 20).toString('base64')])
     start = k
   }
   return runs
@@ -138,20 +166,27 @@ export interface SectionNeeds {
 }
 
 function sectionNeeds (plan: SiteIndexPlan, { table, files, pieceLength }: SectionPreload): Array<{ needs: SectionNeeds, pieces: number[] } | undefined> {
-  // Where each file sits: its bucket and its position in that bucket's `files`.
-  const place = new Map<string, [number, number]>()
-  plan.buckets.forEach((b, bucket) => b.files.forEach(([path], position) => place.set(path, [bucket, position])))
-  type Building = SectionNeeds & { keys: Map<string, number>, pieces: number[] }
+  // Where each file sits: its bucket and its position in that bucket's `files` (the plan's own record when it was
+  // laid out from this table, as publish does; else found by path).
+  let place = (f: number): [number, number] | undefined => [plan.bucketOf[f]!, plan.positionOf[f]!]
+  const planned = plan.bucketOf.length === files.length && files.every((f, i) => plan.buckets[plan.bucketOf[i]!]?.files[plan.positionOf[i]!]?.[0] === f.path)
+  if (!planned) {
+    const byPath = new Map<string, [number, number]>()
+    plan.buckets.forEach((b, bucket) => b.files.forEach(([path], position) => byPath.set(path, [bucket, position])))
+    place = (f) => byPath.get(files[f]!.path)
+  }
+  // A section's copy of a table group, by the group's number (the second tier's as -1 - number).
+  type Building = SectionNeeds & { keys: Map<number, number>, pieces: number[] }
   const out: Array<Building | undefined> = plan.buckets.map(() => undefined)
   const add = (pairs: readonly number[] | undefined, tier: 'pages' | 'likely'): void => {
     if (pairs === undefined) return
     for (let k = 0; k + 1 < pairs.length; k += 2) {
-      const at = place.get(files[pairs[k]!]!.path)
+      const at = place(pairs[k]!)
       const group = table.groups[pairs[k + 1]!]
       if (at === undefined || group === undefined) continue
       const section: Building = out[at[0]] ??= { groups: [], pages: [], keys: new Map(), pieces: [] }
       // The table's groups are shared by pages with the same needs; a section keeps its own copy of those it uses.
-      const key = `${tier}:${pairs[k + 1]!}`
+      const key = tier === 'pages' ? pairs[k + 1]! : -1 - pairs[k + 1]!
       let g = section.keys.get(key)
       if (g === undefined) {
         g = section.groups.push(group.map((i) => {

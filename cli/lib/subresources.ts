@@ -10,10 +10,13 @@
  * are left out.
  */
 import { readFile } from 'node:fs/promises'
+import { MAX_SCAN_BYTES, pageScanner, scanKindOf, type PageScan, type Ref, type ScanKind } from './page-scan.js'
 import type { SiteFile } from './walk.js'
 
-/** Files scanned beyond this size are not parsed (a huge generated page or bundle: its references are not worth the CPU). */
-const MAX_SCAN_BYTES = 8 * 1024 * 1024
+/** The text scanners (cli/lib/page-scan.ts): the hashing threads run the same code on the pages they read. */
+export const { htmlReferences, moduleImports, pathLiterals, inlineScripts, cssReferences } = pageScanner()
+export type { PageScan, Ref } from './page-scan.js'
+
 /** At most this many subresources per page: the first in document order (what is needed first). */
 export const MAX_PAGE_SUBRESOURCES = 64
 /**
@@ -26,12 +29,9 @@ export const MAX_PAGE_LIKELY_BYTES = 6 * 1024 * 1024
 export const MAX_PAGE_LIKELY_GUESS_BYTES = 1536 * 1024
 /** Second-tier candidates looked at per page. */
 const MAX_LIKELY_CANDIDATES = 512
-/** Path-like literals kept per script (a minified bundle has thousands of strings; the first are enough). */
-const MAX_LITERALS = 4096
 
 const HTML = /\.html?$/i
 const CSS = /\.css$/i
-const FONT = /\.(woff2?|ttf|otf|eot)$/i
 
 /**
  * peersite.json's `preload`: `groups[g]` lists file indexes; `pages` is flat pairs [page file index, group index];
@@ -41,164 +41,6 @@ export interface PreloadTable {
   readonly groups: number[][]
   readonly pages: number[]
   readonly likely?: number[]
-}
-
-interface Ref { readonly url: string, readonly kind: 'script' | 'module' | 'css' | 'other' }
-
-/** References in an HTML document: scripts (classic and module, inline modules' imports), stylesheets, preloads, inline styles' fonts. */
-export function htmlReferences (html: string): Ref[] {
-  const refs: Ref[] = []
-  const text = withoutComments(html)
-  const tag = /<(script|link|style)\b([^>]*)>/gi
-  const tags = tagRegion(text)
-  let m: RegExpExecArray | null
-  while ((m = tag.exec(tags)) !== null) {
-    const name = m[1]!.toLowerCase()
-    const attrs = parseAttributes(m[2]!)
-    if (name === 'script') {
-      const module = attrs.type?.toLowerCase() === 'module'
-      if (attrs.src !== undefined) {
-        refs.push({ url: attrs.src, kind: module ? 'module' : 'script' })
-      } else if (module) {
-        const end = text.indexOf('</script', tag.lastIndex)
-        for (const url of moduleImports(text.slice(tag.lastIndex, end < 0 ? undefined : end))) refs.push({ url, kind: 'module' })
-      }
-    } else if (name === 'style') {
-      const end = text.indexOf('</style', tag.lastIndex)
-      refs.push(...cssReferences(text.slice(tag.lastIndex, end < 0 ? undefined : end)))
-    } else if (attrs.href !== undefined) {
-      const rel = (attrs.rel ?? '').toLowerCase().split(/\s+/)
-      if (rel.includes('stylesheet') && !rel.includes('alternate')) refs.push({ url: attrs.href, kind: 'css' })
-      else if (rel.includes('modulepreload')) refs.push({ url: attrs.href, kind: 'module' })
-      else if (rel.includes('preload')) {
-        const as = attrs.as?.toLowerCase()
-        refs.push({ url: attrs.href, kind: as === 'style' ? 'css' : as === 'script' ? 'script' : 'other' })
-      }
-    }
-  }
-  return refs
-}
-
-function parseAttributes (source: string): Record<string, string> {
-  const attrs: Record<string, string> = {}
-  const attr = /([^\s"'=<>`/]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g
-  let m: RegExpExecArray | null
-  while ((m = attr.exec(source)) !== null) {
-    const key = m[1]!.toLowerCase()
-    if (!(key in attrs)) attrs[key] = decodeEntities(m[2] ?? m[3] ?? m[4] ?? '')
-  }
-  return attrs
-}
-
-function decodeEntities (s: string): string {
-  if (!s.includes('&')) return s // most values: three scans saved per attribute
-  return s.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'")
-}
-
-/** Static imports and re-exports of an ES module (`import x from "./a.js"`, `import "./b.js"`, `export * from "./c.js"`). */
-export function moduleImports (source: string): string[] {
-  // What `/(?:^|[;\s})])(?:import|export)\s*(?:[\w*${}\s,]+?\s*from\s*)?(["'])([^"'\n]+)\1/g` finds, in one pass:
-  // that regex scans from every keyword across the clause (`{ a, b } from`) and the string after it, which a crafted
-  // module of keywords with no string after them made quadratic (280 KB: 27 s). Everything from the keyword to the
-  // string's opening quote is clause characters, so the quote can only be where their run ends; each run, its
-  // trailing `from` and its string are found once for all the keywords inside it.
-  const out: string[] = []
-  const keyword = /(?:^|[;\s})])(?:import|export)/g
-  const clause = /[\w*${}\s,]/
-  const space = /\s/
-  let run = { from: -1, end: -1, last: -1, fromKeyword: -1, string: '' as string | undefined }
-  const runAt = (at: number): typeof run => {
-    if (at <= run.end && at >= run.from) return run
-    let end = at
-    while (end < source.length && clause.test(source[end]!)) end++
-    let last = end // the run without its trailing whitespace: a clause ends in `from` there
-    while (last > at && space.test(source[last - 1]!)) last--
-    const quote = source[end]
-    let string: string | undefined
-    if (quote === '"' || quote === "'") {
-      let close = end + 1
-      while (close < source.length && source[close] !== '"' && source[close] !== "'" && source[close] !== '\n') close++
-      if (close > end + 1 && source[close] === quote) string = source.slice(end + 1, close)
-    }
-    return (run = { from: at, end, last, fromKeyword: source.slice(last - 4, last) === 'from' ? last - 4 : -1, string })
-  }
-  let m: RegExpExecArray | null
-  while ((m = keyword.exec(source)) !== null) {
-    const after = keyword.lastIndex
-    const r = runAt(after)
-    // The keyword and a string with only whitespace between, or a clause (at least one character) ending in `from`.
-    if (r.string !== undefined && (r.last <= after || r.fromKeyword > after)) {
-      out.push(r.string)
-      keyword.lastIndex = r.end + r.string.length + 2
-    } else {
-      keyword.lastIndex = m.index + 1
-    }
-  }
-  return out
-}
-
-/**
- * String literals of a script that look like paths of files (contain a slash or end in an extension):
- * "vs/language/json/jsonMode", "%%URL%%/MathJax_Zero.woff", "[tex]/cancel". A scan, not a parser: a literal it
- * misreads costs at most a capped guess.
- */
-export function pathLiterals (source: string): string[] {
-  const out: string[] = []
-  const re = /(["'`])([^"'`\s\\<>(){}|,;*$^]{2,200}?)\1/g
-  let m: RegExpExecArray | null
-  while ((m = re.exec(source)) !== null && out.length < MAX_LITERALS) {
-    const text = m[2]!
-    if (text.startsWith('//') || /^[a-z][a-z0-9+.-]*:/i.test(text)) continue
-    if (text.includes('/') || /\.[a-z][a-z0-9]{0,4}$/i.test(text)) out.push(text)
-  }
-  return out
-}
-
-/** The classic (non-module, non-src) inline scripts' text of a page: their literals are second-tier hints. */
-export function inlineScripts (html: string): string {
-  let out = ''
-  const open = /<script\b([^>]*)>/gi
-  const close = /<\/script/gi
-  const tags = tagRegion(html)
-  let m: RegExpExecArray | null
-  while ((m = open.exec(tags)) !== null) {
-    close.lastIndex = open.lastIndex
-    const end = close.exec(html)
-    if (end === null) break // no script after this one is closed either
-    open.lastIndex = close.lastIndex
-    const attrs = parseAttributes(m[1]!)
-    if (attrs.src === undefined && (attrs.type === undefined || /javascript|module/i.test(attrs.type))) out += html.slice(m.index + m[0].length, end.index) + '\n'
-  }
-  return out
-}
-
-/*
- * A crafted page must not make publish's scan quadratic (it reads every page of a site, pages nobody here wrote
- * among them). A regex that looks for an end marker after each opening (`<!--[\s\S]*?-->`, `<script[^>]*>`) rescans
- * the rest of the page from every opening when the marker never comes: 160 KB of unclosed `<!--` took 0.4 s, 8 MB
- * would take minutes. These scans stop at the first opening with no end after it (nothing later has one either),
- * and give what the regexes give.
- */
-
-/**
- * `text` without its comments, as a lazy regex replace (`/<!--[\s\S]*?-->/g`, `/\/\*[\s\S]*?\*\//g`) gives it, in
- * one pass.
- */
-function withoutComments (text: string, start = '<!--', end = '-->'): string {
-  let out = ''
-  let from = 0
-  for (let open = text.indexOf(start); open >= 0; open = text.indexOf(start, from)) {
-    const close = text.indexOf(end, open + start.length)
-    if (close < 0) break
-    out += text.slice(from, open)
-    from = close + end.length
-  }
-  return from === 0 ? text : out + text.slice(from)
-}
-
-/** The part of `html` that can hold a whole tag (`<name ...>`): up to its last `>`. */
-function tagRegion (html: string): string {
-  return html.slice(0, html.lastIndexOf('>') + 1)
 }
 
 /** Extensions a script leaves off when it names a file it loads (AMD modules, MathJax extensions). */
@@ -227,54 +69,6 @@ export function likelyFiles (literal: string, byName: ReadonlyMap<string, readon
     if (score > bestScore) { best = [i]; bestScore = score } else if (score === bestScore) best.push(i)
   }
   return best.length > maxTies ? [] : best.filter((i) => !NOT_LIKELY.test(paths[i]!))
-}
-
-/** A stylesheet's @imports and fonts. */
-export function cssReferences (source: string): Ref[] {
-  const refs: Ref[] = []
-  const text = withoutComments(source, '/*', '*/')
-  const imp = /@import\s+(?:url\(\s*)?(["']?)([^"')\s;]+)\1/gi
-  let m: RegExpExecArray | null
-  while ((m = imp.exec(text)) !== null) refs.push({ url: m[2]!, kind: 'css' })
-  for (const found of cssUrls(text)) {
-    if (FONT.test(found.split(/[?#]/)[0]!)) refs.push({ url: found, kind: 'other' })
-  }
-  return refs
-}
-
-/**
- * What `url(...)` names in a stylesheet, as `/url\(\s*(["']?)([^"')]+)\1\s*\)/gi` finds it, in one pass: the
- * regex scans from every `url(` to the next quote or parenthesis, which a crafted sheet of `url(` with none after
- * made quadratic; here that next stop is found once for all the `url(`s before it.
- */
-function cssUrls (text: string): string[] {
-  const out: string[] = []
-  const open = /url\(\s*/gi
-  let stop = -1 // the first quote or `)` at or after the last position looked from (none: text.length)
-  const stopFrom = (at: number): number => {
-    if (at > stop) {
-      stop = at
-      while (stop < text.length && text[stop] !== '"' && text[stop] !== "'" && text[stop] !== ')') stop++
-    }
-    return stop
-  }
-  let m: RegExpExecArray | null
-  while ((m = open.exec(text)) !== null) {
-    const at = open.lastIndex
-    const quote = text[at] === '"' || text[at] === "'" ? text[at] : ''
-    const end = stopFrom(at + quote.length)
-    if (end === at + quote.length || end >= text.length) continue
-    let close = end
-    if (quote !== '') {
-      if (text[end] !== quote) continue
-      close = end + 1
-      while (close < text.length && /\s/.test(text[close]!)) close++
-    }
-    if (text[close] !== ')') continue
-    out.push(text.slice(at + quote.length, end))
-    open.lastIndex = close + 1
-  }
-  return out
 }
 
 /**
@@ -317,32 +111,32 @@ const SCRIPT = /\.(m?js|cjs)$/i
 
 /**
  * The references of a site's pages, stylesheets and scripts, taken from their bytes while publish hashes them (one
- * read of each file instead of two; only the references are kept, never the text). scanSubresources reads any
- * file it needs that was not seen here.
+ * read of each file instead of two; only the references are kept, never the text): buildTorrent's `scan` (the
+ * hashing threads scan what they read, cli/lib/page-scan.ts). scanSubresources reads any file it needs that was
+ * not seen here.
  */
 export class SubresourceRefs {
-  readonly html = new Map<string, Ref[]>()
-  readonly css = new Map<string, Ref[]>()
-  readonly module = new Map<string, Ref[]>()
+  readonly html = new Map<string, readonly Ref[]>()
+  readonly css = new Map<string, readonly Ref[]>()
+  readonly module = new Map<string, readonly Ref[]>()
   /** Path literals of scripts, and of pages' inline scripts (second-tier hints). */
-  readonly literals = new Map<string, string[]>()
-  readonly #decoder = new TextDecoder()
+  readonly literals = new Map<string, readonly string[]>()
 
-  /** Whether `take` wants the bytes of this file. */
-  wants (path: string): boolean {
-    return HTML.test(path) || CSS.test(path) || SCRIPT.test(path)
+  /** Which scan a file gets (0: none, its bytes are not wanted). */
+  kind (path: string): ScanKind {
+    return scanKindOf(path)
   }
 
-  take (path: string, bytes: Uint8Array): void {
-    if (bytes.length > MAX_SCAN_BYTES || !this.wants(path)) return
-    const text = this.#decoder.decode(bytes)
-    if (HTML.test(path)) {
-      this.html.set(path, htmlReferences(text))
-      this.literals.set(path, pathLiterals(inlineScripts(text)))
-    } else if (CSS.test(path)) this.css.set(path, cssReferences(text))
-    else {
-      this.module.set(path, moduleImports(text).map((url) => ({ url, kind: 'module' as const })))
-      this.literals.set(path, pathLiterals(text))
+  /** What the file at `path` (of this kind) names. */
+  took (path: string, kind: ScanKind, found: PageScan): void {
+    if (kind === 1) {
+      this.html.set(path, found.refs)
+      this.literals.set(path, found.literals)
+    } else if (kind === 2) {
+      this.css.set(path, found.refs)
+    } else if (kind === 3) {
+      this.module.set(path, found.refs)
+      this.literals.set(path, found.literals)
     }
   }
 }
@@ -354,8 +148,8 @@ export class SubresourceRefs {
 export async function scanSubresources (files: readonly SiteFile[], known?: SubresourceRefs): Promise<PreloadTable> {
   const index = new Map(files.map((f, i) => [f.path, i]))
   // Each script and stylesheet is read and scanned once, whatever number of pages use it.
-  const memo = new Map<string, Promise<Ref[]>>()
-  const refsOf = async (path: string, kind: Ref['kind']): Promise<Ref[]> => {
+  const memo = new Map<string, Promise<readonly Ref[]>>()
+  const refsOf = async (path: string, kind: Ref['kind']): Promise<readonly Ref[]> => {
     const key = `${kind}:${path}`
     let found = memo.get(key)
     if (found === undefined) {
@@ -389,8 +183,8 @@ export async function scanSubresources (files: readonly SiteFile[], known?: Subr
     return path
   }
   // Second tier: path literals of a page's inline scripts and of its scripts, read once each.
-  const literalMemo = new Map<string, Promise<string[]>>()
-  const literalsOf = async (path: string): Promise<string[]> => {
+  const literalMemo = new Map<string, Promise<readonly string[]>>()
+  const literalsOf = async (path: string): Promise<readonly string[]> => {
     let found = literalMemo.get(path)
     if (found === undefined) {
       found = (async () => {
@@ -502,6 +296,12 @@ export async function scanSubresources (files: readonly SiteFile[], known?: Subr
   const pages: number[] = []
   const likely: number[] = []
   const likelyMemo = new Map<string, number[]>()
+  /**
+   * A page's first tier depends on its references and its folder (they resolve against it), and on the page itself
+   * only where the walk meets it. Pages of one folder with the same references (the same list: the threads hand
+   * identical findings over as one object) share it: 10,000 pages are walked once per folder, not once each.
+   */
+  const firstTiers = new Map<readonly Ref[], Map<string, { list: number[], group: number, key: string }>>()
   for (const [pageIndex, page] of files.entries()) {
     if (!HTML.test(page.path)) continue
     let refs = known?.html.get(page.path)
@@ -510,30 +310,47 @@ export async function scanSubresources (files: readonly SiteFile[], known?: Subr
       if (html === undefined) continue
       refs = htmlReferences(html)
     }
-    const seen = new Set<number>([pageIndex])
-    const list: number[] = []
-    // Breadth first from the page: what the browser discovers first comes first.
-    let level: Array<{ from: string, ref: Ref }> = refs.map((ref) => ({ from: page.path, ref }))
-    while (level.length > 0 && list.length < MAX_PAGE_SUBRESOURCES) {
-      const next: Array<{ from: string, ref: Ref }> = []
-      for (const { from, ref } of level) {
-        const path = resolve(from, ref.url)
-        const i = path === undefined ? undefined : index.get(path)
-        if (i === undefined || seen.has(i) || list.length >= MAX_PAGE_SUBRESOURCES) continue
-        seen.add(i)
-        list.push(i)
-        for (const child of await refsOf(path!, ref.kind)) next.push({ from: path!, ref: child })
+    const folder = page.path.slice(0, page.path.lastIndexOf('/') + 1)
+    let shared = firstTiers.get(refs)?.get(folder)
+    if (shared !== undefined && shared.list.includes(pageIndex)) shared = undefined // this page is a need of its neighbours
+    let list: number[]
+    if (shared !== undefined) {
+      list = shared.list
+    } else {
+      const seen = new Set<number>([pageIndex])
+      list = []
+      let metSelf = false
+      // Breadth first from the page: what the browser discovers first comes first.
+      let level: Array<{ from: string, ref: Ref }> = refs.map((ref) => ({ from: page.path, ref }))
+      while (level.length > 0 && list.length < MAX_PAGE_SUBRESOURCES) {
+        const next: Array<{ from: string, ref: Ref }> = []
+        for (const { from, ref } of level) {
+          const path = resolve(from, ref.url)
+          const i = path === undefined ? undefined : index.get(path)
+          if (i === pageIndex) metSelf = true
+          if (i === undefined || seen.has(i) || list.length >= MAX_PAGE_SUBRESOURCES) continue
+          seen.add(i)
+          list.push(i)
+          for (const child of await refsOf(path!, ref.kind)) next.push({ from: path!, ref: child })
+        }
+        level = next
       }
-      level = next
+      shared = { list, group: list.length > 0 ? groupOf(list) : -1, key: list.join(',') }
+      // A walk that met the page itself would have gone on from there for any other page: not shared.
+      if (!metSelf) {
+        let byFolder = firstTiers.get(refs)
+        if (byFolder === undefined) firstTiers.set(refs, byFolder = new Map())
+        byFolder.set(folder, shared)
+      }
     }
-    if (list.length > 0) pages.push(pageIndex, groupOf(list))
+    if (list.length > 0) pages.push(pageIndex, shared.group)
     // Pages with the same needs and no path literals of their own (most pages of a big site sharing one bundle)
     // share the second tier: a 4,000-literal bundle is matched once, not once per page.
-    const own = await literalsOf(page.path)
-    const key = own.length === 0 ? list.join(',') : undefined
+    const own = known?.literals.get(page.path) ?? await literalsOf(page.path)
+    const key = own.length === 0 ? shared.key : undefined
     let more = key === undefined ? undefined : likelyMemo.get(key)
     if (more === undefined) {
-      more = await likelyOf(page.path, seen, list)
+      more = await likelyOf(page.path, new Set([pageIndex, ...list]), list)
       if (key !== undefined) likelyMemo.set(key, more)
     }
     if (more.length > 0) likely.push(pageIndex, groupOf(more))

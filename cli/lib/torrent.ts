@@ -11,6 +11,7 @@ import { InvalidTorrentError, UsageError } from '../../engine/errors.js'
 import { metainfoFromParts, parseInfoDictionary, type InfoFileEntry, type Metainfo, type TorrentFile } from '../../engine/metainfo/index.js'
 import { bdecode, bencode, isDict, isBytes, rawDictValue, type BValue } from '../../engine/util/bencode.js'
 import { HashThreads, hashThreads } from './hash-pool.js'
+import { MAX_SCAN_BYTES, pageScanner, type ScanSink } from './page-scan.js'
 import { DEFAULT_PAD_POLICY, planLayout, type Layout, type PadPolicy } from './layout.js'
 import { fsError, type SiteFile, type SiteListing } from './walk.js'
 
@@ -33,10 +34,11 @@ export interface BuildTorrentOptions {
   padPolicy?: PadPolicy
   onProgress?: (hashed: number, total: number) => void
   /**
-   * Shown each file's whole bytes while they are in memory, if it wants them and they fit in one read (READ_CHUNK):
-   * the subresource scan takes pages' references here instead of reading every page a second time.
+   * Told what each file it wants scanned names (cli/lib/page-scan.ts), if the file fits in one read (READ_CHUNK):
+   * the file is scanned where its bytes are read (on the hashing threads for a big site), and the subresource scan
+   * takes pages' references here instead of reading every page a second time.
    */
-  peek?: { wants: (path: string) => boolean, take: (path: string, bytes: Uint8Array) => void }
+  scan?: ScanSink
   /**
    * Called with the file table's layout (what the Metainfo's `files` will be) while the pieces are hashed on other
    * threads: work that needs the table but not the hashes fits there.
@@ -45,6 +47,9 @@ export interface BuildTorrentOptions {
   /** Hashing threads (cli/lib/hash-pool.ts); default hashThreads(): none for small sites. 0: on this thread. */
   threads?: number
 }
+
+/** The page scanners of this thread (the hashing threads run their own copies). */
+const scanner = pageScanner()
 
 /** Files are read in chunks this large: fewer, larger reads keep the hasher busy; also the most ever held. */
 const READ_CHUNK = 4 * 1024 * 1024
@@ -83,7 +88,7 @@ export async function buildTorrent (site: SiteListing, opts: BuildTorrentOptions
     try {
       const hashing = pool.hash({
         files: site.files, offsets: layout.offsets, length: layout.length, pieceLength, chunk: chunkSize,
-        ...(opts.peek !== undefined ? { peek: opts.peek } : {}),
+        ...(opts.scan !== undefined ? { scan: opts.scan } : {}),
         ...(progress !== undefined ? { onProgress: (h: number, t: number) => { progress(Math.floor(h / t * site.length), site.length) } } : {})
       })
       try {
@@ -149,8 +154,9 @@ async function hashOnThisThread (site: SiteListing, layout: Layout, pieceLength:
     const file = site.files[i]!
     const gap = layout.offsets[i]! - hasher.position
     if (gap > 0) hasher.zeros(gap)
-    const peek = opts.peek !== undefined && file.length <= chunk.length && opts.peek.wants(file.path) ? opts.peek : undefined
-    const take = peek === undefined ? undefined : (bytes: Uint8Array): void => { peek.take(file.path, bytes) }
+    const sink = opts.scan
+    const kind = sink !== undefined && file.length <= Math.min(chunk.length, MAX_SCAN_BYTES) ? sink.kind(file.path) : 0
+    const take = sink === undefined || kind === 0 ? undefined : (bytes: Uint8Array): void => { sink.took(file.path, kind, scanner.scan(kind, bytes)) }
     if (file.length <= chunk.length) {
       readWhole(file, chunk, hasher, take)
       hashed += file.length

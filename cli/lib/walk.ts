@@ -101,7 +101,8 @@ function walkDir (root: string, absDir: string, realDir: string, relDir: string,
     if (name.startsWith('.') && !(relDir === '' && name === WELL_KNOWN)) continue
     const rel = relDir === '' ? name : `${relDir}/${name}`
     if (name.includes('\\')) throw new UsageError(`cannot publish ${rel}: a file name with a backslash is not portable`)
-    const abs = join(absDir, name)
+    // absDir is absolute and normalized, name one segment: joined without join()'s normalizing pass per entry.
+    const abs = absDir.endsWith(sep) ? absDir + name : absDir + sep + name
 
     if (entry.isFile()) {
       // Readability is checked where each file is opened to be hashed (cli/lib/torrent.ts), before anything is

@@ -25,10 +25,10 @@ afterEach(async () => {
 const sha256 = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex')
 
 /** Publishes `site` and digests what a visitor trusts: the infohash, peersite.json and each index section. */
-async function digest (parent: string, site: string): Promise<{ infoHash: string, manifest: string, sections: string }> {
+async function digest (parent: string, site: string, threads?: number): Promise<{ infoHash: string, manifest: string, sections: string }> {
   const loaderDir = await makeLoaderDir(parent)
   await writeFile(join(loaderDir, INDEX_SCRIPT), '/* fake index */\n')
-  const result = await publishSite({ dir: site, out: join(parent, 'out'), trackers: ['ws://127.0.0.1:9/'], loaderDir })
+  const result = await publishSite({ dir: site, out: join(parent, 'out'), trackers: ['ws://127.0.0.1:9/'], loaderDir, ...(threads !== undefined ? { threads } : {}) })
   const manifest = await readFile(join(result.out, 'peersite.json'))
   const sectionDir = join(result.out, 'peersite-index')
   const names = await readdir(sectionDir).catch(() => [] as string[])
@@ -54,6 +54,22 @@ describe('publish output is unchanged', () => {
       manifest: 'df8445f7db12e0b382b10d0a96c3a90483544e4db4757664f55ce0477c686c69',
       sections: 'b4d72dec669edf28bf6be71d0f50021dc83f5f19a06ba82c73a31293d7653a00'
     })
+  })
+
+  it('whether the files are listed, hashed and scanned on threads or on one (the same digests)', async () => {
+    const tmp = await makeTempDir('peersite-golden-')
+    temps.push(tmp)
+    const site = join(tmp.path, 'golden')
+    await mkdir(site)
+    await writeManyFilesSite(site, 1500)
+    await mkdir(join(site, 'js'))
+    await writeFile(join(site, 'js', 'app.mjs'), 'import "./dep.mjs"\nconst lazy = "js/later.js"\n')
+    await writeFile(join(site, 'js', 'dep.mjs'), 'export const x = 1\n')
+    await writeFile(join(site, 'js', 'later.js'), 'void 0\n')
+    await writeFile(join(site, 'page.html'), '<link rel=stylesheet href=style.css><script type=module src=js/app.mjs></script>')
+    const one = await digest(tmp.path, site, 0)
+    expect(await digest(tmp.path, site, 2)).toEqual(one)
+    expect(await digest(tmp.path, site, 3)).toEqual(one)
   })
 
   it('for examples/hello (the file table and the preload table in peersite.json)', async () => {

@@ -7,6 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { publishSite, type PublishResult } from '../../../cli/lib/publish.js'
+import { finishSiteIndex, pathBucket, planSiteIndex } from '../../../cli/lib/site-index.js'
 import { LIKELY_MAX_BYTES, PRELOAD_MAX_FILES, PRELOAD_PRIORITY_TOP } from '../../../engine/constants.js'
 import type { Torrent } from '../../../engine/torrent.js'
 import { isLazy, lazyMetainfo } from '../../../loader/lazy-metainfo.js'
@@ -194,5 +195,39 @@ describe('the worker holds a crafted section\'s needs to the caps of a table (La
     await index.preload('a.html', (msg) => posted.push(msg))
     expect(posted.map((m) => m.needs.map((r) => [r.offset, r.length]))).toEqual([[[0, 5 * MiB]]])
     expect(LIKELY_MAX_BYTES).toBeLessThan(7 * MiB)
+  })
+})
+
+describe('finishSiteIndex places each page\'s needs', () => {
+  it('the same whether its plan records where each file went or the pages are found by path (a plan of another table)', () => {
+    // Pages 0-39 need style.css (40): a small need, written whole.
+    const files = Array.from({ length: 41 }, (_, i) => ({ path: i === 40 ? 'style.css' : `p/${i}.html`, offset: i * 100, length: 100 }))
+    const table = { groups: [[40]], pages: Array.from({ length: 40 }, (_, i) => [i, 0]).flat() }
+    const hashes = new Uint8Array(Math.ceil(4100 / 1024) * 20)
+    const typeOf = (): string => 'text/html'
+    type Plan = ReturnType<typeof planSiteIndex>
+    const finish = (plan: Plan): string[] => finishSiteIndex(plan, hashes, { table, files, pieceLength: 1024 }).sections.map((s) => Buffer.from(s.bytes).toString())
+    /** [page path, its needs] as the sections say. */
+    const placed = (plan: Plan): Array<[string, unknown]> => finish(plan).flatMap((text) => {
+      const section = JSON.parse(text) as { files: Array<[string]>, preload?: { groups: unknown[], pages: number[] } }
+      const pages = section.preload?.pages ?? []
+      return Array.from({ length: pages.length / 2 }, (_, k) => [section.files[pages[2 * k]!]![0], section.preload!.groups[pages[2 * k + 1]!]] as [string, unknown])
+    }).sort()
+    const plan = planSiteIndex(files, 1024, typeOf)
+    expect(placed(plan)).toEqual(files.slice(0, 40).map((f) => [f.path, [['style.css', 4000, 100]]]).sort())
+    // Without the plan's record, by path: the same sections, byte for byte.
+    expect(finish({ ...plan, bucketOf: new Int32Array(0), positionOf: new Int32Array(0) })).toEqual(finish(plan))
+    // A plan laid out from the files in another order records other indexes: its pages are found by path.
+    expect(placed(planSiteIndex([...files].reverse(), 1024, typeOf))).toEqual(placed(plan))
+  })
+})
+
+describe('publish\'s path bucket', () => {
+  it('is the worker\'s bucketOf, ASCII or not', () => {
+    for (const count of [1, 7, 157, 1000]) {
+      for (const path of ['index.html', 'posts/2009/02/page-1234.html', 'café/menu.html', 'docs/é', 'emoji-😀.txt', 'a\u007fb', 'x\u0080y', '']) {
+        expect(pathBucket(path, count), `${path} of ${count}`).toBe(bucketOf(path, count))
+      }
+    }
   })
 })

@@ -6,7 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { publishSite } from '../../../cli/lib/publish.js'
-import { cssReferences, htmlReferences, inlineScripts, likelyFiles, MAX_PAGE_LIKELY_GUESS_BYTES, moduleImports, pathLiterals, resolveReference, scanSubresources } from '../../../cli/lib/subresources.js'
+import { cssReferences, htmlReferences, inlineScripts, likelyFiles, MAX_PAGE_LIKELY_GUESS_BYTES, moduleImports, pathLiterals, resolveReference, scanSubresources, SubresourceRefs } from '../../../cli/lib/subresources.js'
 import { walkSite } from '../../../cli/lib/walk.js'
 import { preloadTable } from '../../../loader/preload.js'
 import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
@@ -222,5 +222,26 @@ describe('publish writes the table into peersite.json', () => {
     const loaderDir = await makeLoaderDir(join(dir, '..'))
     const result = await publishSite({ dir, out: join(dir, '..', 'out'), trackers: [], loaderDir })
     expect('preload' in result.manifest).toBe(false)
+  })
+
+  it('gives pages of one folder with the same references (one shared finding, as the threads hand them over) their own needs', async () => {
+    // a.html and b.html name each other: each page's needs leave itself out, so the two lists differ although the
+    // references are the same; c/ resolves them against another folder.
+    const page = '<link rel=preload as=fetch href=a.html><link rel=preload as=fetch href=b.html><link rel=stylesheet href=s.css>'
+    const dir = await site({ 'a.html': page, 'b.html': page, 'd.html': page, 's.css': '', 'c/a.html': page, 'c/b.html': page, 'c/s.css': '' })
+    const listing = await walkSite(dir)
+    const known = new SubresourceRefs()
+    const found = { refs: htmlReferences(page), literals: [] }
+    for (const f of listing.files) if (f.path.endsWith('.html')) known.took(f.path, 1, found)
+    const shared = await scanSubresources(listing.files, known)
+    expect(shared).toEqual(await scanSubresources(listing.files))
+    const needs = (table: typeof shared, path: string): string[] => {
+      const at = table.pages.findIndex((p, k) => k % 2 === 0 && listing.files[p]!.path === path)
+      return table.groups[table.pages[at + 1]!]!.map((i) => listing.files[i]!.path)
+    }
+    expect(needs(shared, 'a.html')).toEqual(['b.html', 's.css'])
+    expect(needs(shared, 'b.html')).toEqual(['a.html', 's.css'])
+    expect(needs(shared, 'd.html')).toEqual(['a.html', 'b.html', 's.css'])
+    expect(needs(shared, 'c/b.html')).toEqual(['c/a.html', 'c/s.css'])
   })
 })

@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { parseInfoDictionary, pieceHash } from '../../../engine/metainfo/index.js'
 import { bdecode, isDict } from '../../../engine/util/bencode.js'
 import { planLayout, type PadPolicy } from '../../../cli/lib/layout.js'
+import { SubresourceRefs } from '../../../cli/lib/subresources.js'
 import { buildTorrent, infoBytesOf } from '../../../cli/lib/torrent.js'
 import { walkSite } from '../../../cli/lib/walk.js'
 import { randomData } from '../../fixtures/make-torrent.js'
@@ -129,19 +130,34 @@ describe('publish torrent builder', () => {
     expect(built.metainfo).toEqual((await buildTorrent(one, { name: 'site', pieceLength: PL, trackers: [], threads: 0 })).metainfo)
   })
 
-  it('shows the pages to the subresource scan from worker threads as from one thread', async () => {
-    const root = await site({ ...FILES, 'a.html': new TextEncoder().encode('<link rel=stylesheet href=css/site.css>'), 'big.html': randomData(70_000, 3) })
-    const seen = async (threads: number): Promise<string[]> => {
-      const got: string[] = []
-      await buildTorrent(await walkSite(root), {
-        name: 'site', pieceLength: PL, trackers: [], threads,
-        peek: { wants: (p) => p.endsWith('.html') || p.endsWith('.css'), take: (p, bytes) => { got.push(`${p} ${createHash('sha1').update(bytes).digest('hex')}`) } }
-      })
-      return got.sort()
+  it('scans pages, stylesheets and scripts on worker threads as on one thread (pages cut across segments too)', async () => {
+    const enc = (text: string): Uint8Array => new TextEncoder().encode(text)
+    const page = (n: number): string => `<!doctype html><link rel=stylesheet href=css/site.css><script type=module src="./app.mjs"></script><script>load("lib/extra.js")</script><p>${'x'.repeat(n)}</p>`
+    const root = await site({
+      ...FILES,
+      'a.html': enc(page(10)),
+      // Longer than a piece: the segment that starts it scans it whole, the next one only hashes its end.
+      'long.html': enc(page(3 * PL)),
+      'b/c.htm': enc('<link rel=preload as=font href=/fonts/f.woff2><style>@import "../css/site.css";</style>'),
+      'css/site.css': enc('@import url(base.css); @font-face { src: url("../fonts/f.woff2") }'),
+      'css/base.css': enc('p { color: red }'),
+      'app.mjs': enc('import { x } from "./lib/x.js"\nexport * from "./lib/y.js"\nconst u = "workers/w.js"'),
+      'big.html': randomData(70_000, 3)
+    })
+    const scanned = async (threads: number): Promise<Record<string, unknown>> => {
+      const refs = new SubresourceRefs()
+      await buildTorrent(await walkSite(root), { name: 'site', pieceLength: PL, trackers: [], threads, scan: refs })
+      const sorted = (m: ReadonlyMap<string, unknown>): Array<[string, unknown]> => [...m].sort(([a], [b]) => (a < b ? -1 : 1))
+      return { html: sorted(refs.html), css: sorted(refs.css), module: sorted(refs.module), literals: sorted(refs.literals) }
     }
-    const one = await seen(0)
-    expect(one.length).toBe(4) // a.html, big.html, css/site.css, index.html
-    expect(await seen(2)).toEqual(one)
+    const one = await scanned(0)
+    // Every page, stylesheet and script was scanned (app.js is random bytes, index.html too), with what they name.
+    expect((one.html as unknown[]).map((e) => (e as [string])[0])).toEqual(['a.html', 'b/c.htm', 'big.html', 'index.html', 'long.html'])
+    expect(one.html).toContainEqual(['a.html', [{ url: 'css/site.css', kind: 'css' }, { url: './app.mjs', kind: 'module' }]])
+    expect(one.css).toContainEqual(['css/site.css', [{ url: 'base.css', kind: 'css' }, { url: '../fonts/f.woff2', kind: 'other' }]])
+    expect(one.module).toContainEqual(['app.mjs', [{ url: './lib/x.js', kind: 'module' }, { url: './lib/y.js', kind: 'module' }]])
+    expect(one.literals).toContainEqual(['long.html', ['lib/extra.js']])
+    for (const threads of [1, 2, 3]) expect(await scanned(threads), `${threads} threads`).toEqual(one)
   })
 
   it('keeps the piece hashes of an unchanged file when a file before it grows, padded; not unpadded', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
-  contentDisposition, contentType, createSite, downloadName, etagOf, parseManifest, parseRangeHeader, relativePath, resolveFile,
+  contentDisposition, contentType, createSite, downloadName, etagOf, fnv1a32, parseManifest, parseRangeHeader, relativePath, resolveFile,
   siteResponse, type OpenBody, type Site
 } from '../../../worker/site.js'
 import { DOWNLOAD_PARAM } from '../../../worker/protocol.js'
@@ -217,6 +217,19 @@ describe('responses', () => {
     expect(etagOf(a, 'index.html')).not.toBe(etagOf(a, 'about.html'))
     expect(etagOf(a, 'index.html')).not.toBe(etagOf(b, 'index.html'))
     expect(etagOf(a, 'café/menu.html')).toMatch(/^"[\x21\x23-\x7e]+"$/)
+  })
+
+  it('hashes a path as FNV-1a of its UTF-8 bytes, ASCII or not (the ETag token, the index bucket)', () => {
+    const reference = (s: string): number => {
+      let h = 0x811c9dc5
+      for (const byte of new TextEncoder().encode(s)) h = Math.imul(h ^ byte, 0x01000193)
+      return h >>> 0
+    }
+    expect(fnv1a32('')).toBe(0x811c9dc5)
+    expect(fnv1a32('a')).toBe(0xe40c292c) // the published FNV-1a 32 test vector
+    for (const s of ['index.html', 'posts/2009/02/page-1234.html', 'café/menu.html', 'docs/é', 'emoji-😀.txt', '\u007f', 'x\u0080y']) {
+      expect(fnv1a32(s), s).toBe(reference(s))
+    }
   })
 
   it('answers a matching If-None-Match with 304 and no engine read', async () => {
