@@ -14,9 +14,10 @@
  *   node scripts/bundle-tracker.mjs
  */
 import { build } from 'esbuild'
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises'
-import { dirname, join, relative, resolve, sep } from 'node:path'
+import { readFile, stat } from 'node:fs/promises'
+import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { writeLicenceNotices } from './lib/licences.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const entry = join(root, 'dist', 'cli', 'lib', 'tracker-server.js')
@@ -54,24 +55,6 @@ const result = await build({
   }]
 })
 
-// One licence notice per inlined package (they are all MIT/ISC-style: the notice must travel with the code).
-const packages = new Map()
-for (const input of Object.keys(result.metafile.inputs)) {
-  const abs = resolve(root, input)
-  const at = abs.lastIndexOf(`${sep}node_modules${sep}`)
-  if (at < 0) continue
-  const parts = abs.slice(at + 14).split(sep)
-  const dir = abs.slice(0, at + 14) + parts.slice(0, parts[0].startsWith('@') ? 2 : 1).join(sep)
-  if (!packages.has(dir)) packages.set(dir, JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')))
-}
-const notices = []
-for (const [dir, pkg] of [...packages].sort((a, b) => a[1].name.localeCompare(b[1].name))) {
-  const licenceFile = (await readdir(dir)).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f))
-  const text = licenceFile !== undefined && (await stat(join(dir, licenceFile))).isFile()
-    ? await readFile(join(dir, licenceFile), 'utf8')
-    : `${pkg.license ?? 'see the package'} (no licence file in the package)`
-  notices.push(`${pkg.name}@${pkg.version} (${pkg.license ?? '?'})\n\n${text.trim()}\n`)
-}
-await writeFile(`${entry}.LICENSES.txt`, `Third-party code inlined into tracker-server.js:\n\n${notices.join('\n' + '-'.repeat(72) + '\n\n')}`)
+const inlined = await writeLicenceNotices(root, result.metafile, entry)
 const size = (await stat(entry)).size
-console.log(`tracker server -> ${relative(root, entry)}: ${(size / 1024).toFixed(1)} KiB, ${packages.size} packages inlined`)
+console.log(`tracker server -> ${relative(root, entry)}: ${(size / 1024).toFixed(1)} KiB, ${inlined} packages inlined`)
