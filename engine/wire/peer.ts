@@ -11,7 +11,7 @@ import type { Bitfield } from '../bitfield.js'
 import type { Connection } from '../transport/index.js'
 import { Emitter } from '../util/emitter.js'
 import { equalBytes, toHex } from '../util/bytes.js'
-import { encodeCancels, encodeHandshake, encodeMessage, encodePieces, encodeRequests, WireDecoder } from './codec.js'
+import { encodeCancels, encodeHandshake, encodeHaves, encodeMessage, encodePieces, encodeRequests, WireDecoder } from './codec.js'
 import { decodeExtendedHandshake, encodeExtendedHandshake } from './extended.js'
 import type { ExtendedHandshake, Handshake, Message } from './messages.js'
 
@@ -197,6 +197,11 @@ export class Peer extends Emitter<PeerEvents> {
 
   writeHave (index: number): void {
     this.#send(encodeMessage({ type: 'have', index }))
+  }
+
+  /** Several haves in one write. */
+  writeHaves (indices: readonly number[]): void {
+    if (indices.length > 0) this.#send(encodeHaves(indices))
   }
 
   writeChoke (): void {

@@ -1,0 +1,256 @@
+#!/usr/bin/env node
+/**
+ * Where the CPU goes while a big file streams into Chromium (issue 14 part 2): the 100 MB download of bench/media.mjs,
+ * Node seeder -> Chromium, then Chromium -> Chromium (the seeder stopped), with
+ *   - the CPU time of every thread of the browser's processes (/proc/<pid>/task/<tid>/stat), grouped by process kind
+ *     and thread name, in ms per MB, and the bench process's own (the Node seeder and playwright);
+ *   - with --profile, a JavaScript CPU profile (CDP Profiler) of the downloading loader page and of its service
+ *     worker, summarised by function (self time), written to DIR/*.cpuprofile for devtools.
+ *
+ *   npm run build && sh scripts/in-netns.sh node bench/profile-throughput.mjs [--profile DIR] [--mb 100] [--skip-page]
+ * PEERSITE_BENCH_DIST points it at another build. A diagnostic, not a benchmark: it exports no run(), so
+ * bench/run-all.mjs skips it.
+ */
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { ensureDownloadSite } from '../scripts/make-media.mjs'
+import { launchChromium, rawChromiumToChromium, rawNodeToChromium, siteFrame, timedFetch } from './lib/chromium.mjs'
+import { assertInNetns, requireDist } from './lib/env.mjs'
+import { startLocalSite } from './lib/local-site.mjs'
+import { processKind } from './lib/memory.mjs'
+import { fmt, mbps } from './lib/table.mjs'
+
+const args = process.argv.slice(2)
+const opt = (name) => { const i = args.indexOf(name); return i < 0 ? undefined : args[i + 1] }
+const profileDir = opt('--profile')
+const bigMB = Number(opt('--mb') ?? 100)
+const skipPage = args.includes('--skip-page')
+const TICK_MS = 1000 / 100 // USER_HZ
+
+/** CPU ms of every thread of the browser tagged `tag`: Map<'kind pid/thread', ms>. */
+async function threadCpu (tag) {
+  const procs = new Map()
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = await readFile(`/proc/${name}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      const cmdline = (await readFile(`/proc/${name}/cmdline`, 'utf8')).split(/[\0 ]/).filter(Boolean)
+      procs.set(Number(name), { pid: Number(name), ppid, cmdline })
+    } catch {}
+  }
+  const root = [...procs.values()].find((p) => p.cmdline.includes(`--${tag}`) && !p.cmdline.some((a) => a.startsWith('--type=')))
+  const tree = new Set(root === undefined ? [] : [root.pid])
+  for (let grew = true; grew;) {
+    grew = false
+    for (const p of procs.values()) if (!tree.has(p.pid) && tree.has(p.ppid)) { tree.add(p.pid); grew = true }
+  }
+  const out = new Map()
+  for (const pid of tree) {
+    const kind = processKind(procs.get(pid).cmdline)
+    let tids = []
+    try { tids = await readdir(`/proc/${pid}/task`) } catch { continue }
+    for (const tid of tids) {
+      try {
+        const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '#')
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+        const ms = (Number(f[11]) + Number(f[12])) * TICK_MS
+        const key = `${kind} ${pid} / ${comm}`
+        out.set(key, (out.get(key) ?? 0) + ms)
+      } catch {}
+    }
+  }
+  return out
+}
+
+function cpuDelta (before, after) {
+  const out = new Map()
+  for (const [k, v] of after) {
+    const d = v - (before.get(k) ?? 0)
+    if (d > 0) out.set(k, d)
+  }
+  return out
+}
+
+function printCpu (label, delta, nodeMs, mb) {
+  const byKind = new Map()
+  let total = 0
+  for (const [k, v] of delta) {
+    const kind = k.split(' / ')[0]
+    byKind.set(kind, (byKind.get(kind) ?? 0) + v)
+    total += v
+  }
+  console.log(`\n${label}: Chromium ${fmt(total / mb, 1)} ms/MB, bench process (Node seeder + playwright) ${fmt(nodeMs / mb, 1)} ms/MB`)
+  for (const [kind, v] of [...byKind].sort((a, b) => b[1] - a[1])) console.log(`  ${kind.padEnd(34)} ${fmt(v / mb, 1).padStart(7)} ms/MB`)
+  console.log('  threads over 0.5 ms/MB:')
+  for (const [k, v] of [...delta].sort((a, b) => b[1] - a[1])) if (v / mb >= 0.5) console.log(`    ${k.padEnd(56)} ${fmt(v / mb, 1).padStart(7)} ms/MB`)
+}
+
+/** Self time by function (and by URL's last part) of a CDP CPU profile, the top `n`. */
+function summarise (profile, n = 25) {
+  const byFn = new Map()
+  const dt = new Map()
+  const { nodes, samples, timeDeltas } = profile
+  const byId = new Map(nodes.map((x) => [x.id, x]))
+  for (let i = 0; i < samples.length; i++) dt.set(samples[i], (dt.get(samples[i]) ?? 0) + (timeDeltas[i] ?? 0))
+  let total = 0
+  for (const [id, us] of dt) {
+    const node = byId.get(id)
+    const cf = node.callFrame
+    const key = `${cf.functionName || '(anonymous)'} ${cf.url.split('/').pop()}:${cf.lineNumber + 1}`
+    byFn.set(key, (byFn.get(key) ?? 0) + us)
+    total += us
+  }
+  const lines = [...byFn].sort((a, b) => b[1] - a[1]).slice(0, n)
+  return { total: total / 1000, lines: lines.map(([k, us]) => `${fmt(us / 1000, 0).padStart(7)} ms ${fmt(us / total * 100, 1).padStart(5)}%  ${k}`) }
+}
+
+/** A CPU profile of the first service worker target, through the browser's CDP session (non-flat attach). */
+async function workerProfiler (browser, contextId) {
+  const cdp = await browser.newBrowserCDPSession()
+  const { targetInfos } = await cdp.send('Target.getTargets')
+  const sw = targetInfos.filter((t) => t.type === 'service_worker' && t.browserContextId === contextId)
+  if (sw.length === 0) return undefined
+  const { sessionId } = await cdp.send('Target.attachToTarget', { targetId: sw[sw.length - 1].targetId, flatten: false })
+  let id = 0
+  const pending = new Map()
+  cdp.on('Target.receivedMessageFromTarget', (e) => {
+    if (e.sessionId !== sessionId) return
+    const msg = JSON.parse(e.message)
+    const p = pending.get(msg.id)
+    if (p !== undefined) { pending.delete(msg.id); msg.error ? p.reject(new Error(msg.error.message)) : p.resolve(msg.result) }
+  })
+  const send = (method, params = {}) => new Promise((resolve, reject) => {
+    const mid = ++id
+    pending.set(mid, { resolve, reject })
+    void cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id: mid, method, params }) }).catch(reject)
+  })
+  await send('Profiler.enable')
+  await send('Profiler.setSamplingInterval', { interval: 500 })
+  await send('Profiler.start')
+  return { stop: async () => (await send('Profiler.stop')).profile }
+}
+
+async function measure (browser, tag, context, site, label) {
+  const page = await context.newPage()
+  await page.goto(site.url)
+  const frame = await siteFrame(page, 'Download')
+  let pageCdp
+  if (profileDir !== undefined) {
+    pageCdp = await context.newCDPSession(page)
+    await pageCdp.send('Profiler.enable')
+    await pageCdp.send('Profiler.setSamplingInterval', { interval: 500 })
+    await pageCdp.send('Profiler.start')
+  }
+  const contextId = pageCdp === undefined ? undefined : (await pageCdp.send('Target.getTargetInfo')).targetInfo.browserContextId
+  const sw = profileDir !== undefined ? await workerProfiler(browser, contextId).catch((err) => { console.log('no worker profile:', err.message); return undefined }) : undefined
+  const inspector = profileDir === undefined ? undefined : new (await import('node:inspector')).Session()
+  const post = (method, params = {}) => new Promise((resolve, reject) => inspector.post(method, params, (err, res) => err ? reject(err) : resolve(res)))
+  if (inspector !== undefined) {
+    inspector.connect()
+    await post('Profiler.enable')
+    await post('Profiler.start')
+  }
+  const tracePath = opt('--trace')
+  if (tracePath !== undefined) {
+    await browser.startTracing(undefined, { path: `${tracePath}-${label}.json`, categories: ['toplevel', 'disabled-by-default-devtools.timeline', 'blink', 'mojom', 'v8', 'IndexedDB', 'ServiceWorker', 'loading', 'webrtc'] })
+  }
+  // The Node seeder's send buffer toward the visitor, sampled: near empty = the visitor asks too little (request-starved).
+  const buffered = []
+  const seeder = site.seeder?.torrent
+  const sampler = seeder === undefined ? undefined : setInterval(() => { for (const p of seeder.peers) if (p.uploaded > 0) buffered.push(p.connection.bufferedAmount) }, 5)
+  const before = await threadCpu(tag)
+  const node0 = process.cpuUsage()
+  // --engine-only: the leader page reads the file from its engine (torrent.read), no service worker in the way.
+  const r = args.includes('--engine-only')
+    ? await page.evaluate(async () => {
+      const t = window.peersite.torrent
+      const f = t.metainfo.files.find((x) => x.path === 'media/big.bin')
+      const start = performance.now()
+      let bytes = 0
+      for await (const chunk of t.read(f.offset, f.length)) bytes += chunk.byteLength
+      return { status: 0, bytes, ms: performance.now() - start, engineMs: NaN }
+    })
+    : await timedFetch(frame, 'media/big.bin')
+  clearInterval(sampler)
+  if (buffered.length > 0) {
+    buffered.sort((a, b) => a - b)
+    const q = (f) => fmt(buffered[Math.floor(f * (buffered.length - 1))] / 1024, 0)
+    console.log(`seeder bufferedAmount KiB (${buffered.length} samples): p10 ${q(0.1)}, p25 ${q(0.25)}, median ${q(0.5)}, p75 ${q(0.75)}, p90 ${q(0.9)}; under 64 KiB ${fmt(buffered.filter((b) => b < 65536).length / buffered.length * 100, 0)}%`)
+  }
+  const node1 = process.cpuUsage(node0)
+  if (inspector !== undefined) {
+    const { profile } = await post('Profiler.stop')
+    inspector.disconnect()
+    await writeFile(join(profileDir, `${label}-node.cpuprofile`), JSON.stringify(profile))
+  }
+  const after = await threadCpu(tag)
+  if (tracePath !== undefined) await browser.stopTracing()
+  const mb = r.bytes / 1e6
+  console.log(`\n=== ${label}: ${fmt(mb, 0)} MB in ${fmt(r.ms / 1000, 2)} s = ${fmt(mbps(r.bytes, r.ms))} MB/s (status ${r.status}, engine done at ${fmt(r.engineMs / 1000, 2)} s)`)
+  printCpu(label, cpuDelta(before, after), (node1.user + node1.system) / 1000, mb)
+  if (pageCdp !== undefined) {
+    const { profile } = await pageCdp.send('Profiler.stop')
+    await writeFile(join(profileDir, `${label}-page.cpuprofile`), JSON.stringify(profile))
+    const s = summarise(profile)
+    console.log(`\n  page JS profile (samples total ${fmt(s.total, 0)} ms, includes idle):\n    ${s.lines.join('\n    ')}`)
+  }
+  if (sw !== undefined) {
+    const profile = await sw.stop()
+    await writeFile(join(profileDir, `${label}-worker.cpuprofile`), JSON.stringify(profile))
+    const s = summarise(profile)
+    console.log(`\n  worker JS profile (samples total ${fmt(s.total, 0)} ms, includes idle):\n    ${s.lines.join('\n    ')}`)
+  }
+  return page
+}
+
+assertInNetns()
+requireDist('bench/profile-throughput')
+if (profileDir !== undefined) await mkdir(profileDir, { recursive: true })
+const { browser, tag } = await launchChromium()
+const site0 = await ensureDownloadSite({ bigMB })
+const site = await startLocalSite(site0.dir)
+console.log(`piece length ${site.result.metainfo.pieceLength}, build ${process.env.PEERSITE_BENCH_DIST ?? 'dist'}`)
+/** The raw channel's CPU per MB, same accounting (64 KiB messages, what the engine sends). */
+async function raw (label, fn) {
+  const before = await threadCpu(tag)
+  const node0 = process.cpuUsage()
+  const r = await fn()
+  const node1 = process.cpuUsage(node0)
+  const after = await threadCpu(tag)
+  console.log(`\n=== ${label}: ${fmt(r.bytes / 1e6, 0)} MB in ${fmt(r.ms / 1000, 2)} s = ${fmt(r.mbps)} MB/s`)
+  printCpu(label, cpuDelta(before, after), (node1.user + node1.system) / 1000, r.bytes / 1e6)
+}
+/** Contexts the raw measures close only after their CPU has been read (a closed page's renderer takes its counts along). */
+const deferred = []
+const keepOpen = (context) => ({
+  newPage: async () => { const p = await context.newPage(); return { evaluate: p.evaluate.bind(p), close: async () => {} } },
+  close: async () => { deferred.push(context) }
+})
+const closeDeferred = async () => { for (const c of deferred.splice(0)) await c.close().catch(() => {}) }
+try {
+  if (args.includes('--raw')) {
+    const rc = await browser.newContext()
+    await raw('raw node-to-chromium', () => rawNodeToChromium(keepOpen(rc), bigMB * 1e6, 64 * 1024))
+    await rc.close()
+    if (!skipPage) {
+      await raw('raw chromium-to-chromium', () => rawChromiumToChromium({ newContext: async () => keepOpen(await browser.newContext()) }, bigMB * 1e6, 64 * 1024))
+      await closeDeferred()
+    }
+  }
+  const ca = await browser.newContext()
+  const a = await measure(browser, tag, ca, site, 'node-to-chromium')
+  if (!skipPage) {
+    await a.waitForFunction(() => window.peersite.torrent?.done === true, undefined, { timeout: 120_000 })
+    await site.stopSeeder()
+    const cb = await browser.newContext()
+    await measure(browser, tag, cb, site, 'chromium-to-chromium')
+    await cb.close()
+  }
+  await ca.close()
+} finally {
+  await site.close()
+  await browser.close()
+}
+process.exit(0)
