@@ -11,13 +11,13 @@
  * PEERSITE_BENCH_DIST points it at another build. A diagnostic, not a benchmark: it exports no run(), so
  * bench/run-all.mjs skips it.
  */
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ensureDownloadSite } from '../scripts/make-media.mjs'
 import { launchChromium, rawChromiumToChromium, rawNodeToChromium, siteFrame, timedFetch } from './lib/chromium.mjs'
 import { assertInNetns, requireDist } from './lib/env.mjs'
 import { startLocalSite } from './lib/local-site.mjs'
-import { processKind } from './lib/memory.mjs'
+import { cpuPerMB, cpuSnapshot } from './lib/cpu.mjs'
 import { fmt, mbps } from './lib/table.mjs'
 
 const args = process.argv.slice(2)
@@ -25,66 +25,17 @@ const opt = (name) => { const i = args.indexOf(name); return i < 0 ? undefined :
 const profileDir = opt('--profile')
 const bigMB = Number(opt('--mb') ?? 100)
 const skipPage = args.includes('--skip-page')
-const TICK_MS = 1000 / 100 // USER_HZ
-
-/** CPU ms of every thread of the browser tagged `tag`: Map<'kind pid/thread', ms>. */
-async function threadCpu (tag) {
-  const procs = new Map()
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = await readFile(`/proc/${name}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      const cmdline = (await readFile(`/proc/${name}/cmdline`, 'utf8')).split(/[\0 ]/).filter(Boolean)
-      procs.set(Number(name), { pid: Number(name), ppid, cmdline })
-    } catch {}
-  }
-  const root = [...procs.values()].find((p) => p.cmdline.includes(`--${tag}`) && !p.cmdline.some((a) => a.startsWith('--type=')))
-  const tree = new Set(root === undefined ? [] : [root.pid])
-  for (let grew = true; grew;) {
-    grew = false
-    for (const p of procs.values()) if (!tree.has(p.pid) && tree.has(p.ppid)) { tree.add(p.pid); grew = true }
-  }
-  const out = new Map()
-  for (const pid of tree) {
-    const kind = processKind(procs.get(pid).cmdline)
-    let tids = []
-    try { tids = await readdir(`/proc/${pid}/task`) } catch { continue }
-    for (const tid of tids) {
-      try {
-        const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8')
-        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '#')
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-        const ms = (Number(f[11]) + Number(f[12])) * TICK_MS
-        const key = `${kind} ${pid} / ${comm}`
-        out.set(key, (out.get(key) ?? 0) + ms)
-      } catch {}
-    }
-  }
-  return out
-}
-
-function cpuDelta (before, after) {
-  const out = new Map()
-  for (const [k, v] of after) {
-    const d = v - (before.get(k) ?? 0)
-    if (d > 0) out.set(k, d)
-  }
-  return out
-}
-
-function printCpu (label, delta, nodeMs, mb) {
+function printCpu (label, before, after, mb) {
+  const { chromium, node, threads } = cpuPerMB(before, after, mb)
+  console.log(`\n${label}: Chromium ${fmt(chromium, 1)} ms/MB, bench process (Node seeder + playwright) ${fmt(node, 1)} ms/MB`)
   const byKind = new Map()
-  let total = 0
-  for (const [k, v] of delta) {
+  for (const [k, v] of cpuPerMB(before, after, mb, 0).threads) {
     const kind = k.split(' / ')[0]
     byKind.set(kind, (byKind.get(kind) ?? 0) + v)
-    total += v
   }
-  console.log(`\n${label}: Chromium ${fmt(total / mb, 1)} ms/MB, bench process (Node seeder + playwright) ${fmt(nodeMs / mb, 1)} ms/MB`)
-  for (const [kind, v] of [...byKind].sort((a, b) => b[1] - a[1])) console.log(`  ${kind.padEnd(34)} ${fmt(v / mb, 1).padStart(7)} ms/MB`)
+  for (const [kind, v] of [...byKind].sort((x, y) => y[1] - x[1])) if (v >= 0.1) console.log(`  ${kind.padEnd(34)} ${fmt(v, 1).padStart(7)} ms/MB`)
   console.log('  threads over 0.5 ms/MB:')
-  for (const [k, v] of [...delta].sort((a, b) => b[1] - a[1])) if (v / mb >= 0.5) console.log(`    ${k.padEnd(56)} ${fmt(v / mb, 1).padStart(7)} ms/MB`)
+  for (const [k, v] of threads) console.log(`    ${k.padEnd(56)} ${fmt(v, 1).padStart(7)} ms/MB`)
 }
 
 /** Self time by function (and by URL's last part) of a CDP CPU profile, the top `n`. */
@@ -160,8 +111,7 @@ async function measure (browser, tag, context, site, label) {
   const buffered = []
   const seeder = site.seeder?.torrent
   const sampler = seeder === undefined ? undefined : setInterval(() => { for (const p of seeder.peers) if (p.uploaded > 0) buffered.push(p.connection.bufferedAmount) }, 5)
-  const before = await threadCpu(tag)
-  const node0 = process.cpuUsage()
+  const before = await cpuSnapshot(tag)
   // --engine-only: the leader page reads the file from its engine (torrent.read), no service worker in the way.
   const r = args.includes('--engine-only')
     ? await page.evaluate(async () => {
@@ -179,17 +129,16 @@ async function measure (browser, tag, context, site, label) {
     const q = (f) => fmt(buffered[Math.floor(f * (buffered.length - 1))] / 1024, 0)
     console.log(`seeder bufferedAmount KiB (${buffered.length} samples): p10 ${q(0.1)}, p25 ${q(0.25)}, median ${q(0.5)}, p75 ${q(0.75)}, p90 ${q(0.9)}; under 64 KiB ${fmt(buffered.filter((b) => b < 65536).length / buffered.length * 100, 0)}%`)
   }
-  const node1 = process.cpuUsage(node0)
   if (inspector !== undefined) {
     const { profile } = await post('Profiler.stop')
     inspector.disconnect()
     await writeFile(join(profileDir, `${label}-node.cpuprofile`), JSON.stringify(profile))
   }
-  const after = await threadCpu(tag)
+  const after = await cpuSnapshot(tag)
   if (tracePath !== undefined) await browser.stopTracing()
   const mb = r.bytes / 1e6
   console.log(`\n=== ${label}: ${fmt(mb, 0)} MB in ${fmt(r.ms / 1000, 2)} s = ${fmt(mbps(r.bytes, r.ms))} MB/s (status ${r.status}, engine done at ${fmt(r.engineMs / 1000, 2)} s)`)
-  printCpu(label, cpuDelta(before, after), (node1.user + node1.system) / 1000, mb)
+  printCpu(label, before, after, mb)
   if (pageCdp !== undefined) {
     const { profile } = await pageCdp.send('Profiler.stop')
     await writeFile(join(profileDir, `${label}-page.cpuprofile`), JSON.stringify(profile))
@@ -214,13 +163,11 @@ const site = await startLocalSite(site0.dir)
 console.log(`piece length ${site.result.metainfo.pieceLength}, build ${process.env.PEERSITE_BENCH_DIST ?? 'dist'}`)
 /** The raw channel's CPU per MB, same accounting (64 KiB messages, what the engine sends). */
 async function raw (label, fn) {
-  const before = await threadCpu(tag)
-  const node0 = process.cpuUsage()
+  const before = await cpuSnapshot(tag)
   const r = await fn()
-  const node1 = process.cpuUsage(node0)
-  const after = await threadCpu(tag)
+  const after = await cpuSnapshot(tag)
   console.log(`\n=== ${label}: ${fmt(r.bytes / 1e6, 0)} MB in ${fmt(r.ms / 1000, 2)} s = ${fmt(r.mbps)} MB/s`)
-  printCpu(label, cpuDelta(before, after), (node1.user + node1.system) / 1000, r.bytes / 1e6)
+  printCpu(label, before, after, r.bytes / 1e6)
 }
 /** Contexts the raw measures close only after their CPU has been read (a closed page's renderer takes its counts along). */
 const deferred = []
