@@ -112,6 +112,7 @@ async function measure (browser, tag, context, site, label) {
   const seeder = site.seeder?.torrent
   const sampler = seeder === undefined ? undefined : setInterval(() => { for (const p of seeder.peers) if (p.uploaded > 0) buffered.push(p.connection.bufferedAmount) }, 5)
   const before = await cpuSnapshot(tag)
+  const t0 = process.hrtime.bigint() / 1000n
   // --engine-only: the leader page reads the file from its engine (torrent.read), no service worker in the way.
   const r = args.includes('--engine-only')
     ? await page.evaluate(async () => {
@@ -134,6 +135,7 @@ async function measure (browser, tag, context, site, label) {
     inspector.disconnect()
     await writeFile(join(profileDir, `${label}-node.cpuprofile`), JSON.stringify(profile))
   }
+  console.log(`${label}: hrtime window ${t0} ${process.hrtime.bigint() / 1000n} (us, for node --cpu-prof)`)
   const after = await cpuSnapshot(tag)
   if (tracePath !== undefined) await browser.stopTracing()
   const mb = r.bytes / 1e6
