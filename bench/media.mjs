@@ -22,9 +22,12 @@
  */
 import { pathToFileURL } from 'node:url'
 import { ensureDownloadSite, ensureMediaSite } from '../scripts/make-media.mjs'
+import { readFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
+import { join } from 'node:path'
 import { launchChromium, rawChromiumToChromium, rawNodeToChromium, siteFrame, timedFetch } from './lib/chromium.mjs'
 import { cpuPerMB, cpuSnapshot } from './lib/cpu.mjs'
+import { startProcessSeeder } from './lib/process-seeder.mjs'
 import { assertInNetns, requireDist } from './lib/env.mjs'
 import { startLocalSite } from './lib/local-site.mjs'
 import { envNumber, fmt, markdownTable, mbps, median } from './lib/table.mjs'
@@ -136,8 +139,14 @@ function useDist (dir) {
 }
 
 /** One build's 100 MB download, Node seeder -> Chromium then Chromium -> Chromium, with CPU per MB of each. */
-async function transfer (browser, dir, cpu, log) {
-  const site = await startLocalSite(dir)
+async function transfer (browser, dir, tag, log) {
+  // The seeder in a process of its own: this one holds playwright, whose work grows with the response body.
+  const site = await startLocalSite(dir, {
+    seed: async ({ out, root, trackerPort }) => await startProcessSeeder({
+      siteDir: root, torrent: await readFile(join(out, 'site.torrent')), trackers: [`ws://127.0.0.1:${trackerPort}/seeder`]
+    })
+  })
+  const cpu = () => cpuSnapshot(tag, [site.seeder.pid])
   const ca = await browser.newContext()
   const cb = await browser.newContext()
   const timed = async (frame, frameAt) => {
@@ -195,7 +204,7 @@ async function measureThroughput (browser, tag, { bigMB, rounds, baselineDist, l
         log(`bench/media: round ${round}/${rounds}: ${bigMB} MB, ${variant.name}`)
         const restore = useDist(variant.dist)
         try {
-          rows.runs.push({ round, variant: variant.name, ...await transfer(browser, site0.dir, cpu, log) })
+          rows.runs.push({ round, variant: variant.name, ...await transfer(browser, site0.dir, tag, log) })
         } finally {
           restore()
         }
@@ -258,8 +267,9 @@ export async function run ({ log = (s) => process.stderr.write(s + '\n') } = {})
     // Per round, the ceiling is the faster message size; ratios are taken round by round, then the median.
     const ceilingOf = (raw, round) => Math.max(...RAW_SIZES.map((size) => raw.find((r) => r.round === round && r.size === size)?.mbps ?? NaN).filter(Number.isFinite))
     const rawCells = (raw) => RAW_SIZES.map((size) => `${size / 1024} KiB: ${raw.filter((r) => r.size === size).map((r) => fmt(r.mbps)).join(' / ')}`).join('; ')
-    const cpuCell = (list) => `${fmt(med(list.map((c) => c.chromium)))} + ${fmt(med(list.map((c) => c.node)))}`
-    const rawCpu = (raw) => cpuCell(raw.filter((r) => r.size === 64 * 1024).map((r) => r.cpu))
+    const cpuCell = (list) => `${fmt(med(list.map((c) => c.chromium)))} + ${fmt(med(list.map((c) => c.seeder)))} (+ ${fmt(med(list.map((c) => c.node)))})`
+    // The raw channel's Node sender runs in this process, beside an idle playwright (about 1 ms/MB).
+    const rawCpu = (raw) => { const list = raw.filter((r) => r.size === 64 * 1024).map((r) => r.cpu); return `${fmt(med(list.map((c) => c.chromium)))} + ${fmt(med(list.map((c) => c.node)))}` }
     const tableRows = []
     for (const [key, label, raw, stock] of [['node', 'Node seeder -> Chromium', tp.rawNode, '7.2-8.0 MB/s (~40%)'], ['page', 'Chromium -> Chromium (Node seeder stopped)', tp.rawPage, '6.3-7.3 MB/s (~40%)']]) {
       for (const variant of tp.variants) {
@@ -281,13 +291,14 @@ export async function run ({ log = (s) => process.stderr.write(s + '\n') } = {})
     sections.push([
       `### Throughput: ${fmt(bigMB, 0)} MB file through the worker (fetch in the site frame, body read to the end; median of ${n} rounds)`,
       '',
-      markdownTable(['path', 'build', 'peersite MB/s (rounds)', 'raw MB/s by message size (rounds)', 'ceiling MB/s', 'ratio', 'CPU ms/MB: Chromium + Node', 'raw CPU ms/MB (64 KiB)', 'first bytes ms', 'engine done / body done', 'stock WebTorrent (ENVIRONMENT.md)'], tableRows),
+      markdownTable(['path', 'build', 'peersite MB/s (rounds)', 'raw MB/s by message size (rounds)', 'ceiling MB/s', 'ratio', 'CPU ms/MB: Chromium + seeder (+ playwright)', 'raw CPU ms/MB (64 KiB): Chromium + Node', 'first bytes ms', 'engine done / body done', 'stock WebTorrent (ENVIRONMENT.md)'], tableRows),
       '',
       'Timed from fetch() to the last byte of the body. Raw ceilings: one data channel, 16 KiB or 64 KiB messages ' +
         '(the engine sends 64 KiB), bufferedAmount under 4 MiB, measured in each round before the downloads; each round\'s ' +
         'ceiling is its faster message size, and the ratio is the median of the rounds\' ratios. CPU per MB: every thread ' +
-        'of the browser\'s processes (/proc) and of the benchmark\'s process (the Node seeder, and playwright: about 1 ms/MB ' +
-        'in the raw runs) while the bytes moved; on this 2-core machine, where both ends run, throughput follows it. ' +
+        'of the browser\'s processes (/proc), of the Node seeder (a process of its own) and, in brackets, of the benchmark\'s ' +
+        'process (playwright: DevTools\' events for the response body; the raw runs\' Node sender runs there) while the bytes ' +
+        'moved; on this 2-core machine, where both ends run, throughput follows it. ' +
         `Load average ${tp.loads.map((l) => fmt(l)).join(', ')} (at each round's start, and at the end)` +
         (tp.baselineDist !== undefined ? `; baseline build: ${tp.baselineDist}, alternating which goes first.` : '.') + ' Aim: at least 90%. ' +
         '"engine done" = when the page\'s engine held every piece (verified): when it is about the body\'s time, the wire and ' +

@@ -17,11 +17,12 @@ function parseStat (stat) {
 }
 
 /**
- * CPU ms so far of every thread of the browser tagged `tag` ('<process kind> <pid> / <thread>') and of this process
- * ('node (bench) / <thread>', the main thread marked ' main').
+ * CPU ms so far of every thread of the browser tagged `tag` ('<process kind> <pid> / <thread>'), of this process
+ * ('node (bench) / <thread>', the main thread marked ' main') and of the processes `pids` ('seeder <pid> / <thread>':
+ * a seeder in a process of its own, bench/lib/process-seeder.mjs).
  * @returns {Promise<Map<string, number>>}
  */
-export async function cpuSnapshot (tag) {
+export async function cpuSnapshot (tag, pids = []) {
   const procs = new Map()
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue
@@ -53,6 +54,14 @@ export async function cpuSnapshot (tag) {
       } catch {}
     }
   }
+  for (const pid of pids) {
+    for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [])) {
+      try {
+        const { comm, ms } = parseStat(await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8'))
+        add(`seeder ${pid} / ${comm}${tid === String(pid) ? ' main' : ''}`, ms)
+      } catch {}
+    }
+  }
   for (const tid of await readdir('/proc/self/task')) {
     try {
       const { comm, ms } = parseStat(await readFile(`/proc/self/task/${tid}/stat`, 'utf8'))
@@ -63,20 +72,23 @@ export async function cpuSnapshot (tag) {
 }
 
 /**
- * CPU ms per MB between two snapshots: `chromium` (every process of the browser), `node` (this process: the Node
- * seeder, and playwright's side of the browser), and the threads over `min` ms/MB, largest first.
+ * CPU ms per MB between two snapshots: `chromium` (every process of the browser), `seeder` (the `pids` processes),
+ * `node` (this process: playwright's side of the browser, and the seeder or the raw channel's sender when they run
+ * here), and the threads over `min` ms/MB, largest first.
  */
 export function cpuPerMB (before, after, mb, min = 0.5) {
   let chromium = 0
+  let seeder = 0
   let node = 0
   const threads = []
   for (const [key, ms] of after) {
     const d = ms - (before.get(key) ?? 0)
     if (d <= 0) continue
     if (key.startsWith('node (bench)')) node += d
+    else if (key.startsWith('seeder ')) seeder += d
     else chromium += d
     if (d / mb >= min) threads.push([key, d / mb])
   }
   threads.sort((a, b) => b[1] - a[1])
-  return { chromium: chromium / mb, node: node / mb, threads }
+  return { chromium: chromium / mb, seeder: seeder / mb, node: node / mb, threads }
 }
