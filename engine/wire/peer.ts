@@ -10,8 +10,8 @@ import { ProtocolError } from '../errors.js'
 import type { Bitfield } from '../bitfield.js'
 import type { Connection } from '../transport/index.js'
 import { Emitter } from '../util/emitter.js'
-import { equalBytes, toHex } from '../util/bytes.js'
-import { encodeCancels, encodeHandshake, encodeHaves, encodeMessage, encodePieces, encodeRequests, WireDecoder } from './codec.js'
+import { concatBytes, equalBytes, toHex } from '../util/bytes.js'
+import { encodeCancels, encodeHandshake, encodeMessage, encodePieces, encodeRequests, WireDecoder } from './codec.js'
 import { decodeExtendedHandshake, encodeExtendedHandshake } from './extended.js'
 import type { ExtendedHandshake, Handshake, Message } from './messages.js'
 
@@ -199,9 +199,9 @@ export class Peer extends Emitter<PeerEvents> {
     this.#send(encodeMessage({ type: 'have', index }))
   }
 
-  /** Several haves in one write. */
+  /** Several haves in one write (the wire is a byte stream: one data-channel message may hold many). */
   writeHaves (indices: readonly number[]): void {
-    if (indices.length > 0) this.#send(encodeHaves(indices))
+    this.#send(concatBytes(indices.map((index) => encodeMessage({ type: 'have', index }))))
   }
 
   writeChoke (): void {

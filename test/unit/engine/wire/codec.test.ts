@@ -5,7 +5,6 @@ import { concatBytes, utf8 } from '../../../../engine/util/bytes.js'
 import {
   WireDecoder,
   encodeCancels,
-  encodeHaves,
   encodeHandshake,
   encodeMessage,
   encodePieces,
@@ -359,16 +358,6 @@ describe('batched encoders', () => {
     expect(encodePieces(blocks)).toEqual(concatBytes(blocks.map(({ index, begin, block }) => encodeMessage({ type: 'piece', index, begin, block }))))
     expect(encodePieces([])).toEqual(new Uint8Array(0))
     expect(() => encodePieces([{ index: -1, begin: 0, block: new Uint8Array(1) }])).toThrow(RangeError)
-  })
-
-  it('encodeHaves gives the bytes of the have messages concatenated, and decodes back', () => {
-    const indices = [0, 7, 0xffffffff]
-    const bytes = encodeHaves(indices)
-    expect(bytes).toEqual(concatBytes(indices.map((index) => encodeMessage({ type: 'have', index }))))
-    const decoded = new WireDecoder({ maxMessageLength: MAX_FIXED_MESSAGE_LENGTH, expectHandshake: false }).push(bytes)
-    expect(decoded.map((d) => d.kind === 'message' ? d.message : undefined)).toEqual(indices.map((index) => ({ type: 'have', index })))
-    expect(encodeHaves([])).toEqual(new Uint8Array(0))
-    expect(() => encodeHaves([-1])).toThrow(RangeError)
   })
 
   for (const [type, encode] of [['request', encodeRequests], ['cancel', encodeCancels]] as const) {
