@@ -83,7 +83,19 @@ async function workerProfiler (browser, contextId) {
   return { stop: async () => (await send('Profiler.stop')).profile }
 }
 
+/** Counts the page's data-channel sends (what each costs: a blocking call into WebRTC's network thread). */
+const COUNT_SENDS = () => {
+  const send = RTCDataChannel.prototype.send
+  window.__sends = { n: 0, bytes: 0 }
+  RTCDataChannel.prototype.send = function (data) {
+    window.__sends.n++
+    window.__sends.bytes += data.byteLength ?? data.length ?? 0
+    return send.call(this, data)
+  }
+}
+
 async function measure (browser, tag, context, site, label) {
+  await context.addInitScript(COUNT_SENDS)
   const page = await context.newPage()
   await page.goto(site.url)
   const frame = await siteFrame(page, 'Download')
@@ -139,6 +151,8 @@ async function measure (browser, tag, context, site, label) {
   const after = await cpuSnapshot(tag)
   if (tracePath !== undefined) await browser.stopTracing()
   const mb = r.bytes / 1e6
+  const sends = await page.evaluate(() => window.__sends)
+  console.log(`${label}: the page's data-channel sends since it loaded: ${sends.n} (${fmt(sends.bytes / 1024, 0)} KiB)`)
   console.log(`\n=== ${label}: ${fmt(mb, 0)} MB in ${fmt(r.ms / 1000, 2)} s = ${fmt(mbps(r.bytes, r.ms))} MB/s (status ${r.status}, engine done at ${fmt(r.engineMs / 1000, 2)} s)`)
   printCpu(label, before, after, mb)
   if (pageCdp !== undefined) {
