@@ -160,8 +160,6 @@ export class Torrent extends Emitter<TorrentEvents> {
   #uploaded = 0
   #downloaded = 0
   #verifiedBytes = 0
-  /** Pieces verified in this turn whose `have` is not sent yet (#onVerified). */
-  #haves: number[] = []
   readonly #uploadRate = new RateMeter()
   readonly #downloadRate = new RateMeter()
   #done = false
@@ -515,21 +513,15 @@ export class Torrent extends Emitter<TorrentEvents> {
   #onVerified (index: number): void {
     const metainfo = this.metainfo!
     this.#verifiedBytes += pieceLengthAt(metainfo, index)
-    // Everyone learns of the new piece (BEP 3 `have`), seeds too: 9 bytes that tell the publisher's seeder which
-    // visitors can serve what (engine/spread.ts), so that it holds back what others can pass on. The pieces verified
-    // together (a browser's store commits 16 at once, engine/storage/idb.ts) go out as one message per peer: a
-    // data-channel send costs both ends far more than its 9 bytes.
-    if (this.#haves.push(index) === 1) queueMicrotask(() => { this.#flushHaves() })
+    for (const peer of this.#peerList.all) {
+      // Everyone learns of the new piece (BEP 3 `have`), seeds too: 9 bytes that tell the publisher's seeder which
+      // visitors can serve what (engine/spread.ts), so that it holds back what others can pass on.
+      if (peer.receivedHandshake) peer.writeHave(index)
+    }
     this.emit('verified', index)
     this.#reader.wake(index)
     if (this.#downloader!.have.complete) this.#onDone()
     else for (const peer of this.#peerList.all) if (peer.amInterested) this.#downloader!.updateInterest(peer)
-  }
-
-  #flushHaves (): void {
-    const haves = this.#haves
-    this.#haves = []
-    for (const peer of this.#peerList.all) if (peer.receivedHandshake) peer.writeHaves(haves)
   }
 
   #onDone (): void {
