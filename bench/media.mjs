@@ -8,19 +8,26 @@
  *     pieces are not downloaded yet -> `seeked`, and -> playing past the target), median over a few visits;
  *  2. throughput of a 100 MB file (fetch('media/big.bin') in the site's frame, body read to the end) from a Node
  *     seeder to Chromium, and from one Chromium visitor to another (the second downloads after the Node seeder has
- *     stopped), each next to the raw data-channel ceiling of the same pair measured in the same run
- *     (bench/lib/chromium.mjs), before and after.
+ *     stopped), each next to the raw data-channel ceiling of the same pair measured in the same round
+ *     (bench/lib/chromium.mjs), with the CPU per MB of both ends (bench/lib/cpu.mjs); median of a few rounds, an older
+ *     build alternating in the same rounds with BENCH_MEDIA_BASELINE_DIST.
  *
  * Memory while streaming a large file (fetch and the download manager) is bench/download.mjs.
  *
  *   npm run build && sh scripts/in-netns.sh node bench/media.mjs
  *   BENCH_MEDIA_RUNS=3 BENCH_MEDIA_VIDEO_MB=50 BENCH_MEDIA_BIG_MB=100 BENCH_MEDIA_SKIP=video (or throughput)
+ *   BENCH_MEDIA_TP_ROUNDS=3 BENCH_MEDIA_BASELINE_DIST=/repo/bench/.data/base/dist (an older build inside this repository)
  *
  * Exports run() -> { title, markdown } for bench/run-all.mjs.
  */
 import { pathToFileURL } from 'node:url'
 import { ensureDownloadSite, ensureMediaSite } from '../scripts/make-media.mjs'
+import { readFile } from 'node:fs/promises'
+import { loadavg } from 'node:os'
+import { join } from 'node:path'
 import { launchChromium, rawChromiumToChromium, rawNodeToChromium, siteFrame, timedFetch } from './lib/chromium.mjs'
+import { cpuPerMB, cpuSnapshot } from './lib/cpu.mjs'
+import { startProcessSeeder } from './lib/process-seeder.mjs'
 import { assertInNetns, requireDist } from './lib/env.mjs'
 import { startLocalSite } from './lib/local-site.mjs'
 import { envNumber, fmt, markdownTable, mbps, median } from './lib/table.mjs'
@@ -124,55 +131,91 @@ async function measureVideo (browser, { runs, videoMB, seconds, seeksPerVisit, l
 
 const RAW_SIZES = [16 * 1024, 64 * 1024]
 
-/** Section 2: throughput of the big file, Node seeder -> Chromium and Chromium -> Chromium, with raw ceilings. */
-async function measureThroughput (browser, { bigMB, log }) {
-  const bytes = Math.round(bigMB * 1e6)
-  const site0 = await ensureDownloadSite({ bigMB })
-  const rows = {}
-  // The raw ceilings with both message sizes: 16 KiB (ENVIRONMENT.md's measure) and 64 KiB (what the engine sends,
-  // SEND_COALESCE_BYTES; fewer, larger messages are cheaper in Chromium). The ratio uses the faster.
-  const raw = async (when) => {
-    for (const size of RAW_SIZES) {
-      log(`bench/media: raw node-datachannel -> Chromium, ${size / 1024} KiB messages (${when})`)
-      rows.rawNode.push({ size, when, ...await rawNodeToChromium(rawContext, bytes, size) })
-      log(`bench/media: raw Chromium -> Chromium, ${size / 1024} KiB messages (${when})`)
-      rows.rawPage.push({ size, when, ...await rawChromiumToChromium(browser, bytes, size) })
-    }
-  }
-  rows.rawNode = []
-  rows.rawPage = []
-  const rawContext = await browser.newContext()
-  await raw('before')
-  const site = await startLocalSite(site0.dir)
+/** Sets PEERSITE_BENCH_DIST (bench/lib/swarm.mjs dist(), local-site.mjs) for one variant; returns the restore. */
+function useDist (dir) {
+  const own = process.env.PEERSITE_BENCH_DIST
+  if (dir !== undefined) process.env.PEERSITE_BENCH_DIST = dir
+  return () => { if (own === undefined) delete process.env.PEERSITE_BENCH_DIST; else process.env.PEERSITE_BENCH_DIST = own }
+}
+
+/** One build's 100 MB download, Node seeder -> Chromium then Chromium -> Chromium, with CPU per MB of each. */
+async function transfer (browser, dir, tag, log) {
+  // The seeder in a process of its own: this one holds playwright, whose work grows with the response body.
+  const site = await startLocalSite(dir, {
+    seed: async ({ out, root, trackerPort }) => await startProcessSeeder({
+      siteDir: root, torrent: await readFile(join(out, 'site.torrent')), trackers: [`ws://127.0.0.1:${trackerPort}/seeder`]
+    })
+  })
+  const cpu = () => cpuSnapshot(tag, [site.seeder.pid])
   const ca = await browser.newContext()
   const cb = await browser.newContext()
+  const timed = async (frame, frameAt) => {
+    const before = await cpu()
+    const r = await timedFetch(frame, 'media/big.bin')
+    const used = cpuPerMB(before, await cpu(), r.bytes / 1e6)
+    return { ...r, frameAt, mbps: mbps(r.bytes, r.ms), cpu: used }
+  }
   try {
-    log(`bench/media: ${bigMB} MB, Node seeder -> Chromium (published in ${fmt(site.publishMs / 1000)} s)`)
+    log(`bench/media:   Node seeder -> Chromium (published in ${fmt(site.publishMs / 1000)} s)`)
     const a = await ca.newPage()
     const navA = performance.now()
     await a.goto(site.url)
-    const fa = await siteFrame(a, 'Download')
-    const frameAt = performance.now() - navA
-    rows.node = { ...await timedFetch(fa, 'media/big.bin'), frameAt }
-    rows.node.mbps = mbps(rows.node.bytes, rows.node.ms)
+    const node = await timed(await siteFrame(a, 'Download'), performance.now() - navA)
     await a.waitForFunction(() => window.peersite.torrent?.done === true, undefined, { timeout: 120_000 })
     await site.stopSeeder()
-    log('bench/media: Chromium -> Chromium (Node seeder stopped)')
+    log('bench/media:   Chromium -> Chromium (Node seeder stopped)')
     const b = await cb.newPage()
     const navB = performance.now()
     await b.goto(site.url)
-    const fb = await siteFrame(b, 'Download')
-    const frameBt = performance.now() - navB
-    rows.page = { ...await timedFetch(fb, 'media/big.bin'), frameAt: frameBt }
-    rows.page.mbps = mbps(rows.page.bytes, rows.page.ms)
-    rows.page.peers = (await b.evaluate(() => window.peersite.stats()))?.peers
+    const page = await timed(await siteFrame(b, 'Download'), performance.now() - navB)
+    page.peers = (await b.evaluate(() => window.peersite.stats()))?.peers
+    return { node, page }
   } finally {
     await ca.close().catch(() => {})
     await cb.close().catch(() => {})
     await site.close()
   }
-  await raw('after')
-  await rawContext.close()
+}
+
+/**
+ * Section 2: throughput of the big file, Node seeder -> Chromium and Chromium -> Chromium, with raw ceilings, `rounds`
+ * times; with `baselineDist` an older build runs in the same rounds (which goes first alternates: the load moves).
+ */
+async function measureThroughput (browser, tag, { bigMB, rounds, baselineDist, log }) {
+  const bytes = Math.round(bigMB * 1e6)
+  const site0 = await ensureDownloadSite({ bigMB })
+  const cpu = () => cpuSnapshot(tag)
+  const withCpu = (r) => ({ ...r, cpu: cpuPerMB(r.cpu.before, r.cpu.after, r.bytes / 1e6) })
+  const variants = [{ name: 'this build', dist: undefined }, ...(baselineDist ? [{ name: 'baseline build', dist: baselineDist }] : [])]
+  const rows = { rawNode: [], rawPage: [], runs: [], loads: [] }
+  const rawContext = await browser.newContext()
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      rows.loads.push(loadavg()[0])
+      // The raw ceilings with both message sizes: 16 KiB (ENVIRONMENT.md's measure) and 64 KiB (what the engine sends,
+      // SEND_COALESCE_BYTES; fewer, larger messages are cheaper in Chromium). The ratio uses the faster.
+      for (const size of RAW_SIZES) {
+        log(`bench/media: round ${round}/${rounds}: raw node-datachannel -> Chromium, ${size / 1024} KiB messages`)
+        rows.rawNode.push({ size, round, ...withCpu(await rawNodeToChromium(rawContext, bytes, size, cpu)) })
+        log(`bench/media: round ${round}/${rounds}: raw Chromium -> Chromium, ${size / 1024} KiB messages`)
+        rows.rawPage.push({ size, round, ...withCpu(await rawChromiumToChromium(browser, bytes, size, cpu)) })
+      }
+      for (const variant of round % 2 === 0 ? [...variants].reverse() : variants) {
+        log(`bench/media: round ${round}/${rounds}: ${bigMB} MB, ${variant.name}`)
+        const restore = useDist(variant.dist)
+        try {
+          rows.runs.push({ round, variant: variant.name, ...await transfer(browser, site0.dir, tag, log) })
+        } finally {
+          restore()
+        }
+      }
+    }
+    rows.loads.push(loadavg()[0])
+  } finally {
+    await rawContext.close()
+  }
+  rows.variants = variants.map((v) => v.name)
+  rows.baselineDist = baselineDist
   return rows
 }
 
@@ -183,13 +226,15 @@ export async function run ({ log = (s) => process.stderr.write(s + '\n') } = {})
   const videoMB = envNumber('BENCH_MEDIA_VIDEO_MB', 50)
   const seconds = envNumber('BENCH_MEDIA_VIDEO_SECONDS', 60)
   const bigMB = envNumber('BENCH_MEDIA_BIG_MB', 100)
+  const tpRounds = envNumber('BENCH_MEDIA_TP_ROUNDS', 3)
+  const baselineDist = process.env.BENCH_MEDIA_BASELINE_DIST || undefined
   const skip = new Set((process.env.BENCH_MEDIA_SKIP ?? '').split(',').map((s) => s.trim()).filter(Boolean))
   const sections = []
-  const { browser } = await launchChromium()
+  const { browser, tag } = await launchChromium()
   let video, tp
   try {
     if (!skip.has('video')) video = await measureVideo(browser, { runs, videoMB, seconds, seeksPerVisit: 3, log })
-    if (!skip.has('throughput')) tp = await measureThroughput(browser, { bigMB, log })
+    if (!skip.has('throughput')) tp = await measureThroughput(browser, tag, { bigMB, rounds: tpRounds, baselineDist, log })
   } finally {
     await browser.close().catch(() => {})
   }
@@ -218,32 +263,48 @@ export async function run ({ log = (s) => process.stderr.write(s + '\n') } = {})
     ].join('\n'))
   }
   if (tp !== undefined) {
-    // Per message size, the mean of the measures before and after; the ceiling is the faster size.
-    const ceiling = (list) => {
-      const bySize = RAW_SIZES.map((size) => ({ size, list: list.filter((r) => r.size === size) }))
-      const cells = bySize.map(({ size, list }) => `${size / 1024} KiB: ${list.map((r) => fmt(r.mbps)).join(' / ')}`).join('; ')
-      const best = Math.max(...bySize.map(({ list }) => median(list.map((r) => r.mbps))))
-      return { cells, best }
+    const med = (list) => median(list.filter(Number.isFinite))
+    // Per round, the ceiling is the faster message size; ratios are taken round by round, then the median.
+    const ceilingOf = (raw, round) => Math.max(...RAW_SIZES.map((size) => raw.find((r) => r.round === round && r.size === size)?.mbps ?? NaN).filter(Number.isFinite))
+    const rawCells = (raw) => RAW_SIZES.map((size) => `${size / 1024} KiB: ${raw.filter((r) => r.size === size).map((r) => fmt(r.mbps)).join(' / ')}`).join('; ')
+    const cpuCell = (list) => `${fmt(med(list.map((c) => c.chromium)))} + ${fmt(med(list.map((c) => c.seeder)))} (+ ${fmt(med(list.map((c) => c.node)))})`
+    // The raw channel's Node sender runs in this process, beside an idle playwright (about 1 ms/MB).
+    const rawCpu = (raw) => { const list = raw.filter((r) => r.size === 64 * 1024).map((r) => r.cpu); return `${fmt(med(list.map((c) => c.chromium)))} + ${fmt(med(list.map((c) => c.node)))}` }
+    const tableRows = []
+    for (const [key, label, raw, stock] of [['node', 'Node seeder -> Chromium', tp.rawNode, '7.2-8.0 MB/s (~40%)'], ['page', 'Chromium -> Chromium (Node seeder stopped)', tp.rawPage, '6.3-7.3 MB/s (~40%)']]) {
+      for (const variant of tp.variants) {
+        const runs = tp.runs.filter((r) => r.variant === variant).map((r) => ({ ...r[key], round: r.round }))
+        const ratios = runs.map((r) => r.mbps / ceilingOf(raw, r.round))
+        tableRows.push([
+          label, variant, `${fmt(med(runs.map((r) => r.mbps)))} (${runs.map((r) => fmt(r.mbps)).join(', ')})`, rawCells(raw),
+          fmt(med(tp.runs.map((r) => r.round).filter((v, i, a) => a.indexOf(v) === i).map((round) => ceilingOf(raw, round)))),
+          `${fmt(med(ratios) * 100, 0)}%`, cpuCell(runs.map((r) => r.cpu)), rawCpu(raw), fmt(med(runs.map((r) => r.headersMs)), 0),
+          `${fmt(med(runs.map((r) => r.engineMs)) / 1000, 2)} / ${fmt(med(runs.map((r) => r.ms)) / 1000, 2)} s`, stock
+        ])
+      }
     }
-    const rawNode = ceiling(tp.rawNode)
-    const rawPage = ceiling(tp.rawPage)
-    const stockNode = '7.2-8.0 MB/s (~40%)'
-    const stockPage = '6.3-7.3 MB/s (~40%)'
+    // Where the CPU went, per thread, in the median round of this build's Node -> Chromium run.
+    const mine = tp.runs.filter((r) => r.variant === 'this build').sort((a, b) => a.node.mbps - b.node.mbps)
+    const mid = mine[Math.floor((mine.length - 1) / 2)]
+    const threads = (mid?.node.cpu.threads ?? []).slice(0, 12).map(([k, v]) => `${k.replace(/ \d+ \//, ' /')} ${fmt(v)}`).join('; ')
+    const n = tp.runs.filter((r) => r.variant === 'this build').length
     sections.push([
-      `### Throughput: ${fmt(tp.node.bytes / 1e6, 0)} MB file through the worker (fetch in the site frame, body read to the end)`,
+      `### Throughput: ${fmt(bigMB, 0)} MB file through the worker (fetch in the site frame, body read to the end; median of ${n} rounds)`,
       '',
-      markdownTable(['path', 'peersite MB/s', 'raw MB/s by message size (before / after)', 'ceiling MB/s', 'ratio', 'first bytes ms', 'engine done / body done', 'stock WebTorrent (ENVIRONMENT.md)'], [
-        ['Node seeder -> Chromium', fmt(tp.node.mbps), rawNode.cells, fmt(rawNode.best), `${fmt(tp.node.mbps / rawNode.best * 100, 0)}%`, fmt(tp.node.headersMs, 0), `${fmt(tp.node.engineMs / 1000, 2)} / ${fmt(tp.node.ms / 1000, 2)} s`, stockNode],
-        ['Chromium -> Chromium (Node seeder stopped)', fmt(tp.page.mbps), rawPage.cells, fmt(rawPage.best), `${fmt(tp.page.mbps / rawPage.best * 100, 0)}%`, fmt(tp.page.headersMs, 0), `${fmt(tp.page.engineMs / 1000, 2)} / ${fmt(tp.page.ms / 1000, 2)} s`, stockPage]
-      ]),
+      markdownTable(['path', 'build', 'peersite MB/s (rounds)', 'raw MB/s by message size (rounds)', 'ceiling MB/s', 'ratio', 'CPU ms/MB: Chromium + seeder (+ playwright)', 'raw CPU ms/MB (64 KiB): Chromium + Node', 'first bytes ms', 'engine done / body done', 'stock WebTorrent (ENVIRONMENT.md)'], tableRows),
       '',
-      `Timed from fetch() to the last byte of the body; the engine had already downloaded ${fmt(tp.node.downloadedBefore / 1e6, 1)} MB / ` +
-        `${fmt(tp.page.downloadedBefore / 1e6, 1)} MB (whole torrent) when the fetch started (the site page is fetched first: ` +
-        `${fmt(tp.node.frameAt, 0)} / ${fmt(tp.page.frameAt, 0)} ms after navigation). Raw ceilings: one data channel, 16 KiB or 64 KiB messages ` +
-        '(the engine sends 64 KiB), bufferedAmount under 4 MiB, measured in the same run before and after; the ceiling is the ' +
-        'faster message size\'s mean of the two. Aim: at least 80%. ' +
+      'Timed from fetch() to the last byte of the body. Raw ceilings: one data channel, 16 KiB or 64 KiB messages ' +
+        '(the engine sends 64 KiB), bufferedAmount under 4 MiB, measured in each round before the downloads; each round\'s ' +
+        'ceiling is its faster message size, and the ratio is the median of the rounds\' ratios. CPU per MB: every thread ' +
+        'of the browser\'s processes (/proc), of the Node seeder (a process of its own) and, in brackets, of the benchmark\'s ' +
+        'process (playwright: DevTools\' events for the response body; the raw runs\' Node sender runs there) while the bytes ' +
+        'moved; on this 2-core machine, where both ends run, throughput follows it. ' +
+        `Load average ${tp.loads.map((l) => fmt(l)).join(', ')} (at each round's start, and at the end)` +
+        (tp.baselineDist !== undefined ? `; baseline build: ${tp.baselineDist}, alternating which goes first.` : '.') + ' Aim: at least 90%. ' +
         '"engine done" = when the page\'s engine held every piece (verified): when it is about the body\'s time, the wire and ' +
-        'the engine set the pace, not the worker\'s stream.'
+        'the engine set the pace, not the worker\'s stream.',
+      '',
+      `CPU ms/MB by thread, this build, Node seeder -> Chromium, median round: ${threads}.`
     ].join('\n'))
   }
   return { title: 'Media from the swarm: first frame, seeks, throughput vs the raw ceilings', markdown: sections.join('\n\n'), video, tp }

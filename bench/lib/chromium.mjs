@@ -83,10 +83,11 @@ async function gathered (pc) {
 
 /**
  * The raw node-datachannel -> Chromium ceiling: `bytes` from a Node RTCPeerConnection to a fresh page of
- * `context`, in `messageSize` messages. Timed in this process from the first send to the page's last byte.
- * @returns {Promise<{ bytes: number, ms: number, mbps: number }>}
+ * `context`, in `messageSize` messages. Timed in this process from the first send to the page's last byte. `cpu`
+ * (optional, e.g. () => cpuSnapshot(tag)) is sampled at the start and the end of the transfer, before the page closes.
+ * @returns {Promise<{ bytes: number, ms: number, mbps: number, cpu?: { before: any, after: any } }>}
  */
-export async function rawNodeToChromium (context, bytes = 100e6, messageSize = RAW_MESSAGE_SIZE) {
+export async function rawNodeToChromium (context, bytes = 100e6, messageSize = RAW_MESSAGE_SIZE, cpu = undefined) {
   // The engine's patch first: node-datachannel's polyfill then ends gathering with a null candidate.
   const { nodeWrtc } = await dist('engine/transport/node-wrtc.js')
   const page = await context.newPage()
@@ -100,12 +101,14 @@ export async function rawNodeToChromium (context, bytes = 100e6, messageSize = R
     await pc.setRemoteDescription(answer)
     await open
     await page.evaluate((want) => { window.__raw.want = want }, bytes)
+    const before = await cpu?.()
     const start = performance.now()
     const done = page.evaluate(() => window.__raw.done)
     pumpChannel(ch, bytes, new Uint8Array(messageSize).fill(7))
     await done
     const ms = performance.now() - start
-    return { bytes, ms, mbps: mbps(bytes, ms) }
+    const after = await cpu?.()
+    return { bytes, ms, mbps: mbps(bytes, ms), ...(cpu !== undefined ? { cpu: { before, after } } : {}) }
   } finally {
     try { pc.close() } catch {}
     await page.close().catch(() => {})
@@ -115,9 +118,10 @@ export async function rawNodeToChromium (context, bytes = 100e6, messageSize = R
 /**
  * The raw Chromium -> Chromium ceiling: two pages in two contexts of one browser, `bytes` from the first to
  * the second, in `messageSize` messages. Timed in this process from the sender's start to the receiver's last byte.
- * @returns {Promise<{ bytes: number, ms: number, mbps: number }>}
+ * `cpu`: as rawNodeToChromium's.
+ * @returns {Promise<{ bytes: number, ms: number, mbps: number, cpu?: { before: any, after: any } }>}
  */
-export async function rawChromiumToChromium (browser, bytes = 100e6, messageSize = RAW_MESSAGE_SIZE) {
+export async function rawChromiumToChromium (browser, bytes = 100e6, messageSize = RAW_MESSAGE_SIZE, cpu = undefined) {
   const ca = await browser.newContext()
   const cb = await browser.newContext()
   try {
@@ -140,6 +144,7 @@ export async function rawChromiumToChromium (browser, bytes = 100e6, messageSize
       await window.__send.open
     }, answer)
     await b.evaluate((want) => { window.__raw.want = want }, bytes)
+    const before = await cpu?.()
     const start = performance.now()
     const done = b.evaluate(() => window.__raw.done)
     await a.evaluate(([total, size, max, low]) => new Promise((resolve) => {
@@ -160,7 +165,8 @@ export async function rawChromiumToChromium (browser, bytes = 100e6, messageSize
     }), [bytes, messageSize, RAW_MAX_BUFFERED, RAW_LOW_WATER])
     await done
     const ms = performance.now() - start
-    return { bytes, ms, mbps: mbps(bytes, ms) }
+    const after = await cpu?.()
+    return { bytes, ms, mbps: mbps(bytes, ms), ...(cpu !== undefined ? { cpu: { before, after } } : {}) }
   } finally {
     await ca.close().catch(() => {})
     await cb.close().catch(() => {})

@@ -1,0 +1,219 @@
+#!/usr/bin/env node
+/**
+ * Where the CPU goes while a big file streams into Chromium (issue 14 part 2): the 100 MB download of bench/media.mjs,
+ * Node seeder -> Chromium, then Chromium -> Chromium (the seeder stopped), with
+ *   - the CPU time of every thread of the browser's processes (/proc/<pid>/task/<tid>/stat), grouped by process kind
+ *     and thread name, in ms per MB, and the bench process's own (the Node seeder and playwright);
+ *   - with --profile, a JavaScript CPU profile (CDP Profiler) of the downloading loader page and of its service
+ *     worker, summarised by function (self time), written to DIR/*.cpuprofile for devtools.
+ *
+ *   npm run build && sh scripts/in-netns.sh node bench/profile-throughput.mjs [--profile DIR] [--mb 100] [--skip-page]
+ * PEERSITE_BENCH_DIST points it at another build. A diagnostic, not a benchmark: it exports no run(), so
+ * bench/run-all.mjs skips it.
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { ensureDownloadSite } from '../scripts/make-media.mjs'
+import { launchChromium, rawChromiumToChromium, rawNodeToChromium, siteFrame, timedFetch } from './lib/chromium.mjs'
+import { assertInNetns, requireDist } from './lib/env.mjs'
+import { startLocalSite } from './lib/local-site.mjs'
+import { cpuPerMB, cpuSnapshot } from './lib/cpu.mjs'
+import { fmt, mbps } from './lib/table.mjs'
+
+const args = process.argv.slice(2)
+const opt = (name) => { const i = args.indexOf(name); return i < 0 ? undefined : args[i + 1] }
+const profileDir = opt('--profile')
+const bigMB = Number(opt('--mb') ?? 100)
+const skipPage = args.includes('--skip-page')
+function printCpu (label, before, after, mb) {
+  const { chromium, node, threads } = cpuPerMB(before, after, mb)
+  console.log(`\n${label}: Chromium ${fmt(chromium, 1)} ms/MB, bench process (Node seeder + playwright) ${fmt(node, 1)} ms/MB`)
+  const byKind = new Map()
+  for (const [k, v] of cpuPerMB(before, after, mb, 0).threads) {
+    const kind = k.split(' / ')[0]
+    byKind.set(kind, (byKind.get(kind) ?? 0) + v)
+  }
+  for (const [kind, v] of [...byKind].sort((x, y) => y[1] - x[1])) if (v >= 0.1) console.log(`  ${kind.padEnd(34)} ${fmt(v, 1).padStart(7)} ms/MB`)
+  console.log('  threads over 0.5 ms/MB:')
+  for (const [k, v] of threads) console.log(`    ${k.padEnd(56)} ${fmt(v, 1).padStart(7)} ms/MB`)
+}
+
+/** Self time by function (and by URL's last part) of a CDP CPU profile, the top `n`. */
+function summarise (profile, n = 25) {
+  const byFn = new Map()
+  const dt = new Map()
+  const { nodes, samples, timeDeltas } = profile
+  const byId = new Map(nodes.map((x) => [x.id, x]))
+  for (let i = 0; i < samples.length; i++) dt.set(samples[i], (dt.get(samples[i]) ?? 0) + (timeDeltas[i] ?? 0))
+  let total = 0
+  for (const [id, us] of dt) {
+    const node = byId.get(id)
+    const cf = node.callFrame
+    const key = `${cf.functionName || '(anonymous)'} ${cf.url.split('/').pop()}:${cf.lineNumber + 1}`
+    byFn.set(key, (byFn.get(key) ?? 0) + us)
+    total += us
+  }
+  const lines = [...byFn].sort((a, b) => b[1] - a[1]).slice(0, n)
+  return { total: total / 1000, lines: lines.map(([k, us]) => `${fmt(us / 1000, 0).padStart(7)} ms ${fmt(us / total * 100, 1).padStart(5)}%  ${k}`) }
+}
+
+/** A CPU profile of the first service worker target, through the browser's CDP session (non-flat attach). */
+async function workerProfiler (browser, contextId) {
+  const cdp = await browser.newBrowserCDPSession()
+  const { targetInfos } = await cdp.send('Target.getTargets')
+  const sw = targetInfos.filter((t) => t.type === 'service_worker' && t.browserContextId === contextId)
+  if (sw.length === 0) return undefined
+  const { sessionId } = await cdp.send('Target.attachToTarget', { targetId: sw[sw.length - 1].targetId, flatten: false })
+  let id = 0
+  const pending = new Map()
+  cdp.on('Target.receivedMessageFromTarget', (e) => {
+    if (e.sessionId !== sessionId) return
+    const msg = JSON.parse(e.message)
+    const p = pending.get(msg.id)
+    if (p !== undefined) { pending.delete(msg.id); msg.error ? p.reject(new Error(msg.error.message)) : p.resolve(msg.result) }
+  })
+  const send = (method, params = {}) => new Promise((resolve, reject) => {
+    const mid = ++id
+    pending.set(mid, { resolve, reject })
+    void cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id: mid, method, params }) }).catch(reject)
+  })
+  await send('Profiler.enable')
+  await send('Profiler.setSamplingInterval', { interval: 500 })
+  await send('Profiler.start')
+  return { stop: async () => (await send('Profiler.stop')).profile }
+}
+
+/** Counts the page's data-channel sends (what each costs: a blocking call into WebRTC's network thread). */
+const COUNT_SENDS = () => {
+  const send = RTCDataChannel.prototype.send
+  window.__sends = { n: 0, bytes: 0 }
+  RTCDataChannel.prototype.send = function (data) {
+    window.__sends.n++
+    window.__sends.bytes += data.byteLength ?? data.length ?? 0
+    return send.call(this, data)
+  }
+}
+
+async function measure (browser, tag, context, site, label) {
+  await context.addInitScript(COUNT_SENDS)
+  const page = await context.newPage()
+  await page.goto(site.url)
+  const frame = await siteFrame(page, 'Download')
+  let pageCdp
+  if (profileDir !== undefined) {
+    pageCdp = await context.newCDPSession(page)
+    await pageCdp.send('Profiler.enable')
+    await pageCdp.send('Profiler.setSamplingInterval', { interval: 500 })
+    await pageCdp.send('Profiler.start')
+  }
+  const contextId = pageCdp === undefined ? undefined : (await pageCdp.send('Target.getTargetInfo')).targetInfo.browserContextId
+  const sw = profileDir !== undefined ? await workerProfiler(browser, contextId).catch((err) => { console.log('no worker profile:', err.message); return undefined }) : undefined
+  const inspector = profileDir === undefined ? undefined : new (await import('node:inspector')).Session()
+  const post = (method, params = {}) => new Promise((resolve, reject) => inspector.post(method, params, (err, res) => err ? reject(err) : resolve(res)))
+  if (inspector !== undefined) {
+    inspector.connect()
+    await post('Profiler.enable')
+    await post('Profiler.start')
+  }
+  const tracePath = opt('--trace')
+  if (tracePath !== undefined) {
+    await browser.startTracing(undefined, { path: `${tracePath}-${label}.json`, categories: ['toplevel', 'disabled-by-default-devtools.timeline', 'blink', 'mojom', 'v8', 'IndexedDB', 'ServiceWorker', 'loading', 'webrtc'] })
+  }
+  // The Node seeder's send buffer toward the visitor, sampled: near empty = the visitor asks too little (request-starved).
+  const buffered = []
+  const seeder = site.seeder?.torrent
+  const sampler = seeder === undefined ? undefined : setInterval(() => { for (const p of seeder.peers) if (p.uploaded > 0) buffered.push(p.connection.bufferedAmount) }, 5)
+  const before = await cpuSnapshot(tag)
+  const t0 = process.hrtime.bigint() / 1000n
+  // --engine-only: the leader page reads the file from its engine (torrent.read), no service worker in the way.
+  const r = args.includes('--engine-only')
+    ? await page.evaluate(async () => {
+      const t = window.peersite.torrent
+      const f = t.metainfo.files.find((x) => x.path === 'media/big.bin')
+      const start = performance.now()
+      let bytes = 0
+      for await (const chunk of t.read(f.offset, f.length)) bytes += chunk.byteLength
+      return { status: 0, bytes, ms: performance.now() - start, engineMs: NaN }
+    })
+    : await timedFetch(frame, 'media/big.bin')
+  clearInterval(sampler)
+  if (buffered.length > 0) {
+    buffered.sort((a, b) => a - b)
+    const q = (f) => fmt(buffered[Math.floor(f * (buffered.length - 1))] / 1024, 0)
+    console.log(`seeder bufferedAmount KiB (${buffered.length} samples): p10 ${q(0.1)}, p25 ${q(0.25)}, median ${q(0.5)}, p75 ${q(0.75)}, p90 ${q(0.9)}; under 64 KiB ${fmt(buffered.filter((b) => b < 65536).length / buffered.length * 100, 0)}%`)
+  }
+  if (inspector !== undefined) {
+    const { profile } = await post('Profiler.stop')
+    inspector.disconnect()
+    await writeFile(join(profileDir, `${label}-node.cpuprofile`), JSON.stringify(profile))
+  }
+  console.log(`${label}: hrtime window ${t0} ${process.hrtime.bigint() / 1000n} (us, for node --cpu-prof)`)
+  const after = await cpuSnapshot(tag)
+  if (tracePath !== undefined) await browser.stopTracing()
+  const mb = r.bytes / 1e6
+  const sends = await page.evaluate(() => window.__sends)
+  console.log(`${label}: the page's data-channel sends since it loaded: ${sends.n} (${fmt(sends.bytes / 1024, 0)} KiB)`)
+  console.log(`\n=== ${label}: ${fmt(mb, 0)} MB in ${fmt(r.ms / 1000, 2)} s = ${fmt(mbps(r.bytes, r.ms))} MB/s (status ${r.status}, engine done at ${fmt(r.engineMs / 1000, 2)} s)`)
+  printCpu(label, before, after, mb)
+  if (pageCdp !== undefined) {
+    const { profile } = await pageCdp.send('Profiler.stop')
+    await writeFile(join(profileDir, `${label}-page.cpuprofile`), JSON.stringify(profile))
+    const s = summarise(profile)
+    console.log(`\n  page JS profile (samples total ${fmt(s.total, 0)} ms, includes idle):\n    ${s.lines.join('\n    ')}`)
+  }
+  if (sw !== undefined) {
+    const profile = await sw.stop()
+    await writeFile(join(profileDir, `${label}-worker.cpuprofile`), JSON.stringify(profile))
+    const s = summarise(profile)
+    console.log(`\n  worker JS profile (samples total ${fmt(s.total, 0)} ms, includes idle):\n    ${s.lines.join('\n    ')}`)
+  }
+  return page
+}
+
+assertInNetns()
+requireDist('bench/profile-throughput')
+if (profileDir !== undefined) await mkdir(profileDir, { recursive: true })
+const { browser, tag } = await launchChromium()
+const site0 = await ensureDownloadSite({ bigMB })
+const site = await startLocalSite(site0.dir)
+console.log(`piece length ${site.result.metainfo.pieceLength}, build ${process.env.PEERSITE_BENCH_DIST ?? 'dist'}`)
+/** The raw channel's CPU per MB, same accounting (64 KiB messages, what the engine sends). */
+async function raw (label, fn) {
+  const before = await cpuSnapshot(tag)
+  const r = await fn()
+  const after = await cpuSnapshot(tag)
+  console.log(`\n=== ${label}: ${fmt(r.bytes / 1e6, 0)} MB in ${fmt(r.ms / 1000, 2)} s = ${fmt(r.mbps)} MB/s`)
+  printCpu(label, before, after, r.bytes / 1e6)
+}
+/** Contexts the raw measures close only after their CPU has been read (a closed page's renderer takes its counts along). */
+const deferred = []
+const keepOpen = (context) => ({
+  newPage: async () => { const p = await context.newPage(); return { evaluate: p.evaluate.bind(p), close: async () => {} } },
+  close: async () => { deferred.push(context) }
+})
+const closeDeferred = async () => { for (const c of deferred.splice(0)) await c.close().catch(() => {}) }
+try {
+  if (args.includes('--raw')) {
+    const rc = await browser.newContext()
+    await raw('raw node-to-chromium', () => rawNodeToChromium(keepOpen(rc), bigMB * 1e6, 64 * 1024))
+    await rc.close()
+    if (!skipPage) {
+      await raw('raw chromium-to-chromium', () => rawChromiumToChromium({ newContext: async () => keepOpen(await browser.newContext()) }, bigMB * 1e6, 64 * 1024))
+      await closeDeferred()
+    }
+  }
+  const ca = await browser.newContext()
+  const a = await measure(browser, tag, ca, site, 'node-to-chromium')
+  if (!skipPage) {
+    await a.waitForFunction(() => window.peersite.torrent?.done === true, undefined, { timeout: 120_000 })
+    await site.stopSeeder()
+    const cb = await browser.newContext()
+    await measure(browser, tag, cb, site, 'chromium-to-chromium')
+    await cb.close()
+  }
+  await ca.close()
+} finally {
+  await site.close()
+  await browser.close()
+}
+process.exit(0)
