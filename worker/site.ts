@@ -34,8 +34,6 @@ export interface Site {
    * is resolved inside `index.ensure` (resolveLazily), which loads what the lookups need.
    */
   readonly index?: LazyIndex
-  /** peersite.json `preload` (unchecked: a hint), for the reads the worker opens ahead (read-ahead.ts). */
-  readonly preload?: SiteManifest['preload']
 }
 
 /**
@@ -58,7 +56,7 @@ export const INDEX_PAGE = 'index.html'
 /** Clean URLs: "/guide/page" serves "guide/page.html" (GitHub Pages, Netlify, Cloudflare Pages). */
 const HTML_EXTENSION = '.html'
 
-export type ManifestForSite = Pick<SiteManifest, 'infoHash' | 'files'> & Partial<Pick<SiteManifest, 'redirects' | 'spa' | 'index' | 'pieceLength' | 'length' | 'preload'>>
+export type ManifestForSite = Pick<SiteManifest, 'infoHash' | 'files'> & Partial<Pick<SiteManifest, 'redirects' | 'spa' | 'index' | 'pieceLength' | 'length'>>
 
 /**
  * Builds the lookup tables of a manifest. Paths that could never be asked for safely are left out. A manifest with a
@@ -82,7 +80,7 @@ export function createSite (manifest: ManifestForSite, scope?: string | FetchSec
     files.set(file.path, file)
     for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'))
   }
-  return { infoHash: manifest.infoHash, files, dirs, redirects: manifest.redirects ?? [], spa: manifest.spa === true, layout: manifest.files, preload: manifest.preload }
+  return { infoHash: manifest.infoHash, files, dirs, redirects: manifest.redirects ?? [], spa: manifest.spa === true, layout: manifest.files }
 }
 
 /** A decoded path segment that must never reach the file table. */

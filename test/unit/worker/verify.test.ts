@@ -2,13 +2,12 @@
  * The worker as the trust boundary: the piece table of site.torrent (checked against the infohash), reads that serve
  * only verified pieces from the cache and the engine port, and which page may hand the worker a port.
  */
-import { describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { sha1, toHex } from '../../../engine/util/bytes.js'
 import { EngineReadError, type EnginePiece, type PieceRun } from '../../../worker/engine-client.js'
 import type { PieceCache } from '../../../worker/file-cache.js'
 import { acceptsLeader } from '../../../worker/leader-check.js'
-import { pageNeeds, ReadAhead, READ_AHEAD_MAX_BYTES, READ_AHEAD_MS } from '../../../worker/read-ahead.js'
-import { createSite, failurePage, type OpenBody } from '../../../worker/site.js'
+import { createSite, failurePage } from '../../../worker/site.js'
 import { MAX_PIECE_ATTEMPTS, verifiedOpen, type PieceEngine } from '../../../worker/verified-read.js'
 import { parsePieceTable, readPins, verifyPiece, type PieceTable } from '../../../worker/verify.js'
 
@@ -316,87 +315,5 @@ describe('who may hand the worker an engine port', () => {
     expect(acceptsLeader(null, [shell], scope)).toBe(false)
     const outside = { id: 'o', url: 'https://host.example/a/', frameType: 'top-level' }
     expect(acceptsLeader(outside, [outside], scope)).toBe(false)
-  })
-})
-
-describe('reads opened ahead of the frame (read-ahead.ts)', () => {
-  /** An OpenBody that records its calls and their signals, and resolves each with a stream of `length` zero bytes. */
-  const recorder = (): { open: OpenBody, calls: Array<{ path: string, length: number, signal: AbortSignal }> } => {
-    const calls: Array<{ path: string, length: number, signal: AbortSignal }> = []
-    return {
-      calls,
-      open: async (path, _offset, length, signal) => {
-        calls.push({ path, length, signal })
-        return new ReadableStream({ start: (c) => { c.enqueue(new Uint8Array(length)); c.close() } })
-      }
-    }
-  }
-  const MiB = 1024 * 1024
-
-  it('a page\'s first-tier needs, in document order; nothing for another page or a malformed table', () => {
-    const files = [{ path: 'index.html', length: 10, type: 'text/html' }, { path: 'a.js', length: 5, type: '' }, { path: 'b.css', length: 5, type: '' }, { path: '_redirects', length: 1, type: '' }]
-    const site = createSite({ infoHash: 'x', files, preload: { groups: [[2, 1, 3, 99]], pages: [0, 0], likely: [0, 0] } })
-    // _redirects is not served, 99 is no file: skipped.
-    expect(pageNeeds(site, 'index.html').map((f) => f.path)).toEqual(['b.css', 'a.js'])
-    expect(pageNeeds(site, 'a.js')).toEqual([])
-    for (const preload of [undefined, { groups: 5, pages: [0, 0] }, { groups: [3], pages: [0, 0] }, { groups: [], pages: 'x' }]) {
-      expect(pageNeeds(createSite({ infoHash: 'x', files, preload: preload as never }), 'index.html')).toEqual([])
-    }
-  })
-
-  it('holds files of at most READ_AHEAD_MAX_BYTES in all, in order, each path once', () => {
-    const ahead = new ReadAhead()
-    const { open, calls } = recorder()
-    ahead.start([{ path: 'a.js', length: 2 * MiB }, { path: 'b.js', length: 1 * MiB }, { path: 'a.js', length: 2 * MiB }], open)
-    ahead.start([{ path: 'b.js', length: 1 * MiB }, { path: 'c.js', length: 2 * MiB }, { path: 'd.js', length: 2 * MiB }, { path: 'e.css', length: 1000 }], open)
-    // d.js would pass the cap (7 MiB of 6): the reads stop there (document order), held ones counted.
-    expect(READ_AHEAD_MAX_BYTES).toBe(6 * MiB)
-    expect(calls.map((c) => c.path)).toEqual(['a.js', 'b.js', 'c.js'])
-  })
-
-  it('is consumed once, by a request for the whole file; the request\'s abort then ends it', async () => {
-    const ahead = new ReadAhead()
-    const { open, calls } = recorder()
-    ahead.start([{ path: 'a.js', length: 100 }], open)
-    const request = new AbortController()
-    expect(ahead.take('a.js', 50, request.signal)).toBeUndefined() // bytes 0-49 of a Range request: its own read
-    const body = ahead.take('a.js', 100, request.signal)
-    expect(body).toBeDefined()
-    expect((await bytesOf((await body!)!)).byteLength).toBe(100)
-    expect(ahead.take('a.js', 100, request.signal)).toBeUndefined()
-    expect(calls[0]!.signal.aborted).toBe(false)
-    request.abort()
-    expect(calls[0]!.signal.aborted).toBe(true)
-  })
-
-  it('an unused read is cancelled after READ_AHEAD_MS and no longer handed out; a taken one is not', () => {
-    vi.useFakeTimers()
-    try {
-      const ahead = new ReadAhead()
-      const { open, calls } = recorder()
-      ahead.start([{ path: 'a.js', length: 100 }, { path: 'b.js', length: 100 }], open)
-      expect(ahead.take('b.js', 100, signal)).toBeDefined()
-      vi.advanceTimersByTime(READ_AHEAD_MS)
-      expect(calls.map((c) => c.signal.aborted)).toEqual([true, false])
-      expect(ahead.take('a.js', 100, signal)).toBeUndefined()
-      // Its bytes no longer count: a read of the whole budget fits now (b.js, taken, never counted again).
-      ahead.start([{ path: 'c.js', length: READ_AHEAD_MAX_BYTES }], open)
-      expect(calls.map((c) => c.path)).toEqual(['a.js', 'b.js', 'c.js'])
-    } finally {
-      vi.useRealTimers()
-    }
-  })
-
-  it('serves only verified bytes: a bad piece is fetched again before the frame gets it; a forged port\'s read is not handed over', async () => {
-    const ahead = new ReadAhead()
-    const engine = new FakeEngine((i, attempt) => i === 2 && attempt === 1 ? evil() : piece(i))
-    const bad: number[] = []
-    ahead.start([{ path: 'b.css', length: 30 }], verifiedOpen({ table: await table(), engine, onBadPiece: (i) => bad.push(i) }))
-    expect(await bytesOf((await ahead.take('b.css', 30, signal))!)).toEqual(DATA.subarray(25, 55))
-    expect(bad).toEqual([2])
-    const forged = new ReadAhead()
-    forged.start([{ path: 'c.js', length: 5 }], verifiedOpen({ table: await table(), engine: new FakeEngine(() => evil()) }))
-    // Nothing to hand over: the frame's request opens a read of its own (worker/handlers/site.ts).
-    expect(await forged.take('c.js', 5, signal)).toBeUndefined()
   })
 })
