@@ -3,6 +3,12 @@
  * every later put goes to it. A visitor's first visit stores this way (loader/engine-host.ts): nothing is stored yet
  * on it, and the IndexedDB store's code loads after the first site byte (peersite-later.js). A piece the persistent
  * store refuses while moving stays in memory, readable, as it would in OverflowStore.
+ *
+ * `maxBytes` (the visit's storage budget, loader/engine-host.ts storeBudget) bounds memory and attached store
+ * together. The attached store has the same budget of its own, but it cannot see the pieces still waiting here: the
+ * download goes on while attach() moves them, and puts that went straight to it took its room, the waiting pieces
+ * could not follow and stayed in memory, and the visit held up to twice its budget (test/e2e/download.test.ts, seen
+ * when IndexedDB's code loaded late on a loaded machine). So a put after attach counts what is still waiting here.
  */
 import { StorageError } from '../errors.js'
 import type { PieceStore } from './index.js'
@@ -15,6 +21,11 @@ export class LateStore implements PieceStore {
   /** Pieces held in #memory. */
   readonly #waiting = new Set<number>()
   #target: PieceStore | undefined
+  /**
+   * Bytes handed to the attached store (moved or put), counted before each write (puts run concurrently) and never
+   * given back: the attached store's own budget counts them that way (storage/overflow.ts).
+   */
+  #handed = 0
   #closed = false
 
   constructor (init: MemoryStoreInit) {
@@ -33,8 +44,23 @@ export class LateStore implements PieceStore {
       this.#waiting.add(index)
       return
     }
-    await target.put(index, data, signal)
+    // A piece still waiting in memory is counted there until it leaves.
+    if (this.#memory.bytes + this.#handed + data.length > this.#memory.maxBytes) {
+      throw new StorageError(`storing piece ${index} would take this visit past its ${this.#memory.maxBytes} bytes`, 'ERR_QUOTA')
+    }
+    await this.#hand(target, index, data, signal)
     if (this.#waiting.delete(index)) await this.#memory.delete(index)
+  }
+
+  /** target.put, counted in #handed (given back if the put fails: nothing was taken). */
+  async #hand (target: PieceStore, index: number, data: Uint8Array, signal?: AbortSignal): Promise<void> {
+    this.#handed += data.length
+    try {
+      await target.put(index, data, signal)
+    } catch (err) {
+      this.#handed -= data.length
+      throw err
+    }
   }
 
   async get (index: number, range?: { offset: number, length: number }, signal?: AbortSignal): Promise<Uint8Array> {
@@ -63,7 +89,7 @@ export class LateStore implements PieceStore {
     for (const index of [...this.#waiting]) {
       try {
         const data = await this.#memory.get(index)
-        await target.put(index, data)
+        await this.#hand(target, index, data)
       } catch {
         continue // refused (quota) or deleted meanwhile: it stays where it is
       }
