@@ -22,8 +22,9 @@ export class LateStore implements PieceStore {
   readonly #waiting = new Set<number>()
   #target: PieceStore | undefined
   /**
-   * Bytes handed to the attached store (moved or put), counted before each write (puts run concurrently) and never
-   * given back: the attached store's own budget counts them that way (storage/overflow.ts).
+   * Bytes offered to the attached store (moved or put), counted before each write (puts run concurrently) and never
+   * given back, as the attached store's own budget counts them (storage/overflow.ts); a put it refused (rare: its
+   * budget is the same) stays counted, which errs on the safe side.
    */
   #handed = 0
   #closed = false
@@ -44,23 +45,12 @@ export class LateStore implements PieceStore {
       this.#waiting.add(index)
       return
     }
-    // A piece still waiting in memory is counted there until it leaves.
-    if (this.#memory.bytes + this.#handed + data.length > this.#memory.maxBytes) {
-      throw new StorageError(`storing piece ${index} would take this visit past its ${this.#memory.maxBytes} bytes`, 'ERR_QUOTA')
-    }
-    await this.#hand(target, index, data, signal)
-    if (this.#waiting.delete(index)) await this.#memory.delete(index)
-  }
-
-  /** target.put, counted in #handed (given back if the put fails: nothing was taken). */
-  async #hand (target: PieceStore, index: number, data: Uint8Array, signal?: AbortSignal): Promise<void> {
+    // A piece still waiting in memory is counted there until it leaves. (MemoryStore's wording: gzip shares it.)
+    const after = this.#memory.bytes + this.#handed + data.length
+    if (after > this.#memory.maxBytes) throw new StorageError(`storing piece ${index} would use ${after} of ${this.#memory.maxBytes} bytes`, 'ERR_QUOTA')
     this.#handed += data.length
-    try {
-      await target.put(index, data, signal)
-    } catch (err) {
-      this.#handed -= data.length
-      throw err
-    }
+    await target.put(index, data, signal)
+    if (this.#waiting.delete(index)) await this.#memory.delete(index)
   }
 
   async get (index: number, range?: { offset: number, length: number }, signal?: AbortSignal): Promise<Uint8Array> {
@@ -89,7 +79,8 @@ export class LateStore implements PieceStore {
     for (const index of [...this.#waiting]) {
       try {
         const data = await this.#memory.get(index)
-        await this.#hand(target, index, data)
+        this.#handed += data.length
+        await target.put(index, data)
       } catch {
         continue // refused (quota) or deleted meanwhile: it stays where it is
       }
