@@ -80,7 +80,7 @@ describe('the gateway: every site in its own origin (Chromium)', () => {
     await waitForFrameH1(two, DOCS_H1)
     // The stylesheet, script and image of site 1 came through its worker (from peers), not from the gateway.
     await one.waitForFunction(() => {
-      const doc = (document.getElementById('peersite-frame') as HTMLIFrameElement).contentDocument
+      const doc = (document.getElementById('peersite-frame') as HTMLIFrameElement | null)?.contentDocument
       const img = doc?.querySelector('img')
       return doc?.getElementById('app-status')?.textContent === 'app.js ran: hello from peersite!' && img != null && img.complete && img.naturalWidth > 0
     }, undefined, { timeout: 20_000 })
