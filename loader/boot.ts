@@ -64,6 +64,11 @@ export async function registerAndControl (root: string): Promise<void> {
     session.remove(RELOADED_KEY)
     return
   }
+  // Only a worker that was active before this page asked (a hard reload bypassed it) should claim it at once. A fresh
+  // one (a first visit) that has just activated may still be claiming when the timer fires on a loaded machine: the
+  // reload then raced its claim, the claim won, the first page showed, and the reload replaced it (e2e tests found a
+  // new document without window.peersite right after the frame had shown the site: 3d2c9c7).
+  const wasActive = registration.active !== null
 
   await new Promise<void>((resolve, reject) => {
     const done = (): void => {
@@ -81,7 +86,7 @@ export async function registerAndControl (root: string): Promise<void> {
     // An active worker that does not claim us within a moment means a hard reload bypassed it: reload once.
     const hardReloadTimer = setTimeout(() => {
       if (container.controller !== null) return done()
-      if (registration.active !== null && registration.installing === null && registration.waiting === null &&
+      if (wasActive && registration.active !== null && registration.installing === null && registration.waiting === null &&
           session.get(RELOADED_KEY) === null) {
         session.set(RELOADED_KEY, '1')
         location.reload()

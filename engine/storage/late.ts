@@ -3,6 +3,12 @@
  * every later put goes to it. A visitor's first visit stores this way (loader/engine-host.ts): nothing is stored yet
  * on it, and the IndexedDB store's code loads after the first site byte (peersite-later.js). A piece the persistent
  * store refuses while moving stays in memory, readable, as it would in OverflowStore.
+ *
+ * `maxBytes` (the visit's storage budget, loader/engine-host.ts storeBudget) bounds memory and attached store
+ * together. The attached store has the same budget of its own, but it cannot see the pieces still waiting here: the
+ * download goes on while attach() moves them, and puts that went straight to it took its room, the waiting pieces
+ * could not follow and stayed in memory, and the visit held up to twice its budget (test/e2e/download.test.ts, seen
+ * when IndexedDB's code loaded late on a loaded machine). So a put after attach counts what is still waiting here.
  */
 import { StorageError } from '../errors.js'
 import type { PieceStore } from './index.js'
@@ -15,6 +21,12 @@ export class LateStore implements PieceStore {
   /** Pieces held in #memory. */
   readonly #waiting = new Set<number>()
   #target: PieceStore | undefined
+  /**
+   * Bytes offered to the attached store (moved or put), counted before each write (puts run concurrently) and never
+   * given back, as the attached store's own budget counts them (storage/overflow.ts); a put it refused (rare: its
+   * budget is the same) stays counted, which errs on the safe side.
+   */
+  #handed = 0
   #closed = false
 
   constructor (init: MemoryStoreInit) {
@@ -33,6 +45,10 @@ export class LateStore implements PieceStore {
       this.#waiting.add(index)
       return
     }
+    // A piece still waiting in memory is counted there until it leaves. (MemoryStore's wording: gzip shares it.)
+    const after = this.#memory.bytes + this.#handed + data.length
+    if (after > this.#memory.maxBytes) throw new StorageError(`storing piece ${index} would use ${after} of ${this.#memory.maxBytes} bytes`, 'ERR_QUOTA')
+    this.#handed += data.length
     await target.put(index, data, signal)
     if (this.#waiting.delete(index)) await this.#memory.delete(index)
   }
@@ -63,6 +79,7 @@ export class LateStore implements PieceStore {
     for (const index of [...this.#waiting]) {
       try {
         const data = await this.#memory.get(index)
+        this.#handed += data.length
         await target.put(index, data)
       } catch {
         continue // refused (quota) or deleted meanwhile: it stays where it is

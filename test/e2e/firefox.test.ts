@@ -69,15 +69,15 @@ describe('Firefox: the loader serves a site from the swarm', () => {
     await home.goto(site.url)
     await frameH1(home, HOME_H1)
     await home.waitForFunction(() => {
-      const doc = (document.getElementById('peersite-frame') as HTMLIFrameElement).contentDocument
+      const doc = (document.getElementById('peersite-frame') as HTMLIFrameElement | null)?.contentDocument
       const img = doc?.querySelector('img')
       return doc?.getElementById('app-status')?.textContent === 'app.js ran: hello from peersite!' &&
         img != null && img.complete && img.naturalWidth > 0
     }, { timeout: 20_000 })
     expect(await inFrame<string>(home, '(doc, win) => win.getComputedStyle(doc.querySelector("h1")).color')).toBe('rgb(12, 34, 56)')
     await home.waitForFunction(() => {
-      const doc = (document.getElementById('peersite-frame') as HTMLIFrameElement).contentDocument
-      return doc !== null && [...doc.fonts].some((f) => f.family.replace(/"/g, '') === 'Open Sans' && f.status === 'loaded')
+      const doc = (document.getElementById('peersite-frame') as HTMLIFrameElement | null)?.contentDocument
+      return doc != null && [...doc.fonts].some((f) => f.family.replace(/"/g, '') === 'Open Sans' && f.status === 'loaded')
     }, { timeout: 20_000 })
     await home.waitForFunction((t) => document.title === t, {}, HOME_TITLE)
     expect(home.url()).toBe(site.url)
@@ -112,7 +112,7 @@ describe('Firefox: the loader serves a site from the swarm', () => {
     await second.goto(site.url)
     await frameH1(second, HOME_H1, 45_000)
     await second.waitForFunction(() => {
-      const img = (document.getElementById('peersite-frame') as HTMLIFrameElement).contentDocument?.querySelector('img')
+      const img = (document.getElementById('peersite-frame') as HTMLIFrameElement | null)?.contentDocument?.querySelector('img')
       return img != null && img.complete && img.naturalWidth > 0
     }, { timeout: 20_000 })
     const s = await stats(second)

@@ -71,7 +71,7 @@ describe('the gateway: every site in its own origin (Firefox)', () => {
     await frameH1(one, HELLO_H1)
     await frameH1(two, DOCS_H1)
     await one.waitForFunction(() => {
-      const img = (document.getElementById('peersite-frame') as HTMLIFrameElement).contentDocument?.querySelector('img')
+      const img = (document.getElementById('peersite-frame') as HTMLIFrameElement | null)?.contentDocument?.querySelector('img')
       return img != null && img.complete && img.naturalWidth > 0
     }, { timeout: 20_000 })
     expect(await infoHashOf(one)).toBe(s1.infoHash)

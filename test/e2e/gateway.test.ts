@@ -80,7 +80,7 @@ describe('the gateway: every site in its own origin (Chromium)', () => {
     await waitForFrameH1(two, DOCS_H1)
     // The stylesheet, script and image of site 1 came through its worker (from peers), not from the gateway.
     await one.waitForFunction(() => {
-      const doc = (document.getElementById('peersite-frame') as HTMLIFrameElement).contentDocument
+      const doc = (document.getElementById('peersite-frame') as HTMLIFrameElement | null)?.contentDocument
       const img = doc?.querySelector('img')
       return doc?.getElementById('app-status')?.textContent === 'app.js ran: hello from peersite!' && img != null && img.complete && img.naturalWidth > 0
     }, undefined, { timeout: 20_000 })
@@ -311,7 +311,9 @@ describe('the gateway: every site in its own origin (Chromium)', () => {
       running.push(pointers2)
       running.push(await startSeeder({ metainfo: v2.metainfo, root: v2.plan.site.root, trackers: [trackerUrlFor(world.tracker, 'key-site2')], rtcConfig, pointer: pointers2.siteExchange, announceIntervalMs: 2000 }))
       for (const r of v1Seeders.reverse()) await r.close()
-      await page.waitForFunction((seq) => (globalThis as unknown as { peersiteKey: { book: { current?: { seq: number } } } }).peersiteKey.book.current?.seq === seq, v2.pointer!.seq, { timeout: 45_000 })
+      // `peersiteKey?.`: the predicate runs again in every document the page commits, and a document's loader defines
+      // peersiteKey only once its key watch is set up (loader/gateway.ts openKey); a throw would end the wait at once.
+      await page.waitForFunction((seq) => (globalThis as unknown as { peersiteKey?: { book: { current?: { seq: number } } } }).peersiteKey?.book.current?.seq === seq, v2.pointer!.seq, { timeout: 45_000 })
       // Still version 1 on screen: the next visit opens version 2 (the worker's older version dropped).
       expect(await (await siteFrame(page)).evaluate(() => document.querySelector('h1')?.textContent)).toBe('About')
       await page.goto(url)

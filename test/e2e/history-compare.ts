@@ -230,15 +230,20 @@ export async function compareHistory (open: () => Promise<Tab>, sites: HistorySi
   /**
    * The plain page after a step: every step of the scenarios but a scroll changes the address or the document, so
    * wait for that (the drivers differ in what their own navigation waits cover: same-document ones, traversals),
-   * then for the document's load.
+   * then for the document's load to have finished (a traversal's scroll is restored by then), then for the page's
+   * router, if it has one, to have rendered the new address: the hash and pushState fixtures render in a task of
+   * their own (hashchange, popstate) and note the address they rendered (`data-shown`). A fixed pause here (150 ms)
+   * was too short on a loaded machine: the expectation was read before the router ran.
    */
   const plainSettled = async (before: { href: string, mark: string } | undefined): Promise<Snapshot> => {
     if (before !== undefined) {
       await waitInTab(plain, (b) => location.href !== b.href || (window as unknown as { peersiteStep?: string }).peersiteStep !== b.mark, STEP_MS, before)
     }
-    await waitInTab(plain, () => document.readyState === 'complete', STEP_MS)
-    // Same-document steps (a fragment, a pushState route) finish in a task: let them run.
-    await sleep(150)
+    await waitInTab(plain, () => document.readyState === 'complete' && (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined)?.loadEventEnd !== 0, STEP_MS)
+    await waitInTab(plain, () => {
+      const shown = document.documentElement.dataset.shown
+      return shown === undefined || shown === location.href
+    }, STEP_MS)
     return strip(await plainSnapshot(plain), plainBase)
   }
   await settle(await plainSettled(undefined), `open ${start}`, true)

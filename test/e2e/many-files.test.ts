@@ -106,6 +106,11 @@ describe('a site of 10,000 files', () => {
     const bigVisit = await visit(browser, big, bigSite.deep.path, bigSite.deep.h1, async (page) => {
       // The page's stylesheet was raised in the engine with the page, from the page's section (its `preload`),
       // before the frame asked for it: when it was raised (the loader's mark) against when the frame requested it.
+      // The frame's resource entry exists once the stylesheet has loaded, which may be after the <h1> is in the DOM.
+      await page.waitForFunction(() => {
+        const w = (document.getElementById('peersite-frame') as HTMLIFrameElement | null)?.contentWindow
+        return w?.performance.getEntriesByType('resource').some((e) => new URL(e.name).pathname.endsWith('/style.css')) === true
+      }, undefined, { timeout: 30_000 })
       preload = await page.evaluate((deep) => {
         const mark = performance.getEntriesByName('peersite:preload').find((m) => (m as PerformanceMark).detail === deep)
         const w = (document.getElementById('peersite-frame') as HTMLIFrameElement).contentWindow!

@@ -88,7 +88,7 @@ describe('pieces persist: a returning visitor seeds and works offline', () => {
     returning = page
     await page.goto(site.url)
     await waitForFrameH1(page, HOME_H1)
-    await waitForPieces(page, pieceCount, 10_000)
+    await waitForPieces(page, pieceCount)
     const state = await loaderState(page)
     expect(state?.leader).toBe(true)
     expect(state?.done).toBe(true)

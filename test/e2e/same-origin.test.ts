@@ -273,8 +273,10 @@ describe('two sites on one origin: site A cannot make B\'s visitors see its byte
     }, [FORGE, b.infoHash, PIECE, bUrl] as const)
     await navigateFrame(visitor, 'page-three.html')
     await expectB(visitor, 'B page three')
+    // B's shell may hand over a port, so the worker asked it, found its pieces bad, told it, and dropped it. The
+    // `bad-piece` message reaches the forged port on its own channel, not necessarily before the page shows: waited for.
+    await visitor.waitForFunction(() => ((window as unknown as { __forged?: { bad: number } }).__forged?.bad ?? 0) > 0, null, { timeout: 10_000, polling: 100 }).catch(() => {})
     const forged = await visitor.evaluate(() => (window as unknown as { __forged: { reads: number, bad: number } }).__forged)
-    // B's shell may hand over a port, so the worker asked it, found its pieces bad, told it, and dropped it.
     expect(forged.reads).toBeGreaterThan(0)
     expect(forged.bad).toBeGreaterThan(0)
     await visitor.close()

@@ -42,6 +42,25 @@ describe('LateStore', () => {
     expect(await late.get(1)).toEqual(piece(1))
   })
 
+  it('keeps the whole visit within maxBytes when puts arrive while attach() is moving pieces', async () => {
+    // Room for two pieces in all. Before attach: two pieces in memory (full). The attached store has the same
+    // budget; while the pieces move, two more puts come (the download goes on). Before the fix those took the
+    // attached store's room, the two waiting pieces could not move and stayed in memory: four pieces held.
+    const budget = 2 * LAYOUT.pieceLength
+    const late = new LateStore({ ...LAYOUT, maxBytes: budget })
+    await late.put(0, piece(0))
+    await late.put(1, piece(1))
+    const target = new MemoryStore({ ...LAYOUT, maxBytes: budget })
+    const attaching = late.attach(target)
+    const puts = await Promise.allSettled([late.put(2, piece(2)), late.put(3, piece(3))])
+    await attaching
+    const held = (await Promise.all([0, 1, 2, 3].map(async (i) => await late.get(i).then(() => i, () => undefined)))).filter((i) => i !== undefined)
+    expect(held.length * LAYOUT.pieceLength).toBeLessThanOrEqual(budget)
+    // What was refused was refused as over the budget, and what was taken stays readable.
+    for (const p of puts) if (p.status === 'rejected') expect((p.reason as StorageError).code).toBe('ERR_QUOTA')
+    expect(held).toEqual([0, 1, 2, 3].filter((i) => i < 2 || puts[i - 2]?.status === 'fulfilled'))
+  })
+
   it('closes a store attached after close(), and refuses a second or a differently laid out one', async () => {
     const other = new LateStore(LAYOUT)
     await expect(other.attach(new MemoryStore({ ...LAYOUT, length: LAYOUT.length + 1 }))).rejects.toThrow(StorageError)
