@@ -68,7 +68,10 @@ export async function registerAndControl (root: string): Promise<void> {
   // one (a first visit) that has just activated may still be claiming when the timer fires on a loaded machine: the
   // reload then raced its claim, the claim won, the first page showed, and the reload replaced it (e2e tests found a
   // new document without window.peersite right after the frame had shown the site: 3d2c9c7).
-  const wasActive = registration.active !== null
+  // index.html registers the worker itself on a first visit (peersiteFirst), so by now a fresh worker may be active:
+  // what counts is whether one was active when that registration was asked for.
+  const early = await (globalThis as { peersiteFirst?: Promise<boolean | undefined> }).peersiteFirst
+  const wasActive = typeof early === 'boolean' ? early : registration.active !== null
 
   await new Promise<void>((resolve, reject) => {
     const done = (): void => {

@@ -78,4 +78,30 @@ describe('registerAndControl', () => {
     expect(await second).toBe('no-control')
     await first
   })
+
+  it('a first visit whose worker index.html registered early, active but not yet claiming when boot runs: no reload', async () => {
+    // index.html asked while no worker was active (peersiteFirst: false); the fresh worker has activated since.
+    vi.stubGlobal('peersiteFirst', Promise.resolve(false))
+    const registration: FakeRegistration = { scope: 'http://127.0.0.1/', active: {}, installing: null, waiting: null }
+    const { container, claim } = fakeContainer(registration)
+    vi.stubGlobal('navigator', { serviceWorker: container })
+    const controlled = registerAndControl('http://127.0.0.1/')
+    await vi.advanceTimersByTimeAsync(2000)
+    expect(reload).not.toHaveBeenCalled()
+    claim()
+    await controlled
+    expect(reload).not.toHaveBeenCalled()
+  })
+
+  it('a hard reload that index.html registered early (a worker was active when it asked) still reloads once', async () => {
+    vi.stubGlobal('peersiteFirst', Promise.resolve(true))
+    const registration: FakeRegistration = { scope: 'http://127.0.0.1/', active: {}, installing: null, waiting: null }
+    const { container } = fakeContainer(registration)
+    vi.stubGlobal('navigator', { serviceWorker: container })
+    const first = registerAndControl('http://127.0.0.1/').catch(() => {})
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(reload).toHaveBeenCalledTimes(1)
+    await vi.advanceTimersByTimeAsync(20_000)
+    await first
+  })
 })
