@@ -5,7 +5,7 @@
  * than MB/s does. A process that exits between two snapshots takes its counts along: snapshot before closing pages.
  */
 import { readFile, readdir } from 'node:fs/promises'
-import { processKind } from './memory.mjs'
+import { browserProcessTree, processKind } from './memory.mjs'
 
 const TICK_MS = 1000 / 100 // USER_HZ
 
@@ -23,30 +23,10 @@ function parseStat (stat) {
  * @returns {Promise<Map<string, number>>}
  */
 export async function cpuSnapshot (tag, pids = []) {
-  const procs = new Map()
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = await readFile(`/proc/${name}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      procs.set(Number(name), { ppid, cmdline: null })
-    } catch {}
-  }
-  const cmdline = async (pid) => (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split(/[\0 ]/).filter(Boolean)
-  let root
-  for (const [pid] of procs) {
-    const c = await cmdline(pid)
-    if (c.includes(`--${tag}`) && !c.some((a) => a.startsWith('--type='))) { root = pid; break }
-  }
-  const tree = new Set(root === undefined ? [] : [root])
-  for (let grew = true; grew;) {
-    grew = false
-    for (const [pid, p] of procs) if (!tree.has(pid) && tree.has(p.ppid)) { tree.add(pid); grew = true }
-  }
   const out = new Map()
   const add = (key, ms) => out.set(key, (out.get(key) ?? 0) + ms)
-  for (const pid of tree) {
-    const kind = processKind(await cmdline(pid))
+  for (const { pid, cmdline } of await browserProcessTree(tag)) {
+    const kind = processKind(cmdline)
     for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [])) {
       try {
         const { comm, ms } = parseStat(await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8'))

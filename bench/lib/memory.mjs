@@ -26,19 +26,18 @@ export function processKind (cmdline) {
 const kB = (text, key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024
 
 /**
- * The processes of the browser launched with `tag` (descendants of the browser process), each with its kind and
- * memory in bytes: rss, anon, file, shmem (VmRSS and its parts), hwm (VmHWM), pss (0 where smaps_rollup is not
- * readable).
- * @returns {Promise<Array<{ pid: number, kind: string, rss: number, anon: number, file: number, shmem: number, hwm: number, pss: number }>>}
+ * The processes of the browser launched with `tag` (bench/lib/chromium.mjs): its browser process and every
+ * descendant, from /proc, each with its parent and command line (Chromium rewrites its children's command lines into
+ * one space-separated string: split on both). Empty when no such browser runs.
+ * @returns {Promise<Array<{ pid: number, ppid: number, cmdline: string[] }>>}
  */
-export async function processTreeMemory (tag) {
+export async function browserProcessTree (tag) {
   const procs = new Map()
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue
     try {
       const stat = await readFile(`/proc/${name}/stat`, 'utf8')
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      // Chromium rewrites its children's command lines into one space-separated string.
       const cmdline = (await readFile(`/proc/${name}/cmdline`, 'utf8')).split(/[\0 ]/).filter(Boolean)
       procs.set(Number(name), { pid: Number(name), ppid, cmdline })
     } catch {}
@@ -46,14 +45,23 @@ export async function processTreeMemory (tag) {
   const root = [...procs.values()].find((p) => p.cmdline.includes(`--${tag}`) && !p.cmdline.some((a) => a.startsWith('--type=')))
   if (root === undefined) return []
   const tree = new Set([root.pid])
-  let grew = true
-  while (grew) {
+  for (let grew = true; grew;) {
     grew = false
     for (const p of procs.values()) if (!tree.has(p.pid) && tree.has(p.ppid)) { tree.add(p.pid); grew = true }
   }
+  return [...tree].map((pid) => procs.get(pid))
+}
+
+/**
+ * The processes of the browser launched with `tag` (descendants of the browser process), each with its kind and
+ * memory in bytes: rss, anon, file, shmem (VmRSS and its parts), hwm (VmHWM), pss (0 where smaps_rollup is not
+ * readable).
+ * @returns {Promise<Array<{ pid: number, kind: string, rss: number, anon: number, file: number, shmem: number, hwm: number, pss: number }>>}
+ */
+export async function processTreeMemory (tag) {
   const out = []
-  for (const pid of tree) {
-    const p = procs.get(pid)
+  for (const p of await browserProcessTree(tag)) {
+    const pid = p.pid
     try {
       const status = await readFile(`/proc/${pid}/status`, 'utf8')
       const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => '')
