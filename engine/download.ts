@@ -125,8 +125,9 @@ export class Downloader {
 
   /**
    * BEP 3: interested when the peer has something we lack. Before its bitfield (or without one: it has nothing yet)
-   * a peer may have anything: we are interested from our handshake on (Torrent.addConnection), so that its unchoke
-   * comes with its bitfield, not one more round trip later.
+   * a peer may have anything: we are interested as soon as the handshakes are exchanged (addPeer, right after our
+   * own bitfield in Torrent's handshake handler), so that its unchoke can come as it reads our bitfield, not one more
+   * round trip later.
    */
   updateInterest (peer: Peer): void {
     if (peer.destroyed) return

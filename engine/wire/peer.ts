@@ -199,7 +199,8 @@ export class Peer extends Emitter<PeerEvents> {
 
   /**
    * Haves written in one turn go out together, as one write at its end (the wire is a byte stream: one data-channel
-   * message may hold many). A browser's store commits 16 pieces at once, and each data-channel send costs both ends
+   * message may hold many). Pieces announced together (several verified in one turn, or a store's batched commit
+   * after it refused one: engine/download.ts) share a send, and each data-channel send costs both ends
    * far more than its 9 bytes (a blocking call into WebRTC's network thread in Chromium, a message to decode).
    */
   writeHave (index: number): void {
