@@ -113,6 +113,8 @@ async function openVerified (init: VerifiedReadInit, path: string, offset: numbe
     void engineReader?.cancel().catch(() => {})
     engineReader = undefined
   }
+  /** The consumer cancelled the body: the piece being fetched ahead (prepare) opens no engine read after that. */
+  let cancelled = false
 
   const keep = (bytes: Uint8Array): void => {
     collect!.push(bytes)
@@ -140,11 +142,15 @@ async function openVerified (init: VerifiedReadInit, path: string, offset: numbe
     // From here on the engine sends the rest of the read; lookups started ahead are dropped.
     ahead.clear()
     for (;;) {
-      if (signal.aborted) throw new AbortError()
+      if (signal.aborted || cancelled) throw new AbortError()
       if (engineReader === undefined) {
         // An engine started without the info dictionary (a sectioned index) learns the hashes of the pieces it fetches here.
         const hashes = table.known === undefined ? {} : { hashes: table.hashes.slice(i * 20, (last + 1) * 20).buffer }
         engineReader = (await engine.open(table.infoHash, { path, offset, length, first: i, last, ...hashes }, signal, window)).getReader()
+        if (cancelled) {
+          closeEngine()
+          throw new AbortError()
+        }
       }
       const { done, value } = await engineReader.read()
       if (done) throw new EngineReadError('unavailable', `${path} ended early`)
@@ -206,6 +212,9 @@ async function openVerified (init: VerifiedReadInit, path: string, offset: numbe
         throw err
       }
     },
-    cancel: () => { closeEngine() }
+    cancel: () => {
+      cancelled = true
+      closeEngine()
+    }
   }, { highWaterMark: 0 })
 }

@@ -201,6 +201,21 @@ describe('verified reads', () => {
     expect(engine.runs).toEqual([])
   })
 
+  it('a body cancelled while the next piece is looked up in the cache opens no engine read for it', async () => {
+    // Piece 1 in the cache; the lookup of piece 2 (started ahead) answers "not there" only after the cancel.
+    let missTwo: (value: undefined) => void = () => {}
+    const cache = new MapCache()
+    cache.put(1, piece(1))
+    const get = cache.get.bind(cache)
+    cache.get = async (index) => index === 2 ? await new Promise<undefined>((resolve) => { missTwo = resolve }) : await get(index)
+    const engine = new FakeEngine()
+    const stream = await verifiedOpen({ table: await table(), engine, cache })('b.css', 3, 27, signal)
+    await stream.cancel()
+    missTwo(undefined)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(engine.runs).toEqual([])
+  })
+
   it('keeps the pieces of a partial read one by one', async () => {
     const cache = new MapCache()
     const t = await table()
