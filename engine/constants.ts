@@ -76,16 +76,6 @@ export const SEND_LOW_WATER_MARK = 524_288 // 512 KiB
  */
 export const SEND_COALESCE_BYTES = 65_536 // 64 KiB
 
-/**
- * A `have` for a piece the remote already has (a seed, or the peer that sent us the piece) tells it nothing it could
- * request from us: BEP 3's `have` is what lets a peer ask for a piece. Such haves wait for the next request we write
- * to that peer and ride in the same data-channel message, or at most this long (libtorrent can leave them out
- * altogether: its `send_redundant_have` setting). Each data-channel send costs both ends far more than its 9 bytes;
- * a download from one seed sent one per piece. The publisher's seeder still learns of every piece, a moment later
- * (engine/spread.ts counts where pieces went; its hold times are seconds).
- */
-export const REDUNDANT_HAVE_DELAY_MS = 50
-
 /** BEP 9: "The metadata is handled in blocks of 16KiB (16384 Bytes)." */
 export const METADATA_PIECE_LENGTH = 16_384 // 16 KiB
 /** We refuse metadata bigger than this: a hostile peer could otherwise announce gigabytes. */

@@ -167,20 +167,6 @@ export function encodePieces (blocks: ReadonlyArray<{ readonly index: number, re
   return bytes
 }
 
-/** Several `have` messages back to back in one buffer, each <len=5><id=4><index> (same bytes as encodeMessage() of each). */
-export function encodeHaves (indices: readonly number[]): Uint8Array {
-  const bytes = new Uint8Array(9 * indices.length)
-  const view = new DataView(bytes.buffer)
-  let at = 0
-  for (const index of indices) {
-    view.setUint32(at, 5)
-    bytes[at + 4] = MessageId.have
-    view.setUint32(at + 5, u32(index, 'index'))
-    at += 9
-  }
-  return bytes
-}
-
 /** Several `request` messages back to back in one buffer (same bytes as concatenating encodeMessage() of each). */
 export function encodeRequests (requests: ReadonlyArray<{ readonly index: number, readonly begin: number, readonly length: number }>): Uint8Array {
   return encodeBlockRefs(MessageId.request, requests)

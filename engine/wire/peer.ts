@@ -5,13 +5,13 @@
  * Incoming bytes become typed events; `write*` methods put messages on the wire. What the messages mean for the
  * torrent (which blocks to request, what to upload) is decided by the torrent, not here.
  */
-import { EXTENSION_RESERVED_BIT, EXTENSION_RESERVED_BYTE, REDUNDANT_HAVE_DELAY_MS } from '../constants.js'
+import { EXTENSION_RESERVED_BIT, EXTENSION_RESERVED_BYTE } from '../constants.js'
 import { ProtocolError } from '../errors.js'
 import type { Bitfield } from '../bitfield.js'
 import type { Connection } from '../transport/index.js'
 import { Emitter } from '../util/emitter.js'
 import { concatBytes, equalBytes, toHex } from '../util/bytes.js'
-import { encodeCancels, encodeHandshake, encodeHaves, encodeMessage, encodePieces, encodeRequests, WireDecoder } from './codec.js'
+import { encodeCancels, encodeHandshake, encodeMessage, encodePieces, encodeRequests, WireDecoder } from './codec.js'
 import { decodeExtendedHandshake, encodeExtendedHandshake } from './extended.js'
 import type { ExtendedHandshake, Handshake, Message } from './messages.js'
 
@@ -43,9 +43,6 @@ export class Peer extends Emitter<PeerEvents> {
   readonly #decoder: WireDecoder
   /** Haves written in this turn, not sent yet (writeHave). */
   #haves: number[] = []
-  /** Haves of pieces the remote has already, waiting for a write to ride on (writeHave, REDUNDANT_HAVE_DELAY_MS). */
-  #redundantHaves: number[] = []
-  #redundantTimer: ReturnType<typeof setTimeout> | undefined
 
   /** The remote peer id once the handshake arrived. */
   remotePeerId: Uint8Array | undefined
@@ -205,35 +202,14 @@ export class Peer extends Emitter<PeerEvents> {
    * message may hold many). Pieces announced together (several verified in one turn, or a store's batched commit
    * after it refused one: engine/download.ts) share a send, and each data-channel send costs both ends
    * far more than its 9 bytes (a blocking call into WebRTC's network thread in Chromium, a message to decode).
-   * A have for a piece the remote has already (a seed, the peer that sent it to us) is no news it could act on at
-   * once: it waits for our next requests to this peer and goes in the same message, or for REDUNDANT_HAVE_DELAY_MS.
    */
   writeHave (index: number): void {
-    if (this.has?.has(index) === true) {
-      if (this.#redundantHaves.push(index) === 1) this.#redundantTimer = setTimeout(() => this.#flushRedundantHaves(), REDUNDANT_HAVE_DELAY_MS)
-      return
-    }
     if (this.#haves.push(index) > 1) return
     queueMicrotask(() => {
-      const haves = [...this.#takeRedundantHaves(), ...this.#haves]
+      const haves = this.#haves
       this.#haves = []
-      this.#send(encodeHaves(haves))
+      this.#send(concatBytes(haves.map((i) => encodeMessage({ type: 'have', index: i }))))
     })
-  }
-
-  /** The redundant haves waiting (writeHave), now to be written; the timer that would have sent them is stopped. */
-  #takeRedundantHaves (): number[] {
-    const haves = this.#redundantHaves
-    if (haves.length === 0) return []
-    this.#redundantHaves = []
-    clearTimeout(this.#redundantTimer)
-    this.#redundantTimer = undefined
-    return haves
-  }
-
-  #flushRedundantHaves (): void {
-    const haves = this.#takeRedundantHaves()
-    if (haves.length > 0) this.#send(encodeHaves(haves))
   }
 
   writeChoke (): void {
@@ -262,8 +238,7 @@ export class Peer extends Emitter<PeerEvents> {
 
   /** Several requests in one write: the wire is a byte stream, so one data-channel message may hold many. */
   writeRequests (requests: ReadonlyArray<{ index: number, begin: number, length: number }>): void {
-    const haves = this.#takeRedundantHaves()
-    this.#send(haves.length === 0 ? encodeRequests(requests) : concatBytes([encodeHaves(haves), encodeRequests(requests)]))
+    this.#send(encodeRequests(requests))
   }
 
   /** Several blocks in one write (the uploader coalesces the blocks it has ready). */
@@ -298,7 +273,6 @@ export class Peer extends Emitter<PeerEvents> {
   destroy (): void {
     if (this.destroyed) return
     this.destroyed = true
-    clearTimeout(this.#redundantTimer)
     this.connection.close()
     this.emit('close')
     this.removeAllListeners()
