@@ -119,10 +119,29 @@ async function measure (browser, tag, context, site, label) {
   if (tracePath !== undefined) {
     await browser.startTracing(undefined, { path: `${tracePath}-${label}.json`, categories: ['toplevel', 'disabled-by-default-devtools.timeline', 'blink', 'mojom', 'v8', 'IndexedDB', 'ServiceWorker', 'loading', 'webrtc'] })
   }
-  // The Node seeder's send buffer toward the visitor, sampled: near empty = the visitor asks too little (request-starved).
+  // The Node seeder's send buffer toward the visitor, sampled, and the requests it has not answered yet (bytes asked
+  // for since sampling began, less those sent): both near empty = the visitor asks too little (request-starved); a
+  // full queue with an empty buffer = the seeder is slow to answer; a full buffer = the channel sets the pace.
   const buffered = []
+  const queued = []
+  const asked = new Map()
   const seeder = site.seeder?.torrent
-  const sampler = seeder === undefined ? undefined : setInterval(() => { for (const p of seeder.peers) if (p.uploaded > 0) buffered.push(p.connection.bufferedAmount) }, 5)
+  const watch = (p) => {
+    if (asked.has(p)) return
+    asked.set(p, p.uploaded)
+    p.on('message', (m) => { if (m.type === 'request') asked.set(p, asked.get(p) + m.length) })
+  }
+  for (const p of seeder?.peers ?? []) watch(p)
+  const sampler = seeder === undefined
+    ? undefined
+    : setInterval(() => {
+      for (const p of seeder.peers) {
+        watch(p)
+        if (p.uploaded === 0) continue
+        buffered.push(p.connection.bufferedAmount)
+        queued.push(Math.max(0, asked.get(p) - p.uploaded))
+      }
+    }, 5)
   const before = await cpuSnapshot(tag)
   const t0 = process.hrtime.bigint() / 1000n
   // --engine-only: the leader page reads the file from its engine (torrent.read), no service worker in the way.
@@ -138,9 +157,13 @@ async function measure (browser, tag, context, site, label) {
     : await timedFetch(frame, 'media/big.bin')
   clearInterval(sampler)
   if (buffered.length > 0) {
+    const starved = buffered.filter((b, i) => b < 65536 && queued[i] < 65536).length / buffered.length
     buffered.sort((a, b) => a - b)
     const q = (f) => fmt(buffered[Math.floor(f * (buffered.length - 1))] / 1024, 0)
     console.log(`seeder bufferedAmount KiB (${buffered.length} samples): p10 ${q(0.1)}, p25 ${q(0.25)}, median ${q(0.5)}, p75 ${q(0.75)}, p90 ${q(0.9)}; under 64 KiB ${fmt(buffered.filter((b) => b < 65536).length / buffered.length * 100, 0)}%`)
+    queued.sort((a, b) => a - b)
+    const r = (f) => fmt(queued[Math.floor(f * (queued.length - 1))] / 1024, 0)
+    console.log(`seeder's unanswered requests KiB: p10 ${r(0.1)}, p25 ${r(0.25)}, median ${r(0.5)}, p75 ${r(0.75)}, p90 ${r(0.9)}; both under 64 KiB (request-starved) ${fmt(starved * 100, 0)}%`)
   }
   if (inspector !== undefined) {
     const { profile } = await post('Profiler.stop')
