@@ -101,7 +101,11 @@ export class PointerExchange<P extends PointerPeer> {
     } finally {
       s.busy = false
     }
-    if (!this.#peers.has(peer)) return // closed meanwhile
+    // A peer that closed while its record was verified still counts: the book has already judged the record (a newer
+    // one is now current), so the rest must happen too: the callbacks (the visitor fetches the new version, or is told
+    // of a refusal) and the other peers told. Returning here lost a newer record for good: every later copy of it is
+    // `same` to the book, and nobody would hear of it again. Only what goes to this peer is skipped (#sendCurrent
+    // finds no state for a closed peer).
     s.heardSeq = Math.max(s.heardSeq, record.seq)
     if (decision.kind === 'newer') {
       s.sentSeq = Math.max(s.sentSeq, decision.record.seq) // it has it: no need to echo it back

@@ -168,6 +168,27 @@ describe('PointerExchange', () => {
     await exchange.publish(await sign(1, V1))
     expect(p.sent).toEqual([])
   })
+
+  it('a record whose sender closed while it was being verified still counts: a newer one is passed on, a rollback reported', async () => {
+    const { exchange, newer, refused, book } = setup()
+    const [a, b, c] = [new FakePeer('a'), new FakePeer('b'), new FakePeer('c')]
+    for (const p of [a, b, c]) exchange.onExtendedHandshake(p)
+    const verifying = exchange.onMessage(a, encodePointerMessage(await sign(20, V2)))
+    exchange.onPeerClose(a) // the connection dies before the signature check ends
+    await verifying
+    expect(book.current?.seq).toBe(20)
+    expect(newer).toEqual([[20, 'a']])
+    expect([a.sent, b.sent, c.sent]).toEqual([[], [20], [20]])
+    // Whoever later repeats it is `same` to the book: this was the only chance to pass it on.
+    await exchange.onMessage(b, encodePointerMessage(await sign(20, V2)))
+    expect(newer).toEqual([[20, 'a']])
+
+    const replaying = exchange.onMessage(c, encodePointerMessage(await sign(19, V1)))
+    exchange.onPeerClose(c)
+    await replaying
+    expect(refused).toEqual([['c', 'rollback']])
+    expect(c.sent).toEqual([20])
+  })
 })
 
 describe('PointerHub', () => {
