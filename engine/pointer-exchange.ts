@@ -10,8 +10,9 @@
  * - an older record (rollback): not the peer's fault (it may simply have an old version); it gets ours instead;
  * - a fork: reported once through `onRefused` (the visitor must be told) and not held against the peer; both
  *   records then go to every peer instead of a current one, so that the whole swarm refuses the fork;
- * - a peer repeating itself: while one of its records is being verified, its next message is ignored, and after
- *   POINTER_MAX_RECORDS_PER_PEER records on one connection the rest are ignored (each costs a signature check).
+ * - a peer repeating itself: one of its records is verified at a time, and of what it sends meanwhile only the latest
+ *   waits its turn (the others are ignored); after POINTER_MAX_RECORDS_PER_PEER records on one connection the rest
+ *   are ignored (each costs a signature check).
  */
 import { POINTER_MAX_RECORDS_PER_PEER } from './constants.js'
 import { ProtocolError } from './errors.js'
@@ -47,6 +48,8 @@ interface PeerState {
   /** The seq of the fork whose proof we sent it. */
   sentFork: number
   busy: boolean
+  /** The latest message that came while `busy`: checked next (an earlier one it replaced is ignored). */
+  waiting: Uint8Array | undefined
   received: number
 }
 
@@ -63,7 +66,7 @@ export class PointerExchange<P extends PointerPeer> {
   /** After the peer's BEP 10 handshake: if it speaks the extension, remember it and send what we believe. */
   onExtendedHandshake (peer: P): void {
     if (peer.extended?.m[PEERSITE_POINTER] === undefined) return
-    if (!this.#peers.has(peer)) this.#peers.set(peer, { sentSeq: -1, heardSeq: -1, sentFork: -1, busy: false, received: 0 })
+    if (!this.#peers.has(peer)) this.#peers.set(peer, { sentSeq: -1, heardSeq: -1, sentFork: -1, busy: false, waiting: undefined, received: 0 })
     this.#sendCurrent(peer)
   }
 
@@ -83,50 +86,70 @@ export class PointerExchange<P extends PointerPeer> {
     const state = this.#peers.get(peer)
     // A message under our id from a peer whose handshake did not name the extension still counts: BEP 10 ids are
     // ours to assign, so it did read our handshake. Track it like the others.
-    const s = state ?? { sentSeq: -1, heardSeq: -1, sentFork: -1, busy: false, received: 0 }
+    const s = state ?? { sentSeq: -1, heardSeq: -1, sentFork: -1, busy: false, waiting: undefined, received: 0 }
     if (state === undefined) this.#peers.set(peer, s)
-    if (s.busy || s.received >= POINTER_MAX_RECORDS_PER_PEER) return
+    // One record in flight per peer. What comes meanwhile is not dropped: the latest waits and is checked next. A
+    // peer that learnt a newer record while we checked the one it sent on connecting sends the newer one once (it
+    // then believes we have it): ignoring it lost that record on this link for good.
+    if (s.busy) {
+      s.waiting = payload
+      return
+    }
+    s.busy = true
+    try {
+      for (let next: Uint8Array | undefined = payload; next !== undefined; next = s.waiting) {
+        s.waiting = undefined
+        if (!await this.#receive(peer, s, next)) return
+      }
+    } finally {
+      s.busy = false
+      s.waiting = undefined
+    }
+  }
+
+  /** One record from `peer`; false once the peer is dropped or over its count (what it sent meanwhile is ignored). */
+  async #receive (peer: P, s: PeerState, payload: Uint8Array): Promise<boolean> {
+    if (s.received >= POINTER_MAX_RECORDS_PER_PEER) return false
     s.received++
     let record: PointerRecord
     try {
       record = decodePointerMessage(payload)
     } catch (err) {
       this.#drop(peer, err as Error)
-      return
+      return false
     }
-    s.busy = true
-    let decision: PointerDecision
-    try {
-      decision = await this.#ctx.book.offer(record)
-    } finally {
-      s.busy = false
-    }
-    if (!this.#peers.has(peer)) return // closed meanwhile
+    const decision = await this.#ctx.book.offer(record)
+    // A peer that closed while its record was verified still counts: the book has already judged the record (a newer
+    // one is now current), so the rest must happen too: the callbacks (the visitor fetches the new version, or is told
+    // of a refusal) and the other peers told. Returning here lost a newer record for good: every later copy of it is
+    // `same` to the book, and nobody would hear of it again. Only what goes to this peer is skipped (#sendCurrent
+    // finds no state for a closed peer).
     s.heardSeq = Math.max(s.heardSeq, record.seq)
     if (decision.kind === 'newer') {
       s.sentSeq = Math.max(s.sentSeq, decision.record.seq) // it has it: no need to echo it back
       this.#onNewer(decision.record, peer)
       this.#ctx.onHeard?.(decision.record, peer)
-      return
+      return true
     }
     if (decision.kind === 'same') {
       s.sentSeq = Math.max(s.sentSeq, decision.record.seq)
       this.#ctx.onHeard?.(decision.record, peer)
-      return
+      return true
     }
     const error = decision.error
     if (error.reason === 'invalid') {
       this.#drop(peer, error)
-      return
+      return false
     }
     if (error.reason === 'rollback') {
       this.#sendCurrent(peer)
     } else {
-      if (this.#forkReported === record.seq) return
+      if (this.#forkReported === record.seq) return true
       this.#forkReported = record.seq
       this.broadcast() // the proof, to every peer (see #sendCurrent)
     }
     this.#ctx.onRefused?.(error, peer)
+    return true
   }
 
   /**

@@ -147,17 +147,31 @@ describe('PointerExchange', () => {
     expect(book.current?.seq).toBe(50)
   })
 
-  it('ignores a flood: one record in flight per peer, and at most POINTER_MAX_RECORDS_PER_PEER per connection', async () => {
-    const { exchange, book } = setup()
+  it('ignores a flood: one record in flight per peer and the latest waiting, at most POINTER_MAX_RECORDS_PER_PEER per connection', async () => {
+    const { exchange, book, newer } = setup()
     const p = new FakePeer('flood')
     exchange.onExtendedHandshake(p)
     const records = await Promise.all(Array.from({ length: POINTER_MAX_RECORDS_PER_PEER + 5 }, async (_, i) => await sign(100 + i, V1)))
-    // All at once: only the first is verified while it is in flight.
+    // All at once: the first is verified, then the last that came while it was in flight (the one between is not).
     await Promise.all(records.slice(0, 3).map(async (r) => await exchange.onMessage(p, encodePointerMessage(r))))
-    expect(book.current?.seq).toBe(100)
+    expect(book.current?.seq).toBe(102)
+    expect(newer.map(([seq]) => seq)).toEqual([100, 102])
+    // Two counted so far; the rest one at a time until the cap.
     for (const r of records.slice(3)) await exchange.onMessage(p, encodePointerMessage(r))
-    expect(book.current?.seq).toBe(100 + POINTER_MAX_RECORDS_PER_PEER - 1 + 2)
+    expect(book.current?.seq).toBe(100 + 2 + POINTER_MAX_RECORDS_PER_PEER - 2)
     expect(p.destroyed).toBe(false)
+  })
+
+  it('a newer record sent while the peer\'s first one was being verified is not lost', async () => {
+    // A seeder sends its record on connecting, learns a newer one elsewhere a moment later and sends that too, once.
+    const { exchange, book, newer } = setup()
+    await exchange.publish(await sign(10, V1))
+    const seeder = new FakePeer('seeder')
+    exchange.onExtendedHandshake(seeder)
+    const [r10, r11] = [encodePointerMessage(await sign(10, V1)), encodePointerMessage(await sign(11, V2))]
+    await Promise.all([exchange.onMessage(seeder, r10), exchange.onMessage(seeder, r11)])
+    expect(book.current?.seq).toBe(11)
+    expect(newer).toEqual([[10, undefined], [11, 'seeder']])
   })
 
   it('forgets a closed peer', async () => {
@@ -167,6 +181,27 @@ describe('PointerExchange', () => {
     exchange.onPeerClose(p)
     await exchange.publish(await sign(1, V1))
     expect(p.sent).toEqual([])
+  })
+
+  it('a record whose sender closed while it was being verified still counts: a newer one is passed on, a rollback reported', async () => {
+    const { exchange, newer, refused, book } = setup()
+    const [a, b, c] = [new FakePeer('a'), new FakePeer('b'), new FakePeer('c')]
+    for (const p of [a, b, c]) exchange.onExtendedHandshake(p)
+    const verifying = exchange.onMessage(a, encodePointerMessage(await sign(20, V2)))
+    exchange.onPeerClose(a) // the connection dies before the signature check ends
+    await verifying
+    expect(book.current?.seq).toBe(20)
+    expect(newer).toEqual([[20, 'a']])
+    expect([a.sent, b.sent, c.sent]).toEqual([[], [20], [20]])
+    // Whoever later repeats it is `same` to the book: this was the only chance to pass it on.
+    await exchange.onMessage(b, encodePointerMessage(await sign(20, V2)))
+    expect(newer).toEqual([[20, 'a']])
+
+    const replaying = exchange.onMessage(c, encodePointerMessage(await sign(19, V1)))
+    exchange.onPeerClose(c)
+    await replaying
+    expect(refused).toEqual([['c', 'rollback']])
+    expect(c.sent).toEqual([20])
   })
 })
 
