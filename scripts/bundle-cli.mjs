@@ -6,15 +6,22 @@
  * goes"). Only npm packages are inlined: peersite's own modules stay as tsc wrote them (one copy of each, the same
  * error classes everywhere, and each command's implementation still loads only when it runs).
  *
- * Run after `tsc -b`: rewrites dist/cli/main.js from cli/main.ts (the source, so it is never stale whatever tsc
- * re-emitted). A `tsc -b` alone may put back the unbundled main.js: it works the same, only starts slower.
- * The licences of what was inlined are written beside it (main.js.LICENSES.txt).
+ * `publish`'s implementation (dist/cli/run/publish.js, loaded when the command runs) is bundled the same way, with
+ * peersite's own modules inlined as well: it is the one command whose run is short enough for start-up to matter
+ * (README "Where publish time goes": its ~45 modules cost about 30 ms of CPU to resolve, read and compile one by
+ * one). What the entry point itself loads (the commands' options, the error classes...) stays a separate file that
+ * both import, so there is still one copy of each of those (one UsageError class for `instanceof`); so do the
+ * modules publish imports only when it seeds or serves (dynamic imports: WebRTC, the DHT, the tracker bundle).
+ *
+ * Run after `tsc -b`: rewrites dist/cli/main.js and dist/cli/run/publish.js from their sources (so they are never
+ * stale whatever tsc re-emitted). A `tsc -b` alone may put back the unbundled files: they work the same, only start
+ * slower. The licences of what was inlined are written beside each (main.js.LICENSES.txt, publish.js.LICENSES.txt).
  *
  *   node scripts/bundle-cli.mjs
  */
 import { build } from 'esbuild'
 import { chmod, readFile, rm, stat } from 'node:fs/promises'
-import { dirname, join, relative, resolve } from 'node:path'
+import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { writeLicenceNotices } from './lib/licences.mjs'
 
@@ -22,9 +29,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const source = join(root, 'cli', 'main.ts')
 const out = join(root, 'dist', 'cli', 'main.js')
 
-const result = await build({
-  entryPoints: [source],
-  outfile: out,
+const common = {
   allowOverwrite: true,
   bundle: true,
   platform: 'node',
@@ -36,7 +41,13 @@ const result = await build({
   minifySyntax: true,
   legalComments: 'eof',
   metafile: true,
-  logLevel: 'warning',
+  logLevel: 'warning'
+}
+
+const result = await build({
+  ...common,
+  entryPoints: [source],
+  outfile: out,
   // cli/main.ts keeps its shebang (esbuild keeps a hashbang at the top of the entry point).
   plugins: [{
     name: 'own-modules-external',
@@ -66,3 +77,49 @@ await rm(`${out}.map`, { force: true }) // tsc's map of the file it wrote, not o
 const inlined = await writeLicenceNotices(root, result.metafile, out)
 const size = (await stat(out)).size
 console.log(`cli -> ${relative(root, out)}: ${(size / 1024).toFixed(1)} KiB, ${inlined} packages inlined`)
+
+// peersite's own modules that the entry point loads as it starts (its static imports, followed): found by bundling
+// it again in memory with them inlined. The publish bundle imports these from dist/ rather than inlining them.
+const startGraph = await build({
+  ...common,
+  entryPoints: [source],
+  write: false,
+  plugins: [{
+    name: 'commands-external',
+    setup (b) {
+      b.onResolve({ filter: /^\.\.?\// }, (args) => args.kind === 'dynamic-import' ? { path: args.path, external: true } : undefined)
+    }
+  }]
+})
+const atStart = new Set(Object.keys(startGraph.metafile.inputs).filter((p) => !p.includes('node_modules')).map((p) => resolve(root, p)))
+
+for (const verb of ['publish']) {
+  const entry = join(root, 'cli', 'run', `${verb}.ts`)
+  const outfile = join(root, 'dist', 'cli', 'run', `${verb}.js`)
+  const bundled = await build({
+    ...common,
+    entryPoints: [entry],
+    outfile,
+    plugins: [{
+      name: 'shared-and-lazy-modules-external',
+      setup (b) {
+        b.onResolve({ filter: /^\.\.?\// }, async (args) => {
+          if (args.pluginData === 'inner') return undefined // the look-up just below
+          // Modules loaded only when publish seeds or serves stay apart; so do those the entry point has loaded.
+          if (args.kind !== 'dynamic-import') {
+            const found = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: 'inner' })
+            if (found.errors.length > 0 || !atStart.has(found.path)) return undefined
+          }
+          // dist/ mirrors the sources: the same relative path from the bundle's place, with tsc's .js name.
+          let path = relative(dirname(entry), resolve(args.resolveDir, args.path)).split(sep).join('/')
+          if (!path.startsWith('.')) path = `./${path}`
+          return { path, external: true }
+        })
+      }
+    }]
+  })
+  await rm(`${outfile}.map`, { force: true })
+  const packages = await writeLicenceNotices(root, bundled.metafile, outfile)
+  const own = Object.keys(bundled.metafile.inputs).filter((p) => !p.includes('node_modules')).length
+  console.log(`cli -> ${relative(root, outfile)}: ${((await stat(outfile)).size / 1024).toFixed(1)} KiB, ${own} own modules and ${packages} packages inlined`)
+}

@@ -3,7 +3,8 @@
  * cli/run/<verb>.ts the rest): `peersite --version` reads no command's code, and `publish --no-seed` never loads
  * WebRTC, the DHT or the tracker bundle, which only seeding and `--local` need. Every module the process resolves is
  * recorded by a module hook. Runs the build in dist/ (`npm run build`), whose entry point has the command-line parser
- * inlined (scripts/bundle-cli.mjs) and loads peersite's own modules as tsc wrote them.
+ * inlined (scripts/bundle-cli.mjs) and loads peersite's own modules as tsc wrote them; publish's implementation is
+ * one bundle that shares those modules with the entry point.
  */
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -78,5 +79,24 @@ describe('the CLI loads a command only when it runs', () => {
     // One copy of each own module (the same error classes everywhere): loaded from dist/, not inlined.
     expect(modules.some((m) => m.endsWith('/dist/engine/errors.js'))).toBe(true)
     expect(modules.some((m) => m.endsWith('/dist/cli/commands/publish.js'))).toBe(true)
+  })
+
+  it('publish loads its implementation as one file, sharing the entry point\'s own modules (one copy of the error classes)', async () => {
+    const atStart = new Set((await loaded(['--version'])).modules)
+    const site = await copyHello(tmp.path, 'hello-one-file')
+    const loaderDir = await makeLoaderDir(tmp.path)
+    const { code, modules } = await loaded(['publish', site, '--no-seed', '--out', join(tmp.path, 'out-one-file')], { PEERSITE_LOADER_DIR: loaderDir })
+    expect(code).toBe(0)
+    // scripts/bundle-cli.mjs: resolving, reading and compiling its ~45 modules one by one cost more than running them.
+    expect([...new Set(modules.filter((m) => !atStart.has(m)))].map((m) => m.replace(/.*\/dist\//, 'dist/'))).toEqual(['dist/cli/run/publish.js'])
+    // A bad folder is a UsageError thrown by the bundle: the entry point knows it as its own class (a stranger's
+    // stack would be printed with PEERSITE_DEBUG=1), so it prints one line.
+    const failed = await new Promise<{ code: number, stderr: string }>((resolve) => {
+      execFile(process.execPath, [MAIN, 'publish', join(tmp.path, 'no-such-folder'), '--no-seed'], { env: { ...process.env, PEERSITE_DEBUG: '1' }, timeout: 60_000 }, (err, _stdout, stderr) => {
+        resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stderr })
+      })
+    })
+    expect(failed.code).toBe(1)
+    expect(failed.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^peersite: error: folder .*no-such-folder does not exist$/)])
   })
 })
