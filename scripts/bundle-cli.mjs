@@ -16,6 +16,8 @@
  * Run after `tsc -b`: rewrites dist/cli/main.js and dist/cli/run/publish.js from their sources (so they are never
  * stale whatever tsc re-emitted). A `tsc -b` alone may put back the unbundled files: they work the same, only start
  * slower. The licences of what was inlined are written beside each (main.js.LICENSES.txt, publish.js.LICENSES.txt).
+ * string-width (yargs' text measuring) is bundled with its Intl.Segmenter and emoji expression made on first use
+ * (scripts/lib/string-width-lazy.mjs): building them as it loaded cost 25-30 ms of CPU at every start.
  *
  *   node scripts/bundle-cli.mjs
  */
@@ -24,6 +26,7 @@ import { chmod, readFile, rm, stat } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { writeLicenceNotices } from './lib/licences.mjs'
+import { stringWidthLazyPlugin } from './lib/string-width-lazy.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const source = join(root, 'cli', 'main.ts')
@@ -69,7 +72,7 @@ const result = await build({
         return { contents: text.replace(from, "resolve(__dirname, '../no-yargs-locales')"), loader: 'js' }
       })
     }
-  }]
+  }, stringWidthLazyPlugin]
 })
 await chmod(out, 0o755)
 await rm(`${out}.map`, { force: true }) // tsc's map of the file it wrote, not of this one

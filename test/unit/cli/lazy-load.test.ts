@@ -99,4 +99,22 @@ describe('the CLI loads a command only when it runs', () => {
     expect(failed.code).toBe(1)
     expect(failed.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^peersite: error: folder .*no-such-folder does not exist$/)])
   })
+
+  it('starts without building string-width\'s Intl.Segmenter (only help and error texts are measured)', async () => {
+    // scripts/lib/string-width-lazy.mjs: yargs' text measuring made one as it loaded, 10-16 ms of every start.
+    const count = join(tmp.path, 'count-segmenters.mjs')
+    await writeFile(count, `let made = 0
+const Real = Intl.Segmenter
+Intl.Segmenter = class extends Real { constructor (...args) { super(...args); made++ } }
+process.on('exit', () => { process.stderr.write('segmenters made: ' + made + '\\n') })
+`)
+    const site = await copyHello(tmp.path, 'hello-segmenter')
+    const loaderDir = await makeLoaderDir(tmp.path)
+    for (const args of [['--version'], ['publish', site, '--no-seed', '--out', join(tmp.path, 'out-segmenter')]]) {
+      const stderr = await new Promise<string>((resolve) => {
+        execFile(process.execPath, ['--import', pathToFileURL(count).href, MAIN, ...args], { env: { ...process.env, PEERSITE_LOADER_DIR: loaderDir }, timeout: 60_000 }, (_err, _stdout, stderr) => { resolve(stderr) })
+      })
+      expect([args[0], stderr.trim()]).toEqual([args[0], 'segmenters made: 0'])
+    }
+  })
 })
