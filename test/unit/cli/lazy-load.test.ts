@@ -8,10 +8,14 @@
  */
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { publishSite } from '../../../cli/lib/publish.js'
+import { INDEX_SCRIPT, MANIFEST_FILE, TORRENT_FILE } from '../../../worker/protocol.js'
+import { INDEX_DIR } from '../../../worker/site-index.js'
+import { writeManyFilesSite } from '../../helpers/many-files.js'
 import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
 import { copyHello, makeLoaderDir, repoRoot } from './helpers.js'
 
@@ -112,6 +116,29 @@ process.on('exit', () => { process.stderr.write('segmenters made: ' + made + '\\
         execFile(process.execPath, ['--import', pathToFileURL(count).href, MAIN, ...args], { env: { ...process.env, PEERSITE_LOADER_DIR: loaderDir }, timeout: 60_000 }, (_err, _stdout, stderr) => { resolve(stderr) })
       })
       expect([args[0], stderr.trim()]).toEqual([args[0], 'segmenters made: 0'])
+    }
+  })
+
+  it('the bundled publish writes what the sources write, on hashing threads too (their program runs from its bundled text)', async () => {
+    const site = join(tmp.path, 'many')
+    await mkdir(site)
+    await writeManyFilesSite(site, 2100) // past PARALLEL_MIN_FILES: a worker lists, hashes and scans
+    const loaderDir = await makeLoaderDir(join(tmp.path, 'loader-many'))
+    await writeFile(join(loaderDir, INDEX_SCRIPT), '/* fake index */\n')
+    const tracker = 'ws://127.0.0.1:9/'
+    const fromDist = join(tmp.path, 'out-dist')
+    const cli = await new Promise<{ code: number, stdout: string }>((resolve) => {
+      execFile(process.execPath, [MAIN, 'publish', site, '--no-seed', '--json', '--tracker', tracker, '--out', fromDist], { env: { ...process.env, PEERSITE_LOADER_DIR: loaderDir }, timeout: 120_000 }, (err, stdout) => {
+        resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout })
+      })
+    })
+    expect(cli.code).toBe(0)
+    const fromSource = await publishSite({ dir: site, out: join(tmp.path, 'out-source'), trackers: [tracker], loaderDir })
+    expect((JSON.parse(cli.stdout) as { infoHash: string }).infoHash).toBe(fromSource.infoHash)
+    const files = async (dir: string): Promise<string[]> => (await readdir(dir, { recursive: true })).sort()
+    expect(await files(fromDist)).toEqual(await files(fromSource.out))
+    for (const name of [TORRENT_FILE, MANIFEST_FILE, ...(await readdir(join(fromDist, INDEX_DIR))).map((n) => join(INDEX_DIR, n))]) {
+      expect([name, Buffer.compare(await readFile(join(fromDist, name)), await readFile(join(fromSource.out, name)))]).toEqual([name, 0])
     }
   })
 })
