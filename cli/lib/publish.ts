@@ -8,7 +8,6 @@ import { createHash } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
-import mime from 'mime'
 import { encode as toMagnetURI } from 'magnet-uri'
 import { UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
@@ -17,6 +16,7 @@ import { btpkMagnet, pointerFromJson, pointerId, pointerToJson, signPointer, typ
 import { equalBytes } from '../../engine/util/bytes.js'
 import { defaultLoaderDir, LOADER_FILES, packageInfo, WEB_SEED_LOADER_FILE } from './package.js'
 import { choosePieceLength } from './piece-length.js'
+import { contentTypeOf } from './content-type.js'
 import { DEFAULT_PAD_POLICY, type PadPolicy } from './layout.js'
 import { DEFAULT_PREFETCH_LIMIT } from './prefetch.js'
 import { scanSubresources, SubresourceRefs } from './subresources.js'
@@ -370,7 +370,7 @@ interface HashedSite {
 /** The torrent of the site: every file read once, on the hashing threads for a big site. */
 async function hashSite (plan: PublishPlan, onProgress: ((hashed: number, total: number) => void) | undefined): Promise<HashedSite> {
   const refs = new SubresourceRefs()
-  const typeOf = (path: string): string => mime.getType(path) ?? 'application/octet-stream'
+  const typeOf = contentTypeOf
   // A sectioned index is laid out while the pieces hash on other threads; only their hashes are added after.
   let indexPlan: SiteIndexPlan | undefined
   const { metainfo, torrent } = await buildTorrent(plan.site, {
