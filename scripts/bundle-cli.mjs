@@ -27,6 +27,7 @@ import { chmod, readFile, rm, stat } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { writeLicenceNotices } from './lib/licences.mjs'
+import { NODE_BUNDLE } from './lib/node-bundle.mjs'
 import { stringWidthLazyPlugin } from './lib/string-width-lazy.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -74,18 +75,10 @@ for (const [source, out] of [['cli/main.ts', 'dist/cli/main.js'], ['cli/run/publ
   const result = await build({
     entryPoints: [entry],
     outfile,
-    allowOverwrite: true,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    sourcemap: false,
+    ...NODE_BUNDLE,
     // Less text for V8 to pre-parse at every start; names are kept for readable stack traces.
     minifyWhitespace: true,
     minifySyntax: true,
-    legalComments: 'eof',
-    metafile: true,
-    logLevel: 'warning',
     // cli/main.ts keeps its shebang (esbuild keeps a hashbang at the top of the entry point).
     plugins: [sharedAndLazyExternal(entry), yargsLocales, stringWidthLazyPlugin]
   })

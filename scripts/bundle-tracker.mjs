@@ -18,6 +18,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { writeLicenceNotices } from './lib/licences.mjs'
+import { NODE_BUNDLE } from './lib/node-bundle.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const entry = join(root, 'dist', 'cli', 'lib', 'tracker-server.js')
@@ -35,15 +36,7 @@ if (source.startsWith(MARK)) {
 const result = await build({
   entryPoints: [entry],
   outfile: entry,
-  allowOverwrite: true,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  sourcemap: false,
-  legalComments: 'eof',
-  metafile: true,
-  logLevel: 'warning',
+  ...NODE_BUNDLE,
   external: ['ws', 'bufferutil', 'utf-8-validate'],
   // debug (a CommonJS dependency of the server) calls require('tty'); an ES module has no require of its own.
   banner: { js: `${MARK}\nimport { createRequire as __peersiteCreateRequire } from 'node:module';\nconst require = __peersiteCreateRequire(import.meta.url);` },
