@@ -22,6 +22,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
+import { mangleOptions } from './mangle.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const outdir = join(root, 'dist', 'browser')
@@ -37,6 +38,8 @@ const common = {
   platform: 'browser',
   legalComments: 'none',
   logLevel: 'warning',
+  // Internal property names, shortened alike in every bundle (scripts/mangle.mjs says which and why these).
+  ...(minify ? mangleOptions() : {}),
   // Libraries written for Node check these; in the browser they must be constants.
   define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"' }
 }

@@ -12,6 +12,7 @@ import { build } from 'esbuild'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
+import { mangleOptions } from './mangle.mjs'
 
 /** The build's constants (scripts/build-browser.mjs): the site's own loader brings the serving side later. */
 const entryArgIsGateway = (entry) => entry.includes('gateway')
@@ -48,6 +49,8 @@ function segments (mappings) {
   return lines
 }
 
+const mangle = mangleOptions()
+
 async function measure (entry, format) {
   const result = await build({
     entryPoints: [resolve(root, entry)],
@@ -61,6 +64,7 @@ async function measure (entry, format) {
     target: 'es2022',
     legalComments: 'none',
     logLevel: 'warning',
+    ...mangle,
     define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"', PEERSITE_KEYED: 'false', PEERSITE_GATEWAY_BUILD: 'false', PEERSITE_SERVE_LATER: String(!entryArgIsGateway(entry)) }
   })
   const js = result.outputFiles.find((f) => f.path.endsWith('.js')).text
