@@ -40,8 +40,9 @@ const common = {
   logLevel: 'warning',
   // Internal property names, shortened alike in every bundle (scripts/mangle.mjs says which and why these).
   ...(minify ? mangleOptions() : {}),
-  // Libraries written for Node check these; in the browser they must be constants.
-  define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"' }
+  // Libraries written for Node check these; in the browser they must be constants. PEERSITE_BROWSER: the engine's
+  // Node-only branches (engine/torrent.ts) drop out.
+  define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"', PEERSITE_BROWSER: 'true' }
 }
 
 /**

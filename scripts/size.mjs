@@ -65,7 +65,7 @@ async function measure (entry, format) {
     legalComments: 'none',
     logLevel: 'warning',
     ...mangle,
-    define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"', PEERSITE_KEYED: 'false', PEERSITE_GATEWAY_BUILD: 'false', PEERSITE_SERVE_LATER: String(!entryArgIsGateway(entry)) }
+    define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"', PEERSITE_BROWSER: 'true', PEERSITE_KEYED: 'false', PEERSITE_GATEWAY_BUILD: 'false', PEERSITE_SERVE_LATER: String(!entryArgIsGateway(entry)) }
   })
   const js = result.outputFiles.find((f) => f.path.endsWith('.js')).text
   const map = JSON.parse(result.outputFiles.find((f) => f.path.endsWith('.map')).text)

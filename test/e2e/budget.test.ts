@@ -47,7 +47,7 @@ const FORBIDDEN = /node_modules\/(bittorrent-tracker|simple-peer|@thaunknown\/si
 const gz = (bytes: Uint8Array): number => gzipSync(bytes, { level: 9 }).length
 /** The build's constants (scripts/build-browser.mjs): peersite.js brings the torrent's serving side later. */
 const defineFor = (entry: string): Record<string, string> => ({
-  global: 'globalThis', 'process.env.NODE_ENV': '"production"', PEERSITE_SERVE_LATER: String(entry === 'loader/main.ts')
+  global: 'globalThis', 'process.env.NODE_ENV': '"production"', PEERSITE_BROWSER: 'true', PEERSITE_SERVE_LATER: String(entry === 'loader/main.ts')
 })
 /**
  * Stateless helpers that both bundles may carry (each file is self-contained; a copy costs only peersite-later.js,
