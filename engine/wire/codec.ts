@@ -109,21 +109,12 @@ export function encodeMessage (m: Message): Uint8Array {
       f.bytes.set(m.bitfield, 5)
       return f.bytes
     }
+    // One layout each with the batch encoders below: one copy of the code in every bundle.
     case 'request':
-    case 'cancel': {
-      const f = frame(m.type === 'request' ? MessageId.request : MessageId.cancel, 12)
-      f.view.setUint32(5, u32(m.index, 'index'))
-      f.view.setUint32(9, u32(m.begin, 'begin'))
-      f.view.setUint32(13, u32(m.length, 'length'))
-      return f.bytes
-    }
-    case 'piece': {
-      const f = frame(MessageId.piece, 8 + m.block.length)
-      f.view.setUint32(5, u32(m.index, 'index'))
-      f.view.setUint32(9, u32(m.begin, 'begin'))
-      f.bytes.set(m.block, 13)
-      return f.bytes
-    }
+    case 'cancel':
+      return encodeBlockRefs(m.type === 'request' ? MessageId.request : MessageId.cancel, [m])
+    case 'piece':
+      return encodePieces([m])
     case 'port': {
       if (!Number.isInteger(m.port) || m.port < 0 || m.port > 0xffff) throw new RangeError(`port out of range: ${m.port}`)
       const f = frame(MessageId.port, 2)
