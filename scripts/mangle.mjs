@@ -10,6 +10,7 @@
  *   - the exports of a bundle loaded with import() (loader/later.ts and what it re-exports, e.g. engine/serving.ts's
  *     classes: a module namespace's keys are not renamed);
  *   - the debug handle `window.peersite` and what tests and benches read through it (torrent, stats(), follow, ...);
+ * test/unit/mangle.test.ts checks the list against these boundaries' types.
  *   - DOM and JavaScript built-ins (lib.*.d.ts), and any name also written as a string ('x' in o, o['x']): esbuild
  *     leaves quoted names alone.
  * Node runs the TypeScript as written, so only the browser bundles see the short names.
@@ -40,8 +41,7 @@ export const MANGLED = [
   'assembler', 'writeUnchoke', 'writePieces', 'writeChoke', 'notInterested', 'remotePeerIdHex', 'payload', 'snubbed',
   'onExtendedHandshake', 'onPeerClose', 'infoHashBytes',
   // engine/torrent, download, peer list and policy
-  'emit', 'removeAllListeners', 'listenerCount', 'fingerprint', 'identity', 'bytesDelivered', 'downloadRate',
-  'uploadRate', 'wantsPeer', 'unchokedAt', 'deferredUntil', 'connectedAt', 'updateInterest', 'evictionCandidate',
+  'emit', 'removeAllListeners', 'listenerCount', 'fingerprint', 'identity', 'bytesDelivered', 'wantsPeer', 'unchokedAt', 'deferredUntil', 'connectedAt', 'updateInterest', 'evictionCandidate',
   'lastDeliveredAt', 'badPieces', 'maxPeers', 'newPeerWeight', 'peerByKey', 'requestsTimedOut', 'offerPiece',
   'onBadPiece', 'seedTurnMs', 'stalled', 'remoteAddress', 'addConnection', 'onDownloaded', 'disconnected', 'ownId',
   'onReadable', 'onVerified', 'destroyAll', 'onUploaded', 'setSeeding', 'prioritize', 'delivered', 'rejectAll',
