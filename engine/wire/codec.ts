@@ -15,6 +15,9 @@ import { ProtocolError } from '../errors.js'
 import { utf8 } from '../util/bytes.js'
 import { MessageId, type Handshake, type Message } from './messages.js'
 
+/** Defined true in the browser builds (scripts/build-browser.mjs): encoders nothing there uses drop out. */
+declare const PEERSITE_BROWSER: boolean | undefined
+
 const PSTR = utf8.encode(PROTOCOL_NAME)
 const RESERVED_LENGTH = 8
 const HASH_LENGTH = 20
@@ -116,6 +119,8 @@ export function encodeMessage (m: Message): Uint8Array {
     case 'piece':
       return encodePieces([m])
     case 'port': {
+      // Nothing sends these two from a browser (the DHT's port, tests' raw ids): the browser builds leave them out.
+      if (typeof PEERSITE_BROWSER !== 'undefined') throw new RangeError(m.type)
       if (!Number.isInteger(m.port) || m.port < 0 || m.port > 0xffff) throw new RangeError(`port out of range: ${m.port}`)
       const f = frame(MessageId.port, 2)
       f.view.setUint16(5, m.port)
@@ -129,6 +134,7 @@ export function encodeMessage (m: Message): Uint8Array {
       return f.bytes
     }
     case 'unknown': {
+      if (typeof PEERSITE_BROWSER !== 'undefined') throw new RangeError(m.type)
       if (!Number.isInteger(m.id) || m.id < 0 || m.id > 0xff) throw new RangeError(`message id out of range: ${m.id}`)
       const f = frame(m.id, m.payload.length)
       f.bytes.set(m.payload, 5)
