@@ -4,7 +4,7 @@
  * (minified), then for every module removes the output bytes that came from it (found through the source map) and
  * gzips again; the difference is that module's share of the gzipped file. Shares do not add up exactly to the total
  * (gzip finds repeats across modules), but they rank what to move out of the first visit. Measured on esbuild's
- * output: build-browser's terser pass (when terser is installed) takes about 4% more off.
+ * output: build-browser's terser pass takes about 4% more off.
  *
  *   npm run size                       peersite.js, peersite-later.js and sw.js
  *   npm run size -- worker/sw.ts 30    one entry, its 30 largest modules
