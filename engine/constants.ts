@@ -86,7 +86,9 @@ export const MAX_METADATA_SIZE = 16_777_216 // 16 MiB
  * once may add up to this many bytes, so a swarm of liars cannot make us hold 50 x MAX_METADATA_SIZE, and the right
  * size always fits beside one hostile maximum.
  */
-export const METADATA_CANDIDATE_BUDGET = 2 * MAX_METADATA_SIZE
+// Derived values are wrapped in a pure call: esbuild keeps an unused `2 * X` or `Number.X` in every bundle (they may
+// have side effects as far as it knows), and these are used only by code that most bundles leave out.
+export const METADATA_CANDIDATE_BUDGET = /* @__PURE__ */ (() => 2 * MAX_METADATA_SIZE)()
 /** A metadata request unanswered this long goes to another peer (BEP 9 sets no timeout; libtorrent uses seconds). */
 export const METADATA_REQUEST_TIMEOUT_MS = 10_000
 /** A peer that leaves this many metadata requests in a row unanswered is asked no more. */
@@ -136,7 +138,7 @@ export const NEW_PEER_OPTIMISTIC_WEIGHT = 3
  * which does a decent job of utilizing all available upload capacity". Ranking by rate alone lets one fast, greedy peer keep a slot forever; a seeder lets a slot holder keep it for at
  * most this long while others wait, then serves the longest waiting first (libtorrent's round-robin seed choker).
  */
-export const SEED_TURN_MS = 3 * RECHOKE_INTERVAL_MS
+export const SEED_TURN_MS = /* @__PURE__ */ (() => 3 * RECHOKE_INTERVAL_MS)()
 /**
  * The publisher's seeder holds back a request for a piece that another connected peer holds (we sent it there, or
  * it announced it) while the requester keeps getting pieces from other peers, so that it fetches that piece from
@@ -318,7 +320,7 @@ export const POINTER_MAX_SALT_BYTES = 64
  * sequence number." Ours are JavaScript numbers, so the ceiling is the largest safe integer (2^53 - 1): a bigger one
  * cannot be compared exactly and is refused.
  */
-export const POINTER_MAX_SEQ = Number.MAX_SAFE_INTEGER
+export const POINTER_MAX_SEQ = /* @__PURE__ */ (() => Number.MAX_SAFE_INTEGER)()
 /**
  * The largest `peersite_pointer` extension message we read: one record (BEP 44 fields `k` 32 bytes, `sig` 64 bytes,
  * `salt` at most 64, `seq`, `v` at most POINTER_MAX_VALUE_BYTES) plus the dictionary's keys and length prefixes.

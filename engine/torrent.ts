@@ -44,6 +44,11 @@ declare const PEERSITE_KEYED: boolean | undefined
  * constant). A keyed loader fetches a newer version's metadata (loader/follow.ts) and keeps them, like Node and the
  * generic loader.
  */
+/**
+ * Defined true in every browser build (scripts/build-browser.mjs): the origin's spread, a mirror's keepSeeds and PEX
+ * (TorrentInit) are Node's only, so their branches are dead code there (spelt out at each use, like the others).
+ */
+declare const PEERSITE_BROWSER: boolean | undefined
 
 export interface TorrentComponents {
   /** Makes the store once the metainfo is known. */
@@ -293,7 +298,7 @@ export class Torrent extends Emitter<TorrentEvents> {
         this.#uploadRate.add(bytes)
       },
       warn: (peer, err) => this.#warnPeer(peer, err),
-      ...(this.#spread !== undefined ? { spread: this.#spread } : {})
+      ...(typeof PEERSITE_BROWSER === 'undefined' && this.#spread !== undefined ? { spread: this.#spread } : {})
     })
   }
 
@@ -373,12 +378,13 @@ export class Torrent extends Emitter<TorrentEvents> {
     peer.on('handshake', () => this.#onHandshake(peer))
     peer.on('extended-handshake', () => {
       this.#metadata?.onExtendedHandshake(peer)
-      this.#pointer?.onExtendedHandshake(peer)
+      if (typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED || PEERSITE_SERVE_LATER !== true) this.#pointer?.onExtendedHandshake(peer)
     })
     peer.on('extension', (name, payload) => {
       if (name === 'ut_metadata') this.#metadata?.onMessage(peer, payload)
+      else if (typeof PEERSITE_KEYED === 'boolean' && !PEERSITE_KEYED && PEERSITE_SERVE_LATER === true) return
       else if (name === 'peersite_pointer') void this.#pointer?.onMessage(peer, payload)
-      else if (name === 'ut_pex') this.#pex?.onMessage(peer, payload)
+      else if (typeof PEERSITE_BROWSER === 'undefined' && name === 'ut_pex') this.#pex?.onMessage(peer, payload)
     })
     peer.on('message', (message) => this.#onMessage(peer, message))
     peer.writeHandshake()
@@ -400,14 +406,14 @@ export class Torrent extends Emitter<TorrentEvents> {
 
   #writeExtendedHandshake (peer: Peer): void {
     const metainfo = this.metainfo
-    const port = this.#pex?.listenPort
+    const port = typeof PEERSITE_BROWSER === 'undefined' ? this.#pex?.listenPort : undefined
     // `ut_metadata` (BEP 9) once the serving side is here (serve()).
     const metadata = this.#metadata !== undefined
     peer.writeExtendedHandshake({
       m: {
         ...(metadata ? { ut_metadata: LOCAL_EXTENSION_IDS.ut_metadata } : {}),
-        ...(this.#pointer !== undefined ? { peersite_pointer: LOCAL_EXTENSION_IDS.peersite_pointer } : {}),
-        ...(this.#pex !== undefined ? { ut_pex: LOCAL_EXTENSION_IDS.ut_pex } : {})
+        ...((typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED || PEERSITE_SERVE_LATER !== true) && this.#pointer !== undefined ? { peersite_pointer: LOCAL_EXTENSION_IDS.peersite_pointer } : {}),
+        ...(typeof PEERSITE_BROWSER === 'undefined' && this.#pex !== undefined ? { ut_pex: LOCAL_EXTENSION_IDS.ut_pex } : {})
       },
       // An engine started without the info dictionary (a site's sectioned index, loader/lazy-metainfo.ts) has an
       // empty one until site.torrent arrives: nothing to offer (its requests are rejected), nothing to fetch.
@@ -460,7 +466,7 @@ export class Torrent extends Emitter<TorrentEvents> {
         }
         if (peer.has !== undefined) downloader.removePeer(peer)
         peer.has = new Bitfield(metainfo.pieceCount, message.bitfield)
-        if (this.#spread !== undefined) for (let i = 0; i < metainfo.pieceCount; i++) if (peer.has.has(i)) this.#spread.has(peer, i, Date.now())
+        if (typeof PEERSITE_BROWSER === 'undefined' && this.#spread !== undefined) for (let i = 0; i < metainfo.pieceCount; i++) if (peer.has.has(i)) this.#spread.has(peer, i, Date.now())
         if (this.#dropIfBothSeeds(peer)) return
         downloader.addPeer(peer)
         return
@@ -477,7 +483,7 @@ export class Torrent extends Emitter<TorrentEvents> {
         peer.has ??= new Bitfield(metainfo.pieceCount)
         if (!peer.has.has(message.index)) {
           peer.has.set(message.index)
-          this.#spread?.has(peer, message.index, Date.now())
+          if (typeof PEERSITE_BROWSER === 'undefined') this.#spread?.has(peer, message.index, Date.now())
           if (this.#dropIfBothSeeds(peer)) return
           downloader.peerHave(peer, message.index)
         }
@@ -520,7 +526,9 @@ export class Torrent extends Emitter<TorrentEvents> {
    * as its swarm (dropping it at once left a second visitor with no peer the moment it completed).
    */
   #dropIfBothSeeds (peer: Peer): boolean {
-    if (!this.#done || peer.has?.complete !== true || this.#spread !== undefined || this.#pointer !== undefined || this.#keepSeeds) return false
+    if (!this.#done || peer.has?.complete !== true) return false
+    if (typeof PEERSITE_BROWSER === 'undefined' && (this.#spread !== undefined || this.#keepSeeds)) return false
+    if ((typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED || PEERSITE_SERVE_LATER !== true) && this.#pointer !== undefined) return false
     if (this.#peerList.size < this.#maxPeers * SEED_LINKS_DROPPED_FROM) return false
     peer.destroy()
     return true
@@ -573,8 +581,8 @@ export class Torrent extends Emitter<TorrentEvents> {
   #onPeerClose (peer: Peer): void {
     this.#peerList.remove(peer)
     this.#metadata?.removePeer(peer)
-    this.#pointer?.onPeerClose(peer)
-    this.#pex?.onPeerClose(peer)
+    if (typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED || PEERSITE_SERVE_LATER !== true) this.#pointer?.onPeerClose(peer)
+    if (typeof PEERSITE_BROWSER === 'undefined') this.#pex?.onPeerClose(peer)
     this.#uploader?.removePeer(peer)
     this.#choke((choker, now) => choker.remove(peer, now))
     if (this.#downloader !== undefined) {
@@ -591,7 +599,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     // End-game duplicates become due with time, not only when a block arrives (engine/constants.ts).
     this.#downloader?.fillAll(this.#peerList.all)
     this.#choke((choker) => choker.tick(now))
-    this.#pex?.tick(this.#peerList.all, now)
+    if (typeof PEERSITE_BROWSER === 'undefined') this.#pex?.tick(this.#peerList.all, now)
     this.#discovery?.update(this.#announceStats())
   }
 

@@ -12,8 +12,8 @@
  *   loader/gateway.ts -> dist/browser/gateway/peersite.js, loader/gateway.html -> dist/browser/gateway/index.html:
  *   worker/sw.ts      -> dist/browser/gateway/sw.js (PEERSITE_GATEWAY_BUILD: the site named by the host name)
  *     the generic loader of `peersite gateway` and `peersite loader`, from the per-site loader's sources
- * and prints each output's size, raw and gzipped. Every URL inside is relative, so the output works when
- * served from any sub-path.
+ * and prints each output's size, raw and gzipped. Minified bundles get a second pass with terser (tersePass). Every
+ * URL inside is relative, so the output works when served from any sub-path.
  *
  *   node scripts/build-browser.mjs [--no-minify] [--sourcemap]
  */
@@ -22,6 +22,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
+import { minify as terser } from 'terser'
+import { mangleOptions } from './mangle.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const outdir = join(root, 'dist', 'browser')
@@ -37,8 +39,11 @@ const common = {
   platform: 'browser',
   legalComments: 'none',
   logLevel: 'warning',
-  // Libraries written for Node check these; in the browser they must be constants.
-  define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"' }
+  // Internal property names, shortened alike in every bundle (scripts/mangle.mjs says which and why these).
+  ...(minify ? mangleOptions() : {}),
+  // Libraries written for Node check these; in the browser they must be constants. PEERSITE_BROWSER: the engine's
+  // Node-only branches (engine/torrent.ts) drop out.
+  define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"', PEERSITE_BROWSER: 'true' }
 }
 
 /**
@@ -123,6 +128,28 @@ await Promise.all([
     format: 'iife'
   })
 ])
+
+await tersePass()
+
+/**
+ * A second minifier pass over the bundles with terser (a devDependency): its compressor and its frequency-ordered
+ * renaming take about 4% more off each gzipped bundle than esbuild alone (peersite.js -1.2 KB, sw.js -0.46 KB).
+ * Property names are left alone (scripts/mangle.mjs already shortened the internal ones, alike in every bundle);
+ * export names stay (peersite-later.js is read through its exports). Skipped with --sourcemap (the maps are esbuild's).
+ */
+async function tersePass () {
+  if (!minify || sourcemap) return
+  const files = ['peersite.js', 'peersite-later.js', 'sw.js', 'peersite-keyed.js', 'sw-keyed.js', 'peersite-follow.js', 'peersite-webseed.js',
+    'peersite-index.js', 'gateway/peersite.js', 'gateway/sw.js']
+  await Promise.all(files.map(async (name) => {
+    const file = join(outdir, name)
+    const code = await readFile(file, 'utf8')
+    // ES modules (the loader's scripts) may rename their top level; the classic scripts (sw.js, peersite-index.js) are IIFEs.
+    const module = !/(^|\/)(sw|sw-keyed|peersite-index)\.js$/.test(name)
+    const out = await terser(code, { module, ecma: 2022, compress: { passes: 2 }, mangle: true, format: { ecma: 2022 } })
+    await writeFile(file, out.code + '\n')
+  }))
+}
 
 const html = await minifyHtml(await readFile(join(root, 'loader', 'index.html'), 'utf8'))
 await writeFile(join(outdir, 'index.html'), html)

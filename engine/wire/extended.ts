@@ -7,6 +7,9 @@ import { BencodeError, bdecode, bencode, isBytes, isDict, isInt, type BValue } f
 import { utf8 } from '../util/bytes.js'
 import type { ExtendedHandshake } from './messages.js'
 
+/** Defined true in the browser builds (scripts/build-browser.mjs). */
+declare const PEERSITE_BROWSER: boolean | undefined
+
 /** BEP 10: "a single byte message identifier", so ids are 0..255; "Setting an extension number to zero means that
  * the extension is not supported/disabled". */
 const MAX_EXTENDED_ID = 0xff
@@ -32,7 +35,8 @@ export function encodeExtendedHandshake (h: ExtendedHandshake): Uint8Array {
     if (!Number.isSafeInteger(h.reqq) || h.reqq <= 0) throw new RangeError(`invalid reqq ${h.reqq}`)
     dict.reqq = h.reqq
   }
-  if (h.p !== undefined) {
+  // A listening port: Node's only (browsers listen on nothing; the browser builds define PEERSITE_BROWSER).
+  if (typeof PEERSITE_BROWSER === 'undefined' && h.p !== undefined) {
     if (!Number.isInteger(h.p) || h.p <= 0 || h.p > 65535) throw new RangeError(`invalid port ${h.p}`)
     dict.p = h.p
   }

@@ -243,11 +243,6 @@ export class Peer extends Emitter<PeerEvents> {
 
   /** Several blocks in one write (the uploader coalesces the blocks it has ready). */
   writePieces (blocks: ReadonlyArray<{ index: number, begin: number, block: Uint8Array }>): void {
-    if (blocks.length === 1) {
-      const { index, begin, block } = blocks[0]!
-      this.writePiece(index, begin, block)
-      return
-    }
     for (const { block } of blocks) this.uploaded += block.length
     this.#send(encodePieces(blocks))
   }
@@ -262,8 +257,7 @@ export class Peer extends Emitter<PeerEvents> {
   }
 
   writePiece (index: number, begin: number, block: Uint8Array): void {
-    this.uploaded += block.length
-    this.#send(encodeMessage({ type: 'piece', index, begin, block }))
+    this.writePieces([{ index, begin, block }])
   }
 
   writeKeepAlive (): void {
