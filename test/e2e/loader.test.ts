@@ -116,6 +116,8 @@ describe('the loader serves a site from the swarm', () => {
 
   it('a restarted worker gets a new port from the leader (need-leader) and goes on serving', async () => {
     const introductions = async (): Promise<number> => await home.evaluate(() => (window as unknown as { peersite: { introductions: number } }).peersite.introductions)
+    // After the reload the engine starts once the page has loaded and gone quiet (a return visit: loader/index.html).
+    await home.waitForFunction(() => (window as unknown as { peersite?: unknown }).peersite !== undefined)
     expect(await introductions()).toBe(1)
     const cdp = await home.context().newCDPSession(home)
     await cdp.send('ServiceWorker.enable')
@@ -168,6 +170,8 @@ describe('the loader serves a site from the swarm', () => {
     await second.goto(`${site.url}about.html`)
     await waitForFrameH1(second, 'About')
     await second.waitForFunction((u) => location.href === u, `${site.url}about.html`)
+    // The second tab is a return visit to the origin: its loader boots once its page has loaded and gone quiet.
+    await second.waitForFunction(() => (window as unknown as { peersite?: unknown }).peersite !== undefined)
     expect((await loaderState(first))?.leader).toBe(true)
     // The second tab runs no engine: its page came through the first tab's.
     expect(await loaderState(second)).toMatchObject({ leader: false, peers: 0, downloaded: 0 })
@@ -275,6 +279,7 @@ describe('the loader serves a site from the swarm', () => {
     await page.goto(site.url)
     const frame = await waitForFrameH1(page, HOME_H1, 20_000)
     expect(await frame.evaluate(() => getComputedStyle(document.querySelector('h1')!).color)).toBe('rgb(12, 34, 56)')
+    await page.waitForFunction(() => (window as unknown as { peersite?: unknown }).peersite !== undefined)
     const state = await loaderState(page)
     expect(state?.peers).toBe(0)
     expect(state?.downloaded).toBe(0)

@@ -123,6 +123,8 @@ describe('pieces persist: a returning visitor seeds and works offline', () => {
     const frame = await siteFrame(returning)
     await frame.click('a[href="docs/guide/"]')
     await waitForFrameH1(returning, GUIDE_H1, 15_000)
+    // A return visit's engine starts once the page has gone quiet (loader/index.html), with every piece from IndexedDB.
+    await waitForPieces(returning, pieceCount)
     expect((await held(returning)).have).toBe(pieceCount)
   })
 })
