@@ -117,7 +117,8 @@ describe('the loader serves a site from the swarm', () => {
   it('a restarted worker gets a new port from the leader (need-leader) and goes on serving', async () => {
     const introductions = async (): Promise<number> => await home.evaluate(() => (window as unknown as { peersite: { introductions: number } }).peersite.introductions)
     // After the reload the engine starts once the page has loaded and gone quiet (a return visit: loader/index.html).
-    await home.waitForFunction(() => (window as unknown as { peersite?: unknown }).peersite !== undefined)
+    // Its handle (window.peersite) comes before the engine has introduced itself to the worker: wait for that.
+    await home.waitForFunction(() => ((window as unknown as { peersite?: { introductions?: number } }).peersite?.introductions ?? 0) > 0)
     expect(await introductions()).toBe(1)
     const cdp = await home.context().newCDPSession(home)
     await cdp.send('ServiceWorker.enable')

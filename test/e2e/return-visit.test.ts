@@ -40,8 +40,9 @@ describe('a return visit', () => {
     return { context, first }
   }
 
+  /** Its engine started and won the election (its handle, window.peersite, comes a moment before that). */
   const booted = async (page: Page): Promise<void> => {
-    await page.waitForFunction(() => (window as unknown as { peersite?: unknown }).peersite !== undefined)
+    await page.waitForFunction(() => (window as unknown as { peersite?: { leader?: boolean } }).peersite?.leader === true)
   }
 
   it('shows the page it has seen with the site\'s title, then starts its engine', async () => {
