@@ -81,10 +81,10 @@ describe('the origin seeder sends each piece once', () => {
     connectTorrents(seed, c)
     await Promise.all([done(b), done(c)])
     const toBandC = seed.stats().uploaded - metainfo.length
-    // Less than a whole copy each. How much less depends on how the hold's timers fall against the transfer and
-    // the haves: 1.0-1.06 copies in 20 of 22 runs, 1.8 in two (one while the unit suite loaded both cores); in every
-    // run most of b's and c's pieces went out on the patience rule (8 s), each to one of them, and they traded them.
-    expect(toBandC).toBeLessThan(2 * metainfo.length)
+    // About one copy in all: 1.0-1.06 in 16 runs. Before engine/spread.ts left a piece one starved peer's batch had
+    // just taken to that peer, 3 runs of 46 sent 1.8 copies: b and c, starved at once with one request each for the
+    // same piece, both got it, had no news for each other, and their next batches (twice as large) were whole copies.
+    expect(toBandC).toBeLessThan(1.5 * metainfo.length)
     expect(b.stats().uploaded).toBeGreaterThan(0)
     expect(c.stats().uploaded).toBeGreaterThan(0)
   })

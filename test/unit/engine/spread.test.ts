@@ -163,6 +163,30 @@ describe('Spread', () => {
     expect(ask('b', 10_500)).toEqual([1, 2, 3, 5])
   })
 
+  it('leaves a piece one starved peer\'s batch just took to that peer, and serves the other a hold later', () => {
+    const s = new Spread<string>({ holdMs: 2000, maxHoldMs: 60_000, newcomerPieces: 0, patienceMs: 60_000, starvedPieces: 1, random: () => 0 })
+    for (const i of [7, 8, 9]) s.sent('a', i) // a holds them; b and c cannot reach it
+    // b and c each have one request out to us, for the same piece, and get nothing from anyone.
+    expect(s.decide('b', 7, 0, undefined)).toBe('hold')
+    expect(s.decide('c', 7, 0, undefined)).toBe('hold')
+    // Starved together: b's batch takes piece 7; c's holds nothing else, so it waits for b to pass 7 on (before,
+    // both got it, neither had news for the other, and their next batches were twice as large: whole copies).
+    expect(s.decide('b', 7, 2000, 0)).toBe('starved')
+    s.sent('b', 7, 'starved')
+    expect(s.decide('c', 7, 2000, 0)).toBe('hold')
+    expect(s.recheckAt('c', 7, 0, 2000)).toBe(4000)
+    // c asks for more meanwhile. A hold later its batch is one piece again, the rarest: the empty batch was not
+    // counted as fruitless (it would have been two).
+    expect(s.decide('c', 8, 2000, undefined)).toBe('hold')
+    expect(s.decide('c', 9, 2000, undefined)).toBe('hold')
+    expect(s.decide('c', 7, 4000, 0)).toBe('hold')
+    expect(s.decide('c', 8, 4000, 2000)).toBe('starved')
+    expect(s.decide('c', 9, 4000, 2000)).toBe('hold')
+    s.sent('c', 8, 'starved')
+    // Nothing came from b: piece 7 is no longer reserved for it, and c is not left waiting.
+    expect(s.decide('c', 7, 6000, 0)).not.toBe('hold')
+  })
+
   it('holds nothing with holdMs 0', () => {
     const s = new Spread<string>({ holdMs: 0 })
     s.sent('a', 0)
