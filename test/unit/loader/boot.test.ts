@@ -25,6 +25,13 @@ function fakeContainer (registration: FakeRegistration): { container: object, cl
   return { container, claim }
 }
 
+/** navigator.serviceWorker with a worker already active that does not control the page until claim(). */
+function stubActiveWorker (): { claim: () => void } {
+  const { container, claim } = fakeContainer({ scope: 'http://127.0.0.1/', active: {}, installing: null, waiting: null })
+  vi.stubGlobal('navigator', { serviceWorker: container })
+  return { claim }
+}
+
 describe('registerAndControl', () => {
   let reload: ReturnType<typeof vi.fn>
   const storage = new Map<string, string>()
@@ -65,9 +72,7 @@ describe('registerAndControl', () => {
   })
 
   it('a worker active before the page asked that does not claim it (a hard reload) reloads the page, once per session', async () => {
-    const registration: FakeRegistration = { scope: 'http://127.0.0.1/', active: {}, installing: null, waiting: null }
-    const { container } = fakeContainer(registration)
-    vi.stubGlobal('navigator', { serviceWorker: container })
+    stubActiveWorker()
     const first = registerAndControl('http://127.0.0.1/').catch(() => {})
     await vi.advanceTimersByTimeAsync(1000)
     expect(reload).toHaveBeenCalledTimes(1)
@@ -82,9 +87,7 @@ describe('registerAndControl', () => {
   it('a first visit whose worker index.html registered early, active but not yet claiming when boot runs: no reload', async () => {
     // index.html asked while no worker was active (peersiteFirst: false); the fresh worker has activated since.
     vi.stubGlobal('peersiteFirst', Promise.resolve(false))
-    const registration: FakeRegistration = { scope: 'http://127.0.0.1/', active: {}, installing: null, waiting: null }
-    const { container, claim } = fakeContainer(registration)
-    vi.stubGlobal('navigator', { serviceWorker: container })
+    const { claim } = stubActiveWorker()
     const controlled = registerAndControl('http://127.0.0.1/')
     await vi.advanceTimersByTimeAsync(2000)
     expect(reload).not.toHaveBeenCalled()
@@ -95,9 +98,7 @@ describe('registerAndControl', () => {
 
   it('a hard reload that index.html registered early (a worker was active when it asked) still reloads once', async () => {
     vi.stubGlobal('peersiteFirst', Promise.resolve(true))
-    const registration: FakeRegistration = { scope: 'http://127.0.0.1/', active: {}, installing: null, waiting: null }
-    const { container } = fakeContainer(registration)
-    vi.stubGlobal('navigator', { serviceWorker: container })
+    stubActiveWorker()
     const first = registerAndControl('http://127.0.0.1/').catch(() => {})
     await vi.advanceTimersByTimeAsync(1000)
     expect(reload).toHaveBeenCalledTimes(1)
