@@ -7,39 +7,26 @@
  */
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
 import { preloadTable } from '../../loader/preload.js'
-import { assertInNetns } from '../helpers/webrtc.js'
-import { launchChromium, repoRoot, startLocalSite, waitForFrameH1, type LocalSite } from './harness.js'
+import { repoRoot, useChromiumAndSite, waitForFrameH1 } from './harness.js'
 
 const HELLO = join(repoRoot, 'examples', 'hello')
 const NEEDS = ['style.css', 'app.js', 'fonts/open-sans-regular.woff2']
 
 describe('a first visit', () => {
-  let browser: Browser
-  let site: LocalSite
-
-  beforeAll(async () => {
-    assertInNetns()
-    ;[browser, site] = await Promise.all([launchChromium(), startLocalSite(HELLO)])
-  })
-
-  afterAll(async () => {
-    await browser?.close()
-    await site?.close()
-  })
+  const env = useChromiumAndSite(HELLO)
 
   it('peersite.json lists what each page needs', () => {
-    const table = preloadTable(site.manifest)
-    const paths = (page: string): string[] | undefined => table.get(page)?.map((i) => site.manifest.files[i]!.path)
+    const table = preloadTable(env.site.manifest)
+    const paths = (page: string): string[] | undefined => table.get(page)?.map((i) => env.site.manifest.files[i]!.path)
     expect(paths('index.html')).toEqual(NEEDS)
     expect(paths('docs/guide/index.html')).toEqual(['style.css', 'fonts/open-sans-regular.woff2'])
   })
 
   it('the first page counts its files, and the background waits until it has loaded', async () => {
-    const page = await (await browser.newContext()).newPage()
-    await page.goto(site.url)
+    const page = await (await env.newContext()).newPage()
+    await page.goto(env.site.url)
     await waitForFrameH1(page, 'Hello from peersite')
     const first = await page.evaluate(() => (window as unknown as { peersite: { firstPage?: unknown } }).peersite.firstPage)
     let length = 0

@@ -6,14 +6,15 @@
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type ElementHandle, type Frame, type Page } from 'playwright-core'
+import { afterAll, beforeAll } from 'vitest'
+import { chromium, type Browser, type BrowserContext, type ElementHandle, type Frame, type Page } from 'playwright-core'
 import type { Browser as PuppeteerBrowser } from 'puppeteer-core'
 import { publishSite, type Manifest, type PublishResult } from '../../cli/lib/publish.js'
 import { startStaticServer, type StaticServer } from '../../cli/lib/static-server.js'
 import { startSeeder, type Seeder } from '../../cli/lib/swarm.js'
 import { startTrackerServer, trackerUrlFor, type TrackerServer } from '../helpers/tracker.js'
 import { makeTempDir } from '../helpers/tmp.js'
-import { rtcConfig } from '../helpers/webrtc.js'
+import { assertInNetns, rtcConfig } from '../helpers/webrtc.js'
 
 export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 export const loaderDir = join(repoRoot, 'dist', 'browser')
@@ -115,6 +116,54 @@ export async function startLocalSite (dir: string, init: { seed?: boolean, spa?:
     }
   }
   return site
+}
+
+export interface ChromiumAndSite {
+  readonly browser: Browser
+  readonly site: LocalSite
+  /** A fresh profile (an incognito context of the one browser), closed after the file's tests. */
+  newContext: (options?: Parameters<Browser['newContext']>[0]) => Promise<BrowserContext>
+  /** Closes every context newContext made except `keep` (a visitor that leaves, and its tabs with it). */
+  closeContextsBut: (keep: BrowserContext) => Promise<void>
+}
+
+/**
+ * The set-up most browser test files share, registered as their beforeAll / afterAll: one Chromium and `dir` published
+ * like `peersite publish DIR --local` (startLocalSite), started together inside the test's network namespace.
+ */
+export function useChromiumAndSite (dir: string, init: Parameters<typeof startLocalSite>[1] = {}, args: readonly string[] = CHROMIUM_ARGS): ChromiumAndSite {
+  let browser: Browser | undefined
+  let site: LocalSite | undefined
+  const contexts: BrowserContext[] = []
+  beforeAll(async () => {
+    assertInNetns()
+    ;[browser, site] = await Promise.all([launchChromium(args), startLocalSite(dir, init)])
+  })
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => {})
+    await browser?.close()
+    await site?.close()
+  })
+  return {
+    get browser () {
+      if (browser === undefined) throw new Error('the browser is not started yet (useChromiumAndSite starts it in beforeAll)')
+      return browser
+    },
+    get site () {
+      if (site === undefined) throw new Error('the site is not started yet (useChromiumAndSite starts it in beforeAll)')
+      return site
+    },
+    newContext: async (options = {}) => {
+      if (browser === undefined) throw new Error('the browser is not started yet (useChromiumAndSite starts it in beforeAll)')
+      const context = await browser.newContext(options)
+      contexts.push(context)
+      return context
+    },
+    closeContextsBut: async (keep) => {
+      for (const c of contexts.splice(0)) if (c !== keep) await c.close()
+      contexts.push(keep)
+    }
+  }
 }
 
 /** The site frame of a loader page, once the shell has created it. */

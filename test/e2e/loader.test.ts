@@ -7,10 +7,9 @@
  *   npm run build && sh scripts/in-netns.sh npx vitest run test/e2e
  */
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, BrowserContext, Page, Response } from 'playwright-core'
-import { assertInNetns } from '../helpers/webrtc.js'
-import { launchChromium, loaderState, repoRoot, siteFrame, startLocalSite, waitForFrameH1, type LocalSite } from './harness.js'
+import { describe, expect, it } from 'vitest'
+import type { Page, Response } from 'playwright-core'
+import { loaderState, repoRoot, siteFrame, useChromiumAndSite, waitForFrameH1 } from './harness.js'
 
 const HELLO = join(repoRoot, 'examples', 'hello')
 const HOME_H1 = 'Hello from peersite'
@@ -19,35 +18,17 @@ const GUIDE_TITLE = 'Guide - Hello from peersite'
 const GUIDE_H1 = 'Guide'
 
 describe('the loader serves a site from the swarm', () => {
-  let browser: Browser
-  let site: LocalSite
-  const contexts: BrowserContext[] = []
-  const fresh = async (options: Parameters<Browser['newContext']>[0] = {}): Promise<BrowserContext> => {
-    const context = await browser.newContext(options)
-    contexts.push(context)
-    return context
-  }
-
-  beforeAll(async () => {
-    assertInNetns()
-    ;[browser, site] = await Promise.all([launchChromium(), startLocalSite(HELLO)])
-  })
-
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => {})
-    await browser?.close()
-    await site?.close()
-  })
+  const env = useChromiumAndSite(HELLO)
 
   let home: Page
   /** Responses seen by the home visitor's page, for status checks. */
   const responses: Response[] = []
 
   it('a fresh profile shows the site: title, text, image, stylesheet, script, web font', async () => {
-    const context = await fresh()
+    const context = await env.newContext()
     home = await context.newPage()
     home.on('response', (r) => responses.push(r))
-    await home.goto(site.url)
+    await home.goto(env.site.url)
     const frame = await waitForFrameH1(home, HOME_H1)
     expect(await frame.title()).toBe(HOME_TITLE)
     // The script ran.
@@ -69,13 +50,13 @@ describe('the loader serves a site from the swarm', () => {
     expect([box?.width, box?.height]).toEqual([home.viewportSize()?.width, home.viewportSize()?.height])
     // The window mirrors the frame: title and address.
     await home.waitForFunction((t) => document.title === t, HOME_TITLE)
-    expect(home.url()).toBe(site.url)
+    expect(home.url()).toBe(env.site.url)
     const state = await loaderState(home)
     expect(state?.leader).toBe(true)
     expect(state?.peers).toBeGreaterThanOrEqual(1)
     expect(state?.downloaded).toBeGreaterThan(0)
     // The frame's page came through the service worker.
-    const frameResponse = responses.find((r) => r.frame() === frame && r.url() === site.url)
+    const frameResponse = responses.find((r) => r.frame() === frame && r.url() === env.site.url)
     expect(frameResponse?.status()).toBe(200)
     expect(frameResponse?.fromServiceWorker()).toBe(true)
   })
@@ -85,23 +66,23 @@ describe('the loader serves a site from the swarm', () => {
     await frame.click('a[href="docs/guide/"]')
     await waitForFrameH1(home, 'Guide')
     await home.waitForFunction((t) => document.title === t, GUIDE_TITLE)
-    expect(home.url()).toBe(`${site.url}docs/guide/`)
+    expect(home.url()).toBe(`${env.site.url}docs/guide/`)
     // The guide's relative stylesheet (../../style.css) applies too.
     expect(await (await siteFrame(home)).evaluate(() => getComputedStyle(document.querySelector('h1')!).color)).toBe('rgb(12, 34, 56)')
 
     await home.evaluate(() => history.back())
     await waitForFrameH1(home, HOME_H1)
-    await home.waitForFunction((u) => location.href === u, site.url)
+    await home.waitForFunction((u) => location.href === u, env.site.url)
     await home.waitForFunction((t) => document.title === t, HOME_TITLE)
 
     await home.evaluate(() => history.forward())
     await waitForFrameH1(home, 'Guide')
-    await home.waitForFunction((u) => location.href === u, `${site.url}docs/guide/`)
+    await home.waitForFunction((u) => location.href === u, `${env.site.url}docs/guide/`)
 
     // A reload is a top-level navigation: the worker answers it with the shell, which shows the same page.
     await home.reload()
     await waitForFrameH1(home, 'Guide')
-    expect(home.url()).toBe(`${site.url}docs/guide/`)
+    expect(home.url()).toBe(`${env.site.url}docs/guide/`)
     await home.waitForFunction((t) => document.title === t, GUIDE_TITLE)
   })
 
@@ -109,7 +90,7 @@ describe('the loader serves a site from the swarm', () => {
     const cdp = await home.context().newCDPSession(home)
     await cdp.send('Page.reload', { ignoreCache: true })
     await waitForFrameH1(home, 'Guide')
-    expect(home.url()).toBe(`${site.url}docs/guide/`)
+    expect(home.url()).toBe(`${env.site.url}docs/guide/`)
     expect(await home.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true)
     await cdp.detach()
   })
@@ -136,9 +117,9 @@ describe('the loader serves a site from the swarm', () => {
   })
 
   it('a missing path shows the site\'s 404 page with status 404', async () => {
-    await home.goto(site.url)
+    await home.goto(env.site.url)
     const frame = await (async () => { await waitForFrameH1(home, HOME_H1); return await siteFrame(home) })()
-    const missing = `${site.url}no-such-page.html`
+    const missing = `${env.site.url}no-such-page.html`
     const response = home.waitForResponse((r) => r.url() === missing && r.frame() !== home.mainFrame())
     await frame.click('a[href="no-such-page.html"]')
     expect((await response).status()).toBe(404)
@@ -151,11 +132,11 @@ describe('the loader serves a site from the swarm', () => {
   })
 
   it('a deep link opens in a new fresh profile', async () => {
-    const context = await fresh()
+    const context = await env.newContext()
     const page = await context.newPage()
-    await page.goto(`${site.url}docs/guide/`)
+    await page.goto(`${env.site.url}docs/guide/`)
     await waitForFrameH1(page, 'Guide')
-    expect(page.url()).toBe(`${site.url}docs/guide/`)
+    expect(page.url()).toBe(`${env.site.url}docs/guide/`)
     await page.waitForFunction((t) => document.title === t, GUIDE_TITLE)
     const frame = await siteFrame(page)
     expect(await frame.evaluate(() => getComputedStyle(document.querySelector('h1')!).color)).toBe('rgb(12, 34, 56)')
@@ -163,14 +144,14 @@ describe('the loader serves a site from the swarm', () => {
   })
 
   it('one engine for all tabs: a second tab uses the leader\'s, and takes over when the leader closes', async () => {
-    const context = await fresh()
+    const context = await env.newContext()
     const first = await context.newPage()
-    await first.goto(site.url)
+    await first.goto(env.site.url)
     await waitForFrameH1(first, HOME_H1)
     const second = await context.newPage()
-    await second.goto(`${site.url}about.html`)
+    await second.goto(`${env.site.url}about.html`)
     await waitForFrameH1(second, 'About')
-    await second.waitForFunction((u) => location.href === u, `${site.url}about.html`)
+    await second.waitForFunction((u) => location.href === u, `${env.site.url}about.html`)
     // The second tab is a return visit to the origin: its loader boots once its page has loaded and gone quiet.
     await second.waitForFunction(() => (window as unknown as { peersite?: unknown }).peersite !== undefined)
     expect((await loaderState(first))?.leader).toBe(true)
@@ -194,28 +175,28 @@ describe('the loader serves a site from the swarm', () => {
   })
 
   it('a browser with service workers blocked gets an explanation, not a blank page', async () => {
-    const context = await fresh({ serviceWorkers: 'block' })
+    const context = await env.newContext({ serviceWorkers: 'block' })
     const page = await context.newPage()
-    await page.goto(site.url)
+    await page.goto(env.site.url)
     const card = await page.waitForSelector('#peersite-card.full', { timeout: 10_000 })
     const text = await card.textContent()
     expect(text).toMatch(/Service workers are blocked/)
     expect(text).toMatch(/Allow them for this site|open it in/)
     // The infohash is offered for WebTorrent users.
-    expect(text).toContain(site.manifest.infoHash)
+    expect(text).toContain(env.site.manifest.infoHash)
     expect(await page.title()).toBe('Service workers are blocked')
     await context.close()
   })
 
   it('the static server never served a site file', () => {
     // Loader files at the root share their names with the site's index.html and 404.html: those are the loader.
-    const loaderNames = new Set(['index.html', '404.html', 'sw.js', 'peersite.js', 'peersite-later.js', 'peersite.json', 'site.torrent'])
-    const siteFiles = site.manifest.files.map((f) => f.path).filter((p) => !loaderNames.has(p)).map((p) => `/${p}`)
+    const loaderNames = new Set(['index.html', '404.html', 'sw.js', 'peersite.js', 'peersite-later.js', 'peersite.json', 'env.site.torrent'])
+    const siteFiles = env.site.manifest.files.map((f) => f.path).filter((p) => !loaderNames.has(p)).map((p) => `/${p}`)
     expect(siteFiles.length).toBeGreaterThan(4)
-    const served = site.server.requests.filter((path) => siteFiles.includes(path))
+    const served = env.site.server.requests.filter((path) => siteFiles.includes(path))
     expect(served).toEqual([])
     // What it did serve: the loader, peersite.json probes, and top-level navigations answered with the loader.
-    for (const path of site.server.requests) {
+    for (const path of env.site.server.requests) {
       expect(path.endsWith('/') || /\/(peersite\.json|peersite\.js|peersite-later\.js|sw\.js|site\.torrent|index\.html|404\.html|no-such-page\.html)$/.test(path), path).toBe(true)
     }
   })
@@ -232,7 +213,7 @@ describe('the loader serves a site from the swarm', () => {
       }
     })
     expect(registration).not.toBe('registered')
-    expect(await home.evaluate(async () => (await navigator.serviceWorker.getRegistrations()).map((r) => r.active?.scriptURL ?? ''))).toEqual([`${site.url}sw.js`])
+    expect(await home.evaluate(async () => (await navigator.serviceWorker.getRegistrations()).map((r) => r.active?.scriptURL ?? ''))).toEqual([`${env.site.url}sw.js`])
     const statuses = await frame.evaluate(async () => await Promise.all(
       ['/..%2f..%2fetc%2fpasswd', '/docs/%2e%2e/%2e%2e/%2e%2e/etc/passwd', '/%2e%2e%2findex.html', '/docs%2fguide%5c..%5c..%5cindex.html', '/a%00b']
         .map(async (path) => (await fetch(path)).status)))
@@ -248,15 +229,14 @@ describe('the loader serves a site from the swarm', () => {
 
   it('two visitors: after the seeder stops, a second visitor loads the site from the first', async () => {
     // Only the home visitor stays open.
-    for (const c of contexts.splice(0)) if (c !== home.context()) await c.close()
-    contexts.push(home.context())
+    await env.closeContextsBut(home.context())
     // The first visitor fetches the whole (small) site in the background: wait until it holds every piece.
     await home.waitForFunction(() => (window as unknown as { peersite?: { torrent?: { done: boolean } } }).peersite?.torrent?.done === true, undefined, { timeout: 30_000 })
-    await site.stopSeeder()
+    await env.site.stopSeeder()
 
-    const context = await fresh()
+    const context = await env.newContext()
     const page = await context.newPage()
-    await page.goto(site.url)
+    await page.goto(env.site.url)
     const frame = await waitForFrameH1(page, HOME_H1, 45_000)
     await frame.waitForFunction(() => {
       const img = document.querySelector('img')
@@ -273,11 +253,10 @@ describe('the loader serves a site from the swarm', () => {
   it('a returning visitor gets the pages it has seen from its verified cache, with no peer at all', async () => {
     // Every peer is gone: the seeder stopped in the previous test; close every other visitor.
     const context = home.context()
-    for (const c of contexts.splice(0)) if (c !== context) await c.close()
-    contexts.push(context)
+    await env.closeContextsBut(context)
     await home.close()
     const page = await context.newPage()
-    await page.goto(site.url)
+    await page.goto(env.site.url)
     const frame = await waitForFrameH1(page, HOME_H1, 20_000)
     expect(await frame.evaluate(() => getComputedStyle(document.querySelector('h1')!).color)).toBe('rgb(12, 34, 56)')
     await page.waitForFunction(() => (window as unknown as { peersite?: unknown }).peersite !== undefined)

@@ -7,36 +7,27 @@
  *   npm run build && sh scripts/in-netns.sh npx vitest run test/e2e/mdns.test.ts
  */
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, Page } from 'playwright-core'
-import { assertInNetns } from '../helpers/webrtc.js'
-import { CHROMIUM_ARGS_DEFAULT_PRIVACY, launchChromium, loaderState, repoRoot, siteFrame, startLocalSite, waitForFrameH1, type LocalSite } from './harness.js'
+import { describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { CHROMIUM_ARGS_DEFAULT_PRIVACY, loaderState, repoRoot, siteFrame, useChromiumAndSite, waitForFrameH1 } from './harness.js'
 
 const HOME_H1 = 'Hello from peersite'
 
 describe('Chromium with its default WebRTC privacy (mDNS host candidates)', () => {
-  let browser: Browser
-  let site: LocalSite
+  const env = useChromiumAndSite(join(repoRoot, 'examples', 'hello'), {}, CHROMIUM_ARGS_DEFAULT_PRIVACY)
   let home: Page
 
-  beforeAll(async () => {
-    assertInNetns()
+  it('runs Chromium without the flag that shows host addresses', () => {
     expect(CHROMIUM_ARGS_DEFAULT_PRIVACY.join(' ')).not.toMatch(/WebRtcHideLocalIpsWithMdns/)
-    ;[browser, site] = await Promise.all([launchChromium(CHROMIUM_ARGS_DEFAULT_PRIVACY), startLocalSite(join(repoRoot, 'examples', 'hello'))])
-  })
-
-  afterAll(async () => {
-    await browser?.close()
-    await site?.close()
   })
 
   it('a visitor loads the site from the Node seeder and navigates', async () => {
-    home = await (await browser.newContext()).newPage()
-    await home.goto(site.url)
+    home = await (await env.newContext()).newPage()
+    await home.goto(env.site.url)
     const frame = await waitForFrameH1(home, HOME_H1)
     await frame.click('a[href="docs/guide/"]')
     await waitForFrameH1(home, 'Guide')
-    expect(home.url()).toBe(`${site.url}docs/guide/`)
+    expect(home.url()).toBe(`${env.site.url}docs/guide/`)
     // The offer this page made hides its host addresses (what the setting is about).
     const candidates = await home.evaluate(async () => {
       const pc = new RTCPeerConnection({ iceServers: [] })
@@ -56,9 +47,9 @@ describe('Chromium with its default WebRTC privacy (mDNS host candidates)', () =
     await (await siteFrame(home)).evaluate(() => history.back())
     await waitForFrameH1(home, HOME_H1)
     await home.waitForFunction(() => (window as unknown as { peersite?: { torrent?: { done: boolean } } }).peersite?.torrent?.done === true, undefined, { timeout: 30_000 })
-    await site.stopSeeder()
-    const page = await (await browser.newContext()).newPage()
-    await page.goto(site.url)
+    await env.site.stopSeeder()
+    const page = await (await env.newContext()).newPage()
+    await page.goto(env.site.url)
     const frame = await waitForFrameH1(page, HOME_H1, 45_000)
     await frame.waitForFunction(() => {
       const img = document.querySelector('img')

@@ -4,27 +4,14 @@
  * link for WebTorrent users. Never a blank page.
  */
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser } from 'playwright-core'
-import { assertInNetns } from '../helpers/webrtc.js'
-import { launchChromium, repoRoot, startLocalSite, type LocalSite } from './harness.js'
+import { describe, expect, it } from 'vitest'
+import { repoRoot, useChromiumAndSite } from './harness.js'
 
 describe('nobody shares the site', () => {
-  let browser: Browser
-  let site: LocalSite
-
-  beforeAll(async () => {
-    assertInNetns()
-    ;[browser, site] = await Promise.all([launchChromium(), startLocalSite(join(repoRoot, 'examples', 'hello'), { seed: false })])
-  })
-
-  afterAll(async () => {
-    await browser?.close()
-    await site?.close()
-  })
+  const env = useChromiumAndSite(join(repoRoot, 'examples', 'hello'), { seed: false })
 
   it('shows progress, then says nobody is sharing the site and what to do', async () => {
-    const context = await browser.newContext()
+    const context = await env.newContext()
     await context.addInitScript(() => { (globalThis as { PEERSITE_DEADLINE_MS?: number }).PEERSITE_DEADLINE_MS = 2500 })
     // Every text the card shows, in order: the progress text lasts only until the deadline, and on a loaded machine a
     // read after the card appeared could already find the problem page (or miss a text that came and went).
@@ -37,7 +24,7 @@ describe('nobody shares the site', () => {
       }).observe(document, { subtree: true, childList: true, characterData: true })
     })
     const page = await context.newPage()
-    await page.goto(site.url)
+    await page.goto(env.site.url)
     const full = await page.waitForSelector('#peersite-card.full', { timeout: 30_000 })
     const shown = await page.evaluate(() => (globalThis as { peersiteCardTexts?: string[] }).peersiteCardTexts ?? [])
     const searching = shown.findIndex((t) => /Looking for visitors who share this site/.test(t))
@@ -46,8 +33,8 @@ describe('nobody shares the site', () => {
     const text = await full.textContent() ?? ''
     expect(text).toMatch(/Nobody is sharing this site right now/)
     expect(text).toMatch(/Try again later/)
-    expect(text).toContain(site.manifest.infoHash)
-    expect(await page.getAttribute('#peersite-card a[href^="magnet:"]', 'href')).toBe(site.manifest.magnetURI)
+    expect(text).toContain(env.site.manifest.infoHash)
+    expect(await page.getAttribute('#peersite-card a[href^="magnet:"]', 'href')).toBe(env.site.manifest.magnetURI)
     expect(await page.title()).toBe('Nobody is sharing this site right now')
     await context.close()
   })

@@ -6,35 +6,20 @@
  *   npm run build && sh scripts/in-netns.sh npx vitest run test/e2e/return-visit.test.ts
  */
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { assertInNetns } from '../helpers/webrtc.js'
-import { launchChromium, loaderState, repoRoot, siteFrame, startLocalSite, waitForFrameH1, type LocalSite } from './harness.js'
+import { describe, expect, it } from 'vitest'
+import type { BrowserContext, Page } from 'playwright-core'
+import { loaderState, repoRoot, siteFrame, useChromiumAndSite, waitForFrameH1 } from './harness.js'
 
 const HELLO = join(repoRoot, 'examples', 'hello')
 
 describe('a return visit', () => {
-  let browser: Browser
-  let site: LocalSite
-  const contexts: BrowserContext[] = []
-
-  beforeAll(async () => {
-    assertInNetns()
-    ;[browser, site] = await Promise.all([launchChromium(), startLocalSite(HELLO)])
-  })
-
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => {})
-    await browser?.close()
-    await site?.close()
-  })
+  const env = useChromiumAndSite(HELLO)
 
   /** A profile that has visited the home page once (its tab closed): the worker holds that page's files. */
   async function visited (): Promise<{ context: BrowserContext, first: Page }> {
-    const context = await browser.newContext()
-    contexts.push(context)
+    const context = await env.newContext()
     const first = await context.newPage()
-    await first.goto(site.url)
+    await first.goto(env.site.url)
     await waitForFrameH1(first, 'Hello from peersite')
     await first.waitForFunction(() => (window as unknown as { peersite?: { loaded: boolean } }).peersite?.loaded === true)
     return { context, first }
@@ -49,7 +34,7 @@ describe('a return visit', () => {
     const { context, first } = await visited()
     await first.close()
     const page = await context.newPage()
-    await page.goto(site.url)
+    await page.goto(env.site.url)
     await waitForFrameH1(page, 'Hello from peersite')
     await page.waitForFunction(() => document.title === 'Hello from peersite')
     await booted(page)
@@ -65,7 +50,7 @@ describe('a return visit', () => {
     })
     await first.close()
     const page = await context.newPage()
-    await page.goto(`${site.url}about.html`)
+    await page.goto(`${env.site.url}about.html`)
     await waitForFrameH1(page, 'About')
     await page.waitForFunction(() => document.title === 'About - Hello from peersite')
     await booted(page)
