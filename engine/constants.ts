@@ -183,6 +183,15 @@ export const ORIGIN_SPREAD_STARVED_BATCHES = 8
  * answers within a round trip when the link is open; if it is not open yet, the first paint must not wait long.
  */
 export const ORIGIN_SPREAD_NEWCOMER_HOLD_MS = 500
+/**
+ * ... but only while such holds pay off: once one ran out with the newcomer still lacking the piece (its links to the
+ * visitors holding it were not open yet), newcomers are served their first page at once for this long, then the next
+ * one is held again to see whether the links now open in time. On a loaded machine the visitors' links to each other
+ * open seconds after their link to the publisher: every newcomer of a 16-visitor round waited the whole hold and
+ * then got its first page from us anyway (bench/offload.mjs OFFLOAD_TRACE: 86 of 86 first-page requests in two
+ * rounds), 0.5 s added to each newcomer's first paint for nothing.
+ */
+export const ORIGIN_SPREAD_NEWCOMER_PROBE_MS = 10_000
 
 /** Azureus-style peer id prefix: "-PS0100-" (peersite 0.1.0) followed by 12 random bytes. */
 export const PEER_ID_PREFIX = '-PS0100-'

@@ -26,7 +26,8 @@
  * Keys are opaque (the uploader uses Peer objects; the tests use letters). Time is passed in.
  */
 import {
-  ORIGIN_SPREAD_HOLD_MS, ORIGIN_SPREAD_MAX_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_HOLD_MS, ORIGIN_SPREAD_PATIENCE_COPIES,
+  ORIGIN_SPREAD_HOLD_MS, ORIGIN_SPREAD_MAX_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_PROBE_MS,
+  ORIGIN_SPREAD_PATIENCE_COPIES,
   ORIGIN_SPREAD_PATIENCE_MS, ORIGIN_SPREAD_STARVED_BATCHES, ORIGIN_SPREAD_STARVED_GROWTH,
   ORIGIN_SPREAD_STARVED_PIECES, UNPROVEN_PEER_REQUESTS
 } from './constants.js'
@@ -37,6 +38,11 @@ export interface SpreadInit {
   /** ... or this long while the requester holds fewer than `newcomerPieces` pieces (its first page). */
   newcomerHoldMs?: number
   newcomerPieces?: number
+  /**
+   * After a newcomer's hold ran out with the newcomer still lacking the piece, newcomers are served at once for this
+   * long (then one is held again, a probe); a newcomer that gets a held piece elsewhere turns holding back on.
+   */
+  newcomerProbeMs?: number
   /** ... and in any case once it has waited this long. */
   maxHoldMs?: number
   /**
@@ -102,6 +108,7 @@ export class Spread<K> {
   readonly patienceCopies: number
   readonly newcomerHoldMs: number
   readonly newcomerPieces: number
+  readonly newcomerProbeMs: number
   readonly starvedPieces: number
   readonly starvedBatches: number
   readonly #random: () => number
@@ -111,6 +118,13 @@ export class Spread<K> {
   readonly #peers = new Map<K, PeerState>()
   /** Per piece: the peer whose starved batch last took it, and when (#chooseBatch). */
   readonly #batched = new Map<number, { peer: K, at: number }>()
+  /**
+   * Whether newcomers' requests are held (newcomerHoldMs) now: false once a newcomer's hold ran out fruitless, true
+   * again once a held newcomer got the piece elsewhere; while false, the next newcomer is held anyway (a probe)
+   * from #newcomerProbeAt on. See #holdsNewcomers.
+   */
+  #newcomerHolds = true
+  #newcomerProbeAt = -Infinity
   /** Called for each request served with its reason and the copies known elsewhere (bench traces). */
   onServe: ((peer: K, index: number, reason: ServeReason, copiesElsewhere: number) => void) | undefined
   readonly #stats: SpreadStats = {
@@ -124,6 +138,7 @@ export class Spread<K> {
     this.patienceCopies = Math.max(1, init.patienceCopies ?? ORIGIN_SPREAD_PATIENCE_COPIES)
     this.newcomerHoldMs = Math.min(this.holdMs, Math.max(0, init.newcomerHoldMs ?? ORIGIN_SPREAD_NEWCOMER_HOLD_MS))
     this.newcomerPieces = Math.max(0, init.newcomerPieces ?? UNPROVEN_PEER_REQUESTS)
+    this.newcomerProbeMs = Math.max(0, init.newcomerProbeMs ?? ORIGIN_SPREAD_NEWCOMER_PROBE_MS)
     this.starvedPieces = Math.max(1, init.starvedPieces ?? ORIGIN_SPREAD_STARVED_PIECES)
     this.starvedBatches = Math.max(0, init.starvedBatches ?? ORIGIN_SPREAD_STARVED_BATCHES)
     this.#random = init.random ?? Math.random
@@ -151,6 +166,7 @@ export class Spread<K> {
       state.held.clear()
       state.release.clear()
     } else {
+      this.#newcomerGotElsewhere(peer, state, index)
       state.held.delete(index)
       state.release.delete(index)
     }
@@ -164,6 +180,7 @@ export class Spread<K> {
   has (peer: K, index: number, now: number): void {
     const state = this.#peer(peer)
     if (!state.sent.has(index)) state.lastFromOthers = now
+    this.#newcomerGotElsewhere(peer, state, index)
     state.held.delete(index)
     state.release.delete(index)
     this.#add(peer, index)
@@ -216,7 +233,7 @@ export class Spread<K> {
     const holdFor = newcomer ? this.newcomerHoldMs : this.holdMs
     const starved = newcomer ? 'newcomer' : 'starved'
     if (heldSince === undefined) {
-      if (holdFor <= 0) return starved
+      if (holdFor <= 0 || (newcomer && !this.#holdsNewcomers(now))) return starved
       this.#stats.held++
       state.held.add(index)
       return 'hold'
@@ -225,8 +242,13 @@ export class Spread<K> {
     if (state.release.has(index)) return 'starved'
     state.held.add(index)
     if (now - this.#holdStart(state, newcomer, heldSince) < holdFor) return 'hold'
-    // A newcomer's first page is served whole: its first paint must not wait for batches.
-    if (newcomer) return 'newcomer'
+    // A newcomer's first page is served whole: its first paint must not wait for batches. Its links to the peers
+    // holding the piece were not open in time: the next newcomers are not held (#holdsNewcomers).
+    if (newcomer) {
+      this.#newcomerHolds = false
+      this.#newcomerProbeAt = now + this.newcomerProbeMs
+      return 'newcomer'
+    }
     this.#chooseBatch(state, peer, now)
     return state.release.has(index) ? 'starved' : 'hold'
   }
@@ -265,6 +287,21 @@ export class Spread<K> {
     }
   }
 
+  /**
+   * Whether a newcomer's request for a piece others hold is held at all. Holding pays only if the newcomer's links to
+   * those peers open within newcomerHoldMs; on a loaded machine they open seconds after its link to us, and then
+   * every hold only delayed a first paint (ORIGIN_SPREAD_NEWCOMER_PROBE_MS). So after a fruitless hold newcomers are
+   * served at once, and after newcomerProbeMs one is held again to see whether holding pays now.
+   */
+  #holdsNewcomers (now: number): boolean {
+    return this.#newcomerHolds || now >= this.#newcomerProbeAt
+  }
+
+  /** A newcomer's held request for `index` ended without us (cancelled, or announced): newcomer holds pay off. */
+  #newcomerGotElsewhere (peer: K, state: PeerState, index: number): void {
+    if (state.held.has(index) && this.isNewcomer(peer)) this.#newcomerHolds = true
+  }
+
   /** Since when a held request's starvation clock runs: its hold, news from others, or the last batch served. */
   #holdStart (state: PeerState, newcomer: boolean, heldSince: number): number {
     return Math.max(heldSince, state.lastFromOthers, newcomer ? -Infinity : state.lastRelease)
@@ -290,7 +327,8 @@ export class Spread<K> {
    * A newcomer (it holds fewer than `newcomerPieces` pieces) is asking for its first page: it asks another peer
    * too at once (picker urgentPriority), and a visitor that is connected serves it within a round trip, but its
    * links may still be opening; it waits `newcomerHoldMs` only, so that its first paint is not later than without
-   * the hold by more than that. A peer we know nothing of yet is a newcomer. The choker gives a newcomer a slot of its
+   * the hold by more than that, and not at all while such holds do not pay (#holdsNewcomers). A peer we know nothing
+   * of yet is a newcomer. The choker gives a newcomer a slot of its
    * own when all are taken (engine/choker.ts ChokerInit.newcomer).
    */
   isNewcomer (peer: K): boolean {
