@@ -185,13 +185,16 @@ export const ORIGIN_SPREAD_STARVED_BATCHES = 8
 export const ORIGIN_SPREAD_NEWCOMER_HOLD_MS = 500
 /**
  * ... but only while such holds pay off: once one ran out with the newcomer still lacking the piece (its links to the
- * visitors holding it were not open yet), newcomers are served their first page at once for this long, then the next
- * one is held again to see whether the links now open in time. On a loaded machine the visitors' links to each other
- * open seconds after their link to the publisher: every newcomer of a 16-visitor round waited the whole hold and
- * then got its first page from us anyway (bench/offload.mjs OFFLOAD_TRACE: 86 of 86 first-page requests in two
- * rounds), 0.5 s added to each newcomer's first paint for nothing.
+ * visitors holding it were not open yet), newcomers are held ORIGIN_SPREAD_NEWCOMER_SHORT_HOLD_MS only for
+ * ORIGIN_SPREAD_NEWCOMER_PROBE_MS, then the next one is held the full time again to see whether the links now open in
+ * time. On a loaded machine the visitors' links to each other open seconds after their link to the publisher: every
+ * newcomer of a 16-visitor round waited the whole hold and then got its first page from us anyway (bench/offload.mjs
+ * OFFLOAD_TRACE: 86 of 86 first-page requests in two rounds at load 20-45), 0.5 s added to each first paint for
+ * nothing. The short hold still catches the request whose piece arrives from another visitor as it reaches us (its
+ * cancel follows within milliseconds: 0-7 of a round's first-page requests with 8 visitors).
  */
 export const ORIGIN_SPREAD_NEWCOMER_PROBE_MS = 10_000
+export const ORIGIN_SPREAD_NEWCOMER_SHORT_HOLD_MS = 100
 
 /** Azureus-style peer id prefix: "-PS0100-" (peersite 0.1.0) followed by 12 random bytes. */
 export const PEER_ID_PREFIX = '-PS0100-'

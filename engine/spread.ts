@@ -27,6 +27,7 @@
  */
 import {
   ORIGIN_SPREAD_HOLD_MS, ORIGIN_SPREAD_MAX_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_PROBE_MS,
+  ORIGIN_SPREAD_NEWCOMER_SHORT_HOLD_MS,
   ORIGIN_SPREAD_PATIENCE_COPIES,
   ORIGIN_SPREAD_PATIENCE_MS, ORIGIN_SPREAD_STARVED_BATCHES, ORIGIN_SPREAD_STARVED_GROWTH,
   ORIGIN_SPREAD_STARVED_PIECES, UNPROVEN_PEER_REQUESTS
@@ -39,10 +40,12 @@ export interface SpreadInit {
   newcomerHoldMs?: number
   newcomerPieces?: number
   /**
-   * After a newcomer's hold ran out with the newcomer still lacking the piece, newcomers are served at once for this
-   * long (then one is held again, a probe); a newcomer that gets a held piece elsewhere turns holding back on.
+   * After a newcomer's hold ran out with the newcomer still lacking the piece, newcomers wait `newcomerShortHoldMs`
+   * only for this long (then one waits newcomerHoldMs again, a probe); a newcomer that gets a held piece elsewhere
+   * turns the full hold back on.
    */
   newcomerProbeMs?: number
+  newcomerShortHoldMs?: number
   /** ... and in any case once it has waited this long. */
   maxHoldMs?: number
   /**
@@ -109,6 +112,7 @@ export class Spread<K> {
   readonly newcomerHoldMs: number
   readonly newcomerPieces: number
   readonly newcomerProbeMs: number
+  readonly newcomerShortHoldMs: number
   readonly starvedPieces: number
   readonly starvedBatches: number
   readonly #random: () => number
@@ -119,9 +123,9 @@ export class Spread<K> {
   /** Per piece: the peer whose starved batch last took it, and when (#chooseBatch). */
   readonly #batched = new Map<number, { peer: K, at: number }>()
   /**
-   * Whether newcomers' requests are held (newcomerHoldMs) now: false once a newcomer's hold ran out fruitless, true
-   * again once a held newcomer got the piece elsewhere; while false, the next newcomer is held anyway (a probe)
-   * from #newcomerProbeAt on. See #holdsNewcomers.
+   * Whether newcomers' requests are held newcomerHoldMs now: false once a newcomer's hold ran out fruitless (then
+   * newcomerShortHoldMs), true again once a held newcomer got the piece elsewhere; while false, the next newcomer is
+   * held the full time anyway (a probe) from #newcomerProbeAt on. See #newcomerHoldFor.
    */
   #newcomerHolds = true
   #newcomerProbeAt = -Infinity
@@ -139,6 +143,7 @@ export class Spread<K> {
     this.newcomerHoldMs = Math.min(this.holdMs, Math.max(0, init.newcomerHoldMs ?? ORIGIN_SPREAD_NEWCOMER_HOLD_MS))
     this.newcomerPieces = Math.max(0, init.newcomerPieces ?? UNPROVEN_PEER_REQUESTS)
     this.newcomerProbeMs = Math.max(0, init.newcomerProbeMs ?? ORIGIN_SPREAD_NEWCOMER_PROBE_MS)
+    this.newcomerShortHoldMs = Math.min(this.newcomerHoldMs, Math.max(0, init.newcomerShortHoldMs ?? ORIGIN_SPREAD_NEWCOMER_SHORT_HOLD_MS))
     this.starvedPieces = Math.max(1, init.starvedPieces ?? ORIGIN_SPREAD_STARVED_PIECES)
     this.starvedBatches = Math.max(0, init.starvedBatches ?? ORIGIN_SPREAD_STARVED_BATCHES)
     this.#random = init.random ?? Math.random
@@ -230,10 +235,10 @@ export class Spread<K> {
     // Batches brought nothing from others, again and again: the others cannot reach it (or lie); serve it freely
     // until news from them comes (then it is held again, in small batches).
     if (!newcomer && state.fruitless >= this.starvedBatches && state.lastRelease > state.lastFromOthers) return 'starved'
-    const holdFor = newcomer ? this.newcomerHoldMs : this.holdMs
+    const holdFor = newcomer ? this.#newcomerHoldFor(now) : this.holdMs
     const starved = newcomer ? 'newcomer' : 'starved'
     if (heldSince === undefined) {
-      if (holdFor <= 0 || (newcomer && !this.#holdsNewcomers(now))) return starved
+      if (holdFor <= 0) return starved
       this.#stats.held++
       state.held.add(index)
       return 'hold'
@@ -243,10 +248,11 @@ export class Spread<K> {
     state.held.add(index)
     if (now - this.#holdStart(state, newcomer, heldSince) < holdFor) return 'hold'
     // A newcomer's first page is served whole: its first paint must not wait for batches. Its links to the peers
-    // holding the piece were not open in time: the next newcomers are not held (#holdsNewcomers).
+    // holding the piece were not open in time: the next newcomers wait less (#newcomerHoldFor). A short hold running
+    // out says nothing new (the probe stays due); a full one (before, or a probe) starts the wait for the next probe.
     if (newcomer) {
+      if (this.#newcomerHolds || now >= this.#newcomerProbeAt) this.#newcomerProbeAt = now + this.newcomerProbeMs
       this.#newcomerHolds = false
-      this.#newcomerProbeAt = now + this.newcomerProbeMs
       return 'newcomer'
     }
     this.#chooseBatch(state, peer, now)
@@ -288,13 +294,14 @@ export class Spread<K> {
   }
 
   /**
-   * Whether a newcomer's request for a piece others hold is held at all. Holding pays only if the newcomer's links to
-   * those peers open within newcomerHoldMs; on a loaded machine they open seconds after its link to us, and then
-   * every hold only delayed a first paint (ORIGIN_SPREAD_NEWCOMER_PROBE_MS). So after a fruitless hold newcomers are
-   * served at once, and after newcomerProbeMs one is held again to see whether holding pays now.
+   * How long a newcomer's request for a piece others hold is held. Holding pays only if the newcomer's links to those
+   * peers deliver within newcomerHoldMs; on a loaded machine they open seconds after its link to us, and then every
+   * hold only delayed a first paint (ORIGIN_SPREAD_NEWCOMER_PROBE_MS). So after a fruitless hold newcomers are held
+   * newcomerShortHoldMs (the piece often arrives from another visitor just as the request reaches us: its cancel
+   * follows within milliseconds), and after newcomerProbeMs one is held the full time again to see whether it pays.
    */
-  #holdsNewcomers (now: number): boolean {
-    return this.#newcomerHolds || now >= this.#newcomerProbeAt
+  #newcomerHoldFor (now: number): number {
+    return this.#newcomerHolds || now >= this.#newcomerProbeAt ? this.newcomerHoldMs : this.newcomerShortHoldMs
   }
 
   /** A newcomer's held request for `index` ended without us (cancelled, or announced): newcomer holds pay off. */
@@ -314,7 +321,7 @@ export class Spread<K> {
   recheckAt (peer: K, index: number, heldSince: number, now: number): number {
     const state = this.#peer(peer)
     const newcomer = this.isNewcomer(peer)
-    const holdFor = newcomer ? this.newcomerHoldMs : this.holdMs
+    const holdFor = newcomer ? this.#newcomerHoldFor(now) : this.holdMs
     let at = Math.min(heldSince + this.maxHoldMs, this.#holdStart(state, newcomer, heldSince) + holdFor)
     if (state.release.has(index)) at = now
     const patienceAt = state.firstHeld + this.patienceMs
@@ -327,7 +334,7 @@ export class Spread<K> {
    * A newcomer (it holds fewer than `newcomerPieces` pieces) is asking for its first page: it asks another peer
    * too at once (picker urgentPriority), and a visitor that is connected serves it within a round trip, but its
    * links may still be opening; it waits `newcomerHoldMs` only, so that its first paint is not later than without
-   * the hold by more than that, and not at all while such holds do not pay (#holdsNewcomers). A peer we know nothing
+   * the hold by more than that, and newcomerShortHoldMs while such holds do not pay (#newcomerHoldFor). A peer we know nothing
    * of yet is a newcomer. The choker gives a newcomer a slot of its
    * own when all are taken (engine/choker.ts ChokerInit.newcomer).
    */

@@ -77,29 +77,37 @@ describe('Spread', () => {
     expect(s.shouldHold('b', 2, 2100, 100)).toBe(false)
   })
 
-  it('serves newcomers at once after a newcomer hold ran out fruitless, and holds them again once a probe pays off', () => {
-    const s = new Spread<string>({ holdMs: 2000, newcomerHoldMs: 500, newcomerPieces: 2, newcomerProbeMs: 10_000 })
+  it('holds newcomers briefly after a newcomer hold ran out fruitless, and the full time again once a probe pays off', () => {
+    const s = new Spread<string>({ holdMs: 2000, newcomerHoldMs: 500, newcomerShortHoldMs: 100, newcomerPieces: 2, newcomerProbeMs: 10_000 })
     for (let i = 0; i < 4; i++) s.sent('a', i)
     // b's links to a are not open: its hold runs out and it gets its first page from us after all.
     expect(s.decide('b', 0, 0, undefined)).toBe('hold')
     expect(s.decide('b', 0, 500, 0)).toBe('newcomer')
-    // The next newcomers are not kept waiting for nothing (before: each held 0.5 s, then served anyway).
-    expect(s.decide('c', 0, 600, undefined)).toBe('newcomer')
-    expect(s.decide('d', 1, 9000, undefined)).toBe('newcomer')
-    // newcomerProbeMs later, one is held again; it gets the piece from a (cancels, or announces it): holding pays.
+    // The next newcomers are not kept waiting 0.5 s for nothing (before: each was, then served anyway), only 0.1 s.
+    expect(s.decide('c', 0, 600, undefined)).toBe('hold')
+    expect(s.recheckAt('c', 0, 600, 600)).toBe(700)
+    expect(s.decide('c', 0, 700, 600)).toBe('newcomer')
+    expect(s.decide('d', 1, 9000, undefined)).toBe('hold')
+    expect(s.decide('d', 1, 9100, 9000)).toBe('newcomer')
+    // newcomerProbeMs after b's hold ran out, one is held the full time again ...
     expect(s.decide('e', 0, 10_600, undefined)).toBe('hold')
-    expect(s.decide('f', 1, 10_700, undefined)).toBe('hold')
-    s.cancelled('e', 0)
-    s.has('f', 1, 10_800)
-    expect(s.decide('g', 2, 11_000, undefined)).toBe('hold')
-    expect(s.decide('g', 2, 11_500, 11_000)).toBe('newcomer')
-    expect(s.decide('h', 3, 11_600, undefined)).toBe('newcomer')
-    expect(s.decide('i', 3, 21_500, undefined)).toBe('hold')
+    expect(s.decide('e', 0, 10_700, 10_600)).toBe('hold')
+    expect(s.decide('e', 0, 11_100, 10_600)).toBe('newcomer')
+    expect(s.decide('f', 1, 11_200, undefined)).toBe('hold')
+    expect(s.decide('f', 1, 11_300, 11_200)).toBe('newcomer')
+    // ... and when one gets the piece from a meanwhile (it cancels, or announces it), holding pays: the full hold.
+    expect(s.decide('g', 0, 21_200, undefined)).toBe('hold')
+    s.cancelled('g', 0)
+    expect(s.decide('h', 1, 21_300, undefined)).toBe('hold')
+    expect(s.decide('h', 1, 21_700, 21_300)).toBe('hold')
+    expect(s.decide('h', 1, 21_800, 21_300)).toBe('newcomer')
+    expect(s.decide('i', 2, 21_900, undefined)).toBe('hold')
+    s.has('i', 2, 22_000)
     // A choke (every request dropped) says nothing of where a newcomer got its pieces.
-    s.cancelled('i')
-    expect(s.decide('j', 3, 21_600, undefined)).toBe('hold')
-    expect(s.decide('j', 3, 22_100, 21_600)).toBe('newcomer')
-    expect(s.decide('k', 3, 22_200, undefined)).toBe('newcomer')
+    expect(s.decide('j', 3, 22_000, undefined)).toBe('hold')
+    s.cancelled('j')
+    expect(s.decide('k', 3, 22_100, undefined)).toBe('hold')
+    expect(s.decide('k', 3, 22_400, 22_100)).toBe('hold')
   })
 
   it('past patienceMs since its first held request, serves a peer the pieces no more than patienceCopies others hold', () => {
