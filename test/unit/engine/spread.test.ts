@@ -196,6 +196,31 @@ describe('Spread', () => {
     expect(ask('b', 10_500)).toEqual([1, 2, 3, 5])
   })
 
+  it('serves a starved requester a first batch of 8 of its held pieces by default, then 16', () => {
+    const s = new Spread<string>({ newcomerPieces: 0, random: () => 0 })
+    for (let i = 0; i < 100; i++) s.sent('a', i)
+    const held = new Map<number, number>()
+    const ask = (now: number): number => {
+      let served = 0
+      for (let i = 0; i < 100; i++) {
+        if (held.get(i) === -1) continue
+        if (s.decide('b', i, now, held.get(i)) === 'hold') {
+          if (!held.has(i)) held.set(i, now)
+        } else {
+          s.sent('b', i, 'starved')
+          held.set(i, -1)
+          served++
+        }
+      }
+      return served
+    }
+    expect(ask(0)).toBe(0)
+    // Starved after holdMs (2.5 s): a small first batch (a visitor whose links to the others open a moment later
+    // got 16 before, 0.13 copies of a 2 MB site).
+    expect(ask(s.holdMs)).toBe(8)
+    expect(ask(2 * s.holdMs)).toBe(16)
+  })
+
   it('leaves a piece one starved peer\'s batch just took to that peer, and serves the other a hold later', () => {
     const s = new Spread<string>({ holdMs: 2000, maxHoldMs: 60_000, newcomerPieces: 0, patienceMs: 60_000, starvedPieces: 1, random: () => 0 })
     for (const i of [7, 8, 9]) s.sent('a', i) // a holds them; b and c cannot reach it
