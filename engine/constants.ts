@@ -169,12 +169,14 @@ export const ORIGIN_SPREAD_PATIENCE_COPIES = 1
  * rarest, then ORIGIN_SPREAD_STARVED_GROWTH times as many after each further ORIGIN_SPREAD_HOLD_MS without news from
  * others (BEP 16 seeds reveal pieces a few at a time so that peers trade them), and after
  * ORIGIN_SPREAD_STARVED_BATCHES such batches everything it asks until news from others comes: the others cannot reach
- * it. 16 + 32 + 64 pieces of 16 KiB are most of a 2 MB site within 7.5 s; a larger site flows at 128 blocks (a full
- * pipeline) per 2.5 s from 12.5 s on, and at full speed after 22.5 s. Growing fourfold, or serving freely after three
- * batches, sent whole copies on a loaded machine, where visitors' `have` messages lag by seconds (bench/offload.mjs,
- * 16 visitors at load 43: 3.9 copies).
+ * it. 8 + 16 + 32 + 64 pieces of 16 KiB are most of a 2 MB site within 10 s (when any held request is served anyway:
+ * ORIGIN_SPREAD_MAX_HOLD_MS); a larger site flows at 128 blocks (a full pipeline) per 2.5 s from 15 s on, and at full
+ * speed after 20 s. Growing fourfold, or serving freely after three batches, sent whole copies on a loaded machine,
+ * where visitors' `have` messages lag by seconds (bench/offload.mjs, 16 visitors at load 43: 3.9 copies). The first
+ * batch was 16 pieces: with 8 visitors at load 20-40, one to three visitors a round got exactly one such batch, just
+ * after their first page and before their links to the other visitors opened (OFFLOAD_TRACE), 0.13 copies each.
  */
-export const ORIGIN_SPREAD_STARVED_PIECES = 16
+export const ORIGIN_SPREAD_STARVED_PIECES = 8
 export const ORIGIN_SPREAD_STARVED_GROWTH = 2
 export const ORIGIN_SPREAD_STARVED_BATCHES = 8
 /**
@@ -183,6 +185,18 @@ export const ORIGIN_SPREAD_STARVED_BATCHES = 8
  * answers within a round trip when the link is open; if it is not open yet, the first paint must not wait long.
  */
 export const ORIGIN_SPREAD_NEWCOMER_HOLD_MS = 500
+/**
+ * ... but only while such holds pay off: once one ran out with the newcomer still lacking the piece (its links to the
+ * visitors holding it were not open yet), newcomers are held ORIGIN_SPREAD_NEWCOMER_SHORT_HOLD_MS only for
+ * ORIGIN_SPREAD_NEWCOMER_PROBE_MS, then the next one is held the full time again to see whether the links now open in
+ * time. On a loaded machine the visitors' links to each other open seconds after their link to the publisher: every
+ * newcomer of a 16-visitor round waited the whole hold and then got its first page from us anyway (bench/offload.mjs
+ * OFFLOAD_TRACE: 86 of 86 first-page requests in two rounds at load 20-45), 0.5 s added to each first paint for
+ * nothing. The short hold still catches the request whose piece arrives from another visitor as it reaches us (its
+ * cancel follows within milliseconds: 0-7 of a round's first-page requests with 8 visitors).
+ */
+export const ORIGIN_SPREAD_NEWCOMER_PROBE_MS = 10_000
+export const ORIGIN_SPREAD_NEWCOMER_SHORT_HOLD_MS = 100
 
 /** Azureus-style peer id prefix: "-PS0100-" (peersite 0.1.0) followed by 12 random bytes. */
 export const PEER_ID_PREFIX = '-PS0100-'

@@ -26,7 +26,9 @@
  * Keys are opaque (the uploader uses Peer objects; the tests use letters). Time is passed in.
  */
 import {
-  ORIGIN_SPREAD_HOLD_MS, ORIGIN_SPREAD_MAX_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_HOLD_MS, ORIGIN_SPREAD_PATIENCE_COPIES,
+  ORIGIN_SPREAD_HOLD_MS, ORIGIN_SPREAD_MAX_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_PROBE_MS,
+  ORIGIN_SPREAD_NEWCOMER_SHORT_HOLD_MS,
+  ORIGIN_SPREAD_PATIENCE_COPIES,
   ORIGIN_SPREAD_PATIENCE_MS, ORIGIN_SPREAD_STARVED_BATCHES, ORIGIN_SPREAD_STARVED_GROWTH,
   ORIGIN_SPREAD_STARVED_PIECES, UNPROVEN_PEER_REQUESTS
 } from './constants.js'
@@ -37,6 +39,13 @@ export interface SpreadInit {
   /** ... or this long while the requester holds fewer than `newcomerPieces` pieces (its first page). */
   newcomerHoldMs?: number
   newcomerPieces?: number
+  /**
+   * After a newcomer's hold ran out with the newcomer still lacking the piece, newcomers wait `newcomerShortHoldMs`
+   * only for this long (then one waits newcomerHoldMs again, a probe); a newcomer that gets a held piece elsewhere
+   * turns the full hold back on.
+   */
+  newcomerProbeMs?: number
+  newcomerShortHoldMs?: number
   /** ... and in any case once it has waited this long. */
   maxHoldMs?: number
   /**
@@ -102,6 +111,8 @@ export class Spread<K> {
   readonly patienceCopies: number
   readonly newcomerHoldMs: number
   readonly newcomerPieces: number
+  readonly newcomerProbeMs: number
+  readonly newcomerShortHoldMs: number
   readonly starvedPieces: number
   readonly starvedBatches: number
   readonly #random: () => number
@@ -111,6 +122,13 @@ export class Spread<K> {
   readonly #peers = new Map<K, PeerState>()
   /** Per piece: the peer whose starved batch last took it, and when (#chooseBatch). */
   readonly #batched = new Map<number, { peer: K, at: number }>()
+  /**
+   * Whether newcomers' requests are held newcomerHoldMs now: false once a newcomer's hold ran out fruitless (then
+   * newcomerShortHoldMs), true again once a held newcomer got the piece elsewhere; while false, the next newcomer is
+   * held the full time anyway (a probe) from #newcomerProbeAt on. See #newcomerHoldFor.
+   */
+  #newcomerHolds = true
+  #newcomerProbeAt = -Infinity
   /** Called for each request served with its reason and the copies known elsewhere (bench traces). */
   onServe: ((peer: K, index: number, reason: ServeReason, copiesElsewhere: number) => void) | undefined
   readonly #stats: SpreadStats = {
@@ -124,6 +142,8 @@ export class Spread<K> {
     this.patienceCopies = Math.max(1, init.patienceCopies ?? ORIGIN_SPREAD_PATIENCE_COPIES)
     this.newcomerHoldMs = Math.min(this.holdMs, Math.max(0, init.newcomerHoldMs ?? ORIGIN_SPREAD_NEWCOMER_HOLD_MS))
     this.newcomerPieces = Math.max(0, init.newcomerPieces ?? UNPROVEN_PEER_REQUESTS)
+    this.newcomerProbeMs = Math.max(0, init.newcomerProbeMs ?? ORIGIN_SPREAD_NEWCOMER_PROBE_MS)
+    this.newcomerShortHoldMs = Math.min(this.newcomerHoldMs, Math.max(0, init.newcomerShortHoldMs ?? ORIGIN_SPREAD_NEWCOMER_SHORT_HOLD_MS))
     this.starvedPieces = Math.max(1, init.starvedPieces ?? ORIGIN_SPREAD_STARVED_PIECES)
     this.starvedBatches = Math.max(0, init.starvedBatches ?? ORIGIN_SPREAD_STARVED_BATCHES)
     this.#random = init.random ?? Math.random
@@ -151,6 +171,7 @@ export class Spread<K> {
       state.held.clear()
       state.release.clear()
     } else {
+      this.#newcomerGotElsewhere(peer, state, index)
       state.held.delete(index)
       state.release.delete(index)
     }
@@ -164,6 +185,7 @@ export class Spread<K> {
   has (peer: K, index: number, now: number): void {
     const state = this.#peer(peer)
     if (!state.sent.has(index)) state.lastFromOthers = now
+    this.#newcomerGotElsewhere(peer, state, index)
     state.held.delete(index)
     state.release.delete(index)
     this.#add(peer, index)
@@ -213,7 +235,7 @@ export class Spread<K> {
     // Batches brought nothing from others, again and again: the others cannot reach it (or lie); serve it freely
     // until news from them comes (then it is held again, in small batches).
     if (!newcomer && state.fruitless >= this.starvedBatches && state.lastRelease > state.lastFromOthers) return 'starved'
-    const holdFor = newcomer ? this.newcomerHoldMs : this.holdMs
+    const holdFor = newcomer ? this.#newcomerHoldFor(now) : this.holdMs
     const starved = newcomer ? 'newcomer' : 'starved'
     if (heldSince === undefined) {
       if (holdFor <= 0) return starved
@@ -225,8 +247,14 @@ export class Spread<K> {
     if (state.release.has(index)) return 'starved'
     state.held.add(index)
     if (now - this.#holdStart(state, newcomer, heldSince) < holdFor) return 'hold'
-    // A newcomer's first page is served whole: its first paint must not wait for batches.
-    if (newcomer) return 'newcomer'
+    // A newcomer's first page is served whole: its first paint must not wait for batches. Its links to the peers
+    // holding the piece were not open in time: the next newcomers wait less (#newcomerHoldFor). A short hold running
+    // out says nothing new (the probe stays due); a full one (before, or a probe) starts the wait for the next probe.
+    if (newcomer) {
+      if (this.#newcomerHolds || now >= this.#newcomerProbeAt) this.#newcomerProbeAt = now + this.newcomerProbeMs
+      this.#newcomerHolds = false
+      return 'newcomer'
+    }
     this.#chooseBatch(state, peer, now)
     return state.release.has(index) ? 'starved' : 'hold'
   }
@@ -265,6 +293,22 @@ export class Spread<K> {
     }
   }
 
+  /**
+   * How long a newcomer's request for a piece others hold is held. Holding pays only if the newcomer's links to those
+   * peers deliver within newcomerHoldMs; on a loaded machine they open seconds after its link to us, and then every
+   * hold only delayed a first paint (ORIGIN_SPREAD_NEWCOMER_PROBE_MS). So after a fruitless hold newcomers are held
+   * newcomerShortHoldMs (the piece often arrives from another visitor just as the request reaches us: its cancel
+   * follows within milliseconds), and after newcomerProbeMs one is held the full time again to see whether it pays.
+   */
+  #newcomerHoldFor (now: number): number {
+    return this.#newcomerHolds || now >= this.#newcomerProbeAt ? this.newcomerHoldMs : this.newcomerShortHoldMs
+  }
+
+  /** A newcomer's held request for `index` ended without us (cancelled, or announced): newcomer holds pay off. */
+  #newcomerGotElsewhere (peer: K, state: PeerState, index: number): void {
+    if (state.held.has(index) && this.isNewcomer(peer)) this.#newcomerHolds = true
+  }
+
   /** Since when a held request's starvation clock runs: its hold, news from others, or the last batch served. */
   #holdStart (state: PeerState, newcomer: boolean, heldSince: number): number {
     return Math.max(heldSince, state.lastFromOthers, newcomer ? -Infinity : state.lastRelease)
@@ -277,7 +321,7 @@ export class Spread<K> {
   recheckAt (peer: K, index: number, heldSince: number, now: number): number {
     const state = this.#peer(peer)
     const newcomer = this.isNewcomer(peer)
-    const holdFor = newcomer ? this.newcomerHoldMs : this.holdMs
+    const holdFor = newcomer ? this.#newcomerHoldFor(now) : this.holdMs
     let at = Math.min(heldSince + this.maxHoldMs, this.#holdStart(state, newcomer, heldSince) + holdFor)
     if (state.release.has(index)) at = now
     const patienceAt = state.firstHeld + this.patienceMs
@@ -290,7 +334,8 @@ export class Spread<K> {
    * A newcomer (it holds fewer than `newcomerPieces` pieces) is asking for its first page: it asks another peer
    * too at once (picker urgentPriority), and a visitor that is connected serves it within a round trip, but its
    * links may still be opening; it waits `newcomerHoldMs` only, so that its first paint is not later than without
-   * the hold by more than that. A peer we know nothing of yet is a newcomer. The choker gives a newcomer a slot of its
+   * the hold by more than that, and newcomerShortHoldMs while such holds do not pay (#newcomerHoldFor). A peer we know nothing
+   * of yet is a newcomer. The choker gives a newcomer a slot of its
    * own when all are taken (engine/choker.ts ChokerInit.newcomer).
    */
   isNewcomer (peer: K): boolean {

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { Bitfield } from '../../../engine/bitfield.js'
 import type { Metainfo } from '../../../engine/metainfo/index.js'
-import { Spread } from '../../../engine/spread.js'
+import { Spread, type SpreadInit } from '../../../engine/spread.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
 import type { Peer } from '../../../engine/wire/peer.js'
@@ -19,13 +19,14 @@ afterEach(async () => {
   await Promise.all(torrents.splice(0).map(async (t) => await t.destroy()))
 })
 
-async function origin (pieces: number): Promise<{ metainfo: Metainfo, seed: Torrent }> {
+async function origin (pieces: number, spreadInit: SpreadInit = {}): Promise<{ metainfo: Metainfo, seed: Torrent, spread: Spread<Peer> }> {
   const { metainfo, data } = await makeTorrent([{ path: 'site.bin', data: randomData(pieces * PIECE, 14) }], PIECE)
   const store = new MemoryStore({ pieceLength: metainfo.pieceLength, length: metainfo.length })
   for (let i = 0; i < metainfo.pieceCount; i++) await store.put(i, data.slice(i * PIECE, (i + 1) * PIECE))
-  const seed = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount), spread: new Spread<Peer>() })
+  const spread = new Spread<Peer>(spreadInit)
+  const seed = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount), spread })
   torrents.push(seed)
-  return { metainfo, seed }
+  return { metainfo, seed, spread }
 }
 
 function visitor (metainfo: Metainfo): Torrent {
@@ -99,6 +100,29 @@ describe('the origin seeder sends each piece once', () => {
     await done(b)
     expect(b.stats().downloaded).toBe(metainfo.length)
     expect(seed.stats().uploaded).toBe(2 * metainfo.length)
+  })
+
+  it('after a newcomer waited for visitors it could not reach, holds the next newcomers briefly only', async () => {
+    // Four pieces: a visitor is a newcomer (its first page) until it holds them all. The brief hold is 0 here, so
+    // that what is held shows without timing anything.
+    const { metainfo, seed, spread } = await origin(4, { newcomerShortHoldMs: 0 })
+    const a = visitor(metainfo)
+    connectTorrents(seed, a)
+    await done(a)
+    // b and c cannot reach a (their links to other visitors still opening, as on a loaded machine).
+    const b = visitor(metainfo)
+    connectTorrents(seed, b)
+    await done(b)
+    const heldForB = spread.stats().held
+    expect(heldForB).toBeGreaterThan(0)
+    expect(spread.stats().served.newcomer).toBe(4)
+    // b's hold only delayed it: c is not held the full time (before, each newcomer waited it, then was served anyway).
+    const c = visitor(metainfo)
+    connectTorrents(seed, c)
+    await done(c)
+    expect(spread.stats().held).toBe(heldForB)
+    expect(spread.stats().served.newcomer).toBe(8)
+    expect(c.stats().downloaded).toBe(metainfo.length)
   })
 
   it('serves a newcomer its first page at once when the visitors before it hold every upload slot', async () => {

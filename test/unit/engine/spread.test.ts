@@ -77,6 +77,39 @@ describe('Spread', () => {
     expect(s.shouldHold('b', 2, 2100, 100)).toBe(false)
   })
 
+  it('holds newcomers briefly after a newcomer hold ran out fruitless, and the full time again once a probe pays off', () => {
+    const s = new Spread<string>({ holdMs: 2000, newcomerHoldMs: 500, newcomerShortHoldMs: 100, newcomerPieces: 2, newcomerProbeMs: 10_000 })
+    for (let i = 0; i < 4; i++) s.sent('a', i)
+    // b's links to a are not open: its hold runs out and it gets its first page from us after all.
+    expect(s.decide('b', 0, 0, undefined)).toBe('hold')
+    expect(s.decide('b', 0, 500, 0)).toBe('newcomer')
+    // The next newcomers are not kept waiting 0.5 s for nothing (before: each was, then served anyway), only 0.1 s.
+    expect(s.decide('c', 0, 600, undefined)).toBe('hold')
+    expect(s.recheckAt('c', 0, 600, 600)).toBe(700)
+    expect(s.decide('c', 0, 700, 600)).toBe('newcomer')
+    expect(s.decide('d', 1, 9000, undefined)).toBe('hold')
+    expect(s.decide('d', 1, 9100, 9000)).toBe('newcomer')
+    // newcomerProbeMs after b's hold ran out, one is held the full time again ...
+    expect(s.decide('e', 0, 10_600, undefined)).toBe('hold')
+    expect(s.decide('e', 0, 10_700, 10_600)).toBe('hold')
+    expect(s.decide('e', 0, 11_100, 10_600)).toBe('newcomer')
+    expect(s.decide('f', 1, 11_200, undefined)).toBe('hold')
+    expect(s.decide('f', 1, 11_300, 11_200)).toBe('newcomer')
+    // ... and when one gets the piece from a meanwhile (it cancels, or announces it), holding pays: the full hold.
+    expect(s.decide('g', 0, 21_200, undefined)).toBe('hold')
+    s.cancelled('g', 0)
+    expect(s.decide('h', 1, 21_300, undefined)).toBe('hold')
+    expect(s.decide('h', 1, 21_700, 21_300)).toBe('hold')
+    expect(s.decide('h', 1, 21_800, 21_300)).toBe('newcomer')
+    expect(s.decide('i', 2, 21_900, undefined)).toBe('hold')
+    s.has('i', 2, 22_000)
+    // A choke (every request dropped) says nothing of where a newcomer got its pieces.
+    expect(s.decide('j', 3, 22_000, undefined)).toBe('hold')
+    s.cancelled('j')
+    expect(s.decide('k', 3, 22_100, undefined)).toBe('hold')
+    expect(s.decide('k', 3, 22_400, 22_100)).toBe('hold')
+  })
+
   it('past patienceMs since its first held request, serves a peer the pieces no more than patienceCopies others hold', () => {
     const s = new Spread<string>({ holdMs: 2000, maxHoldMs: 10_000, newcomerPieces: 0, patienceMs: 8000, patienceCopies: 1 })
     for (let i = 0; i < 4; i++) s.sent('a', i)
@@ -161,6 +194,31 @@ describe('Spread', () => {
     expect(ask('b', 10_500)).toEqual([1, 2, 3, 5, 11])
     for (const i of [1, 2, 3, 5]) got.get('b')!.delete(i) // hypothetically asked again
     expect(ask('b', 10_500)).toEqual([1, 2, 3, 5])
+  })
+
+  it('serves a starved requester a first batch of 8 of its held pieces by default, then 16', () => {
+    const s = new Spread<string>({ newcomerPieces: 0, random: () => 0 })
+    for (let i = 0; i < 100; i++) s.sent('a', i)
+    const held = new Map<number, number>()
+    const ask = (now: number): number => {
+      let served = 0
+      for (let i = 0; i < 100; i++) {
+        if (held.get(i) === -1) continue
+        if (s.decide('b', i, now, held.get(i)) === 'hold') {
+          if (!held.has(i)) held.set(i, now)
+        } else {
+          s.sent('b', i, 'starved')
+          held.set(i, -1)
+          served++
+        }
+      }
+      return served
+    }
+    expect(ask(0)).toBe(0)
+    // Starved after holdMs (2.5 s): a small first batch (a visitor whose links to the others open a moment later
+    // got 16 before, 0.13 copies of a 2 MB site).
+    expect(ask(s.holdMs)).toBe(8)
+    expect(ask(2 * s.holdMs)).toBe(16)
   })
 
   it('leaves a piece one starved peer\'s batch just took to that peer, and serves the other a hold later', () => {
