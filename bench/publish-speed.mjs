@@ -5,8 +5,10 @@
  * a loaded machine does not inflate the way it does the wall clock), and peak memory.
  *   - 10,000 small files (100-400 B, about 2.5 MB: the shape of issue 16's slowest row);
  *   - 64 files of 4 MB (256 MB: bytes, not files, are the cost).
+ * Also a floor for any Node program: a fresh `node` that lists the tree and lstats, reads and SHA-1s every file on one
+ * thread, with none of publish's other work (FLOOR_SCRIPT).
  * BENCH_PUBLISH_BASELINE=/path/to/other/dist/cli/main.js adds an older build (the "before"). Each round runs sha1sum,
- * the baseline and this build one after the other, so a load that changes during the run weighs on all three;
+ * the floor, the baseline and this build one after the other, so a load that changes during the run weighs on all;
  * BENCH_PUBLISH_ROUNDS rounds (default 5), medians reported, with the load average at the start and the end.
  * Needs /usr/bin/time for CPU and memory figures (wall clock only without it).
  *
@@ -41,6 +43,25 @@ async function measure (script, args) {
   const m = /@@([\d.]+) ([\d.]+) (\d+)/.exec(stderr)
   return { wall, cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN, rss: m ? Number(m[3]) : NaN }
 }
+
+/** The least a Node program does for publish's reads of a tree: list it, lstat, open, read, close and SHA-1 each file. */
+const FLOOR_SCRIPT = `import { readdirSync, lstatSync, openSync, readSync, closeSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+const chunk = Buffer.allocUnsafe(4 << 20)
+const hash = createHash('sha1')
+const walk = (dir) => {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = dir + '/' + entry.name
+    if (entry.isDirectory()) { walk(path); continue }
+    const size = lstatSync(path).size
+    const fd = openSync(path, 'r')
+    for (let at = 0; at < size;) { const n = readSync(fd, chunk, 0, chunk.length, at); if (n === 0) break; hash.update(chunk.subarray(0, n)); at += n }
+    closeSync(fd)
+  }
+}
+walk(process.argv[2])
+process.stdout.write(hash.digest('hex') + '\\n')
+`
 
 /** Medians of wall, CPU and max RSS over rounds. */
 function medians (runs) {
@@ -83,6 +104,8 @@ export async function run ({ log = (s) => process.stderr.write(s + '\n') } = {})
     const floor = []
     for (let i = 0; i < ROUNDS; i++) floor.push(await measure('node "$1" --version > /dev/null', [cli]))
     rows.push(['node start-up (`peersite --version`)', '-', ...fmt(medians(floor)), '-'])
+    const floorScript = join(work, 'floor.mjs')
+    await writeFile(floorScript, FLOOR_SCRIPT)
     for (const [label, make] of [['10,000 files of 100-400 B', smallTree], ['64 files of 4 MB (256 MB)', bigTree]]) {
       const dir = join(work, 'site')
       await rm(dir, { recursive: true, force: true })
@@ -90,15 +113,18 @@ export async function run ({ log = (s) => process.stderr.write(s + '\n') } = {})
       await make(dir)
       await sh('find "$1" -type f -print0 | xargs -0 cat > /dev/null', [dir]) // warm the page cache
       const publishWith = (main) => measure('node "$1" publish "$2" --out "$3" --no-seed --tracker ws://127.0.0.1:9 --json > /dev/null', [main, dir, join(work, 'out')])
-      const runs = { sha: [], base: [], now: [] }
+      const runs = { sha: [], floor: [], base: [], now: [] }
       for (let i = 0; i < ROUNDS; i++) {
         log(`bench/publish-speed: ${label}: round ${i + 1} of ${ROUNDS} (load ${load()})`)
         runs.sha.push(await measure('find "$1" -type f -print0 | xargs -0 cat | sha1sum > /dev/null', [dir]))
+        runs.floor.push(await measure('node "$1" "$2" > /dev/null', [floorScript, dir]))
         if (baseline !== undefined) runs.base.push(await publishWith(baseline))
         runs.now.push(await publishWith(cli))
       }
       const sha = medians(runs.sha)
       rows.push([label, '`find | xargs cat | sha1sum`', ...fmt(sha), '100%'])
+      const fl = medians(runs.floor)
+      rows.push([label, 'floor: node lists, lstats, reads, SHA-1s (one thread)', ...fmt(fl), `${(100 * sha.wall / fl.wall).toFixed(0)}%`])
       if (baseline !== undefined) {
         const b = medians(runs.base)
         rows.push([label, 'publish, baseline build', ...fmt(b), `${(100 * sha.wall / b.wall).toFixed(0)}%`])

@@ -58,8 +58,12 @@ export interface ParallelHashInit {
   onProgress?: (hashed: number, total: number) => void
 }
 
-/** What lstat says of one path: a regular file's size and mtime, or that it is something else now. */
-export interface StatResult { readonly file: boolean, readonly size: number, readonly mtimeMs: number }
+/**
+ * What lstat says of each path, by index: a regular file (1) or something else now (0), its size and mtime. Arrays,
+ * not an object per path: 10,000 small objects that live until the folder is listed cost the collector more than
+ * the arrays cost to read.
+ */
+export interface StatResults { readonly files: Uint8Array, readonly sizes: Float64Array, readonly mtimes: Float64Array }
 
 /**
  * One segment: the pieces [firstPiece, endPiece) and the files that have bytes in them: their paths to read, joined
@@ -120,14 +124,16 @@ parentPort.on('message', (${hashProgram.toString()})(${pageScanner.toString()}, 
   }
 
   /** lstat of each path, on the threads; a failure is thrown as fsError naming `labels[i]`. */
-  async stat (paths: readonly string[], labels: readonly string[]): Promise<StatResult[]> {
+  async stat (paths: readonly string[], labels: readonly string[]): Promise<StatResults> {
     const batch = Math.max(256, Math.ceil(paths.length / (this.size * 4)))
     const jobs: StatJob[] = []
     for (let at = 0; at < paths.length; at += batch) jobs.push({ type: 'stat', id: at, paths: paths.slice(at, at + batch) })
-    const out = new Array<StatResult>(paths.length)
+    const out = { files: new Uint8Array(paths.length), sizes: new Float64Array(paths.length), mtimes: new Float64Array(paths.length) }
     const failure = await this.#run(jobs, (reply) => {
       if (reply.type !== 'stat') return
-      for (let k = 0; k < reply.sizes.length; k++) out[reply.id + k] = { file: reply.files[k] === 1, size: reply.sizes[k]!, mtimeMs: reply.mtimes[k]! }
+      out.files.set(reply.files, reply.id)
+      out.sizes.set(reply.sizes, reply.id)
+      out.mtimes.set(reply.mtimes, reply.id)
     }, (f) => f.id + f.index)
     if (failure !== undefined) throw fsError(errnoError(failure), labels[failure.id + failure.index] ?? paths[failure.id + failure.index] ?? 'a file')
     return out

@@ -419,10 +419,8 @@ async function buildOutput (plan: PublishPlan, { metainfo, torrent, refs, indexP
     files: plan.index ? [] : metainfo.files.map((f) => ({ path: f.path, length: f.length, type: typeOf(f.path) })),
     ...(address !== undefined && pointer !== undefined ? { address, pointer: pointerToJson(pointer) } : {})
   }
-  // Indexes of the manifest's (the torrent's) file order.
-  const byPath = new Map(plan.site.files.map((f) => [f.path, f]))
-  const ordered = metainfo.files.map((f) => byPath.get(f.path))
-  const preload = ordered.every((f) => f !== undefined) ? await scanSubresources(ordered, refs) : { groups: [], pages: [] }
+  // Indexes of the manifest's (the torrent's) file order, which is the listing's: buildTorrent checked it.
+  const preload = await scanSubresources(plan.site.files, refs)
   if (plan.index) {
     // Many files: the table and the piece hashes go to sections the worker fetches as requests need them
     // (worker/site-index.ts); peersite.json keeps only their hashes. Each section carries its own pages' needs

@@ -76,6 +76,11 @@ export const INLINE_NEED_PIECES = 4
 /** A sectioned index before the piece hashes are known: which files, folders and pieces go in each section. */
 export interface SiteIndexPlan {
   readonly buckets: ReadonlyArray<{ readonly files: Array<[string, number, number, string]>, readonly dirs: string[], readonly pieces: Set<number> }>
+  /**
+   * Each section's JSON up to its piece hashes (`{"version":1,"bucket":0,"files":[...],"dirs":[...],"pieces":`): the
+   * bulk of its text, written while the pieces are hashed on other threads; finishSiteIndex adds the rest.
+   */
+  readonly heads: readonly string[]
   /** Where the file of each index of the planned table went: its bucket, and its position in that bucket's `files`. */
   readonly bucketOf: Int32Array
   readonly positionOf: Int32Array
@@ -110,7 +115,9 @@ export function planSiteIndex (files: ReadonlyArray<Pick<TorrentFile, 'path' | '
     for (let i = Math.floor(file.offset / pieceLength); i <= last; i++) bucket.pieces.add(i)
   }
   for (const dir of dirSet) buckets[pathBucket(dir, count)]!.dirs.push(dir)
-  return { buckets, bucketOf: fileBucket, positionOf: filePosition }
+  // The keys in the order finishSiteIndex's sections have always had them (JSON.stringify of one object).
+  const heads = buckets.map((b, bucket) => `{"version":1,"bucket":${bucket},"files":${JSON.stringify(b.files)},"dirs":${JSON.stringify(b.dirs.sort())},"pieces":`)
+  return { buckets, heads, bucketOf: fileBucket, positionOf: filePosition }
 }
 
 /**
@@ -127,7 +134,7 @@ export function finishSiteIndex (plan: SiteIndexPlan, pieceHashes: Uint8Array, p
     const own = needs?.[bucket]
     const pieces = own === undefined ? b.pieces : new Set([...b.pieces, ...own.pieces])
     // Only sections with pages that need something carry the key: the format is unchanged for the others.
-    const json = JSON.stringify({ version: 1, bucket, files: b.files, dirs: b.dirs.sort(), pieces: pieceRuns(pieceHashes, pieces), ...(own !== undefined ? { preload: own.needs } : {}) })
+    const json = `${plan.heads[bucket]!}${JSON.stringify(pieceRuns(pieceHashes, pieces))}${own !== undefined ? `,"preload":${JSON.stringify(own.needs)}` : ''}}`
     const bytes = Buffer.from(json, 'utf8')
     const hash = createHash('sha256').update(bytes).digest('hex').slice(0, PIN_HEX)
     hashes.push(hash)

@@ -64,14 +64,25 @@ export async function walkSite (dir: string, opts: WalkOptions = {}): Promise<Si
     walkDir(root, root, root, '', new Set([root]), found)
     const files = found.files
     // Sizes and times of the regular files: on the threads when the folder is big, a batch of lstat each.
-    const stats = found.threads !== undefined
-      ? await found.threads.stat(found.abss, found.rels)
-      : found.abss.map((abs, i) => { try { const s = lstatSync(abs); return { file: s.isFile(), size: s.size, mtimeMs: s.mtimeMs } } catch (err) { throw fsError(err, found.rels[i]!) } })
-    stats.forEach((st, i) => {
-      const rel = found.rels[i]!
-      if (!st.file) throw new UsageError(`${rel} changed while the folder was being listed: publish again`)
-      files.push({ path: rel, absPath: found.abss[i]!, length: st.size, mtimeMs: st.mtimeMs })
-    })
+    const { rels, abss } = found
+    if (found.threads !== undefined) {
+      const stats = await found.threads.stat(abss, rels)
+      for (let i = 0; i < rels.length; i++) {
+        if (stats.files[i] !== 1) throw changedWhileListed(rels[i]!)
+        files.push({ path: rels[i]!, absPath: abss[i]!, length: stats.sizes[i]!, mtimeMs: stats.mtimes[i]! })
+      }
+    } else {
+      for (let i = 0; i < rels.length; i++) {
+        let st
+        try {
+          st = lstatSync(abss[i]!)
+        } catch (err) {
+          throw fsError(err, rels[i]!)
+        }
+        if (!st.isFile()) throw changedWhileListed(rels[i]!)
+        files.push({ path: rels[i]!, absPath: abss[i]!, length: st.size, mtimeMs: st.mtimeMs })
+      }
+    }
     if (files.length === 0) throw new UsageError(`folder ${dir} has no files to publish (dotfiles are skipped)`)
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
     const length = files.reduce((sum, f) => sum + f.length, 0)
@@ -153,6 +164,10 @@ function enter (root: string, abs: string, real: string, rel: string, ancestors:
   ancestors.add(real)
   walkDir(root, abs, real, rel, ancestors, found)
   ancestors.delete(real)
+}
+
+function changedWhileListed (rel: string): UsageError {
+  return new UsageError(`${rel} changed while the folder was being listed: publish again`)
 }
 
 export function isInside (parent: string, child: string): boolean {
