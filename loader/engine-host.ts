@@ -5,7 +5,7 @@
  * WebRTC exists only in pages, so this is where the swarm lives; the worker only asks, and checks every piece.
  */
 import { BROWSER_MAX_PEERS } from '../engine/constants.js'
-import { WebSocketTrackerDiscovery, type WarmStart } from '../engine/discovery/websocket-tracker.js'
+import { WebSocketTrackerDiscovery } from '../engine/discovery/websocket-tracker.js'
 import { parseInfoDictionary, piecesForRange, type Metainfo } from '../engine/metainfo/index.js'
 import { Bitfield } from '../engine/bitfield.js'
 import type { IdbStore } from '../engine/storage/idb.js'
@@ -180,13 +180,6 @@ export function joinSwarm (manifest: SiteManifest): EarlySwarm | undefined {
   // A malformed infohash fails later, with its own message (parseTorrentFile).
   if (!/^[0-9a-f]{40}$/i.test(manifest.infoHash)) return undefined
   const peerId = createPeerId()
-  const rtcConfig = rtcConfigFor(manifest.trackers)
-  // What index.html began on a first visit (tracker sockets, offers gathering candidates), taken once. Its offers
-  // only if made with this ICE configuration; the sockets fit whatever the configuration.
-  const g = globalThis as { peersiteWarm?: WarmStart & { cfg: RTCConfiguration } }
-  const warm = g.peersiteWarm
-  delete g.peersiteWarm
-  if (warm !== undefined && JSON.stringify(warm.cfg) !== JSON.stringify(rtcConfig)) for (const { pc } of warm.offers.splice(0)) pc.close()
   const swarm: EarlySwarm = {
     peerId,
     torrent: undefined,
@@ -194,9 +187,8 @@ export function joinSwarm (manifest: SiteManifest): EarlySwarm | undefined {
       infoHash: fromHex(manifest.infoHash),
       peerId,
       announce: [...manifest.trackers],
-      rtcConfig,
-      wantsPeer: (id) => swarm.torrent?.wantsPeer(id) ?? true,
-      ...(warm !== undefined ? { warm } : {})
+      rtcConfig: rtcConfigFor(manifest.trackers),
+      wantsPeer: (id) => swarm.torrent?.wantsPeer(id) ?? true
     })
   }
   swarm.discovery.start({ uploaded: 0, downloaded: 0, left: manifest.length })

@@ -4,7 +4,6 @@
  * place, so a failure at any point leaves no partial output behind.
  */
 import { isWebSocketTracker } from './trackers.js'
-import { allTrackersLocal, PUBLIC_RTC_CONFIG } from '../../engine/transport/rtc-config.js'
 import { createHash } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
@@ -353,9 +352,7 @@ async function writeLoader (plan: PublishPlan, staging: string): Promise<void> {
   if (plan.index) await copyFile(join(plan.loaderDir, INDEX_SCRIPT), join(staging, INDEX_SCRIPT))
   for (const file of LOADER_FILES) {
     if (file === FOLLOW_SCRIPT && plan.key === undefined) continue // only a keyed site follows a key
-    const source = await loaderSource(plan.loaderDir, file, plan.key !== undefined)
-    if (file === 'index.html' || file === '404.html') await writeFile(join(staging, file), withTrackers(await readFile(source, 'utf8'), plan.trackers))
-    else await copyFile(source, join(staging, file))
+    await copyFile(await loaderSource(plan.loaderDir, file, plan.key !== undefined), join(staging, file))
   }
   if (plan.webSeeds.length > 0 || plan.withFiles) await copyFile(join(plan.loaderDir, WEB_SEED_LOADER_FILE), join(staging, WEB_SEED_LOADER_FILE))
 }
@@ -459,19 +456,6 @@ async function copySiteFiles (plan: PublishPlan, dest: string): Promise<void> {
  * A keyed site's loader script and worker are the keyed variants (scripts/build-browser.mjs: peersite-keyed.js,
  * sw-keyed.js, which follow the site key's newest version) when the loader folder has them.
  */
-/**
- * The shell page with the site's WebSocket trackers (`data-trackers`) and the ICE servers its engine will use with
- * them (`data-ice`: engine/transport/rtc-config.ts, as loader/engine-host.ts rtcConfigFor decides), so that a first
- * visit opens the tracker sockets and its first offers before peersite.js has loaded (loader/index.html). The URLs
- * are checked ws(s) URLs (trackers.ts) and carry no space (the list's separator), HTML-escaped all the same.
- */
-export function withTrackers (html: string, trackers: readonly string[]): string {
-  const ws = trackers.filter(isWebSocketTracker)
-  const ice = allTrackersLocal(ws) ? [] : PUBLIC_RTC_CONFIG.iceServers!.flatMap((server) => server.urls)
-  const attr = (list: readonly string[]): string => list.filter((url) => !/\s/.test(url)).join(' ').replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')
-  return html.replace('data-trackers=""', `data-trackers="${attr(ws)}"`).replace('data-ice=""', `data-ice="${attr(ice)}"`)
-}
-
 async function loaderSource (loaderDir: string, file: string, keyed: boolean): Promise<string> {
   const variant = keyed && (file === 'peersite.js' || file === 'sw.js') ? join(loaderDir, file.replace('.js', '-keyed.js')) : undefined
   if (variant !== undefined && await stat(variant).then((s) => s.isFile(), () => false)) return variant

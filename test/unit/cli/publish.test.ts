@@ -6,11 +6,10 @@ import parseTorrent from 'parse-torrent'
 import { afterEach, describe, expect, it } from 'vitest'
 import { UsageError } from '../../../engine/errors.js'
 import { checkSiteFolder } from '../../../cli/lib/check.js'
-import { publishSite, withTrackers, type Manifest } from '../../../cli/lib/publish.js'
+import { publishSite, type Manifest } from '../../../cli/lib/publish.js'
 import { readTorrentFile } from '../../../cli/lib/torrent.js'
 import { DEFAULT_PAD_POLICY, planLayout } from '../../../cli/lib/layout.js'
 import { walkSite } from '../../../cli/lib/walk.js'
-import { PUBLIC_RTC_CONFIG } from '../../../engine/transport/rtc-config.js'
 import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
 import { copyHello, makeLoaderDir } from './helpers.js'
 
@@ -39,23 +38,6 @@ const HELLO_FILES = [
 ]
 
 describe('publishSite', () => {
-  it('writes the WebSocket trackers into the shell pages (a first visit joins the swarm before peersite.js loads)', async () => {
-    const dir = await temp()
-    const site = await copyHello(dir)
-    const loaderDir = await makeLoaderDir(dir)
-    const shell = '<!doctype html><html lang="en" data-trackers="" data-ice=""><body></body></html>\n'
-    await writeFile(join(loaderDir, 'index.html'), shell)
-    await writeFile(join(loaderDir, '404.html'), shell)
-    const result = await publishSite({ dir: site, trackers: ['ws://127.0.0.1:9/', 'udp://tracker.test:80', 'wss://t.test/a?x=1&y="2"'], loaderDir })
-    for (const name of ['index.html', '404.html']) {
-      // Not every tracker is on this machine: the engine's public STUN servers, as it will use them.
-      expect(await readFile(join(result.out, name), 'utf8')).toBe(shell.replace('data-trackers="" data-ice=""',
-        `data-trackers="ws://127.0.0.1:9/ wss://t.test/a?x=1&amp;y=&quot;2&quot;" data-ice="${PUBLIC_RTC_CONFIG.iceServers!.flatMap((s) => s.urls).join(' ')}"`))
-    }
-    expect(withTrackers('<html data-trackers="" data-ice="">', ['ws://127.0.0.1:9/a', 'ws://localhost:9/a b', 'http://h/announce']))
-      .toBe('<html data-trackers="ws://127.0.0.1:9/a" data-ice="">')
-  })
-
   it('writes site.torrent, peersite.json and the loader for examples/hello', async () => {
     const dir = await temp()
     const site = await copyHello(dir)
