@@ -19,7 +19,7 @@
 import { Emitter } from '../util/emitter.js'
 import { randomBytes, toHex, utf8 } from '../util/bytes.js'
 import {
-  createAnswer, createOffer, type PreparedOffer, type RTCPeerConnectionConstructor, type SessionDescription, type WebRtcConnection
+  createAnswer, createOffer, type RTCPeerConnectionConstructor, type SessionDescription, type WebRtcConnection
 } from '../transport/webrtc.js'
 import type { AnnounceStats, Discovery, DiscoveryEvents, DiscoveryInit } from './index.js'
 import { WS_CONNECT_TIMEOUT_MS, WS_DEFAULT_INTERVAL_MS, WS_DEFAULT_NUMWANT, WS_MAX_OFFERS_PER_ANNOUNCE, WS_MAX_PENDING, WS_MIN_INTERVAL_MS, WS_OFFER_TIMEOUT_MS, WS_RECONNECT_MAX_MS, WS_RECONNECT_MIN_MS } from '../constants.js'
@@ -54,18 +54,6 @@ export interface WebSocketTrackerDiscoveryInit extends DiscoveryInit {
   connectTimeoutMs?: number
   /** Re-announce period override (ms); otherwise the tracker's `interval`. */
   announceIntervalMs?: number
-  /**
-   * Sockets and offers opened before the engine loaded (a first visit's loader/index.html), used first: a socket
-   * by its URL (those of other URLs are closed at start), the offers (made with `rtcConfig`) by the first announces.
-   * Offers left are closed with the discovery.
-   */
-  warm?: WarmStart
-}
-
-export interface WarmStart {
-  /** Tracker URL -> its socket. */
-  sockets: Map<string, WebSocketLike>
-  offers: PreparedOffer[]
 }
 
 
@@ -199,7 +187,7 @@ class TrackerSocket {
     if (this.destroyed) return
     let socket: WebSocketLike
     try {
-      socket = this.#owner.warmSocket(this.url) ?? new this.#owner.WebSocketCtor(this.url)
+      socket = new this.#owner.WebSocketCtor(this.url)
     } catch (err) {
       this.#owner.warn(new Error(`tracker ${this.url}: ${(err as Error).message}`))
       this.#scheduleReconnect()
@@ -217,8 +205,6 @@ class TrackerSocket {
     }
     socket.onmessage = (event: { data: unknown }) => this.#onMessage(event.data)
     socket.onerror = () => {} // a close follows; it is reported there
-    // A warm socket may be open already (its open event has passed).
-    if (socket.readyState === WS_OPEN) socket.onopen(undefined)
     socket.onclose = () => {
       if (this.#socket !== socket) return
       this.#socket = undefined
@@ -368,7 +354,6 @@ export class WebSocketTrackerDiscovery extends Emitter<DiscoveryEvents> implemen
   /** Open connections nobody listened for yet, with the bytes they received meanwhile. */
   #held: Array<{ connection: WebRtcConnection, chunks: Uint8Array[], release: () => void }> = []
   #stats: AnnounceStats = { uploaded: 0, downloaded: 0, left: 0 }
-  readonly #warm: WarmStart
   #started = false
   #destroyed = false
 
@@ -382,16 +367,6 @@ export class WebSocketTrackerDiscovery extends Emitter<DiscoveryEvents> implemen
     if (ctor === undefined) throw new TypeError('no WebSocket: pass one (in Node, the `ws` package)')
     this.WebSocketCtor = ctor
     this.intervalOverride = init.announceIntervalMs
-    this.#warm = init.warm ?? { sockets: new Map(), offers: [] }
-  }
-
-  /** @internal The warm socket for `url`, once, if it is still open or opening. */
-  warmSocket (url: string): WebSocketLike | undefined {
-    const socket = this.#warm.sockets.get(url)
-    this.#warm.sockets.delete(url)
-    if (socket !== undefined && socket.readyState <= WS_OPEN) return socket
-    socket?.close()
-    return undefined
   }
 
   /**
@@ -420,8 +395,6 @@ export class WebSocketTrackerDiscovery extends Emitter<DiscoveryEvents> implemen
       this.#trackers.push(tracker)
       tracker.open()
     }
-    // Warm sockets of trackers we do not announce to (an index.html older than peersite.json).
-    for (const socket of this.#warm.sockets.values()) socket.close()
   }
 
   update (stats: AnnounceStats): void {
@@ -442,7 +415,6 @@ export class WebSocketTrackerDiscovery extends Emitter<DiscoveryEvents> implemen
     }
     for (const c of this.#connecting) c.close()
     this.#connecting.clear()
-    for (const { pc } of this.#warm.offers.splice(0)) pc.close()
     for (const h of this.#held.splice(0)) {
       h.release()
       h.connection.close()
@@ -512,7 +484,7 @@ export class WebSocketTrackerDiscovery extends Emitter<DiscoveryEvents> implemen
     // At least one even when we seemed alone: a peer may have joined since, and it may not offer itself.
     if (tracker.others !== undefined) wanted = Math.min(wanted, Math.max(1, tracker.others))
     const count = Math.max(0, Math.min(wanted, WS_MAX_PENDING - this.#pendingCount()))
-    const results = await Promise.allSettled(Array.from({ length: count }, async () => await createOffer(this.#rtc(), this.#warm.offers.shift())))
+    const results = await Promise.allSettled(Array.from({ length: count }, async () => await createOffer(this.#rtc())))
     const offers: Array<{ offer: SessionDescription, offer_id: string }> = []
     for (const r of results) {
       if (r.status === 'rejected') {

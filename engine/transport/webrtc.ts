@@ -23,17 +23,6 @@ export interface SessionDescription {
 
 export type RTCPeerConnectionConstructor = new (config?: RTCConfiguration) => RTCPeerConnection
 
-/**
- * An offer begun before the engine loaded (loader/index.html on a first visit): a peer connection with its data
- * channel, its local description being set, its ICE gathering under way.
- */
-export interface PreparedOffer {
-  readonly pc: RTCPeerConnection
-  readonly channel: RTCDataChannel
-  /** Settles once the local description is set. */
-  readonly described: Promise<unknown>
-}
-
 export interface WebRtcInit {
   /** Default: globalThis.RTCPeerConnection (browsers). Node: node-datachannel's polyfill. */
   RTCPeerConnection?: RTCPeerConnectionConstructor
@@ -65,8 +54,6 @@ export class WebRtcConnection extends Emitter<ConnectionEvents> implements Conne
   #resolveReady!: () => void
   #rejectReady!: (err: Error) => void
   #gathered: Promise<void>
-  /** Feeds one candidate line ("candidate:FOUNDATION ...") to the gathering check (#seeCandidates). */
-  #candidate!: (line: string) => void
   readonly #iceTimeoutMs: number
 
   /**
@@ -88,19 +75,17 @@ export class WebRtcConnection extends Emitter<ConnectionEvents> implements Conne
     this.#gathered = new Promise((resolve) => {
       const seen = new Set<string>()
       let settling = false
-      this.#candidate = (line) => {
-        if (settling) return
-        // "candidate:FOUNDATION COMPONENT PROTOCOL PRIORITY ADDRESS PORT typ TYPE ..." (RFC 8839 section 5.1)
-        const [, , protocol, , , , , type] = line.split(' ')
-        if (protocol?.toLowerCase() === 'udp' && type !== undefined) seen.add(type)
-        if (wanted.every((t) => seen.has(t))) {
-          settling = true
-          setTimeout(resolve, ICE_SETTLE_MS)
-        }
-      }
       const check = (event?: Event): void => {
         const candidate = (event as RTCPeerConnectionIceEvent | undefined)?.candidate
-        if (candidate != null) this.#candidate(candidate.candidate)
+        if (candidate != null && !settling) {
+          // "candidate:FOUNDATION COMPONENT PROTOCOL PRIORITY ADDRESS PORT typ TYPE ..." (RFC 8839 section 5.1)
+          const [, , protocol, , , , , type] = candidate.candidate.split(' ')
+          if (protocol?.toLowerCase() === 'udp' && type !== undefined) seen.add(type)
+          if (wanted.every((t) => seen.has(t))) {
+            settling = true
+            setTimeout(resolve, ICE_SETTLE_MS)
+          }
+        }
         if (pc.iceGatheringState === 'complete' || (event !== undefined && candidate === null)) {
           pc.removeEventListener('icegatheringstatechange', onState)
           pc.removeEventListener('icecandidate', check)
@@ -110,8 +95,6 @@ export class WebRtcConnection extends Emitter<ConnectionEvents> implements Conne
       const onState = (): void => check()
       pc.addEventListener('icegatheringstatechange', onState)
       pc.addEventListener('icecandidate', check)
-      // A prepared connection (PreparedOffer) may have finished gathering before we listened.
-      check()
     })
     pc.addEventListener('connectionstatechange', () => {
       if (pc.connectionState === 'failed' || pc.connectionState === 'closed') this.#fail(new Error(`connection ${pc.connectionState}`))
@@ -181,17 +164,10 @@ export class WebRtcConnection extends Emitter<ConnectionEvents> implements Conne
     return this.#channel?.bufferedAmount ?? 0
   }
 
-  /**
-   * Creates the offer (initiator only): the data channel, then a description that lists every candidate. With a
-   * PreparedOffer (its `pc` is this one), its channel and its description being set.
-   */
-  async offer (prepared?: PreparedOffer): Promise<SessionDescription> {
-    this.#setChannel(prepared?.channel ?? this.pc.createDataChannel(toHex(randomBytes(20))))
-    if (prepared !== undefined) {
-      await prepared.described
-      // The candidates gathered before we listened are in the local description (a=candidate: lines).
-      for (const line of this.pc.localDescription?.sdp.split(/\r?\n/) ?? []) if (line.startsWith('a=candidate:')) this.#candidate(line.slice(2))
-    } else await this.pc.setLocalDescription(await this.pc.createOffer())
+  /** Creates the offer (initiator only): the data channel, then a description that lists every candidate. */
+  async offer (): Promise<SessionDescription> {
+    this.#setChannel(this.pc.createDataChannel(toHex(randomBytes(20))))
+    await this.pc.setLocalDescription(await this.pc.createOffer())
     return await this.#localDescription()
   }
 
@@ -276,14 +252,11 @@ function peerConnection (init: WebRtcInit): RTCPeerConnection {
   return new Ctor(init.rtcConfig)
 }
 
-/**
- * The offering side: a connection (not open yet) and its complete offer. Call `connection.accept(answer)` next.
- * `prepared`: an offer begun already, made with init.rtcConfig (its gathering is what it saves).
- */
-export async function createOffer (init: WebRtcInit = {}, prepared?: PreparedOffer): Promise<{ connection: WebRtcConnection, offer: SessionDescription }> {
-  const connection = new WebRtcConnection(prepared?.pc ?? peerConnection(init), true, init.iceTimeoutMs, candidateTypes(init.rtcConfig))
+/** The offering side: a connection (not open yet) and its complete offer. Call `connection.accept(answer)` next. */
+export async function createOffer (init: WebRtcInit = {}): Promise<{ connection: WebRtcConnection, offer: SessionDescription }> {
+  const connection = new WebRtcConnection(peerConnection(init), true, init.iceTimeoutMs, candidateTypes(init.rtcConfig))
   try {
-    return { connection, offer: await connection.offer(prepared) }
+    return { connection, offer: await connection.offer() }
   } catch (err) {
     connection.close()
     throw err

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
   WebSocketTrackerDiscovery, binaryToBytes, bytesToBinary, parseTrackerMessage,
-  type WarmStart, type WebSocketConstructor, type WebSocketTrackerDiscoveryInit
+  type WebSocketConstructor, type WebSocketTrackerDiscoveryInit
 } from '../../../../engine/discovery/websocket-tracker.js'
 import type { Connection } from '../../../../engine/transport/index.js'
 import { SEND_LOW_WATER_MARK, WS_MAX_PENDING, WS_RECONNECT_MIN_MS } from '../../../../engine/constants.js'
@@ -365,73 +365,6 @@ describe('WebSocketTrackerDiscovery with a fake tracker and fake WebRTC', () => 
     FakeSocket.instances[0]!.accept()
     await flush()
     expect('left' in FakeSocket.instances[0]!.announces()[0]!).toBe(false)
-  })
-
-  /** What a first visit's index.html begins before the engine loads: a socket and offers with their channels. */
-  function warmStart (url: string, offers: number): { socket: FakeSocket, pcs: FakePeerConnection[], warm: WarmStart } {
-    const socket = new FakeSocket(url)
-    const pcs = Array.from({ length: offers }, () => new FakePeerConnection())
-    const warm: WarmStart = {
-      sockets: new Map([[url, socket]]),
-      offers: pcs.map((pc) => {
-        const channel = pc.createDataChannel('warm')
-        return { pc: pc as unknown as RTCPeerConnection, channel: channel as unknown as RTCDataChannel, described: pc.createOffer().then(async (o) => await pc.setLocalDescription(o)) }
-      })
-    }
-    return { socket, pcs, warm }
-  }
-
-  it('a warm start: its open socket announces at once, with its offers (no new socket, no new peer connection)', async () => {
-    const { socket, pcs, warm } = warmStart('ws://tracker.test/announce', 2)
-    socket.accept() // opened before the engine came: its open event has passed
-    await flush()
-    const { connections } = make({ warm })
-    discoveries.at(-1)!.start({ uploaded: 0, downloaded: 0, left: 7 })
-    await flush()
-    expect(FakeSocket.instances).toEqual([socket])
-    expect(FakePeerConnection.instances).toEqual(pcs)
-    const offers = socket.announces()[0]!.offers as Array<{ offer: { sdp: string }, offer_id: string }>
-    expect(offers.map((o) => o.offer.sdp.split('\r\n')[0])).toEqual(pcs.map((pc) => `offer ${pc.id}`))
-    // An answer to a warm offer opens a connection as any other.
-    socket.receive({ action: 'announce', info_hash: IH, peer_id: RID, offer_id: offers[0]!.offer_id, answer: { type: 'answer', sdp: 'v=0 a' } })
-    await flush()
-    expect(pcs[0]!.remoteDescription?.sdp).toBe('v=0 a')
-    pcs[0]!.channel!.open()
-    expect(connections).toHaveLength(1)
-    expect(pcs[0]!.channel!.binaryType).toBe('arraybuffer')
-  })
-
-  it('a warm start: a socket still opening is used when it opens; more offers than it made are made fresh', async () => {
-    const { socket, pcs, warm } = warmStart('ws://tracker.test/announce', 1)
-    make({ warm, numwant: 3 })
-    discoveries.at(-1)!.start({ uploaded: 0, downloaded: 0, left: 7 })
-    await flush()
-    expect(socket.announces()).toHaveLength(0)
-    socket.accept()
-    await flush()
-    expect(FakeSocket.instances).toEqual([socket])
-    expect(socket.announces()[0]!.offers).toHaveLength(3)
-    expect(FakePeerConnection.instances.slice(0, 1)).toEqual(pcs)
-    expect(FakePeerConnection.instances).toHaveLength(3)
-  })
-
-  it('a warm start: a closed socket is replaced, another tracker\'s is closed, and unused offers close with the discovery', async () => {
-    const { socket, pcs, warm } = warmStart('ws://tracker.test/announce', 3)
-    socket.close()
-    const other = new FakeSocket('ws://other.test/announce')
-    warm.sockets.set('ws://other.test/announce', other)
-    const { d } = make({ warm, numwant: 1 })
-    d.start({ uploaded: 0, downloaded: 0, left: 7 })
-    expect(other.closed).toBe(true)
-    const fresh = FakeSocket.instances.at(-1)!
-    expect(fresh).not.toBe(socket)
-    expect(fresh.url).toBe('ws://tracker.test/announce')
-    fresh.accept()
-    await flush()
-    expect(fresh.announces()[0]!.offers).toHaveLength(1)
-    expect(pcs.map((pc) => pc.closed)).toEqual([false, false, false])
-    await d.destroy()
-    expect(pcs.every((pc) => pc.closed)).toBe(true)
   })
 })
 

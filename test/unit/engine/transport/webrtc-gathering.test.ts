@@ -71,31 +71,6 @@ describe('WebRTC descriptions before gathering ends', () => {
     expect(await offerAfter(stun, [(pc) => pc.candidate(HOST), (pc) => pc.complete()])).toContain('typ host')
   })
 
-  it('a prepared offer (made before the engine loaded): the candidates it gathered before are counted', async () => {
-    const pc = new SlowGathering()
-    const channel = pc.createDataChannel('warm')
-    const described = pc.createOffer().then(async (o) => await pc.setLocalDescription(o))
-    await described
-    pc.candidate(HOST) // nobody listens yet
-    let sdp: string | undefined
-    void createOffer({ RTCPeerConnection: Ctor, rtcConfig: { iceServers: [] }, iceTimeoutMs: 60_000 }, {
-      pc: pc as unknown as RTCPeerConnection, channel: channel as unknown as RTCDataChannel, described
-    }).then(({ offer }) => { sdp = offer.sdp })
-    await vi.advanceTimersByTimeAsync(ICE_SETTLE_MS + 1)
-    expect(sdp).toContain('typ host')
-    // Gathering that ended before: no wait at all.
-    const done = new SlowGathering()
-    const doneChannel = done.createDataChannel('warm')
-    await done.setLocalDescription(await done.createOffer())
-    done.complete()
-    let doneSdp: string | undefined
-    void createOffer({ RTCPeerConnection: Ctor, rtcConfig: { iceServers: [{ urls: 'stun:stun.example.org:3478' }] }, iceTimeoutMs: 60_000 }, {
-      pc: done as unknown as RTCPeerConnection, channel: doneChannel as unknown as RTCDataChannel, described: Promise.resolve()
-    }).then(({ offer }) => { doneSdp = offer.sdp })
-    await vi.advanceTimersByTimeAsync(0)
-    expect(doneSdp).toMatch(/^offer/)
-  })
-
   it('the kinds wanted follow the configured servers', () => {
     expect(candidateTypes(undefined)).toEqual(['host'])
     expect(candidateTypes({ iceServers: [{ urls: ['stun:a:3478', 'turn:b:3478'] }] })).toEqual(['host', 'srflx', 'relay'])
