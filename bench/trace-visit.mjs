@@ -27,6 +27,14 @@ const TRACE = `(() => {
     new PerformanceObserver((list) => { for (const e of list.getEntries()) longTasks.push([e.name, Math.round(e.startTime), Math.round(e.duration)]) })
       .observe({ type: 'longtask', buffered: true })
   } catch {}
+  // The shell's own start: the inline script's worker registration and fetches, the document's ready states, and
+  // when the worker took control (what the frame's first request waits for).
+  document.addEventListener('readystatechange', () => note('doc-' + document.readyState))
+  const reg = ServiceWorkerContainer.prototype.register
+  ServiceWorkerContainer.prototype.register = function (...a) { note('sw-register'); return reg.apply(this, a) }
+  navigator.serviceWorker?.addEventListener('controllerchange', () => note('sw-controls'))
+  const f = window.fetch
+  window.fetch = function (u, ...a) { note('fetch-' + String(u).split('/').pop()); return f.call(this, u, ...a) }
   const WS = window.WebSocket
   window.WebSocket = class extends WS {
     constructor (...a) {
