@@ -51,9 +51,16 @@ const BUDGET_BYTES = 38_700
 const FORBIDDEN = /node_modules\/(bittorrent-tracker|simple-peer|@thaunknown\/simple-peer|webtorrent|buffer|readable-stream|events|debug)\//
 
 const gz = (bytes: Uint8Array): number => gzipSync(bytes, { level: 9 }).length
-/** The build's constants (scripts/build-browser.mjs): peersite.js brings the torrent's serving side later. */
+/**
+ * The build's constants (scripts/build-browser.mjs): peersite.js brings the torrent's serving side later; the plain
+ * builds (what publish ships to a site without `_redirects`, --spa or a sectioned index, examples/hello among them).
+ */
 const defineFor = (entry: string): Record<string, string> => ({
-  global: 'globalThis', 'process.env.NODE_ENV': '"production"', PEERSITE_BROWSER: 'true', PEERSITE_SERVE_LATER: String(entry === 'loader/main.ts')
+  global: 'globalThis',
+  'process.env.NODE_ENV': '"production"',
+  PEERSITE_BROWSER: 'true',
+  PEERSITE_SERVE_LATER: String(entry === 'loader/main.ts'),
+  PEERSITE_PLAIN: String(entry === 'loader/main.ts' || entry === 'worker/sw.ts')
 })
 /**
  * Stateless helpers that both bundles may carry (each file is self-contained; a copy costs only peersite-later.js,

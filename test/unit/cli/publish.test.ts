@@ -105,6 +105,24 @@ describe('publishSite', () => {
     expect(await checkSiteFolder(result.metainfo, site)).toEqual([])
   })
 
+  it('ships the plain loader script and worker to a site without _redirects rules, --spa or a sectioned index, the full ones otherwise', async () => {
+    const dir = await temp()
+    const site = await copyHello(dir)
+    const loaderDir = await makeLoaderDir(dir)
+    for (const name of ['peersite-plain.js', 'sw-plain.js']) await writeFile(join(loaderDir, name), `/* fake ${name} */\n`)
+    const loaderOf = async (out: string): Promise<[string, string]> => {
+      const sw = await readFile(join(out, 'sw.js'), 'utf8')
+      return [await readFile(join(out, 'peersite.js'), 'utf8'), sw.slice(sw.indexOf('\n') + 1)]
+    }
+    const plain = await publishSite({ dir: site, out: join(dir, 'plain'), trackers: ['ws://127.0.0.1:9/'], loaderDir })
+    expect(await loaderOf(plain.out)).toEqual(['/* fake peersite-plain.js */\n', '/* fake sw-plain.js */\n'])
+    const spa = await publishSite({ dir: site, out: join(dir, 'spa'), trackers: ['ws://127.0.0.1:9/'], loaderDir, spa: true })
+    expect(await loaderOf(spa.out)).toEqual(['/* fake peersite.js */\n', '/* fake sw.js */\n'])
+    await writeFile(join(site, '_redirects'), '/old /about.html 301\n')
+    const rules = await publishSite({ dir: site, out: join(dir, 'rules'), trackers: ['ws://127.0.0.1:9/'], loaderDir })
+    expect(await loaderOf(rules.out)).toEqual(['/* fake peersite.js */\n', '/* fake sw.js */\n'])
+  })
+
   it('gives the same infohash and the same site.torrent when the same folder is published twice', async () => {
     const dir = await temp()
     const site = await copyHello(dir)
