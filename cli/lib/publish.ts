@@ -404,7 +404,8 @@ async function buildOutput (plan: PublishPlan, { metainfo, torrent, refs, indexP
   let manifest: Manifest = {
     version: 1,
     infoHash: metainfo.infoHash,
-    magnetURI,
+    // No magnet link: every visitor downloads this file first, and the problem page makes the link from the
+    // infohash, name and trackers (loader/problem.ts). publish prints it and returns it (PublishResult).
     name: plan.name,
     // Browsers reach only WebSocket trackers; the torrent lists the HTTP and UDP ones too (for ordinary clients).
     trackers: plan.trackers.filter(isWebSocketTracker),

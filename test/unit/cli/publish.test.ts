@@ -61,7 +61,8 @@ describe('publishSite', () => {
     expect(manifest.infoHash).toMatch(/^[0-9a-f]{40}$/)
     expect(manifest.name).toBe('hello')
     expect(manifest.trackers).toEqual(['ws://127.0.0.1:9/'])
-    expect(manifest.magnetURI).toBe(`magnet:?xt=urn:btih:${manifest.infoHash}&dn=hello&tr=ws%3A%2F%2F127.0.0.1%3A9%2F`)
+    expect(result.magnetURI).toBe(`magnet:?xt=urn:btih:${manifest.infoHash}&dn=hello&tr=ws%3A%2F%2F127.0.0.1%3A9%2F`)
+    expect(manifest).not.toHaveProperty('magnetURI') // built by the problem page, not downloaded by every visitor
     expect(manifest.pieceLength).toBe(16384)
     expect(manifest.files.map((f) => f.path)).toEqual(HELLO_FILES)
     const byPath = new Map(manifest.files.map((f) => [f.path, f]))
