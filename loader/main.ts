@@ -44,7 +44,10 @@ const FIRST_VISIT_FOLLOW_MS = 6000
  * peersite-keyed.js (what publish --key ships), so plain sites do not carry the keyed code.
  */
 declare const PEERSITE_KEYED: boolean
-/** A plain site's build (scripts/build-browser.mjs): no sectioned index, so no engine started without site.torrent. */
+/**
+ * A plain site's build (scripts/build-browser.mjs; publish ships it to a site without `_redirects` rules, --spa, a
+ * sectioned index or web seeds): no engine started without site.torrent, no web seeds.
+ */
 declare const PEERSITE_PLAIN: boolean
 
 /** What devtools and the tests can look at: `window.peersite`. */
@@ -188,8 +191,8 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
     const opening = adopted === undefined || adopted.destroyed ? openStore(manifestLayout(manifest), storeBudget(manifest), firstVisit) : undefined
     const swarm = !firstVisit || opening === undefined ? undefined : early ??= joinSwarm(manifest)
     // Web seeds (BEP 19): their code loads beside site.torrent, and is attached before any read reaches the engine.
-    const seeds = webSeedsOf(root, manifest)
-    const seedCode = opening !== undefined && seeds.length > 0 ? loadWebSeedCode(root) : undefined
+    const seeds = PEERSITE_PLAIN ? [] : webSeedsOf(root, manifest)
+    const seedCode = !PEERSITE_PLAIN && opening !== undefined && seeds.length > 0 ? loadWebSeedCode(root) : undefined
     const metainfoReady = torrentFile === undefined
       ? Promise.resolve(lazyMetainfo(manifest))
       : torrentFile.then(async (bytes) => await parseTorrentFile(bytes, manifest))

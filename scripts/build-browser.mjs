@@ -9,7 +9,7 @@
  *   loader/main.ts, worker/sw.ts -> peersite-keyed.js, sw-keyed.js (PEERSITE_KEYED: what publish --key ships as
  *                     peersite.js and sw.js), loader/follow.ts -> peersite-follow.js (loaded by keyed sites)
  *   loader/main.ts, worker/sw.ts -> peersite-plain.js, sw-plain.js (PEERSITE_PLAIN: what publish ships as peersite.js
- *                     and sw.js for a site without `_redirects` rules, --spa or a sectioned index)
+ *                     and sw.js for a site without `_redirects` rules, --spa, a sectioned index or web seeds)
  *   loader/index.html -> dist/browser/index.html and dist/browser/404.html
  *   loader/gateway.ts -> dist/browser/gateway/peersite.js, loader/gateway.html -> dist/browser/gateway/index.html:
  *   worker/sw.ts      -> dist/browser/gateway/sw.js (PEERSITE_GATEWAY_BUILD: the site named by the host name)
@@ -53,8 +53,8 @@ const common = {
  * own code (test/e2e/budget.test.ts): keyed (a site published with --key follows its newest version: loader/follow.ts
  * and worker/version.ts; publish --key ships them under the plain names), gateway (the generic loader's worker,
  * which takes the site from the host name: worker/gateway-source.ts) and plain (a site with no `_redirects` rules, no
- * --spa and no sectioned index, most sites: the rules' parser and matcher and the index's hooks in the worker and
- * the page are left out, 1.2 KB gzipped; publish ships them under the plain names, and a keyed site never gets
+ * --spa, no sectioned index and no web seeds, most sites: the rules' parser and matcher, the index's hooks in the
+ * worker and the page, and the web seeds' loading are left out, 1.3 KB gzipped; publish ships them under the plain names, and a keyed site never gets
  * them, since a later version may need what they lack).
  */
 const variant = ({ keyed = false, gateway = false, serveLater = false, plain = false } = {}) => ({

@@ -58,7 +58,7 @@ const HTML_EXTENSION = '.html'
 
 /**
  * Defined true by scripts/build-browser.mjs for the loader of a plain site (no `_redirects` rules, no --spa, no
- * sectioned index), which publish ships when the site has none of them: their code is left out. Undefined elsewhere.
+ * sectioned index, no web seeds), which publish ships when the site has none of them (cli/lib/publish.ts isPlain): their code is left out. Undefined elsewhere.
  */
 declare const PEERSITE_PLAIN: boolean | undefined
 

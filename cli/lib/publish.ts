@@ -352,7 +352,7 @@ async function writeLoader (plan: PublishPlan, staging: string): Promise<void> {
   if (plan.index) await copyFile(join(plan.loaderDir, INDEX_SCRIPT), join(staging, INDEX_SCRIPT))
   for (const file of LOADER_FILES) {
     if (file === FOLLOW_SCRIPT && plan.key === undefined) continue // only a keyed site follows a key
-    await copyFile(await loaderSource(plan.loaderDir, file, plan.key !== undefined, !plan.index && plan.redirects.length === 0 && !plan.spa), join(staging, file))
+    await copyFile(await loaderSource(plan.loaderDir, file, plan.key !== undefined, isPlain(plan)), join(staging, file))
   }
   if (plan.webSeeds.length > 0 || plan.withFiles) await copyFile(join(plan.loaderDir, WEB_SEED_LOADER_FILE), join(staging, WEB_SEED_LOADER_FILE))
 }
@@ -454,9 +454,16 @@ async function copySiteFiles (plan: PublishPlan, dest: string): Promise<void> {
 }
 
 /**
+ * A plain site: no `_redirects` rules, no --spa, no sectioned index and no web seeds. Its loader script and worker are
+ * built without the code for those (scripts/build-browser.mjs PEERSITE_PLAIN).
+ */
+function isPlain (plan: PublishPlan): boolean {
+  return !plan.index && plan.redirects.length === 0 && !plan.spa && plan.webSeeds.length === 0 && !plan.withFiles
+}
+
+/**
  * A keyed site's loader script and worker are the keyed variants (scripts/build-browser.mjs: peersite-keyed.js,
- * sw-keyed.js, which follow the site key's newest version), and a plain site's (`plain`: no `_redirects` rules, no
- * --spa, no sectioned index) the plain ones (peersite-plain.js, sw-plain.js: without the code for those), when the
+ * sw-keyed.js, which follow the site key's newest version), and a plain site's (isPlain) the plain ones (peersite-plain.js, sw-plain.js: without the code for those), when the
  * loader folder has them.
  */
 async function loaderSource (loaderDir: string, file: string, keyed: boolean, plain: boolean): Promise<string> {

@@ -106,7 +106,7 @@ describe('publishSite', () => {
     expect(await checkSiteFolder(result.metainfo, site)).toEqual([])
   })
 
-  it('ships the plain loader script and worker to a site without _redirects rules, --spa or a sectioned index, the full ones otherwise', async () => {
+  it('ships the plain loader script and worker to a site without _redirects rules, --spa, a sectioned index or web seeds, the full ones otherwise', async () => {
     const dir = await temp()
     const site = await copyHello(dir)
     const loaderDir = await makeLoaderDir(dir)
@@ -119,6 +119,9 @@ describe('publishSite', () => {
     expect(await loaderOf(plain.out)).toEqual(['/* fake peersite-plain.js */\n', '/* fake sw-plain.js */\n'])
     const spa = await publishSite({ dir: site, out: join(dir, 'spa'), trackers: ['ws://127.0.0.1:9/'], loaderDir, spa: true })
     expect(await loaderOf(spa.out)).toEqual(['/* fake peersite.js */\n', '/* fake sw.js */\n'])
+    await writeFile(join(loaderDir, 'peersite-webseed.js'), '/* fake peersite-webseed.js */\n')
+    const seeded = await publishSite({ dir: site, out: join(dir, 'seeded'), trackers: ['ws://127.0.0.1:9/'], loaderDir, webSeeds: ['https://example.com/hello/'] })
+    expect(await loaderOf(seeded.out)).toEqual(['/* fake peersite.js */\n', '/* fake sw.js */\n'])
     await writeFile(join(site, '_redirects'), '/old /about.html 301\n')
     const rules = await publishSite({ dir: site, out: join(dir, 'rules'), trackers: ['ws://127.0.0.1:9/'], loaderDir })
     expect(await loaderOf(rules.out)).toEqual(['/* fake peersite.js */\n', '/* fake sw.js */\n'])
