@@ -103,7 +103,9 @@ export async function parseInfoDictionary (info: Uint8Array): Promise<Metainfo> 
     // Not a number: metainfoFromParts refuses it as "neither files nor a valid length".
     files = isInt(dict.length) ? dict.length : -1
   }
-  return await metainfoFromParts(info, { name: utf8.decode(rawName), pieceLength: dict['piece length'] as number, pieces, files })
+  // A piece length that is not a number is passed as NaN: metainfoFromParts writes it into its message.
+  const pieceLength = dict['piece length']
+  return await metainfoFromParts(info, { name: utf8.decode(rawName), pieceLength: isInt(pieceLength) ? pieceLength : NaN, pieces, files })
 }
 
 /**
