@@ -21,6 +21,9 @@ import { TORRENT_FILE, WEB_SEED_SCRIPT, type EngineErrorKind, type EngineReply, 
 import { installHashes, isLazy, upgradeMetainfo } from './lazy-metainfo.js'
 import { later } from './lazy.js'
 
+/** A plain site's build (scripts/build-browser.mjs): no sectioned index, so every read names a file of site.torrent. */
+declare const PEERSITE_PLAIN: boolean | undefined
+
 /** A User Timing mark (`peersite:NAME`), for devtools and bench/fcp.mjs. */
 export function mark (name: string): void {
   try {
@@ -322,7 +325,7 @@ export class EngineHost {
         return
       }
       case 'preload':
-        this.#init.onPreload?.(request)
+        if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN)) this.#init.onPreload?.(request)
         return
       case 'pull': {
         const read = this.#reads.get(request.id)
@@ -362,7 +365,7 @@ export class EngineHost {
         const metainfo = torrent.metainfo
         const file = metainfo?.files.find((f) => f.path === read.path)
         let span: { first: number, last: number }
-        if (metainfo !== undefined && file === undefined && read.hashes !== undefined && isLazy(metainfo)) {
+        if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) && metainfo !== undefined && file === undefined && read.hashes !== undefined && isLazy(metainfo)) {
           // No file table yet (a sectioned index): the worker named the pieces and brought their hashes.
           if (!installHashes(metainfo, read.first, read.last, read.hashes)) throw refuse('range', `bad pieces for ${read.path}`)
           span = { first: read.first, last: read.last }

@@ -222,7 +222,6 @@ export function versionManifest (base: SiteManifest, meta: Metainfo, pointer: Po
   return {
     ...rest,
     infoHash: meta.infoHash,
-    magnetURI: `magnet:?xt=urn:btih:${meta.infoHash}`,
     pieceLength: meta.pieceLength,
     length: meta.length,
     files: meta.files.map((f) => ({

@@ -300,11 +300,9 @@ function joinByInfoHash (infoHash: string, trackers: readonly string[]): Torrent
 
 /** The manifest the per-site loader would read from peersite.json, built from the torrent itself. */
 async function manifestOf (torrent: Torrent, metainfo: Metainfo, trackers: readonly string[]): Promise<SiteManifest> {
-  const tr = trackers.map((t) => `&tr=${encodeURIComponent(t)}`).join('')
   return {
     version: 1,
     infoHash: metainfo.infoHash,
-    magnetURI: `magnet:?xt=urn:btih:${metainfo.infoHash}&dn=${encodeURIComponent(metainfo.name)}${tr}`,
     name: metainfo.name,
     trackers: [...trackers],
     pieceLength: metainfo.pieceLength,

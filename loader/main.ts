@@ -44,6 +44,11 @@ const FIRST_VISIT_FOLLOW_MS = 6000
  * peersite-keyed.js (what publish --key ships), so plain sites do not carry the keyed code.
  */
 declare const PEERSITE_KEYED: boolean
+/**
+ * A plain site's build (scripts/build-browser.mjs; publish ships it to a site without `_redirects` rules, --spa, a
+ * sectioned index or web seeds): no engine started without site.torrent, no web seeds.
+ */
+declare const PEERSITE_PLAIN: boolean
 
 /** What devtools and the tests can look at: `window.peersite`. */
 export interface PeersiteDebug {
@@ -127,7 +132,7 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
   }
   // Fetched while the worker starts (only the leader parses it; it is small and HTTP-cached for the others). A site
   // with a sectioned index starts without it: its file table is what a first visit must not wait for (lazy-metainfo.ts).
-  const lazy = from === undefined && manifest.index !== undefined
+  const lazy = !PEERSITE_PLAIN && from === undefined && manifest.index !== undefined
   const torrentFile = from !== undefined ? Promise.resolve(from.torrentBytes) : lazy ? undefined : fetchTorrentFile(root)
   torrentFile?.catch(() => {})
   status('Starting the service worker…')
@@ -186,8 +191,8 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
     const opening = adopted === undefined || adopted.destroyed ? openStore(manifestLayout(manifest), storeBudget(manifest), firstVisit) : undefined
     const swarm = !firstVisit || opening === undefined ? undefined : early ??= joinSwarm(manifest)
     // Web seeds (BEP 19): their code loads beside site.torrent, and is attached before any read reaches the engine.
-    const seeds = webSeedsOf(root, manifest)
-    const seedCode = opening !== undefined && seeds.length > 0 ? loadWebSeedCode(root) : undefined
+    const seeds = PEERSITE_PLAIN ? [] : webSeedsOf(root, manifest)
+    const seedCode = !PEERSITE_PLAIN && opening !== undefined && seeds.length > 0 ? loadWebSeedCode(root) : undefined
     const metainfoReady = torrentFile === undefined
       ? Promise.resolve(lazyMetainfo(manifest))
       : torrentFile.then(async (bytes) => await parseTorrentFile(bytes, manifest))
@@ -260,7 +265,7 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
           hints.onPage(path)
           setFirstPage(path, hints)
         },
-        onPreload: ({ page, needs, likely }) => {
+        onPreload: PEERSITE_PLAIN ? undefined : ({ page, needs, likely }) => {
           // Marked (the tests and the debug log see it) when something was raised.
           const raise = (): void => { if (hints!.onRanges(page, needs, likely)) performance.mark('peersite:preload', { detail: page }) }
           if (hints === undefined) firstPreload = raise

@@ -15,6 +15,9 @@ import { installHashes, isLazy } from './lazy-metainfo.js'
 
 type Span = { readonly first: number, readonly last: number }
 
+/** A plain site's build (scripts/build-browser.mjs): no sectioned index, so no ranges from the worker. */
+declare const PEERSITE_PLAIN: boolean | undefined
+
 /**
  * Page path -> the file indexes it needs, in document order (`tier` 'likely': what its scripts may load on demand,
  * at most LIKELY_MAX_BYTES of it). Malformed entries are skipped (a hint, never a failure); an index names a file of
@@ -105,7 +108,7 @@ export class PageHints {
    */
   onRanges (page: string, needs: readonly PreloadRange[], likely: readonly PreloadRange[]): boolean {
     const metainfo = this.#torrent.metainfo
-    if (metainfo === undefined || this.#torrent.destroyed) return false
+    if ((typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) || metainfo === undefined || this.#torrent.destroyed) return false
     if (this.page !== page) this.release()
     this.page = page
     const spans = (list: readonly PreloadRange[]): Span[] => list.flatMap(({ offset, length, hashes }) => {

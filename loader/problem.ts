@@ -102,7 +102,8 @@ export function showProblem (problem: Problem, ensureCard: () => Card): void {
     const small = make('small')
     small.append('For BitTorrent clients that speak WebRTC (WebTorrent): infohash ', make('code', m.infoHash), ', ')
     const a = make('a', 'magnet link')
-    a.href = m.magnetURI
+    // BEP 9 magnet, with the WebSocket trackers and web seeds peersite.json names (BEP 19 `ws`).
+    a.href = `magnet:?xt=urn:btih:${m.infoHash}&dn=${encodeURIComponent(m.name)}${[...m.trackers.map((t) => `&tr=${encodeURIComponent(t)}`), ...(m.webSeeds ?? []).map((w) => `&ws=${encodeURIComponent(w)}`)].join('')}`
     small.append(a, '.')
     const p = make('p')
     p.append(small)

@@ -8,6 +8,8 @@
  *   loader/webseed.ts -> dist/browser/peersite-webseed.js (ES module, imported only by sites with web seeds)
  *   loader/main.ts, worker/sw.ts -> peersite-keyed.js, sw-keyed.js (PEERSITE_KEYED: what publish --key ships as
  *                     peersite.js and sw.js), loader/follow.ts -> peersite-follow.js (loaded by keyed sites)
+ *   loader/main.ts, worker/sw.ts -> peersite-plain.js, sw-plain.js (PEERSITE_PLAIN: what publish ships as peersite.js
+ *                     and sw.js for a site without `_redirects` rules, --spa, a sectioned index or web seeds)
  *   loader/index.html -> dist/browser/index.html and dist/browser/404.html
  *   loader/gateway.ts -> dist/browser/gateway/peersite.js, loader/gateway.html -> dist/browser/gateway/index.html:
  *   worker/sw.ts      -> dist/browser/gateway/sw.js (PEERSITE_GATEWAY_BUILD: the site named by the host name)
@@ -49,12 +51,21 @@ const common = {
 /**
  * Variants of the loader script and the worker, chosen at build time so that a site's first visit carries only its
  * own code (test/e2e/budget.test.ts): keyed (a site published with --key follows its newest version: loader/follow.ts
- * and worker/version.ts; publish --key ships them under the plain names) and gateway (the generic loader's worker,
- * which takes the site from the host name: worker/gateway-source.ts).
+ * and worker/version.ts; publish --key ships them under the plain names), gateway (the generic loader's worker,
+ * which takes the site from the host name: worker/gateway-source.ts) and plain (a site with no `_redirects` rules, no
+ * --spa, no sectioned index and no web seeds, most sites: the rules' parser and matcher, the index's hooks in the
+ * worker and the page, and the web seeds' loading are left out, 1.3 KB gzipped; publish ships them under the plain names, and a keyed site never gets
+ * them, since a later version may need what they lack).
  */
-const variant = ({ keyed = false, gateway = false, serveLater = false } = {}) => ({
+const variant = ({ keyed = false, gateway = false, serveLater = false, plain = false } = {}) => ({
   ...common,
-  define: { ...common.define, PEERSITE_KEYED: String(keyed), PEERSITE_GATEWAY_BUILD: String(gateway), PEERSITE_SERVE_LATER: String(serveLater) }
+  define: {
+    ...common.define,
+    PEERSITE_KEYED: String(keyed),
+    PEERSITE_GATEWAY_BUILD: String(gateway),
+    PEERSITE_SERVE_LATER: String(serveLater),
+    PEERSITE_PLAIN: String(plain)
+  }
 })
 
 await mkdir(join(outdir, 'gateway'), { recursive: true })
@@ -65,6 +76,18 @@ await Promise.all([
     entryPoints: [join(root, 'loader', 'main.ts')],
     outfile: join(outdir, 'peersite.js'),
     format: 'esm'
+  }),
+  build({
+    ...variant({ serveLater: true, plain: true }),
+    entryPoints: [join(root, 'loader', 'main.ts')],
+    outfile: join(outdir, 'peersite-plain.js'),
+    format: 'esm'
+  }),
+  build({
+    ...variant({ plain: true }),
+    entryPoints: [join(root, 'worker', 'sw.ts')],
+    outfile: join(outdir, 'sw-plain.js'),
+    format: 'iife'
   }),
   build({
     ...variant({ keyed: true, serveLater: true }),
@@ -139,13 +162,13 @@ await tersePass()
  */
 async function tersePass () {
   if (!minify || sourcemap) return
-  const files = ['peersite.js', 'peersite-later.js', 'sw.js', 'peersite-keyed.js', 'sw-keyed.js', 'peersite-follow.js', 'peersite-webseed.js',
+  const files = ['peersite.js', 'peersite-later.js', 'sw.js', 'peersite-plain.js', 'sw-plain.js', 'peersite-keyed.js', 'sw-keyed.js', 'peersite-follow.js', 'peersite-webseed.js',
     'peersite-index.js', 'gateway/peersite.js', 'gateway/sw.js']
   await Promise.all(files.map(async (name) => {
     const file = join(outdir, name)
     const code = await readFile(file, 'utf8')
     // ES modules (the loader's scripts) may rename their top level; the classic scripts (sw.js, peersite-index.js) are IIFEs.
-    const module = !/(^|\/)(sw|sw-keyed|peersite-index)\.js$/.test(name)
+    const module = !/(^|\/)(sw|sw-keyed|sw-plain|peersite-index)\.js$/.test(name)
     const out = await terser(code, { module, ecma: 2022, compress: { passes: 2 }, mangle: true, format: { ecma: 2022 } })
     await writeFile(file, out.code + '\n')
   }))
@@ -175,7 +198,7 @@ async function minifyHtml (source) {
 }
 
 const rows = []
-for (const name of ['peersite.js', 'peersite-later.js', 'sw.js', 'peersite-keyed.js', 'sw-keyed.js', 'peersite-follow.js', 'peersite-webseed.js', 'peersite-index.js', 'index.html', '404.html', 'gateway/peersite.js', 'gateway/sw.js', 'gateway/index.html']) {
+for (const name of ['peersite.js', 'peersite-later.js', 'sw.js', 'peersite-plain.js', 'sw-plain.js', 'peersite-keyed.js', 'sw-keyed.js', 'peersite-follow.js', 'peersite-webseed.js', 'peersite-index.js', 'index.html', '404.html', 'gateway/peersite.js', 'gateway/sw.js', 'gateway/index.html']) {
   const bytes = await readFile(join(outdir, name))
   rows.push([name, bytes.length, gzipSync(bytes, { level: 9 }).length])
 }

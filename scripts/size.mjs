@@ -15,7 +15,10 @@ import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import { mangleOptions } from './mangle.mjs'
 
-/** The build's constants (scripts/build-browser.mjs): the site's own loader brings the serving side later. */
+/**
+ * The build's constants (scripts/build-browser.mjs): the site's own loader brings the serving side later, and is measured
+ * as a plain site's (no `_redirects`, --spa or sectioned index: peersite-plain.js, sw-plain.js, what examples/hello gets).
+ */
 const entryArgIsGateway = (entry) => entry.includes('gateway')
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const gz = (bytes) => gzipSync(bytes, { level: 9 }).length
@@ -66,7 +69,7 @@ async function measure (entry, format) {
     legalComments: 'none',
     logLevel: 'warning',
     ...mangle,
-    define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"', PEERSITE_BROWSER: 'true', PEERSITE_KEYED: 'false', PEERSITE_GATEWAY_BUILD: 'false', PEERSITE_SERVE_LATER: String(!entryArgIsGateway(entry)) }
+    define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"', PEERSITE_BROWSER: 'true', PEERSITE_KEYED: 'false', PEERSITE_GATEWAY_BUILD: 'false', PEERSITE_SERVE_LATER: String(!entryArgIsGateway(entry)), PEERSITE_PLAIN: String(!entryArgIsGateway(entry)) }
   })
   const js = result.outputFiles.find((f) => f.path.endsWith('.js')).text
   const map = JSON.parse(result.outputFiles.find((f) => f.path.endsWith('.map')).text)

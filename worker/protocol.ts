@@ -24,7 +24,6 @@ export type { PointerRecordJson }
 export interface SiteManifest {
   readonly version: 1
   readonly infoHash: string
-  readonly magnetURI: string
   readonly name: string
   readonly trackers: readonly string[]
   readonly pieceLength: number

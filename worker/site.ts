@@ -56,6 +56,12 @@ export const INDEX_PAGE = 'index.html'
 /** Clean URLs: "/guide/page" serves "guide/page.html" (GitHub Pages, Netlify, Cloudflare Pages). */
 const HTML_EXTENSION = '.html'
 
+/**
+ * Defined true by scripts/build-browser.mjs for the loader of a plain site (no `_redirects` rules, no --spa, no
+ * sectioned index, no web seeds), which publish ships when the site has none of them (cli/lib/publish.ts isPlain): their code is left out. Undefined elsewhere.
+ */
+declare const PEERSITE_PLAIN: boolean | undefined
+
 export type ManifestForSite = Pick<SiteManifest, 'infoHash' | 'files'> & Partial<Pick<SiteManifest, 'redirects' | 'spa' | 'index' | 'pieceLength' | 'length'>>
 
 /**
@@ -64,7 +70,7 @@ export type ManifestForSite = Pick<SiteManifest, 'infoHash' | 'files'> & Partial
  * given function (tests); its code must be loaded (peersite-index.js).
  */
 export function createSite (manifest: ManifestForSite, scope?: string | FetchSection): Site {
-  if (manifest.index !== undefined) {
+  if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) && manifest.index !== undefined) {
     // The index code comes with peersite-index.js (protocol.ts INDEX_SCRIPT), which such a site's sw.js imports.
     const code = loadedIndexCode<IndexCode>()
     if (code === undefined || scope === undefined) throw new Error(`no ${INDEX_SCRIPT}`)
@@ -80,7 +86,7 @@ export function createSite (manifest: ManifestForSite, scope?: string | FetchSec
     files.set(file.path, file)
     for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'))
   }
-  return { infoHash: manifest.infoHash, files, dirs, redirects: manifest.redirects ?? [], spa: manifest.spa === true, layout: manifest.files }
+  return { infoHash: manifest.infoHash, files, dirs, redirects: (typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) ? [] : manifest.redirects ?? [], spa: !(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) && manifest.spa === true, layout: manifest.files }
 }
 
 /** A decoded path segment that must never reach the file table. */
@@ -136,7 +142,7 @@ export function resolveFile (site: Site, rel: string, url: URL): Resolution {
   const rule = applyRule(site, rel, url, scope, false)
   if (rule !== undefined) return rule
   const index = site.files.get(INDEX_PAGE)
-  if (site.spa && index !== undefined) return { kind: 'file', file: index }
+  if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) && site.spa && index !== undefined) return { kind: 'file', file: index }
   return { kind: 'not-found' }
 }
 
@@ -145,7 +151,7 @@ export function resolveFile (site: Site, rel: string, url: URL): Resolution {
  * answer is "not found") are loaded first, so siteResponse then finds everything in memory.
  */
 export async function resolveLazily (site: Site, rel: string, url: URL): Promise<Resolution> {
-  if (site.index === undefined) return resolveFile(site, rel, url)
+  if ((typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) || site.index === undefined) return resolveFile(site, rel, url)
   return await site.index.ensure(() => {
     const found = resolveFile(site, rel, url)
     if (found.kind === 'not-found') site.files.get(NOT_FOUND_PAGE)
@@ -184,7 +190,7 @@ function lookup (site: Site, segments: readonly string[], url: URL, inRewrite: b
 
 /** The first `_redirects` rule (forced or not) for this path, as a resolution. */
 function applyRule (site: Site, rel: string, url: URL, scope: URL, forced: boolean): Resolution | undefined {
-  if (site.redirects.length === 0) return undefined
+  if ((typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) || site.redirects.length === 0) return undefined
   const match = matchRedirect(site.redirects, `/${rel}`, forced)
   if (match === undefined) return undefined
   const { rule, target } = match
@@ -463,9 +469,9 @@ export function parseManifest (json: unknown): SiteManifest {
   const ok = typeof m === 'object' && m !== null && m.version === 1 && typeof m.infoHash === 'string' && m.infoHash !== '' &&
     Array.isArray(m.files) && m.files.every((f) => typeof f === 'object' && f !== null && typeof f.path === 'string' &&
       Number.isSafeInteger(f.length) && f.length >= 0 && typeof f.type === 'string') &&
-    (m.redirects === undefined || validRules(m.redirects)) && (m.spa === undefined || typeof m.spa === 'boolean') &&
+    ((typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) || m.redirects === undefined || validRules(m.redirects)) && (m.spa === undefined || typeof m.spa === 'boolean') &&
     // A sectioned index: its sections are checked as they load (site-index.ts); here its shape and the layout.
-    (m.index === undefined || (Array.isArray(m.index.sections) && m.index.sections.length > 0 && (m.pieceLength ?? 0) > 0 && Number.isSafeInteger(m.length)))
+    ((typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) || m.index === undefined || (Array.isArray(m.index.sections) && m.index.sections.length > 0 && (m.pieceLength ?? 0) > 0 && Number.isSafeInteger(m.length)))
   if (!ok) throw new TypeError(`${MANIFEST_FILE} is not a peersite manifest (version 1)`)
   return m as SiteManifest
 }

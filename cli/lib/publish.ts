@@ -352,7 +352,7 @@ async function writeLoader (plan: PublishPlan, staging: string): Promise<void> {
   if (plan.index) await copyFile(join(plan.loaderDir, INDEX_SCRIPT), join(staging, INDEX_SCRIPT))
   for (const file of LOADER_FILES) {
     if (file === FOLLOW_SCRIPT && plan.key === undefined) continue // only a keyed site follows a key
-    await copyFile(await loaderSource(plan.loaderDir, file, plan.key !== undefined), join(staging, file))
+    await copyFile(await loaderSource(plan.loaderDir, file, plan.key !== undefined, isPlain(plan)), join(staging, file))
   }
   if (plan.webSeeds.length > 0 || plan.withFiles) await copyFile(join(plan.loaderDir, WEB_SEED_LOADER_FILE), join(staging, WEB_SEED_LOADER_FILE))
 }
@@ -404,7 +404,8 @@ async function buildOutput (plan: PublishPlan, { metainfo, torrent, refs, indexP
   let manifest: Manifest = {
     version: 1,
     infoHash: metainfo.infoHash,
-    magnetURI,
+    // No magnet link: every visitor downloads this file first, and the problem page makes the link from the
+    // infohash, name and trackers (loader/problem.ts). publish prints it and returns it (PublishResult).
     name: plan.name,
     // Browsers reach only WebSocket trackers; the torrent lists the HTTP and UDP ones too (for ordinary clients).
     trackers: plan.trackers.filter(isWebSocketTracker),
@@ -451,11 +452,21 @@ async function copySiteFiles (plan: PublishPlan, dest: string): Promise<void> {
 }
 
 /**
- * A keyed site's loader script and worker are the keyed variants (scripts/build-browser.mjs: peersite-keyed.js,
- * sw-keyed.js, which follow the site key's newest version) when the loader folder has them.
+ * A plain site: no `_redirects` rules, no --spa, no sectioned index and no web seeds. Its loader script and worker are
+ * built without the code for those (scripts/build-browser.mjs PEERSITE_PLAIN).
  */
-async function loaderSource (loaderDir: string, file: string, keyed: boolean): Promise<string> {
-  const variant = keyed && (file === 'peersite.js' || file === 'sw.js') ? join(loaderDir, file.replace('.js', '-keyed.js')) : undefined
+function isPlain (plan: PublishPlan): boolean {
+  return !plan.index && plan.redirects.length === 0 && !plan.spa && plan.webSeeds.length === 0 && !plan.withFiles
+}
+
+/**
+ * A keyed site's loader script and worker are the keyed variants (scripts/build-browser.mjs: peersite-keyed.js,
+ * sw-keyed.js, which follow the site key's newest version), and a plain site's (isPlain) the plain ones (peersite-plain.js, sw-plain.js: without the code for those), when the
+ * loader folder has them.
+ */
+async function loaderSource (loaderDir: string, file: string, keyed: boolean, plain: boolean): Promise<string> {
+  const suffix = keyed ? '-keyed.js' : plain ? '-plain.js' : undefined
+  const variant = suffix !== undefined && (file === 'peersite.js' || file === 'sw.js') ? join(loaderDir, file.replace('.js', suffix)) : undefined
   if (variant !== undefined && await stat(variant).then((s) => s.isFile(), () => false)) return variant
   return join(loaderDir, file)
 }

@@ -78,30 +78,21 @@ export async function parseInfoDictionary (info: Uint8Array): Promise<Metainfo> 
 
   const rawName = dict['name.utf-8'] ?? dict.name
   if (!isBytes(rawName)) throw new InvalidTorrentError('info dictionary has no name')
-  const name = utf8.decode(rawName)
-  checkComponent(name, 'name')
-
-  const pieceLength = dict['piece length']
-  if (!isInt(pieceLength) || pieceLength <= 0 || pieceLength > MAX_PIECE_LENGTH) {
-    throw new InvalidTorrentError(`invalid piece length ${typeof pieceLength === 'number' ? pieceLength : typeof pieceLength}`)
-  }
-
   const pieces = dict.pieces
-  if (!isBytes(pieces) || pieces.length % 20 !== 0) throw new InvalidTorrentError('pieces is not a multiple of 20 bytes')
-
+  if (!isBytes(pieces)) throw new InvalidTorrentError('pieces is not a multiple of 20 bytes')
+  // Only the shapes are checked here; the values (lengths, counts, names, the piece table's size) are checked once, in
+  // metainfoFromParts, which receives them as they are (a value of the wrong type fails its number checks there).
   let files: InfoFileEntry[] | number
   const rawFiles = dict.files
   if (rawFiles !== undefined) {
-    if (!Array.isArray(rawFiles) || rawFiles.length === 0) throw new InvalidTorrentError('files is not a non-empty list')
-    if (rawFiles.length > MAX_FILES) throw new InvalidTorrentError(`too many files (${rawFiles.length})`)
+    if (!Array.isArray(rawFiles)) throw new InvalidTorrentError('files is not a non-empty list')
     files = rawFiles.map((entry): InfoFileEntry => {
       if (!isDict(entry)) throw new InvalidTorrentError('a files entry is not a dictionary')
-      const fileLength = entry.length
-      if (!isInt(fileLength) || fileLength < 0) throw new InvalidTorrentError('a file has an invalid length')
+      const fileLength = entry.length as number
       // BEP 47: "p = padding file"; "clients implementing this BEP should not require [path] to be present on padding files".
       if (isBytes(entry.attr) && utf8.decode(entry.attr).includes('p')) return { pad: true, length: fileLength }
       const rawPath = entry['path.utf-8'] ?? entry.path
-      if (!Array.isArray(rawPath) || rawPath.length === 0) throw new InvalidTorrentError('a file has no path')
+      if (!Array.isArray(rawPath)) throw new InvalidTorrentError('a file has no path')
       const path = rawPath.map((p) => {
         if (!isBytes(p)) throw new InvalidTorrentError('a path component is not a string')
         return utf8.decode(p)
@@ -109,11 +100,12 @@ export async function parseInfoDictionary (info: Uint8Array): Promise<Metainfo> 
       return { path, length: fileLength }
     })
   } else {
-    const single = dict.length
-    if (!isInt(single) || single < 0) throw new InvalidTorrentError('info dictionary has neither files nor a valid length')
-    files = single
+    // Not a number: metainfoFromParts refuses it as "neither files nor a valid length".
+    files = isInt(dict.length) ? dict.length : -1
   }
-  return await metainfoFromParts(info, { name, pieceLength, pieces, files })
+  // A piece length that is not a number is passed as NaN: metainfoFromParts writes it into its message.
+  const pieceLength = dict['piece length']
+  return await metainfoFromParts(info, { name: utf8.decode(rawName), pieceLength: isInt(pieceLength) ? pieceLength : NaN, pieces, files })
 }
 
 /**

@@ -63,7 +63,7 @@ export async function launchFirefox (profileDir: string): Promise<PuppeteerBrows
 }
 
 export function assertLoaderBuilt (): void {
-  for (const file of ['index.html', '404.html', 'sw.js', 'peersite.js', 'peersite-later.js', 'peersite-follow.js', 'peersite-keyed.js', 'sw-keyed.js']) {
+  for (const file of ['index.html', '404.html', 'sw.js', 'peersite.js', 'peersite-later.js', 'peersite-follow.js', 'peersite-keyed.js', 'sw-keyed.js', 'peersite-plain.js', 'sw-plain.js']) {
     if (!existsSync(join(loaderDir, file))) throw new Error(`${join(loaderDir, file)} is missing: run \`npm run build\` first`)
   }
 }

@@ -1,6 +1,9 @@
 import { messagePage, siteResponse, type OpenBody } from '../site.js'
 import type { Handler } from './context.js'
 
+/** A plain site's build (worker/site.ts): no sectioned index. */
+declare const PEERSITE_PLAIN: boolean | undefined
+
 /**
  * Everything else in the scope (the iframe's navigations, every subresource) comes from the site, through the
  * leader page's engine or the piece cache, verified piece by piece (verified-read.ts): never from the network,
@@ -20,7 +23,7 @@ export const siteHandler: Handler = {
     const open: OpenBody = async (path, offset, length, signal) => {
       // A sectioned index: the page's needs (its section's `preload`) go to the engine with the page's read, as
       // peersite.json's table does for other sites. Only for a read from the start (not each range request).
-      if (offset === 0) site.index?.preload(path, (msg, transfer) => { state.engine.hint(site.infoHash, msg, transfer) }).catch(() => {})
+      if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) && offset === 0) site.index?.preload(path, (msg, transfer) => { state.engine.hint(site.infoHash, msg, transfer) }).catch(() => {})
       return await (await state.opener(site))(path, offset, length, signal)
     }
     return await siteResponse(request, url, rel ?? '', site, open)

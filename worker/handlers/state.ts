@@ -25,6 +25,8 @@ import type { Versions } from '../version.js'
  */
 declare const PEERSITE_GATEWAY_BUILD: boolean | undefined
 declare const PEERSITE_KEYED: boolean | undefined
+/** A plain site's build (worker/site.ts): no sectioned index. */
+declare const PEERSITE_PLAIN: boolean | undefined
 
 const SHELL_HEADERS = {
   'Content-Type': 'text/html; charset=utf-8',
@@ -78,7 +80,7 @@ export class WorkerState {
       }),
       // Not for a site with a sectioned index (its sw.js imported the index code): site.torrent is what its first
       // visit must not wait for (the loader fetches it after the first page; networkFirst caches it then).
-      loadedIndexCode() !== undefined
+      !(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) && loadedIndexCode() !== undefined
         ? undefined
         : fetch(new URL(TORRENT_FILE, this.scope), { cache: 'no-cache' })
           .then(async (res) => { if (res.ok) await this.#keep(cache, new URL(TORRENT_FILE, this.scope).href, res) })
@@ -239,7 +241,7 @@ export class WorkerState {
    */
   async pieceTable (site: Site): Promise<PieceTable> {
     // A sectioned index: piece hashes come with the sections, loaded as requests resolve their files (site-index.ts).
-    if (site.index !== undefined) return site.index.table
+    if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) && site.index !== undefined) return site.index.table
     const load = async (): Promise<PieceTable> => {
       const version = ((typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) ? this.versions : undefined)?.current
       if (version?.manifest.infoHash === site.infoHash) return await parsePieceTable(version.torrent, site.infoHash, site.layout)

@@ -61,7 +61,8 @@ describe('publishSite', () => {
     expect(manifest.infoHash).toMatch(/^[0-9a-f]{40}$/)
     expect(manifest.name).toBe('hello')
     expect(manifest.trackers).toEqual(['ws://127.0.0.1:9/'])
-    expect(manifest.magnetURI).toBe(`magnet:?xt=urn:btih:${manifest.infoHash}&dn=hello&tr=ws%3A%2F%2F127.0.0.1%3A9%2F`)
+    expect(result.magnetURI).toBe(`magnet:?xt=urn:btih:${manifest.infoHash}&dn=hello&tr=ws%3A%2F%2F127.0.0.1%3A9%2F`)
+    expect(manifest).not.toHaveProperty('magnetURI') // built by the problem page, not downloaded by every visitor
     expect(manifest.pieceLength).toBe(16384)
     expect(manifest.files.map((f) => f.path)).toEqual(HELLO_FILES)
     const byPath = new Map(manifest.files.map((f) => [f.path, f]))
@@ -103,6 +104,27 @@ describe('publishSite', () => {
     expect(back.metainfo.infoHash).toBe(result.metainfo.infoHash)
     expect(back.metainfo.multiFile).toBe(true)
     expect(await checkSiteFolder(result.metainfo, site)).toEqual([])
+  })
+
+  it('ships the plain loader script and worker to a site without _redirects rules, --spa, a sectioned index or web seeds, the full ones otherwise', async () => {
+    const dir = await temp()
+    const site = await copyHello(dir)
+    const loaderDir = await makeLoaderDir(dir)
+    for (const name of ['peersite-plain.js', 'sw-plain.js']) await writeFile(join(loaderDir, name), `/* fake ${name} */\n`)
+    const loaderOf = async (out: string): Promise<[string, string]> => {
+      const sw = await readFile(join(out, 'sw.js'), 'utf8')
+      return [await readFile(join(out, 'peersite.js'), 'utf8'), sw.slice(sw.indexOf('\n') + 1)]
+    }
+    const plain = await publishSite({ dir: site, out: join(dir, 'plain'), trackers: ['ws://127.0.0.1:9/'], loaderDir })
+    expect(await loaderOf(plain.out)).toEqual(['/* fake peersite-plain.js */\n', '/* fake sw-plain.js */\n'])
+    const spa = await publishSite({ dir: site, out: join(dir, 'spa'), trackers: ['ws://127.0.0.1:9/'], loaderDir, spa: true })
+    expect(await loaderOf(spa.out)).toEqual(['/* fake peersite.js */\n', '/* fake sw.js */\n'])
+    await writeFile(join(loaderDir, 'peersite-webseed.js'), '/* fake peersite-webseed.js */\n')
+    const seeded = await publishSite({ dir: site, out: join(dir, 'seeded'), trackers: ['ws://127.0.0.1:9/'], loaderDir, webSeeds: ['https://example.com/hello/'] })
+    expect(await loaderOf(seeded.out)).toEqual(['/* fake peersite.js */\n', '/* fake sw.js */\n'])
+    await writeFile(join(site, '_redirects'), '/old /about.html 301\n')
+    const rules = await publishSite({ dir: site, out: join(dir, 'rules'), trackers: ['ws://127.0.0.1:9/'], loaderDir })
+    expect(await loaderOf(rules.out)).toEqual(['/* fake peersite.js */\n', '/* fake sw.js */\n'])
   })
 
   it('gives the same infohash and the same site.torrent when the same folder is published twice', async () => {

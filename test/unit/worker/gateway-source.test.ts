@@ -28,7 +28,7 @@ const torrentOf = (metainfo: Metainfo): Uint8Array => {
 }
 
 const manifestOf = (metainfo: Metainfo): string => JSON.stringify({
-  version: 1, infoHash: metainfo.infoHash, magnetURI: '', name: metainfo.name, trackers: [], pieceLength: metainfo.pieceLength,
+  version: 1, infoHash: metainfo.infoHash, name: metainfo.name, trackers: [], pieceLength: metainfo.pieceLength,
   length: metainfo.length, files: metainfo.files.map((f) => ({ path: f.path, length: f.length, type: 'text/html' }))
 })
 

@@ -399,7 +399,7 @@ describe('Range', () => {
 
 describe('manifest', () => {
   it('accepts a version 1 manifest and refuses anything else', () => {
-    const good = { version: 1, infoHash: INFOHASH, magnetURI: '', name: 'x', trackers: [], pieceLength: 16384, length: 1, files: [{ path: 'a', length: 1, type: 'text/plain' }] }
+    const good = { version: 1, infoHash: INFOHASH, name: 'x', trackers: [], pieceLength: 16384, length: 1, files: [{ path: 'a', length: 1, type: 'text/plain' }] }
     expect(parseManifest(good)).toBe(good)
     for (const bad of [null, 1, {}, { ...good, version: 2 }, { ...good, infoHash: 5 }, { ...good, files: [{ path: 'a', length: -1, type: '' }] },
       { ...good, files: [{ path: 'a', length: 1.5, type: '' }] }, { ...good, files: [{ length: 1, type: '' }] }, { ...good, files: 'a' }]) {

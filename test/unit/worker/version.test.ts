@@ -23,7 +23,7 @@ async function fixture (): Promise<{ base: SiteManifest, manifest: (seq: number,
   const { info, infoHash } = await torrentOf(content)
   const v1 = await signPointer(signer, { infoHash: 'a'.repeat(40), seq: 10 })
   const base: SiteManifest = {
-    version: 1, infoHash: 'a'.repeat(40), magnetURI: '', name: 'site', trackers: [], pieceLength: 16384, length: 1,
+    version: 1, infoHash: 'a'.repeat(40), name: 'site', trackers: [], pieceLength: 16384, length: 1,
     files: [{ path: 'index.html', length: 1, type: 'text/html' }], address: btpkMagnet(publicKey), pointer: pointerToJson(v1)
   }
   const manifest = async (seq: number, by = signer, ih = infoHash): Promise<SiteManifest> => ({
