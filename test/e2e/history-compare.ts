@@ -191,8 +191,10 @@ const STEP_MS = 15_000
 
 async function act (tab: Tab, step: Step, peersite: boolean): Promise<void> {
   if (step === 'reload') await tab.reload()
-  else if (step === 'back') await tab.evaluate(() => { history.back() }, undefined)
-  else if (step === 'forward') await tab.evaluate(() => { history.forward() }, undefined)
+  // From a task of its own: a traversal that leaves the document could otherwise destroy the evaluation's context
+  // before its answer comes back ("Execution context was destroyed", seen in CI); the waits that follow see it happen.
+  else if (step === 'back') await tab.evaluate(() => { setTimeout(() => { history.back() }, 0) }, undefined)
+  else if (step === 'forward') await tab.evaluate(() => { setTimeout(() => { history.forward() }, 0) }, undefined)
   else if ('click' in step) await tab.click(step.click, peersite)
   else {
     await tab.evaluate(([y, id]) => {
