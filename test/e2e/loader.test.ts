@@ -143,6 +143,48 @@ describe('the loader serves a site from the swarm', () => {
     await context.close()
   })
 
+  it('a deep link asks the folders above it for peersite.json together, not one round trip per level', async () => {
+    const context = await env.newContext()
+    const asked: string[] = []
+    /** How each held request ended: 'together' once the loader had asked for every folder above, else 'alone'. */
+    const released: string[] = []
+    const above = ['/docs/peersite.json', '/peersite.json']
+    await context.route('**/peersite.json', async (route) => {
+      if (route.request().serviceWorker() !== null) return await route.continue()
+      const path = new URL(route.request().url()).pathname
+      asked.push(path)
+      // The link's own folder (the loader's first guess) is answered at once; each folder above is held until the
+      // loader has asked for all of them, or for 5 s: a loader that waits for one answer before asking the next
+      // folder still opens the page, one hold later, and says 'alone'.
+      if (path !== '/docs/guide/peersite.json') {
+        for (let waited = 0; !above.every((p) => asked.includes(p)) && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20))
+        released.push(above.every((p) => asked.includes(p)) ? 'together' : 'alone')
+      }
+      await route.continue()
+    })
+    const page = await context.newPage()
+    await page.goto(`${env.site.url}docs/guide/`)
+    await waitForFrameH1(page, GUIDE_H1)
+    expect(page.url()).toBe(`${env.site.url}docs/guide/`)
+    expect(asked.slice(0, 3)).toEqual(['/docs/guide/peersite.json', ...above])
+    expect(released).toEqual(['together', 'together'])
+    await context.close()
+  })
+
+  it('a loader with no peersite.json in any folder above it says so', async () => {
+    const context = await env.newContext()
+    const asked: string[] = []
+    await context.route('**/peersite.json', async (route) => {
+      asked.push(new URL(route.request().url()).pathname)
+      await route.fulfill({ status: 404, contentType: 'application/json', body: '{"error":"not found"}' })
+    })
+    const page = await context.newPage()
+    await page.goto(`${env.site.url}docs/guide/`)
+    await page.waitForFunction(() => document.getElementById('peersite-status')?.textContent?.includes('not a peersite site'))
+    expect(asked.filter((p) => !p.startsWith('/docs/guide/')).sort()).toEqual(['/docs/peersite.json', '/peersite.json'])
+    await context.close()
+  })
+
   it('one engine for all tabs: a second tab uses the leader\'s, and takes over when the leader closes', async () => {
     const context = await env.newContext()
     const first = await context.newPage()
