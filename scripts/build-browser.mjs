@@ -70,87 +70,37 @@ const variant = ({ keyed = false, gateway = false, serveLater = false, plain = f
 
 await mkdir(join(outdir, 'gateway'), { recursive: true })
 
-await Promise.all([
-  build({
-    ...variant({ serveLater: true }),
-    entryPoints: [join(root, 'loader', 'main.ts')],
-    outfile: join(outdir, 'peersite.js'),
-    format: 'esm'
-  }),
-  build({
-    ...variant({ serveLater: true, plain: true }),
-    entryPoints: [join(root, 'loader', 'main.ts')],
-    outfile: join(outdir, 'peersite-plain.js'),
-    format: 'esm'
-  }),
-  build({
-    ...variant({ plain: true }),
-    entryPoints: [join(root, 'worker', 'sw.ts')],
-    outfile: join(outdir, 'sw-plain.js'),
-    format: 'iife'
-  }),
-  build({
-    ...variant({ keyed: true, serveLater: true }),
-    entryPoints: [join(root, 'loader', 'main.ts')],
-    outfile: join(outdir, 'peersite-keyed.js'),
-    format: 'esm'
-  }),
-  build({
-    ...variant({ keyed: true }),
-    entryPoints: [join(root, 'worker', 'sw.ts')],
-    outfile: join(outdir, 'sw-keyed.js'),
-    format: 'iife'
-  }),
+/**
+ * Every bundle: [entry, output, format, variant flags]. The loader's scripts are ES modules; the workers and
+ * peersite-index.js are classic scripts (IIFEs): module service workers are not everywhere yet (Firefox < 147).
+ */
+const BUNDLES = [
+  ['loader/main.ts', 'peersite.js', 'esm', { serveLater: true }],
+  ['loader/main.ts', 'peersite-plain.js', 'esm', { serveLater: true, plain: true }],
+  ['worker/sw.ts', 'sw-plain.js', 'iife', { plain: true }],
+  ['loader/main.ts', 'peersite-keyed.js', 'esm', { keyed: true, serveLater: true }],
+  ['worker/sw.ts', 'sw-keyed.js', 'iife', { keyed: true }],
   // A keyed site's version following, loaded by peersite.js after the first paint (loader/follow.ts).
-  build({
-    ...variant({ keyed: true }),
-    entryPoints: [join(root, 'loader', 'follow.ts')],
-    outfile: join(outdir, 'peersite-follow.js'),
-    format: 'esm'
-  }),
+  ['loader/follow.ts', 'peersite-follow.js', 'esm', { keyed: true }],
   // Loaded by the leader page only for sites with web seeds (BEP 19): not part of other sites' first visit.
-  build({
-    ...variant(),
-    entryPoints: [join(root, 'loader', 'webseed.ts')],
-    outfile: join(outdir, 'peersite-webseed.js'),
-    format: 'esm'
-  }),
+  ['loader/webseed.ts', 'peersite-webseed.js', 'esm', {}],
   // The loader's second bundle (loader/later.ts): what no first site byte waits for, loaded on demand (loader/lazy.ts).
-  build({
-    ...variant(),
-    entryPoints: [join(root, 'loader', 'later.ts')],
-    outfile: join(outdir, 'peersite-later.js'),
-    format: 'esm'
-  }),
-  build({
-    ...variant({ gateway: true }),
-    entryPoints: [join(root, 'loader', 'gateway.ts')],
-    outfile: join(outdir, 'gateway', 'peersite.js'),
-    format: 'esm'
-  }),
-  build({
-    ...variant(),
-    entryPoints: [join(root, 'worker', 'sw.ts')],
-    outfile: join(outdir, 'sw.js'),
-    // Module service workers are not everywhere yet (Firefox < 147): a classic script works in all.
-    format: 'iife'
-  }),
+  ['loader/later.ts', 'peersite-later.js', 'esm', {}],
+  ['loader/gateway.ts', 'gateway/peersite.js', 'esm', { gateway: true }],
+  ['worker/sw.ts', 'sw.js', 'iife', {}],
   // The sectioned-index code (issue 16), loaded only by sites published with an index: sw.js imports it with
   // importScripts, the loader page with import() (a classic script is valid module code), so the small sites'
   // loader does not carry it.
-  build({
-    ...variant(),
-    entryPoints: [join(root, 'worker', 'index-script.ts')],
-    outfile: join(outdir, 'peersite-index.js'),
-    format: 'iife'
-  }),
-  build({
-    ...variant({ gateway: true }),
-    entryPoints: [join(root, 'worker', 'sw.ts')],
-    outfile: join(outdir, 'gateway', 'sw.js'),
-    format: 'iife'
-  })
-])
+  ['worker/index-script.ts', 'peersite-index.js', 'iife', {}],
+  ['worker/sw.ts', 'gateway/sw.js', 'iife', { gateway: true }]
+]
+
+await Promise.all(BUNDLES.map(([entry, out, format, flags]) => build({
+  ...variant(flags),
+  entryPoints: [join(root, entry)],
+  outfile: join(outdir, out),
+  format
+})))
 
 await tersePass()
 
@@ -162,13 +112,11 @@ await tersePass()
  */
 async function tersePass () {
   if (!minify || sourcemap) return
-  const files = ['peersite.js', 'peersite-later.js', 'sw.js', 'peersite-plain.js', 'sw-plain.js', 'peersite-keyed.js', 'sw-keyed.js', 'peersite-follow.js', 'peersite-webseed.js',
-    'peersite-index.js', 'gateway/peersite.js', 'gateway/sw.js']
-  await Promise.all(files.map(async (name) => {
+  await Promise.all(BUNDLES.map(async ([, name, format]) => {
     const file = join(outdir, name)
     const code = await readFile(file, 'utf8')
     // ES modules (the loader's scripts) may rename their top level; the classic scripts (sw.js, peersite-index.js) are IIFEs.
-    const module = !/(^|\/)(sw|sw-keyed|sw-plain|peersite-index)\.js$/.test(name)
+    const module = format === 'esm'
     const out = await terser(code, { module, ecma: 2022, compress: { passes: 2 }, mangle: true, format: { ecma: 2022 } })
     await writeFile(file, out.code + '\n')
   }))
@@ -198,7 +146,7 @@ async function minifyHtml (source) {
 }
 
 const rows = []
-for (const name of ['peersite.js', 'peersite-later.js', 'sw.js', 'peersite-plain.js', 'sw-plain.js', 'peersite-keyed.js', 'sw-keyed.js', 'peersite-follow.js', 'peersite-webseed.js', 'peersite-index.js', 'index.html', '404.html', 'gateway/peersite.js', 'gateway/sw.js', 'gateway/index.html']) {
+for (const name of [...BUNDLES.map(([, out]) => out).sort((a, b) => a.includes('/') - b.includes('/')), 'index.html', '404.html', 'gateway/index.html']) {
   const bytes = await readFile(join(outdir, name))
   rows.push([name, bytes.length, gzipSync(bytes, { level: 9 }).length])
 }
