@@ -354,7 +354,7 @@ async function writeLoader (plan: PublishPlan, staging: string): Promise<void> {
     if (file === FOLLOW_SCRIPT && plan.key === undefined) continue // only a keyed site follows a key
     await copyFile(await loaderSource(plan.loaderDir, file, plan.key !== undefined, isPlain(plan)), join(staging, file))
   }
-  if (plan.webSeeds.length > 0 || plan.withFiles) await copyFile(join(plan.loaderDir, WEB_SEED_LOADER_FILE), join(staging, WEB_SEED_LOADER_FILE))
+  if (hasWebSeeds(plan)) await copyFile(join(plan.loaderDir, WEB_SEED_LOADER_FILE), join(staging, WEB_SEED_LOADER_FILE))
 }
 
 interface HashedSite {
@@ -456,7 +456,12 @@ async function copySiteFiles (plan: PublishPlan, dest: string): Promise<void> {
  * built without the code for those (scripts/build-browser.mjs PEERSITE_PLAIN).
  */
 function isPlain (plan: PublishPlan): boolean {
-  return !plan.index && plan.redirects.length === 0 && !plan.spa && plan.webSeeds.length === 0 && !plan.withFiles
+  return !plan.index && plan.redirects.length === 0 && !plan.spa && !hasWebSeeds(plan)
+}
+
+/** Web seeds: `--web-seed` URLs, or the loader's own host with `--with-files`. */
+function hasWebSeeds (plan: PublishPlan): boolean {
+  return plan.webSeeds.length > 0 || plan.withFiles
 }
 
 /**
