@@ -6,7 +6,9 @@
  *   - IndexedDB records of one 128 KiB piece, 16 per transaction (what engine/storage/idb.ts does),
  *   - IndexedDB records of 1 MiB (8 pieces), 2 per transaction,
  *   - an OPFS file through a sync access handle in a dedicated worker (each piece copied and transferred to it),
- * in a browser whose profile is on disk (as a visitor's is) and in an off-the-record context (what bench/media.mjs
+ * each then read back piece by piece in order (what uploading to other visitors, or a return visit, does; a 1 MiB
+ * record is read once for its 8 pieces), in a browser whose profile is on disk (as a visitor's is) and in an
+ * off-the-record context (what bench/media.mjs
  * and bench/profile-throughput.mjs use: Chromium keeps that storage in memory), the ways alternating round by round.
  * Values over 64 KiB (after compression) are kept by Chromium's IndexedDB as one blob file each on disk.
  *
@@ -35,8 +37,14 @@ onmessage = async (e) => {
     postMessage('opened')
   } else if (d.flush) {
     access.flush()
-    access.close()
     postMessage('flushed')
+  } else if (d.read !== undefined) {
+    const out = new Uint8Array(d.length)
+    access.read(out, { at: d.read })
+    postMessage({ bytes: out.buffer }, [out.buffer])
+  } else if (d.close) {
+    access.close()
+    postMessage('closed')
   } else {
     access.write(new Uint8Array(d.bytes), { at: d.at })
   }
@@ -72,7 +80,23 @@ const PAGE_SETUP = () => {
           tx.onabort = () => reject(tx.error)
         })
       }
+      window.storeCost.db = db
+    },
+    /** Reads back every piece in order: one get per record, a record's pieces sliced from it (1 MiB: 8 each). */
+    idbRead: async (size) => {
+      const db = window.storeCost.db
+      const n = Math.ceil(104857600 / size)
+      let bytes = 0
+      for (let i = 0; i < n; i++) {
+        const value = await new Promise((resolve, reject) => {
+          const req = db.transaction(['pieces'], 'readonly').objectStore('pieces').get(i)
+          req.onsuccess = () => resolve(req.result)
+          req.onerror = () => reject(req.error)
+        })
+        for (let at = 0; at < value.length; at += 131072) bytes += value.slice(at, at + 131072).length
+      }
       db.close()
+      if (bytes !== 104857600) throw new Error(`read ${bytes} bytes`)
     },
     opfs: async (name, workerUrl) => {
       const worker = new Worker(workerUrl)
@@ -87,15 +111,39 @@ const PAGE_SETUP = () => {
       }
       worker.postMessage({ flush: true })
       await answer()
+      window.storeCost.worker = worker
+    },
+    /** Reads back every piece in order: the worker reads it into a fresh buffer and transfers it here. */
+    opfsRead: async () => {
+      const worker = window.storeCost.worker
+      let bytes = 0
+      for (let i = 0; i < 800; i++) {
+        const got = new Promise((resolve) => { worker.onmessage = (e) => resolve(e.data.bytes) })
+        worker.postMessage({ read: i * 131072, length: 131072 })
+        bytes += (await got).byteLength
+      }
+      worker.postMessage({ close: true })
+      await new Promise((resolve) => { worker.onmessage = resolve })
       worker.terminate()
+      if (bytes !== 104857600) throw new Error(`read ${bytes} bytes`)
     }
   }
 }
 
+/** Each way: write 100 MB, then read it back piece by piece (what uploading to other visitors, or a return visit, does). */
 const WAYS = {
-  'IndexedDB, 128 KiB records (16 per transaction)': (page, name) => page.evaluate(([n, s]) => window.storeCost.idb(n, s, 16), [name, PIECE]),
-  'IndexedDB, 1 MiB records (2 per transaction)': (page, name) => page.evaluate(([n, s]) => window.storeCost.idb(n, s, 2), [name, 8 * PIECE]),
-  'OPFS, sync access handle in a dedicated worker': (page, name) => page.evaluate(([n]) => window.storeCost.opfs(n, '/writer.js'), [name])
+  'IndexedDB, 128 KiB records (16 per transaction)': {
+    write: (page, name) => page.evaluate(([n, s]) => window.storeCost.idb(n, s, 16), [name, PIECE]),
+    read: (page) => page.evaluate((s) => window.storeCost.idbRead(s), PIECE)
+  },
+  'IndexedDB, 1 MiB records (2 per transaction)': {
+    write: (page, name) => page.evaluate(([n, s]) => window.storeCost.idb(n, s, 2), [name, 8 * PIECE]),
+    read: (page) => page.evaluate((s) => window.storeCost.idbRead(s), 8 * PIECE)
+  },
+  'OPFS, sync access handle in a dedicated worker': {
+    write: (page, name) => page.evaluate(([n]) => window.storeCost.opfs(n, '/writer.js'), [name]),
+    read: (page) => page.evaluate(() => window.storeCost.opfsRead())
+  }
 }
 
 const server = http.createServer((req, res) => {
@@ -126,15 +174,17 @@ try {
       for (let round = 0; round < rounds; round++) {
         const ways = Object.entries(WAYS)
         if (round % 2 === 1) ways.reverse()
-        for (const [way, write] of ways) {
-          const before = await cpuSnapshot(tag)
-          await write(page, `r${round}-${way.slice(0, 4)}-${way.length}`)
-          const after = await cpuSnapshot(tag)
-          const { chromium, threads } = cpuPerMB(before, after, MB, 1)
-          const key = `${where} | ${way}`
-          if (!results.has(key)) results.set(key, [])
-          results.get(key).push({ chromium, threads: threads.filter(([t]) => !t.startsWith('node')) })
-          console.error(`bench/store-cost: ${key}, round ${round + 1}: ${fmt(chromium)} ms/MB`)
+        for (const [way, { write, read }] of ways) {
+          for (const [what, run] of [['write', write], ['read', read]]) {
+            const before = await cpuSnapshot(tag)
+            await run(page, `r${round}-${way.slice(0, 4)}-${way.length}`)
+            const after = await cpuSnapshot(tag)
+            const { chromium, threads } = cpuPerMB(before, after, MB, 1)
+            const key = `${where} | ${way} | ${what}`
+            if (!results.has(key)) results.set(key, [])
+            results.get(key).push({ chromium, threads: threads.filter(([t]) => !t.startsWith('node')) })
+            console.error(`bench/store-cost: ${key}, round ${round + 1}: ${fmt(chromium)} ms/MB`)
+          }
         }
       }
     } finally {
@@ -149,11 +199,11 @@ try {
 }
 
 const rows = [...results].map(([key, runs]) => {
-  const [where, way] = key.split(' | ')
+  const [where, way, what] = key.split(' | ')
   const mid = [...runs].sort((a, b) => a.chromium - b.chromium)[runs.length >> 1]
-  return [where, way, fmt(median(runs.map((r) => r.chromium))), runs.map((r) => fmt(r.chromium)).join(', '),
+  return [where, way, what, fmt(median(runs.map((r) => r.chromium))), runs.map((r) => fmt(r.chromium)).join(', '),
     mid.threads.slice(0, 4).map(([t, v]) => `${t.replace(/ \d+ \//, ' /')} ${fmt(v)}`).join('; ')]
 })
-console.log(markdownTable(['browser', 'pieces stored as', 'Chromium CPU ms/MB (median)', 'rounds', 'busiest threads, median round (ms/MB)'], rows, ['l', 'l', 'r', 'r', 'l']))
+console.log(markdownTable(['browser', 'pieces stored as', '', 'Chromium CPU ms/MB (median)', 'rounds', 'busiest threads, median round (ms/MB)'], rows, ['l', 'l', 'l', 'r', 'r', 'l']))
 console.log(`\n100 MB of random bytes per round; load average ${loads.map((l) => fmt(l)).join(', ')} (start, after each browser).`)
 process.exit(0)
