@@ -8,13 +8,18 @@
  *     worker, summarised by function (self time), written to DIR/*.cpuprofile for devtools.
  *
  *   npm run build && sh scripts/in-netns.sh node bench/profile-throughput.mjs [--profile DIR] [--mb 100] [--skip-page]
+ *     [--disk DIR] [--no-idb]
+ * --disk: Node seeder -> Chromium only, in a browser whose profile is on disk (DIR, emptied first), as a visitor's is:
+ * the contexts of the other runs are off the record, where Chromium keeps IndexedDB in memory, and stores pieces at
+ * a different CPU cost than on disk (no worker profile there). --no-idb: the page has no IndexedDB, so the engine
+ * keeps its pieces in memory (MemoryStore): what storing them costs.
  * PEERSITE_BENCH_DIST points it at another build. A diagnostic, not a benchmark: it exports no run(), so
  * bench/run-all.mjs skips it.
  */
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ensureDownloadSite } from '../scripts/make-media.mjs'
-import { launchChromium, rawChromiumToChromium, rawNodeToChromium, siteFrame, timedFetch } from './lib/chromium.mjs'
+import { launchChromium, launchPersistentChromium, rawChromiumToChromium, rawNodeToChromium, siteFrame, timedFetch } from './lib/chromium.mjs'
 import { assertInNetns, requireDist } from './lib/env.mjs'
 import { startLocalSite } from './lib/local-site.mjs'
 import { cpuPerMB, cpuSnapshot } from './lib/cpu.mjs'
@@ -25,6 +30,7 @@ const opt = (name) => { const i = args.indexOf(name); return i < 0 ? undefined :
 const profileDir = opt('--profile')
 const bigMB = Number(opt('--mb') ?? 100)
 const skipPage = args.includes('--skip-page')
+const diskDir = opt('--disk')
 function printCpu (label, before, after, mb) {
   const { chromium, node, threads } = cpuPerMB(before, after, mb)
   console.log(`\n${label}: Chromium ${fmt(chromium, 1)} ms/MB, bench process (Node seeder + playwright) ${fmt(node, 1)} ms/MB`)
@@ -96,6 +102,7 @@ const COUNT_SENDS = () => {
 
 async function measure (browser, tag, context, site, label) {
   await context.addInitScript(COUNT_SENDS)
+  if (args.includes('--no-idb')) await context.addInitScript(() => { Object.defineProperty(window, 'indexedDB', { value: undefined }) })
   const page = await context.newPage()
   await page.goto(site.url)
   const frame = await siteFrame(page, 'Download')
@@ -196,6 +203,20 @@ async function measure (browser, tag, context, site, label) {
 assertInNetns()
 requireDist('bench/profile-throughput')
 if (profileDir !== undefined) await mkdir(profileDir, { recursive: true })
+if (diskDir !== undefined) {
+  await rm(diskDir, { recursive: true, force: true })
+  const { context, tag } = await launchPersistentChromium(diskDir)
+  const site0 = await ensureDownloadSite({ bigMB })
+  const site = await startLocalSite(site0.dir)
+  console.log(`piece length ${site.result.metainfo.pieceLength}, build ${process.env.PEERSITE_BENCH_DIST ?? 'dist'}, profile on disk`)
+  try {
+    await measure(context.browser(), tag, context, site, 'node-to-chromium')
+  } finally {
+    // Bounded: a persistent context can take long to close, and the figures are printed already.
+    await Promise.race([context.close().then(() => site.close()), new Promise((resolve) => setTimeout(resolve, 15_000))])
+  }
+  process.exit(0)
+}
 const { browser, tag } = await launchChromium()
 const site0 = await ensureDownloadSite({ bigMB })
 const site = await startLocalSite(site0.dir)
