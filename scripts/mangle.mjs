@@ -46,7 +46,7 @@ export const MANGLED = [
   'onBadPiece', 'seedTurnMs', 'stalled', 'remoteAddress', 'addConnection', 'onDownloaded', 'disconnected', 'ownId',
   'onReadable', 'onVerified', 'destroyAll', 'onUploaded', 'setSeeding', 'prioritize', 'delivered', 'rejectAll',
   'onRequest', 'identify', 'badPiece', 'onCancel', 'onChoked', 'onChoke', 'onBlock', 'rechoke', 'sentAt', 'wake',
-  'forget', 'admit', 'onBan', 'rush', 'tick', 'badData', 'initiator', 'optimisticIntervalMs', 'rechokeIntervalMs',
+  'forget', 'admit', 'onBan', 'rush', 'tick', 'badData', 'smartBan', 'servingCode', 'initiator', 'optimisticIntervalMs', 'rechokeIntervalMs',
   'downloadedBytes', 'uploadedBytes', 'uploadedTotal', 'cancelled', 'byKey', 'solo', 'destroy', 'createDiscovery',
   'discovery', 'createStore', 'onMetadata', 'onProgress', 'optimisticSlots', 'seedDeferMs', 'onActivity', 'onRead',
   'timer', 'maxBytes', 'canHandle',
