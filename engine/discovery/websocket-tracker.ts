@@ -22,7 +22,7 @@ import {
   createAnswer, createOffer, type RTCPeerConnectionConstructor, type SessionDescription, type WebRtcConnection
 } from '../transport/webrtc.js'
 import type { AnnounceStats, Discovery, DiscoveryEvents, DiscoveryInit } from './index.js'
-import { WS_CONNECT_TIMEOUT_MS, WS_DEFAULT_INTERVAL_MS, WS_DEFAULT_NUMWANT, WS_MAX_OFFERS_PER_ANNOUNCE, WS_MAX_PENDING, WS_MIN_INTERVAL_MS, WS_OFFER_TIMEOUT_MS, WS_RECONNECT_MAX_MS, WS_RECONNECT_MIN_MS } from '../constants.js'
+import { CHECK_ARGS, WS_CONNECT_TIMEOUT_MS, WS_DEFAULT_INTERVAL_MS, WS_DEFAULT_NUMWANT, WS_MAX_OFFERS_PER_ANNOUNCE, WS_MAX_PENDING, WS_MIN_INTERVAL_MS, WS_OFFER_TIMEOUT_MS, WS_RECONNECT_MAX_MS, WS_RECONNECT_MIN_MS } from '../constants.js'
 
 /** The part of the WebSocket API we use: browsers' WebSocket and the `ws` package's both fit. */
 export interface WebSocketLike {
@@ -361,12 +361,12 @@ export class WebSocketTrackerDiscovery extends Emitter<DiscoveryEvents> implemen
   constructor (init: WebSocketTrackerDiscoveryInit) {
     super()
     this.#init = init
-    if (init.infoHash.length !== 20 || init.peerId.length !== 20) throw new TypeError('infoHash and peerId have 20 bytes')
+    if (CHECK_ARGS && (init.infoHash.length !== 20 || init.peerId.length !== 20)) throw new TypeError('infoHash and peerId have 20 bytes')
     this.infoHashBinary = bytesToBinary(init.infoHash)
     this.peerIdBinary = bytesToBinary(init.peerId)
     const ctor = init.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
-    if (ctor === undefined) throw new TypeError('no WebSocket: pass one (in Node, the `ws` package)')
-    this.WebSocketCtor = ctor
+    if (CHECK_ARGS && ctor === undefined) throw new TypeError('no WebSocket: pass one (in Node, the `ws` package)')
+    this.WebSocketCtor = ctor!
     this.intervalOverride = init.announceIntervalMs
   }
 
