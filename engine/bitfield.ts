@@ -61,17 +61,11 @@ export class Bitfield {
 
   clone (): Bitfield { return new Bitfield(this.length, this.bytes) }
 
-  /** Readable fixture form used in tests: "*" for a set bit, " " for a clear one. */
+  /** Readable fixture form used in tests: "*" for a set bit, " " for a clear one (test/fixtures/bitfield.ts reads it). */
   toString (): string {
     let s = ''
     for (let i = 0; i < this.length; i++) s += this.has(i) ? '*' : ' '
     return s
-  }
-
-  static fromString (s: string): Bitfield {
-    const b = new Bitfield(s.length)
-    for (let i = 0; i < s.length; i++) if (s[i] === '*') b.set(i)
-    return b
   }
 }
 
