@@ -165,6 +165,7 @@ export class Torrent extends Emitter<TorrentEvents> {
   readonly #reader: Reader
   /** The serving side (engine/serving.ts): set by serve(), at once unless TorrentInit.serveLater. */
   #serving: ServingParts | undefined
+  /** TorrentInit.servingCode; none in a build that leaves the module out when none was given (no smart ban then). */
   readonly #servingCode: (() => Promise<ServingParts>) | undefined
   #metadata: MetadataExchange | undefined
   readonly #pointer: PointerPort | undefined
