@@ -48,7 +48,7 @@
  * checks of its own callers' arguments (API misuse: what the wire encoders, bencode, the picker, a bitfield and a
  * memory store are given; CHECK_ARGS in engine/constants.ts) left out of the browser builds, as release builds leave
  * out assertions, every check of what a peer, tracker, file or the worker sends kept (-591 B); a test-only
- * Bitfield.fromString and an unused Peer.writePiece gone (-36 B): 36,489 B, budget 36.5 KB.
+ * Bitfield.fromString and an unused Peer.writePiece gone (-36 B): 36,481 B, budget 36.5 KB.
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
