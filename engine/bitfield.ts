@@ -1,3 +1,5 @@
+import { CHECK_ARGS } from './constants.js'
+
 /**
  * A fixed-size set of piece indices, stored as BEP 3 lays out the bitfield message: "The high bit in the first
  * byte corresponds to piece index 0. Bits that are cleared indicated a missing piece, and set bits indicate a valid
@@ -9,7 +11,7 @@ export class Bitfield {
   #count = 0
 
   constructor (length: number, bytes?: Uint8Array) {
-    if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`invalid bitfield length ${length}`)
+    if (CHECK_ARGS && (!Number.isSafeInteger(length) || length < 0)) throw new RangeError(`invalid bitfield length ${length}`)
     this.length = length
     this.bytes = new Uint8Array(Math.ceil(length / 8))
     if (bytes !== undefined) {
@@ -59,17 +61,11 @@ export class Bitfield {
 
   clone (): Bitfield { return new Bitfield(this.length, this.bytes) }
 
-  /** Readable fixture form used in tests: "*" for a set bit, " " for a clear one. */
+  /** Readable fixture form used in tests: "*" for a set bit, " " for a clear one (test/fixtures/bitfield.ts reads it). */
   toString (): string {
     let s = ''
     for (let i = 0; i < this.length; i++) s += this.has(i) ? '*' : ' '
     return s
-  }
-
-  static fromString (s: string): Bitfield {
-    const b = new Bitfield(s.length)
-    for (let i = 0; i < s.length; i++) if (s[i] === '*') b.set(i)
-    return b
   }
 }
 

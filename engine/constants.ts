@@ -6,6 +6,16 @@
  * arithmetic constant in every browser bundle, used or not (sw.js uses few of these), and drops a literal one.
  */
 
+/** Defined true by scripts/build-browser.mjs in the browser builds. */
+declare const PEERSITE_BROWSER: boolean | undefined
+/**
+ * Whether the engine checks its own callers' arguments (API misuse: a piece count, an id of the wrong length, a value
+ * to encode that is no uint32): everywhere but in the browser builds, as release builds leave out assertions. There
+ * the callers are the engine and the loader themselves, tested with the checks on. A check of anything a peer, a
+ * tracker, a file or the worker sends is never one of these.
+ */
+export const CHECK_ARGS = typeof PEERSITE_BROWSER === 'undefined'
+
 /** BEP 3: "All current implementations use 2^14 (16 kiB), and close connections which request an amount greater than that." */
 export const BLOCK_LENGTH = 16 * 1024
 

@@ -16,7 +16,7 @@ import { equalBytes, sha1 } from './util/bytes.js'
 import type { Peer } from './wire/peer.js'
 import type { Bitfield } from './bitfield.js'
 import type { PeerPolicy } from './peer-policy.js'
-import { SmartBan } from './smart-ban.js'
+import type { SmartBan } from './smart-ban.js'
 
 interface Outstanding extends BlockRequest { sentAt: number }
 
@@ -43,6 +43,11 @@ export interface DownloaderContext {
   peerByKey (key: string): Peer | undefined
   /** The per-peer records: told what each peer delivered; says who is snubbed. */
   readonly policy: PeerPolicy
+  /**
+   * Smart ban's records (engine/smart-ban.ts), asked for at the first piece that fails its hash check with blocks from
+   * several peers: a visitor's loader brings its code then (it is part of the serving side's, Torrent.serve).
+   */
+  smartBan (): Promise<SmartBan>
 }
 
 export class Downloader {
@@ -51,7 +56,8 @@ export class Downloader {
   readonly #outstanding = new Map<Peer, Map<string, Outstanding>>()
   /** Blocks of pieces being assembled, and which peer (key) sent each block. */
   readonly #buffers = new Map<number, { data: Uint8Array, sources: Array<string | undefined> }>()
-  readonly #smartBan = new SmartBan()
+  /** Smart ban, from the first failed piece with several senders on (DownloaderContext.smartBan). */
+  #smartBan: Promise<SmartBan> | undefined
   /** Verified pieces whose store.put has not settled yet. */
   readonly #storing = new Map<number, Uint8Array>()
   /** Pieces of #storing announced already (onAnnounce), before the store took them. */
@@ -269,14 +275,23 @@ export class Downloader {
       this.picker.setExclusive(index)
       const err = new HashMismatchError(index)
       this.#ctx.warn(err)
-      for (const culprit of await this.#smartBan.pieceFailed(index, entry.data, { sources: entry.sources, blockLength })) {
-        this.#ctx.badData(culprit, err)
+      // One sender is proof at once, with no code to wait for. Several: smart ban remembers each one's blocks, to
+      // compare them with the piece once it verifies (and if its code cannot load, the exclusive retry above still
+      // names the sender of a second bad copy).
+      const senders = new Set(entry.sources)
+      senders.delete(undefined)
+      if (senders.size > 1) {
+        const smartBan = this.#smartBan ??= this.#ctx.smartBan()
+        smartBan.catch(() => { if (this.#smartBan === smartBan) this.#smartBan = undefined })
+        senders.clear()
+        for (const culprit of await smartBan.then(async (ban) => await ban.pieceFailed(index, entry.data, { sources: entry.sources, blockLength }), () => [])) senders.add(culprit)
       }
+      for (const culprit of senders) this.#ctx.badData(culprit!, err)
       return
     }
-    void this.#smartBan.pieceVerified(index, entry.data, blockLength).then((culprits) => {
+    void this.#smartBan?.then(async (smartBan) => await smartBan.pieceVerified(index, entry.data, blockLength)).then((culprits) => {
       for (const culprit of culprits) this.#ctx.badData(culprit, new HashMismatchError(index))
-    })
+    }, () => {})
     await this.#keep(index, entry.data)
   }
 

@@ -8,3 +8,5 @@
 export { Choker, newcomerTest } from './choker.js'
 export { MetadataExchange } from './metadata-exchange.js'
 export { Uploader } from './upload.js'
+/** Smart ban (only after a piece failed its hash check with blocks from several peers: DownloaderContext.smartBan). */
+export { SmartBan } from './smart-ban.js'

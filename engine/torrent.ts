@@ -91,6 +91,12 @@ export interface TorrentInit {
    * `ut_metadata` is not offered (BEP 10: the extended handshake is sent again when it is).
    */
   serveLater?: boolean
+  /**
+   * Where a torrent that serves later gets the serving side's code (engine/serving.ts) if it needs part of it before
+   * serve(): smart ban, at the first piece that fails its hash check with blocks from several peers. Default: the
+   * module itself (the loader, which leaves it out of its first bundle, passes peersite-later.js's).
+   */
+  servingCode?: () => Promise<ServingParts>
 }
 
 /** What the torrent asks of a peer-exchange component (engine/discovery/pex.ts implements it for TCP). */
@@ -159,6 +165,8 @@ export class Torrent extends Emitter<TorrentEvents> {
   readonly #reader: Reader
   /** The serving side (engine/serving.ts): set by serve(), at once unless TorrentInit.serveLater. */
   #serving: ServingParts | undefined
+  /** TorrentInit.servingCode; none in a build that leaves the module out when none was given (no smart ban then). */
+  readonly #servingCode: (() => Promise<ServingParts>) | undefined
   #metadata: MetadataExchange | undefined
   readonly #pointer: PointerPort | undefined
   readonly #pex: PeerExchangeHooks | undefined
@@ -212,6 +220,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.#pointer = init.pointer
     this.#pex = init.pex
     if ((typeof PEERSITE_SERVE_LATER === 'undefined' || !PEERSITE_SERVE_LATER) && init.serveLater !== true) this.serve(servingParts)
+    this.#servingCode = init.servingCode ?? (typeof PEERSITE_SERVE_LATER === 'undefined' || !PEERSITE_SERVE_LATER ? async () => servingParts : undefined)
     if (init.metainfo !== undefined) {
       if (init.metainfo.infoHash !== this.infoHash) throw new InvalidTorrentError('metainfo does not match the infohash')
       this.#setMetainfo(init.metainfo, init.have)
@@ -276,7 +285,8 @@ export class Torrent extends Emitter<TorrentEvents> {
       },
       warn: (err) => this.emit('warning', err),
       peerByKey: (key) => this.#peerList.byKey(key),
-      policy: this.#policy
+      policy: this.#policy,
+      smartBan: async () => new (this.#serving ?? await this.#servingCode!()).SmartBan()
     }, have)
     this.#downloader = downloader
     for (let i = 0; i < metainfo.pieceCount; i++) if (downloader.have.has(i)) this.#verifiedBytes += pieceLengthAt(metainfo, i)

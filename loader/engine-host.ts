@@ -225,6 +225,7 @@ export async function startTorrent (metainfo: Metainfo, manifest: SiteManifest, 
     maxPeers: BROWSER_MAX_PEERS,
     // Serving other peers starts after the first site byte (loader/main.ts), its code in peersite-later.js.
     serveLater: true,
+    servingCode: async () => (await later()).serving,
     ...(early !== undefined ? { peerId: early.peerId } : {}),
     ...(have !== undefined ? { have } : {}),
     ...(pointer !== undefined ? { pointer } : {})

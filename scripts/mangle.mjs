@@ -36,7 +36,7 @@ export const MANGLED = [
   // engine/wire
   'maxMessageLength', 'receivedHandshake', 'metadataSize', 'amInterested', 'amChoking', 'peerChoking', 'peerInterested',
   'supportsExtensions', 'sentHandshake', 'writeExtension', 'writeNotInterested', 'writeInterested', 'writeExtendedHandshake',
-  'writeHandshake', 'writeRequests', 'writeBitfield', 'writeCancels', 'writeCancel', 'writeKeepAlive', 'writePiece',
+  'writeHandshake', 'writeRequests', 'writeBitfield', 'writeCancels', 'writeCancel', 'writeKeepAlive',
   'writeHave', 'remotePeerId', 'lastReceivedAt', 'lastSentAt', 'msgType', 'isValidPayload', 'onHandshake', 'reserved',
   'assembler', 'writeUnchoke', 'writePieces', 'writeChoke', 'notInterested', 'remotePeerIdHex', 'payload', 'snubbed',
   'onExtendedHandshake', 'onPeerClose', 'infoHashBytes',
@@ -46,7 +46,7 @@ export const MANGLED = [
   'onBadPiece', 'seedTurnMs', 'stalled', 'remoteAddress', 'addConnection', 'onDownloaded', 'disconnected', 'ownId',
   'onReadable', 'onVerified', 'destroyAll', 'onUploaded', 'setSeeding', 'prioritize', 'delivered', 'rejectAll',
   'onRequest', 'identify', 'badPiece', 'onCancel', 'onChoked', 'onChoke', 'onBlock', 'rechoke', 'sentAt', 'wake',
-  'forget', 'admit', 'onBan', 'rush', 'tick', 'badData', 'initiator', 'optimisticIntervalMs', 'rechokeIntervalMs',
+  'forget', 'admit', 'onBan', 'rush', 'tick', 'badData', 'smartBan', 'servingCode', 'initiator', 'optimisticIntervalMs', 'rechokeIntervalMs',
   'downloadedBytes', 'uploadedBytes', 'uploadedTotal', 'cancelled', 'byKey', 'solo', 'destroy', 'createDiscovery',
   'discovery', 'createStore', 'onMetadata', 'onProgress', 'optimisticSlots', 'seedDeferMs', 'onActivity', 'onRead',
   'timer', 'maxBytes', 'canHandle',

@@ -22,7 +22,7 @@ import {
   createAnswer, createOffer, type RTCPeerConnectionConstructor, type SessionDescription, type WebRtcConnection
 } from '../transport/webrtc.js'
 import type { AnnounceStats, Discovery, DiscoveryEvents, DiscoveryInit } from './index.js'
-import { WS_CONNECT_TIMEOUT_MS, WS_DEFAULT_INTERVAL_MS, WS_DEFAULT_NUMWANT, WS_MAX_OFFERS_PER_ANNOUNCE, WS_MAX_PENDING, WS_MIN_INTERVAL_MS, WS_OFFER_TIMEOUT_MS, WS_RECONNECT_MAX_MS, WS_RECONNECT_MIN_MS } from '../constants.js'
+import { CHECK_ARGS, WS_CONNECT_TIMEOUT_MS, WS_DEFAULT_INTERVAL_MS, WS_DEFAULT_NUMWANT, WS_MAX_OFFERS_PER_ANNOUNCE, WS_MAX_PENDING, WS_MIN_INTERVAL_MS, WS_OFFER_TIMEOUT_MS, WS_RECONNECT_MAX_MS, WS_RECONNECT_MIN_MS } from '../constants.js'
 
 /** The part of the WebSocket API we use: browsers' WebSocket and the `ws` package's both fit. */
 export interface WebSocketLike {
@@ -101,17 +101,19 @@ export interface AnswerMessage {
   trackerid?: string
 }
 
-/** What a tracker message means to us; `ignore` for anything not for this torrent or malformed. */
+/** What a tracker message means to us; `ignore` for anything not for this torrent or malformed (the reason is not kept: nothing reads it). */
 export type TrackerMessage =
   | { kind: 'response', interval?: number, trackerId?: string, warning?: string, acked: boolean, swarmSize?: number }
   | { kind: 'failure', reason: string }
   | { kind: 'offer', peerId: Uint8Array, offerId: string, offer: SessionDescription }
   | { kind: 'answer', peerId: Uint8Array, offerId: string, answer: SessionDescription }
-  | { kind: 'ignore', why: string }
+  | { kind: 'ignore' }
 
 function isDescription (d: unknown, type: 'offer' | 'answer'): d is SessionDescription {
   return typeof d === 'object' && d !== null && (d as SessionDescription).type === type && typeof (d as SessionDescription).sdp === 'string'
 }
+
+const IGNORE: TrackerMessage = { kind: 'ignore' }
 
 /** Decodes one message from a tracker for the torrent `infoHash` and our `peerId` (binary strings). */
 export function parseTrackerMessage (data: unknown, infoHash: string, peerId: string): TrackerMessage {
@@ -128,16 +130,15 @@ export function parseTrackerMessage (data: unknown, infoHash: string, peerId: st
   if (failure !== undefined && (msg.info_hash === undefined || msg.info_hash === infoHash)) {
     return { kind: 'failure', reason: String(failure) }
   }
-  if (msg.action !== 'announce') return { kind: 'ignore', why: `action ${String(msg.action)}` }
-  if (msg.info_hash !== infoHash) return { kind: 'ignore', why: 'another torrent' }
+  // Nothing else is for us: another action (scrape), another torrent.
+  if (msg.action !== 'announce' || msg.info_hash !== infoHash) return IGNORE
   if (msg.peer_id !== undefined) {
     const remote = binaryToBytes(msg.peer_id)
-    if (remote === undefined) return { kind: 'ignore', why: 'malformed peer_id' }
-    if (msg.peer_id === peerId) return { kind: 'ignore', why: 'our own message' }
-    if (typeof msg.offer_id !== 'string' || binaryToBytes(msg.offer_id) === undefined) return { kind: 'ignore', why: 'malformed offer_id' }
+    // A malformed peer id, our own message echoed, a malformed offer id.
+    if (remote === undefined || msg.peer_id === peerId || typeof msg.offer_id !== 'string' || binaryToBytes(msg.offer_id) === undefined) return IGNORE
     if (isDescription(msg.offer, 'offer')) return { kind: 'offer', peerId: remote, offerId: msg.offer_id, offer: { type: 'offer', sdp: msg.offer.sdp } }
     if (isDescription(msg.answer, 'answer')) return { kind: 'answer', peerId: remote, offerId: msg.offer_id, answer: { type: 'answer', sdp: msg.answer.sdp } }
-    return { kind: 'ignore', why: 'neither offer nor answer' }
+    return IGNORE
   }
   const seconds = Number(msg.interval ?? msg['min interval'])
   const swarmSize = Number(msg.complete) + Number(msg.incomplete)
@@ -360,12 +361,12 @@ export class WebSocketTrackerDiscovery extends Emitter<DiscoveryEvents> implemen
   constructor (init: WebSocketTrackerDiscoveryInit) {
     super()
     this.#init = init
-    if (init.infoHash.length !== 20 || init.peerId.length !== 20) throw new TypeError('infoHash and peerId have 20 bytes')
+    if (CHECK_ARGS && (init.infoHash.length !== 20 || init.peerId.length !== 20)) throw new TypeError('infoHash and peerId have 20 bytes')
     this.infoHashBinary = bytesToBinary(init.infoHash)
     this.peerIdBinary = bytesToBinary(init.peerId)
     const ctor = init.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
-    if (ctor === undefined) throw new TypeError('no WebSocket: pass one (in Node, the `ws` package)')
-    this.WebSocketCtor = ctor
+    if (CHECK_ARGS && ctor === undefined) throw new TypeError('no WebSocket: pass one (in Node, the `ws` package)')
+    this.WebSocketCtor = ctor!
     this.intervalOverride = init.announceIntervalMs
   }
 

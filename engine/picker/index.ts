@@ -13,7 +13,7 @@
  * soon as it has enough pieces. The array starts shuffled, so ties are broken randomly.
  */
 import { Bitfield } from '../bitfield.js'
-import { BLOCK_LENGTH } from '../constants.js'
+import { BLOCK_LENGTH, CHECK_ARGS } from '../constants.js'
 import { mulberry32 } from '../util/random.js'
 
 export interface BlockRequest { index: number, begin: number, length: number }
@@ -137,10 +137,10 @@ export class PiecePicker {
   constructor (init: PiecePickerInit) {
     const { pieceCount, pieceLength, length } = init
     const blockLength = init.blockLength ?? BLOCK_LENGTH
-    if (!Number.isSafeInteger(pieceCount) || pieceCount < 0) throw new RangeError(`invalid piece count ${pieceCount}`)
-    if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new RangeError(`invalid piece length ${pieceLength}`)
-    if (!Number.isSafeInteger(blockLength) || blockLength <= 0) throw new RangeError(`invalid block length ${blockLength}`)
-    if (!Number.isSafeInteger(length) || length < 0 || Math.ceil(length / pieceLength) !== pieceCount) {
+    if (CHECK_ARGS && (!Number.isSafeInteger(pieceCount) || pieceCount < 0)) throw new RangeError(`invalid piece count ${pieceCount}`)
+    if (CHECK_ARGS && (!Number.isSafeInteger(pieceLength) || pieceLength <= 0)) throw new RangeError(`invalid piece length ${pieceLength}`)
+    if (CHECK_ARGS && (!Number.isSafeInteger(blockLength) || blockLength <= 0)) throw new RangeError(`invalid block length ${blockLength}`)
+    if (CHECK_ARGS && (!Number.isSafeInteger(length) || length < 0 || Math.ceil(length / pieceLength) !== pieceCount)) {
       throw new RangeError(`length ${length} does not make ${pieceCount} pieces of ${pieceLength} bytes`)
     }
     this.pieceCount = pieceCount
@@ -333,8 +333,8 @@ export class PiecePicker {
    * a released range stops counting at once, for the next pick.
    */
   addPriority (first: number, last: number, priority = 1): () => void {
-    if (!Number.isInteger(first) || !Number.isInteger(last) || first > last) throw new RangeError(`invalid piece range ${first}-${last}`)
-    if (!Number.isFinite(priority)) throw new RangeError(`invalid priority ${priority}`)
+    if (CHECK_ARGS && (!Number.isInteger(first) || !Number.isInteger(last) || first > last)) throw new RangeError(`invalid piece range ${first}-${last}`)
+    if (CHECK_ARGS && !Number.isFinite(priority)) throw new RangeError(`invalid priority ${priority}`)
     const range: PriorityRange = {
       first: Math.max(0, first),
       last: Math.min(this.pieceCount - 1, last),
@@ -370,7 +370,7 @@ export class PiecePicker {
 
   /** Marks pieces `first`..`last` (clamped to the torrent) wanted or not wanted in the background. */
   setWanted (first: number, last: number, wanted: boolean): void {
-    if (!Number.isInteger(first) || !Number.isInteger(last)) throw new RangeError(`invalid piece range ${first}-${last}`)
+    if (CHECK_ARGS && (!Number.isInteger(first) || !Number.isInteger(last))) throw new RangeError(`invalid piece range ${first}-${last}`)
     const from = Math.max(0, first)
     const to = Math.min(this.pieceCount - 1, last)
     if (from > to) return

@@ -2,6 +2,7 @@
  * Pieces kept in memory: the store for tests and the browser's last resort when neither OPFS nor IndexedDB is
  * available. `maxBytes` simulates a storage quota so the engine's quota handling can be tested without a browser.
  */
+import { CHECK_ARGS } from '../constants.js'
 import { AbortError, StorageError } from '../errors.js'
 import { pieceRange, type PieceStore, type PieceStoreInit } from './index.js'
 
@@ -19,8 +20,8 @@ export class MemoryStore implements PieceStore {
   #closed = false
 
   constructor (init: MemoryStoreInit) {
-    if (!Number.isSafeInteger(init.pieceLength) || init.pieceLength <= 0) throw new RangeError(`invalid piece length ${init.pieceLength}`)
-    if (!Number.isSafeInteger(init.length) || init.length < 0) throw new RangeError(`invalid length ${init.length}`)
+    if (CHECK_ARGS && (!Number.isSafeInteger(init.pieceLength) || init.pieceLength <= 0)) throw new RangeError(`invalid piece length ${init.pieceLength}`)
+    if (CHECK_ARGS && (!Number.isSafeInteger(init.length) || init.length < 0)) throw new RangeError(`invalid length ${init.length}`)
     this.pieceLength = init.pieceLength
     this.length = init.length
     this.maxBytes = init.maxBytes ?? Number.POSITIVE_INFINITY

@@ -10,7 +10,7 @@
  * channel with a random label and default options (ordered, reliable); its answerer takes whatever channel arrives.
  * We do the same, and descriptions travel as plain `{ type, sdp }`.
  */
-import { ICE_GATHERING_TIMEOUT_MS, ICE_SETTLE_MS, SEND_LOW_WATER_MARK } from '../constants.js'
+import { CHECK_ARGS, ICE_GATHERING_TIMEOUT_MS, ICE_SETTLE_MS, SEND_LOW_WATER_MARK } from '../constants.js'
 import { Emitter } from '../util/emitter.js'
 import { randomBytes, toHex, utf8 } from '../util/bytes.js'
 import { isRemoteClose, sdpFingerprint, type Connection, type ConnectionEvents, type RemoteIdentity } from './index.js'
@@ -248,8 +248,8 @@ export function candidateTypes (config: RTCConfiguration | undefined): string[] 
 
 function peerConnection (init: WebRtcInit): RTCPeerConnection {
   const Ctor = init.RTCPeerConnection ?? (globalThis as { RTCPeerConnection?: RTCPeerConnectionConstructor }).RTCPeerConnection
-  if (Ctor === undefined) throw new TypeError('no RTCPeerConnection: this environment has no WebRTC')
-  return new Ctor(init.rtcConfig)
+  if (CHECK_ARGS && Ctor === undefined) throw new TypeError('no RTCPeerConnection: this environment has no WebRTC')
+  return new Ctor!(init.rtcConfig)
 }
 
 /** The offering side: a connection (not open yet) and its complete offer. Call `connection.accept(answer)` next. */

@@ -4,6 +4,7 @@
  * BencodeError (a warning for the caller, never a crash). Dictionaries decode to null-prototype objects, so a key
  * such as `__proto__` is an ordinary key. The `bencode` npm package is kept only as the tests' reference oracle.
  */
+import { CHECK_ARGS } from '../constants.js'
 import { concatBytes, toHex, utf8 } from './bytes.js'
 
 export type BValue = number | Uint8Array | BValue[] | { [key: string]: BValue }
@@ -31,7 +32,7 @@ export function bencode (value: unknown): Uint8Array {
     if (v == null) return
     if (typeof v === 'boolean') v = +v
     if (typeof v === 'number') {
-      if (!Number.isInteger(v)) throw new TypeError(`bencode: ${v} is not an integer`)
+      if (CHECK_ARGS && !Number.isInteger(v)) throw new TypeError(`bencode: ${v} is not an integer`)
       ascii(`i${BigInt(v)}e`) // BigInt: 1e21 is written out in digits
     } else if (typeof v === 'string') {
       str(utf8.encode(v))
@@ -52,7 +53,7 @@ export function bencode (value: unknown): Uint8Array {
         walk(x)
       }
       ascii('e')
-    } else {
+    } else if (CHECK_ARGS) {
       throw new TypeError(`bencode: cannot encode a ${typeof v}`)
     }
   }

@@ -6,6 +6,7 @@
  * form of <length prefix><message ID><payload>. The length prefix is a four byte big-endian value."
  */
 import {
+  CHECK_ARGS,
   EXTENSION_RESERVED_BIT,
   EXTENSION_RESERVED_BYTE,
   HANDSHAKE_LENGTH,
@@ -32,7 +33,7 @@ const UINT32_MAX = 0xffffffff
  * BEP 10: "The bit selected for the extension protocol is bit 20 from the right ... (reserved_byte[5] & 0x10)".
  */
 export function setExtensionBit (reserved: Uint8Array): Uint8Array {
-  if (reserved.length !== RESERVED_LENGTH) throw new RangeError(`reserved bytes must be ${RESERVED_LENGTH} long, got ${reserved.length}`)
+  if (CHECK_ARGS && reserved.length !== RESERVED_LENGTH) throw new RangeError(`reserved bytes must be ${RESERVED_LENGTH} long, got ${reserved.length}`)
   reserved[EXTENSION_RESERVED_BYTE] = reserved[EXTENSION_RESERVED_BYTE]! | EXTENSION_RESERVED_BIT
   return reserved
 }
@@ -56,10 +57,10 @@ export function supportsExtensions (reserved: Uint8Array): boolean {
  *   48      20    peer_id
  */
 export function encodeHandshake (h: { infoHash: Uint8Array, peerId: Uint8Array, reserved?: Uint8Array }): Uint8Array {
-  if (h.infoHash.length !== HASH_LENGTH) throw new RangeError(`infoHash must be ${HASH_LENGTH} bytes, got ${h.infoHash.length}`)
-  if (h.peerId.length !== PEER_ID_LENGTH) throw new RangeError(`peerId must be ${PEER_ID_LENGTH} bytes, got ${h.peerId.length}`)
+  if (CHECK_ARGS && h.infoHash.length !== HASH_LENGTH) throw new RangeError(`infoHash must be ${HASH_LENGTH} bytes, got ${h.infoHash.length}`)
+  if (CHECK_ARGS && h.peerId.length !== PEER_ID_LENGTH) throw new RangeError(`peerId must be ${PEER_ID_LENGTH} bytes, got ${h.peerId.length}`)
   const reserved = h.reserved ?? setExtensionBit(new Uint8Array(RESERVED_LENGTH))
-  if (reserved.length !== RESERVED_LENGTH) throw new RangeError(`reserved must be ${RESERVED_LENGTH} bytes, got ${reserved.length}`)
+  if (CHECK_ARGS && reserved.length !== RESERVED_LENGTH) throw new RangeError(`reserved must be ${RESERVED_LENGTH} bytes, got ${reserved.length}`)
   const out = new Uint8Array(HANDSHAKE_LENGTH)
   out[0] = PSTR.length
   out.set(PSTR, 1)
@@ -127,7 +128,7 @@ export function encodeMessage (m: Message): Uint8Array {
       return f.bytes
     }
     case 'extended': {
-      if (!Number.isInteger(m.id) || m.id < 0 || m.id > 0xff) throw new RangeError(`extended message id out of range: ${m.id}`)
+      if (CHECK_ARGS && (!Number.isInteger(m.id) || m.id < 0 || m.id > 0xff)) throw new RangeError(`extended message id out of range: ${m.id}`)
       const f = frame(MessageId.extended, 1 + m.payload.length)
       f.bytes[5] = m.id
       f.bytes.set(m.payload, 6)
@@ -200,7 +201,7 @@ function frame (id: number, payloadLength: number): { bytes: Uint8Array, view: D
 }
 
 function u32 (value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 0 || value > UINT32_MAX) throw new RangeError(`${name} is not a uint32: ${value}`)
+  if (CHECK_ARGS && (!Number.isInteger(value) || value < 0 || value > UINT32_MAX)) throw new RangeError(`${name} is not a uint32: ${value}`)
   return value
 }
 
@@ -387,7 +388,7 @@ export class WireDecoder {
 }
 
 function checkMax (value: number): number {
-  if (!Number.isInteger(value) || value < 1 || value > UINT32_MAX) throw new RangeError(`maxMessageLength must be a positive uint32, got ${value}`)
+  if (CHECK_ARGS && (!Number.isInteger(value) || value < 1 || value > UINT32_MAX)) throw new RangeError(`maxMessageLength must be a positive uint32, got ${value}`)
   return value
 }
 

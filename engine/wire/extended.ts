@@ -2,6 +2,7 @@
  * The BEP 10 extended handshake: the bencoded payload of an `extended` message with extended id 0.
  * Framing (length prefix, id 20, extended id 0) is codec.ts's job; this file only builds and reads the dictionary.
  */
+import { CHECK_ARGS } from '../constants.js'
 import { ProtocolError } from '../errors.js'
 import { BencodeError, bdecode, bencode, isBytes, isDict, isInt, type BValue } from '../util/bencode.js'
 import { utf8 } from '../util/bytes.js'
@@ -21,18 +22,18 @@ const MAX_EXTENDED_ID = 0xff
 export function encodeExtendedHandshake (h: ExtendedHandshake): Uint8Array {
   const m: Record<string, number> = {}
   for (const [name, id] of Object.entries(h.m)) {
-    if (!Number.isInteger(id) || id < 0 || id > MAX_EXTENDED_ID) throw new RangeError(`extension ${name}: id ${id} is not 0..255`)
+    if (CHECK_ARGS && (!Number.isInteger(id) || id < 0 || id > MAX_EXTENDED_ID)) throw new RangeError(`extension ${name}: id ${id} is not 0..255`)
     m[name] = id
   }
   const dict: Record<string, unknown> = { m }
   if (h.metadataSize !== undefined) {
-    if (!Number.isSafeInteger(h.metadataSize) || h.metadataSize <= 0) throw new RangeError(`invalid metadataSize ${h.metadataSize}`)
+    if (CHECK_ARGS && (!Number.isSafeInteger(h.metadataSize) || h.metadataSize <= 0)) throw new RangeError(`invalid metadataSize ${h.metadataSize}`)
     dict.metadata_size = h.metadataSize
   }
   // BEP 10: "v: Client name and version (as a utf-8 string)".
   if (h.v !== undefined) dict.v = utf8.encode(h.v)
   if (h.reqq !== undefined) {
-    if (!Number.isSafeInteger(h.reqq) || h.reqq <= 0) throw new RangeError(`invalid reqq ${h.reqq}`)
+    if (CHECK_ARGS && (!Number.isSafeInteger(h.reqq) || h.reqq <= 0)) throw new RangeError(`invalid reqq ${h.reqq}`)
     dict.reqq = h.reqq
   }
   // A listening port: Node's only (browsers listen on nothing; the browser builds define PEERSITE_BROWSER).

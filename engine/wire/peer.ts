@@ -256,10 +256,6 @@ export class Peer extends Emitter<PeerEvents> {
     if (requests.length > 0) this.#send(encodeCancels(requests))
   }
 
-  writePiece (index: number, begin: number, block: Uint8Array): void {
-    this.writePieces([{ index, begin, block }])
-  }
-
   writeKeepAlive (): void {
     this.#send(encodeMessage({ type: 'keep-alive' }))
   }

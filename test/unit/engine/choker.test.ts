@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { Bitfield } from '../../../engine/bitfield.js'
+import { bitfieldOf } from '../../fixtures/bitfield.js'
 import { Choker, newcomerTest, othersCanServe, type ChokeDecision, type ChokerInit } from '../../../engine/choker.js'
 import type { Peer } from '../../../engine/wire/peer.js'
 import { mulberry32 } from '../../../engine/util/random.js'
@@ -182,7 +183,7 @@ describe('Choker', () => {
   })
 
   it('othersCanServe: another peer holds a piece this one lacks', () => {
-    const bf = (s: string): Bitfield => Bitfield.fromString(s)
+    const bf = (s: string): Bitfield => bitfieldOf(s)
     expect(othersCanServe(bf('**  '), [bf('*   '), bf('    ')])).toBe(false)
     expect(othersCanServe(bf('**  '), [bf('*  *')])).toBe(true)
     expect(othersCanServe(undefined, [bf('*   ')])).toBe(true)
@@ -228,7 +229,7 @@ describe('Choker', () => {
   })
 
   it('newcomerTest: the spread policy at the publisher; elsewhere, fewer than 4 pieces announced and sent', () => {
-    const peer = (count: number): Peer => ({ has: Bitfield.fromString('*'.repeat(count).padEnd(10, ' ')) }) as unknown as Peer
+    const peer = (count: number): Peer => ({ has: bitfieldOf('*'.repeat(count).padEnd(10, ' ')) }) as unknown as Peer
     const test = newcomerTest(undefined, () => 1000)
     expect(test(peer(0), 0)).toBe(true)
     expect(test(peer(3), 3999)).toBe(true)

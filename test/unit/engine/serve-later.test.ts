@@ -11,6 +11,8 @@ import { Torrent } from '../../../engine/torrent.js'
 import { memoryConnectionPair } from '../../../engine/transport/memory.js'
 import type { Peer } from '../../../engine/wire/peer.js'
 import { makeTorrent, randomData } from '../../fixtures/make-torrent.js'
+import { connectTorrents, sameBytes, seederOf } from '../../fixtures/engine-peers.js'
+import { encodeHandshake, encodeMessage, WireDecoder } from '../../../engine/wire/codec.js'
 
 const torrents: Torrent[] = []
 afterEach(async () => {
@@ -66,4 +68,71 @@ describe('Torrent serveLater', () => {
     expect(fetcher.metainfo?.infoHash).toBe(metainfo.infoHash)
     expect(fromSeed.extended?.metadataSize).toBe(metainfo.info.length)
   })
+
+  /** A leecher that serves later, with the serving side's code from `servingCode` (counted), and its bans. */
+  const lateLeecher = (metainfo: Awaited<ReturnType<typeof makeTorrent>>['metainfo'], servingCode: () => Promise<typeof serving>): { torrent: Torrent, bans: string[] } => {
+    const torrent = new Torrent({ createStore: memoryStore }, { infoHash: metainfo.infoHash, metainfo, serveLater: true, servingCode })
+    torrents.push(torrent)
+    torrent.on('warning', () => {})
+    const bans: string[] = []
+    torrent.on('ban', (id) => bans.push(id))
+    return { torrent, bans }
+  }
+  const until = async (test: () => boolean): Promise<void> => {
+    for (const end = Date.now() + 20_000; !test() && Date.now() < end;) await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+
+  it('brings smart ban\'s code at a failed piece with several senders (servingCode), and bans only the corrupt one', async () => {
+    // One piece of two blocks. Until a piece has failed, the corrupt seeder gets only the leecher's requests for the
+    // first block and the honest one only those for the second (the others wait, and the picker asks the other peer
+    // after a second): the first attempt is made of both, and fails.
+    const { metainfo, data } = await makeTorrent([{ path: 'a.bin', data: randomData(32 * 1024, 9) }], 32 * 1024)
+    const bad = await seederOf(metainfo, data, { corrupt: true })
+    const good = await seederOf(metainfo, data)
+    torrents.push(bad, good)
+    let loads = 0
+    const { torrent, bans } = lateLeecher(metainfo, async () => { loads++; return serving })
+    let failed = false
+    torrent.on('warning', (err) => { if (err.name === 'HashMismatchError') failed = true })
+    for (const [seed, firstBlock] of [[bad, true], [good, false]] as const) {
+      const [ours, theirs] = memoryConnectionPair()
+      const decoder = new WireDecoder({ maxMessageLength: 1 << 20, expectHandshake: true })
+      const send = theirs.send.bind(theirs)
+      theirs.send = (bytes) => {
+        const items = decoder.push(bytes.slice())
+        if (failed || !items.some((item) => item.kind === 'message' && item.message.type === 'request')) return send(bytes)
+        for (const item of items) {
+          if (item.kind !== 'message') send(encodeHandshake(item.handshake))
+          else if (item.message.type !== 'request' || (item.message.begin === 0) === firstBlock) send(encodeMessage(item.message))
+        }
+      }
+      seed.addConnection(ours)
+      torrent.addConnection(theirs)
+    }
+    await until(() => torrent.done && bans.length > 0)
+    expect(failed).toBe(true)
+    expect(sameBytes(await store(torrent), data)).toBe(true)
+    expect(bans).toEqual([Buffer.from(bad.peerId).toString('hex')])
+    expect(loads).toBe(1)
+  })
+
+  it('bans the sole sender of a bad piece with no code to load, even when the serving side\'s code cannot load', async () => {
+    const { metainfo, data } = await makeTorrent([{ path: 'a.bin', data: randomData(200_000, 4) }])
+    const bad = await seederOf(metainfo, data, { corrupt: true })
+    torrents.push(bad)
+    let loads = 0
+    const { torrent, bans } = lateLeecher(metainfo, async () => { loads++; throw new Error('offline') })
+    connectTorrents(bad, torrent)
+    await until(() => bans.length > 0)
+    expect(bans).toEqual([Buffer.from(bad.peerId).toString('hex')])
+    expect(torrent.stats().verified).toBe(0)
+    expect(loads).toBe(0)
+  })
 })
+
+/** Every byte of a torrent, read back through the torrent. */
+async function store (t: Torrent): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = []
+  for await (const chunk of t.read(0, t.metainfo!.length)) chunks.push(chunk)
+  return Buffer.concat(chunks)
+}

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { Bitfield } from '../../../../engine/bitfield.js'
+import { bitfieldOf } from '../../../fixtures/bitfield.js'
 import { PiecePicker } from '../../../../engine/picker/index.js'
 
 describe('end game with a delay', () => {
   // One piece of two blocks; both peers have it.
   const make = (): { picker: PiecePicker, has: Bitfield } => {
     const picker = new PiecePicker({ pieceCount: 1, pieceLength: 32768, length: 32768, endgameDelayMs: 1000, seed: 1 })
-    const has = Bitfield.fromString('*')
+    const has = bitfieldOf('*')
     picker.addPeer('a', has)
     picker.addPeer('b', has)
     return { picker, has }
@@ -33,7 +34,7 @@ describe('urgent pieces (a reader waits for them now)', () => {
   // Four pieces of one block each; both peers have them all; the delay would hold any duplicate back for 1 s.
   const make = (): { picker: PiecePicker, has: Bitfield } => {
     const picker = new PiecePicker({ pieceCount: 4, pieceLength: 16384, length: 4 * 16384, endgameDelayMs: 1000, urgentPriority: 2, seed: 1 })
-    const has = Bitfield.fromString('****')
+    const has = bitfieldOf('****')
     picker.addPeer('a', has)
     picker.addPeer('b', has)
     return { picker, has }
@@ -59,7 +60,7 @@ describe('urgent pieces (a reader waits for them now)', () => {
 
   it('are not duplicated without the option', () => {
     const picker = new PiecePicker({ pieceCount: 4, pieceLength: 16384, length: 4 * 16384, endgameDelayMs: 1000, seed: 1 })
-    const has = Bitfield.fromString('****')
+    const has = bitfieldOf('****')
     picker.addPeer('a', has)
     picker.addPeer('b', has)
     picker.addPriority(1, 1, 2)

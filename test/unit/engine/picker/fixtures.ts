@@ -1,5 +1,6 @@
 /** Readable fixtures for picker tests (the style of libtorrent's test_piece_picker). */
 import { Bitfield } from '../../../../engine/bitfield.js'
+import { bitfieldOf } from '../../../fixtures/bitfield.js'
 import { PiecePicker, type BlockRequest } from '../../../../engine/picker/index.js'
 
 export const BLOCK = 16 * 1024
@@ -17,7 +18,7 @@ export function setup (availability: string, have = '', opts: { pieceLength?: nu
   for (let k = 0; k < peers; k++) {
     let bits = ''
     for (const c of availability) bits += Number(c) > k ? '*' : ' '
-    picker.addPeer(`p${k}`, Bitfield.fromString(bits))
+    picker.addPeer(`p${k}`, bitfieldOf(bits))
   }
   for (let i = 0; i < have.length; i++) if (have[i] === '*') picker.markHave(i)
   return picker

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { Bitfield } from '../../../../engine/bitfield.js'
+import { bitfieldOf } from '../../../fixtures/bitfield.js'
 import { PiecePicker, type BlockRequest } from '../../../../engine/picker/index.js'
 import { all, BLOCK, pickOrder, pieces, setup } from './fixtures.js'
 
@@ -28,10 +29,10 @@ describe('PiecePicker', () => {
 
     it('never asks a peer for a piece it does not have', () => {
       const p = setup('1111111')
-      const reqs = p.pick('x', Bitfield.fromString('  * *  '), 100)
+      const reqs = p.pick('x', bitfieldOf('  * *  '), 100)
       expect(pieces(reqs)).toEqual(expect.arrayContaining([2, 4]))
       expect(pieces(reqs)).toHaveLength(2)
-      expect(p.pick('y', Bitfield.fromString('       '), 100)).toEqual([])
+      expect(p.pick('y', bitfieldOf('       '), 100)).toEqual([])
     })
 
     it('breaks ties randomly, reproducibly for a given seed', () => {
@@ -78,7 +79,7 @@ describe('PiecePicker', () => {
     it('skips priority pieces we already have or the peer lacks', () => {
       const p = setup('1111', ' *  ')
       p.addPriority(0, 3)
-      expect(pickOrder(p, 'x', Bitfield.fromString('  **'))).toEqual([2, 3])
+      expect(pickOrder(p, 'x', bitfieldOf('  **'))).toEqual([2, 3])
     })
   })
 
@@ -217,10 +218,10 @@ describe('PiecePicker', () => {
 
   it('isInteresting: the peer has a piece we lack', () => {
     const p = setup('111111', '* * * ')
-    expect(p.isInteresting(Bitfield.fromString('* *   '))).toBe(false)
-    expect(p.isInteresting(Bitfield.fromString('      '))).toBe(false)
-    expect(p.isInteresting(Bitfield.fromString(' *    '))).toBe(true)
-    expect(p.isInteresting(Bitfield.fromString('     *'))).toBe(true)
+    expect(p.isInteresting(bitfieldOf('* *   '))).toBe(false)
+    expect(p.isInteresting(bitfieldOf('      '))).toBe(false)
+    expect(p.isInteresting(bitfieldOf(' *    '))).toBe(true)
+    expect(p.isInteresting(bitfieldOf('     *'))).toBe(true)
   })
 
   it('keeps choosing a rarest piece as availability churns', () => {

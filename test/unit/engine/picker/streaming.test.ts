@@ -3,7 +3,7 @@
  * window in order, then the rest rarest first; readers with equal windows take turns.
  */
 import { describe, expect, it } from 'vitest'
-import { Bitfield } from '../../../../engine/bitfield.js'
+import { bitfieldOf } from '../../../fixtures/bitfield.js'
 import { READ_PRIORITY_AHEAD as AHEAD, READ_PRIORITY_NOW as NOW } from '../../../../engine/constants.js'
 import { PiecePicker, type BlockRequest } from '../../../../engine/picker/index.js'
 import { all, BLOCK, pickOrder, pieces, setup } from './fixtures.js'
@@ -53,7 +53,7 @@ describe('PiecePicker streaming window', () => {
     release()
     expect([2, 3, 4, 5].map((i) => p.priorityOf(i))).toEqual([0, 0, 0, 0])
     // Only rarest first is left: a rare piece far from the old window comes first.
-    p.addPeer('extra', Bitfield.fromString('********* '))
+    p.addPeer('extra', bitfieldOf('********* '))
     expect(pieces(p.pick('x', all(p), 2))).toEqual([9])
   })
 
@@ -102,7 +102,7 @@ describe('PiecePicker streaming window', () => {
       const p = setup(AVAIL)
       reader(p, 2, 3)
       // Another peer took all of A's window already.
-      for (let k = 0; k < 4; k++) p.pick('y', Bitfield.fromString('  ****          '), 2)
+      for (let k = 0; k < 4; k++) p.pick('y', bitfieldOf('  ****          '), 2)
       reader(p, 10, 3)
       expect(pieces(p.pick('x', all(p), 8))).toEqual([10, 11, 12, 13])
     })
