@@ -633,15 +633,6 @@ export class Torrent extends Emitter<TorrentEvents> {
     return this.#downloader?.have.has(index) === true || this.#downloader?.readable(index) !== undefined
   }
 
-  /** A copy of verified piece `index` (from memory while on its way into the store, else from the store), if held. */
-  async pieceCopy (index: number): Promise<Uint8Array | undefined> {
-    const downloader = this.#downloader
-    const held = downloader?.readable(index)
-    if (held !== undefined) return held.slice()
-    if (downloader?.have.has(index) !== true) return undefined
-    return await this.store?.get(index)
-  }
-
   /**
    * A whole piece from a web seed: kept if its SHA-1 matches (like a piece from peers), refused (false) if not.
    * Needs the metainfo.

@@ -255,12 +255,6 @@ export interface EngineHostInit {
   onPreload?: (request: EngineRequest & { type: 'preload' }) => void
   /** Called whenever the number of open reads changes (the background prefetch yields to them, loader/prefetch.ts). */
   onActivity?: (open: number) => void
-  /**
-   * Whether a piece, once verified, goes to the worker before any read asks for it (EngineReply `ahead`): a file the
-   * page's scripts load on demand then reaches the frame without waiting for this page's main thread, which the
-   * frame's own scripts hold just then (monaco, MathJax: 80-200 ms per file from the frame's request to the read).
-   */
-  ahead?: (index: number) => boolean
 }
 
 interface OpenRead {
@@ -280,9 +274,6 @@ interface OpenRead {
   queue: Promise<void>
 }
 
-/** Whether a port of this page was sent the pieces verified before it (EngineHostInit.ahead). */
-let swept = false
-
 /** A read the engine refuses: the worker answers 404 (`not-found`) or 416 (`range`). */
 const refuse = (kind: EngineErrorKind, message: string): Error => Object.assign(new Error(message), { kind })
 
@@ -297,7 +288,6 @@ export class EngineHost {
   readonly #init: EngineHostInit
   #closed = false
   #chunks = 0
-  #unlisten: (() => void) | undefined
 
   constructor (port: MessagePort, torrent: Promise<Torrent>, init: EngineHostInit = {}) {
     this.#port = port
@@ -305,29 +295,6 @@ export class EngineHost {
     this.#init = init
     port.onmessage = (event: MessageEvent<EngineRequest>) => this.#onRequest(event.data)
     port.start()
-    const ahead = init.ahead
-    if (ahead !== undefined) {
-      torrent.then((t) => {
-        if (this.#closed) return
-        this.#unlisten = t.on('verified', (index) => {
-          if (ahead(index)) void this.#sendAhead(t, index)
-        })
-        // And those verified before the page's first port (once: a later port's worker may have them already).
-        if (swept) return
-        swept = true
-        const count = t.metainfo?.pieceCount ?? 0
-        for (let index = 0; index < count; index++) if (ahead(index) && t.holds(index)) void this.#sendAhead(t, index)
-      }, () => {})
-    }
-  }
-
-  async #sendAhead (torrent: Torrent, index: number): Promise<void> {
-    // A read already open on it sends it (a page that asked before the piece came).
-    for (const read of this.#reads.values()) if (index >= read.next && index <= read.last) return
-    const copy = await torrent.pieceCopy(index).catch(() => undefined)
-    if (copy === undefined || this.#closed) return
-    const bytes = copy.byteOffset === 0 && copy.byteLength === copy.buffer.byteLength ? copy.buffer as ArrayBuffer : copy.slice().buffer
-    this.#send({ type: 'ahead', index, bytes }, [bytes])
   }
 
   #send (reply: EngineReply, transfer: Transferable[] = []): void {
@@ -450,7 +417,6 @@ export class EngineHost {
   close (): void {
     if (this.#closed) return
     this.#closed = true
-    this.#unlisten?.()
     for (const read of this.#reads.values()) {
       read.controller.abort()
       void read.iterator?.return(undefined).catch(() => {})

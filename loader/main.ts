@@ -275,8 +275,6 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
           openReads = open
           prefetch?.onActivity(open)
         },
-        // A first visit's: a return visit has served those files, or stored them with the background prefetch.
-        ahead: firstVisit ? (index) => hints?.isLikely(index) === true : undefined,
         onProgress: (read) => {
           delivered = true
           // A sectioned index: no file table here, the first read tells the page's length.

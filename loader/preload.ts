@@ -59,8 +59,6 @@ export class PageHints {
   readonly #likely: Map<string, readonly number[]>
   readonly #guesses: boolean
   #releases: Array<() => void> = []
-  /** The pieces of the current page's second tier (sent to the worker ahead of its reads: EngineHostInit.ahead). */
-  readonly #likelyPieces = new Set<number>()
   /** The page whose subresources are raised now. */
   page: string | undefined
 
@@ -132,18 +130,11 @@ export class PageHints {
     })
     raise(needs, READ_PRIORITY_AHEAD, PRELOAD_PRIORITY_TOP)
     raise(likely, 0, LIKELY_PRIORITY_TOP)
-    for (const { first, last } of likely) for (let i = first; i <= last; i++) this.#likelyPieces.add(i)
-  }
-
-  /** Whether piece `index` holds bytes of a file the current page's scripts are likely to load on demand. */
-  isLikely (index: number): boolean {
-    return this.#likelyPieces.has(index)
   }
 
   release (): void {
     for (const release of this.#releases) release()
     this.#releases = []
-    this.#likelyPieces.clear()
     this.page = undefined
   }
 }

@@ -52,8 +52,6 @@ export interface EngineClientInit {
    * this must cover downloading one piece from a slow swarm.
    */
   readonly stallTimeoutMs?: number
-  /** A leader sent a piece ahead of any read (EngineReply `ahead`). */
-  readonly onAhead?: (infoHash: string, index: number, bytes: Uint8Array) => void
 }
 
 export const LEADER_TIMEOUT_MS = 15_000
@@ -101,7 +99,6 @@ export class EngineClient {
   readonly #requestLeader: () => void
   readonly #leaderTimeoutMs: number
   readonly #stallTimeoutMs: number
-  readonly #onAhead: ((infoHash: string, index: number, bytes: Uint8Array) => void) | undefined
   #nextId = 0
   #lastAsk = -Infinity
 
@@ -109,7 +106,6 @@ export class EngineClient {
     this.#requestLeader = init.requestLeader ?? (() => {})
     this.#leaderTimeoutMs = init.leaderTimeoutMs ?? LEADER_TIMEOUT_MS
     this.#stallTimeoutMs = init.stallTimeoutMs ?? STALL_TIMEOUT_MS
-    this.#onAhead = init.onAhead
   }
 
   /** Whether a live port is known for this infohash. */
@@ -235,12 +231,7 @@ export class EngineClient {
 
   #onReply (leader: Leader, data: unknown): void {
     const msg = data as EngineReply | null
-    if (typeof msg !== 'object' || msg === null) return
-    if (msg.type === 'ahead') {
-      if (typeof msg.index === 'number' && msg.bytes instanceof ArrayBuffer && !leader.closed) this.#onAhead?.(leader.infoHash, msg.index, new Uint8Array(msg.bytes))
-      return
-    }
-    if (typeof msg.id !== 'number') return
+    if (typeof msg !== 'object' || msg === null || typeof msg.id !== 'number') return
     const read = leader.reads.get(msg.id)
     if (read === undefined) return // a read that finished, failed or moved to a newer leader
     clearTimeout(read.timer)

@@ -44,59 +44,6 @@ export interface PieceCache {
 const keyFor = (index: number): string => `https://peersite.invalid/piece/${index}`
 const runKeyFor = (first: number, last: number): string => `https://peersite.invalid/run/${first}-${last}`
 
-/** At most this many bytes of pieces sent ahead (AheadPieces) are kept in memory: the likely tier's cap and more. */
-export const AHEAD_MAX_BYTES = 8 * 1024 * 1024
-
-/**
- * Pieces the leader sent before any read asked for them (EngineReply `ahead`: the page's likely files), in the
- * worker's memory, oldest dropped first beyond AHEAD_MAX_BYTES. Unverified, like Cache Storage's pieces: a read
- * checks each before serving it (verified-read.ts), and a bad one is deleted as a cached piece is.
- */
-export class AheadPieces {
-  readonly #pieces = new Map<number, Uint8Array>()
-  #bytes = 0
-
-  constructor (readonly infoHash: string, readonly maxBytes = AHEAD_MAX_BYTES) {}
-
-  add (index: number, bytes: Uint8Array): void {
-    if (!Number.isSafeInteger(index) || index < 0 || bytes.byteLength > this.maxBytes) return
-    this.delete(index)
-    this.#pieces.set(index, bytes)
-    this.#bytes += bytes.byteLength
-    for (const [oldest, b] of this.#pieces) {
-      if (this.#bytes <= this.maxBytes) break
-      this.#pieces.delete(oldest)
-      this.#bytes -= b.byteLength
-    }
-  }
-
-  get (index: number): Uint8Array | undefined {
-    return this.#pieces.get(index)
-  }
-
-  delete (index: number): void {
-    const b = this.#pieces.get(index)
-    if (b === undefined) return
-    this.#pieces.delete(index)
-    this.#bytes -= b.byteLength
-  }
-}
-
-/** `cache` (if any) with the pieces sent ahead in front of it: a piece is looked up in memory first. */
-export function withAhead (cache: PieceCache | undefined, ahead: AheadPieces): PieceCache {
-  return {
-    get: async (index) => ahead.get(index) ?? await cache?.get(index),
-    put: (index, bytes) => { cache?.put(index, bytes) },
-    delete: (index) => {
-      ahead.delete(index)
-      cache?.delete(index)
-    },
-    getRun: async (first, last) => await cache?.getRun(first, last),
-    putRun: (first, last, bytes) => { cache?.putRun(first, last, bytes) },
-    deleteRun: (first, last) => { cache?.deleteRun(first, last) }
-  }
-}
-
 /**
  * The piece cache of one site version, or undefined where Cache Storage is missing (Node, some private modes).
  * The keys it holds are read once and kept in memory, so a miss (every piece of a first visit) costs no Cache

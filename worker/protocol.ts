@@ -183,12 +183,6 @@ export type EngineReply =
   | { readonly type: 'piece', readonly id: number, readonly index: number, readonly bytes: ArrayBuffer }
   | { readonly type: 'end', readonly id: number }
   | { readonly type: 'error', readonly id: number, readonly kind: EngineErrorKind, readonly message: string }
-  /**
-   * A verified piece no read has asked for yet, of a file the page's scripts are likely to load (loader/preload.ts):
-   * the worker keeps it (unverified, like a cached piece: checked when served) and answers that request without a
-   * round trip to the leader page, whose main thread the site's frame shares. The buffer is transferred.
-   */
-  | { readonly type: 'ahead', readonly index: number, readonly bytes: ArrayBuffer }
 
 /**
  * What `peersite publish` builds into sw.js (a first line `self.PEERSITE_PINS = {...}`): for each loader file the

@@ -10,7 +10,7 @@
  * page (worker/gateway-source.ts), and are checked where they are used instead of against pins.
  */
 import { EngineClient } from '../engine-client.js'
-import { AheadPieces, cacheNameFor, dropOtherVersions, openPieceCache, withAhead, type PieceCache } from '../file-cache.js'
+import { cacheNameFor, dropOtherVersions, openPieceCache, type PieceCache } from '../file-cache.js'
 import { loadedIndexCode, MANIFEST_FILE, TORRENT_FILE, type LoaderPins, type SiteManifest, type WorkerMessage } from '../protocol.js'
 import { createSite, parseManifest, type OpenBody, type Site } from '../site.js'
 import { verifiedOpen } from '../verified-read.js'
@@ -55,8 +55,6 @@ export class WorkerState {
   readonly versions: Versions | undefined
   /** The piece cache of the current infohash, opened once (it reads its keys into memory: file-cache.ts). */
   #pieceCache: { readonly infoHash: string, readonly cache: Promise<PieceCache | undefined> } | undefined
-  /** The pieces the leader sent ahead of any read, for the current infohash (file-cache.ts AheadPieces). */
-  #ahead: AheadPieces | undefined
 
   constructor (scope: string, init: { engine?: EngineClient, pins?: LoaderPins | undefined, gateway?: GatewaySource | undefined, versions?: Versions } = {}) {
     this.scope = new URL(scope)
@@ -66,12 +64,7 @@ export class WorkerState {
     this.#cacheName = `peersite:${this.scope.href}`
     this.#shellKey = new URL('index.html', this.scope).href
     this.#manifestUrl = new URL(MANIFEST_FILE, this.scope).href
-    this.engine = init.engine ?? new EngineClient({
-      requestLeader: () => { void this.askForLeader() },
-      // Kept for the site the worker serves (another infohash's leader, such as a keyed site's newer version being
-      // fetched, does not displace them).
-      onAhead: (infoHash, index, bytes) => { if (this.#ahead === undefined || this.#ahead.infoHash === infoHash) this.#aheadFor(infoHash).add(index, bytes) }
-    })
+    this.engine = init.engine ?? new EngineClient({ requestLeader: () => { void this.askForLeader() } })
   }
 
   /** Install: the shell and the manifest are required (without them the worker is useless), the torrent is not. */
@@ -287,14 +280,8 @@ export class WorkerState {
     return verifiedOpen({
       table,
       engine: this.engine,
-      cache: withAhead(cache, this.#aheadFor(site.infoHash))
+      cache
     })
-  }
-
-  /** One infohash's pieces sent ahead; another infohash (a new publish) replaces them. */
-  #aheadFor (infoHash: string): AheadPieces {
-    if (this.#ahead?.infoHash !== infoHash) this.#ahead = new AheadPieces(infoHash)
-    return this.#ahead
   }
 
   /** The scope URL is where the host serves the loader's index.html (index.html itself as a fallback). */

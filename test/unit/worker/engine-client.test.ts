@@ -111,19 +111,6 @@ describe('EngineClient', () => {
     expect(engine.pulls).toBe(9)
   })
 
-  it('hands on the pieces a leader sends ahead of any read, with its infohash, and ignores malformed ones', async () => {
-    const got: Array<[string, number, number[]]> = []
-    const engine = new FakeEngine({})
-    const client = new EngineClient({ onAhead: (infoHash, index, bytes) => got.push([infoHash, index, [...bytes]]) })
-    client.setLeader(HASH, engine.workerPort)
-    const bytes = Uint8Array.of(1, 2, 3).buffer
-    engine.port.postMessage({ type: 'ahead', index: 4, bytes }, [bytes])
-    engine.port.postMessage({ type: 'ahead', index: 5, bytes: 'not bytes' })
-    engine.port.postMessage({ type: 'ahead', index: '6', bytes: new ArrayBuffer(1) })
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    expect(got).toEqual([[HASH, 4, [1, 2, 3]]])
-  })
-
   it('pulls only when the consumer reads (no whole-file buffering)', async () => {
     const engine = new FakeEngine({ big: contentOf(10_000) }, 100)
     const client = new EngineClient()

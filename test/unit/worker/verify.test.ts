@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import { sha1, toHex } from '../../../engine/util/bytes.js'
 import { EngineReadError, type EnginePiece, type PieceRun } from '../../../worker/engine-client.js'
-import { AheadPieces, withAhead, type PieceCache } from '../../../worker/file-cache.js'
+import type { PieceCache } from '../../../worker/file-cache.js'
 import { acceptsLeader } from '../../../worker/leader-check.js'
 import { createSite, failurePage } from '../../../worker/site.js'
 import { MAX_PIECE_ATTEMPTS, verifiedOpen, type PieceEngine } from '../../../worker/verified-read.js'
@@ -222,47 +222,6 @@ describe('verified reads', () => {
     expect(await bytesOf(await verifiedOpen({ table: t, engine: new FakeEngine(), cache })('b.css', 20, 10, signal))).toEqual(DATA.subarray(45, 55))
     expect([...cache.map.keys()]).toEqual([2, 3])
     expect(cache.runs.size).toBe(0)
-  })
-
-  it('serves a file from the pieces the leader sent ahead, without an engine read, and keeps it in the cache', async () => {
-    const ahead = new AheadPieces('ab')
-    ahead.add(1, piece(1))
-    ahead.add(2, piece(2))
-    ahead.add(3, piece(3))
-    const cache = new MapCache()
-    const engine = new FakeEngine()
-    const stream = await verifiedOpen({ table: await table(), engine, cache: withAhead(cache, ahead) })('b.css', 0, 30, signal)
-    expect(await bytesOf(stream)).toEqual(DATA.subarray(25, 55))
-    expect(engine.runs).toEqual([])
-    expect([...cache.runs.keys()]).toEqual(['1-3'])
-    // Without a Cache Storage (some private modes) as well.
-    const bare = await verifiedOpen({ table: await table(), engine, cache: withAhead(undefined, ahead) })('b.css', 0, 30, signal)
-    expect(await bytesOf(bare)).toEqual(DATA.subarray(25, 55))
-    expect(engine.runs).toEqual([])
-  })
-
-  it('never serves a forged piece sent ahead: dropped, and the read goes on from the engine', async () => {
-    const ahead = new AheadPieces('ab')
-    ahead.add(1, piece(1))
-    ahead.add(2, evil())
-    const bad: Array<[number, string]> = []
-    const engine = new FakeEngine()
-    const stream = await verifiedOpen({ table: await table(), engine, cache: withAhead(new MapCache(), ahead), onBadPiece: (i, s) => bad.push([i, s]) })('b.css', 0, 30, signal)
-    expect(await bytesOf(stream)).toEqual(DATA.subarray(25, 55))
-    expect(bad).toEqual([[2, 'cache']])
-    expect(engine.runs[0]?.first).toBe(2)
-    expect(ahead.get(2)).toBeUndefined()
-  })
-
-  it('keeps at most its budget of pieces sent ahead, dropping the oldest', () => {
-    const ahead = new AheadPieces('ab', 3 * PIECE)
-    for (let i = 0; i < 4; i++) ahead.add(i, piece(i))
-    expect(ahead.get(0)).toBeUndefined()
-    expect([1, 2, 3].map((i) => ahead.get(i))).toEqual([piece(1), piece(2), piece(3)])
-    ahead.add(-1, piece(0))
-    ahead.add(9, new Uint8Array(4 * PIECE))
-    expect(ahead.get(-1)).toBeUndefined()
-    expect(ahead.get(9)).toBeUndefined()
   })
 
   it('drops a rewritten whole-file entry and serves the real pieces from the engine', async () => {
