@@ -248,6 +248,7 @@ export async function run ({ runs = envNumber('BENCH_REAL_RUNS', 3), log = (s) =
             await again.goto(site.url, { waitUntil: 'commit' })
             out.warm.push(await timeUntilUsable(again, spec.usable))
             await context.close()
+            log(`  ${variant}: cold ${Math.round(out.cold.at(-1))} ms, warm ${Math.round(out.warm.at(-1))} ms (plain ${Math.round(rows.plainCold.at(-1))} / ${Math.round(rows.plainWarm.at(-1))})`)
           }
         }
         results.push({ spec, size, rows, peersite })

@@ -4,9 +4,15 @@
  * from a plain static server, printing the loader's User Timing marks (`peersite:*`) and every resource of the
  * site's document (start, first byte, end, in ms since the top-level navigation), slowest first.
  *
- *   npm run build && sh scripts/in-netns.sh node bench/trace-visit.mjs mathjax [--plain] [--all]
+ *   npm run build && sh scripts/in-netns.sh node bench/trace-visit.mjs mathjax [--plain] [--all] [--profile]
+ * --profile: the renderer main thread's JavaScript self time during the cold visit, by function and time slice
+ * (TRACE_SLICE_MS, default 500). After each cold visit: the datagrams dropped so far by full UDP receive buffers
+ * (/proc/net/udp of the bench's network namespace; Chromium's network service drops the seeder's packets when it
+ * falls behind, and SCTP then waits for a retransmission). TRACE_SCTP='{"sendBufferSize":262144}' passes
+ * node-datachannel's setSctpSettings to the seeder (a diagnostic: those settings are process-wide).
  * A diagnostic, not a benchmark: it exports no run(), so bench/run-all.mjs skips it.
  */
+import { readFileSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 import { launchChromium } from './lib/chromium.mjs'
@@ -146,6 +152,45 @@ function print (label, usable, t) {
   console.log(`  ${rows.length} requests; last ends at ${Math.max(...rows.map((r) => r.end))}`)
 }
 
+/**
+ * --profile: the renderer main thread's JavaScript self time (the loader page and the site's frame share it) during
+ * the cold visit, by function, split in 500 ms slices of the profile (which starts just before the navigation).
+ */
+const profile = process.argv.includes('--profile')
+const SLICE = Number(process.env.TRACE_SLICE_MS ?? 500)
+
+function printProfile (label, p, usable) {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]))
+  const rows = new Map()
+  let t = p.startTime
+  for (let i = 0; i < p.samples.length; i++) {
+    t += p.timeDeltas[i]
+    const n = byId.get(p.samples[i])
+    const dt = (p.timeDeltas[i + 1] ?? 0) / 1000
+    const f = n.callFrame
+    if (f.functionName === '(idle)' || f.functionName === '(program)' && false) continue
+    const slice = Math.floor((t - p.startTime) / 1000 / SLICE) * SLICE
+    const file = f.url.split('/').pop()
+    const key = `${f.functionName || '(anon)'} ${file}:${f.lineNumber}`
+    const r = rows.get(key) ?? rows.set(key, { total: 0, slices: {} }).get(key)
+    r.total += dt
+    r.slices[slice] = (r.slices[slice] ?? 0) + dt
+  }
+  const top = [...rows].sort((a, b) => b[1].total - a[1].total).slice(0, 40)
+  console.log(`\n== ${label}: JS self time (ms) on the main thread, usable at ${Math.round(usable)}; by SLICE ms slice`)
+  const totals = {}
+  for (const [, r] of rows) for (const [s, v] of Object.entries(r.slices)) totals[s] = (totals[s] ?? 0) + v
+  console.log('  all: ' + Object.entries(totals).map(([s, v]) => `${s}:${Math.round(v)}`).join(' '))
+  for (const [k, r] of top) console.log(`  ${String(Math.round(r.total)).padStart(5)}  ${k}  ` + Object.entries(r.slices).map(([s, v]) => `${s}:${Math.round(v)}`).join(' '))
+}
+
+/** Datagrams dropped by full receive buffers, per socket still open (this network namespace holds only the bench). */
+function udpDrops () {
+  try {
+    return readFileSync('/proc/net/udp', 'utf8').trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => Number(f.at(-1)) > 0).map((f) => `${f[1]}:${f.at(-1)}`).join(' ') || 'none'
+  } catch { return '?' }
+}
+
 /** --all: every resource, in order (else the 15 slowest). */
 const all = process.argv.includes('--all')
 
@@ -157,6 +202,7 @@ async function main () {
   if (spec === undefined) throw new Error(`no site ${name}`)
   const dir = await siteFolder(spec, (s) => process.stderr.write(s + '\n'))
 
+  if (process.env.TRACE_SCTP) (await import('node-datachannel')).setSctpSettings(JSON.parse(process.env.TRACE_SCTP))
   const { browser } = await launchChromium()
   const site = await startLocalSite(dir, { label: spec.name })
   const { startStaticServer } = await dist('cli/lib/static-server.js')
@@ -179,11 +225,19 @@ async function main () {
         if (now !== last) sent.push(`${Math.floor((performance.now() - t0) / 100) * 100}:${Math.round((now - last) / 1024)}K`)
         last = now
       }, 100)
+      const cdp = profile ? await context.newCDPSession(page) : undefined
+      if (cdp !== undefined) {
+        await cdp.send('Profiler.enable')
+        await cdp.send('Profiler.setSamplingInterval', { interval: 200 })
+        await cdp.send('Profiler.start')
+      }
       await page.goto(url, { waitUntil: 'commit' })
       const cold = await timeUntilUsable(page, spec.usable)
+      if (cdp !== undefined) printProfile(`${label} cold`, (await cdp.send('Profiler.stop')).profile, cold)
       clearInterval(sampler)
       lag.disable()
       print(`${label} cold`, cold, await timeline(page))
+      console.log(`  udp drops so far (/proc/net/udp): ${udpDrops()}`)
       if (label === 'peersite') console.log(`  bench process: event loop delay p50 ${Math.round(lag.percentile(50) / 1e6)} ms, p99 ${Math.round(lag.percentile(99) / 1e6)} ms, max ${Math.round(lag.max / 1e6)} ms; seeder sent per 100 ms (from goto, ~0-30 ms before the page's clock): ${sent.join(' ')}`)
       if (label === 'plain') console.log('  served: ' + plain.requests.slice(before).join(' '))
       await page.close()
