@@ -104,6 +104,10 @@ export async function run ({ log = (s) => process.stderr.write(s + '\n') } = {})
     const floor = []
     for (let i = 0; i < ROUNDS; i++) floor.push(await measure('node "$1" --version > /dev/null', [cli]))
     rows.push(['node start-up (`peersite --version`)', '-', ...fmt(medians(floor)), '-'])
+    // Node itself: what any Node program pays before its first line, against sha1sum's whole run below.
+    const bare = []
+    for (let i = 0; i < ROUNDS; i++) bare.push(await measure('node -e 0', []))
+    rows.push(['node start-up alone (`node -e 0`)', '-', ...fmt(medians(bare)), '-'])
     const floorScript = join(work, 'floor.mjs')
     await writeFile(floorScript, FLOOR_SCRIPT)
     for (const [label, make] of [['10,000 files of 100-400 B', smallTree], ['64 files of 4 MB (256 MB)', bigTree]]) {

@@ -5,6 +5,8 @@
  * inline and cheap, which hides the cost) written from a page as
  *   - IndexedDB records of one 128 KiB piece, 16 per transaction (what engine/storage/idb.ts does),
  *   - IndexedDB records of 1 MiB (8 pieces), 2 per transaction,
+ *   - IndexedDB records of 32 KiB (a quarter piece: under the size at which Chromium keeps a value as a file of its
+ *     own), 64 per transaction, a piece read back with one getAll,
  *   - an OPFS file through a sync access handle in a dedicated worker (each piece copied and transferred to it),
  * each then read back piece by piece in order (what uploading to other visitors, or a return visit, does; a 1 MiB
  * record is read once for its 8 pieces), in a browser whose profile is on disk (as a visitor's is) and in an
@@ -98,6 +100,27 @@ const PAGE_SETUP = () => {
       db.close()
       if (bytes !== 104857600) throw new Error(`read ${bytes} bytes`)
     },
+    /**
+     * Reads back every 128 KiB piece in order from records of `size` bytes (under 128 KiB: one getAll over the piece's
+     * records, joined into one buffer, as a store would hand the piece on).
+     */
+    idbReadParts: async (size) => {
+      const db = window.storeCost.db
+      const parts = 131072 / size
+      let bytes = 0
+      for (let i = 0; i < 800; i++) {
+        const values = await new Promise((resolve, reject) => {
+          const req = db.transaction(['pieces'], 'readonly').objectStore('pieces').getAll(IDBKeyRange.bound(i * parts, i * parts + parts - 1))
+          req.onsuccess = () => resolve(req.result)
+          req.onerror = () => reject(req.error)
+        })
+        const piece = new Uint8Array(131072)
+        values.forEach((v, k) => piece.set(v, k * size))
+        bytes += piece.length
+      }
+      db.close()
+      if (bytes !== 104857600) throw new Error(`read ${bytes} bytes`)
+    },
     opfs: async (name, workerUrl) => {
       const worker = new Worker(workerUrl)
       const answer = () => new Promise((resolve) => { worker.onmessage = resolve })
@@ -139,6 +162,11 @@ const WAYS = {
   'IndexedDB, 1 MiB records (2 per transaction)': {
     write: (page, name) => page.evaluate(([n, s]) => window.storeCost.idb(n, s, 2), [name, 8 * PIECE]),
     read: (page) => page.evaluate((s) => window.storeCost.idbRead(s), 8 * PIECE)
+  },
+  // Under Chromium's 64 KiB threshold a value stays in the database's own files (LevelDB), not a blob file of its own.
+  'IndexedDB, 128 KiB pieces as 32 KiB records (64 per transaction)': {
+    write: (page, name) => page.evaluate(([n, s]) => window.storeCost.idb(n, s, 64), [name, PIECE / 4]),
+    read: (page) => page.evaluate((s) => window.storeCost.idbReadParts(s), PIECE / 4)
   },
   'OPFS, sync access handle in a dedicated worker': {
     write: (page, name) => page.evaluate(([n]) => window.storeCost.opfs(n, '/writer.js'), [name]),

@@ -210,11 +210,19 @@ describe('lean WebSocket tracker discovery over real WebRTC', () => {
         await announced
         return d
       }
+      // Where a run that does not finish stands (seen once in CI under load: a 60 s timeout with no other sign).
+      let stage = 'the answering side announces'
+      let atAnswering: ReturnType<typeof allConnections> | undefined
+      const report = setTimeout(() => console.log(`lean-discovery (${offering} offering) still waiting after 50 s: ${stage}; connections at the answering side: ${atAnswering?.list.length ?? 0}`), 50_000)
+      cleanups.push(() => clearTimeout(report))
       const answering = await start(offering === 'lean' ? 'simple-peer' : 'lean')
-      const atAnswering = allConnections(answering)
+      atAnswering = allConnections(answering)
+      stage = 'the offering side announces'
       const offeringSide = await start(offering)
+      stage = 'the offering side\'s first connection'
       const co = await nextConnection(offeringSide)
       expect(co.initiator).toBe(true)
+      stage = 'the exchange of bytes both ways'
       const ca = await exchange(co, atAnswering)
       expect(ca.initiator).toBe(false)
     }, TEST_TIMEOUT)
