@@ -278,21 +278,22 @@ export class Downloader {
       // One sender is proof at once, with no code to wait for. Several: smart ban remembers each one's blocks, to
       // compare them with the piece once it verifies (and if its code cannot load, the exclusive retry above still
       // names the sender of a second bad copy).
-      const senders = new Set(entry.sources)
-      senders.delete(undefined)
-      if (senders.size > 1) {
-        const smartBan = this.#smartBan ??= this.#ctx.smartBan()
-        smartBan.catch(() => { if (this.#smartBan === smartBan) this.#smartBan = undefined })
-        senders.clear()
-        for (const culprit of await smartBan.then(async (ban) => await ban.pieceFailed(index, entry.data, { sources: entry.sources, blockLength }), () => [])) senders.add(culprit)
-      }
-      for (const culprit of senders) this.#ctx.badData(culprit!, err)
+      const senders = new Set(entry.sources.filter((source): source is string => source !== undefined))
+      const culprits = senders.size > 1 ? await this.#smartBanFailed(index, entry, blockLength) : senders
+      for (const culprit of culprits) this.#ctx.badData(culprit, err)
       return
     }
     void this.#smartBan?.then(async (smartBan) => await smartBan.pieceVerified(index, entry.data, blockLength)).then((culprits) => {
       for (const culprit of culprits) this.#ctx.badData(culprit, new HashMismatchError(index))
     }, () => {})
     await this.#keep(index, entry.data)
+  }
+
+  /** The senders smart ban proves bad for a failed piece of several senders' blocks; none if its code cannot load. */
+  async #smartBanFailed (index: number, entry: { data: Uint8Array, sources: Array<string | undefined> }, blockLength: number): Promise<string[]> {
+    const smartBan = this.#smartBan ??= this.#ctx.smartBan()
+    smartBan.catch(() => { if (this.#smartBan === smartBan) this.#smartBan = undefined })
+    return await smartBan.then(async (ban) => await ban.pieceFailed(index, entry.data, { sources: entry.sources, blockLength }), () => [])
   }
 
   /**

@@ -49,7 +49,8 @@
  * memory store are given; CHECK_ARGS in engine/constants.ts) left out of the browser builds, as release builds leave
  * out assertions, every check of what a peer, tracker, file or the worker sends kept (-591 B); a test-only
  * Bitfield.fromString and an unused Peer.writePiece gone (-36 B): 36,481 B. Merged with the deep link's asks for
- * peersite.json in every folder above at once (index.html +19 B): 36,518 B, budget 36.6 KB.
+ * peersite.json in every folder above at once (index.html +19 B): 36,518 B, budget 36.6 KB; 36,532 B with the
+ * downloader's smart-ban call in a method of its own.
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
