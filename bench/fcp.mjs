@@ -7,6 +7,8 @@
  * before it (the loader's files, as the static server's request log shows them).
  *
  *   npm run build && sh scripts/in-netns.sh node bench/fcp.mjs      (BENCH_FCP_RUNS=5 by default)
+ * BENCH_FCP_BASELINE_DIST=/path/to/an/older/dist (inside this repository) adds that build's peersite, visited in the
+ * same rounds (order alternating), with the load average of each round.
  *
  * FCP of the peersite rows is the site page's own first contentful paint (in the shell's frame), on the timeline
  * of the top-level navigation; the shell's status line paints earlier and is shown separately.
@@ -17,6 +19,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { gzipSync } from 'node:zlib'
+import { loadavg } from 'node:os'
 import { assertInNetns, requireDist } from './lib/env.mjs'
 import { startLocalSite } from './lib/local-site.mjs'
 import { dist } from './lib/swarm.mjs'
@@ -75,18 +78,32 @@ export async function run ({ runs = envNumber('BENCH_FCP_RUNS', 5), log = (s) =>
 
   const closers = []
   try {
-    const site = await startLocalSite(SITE, { label: 'fcp' })
-    closers.push(() => site.close())
-    const { server, out } = site
+    const baselineDist = process.env.BENCH_FCP_BASELINE_DIST
+    const variants = baselineDist === undefined || baselineDist === '' ? [''] : ['', 'baseline build: ']
+    const sites = {}
+    for (const variant of variants) {
+      const saved = process.env.PEERSITE_BENCH_DIST
+      if (variant !== '') process.env.PEERSITE_BENCH_DIST = baselineDist
+      try {
+        sites[variant] = await startLocalSite(SITE, { label: 'fcp' })
+      } finally {
+        if (saved === undefined) delete process.env.PEERSITE_BENCH_DIST
+        else process.env.PEERSITE_BENCH_DIST = saved
+      }
+      closers.push(() => sites[variant].close())
+    }
     const plainServer = await startStaticServer({ root: SITE, host: '127.0.0.1' })
     closers.push(() => plainServer.close())
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: BASE_CHROMIUM_ARGS, headless: true })
     closers.push(() => browser.close())
 
-    const rows = { plain: [], cold: [], warm: [], tab: [] }
+    const all = Object.fromEntries(variants.map((v) => [v, { cold: [], warm: [], tab: [] }]))
+    const rows = { plain: [], ...all[''] }
     const loaderBytes = []
+    const loads = []
     for (let i = 0; i < runs; i++) {
-      log(`bench/fcp: run ${i + 1}/${runs}`)
+      loads.push(loadavg()[0])
+      log(`bench/fcp: run ${i + 1}/${runs} (load ${loadavg()[0].toFixed(2)})`)
       {
         const context = await browser.newContext()
         const page = await context.newPage()
@@ -94,23 +111,27 @@ export async function run ({ runs = envNumber('BENCH_FCP_RUNS', 5), log = (s) =>
         rows.plain.push(await plainTimings(page))
         await context.close()
       }
-      const context = await browser.newContext()
-      const before = server.requests.length
-      const cold = await context.newPage()
-      await cold.goto(server.url)
-      rows.cold.push(await shellTimings(cold))
-      loaderBytes.push(await servedBytes(out, server.requests.slice(before)))
-      // Warm with another tab of the site open: this page is not the leader and uses the open tab's engine.
-      const tab = await context.newPage()
-      await tab.goto(server.url)
-      rows.tab.push(await shellTimings(tab))
-      await tab.close()
-      // Warm: second visit after the first tab closed. The worker is installed; this page boots its own engine.
-      await cold.close()
-      const warm = await context.newPage()
-      await warm.goto(server.url)
-      rows.warm.push(await shellTimings(warm))
-      await context.close()
+      for (const variant of i % 2 === 0 ? variants : [...variants].reverse()) {
+        const { server, out, url } = sites[variant]
+        const out2 = all[variant]
+        const context = await browser.newContext()
+        const before = server.requests.length
+        const cold = await context.newPage()
+        await cold.goto(url)
+        out2.cold.push(await shellTimings(cold))
+        if (variant === '') loaderBytes.push(await servedBytes(out, server.requests.slice(before)))
+        // Warm with another tab of the site open: this page is not the leader and uses the open tab's engine.
+        const tab = await context.newPage()
+        await tab.goto(url)
+        out2.tab.push(await shellTimings(tab))
+        await tab.close()
+        // Warm: second visit after the first tab closed. The worker is installed; this page boots its own engine.
+        await cold.close()
+        const warm = await context.newPage()
+        await warm.goto(url)
+        out2.warm.push(await shellTimings(warm))
+        await context.close()
+      }
     }
 
     const med = (list, key) => median(list.map((r) => r[key]))
@@ -130,7 +151,7 @@ export async function run ({ runs = envNumber('BENCH_FCP_RUNS', 5), log = (s) =>
     }
     const steps = markdownTable(
       ['visit (ms since navigation start, median)', ...STEPS, 'site first byte', 'site FCP'],
-      [['cold', rows.cold], ['warm, first tab closed', rows.warm], ['warm, another tab open', rows.tab]].map(([name, list]) => [
+      variants.flatMap((v) => [[`${v}cold`, all[v].cold], [`${v}warm, first tab closed`, all[v].warm], [`${v}warm, another tab open`, all[v].tab]]).map(([name, list]) => [
         name, ...STEPS.map((step) => stepCell(list, step)), fmt(med(list, 'firstByte'), 0), fmt(med(list, 'fcp'), 0)
       ])
     )
@@ -139,9 +160,11 @@ export async function run ({ runs = envNumber('BENCH_FCP_RUNS', 5), log = (s) =>
       ['visit', 'FCP of the site page', 'vs plain', 'navigation -> first site byte', 'loader status line FCP'],
       [
         line('plain static server (HTTP on 127.0.0.1)', rows.plain),
-        line('peersite cold (fresh profile, no worker)', rows.cold),
-        line('peersite warm (worker installed, first tab closed)', rows.warm),
-        line('peersite warm (another tab of the site open)', rows.tab)
+        ...variants.flatMap((v) => [
+          line(`${v}peersite cold (fresh profile, no worker)`, all[v].cold),
+          line(`${v}peersite warm (worker installed, first tab closed)`, all[v].warm),
+          line(`${v}peersite warm (another tab of the site open)`, all[v].tab)
+        ])
       ]
     )
     const markdown = [
@@ -153,7 +176,9 @@ export async function run ({ runs = envNumber('BENCH_FCP_RUNS', 5), log = (s) =>
       '',
       `Downloaded from the static host before the first site byte (cold): **${fmt(bytes.gz / 1024, 1)} KiB gzipped** ` +
         `(${fmt(bytes.raw / 1024, 1)} KiB raw; index.html, peersite.js, sw.js, peersite.json, site.torrent; budget 40 KB). ` +
-        'Every site byte came from a Node seeder over WebRTC, verified. Aim: cold FCP at most 1.5 s; warm at most 1.5x plain HTTP.',
+        'Every site byte came from a Node seeder over WebRTC, verified. Aim: cold FCP at most 1.5 s; warm at most 1.5x plain HTTP.' +
+          (variants.length > 1 ? ' The baseline build (BENCH_FCP_BASELINE_DIST) is visited in the same rounds, alternating which goes first.' : '') +
+          ` Load average (1 min) at each round: ${loads.map((l) => l.toFixed(1)).join(', ')}.`,
       ''
     ].join('\n')
     return { title, markdown, rows, loaderBytes: bytes }
