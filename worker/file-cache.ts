@@ -84,3 +84,49 @@ export async function openPieceCache (cacheName: string): Promise<PieceCache | u
     deleteRun: (first, last) => { drop(runKeyFor(first, last)) }
   }
 }
+
+/** Bytes of verified runs a worker keeps in memory (VerifiedRuns). */
+export const MEMORY_BYTES = 32 * 1024 * 1024
+
+/**
+ * Whole files' runs of pieces that passed their SHA-1 check in this worker's life, in its memory, where no other
+ * script of the origin can write (unlike Cache Storage): a file served again (the next page of the site, a return
+ * visit while the worker still runs, the frame's page read ahead at the shell's navigation) is neither read back
+ * from Cache Storage nor hashed again. A run still being read and checked is shared by every request for it. Beyond
+ * MEMORY_BYTES it starts again empty (a page's files are read back and checked once more). One per infohash
+ * (worker/handlers/state.ts).
+ */
+export class VerifiedRuns {
+  readonly #runs = new Map<string, Promise<Uint8Array | undefined>>()
+  #bytes = 0
+
+  /** The run `first`..`last` from memory, else what `load` gives (verified bytes, or undefined: nothing kept). */
+  async get (first: number, last: number, load: () => Promise<Uint8Array | undefined>): Promise<Uint8Array | undefined> {
+    const key = `${first}-${last}`
+    let run = this.#runs.get(key)
+    if (run === undefined) {
+      const drop = (): void => { if (this.#runs.get(key) === run) this.#runs.delete(key) }
+      run = load().then((bytes) => {
+        if (bytes === undefined) drop()
+        else this.#count(bytes)
+        return bytes
+      }, (err: unknown) => { drop(); throw err })
+      this.#runs.set(key, run)
+    }
+    return await run
+  }
+
+  /** Keeps `bytes`, the run `first`..`last` just verified. */
+  set (first: number, last: number, bytes: Uint8Array): void {
+    this.#runs.set(`${first}-${last}`, Promise.resolve(bytes))
+    this.#count(bytes)
+  }
+
+  #count (bytes: Uint8Array): void {
+    this.#bytes += bytes.byteLength
+    if (this.#bytes > MEMORY_BYTES) {
+      this.#runs.clear()
+      this.#bytes = 0
+    }
+  }
+}

@@ -29,6 +29,8 @@ export interface Site {
    * bytes start in the torrent (worker/verify.ts). Leaving one out would shift every later file.
    */
   readonly layout: ReadonlyArray<{ readonly path: string, readonly length: number }>
+  /** What each page needs, as peersite.json says (indexes into `layout`): a hint, read ahead by the worker (state.ts warm). */
+  readonly preload?: SiteManifest['preload']
   /**
    * A site with a sectioned index (site-index.ts): `files` and `dirs` hold the sections loaded so far, and a request
    * is resolved inside `index.ensure` (resolveLazily), which loads what the lookups need.
@@ -62,7 +64,7 @@ const HTML_EXTENSION = '.html'
  */
 declare const PEERSITE_PLAIN: boolean | undefined
 
-export type ManifestForSite = Pick<SiteManifest, 'infoHash' | 'files'> & Partial<Pick<SiteManifest, 'redirects' | 'spa' | 'index' | 'pieceLength' | 'length'>>
+export type ManifestForSite = Pick<SiteManifest, 'infoHash' | 'files'> & Partial<Pick<SiteManifest, 'redirects' | 'spa' | 'index' | 'pieceLength' | 'length' | 'preload'>>
 
 /**
  * Builds the lookup tables of a manifest. Paths that could never be asked for safely are left out. A manifest with a
@@ -86,7 +88,7 @@ export function createSite (manifest: ManifestForSite, scope?: string | FetchSec
     files.set(file.path, file)
     for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'))
   }
-  return { infoHash: manifest.infoHash, files, dirs, redirects: (typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) ? [] : manifest.redirects ?? [], spa: !(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) && manifest.spa === true, layout: manifest.files }
+  return { infoHash: manifest.infoHash, files, dirs, redirects: (typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) ? [] : manifest.redirects ?? [], spa: !(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) && manifest.spa === true, layout: manifest.files, preload: manifest.preload }
 }
 
 /** A decoded path segment that must never reach the file table. */

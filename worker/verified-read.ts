@@ -12,7 +12,7 @@
  */
 import { AbortError } from '../engine/errors.js'
 import { EngineReadError, type EnginePiece, type PieceRun } from './engine-client.js'
-import { MAX_CACHED_FILE, type PieceCache } from './file-cache.js'
+import { MAX_CACHED_FILE, type PieceCache, type VerifiedRuns } from './file-cache.js'
 import type { OpenBody } from './site.js'
 import { piecesOf, pieceSize, verifyPiece, type PieceTable } from './verify.js'
 
@@ -41,6 +41,8 @@ export interface VerifiedReadInit {
   readonly table: PieceTable
   readonly engine: PieceEngine
   readonly cache?: PieceCache | undefined
+  /** Runs verified in this worker's life (file-cache.ts): served without another read or check. */
+  readonly memory?: VerifiedRuns | undefined
   /** Told of every piece that failed its check (tests and the debug log). */
   readonly onBadPiece?: (index: number, source: 'cache' | 'engine') => void
 }
@@ -56,6 +58,25 @@ async function verifyRun (table: PieceTable, first: number, last: number, bytes:
     checks.push(verifyPiece(table, i, bytes.subarray(at, at + pieceSize(table, i))))
   }
   return (await Promise.all(checks)).every(Boolean)
+}
+
+/** The whole run `first`..`last` from the piece cache if it passes its check (a copy that fails is dropped), else undefined. */
+async function cachedRun (init: VerifiedReadInit, first: number, last: number): Promise<Uint8Array | undefined> {
+  const run = await init.cache!.getRun(first, last)
+  if (run === undefined) return undefined
+  if (await verifyRun(init.table, first, last, run)) return run
+  init.cache!.deleteRun(first, last)
+  init.onBadPiece?.(first, 'cache')
+  return undefined
+}
+
+/** The verified run of small file `path` (a whole file), from memory or the piece cache (never the engine), else undefined. */
+export async function verifiedRun (init: VerifiedReadInit, path: string): Promise<Uint8Array | undefined> {
+  const { table, cache, memory } = init
+  const file = table.files.get(path)
+  if (file === undefined || cache === undefined || file.length === 0 || file.length > MAX_CACHED_FILE) return undefined
+  const { first, last } = piecesOf(table, file.offset, 0, file.length)
+  return await (memory === undefined ? cachedRun(init, first, last) : memory.get(first, last, async () => await cachedRun(init, first, last)))
 }
 
 /** An OpenBody (site.ts) that serves verified bytes only. */
@@ -79,19 +100,15 @@ async function openVerified (init: VerifiedReadInit, path: string, offset: numbe
   // A small file's pieces are cached together when it is read whole (file-cache.ts), one by one otherwise.
   const whole = file.length === 0 ? undefined : piecesOf(table, fileStart, 0, file.length)
   if (cacheable && whole !== undefined) {
-    const run = await cache.getRun(whole.first, whole.last)
+    const run = await verifiedRun(init, path)
     if (run !== undefined) {
-      if (await verifyRun(table, whole.first, whole.last, run)) {
-        const from = start - whole.first * table.pieceLength
-        return new ReadableStream<Uint8Array>({
-          start: (controller) => {
-            controller.enqueue(run.subarray(from, from + length))
-            controller.close()
-          }
-        })
-      }
-      cache.deleteRun(whole.first, whole.last)
-      init.onBadPiece?.(whole.first, 'cache')
+      const from = start - whole.first * table.pieceLength
+      return new ReadableStream<Uint8Array>({
+        start: (controller) => {
+          controller.enqueue(run.subarray(from, from + length))
+          controller.close()
+        }
+      })
     }
   }
   /** The verified pieces of a whole-file read, kept together in the cache once the last one is in. */
@@ -124,6 +141,7 @@ async function openVerified (init: VerifiedReadInit, path: string, offset: numbe
     for (const b of collect!) { all.set(b, at); at += b.byteLength }
     collect!.length = 0
     cache!.putRun(first, last, all)
+    init.memory?.set(first, last, all)
   }
 
   /** The verified bytes of piece `i` (called in order: each after the previous one has resolved). */

@@ -8,10 +8,11 @@ import { isTopLevelNavigation, type Handler } from './context.js'
 export const shellHandler: Handler = {
   name: 'shell',
   canHandle: ({ request }) => isTopLevelNavigation(request),
-  handle: async ({ event, state }) => {
+  handle: async ({ event, state, url }) => {
     try {
       const res = await state.shell()
-      event.waitUntil(state.refreshShell())
+      // The frame's page and its files, read ahead and checked while the shell loads; then the shell's refresh.
+      event.waitUntil(state.warm(url).catch(() => {}).then(async () => { await state.refreshShell() }))
       return res
     } catch {
       return messagePage(503, 'This site cannot load while offline',

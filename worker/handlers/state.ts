@@ -10,10 +10,10 @@
  * page (worker/gateway-source.ts), and are checked where they are used instead of against pins.
  */
 import { EngineClient } from '../engine-client.js'
-import { cacheNameFor, dropOtherVersions, openPieceCache, type PieceCache } from '../file-cache.js'
+import { cacheNameFor, dropOtherVersions, openPieceCache, VerifiedRuns, type PieceCache } from '../file-cache.js'
 import { loadedIndexCode, MANIFEST_FILE, TORRENT_FILE, type LoaderPins, type SiteManifest, type WorkerMessage } from '../protocol.js'
-import { createSite, parseManifest, type OpenBody, type Site } from '../site.js'
-import { verifiedOpen } from '../verified-read.js'
+import { createSite, parseManifest, relativePath, resolveFile, type OpenBody, type Site } from '../site.js'
+import { verifiedOpen, verifiedRun, type VerifiedReadInit } from '../verified-read.js'
 import { parsePieceTable, pinOf, type PieceTable } from '../verify.js'
 import type { GatewaySource } from '../gateway-source.js'
 import type { Versions } from '../version.js'
@@ -54,7 +54,9 @@ export class WorkerState {
   /** A keyed site's newer versions (worker/version.ts), in the keyed build of the worker only. */
   readonly versions: Versions | undefined
   /** The piece cache of the current infohash, opened once (it reads its keys into memory: file-cache.ts). */
-  #pieceCache: { readonly infoHash: string, readonly cache: Promise<PieceCache | undefined> } | undefined
+  #pieceCache: { readonly infoHash: string, readonly cache: Promise<PieceCache | undefined>, readonly memory: VerifiedRuns } | undefined
+  /** The shell's bytes once they matched their pin: only the pinned shell is ever kept, so they cannot go stale. */
+  #shell: Uint8Array | undefined
 
   constructor (scope: string, init: { engine?: EngineClient, pins?: LoaderPins | undefined, gateway?: GatewaySource | undefined, versions?: Versions } = {}) {
     this.scope = new URL(scope)
@@ -96,7 +98,10 @@ export class WorkerState {
     const hit = await cache.match(url)
     if (hit === undefined) return undefined
     const bytes = new Uint8Array(await hit.arrayBuffer())
-    if (await this.#matchesPin(url, bytes)) return new Response(bytes, { status: hit.status, headers: hit.headers })
+    if (await this.#matchesPin(url, bytes)) {
+      if (url === this.#shellKey) this.#shell = bytes
+      return new Response(bytes, { status: hit.status, headers: hit.headers })
+    }
     await cache.delete(url)
     return undefined
   }
@@ -117,6 +122,7 @@ export class WorkerState {
 
   /** The loader's index.html, as the answer to a top-level navigation: cache first, the network if it is gone. */
   async shell (): Promise<Response> {
+    if (this.#shell !== undefined) return new Response(this.#shell as Uint8Array<ArrayBuffer>, { headers: SHELL_HEADERS })
     const cache = await caches.open(this.#cacheName)
     const hit = await this.#pinned(cache, this.#shellKey)
     if (hit !== undefined) return hit
@@ -125,8 +131,12 @@ export class WorkerState {
     return res
   }
 
-  /** Stale-while-revalidate for the shell: a new loader reaches the next navigation without a worker update. */
+  /**
+   * The shell fetched again and cached if it matches its pin (a cached copy that was lost or failed its pin comes
+   * back). Only the pinned shell is kept, so once the shell is in memory there is nothing to refresh.
+   */
   async refreshShell (): Promise<void> {
+    if (this.#shell !== undefined) return
     try {
       const res = await this.#fetchShell()
       await this.#keep(await caches.open(this.#cacheName), this.#shellKey, res)
@@ -271,17 +281,49 @@ export class WorkerState {
     return await table
   }
 
+  /** What reads of `site`'s files need (verified-read.ts): its piece table, the piece cache, the runs verified in memory. */
+  async reads (site: Site): Promise<VerifiedReadInit> {
+    if (this.#pieceCache?.infoHash !== site.infoHash) {
+      this.#pieceCache = { infoHash: site.infoHash, cache: openPieceCache(cacheNameFor(this.scope.href, site.infoHash)), memory: new VerifiedRuns() }
+    }
+    const { memory } = this.#pieceCache
+    const [table, cache] = await Promise.all([this.pieceTable(site), this.#pieceCache.cache])
+    return { table, engine: this.engine, cache, memory }
+  }
+
   /** Reads of `site`'s files that serve verified pieces only (verified-read.ts), through the piece cache. */
   async opener (site: Site): Promise<OpenBody> {
-    if (this.#pieceCache?.infoHash !== site.infoHash) {
-      this.#pieceCache = { infoHash: site.infoHash, cache: openPieceCache(cacheNameFor(this.scope.href, site.infoHash)) }
+    return verifiedOpen(await this.reads(site))
+  }
+
+  /**
+   * A top-level navigation to `url`: the shell's frame will ask for the same URL, then for that page's files. While
+   * the shell loads, the page and its files (peersite.json `preload`, both tiers) are read from the piece cache and
+   * checked into memory (VerifiedRuns), so the frame's requests find them verified. Only what the cache holds: this
+   * never asks the engine for anything. A site with a sectioned index is left out (its table loads with its sections),
+   * and so is a gateway's (its manifest may wait for a leader page).
+   */
+  async warm (url: URL): Promise<void> {
+    if ((typeof PEERSITE_GATEWAY_BUILD !== 'boolean' || PEERSITE_GATEWAY_BUILD) && this.gateway !== undefined) return
+    const rel = relativePath(url, this.scope)
+    const site = await this.loadSite()
+    if (rel === null || (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) && site.index !== undefined)) return
+    const found = resolveFile(site, rel, url)
+    const page = found.kind === 'file' ? found.file.path : undefined
+    const init = await this.reads(site)
+    if (page === undefined || await verifiedRun(init, page) === undefined) return
+    const { layout, preload } = site
+    for (const tier of [preload?.pages, preload?.likely]) {
+      const needs: Array<Promise<unknown>> = []
+      for (let k = 0; tier !== undefined && k + 1 < tier.length; k += 2) {
+        if (layout[tier[k]!]?.path !== page) continue
+        for (const i of preload?.groups[tier[k + 1]!] ?? []) {
+          const path = layout[i]?.path
+          if (path !== undefined) needs.push(verifiedRun(init, path))
+        }
+      }
+      await Promise.all(needs)
     }
-    const [table, cache] = await Promise.all([this.pieceTable(site), this.#pieceCache.cache])
-    return verifiedOpen({
-      table,
-      engine: this.engine,
-      cache
-    })
   }
 
   /** The scope URL is where the host serves the loader's index.html (index.html itself as a fallback). */

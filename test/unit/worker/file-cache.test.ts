@@ -4,7 +4,7 @@
  * waits for it rather than missing (and forgetting the key for the worker's life).
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { cacheNameFor, openPieceCache } from '../../../worker/file-cache.js'
+import { cacheNameFor, MEMORY_BYTES, openPieceCache, VerifiedRuns } from '../../../worker/file-cache.js'
 
 class SlowCache {
   readonly entries = new Map<string, Uint8Array>()
@@ -50,5 +50,29 @@ describe('piece cache', () => {
     expect(await pieces.get(5)).toEqual(Uint8Array.of(9))
     pieces.delete(5)
     expect(await pieces.get(5)).toBeUndefined()
+  })
+})
+
+describe('verified runs in memory', () => {
+  it('keeps what a load verified, forgets what it did not, and starts again empty beyond its budget', async () => {
+    const runs = new VerifiedRuns()
+    let loads = 0
+    const load = (bytes: Uint8Array | undefined) => async () => { loads++; return bytes }
+    expect(await runs.get(0, 1, load(undefined))).toBeUndefined()
+    expect(await runs.get(0, 1, load(Uint8Array.of(1)))).toEqual(Uint8Array.of(1))
+    expect(await runs.get(0, 1, load(Uint8Array.of(2)))).toEqual(Uint8Array.of(1))
+    expect(loads).toBe(2)
+    // One load for requests that come while it runs.
+    const [a, b] = await Promise.all([runs.get(4, 4, load(Uint8Array.of(4))), runs.get(4, 4, load(Uint8Array.of(8)))])
+    expect([a, b]).toEqual([Uint8Array.of(4), Uint8Array.of(4)])
+    expect(loads).toBe(3)
+    // A failed load keeps nothing.
+    await expect(runs.get(5, 5, async () => { throw new Error('gone') })).rejects.toThrow('gone')
+    expect(await runs.get(5, 5, load(Uint8Array.of(5)))).toEqual(Uint8Array.of(5))
+    // Over the budget: everything is read again.
+    runs.set(2, 2, new Uint8Array(MEMORY_BYTES / 2))
+    expect(await runs.get(2, 2, load(Uint8Array.of(9)))).toHaveLength(MEMORY_BYTES / 2)
+    runs.set(3, 3, new Uint8Array(MEMORY_BYTES / 2))
+    expect(await runs.get(0, 1, load(Uint8Array.of(7)))).toEqual(Uint8Array.of(7))
   })
 })

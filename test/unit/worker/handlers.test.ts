@@ -33,6 +33,7 @@ function fakeState (site: Site | undefined): WorkerState {
     loadSite: async () => SITE,
     shell: async () => new Response('<shell>', { headers: { 'Content-Type': 'text/html' } }),
     refreshShell: async () => {},
+    warm: async () => {},
     staleWhileRevalidate: async (r: Request) => new Response(`cached ${new URL(r.url).pathname}`),
     networkFirst: async (r: Request) => new Response(`${await (await fetch(r)).text()} (network first)`),
     opener: async () => async () => new ReadableStream({ start (c) { c.enqueue(new TextEncoder().encode('abc')); c.close() } })

@@ -2,14 +2,17 @@
  * The worker as the trust boundary: the piece table of site.torrent (checked against the infohash), reads that serve
  * only verified pieces from the cache and the engine port, and which page may hand the worker a port.
  */
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { sha1, toHex } from '../../../engine/util/bytes.js'
 import { EngineReadError, type EnginePiece, type PieceRun } from '../../../worker/engine-client.js'
 import type { PieceCache } from '../../../worker/file-cache.js'
 import { acceptsLeader } from '../../../worker/leader-check.js'
 import { createSite, failurePage } from '../../../worker/site.js'
-import { MAX_PIECE_ATTEMPTS, verifiedOpen, type PieceEngine } from '../../../worker/verified-read.js'
-import { parsePieceTable, readPins, verifyPiece, type PieceTable } from '../../../worker/verify.js'
+import { MAX_PIECE_ATTEMPTS, verifiedOpen, verifiedRun, type PieceEngine } from '../../../worker/verified-read.js'
+import { cacheNameFor, VerifiedRuns } from '../../../worker/file-cache.js'
+import { WorkerState } from '../../../worker/handlers/state.js'
+import type { EngineClient } from '../../../worker/engine-client.js'
+import { parsePieceTable, pinOf, readPins, verifyPiece, type PieceTable } from '../../../worker/verify.js'
 
 const PIECE = 16
 /** Three files whose pieces straddle them: a.html [0, 25), b.css [25, 55), c.js [55, 60). */
@@ -201,6 +204,47 @@ describe('verified reads', () => {
     expect(engine.runs).toEqual([])
   })
 
+  it('serves a run it verified once from memory: no second cache read or check, even if the cache is rewritten meanwhile', async () => {
+    const cache = new MapCache()
+    const t = await table()
+    const memory = new VerifiedRuns()
+    expect(await bytesOf(await verifiedOpen({ table: t, engine: new FakeEngine(), cache, memory })('a.html', 0, 25, signal))).toEqual(DATA.subarray(0, 25))
+    // Another script of the origin rewrites Cache Storage: the bytes verified in the worker's memory are served.
+    cache.runs.get('0-1')!.fill(0x41)
+    let reads = 0
+    const getRun = cache.getRun.bind(cache)
+    cache.getRun = async (first, last) => { reads++; return await getRun(first, last) }
+    const engine = new FakeEngine()
+    expect(await bytesOf(await verifiedOpen({ table: t, engine, cache, memory })('a.html', 0, 25, signal))).toEqual(DATA.subarray(0, 25))
+    expect(await bytesOf(await verifiedOpen({ table: t, engine, cache, memory })('a.html', 3, 20, signal))).toEqual(DATA.subarray(3, 23))
+    expect(reads).toBe(0)
+    expect(engine.runs).toEqual([])
+    // A new memory (a restarted worker) reads the cache again and checks it: the rewritten run is dropped, never served.
+    const bad: Array<[number, string]> = []
+    expect(await verifiedRun({ table: t, engine, cache, memory: new VerifiedRuns(), onBadPiece: (i, s) => bad.push([i, s]) }, 'a.html')).toBeUndefined()
+    expect(bad).toEqual([[0, 'cache']])
+    expect(cache.runs.has('0-1')).toBe(false)
+  })
+
+  it('reads a cached run ahead into memory without the engine, shared with a request that comes meanwhile', async () => {
+    const cache = new MapCache()
+    const t = await table()
+    cache.runs.set('0-1', DATA.slice(0, 2 * PIECE))
+    let reads = 0
+    const getRun = cache.getRun.bind(cache)
+    cache.getRun = async (first, last) => { reads++; await new Promise((resolve) => setTimeout(resolve, 10)); return await getRun(first, last) }
+    const engine = new FakeEngine()
+    const memory = new VerifiedRuns()
+    const ahead = verifiedRun({ table: t, engine, cache, memory }, 'a.html')
+    const served = await bytesOf(await verifiedOpen({ table: t, engine, cache, memory })('a.html', 0, 25, signal))
+    expect(served).toEqual(DATA.subarray(0, 25))
+    expect(await ahead).toEqual(DATA.subarray(0, 2 * PIECE))
+    expect(reads).toBe(1)
+    // Not cached: nothing read ahead, and the engine is never asked.
+    expect(await verifiedRun({ table: t, engine, cache, memory }, 'c.js')).toBeUndefined()
+    expect(engine.runs).toEqual([])
+  })
+
   it('a body cancelled while the next piece is looked up in the cache opens no engine read for it', async () => {
     // Piece 1 in the cache; the lookup of piece 2 (started ahead) answers "not there" only after the cancel.
     let missTwo: (value: undefined) => void = () => {}
@@ -330,5 +374,90 @@ describe('who may hand the worker an engine port', () => {
     expect(acceptsLeader(null, [shell], scope)).toBe(false)
     const outside = { id: 'o', url: 'https://host.example/a/', frameType: 'top-level' }
     expect(acceptsLeader(outside, [outside], scope)).toBe(false)
+  })
+})
+
+/** Cache Storage as the worker sees it, in memory: counts the reads (match) of every cache. */
+class MemoryCaches {
+  readonly caches = new Map<string, Map<string, Uint8Array>>()
+  matches = 0
+  cache (name: string): Map<string, Uint8Array> {
+    let c = this.caches.get(name)
+    if (c === undefined) this.caches.set(name, c = new Map())
+    return c
+  }
+
+  async open (name: string): Promise<Cache> {
+    const c = this.cache(name)
+    return {
+      match: async (url: string) => {
+        this.matches++
+        const bytes = c.get(String(url))
+        return bytes === undefined ? undefined : new Response(bytes.slice())
+      },
+      put: async (url: string, res: Response) => { c.set(String(url), new Uint8Array(await res.arrayBuffer())) },
+      keys: async () => [...c.keys()].map((url) => ({ url })),
+      delete: async (url: string) => c.delete(String(url))
+    } as unknown as Cache
+  }
+
+  async keys (): Promise<string[]> { return [...this.caches.keys()] }
+}
+
+describe('a top-level navigation reads its page ahead (WorkerState.warm)', () => {
+  const g = globalThis as { caches?: unknown }
+  afterEach(() => { delete g.caches })
+
+  it('checks the page and its preload needs from the piece cache into memory, never asking the engine; the frame\'s reads then touch no cache', async () => {
+    const scope = 'https://host.example/site/'
+    const { torrent, infoHash } = await torrentOf(DATA)
+    // a.html needs b.css and c.js; only a.html and b.css are in the piece cache (whole runs: 0-1 and 1-3).
+    const manifest = enc.encode(JSON.stringify({
+      version: 1,
+      infoHash,
+      files: FILES.map(([path, length]) => ({ path, length, type: path.endsWith('.html') ? 'text/html' : 'text/css' })),
+      preload: { groups: [[1, 2]], pages: [0, 0] }
+    }))
+    const storage = new MemoryCaches()
+    storage.cache(`peersite:${scope}`).set(`${scope}peersite.json`, manifest)
+    storage.cache(`peersite:${scope}`).set(`${scope}site.torrent`, torrent)
+    const pieces = storage.cache(cacheNameFor(scope, infoHash))
+    pieces.set('https://peersite.invalid/run/0-1', DATA.slice(0, 2 * PIECE))
+    pieces.set('https://peersite.invalid/run/1-3', DATA.slice(PIECE, 60))
+    g.caches = storage
+    const engine = new FakeEngine()
+    const state = new WorkerState(scope, { engine: engine as unknown as EngineClient, pins: { 'peersite.json': await pinOf(manifest), 'site.torrent': await pinOf(torrent) } })
+
+    await state.warm(new URL('a.html', scope))
+    expect(engine.runs).toEqual([])
+    const reads = storage.matches
+    const open = await state.opener(await state.loadSite())
+    expect(await bytesOf(await open('a.html', 0, 25, signal))).toEqual(DATA.subarray(0, 25))
+    expect(await bytesOf(await open('b.css', 0, 30, signal))).toEqual(DATA.subarray(25, 55))
+    expect(storage.matches).toBe(reads)
+    expect(engine.runs).toEqual([])
+    // c.js was not in the cache: read ahead it was not, and its read goes to the engine as before.
+    expect(await bytesOf(await open('c.js', 0, 5, signal))).toEqual(DATA.subarray(55, 60))
+    expect(engine.runs.map((r) => r.path)).toEqual(['c.js'])
+  })
+
+  it('a rewritten cache entry is not read ahead, and never served', async () => {
+    const scope = 'https://host.example/site/'
+    const { torrent, infoHash } = await torrentOf(DATA)
+    const manifest = enc.encode(JSON.stringify({ version: 1, infoHash, files: FILES.map(([path, length]) => ({ path, length, type: 'text/html' })) }))
+    const storage = new MemoryCaches()
+    storage.cache(`peersite:${scope}`).set(`${scope}peersite.json`, manifest)
+    storage.cache(`peersite:${scope}`).set(`${scope}site.torrent`, torrent)
+    const evilRun = DATA.slice(0, 2 * PIECE)
+    evilRun[3] = evilRun[3]! ^ 1
+    storage.cache(cacheNameFor(scope, infoHash)).set('https://peersite.invalid/run/0-1', evilRun)
+    g.caches = storage
+    const engine = new FakeEngine()
+    const state = new WorkerState(scope, { engine: engine as unknown as EngineClient, pins: { 'peersite.json': await pinOf(manifest), 'site.torrent': await pinOf(torrent) } })
+    await state.warm(new URL('a.html', scope))
+    expect(storage.cache(cacheNameFor(scope, infoHash)).has('https://peersite.invalid/run/0-1')).toBe(false)
+    const open = await state.opener(await state.loadSite())
+    expect(await bytesOf(await open('a.html', 0, 25, signal))).toEqual(DATA.subarray(0, 25))
+    expect(engine.runs.map((r) => r.path)).toEqual(['a.html'])
   })
 })
