@@ -47,6 +47,11 @@ declare const PEERSITE_KEYED: boolean | undefined
  * (TorrentInit) are Node's only, so their branches are dead code there (spelt out at each use, like the others).
  */
 declare const PEERSITE_BROWSER: boolean | undefined
+/**
+ * Defined true for a plain site's loader (peersite-plain.js: no web seeds, scripts/build-browser.mjs), false for the
+ * other browser builds, undefined elsewhere: the web-seed hooks (offerPiece, `webSeeds`) are dead code there.
+ */
+declare const PEERSITE_PLAIN: boolean | undefined
 
 export interface TorrentComponents {
   /** Makes the store once the metainfo is known. */
@@ -209,7 +214,7 @@ export class Torrent extends Emitter<TorrentEvents> {
       downloader: () => this.#downloader,
       store: () => this.store,
       peers: () => this.#peerList.all,
-      stalled: (index, last, signal) => this.webSeeds?.stalled(index, last, signal)
+      ...(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN ? {} : { stalled: (index, last, signal) => this.webSeeds?.stalled(index, last, signal) })
     })
     this.#spread = init.spread
     this.#keepSeeds = init.keepSeeds === true
@@ -577,7 +582,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     const release = downloader.picker.addPriority(first, last, priority)
     downloader.fillAll(this.#peerList.all)
     // What a page is about to read: web seeds step in as they would for the reader (engine/webseed.ts).
-    this.webSeeds?.stalled(first, last)
+    if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN)) this.webSeeds?.stalled(first, last)
     return release
   }
 
@@ -592,7 +597,7 @@ export class Torrent extends Emitter<TorrentEvents> {
    */
   async offerPiece (index: number, data: Uint8Array): Promise<boolean> {
     const downloader = this.#downloader
-    if (downloader === undefined || this.destroyed) return false
+    if ((typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) || downloader === undefined || this.destroyed) return false
     return await downloader.offerPiece(index, data, () => { this.#fromWebSeeds += data.length })
   }
 
@@ -649,7 +654,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.#side?.destroy()
     this.#peerList.destroyAll()
     this.#reader.rejectAll(new AbortError('torrent destroyed'))
-    this.webSeeds?.destroy()
+    if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN)) this.webSeeds?.destroy()
     await this.#discovery?.destroy()
     await this.store?.close()
     this.removeAllListeners()
