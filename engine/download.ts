@@ -18,6 +18,9 @@ import type { Bitfield } from './bitfield.js'
 import type { PeerPolicy } from './peer-policy.js'
 import type { SmartBan } from './smart-ban.js'
 
+/** Defined true for a plain site's loader (no web seeds: engine/torrent.ts), false in other browser builds, undefined elsewhere. */
+declare const PEERSITE_PLAIN: boolean | undefined
+
 interface Outstanding extends BlockRequest { sentAt: number }
 
 export interface DownloaderContext {
@@ -302,6 +305,8 @@ export class Downloader {
    * dropped as duplicates.
    */
   async offerPiece (index: number, data: Uint8Array, onKept?: () => void): Promise<boolean> {
+    // A plain site's loader has no web seeds (Torrent's PEERSITE_PLAIN): nothing calls this there.
+    if (typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) return false
     if (this.have.has(index) || this.readable(index) !== undefined) return true
     if (!equalBytes(await sha1(data), pieceHash(this.#ctx.metainfo, index))) return false
     if (this.have.has(index) || this.readable(index) !== undefined) return true

@@ -10,3 +10,5 @@ export { MetadataExchange } from './metadata-exchange.js'
 export { Uploader } from './upload.js'
 /** Smart ban (only after a piece failed its hash check with blocks from several peers: DownloaderContext.smartBan). */
 export { SmartBan } from './smart-ban.js'
+/** What Torrent does with them (the choke calls, routing requests, interest and BEP 9 messages): Torrent.serve. */
+export { ServingSide } from './serving-side.js'

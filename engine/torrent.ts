@@ -6,10 +6,8 @@
 import { Bitfield } from './bitfield.js'
 import { CLIENT_NAME, MAX_PEERS, OUR_REQQ, SEED_LINKS_DROPPED_FROM, PEER_ID_PREFIX, maxMessageLength } from './constants.js'
 import { AbortError, InvalidTorrentError, ProtocolError } from './errors.js'
-import type { ChokeDecision, Choker } from './choker.js'
 import type { Discovery, DiscoveryInit } from './discovery/index.js'
 import { Downloader } from './download.js'
-import type { MetadataExchange } from './metadata-exchange.js'
 import { parseInfoDictionary, pieceLengthAt, type Metainfo } from './metainfo/index.js'
 import { PeerList } from './peer-list.js'
 import { PeerPolicy } from './peer-policy.js'
@@ -17,7 +15,6 @@ import { Reader } from './reader.js'
 import type { PieceStore } from './storage/index.js'
 import type { Connection } from './transport/index.js'
 import type { Spread } from './spread.js'
-import type { Uploader } from './upload.js'
 import { Emitter } from './util/emitter.js'
 import { fromHex, randomBytes, toHex, utf8 } from './util/bytes.js'
 import { RateMeter } from './util/rate.js'
@@ -25,6 +22,7 @@ import { LOCAL_EXTENSION_IDS, type Peer } from './wire/peer.js'
 import type { Message } from './wire/messages.js'
 import type { PointerExchange } from './pointer-exchange.js'
 import * as servingParts from './serving.js'
+import type { ServingSide } from './serving-side.js'
 
 /** The serving side's code (engine/serving.ts), as Torrent.serve takes it. */
 export type ServingParts = typeof servingParts
@@ -49,6 +47,11 @@ declare const PEERSITE_KEYED: boolean | undefined
  * (TorrentInit) are Node's only, so their branches are dead code there (spelt out at each use, like the others).
  */
 declare const PEERSITE_BROWSER: boolean | undefined
+/**
+ * Defined true for a plain site's loader (peersite-plain.js: no web seeds, scripts/build-browser.mjs), false for the
+ * other browser builds, undefined elsewhere: the web-seed hooks (offerPiece, `webSeeds`) are dead code there.
+ */
+declare const PEERSITE_PLAIN: boolean | undefined
 
 export interface TorrentComponents {
   /** Makes the store once the metainfo is known. */
@@ -163,17 +166,15 @@ export class Torrent extends Emitter<TorrentEvents> {
   readonly #policy = new PeerPolicy()
   readonly #peerList: PeerList
   readonly #reader: Reader
-  /** The serving side (engine/serving.ts): set by serve(), at once unless TorrentInit.serveLater. */
+  /** The serving side's code (engine/serving.ts): set by serve(), at once unless TorrentInit.serveLater. */
   #serving: ServingParts | undefined
+  /** Its hooks (choker, uploader, BEP 9: engine/serving-side.ts), made by serve(); none while leech-only. */
+  #side: ServingSide | undefined
   /** TorrentInit.servingCode; none in a build that leaves the module out when none was given (no smart ban then). */
   readonly #servingCode: (() => Promise<ServingParts>) | undefined
-  #metadata: MetadataExchange | undefined
   readonly #pointer: PointerPort | undefined
   readonly #pex: PeerExchangeHooks | undefined
   #downloader: Downloader | undefined
-  #uploader: Uploader | undefined
-  /** Upload slots (engine/choker.ts decides; #choke() writes its decisions). */
-  #choker: Choker<Peer> | undefined
   /** The origin seeder's record of who holds which piece, to send each piece once (engine/spread.ts). */
   readonly #spread: Spread<Peer> | undefined
   readonly #keepSeeds: boolean
@@ -213,7 +214,7 @@ export class Torrent extends Emitter<TorrentEvents> {
       downloader: () => this.#downloader,
       store: () => this.store,
       peers: () => this.#peerList.all,
-      stalled: (index, last, signal) => this.webSeeds?.stalled(index, last, signal)
+      ...(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN ? {} : { stalled: (index, last, signal) => this.webSeeds?.stalled(index, last, signal) })
     })
     this.#spread = init.spread
     this.#keepSeeds = init.keepSeeds === true
@@ -276,7 +277,7 @@ export class Torrent extends Emitter<TorrentEvents> {
         for (const peer of this.#peerList.all) if (peer.receivedHandshake) peer.writeHave(index)
       },
       onDownloaded: (peer, bytes) => {
-        this.#choker?.downloaded(peer, bytes)
+        this.#side?.onDownloaded(peer, bytes)
         this.#downloaded += bytes
         this.#downloadRate.add(bytes)
       },
@@ -290,26 +291,8 @@ export class Torrent extends Emitter<TorrentEvents> {
     }, have)
     this.#downloader = downloader
     for (let i = 0; i < metainfo.pieceCount; i++) if (downloader.have.has(i)) this.#verifiedBytes += pieceLengthAt(metainfo, i)
-    this.#startUploader()
+    this.#side?.startUploader()
     if (downloader.have.complete) this.#done = true
-  }
-
-  #startUploader (): void {
-    const { metainfo, store } = this
-    if (this.#serving === undefined || metainfo === undefined || store === undefined || this.#uploader !== undefined) return
-    this.#uploader = new this.#serving.Uploader({
-      metainfo,
-      store,
-      have: this.#downloader!.have,
-      readable: (index) => this.#downloader?.readable(index),
-      onUploaded: (peer, bytes) => {
-        this.#choker?.uploaded(peer, bytes)
-        this.#uploaded += bytes
-        this.#uploadRate.add(bytes)
-      },
-      warn: (peer, err) => this.#warnPeer(peer, err),
-      ...(typeof PEERSITE_BROWSER === 'undefined' && this.#spread !== undefined ? { spread: this.#spread } : {})
-    })
   }
 
   /**
@@ -320,26 +303,20 @@ export class Torrent extends Emitter<TorrentEvents> {
   serve (parts: ServingParts): void {
     if (this.#serving !== undefined || this.destroyed) return
     this.#serving = parts
-    // The origin's offload is per piece (engine/spread.ts), not per peer: a newcomer is unchoked at once and gets
-    // at once what nobody else has (its first page, when it is the first visitor), which the choker's deferral of
-    // newcomers (ChokerInit.seedDeferMs) would delay. At every peer, a newcomer finding all slots taken gets one of
-    // its own for its first page (ChokerInit.newcomer).
-    const choker = this.#choker = new parts.Choker<Peer>({ newcomer: parts.newcomerTest(this.#spread, () => this.metainfo?.pieceLength) })
-    const metadata = this.#metadata = new parts.MetadataExchange({
-      infoHash: this.infoHashBytes,
-      info: () => this.metainfo?.info,
-      onMetadata: (info) => { void this.#onMetadataBytes(info) },
+    const side = this.#side = new parts.ServingSide({
+      torrent: this,
+      spread: typeof PEERSITE_BROWSER === 'undefined' ? this.#spread : undefined,
+      readable: (index) => this.#downloader?.readable(index),
+      uploaded: (bytes) => {
+        this.#uploaded += bytes
+        this.#uploadRate.add(bytes)
+      },
       warn: (peer, err) => this.#warnPeer(peer, err),
-      ban: (peer, reason) => this.#peerList.ban(peer.key, reason)
+      ban: (peer, reason) => this.#peerList.ban(peer.key, reason),
+      onMetadata: (info) => { void this.#onMetadataBytes(info) },
+      writeExtendedHandshake: (peer) => this.#writeExtendedHandshake(peer)
     })
-    this.#startUploader()
-    for (const peer of this.#peerList.all) {
-      if (!peer.receivedHandshake || peer.destroyed) continue
-      choker.add(peer, Date.now())
-      if (peer.supportsExtensions) this.#writeExtendedHandshake(peer)
-      if (peer.extended !== undefined) metadata.onExtendedHandshake(peer)
-      if (peer.peerInterested) this.#choke((c, now) => c.interested(peer, now))
-    }
+    side.adopt()
   }
 
   async #onMetadataBytes (info: Uint8Array): Promise<void> {
@@ -387,11 +364,11 @@ export class Torrent extends Emitter<TorrentEvents> {
     peer.on('close', () => this.#onPeerClose(peer))
     peer.on('handshake', () => this.#onHandshake(peer))
     peer.on('extended-handshake', () => {
-      this.#metadata?.onExtendedHandshake(peer)
+      this.#side?.metadata.onExtendedHandshake(peer)
       if (typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED || PEERSITE_SERVE_LATER !== true) this.#pointer?.onExtendedHandshake(peer)
     })
     peer.on('extension', (name, payload) => {
-      if (name === 'ut_metadata') this.#metadata?.onMessage(peer, payload)
+      if (name === 'ut_metadata') this.#side?.metadata.onMessage(peer, payload)
       else if (typeof PEERSITE_KEYED === 'boolean' && !PEERSITE_KEYED && PEERSITE_SERVE_LATER === true) return
       else if (name === 'peersite_pointer') void this.#pointer?.onMessage(peer, payload)
       else if (typeof PEERSITE_BROWSER === 'undefined' && name === 'ut_pex') this.#pex?.onMessage(peer, payload)
@@ -403,7 +380,7 @@ export class Torrent extends Emitter<TorrentEvents> {
 
   #onHandshake (peer: Peer): void {
     if (!this.#peerList.onHandshake(peer)) return
-    this.#choker?.add(peer, Date.now())
+    this.#side?.onHandshake(peer)
     const metainfo = this.metainfo
     // BEP 3: the bitfield is "only ever sent as the first message" after the handshake; omitted when empty.
     // (What we hold, and pieces announced on their way into the store: Downloader.announced.)
@@ -418,7 +395,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     const metainfo = this.metainfo
     const port = typeof PEERSITE_BROWSER === 'undefined' ? this.#pex?.listenPort : undefined
     // `ut_metadata` (BEP 9) once the serving side is here (serve()).
-    const metadata = this.#metadata !== undefined
+    const metadata = this.#side !== undefined
     peer.writeExtendedHandshake({
       m: {
         ...(metadata ? { ut_metadata: LOCAL_EXTENSION_IDS.ut_metadata } : {}),
@@ -504,24 +481,13 @@ export class Torrent extends Emitter<TorrentEvents> {
       case 'unchoke':
         downloader?.fill(peer)
         return
-      case 'interested':
-        this.#choke((choker, now) => choker.interested(peer, now))
-        return
-      case 'not-interested':
-        this.#choke((choker, now) => choker.notInterested(peer, now))
-        return
-      case 'request':
-        if (this.#uploader === undefined) return
-        this.#uploader.onRequest(peer, message)
-        return
-      case 'cancel':
-        this.#uploader?.onCancel(peer, message)
-        return
       case 'piece':
         downloader?.onBlock(peer, message.index, message.begin, message.block)
         return
       default:
-        // port, unknown: nothing to do over WebRTC (BEP 3: unknown messages are ignored).
+        // interested, not-interested, request, cancel: the serving side's (ignored while leech-only: every peer is
+        // choked, BEP 3); port, unknown: nothing to do over WebRTC (BEP 3: unknown messages are ignored).
+        this.#side?.onMessage(peer, message)
     }
   }
 
@@ -566,22 +532,6 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.emit('done')
   }
 
-  /** Runs one choker event and writes its decisions; BEP 3: a choke discards the peer's queued requests. */
-  #choke (event: (choker: Choker<Peer>, now: number) => Array<ChokeDecision<Peer>>): void {
-    const choker = this.#choker
-    if (this.destroyed || choker === undefined) return
-    choker.setSeeding(this.#done)
-    for (const { peer, choke } of event(choker, Date.now())) {
-      if (peer.destroyed) continue
-      if (choke) {
-        peer.writeChoke()
-        this.#uploader?.onChoked(peer)
-      } else {
-        peer.writeUnchoke()
-      }
-    }
-  }
-
   #warnPeer (peer: Peer, err: Error): void {
     const who = peer.remotePeerIdHex ?? peer.connection.remoteAddress
     const wrapped = new Error(`peer ${who}: ${err.message}`, { cause: err })
@@ -590,11 +540,9 @@ export class Torrent extends Emitter<TorrentEvents> {
 
   #onPeerClose (peer: Peer): void {
     this.#peerList.remove(peer)
-    this.#metadata?.removePeer(peer)
     if (typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED || PEERSITE_SERVE_LATER !== true) this.#pointer?.onPeerClose(peer)
     if (typeof PEERSITE_BROWSER === 'undefined') this.#pex?.onPeerClose(peer)
-    this.#uploader?.removePeer(peer)
-    this.#choke((choker, now) => choker.remove(peer, now))
+    this.#side?.onPeerClose(peer)
     if (this.#downloader !== undefined) {
       this.#downloader.removePeer(peer)
       this.#downloader.fillAll(this.#peerList.all)
@@ -608,7 +556,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.#downloader?.tick(this.#peerList.all, now)
     // End-game duplicates become due with time, not only when a block arrives (engine/constants.ts).
     this.#downloader?.fillAll(this.#peerList.all)
-    this.#choke((choker) => choker.tick(now))
+    this.#side?.tick(now)
     if (typeof PEERSITE_BROWSER === 'undefined') this.#pex?.tick(this.#peerList.all, now)
     this.#discovery?.update(this.#announceStats())
   }
@@ -634,7 +582,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     const release = downloader.picker.addPriority(first, last, priority)
     downloader.fillAll(this.#peerList.all)
     // What a page is about to read: web seeds step in as they would for the reader (engine/webseed.ts).
-    this.webSeeds?.stalled(first, last)
+    if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN)) this.webSeeds?.stalled(first, last)
     return release
   }
 
@@ -649,7 +597,7 @@ export class Torrent extends Emitter<TorrentEvents> {
    */
   async offerPiece (index: number, data: Uint8Array): Promise<boolean> {
     const downloader = this.#downloader
-    if (downloader === undefined || this.destroyed) return false
+    if ((typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) || downloader === undefined || this.destroyed) return false
     return await downloader.offerPiece(index, data, () => { this.#fromWebSeeds += data.length })
   }
 
@@ -693,7 +641,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     downloader.picker.setWanted(index, index, true)
     this.#verifiedBytes -= pieceLengthAt(metainfo, index)
     this.#done = false
-    this.#uploader?.forget(index)
+    this.#side?.forget(index)
     await this.store?.delete?.(index)
     // Interested again in the peers that have it (as a seed we told them we were not), and ask them.
     for (const peer of this.#peerList.all) downloader.updateInterest(peer)
@@ -703,11 +651,10 @@ export class Torrent extends Emitter<TorrentEvents> {
     if (this.destroyed) return
     this.destroyed = true
     if (this.#tick !== undefined) clearInterval(this.#tick)
-    this.#metadata?.destroy()
-    this.#uploader?.clear()
+    this.#side?.destroy()
     this.#peerList.destroyAll()
     this.#reader.rejectAll(new AbortError('torrent destroyed'))
-    this.webSeeds?.destroy()
+    if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN)) this.webSeeds?.destroy()
     await this.#discovery?.destroy()
     await this.store?.close()
     this.removeAllListeners()
