@@ -249,6 +249,11 @@ export class IdbStore implements PieceStore {
   #drainTimer: ReturnType<typeof setTimeout> | undefined
   /** Records of several pieces read lately, the latest last (see RECORD_CACHE). */
   #recent: Array<{ span: RecordSpan, value: Uint8Array }> = []
+  /**
+   * Runs being read, by key: a get that finds its piece in one waits for that read instead of reading the record
+   * again (the uploader asks for several pieces at once, upload.ts prefetch: each would read the whole run).
+   */
+  readonly #reading = new Map<string, Promise<unknown>>()
 
   constructor (init: IdbStoreInit) {
     if (!Number.isSafeInteger(init.pieceLength) || init.pieceLength <= 0) throw new RangeError(`invalid piece length ${init.pieceLength}`)
@@ -421,28 +426,50 @@ export class IdbStore implements PieceStore {
     const db = await this.#open()
     this.#check(signal)
     const touch = this.#now() - this.#touchedAt >= TOUCH_INTERVAL_MS
-    const found = await transact(db, touch ? [PIECES, SITES] : [PIECES], touch ? 'readwrite' : 'readonly', (tx) => {
-      const store = tx.objectStore(PIECES)
-      let out: { span: RecordSpan, value: unknown } | undefined
-      findRecord(store, this.#keyRange, this.infoHash, index, this.pieceLength, (span) => {
-        if (span === undefined) return
-        const req = store.get(span.key)
-        req.onsuccess = () => { out = { span, value: req.result as unknown } }
+    let span: RecordSpan | undefined
+    let value: unknown
+    let shared: Promise<unknown> | undefined
+    let mine: { id: string, resolve: (value: unknown) => void } | undefined
+    try {
+      await transact(db, touch ? [PIECES, SITES] : [PIECES], touch ? 'readwrite' : 'readonly', (tx) => {
+        const store = tx.objectStore(PIECES)
+        findRecord(store, this.#keyRange, this.infoHash, index, this.pieceLength, (found) => {
+          span = found
+          if (found === undefined) return
+          const id = found.count > 1 ? String(found.key) : undefined
+          if (id !== undefined) {
+            shared = this.#reading.get(id)
+            if (shared !== undefined) return
+            let resolve!: (value: unknown) => void
+            this.#reading.set(id, new Promise((r) => { resolve = r }))
+            mine = { id, resolve }
+          }
+          const req = store.get(found.key)
+          req.onsuccess = () => { value = req.result }
+        })
+        if (touch) tx.objectStore(SITES).put({ infoHash: this.infoHash, lastUsed: this.#now() } satisfies SiteRecord)
+        return () => undefined
       })
-      if (touch) tx.objectStore(SITES).put({ infoHash: this.infoHash, lastUsed: this.#now() } satisfies SiteRecord)
-      return () => out
-    }).catch((err: unknown) => {
+    } catch (err) {
       throw new StorageError(`reading piece ${index} failed: ${(err as Error).message}`, 'ERR_STORAGE', { cause: err })
-    })
+    } finally {
+      if (mine !== undefined) {
+        this.#reading.delete(mine.id)
+        mine.resolve(value)
+      }
+    }
     if (touch) this.#touchedAt = this.#now()
-    const piece = found === undefined ? undefined : pieceInRecord(found.span, found.value, index, pieceLength)
-    if (found === undefined || piece === undefined) throw new StorageError(`piece ${index} is not stored`, 'ERR_NOT_FOUND')
-    if (found.span.count === 1) {
+    if (shared !== undefined) value = await shared
+    const piece = span === undefined ? undefined : pieceInRecord(span, value, index, pieceLength)
+    if (span === undefined || piece === undefined) throw new StorageError(`piece ${index} is not stored`, 'ERR_NOT_FOUND')
+    if (span.count === 1) {
       // Each get deserializes a fresh copy, so the whole piece can be handed out as it is.
       return offset === 0 && length === piece.length ? piece : piece.slice(offset, offset + length)
     }
-    this.#recent.push({ span: found.span, value: found.value as Uint8Array })
-    if (this.#recent.length > RECORD_CACHE) this.#recent.shift()
+    if (mine !== undefined) {
+      this.#recent.push({ span, value: value as Uint8Array })
+      if (this.#recent.length > RECORD_CACHE) this.#recent.shift()
+    }
     return piece.slice(offset, offset + length)
   }
 

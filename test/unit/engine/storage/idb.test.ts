@@ -4,7 +4,7 @@
  * sites, then ERR_QUOTA), runs of pieces in one record next to the one-piece records of the release before. Also
  * OverflowStore, which keeps refused pieces in memory.
  */
-import { IDBDatabase, IDBFactory, IDBKeyRange } from 'fake-indexeddb'
+import { IDBDatabase, IDBFactory, IDBKeyRange, IDBObjectStore } from 'fake-indexeddb'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { StorageError } from '../../../../engine/errors.js'
 import { IdbStore, RUN_BYTES, indexedDBWorks, type IdbStoreInit } from '../../../../engine/storage/idb.js'
@@ -343,6 +343,16 @@ describe('IdbStore runs (consecutive pieces in one record)', () => {
     expectBytes(await store.get(1), piece(1))
     expectBytes(got[2]!, piece(2))
     await store.close()
+    // Asked for all at once (the uploader prefetches), a fresh instance reads the run's value once too.
+    const again = new IdbStore(init(factory))
+    await again.storedPieces()
+    const values = vi.spyOn(IDBObjectStore.prototype, 'get')
+    const all4 = await Promise.all([3, 1, 0, 2].map(async (i) => await again.get(i)))
+    const valueReads = values.mock.calls.length
+    values.mockRestore()
+    expect(valueReads).toBe(1)
+    for (const [n, i] of [3, 1, 0, 2].entries()) expectBytes(all4[n]!, piece(i))
+    await again.close()
   })
 
   it('evicts another site\'s runs on QuotaExceededError', async () => {
