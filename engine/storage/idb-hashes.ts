@@ -6,14 +6,15 @@
  * The `hashes` store of idb.ts's database maps a piece's SHA-1 (hex) to where a verified copy was stored,
  * [infoHash, index]. `indexPieces` records the pieces a torrent holds; `adoptPieces` copies, for each piece of another
  * torrent that is not stored yet, a stored piece with the same hash and length under the new torrent's key, in one
- * transaction per batch. Same hash, same bytes (SHA-1 is what the whole swarm trusts a piece by); like every stored
+ * transaction. A source piece may be its own record or inside a run (idb.ts), and the copies are written as runs
+ * too. Same hash, same bytes (SHA-1 is what the whole swarm trusts a piece by); like every stored
  * piece, an adopted one is checked again by the service worker before it is served (any script of the origin can
  * write IndexedDB).
  *
  * Separate from idb.ts so that the loader's first-paint bundle does not carry it (only loader/follow.ts uses it).
  */
 import { toHex } from '../util/bytes.js'
-import { HASHES, IDB_NAME, openDatabase, transact } from './idb.js'
+import { HASHES, IDB_NAME, findRecord, openDatabase, pieceInRecord, putRuns, runPieces, transact } from './idb.js'
 
 const HASH_BYTES = 20
 
@@ -34,6 +35,8 @@ const hashAt = (t: HashedTorrent, index: number): string => toHex(t.pieceHashes.
 
 export interface IdbHashesInit {
   readonly indexedDB?: IDBFactory
+  /** Default: globalThis.IDBKeyRange. */
+  readonly keyRange?: typeof IDBKeyRange
   readonly name?: string
 }
 
@@ -59,25 +62,42 @@ export async function adoptPieces (t: HashedTorrent, have: ReadonlySet<number>, 
   const db = await openDatabase(init.indexedDB ?? globalThis.indexedDB, init.name ?? IDB_NAME)
   try {
     const count = t.pieceHashes.length / HASH_BYTES
+    const keyRange = init.keyRange ?? globalThis.IDBKeyRange
     const adopted: number[] = []
     await transact(db, ['pieces', HASHES], 'readwrite', (tx) => {
       const pieces = tx.objectStore('pieces')
       const hashes = tx.objectStore(HASHES)
+      // Copies found, written a run's worth at a time (requests answer in order, so they come by ascending index).
+      let found: Array<{ index: number, data: Uint8Array }> = []
+      let waiting = 0
+      const write = (): void => {
+        putRuns(pieces, t.infoHash, t.pieceLength, found.sort((a, b) => a.index - b.index))
+        found = []
+      }
+      const settled = (): void => {
+        if (--waiting === 0 || found.length >= runPieces(t.pieceLength)) write()
+      }
       for (let index = 0; index < count; index++) {
         if (have.has(index)) continue
         const hash = hashAt(t, index)
+        waiting++
         const where = hashes.get(hash)
         where.onsuccess = () => {
           const at = where.result as unknown
-          if (!Array.isArray(at) || at[0] === t.infoHash) return
-          const source = pieces.get(at)
-          source.onsuccess = () => {
-            const bytes = source.result as unknown
-            if (!(bytes instanceof Uint8Array) || bytes.length !== pieceSize(t, index)) return
-            pieces.put(bytes, [t.infoHash, index])
-            hashes.put([t.infoHash, index], hash)
-            adopted.push(index)
-          }
+          if (!Array.isArray(at) || at[0] === t.infoHash || typeof at[0] !== 'string' || typeof at[1] !== 'number') { settled(); return }
+          findRecord(pieces, keyRange, at[0], at[1], undefined, (span) => {
+            if (span === undefined) { settled(); return }
+            const source = pieces.get(span.key)
+            source.onsuccess = () => {
+              const bytes = pieceInRecord(span, source.result as unknown, at[1] as number, pieceSize(t, index))
+              if (bytes !== undefined) {
+                found.push({ index, data: span.count === 1 ? bytes : bytes.slice() })
+                hashes.put([t.infoHash, index], hash)
+                adopted.push(index)
+              }
+              settled()
+            }
+          })
         }
       }
       return () => adopted.sort((a, b) => a - b)

@@ -4,13 +4,28 @@
  *
  * Layout: one database for the whole origin (several peersite sites may live on one origin under different paths;
  * the same infohash is the same bytes wherever it is published, so sharing is correct):
- *   pieces  key [infoHash, index] -> Uint8Array, one whole verified piece per record
+ *   pieces  key [infoHash, index] -> Uint8Array, one whole verified piece per record, or
+ *           key [infoHash, first + 0.5, count, pieceLength] -> Uint8Array, `count` consecutive pieces from `first`
+ *           in one record (a run: see "Runs" below)
  *   sites   key infoHash          -> { infoHash, lastUsed }, the least-recently-used order for eviction
  *   hashes  key SHA-1 hex of a piece -> [infoHash, index] where a verified copy was stored (idb-hashes.ts: a keyed
  *           site's next version reuses the pieces it shares with the last one)
  *   pointers key site key id (engine/pointer pointerId) -> what loader/follow.ts remembers of it (highest seq)
  * A piece and its site's `lastUsed` are written in one readwrite transaction, so a piece is either stored whole or
  * not at all: a crash or a quota error never leaves a torn piece behind.
+ *
+ * Runs: Chromium keeps every IndexedDB value over 64 KiB as a blob file of its own, and on disk (a visitor's profile)
+ * each file costs the browser CPU: 128 KiB records cost about 17 ms/MB to write, 1 MiB records about 10 (README,
+ * "Storing pieces on a visitor's disk"). So the pieces one transaction writes are sorted, and each run of consecutive
+ * indexes among them is stored as records of up to RUN_BYTES (a lone piece as a record of its own, as before). No
+ * piece waits longer than it did for its transaction, so nothing is less durable; how long the runs get depends on
+ * what arrives within one batch (a download in order at full speed: a batch's pieces, up to WRITE_BATCH_BYTES). A
+ * run's key sits between the keys of its first piece and the next, so one key range still spans a site's records
+ * (clear, eviction), and `findRecord` finds the record holding a piece with a backward key cursor. The half keeps
+ * runs out of an older loader's storedPieces (it lists integer indexes only, and reads [infoHash, index]): a release
+ * before runs sharing the database sees no pieces in them, and its range deletes still remove them. Records of one
+ * piece written by that release are read as they are. Reading one piece of a run reads the whole record, so the
+ * store keeps the last records it read (a return visit and an upload read mostly in order).
  *
  * Quota: a put that fails with QuotaExceededError evicts other sites' pieces, least recently used first, one site
  * at a time, retrying after each; sites used in the last `activeMs` are never evicted (another tab may be serving
@@ -41,6 +56,12 @@ export const ACTIVE_MS = 5 * 60 * 1000
 const WRITE_BATCH_BYTES = 2 * 1024 * 1024
 /** How long a put waits for others to share its transaction (readers do not wait for it: download.ts readable). */
 const WRITE_BATCH_DELAY_MS = 20
+/** A run of consecutive pieces is stored in records of at most this many bytes (and at least one piece each). */
+export const RUN_BYTES = 1024 * 1024
+/** Runs `get` keeps after reading them (RUN_BYTES each at most). */
+const RECORD_CACHE = 2
+/** How many records `findRecord` looks at, going back from a piece, before it gives up. */
+const FIND_STEPS = 64
 /** `get` refreshes the site's lastUsed at most this often (a write per read would be wasteful). */
 const TOUCH_INTERVAL_MS = 60 * 1000
 
@@ -133,6 +154,82 @@ function pieceKeyRange (keyRange: typeof IDBKeyRange, infoHash: string): IDBKeyR
   return keyRange.bound([infoHash, 0], [infoHash, ''], false, true)
 }
 
+/** Pieces per record of a run, for pieces of `pieceLength` bytes. */
+export const runPieces = (pieceLength: number): number => Math.max(1, Math.floor(RUN_BYTES / pieceLength))
+
+/** Where a record's pieces are: `first`, `count` pieces of `pieceLength` bytes (the torrent's last may be shorter). */
+export interface RecordSpan { readonly key: IDBValidKey, readonly first: number, readonly count: number, readonly pieceLength: number | undefined }
+
+/** What a key of the pieces store holds, or undefined for a key that is none of ours (or another infohash's). */
+export function recordSpan (key: unknown, infoHash: string): RecordSpan | undefined {
+  if (!Array.isArray(key) || key[0] !== infoHash) return undefined
+  const at = key[1]
+  if (typeof at !== 'number' || at < 0) return undefined
+  if (key.length === 2 && Number.isInteger(at)) return { key, first: at, count: 1, pieceLength: undefined }
+  const [, , count, pieceLength] = key as unknown[]
+  if (key.length === 4 && Number.isInteger(at - 0.5) && Number.isSafeInteger(count) && (count as number) > 0 &&
+    Number.isSafeInteger(pieceLength) && (pieceLength as number) > 0) {
+    return { key, first: at - 0.5, count: count as number, pieceLength: pieceLength as number }
+  }
+  return undefined
+}
+
+/**
+ * Piece `index`'s bytes inside a record's `value`, if the record holds it whole: `size` is the piece's length (what
+ * the caller expects; a piece of a run is `pieceLength` long unless it ends the record, the torrent's last piece).
+ */
+export function pieceInRecord (span: RecordSpan, value: unknown, index: number, size: number): Uint8Array | undefined {
+  if (!(value instanceof Uint8Array) || index < span.first || index >= span.first + span.count) return undefined
+  if (span.pieceLength === undefined) return value.length === size ? value : undefined
+  const start = (index - span.first) * span.pieceLength
+  const end = index === span.first + span.count - 1 ? value.length : start + span.pieceLength
+  if (end - start !== size || end > value.length || value.length > span.count * span.pieceLength) return undefined
+  return value.subarray(start, end)
+}
+
+/**
+ * Finds the record of `infoHash` that holds piece `index` (its own record or a run's) in `store`, calling `done`
+ * with its span, or undefined when there is none. A backward key cursor from the piece's own keys: the first record
+ * at or before them usually holds it; a few more are looked at in case a piece was stored twice. `pieceLength`, if
+ * known, bounds how far back a run holding the piece can start.
+ */
+export function findRecord (store: IDBObjectStore, keyRange: typeof IDBKeyRange, infoHash: string, index: number, pieceLength: number | undefined, done: (span: RecordSpan | undefined) => void): void {
+  const lowest = pieceLength === undefined ? 0 : Math.max(0, index - runPieces(pieceLength) + 1)
+  const req = store.openKeyCursor(keyRange.bound([infoHash, lowest], [infoHash, index + 0.5, Number.POSITIVE_INFINITY]), 'prev')
+  let steps = 0
+  req.onsuccess = () => {
+    const cursor = req.result
+    if (cursor === null) { done(undefined); return }
+    const span = recordSpan(cursor.key, infoHash)
+    if (span !== undefined && index < span.first + span.count) { done(span); return }
+    if (++steps >= FIND_STEPS) { done(undefined); return }
+    cursor.continue()
+  }
+}
+
+/**
+ * Puts `pieces` (ascending indexes, of pieces `pieceLength` long but maybe the torrent's last) under `infoHash`:
+ * each run of consecutive indexes as records of up to runPieces(pieceLength) pieces, a lone piece as its own record.
+ */
+export function putRuns (store: IDBObjectStore, infoHash: string, pieceLength: number, pieces: ReadonlyArray<{ index: number, data: Uint8Array }>): void {
+  const most = runPieces(pieceLength)
+  for (let i = 0; i < pieces.length;) {
+    let n = 1
+    while (i + n < pieces.length && n < most && pieces[i + n]!.index === pieces[i]!.index + n && pieces[i + n - 1]!.data.length === pieceLength) n++
+    const first = pieces[i]!
+    if (n === 1) {
+      store.put(first.data, [infoHash, first.index])
+    } else {
+      let bytes = 0
+      for (let j = i; j < i + n; j++) bytes += pieces[j]!.data.length
+      const run = new Uint8Array(bytes)
+      for (let j = i, at = 0; j < i + n; at += pieces[j]!.data.length, j++) run.set(pieces[j]!.data, at)
+      store.put(run, [infoHash, first.index + 0.5, n, pieceLength])
+    }
+    i += n
+  }
+}
+
 export class IdbStore implements PieceStore {
   readonly pieceLength: number
   readonly length: number
@@ -150,6 +247,13 @@ export class IdbStore implements PieceStore {
   #queuedBytes = 0
   #writing = false
   #drainTimer: ReturnType<typeof setTimeout> | undefined
+  /** Records of several pieces read lately, the latest last (see RECORD_CACHE). */
+  #recent: Array<{ span: RecordSpan, value: Uint8Array }> = []
+  /**
+   * Runs being read, by key: a get that finds its piece in one waits for that read instead of reading the record
+   * again (the uploader asks for several pieces at once, upload.ts prefetch: each would read the whole run).
+   */
+  readonly #reading = new Map<string, Promise<unknown>>()
 
   constructor (init: IdbStoreInit) {
     if (!Number.isSafeInteger(init.pieceLength) || init.pieceLength <= 0) throw new RangeError(`invalid piece length ${init.pieceLength}`)
@@ -190,12 +294,13 @@ export class IdbStore implements PieceStore {
       return () => req.result
     })
     this.#touchedAt = this.#now()
-    const out: number[] = []
+    const held = new Set<number>()
     for (const key of keys) {
-      const index = Array.isArray(key) ? key[1] : undefined
-      if (typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < pieceCount) out.push(index)
+      const span = recordSpan(key, this.infoHash)
+      if (span === undefined || (span.pieceLength !== undefined && span.pieceLength !== this.pieceLength)) continue
+      for (let i = span.first; i < span.first + span.count && i < pieceCount; i++) held.add(i)
     }
-    return out
+    return [...held].sort((a, b) => a - b)
   }
 
   async put (index: number, data: Uint8Array, signal?: AbortSignal): Promise<void> {
@@ -283,8 +388,7 @@ export class IdbStore implements PieceStore {
   async #write (db: IDBDatabase, pieces: ReadonlyArray<{ index: number, data: Uint8Array }>): Promise<void> {
     const now = this.#now()
     await transact(db, [PIECES, SITES], 'readwrite', (tx) => {
-      const store = tx.objectStore(PIECES)
-      for (const { index, data } of pieces) store.put(data, [this.infoHash, index])
+      putRuns(tx.objectStore(PIECES), this.infoHash, this.pieceLength, [...pieces].sort((a, b) => a.index - b.index))
       tx.objectStore(SITES).put({ infoHash: this.infoHash, lastUsed: now } satisfies SiteRecord)
       return () => undefined
     })
@@ -314,30 +418,97 @@ export class IdbStore implements PieceStore {
   async get (index: number, range?: { offset: number, length: number }, signal?: AbortSignal): Promise<Uint8Array> {
     this.#check(signal)
     const { pieceLength, offset, length } = pieceRange(this, index, range)
+    // A run read lately: copied out (the caller may transfer or keep what it gets).
+    for (const { span, value } of this.#recent) {
+      const piece = pieceInRecord(span, value, index, pieceLength)
+      if (piece !== undefined) return piece.slice(offset, offset + length)
+    }
     const db = await this.#open()
     this.#check(signal)
     const touch = this.#now() - this.#touchedAt >= TOUCH_INTERVAL_MS
-    const value = await transact(db, touch ? [PIECES, SITES] : [PIECES], touch ? 'readwrite' : 'readonly', (tx) => {
-      const req = tx.objectStore(PIECES).get([this.infoHash, index])
-      if (touch) tx.objectStore(SITES).put({ infoHash: this.infoHash, lastUsed: this.#now() } satisfies SiteRecord)
-      return () => req.result as unknown
-    }).catch((err: unknown) => {
+    let span: RecordSpan | undefined
+    let value: unknown
+    let shared: Promise<unknown> | undefined
+    let mine: { id: string, resolve: (value: unknown) => void } | undefined
+    try {
+      await transact(db, touch ? [PIECES, SITES] : [PIECES], touch ? 'readwrite' : 'readonly', (tx) => {
+        const store = tx.objectStore(PIECES)
+        findRecord(store, this.#keyRange, this.infoHash, index, this.pieceLength, (found) => {
+          span = found
+          if (found === undefined) return
+          const id = found.count > 1 ? String(found.key) : undefined
+          if (id !== undefined) {
+            shared = this.#reading.get(id)
+            if (shared !== undefined) return
+            let resolve!: (value: unknown) => void
+            this.#reading.set(id, new Promise((r) => { resolve = r }))
+            mine = { id, resolve }
+          }
+          const req = store.get(found.key)
+          req.onsuccess = () => { value = req.result }
+        })
+        if (touch) tx.objectStore(SITES).put({ infoHash: this.infoHash, lastUsed: this.#now() } satisfies SiteRecord)
+        return () => undefined
+      })
+    } catch (err) {
       throw new StorageError(`reading piece ${index} failed: ${(err as Error).message}`, 'ERR_STORAGE', { cause: err })
-    })
-    if (touch) this.#touchedAt = this.#now()
-    if (!(value instanceof Uint8Array) || value.length !== pieceLength) {
-      throw new StorageError(`piece ${index} is not stored`, 'ERR_NOT_FOUND')
+    } finally {
+      if (mine !== undefined) {
+        this.#reading.delete(mine.id)
+        mine.resolve(value)
+      }
     }
-    // Each get deserializes a fresh copy, so the whole piece can be handed out as it is.
-    return offset === 0 && length === value.length ? value : value.slice(offset, offset + length)
+    if (touch) this.#touchedAt = this.#now()
+    if (shared !== undefined) value = await shared
+    const piece = span === undefined ? undefined : pieceInRecord(span, value, index, pieceLength)
+    if (span === undefined || piece === undefined) throw new StorageError(`piece ${index} is not stored`, 'ERR_NOT_FOUND')
+    if (span.count === 1) {
+      // Each get deserializes a fresh copy, so the whole piece can be handed out as it is.
+      return offset === 0 && length === piece.length ? piece : piece.slice(offset, offset + length)
+    }
+    if (mine !== undefined) {
+      this.#recent.push({ span, value: value as Uint8Array })
+      if (this.#recent.length > RECORD_CACHE) this.#recent.shift()
+    }
+    return piece.slice(offset, offset + length)
   }
 
-  /** Deletes one piece (a copy altered after it was stored: the service worker caught it). */
+  /**
+   * Deletes one piece (a copy altered after it was stored: the service worker caught it). A run that holds it is
+   * written again without it, in the same transaction (its other pieces stay stored, as the engine still counts them).
+   */
   async delete (index: number): Promise<void> {
     this.#check(undefined)
+    this.#recent = this.#recent.filter(({ span }) => index < span.first || index >= span.first + span.count)
     const db = await this.#open()
     await transact(db, [PIECES], 'readwrite', (tx) => {
-      tx.objectStore(PIECES).delete([this.infoHash, index])
+      const store = tx.objectStore(PIECES)
+      const next = (): void => {
+        findRecord(store, this.#keyRange, this.infoHash, index, this.pieceLength, (span) => {
+          if (span === undefined) return
+          if (span.count === 1 || span.pieceLength === undefined) {
+            store.delete(span.key).onsuccess = next
+            return
+          }
+          const req = store.get(span.key)
+          req.onsuccess = () => {
+            const value = req.result as unknown
+            store.delete(span.key)
+            const keep: Array<{ index: number, data: Uint8Array }> = []
+            if (value instanceof Uint8Array) {
+              for (let i = span.first; i < span.first + span.count; i++) {
+                if (i === index) continue
+                const at = (i - span.first) * span.pieceLength!
+                const data = i === span.first + span.count - 1 ? value.subarray(at) : value.subarray(at, at + span.pieceLength!)
+                if (data.length > 0) keep.push({ index: i, data: data.slice() })
+              }
+            }
+            putRuns(store, this.infoHash, span.pieceLength!, keep)
+            next() // the piece may be in another record too (stored twice)
+          }
+        })
+      }
+      next()
       return () => undefined
     })
   }
@@ -345,6 +516,7 @@ export class IdbStore implements PieceStore {
   /** Deletes this site's pieces (e.g. the visitor clears the site). */
   async clear (): Promise<void> {
     this.#check(undefined)
+    this.#recent = []
     const db = await this.#open()
     await transact(db, [PIECES, SITES], 'readwrite', (tx) => {
       tx.objectStore(PIECES).delete(pieceKeyRange(this.#keyRange, this.infoHash))
@@ -357,6 +529,7 @@ export class IdbStore implements PieceStore {
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#recent = []
     const db = this.#db
     this.#db = undefined
     if (db !== undefined) (await db.catch(() => undefined))?.close()

@@ -114,7 +114,10 @@ async function overwriteCaches (frame: Frame, scope: string): Promise<string[]> 
   }, [scope, EVIL] as const)
 }
 
-/** Rewrites every stored piece of `infoHash` in the origin's IndexedDB with A's bytes; returns how many. */
+/**
+ * Rewrites every stored piece of `infoHash` in the origin's IndexedDB with A's bytes; returns how many pieces (a record
+ * is one piece, [infoHash, index], or a run of several, [infoHash, first + 0.5, count, pieceLength]: engine/storage/idb.ts).
+ */
 async function rewritePieces (frame: Frame, infoHash: string): Promise<number> {
   return await frame.evaluate(async ([infoHash, evil]) => {
     const db = await new Promise<IDBDatabase>((resolve, reject) => {
@@ -131,7 +134,8 @@ async function rewritePieces (frame: Frame, infoHash: string): Promise<number> {
         if (cursor === null) return
         const size = (cursor.value as Uint8Array).length
         void cursor.update(new TextEncoder().encode(`<h1>${evil}</h1>`.padEnd(size, ' ')))
-        n++
+        const key = cursor.key as unknown[]
+        n += key.length === 4 ? key[2] as number : 1
         cursor.continue()
       }
       tx.oncomplete = () => resolve(n)
@@ -142,7 +146,7 @@ async function rewritePieces (frame: Frame, infoHash: string): Promise<number> {
   }, [infoHash, EVIL] as const)
 }
 
-/** The bytes of a stored piece, as IndexedDB holds them now. */
+/** The first bytes of a stored piece, as IndexedDB holds them now (in its own record or in a run). */
 async function storedPiece (frame: Frame, infoHash: string, index: number): Promise<string> {
   return await frame.evaluate(async ([infoHash, index]) => {
     const db = await new Promise<IDBDatabase>((resolve, reject) => {
@@ -150,9 +154,22 @@ async function storedPiece (frame: Frame, infoHash: string, index: number): Prom
       req.onsuccess = () => resolve(req.result)
       req.onerror = () => reject(req.error)
     })
-    const value = await new Promise<unknown>((resolve) => {
-      const req = db.transaction('pieces').objectStore('pieces').get([infoHash, index])
-      req.onsuccess = () => resolve(req.result)
+    const value = await new Promise<Uint8Array | undefined>((resolve) => {
+      const store = db.transaction('pieces').objectStore('pieces')
+      const req = store.openCursor(IDBKeyRange.bound([infoHash, 0], [infoHash, index + 0.5, Infinity]), 'prev')
+      req.onsuccess = () => {
+        const cursor = req.result
+        if (cursor === null) { resolve(undefined); return }
+        const key = cursor.key as number[]
+        const value = cursor.value as Uint8Array
+        if (key.length === 2 && key[1] === index) { resolve(value); return }
+        if (key.length === 4 && index < key[1]! - 0.5 + key[2]!) {
+          const at = (index - (key[1]! - 0.5)) * key[3]!
+          resolve(value.subarray(at, at + key[3]!))
+          return
+        }
+        cursor.continue()
+      }
     })
     db.close()
     return value instanceof Uint8Array ? new TextDecoder().decode(value.subarray(0, 40)) : ''

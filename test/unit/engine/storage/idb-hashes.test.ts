@@ -1,6 +1,7 @@
 /**
  * Pieces by hash (engine/storage/idb-hashes.ts) on fake-indexeddb: a version N+1 that shares pieces with version N
- * gets them copied from N's stored pieces, only where hash and length match; nothing else is adopted.
+ * gets them copied from N's stored pieces, only where hash and length match; nothing else is adopted. Pieces stored
+ * as runs (several in one record, idb.ts) are found inside them, and the copies are written as runs.
  */
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb'
 import { describe, expect, it } from 'vitest'
@@ -52,4 +53,45 @@ describe('pieces by hash in IndexedDB', () => {
     const v2 = await torrent('d'.repeat(40), [fill(5)])
     expect(await adoptPieces(v2, new Set(), init)).toEqual([])
   })
+
+  it('copies pieces out of runs (several pieces in one record) and writes the copies as runs', async () => {
+    const indexedDB = new IDBFactory()
+    const init = { indexedDB, keyRange: IDBKeyRange, name: 'hashes-runs' }
+    const v1Pieces = [fill(1), fill(2), fill(3), fill(4), fill(5, 7)]
+    // v2 keeps v1's pieces 1-3 at 0-2, v1's short last piece as its own last, and a new piece 3.
+    const v2Pieces = [fill(2), fill(3), fill(4), fill(8), fill(5, 7)]
+    const v1 = await torrent('e'.repeat(40), v1Pieces)
+    const v2 = await torrent('f'.repeat(40), v2Pieces)
+    const store1 = new IdbStore({ ...init, infoHash: v1.infoHash, pieceLength: PIECE, length: v1.length })
+    await store1.storedPieces()
+    await Promise.all(v1Pieces.map(async (p, i) => await store1.put(i, p))) // one transaction: one run
+    await store1.close()
+    expect(await recordKeys(indexedDB, init.name, v1.infoHash)).toEqual([[v1.infoHash, 0.5, 5, PIECE]])
+    await indexPieces(v1, [0, 1, 2, 3, 4], init)
+
+    expect(await adoptPieces(v2, new Set(), init)).toEqual([0, 1, 2, 4])
+    expect(await recordKeys(indexedDB, init.name, v2.infoHash)).toEqual([[v2.infoHash, 0.5, 3, PIECE], [v2.infoHash, 4]])
+    const store2 = new IdbStore({ ...init, infoHash: v2.infoHash, pieceLength: PIECE, length: v2.length })
+    expect(await store2.storedPieces()).toEqual([0, 1, 2, 4])
+    for (const i of [0, 1, 2, 4]) expect(toHex(await store2.get(i))).toBe(toHex(v2Pieces[i]!))
+    // A v3 adopts from v2's copies (runs and a lone piece alike).
+    const v3 = await torrent('9'.repeat(40), [fill(4), fill(5, 7)])
+    await indexPieces(v2, [0, 1, 2, 4], init)
+    expect(await adoptPieces(v3, new Set(), init)).toEqual([0, 1])
+    await store2.close()
+  })
 })
+
+/** The keys of `infoHash`'s records in the 'pieces' store, ascending. */
+async function recordKeys (factory: IDBFactory, name: string, infoHash: string): Promise<unknown[][]> {
+  return await new Promise((resolve, reject) => {
+    const open = factory.open(name)
+    open.onerror = () => { reject(open.error) }
+    open.onsuccess = () => {
+      const db = open.result
+      const req = db.transaction('pieces').objectStore('pieces').getAllKeys()
+      req.onsuccess = () => { db.close(); resolve((req.result as unknown[][]).filter((k) => k[0] === infoHash)) }
+      req.onerror = () => { db.close(); reject(req.error) }
+    }
+  })
+}

@@ -1,12 +1,13 @@
 /**
  * IdbStore in Node, on fake-indexeddb: the shared store suite, persistence across instances, storedPieces, and
  * quota handling (QuotaExceededError simulated by a wrapper around object-store writes: LRU eviction of other
- * sites, then ERR_QUOTA). Also OverflowStore, which keeps refused pieces in memory.
+ * sites, then ERR_QUOTA), runs of pieces in one record next to the one-piece records of the release before. Also
+ * OverflowStore, which keeps refused pieces in memory.
  */
-import { IDBDatabase, IDBFactory, IDBKeyRange } from 'fake-indexeddb'
+import { IDBDatabase, IDBFactory, IDBKeyRange, IDBObjectStore } from 'fake-indexeddb'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { StorageError } from '../../../../engine/errors.js'
-import { IdbStore, indexedDBWorks, type IdbStoreInit } from '../../../../engine/storage/idb.js'
+import { IdbStore, RUN_BYTES, indexedDBWorks, type IdbStoreInit } from '../../../../engine/storage/idb.js'
 import { MemoryStore } from '../../../../engine/storage/memory.js'
 import { OverflowStore } from '../../../../engine/storage/overflow.js'
 import { LAYOUT, content, describeStore, pieceOf } from './store-suite.js'
@@ -166,6 +167,210 @@ describe('IdbStore', () => {
     expect(await indexedDBWorks(undefined)).toBe(false)
     expect(await indexedDBWorks(new IDBFactory() as unknown as globalThis.IDBFactory)).toBe(true)
     expect(() => new IdbStore({ ...LAYOUT, infoHash: HASH_A, indexedDB: undefined })).toThrow(StorageError)
+  })
+})
+
+/** Byte equality without vitest's element-by-element diff (slow for pieces of 256 KiB). */
+function expectBytes (got: Uint8Array, want: Uint8Array): void {
+  expect(got.length).toBe(want.length)
+  expect(Buffer.from(got.buffer, got.byteOffset, got.length).equals(Buffer.from(want.buffer, want.byteOffset, want.length))).toBe(true)
+}
+
+/** The keys of the 'pieces' store as they are in the database, ascending. */
+async function rawKeys (factory: IDBFactory, name = 'peersite'): Promise<unknown[][]> {
+  return await new Promise((resolve, reject) => {
+    const open = factory.open(name)
+    open.onerror = () => { reject(open.error) }
+    open.onsuccess = () => {
+      const db = open.result
+      const req = db.transaction('pieces').objectStore('pieces').getAllKeys()
+      req.onsuccess = () => { db.close(); resolve(req.result as unknown[][]) }
+      req.onerror = () => { db.close(); reject(req.error) }
+    }
+  })
+}
+
+/** Writes records straight into the 'pieces' store (as the release before runs did: one piece per record). */
+async function rawPut (factory: IDBFactory, records: Array<[unknown[], Uint8Array]>, name = 'peersite'): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const open = factory.open(name)
+    open.onerror = () => { reject(open.error) }
+    open.onsuccess = () => {
+      const db = open.result
+      const tx = db.transaction('pieces', 'readwrite')
+      for (const [key, value] of records) tx.objectStore('pieces').put(value, key as IDBValidKey)
+      tx.oncomplete = () => { db.close(); resolve() }
+      tx.onabort = () => { db.close(); reject(tx.error) }
+    }
+  })
+}
+
+/** What the release before runs listed as stored (integer second elements only). */
+const oldListing = (keys: unknown[][], infoHash: string): number[] =>
+  keys.filter((k) => k[0] === infoHash && typeof k[1] === 'number' && Number.isInteger(k[1])).map((k) => k[1] as number)
+
+describe('IdbStore runs (consecutive pieces in one record)', () => {
+  // Pieces of 256 KiB: four to a run's record (RUN_BYTES), eleven of them, the last 1000 bytes.
+  const PL = 256 * 1024
+  const RUN = RUN_BYTES / PL
+  const layout = { pieceLength: PL, length: 10 * PL + 1000 }
+  const data = content(layout.length, 3)
+  const piece = (i: number): Uint8Array => data.subarray(i * PL, Math.min(layout.length, (i + 1) * PL))
+  const init = (factory: IDBFactory, extra: Partial<IdbStoreInit> = {}): IdbStoreInit => idbInit(factory, { ...layout, ...extra })
+  const all = Array.from({ length: 11 }, (_, i) => i)
+
+  it('stores the pieces of one batch, arriving out of order, as runs of consecutive pieces, and reads each back', async () => {
+    const factory = new IDBFactory()
+    const store = new IdbStore(init(factory))
+    await store.storedPieces()
+    await Promise.all([5, 3, 4, 2, 7, 6].map(async (i) => await store.put(i, piece(i))))
+    const keys = await rawKeys(factory)
+    // 2..7: one run of four (the most a record takes), then one of two.
+    expect(keys).toEqual([[HASH_A, 2.5, RUN, PL], [HASH_A, 6.5, 2, PL]])
+    expect(await store.storedPieces()).toEqual([2, 3, 4, 5, 6, 7])
+    await store.close()
+    const again = new IdbStore(init(factory))
+    for (const i of [7, 2, 5, 3, 6, 4]) expectBytes(await again.get(i), piece(i))
+    expectBytes(await again.get(4, { offset: 100, length: 50 }), piece(4).subarray(100, 150))
+    expect(await code(again.get(1))).toBe('ERR_NOT_FOUND')
+    expect(await code(again.get(8))).toBe('ERR_NOT_FOUND')
+    // A release before runs that shares the database lists none of them (it could not read them).
+    expect(oldListing(keys, HASH_A)).toEqual([])
+    await again.clear()
+    expect(await rawKeys(factory)).toEqual([])
+    await again.close()
+  })
+
+  it('writes pieces arriving one at a time as they come (as durable as before), each its own record', async () => {
+    const factory = new IDBFactory()
+    const store = new IdbStore(init(factory))
+    for (const i of [9, 1, 0, 10, 2]) await store.put(i, piece(i))
+    expect(await rawKeys(factory)).toEqual([0, 1, 2, 9, 10].map((i) => [HASH_A, i]))
+    expect(await store.storedPieces()).toEqual([0, 1, 2, 9, 10])
+    for (const i of [0, 1, 2, 9, 10]) expectBytes(await store.get(i), piece(i))
+    await store.close()
+  })
+
+  it('ends a run with the torrent\'s short last piece, and reads it and its neighbours', async () => {
+    const factory = new IDBFactory()
+    const store = new IdbStore(init(factory))
+    await store.storedPieces()
+    await Promise.all([10, 8, 9].map(async (i) => await store.put(i, piece(i))))
+    expect(await rawKeys(factory)).toEqual([[HASH_A, 8.5, 3, PL]])
+    await store.close()
+    const again = new IdbStore(init(factory))
+    expectBytes(await again.get(10), piece(10))
+    expect((await again.get(10)).length).toBe(1000)
+    expectBytes(await again.get(9), piece(9))
+    expectBytes(await again.get(10, { offset: 990, length: 10 }), piece(10).subarray(990))
+    expect(await again.storedPieces()).toEqual([8, 9, 10])
+    await again.close()
+  })
+
+  it('reads the one-piece records of the release before, next to runs, and lists both', async () => {
+    const factory = new IDBFactory()
+    const first = new IdbStore(init(factory))
+    await first.storedPieces() // creates the database
+    await first.close()
+    await rawPut(factory, [0, 1, 2, 3, 10].map((i) => [[HASH_A, i], piece(i).slice()]))
+    const store = new IdbStore(init(factory))
+    expect(await store.storedPieces()).toEqual([0, 1, 2, 3, 10])
+    await Promise.all([4, 5, 6].map(async (i) => await store.put(i, piece(i))))
+    expect(await store.storedPieces()).toEqual([0, 1, 2, 3, 4, 5, 6, 10])
+    for (const i of [0, 3, 4, 6, 10]) expectBytes(await store.get(i), piece(i))
+    expect(await code(store.get(7))).toBe('ERR_NOT_FOUND')
+    // Deleting an old record leaves the run alone.
+    await store.delete(3)
+    expect(await store.storedPieces()).toEqual([0, 1, 2, 4, 5, 6, 10])
+    await store.close()
+  })
+
+  it('deletes one piece of a run: the others stay stored and readable, even one read just before', async () => {
+    const factory = new IDBFactory()
+    const store = new IdbStore(init(factory))
+    await store.storedPieces()
+    await Promise.all(all.map(async (i) => await store.put(i, piece(i))))
+    expect(await store.storedPieces()).toEqual(all)
+    const records = (await rawKeys(factory)).length
+    expect(records).toBeLessThan(all.length)
+    expectBytes(await store.get(5), piece(5)) // its run is now kept in memory by the store
+    await store.delete(5)
+    expect(await code(store.get(5))).toBe('ERR_NOT_FOUND')
+    expect(await store.storedPieces()).toEqual(all.filter((i) => i !== 5))
+    for (const i of all.filter((i) => i !== 5)) expectBytes(await store.get(i), piece(i))
+    // Gone for another instance too (a reload).
+    const again = new IdbStore(init(factory))
+    expect(await code(again.get(5))).toBe('ERR_NOT_FOUND')
+    expect(await again.storedPieces()).toEqual(all.filter((i) => i !== 5))
+    // Stored again, it is readable again; deleting every piece leaves no record behind.
+    await again.put(5, piece(5))
+    expectBytes(await again.get(5), piece(5))
+    for (const i of all) await again.delete(i)
+    expect(await again.storedPieces()).toEqual([])
+    expect(await rawKeys(factory)).toEqual([])
+    await again.close()
+    await store.close()
+  })
+
+  it('finds a piece stored twice (a one-piece record inside a run) and deletes both copies', async () => {
+    const factory = new IDBFactory()
+    const store = new IdbStore(init(factory))
+    await store.storedPieces()
+    await Promise.all([0, 1, 2, 3].map(async (i) => await store.put(i, piece(i))))
+    await rawPut(factory, [[[HASH_A, 2], piece(2).slice()]])
+    expect(await store.storedPieces()).toEqual([0, 1, 2, 3])
+    expectBytes(await store.get(2), piece(2))
+    expectBytes(await store.get(1), piece(1)) // behind the copy of 2 in key order
+    await store.delete(2)
+    expect(await code(store.get(2))).toBe('ERR_NOT_FOUND')
+    expect(await store.storedPieces()).toEqual([0, 1, 3])
+    await store.close()
+  })
+
+  it('reads a run once for its pieces read in order', async () => {
+    const factory = new IDBFactory()
+    const store = new IdbStore(init(factory))
+    await store.storedPieces()
+    await Promise.all([0, 1, 2, 3].map(async (i) => await store.put(i, piece(i))))
+    const transactions = vi.spyOn(IDBDatabase.prototype, 'transaction')
+    const got: Uint8Array[] = []
+    for (const i of [0, 1, 2, 3]) got[i] = await store.get(i)
+    const reads = transactions.mock.calls.length
+    transactions.mockRestore()
+    expect(reads).toBe(1)
+    // Each get is a copy of its own: changing one changes nothing else.
+    got[1]!.fill(0)
+    expectBytes(await store.get(1), piece(1))
+    expectBytes(got[2]!, piece(2))
+    await store.close()
+    // Asked for all at once (the uploader prefetches), a fresh instance reads the run's value once too.
+    const again = new IdbStore(init(factory))
+    await again.storedPieces()
+    const values = vi.spyOn(IDBObjectStore.prototype, 'get')
+    const all4 = await Promise.all([3, 1, 0, 2].map(async (i) => await again.get(i)))
+    const valueReads = values.mock.calls.length
+    values.mockRestore()
+    expect(valueReads).toBe(1)
+    for (const [n, i] of [3, 1, 0, 2].entries()) expectBytes(all4[n]!, piece(i))
+    await again.close()
+  })
+
+  it('evicts another site\'s runs on QuotaExceededError', async () => {
+    const factory = new IDBFactory()
+    const name = quotaDatabase(9 * PL)
+    let now = 1_000_000_000
+    const clock = (): number => now
+    const older = new IdbStore(init(factory, { name, infoHash: HASH_B, now: clock, activeMs: 60_000 }))
+    await older.storedPieces()
+    await Promise.all([0, 1, 2, 3, 4, 5].map(async (i) => await older.put(i, piece(i))))
+    expect((await rawKeys(factory, name)).length).toBeLessThan(6)
+    now += 10 * 60_000
+    const current = new IdbStore(init(factory, { name, now: clock, activeMs: 60_000 }))
+    await current.storedPieces()
+    await Promise.all([0, 1, 2, 3, 4].map(async (i) => await current.put(i, piece(i))))
+    expect(await older.storedPieces()).toEqual([])
+    expect(await current.storedPieces()).toEqual([0, 1, 2, 3, 4])
+    for (const s of [older, current]) await s.close()
   })
 })
 
