@@ -162,7 +162,8 @@ async function hashOnThisThread (site: SiteListing, layout: Layout, pieceLength:
     if (file.length <= chunk.length) {
       readWhole(file, chunk, hasher, take)
       hashed += file.length
-      await breathe()
+      // Checked here, not only in breathe(): an await per small file is a promise and a microtask turn each.
+      if (performance.now() - lastYield >= YIELD_EVERY_MS) await breathe()
     } else {
       const before = hashed
       await readInChunks(file, chunk, hasher, async (done) => { hashed = before + done; await breathe() })
