@@ -41,19 +41,6 @@ export interface Layout {
   readonly length: number
   /** Bytes of padding in all. */
   readonly padding: number
-  /** The 'anchored' layout's hash of every path (pathHashes), which the sectioned index's buckets reuse. */
-  readonly pathHashes?: PathHashes
-}
-
-/**
- * FNV-1a (32 bits) of each path's UTF-16 code units, and whether the path is ASCII. For an ASCII path that is also the
- * FNV-1a of its UTF-8 bytes, the hash the sectioned index puts files in buckets by (cli/lib/site-index.ts): publish
- * hashes each path once for both.
- */
-export interface PathHashes {
-  readonly hashes: Uint32Array
-  /** 1 where the path has only ASCII characters. */
-  readonly ascii: Uint8Array
 }
 
 /** The offsets of files of these lengths, in this order, under `policy`. */
@@ -62,9 +49,6 @@ export function planLayout (lengths: readonly number[], pieceLength: number, pol
   const offsets: number[] = []
   let at = 0
   let padding = 0
-  // Every path's hash, also where the layout does not look at it: the sectioned index needs them all.
-  const pathHashes = policy === 'anchored' ? hashPaths(paths!) : undefined
-  const run = ANCHOR_RUN * pieceLength
   for (let i = 0; i < lengths.length; i++) {
     const length = lengths[i]!
     const into = at % pieceLength
@@ -72,8 +56,7 @@ export function planLayout (lengths: readonly number[], pieceLength: number, pol
     const align = length > 0 && into !== 0 && (
       policy === 'all' ||
       ((policy === 'crossing' || policy === 'anchored') && crossing) ||
-      // isAnchor, with the hash taken above.
-      (pathHashes !== undefined && pathHashes.hashes[i]! / 0x100000000 < length / run))
+      (policy === 'anchored' && isAnchor(paths![i]!, length, pieceLength)))
     if (align) {
       padding += pieceLength - into
       at += pieceLength - into
@@ -81,26 +64,7 @@ export function planLayout (lengths: readonly number[], pieceLength: number, pol
     offsets.push(at)
     at += length
   }
-  return { offsets, length: at, padding, ...(pathHashes !== undefined ? { pathHashes } : {}) }
-}
-
-/** pathHash of each path, and which are ASCII (PathHashes). */
-export function hashPaths (paths: readonly string[]): PathHashes {
-  const hashes = new Uint32Array(paths.length)
-  const ascii = new Uint8Array(paths.length)
-  for (let p = 0; p < paths.length; p++) {
-    const path = paths[p]!
-    let h = 0x811c9dc5
-    let high = 0
-    for (let i = 0; i < path.length; i++) {
-      const c = path.charCodeAt(i)
-      high |= c
-      h = Math.imul(h ^ c, 0x01000193)
-    }
-    hashes[p] = h >>> 0
-    ascii[p] = high < 0x80 ? 1 : 0
-  }
-  return { hashes, ascii }
+  return { offsets, length: at, padding }
 }
 
 /** Whether a file starts a run of its own ('anchored'): P = length / (ANCHOR_RUN * pieceLength), by its path's hash. */

@@ -17,7 +17,7 @@ import { equalBytes } from '../../engine/util/bytes.js'
 import { defaultLoaderDir, LOADER_FILES, packageInfo, WEB_SEED_LOADER_FILE } from './package.js'
 import { choosePieceLength } from './piece-length.js'
 import { contentTypeOf } from './content-type.js'
-import { DEFAULT_PAD_POLICY, type PadPolicy, type PathHashes } from './layout.js'
+import { DEFAULT_PAD_POLICY, type PadPolicy } from './layout.js'
 import { DEFAULT_PREFETCH_LIMIT } from './prefetch.js'
 import { scanSubresources, SubresourceRefs } from './subresources.js'
 import { finishSiteIndex, planSiteIndex, wantsIndex, type BuiltSection, type SiteIndexPlan } from './site-index.js'
@@ -374,7 +374,7 @@ async function hashSite (plan: PublishPlan, onProgress: ((hashed: number, total:
   // A sectioned index is laid out while the pieces hash on other threads; only their hashes are added after.
   let indexPlan: SiteIndexPlan | undefined
   const { metainfo, torrent } = await buildTorrent(plan.site, {
-    ...(plan.index ? { whileHashing: (files: Parameters<typeof planSiteIndex>[0], pathHashes: PathHashes | undefined) => { indexPlan = planSiteIndex(files, plan.pieceLength, typeOf, pathHashes) } } : {}),
+    ...(plan.index ? { whileHashing: (files: Parameters<typeof planSiteIndex>[0]) => { indexPlan = planSiteIndex(files, plan.pieceLength, typeOf) } } : {}),
     name: plan.name,
     pieceLength: plan.pieceLength,
     trackers: plan.trackers,

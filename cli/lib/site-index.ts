@@ -7,7 +7,6 @@
 import { createHash } from 'node:crypto'
 import type { Metainfo, TorrentFile } from '../../engine/metainfo/index.js'
 import { PIN_HEX } from '../../worker/protocol.js'
-import type { PathHashes } from './layout.js'
 import type { PreloadTable } from './subresources.js'
 import { bucketOf, sectionPath, type SiteIndexRoot } from '../../worker/site-index.js'
 
@@ -91,7 +90,7 @@ export interface SiteIndexPlan {
  * Everything of the index but the piece hashes, from the file table's layout alone: publish makes it while the
  * pieces are being hashed on other threads (cli/lib/torrent.ts `whileHashing`).
  */
-export function planSiteIndex (files: ReadonlyArray<Pick<TorrentFile, 'path' | 'offset' | 'length'>>, pieceLength: number, typeOf: (path: string) => string, pathHashes?: PathHashes): SiteIndexPlan {
+export function planSiteIndex (files: ReadonlyArray<Pick<TorrentFile, 'path' | 'offset' | 'length'>>, pieceLength: number, typeOf: (path: string) => string): SiteIndexPlan {
   const dirSet = new Set<string>()
   for (const file of files) {
     // Each folder above the file, deepest first; one already seen has all of its parents in the set too.
@@ -107,8 +106,7 @@ export function planSiteIndex (files: ReadonlyArray<Pick<TorrentFile, 'path' | '
   const filePosition = new Int32Array(files.length)
   for (let f = 0; f < files.length; f++) {
     const file = files[f]!
-    // An ASCII path's bucket from the hash the layout took of it (the same FNV-1a: cli/lib/layout.ts PathHashes).
-    const b = pathHashes !== undefined && pathHashes.ascii[f] === 1 ? pathHashes.hashes[f]! % count : pathBucket(file.path, count)
+    const b = pathBucket(file.path, count)
     const bucket = buckets[b]!
     fileBucket[f] = b
     filePosition[f] = bucket.files.push([file.path, file.offset, file.length, typeOf(file.path)]) - 1

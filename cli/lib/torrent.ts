@@ -12,7 +12,7 @@ import { metainfoFromParts, parseInfoDictionary, type InfoFileEntry, type Metain
 import { bdecode, bencode, isDict, isBytes, rawDictValue, type BValue } from '../../engine/util/bencode.js'
 import { HashThreads, hashThreads } from './hash-pool.js'
 import { MAX_SCAN_BYTES, pageScanner, type ScanSink } from './page-scan.js'
-import { DEFAULT_PAD_POLICY, planLayout, type Layout, type PadPolicy, type PathHashes } from './layout.js'
+import { DEFAULT_PAD_POLICY, planLayout, type Layout, type PadPolicy } from './layout.js'
 import { fsError, type SiteFile, type SiteListing } from './walk.js'
 
 export interface BuiltTorrent {
@@ -43,7 +43,7 @@ export interface BuildTorrentOptions {
    * Called with the file table's layout (what the Metainfo's `files` will be) while the pieces are hashed on other
    * threads: work that needs the table but not the hashes fits there.
    */
-  whileHashing?: (files: ReadonlyArray<Pick<TorrentFile, 'path' | 'offset' | 'length'>>, pathHashes: PathHashes | undefined) => void
+  whileHashing?: (files: ReadonlyArray<Pick<TorrentFile, 'path' | 'offset' | 'length'>>) => void
   /** Hashing threads (cli/lib/hash-pool.ts); default hashThreads(): none for small sites. 0: on this thread. */
   threads?: number
 }
@@ -94,7 +94,7 @@ export async function buildTorrent (site: SiteListing, opts: BuildTorrentOptions
         ...(progress !== undefined ? { onProgress: (h: number, t: number) => { progress(Math.floor(h / t * site.length), site.length) } } : {})
       })
       try {
-        opts.whileHashing?.(fileTable(site, layout), layout.pathHashes)
+        opts.whileHashing?.(fileTable(site, layout))
       } finally {
         pieces = await hashing
       }
@@ -104,7 +104,7 @@ export async function buildTorrent (site: SiteListing, opts: BuildTorrentOptions
     }
   } else {
     await started?.close()
-    opts.whileHashing?.(fileTable(site, layout), layout.pathHashes)
+    opts.whileHashing?.(fileTable(site, layout))
     pieces = await hashOnThisThread(site, layout, pieceLength, chunkSize, opts)
   }
   opts.onProgress?.(site.length, site.length)

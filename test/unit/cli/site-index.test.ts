@@ -8,8 +8,6 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { publishSite, type PublishResult } from '../../../cli/lib/publish.js'
-import { hashPaths, isAnchor } from '../../../cli/lib/layout.js'
-import { pathBucket, planSiteIndex } from '../../../cli/lib/site-index.js'
 import { SiteIndexError } from '../../../engine/errors.js'
 import { sha1 } from '../../../engine/util/bytes.js'
 import { installHashes, isLazy, lazyMetainfo, upgradeMetainfo } from '../../../loader/lazy-metainfo.js'
@@ -217,35 +215,5 @@ describe('the engine\'s metainfo without the info dictionary (loader/lazy-metain
     expect(m.info).toEqual(real.info)
     expect(m.pieceHashes).toEqual(real.pieceHashes)
     expect(isLazy(m)).toBe(false)
-  })
-})
-
-describe('one hash of each path for the layout and the index', () => {
-  const paths = ['index.html', 'a/b/c.css', 'posts/2001/02/page-7.html', 'café/ünï.html', 'x', '日本/語.html', 'emoji/😀.png', '.well-known/security.txt']
-  it('hashPaths gives the anchored layout\'s hash, and for ASCII paths the bucket hash of the worker', () => {
-    const { hashes, ascii } = hashPaths(paths)
-    paths.forEach((path, i) => {
-      expect(ascii[i]).toBe(/^[\x00-\x7f]*$/.test(path) ? 1 : 0)
-      // isAnchor compares the hash against length / (ANCHOR_RUN * pieceLength): a length that puts the threshold just
-      // above and just below it shows the same hash.
-      const run = 4 * 1024
-      const threshold = hashes[i]! / 0x100000000 * run
-      expect(isAnchor(path, Math.floor(threshold) + 1, 1024)).toBe(true)
-      if (threshold >= 1) expect(isAnchor(path, Math.floor(threshold) - (Number.isInteger(threshold) ? 1 : 0), 1024)).toBe(false)
-      for (const count of [1, 7, 157, 1000]) {
-        expect(pathBucket(path, count)).toBe(bucketOf(path, count))
-        if (ascii[i] === 1) expect(hashes[i]! % count).toBe(bucketOf(path, count))
-      }
-    })
-  })
-
-  it('planSiteIndex lays out the same sections with the layout\'s hashes as without', () => {
-    const files = paths.map((path, i) => ({ path, offset: i * 100, length: 100 }))
-    const typeOf = (path: string): string => path.endsWith('.html') ? 'text/html' : 'application/octet-stream'
-    const withHashes = planSiteIndex(files, 1024, typeOf, hashPaths(files.map((f) => f.path)))
-    const without = planSiteIndex(files, 1024, typeOf)
-    expect(withHashes.heads).toEqual(without.heads)
-    expect([...withHashes.bucketOf]).toEqual([...without.bucketOf])
-    expect([...withHashes.positionOf]).toEqual([...without.positionOf])
   })
 })
