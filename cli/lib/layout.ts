@@ -49,8 +49,7 @@ export function planLayout (lengths: readonly number[], pieceLength: number, pol
   const offsets: number[] = []
   let at = 0
   let padding = 0
-  for (let i = 0; i < lengths.length; i++) {
-    const length = lengths[i]!
+  for (const [i, length] of lengths.entries()) {
     const into = at % pieceLength
     const crossing = into + length > pieceLength
     const align = length > 0 && into !== 0 && (

@@ -34,17 +34,6 @@ export function pageScanner () {
   /** What inlineScripts' openings start with (not global: test() keeps no state). */
   const SCRIPT_OPEN = /<script\b/i
   const decoder = new TextDecoder()
-  // process.getBuiltinModule, not an import: this factory runs from its source text on the hashing threads.
-  const { isAscii } = process.getBuiltinModule('node:buffer')
-
-  /**
-   * The file's text as UTF-8. ASCII bytes (nearly every page) read the same as Latin-1, which is a copy rather than a
-   * decode (and has no BOM to strip: a BOM is not ASCII).
-   */
-  function textOf (bytes: Uint8Array): string {
-    if (!isAscii(bytes)) return decoder.decode(bytes)
-    return (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('latin1')
-  }
 
   /** References in an HTML document: scripts (classic and module, inline modules' imports), stylesheets, preloads, inline styles' fonts. */
   function htmlReferences (html: string): Ref[] {
@@ -253,13 +242,10 @@ export function pageScanner () {
   /** What a file of this kind names, from its bytes (as UTF-8; ScanKind 0: nothing). Callers skip files over MAX_SCAN_BYTES. */
   function scan (kind: ScanKind, bytes: Uint8Array): PageScan {
     if (kind === 0) return { refs: [], literals: [] }
-    const text = textOf(bytes)
-    // A page without `<script` has no inline scripts: inlineScripts would scan it for nothing (its regex finds no
-    // opening). Without even a `<s` or `<S` (two plain searches) the case-insensitive search is not needed either.
-    if (kind === 1) {
-      const scripts = (text.includes('<s') || text.includes('<S')) && SCRIPT_OPEN.test(text)
-      return { refs: htmlReferences(text), literals: scripts ? pathLiterals(inlineScripts(text)) : [] }
-    }
+    const text = decoder.decode(bytes)
+    // A page without `<script` (most pages of a big site) has no inline scripts: inlineScripts would scan it for
+    // nothing (its tags regex finds no opening), so a plainer regex decides whether it runs.
+    if (kind === 1) return { refs: htmlReferences(text), literals: SCRIPT_OPEN.test(text) ? pathLiterals(inlineScripts(text)) : [] }
     if (kind === 2) return { refs: cssReferences(text), literals: [] }
     return { refs: moduleImports(text).map((url) => ({ url, kind: 'module' as const })), literals: pathLiterals(text) }
   }

@@ -146,14 +146,7 @@ export class SubresourceRefs {
  * references already taken from the files' bytes (publish's hashing pass); anything else is read here.
  */
 export async function scanSubresources (files: readonly SiteFile[], known?: SubresourceRefs): Promise<PreloadTable> {
-  // Each file's index by path, and the paths: one pass, no [path, index] pair per file.
-  const index = new Map<string, number>()
-  const paths: string[] = new Array(files.length)
-  for (let i = 0; i < files.length; i++) {
-    const path = files[i]!.path
-    index.set(path, i)
-    paths[i] = path
-  }
+  const index = new Map(files.map((f, i) => [f.path, i]))
   // Each script and stylesheet is read and scanned once, whatever number of pages use it.
   const memo = new Map<string, Promise<readonly Ref[]>>()
   const refsOf = async (path: string, kind: Ref['kind']): Promise<readonly Ref[]> => {
@@ -205,6 +198,7 @@ export async function scanSubresources (files: readonly SiteFile[], known?: Subr
     return await found
   }
   let names: Map<string, number[]> | undefined
+  const paths = files.map((f) => f.path)
   const byName = (): Map<string, number[]> => {
     if (names !== undefined) return names
     names = new Map()

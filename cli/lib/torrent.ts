@@ -339,12 +339,11 @@ class PieceHasher {
 /** A file that changed while it was hashed would give a torrent that lies about the folder. */
 function checkLayout (site: SiteListing, metainfo: Metainfo): void {
   if (metainfo.files.length !== site.files.length) throw new Error('internal error: torrent file count differs from the folder')
-  for (let i = 0; i < metainfo.files.length; i++) {
-    const f = metainfo.files[i]!
+  metainfo.files.forEach((f, i) => {
     const expected = site.files[i]!
     if (f.path !== expected.path) throw new Error(`internal error: torrent lists ${f.path} where ${expected.path} was expected`)
     if (f.length !== expected.length) throw new UsageError(`${f.path} changed while it was being hashed: publish again`)
-  }
+  })
 }
 
 /**
