@@ -31,8 +31,6 @@ export function pageScanner () {
   /** Path-like literals kept per script (a minified bundle has thousands of strings; the first are enough). */
   const MAX_LITERALS = 4096
   const FONT = /\.(woff2?|ttf|otf|eot)$/i
-  /** What inlineScripts' openings start with (not global: test() keeps no state). */
-  const SCRIPT_OPEN = /<script\b/i
   const decoder = new TextDecoder()
 
   /** References in an HTML document: scripts (classic and module, inline modules' imports), stylesheets, preloads, inline styles' fonts. */
@@ -243,9 +241,7 @@ export function pageScanner () {
   function scan (kind: ScanKind, bytes: Uint8Array): PageScan {
     if (kind === 0) return { refs: [], literals: [] }
     const text = decoder.decode(bytes)
-    // A page without `<script` (most pages of a big site) has no inline scripts: inlineScripts would scan it for
-    // nothing (its tags regex finds no opening), so a plainer regex decides whether it runs.
-    if (kind === 1) return { refs: htmlReferences(text), literals: SCRIPT_OPEN.test(text) ? pathLiterals(inlineScripts(text)) : [] }
+    if (kind === 1) return { refs: htmlReferences(text), literals: pathLiterals(inlineScripts(text)) }
     if (kind === 2) return { refs: cssReferences(text), literals: [] }
     return { refs: moduleImports(text).map((url) => ({ url, kind: 'module' as const })), literals: pathLiterals(text) }
   }

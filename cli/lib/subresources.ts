@@ -302,9 +302,7 @@ export async function scanSubresources (files: readonly SiteFile[], known?: Subr
    * identical findings over as one object) share it: 10,000 pages are walked once per folder, not once each.
    */
   const firstTiers = new Map<readonly Ref[], Map<string, { list: number[], group: number, key: string }>>()
-  // An index loop: an iterator's entry pair per file cost more than the check most files stop at.
-  for (let pageIndex = 0; pageIndex < files.length; pageIndex++) {
-    const page = files[pageIndex]!
+  for (const [pageIndex, page] of files.entries()) {
     if (!HTML.test(page.path)) continue
     let refs = known?.html.get(page.path)
     if (refs === undefined) {

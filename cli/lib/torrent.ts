@@ -53,8 +53,6 @@ const scanner = pageScanner()
 
 /** Files are read in chunks this large: fewer, larger reads keep the hasher busy; also the most ever held. */
 const READ_CHUNK = 4 * 1024 * 1024
-/** Only ASCII characters: such a string's UTF-8 bytes are as many as its characters. */
-const ASCII = /^[\x00-\x7f]*$/
 /** Hashing gives the event loop a turn this often (ms): progress lines and Ctrl-C stay live. */
 const YIELD_EVERY_MS = 50
 
@@ -195,9 +193,7 @@ class InfoFiles {
   file (length: number, path: string): void {
     let entry = `d6:lengthi${length}e4:pathl`
     const parts = path.split('/')
-    // An ASCII path (nearly every site's): each part's UTF-8 length is its length, no byte count per part.
-    if (ASCII.test(path)) for (const part of parts) entry += `${part.length}:${part}`
-    else for (const part of parts) entry += `${Buffer.byteLength(part)}:${part}`
+    for (const part of parts) entry += `${Buffer.byteLength(part)}:${part}`
     this.#parts.push(entry + 'ee')
     this.entries.push({ path: parts, length })
   }

@@ -8,7 +8,6 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { publishSite } from '../../../cli/lib/publish.js'
 import { cssReferences, htmlReferences, inlineScripts, likelyFiles, MAX_PAGE_LIKELY_GUESS_BYTES, moduleImports, pathLiterals, resolveReference, scanSubresources, SubresourceRefs } from '../../../cli/lib/subresources.js'
 import { walkSite } from '../../../cli/lib/walk.js'
-import { pageScanner } from '../../../cli/lib/page-scan.js'
 import { preloadTable } from '../../../loader/preload.js'
 import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
 import { makeLoaderDir } from './helpers.js'
@@ -148,16 +147,6 @@ describe('the second tier: what a page\'s scripts may load on demand', () => {
     expect(inlineScripts('<script src="a.js">"x/y"</script><script>go("p/q")</script><script type="text/x-template">"t/u"</script>'))
       .toContain('go("p/q")')
     expect(inlineScripts('<script type="text/x-template">"t/u"</script>')).toBe('')
-  })
-
-  it('a page\'s scan finds its inline scripts\' literals whatever the tag\'s case, commented out or not, and none without a script', () => {
-    const scanner = pageScanner()
-    const page = (html: string): readonly string[] => scanner.scan(1, new TextEncoder().encode(html)).literals
-    for (const html of ['<SCRIPT>go("p/q")</SCRIPT>', '<Script type=module>go("p/q")</script>', '<!-- <script>go("p/q")</script> -->', '<link rel=stylesheet href=a.css><script>go("p/q")</script>']) {
-      expect(page(html)).toEqual(pathLiterals(inlineScripts(html)))
-      expect(page(html)).toEqual(['p/q'])
-    }
-    for (const html of ['<p>"p/q"</p>', '<scripts>"p/q"</scripts>', '<noscript>"p/q"</noscript>', '']) expect(page(html)).toEqual([])
   })
 
   it('matches a literal to the files sharing its last segments (implied extensions); ambiguous names match nothing', () => {
