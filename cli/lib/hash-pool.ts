@@ -10,7 +10,7 @@
  * the listed length, one byte more asked at the end so a file that grew says so, one that shrank reads short.
  */
 import { availableParallelism } from 'node:os'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import { UsageError } from '../../engine/errors.js'
 import { MAX_SCAN_BYTES, pageScanner, type PageScan, type ScanKind, type ScanSink } from './page-scan.js'
 import { fsError, type SiteFile } from './walk.js'
@@ -101,6 +101,8 @@ export class HashThreads {
   #dead: Error | undefined
 
   constructor (threads: number) {
+    // Loaded here, not imported: a site small enough for one thread never loads the worker modules (3-6 ms).
+    const { Worker } = process.getBuiltinModule('node:worker_threads')
     this.#workers = Array.from({ length: Math.max(1, threads) - 1 }, () => {
       // The page scanners go along as source text too: pages are scanned where their bytes are read.
       const worker = new Worker(`const { parentPort } = process.getBuiltinModule('node:worker_threads')

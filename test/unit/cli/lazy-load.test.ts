@@ -74,6 +74,20 @@ describe('the CLI loads a command only when it runs', () => {
     expect(modules.filter((m) => HEAVY.some((re) => re.test(m)))).toEqual([])
   })
 
+  it('publishing a small site (one thread) loads neither Node\'s worker-thread modules nor perf_hooks', async () => {
+    const site = await copyHello(tmp.path, 'hello-small')
+    const loaderDir = await makeLoaderDir(tmp.path)
+    const report = join(tmp.path, 'builtins.mjs')
+    await writeFile(report, `process.on('exit', () => { process.stderr.write('builtins:' + JSON.stringify(process.moduleLoadList.filter((m) => /^NativeModule (worker_threads|perf_hooks)$/.test(m))) + '\\n') })\n`)
+    const { code, stderr } = await new Promise<{ code: number, stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--import', pathToFileURL(report).href, MAIN, 'publish', site, '--no-seed', '--out', join(tmp.path, 'out-small')], { env: { ...process.env, PEERSITE_DEBUG: '', PEERSITE_LOADER_DIR: loaderDir }, timeout: 60_000 }, (err, _stdout, stderr) => {
+        resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stderr })
+      })
+    })
+    expect(code).toBe(0)
+    expect(stderr.split('\n').filter((l) => l.startsWith('builtins:'))).toEqual(['builtins:[]'])
+  })
+
   it('starts from one file, the command-line parser and the commands\' options inlined, the error classes shared', async () => {
     const { code, modules } = await loaded(['--version'])
     expect(code).toBe(0)
