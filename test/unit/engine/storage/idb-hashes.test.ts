@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { adoptPieces, indexPieces, type HashedTorrent } from '../../../../engine/storage/idb-hashes.js'
 import { IdbStore } from '../../../../engine/storage/idb.js'
 import { concatBytes, sha1, toHex } from '../../../../engine/util/bytes.js'
+import { rawKeys } from '../../../fixtures/idb-keys.js'
 
 const PIECE = 16
 
@@ -84,14 +85,5 @@ describe('pieces by hash in IndexedDB', () => {
 
 /** The keys of `infoHash`'s records in the 'pieces' store, ascending. */
 async function recordKeys (factory: IDBFactory, name: string, infoHash: string): Promise<unknown[][]> {
-  return await new Promise((resolve, reject) => {
-    const open = factory.open(name)
-    open.onerror = () => { reject(open.error) }
-    open.onsuccess = () => {
-      const db = open.result
-      const req = db.transaction('pieces').objectStore('pieces').getAllKeys()
-      req.onsuccess = () => { db.close(); resolve((req.result as unknown[][]).filter((k) => k[0] === infoHash)) }
-      req.onerror = () => { db.close(); reject(req.error) }
-    }
-  })
+  return (await rawKeys(factory, name)).filter((k) => k[0] === infoHash)
 }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { StorageError } from '../../../../engine/errors.js'
 import { IdbStore, RUN_BYTES, indexedDBWorks, type IdbStoreInit } from '../../../../engine/storage/idb.js'
 import { MemoryStore } from '../../../../engine/storage/memory.js'
+import { rawKeys } from '../../../fixtures/idb-keys.js'
 import { OverflowStore } from '../../../../engine/storage/overflow.js'
 import { LAYOUT, content, describeStore, pieceOf } from './store-suite.js'
 
@@ -176,19 +177,6 @@ function expectBytes (got: Uint8Array, want: Uint8Array): void {
   expect(Buffer.from(got.buffer, got.byteOffset, got.length).equals(Buffer.from(want.buffer, want.byteOffset, want.length))).toBe(true)
 }
 
-/** The keys of the 'pieces' store as they are in the database, ascending. */
-async function rawKeys (factory: IDBFactory, name = 'peersite'): Promise<unknown[][]> {
-  return await new Promise((resolve, reject) => {
-    const open = factory.open(name)
-    open.onerror = () => { reject(open.error) }
-    open.onsuccess = () => {
-      const db = open.result
-      const req = db.transaction('pieces').objectStore('pieces').getAllKeys()
-      req.onsuccess = () => { db.close(); resolve(req.result as unknown[][]) }
-      req.onerror = () => { db.close(); reject(req.error) }
-    }
-  })
-}
 
 /** Writes records straight into the 'pieces' store (as the release before runs did: one piece per record). */
 async function rawPut (factory: IDBFactory, records: Array<[unknown[], Uint8Array]>, name = 'peersite'): Promise<void> {
