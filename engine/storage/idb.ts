@@ -249,6 +249,8 @@ export class IdbStore implements PieceStore {
   #drainTimer: ReturnType<typeof setTimeout> | undefined
   /** Records of several pieces read lately, the latest last (see RECORD_CACHE). */
   #recent: Array<{ span: RecordSpan, value: Uint8Array }> = []
+  /** Counts deletes and clears: a run read across one is not kept in #recent (it may hold a deleted piece). */
+  #forgets = 0
   /**
    * Runs being read, by key: a get that finds its piece in one waits for that read instead of reading the record
    * again (the uploader asks for several pieces at once, upload.ts prefetch: each would read the whole run).
@@ -418,6 +420,7 @@ export class IdbStore implements PieceStore {
   async get (index: number, range?: { offset: number, length: number }, signal?: AbortSignal): Promise<Uint8Array> {
     this.#check(signal)
     const { pieceLength, offset, length } = pieceRange(this, index, range)
+    const forgets = this.#forgets
     // A run read lately: copied out (the caller may transfer or keep what it gets).
     for (const { span, value } of this.#recent) {
       const piece = pieceInRecord(span, value, index, pieceLength)
@@ -466,7 +469,7 @@ export class IdbStore implements PieceStore {
       // Each get deserializes a fresh copy, so the whole piece can be handed out as it is.
       return offset === 0 && length === piece.length ? piece : piece.slice(offset, offset + length)
     }
-    if (mine !== undefined) {
+    if (mine !== undefined && forgets === this.#forgets) {
       this.#recent.push({ span, value: value as Uint8Array })
       if (this.#recent.length > RECORD_CACHE) this.#recent.shift()
     }
@@ -479,6 +482,7 @@ export class IdbStore implements PieceStore {
    */
   async delete (index: number): Promise<void> {
     this.#check(undefined)
+    this.#forgets++
     this.#recent = this.#recent.filter(({ span }) => index < span.first || index >= span.first + span.count)
     const db = await this.#open()
     await transact(db, [PIECES], 'readwrite', (tx) => {
@@ -516,6 +520,7 @@ export class IdbStore implements PieceStore {
   /** Deletes this site's pieces (e.g. the visitor clears the site). */
   async clear (): Promise<void> {
     this.#check(undefined)
+    this.#forgets++
     this.#recent = []
     const db = await this.#open()
     await transact(db, [PIECES, SITES], 'readwrite', (tx) => {
