@@ -14,7 +14,7 @@
  * Separate from idb.ts so that the loader's first-paint bundle does not carry it (only loader/follow.ts uses it).
  */
 import { toHex } from '../util/bytes.js'
-import { HASHES, IDB_NAME, findRecord, openDatabase, pieceInRecord, putRuns, runPieces, transact } from './idb.js'
+import { HASHES, IDB_NAME, type PieceData, findRecord, openDatabase, pieceInRecord, putRuns, runPieces, transact } from './idb.js'
 
 const HASH_BYTES = 20
 
@@ -68,7 +68,7 @@ export async function adoptPieces (t: HashedTorrent, have: ReadonlySet<number>, 
       const pieces = tx.objectStore('pieces')
       const hashes = tx.objectStore(HASHES)
       // Copies found, written a run's worth at a time (requests answer in order, so they come by ascending index).
-      let found: Array<{ index: number, data: Uint8Array }> = []
+      let found: Array<{ index: number, data: PieceData }> = []
       let waiting = 0
       const write = (): void => {
         putRuns(pieces, t.infoHash, t.pieceLength, found.sort((a, b) => a.index - b.index))
@@ -91,7 +91,7 @@ export async function adoptPieces (t: HashedTorrent, have: ReadonlySet<number>, 
             source.onsuccess = () => {
               const bytes = pieceInRecord(span, source.result as unknown, at[1] as number, pieceSize(t, index))
               if (bytes !== undefined) {
-                found.push({ index, data: span.count === 1 ? bytes : bytes.slice() })
+                found.push({ index, data: span.count > 1 && bytes instanceof Uint8Array ? bytes.slice() : bytes })
                 hashes.put([t.infoHash, index], hash)
                 adopted.push(index)
               }

@@ -7,7 +7,7 @@
 import { IDBDatabase, IDBFactory, IDBKeyRange, IDBObjectStore } from 'fake-indexeddb'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { StorageError } from '../../../../engine/errors.js'
-import { IdbStore, RUN_BYTES, indexedDBWorks, type IdbStoreInit } from '../../../../engine/storage/idb.js'
+import { IdbStore, RUN_BYTES, indexedDBWorks, pieceInRecord, recordSpan, type IdbStoreInit } from '../../../../engine/storage/idb.js'
 import { MemoryStore } from '../../../../engine/storage/memory.js'
 import { rawKeys } from '../../../fixtures/idb-keys.js'
 import { OverflowStore } from '../../../../engine/storage/overflow.js'
@@ -40,7 +40,7 @@ beforeAll(() => {
       const del = store.delete.bind(store)
       store.put = (value: unknown, key?: IDBValidKey) => {
         const id = JSON.stringify(key)
-        const bytes = value instanceof Uint8Array ? value.length : 0
+        const bytes = value instanceof Uint8Array ? value.length : value instanceof Blob ? value.size : 0
         let total = bytes
         for (const [k, e] of ledger.entries) if (k !== id) total += e.bytes
         if (total > ledger.maxBytes) throw new DOMException('simulated quota', 'QuotaExceededError')
@@ -179,7 +179,7 @@ function expectBytes (got: Uint8Array, want: Uint8Array): void {
 
 
 /** Writes records straight into the 'pieces' store (as the release before runs did: one piece per record). */
-async function rawPut (factory: IDBFactory, records: Array<[unknown[], Uint8Array]>, name = 'peersite'): Promise<void> {
+async function rawPut (factory: IDBFactory, records: Array<[unknown[], unknown]>, name = 'peersite'): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const open = factory.open(name)
     open.onerror = () => { reject(open.error) }
@@ -355,6 +355,91 @@ describe('IdbStore runs (consecutive pieces in one record)', () => {
     expect(valueReads).toBe(1)
     for (const [n, i] of [3, 1, 0, 2].entries()) expectBytes(all4[n]!, piece(i))
     await again.close()
+  })
+
+  /** The value of record `key` as it is in the database. */
+  const rawValue = async (factory: IDBFactory, key: unknown[]): Promise<unknown> => await new Promise((resolve, reject) => {
+    const open = factory.open('peersite')
+    open.onsuccess = () => {
+      const req = open.result.transaction('pieces').objectStore('pieces').get(key as IDBValidKey)
+      req.onsuccess = () => { open.result.close(); resolve(req.result) }
+      req.onerror = () => { reject(req.error) }
+    }
+  })
+  const joined = (indexes: number[]): Uint8Array<ArrayBuffer> => new Uint8Array(Buffer.concat(indexes.map((i) => piece(i))))
+
+  it('stores a run as a Blob and reads a piece out of order by reading that piece only', async () => {
+    const factory = new IDBFactory()
+    const store = new IdbStore(init(factory))
+    await store.storedPieces()
+    await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(async (i) => await store.put(i, piece(i))))
+    const value = await rawValue(factory, [HASH_A, 0.5, RUN, PL])
+    expect(value).toBeInstanceOf(Blob)
+    expect((value as Blob).size).toBe(RUN_BYTES)
+    await store.close()
+    const again = new IdbStore(init(factory))
+    const arrayBuffer = vi.spyOn(Blob.prototype, 'arrayBuffer')
+    // Scattered (an uploader serving what others ask for): each get reads its piece's bytes, no more.
+    for (const i of [6, 1, 3, 0, 5]) expectBytes(await again.get(i), piece(i))
+    expectBytes(await again.get(2, { offset: 10, length: 20 }), piece(2).subarray(10, 30))
+    const sizes = arrayBuffer.mock.contexts.map((blob) => (blob as Blob).size)
+    expect(sizes).toEqual([PL, PL, PL, PL, PL, 20])
+    // In order (a return visit): the second piece in a row reads the rest of its run at once.
+    arrayBuffer.mockClear()
+    for (const i of [4, 5, 6, 7]) expectBytes(await again.get(i), piece(i))
+    expect(arrayBuffer.mock.contexts.map((blob) => (blob as Blob).size)).toEqual([PL, RUN_BYTES])
+    arrayBuffer.mockRestore()
+    // A delete inside a Blob run keeps the others, readable.
+    await again.delete(5)
+    expect(await code(again.get(5))).toBe('ERR_NOT_FOUND')
+    for (const i of [0, 1, 2, 3, 4, 6, 7]) expectBytes(await again.get(i), piece(i))
+    await again.close()
+  })
+
+  it('reads the runs of bytes of the release before Blobs, and deletes inside them', async () => {
+    const factory = new IDBFactory()
+    const first = new IdbStore(init(factory))
+    await first.storedPieces()
+    await first.close()
+    await rawPut(factory, [[[HASH_A, 0.5, RUN, PL], joined([0, 1, 2, 3])], [[HASH_A, 8.5, 3, PL], joined([8, 9, 10])]])
+    const store = new IdbStore(init(factory))
+    expect(await store.storedPieces()).toEqual([0, 1, 2, 3, 8, 9, 10])
+    for (const i of [10, 2, 0, 9, 3, 1, 8]) expectBytes(await store.get(i), piece(i))
+    await store.delete(1)
+    expect(await code(store.get(1))).toBe('ERR_NOT_FOUND')
+    for (const i of [0, 2, 3]) expectBytes(await store.get(i), piece(i))
+    await store.close()
+  })
+
+  it('rejects a crafted record: a Blob or bytes of the wrong size, a key that does not fit the torrent', async () => {
+    const factory = new IDBFactory()
+    const first = new IdbStore(init(factory))
+    await first.storedPieces()
+    await first.close()
+    await rawPut(factory, [
+      [[HASH_A, 0.5, 2, PL], new Blob([joined([0, 1]), new Uint8Array(1)])], // one byte too long
+      [[HASH_A, 2.5, 2, PL], new Blob([joined([2, 3]).subarray(0, 2 * PL - 1)])], // one byte short: its last piece is cut
+      [[HASH_A, 4.5, 2, PL], new Blob([joined([4])])], // half of it
+      [[HASH_A, 6], new Blob([piece(6).slice(1)])], // one piece, short
+      [[HASH_A, 7.5, 2, PL], Buffer.concat([joined([7, 8]), new Uint8Array(1)])], // bytes, too long
+      [[HASH_A, 9.5, 2, PL / 2], new Blob([joined([9, 10])])], // another piece length
+      [[HASH_A, 10], 'not bytes']
+    ])
+    const store = new IdbStore(init(factory))
+    for (const i of [0, 1, 3, 5, 6, 7, 8, 9, 10]) expect(await code(store.get(i))).toBe('ERR_NOT_FOUND')
+    // The whole pieces of a short run are what they were; a piece is never served cut or padded.
+    expectBytes(await store.get(2), piece(2))
+    expectBytes(await store.get(4), piece(4))
+    await store.close()
+    // The same checks, on their own.
+    const span = recordSpan([HASH_A, 0.5, 2, PL], HASH_A)!
+    expect(pieceInRecord(span, new Blob([joined([0, 1]), new Uint8Array(1)]), 0, PL)).toBeUndefined()
+    expect((pieceInRecord(span, new Blob([joined([0, 1])]), 1, PL) as Blob).size).toBe(PL)
+    expect(pieceInRecord(span, new Blob([joined([0])]), 1, PL)).toBeUndefined()
+    expect(pieceInRecord(span, new Blob([joined([0, 1])]), 2, PL)).toBeUndefined()
+    for (const key of [[HASH_A, 0.5, 0, PL], [HASH_A, 0.5, 2, 0], [HASH_A, -0.5, 2, PL], [HASH_A, 0.25, 2, PL], [HASH_B, 0.5, 2, PL], [HASH_A, 1.5, 2]]) {
+      expect(recordSpan(key, HASH_A)).toBeUndefined()
+    }
   })
 
   it('evicts another site\'s runs on QuotaExceededError', async () => {
