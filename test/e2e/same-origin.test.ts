@@ -132,8 +132,10 @@ async function rewritePieces (frame: Frame, infoHash: string): Promise<number> {
       req.onsuccess = () => {
         const cursor = req.result
         if (cursor === null) return
-        const size = (cursor.value as Uint8Array).length
-        void cursor.update(new TextEncoder().encode(`<h1>${evil}</h1>`.padEnd(size, ' ')))
+        // A run's record holds a Blob (engine/storage/idb.ts), a piece's own record bytes: rewritten as they were.
+        const value = cursor.value as Uint8Array | Blob
+        const bytes = new TextEncoder().encode(`<h1>${evil}</h1>`.padEnd(value instanceof Blob ? value.size : value.length, ' '))
+        void cursor.update(value instanceof Blob ? new Blob([bytes]) : bytes)
         const key = cursor.key as unknown[]
         n += key.length === 4 ? key[2] as number : 1
         cursor.continue()
@@ -154,25 +156,26 @@ async function storedPiece (frame: Frame, infoHash: string, index: number): Prom
       req.onsuccess = () => resolve(req.result)
       req.onerror = () => reject(req.error)
     })
-    const value = await new Promise<Uint8Array | undefined>((resolve) => {
+    const value = await new Promise<Uint8Array | Blob | undefined>((resolve) => {
       const store = db.transaction('pieces').objectStore('pieces')
       const req = store.openCursor(IDBKeyRange.bound([infoHash, 0], [infoHash, index + 0.5, Infinity]), 'prev')
       req.onsuccess = () => {
         const cursor = req.result
         if (cursor === null) { resolve(undefined); return }
         const key = cursor.key as number[]
-        const value = cursor.value as Uint8Array
+        const value = cursor.value as Uint8Array | Blob
         if (key.length === 2 && key[1] === index) { resolve(value); return }
         if (key.length === 4 && index < key[1]! - 0.5 + key[2]!) {
           const at = (index - (key[1]! - 0.5)) * key[3]!
-          resolve(value.subarray(at, at + key[3]!))
+          resolve(value instanceof Blob ? value.slice(at, at + key[3]!) : value.subarray(at, at + key[3]!))
           return
         }
         cursor.continue()
       }
     })
     db.close()
-    return value instanceof Uint8Array ? new TextDecoder().decode(value.subarray(0, 40)) : ''
+    const head = value instanceof Blob ? new Uint8Array(await value.slice(0, 40).arrayBuffer()) : value?.subarray(0, 40)
+    return head instanceof Uint8Array ? new TextDecoder().decode(head) : ''
   }, [infoHash, index] as const)
 }
 
