@@ -10,7 +10,6 @@ declare const PEERSITE_PLAIN: boolean | undefined
  * which holds only the loader.
  */
 export const siteHandler: Handler = {
-  name: 'site',
   canHandle: ({ rel }) => rel !== null,
   handle: async ({ request, url, rel, state }) => {
     let site
