@@ -306,12 +306,9 @@ export class EngineHost {
     if (this.#closed || typeof request !== 'object' || request === null) return
     switch (request.type) {
       case 'read': {
+        // The request's fields as sent (checked where they are used, #pull).
         const read: OpenRead = {
-          path: request.path,
-          offset: request.offset,
-          length: request.length,
-          first: request.first,
-          last: request.last,
+          ...request,
           hashes: request.hashes instanceof ArrayBuffer ? request.hashes : undefined,
           sent: 0,
           controller: new AbortController(),
