@@ -226,9 +226,9 @@ export async function startTorrent (metainfo: Metainfo, manifest: SiteManifest, 
     // Serving other peers starts after the first site byte (loader/main.ts), its code in peersite-later.js.
     serveLater: true,
     servingCode: async () => (await later()).serving,
-    ...(early !== undefined ? { peerId: early.peerId } : {}),
-    ...(have !== undefined ? { have } : {}),
-    ...(pointer !== undefined ? { pointer } : {})
+    peerId: early?.peerId,
+    have,
+    pointer
   })
   if (early !== undefined) early.torrent = torrent
   // Nothing in the background until the first page has painted (loader/prefetch.ts, main.ts).
@@ -306,12 +306,9 @@ export class EngineHost {
     if (this.#closed || typeof request !== 'object' || request === null) return
     switch (request.type) {
       case 'read': {
+        // The request's fields as sent (checked where they are used, #pull).
         const read: OpenRead = {
-          path: request.path,
-          offset: request.offset,
-          length: request.length,
-          first: request.first,
-          last: request.last,
+          ...request,
           hashes: request.hashes instanceof ArrayBuffer ? request.hashes : undefined,
           sent: 0,
           controller: new AbortController(),

@@ -17,7 +17,7 @@ import type { SiteManifest } from '../worker/protocol.js'
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 /** Which pieces' hashes a lazy metainfo holds (absent: not lazy). */
-const knownOf = new WeakMap<Metainfo, Uint8Array>()
+const knownOf = /* @__PURE__ */ new WeakMap<Metainfo, Uint8Array>()
 
 /** A metainfo from peersite.json's layout: no files, no info dictionary, no piece hash known yet. */
 export function lazyMetainfo (manifest: Pick<SiteManifest, 'infoHash' | 'name' | 'pieceLength' | 'length'>): Metainfo {

@@ -193,17 +193,19 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
     // Web seeds (BEP 19): their code loads beside site.torrent, and is attached before any read reaches the engine.
     const seeds = PEERSITE_PLAIN ? [] : webSeedsOf(root, manifest)
     const seedCode = !PEERSITE_PLAIN && opening !== undefined && seeds.length > 0 ? loadWebSeedCode(root) : undefined
-    const metainfoReady = torrentFile === undefined
+    // (A plain build always fetches site.torrent: no lazy metainfo there.)
+    const metainfoReady = !PEERSITE_PLAIN && torrentFile === undefined
       ? Promise.resolve(lazyMetainfo(manifest))
-      : torrentFile.then(async (bytes) => await parseTorrentFile(bytes, manifest))
-    const torrent = opening === undefined
+      : torrentFile!.then(async (bytes) => await parseTorrentFile(bytes, manifest))
+    const made = opening === undefined
       ? Promise.resolve(adopted!)
-      : metainfoReady
-        .then(async (metainfo) => await startTorrent(metainfo, manifest, opening, late, swarm))
-        .then(async (t) => {
-          (await seedCode)?.attachWebSeeds(t, seeds)
-          return t
-        })
+      : metainfoReady.then(async (metainfo) => await startTorrent(metainfo, manifest, opening, late, swarm))
+    const torrent = PEERSITE_PLAIN
+      ? made
+      : made.then(async (t) => {
+        (await seedCode)?.attachWebSeeds(t, seeds)
+        return t
+      })
     torrent.catch(() => { void swarm?.discovery.destroy() })
     let hints: PageHints | undefined
     let prefetch: BackgroundPrefetch | undefined
@@ -228,7 +230,7 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
       // while the worker reads (loader/prefetch.ts, in peersite-later.js). Nothing with Save-Data on. A sectioned
       // index: once site.torrent has completed the metainfo, fetched after the first page.
       void firstPaint.then(async () => {
-        if (lazy) await completeMetainfo(t, root, manifest)
+        if (!PEERSITE_PLAIN && lazy) await completeMetainfo(t, root, manifest)
         const { BackgroundPrefetch } = await later()
         prefetch = new BackgroundPrefetch(t, saveDataRequested() ? 0 : prefetchLimitOf(manifest), () => mark('prefetch'))
         prefetch.onActivity(openReads)
@@ -243,11 +245,11 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
         await persistStore(t, storeBudget(manifest))
         debug.persisted = true
       }).catch((err: unknown) => { console.warn('peersite: after the first page:', err) })
-      void firstPaint.then(() => { if (PEERSITE_KEYED && late !== undefined) void startFollow(t) })
+      if (PEERSITE_KEYED) void firstPaint.then(() => { if (late !== undefined) void startFollow(t) })
       if (PEERSITE_KEYED && late !== undefined && firstVisit) checkFirst(startFollow(t).then(async (f) => await f.checked(FIRST_VISIT_FOLLOW_MS)))
       addEventListener('pagehide', (event) => { if (!event.persisted) void t.destroy() })
     }, (err: Error) => {
-      checkFirst(Promise.resolve(false))
+      if (PEERSITE_KEYED) checkFirst(Promise.resolve(false))
       bootError = err
       console.error('peersite:', err)
       if (!debug.loaded) showProblem('no-torrent', manifest, err.message)

@@ -108,15 +108,18 @@ export class PageHints {
    */
   onRanges (page: string, needs: readonly PreloadRange[], likely: readonly PreloadRange[]): boolean {
     const metainfo = this.#torrent.metainfo
-    if ((typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) || metainfo === undefined || this.#torrent.destroyed) return false
-    if (this.page !== page) this.release()
-    this.page = page
-    const spans = (list: readonly PreloadRange[]): Span[] => list.flatMap(({ offset, length, hashes }) => {
-      const span = piecesForRange(metainfo, offset, length)
-      return span.first <= span.last && span.last < metainfo.pieceCount && (!isLazy(metainfo) || installHashes(metainfo, span.first, span.last, hashes)) ? [span] : []
-    })
-    this.#raise(spans(needs), this.#guesses ? spans(likely) : [])
-    return true
+    // The plain build's test wraps the code (not a return before it), so that esbuild drops what it calls too.
+    if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) && metainfo !== undefined && !this.#torrent.destroyed) {
+      if (this.page !== page) this.release()
+      this.page = page
+      const spans = (list: readonly PreloadRange[]): Span[] => list.flatMap(({ offset, length, hashes }) => {
+        const span = piecesForRange(metainfo, offset, length)
+        return span.first <= span.last && span.last < metainfo.pieceCount && (!isLazy(metainfo) || installHashes(metainfo, span.first, span.last, hashes)) ? [span] : []
+      })
+      this.#raise(spans(needs), this.#guesses ? spans(likely) : [])
+      return true
+    }
+    return false
   }
 
   /**

@@ -87,7 +87,7 @@ export interface Problem {
 export function showProblem (code: ProblemCode, manifest: SiteManifest | undefined, detail = '', seconds = 0): void {
   later().then((l) => {
     // No manifest yet (the gateway, before the site's metadata arrived): the site is "this site".
-    l.showProblem({ ...l.problemFor(code, detail, manifest?.name ?? 'this site', seconds), ...(manifest !== undefined ? { manifest } : {}) }, ensureCard)
+    l.showProblem({ ...l.problemFor(code, detail, manifest?.name ?? 'this site', seconds), manifest }, ensureCard)
   }, () => { status(`peersite could not start (${code}${detail === '' ? '' : `: ${detail}`}).`) })
 }
 

@@ -15,6 +15,9 @@
 import { AbortError, PeersiteError } from '../engine/errors.js'
 import type { EngineErrorKind, EngineReply, EngineRequest } from './protocol.js'
 
+/** A plain site's build (scripts/build-browser.mjs): no sectioned index, so no hints for the engine. */
+declare const PEERSITE_PLAIN: boolean | undefined
+
 /** A read failed: why (`kind`, see protocol.ts EngineErrorKind) and a sentence for the visitor. */
 export class EngineReadError extends PeersiteError {
   readonly kind: EngineErrorKind
@@ -165,12 +168,17 @@ export class EngineClient {
     })
   }
 
-  /** A hint for the engine (no answer comes): posted to this infohash's leader if there is one, else dropped. */
-  hint (infoHash: string, request: EngineRequest & { type: 'preload' }, transfer: Transferable[] = []): void {
-    const leader = this.#leaders.get(infoHash)
-    if (leader === undefined || leader.closed) return
-    this.#post(leader, request, transfer)
-  }
+  /**
+   * A hint for the engine (no answer comes): posted to this infohash's leader if there is one, else dropped. Only a
+   * sectioned index sends hints (handlers/site.ts): a plain site's build has none.
+   */
+  readonly hint = (typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN)
+    ? undefined
+    : (infoHash: string, request: EngineRequest & { type: 'preload' }, transfer: Transferable[] = []): void => {
+        const leader = this.#leaders.get(infoHash)
+        if (leader === undefined || leader.closed) return
+        this.#post(leader, request, transfer)
+      }
 
   /**
    * Piece `index` from this infohash's leader failed the worker's check: the engine drops its copy and fetches it

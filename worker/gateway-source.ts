@@ -126,7 +126,6 @@ export class GatewaySource {
 
 /** peersite.json and site.torrent are never fetched from a gateway (it has none): the worker answers them itself. */
 export const gatewayFileHandler: Handler = {
-  name: 'gateway-file',
   canHandle: (ctx) => ctx.state.gateway !== undefined && ctx.request.method === 'GET' && (ctx.rel === MANIFEST_FILE || ctx.rel === TORRENT_FILE),
   handle: async (ctx) => await ctx.state.gateway!.held(ctx.request)
 }

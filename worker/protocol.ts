@@ -99,9 +99,10 @@ export const LATER_FILE = 'peersite-later.js'
 export const LOADER_FILES = ['index.html', '404.html', 'sw.js', 'peersite.js', LATER_FILE, FOLLOW_SCRIPT, WEB_SEED_SCRIPT, MANIFEST_FILE, TORRENT_FILE] as const
 /**
  * The loader's names a site file may not take at the root of the output folder: the worker sends them to the
- * network. index.html and 404.html are not among them: under those names the site's own pages are served.
+ * network. index.html and 404.html are not among them: under those names the site's own pages are served. (LOADER_FILES
+ * without those two, and INDEX_SCRIPT, written out: test/unit/worker/protocol.test.ts.)
  */
-export const RESERVED_ROOT_FILES: readonly string[] = /* @__PURE__ */ (() => [...LOADER_FILES.filter((f) => f !== 'index.html' && f !== '404.html'), INDEX_SCRIPT])()
+export const RESERVED_ROOT_FILES: readonly string[] = ['sw.js', 'peersite.js', LATER_FILE, FOLLOW_SCRIPT, WEB_SEED_SCRIPT, MANIFEST_FILE, TORRENT_FILE, INDEX_SCRIPT]
 
 /**
  * The query parameter that asks the worker to answer a site file as a download (`Content-Disposition: attachment`

@@ -135,16 +135,16 @@ function decodeSegments (rel: string): string[] | null {
 export function resolveFile (site: Site, rel: string, url: URL): Resolution {
   const segments = decodeSegments(rel)
   if (segments === null) return { kind: 'bad-request' }
-  // The scope as the URL spells it: rules' paths and targets are relative to the site root.
-  const scope = new URL(url.pathname.slice(0, url.pathname.length - rel.length), url)
+  // The scope as the URL spells it: rules' paths and targets are relative to the site root. (A plain build has no rules.)
+  const scope = (typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) ? url : new URL(url.pathname.slice(0, url.pathname.length - rel.length), url)
   const forced = applyRule(site, rel, url, scope, true)
   if (forced !== undefined) return forced
   const found = lookup(site, segments, url, false)
   if (found !== undefined) return found
   const rule = applyRule(site, rel, url, scope, false)
   if (rule !== undefined) return rule
-  const index = site.files.get(INDEX_PAGE)
-  if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) && site.spa && index !== undefined) return { kind: 'file', file: index }
+  const index = (typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) || !site.spa ? undefined : site.files.get(INDEX_PAGE)
+  if (index !== undefined) return { kind: 'file', file: index }
   return { kind: 'not-found' }
 }
 

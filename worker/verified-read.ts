@@ -17,6 +17,9 @@ import type { OpenBody } from './site.js'
 import { piecesOf, pieceSize, verifyPiece, type PieceTable } from './verify.js'
 
 /** Tries per piece before the read fails: the first failure refetches it, the second also drops the leader. */
+/** A plain site's build (scripts/build-browser.mjs): no sectioned index. */
+declare const PEERSITE_PLAIN: boolean | undefined
+
 export const MAX_PIECE_ATTEMPTS = 3
 /**
  * Bytes of pieces asked for ahead of the response's consumer, from the engine port and from the piece cache: each
@@ -163,8 +166,9 @@ async function openVerified (init: VerifiedReadInit, path: string, offset: numbe
       if (signal.aborted || cancelled) throw new AbortError()
       if (engineReader === undefined) {
         // An engine started without the info dictionary (a sectioned index) learns the hashes of the pieces it fetches here.
-        const hashes = table.known === undefined ? {} : { hashes: table.hashes.slice(i * 20, (last + 1) * 20).buffer }
-        engineReader = (await engine.open(table.infoHash, { path, offset, length, first: i, last, ...hashes }, signal, window)).getReader()
+        // (A plain build has no sectioned index: its tables always know every hash.)
+        const hashes = (typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) || table.known === undefined ? undefined : table.hashes.slice(i * 20, (last + 1) * 20).buffer
+        engineReader = (await engine.open(table.infoHash, { path, offset, length, first: i, last, hashes }, signal, window)).getReader()
         if (cancelled) {
           closeEngine()
           throw new AbortError()

@@ -86,7 +86,7 @@ export class Versions {
     try {
       await state.loadSite()
       const version = await this.accept(state.base!, manifest, info)
-      state.adopt(version.manifest)
+      state.adopt!(version.manifest)
       await (await caches.open(this.#cache)).put(this.#key, new Response(JSON.stringify([manifest, [...info]])))
       return { type: 'version', infoHash: version.manifest.infoHash, seq: version.seq }
     } catch (err) {
@@ -98,7 +98,7 @@ export class Versions {
   async restore (state: WorkerState): Promise<Site | undefined> {
     try {
       const [manifest, info] = await (await (await caches.open(this.#cache)).match(this.#key))!.json() as [unknown, number[]]
-      return state.adopt((await this.accept(state.base!, manifest, new Uint8Array(info))).manifest)
+      return state.adopt!((await this.accept(state.base!, manifest, new Uint8Array(info))).manifest)
     } catch {
       return undefined
     }

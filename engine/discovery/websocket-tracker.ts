@@ -142,13 +142,15 @@ export function parseTrackerMessage (data: unknown, infoHash: string, peerId: st
   }
   const seconds = Number(msg.interval ?? msg['min interval'])
   const swarmSize = Number(msg.complete) + Number(msg.incomplete)
+  const trackerId = msg['tracker id']
+  const warning = msg['warning message']
   return {
     kind: 'response',
-    ...(Number.isFinite(seconds) && seconds > 0 ? { interval: seconds * 1000 } : {}),
-    ...(typeof msg['tracker id'] === 'string' ? { trackerId: msg['tracker id'] } : {}),
-    ...(msg['warning message'] !== undefined ? { warning: String(msg['warning message']) } : {}),
+    interval: Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined,
+    trackerId: typeof trackerId === 'string' ? trackerId : undefined,
+    warning: warning !== undefined ? String(warning) : undefined,
     acked: msg.complete !== undefined || msg.incomplete !== undefined,
-    ...(Number.isSafeInteger(swarmSize) && swarmSize >= 0 ? { swarmSize } : {})
+    swarmSize: Number.isSafeInteger(swarmSize) && swarmSize >= 0 ? swarmSize : undefined
   }
 }
 
@@ -459,10 +461,11 @@ export class WebSocketTrackerDiscovery extends Emitter<DiscoveryEvents> implemen
       numwant: offers.length,
       uploaded,
       downloaded,
-      // JSON has no Infinity; the tracker reads a missing `left` as "unknown, not a seeder".
-      ...(Number.isFinite(left) ? { left } : {}),
-      ...(event !== undefined ? { event } : {}),
-      ...(event === undefined || event === 'started' ? { offers } : {})
+      // JSON has no Infinity; the tracker reads a missing `left` as "unknown, not a seeder". (JSON leaves out
+      // what is undefined.)
+      left: Number.isFinite(left) ? left : undefined,
+      event,
+      offers: event === undefined || event === 'started' ? offers : undefined
     }
   }
 
@@ -472,20 +475,13 @@ export class WebSocketTrackerDiscovery extends Emitter<DiscoveryEvents> implemen
     return n
   }
 
-  #rtc (): { RTCPeerConnection?: RTCPeerConnectionConstructor, rtcConfig?: RTCConfiguration } {
-    return {
-      ...(this.#init.RTCPeerConnection !== undefined ? { RTCPeerConnection: this.#init.RTCPeerConnection } : {}),
-      ...(this.#init.rtcConfig !== undefined ? { rtcConfig: this.#init.rtcConfig } : {})
-    }
-  }
-
   /** @internal Creates up to numwant offers for one announce, within the bound on open connections. */
   async makeOffers (tracker: TrackerSocket): Promise<Array<{ offer: SessionDescription, offer_id: string }>> {
     let wanted = Math.min(this.#init.numwant ?? WS_DEFAULT_NUMWANT, WS_MAX_OFFERS_PER_ANNOUNCE)
     // At least one even when we seemed alone: a peer may have joined since, and it may not offer itself.
     if (tracker.others !== undefined) wanted = Math.min(wanted, Math.max(1, tracker.others))
     const count = Math.max(0, Math.min(wanted, WS_MAX_PENDING - this.#pendingCount()))
-    const results = await Promise.allSettled(Array.from({ length: count }, async () => await createOffer(this.#rtc())))
+    const results = await Promise.allSettled(Array.from({ length: count }, async () => await createOffer(this.#init)))
     const offers: Array<{ offer: SessionDescription, offer_id: string }> = []
     for (const r of results) {
       if (r.status === 'rejected') {
@@ -521,7 +517,7 @@ export class WebSocketTrackerDiscovery extends Emitter<DiscoveryEvents> implemen
     if (this.#destroyed || this.#init.wantsPeer?.(toHex(peerId)) === false) return
     if (this.#pendingCount() >= WS_MAX_PENDING) return
     const remote = bytesToBinary(peerId)
-    createAnswer(offer, this.#rtc()).then(({ connection, answer }) => {
+    createAnswer(offer, this.#init).then(({ connection, answer }) => {
       if (this.#destroyed || tracker.destroyed || !tracker.connected) {
         connection.close()
         return

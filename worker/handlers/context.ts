@@ -15,7 +15,6 @@ export interface Context {
 }
 
 export interface Handler {
-  readonly name: string
   canHandle (ctx: Context): boolean
   handle?: (ctx: Context) => Promise<Response>
 }

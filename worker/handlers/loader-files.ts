@@ -19,7 +19,6 @@ const STALE_WHILE_REVALIDATE: ReadonlySet<string> = new Set(['peersite.js', LATE
 const NETWORK_FIRST: ReadonlySet<string> = new Set([MANIFEST_FILE, TORRENT_FILE])
 
 export const loaderFileHandler: Handler = {
-  name: 'loader-file',
   canHandle: (ctx) => isLoaderPath(ctx) && ctx.state.site !== undefined && ctx.rel !== null && !ctx.state.site.files.has(ctx.rel),
   handle: async (ctx) => {
     if (ctx.rel === null || ctx.request.method !== 'GET') return await fetch(ctx.request)
@@ -33,7 +32,6 @@ export const loaderFileHandler: Handler = {
 }
 
 export const loaderFileUndecidedHandler: Handler = {
-  name: 'loader-file-undecided',
   canHandle: (ctx) => isLoaderPath(ctx) && ctx.state.site === undefined,
   handle: async (ctx) => {
     // Through a gateway before the leader page provided the site (its problem page loading peersite-later.js while

@@ -7,6 +7,5 @@ import type { Handler } from './context.js'
  * requests to the site's own folder as a web seed (WEB_SEED_HEADER: the static host's copy of the files).
  */
 export const notOursHandler: Handler = {
-  name: 'not-ours',
   canHandle: ({ request, rel }) => (request.method !== 'GET' && request.method !== 'HEAD') || rel === null || request.headers.has(WEB_SEED_HEADER)
 }

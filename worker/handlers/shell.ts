@@ -6,7 +6,6 @@ import { isTopLevelNavigation, type Handler } from './context.js'
  * and shows the path in its full-window iframe, whose own navigation the site handler answers.
  */
 export const shellHandler: Handler = {
-  name: 'shell',
   canHandle: ({ request }) => isTopLevelNavigation(request),
   handle: async ({ event, state, url }) => {
     try {

@@ -10,7 +10,6 @@ declare const PEERSITE_PLAIN: boolean | undefined
  * which holds only the loader.
  */
 export const siteHandler: Handler = {
-  name: 'site',
   canHandle: ({ rel }) => rel !== null,
   handle: async ({ request, url, rel, state }) => {
     let site
@@ -23,7 +22,7 @@ export const siteHandler: Handler = {
     const open: OpenBody = async (path, offset, length, signal) => {
       // A sectioned index: the page's needs (its section's `preload`) go to the engine with the page's read, as
       // peersite.json's table does for other sites. Only for a read from the start (not each range request).
-      if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) && offset === 0) site.index?.preload(path, (msg, transfer) => { state.engine.hint(site.infoHash, msg, transfer) }).catch(() => {})
+      if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) && offset === 0) site.index?.preload(path, (msg, transfer) => { state.engine.hint?.(site.infoHash, msg, transfer) }).catch(() => {})
       return await (await state.opener(site))(path, offset, length, signal)
     }
     return await siteResponse(request, url, rel ?? '', site, open)

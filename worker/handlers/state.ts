@@ -186,12 +186,12 @@ export class WorkerState {
       if (hit !== undefined) {
         try {
           this.base = parseManifest(await hit.json())
-          return await ((typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) ? this.versions : undefined)?.restore(this) ?? this.#setSite(this.#ours(createSite(this.base, this.scope.href)))
+          return ((typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) ? await this.versions?.restore(this) : undefined) ?? this.#setSite(this.#ours(createSite(this.base, this.scope.href)))
         } catch { /* a corrupt entry: fetch it again */ }
       }
       const [site, res] = await this.#fetchManifest()
       await this.#keep(cache, this.#manifestUrl, res)
-      return await ((typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) ? this.versions : undefined)?.restore(this) ?? this.#setSite(site)
+      return ((typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) ? await this.versions?.restore(this) : undefined) ?? this.#setSite(site)
     })().finally(() => { this.#loading = undefined })
     return await this.#loading
   }
@@ -216,10 +216,10 @@ export class WorkerState {
     } catch { /* keep the current manifest */ }
   }
 
-  /** Serves `manifest` from now on (a keyed site's newer version, checked by worker/version.ts). */
-  adopt (manifest: SiteManifest): Site {
-    return this.#setSite(createSite(manifest))
-  }
+  /** Serves `manifest` from now on (a keyed site's newer version, checked by worker/version.ts; only in a keyed build). */
+  readonly adopt = (typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED)
+    ? (manifest: SiteManifest): Site => this.#setSite(createSite(manifest))
+    : undefined
 
   /** need-leader to the loader pages: top-level windows of this scope (site pages live in the shell's iframe). */
   async askForLeader (): Promise<void> {
@@ -253,8 +253,10 @@ export class WorkerState {
     // A sectioned index: piece hashes come with the sections, loaded as requests resolve their files (site-index.ts).
     if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) && site.index !== undefined) return site.index.table
     const load = async (): Promise<PieceTable> => {
-      const version = ((typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) ? this.versions : undefined)?.current
-      if (version?.manifest.infoHash === site.infoHash) return await parsePieceTable(version.torrent, site.infoHash, site.layout)
+      if (typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) {
+        const version = this.versions?.current
+        if (version?.manifest.infoHash === site.infoHash) return await parsePieceTable(version.torrent, site.infoHash, site.layout)
+      }
       const url = new URL(TORRENT_FILE, this.scope).href
       const cache = await caches.open(this.#cacheName)
       const hit = await this.#pinned(cache, url)

@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { handlers, type Context, type WorkerState } from '../../../worker/handlers/index.js'
+import { handlers, type Context, type Handler, type WorkerState } from '../../../worker/handlers/index.js'
+import { loaderFileHandler, loaderFileUndecidedHandler } from '../../../worker/handlers/loader-files.js'
+import { notOursHandler } from '../../../worker/handlers/not-ours.js'
+import { shellHandler } from '../../../worker/handlers/shell.js'
+import { siteHandler } from '../../../worker/handlers/site.js'
 import { createSite, relativePath, type Site } from '../../../worker/site.js'
 
 const SCOPE = new URL('https://host.example/site/')
@@ -41,6 +45,12 @@ function fakeState (site: Site | undefined): WorkerState {
   return state as unknown as WorkerState
 }
 
+/** The handlers by name (they carry none: the worker never needs one). */
+const NAMES = new Map<Handler, string>([
+  [notOursHandler, 'not-ours'], [loaderFileHandler, 'loader-file'], [loaderFileUndecidedHandler, 'loader-file-undecided'],
+  [shellHandler, 'shell'], [siteHandler, 'site']
+])
+
 /** The name of the handler that takes the request ("network" when none answers), and its response. */
 async function dispatch (req: Request, loaded = true): Promise<[string, Response | undefined]> {
   const url = new URL(req.url)
@@ -52,8 +62,9 @@ async function dispatch (req: Request, loaded = true): Promise<[string, Response
     state: fakeState(loaded ? SITE : undefined)
   }
   const handler = handlers.find((h) => h.canHandle(ctx))
-  if (handler?.handle === undefined) return [handler?.name ?? 'network', undefined]
-  return [handler.name, await handler.handle(ctx)]
+  const name = handler === undefined ? 'network' : NAMES.get(handler)!
+  if (handler?.handle === undefined) return [name, undefined]
+  return [name, await handler.handle(ctx)]
 }
 
 const nav = (path: string): Request => request(path, { mode: 'navigate', destination: 'document' })
