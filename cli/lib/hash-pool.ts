@@ -128,13 +128,6 @@ parentPort.on('message', (${hashProgram.toString()})(${pageScanner.toString()}, 
     return this.#closed
   }
 
-  /** Resolves when every worker has booted (they are given the listing's lstats only from then on). */
-  async booted (): Promise<void> {
-    await Promise.all(this.#workers.map(async (w) => {
-      if (!this.#online.has(w)) await new Promise((resolve) => { w.once('online', resolve) })
-    }))
-  }
-
   /** lstat of each path, on the threads; a failure is thrown as fsError naming `labels[i]`. */
   async stat (paths: readonly string[], labels: readonly string[]): Promise<StatResults> {
     const batch = Math.max(256, Math.ceil(paths.length / (this.size * 4)))
@@ -146,7 +139,7 @@ parentPort.on('message', (${hashProgram.toString()})(${pageScanner.toString()}, 
       out.files.set(reply.files, reply.id)
       out.sizes.set(reply.sizes, reply.id)
       out.mtimes.set(reply.mtimes, reply.id)
-    }, (f) => f.id + f.index, true)
+    }, (f) => f.id + f.index)
     if (failure !== undefined) throw fsError(errnoError(failure), labels[failure.id + failure.index] ?? paths[failure.id + failure.index] ?? 'a file')
     return out
   }
@@ -191,9 +184,8 @@ parentPort.on('message', (${hashProgram.toString()})(${pageScanner.toString()}, 
    * Hands the jobs out to whichever thread is free: two at a time to each worker (its next one is there while this
    * thread, busy with a job of its own, cannot answer), one at a time here between turns of the event loop. After a
    * failure no more are given, and the one that `order` puts first is returned once the others in flight are back.
-   * `booted`: only workers that have booted are given jobs (the listing's lstats, which this thread starts on at once).
    */
-  async #run (jobs: readonly Job[], onReply: (reply: Reply) => void, order: (f: Failure) => number, booted = false): Promise<Failure | undefined> {
+  async #run (jobs: readonly Job[], onReply: (reply: Reply) => void, order: (f: Failure) => number): Promise<Failure | undefined> {
     if (this.#closed) throw new Error('internal error: the hashing threads are closed')
     if (this.#dead !== undefined) throw new Error(`internal error: a hashing thread failed: ${this.#dead.message}`)
     clearTimeout(this.#idle)
@@ -213,10 +205,9 @@ parentPort.on('message', (${hashProgram.toString()})(${pageScanner.toString()}, 
     const onWorker = async (worker: Worker): Promise<void> => await new Promise<void>((resolve, reject) => {
       let pending = 0
       const give = (): void => {
-        // `booted`: a worker that has not booted yet gets nothing, this thread takes the jobs meanwhile (a job
-        // queued in a booting worker would keep the run waiting for its boot). Only where this thread takes jobs at
-        // once: when it has other work first (hashing: whileHashing), the jobs wait in the worker as it boots.
-        if (booted && !this.#online.has(worker) && failure === undefined && next < jobs.length) return
+        // A worker that has not booted yet gets nothing: this thread takes the jobs meanwhile (a job queued in a
+        // booting worker would keep the run waiting for its boot).
+        if (!this.#online.has(worker) && failure === undefined && next < jobs.length) return
         booting.delete(give)
         for (let job = pending < 2 ? take() : undefined; job !== undefined; job = pending < 2 ? take() : undefined) {
           worker.postMessage(job)
@@ -238,7 +229,7 @@ parentPort.on('message', (${hashProgram.toString()})(${pageScanner.toString()}, 
       worker.on('message', onMessage)
       worker.once('error', reject)
       worker.once('exit', onExit)
-      if (booted && !this.#online.has(worker)) {
+      if (!this.#online.has(worker)) {
         worker.once('online', give)
         booting.add(give)
       }
