@@ -93,8 +93,6 @@ type Reply =
  */
 export class HashThreads {
   readonly #workers: Worker[]
-  /** Workers that have booted (their 'online' event): only they are given jobs, so none wait in a booting one. */
-  readonly #online = new Set<Worker>()
   /** This thread's copy of the program, and where its replies go while a run lasts. */
   readonly #here: (message: Setup | Job) => void
   #hereReply: ((reply: Reply) => void) | undefined
@@ -112,7 +110,6 @@ parentPort.on('message', (${hashProgram.toString()})(${pageScanner.toString()}, 
       // A thread that fails while idle must not crash the process: the next run reports it.
       worker.on('error', (err) => { this.#dead ??= err })
       worker.on('exit', (code) => { this.#dead ??= new Error(`exited (${code})`) })
-      worker.once('online', () => { this.#online.add(worker) })
       return worker
     })
     this.#here = hashProgram(pageScanner, (reply) => { this.#hereReply?.(reply) })
@@ -200,15 +197,9 @@ parentPort.on('message', (${hashProgram.toString()})(${pageScanner.toString()}, 
         onReply(reply)
       }
     }
-    // Workers still booting: told when this thread has taken the last job, so that they wait no longer.
-    const booting = new Set<() => void>()
     const onWorker = async (worker: Worker): Promise<void> => await new Promise<void>((resolve, reject) => {
       let pending = 0
       const give = (): void => {
-        // A worker that has not booted yet gets nothing: this thread takes the jobs meanwhile (a job queued in a
-        // booting worker would keep the run waiting for its boot).
-        if (!this.#online.has(worker) && failure === undefined && next < jobs.length) return
-        booting.delete(give)
         for (let job = pending < 2 ? take() : undefined; job !== undefined; job = pending < 2 ? take() : undefined) {
           worker.postMessage(job)
           pending++
@@ -217,7 +208,6 @@ parentPort.on('message', (${hashProgram.toString()})(${pageScanner.toString()}, 
         worker.off('message', onMessage)
         worker.off('error', reject)
         worker.off('exit', onExit)
-        worker.off('online', give)
         resolve()
       }
       const onMessage = (reply: Reply): void => {
@@ -229,10 +219,6 @@ parentPort.on('message', (${hashProgram.toString()})(${pageScanner.toString()}, 
       worker.on('message', onMessage)
       worker.once('error', reject)
       worker.once('exit', onExit)
-      if (!this.#online.has(worker)) {
-        worker.once('online', give)
-        booting.add(give)
-      }
       give()
     })
     const onThisThread = async (): Promise<void> => {
@@ -242,10 +228,9 @@ parentPort.on('message', (${hashProgram.toString()})(${pageScanner.toString()}, 
           // A turn of the event loop first: the workers' replies are taken and they get their next jobs.
           await new Promise((resolve) => setImmediate(resolve))
           const job = take()
-          if (job === undefined) break
+          if (job === undefined) return
           this.#here(job)
         }
-        for (const give of [...booting]) give()
       } finally {
         this.#hereReply = undefined
       }

@@ -68,20 +68,15 @@ const YIELD_EVERY_MS = 50
 export async function buildTorrent (site: SiteListing, opts: BuildTorrentOptions): Promise<BuiltTorrent> {
   const pieceLength = opts.pieceLength
   const layout = planLayout(site.files.map((f) => f.length), pieceLength, opts.padPolicy ?? DEFAULT_PAD_POLICY, site.files.map((f) => f.path))
-  // The info dictionary's file list: written while the other threads hash, when there are some.
-  const infoFiles = (): InfoFiles => {
-    const list = new InfoFiles()
-    let end = 0
-    for (let i = 0; i < site.files.length; i++) {
-      const file = site.files[i]!
-      const gap = layout.offsets[i]! - end
-      if (gap > 0) list.pad(gap)
-      list.file(file.length, file.path)
-      end = layout.offsets[i]! + file.length
-    }
-    return list
+  const entries = new InfoFiles()
+  let end = 0
+  for (let i = 0; i < site.files.length; i++) {
+    const file = site.files[i]!
+    const gap = layout.offsets[i]! - end
+    if (gap > 0) entries.pad(gap)
+    entries.file(file.length, file.path)
+    end = layout.offsets[i]! + file.length
   }
-  let entries: InfoFiles | undefined
   const chunkSize = Math.min(READ_CHUNK, Math.max(pieceLength, largest(site.files)))
   // The listing's threads when it started some (a big folder: they booted while it was read), else new ones.
   const started = site.threads !== undefined && !site.threads.closed ? site.threads : undefined
@@ -97,7 +92,6 @@ export async function buildTorrent (site: SiteListing, opts: BuildTorrentOptions
         ...(progress !== undefined ? { onProgress: (h: number, t: number) => { progress(Math.floor(h / t * site.length), site.length) } } : {})
       })
       try {
-        entries = infoFiles()
         opts.whileHashing?.(fileTable(site, layout))
       } finally {
         pieces = await hashing
@@ -112,7 +106,6 @@ export async function buildTorrent (site: SiteListing, opts: BuildTorrentOptions
     pieces = await hashOnThisThread(site, layout, pieceLength, chunkSize, opts)
   }
   opts.onProgress?.(site.length, site.length)
-  entries ??= infoFiles()
   const info = entries.infoDictionary(opts.name, pieceLength, pieces)
   // The creation date lies outside the info dictionary (so it cannot change the infohash); using the newest mtime
   // instead of "now" makes site.torrent itself byte-identical when nothing changed.
