@@ -14,3 +14,5 @@ export { SmartBan } from './smart-ban.js'
 export { ServingSide } from './serving-side.js'
 /** Rarest first for the picker's background choice (Torrent.serve: PiecePicker.rankRarest). */
 export { RarestOrder } from './picker/rarest.js'
+/** The peers' serving writers (choke, unchoke, pieces, extension messages), for a plain site's loader: Torrent.serve. */
+export { installServingWrites } from './wire/serving-writes.js'

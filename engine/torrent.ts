@@ -18,7 +18,7 @@ import type { Spread } from './spread.js'
 import { Emitter } from './util/emitter.js'
 import { fromHex, randomBytes, toHex, utf8 } from './util/bytes.js'
 import { RateMeter } from './util/rate.js'
-import { LOCAL_EXTENSION_IDS, type Peer } from './wire/peer.js'
+import { LOCAL_EXTENSION_IDS, Peer } from './wire/peer.js'
 import type { Message } from './wire/messages.js'
 import type { PointerExchange } from './pointer-exchange.js'
 import * as servingParts from './serving.js'
@@ -307,6 +307,8 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.#serving = parts
     // The picker's background choice goes rarest first from now on (engine/picker/rarest.ts).
     this.#downloader?.picker.rankRarest(parts.RarestOrder)
+    // And a plain site's loader gets the peers' serving writers (choke, unchoke, pieces, extension messages) now.
+    if (typeof PEERSITE_KEYED === 'boolean' && !PEERSITE_KEYED && PEERSITE_SERVE_LATER === true) parts.installServingWrites(Peer)
     const side = this.#side = new parts.ServingSide({
       torrent: this,
       spread: typeof PEERSITE_BROWSER === 'undefined' ? this.#spread : undefined,

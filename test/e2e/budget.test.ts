@@ -77,13 +77,15 @@ const FORBIDDEN = /node_modules\/(bittorrent-tracker|simple-peer|@thaunknown\/si
 
 const gz = (bytes: Uint8Array): number => gzipSync(bytes, { level: 9 }).length
 /**
- * The build's constants (scripts/build-browser.mjs): peersite.js brings the torrent's serving side later; the plain
+ * The build's constants (scripts/build-browser.mjs): no keyed variant here; peersite.js brings the torrent's serving side later; the plain
  * builds (what publish ships to a site without `_redirects`, --spa or a sectioned index, examples/hello among them).
  */
 const defineFor = (entry: string): Record<string, string> => ({
   global: 'globalThis',
   'process.env.NODE_ENV': '"production"',
   PEERSITE_BROWSER: 'true',
+  PEERSITE_KEYED: 'false',
+  PEERSITE_GATEWAY_BUILD: String(entry === 'loader/gateway.ts'),
   PEERSITE_SERVE_LATER: String(entry === 'loader/main.ts'),
   PEERSITE_PLAIN: String(entry === 'loader/main.ts' || entry === 'worker/sw.ts')
 })
