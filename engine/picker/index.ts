@@ -385,12 +385,6 @@ export class PiecePicker {
     this.#unwanted.fill(wanted ? 0 : 1, from, to + 1)
   }
 
-  /** Whether piece `index` is fetched in the background (rarest first), not only when a reader asks. */
-  isWanted (index: number): boolean {
-    this.#checkIndex(index)
-    return this.#unwanted?.[index] !== 1
-  }
-
   // ---- held -----------------------------------------------------------------------------------------------------
 
   /**
@@ -501,16 +495,6 @@ export class PiecePicker {
     if (p.received === 0 && p.missing === p.state.length && !p.timedOut.some((t) => t !== undefined) && !this.#exclusive.has(req.index)) {
       this.#partial.delete(req.index)
     }
-  }
-
-  requestsOf (peerKey: string): BlockRequest[] {
-    const peer = this.#peers.get(peerKey)
-    return peer === undefined ? [] : [...peer.requests.values()]
-  }
-
-  /** Outstanding requests at this peer (what the glue compares with the peer's `reqq`). */
-  outstanding (peerKey: string): number {
-    return this.#peers.get(peerKey)?.requests.size ?? 0
   }
 
   // ---- internals ------------------------------------------------------------------------------------------------
