@@ -204,7 +204,7 @@ export class PiecePicker {
   get done (): boolean { return this.have.complete }
 
   markHave (index: number): void {
-    this.#checkIndex(index)
+    if (CHECK_ARGS) this.#checkIndex(index)
     this.have.set(index)
     this.#exclusive.delete(index)
     // Any request still out for it is pointless now; forget it so the peer's slots free up.
@@ -212,7 +212,7 @@ export class PiecePicker {
   }
 
   pieceFailed (index: number): void {
-    this.#checkIndex(index)
+    if (CHECK_ARGS) this.#checkIndex(index)
     this.have.set(index, false)
     this.#dropPiece(index)
   }
@@ -224,7 +224,7 @@ export class PiecePicker {
    * still holds a request or a received block of it. No end-game duplicates for it. Cleared by markHave.
    */
   setExclusive (index: number): void {
-    this.#checkIndex(index)
+    if (CHECK_ARGS) this.#checkIndex(index)
     if (!this.have.has(index)) this.#exclusive.set(index, '')
   }
 
@@ -297,7 +297,7 @@ export class PiecePicker {
   }
 
   peerHave (peerKey: string, index: number): void {
-    this.#checkIndex(index)
+    if (CHECK_ARGS) this.#checkIndex(index)
     const peer = this.#peer(peerKey)
     // BEP 3 lets a peer with nothing skip the bitfield message, so `have` may be the first thing we hear.
     peer.has ??= new Bitfield(this.pieceCount)
@@ -359,7 +359,7 @@ export class PiecePicker {
 
   /** The highest priority of a range covering piece `index`; 0 when none does. */
   priorityOf (index: number): number {
-    this.#checkIndex(index)
+    if (CHECK_ARGS) this.#checkIndex(index)
     let best: number | undefined
     for (const r of this.#priorities) if (index >= r.first && index <= r.last && (best === undefined || r.priority > best)) best = r.priority
     return best ?? 0
@@ -394,7 +394,7 @@ export class PiecePicker {
   readonly #held = new Set<number>()
 
   setHeld (index: number, held: boolean): void {
-    this.#checkIndex(index)
+    if (CHECK_ARGS) this.#checkIndex(index)
     if (held) {
       this.#held.add(index)
       this.#dropPiece(index)
@@ -499,6 +499,10 @@ export class PiecePicker {
 
   // ---- internals ------------------------------------------------------------------------------------------------
 
+  /**
+   * The engine's own callers' piece indices (API misuse: CHECK_ARGS). A peer's `have` is checked before it gets here
+   * (Torrent: a protocol violation), as is every index a peer sends with a block (blockReceived).
+   */
   #checkIndex (index: number): void {
     if (!Number.isInteger(index) || index < 0 || index >= this.pieceCount) throw new RangeError(`piece index ${index} out of range`)
   }
