@@ -97,10 +97,6 @@ export class PeerPolicy {
     return this.#records.get(key)
   }
 
-  isSnubbed (key: string): boolean {
-    return this.#records.get(key)?.snubbed === true
-  }
-
   /** Requests were sent: the wait for its next block starts now unless it was already waiting. */
   requested (key: string, now: number): void {
     const record = this.#records.get(key)

@@ -18,7 +18,7 @@ import type { Spread } from './spread.js'
 import { Emitter } from './util/emitter.js'
 import { fromHex, randomBytes, toHex, utf8 } from './util/bytes.js'
 import { RateMeter } from './util/rate.js'
-import { LOCAL_EXTENSION_IDS, type Peer } from './wire/peer.js'
+import { LOCAL_EXTENSION_IDS, Peer } from './wire/peer.js'
 import type { Message } from './wire/messages.js'
 import type { PointerExchange } from './pointer-exchange.js'
 import * as servingParts from './serving.js'
@@ -290,6 +290,8 @@ export class Torrent extends Emitter<TorrentEvents> {
       smartBan: async () => new (this.#serving ?? await this.#servingCode!()).SmartBan()
     }, have)
     this.#downloader = downloader
+    // Rarest first comes with the serving side's code (a plain site's loader has its metainfo before serve()).
+    if (!(typeof PEERSITE_KEYED === 'boolean' && !PEERSITE_KEYED && PEERSITE_SERVE_LATER === true) && this.#serving !== undefined) downloader.picker.rankRarest(this.#serving.RarestOrder)
     for (let i = 0; i < metainfo.pieceCount; i++) if (downloader.have.has(i)) this.#verifiedBytes += pieceLengthAt(metainfo, i)
     this.#side?.startUploader()
     if (downloader.have.complete) this.#done = true
@@ -303,6 +305,10 @@ export class Torrent extends Emitter<TorrentEvents> {
   serve (parts: ServingParts): void {
     if (this.#serving !== undefined || this.destroyed) return
     this.#serving = parts
+    // The picker's background choice goes rarest first from now on (engine/picker/rarest.ts).
+    this.#downloader?.picker.rankRarest(parts.RarestOrder)
+    // And a plain site's loader gets the peers' serving writers (choke, unchoke, pieces, extension messages) now.
+    if (typeof PEERSITE_KEYED === 'boolean' && !PEERSITE_KEYED && PEERSITE_SERVE_LATER === true) parts.installServingWrites(Peer)
     const side = this.#side = new parts.ServingSide({
       torrent: this,
       spread: typeof PEERSITE_BROWSER === 'undefined' ? this.#spread : undefined,

@@ -7,14 +7,19 @@
  * ("partial" pieces: some block requested or received), so memory stays small for ~100k pieces and most operations
  * cost O(blocks of one piece), not O(pieces).
  *
- * Rarest first uses libtorrent's trick: all pieces sit in one array ordered by availability, bucket after bucket,
- * with each bucket's start offset remembered. A piece whose availability changes by one swaps with the edge of its
- * bucket and the edge moves: O(1) per `have` message, and `pick` walks the array from the rarest end, stopping as
- * soon as it has enough pieces. The array starts shuffled, so ties are broken randomly.
+ * Rarest first (engine/picker/rarest.ts: availability counts and one availability-ordered array, libtorrent's trick)
+ * comes with the serving side's code in a site's own loader (rankRarest, from Torrent.serve): until then the
+ * background takes untouched pieces in index order from a random start, the readers' pieces first as always.
  */
 import { Bitfield } from '../bitfield.js'
 import { BLOCK_LENGTH, CHECK_ARGS } from '../constants.js'
-import { mulberry32 } from '../util/random.js'
+import { RarestOrder } from './rarest.js'
+
+/**
+ * Defined true by scripts/build-browser.mjs for a site's own loader, which brings RarestOrder with the serving side
+ * (engine/serving.ts) after its first page: the constructor's default then drops out, and rarest.ts with it.
+ */
+declare const PEERSITE_SERVE_LATER: boolean | undefined
 
 export interface BlockRequest { index: number, begin: number, length: number }
 
@@ -50,6 +55,11 @@ export interface PiecePickerInit {
    * requesting byte-ranges covering their contents"); the downloader fills them in. Default: none.
    */
   tailPadding?: ReadonlyMap<number, number>
+  /**
+   * Start without rarest first until rankRarest (what a site's own loader does, its build leaves the default out):
+   * for tests of that start. Default false.
+   */
+  rarestLater?: boolean
   /**
    * Blocks of pieces at this priority or above (a reader waits for them now) are also asked of a second peer at once,
    * without the end-game delay: the first peer asked may be slow to answer, or hold the request back on purpose (the
@@ -87,7 +97,7 @@ interface PartialPiece {
 interface PeerState {
   /** What the peer announced. Undefined for a peer we only requested from (never added, e.g. a test). */
   has: Bitfield | undefined
-  /** Counted in `#seeds` instead of per piece (a complete bitfield at addPeer: the common case, a seeder). */
+  /** Counted in RarestOrder.seedCount instead of per piece (a complete bitfield at addPeer: the common case, a seeder). */
   seed: boolean
   /** Outstanding requests, keyed by global block id (index * blocksPerPiece + block). */
   readonly requests: Map<number, BlockRequest>
@@ -116,15 +126,10 @@ export class PiecePicker {
   readonly #endgameDelayMs: number
   readonly #unprovenTakeoverMs: number
   readonly #urgentPriority: number
-  /** Per piece: how many non-seed peers have it. Seeds are added on top (`#seeds`) to keep addPeer O(1) for them. */
-  readonly #availability: Uint32Array
-  #seeds = 0
-  /** All pieces, sorted by availability (bucket 0 first); random order within a bucket. */
-  readonly #order: Uint32Array
-  /** Per piece: its position in `#order`. */
-  readonly #pos: Uint32Array
-  /** `#bucketStart[a]`: where the pieces with availability `a` begin in `#order` (= how many have less). */
-  readonly #bucketStart: number[]
+  /** Rarest first's counts and order (rankRarest); none yet: index order from `#seed`. */
+  #rank: RarestOrder | undefined
+  /** The random tie-break's seed (PiecePickerInit.seed), and where the background starts before rankRarest. */
+  readonly #seed: number
   readonly #partial = new Map<number, PartialPiece>()
   readonly #peers = new Map<string, PeerState>()
   #priorities: PriorityRange[] = []
@@ -154,20 +159,22 @@ export class PiecePicker {
     this.#endgameDelayMs = Math.max(0, init.endgameDelayMs ?? 0)
     this.#unprovenTakeoverMs = Math.max(0, init.unprovenTakeoverMs ?? this.#endgameDelayMs)
     this.#urgentPriority = init.urgentPriority ?? Infinity
-    this.#availability = new Uint32Array(pieceCount)
-    this.#order = new Uint32Array(pieceCount)
-    this.#pos = new Uint32Array(pieceCount)
-    this.#bucketStart = [0, pieceCount]
-    const random = mulberry32(init.seed ?? Math.floor(Math.random() * 0x100000000))
-    for (let i = 0; i < pieceCount; i++) this.#order[i] = i
-    // Fisher-Yates: the random tie-break between equally rare pieces (swaps keep each bucket shuffled later on).
-    for (let i = pieceCount - 1; i > 0; i--) {
-      const j = random() % (i + 1)
-      const t = this.#order[i]!
-      this.#order[i] = this.#order[j]!
-      this.#order[j] = t
+    this.#seed = init.seed ?? Math.floor(Math.random() * 0x100000000)
+    if ((typeof PEERSITE_SERVE_LATER === 'undefined' || !PEERSITE_SERVE_LATER) && init.rarestLater !== true) this.rankRarest(RarestOrder)
+  }
+
+  /**
+   * Background picking goes rarest first from now on (idempotent): `Order` (RarestOrder, from the serving side's
+   * code) counts the pieces of the peers already here.
+   */
+  rankRarest (Order: typeof RarestOrder): void {
+    if (this.#rank !== undefined) return
+    const rank = new Order(this.pieceCount, this.#seed)
+    for (const peer of this.#peers.values()) {
+      if (peer.seed) rank.seedCount++
+      else if (peer.has !== undefined) rank.addPieces(peer.has, 1)
     }
-    for (let k = 0; k < pieceCount; k++) this.#pos[this.#order[k]!] = k
+    this.#rank = rank
   }
 
   // ---- sizes ----------------------------------------------------------------------------------------------------
@@ -197,7 +204,7 @@ export class PiecePicker {
   get done (): boolean { return this.have.complete }
 
   markHave (index: number): void {
-    this.#checkIndex(index)
+    if (CHECK_ARGS) this.#checkIndex(index)
     this.have.set(index)
     this.#exclusive.delete(index)
     // Any request still out for it is pointless now; forget it so the peer's slots free up.
@@ -205,7 +212,7 @@ export class PiecePicker {
   }
 
   pieceFailed (index: number): void {
-    this.#checkIndex(index)
+    if (CHECK_ARGS) this.#checkIndex(index)
     this.have.set(index, false)
     this.#dropPiece(index)
   }
@@ -217,7 +224,7 @@ export class PiecePicker {
    * still holds a request or a received block of it. No end-game duplicates for it. Cleared by markHave.
    */
   setExclusive (index: number): void {
-    this.#checkIndex(index)
+    if (CHECK_ARGS) this.#checkIndex(index)
     if (!this.have.has(index)) this.#exclusive.set(index, '')
   }
 
@@ -283,20 +290,20 @@ export class PiecePicker {
     peer.has = has.clone()
     if (has.complete) {
       peer.seed = true
-      this.#seeds++
+      if (this.#rank !== undefined) this.#rank.seedCount++
     } else {
-      this.#addAvailability(peer.has, 1)
+      this.#rank?.addPieces(peer.has, 1)
     }
   }
 
   peerHave (peerKey: string, index: number): void {
-    this.#checkIndex(index)
+    if (CHECK_ARGS) this.#checkIndex(index)
     const peer = this.#peer(peerKey)
     // BEP 3 lets a peer with nothing skip the bitfield message, so `have` may be the first thing we hear.
     peer.has ??= new Bitfield(this.pieceCount)
     if (peer.seed || peer.has.has(index)) return
     peer.has.set(index)
-    this.#increment(index)
+    this.#rank?.incrementPiece(index)
   }
 
   removePeer (peerKey: string): BlockRequest[] {
@@ -311,10 +318,9 @@ export class PiecePicker {
     return released
   }
 
-  /** How many connected peers have piece `index`. */
+  /** How many connected peers have piece `index` (counted from rankRarest on; 0 before). */
   availability (index: number): number {
-    this.#checkIndex(index)
-    return this.#availability[index]! + this.#seeds
+    return this.#rank?.availability(index) ?? 0
   }
 
   isInteresting (has: Bitfield): boolean {
@@ -353,7 +359,7 @@ export class PiecePicker {
 
   /** The highest priority of a range covering piece `index`; 0 when none does. */
   priorityOf (index: number): number {
-    this.#checkIndex(index)
+    if (CHECK_ARGS) this.#checkIndex(index)
     let best: number | undefined
     for (const r of this.#priorities) if (index >= r.first && index <= r.last && (best === undefined || r.priority > best)) best = r.priority
     return best ?? 0
@@ -379,12 +385,6 @@ export class PiecePicker {
     this.#unwanted.fill(wanted ? 0 : 1, from, to + 1)
   }
 
-  /** Whether piece `index` is fetched in the background (rarest first), not only when a reader asks. */
-  isWanted (index: number): boolean {
-    this.#checkIndex(index)
-    return this.#unwanted?.[index] !== 1
-  }
-
   // ---- held -----------------------------------------------------------------------------------------------------
 
   /**
@@ -394,7 +394,7 @@ export class PiecePicker {
   readonly #held = new Set<number>()
 
   setHeld (index: number, held: boolean): void {
-    this.#checkIndex(index)
+    if (CHECK_ARGS) this.#checkIndex(index)
     if (held) {
       this.#held.add(index)
       this.#dropPiece(index)
@@ -497,18 +497,12 @@ export class PiecePicker {
     }
   }
 
-  requestsOf (peerKey: string): BlockRequest[] {
-    const peer = this.#peers.get(peerKey)
-    return peer === undefined ? [] : [...peer.requests.values()]
-  }
-
-  /** Outstanding requests at this peer (what the glue compares with the peer's `reqq`). */
-  outstanding (peerKey: string): number {
-    return this.#peers.get(peerKey)?.requests.size ?? 0
-  }
-
   // ---- internals ------------------------------------------------------------------------------------------------
 
+  /**
+   * The engine's own callers' piece indices (API misuse: CHECK_ARGS). A peer's `have` is checked before it gets here
+   * (Torrent: a protocol violation), as is every index a peer sends with a block (blockReceived).
+   */
   #checkIndex (index: number): void {
     if (!Number.isInteger(index) || index < 0 || index >= this.pieceCount) throw new RangeError(`piece index ${index} out of range`)
   }
@@ -523,23 +517,13 @@ export class PiecePicker {
   }
 
   #forgetAvailability (peer: PeerState): void {
-    if (peer.seed) this.#seeds--
-    else if (peer.has !== undefined) this.#addAvailability(peer.has, -1)
+    const rank = this.#rank
+    if (rank !== undefined) {
+      if (peer.seed) rank.seedCount--
+      else if (peer.has !== undefined) rank.addPieces(peer.has, -1)
+    }
     peer.seed = false
     peer.has = undefined
-  }
-
-  #addAvailability (has: Bitfield, delta: 1 | -1): void {
-    const bytes = has.bytes
-    for (let b = 0; b < bytes.length; b++) {
-      const byte = bytes[b]!
-      if (byte === 0) continue
-      for (let bit = 0; bit < 8; bit++) {
-        if ((byte & (0x80 >> bit)) === 0) continue
-        if (delta === 1) this.#increment(b * 8 + bit)
-        else this.#decrement(b * 8 + bit)
-      }
-    }
   }
 
   /** Forgets a piece's block state and every request still out for it. */
@@ -606,45 +590,15 @@ export class PiecePicker {
     }
   }
 
-  /** Availability of `index` goes up by one: it swaps to the end of its bucket, which then becomes the next bucket's start. */
-  #increment (index: number): void {
-    const a = this.#availability[index]!
-    while (this.#bucketStart.length <= a + 1) this.#bucketStart.push(this.pieceCount)
-    const last = this.#bucketStart[a + 1]! - 1
-    this.#swap(this.#pos[index]!, last)
-    this.#bucketStart[a + 1] = last
-    this.#availability[index] = a + 1
-  }
-
-  /** Availability of `index` goes down by one: it swaps to the start of its bucket, which then moves past it. */
-  #decrement (index: number): void {
-    const a = this.#availability[index]!
-    if (a === 0) return
-    const first = this.#bucketStart[a]!
-    this.#swap(this.#pos[index]!, first)
-    this.#bucketStart[a] = first + 1
-    this.#availability[index] = a - 1
-  }
-
-  #swap (p: number, q: number): void {
-    if (p === q) return
-    const x = this.#order[p]!
-    const y = this.#order[q]!
-    this.#order[p] = y
-    this.#order[q] = x
-    this.#pos[y] = p
-    this.#pos[x] = q
-  }
-
   /**
-   * Up to `want` untouched pieces this peer has and we lack, rarest first. Walks the availability-sorted order and
-   * stops as soon as it has enough, so the usual cost is a handful of steps; O(pieces) only when the peer has
-   * little we need.
+   * Up to `want` untouched pieces this peer has and we lack, rarest first (before rankRarest: in index order from a
+   * random start). Walks the availability-sorted order and stops as soon as it has enough, so the usual cost is a
+   * handful of steps; O(pieces) only when the peer has little we need.
    */
   #rarest (has: Bitfield, want: number): number[] {
     const picked: number[] = []
     for (let k = 0; k < this.pieceCount && picked.length < want; k++) {
-      const index = this.#order[k]!
+      const index = this.#rank?.pieceOrder[k] ?? (k + this.#seed) % this.pieceCount
       if (!has.has(index) || this.have.has(index) || this.#partial.has(index) || this.#unwanted?.[index] === 1 || this.#held.has(index)) continue
       picked.push(index)
     }

@@ -15,6 +15,10 @@ import {
 import { ProtocolError } from '../errors.js'
 import { utf8 } from '../util/bytes.js'
 import { MessageId, type Handshake, type Message } from './messages.js'
+import { encodePieces } from './serving-writes.js'
+
+/** Several `piece` messages in one buffer (engine/wire/serving-writes.ts, which the serving side's code brings). */
+export { encodePieces }
 
 /** Defined true in the browser builds (scripts/build-browser.mjs): encoders nothing there uses drop out. */
 declare const PEERSITE_BROWSER: boolean | undefined
@@ -118,7 +122,9 @@ export function encodeMessage (m: Message): Uint8Array {
     case 'cancel':
       return encodeBlockRefs(m.type === 'request' ? MessageId.request : MessageId.cancel, [m])
     case 'piece':
-      return encodePieces([m])
+      // The uploader's (engine/upload.ts) batches go by Peer.writePieces; the browser builds leave this one out.
+      if (typeof PEERSITE_BROWSER === 'undefined') return encodePieces([m])
+      throw new RangeError(m.type)
     case 'port': {
       // Nothing sends these two from a browser (the DHT's port, tests' raw ids): the browser builds leave them out.
       if (typeof PEERSITE_BROWSER !== 'undefined') throw new RangeError(m.type)
@@ -142,27 +148,6 @@ export function encodeMessage (m: Message): Uint8Array {
       return f.bytes
     }
   }
-}
-
-/**
- * Several `piece` messages back to back in one buffer: the same bytes as concatenating encodeMessage() of each, in
- * one allocation with each block copied once (the uploader sends them as one data-channel message).
- */
-export function encodePieces (blocks: ReadonlyArray<{ readonly index: number, readonly begin: number, readonly block: Uint8Array }>): Uint8Array {
-  let total = 0
-  for (const { block } of blocks) total += 13 + block.length
-  const bytes = new Uint8Array(total)
-  const view = new DataView(bytes.buffer)
-  let at = 0
-  for (const { index, begin, block } of blocks) {
-    view.setUint32(at, 9 + block.length)
-    bytes[at + 4] = MessageId.piece
-    view.setUint32(at + 5, u32(index, 'index'))
-    view.setUint32(at + 9, u32(begin, 'begin'))
-    bytes.set(block, at + 13)
-    at += 13 + block.length
-  }
-  return bytes
 }
 
 /** Several `request` messages back to back in one buffer (same bytes as concatenating encodeMessage() of each). */

@@ -11,7 +11,8 @@ import type { Bitfield } from '../bitfield.js'
 import type { Connection } from '../transport/index.js'
 import { Emitter } from '../util/emitter.js'
 import { concatBytes, equalBytes, toHex } from '../util/bytes.js'
-import { encodeCancels, encodeHandshake, encodeMessage, encodePieces, encodeRequests, WireDecoder } from './codec.js'
+import { encodeCancels, encodeHandshake, encodeMessage, encodeRequests, WireDecoder } from './codec.js'
+import { installServingWrites } from './serving-writes.js'
 import { decodeExtendedHandshake, encodeExtendedHandshake } from './extended.js'
 import type { ExtendedHandshake, Handshake, Message } from './messages.js'
 
@@ -35,6 +36,23 @@ export interface PeerInit {
   /** Our own peer id. */
   peerId: Uint8Array
   maxMessageLength: number
+}
+
+/**
+ * Defined by scripts/build-browser.mjs (see engine/torrent.ts): in a plain site's own loader (PEERSITE_KEYED false,
+ * PEERSITE_SERVE_LATER true) the serving side's writers come with its code (Torrent.serve: installServingWrites).
+ */
+declare const PEERSITE_KEYED: boolean | undefined
+declare const PEERSITE_SERVE_LATER: boolean | undefined
+
+/** The serving side's writers (engine/wire/serving-writes.ts), on the prototype: see installServingWrites. */
+export interface Peer {
+  writeChoke (): void
+  writeUnchoke (): void
+  /** Several blocks in one write (the uploader coalesces the blocks it has ready). */
+  writePieces (blocks: ReadonlyArray<{ index: number, begin: number, block: Uint8Array }>): void
+  /** Sends an extension message using the id the remote assigned; false when the remote lacks the extension. */
+  writeExtension (name: string, payload: Uint8Array): boolean
 }
 
 export class Peer extends Emitter<PeerEvents> {
@@ -169,7 +187,8 @@ export class Peer extends Emitter<PeerEvents> {
     this.destroy()
   }
 
-  #send (bytes: Uint8Array): void {
+  /** Puts bytes on the wire as they are (the writers here, and the serving side's: engine/wire/serving-writes.ts). */
+  sendBytes (bytes: Uint8Array): void {
     if (this.destroyed) return
     this.lastSentAt = Date.now()
     this.connection.send(bytes)
@@ -178,23 +197,17 @@ export class Peer extends Emitter<PeerEvents> {
   writeHandshake (): void {
     if (this.sentHandshake) return
     this.sentHandshake = true
-    this.#send(encodeHandshake({ infoHash: this.#init.infoHash, peerId: this.#init.peerId }))
+    this.sendBytes(encodeHandshake({ infoHash: this.#init.infoHash, peerId: this.#init.peerId }))
   }
 
   writeExtendedHandshake (handshake: ExtendedHandshake): void {
-    this.#send(encodeMessage({ type: 'extended', id: 0, payload: encodeExtendedHandshake(handshake) }))
+    this.sendBytes(encodeMessage({ type: 'extended', id: 0, payload: encodeExtendedHandshake(handshake) }))
   }
 
-  /** Sends an extension message using the id the remote assigned; false when the remote lacks the extension. */
-  writeExtension (name: string, payload: Uint8Array): boolean {
-    const id = this.extended?.m[name]
-    if (id === undefined || id === 0) return false
-    this.#send(encodeMessage({ type: 'extended', id, payload }))
-    return true
-  }
+
 
   writeBitfield (bitfield: Bitfield): void {
-    this.#send(encodeMessage({ type: 'bitfield', bitfield: bitfield.bytes }))
+    this.sendBytes(encodeMessage({ type: 'bitfield', bitfield: bitfield.bytes }))
   }
 
   /**
@@ -208,56 +221,44 @@ export class Peer extends Emitter<PeerEvents> {
     queueMicrotask(() => {
       const haves = this.#haves
       this.#haves = []
-      this.#send(concatBytes(haves.map((i) => encodeMessage({ type: 'have', index: i }))))
+      this.sendBytes(concatBytes(haves.map((i) => encodeMessage({ type: 'have', index: i }))))
     })
   }
 
-  writeChoke (): void {
-    if (this.amChoking) return
-    this.amChoking = true
-    this.#send(encodeMessage({ type: 'choke' }))
-  }
 
-  writeUnchoke (): void {
-    if (!this.amChoking) return
-    this.amChoking = false
-    this.#send(encodeMessage({ type: 'unchoke' }))
-  }
+
+
 
   writeInterested (): void {
     if (this.amInterested) return
     this.amInterested = true
-    this.#send(encodeMessage({ type: 'interested' }))
+    this.sendBytes(encodeMessage({ type: 'interested' }))
   }
 
   writeNotInterested (): void {
     if (!this.amInterested) return
     this.amInterested = false
-    this.#send(encodeMessage({ type: 'not-interested' }))
+    this.sendBytes(encodeMessage({ type: 'not-interested' }))
   }
 
   /** Several requests in one write: the wire is a byte stream, so one data-channel message may hold many. */
   writeRequests (requests: ReadonlyArray<{ index: number, begin: number, length: number }>): void {
-    this.#send(encodeRequests(requests))
+    this.sendBytes(encodeRequests(requests))
   }
 
-  /** Several blocks in one write (the uploader coalesces the blocks it has ready). */
-  writePieces (blocks: ReadonlyArray<{ index: number, begin: number, block: Uint8Array }>): void {
-    for (const { block } of blocks) this.uploaded += block.length
-    this.#send(encodePieces(blocks))
-  }
+
 
   writeCancel (index: number, begin: number, length: number): void {
-    this.#send(encodeMessage({ type: 'cancel', index, begin, length }))
+    this.sendBytes(encodeMessage({ type: 'cancel', index, begin, length }))
   }
 
   /** Several cancels in one write. */
   writeCancels (requests: ReadonlyArray<{ index: number, begin: number, length: number }>): void {
-    if (requests.length > 0) this.#send(encodeCancels(requests))
+    if (requests.length > 0) this.sendBytes(encodeCancels(requests))
   }
 
   writeKeepAlive (): void {
-    this.#send(encodeMessage({ type: 'keep-alive' }))
+    this.sendBytes(encodeMessage({ type: 'keep-alive' }))
   }
 
   destroy (): void {
@@ -268,3 +269,5 @@ export class Peer extends Emitter<PeerEvents> {
     this.removeAllListeners()
   }
 }
+
+if (!(typeof PEERSITE_KEYED === 'boolean' && !PEERSITE_KEYED && PEERSITE_SERVE_LATER === true)) installServingWrites(Peer)

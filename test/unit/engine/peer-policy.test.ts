@@ -15,10 +15,10 @@ describe('PeerPolicy', () => {
     expect(p.snubDue(3999, out)).toEqual([])
     p.delivered('b', 16384, 3500, 9) // b delivers: its wait starts again
     expect(p.snubDue(4000, out)).toEqual(['a'])
-    expect(p.isSnubbed('a')).toBe(true)
+    expect(p.get('a')?.snubbed).toBe(true)
     expect(p.snubDue(10_000, out)).toEqual(['b'])
     expect(p.delivered('a', 16384, 11_000, 0)).toBe(true) // un-snubbed
-    expect(p.isSnubbed('a')).toBe(false)
+    expect(p.get('a')?.snubbed).toBe(false)
   })
 
   it('never snubs a peer that has nothing outstanding', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { Bitfield } from '../../../../engine/bitfield.js'
 import { bitfieldOf } from '../../../fixtures/bitfield.js'
 import { PiecePicker, type BlockRequest } from '../../../../engine/picker/index.js'
+import { RarestOrder } from '../../../../engine/picker/rarest.js'
 import { all, BLOCK, pickOrder, pieces, setup } from './fixtures.js'
 
 const KiB = 1024
@@ -50,6 +51,28 @@ describe('PiecePicker', () => {
       expect([0, 1, 2, 3].map((i) => p.availability(i))).toEqual([1, 1, 2, 1])
       p.removePeer('seed')
       expect([0, 1, 2, 3].map((i) => p.availability(i))).toEqual([0, 0, 1, 0])
+    })
+  })
+
+  describe('rarest first brought later (rankRarest: a site\'s own loader, with the serving side)', () => {
+    it('takes untouched pieces in index order from a random start until then, then counts the peers already here', () => {
+      const p = new PiecePicker({ pieceCount: 6, pieceLength: BLOCK, length: 6 * BLOCK, seed: 4, rarestLater: true })
+      p.addPeer('seed', Bitfield.full(6))
+      p.addPeer('a', bitfieldOf('*** **'))
+      p.addPeer('b', bitfieldOf('** ***'))
+      p.peerHave('c', 1)
+      expect(p.availability(0)).toBe(0)
+      // Seed 4: pieces 4, 5, 0, 1, 2, 3 (no availability counted).
+      expect(pieces(p.pick('x', all(p), 2))).toEqual([4, 5])
+      p.rankRarest(RarestOrder)
+      p.rankRarest(RarestOrder) // idempotent: nothing counted twice
+      expect([0, 1, 2, 3].map((i) => p.availability(i))).toEqual([3, 4, 2, 2])
+      // The rarest untouched pieces: 2 and 3 (two peers each), then 0, then 1.
+      expect(new Set(pieces(p.pick('x', all(p), 2)))).toEqual(new Set([2, 3]))
+      expect(pieces(p.pick('x', all(p), 2))).toEqual([0, 1])
+      p.removePeer('seed')
+      p.removePeer('b')
+      expect([0, 1, 2, 3, 4, 5].map((i) => p.availability(i))).toEqual([1, 2, 1, 0, 1, 1])
     })
   })
 
@@ -118,10 +141,11 @@ describe('PiecePicker', () => {
 
       const block = first[0]!
       expect(p.blockReceived('p1', block.index, block.begin, block.length)).toEqual({ status: 'new', cancel: ['p0'] })
-      expect(p.requestsOf('p0')).not.toContainEqual(block)
-      expect(p.requestsOf('p1')).not.toContainEqual(block)
       // The cancel crossed the block on the wire.
       expect(p.blockReceived('p0', block.index, block.begin, block.length)).toEqual({ status: 'duplicate', cancel: [] })
+      // Neither peer holds a request for it any more.
+      expect(p.removePeer('p0')).not.toContainEqual(block)
+      expect(p.removePeer('p1')).not.toContainEqual(block)
     })
 
     it('does not duplicate while fresh blocks remain', () => {
@@ -143,10 +167,8 @@ describe('PiecePicker', () => {
     it('removePeer releases its requests and availability', () => {
       const p = setup('1111')
       const taken = p.pick('p0', all(p), 3)
-      expect(p.requestsOf('p0')).toEqual(taken)
-      expect(p.outstanding('p0')).toBe(3)
       expect(p.removePeer('p0')).toEqual(taken)
-      expect(p.requestsOf('p0')).toEqual([])
+      expect(p.removePeer('p0')).toEqual([])
       expect(p.availability(0)).toBe(0)
       const again = p.pick('p1', all(p), 8)
       expect(again).toEqual(expect.arrayContaining(taken))
@@ -181,9 +203,9 @@ describe('PiecePicker', () => {
       p.markHave(0)
       p.markHave(1)
       expect(p.done).toBe(true)
-      expect(p.requestsOf('p0')).toEqual([])
       expect(p.pick('p0', all(p), 4)).toEqual([])
       expect(p.blockReceived('p0', reqs[0]!.index, reqs[0]!.begin, reqs[0]!.length).status).toBe('duplicate')
+      expect(p.removePeer('p0')).toEqual([]) // no request left to give back
     })
 
     it('rejects blocks never requested or out of range', () => {
