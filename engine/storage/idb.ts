@@ -65,10 +65,20 @@ const WRITE_BATCH_BYTES = 2 * 1024 * 1024
 const WRITE_BATCH_DELAY_MS = 20
 /** A run of consecutive pieces is stored in records of at most this many bytes (and at least one piece each). */
 export const RUN_BYTES = 1024 * 1024
+/**
+ * Chromium (Blink) keeps an IndexedDB value whose serialization passes 64 KiB as a blob file of its own, and a
+ * smaller one inline in its LevelDB: records of bytes up to this size (pieces of 60 KiB or less) stay inline.
+ */
+export const INLINE_BYTES = 60 * 1024
 /** Runs of bytes (the format before runs were Blobs) `get` keeps after reading them (RUN_BYTES each at most). */
 const RECORD_CACHE = 2
 /** Runs held as Blobs `get` keeps (a handle each, nothing read: the pieces are read from it one by one). */
 const BLOB_CACHE = 64
+/**
+ * A get in order (the piece after the last one asked for) of a piece stored in a record of its own, of pieces no longer
+ * than INLINE_BYTES, reads the records of the pieces after it too, up to this many bytes, in the same transaction.
+ */
+const AHEAD_BYTES = 512 * 1024
 /** How many records `findRecord` looks at, going back from a piece, before it gives up. */
 const FIND_STEPS = 64
 /** `get` refreshes the site's lastUsed at most this often (a write per read would be wasteful). */
@@ -235,20 +245,41 @@ export function findRecord (store: IDBObjectStore, keyRange: typeof IDBKeyRange,
 }
 
 /**
+ * Pieces per record `putRuns` writes, for pieces of `pieceLength` bytes: up to INLINE_BYTES of bytes for pieces no
+ * longer than it (at least one piece), up to RUN_BYTES as a Blob for longer ones. Never more than runPieces (what
+ * findRecord looks back for).
+ */
+export const writtenRunPieces = (pieceLength: number): number =>
+  pieceLength <= INLINE_BYTES ? Math.max(1, Math.floor(INLINE_BYTES / pieceLength)) : runPieces(pieceLength)
+
+/**
  * Puts `pieces` (ascending indexes, of pieces `pieceLength` long but maybe the torrent's last) under `infoHash`:
- * each run of consecutive indexes as records of up to runPieces(pieceLength) pieces, a lone piece as its own record.
- * A run is stored as a Blob: reading one piece of it later reads that piece's bytes only (see "Runs" above).
+ * each run of consecutive indexes as records of up to writtenRunPieces(pieceLength) pieces, a lone piece as its own
+ * record. Pieces longer than INLINE_BYTES go in runs held as Blobs (reading one piece later reads that piece's bytes
+ * only), shorter ones in records of bytes small enough to stay inline in Chromium's database (see "Runs" above).
  */
 export function putRuns (store: IDBObjectStore, infoHash: string, pieceLength: number, pieces: ReadonlyArray<{ index: number, data: PieceData }>): void {
-  const most = runPieces(pieceLength)
+  const most = writtenRunPieces(pieceLength)
   for (let i = 0; i < pieces.length;) {
     let n = 1
     while (i + n < pieces.length && n < most && pieces[i + n]!.index === pieces[i]!.index + n && sizeOf(pieces[i + n - 1]!.data) === pieceLength) n++
     const first = pieces[i]!
     if (n === 1) store.put(first.data, [infoHash, first.index])
-    else store.put(new Blob(pieces.slice(i, i + n).map((p) => p.data as BlobPart)), [infoHash, first.index + 0.5, n, pieceLength])
+    else {
+      const parts = pieces.slice(i, i + n).map((p) => p.data)
+      // One part: a Blob of several parts is read (and held) part by part, a cost per part.
+      const value = parts.every((p) => p instanceof Uint8Array) ? concat(parts as Uint8Array[]) : new Blob(parts as BlobPart[])
+      store.put(pieceLength > INLINE_BYTES && value instanceof Uint8Array ? new Blob([value as BlobPart]) : value, [infoHash, first.index + 0.5, n, pieceLength])
+    }
     i += n
   }
+}
+
+function concat (parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) { out.set(p, at); at += p.length }
+  return out
 }
 
 export class IdbStore implements PieceStore {
@@ -274,6 +305,8 @@ export class IdbStore implements PieceStore {
   #lastGet = -2
   /** Counts deletes and clears: a run read across one is not kept in #recent (it may hold a deleted piece). */
   #forgets = 0
+  /** One-piece records read ahead for a reader in order (see AHEAD_BYTES), by index: each handed out once. */
+  #ahead = new Map<number, unknown>()
   /**
    * Runs being read, by key: a get that finds its piece in one waits for that read instead of reading the record
    * again (the uploader asks for several pieces at once, upload.ts prefetch: each would read the whole run).
@@ -453,6 +486,15 @@ export class IdbStore implements PieceStore {
       if (bytes !== undefined) return bytes
       this.#recent = this.#recent.filter((r) => r !== cached) // unreadable now: look it up again
     }
+    if (this.#ahead.has(index)) {
+      const value = this.#ahead.get(index)
+      this.#ahead.delete(index)
+      const piece = pieceInRecord({ key: [this.infoHash, index], first: index, count: 1, pieceLength: undefined }, value, index, pieceLength)
+      // Deserialized for this get alone: handed out as it is when whole.
+      if (piece instanceof Uint8Array && offset === 0 && length === piece.length) return piece
+      const bytes = piece === undefined ? undefined : await readPiece(piece, offset, length).catch(() => undefined)
+      if (bytes !== undefined) return bytes
+    }
     const db = await this.#open()
     this.#check(signal)
     const touch = this.#now() - this.#touchedAt >= TOUCH_INTERVAL_MS
@@ -460,6 +502,8 @@ export class IdbStore implements PieceStore {
     let value: unknown
     let shared: Promise<unknown> | undefined
     let mine: { id: string, resolve: (value: unknown) => void } | undefined
+    let ahead: { keys: IDBValidKey[], values: unknown[] } | undefined
+    const aheadPieces = inOrder && this.pieceLength <= INLINE_BYTES ? Math.floor(AHEAD_BYTES / this.pieceLength) : 0
     try {
       await transact(db, touch ? [PIECES, SITES] : [PIECES], touch ? 'readwrite' : 'readonly', (tx) => {
         const store = tx.objectStore(PIECES)
@@ -467,6 +511,9 @@ export class IdbStore implements PieceStore {
           span = found
           if (found === undefined) return
           const id = found.count > 1 ? String(found.key) : undefined
+          // A run kept since this get looked (another get read it meanwhile): its value, not read again.
+          const known = id === undefined ? undefined : this.#recent.find((r) => String(r.span.key) === id)
+          if (known !== undefined) { value = known.value; return }
           if (id !== undefined) {
             shared = this.#reading.get(id)
             if (shared !== undefined) return
@@ -476,6 +523,13 @@ export class IdbStore implements PieceStore {
           }
           const req = store.get(found.key)
           req.onsuccess = () => { value = req.result }
+          if (found.count === 1 && found.pieceLength === undefined && aheadPieces > 0) {
+            // In order, small pieces in records of their own: the next ones too, in this transaction.
+            const range = this.#keyRange.bound([this.infoHash, index + 1], [this.infoHash, index + aheadPieces])
+            const keys = store.getAllKeys(range)
+            const values = store.getAll(range)
+            values.onsuccess = () => { ahead = { keys: keys.result, values: values.result } }
+          }
         })
         if (touch) tx.objectStore(SITES).put({ infoHash: this.infoHash, lastUsed: this.#now() } satisfies SiteRecord)
         return () => undefined
@@ -489,6 +543,14 @@ export class IdbStore implements PieceStore {
       }
     }
     if (touch) this.#touchedAt = this.#now()
+    if (ahead !== undefined && forgets === this.#forgets) {
+      // Only records of one piece (a run's key in the range is left to its own get), replacing those read before.
+      this.#ahead = new Map()
+      ahead.keys.forEach((key, i) => {
+        const at = recordSpan(key, this.infoHash)
+        if (at !== undefined && at.pieceLength === undefined) this.#ahead.set(at.first, ahead!.values[i])
+      })
+    }
     if (shared !== undefined) value = await shared
     const piece = span === undefined ? undefined : pieceInRecord(span, value, index, pieceLength)
     if (span === undefined || piece === undefined) throw new StorageError(`piece ${index} is not stored`, 'ERR_NOT_FOUND')
@@ -564,6 +626,7 @@ export class IdbStore implements PieceStore {
     this.#check(undefined)
     this.#forgets++
     this.#recent = this.#recent.filter(({ span }) => index < span.first || index >= span.first + span.count)
+    this.#ahead.delete(index)
     const db = await this.#open()
     await transact(db, [PIECES], 'readwrite', (tx) => {
       const store = tx.objectStore(PIECES)
@@ -603,6 +666,7 @@ export class IdbStore implements PieceStore {
     this.#check(undefined)
     this.#forgets++
     this.#recent = []
+    this.#ahead = new Map()
     const db = await this.#open()
     await transact(db, [PIECES, SITES], 'readwrite', (tx) => {
       tx.objectStore(PIECES).delete(pieceKeyRange(this.#keyRange, this.infoHash))
@@ -616,6 +680,7 @@ export class IdbStore implements PieceStore {
     if (this.#closed) return
     this.#closed = true
     this.#recent = []
+    this.#ahead = new Map()
     const db = this.#db
     this.#db = undefined
     if (db !== undefined) (await db.catch(() => undefined))?.close()
