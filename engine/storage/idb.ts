@@ -307,6 +307,8 @@ export class IdbStore implements PieceStore {
   #forgets = 0
   /** One-piece records read ahead for a reader in order (see AHEAD_BYTES), by index: each handed out once. */
   #ahead = new Map<number, unknown>()
+  /** The last read ahead: the indexes it covers (`from` .. `to` - 1), settled when it is in #ahead (or failed). */
+  #aheadRead: { readonly from: number, readonly to: number, readonly done: Promise<void> } | undefined
   /**
    * Runs being read, by key: a get that finds its piece in one waits for that read instead of reading the record
    * again (the uploader asks for several pieces at once, upload.ts prefetch: each would read the whole run).
@@ -486,6 +488,9 @@ export class IdbStore implements PieceStore {
       if (bytes !== undefined) return bytes
       this.#recent = this.#recent.filter((r) => r !== cached) // unreadable now: look it up again
     }
+    // A piece being read ahead (the other gets in flight of a reader in order): wait for it rather than read it too.
+    const pending = this.#aheadRead
+    if (pending !== undefined && index >= pending.from && index < pending.to) await pending.done
     if (this.#ahead.has(index)) {
       const value = this.#ahead.get(index)
       this.#ahead.delete(index)
@@ -495,15 +500,31 @@ export class IdbStore implements PieceStore {
       const bytes = piece === undefined ? undefined : await readPiece(piece, offset, length).catch(() => undefined)
       if (bytes !== undefined) return bytes
     }
-    const db = await this.#open()
-    this.#check(signal)
+    // Read ahead for a reader in order of small pieces, unless the last read ahead covers this piece already (set
+    // before any wait, so that the gets in flight after this one wait for it).
+    const last = this.#aheadRead
+    const aheadPieces = inOrder && this.pieceLength <= INLINE_BYTES && (last === undefined || index < last.from || index >= last.to)
+      ? Math.floor(AHEAD_BYTES / this.pieceLength)
+      : 0
+    let aheadDone: (() => void) | undefined
+    if (aheadPieces > 0) {
+      const done = new Promise<void>((resolve) => { aheadDone = resolve })
+      this.#aheadRead = { from: index + 1, to: index + 1 + aheadPieces, done }
+    }
+    let db: IDBDatabase
+    try {
+      db = await this.#open()
+      this.#check(signal)
+    } catch (err) {
+      aheadDone?.()
+      throw err
+    }
     const touch = this.#now() - this.#touchedAt >= TOUCH_INTERVAL_MS
     let span: RecordSpan | undefined
     let value: unknown
     let shared: Promise<unknown> | undefined
     let mine: { id: string, resolve: (value: unknown) => void } | undefined
     let ahead: { keys: IDBValidKey[], values: unknown[] } | undefined
-    const aheadPieces = inOrder && this.pieceLength <= INLINE_BYTES ? Math.floor(AHEAD_BYTES / this.pieceLength) : 0
     try {
       await transact(db, touch ? [PIECES, SITES] : [PIECES], touch ? 'readwrite' : 'readonly', (tx) => {
         const store = tx.objectStore(PIECES)
@@ -537,20 +558,22 @@ export class IdbStore implements PieceStore {
     } catch (err) {
       throw new StorageError(`reading piece ${index} failed: ${(err as Error).message}`, 'ERR_STORAGE', { cause: err })
     } finally {
+      if (ahead !== undefined && forgets === this.#forgets) {
+        // Only records of one piece (a run's key in the range is left to its own get), replacing those read before.
+        const { keys, values } = ahead
+        this.#ahead = new Map()
+        keys.forEach((key, i) => {
+          const at = recordSpan(key, this.infoHash)
+          if (at !== undefined && at.pieceLength === undefined) this.#ahead.set(at.first, values[i])
+        })
+      }
+      aheadDone?.()
       if (mine !== undefined) {
         this.#reading.delete(mine.id)
         mine.resolve(value)
       }
     }
     if (touch) this.#touchedAt = this.#now()
-    if (ahead !== undefined && forgets === this.#forgets) {
-      // Only records of one piece (a run's key in the range is left to its own get), replacing those read before.
-      this.#ahead = new Map()
-      ahead.keys.forEach((key, i) => {
-        const at = recordSpan(key, this.infoHash)
-        if (at !== undefined && at.pieceLength === undefined) this.#ahead.set(at.first, ahead!.values[i])
-      })
-    }
     if (shared !== undefined) value = await shared
     const piece = span === undefined ? undefined : pieceInRecord(span, value, index, pieceLength)
     if (span === undefined || piece === undefined) throw new StorageError(`piece ${index} is not stored`, 'ERR_NOT_FOUND')

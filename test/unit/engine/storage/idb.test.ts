@@ -551,6 +551,18 @@ describe('IdbStore small pieces (records small enough to stay inline in Chromium
     for (const [n, got] of (await Promise.all(reading)).entries()) expectBytes(got, piece(n))
     expect(await code(again.get(2))).toBe('ERR_NOT_FOUND')
     await again.close()
+    // Four gets in flight in order (the uploader's prefetch, a return visit): one read ahead serves the others.
+    const third = new IdbStore(idbInit(factory, layout))
+    await third.storedPieces()
+    expectBytes(await third.get(3), piece(3))
+    const counted = vi.spyOn(IDBDatabase.prototype, 'transaction')
+    for (let i = 4; i < 20; i += 4) {
+      const got = await Promise.all([i, i + 1, i + 2, i + 3].map(async (j) => await third.get(j)))
+      for (const [n, bytes] of got.entries()) expectBytes(bytes, piece(i + n))
+    }
+    expect(counted.mock.calls.length).toBe(1) // 4, which reads 5..20 too
+    counted.mockRestore()
+    await third.close()
   })
 })
 
