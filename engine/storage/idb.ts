@@ -34,6 +34,13 @@
  * asked for) reads the rest of the run at once instead, one read per run as before. The store keeps the handles of
  * the last BLOB_CACHE runs it read (no bytes), and the bytes of the last RECORD_CACHE runs read whole.
  *
+ * Small pieces (INLINE_BYTES, 60 KiB, or less: what publish picks for small sites) are not put in Blobs: each Blob
+ * read costs a few ms of CPU however small, and a record of bytes up to 64 KiB stays inline in Chromium's database
+ * (no blob file at all). So they go in records of bytes of up to INLINE_BYTES (one piece of 32 KiB, three of 16), a
+ * scattered read reads little, and a reader in order reads ahead: its get reads the records of the next AHEAD_BYTES
+ * of pieces in the same transaction, and the gets in flight inside that range wait for it (2026-12-03, third
+ * session: bench/store-scatter.mjs, README "A run's record holds a Blob"). All three formats stay readable.
+ *
  * Quota: a put that fails with QuotaExceededError evicts other sites' pieces, least recently used first, one site
  * at a time, retrying after each; sites used in the last `activeMs` are never evicted (another tab may be serving
  * them). With nothing left to evict the put rejects with StorageError 'ERR_QUOTA' (see OverflowStore for what the
@@ -267,9 +274,9 @@ export function putRuns (store: IDBObjectStore, infoHash: string, pieceLength: n
     if (n === 1) store.put(first.data, [infoHash, first.index])
     else {
       const parts = pieces.slice(i, i + n).map((p) => p.data)
-      // One part: a Blob of several parts is read (and held) part by part, a cost per part.
-      const value = parts.every((p) => p instanceof Uint8Array) ? concat(parts as Uint8Array[]) : new Blob(parts as BlobPart[])
-      store.put(pieceLength > INLINE_BYTES && value instanceof Uint8Array ? new Blob([value as BlobPart]) : value, [infoHash, first.index + 0.5, n, pieceLength])
+      // A Blob of one part (the pieces joined first) cost the same to read as one of n parts, and more to write.
+      const bytes = pieceLength <= INLINE_BYTES && parts.every((p) => p instanceof Uint8Array)
+      store.put(bytes ? concat(parts as Uint8Array[]) : new Blob(parts as BlobPart[]), [infoHash, first.index + 0.5, n, pieceLength])
     }
     i += n
   }
