@@ -34,6 +34,10 @@ const PIECE = envNumber('BENCH_SCATTER_PIECE', 131072)
 const PARALLEL = envNumber('BENCH_SCATTER_PARALLEL', 4)
 const rounds = envNumber('BENCH_SCATTER_ROUNDS', 3)
 const BASE = process.env.BENCH_SCATTER_BASE ?? '14571a3'
+/** Optional: a third build (a commit) measured with the others, as `other, runs` (e.g. the commit before a change). */
+const OTHER = process.env.BENCH_SCATTER_OTHER
+/** Optional: skip the `base, one piece per record` layout (BENCH_SCATTER_ONE=0), the slowest to write. */
+const ONE = process.env.BENCH_SCATTER_ONE !== '0'
 const MB = TOTAL / 1e6
 const root = resolve(import.meta.dirname, '..')
 
@@ -47,7 +51,12 @@ async function bundle (srcRoot, name) {
   return out.outputFiles[0].text
 }
 execFileSync('sh', ['-c', `git -C "${root}" archive ${BASE} engine | tar -x -C "${dir}"`])
-const scripts = { base: await bundle(dir, 'BaseStore'), work: await bundle(root, 'WorkStore') }
+const scripts = { base: await bundle(dir, 'BaseStore'), work: await bundle(root, 'WorkStore'), other: '' }
+if (OTHER !== undefined) {
+  const otherDir = join(dir, 'other')
+  execFileSync('sh', ['-c', `mkdir -p "${otherDir}" && git -C "${root}" archive ${OTHER} engine | tar -x -C "${otherDir}"`])
+  scripts.other = await bundle(otherDir, 'OtherStore')
+}
 
 const PAGE_SETUP = ([total, piece, parallel]) => {
   const n = Math.ceil(total / piece)
@@ -95,15 +104,16 @@ const PAGE_SETUP = ([total, piece, parallel]) => {
 }
 
 const LAYOUTS = {
-  'base, one piece per record': { store: 'BaseStore', perTx: 1 },
+  ...(ONE ? { 'base, one piece per record': { store: 'BaseStore', perTx: 1 } } : {}),
   'base, runs': { store: 'BaseStore', perTx: 8 },
+  ...(OTHER !== undefined ? { [`${OTHER}, runs`]: { store: 'OtherStore', perTx: 8 } } : {}),
   'work, runs': { store: 'WorkStore', perTx: 8 }
 }
 
 const server = http.createServer((req, res) => {
-  const js = req.url === '/base.js' ? scripts.base : req.url === '/work.js' ? scripts.work : undefined
+  const js = req.url === '/base.js' ? scripts.base : req.url === '/work.js' ? scripts.work : req.url === '/other.js' ? scripts.other : undefined
   res.setHeader('content-type', js === undefined ? 'text/html' : 'text/javascript')
-  res.end(js ?? '<!doctype html><title>store scatter</title><script src="/base.js"></script><script src="/work.js"></script>')
+  res.end(js ?? '<!doctype html><title>store scatter</title><script src="/base.js"></script><script src="/work.js"></script><script src="/other.js"></script>')
 }).listen(0, '127.0.0.1')
 await new Promise((resolve) => server.once('listening', resolve))
 const url = `http://127.0.0.1:${server.address().port}/`

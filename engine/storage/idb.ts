@@ -34,6 +34,13 @@
  * asked for) reads the rest of the run at once instead, one read per run as before. The store keeps the handles of
  * the last BLOB_CACHE runs it read (no bytes), and the bytes of the last RECORD_CACHE runs read whole.
  *
+ * Small pieces (INLINE_BYTES, 60 KiB, or less: what publish picks for small sites) are not put in Blobs: each Blob
+ * read costs a few ms of CPU however small, and a record of bytes up to 64 KiB stays inline in Chromium's database
+ * (no blob file at all). So they go in records of bytes of up to INLINE_BYTES (one piece of 32 KiB, three of 16), a
+ * scattered read reads little, and a reader in order reads ahead: its get reads the records of the next AHEAD_BYTES
+ * of pieces in the same transaction, and the gets in flight inside that range wait for it (2026-12-03, third
+ * session: bench/store-scatter.mjs, README "A run's record holds a Blob"). All three formats stay readable.
+ *
  * Quota: a put that fails with QuotaExceededError evicts other sites' pieces, least recently used first, one site
  * at a time, retrying after each; sites used in the last `activeMs` are never evicted (another tab may be serving
  * them). With nothing left to evict the put rejects with StorageError 'ERR_QUOTA' (see OverflowStore for what the
@@ -65,10 +72,20 @@ const WRITE_BATCH_BYTES = 2 * 1024 * 1024
 const WRITE_BATCH_DELAY_MS = 20
 /** A run of consecutive pieces is stored in records of at most this many bytes (and at least one piece each). */
 export const RUN_BYTES = 1024 * 1024
+/**
+ * Chromium (Blink) keeps an IndexedDB value whose serialization passes 64 KiB as a blob file of its own, and a
+ * smaller one inline in its LevelDB: records of bytes up to this size (pieces of 60 KiB or less) stay inline.
+ */
+export const INLINE_BYTES = 60 * 1024
 /** Runs of bytes (the format before runs were Blobs) `get` keeps after reading them (RUN_BYTES each at most). */
 const RECORD_CACHE = 2
 /** Runs held as Blobs `get` keeps (a handle each, nothing read: the pieces are read from it one by one). */
 const BLOB_CACHE = 64
+/**
+ * A get in order (the piece after the last one asked for) of a piece stored in a record of its own, of pieces no longer
+ * than INLINE_BYTES, reads the records of the pieces after it too, up to this many bytes, in the same transaction.
+ */
+const AHEAD_BYTES = 512 * 1024
 /** How many records `findRecord` looks at, going back from a piece, before it gives up. */
 const FIND_STEPS = 64
 /** `get` refreshes the site's lastUsed at most this often (a write per read would be wasteful). */
@@ -235,20 +252,41 @@ export function findRecord (store: IDBObjectStore, keyRange: typeof IDBKeyRange,
 }
 
 /**
+ * Pieces per record `putRuns` writes, for pieces of `pieceLength` bytes: up to INLINE_BYTES of bytes for pieces no
+ * longer than it (at least one piece), up to RUN_BYTES as a Blob for longer ones. Never more than runPieces (what
+ * findRecord looks back for).
+ */
+export const writtenRunPieces = (pieceLength: number): number =>
+  pieceLength <= INLINE_BYTES ? Math.max(1, Math.floor(INLINE_BYTES / pieceLength)) : runPieces(pieceLength)
+
+/**
  * Puts `pieces` (ascending indexes, of pieces `pieceLength` long but maybe the torrent's last) under `infoHash`:
- * each run of consecutive indexes as records of up to runPieces(pieceLength) pieces, a lone piece as its own record.
- * A run is stored as a Blob: reading one piece of it later reads that piece's bytes only (see "Runs" above).
+ * each run of consecutive indexes as records of up to writtenRunPieces(pieceLength) pieces, a lone piece as its own
+ * record. Pieces longer than INLINE_BYTES go in runs held as Blobs (reading one piece later reads that piece's bytes
+ * only), shorter ones in records of bytes small enough to stay inline in Chromium's database (see "Runs" above).
  */
 export function putRuns (store: IDBObjectStore, infoHash: string, pieceLength: number, pieces: ReadonlyArray<{ index: number, data: PieceData }>): void {
-  const most = runPieces(pieceLength)
+  const most = writtenRunPieces(pieceLength)
   for (let i = 0; i < pieces.length;) {
     let n = 1
     while (i + n < pieces.length && n < most && pieces[i + n]!.index === pieces[i]!.index + n && sizeOf(pieces[i + n - 1]!.data) === pieceLength) n++
     const first = pieces[i]!
     if (n === 1) store.put(first.data, [infoHash, first.index])
-    else store.put(new Blob(pieces.slice(i, i + n).map((p) => p.data as BlobPart)), [infoHash, first.index + 0.5, n, pieceLength])
+    else {
+      const parts = pieces.slice(i, i + n).map((p) => p.data)
+      // A Blob of one part (the pieces joined first) cost the same to read as one of n parts, and more to write.
+      const bytes = pieceLength <= INLINE_BYTES && parts.every((p) => p instanceof Uint8Array)
+      store.put(bytes ? concat(parts as Uint8Array[]) : new Blob(parts as BlobPart[]), [infoHash, first.index + 0.5, n, pieceLength])
+    }
     i += n
   }
+}
+
+function concat (parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) { out.set(p, at); at += p.length }
+  return out
 }
 
 export class IdbStore implements PieceStore {
@@ -274,6 +312,10 @@ export class IdbStore implements PieceStore {
   #lastGet = -2
   /** Counts deletes and clears: a run read across one is not kept in #recent (it may hold a deleted piece). */
   #forgets = 0
+  /** One-piece records read ahead for a reader in order (see AHEAD_BYTES), by index: each handed out once. */
+  #ahead = new Map<number, unknown>()
+  /** The last read ahead: the indexes it covers (`from` .. `to` - 1), settled when it is in #ahead (or failed). */
+  #aheadRead: { readonly from: number, readonly to: number, readonly done: Promise<void> } | undefined
   /**
    * Runs being read, by key: a get that finds its piece in one waits for that read instead of reading the record
    * again (the uploader asks for several pieces at once, upload.ts prefetch: each would read the whole run).
@@ -453,13 +495,43 @@ export class IdbStore implements PieceStore {
       if (bytes !== undefined) return bytes
       this.#recent = this.#recent.filter((r) => r !== cached) // unreadable now: look it up again
     }
-    const db = await this.#open()
-    this.#check(signal)
+    // A piece being read ahead (the other gets in flight of a reader in order): wait for it rather than read it too.
+    const pending = this.#aheadRead
+    if (pending !== undefined && index >= pending.from && index < pending.to) await pending.done
+    if (this.#ahead.has(index)) {
+      const value = this.#ahead.get(index)
+      this.#ahead.delete(index)
+      const piece = pieceInRecord({ key: [this.infoHash, index], first: index, count: 1, pieceLength: undefined }, value, index, pieceLength)
+      // Deserialized for this get alone: handed out as it is when whole.
+      if (piece instanceof Uint8Array && offset === 0 && length === piece.length) return piece
+      const bytes = piece === undefined ? undefined : await readPiece(piece, offset, length).catch(() => undefined)
+      if (bytes !== undefined) return bytes
+    }
+    // Read ahead for a reader in order of small pieces, unless the last read ahead covers this piece already (set
+    // before any wait, so that the gets in flight after this one wait for it).
+    const last = this.#aheadRead
+    const aheadPieces = inOrder && this.pieceLength <= INLINE_BYTES && (last === undefined || index < last.from || index >= last.to)
+      ? Math.floor(AHEAD_BYTES / this.pieceLength)
+      : 0
+    let aheadDone: (() => void) | undefined
+    if (aheadPieces > 0) {
+      const done = new Promise<void>((resolve) => { aheadDone = resolve })
+      this.#aheadRead = { from: index + 1, to: index + 1 + aheadPieces, done }
+    }
+    let db: IDBDatabase
+    try {
+      db = await this.#open()
+      this.#check(signal)
+    } catch (err) {
+      aheadDone?.()
+      throw err
+    }
     const touch = this.#now() - this.#touchedAt >= TOUCH_INTERVAL_MS
     let span: RecordSpan | undefined
     let value: unknown
     let shared: Promise<unknown> | undefined
     let mine: { id: string, resolve: (value: unknown) => void } | undefined
+    let ahead: { keys: IDBValidKey[], values: unknown[] } | undefined
     try {
       await transact(db, touch ? [PIECES, SITES] : [PIECES], touch ? 'readwrite' : 'readonly', (tx) => {
         const store = tx.objectStore(PIECES)
@@ -467,6 +539,9 @@ export class IdbStore implements PieceStore {
           span = found
           if (found === undefined) return
           const id = found.count > 1 ? String(found.key) : undefined
+          // A run kept since this get looked (another get read it meanwhile): its value, not read again.
+          const known = id === undefined ? undefined : this.#recent.find((r) => String(r.span.key) === id)
+          if (known !== undefined) { value = known.value; return }
           if (id !== undefined) {
             shared = this.#reading.get(id)
             if (shared !== undefined) return
@@ -476,6 +551,13 @@ export class IdbStore implements PieceStore {
           }
           const req = store.get(found.key)
           req.onsuccess = () => { value = req.result }
+          if (found.count === 1 && found.pieceLength === undefined && aheadPieces > 0) {
+            // In order, small pieces in records of their own: the next ones too, in this transaction.
+            const range = this.#keyRange.bound([this.infoHash, index + 1], [this.infoHash, index + aheadPieces])
+            const keys = store.getAllKeys(range)
+            const values = store.getAll(range)
+            values.onsuccess = () => { ahead = { keys: keys.result, values: values.result } }
+          }
         })
         if (touch) tx.objectStore(SITES).put({ infoHash: this.infoHash, lastUsed: this.#now() } satisfies SiteRecord)
         return () => undefined
@@ -483,6 +565,16 @@ export class IdbStore implements PieceStore {
     } catch (err) {
       throw new StorageError(`reading piece ${index} failed: ${(err as Error).message}`, 'ERR_STORAGE', { cause: err })
     } finally {
+      if (ahead !== undefined && forgets === this.#forgets) {
+        // Only records of one piece (a run's key in the range is left to its own get), replacing those read before.
+        const { keys, values } = ahead
+        this.#ahead = new Map()
+        keys.forEach((key, i) => {
+          const at = recordSpan(key, this.infoHash)
+          if (at !== undefined && at.pieceLength === undefined) this.#ahead.set(at.first, values[i])
+        })
+      }
+      aheadDone?.()
       if (mine !== undefined) {
         this.#reading.delete(mine.id)
         mine.resolve(value)
@@ -564,6 +656,7 @@ export class IdbStore implements PieceStore {
     this.#check(undefined)
     this.#forgets++
     this.#recent = this.#recent.filter(({ span }) => index < span.first || index >= span.first + span.count)
+    this.#ahead.delete(index)
     const db = await this.#open()
     await transact(db, [PIECES], 'readwrite', (tx) => {
       const store = tx.objectStore(PIECES)
@@ -603,6 +696,7 @@ export class IdbStore implements PieceStore {
     this.#check(undefined)
     this.#forgets++
     this.#recent = []
+    this.#ahead = new Map()
     const db = await this.#open()
     await transact(db, [PIECES, SITES], 'readwrite', (tx) => {
       tx.objectStore(PIECES).delete(pieceKeyRange(this.#keyRange, this.infoHash))
@@ -616,6 +710,7 @@ export class IdbStore implements PieceStore {
     if (this.#closed) return
     this.#closed = true
     this.#recent = []
+    this.#ahead = new Map()
     const db = this.#db
     this.#db = undefined
     if (db !== undefined) (await db.catch(() => undefined))?.close()

@@ -7,7 +7,7 @@
 import { IDBDatabase, IDBFactory, IDBKeyRange, IDBObjectStore } from 'fake-indexeddb'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { StorageError } from '../../../../engine/errors.js'
-import { IdbStore, RUN_BYTES, indexedDBWorks, pieceInRecord, recordSpan, type IdbStoreInit } from '../../../../engine/storage/idb.js'
+import { INLINE_BYTES, IdbStore, RUN_BYTES, indexedDBWorks, pieceInRecord, recordSpan, type IdbStoreInit } from '../../../../engine/storage/idb.js'
 import { MemoryStore } from '../../../../engine/storage/memory.js'
 import { rawKeys } from '../../../fixtures/idb-keys.js'
 import { OverflowStore } from '../../../../engine/storage/overflow.js'
@@ -458,6 +458,111 @@ describe('IdbStore runs (consecutive pieces in one record)', () => {
     expect(await older.storedPieces()).toEqual([])
     expect(await current.storedPieces()).toEqual([0, 1, 2, 3, 4])
     for (const s of [older, current]) await s.close()
+  })
+})
+
+describe('IdbStore small pieces (records small enough to stay inline in Chromium\'s database)', () => {
+  const pieces = (pl: number, count: number): { layout: { pieceLength: number, length: number }, piece: (i: number) => Uint8Array } => {
+    const layout = { pieceLength: pl, length: (count - 1) * pl + 100 }
+    const data = content(layout.length, 5)
+    return { layout, piece: (i) => data.subarray(i * pl, Math.min(layout.length, (i + 1) * pl)) }
+  }
+  const valueOf = async (factory: IDBFactory, key: unknown[]): Promise<unknown> => await new Promise((resolve, reject) => {
+    const open = factory.open('peersite')
+    open.onsuccess = () => {
+      const req = open.result.transaction('pieces').objectStore('pieces').get(key as IDBValidKey)
+      req.onsuccess = () => { open.result.close(); resolve(req.result) }
+      req.onerror = () => { reject(req.error) }
+    }
+  })
+
+  it('stores runs of bytes of up to INLINE_BYTES (16 KiB pieces: three to a record; 32 KiB: one), never Blobs', async () => {
+    const small = pieces(16 * 1024, 11)
+    const factory = new IDBFactory()
+    const store = new IdbStore(idbInit(factory, small.layout))
+    await store.storedPieces()
+    await Promise.all(Array.from({ length: 11 }, async (_, i) => await store.put(i, small.piece(i))))
+    const PL = 16 * 1024
+    expect(Math.floor(INLINE_BYTES / PL)).toBe(3)
+    expect(await rawKeys(factory)).toEqual([[HASH_A, 0.5, 3, PL], [HASH_A, 3.5, 3, PL], [HASH_A, 6.5, 3, PL], [HASH_A, 9.5, 2, PL]])
+    const value = await valueOf(factory, [HASH_A, 0.5, 3, PL])
+    expect(value).toBeInstanceOf(Uint8Array)
+    expect((value as Uint8Array).length).toBe(3 * PL)
+    for (const i of [10, 4, 0, 7, 1, 2, 3, 5, 6, 8, 9]) expectBytes(await store.get(i), small.piece(i))
+    await store.delete(4)
+    expect(await code(store.get(4))).toBe('ERR_NOT_FOUND')
+    for (const i of [3, 5, 6]) expectBytes(await store.get(i), small.piece(i))
+    await store.close()
+
+    const mid = pieces(32 * 1024, 4)
+    const factory2 = new IDBFactory()
+    const other = new IdbStore(idbInit(factory2, mid.layout))
+    await other.storedPieces()
+    await Promise.all([0, 1, 2, 3].map(async (i) => await other.put(i, mid.piece(i))))
+    expect(await rawKeys(factory2)).toEqual([0, 1, 2, 3].map((i) => [HASH_A, i]))
+    expect(await valueOf(factory2, [HASH_A, 1])).toBeInstanceOf(Uint8Array)
+    await other.close()
+  })
+
+  it('reads the Blob runs of small pieces the release before wrote, and deletes inside them', async () => {
+    const PL = 32 * 1024
+    const { layout, piece } = pieces(PL, 4)
+    const factory = new IDBFactory()
+    const first = new IdbStore(idbInit(factory, layout))
+    await first.storedPieces()
+    await first.close()
+    await rawPut(factory, [[[HASH_A, 0.5, 4, PL], new Blob([0, 1, 2, 3].map((i) => piece(i) as Uint8Array<ArrayBuffer>))]])
+    const store = new IdbStore(idbInit(factory, layout))
+    expect(await store.storedPieces()).toEqual([0, 1, 2, 3])
+    for (const i of [2, 0, 1, 3]) expectBytes(await store.get(i), piece(i))
+    await store.delete(1)
+    expect(await code(store.get(1))).toBe('ERR_NOT_FOUND')
+    for (const i of [0, 2, 3]) expectBytes(await store.get(i), piece(i))
+    await store.close()
+  })
+
+  it('reads ahead for a reader in order, in one transaction, and forgets what it read ahead of a delete', async () => {
+    const PL = 32 * 1024
+    const { layout, piece } = pieces(PL, 24)
+    const factory = new IDBFactory()
+    const store = new IdbStore(idbInit(factory, layout))
+    await store.storedPieces()
+    for (let i = 0; i < 24; i += 4) await Promise.all([i, i + 1, i + 2, i + 3].map(async (j) => await store.put(j, piece(j))))
+    await store.close()
+    const again = new IdbStore(idbInit(factory, layout))
+    await again.storedPieces()
+    const transactions = vi.spyOn(IDBDatabase.prototype, 'transaction')
+    // 0, then 1 (in order: reads 2..17 too), then 2..17 from what was read ahead.
+    for (let i = 0; i < 18; i++) expectBytes(await again.get(i), piece(i))
+    expect(transactions.mock.calls.length).toBe(2)
+    // Each piece read ahead is handed out once: a second get reads it again, whole and right.
+    expectBytes(await again.get(5, { offset: 7, length: 9 }), piece(5).subarray(7, 16))
+    transactions.mockRestore()
+    // Read ahead (18 reads 19..), then 20 deleted: not served from what was read ahead.
+    expectBytes(await again.get(17), piece(17))
+    expectBytes(await again.get(18), piece(18))
+    await again.delete(20)
+    expectBytes(await again.get(19), piece(19))
+    expect(await code(again.get(20))).toBe('ERR_NOT_FOUND')
+    expectBytes(await again.get(21), piece(21))
+    // A delete while a read ahead is under way: nothing of it is kept.
+    const reading = [again.get(0), again.get(1)]
+    await again.delete(2)
+    for (const [n, got] of (await Promise.all(reading)).entries()) expectBytes(got, piece(n))
+    expect(await code(again.get(2))).toBe('ERR_NOT_FOUND')
+    await again.close()
+    // Four gets in flight in order (the uploader's prefetch, a return visit): one read ahead serves the others.
+    const third = new IdbStore(idbInit(factory, layout))
+    await third.storedPieces()
+    expectBytes(await third.get(3), piece(3))
+    const counted = vi.spyOn(IDBDatabase.prototype, 'transaction')
+    for (let i = 4; i < 20; i += 4) {
+      const got = await Promise.all([i, i + 1, i + 2, i + 3].map(async (j) => await third.get(j)))
+      for (const [n, bytes] of got.entries()) expectBytes(bytes, piece(i + n))
+    }
+    expect(counted.mock.calls.length).toBe(1) // 4, which reads 5..20 too
+    counted.mockRestore()
+    await third.close()
   })
 })
 
