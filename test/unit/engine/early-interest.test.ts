@@ -20,6 +20,11 @@ afterEach(async () => {
 
 const PIECE = 16 * 1024
 const tick = async (): Promise<void> => await new Promise((resolve) => setTimeout(resolve, 20))
+/** Waits (up to 5 s, for a loaded machine) until `done` holds, then one more tick for anything sent right after. */
+async function until (done: () => boolean): Promise<void> {
+  for (let waited = 0; !done() && waited < 5000; waited += 20) await tick()
+  await tick()
+}
 
 /** A torrent on one end of a connection; the other end is the test's, decoded message by message. */
 async function connected (have?: Bitfield): Promise<{ remote: Connection, received: DecodedItem[], infoHash: Uint8Array, pieceCount: number }> {
@@ -33,7 +38,7 @@ async function connected (have?: Bitfield): Promise<{ remote: Connection, receiv
   const received: DecodedItem[] = []
   remote.on('data', (chunk) => { received.push(...decoder.push(chunk)) })
   torrent.addConnection(local)
-  await tick()
+  for (let waited = 0; received.length === 0 && waited < 5000; waited += 20) await tick()
   return { remote, received, infoHash: Uint8Array.from(Buffer.from(metainfo.infoHash, 'hex')), pieceCount: metainfo.pieceCount }
 }
 
@@ -44,7 +49,7 @@ describe('interest from the handshake on', () => {
     const { remote, received, infoHash } = await connected()
     expect(types(received)).toEqual(['handshake'])
     remote.send(encodeHandshake({ infoHash, peerId: new Uint8Array(20).fill(7) }))
-    await tick()
+    await until(() => types(received).includes('interested'))
     expect(types(received).filter((t) => t !== 'extended')).toEqual(['handshake', 'interested'])
   })
 
@@ -53,11 +58,11 @@ describe('interest from the handshake on', () => {
     have.set(0)
     const { remote, received, infoHash } = await connected(have)
     remote.send(encodeHandshake({ infoHash, peerId: new Uint8Array(20).fill(7) }))
-    await tick()
+    await until(() => types(received).includes('interested'))
     expect(types(received).filter((t) => t !== 'extended')).toEqual(['handshake', 'bitfield', 'interested'])
     const before = received.length
     remote.send(encodeMessage({ type: 'bitfield', bitfield: Uint8Array.of(0x80) }))
-    await tick()
+    await until(() => types(received.slice(before)).includes('not-interested'))
     const after = types(received.slice(before))
     expect(after).toContain('not-interested')
     expect(after).not.toContain('request')
@@ -66,7 +71,7 @@ describe('interest from the handshake on', () => {
   it('a complete torrent is never interested', async () => {
     const { remote, received, infoHash } = await connected(Bitfield.full(8))
     remote.send(encodeHandshake({ infoHash, peerId: new Uint8Array(20).fill(7) }))
-    await tick()
+    await until(() => types(received).includes('bitfield'))
     expect(types(received)).not.toContain('interested')
     expect(types(received)[0]).toBe('handshake')
   })
