@@ -22,8 +22,16 @@ describe('a return visit', () => {
     await first.goto(env.site.url)
     await waitForFrameH1(first, 'Hello from peersite')
     await first.waitForFunction(() => (window as unknown as { peersite?: { loaded: boolean } }).peersite?.loaded === true)
+    expect(await fillsWindow(first)).toBe(true)
     return { context, first }
   }
+
+  /** The site's frame covers the window (the shell page's style sheet styles it by its id). */
+  const fillsWindow = async (page: Page): Promise<boolean> => await page.evaluate(() => {
+    const frame = document.getElementById('peersite-frame')!
+    const box = frame.getBoundingClientRect()
+    return getComputedStyle(frame).position === 'fixed' && box.width === innerWidth && box.height === innerHeight
+  })
 
   /** Its engine started and won the election (its handle, window.peersite, comes a moment before that). */
   const booted = async (page: Page): Promise<void> => {
@@ -43,6 +51,7 @@ describe('a return visit', () => {
     await page.goto(env.site.url)
     await waitForFrameH1(page, 'Hello from peersite')
     await page.waitForFunction(() => document.title === 'Hello from peersite')
+    expect(await fillsWindow(page)).toBe(true)
     await booted(page)
     expect((await loaderState(page))?.leader).toBe(true)
     // The quiet wait (loader/quiet.ts) is in peersite-later.js: the shell asks for it before the engine's script.
