@@ -8,7 +8,6 @@ import { BROWSER_MAX_PEERS } from '../engine/constants.js'
 import { WebSocketTrackerDiscovery } from '../engine/discovery/websocket-tracker.js'
 import { parseInfoDictionary, piecesForRange, type Metainfo } from '../engine/metainfo/index.js'
 import { Bitfield } from '../engine/bitfield.js'
-import type { IdbStore } from '../engine/storage/idb.js'
 import type { PieceStore } from '../engine/storage/index.js'
 import { LateStore } from '../engine/storage/late.js'
 import { MemoryStore } from '../engine/storage/memory.js'
@@ -122,22 +121,13 @@ export async function openStore (metainfo: StoreLayout, budget = VISIT_STORE_BUD
 }
 
 /**
- * IndexedDB, opened, and the pieces it holds; pieces it refuses (quota) are kept in memory for the visit. Undefined
- * without IndexedDB (blocked, private mode, Node: the visit keeps its pieces in memory).
+ * IndexedDB, opened, and the pieces it holds (loader/persistent.ts, in peersite-later.js with the store's code).
+ * Undefined without IndexedDB, or when peersite-later.js cannot be loaded: the visit keeps its pieces in memory.
  */
 async function openPersistent (metainfo: StoreLayout, budget: number): Promise<{ store: PieceStore, stored: number[] } | undefined> {
-  let idb: IdbStore | undefined
-  try {
-    const { IdbStore, OverflowStore } = await later()
-    idb = new IdbStore({ pieceLength: metainfo.pieceLength, length: metainfo.length, infoHash: metainfo.infoHash })
-    const stored = await idb.storedPieces()
-    mark('store')
-    return { stored, store: new OverflowStore(idb, { maxBytes: budget, onOverflow: (err) => console.warn('peersite: keeping pieces in memory:', err.message) }) }
-  } catch (err) {
-    console.debug('peersite: no persistent store:', (err as Error).message)
-    await idb?.close().catch(() => {})
-    return undefined
-  }
+  const opened = await later().then(async (l) => await l.openPersistent(metainfo, budget), (err: Error) => { console.debug('peersite: no persistent store:', err.message); return undefined })
+  if (opened !== undefined) mark('store')
+  return opened
 }
 
 /**

@@ -15,3 +15,5 @@ export * as serving from '../engine/serving.js'
 /** The IndexedDB piece store (with its in-memory overflow): a first visit's pieces move there after the first page. */
 export { IdbStore } from '../engine/storage/idb.js'
 export { OverflowStore } from '../engine/storage/overflow.js'
+export { openPersistent } from './persistent.js'
+export { quiet } from './quiet.js'

@@ -15,7 +15,6 @@ import { DOWNLOAD_PARAM } from '../worker/protocol.js'
 
 export const FRAME_ID = 'peersite-frame'
 const DOWNLOAD_FRAME_ID = 'peersite-download'
-const FRAME_STYLE = 'position:fixed;inset:0;width:100%;height:100%;border:0;display:block'
 
 export interface ShellInit {
   /** The site root (links outside it leave the shell). */
@@ -78,8 +77,7 @@ export function createShell (init: ShellInit): Shell {
   const early = document.getElementById(FRAME_ID)
   const frame = early instanceof HTMLIFrameElement ? early : document.createElement('iframe')
   frame.id = FRAME_ID
-  // The whole window, whatever else the page has styled (or not yet): the site is the page.
-  frame.style.cssText = FRAME_STYLE
+  // The whole window: the shell page's own style sheet (loader/index.html, gateway.html) styles it by its id.
   frame.title = 'site'
   frame.allow = 'fullscreen; autoplay; clipboard-read; clipboard-write; picture-in-picture'
   /** Mirrors a frame document's icon into the window (loader/shell-icon.ts, after the first page: see mirrorIcons). */

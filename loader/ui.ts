@@ -7,21 +7,6 @@ import type { SiteManifest } from '../worker/protocol.js'
 import type { ProblemCode } from './boot.js'
 import { later } from './lazy.js'
 
-/** The progress card's style; a problem page adds its own (loader/problem.ts, in peersite-later.js). */
-const STYLE = `
-#peersite-card{position:fixed;right:1rem;bottom:1rem;max-width:22rem;z-index:2147483647;background:#fff;color:#333;font:14px/1.4 system-ui,sans-serif;padding:.75rem 1rem;border:1px solid #ddd;border-radius:8px;box-shadow:0 2px 12px #0002}
-#peersite-card h1{font-size:1em;margin:0}#peersite-card p{margin:.25rem 0 0}`
-
-let styled = false
-function ensureStyle (): void {
-  if (styled) return
-  styled = true
-  const style = document.createElement('style')
-  style.textContent = STYLE
-  document.head.append(style)
-}
-
-/** The boot status line of index.html. */
 export function status (text: string): void {
   const el = document.getElementById('peersite-status')
   if (el !== null) el.textContent = text
@@ -39,7 +24,7 @@ let card: Card | undefined
 
 /** The card element (created, with the loader's style, on first use). */
 export function ensureCard (): Card {
-  ensureStyle()
+  // Styled by the shell page's style sheet (loader/index.html, gateway.html); a problem page adds its own (loader/problem.ts).
   if (card !== undefined) return card
   const root = el('div')
   root.id = 'peersite-card'

@@ -16,6 +16,9 @@ import { randomBytes, toHex, utf8 } from '../util/bytes.js'
 import { isRemoteClose, sdpFingerprint, type Connection, type ConnectionEvents, type RemoteIdentity } from './index.js'
 
 /** What a description looks like on the wire (simple-peer's `signal` data for non-trickle peers). */
+/** Defined by the browser builds (scripts/build-browser.mjs); undefined in Node. */
+declare const PEERSITE_BROWSER: boolean | undefined
+
 export interface SessionDescription {
   type: 'offer' | 'answer'
   sdp: string
@@ -118,7 +121,8 @@ export class WebRtcConnection extends Emitter<ConnectionEvents> implements Conne
       const data: unknown = event.data
       if (data instanceof ArrayBuffer) this.emit('data', new Uint8Array(data))
       else if (typeof data === 'string') this.emit('data', utf8.encode(data))
-      else if (ArrayBuffer.isView(data)) this.emit('data', new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+      // node-datachannel's polyfill may hand a view (Node); a browser's channel with binaryType 'arraybuffer' never does.
+      else if (typeof PEERSITE_BROWSER === 'undefined' && ArrayBuffer.isView(data)) this.emit('data', new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
     })
     channel.addEventListener('bufferedamountlow', () => {
       if (this.#open && !this.closed) this.emit('drain')

@@ -22,8 +22,16 @@ describe('a return visit', () => {
     await first.goto(env.site.url)
     await waitForFrameH1(first, 'Hello from peersite')
     await first.waitForFunction(() => (window as unknown as { peersite?: { loaded: boolean } }).peersite?.loaded === true)
+    expect(await fillsWindow(first)).toBe(true)
     return { context, first }
   }
+
+  /** The site's frame covers the window (the shell page's style sheet styles it by its id). */
+  const fillsWindow = async (page: Page): Promise<boolean> => await page.evaluate(() => {
+    const frame = document.getElementById('peersite-frame')!
+    const box = frame.getBoundingClientRect()
+    return getComputedStyle(frame).position === 'fixed' && box.width === innerWidth && box.height === innerHeight
+  })
 
   /** Its engine started and won the election (its handle, window.peersite, comes a moment before that). */
   const booted = async (page: Page): Promise<void> => {
@@ -34,11 +42,21 @@ describe('a return visit', () => {
     const { context, first } = await visited()
     await first.close()
     const page = await context.newPage()
+    // The loader's scripts, in the order the page asks for them.
+    const scripts: string[] = []
+    page.on('request', (request) => {
+      const name = new URL(request.url()).pathname.split('/').pop()!
+      if (name === 'peersite.js' || name === 'peersite-later.js') scripts.push(name)
+    })
     await page.goto(env.site.url)
     await waitForFrameH1(page, 'Hello from peersite')
     await page.waitForFunction(() => document.title === 'Hello from peersite')
+    expect(await fillsWindow(page)).toBe(true)
     await booted(page)
     expect((await loaderState(page))?.leader).toBe(true)
+    // The quiet wait (loader/quiet.ts) is in peersite-later.js: the shell asks for it before the engine's script.
+    expect(scripts[0]).toBe('peersite-later.js')
+    expect(scripts).toContain('peersite.js')
   })
 
   it('a page the worker has no copy of: the worker asks for the engine, which starts and serves it', async () => {
