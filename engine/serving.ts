@@ -12,7 +12,5 @@ export { Uploader } from './upload.js'
 export { SmartBan } from './smart-ban.js'
 /** What Torrent does with them (the choke calls, routing requests, interest and BEP 9 messages): Torrent.serve. */
 export { ServingSide } from './serving-side.js'
-/** Rarest first for the picker's background choice (Torrent.serve: PiecePicker.rankRarest). */
-export { RarestOrder } from './picker/rarest.js'
 /** The peers' serving writers (choke, unchoke, pieces, extension messages), for a plain site's loader: Torrent.serve. */
 export { installServingWrites } from './wire/serving-writes.js'

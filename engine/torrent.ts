@@ -290,8 +290,6 @@ export class Torrent extends Emitter<TorrentEvents> {
       smartBan: async () => new (this.#serving ?? await this.#servingCode!()).SmartBan()
     }, have)
     this.#downloader = downloader
-    // Rarest first comes with the serving side's code (a plain site's loader has its metainfo before serve()).
-    if (!(typeof PEERSITE_KEYED === 'boolean' && !PEERSITE_KEYED && PEERSITE_SERVE_LATER === true) && this.#serving !== undefined) downloader.picker.rankRarest(this.#serving.RarestOrder)
     for (let i = 0; i < metainfo.pieceCount; i++) if (downloader.have.has(i)) this.#verifiedBytes += pieceLengthAt(metainfo, i)
     this.#side?.startUploader()
     if (downloader.have.complete) this.#done = true
@@ -305,8 +303,6 @@ export class Torrent extends Emitter<TorrentEvents> {
   serve (parts: ServingParts): void {
     if (this.#serving !== undefined || this.destroyed) return
     this.#serving = parts
-    // The picker's background choice goes rarest first from now on (engine/picker/rarest.ts).
-    this.#downloader?.picker.rankRarest(parts.RarestOrder)
     // And a plain site's loader gets the peers' serving writers (choke, unchoke, pieces, extension messages) now.
     if (typeof PEERSITE_KEYED === 'boolean' && !PEERSITE_KEYED && PEERSITE_SERVE_LATER === true) parts.installServingWrites(Peer)
     const side = this.#side = new parts.ServingSide({

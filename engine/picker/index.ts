@@ -7,19 +7,14 @@
  * ("partial" pieces: some block requested or received), so memory stays small for ~100k pieces and most operations
  * cost O(blocks of one piece), not O(pieces).
  *
- * Rarest first (engine/picker/rarest.ts: availability counts and one availability-ordered array, libtorrent's trick)
- * comes with the serving side's code in a site's own loader (rankRarest, from Torrent.serve): until then the
- * background takes untouched pieces in index order from a random start, the readers' pieces first as always.
+ * Rarest first: engine/picker/rarest.ts (availability counts and one availability-ordered array, libtorrent's trick).
+ * It ranks from the start in every build. (Bringing it with the serving side at Torrent.serve, the background taking
+ * pieces in index order from a random start until then, saved 256 B of peersite.js but made swagger-ui's cold visit
+ * slower in bench/real-sites.mjs, 2026-12-03: reverted; `rarestLater` keeps that start for tests.)
  */
 import { Bitfield } from '../bitfield.js'
 import { BLOCK_LENGTH, CHECK_ARGS } from '../constants.js'
 import { RarestOrder } from './rarest.js'
-
-/**
- * Defined true by scripts/build-browser.mjs for a site's own loader, which brings RarestOrder with the serving side
- * (engine/serving.ts) after its first page: the constructor's default then drops out, and rarest.ts with it.
- */
-declare const PEERSITE_SERVE_LATER: boolean | undefined
 
 export interface BlockRequest { index: number, begin: number, length: number }
 
@@ -56,8 +51,8 @@ export interface PiecePickerInit {
    */
   tailPadding?: ReadonlyMap<number, number>
   /**
-   * Start without rarest first until rankRarest (what a site's own loader does, its build leaves the default out):
-   * for tests of that start. Default false.
+   * Start without rarest first until rankRarest (the background in index order from a random start): for tests of
+   * that start. Default false.
    */
   rarestLater?: boolean
   /**
@@ -160,7 +155,7 @@ export class PiecePicker {
     this.#unprovenTakeoverMs = Math.max(0, init.unprovenTakeoverMs ?? this.#endgameDelayMs)
     this.#urgentPriority = init.urgentPriority ?? Infinity
     this.#seed = init.seed ?? Math.floor(Math.random() * 0x100000000)
-    if ((typeof PEERSITE_SERVE_LATER === 'undefined' || !PEERSITE_SERVE_LATER) && init.rarestLater !== true) this.rankRarest(RarestOrder)
+    if (init.rarestLater !== true) this.rankRarest(RarestOrder)
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
  * The loader's weight: everything a visitor downloads before the first byte of the site (index.html, peersite.js,
- * sw.js, peersite.json, site.torrent) is at most 35.59 KB gzipped, and the browser bundle holds only the engine core
+ * sw.js, peersite.json, site.torrent) is at most 35.92 KB gzipped, and the browser bundle holds only the engine core
  * and the lean WebSocket-tracker discovery: no bittorrent-tracker, simple-peer, webtorrent or Buffer polyfill.
  *
  * The budget was 40 KB (37.4 KB used) until the work on issues 9 and 10 added, measured per merge: the worker's own
@@ -79,6 +79,9 @@
  * peersite.js (-42 B, -94 B): 35,570 B, budget 35.59 KB. Measured and reverted: a return visit's wait for a quiet page
  * in peersite-later.js (index.html -127 B), which made a return visit compile that file while its frame painted
  * (bench/fcp.mjs, 15 alternated rounds: warm FCP 216 ms against 194 without it).
+ * And rarest first back in peersite.js (+336 B): with it brought at Torrent.serve, swagger-ui's cold visit was slower
+ * in every round of bench/real-sites.mjs (5 of 5 against the session's start build, 3 of 4 against the same build
+ * with rarest first from the start): 35,906 B, budget 35.92 KB.
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -90,7 +93,7 @@ import { publishSite } from '../../cli/lib/publish.js'
 import { makeTempDir } from '../helpers/tmp.js'
 import { assertLoaderBuilt, loaderDir, repoRoot } from './harness.js'
 
-const BUDGET_BYTES = 35_585
+const BUDGET_BYTES = 35_920
 const FORBIDDEN = /node_modules\/(bittorrent-tracker|simple-peer|@thaunknown\/simple-peer|webtorrent|buffer|readable-stream|events|debug)\//
 
 const gz = (bytes: Uint8Array): number => gzipSync(bytes, { level: 9 }).length
@@ -160,7 +163,7 @@ describe('loader budget', () => {
     expect(main.get('loader/prefetch.ts') ?? 0).toBeLessThan(400)
   })
 
-  it('everything before the first site byte is at most 35.59 KB gzipped', async () => {
+  it('everything before the first site byte is at most 35.92 KB gzipped', async () => {
     assertLoaderBuilt()
     const tmp = await makeTempDir('peersite-budget-')
     try {
