@@ -80,8 +80,8 @@
  * in peersite-later.js (index.html -127 B), which made a return visit compile that file while its frame painted
  * (bench/fcp.mjs, 15 alternated rounds: warm FCP 216 ms against 194 without it).
  * And rarest first back in peersite.js (+336 B): with it brought at Torrent.serve, swagger-ui's cold visit was slower
- * in every round of bench/real-sites.mjs (5 of 5 against the session's start build, 3 of 4 against the same build
- * with rarest first from the start): 35,906 B, budget 35.92 KB.
+ * in bench/real-sites.mjs (4 of 4 pairs against the session's start build, 3 of 4 against the same build with rarest
+ * first from the start): 35,906 B, budget 35.92 KB.
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
