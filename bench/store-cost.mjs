@@ -21,7 +21,7 @@ import http from 'node:http'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir, loadavg } from 'node:os'
 import { join } from 'node:path'
-import { launchChromium, launchPersistentChromium } from './lib/chromium.mjs'
+import { launchStorageContext } from './lib/chromium.mjs'
 import { cpuPerMB, cpuSnapshot } from './lib/cpu.mjs'
 import { envNumber, fmt, markdownTable, median } from './lib/table.mjs'
 
@@ -187,14 +187,7 @@ const loads = [loadavg()[0]]
 const dir = await mkdtemp(join(tmpdir(), 'peersite-store-cost-'))
 try {
   for (const where of ['profile on disk', 'off the record']) {
-    let context
-    let tag
-    let browser
-    if (where === 'profile on disk') ({ context, tag } = await launchPersistentChromium(join(dir, 'profile')))
-    else {
-      ({ browser, tag } = await launchChromium())
-      context = await browser.newContext()
-    }
+    const { context, tag, browser } = await launchStorageContext(where, join(dir, 'profile'))
     try {
       const page = await context.newPage()
       await page.goto(url)

@@ -25,7 +25,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir, loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
 import { build } from 'esbuild'
-import { launchChromium, launchPersistentChromium } from './lib/chromium.mjs'
+import { launchStorageContext } from './lib/chromium.mjs'
 import { cpuPerMB, cpuSnapshot } from './lib/cpu.mjs'
 import { envNumber, fmt, markdownTable, median } from './lib/table.mjs'
 
@@ -127,14 +127,7 @@ const sum = (before, after, match) => {
 }
 try {
   for (const where of ['profile on disk', 'off the record']) {
-    let context
-    let tag
-    let browser
-    if (where === 'profile on disk') ({ context, tag } = await launchPersistentChromium(join(dir, 'profile')))
-    else {
-      ({ browser, tag } = await launchChromium())
-      context = await browser.newContext()
-    }
+    const { context, tag, browser } = await launchStorageContext(where, join(dir, 'profile'))
     try {
       const page = await context.newPage()
       await page.goto(url)

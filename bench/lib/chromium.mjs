@@ -46,6 +46,18 @@ export async function launchPersistentChromium (dir, extraArgs = [], options = {
   return { context, tag }
 }
 
+/**
+ * A context in one of the two places a visitor's storage lives: `'profile on disk'` (launchPersistentChromium in
+ * `profileDir`) or `'off the record'` (a context of launchChromium()'s browser). Close `browser` when there is one,
+ * else `context`.
+ * @returns {Promise<{ context: import('playwright-core').BrowserContext, tag: string, browser?: import('playwright-core').Browser }>}
+ */
+export async function launchStorageContext (where, profileDir) {
+  if (where === 'profile on disk') return await launchPersistentChromium(profileDir)
+  const { browser, tag } = await launchChromium()
+  return { context: await browser.newContext(), tag, browser }
+}
+
 /** In a page: an RTCPeerConnection that answers `offer` and counts what arrives on its data channel. */
 const PAGE_RECEIVER = `(${async (offer) => {
   const pc = new RTCPeerConnection({ iceServers: [] })
