@@ -32,7 +32,7 @@ export const MANGLED = [
   'setSnubbed', 'isPieceComplete', 'isInteresting', 'blockReceived', 'pieceVerified', 'pieceFailed', 'endgameDelayMs',
   'urgentPriority', 'markRequested', 'dataSize', 'markHave', 'setExclusive', 'nextMissing', 'setHeld', 'isStarted',
   'snubDue', 'picker', 'pieceCount', 'pieceHashes', 'tailPadding', 'multiFile', 'owners', 'timedOut', 'requestedAt',
-  'heldSince', 'wanting', 'requested', 'received', 'rankRarest', 'seedCount', 'pieceOrder', 'addPieces', 'incrementPiece', 'sendBytes',
+  'heldSince', 'wanting', 'requested', 'received', 'seedCount', 'pieceOrder', 'addPieces', 'incrementPiece', 'sendBytes',
   // engine/wire
   'maxMessageLength', 'receivedHandshake', 'metadataSize', 'amInterested', 'amChoking', 'peerChoking', 'peerInterested',
   'supportsExtensions', 'sentHandshake', 'writeExtension', 'writeNotInterested', 'writeInterested', 'writeExtendedHandshake',

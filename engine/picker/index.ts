@@ -7,10 +7,10 @@
  * ("partial" pieces: some block requested or received), so memory stays small for ~100k pieces and most operations
  * cost O(blocks of one piece), not O(pieces).
  *
- * Rarest first: engine/picker/rarest.ts (availability counts and one availability-ordered array, libtorrent's trick).
- * It ranks from the start in every build. (Bringing it with the serving side at Torrent.serve, the background taking
- * pieces in index order from a random start until then, saved 256 B of peersite.js but made swagger-ui's cold visit
- * slower in bench/real-sites.mjs, 2026-12-03: reverted; `rarestLater` keeps that start for tests.)
+ * Rarest first: engine/picker/rarest.ts (availability counts and one availability-ordered array, libtorrent's trick),
+ * from the start in every build. (Bringing it with the serving side at Torrent.serve, the background taking pieces in
+ * index order from a random start until then, saved 256 B of peersite.js but made swagger-ui's cold visit slower in
+ * bench/real-sites.mjs, 2026-12-03: reverted.)
  */
 import { Bitfield } from '../bitfield.js'
 import { BLOCK_LENGTH, CHECK_ARGS } from '../constants.js'
@@ -50,11 +50,6 @@ export interface PiecePickerInit {
    * requesting byte-ranges covering their contents"); the downloader fills them in. Default: none.
    */
   tailPadding?: ReadonlyMap<number, number>
-  /**
-   * Start without rarest first until rankRarest (the background in index order from a random start): for tests of
-   * that start. Default false.
-   */
-  rarestLater?: boolean
   /**
    * Blocks of pieces at this priority or above (a reader waits for them now) are also asked of a second peer at once,
    * without the end-game delay: the first peer asked may be slow to answer, or hold the request back on purpose (the
@@ -121,10 +116,8 @@ export class PiecePicker {
   readonly #endgameDelayMs: number
   readonly #unprovenTakeoverMs: number
   readonly #urgentPriority: number
-  /** Rarest first's counts and order (rankRarest); none yet: index order from `#seed`. */
-  #rank: RarestOrder | undefined
-  /** The random tie-break's seed (PiecePickerInit.seed), and where the background starts before rankRarest. */
-  readonly #seed: number
+  /** Rarest first's counts and order. */
+  readonly #rank: RarestOrder
   readonly #partial = new Map<number, PartialPiece>()
   readonly #peers = new Map<string, PeerState>()
   #priorities: PriorityRange[] = []
@@ -154,22 +147,7 @@ export class PiecePicker {
     this.#endgameDelayMs = Math.max(0, init.endgameDelayMs ?? 0)
     this.#unprovenTakeoverMs = Math.max(0, init.unprovenTakeoverMs ?? this.#endgameDelayMs)
     this.#urgentPriority = init.urgentPriority ?? Infinity
-    this.#seed = init.seed ?? Math.floor(Math.random() * 0x100000000)
-    if (init.rarestLater !== true) this.rankRarest(RarestOrder)
-  }
-
-  /**
-   * Background picking goes rarest first from now on (idempotent): `Order` (RarestOrder, from the serving side's
-   * code) counts the pieces of the peers already here.
-   */
-  rankRarest (Order: typeof RarestOrder): void {
-    if (this.#rank !== undefined) return
-    const rank = new Order(this.pieceCount, this.#seed)
-    for (const peer of this.#peers.values()) {
-      if (peer.seed) rank.seedCount++
-      else if (peer.has !== undefined) rank.addPieces(peer.has, 1)
-    }
-    this.#rank = rank
+    this.#rank = new RarestOrder(pieceCount, init.seed ?? Math.floor(Math.random() * 0x100000000))
   }
 
   // ---- sizes ----------------------------------------------------------------------------------------------------
@@ -285,9 +263,9 @@ export class PiecePicker {
     peer.has = has.clone()
     if (has.complete) {
       peer.seed = true
-      if (this.#rank !== undefined) this.#rank.seedCount++
+      this.#rank.seedCount++
     } else {
-      this.#rank?.addPieces(peer.has, 1)
+      this.#rank.addPieces(peer.has, 1)
     }
   }
 
@@ -298,7 +276,7 @@ export class PiecePicker {
     peer.has ??= new Bitfield(this.pieceCount)
     if (peer.seed || peer.has.has(index)) return
     peer.has.set(index)
-    this.#rank?.incrementPiece(index)
+    this.#rank.incrementPiece(index)
   }
 
   removePeer (peerKey: string): BlockRequest[] {
@@ -313,9 +291,9 @@ export class PiecePicker {
     return released
   }
 
-  /** How many connected peers have piece `index` (counted from rankRarest on; 0 before). */
+  /** How many connected peers have piece `index`. */
   availability (index: number): number {
-    return this.#rank?.availability(index) ?? 0
+    return this.#rank.availability(index)
   }
 
   isInteresting (has: Bitfield): boolean {
@@ -512,11 +490,8 @@ export class PiecePicker {
   }
 
   #forgetAvailability (peer: PeerState): void {
-    const rank = this.#rank
-    if (rank !== undefined) {
-      if (peer.seed) rank.seedCount--
-      else if (peer.has !== undefined) rank.addPieces(peer.has, -1)
-    }
+    if (peer.seed) this.#rank.seedCount--
+    else if (peer.has !== undefined) this.#rank.addPieces(peer.has, -1)
     peer.seed = false
     peer.has = undefined
   }
@@ -586,14 +561,13 @@ export class PiecePicker {
   }
 
   /**
-   * Up to `want` untouched pieces this peer has and we lack, rarest first (before rankRarest: in index order from a
-   * random start). Walks the availability-sorted order and stops as soon as it has enough, so the usual cost is a
+   * Up to `want` untouched pieces this peer has and we lack, rarest first. Walks the availability-sorted order and stops as soon as it has enough, so the usual cost is a
    * handful of steps; O(pieces) only when the peer has little we need.
    */
   #rarest (has: Bitfield, want: number): number[] {
     const picked: number[] = []
     for (let k = 0; k < this.pieceCount && picked.length < want; k++) {
-      const index = this.#rank?.pieceOrder[k] ?? (k + this.#seed) % this.pieceCount
+      const index = this.#rank.pieceOrder[k]!
       if (!has.has(index) || this.have.has(index) || this.#partial.has(index) || this.#unwanted?.[index] === 1 || this.#held.has(index)) continue
       picked.push(index)
     }

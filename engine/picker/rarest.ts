@@ -4,10 +4,6 @@
  * with each bucket's start offset remembered; a piece whose availability changes by one swaps with the edge of its
  * bucket and the edge moves, O(1) per `have` message, and `pick` walks the array from the rarest end, stopping as soon
  * as it has enough pieces. The array starts shuffled, so ties are broken randomly.
- *
- * Apart from the picker so that a site's own loader can bring it after the first page (it is part of the serving
- * side's code, engine/serving.ts, which Torrent.serve hands to PiecePicker.rankRarest): a visitor's first page comes
- * by the readers' priorities, and until then the background takes pieces in index order from a random start.
  */
 import type { Bitfield } from '../bitfield.js'
 import { mulberry32 } from '../util/random.js'

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest'
 import { Bitfield } from '../../../../engine/bitfield.js'
 import { bitfieldOf } from '../../../fixtures/bitfield.js'
 import { PiecePicker, type BlockRequest } from '../../../../engine/picker/index.js'
-import { RarestOrder } from '../../../../engine/picker/rarest.js'
 import { all, BLOCK, pickOrder, pieces, setup } from './fixtures.js'
 
 const KiB = 1024
@@ -51,28 +50,6 @@ describe('PiecePicker', () => {
       expect([0, 1, 2, 3].map((i) => p.availability(i))).toEqual([1, 1, 2, 1])
       p.removePeer('seed')
       expect([0, 1, 2, 3].map((i) => p.availability(i))).toEqual([0, 0, 1, 0])
-    })
-  })
-
-  describe('rarest first brought later (rankRarest: a site\'s own loader, with the serving side)', () => {
-    it('takes untouched pieces in index order from a random start until then, then counts the peers already here', () => {
-      const p = new PiecePicker({ pieceCount: 6, pieceLength: BLOCK, length: 6 * BLOCK, seed: 4, rarestLater: true })
-      p.addPeer('seed', Bitfield.full(6))
-      p.addPeer('a', bitfieldOf('*** **'))
-      p.addPeer('b', bitfieldOf('** ***'))
-      p.peerHave('c', 1)
-      expect(p.availability(0)).toBe(0)
-      // Seed 4: pieces 4, 5, 0, 1, 2, 3 (no availability counted).
-      expect(pieces(p.pick('x', all(p), 2))).toEqual([4, 5])
-      p.rankRarest(RarestOrder)
-      p.rankRarest(RarestOrder) // idempotent: nothing counted twice
-      expect([0, 1, 2, 3].map((i) => p.availability(i))).toEqual([3, 4, 2, 2])
-      // The rarest untouched pieces: 2 and 3 (two peers each), then 0, then 1.
-      expect(new Set(pieces(p.pick('x', all(p), 2)))).toEqual(new Set([2, 3]))
-      expect(pieces(p.pick('x', all(p), 2))).toEqual([0, 1])
-      p.removePeer('seed')
-      p.removePeer('b')
-      expect([0, 1, 2, 3, 4, 5].map((i) => p.availability(i))).toEqual([1, 2, 1, 0, 1, 1])
     })
   })
 
