@@ -21,7 +21,7 @@ import http from 'node:http'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir, loadavg } from 'node:os'
 import { join } from 'node:path'
-import { launchStorageContext } from './lib/chromium.mjs'
+import { closeStorageContext, launchStorageContext } from './lib/chromium.mjs'
 import { cpuPerMB, cpuSnapshot } from './lib/cpu.mjs'
 import { envNumber, fmt, markdownTable, median } from './lib/table.mjs'
 
@@ -209,8 +209,7 @@ try {
         }
       }
     } finally {
-      await Promise.race([context.close(), new Promise((resolve) => setTimeout(resolve, 10_000))])
-      await browser?.close()
+      await closeStorageContext({ context, browser })
     }
     loads.push(loadavg()[0])
   }

@@ -25,7 +25,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir, loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
 import { build } from 'esbuild'
-import { launchStorageContext } from './lib/chromium.mjs'
+import { closeStorageContext, launchStorageContext } from './lib/chromium.mjs'
 import { cpuPerMB, cpuSnapshot } from './lib/cpu.mjs'
 import { envNumber, fmt, markdownTable, median } from './lib/table.mjs'
 
@@ -161,8 +161,7 @@ try {
         }
       }
     } finally {
-      await Promise.race([context.close(), new Promise((resolve) => setTimeout(resolve, 10_000))])
-      await browser?.close()
+      await closeStorageContext({ context, browser })
     }
     loads.push(loadavg()[0])
   }

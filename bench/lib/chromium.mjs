@@ -58,6 +58,12 @@ export async function launchStorageContext (where, profileDir) {
   return { context: await browser.newContext(), tag, browser }
 }
 
+/** Closes what launchStorageContext opened (the context within 10 s, then its browser if it has one of its own). */
+export async function closeStorageContext ({ context, browser }) {
+  await Promise.race([context.close(), new Promise((resolve) => setTimeout(resolve, 10_000))])
+  await browser?.close()
+}
+
 /** In a page: an RTCPeerConnection that answers `offer` and counts what arrives on its data channel. */
 const PAGE_RECEIVER = `(${async (offer) => {
   const pc = new RTCPeerConnection({ iceServers: [] })
