@@ -49,6 +49,24 @@ const yargsLocales = {
   }
 }
 
+const yargsVersionGuess = {
+  name: 'yargs-version-guess',
+  setup (b) {
+    // yargs() calls .version() with no version as it makes the parser, which guesses one: it looks for a package.json
+    // from the current directory up (yargs' ES module shim takes process.cwd() when its own path holds no
+    // node_modules, as in this bundle) and reads the first it finds, or, finding none, fails an assertion whose
+    // AssertionError formats its message before being caught: 3-6 ms of every start, for a version the CLI replaces
+    // at once with its own (cli/main.ts `.version(packageInfo().version)`). The option is still registered there,
+    // in the same place, with no guessed version.
+    b.onLoad({ filter: /[\\/]yargs[\\/]build[\\/]lib[\\/]yargs-factory\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8')
+      const from = '        yargs.help();\n        yargs.version();\n        return yargs;'
+      if (!text.includes(from)) throw new Error(`bundle-cli: ${args.path} no longer calls yargs.version() as it did: check how yargs sets its version`)
+      return { contents: text.replace(from, "        yargs.help();\n        yargs.version('version', undefined, undefined);\n        return yargs;"), loader: 'js' }
+    })
+  }
+}
+
 /** Leaves SHARED and dynamic imports of own modules to dist/, which mirrors the sources (tsc's .js names). */
 function sharedAndLazyExternal (entry) {
   return {
@@ -80,7 +98,7 @@ for (const [source, out] of [['cli/main.ts', 'dist/cli/main.js'], ['cli/run/publ
     minifyWhitespace: true,
     minifySyntax: true,
     // cli/main.ts keeps its shebang (esbuild keeps a hashbang at the top of the entry point).
-    plugins: [sharedAndLazyExternal(entry), yargsLocales, stringWidthLazyPlugin]
+    plugins: [sharedAndLazyExternal(entry), yargsLocales, yargsVersionGuess, stringWidthLazyPlugin]
   })
   if (out === 'dist/cli/main.js') await chmod(outfile, 0o755)
   await rm(`${outfile}.map`, { force: true }) // tsc's map of the file it wrote, not of this one
