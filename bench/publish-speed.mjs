@@ -10,7 +10,8 @@
  * BENCH_PUBLISH_BASELINE=/path/to/other/dist/cli/main.js adds an older build (the "before"). Each round runs sha1sum,
  * the floor, the baseline and this build one after the other, so a load that changes during the run weighs on all;
  * BENCH_PUBLISH_ROUNDS rounds (default 5), medians reported, with the load average at the start and the end.
- * Needs /usr/bin/time for CPU and memory figures (wall clock only without it).
+ * Needs /usr/bin/time for CPU and memory figures (wall clock only without it). When NODE_EXTRA_CA_CERTS is set, a
+ * `node -e 0` without it is shown too: Node reads those certificates at every start (tens of ms of CPU).
  *
  *   npm run build && node bench/publish-speed.mjs
  * Exports run() -> { title, markdown } for bench/run-all.mjs.
@@ -108,6 +109,14 @@ export async function run ({ log = (s) => process.stderr.write(s + '\n') } = {})
     const bare = []
     for (let i = 0; i < ROUNDS; i++) bare.push(await measure('node -e 0', []))
     rows.push(['node start-up alone (`node -e 0`)', '-', ...fmt(medians(bare)), '-'])
+    // NODE_EXTRA_CA_CERTS makes every Node process parse its certificates (and Node's own roots) before any
+    // JavaScript runs: about 90 ms of CPU per process here with the system's bundle, paid by each publish and
+    // `node -e 0` above alike, not by sha1sum. Shown apart so that Node's start-up is not mistaken for publish's.
+    if (process.env.NODE_EXTRA_CA_CERTS !== undefined) {
+      const noCa = []
+      for (let i = 0; i < ROUNDS; i++) noCa.push(await measure('env -u NODE_EXTRA_CA_CERTS node -e 0', []))
+      rows.push(['node start-up alone, without NODE_EXTRA_CA_CERTS (set here)', '-', ...fmt(medians(noCa)), '-'])
+    }
     const floorScript = join(work, 'floor.mjs')
     await writeFile(floorScript, FLOOR_SCRIPT)
     for (const [label, make] of [['10,000 files of 100-400 B', smallTree], ['64 files of 4 MB (256 MB)', bigTree]]) {
