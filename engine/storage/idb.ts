@@ -17,8 +17,8 @@
  * Runs: Chromium keeps every IndexedDB value over 64 KiB as a blob file of its own, and on disk (a visitor's profile)
  * each file costs the browser CPU: 128 KiB records cost about 17 ms/MB to write, 1 MiB records about 10 (README,
  * "Storing pieces on a visitor's disk"). So the pieces one transaction writes are sorted, and each run of consecutive
- * indexes among them is stored as records of up to RUN_BYTES (a lone piece as a record of its own, as before). A
- * piece waits at most WRITE_BATCH_DELAY_MS (and a commit) for its transaction; how long the runs get depends on
+ * indexes among them is stored as records of up to RUN_BYTES (a lone piece as a record of its own, as before). No
+ * piece waits longer than it did for its transaction, so nothing is less durable; how long the runs get depends on
  * what arrives within one batch (a download in order at full speed: a batch's pieces, up to WRITE_BATCH_BYTES). A
  * run's key sits between the keys of its first piece and the next, so one key range still spans a site's records
  * (clear, eviction), and `findRecord` finds the record holding a piece with a backward key cursor. The half keeps
@@ -68,15 +68,8 @@ export const ACTIVE_MS = 5 * 60 * 1000
  * Chromium: 400 pieces of 128 KiB took 360 ms one per transaction, 200-230 ms in transactions of 4-16 pieces).
  */
 const WRITE_BATCH_BYTES = 2 * 1024 * 1024
-/**
- * How long a put waits at most for others to share its transaction, unless WRITE_BATCH_BYTES are queued first
- * (readers and peers do not wait for it: download.ts readable). Each transaction costs Chromium far more than the
- * bytes it writes: 100 MB of 128 KiB pieces in Blob runs, one transaction each of 2 / 4 / 8 / 16 pieces, cost about
- * 31 / 18 / 14 / 13 ms/MB of Chromium's CPU (page and browser process together, off the record), whatever the runs'
- * record sizes. When each write took whatever had arrived during the last commit (with 20 ms here), a 100 MB download
- * from a Node seeder wrote 763 pieces in 124-148 transactions; with a batch written only once full or this old, 72.
- */
-const WRITE_BATCH_DELAY_MS = 100
+/** How long a put waits for others to share its transaction (readers do not wait for it: download.ts readable). */
+const WRITE_BATCH_DELAY_MS = 20
 /** A run of consecutive pieces is stored in records of at most this many bytes (and at least one piece each). */
 export const RUN_BYTES = 1024 * 1024
 /**
@@ -391,14 +384,10 @@ export class IdbStore implements PieceStore {
       this.#queuedBytes += piece.length
       if (this.#writing) return
       // Wait a moment for more pieces to share the transaction, unless a batch is full already.
+      clearTimeout(this.#drainTimer)
       if (this.#queuedBytes >= WRITE_BATCH_BYTES) void this.#drain()
-      else this.#arm()
+      else this.#drainTimer = setTimeout(() => { void this.#drain() }, WRITE_BATCH_DELAY_MS)
     })
-  }
-
-  /** The queue is written WRITE_BATCH_DELAY_MS after its first piece came (or sooner, once a batch is full). */
-  #arm (): void {
-    this.#drainTimer ??= setTimeout(() => { void this.#drain() }, WRITE_BATCH_DELAY_MS)
   }
 
   /**
@@ -409,12 +398,9 @@ export class IdbStore implements PieceStore {
    */
   async #drain (): Promise<void> {
     clearTimeout(this.#drainTimer)
-    this.#drainTimer = undefined
     this.#writing = true
     try {
-      // The first batch goes whatever its size (its wait is over); the next ones only when full, else they wait
-      // their turn (#arm) for more pieces to share their transaction.
-      for (let first = true; this.#queue.length > 0 && (first || this.#queuedBytes >= WRITE_BATCH_BYTES); first = false) {
+      while (this.#queue.length > 0) {
         let n = 0
         let bytes = 0
         while (n < this.#queue.length && (n === 0 || bytes + this.#queue[n]!.data.length <= WRITE_BATCH_BYTES)) bytes += this.#queue[n++]!.data.length
@@ -439,7 +425,6 @@ export class IdbStore implements PieceStore {
       }
     } finally {
       this.#writing = false
-      if (this.#queue.length > 0) this.#arm()
     }
   }
 
