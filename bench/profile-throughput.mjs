@@ -98,6 +98,19 @@ const COUNT_SENDS = () => {
     window.__sends.bytes += data.byteLength ?? data.length ?? 0
     return send.call(this, data)
   }
+  // And its IndexedDB writes: each readwrite transaction costs the page and the browser far more than its bytes.
+  window.__idb = { tx: 0, puts: 0 }
+  if (typeof IDBDatabase === 'undefined') return
+  const transaction = IDBDatabase.prototype.transaction
+  IDBDatabase.prototype.transaction = function (stores, mode, ...rest) {
+    if (mode === 'readwrite') window.__idb.tx++
+    return transaction.call(this, stores, mode, ...rest)
+  }
+  const put = IDBObjectStore.prototype.put
+  IDBObjectStore.prototype.put = function (...a) {
+    window.__idb.puts++
+    return put.apply(this, a)
+  }
 }
 
 async function measure (browser, tag, context, site, label) {
@@ -183,6 +196,8 @@ async function measure (browser, tag, context, site, label) {
   const mb = r.bytes / 1e6
   const sends = await page.evaluate(() => window.__sends)
   console.log(`${label}: the page's data-channel sends since it loaded: ${sends.n} (${fmt(sends.bytes / 1024, 0)} KiB)`)
+  const idb = await page.evaluate(() => window.__idb)
+  console.log(`${label}: the page's IndexedDB readwrite transactions since it loaded: ${idb.tx}, puts ${idb.puts}`)
   console.log(`\n=== ${label}: ${fmt(mb, 0)} MB in ${fmt(r.ms / 1000, 2)} s = ${fmt(mbps(r.bytes, r.ms))} MB/s (status ${r.status}, engine done at ${fmt(r.engineMs / 1000, 2)} s)`)
   printCpu(label, before, after, mb)
   if (pageCdp !== undefined) {
