@@ -51,12 +51,6 @@ export interface DownloaderContext {
    * several peers: a visitor's loader brings its code then (it is part of the serving side's, Torrent.serve).
    */
   smartBan (): Promise<SmartBan>
-  /**
-   * Whether the one peer connected is the only source there is: no other peer connected and none other in the swarm as
-   * the trackers counted it. Its slow start (UNPROVEN_PEER_REQUESTS) then guards nothing, as no other peer could take the blocks,
-   * and would cost the first page a round trip to that peer (the first visit of a site only its publisher seeds).
-   */
-  alone? (): boolean
 }
 
 export class Downloader {
@@ -171,10 +165,9 @@ export class Downloader {
     // A snubbed peer (engine/peer-policy.ts) keeps one request at a time until it delivers again; one that has not
     // delivered a block yet gets a few (slow start), so peers that accept requests and never answer hold few blocks.
     const record = this.#ctx.policy.get(peer.key)
-    const unproven = record?.bytesDelivered === 0 && this.#ctx.alone?.() !== true
     const limit = record?.snubbed === true
       ? 1
-      : Math.min(unproven ? UNPROVEN_PEER_REQUESTS : MAX_OUTSTANDING_REQUESTS, peer.extended?.reqq ?? MAX_OUTSTANDING_REQUESTS)
+      : Math.min(record?.bytesDelivered === 0 ? UNPROVEN_PEER_REQUESTS : MAX_OUTSTANDING_REQUESTS, peer.extended?.reqq ?? MAX_OUTSTANDING_REQUESTS)
     const want = limit - pending.size
     // Refill in batches rather than one request per received block: each data-channel send has a fixed cost
     // (measured: ~0.15 ms in node-datachannel whatever the size), so many small sends cap throughput.

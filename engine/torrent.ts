@@ -287,8 +287,7 @@ export class Torrent extends Emitter<TorrentEvents> {
       warn: (err) => this.emit('warning', err),
       peerByKey: (key) => this.#peerList.byKey(key),
       policy: this.#policy,
-      smartBan: async () => new (this.#serving ?? await this.#servingCode!()).SmartBan(),
-      alone: () => this.#peerList.size < 2 && this.#discovery?.alone?.() === true
+      smartBan: async () => new (this.#serving ?? await this.#servingCode!()).SmartBan()
     }, have)
     this.#downloader = downloader
     for (let i = 0; i < metainfo.pieceCount; i++) if (downloader.have.has(i)) this.#verifiedBytes += pieceLengthAt(metainfo, i)

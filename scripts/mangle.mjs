@@ -49,7 +49,7 @@ export const MANGLED = [
   'forget', 'admit', 'onBan', 'rush', 'tick', 'badData', 'smartBan', 'servingCode', 'initiator', 'optimisticIntervalMs', 'rechokeIntervalMs',
   'downloadedBytes', 'uploadedBytes', 'uploadedTotal', 'cancelled', 'byKey', 'solo', 'destroy', 'createDiscovery',
   'discovery', 'createStore', 'onMetadata', 'onProgress', 'optimisticSlots', 'seedDeferMs', 'onActivity', 'onRead',
-  'timer', 'maxBytes', 'canHandle', 'alone', 'others',
+  'timer', 'maxBytes', 'canHandle',
   // engine/discovery/websocket-tracker, transport
   'infoHashBinary', 'peerIdBinary', 'intervalOverride', 'announceMessage', 'offerId', 'makeOffers', 'onAnnounce',
   'trackerId', 'swarmSize', 'WebSocketCtor', 'iceTimeoutMs', 'addPending', 'onAnswer', 'onOffer', 'acked', 'rtcConfig',

@@ -26,11 +26,6 @@ export interface Discovery extends Emitter<DiscoveryEvents> {
   /** The figures sent with the next periodic announce. */
   update (stats: AnnounceStats): void
   complete (stats: AnnounceStats): void
-  /**
-   * Every tracker has answered and counted at most one other peer in the swarm. Not there if a source cannot count
-   * them (the DHT, HTTP trackers here).
-   */
-  alone? (): boolean
   destroy (): Promise<void>
 }
 

@@ -409,11 +409,6 @@ export class WebSocketTrackerDiscovery extends Emitter<DiscoveryEvents> implemen
     for (const t of this.#trackers) void t.announce('completed')
   }
 
-  alone (): boolean {
-    // A tracker that has not answered yet may know others.
-    return Math.max(...this.#trackers.map((t) => t.others ?? 2)) < 2
-  }
-
   async destroy (): Promise<void> {
     if (this.#destroyed) return
     this.#destroyed = true
