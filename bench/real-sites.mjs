@@ -19,6 +19,8 @@
  *   npm run build && sh scripts/in-netns.sh node bench/real-sites.mjs      (BENCH_REAL_RUNS=3 by default;
  *                                                                            BENCH_REAL_SITES=mathjax,... a subset)
  * BENCH_REAL_BASELINE_DIST=/repo/tmp/old-dist adds an older build's peersite, visited in the same rounds (A/B).
+ * The Node seeder runs in a process of its own (bench/lib/process-seeder.mjs), as a publisher's does; before
+ * 2026-12-03 (third session) it shared this process with playwright, the tracker and the static servers.
  * Exports run() -> { title, markdown } for bench/run-all.mjs.
  */
 import { execFileSync } from 'node:child_process'
@@ -29,6 +31,7 @@ import { pathToFileURL } from 'node:url'
 import { assertInNetns, repoRoot, requireDist } from './lib/env.mjs'
 import { launchChromium } from './lib/chromium.mjs'
 import { startLocalSite } from './lib/local-site.mjs'
+import { startProcessSeeder } from './lib/process-seeder.mjs'
 import { dist } from './lib/swarm.mjs'
 import { envNumber, fmt, markdownTable, median } from './lib/table.mjs'
 
@@ -212,7 +215,14 @@ export async function run ({ runs = envNumber('BENCH_REAL_RUNS', 3), log = (s) =
       const peersite = Object.fromEntries(variants.map((v) => [v, { cold: [], warm: [], firstVisit: [], loaderBytes: [], prefetchLimit: undefined }]))
       try {
         for (const variant of variants) {
-          const site = await withDist(variant, async () => await startLocalSite(dir, { label: spec.name }))
+          // The seeder in a process of its own, as a publisher's is (on another machine): in this one it would share
+          // an event loop with playwright, whose work grows with every response, and with the static server.
+          const site = await withDist(variant, async () => await startLocalSite(dir, {
+            label: spec.name,
+            seed: async ({ out, root, trackerPort }) => await startProcessSeeder({
+              siteDir: root, torrent: await readFile(join(out, 'site.torrent')), trackers: [`ws://127.0.0.1:${trackerPort}/seeder`]
+            })
+          }))
           sites.push(site)
           peersite[variant].site = site
           peersite[variant].prefetchLimit = site.result.manifest.prefetchLimit
