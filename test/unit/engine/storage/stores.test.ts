@@ -7,6 +7,7 @@ import { StorageError } from '../../../../engine/errors.js'
 import { bitfieldString } from '../../../fixtures/bitfield.js'
 import { FsStore } from '../../../../engine/storage/fs.js'
 import { LateStore } from '../../../../engine/storage/late.js'
+import { attachStore } from '../../../../engine/storage/late-attach.js'
 import { MemoryStore } from '../../../../engine/storage/memory.js'
 import { LAYOUT, content, describeStore, fileTable, pieceOf, type StoreLayout } from './store-suite.js'
 
@@ -24,12 +25,12 @@ describeStore('LateStore, before its store is attached', async (layout) => ({ st
 
 describeStore('LateStore, attached', async (layout) => {
   const store = new LateStore(layout)
-  await store.attach(new MemoryStore(layout))
+  await attachStore(store, new MemoryStore(layout))
   return { store }
 }, {
   quota: async (layout, maxBytes) => {
     const store = new LateStore(layout)
-    await store.attach(new MemoryStore({ ...layout, maxBytes }))
+    await attachStore(store, new MemoryStore({ ...layout, maxBytes }))
     return { store }
   }
 })
