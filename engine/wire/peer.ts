@@ -77,9 +77,6 @@ export class Peer extends Emitter<PeerEvents> {
   supportsExtensions = false
   sentHandshake = false
   receivedHandshake = false
-  /** Payload bytes of piece messages. */
-  uploaded = 0
-  downloaded = 0
   lastReceivedAt = Date.now()
   lastSentAt = Date.now()
   destroyed = false
