@@ -250,8 +250,8 @@ export class Torrent extends Emitter<TorrentEvents> {
       peers: this.#peerList.connected,
       uploaded: this.#uploaded,
       downloaded: this.#downloaded,
-      uploadRate: this.#uploadRate?.rate ?? 0,
-      downloadRate: this.#downloadRate?.rate ?? 0,
+      uploadRate: typeof PEERSITE_BROWSER === 'undefined' ? this.#uploadRate!.rate : 0,
+      downloadRate: typeof PEERSITE_BROWSER === 'undefined' ? this.#downloadRate!.rate : 0,
       verified: this.#verifiedBytes,
       length: this.metainfo?.length ?? 0,
       webSeed: this.#fromWebSeeds
@@ -606,7 +606,8 @@ export class Torrent extends Emitter<TorrentEvents> {
 
   /** Resolves once the metainfo is known (immediately when it was given). */
   async ready (signal?: AbortSignal): Promise<Metainfo> {
-    if (this.metainfo !== undefined) return this.metainfo
+    // A plain site's loader has it from the start (see PEERSITE_KEYED above): the wait below is dead code there.
+    if (this.metainfo !== undefined || (typeof PEERSITE_KEYED === 'boolean' && !PEERSITE_KEYED && PEERSITE_SERVE_LATER === true)) return this.metainfo!
     return await new Promise<Metainfo>((resolve, reject) => {
       const off = this.once('metadata', (m) => {
         signal?.removeEventListener('abort', onAbort)
