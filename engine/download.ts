@@ -245,7 +245,7 @@ export class Downloader {
       const otherPeer = this.#ctx.peerByKey(other)
       if (otherPeer === undefined) continue
       this.#outstanding.get(otherPeer)?.delete(key)
-      otherPeer.writeCancel(index, begin, block.length)
+      otherPeer.writeCancels([{ index, begin, length: block.length }])
     }
     if (status === 'new') {
       this.#ctx.onDownloaded(peer, block.length)

@@ -36,7 +36,7 @@ export const MANGLED = [
   // engine/wire
   'maxMessageLength', 'receivedHandshake', 'metadataSize', 'amInterested', 'amChoking', 'peerChoking', 'peerInterested',
   'supportsExtensions', 'sentHandshake', 'writeExtension', 'writeNotInterested', 'writeInterested', 'writeExtendedHandshake',
-  'writeHandshake', 'writeRequests', 'writeBitfield', 'writeCancels', 'writeCancel', 'writeKeepAlive',
+  'writeHandshake', 'writeRequests', 'writeBitfield', 'writeCancels', 'writeKeepAlive',
   'writeHave', 'remotePeerId', 'lastReceivedAt', 'lastSentAt', 'msgType', 'isValidPayload', 'onHandshake', 'reserved',
   'assembler', 'writeUnchoke', 'writePieces', 'writeChoke', 'notInterested', 'remotePeerIdHex', 'payload', 'snubbed',
   'onExtendedHandshake', 'onPeerClose', 'infoHashBytes',

@@ -245,10 +245,6 @@ export class Peer extends Emitter<PeerEvents> {
 
 
 
-  writeCancel (index: number, begin: number, length: number): void {
-    this.sendBytes(encodeMessage({ type: 'cancel', index, begin, length }))
-  }
-
   /** Several cancels in one write. */
   writeCancels (requests: ReadonlyArray<{ index: number, begin: number, length: number }>): void {
     if (requests.length > 0) this.sendBytes(encodeCancels(requests))
