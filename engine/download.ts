@@ -245,7 +245,7 @@ export class Downloader {
       const otherPeer = this.#ctx.peerByKey(other)
       if (otherPeer === undefined) continue
       this.#outstanding.get(otherPeer)?.delete(key)
-      otherPeer.writeCancel(index, begin, block.length)
+      otherPeer.writeCancels([{ index, begin, length: block.length }])
     }
     if (status === 'new') {
       this.#ctx.onDownloaded(peer, block.length)
@@ -379,10 +379,7 @@ export class Downloader {
         this.picker.releaseRequest(peer.key, req, true)
         expired++
       }
-      if (expired > 0) {
-        policy.timedOut(peer.key, expired)
-        this.fill(peer)
-      }
+      if (expired > 0) this.fill(peer)
     }
     const snubbed = new Set(policy.snubDue(now, (key) => {
       const peer = this.#ctx.peerByKey(key)
@@ -398,7 +395,7 @@ export class Downloader {
       // Not excluded from it for good (as a timed-out request is): a publisher's seeder holds back requests that
       // other peers can serve (engine/spread.ts), and a visitor whose other peers then lack those pieces would wait
       // forever; a snubbed peer gets one request at a time anyway (picker.setSnubbed).
-      policy.timedOut(key, this.#withdraw(peer, pending, () => kept++ < 1, false))
+      this.#withdraw(peer, pending, () => kept++ < 1, false)
       this.#ctx.warn(new Error(`peer ${key}: snubbed`))
     }
     this.fillAll([...peers].filter((p) => !snubbed.has(p.key)), true)

@@ -20,7 +20,6 @@ export interface PeerRecord {
   lastDeliveredAt: number | undefined
   /** Since when it has had requests outstanding without delivering a block; undefined while it has none. */
   waitingSince: number | undefined
-  requestsTimedOut: number
   /** Pieces proven bad: it alone sent a failed piece, or smart ban found its block wrong. */
   badPieces: number
   snubbed: boolean
@@ -54,7 +53,7 @@ export class PeerPolicy {
     let record = this.#records.get(key)
     if (record === undefined) {
       record = {
-        key, connectedAt: now, bytesDelivered: 0, lastDeliveredAt: undefined, waitingSince: undefined, requestsTimedOut: 0,
+        key, connectedAt: now, bytesDelivered: 0, lastDeliveredAt: undefined, waitingSince: undefined,
         badPieces: 0, snubbed: false, connected: true, identity: {}
       }
     }
@@ -122,11 +121,6 @@ export class PeerPolicy {
   idle (key: string): void {
     const record = this.#records.get(key)
     if (record !== undefined) record.waitingSince = undefined
-  }
-
-  timedOut (key: string, requests: number): void {
-    const record = this.#records.get(key)
-    if (record !== undefined) record.requestsTimedOut += requests
   }
 
   /**

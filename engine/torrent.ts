@@ -184,8 +184,9 @@ export class Torrent extends Emitter<TorrentEvents> {
   #uploaded = 0
   #downloaded = 0
   #verifiedBytes = 0
-  readonly #uploadRate = new RateMeter()
-  readonly #downloadRate = new RateMeter()
+  /** Rates are for status lines (the CLI's, cli/lib/status.ts), never for decisions: the browser builds keep none (0). */
+  readonly #uploadRate = typeof PEERSITE_BROWSER === 'undefined' ? new RateMeter() : undefined
+  readonly #downloadRate = typeof PEERSITE_BROWSER === 'undefined' ? new RateMeter() : undefined
   #done = false
   destroyed = false
   /** BEP 19 web seeds (engine/webseed.ts attaches itself here): told when a reader waits for a piece. */
@@ -249,8 +250,8 @@ export class Torrent extends Emitter<TorrentEvents> {
       peers: this.#peerList.connected,
       uploaded: this.#uploaded,
       downloaded: this.#downloaded,
-      uploadRate: this.#uploadRate.rate,
-      downloadRate: this.#downloadRate.rate,
+      uploadRate: typeof PEERSITE_BROWSER === 'undefined' ? this.#uploadRate!.rate : 0,
+      downloadRate: typeof PEERSITE_BROWSER === 'undefined' ? this.#downloadRate!.rate : 0,
       verified: this.#verifiedBytes,
       length: this.metainfo?.length ?? 0,
       webSeed: this.#fromWebSeeds
@@ -279,7 +280,7 @@ export class Torrent extends Emitter<TorrentEvents> {
       onDownloaded: (peer, bytes) => {
         this.#side?.onDownloaded(peer, bytes)
         this.#downloaded += bytes
-        this.#downloadRate.add(bytes)
+        this.#downloadRate?.add(bytes)
       },
       badData: (key, reason) => {
         if (this.#policy.badPiece(key)) this.#peerList.ban(key, reason)
@@ -311,7 +312,7 @@ export class Torrent extends Emitter<TorrentEvents> {
       readable: (index) => this.#downloader?.readable(index),
       uploaded: (bytes) => {
         this.#uploaded += bytes
-        this.#uploadRate.add(bytes)
+        this.#uploadRate?.add(bytes)
       },
       warn: (peer, err) => this.#warnPeer(peer, err),
       ban: (peer, reason) => this.#peerList.ban(peer.key, reason),
@@ -605,7 +606,8 @@ export class Torrent extends Emitter<TorrentEvents> {
 
   /** Resolves once the metainfo is known (immediately when it was given). */
   async ready (signal?: AbortSignal): Promise<Metainfo> {
-    if (this.metainfo !== undefined) return this.metainfo
+    // A plain site's loader has it from the start (see PEERSITE_KEYED above): the wait below is dead code there.
+    if (this.metainfo !== undefined || (typeof PEERSITE_KEYED === 'boolean' && !PEERSITE_KEYED && PEERSITE_SERVE_LATER === true)) return this.metainfo!
     return await new Promise<Metainfo>((resolve, reject) => {
       const off = this.once('metadata', (m) => {
         signal?.removeEventListener('abort', onAbort)

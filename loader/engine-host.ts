@@ -139,7 +139,7 @@ export async function persistStore (torrent: Torrent, budget = VISIT_STORE_BUDGE
   const metainfo = torrent.metainfo
   if (!(store instanceof LateStore) || store.attached || metainfo === undefined) return
   const opened = await openPersistent(metainfo, budget)
-  if (opened !== undefined) await store.attach(opened.store)
+  if (opened !== undefined) await (await later()).attachStore(store, opened.store)
 }
 
 /** What one visit stores at most, unless the publisher's prefetch limit asks for more (storeBudget). */

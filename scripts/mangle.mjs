@@ -36,13 +36,13 @@ export const MANGLED = [
   // engine/wire
   'maxMessageLength', 'receivedHandshake', 'metadataSize', 'amInterested', 'amChoking', 'peerChoking', 'peerInterested',
   'supportsExtensions', 'sentHandshake', 'writeExtension', 'writeNotInterested', 'writeInterested', 'writeExtendedHandshake',
-  'writeHandshake', 'writeRequests', 'writeBitfield', 'writeCancels', 'writeCancel', 'writeKeepAlive',
+  'writeHandshake', 'writeRequests', 'writeBitfield', 'writeCancels', 'writeKeepAlive',
   'writeHave', 'remotePeerId', 'lastReceivedAt', 'lastSentAt', 'msgType', 'isValidPayload', 'onHandshake', 'reserved',
   'assembler', 'writeUnchoke', 'writePieces', 'writeChoke', 'notInterested', 'remotePeerIdHex', 'payload', 'snubbed',
   'onExtendedHandshake', 'onPeerClose', 'infoHashBytes',
   // engine/torrent, download, peer list and policy
   'emit', 'removeAllListeners', 'listenerCount', 'fingerprint', 'identity', 'bytesDelivered', 'wantsPeer', 'unchokedAt', 'deferredUntil', 'connectedAt', 'updateInterest', 'evictionCandidate',
-  'lastDeliveredAt', 'badPieces', 'maxPeers', 'newPeerWeight', 'peerByKey', 'requestsTimedOut', 'offerPiece',
+  'lastDeliveredAt', 'badPieces', 'maxPeers', 'newPeerWeight', 'peerByKey', 'offerPiece',
   'onBadPiece', 'seedTurnMs', 'stalled', 'remoteAddress', 'addConnection', 'onDownloaded', 'disconnected', 'ownId',
   'onReadable', 'onVerified', 'destroyAll', 'onUploaded', 'setSeeding', 'prioritize', 'delivered', 'rejectAll',
   'onRequest', 'identify', 'badPiece', 'onCancel', 'onChoked', 'onChoke', 'onBlock', 'rechoke', 'sentAt', 'wake',

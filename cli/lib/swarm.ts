@@ -5,7 +5,7 @@
  */
 import { mkdir, mkdtemp, open, readdir, rename, rm, rmdir } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
-import { Bitfield } from '../../engine/bitfield.js'
+import { Bitfield, fullBitfield } from '../../engine/bitfield.js'
 import { CombinedDiscovery } from '../../engine/discovery/combined.js'
 import { createNodeTrackerDiscovery } from '../../engine/discovery/node.js'
 import { AbortError, UsageError } from '../../engine/errors.js'
@@ -85,7 +85,7 @@ export async function startSeeder (opts: SwarmOptions & { metainfo: Metainfo, ro
   }, {
     infoHash: metainfo.infoHash,
     metainfo,
-    have: Bitfield.full(metainfo.pieceCount),
+    have: fullBitfield(metainfo.pieceCount),
     spread,
     ...(opts.pointer !== undefined ? { pointer: opts.pointer } : {}),
     ...(pex !== undefined ? { pex } : {})

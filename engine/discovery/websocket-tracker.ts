@@ -25,6 +25,9 @@ import type { AnnounceStats, Discovery, DiscoveryEvents, DiscoveryInit } from '.
 import { CHECK_ARGS, WS_CONNECT_TIMEOUT_MS, WS_DEFAULT_INTERVAL_MS, WS_DEFAULT_NUMWANT, WS_MAX_OFFERS_PER_ANNOUNCE, WS_MAX_PENDING, WS_MIN_INTERVAL_MS, WS_OFFER_TIMEOUT_MS, WS_RECONNECT_MAX_MS, WS_RECONNECT_MIN_MS } from '../constants.js'
 
 /** The part of the WebSocket API we use: browsers' WebSocket and the `ws` package's both fit. */
+/** Defined true in the browser builds (scripts/build-browser.mjs). */
+declare const PEERSITE_BROWSER: boolean | undefined
+
 export interface WebSocketLike {
   readonly readyState: number
   send (data: string): void
@@ -119,7 +122,8 @@ const IGNORE: TrackerMessage = { kind: 'ignore' }
 export function parseTrackerMessage (data: unknown, infoHash: string, peerId: string): TrackerMessage {
   let msg: Record<string, unknown>
   try {
-    const text = typeof data === 'string' ? data : utf8.decode(data instanceof ArrayBuffer ? new Uint8Array(data) : data as Uint8Array)
+    // A browser's WebSocket gives text frames as strings (binary ones as a Blob, which is not JSON): bytes are Node's `ws`.
+    const text = typeof PEERSITE_BROWSER !== 'undefined' || typeof data === 'string' ? data as string : utf8.decode(data instanceof ArrayBuffer ? new Uint8Array(data) : data as Uint8Array)
     msg = JSON.parse(text) as Record<string, unknown>
   } catch {
     return { kind: 'failure', reason: 'invalid tracker message (not JSON)' }
@@ -192,7 +196,7 @@ class TrackerSocket {
     try {
       socket = new this.#owner.WebSocketCtor(this.url)
     } catch (err) {
-      this.#owner.warn(new Error(`tracker ${this.url}: ${(err as Error).message}`))
+      this.#warn((err as Error).message)
       this.#scheduleReconnect()
       return
     }
@@ -217,10 +221,15 @@ class TrackerSocket {
       this.#dropPending()
       clearTimeout(this.#announceTimer)
       if (!this.destroyed) {
-        this.#owner.warn(new Error(`tracker ${this.url}: ${opened ? 'connection closed' : 'cannot connect'}`))
+        this.#warn(opened ? 'connection closed' : 'cannot connect')
         this.#scheduleReconnect()
       }
     }
+  }
+
+  /** A warning about this tracker, named by its URL. */
+  #warn (text: string): void {
+    this.#owner.warn(new Error(`tracker ${this.url}: ${text}`))
   }
 
   #scheduleReconnect (): void {
@@ -241,7 +250,7 @@ class TrackerSocket {
     try {
       this.#socket!.send(JSON.stringify(message))
     } catch (err) {
-      this.#owner.warn(new Error(`tracker ${this.url}: ${(err as Error).message}`))
+      this.#warn((err as Error).message)
     }
   }
 
@@ -299,10 +308,10 @@ class TrackerSocket {
     const msg = parseTrackerMessage(data, this.#owner.infoHashBinary, this.#owner.peerIdBinary)
     switch (msg.kind) {
       case 'failure':
-        this.#owner.warn(new Error(`tracker ${this.url}: ${msg.reason}`))
+        this.#warn(msg.reason)
         return
       case 'response':
-        if (msg.warning !== undefined) this.#owner.warn(new Error(`tracker ${this.url}: ${msg.warning}`))
+        if (msg.warning !== undefined) this.#warn(msg.warning)
         if (msg.trackerId !== undefined) this.#trackerId = msg.trackerId
         if (msg.interval !== undefined && this.#owner.intervalOverride === undefined && msg.interval !== this.#intervalMs) {
           this.#intervalMs = msg.interval

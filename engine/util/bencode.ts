@@ -110,19 +110,19 @@ function scan (bytes: Uint8Array, maxDepth: number, build: boolean): { value?: B
   let pos = 0
   for (;;) {
     const c = bytes[pos]
-    if (c === undefined) throw new BencodeError(pos === 0 ? 'empty bencoded value' : 'truncated bencoded value')
+    if (c === undefined) throw malformed(pos)
     const top = stack[stack.length - 1]
     const wantKey = top?.dict !== undefined && top.key === undefined
     let value: BValue | undefined
     if (c === CH_E) {
-      if (top === undefined || (top.dict !== undefined && !wantKey)) throw new BencodeError(`unexpected 'e' at ${pos}`)
+      if (top === undefined || (top.dict !== undefined && !wantKey)) throw malformed(pos)
       stack.pop()
       pos++
       value = top.list ?? top.dict
     } else if (wantKey && !isDigit(c)) {
-      throw new BencodeError(`dictionary key at ${pos} is not a string`)
+      throw malformed(pos)
     } else if (c === CH_D || c === CH_L) {
-      if (stack.length >= maxDepth) throw new BencodeError('bencoded value nested too deeply')
+      if (stack.length >= maxDepth) throw malformed(pos)
       stack.push(c === CH_L ? { list: [] } : { dict: Object.create(null) as { [key: string]: BValue } })
       pos++
       continue // the container is a finished value only at its 'e'
@@ -133,20 +133,20 @@ function scan (bytes: Uint8Array, maxDepth: number, build: boolean): { value?: B
       const digitsStart = p
       let n = 0
       while (isDigit(bytes[p])) n = n * 10 + (bytes[p++]! - 0x30)
-      if (p === digitsStart || p - digitsStart > 16 || bytes[p] !== CH_E) throw new BencodeError(`malformed integer at ${pos}`)
+      if (p === digitsStart || p - digitsStart > 16 || bytes[p] !== CH_E) throw malformed(pos)
       value = negative ? -n : n
       pos = p + 1
     } else if (isDigit(c)) {
       let p = pos
       let n = 0
       while (isDigit(bytes[p])) n = n * 10 + (bytes[p++]! - 0x30)
-      if (p - pos > 15 || bytes[p] !== CH_COLON) throw new BencodeError(`malformed string length at ${pos}`)
-      if (p + 1 + n > bytes.length) throw new BencodeError(`string at ${pos} runs past the end`)
+      if (p - pos > 15 || bytes[p] !== CH_COLON) throw malformed(pos)
+      if (p + 1 + n > bytes.length) throw malformed(pos)
       // A copy: the value must not pin (or alias) the caller's buffer, which may be a whole metadata message.
       if (build) value = bytes.slice(p + 1, p + 1 + n)
       pos = p + 1 + n
     } else {
-      throw new BencodeError(`unexpected byte 0x${c.toString(16)} at ${pos}`)
+      throw malformed(pos)
     }
     // A scalar or a closed container just ended.
     const parent = stack[stack.length - 1]
@@ -199,3 +199,5 @@ export function isBytes (v: BValue | undefined): v is Uint8Array {
 export function isInt (v: BValue | undefined): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v)
 }
+
+const malformed = (pos: number): BencodeError => new BencodeError(`malformed bencoding at byte ${pos}`)

@@ -100,9 +100,10 @@ export function encodeMessage (m: Message): Uint8Array {
     case 'keep-alive':
       return new Uint8Array(4)
     case 'choke':
-      return frame(MessageId.choke, 0).bytes
     case 'unchoke':
-      return frame(MessageId.unchoke, 0).bytes
+      // The browser's serving side writes these itself (engine/wire/serving-writes.ts).
+      if (typeof PEERSITE_BROWSER !== 'undefined') throw new RangeError(m.type)
+      return frame(m.type === 'choke' ? MessageId.choke : MessageId.unchoke, 0).bytes
     case 'interested':
       return frame(MessageId.interested, 0).bytes
     case 'not-interested':

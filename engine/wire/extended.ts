@@ -4,7 +4,7 @@
  */
 import { CHECK_ARGS } from '../constants.js'
 import { ProtocolError } from '../errors.js'
-import { BencodeError, bdecode, bencode, isBytes, isDict, isInt, type BValue } from '../util/bencode.js'
+import { BencodeError, bdecode, isBytes, isDict, isInt, type BValue } from '../util/bencode.js'
 import { utf8 } from '../util/bytes.js'
 import type { ExtendedHandshake } from './messages.js'
 
@@ -20,28 +20,31 @@ const MAX_EXTENDED_ID = 0xff
  * handshake to switch an extension off. Invalid ids or sizes are API misuse and throw RangeError.
  */
 export function encodeExtendedHandshake (h: ExtendedHandshake): Uint8Array {
-  const m: Record<string, number> = {}
-  for (const [name, id] of Object.entries(h.m)) {
+  // Written out in its fixed key order rather than through bencode() (whose encoder peersite.js then need not carry):
+  // BEP 3 sorts keys as raw byte strings, and m < metadata_size < p < reqq < v. The extension names are ours and
+  // ASCII, so sort() orders them as their bytes. Integers are safe integers here, written out in digits.
+  const str = (s: string): string => `${utf8.encode(s).length}:${s}`
+  let out = 'd1:md'
+  for (const name of Object.keys(h.m).sort()) {
+    const id = h.m[name]!
     if (CHECK_ARGS && (!Number.isInteger(id) || id < 0 || id > MAX_EXTENDED_ID)) throw new RangeError(`extension ${name}: id ${id} is not 0..255`)
-    m[name] = id
+    out += `${str(name)}i${id}e`
   }
-  const dict: Record<string, unknown> = { m }
+  out += 'e'
   if (h.metadataSize !== undefined) {
     if (CHECK_ARGS && (!Number.isSafeInteger(h.metadataSize) || h.metadataSize <= 0)) throw new RangeError(`invalid metadataSize ${h.metadataSize}`)
-    dict.metadata_size = h.metadataSize
+    out += `13:metadata_sizei${h.metadataSize}e`
   }
-  // BEP 10: "v: Client name and version (as a utf-8 string)".
-  if (h.v !== undefined) dict.v = utf8.encode(h.v)
-  if (h.reqq !== undefined) {
-    if (CHECK_ARGS && (!Number.isSafeInteger(h.reqq) || h.reqq <= 0)) throw new RangeError(`invalid reqq ${h.reqq}`)
-    dict.reqq = h.reqq
-  }
-  // A listening port: Node's only (browsers listen on nothing; the browser builds define PEERSITE_BROWSER).
   if (typeof PEERSITE_BROWSER === 'undefined' && h.p !== undefined) {
     if (!Number.isInteger(h.p) || h.p <= 0 || h.p > 65535) throw new RangeError(`invalid port ${h.p}`)
-    dict.p = h.p
+    out += `1:pi${h.p}e`
   }
-  return bencode(dict)
+  if (h.reqq !== undefined) {
+    if (CHECK_ARGS && (!Number.isSafeInteger(h.reqq) || h.reqq <= 0)) throw new RangeError(`invalid reqq ${h.reqq}`)
+    out += `4:reqqi${h.reqq}e`
+  }
+  if (h.v !== undefined) out += `1:v${str(h.v)}`
+  return utf8.encode(`${out}e`)
 }
 
 /**

@@ -77,9 +77,6 @@ export class Peer extends Emitter<PeerEvents> {
   supportsExtensions = false
   sentHandshake = false
   receivedHandshake = false
-  /** Payload bytes of piece messages. */
-  uploaded = 0
-  downloaded = 0
   lastReceivedAt = Date.now()
   lastSentAt = Date.now()
   destroyed = false
@@ -247,10 +244,6 @@ export class Peer extends Emitter<PeerEvents> {
   }
 
 
-
-  writeCancel (index: number, begin: number, length: number): void {
-    this.sendBytes(encodeMessage({ type: 'cancel', index, begin, length }))
-  }
 
   /** Several cancels in one write. */
   writeCancels (requests: ReadonlyArray<{ index: number, begin: number, length: number }>): void {

@@ -56,7 +56,6 @@ const writes: ThisType<Peer> & Pick<Peer, 'writeChoke' | 'writeUnchoke' | 'write
 
   /** Several blocks in one write (the uploader coalesces the blocks it has ready). */
   writePieces (blocks) {
-    for (const { block } of blocks) this.uploaded += block.length
     this.sendBytes(encodePieces(blocks))
   },
 

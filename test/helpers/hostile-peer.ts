@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { RTCPeerConnection } from 'node-datachannel/polyfill'
 import { WebSocket } from 'ws'
-import { Bitfield } from '../../engine/bitfield.js'
+import { fullBitfield } from '../../engine/bitfield.js'
 import { MAX_FIXED_MESSAGE_LENGTH, maxMessageLength } from '../../engine/constants.js'
 import { WebSocketTrackerDiscovery, type WebSocketConstructor } from '../../engine/discovery/websocket-tracker.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
@@ -54,7 +54,7 @@ export interface Behaviour {
 }
 
 const claimEverything = (wire: HostileWire): void => {
-  wire.send({ type: 'bitfield', bitfield: Bitfield.full(wire.metainfo.pieceCount).bytes })
+  wire.send({ type: 'bitfield', bitfield: fullBitfield(wire.metainfo.pieceCount).bytes })
   wire.send({ type: 'unchoke' })
 }
 

@@ -3,7 +3,7 @@
  * second or two, and "a player seeks before the download completes" would be a race. The rate is a property of
  * the seeder's store (each read waits its turn), so the engine, the wire protocol and WebRTC stay the real ones.
  */
-import { Bitfield } from '../../engine/bitfield.js'
+import { fullBitfield } from '../../engine/bitfield.js'
 import { TrackerDiscovery } from '../../engine/discovery/tracker.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { FsStore } from '../../engine/storage/fs.js'
@@ -50,7 +50,7 @@ export async function startSlowSeeder (init: SlowSeederInit): Promise<Torrent> {
   const torrent = new Torrent({
     createStore: (m) => new ThrottledStore(new FsStore({ pieceLength: m.pieceLength, length: m.length, root: init.root, files: m.files }), init.bytesPerSecond),
     createDiscovery: (d) => new TrackerDiscovery({ ...d, announce: init.announce, wrtc: nodeWrtc, rtcConfig, announceIntervalMs: 5_000 })
-  }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount) })
+  }, { infoHash: metainfo.infoHash, metainfo, have: fullBitfield(metainfo.pieceCount) })
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, 5_000)
     torrent.once('announced', () => { clearTimeout(timer); resolve() })

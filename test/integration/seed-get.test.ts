@@ -10,7 +10,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { download, startSeeder } from '../../cli/lib/swarm.js'
 import { buildTorrent } from '../../cli/lib/torrent.js'
 import { walkSite } from '../../cli/lib/walk.js'
-import { Bitfield } from '../../engine/bitfield.js'
+import { fullBitfield } from '../../engine/bitfield.js'
 import { TrackerDiscovery } from '../../engine/discovery/tracker.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { FsStore } from '../../engine/storage/fs.js'
@@ -121,7 +121,7 @@ describe('seed and get over WebRTC', () => {
     const hostile = new Torrent({
       createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: bad, files: m.files }),
       createDiscovery: (init) => new TrackerDiscovery({ ...init, announce: [trackerUrlFor(tracker, 'hostile')], wrtc: nodeWrtc, rtcConfig })
-    }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount) })
+    }, { infoHash: metainfo.infoHash, metainfo, have: fullBitfield(metainfo.pieceCount) })
     cleanups.push(async () => await hostile.destroy())
 
     const warnings: string[] = []

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { publishedWithSpa } from '../../../cli/run/serve.js'
 import { startGateway, type Gateway } from '../../../cli/lib/gateway.js'
 import { publishSite } from '../../../cli/lib/publish.js'
-import { Bitfield } from '../../../engine/bitfield.js'
+import { fullBitfield } from '../../../engine/bitfield.js'
 import type { Metainfo } from '../../../engine/metainfo/index.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
@@ -51,7 +51,7 @@ async function served (spa = false): Promise<{ gateway: Gateway, warnings: strin
   for (let i = 0; i < metainfo.pieceCount; i++) {
     await store.put(i, data.slice(i * metainfo.pieceLength, Math.min(data.length, (i + 1) * metainfo.pieceLength)))
   }
-  const seed = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount) })
+  const seed = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: fullBitfield(metainfo.pieceCount) })
   cleanups.push(async () => await seed.destroy())
   const [a, b] = memoryConnectionPair()
   seed.addConnection(a)

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { formatRequestLog, startGateway, type Gateway, type GatewayInit, type RequestLogEntry } from '../../../cli/lib/gateway.js'
-import { Bitfield } from '../../../engine/bitfield.js'
+import { Bitfield, fullBitfield } from '../../../engine/bitfield.js'
 import type { Metainfo } from '../../../engine/metainfo/index.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
@@ -44,7 +44,7 @@ async function seeder (): Promise<Torrent> {
   for (let i = 0; i < metainfo.pieceCount; i++) {
     await store.put(i, data.slice(i * metainfo.pieceLength, Math.min(data.length, (i + 1) * metainfo.pieceLength)))
   }
-  const t = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount) })
+  const t = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: fullBitfield(metainfo.pieceCount) })
   cleanups.push(async () => await t.destroy())
   return t
 }

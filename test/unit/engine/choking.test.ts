@@ -4,7 +4,7 @@
  * ChokerInit.newcomer), fills a freed slot at once, and every leecher finishes.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { Bitfield } from '../../../engine/bitfield.js'
+import { Bitfield, fullBitfield } from '../../../engine/bitfield.js'
 import { OPTIMISTIC_UNCHOKE_SLOTS, UPLOAD_SLOTS } from '../../../engine/constants.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
@@ -22,7 +22,7 @@ describe('Torrent upload slots', () => {
     const { metainfo, data } = await makeTorrent([{ path: 'a.bin', data: randomData(64 * PIECE, 5) }], PIECE)
     const store = new MemoryStore({ pieceLength: metainfo.pieceLength, length: metainfo.length })
     for (let i = 0; i < metainfo.pieceCount; i++) await store.put(i, data.slice(i * PIECE, (i + 1) * PIECE))
-    const seed = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount) })
+    const seed = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: fullBitfield(metainfo.pieceCount) })
     torrents.push(seed)
 
     let unchoked = 0

@@ -5,7 +5,7 @@
  * Once the bitfield shows nothing it lacks, it says `not-interested`; a complete torrent never says `interested`.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { Bitfield } from '../../../engine/bitfield.js'
+import { Bitfield, fullBitfield } from '../../../engine/bitfield.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
 import { memoryConnectionPair } from '../../../engine/transport/memory.js'
@@ -69,7 +69,7 @@ describe('interest from the handshake on', () => {
   })
 
   it('a complete torrent is never interested', async () => {
-    const { remote, received, infoHash } = await connected(Bitfield.full(8))
+    const { remote, received, infoHash } = await connected(fullBitfield(8))
     remote.send(encodeHandshake({ infoHash, peerId: new Uint8Array(20).fill(7) }))
     await until(() => types(received).includes('bitfield'))
     expect(types(received)).not.toContain('interested')

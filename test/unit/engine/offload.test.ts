@@ -4,7 +4,7 @@
  * holds back requests for pieces a connected visitor holds, and still serves a visitor that nobody else can serve.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { Bitfield } from '../../../engine/bitfield.js'
+import { Bitfield, fullBitfield } from '../../../engine/bitfield.js'
 import type { Metainfo } from '../../../engine/metainfo/index.js'
 import { Spread, type SpreadInit } from '../../../engine/spread.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
@@ -24,7 +24,7 @@ async function origin (pieces: number, spreadInit: SpreadInit = {}): Promise<{ m
   const store = new MemoryStore({ pieceLength: metainfo.pieceLength, length: metainfo.length })
   for (let i = 0; i < metainfo.pieceCount; i++) await store.put(i, data.slice(i * PIECE, (i + 1) * PIECE))
   const spread = new Spread<Peer>(spreadInit)
-  const seed = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount), spread })
+  const seed = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: fullBitfield(metainfo.pieceCount), spread })
   torrents.push(seed)
   return { metainfo, seed, spread }
 }

@@ -5,7 +5,7 @@
  * (engine/spread.ts): the mirror carries the visitor, the publisher's upload does not grow.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { Bitfield } from '../../../engine/bitfield.js'
+import { fullBitfield } from '../../../engine/bitfield.js'
 import type { Metainfo } from '../../../engine/metainfo/index.js'
 import { Spread } from '../../../engine/spread.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
@@ -26,7 +26,7 @@ async function seed (metainfo: Metainfo, data: Uint8Array, kind: 'publisher' | '
     infoHash: metainfo.infoHash,
     metainfo,
     ...(maxPeers !== undefined ? { maxPeers } : {}),
-    have: Bitfield.full(metainfo.pieceCount),
+    have: fullBitfield(metainfo.pieceCount),
     ...(kind === 'publisher' ? { spread: new Spread<Peer>() } : {}),
     ...(kind === 'mirror' ? { keepSeeds: true } : {})
   })

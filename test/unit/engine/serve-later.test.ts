@@ -4,7 +4,7 @@
  * are served (an interested leecher is unchoked and completes, a peer without metadata fetches it over BEP 9).
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { Bitfield } from '../../../engine/bitfield.js'
+import { fullBitfield } from '../../../engine/bitfield.js'
 import * as serving from '../../../engine/serving.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
@@ -29,7 +29,7 @@ describe('Torrent serveLater', () => {
     const store = memoryStore(metainfo)
     for (let i = 0; i < metainfo.pieceCount; i++) await store.put(i, data.slice(i * PIECE, (i + 1) * PIECE))
     const seed = new Torrent({ createStore: () => store }, {
-      infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount), serveLater: true
+      infoHash: metainfo.infoHash, metainfo, have: fullBitfield(metainfo.pieceCount), serveLater: true
     })
     const leecher = new Torrent({ createStore: memoryStore }, { infoHash: metainfo.infoHash, metainfo })
     const fetcher = new Torrent({ createStore: memoryStore }, { infoHash: metainfo.infoHash })

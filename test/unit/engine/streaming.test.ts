@@ -4,7 +4,7 @@
  * share the peers, and a file larger than the store still streams.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { Bitfield } from '../../../engine/bitfield.js'
+import { Bitfield, fullBitfield } from '../../../engine/bitfield.js'
 import { MAX_OUTSTANDING_REQUESTS, readAheadPieces, RUSH_KEEP_REQUESTS, UNPROVEN_PEER_REQUESTS } from '../../../engine/constants.js'
 import { AbortError } from '../../../engine/errors.js'
 import type { Metainfo } from '../../../engine/metainfo/index.js'
@@ -243,7 +243,7 @@ describe('Torrent.read streaming', () => {
       if (reads++ > 0) await gate
       return await get(index, range, signal)
     }
-    const seed = new Torrent({ createStore: () => seedStore }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount) })
+    const seed = new Torrent({ createStore: () => seedStore }, { infoHash: metainfo.infoHash, metainfo, have: fullBitfield(metainfo.pieceCount) })
     torrents.push(seed)
     const { torrent, order } = await leecher(metainfo, data)
     const [ours, theirs] = memoryConnectionPair()

@@ -3,7 +3,7 @@
  * metadata on either side) and in a site's swarm; a Torrent without an exchange does not advertise the extension.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { Bitfield } from '../../../engine/bitfield.js'
+import { fullBitfield } from '../../../engine/bitfield.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
 import { generateEd25519, nodeSigner } from '../../../engine/pointer/node.js'
@@ -54,7 +54,7 @@ describe('peersite_pointer between Torrents', () => {
     const { metainfo, data } = await makeTorrent([{ path: 'index.html', data: randomData(20_000, 1) }])
     const publisherSide = exchange(newBook())
     const store = await storeWith(metainfo, data)
-    const seeder = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: Bitfield.full(metainfo.pieceCount), pointer: publisherSide.exchange })
+    const seeder = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: fullBitfield(metainfo.pieceCount), pointer: publisherSide.exchange })
     const visitorSide = exchange(newBook())
     const visitor = new Torrent({ createStore: (m) => new MemoryStore({ pieceLength: m.pieceLength, length: m.length }) }, { infoHash: metainfo.infoHash, pointer: visitorSide.exchange })
     const plain = new Torrent({ createStore: (m) => new MemoryStore({ pieceLength: m.pieceLength, length: m.length }) }, { infoHash: metainfo.infoHash })

@@ -12,7 +12,7 @@ import type { Metainfo } from '../../../../engine/metainfo/index.js'
 import { MemoryStore } from '../../../../engine/storage/memory.js'
 import { Torrent } from '../../../../engine/torrent.js'
 import { TcpListener } from '../../../../engine/transport/tcp-listener.js'
-import { Bitfield } from '../../../../engine/bitfield.js'
+import { fullBitfield } from '../../../../engine/bitfield.js'
 import type { Peer } from '../../../../engine/wire/peer.js'
 import { makeTorrent, randomData } from '../../../fixtures/make-torrent.js'
 import { storeWith } from '../../../fixtures/engine-peers.js'
@@ -25,7 +25,7 @@ afterEach(async () => {
 interface Node { torrent: Torrent, port: number, discovery: TcpDiscovery, heard: PeerAddress[] }
 
 /** `have`: the pieces a node with `data` holds (default all of them). */
-async function node (metainfo: Metainfo, data: Uint8Array | undefined, pex: boolean, have = Bitfield.full(metainfo.pieceCount)): Promise<Node> {
+async function node (metainfo: Metainfo, data: Uint8Array | undefined, pex: boolean, have = fullBitfield(metainfo.pieceCount)): Promise<Node> {
   const listener = await TcpListener.listen({ host: '127.0.0.1', port: 0 })
   cleanups.push(async () => await listener.close())
   const exchange = pex ? new TcpPeerExchange({ listenPort: listener.port }) : undefined
@@ -67,7 +67,7 @@ it('leechers that know only the seeder learn each other\'s listening address fro
   // announces its pieces to seeds too, and a seed may drop a peer that has become complete (two seeds have nothing to
   // give each other, once slots are scarce), after which it would not tell the other leecher about it. On loopback, megabytes take less
   // than that tick.
-  const have = Bitfield.full(metainfo.pieceCount)
+  const have = fullBitfield(metainfo.pieceCount)
   have.set(metainfo.pieceCount - 1, false)
   const seeder = await node(metainfo, data, true, have)
   const a = await node(metainfo, undefined, true)

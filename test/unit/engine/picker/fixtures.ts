@@ -1,5 +1,5 @@
 /** Readable fixtures for picker tests (the style of libtorrent's test_piece_picker). */
-import { Bitfield } from '../../../../engine/bitfield.js'
+import { Bitfield, fullBitfield } from '../../../../engine/bitfield.js'
 import { bitfieldOf } from '../../../fixtures/bitfield.js'
 import { PiecePicker, type BlockRequest } from '../../../../engine/picker/index.js'
 
@@ -25,7 +25,7 @@ export function setup (availability: string, have = '', opts: { pieceLength?: nu
 }
 
 /** A peer with every piece (not registered: it does not change availability). */
-export const all = (picker: PiecePicker): Bitfield => Bitfield.full(picker.pieceCount)
+export const all = (picker: PiecePicker): Bitfield => fullBitfield(picker.pieceCount)
 
 /** The distinct piece indices of some requests, in order of first appearance. */
 export const pieces = (reqs: readonly BlockRequest[]): number[] => [...new Set(reqs.map((r) => r.index))]

@@ -1,10 +1,10 @@
 /** The picker's side of peer policy: timed-out blocks, snubbed and unproven peers, exclusive (single-source) pieces. */
 import { describe, expect, it } from 'vitest'
-import { Bitfield } from '../../../../engine/bitfield.js'
+import { Bitfield, fullBitfield } from '../../../../engine/bitfield.js'
 import { PiecePicker } from '../../../../engine/picker/index.js'
 import { BLOCK } from './fixtures.js'
 
-const full = (n: number): Bitfield => Bitfield.full(n)
+const full = (n: number): Bitfield => fullBitfield(n)
 
 /** Two pieces of two blocks, end game on at once (maxRequestsPerBlock 2, no delay) unless said otherwise. */
 function picker (init: Partial<ConstructorParameters<typeof PiecePicker>[0]> = {}): PiecePicker {

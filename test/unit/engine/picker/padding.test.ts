@@ -1,6 +1,6 @@
 /** BEP 47 padding: "clients ... should also avoid requesting byte-ranges covering their contents". */
 import { describe, expect, it } from 'vitest'
-import { Bitfield } from '../../../../engine/bitfield.js'
+import { fullBitfield } from '../../../../engine/bitfield.js'
 import { PiecePicker } from '../../../../engine/picker/index.js'
 import { BLOCK } from './fixtures.js'
 
@@ -9,7 +9,7 @@ describe('picker and BEP 47 padding', () => {
     // Three pieces of 4 blocks; piece 0 ends with 2.5 blocks of padding, piece 1 with one block, piece 2 is whole.
     const tailPadding = new Map([[0, 2 * BLOCK + BLOCK / 2], [1, BLOCK]])
     const p = new PiecePicker({ pieceCount: 3, pieceLength: 4 * BLOCK, length: 12 * BLOCK, seed: 1, tailPadding })
-    const reqs = p.pick('a', Bitfield.full(3), 100, 0)
+    const reqs = p.pick('a', fullBitfield(3), 100, 0)
     const ends = new Map<number, number>()
     for (const r of reqs) ends.set(r.index, Math.max(ends.get(r.index) ?? 0, r.begin + r.length))
     expect(Object.fromEntries(ends)).toEqual({ 0: BLOCK + BLOCK / 2, 1: 3 * BLOCK, 2: 4 * BLOCK })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Bitfield } from '../../../../engine/bitfield.js'
+import { Bitfield, fullBitfield } from '../../../../engine/bitfield.js'
 import { bitfieldOf } from '../../../fixtures/bitfield.js'
 import { PiecePicker, type BlockRequest } from '../../../../engine/picker/index.js'
 import { all, BLOCK, pickOrder, pieces, setup } from './fixtures.js'
@@ -36,7 +36,7 @@ describe('PiecePicker', () => {
     })
 
     it('breaks ties randomly, reproducibly for a given seed', () => {
-      const first = (seed: number): number => pieces(setup('11111111', '', { seed }).pick('x', Bitfield.full(8), 1))[0]!
+      const first = (seed: number): number => pieces(setup('11111111', '', { seed }).pick('x', fullBitfield(8), 1))[0]!
       expect(first(7)).toBe(first(7))
       const seen = new Set(Array.from({ length: 20 }, (_, seed) => first(seed)))
       expect(seen.size).toBeGreaterThan(3)
@@ -44,7 +44,7 @@ describe('PiecePicker', () => {
 
     it('counts seeds and `have` messages', () => {
       const p = setup('0000')
-      p.addPeer('seed', Bitfield.full(4))
+      p.addPeer('seed', fullBitfield(4))
       p.peerHave('late', 2)
       p.peerHave('late', 2) // repeated have: counted once
       expect([0, 1, 2, 3].map((i) => p.availability(i))).toEqual([1, 1, 2, 1])
@@ -135,8 +135,8 @@ describe('PiecePicker', () => {
 
     it('can be disabled', () => {
       const p = new PiecePicker({ pieceCount: 1, pieceLength: BLOCK, length: BLOCK, maxRequestsPerBlock: 1 })
-      p.pick('a', Bitfield.full(1), 1)
-      expect(p.pick('b', Bitfield.full(1), 1)).toEqual([])
+      p.pick('a', fullBitfield(1), 1)
+      expect(p.pick('b', fullBitfield(1), 1)).toEqual([])
     })
   })
 
@@ -204,7 +204,7 @@ describe('PiecePicker', () => {
     expect(p.pieceSize(2)).toBe(BLOCK + 100)
     expect(p.blockCount(2)).toBe(2)
     p.addPriority(2, 2)
-    expect(p.pick('x', Bitfield.full(3), 2)).toEqual([
+    expect(p.pick('x', fullBitfield(3), 2)).toEqual([
       { index: 2, begin: 0, length: BLOCK },
       { index: 2, begin: BLOCK, length: 100 }
     ])
@@ -212,7 +212,7 @@ describe('PiecePicker', () => {
     expect(p.blockReceived('x', 2, BLOCK, 100).status).toBe('new')
 
     const tiny = new PiecePicker({ pieceCount: 1, pieceLength: 4 * BLOCK, length: 5 })
-    expect(tiny.pick('x', Bitfield.full(1), 10)).toEqual([{ index: 0, begin: 0, length: 5 }])
+    expect(tiny.pick('x', fullBitfield(1), 10)).toEqual([{ index: 0, begin: 0, length: 5 }])
   })
 
   it('isInteresting: the peer has a piece we lack', () => {
@@ -235,7 +235,7 @@ describe('PiecePicker', () => {
         const b = new Bitfield(pieceCount)
         for (let i = 0; i < pieceCount; i++) if (rand(3) === 0) b.set(i)
         const key = `peer${step}`
-        p.addPeer(key, rand(10) === 0 ? Bitfield.full(pieceCount) : b)
+        p.addPeer(key, rand(10) === 0 ? fullBitfield(pieceCount) : b)
         live.push(key)
       } else if (op === 1) {
         p.removePeer(live.splice(rand(live.length), 1)[0]!)
@@ -243,7 +243,7 @@ describe('PiecePicker', () => {
         for (let n = 0; n < 20; n++) p.peerHave(live[rand(live.length)]!, rand(pieceCount))
       }
       if (step % 50 === 49) p.markHave(rand(pieceCount))
-      const [req] = p.pick('x', Bitfield.full(pieceCount), 1)
+      const [req] = p.pick('x', fullBitfield(pieceCount), 1)
       if (req === undefined) continue
       let min = Infinity
       for (let i = 0; i < pieceCount; i++) if (!p.have.has(i)) min = Math.min(min, p.availability(i))
@@ -255,7 +255,7 @@ describe('PiecePicker', () => {
   it('handles 100k pieces', () => {
     const pieceCount = 100_000
     const p = new PiecePicker({ pieceCount, pieceLength: BLOCK, length: pieceCount * BLOCK, seed: 3 })
-    const has = Bitfield.full(pieceCount)
+    const has = fullBitfield(pieceCount)
     const half = new Bitfield(pieceCount)
     for (let i = 0; i < pieceCount; i += 2) half.set(i)
     p.addPeer('seed', has)

@@ -1,6 +1,6 @@
 /** The picker's "wanted" set: unwanted pieces are skipped by background (rarest-first) picking, fetched only for readers. */
 import { describe, expect, it } from 'vitest'
-import { Bitfield } from '../../../../engine/bitfield.js'
+import { fullBitfield } from '../../../../engine/bitfield.js'
 import { PiecePicker } from '../../../../engine/picker/index.js'
 
 const BLOCK = 16 * 1024
@@ -13,7 +13,7 @@ function picker (pieceCount: number): PiecePicker {
 function drain (p: PiecePicker, max = 100): number[] {
   const out: number[] = []
   for (;;) {
-    const reqs = p.pick('x', Bitfield.full(p.pieceCount), max).filter((r) => r.duplicate !== true)
+    const reqs = p.pick('x', fullBitfield(p.pieceCount), max).filter((r) => r.duplicate !== true)
     if (reqs.length === 0) return out.sort((a, b) => a - b)
     out.push(...reqs.map((r) => r.index))
   }

@@ -1,11 +1,12 @@
 /**
  * LateStore (a first visit's store: pieces in memory until the IndexedDB store's code has loaded): what was put
- * before attach() moves to the attached store, what comes after goes there directly, and a piece the attached store
+ * before attachStore() moves to the attached store, what comes after goes there directly, and a piece the attached store
  * refuses stays readable from memory.
  */
 import { describe, expect, it } from 'vitest'
 import { StorageError } from '../../../../engine/errors.js'
 import { LateStore } from '../../../../engine/storage/late.js'
+import { attachStore } from '../../../../engine/storage/late-attach.js'
 import { MemoryStore } from '../../../../engine/storage/memory.js'
 import { LAYOUT, content, pieceOf } from './store-suite.js'
 
@@ -19,7 +20,7 @@ describe('LateStore', () => {
     await late.put(2, piece(2))
     const target = new MemoryStore(LAYOUT)
     expect(late.attached).toBe(false)
-    await late.attach(target)
+    await attachStore(late, target)
     expect(late.attached).toBe(true)
     expect([0, 1, 2].map((i) => target.has(i))).toEqual([true, false, true])
     await late.put(1, piece(1))
@@ -36,7 +37,7 @@ describe('LateStore', () => {
     await late.put(1, piece(1))
     // Room for one piece only.
     const target = new MemoryStore({ ...LAYOUT, maxBytes: piece(0).length })
-    await late.attach(target)
+    await attachStore(late, target)
     expect(target.has(0)).toBe(true)
     expect(target.has(1)).toBe(false)
     expect(await late.get(1)).toEqual(piece(1))
@@ -51,7 +52,7 @@ describe('LateStore', () => {
     await late.put(0, piece(0))
     await late.put(1, piece(1))
     const target = new MemoryStore({ ...LAYOUT, maxBytes: budget })
-    const attaching = late.attach(target)
+    const attaching = attachStore(late, target)
     const puts = await Promise.allSettled([late.put(2, piece(2)), late.put(3, piece(3))])
     await attaching
     const held = (await Promise.all([0, 1, 2, 3].map(async (i) => await late.get(i).then(() => i, () => undefined)))).filter((i) => i !== undefined)
@@ -63,14 +64,14 @@ describe('LateStore', () => {
 
   it('closes a store attached after close(), and refuses a second or a differently laid out one', async () => {
     const other = new LateStore(LAYOUT)
-    await expect(other.attach(new MemoryStore({ ...LAYOUT, length: LAYOUT.length + 1 }))).rejects.toThrow(StorageError)
-    await other.attach(new MemoryStore(LAYOUT))
-    await expect(other.attach(new MemoryStore(LAYOUT))).rejects.toThrow(StorageError)
+    await expect(attachStore(other, new MemoryStore({ ...LAYOUT, length: LAYOUT.length + 1 }))).rejects.toThrow(StorageError)
+    await attachStore(other, new MemoryStore(LAYOUT))
+    await expect(attachStore(other, new MemoryStore(LAYOUT))).rejects.toThrow(StorageError)
 
     const late = new LateStore(LAYOUT)
     await late.close()
     const target = new MemoryStore(LAYOUT)
-    await late.attach(target)
+    await attachStore(late, target)
     expect((await target.put(0, piece(0)).catch((e: unknown) => e) as StorageError).code).toBe('ERR_CLOSED')
   })
 })
