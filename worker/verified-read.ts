@@ -16,10 +16,12 @@ import { MAX_CACHED_FILE, type PieceCache, type VerifiedRuns } from './file-cach
 import type { OpenBody } from './site.js'
 import { piecesOf, pieceSize, verifyPiece, type PieceTable } from './verify.js'
 
-/** Tries per piece before the read fails: the first failure refetches it, the second also drops the leader. */
 /** A plain site's build (scripts/build-browser.mjs): no sectioned index. */
 declare const PEERSITE_PLAIN: boolean | undefined
+/** Set in every browser build (undefined in Node's tests): onBadPiece, a probe for the tests, is left out of them. */
+declare const PEERSITE_BROWSER: boolean | undefined
 
+/** Tries per piece before the read fails: the first failure refetches it, the second also drops the leader. */
 export const MAX_PIECE_ATTEMPTS = 3
 /**
  * Bytes of pieces asked for ahead of the response's consumer, from the engine port and from the piece cache: each
@@ -46,7 +48,7 @@ export interface VerifiedReadInit {
   readonly cache?: PieceCache | undefined
   /** Runs verified in this worker's life (file-cache.ts): served without another read or check. */
   readonly memory?: VerifiedRuns | undefined
-  /** Told of every piece that failed its check (tests and the debug log). */
+  /** Told of every piece that failed its check (Node's tests only: the browser builds leave the calls out). */
   readonly onBadPiece?: (index: number, source: 'cache' | 'engine') => void
 }
 
@@ -69,7 +71,7 @@ async function cachedRun (init: VerifiedReadInit, first: number, last: number): 
   if (run === undefined) return undefined
   if (await verifyRun(init.table, first, last, run)) return run
   init.cache!.deleteRun(first, last)
-  init.onBadPiece?.(first, 'cache')
+  if (typeof PEERSITE_BROWSER === 'undefined') init.onBadPiece?.(first, 'cache')
   return undefined
 }
 
@@ -157,7 +159,7 @@ async function openVerified (init: VerifiedReadInit, path: string, offset: numbe
           return hit
         }
         cache.delete(i)
-        init.onBadPiece?.(i, 'cache')
+        if (typeof PEERSITE_BROWSER === 'undefined') init.onBadPiece?.(i, 'cache')
       }
     }
     // From here on the engine sends the rest of the read; lookups started ahead are dropped.
@@ -183,7 +185,7 @@ async function openVerified (init: VerifiedReadInit, path: string, offset: numbe
         return value.bytes
       }
       attempts++
-      init.onBadPiece?.(i, 'engine')
+      if (typeof PEERSITE_BROWSER === 'undefined') init.onBadPiece?.(i, 'engine')
       closeEngine()
       if (attempts >= MAX_PIECE_ATTEMPTS) {
         engine.reject(table.infoHash, i, true)

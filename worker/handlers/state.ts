@@ -47,12 +47,13 @@ export class WorkerState {
   readonly #seen = new Set<string>()
   readonly #pins: LoaderPins | undefined
   #table: Promise<PieceTable> | undefined
+  // The next three are declared only (no class field): the builds without a gateway or site key never set them.
   /** Through a gateway: the site the host name names, its manifest and torrent provided by the leader page. */
-  readonly gateway: GatewaySource | undefined
-  /** The pinned manifest of the loader folder (version 1 of a keyed site). */
-  base: SiteManifest | undefined
+  declare readonly gateway: GatewaySource | undefined
+  /** The pinned manifest of the loader folder (version 1 of a keyed site; set in the keyed build only). */
+  declare base: SiteManifest | undefined
   /** A keyed site's newer versions (worker/version.ts), in the keyed build of the worker only. */
-  readonly versions: Versions | undefined
+  declare readonly versions: Versions | undefined
   /** The piece cache of the current infohash, opened once (it reads its keys into memory: file-cache.ts). */
   #pieceCache: { readonly infoHash: string, readonly cache: Promise<PieceCache | undefined>, readonly memory: VerifiedRuns } | undefined
   /** The shell's bytes once they matched their pin: only the pinned shell is ever kept, so they cannot go stale. */
@@ -61,8 +62,8 @@ export class WorkerState {
   constructor (scope: string, init: { engine?: EngineClient, pins?: LoaderPins | undefined, gateway?: GatewaySource | undefined, versions?: Versions } = {}) {
     this.scope = new URL(scope)
     this.#pins = init.pins
-    this.gateway = init.gateway
-    this.versions = init.versions
+    if (typeof PEERSITE_GATEWAY_BUILD !== 'boolean' || PEERSITE_GATEWAY_BUILD) this.gateway = init.gateway
+    if (typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) this.versions = init.versions
     this.#cacheName = `peersite:${this.scope.href}`
     this.#shellKey = new URL('index.html', this.scope).href
     this.#manifestUrl = new URL(MANIFEST_FILE, this.scope).href
@@ -185,8 +186,9 @@ export class WorkerState {
       const hit = await this.#pinned(cache, this.#manifestUrl)
       if (hit !== undefined) {
         try {
-          this.base = parseManifest(await hit.json())
-          return ((typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) ? await this.versions?.restore(this) : undefined) ?? this.#setSite(this.#ours(createSite(this.base, this.scope.href)))
+          const base = parseManifest(await hit.json())
+          if (typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) this.base = base
+          return ((typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) ? await this.versions?.restore(this) : undefined) ?? this.#setSite(this.#ours(createSite(base, this.scope.href)))
         } catch { /* a corrupt entry: fetch it again */ }
       }
       const [site, res] = await this.#fetchManifest()
@@ -347,8 +349,9 @@ export class WorkerState {
       if (!res.ok) throw new Error(`${MANIFEST_FILE} answered ${res.status}`)
       text = await res.text()
     }
-    this.base = parseManifest(JSON.parse(text))
-    const site = this.#ours(createSite(this.base, this.scope.href))
+    const base = parseManifest(JSON.parse(text))
+    if (typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) this.base = base
+    const site = this.#ours(createSite(base, this.scope.href))
     return [site, new Response(text, { headers: { 'Content-Type': 'application/json' } })]
   }
 }
