@@ -12,19 +12,29 @@
  *   move to it: the rest of their pieces are read again there, so the stream goes on without a gap.
  * - Failures are typed (EngineReadError.kind), so the worker answers 404, 416, 502 or 504, each with its reason.
  */
-import { AbortError, PeersiteError } from '../engine/errors.js'
 import type { EngineErrorKind, EngineReply, EngineRequest } from './protocol.js'
 
 /** A plain site's build (scripts/build-browser.mjs): no sectioned index, so no hints for the engine. */
 declare const PEERSITE_PLAIN: boolean | undefined
 
-/** A read failed: why (`kind`, see protocol.ts EngineErrorKind) and a sentence for the visitor. */
-export class EngineReadError extends PeersiteError {
+/**
+ * A read failed: why (`kind`, see protocol.ts EngineErrorKind) and a sentence for the visitor. The worker's own error
+ * classes, not engine/errors.ts's: nothing reads their `code`, and sw.js then carries no copy of the engine's.
+ */
+export class EngineReadError extends Error {
   readonly kind: EngineErrorKind
   constructor (kind: EngineErrorKind, message: string) {
-    super(message, 'ERR_ENGINE')
+    super(message)
     this.name = 'EngineReadError'
     this.kind = kind
+  }
+}
+
+/** The request's signal fired, or the response body was cancelled. */
+export class AbortError extends Error {
+  constructor (message = 'aborted') {
+    super(message)
+    this.name = 'AbortError'
   }
 }
 

@@ -10,8 +10,7 @@
  * fail twice loses its port (the real leader page introduces itself again); a piece that fails a third time ends the
  * read with EngineReadError 'verification'.
  */
-import { AbortError } from '../engine/errors.js'
-import { EngineReadError, type EnginePiece, type PieceRun } from './engine-client.js'
+import { AbortError, EngineReadError, type EnginePiece, type PieceRun } from './engine-client.js'
 import { MAX_CACHED_FILE, type PieceCache, type VerifiedRuns } from './file-cache.js'
 import type { OpenBody } from './site.js'
 import { piecesOf, pieceSize, verifyPiece, type PieceTable } from './verify.js'

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { AbortError } from '../../../engine/errors.js'
-import { EngineClient, EngineReadError, type EnginePiece, type PieceRun } from '../../../worker/engine-client.js'
+import { AbortError, EngineClient, EngineReadError, type EnginePiece, type PieceRun } from '../../../worker/engine-client.js'
 import type { EngineReply, EngineRequest } from '../../../worker/protocol.js'
 
 const HASH = 'cd'.repeat(20)
