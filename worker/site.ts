@@ -427,11 +427,15 @@ export async function siteResponse (request: Request, url: URL, rel: string, sit
 
 async function siteAnswer (request: Request, url: URL, rel: string, site: Site, open: OpenBody): Promise<Response> {
   let found: Resolution
-  try {
-    found = await resolveLazily(site, rel, url)
-  } catch (err) {
-    // A section that is missing on the host, or that does not match peersite.json (site-index.ts): nothing served.
-    return messagePage(503, 'Site index unavailable', String(err))
+  // A plain site's table is all in memory: resolveFile does not throw.
+  if (typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) found = resolveFile(site, rel, url)
+  else {
+    try {
+      found = await resolveLazily(site, rel, url)
+    } catch (err) {
+      // A section that is missing on the host, or that does not match peersite.json (site-index.ts): nothing served.
+      return messagePage(503, 'Site index unavailable', String(err))
+    }
   }
   switch (found.kind) {
     case 'file':
@@ -454,8 +458,9 @@ async function siteAnswer (request: Request, url: URL, rel: string, site: Site, 
  * framing) nor mirrored, so a frame navigation gets a page that replaces the top window's address instead.
  */
 function redirectResponse (request: Request, url: URL, location: string, status: number): Response {
+  // A plain site redirects only to its own folders (a trailing slash added): never to another origin.
   const target = new URL(location)
-  if (target.origin !== url.origin && request.mode === 'navigate' && request.destination === 'iframe') {
+  if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) && target.origin !== url.origin && request.mode === 'navigate' && request.destination === 'iframe') {
     const headers = baseHeaders('text/html; charset=utf-8')
     headers.set('Cache-Control', 'no-store')
     const script = JSON.stringify(target.href).replace(/</g, '\\u003c')
