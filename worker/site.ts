@@ -225,7 +225,7 @@ export function contentType (type: string): string {
 /** One encoder for every hash: constructing a TextEncoder per call was most of publish's index time on 10,000 files. */
 const UTF8 = new TextEncoder()
 
-/** FNV-1a (32 bits) of a string's UTF-8 bytes: the ETag token, and the bucket of a path (site-index.ts). */
+/** FNV-1a (32 bits) of a string's UTF-8 bytes: the bucket of a path (site-index.ts). */
 export function fnv1a32 (s: string): number {
   let h = 0x811c9dc5
   for (const byte of UTF8.encode(s)) {
@@ -235,17 +235,12 @@ export function fnv1a32 (s: string): number {
   return h >>> 0
 }
 
-/** FNV-1a as 8 hex digits: a short, header-safe token for a path of any characters. */
-function fnv1a (s: string): string {
-  return fnv1a32(s).toString(16).padStart(8, '0')
-}
-
 /**
- * A strong ETag: the infohash names the whole published version (a new publish is a new infohash), the path hash
- * the file in it. ETags are compared per URL, so a hash collision between two paths could not confuse a cache.
+ * A strong ETag: the infohash names the whole published version (a new publish is a new infohash), the path, percent-
+ * encoded (header-safe: no quote, comma or byte outside ASCII), the file in it.
  */
 export function etagOf (site: Site, path: string): string {
-  return `"${site.infoHash}-${fnv1a(path)}"`
+  return `"${site.infoHash}-${encodeURIComponent(path)}"`
 }
 
 /** RFC 9110 §13.1.2: If-None-Match uses the weak comparison; "*" matches any current representation. */
