@@ -318,7 +318,8 @@ export function contentDisposition (name: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`
 }
 
-function baseHeaders (type: string): Headers {
+/** A worker response's headers (the shell's too): its type, no sniffing, revalidated every time. */
+export function baseHeaders (type: string): Headers {
   return new Headers({
     'Content-Type': type,
     'X-Content-Type-Options': 'nosniff',

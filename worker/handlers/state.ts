@@ -12,7 +12,7 @@
 import { EngineClient } from '../engine-client.js'
 import { cacheNameFor, dropOtherVersions, openPieceCache, VerifiedRuns, type PieceCache } from '../file-cache.js'
 import { loadedIndexCode, MANIFEST_FILE, TORRENT_FILE, type LoaderPins, type SiteManifest, type WorkerMessage } from '../protocol.js'
-import { createSite, parseManifest, relativePath, resolveFile, type OpenBody, type Site } from '../site.js'
+import { baseHeaders, createSite, parseManifest, relativePath, resolveFile, type OpenBody, type Site } from '../site.js'
 import { verifiedOpen, verifiedRun, type VerifiedReadInit } from '../verified-read.js'
 import { parsePieceTable, pinOf, type PieceTable } from '../verify.js'
 import type { GatewaySource } from '../gateway-source.js'
@@ -28,11 +28,6 @@ declare const PEERSITE_KEYED: boolean | undefined
 /** A plain site's build (worker/site.ts): no sectioned index. */
 declare const PEERSITE_PLAIN: boolean | undefined
 
-const SHELL_HEADERS = {
-  'Content-Type': 'text/html; charset=utf-8',
-  'Cache-Control': 'no-cache',
-  'X-Content-Type-Options': 'nosniff'
-}
 
 export class WorkerState {
   readonly scope: URL
@@ -128,7 +123,7 @@ export class WorkerState {
 
   /** The loader's index.html, as the answer to a top-level navigation: cache first, the network if it is gone. */
   async shell (): Promise<Response> {
-    if (this.#shell !== undefined) return new Response(this.#shell as Uint8Array<ArrayBuffer>, { headers: SHELL_HEADERS })
+    if (this.#shell !== undefined) return new Response(this.#shell as Uint8Array<ArrayBuffer>, { headers: baseHeaders('text/html; charset=utf-8') })
     const hit = await this.#pinned(this.#shellKey)
     if (hit !== undefined) return hit
     const res = await this.#fetchShell()
@@ -338,7 +333,7 @@ export class WorkerState {
     if (!res.ok) res = await fetch(this.#shellKey, { cache: 'no-cache' })
     if (!res.ok) throw new Error(`the loader page answered ${res.status}`)
     // A fresh response: no `redirected` flag (a navigation must not get one) and no host encoding headers.
-    return new Response(await res.arrayBuffer(), { status: 200, headers: SHELL_HEADERS })
+    return new Response(await res.arrayBuffer(), { status: 200, headers: baseHeaders('text/html; charset=utf-8') })
   }
 
   async #fetchManifest (): Promise<[Site, Response]> {
