@@ -185,7 +185,7 @@ export class EngineClient {
       pull: async (controller) => {
         this.#deliver(read, controller, await this.#next(read))
       },
-      cancel: () => { this.#fail(read, new AbortError('the response body was cancelled'), true) }
+      cancel: () => { this.#fail(read, new AbortError('cancelled'), true) }
     })
   }
 
