@@ -101,9 +101,10 @@ async function openVerified (init: VerifiedReadInit, path: string, offset: numbe
   const end = start + length
   // Pieces of small files go to the cache (a whole page's worth); big media is read on demand each time.
   const cacheable = cache !== undefined && file.length <= MAX_CACHED_FILE
-  // A small file's pieces are cached together when it is read whole (file-cache.ts), one by one otherwise.
-  const whole = file.length === 0 ? undefined : piecesOf(table, fileStart, 0, file.length)
-  if (cacheable && whole !== undefined) {
+  // A small file's pieces are cached together when it is read whole (file-cache.ts), one by one otherwise. (The
+  // range check above leaves no empty file here.)
+  const whole = piecesOf(table, fileStart, 0, file.length)
+  if (cacheable) {
     const run = await verifiedRun(init, path)
     if (run !== undefined) {
       const from = start - whole.first * table.pieceLength
@@ -116,7 +117,7 @@ async function openVerified (init: VerifiedReadInit, path: string, offset: numbe
     }
   }
   /** The verified pieces of a whole-file read, kept together in the cache once the last one is in. */
-  const collect: Uint8Array[] | undefined = cacheable && whole !== undefined && first === whole.first && last === whole.last ? [] : undefined
+  const collect: Uint8Array[] | undefined = cacheable && first === whole.first && last === whole.last ? [] : undefined
   let index = first
   let engineReader: ReadableStreamDefaultReader<EnginePiece> | undefined
   let attempts = 0
