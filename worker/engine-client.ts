@@ -185,7 +185,7 @@ export class EngineClient {
       pull: async (controller) => {
         this.#deliver(read, controller, await this.#next(read))
       },
-      cancel: () => { this.#fail(read, new AbortError('cancelled'), true) }
+      cancel: () => { this.#fail(read, new AbortError('body cancelled'), true) }
     })
   }
 

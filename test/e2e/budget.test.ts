@@ -90,8 +90,8 @@
  * -162 B, -38 B); the worker's own two error classes instead of engine/errors.ts's PeersiteError (-61 B); the ETag
  * names a file by its percent-encoded path instead of an FNV-1a hash (-68 B); the loader files' cache opened where it
  * is read or written, the shell's headers from baseHeaders, the manifest's site built in one method (-55 B); the
- * leader check without the shape tests its frameType and id checks imply (-39 B); smaller cuts (-28 B): sw.js
- * 9,251 -> 8,697 B (-554 B): 35,278 B, budget 35.29 KB.
+ * leader check without the shape tests its frameType and id checks imply (-36 B); smaller cuts (-28 B): sw.js
+ * 9,251 -> 8,700 B (-551 B): 35,281 B, budget 35.29 KB.
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -103,7 +103,7 @@ import { publishSite } from '../../cli/lib/publish.js'
 import { makeTempDir } from '../helpers/tmp.js'
 import { assertLoaderBuilt, loaderDir, repoRoot } from './harness.js'
 
-const BUDGET_BYTES = 35_292
+const BUDGET_BYTES = 35_295
 const FORBIDDEN = /node_modules\/(bittorrent-tracker|simple-peer|@thaunknown\/simple-peer|webtorrent|buffer|readable-stream|events|debug)\//
 
 const gz = (bytes: Uint8Array): number => gzipSync(bytes, { level: 9 }).length
