@@ -12,19 +12,31 @@
  *   move to it: the rest of their pieces are read again there, so the stream goes on without a gap.
  * - Failures are typed (EngineReadError.kind), so the worker answers 404, 416, 502 or 504, each with its reason.
  */
-import { AbortError, PeersiteError } from '../engine/errors.js'
 import type { EngineErrorKind, EngineReply, EngineRequest } from './protocol.js'
 
 /** A plain site's build (scripts/build-browser.mjs): no sectioned index, so no hints for the engine. */
 declare const PEERSITE_PLAIN: boolean | undefined
+/** Set in every browser build (undefined in Node's tests). */
+declare const PEERSITE_BROWSER: boolean | undefined
 
-/** A read failed: why (`kind`, see protocol.ts EngineErrorKind) and a sentence for the visitor. */
-export class EngineReadError extends PeersiteError {
+/**
+ * A read failed: why (`kind`, see protocol.ts EngineErrorKind) and a sentence for the visitor. The worker's own error
+ * classes, not engine/errors.ts's: nothing reads their `code`, and sw.js then carries no copy of the engine's.
+ */
+export class EngineReadError extends Error {
   readonly kind: EngineErrorKind
   constructor (kind: EngineErrorKind, message: string) {
-    super(message, 'ERR_ENGINE')
+    super(message)
     this.name = 'EngineReadError'
     this.kind = kind
+  }
+}
+
+/** The request's signal fired, or the response body was cancelled. */
+export class AbortError extends Error {
+  constructor (message = 'aborted') {
+    super(message)
+    this.name = 'AbortError'
   }
 }
 
@@ -109,12 +121,18 @@ export class EngineClient {
     this.#requestLeader = init.requestLeader ?? (() => {})
     this.#leaderTimeoutMs = init.leaderTimeoutMs ?? LEADER_TIMEOUT_MS
     this.#stallTimeoutMs = init.stallTimeoutMs ?? STALL_TIMEOUT_MS
+    if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN)) {
+      this.hint = (infoHash, request, transfer = []) => {
+        const leader = this.#leaders.get(infoHash)
+        if (leader === undefined || leader.closed) return
+        try { leader.port.postMessage(request, transfer) } catch { /* the port is gone */ }
+      }
+    }
+    if (typeof PEERSITE_BROWSER === 'undefined') this.hasLeader = (infoHash) => this.#leaders.get(infoHash)?.closed === false
   }
 
-  /** Whether a live port is known for this infohash. */
-  hasLeader (infoHash: string): boolean {
-    return this.#leaders.get(infoHash)?.closed === false
-  }
+  /** Whether a live port is known for this infohash (for Node's tests: the browser builds leave it out). */
+  declare readonly hasLeader: ((infoHash: string) => boolean) | undefined
 
   /** A page runs the engine for `infoHash` and reads go to `port` from now on (the newest port wins). */
   setLeader (infoHash: string, port: MessagePort): void {
@@ -123,7 +141,10 @@ export class EngineClient {
     const leader: Leader = { infoHash, port, reads: new Map(), closed: false }
     port.onmessage = (event: MessageEvent) => { this.#onReply(leader, event.data) }
     // Where MessagePort has a close event (recent Chromium, Node), a closed leader tab is noticed at once.
-    port.addEventListener('close', () => { this.#onClose(leader) })
+    // Its reads then wait for the next leader (they move to it) or their stall timeout. No `need-leader` here: a
+    // closed port means either a re-introduction (its new port is on the way) or a closed leader tab (the next
+    // holder of the lock introduces itself); asking would make the leader replace its port once more.
+    port.addEventListener('close', () => { leader.closed = true })
     port.start()
     this.#leaders.set(infoHash, leader)
     if (old !== undefined) {
@@ -164,21 +185,16 @@ export class EngineClient {
       pull: async (controller) => {
         this.#deliver(read, controller, await this.#next(read))
       },
-      cancel: () => { this.#fail(read, new AbortError('the response body was cancelled'), true) }
+      cancel: () => { this.#fail(read, new AbortError('body cancelled'), true) }
     })
   }
 
   /**
    * A hint for the engine (no answer comes): posted to this infohash's leader if there is one, else dropped. Only a
-   * sectioned index sends hints (handlers/site.ts): a plain site's build has none.
+   * sectioned index sends hints (handlers/site.ts): a plain site's build has none (set in the constructor, declared
+   * here so that no field is left of it).
    */
-  readonly hint = (typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN)
-    ? undefined
-    : (infoHash: string, request: EngineRequest & { type: 'preload' }, transfer: Transferable[] = []): void => {
-        const leader = this.#leaders.get(infoHash)
-        if (leader === undefined || leader.closed) return
-        this.#post(leader, request, transfer)
-      }
+  declare readonly hint: ((infoHash: string, request: EngineRequest & { type: 'preload' }, transfer?: Transferable[]) => void) | undefined
 
   /**
    * Piece `index` from this infohash's leader failed the worker's check: the engine drops its copy and fetches it
@@ -305,13 +321,6 @@ export class EngineClient {
     if (read.waiter !== null) this.#arm(read)
   }
 
-  #onClose (leader: Leader): void {
-    // Its reads wait for the next leader (they move to it) or their stall timeout. No `need-leader` here: a
-    // closed port means either a re-introduction (its new port is on the way) or a closed leader tab (the next
-    // holder of the lock introduces itself); asking would make the leader replace its port once more.
-    leader.closed = true
-  }
-
   async #leaderFor (infoHash: string, signal?: AbortSignal): Promise<Leader> {
     const known = this.#leaders.get(infoHash)
     if (known !== undefined && !known.closed) return known
@@ -344,7 +353,7 @@ export class EngineClient {
     try { this.#requestLeader() } catch { /* no clients to ask: the timeout answers */ }
   }
 
-  #post (leader: Leader, msg: EngineRequest, transfer: Transferable[] = []): void {
-    try { leader.port.postMessage(msg, transfer) } catch { /* a closed port: the stall timeout or a new leader settles it */ }
+  #post (leader: Leader, msg: EngineRequest): void {
+    try { leader.port.postMessage(msg) } catch { /* a closed port: the stall timeout or a new leader settles it */ }
   }
 }

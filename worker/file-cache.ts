@@ -7,6 +7,9 @@
  * bytes of its neighbours that the check needs. One cache per scope and infohash; a new publish is a new infohash,
  * and the caches of older ones are deleted when the worker learns of the new one.
  */
+/** Set in every browser build (undefined in Node's tests): a service worker always has `caches`, Node may not. */
+declare const PEERSITE_BROWSER: boolean | undefined
+
 const PREFIX = 'peersite-files:'
 /** Pieces of files up to this size are kept (pages, styles, scripts, images); bigger media stays on demand. */
 export const MAX_CACHED_FILE = 8 * 1024 * 1024
@@ -18,7 +21,7 @@ export function cacheNameFor (scope: string, infoHash: string): string {
 
 /** Deletes the piece caches of this scope's other infohashes (older publishes). */
 export async function dropOtherVersions (scope: string, infoHash: string): Promise<void> {
-  if (typeof caches === 'undefined') return
+  if (typeof PEERSITE_BROWSER === 'undefined' && typeof caches === 'undefined') return
   const keep = cacheNameFor(scope, infoHash)
   for (const name of await caches.keys()) {
     if (name.startsWith(`${PREFIX}${scope}:`) && name !== keep) await caches.delete(name)
@@ -51,7 +54,7 @@ const runKeyFor = (first: number, last: number): string => `https://peersite.inv
  * 150 ms before it reached the engine.
  */
 export async function openPieceCache (cacheName: string): Promise<PieceCache | undefined> {
-  if (typeof caches === 'undefined') return undefined
+  if (typeof PEERSITE_BROWSER === 'undefined' && typeof caches === 'undefined') return undefined
   const cache = await caches.open(cacheName).catch(() => undefined)
   if (cache === undefined) return undefined
   const known = new Set((await cache.keys().catch(() => [])).map((r) => r.url))

@@ -12,9 +12,10 @@
 export interface ClientLike { readonly id: string, readonly url: string, readonly frameType?: string }
 
 export function acceptsLeader (source: unknown, controlled: readonly ClientLike[], scope: URL): boolean {
-  if (typeof source !== 'object' || source === null || !('frameType' in source) || !('id' in source)) return false
-  const client = source as ClientLike
-  if (client.frameType !== 'top-level') return false
+  // Anything but a top-level window client (a port, a worker, null) has no frameType 'top-level'; a forged object
+  // with one still has to be, by id, one of the windows this worker controls.
+  const client = source as Partial<ClientLike> | null | undefined
+  if (client?.frameType !== 'top-level') return false
   const ours = controlled.find((c) => c.id === client.id)
   return ours !== undefined && ours.frameType === 'top-level' && ours.url.startsWith(scope.href)
 }

@@ -225,7 +225,7 @@ export function contentType (type: string): string {
 /** One encoder for every hash: constructing a TextEncoder per call was most of publish's index time on 10,000 files. */
 const UTF8 = new TextEncoder()
 
-/** FNV-1a (32 bits) of a string's UTF-8 bytes: the ETag token, and the bucket of a path (site-index.ts). */
+/** FNV-1a (32 bits) of a string's UTF-8 bytes: the bucket of a path (site-index.ts). */
 export function fnv1a32 (s: string): number {
   let h = 0x811c9dc5
   for (const byte of UTF8.encode(s)) {
@@ -235,17 +235,12 @@ export function fnv1a32 (s: string): number {
   return h >>> 0
 }
 
-/** FNV-1a as 8 hex digits: a short, header-safe token for a path of any characters. */
-function fnv1a (s: string): string {
-  return fnv1a32(s).toString(16).padStart(8, '0')
-}
-
 /**
- * A strong ETag: the infohash names the whole published version (a new publish is a new infohash), the path hash
- * the file in it. ETags are compared per URL, so a hash collision between two paths could not confuse a cache.
+ * A strong ETag: the infohash names the whole published version (a new publish is a new infohash), the path, percent-
+ * encoded (header-safe: no quote, comma or byte outside ASCII), the file in it.
  */
 export function etagOf (site: Site, path: string): string {
-  return `"${site.infoHash}-${fnv1a(path)}"`
+  return `"${site.infoHash}-${encodeURIComponent(path)}"`
 }
 
 /** RFC 9110 §13.1.2: If-None-Match uses the weak comparison; "*" matches any current representation. */
@@ -323,7 +318,8 @@ export function contentDisposition (name: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`
 }
 
-function baseHeaders (type: string): Headers {
+/** A worker response's headers (the shell's too): its type, no sniffing, revalidated every time. */
+export function baseHeaders (type: string): Headers {
   return new Headers({
     'Content-Type': type,
     'X-Content-Type-Options': 'nosniff',
@@ -427,11 +423,15 @@ export async function siteResponse (request: Request, url: URL, rel: string, sit
 
 async function siteAnswer (request: Request, url: URL, rel: string, site: Site, open: OpenBody): Promise<Response> {
   let found: Resolution
-  try {
-    found = await resolveLazily(site, rel, url)
-  } catch (err) {
-    // A section that is missing on the host, or that does not match peersite.json (site-index.ts): nothing served.
-    return messagePage(503, 'Site index unavailable', String(err))
+  // A plain site's table is all in memory: resolveFile does not throw.
+  if (typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) found = resolveFile(site, rel, url)
+  else {
+    try {
+      found = await resolveLazily(site, rel, url)
+    } catch (err) {
+      // A section that is missing on the host, or that does not match peersite.json (site-index.ts): nothing served.
+      return messagePage(503, 'Site index unavailable', String(err))
+    }
   }
   switch (found.kind) {
     case 'file':
@@ -454,8 +454,9 @@ async function siteAnswer (request: Request, url: URL, rel: string, site: Site, 
  * framing) nor mirrored, so a frame navigation gets a page that replaces the top window's address instead.
  */
 function redirectResponse (request: Request, url: URL, location: string, status: number): Response {
+  // A plain site redirects only to its own folders (a trailing slash added): never to another origin.
   const target = new URL(location)
-  if (target.origin !== url.origin && request.mode === 'navigate' && request.destination === 'iframe') {
+  if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) && target.origin !== url.origin && request.mode === 'navigate' && request.destination === 'iframe') {
     const headers = baseHeaders('text/html; charset=utf-8')
     headers.set('Cache-Control', 'no-store')
     const script = JSON.stringify(target.href).replace(/</g, '\\u003c')

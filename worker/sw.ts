@@ -22,7 +22,9 @@ declare const PEERSITE_KEYED: boolean
 
 // Through a gateway the site is the one the host name names, and only that one (never a path, query or fragment).
 const gateway = PEERSITE_GATEWAY_BUILD ? gatewayOf(self.location.hostname, self.registration.scope) : undefined
-const state = new WorkerState(self.registration.scope, { pins: readPins(self), gateway, ...(PEERSITE_KEYED ? { versions: new Versions(self.registration.scope) } : {}) })
+const pins = readPins(self)
+// No build is both a gateway's and keyed (scripts/build-browser.mjs); the others pass the pins alone.
+const state = new WorkerState(self.registration.scope, PEERSITE_GATEWAY_BUILD ? { pins, gateway } : PEERSITE_KEYED ? { pins, versions: new Versions(self.registration.scope) } : { pins })
 const handled = PEERSITE_GATEWAY_BUILD && gateway !== undefined ? [gatewayFileHandler, ...handlers] : handlers
 // A worker the browser restarted reads its manifest back from the cache before the first request needs it.
 if (self.registration.active !== null) void state.loadSite().catch(() => {})
@@ -48,7 +50,7 @@ self.addEventListener('message', (event) => {
     })())
     return
   }
-  if (gateway !== undefined && msg?.type === 'site' && typeof msg.manifest === 'string' && msg.torrent instanceof ArrayBuffer) {
+  if (PEERSITE_GATEWAY_BUILD && gateway !== undefined && msg?.type === 'site' && typeof msg.manifest === 'string' && msg.torrent instanceof ArrayBuffer) {
     const { manifest, torrent } = msg
     event.waitUntil((async () => {
       if (acceptsLeader(event.source, await self.clients.matchAll({ type: 'window' }), state.scope)) {

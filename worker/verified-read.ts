@@ -10,16 +10,17 @@
  * fail twice loses its port (the real leader page introduces itself again); a piece that fails a third time ends the
  * read with EngineReadError 'verification'.
  */
-import { AbortError } from '../engine/errors.js'
-import { EngineReadError, type EnginePiece, type PieceRun } from './engine-client.js'
+import { AbortError, EngineReadError, type EnginePiece, type PieceRun } from './engine-client.js'
 import { MAX_CACHED_FILE, type PieceCache, type VerifiedRuns } from './file-cache.js'
 import type { OpenBody } from './site.js'
 import { piecesOf, pieceSize, verifyPiece, type PieceTable } from './verify.js'
 
-/** Tries per piece before the read fails: the first failure refetches it, the second also drops the leader. */
 /** A plain site's build (scripts/build-browser.mjs): no sectioned index. */
 declare const PEERSITE_PLAIN: boolean | undefined
+/** Set in every browser build (undefined in Node's tests): onBadPiece, a probe for the tests, is left out of them. */
+declare const PEERSITE_BROWSER: boolean | undefined
 
+/** Tries per piece before the read fails: the first failure refetches it, the second also drops the leader. */
 export const MAX_PIECE_ATTEMPTS = 3
 /**
  * Bytes of pieces asked for ahead of the response's consumer, from the engine port and from the piece cache: each
@@ -46,7 +47,7 @@ export interface VerifiedReadInit {
   readonly cache?: PieceCache | undefined
   /** Runs verified in this worker's life (file-cache.ts): served without another read or check. */
   readonly memory?: VerifiedRuns | undefined
-  /** Told of every piece that failed its check (tests and the debug log). */
+  /** Told of every piece that failed its check (Node's tests only: the browser builds leave the calls out). */
   readonly onBadPiece?: (index: number, source: 'cache' | 'engine') => void
 }
 
@@ -69,7 +70,7 @@ async function cachedRun (init: VerifiedReadInit, first: number, last: number): 
   if (run === undefined) return undefined
   if (await verifyRun(init.table, first, last, run)) return run
   init.cache!.deleteRun(first, last)
-  init.onBadPiece?.(first, 'cache')
+  if (typeof PEERSITE_BROWSER === 'undefined') init.onBadPiece?.(first, 'cache')
   return undefined
 }
 
@@ -100,9 +101,10 @@ async function openVerified (init: VerifiedReadInit, path: string, offset: numbe
   const end = start + length
   // Pieces of small files go to the cache (a whole page's worth); big media is read on demand each time.
   const cacheable = cache !== undefined && file.length <= MAX_CACHED_FILE
-  // A small file's pieces are cached together when it is read whole (file-cache.ts), one by one otherwise.
-  const whole = file.length === 0 ? undefined : piecesOf(table, fileStart, 0, file.length)
-  if (cacheable && whole !== undefined) {
+  // A small file's pieces are cached together when it is read whole (file-cache.ts), one by one otherwise. (The
+  // range check above leaves no empty file here.)
+  const whole = piecesOf(table, fileStart, 0, file.length)
+  if (cacheable) {
     const run = await verifiedRun(init, path)
     if (run !== undefined) {
       const from = start - whole.first * table.pieceLength
@@ -115,7 +117,7 @@ async function openVerified (init: VerifiedReadInit, path: string, offset: numbe
     }
   }
   /** The verified pieces of a whole-file read, kept together in the cache once the last one is in. */
-  const collect: Uint8Array[] | undefined = cacheable && whole !== undefined && first === whole.first && last === whole.last ? [] : undefined
+  const collect: Uint8Array[] | undefined = cacheable && first === whole.first && last === whole.last ? [] : undefined
   let index = first
   let engineReader: ReadableStreamDefaultReader<EnginePiece> | undefined
   let attempts = 0
@@ -157,7 +159,7 @@ async function openVerified (init: VerifiedReadInit, path: string, offset: numbe
           return hit
         }
         cache.delete(i)
-        init.onBadPiece?.(i, 'cache')
+        if (typeof PEERSITE_BROWSER === 'undefined') init.onBadPiece?.(i, 'cache')
       }
     }
     // From here on the engine sends the rest of the read; lookups started ahead are dropped.
@@ -183,7 +185,7 @@ async function openVerified (init: VerifiedReadInit, path: string, offset: numbe
         return value.bytes
       }
       attempts++
-      init.onBadPiece?.(i, 'engine')
+      if (typeof PEERSITE_BROWSER === 'undefined') init.onBadPiece?.(i, 'engine')
       closeEngine()
       if (attempts >= MAX_PIECE_ATTEMPTS) {
         engine.reject(table.infoHash, i, true)

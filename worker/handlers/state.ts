@@ -12,7 +12,7 @@
 import { EngineClient } from '../engine-client.js'
 import { cacheNameFor, dropOtherVersions, openPieceCache, VerifiedRuns, type PieceCache } from '../file-cache.js'
 import { loadedIndexCode, MANIFEST_FILE, TORRENT_FILE, type LoaderPins, type SiteManifest, type WorkerMessage } from '../protocol.js'
-import { createSite, parseManifest, relativePath, resolveFile, type OpenBody, type Site } from '../site.js'
+import { baseHeaders, createSite, parseManifest, relativePath, resolveFile, type OpenBody, type Site } from '../site.js'
 import { verifiedOpen, verifiedRun, type VerifiedReadInit } from '../verified-read.js'
 import { parsePieceTable, pinOf, type PieceTable } from '../verify.js'
 import type { GatewaySource } from '../gateway-source.js'
@@ -28,11 +28,6 @@ declare const PEERSITE_KEYED: boolean | undefined
 /** A plain site's build (worker/site.ts): no sectioned index. */
 declare const PEERSITE_PLAIN: boolean | undefined
 
-const SHELL_HEADERS = {
-  'Content-Type': 'text/html; charset=utf-8',
-  'Cache-Control': 'no-cache',
-  'X-Content-Type-Options': 'nosniff'
-}
 
 export class WorkerState {
   readonly scope: URL
@@ -43,16 +38,18 @@ export class WorkerState {
   readonly #cacheName: string
   readonly #shellKey: string
   readonly #manifestUrl: string
+  readonly #torrentUrl: string
   /** infohashes a leader announced that the manifest did not have: each one makes at most one refresh */
   readonly #seen = new Set<string>()
   readonly #pins: LoaderPins | undefined
   #table: Promise<PieceTable> | undefined
+  // The next three are declared only (no class field): the builds without a gateway or site key never set them.
   /** Through a gateway: the site the host name names, its manifest and torrent provided by the leader page. */
-  readonly gateway: GatewaySource | undefined
-  /** The pinned manifest of the loader folder (version 1 of a keyed site). */
-  base: SiteManifest | undefined
+  declare readonly gateway: GatewaySource | undefined
+  /** The pinned manifest of the loader folder (version 1 of a keyed site; set in the keyed build only). */
+  declare base: SiteManifest | undefined
   /** A keyed site's newer versions (worker/version.ts), in the keyed build of the worker only. */
-  readonly versions: Versions | undefined
+  declare readonly versions: Versions | undefined
   /** The piece cache of the current infohash, opened once (it reads its keys into memory: file-cache.ts). */
   #pieceCache: { readonly infoHash: string, readonly cache: Promise<PieceCache | undefined>, readonly memory: VerifiedRuns } | undefined
   /** The shell's bytes once they matched their pin: only the pinned shell is ever kept, so they cannot go stale. */
@@ -61,31 +58,34 @@ export class WorkerState {
   constructor (scope: string, init: { engine?: EngineClient, pins?: LoaderPins | undefined, gateway?: GatewaySource | undefined, versions?: Versions } = {}) {
     this.scope = new URL(scope)
     this.#pins = init.pins
-    this.gateway = init.gateway
-    this.versions = init.versions
+    if (typeof PEERSITE_GATEWAY_BUILD !== 'boolean' || PEERSITE_GATEWAY_BUILD) this.gateway = init.gateway
+    if (typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) {
+      this.versions = init.versions
+      this.adopt = (manifest) => this.#setSite(createSite(manifest))
+    }
     this.#cacheName = `peersite:${this.scope.href}`
     this.#shellKey = new URL('index.html', this.scope).href
     this.#manifestUrl = new URL(MANIFEST_FILE, this.scope).href
+    this.#torrentUrl = new URL(TORRENT_FILE, this.scope).href
     this.engine = init.engine ?? new EngineClient({ requestLeader: () => { void this.askForLeader() } })
   }
 
   /** Install: the shell and the manifest are required (without them the worker is useless), the torrent is not. */
   async precache (): Promise<void> {
-    const cache = await caches.open(this.#cacheName)
     // Through a gateway only the shell comes from the host.
-    if ((typeof PEERSITE_GATEWAY_BUILD !== 'boolean' || PEERSITE_GATEWAY_BUILD) && this.gateway !== undefined) return await this.#keep(cache, this.#shellKey, await this.#fetchShell())
+    if ((typeof PEERSITE_GATEWAY_BUILD !== 'boolean' || PEERSITE_GATEWAY_BUILD) && this.gateway !== undefined) return await this.#keep(this.#shellKey, await this.#fetchShell())
     await Promise.all([
-      this.#fetchShell().then(async (res) => { await this.#keep(cache, this.#shellKey, res) }),
+      this.#fetchShell().then(async (res) => { await this.#keep(this.#shellKey, res) }),
       this.#fetchManifest().then(async ([site, res]) => {
-        await this.#keep(cache, this.#manifestUrl, res)
+        await this.#keep(this.#manifestUrl, res)
         if (((typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) ? this.versions : undefined)?.current === undefined) this.#setSite(site)
       }),
       // Not for a site with a sectioned index (its sw.js imported the index code): site.torrent is what its first
       // visit must not wait for (the loader fetches it after the first page; networkFirst caches it then).
       !(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) && loadedIndexCode() !== undefined
         ? undefined
-        : fetch(new URL(TORRENT_FILE, this.scope), { cache: 'no-cache' })
-          .then(async (res) => { if (res.ok) await this.#keep(cache, new URL(TORRENT_FILE, this.scope).href, res) })
+        : fetch(this.#torrentUrl, { cache: 'no-cache' })
+          .then(async (res) => { if (res.ok) await this.#keep(this.#torrentUrl, res) })
           .catch(() => {})
     ])
   }
@@ -94,7 +94,8 @@ export class WorkerState {
    * The cached copy of loader file `url` if it matches its pin (a fresh Response), else undefined; a copy that
    * does not match is deleted. Without pins (a sw.js not written by `peersite publish`) nothing cached is trusted.
    */
-  async #pinned (cache: Cache, url: string): Promise<Response | undefined> {
+  async #pinned (url: string): Promise<Response | undefined> {
+    const cache = await caches.open(this.#cacheName)
     const hit = await cache.match(url)
     if (hit === undefined) return undefined
     const bytes = new Uint8Array(await hit.arrayBuffer())
@@ -115,19 +116,18 @@ export class WorkerState {
   }
 
   /** Caches a network response of loader file `url` if it matches its pin (a newer publish's does not: not kept). */
-  async #keep (cache: Cache, url: string, res: Response): Promise<void> {
+  async #keep (url: string, res: Response): Promise<void> {
     const bytes = new Uint8Array(await res.arrayBuffer())
-    if (await this.#matchesPin(url, bytes)) await cache.put(url, new Response(bytes, { status: res.status, headers: res.headers }))
+    if (await this.#matchesPin(url, bytes)) await (await caches.open(this.#cacheName)).put(url, new Response(bytes, { status: res.status, headers: res.headers }))
   }
 
   /** The loader's index.html, as the answer to a top-level navigation: cache first, the network if it is gone. */
   async shell (): Promise<Response> {
-    if (this.#shell !== undefined) return new Response(this.#shell as Uint8Array<ArrayBuffer>, { headers: SHELL_HEADERS })
-    const cache = await caches.open(this.#cacheName)
-    const hit = await this.#pinned(cache, this.#shellKey)
+    if (this.#shell !== undefined) return new Response(this.#shell as Uint8Array<ArrayBuffer>, { headers: baseHeaders('text/html; charset=utf-8') })
+    const hit = await this.#pinned(this.#shellKey)
     if (hit !== undefined) return hit
     const res = await this.#fetchShell()
-    await this.#keep(cache, this.#shellKey, res.clone())
+    await this.#keep(this.#shellKey, res.clone())
     return res
   }
 
@@ -139,18 +139,17 @@ export class WorkerState {
     if (this.#shell !== undefined) return
     try {
       const res = await this.#fetchShell()
-      await this.#keep(await caches.open(this.#cacheName), this.#shellKey, res)
+      await this.#keep(this.#shellKey, res)
     } catch { /* offline: keep the cached shell */ }
   }
 
   /** A loader file from the cache, refreshed from the network in the background; the network when not cached. */
   async staleWhileRevalidate (request: Request): Promise<Response> {
-    const cache = await caches.open(this.#cacheName)
     const refresh = fetch(request.url, { cache: 'no-cache' }).then(async (res) => {
-      if (res.ok) await this.#keep(cache, request.url, res.clone())
+      if (res.ok) await this.#keep(request.url, res.clone())
       return res
     })
-    const hit = await this.#pinned(cache, request.url)
+    const hit = await this.#pinned(request.url)
     if (hit !== undefined) {
       refresh.catch(() => {})
       return hit
@@ -163,13 +162,12 @@ export class WorkerState {
    * loader page needs fresh (a new publish) but also offline, to boot the engine on the pieces it stored.
    */
   async networkFirst (request: Request): Promise<Response> {
-    const cache = await caches.open(this.#cacheName)
     try {
       const res = await fetch(request)
-      if (res.ok) await this.#keep(cache, request.url, res.clone()).catch(() => {})
+      if (res.ok) await this.#keep(request.url, res.clone()).catch(() => {})
       return res
     } catch (err) {
-      const hit = await this.#pinned(cache, request.url)
+      const hit = await this.#pinned(request.url)
       if (hit !== undefined) return hit
       throw err
     }
@@ -181,16 +179,16 @@ export class WorkerState {
     this.#loading ??= (async () => {
       // A site key's gateway: the version an earlier run cached, checked again, names the infohash to expect.
       if ((typeof PEERSITE_GATEWAY_BUILD !== 'boolean' || PEERSITE_GATEWAY_BUILD)) await this.gateway?.restored
-      const cache = await caches.open(this.#cacheName)
-      const hit = await this.#pinned(cache, this.#manifestUrl)
+      const hit = await this.#pinned(this.#manifestUrl)
       if (hit !== undefined) {
         try {
-          this.base = parseManifest(await hit.json())
-          return ((typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) ? await this.versions?.restore(this) : undefined) ?? this.#setSite(this.#ours(createSite(this.base, this.scope.href)))
+          const base = parseManifest(await hit.json())
+          if (typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) this.base = base
+          return ((typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) ? await this.versions?.restore(this) : undefined) ?? this.#setSite(this.#siteOf(base))
         } catch { /* a corrupt entry: fetch it again */ }
       }
       const [site, res] = await this.#fetchManifest()
-      await this.#keep(cache, this.#manifestUrl, res)
+      await this.#keep(this.#manifestUrl, res)
       return ((typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) ? await this.versions?.restore(this) : undefined) ?? this.#setSite(site)
     })().finally(() => { this.#loading = undefined })
     return await this.#loading
@@ -211,15 +209,16 @@ export class WorkerState {
     try {
       const [site, res] = await this.#fetchManifest()
       if (site.infoHash !== infoHash) return
-      await this.#keep(await caches.open(this.#cacheName), this.#manifestUrl, res)
+      await this.#keep(this.#manifestUrl, res)
       this.#setSite(site)
     } catch { /* keep the current manifest */ }
   }
 
-  /** Serves `manifest` from now on (a keyed site's newer version, checked by worker/version.ts; only in a keyed build). */
-  readonly adopt = (typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED)
-    ? (manifest: SiteManifest): Site => this.#setSite(createSite(manifest))
-    : undefined
+  /**
+   * Serves `manifest` from now on (a keyed site's newer version, checked by worker/version.ts). Set in the keyed
+   * build only (the constructor): declared, so that the other builds carry no field for it.
+   */
+  declare readonly adopt: ((manifest: SiteManifest) => Site) | undefined
 
   /** need-leader to the loader pages: top-level windows of this scope (site pages live in the shell's iframe). */
   async askForLeader (): Promise<void> {
@@ -230,8 +229,9 @@ export class WorkerState {
     }
   }
 
-  /** Through a gateway, a manifest of another torrent than the host name's is refused. */
-  #ours (site: Site): Site {
+  /** The site of a checked manifest. Through a gateway, a manifest of another torrent than the host name's is refused. */
+  #siteOf (manifest: SiteManifest): Site {
+    const site = createSite(manifest, this.scope.href)
     if ((typeof PEERSITE_GATEWAY_BUILD !== 'boolean' || PEERSITE_GATEWAY_BUILD) && this.gateway !== undefined && site.infoHash.toLowerCase() !== this.gateway.infoHash) throw new Error(`${MANIFEST_FILE} names another site`)
     return site
   }
@@ -257,9 +257,8 @@ export class WorkerState {
         const version = this.versions?.current
         if (version?.manifest.infoHash === site.infoHash) return await parsePieceTable(version.torrent, site.infoHash, site.layout)
       }
-      const url = new URL(TORRENT_FILE, this.scope).href
-      const cache = await caches.open(this.#cacheName)
-      const hit = await this.#pinned(cache, url)
+      const url = this.#torrentUrl
+      const hit = await this.#pinned(url)
       if (hit !== undefined) {
         try {
           return await parsePieceTable(new Uint8Array(await hit.arrayBuffer()), site.infoHash, site.layout)
@@ -274,7 +273,7 @@ export class WorkerState {
         bytes = new Uint8Array(await res.arrayBuffer())
       }
       const table = await parsePieceTable(bytes, site.infoHash, site.layout)
-      await this.#keep(cache, url, new Response(bytes as Uint8Array<ArrayBuffer>)).catch(() => {})
+      await this.#keep(url, new Response(bytes as Uint8Array<ArrayBuffer>)).catch(() => {})
       return table
     }
     const table = this.#table ?? load()
@@ -334,7 +333,7 @@ export class WorkerState {
     if (!res.ok) res = await fetch(this.#shellKey, { cache: 'no-cache' })
     if (!res.ok) throw new Error(`the loader page answered ${res.status}`)
     // A fresh response: no `redirected` flag (a navigation must not get one) and no host encoding headers.
-    return new Response(await res.arrayBuffer(), { status: 200, headers: SHELL_HEADERS })
+    return new Response(await res.arrayBuffer(), { status: 200, headers: baseHeaders('text/html; charset=utf-8') })
   }
 
   async #fetchManifest (): Promise<[Site, Response]> {
@@ -347,8 +346,9 @@ export class WorkerState {
       if (!res.ok) throw new Error(`${MANIFEST_FILE} answered ${res.status}`)
       text = await res.text()
     }
-    this.base = parseManifest(JSON.parse(text))
-    const site = this.#ours(createSite(this.base, this.scope.href))
+    const base = parseManifest(JSON.parse(text))
+    if (typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) this.base = base
+    const site = this.#siteOf(base)
     return [site, new Response(text, { headers: { 'Content-Type': 'application/json' } })]
   }
 }

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { AbortError } from '../../../engine/errors.js'
-import { EngineClient, EngineReadError, type EnginePiece, type PieceRun } from '../../../worker/engine-client.js'
+import { AbortError, EngineClient, EngineReadError, type EnginePiece, type PieceRun } from '../../../worker/engine-client.js'
 import type { EngineReply, EngineRequest } from '../../../worker/protocol.js'
 
 const HASH = 'cd'.repeat(20)
@@ -209,7 +208,7 @@ describe('EngineClient', () => {
     const engine = new FakeEngine({ f: contentOf(50) }, 20)
     let asked = 0
     const client = new EngineClient({ requestLeader: () => { asked++ }, leaderTimeoutMs: 2_000 })
-    expect(client.hasLeader(HASH)).toBe(false)
+    expect(client.hasLeader!(HASH)).toBe(false)
     const pending = client.open(HASH, run('f', 0, 50, 20))
     await tick()
     expect(asked).toBe(1)
@@ -312,11 +311,11 @@ describe('EngineClient', () => {
     client.reject(HASH, 4)
     await tick()
     expect(engine.log).toEqual([{ type: 'bad-piece', index: 4 }])
-    expect(client.hasLeader(HASH)).toBe(true)
+    expect(client.hasLeader!(HASH)).toBe(true)
     client.reject(HASH, 4, true)
     await tick()
     expect(engine.log).toHaveLength(2)
-    expect(client.hasLeader(HASH)).toBe(false)
+    expect(client.hasLeader!(HASH)).toBe(false)
     expect(asked).toBe(1)
   })
 
@@ -361,10 +360,10 @@ describe('EngineClient', () => {
     let asked = 0
     const client = new EngineClient({ requestLeader: () => { asked++ }, leaderTimeoutMs: 2_000 })
     client.setLeader(HASH, first.workerPort)
-    expect(client.hasLeader(HASH)).toBe(true)
+    expect(client.hasLeader!(HASH)).toBe(true)
     first.port.close()
     await tick(50)
-    expect(client.hasLeader(HASH)).toBe(false)
+    expect(client.hasLeader!(HASH)).toBe(false)
     const pending = client.open(HASH, run('f', 0, 10, 10))
     await tick()
     expect(asked).toBe(1)

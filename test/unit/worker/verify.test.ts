@@ -372,6 +372,10 @@ describe('who may hand the worker an engine port', () => {
     expect(acceptsLeader(page, [shell, page], scope)).toBe(false)
     expect(acceptsLeader({ id: 'w', url: 'https://host.example/b/sw.js' }, [shell], scope)).toBe(false)
     expect(acceptsLeader(null, [shell], scope)).toBe(false)
+    expect(acceptsLeader(undefined, [shell], scope)).toBe(false)
+    expect(acceptsLeader('top-level', [shell], scope)).toBe(false)
+    // A top-level frameType without an id of a controlled window is not enough.
+    expect(acceptsLeader({ frameType: 'top-level' }, [shell], scope)).toBe(false)
     const outside = { id: 'o', url: 'https://host.example/a/', frameType: 'top-level' }
     expect(acceptsLeader(outside, [outside], scope)).toBe(false)
   })
