@@ -237,10 +237,16 @@ export function fnv1a32 (s: string): number {
 
 /**
  * A strong ETag: the infohash names the whole published version (a new publish is a new infohash), the path, percent-
- * encoded (header-safe: no quote, comma or byte outside ASCII), the file in it.
+ * encoded (header-safe: no quote, comma or byte outside ASCII), the file in it. Made well-formed first: a manifest's
+ * path is any JSON string, and encodeURIComponent throws on a lone surrogate (as U+FFFD, like TextEncoder's).
  */
 export function etagOf (site: Site, path: string): string {
-  return `"${site.infoHash}-${encodeURIComponent(path)}"`
+  return `"${site.infoHash}-${encodeURIComponent(path.toWellFormed())}"`
+}
+
+declare global {
+  /** ES2024 (Chromium 111, Firefox 119, Safari 16.4, Node 20), past the ES2022 lib these builds name. */
+  interface String { toWellFormed (): string }
 }
 
 /** RFC 9110 §13.1.2: If-None-Match uses the weak comparison; "*" matches any current representation. */

@@ -218,6 +218,8 @@ describe('responses', () => {
     expect(etagOf(a, 'index.html')).not.toBe(etagOf(b, 'index.html'))
     expect(etagOf(a, 'café/menu.html')).toMatch(/^"[\x21\x23-\x7e]+"$/)
     expect(etagOf(a, 'a"b, c.html')).toMatch(/^"[\x21\x23-\x2b\x2d-\x7e]+"$/)
+    // A crafted manifest's path with a lone surrogate (JSON allows one) still gets a header-safe ETag, no exception.
+    expect(etagOf(a, 'x\ud800y.html')).toBe(`"${INFOHASH}-x%EF%BF%BDy.html"`)
   })
 
   it('hashes a path as FNV-1a of its UTF-8 bytes, ASCII or not (the index bucket)', () => {
