@@ -122,10 +122,10 @@ export class EngineClient {
     this.#leaderTimeoutMs = init.leaderTimeoutMs ?? LEADER_TIMEOUT_MS
     this.#stallTimeoutMs = init.stallTimeoutMs ?? STALL_TIMEOUT_MS
     if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN)) {
+      // A first visit's page is often read before its leader page has introduced itself: the hint waits for the
+      // leader as the read does (dropped, the page's files were asked for one level at a time: CI's many-files test).
       this.hint = (infoHash, request, transfer = []) => {
-        const leader = this.#leaders.get(infoHash)
-        if (leader === undefined || leader.closed) return
-        try { leader.port.postMessage(request, transfer) } catch { /* the port is gone */ }
+        this.#leaderFor(infoHash).then((leader) => { leader.port.postMessage(request, transfer) }).catch(() => {})
       }
     }
     if (typeof PEERSITE_BROWSER === 'undefined') this.hasLeader = (infoHash) => this.#leaders.get(infoHash)?.closed === false
@@ -190,7 +190,8 @@ export class EngineClient {
   }
 
   /**
-   * A hint for the engine (no answer comes): posted to this infohash's leader if there is one, else dropped. Only a
+   * A hint for the engine (no answer comes): posted to this infohash's leader, once there is one (dropped if none
+   * comes in time, as a read fails then). Only a
    * sectioned index sends hints (handlers/site.ts): a plain site's build has none (set in the constructor, declared
    * here so that no field is left of it).
    */

@@ -216,6 +216,32 @@ describe('EngineClient', () => {
     expect(joined(await readAll(await pending)).bytes).toEqual(contentOf(50))
   })
 
+  it('holds a sectioned index\'s hint sent before the leader page has introduced itself, and posts it to that leader', async () => {
+    const engine = new FakeEngine({})
+    let asked = 0
+    const client = new EngineClient({ requestLeader: () => { asked++ }, leaderTimeoutMs: 2_000 })
+    const hashes = new Uint8Array(20).fill(7).buffer
+    client.hint!(HASH, { type: 'preload', page: 'deep/page.html', needs: [{ offset: 0, length: 10, hashes }], likely: [] }, [hashes])
+    await tick()
+    expect(asked).toBe(1)
+    client.setLeader(HASH, engine.workerPort)
+    await tick()
+    await tick()
+    expect(engine.log.map((m) => m.type === 'preload' ? m.page : m.type)).toEqual(['deep/page.html'])
+    const sent = engine.log[0] as Extract<EngineRequest, { type: 'preload' }>
+    expect(new Uint8Array(sent.needs[0]!.hashes)).toEqual(new Uint8Array(20).fill(7))
+  })
+
+  it('drops a hint when no leader comes in time, without an error', async () => {
+    const client = new EngineClient({ leaderTimeoutMs: 50 })
+    client.hint!(HASH, { type: 'preload', page: 'p.html', needs: [], likely: [] })
+    await new Promise((resolve) => setTimeout(resolve, 120))
+    const engine = new FakeEngine({})
+    client.setLeader(HASH, engine.workerPort)
+    await tick()
+    expect(engine.log).toEqual([])
+  })
+
   it('asks once for many reads waiting at the same time', async () => {
     let asked = 0
     const client = new EngineClient({ requestLeader: () => { asked++ }, leaderTimeoutMs: 2_000 })
