@@ -270,8 +270,11 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
         onPreload: PEERSITE_PLAIN ? undefined : ({ page, needs, likely }) => {
           // Marked (the tests and the debug log see it) when something was raised.
           const raise = (): void => { if (hints!.onRanges(page, needs, likely)) performance.mark('peersite:preload', { detail: page }) }
-          if (hints === undefined) firstPreload = raise
-          else raise()
+          // Both parts of a page's needs may come before the torrent is ready: the second adds to the first.
+          if (hints === undefined) {
+            const before = firstPreload
+            firstPreload = () => { before?.(); raise() }
+          } else raise()
         },
         onActivity: (open) => {
           openReads = open
