@@ -8,14 +8,17 @@
  *     worker, summarised by function (self time), written to DIR/*.cpuprofile for devtools.
  *
  *   npm run build && sh scripts/in-netns.sh node bench/profile-throughput.mjs [--profile DIR] [--mb 100] [--skip-page]
- *     [--disk DIR] [--no-idb]
+ *     [--disk DIR] [--no-idb] [--raw-sizes 16,32,64 [--rounds 3]]
  * --disk: Node seeder -> Chromium only, in a browser whose profile is on disk (DIR, emptied first), as a visitor's is:
  * the contexts of the other runs are off the record, where Chromium keeps IndexedDB in memory, and stores pieces at
  * a different CPU cost than on disk (no worker profile there). --no-idb: the page has no IndexedDB, so the engine
- * keeps its pieces in memory (MemoryStore): what storing them costs.
+ * keeps its pieces in memory (MemoryStore): what storing them costs. --raw-sizes: only the raw channel, Node ->
+ * Chromium, with messages of each size in KiB in turn (alternated, --rounds times): what a message costs the
+ * receiving page's main thread and Chromium, apart from its bytes.
  * PEERSITE_BENCH_DIST points it at another build. A diagnostic, not a benchmark: it exports no run(), so
  * bench/run-all.mjs skips it.
  */
+import { readFileSync } from 'node:fs'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ensureDownloadSite } from '../scripts/make-media.mjs'
@@ -23,7 +26,7 @@ import { launchChromium, launchPersistentChromium, rawChromiumToChromium, rawNod
 import { assertInNetns, requireDist } from './lib/env.mjs'
 import { startLocalSite } from './lib/local-site.mjs'
 import { cpuPerMB, cpuSnapshot } from './lib/cpu.mjs'
-import { fmt, mbps } from './lib/table.mjs'
+import { fmt, mbps, median } from './lib/table.mjs'
 
 const args = process.argv.slice(2)
 const opt = (name) => { const i = args.indexOf(name); return i < 0 ? undefined : args[i + 1] }
@@ -97,6 +100,15 @@ const COUNT_SENDS = () => {
     window.__sends.n++
     window.__sends.bytes += data.byteLength ?? data.length ?? 0
     return send.call(this, data)
+  }
+  // And the data-channel messages it receives: each is a task and an event of its own on the page's main thread.
+  window.__received = { n: 0, bytes: 0 }
+  const add = RTCDataChannel.prototype.addEventListener
+  RTCDataChannel.prototype.addEventListener = function (type, listener, ...rest) {
+    if (type === 'message') {
+      add.call(this, type, (e) => { window.__received.n++; window.__received.bytes += e.data.byteLength ?? e.data.size ?? 0 }, ...rest)
+    }
+    return add.call(this, type, listener, ...rest)
   }
   // And its IndexedDB writes: each readwrite transaction costs the page and the browser far more than its bytes.
   window.__idb = { tx: 0, puts: 0 }
@@ -196,6 +208,8 @@ async function measure (browser, tag, context, site, label) {
   const mb = r.bytes / 1e6
   const sends = await page.evaluate(() => window.__sends)
   console.log(`${label}: the page's data-channel sends since it loaded: ${sends.n} (${fmt(sends.bytes / 1024, 0)} KiB)`)
+  const received = await page.evaluate(() => window.__received)
+  console.log(`${label}: the page's data-channel messages received since it loaded: ${received.n} (${fmt(received.bytes / 1e6, 1)} MB, ${fmt(received.bytes / Math.max(1, received.n) / 1024, 1)} KiB each)`)
   const idb = await page.evaluate(() => window.__idb)
   console.log(`${label}: the page's IndexedDB readwrite transactions since it loaded: ${idb.tx}, puts ${idb.puts}`)
   console.log(`\n=== ${label}: ${fmt(mb, 0)} MB in ${fmt(r.ms / 1000, 2)} s = ${fmt(mbps(r.bytes, r.ms))} MB/s (status ${r.status}, engine done at ${fmt(r.engineMs / 1000, 2)} s)`)
@@ -232,10 +246,6 @@ if (diskDir !== undefined) {
   }
   process.exit(0)
 }
-const { browser, tag } = await launchChromium()
-const site0 = await ensureDownloadSite({ bigMB })
-const site = await startLocalSite(site0.dir)
-console.log(`piece length ${site.result.metainfo.pieceLength}, build ${process.env.PEERSITE_BENCH_DIST ?? 'dist'}`)
 /** The raw channel's CPU per MB, same accounting (64 KiB messages, what the engine sends). */
 async function raw (label, fn) {
   const before = await cpuSnapshot(tag)
@@ -251,6 +261,55 @@ const keepOpen = (context) => ({
   close: async () => { deferred.push(context) }
 })
 const closeDeferred = async () => { for (const c of deferred.splice(0)) await c.close().catch(() => {}) }
+if (opt('--raw-sizes') !== undefined) {
+  const sizes = opt('--raw-sizes').split(',').map((k) => Number(k) * 1024)
+  const rounds = Number(opt('--rounds') ?? 3)
+  const { browser, tag } = await launchChromium()
+  const rows = new Map(sizes.map((s) => [s, []]))
+  const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+  console.log(`raw node-to-chromium, ${bigMB} MB per run, message sizes ${sizes.map((s) => s / 1024).join(' / ')} KiB, ${rounds} rounds; load ${load()}`)
+  try {
+    for (let round = 0; round < rounds; round++) {
+      // Alternate the order too, so that no size always runs first or last in a round.
+      for (const size of round % 2 === 0 ? sizes : [...sizes].reverse()) {
+        const context = await browser.newContext()
+        const r = await rawNodeToChromium(keepOpen(context), bigMB * 1e6, size, () => cpuSnapshot(tag))
+        const { before, after } = r.cpu
+        await context.close()
+        const mb = r.bytes / 1e6
+        const { chromium, node, threads } = cpuPerMB(before, after, mb, 0)
+        const sum = (re) => threads.filter(([k]) => re.test(k)).reduce((a, [, v]) => a + v, 0)
+        // The page's renderer is the one with WebRTC's thread; a renderer's main thread is named after the executable.
+        const pagePid = threads.find(([k]) => /^renderer \d+ \/ WebRTC/.test(k))?.[0].split(' ')[1]
+        const row = {
+          mbps: r.mbps,
+          chromium,
+          node,
+          main: sum(new RegExp(`^renderer ${pagePid} / chromium$`)),
+          renderer: sum(new RegExp(`^renderer ${pagePid} /`)),
+          others: sum(/^renderer /) - sum(new RegExp(`^renderer ${pagePid} /`)),
+          network: sum(/^network service /)
+        }
+        rows.get(size).push(row)
+        console.log(`round ${round + 1} ${String(size / 1024).padStart(2)} KiB: ${fmt(row.mbps)} MB/s; ms/MB: page main thread ${fmt(row.main, 1)}, ` +
+          `its renderer ${fmt(row.renderer, 1)}, other renderers ${fmt(row.others, 1)}, network service ${fmt(row.network, 1)}, Chromium ${fmt(row.chromium, 1)}, bench (sender) ${fmt(row.node, 1)}; load ${load()}`)
+      }
+    }
+  } finally {
+    await browser.close()
+  }
+  console.log('\nmedians, ms/MB (MB/s):')
+  for (const [size, rs] of rows) {
+    const m = (k) => fmt(median(rs.map((r) => r[k])), 1)
+    console.log(`  ${String(size / 1024).padStart(2)} KiB: page main thread ${m('main')}, its renderer ${m('renderer')}, other renderers ${m('others')}, network service ${m('network')}, Chromium ${m('chromium')}, bench ${m('node')} (${m('mbps')} MB/s)`)
+  }
+  console.log(`load ${load()}`)
+  process.exit(0)
+}
+const site0 = await ensureDownloadSite({ bigMB })
+const site = await startLocalSite(site0.dir)
+console.log(`piece length ${site.result.metainfo.pieceLength}, build ${process.env.PEERSITE_BENCH_DIST ?? 'dist'}`)
+const { browser, tag } = await launchChromium()
 try {
   if (args.includes('--raw')) {
     const rc = await browser.newContext()
