@@ -19,6 +19,8 @@
  *   npm run build && sh scripts/in-netns.sh node bench/real-sites.mjs      (BENCH_REAL_RUNS=3 by default;
  *                                                                            BENCH_REAL_SITES=mathjax,... a subset)
  * BENCH_REAL_BASELINE_DIST=/repo/tmp/old-dist adds an older build's peersite, visited in the same rounds (A/B).
+ * The page times "usable" itself (armUsable); BENCH_REAL_USABLE=waitForFunction polls with playwright as before
+ * 2026-12-03 (fourth session), whose injected script weighed on the shell's start (see armUsable).
  * The Node seeder runs in a process of its own (bench/lib/process-seeder.mjs), as a publisher's does; before
  * 2026-12-03 (third session) it shared this process with playwright, the tracker and the static servers.
  * Exports run() -> { title, markdown } for bench/run-all.mjs.
@@ -140,8 +142,66 @@ async function folderBytes (dir) {
   return { total, files }
 }
 
+/** Contexts whose pages time `usable` themselves (armUsable), each with the condition's source. */
+const armed = new WeakMap()
+/** A DevTools session per page (timeUntilUsable), attached once. */
+const sessions = new WeakMap()
+
+/**
+ * Every page of `context` times `usable` itself: an init script of the top document (not of frames) checks the
+ * condition every 20 ms from the document's start, in the site's document (the shell's frame, if any), and resolves
+ * `window.__benchUsable` with performance.now() when it first holds. timeUntilUsable then reads it with one
+ * Runtime.evaluate over a DevTools session of its own. Before (until 2026-12-03, fourth session), playwright's
+ * waitForFunction did the polling: it first evaluates playwright's injected script in the page's main world, 47-125 ms
+ * of the renderer's main thread on this machine (Chromium traces, bench/trace-visit.mjs --chrome-trace), as soon as the
+ * navigation has committed. A plain page had usually sent its script's request by then (its download and streamed
+ * compile went on meanwhile); the shell had not yet made the site's frame, whose every request waited for it. A
+ * visitor's browser runs no such script.
+ */
+export async function armUsable (context, usable) {
+  // BENCH_REAL_USABLE=waitForFunction: the earlier way, for a comparison.
+  if (process.env.BENCH_REAL_USABLE === 'waitForFunction') return
+  armed.set(context, usable)
+  // Each page's session attached as the page opens, before its navigation.
+  context.on('page', (page) => { sessions.set(page, context.newCDPSession(page)) })
+  await context.addInitScript(`(() => {
+  if (window.top !== window) return
+  const usable = (0, eval)(${JSON.stringify(usable)})
+  window.__benchUsable = new Promise((resolve) => {
+    const check = () => {
+      const frame = document.getElementById('peersite-frame')
+      const w = frame !== null ? frame.contentWindow : window
+      try {
+        if (w !== null && w.document.readyState !== 'loading' && usable(w) === true) return resolve(performance.now())
+      } catch {}
+      setTimeout(check, 20)
+    }
+    check()
+  })
+})()`)
+}
+
 /** ms from the top-level navigation start until `usable` holds in the site's document (the shell's frame, if any). */
 export async function timeUntilUsable (page, usable, timeout = 90_000) {
+  if (armed.get(page.context()) === usable) {
+    if (!sessions.has(page)) sessions.set(page, page.context().newCDPSession(page))
+    const session = await sessions.get(page)
+    let timer
+    const expired = new Promise((resolve, reject) => { timer = setTimeout(() => reject(new Error(`not usable within ${timeout} ms`)), timeout) })
+    try {
+      const { result, exceptionDetails } = await Promise.race([expired, session.send('Runtime.evaluate', {
+        // The init script ran when the document was created, before the navigation's commit that the caller awaited.
+        expression: 'window.__benchUsable ?? Promise.reject(new Error("no usable timer in this document"))',
+        awaitPromise: true,
+        returnByValue: true
+      })])
+      if (exceptionDetails !== undefined || typeof result.value !== 'number') throw new Error(`usable: ${JSON.stringify(exceptionDetails ?? result)}`)
+      return result.value
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+  // A page of a context not armed: playwright polls (its injected script runs in the page; see armUsable).
   const handle = await page.waitForFunction((src) => {
     const frame = document.getElementById('peersite-frame')
     const w = frame !== null ? frame.contentWindow : window
@@ -231,6 +291,7 @@ export async function run ({ runs = envNumber('BENCH_REAL_RUNS', 3), log = (s) =
           log(`bench/real-sites: ${spec.name} run ${i + 1}/${runs}`)
           {
             const context = await browser.newContext()
+            await armUsable(context, spec.usable)
             const before = plain.requests.length
             const page = await context.newPage()
             await page.goto(plain.url, { waitUntil: 'commit' })
@@ -247,6 +308,7 @@ export async function run ({ runs = envNumber('BENCH_REAL_RUNS', 3), log = (s) =
             const { site } = peersite[variant]
             const out = peersite[variant]
             const context = await browser.newContext()
+            await armUsable(context, spec.usable)
             const before = site.server.requests.length
             const page = await context.newPage()
             await page.goto(site.url, { waitUntil: 'commit' })

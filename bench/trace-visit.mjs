@@ -4,7 +4,9 @@
  * from a plain static server, printing the loader's User Timing marks (`peersite:*`) and every resource of the
  * site's document (start, first byte, end, in ms since the top-level navigation), slowest first.
  *
- *   npm run build && sh scripts/in-netns.sh node bench/trace-visit.mjs mathjax [--plain] [--all] [--profile]
+ *   npm run build && sh scripts/in-netns.sh node bench/trace-visit.mjs mathjax [--plain] [--all] [--profile] [--settle] [--chrome-trace]
+ * --settle: the warm visit once the first visit's download has settled, as bench/real-sites.mjs does.
+ * --chrome-trace: the warm visits under Chromium's tracing, with a summary of the renderer's main thread (below).
  * --profile: the renderer main thread's JavaScript self time during the cold visit, by function and time slice
  * (TRACE_SLICE_MS, default 500). After each cold visit: the datagrams dropped so far by full UDP receive buffers
  * (/proc/net/udp of the bench's network namespace; Chromium's network service drops the seeder's packets when it
@@ -13,19 +15,26 @@
  * A diagnostic, not a benchmark: it exports no run(), so bench/run-all.mjs skips it.
  */
 import { readFileSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 import { launchChromium } from './lib/chromium.mjs'
 import { assertInNetns, requireDist } from './lib/env.mjs'
 import { startLocalSite } from './lib/local-site.mjs'
 import { dist } from './lib/swarm.mjs'
-import { SITES, siteFolder, timeUntilUsable } from './real-sites.mjs'
+import { armUsable, SITES, siteFolder, timeUntilUsable } from './real-sites.mjs'
 
 /** Timestamps of the WebSocket and WebRTC steps in the shell (wrapped constructors). */
 const TRACE = `(() => {
   if (window.top !== window) return
   const trace = window.__trace = []
   const note = (n) => trace.push([n, performance.now()])
+  // When the shell's document starts running scripts (this one first), and when its inline script adds the frame.
+  note('init')
+  const append = Element.prototype.append
+  Element.prototype.append = function (...a) { if (a[0]?.tagName === 'IFRAME') note('frame-added'); return append.apply(this, a) }
   // Long tasks on the renderer's main thread, which the engine (this page, 'self') shares with the site's frame
   // ('same-origin-descendant'): who held it, and when.
   const longTasks = window.__longTasks = []
@@ -124,12 +133,15 @@ async function timeline (page) {
       return `${n} ${Math.round(e.startTime)}/${Math.round(e.responseStart)}/${Math.round(e.responseEnd)}`
     }) : []
     const shellNav = frame !== null ? performance.getEntriesByType('navigation')[0] : undefined
-    return { marks, events, reads, hist, longTasks, doc: nav ? entry(nav, '(document)') : null, resources, shell, shellDoc: shellNav ? Math.round(shellNav.responseEnd) : undefined }
+    // The shell's own navigation, step by step (the worker's fetch event, its answer, the document's parse).
+    const steps = shellNav ? ['workerStart', 'fetchStart', 'responseStart', 'responseEnd', 'domInteractive', 'domContentLoadedEventEnd', 'loadEventEnd'].map((k) => `${k} ${Math.round(shellNav[k])}`).join(', ') : undefined
+    return { marks, events, reads, hist, longTasks, doc: nav ? entry(nav, '(document)') : null, resources, shell, shellDoc: shellNav ? Math.round(shellNav.responseEnd) : undefined, shellSteps: steps }
   })
 }
 
 function print (label, usable, t) {
   console.log(`\n== ${label}: usable at ${Math.round(usable)} ms`)
+  if (t.shellSteps !== undefined) console.log(`shell navigation: ${t.shellSteps}`)
   if (t.shell?.length > 0) console.log(`shell: document ends ${t.shellDoc}; ` + t.shell.join(', ') + ' (start/first byte/end)')
   if (t.marks.length > 0) console.log('marks: ' + t.marks.map(([n, v]) => `${n} ${v}`).join(', '))
   if (t.events.length > 0) console.log('swarm: ' + t.events.slice(0, 80).map(([n, v]) => `${n} ${v}`).join(', '))
@@ -147,7 +159,7 @@ function print (label, usable, t) {
   const rows = [t.doc, ...t.resources].filter(Boolean)
   const shown = all ? rows : rows.sort((a, b) => (b.end - b.start) - (a.end - a.start)).slice(0, 15).sort((a, b) => a.start - b.start)
   for (const r of shown) {
-    console.log(`  ${String(r.start).padStart(5)} ${String(r.first).padStart(5)} ${String(r.end).padStart(5)}  (${String(r.end - r.start).padStart(4)} ms, ${String(Math.round(r.size / 1024)).padStart(5)} KiB) ${r.name}`)
+    console.log(`  ${String(r.start).padStart(5)} ${String(r.worker ?? '-').padStart(5)} ${String(r.first).padStart(5)} ${String(r.end).padStart(5)}  (${String(r.end - r.start).padStart(4)} ms, ${String(Math.round(r.size / 1024)).padStart(5)} KiB) ${r.name}`)
   }
   console.log(`  ${rows.length} requests; last ends at ${Math.max(...rows.map((r) => r.end))}`)
 }
@@ -191,6 +203,37 @@ function udpDrops () {
   } catch { return '?' }
 }
 
+/** --settle: the warm visit after the first visit's download settled (bench/real-sites.mjs does so). */
+const settle = process.argv.includes('--settle')
+
+/**
+ * --chrome-trace: the warm visits recorded with Chromium's tracing (peersite-trace-SITE-LABEL-warm.json in the temporary folder, for
+ * chrome://tracing or Perfetto), and a summary of the renderer's main thread until usable, in ms since the top-level
+ * navigation: each document's commit, the frame's creation, layout and paint, the site's scripts' evaluation, and
+ * the tasks of the DevTools protocol (playwright's own work in the page: its injected script for waitForFunction, its
+ * set-up of every new frame; a visitor's browser has none of them, and the shell's page has two frames where a plain
+ * page has one).
+ */
+const chromeTrace = process.argv.includes('--chrome-trace')
+
+function printMainThread (trace, usable, file) {
+  const events = trace.traceEvents ?? trace
+  const t0 = Math.min(...events.filter((e) => e.name === 'navigationStart').map((e) => e.ts))
+  const at = (e) => Math.round((e.ts - t0) / 1000)
+  const ms = (e) => Math.round(e.dur / 100) / 10
+  const within = events.filter((e) => e.ph === 'X' && e.dur !== undefined && e.ts >= t0 && at(e) <= usable)
+  const list = (pick) => within.filter(pick).sort((a, b) => a.ts - b.ts)
+  const show = (xs) => xs.map((e) => `${at(e)}+${ms(e)}`).join(' ')
+  const sum = (xs) => Math.round(xs.reduce((a, e) => a + e.dur, 0) / 1000)
+  const devtools = list((e) => e.name === 'Receive mojo message' && JSON.stringify(e.args ?? {}).includes('DevToolsSession') && e.dur >= 500)
+  const layout = list((e) => ['Layout', 'UpdateLayoutTree', 'Paint', 'Layerize'].includes(e.name))
+  const scripts = list((e) => e.name === 'EvaluateScript' && (e.args?.data?.url ?? '') !== '' && e.dur >= 2000)
+  console.log(`main thread until usable (${file}):`)
+  console.log(`  commits ${show(list((e) => e.name === 'RenderFrameImpl::CommitNavigation'))}; frame created ${show(list((e) => e.name === 'HTMLFrameOwnerElement::LoadOrRedirectSubframe'))}`)
+  console.log(`  DevTools protocol tasks ${sum(devtools)} ms: ${show(devtools)}`)
+  console.log(`  style, layout, paint ${sum(layout)} ms; scripts (>= 2 ms) ${scripts.map((e) => `${at(e)}+${ms(e)} ${e.args.data.url.split('/').pop() || '/'}`).join(', ')}`)
+}
+
 /** --all: every resource, in order (else the 15 slowest). */
 const all = process.argv.includes('--all')
 
@@ -211,6 +254,7 @@ async function main () {
     for (const [label, url] of [...(process.argv.includes('--plain') ? [['plain', plain.url]] : []), ['peersite', site.url]]) {
       const context = await browser.newContext()
       await context.addInitScript(TRACE)
+      await armUsable(context, spec.usable)
       const page = await context.newPage()
       const before = plain.requests.length
       // This process (the seeder, the tracker and the static server live here): its event loop's delay, and what the
@@ -240,10 +284,30 @@ async function main () {
       console.log(`  udp drops so far (/proc/net/udp): ${udpDrops()}`)
       if (label === 'peersite') console.log(`  bench process: event loop delay p50 ${Math.round(lag.percentile(50) / 1e6)} ms, p99 ${Math.round(lag.percentile(99) / 1e6)} ms, max ${Math.round(lag.max / 1e6)} ms; seeder sent per 100 ms (from goto, ~0-30 ms before the page's clock): ${sent.join(' ')}`)
       if (label === 'plain') console.log('  served: ' + plain.requests.slice(before).join(' '))
+      // --settle: as bench/real-sites.mjs does, the warm visit only once the first one's download has settled (3 s
+      // without a byte: the prefetch done).
+      if (settle && label === 'peersite') {
+        let last = -1
+        let since = Date.now()
+        for (const start = Date.now(); Date.now() - since < 3_000 && Date.now() - start < 60_000;) {
+          const { downloaded } = await page.evaluate(() => window.peersite?.stats() ?? { downloaded: 0 })
+          if (downloaded !== last) { last = downloaded; since = Date.now() }
+          await new Promise((resolve) => setTimeout(resolve, 250))
+        }
+        console.log(`  settled: ${Math.round(last / 1024)} KiB downloaded`)
+      }
       await page.close()
       const again = await context.newPage()
+      if (chromeTrace) await browser.startTracing(again, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'blink.user_timing', 'loading', 'navigation', 'toplevel'] })
       await again.goto(url, { waitUntil: 'commit' })
-      print(`${label} warm`, await timeUntilUsable(again, spec.usable), await timeline(again))
+      const warm = await timeUntilUsable(again, spec.usable)
+      print(`${label} warm`, warm, await timeline(again))
+      if (chromeTrace) {
+        const file = join(tmpdir(), `peersite-trace-${name}-${label}-warm.json`)
+        const buffer = await browser.stopTracing()
+        await writeFile(file, buffer)
+        printMainThread(JSON.parse(buffer.toString('utf8')), warm, file)
+      }
       await context.close()
     }
   } finally {
