@@ -61,7 +61,8 @@ export const MANGLED = [
   // more internal names (options of the engine's own constructors, the worker's leader handover)
   'handover', 'downloader', 'reads', 'maxRequestsPerBlock', 'unprovenTakeoverMs',
   'connectTimeoutMs', 'leaderTimeoutMs', 'offerTimeoutMs', 'uselessAfterMs', 'snubAfterMs', 'maxBadPieces', 'stallTimeoutMs',
-  'expectHandshake', 'announceIntervalMs', 'keepSeeds', 'serveLater', 'frameContext', 'spread',
+  'expectHandshake', 'announceIntervalMs', 'keepSeeds', 'serveLater', 'frameContext', 'spread', 'setMaxMessageLength', 'pieceSize',
+  'onMessage', 'forgetPiece', 'startUploader',
   // worker
   'waiter', 'unlisten', 'staleWhileRevalidate', 'networkFirst', 'precache', 'requestLeader', 'askForLeader', 'setLeader', 'onLeader'
 ]
