@@ -62,7 +62,7 @@ export const MANGLED = [
   'handover', 'downloader', 'reads', 'maxRequestsPerBlock', 'unprovenTakeoverMs',
   'connectTimeoutMs', 'leaderTimeoutMs', 'offerTimeoutMs', 'uselessAfterMs', 'snubAfterMs', 'maxBadPieces', 'stallTimeoutMs',
   'expectHandshake', 'announceIntervalMs', 'keepSeeds', 'serveLater', 'frameContext', 'spread', 'setMaxMessageLength', 'pieceSize',
-  'onMessage', 'forgetPiece', 'startUploader',
+  'onMessage', 'forgetPiece', 'startUploader', 'peerPolicy',
   // worker
   'waiter', 'unlisten', 'staleWhileRevalidate', 'networkFirst', 'precache', 'requestLeader', 'askForLeader', 'setLeader', 'onLeader'
 ]
