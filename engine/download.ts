@@ -45,7 +45,7 @@ export interface DownloaderContext {
   warn (err: Error): void
   peerByKey (key: string): Peer | undefined
   /** The per-peer records: told what each peer delivered; says who is snubbed. */
-  readonly policy: PeerPolicy
+  readonly peerPolicy: PeerPolicy
   /**
    * Smart ban's records (engine/smart-ban.ts), asked for at the first piece that fails its hash check with blocks from
    * several peers: a visitor's loader brings its code then (it is part of the serving side's, Torrent.serve).
@@ -117,7 +117,7 @@ export class Downloader {
 
   addPeer (peer: Peer): void {
     if (peer.has !== undefined) this.picker.addPeer(peer.key, peer.has)
-    this.picker.setUnproven(peer.key, (this.#ctx.policy.get(peer.key)?.bytesDelivered ?? 0) === 0)
+    this.picker.setUnproven(peer.key, (this.#ctx.peerPolicy.get(peer.key)?.bytesDelivered ?? 0) === 0)
     this.#outstanding.set(peer, new Map())
     this.updateInterest(peer)
   }
@@ -155,7 +155,7 @@ export class Downloader {
     if (pending === undefined) return
     for (const req of pending.values()) this.picker.releaseRequest(peer.key, req)
     pending.clear()
-    this.#ctx.policy.idle(peer.key)
+    this.#ctx.peerPolicy.idle(peer.key)
   }
 
   /** The one glue function between picker and peer: keep the peer's request pipeline full. */
@@ -164,7 +164,7 @@ export class Downloader {
     if (pending === undefined || peer.destroyed || peer.peerChoking || !peer.amInterested || peer.has === undefined) return
     // A snubbed peer (engine/peer-policy.ts) keeps one request at a time until it delivers again; one that has not
     // delivered a block yet gets a few (slow start), so peers that accept requests and never answer hold few blocks.
-    const record = this.#ctx.policy.get(peer.key)
+    const record = this.#ctx.peerPolicy.get(peer.key)
     const limit = record?.snubbed === true
       ? 1
       : Math.min(record?.bytesDelivered === 0 ? UNPROVEN_PEER_REQUESTS : MAX_OUTSTANDING_REQUESTS, peer.extended?.reqq ?? MAX_OUTSTANDING_REQUESTS)
@@ -179,7 +179,7 @@ export class Downloader {
     }
     if (batch.length > 0) {
       peer.writeRequests(batch)
-      this.#ctx.policy.requested(peer.key, now)
+      this.#ctx.peerPolicy.requested(peer.key, now)
     }
   }
 
@@ -226,7 +226,7 @@ export class Downloader {
   }
 
   #byDelivered (peers: Iterable<Peer>): Peer[] {
-    const policy = this.#ctx.policy
+    const policy = this.#ctx.peerPolicy
     const score = (p: Peer): number => {
       const r = policy.get(p.key)
       return r === undefined ? -1 : r.snubbed ? -1 : r.bytesDelivered
@@ -249,7 +249,7 @@ export class Downloader {
     }
     if (status === 'new') {
       this.#ctx.onDownloaded(peer, block.length)
-      if (this.#ctx.policy.delivered(peer.key, block.length, Date.now(), pending.size)) this.picker.setSnubbed(peer.key, false)
+      if (this.#ctx.peerPolicy.delivered(peer.key, block.length, Date.now(), pending.size)) this.picker.setSnubbed(peer.key, false)
       this.picker.setUnproven(peer.key, false)
       let entry = this.#buffers.get(index)
       if (entry === undefined) {
@@ -261,7 +261,7 @@ export class Downloader {
       entry.sources[begin / this.picker.blockLength] = peer.key
       if (this.picker.isPieceComplete(index)) void this.#verify(index)
     } else if (pending.size === 0) {
-      this.#ctx.policy.idle(peer.key)
+      this.#ctx.peerPolicy.idle(peer.key)
     }
     this.fill(peer)
   }
@@ -368,7 +368,7 @@ export class Downloader {
    * peers at once (picker.setSnubbed).
    */
   tick (peers: Iterable<Peer>, now = Date.now()): void {
-    const policy = this.#ctx.policy
+    const policy = this.#ctx.peerPolicy
     for (const peer of peers) {
       const pending = this.#outstanding.get(peer)
       if (pending === undefined) continue

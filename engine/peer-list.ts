@@ -16,7 +16,7 @@ export interface PeerListInit {
   maxPeers: number
   /** Our own peer id (hex): connections to ourselves are dropped. */
   ownId: string
-  policy: PeerPolicy
+  peerPolicy: PeerPolicy
   /** Whether pieces are still wanted (peers that give nothing may then be turned over). */
   wanting: () => boolean
   /** A peer was dropped or refused: for the `warning` event. */
@@ -61,7 +61,7 @@ export class PeerList {
    */
   wantsPeer (peerIdHex: string, now = Date.now()): boolean {
     if (this.#bannedIds.has(peerIdHex) || this.#byKey.has(peerIdHex) || peerIdHex === this.#init.ownId) return false
-    return this.#peers.size < this.#limit || this.#init.policy.evictionCandidate(now, this.#init.wanting()) !== undefined
+    return this.#peers.size < this.#limit || this.#init.peerPolicy.evictionCandidate(now, this.#init.wanting()) !== undefined
   }
 
   /** The cap plus the turnover slack while pieces are wanted (peerTurnoverSlack); the cap alone when seeding. */
@@ -87,7 +87,7 @@ export class PeerList {
   }
 
   #evictOne (now: number): boolean {
-    const key = this.#init.policy.evictionCandidate(now, this.#init.wanting())
+    const key = this.#init.peerPolicy.evictionCandidate(now, this.#init.wanting())
     const victim = key === undefined ? undefined : this.#byKey.get(key)
     if (victim === undefined) return false
     this.#init.warn(victim, new Error('useless: its slot goes to a new peer'))
@@ -126,7 +126,7 @@ export class PeerList {
     this.#byKey.set(id, peer)
     const identity = identityOf(peer)
     const strikes = identity.address !== undefined && this.#bannedAddresses.has(identity.address) ? Number.MAX_SAFE_INTEGER : 0
-    this.#init.policy.connected(id, now, identity, strikes)
+    this.#init.peerPolicy.connected(id, now, identity, strikes)
     return true
   }
 
@@ -135,7 +135,7 @@ export class PeerList {
     this.#peers.delete(peer)
     if (this.#byKey.get(peer.key) === peer) {
       this.#byKey.delete(peer.key)
-      this.#init.policy.disconnected(peer.key)
+      this.#init.peerPolicy.disconnected(peer.key)
     }
   }
 
@@ -150,7 +150,7 @@ export class PeerList {
       return
     }
     if (!key.startsWith('connection-')) this.#bannedIds.add(key)
-    const recorded = this.#init.policy.get(key)?.identity ?? {}
+    const recorded = this.#init.peerPolicy.get(key)?.identity ?? {}
     const live = peer === undefined ? {} : identityOf(peer)
     const fingerprint = live.fingerprint ?? recorded.fingerprint
     const address = live.address ?? recorded.address

@@ -205,7 +205,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.#peerList = new PeerList({
       maxPeers: this.#maxPeers,
       ownId: toHex(this.peerId),
-      policy: this.#policy,
+      peerPolicy: this.#policy,
       wanting: () => this.metainfo === undefined || !this.#done,
       warn: (peer, err) => this.#warnPeer(peer, err),
       onBan: (id, reason) => this.emit('ban', id, reason)
@@ -287,7 +287,7 @@ export class Torrent extends Emitter<TorrentEvents> {
       },
       warn: (err) => this.emit('warning', err),
       peerByKey: (key) => this.#peerList.byKey(key),
-      policy: this.#policy,
+      peerPolicy: this.#policy,
       smartBan: async () => new (this.#serving ?? await this.#servingCode!()).SmartBan()
     }, have)
     this.#downloader = downloader

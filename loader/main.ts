@@ -341,7 +341,6 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
     showProblem('nobody', manifest, '', Math.round(deadlineMs / 1000))
   }, deadlineMs)
 
-  status('')
   document.getElementById('peersite-status')?.remove()
   const shell = createShell({
     root,

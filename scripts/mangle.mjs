@@ -58,6 +58,11 @@ export const MANGLED = [
   // loader
   'paragraphs', 'loadSite', 'frameReplace', 'restoreUrl', 'onPage', 'refreshShell', 'onIntroduce', 'pageLoaded',
   'onPreload', 'onRanges', 'onLoad', 'pushed', 'mirrorIcons',
+  // more internal names (options of the engine's own constructors, the worker's leader handover)
+  'handover', 'downloader', 'reads', 'maxRequestsPerBlock', 'unprovenTakeoverMs',
+  'connectTimeoutMs', 'leaderTimeoutMs', 'offerTimeoutMs', 'uselessAfterMs', 'snubAfterMs', 'maxBadPieces', 'stallTimeoutMs',
+  'expectHandshake', 'announceIntervalMs', 'keepSeeds', 'serveLater', 'frameContext', 'spread', 'setMaxMessageLength', 'pieceSize',
+  'onMessage', 'forgetPiece', 'startUploader', 'peerPolicy',
   // worker
   'waiter', 'unlisten', 'staleWhileRevalidate', 'networkFirst', 'precache', 'requestLeader', 'askForLeader', 'setLeader', 'onLeader'
 ]

@@ -215,11 +215,7 @@ class TrackerSocket {
     socket.onclose = () => {
       if (this.#socket !== socket) return
       this.#socket = undefined
-      const prepared = this.#prepared
-      this.#prepared = undefined
-      void prepared?.then((offers) => { for (const o of offers) this.#dropOffer(o.offer_id) }, () => {})
       this.#dropPending()
-      clearTimeout(this.#announceTimer)
       if (!this.destroyed) {
         this.#warn(opened ? 'connection closed' : 'cannot connect')
         this.#scheduleReconnect()
@@ -291,15 +287,25 @@ class TrackerSocket {
     this.pending.set(offerId, { connection, timer })
   }
 
-  #dropOffer (offerId: string): void {
+  /** An offer's connection, no longer waiting for its answer (its timer stopped); undefined if it was not waiting. */
+  #take (offerId: string): WebRtcConnection | undefined {
     const entry = this.pending.get(offerId)
-    if (entry === undefined) return
+    if (entry === undefined) return undefined
     clearTimeout(entry.timer)
     this.pending.delete(offerId)
-    entry.connection.close()
+    return entry.connection
   }
 
+  #dropOffer (offerId: string): void {
+    this.#take(offerId)?.close()
+  }
+
+  /** The socket is gone: no announce is due on it, and its offers (sent or still being made) are dropped. */
   #dropPending (): void {
+    clearTimeout(this.#announceTimer)
+    const prepared = this.#prepared
+    this.#prepared = undefined
+    void prepared?.then((offers) => { for (const o of offers) this.#dropOffer(o.offer_id) }, () => {})
     for (const id of [...this.pending.keys()]) this.#dropOffer(id)
   }
 
@@ -324,11 +330,9 @@ class TrackerSocket {
         this.#owner.onOffer(this, msg.peerId, msg.offerId, msg.offer)
         return
       case 'answer': {
-        const entry = this.pending.get(msg.offerId)
-        if (entry === undefined) return // late, duplicate, or for an offer we already dropped
-        clearTimeout(entry.timer)
-        this.pending.delete(msg.offerId)
-        this.#owner.onAnswer(entry.connection, msg.peerId, msg.answer)
+        const connection = this.#take(msg.offerId)
+        // undefined: late, duplicate, or for an offer we already dropped
+        if (connection !== undefined) this.#owner.onAnswer(connection, msg.peerId, msg.answer)
         return
       }
       case 'ignore':
@@ -339,10 +343,6 @@ class TrackerSocket {
     if (this.destroyed) return
     this.destroyed = true
     clearTimeout(this.#reconnectTimer)
-    clearTimeout(this.#announceTimer)
-    const prepared = this.#prepared
-    this.#prepared = undefined
-    void prepared?.then((offers) => { for (const o of offers) this.#dropOffer(o.offer_id) }, () => {})
     this.#dropPending()
     const socket = this.#socket
     this.#socket = undefined

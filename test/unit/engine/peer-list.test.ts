@@ -17,7 +17,7 @@ function list (maxPeers: number, wanting = true): { peers: PeerList, policy: Pee
   const warnings: string[] = []
   const bans: string[] = []
   const peers = new PeerList({
-    maxPeers, ownId: toHex(ownId), policy, wanting: () => wanting,
+    maxPeers, ownId: toHex(ownId), peerPolicy: policy, wanting: () => wanting,
     warn: (_peer, err) => warnings.push(err.message),
     onBan: (id) => bans.push(id)
   })
