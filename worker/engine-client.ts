@@ -124,8 +124,10 @@ export class EngineClient {
     if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN)) {
       // A first visit's page is often read before its leader page has introduced itself: the hint waits for the
       // leader as the read does (dropped, the page's files were asked for one level at a time: CI's many-files test).
+      // It never asks for one: a `need-leader` starts a return visit's engine at once (loader/index.html), and a page
+      // the worker serves from its copies needs none. A read that needs the engine asks.
       this.hint = (infoHash, request, transfer = []) => {
-        this.#leaderFor(infoHash).then((leader) => { leader.port.postMessage(request, transfer) }).catch(() => {})
+        this.#leaderFor(infoHash, undefined, false).then((leader) => { leader.port.postMessage(request, transfer) }).catch(() => {})
       }
     }
     if (typeof PEERSITE_BROWSER === 'undefined') this.hasLeader = (infoHash) => this.#leaders.get(infoHash)?.closed === false
@@ -322,7 +324,8 @@ export class EngineClient {
     if (read.waiter !== null) this.#arm(read)
   }
 
-  async #leaderFor (infoHash: string, signal?: AbortSignal): Promise<Leader> {
+  /** The live leader of `infoHash`, waited for (a bounded time) if there is none; `ask`: the pages are asked for one. */
+  async #leaderFor (infoHash: string, signal?: AbortSignal, ask = true): Promise<Leader> {
     const known = this.#leaders.get(infoHash)
     if (known !== undefined && !known.closed) return known
     return await new Promise<Leader>((resolve, reject) => {
@@ -341,6 +344,8 @@ export class EngineClient {
       signal?.addEventListener('abort', onAbort, { once: true })
       this.#waiters.add(waiter)
       timers.push(setTimeout(() => { waiter.reject(new EngineReadError('unavailable', 'no page of this site runs an engine')) }, this.#leaderTimeoutMs))
+      // (Only a sectioned index's hint waits without asking: a plain site's build has no hints, and drops this.)
+      if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) && !ask) return
       // A page still booting may miss the first message: ask once more before giving up.
       timers.push(setTimeout(() => { this.#ask() }, this.#leaderTimeoutMs / 3))
       this.#ask()
