@@ -37,8 +37,8 @@ class Handover implements PieceStore {
     return await (this.#late.waiting.has(index) ? this.#late.memory : this.#target).get(index, range, signal)
   }
 
+  /** (Reached through LateStore.delete, which has already taken the piece off the waiting list.) */
   async delete (index: number): Promise<void> {
-    this.#late.waiting.delete(index)
     await this.#late.memory.delete(index)
     await this.#target.delete?.(index)
   }
