@@ -7,6 +7,9 @@ export default defineConfig({
     hookTimeout: 60_000,
     // WebRTC and Chromium tests are heavy on 2 cores: keep files from fighting over the CPU.
     fileParallelism: false,
-    pool: 'forks'
+    pool: 'forks',
+    // 'default' plus a last word naming the file and test a dying worker was running (vitest alone says only
+    // "Worker exited unexpectedly").
+    reporters: ['default', './test/helpers/unfinished-reporter.ts']
   }
 })
