@@ -5,7 +5,23 @@
 // not end, and prints them last, where the tail of a CI log shows them, with how each worker process that vitest did
 // not stop itself ended (a signal such as SIGSEGV or SIGKILL, or an exit code).
 import { ChildProcess } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
 import type { Reporter, TestCase, TestModule } from 'vitest/node'
+
+/**
+ * What scripts/run-tests.mjs reads (from the file named by PEERSITE_TEST_DEATHS) to decide whether the files a dead
+ * worker was running may run once more: only when nothing else went wrong.
+ */
+export interface RunOutcome {
+  /** Files that started and never ended. */
+  unfinished: string[]
+  /** How the worker processes that vitest did not stop ended. */
+  deaths: string[]
+  /** Files that ended with a failed test or a failed hook. */
+  failed: string[]
+  /** Errors outside any test, other than vitest's own report of a dead worker. */
+  otherErrors: number
+}
 
 // vitest stops its workers with SIGTERM; any other end of one of its child processes is worth naming.
 const deaths: string[] = []
@@ -38,7 +54,17 @@ export default class UnfinishedReporter implements Reporter {
     this.#cases.delete(test.id)
   }
 
-  onTestRunEnd (): void {
+  onTestRunEnd (modules: ReadonlyArray<TestModule>, errors: ReadonlyArray<{ message?: string, cause?: unknown }>): void {
+    const out = process.env.PEERSITE_TEST_DEATHS
+    if (out !== undefined && out !== '') {
+      const outcome: RunOutcome = {
+        unfinished: [...this.#modules],
+        deaths,
+        failed: modules.filter((m) => m.state() === 'failed' && !this.#modules.has(m.moduleId)).map((m) => m.moduleId),
+        otherErrors: errors.filter((e) => !/Worker exited unexpectedly|Worker forks emitted error/.test(`${e.message ?? ''} ${String((e.cause as { message?: string } | undefined)?.message ?? '')}`)).length
+      }
+      writeFileSync(out, JSON.stringify(outcome))
+    }
     if (this.#modules.size === 0 && this.#cases.size === 0) return
     const lines = ['', 'Unfinished when the run ended (a worker that died was running these):']
     for (const file of this.#modules) lines.push(`  file: ${file}`)
