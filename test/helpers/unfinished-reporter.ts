@@ -23,13 +23,25 @@ export interface RunOutcome {
   otherErrors: number
 }
 
-// vitest stops its workers with SIGTERM; any other end of one of its child processes is worth naming.
+// vitest stops its workers with SIGTERM; any other end of one of its child processes is worth naming, with the last
+// lines it wrote to stderr (a fatal error's message and native stack, e.g. "FATAL ERROR: ..." from N-API, end there).
 const deaths: string[] = []
+const STDERR_TAIL = 1500
+const tails = new WeakMap<ChildProcess, string>()
 const emit = ChildProcess.prototype.emit
 ChildProcess.prototype.emit = function (this: ChildProcess, event: string | symbol, ...args: unknown[]): boolean {
-  if (event === 'exit' && this.spawnargs.some((arg) => arg.includes('vitest'))) {
+  const ours = this.spawnargs.some((arg) => arg.includes('vitest'))
+  if (ours && event === 'spawn') {
+    tails.set(this, '')
+    this.stderr?.on('data', (chunk: Buffer | string) => tails.set(this, ((tails.get(this) ?? '') + String(chunk)).slice(-STDERR_TAIL)))
+  }
+  if (ours && event === 'exit') {
     const [code, signal] = args as [number | null, NodeJS.Signals | null]
-    if (signal !== 'SIGTERM' && code !== 0) deaths.push(`pid ${this.pid}: ${signal !== null ? `signal ${signal}` : `exit code ${code}`}`)
+    if (signal !== 'SIGTERM' && code !== 0) {
+      const tail = (tails.get(this) ?? '').trim()
+      deaths.push(`pid ${this.pid}: ${signal !== null ? `signal ${signal}` : `exit code ${code}`}` +
+        (tail === '' ? '' : `; the end of its stderr:\n${tail.split('\n').map((line) => `      ${line}`).join('\n')}`))
+    }
   }
   return Reflect.apply(emit, this, [event, ...args]) as boolean
 }
