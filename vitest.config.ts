@@ -10,6 +10,7 @@ export default defineConfig({
     pool: 'forks',
     // 'default' plus a last word naming the file and test a dying worker was running (vitest alone says only
     // "Worker exited unexpectedly").
-    reporters: ['default', './test/helpers/unfinished-reporter.ts']
+    reporters: ['default', './test/helpers/unfinished-reporter.ts'],
+    setupFiles: ['./test/helpers/current-test.ts']
   }
 })

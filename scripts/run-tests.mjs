@@ -27,10 +27,13 @@ function run (args) {
   return { status: result.status ?? 1, outcome }
 }
 
-let { status, outcome } = run(process.argv.slice(2))
+// Options must come as --name=value: they are kept for the second run, whose only positional arguments are the files.
+const args = process.argv.slice(2)
+const options = args.filter((arg) => arg.startsWith('-'))
+let { status, outcome } = run(args)
 if (status !== 0 && outcome !== undefined && outcome.unfinished.length > 0 && outcome.failed.length === 0 && outcome.otherErrors === 0) {
   process.stderr.write(`\nrun-tests: a test worker died (${outcome.deaths.join('; ') || 'no exit status seen'}) while running ${outcome.unfinished.join(', ')}; running ${outcome.unfinished.length === 1 ? 'that file' : 'those files'} once more\n\n`)
-  ;({ status } = run(outcome.unfinished))
+  ;({ status } = run([...options, ...outcome.unfinished]))
   process.stderr.write(`\nrun-tests: the second run of the file${outcome.unfinished.length === 1 ? '' : 's'} a worker died in ${status === 0 ? 'passed' : 'failed'}; the first run's worker death: ${outcome.deaths.join('; ') || 'no exit status seen'}\n`)
 }
 rmSync(dir, { recursive: true, force: true })

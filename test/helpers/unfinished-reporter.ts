@@ -5,7 +5,9 @@
 // not end, and prints them last, where the tail of a CI log shows them, with how each worker process that vitest did
 // not stop itself ended (a signal such as SIGSEGV or SIGKILL, or an exit code).
 import { ChildProcess } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Reporter, TestCase, TestModule } from 'vitest/node'
 
 /**
@@ -21,6 +23,11 @@ export interface RunOutcome {
   failed: string[]
   /** Errors outside any test, other than vitest's own report of a dead worker. */
   otherErrors: number
+}
+
+/** Where a worker's setup file (test/helpers/current-test.ts) writes the test it is starting. */
+export function currentTestFile (pid: number): string {
+  return join(tmpdir(), `peersite-vitest-current-${pid}`)
 }
 
 // vitest stops its workers with SIGTERM; any other end of one of its child processes is worth naming, with the last
@@ -39,7 +46,12 @@ ChildProcess.prototype.emit = function (this: ChildProcess, event: string | symb
     const [code, signal] = args as [number | null, NodeJS.Signals | null]
     if (signal !== 'SIGTERM' && code !== 0) {
       const tail = (tails.get(this) ?? '').trim()
-      deaths.push(`pid ${this.pid}: ${signal !== null ? `signal ${signal}` : `exit code ${code}`}` +
+      let test = ''
+      try {
+        test = `, in ${readFileSync(currentTestFile(this.pid!), 'utf8')}`
+        rmSync(currentTestFile(this.pid!), { force: true })
+      } catch {}
+      deaths.push(`pid ${this.pid}: ${signal !== null ? `signal ${signal}` : `exit code ${code}`}${test}` +
         (tail === '' ? '' : `; the end of its stderr:\n${tail.split('\n').map((line) => `      ${line}`).join('\n')}`))
     }
   }

@@ -1,0 +1,16 @@
+// A setup file (vitest.config.ts): each test worker writes the test it is starting to a file named after its pid, so
+// that test/helpers/unfinished-reporter.ts can name the test a dead worker was running (vitest's own test-start
+// events travel in batches, and the last ones are lost with the worker).
+import { rmSync, writeFileSync } from 'node:fs'
+import { afterAll, beforeEach } from 'vitest'
+import { currentTestFile } from './unfinished-reporter.js'
+
+const file = currentTestFile(process.pid)
+
+beforeEach((context) => {
+  const names: string[] = []
+  for (let task: { name: string, suite?: unknown } | undefined = context.task; task !== undefined; task = task.suite as typeof task) names.unshift(task.name)
+  writeFileSync(file, `${context.task.file.filepath} > ${names.filter((n) => n !== '').join(' > ')}`)
+})
+
+afterAll(() => rmSync(file, { force: true }))
