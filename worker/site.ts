@@ -238,15 +238,12 @@ export function fnv1a32 (s: string): number {
 /**
  * A strong ETag: the infohash names the whole published version (a new publish is a new infohash), the path, percent-
  * encoded (header-safe: no quote, comma or byte outside ASCII), the file in it. Made well-formed first: a manifest's
- * path is any JSON string, and encodeURIComponent throws on a lone surrogate (as U+FFFD, like TextEncoder's).
+ * path is any JSON string, and encodeURIComponent throws on a lone surrogate. Through UTF-8 and back, a lone
+ * surrogate becomes U+FFFD (as String.prototype.toWellFormed does, but that is ES2024: Chromium 111, Firefox 119,
+ * and these builds target ES2022, which Firefox ESR 115 and Chromium 103-110 run).
  */
 export function etagOf (site: Site, path: string): string {
-  return `"${site.infoHash}-${encodeURIComponent(path.toWellFormed())}"`
-}
-
-declare global {
-  /** ES2024 (Chromium 111, Firefox 119, Safari 16.4, Node 20), past the ES2022 lib these builds name. */
-  interface String { toWellFormed (): string }
+  return `"${site.infoHash}-${encodeURIComponent(new TextDecoder().decode(UTF8.encode(path)))}"`
 }
 
 /** RFC 9110 §13.1.2: If-None-Match uses the weak comparison; "*" matches any current representation. */
