@@ -157,10 +157,18 @@ async function measure (browser, tag, context, site, label) {
   const buffered = []
   const queued = []
   const asked = new Map()
+  // Payload bytes sent to each peer since it was first watched, counted here: the engine keeps no such counter.
+  const sent = new Map()
   const seeder = site.seeder?.torrent
   const watch = (p) => {
     if (asked.has(p)) return
-    asked.set(p, p.uploaded)
+    asked.set(p, 0)
+    sent.set(p, 0)
+    const writePieces = p.writePieces
+    p.writePieces = function (blocks) {
+      sent.set(p, sent.get(p) + blocks.reduce((n, b) => n + b.block.length, 0))
+      return writePieces.call(this, blocks)
+    }
     p.on('message', (m) => { if (m.type === 'request') asked.set(p, asked.get(p) + m.length) })
   }
   for (const p of seeder?.peers ?? []) watch(p)
@@ -169,9 +177,9 @@ async function measure (browser, tag, context, site, label) {
     : setInterval(() => {
       for (const p of seeder.peers) {
         watch(p)
-        if (p.uploaded === 0) continue
+        if (sent.get(p) === 0) continue
         buffered.push(p.connection.bufferedAmount)
-        queued.push(Math.max(0, asked.get(p) - p.uploaded))
+        queued.push(Math.max(0, asked.get(p) - sent.get(p)))
       }
     }, 5)
   const before = await cpuSnapshot(tag)
