@@ -7,10 +7,7 @@ import { currentTestFile } from './unfinished-reporter.js'
 
 const file = currentTestFile(process.pid)
 
-beforeEach((context) => {
-  const names: string[] = []
-  for (let task: { name: string, suite?: unknown } | undefined = context.task; task !== undefined; task = task.suite as typeof task) names.unshift(task.name)
-  writeFileSync(file, `${context.task.file.filepath} > ${names.filter((n) => n !== '').join(' > ')}`)
-})
+// fullName: the file (relative to the root), its suites and the test, joined by ' > '.
+beforeEach((context) => { writeFileSync(file, context.task.fullName) })
 
 afterAll(() => rmSync(file, { force: true }))

@@ -1,14 +1,15 @@
 // A vitest reporter that names what was running when a test worker died.
 //
 // When a worker process exits in the middle of a file (a native crash, a fatal V8 error, a kill), vitest reports only
-// "Worker exited unexpectedly", without the file. This reporter remembers the files and tests that started and did
-// not end, and prints them last, where the tail of a CI log shows them, with how each worker process that vitest did
-// not stop itself ended (a signal such as SIGSEGV or SIGKILL, or an exit code).
+// "Worker exited unexpectedly", without the file. This reporter remembers the files that started and did not end,
+// and prints them last, where the tail of a CI log shows them, with how each worker process that vitest did not stop
+// itself ended (a signal such as SIGSEGV or SIGKILL, or an exit code) and the test it was running (its own record:
+// test/helpers/current-test.ts).
 import { ChildProcess } from 'node:child_process'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Reporter, TestCase, TestModule } from 'vitest/node'
+import type { Reporter, TestModule } from 'vitest/node'
 
 /**
  * What scripts/run-tests.mjs reads (from the file named by PEERSITE_TEST_DEATHS) to decide whether the files a dead
@@ -60,7 +61,6 @@ ChildProcess.prototype.emit = function (this: ChildProcess, event: string | symb
 
 export default class UnfinishedReporter implements Reporter {
   #modules = new Set<string>()
-  #cases = new Map<string, string>()
 
   onTestModuleStart (module: TestModule): void {
     this.#modules.add(module.moduleId)
@@ -68,14 +68,6 @@ export default class UnfinishedReporter implements Reporter {
 
   onTestModuleEnd (module: TestModule): void {
     this.#modules.delete(module.moduleId)
-  }
-
-  onTestCaseReady (test: TestCase): void {
-    this.#cases.set(test.id, `${test.module.moduleId} > ${test.fullName}`)
-  }
-
-  onTestCaseResult (test: TestCase): void {
-    this.#cases.delete(test.id)
   }
 
   onTestRunEnd (modules: ReadonlyArray<TestModule>, errors: ReadonlyArray<{ message?: string, cause?: unknown }>): void {
@@ -89,10 +81,9 @@ export default class UnfinishedReporter implements Reporter {
       }
       writeFileSync(out, JSON.stringify(outcome))
     }
-    if (this.#modules.size === 0 && this.#cases.size === 0) return
+    if (this.#modules.size === 0) return
     const lines = ['', 'Unfinished when the run ended (a worker that died was running these):']
     for (const file of this.#modules) lines.push(`  file: ${file}`)
-    for (const test of this.#cases.values()) lines.push(`  test: ${test}`)
     for (const death of deaths) lines.push(`  worker ${death}`)
     process.stderr.write(lines.join('\n') + '\n')
   }
