@@ -18,8 +18,8 @@
  * PEERSITE_BENCH_DIST points it at another build. A diagnostic, not a benchmark: it exports no run(), so
  * bench/run-all.mjs skips it.
  */
-import { readFileSync } from 'node:fs'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { ensureDownloadSite } from '../scripts/make-media.mjs'
 import { launchChromium, launchPersistentChromium, rawChromiumToChromium, rawNodeToChromium, siteFrame, timedFetch } from './lib/chromium.mjs'
@@ -274,7 +274,7 @@ if (opt('--raw-sizes') !== undefined) {
   const rounds = Number(opt('--rounds') ?? 3)
   const { browser, tag } = await launchChromium()
   const rows = new Map(sizes.map((s) => [s, []]))
-  const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+  const load = () => loadavg().map((l) => l.toFixed(2)).join(' ')
   console.log(`raw node-to-chromium, ${bigMB} MB per run, message sizes ${sizes.map((s) => s / 1024).join(' / ')} KiB, ${rounds} rounds; load ${load()}`)
   try {
     for (let round = 0; round < rounds; round++) {
