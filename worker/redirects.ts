@@ -4,9 +4,13 @@
  *
  * One rule per line: `FROM TO [STATUS[!]]`, `#` starts a comment (https://docs.netlify.com/routing/redirects/).
  *   FROM   a path below the site root: literal segments, `:name` placeholders (one whole segment) and a final `*`
- *          (the rest of the path, possibly empty, available as `:splat`). Matched against the percent-encoded path,
- *          case-sensitively, with or without a trailing slash (as Netlify does).
- *   TO     a path below the site root with the placeholders substituted, or an absolute http(s) URL (redirects only).
+ *          (the rest of the path, possibly empty, available as `:splat`). Matched against the percent-decoded path
+ *          (the one the file table is looked up with: `/%64rafts/` is `/drafts/`, `/caf%C3%A9` is `/café`), segment
+ *          by segment, case-sensitively, with or without a trailing slash (as Netlify does).
+ *   TO     a path below the site root (`/x`, never `//x` or `/\x`) with the placeholders substituted, each value
+ *          percent-encoded again segment by segment (a value is only ever path segments, never a scheme, a host or
+ *          a query, and the worker drops a rule whose target is not below the site root), or an absolute http(s) URL
+ *          (redirects only): the only way a rule leaves the site.
  *   STATUS 301 (default), 302, 303, 307, 308: a redirect; 200: a rewrite (the URL stays, TO's file is served);
  *          404: TO's file with status 404. `!` (force) applies the rule even when a file exists at FROM; without it
  *          a rule only applies where the site has no file ("shadowing", Netlify's default).
@@ -83,6 +87,14 @@ export function parseRedirects (text: string): ParsedRedirects {
   return { rules, warnings }
 }
 
+/**
+ * A target `publish` accepts and the worker applies: a path below the site root (one slash: `//host` and `/\host`
+ * would name another host), or an absolute http(s) URL. Everything else (`javascript:`, `data:`, `x:`...) is refused.
+ */
+export function validTarget (to: string): boolean {
+  return /^\/(?![/\\])/.test(to) || /^https?:\/\//i.test(to)
+}
+
 /** One rule, or why the line is not one. */
 function parseLine (line: string): RedirectRule | string {
   const tokens = line.split(/\s+/)
@@ -114,8 +126,8 @@ function parseLine (line: string): RedirectRule | string {
       return `"${to}" is not a valid URL`
     }
     if (status === 200 || status === 404) return 'proxying to another site (200 or 404 to a URL) is not possible from a browser'
-  } else if (!to.startsWith('/') || to.startsWith('//')) {
-    return `"${to}" is neither a path (starting with /) nor an http(s) URL`
+  } else if (!validTarget(to)) {
+    return `"${to}" is neither a path (starting with one /) nor an http(s) URL`
   }
   return force ? { from, to, status, force } : { from, to, status }
 }
@@ -126,30 +138,41 @@ export interface RedirectMatch {
   readonly target: string
 }
 
-/** Splits a path into segments without the trailing slash ("/a/b/" and "/a/b" both give ["a", "b"]). */
-function segmentsOf (path: string): string[] {
-  const parts = path.split('/').slice(1)
-  if (parts.length > 0 && parts[parts.length - 1] === '') parts.pop()
-  return parts
+/** `parts` without a trailing empty segment (a trailing slash: "a/b/" and "a/b" match alike). */
+function withoutSlash (parts: readonly string[]): readonly string[] {
+  return parts.length > 0 && parts[parts.length - 1] === '' ? parts.slice(0, -1) : parts
 }
 
-/** Placeholder values of `path` (percent-encoded, starting with /) under `from`, or null when it does not match. */
-export function matchPattern (from: string, path: string): Map<string, string> | null {
-  const want = segmentsOf(from)
-  const have = segmentsOf(path)
+/** A literal segment of FROM, decoded as the request's are (a rule may spell `café` or `caf%C3%A9`). */
+function decoded (segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
+}
+
+/**
+ * Placeholder values of a request path under `from`, or null when it does not match. `segments` are the path's
+ * percent-decoded segments below the root ("/a/b%2Fc" gives ["a", "b/c"]); each value comes back percent-encoded
+ * again, segment by segment (the splat's segments joined with "/"), ready to be put into a target.
+ */
+export function matchPattern (from: string, segments: readonly string[]): Map<string, string> | null {
+  const want = withoutSlash(from.split('/').slice(1))
+  const have = withoutSlash(segments)
   const values = new Map<string, string>()
   for (let i = 0; i < want.length; i++) {
     const w = want[i]!
     if (w === '*') {
-      values.set('splat', have.slice(i).join('/'))
+      values.set('splat', have.slice(i).map(encodeURIComponent).join('/'))
       return values
     }
     const h = have[i]
     if (h === undefined) return null
     if (w.startsWith(':') && w.length > 1) {
       if (h === '') return null
-      values.set(w.slice(1), h)
-    } else if (w !== h) {
+      values.set(w.slice(1), encodeURIComponent(h))
+    } else if (decoded(w) !== h) {
       return null
     }
   }
@@ -161,11 +184,11 @@ export function substitute (to: string, values: ReadonlyMap<string, string>): st
   return to.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (whole, name: string) => values.get(name) ?? whole)
 }
 
-/** The first rule (of those with the given force flag) matching `path`, with its target. */
-export function matchRedirect (rules: readonly RedirectRule[], path: string, forced: boolean): RedirectMatch | undefined {
+/** The first rule (of those with the given force flag) matching the decoded `segments` (matchPattern), with its target. */
+export function matchRedirect (rules: readonly RedirectRule[], segments: readonly string[], forced: boolean): RedirectMatch | undefined {
   for (const rule of rules) {
     if ((rule.force === true) !== forced) continue
-    const values = matchPattern(rule.from, path)
+    const values = matchPattern(rule.from, segments)
     if (values !== null) return { rule, target: substitute(rule.to, values) }
   }
   return undefined
@@ -174,6 +197,6 @@ export function matchRedirect (rules: readonly RedirectRule[], path: string, for
 /** Checks rules read from peersite.json (from the static host): the shape and the same limits as the parser's. */
 export function validRules (json: unknown): json is RedirectRule[] {
   return Array.isArray(json) && json.length <= MAX_REDIRECT_RULES && json.every((r: Partial<RedirectRule> | null) =>
-    typeof r === 'object' && r !== null && typeof r.from === 'string' && r.from.startsWith('/') && typeof r.to === 'string' && !r.to.startsWith('//') &&
+    typeof r === 'object' && r !== null && typeof r.from === 'string' && r.from.startsWith('/') && typeof r.to === 'string' && validTarget(r.to) &&
     typeof r.status === 'number' && STATUSES.has(r.status) && (r.force === undefined || typeof r.force === 'boolean'))
 }

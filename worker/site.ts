@@ -137,11 +137,11 @@ export function resolveFile (site: Site, rel: string, url: URL): Resolution {
   if (segments === null) return { kind: 'bad-request' }
   // The scope as the URL spells it: rules' paths and targets are relative to the site root. (A plain build has no rules.)
   const scope = (typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) ? url : new URL(url.pathname.slice(0, url.pathname.length - rel.length), url)
-  const forced = applyRule(site, rel, url, scope, true)
+  const forced = applyRule(site, segments, url, scope, true)
   if (forced !== undefined) return forced
   const found = lookup(site, segments, url, false)
   if (found !== undefined) return found
-  const rule = applyRule(site, rel, url, scope, false)
+  const rule = applyRule(site, segments, url, scope, false)
   if (rule !== undefined) return rule
   const index = (typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) || !site.spa ? undefined : site.files.get(INDEX_PAGE)
   if (index !== undefined) return { kind: 'file', file: index }
@@ -190,24 +190,32 @@ function lookup (site: Site, segments: readonly string[], url: URL, inRewrite: b
   return undefined
 }
 
-/** The first `_redirects` rule (forced or not) for this path, as a resolution. */
-function applyRule (site: Site, rel: string, url: URL, scope: URL, forced: boolean): Resolution | undefined {
+/** The first `_redirects` rule (forced or not) for this path (decoded `segments`), as a resolution. */
+function applyRule (site: Site, segments: readonly string[], url: URL, scope: URL, forced: boolean): Resolution | undefined {
   if ((typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) || site.redirects.length === 0) return undefined
-  const match = matchRedirect(site.redirects, `/${rel}`, forced)
+  const match = matchRedirect(site.redirects, segments, forced)
   if (match === undefined) return undefined
   const { rule, target } = match
+  // Only a rule written as an http(s) URL leaves the site. A path target is resolved below the scope, its leading
+  // slashes dropped ("/\host" names no host, "javascript:" no scheme), and must stay there (its origin and folder:
+  // ".." in the rule), or the rule does not apply.
+  const absolute = /^https?:\/\//i.test(rule.to)
+  let location: URL
+  try {
+    location = absolute ? new URL(target) : new URL('./' + target.replace(/^[/\\]+/, ''), scope)
+  } catch {
+    return { kind: 'not-found' }
+  }
+  const targetRel = relativePath(location, scope)
+  if ((!absolute && targetRel === null) || !/^https?:$/.test(location.protocol)) return { kind: 'not-found' }
   if (rule.status === 200 || rule.status === 404) {
     // A rewrite: the target's file from the table (never the rules again, so rewrites cannot loop).
-    const targetUrl = new URL(target.slice(1), scope)
-    const targetRel = relativePath(targetUrl, scope)
-    const segments = targetRel === null ? null : decodeSegments(targetRel)
-    const found = segments === null ? undefined : lookup(site, segments, targetUrl, true)
+    const targetSegments = targetRel === null ? null : decodeSegments(targetRel)
+    const found = targetSegments === null ? undefined : lookup(site, targetSegments, location, true)
     if (found?.kind !== 'file') return { kind: 'not-found' }
     return rule.status === 404 ? { kind: 'file', file: found.file, status: 404 } : found
   }
-  // A redirect: to a path below the site root, or to an absolute URL; the query string goes along unless the
-  // target has its own (Netlify passes it through).
-  const location = /^https?:\/\//i.test(target) ? new URL(target) : new URL(target.slice(1), scope)
+  // A redirect: the query string goes along unless the target has its own (Netlify passes it through).
   if (location.search === '' && url.search !== '') location.search = url.search
   return { kind: 'redirect', location: location.href, status: rule.status }
 }
@@ -463,6 +471,8 @@ async function siteAnswer (request: Request, url: URL, rel: string, site: Site, 
 function redirectResponse (request: Request, url: URL, location: string, status: number): Response {
   // A plain site redirects only to its own folders (a trailing slash added): never to another origin.
   const target = new URL(location)
+  // Only http(s) leaves a page (applyRule gives nothing else; this page must never run "javascript:" in the top window).
+  if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) && !/^https?:$/.test(target.protocol)) return messagePage(502, 'Bad redirect', 'This site\'s redirect rule names an address that is not a web page.')
   if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) && target.origin !== url.origin && request.mode === 'navigate' && request.destination === 'iframe') {
     const headers = baseHeaders('text/html; charset=utf-8')
     headers.set('Cache-Control', 'no-store')

@@ -137,6 +137,79 @@ describe('_redirects rules', () => {
   })
 })
 
+describe('a crafted _redirects cannot leave the site (audit: XSS and open redirects through placeholders)', () => {
+  const site = siteWith('/go/* /:splat 301\n/u/:name /:name 302\n/blog/* /:splat 200\n/up /../../elsewhere 301\n/upx /../../about 200')
+  const open: OpenBody = async () => { throw new Error('no read expected') }
+  /** A navigation of the shell's frame (Request.mode 'navigate' cannot be constructed in Node: a stand-in). */
+  function frameNavigation (url: URL): Request {
+    const req = new Request(url)
+    Object.defineProperty(req, 'mode', { value: 'navigate' })
+    Object.defineProperty(req, 'destination', { value: 'iframe' })
+    return req
+  }
+
+  it('a value that spells a scheme or a host stays a path below the site root, on its origin', () => {
+    expect(resolved(site, 'go/javascript:alert(document.domain)')).toBe('301 https://host.example/sub/javascript%3Aalert(document.domain)')
+    expect(resolved(site, 'go///evil.example/x')).toBe('301 https://host.example/sub/evil.example/x')
+    expect(resolved(site, 'go/http:evil.example')).toBe('301 https://host.example/sub/http%3Aevil.example')
+    expect(resolved(site, 'go/foo:bar')).toBe('301 https://host.example/sub/foo%3Abar')
+    expect(resolved(site, 'go/%2F%2Fevil.example')).toBe('301 https://host.example/sub/%2F%2Fevil.example')
+    expect(resolved(site, 'go/%5Cevil.example')).toBe('301 https://host.example/sub/%5Cevil.example')
+    expect(resolved(site, 'u/javascript:alert(1)')).toBe('302 https://host.example/sub/javascript%3Aalert(1)')
+    expect(resolved(site, 'u/%2F%2Fevil.example')).toBe('302 https://host.example/sub/%2F%2Fevil.example')
+    expect(resolved(site, 'go/about?x=1')).toBe('301 https://host.example/sub/about?x=1') // the ordinary use still works
+    expect(resolved(site, 'blog/x:y')).toBe('not-found')
+    expect(resolved(site, 'blog/about')).toBe('about.html')
+  })
+
+  it('a path target above the site root does not apply (not found), for redirects as for rewrites', () => {
+    expect(resolved(site, 'up')).toBe('not-found')
+    expect(resolved(site, 'upx')).toBe('not-found')
+  })
+
+  it('the frame page that moves the top window is never built for such a value', async () => {
+    const url = new URL('go/javascript:alert(document.domain)', SCOPE)
+    const res = await siteResponse(frameNavigation(url), url, relativePath(url, SCOPE)!, site, open)
+    expect(res.status).toBe(301)
+    expect(res.headers.get('Location')).toBe('https://host.example/sub/javascript%3Aalert(document.domain)')
+    expect(await res.text()).not.toContain('top.location')
+  })
+
+  it('rules peersite.json brings with another scheme are refused, and applied in place when they slip through', () => {
+    for (const to of ['xjavascript:alert(1)', 'javascript:alert(1)', '/\\evil.example/', 'data:text/html,x', 'evil.example/x']) {
+      expect(validRules([{ from: '/a', to, status: 301 }])).toBe(false)
+    }
+    expect(validRules([{ from: '/a', to: 'HTTPS://ok.example/:splat', status: 302 }])).toBe(true)
+    // createSite takes rules as given (parseManifest checks them): even so, such a target stays below the root
+    const raw = createSite({ infoHash: INFOHASH, files: FILES, redirects: [{ from: '/x', to: 'xjavascript:alert(1)', status: 301 }, { from: '/y', to: '/\\evil.example/', status: 302 }] })
+    expect(resolved(raw, 'x')).toBe('301 https://host.example/sub/xjavascript:alert(1)')
+    expect(resolved(raw, 'y')).toBe('302 https://host.example/sub/evil.example/')
+    const { rules, warnings } = parseRedirects('/k /\\evil.example/x 301\n/l xjavascript:alert(1) 301')
+    expect(rules).toEqual([])
+    expect(warnings).toEqual([expect.stringContaining('line 1: "/\\evil.example/x" is neither a path'), expect.stringContaining('line 2: "xjavascript:alert(1)" is neither a path')])
+  })
+})
+
+describe('_redirects match the decoded path, as the file table does', () => {
+  const files = [...FILES, html('drafts/a.html')]
+  const site = createSite({ infoHash: INFOHASH, files, redirects: parseRedirects('/drafts/* /404.html 404!\n/café /about 301\n/docs/* /guide/:splat 308').rules })
+
+  it('a forced rule cannot be passed by encoding its path differently', () => {
+    expect(resolved(site, 'drafts/a.html')).toBe('404.html 404')
+    expect(resolved(site, '%64rafts/a.html')).toBe('404.html 404')
+    expect(resolved(site, '%64rafts/%61.html')).toBe('404.html 404')
+  })
+
+  it('a rule with non-ASCII matches the encoded URL, and values are encoded again in the target', () => {
+    expect(resolved(site, 'caf%C3%A9')).toBe('301 https://host.example/sub/about')
+    expect(resolved(site, 'café')).toBe('301 https://host.example/sub/about')
+    expect(resolved(site, 'docs/caf%C3%A9/%41')).toBe('308 https://host.example/sub/guide/caf%C3%A9/A')
+    expect(resolved(site, 'docs/a%2Fb')).toBe('308 https://host.example/sub/guide/a%2Fb')
+    expect(resolved(site, 'docs/50%25')).toBe('308 https://host.example/sub/guide/50%25')
+    expect(resolved(site, 'docs/%E0%A4%A')).toBe('bad-request')
+  })
+})
+
 describe('the _redirects parser', () => {
   it('reads Netlify\'s syntax: status, force, comments, default 301', () => {
     const { rules, warnings } = parseRedirects('/a /b\n/c /d 302 # trailing comment\n/e/* /f/:splat 200!\r\n')
@@ -179,12 +252,17 @@ describe('the _redirects parser', () => {
     expect(() => parseRedirects(many)).toThrow(/more than 1000 rules/)
   })
 
-  it('matches patterns segment by segment', () => {
-    expect(matchPattern('/a/:x/*', '/a/1/2/3')).toEqual(new Map([['x', '1'], ['splat', '2/3']]))
-    expect(matchPattern('/a/:x', '/a/1/2')).toBeNull()
-    expect(matchPattern('/a/:x', '/a/')).toBeNull()
-    expect(matchPattern('/*', '/')).toEqual(new Map([['splat', '']]))
-    expect(matchPattern('/A', '/a')).toBeNull() // case-sensitive, as on Netlify
+  it('matches patterns segment by segment, against the decoded path, each value encoded again', () => {
+    expect(matchPattern('/a/:x/*', ['a', '1', '2', '3'])).toEqual(new Map([['x', '1'], ['splat', '2/3']]))
+    expect(matchPattern('/a/:x', ['a', '1', '2'])).toBeNull()
+    expect(matchPattern('/a/:x', ['a', ''])).toBeNull()
+    expect(matchPattern('/*', [''])).toEqual(new Map([['splat', '']]))
+    expect(matchPattern('/A', ['a'])).toBeNull() // case-sensitive, as on Netlify
+    expect(matchPattern('/café', ['café'])).toEqual(new Map())
+    expect(matchPattern('/caf%C3%A9', ['café'])).toEqual(new Map()) // a rule may spell it encoded too
+    // a decoded "/" stays inside its segment; a scheme's ":" or a "?" cannot come out of a value
+    expect(matchPattern('/go/*', ['go', 'a/b', 'javascript:x?y'])).toEqual(new Map([['splat', 'a%2Fb/javascript%3Ax%3Fy']]))
+    expect(matchPattern('/u/:name', ['u', '50% off'])).toEqual(new Map([['name', '50%25%20off']]))
   })
 
   it('checks the rules peersite.json brings (the static host is trusted for the loader, but not for its shape)', () => {
