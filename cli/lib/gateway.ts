@@ -176,7 +176,7 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
       if (controller.signal.aborted) return
       throw err
     }
-    await send(res, relativeRedirect(response), written)
+    await send(res, relativeRedirect(response, url.origin), written)
   }
 
   const server = createServer((req, res) => {
@@ -196,8 +196,8 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
         complete: res.writableFinished
       })
     })
-    // The Host header is the client's word: it never reaches an answer (redirects are relative), so the URL is
-    // parsed against the listening address.
+    // The Host header is the client's word: it never reaches an answer (redirects within the site are relative), so
+    // the URL is parsed against the listening address.
     handle(req, res, `http://${urlHost}:${port}`, written).catch((err: unknown) => {
       init.onWarning?.(`serving ${path}: ${(err as Error).message}`)
       if (!res.headersSent) {
@@ -440,11 +440,13 @@ export function requestUrl (target: string | undefined, base: string): URL | und
 }
 
 /**
- * A redirect from the site mapping (a folder to its index, RFC 9110 §15.4.2) with its Location made relative to
- * the origin ("/docs/"), as RFC 9110 §10.2.2 allows: the client stays on the host it asked for, and nothing the
- * client sent is reflected. Leading slashes are collapsed so the path cannot read as "//other-host".
+ * A redirect from the site mapping (a folder to its index, RFC 9110 §15.4.2, or a `_redirects` rule) with its
+ * Location made relative to the origin ("/docs/") when it points at the listening address `origin`, as RFC 9110
+ * §10.2.2 allows: the client stays on the host it asked for, and nothing the client sent is reflected. Leading
+ * slashes are collapsed so the path cannot read as "//other-host". A rule's absolute URL to another site
+ * (`/shop/* https://shop.example/:splat`) stays absolute: it is the rule's, not the client's.
  */
-export function relativeRedirect (response: Response): Response {
+export function relativeRedirect (response: Response, origin: string): Response {
   const location = response.headers.get('location')
   if (location === null) return response
   let target: URL
@@ -453,6 +455,7 @@ export function relativeRedirect (response: Response): Response {
   } catch {
     return response
   }
+  if (target.origin !== origin) return response
   const headers = new Headers(response.headers)
   headers.set('Location', target.pathname.replace(/^[/\\]+/, '/') + target.search)
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers })

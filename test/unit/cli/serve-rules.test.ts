@@ -6,7 +6,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { join } from 'node:path'
 import { publishedWithSpa } from '../../../cli/run/serve.js'
-import { startGateway, type Gateway } from '../../../cli/lib/gateway.js'
+import { relativeRedirect, startGateway, type Gateway } from '../../../cli/lib/gateway.js'
 import { publishSite } from '../../../cli/lib/publish.js'
 import { fullBitfield } from '../../../engine/bitfield.js'
 import type { Metainfo } from '../../../engine/metainfo/index.js'
@@ -27,7 +27,12 @@ const FILES = [
   { path: 'guide/setup.html', data: page('setup') },
   { path: '404.html', data: page('not found') },
   { path: 'app/index.html', data: page('app') },
-  { path: '_redirects', data: utf8('/old /about\n/blog/:slug /guide/:slug 302\n/app/* /app/index.html 200\n/gone /404.html 404\nnot-a-rule\n') }
+  { path: 'drafts/a.html', data: page('draft') },
+  {
+    path: '_redirects',
+    data: utf8('/old /about\n/blog/:slug /guide/:slug 302\n/app/* /app/index.html 200\n/gone /404.html 404\nnot-a-rule\n' +
+      '/shop/* https://shop.example/:splat\n/go/* /:splat 301\n/drafts/* /404.html 404!\n/café /about 301\n')
+  }
 ]
 
 let metainfo: Metainfo
@@ -88,11 +93,36 @@ describe('serve applies the site URL rules', () => {
     expect(warnings).toEqual([expect.stringMatching(/^_redirects line 5: needs a path and a target/)])
   })
 
+  it('a rule\'s URL to another site stays absolute; a value naming a scheme or a host stays a path of this one', async () => {
+    const { gateway: g } = await served()
+    expect(await answer(g, 'shop/cart/1?x=2')).toBe('301 https://shop.example/cart/1?x=2')
+    expect(await answer(g, 'go/javascript:alert(document.domain)')).toBe('301 /javascript%3Aalert(document.domain)')
+    expect(await answer(g, 'go///evil.example/x')).toBe('301 /evil.example/x')
+    expect(await answer(g, 'go/http:evil.example')).toBe('301 /http%3Aevil.example')
+  })
+
+  it('rules match the decoded path, as the files do', async () => {
+    const { gateway: g } = await served()
+    expect(await answer(g, 'drafts/a.html')).toBe('404 <h1>not found</h1>')
+    expect(await answer(g, '%64rafts/a.html')).toBe('404 <h1>not found</h1>')
+    expect(await answer(g, 'caf%C3%A9')).toBe('301 /about')
+  })
+
   it('--spa: unknown paths get index.html with 200', async () => {
     const { gateway: g } = await served(true)
     expect(await answer(g, 'dashboard/settings')).toBe('200 <h1>home</h1>')
     expect(await answer(g, 'about')).toBe('200 <h1>about</h1>')
     expect(await answer(g, 'gone')).toBe('404 <h1>not found</h1>') // a rule comes before the fallback
+  })
+})
+
+describe('relativeRedirect', () => {
+  const moved = (location: string): Response => new Response(null, { status: 301, headers: { Location: location } })
+  it('makes a Location on the listening address relative, and leaves another origin\'s whole', () => {
+    expect(relativeRedirect(moved('http://127.0.0.1:8888/docs/?a=1'), 'http://127.0.0.1:8888').headers.get('location')).toBe('/docs/?a=1')
+    expect(relativeRedirect(moved('http://127.0.0.1:8888//evil.example/'), 'http://127.0.0.1:8888').headers.get('location')).toBe('/evil.example/')
+    expect(relativeRedirect(moved('https://shop.example/cart/1'), 'http://127.0.0.1:8888').headers.get('location')).toBe('https://shop.example/cart/1')
+    expect(relativeRedirect(moved('http://127.0.0.1:9999/x'), 'http://127.0.0.1:8888').headers.get('location')).toBe('http://127.0.0.1:9999/x')
   })
 })
 
