@@ -118,6 +118,9 @@ function isDescription (d: unknown, type: 'offer' | 'answer'): d is SessionDescr
 
 const IGNORE: TrackerMessage = { kind: 'ignore' }
 
+/** A number from JSON, NaN for anything else: Number() on an object from JSON may throw ({"toString": 1}). */
+const num = (v: unknown): number => typeof v === 'number' ? v : NaN
+
 /** Decodes one message from a tracker for the torrent `infoHash` and our `peerId` (binary strings). */
 export function parseTrackerMessage (data: unknown, infoHash: string, peerId: string): TrackerMessage {
   let msg: Record<string, unknown>
@@ -132,7 +135,8 @@ export function parseTrackerMessage (data: unknown, infoHash: string, peerId: st
   const failure = msg['failure reason']
   // A failure about a malformed request comes without info_hash: it is ours all the same (one socket per torrent).
   if (failure !== undefined && (msg.info_hash === undefined || msg.info_hash === infoHash)) {
-    return { kind: 'failure', reason: String(failure) }
+    // A non-string reason is a failure all the same. (Never String() on a value from JSON: {"toString": 1} throws.)
+    return { kind: 'failure', reason: typeof failure === 'string' ? failure : 'invalid tracker message' }
   }
   // Nothing else is for us: another action (scrape), another torrent.
   if (msg.action !== 'announce' || msg.info_hash !== infoHash) return IGNORE
@@ -144,15 +148,15 @@ export function parseTrackerMessage (data: unknown, infoHash: string, peerId: st
     if (isDescription(msg.answer, 'answer')) return { kind: 'answer', peerId: remote, offerId: msg.offer_id, answer: { type: 'answer', sdp: msg.answer.sdp } }
     return IGNORE
   }
-  const seconds = Number(msg.interval ?? msg['min interval'])
-  const swarmSize = Number(msg.complete) + Number(msg.incomplete)
+  const seconds = num(msg.interval ?? msg['min interval'])
+  const swarmSize = num(msg.complete) + num(msg.incomplete)
   const trackerId = msg['tracker id']
   const warning = msg['warning message']
   return {
     kind: 'response',
     interval: Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined,
     trackerId: typeof trackerId === 'string' ? trackerId : undefined,
-    warning: warning !== undefined ? String(warning) : undefined,
+    warning: typeof warning === 'string' ? warning : undefined,
     acked: msg.complete !== undefined || msg.incomplete !== undefined,
     swarmSize: Number.isSafeInteger(swarmSize) && swarmSize >= 0 ? swarmSize : undefined
   }
@@ -210,7 +214,14 @@ class TrackerSocket {
       this.#startedSent = false
       void this.announce()
     }
-    socket.onmessage = (event: { data: unknown }) => this.#onMessage(event.data)
+    socket.onmessage = (event: { data: unknown }) => {
+      // An error escaping onmessage is uncaught in Node (`ws`) and ends the process: a bad message is a warning.
+      try {
+        this.#onMessage(event.data)
+      } catch (err) {
+        this.#warn((err as Error).message)
+      }
+    }
     socket.onerror = () => {} // a close follows; it is reported there
     socket.onclose = () => {
       if (this.#socket !== socket) return

@@ -56,6 +56,16 @@ describe('parseTrackerMessage', () => {
       .toEqual({ kind: 'failure', reason: 'bytes' })
   })
 
+  it('never throws on values of the wrong type: a non-string failure reason is still a failure, other such values are left out', () => {
+    // {"toString": 1} makes String() and Number() throw: a TypeError out of a socket's onmessage ends a Node process.
+    const bad = { toString: 1 }
+    expect(parse({ 'failure reason': bad })).toEqual({ kind: 'failure', reason: 'invalid tracker message' })
+    expect(parse({ action: 'announce', info_hash: IH, 'warning message': bad, interval: bad, complete: bad, incomplete: bad }))
+      .toEqual({ kind: 'response', acked: true })
+    expect(parse({ action: 'announce', info_hash: IH, 'min interval': bad, complete: 1, incomplete: [2] }))
+      .toEqual({ kind: 'response', acked: true })
+  })
+
   it('reads offers and answers from other peers', () => {
     const offer = { type: 'offer', sdp: 'v=0 offer' }
     const m = parse({ action: 'announce', info_hash: IH, peer_id: RID, offer_id: OFFER_ID, offer })
@@ -314,6 +324,16 @@ describe('WebSocketTrackerDiscovery with a fake tracker and fake WebRTC', () => 
       'tracker ws://tracker.test/announce: invalid info_hash',
       'tracker ws://tracker.test/announce: be nice',
       'tracker ws://tracker.test/announce: invalid tracker message (not JSON)'
+    ])
+  })
+
+  it('turns an error while handling a message into a warning, never an exception out of onmessage', async () => {
+    const { socket, warnings } = await started({ wantsPeer: () => { throw new Error('wantsPeer broke') } })
+    socket.receive({ 'failure reason': { toString: 1 } })
+    expect(() => socket.receive({ action: 'announce', info_hash: IH, peer_id: RID, offer_id: OFFER_ID, offer: { type: 'offer', sdp: 'v=0' } })).not.toThrow()
+    expect(warnings).toEqual([
+      'tracker ws://tracker.test/announce: invalid tracker message',
+      'tracker ws://tracker.test/announce: wantsPeer broke'
     ])
   })
 
