@@ -282,6 +282,8 @@ export const WS_CONNECT_TIMEOUT_MS = 20_000
 export const WS_DEFAULT_INTERVAL_MS = 120_000
 /** Never re-announce faster than this, whatever a tracker says. */
 export const WS_MIN_INTERVAL_MS = 1_000
+/** Nor slower than this: setTimeout fires at once past 2^31-1 ms (24.8 days), and a tracker may say 30 days or 1e10 s. */
+export const WS_MAX_INTERVAL_MS = 3_600_000 // 1 hour, as TRACKER_DEFAULT_INTERVAL_MS * 2 for HTTP trackers
 /** Reconnect backoff after the socket closes: doubles from the minimum, capped, with jitter. */
 export const WS_RECONNECT_MIN_MS = 2_000
 export const WS_RECONNECT_MAX_MS = 300_000 // 5 minutes

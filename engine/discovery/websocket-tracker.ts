@@ -22,7 +22,7 @@ import {
   createAnswer, createOffer, type RTCPeerConnectionConstructor, type SessionDescription, type WebRtcConnection
 } from '../transport/webrtc.js'
 import type { AnnounceStats, Discovery, DiscoveryEvents, DiscoveryInit } from './index.js'
-import { CHECK_ARGS, WS_CONNECT_TIMEOUT_MS, WS_DEFAULT_INTERVAL_MS, WS_DEFAULT_NUMWANT, WS_MAX_OFFERS_PER_ANNOUNCE, WS_MAX_PENDING, WS_MIN_INTERVAL_MS, WS_OFFER_TIMEOUT_MS, WS_RECONNECT_MAX_MS, WS_RECONNECT_MIN_MS } from '../constants.js'
+import { CHECK_ARGS, WS_CONNECT_TIMEOUT_MS, WS_DEFAULT_INTERVAL_MS, WS_DEFAULT_NUMWANT, WS_MAX_OFFERS_PER_ANNOUNCE, WS_MAX_INTERVAL_MS, WS_MAX_PENDING, WS_MIN_INTERVAL_MS, WS_OFFER_TIMEOUT_MS, WS_RECONNECT_MAX_MS, WS_RECONNECT_MIN_MS } from '../constants.js'
 
 /** The part of the WebSocket API we use: browsers' WebSocket and the `ws` package's both fit. */
 /** Defined true in the browser builds (scripts/build-browser.mjs). */
@@ -154,7 +154,8 @@ export function parseTrackerMessage (data: unknown, infoHash: string, peerId: st
   const warning = msg['warning message']
   return {
     kind: 'response',
-    interval: Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined,
+    // Infinity (1e400 in JSON) too: the schedule keeps within WS_MAX_INTERVAL_MS.
+    interval: seconds > 0 ? seconds * 1000 : undefined,
     trackerId: typeof trackerId === 'string' ? trackerId : undefined,
     warning: typeof warning === 'string' ? warning : undefined,
     acked: msg.complete !== undefined || msg.incomplete !== undefined,
@@ -290,7 +291,7 @@ class TrackerSocket {
   #scheduleAnnounce (): void {
     clearTimeout(this.#announceTimer)
     if (this.destroyed || !this.connected) return
-    this.#announceTimer = setTimeout(() => { void this.announce() }, Math.max(WS_MIN_INTERVAL_MS, this.#intervalMs))
+    this.#announceTimer = setTimeout(() => { void this.announce() }, Math.min(WS_MAX_INTERVAL_MS, Math.max(WS_MIN_INTERVAL_MS, this.#intervalMs)))
   }
 
   addPending (offerId: string, connection: WebRtcConnection, timeoutMs: number): void {

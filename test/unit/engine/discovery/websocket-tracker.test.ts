@@ -4,7 +4,7 @@ import {
   type WebSocketConstructor, type WebSocketTrackerDiscoveryInit
 } from '../../../../engine/discovery/websocket-tracker.js'
 import type { Connection } from '../../../../engine/transport/index.js'
-import { SEND_LOW_WATER_MARK, WS_MAX_PENDING, WS_RECONNECT_MIN_MS } from '../../../../engine/constants.js'
+import { SEND_LOW_WATER_MARK, WS_MAX_INTERVAL_MS, WS_MAX_PENDING, WS_RECONNECT_MIN_MS } from '../../../../engine/constants.js'
 import { createAnswer, createOffer, type RTCPeerConnectionConstructor } from '../../../../engine/transport/webrtc.js'
 import { toHex } from '../../../../engine/util/bytes.js'
 import { FakePeerConnection, FakeSocket, resetFakes } from './fakes.js'
@@ -160,6 +160,17 @@ describe('WebSocketTrackerDiscovery with a fake tracker and fake WebRTC', () => 
     expect(second).toBeDefined()
     expect(second!.event).toBeUndefined() // a plain update
     expect(second!.offers).toHaveLength(2)
+  })
+
+  it('re-announces no less often than WS_MAX_INTERVAL_MS whatever interval a tracker gives (setTimeout fires at once past 2^31-1 ms)', async () => {
+    for (const interval of ['1e10', String(30 * 24 * 3600), '1e400']) {
+      const { socket } = await started()
+      socket.receive(`{"action":"announce","info_hash":${JSON.stringify(IH)},"interval":${interval},"complete":1,"incomplete":2}`)
+      await flush(10_000)
+      expect(socket.announces()).toHaveLength(1) // no hot loop
+      await flush(WS_MAX_INTERVAL_MS)
+      expect(socket.announces()).toHaveLength(2)
+    }
   })
 
   it('matches an answer to its offer by offer_id, once, and emits the connection when the channel opens', async () => {
