@@ -103,6 +103,12 @@ export const METADATA_CANDIDATE_BUDGET = /* @__PURE__ */ (() => 2 * MAX_METADATA
 export const METADATA_REQUEST_TIMEOUT_MS = 10_000
 /** A peer that leaves this many metadata requests in a row unanswered is asked no more. */
 export const METADATA_MAX_TIMEOUTS = 2
+/**
+ * Serving BEP 9: a request that finds the peer's connection above SEND_HIGH_WATER_MARK is rejected, not answered
+ * (each answer is up to 16 KiB for a ~30-byte request: 62 KB of requests once queued 19.8 MB). The first such reject
+ * warns; past this many the peer is banned. An honest peer asks each piece once, and again only after a reject.
+ */
+export const METADATA_MAX_FLOOD_REJECTS = 256
 
 /**
  * A peer proven to have sent bad data this many times is banned. Proven: it alone sent a piece that failed its

@@ -13,7 +13,7 @@
  *   nothing up.
  * Nothing here loops on a liar: every failed verification removes at least one peer from the exchange.
  */
-import { METADATA_CANDIDATE_BUDGET, METADATA_MAX_TIMEOUTS, METADATA_REQUEST_TIMEOUT_MS } from './constants.js'
+import { METADATA_CANDIDATE_BUDGET, METADATA_MAX_FLOOD_REJECTS, METADATA_MAX_TIMEOUTS, METADATA_REQUEST_TIMEOUT_MS, SEND_HIGH_WATER_MARK } from './constants.js'
 import { ProtocolError } from './errors.js'
 import {
   decodeMetadataMessage,
@@ -32,7 +32,7 @@ export interface MetadataExchangeContext {
   /** Called once with verified info dictionary bytes (their SHA-1 is the infohash). */
   onMetadata (info: Uint8Array): void
   warn (peer: Peer, err: Error): void
-  /** The peer sent metadata that failed the infohash check: drop it and refuse it later (Torrent's ban). */
+  /** The peer sent metadata that failed the infohash check, or flooded us with requests: drop it and refuse it later (Torrent's ban). */
   ban (peer: Peer, reason: Error): void
 }
 
@@ -62,6 +62,8 @@ export class MetadataExchange {
   readonly #offers = new Map<Peer, number>()
   readonly #requests = new Map<Peer, PendingRequest>()
   readonly #timeouts = new Map<Peer, number>()
+  /** Requests rejected per peer because its connection was full (a WeakMap: serving peers are never forgotten here). */
+  readonly #floods = new WeakMap<Peer, number>()
   #done = false
 
   constructor (ctx: MetadataExchangeContext) {
@@ -100,7 +102,18 @@ export class MetadataExchange {
     if (msg.msgType === 'request') {
       const info = this.#ctx.info()
       const data = info === undefined ? undefined : metadataPiece(info, msg.piece)
-      if (info === undefined || data === undefined) peer.writeExtension('ut_metadata', encodeMetadataReject(msg.piece))
+      // Answers wait in the connection's buffer (Node's TCP buffers without limit): past the uploader's high-water
+      // mark, a request is rejected (the answer would cost a 16 KiB piece; a reject costs as much as the request).
+      if (data !== undefined && peer.connection.bufferedAmount >= SEND_HIGH_WATER_MARK) {
+        const floods = (this.#floods.get(peer) ?? 0) + 1
+        this.#floods.set(peer, floods)
+        if (floods === 1) this.#ctx.warn(peer, new ProtocolError('asks for metadata faster than it reads it'))
+        if (floods > METADATA_MAX_FLOOD_REJECTS) {
+          this.#ctx.ban(peer, new ProtocolError(`asked for metadata ${floods} times with its connection full`))
+          return
+        }
+        peer.writeExtension('ut_metadata', encodeMetadataReject(msg.piece))
+      } else if (info === undefined || data === undefined) peer.writeExtension('ut_metadata', encodeMetadataReject(msg.piece))
       else peer.writeExtension('ut_metadata', encodeMetadataData(msg.piece, info.length, data))
       return
     }

@@ -3,15 +3,17 @@
  * with garbage, connected before an honest seeder, must neither block the metadata nor be asked forever.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { METADATA_CANDIDATE_BUDGET, METADATA_REQUEST_TIMEOUT_MS, MAX_METADATA_SIZE } from '../../../engine/constants.js'
-import { decodeMetadataMessage } from '../../../engine/extensions/ut_metadata.js'
+import { METADATA_CANDIDATE_BUDGET, METADATA_REQUEST_TIMEOUT_MS, MAX_METADATA_SIZE, SEND_HIGH_WATER_MARK } from '../../../engine/constants.js'
+import { decodeMetadataMessage, encodeMetadataRequest } from '../../../engine/extensions/ut_metadata.js'
+import { encodeHandshake, encodeMessage } from '../../../engine/wire/codec.js'
+import { encodeExtendedHandshake } from '../../../engine/wire/extended.js'
 import { MetadataExchange } from '../../../engine/metadata-exchange.js'
 import type { Peer } from '../../../engine/wire/peer.js'
 import type { Metainfo } from '../../../engine/metainfo/index.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
 import { memoryConnectionPair } from '../../../engine/transport/memory.js'
-import { toHex } from '../../../engine/util/bytes.js'
+import { concatBytes, toHex } from '../../../engine/util/bytes.js'
 import { connectTorrents, seederOf } from '../../fixtures/engine-peers.js'
 import { makeTorrent, randomData } from '../../fixtures/make-torrent.js'
 import { MetadataLiar, type MetadataLie } from '../../helpers/metadata-liar.js'
@@ -161,5 +163,35 @@ describe('MetadataExchange with peers that never answer', () => {
     ex.removePeer(liars[0]!)
     expect(honest.asked).toEqual([0])
     ex.destroy()
+  })
+})
+
+describe('serving metadata to a peer that floods requests', () => {
+  it('rejects requests past the send high-water mark instead of queueing a piece each, warns, then bans', async () => {
+    // ~10 KB of info dictionary (512 pieces): each request, 30 bytes, would queue a 10 KB answer.
+    const { metainfo, data } = await makeTorrent([{ path: 'a.bin', data: randomData(8_000_000, 3) }])
+    const seed = await seederOf(metainfo, data)
+    torrents.push(seed)
+    const warnings: string[] = []
+    seed.on('warning', (e) => warnings.push(e.message))
+    const bans: string[] = []
+    seed.on('ban', (id) => bans.push(id))
+    const [ours, theirs] = memoryConnectionPair()
+    seed.addConnection(ours)
+    const request = encodeMessage({ type: 'extended', id: 1, payload: encodeMetadataRequest(0) })
+    const count = 2000
+    const flooderId = new Uint8Array(20).fill(9)
+    let received = 0
+    theirs.on('data', (chunk) => { received += chunk.length })
+    // All in one chunk: the seed reads every request before any answer leaves its buffer.
+    theirs.send(concatBytes([
+      encodeHandshake({ infoHash: metainfo.infoHashBytes, peerId: flooderId }),
+      encodeMessage({ type: 'extended', id: 0, payload: encodeExtendedHandshake({ m: { ut_metadata: 3 } }) }),
+      ...Array.from({ length: count }, () => request)
+    ]))
+    await vi.waitFor(() => { expect(bans).toEqual([toHex(flooderId)]) })
+    // Unbounded, this was count x 10 KB (19.8 MB); now the answers stop at the high-water mark plus one answer.
+    expect(received).toBeLessThan(SEND_HIGH_WATER_MARK + 2 * metainfo.info.length + count * 64)
+    expect(warnings.some((w) => w.includes('asks for metadata faster than it reads it'))).toBe(true)
   })
 })
