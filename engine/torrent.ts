@@ -560,7 +560,14 @@ export class Torrent extends Emitter<TorrentEvents> {
     // End-game duplicates become due with time, not only when a block arrives (engine/constants.ts).
     this.#downloader?.fillAll(this.#peerList.all)
     this.#side?.tick(now)
-    if (typeof PEERSITE_BROWSER === 'undefined') this.#pex?.tick(this.#peerList.all, now)
+    if (typeof PEERSITE_BROWSER === 'undefined') {
+      // Runs on what peers told us and on their addresses; in Node an exception out of a timer ends the process.
+      try {
+        this.#pex?.tick(this.#peerList.all, now)
+      } catch (err) {
+        this.emit('warning', err as Error)
+      }
+    }
     this.#discovery?.update(this.#announceStats())
   }
 

@@ -5,7 +5,7 @@
  * engine/extensions/ut_pex.ts; this file is the glue the torrent calls (TorrentInit.pex). WebRTC peers are neither
  * told nor listened to: an address means nothing to a browser. Node-only (it looks at TCP connections).
  */
-import { PEX_FLAGS, PEX_INTERVAL_MS, PexState, UT_PEX, decodePex, encodePex, type PexContact } from '../extensions/ut_pex.js'
+import { PEX_FLAGS, PEX_INTERVAL_MS, PexState, UT_PEX, decodePex, encodePex, parseIp, type PexContact } from '../extensions/ut_pex.js'
 import type { PeerExchangeHooks } from '../torrent.js'
 import { TcpConnection } from '../transport/tcp.js'
 import type { Peer } from '../wire/peer.js'
@@ -74,7 +74,9 @@ function dialable (peer: Peer): (PexContact & { flags: number }) | undefined {
   const conn = peer.connection
   if (!(conn instanceof TcpConnection) || !peer.receivedHandshake || peer.destroyed) return undefined
   const port = conn.initiator ? conn.remotePort : peer.extended?.p
-  if (port === undefined || port <= 0 || conn.remoteIp === '') return undefined
+  // Node names a link-local IPv6 peer with its zone (fe80::1%eth0): no address another host can dial, nor one
+  // parseIp reads (and contactKey would throw on it).
+  if (port === undefined || port <= 0 || port > 65535 || parseIp(conn.remoteIp) === undefined) return undefined
   const flags = (conn.initiator ? PEX_FLAGS.reachable : 0) | (peer.has?.complete === true ? PEX_FLAGS.seed : 0)
   return { ip: conn.remoteIp, port, flags }
 }

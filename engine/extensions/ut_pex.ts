@@ -235,7 +235,11 @@ export class PexState {
   next (current: ReadonlyArray<PexContact & { flags?: number }>, now: number): PexMessage | undefined {
     if (now - this.#lastSentAt < PEX_INTERVAL_MS) return undefined
     const byKey = new Map<string, PexAdded>()
-    for (const c of current) byKey.set(contactKey(c), { ip: c.ip, port: c.port, flags: c.flags ?? 0 })
+    for (const c of current) {
+      // A contact encodePex would refuse (an address with a zone, a port out of range) is left out, not thrown on.
+      if (parseIp(c.ip) === undefined || !Number.isInteger(c.port) || c.port < 1 || c.port > 65535) continue
+      byKey.set(contactKey(c), { ip: c.ip, port: c.port, flags: c.flags ?? 0 })
+    }
     const added: PexAdded[] = []
     const dropped: PexContact[] = []
     for (const [key, c] of byKey) {

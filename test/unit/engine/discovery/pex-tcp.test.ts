@@ -12,6 +12,8 @@ import type { Metainfo } from '../../../../engine/metainfo/index.js'
 import { MemoryStore } from '../../../../engine/storage/memory.js'
 import { Torrent } from '../../../../engine/torrent.js'
 import { TcpListener } from '../../../../engine/transport/tcp-listener.js'
+import { TcpConnection } from '../../../../engine/transport/tcp.js'
+import { UT_PEX, decodePex } from '../../../../engine/extensions/ut_pex.js'
 import { fullBitfield } from '../../../../engine/bitfield.js'
 import type { Peer } from '../../../../engine/wire/peer.js'
 import { makeTorrent, randomData } from '../../../fixtures/make-torrent.js'
@@ -93,4 +95,39 @@ it('a torrent without the exchange does not advertise ut_pex, and is sent no PEX
   const remote = peers.find((p) => p.extended !== undefined)!
   expect(remote.extended!.m.ut_pex).toBeUndefined()
   expect(remote.extended!.p).toBe(undefined)
+})
+
+it('tells no peer a link-local IPv6 address with its zone (as Node names one: fe80::1%eth0), and does not throw on it', () => {
+  // Stand-ins for connected TCP peers: only what the exchange reads of them.
+  const socket = (remoteAddress: string): unknown => ({ remoteAddress, remotePort: 51413, setNoDelay () {}, on () {}, pause () {}, resume () {}, writableLength: 0, write () {}, destroy () {} })
+  const sent: Uint8Array[] = []
+  const peer = (ip: string, initiator: boolean): Peer => ({
+    connection: new TcpConnection(socket(ip) as ConstructorParameters<typeof TcpConnection>[0], { initiator }),
+    receivedHandshake: true,
+    destroyed: false,
+    extended: { m: { [UT_PEX]: 3 }, p: 6881 },
+    has: undefined,
+    writeExtension: (_name: string, payload: Uint8Array) => { sent.push(payload); return true }
+  }) as unknown as Peer
+  const exchange = new TcpPeerExchange({ listenPort: 6881 })
+  exchange.tick(new Set([peer('fe80::fc:ff:fe00:1%eth0', false), peer('10.0.0.2', true), peer('10.0.0.3', true)]), 0)
+  // Each of the three hears of the others it can dial: never of the link-local one.
+  const told = sent.map((payload) => decodePex(payload).added.map((c) => c.ip).sort())
+  expect(told).toEqual([['10.0.0.2', '10.0.0.3'], ['10.0.0.3'], ['10.0.0.2']])
+})
+
+it('a peer exchange that throws in its tick is a warning of the torrent, and the next tick runs again', async () => {
+  const { metainfo } = await makeTorrent([{ path: 'a.bin', data: randomData(20_000, 5) }])
+  let ticks = 0
+  const warnings: string[] = []
+  const torrent = new Torrent({ createStore: (m) => new MemoryStore({ pieceLength: m.pieceLength, length: m.length }) }, {
+    infoHash: metainfo.infoHash,
+    metainfo,
+    pex: { onMessage () {}, onPeerClose () {}, tick () { ticks++; throw new RangeError('invalid IP address fe80::1%eth0') } }
+  })
+  cleanups.push(async () => await torrent.destroy())
+  torrent.on('warning', (e) => warnings.push(e.message))
+  // Without the catch, the first throw escapes the timer: an uncaught exception that vitest reports as a failure.
+  await until(() => ticks >= 2, 'two ticks')
+  expect(warnings).toContain('invalid IP address fe80::1%eth0')
 })

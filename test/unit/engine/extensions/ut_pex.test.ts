@@ -110,4 +110,12 @@ describe('PexState', () => {
     expect(m3.dropped).toEqual([v4(0)])
     expect(decodePex(encodePex(m3))).toEqual({ added: [{ ...v4(100), flags: 0 }], dropped: [v4(0)] })
   })
+
+  it('leaves out contacts it could not encode (an address with a zone, a bad port) instead of throwing', () => {
+    const state = new PexState()
+    const bad = [{ ip: 'fe80::fc:ff:fe00:1%eth0', port: 6881 }, { ip: 'example.com', port: 6881 }, { ...v4(1), port: 70000 }, { ...v4(2), port: 0 }]
+    const m = state.next([...bad, v4(3)], 0)!
+    expect(m.added.map((c) => c.ip)).toEqual([v4(3).ip])
+    expect(decodePex(encodePex(m)).added).toEqual([{ ...v4(3), flags: 0 }])
+  })
 })
