@@ -283,6 +283,12 @@ export const WS_DEFAULT_NUMWANT = 5
 export const WS_MAX_OFFERS_PER_ANNOUNCE = 10
 /** Open RTCPeerConnections waiting for an answer or for their channel, across all trackers: each holds ports. */
 export const WS_MAX_PENDING = 30
+/**
+ * A connection that opens before the torrent listens is held with what it sends meanwhile (held ones count in
+ * WS_MAX_PENDING). Before we answer, a peer sends a handshake (68 B), a bitfield (8 KiB for 65,536 pieces, a 1 GiB
+ * site of 16 KiB pieces) and an extended handshake (a few hundred bytes): past this, it is dropped.
+ */
+export const WS_MAX_HELD_BYTES = 65_536 // 64 KiB
 export const WS_OFFER_TIMEOUT_MS = 50_000
 export const WS_CONNECT_TIMEOUT_MS = 20_000
 export const WS_DEFAULT_INTERVAL_MS = 120_000

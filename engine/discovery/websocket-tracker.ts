@@ -22,7 +22,7 @@ import {
   createAnswer, createOffer, type RTCPeerConnectionConstructor, type SessionDescription, type WebRtcConnection
 } from '../transport/webrtc.js'
 import type { AnnounceStats, Discovery, DiscoveryEvents, DiscoveryInit } from './index.js'
-import { CHECK_ARGS, WS_CONNECT_TIMEOUT_MS, WS_DEFAULT_INTERVAL_MS, WS_DEFAULT_NUMWANT, WS_MAX_OFFERS_PER_ANNOUNCE, WS_MAX_INTERVAL_MS, WS_MAX_PENDING, WS_MIN_INTERVAL_MS, WS_OFFER_TIMEOUT_MS, WS_RECONNECT_MAX_MS, WS_RECONNECT_MIN_MS } from '../constants.js'
+import { CHECK_ARGS, WS_CONNECT_TIMEOUT_MS, WS_DEFAULT_INTERVAL_MS, WS_DEFAULT_NUMWANT, WS_MAX_HELD_BYTES, WS_MAX_OFFERS_PER_ANNOUNCE, WS_MAX_INTERVAL_MS, WS_MAX_PENDING, WS_MIN_INTERVAL_MS, WS_OFFER_TIMEOUT_MS, WS_RECONNECT_MAX_MS, WS_RECONNECT_MIN_MS } from '../constants.js'
 
 /** The part of the WebSocket API we use: browsers' WebSocket and the `ws` package's both fit. */
 /** Defined true in the browser builds (scripts/build-browser.mjs). */
@@ -375,6 +375,8 @@ export class WebSocketTrackerDiscovery extends Emitter<DiscoveryEvents> implemen
   readonly #trackers: TrackerSocket[] = []
   /** Connections still opening (offers awaiting answers are counted by their tracker). */
   readonly #connecting = new Set<WebRtcConnection>()
+  /** Answers to offers still being made (ICE gathering): their connections join #connecting only once made. */
+  #answering = 0
   /** Open connections nobody listened for yet, with the bytes they received meanwhile. */
   #held: Array<{ connection: WebRtcConnection, chunks: Uint8Array[], release: () => void }> = []
   #stats: AnnounceStats = { uploaded: 0, downloaded: 0, left: 0 }
@@ -462,7 +464,12 @@ export class WebSocketTrackerDiscovery extends Emitter<DiscoveryEvents> implemen
 
   #hold (connection: WebRtcConnection): void {
     const chunks: Uint8Array[] = []
-    const offData = connection.on('data', (chunk) => { chunks.push(chunk) })
+    let bytes = 0
+    // A peer says little before we answer (handshake, bitfield, extended handshake): one that says more is dropped.
+    const offData = connection.on('data', (chunk) => {
+      chunks.push(chunk)
+      if ((bytes += chunk.length) > WS_MAX_HELD_BYTES) connection.close()
+    })
     const offClose = connection.on('close', () => { this.#held = this.#held.filter((h) => h.connection !== connection) })
     this.#held.push({ connection, chunks, release: () => { offData(); offClose() } })
   }
@@ -491,7 +498,7 @@ export class WebSocketTrackerDiscovery extends Emitter<DiscoveryEvents> implemen
   }
 
   #pendingCount (): number {
-    let n = this.#connecting.size
+    let n = this.#connecting.size + this.#answering + this.#held.length
     for (const t of this.#trackers) n += t.pending.size
     return n
   }
@@ -538,7 +545,9 @@ export class WebSocketTrackerDiscovery extends Emitter<DiscoveryEvents> implemen
     if (this.#destroyed || this.#init.wantsPeer?.(toHex(peerId)) === false) return
     if (this.#pendingCount() >= WS_MAX_PENDING) return
     const remote = bytesToBinary(peerId)
+    this.#answering++
     createAnswer(offer, this.#init).then(({ connection, answer }) => {
+      this.#answering--
       if (this.#destroyed || tracker.destroyed || !tracker.connected) {
         connection.close()
         return
@@ -546,6 +555,7 @@ export class WebSocketTrackerDiscovery extends Emitter<DiscoveryEvents> implemen
       this.#whenOpen(connection)
       tracker.send({ action: 'announce', info_hash: this.infoHashBinary, peer_id: this.peerIdBinary, to_peer_id: remote, answer, offer_id: offerId })
     }, (err: Error) => {
+      this.#answering--
       this.warn(new Error(`cannot answer a WebRTC offer: ${err.message}`))
     })
   }

@@ -4,7 +4,7 @@ import {
   type WebSocketConstructor, type WebSocketTrackerDiscoveryInit
 } from '../../../../engine/discovery/websocket-tracker.js'
 import type { Connection } from '../../../../engine/transport/index.js'
-import { SEND_LOW_WATER_MARK, WS_MAX_INTERVAL_MS, WS_MAX_PENDING, WS_RECONNECT_MIN_MS } from '../../../../engine/constants.js'
+import { SEND_LOW_WATER_MARK, WS_MAX_HELD_BYTES, WS_MAX_INTERVAL_MS, WS_MAX_PENDING, WS_RECONNECT_MIN_MS } from '../../../../engine/constants.js'
 import { createAnswer, createOffer, type RTCPeerConnectionConstructor } from '../../../../engine/transport/webrtc.js'
 import { toHex } from '../../../../engine/util/bytes.js'
 import { FakePeerConnection, FakeSocket, resetFakes } from './fakes.js'
@@ -252,6 +252,44 @@ describe('WebSocketTrackerDiscovery with a fake tracker and fake WebRTC', () => 
     d.start({ uploaded: 0, downloaded: 0, left: 0 })
     expect(FakeSocket.instances).toHaveLength(1)
     expect(socket.announces().map((a) => a.event)).toEqual(['started', 'completed'])
+  })
+
+  it('drops a held connection that sends more than WS_MAX_HELD_BYTES before anyone listens', async () => {
+    const d = new WebSocketTrackerDiscovery({
+      infoHash: INFO_HASH,
+      peerId: PEER_ID,
+      announce: ['ws://tracker.test/announce'],
+      WebSocket: FakeSocket as unknown as WebSocketConstructor,
+      RTCPeerConnection: FakePeerConnection as unknown as RTCPeerConnectionConstructor,
+      numwant: 1
+    })
+    discoveries.push(d)
+    d.start({ uploaded: 0, downloaded: 0, left: 1 })
+    const socket = FakeSocket.instances.at(-1)!
+    socket.accept()
+    await flush()
+    const offerId = (socket.announces()[0]!.offers as Array<{ offer_id: string }>)[0]!.offer_id
+    socket.receive({ action: 'announce', info_hash: IH, peer_id: RID, offer_id: offerId, answer: { type: 'answer', sdp: 'v=0 a' } })
+    await flush()
+    const pc = FakePeerConnection.instances[0]!
+    pc.channel!.open()
+    for (let sent = 0; sent <= WS_MAX_HELD_BYTES; sent += 16_384) pc.channel!.deliver(new Uint8Array(16_384))
+    expect(pc.closed).toBe(true)
+    const got: Connection[] = []
+    d.on('connection', (c) => got.push(c))
+    expect(got).toEqual([])
+  })
+
+  it('bounds connections being answered: a burst of offers makes no more than WS_MAX_PENDING', async () => {
+    const { socket } = await started({ numwant: 0 })
+    for (let i = 0; i < 200; i++) {
+      const peerId = bytesToBinary(Uint8Array.from({ length: 20 }, (_, j) => (i * 7 + j) & 0xff))
+      const offerId = bytesToBinary(Uint8Array.from({ length: 20 }, (_, j) => (i + j * 3) & 0xff))
+      socket.receive({ action: 'announce', info_hash: IH, peer_id: peerId, offer_id: offerId, offer: { type: 'offer', sdp: 'v=0 theirs' } })
+    }
+    await flush()
+    expect(FakePeerConnection.instances).toHaveLength(WS_MAX_PENDING)
+    expect(socket.announces().filter((m) => m.answer !== undefined)).toHaveLength(WS_MAX_PENDING)
   })
 
   it('answers an offer with to_peer_id and offer_id, and emits the connection when the channel arrives and opens', async () => {
