@@ -54,6 +54,12 @@ export const MAX_OUTSTANDING_REQUESTS = 128
 export const OUR_REQQ = 256
 /** Requests queued from one peer beyond this are dropped (hostile or broken peer). */
 export const MAX_QUEUED_UPLOAD_REQUESTS = 512
+/**
+ * `have` messages kept per peer until we have the metadata (and the piece count) to apply them. What a peer has is
+ * in its bitfield; haves before our metadata are the pieces it verified in the seconds since. (It was 2^20, the most
+ * pieces a torrent can hold: 8 MiB per peer.)
+ */
+export const EARLY_HAVES_MAX = 4096
 
 /**
  * BEP 3 "End Game": "send requests for all of its missing blocks to all of its peers". We wait until a block has

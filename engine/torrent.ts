@@ -4,7 +4,7 @@
  * those parts, the peer policy and the picker; this file only glues.
  */
 import { Bitfield } from './bitfield.js'
-import { CLIENT_NAME, MAX_PEERS, OUR_REQQ, SEED_LINKS_DROPPED_FROM, PEER_ID_PREFIX, maxMessageLength } from './constants.js'
+import { CLIENT_NAME, EARLY_HAVES_MAX, MAX_PEERS, OUR_REQQ, SEED_LINKS_DROPPED_FROM, PEER_ID_PREFIX, maxMessageLength } from './constants.js'
 import { AbortError, InvalidTorrentError, ProtocolError } from './errors.js'
 import type { Discovery, DiscoveryInit } from './discovery/index.js'
 import { Downloader } from './download.js'
@@ -338,6 +338,8 @@ export class Torrent extends Emitter<TorrentEvents> {
       if (!peer.receivedHandshake) continue
       peer.setMaxMessageLength(maxMessageLength(metainfo.pieceCount))
       this.#applyPendingHaves(peer)
+      // Destroyed for a bitfield or have that does not fit: it left the downloader already, and must not come back.
+      if (peer.destroyed) continue
       this.#downloader!.addPeer(peer)
     }
     if (metainfo.length === 0) this.#onDone()
@@ -464,8 +466,8 @@ export class Torrent extends Emitter<TorrentEvents> {
         if (metainfo === undefined || downloader === undefined) {
           if (typeof PEERSITE_KEYED === 'boolean' && !PEERSITE_KEYED && PEERSITE_SERVE_LATER === true) return
           const pending = this.#pending.get(peer) ?? { haves: [] }
-          // A peer cannot have more pieces than a torrent could hold; cap what we keep.
-          if (pending.haves.length < 1 << 20) pending.haves.push(message.index)
+          // Bounded per peer (EARLY_HAVES_MAX): the rest of what it has is in its bitfield.
+          if (pending.haves.length < EARLY_HAVES_MAX) pending.haves.push(message.index)
           this.#pending.set(peer, pending)
           return
         }

@@ -3,11 +3,12 @@
  * with garbage, connected before an honest seeder, must neither block the metadata nor be asked forever.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { METADATA_CANDIDATE_BUDGET, METADATA_REQUEST_TIMEOUT_MS, MAX_METADATA_SIZE, SEND_HIGH_WATER_MARK } from '../../../engine/constants.js'
+import { EARLY_HAVES_MAX, METADATA_CANDIDATE_BUDGET, METADATA_REQUEST_TIMEOUT_MS, MAX_METADATA_SIZE, SEND_HIGH_WATER_MARK } from '../../../engine/constants.js'
 import { decodeMetadataMessage, encodeMetadataRequest } from '../../../engine/extensions/ut_metadata.js'
 import { encodeHandshake, encodeMessage } from '../../../engine/wire/codec.js'
 import { encodeExtendedHandshake } from '../../../engine/wire/extended.js'
 import { MetadataExchange } from '../../../engine/metadata-exchange.js'
+import { Downloader } from '../../../engine/download.js'
 import type { Peer } from '../../../engine/wire/peer.js'
 import type { Metainfo } from '../../../engine/metainfo/index.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
@@ -193,5 +194,49 @@ describe('serving metadata to a peer that floods requests', () => {
     // Unbounded, this was count x 10 KB (19.8 MB); now the answers stop at the high-water mark plus one answer.
     expect(received).toBeLessThan(SEND_HIGH_WATER_MARK + 2 * metainfo.info.length + count * 64)
     expect(warnings.some((w) => w.includes('asks for metadata faster than it reads it'))).toBe(true)
+  })
+})
+
+describe('haves that arrive before the metadata', () => {
+  /** A leecher without the metadata, a raw peer that sends `before` first, then a seeder that has the metadata. */
+  async function haveFirst (before: Uint8Array[]): Promise<{ torrent: Torrent, hostileId: string, added: string[] }> {
+    const { metainfo, data } = await makeTorrent([{ path: 'a.bin', data: randomData(100_000, 4) }], 16_384)
+    const seed = await seederOf(metainfo, data)
+    torrents.push(seed)
+    const torrent = leecher(metainfo.infoHash)
+    torrent.on('warning', () => {})
+    const added: string[] = []
+    const addPeer = Downloader.prototype.addPeer
+    vi.spyOn(Downloader.prototype, 'addPeer').mockImplementation(function (this: Downloader, peer: Peer) {
+      added.push(peer.key)
+      addPeer.call(this, peer)
+    })
+    const hostile = new Uint8Array(20).fill(7)
+    const [ours, theirs] = memoryConnectionPair()
+    torrent.addConnection(ours)
+    theirs.send(concatBytes([encodeHandshake({ infoHash: metainfo.infoHashBytes, peerId: hostile, reserved: new Uint8Array(8) }), ...before]))
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    const metadata = new Promise((resolve) => torrent.once('metadata', resolve))
+    connectTorrents(seed, torrent)
+    await metadata
+    return { torrent, hostileId: toHex(hostile), added }
+  }
+
+  it('a peer destroyed for a have out of range when the metadata comes is not handed to the downloader', async () => {
+    const { torrent, hostileId, added } = await haveFirst([encodeMessage({ type: 'have', index: 3 }), encodeMessage({ type: 'have', index: 1_000_000 })])
+    vi.restoreAllMocks()
+    expect(added).not.toContain(hostileId)
+    expect([...torrent.peers].some((p) => p.key === hostileId)).toBe(false)
+  })
+
+  it('keeps at most EARLY_HAVES_MAX haves per peer', async () => {
+    const { torrent, hostileId } = await haveFirst([
+      ...Array.from({ length: EARLY_HAVES_MAX }, () => encodeMessage({ type: 'have', index: 0 })),
+      encodeMessage({ type: 'have', index: 1 })
+    ])
+    vi.restoreAllMocks()
+    const peer = [...torrent.peers].find((p) => p.key === hostileId)!
+    expect(peer.has?.has(0)).toBe(true)
+    expect(peer.has?.has(1)).toBe(false) // past the bound: dropped
   })
 })
