@@ -11,7 +11,7 @@ import type { Metainfo } from '../../../engine/metainfo/index.js'
 import type { Peer } from '../../../engine/wire/peer.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
-import { WEB_SEED_DEADLINE_MS } from '../../../engine/constants.js'
+import { WEB_SEED_DEADLINE_MS, WEB_SEED_MAX_RUN_BYTES } from '../../../engine/constants.js'
 import { concatBytes } from '../../../engine/util/bytes.js'
 import { WebSeeds, webSeedFileUrl } from '../../../engine/webseed.js'
 import { makeTorrent, randomData, type FixtureFile } from '../../fixtures/make-torrent.js'
@@ -89,6 +89,35 @@ describe('web seeds (BEP 19)', () => {
     const bytes = await readAll(torrent, file.offset + 70_000, 1000)
     expect(sameBytes(bytes, data.subarray(file.offset + 70_000, file.offset + 71_000))).toBe(true)
     expect(server.bytesSent).toBeGreaterThanOrEqual(file.length)
+  })
+
+  it('reads no more of an answer than it asked for: a web seed that sends more is dropped (warning)', async () => {
+    const { metainfo } = await makeTorrent(FILES, PIECE, 'site')
+    for (const contentLength of [false, true]) {
+      // An answer of 64 MiB in 64 KiB chunks, made as they are read: count how much was read.
+      let pulled = 0
+      const total = 64 * 1024 * 1024
+      const fakeFetch = async (): Promise<Response> => new Response(new ReadableStream<Uint8Array>({
+        pull (controller) {
+          if (pulled >= total) return controller.close()
+          pulled += 65_536
+          controller.enqueue(new Uint8Array(65_536))
+        }
+      }, { highWaterMark: 0 }), { status: 206, headers: contentLength ? { 'Content-Length': String(total) } : {} })
+      const torrent = new Torrent({ createStore: (m) => new MemoryStore({ pieceLength: m.pieceLength, length: m.length }) }, {
+        infoHash: metainfo.infoHash, metainfo, have: new Bitfield(metainfo.pieceCount)
+      })
+      cleanup.push(async () => await torrent.destroy())
+      const warnings: Error[] = []
+      torrent.on('warning', (err) => warnings.push(err))
+      const seeds = new WebSeeds(torrent, { urls: ['http://127.0.0.1:1/pub/'], fetch: fakeFetch as typeof fetch })
+      void readAll(torrent, 0, 1000).catch(() => {})
+      await expect.poll(() => seeds.urls.length, { timeout: 5000 }).toBe(0)
+      expect(warnings.some((w) => w instanceof WebSeedError && /longer than/.test(w.message))).toBe(true)
+      // At most the run asked for (WEB_SEED_MAX_RUN_BYTES at most) and one chunk: not the 64 MiB.
+      expect(pulled).toBeLessThanOrEqual(WEB_SEED_MAX_RUN_BYTES + 65_536)
+      seeds.destroy()
+    }
   })
 
   it('drops a web seed that sends wrong bytes (warning) and gets the piece from a peer', async () => {
