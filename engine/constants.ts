@@ -432,6 +432,11 @@ export const TCP_MAX_KNOWN_ADDRESSES = 1000
  */
 export const TRACKER_DEFAULT_INTERVAL_MS = 1_800_000 // 30 minutes
 export const TRACKER_MIN_INTERVAL_MS = 30_000
+/**
+ * Peers kept of one tracker answer (HTTP or UDP); the rest are not read. We ask for 50 (numwant); a tracker may send
+ * tens of thousands (43,000 compact peers fit in the 256 KiB an HTTP answer may have), each then dialled in turn.
+ */
+export const TRACKER_MAX_PEERS = 200
 /** Peers asked for per HTTP/UDP announce (BEP 3 `numwant`; trackers default to 50). */
 export const TRACKER_NUMWANT = 50
 /** One HTTP or UDP tracker request (a UDP one is sent again up to UDP_TRACKER_TRIES times within it). */

@@ -6,7 +6,8 @@
  * Hostile answers: the body is read with a size cap, decoded by the engine's validating bencode decoder, and a
  * malformed answer is a TrackerError (a warning for the torrent, never a crash).
  */
-import { TRACKER_DEFAULT_INTERVAL_MS, TRACKER_MIN_INTERVAL_MS, TRACKER_REQUEST_TIMEOUT_MS } from '../constants.js'
+import { TRACKER_DEFAULT_INTERVAL_MS, TRACKER_MAX_PEERS, TRACKER_MIN_INTERVAL_MS, TRACKER_REQUEST_TIMEOUT_MS } from '../constants.js'
+import { parseIp } from '../extensions/ut_pex.js'
 import { TrackerError } from '../errors.js'
 import { BencodeError, bdecode, isBytes, isDict, isInt, type BValue } from '../util/bencode.js'
 import { concatBytes, utf8 } from '../util/bytes.js'
@@ -122,15 +123,17 @@ export function parseHttpAnswer (url: string, body: Uint8Array): AnnounceResult 
   if (isBytes(list)) peers.push(...decodeCompactPeers(list, 4))
   else if (Array.isArray(list)) {
     for (const entry of list) {
+      if (peers.length >= TRACKER_MAX_PEERS) break
       if (!isDict(entry)) continue
-      const ip = entry.ip
+      const ip = isBytes(entry.ip) ? utf8.decode(entry.ip) : ''
       const port = entry.port
-      if (isBytes(ip) && isInt(port) && port > 0 && port < 65536) peers.push({ ip: utf8.decode(ip), port })
+      // BEP 3 allows a DNS name here: IP literals only, or one answer makes us look up and dial any host it names.
+      if (parseIp(ip) !== undefined && isInt(port) && port > 0 && port < 65536) peers.push({ ip, port })
     }
   }
   const six = value.peers6
   if (isBytes(six)) peers.push(...decodeCompactPeers(six, 16))
-  return { intervalMs: intervalMs(isInt(interval) ? interval : undefined), peers }
+  return { intervalMs: intervalMs(isInt(interval) ? interval : undefined), peers: peers.slice(0, TRACKER_MAX_PEERS) }
 }
 
 /** The tracker's interval (seconds) as ms, within bounds. */
@@ -143,7 +146,7 @@ export function intervalMs (seconds: number | undefined): number {
 export function decodeCompactPeers (bytes: Uint8Array, size: 4 | 16): PeerAddress[] {
   const step = size + 2
   const out: PeerAddress[] = []
-  for (let off = 0; off + step <= bytes.length; off += step) {
+  for (let off = 0; off + step <= bytes.length && out.length < TRACKER_MAX_PEERS; off += step) {
     const port = (bytes[off + size]! << 8) | bytes[off + size + 1]!
     if (port === 0) continue
     const addr = bytes.subarray(off, off + size)

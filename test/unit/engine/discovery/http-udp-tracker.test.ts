@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { startTrackerServer, type TrackerServer } from '../../../../cli/lib/tracker-server.js'
 import { announceTo, decodeCompactPeers, parseHttpAnswer, percentEncodeBytes, type AnnounceRequest } from '../../../../engine/discovery/http-tracker.js'
 import { TrackerError } from '../../../../engine/errors.js'
+import { TRACKER_MAX_PEERS } from '../../../../engine/constants.js'
 import { bencode } from '../../../../engine/util/bencode.js'
 import { randomBytes, utf8 } from '../../../../engine/util/bytes.js'
 
@@ -63,6 +64,19 @@ describe('parseHttpAnswer', () => {
     ])
     expect(parseHttpAnswer(url, bencode({ peers: [{ ip: utf8.encode('1.2.3.4'), port: 5 }, { ip: utf8.encode('x'), port: 0 }, 7] })).peers)
       .toEqual([{ ip: '1.2.3.4', port: 5 }])
+  })
+
+  it('takes only IP literals from a dictionary peer list (never a name to look up and dial)', () => {
+    const entries = ['1.2.3.4', 'tracker.example', 'localhost', '::1', 'fe80::1%eth0', '1.2.3.256'].map((ip) => ({ ip: utf8.encode(ip), port: 6881 }))
+    expect(parseHttpAnswer(url, bencode({ peers: entries })).peers).toEqual([{ ip: '1.2.3.4', port: 6881 }, { ip: '::1', port: 6881 }])
+  })
+
+  it('keeps at most TRACKER_MAX_PEERS of one answer, compact or not', () => {
+    const compact = new Uint8Array(43_000 * 6).map((_, i) => (i % 6 === 5 ? 1 : 10))
+    const six = new Uint8Array(100 * 18).map((_, i) => (i % 18 === 17 ? 1 : 0x20))
+    expect(parseHttpAnswer(url, bencode({ peers: compact, peers6: six })).peers).toHaveLength(TRACKER_MAX_PEERS)
+    const dicts = Array.from({ length: 1000 }, (_, i) => ({ ip: utf8.encode(`10.0.${i >> 8}.${i & 255}`), port: 6881 }))
+    expect(parseHttpAnswer(url, bencode({ peers: dicts })).peers).toHaveLength(TRACKER_MAX_PEERS)
   })
 
   it('keeps the interval within bounds', () => {
