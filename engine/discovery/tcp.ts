@@ -106,14 +106,23 @@ export class TcpDiscovery extends Emitter<DiscoveryEvents> implements Discovery 
       if (this.#init.dialFilter !== undefined && !this.#init.dialFilter({ ip, port: address.port })) continue
       const key = ip.includes(':') ? `[${ip}]:${address.port}` : `${ip}:${address.port}`
       if (this.#known.has(key)) continue
-      if (this.#known.size >= TCP_MAX_KNOWN_ADDRESSES) {
-        const oldestIdle = [...this.#known].find(([, k]) => k.state === 'idle')
-        if (oldestIdle === undefined) continue
-        this.#known.delete(oldestIdle[0])
-      }
+      if (this.#known.size >= TCP_MAX_KNOWN_ADDRESSES && !this.#evictOldestIdle()) continue
       this.#known.set(key, { address: { ip, port: address.port }, state: 'idle', failures: 0, nextAt: 0 })
     }
     this.#pump()
+  }
+
+  /**
+   * Forgets the oldest idle address (the Map keeps insertion order); false when none is idle. No copy of the map:
+   * the walk passes only the addresses dialling or connected (TCP_MAX_DIALS plus the torrent's peers) before an idle one.
+   */
+  #evictOldestIdle (): boolean {
+    for (const [key, known] of this.#known) {
+      if (known.state !== 'idle') continue
+      this.#known.delete(key)
+      return true
+    }
+    return false
   }
 
   /** Our own listener, reached through a tracker or the DHT that returned us to ourselves. */

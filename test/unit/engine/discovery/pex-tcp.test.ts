@@ -15,6 +15,7 @@ import { TcpListener } from '../../../../engine/transport/tcp-listener.js'
 import { TcpConnection } from '../../../../engine/transport/tcp.js'
 import { UT_PEX, decodePex } from '../../../../engine/extensions/ut_pex.js'
 import { fullBitfield } from '../../../../engine/bitfield.js'
+import { TCP_MAX_KNOWN_ADDRESSES } from '../../../../engine/constants.js'
 import type { Peer } from '../../../../engine/wire/peer.js'
 import { makeTorrent, randomData } from '../../../fixtures/make-torrent.js'
 import { storeWith } from '../../../fixtures/engine-peers.js'
@@ -130,4 +131,17 @@ it('a peer exchange that throws in its tick is a warning of the torrent, and the
   // Without the catch, the first throw escapes the timer: an uncaught exception that vitest reports as a failure.
   await until(() => ticks >= 2, 'two ticks')
   expect(warnings).toContain('invalid IP address fe80::1%eth0')
+})
+
+it('past TCP_MAX_KNOWN_ADDRESSES, forgets the oldest idle addresses first (one batch as large as a tracker answer)', () => {
+  const asked: string[] = []
+  // wantsPeer refusing stops each round of dials at the first idle address: it names the oldest one kept, and nothing is dialled.
+  const discovery = new TcpDiscovery({ infoHash: new Uint8Array(20), peerId: new Uint8Array(20).fill(1), wantsPeer: (id) => { asked.push(id); return false } })
+  cleanups.push(async () => await discovery.destroy())
+  discovery.start({ uploaded: 0, downloaded: 0, left: 1 })
+  const address = (i: number): PeerAddress => ({ ip: `10.0.${i >> 8}.${i & 255}`, port: 6881 })
+  discovery.addPeers(Array.from({ length: TCP_MAX_KNOWN_ADDRESSES + 3 }, (_, i) => address(i)))
+  expect(asked).toEqual([`tcp ${address(3).ip}:6881`])
+  discovery.addPeers([address(TCP_MAX_KNOWN_ADDRESSES + 3)])
+  expect(asked.at(-1)).toBe(`tcp ${address(4).ip}:6881`)
 })
