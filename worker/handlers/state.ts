@@ -12,7 +12,7 @@
 import { EngineClient } from '../engine-client.js'
 import { cacheNameFor, dropOtherVersions, openPieceCache, VerifiedRuns, type PieceCache } from '../file-cache.js'
 import { loadedIndexCode, MANIFEST_FILE, TORRENT_FILE, type LoaderPins, type SiteManifest, type WorkerMessage } from '../protocol.js'
-import { baseHeaders, createSite, parseManifest, relativePath, resolveFile, type OpenBody, type Site } from '../site.js'
+import { baseHeaders, contentType, createSite, parseManifest, relativePath, resolveFile, type OpenBody, type Site } from '../site.js'
 import { verifiedOpen, verifiedRun, type VerifiedReadInit } from '../verified-read.js'
 import { parsePieceTable, pinOf, type PieceTable } from '../verify.js'
 import type { GatewaySource } from '../gateway-source.js'
@@ -93,6 +93,8 @@ export class WorkerState {
   /**
    * The cached copy of loader file `url` if it matches its pin (a fresh Response), else undefined; a copy that
    * does not match is deleted. Without pins (a sw.js not written by `peersite publish`) nothing cached is trusted.
+   * Only the bytes are pinned: the status and headers are the worker's own, by the file's name, never the cache's (a
+   * script of the origin could store the right bytes with a `Refresh`, a CSP sandbox or another type).
    */
   async #pinned (url: string): Promise<Response | undefined> {
     const cache = await caches.open(this.#cacheName)
@@ -101,7 +103,7 @@ export class WorkerState {
     const bytes = new Uint8Array(await hit.arrayBuffer())
     if (await this.#matchesPin(url, bytes)) {
       if (url === this.#shellKey) this.#shell = bytes
-      return new Response(bytes, { status: hit.status, headers: hit.headers })
+      return new Response(bytes, { headers: baseHeaders(contentType(url.endsWith('.js') ? 'text/javascript' : url.endsWith('.html') ? 'text/html' : 'application/octet-stream')) })
     }
     await cache.delete(url)
     return undefined
@@ -115,10 +117,10 @@ export class WorkerState {
     return pin !== undefined && await pinOf(bytes) === pin
   }
 
-  /** Caches a network response of loader file `url` if it matches its pin (a newer publish's does not: not kept). */
+  /** Caches a network response of loader file `url` if it matches its pin (a newer publish's does not: not kept); its bytes only. */
   async #keep (url: string, res: Response): Promise<void> {
     const bytes = new Uint8Array(await res.arrayBuffer())
-    if (await this.#matchesPin(url, bytes)) await (await caches.open(this.#cacheName)).put(url, new Response(bytes, { status: res.status, headers: res.headers }))
+    if (await this.#matchesPin(url, bytes)) await (await caches.open(this.#cacheName)).put(url, new Response(bytes))
   }
 
   /** The loader's index.html, as the answer to a top-level navigation: cache first, the network if it is gone. */

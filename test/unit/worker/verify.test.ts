@@ -465,3 +465,36 @@ describe('a top-level navigation reads its page ahead (WorkerState.warm)', () =>
     expect(engine.runs.map((r) => r.path)).toEqual(['a.html'])
   })
 })
+
+describe('cached loader files: only their bytes are pinned', () => {
+  const g = globalThis as { caches?: unknown, fetch: typeof fetch }
+  const realFetch = g.fetch
+  afterEach(() => { delete g.caches; g.fetch = realFetch })
+
+  it('serves a pinned copy a script of the origin stored with its own headers and status with the worker\'s headers instead', async () => {
+    const scope = 'https://host.example/site/'
+    const shell = enc.encode('<!doctype html><p>the shell</p>')
+    const script = enc.encode('console.log("loader")')
+    const manifest = enc.encode('{"version":1}')
+    const planted = { Refresh: '0;url=https://evil.example/', 'Content-Security-Policy': 'sandbox', 'Content-Type': 'text/plain', 'Set-Cookie': 'a=b', 'X-Evil': '1' }
+    const stored = new Map<string, Response>([
+      [`${scope}index.html`, new Response(shell, { status: 203, headers: planted })],
+      [`${scope}peersite.js`, new Response(script, { status: 203, headers: planted })],
+      [`${scope}peersite.json`, new Response(manifest, { status: 203, headers: planted })]
+    ])
+    g.caches = { open: async () => ({ match: async (url: string) => stored.get(String(url))?.clone(), delete: async () => true, put: async () => {} }) }
+    // Offline (the background refresh of peersite.js never answers): every answer below comes from the cache.
+    g.fetch = (async (input: RequestInfo | URL) => String(input instanceof Request ? input.url : input).endsWith('.js') ? await new Promise(() => {}) : await Promise.reject(new TypeError('offline'))) as typeof fetch
+    const state = new WorkerState(scope, { engine: {} as unknown as EngineClient, pins: { 'index.html': await pinOf(shell), 'peersite.js': await pinOf(script), 'peersite.json': await pinOf(manifest) } })
+    const answers = [
+      [await state.shell(), shell, 'text/html; charset=utf-8'],
+      [await state.staleWhileRevalidate(new Request(`${scope}peersite.js`)), script, 'text/javascript; charset=utf-8'],
+      [await state.networkFirst(new Request(`${scope}peersite.json`)), manifest, 'application/octet-stream']
+    ] as const
+    for (const [res, bytes, type] of answers) {
+      expect(new Uint8Array(await res.arrayBuffer())).toEqual(bytes)
+      expect(res.status).toBe(200)
+      expect(Object.fromEntries(res.headers)).toEqual({ 'content-type': type, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' })
+    }
+  })
+})
