@@ -214,11 +214,13 @@ const TYPES: Record<string, string> = {
 
 /**
  * The manifest of a newer version: version 1's (name, trackers, redirects, --spa, prefetch limit; they are not in the
- * torrent) with the new torrent's files. Page hints (`preload`) are left out: they described version 1's pages.
+ * torrent) with the new torrent's files. Page hints (`preload`) are left out: they described version 1's pages; so is
+ * a sectioned index (`index`): its sections on the static host are version 1's, so a newer version lists every file
+ * (the worker refuses a version with an index: worker/version.ts).
  */
 export function versionManifest (base: SiteManifest, meta: Metainfo, pointer: PointerRecordJson): SiteManifest {
   const types = new Map(base.files.map((f) => [f.path, f.type]))
-  const { preload: _, ...rest } = base
+  const { preload: _, index: __, ...rest } = base
   return {
     ...rest,
     infoHash: meta.infoHash,

@@ -42,6 +42,8 @@ export async function checkVersion (base: SiteManifest, current: number, json: u
   // The address's key and salt: magnet:?xs=urn:btpk:<hex>[&s=<hex>]
   const m = /urn:btpk:([0-9a-f]{64})(?:&s=([0-9a-f]*))?/i.exec(base.address ?? '')
   const manifest = parseManifest(json)
+  // Its sections would be version 1's, on the static host: a newer version lists its files (loader/follow.ts).
+  if (manifest.index) throw new Error('a newer version has no sectioned index')
   const record: Partial<PointerRecordJson> = manifest.pointer ?? {}
   const salt = (m?.[2] ?? '').toLowerCase()
   if (m === null || record.k !== m[1]!.toLowerCase() || (record.salt ?? '') !== salt) throw new Error('not a record of this site\'s key')
@@ -73,9 +75,15 @@ export class Versions {
     this.#key = new URL('peersite-version', scope).href
   }
 
-  async accept (base: SiteManifest, manifest: unknown, info: Uint8Array): Promise<SiteVersion> {
-    this.current = await checkVersion(base, this.current?.seq ?? base.pointer?.seq ?? -1, manifest, info)
-    return this.current
+  /**
+   * Checks a version against the loader folder's manifest and serves it (state.adopt); it becomes `current` only once
+   * adopted, so a version the worker cannot serve leaves the one served before in place. Returns its site.
+   */
+  async accept (state: WorkerState, manifest: unknown, info: Uint8Array): Promise<Site> {
+    const version = await checkVersion(state.base!, this.current?.seq ?? state.base!.pointer?.seq ?? -1, manifest, info)
+    const site = state.adopt!(version.manifest)
+    this.current = version
+    return site
   }
 
   /**
@@ -85,10 +93,9 @@ export class Versions {
   async offer (state: WorkerState, manifest: unknown, info: Uint8Array): Promise<WorkerMessage> {
     try {
       await state.loadSite()
-      const version = await this.accept(state.base!, manifest, info)
-      state.adopt!(version.manifest)
+      const site = await this.accept(state, manifest, info)
       await (await caches.open(this.#cache)).put(this.#key, new Response(JSON.stringify([manifest, [...info]])))
-      return { type: 'version', infoHash: version.manifest.infoHash, seq: version.seq }
+      return { type: 'version', infoHash: site.infoHash, seq: this.current!.seq }
     } catch (err) {
       return { type: 'version', seq: -1, error: (err as Error).message }
     }
@@ -98,7 +105,7 @@ export class Versions {
   async restore (state: WorkerState): Promise<Site | undefined> {
     try {
       const [manifest, info] = await (await (await caches.open(this.#cache)).match(this.#key))!.json() as [unknown, number[]]
-      return state.adopt!((await this.accept(state.base!, manifest, new Uint8Array(info))).manifest)
+      return await this.accept(state, manifest, new Uint8Array(info))
     } catch {
       return undefined
     }

@@ -7,7 +7,11 @@ import { generateEd25519, nodeSigner } from '../../../engine/pointer/node.js'
 import { btpkMagnet, pointerToJson, signPointer } from '../../../engine/pointer/index.js'
 import { bencode } from '../../../engine/util/bencode.js'
 import { sha1, toHex, utf8 } from '../../../engine/util/bytes.js'
+import type { Metainfo } from '../../../engine/metainfo/index.js'
+import { versionManifest } from '../../../loader/follow.js'
+import type { WorkerState } from '../../../worker/handlers/state.js'
 import type { SiteManifest } from '../../../worker/protocol.js'
+import { createSite } from '../../../worker/site.js'
 import { checkVersion, Versions } from '../../../worker/version.js'
 
 const content = utf8.encode('<h1>version 2</h1>\n')
@@ -64,9 +68,40 @@ describe('checkVersion', () => {
     const { base, manifest, info, infoHash } = await fixture()
     const versions = new Versions('https://example.test/site/')
     expect(versions.file('peersite.json')).toBeUndefined()
-    await versions.accept(base, await manifest(12), info)
+    const state = stateOf(base)
+    expect((await versions.accept(state, await manifest(12), info)).infoHash).toBe(infoHash)
+    expect(state.site?.infoHash).toBe(infoHash)
     expect((JSON.parse(await versions.file('peersite.json')!.text()) as SiteManifest).infoHash).toBe(infoHash)
     expect(new Uint8Array(await versions.file('site.torrent')!.arrayBuffer()).length).toBe(info.length + 'd4:infoe'.length)
-    await expect(versions.accept(base, await manifest(11), info)).rejects.toThrow(/not newer/)
+    await expect(versions.accept(state, await manifest(11), info)).rejects.toThrow(/not newer/)
+  })
+
+  it('a keyed site with a sectioned index moves to a newer version: the page\'s manifest lists its files, one with an index is refused', async () => {
+    const { base: plain, manifest, info, infoHash } = await fixture()
+    const base: SiteManifest = { ...plain, files: [], index: { version: 1, sections: ['0'.repeat(32)], files: 1 } }
+    const meta = { infoHash, pieceLength: 16384, length: content.length, files: [{ path: 'index.html', length: content.length }] } as unknown as Metainfo
+    const next = versionManifest(base, meta, (await manifest(11)).pointer!)
+    expect(next.index).toBeUndefined()
+    const versions = new Versions('https://example.test/site/')
+    const state = stateOf(base)
+    expect((await versions.accept(state, next, info)).files.get('index.html')?.length).toBe(content.length)
+    expect(versions.current?.seq).toBe(11)
+    // A page that sends version 1's index along (the old loader did): refused with a reason, nothing half-switched.
+    await expect(checkVersion(base, 10, { ...(await manifest(12)), index: base.index }, info)).rejects.toThrow(/sectioned index/)
+  })
+
+  it('a version the worker cannot serve (adopt throws) does not become the current one', async () => {
+    const { base, manifest, info } = await fixture()
+    const versions = new Versions('https://example.test/site/')
+    const state = { base, adopt: () => { throw new Error('no peersite-index.js') } } as unknown as WorkerState
+    await expect(versions.accept(state, await manifest(11), info)).rejects.toThrow(/peersite-index/)
+    expect(versions.current).toBeUndefined()
+    expect(versions.file('peersite.json')).toBeUndefined()
   })
 })
+
+/** The part of WorkerState that Versions uses: the loader folder's manifest and adopt (createSite, as the keyed build). */
+function stateOf (base: SiteManifest): WorkerState {
+  const state = { base, site: undefined as ReturnType<typeof createSite> | undefined, adopt: (m: SiteManifest) => (state.site = createSite(m)) }
+  return state as unknown as WorkerState
+}
