@@ -71,7 +71,7 @@ export async function pinOf (bytes: Uint8Array): Promise<string> {
 /**
  * The piece table of site.torrent, checked to be the torrent of `infoHash`: the SHA-1 of its info dictionary, as
  * the bytes stand in the file, must be the infohash. The file offsets come from the torrent's file list (pad files
- * included), whose other entries must be the manifest's files with their lengths, in order. Throws otherwise.
+ * included), whose other entries must be the manifest's files with their paths and lengths, in order. Throws otherwise.
  */
 export async function parsePieceTable (torrent: Uint8Array, infoHash: string, files: Iterable<{ readonly path: string, readonly length: number }>): Promise<PieceTable> {
   // Walk the top-level dictionary by hand to keep the info dictionary's byte span.
@@ -92,7 +92,8 @@ export async function parsePieceTable (torrent: Uint8Array, infoHash: string, fi
   const table = new Map<string, { offset: number, length: number }>()
   // Where each file starts: after the files before it and any BEP 47 pad files ("attr" holds "p") between them,
   // which are zeros in the pieces and never site files. The torrent's other entries must be the manifest's files,
-  // in order: only then is the manifest's file list the torrent's.
+  // path and length, in order: only then is the manifest's file list the torrent's (a rewritten manifest cannot swap
+  // the paths of two files of one length).
   const entries = info.get('files')
   let length = 0
   let next = 0
@@ -103,7 +104,10 @@ export async function parsePieceTable (torrent: Uint8Array, infoHash: string, fi
     const attr = entry.get('attr')
     if (!(attr instanceof Uint8Array && text.decode(attr).includes('p'))) {
       const f = listed[next++]
-      if (f === undefined || f.length !== size) fail('its files do not match the manifest')
+      // Its path as the engine reads it (engine/metainfo): `path` joined, or `name` for a single-file torrent.
+      const k = entry === info ? 'name' : 'path'
+      const path = [entry.get(k + '.utf-8') ?? entry.get(k)].flat() as Uint8Array[]
+      if (f === undefined || f.length !== size || f.path !== path.map((s) => text.decode(s)).join('/')) fail('its files do not match the manifest')
       table.set(f!.path, { offset: length, length: size as number })
     }
     length += size as number

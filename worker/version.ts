@@ -8,9 +8,9 @@
  *   - its seq is higher than the version it serves (a replayed older record is refused: BEP 44 "MUST not downgrade");
  *   - its `v` names (BEP 46 `{ ih }`) the manifest's infohash, which is the SHA-1 of the info dictionary given, and
  *     the manifest's files add up to the torrent's pieces (verify.ts parsePieceTable).
- * Every piece is then checked against that torrent's hashes, as for version 1. The file names and types come from
- * the page (kept small here: the loader's weight, test/e2e/budget.test.ts); the bytes behind them only from the
- * signed torrent.
+ * Every piece is then checked against that torrent's hashes, as for version 1. The file types come from the page
+ * (kept small here: the loader's weight, test/e2e/budget.test.ts), the paths too but checked against the torrent's,
+ * the rules (`_redirects`, --spa) and trackers from the loader folder's manifest; the bytes only from the signed torrent.
  */
 import type { WorkerState } from './handlers/state.js'
 import { MANIFEST_FILE, TORRENT_FILE, type PointerRecordJson, type SiteManifest, type WorkerMessage } from './protocol.js'
@@ -41,7 +41,10 @@ const cat = (...parts: Uint8Array[]): Uint8Array<ArrayBuffer> => {
 export async function checkVersion (base: SiteManifest, current: number, json: unknown, info: Uint8Array): Promise<SiteVersion> {
   // The address's key and salt: magnet:?xs=urn:btpk:<hex>[&s=<hex>]
   const m = /urn:btpk:([0-9a-f]{64})(?:&s=([0-9a-f]*))?/i.exec(base.address ?? '')
-  const manifest = parseManifest(json)
+  // The rules and trackers are the loader folder's (the page's copy is not trusted; loader/follow.ts keeps them too).
+  // A gateway's site key has no loader folder: its caller uses the infohash only (gateway-source.ts).
+  const { redirects, spa, trackers } = base
+  const manifest: SiteManifest = { ...parseManifest(json), redirects, spa, trackers }
   // Its sections would be version 1's, on the static host: a newer version lists its files (loader/follow.ts).
   if (manifest.index) throw new Error('a newer version has no sectioned index')
   const record: Partial<PointerRecordJson> = manifest.pointer ?? {}

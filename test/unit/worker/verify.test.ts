@@ -171,6 +171,22 @@ describe('piece table', () => {
     await expect(parsePieceTable(real.torrent, real.infoHash, [{ path: 'a.html', length: 25 }])).rejects.toThrow(/do not match the manifest/)
   })
 
+  it('refuses a manifest that names the torrent\'s files by other paths (two of one length swapped, another name)', async () => {
+    const same = [['a.html', 20], ['b.css', 20], ['c.js', 20]] as const
+    const { torrent, infoHash } = await torrentOf(DATA, PIECE, same)
+    const list = same.map(([path, length]) => ({ path, length }))
+    expect((await parsePieceTable(torrent, infoHash, list)).files.get('b.css')?.offset).toBe(20)
+    const swapped = [{ path: 'b.css', length: 20 }, { path: 'a.html', length: 20 }, { path: 'c.js', length: 20 }]
+    await expect(parsePieceTable(torrent, infoHash, swapped)).rejects.toThrow(/do not match the manifest/)
+    await expect(parsePieceTable(torrent, infoHash, [...list.slice(0, 2), { path: 'evil.html', length: 20 }])).rejects.toThrow(/do not match the manifest/)
+    // A single-file torrent's file is its `name`.
+    const info = bencode({ length: 5, name: enc.encode('index.html'), 'piece length': PIECE, pieces: await sha1(DATA.subarray(0, 5)) })
+    const single = new Uint8Array([...enc.encode('d4:info'), ...info, ...enc.encode('e')])
+    const ih = toHex(await sha1(info))
+    expect((await parsePieceTable(single, ih, [{ path: 'index.html', length: 5 }])).files.get('index.html')).toEqual({ offset: 0, length: 5 })
+    await expect(parsePieceTable(single, ih, [{ path: 'page.html', length: 5 }])).rejects.toThrow(/do not match the manifest/)
+  })
+
   it('reads the pins publish wrote into sw.js', () => {
     expect(readPins({})).toBeUndefined()
     expect(readPins({ PEERSITE_PINS: { 'index.html': '00' } })?.['index.html']).toBe('00')

@@ -64,6 +64,16 @@ describe('checkVersion', () => {
     await expect(checkVersion(base, 10, await manifest(11, undefined, other.infoHash), info)).rejects.toThrow(/signed version/)
   })
 
+  it('keeps the loader folder\'s rules and trackers, whatever the page\'s manifest says', async () => {
+    const { base: plain, manifest, info } = await fixture()
+    const base: SiteManifest = { ...plain, trackers: ['wss://tracker.example'], redirects: [{ from: '/old', to: '/index.html', status: 301 }] }
+    const page = { ...(await manifest(11)), trackers: ['wss://evil.example'], redirects: [{ from: '/*', to: 'https://evil.example/:splat', status: 302 }], spa: true }
+    const version = await checkVersion(base, 10, page, info)
+    expect(version.manifest.trackers).toEqual(['wss://tracker.example'])
+    expect(version.manifest.redirects).toEqual(base.redirects)
+    expect(version.manifest.spa).toBeUndefined()
+  })
+
   it('Versions serves the accepted version as peersite.json and site.torrent, and refuses an older one after it', async () => {
     const { base, manifest, info, infoHash } = await fixture()
     const versions = new Versions('https://example.test/site/')
