@@ -34,8 +34,10 @@ export class GatewaySource {
   readonly publicKey: string | undefined
   readonly #cacheName: string
   readonly #scope: string
-  readonly #provided: Promise<void>
+  /** Settles when a page provides a site that checks out; rejected once one did not, until one does (provide). */
+  #provided: Promise<void>
   #resolve!: () => void
+  #reject!: (err: Error) => void
   #held: [string, Uint8Array] | undefined
   /** A site key: the cached version of an earlier run, checked again (anything of the origin can write the cache). */
   readonly restored: Promise<void>
@@ -46,7 +48,8 @@ export class GatewaySource {
     this.publicKey = publicKey
     this.#scope = scope
     this.#cacheName = cacheName
-    this.#provided = new Promise((resolve) => { this.#resolve = resolve })
+    this.#provided = new Promise((resolve, reject) => { this.#resolve = resolve; this.#reject = reject })
+    this.#provided.catch(() => {})
     this.restored = publicKey === undefined ? Promise.resolve() : this.#restore()
   }
 
@@ -54,7 +57,18 @@ export class GatewaySource {
   async provide (manifestJson: string, torrent: Uint8Array): Promise<void> {
     await this.restored
     if (this.#held !== undefined) return
-    const manifest = await this.#check(manifestJson, torrent)
+    let manifest: SiteManifest
+    try {
+      manifest = await this.#check(manifestJson, torrent)
+    } catch (err) {
+      // The requests waiting for the site, and those that come before a page provides one that checks out, get an
+      // error page (handlers/site.ts) instead of waiting for a site that will not come.
+      const refused = new Error(`the site a page provided was refused: ${(err as Error).message}`)
+      this.#reject(refused)
+      this.#provided = Promise.reject(refused)
+      this.#provided.catch(() => {})
+      throw err
+    }
     const cache = await caches.open(this.#cacheName)
     await cache.put(new URL(MANIFEST_FILE, this.#scope).href, new Response(manifestJson, { headers: { 'Content-Type': 'application/json' } }))
     await cache.put(new URL(TORRENT_FILE, this.#scope).href, new Response(torrent as Uint8Array<ArrayBuffer>))
@@ -81,6 +95,7 @@ export class GatewaySource {
       this.infoHash = manifest.infoHash.toLowerCase()
     }
     this.#resolve()
+    this.#provided = Promise.resolve()
   }
 
   async #restore (): Promise<void> {
@@ -103,7 +118,7 @@ export class GatewaySource {
     return await (await caches.open(this.#cacheName)).match(new URL(MANIFEST_FILE, this.#scope).href) !== undefined
   }
 
-  /** The manifest's JSON, once provided. */
+  /** The manifest's JSON, once provided (rejects while the last site a page provided was refused). */
   async manifest (): Promise<string> {
     await this.#provided
     return this.#held![0]

@@ -35,10 +35,14 @@ export type Value = number | Uint8Array | Value[] | Map<string, Value>
 const text = new TextDecoder()
 const fail = (what: string): never => { throw new Error(`site.torrent: ${what}`) }
 
-/** Decodes the bencoded value at `pos` (BEP 3); returns it and where it ends. site.torrent nests 4 levels at most. */
+/**
+ * Decodes the bencoded value at `pos` (BEP 3); returns it and where it ends. site.torrent's own keys nest 4 levels,
+ * but an info dictionary may carry other keys (a BEP 52 `file tree` nests a level per folder): as deep as the engine
+ * reads (MAX_BENCODE_DEPTH, 64 lists or dictionaries), or a torrent the engine runs would be refused here.
+ */
 export function decodeAt (b: Uint8Array, pos: number, depth = 0): [Value, number] {
   const c = b[pos]
-  if (depth > 8 || c === undefined) fail('malformed')
+  if (depth > 64 || c === undefined) fail('malformed')
   if (c === 0x6c || c === 0x64) { // l...e, d...e
     const items: Value[] = []
     let p = pos + 1

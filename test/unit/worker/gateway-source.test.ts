@@ -68,6 +68,20 @@ describe('GatewaySource (gateway/sw.js): the host name fixes the site', () => {
     expect(await source.held(new Request(`${scope}site.torrent`)).then((r) => r.status)).toBe(404)
   })
 
+  it('a refused site fails the requests waiting for it and those after it, until a page provides one that checks out', async () => {
+    const { metainfo: ours } = await makeTorrent([{ path: 'index.html', data: randomData(40_000, 1) }])
+    const { metainfo: theirs } = await makeTorrent([{ path: 'index.html', data: randomData(40_000, 2) }])
+    const scope = `http://${siteIdOf(ours.infoHash)}.localhost:8888/`
+    const source = gatewayOf(new URL(scope).hostname, scope)!
+    const waiting = source.manifest()
+    await expect(source.provide(manifestOf(theirs), torrentOf(theirs))).rejects.toThrow(/another site/)
+    await expect(waiting).rejects.toThrow(/refused: .*another site/)
+    await expect(source.torrent()).rejects.toThrow(/refused/)
+    await source.provide(manifestOf(ours), torrentOf(ours))
+    expect(JSON.parse(await source.manifest()).infoHash).toBe(ours.infoHash)
+    expect(await source.torrent()).toEqual(torrentOf(ours))
+  })
+
   it('no gateway source for a host without a site id; a site key id names the key, its infohash still unknown', () => {
     expect(gatewayOf('localhost', 'http://localhost:8888/')).toBeUndefined()
     const key = siteIdOf('ab'.repeat(32))

@@ -3,6 +3,7 @@
  * only verified pieces from the cache and the engine port, and which page may hand the worker a port.
  */
 import { afterEach, describe, expect, it } from 'vitest'
+import { parseInfoDictionary } from '../../../engine/metainfo/index.js'
 import { sha1, toHex } from '../../../engine/util/bytes.js'
 import { EngineReadError, type EnginePiece, type PieceRun } from '../../../worker/engine-client.js'
 import type { PieceCache } from '../../../worker/file-cache.js'
@@ -185,6 +186,22 @@ describe('piece table', () => {
     const ih = toHex(await sha1(info))
     expect((await parsePieceTable(single, ih, [{ path: 'index.html', length: 5 }])).files.get('index.html')).toEqual({ offset: 0, length: 5 })
     await expect(parsePieceTable(single, ih, [{ path: 'page.html', length: 5 }])).rejects.toThrow(/do not match the manifest/)
+  })
+
+  it('reads an info dictionary nested as deep as the engine reads (64), and refuses a deeper one', async () => {
+    const data = DATA.subarray(0, 5)
+    const torrentNested = async (levels: number): Promise<[Uint8Array, string]> => {
+      // An extra key the worker does not use, nested `levels` lists deep (a BEP 52 file tree nests one per folder).
+      const info = new Uint8Array([...enc.encode(`d5:extra${'l'.repeat(levels)}i1e${'e'.repeat(levels)}6:lengthi5e4:name10:index.html12:piece lengthi${PIECE}e6:pieces20:`), ...await sha1(data), 0x65])
+      return [new Uint8Array([...enc.encode('d4:info'), ...info, 0x65]), toHex(await sha1(info))]
+    }
+    for (const levels of [10, 63]) {
+      const [torrent, infoHash] = await torrentNested(levels)
+      expect((await parseInfoDictionary(torrent.subarray(7, -1))).infoHash).toBe(infoHash)
+      expect((await parsePieceTable(torrent, infoHash, [{ path: 'index.html', length: 5 }])).pieceCount).toBe(1)
+    }
+    const [deep, deepHash] = await torrentNested(100)
+    await expect(parsePieceTable(deep, deepHash, [{ path: 'index.html', length: 5 }])).rejects.toThrow(/malformed/)
   })
 
   it('reads the pins publish wrote into sw.js', () => {
