@@ -149,6 +149,9 @@ export class EngineClient {
     port.addEventListener('close', () => { leader.closed = true })
     port.start()
     this.#leaders.set(infoHash, leader)
+    // A hostile page could introduce a port per made-up infohash: past 8, the oldest idle one is dropped (a real leader
+    // of it introduces itself again when a read asks).
+    if (this.#leaders.size > 8) for (const [h, l] of this.#leaders) if (!l.reads.size && l !== leader) { this.#leaders.delete(h); l.port.close(); break }
     if (old !== undefined) {
       for (const read of old.reads.values()) this.#move(read, leader)
       old.reads.clear()
@@ -263,11 +266,11 @@ export class EngineClient {
     if (read === undefined) return // a read that finished, failed or moved to a newer leader
     clearTimeout(read.timer)
     if (msg.type === 'piece') {
-      read.asked = Math.max(0, read.asked - 1)
       const b: unknown = msg.bytes
       const bytes = b instanceof ArrayBuffer ? new Uint8Array(b) : ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : null
-      // Pieces come in order: anything else is an engine that cannot be trusted with this read.
-      if (bytes === null || msg.index !== read.next) return this.#fail(read, new EngineReadError('verification', 'pieces out of order'), true)
+      // Pieces come in order, one per pull: anything else (a piece nobody asked for would wait in memory) is an
+      // engine that cannot be trusted with this read.
+      if (bytes === null || msg.index !== read.next || read.asked-- < 1) return this.#fail(read, new EngineReadError('verification', 'pieces out of order'), true)
       read.next++
       if (msg.index >= read.run.last) {
         read.complete = true

@@ -1,6 +1,6 @@
 /**
  * The loader's weight: everything a visitor downloads before the first byte of the site (index.html, peersite.js,
- * sw.js, peersite.json, site.torrent) is at most 34.48 KB gzipped, and the browser bundle holds only the engine core
+ * sw.js, peersite.json, site.torrent) is at most 34.552 KB gzipped, and the browser bundle holds only the engine core
  * and the lean WebSocket-tracker discovery: no bittorrent-tracker, simple-peer, webtorrent or Buffer polyfill.
  *
  * The budget was 40 KB (37.4 KB used) until the work on issues 9 and 10 added, measured per merge: the worker's own
@@ -119,7 +119,9 @@
  * A cached loader file's status and headers rebuilt by its name, never copied from Cache Storage (a security fix: sw.js
  * +22 B, from 34,409 B measured): 34,431 B, budget 34.432 KB. The piece table's files matched to the manifest's by
  * path as well as length (a security fix: sw.js +48 B): 34,479 B, budget 34.48 KB; the worker's bencode reader as
- * deep as the engine's (+1 B): 34,480 B.
+ * deep as the engine's (+1 B): 34,480 B. A hostile page's messages bounded (a security fix, sw.js +71 B: a piece no pull
+ * asked for fails the read, a leader port only under an infohash, at most 8 leaders and 8 refreshes remembered):
+ * 34,551 B, budget 34.552 KB.
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -131,7 +133,7 @@ import { publishSite } from '../../cli/lib/publish.js'
 import { makeTempDir } from '../helpers/tmp.js'
 import { assertLoaderBuilt, loaderDir, repoRoot } from './harness.js'
 
-const BUDGET_BYTES = 34_480
+const BUDGET_BYTES = 34_552
 const FORBIDDEN = /node_modules\/(bittorrent-tracker|simple-peer|@thaunknown\/simple-peer|webtorrent|buffer|readable-stream|events|debug)\//
 
 const gz = (bytes: Uint8Array): number => gzipSync(bytes, { level: 9 }).length
@@ -201,7 +203,7 @@ describe('loader budget', () => {
     expect(main.get('loader/prefetch.ts') ?? 0).toBeLessThan(400)
   })
 
-  it('everything before the first site byte is at most 34.48 KB gzipped', async () => {
+  it('everything before the first site byte is at most 34.552 KB gzipped', async () => {
     assertLoaderBuilt()
     const tmp = await makeTempDir('peersite-budget-')
     try {

@@ -199,14 +199,17 @@ export class WorkerState {
   /**
    * A page runs the engine for `infoHash`. When it is not the manifest's, the host may have a newer publish (the
    * page read a newer peersite.json): the worker reads the manifest again and switches if it matches. Ports are
-   * kept per infohash, so a tab still running the old one does not take over the new version's reads.
+   * kept per infohash, so a tab still running the old one does not take over the new version's reads. Only an
+   * infohash is taken, and at most 8 are remembered: a hostile page's made-up ones would each cost memory and a fetch.
    */
   async onLeader (infoHash: string, port: MessagePort): Promise<void> {
+    if (!/^[0-9a-f]{40}$/i.test(infoHash)) return port.close()
     this.engine.setLeader(infoHash, port)
     if ((typeof PEERSITE_GATEWAY_BUILD !== 'boolean' || PEERSITE_GATEWAY_BUILD) && this.gateway !== undefined) return // the host name fixes the site: no host manifest to refresh
     const current = await this.loadSite().catch(() => undefined)
     // A keyed site's newer version is never replaced by the loader folder's older manifest.
     if (current?.infoHash === infoHash || this.#seen.has(infoHash) || ((typeof PEERSITE_KEYED !== 'boolean' || PEERSITE_KEYED) ? this.versions : undefined)?.current !== undefined) return
+    if (this.#seen.size > 7) this.#seen.clear()
     this.#seen.add(infoHash)
     try {
       const [site, res] = await this.#fetchManifest()

@@ -331,6 +331,53 @@ describe('EngineClient', () => {
     expect(engine.cancels).toEqual([1])
   })
 
+  it('fails the read (`verification`) when the engine sends pieces nobody pulled, never queuing them', async () => {
+    const engine = new FakeEngine({ f: contentOf(100) }, 10)
+    const client = new EngineClient()
+    client.setLeader(HASH, engine.workerPort)
+    // a misbehaving engine that answers the first pull with every piece of the run, in order
+    engine.port.onmessage = (e: MessageEvent) => {
+      const msg = e.data as EngineRequest
+      engine.log.push(msg)
+      if (msg.type === 'pull' && engine.pulls === 1) {
+        for (let index = 0; index < 10; index++) {
+          const b = contentOf(10, index).buffer as ArrayBuffer
+          engine.port.postMessage({ type: 'piece', id: msg.id, index, bytes: b } satisfies EngineReply, [b])
+        }
+      }
+    }
+    const stream = await client.open(HASH, run('f', 0, 100, 10))
+    // Nobody reads meanwhile: the pieces 1-9 arrive with no pull of theirs outstanding.
+    await tick()
+    const err = await readAll(stream).catch((e: unknown) => e)
+    expect((err as EngineReadError).kind).toBe('verification')
+    expect(engine.pulls).toBe(1)
+    expect(engine.cancels).toEqual([1])
+  })
+
+  it('keeps at most 8 leaders: a port per made-up infohash drops the oldest idle one, never one with a read running', async () => {
+    const engine = new FakeEngine({ f: contentOf(100) }, 10)
+    const client = new EngineClient()
+    client.setLeader(HASH, engine.workerPort)
+    const idle = new MessageChannel()
+    open.push(idle.port1, idle.port2)
+    client.setLeader('ab'.repeat(20), idle.port2)
+    engine.silent = true
+    const reading = client.open(HASH, run('f', 0, 10, 10)).catch(() => {})
+    await tick()
+    const hashes = Array.from({ length: 20 }, (_, i) => i.toString(16).padStart(40, '0'))
+    for (const h of hashes) {
+      const c = new MessageChannel()
+      open.push(c.port1, c.port2)
+      client.setLeader(h, c.port2)
+    }
+    expect(client.hasLeader!(HASH)).toBe(true)
+    expect(client.hasLeader!('ab'.repeat(20))).toBe(false)
+    expect(hashes.filter((h) => client.hasLeader!(h))).toEqual(hashes.slice(-7))
+    engine.silent = false
+    void reading
+  })
+
   it('tells the engine of a bad piece; distrusted, the port is dropped and the pages are asked for a leader', async () => {
     const engine = new FakeEngine({ f: contentOf(100) }, 10)
     let asked = 0

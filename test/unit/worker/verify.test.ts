@@ -531,3 +531,23 @@ describe('cached loader files: only their bytes are pinned', () => {
     }
   })
 })
+
+describe('who may name a leader\'s infohash', () => {
+  const g = globalThis as { fetch: typeof fetch }
+  const realFetch = g.fetch
+  afterEach(() => { g.fetch = realFetch })
+
+  it('a port under anything but an infohash is closed, never kept, and costs no fetch', async () => {
+    const leaders: string[] = []
+    let fetches = 0
+    g.fetch = (async () => { fetches++; throw new TypeError('offline') }) as typeof fetch
+    const state = new WorkerState('https://host.example/site/', { engine: { setLeader: (h: string) => { leaders.push(h) } } as unknown as EngineClient })
+    const { port1, port2 } = new MessageChannel()
+    let closed = false
+    port2.close = () => { closed = true; port1.close() }
+    await state.onLeader('x'.repeat(5000), port2)
+    expect(closed).toBe(true)
+    expect(leaders).toEqual([])
+    expect(fetches).toBe(0)
+  })
+})
