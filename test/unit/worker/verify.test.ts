@@ -527,7 +527,9 @@ describe('cached loader files: only their bytes are pinned', () => {
     for (const [res, bytes, type] of answers) {
       expect(new Uint8Array(await res.arrayBuffer())).toEqual(bytes)
       expect(res.status).toBe(200)
-      expect(Object.fromEntries(res.headers)).toEqual({ 'content-type': type, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' })
+      const headers: Record<string, string> = {}
+      res.headers.forEach((value, name) => { headers[name] = value })
+      expect(headers).toEqual({ 'content-type': type, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' })
     }
   })
 })
