@@ -43,6 +43,13 @@ export function maxMessageLength (pieceCount: number): number {
 export const KEEP_ALIVE_INTERVAL_MS = 60_000
 /** A peer silent for longer than this (no message, not even a keep-alive) is dropped. */
 export const PEER_IDLE_TIMEOUT_MS = 150_000
+/**
+ * A connection whose remote has not sent its whole handshake this long after it opened is dropped (libtorrent's
+ * handshake_timeout, 10 s, counted from the connection, not from the last byte). PEER_IDLE_TIMEOUT_MS alone is no
+ * limit here: any byte resets it, so a remote trickling its 68 bytes held a slot for hours, and turnover only sees
+ * handshaken peers (engine/peer-policy.ts). Our handshake goes out as the channel opens; the remote's is one way away.
+ */
+export const PEER_HANDSHAKE_TIMEOUT_MS = 10_000
 
 /**
  * Outstanding block requests per peer. BEP 3 notes that pipelining "several requests at once" is needed for good
@@ -332,6 +339,15 @@ export const SNUB_AFTER_MS = 3_000
  * or has nothing we need). So a swarm full of silent peers still admits the honest seeder.
  */
 export const USELESS_PEER_AFTER_MS = 10_000
+/**
+ * While seeding, a peer with no interest either way (it wants nothing we have, we want nothing) for this long gives
+ * its slot to a newcomer when the list is full (libtorrent's inactivity_timeout, which also disconnects only at the
+ * connection limit). libtorrent waits 10 minutes, for swarms where a peer's new pieces soon make it interesting
+ * again; a seed has everything, so a peer not interested in it is a seed of it too (or one that keeps a slot by
+ * saying nothing), and a refused newcomer waits for its next announce: one minute, far beyond the round trips in
+ * which a new peer says it is interested (Downloader.updateInterest: at once after the handshakes).
+ */
+export const PEER_INACTIVITY_TIMEOUT_MS = 60_000
 /** Records of peers that left, kept so that one that reconnects with the same id keeps its strikes. */
 export const MAX_DEPARTED_PEER_RECORDS = 1000
 /** Pieces whose failed attempts smart ban remembers (block hashes per contributor), oldest dropped beyond. */

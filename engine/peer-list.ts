@@ -7,7 +7,7 @@
  * its address) is refused too, and a new peer from an address that had a peer banned starts one strike short of a
  * ban. (An address alone is not a ban: peers behind one NAT, or several processes on one machine, share it.)
  */
-import { KEEP_ALIVE_INTERVAL_MS, PEER_IDLE_TIMEOUT_MS, peerTurnoverSlack } from './constants.js'
+import { KEEP_ALIVE_INTERVAL_MS, PEER_HANDSHAKE_TIMEOUT_MS, PEER_IDLE_TIMEOUT_MS, peerTurnoverSlack } from './constants.js'
 import type { PeerIdentity, PeerPolicy } from './peer-policy.js'
 import type { Connection } from './transport/index.js'
 import { Peer, type PeerInit } from './wire/peer.js'
@@ -35,6 +35,8 @@ export class PeerList {
   readonly #bannedRemotes: BannedRemote[] = []
   /** Addresses that had a peer banned. */
   readonly #bannedAddresses = new Set<string>()
+  /** When each peer was admitted: its handshake is due within PEER_HANDSHAKE_TIMEOUT_MS. */
+  readonly #openedAt = new WeakMap<Peer, number>()
   #connectionCount = 0
 
   constructor (init: PeerListInit) {
@@ -61,7 +63,17 @@ export class PeerList {
    */
   wantsPeer (peerIdHex: string, now = Date.now()): boolean {
     if (this.#bannedIds.has(peerIdHex) || this.#byKey.has(peerIdHex) || peerIdHex === this.#init.ownId) return false
-    return this.#peers.size < this.#limit || this.#init.peerPolicy.evictionCandidate(now, this.#init.wanting()) !== undefined
+    return this.#peers.size < this.#limit || this.#candidate(now) !== undefined
+  }
+
+  /** The policy's turnover candidate, told first who is interested (either way) now. */
+  #candidate (now: number): string | undefined {
+    this.#noteInterest(now)
+    return this.#init.peerPolicy.evictionCandidate(now, this.#init.wanting())
+  }
+
+  #noteInterest (now: number): void {
+    for (const p of this.#peers) if (p.amInterested || p.peerInterested) this.#init.peerPolicy.interested(p.key, now)
   }
 
   /** The cap plus the turnover slack while pieces are wanted (peerTurnoverSlack); the cap alone when seeding. */
@@ -83,11 +95,12 @@ export class PeerList {
     }
     const peer = new Peer(connection, peerInit, `connection-${++this.#connectionCount}`)
     this.#peers.add(peer)
+    this.#openedAt.set(peer, now)
     return peer
   }
 
   #evictOne (now: number): boolean {
-    const key = this.#init.peerPolicy.evictionCandidate(now, this.#init.wanting())
+    const key = this.#candidate(now)
     const victim = key === undefined ? undefined : this.#byKey.get(key)
     if (victim === undefined) return false
     this.#init.warn(victim, new Error('useless: its slot goes to a new peer'))
@@ -173,10 +186,17 @@ export class PeerList {
       this.#bannedRemotes.some((b) => b.fingerprint === fingerprint && (b.address ?? address) === (address ?? b.address))
   }
 
-  /** Once a second: drops peers silent for too long, keeps the others alive (BEP 3 keep-alives). */
+  /**
+   * Once a second: drops peers without a handshake in time and peers silent for too long, keeps the others alive
+   * (BEP 3 keep-alives).
+   */
   tick (now = Date.now()): void {
+    this.#noteInterest(now)
     for (const peer of this.#peers) {
-      if (now - peer.lastReceivedAt > PEER_IDLE_TIMEOUT_MS) {
+      if (!peer.receivedHandshake && now - this.#openedAt.get(peer)! > PEER_HANDSHAKE_TIMEOUT_MS) {
+        this.#init.warn(peer, new Error('no handshake in time'))
+        peer.destroy()
+      } else if (now - peer.lastReceivedAt > PEER_IDLE_TIMEOUT_MS) {
         this.#init.warn(peer, new Error('silent for too long'))
         peer.destroy()
       } else if (now - peer.lastSentAt > KEEP_ALIVE_INTERVAL_MS) {

@@ -4,7 +4,7 @@
  * no sockets; the downloader reports what happened, the peer list and the downloader act on the answers.
  * (libtorrent: peer_connection's snubbing, torrent's peer turnover, policy/peer_list's ban bookkeeping.)
  */
-import { MAX_DEPARTED_PEER_RECORDS, MAX_HASH_FAILURES_PER_PEER, SNUB_AFTER_MS, USELESS_PEER_AFTER_MS } from './constants.js'
+import { MAX_DEPARTED_PEER_RECORDS, MAX_HASH_FAILURES_PER_PEER, PEER_INACTIVITY_TIMEOUT_MS, SNUB_AFTER_MS, USELESS_PEER_AFTER_MS } from './constants.js'
 
 /** What a remote looks like apart from the peer id it chose (see transport/index.ts RemoteIdentity). */
 export interface PeerIdentity {
@@ -24,12 +24,15 @@ export interface PeerRecord {
   badPieces: number
   snubbed: boolean
   connected: boolean
+  /** Last time either side was interested (the peer list reports it), or when it connected. */
+  lastInterestAt: number
   identity: PeerIdentity
 }
 
 export interface PeerPolicyInit {
   snubAfterMs?: number
   uselessAfterMs?: number
+  inactiveAfterMs?: number
   maxBadPieces?: number
 }
 
@@ -37,11 +40,13 @@ export class PeerPolicy {
   readonly #records = new Map<string, PeerRecord>()
   readonly #snubAfterMs: number
   readonly #uselessAfterMs: number
+  readonly #inactiveAfterMs: number
   readonly #maxBadPieces: number
 
   constructor (init: PeerPolicyInit = {}) {
     this.#snubAfterMs = init.snubAfterMs ?? SNUB_AFTER_MS
     this.#uselessAfterMs = init.uselessAfterMs ?? USELESS_PEER_AFTER_MS
+    this.#inactiveAfterMs = init.inactiveAfterMs ?? PEER_INACTIVITY_TIMEOUT_MS
     this.#maxBadPieces = init.maxBadPieces ?? MAX_HASH_FAILURES_PER_PEER
   }
 
@@ -54,13 +59,13 @@ export class PeerPolicy {
     if (record === undefined) {
       record = {
         key, connectedAt: now, bytesDelivered: 0, lastDeliveredAt: undefined, waitingSince: undefined,
-        badPieces: 0, snubbed: false, connected: true, identity: {}
+        badPieces: 0, snubbed: false, connected: true, lastInterestAt: now, identity: {}
       }
     }
     this.#records.delete(key) // re-insert as the newest (departed records are dropped oldest first)
     this.#records.set(key, record)
     record.connected = true
-    record.connectedAt = now
+    record.connectedAt = record.lastInterestAt = now
     record.waitingSince = undefined
     record.snubbed = false
     this.identify(key, identity)
@@ -117,6 +122,12 @@ export class PeerPolicy {
     return wasSnubbed
   }
 
+  /** It is interested in us, or we in it, now. */
+  interested (key: string, now: number): void {
+    const record = this.#records.get(key)
+    if (record !== undefined) record.lastInterestAt = now
+  }
+
   /** Its pipeline is empty (choked, cancelled, everything answered): nothing to wait for. */
   idle (key: string): void {
     const record = this.#records.get(key)
@@ -152,20 +163,20 @@ export class PeerPolicy {
 
   /**
    * The peer to disconnect so a newcomer can have its place, or undefined when every connected peer is worth its
-   * slot. Only while pieces are wanted (`wanting`): a seeder keeps the peers it serves. Candidates: snubbed peers,
-   * then peers that delivered nothing for uselessAfterMs (since they connected or last delivered); among them the
-   * one that delivered least, the longest idle first.
+   * slot. While pieces are wanted (`wanting`), snubbed peers, then peers that delivered nothing for uselessAfterMs
+   * (since they connected or last delivered); among them the one that delivered least, the longest idle first.
+   * While seeding, only peers with no interest either way for inactiveAfterMs, the longest inactive first: a seeder
+   * keeps the peers it serves (interested ones), and a link to another seed does not hold a slot forever.
    */
   evictionCandidate (now: number, wanting: boolean): string | undefined {
-    if (!wanting) return undefined
     let best: string | undefined
     let bestScore: number[] = []
     for (const r of this.#records.values()) {
-      const since = r.lastDeliveredAt ?? r.connectedAt
-      const rank = r.snubbed ? 2 : now - since >= this.#uselessAfterMs ? 1 : 0
+      const since = wanting ? r.lastDeliveredAt ?? r.connectedAt : r.lastInterestAt
+      const rank = wanting && r.snubbed ? 2 : now - since >= (wanting ? this.#uselessAfterMs : this.#inactiveAfterMs) ? 1 : 0
       if (!r.connected || rank === 0) continue
-      // Higher is worse: snubbed before idle, then less delivered, then idle longer.
-      const score = [rank, -r.bytesDelivered, -since]
+      // Higher is worse: snubbed before idle, then less delivered (while wanting), then idle longer.
+      const score = [rank, wanting ? -r.bytesDelivered : 0, -since]
       if (best === undefined || worse(score, bestScore)) {
         best = r.key
         bestScore = score

@@ -1,19 +1,22 @@
-/** Peer management over the in-memory transport: turnover when full, bans that hold against the remote. */
+/**
+ * Peer management over the in-memory transport: turnover when full, handshake deadline, inactive peers while seeding,
+ * bans that hold against the remote.
+ */
 import { describe, expect, it } from 'vitest'
-import { MAX_FIXED_MESSAGE_LENGTH, peerTurnoverSlack } from '../../../engine/constants.js'
+import { MAX_FIXED_MESSAGE_LENGTH, PEER_HANDSHAKE_TIMEOUT_MS, peerTurnoverSlack } from '../../../engine/constants.js'
 import { PeerList } from '../../../engine/peer-list.js'
 import { PeerPolicy } from '../../../engine/peer-policy.js'
 import type { Connection, RemoteIdentity } from '../../../engine/transport/index.js'
 import { memoryConnectionPair } from '../../../engine/transport/memory.js'
 import { randomBytes, toHex } from '../../../engine/util/bytes.js'
-import { encodeHandshake } from '../../../engine/wire/codec.js'
+import { encodeHandshake, encodeMessage } from '../../../engine/wire/codec.js'
 import type { Peer } from '../../../engine/wire/peer.js'
 
 const infoHash = randomBytes(20)
 const ownId = randomBytes(20)
 
 function list (maxPeers: number, wanting = true): { peers: PeerList, policy: PeerPolicy, warnings: string[], bans: string[] } {
-  const policy = new PeerPolicy({ snubAfterMs: 3000, uselessAfterMs: 10_000, maxBadPieces: 2 })
+  const policy = new PeerPolicy({ snubAfterMs: 3000, uselessAfterMs: 10_000, inactiveAfterMs: 60_000, maxBadPieces: 2 })
   const warnings: string[] = []
   const bans: string[] = []
   const peers = new PeerList({
@@ -24,26 +27,32 @@ function list (maxPeers: number, wanting = true): { peers: PeerList, policy: Pee
   return { peers, policy, warnings, bans }
 }
 
-/** A connection whose remote has `identity`; returns our end and a function that makes the remote handshake. */
-function connection (identity?: RemoteIdentity): { ours: Connection, handshake: (id: Uint8Array) => Promise<void> } {
+/**
+ * A connection whose remote has `identity`; returns our end and a function that makes the remote send these bytes
+ * (by default its whole handshake, then `after`).
+ */
+function connection (identity?: RemoteIdentity): { ours: Connection, handshake: (id: Uint8Array, after?: Uint8Array, length?: number) => Promise<void> } {
   const [ours, theirs] = memoryConnectionPair()
   if (identity !== undefined) Object.defineProperty(ours, 'identity', { value: identity })
   return {
     ours,
-    handshake: async (id) => {
-      theirs.send(encodeHandshake({ infoHash, peerId: id }))
+    handshake: async (id, after, length) => {
+      theirs.send(encodeHandshake({ infoHash, peerId: id }).subarray(0, length))
+      if (after !== undefined) theirs.send(after)
       await new Promise((resolve) => setTimeout(resolve, 5))
     }
   }
 }
 
-async function admitted (peers: PeerList, id: Uint8Array, now: number, identity?: RemoteIdentity): Promise<Peer | undefined> {
+async function admitted (
+  peers: PeerList, id: Uint8Array, now: number, identity?: RemoteIdentity, after?: Uint8Array, length?: number
+): Promise<Peer | undefined> {
   const { ours, handshake } = connection(identity)
   const peer = peers.admit(ours, { infoHash, peerId: ownId, maxMessageLength: MAX_FIXED_MESSAGE_LENGTH }, now)
   if (peer === undefined) return undefined
   peer.on('handshake', () => { if (!peers.onHandshake(peer, now)) peers.remove(peer) })
   peer.on('close', () => peers.remove(peer))
-  await handshake(id)
+  await handshake(id, after, length)
   return peer
 }
 
@@ -70,10 +79,46 @@ describe('PeerList', () => {
 
   it('while seeding, keeps the peers it serves and takes no one beyond the cap', async () => {
     const { peers, policy } = list(1, false)
-    const p = (await admitted(peers, randomBytes(20), 0))!
+    const p = (await admitted(peers, randomBytes(20), 0, undefined, encodeMessage({ type: 'interested' })))!
     policy.requested(p.key, 0)
     policy.snubDue(60_000, () => 1)
     expect(peers.wantsPeer(toHex(randomBytes(20)), 60_000)).toBe(false)
+    expect(peers.wantsPeer(toHex(randomBytes(20)), 3_600_000)).toBe(false)
+  })
+
+  it('while seeding, a peer interested in nothing either way for the inactivity timeout gives its slot to a newcomer', async () => {
+    const { peers, warnings } = list(2, false)
+    const served = (await admitted(peers, randomBytes(20), 0, undefined, encodeMessage({ type: 'interested' })))!
+    const seed = (await admitted(peers, randomBytes(20), 0))!
+    peers.tick(1000)
+    expect(peers.wantsPeer(toHex(randomBytes(20)), 59_999)).toBe(false)
+    expect(peers.wantsPeer(toHex(randomBytes(20)), 60_000)).toBe(true)
+    const newcomer = (await admitted(peers, randomBytes(20), 60_000))!
+    expect(seed.destroyed).toBe(true)
+    expect(warnings).toContain('useless: its slot goes to a new peer')
+    expect(served.destroyed).toBe(false)
+    expect(newcomer.destroyed).toBe(false)
+    expect(peers.size).toBe(2)
+    // The newcomer's grace starts at its handshake; the served peer stays however long.
+    expect(peers.wantsPeer(toHex(randomBytes(20)), 119_999)).toBe(false)
+  })
+
+  it(`drops a connection without a whole handshake ${PEER_HANDSHAKE_TIMEOUT_MS} ms after it opened, however it trickles`, async () => {
+    const { peers, policy, warnings } = list(2)
+    const full = 2 + peerTurnoverSlack(2)
+    const slow: Peer[] = []
+    const honest = (await admitted(peers, randomBytes(20), 0))!
+    policy.delivered(honest.key, 16384, 5000, 0) // not useless: only the slow ones may go
+    for (let i = 1; i < full; i++) slow.push((await admitted(peers, randomBytes(20), 0, undefined, undefined, 67))!)
+    expect(peers.size).toBe(full)
+    expect(peers.wantsPeer(toHex(randomBytes(20)), PEER_HANDSHAKE_TIMEOUT_MS - 1)).toBe(false)
+    peers.tick(PEER_HANDSHAKE_TIMEOUT_MS) // bytes keep coming (the idle timeout is far): not yet
+    expect(slow.some((p) => p.destroyed)).toBe(false)
+    peers.tick(PEER_HANDSHAKE_TIMEOUT_MS + 1)
+    expect(slow.every((p) => p.destroyed)).toBe(true)
+    expect(warnings.filter((w) => w === 'no handshake in time')).toHaveLength(full - 1)
+    expect(honest.destroyed).toBe(false)
+    expect(peers.size).toBe(1)
   })
 
   it('a banned peer that comes back under a new peer id with the same certificate is refused', async () => {

@@ -49,6 +49,23 @@ describe('PeerPolicy', () => {
     expect(p.evictionCandidate(10_500, true)).toBe('choking')
   })
 
+  it('while seeding, turns over only peers with no interest either way for inactiveAfterMs, the longest inactive first', () => {
+    const p = new PeerPolicy({ inactiveAfterMs: 60_000 })
+    p.connected('served', 0)
+    p.connected('seed', 0)
+    p.connected('late', 30_000)
+    p.requested('seed', 0)
+    p.snubDue(5000, () => 1) // snubbed while it was wanted: nothing to a seeder
+    p.interested('served', 59_000)
+    expect(p.evictionCandidate(59_999, false)).toBeUndefined()
+    expect(p.evictionCandidate(60_000, false)).toBe('seed')
+    p.disconnected('seed')
+    expect(p.evictionCandidate(89_999, false)).toBeUndefined()
+    expect(p.evictionCandidate(90_000, false)).toBe('late')
+    p.interested('late', 90_000)
+    expect(p.evictionCandidate(119_000, false)).toBe('served')
+  })
+
   it('bans at maxBadPieces proven bad pieces; a reconnecting id keeps its strikes, a banned remote starts one short', () => {
     const p = policy()
     p.connected('x', 0)
