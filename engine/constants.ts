@@ -50,6 +50,14 @@ export const PEER_IDLE_TIMEOUT_MS = 150_000
  * handshaken peers (engine/peer-policy.ts). Our handshake goes out as the channel opens; the remote's is one way away.
  */
 export const PEER_HANDSHAKE_TIMEOUT_MS = 10_000
+/**
+ * Two peers that announce at the same time each answer the other's offer: two connections, one each way, whose
+ * handshakes both arrive within this long (one round of offers, each connection set up in a few round trips).
+ * Only then does a second connection under a connected peer id replace the first (engine/peer-list.ts); later, it
+ * is refused. Both ends see about the same gap between the two (each end's handshake goes out as its channel opens),
+ * so they rarely decide differently; when they do, both links close and the next announce connects them again.
+ */
+export const SIMULTANEOUS_OPEN_MS = 10_000
 
 /**
  * Outstanding block requests per peer. BEP 3 notes that pipelining "several requests at once" is needed for good

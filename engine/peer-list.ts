@@ -7,7 +7,7 @@
  * its address) is refused too, and a new peer from an address that had a peer banned starts one strike short of a
  * ban. (An address alone is not a ban: peers behind one NAT, or several processes on one machine, share it.)
  */
-import { KEEP_ALIVE_INTERVAL_MS, PEER_HANDSHAKE_TIMEOUT_MS, PEER_IDLE_TIMEOUT_MS, peerTurnoverSlack } from './constants.js'
+import { KEEP_ALIVE_INTERVAL_MS, PEER_HANDSHAKE_TIMEOUT_MS, PEER_IDLE_TIMEOUT_MS, peerTurnoverSlack, SIMULTANEOUS_OPEN_MS } from './constants.js'
 import type { PeerIdentity, PeerPolicy } from './peer-policy.js'
 import type { Connection } from './transport/index.js'
 import { Peer, type PeerInit } from './wire/peer.js'
@@ -126,8 +126,16 @@ export class PeerList {
     const existing = this.#byKey.get(id)
     if (existing !== undefined) {
       // Two peers that announce at the same time each answer the other's offer: two connections, and if each
-      // side kept a different one, both would die. Both sides keep the one started by the lower peer id.
+      // side kept a different one, both would die. Both sides keep the one started by the lower peer id. That
+      // case only: both handshakes within moments (SIMULTANEOUS_OPEN_MS). A peer id is self-chosen, so a later
+      // connection under a connected peer's id is refused, not taken: a remote claiming the origin's id must not
+      // cut the origin's link.
       const preferred = (p: Peer): boolean => p.connection.initiator === (this.#init.ownId < id)
+      if (now - this.#init.peerPolicy.get(id)!.connectedAt > SIMULTANEOUS_OPEN_MS) {
+        this.#init.warn(peer, new Error('refused: its peer id is connected already'))
+        peer.destroy()
+        return false
+      }
       if (preferred(existing) || !preferred(peer)) {
         peer.destroy()
         return false

@@ -3,7 +3,7 @@
  * bans that hold against the remote.
  */
 import { describe, expect, it } from 'vitest'
-import { MAX_FIXED_MESSAGE_LENGTH, PEER_HANDSHAKE_TIMEOUT_MS, peerTurnoverSlack } from '../../../engine/constants.js'
+import { MAX_FIXED_MESSAGE_LENGTH, PEER_HANDSHAKE_TIMEOUT_MS, peerTurnoverSlack, SIMULTANEOUS_OPEN_MS } from '../../../engine/constants.js'
 import { PeerList } from '../../../engine/peer-list.js'
 import { PeerPolicy } from '../../../engine/peer-policy.js'
 import type { Connection, RemoteIdentity } from '../../../engine/transport/index.js'
@@ -31,9 +31,10 @@ function list (maxPeers: number, wanting = true): { peers: PeerList, policy: Pee
  * A connection whose remote has `identity`; returns our end and a function that makes the remote send these bytes
  * (by default its whole handshake, then `after`).
  */
-function connection (identity?: RemoteIdentity): { ours: Connection, handshake: (id: Uint8Array, after?: Uint8Array, length?: number) => Promise<void> } {
+function connection (identity?: RemoteIdentity, initiator = true): { ours: Connection, handshake: (id: Uint8Array, after?: Uint8Array, length?: number) => Promise<void> } {
   const [ours, theirs] = memoryConnectionPair()
   if (identity !== undefined) Object.defineProperty(ours, 'identity', { value: identity })
+  Object.defineProperty(ours, 'initiator', { value: initiator })
   return {
     ours,
     handshake: async (id, after, length) => {
@@ -44,10 +45,18 @@ function connection (identity?: RemoteIdentity): { ours: Connection, handshake: 
   }
 }
 
-async function admitted (
-  peers: PeerList, id: Uint8Array, now: number, identity?: RemoteIdentity, after?: Uint8Array, length?: number
-): Promise<Peer | undefined> {
-  const { ours, handshake } = connection(identity)
+interface Remote {
+  identity?: RemoteIdentity
+  /** Bytes it sends after its handshake. */
+  after?: Uint8Array
+  /** How much of its handshake it sends (all of it by default). */
+  length?: number
+  /** Whether we started the connection (default: yes). */
+  initiator?: boolean
+}
+
+async function admitted (peers: PeerList, id: Uint8Array, now: number, { identity, after, length, initiator }: Remote = {}): Promise<Peer | undefined> {
+  const { ours, handshake } = connection(identity, initiator)
   const peer = peers.admit(ours, { infoHash, peerId: ownId, maxMessageLength: MAX_FIXED_MESSAGE_LENGTH }, now)
   if (peer === undefined) return undefined
   peer.on('handshake', () => { if (!peers.onHandshake(peer, now)) peers.remove(peer) })
@@ -79,7 +88,7 @@ describe('PeerList', () => {
 
   it('while seeding, keeps the peers it serves and takes no one beyond the cap', async () => {
     const { peers, policy } = list(1, false)
-    const p = (await admitted(peers, randomBytes(20), 0, undefined, encodeMessage({ type: 'interested' })))!
+    const p = (await admitted(peers, randomBytes(20), 0, { after: encodeMessage({ type: 'interested' }) }))!
     policy.requested(p.key, 0)
     policy.snubDue(60_000, () => 1)
     expect(peers.wantsPeer(toHex(randomBytes(20)), 60_000)).toBe(false)
@@ -88,7 +97,7 @@ describe('PeerList', () => {
 
   it('while seeding, a peer interested in nothing either way for the inactivity timeout gives its slot to a newcomer', async () => {
     const { peers, warnings } = list(2, false)
-    const served = (await admitted(peers, randomBytes(20), 0, undefined, encodeMessage({ type: 'interested' })))!
+    const served = (await admitted(peers, randomBytes(20), 0, { after: encodeMessage({ type: 'interested' }) }))!
     const seed = (await admitted(peers, randomBytes(20), 0))!
     peers.tick(1000)
     expect(peers.wantsPeer(toHex(randomBytes(20)), 59_999)).toBe(false)
@@ -109,7 +118,7 @@ describe('PeerList', () => {
     const slow: Peer[] = []
     const honest = (await admitted(peers, randomBytes(20), 0))!
     policy.delivered(honest.key, 16384, 5000, 0) // not useless: only the slow ones may go
-    for (let i = 1; i < full; i++) slow.push((await admitted(peers, randomBytes(20), 0, undefined, undefined, 67))!)
+    for (let i = 1; i < full; i++) slow.push((await admitted(peers, randomBytes(20), 0, { length: 67 }))!)
     expect(peers.size).toBe(full)
     expect(peers.wantsPeer(toHex(randomBytes(20)), PEER_HANDSHAKE_TIMEOUT_MS - 1)).toBe(false)
     peers.tick(PEER_HANDSHAKE_TIMEOUT_MS) // bytes keep coming (the idle timeout is far): not yet
@@ -121,27 +130,49 @@ describe('PeerList', () => {
     expect(peers.size).toBe(1)
   })
 
+  it('refuses a second connection under a connected peer id, unless both came in one simultaneous open', async () => {
+    const { peers, warnings } = list(10)
+    const id = randomBytes(20)
+    // Both ends keep the connection started by the lower peer id: make the newcomer that one, the first not.
+    const lower = toHex(ownId) < toHex(id)
+    const first = (await admitted(peers, id, 0, { initiator: !lower }))!
+    expect(first.destroyed).toBe(false)
+    const impostor = (await admitted(peers, id, SIMULTANEOUS_OPEN_MS + 1, { initiator: lower }))!
+    expect(impostor.destroyed).toBe(true)
+    expect(first.destroyed).toBe(false)
+    expect(peers.byKey(toHex(id))).toBe(first)
+    expect(warnings).toContain('refused: its peer id is connected already')
+    // A simultaneous open: the second handshake within moments of the first.
+    const other = randomBytes(20)
+    const lowerOther = toHex(ownId) < toHex(other)
+    const a = (await admitted(peers, other, 0, { initiator: !lowerOther }))!
+    const b = (await admitted(peers, other, SIMULTANEOUS_OPEN_MS, { initiator: lowerOther }))!
+    expect(a.destroyed).toBe(true)
+    expect(b.destroyed).toBe(false)
+    expect(peers.byKey(toHex(other))).toBe(b)
+  })
+
   it('a banned peer that comes back under a new peer id with the same certificate is refused', async () => {
     const { peers, warnings, bans } = list(10)
     const remote = { address: '10.77.0.1', fingerprint: 'sha-256 AA:BB' }
-    const bad = (await admitted(peers, randomBytes(20), 0, remote))!
+    const bad = (await admitted(peers, randomBytes(20), 0, { identity: remote }))!
     peers.ban(bad.key, new Error('bad data'))
     expect(bans).toEqual([bad.key])
     expect(bad.destroyed).toBe(true)
     expect(peers.wantsPeer(bad.key)).toBe(false)
-    const again = (await admitted(peers, randomBytes(20), 0, { ...remote }))!
+    const again = (await admitted(peers, randomBytes(20), 0, { identity: { ...remote } }))!
     expect(again.destroyed).toBe(true)
     expect(warnings.some((w) => /same remote/.test(w))).toBe(true)
   })
 
   it('a peer at a banned address with a new certificate is taken, one strike short of a ban', async () => {
     const { peers, policy } = list(10)
-    const bad = (await admitted(peers, randomBytes(20), 0, { address: '10.77.0.1', fingerprint: 'sha-256 AA' }))!
+    const bad = (await admitted(peers, randomBytes(20), 0, { identity: { address: '10.77.0.1', fingerprint: 'sha-256 AA' } }))!
     peers.ban(bad.key, new Error('bad data'))
-    const neighbour = (await admitted(peers, randomBytes(20), 0, { address: '10.77.0.1', fingerprint: 'sha-256 CC' }))!
+    const neighbour = (await admitted(peers, randomBytes(20), 0, { identity: { address: '10.77.0.1', fingerprint: 'sha-256 CC' } }))!
     expect(neighbour.destroyed).toBe(false)
     expect(policy.badPiece(neighbour.key)).toBe(true)
-    const elsewhere = (await admitted(peers, randomBytes(20), 0, { address: '10.77.0.9', fingerprint: 'sha-256 DD' }))!
+    const elsewhere = (await admitted(peers, randomBytes(20), 0, { identity: { address: '10.77.0.9', fingerprint: 'sha-256 DD' } }))!
     expect(policy.badPiece(elsewhere.key)).toBe(false)
   })
 })
