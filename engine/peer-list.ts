@@ -6,6 +6,13 @@
  * Bans hold against the remote, not only the peer id it chose: a banned peer's DTLS certificate fingerprint (with
  * its address) is refused too, and a new peer from an address that had a peer banned starts one strike short of a
  * ban. (An address alone is not a ban: peers behind one NAT, or several processes on one machine, share it.)
+ *
+ * A banned peer id is banned on the remote that used it, never on whoever uses it next: a peer id is self-chosen,
+ * so a remote that sends bad pieces under the origin's id would otherwise get the origin refused. The id refuses a
+ * connection only when that connection cannot be told apart from the banned remote (otherRemote): the same or an
+ * unknown certificate and address. A banned remote gains nothing by reusing the id with a new certificate: it could
+ * as well take a new id, and either way its address starts it one strike short, and the id's record keeps its
+ * strikes. Before a connection, an id is refused only when its ban recorded no remote to compare at the handshake.
  */
 import { KEEP_ALIVE_INTERVAL_MS, PEER_HANDSHAKE_TIMEOUT_MS, PEER_IDLE_TIMEOUT_MS, peerTurnoverSlack, SIMULTANEOUS_OPEN_MS } from './constants.js'
 import type { PeerIdentity, PeerPolicy } from './peer-policy.js'
@@ -31,7 +38,8 @@ export class PeerList {
   readonly #init: PeerListInit
   readonly #peers = new Set<Peer>()
   readonly #byKey = new Map<string, Peer>()
-  readonly #bannedIds = new Set<string>()
+  /** Banned peer ids, each with the remote that was banned under it. */
+  readonly #bannedIds = new Map<string, PeerIdentity>()
   readonly #bannedRemotes: BannedRemote[] = []
   /** Addresses that had a peer banned. */
   readonly #bannedAddresses = new Set<string>()
@@ -62,7 +70,8 @@ export class PeerList {
    * and a free slot, or a useless peer whose slot it may take (peer turnover).
    */
   wantsPeer (peerIdHex: string, now = Date.now()): boolean {
-    if (this.#bannedIds.has(peerIdHex) || this.#byKey.has(peerIdHex) || peerIdHex === this.#init.ownId) return false
+    const banned = this.#bannedIds.get(peerIdHex)
+    if ((banned !== undefined && (banned.fingerprint ?? banned.address) === undefined) || this.#byKey.has(peerIdHex) || peerIdHex === this.#init.ownId) return false
     return this.#peers.size < this.#limit || this.#candidate(now) !== undefined
   }
 
@@ -119,7 +128,8 @@ export class PeerList {
       peer.destroy()
       return false
     }
-    if (this.#bannedIds.has(id) || id === this.#init.ownId) {
+    const banned = this.#bannedIds.get(id)
+    if ((banned !== undefined && !otherRemote(banned, identityOf(peer))) || id === this.#init.ownId) {
       peer.destroy()
       return false
     }
@@ -161,20 +171,21 @@ export class PeerList {
   }
 
   /**
-   * Bans the peer with this key, connected or not: its id, and its remote (fingerprint and address) as the policy
-   * recorded it. A connected peer is dropped.
+   * Bans the peer with this key, connected or not: its id (on its remote), and its remote (fingerprint and address)
+   * as the policy recorded it. A connected peer is dropped.
    */
   ban (key: string, reason: Error): void {
     const peer = this.#byKey.get(key)
-    if (this.#bannedIds.has(key)) {
+    const live = peer === undefined ? {} : identityOf(peer)
+    const banned = this.#bannedIds.get(key)
+    if (banned !== undefined && !otherRemote(banned, live)) {
       peer?.destroy()
       return
     }
-    if (!key.startsWith('connection-')) this.#bannedIds.add(key)
     const recorded = this.#init.peerPolicy.get(key)?.identity ?? {}
-    const live = peer === undefined ? {} : identityOf(peer)
     const fingerprint = live.fingerprint ?? recorded.fingerprint
     const address = live.address ?? recorded.address
+    if (!key.startsWith('connection-')) this.#bannedIds.set(key, { fingerprint, address })
     if (fingerprint !== undefined) this.#bannedRemotes.push({ fingerprint, address })
     if (address !== undefined) this.#bannedAddresses.add(address)
     this.#init.onBan(key, reason)
@@ -222,4 +233,15 @@ export class PeerList {
 
 function identityOf (peer: Peer): PeerIdentity {
   return peer.connection.identity ?? {}
+}
+
+/**
+ * Provably different remotes: different DTLS certificates (the DTLS handshake proves that the remote holds its
+ * certificate's key: nobody presents another's), or, without certificates, different addresses. Unknown is not
+ * different.
+ */
+function otherRemote (a: PeerIdentity, b: PeerIdentity): boolean {
+  return a.fingerprint !== undefined && b.fingerprint !== undefined
+    ? a.fingerprint !== b.fingerprint
+    : a.address !== undefined && b.address !== undefined && a.address !== b.address
 }

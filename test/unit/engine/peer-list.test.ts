@@ -8,7 +8,7 @@ import { PeerList } from '../../../engine/peer-list.js'
 import { PeerPolicy } from '../../../engine/peer-policy.js'
 import type { Connection, RemoteIdentity } from '../../../engine/transport/index.js'
 import { memoryConnectionPair } from '../../../engine/transport/memory.js'
-import { randomBytes, toHex } from '../../../engine/util/bytes.js'
+import { fromHex, randomBytes, toHex } from '../../../engine/util/bytes.js'
 import { encodeHandshake, encodeMessage } from '../../../engine/wire/codec.js'
 import type { Peer } from '../../../engine/wire/peer.js'
 
@@ -159,10 +159,41 @@ describe('PeerList', () => {
     peers.ban(bad.key, new Error('bad data'))
     expect(bans).toEqual([bad.key])
     expect(bad.destroyed).toBe(true)
-    expect(peers.wantsPeer(bad.key)).toBe(false)
+    // Its id is let through discovery (the ban is on a remote, told at the handshake), and refused there.
+    expect(peers.wantsPeer(bad.key)).toBe(true)
+    const same = (await admitted(peers, fromHex(bad.key), 0, { identity: { ...remote } }))!
+    expect(same.destroyed).toBe(true)
     const again = (await admitted(peers, randomBytes(20), 0, { identity: { ...remote } }))!
     expect(again.destroyed).toBe(true)
     expect(warnings.some((w) => /same remote/.test(w))).toBe(true)
+  })
+
+  it('a ban under an impersonated peer id does not pass to the peer whose id it was', async () => {
+    const { peers, policy, bans } = list(10)
+    const origin = randomBytes(20)
+    const originRemote = { address: '10.77.0.1', fingerprint: 'sha-256 0A' }
+    const impostor = (await admitted(peers, origin, 0, { identity: { address: '10.77.0.66', fingerprint: 'sha-256 66' } }))!
+    expect(policy.badPiece(impostor.key)).toBe(false)
+    expect(policy.badPiece(impostor.key)).toBe(true)
+    peers.ban(impostor.key, new Error('bad data'))
+    expect(impostor.destroyed).toBe(true)
+    expect(peers.wantsPeer(toHex(origin))).toBe(true)
+    const honest = (await admitted(peers, origin, 0, { identity: originRemote }))!
+    expect(honest.destroyed).toBe(false)
+    expect(peers.byKey(toHex(origin))).toBe(honest)
+    // Banned in its turn, it is banned on its own remote (a second ban of the id, not a repeat of the first).
+    peers.ban(honest.key, new Error('bad data'))
+    expect(bans).toEqual([toHex(origin), toHex(origin)])
+    expect((await admitted(peers, randomBytes(20), 0, { identity: { ...originRemote } }))!.destroyed).toBe(true)
+  })
+
+  it('a ban with no remote to tell apart (in-memory connections) holds on the peer id', async () => {
+    const { peers } = list(10)
+    const id = randomBytes(20)
+    const bad = (await admitted(peers, id, 0))!
+    peers.ban(bad.key, new Error('bad data'))
+    expect(peers.wantsPeer(toHex(id))).toBe(false)
+    expect((await admitted(peers, id, 0))!.destroyed).toBe(true)
   })
 
   it('a peer at a banned address with a new certificate is taken, one strike short of a ban', async () => {
