@@ -82,7 +82,7 @@ export class PeerList {
   }
 
   #noteInterest (now: number): void {
-    for (const p of this.#peers) if (p.amInterested || p.peerInterested) this.#init.peerPolicy.interested(p.key, now)
+    for (const p of this.#peers) if (p.amInterested || p.peerInterested) this.#init.peerPolicy.interestedAt(p.key, now)
   }
 
   /** The cap plus the turnover slack while pieces are wanted (peerTurnoverSlack); the cap alone when seeding. */

@@ -123,7 +123,7 @@ export class PeerPolicy {
   }
 
   /** It is interested in us, or we in it, now. */
-  interested (key: string, now: number): void {
+  interestedAt (key: string, now: number): void {
     const record = this.#records.get(key)
     if (record !== undefined) record.lastInterestAt = now
   }

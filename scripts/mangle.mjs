@@ -42,7 +42,7 @@ export const MANGLED = [
   'onExtendedHandshake', 'onPeerClose', 'infoHashBytes',
   // engine/torrent, download, peer list and policy
   'emit', 'removeAllListeners', 'listenerCount', 'fingerprint', 'identity', 'bytesDelivered', 'wantsPeer', 'unchokedAt', 'deferredUntil', 'connectedAt', 'updateInterest', 'evictionCandidate',
-  'lastDeliveredAt', 'badPieces', 'maxPeers', 'newPeerWeight', 'peerByKey', 'offerPiece',
+  'lastDeliveredAt', 'lastInterestAt', 'interestedAt', 'inactiveAfterMs', 'badPieces', 'maxPeers', 'newPeerWeight', 'peerByKey', 'offerPiece',
   'onBadPiece', 'seedTurnMs', 'stalled', 'remoteAddress', 'addConnection', 'onDownloaded', 'disconnected', 'ownId',
   'onReadable', 'onVerified', 'destroyAll', 'onUploaded', 'setSeeding', 'prioritize', 'delivered', 'rejectAll',
   'onRequest', 'identify', 'badPiece', 'onCancel', 'onChoked', 'onChoke', 'onBlock', 'rechoke', 'sentAt', 'wake',

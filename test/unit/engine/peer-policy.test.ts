@@ -56,13 +56,13 @@ describe('PeerPolicy', () => {
     p.connected('late', 30_000)
     p.requested('seed', 0)
     p.snubDue(5000, () => 1) // snubbed while it was wanted: nothing to a seeder
-    p.interested('served', 59_000)
+    p.interestedAt('served', 59_000)
     expect(p.evictionCandidate(59_999, false)).toBeUndefined()
     expect(p.evictionCandidate(60_000, false)).toBe('seed')
     p.disconnected('seed')
     expect(p.evictionCandidate(89_999, false)).toBeUndefined()
     expect(p.evictionCandidate(90_000, false)).toBe('late')
-    p.interested('late', 90_000)
+    p.interestedAt('late', 90_000)
     expect(p.evictionCandidate(119_000, false)).toBe('served')
   })
 
