@@ -11,11 +11,11 @@
  * so a remote that sends bad pieces under the origin's id would otherwise get the origin refused. The id refuses a
  * connection only when that connection cannot be told apart from the banned remote (otherRemote): the same or an
  * unknown certificate and address. A banned remote gains nothing by reusing the id with a new certificate: it could
- * as well take a new id, and either way its address starts it one strike short, and the id's record keeps its
- * strikes. Before a connection, an id is refused only when its ban recorded no remote to compare at the handshake.
+ * as well take a new id, and either way its address starts it one strike short. (Strikes, likewise, stay with the
+ * remote: engine/peer-policy.ts.) Before a connection, an id is refused only when its ban recorded no remote to compare at the handshake.
  */
 import { KEEP_ALIVE_INTERVAL_MS, PEER_HANDSHAKE_TIMEOUT_MS, PEER_IDLE_TIMEOUT_MS, peerTurnoverSlack, SIMULTANEOUS_OPEN_MS } from './constants.js'
-import type { PeerIdentity, PeerPolicy } from './peer-policy.js'
+import { otherRemote, type PeerIdentity, type PeerPolicy } from './peer-policy.js'
 import type { Connection } from './transport/index.js'
 import { Peer, type PeerInit } from './wire/peer.js'
 
@@ -233,15 +233,4 @@ export class PeerList {
 
 function identityOf (peer: Peer): PeerIdentity {
   return peer.connection.identity ?? {}
-}
-
-/**
- * Provably different remotes: different DTLS certificates (the DTLS handshake proves that the remote holds its
- * certificate's key: nobody presents another's), or, without certificates, different addresses. Unknown is not
- * different.
- */
-function otherRemote (a: PeerIdentity, b: PeerIdentity): boolean {
-  return a.fingerprint !== undefined && b.fingerprint !== undefined
-    ? a.fingerprint !== b.fingerprint
-    : a.address !== undefined && b.address !== undefined && a.address !== b.address
 }

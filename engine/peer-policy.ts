@@ -51,12 +51,13 @@ export class PeerPolicy {
   }
 
   /**
-   * A peer finished its handshake. A peer id seen before keeps its record (strikes included); `strikes` starts a new
-   * one short of a ban (its remote had a peer banned).
+   * A peer finished its handshake. A peer id seen before keeps its record (strikes included), unless the record is
+   * provably another remote's (a peer id is self-chosen: strikes earned under the origin's id by a remote claiming
+   * it are not the origin's); `strikes` starts a new one short of a ban (its remote had a peer banned).
    */
   connected (key: string, now: number, identity: PeerIdentity = {}, strikes = 0): PeerRecord {
     let record = this.#records.get(key)
-    if (record === undefined) {
+    if (record === undefined || otherRemote(record.identity, identity)) {
       record = {
         key, connectedAt: now, bytesDelivered: 0, lastDeliveredAt: undefined, waitingSince: undefined,
         badPieces: 0, snubbed: false, connected: true, lastInterestAt: now, identity: {}
@@ -189,4 +190,15 @@ export class PeerPolicy {
 function worse (a: number[], b: number[]): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! > b[i]!
   return false
+}
+
+/**
+ * Provably different remotes: different DTLS certificates (the DTLS handshake proves that the remote holds its
+ * certificate's key: nobody presents another's), or, without certificates, different addresses. Unknown is not
+ * different.
+ */
+export function otherRemote (a: PeerIdentity, b: PeerIdentity): boolean {
+  return a.fingerprint !== undefined && b.fingerprint !== undefined
+    ? a.fingerprint !== b.fingerprint
+    : a.address !== undefined && b.address !== undefined && a.address !== b.address
 }

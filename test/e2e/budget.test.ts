@@ -122,10 +122,7 @@
  * deep as the engine's (+1 B): 34,480 B. A hostile page's messages bounded (a security fix, sw.js +71 B: a piece no pull
  * asked for fails the read, a leader port only under an infohash, at most 8 leaders and 8 refreshes remembered):
  * 34,551 B, budget 34.552 KB.
- * Then +263 B in peersite.js
- * (34,672 B, budget 34.68 KB) for peers that held slots or links without limit (engine/peer-list.ts): a handshake
- * deadline, turnover of peers with no interest either way while seeding, a connected peer id not taken over by a
- * later connection, and bans on the remote that used an id rather than on the id alone.
+ * PEERLIST_PLACEHOLDER
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'

@@ -181,6 +181,7 @@ describe('PeerList', () => {
     const honest = (await admitted(peers, origin, 0, { identity: originRemote }))!
     expect(honest.destroyed).toBe(false)
     expect(peers.byKey(toHex(origin))).toBe(honest)
+    expect(policy.badPiece(honest.key)).toBe(false) // the impostor's strikes are not its own
     // Banned in its turn, it is banned on its own remote (a second ban of the id, not a repeat of the first).
     peers.ban(honest.key, new Error('bad data'))
     expect(bans).toEqual([toHex(origin), toHex(origin)])

@@ -76,4 +76,20 @@ describe('PeerPolicy', () => {
     p.connected('y', 0, { address: '10.0.0.1' }, Number.MAX_SAFE_INTEGER)
     expect(p.badPiece('y')).toBe(true)
   })
+
+  it('strikes stay with the remote: an id taken by a provably other remote starts afresh, an unknown one does not', () => {
+    const p = policy()
+    p.connected('origin', 0, { address: '10.0.0.66', fingerprint: 'sha-256 66' })
+    expect(p.badPiece('origin')).toBe(false)
+    p.disconnected('origin')
+    p.connected('origin', 1000, { fingerprint: 'sha-256 66' }) // the same certificate
+    expect(p.get('origin')?.badPieces).toBe(1)
+    p.disconnected('origin')
+    p.connected('origin', 2000) // nothing to tell it apart by
+    expect(p.get('origin')?.badPieces).toBe(1)
+    p.disconnected('origin')
+    p.connected('origin', 3000, { address: '10.0.0.1', fingerprint: 'sha-256 0A' })
+    expect(p.get('origin')?.badPieces).toBe(0)
+    expect(p.badPiece('origin')).toBe(false)
+  })
 })
