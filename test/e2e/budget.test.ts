@@ -1,6 +1,6 @@
 /**
  * The loader's weight: everything a visitor downloads before the first byte of the site (index.html, peersite.js,
- * sw.js, peersite.json, site.torrent) is at most 34.552 KB gzipped, and the browser bundle holds only the engine core
+ * sw.js, peersite.json, site.torrent) is at most 34.87 KB gzipped, and the browser bundle holds only the engine core
  * and the lean WebSocket-tracker discovery: no bittorrent-tracker, simple-peer, webtorrent or Buffer polyfill.
  *
  * The budget was 40 KB (37.4 KB used) until the work on issues 9 and 10 added, measured per merge: the worker's own
@@ -122,7 +122,11 @@
  * deep as the engine's (+1 B): 34,480 B. A hostile page's messages bounded (a security fix, sw.js +71 B: a piece no pull
  * asked for fails the read, a leader port only under an infohash, at most 8 leaders and 8 refreshes remembered):
  * 34,551 B, budget 34.552 KB.
- * PEERLIST_PLACEHOLDER
+ * Then +263 B in peersite.js for peers that held slots or links without limit (engine/peer-list.ts: a handshake deadline,
+ * turnover of peers with no interest either way while seeding, a connected peer id not taken over by a later
+ * connection, bans and strikes on the remote that used an id rather than on the id alone) and +51 B for the tracker
+ * client's own limits (a message's values read with typeof checks, at most an hour between announces, answers being
+ * made and held connections counted, a held connection's bytes capped): 34,865 B, budget 34.87 KB.
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -134,7 +138,7 @@ import { publishSite } from '../../cli/lib/publish.js'
 import { makeTempDir } from '../helpers/tmp.js'
 import { assertLoaderBuilt, loaderDir, repoRoot } from './harness.js'
 
-const BUDGET_BYTES = 34_680
+const BUDGET_BYTES = 34_870
 const FORBIDDEN = /node_modules\/(bittorrent-tracker|simple-peer|@thaunknown\/simple-peer|webtorrent|buffer|readable-stream|events|debug)\//
 
 const gz = (bytes: Uint8Array): number => gzipSync(bytes, { level: 9 }).length
@@ -204,7 +208,7 @@ describe('loader budget', () => {
     expect(main.get('loader/prefetch.ts') ?? 0).toBeLessThan(400)
   })
 
-  it('everything before the first site byte is at most 34.552 KB gzipped', async () => {
+  it('everything before the first site byte is at most 34.87 KB gzipped', async () => {
     assertLoaderBuilt()
     const tmp = await makeTempDir('peersite-budget-')
     try {
