@@ -9,8 +9,11 @@
  * Written atomically (a temporary file in the same folder, fsync, rename), so a crash leaves the old file or the
  * new one, never half of one. Two processes writing at once: the last rename wins and the other's update is lost,
  * which only lowers the bar for a rollback back to what the survivor knew (the seq then grows again on the next
- * record seen). A damaged file is read as empty (and replaced on the next write) rather than stopping the CLI.
+ * record seen). Within one process, saves to one file run one at a time (each reads, changes and writes the file
+ * in its turn), so overlapping saves of different keys, or of one key, all land. A damaged file is read as empty
+ * (and replaced on the next write) rather than stopping the CLI.
  */
+import { randomUUID } from 'node:crypto'
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
@@ -28,6 +31,9 @@ export function defaultStateDir (env: NodeJS.ProcessEnv = process.env): string {
 
 interface StoredKey { seq: number, forked?: true, record?: PointerRecordJson }
 interface StateFile { version: 1, keys: Record<string, StoredKey> }
+
+/** The tail of the saves queued on each file (by path), shared by every PointerStateFile of this process. */
+const saving = new Map<string, Promise<void>>()
 
 export class PointerStateFile {
   readonly path: string
@@ -54,8 +60,21 @@ export class PointerStateFile {
     return { seq: stored.seq, ...(stored.forked === true ? { forked: true } : {}), ...(record !== undefined ? { record } : {}) }
   }
 
-  /** Records `known` for `id` unless the file already knows a higher seq for it. */
+  /** Records `known` for `id` unless the file already knows a higher seq for it; after the saves queued before it
+   * on this file (by any instance), so that none reads the file before another's write and writes back over it. */
   async save (id: string, known: PointerKnown): Promise<void> {
+    const previous = saving.get(this.path) ?? Promise.resolve()
+    const done = previous.then(async () => await this.#save(id, known))
+    const tail = done.catch(() => {})
+    saving.set(this.path, tail)
+    try {
+      await done
+    } finally {
+      if (saving.get(this.path) === tail) saving.delete(this.path)
+    }
+  }
+
+  async #save (id: string, known: PointerKnown): Promise<void> {
     const state = await this.#read()
     const old = state.keys[id]
     if (old !== undefined && old.seq > known.seq) return
@@ -93,9 +112,9 @@ export class PointerStateFile {
 async function writeAtomically (path: string, text: string): Promise<void> {
   const dir = join(path, '..')
   await mkdir(dir, { recursive: true, mode: 0o700 })
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
+  const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`
+  const handle = await open(tmp, 'wx', 0o600) // fails if the name is taken: then there is no file of ours to remove
   try {
-    const handle = await open(tmp, 'wx', 0o600)
     try {
       await handle.writeFile(text)
       await handle.sync()

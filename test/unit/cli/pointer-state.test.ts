@@ -47,6 +47,26 @@ describe('PointerStateFile', () => {
     expect(await state.load(id)).toEqual({ seq: 5 })
   })
 
+  it('overlapping saves of different keys and of one key, from two instances on one file, all land with the highest seq', async () => {
+    const t = await makeTempDir('peersite-state-')
+    temps.push(t)
+    const other = pointerId(generateEd25519().publicKey)
+    const salted = pointerId(site.publicKey, utf8.encode('blog'))
+    const one = new PointerStateFile(t.path)
+    const two = new PointerStateFile(t.path)
+    await one.save(id, { seq: 100 })
+    const saves = await Promise.allSettled([
+      one.save(id, { seq: 150 }), two.save(other, { seq: 200 }), one.save(id, { seq: 120 }), two.save(id, { seq: 170 }),
+      one.save(other, { seq: 180 }), two.save(salted, { seq: 3 }), one.save(id, { seq: 160 })
+    ])
+    expect(saves.map(s => s.status)).toEqual(Array(7).fill('fulfilled'))
+    const restarted = new PointerStateFile(t.path)
+    expect(await restarted.load(id)).toEqual({ seq: 170 })
+    expect(await restarted.load(other)).toEqual({ seq: 200 })
+    expect(await restarted.load(salted)).toEqual({ seq: 3 })
+    expect(await readdir(t.path)).toEqual(['pointers.json'])
+  })
+
   it('reads a damaged or foreign file as empty and replaces it on the next write', async () => {
     const t = await makeTempDir('peersite-state-')
     temps.push(t)
