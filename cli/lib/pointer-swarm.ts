@@ -114,9 +114,47 @@ export async function startPointerSeeders (opts: SwarmOptions & HubCallbacks & {
   return { book, hub, target: toHex(target), siteExchange, close }
 }
 
+export interface PointerSettle {
+  /** The fork heard, if any (thrown when it leaves no record to believe). */
+  readonly fork: PointerError | undefined
+  readonly onHeard: () => void
+  readonly onRefused: (error: PointerError) => void
+  cancel: () => void
+}
+
+/**
+ * When `get` has heard enough: `settleMs` (POINTER_SETTLE_MS) after the last peer told a valid record that is the
+ * newest believed, or a fork (reported through `onWarning`). A peer that only has an older record than the book's
+ * own (remembered from an earlier run) is refused as a rollback, and never agrees with anything: its answer starts
+ * the wait too, as if the book's record had been heard, so that `get` ends with it instead of waiting forever.
+ */
+export function pointerSettle (book: PointerBook, opts: { settleMs?: number, onWarning?: (message: string) => void }, settled: () => void): PointerSettle {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let fork: PointerError | undefined
+  const heard = (): void => {
+    clearTimeout(timer)
+    timer = setTimeout(settled, opts.settleMs ?? POINTER_SETTLE_MS)
+  }
+  return {
+    get fork () { return fork },
+    onHeard: heard,
+    onRefused: (error) => {
+      if (error.reason === 'fork') {
+        fork = error
+        opts.onWarning?.(error.message)
+        heard()
+      } else if (error.reason === 'rollback' && timer === undefined && book.current !== undefined) {
+        heard() // only to start the wait: replays do not put off a newer record's
+      }
+    },
+    cancel: () => { clearTimeout(timer) }
+  }
+}
+
 /**
  * Finds the newest version of the site at `address`: joins the pointer swarm, and returns the newest record that
- * peers can show with a valid signature once one has been heard and POINTER_SETTLE_MS passed without a newer one.
+ * peers can show with a valid signature once one has been heard and POINTER_SETTLE_MS passed without a newer one
+ * (or the record remembered in `state`, when peers only show older ones: see pointerSettle).
  * What it learns is remembered in `state` (a later rollback is refused). Throws on a fork (PointerError message)
  * and when `signal` aborts.
  */
@@ -131,29 +169,16 @@ export async function resolvePointer (opts: SwarmOptions & {
   const known: PointerKnown | undefined = await opts.state?.load(id)
   const book = new PointerBook({ verifier: nodeVerifier }, { publicKey: opts.publicKey, salt, ...(known !== undefined ? { known } : {}) })
   const target = await pointerTarget(opts.publicKey, salt)
-  let fork: PointerError | undefined
+  let settling: PointerSettle | undefined
   let swarm: PointerSwarm | undefined
   try {
     await new Promise<void>((resolve, reject) => {
-      let settle: ReturnType<typeof setTimeout> | undefined
-      const heard = (): void => {
-        clearTimeout(settle)
-        settle = setTimeout(resolve, opts.settleMs ?? POINTER_SETTLE_MS)
-      }
-      const hub = pointerHub(book, {
-        ...opts,
-        onHeard: heard,
-        onRefused: (error) => {
-          if (error.reason === 'fork') {
-            fork = error
-            opts.onWarning?.(error.message)
-            heard()
-          }
-        }
-      })
+      const settle = pointerSettle(book, opts, resolve)
+      settling = settle
+      const hub = pointerHub(book, { ...opts, onHeard: settle.onHeard, onRefused: settle.onRefused })
       swarm = joinPointerSwarm({ ...opts, target, hub })
       const onAbort = (): void => {
-        clearTimeout(settle)
+        settle.cancel()
         reject(opts.signal?.reason instanceof Error ? opts.signal.reason : new PeersiteError('aborted', 'ABORT_ERR'))
       }
       if (opts.signal?.aborted === true) onAbort()
@@ -165,6 +190,6 @@ export async function resolvePointer (opts: SwarmOptions & {
     if (learnt !== undefined && opts.state !== undefined) await opts.state.save(id, learnt).catch(() => {})
   }
   const current = book.current
-  if (current === undefined) throw fork ?? new PeersiteError('no valid record for this site key', 'ERR_POINTER_NONE')
+  if (current === undefined) throw (settling as PointerSettle | undefined)?.fork ?? new PeersiteError('no valid record for this site key', 'ERR_POINTER_NONE')
   return current
 }

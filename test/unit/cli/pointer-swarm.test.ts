@@ -1,9 +1,12 @@
-/** Site addresses as `get` reads them, and its one-line refusal of a malformed one (no network: nothing is joined). */
+/** Site addresses as `get` reads them, its one-line refusal of a malformed one, and when it has heard enough (no
+ * network: nothing is joined). */
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { UsageError } from '../../../engine/errors.js'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { UsageError, type PointerError } from '../../../engine/errors.js'
+import { generateEd25519, nodeSigner, nodeVerifier } from '../../../engine/pointer/node.js'
+import { PointerBook, signPointer } from '../../../engine/pointer/index.js'
 import { toHex } from '../../../engine/util/bytes.js'
-import { parseSiteAddress } from '../../../cli/lib/pointer-swarm.js'
+import { parseSiteAddress, pointerSettle } from '../../../cli/lib/pointer-swarm.js'
 import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
 import { cliPath, removeBundle, runCli } from './helpers.js'
 
@@ -27,6 +30,51 @@ describe('parseSiteAddress', () => {
     expect(() => parseSiteAddress('magnet:?xs=urn:btpk:1234')).toThrow(UsageError)
     expect(() => parseSiteAddress(`magnet:?xs=urn:btpk:${KEY}&s=zz`)).toThrow(/salt/)
   })
+})
+
+describe('pointerSettle', () => {
+  afterEach(() => { vi.useRealTimers() })
+  const site = generateEd25519()
+  const sign = async (seq: number): Promise<Awaited<ReturnType<typeof signPointer>>> =>
+    await signPointer(nodeSigner(site.seed), { infoHash: toHex(new Uint8Array(20).fill(seq)), seq })
+  const rollback = async (book: PointerBook, seq: number): Promise<PointerError> => {
+    const decision = await book.offer(await sign(seq))
+    if (decision.kind !== 'refused') throw new Error(`expected a refusal, got ${decision.kind}`)
+    expect(decision.error.reason).toBe('rollback')
+    return decision.error
+  }
+
+  it('settles on the remembered record when every peer only has an older one (refused as a rollback)', async () => {
+    const r10 = await book10()
+    let settled = false
+    const settle = pointerSettle(r10, { settleMs: 100 }, () => { settled = true })
+    const error = await rollback(r10, 7)
+    vi.useFakeTimers()
+    settle.onRefused(error)
+    vi.advanceTimersByTime(100)
+    expect(settled).toBe(true)
+    expect(settle.fork).toBeUndefined()
+    expect(r10.current?.seq).toBe(10)
+  })
+
+  it('a rollback does not put off the wait started by a peer that agreed', async () => {
+    const r10 = await book10()
+    let settled = false
+    const settle = pointerSettle(r10, { settleMs: 100 }, () => { settled = true })
+    const error = await rollback(r10, 7)
+    vi.useFakeTimers()
+    settle.onHeard()
+    vi.advanceTimersByTime(60)
+    settle.onRefused(error)
+    vi.advanceTimersByTime(40)
+    expect(settled).toBe(true)
+  })
+
+  async function book10 (): Promise<PointerBook> {
+    const r10 = await new PointerBook({ verifier: nodeVerifier }, { publicKey: site.publicKey }).offer(await sign(10))
+    if (r10.kind !== 'newer') throw new Error('seq 10 not taken')
+    return new PointerBook({ verifier: nodeVerifier }, { publicKey: site.publicKey, known: { seq: 10, record: r10.record } })
+  }
 })
 
 describe('peersite get <site address>', () => {
