@@ -72,6 +72,8 @@ export class Versions {
   current: SiteVersion | undefined
   readonly #cache: string
   readonly #key: string
+  /** The last offer: offers run one at a time (each is checked against the version the one before left). */
+  #offers: Promise<WorkerMessage> = Promise.resolve({ type: 'version', seq: -1 })
 
   constructor (scope: string) {
     this.#cache = `peersite-version:${scope}`
@@ -91,9 +93,14 @@ export class Versions {
 
   /**
    * A newer version from the leader page: checked, served from the next request on, kept for the next start.
-   * Returns the message for the pages.
+   * Returns the message for the pages. After the offers before it: two in flight would both be checked against the
+   * version served before them, and the older one, finishing last, would replace the newer one (served and kept).
    */
   async offer (state: WorkerState, manifest: unknown, info: Uint8Array): Promise<WorkerMessage> {
+    return await (this.#offers = this.#offers.then(async () => await this.#check(state, manifest, info)))
+  }
+
+  async #check (state: WorkerState, manifest: unknown, info: Uint8Array): Promise<WorkerMessage> {
     try {
       await state.loadSite()
       const site = await this.accept(state, manifest, info)

@@ -2,7 +2,7 @@
  * What the worker checks before it serves a keyed site's newer version (worker/version.ts): the record signed by the
  * address's key (WebCrypto Ed25519, as in the browser), a higher seq, and the info dictionary the record names.
  */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { generateEd25519, nodeSigner } from '../../../engine/pointer/node.js'
 import { btpkMagnet, pointerToJson, signPointer } from '../../../engine/pointer/index.js'
 import { bencode } from '../../../engine/util/bencode.js'
@@ -104,6 +104,38 @@ describe('checkVersion', () => {
     await expect(versions.accept(state, await manifest(11), info)).rejects.toThrow(/peersite-index/)
     expect(versions.current).toBeUndefined()
     expect(versions.file('peersite.json')).toBeUndefined()
+  })
+
+  it('two offers in flight: the older one, checked last, does not replace the newer one, served or kept', async () => {
+    const { base, manifest, info, infoHash } = await fixture()
+    const versions = new Versions('https://example.test/site/')
+    let loads = 0
+    const state = Object.assign(stateOf(base), { loadSite: async () => { loads++ } })
+    const kept = new Map<string, Response>()
+    const g = globalThis as { caches?: unknown }
+    const saved = g.caches
+    g.caches = { open: async () => ({ put: async (url: string, res: Response) => { kept.set(url, res) } }) }
+    // Seq 11's signature check waits until seq 12 has been offered through.
+    let release = (): void => {}
+    const held = new Promise<void>((resolve) => { release = resolve })
+    const verify = crypto.subtle.verify.bind(crypto.subtle)
+    const spy = vi.spyOn(crypto.subtle, 'verify').mockImplementationOnce(async (...args) => { await held; return await verify(...args) })
+    try {
+      const eleven = versions.offer(state, await manifest(11), info)
+      const twelve = versions.offer(state, await manifest(12), info)
+      // Unless it waits its turn, seq 12 has started alongside (it loaded the site): it then goes through first.
+      if (loads > 1) await twelve
+      release()
+      await eleven
+      expect(await twelve).toEqual({ type: 'version', infoHash, seq: 12 })
+      expect(versions.current?.seq).toBe(12)
+      expect((JSON.parse(await versions.file('peersite.json')!.text()) as SiteManifest).pointer?.seq).toBe(12)
+      const [cached] = await kept.get('https://example.test/site/peersite-version')!.json() as [SiteManifest]
+      expect(cached.pointer?.seq).toBe(12)
+    } finally {
+      spy.mockRestore()
+      g.caches = saved
+    }
   })
 })
 
