@@ -270,16 +270,27 @@ export async function loadKnown (id: string, publicKey: Uint8Array, salt: Uint8A
   }
 }
 
+/**
+ * Remembers `known` for `id` unless IndexedDB already knows as much: a higher seq, or the same one forked, or with its
+ * record when `known` has none. Saves are not awaited and each opens its own connection, so an earlier one (a lower
+ * seq) can commit after a later one: the entry is read and written in one transaction and never goes back.
+ */
 export async function saveKnown (id: string, known: PointerKnown | undefined): Promise<void> {
   if (known === undefined) return
   try {
     const db = await openDatabase(indexedDB, IDB_NAME)
     await transact(db, [POINTERS], 'readwrite', (tx) => {
-      tx.objectStore(POINTERS).put({
-        seq: known.seq,
-        ...(known.forked === true ? { forked: true } : {}),
-        ...(known.record !== undefined ? { record: pointerToJson(known.record) } : {})
-      }, id)
+      const store = tx.objectStore(POINTERS)
+      const req = store.get(id)
+      req.onsuccess = () => {
+        const old = req.result as { seq?: unknown, forked?: unknown, record?: unknown } | undefined
+        if (typeof old?.seq === 'number' && (old.seq > known.seq || (old.seq === known.seq && (old.forked === true || (known.forked !== true && known.record === undefined))))) return
+        store.put({
+          seq: known.seq,
+          ...(known.forked === true ? { forked: true } : {}),
+          ...(known.record !== undefined ? { record: pointerToJson(known.record) } : {})
+        }, id)
+      }
       return () => undefined
     }).finally(() => db.close())
   } catch (err) {
