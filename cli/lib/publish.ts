@@ -21,9 +21,10 @@ import { DEFAULT_PAD_POLICY, type PadPolicy } from './layout.js'
 import { DEFAULT_PREFETCH_LIMIT } from './prefetch.js'
 import { scanSubresources, SubresourceRefs } from './subresources.js'
 import { finishSiteIndex, planSiteIndex, wantsIndex, type BuiltSection, type SiteIndexPlan } from './site-index.js'
-import { buildTorrent } from './torrent.js'
+import { buildTorrent, parseTorrentBytes } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
 import { realpathOrNearest } from './paths.js'
+import { addedFiles, checkAddedFiles, copyAddedFiles, type EarlierOutput } from './output-folder.js'
 import { describeSystemError, systemReason } from './system-errors.js'
 import { loadOrCreateSiteKey, type SiteKey } from './site-key.js'
 import { PointerStateFile } from './pointer-state.js'
@@ -92,6 +93,8 @@ export interface PublishPlan {
   readonly warnings: readonly string[]
   /** The output folder exists (a previous publish, or empty) and will be replaced. */
   readonly replaces: boolean
+  /** What the publish being replaced wrote into the output folder (anything else there is carried over). */
+  readonly earlier?: EarlierOutput
   /** The site key, when publishing with --key. */
   readonly key?: SiteKey
   /** The highest seq already used for this key that the plan found (the output folder being replaced, the state
@@ -125,6 +128,8 @@ export interface PublishResult {
   readonly pointer?: VerifiedPointer
   /** With --key: the permanent address, `magnet:?xs=urn:btpk:<public key hex>`. */
   readonly address?: string
+  /** Files the user added to the output folder since the earlier publish, copied into this one ('/'-separated). */
+  readonly kept: readonly string[]
 }
 
 /** Checks every input without writing anything. Throws UsageError naming the first problem. */
@@ -151,7 +156,8 @@ async function checkPublish (init: PublishInit, site: SiteListing): Promise<Publ
   const realOut = await realpathOrNearest(out)
   if (isInside(site.root, realOut)) throw new UsageError(`output folder ${init.out ?? out} is inside the input folder ${init.dir}`)
   if (isInside(realOut, site.root)) throw new UsageError(`input folder ${init.dir} is inside the output folder ${init.out ?? out}`)
-  const replaces = await checkReplaceable(out, init.out ?? out)
+  const earlier = await checkReplaceable(out, init.out ?? out)
+  const replaces = earlier !== undefined
   const loaderDir = resolve(init.loaderDir ?? defaultLoaderDir())
   const withWebSeeds = (init.webSeeds?.length ?? 0) > 0 || init.withFiles === true
   await checkLoader(loaderDir, withWebSeeds ? [...LOADER_FILES, WEB_SEED_LOADER_FILE] : LOADER_FILES)
@@ -183,8 +189,9 @@ async function checkPublish (init: PublishInit, site: SiteListing): Promise<Publ
     if (replaces) previousSeq = await previousOutputSeq(out, key.publicKey)
     previousSeq = Math.max(previousSeq, (await state.load(pointerId(key.publicKey)))?.seq ?? -1)
   }
-  return {
+  const plan: PublishPlan = {
     site, name, out, trackers: [...init.trackers], pieceLength, padPolicy: init.padPolicy ?? DEFAULT_PAD_POLICY, prefetchLimit, loaderDir, redirects, spa, webSeeds, withFiles, warnings, replaces,
+    ...(earlier !== false && earlier !== undefined ? { earlier } : {}),
     ...(key !== undefined ? { key } : {}),
     previousSeq,
     now: init.now ?? Date.now,
@@ -192,6 +199,28 @@ async function checkPublish (init: PublishInit, site: SiteListing): Promise<Publ
     index: indexed,
     ...(init.threads !== undefined ? { threads: init.threads } : {})
   }
+  // Refused now, before hashing: checked again just before the new output replaces the old one.
+  await keptFiles(plan, init.out ?? out)
+  return plan
+}
+
+/** The files added to the output folder since the earlier publish; UsageError if this publish writes one of them. */
+async function keptFiles (plan: PublishPlan, label: string): Promise<string[]> {
+  if (plan.earlier === undefined) return []
+  let added: string[]
+  try {
+    added = await addedFiles(plan.out, plan.earlier)
+  } catch (err) {
+    throw describeSystemError(err, `read the output folder ${label}`)
+  }
+  if (added.length === 0) return added
+  const files = new Set(plan.withFiles ? plan.site.files.map((f) => `${plan.name}/${f.path}`) : [])
+  const folders = new Set<string>(plan.withFiles ? [plan.name] : [])
+  for (const file of files) {
+    for (let i = file.indexOf('/'); i !== -1; i = file.indexOf('/', i + 1)) folders.add(file.slice(0, i))
+  }
+  checkAddedFiles(added, (path) => files.has(path), (path) => folders.has(path), `output folder ${label}`)
+  return added
 }
 
 /** A `--web-seed` URL: absolute http(s), no query or fragment (BEP 19 appends the name and the file paths to it). */
@@ -247,21 +276,57 @@ export function nextPointerSeq (now: number, known: readonly number[]): number {
   return seq
 }
 
-/** An existing output folder is only replaced if it is empty or a previous peersite output. */
-async function checkReplaceable (out: string, label: string): Promise<boolean> {
+/**
+ * An existing output folder is only replaced if it is empty or a previous peersite output: false if it is empty,
+ * what the earlier publish wrote if it is one, undefined if there is no such folder.
+ */
+async function checkReplaceable (out: string, label: string): Promise<EarlierOutput | false | undefined> {
   let info
   try {
     // lstat: the output is replaced by renames, which would replace a symbolic link itself, not its target.
     info = await lstat(out)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw new UsageError(`cannot use output folder ${label}: ${systemReason(err)}`)
   }
   if (info.isSymbolicLink()) throw new UsageError(`output ${label} is a symbolic link: give the folder itself as --out`)
   if (!info.isDirectory()) throw new UsageError(`output ${label} exists and is not a folder`)
   const entries = await readdir(out)
-  if (entries.length === 0 || entries.includes(MANIFEST_FILE)) return true
-  throw new UsageError(`output folder ${label} exists and is not a peersite output (no ${MANIFEST_FILE}): remove it or choose another --out`)
+  if (entries.length === 0) return false
+  const manifest = entries.includes(MANIFEST_FILE) ? await readOutputManifest(join(out, MANIFEST_FILE)) : undefined
+  if (manifest === undefined) {
+    const why = entries.includes(MANIFEST_FILE) ? `its ${MANIFEST_FILE} is not one peersite wrote` : `no ${MANIFEST_FILE}`
+    throw new UsageError(`output folder ${label} exists and is not a peersite output (${why}): remove it or choose another --out`)
+  }
+  if (manifest.withFiles !== true) return { names: OUTPUT_NAMES }
+  // --with-files: the site's files under <name>/, listed in the manifest, or in the torrent when an index holds them.
+  let paths: readonly string[] = manifest.files.map((f) => f.path)
+  if (manifest.index !== undefined) {
+    try {
+      paths = (await parseTorrentBytes(await readFile(join(out, TORRENT_FILE)), TORRENT_FILE)).metainfo.files.map((f) => f.path)
+    } catch {
+      throw new UsageError(`output folder ${label}: cannot tell which files in ${manifest.name}/ the earlier publish wrote (its ${TORRENT_FILE} is unreadable): remove the folder or choose another --out`)
+    }
+  }
+  return { names: OUTPUT_NAMES, siteFolder: manifest.name, siteFiles: new Set(paths) }
+}
+
+/** What publish may write at the top of an output folder: the loader's files and the index sections' folder. */
+const OUTPUT_NAMES: ReadonlySet<string> = new Set([...PROTOCOL_LOADER_FILES, INDEX_SCRIPT, INDEX_DIR])
+
+/** The output's peersite.json if it has the shape of one publish wrote (a project's own peersite.json has not). */
+async function readOutputManifest (path: string): Promise<SiteManifest | undefined> {
+  let value: unknown
+  try {
+    value = JSON.parse(await readFile(path, 'utf8'))
+  } catch {
+    return undefined
+  }
+  if (typeof value !== 'object' || value === null) return undefined
+  const m = value as Record<string, unknown>
+  const ok = m.version === 1 && typeof m.infoHash === 'string' && /^[0-9a-f]{40}$/.test(m.infoHash) && typeof m.name === 'string' &&
+    Array.isArray(m.files) && m.files.every((f: unknown) => typeof f === 'object' && f !== null && typeof (f as { path?: unknown }).path === 'string')
+  return ok ? value as SiteManifest : undefined
 }
 
 async function checkLoader (loaderDir: string, files: readonly string[]): Promise<void> {
@@ -301,6 +366,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     throw describeSystemError(err, `write the output folder ${plan.out}`)
   }
   const described = (err: unknown): unknown => describeSystemError(err, `write the output folder ${plan.out}`)
+  let kept: string[] = []
   const loader = writeLoader(plan, staging).catch((err: unknown) => { throw described(err) })
   loader.catch(() => {}) // awaited below; until then a failure must not count as unhandled
   try {
@@ -324,6 +390,9 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
       await writeFile(join(staging, MANIFEST_FILE), JSON.stringify(built.manifest))
       await pinLoader(staging, plan.index)
       if (plan.withFiles) await copySiteFiles(plan, join(staging, plan.name))
+      // Listed again: a file added while the site was hashed is kept too.
+      kept = await keptFiles(plan, plan.out)
+      await copyAddedFiles(plan.out, staging, kept)
       if (plan.replaces) {
         // Two renames: the old output stays whole until the new one is complete.
         const old = `${staging}-old`
@@ -337,7 +406,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
       throw described(err)
     }
     const { torrent, ...result } = built
-    return { ...result, out: plan.out }
+    return { ...result, out: plan.out, kept }
   } catch (err) {
     // Nothing may still be writing into the folder as it is removed.
     await loader.catch(() => {})
@@ -390,7 +459,7 @@ async function hashSite (plan: PublishPlan, onProgress: ((hashed: number, total:
 }
 
 /** What executePublish writes and returns, made in memory: the manifest, and the index sections (to `onSection`). */
-async function buildOutput (plan: PublishPlan, { metainfo, torrent, refs, indexPlan, typeOf }: HashedSite, onSection: (section: BuiltSection) => void): Promise<Omit<PublishResult, 'out'> & { torrent: Uint8Array }> {
+async function buildOutput (plan: PublishPlan, { metainfo, torrent, refs, indexPlan, typeOf }: HashedSite, onSection: (section: BuiltSection) => void): Promise<Omit<PublishResult, 'out' | 'kept'> & { torrent: Uint8Array }> {
   const magnetURI = toMagnetURI({
     infoHash: metainfo.infoHash, name: plan.name, announce: [...plan.trackers],
     ...(plan.webSeeds.length > 0 ? { urlList: [...plan.webSeeds] } : {})

@@ -2,6 +2,8 @@
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { UsageError } from '../../engine/errors.js'
+import { MANIFEST_FILE } from '../../worker/protocol.js'
+import { addedFiles, copyAddedFiles, keptLine } from '../lib/output-folder.js'
 import { buildGenericLoader, GENERIC_LOADER_FILES } from '../lib/generic-loader.js'
 import { DEFAULT_TRACKERS, iceConfigFor, validateBrowserTrackers } from '../lib/trackers.js'
 import type { LoaderArgs } from '../commands/loader.js'
@@ -18,7 +20,10 @@ export async function run (argv: LoaderArgs): Promise<void> {
     if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new UsageError(`--out ${argv.out} is a file, not a folder`)
   }
   const foreign = existing.filter((f) => !(GENERIC_LOADER_FILES as readonly string[]).includes(f))
-  if (foreign.length > 0) throw new UsageError(`--out ${argv.out} holds other files (${foreign.slice(0, 3).join(', ')}): give a new or empty folder`)
+  // An earlier `loader --out` (all its files, and no site's peersite.json): the files added to it since are kept.
+  const earlier = GENERIC_LOADER_FILES.every((f) => existing.includes(f)) && !existing.includes(MANIFEST_FILE)
+  if (foreign.length > 0 && !earlier) throw new UsageError(`--out ${argv.out} holds other files (${foreign.slice(0, 3).join(', ')}): give a new or empty folder`)
+  const kept = foreign.length > 0 ? await addedFiles(out, { names: new Set(GENERIC_LOADER_FILES) }) : []
   const files = await buildGenericLoader({ trackers, rtcConfig, ...(argv.loaderDir !== undefined ? { loaderDir: argv.loaderDir } : {}) })
   // Written beside the folder first and moved in whole: nothing half-written.
   const staging = join(dirname(out), `.${out.split('/').pop() ?? 'loader'}.peersite-partial-${process.pid}`)
@@ -26,11 +31,13 @@ export async function run (argv: LoaderArgs): Promise<void> {
   await mkdir(staging, { recursive: true })
   try {
     for (const [name, bytes] of files) await writeFile(join(staging, name), bytes)
+    await copyAddedFiles(out, staging, kept)
     await rm(out, { recursive: true, force: true })
     await rename(staging, out)
   } catch (err) {
     await rm(staging, { recursive: true, force: true })
     throw err
   }
+  if (kept.length > 0) process.stderr.write(`peersite: ${keptLine(kept, out)}\n`)
   process.stdout.write(`generic loader -> ${out} (${[...files.keys()].join(', ')}); trackers: ${trackers.join(', ')}\n`)
 }

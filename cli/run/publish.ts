@@ -5,6 +5,7 @@ import { siteIdOf } from '../../engine/util/site-id.js'
 import { formatBytes } from '../lib/format.js'
 import { parsePieceLength } from '../lib/piece-length.js'
 import { parsePrefetchLimit } from '../lib/prefetch.js'
+import { keptLine } from '../lib/output-folder.js'
 import { executePublish, planPublish, type PublishPlan } from '../lib/publish.js'
 import type { StaticServer } from '../lib/static-server.js'
 import type { TrackerServer } from '../lib/tracker-server.js'
@@ -64,6 +65,8 @@ export async function run (argv: PublishArgs): Promise<void> {
     const progress = hashingProgress(plan.site.length, argv.json)
     const result = await executePublish(plan, progress)
     const url = server?.url ?? null
+    // Files added to the output folder since the last publish (a CNAME, .nojekyll) were carried over: said, not hidden.
+    if (result.kept.length > 0) process.stderr.write(`peersite: ${keptLine(result.kept, result.out)}\n`)
 
     const keyed = result.pointer !== undefined && result.address !== undefined
       ? { publicKey: toHex(result.pointer.publicKey), keyId: siteIdOf(toHex(result.pointer.publicKey)), seq: result.pointer.seq, address: result.address }

@@ -2,7 +2,7 @@
  * The CLI as a process: every bad input prints exactly one line, `peersite: error: ...`, exits non-zero, prints
  * nothing on stdout and writes no output folder.
  */
-import { chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
@@ -180,6 +180,62 @@ describe('peersite publish', () => {
     await writeFile(join(dir, 'mine', 'notes.txt'), 'keep me')
     expectOneError(await runCli(['publish', site, '--out', join(dir, 'mine'), '--no-seed'], { env }), /mine exists and is not a peersite output/)
     expect(await readdir(join(dir, 'mine'))).toEqual(['notes.txt'])
+  })
+
+  it('refuses a folder whose peersite.json is not a publish\'s, and deletes nothing in it', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    const proj = join(dir, 'proj')
+    await mkdir(join(proj, 'src'), { recursive: true })
+    await writeFile(join(proj, 'peersite.json'), '{"name":"my config"}')
+    await writeFile(join(proj, 'src', 'app.js'), 'code')
+    expectOneError(await runCli(['publish', site, '--out', proj, '--no-seed'], { env }), /proj exists and is not a peersite output \(its peersite\.json is not one peersite wrote\)/)
+    expect(await readFile(join(proj, 'src', 'app.js'), 'utf8')).toBe('code')
+    expect(await leftovers(dir, ['hello', 'proj'])).toEqual([])
+  })
+
+  it('publishing again keeps the files added to the output folder since (a CNAME), and says so', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    const out = join(dir, 'hello-peersite')
+    expect((await runCli(['publish', site, '--with-files', '--no-seed'], { env })).code).toBe(0)
+    await writeFile(join(out, 'CNAME'), 'example.org\n')
+    await mkdir(join(out, '.well-known'))
+    await writeFile(join(out, '.well-known', 'security.txt'), 'contact')
+    await writeFile(join(out, 'hello', 'extra.txt'), 'added beside the site files')
+    // A file the earlier publish wrote and the site no longer has is not carried over.
+    await writeFile(join(site, 'gone.txt'), 'soon removed')
+    expect((await runCli(['publish', site, '--with-files', '--no-seed'], { env })).code).toBe(0)
+    await rm(join(site, 'gone.txt'))
+    await writeFile(join(site, 'about.html'), '<p>new</p>')
+
+    const again = await runCli(['publish', site, '--with-files', '--no-seed'], { env })
+    expect(again.code).toBe(0)
+    expect(again.stderr).toBe(`peersite: kept 3 files added to ${out} since it was written: .well-known/security.txt, CNAME, hello/extra.txt\n`)
+    expect(await readFile(join(out, 'CNAME'), 'utf8')).toBe('example.org\n')
+    expect(await readFile(join(out, '.well-known', 'security.txt'), 'utf8')).toBe('contact')
+    expect(await readFile(join(out, 'hello', 'extra.txt'), 'utf8')).toBe('added beside the site files')
+    expect(await readFile(join(out, 'hello', 'about.html'), 'utf8')).toBe('<p>new</p>')
+    expect(await exists(join(out, 'hello', 'gone.txt'))).toBe(false)
+    // Without --with-files: the loader's files and the site's folder are the earlier publish's; the rest stays.
+    const plain = await runCli(['publish', site, '--no-seed'], { env })
+    expect(plain.code).toBe(0)
+    expect(await exists(join(out, 'hello', 'about.html'))).toBe(false)
+    expect(await readFile(join(out, 'CNAME'), 'utf8')).toBe('example.org\n')
+    expect(await readFile(join(out, 'hello', 'extra.txt'), 'utf8')).toBe('added beside the site files')
+    expect(await leftovers(dir, ['hello', 'hello-peersite'])).toEqual([])
+  })
+
+  it('refuses to publish again when a file added to the output folder has a path the publish writes', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    const out = join(dir, 'hello-peersite')
+    expect((await runCli(['publish', site, '--no-seed'], { env })).code).toBe(0)
+    await writeFile(join(out, 'hello'), 'a file where --with-files puts the site')
+    const before = (await readdir(out)).sort()
+    expectOneError(await runCli(['publish', site, '--with-files', '--no-seed'], { env }), /^peersite: error: hello in output folder .*hello-peersite was not written by peersite, and this run writes that path: move it out of the folder first$/)
+    expect((await readdir(out)).sort()).toEqual(before)
+    expect(await leftovers(dir, ['hello', 'hello-peersite'])).toEqual([])
   })
 
   it.each([

@@ -117,6 +117,12 @@ describe('peersite loader --out', () => {
     // Again into the same folder: replaced.
     expect((await runCli(['loader', '--out', out], { env })).code).toBe(0)
     expect(await readFile(join(out, 'index.html'), 'utf8')).toContain('wss://tracker.webtorrent.dev')
+    // A file added to it since (a GitHub Pages CNAME) is carried over, and said.
+    await writeFile(join(out, 'CNAME'), 'sites.example\n')
+    const kept = await runCli(['loader', '--out', out], { env })
+    expect(kept.code).toBe(0)
+    expect(kept.stderr).toBe(`peersite: kept 1 file added to ${out} since it was written: CNAME\n`)
+    expect(await readFile(join(out, 'CNAME'), 'utf8')).toBe('sites.example\n')
 
     const busy = await sandbox.fresh()
     await writeFile(join(busy, 'notes.txt'), 'mine')

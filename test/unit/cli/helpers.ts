@@ -14,7 +14,7 @@ export const helloDir = join(repoRoot, 'examples', 'hello')
 export async function makeLoaderDir (parent: string): Promise<string> {
   const dir = join(parent, 'loader')
   await mkdir(dir, { recursive: true })
-  for (const name of ['index.html', '404.html', 'sw.js', 'peersite.js', 'peersite-later.js', 'peersite-follow.js']) await writeFile(join(dir, name), `/* fake ${name} */\n`)
+  for (const name of ['index.html', '404.html', 'sw.js', 'peersite.js', 'peersite-later.js', 'peersite-follow.js', 'peersite-webseed.js']) await writeFile(join(dir, name), `/* fake ${name} */\n`)
   return dir
 }
 

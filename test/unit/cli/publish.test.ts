@@ -149,11 +149,13 @@ describe('publishSite', () => {
     const out = join(dir, 'public')
     const a = await publishSite({ dir: site, out, trackers: [], loaderDir, pieceLength: 65536 })
     expect(a.metainfo.pieceLength).toBe(65536)
-    await writeFile(join(out, 'stale.txt'), 'left over')
+    // A file added to the output since (a CNAME) is not the earlier publish's: carried over, and reported.
+    await writeFile(join(out, 'CNAME'), 'example.org')
     const b = await publishSite({ dir: site, out, trackers: [], loaderDir })
     expect(b.metainfo.pieceLength).toBe(16384)
     expect(b.infoHash).not.toBe(a.infoHash)
-    expect(await readdir(out)).not.toContain('stale.txt')
+    expect(b.kept).toEqual(['CNAME'])
+    expect(await readFile(join(out, 'CNAME'), 'utf8')).toBe('example.org')
     // No temporary siblings are left behind.
     expect((await readdir(dir)).sort()).toEqual(['hello', 'loader', 'public'])
   })
