@@ -5,7 +5,7 @@
  */
 import { isWebSocketTracker } from './trackers.js'
 import { createHash } from 'node:crypto'
-import { writeFileSync } from 'node:fs'
+import { renameSync, rmSync, writeFileSync } from 'node:fs'
 import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { encode as toMagnetURI } from 'magnet-uri'
@@ -24,6 +24,7 @@ import { finishSiteIndex, planSiteIndex, wantsIndex, type BuiltSection, type Sit
 import { buildTorrent, parseTorrentBytes } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
 import { realpathOrNearest } from './paths.js'
+import { isAlive, undoOnSignal } from './signals.js'
 import { addedFiles, checkAddedFiles, copyAddedFiles, type EarlierOutput } from './output-folder.js'
 import { describeSystemError, systemReason } from './system-errors.js'
 import { loadOrCreateSiteKey, type SiteKey } from './site-key.js'
@@ -132,7 +133,10 @@ export interface PublishResult {
   readonly kept: readonly string[]
 }
 
-/** Checks every input without writing anything. Throws UsageError naming the first problem. */
+/**
+ * Checks every input without writing anything (but for what a killed publish left beside the output: sweepStaging).
+ * Throws UsageError naming the first problem.
+ */
 export async function planPublish (init: PublishInit): Promise<PublishPlan> {
   const site = await walkSite(init.dir, init.threads !== undefined ? { threads: init.threads } : {})
   try {
@@ -156,6 +160,8 @@ async function checkPublish (init: PublishInit, site: SiteListing): Promise<Publ
   const realOut = await realpathOrNearest(out)
   if (isInside(site.root, realOut)) throw new UsageError(`output folder ${init.out ?? out} is inside the input folder ${init.dir}`)
   if (isInside(realOut, site.root)) throw new UsageError(`input folder ${init.dir} is inside the output folder ${init.out ?? out}`)
+  // What a killed publish left beside the output goes first: its old output, moved aside, is the output again.
+  await sweepStaging(out, false)
   const earlier = await checkReplaceable(out, init.out ?? out)
   const replaces = earlier !== undefined
   const loaderDir = resolve(init.loaderDir ?? defaultLoaderDir())
@@ -352,9 +358,18 @@ async function checkLoader (loaderDir: string, files: readonly string[]): Promis
 export async function executePublish (plan: PublishPlan, onProgress?: (hashed: number, total: number) => void): Promise<PublishResult> {
   const hashed = await hashSite(plan, onProgress)
   let staging: string
+  // Where the output is while Ctrl-C would stop the process: a signal puts it back and removes the staging folder.
+  let moved: 'no' | 'old' | 'done' = 'no'
+  let forget = (): void => {}
   try {
     await mkdir(dirname(plan.out), { recursive: true })
-    staging = await mkdtemp(join(dirname(plan.out), `.${basename(plan.out)}.tmp-`))
+    staging = await mkdtemp(join(dirname(plan.out), `${stagingPrefix(plan.out)}${process.pid}-`))
+    forget = undoOnSignal((signal) => {
+      const old = `${staging}-old`
+      if (moved === 'old') renameSync(old, plan.out)
+      rmSync(moved === 'done' ? old : staging, { recursive: true, force: true, maxRetries: 3 })
+      if (moved !== 'done') process.stderr.write(`peersite: error: ${signal === 'SIGINT' ? 'interrupted' : `${signal} received`}; nothing was written to ${plan.out}\n`)
+    })
   } catch (err) {
     throw describeSystemError(err, `create the output folder ${plan.out}`)
   }
@@ -397,22 +412,67 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
         // Two renames: the old output stays whole until the new one is complete.
         const old = `${staging}-old`
         await rename(plan.out, old)
+        moved = 'old'
         await rename(staging, plan.out)
+        moved = 'done'
         await rm(old, { recursive: true, force: true })
       } else {
         await rename(staging, plan.out)
+        moved = 'done'
       }
     } catch (err) {
       throw described(err)
     }
+    forget()
+    // Staging folders an earlier version of publish left (their names do not say whose they were): this one is done.
+    await sweepStaging(plan.out, true)
     const { torrent, ...result } = built
     return { ...result, out: plan.out, kept }
   } catch (err) {
     // Nothing may still be writing into the folder as it is removed.
     await loader.catch(() => {})
     await rm(staging, { recursive: true, force: true })
+    forget()
     throw err
   }
+}
+
+/** Staging folders of `out` are named `.<name>.tmp-<pid>-XXXXXX` beside it (the old output, while replaced: `-old` after). */
+function stagingPrefix (out: string): string {
+  return `.${basename(out)}.tmp-`
+}
+
+/**
+ * A publish that was killed (SIGKILL, a crash, a power cut) leaves its staging folder behind; the next publish into
+ * the same output removes those whose process is gone. A killed publish's old output, moved aside while the new
+ * one replaced it, is put back if the output is missing. `unnamed`: also the folders of earlier versions, named
+ * `.<name>.tmp-XXXXXX` without a process id (only once this publish has succeeded: another may be writing them).
+ */
+async function sweepStaging (out: string, unnamed: boolean): Promise<void> {
+  const prefix = stagingPrefix(out)
+  let names: string[]
+  try {
+    names = await readdir(dirname(out))
+  } catch {
+    return
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue
+    const match = /^(?:(\d+)-)?[A-Za-z0-9]{6}(-old)?$/.exec(name.slice(prefix.length))
+    if (match === null) continue
+    if (match[1] === undefined ? !unnamed : (Number(match[1]) === process.pid || isAlive(Number(match[1])))) continue
+    const path = join(dirname(out), name)
+    try {
+      if (match[2] !== undefined && !await exists(out)) await rename(path, out)
+      else await rm(path, { recursive: true, force: true })
+    } catch {
+      // Someone else's, or removed meanwhile: left as it is.
+    }
+  }
+}
+
+async function exists (path: string): Promise<boolean> {
+  return await lstat(path).then(() => true, () => false)
 }
 
 /** The loader's files in the output folder (pinned by pinLoader once peersite.json and site.torrent are there too). */

@@ -15,3 +15,31 @@ export function waitForShutdown (onSecondSignal: () => void = () => process.exit
     process.on('SIGTERM', handler)
   })
 }
+
+/** Whether a process runs (someone else's too): a staging folder named after a dead one is left over. */
+export function isAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' // it exists, it is someone else's
+  }
+}
+
+/**
+ * Until the returned function is called, SIGINT and SIGTERM run `undo` (synchronously: the process exits right
+ * after, 130 or 143, as a shell reports a process the signal ended) instead of killing the process with its work
+ * half done on disk.
+ */
+export function undoOnSignal (undo: (signal: NodeJS.Signals) => void): () => void {
+  const handler = (signal: NodeJS.Signals): void => {
+    undo(signal)
+    process.exit(signal === 'SIGINT' ? 130 : 143)
+  }
+  process.once('SIGINT', handler)
+  process.once('SIGTERM', handler)
+  return () => {
+    process.off('SIGINT', handler)
+    process.off('SIGTERM', handler)
+  }
+}

@@ -23,6 +23,7 @@ import type { PointerExchange } from '../../engine/pointer-exchange.js'
 import type { Peer } from '../../engine/wire/peer.js'
 import type { BtNetwork } from './bt-network.js'
 import { isWebSocketTracker } from './trackers.js'
+import { isAlive } from './signals.js'
 
 /** Peers, bytes up and down, rates, verified bytes: the engine's figures. */
 export type SwarmStats = TorrentStats
@@ -248,15 +249,6 @@ async function removeDeadStaging (out: string): Promise<void> {
     const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1])
     if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue
     await rm(join(dirname(out), name), { recursive: true, force: true })
-  }
-}
-
-function isAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM' // it exists, it is someone else's
   }
 }
 

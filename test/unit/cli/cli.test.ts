@@ -2,7 +2,7 @@
  * The CLI as a process: every bad input prints exactly one line, `peersite: error: ...`, exits non-zero, prints
  * nothing on stdout and writes no output folder.
  */
-import { chmod, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
@@ -225,6 +225,48 @@ describe('peersite publish', () => {
     expect(await readFile(join(out, 'hello', 'extra.txt'), 'utf8')).toBe('added beside the site files')
     expect(await leftovers(dir, ['hello', 'hello-peersite'])).toEqual([])
   })
+
+  it('removes its staging folder on Ctrl-C, and the next publish sweeps those a killed one left', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    const out = join(dir, 'hello-peersite')
+    expect((await runCli(['publish', site, '--no-seed'], { env })).code).toBe(0)
+    const manifest = await readFile(join(out, 'peersite.json'), 'utf8')
+    // Big enough that the copy of --with-files keeps the staging folder there for a while.
+    await writeFile(join(site, 'big.bin'), Buffer.alloc(48 * 1024 * 1024, 7))
+    const main = await cliPath()
+    const child = spawn(process.execPath, [main, 'publish', site, '--with-files', '--no-seed'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    let running = true
+    void exited.then(() => { running = false })
+    while (running && !(await readdir(dir)).some((n) => n.startsWith('.hello-peersite.tmp-'))) await new Promise((resolve) => setTimeout(resolve, 2))
+    expect(running, 'the staging folder was never seen').toBe(true)
+    child.kill('SIGINT')
+    expect(await exited).toBe(130)
+    expect(stderr).toBe(`peersite: error: interrupted; nothing was written to ${out}\n`)
+    expect(await leftovers(dir, ['hello', 'hello-peersite'])).toEqual([])
+    expect(await readFile(join(out, 'peersite.json'), 'utf8')).toBe(manifest)
+    await rm(join(site, 'big.bin'))
+
+    // What killed publishes left: a dead process's staging folder, one of a version without the process id, and
+    // the earlier output moved aside (put back, the output being missing). A live process's is left alone.
+    const dead = spawn(process.execPath, ['-e', ''])
+    await new Promise((resolve) => dead.on('exit', resolve))
+    const moved = join(dir, `.hello-peersite.tmp-${dead.pid}-aB3dE9-old`)
+    await rename(out, moved)
+    await writeFile(join(moved, 'CNAME'), 'example.org')
+    const left = [`.hello-peersite.tmp-${dead.pid}-aB3dE9`, '.hello-peersite.tmp-Zx81Qa', `.hello-peersite.tmp-${process.pid}-qqqqqq`]
+    for (const name of left) {
+      await mkdir(join(dir, name))
+      await writeFile(join(dir, name, 'sw.js'), 'partial')
+    }
+    const again = await runCli(['publish', site, '--no-seed'], { env })
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stderr).toBe(`peersite: kept 1 file added to ${out} since it was written: CNAME\n`)
+    expect(await leftovers(dir, ['hello', 'hello-peersite'])).toEqual([`.hello-peersite.tmp-${process.pid}-qqqqqq`])
+  }, 60_000)
 
   it('refuses to publish again when a file added to the output folder has a path the publish writes', async () => {
     const dir = await fresh()
