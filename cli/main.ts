@@ -50,6 +50,19 @@ export function joinNegativeValues (args: string[]): string[] {
 /** Thrown by yargs for a command line it cannot parse. */
 class CommandLineError extends Error {}
 
+/**
+ * An option that takes one value given twice (`--out a --out b`): yargs makes it a list, which no command expects
+ * (a path argument that is an Array, `gateway --host a --host b` listening everywhere). A usage error instead, for
+ * every command's options at once; the repeatable ones (`array: true`, as --tracker) are lists by design.
+ */
+function singleValues (argv: Record<string, unknown>, parser: object): void {
+  // Not in yargs' typings: the options of the command that runs, by name, and which of them take a list.
+  const options = (parser as { getOptions: () => { key: Record<string, unknown>, array: string[] } }).getOptions()
+  for (const key of Object.keys(options.key)) {
+    if (!options.array.includes(key) && Array.isArray(argv[key])) throw new CommandLineError(`--${key} was given twice`)
+  }
+}
+
 /** Runs the CLI; resolves to the exit status. */
 export async function main (args: string[]): Promise<number> {
   const parser = yargs(joinNegativeValues(args))
@@ -60,6 +73,7 @@ export async function main (args: string[]): Promise<number> {
     .demandCommand(1, 'name a command: publish, seed, get, serve, tracker, gateway, loader or mirror')
     .recommendCommands()
     .strict()
+    .middleware((argv) => { singleValues(argv, parser) })
     // English, as every other line of this CLI (yargs would otherwise translate only its own messages).
     .locale('en')
     .version(packageInfo().version)

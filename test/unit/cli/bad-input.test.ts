@@ -50,6 +50,26 @@ describe('command-line values', () => {
     expect(joinNegativeValues(['--a', '-1', '-h', '--b', 'x', '--c', '-x'])).toEqual(['--a=-1', '-h', '--b', 'x', '--c', '-x'])
   })
 
+  it('an option that takes one value, given twice, is a usage error naming it (nothing written, nothing listening)', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    const cases: Array<[string[], string]> = [
+      [['publish', site, '--out', join(dir, 'a'), '--out', join(dir, 'b'), '--no-seed'], 'out'],
+      [['publish', site, '--key', join(dir, 'k1'), '--key', join(dir, 'k2'), '--no-seed'], 'key'],
+      [['publish', site, '--port', '1', '--port', '2', '--local', '--no-seed'], 'port'],
+      [['get', HASH, '--out', join(dir, 'a'), '--out', join(dir, 'b'), '--tracker', DEAD_TRACKER], 'out'],
+      [['seed', site, '--path', site, '--path', site, '--no-dht', '--no-tcp'], 'path'],
+      [['mirror', HASH, '--dir', join(dir, 'a'), '--dir', join(dir, 'b')], 'dir'],
+      [['serve', HASH, '--ice-servers', 'none', '--ice-servers', 'none'], 'ice-servers'],
+      [['tracker', '--host', '127.0.0.1', '--host', '127.0.0.2', '--port', '0'], 'host'],
+      [['gateway', '--host', '127.0.0.1', '--host', '127.0.0.2', '--port', '0'], 'host']
+    ]
+    for (const [args, name] of cases) {
+      expectOneError(await runCli(args, { env, timeoutMs: 20_000 }), new RegExp(`^peersite: error: --${name} was given twice \\(see peersite --help\\)$`), 2)
+    }
+    expect((await readdir(dir)).sort()).toEqual(['hello'])
+  }, 120_000)
+
   it('--timeout beyond the longest timer Node has', async () => {
     const dir = await fresh()
     const result = await runCli(['get', HASH, '--out', join(dir, 'copy'), '--timeout', '1e10', '--tracker', DEAD_TRACKER])
