@@ -71,6 +71,13 @@ export function parseIceServers (value: string | undefined): RTCConfiguration | 
   return { iceServers: [{ urls }] }
 }
 
+/** `--host`: an address to listen on, trimmed; an empty one would listen on every interface, so it is refused. */
+export function parseHost (value: string): string {
+  const host = value.trim()
+  if (host === '') throw new UsageError('--host needs an address')
+  return host
+}
+
 /** A TCP port number from the command line (0 = any free port). */
 export function parsePort (value: unknown, flag: string): number | undefined {
   if (value === undefined) return undefined

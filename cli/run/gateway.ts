@@ -1,7 +1,7 @@
 /** `peersite gateway`: every site in its own origin, http://<id>.localhost:PORT/, from one local loader server. */
 import { startOriginGateway } from '../lib/origin-gateway.js'
 import { waitForShutdown } from '../lib/signals.js'
-import { DEFAULT_TRACKERS, iceConfigFor, parsePort, validateBrowserTrackers } from '../lib/trackers.js'
+import { DEFAULT_TRACKERS, iceConfigFor, parseHost, parsePort, validateBrowserTrackers } from '../lib/trackers.js'
 import type { GatewayArgs } from '../commands/gateway.js'
 
 export async function run (argv: GatewayArgs): Promise<void> {
@@ -10,7 +10,7 @@ export async function run (argv: GatewayArgs): Promise<void> {
   const trackers = given.length > 0 ? given : [...DEFAULT_TRACKERS]
   const rtcConfig = iceConfigFor(argv.iceServers, trackers)
   const shutdown = waitForShutdown()
-  const gateway = await startOriginGateway({ host: argv.host, port, trackers, rtcConfig, ...(argv.loaderDir !== undefined ? { loaderDir: argv.loaderDir } : {}) })
+  const gateway = await startOriginGateway({ host: parseHost(argv.host), port, trackers, rtcConfig, ...(argv.loaderDir !== undefined ? { loaderDir: argv.loaderDir } : {}) })
   process.stdout.write(`gateway on ${gateway.url} (each site at http://<id>.localhost:${gateway.port}/)\n`)
   process.stderr.write('gateway running; press Ctrl-C to stop\n')
   const signal = await shutdown

@@ -16,7 +16,7 @@ import { parseSiteAddress, resolvePointer, startPointerSeeders, type PointerSeed
 import { btpkMagnet, pointerId, type VerifiedPointer } from '../../engine/pointer/index.js'
 import { waitForShutdown } from '../lib/signals.js'
 import { printAbove, renderSwarmStatus, startStatusLine, warningPrinter, type StatusLine } from '../lib/status.js'
-import { iceConfigFor, joinTrackers, parseIceServers, parsePort, validateTrackers } from '../lib/trackers.js'
+import { iceConfigFor, joinTrackers, parseHost, parseIceServers, parsePort, validateTrackers } from '../lib/trackers.js'
 import { startBtNetwork } from '../lib/bt-network.js'
 import { networkInit } from '../lib/network-options.js'
 import { type ServeArgs, DEFAULT_SERVE_PORT } from '../commands/serve.js'
@@ -25,8 +25,7 @@ export async function run (argv: ServeArgs): Promise<void> {
   const given = validateTrackers(argv.tracker ?? [])
   parseIceServers(argv.iceServers) // refuse a bad value before touching anything
   const port = parsePort(argv.port, '--port') ?? DEFAULT_SERVE_PORT
-  const host = argv.host.trim()
-  if (host === '') throw new UsageError('--host needs an address')
+  const host = parseHost(argv.host)
   const address = parseSiteAddress(argv.source)
   let source: GetSource | undefined = address === undefined ? await parseGetSource(argv.source) : undefined
   const trackers = joinTrackers(given, source?.trackers ?? address?.trackers ?? [])

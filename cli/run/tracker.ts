@@ -4,13 +4,14 @@
  */
 import { waitForShutdown } from '../lib/signals.js'
 import { startTrackerServer } from '../lib/tracker-server.js'
-import { parsePort } from '../lib/trackers.js'
+import { parseHost, parsePort } from '../lib/trackers.js'
 import type { TrackerArgs } from '../commands/tracker.js'
 
 export async function run (argv: TrackerArgs): Promise<void> {
   const port = parsePort(argv.port, '--port') ?? 8000
+  const host = parseHost(argv.host)
   const shutdown = waitForShutdown()
-  const server = await startTrackerServer({ host: argv.host, port })
+  const server = await startTrackerServer({ host, port })
   // The WebSocket URL first (what `publish --tracker` takes for browsers), then the ones for ordinary clients.
   process.stdout.write(`${server.url}\n${server.httpUrl}\n${server.udpUrl ?? ''}\n`)
   process.stderr.write('tracker running; press Ctrl-C to stop\n')

@@ -70,6 +70,15 @@ describe('command-line values', () => {
     expect((await readdir(dir)).sort()).toEqual(['hello'])
   }, 120_000)
 
+  it('an empty --host is refused by every command that listens (it would listen on every interface)', async () => {
+    for (const command of ['tracker', 'gateway', 'serve']) {
+      for (const host of ['', ' ']) {
+        const args = [command, ...(command === 'serve' ? [HASH] : []), '--host', host, '--port', '0']
+        expectOneError(await runCli(args, { env, timeoutMs: 20_000 }), /^peersite: error: --host needs an address$/)
+      }
+    }
+  }, 120_000)
+
   it('--timeout beyond the longest timer Node has', async () => {
     const dir = await fresh()
     const result = await runCli(['get', HASH, '--out', join(dir, 'copy'), '--timeout', '1e10', '--tracker', DEAD_TRACKER])
