@@ -12,7 +12,7 @@ import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
-import { PeersiteError } from '../engine/errors.js'
+import { PeersiteError, UsageError } from '../engine/errors.js'
 import * as gateway from './commands/gateway.js'
 import * as get from './commands/get.js'
 import * as loader from './commands/loader.js'
@@ -47,6 +47,32 @@ export function joinNegativeValues (args: string[]): string[] {
   return out
 }
 
+/** Not in yargs' typings: the options of the command that runs, by name, and which of them take a list or a number. */
+function optionsOf (parser: object): { key: Record<string, unknown>, array: string[], number: string[] } {
+  return (parser as { getOptions: () => { key: Record<string, unknown>, array: string[], number: string[] } }).getOptions()
+}
+
+/**
+ * A number option given something else (`--port abc`): yargs makes it NaN, and the commands' checks would echo
+ * "NaN"; given nothing (`--port ""`), 0. Refused here, quoting what was typed (found in the command line:
+ * `--port abc` or `--port=abc`).
+ */
+function numberValues (argv: Record<string, unknown>, parser: object, words: readonly string[]): void {
+  for (const key of optionsOf(parser).number) {
+    if (argv[key] === undefined) continue
+    const camel = key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
+    let typed: string | undefined
+    words.forEach((word, i) => {
+      for (const flag of [`--${key}`, `--${camel}`]) {
+        if (word === flag) typed = words[i + 1] ?? ''
+        else if (word.startsWith(`${flag}=`)) typed = word.slice(flag.length + 1)
+      }
+    })
+    if (typed !== undefined && typed.trim() === '') throw new UsageError(`--${key} needs a number`)
+    if (Number.isNaN(argv[key])) throw new UsageError(`invalid --${key} "${typed ?? String(argv[key])}": expected a number`)
+  }
+}
+
 /** Thrown by yargs for a command line it cannot parse. */
 class CommandLineError extends Error {}
 
@@ -56,8 +82,7 @@ class CommandLineError extends Error {}
  * every command's options at once; the repeatable ones (`array: true`, as --tracker) are lists by design.
  */
 function singleValues (argv: Record<string, unknown>, parser: object): void {
-  // Not in yargs' typings: the options of the command that runs, by name, and which of them take a list.
-  const options = (parser as { getOptions: () => { key: Record<string, unknown>, array: string[] } }).getOptions()
+  const options = optionsOf(parser)
   for (const key of Object.keys(options.key)) {
     if (!options.array.includes(key) && Array.isArray(argv[key])) throw new CommandLineError(`--${key} was given twice`)
   }
@@ -65,7 +90,8 @@ function singleValues (argv: Record<string, unknown>, parser: object): void {
 
 /** Runs the CLI; resolves to the exit status. */
 export async function main (args: string[]): Promise<number> {
-  const parser = yargs(joinNegativeValues(args))
+  const words = joinNegativeValues(args)
+  const parser = yargs(words)
     .scriptName('peersite')
     .usage('$0 <command> [options]\n\nServerless web hosting over BitTorrent: the visitors\' browsers are the CDN.')
     // yargs' typings cannot express a heterogeneous list of command modules; each module is typed on its own.
@@ -73,7 +99,10 @@ export async function main (args: string[]): Promise<number> {
     .demandCommand(1, 'name a command: publish, seed, get, serve, tracker, gateway, loader or mirror')
     .recommendCommands()
     .strict()
-    .middleware((argv) => { singleValues(argv, parser) })
+    .middleware((argv) => {
+      singleValues(argv, parser)
+      numberValues(argv, parser, words)
+    })
     // English, as every other line of this CLI (yargs would otherwise translate only its own messages).
     .locale('en')
     .version(packageInfo().version)

@@ -79,6 +79,23 @@ describe('command-line values', () => {
     }
   }, 120_000)
 
+  it('a number option given a word quotes what was typed, not "NaN"; given nothing, needs a number', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    const cases: Array<[string[], RegExp]> = [
+      [['tracker', '--port', 'abc'], /^peersite: error: invalid --port "abc": expected a number$/],
+      [['publish', site, '--local', '--port=8o8o', '--no-seed'], /^peersite: error: invalid --port "8o8o": expected a number$/],
+      [['seed', site, '--peer-port', 'abc', '--no-dht', '--no-tcp'], /^peersite: error: invalid --peer-port "abc": expected a number$/],
+      [['get', HASH, '--out', join(dir, 'copy'), '--timeout', 'soon', '--tracker', DEAD_TRACKER], /^peersite: error: invalid --timeout "soon": expected a number$/],
+      [['mirror', HASH, '--dir', join(dir, 'm'), '--keep', 'all'], /^peersite: error: invalid --keep "all": expected a number$/],
+      [['mirror', HASH, '--dir', join(dir, 'm'), '--status-interval', '5s'], /^peersite: error: invalid --status-interval "5s": expected a number$/],
+      [['gateway', '--port', ''], /^peersite: error: --port needs a number$/],
+      [['tracker', '--port=', '--host', '127.0.0.1'], /^peersite: error: --port needs a number$/]
+    ]
+    for (const [args, pattern] of cases) expectOneError(await runCli(args, { env, timeoutMs: 20_000 }), pattern)
+    expect((await readdir(dir)).sort()).toEqual(['hello'])
+  }, 120_000)
+
   it('--timeout beyond the longest timer Node has', async () => {
     const dir = await fresh()
     const result = await runCli(['get', HASH, '--out', join(dir, 'copy'), '--timeout', '1e10', '--tracker', DEAD_TRACKER])
