@@ -1,4 +1,5 @@
 /** Long-running commands end on SIGINT (Ctrl-C) or SIGTERM, closing cleanly; a second signal exits at once. */
+import { PeersiteError } from '../../engine/errors.js'
 
 export function waitForShutdown (onSecondSignal: () => void = () => process.exit(130)): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -42,4 +43,15 @@ export function undoOnSignal (undo: (signal: NodeJS.Signals) => void): () => voi
     process.off('SIGINT', handler)
     process.off('SIGTERM', handler)
   }
+}
+
+/**
+ * An AbortSignal that the first SIGINT or SIGTERM (`shutdown` resolving) aborts: what a long-running command waits
+ * for before its main loop (a site key's first record, its first version) ends on that signal too, as `get` does,
+ * rather than only on a second one.
+ */
+export function abortOnShutdown (shutdown: Promise<NodeJS.Signals>): AbortSignal {
+  const controller = new AbortController()
+  void shutdown.then((signal) => { controller.abort(new PeersiteError(signal === 'SIGINT' ? 'interrupted' : `${signal} received`, 'ERR_INTERRUPTED')) })
+  return controller.signal
 }

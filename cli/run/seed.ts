@@ -1,7 +1,7 @@
 /** `peersite seed <out-dir | site.torrent>`: check a published folder against its torrent, then seed it. */
 import { readFile, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
-import { UsageError } from '../../engine/errors.js'
+import { PeersiteError, UsageError } from '../../engine/errors.js'
 import { checkSiteFolder } from '../lib/check.js'
 import { formatBytes } from '../lib/format.js'
 import { MANIFEST_FILE, OUT_SUFFIX, TORRENT_FILE } from '../lib/publish.js'
@@ -10,7 +10,7 @@ import { btpkMagnet, parsePointerAddress, pointerFromJson, pointerId, verifyPoin
 import { seedUntilStopped } from '../lib/seeding.js'
 import { PointerStateFile } from '../lib/pointer-state.js'
 import { parseSiteAddress, resolvePointer, startPointerSeeders, type PointerSeeders, type SiteAddress } from '../lib/pointer-swarm.js'
-import { waitForShutdown } from '../lib/signals.js'
+import { abortOnShutdown, waitForShutdown } from '../lib/signals.js'
 import { printAbove, renderSwarmStatus, startStatusLine, warningPrinter, type StatusLine } from '../lib/status.js'
 import { download, fetchMetainfo, startSeeder, type Seeder } from '../lib/swarm.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
@@ -68,11 +68,14 @@ async function seedAddress (argv: SeedArgs, address: SiteAddress, given: string[
   const state = new PointerStateFile()
   const id = pointerId(address.publicKey, address.salt)
   const shutdown = waitForShutdown()
+  const stopping = abortOnShutdown(shutdown)
   let status: StatusLine | undefined
   const onWarning = warningPrinter(() => status)
   const swarm = { trackers, ...(rtcConfig !== undefined ? { rtcConfig } : {}), onWarning }
   process.stderr.write(`finding the newest version of ${btpkMagnet(address.publicKey, address.salt)} from ${trackers.join(' ')}\n`)
-  const first = await resolvePointer({ ...swarm, publicKey: address.publicKey, salt: address.salt, state })
+  const first = await resolvePointer({ ...swarm, publicKey: address.publicKey, salt: address.salt, state, signal: stopping }).catch((err: unknown) => {
+    throw stopping.aborted ? new PeersiteError(`${(stopping.reason as Error).message} (no peer showed a record for this site key)`, 'ERR_INTERRUPTED') : err
+  })
   let seeder: Seeder | undefined
   let pointers: PointerSeeders | undefined
   let seq = -1
@@ -90,9 +93,10 @@ async function seedAddress (argv: SeedArgs, address: SiteAddress, given: string[
     // this one are copied by hash (checked again) instead of downloaded.
     await rm(out, { recursive: true, force: true })
     const before = held
-    const known = before !== undefined ? await fetchMetainfo({ ...swarm, infoHash: record.infoHash }) : undefined
+    const known = before !== undefined ? await fetchMetainfo({ ...swarm, infoHash: record.infoHash, signal: stopping }) : undefined
     const { metainfo } = await download({
       ...swarm,
+      signal: stopping,
       infoHash: record.infoHash,
       out,
       ...(known !== undefined ? { metainfo: known } : {}),
@@ -114,7 +118,9 @@ async function seedAddress (argv: SeedArgs, address: SiteAddress, given: string[
     onNewer: (record) => {
       const known = pointers?.book.known
       if (known !== undefined) void state.save(id, known).catch(() => {})
-      following = following.then(async () => { await take(record) }).catch((err: unknown) => { onWarning(`version seq ${record.seq}: ${(err as Error).message}`) })
+      following = following.then(async () => { await take(record) }).catch((err: unknown) => {
+        if (!stopping.aborted) onWarning(`version seq ${record.seq}: ${(err as Error).message}`)
+      })
     }
   })
   // The first record went through onNewer when the book took it: its download is under way in `following`.

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { UsageError } from '../../engine/errors.js'
+import { PeersiteError, UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { MANIFEST_FILE } from '../../worker/protocol.js'
 import { formatBytes } from '../lib/format.js'
@@ -14,7 +14,7 @@ import { parseGetSource, type GetSource } from '../lib/get-source.js'
 import { PointerStateFile } from '../lib/pointer-state.js'
 import { parseSiteAddress, resolvePointer, startPointerSeeders, type PointerSeeders } from '../lib/pointer-swarm.js'
 import { btpkMagnet, pointerId, type VerifiedPointer } from '../../engine/pointer/index.js'
-import { waitForShutdown } from '../lib/signals.js'
+import { abortOnShutdown, waitForShutdown } from '../lib/signals.js'
 import { printAbove, renderSwarmStatus, startStatusLine, warningPrinter, type StatusLine } from '../lib/status.js'
 import { iceConfigFor, joinTrackers, parseHost, parseIceServers, parsePort, validateTrackers } from '../lib/trackers.js'
 import { startBtNetwork } from '../lib/bt-network.js'
@@ -35,12 +35,15 @@ export async function run (argv: ServeArgs): Promise<void> {
   let status: StatusLine | undefined
   const onWarning = warningPrinter(() => status)
   const shutdown = waitForShutdown()
+  const stopping = abortOnShutdown(shutdown)
   const state = new PointerStateFile()
   let pointer: VerifiedPointer | undefined
   if (address !== undefined) {
     // A keyed site: the pointer swarm tells the newest version; it is served, and followed below.
     process.stderr.write(`finding the newest version of ${btpkMagnet(address.publicKey, address.salt)} from ${trackers.join(' ')}\n`)
-    pointer = await resolvePointer({ publicKey: address.publicKey, salt: address.salt, trackers, ...(rtcConfig !== undefined ? { rtcConfig } : {}), onWarning, state })
+    pointer = await resolvePointer({ publicKey: address.publicKey, salt: address.salt, trackers, ...(rtcConfig !== undefined ? { rtcConfig } : {}), onWarning, state, signal: stopping }).catch((err: unknown) => {
+      throw stopping.aborted ? new PeersiteError(`${(stopping.reason as Error).message} (no peer showed a record for this site key)`, 'ERR_INTERRUPTED') : err
+    })
     source = { infoHash: pointer.infoHash, trackers: [], kind: 'infohash' }
   }
   let metainfo: Metainfo | undefined = source!.metainfo

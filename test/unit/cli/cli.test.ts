@@ -268,6 +268,30 @@ describe('peersite publish', () => {
     expect(await leftovers(dir, ['hello', 'hello-peersite'])).toEqual([`.hello-peersite.tmp-${process.pid}-qqqqqq`])
   }, 60_000)
 
+  it.each([['seed', 'SIGTERM'], ['serve', 'SIGINT']] as const)('%s <site key> stops on the first %s while it waits for the first version', async (command, signal) => {
+    const dir = await fresh()
+    const address = `magnet:?xs=urn:btpk:${'ab'.repeat(32)}`
+    const main = await cliPath()
+    const args = [main, command, address, '--tracker', 'ws://127.0.0.1:1', '--no-dht', '--no-tcp', ...(command === 'seed' ? ['--path', join(dir, 'versions')] : ['--port', '0'])]
+    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    const finding = new Promise<void>((resolve) => {
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d
+        if (stderr.includes('finding the newest version')) resolve()
+      })
+    })
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    await finding
+    child.kill(signal)
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+    const code = await exited
+    clearTimeout(timer)
+    expect(code, stderr).toBe(1)
+    const reason = signal === 'SIGINT' ? 'interrupted' : 'SIGTERM received'
+    expect(stderr.split('\n').filter((l) => l !== '').at(-1)).toBe(`peersite: error: ${reason} (no peer showed a record for this site key)`)
+  }, 60_000)
+
   it('refuses to publish again when a file added to the output folder has a path the publish writes', async () => {
     const dir = await fresh()
     const site = await copyHello(dir)
