@@ -357,20 +357,22 @@ async function checkLoader (loaderDir: string, files: readonly string[]): Promis
  */
 export async function executePublish (plan: PublishPlan, onProgress?: (hashed: number, total: number) => void): Promise<PublishResult> {
   const hashed = await hashSite(plan, onProgress)
-  let staging: string
-  // Where the output is while Ctrl-C would stop the process: a signal puts it back and removes the staging folder.
+  let staging: string | undefined
+  // Where the output is while Ctrl-C would stop the process: a signal puts it back and removes the staging folder
+  // (one being created as the signal comes is named with this process's id: the next publish sweeps it).
   let moved: 'no' | 'old' | 'done' = 'no'
-  let forget = (): void => {}
+  const forget = undoOnSignal((signal) => {
+    if (staging === undefined) return
+    const old = `${staging}-old`
+    if (moved === 'old') renameSync(old, plan.out)
+    rmSync(moved === 'done' ? old : staging, { recursive: true, force: true, maxRetries: 3 })
+    if (moved !== 'done') process.stderr.write(`peersite: error: ${signal === 'SIGINT' ? 'interrupted' : `${signal} received`}; nothing was written to ${plan.out}\n`)
+  })
   try {
     await mkdir(dirname(plan.out), { recursive: true })
     staging = await mkdtemp(join(dirname(plan.out), `${stagingPrefix(plan.out)}${process.pid}-`))
-    forget = undoOnSignal((signal) => {
-      const old = `${staging}-old`
-      if (moved === 'old') renameSync(old, plan.out)
-      rmSync(moved === 'done' ? old : staging, { recursive: true, force: true, maxRetries: 3 })
-      if (moved !== 'done') process.stderr.write(`peersite: error: ${signal === 'SIGINT' ? 'interrupted' : `${signal} received`}; nothing was written to ${plan.out}\n`)
-    })
   } catch (err) {
+    forget()
     throw describeSystemError(err, `create the output folder ${plan.out}`)
   }
   try {

@@ -241,7 +241,12 @@ describe('peersite publish', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
     let running = true
     void exited.then(() => { running = false })
-    while (running && !(await readdir(dir)).some((n) => n.startsWith('.hello-peersite.tmp-'))) await new Promise((resolve) => setTimeout(resolve, 2))
+    // Seen once the loader's files are being written into it.
+    const writing = async (): Promise<boolean> => {
+      const staging = (await readdir(dir)).find((n) => n.startsWith('.hello-peersite.tmp-'))
+      return staging !== undefined && (await readdir(join(dir, staging)).catch(() => [])).length > 0
+    }
+    while (running && !await writing()) await new Promise((resolve) => setTimeout(resolve, 2))
     expect(running, 'the staging folder was never seen').toBe(true)
     child.kill('SIGINT')
     expect(await exited).toBe(130)
