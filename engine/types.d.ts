@@ -19,6 +19,12 @@ declare module 'bittorrent-tracker' {
     udp6: import('node:dgram').Socket | null
     listen (port: number, host?: string, cb?: () => void): void
     close (cb?: () => void): void
+    /** Internal: every WebSocket message of `socket` (`params` is the raw frame, parsed by the server). */
+    _onWebSocketRequest (socket: unknown, opts: unknown, params: unknown): void
+    /** Internal: the two steps through which every announce and scrape goes on (each on a later tick). */
+    getSwarm (infoHash: string, cb: (err: Error | null, swarm: unknown) => void): void
+    createSwarm (infoHash: string, cb: (err: Error | null, swarm: unknown) => void): void
+    _onScrape (params: { info_hash?: unknown }, cb: (err: Error | null, response?: unknown) => void): void
   }
   export default class Client extends EventEmitter {
     constructor (opts: Record<string, unknown>)

@@ -36,10 +36,130 @@ export interface TrackerServerInit {
   udp?: boolean
 }
 
+/**
+ * The largest WebSocket message the tracker reads (ws's default is 100 MiB). The largest honest one is an announce
+ * with its offers: peersite and bittorrent-tracker's client send at most 10, each an SDP of 0.5-4 KB (more with many
+ * ICE candidates), so 64 KiB leaves room several times over; a longer message closes its socket (code 1009).
+ */
+export const MAX_MESSAGE_BYTES = 64 * 1024
+/** Swarms one WebSocket may join: a browser tab joins a handful, a WebTorrent client one per torrent it shares. */
+export const MAX_SWARMS_PER_SOCKET = 256
+
+/** What bittorrent-tracker keeps on each WebSocket (onWebSocketConnection): the swarms it joined, as hex. */
+interface TrackerSocket {
+  infoHashes: string[] | null
+  send: (data: string, cb?: (err?: Error) => void) => void
+  onSend?: (err?: Error) => void
+}
+
+/**
+ * Why a WebSocket message must not reach bittorrent-tracker, or undefined if it may. The server trusts more than it
+ * checks: it sends `offers[i].offer` to peers from a later tick with no try (an `offers` entry that is not an
+ * object threw out of the process), maps a scrape's `info_hash` whatever it is, and answers a scrape without one
+ * with every swarm it knows. Checked here: the shapes that peersite's and bittorrent-tracker's clients send.
+ */
+export function refusedMessage (msg: unknown, joined: readonly string[]): string | undefined {
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return 'a message must be a JSON object'
+  const m = msg as Record<string, unknown>
+  if (m.action === 'scrape') {
+    const hashes = Array.isArray(m.info_hash) ? m.info_hash : [m.info_hash]
+    if (m.info_hash === undefined || hashes.length === 0) return 'a scrape must name its info_hash'
+    return hashes.every(isBinaryId) ? undefined : 'invalid info_hash'
+  }
+  if (m.action !== 'announce') return 'invalid action'
+  if (!isBinaryId(m.info_hash)) return 'invalid info_hash'
+  if (!isBinaryId(m.peer_id)) return 'invalid peer_id'
+  if (m.offers !== undefined) {
+    if (!Array.isArray(m.offers)) return 'offers must be an array'
+    if (!m.offers.every((o) => isObject(o) && isDescription(o.offer) && typeof o.offer_id === 'string')) {
+      return 'each offer must be { offer: { type, sdp }, offer_id }'
+    }
+  }
+  if (m.answer !== undefined) {
+    if (!isDescription(m.answer) || typeof m.offer_id !== 'string' || !isBinaryId(m.to_peer_id)) {
+      return 'an answer must be { answer: { type, sdp }, offer_id, to_peer_id }'
+    }
+  }
+  if (joined.length >= MAX_SWARMS_PER_SOCKET && !joined.includes(Buffer.from(m.info_hash, 'binary').toString('hex'))) {
+    return `one connection may join at most ${MAX_SWARMS_PER_SOCKET} swarms`
+  }
+  return undefined
+}
+
+function isObject (v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function isDescription (v: unknown): boolean {
+  return isObject(v) && typeof v.sdp === 'string' && (v.type === undefined || typeof v.type === 'string')
+}
+
+/** An info_hash or peer_id as the WebSocket protocol carries it: 20 characters, one per byte. */
+function isBinaryId (v: unknown): v is string {
+  return typeof v === 'string' && v.length === 20
+}
+
+/**
+ * bittorrent-tracker's server with every WebSocket message checked before it sees it (refusedMessage), no full
+ * scrape (a scrape without info_hash lists every swarm on the tracker), and its later-tick steps guarded: whatever
+ * one announce throws there is a warning, never the end of the process.
+ */
+class GuardedServer extends Server {
+  override _onWebSocketRequest (socket: unknown, opts: unknown, params: unknown): void {
+    const s = socket as TrackerSocket
+    let reason: string | undefined
+    try {
+      reason = refusedMessage(JSON.parse(String(params)), s.infoHashes ?? [])
+    } catch {
+      reason = 'a message must be JSON'
+    }
+    if (reason === undefined) {
+      try {
+        super._onWebSocketRequest(socket, opts, params)
+        return
+      } catch (err) {
+        reason = (err as Error).message
+      }
+    }
+    s.send(JSON.stringify({ 'failure reason': reason }), s.onSend)
+    this.emit('warning', new Error(`WebSocket message refused: ${reason}`))
+  }
+
+  override getSwarm (infoHash: string, cb: (err: Error | null, swarm: unknown) => void): void {
+    super.getSwarm(infoHash, this.#guarded(cb))
+  }
+
+  override createSwarm (infoHash: string, cb: (err: Error | null, swarm: unknown) => void): void {
+    super.createSwarm(infoHash, this.#guarded(cb))
+  }
+
+  override _onScrape (params: { info_hash?: unknown }, cb: (err: Error | null, response?: unknown) => void): void {
+    // Refused on a later tick, as the server answers: its WebSocket path sends the failure with the info_hash.
+    if (params.info_hash == null) process.nextTick(() => cb(new Error('a scrape must name its info_hash')))
+    else super._onScrape(params, cb)
+  }
+
+  #guarded (cb: (err: Error | null, swarm: unknown) => void): (err: Error | null, swarm: unknown) => void {
+    return (err, swarm) => {
+      try {
+        cb(err, swarm)
+      } catch (e) {
+        this.emit('warning', e)
+      }
+    }
+  }
+}
+
 export async function startTrackerServer (init: TrackerServerInit = {}): Promise<TrackerServer> {
   const host = init.host ?? '127.0.0.1'
   const udp = init.udp !== false
-  const server = new Server({ udp, http: true, ws: true, stats: false, interval: init.intervalMs ?? 30_000 })
+  const server = new GuardedServer({
+    udp,
+    http: true,
+    ws: { maxPayload: MAX_MESSAGE_BYTES },
+    stats: false,
+    interval: init.intervalMs ?? 30_000
+  })
   // The tracker reports bad announces from clients as warnings; they are the clients' problem, not ours.
   server.on('warning', () => {})
   // Its 'error' events after start-up (a UDP send to a vanished client) are the clients' problem too.

@@ -1,0 +1,119 @@
+/**
+ * `peersite tracker`'s server (bittorrent-tracker's, in this process on 127.0.0.1) against hostile WebSocket and
+ * HTTP messages: a message it cannot use is answered with a failure reason and a warning, never a crash of the
+ * process (an uncaught exception here fails the run), and the tracker goes on serving honest peers.
+ */
+import { afterEach, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import { MAX_MESSAGE_BYTES, MAX_SWARMS_PER_SOCKET, startTrackerServer, type TrackerServer } from '../../../cli/lib/tracker-server.js'
+
+const servers: TrackerServer[] = []
+const sockets: WebSocket[] = []
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.terminate()
+  for (const s of servers.splice(0)) await s.close()
+})
+
+const HASH = 'z'.repeat(20)
+
+async function tracker (): Promise<TrackerServer> {
+  const t = await startTrackerServer({ udp: false })
+  servers.push(t)
+  return t
+}
+
+/** A WebSocket to the tracker and the messages it receives, parsed. */
+async function connect (t: TrackerServer): Promise<{ ws: WebSocket, next: () => Promise<Record<string, unknown>> }> {
+  const ws = new WebSocket(t.url)
+  sockets.push(ws)
+  const queue: Array<Record<string, unknown>> = []
+  const waiting: Array<(m: Record<string, unknown>) => void> = []
+  ws.on('message', (data) => {
+    const m = JSON.parse(String(data)) as Record<string, unknown>
+    const w = waiting.shift()
+    if (w !== undefined) w(m)
+    else queue.push(m)
+  })
+  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
+  const next = async (): Promise<Record<string, unknown>> => {
+    const m = queue.shift()
+    return m !== undefined ? m : await new Promise((resolve) => waiting.push(resolve))
+  }
+  return { ws, next }
+}
+
+const announce = (peer: string, extra: Record<string, unknown> = {}): string =>
+  JSON.stringify({ action: 'announce', info_hash: HASH, peer_id: peer.repeat(20), left: 0, event: 'started', numwant: 0, offers: [], ...extra })
+const offer = { offer: { type: 'offer', sdp: 'v=0\r\n' }, offer_id: 'o'.repeat(20) }
+
+it('an offers entry that is not an offer is refused; the tracker still hands honest offers on (the audit\'s crash)', async () => {
+  const t = await tracker()
+  const a = await connect(t)
+  a.ws.send(announce('A'))
+  expect(await a.next()).toMatchObject({ action: 'announce', complete: 1 })
+  const b = await connect(t)
+  for (const offers of [[null], [5], ['x'], [{}], [{ offer: null, offer_id: 'x' }], [{ offer: { sdp: 1 }, offer_id: 'x' }], [{ offer: { sdp: '' } }], 'abc', { length: 3 }]) {
+    b.ws.send(announce('B', { offers, event: undefined }))
+    expect(await b.next()).toEqual({ 'failure reason': expect.stringContaining('offer') })
+  }
+  b.ws.send(announce('B', { offers: [offer] }))
+  expect(await b.next()).toMatchObject({ action: 'announce' })
+  expect(await a.next()).toMatchObject({ action: 'announce', offer: offer.offer, offer_id: offer.offer_id, peer_id: 'B'.repeat(20) })
+})
+
+it('other messages the server would trust are refused with a failure reason', async () => {
+  const t = await tracker()
+  const a = await connect(t)
+  const bad = ['{', 'null', '[]', '"announce"', '5', JSON.stringify({ action: 'announce', info_hash: 5 }),
+    announce('A', { peer_id: 7 }), announce('A', { answer: { type: 'answer', sdp: 'x' } }),
+    announce('A', { answer: 'x', offer_id: 'o', to_peer_id: 'B'.repeat(20) }), announce('A', { answer: { sdp: 'x' }, to_peer_id: 'B'.repeat(20) }),
+    JSON.stringify({ action: 'scrape', info_hash: 5 }), JSON.stringify({ action: 'scrape', info_hash: [HASH, {}] }),
+    JSON.stringify({ action: 'scrape', info_hash: {} }), JSON.stringify({ action: 'nothing' })]
+  for (const message of bad) {
+    a.ws.send(message)
+    expect(await a.next(), message).toHaveProperty('failure reason')
+  }
+  a.ws.send(announce('A'))
+  expect(await a.next()).toMatchObject({ action: 'announce', complete: 1 })
+})
+
+it('a scrape must name its info_hash (a full scrape would list every swarm on the tracker), over WebSocket and HTTP', async () => {
+  const t = await tracker()
+  const a = await connect(t)
+  a.ws.send(announce('A'))
+  await a.next()
+  for (const scrape of [{ action: 'scrape' }, { action: 'scrape', info_hash: [] }]) {
+    a.ws.send(JSON.stringify(scrape))
+    expect(await a.next()).toEqual({ 'failure reason': 'a scrape must name its info_hash' })
+  }
+  a.ws.send(JSON.stringify({ action: 'scrape', info_hash: HASH }))
+  expect(await a.next()).toMatchObject({ action: 'scrape', files: { [HASH]: { complete: 1 } } })
+  const base = t.httpUrl.replace(/\/announce$/, '')
+  const full = Buffer.from(await (await fetch(`${base}/scrape`)).arrayBuffer()).toString('latin1')
+  expect(full).toContain('failure reason')
+  expect(full).not.toContain(HASH)
+  const one = Buffer.from(await (await fetch(`${base}/scrape?info_hash=${escape(HASH)}`)).arrayBuffer()).toString('latin1')
+  expect(one).toContain(HASH)
+})
+
+it(`a message over ${MAX_MESSAGE_BYTES} bytes closes its socket (1009) before the tracker reads it`, async () => {
+  const t = await tracker()
+  const a = await connect(t)
+  const closed = new Promise<number>((resolve) => a.ws.once('close', resolve))
+  a.ws.send(announce('A', { junk: 'x'.repeat(MAX_MESSAGE_BYTES) }))
+  expect(await closed).toBe(1009)
+  const b = await connect(t)
+  b.ws.send(announce('B', { offers: [offer, offer, offer, offer, offer, offer, offer, offer, offer, offer].map((o) => ({ ...o, offer: { type: 'offer', sdp: 's'.repeat(4000) } })) }))
+  expect(await b.next()).toMatchObject({ action: 'announce' })
+})
+
+it(`one socket joins at most ${MAX_SWARMS_PER_SOCKET} swarms`, async () => {
+  const t = await tracker()
+  const a = await connect(t)
+  for (let i = 0; i < MAX_SWARMS_PER_SOCKET; i++) a.ws.send(announce('A', { info_hash: String(i).padStart(20, 'h') }))
+  for (let i = 0; i < MAX_SWARMS_PER_SOCKET; i++) expect(await a.next()).toMatchObject({ action: 'announce' })
+  a.ws.send(announce('A', { info_hash: 'n'.repeat(20) }))
+  expect(await a.next()).toEqual({ 'failure reason': expect.stringContaining('at most') })
+  a.ws.send(announce('A', { info_hash: '0'.padStart(20, 'h'), event: 'update' }))
+  expect(await a.next()).toMatchObject({ action: 'announce' })
+})
