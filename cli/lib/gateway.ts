@@ -22,7 +22,10 @@ import { createSite, messagePage, relativePath, siteResponse, type OpenBody, typ
 import { MAX_REDIRECTS_BYTES, parseRedirects, REDIRECTS_FILE, type RedirectRule } from '../../worker/redirects.js'
 import { formatBytes, formatDuration } from './format.js'
 import { describeSystemError } from './system-errors.js'
+import { requestUrl } from './request-url.js'
 import { swarmParts, type SwarmOptions } from './swarm.js'
+
+export { requestUrl }
 
 /** Like the worker's STALL_TIMEOUT_MS: a read that gets no bytes for this long answers 504 (or is cut off). */
 export const GATEWAY_STALL_TIMEOUT_MS = 60_000
@@ -420,22 +423,6 @@ async function withTimeout<T> (run: (signal: AbortSignal) => Promise<T>, ms: num
   } finally {
     clearTimeout(timer)
     outer.removeEventListener('abort', onAbort)
-  }
-}
-
-/**
- * The request target as a URL on `base` (the listening address). An origin-form target ("/path?query") is taken as a
- * path even when it starts with "//" (which a URL parser would read as another host); an absolute-form target
- * (RFC 9112 §3.2.2, "http://host/path") keeps only its path and query. Undefined when it cannot be parsed.
- */
-export function requestUrl (target: string | undefined, base: string): URL | undefined {
-  try {
-    if (target === undefined || target === '') return new URL('/', base)
-    if (target.startsWith('/')) return new URL(base + target)
-    const absolute = new URL(target)
-    return new URL(absolute.pathname + absolute.search, base)
-  } catch {
-    return undefined
   }
 }
 

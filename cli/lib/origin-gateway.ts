@@ -14,6 +14,7 @@ import { siteIdFromHost, siteIdOf } from '../../engine/util/site-id.js'
 import { gatewayUrl, parseSiteAddress } from '../../engine/util/site-address.js'
 import { MANIFEST_FILE, TORRENT_FILE } from '../../worker/protocol.js'
 import { buildGenericLoader, type GenericLoaderInit } from './generic-loader.js'
+import { requestUrl } from './request-url.js'
 import { describeSystemError } from './system-errors.js'
 
 export interface OriginGatewayInit extends GenericLoaderInit {
@@ -21,6 +22,8 @@ export interface OriginGatewayInit extends GenericLoaderInit {
   host?: string
   /** Default 0: a free port. */
   port?: number
+  /** A request the gateway failed to answer (it answers 500 and goes on). */
+  onWarning?: (message: string) => void
 }
 
 export interface OriginGateway {
@@ -48,13 +51,14 @@ export async function startOriginGateway (init: OriginGatewayInit): Promise<Orig
     res.end(head ? undefined : bytes)
   }
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+  const answer = (req: IncomingMessage, res: ServerResponse): void => {
     const hostHeader = String(req.headers.host ?? '')
     const hostname = hostHeader.replace(/:\d+$/, '').replace(/\.$/, '').toLowerCase()
-    const url = new URL(req.url ?? '/', 'http://gateway.invalid')
-    const path = url.pathname
-    res.on('finish', () => requests.push({ host: hostname, path, status: res.statusCode }))
     const head = req.method === 'HEAD'
+    const url = requestUrl(req.url, 'http://gateway.invalid')
+    const path = url?.pathname ?? String(req.url)
+    res.on('finish', () => requests.push({ host: hostname, path, status: res.statusCode }))
+    if (url === undefined) return send(res, 400, 'text/plain; charset=utf-8', 'the address could not be parsed\n', head)
     if (req.method !== 'GET' && !head) return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', false, { Allow: 'GET, HEAD' })
     // Only /sw.js may become a worker (as on the per-site static server, cli/lib/static-server.ts).
     if (String(req.headers['service-worker'] ?? '').toLowerCase() === 'script' && path !== '/sw.js') {
@@ -77,11 +81,23 @@ export async function startOriginGateway (init: OriginGatewayInit): Promise<Orig
     let address
     try { address = first === '' ? undefined : parseSiteAddress(decodeURIComponent(first)) } catch {}
     if (address !== undefined) {
-      const base = new URL(`http://${hostHeader === '' ? `localhost:${port}` : hostHeader}/`)
+      // The gateway's own address, never the Host header: nothing the client sent is reflected into a redirect.
+      const base = new URL(`http://localhost:${port}/`)
       return send(res, 302, 'text/plain; charset=utf-8', '', head, { Location: gatewayUrl(base, address, '/' + rest.join('/') + url.search) })
     }
     if (path === '/' || path === '/index.html') return send(res, 200, html, files.get('index.html')!, head)
     return send(res, 404, html, files.get('404.html')!, head)
+  }
+
+  // One request must never end the process: whatever answering it throws is a 500 and a warning.
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      answer(req, res)
+    } catch (err) {
+      init.onWarning?.(`answering ${String(req.url).slice(0, 200)}: ${(err as Error).message}`)
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n', false)
+      else res.destroy()
+    }
   }
 
   const server = createServer(handle)

@@ -10,7 +10,8 @@ export async function run (argv: GatewayArgs): Promise<void> {
   const trackers = given.length > 0 ? given : [...DEFAULT_TRACKERS]
   const rtcConfig = iceConfigFor(argv.iceServers, trackers)
   const shutdown = waitForShutdown()
-  const gateway = await startOriginGateway({ host: parseHost(argv.host), port, trackers, rtcConfig, ...(argv.loaderDir !== undefined ? { loaderDir: argv.loaderDir } : {}) })
+  const onWarning = (message: string): void => { process.stderr.write(`peersite: warning: ${message}\n`) }
+  const gateway = await startOriginGateway({ host: parseHost(argv.host), port, trackers, rtcConfig, onWarning, ...(argv.loaderDir !== undefined ? { loaderDir: argv.loaderDir } : {}) })
   process.stdout.write(`gateway on ${gateway.url} (each site at http://<id>.localhost:${gateway.port}/)\n`)
   process.stderr.write('gateway running; press Ctrl-C to stop\n')
   const signal = await shutdown

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto'
 import { request } from 'node:http'
+import { connect } from 'node:net'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -100,7 +101,36 @@ describe('peersite gateway: what each host and path gets', () => {
     expect(byMagnet.headers.location).toBe(`http://${ID}.localhost:${gateway.port}/#peersite-tr=${encodeURIComponent('wss://t.example')}`)
     expect((await get(gateway, 'localhost', '/not-a-site')).status).toBe(404)
   })
+
+  it('a request target or Host no URL parser takes is a 400 or a redirect on the gateway\'s own host, never a crash', async () => {
+    const status = async (target: string, host: string): Promise<string> =>
+      (await raw(gateway, `GET ${target} HTTP/1.1\r\nHost: ${host}:${gateway.port}\r\nConnection: close\r\n\r\n`)).split('\r\n')[0] ?? ''
+    // Each of these threw out of the request handler and ended the process: "//..." is a path, not a host.
+    for (const target of ['//[', '//a:b']) {
+      expect(await status(target, `${ID}.localhost`), target).toBe('HTTP/1.1 200 OK')
+      expect(await status(target, 'localhost'), target).toBe('HTTP/1.1 404 Not Found')
+    }
+    expect(await status('x', 'localhost')).toBe('HTTP/1.1 400 Bad Request')
+    expect(await status('*', `${ID}.localhost`)).toBe('HTTP/1.1 400 Bad Request')
+    const hostless = await raw(gateway, `GET /${INFOHASH}/x HTTP/1.1\r\nHost: [\r\nConnection: close\r\n\r\n`)
+    expect(hostless).toContain(`Location: http://${ID}.localhost:${gateway.port}/x`)
+    // The Host header never reaches a redirect.
+    expect((await get(gateway, 'localhost', `/${INFOHASH}/x`, { Host: 'evil.example' })).headers.location).toBe(`http://${ID}.localhost:${gateway.port}/x`)
+    expect((await get(gateway, 'localhost', '/')).status).toBe(200)
+  })
 })
+
+/** One request written as is (Node's client would refuse some of these), and the whole answer as text. */
+async function raw (gateway: OriginGateway, request: string): Promise<string> {
+  return await new Promise((resolve, reject) => {
+    const socket = connect(gateway.port, '127.0.0.1', () => socket.end(request))
+    let answer = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (c: string) => { answer += c })
+    socket.on('end', () => resolve(answer))
+    socket.on('error', reject)
+  })
+}
 
 describe('peersite loader --out', () => {
   it('writes the generic loader for a wildcard host, and refuses a folder holding other files', async () => {
