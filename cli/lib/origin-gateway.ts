@@ -65,9 +65,14 @@ export async function startOriginGateway (init: OriginGatewayInit): Promise<Orig
       return send(res, 403, 'text/plain; charset=utf-8', 'only /sw.js may be registered as a service worker\n', head)
     }
     const html = 'text/html; charset=utf-8'
+    const site = siteIdFromHost(hostname)
+    // A site is `<id>.localhost` and nothing deeper (siteIdFromHost): at `<A>.<B>.localhost` site A could set cookies
+    // for site B's origin.
+    if (site === undefined && hostname.endsWith('.localhost')) {
+      return send(res, 404, 'text/plain; charset=utf-8', 'no site here: a site is at <id>.localhost\n', head)
+    }
     if (path === '/peersite.js') return send(res, 200, 'text/javascript; charset=utf-8', files.get('peersite.js')!, head)
     if (path === '/peersite-later.js') return send(res, 200, 'text/javascript; charset=utf-8', files.get('peersite-later.js')!, head)
-    const site = siteIdFromHost(hostname)
     if (site !== undefined) {
       if (path === '/sw.js') return send(res, 200, 'text/javascript; charset=utf-8', files.get('sw.js')!, head)
       if (path === `/${MANIFEST_FILE}` || path === `/${TORRENT_FILE}`) {

@@ -78,10 +78,15 @@ export function parseSiteId (label: string): SiteId | undefined {
 /**
  * The site a host name names: its first label, if that is a site id and more labels follow (`<id>.localhost`,
  * `<id>.sites.example`). This is the only place an id is ever taken from: never a path, query or fragment, so no
- * address can make one site's origin load another site.
+ * address can make one site's origin load another site. Nested names are refused: under localhost only
+ * `<id>.localhost` itself, and elsewhere no label after the first may be a site id. At `<A>.<B>.localhost` site A
+ * could set a cookie with Domain=`<B>.localhost`, which site B's origin would then be sent.
  */
 export function siteIdFromHost (hostname: string): SiteId | undefined {
-  const dot = hostname.indexOf('.')
-  if (dot <= 0 || dot === hostname.length - 1) return undefined
-  return parseSiteId(hostname.slice(0, dot).toLowerCase())
+  const labels = hostname.toLowerCase().split('.')
+  const [first = '', ...rest] = labels
+  if (rest.length === 0 || labels.includes('')) return undefined
+  if (rest[rest.length - 1] === 'localhost' && rest.length > 1) return undefined
+  if (rest.some((label) => parseSiteId(label) !== undefined)) return undefined
+  return parseSiteId(first)
 }

@@ -102,6 +102,16 @@ describe('peersite gateway: what each host and path gets', () => {
     expect((await get(gateway, 'localhost', '/not-a-site')).status).toBe(404)
   })
 
+  it('a site is <id>.localhost and nothing deeper: a nested name is 404 (its page could set cookies for another site)', async () => {
+    const other = siteIdOf('ab'.repeat(20))
+    for (const host of [`${ID}.${other}.localhost`, `${ID}.x.localhost`, `www.${ID}.localhost`]) {
+      for (const path of ['/', '/sw.js', '/peersite.js', `/${INFOHASH}`]) {
+        expect((await get(gateway, host, path)).status, `${host}${path}`).toBe(404)
+      }
+    }
+    expect((await get(gateway, `${ID}.localhost.`, '/')).status).toBe(200)
+  })
+
   it('a request target or Host no URL parser takes is a 400 or a redirect on the gateway\'s own host, never a crash', async () => {
     const status = async (target: string, host: string): Promise<string> =>
       (await raw(gateway, `GET ${target} HTTP/1.1\r\nHost: ${host}:${gateway.port}\r\nConnection: close\r\n\r\n`)).split('\r\n')[0] ?? ''

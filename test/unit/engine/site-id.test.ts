@@ -45,4 +45,17 @@ describe('site ids (RFC 4648 base32, lowercase, no padding)', () => {
     expect(siteIdFromHost(`www.${id}.localhost`)).toBeUndefined()
     expect(siteIdFromHost('localhost')).toBeUndefined()
   })
+
+  it('refuses nested names: <A>.<B>.localhost would let site A set cookies for site B\'s origin', () => {
+    const a = siteIdOf('ab'.repeat(20))
+    const b = siteIdOf('cd'.repeat(20))
+    const key = siteIdOf('00'.repeat(32))
+    expect(siteIdFromHost(`${a}.${b}.localhost`)).toBeUndefined()
+    expect(siteIdFromHost(`${a}.x.localhost`)).toBeUndefined()
+    expect(siteIdFromHost(`${a}.${b}.sites.example`)).toBeUndefined()
+    expect(siteIdFromHost(`${a}.${key}.sites.example`)).toBeUndefined()
+    expect(siteIdFromHost(`${a}..localhost`)).toBeUndefined()
+    expect(siteIdFromHost(`${a}.sites.example`)).toMatchObject({ id: a })
+    expect(siteIdFromHost(`${a}.LOCALHOST`)).toMatchObject({ id: a })
+  })
 })

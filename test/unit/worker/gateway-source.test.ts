@@ -84,6 +84,9 @@ describe('GatewaySource (gateway/sw.js): the host name fixes the site', () => {
 
   it('no gateway source for a host without a site id; a site key id names the key, its infohash still unknown', () => {
     expect(gatewayOf('localhost', 'http://localhost:8888/')).toBeUndefined()
+    // A nested name is no site: its page could set cookies for the inner site's origin.
+    const [a, b] = [siteIdOf('01'.repeat(20)), siteIdOf('02'.repeat(20))]
+    expect(gatewayOf(`${a}.${b}.localhost`, `http://${a}.${b}.localhost:8888/`)).toBeUndefined()
     const key = siteIdOf('ab'.repeat(32))
     const source = gatewayOf(`${key}.localhost`, `http://${key}.localhost:8888/`)
     expect(source?.publicKey).toBe('ab'.repeat(32))
