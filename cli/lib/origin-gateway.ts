@@ -43,6 +43,9 @@ export async function startOriginGateway (init: OriginGatewayInit): Promise<Orig
   const files = await buildGenericLoader(init)
   const host = init.host ?? '127.0.0.1'
   const requests: OriginGateway['requests'] = []
+  // The front page's host names: localhost, loopback, and the address listened on unless it is every address.
+  const ownHosts = new Set(['localhost', '127.0.0.1', '[::1]'])
+  if (host !== '0.0.0.0' && host !== '::') ownHosts.add(host.includes(':') ? `[${host}]` : host.toLowerCase())
   let port = 0
 
   const send = (res: ServerResponse, status: number, type: string, body: Buffer | string, head: boolean, extra: Record<string, string> = {}): void => {
@@ -67,8 +70,9 @@ export async function startOriginGateway (init: OriginGatewayInit): Promise<Orig
     const html = 'text/html; charset=utf-8'
     const site = siteIdFromHost(hostname)
     // A site is `<id>.localhost` and nothing deeper (siteIdFromHost): at `<A>.<B>.localhost` site A could set cookies
-    // for site B's origin.
-    if (site === undefined && hostname.endsWith('.localhost')) {
+    // for site B's origin. The front page answers the gateway's own names only, and no other host name gets
+    // anything: a page on a name an attacker's DNS points here (rebinding) is not told whether a gateway runs.
+    if (site === undefined ? !ownHosts.has(hostname) : !hostname.endsWith('.localhost')) {
       return send(res, 404, 'text/plain; charset=utf-8', 'no site here: a site is at <id>.localhost\n', head)
     }
     if (path === '/peersite.js') return send(res, 200, 'text/javascript; charset=utf-8', files.get('peersite.js')!, head)

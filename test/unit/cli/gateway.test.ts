@@ -112,7 +112,7 @@ describe('peersite gateway: what each host and path gets', () => {
     expect((await get(gateway, `${ID}.localhost.`, '/')).status).toBe(200)
   })
 
-  it('a request target or Host no URL parser takes is a 400 or a redirect on the gateway\'s own host, never a crash', async () => {
+  it('a request target or Host no URL parser takes is a 400 or a 404, never a crash', async () => {
     const status = async (target: string, host: string): Promise<string> =>
       (await raw(gateway, `GET ${target} HTTP/1.1\r\nHost: ${host}:${gateway.port}\r\nConnection: close\r\n\r\n`)).split('\r\n')[0] ?? ''
     // Each of these threw out of the request handler and ended the process: "//..." is a path, not a host.
@@ -122,11 +122,23 @@ describe('peersite gateway: what each host and path gets', () => {
     }
     expect(await status('x', 'localhost')).toBe('HTTP/1.1 400 Bad Request')
     expect(await status('*', `${ID}.localhost`)).toBe('HTTP/1.1 400 Bad Request')
-    const hostless = await raw(gateway, `GET /${INFOHASH}/x HTTP/1.1\r\nHost: [\r\nConnection: close\r\n\r\n`)
-    expect(hostless).toContain(`Location: http://${ID}.localhost:${gateway.port}/x`)
-    // The Host header never reaches a redirect.
-    expect((await get(gateway, 'localhost', `/${INFOHASH}/x`, { Host: 'evil.example' })).headers.location).toBe(`http://${ID}.localhost:${gateway.port}/x`)
+    expect((await raw(gateway, `GET /${INFOHASH}/x HTTP/1.1\r\nHost: [\r\nConnection: close\r\n\r\n`)).split('\r\n')[0]).toBe('HTTP/1.1 404 Not Found')
     expect((await get(gateway, 'localhost', '/')).status).toBe(200)
+  })
+
+  it('answers its own host names only (localhost, loopback, <id>.localhost), and redirects to them, not to the Host header', async () => {
+    for (const host of ['evil.example', `${ID}.evil.example`, '192.0.2.1', 'localhost.evil.example']) {
+      for (const path of ['/', `/${INFOHASH}/x`, '/peersite.js', '/sw.js']) {
+        const answer = await get(gateway, host, path)
+        expect(answer.status, `${host}${path}`).toBe(404)
+        expect(answer.headers.location).toBeUndefined()
+      }
+    }
+    for (const host of ['localhost', '127.0.0.1', '[::1]', 'LOCALHOST']) {
+      const answer = await get(gateway, host, `/${INFOHASH}/x`)
+      expect(answer.headers.location, host).toBe(`http://${ID}.localhost:${gateway.port}/x`)
+    }
+    expect((await get(gateway, `${ID}.localhost`, '/')).status).toBe(200)
   })
 })
 
