@@ -54,10 +54,17 @@ export const PEER_HANDSHAKE_TIMEOUT_MS = 10_000
  * Two peers that announce at the same time each answer the other's offer: two connections, one each way, whose
  * handshakes both arrive within this long (one round of offers, each connection set up in a few round trips).
  * Only then does a second connection under a connected peer id replace the first (engine/peer-list.ts); later, it
- * is refused. Both ends see about the same gap between the two (each end's handshake goes out as its channel opens),
+ * is refused unless the first has been silent for DEAD_LINK_MS. Both ends see about the same gap between the two (each end's handshake goes out as its channel opens),
  * so they rarely decide differently; when they do, both links close and the next announce connects them again.
  */
 export const SIMULTANEOUS_OPEN_MS = 10_000
+/**
+ * A link silent this long is taken for dead: a live one sends at least a keep-alive every KEEP_ALIVE_INTERVAL_MS
+ * (sent on the first 1 s tick past it, so the slack covers the tick and the way over). A connection under the
+ * peer id of such a link replaces it (engine/peer-list.ts): an honest peer whose old link died silently (laptop
+ * wake, network change) is back at once, not refused until PEER_IDLE_TIMEOUT_MS.
+ */
+export const DEAD_LINK_MS = KEEP_ALIVE_INTERVAL_MS + 5_000
 
 /**
  * Outstanding block requests per peer. BEP 3 notes that pipelining "several requests at once" is needed for good

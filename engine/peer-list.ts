@@ -14,7 +14,7 @@
  * as well take a new id, and either way its address starts it one strike short. (Strikes, likewise, stay with the
  * remote: engine/peer-policy.ts.) Before a connection, an id is refused only when its ban recorded no remote to compare at the handshake.
  */
-import { KEEP_ALIVE_INTERVAL_MS, PEER_HANDSHAKE_TIMEOUT_MS, PEER_IDLE_TIMEOUT_MS, peerTurnoverSlack, SIMULTANEOUS_OPEN_MS } from './constants.js'
+import { DEAD_LINK_MS, KEEP_ALIVE_INTERVAL_MS, PEER_HANDSHAKE_TIMEOUT_MS, PEER_IDLE_TIMEOUT_MS, peerTurnoverSlack, SIMULTANEOUS_OPEN_MS } from './constants.js'
 import { otherRemote, type PeerIdentity, type PeerPolicy } from './peer-policy.js'
 import type { Connection } from './transport/index.js'
 import { Peer, type PeerInit } from './wire/peer.js'
@@ -139,16 +139,20 @@ export class PeerList {
       // side kept a different one, both would die. Both sides keep the one started by the lower peer id. That
       // case only: both handshakes within moments (SIMULTANEOUS_OPEN_MS). A peer id is self-chosen, so a later
       // connection under a connected peer's id is refused, not taken: a remote claiming the origin's id must not
-      // cut the origin's link.
-      const preferred = (p: Peer): boolean => p.connection.initiator === (this.#init.ownId < id)
-      if (now - this.#init.peerPolicy.get(id)!.connectedAt > SIMULTANEOUS_OPEN_MS) {
-        this.#init.warn(peer, new Error('refused: its peer id is connected already'))
-        peer.destroy()
-        return false
-      }
-      if (preferred(existing) || !preferred(peer)) {
-        peer.destroy()
-        return false
+      // cut the origin's link. Unless that link is dead: silent for DEAD_LINK_MS, when a live one sends at least a
+      // keep-alive. Then the newcomer replaces it, so an honest peer whose link died silently (laptop wake, network
+      // change) reconnects at once rather than after PEER_IDLE_TIMEOUT_MS.
+      if (now - existing.lastReceivedAt <= DEAD_LINK_MS) {
+        const preferred = (p: Peer): boolean => p.connection.initiator === (this.#init.ownId < id)
+        if (now - this.#init.peerPolicy.get(id)!.connectedAt > SIMULTANEOUS_OPEN_MS) {
+          this.#init.warn(peer, new Error('refused: its peer id is connected already'))
+          peer.destroy()
+          return false
+        }
+        if (preferred(existing) || !preferred(peer)) {
+          peer.destroy()
+          return false
+        }
       }
       this.#byKey.delete(id)
       existing.destroy()

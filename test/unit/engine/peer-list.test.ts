@@ -3,7 +3,7 @@
  * bans that hold against the remote.
  */
 import { describe, expect, it } from 'vitest'
-import { MAX_FIXED_MESSAGE_LENGTH, PEER_HANDSHAKE_TIMEOUT_MS, peerTurnoverSlack, SIMULTANEOUS_OPEN_MS } from '../../../engine/constants.js'
+import { DEAD_LINK_MS, MAX_FIXED_MESSAGE_LENGTH, PEER_HANDSHAKE_TIMEOUT_MS, peerTurnoverSlack, SIMULTANEOUS_OPEN_MS } from '../../../engine/constants.js'
 import { PeerList } from '../../../engine/peer-list.js'
 import { PeerPolicy } from '../../../engine/peer-policy.js'
 import type { Connection, RemoteIdentity } from '../../../engine/transport/index.js'
@@ -137,6 +137,7 @@ describe('PeerList', () => {
     const lower = toHex(ownId) < toHex(id)
     const first = (await admitted(peers, id, 0, { initiator: !lower }))!
     expect(first.destroyed).toBe(false)
+    first.lastReceivedAt = 0
     const impostor = (await admitted(peers, id, SIMULTANEOUS_OPEN_MS + 1, { initiator: lower }))!
     expect(impostor.destroyed).toBe(true)
     expect(first.destroyed).toBe(false)
@@ -150,6 +151,26 @@ describe('PeerList', () => {
     expect(a.destroyed).toBe(true)
     expect(b.destroyed).toBe(false)
     expect(peers.byKey(toHex(other))).toBe(b)
+  })
+
+  it(`a connection under the peer id of a link silent for ${DEAD_LINK_MS} ms replaces it (a link that died silently)`, async () => {
+    const { peers, warnings } = list(10)
+    const id = randomBytes(20)
+    // Make the newcomers the connections the simultaneous-open rule would drop: only the silence lets them in.
+    const lower = toHex(ownId) < toHex(id)
+    const first = (await admitted(peers, id, 0, { initiator: lower }))!
+    first.lastReceivedAt = 1000
+    // Still live (its keep-alive may be on its way): a remote claiming its id is refused.
+    const impostor = (await admitted(peers, id, 1000 + DEAD_LINK_MS, { initiator: !lower }))!
+    expect(impostor.destroyed).toBe(true)
+    expect(first.destroyed).toBe(false)
+    expect(warnings).toContain('refused: its peer id is connected already')
+    // Silent past it: the link is dead, the peer back under its own id takes its place.
+    const back = (await admitted(peers, id, 1001 + DEAD_LINK_MS, { initiator: !lower }))!
+    expect(back.destroyed).toBe(false)
+    expect(first.destroyed).toBe(true)
+    expect(peers.byKey(toHex(id))).toBe(back)
+    expect(peers.size).toBe(1)
   })
 
   it('a banned peer that comes back under a new peer id with the same certificate is refused', async () => {
