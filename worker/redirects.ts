@@ -153,9 +153,17 @@ function decoded (segment: string): string {
 }
 
 /**
+ * A decoded path segment percent-encoded again, the characters RFC 3986 allows in a segment (pchar) as they are:
+ * `/wiki/Help:Contents` and `/pkg/@scope/x` keep their ":" and "@". "/", "?", "#", "%", "\\" and the rest stay
+ * escaped, so a value cannot end its segment or the path; a path target is resolved as "./" + it (worker/site.ts),
+ * where a "javascript:" value is a file name, not a scheme.
+ */
+const segment = (s: string): string => encodeURIComponent(s).replace(/%(3A|40|2B|2C|3B|3D|24|26)/g, decodeURIComponent)
+
+/**
  * Placeholder values of a request path under `from`, or null when it does not match. `segments` are the path's
  * percent-decoded segments below the root ("/a/b%2Fc" gives ["a", "b/c"]); each value comes back percent-encoded
- * again, segment by segment (the splat's segments joined with "/"), ready to be put into a target.
+ * again (segment), segment by segment (the splat's segments joined with "/"), ready to be put into a target.
  */
 export function matchPattern (from: string, segments: readonly string[]): Map<string, string> | null {
   const want = withoutSlash(from.split('/').slice(1))
@@ -164,14 +172,14 @@ export function matchPattern (from: string, segments: readonly string[]): Map<st
   for (let i = 0; i < want.length; i++) {
     const w = want[i]!
     if (w === '*') {
-      values.set('splat', have.slice(i).map(encodeURIComponent).join('/'))
+      values.set('splat', have.slice(i).map(segment).join('/'))
       return values
     }
     const h = have[i]
     if (h === undefined) return null
     if (w.startsWith(':') && w.length > 1) {
       if (h === '') return null
-      values.set(w.slice(1), encodeURIComponent(h))
+      values.set(w.slice(1), segment(h))
     } else if (decoded(w) !== h) {
       return null
     }
@@ -179,9 +187,14 @@ export function matchPattern (from: string, segments: readonly string[]): Map<st
   return have.length === want.length ? values : null
 }
 
-/** `to` with each `:name` replaced by its value; unknown placeholders stay as written (as on Netlify). */
+/**
+ * `to` with each `:name` replaced by its value; unknown placeholders stay as written (as on Netlify). In the query
+ * string (after `to`'s "?"), a value's "&", "=", "+" and ";" are escaped again: they would split or add parameters.
+ */
 export function substitute (to: string, values: ReadonlyMap<string, string>): string {
-  return to.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (whole, name: string) => values.get(name) ?? whole)
+  const q = to.indexOf('?')
+  return to.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (whole, name: string, at: number) =>
+    q < 0 || at < q ? values.get(name) ?? whole : values.get(name)?.replace(/[&=+;]/g, encodeURIComponent) ?? whole)
 }
 
 /** The first rule (of those with the given force flag) matching the decoded `segments` (matchPattern), with its target. */

@@ -149,13 +149,13 @@ describe('a crafted _redirects cannot leave the site (audit: XSS and open redire
   }
 
   it('a value that spells a scheme or a host stays a path below the site root, on its origin', () => {
-    expect(resolved(site, 'go/javascript:alert(document.domain)')).toBe('301 https://host.example/sub/javascript%3Aalert(document.domain)')
+    expect(resolved(site, 'go/javascript:alert(document.domain)')).toBe('301 https://host.example/sub/javascript:alert(document.domain)')
     expect(resolved(site, 'go///evil.example/x')).toBe('301 https://host.example/sub/evil.example/x')
-    expect(resolved(site, 'go/http:evil.example')).toBe('301 https://host.example/sub/http%3Aevil.example')
-    expect(resolved(site, 'go/foo:bar')).toBe('301 https://host.example/sub/foo%3Abar')
+    expect(resolved(site, 'go/http:evil.example')).toBe('301 https://host.example/sub/http:evil.example')
+    expect(resolved(site, 'go/foo:bar')).toBe('301 https://host.example/sub/foo:bar')
     expect(resolved(site, 'go/%2F%2Fevil.example')).toBe('301 https://host.example/sub/%2F%2Fevil.example')
     expect(resolved(site, 'go/%5Cevil.example')).toBe('301 https://host.example/sub/%5Cevil.example')
-    expect(resolved(site, 'u/javascript:alert(1)')).toBe('302 https://host.example/sub/javascript%3Aalert(1)')
+    expect(resolved(site, 'u/javascript:alert(1)')).toBe('302 https://host.example/sub/javascript:alert(1)')
     expect(resolved(site, 'u/%2F%2Fevil.example')).toBe('302 https://host.example/sub/%2F%2Fevil.example')
     expect(resolved(site, 'go/about?x=1')).toBe('301 https://host.example/sub/about?x=1') // the ordinary use still works
     expect(resolved(site, 'blog/x:y')).toBe('not-found')
@@ -171,7 +171,7 @@ describe('a crafted _redirects cannot leave the site (audit: XSS and open redire
     const url = new URL('go/javascript:alert(document.domain)', SCOPE)
     const res = await siteResponse(frameNavigation(url), url, relativePath(url, SCOPE)!, site, open)
     expect(res.status).toBe(301)
-    expect(res.headers.get('Location')).toBe('https://host.example/sub/javascript%3Aalert(document.domain)')
+    expect(res.headers.get('Location')).toBe('https://host.example/sub/javascript:alert(document.domain)')
     expect(await res.text()).not.toContain('top.location')
   })
 
@@ -260,9 +260,24 @@ describe('the _redirects parser', () => {
     expect(matchPattern('/A', ['a'])).toBeNull() // case-sensitive, as on Netlify
     expect(matchPattern('/café', ['café'])).toEqual(new Map())
     expect(matchPattern('/caf%C3%A9', ['café'])).toEqual(new Map()) // a rule may spell it encoded too
-    // a decoded "/" stays inside its segment; a scheme's ":" or a "?" cannot come out of a value
-    expect(matchPattern('/go/*', ['go', 'a/b', 'javascript:x?y'])).toEqual(new Map([['splat', 'a%2Fb/javascript%3Ax%3Fy']]))
+    // a decoded "/" stays inside its segment and a "?" cannot come out of a value (a ":" is only a file name's: a
+    // path target is resolved as "./" + it)
+    expect(matchPattern('/go/*', ['go', 'a/b', 'javascript:x?y'])).toEqual(new Map([['splat', 'a%2Fb/javascript:x%3Fy']]))
     expect(matchPattern('/u/:name', ['u', '50% off'])).toEqual(new Map([['name', '50%25%20off']]))
+  })
+
+  it('keeps the characters RFC 3986 allows in a path segment (pchar) in a value, escapes the rest', () => {
+    expect(matchPattern('/wiki/*', ['wiki', 'Help:Contents'])).toEqual(new Map([['splat', 'Help:Contents']]))
+    expect(matchPattern('/pkg/*', ['pkg', '@scope', 'x'])).toEqual(new Map([['splat', '@scope/x']]))
+    expect(matchPattern('/p/:v', ['p', "a:b@c+d,e;f=g$h&i!'()*~"])).toEqual(new Map([['v', "a:b@c+d,e;f=g$h&i!'()*~"]]))
+    expect(matchPattern('/p/:v', ['p', 'a/b?c#d%e\\f g"<>[]^`{|}'])).toEqual(new Map([['v', 'a%2Fb%3Fc%23d%25e%5Cf%20g%22%3C%3E%5B%5D%5E%60%7B%7C%7D']]))
+    const site = siteWith('/wiki/* https://en.wikipedia.org/wiki/:splat 301\n/pkg/* /packages/:splat 302\n/s/:q /find?q=:q&in=:q 302')
+    expect(resolved(site, 'wiki/Help:Contents')).toBe('301 https://en.wikipedia.org/wiki/Help:Contents')
+    expect(resolved(site, 'wiki/Help%3AContents')).toBe('301 https://en.wikipedia.org/wiki/Help:Contents')
+    expect(resolved(site, 'pkg/@scope/x')).toBe('302 https://host.example/sub/packages/@scope/x')
+    expect(resolved(site, 'pkg/a+b,c;d=e$f&g')).toBe('302 https://host.example/sub/packages/a+b,c;d=e$f&g')
+    // In the target's query string a value cannot split or add parameters: its "&", "=", "+", ";" stay escaped.
+    expect(resolved(site, 's/a&b=c+d;e:f@g')).toBe('302 https://host.example/sub/find?q=a%26b%3Dc%2Bd%3Be:f@g&in=a%26b%3Dc%2Bd%3Be:f@g')
   })
 
   it('checks the rules peersite.json brings (the static host is trusted for the loader, but not for its shape)', () => {
