@@ -532,6 +532,26 @@ describe('cached loader files: only their bytes are pinned', () => {
       expect(headers).toEqual({ 'content-type': type, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' })
     }
   })
+
+  it('a loader file asked for with a query string (peersite.js?v=2) is never answered from the cache under a wrong type', async () => {
+    const scope = 'https://host.example/site/'
+    const script = enc.encode('console.log("loader")')
+    const stored = new Map<string, Response>([[`${scope}peersite.js?v=2`, new Response(script)], [`${scope}peersite.js`, new Response(script)]])
+    g.caches = { open: async () => ({ match: async (url: string) => stored.get(String(url))?.clone(), delete: async (url: string) => stored.delete(String(url)), put: async () => {} }) }
+    const fetched: string[] = []
+    g.fetch = (async (input: RequestInfo | URL) => {
+      fetched.push(String(input))
+      return new Response(script, { headers: { 'Content-Type': 'text/javascript' } })
+    }) as typeof fetch
+    const state = new WorkerState(scope, { engine: {} as unknown as EngineClient, pins: { 'peersite.js': await pinOf(script) } })
+    // Pins are by file name, the query string included: the cached copy under that key is not trusted (and dropped);
+    // the script comes from the network, with its type.
+    const res = await state.staleWhileRevalidate(new Request(`${scope}peersite.js?v=2`))
+    expect(res.headers.get('content-type')).toBe('text/javascript')
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(script)
+    expect(fetched).toEqual([`${scope}peersite.js?v=2`])
+    expect(stored.has(`${scope}peersite.js?v=2`)).toBe(false)
+  })
 })
 
 describe('who may name a leader\'s infohash', () => {
