@@ -5,7 +5,7 @@
  */
 import { isWebSocketTracker } from './trackers.js'
 import { createHash } from 'node:crypto'
-import { renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { encode as toMagnetURI } from 'magnet-uri'
@@ -361,12 +361,26 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
   // Where the output is while Ctrl-C would stop the process: a signal puts it back and removes the staging folder
   // (one being created as the signal comes is named with this process's id: the next publish sweeps it).
   let moved: 'no' | 'old' | 'done' = 'no'
+  // `moved` changes in a rename's callback, which can run after the signal's though the rename is done on disk: the
+  // folders tell where the output is. The earlier one at `old` goes back, unless the new one is in place already.
   const forget = undoOnSignal((signal) => {
     if (staging === undefined) return
     const old = `${staging}-old`
-    if (moved === 'old') renameSync(old, plan.out)
-    rmSync(moved === 'done' ? old : staging, { recursive: true, force: true, maxRetries: 3 })
-    if (moved !== 'done') process.stderr.write(`peersite: error: ${signal === 'SIGINT' ? 'interrupted' : `${signal} received`}; nothing was written to ${plan.out}\n`)
+    let done = moved === 'done'
+    if (!done && existsSync(old)) {
+      try {
+        renameSync(old, plan.out)
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') {
+          process.stderr.write(`peersite: error: ${plan.out} could not be put back (${String(code)}): the earlier output is in ${old}\n`)
+          return
+        }
+        done = true
+      }
+    }
+    rmSync(done ? old : staging, { recursive: true, force: true, maxRetries: 3 })
+    if (!done) process.stderr.write(`peersite: error: ${signal === 'SIGINT' ? 'interrupted' : `${signal} received`}; nothing was written to ${plan.out}\n`)
   })
   try {
     await mkdir(dirname(plan.out), { recursive: true })

@@ -34,7 +34,12 @@ export function isAlive (pid: number): boolean {
  */
 export function undoOnSignal (undo: (signal: NodeJS.Signals) => void): () => void {
   const handler = (signal: NodeJS.Signals): void => {
-    undo(signal)
+    try {
+      undo(signal)
+    } catch (err) {
+      // One line, not an uncaught exception from the signal handler.
+      process.stderr.write(`peersite: error: ${(err as Error).message}\n`)
+    }
     process.exit(signal === 'SIGINT' ? 130 : 143)
   }
   process.once('SIGINT', handler)
