@@ -1,6 +1,6 @@
 /**
  * The loader's weight: everything a visitor downloads before the first byte of the site (index.html, peersite.js,
- * sw.js, peersite.json, site.torrent) is at most 34.87 KB gzipped, and the browser bundle holds only the engine core
+ * sw.js, peersite.json, site.torrent) is at most 34.88 KB gzipped, and the browser bundle holds only the engine core
  * and the lean WebSocket-tracker discovery: no bittorrent-tracker, simple-peer, webtorrent or Buffer polyfill.
  *
  * The budget was 40 KB (37.4 KB used) until the work on issues 9 and 10 added, measured per merge: the worker's own
@@ -127,6 +127,8 @@
  * connection, bans and strikes on the remote that used an id rather than on the id alone) and +51 B for the tracker
  * client's own limits (a message's values read with typeof checks, at most an hour between announces, answers being
  * made and held connections counted, a held connection's bytes capped): 34,865 B, budget 34.87 KB.
+ * The review's fixes, from 34,864 B measured: a peer whose link died silently may reconnect under its id (peersite.js
+ * +13 B; the `_redirects` values' pchar are in the generic sw.js only): 34,877 B, budget 34.883 KB.
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -138,7 +140,7 @@ import { publishSite } from '../../cli/lib/publish.js'
 import { makeTempDir } from '../helpers/tmp.js'
 import { assertLoaderBuilt, loaderDir, repoRoot } from './harness.js'
 
-const BUDGET_BYTES = 34_870
+const BUDGET_BYTES = 34_883
 const FORBIDDEN = /node_modules\/(bittorrent-tracker|simple-peer|@thaunknown\/simple-peer|webtorrent|buffer|readable-stream|events|debug)\//
 
 const gz = (bytes: Uint8Array): number => gzipSync(bytes, { level: 9 }).length
@@ -208,7 +210,7 @@ describe('loader budget', () => {
     expect(main.get('loader/prefetch.ts') ?? 0).toBeLessThan(400)
   })
 
-  it('everything before the first site byte is at most 34.87 KB gzipped', async () => {
+  it('everything before the first site byte is at most 34.88 KB gzipped', async () => {
     assertLoaderBuilt()
     const tmp = await makeTempDir('peersite-budget-')
     try {
