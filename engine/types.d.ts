@@ -25,6 +25,8 @@ declare module 'bittorrent-tracker' {
     getSwarm (infoHash: string, cb: (err: Error | null, swarm: unknown) => void): void
     createSwarm (infoHash: string, cb: (err: Error | null, swarm: unknown) => void): void
     _onScrape (params: { info_hash?: unknown }, cb: (err: Error | null, response?: unknown) => void): void
+    /** Internal: every announce (HTTP, UDP, WebSocket), after parsing; `params.info_hash` is hex. */
+    _onAnnounce (params: object, cb: (err: Error | null, response?: unknown) => void): void
   }
   export default class Client extends EventEmitter {
     constructor (opts: Record<string, unknown>)

@@ -34,6 +34,8 @@ export interface TrackerServerInit {
   intervalMs?: number
   /** Also answer UDP announces on the same port number (default true). */
   udp?: boolean
+  /** Swarms one WebSocket may join (default MAX_SWARMS_PER_SOCKET); lower in tests. */
+  maxSwarmsPerSocket?: number
 }
 
 /**
@@ -52,13 +54,21 @@ interface TrackerSocket {
   onSend?: (err?: Error) => void
 }
 
+/** What bittorrent-tracker's _onAnnounce receives from a WebSocket (parse-websocket.js): info_hash as hex. */
+interface AnnounceParams {
+  type?: string
+  event?: string
+  info_hash: string
+  socket?: TrackerSocket
+}
+
 /**
  * Why a WebSocket message must not reach bittorrent-tracker, or undefined if it may. The server trusts more than it
  * checks: it sends `offers[i].offer` to peers from a later tick with no try (an `offers` entry that is not an
  * object threw out of the process), maps a scrape's `info_hash` whatever it is, and answers a scrape without one
  * with every swarm it knows. Checked here: the shapes that peersite's and bittorrent-tracker's clients send.
  */
-export function refusedMessage (msg: unknown, joined: readonly string[]): string | undefined {
+export function refusedMessage (msg: unknown, joined: ReadonlySet<string>, maxSwarms = MAX_SWARMS_PER_SOCKET): string | undefined {
   if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return 'a message must be a JSON object'
   const m = msg as Record<string, unknown>
   if (m.action === 'scrape') {
@@ -80,10 +90,25 @@ export function refusedMessage (msg: unknown, joined: readonly string[]): string
       return 'an answer must be { answer: { type, sdp }, offer_id, to_peer_id }'
     }
   }
-  if (joined.length >= MAX_SWARMS_PER_SOCKET && !joined.includes(Buffer.from(m.info_hash, 'binary').toString('hex'))) {
-    return `one connection may join at most ${MAX_SWARMS_PER_SOCKET} swarms`
+  if (joined.size >= maxSwarms && !joined.has(m.info_hash)) {
+    return `one connection may join at most ${maxSwarms} swarms`
   }
   return undefined
+}
+
+/**
+ * The answer to a refused message, shaped as bittorrent-tracker's server answers a failed announce or scrape:
+ * `{ action, 'failure reason', info_hash }`. Its client reads an announce failure as a warning for the torrent of
+ * that info_hash only; a message without `action` it takes for a broken socket, and every torrent sharing that
+ * socket would drop it, reconnect and announce again (websocket-tracker.js _onSocketData).
+ */
+export function refusal (msg: unknown, reason: string): Record<string, unknown> {
+  const m = isObject(msg) ? msg : {}
+  const out: Record<string, unknown> = {}
+  if (m.action === 'announce' || m.action === 'scrape') out.action = m.action
+  out['failure reason'] = reason
+  if (typeof m.info_hash === 'string') out.info_hash = m.info_hash
+  return out
 }
 
 function isObject (v: unknown): v is Record<string, unknown> {
@@ -105,24 +130,62 @@ function isBinaryId (v: unknown): v is string {
  * one announce throws there is a warning, never the end of the process.
  */
 class GuardedServer extends Server {
+  readonly #maxSwarms: number
+  /**
+   * The swarms (binary info_hash) each WebSocket has joined, counted here when a message is accepted. Not the
+   * server's socket.infoHashes: it fills that only once the swarm is found or made, ticks later, and ws delivers
+   * every frame of one TCP read in one tick, so a burst of announces would all pass a check against it.
+   */
+  readonly #joined = new WeakMap<object, Set<string>>()
+
+  constructor (opts: Record<string, unknown> & { maxSwarmsPerSocket?: number }) {
+    const { maxSwarmsPerSocket, ...rest } = opts
+    super(rest)
+    this.#maxSwarms = maxSwarmsPerSocket ?? MAX_SWARMS_PER_SOCKET
+  }
+
   override _onWebSocketRequest (socket: unknown, opts: unknown, params: unknown): void {
     const s = socket as TrackerSocket
+    let joined = this.#joined.get(s)
+    if (joined === undefined) this.#joined.set(s, joined = new Set())
+    let msg: unknown
     let reason: string | undefined
     try {
-      reason = refusedMessage(JSON.parse(String(params)), s.infoHashes ?? [])
+      msg = JSON.parse(String(params))
+      reason = refusedMessage(msg, joined, this.#maxSwarms)
     } catch {
       reason = 'a message must be JSON'
     }
     if (reason === undefined) {
       try {
         super._onWebSocketRequest(socket, opts, params)
+        const m = msg as { action: string, info_hash: string, event?: unknown }
+        if (m.action === 'announce') {
+          // A stopped announce leaves its swarm (the server's swarm.js does so on a later tick).
+          if (m.event === 'stopped') joined.delete(m.info_hash)
+          else joined.add(m.info_hash)
+        }
         return
       } catch (err) {
         reason = (err as Error).message
       }
     }
-    s.send(JSON.stringify({ 'failure reason': reason }), s.onSend)
+    s.send(JSON.stringify(refusal(msg, reason)), s.onSend)
     this.emit('warning', new Error(`WebSocket message refused: ${reason}`))
+  }
+
+  override _onAnnounce (params: AnnounceParams, cb: (err: Error | null, response?: unknown) => void): void {
+    super._onAnnounce(params, (err, response) => {
+      try {
+        cb(err, response)
+      } finally {
+        // The server's answer to a WebSocket announce puts its info_hash back on socket.infoHashes even when the
+        // announce was `stopped` (swarm.js took it off just before): take it off again, or that list only grows.
+        const list = params.type === 'ws' && params.event === 'stopped' ? params.socket?.infoHashes : null
+        const i = list?.indexOf(params.info_hash) ?? -1
+        if (list != null && i !== -1) list.splice(i, 1)
+      }
+    })
   }
 
   override getSwarm (infoHash: string, cb: (err: Error | null, swarm: unknown) => void): void {
@@ -158,7 +221,8 @@ export async function startTrackerServer (init: TrackerServerInit = {}): Promise
     http: true,
     ws: { maxPayload: MAX_MESSAGE_BYTES },
     stats: false,
-    interval: init.intervalMs ?? 30_000
+    interval: init.intervalMs ?? 30_000,
+    maxSwarmsPerSocket: init.maxSwarmsPerSocket
   })
   // The tracker reports bad announces from clients as warnings; they are the clients' problem, not ours.
   server.on('warning', () => {})

@@ -4,6 +4,7 @@
  * process (an uncaught exception here fails the run), and the tracker goes on serving honest peers.
  */
 import { afterEach, expect, it } from 'vitest'
+import Client from 'bittorrent-tracker'
 import WebSocket from 'ws'
 import { MAX_MESSAGE_BYTES, MAX_SWARMS_PER_SOCKET, startTrackerServer, type TrackerServer } from '../../../cli/lib/tracker-server.js'
 
@@ -16,8 +17,8 @@ afterEach(async () => {
 
 const HASH = 'z'.repeat(20)
 
-async function tracker (): Promise<TrackerServer> {
-  const t = await startTrackerServer({ udp: false })
+async function tracker (init: { maxSwarmsPerSocket?: number } = {}): Promise<TrackerServer> {
+  const t = await startTrackerServer({ udp: false, ...init })
   servers.push(t)
   return t
 }
@@ -54,7 +55,7 @@ it('an offers entry that is not an offer is refused; the tracker still hands hon
   const b = await connect(t)
   for (const offers of [[null], [5], ['x'], [{}], [{ offer: null, offer_id: 'x' }], [{ offer: { sdp: 1 }, offer_id: 'x' }], [{ offer: { sdp: '' } }], 'abc', { length: 3 }]) {
     b.ws.send(announce('B', { offers, event: undefined }))
-    expect(await b.next()).toEqual({ 'failure reason': expect.stringContaining('offer') })
+    expect(await b.next()).toEqual({ action: 'announce', 'failure reason': expect.stringContaining('offer'), info_hash: HASH })
   }
   b.ws.send(announce('B', { offers: [offer] }))
   expect(await b.next()).toMatchObject({ action: 'announce' })
@@ -84,7 +85,7 @@ it('a scrape must name its info_hash (a full scrape would list every swarm on th
   await a.next()
   for (const scrape of [{ action: 'scrape' }, { action: 'scrape', info_hash: [] }]) {
     a.ws.send(JSON.stringify(scrape))
-    expect(await a.next()).toEqual({ 'failure reason': 'a scrape must name its info_hash' })
+    expect(await a.next()).toEqual({ action: 'scrape', 'failure reason': 'a scrape must name its info_hash' })
   }
   a.ws.send(JSON.stringify({ action: 'scrape', info_hash: HASH }))
   expect(await a.next()).toMatchObject({ action: 'scrape', files: { [HASH]: { complete: 1 } } })
@@ -113,7 +114,69 @@ it(`one socket joins at most ${MAX_SWARMS_PER_SOCKET} swarms`, async () => {
   for (let i = 0; i < MAX_SWARMS_PER_SOCKET; i++) a.ws.send(announce('A', { info_hash: String(i).padStart(20, 'h') }))
   for (let i = 0; i < MAX_SWARMS_PER_SOCKET; i++) expect(await a.next()).toMatchObject({ action: 'announce' })
   a.ws.send(announce('A', { info_hash: 'n'.repeat(20) }))
-  expect(await a.next()).toEqual({ 'failure reason': expect.stringContaining('at most') })
+  expect(await a.next()).toEqual({ action: 'announce', 'failure reason': expect.stringContaining('at most'), info_hash: 'n'.repeat(20) })
   a.ws.send(announce('A', { info_hash: '0'.padStart(20, 'h'), event: 'update' }))
   expect(await a.next()).toMatchObject({ action: 'announce' })
+  // A stopped swarm no longer counts: another may take its place.
+  a.ws.send(announce('A', { info_hash: '0'.padStart(20, 'h'), event: 'stopped' }))
+  expect(await a.next()).toMatchObject({ action: 'announce' })
+  a.ws.send(announce('A', { info_hash: 'n'.repeat(20) }))
+  expect(await a.next()).toMatchObject({ action: 'announce', complete: 1, info_hash: 'n'.repeat(20) })
+  a.ws.send(announce('A', { info_hash: 'm'.repeat(20) }))
+  expect(await a.next()).toEqual({ action: 'announce', 'failure reason': expect.stringContaining('at most'), info_hash: 'm'.repeat(20) })
+})
+
+it(`a burst of announces in one write still joins at most ${MAX_SWARMS_PER_SOCKET} swarms (the server counts its joins ticks later)`, async () => {
+  const t = await tracker()
+  const a = await connect(t)
+  const n = MAX_SWARMS_PER_SOCKET + 44
+  // Sent without waiting for answers: ws hands the tracker every frame of one read in one tick.
+  for (let i = 0; i < n; i++) a.ws.send(announce('A', { info_hash: String(i).padStart(20, 'b') }))
+  const answers: Array<Record<string, unknown>> = []
+  for (let i = 0; i < n; i++) answers.push(await a.next())
+  expect(answers.filter((m) => m['failure reason'] === undefined)).toHaveLength(MAX_SWARMS_PER_SOCKET)
+  expect(answers.filter((m) => String(m['failure reason']).includes('at most'))).toHaveLength(n - MAX_SWARMS_PER_SOCKET)
+  const b = await connect(t)
+  b.ws.send(JSON.stringify({ action: 'scrape', info_hash: [String(0).padStart(20, 'b'), String(n - 1).padStart(20, 'b')] }))
+  expect(await b.next()).toMatchObject({ files: { [String(0).padStart(20, 'b')]: { complete: 1 }, [String(n - 1).padStart(20, 'b')]: { complete: 0 } } })
+})
+
+it('a refusal is a warning for its own torrent only: bittorrent-tracker\'s client keeps the other torrents on the shared socket', async () => {
+  const t = await tracker({ maxSwarmsPerSocket: 2 })
+  // Three clients of one announce URL share one WebSocket (the client's socket pool). No offers: numwant 0.
+  const clients = ['a', 'b', 'c'].map((c) => {
+    const client = new Client({ infoHash: c.repeat(40), peerId: c.repeat(40), announce: [t.url], port: 6881, wrtc: {}, getAnnounceOpts: () => ({ numwant: 0 }) })
+    const warnings: string[] = []
+    const updates: string[] = []
+    client.on('warning', (err: Error) => warnings.push(err.message))
+    client.on('update', (data: { action?: unknown, complete: number }) => updates.push(String(data.complete)))
+    return { client, warnings, updates }
+  })
+  try {
+    const [a, b, c] = clients as [typeof clients[0], typeof clients[0], typeof clients[0]]
+    const until = async (ok: () => boolean): Promise<void> => {
+      for (let i = 0; i < 200 && !ok(); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+      expect(ok()).toBe(true)
+    }
+    a.client.start()
+    await until(() => a.updates.length === 1)
+    b.client.start()
+    await until(() => b.updates.length === 1)
+    c.client.start()
+    await until(() => c.warnings.length === 1)
+    expect(c.warnings[0]).toContain('at most 2 swarms')
+    // A refusal without `action` would have ended every tracker on the socket: warnings, reconnects, re-announces.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(a.warnings).toEqual([])
+    expect(b.warnings).toEqual([])
+    expect(c.warnings).toHaveLength(1)
+    // a leaves its swarm; c may now join.
+    a.client.stop()
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    c.client.update()
+    await until(() => c.updates.length === 1)
+    expect(a.warnings.concat(b.warnings)).toEqual([])
+  } finally {
+    for (const { client } of clients) client.destroy()
+  }
 })
