@@ -40,10 +40,11 @@ export interface TrackerServerInit {
 
 /**
  * The largest WebSocket message the tracker reads (ws's default is 100 MiB). The largest honest one is an announce
- * with its offers: peersite and bittorrent-tracker's client send at most 10, each an SDP of 0.5-4 KB (more with many
- * ICE candidates), so 64 KiB leaves room several times over; a longer message closes its socket (code 1009).
+ * with its offers: peersite sends up to 10, each an SDP of 0.5-4 KB, but 5-7 KB and more with many ICE candidates
+ * (Docker bridges, IPv6, TURN), and JSON escapes every \r\n; 256 KiB leaves room for 10 offers of 16 KiB. A
+ * longer message closes its socket (code 1009).
  */
-export const MAX_MESSAGE_BYTES = 64 * 1024
+export const MAX_MESSAGE_BYTES = 256 * 1024
 /** Swarms one WebSocket may join: a browser tab joins a handful, a WebTorrent client one per torrent it shares. */
 export const MAX_SWARMS_PER_SOCKET = 256
 

@@ -104,7 +104,17 @@ it(`a message over ${MAX_MESSAGE_BYTES} bytes closes its socket (1009) before th
   a.ws.send(announce('A', { junk: 'x'.repeat(MAX_MESSAGE_BYTES) }))
   expect(await closed).toBe(1009)
   const b = await connect(t)
-  b.ws.send(announce('B', { offers: [offer, offer, offer, offer, offer, offer, offer, offer, offer, offer].map((o) => ({ ...o, offer: { type: 'offer', sdp: 's'.repeat(4000) } })) }))
+  // An honest announce at its largest: 10 offers, each an SDP of ~16 KiB (many ICE candidates: Docker bridges, IPv6,
+  // TURN), \r\n escaped by JSON.
+  const sdp = (n: number): string => ['v=0', 'o=- 4611731400430051336 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0',
+    'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'c=IN IP4 0.0.0.0', 'a=ice-ufrag:abcd', 'a=ice-pwd:0123456789abcdefghijklmn',
+    'a=fingerprint:sha-256 ' + Array.from({ length: 32 }, () => 'AB').join(':'), 'a=setup:actpass', 'a=mid:0', 'a=sctp-port:5000',
+    ...Array.from({ length: n }, (_, i) => `a=candidate:${1000000000 + i} 1 udp ${2122260223 - i} ${i % 2 === 0 ? `172.${17 + (i % 14)}.0.1` : `2001:db8:${i.toString(16)}::1`} ${50000 + i} typ ${i % 5 === 4 ? 'relay raddr 203.0.113.7 rport 3478' : 'host'} generation 0 network-id ${i}`)].join('\r\n') + '\r\n'
+  const big = sdp(170)
+  expect(JSON.stringify(big).length).toBeGreaterThan(16 * 1024)
+  const message = announce('B', { offers: Array.from({ length: 10 }, (_, i) => ({ offer: { type: 'offer', sdp: big }, offer_id: String(i).padStart(20, 'o') })) })
+  expect(message.length).toBeGreaterThan(160 * 1024)
+  b.ws.send(message)
   expect(await b.next()).toMatchObject({ action: 'announce' })
 })
 
