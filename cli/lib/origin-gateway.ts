@@ -39,13 +39,28 @@ export interface OriginGateway {
 
 const SECURITY_HEADERS = { 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' }
 
+/**
+ * The host names of the front page: localhost, loopback, and the address listened on unless it is every address,
+ * each as a browser writes it in the Host header (lowercase; IPv6 in brackets, in its shortest form: `--host
+ * 2001:DB8:0:0::5` is `[2001:db8::5]`).
+ */
+export function ownHostNames (host: string): Set<string> {
+  const names = new Set(['localhost', '127.0.0.1', '[::1]'])
+  if (host === '0.0.0.0' || host === '::') return names
+  const literal = host.includes(':') ? `[${host}]` : host
+  try {
+    names.add(new URL(`http://${literal}/`).hostname)
+  } catch {
+    names.add(literal.toLowerCase())
+  }
+  return names
+}
+
 export async function startOriginGateway (init: OriginGatewayInit): Promise<OriginGateway> {
   const files = await buildGenericLoader(init)
   const host = init.host ?? '127.0.0.1'
   const requests: OriginGateway['requests'] = []
-  // The front page's host names: localhost, loopback, and the address listened on unless it is every address.
-  const ownHosts = new Set(['localhost', '127.0.0.1', '[::1]'])
-  if (host !== '0.0.0.0' && host !== '::') ownHosts.add(host.includes(':') ? `[${host}]` : host.toLowerCase())
+  const ownHosts = ownHostNames(host)
   let port = 0
 
   const send = (res: ServerResponse, status: number, type: string, body: Buffer | string, head: boolean, extra: Record<string, string> = {}): void => {

@@ -8,7 +8,7 @@ import { connect } from 'node:net'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startOriginGateway, type OriginGateway } from '../../../cli/lib/origin-gateway.js'
+import { ownHostNames, startOriginGateway, type OriginGateway } from '../../../cli/lib/origin-gateway.js'
 import { siteIdOf } from '../../../engine/util/site-id.js'
 import { spawn } from 'node:child_process'
 import { cliPath, cliSandbox, runCli } from './helpers.js'
@@ -112,6 +112,7 @@ describe('peersite gateway: what each host and path gets', () => {
     expect((await get(gateway, `${ID}.localhost.`, '/')).status).toBe(200)
   })
 
+
   it('a request target or Host no URL parser takes is a 400 or a 404, never a crash', async () => {
     const status = async (target: string, host: string): Promise<string> =>
       (await raw(gateway, `GET ${target} HTTP/1.1\r\nHost: ${host}:${gateway.port}\r\nConnection: close\r\n\r\n`)).split('\r\n')[0] ?? ''
@@ -140,6 +141,17 @@ describe('peersite gateway: what each host and path gets', () => {
     }
     expect((await get(gateway, `${ID}.localhost`, '/')).status).toBe(200)
   })
+})
+
+it('the --host address is known as a browser writes it: lowercase, IPv6 in brackets and shortest form', () => {
+  for (const host of ['2001:DB8::5', '2001:db8:0:0::5', '2001:0db8:0000:0000:0000:0000:0000:0005']) {
+    expect(ownHostNames(host), host).toContain('[2001:db8::5]')
+  }
+  expect(ownHostNames('::FFFF:127.0.0.1')).toContain('[::ffff:7f00:1]')
+  expect(ownHostNames('My-Host.Example')).toContain('my-host.example')
+  expect(ownHostNames('192.168.1.5')).toContain('192.168.1.5')
+  expect([...ownHostNames('0.0.0.0')]).toEqual(['localhost', '127.0.0.1', '[::1]'])
+  expect([...ownHostNames('::')]).toEqual(['localhost', '127.0.0.1', '[::1]'])
 })
 
 /** One request written as is (Node's client would refuse some of these), and the whole answer as text. */
