@@ -71,7 +71,9 @@ export async function startOriginGateway (init: OriginGatewayInit): Promise<Orig
 
   const answer = (req: IncomingMessage, res: ServerResponse): void => {
     const hostHeader = String(req.headers.host ?? '')
-    const hostname = hostHeader.replace(/:\d+$/, '').replace(/\.$/, '').toLowerCase()
+    // A trailing dot is kept: `<id>.localhost.` is an origin of its own in browsers, and a site has one origin
+    // (siteIdFromHost refuses the empty label, as the page and the worker do), so it is a 404 like any other name.
+    const hostname = hostHeader.replace(/:\d+$/, '').toLowerCase()
     const head = req.method === 'HEAD'
     const url = requestUrl(req.url, 'http://gateway.invalid')
     const path = url?.pathname ?? String(req.url)

@@ -109,9 +109,15 @@ describe('peersite gateway: what each host and path gets', () => {
         expect((await get(gateway, host, path)).status, `${host}${path}`).toBe(404)
       }
     }
-    expect((await get(gateway, `${ID}.localhost.`, '/')).status).toBe(200)
   })
 
+  it('a trailing dot is another origin, not the site\'s (its page would find no site there): 404', async () => {
+    for (const path of ['/', '/sw.js', '/peersite.js']) {
+      expect((await get(gateway, `${ID}.localhost.`, path)).status, path).toBe(404)
+    }
+    expect((await get(gateway, 'localhost.', '/')).status).toBe(404)
+    expect((await get(gateway, `${ID}.localhost`, '/')).status).toBe(200)
+  })
 
   it('a request target or Host no URL parser takes is a 400 or a 404, never a crash', async () => {
     const status = async (target: string, host: string): Promise<string> =>

@@ -42,6 +42,8 @@ describe('site ids (RFC 4648 base32, lowercase, no padding)', () => {
     expect(siteIdFromHost(`${id.toUpperCase()}.sites.example`)).toMatchObject({ infoHash })
     expect(siteIdFromHost(id)).toBeUndefined() // a bare label is not a gateway address
     expect(siteIdFromHost(`${id}.`)).toBeUndefined()
+    // A trailing dot is an origin of its own in browsers: no site there (the gateway answers it 404 too).
+    expect(siteIdFromHost(`${id}.localhost.`)).toBeUndefined()
     expect(siteIdFromHost(`www.${id}.localhost`)).toBeUndefined()
     expect(siteIdFromHost('localhost')).toBeUndefined()
   })
