@@ -24,7 +24,7 @@ import { finishSiteIndex, planSiteIndex, wantsIndex, type BuiltSection, type Sit
 import { buildTorrent, parseTorrentBytes } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
 import { realpathOrNearest } from './paths.js'
-import { isAlive, undoOnSignal } from './signals.js'
+import { isAlive, stagingLeftovers, undoOnSignal } from './signals.js'
 import { addedFiles, checkAddedFiles, copyAddedFiles, type EarlierOutput } from './output-folder.js'
 import { describeSystemError, systemReason } from './system-errors.js'
 import { loadOrCreateSiteKey, type SiteKey } from './site-key.js'
@@ -466,18 +466,11 @@ function stagingPrefix (out: string): string {
  */
 async function sweepStaging (out: string, unnamed: boolean): Promise<void> {
   const prefix = stagingPrefix(out)
-  let names: string[]
-  try {
-    names = await readdir(dirname(out))
-  } catch {
-    return
-  }
-  for (const name of names) {
-    if (!name.startsWith(prefix)) continue
-    const match = /^(?:(\d+)-)?[A-Za-z0-9]{6}(-old)?$/.exec(name.slice(prefix.length))
+  for (const rest of await stagingLeftovers(out, prefix)) {
+    const match = /^(?:(\d+)-)?[A-Za-z0-9]{6}(-old)?$/.exec(rest)
     if (match === null) continue
     if (match[1] === undefined ? !unnamed : (Number(match[1]) === process.pid || isAlive(Number(match[1])))) continue
-    const path = join(dirname(out), name)
+    const path = join(dirname(out), prefix + rest)
     try {
       if (match[2] !== undefined && !await exists(out)) await rename(path, out)
       else await rm(path, { recursive: true, force: true })

@@ -1,4 +1,6 @@
 /** Long-running commands end on SIGINT (Ctrl-C) or SIGTERM, closing cleanly; a second signal exits at once. */
+import { readdir } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { PeersiteError } from '../../engine/errors.js'
 
 export function waitForShutdown (onSecondSignal: () => void = () => process.exit(130)): Promise<NodeJS.Signals> {
@@ -15,6 +17,15 @@ export function waitForShutdown (onSecondSignal: () => void = () => process.exit
     process.on('SIGINT', handler)
     process.on('SIGTERM', handler)
   })
+}
+
+/**
+ * The staging folders beside `out` whose names start with `prefix` (what follows the prefix, for the caller to read
+ * its process id from), none when the parent folder cannot be read.
+ */
+export async function stagingLeftovers (out: string, prefix: string): Promise<string[]> {
+  const names = await readdir(dirname(out)).catch(() => [] as string[])
+  return names.filter((name) => name.startsWith(prefix)).map((name) => name.slice(prefix.length))
 }
 
 /** Whether a process runs (someone else's too): a staging folder named after a dead one is left over. */

@@ -23,7 +23,7 @@ import type { PointerExchange } from '../../engine/pointer-exchange.js'
 import type { Peer } from '../../engine/wire/peer.js'
 import type { BtNetwork } from './bt-network.js'
 import { isWebSocketTracker } from './trackers.js'
-import { isAlive } from './signals.js'
+import { isAlive, stagingLeftovers } from './signals.js'
 
 /** Peers, bytes up and down, rates, verified bytes: the engine's figures. */
 export type SwarmStats = TorrentStats
@@ -238,17 +238,10 @@ function stagingPrefix (out: string): string {
  */
 async function removeDeadStaging (out: string): Promise<void> {
   const prefix = stagingPrefix(out)
-  let names: string[]
-  try {
-    names = await readdir(dirname(out))
-  } catch {
-    return
-  }
-  for (const name of names) {
-    if (!name.startsWith(prefix)) continue
-    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1])
+  for (const rest of await stagingLeftovers(out, prefix)) {
+    const pid = Number(/^(\d+)-/.exec(rest)?.[1])
     if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue
-    await rm(join(dirname(out), name), { recursive: true, force: true })
+    await rm(join(dirname(out), prefix + rest), { recursive: true, force: true })
   }
 }
 
