@@ -13,7 +13,7 @@
  */
 import { WEB_SEED_DEADLINE_MS, WEB_SEED_MAX_RUN_BYTES, WEB_SEED_RETRY_MS } from './constants.js'
 import { WebSeedError } from './errors.js'
-import { concatBytes } from './util/bytes.js'
+import { readBodyAtMost } from './util/read-body.js'
 import { fileSlices, pieceLengthAt, type Metainfo, type TorrentFile } from './metainfo/index.js'
 import type { Torrent } from './torrent.js'
 
@@ -190,7 +190,8 @@ export class WebSeeds {
         if (res.status === 404) throw new MissingFile(slice.file.index)
         if (res.status !== 206 && res.status !== 200) throw new WebSeedError(seed.url, `HTTP ${res.status} for ${slice.file.path}`)
         // A 206 holds the slice, a 200 the whole file: read no more than that (a server may send gigabytes).
-        const body = await readAtMost(res, seed.url, res.status === 200 ? slice.file.length : slice.length)
+        const max = res.status === 200 ? slice.file.length : slice.length
+        const body = await readBodyAtMost(res, max, () => new WebSeedError(seed.url, `answer longer than the ${max} bytes asked`))
         // A server that ignores Range sends the whole file (200): take the slice from it.
         const bytes = res.status === 200 && body.length === slice.file.length
           ? body.subarray(slice.fileOffset, slice.fileOffset + slice.length)
@@ -207,27 +208,5 @@ export class WebSeeds {
     if (this.#tick !== undefined) clearInterval(this.#tick)
     for (const timer of this.#timers.values()) clearTimeout(timer)
     this.#timers.clear()
-  }
-}
-
-/** A response body of at most `max` bytes: a longer one (by its Content-Length, or once read that far) is an error. */
-async function readAtMost (res: Response, url: string, max: number): Promise<Uint8Array> {
-  const tooLong = (): WebSeedError => new WebSeedError(url, `answer longer than the ${max} bytes asked`)
-  if (Number(res.headers.get('content-length') ?? 0) > max) {
-    void res.body?.cancel().catch(() => {})
-    throw tooLong()
-  }
-  const reader = res.body?.getReader()
-  // Chunks, not one buffer of `max` bytes: a 200 is sized by the whole file before any of it came.
-  const chunks: Uint8Array[] = []
-  let length = 0
-  for (;;) {
-    const chunk = await reader?.read()
-    if (chunk === undefined || chunk.done) return concatBytes(chunks)
-    if ((length += chunk.value.length) > max) {
-      void reader!.cancel().catch(() => {})
-      throw tooLong()
-    }
-    chunks.push(chunk.value)
   }
 }

@@ -10,7 +10,8 @@ import { TRACKER_DEFAULT_INTERVAL_MS, TRACKER_MAX_PEERS, TRACKER_MIN_INTERVAL_MS
 import { parseIp } from '../extensions/ut_pex.js'
 import { TrackerError } from '../errors.js'
 import { BencodeError, bdecode, isBytes, isDict, isInt, type BValue } from '../util/bencode.js'
-import { concatBytes, utf8 } from '../util/bytes.js'
+import { utf8 } from '../util/bytes.js'
+import { readBodyAtMost } from '../util/read-body.js'
 import { announceUdp } from './udp-tracker.js'
 
 export interface PeerAddress {
@@ -79,30 +80,12 @@ export async function announceHttp (url: string, req: AnnounceRequest): Promise<
   try {
     const res = await fetch(full, { signal, redirect: 'follow' })
     if (!res.ok) throw new TrackerError(`tracker ${url}: HTTP ${res.status}`)
-    body = await readCapped(res, MAX_HTTP_ANSWER_BYTES)
+    body = await readBodyAtMost(res, MAX_HTTP_ANSWER_BYTES, () => new TrackerError(`answer larger than ${MAX_HTTP_ANSWER_BYTES} bytes`))
   } catch (err) {
     if (err instanceof TrackerError) throw err
     throw new TrackerError(`tracker ${url}: ${timeout.aborted ? 'no answer in time' : (err as Error).message}`, { cause: err })
   }
   return parseHttpAnswer(url, body)
-}
-
-async function readCapped (res: Response, max: number): Promise<Uint8Array> {
-  const reader = res.body?.getReader()
-  if (reader === undefined) return new Uint8Array(0)
-  const chunks: Uint8Array[] = []
-  let total = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    total += value.length
-    if (total > max) {
-      await reader.cancel()
-      throw new TrackerError(`answer larger than ${max} bytes`)
-    }
-    chunks.push(value)
-  }
-  return concatBytes(chunks)
 }
 
 /** Reads a tracker's bencoded answer: `failure reason`, `interval`, `peers` (compact or a list), `peers6`. */
