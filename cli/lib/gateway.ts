@@ -25,8 +25,6 @@ import { describeSystemError } from './system-errors.js'
 import { requestUrl } from './request-url.js'
 import { swarmParts, type SwarmOptions } from './swarm.js'
 
-export { requestUrl }
-
 /** Like the worker's STALL_TIMEOUT_MS: a read that gets no bytes for this long answers 504 (or is cut off). */
 export const GATEWAY_STALL_TIMEOUT_MS = 60_000
 

@@ -193,3 +193,16 @@ export async function resolvePointer (opts: SwarmOptions & {
   if (current === undefined) throw (settling as PointerSettle | undefined)?.fork ?? new PeersiteError('no valid record for this site key', 'ERR_POINTER_NONE')
   return current
 }
+
+/**
+ * resolvePointer for a command that the first Ctrl-C or SIGTERM stops while it waits (`seed` and `serve` of a site
+ * address, `signal` from abortOnShutdown): stopped, it says so in one line naming what was still missing.
+ */
+export async function resolvePointerUntilStopped (opts: Parameters<typeof resolvePointer>[0] & { signal: AbortSignal }): Promise<VerifiedPointer> {
+  try {
+    return await resolvePointer(opts)
+  } catch (err) {
+    if (!opts.signal.aborted) throw err
+    throw new PeersiteError(`${(opts.signal.reason as Error).message} (no peer showed a record for this site key)`, 'ERR_INTERRUPTED')
+  }
+}

@@ -1,7 +1,7 @@
 /** `peersite seed <out-dir | site.torrent>`: check a published folder against its torrent, then seed it. */
 import { readFile, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
-import { PeersiteError, UsageError } from '../../engine/errors.js'
+import { UsageError } from '../../engine/errors.js'
 import { checkSiteFolder } from '../lib/check.js'
 import { formatBytes } from '../lib/format.js'
 import { MANIFEST_FILE, OUT_SUFFIX, TORRENT_FILE } from '../lib/publish.js'
@@ -9,7 +9,7 @@ import { nodeVerifier } from '../../engine/pointer/node.js'
 import { btpkMagnet, parsePointerAddress, pointerFromJson, pointerId, verifyPointer, type VerifiedPointer } from '../../engine/pointer/index.js'
 import { seedUntilStopped } from '../lib/seeding.js'
 import { PointerStateFile } from '../lib/pointer-state.js'
-import { parseSiteAddress, resolvePointer, startPointerSeeders, type PointerSeeders, type SiteAddress } from '../lib/pointer-swarm.js'
+import { parseSiteAddress, resolvePointerUntilStopped, startPointerSeeders, type PointerSeeders, type SiteAddress } from '../lib/pointer-swarm.js'
 import { abortOnShutdown, waitForShutdown } from '../lib/signals.js'
 import { printAbove, renderSwarmStatus, startStatusLine, warningPrinter, type StatusLine } from '../lib/status.js'
 import { download, fetchMetainfo, startSeeder, type Seeder } from '../lib/swarm.js'
@@ -73,9 +73,7 @@ async function seedAddress (argv: SeedArgs, address: SiteAddress, given: string[
   const onWarning = warningPrinter(() => status)
   const swarm = { trackers, ...(rtcConfig !== undefined ? { rtcConfig } : {}), onWarning }
   process.stderr.write(`finding the newest version of ${btpkMagnet(address.publicKey, address.salt)} from ${trackers.join(' ')}\n`)
-  const first = await resolvePointer({ ...swarm, publicKey: address.publicKey, salt: address.salt, state, signal: stopping }).catch((err: unknown) => {
-    throw stopping.aborted ? new PeersiteError(`${(stopping.reason as Error).message} (no peer showed a record for this site key)`, 'ERR_INTERRUPTED') : err
-  })
+  const first = await resolvePointerUntilStopped({ ...swarm, publicKey: address.publicKey, salt: address.salt, state, signal: stopping })
   let seeder: Seeder | undefined
   let pointers: PointerSeeders | undefined
   let seq = -1

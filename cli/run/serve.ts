@@ -5,14 +5,14 @@
  */
 import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { PeersiteError, UsageError } from '../../engine/errors.js'
+import { UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { MANIFEST_FILE } from '../../worker/protocol.js'
 import { formatBytes } from '../lib/format.js'
 import { formatRequestLog, startGateway, type Gateway } from '../lib/gateway.js'
 import { parseGetSource, type GetSource } from '../lib/get-source.js'
 import { PointerStateFile } from '../lib/pointer-state.js'
-import { parseSiteAddress, resolvePointer, startPointerSeeders, type PointerSeeders } from '../lib/pointer-swarm.js'
+import { parseSiteAddress, resolvePointerUntilStopped, startPointerSeeders, type PointerSeeders } from '../lib/pointer-swarm.js'
 import { btpkMagnet, pointerId, type VerifiedPointer } from '../../engine/pointer/index.js'
 import { abortOnShutdown, waitForShutdown } from '../lib/signals.js'
 import { printAbove, renderSwarmStatus, startStatusLine, warningPrinter, type StatusLine } from '../lib/status.js'
@@ -41,9 +41,7 @@ export async function run (argv: ServeArgs): Promise<void> {
   if (address !== undefined) {
     // A keyed site: the pointer swarm tells the newest version; it is served, and followed below.
     process.stderr.write(`finding the newest version of ${btpkMagnet(address.publicKey, address.salt)} from ${trackers.join(' ')}\n`)
-    pointer = await resolvePointer({ publicKey: address.publicKey, salt: address.salt, trackers, ...(rtcConfig !== undefined ? { rtcConfig } : {}), onWarning, state, signal: stopping }).catch((err: unknown) => {
-      throw stopping.aborted ? new PeersiteError(`${(stopping.reason as Error).message} (no peer showed a record for this site key)`, 'ERR_INTERRUPTED') : err
-    })
+    pointer = await resolvePointerUntilStopped({ publicKey: address.publicKey, salt: address.salt, trackers, ...(rtcConfig !== undefined ? { rtcConfig } : {}), onWarning, state, signal: stopping })
     source = { infoHash: pointer.infoHash, trackers: [], kind: 'infohash' }
   }
   let metainfo: Metainfo | undefined = source!.metainfo
