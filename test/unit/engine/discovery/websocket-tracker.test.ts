@@ -221,7 +221,8 @@ describe('WebSocketTrackerDiscovery with a fake tracker and fake WebRTC', () => 
     expect(FakePeerConnection.instances).toHaveLength(2)
   })
 
-  it('holds a connection that opens before anyone listens, with its bytes, for the first listener', async () => {
+  /** A discovery that nobody listens to yet, whose one offer was answered and whose data channel has just opened. */
+  async function heldChannel (): Promise<{ d: WebSocketTrackerDiscovery, socket: FakeSocket, pc: FakePeerConnection }> {
     const d = new WebSocketTrackerDiscovery({
       infoHash: INFO_HASH,
       peerId: PEER_ID,
@@ -240,6 +241,11 @@ describe('WebSocketTrackerDiscovery with a fake tracker and fake WebRTC', () => 
     await flush()
     const pc = FakePeerConnection.instances[0]!
     pc.channel!.open()
+    return { d, socket, pc }
+  }
+
+  it('holds a connection that opens before anyone listens, with its bytes, for the first listener', async () => {
+    const { d, socket, pc } = await heldChannel()
     pc.channel!.deliver(new Uint8Array([1, 2]))
     pc.channel!.deliver(new Uint8Array([3]))
     const got: Uint8Array[] = []
@@ -255,24 +261,7 @@ describe('WebSocketTrackerDiscovery with a fake tracker and fake WebRTC', () => 
   })
 
   it('drops a held connection that sends more than WS_MAX_HELD_BYTES before anyone listens', async () => {
-    const d = new WebSocketTrackerDiscovery({
-      infoHash: INFO_HASH,
-      peerId: PEER_ID,
-      announce: ['ws://tracker.test/announce'],
-      WebSocket: FakeSocket as unknown as WebSocketConstructor,
-      RTCPeerConnection: FakePeerConnection as unknown as RTCPeerConnectionConstructor,
-      numwant: 1
-    })
-    discoveries.push(d)
-    d.start({ uploaded: 0, downloaded: 0, left: 1 })
-    const socket = FakeSocket.instances.at(-1)!
-    socket.accept()
-    await flush()
-    const offerId = (socket.announces()[0]!.offers as Array<{ offer_id: string }>)[0]!.offer_id
-    socket.receive({ action: 'announce', info_hash: IH, peer_id: RID, offer_id: offerId, answer: { type: 'answer', sdp: 'v=0 a' } })
-    await flush()
-    const pc = FakePeerConnection.instances[0]!
-    pc.channel!.open()
+    const { d, pc } = await heldChannel()
     for (let sent = 0; sent <= WS_MAX_HELD_BYTES; sent += 16_384) pc.channel!.deliver(new Uint8Array(16_384))
     expect(pc.closed).toBe(true)
     const got: Connection[] = []
