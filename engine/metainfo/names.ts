@@ -1,0 +1,82 @@
+/**
+ * File names a disk cannot hold apart. A torrent's paths are distinct strings (parseInfoDictionary refuses exact
+ * duplicates and a file inside a file), yet on Windows and macOS two of them can still be one file: both file systems
+ * ignore case by default (NTFS, APFS, HFS+), and macOS also ignores the Unicode form ("café" with U+00E9 or with
+ * "e" + U+0301: APFS compares names normalisation-insensitively, HFS+ stores them decomposed). Written there, the
+ * second file overwrites the first, and a store that reads verified pieces back without hashing them again would
+ * serve the wrong bytes. Windows also refuses some names outright (CON, aux.txt, a name ending in a dot, `?`).
+ *
+ * Pure: the platform is a parameter (`process.platform` where files are written), so every rule is testable anywhere.
+ * Linux file systems are case-sensitive and keep names as bytes: there, only exact duplicates are a problem.
+ */
+
+/** `process.platform`'s values that matter here; any other behaves as Linux. */
+export type NamePlatform = 'win32' | 'darwin' | (string & {})
+
+const PLATFORM_NAMES: Record<string, string> = { win32: 'Windows', darwin: 'macOS' }
+
+/**
+ * Windows' reserved device names, with or without an extension ("nul.tar.gz" is the device NUL): Microsoft's "Naming
+ * Files, Paths, and Namespaces" lists CON, PRN, AUX, NUL, COM0-9, LPT0-9 and the superscript digits ¹ ² ³.
+ */
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])$/i
+/** "Use any character except": < > : " / \ | ? * and the characters 1 through 31 (NUL is refused everywhere). */
+// eslint-disable-next-line no-control-regex
+const WINDOWS_FORBIDDEN = /[<>:"/\\|?*\u0000-\u001f]/
+
+/**
+ * The first reason `paths` ('/'-separated, as in TorrentFile.path) cannot be written side by side on `platform`, as
+ * one line naming the paths; undefined if there is none. Folders count too: a file "x" and a file "X/y" cannot both
+ * be made on Windows or macOS, and "a/B" and "A/b" are one file there. Folders that differ only in case ("A/x" and
+ * "a/y") are not a problem: the file system makes them one folder, and both files are kept.
+ */
+export function fileNameProblem (paths: readonly string[], platform: NamePlatform): string | undefined {
+  const where = PLATFORM_NAMES[platform] ?? platform
+  const fold = nameKey(platform)
+  /** Each name seen (a file or a folder), by its key on this platform, with the first path that holds it. */
+  const seen = new Map<string, { readonly name: string, readonly file: boolean, readonly path: string }>()
+  for (const path of paths) {
+    const parts = path.split('/')
+    let name = ''
+    for (const [i, part] of parts.entries()) {
+      if (platform === 'win32') {
+        const reason = windowsNameProblem(part)
+        if (reason !== undefined) return `${path}: ${JSON.stringify(part)} ${reason} on Windows`
+      }
+      name = i === 0 ? part : `${name}/${part}`
+      const file = i === parts.length - 1
+      const key = fold(name)
+      const other = seen.get(key)
+      if (other === undefined) {
+        seen.set(key, { name, file, path })
+        continue
+      }
+      // Two folders that are one: their files share it, which loses nothing. Two files, or a file and a folder,
+      // cannot: one overwrites the other, or cannot be made at all.
+      if (!other.file && !file) continue
+      if (other.name === name) return other.file && file ? `duplicate file path ${path}` : `${other.file ? path : other.path} is inside the file ${name}`
+      return `${other.path} and ${path} are the same ${other.file && file ? 'file' : 'name'} on ${where} (names that differ only in case or Unicode form)`
+    }
+  }
+  return undefined
+}
+
+/** What two names must share to be one on `platform`: the name itself on Linux. */
+function nameKey (platform: NamePlatform): (name: string) => string {
+  // NTFS compares names by upper-casing them, without Unicode normalisation: "é" and "e" + U+0301 stay two files.
+  if (platform === 'win32') return (name) => name.toLowerCase()
+  // APFS and HFS+ fold case and normalise (NFD on HFS+, either form on APFS): compare both in one form.
+  if (platform === 'darwin') return (name) => name.normalize('NFC').toLowerCase()
+  return (name) => name
+}
+
+/** Why Windows refuses `name` as a file or folder name ("is reserved"...), or undefined. */
+function windowsNameProblem (name: string): string | undefined {
+  const bad = WINDOWS_FORBIDDEN.exec(name)
+  if (bad !== null) return `holds ${JSON.stringify(bad[0])}, which is not allowed in a file name`
+  // Windows drops a trailing dot or space when it opens a file: "a." would be the file "a".
+  if (name.endsWith('.') || name.endsWith(' ')) return 'ends in a dot or a space, which is dropped'
+  // Windows matches a device name before the first dot, and ignores spaces before that dot ("CON .txt").
+  if (WINDOWS_DEVICE.test(name.split('.')[0]!.trimEnd())) return 'is a reserved device name'
+  return undefined
+}
