@@ -23,7 +23,7 @@ import { MAX_REDIRECTS_BYTES, parseRedirects, REDIRECTS_FILE, type RedirectRule 
 import { formatBytes, formatDuration } from './format.js'
 import { describeSystemError } from './system-errors.js'
 import { requestUrl } from './request-url.js'
-import { swarmParts, type SwarmOptions } from './swarm.js'
+import { fsStoreOrRefusal, swarmParts, type SwarmOptions } from './swarm.js'
 
 /** Like the worker's STALL_TIMEOUT_MS: a read that gets no bytes for this long answers 504 (or is cut off). */
 export const GATEWAY_STALL_TIMEOUT_MS = 60_000
@@ -94,7 +94,13 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
   try {
     const parts = init.createDiscovery !== undefined ? { createDiscovery: init.createDiscovery } : swarmParts(init)
     torrent = new Torrent({
-      createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: storeDir, files: m.files }),
+      // Known metainfo: a store this platform cannot make throws here, to the caller. From peers: warned and stopped.
+      createStore: (m) => init.metainfo !== undefined
+        ? new FsStore({ pieceLength: m.pieceLength, length: m.length, root: storeDir, files: m.files })
+        : fsStoreOrRefusal(m, storeDir, undefined, (err) => {
+          init.onWarning?.(`${err.message}: not served`)
+          setImmediate(() => { void torrent.destroy() })
+        }),
       createDiscovery: parts.createDiscovery
     }, {
       infoHash: init.infoHash,

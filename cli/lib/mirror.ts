@@ -28,7 +28,7 @@ import type { Peer } from '../../engine/wire/peer.js'
 import { parseGetSource, type GetSource } from './get-source.js'
 import { parseSiteAddress, resolvePointer, startPointerSeeders, type PointerSeeders, type SiteAddress } from './pointer-swarm.js'
 import { PointerStateFile } from './pointer-state.js'
-import { swarmParts, type SwarmOptions } from './swarm.js'
+import { fsStoreOrRefusal, swarmParts, type SwarmOptions } from './swarm.js'
 import { isTracker, isWebSocketTracker } from './trackers.js'
 import { describeSystemError } from './system-errors.js'
 import { MIRROR_KEEP_VERSIONS } from '../../engine/constants.js'
@@ -257,8 +257,15 @@ async function openMirroredSite (dir: string, source: string, infoHash: string, 
     checking = false
   }
   const { createDiscovery, pex } = swarmParts(opts)
+  /** Its file names cannot be written here (from peers): neither its files nor its info are kept. */
+  let refused = false
   const torrent = new Torrent({
-    createStore: (m) => store ?? new FsStore({ pieceLength: m.pieceLength, length: m.length, root: filesRoot, files: m.files }),
+    // From peers, a site whose file names this platform would merge (or refuse) is warned about and not mirrored.
+    createStore: (m) => store ?? fsStoreOrRefusal(m, filesRoot, undefined, (err) => {
+      refused = true
+      opts.onWarning?.(`${infoHash.slice(0, 8)}: ${err.message}: not mirrored`)
+      setImmediate(() => { void torrent.destroy() })
+    }),
     // WebRTC peers from the WebSocket trackers and, with the BitTorrent network, TCP peers too (cli/lib/swarm.ts).
     createDiscovery
   }, {
@@ -272,6 +279,7 @@ async function openMirroredSite (dir: string, source: string, infoHash: string, 
   })
   torrent.on('warning', (err) => opts.onWarning?.(`${infoHash.slice(0, 8)}: ${err.message}`))
   torrent.on('metadata', (m) => {
+    if (refused) return
     void saveInfo(infoPath, m).catch((err: Error) => opts.onWarning?.(`cannot save ${infoPath}: ${err.message}`))
     opts.onChange()
   })

@@ -8,11 +8,13 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { Bitfield, fullBitfield } from '../../engine/bitfield.js'
 import { CombinedDiscovery } from '../../engine/discovery/combined.js'
 import { createNodeTrackerDiscovery } from '../../engine/discovery/node.js'
-import { AbortError, UsageError } from '../../engine/errors.js'
+import { AbortError, StorageError, UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
+import { fileNameProblem, type NamePlatform } from '../../engine/metainfo/names.js'
 import { copyPiecesByHash } from '../../engine/storage/by-hash.js'
 import { FsStore } from '../../engine/storage/fs.js'
 import { MemoryStore } from '../../engine/storage/memory.js'
+import type { PieceStore } from '../../engine/storage/index.js'
 import { Spread } from '../../engine/spread.js'
 import { Torrent, type TorrentComponents, type TorrentStats } from '../../engine/torrent.js'
 import { TcpPeerExchange } from '../../engine/discovery/pex.js'
@@ -150,8 +152,13 @@ export async function download (opts: SwarmOptions & {
   reuse?: { metainfo: Metainfo, root: string }
   /** Called with the number of pieces copied from `reuse`. */
   onReused?: (pieces: number) => void
+  /** Whose file-name rules the site must meet (engine/metainfo/names.ts); default `process.platform`. */
+  platform?: NamePlatform
 }): Promise<{ metainfo: Metainfo, stats: SwarmStats }> {
   const out = resolve(opts.out)
+  const platform = opts.platform ?? process.platform
+  // Known up front (a .torrent file): names this file system would merge are refused before any folder is made.
+  if (opts.metainfo !== undefined) refuseFileNames(opts.metainfo, out, platform)
   let staging: string
   try {
     await mkdir(dirname(out), { recursive: true })
@@ -171,8 +178,8 @@ export async function download (opts: SwarmOptions & {
     if (opts.metainfo !== undefined && opts.reuse !== undefined) {
       const m = opts.metainfo
       const old = opts.reuse.metainfo
-      store = new FsStore({ pieceLength: m.pieceLength, length: m.length, root: staging, files: m.files })
-      const source = new FsStore({ pieceLength: old.pieceLength, length: old.length, root: resolve(opts.reuse.root), files: old.files })
+      store = new FsStore({ pieceLength: m.pieceLength, length: m.length, root: staging, files: m.files, platform })
+      const source = new FsStore({ pieceLength: old.pieceLength, length: old.length, root: resolve(opts.reuse.root), files: old.files, platform })
       try {
         const copied = await copyPiecesByHash({ meta: old, store: source }, { meta: m, store }, opts.signal)
         have = new Bitfield(m.pieceCount)
@@ -183,10 +190,14 @@ export async function download (opts: SwarmOptions & {
       }
     }
     const prepared = store
+    /** From peers: why this site cannot be written here (the store is made before 'metadata' is emitted). */
+    let refused: UsageError | undefined
     const t = new Torrent({
       createStore: (m) => {
-        store = prepared ?? new FsStore({ pieceLength: m.pieceLength, length: m.length, root: staging, files: m.files })
-        return store
+        if (prepared !== undefined) return (store = prepared)
+        const made = fsStoreOrRefusal(m, staging, platform, () => { refused = fileNamesError(m, out, platform) })
+        if (made instanceof FsStore) store = made
+        return made
       },
       createDiscovery
     }, { infoHash: opts.infoHash, ...(opts.metainfo !== undefined ? { metainfo: opts.metainfo } : {}), ...(pex !== undefined ? { pex } : {}), ...(have !== undefined && have.count > 0 ? { have } : {}) })
@@ -203,6 +214,10 @@ export async function download (opts: SwarmOptions & {
       // From peers: the files are created at once, so a name the file system refuses is an error now, not a
       // download that stalls on every write until --timeout.
       t.on('metadata', (m) => {
+        if (refused !== undefined) {
+          reject(refused)
+          return
+        }
         opts.onMetadata?.(m)
         createLayout(staging, m, out).catch(reject)
       })
@@ -260,6 +275,37 @@ async function createLayout (root: string, metainfo: Metainfo, out: string): Pro
       if (errnoCode(err) === undefined) throw err
       throw new UsageError(`cannot write ${shortPath(file.path)} into ${shortPath(out)}: ${systemReason(err)}`)
     }
+  }
+}
+
+/**
+ * Names this platform's file system would write into one file (Windows and macOS ignore case, macOS the Unicode form)
+ * or refuses (Windows' CON, aux.txt...): one line naming them, before anything is written. The browser is not
+ * concerned: it keeps pieces by number, not files by name.
+ */
+function refuseFileNames (metainfo: Metainfo, out: string, platform: NamePlatform): void {
+  const err = fileNamesError(metainfo, out, platform)
+  if (err !== undefined) throw err
+}
+
+function fileNamesError (metainfo: Metainfo, out: string, platform: NamePlatform): UsageError | undefined {
+  const problem = fileNameProblem(metainfo.files.map((f) => f.path), platform)
+  return problem === undefined ? undefined : new UsageError(`cannot write ${metainfo.name} into ${shortPath(out)}: ${problem}`)
+}
+
+/**
+ * The store of a torrent whose metadata comes from peers, under `root`. The torrent makes it as the metadata arrives,
+ * where a throw would reach no one (an unhandled rejection): for file names this platform would merge or refuse
+ * (FsStore's ERR_FILE_NAMES), `refuse` is told why, and an empty memory store stands in until the caller ends the
+ * torrent. Nothing is fetched into it that soon, and nothing reaches the disk.
+ */
+export function fsStoreOrRefusal (m: Metainfo, root: string, platform: NamePlatform | undefined, refuse: (err: StorageError) => void): PieceStore {
+  try {
+    return new FsStore({ pieceLength: m.pieceLength, length: m.length, root, files: m.files, ...(platform !== undefined ? { platform } : {}) })
+  } catch (err) {
+    if (!(err instanceof StorageError) || err.code !== 'ERR_FILE_NAMES') throw err
+    refuse(err)
+    return new MemoryStore({ pieceLength: m.pieceLength, length: m.length })
   }
 }
 

@@ -9,6 +9,7 @@ import { dirname, isAbsolute, relative, resolve, sep } from 'node:path'
 import { Bitfield } from '../bitfield.js'
 import { AbortError, StorageError } from '../errors.js'
 import { fileSlices, type FileSlice, type Metainfo, type TorrentFile } from '../metainfo/index.js'
+import { fileNameProblem, type NamePlatform } from '../metainfo/names.js'
 import { pieceRange, type PieceStore, type PieceStoreInit } from './index.js'
 
 export interface FsStoreInit extends PieceStoreInit {
@@ -17,6 +18,11 @@ export interface FsStoreInit extends PieceStoreInit {
   readonly files: readonly TorrentFile[]
   /** File handles kept open between operations (least recently used ones are closed first). Default 16. */
   readonly maxOpenFiles?: number
+  /**
+   * Whose file-name rules the files must meet (engine/metainfo/names.ts): on Windows and macOS, names that differ
+   * only in case (or Unicode form) are one file. Default `process.platform`; tests pass another.
+   */
+  readonly platform?: NamePlatform
 }
 
 type Mode = 'r' | 'rw'
@@ -60,6 +66,10 @@ export class FsStore implements PieceStore {
     this.files = init.files
     this.#maxOpen = Math.max(1, init.maxOpenFiles ?? 16)
     this.#paths = init.files.map((f) => this.#safePath(f.path))
+    // Two paths this file system would make one file: the second would overwrite the first, and pieces are read
+    // back without hashing them again, so peers would be served the wrong bytes. Refused before anything is written.
+    const problem = fileNameProblem(init.files.map((f) => f.path), init.platform ?? process.platform)
+    if (problem !== undefined) throw new StorageError(`cannot store these files here: ${problem}`, 'ERR_FILE_NAMES')
     this.#ends = init.files.map((f) => f.offset + f.length)
   }
 

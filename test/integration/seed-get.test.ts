@@ -1,7 +1,8 @@
 /**
  * The engine end to end over real WebRTC (node-datachannel) through a real WebSocket tracker in this process:
  * a seeder on a folder, `download` by infohash alone (metadata over BEP 9), byte-identical output; and a seeder
- * that sends corrupt data is survived and banned.
+ * that sends corrupt data is survived and banned; a site whose names the downloader's file system would merge is
+ * refused once its metadata arrives.
  */
 import { createHash } from 'node:crypto'
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
@@ -80,6 +81,25 @@ describe('seed and get over WebRTC', () => {
     expect(await listFiles(out)).toEqual(files.map((f) => f.path).sort())
     for (const f of files) expect(digest(await readFile(join(out, f.path)))).toBe(digest(f.data))
     expect(seeder.stats().uploaded).toBeGreaterThanOrEqual(metainfo.length)
+  })
+
+  it('refuses, once the metadata comes from peers, a site whose names macOS would write into one file; nothing written', async () => {
+    const { tracker, dir } = await setup()
+    const files = [
+      { path: 'index.html', data: new TextEncoder().encode('<h1>hello</h1>') },
+      { path: 'A.html', data: randomData(20_000, 21) },
+      { path: 'a.html', data: randomData(20_000, 22) }
+    ]
+    const site = join(dir.path, 'site')
+    await writeSite(site, files)
+    const { metainfo } = await makeTorrent(files, 16 * 1024)
+    // The seeder runs here (Linux: two files); the downloader follows macOS's rules.
+    const seeder = await startSeeder({ metainfo, root: site, trackers: [trackerUrlFor(tracker, 'seeder')], rtcConfig })
+    cleanups.push(async () => await seeder.close())
+    const out = join(dir.path, 'copy')
+    const err = await download({ infoHash: metainfo.infoHash, out, trackers: [trackerUrlFor(tracker, 'leecher')], rtcConfig, platform: 'darwin' }).catch((e: unknown) => e)
+    expect((err as Error).message).toBe(`cannot write site into ${out}: A.html and a.html are the same file on macOS (names that differ only in case or Unicode form)`)
+    expect(await readdir(dir.path)).toEqual(['site'])
   })
 
   it('downloads a padded site (BEP 47) without asking for or writing a byte of padding', async () => {

@@ -126,6 +126,26 @@ describe('FsStore', () => {
     }
   })
 
+  it('refuses, before writing anything, files that the platform\'s file system would make one, or that Windows refuses', async () => {
+    const cases: Array<[string, string[], RegExp]> = [
+      ['darwin', ['index.html', 'A.html', 'a.html'], /^cannot store these files here: A\.html and a\.html are the same file on macOS/],
+      ['darwin', ['caf\u00e9/x', 'cafe\u0301/x'], /^cannot store these files here: caf\u00e9\/x and cafe\u0301\/x are the same file on macOS/],
+      ['win32', ['x', 'X/y'], /^cannot store these files here: x and X\/y are the same name on Windows/],
+      ['win32', ['docs/aux.txt'], /^cannot store these files here: docs\/aux\.txt: "aux\.txt" is a reserved device name on Windows$/]
+    ]
+    for (const [platform, paths, message] of cases) {
+      const files = fileTable(paths.map((p) => [p, 10] as const))
+      const err = (() => { try { return new FsStore({ pieceLength: 16, length: files.length * 10, root, files, platform }) } catch (e) { return e } })()
+      expect(err, paths.join(' ')).toBeInstanceOf(StorageError)
+      expect((err as StorageError).code).toBe('ERR_FILE_NAMES')
+      expect((err as Error).message).toMatch(message)
+      // The same files are fine where names are bytes: each is its own file.
+      const linux = new FsStore({ pieceLength: 16, length: files.length * 10, root: join(root, platform), files, platform: 'linux' })
+      await linux.close()
+    }
+    expect(await readdir(root)).toEqual([])
+  })
+
   it('keeps BEP 47 padding off the disk: zeros in gaps between files are read back and checked, never written', async () => {
     // a [0, 10), 6 bytes of padding, b [16, 40), 8 bytes of padding, c [48, 50); pieces of 16.
     const files = [{ index: 0, path: 'a', length: 10, offset: 0 }, { index: 1, path: 'd/b', length: 24, offset: 16 }, { index: 2, path: 'c', length: 2, offset: 48 }]
