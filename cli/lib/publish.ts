@@ -11,6 +11,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { encode as toMagnetURI } from 'magnet-uri'
 import { UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
+import { fileNameProblem } from '../../engine/metainfo/names.js'
 import { POINTER_MAX_SEQ } from '../../engine/constants.js'
 import { btpkMagnet, pointerFromJson, pointerId, pointerToJson, signPointer, type PointerRecordJson, type VerifiedPointer } from '../../engine/pointer/index.js'
 import { equalBytes } from '../../engine/util/bytes.js'
@@ -175,7 +176,9 @@ async function checkPublish (init: PublishInit, site: SiteListing): Promise<Publ
   const prefetchLimit = init.prefetchLimit ?? DEFAULT_PREFETCH_LIMIT
   if (!Number.isSafeInteger(prefetchLimit) || prefetchLimit < 0) throw new UsageError(`invalid prefetch limit ${prefetchLimit}`)
   const spa = init.spa === true
-  const { rules: redirects, warnings } = await readRedirects(site)
+  const { rules: redirects, warnings: ruleWarnings } = await readRedirects(site)
+  const names = fileNameWarning(site.files.map((f) => f.path))
+  const warnings = names === undefined ? ruleWarnings : [...ruleWarnings, names]
   if (spa && !site.files.some((f) => f.path === 'index.html')) throw new UsageError(`--spa needs an index.html at the top of ${init.dir}`)
   const withFiles = init.withFiles === true
   // The files go to <out>/<name>/ (BEP 19's multi-file layout): that folder may not hide a loader file.
@@ -276,6 +279,17 @@ async function previousOutputSeq (out: string, publicKey: Uint8Array): Promise<n
  * publishing from another machine or an older folder still goes up, and at least one above any seq already known
  * for the key. Throws UsageError when that would pass 2^53 - 1 (only a forged record in the output could ask it).
  */
+/**
+ * Names that cannot be files side by side on Windows or macOS (engine/metainfo/names.ts): `A.html` and `a.html`,
+ * `café` spelt in two Unicode forms, Windows' `aux.txt`. Browsers serve such a site as it is (URLs are
+ * case-sensitive), so publish only warns; `get` and seeders on those systems refuse it.
+ */
+function fileNameWarning (paths: readonly string[]): string | undefined {
+  const problem = fileNameProblem(paths, 'darwin') ?? fileNameProblem(paths, 'win32')
+  if (problem === undefined) return undefined
+  return `${problem}; \`peersite get\` and seeders there refuse this site (browsers serve it as it is)`
+}
+
 export function nextPointerSeq (now: number, known: readonly number[]): number {
   const seq = Math.max(Math.floor(now), ...known.map((k) => k + 1))
   if (!Number.isSafeInteger(seq) || seq < 0 || seq > POINTER_MAX_SEQ) throw new UsageError(`cannot choose a seq above ${Math.max(...known)}: the highest possible is ${POINTER_MAX_SEQ}`)

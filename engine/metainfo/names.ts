@@ -24,6 +24,10 @@ const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])$/i
 // eslint-disable-next-line no-control-regex
 const WINDOWS_FORBIDDEN = /[<>:"/\\|?*\u0000-\u001f]/
 
+/** A path in which some name may break one of Windows' rules (windowsNameProblem tells which, if any). */
+// eslint-disable-next-line no-control-regex
+const WINDOWS_SUSPECT = /[<>:"\\|?*\u0000-\u001f]|[. ](?:\/|$)|(?:^|\/)(?:con|prn|aux|nul|com|lpt)/i
+
 /**
  * The first reason `paths` ('/'-separated, as in TorrentFile.path) cannot be written side by side on `platform`, as
  * one line naming the paths; undefined if there is none. Folders count too: a file "x" and a file "X/y" cannot both
@@ -35,27 +39,38 @@ export function fileNameProblem (paths: readonly string[], platform: NamePlatfor
   const fold = nameKey(platform)
   /** Each name seen (a file or a folder), by its key on this platform, with the first path that holds it. */
   const seen = new Map<string, { readonly name: string, readonly file: boolean, readonly path: string }>()
+  /** The problem with `name` (a file, or a folder of `path`) against what was seen, or undefined once it is recorded. */
+  const meet = (key: string, name: string, file: boolean, path: string): string | undefined => {
+    const other = seen.get(key)
+    if (other === undefined) {
+      seen.set(key, { name, file, path })
+      return undefined
+    }
+    // Two folders that are one: their files share it, which loses nothing. Two files, or a file and a folder,
+    // cannot: one overwrites the other, or cannot be made at all.
+    if (!other.file && !file) return undefined
+    if (other.name === name) return other.file && file ? `duplicate file path ${path}` : `${other.file ? path : other.path} is inside the file ${name}`
+    return `${other.path} and ${path} are the same ${other.file && file ? 'file' : 'name'} on ${where} (names that differ only in case or Unicode form)`
+  }
   for (const path of paths) {
-    const parts = path.split('/')
-    let name = ''
-    for (const [i, part] of parts.entries()) {
-      if (platform === 'win32') {
+    // One test of the whole path first: splitting every path into its names cost publish more than the rest here.
+    if (platform === 'win32' && WINDOWS_SUSPECT.test(path)) {
+      for (const part of path.split('/')) {
         const reason = windowsNameProblem(part)
         if (reason !== undefined) return `${path}: ${JSON.stringify(part)} ${reason} on Windows`
       }
-      name = i === 0 ? part : `${name}/${part}`
-      const file = i === parts.length - 1
-      const key = fold(name)
-      const other = seen.get(key)
-      if (other === undefined) {
-        seen.set(key, { name, file, path })
-        continue
-      }
-      // Two folders that are one: their files share it, which loses nothing. Two files, or a file and a folder,
-      // cannot: one overwrites the other, or cannot be made at all.
-      if (!other.file && !file) continue
-      if (other.name === name) return other.file && file ? `duplicate file path ${path}` : `${other.file ? path : other.path} is inside the file ${name}`
-      return `${other.path} and ${path} are the same ${other.file && file ? 'file' : 'name'} on ${where} (names that differ only in case or Unicode form)`
+    }
+    const key = fold(path)
+    const problem = meet(key, path, true, path)
+    if (problem !== undefined) return problem
+    // Its folders, deepest first, up to one already seen as a folder (whose own folders were seen with it). Folding
+    // never adds or removes a '/': the n-th '/' of the key ends the same folder as the n-th '/' of the path.
+    for (let k = key.lastIndexOf('/'), p = path.lastIndexOf('/'); k > 0; k = key.lastIndexOf('/', k - 1), p = path.lastIndexOf('/', p - 1)) {
+      const folder = key.slice(0, k)
+      const known = seen.get(folder)
+      if (known !== undefined && !known.file) break
+      const clash = meet(folder, path.slice(0, p), false, path)
+      if (clash !== undefined) return clash
     }
   }
   return undefined

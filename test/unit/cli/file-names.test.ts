@@ -1,15 +1,18 @@
 /**
  * A site whose file names Windows or macOS would write into one file (or that Windows refuses) is refused by `get`
  * with one line naming the paths, before anything is written; the platform is passed in, so this runs on Linux.
+ * `publish` of such a folder works (browsers do not mind) and warns, naming the files, on every platform.
  */
-import { readdir } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { UsageError } from '../../../engine/errors.js'
 import { FsStore } from '../../../engine/storage/fs.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { download, fsStoreOrRefusal } from '../../../cli/lib/swarm.js'
+import { parseTorrentBytes } from '../../../cli/lib/torrent.js'
 import { makeTorrent } from '../../fixtures/make-torrent.js'
+import { cliSandbox, copyHello, runCli } from './helpers.js'
 import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -49,5 +52,34 @@ describe('get and file names', () => {
     await store.close()
     expect(reasons).toHaveLength(1)
     expect(await readdir(dir.path)).toEqual([])
+  })
+})
+
+const sandbox = cliSandbox('peersite-names-')
+
+describe('publish and file names', () => {
+  it('publishes a folder holding A.html and a.html, with one warning line naming both', async () => {
+    const site = await copyHello(await sandbox.fresh())
+    await writeFile(join(site, 'A.html'), 'upper')
+    await writeFile(join(site, 'a.html'), 'lower')
+    const result = await runCli(['publish', site, '--no-seed', '--json', '--tracker', 'ws://127.0.0.1:9'], { env: sandbox.env })
+    expect(result.code).toBe(0)
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'peersite: warning: A.html and a.html are the same file on macOS (names that differ only in case or Unicode form); ' +
+      '`peersite get` and seeders there refuse this site (browsers serve it as it is)'
+    ])
+    const { metainfo } = await parseTorrentBytes(new Uint8Array(await readFile(join(`${site}-peersite`, 'site.torrent'))), 'site.torrent')
+    expect(metainfo.files.map((f) => f.path)).toEqual(expect.arrayContaining(['A.html', 'a.html']))
+  })
+
+  it('warns about a Windows device name too, and says nothing about an ordinary site', async () => {
+    const site = await copyHello(await sandbox.fresh())
+    await writeFile(join(site, 'aux.html'), 'x')
+    const warned = await runCli(['publish', site, '--no-seed', '--json', '--tracker', 'ws://127.0.0.1:9'], { env: sandbox.env })
+    expect(warned.code).toBe(0)
+    expect(warned.stderr.trim()).toMatch(/^peersite: warning: aux\.html: "aux\.html" is a reserved device name on Windows; `peersite get` and seeders there refuse this site/)
+    const plain = await runCli(['publish', await copyHello(await sandbox.fresh()), '--no-seed', '--json', '--tracker', 'ws://127.0.0.1:9'], { env: sandbox.env })
+    expect(plain.code).toBe(0)
+    expect(plain.stderr).toBe('')
   })
 })
