@@ -96,8 +96,8 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
     torrent = new Torrent({
       // Known metainfo: a store this platform cannot make throws here, to the caller. From peers: warned and stopped.
       createStore: (m) => init.metainfo !== undefined
-        ? new FsStore({ pieceLength: m.pieceLength, length: m.length, root: storeDir, files: m.files })
-        : fsStoreOrRefusal(m, storeDir, undefined, (err) => {
+        ? new FsStore({ pieceLength: m.pieceLength, length: m.length, root: storeDir, files: m.files, ...(init.platform !== undefined ? { platform: init.platform } : {}) })
+        : fsStoreOrRefusal(m, storeDir, init.platform, (err) => {
           init.onWarning?.(`${err.message}: not served`)
           setImmediate(() => { void torrent.destroy() })
         }),

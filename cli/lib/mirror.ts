@@ -251,7 +251,7 @@ async function openMirroredSite (dir: string, source: string, infoHash: string, 
   let resumed = 0
   if (metainfo !== undefined) {
     await saveInfo(infoPath, metainfo)
-    store = new FsStore({ pieceLength: metainfo.pieceLength, length: metainfo.length, root: filesRoot, files: metainfo.files })
+    store = new FsStore({ pieceLength: metainfo.pieceLength, length: metainfo.length, root: filesRoot, files: metainfo.files, ...(opts.platform !== undefined ? { platform: opts.platform } : {}) })
     have = await store.checkPieces(metainfo)
     for (let i = 0; i < metainfo.pieceCount; i++) if (have.has(i)) resumed += i === metainfo.pieceCount - 1 ? metainfo.length - i * metainfo.pieceLength : metainfo.pieceLength
     checking = false
@@ -261,7 +261,7 @@ async function openMirroredSite (dir: string, source: string, infoHash: string, 
   let refused = false
   const torrent = new Torrent({
     // From peers, a site whose file names this platform would merge (or refuse) is warned about and not mirrored.
-    createStore: (m) => store ?? fsStoreOrRefusal(m, filesRoot, undefined, (err) => {
+    createStore: (m) => store ?? fsStoreOrRefusal(m, filesRoot, opts.platform, (err) => {
       refused = true
       opts.onWarning?.(`${infoHash.slice(0, 8)}: ${err.message}: not mirrored`)
       setImmediate(() => { void torrent.destroy() })

@@ -42,6 +42,11 @@ export interface SwarmOptions {
   onWarning?: (message: string) => void
   /** Re-announce period (ms); trackers tell peers every 30 s by default. */
   announceIntervalMs?: number
+  /**
+   * Whose file-name rules a site's files must meet on disk (engine/metainfo/names.ts): on Windows and macOS, names
+   * that differ only in case (or Unicode form) are one file. Default `process.platform`; tests pass another.
+   */
+  platform?: NamePlatform
 }
 
 const SEEDER_ANNOUNCE_WAIT_MS = 5000
@@ -83,7 +88,7 @@ export async function startSeeder (opts: SwarmOptions & { metainfo: Metainfo, ro
   const { createDiscovery, pex } = swarmParts(opts)
   const spread = new Spread<Peer>()
   const torrent = new Torrent({
-    createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: resolve(opts.root), files: m.files }),
+    createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: resolve(opts.root), files: m.files, ...(opts.platform !== undefined ? { platform: opts.platform } : {}) }),
     createDiscovery
   }, {
     infoHash: metainfo.infoHash,
@@ -152,8 +157,6 @@ export async function download (opts: SwarmOptions & {
   reuse?: { metainfo: Metainfo, root: string }
   /** Called with the number of pieces copied from `reuse`. */
   onReused?: (pieces: number) => void
-  /** Whose file-name rules the site must meet (engine/metainfo/names.ts); default `process.platform`. */
-  platform?: NamePlatform
 }): Promise<{ metainfo: Metainfo, stats: SwarmStats }> {
   const out = resolve(opts.out)
   const platform = opts.platform ?? process.platform

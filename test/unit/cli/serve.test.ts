@@ -4,7 +4,10 @@
  * 416, folders, 404, 304; a client that disconnects aborts its read. And the command's refusals.
  */
 import { createHash } from 'node:crypto'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { formatRequestLog, startGateway, type Gateway, type GatewayInit, type RequestLogEntry } from '../../../cli/lib/gateway.js'
 import { Bitfield, fullBitfield } from '../../../engine/bitfield.js'
@@ -264,6 +267,29 @@ describe('serve gateway', () => {
     const res2 = await fetch(`${noBytes.url}media/clip.mp4`)
     expect(res2.status).toBe(504)
     expect(await res2.text()).toMatch(/No peer could deliver/)
+  })
+
+  it('on macOS, will not store a site whose names differ only in case: refused up front, or warned about once from peers', async () => {
+    const files = [{ path: 'A.html', data: utf8('upper') }, { path: 'a.html', data: utf8('lower') }]
+    const { metainfo: cased, data: casedData } = await makeTorrent(files, 16 * 1024)
+    const tmpDir = await mkdtemp(join(tmpdir(), 'peersite-serve-names-'))
+    cleanups.push(async () => { await rm(tmpDir, { recursive: true, force: true }) })
+    const known = await gateway({ infoHash: cased.infoHash, metainfo: cased, platform: 'darwin', tmpDir }).catch((e: unknown) => e)
+    expect((known as Error).message).toBe('cannot store these files here: A.html and a.html are the same file on macOS (names that differ only in case or Unicode form)')
+    expect(await readdir(tmpDir)).toEqual([]) // its piece folder removed
+
+    const warnings: string[] = []
+    const g = await gateway({ infoHash: cased.infoHash, platform: 'darwin', tmpDir, onWarning: (w) => warnings.push(w) })
+    const store = new MemoryStore({ pieceLength: cased.pieceLength, length: cased.length })
+    await store.put(0, casedData)
+    const seed = new Torrent({ createStore: () => store }, { infoHash: cased.infoHash, metainfo: cased, have: fullBitfield(cased.pieceCount) })
+    cleanups.push(async () => await seed.destroy())
+    const [a, b] = memoryConnectionPair()
+    seed.addConnection(a)
+    g.torrent.addConnection(b)
+    await expect.poll(() => g.torrent.destroyed).toBe(true)
+    expect(warnings).toContain('cannot store these files here: A.html and a.html are the same file on macOS (names that differ only in case or Unicode form): not served')
+    expect(await readdir(g.storeDir)).toEqual([])
   })
 
   it('removes its piece folder on close', async () => {
