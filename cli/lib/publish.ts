@@ -275,11 +275,6 @@ async function previousOutputSeq (out: string, publicKey: Uint8Array): Promise<n
 }
 
 /**
- * BEP 44: "the sequence number seq must be monotonically increasing for each update". Time based (milliseconds), so
- * publishing from another machine or an older folder still goes up, and at least one above any seq already known
- * for the key. Throws UsageError when that would pass 2^53 - 1 (only a forged record in the output could ask it).
- */
-/**
  * Names that cannot be files side by side on Windows or macOS (engine/metainfo/names.ts): `A.html` and `a.html`,
  * `café` spelt in two Unicode forms, Windows' `aux.txt`. Browsers serve such a site as it is (URLs are
  * case-sensitive), so publish only warns; `get` and seeders on those systems refuse it.
@@ -290,6 +285,11 @@ function fileNameWarning (paths: readonly string[]): string | undefined {
   return `${problem}; \`peersite get\` and seeders there refuse this site (browsers serve it as it is)`
 }
 
+/**
+ * BEP 44: "the sequence number seq must be monotonically increasing for each update". Time based (milliseconds), so
+ * publishing from another machine or an older folder still goes up, and at least one above any seq already known
+ * for the key. Throws UsageError when that would pass 2^53 - 1 (only a forged record in the output could ask it).
+ */
 export function nextPointerSeq (now: number, known: readonly number[]): number {
   const seq = Math.max(Math.floor(now), ...known.map((k) => k + 1))
   if (!Number.isSafeInteger(seq) || seq < 0 || seq > POINTER_MAX_SEQ) throw new UsageError(`cannot choose a seq above ${Math.max(...known)}: the highest possible is ${POINTER_MAX_SEQ}`)
