@@ -2,9 +2,10 @@
  * `peersite mirror` over real WebRTC through a real tracker in this process: a mirror fetches a site by infohash
  * alone and seeds it; restarted on the same folder it downloads nothing (bytes counted) and serves visitors from
  * disk at once; two mirrors serve visitors after the publisher is gone, both uploading (nobody is special); a
- * mirror of a site key follows it to a new version, keeps the old one, and reopens both from its folder.
+ * mirror of a site key follows it to a new version, keeps the old one, and reopens both from its folder; a mirror
+ * on macOS does not keep a site whose names differ only in case.
  */
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startMirror, type Mirror } from '../../cli/lib/mirror.js'
@@ -79,6 +80,31 @@ describe('peersite mirror', () => {
     expect(result.stats.verified).toBe(metainfo.length)
     expect(site.stats()!.uploaded).toBeGreaterThanOrEqual(metainfo.length)
     expect(site.stats()!.downloaded).toBe(0)
+  })
+
+  it('on macOS, does not mirror a site from peers whose names differ only in case: one warning, nothing kept', async () => {
+    const tracker = await startTrackerServer({ intervalMs: 2_000 })
+    cleanups.push(async () => await tracker.close())
+    const dir = await makeTempDir('peersite-mirror-')
+    cleanups.push(async () => await dir.cleanup())
+    const files = [{ path: 'A.html', data: randomData(20_000, 7) }, { path: 'a.html', data: randomData(20_000, 8) }]
+    const site = join(dir.path, 'site')
+    await mkdir(site)
+    for (const f of files) await writeFile(join(site, f.path), f.data)
+    const { metainfo } = await makeTorrent(files, 16 * 1024)
+    const publisher = await startSeeder({ metainfo, root: site, trackers: [trackerUrlFor(tracker, 'publisher')], rtcConfig, announceIntervalMs: 2_000 })
+    cleanups.push(async () => await publisher.close())
+    const warnings: string[] = []
+    const store = join(dir.path, 'mirror')
+    const m = await startMirror({
+      dir: store, sources: [metainfo.infoHash], trackers: [trackerUrlFor(tracker, 'mirror')], rtcConfig, announceIntervalMs: 2_000,
+      platform: 'darwin', onWarning: (w) => warnings.push(w)
+    })
+    cleanups.push(async () => await m.close())
+    await expect.poll(() => m.sites()[0]!.torrent!.destroyed, { timeout: 30_000, interval: 100 }).toBe(true)
+    expect(warnings).toContain(`${metainfo.infoHash.slice(0, 8)}: cannot store these files here: A.html and a.html are the same file on macOS ` +
+      '(names that differ only in case or Unicode form): not mirrored')
+    expect(await readdir(join(store, metainfo.infoHash))).toEqual([]) // neither its files nor its info dictionary
   })
 
   it('two mirrors share the visitors once the publisher is gone', async () => {
