@@ -355,7 +355,7 @@ export const SNUB_AFTER_MS = 3_000
  */
 export const USELESS_PEER_AFTER_MS = 10_000
 /**
- * While seeding, a peer with no interest either way (it wants nothing we have, we want nothing) for this long gives
+ * While seeding (engine/seeding-turnover.ts), a peer with no interest either way (it wants nothing we have, we want nothing) for this long gives
  * its slot to a newcomer when the list is full (libtorrent's inactivity_timeout, which also disconnects only at the
  * connection limit). libtorrent waits 10 minutes, for swarms where a peer's new pieces soon make it interesting
  * again; a seed has everything, so a peer not interested in it is a seed of it too (or one that keeps a slot by

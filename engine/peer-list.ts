@@ -16,6 +16,7 @@
  */
 import { DEAD_LINK_MS, KEEP_ALIVE_INTERVAL_MS, PEER_HANDSHAKE_TIMEOUT_MS, PEER_IDLE_TIMEOUT_MS, peerTurnoverSlack, SIMULTANEOUS_OPEN_MS } from './constants.js'
 import { otherRemote, type PeerIdentity, type PeerPolicy } from './peer-policy.js'
+import type { SeedingTurnover } from './seeding-turnover.js'
 import type { Connection } from './transport/index.js'
 import { Peer, type PeerInit } from './wire/peer.js'
 
@@ -46,6 +47,8 @@ export class PeerList {
   /** When each peer was admitted: its handshake is due within PEER_HANDSHAKE_TIMEOUT_MS. */
   readonly #openedAt = new WeakMap<Peer, number>()
   #connectionCount = 0
+  /** Turnover while seeding (engine/seeding-turnover.ts), set with the serving side's code; none until then. */
+  seedingTurnover: SeedingTurnover | undefined
 
   constructor (init: PeerListInit) {
     this.#init = init
@@ -75,14 +78,9 @@ export class PeerList {
     return this.#peers.size < this.#limit || this.#candidate(now) !== undefined
   }
 
-  /** The policy's turnover candidate, told first who is interested (either way) now. */
+  /** The turnover candidate: the policy's while pieces are wanted, the seeding turnover's (if loaded yet) after. */
   #candidate (now: number): string | undefined {
-    this.#noteInterest(now)
-    return this.#init.peerPolicy.evictionCandidate(now, this.#init.wanting())
-  }
-
-  #noteInterest (now: number): void {
-    for (const p of this.#peers) if (p.amInterested || p.peerInterested) this.#init.peerPolicy.interestedAt(p.key, now)
+    return this.#init.wanting() ? this.#init.peerPolicy.evictionCandidate(now) : this.seedingTurnover?.evictionCandidate(this.#peers, this.#init.peerPolicy, now)
   }
 
   /** The cap plus the turnover slack while pieces are wanted (peerTurnoverSlack); the cap alone when seeding. */
@@ -214,7 +212,7 @@ export class PeerList {
    * (BEP 3 keep-alives).
    */
   tick (now = Date.now()): void {
-    this.#noteInterest(now)
+    this.seedingTurnover?.noteInterest(this.#peers, now)
     for (const peer of this.#peers) {
       if (!peer.receivedHandshake && now - this.#openedAt.get(peer)! > PEER_HANDSHAKE_TIMEOUT_MS) {
         this.#init.warn(peer, new Error('no handshake in time'))

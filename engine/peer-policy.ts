@@ -1,10 +1,11 @@
 /**
- * Peer policy: which peers to snub, to turn over when the peer list is full, and to ban, decided in one place from
+ * Peer policy: which peers to snub, to turn over when the peer list is full while pieces are wanted (turnover while
+ * seeding is engine/seeding-turnover.ts, which comes with the serving side's code), and to ban, decided in one place from
  * per-peer records (bytes delivered, requests timed out, bad pieces). Pure: time comes in as arguments, no timers,
  * no sockets; the downloader reports what happened, the peer list and the downloader act on the answers.
  * (libtorrent: peer_connection's snubbing, torrent's peer turnover, policy/peer_list's ban bookkeeping.)
  */
-import { MAX_DEPARTED_PEER_RECORDS, MAX_HASH_FAILURES_PER_PEER, PEER_INACTIVITY_TIMEOUT_MS, SNUB_AFTER_MS, USELESS_PEER_AFTER_MS } from './constants.js'
+import { MAX_DEPARTED_PEER_RECORDS, MAX_HASH_FAILURES_PER_PEER, SNUB_AFTER_MS, USELESS_PEER_AFTER_MS } from './constants.js'
 
 /** What a remote looks like apart from the peer id it chose (see transport/index.ts RemoteIdentity). */
 export interface PeerIdentity {
@@ -24,15 +25,12 @@ export interface PeerRecord {
   badPieces: number
   snubbed: boolean
   connected: boolean
-  /** Last time either side was interested (the peer list reports it), or when it connected. */
-  lastInterestAt: number
   identity: PeerIdentity
 }
 
 export interface PeerPolicyInit {
   snubAfterMs?: number
   uselessAfterMs?: number
-  inactiveAfterMs?: number
   maxBadPieces?: number
 }
 
@@ -40,13 +38,11 @@ export class PeerPolicy {
   readonly #records = new Map<string, PeerRecord>()
   readonly #snubAfterMs: number
   readonly #uselessAfterMs: number
-  readonly #inactiveAfterMs: number
   readonly #maxBadPieces: number
 
   constructor (init: PeerPolicyInit = {}) {
     this.#snubAfterMs = init.snubAfterMs ?? SNUB_AFTER_MS
     this.#uselessAfterMs = init.uselessAfterMs ?? USELESS_PEER_AFTER_MS
-    this.#inactiveAfterMs = init.inactiveAfterMs ?? PEER_INACTIVITY_TIMEOUT_MS
     this.#maxBadPieces = init.maxBadPieces ?? MAX_HASH_FAILURES_PER_PEER
   }
 
@@ -60,13 +56,13 @@ export class PeerPolicy {
     if (record === undefined || otherRemote(record.identity, identity)) {
       record = {
         key, connectedAt: now, bytesDelivered: 0, lastDeliveredAt: undefined, waitingSince: undefined,
-        badPieces: 0, snubbed: false, connected: true, lastInterestAt: now, identity: {}
+        badPieces: 0, snubbed: false, connected: true, identity: {}
       }
     }
     this.#records.delete(key) // re-insert as the newest (departed records are dropped oldest first)
     this.#records.set(key, record)
     record.connected = true
-    record.connectedAt = record.lastInterestAt = now
+    record.connectedAt = now
     record.waitingSince = undefined
     record.snubbed = false
     this.identify(key, identity)
@@ -123,12 +119,6 @@ export class PeerPolicy {
     return wasSnubbed
   }
 
-  /** It is interested in us, or we in it, now. */
-  interestedAt (key: string, now: number): void {
-    const record = this.#records.get(key)
-    if (record !== undefined) record.lastInterestAt = now
-  }
-
   /** Its pipeline is empty (choked, cancelled, everything answered): nothing to wait for. */
   idle (key: string): void {
     const record = this.#records.get(key)
@@ -163,21 +153,20 @@ export class PeerPolicy {
   }
 
   /**
-   * The peer to disconnect so a newcomer can have its place, or undefined when every connected peer is worth its
-   * slot. While pieces are wanted (`wanting`), snubbed peers, then peers that delivered nothing for uselessAfterMs
-   * (since they connected or last delivered); among them the one that delivered least, the longest idle first.
-   * While seeding, only peers with no interest either way for inactiveAfterMs, the longest inactive first: a seeder
-   * keeps the peers it serves (interested ones), and a link to another seed does not hold a slot forever.
+   * The peer to disconnect so a newcomer can have its place while pieces are wanted, or undefined when every
+   * connected peer is worth its slot: snubbed peers, then peers that delivered nothing for uselessAfterMs (since they
+   * connected or last delivered); among them the one that delivered least, the longest idle first. (While seeding,
+   * engine/seeding-turnover.ts decides.)
    */
-  evictionCandidate (now: number, wanting: boolean): string | undefined {
+  evictionCandidate (now: number): string | undefined {
     let best: string | undefined
     let bestScore: number[] = []
     for (const r of this.#records.values()) {
-      const since = wanting ? r.lastDeliveredAt ?? r.connectedAt : r.lastInterestAt
-      const rank = wanting && r.snubbed ? 2 : now - since >= (wanting ? this.#uselessAfterMs : this.#inactiveAfterMs) ? 1 : 0
+      const since = r.lastDeliveredAt ?? r.connectedAt
+      const rank = r.snubbed ? 2 : now - since >= this.#uselessAfterMs ? 1 : 0
       if (!r.connected || rank === 0) continue
-      // Higher is worse: snubbed before idle, then less delivered (while wanting), then idle longer.
-      const score = [rank, wanting ? -r.bytesDelivered : 0, -since]
+      // Higher is worse: snubbed before idle, then less delivered, then idle longer.
+      const score = [rank, -r.bytesDelivered, -since]
       if (best === undefined || worse(score, bestScore)) {
         best = r.key
         bestScore = score

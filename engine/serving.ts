@@ -10,6 +10,8 @@ export { MetadataExchange } from './metadata-exchange.js'
 export { Uploader } from './upload.js'
 /** Smart ban (only after a piece failed its hash check with blocks from several peers: DownloaderContext.smartBan). */
 export { SmartBan } from './smart-ban.js'
+/** Turnover while seeding: a peer with no interest either way for a minute gives its slot to a newcomer. */
+export { SeedingTurnover } from './seeding-turnover.js'
 /** What Torrent does with them (the choke calls, routing requests, interest and BEP 9 messages): Torrent.serve. */
 export { ServingSide } from './serving-side.js'
 /** The peers' serving writers (choke, unchoke, pieces, extension messages), for a plain site's loader: Torrent.serve. */

@@ -299,11 +299,13 @@ export class Torrent extends Emitter<TorrentEvents> {
   /**
    * Starts serving other peers with the serving side's code (engine/serving.ts; idempotent). At once unless
    * TorrentInit.serveLater; then peers that are already here are taken as if they had just arrived: they get a slot
-   * if they want one, and an extended handshake that now offers `ut_metadata`.
+   * if they want one, and an extended handshake that now offers `ut_metadata`. The peer list's turnover while seeding
+   * (engine/seeding-turnover.ts) starts here too.
    */
   serve (parts: ServingParts): void {
     if (this.#serving !== undefined || this.destroyed) return
     this.#serving = parts
+    this.#peerList.seedingTurnover = new parts.SeedingTurnover()
     // And a plain site's loader gets the peers' serving writers (choke, unchoke, pieces, extension messages) now.
     if (typeof PEERSITE_KEYED === 'boolean' && !PEERSITE_KEYED && PEERSITE_SERVE_LATER === true) parts.installServingWrites(Peer)
     const side = this.#side = new parts.ServingSide({

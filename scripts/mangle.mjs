@@ -42,7 +42,7 @@ export const MANGLED = [
   'onExtendedHandshake', 'onPeerClose', 'infoHashBytes',
   // engine/torrent, download, peer list and policy
   'emit', 'removeAllListeners', 'listenerCount', 'fingerprint', 'identity', 'bytesDelivered', 'wantsPeer', 'unchokedAt', 'deferredUntil', 'connectedAt', 'updateInterest', 'evictionCandidate',
-  'lastDeliveredAt', 'lastInterestAt', 'interestedAt', 'inactiveAfterMs', 'badPieces', 'maxPeers', 'newPeerWeight', 'peerByKey', 'offerPiece',
+  'lastDeliveredAt', 'badPieces', 'maxPeers', 'newPeerWeight', 'peerByKey', 'offerPiece',
   'onBadPiece', 'seedTurnMs', 'stalled', 'remoteAddress', 'addConnection', 'onDownloaded', 'disconnected', 'ownId',
   'onReadable', 'onVerified', 'destroyAll', 'onUploaded', 'setSeeding', 'prioritize', 'delivered', 'rejectAll',
   'onRequest', 'identify', 'badPiece', 'onCancel', 'onChoked', 'onChoke', 'onBlock', 'rechoke', 'sentAt', 'wake',
@@ -62,7 +62,7 @@ export const MANGLED = [
   'handover', 'downloader', 'reads', 'maxRequestsPerBlock', 'unprovenTakeoverMs',
   'connectTimeoutMs', 'leaderTimeoutMs', 'offerTimeoutMs', 'uselessAfterMs', 'snubAfterMs', 'maxBadPieces', 'stallTimeoutMs',
   'expectHandshake', 'announceIntervalMs', 'keepSeeds', 'serveLater', 'frameContext', 'spread', 'setMaxMessageLength', 'pieceSize',
-  'onMessage', 'forgetPiece', 'startUploader', 'peerPolicy',
+  'onMessage', 'forgetPiece', 'startUploader', 'peerPolicy', 'seedingTurnover', 'noteInterest',
   // worker
   'waiter', 'unlisten', 'staleWhileRevalidate', 'networkFirst', 'precache', 'requestLeader', 'askForLeader', 'setLeader', 'onLeader'
 ]

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { DEAD_LINK_MS, MAX_FIXED_MESSAGE_LENGTH, PEER_HANDSHAKE_TIMEOUT_MS, peerTurnoverSlack, SIMULTANEOUS_OPEN_MS } from '../../../engine/constants.js'
 import { PeerList } from '../../../engine/peer-list.js'
 import { PeerPolicy } from '../../../engine/peer-policy.js'
+import { SeedingTurnover } from '../../../engine/seeding-turnover.js'
 import type { Connection, RemoteIdentity } from '../../../engine/transport/index.js'
 import { memoryConnectionPair } from '../../../engine/transport/memory.js'
 import { fromHex, randomBytes, toHex } from '../../../engine/util/bytes.js'
@@ -15,8 +16,9 @@ import type { Peer } from '../../../engine/wire/peer.js'
 const infoHash = randomBytes(20)
 const ownId = randomBytes(20)
 
-function list (maxPeers: number, wanting = true): { peers: PeerList, policy: PeerPolicy, warnings: string[], bans: string[] } {
-  const policy = new PeerPolicy({ snubAfterMs: 3000, uselessAfterMs: 10_000, inactiveAfterMs: 60_000, maxBadPieces: 2 })
+/** A peer list; `seeding`: with the seeding turnover (the serving side's code: Torrent.serve) loaded at time 0. */
+function list (maxPeers: number, wanting = true, seeding = !wanting): { peers: PeerList, policy: PeerPolicy, warnings: string[], bans: string[] } {
+  const policy = new PeerPolicy({ snubAfterMs: 3000, uselessAfterMs: 10_000, maxBadPieces: 2 })
   const warnings: string[] = []
   const bans: string[] = []
   const peers = new PeerList({
@@ -24,6 +26,7 @@ function list (maxPeers: number, wanting = true): { peers: PeerList, policy: Pee
     warn: (_peer, err) => warnings.push(err.message),
     onBan: (id) => bans.push(id)
   })
+  if (seeding) peers.seedingTurnover = new SeedingTurnover(60_000, 0)
   return { peers, policy, warnings, bans }
 }
 
@@ -110,6 +113,19 @@ describe('PeerList', () => {
     expect(peers.size).toBe(2)
     // The newcomer's grace starts at its handshake; the served peer stays however long.
     expect(peers.wantsPeer(toHex(randomBytes(20)), 119_999)).toBe(false)
+  })
+
+  it('while seeding without the seeding turnover (the serving side\'s code not loaded yet), turns no one over', async () => {
+    const { peers } = list(1, false, false)
+    const seed = (await admitted(peers, randomBytes(20), 0))!
+    peers.tick(1000)
+    expect(peers.wantsPeer(toHex(randomBytes(20)), 3_600_000)).toBe(false)
+    expect(await admitted(peers, randomBytes(20), 3_600_000)).toBeUndefined()
+    expect(seed.destroyed).toBe(false)
+    // Once it is loaded, the idle peer's minute counts from then.
+    peers.seedingTurnover = new SeedingTurnover(60_000, 3_600_000)
+    expect(peers.wantsPeer(toHex(randomBytes(20)), 3_659_999)).toBe(false)
+    expect(peers.wantsPeer(toHex(randomBytes(20)), 3_660_000)).toBe(true)
   })
 
   it(`drops a connection without a whole handshake ${PEER_HANDSHAKE_TIMEOUT_MS} ms after it opened, however it trickles`, async () => {

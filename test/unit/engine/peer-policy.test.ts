@@ -31,39 +31,21 @@ describe('PeerPolicy', () => {
     expect(p.snubDue(60_000, () => 0)).toEqual([])
   })
 
-  it('turns over snubbed peers first, then peers useless for uselessAfterMs, and nobody while seeding', () => {
+  it('turns over snubbed peers first, then peers useless for uselessAfterMs', () => {
     const p = policy()
     p.connected('honest', 0)
     p.delivered('honest', 1 << 20, 500, 0)
     p.connected('choking', 0) // never gets requests: never snubbed
     p.connected('silent', 0)
     p.requested('silent', 0)
-    expect(p.evictionCandidate(5000, true)).toBeUndefined()
+    expect(p.evictionCandidate(5000)).toBeUndefined()
     p.snubDue(5000, (k) => (k === 'silent' ? 1 : 0))
-    expect(p.evictionCandidate(5000, true)).toBe('silent')
-    expect(p.evictionCandidate(5000, false)).toBeUndefined()
+    expect(p.evictionCandidate(5000)).toBe('silent')
     p.disconnected('silent')
-    expect(p.evictionCandidate(9999, true)).toBeUndefined()
-    expect(p.evictionCandidate(10_000, true)).toBe('choking')
+    expect(p.evictionCandidate(9999)).toBeUndefined()
+    expect(p.evictionCandidate(10_000)).toBe('choking')
     // The honest peer delivered 10 s ago too, but more than the choking one: the choking one goes first.
-    expect(p.evictionCandidate(10_500, true)).toBe('choking')
-  })
-
-  it('while seeding, turns over only peers with no interest either way for inactiveAfterMs, the longest inactive first', () => {
-    const p = new PeerPolicy({ inactiveAfterMs: 60_000 })
-    p.connected('served', 0)
-    p.connected('seed', 0)
-    p.connected('late', 30_000)
-    p.requested('seed', 0)
-    p.snubDue(5000, () => 1) // snubbed while it was wanted: nothing to a seeder
-    p.interestedAt('served', 59_000)
-    expect(p.evictionCandidate(59_999, false)).toBeUndefined()
-    expect(p.evictionCandidate(60_000, false)).toBe('seed')
-    p.disconnected('seed')
-    expect(p.evictionCandidate(89_999, false)).toBeUndefined()
-    expect(p.evictionCandidate(90_000, false)).toBe('late')
-    p.interestedAt('late', 90_000)
-    expect(p.evictionCandidate(119_000, false)).toBe('served')
+    expect(p.evictionCandidate(10_500)).toBe('choking')
   })
 
   it('bans at maxBadPieces proven bad pieces; a reconnecting id keeps its strikes, a banned remote starts one short', () => {

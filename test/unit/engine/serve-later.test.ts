@@ -3,8 +3,9 @@
  * called the torrent keeps every peer choked and does not offer `ut_metadata`; once it is, the peers already there
  * are served (an interested leecher is unchoked and completes, a peer without metadata fetches it over BEP 9).
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { fullBitfield } from '../../../engine/bitfield.js'
+import { PEER_INACTIVITY_TIMEOUT_MS } from '../../../engine/constants.js'
 import * as serving from '../../../engine/serving.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
@@ -13,6 +14,7 @@ import type { Peer } from '../../../engine/wire/peer.js'
 import { makeTorrent, randomData } from '../../fixtures/make-torrent.js'
 import { connectTorrents, sameBytes, seederOf } from '../../fixtures/engine-peers.js'
 import { encodeHandshake, encodeMessage, WireDecoder } from '../../../engine/wire/codec.js'
+import { randomBytes, toHex } from '../../../engine/util/bytes.js'
 
 const torrents: Torrent[] = []
 afterEach(async () => {
@@ -114,6 +116,34 @@ describe('Torrent serveLater', () => {
     expect(sameBytes(await store(torrent), data)).toBe(true)
     expect(bans).toEqual([Buffer.from(bad.peerId).toString('hex')])
     expect(loads).toBe(1)
+  })
+
+  it('while seeding, turns an idle peer over only once serve() brought the seeding turnover, its minute counted from then', async () => {
+    const { metainfo, data } = await makeTorrent([{ path: 'a.bin', data: randomData(20_000, 5) }])
+    const page = await seederOf(metainfo, data)
+    await page.destroy()
+    const full = new Torrent({ createStore: () => page.store! }, {
+      infoHash: metainfo.infoHash, metainfo, have: fullBitfield(metainfo.pieceCount), serveLater: true, maxPeers: 1
+    })
+    torrents.push(full)
+    // A peer that says nothing after its handshake: interested in nothing, and nothing we want (we have it all).
+    const [ours, theirs] = memoryConnectionPair()
+    full.addConnection(ours)
+    theirs.send(encodeHandshake({ infoHash: metainfo.infoHashBytes, peerId: randomBytes(20) }))
+    await until(() => full.stats().peers === 1)
+    const newcomer = toHex(randomBytes(20))
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      vi.setSystemTime(Date.now() + PEER_INACTIVITY_TIMEOUT_MS + 1000)
+      expect(full.wantsPeer(newcomer)).toBe(false) // seeding, the list full, no turnover before serve()
+      full.serve(serving)
+      vi.setSystemTime(Date.now() + PEER_INACTIVITY_TIMEOUT_MS - 1000)
+      expect(full.wantsPeer(newcomer)).toBe(false)
+      vi.setSystemTime(Date.now() + 1000)
+      expect(full.wantsPeer(newcomer)).toBe(true)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('bans the sole sender of a bad piece with no code to load, even when the serving side\'s code cannot load', async () => {
