@@ -78,12 +78,15 @@ export function decodeExtendedHandshake (payload: Uint8Array): ExtendedHandshake
   const handshake: { m: Record<string, number>, metadataSize?: number, v?: string, reqq?: number, p?: number } = { m }
   const metadataSize = own(value, 'metadata_size')
   if (isInt(metadataSize) && metadataSize > 0) handshake.metadataSize = metadataSize
-  const v = own(value, 'v')
-  if (isBytes(v)) handshake.v = utf8.decode(v)
   const reqq = own(value, 'reqq')
   if (isInt(reqq) && reqq > 0) handshake.reqq = reqq
-  const p = own(value, 'p')
-  if (isInt(p) && p > 0 && p <= 65535) handshake.p = p
+  // The client's name and listen port: for peer exchange and status lines in Node; a browser reads neither.
+  if (typeof PEERSITE_BROWSER === 'undefined') {
+    const v = own(value, 'v')
+    if (isBytes(v)) handshake.v = utf8.decode(v)
+    const p = own(value, 'p')
+    if (isInt(p) && p > 0 && p <= 65535) handshake.p = p
+  }
   return handshake
 }
 

@@ -52,10 +52,10 @@ export interface ExtendedHandshake {
   readonly m: Record<string, number>
   /** BEP 9: size of the info dictionary in bytes, when the sender has it. */
   readonly metadataSize?: number
-  /** Client name and version. */
+  /** Client name and version (not read in the browser builds: engine/wire/extended.ts). */
   readonly v?: string
   /** Outstanding requests the sender supports. */
   readonly reqq?: number
-  /** BEP 10 `p`: the sender's TCP listening port (a peer that connected to us can be dialled back there, and passed on by PEX). */
+  /** BEP 10 `p`: the sender's TCP listening port (a peer that connected to us can be dialled back there, and passed on by PEX; not read in the browser builds). */
   readonly p?: number
 }
