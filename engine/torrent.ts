@@ -4,7 +4,7 @@
  * those parts, the peer policy and the picker; this file only glues.
  */
 import { Bitfield } from './bitfield.js'
-import { CLIENT_NAME, EARLY_HAVES_MAX, MAX_PEERS, OUR_REQQ, SEED_LINKS_DROPPED_FROM, PEER_ID_PREFIX, maxMessageLength } from './constants.js'
+import { CHECK_ARGS, CLIENT_NAME, EARLY_HAVES_MAX, MAX_PEERS, OUR_REQQ, SEED_LINKS_DROPPED_FROM, PEER_ID_PREFIX, maxMessageLength } from './constants.js'
 import { AbortError, InvalidTorrentError, ProtocolError } from './errors.js'
 import type { Discovery, DiscoveryInit } from './discovery/index.js'
 import { Downloader } from './download.js'
@@ -581,9 +581,9 @@ export class Torrent extends Emitter<TorrentEvents> {
    */
   setWanted (first: number, last: number, wanted: boolean): void {
     const downloader = this.#downloader
-    if (downloader === undefined) throw new Error('setWanted needs the metainfo')
-    downloader.picker.setWanted(first, last, wanted)
-    if (wanted) downloader.fillAll(this.#peerList.all)
+    if (CHECK_ARGS && downloader === undefined) throw new Error('setWanted needs the metainfo')
+    downloader!.picker.setWanted(first, last, wanted)
+    if (wanted) downloader!.fillAll(this.#peerList.all)
   }
 
   /**
@@ -592,9 +592,9 @@ export class Torrent extends Emitter<TorrentEvents> {
    */
   prioritize (first: number, last: number, priority: number): () => void {
     const downloader = this.#downloader
-    if (downloader === undefined) throw new Error('prioritize needs the metainfo')
-    const release = downloader.picker.addPriority(first, last, priority)
-    downloader.fillAll(this.#peerList.all)
+    if (CHECK_ARGS && downloader === undefined) throw new Error('prioritize needs the metainfo')
+    const release = downloader!.picker.addPriority(first, last, priority)
+    downloader!.fillAll(this.#peerList.all)
     // What a page is about to read: web seeds step in as they would for the reader (engine/webseed.ts).
     if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN)) this.webSeeds?.stalled(first, last)
     return release
