@@ -177,7 +177,7 @@ export class PiecePicker {
   get done (): boolean { return this.have.complete }
 
   markHave (index: number): void {
-    if (CHECK_ARGS) this.#checkIndex(index)
+    if (CHECK_ARGS) checkIndex(index, this.pieceCount)
     this.have.set(index)
     this.#exclusive.delete(index)
     // Any request still out for it is pointless now; forget it so the peer's slots free up.
@@ -185,7 +185,7 @@ export class PiecePicker {
   }
 
   pieceFailed (index: number): void {
-    if (CHECK_ARGS) this.#checkIndex(index)
+    if (CHECK_ARGS) checkIndex(index, this.pieceCount)
     this.have.set(index, false)
     this.#dropPiece(index)
   }
@@ -197,7 +197,7 @@ export class PiecePicker {
    * still holds a request or a received block of it. No end-game duplicates for it. Cleared by markHave.
    */
   setExclusive (index: number): void {
-    if (CHECK_ARGS) this.#checkIndex(index)
+    if (CHECK_ARGS) checkIndex(index, this.pieceCount)
     if (!this.have.has(index)) this.#exclusive.set(index, '')
   }
 
@@ -270,7 +270,7 @@ export class PiecePicker {
   }
 
   peerHave (peerKey: string, index: number): void {
-    if (CHECK_ARGS) this.#checkIndex(index)
+    if (CHECK_ARGS) checkIndex(index, this.pieceCount)
     const peer = this.#peer(peerKey)
     // BEP 3 lets a peer with nothing skip the bitfield message, so `have` may be the first thing we hear.
     peer.has ??= new Bitfield(this.pieceCount)
@@ -332,7 +332,7 @@ export class PiecePicker {
 
   /** The highest priority of a range covering piece `index`; 0 when none does. */
   priorityOf (index: number): number {
-    if (CHECK_ARGS) this.#checkIndex(index)
+    if (CHECK_ARGS) checkIndex(index, this.pieceCount)
     let best: number | undefined
     for (const r of this.#priorities) if (index >= r.first && index <= r.last && (best === undefined || r.priority > best)) best = r.priority
     return best ?? 0
@@ -367,7 +367,7 @@ export class PiecePicker {
   readonly #held = new Set<number>()
 
   setHeld (index: number, held: boolean): void {
-    if (CHECK_ARGS) this.#checkIndex(index)
+    if (CHECK_ARGS) checkIndex(index, this.pieceCount)
     if (held) {
       this.#held.add(index)
       this.#dropPiece(index)
@@ -476,10 +476,6 @@ export class PiecePicker {
    * The engine's own callers' piece indices (API misuse: CHECK_ARGS). A peer's `have` is checked before it gets here
    * (Torrent: a protocol violation), as is every index a peer sends with a block (blockReceived).
    */
-  #checkIndex (index: number): void {
-    if (!Number.isInteger(index) || index < 0 || index >= this.pieceCount) throw new RangeError(`piece index ${index} out of range`)
-  }
-
   #peer (peerKey: string): PeerState {
     let peer = this.#peers.get(peerKey)
     if (peer === undefined) {
@@ -652,3 +648,7 @@ function removeOwner (p: PartialPiece, block: number, peerKey: string): void {
   if (owners.length === 0) p.owners[block] = undefined
 }
 
+/** A piece index of the engine's own callers (CHECK_ARGS: a function, not a method, so the browser builds drop it). */
+function checkIndex (index: number, pieceCount: number): void {
+  if (!Number.isInteger(index) || index < 0 || index >= pieceCount) throw new RangeError(`piece index ${index} out of range`)
+}
