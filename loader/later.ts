@@ -8,6 +8,8 @@ export { problemFor, showProblem } from './problem.js'
 export { BackgroundPrefetch } from './prefetch.js'
 /** The shell's history handling (Back, Forward, reloads as on a plain host), handed over after the first page. */
 export { manageHistory } from './shell-history.js'
+/** A download link's file, saved through the service worker (loader/shell.ts takes the click). */
+export { downloadThroughWorker } from './shell-download.js'
 /** The window's icon as the site's. */
 export { iconMirror } from './shell-icon.js'
 /** The torrent's serving side (choker, uploader, BEP 9): Torrent.serve, once the first page has painted. */

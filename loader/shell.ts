@@ -3,7 +3,7 @@
  * it, so this page (and with it the engine and its peer connections) survives them all. After each load the
  * shell mirrors the frame into the window: the address bar (history.replaceState: the visitor sees, bookmarks and
  * shares the site's real paths), the title and (after the first page, loader/shell-icon.ts) the icon. It also routes the site's download links through the
- * service worker (see `download` below).
+ * service worker (see `download` below; the saving itself is loader/shell-download.ts, in peersite-later.js).
  *
  * History: the shell owns the top window's entries, so that Back and Forward work as on a plain host, also after a
  * reload (loader/shell-history.ts says how). That code is in peersite-later.js: no first site byte waits for it.
@@ -12,9 +12,9 @@
  * its own entries, which is right until a reload.
  */
 import { DOWNLOAD_PARAM } from '../worker/protocol.js'
+import { later } from './lazy.js'
 
 export const FRAME_ID = 'peersite-frame'
-const DOWNLOAD_FRAME_ID = 'peersite-download'
 
 export interface ShellInit {
   /** The site root (links outside it leave the shell). */
@@ -175,10 +175,8 @@ export function createShell (init: ShellInit): Shell {
     location.href = url.href
   }
 
-  // Chromium sends the request of a link with the `download` attribute straight to the network, past the service
-  // worker (https://issues.chromium.org/issues/40410035), and the host has only the loader. So such a click in the
-  // site becomes a navigation of a hidden frame, which the worker does answer, with DOWNLOAD_PARAM asking for
-  // `Content-Disposition: attachment`: the browser's download manager then saves the stream as it arrives.
+  // A download link of the site: Chromium would send its request past the service worker, to a host that has only
+  // the loader. The click is taken here, the file saved by peersite-later.js's code (loader/shell-download.ts).
   const download = (event: MouseEvent): void => {
     if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return
     const link = (event.target as Element | null)?.closest?.('a[href][download], area[href][download]') as HTMLAnchorElement | HTMLAreaElement | null
@@ -186,16 +184,9 @@ export function createShell (init: ShellInit): Shell {
     const url = new URL(link.href, link.baseURI)
     if (!url.href.startsWith(init.root)) return // another site (or blob:, data:): the browser's own business
     event.preventDefault()
+    // DOWNLOAD_PARAM asks the worker for `Content-Disposition: attachment` under the link's name.
     url.searchParams.set(DOWNLOAD_PARAM, link.download)
-    let hidden = document.getElementById(DOWNLOAD_FRAME_ID)
-    if (!(hidden instanceof HTMLIFrameElement)) {
-      hidden = document.createElement('iframe')
-      hidden.id = DOWNLOAD_FRAME_ID
-      hidden.style.display = 'none'
-      document.body.append(hidden)
-    }
-    // replace(): no history entry, should the worker answer with a page (504) rather than a download.
-    ;(hidden as HTMLIFrameElement).contentWindow?.location.replace(url.href)
+    later().then((l) => l.downloadThroughWorker(url), (err: unknown) => console.warn('peersite:', err))
   }
 
   const watch = (): void => {
