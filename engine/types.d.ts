@@ -19,6 +19,12 @@ declare module 'bittorrent-tracker' {
     udp6: import('node:dgram').Socket | null
     listen (port: number, host?: string, cb?: () => void): void
     close (cb?: () => void): void
+    /** The peers' Swarm class (lib/server/swarm.js), which createSwarm makes. */
+    static Swarm: new (infoHash: string, server: Server) => unknown
+    /** Internal: the swarms held, by hex info_hash. The server adds to it and never removes. */
+    torrents: Record<string, unknown>
+    /** Internal: sets up each new WebSocket (`socket.upgradeReq` is its HTTP upgrade request). */
+    onWebSocketConnection (socket: unknown, opts?: unknown): void
     /** Internal: every WebSocket message of `socket` (`params` is the raw frame, parsed by the server). */
     _onWebSocketRequest (socket: unknown, opts: unknown, params: unknown): void
     /** Internal: the two steps through which every announce and scrape goes on (each on a later tick). */

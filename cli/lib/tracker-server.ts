@@ -9,6 +9,7 @@
  * that users do not install its client's dependencies. Import the server's own module, never the package entry.
  */
 import { isIP } from 'node:net'
+import type { IncomingMessage } from 'node:http'
 import Server from 'bittorrent-tracker/server'
 import { UsageError } from '../../engine/errors.js'
 import { describeSystemError } from './system-errors.js'
@@ -36,6 +37,14 @@ export interface TrackerServerInit {
   udp?: boolean
   /** Swarms one WebSocket may join (default MAX_SWARMS_PER_SOCKET); lower in tests. */
   maxSwarmsPerSocket?: number
+  /** Swarms the tracker holds, all protocols together (default MAX_SWARMS); lower in tests. */
+  maxSwarms?: number
+  /** Open WebSockets from one remote address (default MAX_CONNECTIONS_PER_ADDRESS); lower in tests. */
+  maxConnectionsPerAddress?: number
+  /** Apply maxConnectionsPerAddress to loopback addresses too (default false: see MAX_CONNECTIONS_PER_ADDRESS). */
+  limitLoopback?: boolean
+  /** Told what an operator may want to know: a socket closed for its malformed messages, and from where. */
+  onWarning?: (message: string) => void
 }
 
 /**
@@ -47,12 +56,47 @@ export interface TrackerServerInit {
 export const MAX_MESSAGE_BYTES = 256 * 1024
 /** Swarms one WebSocket may join: a browser tab joins a handful, a WebTorrent client one per torrent it shares. */
 export const MAX_SWARMS_PER_SOCKET = 256
+/**
+ * Swarms the tracker holds at once, WebSocket, HTTP and UDP together: the per-socket limit does not bound many
+ * sockets (or HTTP and UDP announces, which need none). Past it an announce that would start a swarm is refused
+ * with the server's own failure answer, while the swarms it holds are still served; the swarms left with no peer
+ * (all stopped, closed or silent for the server's 20 minutes) are dropped then to make room. bittorrent-tracker
+ * itself never drops a swarm. 10,000 swarms of a few peers each are some tens of MB.
+ */
+export const MAX_SWARMS = 10_000
+/**
+ * Open WebSockets from one remote address: a browser opens one per tracker URL, a household behind one NAT a few
+ * dozen. Past it a new connection is closed at once (1008). Loopback addresses are not limited: a tracker behind a
+ * reverse proxy on the same machine (the usual way to give it TLS) sees every visitor as 127.0.0.1 or ::1, and a
+ * limit there would turn honest visitors away (the proxy is the place to limit connections per visitor then); a
+ * tracker without a proxy, listening on 127.0.0.1 (the default), is reachable from this machine only. Chosen over
+ * a CLI option: it needs no setting in the usual set-up, and cannot be set wrong. A proxy on another machine would
+ * need one.
+ */
+export const MAX_CONNECTIONS_PER_ADDRESS = 64
+/**
+ * Malformed WebSocket messages one socket may send before it is closed (1008). No honest client sends one; a few
+ * are allowed for a client of another version that sends something we do not expect. Refusals for a limit (too
+ * many swarms) do not count: an honest client with many torrents meets them on every re-announce.
+ */
+export const MAX_BAD_MESSAGES = 16
 
-/** What bittorrent-tracker keeps on each WebSocket (onWebSocketConnection): the swarms it joined, as hex. */
+/**
+ * A ws WebSocket as bittorrent-tracker keeps it (onWebSocketConnection): the swarms it joined, as hex, and the
+ * upgrade request (its remote address).
+ */
 interface TrackerSocket {
   infoHashes: string[] | null
+  upgradeReq?: IncomingMessage
   send: (data: string, cb?: (err?: Error) => void) => void
   onSend?: (err?: Error) => void
+  close: (code: number, reason: string) => void
+  on: (event: 'close' | 'error', listener: () => void) => void
+}
+
+/** What the server's Swarm keeps of its peers (lib/server/swarm.js: an LRU of peers that expire unannounced). */
+interface Swarm {
+  peers: { length: number, tail: string | null, peek: (key: string) => unknown }
 }
 
 /** What bittorrent-tracker's _onAnnounce receives from a WebSocket (parse-websocket.js): info_hash as hex. */
@@ -69,7 +113,7 @@ interface AnnounceParams {
  * object threw out of the process), maps a scrape's `info_hash` whatever it is, and answers a scrape without one
  * with every swarm it knows. Checked here: the shapes that peersite's and bittorrent-tracker's clients send.
  */
-export function refusedMessage (msg: unknown, joined: ReadonlySet<string>, maxSwarms = MAX_SWARMS_PER_SOCKET): string | undefined {
+export function refusedMessage (msg: unknown): string | undefined {
   if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return 'a message must be a JSON object'
   const m = msg as Record<string, unknown>
   if (m.action === 'scrape') {
@@ -90,9 +134,6 @@ export function refusedMessage (msg: unknown, joined: ReadonlySet<string>, maxSw
     if (!isDescription(m.answer) || typeof m.offer_id !== 'string' || !isBinaryId(m.to_peer_id)) {
       return 'an answer must be { answer: { type, sdp }, offer_id, to_peer_id }'
     }
-  }
-  if (joined.size >= maxSwarms && !joined.has(m.info_hash)) {
-    return `one connection may join at most ${maxSwarms} swarms`
   }
   return undefined
 }
@@ -125,42 +166,88 @@ function isBinaryId (v: unknown): v is string {
   return typeof v === 'string' && v.length === 20
 }
 
+/** A new swarm refused because the tracker holds MAX_SWARMS. */
+class SwarmLimitError extends Error {}
+
 /**
  * bittorrent-tracker's server with every WebSocket message checked before it sees it (refusedMessage), no full
  * scrape (a scrape without info_hash lists every swarm on the tracker), and its later-tick steps guarded: whatever
- * one announce throws there is a warning, never the end of the process.
+ * one announce throws there is a warning, never the end of the process. Limited: swarms per socket, swarms in all,
+ * WebSockets per remote address, malformed messages per socket.
  */
 class GuardedServer extends Server {
+  readonly #maxSwarmsPerSocket: number
   readonly #maxSwarms: number
+  readonly #maxConnections: number
+  readonly #limitLoopback: boolean
+  readonly #onWarning: (message: string) => void
   /**
    * The swarms (binary info_hash) each WebSocket has joined, counted here when a message is accepted. Not the
    * server's socket.infoHashes: it fills that only once the swarm is found or made, ticks later, and ws delivers
    * every frame of one TCP read in one tick, so a burst of announces would all pass a check against it.
    */
   readonly #joined = new WeakMap<object, Set<string>>()
+  /** How many malformed messages each WebSocket has sent (MAX_BAD_MESSAGES). */
+  readonly #bad = new WeakMap<object, number>()
+  /** Open WebSockets per limited remote address (MAX_CONNECTIONS_PER_ADDRESS). */
+  readonly #connections = new Map<string, number>()
+  /** Each WebSocket's remote address, read as it opens (Node lets go of the upgrade request's socket later). */
+  readonly #addresses = new WeakMap<object, string>()
 
-  constructor (opts: Record<string, unknown> & { maxSwarmsPerSocket?: number }) {
-    const { maxSwarmsPerSocket, ...rest } = opts
-    super(rest)
-    this.#maxSwarms = maxSwarmsPerSocket ?? MAX_SWARMS_PER_SOCKET
+  constructor (opts: Record<string, unknown>, limits: TrackerServerInit) {
+    super(opts)
+    this.#maxSwarmsPerSocket = limits.maxSwarmsPerSocket ?? MAX_SWARMS_PER_SOCKET
+    this.#maxSwarms = limits.maxSwarms ?? MAX_SWARMS
+    this.#maxConnections = limits.maxConnectionsPerAddress ?? MAX_CONNECTIONS_PER_ADDRESS
+    this.#limitLoopback = limits.limitLoopback ?? false
+    this.#onWarning = limits.onWarning ?? (() => {})
+  }
+
+  override onWebSocketConnection (socket: unknown, opts?: unknown): void {
+    const s = socket as TrackerSocket
+    const address = s.upgradeReq?.socket.remoteAddress
+    if (address !== undefined) this.#addresses.set(s, address)
+    if (address !== undefined && (this.#limitLoopback || !isLoopback(address))) {
+      const open = this.#connections.get(address) ?? 0
+      if (open >= this.#maxConnections) {
+        // Closed before the server sets it up: nothing of it to clean.
+        s.on('error', () => {})
+        s.close(1008, 'too many connections from this address')
+        return
+      }
+      this.#connections.set(address, open + 1)
+      s.on('close', () => {
+        const left = (this.#connections.get(address) ?? 1) - 1
+        if (left === 0) this.#connections.delete(address)
+        else this.#connections.set(address, left)
+      })
+    }
+    super.onWebSocketConnection(socket, opts)
   }
 
   override _onWebSocketRequest (socket: unknown, opts: unknown, params: unknown): void {
     const s = socket as TrackerSocket
+    // Closing for its malformed messages: what it still sends is not read.
+    if ((this.#bad.get(s) ?? 0) >= MAX_BAD_MESSAGES) return
     let joined = this.#joined.get(s)
     if (joined === undefined) this.#joined.set(s, joined = new Set())
     let msg: unknown
     let reason: string | undefined
     try {
       msg = JSON.parse(String(params))
-      reason = refusedMessage(msg, joined, this.#maxSwarms)
+      reason = refusedMessage(msg)
     } catch {
       reason = 'a message must be JSON'
     }
     if (reason === undefined) {
+      const m = msg as { action: string, info_hash: string, event?: unknown }
+      if (m.action === 'announce' && joined.size >= this.#maxSwarmsPerSocket && !joined.has(m.info_hash)) {
+        // A limit, not a malformed message: not counted against the socket.
+        this.#refuse(s, msg, `one connection may join at most ${this.#maxSwarmsPerSocket} swarms`)
+        return
+      }
       try {
         super._onWebSocketRequest(socket, opts, params)
-        const m = msg as { action: string, info_hash: string, event?: unknown }
         if (m.action === 'announce') {
           // A stopped announce leaves its swarm (the server's swarm.js does so on a later tick).
           if (m.event === 'stopped') joined.delete(m.info_hash)
@@ -171,6 +258,17 @@ class GuardedServer extends Server {
         reason = (err as Error).message
       }
     }
+    this.#refuse(s, msg, reason)
+    const bad = (this.#bad.get(s) ?? 0) + 1
+    this.#bad.set(s, bad)
+    if (bad === MAX_BAD_MESSAGES) {
+      // One line per socket, not one per message.
+      this.#onWarning(`closed a tracker WebSocket from ${this.#addresses.get(s) ?? 'an unknown address'} after ${bad} malformed messages`)
+      s.close(1008, 'too many malformed messages')
+    }
+  }
+
+  #refuse (s: TrackerSocket, msg: unknown, reason: string): void {
     s.send(JSON.stringify(refusal(msg, reason)), s.onSend)
     this.emit('warning', new Error(`WebSocket message refused: ${reason}`))
   }
@@ -180,6 +278,10 @@ class GuardedServer extends Server {
       try {
         cb(err, response)
       } finally {
+        // A swarm refused for MAX_SWARMS was never joined: it does not count against the socket's own limit.
+        if (err instanceof SwarmLimitError && params.socket !== undefined) {
+          this.#joined.get(params.socket)?.delete(Buffer.from(params.info_hash, 'hex').toString('latin1'))
+        }
         // The server's answer to a WebSocket announce puts its info_hash back on socket.infoHashes even when the
         // announce was `stopped` (swarm.js took it off just before): take it off again, or that list only grows.
         const list = params.type === 'ws' && params.event === 'stopped' ? params.socket?.infoHashes : null
@@ -193,8 +295,38 @@ class GuardedServer extends Server {
     super.getSwarm(infoHash, this.#guarded(cb))
   }
 
+  /**
+   * The server's createSwarm, with MAX_SWARMS checked on the tick the swarm is added (a burst of announces cannot
+   * all pass a check made before), and a swarm another announce made meanwhile kept, not replaced by an empty one.
+   */
   override createSwarm (infoHash: string, cb: (err: Error | null, swarm: unknown) => void): void {
-    super.createSwarm(infoHash, this.#guarded(cb))
+    const guarded = this.#guarded(cb)
+    process.nextTick(() => {
+      let swarm = this.torrents[infoHash]
+      if (swarm === undefined) {
+        if (Object.keys(this.torrents).length >= this.#maxSwarms) this.#dropEmptySwarms()
+        if (Object.keys(this.torrents).length >= this.#maxSwarms) {
+          guarded(new SwarmLimitError(`this tracker holds at most ${this.#maxSwarms} swarms`), undefined)
+          return
+        }
+        swarm = this.torrents[infoHash] = new Server.Swarm(infoHash, this)
+      }
+      guarded(null, swarm)
+    })
+  }
+
+  /**
+   * Drops the swarms with no peer left. A peer that left without `stopped` (HTTP and UDP peers do not say) stays
+   * in its swarm's LRU until it is looked at after the server's peer TTL: each swarm's least recently announced
+   * peers are looked at here (peek() drops one that is too old and counts it as stopped) until a live one.
+   */
+  #dropEmptySwarms (): void {
+    for (const [infoHash, swarm] of Object.entries(this.torrents)) {
+      const peers = (swarm as Swarm).peers
+      let oldest = peers.tail
+      while (oldest !== null && peers.peek(oldest) === undefined) oldest = peers.tail
+      if (peers.length === 0) delete this.torrents[infoHash]
+    }
   }
 
   override _onScrape (params: { info_hash?: unknown }, cb: (err: Error | null, response?: unknown) => void): void {
@@ -214,6 +346,11 @@ class GuardedServer extends Server {
   }
 }
 
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 (how a dual-stack socket reports an IPv4 client). */
+function isLoopback (address: string): boolean {
+  return address.startsWith('127.') || address.startsWith('::ffff:127.') || address === '::1'
+}
+
 export async function startTrackerServer (init: TrackerServerInit = {}): Promise<TrackerServer> {
   const host = init.host ?? '127.0.0.1'
   const udp = init.udp !== false
@@ -222,9 +359,8 @@ export async function startTrackerServer (init: TrackerServerInit = {}): Promise
     http: true,
     ws: { maxPayload: MAX_MESSAGE_BYTES },
     stats: false,
-    interval: init.intervalMs ?? 30_000,
-    maxSwarmsPerSocket: init.maxSwarmsPerSocket
-  })
+    interval: init.intervalMs ?? 30_000
+  }, init)
   // The tracker reports bad announces from clients as warnings; they are the clients' problem, not ours.
   server.on('warning', () => {})
   // Its 'error' events after start-up (a UDP send to a vanished client) are the clients' problem too.

@@ -6,7 +6,7 @@
 import { afterEach, expect, it } from 'vitest'
 import Client from 'bittorrent-tracker'
 import WebSocket from 'ws'
-import { MAX_MESSAGE_BYTES, MAX_SWARMS_PER_SOCKET, startTrackerServer, type TrackerServer } from '../../../cli/lib/tracker-server.js'
+import { MAX_BAD_MESSAGES, MAX_MESSAGE_BYTES, MAX_SWARMS_PER_SOCKET, startTrackerServer, type TrackerServer, type TrackerServerInit } from '../../../cli/lib/tracker-server.js'
 
 const servers: TrackerServer[] = []
 const sockets: WebSocket[] = []
@@ -17,7 +17,7 @@ afterEach(async () => {
 
 const HASH = 'z'.repeat(20)
 
-async function tracker (init: { maxSwarmsPerSocket?: number } = {}): Promise<TrackerServer> {
+async function tracker (init: TrackerServerInit = {}): Promise<TrackerServer> {
   const t = await startTrackerServer({ udp: false, ...init })
   servers.push(t)
   return t
@@ -189,4 +189,116 @@ it('a refusal is a warning for its own torrent only: bittorrent-tracker\'s clien
   } finally {
     for (const { client } of clients) client.destroy()
   }
+})
+
+it(`a socket is closed (1008) at its ${MAX_BAD_MESSAGES}th malformed message, with one warning naming its address`, async () => {
+  const warnings: string[] = []
+  const t = await tracker({ onWarning: (message) => warnings.push(message) })
+  const a = await connect(t)
+  let closed = false
+  const close = new Promise<number>((resolve) => a.ws.once('close', (code) => { closed = true; resolve(code) }))
+  for (let i = 0; i < MAX_BAD_MESSAGES - 1; i++) {
+    a.ws.send(announce('A', { offers: [null] }))
+    expect(await a.next()).toHaveProperty('failure reason')
+  }
+  // Not closed yet: it is still served.
+  a.ws.send(announce('A'))
+  expect(await a.next()).toMatchObject({ action: 'announce', complete: 1 })
+  expect(closed).toBe(false)
+  // The last one allowed is answered, then the socket closed; what follows in the same burst is not read.
+  for (let i = 0; i < 5; i++) a.ws.send('{')
+  expect(await a.next()).toHaveProperty('failure reason')
+  expect(await close).toBe(1008)
+  expect(warnings).toHaveLength(1)
+  expect(warnings[0]).toContain('127.0.0.1')
+  // Its swarm is left (the server's own close handling), and others are served.
+  const b = await connect(t)
+  b.ws.send(announce('B'))
+  expect(await b.next()).toMatchObject({ action: 'announce', complete: 1 })
+})
+
+it('refusals for a limit do not count as malformed messages: an honest client with too many torrents keeps its socket', async () => {
+  const warnings: string[] = []
+  const t = await tracker({ maxSwarmsPerSocket: 1, onWarning: (message) => warnings.push(message) })
+  const a = await connect(t)
+  a.ws.send(announce('A'))
+  expect(await a.next()).toMatchObject({ action: 'announce', complete: 1 })
+  for (let i = 0; i < MAX_BAD_MESSAGES + 4; i++) {
+    a.ws.send(announce('A', { info_hash: String(i).padStart(20, 'x') }))
+    expect(await a.next()).toMatchObject({ 'failure reason': expect.stringContaining('at most 1 swarms') })
+  }
+  a.ws.send(announce('A', { event: 'update' }))
+  expect(await a.next()).toMatchObject({ action: 'announce', complete: 1 })
+  expect(warnings).toEqual([])
+})
+
+it('the tracker holds at most maxSwarms swarms: a new one is refused, the ones it holds are served, a left one makes room', async () => {
+  const t = await tracker({ maxSwarms: 3 })
+  const hash = (i: number): string => String(i).padStart(20, 'g')
+  const a = await connect(t)
+  for (let i = 0; i < 3; i++) {
+    a.ws.send(announce('A', { info_hash: hash(i) }))
+    expect(await a.next()).toMatchObject({ action: 'announce', info_hash: hash(i) })
+  }
+  const b = await connect(t)
+  b.ws.send(announce('B', { info_hash: hash(3) }))
+  expect(await b.next()).toEqual({ action: 'announce', 'failure reason': 'this tracker holds at most 3 swarms', info_hash: hash(3) })
+  b.ws.send(announce('B', { info_hash: hash(0) }))
+  expect(await b.next()).toMatchObject({ action: 'announce', complete: 2, info_hash: hash(0) })
+  // HTTP announces (and UDP ones) make swarms too: the same limit.
+  const http = await fetch(`${t.httpUrl}?info_hash=${escape(hash(4))}&peer_id=${escape('H'.repeat(20))}&port=6881&left=0&event=started`)
+  expect(Buffer.from(await http.arrayBuffer()).toString('latin1')).toContain('at most 3 swarms')
+  // a leaves swarm 2, the only peer there: the empty swarm is dropped when room is needed.
+  a.ws.send(announce('A', { info_hash: hash(2), event: 'stopped' }))
+  expect(await a.next()).toMatchObject({ action: 'announce', info_hash: hash(2) })
+  b.ws.send(announce('B', { info_hash: hash(3) }))
+  expect(await b.next()).toMatchObject({ action: 'announce', complete: 1, info_hash: hash(3) })
+})
+
+it('a burst of announces for new swarms still makes at most maxSwarms (the server makes swarms ticks later)', async () => {
+  const t = await tracker({ maxSwarms: 5 })
+  const a = await connect(t)
+  const n = 20
+  for (let i = 0; i < n; i++) a.ws.send(announce('A', { info_hash: String(i).padStart(20, 'q') }))
+  const answers: Array<Record<string, unknown>> = []
+  for (let i = 0; i < n; i++) answers.push(await a.next())
+  expect(answers.filter((m) => m['failure reason'] === undefined)).toHaveLength(5)
+  expect(answers.filter((m) => String(m['failure reason']).includes('at most 5 swarms'))).toHaveLength(n - 5)
+})
+
+/** Whether a new WebSocket to the tracker is served (its announce answered) or closed, and with which code. */
+async function tryConnect (t: TrackerServer): Promise<{ ws: WebSocket, served: boolean, code?: number }> {
+  const ws = new WebSocket(t.url)
+  sockets.push(ws)
+  return await new Promise((resolve, reject) => {
+    ws.once('error', reject)
+    ws.once('open', () => ws.send(announce('C', { event: 'update' })))
+    ws.once('message', () => resolve({ ws, served: true }))
+    ws.once('close', (code) => resolve({ ws, served: false, code }))
+  })
+}
+
+it('at most maxConnectionsPerAddress WebSockets from one address: more are closed at once (1008), a closed one makes room', async () => {
+  const t = await tracker({ maxConnectionsPerAddress: 2, limitLoopback: true })
+  const a = await tryConnect(t)
+  const b = await tryConnect(t)
+  expect([a.served, b.served]).toEqual([true, true])
+  expect(await tryConnect(t)).toMatchObject({ served: false, code: 1008 })
+  expect(await tryConnect(t)).toMatchObject({ served: false, code: 1008 })
+  // The one still open is served.
+  const answer = new Promise((resolve) => b.ws.once('message', resolve))
+  b.ws.send(announce('C', { event: 'update' }))
+  await answer
+  // a closes: once the server has seen it, a new connection is served (tried until then; the refused ones close).
+  a.ws.close()
+  let next = await tryConnect(t)
+  for (let i = 0; i < 100 && !next.served; i++) next = await tryConnect(t)
+  expect(next.served).toBe(true)
+})
+
+it('loopback addresses are not limited by default: a reverse proxy on this machine shows every visitor as 127.0.0.1', async () => {
+  const t = await tracker({ maxConnectionsPerAddress: 2 })
+  const all = []
+  for (let i = 0; i < 5; i++) all.push(await tryConnect(t))
+  expect(all.map((c) => c.served)).toEqual([true, true, true, true, true])
 })
