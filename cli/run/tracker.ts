@@ -11,7 +11,8 @@ export async function run (argv: TrackerArgs): Promise<void> {
   const port = parsePort(argv.port, '--port') ?? 8000
   const host = parseHost(argv.host)
   const shutdown = waitForShutdown()
-  const server = await startTrackerServer({ host, port })
+  const onWarning = (message: string): void => { process.stderr.write(`peersite: warning: ${message}\n`) }
+  const server = await startTrackerServer({ host, port, onWarning })
   // The WebSocket URL first (what `publish --tracker` takes for browsers), then the ones for ordinary clients.
   process.stdout.write(`${server.url}\n${server.httpUrl}\n${server.udpUrl ?? ''}\n`)
   process.stderr.write('tracker running; press Ctrl-C to stop\n')

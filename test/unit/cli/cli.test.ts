@@ -7,9 +7,11 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
 import { cliPath, cliSandbox, copyHello, runCli, type RunResult } from './helpers.js'
 import { parseSiteId } from '../../../engine/util/site-id.js'
 import { PARALLEL_MIN_FILES } from '../../../cli/lib/hash-pool.js'
+import { MAX_BAD_MESSAGES } from '../../../cli/lib/tracker-server.js'
 import { pagePath, writeManyFilesSite } from '../../helpers/many-files.js'
 
 const sandbox = cliSandbox('peersite-cli-')
@@ -466,11 +468,21 @@ describe('peersite tracker', () => {
     const port = ws!.split(':')[2]
     expect(http).toBe(`http://127.0.0.1:${port}/announce`)
     expect(udp).toBe(`udp://127.0.0.1:${port}`)
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+    // A socket closed for its malformed messages is one warning line on stderr, naming its address.
+    const socket = new WebSocket(ws!)
+    const closed = new Promise<number>((resolve) => socket.once('close', resolve))
+    socket.once('open', () => { for (let i = 0; i < MAX_BAD_MESSAGES + 3; i++) socket.send('{') })
+    expect(await closed).toBe(1008)
     const code = await new Promise<number | null>((resolve) => {
       child.removeAllListeners('exit')
       child.on('exit', (c) => resolve(c))
       child.kill('SIGINT')
     })
     expect(code).toBe(0)
+    expect(stderr.split('\n').filter((line) => line.includes('warning'))).toEqual([
+      `peersite: warning: closed a tracker WebSocket from 127.0.0.1 after ${MAX_BAD_MESSAGES} malformed messages`
+    ])
   })
 })
