@@ -61,7 +61,7 @@ export const MAX_SWARMS_PER_SOCKET = 256
  * sockets (or HTTP and UDP announces, which need none). Past it an announce that would start a swarm is refused
  * with the server's own failure answer, while the swarms it holds are still served; the swarms left with no peer
  * (all stopped, closed or silent for the server's 20 minutes) are dropped then to make room. bittorrent-tracker
- * itself never drops a swarm. 10,000 swarms of a few peers each are some tens of MB.
+ * itself never drops a swarm. Each swarm keeps at most 1,000 peers (the server's default peersCacheLength).
  */
 export const MAX_SWARMS = 10_000
 /**
