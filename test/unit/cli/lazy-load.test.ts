@@ -20,21 +20,25 @@ import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
 import { copyHello, makeLoaderDir, repoRoot } from './helpers.js'
 
 const MAIN = join(repoRoot, 'dist', 'cli', 'main.js')
-const MARK = 'lazy-load-test:'
 
 /** Packages and modules that only seeding, serving and the tracker need. */
 const HEAVY = [/\/node_modules\/node-datachannel\//, /\/node_modules\/bittorrent-dht\//, /\/node_modules\/ws\//, /\/dist\/cli\/lib\/tracker-server\.js$/, /\/dist\/cli\/lib\/bt-network\.js$/, /\/dist\/cli\/lib\/swarm\.js$/]
 
 let tmp: TempDir
 let register: string
+/** Numbers each run's module log. */
+let runs = 0
 
 beforeAll(async () => {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`)
   tmp = await makeTempDir('peersite-lazy-')
   const hooks = join(tmp.path, 'hooks.mjs')
-  await writeFile(hooks, `export async function resolve (spec, ctx, next) {
+  // Written to a file with a synchronous append, not to stderr: the hooks run on their own thread, and what that
+  // thread writes to stderr can be lost when the process exits right after (seen with --version on a busy machine).
+  await writeFile(hooks, `import { appendFileSync } from 'node:fs'
+export async function resolve (spec, ctx, next) {
   const r = await next(spec, ctx)
-  if (r.url.startsWith('file:')) process.stderr.write(${JSON.stringify(MARK)} + r.url + '\\n')
+  if (r.url.startsWith('file:')) appendFileSync(process.env.LAZY_LOAD_LOG, r.url + '\\n')
   return r
 }
 `)
@@ -47,9 +51,11 @@ afterAll(async () => { await tmp?.cleanup() })
 /** Runs the built CLI; resolves to its exit code, stdout and the modules it loaded. */
 async function loaded (args: string[], env: Record<string, string> = {}): Promise<{ code: number, stdout: string, modules: string[] }> {
   return await new Promise((resolve) => {
-    execFile(process.execPath, ['--import', pathToFileURL(register).href, MAIN, ...args], { env: { ...process.env, PEERSITE_DEBUG: '', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      const modules = stderr.split('\n').filter((l) => l.startsWith(MARK)).map((l) => l.slice(MARK.length))
-      resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, modules })
+    const log = join(tmp.path, `modules-${++runs}.log`)
+    execFile(process.execPath, ['--import', pathToFileURL(register).href, MAIN, ...args], { env: { ...process.env, PEERSITE_DEBUG: '', LAZY_LOAD_LOG: log, ...env }, timeout: 60_000 }, (err, stdout) => {
+      readFile(log, 'utf8').catch(() => '').then((text) => {
+        resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, modules: text.split('\n').filter((l) => l !== '') })
+      }, () => {})
     })
   })
 }
