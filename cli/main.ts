@@ -2,9 +2,11 @@
 /**
  * The peersite command line. Each verb lives in commands/<verb>.ts as { command, describe, builder, handler }.
  *
- * Errors: one line on stderr, `peersite: error: <what is wrong>`, never a stack trace. Exit status 2 for a command
- * line yargs cannot parse (unknown flag, missing argument), 1 for everything else (bad input such as a missing
- * folder, or a failure). Set PEERSITE_DEBUG=1 to get the stack trace of an unexpected error.
+ * Errors: one line on stderr, `peersite: error: <what is wrong>`, never a stack trace. Exit status (README "Exit
+ * status"): 2 for a wrong command line (unknown option or command, a bad value, a missing argument, an option
+ * given twice: yargs' checks and ArgumentError alike), 1 for everything else (a missing folder, a port in use, a
+ * failed download), 130 / 143 for work cut short by SIGINT / SIGTERM (InterruptedError, cli/lib/signals.ts). Set
+ * PEERSITE_DEBUG=1 to get the stack trace of an unexpected error.
  */
 // First: it tunes V8 for a short run of `publish` before any other module's code runs (cli/lib/short-run.ts).
 import './lib/short-run.js'
@@ -12,7 +14,7 @@ import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
-import { PeersiteError, UsageError } from '../engine/errors.js'
+import { ArgumentError, InterruptedError, PeersiteError } from '../engine/errors.js'
 import * as gateway from './commands/gateway.js'
 import * as get from './commands/get.js'
 import * as loader from './commands/loader.js'
@@ -23,6 +25,9 @@ import * as serve from './commands/serve.js'
 import * as tracker from './commands/tracker.js'
 import { oneLine } from './lib/format.js'
 import { packageInfo } from './lib/package.js'
+import { commandOf } from './lib/short-run.js'
+import { signalExitCode } from './lib/signals.js'
+import { unknownArgumentsLine } from './lib/suggest.js'
 import { systemErrorLine } from './lib/system-errors.js'
 
 export const commands = [publish, seed, get, serve, tracker, gateway, loader, mirror]
@@ -68,13 +73,33 @@ function numberValues (argv: Record<string, unknown>, parser: object, words: rea
         else if (word.startsWith(`${flag}=`)) typed = word.slice(flag.length + 1)
       }
     })
-    if (typed !== undefined && typed.trim() === '') throw new UsageError(`--${key} needs a number`)
-    if (Number.isNaN(argv[key])) throw new UsageError(`invalid --${key} "${typed ?? String(argv[key])}": expected a number`)
+    if (typed !== undefined && typed.trim() === '') throw new ArgumentError(`--${key} needs a number`)
+    if (Number.isNaN(argv[key])) throw new ArgumentError(`invalid --${key} "${typed ?? String(argv[key])}": expected a number`)
   }
 }
 
 /** Thrown by yargs for a command line it cannot parse. */
 class CommandLineError extends Error {}
+
+/** The verbs of `commands`: `publish <dir>` -> `publish`. */
+const commandNames = commands.map((c) => c.command.split(' ')[0]!)
+
+/**
+ * yargs' messages for an unknown command or option, said as cli/lib/suggest.ts does: one line naming what was typed,
+ * with the nearest known name (`unknown option --peice-length (did you mean --piece-length?)`); others unchanged.
+ */
+function rephrase (message: string, parser: object, words: readonly string[]): string {
+  const typed = commandOf(words)
+  // .recommendCommands(): yargs found a command close to the first word, and names only its guess.
+  const guess = /^Did you mean (\S+)\?$/.exec(message)
+  if (guess !== null && typed !== undefined) return `unknown command ${typed} (did you mean ${guess[1]!}?)`
+  const unknown = /^Unknown arguments?: (.*)$/s.exec(message)
+  if (unknown === null) return message
+  type Internals = { getInternalMethods: () => { getContext: () => { commands: string[] } } }
+  const inCommand = (parser as Internals).getInternalMethods().getContext().commands.length > 0
+  const known = inCommand ? Object.keys(optionsOf(parser).key) : commandNames
+  return unknownArgumentsLine({ names: unknown[1]!.split(', '), words, known, inCommand }) ?? message
+}
 
 /**
  * An option that takes one value given twice (`--out a --out b`): yargs makes it a list, which no command expects
@@ -86,6 +111,13 @@ function singleValues (argv: Record<string, unknown>, parser: object): void {
   for (const key of Object.keys(options.key)) {
     if (!options.array.includes(key) && Array.isArray(argv[key])) throw new CommandLineError(`--${key} was given twice`)
   }
+}
+
+/** The exit status for an error a command threw (README "Exit status"). */
+export function exitCodeOf (err: unknown): number {
+  if (err instanceof ArgumentError) return 2
+  if (err instanceof InterruptedError) return signalExitCode(err.signal)
+  return 1
 }
 
 /** Runs the CLI; resolves to the exit status. */
@@ -111,7 +143,7 @@ export async function main (args: string[]): Promise<number> {
     .wrap(Math.min(110, process.stdout.columns ?? 80))
     .fail((message, err) => {
       if (err !== undefined && err !== null) throw err
-      throw new CommandLineError(message)
+      throw new CommandLineError(rephrase(message, parser, words))
     })
   skipHelpCache(parser)
   try {
@@ -119,12 +151,14 @@ export async function main (args: string[]): Promise<number> {
     return 0
   } catch (err) {
     if (err instanceof CommandLineError) {
-      process.stderr.write(`peersite: error: ${oneLine(err)} (see peersite --help)\n`)
+      // A suggestion is the help this line needs; otherwise, where to look.
+      const hint = err.message.includes('(did you mean ') ? '' : ' (see peersite --help)'
+      process.stderr.write(`peersite: error: ${oneLine(err)}${hint}\n`)
       return 2
     }
     if (process.env.PEERSITE_DEBUG === '1' && !(err instanceof PeersiteError)) console.error(err)
     process.stderr.write(`peersite: error: ${oneLine(systemErrorLine(err) ?? err)}\n`)
-    return 1
+    return exitCodeOf(err)
   }
 }
 

@@ -44,6 +44,18 @@ export class AbortError extends PeersiteError {
   }
 }
 
+/**
+ * Work cut short by a signal (`SIGINT`, `SIGTERM`): the CLI exits 128 + its number (cli/lib/signals.ts). Here, not
+ * beside the signal handling, because this file is the one copy of the error classes that every CLI bundle shares
+ * (scripts/bundle-cli.mjs): the entry point's `instanceof` must know the class whichever file threw it.
+ */
+export class InterruptedError extends PeersiteError {
+  constructor (message: string, readonly signal: string) {
+    super(message, 'ERR_INTERRUPTED')
+    this.name = 'InterruptedError'
+  }
+}
+
 /** A piece store cannot satisfy a request (missing piece, out of range, quota). */
 export class StorageError extends PeersiteError {
   constructor (message: string, code = 'ERR_STORAGE', options?: { cause?: unknown }) {
@@ -57,6 +69,19 @@ export class UsageError extends PeersiteError {
   constructor (message: string) {
     super(message, 'ERR_USAGE')
     this.name = 'UsageError'
+  }
+}
+
+/**
+ * A command line that is wrong in itself, whatever the files and the network hold: an unknown option, a value that
+ * cannot be right (`--port abc`, `--piece-length 3KiB`, a tracker URL that is not one), options that exclude each
+ * other. The CLI exits 2 for it, as for what its parser refuses; a UsageError that depends on the world (a folder
+ * that does not exist, a port in use) exits 1.
+ */
+export class ArgumentError extends UsageError {
+  constructor (message: string) {
+    super(message)
+    this.name = 'ArgumentError'
   }
 }
 

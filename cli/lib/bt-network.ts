@@ -8,7 +8,7 @@ import { DEFAULT_PEER_PORT } from '../../engine/constants.js'
 import { MainlineDht } from '../../engine/discovery/dht.js'
 import type { DiscoveryInit } from '../../engine/discovery/index.js'
 import { TcpDiscovery } from '../../engine/discovery/tcp.js'
-import { UsageError } from '../../engine/errors.js'
+import { ArgumentError, UsageError } from '../../engine/errors.js'
 import { TcpListener } from '../../engine/transport/tcp-listener.js'
 import { describeSystemError, errnoCode } from './system-errors.js'
 
@@ -110,8 +110,8 @@ async function listenOn (host: string, port: number | undefined): Promise<TcpLis
 export function checkHostPort (value: string): string {
   const m = /^(\[[^\]]+\]|[^:\s]+):(\d{1,5})$/.exec(value.trim())
   const port = Number(m?.[2])
-  if (m === null || !(port >= 1 && port <= 65535)) throw new UsageError(`invalid --dht-bootstrap "${value}": expected HOST:PORT`)
+  if (m === null || !(port >= 1 && port <= 65535)) throw new ArgumentError(`invalid --dht-bootstrap "${value}": expected HOST:PORT`)
   const host = m[1]!.replace(/^\[|\]$/g, '')
-  if (host.includes(':') && isIP(host) !== 6) throw new UsageError(`invalid --dht-bootstrap "${value}": expected HOST:PORT`)
+  if (host.includes(':') && isIP(host) !== 6) throw new ArgumentError(`invalid --dht-bootstrap "${value}": expected HOST:PORT`)
   return `${host}:${port}`
 }

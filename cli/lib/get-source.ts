@@ -6,7 +6,7 @@
  */
 import { stat } from 'node:fs/promises'
 import { decode as decodeMagnet } from 'magnet-uri'
-import { UsageError } from '../../engine/errors.js'
+import { ArgumentError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { readTorrentFile } from './torrent.js'
 
@@ -39,9 +39,9 @@ export async function parseGetSource (source: string): Promise<GetSource> {
   }
   const shown = text.length > 80 ? `${text.slice(0, 77)}...` : text
   if (/^[0-9a-z]+$/i.test(text) && text.length >= 20 && text.length <= 64) {
-    throw new UsageError(`not an infohash, magnet URI or .torrent file: ${shown} (an infohash is 40 hex digits or 32 base32 characters)`)
+    throw new ArgumentError(`not an infohash, magnet URI or .torrent file: ${shown} (an infohash is 40 hex digits or 32 base32 characters)`)
   }
-  throw new UsageError(`not an infohash, magnet URI or .torrent file: ${shown}`)
+  throw new ArgumentError(`not an infohash, magnet URI or .torrent file: ${shown}`)
 }
 
 async function parseMagnet (uri: string): Promise<GetSource> {
@@ -50,16 +50,16 @@ async function parseMagnet (uri: string): Promise<GetSource> {
   const query = uri.slice(uri.indexOf('?') + 1)
   const topics = uri.includes('?') ? new URLSearchParams(query).getAll('xt') : []
   const btih = topics.filter((xt) => /^urn:btih:/i.test(xt))
-  if (btih.length === 0) throw new UsageError(`invalid magnet URI (no xt=urn:btih: infohash): ${shown}`)
+  if (btih.length === 0) throw new ArgumentError(`invalid magnet URI (no xt=urn:btih: infohash): ${shown}`)
   const hash = btih[0]!.slice('urn:btih:'.length)
   if (!HEX_HASH.test(hash) && !BASE32_HASH.test(hash)) {
-    throw new UsageError(`invalid magnet URI (the infohash "${hash}" is not 40 hex digits or 32 base32 characters): ${shown}`)
+    throw new ArgumentError(`invalid magnet URI (the infohash "${hash}" is not 40 hex digits or 32 base32 characters): ${shown}`)
   }
   let parsed
   try {
     parsed = decodeMagnet(uri)
   } catch (err) {
-    throw new UsageError(`invalid magnet URI (${(err as Error).message}): ${shown}`)
+    throw new ArgumentError(`invalid magnet URI (${(err as Error).message}): ${shown}`)
   }
   const tr = parsed.tr === undefined ? [] : Array.isArray(parsed.tr) ? parsed.tr : [parsed.tr]
   return {
@@ -72,7 +72,7 @@ async function parseMagnet (uri: string): Promise<GetSource> {
 }
 
 function checkedHash (hash: string | undefined, shown: string): string {
-  if (hash === undefined || !/^[0-9a-f]{40}$/.test(hash)) throw new UsageError(`not a valid infohash: ${shown}`)
+  if (hash === undefined || !/^[0-9a-f]{40}$/.test(hash)) throw new ArgumentError(`not a valid infohash: ${shown}`)
   return hash
 }
 

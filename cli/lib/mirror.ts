@@ -16,7 +16,7 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { Bitfield } from '../../engine/bitfield.js'
-import { UsageError } from '../../engine/errors.js'
+import { ArgumentError } from '../../engine/errors.js'
 import { parseInfoDictionary, type Metainfo } from '../../engine/metainfo/index.js'
 import { pointerId, type VerifiedPointer } from '../../engine/pointer/index.js'
 import type { PointerExchange } from '../../engine/pointer-exchange.js'
@@ -78,7 +78,7 @@ interface MirrorIndex { version: 1, keys: Record<string, string[]> }
 
 /** Refuses what cannot be mirrored before anything starts (one clear line each). */
 export async function parseMirrorSources (sources: readonly string[]): Promise<Array<{ text: string, address?: SiteAddress, source?: GetSource }>> {
-  if (sources.length === 0) throw new UsageError('name at least one site to mirror: an infohash, magnet URI, .torrent file or site key')
+  if (sources.length === 0) throw new ArgumentError('name at least one site to mirror: an infohash, magnet URI, .torrent file or site key')
   const out = []
   for (const text of sources) {
     const address = parseSiteAddress(text)

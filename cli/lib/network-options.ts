@@ -4,7 +4,7 @@
  * 127.0.0.1 and keeps off the public DHT unless asked.
  */
 import type { Argv } from 'yargs'
-import { UsageError } from '../../engine/errors.js'
+import { ArgumentError } from '../../engine/errors.js'
 import { allTrackersLocal } from '../../engine/transport/rtc-config.js'
 import type { BtNetworkInit } from './bt-network.js'
 import { parsePort } from './trackers.js'
@@ -30,7 +30,7 @@ export function networkInit (argv: NetworkArgs, trackers: readonly string[], loc
   const onlyHere = local || allTrackersLocal(trackers)
   const bootstrap = argv.dhtBootstrap?.filter((s) => s.trim() !== '')
   if (local && argv.dht === true && (bootstrap === undefined || bootstrap.length === 0)) {
-    throw new UsageError('--local contacts nothing outside this machine: drop --dht, or name a local --dht-bootstrap node')
+    throw new ArgumentError('--local contacts nothing outside this machine: drop --dht, or name a local --dht-bootstrap node')
   }
   // DHT peers are dialled over TCP: without TCP there is nothing to do with them.
   const dht = argv.tcp && (argv.dht ?? ((bootstrap !== undefined && bootstrap.length > 0) || !onlyHere))

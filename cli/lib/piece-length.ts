@@ -10,7 +10,7 @@
  *   - 1 MiB ceiling: a page never drags in more than 2 MiB of neighbours, whatever the size of the site.
  * Examples: a 200 kB site -> 16 KiB; 50 MB -> 64 KiB; 1 GB and beyond -> 1 MiB.
  */
-import { UsageError } from '../../engine/errors.js'
+import { ArgumentError } from '../../engine/errors.js'
 
 export const MIN_PIECE_LENGTH = 16 * 1024
 export const MAX_AUTO_PIECE_LENGTH = 1024 * 1024
@@ -45,11 +45,11 @@ export function parsePieceLength (input: string | number): number {
   const match = /^([-+]?\d+)\s*([a-z]*)$/i.exec(text)
   const multiplier = match !== null ? UNIT[match[2]!.toLowerCase()] : undefined
   if (match === null || multiplier === undefined) {
-    throw new UsageError(`invalid --piece-length "${text}": expected bytes or a size such as 64KiB or 1MiB`)
+    throw new ArgumentError(`invalid --piece-length "${text}": expected bytes or a size such as 64KiB or 1MiB`)
   }
   const value = Number(match[1]) * multiplier
   if (!Number.isSafeInteger(value) || value < MIN_PIECE_LENGTH || value > MAX_PIECE_LENGTH || (value & (value - 1)) !== 0) {
-    throw new UsageError(`invalid --piece-length "${text}": must be a power of two from 16KiB to 16MiB`)
+    throw new ArgumentError(`invalid --piece-length "${text}": must be a power of two from 16KiB to 16MiB`)
   }
   return value
 }

@@ -13,7 +13,7 @@
  */
 import { isWebSocketTracker } from './trackers.js'
 import { createNodeTrackerDiscovery } from '../../engine/discovery/node.js'
-import { PeersiteError, UsageError, type PointerError } from '../../engine/errors.js'
+import { ArgumentError, InterruptedError, PeersiteError, type PointerError, UsageError } from '../../engine/errors.js'
 import { nodeVerifier } from '../../engine/pointer/node.js'
 import { PointerBook, parsePointerAddress, pointerId, pointerTarget, type PointerKnown, type PointerRecord, type VerifiedPointer } from '../../engine/pointer/index.js'
 import { PointerHub, type PointerExchange, type PointerExchangeContext } from '../../engine/pointer-exchange.js'
@@ -45,7 +45,7 @@ export function parseSiteAddress (text: string): SiteAddress | undefined {
   try {
     parsed = parsePointerAddress(t)
   } catch (err) {
-    throw new UsageError((err as Error).message)
+    throw new ArgumentError((err as Error).message)
   }
   const trackers = isBtpk ? new URLSearchParams(t.slice(t.indexOf('?') + 1)).getAll('tr') : []
   return { ...parsed, trackers }
@@ -203,6 +203,9 @@ export async function resolvePointerUntilStopped (opts: Parameters<typeof resolv
     return await resolvePointer(opts)
   } catch (err) {
     if (!opts.signal.aborted) throw err
-    throw new PeersiteError(`${(opts.signal.reason as Error).message} (no peer showed a record for this site key)`, 'ERR_INTERRUPTED')
+    const reason = opts.signal.reason as Error
+    const message = `${reason.message} (no peer showed a record for this site key)`
+    if (reason instanceof InterruptedError) throw new InterruptedError(message, reason.signal)
+    throw new PeersiteError(message, 'ERR_INTERRUPTED')
   }
 }

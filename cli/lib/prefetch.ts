@@ -3,7 +3,7 @@
  * painted (so later pages are instant and the visitor seeds the whole site). Written into peersite.json as
  * `prefetchLimit` (bytes); the loader applies it (loader/prefetch.ts). Big media beyond it stays on demand.
  */
-import { UsageError } from '../../engine/errors.js'
+import { ArgumentError } from '../../engine/errors.js'
 
 /**
  * 5 MiB. Every visitor pays for the background prefetch, some by the megabyte (a metered mobile plan), and a plain
@@ -27,7 +27,7 @@ export function parsePrefetchLimit (input: string | number): number {
   const multiplier = match !== null ? UNIT[match[2]!.toLowerCase()] : undefined
   const value = match !== null && multiplier !== undefined ? Math.floor(Number(match[1]) * multiplier) : Number.NaN
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new UsageError(`invalid --prefetch-limit "${text}": expected bytes or a size such as 50MB or 1GB (0: fetch only what is visited)`)
+    throw new ArgumentError(`invalid --prefetch-limit "${text}": expected bytes or a size such as 50MB or 1GB (0: fetch only what is visited)`)
   }
   return value
 }

@@ -9,7 +9,7 @@ import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { encode as toMagnetURI } from 'magnet-uri'
-import { UsageError } from '../../engine/errors.js'
+import { ArgumentError, UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { fileNameProblem } from '../../engine/metainfo/names.js'
 import { POINTER_MAX_SEQ } from '../../engine/constants.js'
@@ -25,7 +25,7 @@ import { finishSiteIndex, planSiteIndex, wantsIndex, type BuiltSection, type Sit
 import { buildTorrent, parseTorrentBytes } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
 import { realpathOrNearest } from './paths.js'
-import { isAlive, stagingLeftovers, undoOnSignal } from './signals.js'
+import { interruptedBy, isAlive, stagingLeftovers, undoOnSignal } from './signals.js'
 import { addedFiles, checkAddedFiles, copyAddedFiles, type EarlierOutput } from './output-folder.js'
 import { describeSystemError, systemReason } from './system-errors.js'
 import { loadOrCreateSiteKey, type SiteKey } from './site-key.js'
@@ -238,10 +238,10 @@ function checkWebSeedUrl (url: string): void {
   try {
     parsed = new URL(url)
   } catch {
-    throw new UsageError(`--web-seed ${url}: not a URL`)
+    throw new ArgumentError(`--web-seed ${url}: not a URL`)
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`--web-seed ${url}: only http: and https: URLs`)
-  if (parsed.search !== '' || parsed.hash !== '') throw new UsageError(`--web-seed ${url}: no query or fragment (the file paths are appended to it)`)
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ArgumentError(`--web-seed ${url}: only http: and https: URLs`)
+  if (parsed.search !== '' || parsed.hash !== '') throw new ArgumentError(`--web-seed ${url}: no query or fragment (the file paths are appended to it)`)
 }
 
 /** The site's `_redirects` file (at its top, as on Netlify), parsed; none: no rules. */
@@ -394,7 +394,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
       }
     }
     rmSync(done ? old : staging, { recursive: true, force: true, maxRetries: 3 })
-    if (!done) process.stderr.write(`peersite: error: ${signal === 'SIGINT' ? 'interrupted' : `${signal} received`}; nothing was written to ${plan.out}\n`)
+    if (!done) process.stderr.write(`peersite: error: ${interruptedBy(signal)}; nothing was written to ${plan.out}\n`)
   })
   try {
     await mkdir(dirname(plan.out), { recursive: true })

@@ -1,14 +1,32 @@
-/** Long-running commands end on SIGINT (Ctrl-C) or SIGTERM, closing cleanly; a second signal exits at once. */
+/**
+ * Long-running commands end on SIGINT (Ctrl-C) or SIGTERM, closing cleanly; a second signal exits at once.
+ *
+ * Exit status (README "Exit status"): work that a signal cuts short (a download, a publish being written, a site
+ * key's first version still awaited) exits 128 + the signal's number, 130 for SIGINT and 143 for SIGTERM, as a shell
+ * reports a process the signal killed; a command that runs until it is stopped (seeding, serving, a tracker) and
+ * then closes cleanly did what it was asked and exits 0 (a service manager stopping it with SIGTERM sees success).
+ */
 import { readdir } from 'node:fs/promises'
+import { constants } from 'node:os'
 import { dirname } from 'node:path'
-import { PeersiteError } from '../../engine/errors.js'
+import { InterruptedError } from '../../engine/errors.js'
 
-export function waitForShutdown (onSecondSignal: () => void = () => process.exit(130)): Promise<NodeJS.Signals> {
+/** 128 + the signal's number: 130 for SIGINT, 143 for SIGTERM. */
+export function signalExitCode (signal: string): number {
+  return 128 + (constants.signals[signal as NodeJS.Signals] ?? 0)
+}
+
+/** The message for work cut short by `signal`. */
+export function interruptedBy (signal: NodeJS.Signals): string {
+  return signal === 'SIGINT' ? 'interrupted' : `${signal} received`
+}
+
+export function waitForShutdown (onSecondSignal: (signal: NodeJS.Signals) => void = (signal) => process.exit(signalExitCode(signal))): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     let received = false
     const handler = (signal: NodeJS.Signals): void => {
       if (received) {
-        onSecondSignal()
+        onSecondSignal(signal)
         return
       }
       received = true
@@ -51,7 +69,7 @@ export function undoOnSignal (undo: (signal: NodeJS.Signals) => void): () => voi
       // One line, not an uncaught exception from the signal handler.
       process.stderr.write(`peersite: error: ${(err as Error).message}\n`)
     }
-    process.exit(signal === 'SIGINT' ? 130 : 143)
+    process.exit(signalExitCode(signal))
   }
   process.once('SIGINT', handler)
   process.once('SIGTERM', handler)
@@ -68,6 +86,6 @@ export function undoOnSignal (undo: (signal: NodeJS.Signals) => void): () => voi
  */
 export function abortOnShutdown (shutdown: Promise<NodeJS.Signals>): AbortSignal {
   const controller = new AbortController()
-  void shutdown.then((signal) => { controller.abort(new PeersiteError(signal === 'SIGINT' ? 'interrupted' : `${signal} received`, 'ERR_INTERRUPTED')) })
+  void shutdown.then((signal) => { controller.abort(new InterruptedError(interruptedBy(signal), signal)) })
   return controller.signal
 }

@@ -1,5 +1,5 @@
 /** Tracker URLs and ICE configuration: the two network settings every swarm command shares. */
-import { UsageError } from '../../engine/errors.js'
+import { ArgumentError } from '../../engine/errors.js'
 import { allTrackersLocal } from '../../engine/transport/rtc-config.js'
 
 /** The public WebTorrent WebSocket trackers (the ones WebTorrent itself and instant.io announce to). */
@@ -41,7 +41,7 @@ export function isTracker (url: string): boolean {
 /** Refuses the first URL `accepts` does not take (one line naming it and what was expected); repeats dropped. */
 function checkTrackers (urls: readonly string[], accepts: (url: string) => boolean, expected: string): string[] {
   for (const url of urls) {
-    if (!accepts(url)) throw new UsageError(`invalid tracker URL "${url}": must be ${expected}`)
+    if (!accepts(url)) throw new ArgumentError(`invalid tracker URL "${url}": must be ${expected}`)
   }
   return [...new Set(urls)]
 }
@@ -65,7 +65,7 @@ export function parseIceServers (value: string | undefined): RTCConfiguration | 
   const urls = value.split(',').map((s) => s.trim()).filter((s) => s !== '')
   for (const url of urls) {
     if (!/^(stun|stuns|turn|turns):[^\s]+$/.test(url)) {
-      throw new UsageError(`invalid --ice-servers entry "${url}": expected "none", "default" or stun:/turn: URLs`)
+      throw new ArgumentError(`invalid --ice-servers entry "${url}": expected "none", "default" or stun:/turn: URLs`)
     }
   }
   return { iceServers: [{ urls }] }
@@ -74,7 +74,7 @@ export function parseIceServers (value: string | undefined): RTCConfiguration | 
 /** `--host`: an address to listen on, trimmed; an empty one would listen on every interface, so it is refused. */
 export function parseHost (value: string): string {
   const host = value.trim()
-  if (host === '') throw new UsageError('--host needs an address')
+  if (host === '') throw new ArgumentError('--host needs an address')
   return host
 }
 
@@ -82,7 +82,7 @@ export function parseHost (value: string): string {
 export function parsePort (value: unknown, flag: string): number | undefined {
   if (value === undefined) return undefined
   const n = typeof value === 'number' ? value : Number(value)
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`invalid ${flag} "${String(value)}": expected a port number from 0 to 65535`)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ArgumentError(`invalid ${flag} "${String(value)}": expected a port number from 0 to 65535`)
   return n
 }
 

@@ -2,7 +2,7 @@
 import { lstat, readdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import cliProgress from 'cli-progress'
-import { AbortError, PeersiteError, UsageError } from '../../engine/errors.js'
+import { AbortError, ArgumentError, InterruptedError, PeersiteError, UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { formatBytes, formatDuration, formatRate } from '../lib/format.js'
 import { parseGetSource } from '../lib/get-source.js'
@@ -12,6 +12,7 @@ import { btpkMagnet, type VerifiedPointer } from '../../engine/pointer/index.js'
 import { toHex } from '../../engine/util/bytes.js'
 import { printAbove, startStatusLine, warningPrinter, type StatusLine } from '../lib/status.js'
 import { download, type DownloadProgress } from '../lib/swarm.js'
+import { interruptedBy } from '../lib/signals.js'
 import { systemReason } from '../lib/system-errors.js'
 import { iceConfigFor, joinTrackers, parseIceServers, validateTrackers } from '../lib/trackers.js'
 import { startBtNetwork, type BtNetwork } from '../lib/bt-network.js'
@@ -25,13 +26,13 @@ export async function run (argv: GetArgs): Promise<void> {
   const given = validateTrackers(argv.tracker ?? [])
   parseIceServers(argv.iceServers) // refuse a bad value before touching anything
   if (argv.timeout !== undefined && !(Number.isFinite(argv.timeout) && argv.timeout > 0)) {
-    throw new UsageError(`invalid --timeout "${String(argv.timeout)}": expected a positive number of seconds`)
+    throw new ArgumentError(`invalid --timeout "${String(argv.timeout)}": expected a positive number of seconds`)
   }
   // Node's timers hold at most 2^31 - 1 ms; a longer delay fires at once (TimeoutOverflowWarning).
   if (argv.timeout !== undefined && argv.timeout * 1000 > MAX_TIMER_MS) {
-    throw new UsageError(`invalid --timeout "${String(argv.timeout)}": at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (about 24 days)`)
+    throw new ArgumentError(`invalid --timeout "${String(argv.timeout)}": at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (about 24 days)`)
   }
-  if (argv.out.trim() === '') throw new UsageError('--out needs a folder')
+  if (argv.out.trim() === '') throw new ArgumentError('--out needs a folder')
   const out = resolve(argv.out)
   await checkOut(argv.out, out)
   const address = parseSiteAddress(argv.source)
@@ -41,10 +42,10 @@ export async function run (argv: GetArgs): Promise<void> {
   const netInit = networkInit(argv, trackers)
 
   const controller = new AbortController()
-  let interrupted = false
-  const onSignal = (): void => {
-    interrupted = true
-    controller.abort(new AbortError('interrupted'))
+  let interrupted: NodeJS.Signals | undefined
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupted = signal
+    controller.abort(new AbortError(interruptedBy(signal)))
   }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
@@ -114,8 +115,8 @@ export async function run (argv: GetArgs): Promise<void> {
         ? `${formatBytes(last.verified)} of ${formatBytes(metainfo.length)} verified, ${last.peers} peers`
         : address !== undefined && pointer === undefined ? 'no peer showed a record for this site key'
           : metainfo === undefined ? 'no metadata received from any peer' : 'nothing verified'
-      const reason = interrupted ? 'interrupted' : (controller.signal.reason as Error).message
-      throw new PeersiteError(`${reason} (${have}); nothing was written to ${out}`, interrupted ? 'ERR_INTERRUPTED' : 'ERR_TIMEOUT')
+      const message = `${(controller.signal.reason as Error).message} (${have}); nothing was written to ${out}`
+      throw interrupted !== undefined ? new InterruptedError(message, interrupted) : new PeersiteError(message, 'ERR_TIMEOUT')
     }
     throw err
   } finally {

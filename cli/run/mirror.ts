@@ -1,5 +1,5 @@
 /** `peersite mirror <site>... [--dir DIR]`: fetch sites and keep seeding them from this machine, following site keys. */
-import { UsageError } from '../../engine/errors.js'
+import { ArgumentError } from '../../engine/errors.js'
 import { formatBytes } from '../lib/format.js'
 import { parseMirrorSources, startMirror, type Mirror, type MirroredSite } from '../lib/mirror.js'
 import { waitForShutdown } from '../lib/signals.js'
@@ -29,9 +29,9 @@ async function sourceTrackers (sites: string[]): Promise<string[]> {
 export async function run (argv: MirrorArgs): Promise<void> {
   const given = validateTrackers(argv.tracker ?? [])
   parseIceServers(argv.iceServers)
-  if (!Number.isSafeInteger(argv.keep) || argv.keep < 1) throw new UsageError(`invalid --keep "${String(argv.keep)}": expected a whole number of versions, at least 1`)
-  if (!(Number.isFinite(argv.statusInterval) && argv.statusInterval > 0)) throw new UsageError(`invalid --status-interval "${String(argv.statusInterval)}": expected a positive number of seconds`)
-  if (argv.dir.trim() === '') throw new UsageError('--dir needs a folder')
+  if (!Number.isSafeInteger(argv.keep) || argv.keep < 1) throw new ArgumentError(`invalid --keep "${String(argv.keep)}": expected a whole number of versions, at least 1`)
+  if (!(Number.isFinite(argv.statusInterval) && argv.statusInterval > 0)) throw new ArgumentError(`invalid --status-interval "${String(argv.statusInterval)}": expected a positive number of seconds`)
+  if (argv.dir.trim() === '') throw new ArgumentError('--dir needs a folder')
   // STUN only when some tracker is not on this machine (cli/lib/trackers.ts): sites' own trackers count too.
   const known = given.length > 0 ? given : await sourceTrackers(argv.sites.map(String))
   const rtcConfig = iceConfigFor(argv.iceServers, known)

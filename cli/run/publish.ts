@@ -1,5 +1,5 @@
 /** `peersite publish <dir>`: hash a folder into a torrent, write the loader beside it, and seed it. */
-import { UsageError } from '../../engine/errors.js'
+import { ArgumentError } from '../../engine/errors.js'
 import { toHex } from '../../engine/util/bytes.js'
 import { siteIdOf } from '../../engine/util/site-id.js'
 import { formatBytes } from '../lib/format.js'
@@ -16,8 +16,8 @@ import type { PublishArgs } from '../commands/publish.js'
 
 export async function run (argv: PublishArgs): Promise<void> {
   const given = validateTrackers(argv.tracker ?? [])
-  if (argv.local && given.length > 0) throw new UsageError('--local announces only to its own tracker: drop --tracker or --local')
-  if (argv.port !== undefined && !argv.local) throw new UsageError('--port is the --local static server\'s port: add --local')
+  if (argv.local && given.length > 0) throw new ArgumentError('--local announces only to its own tracker: drop --tracker or --local')
+  if (argv.port !== undefined && !argv.local) throw new ArgumentError('--port is the --local static server\'s port: add --local')
   const port = parsePort(argv.port, '--port')
   const pieceLength = argv.pieceLength !== undefined ? parsePieceLength(argv.pieceLength) : undefined
   const prefetchLimit = argv.prefetchLimit !== undefined ? parsePrefetchLimit(argv.prefetchLimit) : undefined

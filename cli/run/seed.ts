@@ -1,7 +1,7 @@
 /** `peersite seed <out-dir | site.torrent>`: check a published folder against its torrent, then seed it. */
 import { readFile, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
-import { UsageError } from '../../engine/errors.js'
+import { ArgumentError, UsageError } from '../../engine/errors.js'
 import { checkSiteFolder } from '../lib/check.js'
 import { fileNameProblem } from '../../engine/metainfo/names.js'
 import { formatBytes } from '../lib/format.js'
@@ -67,7 +67,7 @@ export async function run (argv: SeedArgs): Promise<void> {
  */
 async function seedAddress (argv: SeedArgs, address: SiteAddress, given: string[]): Promise<void> {
   const trackers = joinTrackers(given, address.trackers)
-  if (trackers.length === 0) throw new UsageError('a site address needs a tracker: add &tr=<url> to the magnet or pass --tracker')
+  if (trackers.length === 0) throw new ArgumentError('a site address needs a tracker: add &tr=<url> to the magnet or pass --tracker')
   const rtcConfig = iceConfigFor(argv.iceServers, trackers)
   const parent = resolve(argv.path ?? `peersite-${toHex(address.publicKey).slice(0, 16)}`)
   const state = new PointerStateFile()

@@ -44,8 +44,8 @@ describe('command-line values', () => {
   it('--piece-length -16KiB names the range, not five unknown flags', async () => {
     const dir = await fresh()
     const site = await copyHello(dir)
-    expectOneError(await runCli(['publish', site, '--piece-length', '-16KiB', '--no-seed'], { env }), /invalid --piece-length "-16KiB": must be a power of two/)
-    expectOneError(await runCli(['publish', site, '--piece-length=-16KiB', '--no-seed'], { env }), /invalid --piece-length "-16KiB": must be a power of two/)
+    expectOneError(await runCli(['publish', site, '--piece-length', '-16KiB', '--no-seed'], { env }), /invalid --piece-length "-16KiB": must be a power of two/, 2)
+    expectOneError(await runCli(['publish', site, '--piece-length=-16KiB', '--no-seed'], { env }), /invalid --piece-length "-16KiB": must be a power of two/, 2)
     expect((await readdir(dir)).sort()).toEqual(['hello'])
     expect(joinNegativeValues(['--a', '-1', '-h', '--b', 'x', '--c', '-x'])).toEqual(['--a=-1', '-h', '--b', 'x', '--c', '-x'])
   })
@@ -74,7 +74,7 @@ describe('command-line values', () => {
     for (const command of ['tracker', 'gateway', 'serve']) {
       for (const host of ['', ' ']) {
         const args = [command, ...(command === 'serve' ? [HASH] : []), '--host', host, '--port', '0']
-        expectOneError(await runCli(args, { env, timeoutMs: 20_000 }), /^peersite: error: --host needs an address$/)
+        expectOneError(await runCli(args, { env, timeoutMs: 20_000 }), /^peersite: error: --host needs an address$/, 2)
       }
     }
   }, 120_000)
@@ -92,14 +92,14 @@ describe('command-line values', () => {
       [['gateway', '--port', ''], /^peersite: error: --port needs a number$/],
       [['tracker', '--port=', '--host', '127.0.0.1'], /^peersite: error: --port needs a number$/]
     ]
-    for (const [args, pattern] of cases) expectOneError(await runCli(args, { env, timeoutMs: 20_000 }), pattern)
+    for (const [args, pattern] of cases) expectOneError(await runCli(args, { env, timeoutMs: 20_000 }), pattern, 2)
     expect((await readdir(dir)).sort()).toEqual(['hello'])
   }, 120_000)
 
   it('--timeout beyond the longest timer Node has', async () => {
     const dir = await fresh()
     const result = await runCli(['get', HASH, '--out', join(dir, 'copy'), '--timeout', '1e10', '--tracker', DEAD_TRACKER])
-    expectOneError(result, /invalid --timeout "10000000000": at most 2147483 seconds/)
+    expectOneError(result, /invalid --timeout "10000000000": at most 2147483 seconds/, 2)
     expect(result.stderr).not.toMatch(/TimeoutOverflowWarning/)
     expect(await readdir(dir)).toEqual([])
   })

@@ -54,9 +54,22 @@ describe('peersite (no command)', () => {
 
   it('refuses a missing or unknown command with exit status 2', async () => {
     expectOneError(await runCli([]), /name a command/, 2)
-    expectOneError(await runCli(['publsh', 'x']), /Unknown argument|Did you mean/, 2)
-    expectOneError(await runCli(['publish', 'x', '--bogus']), /Unknown argument: bogus/, 2)
+    expectOneError(await runCli(['publsh', 'x']), /^peersite: error: unknown command publsh \(did you mean publish\?\)$/, 2)
+    expectOneError(await runCli(['pubish', 'x']), /^peersite: error: unknown command pubish \(did you mean publish\?\)$/, 2)
+    expectOneError(await runCli(['frobnicate']), /^peersite: error: unknown command frobnicate \(see peersite --help\)$/, 2)
+    expectOneError(await runCli(['publish', 'x', '--bogus']), /^peersite: error: unknown option --bogus \(see peersite --help\)$/, 2)
     expectOneError(await runCli(['get', 'abc']), /Missing required argument: out/, 2)
+  })
+
+  it('names a mistyped option once, with the nearest one of the command (exit status 2)', async () => {
+    // yargs said `Unknown arguments: peice-length, peiceLength`: the camelCase copy too, and no suggestion.
+    expectOneError(await runCli(['publish', 'x', '--peice-length', '64KiB']), /^peersite: error: unknown option --peice-length \(did you mean --piece-length\?\)$/, 2)
+    expectOneError(await runCli(['publish', 'x', '--peiceLength', '64KiB']), /^peersite: error: unknown option --peiceLength \(did you mean --piece-length\?\)$/, 2)
+    expectOneError(await runCli(['publish', 'x', '--no-sed']), /^peersite: error: unknown option --no-sed \(did you mean --no-seed\?\)$/, 2)
+    expectOneError(await runCli(['seed', 'x', '--chek']), /^peersite: error: unknown option --chek \(did you mean --check\?\)$/, 2)
+    // The running command's options only: --keep is mirror's.
+    expectOneError(await runCli(['get', 'x', '--out', 'y', '--kep', '2']), /^peersite: error: unknown option --kep \(see peersite --help\)$/, 2)
+    expectOneError(await runCli(['publish', 'a', 'b']), /^peersite: error: unexpected argument b \(see peersite --help\)$/, 2)
   })
 })
 
@@ -294,9 +307,34 @@ describe('peersite publish', () => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
     const code = await exited
     clearTimeout(timer)
-    expect(code, stderr).toBe(1)
+    // Cut short by the signal: 128 + its number, as a shell reports a process the signal ended.
+    expect(code, stderr).toBe(signal === 'SIGINT' ? 130 : 143)
     const reason = signal === 'SIGINT' ? 'interrupted' : 'SIGTERM received'
     expect(stderr.split('\n').filter((l) => l !== '').at(-1)).toBe(`peersite: error: ${reason} (no peer showed a record for this site key)`)
+  }, 60_000)
+
+  it.each([['SIGINT', 130, 'interrupted'], ['SIGTERM', 143, 'SIGTERM received']] as const)('get cut short by %s exits %i, naming the signal', async (signal, status, reason) => {
+    const dir = await fresh()
+    const out = join(dir, 'copy')
+    const main = await cliPath()
+    const args = [main, 'get', '0123456789abcdef0123456789abcdef01234567', '--out', out, '--tracker', 'ws://127.0.0.1:1', '--no-dht', '--no-tcp', '--ice-servers', 'none']
+    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    const getting = new Promise<void>((resolve) => {
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d
+        if (stderr.includes('getting ')) resolve()
+      })
+    })
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    await getting
+    child.kill(signal)
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+    const code = await exited
+    clearTimeout(timer)
+    expect(code, stderr).toBe(status)
+    expect(stderr.split('\n').filter((l) => l !== '').at(-1)).toBe(`peersite: error: ${reason} (no metadata received from any peer); nothing was written to ${out}`)
+    expect(await leftovers(dir, [])).toEqual([])
   }, 60_000)
 
   it('refuses to publish again when a file added to the output folder has a path the publish writes', async () => {
@@ -320,7 +358,7 @@ describe('peersite publish', () => {
     const dir = await fresh()
     const site = await copyHello(dir)
     expectOneError(await runCli(['publish', site, '--tracker', 'wss://ok.example.org', '--tracker', url, '--no-seed'], { env }),
-      /invalid tracker URL .*must be a ws:\/\/, wss:\/\/, http:\/\/, https:\/\/ or udp:\/\/HOST:PORT URL/)
+      /invalid tracker URL .*must be a ws:\/\/, wss:\/\/, http:\/\/, https:\/\/ or udp:\/\/HOST:PORT URL/, 2)
     expect(await leftovers(dir, ['hello'])).toEqual([])
   })
 
@@ -342,10 +380,10 @@ describe('peersite publish', () => {
   it('refuses a bad --piece-length, --port without --local, and --tracker with --local', async () => {
     const dir = await fresh()
     const site = await copyHello(dir)
-    expectOneError(await runCli(['publish', site, '--piece-length', '1000', '--no-seed'], { env }), /invalid --piece-length "1000"/)
-    expectOneError(await runCli(['publish', site, '--port', '8080', '--no-seed'], { env }), /--port .* add --local/)
-    expectOneError(await runCli(['publish', site, '--local', '--tracker', 'ws://x.org', '--no-seed'], { env }), /--local announces only to its own tracker/)
-    expectOneError(await runCli(['publish', site, '--ice-servers', 'http://x', '--no-seed'], { env }), /invalid --ice-servers entry/)
+    expectOneError(await runCli(['publish', site, '--piece-length', '1000', '--no-seed'], { env }), /invalid --piece-length "1000"/, 2)
+    expectOneError(await runCli(['publish', site, '--port', '8080', '--no-seed'], { env }), /--port .* add --local/, 2)
+    expectOneError(await runCli(['publish', site, '--local', '--tracker', 'ws://x.org', '--no-seed'], { env }), /--local announces only to its own tracker/, 2)
+    expectOneError(await runCli(['publish', site, '--ice-servers', 'http://x', '--no-seed'], { env }), /invalid --ice-servers entry/, 2)
     expect(await leftovers(dir, ['hello'])).toEqual([])
   })
 
@@ -406,7 +444,7 @@ describe('peersite get', () => {
     ['a word', ['xyz']]
   ])('refuses %s', async (_what, args) => {
     const dir = await fresh()
-    expectOneError(await runCli(['get', ...args, '--out', join(dir, 'copy')]), /not an infohash, magnet URI or \.torrent file|invalid magnet URI/)
+    expectOneError(await runCli(['get', ...args, '--out', join(dir, 'copy')]), /not an infohash, magnet URI or \.torrent file|invalid magnet URI/, 2)
     expect(await leftovers(dir, [])).toEqual([])
   })
 
@@ -423,8 +461,8 @@ describe('peersite get', () => {
     await writeFile(join(dir, 'copy', 'x'), 'x')
     const hash = '0123456789abcdef0123456789abcdef01234567'
     expectOneError(await runCli(['get', hash, '--out', join(dir, 'copy')]), /output folder .*copy is not empty/)
-    expectOneError(await runCli(['get', hash, '--out', join(dir, 'x2'), '--tracker', 'ftp://t.org']), /invalid tracker URL/)
-    expectOneError(await runCli(['get', hash, '--out', join(dir, 'x3'), '--timeout', '-1']), /invalid --timeout/)
+    expectOneError(await runCli(['get', hash, '--out', join(dir, 'x2'), '--tracker', 'ftp://t.org']), /invalid tracker URL/, 2)
+    expectOneError(await runCli(['get', hash, '--out', join(dir, 'x3'), '--timeout', '-1']), /invalid --timeout/, 2)
     expect(await leftovers(dir, ['copy'])).toEqual([])
   })
 })

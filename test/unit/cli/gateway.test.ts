@@ -201,7 +201,7 @@ describe('peersite loader --out', () => {
     expect(refused.stderr).toBe(`peersite: error: --out ${busy} holds other files (notes.txt): give a new or empty folder\n`)
     expect(await readdir(busy)).toEqual(['notes.txt'])
     const badTracker = await runCli(['loader', '--out', join(busy, 'x'), '--tracker', 'http://nope'], { env })
-    expect(badTracker.code).toBe(1)
+    expect(badTracker.code).toBe(2)
     expect(badTracker.stderr).toContain('invalid tracker URL')
   }, 60_000)
 })
@@ -235,7 +235,7 @@ describe('peersite gateway (the command)', () => {
   it('refuses a bad tracker and a port in use, in one line', async () => {
     const env = { ...sandbox.env, PEERSITE_LOADER_DIR: await fakeLoader() }
     const bad = await runCli(['gateway', '--tracker', 'https://t.example'], { env })
-    expect(bad.code).toBe(1)
+    expect(bad.code).toBe(2)
     expect(bad.stderr).toBe('peersite: error: invalid tracker URL "https://t.example": must be a ws:// or wss:// URL\n')
     const busy = await startOriginGateway({ trackers: [], loaderDir: await fakeLoader() })
     try {

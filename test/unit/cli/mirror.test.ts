@@ -9,12 +9,13 @@ import { cliSandbox, copyHello, runCli, type RunResult } from './helpers.js'
 
 const { env, fresh } = cliSandbox('peersite-mirror-cli-')
 
+/** One line; exit status 2, each case here being a wrong command line. */
 function oneError (result: RunResult, pattern: RegExp): void {
   expect(result.stdout).toBe('')
   const lines = result.stderr.split('\n').filter((l) => l !== '')
   expect(lines, result.stderr).toHaveLength(1)
   expect(lines[0]).toMatch(pattern)
-  expect(result.code).toBe(1)
+  expect(result.code).toBe(2)
 }
 
 describe('peersite mirror: bad input', () => {

@@ -88,11 +88,11 @@ describe('peersite get <site address>', () => {
     await removeBundle()
   })
 
-  it('a malformed address is one error line, exit 1, nothing written', async () => {
+  it('a malformed address is one error line, exit 2 (a wrong command line), nothing written', async () => {
     const result = await runCli(['get', 'magnet:?xs=urn:btpk:abcd', '--out', join(tmp.path, 'out')])
     expect(result.stdout).toBe('')
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
     expect(result.stderr).toMatch(/^peersite: error: magnet link's btpk is not a 64-hex public key: abcd/)
-    expect(result.code).toBe(1)
+    expect(result.code).toBe(2)
   })
 })

@@ -303,8 +303,9 @@ describe('serve gateway', () => {
 })
 
 describe('peersite serve (command line)', () => {
+  // Each of these is a wrong command line: exit status 2.
   const expectOneError = (r: { code: number | null, stdout: string, stderr: string }, pattern: RegExp): void => {
-    expect(r.code).toBe(1)
+    expect(r.code).toBe(2)
     expect(r.stdout).toBe('')
     expect(r.stderr.trim().split('\n')).toHaveLength(1)
     expect(r.stderr).toMatch(/^peersite: error: /)
