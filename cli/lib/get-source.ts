@@ -5,8 +5,9 @@
  * length prefix) and parseInfoDictionary, which gives the exact Metainfo the downloader needs.
  */
 import { stat } from 'node:fs/promises'
+import { sep } from 'node:path'
 import { decode as decodeMagnet } from 'magnet-uri'
-import { ArgumentError } from '../../engine/errors.js'
+import { ArgumentError, UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { readTorrentFile } from './torrent.js'
 
@@ -33,11 +34,17 @@ export async function parseGetSource (source: string): Promise<GetSource> {
     return { infoHash: checkedHash(parsed.infoHash, text), trackers: [], kind: 'infohash' }
   }
   if (/^magnet:/i.test(text)) return await parseMagnet(text)
-  if (await isFile(text)) {
+  const file = await fileKind(text)
+  if (file === 'file') {
     const { metainfo, trackers, webSeeds } = await readTorrentFile(text)
     return { infoHash: metainfo.infoHash, metainfo, trackers, name: metainfo.name, webSeeds, kind: 'torrent' }
   }
   const shown = text.length > 80 ? `${text.slice(0, 77)}...` : text
+  // `site.torrent` or `dir/x` is meant as a file: say what is wrong with it, not that it is no infohash.
+  if (looksLikePath(text)) {
+    if (file === 'missing') throw new UsageError(`no such file: ${shown}`)
+    if (file === 'folder') throw new UsageError(`not a .torrent file: ${shown} is a folder`)
+  }
   if (/^[0-9a-z]+$/i.test(text) && text.length >= 20 && text.length <= 64) {
     throw new ArgumentError(`not an infohash, magnet URI or .torrent file: ${shown} (an infohash is 40 hex digits or 32 base32 characters)`)
   }
@@ -76,10 +83,19 @@ function checkedHash (hash: string | undefined, shown: string): string {
   return hash
 }
 
-async function isFile (path: string): Promise<boolean> {
+/** A word that names a file: it ends in .torrent or holds a path separator, and is not a URL (`https://…`). */
+function looksLikePath (text: string): boolean {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return false
+  return /\.torrent$/i.test(text) || text.includes('/') || text.includes(sep)
+}
+
+/** What is at `path`: a file, a folder, nothing (or nothing this process can see), or something else. */
+async function fileKind (path: string): Promise<'file' | 'folder' | 'missing' | 'other'> {
   try {
-    return (await stat(path)).isFile()
-  } catch {
-    return false
+    const info = await stat(path)
+    return info.isFile() ? 'file' : info.isDirectory() ? 'folder' : 'other'
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    return code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : 'other'
   }
 }

@@ -448,6 +448,13 @@ describe('peersite get', () => {
     expect(await leftovers(dir, [])).toEqual([])
   })
 
+  it('says that a .torrent file or a path does not exist (exit 1), rather than that it is no infohash', async () => {
+    const dir = await fresh()
+    expectOneError(await runCli(['get', 'nonexist.torrent', '--out', join(dir, 'copy')], { cwd: dir }), /^peersite: error: no such file: nonexist\.torrent$/)
+    expectOneError(await runCli(['get', join(dir, 'gone', 'site'), '--out', join(dir, 'copy')]), new RegExp(`^peersite: error: no such file: ${join(dir, 'gone', 'site').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`))
+    expect(await leftovers(dir, [])).toEqual([])
+  })
+
   it('refuses a garbage .torrent file', async () => {
     const dir = await fresh()
     await writeFile(join(dir, 'site.torrent'), 'd4:infoi42ee')

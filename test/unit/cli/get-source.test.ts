@@ -48,7 +48,13 @@ describe('parseGetSource', () => {
     ['a magnet without an infohash', 'magnet:?dn=site', /invalid magnet URI \(no xt=urn:btih: infohash\)/],
     ['a magnet with a malformed infohash', `magnet:?xt=urn:btih:${'z'.repeat(40)}`, /invalid magnet URI \(the infohash "z{40}" is not 40 hex digits/],
     ['a magnet with a short infohash', 'magnet:?xt=urn:btih:abc123', /invalid magnet URI/],
-    ['a missing file', './no/such/site.torrent', /not an infohash, magnet URI or \.torrent file: \.\/no\/such\/site\.torrent/]
+    // A word that looks like a path is said to be a missing file, not a bad infohash.
+    ['a missing file', './no/such/site.torrent', /^no such file: \.\/no\/such\/site\.torrent$/],
+    ['a missing .torrent file', 'nonexist.torrent', /^no such file: nonexist\.torrent$/],
+    ['a missing path', 'no/such/thing', /^no such file: no\/such\/thing$/],
+    ['a folder', '.', /^not an infohash, magnet URI or \.torrent file: \.$/],
+    ['a folder given as a path', './', /^not a \.torrent file: \.\/ is a folder$/],
+    ['a URL', 'https://example.org/site.torrent', /^not an infohash, magnet URI or \.torrent file: https:\/\/example\.org\/site\.torrent$/]
   ])('refuses %s', async (_what, input, message) => {
     const err = await parseGetSource(input).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(UsageError)
