@@ -6,7 +6,7 @@
 import { isWebSocketTracker } from './trackers.js'
 import { createHash } from 'node:crypto'
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { copyFile, lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { encode as toMagnetURI } from 'magnet-uri'
 import { ArgumentError, UsageError } from '../../engine/errors.js'
@@ -24,7 +24,7 @@ import { scanSubresources, SubresourceRefs } from './subresources.js'
 import { finishSiteIndex, planSiteIndex, wantsIndex, type BuiltSection, type SiteIndexPlan } from './site-index.js'
 import { buildTorrent, parseTorrentBytes } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
-import { realpathOrNearest } from './paths.js'
+import { makeStagingFolder, realpathOrNearest } from './paths.js'
 import { interruptedBy, isAlive, stagingLeftovers, undoOnSignal } from './signals.js'
 import { addedFiles, checkAddedFiles, copyAddedFiles, type EarlierOutput } from './output-folder.js'
 import { describeSystemError, systemReason } from './system-errors.js'
@@ -398,7 +398,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
   })
   try {
     await mkdir(dirname(plan.out), { recursive: true })
-    staging = await mkdtemp(join(dirname(plan.out), `${stagingPrefix(plan.out)}${process.pid}-`))
+    staging = await makeStagingFolder(join(dirname(plan.out), `${stagingPrefix(plan.out)}${process.pid}-`))
   } catch (err) {
     forget()
     throw describeSystemError(err, `create the output folder ${plan.out}`)
@@ -500,7 +500,6 @@ async function exists (path: string): Promise<boolean> {
 
 /** The loader's files in the output folder (pinned by pinLoader once peersite.json and site.torrent are there too). */
 async function writeLoader (plan: PublishPlan, staging: string): Promise<void> {
-  await chmod(staging, 0o755) // mkdtemp makes it private; an output folder is meant to be served
   if (plan.index) await copyFile(join(plan.loaderDir, INDEX_SCRIPT), join(staging, INDEX_SCRIPT))
   for (const file of LOADER_FILES) {
     if (file === FOLLOW_SCRIPT && plan.key === undefined) continue // only a keyed site follows a key

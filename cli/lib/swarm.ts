@@ -3,7 +3,7 @@
  * Both are an engine Torrent with a file-system store and the lean WebSocket-tracker discovery (the browser's)
  * over `ws` and node-datachannel.
  */
-import { mkdir, mkdtemp, open, readdir, rename, rm, rmdir } from 'node:fs/promises'
+import { mkdir, open, readdir, rename, rm, rmdir } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { Bitfield, fullBitfield } from '../../engine/bitfield.js'
 import { CombinedDiscovery } from '../../engine/discovery/combined.js'
@@ -26,6 +26,7 @@ import type { Peer } from '../../engine/wire/peer.js'
 import type { BtNetwork } from './bt-network.js'
 import { isWebSocketTracker } from './trackers.js'
 import { isAlive, stagingLeftovers } from './signals.js'
+import { makeStagingFolder } from './paths.js'
 
 /** Peers, bytes up and down, rates, verified bytes: the engine's figures. */
 export type SwarmStats = TorrentStats
@@ -166,7 +167,7 @@ export async function download (opts: SwarmOptions & {
   try {
     await mkdir(dirname(out), { recursive: true })
     await removeDeadStaging(out)
-    staging = await mkdtemp(join(dirname(out), `${stagingPrefix(out)}${process.pid}-`))
+    staging = await makeStagingFolder(join(dirname(out), `${stagingPrefix(out)}${process.pid}-`))
   } catch (err) {
     throw describeSystemError(err, `create the output folder ${shortPath(out)}`)
   }
