@@ -111,6 +111,8 @@ function walkDir (root: string, absDir: string, realDir: string, relDir: string,
     const name = entry.name
     if (name.startsWith('.') && !(relDir === '' && name === WELL_KNOWN)) continue
     const rel = relDir === '' ? name : `${relDir}/${name}`
+    // readdir decodes a name that is not UTF-8 with U+FFFD in place of its bad bytes: a name that does not exist.
+    if (name.includes('\uFFFD')) checkUtf8Names(absDir, relDir)
     if (name.includes('\\')) throw new UsageError(`cannot publish ${rel}: a file name with a backslash is not portable`)
     // absDir is absolute and normalized, name one segment: joined without join()'s normalizing pass per entry.
     const abs = absDir.endsWith(sep) ? absDir + name : absDir + sep + name
@@ -157,6 +159,52 @@ function walkDir (root: string, absDir: string, realDir: string, relDir: string,
     }
     // Sockets, FIFOs and devices are not web content: skipped.
   }
+}
+
+/**
+ * Refuses a folder holding a file name that is not UTF-8 (Linux allows any bytes but '/' and NUL): a torrent's paths
+ * are UTF-8 (BEP 3), so it cannot be published as it is. Refused rather than skipped: a site published without a
+ * file its pages link to is broken where nobody looks, and renaming the file is the user's call. Called only for a
+ * name with U+FFFD in it (a name may hold that character validly): the folder is read again as bytes.
+ */
+function checkUtf8Names (absDir: string, relDir: string): void {
+  const strict = new TextDecoder('utf-8', { fatal: true })
+  for (const raw of readdirSync(absDir, { encoding: 'buffer' })) {
+    try {
+      strict.decode(raw)
+    } catch {
+      const shown = relDir === '' ? escapeName(raw) : `${relDir}/${escapeName(raw)}`
+      throw new UsageError(`file name is not valid UTF-8: ${shown} (a torrent's paths are UTF-8: rename it)`)
+    }
+  }
+}
+
+/** A file name's bytes for a message: its valid UTF-8 as text, every other byte as \xNN. */
+export function escapeName (raw: Uint8Array): string {
+  const strict = new TextDecoder('utf-8', { fatal: true })
+  let out = ''
+  let i = 0
+  while (i < raw.length) {
+    const lead = raw[i]!
+    const size = lead < 0x80 ? 1 : lead >= 0xc2 && lead < 0xe0 ? 2 : lead >= 0xe0 && lead < 0xf0 ? 3 : lead >= 0xf0 && lead < 0xf5 ? 4 : 0
+    let text: string | undefined
+    if (size > 0 && i + size <= raw.length) {
+      try {
+        text = strict.decode(raw.subarray(i, i + size))
+      } catch {
+        // Not a valid sequence (a stray continuation byte, an overlong form, a surrogate): its lead byte is escaped.
+      }
+    }
+    if (text === undefined) {
+      out += `\\x${lead.toString(16).padStart(2, '0')}`
+      i++
+    } else {
+      // Control characters would break the one line: escaped too.
+      out += text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+      i += size
+    }
+  }
+  return out
 }
 
 function enter (root: string, abs: string, real: string, rel: string, ancestors: Set<string>, found: Found): void {

@@ -4,6 +4,7 @@
  * client with its info keys out of order gives the infohash other clients compute.
  */
 import { spawnSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -11,6 +12,7 @@ import { describe, expect, it } from 'vitest'
 import { parseTorrentBytes } from '../../../cli/lib/torrent.js'
 import { describeSystemError, systemErrorLine } from '../../../cli/lib/system-errors.js'
 import { joinNegativeValues } from '../../../cli/main.js'
+import { escapeName } from '../../../cli/lib/walk.js'
 import { UsageError } from '../../../engine/errors.js'
 import { bencode, rawDictValue } from '../../../engine/util/bencode.js'
 import { cliSandbox, copyHello, runCli, type RunResult } from './helpers.js'
@@ -137,6 +139,18 @@ describe('--out', () => {
     }
     expect((await readdir(dir)).sort()).toEqual(['dangling', 'hello', 'link', 'real'])
     expect(await readdir(join(dir, 'real'))).toEqual([])
+  })
+})
+
+describe('publish: entries of the site folder that cannot be published', () => {
+  it('a file name that is not UTF-8 is named, escaped, with exit 1 and nothing written (not "does not exist")', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    // Linux allows any bytes in a name: 0xff is never UTF-8. Made through a Buffer path, as a string cannot say it.
+    writeFileSync(Buffer.concat([Buffer.from(join(site, 'docs', 'caf')), Buffer.from([0xe9, 0xff]), Buffer.from('é.html')]), 'x')
+    expectOneError(await runCli(['publish', site, '--no-seed'], { env }), /^peersite: error: file name is not valid UTF-8: docs\/caf\\xe9\\xffé\.html \(a torrent's paths are UTF-8: rename it\)$/)
+    expect((await readdir(dir)).sort()).toEqual(['hello'])
+    expect(escapeName(Buffer.from([0x61, 0xc3, 0xa9, 0x0a, 0x80]))).toBe('aé\\x0a\\x80')
   })
 })
 
