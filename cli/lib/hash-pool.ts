@@ -310,7 +310,9 @@ function planJobs (init: ParallelHashInit, pieceCount: number, count: number): H
 function hashProgram (makeScanner: typeof pageScanner, post: (reply: Reply, transfer?: ArrayBuffer[]) => void): (message: Setup | Job) => void {
   // process.getBuiltinModule, not require(): a bundler rewrites require() calls into its own helper, which a
   // thread started from source text does not have.
-  const { openSync, readSync, closeSync, lstatSync } = process.getBuiltinModule('node:fs')
+  const { openSync, readSync, closeSync, lstatSync, constants } = process.getBuiltinModule('node:fs')
+  // Non-blocking: a file replaced by a FIFO since it was listed fails its length check instead of blocking the open.
+  const READ_NO_WAIT = constants.O_RDONLY | constants.O_NONBLOCK
   const { createHash } = process.getBuiltinModule('node:crypto')
   const scanner = makeScanner()
   let pieceLength = 0
@@ -340,7 +342,9 @@ function hashProgram (makeScanner: typeof pageScanner, post: (reply: Reply, tran
 
   const fail = (id: number, index: number, err: unknown): void => {
     const e = err as NodeJS.ErrnoException
-    post({ type: 'error', id, index, changed: err instanceof Changed, ...(typeof e.code === 'string' ? { code: e.code } : {}), message: String(e.message) })
+    // ESPIPE, EAGAIN: a read at an offset of a FIFO (opened non-blocking) that replaced the file since it was listed.
+    const changed = err instanceof Changed || e.code === 'ESPIPE' || e.code === 'EAGAIN'
+    post({ type: 'error', id, index, changed, ...(typeof e.code === 'string' ? { code: e.code } : {}), message: String(e.message) })
   }
 
   const stat = (job: StatJob): void => {
@@ -412,7 +416,7 @@ function hashProgram (makeScanner: typeof pageScanner, post: (reply: Reply, tran
         }
         const from = pos - offset
         const to = Math.min(fileLength, end - offset)
-        const fd = openSync(abs, 'r')
+        const fd = openSync(abs, READ_NO_WAIT)
         try {
           if (kind !== 0 && from === 0) {
             // A page the subresource scan wants, whole, even if this segment holds only its start.

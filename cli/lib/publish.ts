@@ -91,7 +91,7 @@ export interface PublishPlan {
   readonly spa: boolean
   readonly webSeeds: readonly string[]
   readonly withFiles: boolean
-  /** One line each, for the publisher (bad `_redirects` lines: left out, as Netlify does). */
+  /** One line each, for the publisher (entries that are not files, bad `_redirects` lines: left out, as Netlify does). */
   readonly warnings: readonly string[]
   /** The output folder exists (a previous publish, or empty) and will be replaced. */
   readonly replaces: boolean
@@ -178,7 +178,7 @@ async function checkPublish (init: PublishInit, site: SiteListing): Promise<Publ
   const spa = init.spa === true
   const { rules: redirects, warnings: ruleWarnings } = await readRedirects(site)
   const names = fileNameWarning(site.files.map((f) => f.path))
-  const warnings = names === undefined ? ruleWarnings : [...ruleWarnings, names]
+  const warnings = [...site.skipped, ...ruleWarnings, ...(names === undefined ? [] : [names])]
   if (spa && !site.files.some((f) => f.path === 'index.html')) throw new UsageError(`--spa needs an index.html at the top of ${init.dir}`)
   const withFiles = init.withFiles === true
   // The files go to <out>/<name>/ (BEP 19's multi-file layout): that folder may not hide a loader file.

@@ -5,7 +5,7 @@
  * parsed from the exact info-dictionary bytes, so the infohash it announces is the one in the file.
  */
 import { createHash, type Hash } from 'node:crypto'
-import { closeSync, openSync, readSync } from 'node:fs'
+import { closeSync, constants, openSync, readSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { InvalidTorrentError, UsageError } from '../../engine/errors.js'
 import { metainfoFromParts, parseInfoDictionary, type InfoFileEntry, type Metainfo, type TorrentFile } from '../../engine/metainfo/index.js'
@@ -242,9 +242,13 @@ async function readInChunks (file: SiteFile, chunk: Buffer, hasher: PieceHasher,
   }
 }
 
+/**
+ * Opened non-blocking: the walk lists only regular files, but one replaced by a FIFO since then would block a plain
+ * open until some process writes to it; this way it fails its length check ("changed while it was being hashed").
+ */
 function openFile (file: SiteFile): number {
   try {
-    return openSync(file.absPath, 'r')
+    return openSync(file.absPath, constants.O_RDONLY | constants.O_NONBLOCK)
   } catch (err) {
     throw fsError(err, file.path)
   }
@@ -261,7 +265,7 @@ function readChunk (fd: number, file: SiteFile, chunk: Buffer, hasher: PieceHash
   const ask = last && want < chunk.length ? want + 1 : want
   let got = 0
   do {
-    const n = readSync(fd, chunk, got, ask - got, done + got)
+    const n = readFrom(fd, file, chunk, got, ask - got, done + got)
     if (n === 0) {
       if (got < want) throw changed(file) // shorter than listed
       break
@@ -269,11 +273,22 @@ function readChunk (fd: number, file: SiteFile, chunk: Buffer, hasher: PieceHash
     got += n
   } while (got < want)
   if (got > want) throw changed(file) // longer than listed
-  if (last && ask === want && readSync(fd, chunk, 0, 1, file.length) !== 0) throw changed(file)
+  if (last && ask === want && readFrom(fd, file, chunk, 0, 1, file.length) !== 0) throw changed(file)
   // A file that fits in one chunk is whole here: the subresource scan looks at it now, not in a second read.
   if (peek !== undefined && want === file.length) peek(chunk.subarray(0, want))
   hasher.update(chunk.subarray(0, want))
   return done + want
+}
+
+/** readSync; ESPIPE or EAGAIN (a FIFO, opened non-blocking, where a file was listed) is the file having changed. */
+function readFrom (fd: number, file: SiteFile, buffer: Buffer, offset: number, length: number, position: number): number {
+  try {
+    return readSync(fd, buffer, offset, length, position)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ESPIPE' || code === 'EAGAIN') throw changed(file)
+    throw err
+  }
 }
 
 function changed (file: SiteFile): UsageError {

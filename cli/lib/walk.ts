@@ -4,7 +4,7 @@
  * there, and sites publish security.txt and friends in it). A symlink is followed if its target is inside the
  * folder and refused if not: publishing must never leak a file from elsewhere on the machine.
  */
-import { lstatSync, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs'
+import { lstatSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs'
 import { realpath, stat } from 'node:fs/promises'
 import { join, relative, resolve, sep } from 'node:path'
 import { UsageError } from '../../engine/errors.js'
@@ -29,6 +29,8 @@ export interface SiteListing {
    * buildTorrent ends them; so does anything that gives up on the listing before (or they end when left idle).
    */
   readonly threads?: HashThreads
+  /** One line per entry left out that is not a file or folder: `skipping pipe: not a regular file (fifo)`. */
+  readonly skipped: readonly string[]
 }
 
 export interface WalkOptions {
@@ -45,6 +47,7 @@ interface Found {
   /** Regular files as readdir saw them (site path, path to read): lstat still to do. */
   readonly rels: string[]
   readonly abss: string[]
+  readonly skipped: string[]
   threads: HashThreads | undefined
   readonly opts: WalkOptions
 }
@@ -59,7 +62,7 @@ export async function walkSite (dir: string, opts: WalkOptions = {}): Promise<Si
   }
   if (!info.isDirectory()) throw new UsageError(`not a folder: ${dir} (publish a folder, not a single file)`)
   const root = await realpath(given)
-  const found: Found = { files: [], rels: [], abss: [], threads: opts.threads !== undefined && opts.threads > 0 ? new HashThreads(opts.threads) : undefined, opts }
+  const found: Found = { files: [], rels: [], abss: [], skipped: [], threads: opts.threads !== undefined && opts.threads > 0 ? new HashThreads(opts.threads) : undefined, opts }
   try {
     walkDir(root, root, root, '', new Set([root]), found)
     const files = found.files
@@ -87,7 +90,7 @@ export async function walkSite (dir: string, opts: WalkOptions = {}): Promise<Si
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
     const length = files.reduce((sum, f) => sum + f.length, 0)
     if (length === 0) throw new UsageError(`folder ${dir} holds only empty files: nothing to publish`)
-    return { root, files, length, ...(found.threads !== undefined ? { threads: found.threads } : {}) }
+    return { root, files, length, skipped: found.skipped, ...(found.threads !== undefined ? { threads: found.threads } : {}) }
   } catch (err) {
     await found.threads?.close()
     throw err
@@ -156,9 +159,15 @@ function walkDir (root: string, absDir: string, realDir: string, relDir: string,
       enter(root, abs, target === abs ? join(realDir, name) : target, rel, ancestors, found)
     } else if (kind.isFile()) {
       found.files.push({ path: rel, absPath: abs, length: kind.size, mtimeMs: kind.mtimeMs })
+    } else {
+      // Sockets, FIFOs and devices are not web content: skipped, saying so (a FIFO is never opened: that would block).
+      found.skipped.push(`skipping ${rel}: not a regular file (${specialKind(kind)})`)
     }
-    // Sockets, FIFOs and devices are not web content: skipped.
   }
+}
+
+function specialKind (kind: Stats): string {
+  return kind.isFIFO() ? 'fifo' : kind.isSocket() ? 'socket' : kind.isCharacterDevice() ? 'character device' : kind.isBlockDevice() ? 'block device' : 'unknown type'
 }
 
 /**
