@@ -10,8 +10,9 @@
  * new one, never half of one. Two processes writing at once: the last rename wins and the other's update is lost,
  * which only lowers the bar for a rollback back to what the survivor knew (the seq then grows again on the next
  * record seen). Within one process, saves to one file run one at a time (each reads, changes and writes the file
- * in its turn), so overlapping saves of different keys, or of one key, all land. A damaged file is read as empty
- * (and replaced on the next write) rather than stopping the CLI.
+ * in its turn), so overlapping saves of different keys, or of one key, all land. A damaged file (not JSON, or not
+ * this format: a later peersite's, say) is read as empty rather than stopping the CLI, after it is renamed aside to
+ * `pointers.json.corrupt-<time>` (nothing in it is lost; being moved, it is reported once) with one warning.
  */
 import { randomUUID } from 'node:crypto'
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
@@ -35,11 +36,18 @@ interface StateFile { version: 1, keys: Record<string, StoredKey> }
 /** The tail of the saves queued on each file (by path), shared by every PointerStateFile of this process. */
 const saving = new Map<string, Promise<void>>()
 
+/** Where a damaged state file is moved: beside it, named after the time (`pointers.json.corrupt-2026-12-04T16-20-05-123Z`). */
+export function corruptCopyPath (path: string, now = new Date()): string {
+  return `${path}.corrupt-${now.toISOString().replace(/[:.]/g, '-')}`
+}
+
 export class PointerStateFile {
   readonly path: string
+  readonly #onWarning: (message: string) => void
 
-  constructor (dir: string = defaultStateDir()) {
+  constructor (dir: string = defaultStateDir(), onWarning: (message: string) => void = (m) => { process.stderr.write(`peersite: warning: ${m}\n`) }) {
     this.path = join(dir, STATE_FILE)
+    this.#onWarning = onWarning
   }
 
   /** What is known of `id` (pointerId(publicKey, salt)); the stored record is checked again (the file is only ours
@@ -93,19 +101,37 @@ export class PointerStateFile {
     } catch {
       return { version: 1, keys: {} }
     }
+    let json: Partial<StateFile>
     try {
-      const json = JSON.parse(text) as Partial<StateFile>
-      if (json.version !== 1 || typeof json.keys !== 'object' || json.keys === null) return { version: 1, keys: {} }
-      const keys: Record<string, StoredKey> = {}
-      for (const [id, v] of Object.entries(json.keys)) {
-        if (!/^[0-9a-f]{64}(:([0-9a-f]{2}){1,64})?$/.test(id)) continue
-        if (typeof v !== 'object' || v === null || !Number.isSafeInteger(v.seq) || v.seq < 0) continue
-        Object.defineProperty(keys, id, { value: v, enumerable: true, writable: true, configurable: true })
-      }
-      return { version: 1, keys }
+      json = JSON.parse(text) as Partial<StateFile>
     } catch {
-      return { version: 1, keys: {} }
+      return await this.#setAside('not JSON')
     }
+    if (typeof json !== 'object' || json === null || json.version !== 1 || typeof json.keys !== 'object' || json.keys === null) {
+      const versioned = typeof json === 'object' && json !== null && json.version !== undefined && json.version !== 1
+      return await this.#setAside(versioned ? `unknown version ${JSON.stringify(json.version)}` : 'not a peersite state file')
+    }
+    // Entries that are not well formed are dropped one by one (the rest of the file still counts).
+    const keys: Record<string, StoredKey> = {}
+    for (const [id, v] of Object.entries(json.keys)) {
+      if (!/^[0-9a-f]{64}(:([0-9a-f]{2}){1,64})?$/.test(id)) continue
+      if (typeof v !== 'object' || v === null || !Number.isSafeInteger(v.seq) || v.seq < 0) continue
+      Object.defineProperty(keys, id, { value: v, enumerable: true, writable: true, configurable: true })
+    }
+    return { version: 1, keys }
+  }
+
+  /** A damaged file: renamed aside (kept whole), reported in one line, read as empty. */
+  async #setAside (why: string): Promise<StateFile> {
+    const copy = corruptCopyPath(this.path)
+    try {
+      await rename(this.path, copy)
+      this.#onWarning(`${this.path} is damaged (${why}): moved to ${copy}; the versions seen of site keys start again from what peers show`)
+    } catch (err) {
+      // Another process moved it first (it warned); else it stays, read as empty, and is replaced on the next write.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.#onWarning(`${this.path} is damaged (${why}) and cannot be moved aside: read as empty`)
+    }
+    return { version: 1, keys: {} }
   }
 }
 

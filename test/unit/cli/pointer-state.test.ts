@@ -1,5 +1,5 @@
 /** The state file: highest seq per key, atomic, re-verified on load, never lowered, damage read as empty. */
-import { readFile, readdir, writeFile, mkdir } from 'node:fs/promises'
+import { readFile, readdir, rm, writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { generateEd25519, nodeSigner } from '../../../engine/pointer/node.js'
@@ -70,13 +70,36 @@ describe('PointerStateFile', () => {
   it('reads a damaged or foreign file as empty and replaces it on the next write', async () => {
     const t = await makeTempDir('peersite-state-')
     temps.push(t)
-    const state = new PointerStateFile(t.path)
+    const state = new PointerStateFile(t.path, () => {}) // the warnings: next test
     for (const junk of ['not json', '{"version":2,"keys":{}}', '{"version":1,"keys":{"zz":{"seq":1},"__proto__":{"seq":5}}}', JSON.stringify({ version: 1, keys: { [id]: { seq: -4 } } })]) {
       await writeFile(state.path, junk)
       expect(await state.load(id)).toBeUndefined()
     }
     await state.save(id, { seq: 1 })
     expect(await state.load(id)).toEqual({ seq: 1 })
+  })
+
+  it('moves a damaged file aside to pointers.json.corrupt-<time>, whole, with one warning naming it', async () => {
+    const t = await makeTempDir('peersite-state-')
+    temps.push(t)
+    const warnings: string[] = []
+    const state = new PointerStateFile(t.path, (m) => warnings.push(m))
+    for (const [junk, why] of [['{"version":1,"keys":{"ab', 'not JSON'], ['{"version":2,"keys":{}}', 'unknown version 2'], ['[1,2]', 'not a peersite state file']] as const) {
+      await writeFile(state.path, junk)
+      expect(await state.load(id)).toBeUndefined()
+      expect(await state.load(id)).toBeUndefined() // moved: read once, reported once
+      const copies = (await readdir(t.path)).filter((n) => n.startsWith('pointers.json.corrupt-'))
+      expect(copies).toHaveLength(1)
+      expect(copies[0]).toMatch(/^pointers\.json\.corrupt-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z$/)
+      expect(await readFile(join(t.path, copies[0]!), 'utf8')).toBe(junk)
+      expect(warnings).toEqual([`${state.path} is damaged (${why}): moved to ${join(t.path, copies[0]!)}; the versions seen of site keys start again from what peers show`])
+      await rm(join(t.path, copies[0]!))
+      warnings.length = 0
+    }
+    await state.save(id, { seq: 1 })
+    expect(await state.load(id)).toEqual({ seq: 1 })
+    expect(await readdir(t.path)).toEqual(['pointers.json'])
+    expect(warnings).toEqual([])
   })
 
   it('lives in PEERSITE_STATE_DIR, else $XDG_STATE_HOME/peersite, else ~/.local/state/peersite', async () => {
