@@ -13,7 +13,7 @@
  * visitors of it too), and when a peer shows a newer one it mirrors that version as well, keeping the last
  * `keep` versions (older ones are closed and their files removed).
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { Bitfield } from '../../engine/bitfield.js'
 import { ArgumentError } from '../../engine/errors.js'
@@ -32,6 +32,7 @@ import { fsStoreOrRefusal, swarmParts, type SwarmOptions } from './swarm.js'
 import { isTracker, isWebSocketTracker } from './trackers.js'
 import { describeSystemError } from './system-errors.js'
 import { MIRROR_KEEP_VERSIONS } from '../../engine/constants.js'
+import { makeFolders } from './paths.js'
 
 export { MIRROR_KEEP_VERSIONS }
 const INDEX_FILE = 'mirror.json'
@@ -91,7 +92,7 @@ export async function startMirror (init: MirrorInit): Promise<Mirror> {
   const dir = resolve(init.dir)
   const parsed = await parseMirrorSources(init.sources)
   try {
-    await mkdir(dir, { recursive: true })
+    await makeFolders(dir)
   } catch (err) {
     throw describeSystemError(err, `create the mirror folder ${init.dir}`)
   }
@@ -237,7 +238,7 @@ async function openMirroredSite (dir: string, source: string, infoHash: string, 
   const folder = join(dir, infoHash)
   const infoPath = join(folder, 'info')
   const filesRoot = join(folder, 'files')
-  await mkdir(folder, { recursive: true })
+  await makeFolders(folder)
   let metainfo = opts.metainfo
   if (metainfo === undefined) {
     try {

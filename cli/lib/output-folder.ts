@@ -4,9 +4,10 @@
  * is knowable: the loader's files, and with `publish --with-files` the site's files its torrent lists; everything else
  * was added by someone else.
  */
-import { copyFile, lstat, mkdir, readdir, readlink, symlink } from 'node:fs/promises'
+import { copyFile, lstat, readdir, readlink, symlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { UsageError } from '../../engine/errors.js'
+import { makeFolders } from './paths.js'
 
 /** What an earlier run wrote into the folder: these names at its top, and the listed files below `siteFolder`. */
 export interface EarlierOutput {
@@ -55,7 +56,7 @@ export async function copyAddedFiles (from: string, to: string, added: readonly 
   for (const path of added) {
     const source = join(from, ...path.split('/'))
     const target = join(to, ...path.split('/'))
-    await mkdir(dirname(target), { recursive: true })
+    await makeFolders(dirname(target))
     if ((await lstat(source)).isSymbolicLink()) await symlink(await readlink(source), target)
     else await copyFile(source, target)
   }

@@ -15,12 +15,13 @@
  * `pointers.json.corrupt-<time>` (nothing in it is lost; being moved, it is reported once) with one warning.
  */
 import { randomUUID } from 'node:crypto'
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
+import { open, readFile, rename, rm } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { nodeVerifier } from '../../engine/pointer/node.js'
 import { pointerFromJson, pointerToJson, verifyPointer, type PointerKnown, type PointerRecordJson } from '../../engine/pointer/index.js'
 import { fromHex } from '../../engine/util/bytes.js'
+import { makeFolders } from './paths.js'
 
 export const STATE_FILE = 'pointers.json'
 
@@ -137,7 +138,7 @@ export class PointerStateFile {
 
 async function writeAtomically (path: string, text: string): Promise<void> {
   const dir = join(path, '..')
-  await mkdir(dir, { recursive: true, mode: 0o700 })
+  await makeFolders(dir, 0o700)
   const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`
   const handle = await open(tmp, 'wx', 0o600) // fails if the name is taken: then there is no file of ours to remove
   try {

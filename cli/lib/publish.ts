@@ -24,7 +24,7 @@ import { scanSubresources, SubresourceRefs } from './subresources.js'
 import { finishSiteIndex, planSiteIndex, wantsIndex, type BuiltSection, type SiteIndexPlan } from './site-index.js'
 import { buildTorrent, parseTorrentBytes } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
-import { makeStagingFolder, realpathOrNearest } from './paths.js'
+import { makeFolders, makeStagingFolder, realpathOrNearest } from './paths.js'
 import { interruptedBy, isAlive, stagingLeftovers, undoOnSignal } from './signals.js'
 import { addedFiles, checkAddedFiles, copyAddedFiles, type EarlierOutput } from './output-folder.js'
 import { describeSystemError, systemReason } from './system-errors.js'
@@ -397,7 +397,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     if (!done) process.stderr.write(`peersite: error: ${interruptedBy(signal)}; nothing was written to ${plan.out}\n`)
   })
   try {
-    await mkdir(dirname(plan.out), { recursive: true })
+    await makeFolders(dirname(plan.out))
     staging = await makeStagingFolder(join(dirname(plan.out), `${stagingPrefix(plan.out)}${process.pid}-`))
   } catch (err) {
     forget()
@@ -597,7 +597,7 @@ async function buildOutput (plan: PublishPlan, { metainfo, torrent, refs, indexP
 async function copySiteFiles (plan: PublishPlan, dest: string): Promise<void> {
   for (const file of plan.site.files) {
     const target = join(dest, ...file.path.split('/'))
-    await mkdir(dirname(target), { recursive: true })
+    await makeFolders(dirname(target))
     await copyFile(file.absPath, target)
   }
 }

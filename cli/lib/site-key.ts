@@ -14,13 +14,14 @@
  * not such a key (so a typo in --key cannot destroy another file). The secret is never printed. Losing the file
  * loses the address: nobody, not even peersite, can sign a new version for it again.
  */
-import { lstat, mkdir, open, readFile } from 'node:fs/promises'
+import { lstat, open, readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { UsageError } from '../../engine/errors.js'
 import { ed25519PublicKey, generateEd25519, nodeSigner } from '../../engine/pointer/node.js'
 import type { Ed25519Signer } from '../../engine/pointer/index.js'
 import { equalBytes, fromHex, toHex } from '../../engine/util/bytes.js'
 import { fsError } from './walk.js'
+import { makeFolders } from './paths.js'
 
 export const SITE_KEY_TYPE = 'peersite-site-key'
 /** A key file is about 200 bytes; anything much larger is not one (and is not read whole). */
@@ -107,7 +108,7 @@ function newKey (path: string, label: string): SiteKey {
     exposed: false,
     save: async () => {
       if (saved) return
-      await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+      await makeFolders(dirname(path), 0o700)
       // 'wx': never replace a file that appeared since the plan; the mode applies at creation (before any byte).
       const handle = await open(path, 'wx', 0o600).catch((err: unknown) => {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`key file ${label} appeared while publishing: run again to use it`)

@@ -3,7 +3,7 @@
  * Both are an engine Torrent with a file-system store and the lean WebSocket-tracker discovery (the browser's)
  * over `ws` and node-datachannel.
  */
-import { mkdir, open, readdir, rename, rm, rmdir } from 'node:fs/promises'
+import { open, readdir, rename, rm, rmdir } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { Bitfield, fullBitfield } from '../../engine/bitfield.js'
 import { CombinedDiscovery } from '../../engine/discovery/combined.js'
@@ -26,7 +26,7 @@ import type { Peer } from '../../engine/wire/peer.js'
 import type { BtNetwork } from './bt-network.js'
 import { isWebSocketTracker } from './trackers.js'
 import { isAlive, stagingLeftovers } from './signals.js'
-import { makeStagingFolder } from './paths.js'
+import { makeFolders, makeStagingFolder } from './paths.js'
 
 /** Peers, bytes up and down, rates, verified bytes: the engine's figures. */
 export type SwarmStats = TorrentStats
@@ -165,7 +165,7 @@ export async function download (opts: SwarmOptions & {
   if (opts.metainfo !== undefined) refuseFileNames(opts.metainfo, out, platform)
   let staging: string
   try {
-    await mkdir(dirname(out), { recursive: true })
+    await makeFolders(dirname(out))
     await removeDeadStaging(out)
     staging = await makeStagingFolder(join(dirname(out), `${stagingPrefix(out)}${process.pid}-`))
   } catch (err) {
@@ -273,7 +273,7 @@ async function createLayout (root: string, metainfo: Metainfo, out: string): Pro
   for (const file of metainfo.files) {
     const path = join(root, ...file.path.split('/'))
     try {
-      await mkdir(dirname(path), { recursive: true })
+      await makeFolders(dirname(path))
       await (await open(path, 'a')).close()
     } catch (err) {
       if (errnoCode(err) === undefined) throw err

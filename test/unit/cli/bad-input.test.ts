@@ -154,6 +154,31 @@ describe('publish: entries of the site folder that cannot be published', () => {
   })
 })
 
+describe('folders a file system will not make', () => {
+  // procfs answers ENOENT to mkdir though the parent is there: Node's recursive mkdir retried that for ever, and
+  // `loader --out /proc/x` never returned. Each is one line at once (a hang is killed after 20 s: then no code).
+  it('a folder under /proc fails at once with one line (loader, publish, get, mirror, the state folder)', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    // The generic loader's files, as stand-ins (beside the per-site ones the sandbox has).
+    await mkdir(join(sandbox.loaderDir, 'gateway'), { recursive: true })
+    for (const name of ['index.html', 'peersite.js', 'sw.js']) await writeFile(join(sandbox.loaderDir, 'gateway', name), `/* fake ${name} */\n`)
+    const refused = /cannot create (--out )?\/proc\/peersite-test: the file system of \/proc does not allow new folders$/
+    const cases: string[][] = [
+      ['loader', '--out', '/proc/peersite-test'],
+      ['loader', '--out', '/proc/peersite-test/site'],
+      ['publish', site, '--out', '/proc/peersite-test/out', '--no-seed'],
+      ['get', HASH, '--out', '/proc/peersite-test/copy', '--tracker', DEAD_TRACKER, '--no-dht', '--no-tcp'],
+      ['mirror', HASH, '--dir', '/proc/peersite-test', '--tracker', DEAD_TRACKER, '--no-dht', '--no-tcp']
+    ]
+    for (const args of cases) expectOneError(await runCli(args, { env, timeoutMs: 20_000 }), refused)
+    const state = await runCli(['publish', site, '--out', join(dir, 'out'), '--key', join(dir, 'k.key'), '--no-seed'], { env: { ...env, PEERSITE_STATE_DIR: '/proc/peersite-test' }, timeoutMs: 20_000 })
+    expectOneError(state, refused)
+    // No output; the new key is whole (and kept: the next publish uses it).
+    expect((await readdir(dir)).sort()).toEqual(['hello', 'k.key'])
+  }, 150_000)
+})
+
 describe('peersite get: names the file system refuses', () => {
   for (const [what, path] of [
     ['a 300-byte file name', ['a'.repeat(300)]],
