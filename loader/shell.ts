@@ -186,7 +186,9 @@ export function createShell (init: ShellInit): Shell {
     event.preventDefault()
     // DOWNLOAD_PARAM asks the worker for `Content-Disposition: attachment` under the link's name.
     url.searchParams.set(DOWNLOAD_PARAM, link.download)
-    later().then((l) => l.downloadThroughWorker(url), (err: unknown) => console.warn('peersite:', err))
+    // Without peersite-later.js (its request failed), the top page goes to the file: the worker's attachment answer
+    // saves it and the page stays.
+    later().then((l) => l.downloadThroughWorker(url), (err: unknown) => { console.warn('peersite:', err); location.assign(url.href) })
   }
 
   const watch = (): void => {

@@ -115,6 +115,26 @@ describe('a large file downloads through the browser\'s download manager', () =>
     expect(await page.evaluate(() => [location.href, history.length])).toEqual([site.url, historyLength])
   })
 
+  it('a download link still saves the file when peersite-later.js cannot be loaded', async () => {
+    // The click is taken by the shell at once, and the download's frame is peersite-later.js's code: without it, the
+    // top page asks the worker for the file, whose attachment answer saves it.
+    const other = await browser.newContext({ acceptDownloads: true })
+    try {
+      let refused = 0
+      await other.route(/\/peersite-later\.js(\?|$)/, async (route) => { refused++; await route.abort() })
+      const visitor = await other.newPage()
+      await visitor.goto(site.url)
+      const siteFrame = await waitForFrameH1(visitor, H1, 60_000)
+      const [d] = await Promise.all([visitor.waitForEvent('download', { timeout: 120_000 }), siteFrame.click('#attr')])
+      expect(await d.failure()).toBeNull()
+      expect(await sha1File(await d.path())).toBe(expected)
+      expect(d.suggestedFilename()).toBe('big.bin')
+      expect(refused).toBeGreaterThan(0)
+    } finally {
+      await other.close().catch(() => {})
+    }
+  })
+
   it('a file larger than what the visit may store still downloads whole; the store keeps only its budget', async () => {
     // A fresh visitor (its own IndexedDB) whose visit may store 8 MiB (loader/engine-host.ts storeBudget).
     const budget = 8 * 1024 * 1024
