@@ -48,6 +48,11 @@ export interface GatewayInit extends SwarmOptions {
   spa?: boolean
   /** Called for each request once it is answered (or the client left): `peersite serve --log-requests`. */
   onRequest?: (entry: RequestLogEntry) => void
+  /**
+   * Metadata from peers whose file names cannot be stored here: the torrent is stopped, and every request is answered
+   * 502 with the reason. Told once; without it, the reason is a warning ending in ": not served".
+   */
+  onRefused?: (err: Error) => void
 }
 
 /** One HTTP request as the gateway answered it: what a player asked for and what it got. */
@@ -91,6 +96,9 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
     throw describeSystemError(err, `create a temporary folder in ${tmp}${init.tmpDir === undefined ? ' (TMPDIR)' : ''}`)
   }
   let torrent: Torrent
+  /** Why this site is not served (its file names, from peers): set once, and every request in flight is ended. */
+  let refused: Error | undefined
+  const refusal = new AbortController()
   try {
     const parts = init.createDiscovery !== undefined ? { createDiscovery: init.createDiscovery } : swarmParts(init)
     torrent = new Torrent({
@@ -98,7 +106,10 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
       createStore: (m) => init.metainfo !== undefined
         ? new FsStore({ pieceLength: m.pieceLength, length: m.length, root: storeDir, files: m.files, ...(init.platform !== undefined ? { platform: init.platform } : {}) })
         : fsStoreOrRefusal(m, storeDir, init.platform, (err) => {
-          init.onWarning?.(`${err.message}: not served`)
+          refused = err
+          refusal.abort(err)
+          if (init.onRefused !== undefined) init.onRefused(err)
+          else init.onWarning?.(`${err.message}: not served`)
           setImmediate(() => { void torrent.destroy() })
         }),
       createDiscovery: parts.createDiscovery
@@ -141,6 +152,16 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
     const controller = new AbortController()
     // The client went away (a player seeking, curl interrupted) before the answer was complete: cancel the read.
     res.once('close', () => { if (!res.writableFinished) controller.abort(new AbortError('client disconnected')) })
+    // A refused site answers at once, and a request waiting for it stops waiting.
+    const onRefusal = (): void => { controller.abort(refusal.signal.reason) }
+    refusal.signal.addEventListener('abort', onRefusal, { once: true })
+    res.once('close', () => { refusal.signal.removeEventListener('abort', onRefusal) })
+    const answerRefused = async (): Promise<boolean> => {
+      if (refused === undefined) return false
+      if (!res.headersSent && !res.destroyed) await send(res, messagePage(502, 'Not served', `This site cannot be served here: ${refused.message}.`), written)
+      return true
+    }
+    if (await answerRefused()) return
     const url = requestUrl(req.url, base)
     if (url === undefined) {
       await send(res, messagePage(400, 'Bad request', 'The address could not be parsed.'), written)
@@ -161,15 +182,22 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
     try {
       metainfo = await withTimeout((signal) => torrent.ready(signal), stallMs, controller.signal)
     } catch {
+      if (await answerRefused()) return
       if (controller.signal.aborted) return
       await send(res, messagePage(504, 'No metadata yet', 'No peer has sent this torrent\'s metadata yet. Try again in a moment.'), written)
       return
     }
     const request = new Request(url, { method: req.method, headers: requestHeaders(req), signal: controller.signal })
+    if (await answerRefused()) return
     let prepared
     try {
-      prepared = await siteOf(metainfo)
+      // Reading `_redirects` may wait for peers: a refusal (or the client leaving) ends that wait.
+      prepared = await new Promise<Awaited<ReturnType<typeof siteOf>>>((resolve, reject) => {
+        siteOf(metainfo).then(resolve, reject)
+        controller.signal.addEventListener('abort', () => { reject(controller.signal.reason) }, { once: true })
+      })
     } catch {
+      if (await answerRefused()) return
       if (controller.signal.aborted) return
       await send(res, messagePage(504, 'No peer could deliver _redirects', 'The site\'s redirect rules could not be read from peers yet. Try again in a moment.'), written)
       return
@@ -180,9 +208,11 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
     try {
       response = await siteResponse(request, url, rel, site, open(files))
     } catch (err) {
+      if (await answerRefused()) return
       if (controller.signal.aborted) return
       throw err
     }
+    if (await answerRefused()) return
     await send(res, relativeRedirect(response, url.origin), written)
   }
 

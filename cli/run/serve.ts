@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
+import type { NamePlatform } from '../../engine/metainfo/names.js'
 import { MANIFEST_FILE } from '../../worker/protocol.js'
 import { formatBytes } from '../lib/format.js'
 import { formatRequestLog, startGateway, type Gateway } from '../lib/gateway.js'
@@ -21,7 +22,8 @@ import { startBtNetwork } from '../lib/bt-network.js'
 import { networkInit } from '../lib/network-options.js'
 import { type ServeArgs, DEFAULT_SERVE_PORT } from '../commands/serve.js'
 
-export async function run (argv: ServeArgs): Promise<void> {
+/** `platform`: whose file-name rules the site must meet (engine/metainfo/names.ts); a test seam, default this one. */
+export async function run (argv: ServeArgs, seams: { platform?: NamePlatform } = {}): Promise<void> {
   const given = validateTrackers(argv.tracker ?? [])
   parseIceServers(argv.iceServers) // refuse a bad value before touching anything
   const port = parsePort(argv.port, '--port') ?? DEFAULT_SERVE_PORT
@@ -45,6 +47,14 @@ export async function run (argv: ServeArgs): Promise<void> {
     source = { infoHash: pointer.infoHash, trackers: [], kind: 'infohash' }
   }
   let metainfo: Metainfo | undefined = source!.metainfo
+  // One site whose file names cannot be stored here (from peers) ends the command with that reason, as `get` does. A
+  // key's version is warned about: the gateway answers 502 until a newer version replaces it.
+  let refuse: (err: Error) => void = () => {}
+  const refused = new Promise<Error>((resolve) => { refuse = resolve })
+  const onRefused = (err: Error): void => {
+    if (pointer !== undefined) onWarning(`${err.message}: not served`)
+    else refuse(err)
+  }
   const open = async (from: GetSource, port: number): Promise<Gateway> => await startGateway({
     infoHash: from.infoHash,
     network,
@@ -56,6 +66,8 @@ export async function run (argv: ServeArgs): Promise<void> {
     port,
     spa: argv.spa || (from.kind === 'torrent' && await publishedWithSpa(argv.source, from.infoHash)),
     onWarning,
+    onRefused,
+    ...(seams.platform !== undefined ? { platform: seams.platform } : {}),
     ...(argv.logRequests ? { onRequest: (entry) => { printAbove(status, formatRequestLog(entry)) } } : {})
   })
   let gateway = await open(source!, port)
@@ -104,9 +116,15 @@ export async function run (argv: ServeArgs): Promise<void> {
     const pct = metainfo.length === 0 ? 100 : Math.floor((stats.verified / metainfo.length) * 100)
     return renderSwarmStatus(`${pct}% of ${formatBytes(metainfo.length)} here`, stats, metainfo.length)
   })
-  const signal = await shutdown
+  const ended = await Promise.race([shutdown, refused])
   status.stop()
-  process.stderr.write(`peersite: ${signal} received, stopping\n`)
+  if (ended instanceof Error) {
+    await pointers?.close()
+    await gateway.close()
+    await network.close()
+    throw new UsageError(ended.message)
+  }
+  process.stderr.write(`peersite: ${ended} received, stopping\n`)
   await switching
   await pointers?.close()
   await gateway.close()

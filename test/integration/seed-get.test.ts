@@ -15,6 +15,7 @@ import { fullBitfield } from '../../engine/bitfield.js'
 import { TrackerDiscovery } from '../../engine/discovery/tracker.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { FsStore } from '../../engine/storage/fs.js'
+import { UsageError } from '../../engine/errors.js'
 import { Torrent } from '../../engine/torrent.js'
 import { makeTorrent, randomData } from '../fixtures/make-torrent.js'
 import { makeTempDir, type TempDir } from '../helpers/tmp.js'
@@ -100,6 +101,25 @@ describe('seed and get over WebRTC', () => {
     const err = await download({ infoHash: metainfo.infoHash, out, trackers: [trackerUrlFor(tracker, 'leecher')], rtcConfig, platform: 'darwin' }).catch((e: unknown) => e)
     expect((err as Error).message).toBe(`cannot write site into ${out}: A.html and a.html are the same file on macOS (names that differ only in case or Unicode form)`)
     expect(await readdir(dir.path)).toEqual(['site'])
+  })
+
+  it('serve of one site refused from peers (names macOS would merge) ends with that one reason, not a gateway that waits', async () => {
+    const { tracker, dir } = await setup()
+    const files = [
+      { path: 'index.html', data: new TextEncoder().encode('<h1>hello</h1>') },
+      { path: 'A.html', data: randomData(20_000, 21) },
+      { path: 'a.html', data: randomData(20_000, 22) }
+    ]
+    const site = join(dir.path, 'site')
+    await writeSite(site, files)
+    const { metainfo } = await makeTorrent(files, 16 * 1024)
+    const seeder = await startSeeder({ metainfo, root: site, trackers: [trackerUrlFor(tracker, 'seeder')], rtcConfig })
+    cleanups.push(async () => await seeder.close())
+    const { run } = await import('../../cli/run/serve.js')
+    const argv = { source: metainfo.infoHash, tracker: [trackerUrlFor(tracker, 'leecher')], port: 0, host: '127.0.0.1', spa: false, logRequests: false, tcp: false, iceServers: undefined, _: [], $0: 'peersite' }
+    const err = await run(argv as unknown as Parameters<typeof run>[0], { platform: 'darwin' }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(UsageError)
+    expect((err as Error).message).toMatch(/A\.html and a\.html are the same file on macOS/)
   })
 
   it('downloads a padded site (BEP 47) without asking for or writing a byte of padding', async () => {

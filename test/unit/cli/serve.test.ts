@@ -280,6 +280,8 @@ describe('serve gateway', () => {
 
     const warnings: string[] = []
     const g = await gateway({ infoHash: cased.infoHash, platform: 'darwin', tmpDir, onWarning: (w) => warnings.push(w) })
+    // A request waiting for the metadata is answered as soon as the site is refused, not after the stall timeout.
+    const waiting = fetch(`${g.url}A.html`)
     const store = new MemoryStore({ pieceLength: cased.pieceLength, length: cased.length })
     await store.put(0, casedData)
     const seed = new Torrent({ createStore: () => store }, { infoHash: cased.infoHash, metainfo: cased, have: fullBitfield(cased.pieceCount) })
@@ -290,6 +292,34 @@ describe('serve gateway', () => {
     await expect.poll(() => g.torrent.destroyed).toBe(true)
     expect(warnings).toContain('cannot store these files here: A.html and a.html are the same file on macOS (names that differ only in case or Unicode form): not served')
     expect(await readdir(g.storeDir)).toEqual([])
+    expect((await waiting).status).toBe(502)
+  })
+
+  it('answers every request for a site refused from peers with 502 naming the reason, at once; onRefused is told once', async () => {
+    const files = [{ path: 'A.html', data: utf8('upper') }, { path: 'a.html', data: utf8('lower') }, { path: '_redirects', data: utf8('/x /A.html 302\n') }]
+    const { metainfo: cased, data: casedData } = await makeTorrent(files, 16 * 1024)
+    const tmpDir = await mkdtemp(join(tmpdir(), 'peersite-serve-names-'))
+    cleanups.push(async () => { await rm(tmpDir, { recursive: true, force: true }) })
+    const refusals: string[] = []
+    const warnings: string[] = []
+    const g = await gateway({ infoHash: cased.infoHash, platform: 'darwin', tmpDir, onWarning: (w) => warnings.push(w), onRefused: (e) => refusals.push(e.message) })
+    const waiting = fetch(`${g.url}A.html`)
+    const store = new MemoryStore({ pieceLength: cased.pieceLength, length: cased.length })
+    await store.put(0, casedData)
+    const seed = new Torrent({ createStore: () => store }, { infoHash: cased.infoHash, metainfo: cased, have: fullBitfield(cased.pieceCount) })
+    cleanups.push(async () => await seed.destroy())
+    const [a, b] = memoryConnectionPair()
+    seed.addConnection(a)
+    g.torrent.addConnection(b)
+    const first = await waiting
+    expect(first.status).toBe(502)
+    expect(await first.text()).toMatch(/cannot be served here: .*A\.html and a\.html are the same file on macOS/)
+    const later = await fetch(`${g.url}a.html`)
+    expect(later.status).toBe(502)
+    expect(await later.text()).toMatch(/A\.html and a\.html are the same file on macOS/)
+    expect(refusals).toHaveLength(1)
+    expect(refusals[0]).toMatch(/A\.html and a\.html are the same file on macOS/)
+    expect(warnings.filter((w) => w.includes('same file'))).toEqual([])
   })
 
   it('removes its piece folder on close', async () => {
