@@ -13,10 +13,10 @@
  * visitors of it too), and when a peer shows a newer one it mirrors that version as well, keeping the last
  * `keep` versions (older ones are closed and their files removed).
  */
-import { readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { Bitfield } from '../../engine/bitfield.js'
-import { ArgumentError } from '../../engine/errors.js'
+import { ArgumentError, StorageError } from '../../engine/errors.js'
 import { parseInfoDictionary, type Metainfo } from '../../engine/metainfo/index.js'
 import { pointerId, type VerifiedPointer } from '../../engine/pointer/index.js'
 import type { PointerExchange } from '../../engine/pointer-exchange.js'
@@ -73,6 +73,12 @@ export interface Mirror {
 
 interface SiteEntry extends MirroredSite {
   close (): Promise<void>
+  /**
+   * True once its info dictionary is known and its files can be stored here; false if its file names cannot be
+   * (warned about, its empty folder removed): the site is dropped, and a key's refused version counts against
+   * nothing. Never settles for a site closed before its metadata came.
+   */
+  readonly accepted: Promise<boolean>
 }
 
 interface MirrorIndex { version: 1, keys: Record<string, string[]> }
@@ -110,6 +116,15 @@ export async function startMirror (init: MirrorInit): Promise<Mirror> {
     return list.length > 0 ? list : [...init.defaultTrackers ?? []]
   }
 
+  /** A site whose file names cannot be stored here leaves its group (and, for a key, the saved list of versions). */
+  const dropSite = (group: { sites: SiteEntry[] }, site: SiteEntry, save?: () => Promise<void>): void => {
+    const at = group.sites.indexOf(site)
+    if (at < 0) return
+    group.sites.splice(at, 1)
+    void save?.()
+    changed()
+  }
+
   const openSite = async (text: string, infoHash: string, opts: { metainfo?: Metainfo, webSeeds?: readonly string[], trackers: string[], pointer?: PointerExchange<Peer>, seq?: number }): Promise<SiteEntry> =>
     await openMirroredSite(dir, text, infoHash, { ...init, ...opts, onChange: changed })
 
@@ -122,7 +137,11 @@ export async function startMirror (init: MirrorInit): Promise<Mirror> {
         ...(s.metainfo !== undefined ? { metainfo: s.metainfo } : {}),
         ...(s.webSeeds !== undefined ? { webSeeds: s.webSeeds } : {})
       })
-      groups.push({ sites: [site] })
+      const group = { sites: [site] }
+      groups.push(group)
+      void site.accepted.then((ok) => {
+        if (!ok) dropSite(group, site)
+      })
       continue
     }
     const address = item.address!
@@ -138,8 +157,10 @@ export async function startMirror (init: MirrorInit): Promise<Mirror> {
     }
     /** Mirrors `record`'s version (if new), dropping versions beyond `keep`, oldest first. */
     const opening = new Set<string>()
+    /** Versions whose file names cannot be stored here: not tried again. */
+    const refusedVersions = new Set<string>()
     const follow = async (record: VerifiedPointer): Promise<void> => {
-      if (closed || opening.has(record.infoHash) || group.sites.some((s) => s.infoHash === record.infoHash)) return
+      if (closed || opening.has(record.infoHash) || refusedVersions.has(record.infoHash) || group.sites.some((s) => s.infoHash === record.infoHash)) return
       opening.add(record.infoHash)
       const site = await openSite(item.text, record.infoHash, { trackers, seq: record.seq, ...(seeders !== undefined ? { pointer: seeders.hub.exchange() } : {}) })
       if (closed) {
@@ -149,6 +170,14 @@ export async function startMirror (init: MirrorInit): Promise<Mirror> {
       opening.delete(record.infoHash)
       group.sites.push(site)
       group.sites.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0))
+      changed()
+      // Older versions give way only to one whose files can be stored here.
+      if (!await site.accepted) {
+        refusedVersions.add(record.infoHash)
+        dropSite(group, site, saveVersions)
+        return
+      }
+      if (closed || !group.sites.includes(site)) return
       while (group.sites.length > keep) {
         const old = group.sites.shift()!
         await old.close()
@@ -160,7 +189,11 @@ export async function startMirror (init: MirrorInit): Promise<Mirror> {
     // Versions kept by an earlier run, reopened at once (seeded from disk while the key's newest is looked for).
     for (const infoHash of index.keys[id] ?? []) {
       if (!/^[0-9a-f]{40}$/.test(infoHash)) continue
-      group.sites.push(await openSite(item.text, infoHash, { trackers }))
+      const site = await openSite(item.text, infoHash, { trackers })
+      group.sites.push(site)
+      void site.accepted.then((ok) => {
+        if (!ok) dropSite(group, site, saveVersions)
+      })
     }
     const pending: SiteEntry = placeholder(item.text)
     if (group.sites.length === 0) group.sites.push(pending)
@@ -220,6 +253,7 @@ function placeholder (source: string): SiteEntry {
     resumed: 0,
     state: () => 'finding newest version',
     stats: () => undefined,
+    accepted: new Promise<boolean>(() => {}),
     close: async () => {}
   }
 }
@@ -250,9 +284,24 @@ async function openMirroredSite (dir: string, source: string, infoHash: string, 
   let have: Bitfield | undefined
   let store: FsStore | undefined
   let resumed = 0
+  let accept: (ok: boolean) => void = () => {}
+  const accepted = new Promise<boolean>((resolve) => { accept = resolve })
+  /** Its file names cannot be stored here: warned about, not mirrored, and its folder removed if nothing is in it. */
+  const refuse = (err: StorageError): void => {
+    opts.onWarning?.(`${infoHash.slice(0, 8)}: ${err.message}: not mirrored`)
+    void removeIfEmpty(folder).finally(() => { accept(false) })
+  }
   if (metainfo !== undefined) {
+    try {
+      store = new FsStore({ pieceLength: metainfo.pieceLength, length: metainfo.length, root: filesRoot, files: metainfo.files, ...(opts.platform !== undefined ? { platform: opts.platform } : {}) })
+    } catch (err) {
+      if (!(err instanceof StorageError) || err.code !== 'ERR_FILE_NAMES') throw err
+      // A .torrent given, or an info dictionary saved by an earlier run: this site only is skipped.
+      refuse(err)
+      return { source, infoHash, ...(opts.seq !== undefined ? { seq: opts.seq } : {}), torrent: undefined, resumed: 0, accepted, state: () => 'metadata', stats: () => undefined, close: async () => {} }
+    }
     await saveInfo(infoPath, metainfo)
-    store = new FsStore({ pieceLength: metainfo.pieceLength, length: metainfo.length, root: filesRoot, files: metainfo.files, ...(opts.platform !== undefined ? { platform: opts.platform } : {}) })
+    accept(true)
     have = await store.checkPieces(metainfo)
     for (let i = 0; i < metainfo.pieceCount; i++) if (have.has(i)) resumed += i === metainfo.pieceCount - 1 ? metainfo.length - i * metainfo.pieceLength : metainfo.pieceLength
     checking = false
@@ -264,8 +313,7 @@ async function openMirroredSite (dir: string, source: string, infoHash: string, 
     // From peers, a site whose file names this platform would merge (or refuse) is warned about and not mirrored.
     createStore: (m) => store ?? fsStoreOrRefusal(m, filesRoot, opts.platform, (err) => {
       refused = true
-      opts.onWarning?.(`${infoHash.slice(0, 8)}: ${err.message}: not mirrored`)
-      setImmediate(() => { void torrent.destroy() })
+      setImmediate(() => { void torrent.destroy().finally(() => { refuse(err) }) })
     }),
     // WebRTC peers from the WebSocket trackers and, with the BitTorrent network, TCP peers too (cli/lib/swarm.ts).
     createDiscovery
@@ -281,6 +329,7 @@ async function openMirroredSite (dir: string, source: string, infoHash: string, 
   torrent.on('warning', (err) => opts.onWarning?.(`${infoHash.slice(0, 8)}: ${err.message}`))
   torrent.on('metadata', (m) => {
     if (refused) return
+    accept(true)
     void saveInfo(infoPath, m).catch((err: Error) => opts.onWarning?.(`cannot save ${infoPath}: ${err.message}`))
     opts.onChange()
   })
@@ -295,10 +344,21 @@ async function openMirroredSite (dir: string, source: string, infoHash: string, 
     ...(opts.seq !== undefined ? { seq: opts.seq } : {}),
     torrent,
     resumed,
+    accepted,
     state: () => checking ? 'checking' : torrent.metainfo === undefined ? 'metadata' : torrent.done ? 'seeding' : 'fetching',
     stats: () => torrent.stats(),
     close: async () => { await torrent.destroy() }
   }
+}
+
+/** DIR/<infohash> of a refused site, unless files from an earlier run are in it (rmdir leaves a folder with files). */
+async function removeIfEmpty (folder: string): Promise<void> {
+  try {
+    await rmdir(join(folder, 'files'))
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return
+  }
+  await rm(folder, { recursive: true, force: true })
 }
 
 /** The info dictionary, written atomically (a crash leaves the old file or the new one). */

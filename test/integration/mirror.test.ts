@@ -101,10 +101,32 @@ describe('peersite mirror', () => {
       platform: 'darwin', onWarning: (w) => warnings.push(w)
     })
     cleanups.push(async () => await m.close())
-    await expect.poll(() => m.sites()[0]!.torrent!.destroyed, { timeout: 30_000, interval: 100 }).toBe(true)
+    const first = m.sites()[0]!
+    // Dropped: not listed, its (empty) folder removed.
+    await expect.poll(() => m.sites(), { timeout: 30_000, interval: 100 }).toEqual([])
+    expect(first.torrent!.destroyed).toBe(true)
     expect(warnings).toContain(`${metainfo.infoHash.slice(0, 8)}: cannot store these files here: A.html and a.html are the same file on macOS ` +
       '(names that differ only in case or Unicode form): not mirrored')
-    expect(await readdir(join(store, metainfo.infoHash))).toEqual([]) // neither its files nor its info dictionary
+    expect(await readdir(store)).not.toContain(metainfo.infoHash)
+  })
+
+  it('on macOS, an info dictionary saved by an earlier run whose names collide skips that site only: the others are mirrored', async () => {
+    const { tracker, dir, metainfo } = await setup()
+    const { metainfo: cased } = await makeTorrent([{ path: 'A.html', data: randomData(20_000, 7) }, { path: 'a.html', data: randomData(20_000, 8) }], 16 * 1024)
+    const store = join(dir.path, 'mirror')
+    // As an earlier version of peersite left it: the info dictionary saved, no files yet.
+    await mkdir(join(store, cased.infoHash), { recursive: true })
+    await writeFile(join(store, cased.infoHash, 'info'), cased.info)
+    const warnings: string[] = []
+    const m = await startMirror({
+      dir: store, sources: [cased.infoHash, metainfo.infoHash], trackers: [trackerUrlFor(tracker, 'mirror')], rtcConfig, announceIntervalMs: 2_000,
+      platform: 'darwin', onWarning: (w) => warnings.push(w)
+    })
+    cleanups.push(async () => await m.close())
+    await expect.poll(() => m.sites().map((s) => `${s.infoHash}:${s.state()}`), { timeout: 60_000, interval: 200 }).toEqual([`${metainfo.infoHash}:seeding`])
+    expect(warnings).toContain(`${cased.infoHash.slice(0, 8)}: cannot store these files here: A.html and a.html are the same file on macOS ` +
+      '(names that differ only in case or Unicode form): not mirrored')
+    expect(await readdir(store)).not.toContain(cased.infoHash)
   })
 
   it('two mirrors share the visitors once the publisher is gone', async () => {
@@ -166,5 +188,42 @@ describe('peersite mirror <site key>', () => {
       expect(s.state()).toBe('seeding')
       expect(s.resumed).toBe(s.torrent!.metainfo!.length)
     }
+  })
+
+  it('on macOS, a new version whose names collide is not mirrored and evicts nothing (--keep 1)', async () => {
+    const tracker = await startTrackerServer({ intervalMs: 2_000 })
+    cleanups.push(async () => await tracker.close())
+    const tmp = await makeTempDir('peersite-mirror-key-')
+    cleanups.push(async () => await tmp.cleanup())
+    const loaderDir = await makeLoaderDir(tmp.path)
+    const keyFile = join(tmp.path, 'keys', 'site.key')
+    const publish = async (name: string, extra: Record<string, string>): Promise<PublishResult> => {
+      const site = await copyHello(tmp.path, name)
+      for (const [path, text] of Object.entries(extra)) await writeFile(join(site, path), text)
+      return await publishSite({ dir: site, out: join(tmp.path, `${name}-out`), trackers: [tracker.url], loaderDir, keyFile, stateDir: join(tmp.path, 'publisher-state') })
+    }
+    const online = async (version: PublishResult, name: string): Promise<void> => {
+      const ptr = await startPointerSeeders({ record: version.pointer!, trackers: [trackerUrlFor(tracker, `${name}-pointer`)], rtcConfig, announceIntervalMs: 2_000 })
+      cleanups.push(async () => await ptr.close())
+      const seeder = await startSeeder({ metainfo: version.metainfo, root: version.plan.site.root, trackers: [trackerUrlFor(tracker, `${name}-site`)], rtcConfig, pointer: ptr.siteExchange, announceIntervalMs: 2_000 })
+      cleanups.push(async () => await seeder.close())
+    }
+    const v1 = await publish('v1', {})
+    await online(v1, 'v1')
+    const store = join(tmp.path, 'mirror')
+    const warnings: string[] = []
+    const m = await startMirror({
+      dir: store, sources: [toHex(v1.pointer!.publicKey)], keep: 1, trackers: [trackerUrlFor(tracker, 'mirror')], rtcConfig, announceIntervalMs: 2_000,
+      platform: 'darwin', onWarning: (w) => warnings.push(w)
+    })
+    cleanups.push(async () => await m.close())
+    await expect.poll(() => m.sites().map((s) => `${s.infoHash}:${s.state()}`), { timeout: 60_000, interval: 200 }).toEqual([`${v1.infoHash}:seeding`])
+
+    const v2 = await publish('v2', { 'A.html': 'upper', 'a.html': 'lower' })
+    await online(v2, 'v2')
+    await expect.poll(() => warnings.some((w) => w.startsWith(`${v2.infoHash.slice(0, 8)}: `) && w.endsWith(': not mirrored')), { timeout: 60_000, interval: 200 }).toBe(true)
+    await expect.poll(() => m.sites().map((s) => `${s.infoHash}:${s.state()}`), { timeout: 10_000, interval: 100 }).toEqual([`${v1.infoHash}:seeding`])
+    expect(await readdir(store)).toContain(v1.infoHash)
+    expect(await readdir(store)).not.toContain(v2.infoHash)
   })
 })
