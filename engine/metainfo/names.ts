@@ -6,14 +6,38 @@
  * second file overwrites the first, and a store that reads verified pieces back without hashing them again would
  * serve the wrong bytes. Windows also refuses some names outright (CON, aux.txt, a name ending in a dot, `?`).
  *
- * Pure: the platform is a parameter (`process.platform` where files are written), so every rule is testable anywhere.
- * Linux file systems are case-sensitive and keep names as bytes: there, only exact duplicates are a problem.
+ * Pure: the rules are a parameter, so every rule is testable anywhere. They follow the file system, not the platform
+ * (case-sensitive APFS, a case-insensitive folder on Linux or WSL's /mnt/c): engine/storage/name-probe.ts asks the
+ * folder itself; a platform name stands for its default file system. Where nothing folds (an ordinary Linux file
+ * system), the check returns at once: parseInfoDictionary already refuses exact duplicates and a file inside a file.
  */
 
 /** `process.platform`'s values that matter here; any other behaves as Linux. */
 export type NamePlatform = 'win32' | 'darwin' | (string & {})
 
-const PLATFORM_NAMES: Record<string, string> = { win32: 'Windows', darwin: 'macOS' }
+/** A site as a refusal names it: its name and the start of its infohash ("site (08cc9bb4)"). */
+export function siteLabel (m: { readonly name: string, readonly infoHash: string }): string {
+  return `${m.name} (${m.infoHash.slice(0, 8)})`
+}
+
+/** How a file system compares names. */
+export interface NameRules {
+  /** Names that differ only in case are one file (NTFS, APFS and HFS+ by default, vfat, exFAT, ext4 casefold). */
+  readonly caseInsensitive: boolean
+  /** Names that differ only in Unicode form are one file (APFS, HFS+). */
+  readonly normalizes: boolean
+  /** Windows' reserved names and characters are refused (by the platform: Win32 refuses them on any file system). */
+  readonly windowsNames: boolean
+  /** Where, in a message: "on macOS"; default "here". */
+  readonly where?: string
+}
+
+/** A platform's default file system: Windows (NTFS) folds case, macOS (APFS) case and Unicode form, others nothing. */
+export function platformRules (platform: NamePlatform): NameRules {
+  if (platform === 'win32') return { caseInsensitive: true, normalizes: false, windowsNames: true, where: 'on Windows' }
+  if (platform === 'darwin') return { caseInsensitive: true, normalizes: true, windowsNames: false, where: 'on macOS' }
+  return { caseInsensitive: false, normalizes: false, windowsNames: false, where: `on ${platform}` }
+}
 
 /**
  * Windows' reserved device names, with or without an extension ("nul.tar.gz" is the device NUL): Microsoft's "Naming
@@ -29,14 +53,18 @@ const WINDOWS_FORBIDDEN = /[<>:"/\\|?*\u0000-\u001f]/
 const WINDOWS_SUSPECT = /[<>:"\\|?*\u0000-\u001f]|[. ](?:\/|$)|(?:^|\/)(?:con|prn|aux|nul|com|lpt)/i
 
 /**
- * The first reason `paths` ('/'-separated, as in TorrentFile.path) cannot be written side by side on `platform`, as
+ * The first reason `paths` ('/'-separated, as in TorrentFile.path) cannot be written side by side under `rules` (or
+ * `platform`'s default file system), as
  * one line naming the paths; undefined if there is none. Folders count too: a file "x" and a file "X/y" cannot both
  * be made on Windows or macOS, and "a/B" and "A/b" are one file there. Folders that differ only in case ("A/x" and
  * "a/y") are not a problem: the file system makes them one folder, and both files are kept.
  */
-export function fileNameProblem (paths: readonly string[], platform: NamePlatform): string | undefined {
-  const where = PLATFORM_NAMES[platform] ?? platform
-  const fold = nameKey(platform)
+export function fileNameProblem (paths: readonly string[], rulesOrPlatform: NameRules | NamePlatform): string | undefined {
+  const rules = typeof rulesOrPlatform === 'string' ? platformRules(rulesOrPlatform) : rulesOrPlatform
+  // Nothing folds and every name is allowed: distinct strings are distinct files (parseInfoDictionary refuses the rest).
+  if (!rules.caseInsensitive && !rules.normalizes && !rules.windowsNames) return undefined
+  const where = rules.where ?? 'here'
+  const fold = nameKey(rules)
   /** Each name seen (a file or a folder), by its key on this platform, with the first path that holds it. */
   const seen = new Map<string, { readonly name: string, readonly file: boolean, readonly path: string }>()
   /** The problem with `name` (a file, or a folder of `path`) against what was seen, or undefined once it is recorded. */
@@ -50,11 +78,11 @@ export function fileNameProblem (paths: readonly string[], platform: NamePlatfor
     // cannot: one overwrites the other, or cannot be made at all.
     if (!other.file && !file) return undefined
     if (other.name === name) return other.file && file ? `duplicate file path ${path}` : `${other.file ? path : other.path} is inside the file ${name}`
-    return `${other.path} and ${path} are the same ${other.file && file ? 'file' : 'name'} on ${where} (names that differ only in case or Unicode form)`
+    return `${other.path} and ${path} are the same ${other.file && file ? 'file' : 'name'} ${where} (names that differ only in case or Unicode form)`
   }
   for (const path of paths) {
     // One test of the whole path first: splitting every path into its names cost publish more than the rest here.
-    if (platform === 'win32' && WINDOWS_SUSPECT.test(path)) {
+    if (rules.windowsNames && WINDOWS_SUSPECT.test(path)) {
       for (const part of path.split('/')) {
         const reason = windowsNameProblem(part)
         if (reason !== undefined) return `${path}: ${JSON.stringify(part)} ${reason} on Windows`
@@ -76,13 +104,41 @@ export function fileNameProblem (paths: readonly string[], platform: NamePlatfor
   return undefined
 }
 
-/** What two names must share to be one on `platform`: the name itself on Linux. */
-function nameKey (platform: NamePlatform): (name: string) => string {
-  // NTFS compares names by upper-casing them, without Unicode normalisation: "é" and "e" + U+0301 stay two files.
-  if (platform === 'win32') return (name) => name.toLowerCase()
-  // APFS and HFS+ fold case and normalise (NFD on HFS+, either form on APFS): compare both in one form.
-  if (platform === 'darwin') return (name) => name.normalize('NFC').toLowerCase()
-  return (name) => name
+/** What two names must share to be one under `rules`: the name itself where nothing folds. */
+function nameKey (rules: NameRules): (name: string) => string {
+  const norm = rules.normalizes ? normalizeName : (name: string) => name
+  return rules.caseInsensitive ? (name) => upcase(norm(name)) : norm
+}
+
+// eslint-disable-next-line no-control-regex
+const ASCII = /^[\u0000-\u007f]*$/
+
+/**
+ * NTFS compares names by upper-casing each UTF-16 unit through its upcase table, a simple (one code point to one)
+ * mapping: "ß" stays "ß", and the Kelvin sign K, the Ohm sign Ω and "İ" are upper case already, so they stay apart
+ * from "k", "ω" and "i" + U+0307 (toLowerCase would join them). Each code point whose toUpperCase() is a single code
+ * point becomes it; any other stays.
+ */
+function upcase (name: string): string {
+  if (ASCII.test(name)) return name.toUpperCase()
+  let out = ''
+  for (const ch of name) {
+    const up = ch.toUpperCase()
+    // One code point: one UTF-16 unit, or a surrogate pair.
+    out += up.length === 1 || (up.length === 2 && up.codePointAt(0)! > 0xffff) ? up : ch
+  }
+  return out
+}
+
+/**
+ * HFS+ and APFS compare names decomposed, but leave U+2000-U+2FFF and the CJK compatibility ideographs (U+F900-U+FAFF,
+ * U+2F800-U+2FA1F) as they are (NFD would turn those ideographs into others): each run of other characters is
+ * decomposed, those stay.
+ */
+const NORMALIZED_RUN = /[^\u2000-\u2fff\uf900-\ufaff\u{2f800}-\u{2fa1f}]+/gu
+function normalizeName (name: string): string {
+  if (ASCII.test(name)) return name
+  return name.replace(NORMALIZED_RUN, (run) => run.normalize('NFD'))
 }
 
 /** Why Windows refuses `name` as a file or folder name ("is reserved"...), or undefined. */

@@ -40,12 +40,45 @@ describe('fileNameProblem', () => {
     expect(fileNameProblem([NFC, NFD], 'linux')).toBeUndefined()
   })
 
-  it('names exact duplicates and a file inside a file on every platform', () => {
-    for (const platform of ['linux', 'darwin', 'win32']) {
+  it('names exact duplicates and a file inside a file where names fold', () => {
+    for (const platform of ['darwin', 'win32']) {
       expect(fileNameProblem(['a.html', 'b', 'a.html'], platform)).toBe('duplicate file path a.html')
       expect(fileNameProblem(['a', 'a/b'], platform)).toBe('a/b is inside the file a')
       expect(fileNameProblem(['a/b', 'a'], platform)).toBe('a/b is inside the file a')
     }
+  })
+
+  it('returns at once where nothing folds (Linux): parseInfoDictionary refuses exact duplicates already', () => {
+    expect(fileNameProblem(['a.html', 'a.html', 'A.html', 'a', 'a/b'], 'linux')).toBeUndefined()
+    expect(fileNameProblem(['a.html', 'a.html'], { caseInsensitive: false, normalizes: false, windowsNames: false })).toBeUndefined()
+  })
+
+  it('follows the rules it is given, not a platform: a case-insensitive Linux folder, case-sensitive APFS', () => {
+    const vfat = { caseInsensitive: true, normalizes: false, windowsNames: false }
+    expect(fileNameProblem(['A.html', 'a.html'], vfat)).toBe('A.html and a.html are the same file here (names that differ only in case or Unicode form)')
+    expect(fileNameProblem([NFC, NFD], vfat)).toBeUndefined()
+    const caseSensitiveApfs = { caseInsensitive: false, normalizes: true, windowsNames: false }
+    expect(fileNameProblem(['A.html', 'a.html'], caseSensitiveApfs)).toBeUndefined()
+    expect(fileNameProblem([NFC, NFD], caseSensitiveApfs)).toMatch(/are the same file here/)
+    expect(fileNameProblem(['aux.html'], { caseInsensitive: false, normalizes: false, windowsNames: true })).toMatch(/reserved device name on Windows/)
+  })
+
+  it('folds case code point by code point as NTFS does: the Kelvin sign, the Ohm sign and İ keep their own files', () => {
+    for (const pair of [['\u212a.html', 'k.html'], ['\u212a.html', 'K.html'], ['\u2126.html', '\u03c9.html'], ['\u0130.html', 'i\u0307.html'], ['\u00df.html', 'SS.html']]) {
+      expect(fileNameProblem(pair, 'win32'), pair.join(' ')).toBeUndefined()
+    }
+    expect(fileNameProblem(['K.html', 'k.html'], 'win32')).toMatch(/same file on Windows/)
+    expect(fileNameProblem(['\u03a9.html', '\u03c9.html'], 'win32')).toMatch(/same file on Windows/)
+    expect(fileNameProblem(['\u00c9t\u00e9.html', '\u00e9T\u00c9.html'], 'win32')).toMatch(/same file on Windows/)
+  })
+
+  it('on macOS, leaves U+2000-U+2FFF and CJK compatibility ideographs out of the Unicode comparison', () => {
+    // NFD turns U+F900 into U+8C48, U+2126 (Ohm) into U+03A9 and U+212A (Kelvin) into K: HFS+ and APFS do not.
+    for (const pair of [['\uf900.html', '\u8c48.html'], ['\u{2f800}.html', '\u4e3d.html'], ['\u2126.html', '\u03a9.html'], ['\u212a.html', 'k.html']]) {
+      expect(fileNameProblem(pair, 'darwin'), pair.join(' ')).toBeUndefined()
+    }
+    // The characters around them are still compared decomposed.
+    expect(fileNameProblem([`\uf900-${NFC}`, `\uf900-${NFD}`], 'darwin')).toMatch(/same file on macOS/)
   })
 
   it('names Windows reserved device names, with or without an extension, in any case and any folder', () => {
