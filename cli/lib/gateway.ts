@@ -16,6 +16,7 @@ import mime from 'mime'
 import { AbortError, UsageError } from '../../engine/errors.js'
 import type { Metainfo, TorrentFile } from '../../engine/metainfo/index.js'
 import { FsStore } from '../../engine/storage/fs.js'
+import { siteLabel } from '../../engine/metainfo/names.js'
 import { Torrent, type TorrentComponents, type TorrentStats } from '../../engine/torrent.js'
 import { WebSeeds } from '../../engine/webseed.js'
 import { createSite, messagePage, relativePath, siteResponse, type OpenBody, type Site } from '../../worker/site.js'
@@ -104,7 +105,7 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
     torrent = new Torrent({
       // Known metainfo: a store this platform cannot make throws here, to the caller. From peers: warned and stopped.
       createStore: (m) => init.metainfo !== undefined
-        ? new FsStore({ pieceLength: m.pieceLength, length: m.length, root: storeDir, files: m.files, ...(init.platform !== undefined ? { platform: init.platform } : {}) })
+        ? new FsStore({ pieceLength: m.pieceLength, length: m.length, root: storeDir, files: m.files, site: siteLabel(m), ...(init.platform !== undefined ? { platform: init.platform } : {}) })
         : fsStoreOrRefusal(m, storeDir, init.platform, (err) => {
           refused = err
           refusal.abort(err)

@@ -21,6 +21,7 @@ import { parseInfoDictionary, type Metainfo } from '../../engine/metainfo/index.
 import { pointerId, type VerifiedPointer } from '../../engine/pointer/index.js'
 import type { PointerExchange } from '../../engine/pointer-exchange.js'
 import { FsStore } from '../../engine/storage/fs.js'
+import { siteLabel } from '../../engine/metainfo/names.js'
 import { Torrent, type TorrentStats } from '../../engine/torrent.js'
 import { toHex } from '../../engine/util/bytes.js'
 import { WebSeeds } from '../../engine/webseed.js'
@@ -293,7 +294,7 @@ async function openMirroredSite (dir: string, source: string, infoHash: string, 
   }
   if (metainfo !== undefined) {
     try {
-      store = new FsStore({ pieceLength: metainfo.pieceLength, length: metainfo.length, root: filesRoot, files: metainfo.files, ...(opts.platform !== undefined ? { platform: opts.platform } : {}) })
+      store = new FsStore({ pieceLength: metainfo.pieceLength, length: metainfo.length, root: filesRoot, files: metainfo.files, site: siteLabel(metainfo), ...(opts.platform !== undefined ? { platform: opts.platform } : {}) })
     } catch (err) {
       if (!(err instanceof StorageError) || err.code !== 'ERR_FILE_NAMES') throw err
       // A .torrent given, or an info dictionary saved by an earlier run: this site only is skipped.

@@ -10,9 +10,9 @@ import { CombinedDiscovery } from '../../engine/discovery/combined.js'
 import { createNodeTrackerDiscovery } from '../../engine/discovery/node.js'
 import { AbortError, StorageError, UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
-import { fileNameProblem, type NamePlatform } from '../../engine/metainfo/names.js'
+import { siteLabel, type NamePlatform, type NameRules } from '../../engine/metainfo/names.js'
 import { copyPiecesByHash } from '../../engine/storage/by-hash.js'
-import { FsStore } from '../../engine/storage/fs.js'
+import { fileNamesRefusal, FsStore, sameFileRefusal } from '../../engine/storage/fs.js'
 import { MemoryStore } from '../../engine/storage/memory.js'
 import type { PieceStore } from '../../engine/storage/index.js'
 import { Spread } from '../../engine/spread.js'
@@ -47,7 +47,7 @@ export interface SwarmOptions {
    * Whose file-name rules a site's files must meet on disk (engine/metainfo/names.ts): on Windows and macOS, names
    * that differ only in case (or Unicode form) are one file. Default `process.platform`; tests pass another.
    */
-  platform?: NamePlatform
+  platform?: NamePlatform | NameRules
 }
 
 const SEEDER_ANNOUNCE_WAIT_MS = 5000
@@ -86,10 +86,17 @@ export function swarmParts (opts: SwarmOptions): { createDiscovery: NonNullable<
 /** Seeds `metainfo` from the files under `root` (the published folder). The files must already match. */
 export async function startSeeder (opts: SwarmOptions & { metainfo: Metainfo, root: string, pointer?: PointerExchange<Peer> }): Promise<Seeder> {
   const { metainfo } = opts
+  // The files are there: two of the torrent's paths that are one file here (A.html and a.html where case is ignored)
+  // cannot both hold their bytes, and pieces are served from disk without hashing them again. Names the file system
+  // keeps apart are fine, whatever the platform (case-sensitive APFS).
+  const site = siteLabel(metainfo)
+  const same = opts.platform === undefined ? await sameFileRefusal(metainfo.files.map((f) => f.path), resolve(opts.root), site) : undefined
+  if (same !== undefined) throw new UsageError(same.message)
+  const names = opts.platform ?? { caseInsensitive: false, normalizes: false, windowsNames: false }
   const { createDiscovery, pex } = swarmParts(opts)
   const spread = new Spread<Peer>()
   const torrent = new Torrent({
-    createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: resolve(opts.root), files: m.files, ...(opts.platform !== undefined ? { platform: opts.platform } : {}) }),
+    createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: resolve(opts.root), files: m.files, platform: names, site }),
     createDiscovery
   }, {
     infoHash: metainfo.infoHash,
@@ -160,9 +167,12 @@ export async function download (opts: SwarmOptions & {
   onReused?: (pieces: number) => void
 }): Promise<{ metainfo: Metainfo, stats: SwarmStats }> {
   const out = resolve(opts.out)
-  const platform = opts.platform ?? process.platform
+  const platform = opts.platform
   // Known up front (a .torrent file): names this file system would merge are refused before any folder is made.
-  if (opts.metainfo !== undefined) refuseFileNames(opts.metainfo, out, platform)
+  if (opts.metainfo !== undefined) {
+    const refusal = fileNamesRefusal(opts.metainfo.files.map((f) => f.path), dirname(out), siteLabel(opts.metainfo), platform)
+    if (refusal !== undefined) throw new UsageError(refusal.message)
+  }
   let staging: string
   try {
     await makeFolders(dirname(out))
@@ -182,8 +192,8 @@ export async function download (opts: SwarmOptions & {
     if (opts.metainfo !== undefined && opts.reuse !== undefined) {
       const m = opts.metainfo
       const old = opts.reuse.metainfo
-      store = new FsStore({ pieceLength: m.pieceLength, length: m.length, root: staging, files: m.files, platform })
-      const source = new FsStore({ pieceLength: old.pieceLength, length: old.length, root: resolve(opts.reuse.root), files: old.files, platform })
+      store = new FsStore({ pieceLength: m.pieceLength, length: m.length, root: staging, files: m.files, site: siteLabel(m), ...(platform !== undefined ? { platform } : {}) })
+      const source = new FsStore({ pieceLength: old.pieceLength, length: old.length, root: resolve(opts.reuse.root), files: old.files, site: siteLabel(old), ...(platform !== undefined ? { platform } : {}) })
       try {
         const copied = await copyPiecesByHash({ meta: old, store: source }, { meta: m, store }, opts.signal)
         have = new Bitfield(m.pieceCount)
@@ -199,7 +209,7 @@ export async function download (opts: SwarmOptions & {
     const t = new Torrent({
       createStore: (m) => {
         if (prepared !== undefined) return (store = prepared)
-        const made = fsStoreOrRefusal(m, staging, platform, () => { refused = fileNamesError(m, out, platform) })
+        const made = fsStoreOrRefusal(m, staging, platform, (err) => { refused = new UsageError(err.message) })
         if (made instanceof FsStore) store = made
         return made
       },
@@ -283,29 +293,14 @@ async function createLayout (root: string, metainfo: Metainfo, out: string): Pro
 }
 
 /**
- * Names this platform's file system would write into one file (Windows and macOS ignore case, macOS the Unicode form)
- * or refuses (Windows' CON, aux.txt...): one line naming them, before anything is written. The browser is not
- * concerned: it keeps pieces by number, not files by name.
- */
-function refuseFileNames (metainfo: Metainfo, out: string, platform: NamePlatform): void {
-  const err = fileNamesError(metainfo, out, platform)
-  if (err !== undefined) throw err
-}
-
-function fileNamesError (metainfo: Metainfo, out: string, platform: NamePlatform): UsageError | undefined {
-  const problem = fileNameProblem(metainfo.files.map((f) => f.path), platform)
-  return problem === undefined ? undefined : new UsageError(`cannot write ${metainfo.name} into ${shortPath(out)}: ${problem}`)
-}
-
-/**
  * The store of a torrent whose metadata comes from peers, under `root`. The torrent makes it as the metadata arrives,
  * where a throw would reach no one (an unhandled rejection): for file names this platform would merge or refuse
  * (FsStore's ERR_FILE_NAMES), `refuse` is told why, and an empty memory store stands in until the caller ends the
  * torrent. Nothing is fetched into it that soon, and nothing reaches the disk.
  */
-export function fsStoreOrRefusal (m: Metainfo, root: string, platform: NamePlatform | undefined, refuse: (err: StorageError) => void): PieceStore {
+export function fsStoreOrRefusal (m: Metainfo, root: string, platform: NamePlatform | NameRules | undefined, refuse: (err: StorageError) => void): PieceStore {
   try {
-    return new FsStore({ pieceLength: m.pieceLength, length: m.length, root, files: m.files, ...(platform !== undefined ? { platform } : {}) })
+    return new FsStore({ pieceLength: m.pieceLength, length: m.length, root, files: m.files, site: siteLabel(m), ...(platform !== undefined ? { platform } : {}) })
   } catch (err) {
     if (!(err instanceof StorageError) || err.code !== 'ERR_FILE_NAMES') throw err
     refuse(err)

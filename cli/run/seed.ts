@@ -3,7 +3,6 @@ import { readFile, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { ArgumentError, UsageError } from '../../engine/errors.js'
 import { checkSiteFolder } from '../lib/check.js'
-import { fileNameProblem } from '../../engine/metainfo/names.js'
 import { formatBytes } from '../lib/format.js'
 import { MANIFEST_FILE, OUT_SUFFIX, TORRENT_FILE } from '../lib/publish.js'
 import { nodeVerifier } from '../../engine/pointer/node.js'
@@ -31,10 +30,6 @@ export async function run (argv: SeedArgs): Promise<void> {
   const { torrentPath, outDir } = await locateTorrent(argv.target)
   const { metainfo, trackers: listed } = await readTorrentFile(torrentPath)
   const root = await locateSite(outDir, argv.path)
-  // On Windows and macOS, two of the torrent's names that differ only in case are one file in the folder: one of them
-  // cannot hold its bytes, and pieces are served from disk without hashing them again (engine/metainfo/names.ts).
-  const names = fileNameProblem(metainfo.files.map((f) => f.path), process.platform)
-  if (names !== undefined) throw new UsageError(`cannot seed ${metainfo.name} from ${root} on this system: ${names}`)
 
   if (argv.check) {
     // On a terminal only: a refusal must stay the one line on stderr.

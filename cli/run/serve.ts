@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
-import type { NamePlatform } from '../../engine/metainfo/names.js'
+import type { NamePlatform, NameRules } from '../../engine/metainfo/names.js'
 import { MANIFEST_FILE } from '../../worker/protocol.js'
 import { formatBytes } from '../lib/format.js'
 import { formatRequestLog, startGateway, type Gateway } from '../lib/gateway.js'
@@ -23,7 +23,7 @@ import { networkInit } from '../lib/network-options.js'
 import { type ServeArgs, DEFAULT_SERVE_PORT } from '../commands/serve.js'
 
 /** `platform`: whose file-name rules the site must meet (engine/metainfo/names.ts); a test seam, default this one. */
-export async function run (argv: ServeArgs, seams: { platform?: NamePlatform } = {}): Promise<void> {
+export async function run (argv: ServeArgs, seams: { platform?: NamePlatform | NameRules } = {}): Promise<void> {
   const given = validateTrackers(argv.tracker ?? [])
   parseIceServers(argv.iceServers) // refuse a bad value before touching anything
   const port = parsePort(argv.port, '--port') ?? DEFAULT_SERVE_PORT

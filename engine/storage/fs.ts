@@ -4,12 +4,13 @@
  * serves from and what a Node downloader writes into, so the folder is usable as-is afterwards.
  */
 import { createHash } from 'node:crypto'
-import { mkdir, open, type FileHandle } from 'node:fs/promises'
+import { mkdir, open, stat, type FileHandle } from 'node:fs/promises'
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path'
 import { Bitfield } from '../bitfield.js'
 import { AbortError, StorageError } from '../errors.js'
 import { fileSlices, type FileSlice, type Metainfo, type TorrentFile } from '../metainfo/index.js'
-import { fileNameProblem, type NamePlatform } from '../metainfo/names.js'
+import { fileNameProblem, type NamePlatform, type NameRules } from '../metainfo/names.js'
+import { probeNameRules } from './name-probe.js'
 import { pieceRange, type PieceStore, type PieceStoreInit } from './index.js'
 
 export interface FsStoreInit extends PieceStoreInit {
@@ -19,10 +20,12 @@ export interface FsStoreInit extends PieceStoreInit {
   /** File handles kept open between operations (least recently used ones are closed first). Default 16. */
   readonly maxOpenFiles?: number
   /**
-   * Whose file-name rules the files must meet (engine/metainfo/names.ts): on Windows and macOS, names that differ
-   * only in case (or Unicode form) are one file. Default `process.platform`; tests pass another.
+   * How the file system compares names (engine/metainfo/names.ts): names that differ only in case (or Unicode form)
+   * may be one file. Default: asked of `root` itself (engine/storage/name-probe.ts); tests pass rules or a platform.
    */
-  readonly platform?: NamePlatform
+  readonly platform?: NamePlatform | NameRules
+  /** The site a refusal names ("site (08cc9bb4)": siteLabel); default "these files". */
+  readonly site?: string
 }
 
 type Mode = 'r' | 'rw'
@@ -68,8 +71,8 @@ export class FsStore implements PieceStore {
     this.#paths = init.files.map((f) => this.#safePath(f.path))
     // Two paths this file system would make one file: the second would overwrite the first, and pieces are read
     // back without hashing them again, so peers would be served the wrong bytes. Refused before anything is written.
-    const problem = fileNameProblem(init.files.map((f) => f.path), init.platform ?? process.platform)
-    if (problem !== undefined) throw new StorageError(`cannot store these files here: ${problem}`, 'ERR_FILE_NAMES')
+    const refusal = fileNamesRefusal(init.files.map((f) => f.path), init.root, init.site, init.platform)
+    if (refusal !== undefined) throw refusal
     this.#ends = init.files.map((f) => f.offset + f.length)
   }
 
@@ -363,4 +366,35 @@ class PieceHasher {
     this.#broken = false
     this.#hash = createHash('sha1')
   }
+}
+
+/**
+ * Why `paths` cannot be files side by side under `root` (the one wording of this refusal, ERR_FILE_NAMES): names its
+ * file system would make one file (asked of the folder: engine/storage/name-probe.ts, unless `rules` are given) or
+ * that Windows refuses. FsStore checks this before writing anything; `get` asks it before making its folder.
+ */
+export function fileNamesRefusal (paths: readonly string[], root: string, site = 'these files', rules?: NamePlatform | NameRules): StorageError | undefined {
+  const problem = fileNameProblem(paths, rules ?? probeNameRules(root))
+  return problem === undefined ? undefined : new StorageError(`cannot store ${site} here: ${problem}`, 'ERR_FILE_NAMES')
+}
+
+/**
+ * For files that already exist under `root` (a folder to seed): two paths that are one file (same device and inode:
+ * A.html and a.html on a case-insensitive file system) are the collision; a file missing is not this check's concern.
+ */
+export async function sameFileRefusal (paths: readonly string[], root: string, site = 'these files'): Promise<StorageError | undefined> {
+  const seen = new Map<string, string>()
+  for (const path of paths) {
+    let st
+    try {
+      st = await stat(resolve(root, ...path.split('/')), { bigint: true })
+    } catch {
+      continue
+    }
+    const id = `${st.dev}:${st.ino}`
+    const other = seen.get(id)
+    if (other !== undefined) return new StorageError(`cannot store ${site} here: ${other} and ${path} are the same file in ${root} (names that differ only in case or Unicode form)`, 'ERR_FILE_NAMES')
+    seen.set(id, path)
+  }
+  return undefined
 }

@@ -105,7 +105,7 @@ describe('peersite mirror', () => {
     // Dropped: not listed, its (empty) folder removed.
     await expect.poll(() => m.sites(), { timeout: 30_000, interval: 100 }).toEqual([])
     expect(first.torrent!.destroyed).toBe(true)
-    expect(warnings).toContain(`${metainfo.infoHash.slice(0, 8)}: cannot store these files here: A.html and a.html are the same file on macOS ` +
+    expect(warnings).toContain(`${metainfo.infoHash.slice(0, 8)}: cannot store site (${metainfo.infoHash.slice(0, 8)}) here: A.html and a.html are the same file on macOS ` +
       '(names that differ only in case or Unicode form): not mirrored')
     expect(await readdir(store)).not.toContain(metainfo.infoHash)
   })
@@ -124,7 +124,7 @@ describe('peersite mirror', () => {
     })
     cleanups.push(async () => await m.close())
     await expect.poll(() => m.sites().map((s) => `${s.infoHash}:${s.state()}`), { timeout: 60_000, interval: 200 }).toEqual([`${metainfo.infoHash}:seeding`])
-    expect(warnings).toContain(`${cased.infoHash.slice(0, 8)}: cannot store these files here: A.html and a.html are the same file on macOS ` +
+    expect(warnings).toContain(`${cased.infoHash.slice(0, 8)}: cannot store site (${cased.infoHash.slice(0, 8)}) here: A.html and a.html are the same file on macOS ` +
       '(names that differ only in case or Unicode form): not mirrored')
     expect(await readdir(store)).not.toContain(cased.infoHash)
   })

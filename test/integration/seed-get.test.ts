@@ -99,7 +99,7 @@ describe('seed and get over WebRTC', () => {
     cleanups.push(async () => await seeder.close())
     const out = join(dir.path, 'copy')
     const err = await download({ infoHash: metainfo.infoHash, out, trackers: [trackerUrlFor(tracker, 'leecher')], rtcConfig, platform: 'darwin' }).catch((e: unknown) => e)
-    expect((err as Error).message).toBe(`cannot write site into ${out}: A.html and a.html are the same file on macOS (names that differ only in case or Unicode form)`)
+    expect((err as Error).message).toBe(`cannot store site (${metainfo.infoHash.slice(0, 8)}) here: A.html and a.html are the same file on macOS (names that differ only in case or Unicode form)`)
     expect(await readdir(dir.path)).toEqual(['site'])
   })
 

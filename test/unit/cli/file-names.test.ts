@@ -3,13 +3,13 @@
  * with one line naming the paths, before anything is written; the platform is passed in, so this runs on Linux.
  * `publish` of such a folder works (browsers do not mind) and warns, naming the files, on every platform.
  */
-import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { link, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { UsageError } from '../../../engine/errors.js'
 import { FsStore } from '../../../engine/storage/fs.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
-import { download, fsStoreOrRefusal } from '../../../cli/lib/swarm.js'
+import { download, fsStoreOrRefusal, startSeeder } from '../../../cli/lib/swarm.js'
 import { parseTorrentBytes } from '../../../cli/lib/torrent.js'
 import { makeTorrent } from '../../fixtures/make-torrent.js'
 import { cliSandbox, copyHello, runCli } from './helpers.js'
@@ -27,7 +27,7 @@ describe('get and file names', () => {
     const out = join(dir.path, 'copy')
     const err = await download({ infoHash: metainfo.infoHash, metainfo, out, trackers: [], platform: 'darwin' }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(UsageError)
-    expect((err as Error).message).toBe(`cannot write site into ${out}: A.html and a.html are the same file on macOS (names that differ only in case or Unicode form)`)
+    expect((err as Error).message).toBe(`cannot store site (${metainfo.infoHash.slice(0, 8)}) here: A.html and a.html are the same file on macOS (names that differ only in case or Unicode form)`)
     expect(await readdir(dir.path)).toEqual([]) // no output, no staging folder
   })
 
@@ -36,7 +36,7 @@ describe('get and file names', () => {
     const { metainfo } = await makeTorrent([{ path: 'index.html', data: bytes('x') }, { path: 'docs/nul.tar.gz', data: bytes('y') }])
     const out = join(dir.path, 'copy')
     const err = await download({ infoHash: metainfo.infoHash, metainfo, out, trackers: [], platform: 'win32' }).catch((e: unknown) => e)
-    expect((err as Error).message).toBe(`cannot write site into ${out}: docs/nul.tar.gz: "nul.tar.gz" is a reserved device name on Windows`)
+    expect((err as Error).message).toBe(`cannot store site (${metainfo.infoHash.slice(0, 8)}) here: docs/nul.tar.gz: "nul.tar.gz" is a reserved device name on Windows`)
     expect(await readdir(dir.path)).toEqual([])
   })
 
@@ -46,12 +46,27 @@ describe('get and file names', () => {
     const reasons: string[] = []
     const standIn = fsStoreOrRefusal(metainfo, dir.path, 'darwin', (err) => reasons.push(err.message))
     expect(standIn).toBeInstanceOf(MemoryStore)
-    expect(reasons).toEqual([expect.stringMatching(/^cannot store these files here: caf\u00e9\.html and cafe\u0301\.html are the same file on macOS/)])
+    expect(reasons).toEqual([expect.stringMatching(/^cannot store site \([0-9a-f]{8}\) here: caf\u00e9\.html and cafe\u0301\.html are the same file on macOS/)])
     const store = fsStoreOrRefusal(metainfo, dir.path, 'linux', (err) => reasons.push(err.message))
     expect(store).toBeInstanceOf(FsStore)
     await store.close()
     expect(reasons).toHaveLength(1)
     expect(await readdir(dir.path)).toEqual([])
+  })
+})
+
+describe('seeding and file names', () => {
+  it('refuses to seed two of the torrent\'s paths that are one file in the folder (not by platform: by the files)', async () => {
+    dir = await makeTempDir()
+    const { metainfo } = await makeTorrent([{ path: 'A.html', data: bytes('upper') }, { path: 'a.html', data: bytes('lower') }])
+    // A hard link stands in for a case-insensitive disk, where a.html is A.html.
+    const linked = join(dir.path, 'linked')
+    await mkdir(linked)
+    await writeFile(join(linked, 'A.html'), 'upper')
+    await link(join(linked, 'A.html'), join(linked, 'a.html'))
+    const err = await startSeeder({ metainfo, root: linked, trackers: [] }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(UsageError)
+    expect((err as Error).message).toBe(`cannot store site (${metainfo.infoHash.slice(0, 8)}) here: A.html and a.html are the same file in ${linked} (names that differ only in case or Unicode form)`)
   })
 })
 

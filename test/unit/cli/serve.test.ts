@@ -275,7 +275,7 @@ describe('serve gateway', () => {
     const tmpDir = await mkdtemp(join(tmpdir(), 'peersite-serve-names-'))
     cleanups.push(async () => { await rm(tmpDir, { recursive: true, force: true }) })
     const known = await gateway({ infoHash: cased.infoHash, metainfo: cased, platform: 'darwin', tmpDir }).catch((e: unknown) => e)
-    expect((known as Error).message).toBe('cannot store these files here: A.html and a.html are the same file on macOS (names that differ only in case or Unicode form)')
+    expect((known as Error).message).toBe(`cannot store site (${cased.infoHash.slice(0, 8)}) here: A.html and a.html are the same file on macOS (names that differ only in case or Unicode form)`)
     expect(await readdir(tmpDir)).toEqual([]) // its piece folder removed
 
     const warnings: string[] = []
@@ -290,7 +290,7 @@ describe('serve gateway', () => {
     seed.addConnection(a)
     g.torrent.addConnection(b)
     await expect.poll(() => g.torrent.destroyed).toBe(true)
-    expect(warnings).toContain('cannot store these files here: A.html and a.html are the same file on macOS (names that differ only in case or Unicode form): not served')
+    expect(warnings).toContain(`cannot store site (${cased.infoHash.slice(0, 8)}) here: A.html and a.html are the same file on macOS (names that differ only in case or Unicode form): not served`)
     expect(await readdir(g.storeDir)).toEqual([])
     expect((await waiting).status).toBe(502)
   })

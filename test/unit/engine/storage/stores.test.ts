@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto'
-import { mkdtemp, readdir, readFile, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises'
+import { link, mkdtemp, readdir, readFile, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { StorageError } from '../../../../engine/errors.js'
 import { bitfieldString } from '../../../fixtures/bitfield.js'
-import { FsStore } from '../../../../engine/storage/fs.js'
+import { FsStore, sameFileRefusal } from '../../../../engine/storage/fs.js'
+import { probeNameRules } from '../../../../engine/storage/name-probe.js'
 import { LateStore } from '../../../../engine/storage/late.js'
 import { attachStore } from '../../../../engine/storage/late-attach.js'
 import { MemoryStore } from '../../../../engine/storage/memory.js'
@@ -144,6 +145,38 @@ describe('FsStore', () => {
       await linux.close()
     }
     expect(await readdir(root)).toEqual([])
+  })
+
+  it('follows the rules it is given (a case-insensitive folder on Linux), and by default asks the folder itself', async () => {
+    const files = fileTable([['A.html', 10], ['a.html', 10]])
+    const vfat = { caseInsensitive: true, normalizes: false, windowsNames: false }
+    const err = (() => { try { return new FsStore({ pieceLength: 16, length: 20, root, files, platform: vfat, site: 'site (12345678)' }) } catch (e) { return e } })()
+    expect((err as Error).message).toBe('cannot store site (12345678) here: A.html and a.html are the same file here (names that differ only in case or Unicode form)')
+    // This machine's temporary folder is case-sensitive: both files are kept, each with its own bytes.
+    const probed = new FsStore({ pieceLength: 16, length: 20, root: join(root, 'site'), files })
+    await probed.put(0, new Uint8Array(16).fill(1))
+    await probed.put(1, new Uint8Array(4).fill(2))
+    expect([...await readFile(join(root, 'site', 'A.html'))]).toEqual(new Array(10).fill(1))
+    expect([...await readFile(join(root, 'site', 'a.html'))]).toEqual([1, 1, 1, 1, 1, 1, 2, 2, 2, 2])
+    await probed.close()
+  })
+
+  it('probeNameRules: this machine\'s temporary folder is case-sensitive and keeps Unicode forms apart; nothing is left behind', async () => {
+    expect(probeNameRules(root, 'linux')).toEqual({ caseInsensitive: false, normalizes: false, windowsNames: false })
+    // A folder not made yet is asked through its nearest existing parent.
+    expect(probeNameRules(join(root, 'not', 'yet'), 'win32')).toEqual({ caseInsensitive: false, normalizes: false, windowsNames: true })
+    expect(await readdir(root)).toEqual([])
+  })
+
+  it('sameFileRefusal: two paths that are one file on disk (a hard link stands in for A.html and a.html on a case-insensitive disk)', async () => {
+    await writeFile(join(root, 'A.html'), 'x')
+    await link(join(root, 'A.html'), join(root, 'b.html'))
+    await writeFile(join(root, 'a.html'), 'y')
+    expect(await sameFileRefusal(['A.html', 'a.html'], root, 'site (12345678)')).toBeUndefined()
+    const err = await sameFileRefusal(['A.html', 'a.html', 'b.html', 'missing.html'], root, 'site (12345678)')
+    expect(err).toBeInstanceOf(StorageError)
+    expect(err!.code).toBe('ERR_FILE_NAMES')
+    expect(err!.message).toBe(`cannot store site (12345678) here: A.html and b.html are the same file in ${root} (names that differ only in case or Unicode form)`)
   })
 
   it('keeps BEP 47 padding off the disk: zeros in gaps between files are read back and checked, never written', async () => {
