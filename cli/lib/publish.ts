@@ -277,12 +277,13 @@ async function previousOutputSeq (out: string, publicKey: Uint8Array): Promise<n
 /**
  * Names that cannot be files side by side on Windows or macOS (engine/metainfo/names.ts): `A.html` and `a.html`,
  * `café` spelt in two Unicode forms, Windows' `aux.txt`. Browsers serve such a site as it is (URLs are
- * case-sensitive), so publish only warns; `get` and seeders on those systems refuse it.
+ * case-sensitive), so publish only warns; `get`, `serve` and `mirror` refuse to store it on a disk that folds names
+ * (engine/storage/name-probe.ts).
  */
 function fileNameWarning (paths: readonly string[]): string | undefined {
   const problem = fileNameProblem(paths, 'darwin') ?? fileNameProblem(paths, 'win32')
   if (problem === undefined) return undefined
-  return `${problem}; \`peersite get\` and seeders there refuse this site (browsers serve it as it is)`
+  return `${problem}; \`peersite get\` and mirrors refuse to store this site on such a disk (browsers serve it as it is)`
 }
 
 /**

@@ -81,7 +81,7 @@ describe('publish and file names', () => {
     expect(result.code).toBe(0)
     expect(result.stderr.trim().split('\n')).toEqual([
       'peersite: warning: A.html and a.html are the same file on macOS (names that differ only in case or Unicode form); ' +
-      '`peersite get` and seeders there refuse this site (browsers serve it as it is)'
+      '`peersite get` and mirrors refuse to store this site on such a disk (browsers serve it as it is)'
     ])
     const { metainfo } = await parseTorrentBytes(new Uint8Array(await readFile(join(`${site}-peersite`, 'site.torrent'))), 'site.torrent')
     expect(metainfo.files.map((f) => f.path)).toEqual(expect.arrayContaining(['A.html', 'a.html']))
@@ -92,7 +92,7 @@ describe('publish and file names', () => {
     await writeFile(join(site, 'aux.html'), 'x')
     const warned = await runCli(['publish', site, '--no-seed', '--json', '--tracker', 'ws://127.0.0.1:9'], { env: sandbox.env })
     expect(warned.code).toBe(0)
-    expect(warned.stderr.trim()).toMatch(/^peersite: warning: aux\.html: "aux\.html" is a reserved device name on Windows; `peersite get` and seeders there refuse this site/)
+    expect(warned.stderr.trim()).toMatch(/^peersite: warning: aux\.html: "aux\.html" is a reserved device name on Windows; `peersite get` and mirrors refuse to store this site on such a disk/)
     const plain = await runCli(['publish', await copyHello(await sandbox.fresh()), '--no-seed', '--json', '--tracker', 'ws://127.0.0.1:9'], { env: sandbox.env })
     expect(plain.code).toBe(0)
     expect(plain.stderr).toBe('')
