@@ -39,6 +39,8 @@ export interface TrackerServerInit {
   maxSwarmsPerSocket?: number
   /** Swarms the tracker holds, all protocols together (default MAX_SWARMS); lower in tests. */
   maxSwarms?: number
+  /** Least time between two sweeps for empty swarms at MAX_SWARMS, ms (default SWEEP_INTERVAL_MS); 0 in tests. */
+  sweepIntervalMs?: number
   /** Open WebSockets from one remote address (default MAX_CONNECTIONS_PER_ADDRESS); lower in tests. */
   maxConnectionsPerAddress?: number
   /** Apply maxConnectionsPerAddress to loopback addresses too (default false: see MAX_CONNECTIONS_PER_ADDRESS). */
@@ -64,6 +66,12 @@ export const MAX_SWARMS_PER_SOCKET = 256
  * itself never drops a swarm. Each swarm keeps at most 1,000 peers (the server's default peersCacheLength).
  */
 export const MAX_SWARMS = 10_000
+/**
+ * Least time between two sweeps for empty swarms at MAX_SWARMS: a sweep looks at every swarm, and a client sending
+ * announces for new swarms at the limit would otherwise have it run for each (7.5 ms each at 10,000 swarms: 130 of
+ * them a second take the whole thread). Until the next sweep a new swarm is refused.
+ */
+export const SWEEP_INTERVAL_MS = 1000
 /**
  * Open WebSockets from one remote address: a browser opens one per tracker URL, a household behind one NAT a few
  * dozen. Past it a new connection is closed at once (1008). Loopback addresses are not limited: a tracker behind a
@@ -178,6 +186,7 @@ class SwarmLimitError extends Error {}
 class GuardedServer extends Server {
   readonly #maxSwarmsPerSocket: number
   readonly #maxSwarms: number
+  readonly #sweepIntervalMs: number
   readonly #maxConnections: number
   readonly #limitLoopback: boolean
   readonly #onWarning: (message: string) => void
@@ -193,11 +202,16 @@ class GuardedServer extends Server {
   readonly #connections = new Map<string, number>()
   /** Each WebSocket's remote address, read as it opens (Node lets go of the upgrade request's socket later). */
   readonly #addresses = new WeakMap<object, string>()
+  /** How many swarms this.torrents holds: Object.keys() on each new swarm made filling the table O(N²). */
+  #swarms = 0
+  /** When empty swarms were last swept (performance.now()), SWEEP_INTERVAL_MS. */
+  #sweptAt = -Infinity
 
   constructor (opts: Record<string, unknown>, limits: TrackerServerInit) {
     super(opts)
     this.#maxSwarmsPerSocket = limits.maxSwarmsPerSocket ?? MAX_SWARMS_PER_SOCKET
     this.#maxSwarms = limits.maxSwarms ?? MAX_SWARMS
+    this.#sweepIntervalMs = limits.sweepIntervalMs ?? SWEEP_INTERVAL_MS
     this.#maxConnections = limits.maxConnectionsPerAddress ?? MAX_CONNECTIONS_PER_ADDRESS
     this.#limitLoopback = limits.limitLoopback ?? false
     this.#onWarning = limits.onWarning ?? (() => {})
@@ -304,12 +318,16 @@ class GuardedServer extends Server {
     process.nextTick(() => {
       let swarm = this.torrents[infoHash]
       if (swarm === undefined) {
-        if (Object.keys(this.torrents).length >= this.#maxSwarms) this.#dropEmptySwarms()
-        if (Object.keys(this.torrents).length >= this.#maxSwarms) {
+        if (this.#swarms >= this.#maxSwarms && performance.now() - this.#sweptAt >= this.#sweepIntervalMs) {
+          this.#sweptAt = performance.now()
+          this.#dropEmptySwarms()
+        }
+        if (this.#swarms >= this.#maxSwarms) {
           guarded(new SwarmLimitError(`this tracker holds at most ${this.#maxSwarms} swarms`), undefined)
           return
         }
         swarm = this.torrents[infoHash] = new Server.Swarm(infoHash, this)
+        this.#swarms++
       }
       guarded(null, swarm)
     })
@@ -318,14 +336,18 @@ class GuardedServer extends Server {
   /**
    * Drops the swarms with no peer left. A peer that left without `stopped` (HTTP and UDP peers do not say) stays
    * in its swarm's LRU until it is looked at after the server's peer TTL: each swarm's least recently announced
-   * peers are looked at here (peek() drops one that is too old and counts it as stopped) until a live one.
+   * peers are looked at here (peek() drops one that is too old and counts it as stopped) until a live one. The only
+   * place swarms are deleted (bittorrent-tracker never does): it keeps #swarms right.
    */
   #dropEmptySwarms (): void {
     for (const [infoHash, swarm] of Object.entries(this.torrents)) {
       const peers = (swarm as Swarm).peers
       let oldest = peers.tail
       while (oldest !== null && peers.peek(oldest) === undefined) oldest = peers.tail
-      if (peers.length === 0) delete this.torrents[infoHash]
+      if (peers.length === 0) {
+        delete this.torrents[infoHash]
+        this.#swarms--
+      }
     }
   }
 

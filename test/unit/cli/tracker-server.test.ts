@@ -233,7 +233,8 @@ it('refusals for a limit do not count as malformed messages: an honest client wi
 })
 
 it('the tracker holds at most maxSwarms swarms: a new one is refused, the ones it holds are served, a left one makes room', async () => {
-  const t = await tracker({ maxSwarms: 3 })
+  // Swept for empty swarms at every refusal here; SWEEP_INTERVAL_MS below.
+  const t = await tracker({ maxSwarms: 3, sweepIntervalMs: 0 })
   const hash = (i: number): string => String(i).padStart(20, 'g')
   const a = await connect(t)
   for (let i = 0; i < 3; i++) {
@@ -253,6 +254,32 @@ it('the tracker holds at most maxSwarms swarms: a new one is refused, the ones i
   expect(await a.next()).toMatchObject({ action: 'announce', info_hash: hash(2) })
   b.ws.send(announce('B', { info_hash: hash(3) }))
   expect(await b.next()).toMatchObject({ action: 'announce', complete: 1, info_hash: hash(3) })
+  // It took the one place made: the tracker is full again.
+  b.ws.send(announce('B', { info_hash: hash(5) }))
+  expect(await b.next()).toEqual({ action: 'announce', 'failure reason': 'this tracker holds at most 3 swarms', info_hash: hash(5) })
+})
+
+it('at maxSwarms, empty swarms are swept at most once per interval, not for each refused announce (each sweep walks every swarm)', async () => {
+  const t = await tracker({ maxSwarms: 3, sweepIntervalMs: 3_600_000 })
+  const hash = (i: number): string => String(i).padStart(20, 'e')
+  const a = await connect(t)
+  for (let i = 0; i < 3; i++) {
+    a.ws.send(announce('A', { info_hash: hash(i) }))
+    expect(await a.next()).toMatchObject({ action: 'announce', info_hash: hash(i) })
+  }
+  // The first refusal sweeps (nothing to drop yet).
+  a.ws.send(announce('A', { info_hash: hash(3) }))
+  expect(await a.next()).toMatchObject({ 'failure reason': 'this tracker holds at most 3 swarms' })
+  // Swarm 0 is left empty, but no sweep runs again within the interval: new swarms are still refused.
+  a.ws.send(announce('A', { info_hash: hash(0), event: 'stopped' }))
+  expect(await a.next()).toMatchObject({ action: 'announce', info_hash: hash(0) })
+  for (let i = 4; i < 24; i++) {
+    a.ws.send(announce('A', { info_hash: hash(i) }))
+    expect(await a.next()).toMatchObject({ 'failure reason': 'this tracker holds at most 3 swarms', info_hash: hash(i) })
+  }
+  // The swarms it holds are served.
+  a.ws.send(announce('A', { info_hash: hash(1), event: 'update' }))
+  expect(await a.next()).toMatchObject({ action: 'announce', complete: 1, info_hash: hash(1) })
 })
 
 it('a burst of announces for new swarms still makes at most maxSwarms (the server makes swarms ticks later)', async () => {
