@@ -11,6 +11,9 @@ export function builder (yargs: Argv) {
   return yargs
     .option('port', { type: 'number', default: 8000, describe: 'Port to listen on, TCP (WebSocket and HTTP) and UDP (0: a free one)' })
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on (0.0.0.0 to accept other machines)' })
+    // MAX_CONNECTIONS_PER_ADDRESS (cli/lib/tracker-server.ts), not imported: that would load the tracker server at
+    // every command's start-up.
+    .option('max-connections-per-address', { type: 'number', default: 64, describe: 'WebSockets one remote address may hold open (0: no limit, e.g. behind a TLS proxy on another machine; loopback is never limited)' })
 }
 
 export type TrackerArgs = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>

@@ -41,7 +41,7 @@ export interface TrackerServerInit {
   maxSwarms?: number
   /** Least time between two sweeps for empty swarms at MAX_SWARMS, ms (default SWEEP_INTERVAL_MS); 0 in tests. */
   sweepIntervalMs?: number
-  /** Open WebSockets from one remote address (default MAX_CONNECTIONS_PER_ADDRESS); lower in tests. */
+  /** Open WebSockets from one remote address (default MAX_CONNECTIONS_PER_ADDRESS; 0: no limit). */
   maxConnectionsPerAddress?: number
   /** Apply maxConnectionsPerAddress to loopback addresses too (default false: see MAX_CONNECTIONS_PER_ADDRESS). */
   limitLoopback?: boolean
@@ -77,9 +77,9 @@ export const SWEEP_INTERVAL_MS = 1000
  * dozen. Past it a new connection is closed at once (1008). Loopback addresses are not limited: a tracker behind a
  * reverse proxy on the same machine (the usual way to give it TLS) sees every visitor as 127.0.0.1 or ::1, and a
  * limit there would turn honest visitors away (the proxy is the place to limit connections per visitor then); a
- * tracker without a proxy, listening on 127.0.0.1 (the default), is reachable from this machine only. Chosen over
- * a CLI option: it needs no setting in the usual set-up, and cannot be set wrong. A proxy on another machine would
- * need one.
+ * tracker without a proxy, listening on 127.0.0.1 (the default), is reachable from this machine only. A proxy on
+ * another machine (or container) shows every visitor as its own address, as carrier-grade NAT shows many
+ * households as one: `peersite tracker --max-connections-per-address` sets this (0: no limit).
  */
 export const MAX_CONNECTIONS_PER_ADDRESS = 64
 /**
@@ -221,7 +221,7 @@ class GuardedServer extends Server {
     const s = socket as TrackerSocket
     const address = s.upgradeReq?.socket.remoteAddress
     if (address !== undefined) this.#addresses.set(s, address)
-    if (address !== undefined && (this.#limitLoopback || !isLoopback(address))) {
+    if (address !== undefined && this.#maxConnections > 0 && (this.#limitLoopback || !isLoopback(address))) {
       const open = this.#connections.get(address) ?? 0
       if (open >= this.#maxConnections) {
         // Closed before the server sets it up: nothing of it to clean.

@@ -2,6 +2,7 @@
  * `peersite tracker`: a tracker (bittorrent-tracker's server) for people who run their own: WebSocket announces for
  * browsers, HTTP (/announce, /scrape) and UDP announces for ordinary BitTorrent clients, all on the one --port.
  */
+import { ArgumentError } from '../../engine/errors.js'
 import { waitForShutdown } from '../lib/signals.js'
 import { startTrackerServer } from '../lib/tracker-server.js'
 import { parseHost, parsePort } from '../lib/trackers.js'
@@ -10,9 +11,13 @@ import type { TrackerArgs } from '../commands/tracker.js'
 export async function run (argv: TrackerArgs): Promise<void> {
   const port = parsePort(argv.port, '--port') ?? 8000
   const host = parseHost(argv.host)
+  const maxConnectionsPerAddress = argv.maxConnectionsPerAddress
+  if (!Number.isSafeInteger(maxConnectionsPerAddress) || maxConnectionsPerAddress < 0) {
+    throw new ArgumentError(`invalid --max-connections-per-address "${String(maxConnectionsPerAddress)}": expected a whole number of connections (0: no limit)`)
+  }
   const shutdown = waitForShutdown()
   const onWarning = (message: string): void => { process.stderr.write(`peersite: warning: ${message}\n`) }
-  const server = await startTrackerServer({ host, port, onWarning })
+  const server = await startTrackerServer({ host, port, maxConnectionsPerAddress, onWarning })
   // The WebSocket URL first (what `publish --tracker` takes for browsers), then the ones for ordinary clients.
   process.stdout.write(`${server.url}\n${server.httpUrl}\n${server.udpUrl ?? ''}\n`)
   process.stderr.write('tracker running; press Ctrl-C to stop\n')

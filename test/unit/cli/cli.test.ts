@@ -11,7 +11,7 @@ import WebSocket from 'ws'
 import { cliPath, cliSandbox, copyHello, runCli, type RunResult } from './helpers.js'
 import { parseSiteId } from '../../../engine/util/site-id.js'
 import { PARALLEL_MIN_FILES } from '../../../cli/lib/hash-pool.js'
-import { MAX_BAD_MESSAGES } from '../../../cli/lib/tracker-server.js'
+import { MAX_BAD_MESSAGES, MAX_CONNECTIONS_PER_ADDRESS } from '../../../cli/lib/tracker-server.js'
 import { pagePath, writeManyFilesSite } from '../../helpers/many-files.js'
 
 const sandbox = cliSandbox('peersite-cli-')
@@ -529,5 +529,15 @@ describe('peersite tracker', () => {
     expect(stderr.split('\n').filter((line) => line.includes('warning'))).toEqual([
       `peersite: warning: closed a tracker WebSocket from 127.0.0.1 after ${MAX_BAD_MESSAGES} malformed messages`
     ])
+  })
+
+  it('--max-connections-per-address: listed with its default, 0 or a whole number, a bad value is one line (exit 2)', async () => {
+    const help = await runCli(['tracker', '--help'])
+    expect(help.stdout).toMatch(new RegExp(`--max-connections-per-address[^[]*\\[number\\] \\[default: ${MAX_CONNECTIONS_PER_ADDRESS}\\]`))
+    for (const value of ['-1', '1.5', '1e400']) {
+      expectOneError(await runCli(['tracker', '--port', '0', '--max-connections-per-address', value]),
+        new RegExp(`^peersite: error: invalid --max-connections-per-address "(${value}|Infinity)": expected a whole number of connections \\(0: no limit\\)$`), 2)
+    }
+    expectOneError(await runCli(['tracker', '--port', '0', '--max-connections-per-address', 'many']), /^peersite: error: invalid --max-connections-per-address "many": expected a number$/, 2)
   })
 })

@@ -323,6 +323,13 @@ it('at most maxConnectionsPerAddress WebSockets from one address: more are close
   expect(next.served).toBe(true)
 })
 
+it('maxConnectionsPerAddress 0 is no limit (a TLS proxy on another machine shows every visitor as its own address)', async () => {
+  const t = await tracker({ maxConnectionsPerAddress: 0, limitLoopback: true })
+  const all = []
+  for (let i = 0; i < 5; i++) all.push(await tryConnect(t))
+  expect(all.map((c) => c.served)).toEqual([true, true, true, true, true])
+})
+
 it('loopback addresses are not limited by default: a reverse proxy on this machine shows every visitor as 127.0.0.1', async () => {
   const t = await tracker({ maxConnectionsPerAddress: 2 })
   const all = []
