@@ -74,12 +74,13 @@ export const MAX_SWARMS = 10_000
 export const SWEEP_INTERVAL_MS = 1000
 /**
  * Open WebSockets from one remote address: a browser opens one per tracker URL, a household behind one NAT a few
- * dozen. Past it a new connection is closed at once (1008). Loopback addresses are not limited: a tracker behind a
- * reverse proxy on the same machine (the usual way to give it TLS) sees every visitor as 127.0.0.1 or ::1, and a
- * limit there would turn honest visitors away (the proxy is the place to limit connections per visitor then); a
- * tracker without a proxy, listening on 127.0.0.1 (the default), is reachable from this machine only. A proxy on
- * another machine (or container) shows every visitor as its own address, as carrier-grade NAT shows many
- * households as one: `peersite tracker --max-connections-per-address` sets this (0: no limit).
+ * dozen. Past it a new connection is closed at once (1008) and its TCP connection dropped, not held until the
+ * client answers. Loopback addresses are not limited: a tracker behind a reverse proxy on the same machine (the
+ * usual way to give it TLS) sees every visitor as 127.0.0.1 or ::1, and a limit there would turn honest visitors
+ * away (the proxy is the place to limit connections per visitor then); a tracker without a proxy, listening on
+ * 127.0.0.1 (the default), is reachable from this machine only. A proxy on another machine (or container) shows
+ * every visitor as its own address, as carrier-grade NAT shows many households as one:
+ * `peersite tracker --max-connections-per-address` sets this (0: no limit).
  */
 export const MAX_CONNECTIONS_PER_ADDRESS = 64
 /**
@@ -88,6 +89,12 @@ export const MAX_CONNECTIONS_PER_ADDRESS = 64
  * many swarms) do not count: an honest client with many torrents meets them on every re-announce.
  */
 export const MAX_BAD_MESSAGES = 16
+/**
+ * How long a socket closed for its malformed messages has to answer the close frame before it is dropped. ws waits
+ * 30 s for that answer, and a client that never gives it would hold its file descriptor (and its place in
+ * MAX_CONNECTIONS_PER_ADDRESS) that long.
+ */
+export const CLOSE_GRACE_MS = 1000
 
 /**
  * A ws WebSocket as bittorrent-tracker keeps it (onWebSocketConnection): the swarms it joined, as hex, and the
@@ -99,6 +106,8 @@ interface TrackerSocket {
   send: (data: string, cb?: (err?: Error) => void) => void
   onSend?: (err?: Error) => void
   close: (code: number, reason: string) => void
+  /** Drops the TCP connection at once, without waiting for the client's close frame. */
+  terminate: () => void
   on: (event: 'close' | 'error', listener: () => void) => void
 }
 
@@ -224,9 +233,11 @@ class GuardedServer extends Server {
     if (address !== undefined && this.#maxConnections > 0 && (this.#limitLoopback || !isLoopback(address))) {
       const open = this.#connections.get(address) ?? 0
       if (open >= this.#maxConnections) {
-        // Closed before the server sets it up: nothing of it to clean.
+        // Closed before the server sets it up: nothing of it to clean. The close frame is sent, its answer not
+        // waited for (ws would wait up to 30 s, the socket's file descriptor held all that time).
         s.on('error', () => {})
         s.close(1008, 'too many connections from this address')
+        s.terminate()
         return
       }
       this.#connections.set(address, open + 1)
@@ -279,6 +290,8 @@ class GuardedServer extends Server {
       // One line per socket, not one per message.
       this.#onWarning(`closed a tracker WebSocket from ${this.#addresses.get(s) ?? 'an unknown address'} after ${bad} malformed messages`)
       s.close(1008, 'too many malformed messages')
+      const timer = setTimeout(() => s.terminate(), CLOSE_GRACE_MS).unref()
+      s.on('close', () => clearTimeout(timer))
     }
   }
 

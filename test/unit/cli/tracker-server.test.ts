@@ -3,15 +3,18 @@
  * HTTP messages: a message it cannot use is answered with a failure reason and a warning, never a crash of the
  * process (an uncaught exception here fails the run), and the tracker goes on serving honest peers.
  */
+import { connect as tcpConnect, type Socket } from 'node:net'
 import { afterEach, expect, it } from 'vitest'
 import Client from 'bittorrent-tracker'
 import WebSocket from 'ws'
-import { MAX_BAD_MESSAGES, MAX_MESSAGE_BYTES, MAX_SWARMS_PER_SOCKET, startTrackerServer, type TrackerServer, type TrackerServerInit } from '../../../cli/lib/tracker-server.js'
+import { CLOSE_GRACE_MS, MAX_BAD_MESSAGES, MAX_MESSAGE_BYTES, MAX_SWARMS_PER_SOCKET, startTrackerServer, type TrackerServer, type TrackerServerInit } from '../../../cli/lib/tracker-server.js'
 
 const servers: TrackerServer[] = []
 const sockets: WebSocket[] = []
+const raws: Socket[] = []
 afterEach(async () => {
   for (const s of sockets.splice(0)) s.terminate()
+  for (const s of raws.splice(0)) s.destroy()
   for (const s of servers.splice(0)) await s.close()
 })
 
@@ -336,3 +339,66 @@ it('loopback addresses are not limited by default: a reverse proxy on this machi
   for (let i = 0; i < 5; i++) all.push(await tryConnect(t))
   expect(all.map((c) => c.served)).toEqual([true, true, true, true, true])
 })
+
+/**
+ * A WebSocket client over a bare TCP socket that never answers a close frame (ws's client always does): `send`
+ * writes a text frame, `frames` are the server's (opcode and payload), `ended` resolves when the server has dropped
+ * the TCP connection.
+ */
+async function rawClient (t: TrackerServer): Promise<{ send: (text: string) => void, frames: Array<{ opcode: number, payload: Buffer }>, ended: Promise<void> }> {
+  const socket = tcpConnect(t.port, '127.0.0.1')
+  raws.push(socket)
+  const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+  const frames: Array<{ opcode: number, payload: Buffer }> = []
+  let buffer = Buffer.alloc(0)
+  let upgraded: () => void
+  const open = new Promise<void>((resolve) => { upgraded = resolve })
+  socket.on('data', (data: Buffer) => {
+    buffer = Buffer.concat([buffer, data])
+    if (frames.length === 0 && buffer.indexOf('\r\n\r\n') !== -1 && buffer.subarray(0, 12).toString() === 'HTTP/1.1 101') {
+      buffer = buffer.subarray(buffer.indexOf('\r\n\r\n') + 4)
+      upgraded()
+    }
+    // Server frames, unmasked; the short ones tests send and get (length below 126 or a 16-bit length).
+    while (buffer.length >= 2) {
+      const short = buffer[1]! & 0x7f
+      const start = short === 126 ? 4 : 2
+      if (buffer.length < start) break
+      const length = short === 126 ? buffer.readUInt16BE(2) : short
+      if (buffer.length < start + length) break
+      frames.push({ opcode: buffer[0]! & 0x0f, payload: buffer.subarray(start, start + length) })
+      buffer = buffer.subarray(start + length)
+    }
+  })
+  socket.on('error', () => {})
+  socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${t.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n')
+  await open
+  // A masked text frame (clients must mask), with the mask 0: the payload as it is.
+  const send = (text: string): void => {
+    const payload = Buffer.from(text)
+    socket.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length, 0, 0, 0, 0]), payload]))
+  }
+  return { send, frames, ended }
+}
+
+const closeCode = (frame: { opcode: number, payload: Buffer } | undefined): number | undefined =>
+  frame?.opcode === 0x8 ? frame.payload.readUInt16BE(0) : undefined
+
+// The test's own time-out (10 s) is the bound: ws alone would hold these connections 30 s for the client's answer.
+it('a connection over maxConnectionsPerAddress is dropped at once, its close frame not waited for', async () => {
+  const t = await tracker({ maxConnectionsPerAddress: 1, limitLoopback: true })
+  expect(await tryConnect(t)).toMatchObject({ served: true })
+  const raw = await rawClient(t)
+  await raw.ended
+  expect(closeCode(raw.frames.at(-1))).toBe(1008)
+}, 10_000)
+
+it(`a socket closed for its malformed messages that never answers the close frame is dropped after ${CLOSE_GRACE_MS} ms`, async () => {
+  const t = await tracker()
+  const raw = await rawClient(t)
+  for (let i = 0; i < MAX_BAD_MESSAGES; i++) raw.send('{')
+  await raw.ended
+  expect(raw.frames.filter((f) => f.opcode === 0x1)).toHaveLength(MAX_BAD_MESSAGES)
+  expect(closeCode(raw.frames.at(-1))).toBe(1008)
+}, 10_000)
