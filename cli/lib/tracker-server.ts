@@ -95,6 +95,13 @@ export const MAX_BAD_MESSAGES = 16
  * MAX_CONNECTIONS_PER_ADDRESS) that long.
  */
 export const CLOSE_GRACE_MS = 1000
+/**
+ * How often every WebSocket is pinged; one that has not answered the previous ping (pong) by the next is dropped. A
+ * client that vanished without closing (a laptop put to sleep, a NAT that forgot the connection) would otherwise
+ * keep its socket, its swarms and its place in MAX_CONNECTIONS_PER_ADDRESS for ever: TCP alone notices nothing
+ * while the tracker has nothing to send it.
+ */
+export const HEARTBEAT_MS = 60_000
 
 /**
  * A ws WebSocket as bittorrent-tracker keeps it (onWebSocketConnection): the swarms it joined, as hex, and the
@@ -108,7 +115,8 @@ interface TrackerSocket {
   close: (code: number, reason: string) => void
   /** Drops the TCP connection at once, without waiting for the client's close frame. */
   terminate: () => void
-  on: (event: 'close' | 'error', listener: () => void) => void
+  ping: () => void
+  on: (event: 'close' | 'error' | 'pong', listener: () => void) => void
 }
 
 /** What the server's Swarm keeps of its peers (lib/server/swarm.js: an LRU of peers that expire unannounced). */
@@ -211,6 +219,11 @@ class GuardedServer extends Server {
   readonly #connections = new Map<string, number>()
   /** Each WebSocket's remote address, read as it opens (Node lets go of the upgrade request's socket later). */
   readonly #addresses = new WeakMap<object, string>()
+  /** The WebSockets served (not those refused as they open), for the heartbeat. */
+  readonly #open = new Set<TrackerSocket>()
+  /** The ones pinged that have not answered yet (HEARTBEAT_MS). */
+  readonly #unanswered = new WeakSet<TrackerSocket>()
+  readonly #heartbeat = setInterval(() => this.#ping(), HEARTBEAT_MS).unref()
   /** How many swarms this.torrents holds: Object.keys() on each new swarm made filling the table O(N²). */
   #swarms = 0
   /** When empty swarms were last swept (performance.now()), SWEEP_INTERVAL_MS. */
@@ -247,7 +260,31 @@ class GuardedServer extends Server {
         else this.#connections.set(address, left)
       })
     }
+    this.#open.add(s)
+    s.on('close', () => this.#open.delete(s))
+    s.on('pong', () => this.#unanswered.delete(s))
     super.onWebSocketConnection(socket, opts)
+  }
+
+  /** The heartbeat: drops the sockets that did not answer the last ping, pings the others. */
+  #ping (): void {
+    for (const s of this.#open) {
+      try {
+        if (this.#unanswered.has(s)) {
+          s.terminate()
+        } else {
+          this.#unanswered.add(s)
+          s.ping()
+        }
+      } catch (err) {
+        this.emit('warning', err)
+      }
+    }
+  }
+
+  override close (cb?: () => void): void {
+    clearInterval(this.#heartbeat)
+    super.close(cb)
   }
 
   override _onWebSocketRequest (socket: unknown, opts: unknown, params: unknown): void {

@@ -4,15 +4,16 @@
  * process (an uncaught exception here fails the run), and the tracker goes on serving honest peers.
  */
 import { connect as tcpConnect, type Socket } from 'node:net'
-import { afterEach, expect, it } from 'vitest'
+import { afterEach, expect, it, vi } from 'vitest'
 import Client from 'bittorrent-tracker'
 import WebSocket from 'ws'
-import { CLOSE_GRACE_MS, MAX_BAD_MESSAGES, MAX_MESSAGE_BYTES, MAX_SWARMS_PER_SOCKET, startTrackerServer, type TrackerServer, type TrackerServerInit } from '../../../cli/lib/tracker-server.js'
+import { CLOSE_GRACE_MS, HEARTBEAT_MS, MAX_BAD_MESSAGES, MAX_MESSAGE_BYTES, MAX_SWARMS_PER_SOCKET, startTrackerServer, type TrackerServer, type TrackerServerInit } from '../../../cli/lib/tracker-server.js'
 
 const servers: TrackerServer[] = []
 const sockets: WebSocket[] = []
 const raws: Socket[] = []
 afterEach(async () => {
+  vi.useRealTimers()
   for (const s of sockets.splice(0)) s.terminate()
   for (const s of raws.splice(0)) s.destroy()
   for (const s of servers.splice(0)) await s.close()
@@ -401,4 +402,39 @@ it(`a socket closed for its malformed messages that never answers the close fram
   await raw.ended
   expect(raw.frames.filter((f) => f.opcode === 0x1)).toHaveLength(MAX_BAD_MESSAGES)
   expect(closeCode(raw.frames.at(-1))).toBe(1008)
+}, 10_000)
+
+it(`every ${HEARTBEAT_MS / 1000} s each WebSocket is pinged; one that did not answer the last ping is dropped`, async () => {
+  // The heartbeat's interval only is faked: the test runs its ticks (network and other timers are real).
+  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
+  const t = await tracker()
+  const honest = await connect(t)
+  const silent = new WebSocket(t.url, { autoPong: false })
+  sockets.push(silent)
+  await new Promise((resolve, reject) => { silent.once('open', resolve); silent.once('error', reject) })
+  const silentClosed = new Promise<number>((resolve) => silent.once('close', resolve))
+  const pinged = async (ws: WebSocket): Promise<unknown> => await new Promise((resolve) => ws.once('ping', resolve))
+  /** An announce answered: the server has read everything the client sent before it (its pong included). */
+  const served = async (): Promise<void> => {
+    honest.ws.send(announce('H', { event: 'update' }))
+    expect(await honest.next()).toMatchObject({ action: 'announce' })
+  }
+  await served()
+  for (let tick = 1; tick <= 3; tick++) {
+    const honestPinged = pinged(honest.ws)
+    const silentPinged = tick === 1 ? pinged(silent) : undefined
+    vi.advanceTimersByTime(HEARTBEAT_MS)
+    // ws's client answered the ping (its pong is sent before 'ping' is emitted).
+    await honestPinged
+    await silentPinged
+    await served()
+    // The second tick drops the socket that did not answer the first ping.
+    if (tick === 2) expect(await silentClosed).toBe(1006)
+  }
+  expect(honest.ws.readyState).toBe(WebSocket.OPEN)
+  // Closing the tracker stops the heartbeat.
+  expect(vi.getTimerCount()).toBe(1)
+  honest.ws.terminate()
+  await servers.splice(servers.indexOf(t), 1)[0]!.close()
+  expect(vi.getTimerCount()).toBe(0)
 }, 10_000)
