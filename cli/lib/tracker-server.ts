@@ -366,21 +366,33 @@ class GuardedServer extends Server {
   override createSwarm (infoHash: string, cb: (err: Error | null, swarm: unknown) => void): void {
     const guarded = this.#guarded(cb)
     process.nextTick(() => {
-      let swarm = this.torrents[infoHash]
-      if (swarm === undefined) {
-        if (this.#swarms >= this.#maxSwarms && performance.now() - this.#sweptAt >= this.#sweepIntervalMs) {
-          this.#sweptAt = performance.now()
-          this.#dropEmptySwarms()
-        }
-        if (this.#swarms >= this.#maxSwarms) {
-          guarded(new SwarmLimitError(`this tracker holds at most ${this.#maxSwarms} swarms`), undefined)
-          return
-        }
-        swarm = this.torrents[infoHash] = new Server.Swarm(infoHash, this)
-        this.#swarms++
+      let swarm: unknown
+      try {
+        swarm = this.#swarmFor(infoHash)
+      } catch (err) {
+        // On a later tick, out of every try of the server's: what the sweep (and the LRU 'evict' handlers it sets
+        // off) or a new Swarm throws is a warning and a refused announce, not the end of the process.
+        this.emit('warning', err)
+        guarded(err instanceof Error ? err : new Error(String(err)), undefined)
+        return
       }
-      guarded(null, swarm)
+      if (swarm === undefined) guarded(new SwarmLimitError(`this tracker holds at most ${this.#maxSwarms} swarms`), undefined)
+      else guarded(null, swarm)
     })
+  }
+
+  /** The swarm of infoHash, made if need be; undefined if the tracker holds MAX_SWARMS. */
+  #swarmFor (infoHash: string): unknown {
+    const swarm = this.torrents[infoHash]
+    if (swarm !== undefined) return swarm
+    if (this.#swarms >= this.#maxSwarms && performance.now() - this.#sweptAt >= this.#sweepIntervalMs) {
+      this.#sweptAt = performance.now()
+      this.#dropEmptySwarms()
+    }
+    if (this.#swarms >= this.#maxSwarms) return undefined
+    const made = this.torrents[infoHash] = new Server.Swarm(infoHash, this)
+    this.#swarms++
+    return made
   }
 
   /**

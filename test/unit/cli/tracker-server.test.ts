@@ -6,6 +6,7 @@
 import { connect as tcpConnect, type Socket } from 'node:net'
 import { afterEach, expect, it, vi } from 'vitest'
 import Client from 'bittorrent-tracker'
+import Server from 'bittorrent-tracker/server'
 import WebSocket from 'ws'
 import { CLOSE_GRACE_MS, HEARTBEAT_MS, MAX_BAD_MESSAGES, MAX_MESSAGE_BYTES, MAX_SWARMS_PER_SOCKET, startTrackerServer, type TrackerServer, type TrackerServerInit } from '../../../cli/lib/tracker-server.js'
 
@@ -438,3 +439,23 @@ it(`every ${HEARTBEAT_MS / 1000} s each WebSocket is pinged; one that did not an
   await servers.splice(servers.indexOf(t), 1)[0]!.close()
   expect(vi.getTimerCount()).toBe(0)
 }, 10_000)
+
+it('a throw where the tracker makes a swarm (a later tick, out of the server\'s own tries) refuses that announce, and the process goes on', async () => {
+  const t = await tracker({ maxSwarms: 2 })
+  const a = await connect(t)
+  const real = Server.Swarm
+  Server.Swarm = class { constructor () { throw new Error('no swarm today') } } as unknown as typeof Server.Swarm
+  try {
+    a.ws.send(announce('A', { info_hash: 'x'.repeat(20) }))
+    expect(await a.next()).toEqual({ action: 'announce', 'failure reason': 'no swarm today', info_hash: 'x'.repeat(20) })
+  } finally {
+    Server.Swarm = real
+  }
+  // Nothing was counted for it: two swarms still fit.
+  for (const h of ['x', 'y']) {
+    a.ws.send(announce('A', { info_hash: h.repeat(20) }))
+    expect(await a.next()).toMatchObject({ action: 'announce', complete: 1, info_hash: h.repeat(20) })
+  }
+  a.ws.send(announce('A', { info_hash: 'w'.repeat(20) }))
+  expect(await a.next()).toMatchObject({ 'failure reason': 'this tracker holds at most 2 swarms' })
+})
