@@ -102,6 +102,12 @@ export const CLOSE_GRACE_MS = 1000
  * while the tracker has nothing to send it.
  */
 export const HEARTBEAT_MS = 60_000
+/**
+ * At most one warning line per remote address in this time for its sockets closed for malformed messages: a client
+ * reconnecting and sending junk in a loop would otherwise write a line per socket. The others are counted, and the
+ * count given on that address's next line, or on a line of its own once the time is over (at the next heartbeat).
+ */
+export const WARNING_INTERVAL_MS = 60_000
 
 /**
  * A ws WebSocket as bittorrent-tracker keeps it (onWebSocketConnection): the swarms it joined, as hex, and the
@@ -219,6 +225,8 @@ class GuardedServer extends Server {
   readonly #connections = new Map<string, number>()
   /** Each WebSocket's remote address, read as it opens (Node lets go of the upgrade request's socket later). */
   readonly #addresses = new WeakMap<object, string>()
+  /** Per remote address: when its last warning line was written, and how many closes it did not report since. */
+  readonly #warned = new Map<string, { at: number, more: number }>()
   /** The WebSockets served (not those refused as they open), for the heartbeat. */
   readonly #open = new Set<TrackerSocket>()
   /** The ones pinged that have not answered yet (HEARTBEAT_MS). */
@@ -268,6 +276,7 @@ class GuardedServer extends Server {
 
   /** The heartbeat: drops the sockets that did not answer the last ping, pings the others. */
   #ping (): void {
+    this.#flushWarnings(performance.now())
     for (const s of this.#open) {
       try {
         if (this.#unanswered.has(s)) {
@@ -284,6 +293,7 @@ class GuardedServer extends Server {
 
   override close (cb?: () => void): void {
     clearInterval(this.#heartbeat)
+    this.#flushWarnings(Infinity)
     super.close(cb)
   }
 
@@ -324,11 +334,35 @@ class GuardedServer extends Server {
     const bad = (this.#bad.get(s) ?? 0) + 1
     this.#bad.set(s, bad)
     if (bad === MAX_BAD_MESSAGES) {
-      // One line per socket, not one per message.
-      this.#onWarning(`closed a tracker WebSocket from ${this.#addresses.get(s) ?? 'an unknown address'} after ${bad} malformed messages`)
+      this.#warnClosed(this.#addresses.get(s) ?? 'an unknown address')
       s.close(1008, 'too many malformed messages')
       const timer = setTimeout(() => s.terminate(), CLOSE_GRACE_MS).unref()
       s.on('close', () => clearTimeout(timer))
+    }
+  }
+
+  /** A socket from `address` closed for its malformed messages: one line per address per WARNING_INTERVAL_MS. */
+  #warnClosed (address: string): void {
+    const now = performance.now()
+    const last = this.#warned.get(address)
+    if (last !== undefined && now - last.at < WARNING_INTERVAL_MS) {
+      last.more++
+      return
+    }
+    const more = last !== undefined && last.more > 0 ? ` (and ${last.more} more in the minute after the last warning about it)` : ''
+    this.#warned.set(address, { at: now, more: 0 })
+    this.#onWarning(`closed a tracker WebSocket from ${address} after ${MAX_BAD_MESSAGES} malformed messages${more}`)
+  }
+
+  /**
+   * Forgets the addresses last warned about WARNING_INTERVAL_MS or more before `now` (all of them at Infinity), with
+   * a line for the closes not reported yet.
+   */
+  #flushWarnings (now: number): void {
+    for (const [address, last] of this.#warned) {
+      if (now - last.at < WARNING_INTERVAL_MS) continue
+      this.#warned.delete(address)
+      if (last.more > 0) this.#onWarning(`closed ${last.more} more tracker WebSockets from ${address} after ${MAX_BAD_MESSAGES} malformed messages in the minute after the last warning about it`)
     }
   }
 

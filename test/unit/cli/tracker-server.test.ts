@@ -8,7 +8,7 @@ import { afterEach, expect, it, vi } from 'vitest'
 import Client from 'bittorrent-tracker'
 import Server from 'bittorrent-tracker/server'
 import WebSocket from 'ws'
-import { CLOSE_GRACE_MS, HEARTBEAT_MS, MAX_BAD_MESSAGES, MAX_MESSAGE_BYTES, MAX_SWARMS_PER_SOCKET, startTrackerServer, type TrackerServer, type TrackerServerInit } from '../../../cli/lib/tracker-server.js'
+import { CLOSE_GRACE_MS, HEARTBEAT_MS, MAX_BAD_MESSAGES, WARNING_INTERVAL_MS, MAX_MESSAGE_BYTES, MAX_SWARMS_PER_SOCKET, startTrackerServer, type TrackerServer, type TrackerServerInit } from '../../../cli/lib/tracker-server.js'
 
 const servers: TrackerServer[] = []
 const sockets: WebSocket[] = []
@@ -458,4 +458,39 @@ it('a throw where the tracker makes a swarm (a later tick, out of the server\'s 
   }
   a.ws.send(announce('A', { info_hash: 'w'.repeat(20) }))
   expect(await a.next()).toMatchObject({ 'failure reason': 'this tracker holds at most 2 swarms' })
+})
+
+it('sockets closed for malformed messages: at most one warning line per address a minute, the others counted', async () => {
+  // The clock (performance.now) and the heartbeat's interval are faked; network and other timers are real.
+  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'performance'] })
+  const warnings: string[] = []
+  const t = await tracker({ onWarning: (message) => warnings.push(message) })
+  const junk = async (): Promise<void> => {
+    const a = await connect(t)
+    const closed = new Promise((resolve) => a.ws.once('close', resolve))
+    for (let i = 0; i < MAX_BAD_MESSAGES; i++) a.ws.send('{')
+    await closed
+  }
+  const line = `closed a tracker WebSocket from 127.0.0.1 after ${MAX_BAD_MESSAGES} malformed messages`
+  const counted = (n: number): string => `closed ${n} more tracker WebSockets from 127.0.0.1 after ${MAX_BAD_MESSAGES} malformed messages in the minute after the last warning about it`
+  expect(WARNING_INTERVAL_MS).toBe(HEARTBEAT_MS)
+  // Time 0 s.
+  for (let i = 0; i < 3; i++) await junk()
+  expect(warnings).toEqual([line])
+  vi.advanceTimersByTime(30_000)
+  await junk()
+  expect(warnings).toEqual([line])
+  // 60 s: the heartbeat reports the closes of that minute not reported yet.
+  vi.advanceTimersByTime(30_000)
+  expect(warnings).toEqual([line, counted(3)])
+  // 70 s: a line again; 120 s: the heartbeat has nothing to report (70 s is less than a minute before).
+  vi.advanceTimersByTime(10_000)
+  await junk()
+  await junk()
+  vi.advanceTimersByTime(50_000)
+  expect(warnings).toEqual([line, counted(3), line])
+  // 135 s: the next one's line gives the count.
+  vi.advanceTimersByTime(15_000)
+  await junk()
+  expect(warnings).toEqual([line, counted(3), line, `${line} (and 1 more in the minute after the last warning about it)`])
 })
