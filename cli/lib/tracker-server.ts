@@ -62,8 +62,14 @@ export const MAX_SWARMS_PER_SOCKET = 256
  * Swarms the tracker holds at once, WebSocket, HTTP and UDP together: the per-socket limit does not bound many
  * sockets (or HTTP and UDP announces, which need none). Past it an announce that would start a swarm is refused
  * with the server's own failure answer, while the swarms it holds are still served; the swarms left with no peer
- * (all stopped, closed or silent for the server's 20 minutes) are dropped then to make room. bittorrent-tracker
- * itself never drops a swarm. Each swarm keeps at most 1,000 peers (the server's default peersCacheLength).
+ * (all stopped, closed or silent for the server's 20 minutes) are dropped then to make room (at most once per
+ * SWEEP_INTERVAL_MS). bittorrent-tracker itself never drops a swarm. Each swarm keeps at most 1,000 peers (the
+ * server's default peersCacheLength).
+ *
+ * The trade-off: anyone can fill the table from outside, HTTP and UDP announces being one request each with no
+ * socket to hold (one client announcing 10,000 made-up info hashes every 20 minutes keeps it full), and new swarms,
+ * honest ones too, are refused while it is. `peersite tracker` has no option to turn HTTP or UDP off; a tracker for
+ * browsers only listens on 127.0.0.1 (its UDP side too) behind a TLS proxy that forwards WebSocket upgrades alone.
  */
 export const MAX_SWARMS = 10_000
 /**
