@@ -233,7 +233,7 @@ class GuardedServer extends Server {
   readonly #addresses = new WeakMap<object, string>()
   /** Per remote address: when its last warning line was written, and how many closes it did not report since. */
   readonly #warned = new Map<string, { at: number, more: number }>()
-  /** The WebSockets served (not those refused as they open), for the heartbeat. */
+  /** The WebSockets served (not those refused as they open), for the heartbeat and close(). */
   readonly #open = new Set<TrackerSocket>()
   /** The ones pinged that have not answered yet (HEARTBEAT_MS). */
   readonly #unanswered = new WeakSet<TrackerSocket>()
@@ -300,6 +300,9 @@ class GuardedServer extends Server {
   override close (cb?: () => void): void {
     clearInterval(this.#heartbeat)
     this.#flushWarnings(Infinity)
+    // The server's close does not close its WebSockets (ws keeps no list of them here), and the HTTP server's waits
+    // for every connection to end: `peersite tracker` would not stop while a browser stays connected.
+    for (const s of this.#open) s.terminate()
     super.close(cb)
   }
 

@@ -494,3 +494,13 @@ it('sockets closed for malformed messages: at most one warning line per address 
   await junk()
   expect(warnings).toEqual([line, counted(3), line, `${line} (and 1 more in the minute after the last warning about it)`])
 })
+
+it('closing the tracker closes the WebSockets still open (the HTTP server waits for every connection to end)', async () => {
+  const t = await tracker()
+  const a = await connect(t)
+  a.ws.send(announce('A'))
+  await a.next()
+  const closed = new Promise((resolve) => a.ws.once('close', resolve))
+  await servers.splice(servers.indexOf(t), 1)[0]!.close()
+  await closed
+}, 10_000)
