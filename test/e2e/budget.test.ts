@@ -135,6 +135,10 @@
  * metainfo checks of Torrent.setWanted and prioritize and the picker's index check left to CHECK_ARGS (-31 B, -27 B);
  * a download link's hidden-frame navigation in peersite-later.js (loader/shell-download.ts), the click still taken at
  * once (-47 B): 34,667 B, budget 34.67 KB.
+ * Merged with the same session's other work: a download link's fallback when peersite-later.js cannot be loaded
+ * (peersite.js +6 B), and +6 B from the short property names (scripts/mangle.mjs skips every identifier of engine/,
+ * whose Node-only files gained the file-name checks); site.torrent is 503-504 B by its creation date: 34,679 B,
+ * budget 34.69 KB.
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -146,7 +150,7 @@ import { publishSite } from '../../cli/lib/publish.js'
 import { makeTempDir } from '../helpers/tmp.js'
 import { assertLoaderBuilt, loaderDir, repoRoot } from './harness.js'
 
-const BUDGET_BYTES = 34_670
+const BUDGET_BYTES = 34_690
 const FORBIDDEN = /node_modules\/(bittorrent-tracker|simple-peer|@thaunknown\/simple-peer|webtorrent|buffer|readable-stream|events|debug)\//
 
 const gz = (bytes: Uint8Array): number => gzipSync(bytes, { level: 9 }).length
