@@ -115,8 +115,8 @@ const ASCII = /^[\u0000-\u007f]*$/
 
 /**
  * NTFS compares names by upper-casing each UTF-16 unit through its upcase table, a simple (one code point to one)
- * mapping: "ß" stays "ß", and the Kelvin sign K, the Ohm sign Ω and "İ" are upper case already, so they stay apart
- * from "k", "ω" and "i" + U+0307 (toLowerCase would join them). Each code point whose toUpperCase() is a single code
+ * mapping: "ß" stays "ß", and the Kelvin sign K, the Ohm sign Ω and "İ" are upper case already, so they are not
+ * joined with "k", "ω" and "i" + U+0307 (toLowerCase would join them). Each code point whose toUpperCase() is a single code
  * point becomes it; any other stays.
  */
 function upcase (name: string): string {
