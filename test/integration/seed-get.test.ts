@@ -84,7 +84,8 @@ describe('seed and get over WebRTC', () => {
     expect(seeder.stats().uploaded).toBeGreaterThanOrEqual(metainfo.length)
   })
 
-  it('refuses, once the metadata comes from peers, a site whose names macOS would write into one file; nothing written', async () => {
+  /** A seeder, here (Linux: two files), of a site holding A.html and a.html, which macOS would write into one file. */
+  const seedCollidingSite = async (): Promise<{ tracker: TrackerServer, dir: TempDir, metainfo: Metainfo }> => {
     const { tracker, dir } = await setup()
     const files = [
       { path: 'index.html', data: new TextEncoder().encode('<h1>hello</h1>') },
@@ -94,9 +95,14 @@ describe('seed and get over WebRTC', () => {
     const site = join(dir.path, 'site')
     await writeSite(site, files)
     const { metainfo } = await makeTorrent(files, 16 * 1024)
-    // The seeder runs here (Linux: two files); the downloader follows macOS's rules.
     const seeder = await startSeeder({ metainfo, root: site, trackers: [trackerUrlFor(tracker, 'seeder')], rtcConfig })
     cleanups.push(async () => await seeder.close())
+    return { tracker, dir, metainfo }
+  }
+
+  it('refuses, once the metadata comes from peers, a site whose names macOS would write into one file; nothing written', async () => {
+    // The seeder runs here (Linux: two files); the downloader follows macOS's rules.
+    const { tracker, dir, metainfo } = await seedCollidingSite()
     const out = join(dir.path, 'copy')
     const err = await download({ infoHash: metainfo.infoHash, out, trackers: [trackerUrlFor(tracker, 'leecher')], rtcConfig, platform: 'darwin' }).catch((e: unknown) => e)
     expect((err as Error).message).toBe(`cannot store site (${metainfo.infoHash.slice(0, 8)}) here: A.html and a.html are the same file on macOS (names that differ only in case or Unicode form)`)
@@ -104,17 +110,7 @@ describe('seed and get over WebRTC', () => {
   })
 
   it('serve of one site refused from peers (names macOS would merge) ends with that one reason, not a gateway that waits', async () => {
-    const { tracker, dir } = await setup()
-    const files = [
-      { path: 'index.html', data: new TextEncoder().encode('<h1>hello</h1>') },
-      { path: 'A.html', data: randomData(20_000, 21) },
-      { path: 'a.html', data: randomData(20_000, 22) }
-    ]
-    const site = join(dir.path, 'site')
-    await writeSite(site, files)
-    const { metainfo } = await makeTorrent(files, 16 * 1024)
-    const seeder = await startSeeder({ metainfo, root: site, trackers: [trackerUrlFor(tracker, 'seeder')], rtcConfig })
-    cleanups.push(async () => await seeder.close())
+    const { tracker, dir, metainfo } = await seedCollidingSite()
     const { run } = await import('../../cli/run/serve.js')
     const argv = { source: metainfo.infoHash, tracker: [trackerUrlFor(tracker, 'leecher')], port: 0, host: '127.0.0.1', spa: false, logRequests: false, tcp: false, iceServers: undefined, _: [], $0: 'peersite' }
     const err = await run(argv as unknown as Parameters<typeof run>[0], { platform: 'darwin' }).catch((e: unknown) => e)

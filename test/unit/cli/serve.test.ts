@@ -42,14 +42,22 @@ afterEach(async () => {
 })
 afterAll(async () => { await removeBundle() })
 
-async function seeder (): Promise<Torrent> {
-  const store = new MemoryStore({ pieceLength: metainfo.pieceLength, length: metainfo.length })
-  for (let i = 0; i < metainfo.pieceCount; i++) {
-    await store.put(i, data.slice(i * metainfo.pieceLength, Math.min(data.length, (i + 1) * metainfo.pieceLength)))
+async function seeder (m: Metainfo = metainfo, d: Uint8Array = data): Promise<Torrent> {
+  const store = new MemoryStore({ pieceLength: m.pieceLength, length: m.length })
+  for (let i = 0; i < m.pieceCount; i++) {
+    await store.put(i, d.slice(i * m.pieceLength, Math.min(d.length, (i + 1) * m.pieceLength)))
   }
-  const t = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: fullBitfield(metainfo.pieceCount) })
+  const t = new Torrent({ createStore: () => store }, { infoHash: m.infoHash, metainfo: m, have: fullBitfield(m.pieceCount) })
   cleanups.push(async () => await t.destroy())
   return t
+}
+
+/** Connects `torrent` to a seeder of `m` (its bytes `d`) over an in-memory pair. */
+async function seedInto (torrent: Torrent, m: Metainfo, d: Uint8Array): Promise<void> {
+  const seed = await seeder(m, d)
+  const [a, b] = memoryConnectionPair()
+  seed.addConnection(a)
+  torrent.addConnection(b)
 }
 
 async function gateway (init: Partial<GatewayInit> = {}): Promise<Gateway> {
@@ -61,10 +69,7 @@ async function gateway (init: Partial<GatewayInit> = {}): Promise<Gateway> {
 /** A gateway that knows only the infohash, connected to a seeder: the metadata comes over BEP 9. */
 async function served (): Promise<Gateway> {
   const g = await gateway()
-  const seed = await seeder()
-  const [a, b] = memoryConnectionPair()
-  seed.addConnection(a)
-  g.torrent.addConnection(b)
+  await seedInto(g.torrent, metainfo, data)
   return g
 }
 
@@ -282,13 +287,7 @@ describe('serve gateway', () => {
     const g = await gateway({ infoHash: cased.infoHash, platform: 'darwin', tmpDir, onWarning: (w) => warnings.push(w) })
     // A request waiting for the metadata is answered as soon as the site is refused, not after the stall timeout.
     const waiting = fetch(`${g.url}A.html`)
-    const store = new MemoryStore({ pieceLength: cased.pieceLength, length: cased.length })
-    await store.put(0, casedData)
-    const seed = new Torrent({ createStore: () => store }, { infoHash: cased.infoHash, metainfo: cased, have: fullBitfield(cased.pieceCount) })
-    cleanups.push(async () => await seed.destroy())
-    const [a, b] = memoryConnectionPair()
-    seed.addConnection(a)
-    g.torrent.addConnection(b)
+    await seedInto(g.torrent, cased, casedData)
     await expect.poll(() => g.torrent.destroyed).toBe(true)
     expect(warnings).toContain(`cannot store site (${cased.infoHash.slice(0, 8)}) here: A.html and a.html are the same file on macOS (names that differ only in case or Unicode form): not served`)
     expect(await readdir(g.storeDir)).toEqual([])
@@ -304,13 +303,7 @@ describe('serve gateway', () => {
     const warnings: string[] = []
     const g = await gateway({ infoHash: cased.infoHash, platform: 'darwin', tmpDir, onWarning: (w) => warnings.push(w), onRefused: (e) => refusals.push(e.message) })
     const waiting = fetch(`${g.url}A.html`)
-    const store = new MemoryStore({ pieceLength: cased.pieceLength, length: cased.length })
-    await store.put(0, casedData)
-    const seed = new Torrent({ createStore: () => store }, { infoHash: cased.infoHash, metainfo: cased, have: fullBitfield(cased.pieceCount) })
-    cleanups.push(async () => await seed.destroy())
-    const [a, b] = memoryConnectionPair()
-    seed.addConnection(a)
-    g.torrent.addConnection(b)
+    await seedInto(g.torrent, cased, casedData)
     const first = await waiting
     expect(first.status).toBe(502)
     expect(await first.text()).toMatch(/cannot be served here: .*A\.html and a\.html are the same file on macOS/)
