@@ -105,7 +105,7 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
     torrent = new Torrent({
       // Known metainfo: a store this platform cannot make throws here, to the caller. From peers: warned and stopped.
       createStore: (m) => init.metainfo !== undefined
-        ? new FsStore({ pieceLength: m.pieceLength, length: m.length, root: storeDir, files: m.files, site: siteLabel(m), ...(init.platform !== undefined ? { platform: init.platform } : {}) })
+        ? new FsStore({ pieceLength: m.pieceLength, length: m.length, root: storeDir, files: m.files, site: siteLabel(m), platform: init.platform })
         : fsStoreOrRefusal(m, storeDir, init.platform, (err) => {
           refused = err
           refusal.abort(err)

@@ -294,7 +294,7 @@ async function openMirroredSite (dir: string, source: string, infoHash: string, 
   }
   if (metainfo !== undefined) {
     try {
-      store = new FsStore({ pieceLength: metainfo.pieceLength, length: metainfo.length, root: filesRoot, files: metainfo.files, site: siteLabel(metainfo), ...(opts.platform !== undefined ? { platform: opts.platform } : {}) })
+      store = new FsStore({ pieceLength: metainfo.pieceLength, length: metainfo.length, root: filesRoot, files: metainfo.files, site: siteLabel(metainfo), platform: opts.platform })
     } catch (err) {
       if (!(err instanceof StorageError) || err.code !== 'ERR_FILE_NAMES') throw err
       // A .torrent given, or an info dictionary saved by an earlier run: this site only is skipped.

@@ -13,6 +13,7 @@ import type { Metainfo } from '../../engine/metainfo/index.js'
 import { siteLabel, type NamePlatform, type NameRules } from '../../engine/metainfo/names.js'
 import { copyPiecesByHash } from '../../engine/storage/by-hash.js'
 import { fileNamesRefusal, FsStore, sameFileRefusal } from '../../engine/storage/fs.js'
+import { probeNameRules } from '../../engine/storage/name-probe.js'
 import { MemoryStore } from '../../engine/storage/memory.js'
 import type { PieceStore } from '../../engine/storage/index.js'
 import { Spread } from '../../engine/spread.js'
@@ -167,7 +168,9 @@ export async function download (opts: SwarmOptions & {
   onReused?: (pieces: number) => void
 }): Promise<{ metainfo: Metainfo, stats: SwarmStats }> {
   const out = resolve(opts.out)
-  const platform = opts.platform
+  // How the output's file system compares names, asked once (a probe file: engine/storage/name-probe.ts): the staging
+  // folder is made beside `out`, on the same file system, so its stores take the same rules.
+  const platform = opts.platform ?? probeNameRules(dirname(out))
   // Known up front (a .torrent file): names this file system would merge are refused before any folder is made.
   if (opts.metainfo !== undefined) {
     const refusal = fileNamesRefusal(opts.metainfo.files.map((f) => f.path), dirname(out), siteLabel(opts.metainfo), platform)
@@ -192,8 +195,9 @@ export async function download (opts: SwarmOptions & {
     if (opts.metainfo !== undefined && opts.reuse !== undefined) {
       const m = opts.metainfo
       const old = opts.reuse.metainfo
-      store = new FsStore({ pieceLength: m.pieceLength, length: m.length, root: staging, files: m.files, site: siteLabel(m), ...(platform !== undefined ? { platform } : {}) })
-      const source = new FsStore({ pieceLength: old.pieceLength, length: old.length, root: resolve(opts.reuse.root), files: old.files, site: siteLabel(old), ...(platform !== undefined ? { platform } : {}) })
+      store = new FsStore({ pieceLength: m.pieceLength, length: m.length, root: staging, files: m.files, site: siteLabel(m), platform })
+      // The earlier copy may be on another file system: asked of its own folder, unless the caller gave rules.
+      const source = new FsStore({ pieceLength: old.pieceLength, length: old.length, root: resolve(opts.reuse.root), files: old.files, site: siteLabel(old), platform: opts.platform })
       try {
         const copied = await copyPiecesByHash({ meta: old, store: source }, { meta: m, store }, opts.signal)
         have = new Bitfield(m.pieceCount)
@@ -300,7 +304,7 @@ async function createLayout (root: string, metainfo: Metainfo, out: string): Pro
  */
 export function fsStoreOrRefusal (m: Metainfo, root: string, platform: NamePlatform | NameRules | undefined, refuse: (err: StorageError) => void): PieceStore {
   try {
-    return new FsStore({ pieceLength: m.pieceLength, length: m.length, root, files: m.files, site: siteLabel(m), ...(platform !== undefined ? { platform } : {}) })
+    return new FsStore({ pieceLength: m.pieceLength, length: m.length, root, files: m.files, site: siteLabel(m), platform })
   } catch (err) {
     if (!(err instanceof StorageError) || err.code !== 'ERR_FILE_NAMES') throw err
     refuse(err)

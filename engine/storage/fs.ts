@@ -23,7 +23,7 @@ export interface FsStoreInit extends PieceStoreInit {
    * How the file system compares names (engine/metainfo/names.ts): names that differ only in case (or Unicode form)
    * may be one file. Default: asked of `root` itself (engine/storage/name-probe.ts); tests pass rules or a platform.
    */
-  readonly platform?: NamePlatform | NameRules
+  readonly platform?: NamePlatform | NameRules | undefined
   /** The site a refusal names ("site (08cc9bb4)": siteLabel); default "these files". */
   readonly site?: string
 }
