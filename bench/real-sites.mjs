@@ -16,6 +16,7 @@
  * publish defaults (prefetch included, measured once the download has settled) next to the bytes the plain page
  * needed.
  *
+ *   node bench/real-sites.mjs --fetch                                        (once, outside the namespace: npm pack)
  *   npm run build && sh scripts/in-netns.sh node bench/real-sites.mjs      (BENCH_REAL_RUNS=3 by default;
  *                                                                            BENCH_REAL_SITES=mathjax,... a subset)
  * BENCH_REAL_BASELINE_DIST=/repo/tmp/old-dist adds an older build's peersite, visited in the same rounds (A/B).
@@ -120,6 +121,12 @@ export async function siteFolder ({ name, version, prepare }, log) {
   const base = join(DATA, `${name}-${version}`)
   const site = join(base, 'site')
   if (existsSync(join(base, 'ready'))) return site
+  // The private network namespace has no way out: the packages are fetched before entering it (`npm run bench` runs
+  // `node bench/real-sites.mjs --fetch` first), and a run inside it that finds one missing says how to fetch it.
+  if (process.env.PEERSITE_NETNS === '1') {
+    throw new Error(`bench/real-sites: ${name}@${version} is not fetched yet, and the network namespace cannot reach the npm registry: ` +
+      'run `node bench/real-sites.mjs --fetch` outside it first (`npm run bench` does)')
+  }
   await rm(base, { recursive: true, force: true })
   await mkdir(base, { recursive: true })
   log(`bench/real-sites: npm pack ${name}@${version}`)
@@ -367,7 +374,11 @@ export async function run ({ runs = envNumber('BENCH_REAL_RUNS', 3), log = (s) =
   return { title, markdown, results }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv.includes('--fetch')) {
+  // Outside the namespace: fetch and prepare every site's package (once; later runs find them ready), nothing else.
+  for (const site of SITES) await siteFolder(site, (s) => process.stderr.write(s + '\n'))
+  process.exit(0)
+} else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { title, markdown } = await run()
   process.stdout.write(`## ${title}\n\n${markdown}\n`)
   process.exit(0)
