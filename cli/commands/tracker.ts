@@ -13,7 +13,9 @@ export function builder (yargs: Argv) {
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on (0.0.0.0 to accept other machines)' })
     // MAX_CONNECTIONS_PER_ADDRESS (cli/lib/tracker-server.ts), not imported: that would load the tracker server at
     // every command's start-up.
-    .option('max-connections-per-address', { type: 'number', default: 64, describe: 'WebSockets one remote address may hold open (0: no limit, e.g. behind a TLS proxy on another machine; loopback is never limited)' })
+    .option('http', { type: 'boolean', default: true, describe: 'Answer HTTP announces and scrapes (--no-http: WebSocket upgrades only on the TCP port)' })
+    .option('udp', { type: 'boolean', default: true, describe: 'Answer UDP announces (--no-udp: none; with --no-http, a tracker for browsers alone)' })
+    .option('max-connections-per-address', { type: 'number', default: 64, describe: 'WebSockets one remote address (an IPv6 /64) may hold open (0: no limit, e.g. behind a TLS proxy on another machine; loopback is never limited)' })
 }
 
 export type TrackerArgs = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>

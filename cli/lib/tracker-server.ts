@@ -17,8 +17,8 @@ import { describeSystemError } from './system-errors.js'
 export interface TrackerServer {
   /** ws://HOST:PORT, what WebRTC peers (browsers) announce to. */
   readonly url: string
-  /** http://HOST:PORT/announce, for ordinary BitTorrent clients (TCP peers). */
-  readonly httpUrl: string
+  /** http://HOST:PORT/announce, for ordinary BitTorrent clients (TCP peers); undefined with `http: false`. */
+  readonly httpUrl: string | undefined
   /** udp://HOST:PORT (BEP 15); undefined with `udp: false`. */
   readonly udpUrl: string | undefined
   readonly port: number
@@ -35,6 +35,11 @@ export interface TrackerServerInit {
   intervalMs?: number
   /** Also answer UDP announces on the same port number (default true). */
   udp?: boolean
+  /**
+   * Also answer HTTP announces and scrapes (default true). Without them the TCP port serves WebSocket upgrades only
+   * (anything else gets 404): a tracker for browsers alone, whose swarm table only WebSockets can fill (MAX_SWARMS).
+   */
+  http?: boolean
   /** Swarms one WebSocket may join (default MAX_SWARMS_PER_SOCKET); lower in tests. */
   maxSwarmsPerSocket?: number
   /** Swarms the tracker holds, all protocols together (default MAX_SWARMS); lower in tests. */
@@ -68,8 +73,8 @@ export const MAX_SWARMS_PER_SOCKET = 256
  *
  * The trade-off: anyone can fill the table from outside, HTTP and UDP announces being one request each with no
  * socket to hold (one client announcing 10,000 made-up info hashes every 20 minutes keeps it full), and new swarms,
- * honest ones too, are refused while it is. `peersite tracker` has no option to turn HTTP or UDP off; a tracker for
- * browsers only listens on 127.0.0.1 (its UDP side too) behind a TLS proxy that forwards WebSocket upgrades alone.
+ * honest ones too, are refused while it is. A tracker for browsers alone turns both off (`peersite tracker --no-http
+ * --no-udp`): then only WebSockets make swarms, and they are limited per socket and per address.
  */
 export const MAX_SWARMS = 10_000
 /**
@@ -86,7 +91,8 @@ export const SWEEP_INTERVAL_MS = 1000
  * away (the proxy is the place to limit connections per visitor then); a tracker without a proxy, listening on
  * 127.0.0.1 (the default), is reachable from this machine only. A proxy on another machine (or container) shows
  * every visitor as its own address, as carrier-grade NAT shows many households as one:
- * `peersite tracker --max-connections-per-address` sets this (0: no limit).
+ * `peersite tracker --max-connections-per-address` sets this (0: no limit). IPv6 addresses are counted by their /64
+ * (addressGroup): one household or server is given a whole /64 and can connect from any of its 2^64 addresses.
  */
 export const MAX_CONNECTIONS_PER_ADDRESS = 64
 /**
@@ -255,9 +261,10 @@ class GuardedServer extends Server {
 
   override onWebSocketConnection (socket: unknown, opts?: unknown): void {
     const s = socket as TrackerSocket
-    const address = s.upgradeReq?.socket.remoteAddress
-    if (address !== undefined) this.#addresses.set(s, address)
-    if (address !== undefined && this.#maxConnections > 0 && (this.#limitLoopback || !isLoopback(address))) {
+    const remote = s.upgradeReq?.socket.remoteAddress
+    if (remote !== undefined) this.#addresses.set(s, remote)
+    if (remote !== undefined && this.#maxConnections > 0 && (this.#limitLoopback || !isLoopback(remote))) {
+      const address = addressGroup(remote)
       const open = this.#connections.get(address) ?? 0
       if (open >= this.#maxConnections) {
         // Closed before the server sets it up: nothing of it to clean. The close frame is sent, its answer not
@@ -343,14 +350,18 @@ class GuardedServer extends Server {
     const bad = (this.#bad.get(s) ?? 0) + 1
     this.#bad.set(s, bad)
     if (bad === MAX_BAD_MESSAGES) {
-      this.#warnClosed(this.#addresses.get(s) ?? 'an unknown address')
+      const remote = this.#addresses.get(s)
+      this.#warnClosed(remote === undefined ? 'an unknown address' : addressGroup(remote))
       s.close(1008, 'too many malformed messages')
       const timer = setTimeout(() => s.terminate(), CLOSE_GRACE_MS).unref()
       s.on('close', () => clearTimeout(timer))
     }
   }
 
-  /** A socket from `address` closed for its malformed messages: one line per address per WARNING_INTERVAL_MS. */
+  /**
+   * A socket from `address` (its addressGroup: an IPv6 /64 as one) closed for its malformed messages: one line per
+   * address per WARNING_INTERVAL_MS.
+   */
   #warnClosed (address: string): void {
     const now = performance.now()
     const last = this.#warned.get(address)
@@ -473,6 +484,25 @@ class GuardedServer extends Server {
   }
 }
 
+/**
+ * What MAX_CONNECTIONS_PER_ADDRESS counts an address under: an IPv4 address itself (also when a dual-stack socket
+ * reports it IPv4-mapped, ::ffff:a.b.c.d), an IPv6 address's /64 (its first four groups, written out in full:
+ * 2001:db8::1 and 2001:0db8:0:0:ffff::2 are one). Not an IP address (never from a socket): itself.
+ */
+export function addressGroup (address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
+  if (mapped !== null) return mapped[1]!
+  if (isIP(address) !== 6) return address
+  const bare = address.split('%')[0]!
+  const [head, tail] = bare.includes('::') ? bare.split('::') as [string, string] : [bare, undefined]
+  const left = head === '' ? [] : head.split(':')
+  const right = tail === undefined || tail === '' ? [] : tail.split(':')
+  // An embedded IPv4 address in the last 32 bits does not reach the first 64: only the groups' count matters.
+  const rightGroups = right.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0)
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - rightGroups).fill('0'), ...right]
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`
+}
+
 /** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 (how a dual-stack socket reports an IPv4 client). */
 function isLoopback (address: string): boolean {
   return address.startsWith('127.') || address.startsWith('::ffff:127.') || address === '::1'
@@ -481,9 +511,10 @@ function isLoopback (address: string): boolean {
 export async function startTrackerServer (init: TrackerServerInit = {}): Promise<TrackerServer> {
   const host = init.host ?? '127.0.0.1'
   const udp = init.udp !== false
+  const http = init.http !== false
   const server = new GuardedServer({
     udp,
-    http: true,
+    http,
     ws: { maxPayload: MAX_MESSAGE_BYTES },
     stats: false,
     interval: init.intervalMs ?? 30_000
@@ -522,7 +553,7 @@ export async function startTrackerServer (init: TrackerServerInit = {}): Promise
   const urlHost = host.includes(':') ? `[${host}]` : host
   return {
     url: `ws://${urlHost}:${port}`,
-    httpUrl: `http://${urlHost}:${port}/announce`,
+    httpUrl: http ? `http://${urlHost}:${port}/announce` : undefined,
     udpUrl: udp ? `udp://${urlHost}:${port}` : undefined,
     port,
     host,

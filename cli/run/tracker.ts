@@ -17,9 +17,10 @@ export async function run (argv: TrackerArgs): Promise<void> {
   }
   const shutdown = waitForShutdown()
   const onWarning = (message: string): void => { process.stderr.write(`peersite: warning: ${message}\n`) }
-  const server = await startTrackerServer({ host, port, maxConnectionsPerAddress, onWarning })
-  // The WebSocket URL first (what `publish --tracker` takes for browsers), then the ones for ordinary clients.
-  process.stdout.write(`${server.url}\n${server.httpUrl}\n${server.udpUrl ?? ''}\n`)
+  const server = await startTrackerServer({ host, port, http: argv.http, udp: argv.udp, maxConnectionsPerAddress, onWarning })
+  // The WebSocket URL first (what `publish --tracker` takes for browsers), then the ones for ordinary clients that
+  // are on: a line per URL.
+  process.stdout.write([server.url, server.httpUrl, server.udpUrl].filter((u) => u !== undefined).map((u) => `${u}\n`).join(''))
   process.stderr.write('tracker running; press Ctrl-C to stop\n')
   const signal = await shutdown
   process.stderr.write(`peersite: ${signal} received, stopping\n`)

@@ -8,7 +8,7 @@ import { afterEach, expect, it, vi } from 'vitest'
 import Client from 'bittorrent-tracker'
 import Server from 'bittorrent-tracker/server'
 import WebSocket from 'ws'
-import { CLOSE_GRACE_MS, HEARTBEAT_MS, MAX_BAD_MESSAGES, WARNING_INTERVAL_MS, MAX_MESSAGE_BYTES, MAX_SWARMS_PER_SOCKET, startTrackerServer, type TrackerServer, type TrackerServerInit } from '../../../cli/lib/tracker-server.js'
+import { addressGroup, CLOSE_GRACE_MS, HEARTBEAT_MS, MAX_BAD_MESSAGES, WARNING_INTERVAL_MS, MAX_MESSAGE_BYTES, MAX_SWARMS_PER_SOCKET, startTrackerServer, type TrackerServer, type TrackerServerInit } from '../../../cli/lib/tracker-server.js'
 
 const servers: TrackerServer[] = []
 const sockets: WebSocket[] = []
@@ -94,7 +94,7 @@ it('a scrape must name its info_hash (a full scrape would list every swarm on th
   }
   a.ws.send(JSON.stringify({ action: 'scrape', info_hash: HASH }))
   expect(await a.next()).toMatchObject({ action: 'scrape', files: { [HASH]: { complete: 1 } } })
-  const base = t.httpUrl.replace(/\/announce$/, '')
+  const base = t.httpUrl!.replace(/\/announce$/, '')
   const full = Buffer.from(await (await fetch(`${base}/scrape`)).arrayBuffer()).toString('latin1')
   expect(full).toContain('failure reason')
   expect(full).not.toContain(HASH)
@@ -333,6 +333,36 @@ it('maxConnectionsPerAddress 0 is no limit (a TLS proxy on another machine shows
   const all = []
   for (let i = 0; i < 5; i++) all.push(await tryConnect(t))
   expect(all.map((c) => c.served)).toEqual([true, true, true, true, true])
+})
+
+it('an IPv6 address counts by its /64 (a household or server can connect from any address of it); IPv4 by itself, mapped or not', () => {
+  expect(addressGroup('2001:db8:1:2::1')).toBe('2001:db8:1:2::/64')
+  expect(addressGroup('2001:0db8:0001:0002:ffff:eeee:dddd:cccc')).toBe('2001:db8:1:2::/64')
+  expect(addressGroup('2001:db8::1')).toBe('2001:db8:0:0::/64')
+  expect(addressGroup('2001:db8:0:0:1::2')).toBe('2001:db8:0:0::/64')
+  expect(addressGroup('2001:db8:1::')).toBe('2001:db8:1:0::/64')
+  expect(addressGroup('fe80::1%eth0')).toBe('fe80:0:0:0::/64')
+  expect(addressGroup('::1')).toBe('0:0:0:0::/64')
+  expect(addressGroup('64:ff9b::1.2.3.4')).toBe('64:ff9b:0:0::/64')
+  expect(addressGroup('2001:db8:1:2:3:4:1.2.3.4')).toBe('2001:db8:1:2::/64')
+  expect(addressGroup('2001:DB8:1:2::9')).toBe(addressGroup('2001:db8:1:2:8::1'))
+  expect(addressGroup('2001:db8:1:3::1')).not.toBe(addressGroup('2001:db8:1:2::1'))
+  expect(addressGroup('::ffff:203.0.113.7')).toBe('203.0.113.7')
+  expect(addressGroup('203.0.113.7')).toBe('203.0.113.7')
+  expect(addressGroup('not an address')).toBe('not an address')
+})
+
+it('http: false answers WebSocket announces only: HTTP announces and scrapes get 404, and cannot make swarms', async () => {
+  const t = await tracker({ http: false })
+  expect(t.httpUrl).toBeUndefined()
+  const base = t.url.replace(/^ws:/, 'http:')
+  const announced = await fetch(`${base}/announce?info_hash=${escape(HASH)}&peer_id=${escape('H'.repeat(20))}&port=6881&left=0&event=started`)
+  expect(announced.status).toBe(404)
+  expect((await fetch(`${base}/scrape?info_hash=${escape(HASH)}`)).status).toBe(404)
+  const a = await connect(t)
+  a.ws.send(announce('A'))
+  // Only this WebSocket's announce is in the swarm: the HTTP one above made none and joined none.
+  expect(await a.next()).toMatchObject({ action: 'announce', complete: 1, incomplete: 0 })
 })
 
 it('loopback addresses are not limited by default: a reverse proxy on this machine shows every visitor as 127.0.0.1', async () => {

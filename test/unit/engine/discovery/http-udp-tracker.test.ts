@@ -23,7 +23,7 @@ describe.each(['http', 'udp'] as const)('announcing over %s', (kind) => {
   it('a second peer is told the first one\'s address and port; the tracker\'s interval is honoured within bounds', async () => {
     const tracker = await startTrackerServer({ intervalMs: 120_000 })
     servers.push(tracker)
-    const url = kind === 'http' ? tracker.httpUrl : tracker.udpUrl!
+    const url = kind === 'http' ? tracker.httpUrl! : tracker.udpUrl!
     const infoHash = randomBytes(20)
     const first = await announceTo(url, request(infoHash, 7001))
     // bittorrent-tracker may hand a peer its own address back (TcpDiscovery skips it): nobody else is there yet.
@@ -37,9 +37,9 @@ describe.each(['http', 'udp'] as const)('announcing over %s', (kind) => {
 it('HTTP and UDP announces of one torrent share a swarm (one tracker, one port)', async () => {
   const tracker = await startTrackerServer()
   servers.push(tracker)
-  expect(new URL(tracker.httpUrl).port).toBe(new URL(tracker.udpUrl!).port)
+  expect(new URL(tracker.httpUrl!).port).toBe(new URL(tracker.udpUrl!).port)
   const infoHash = randomBytes(20)
-  await announceTo(tracker.httpUrl, request(infoHash, 7101))
+  await announceTo(tracker.httpUrl!, request(infoHash, 7101))
   const viaUdp = await announceTo(tracker.udpUrl!, request(infoHash, 7102, 1))
   expect(viaUdp.peers).toContainEqual({ ip: '127.0.0.1', port: 7101 })
 })
