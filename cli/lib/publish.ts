@@ -11,7 +11,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { encode as toMagnetURI } from 'magnet-uri'
 import { ArgumentError, UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
-import { fileNameProblem } from '../../engine/metainfo/names.js'
+import { fileNameProblem, platformRules, type NameRules } from '../../engine/metainfo/names.js'
 import { POINTER_MAX_SEQ } from '../../engine/constants.js'
 import { btpkMagnet, pointerFromJson, pointerId, pointerToJson, signPointer, type PointerRecordJson, type VerifiedPointer } from '../../engine/pointer/index.js'
 import { equalBytes } from '../../engine/util/bytes.js'
@@ -281,9 +281,21 @@ async function previousOutputSeq (out: string, publicKey: Uint8Array): Promise<n
  * (engine/storage/name-probe.ts).
  */
 function fileNameWarning (paths: readonly string[]): string | undefined {
-  const problem = fileNameProblem(paths, 'darwin') ?? fileNameProblem(paths, 'win32')
+  // ASCII paths fold alike on both (upper case; no Unicode forms to join): with no clash on macOS there is none on
+  // Windows, and only Windows' refused names are left to look for. A second pass folding every path and its folders
+  // cost 7-10 ms of 10,000 files before the hashing could start.
+  const problem = fileNameProblem(paths, 'darwin') ?? fileNameProblem(paths, paths.every(isAscii) ? WINDOWS_NAMES_ONLY : 'win32')
   if (problem === undefined) return undefined
   return `${problem}; \`peersite get\` and mirrors refuse to store this site on such a disk (browsers serve it as it is)`
+}
+
+/** Windows' rules without its case folding (fileNameWarning, for paths whose folding macOS' rules have covered). */
+const WINDOWS_NAMES_ONLY: NameRules = { ...platformRules('win32'), caseInsensitive: false }
+
+// eslint-disable-next-line no-control-regex
+const ASCII_ONLY = /^[\u0000-\u007f]*$/
+function isAscii (path: string): boolean {
+  return ASCII_ONLY.test(path)
 }
 
 /**

@@ -9,7 +9,8 @@
  * Pure: the rules are a parameter, so every rule is testable anywhere. They follow the file system, not the platform
  * (case-sensitive APFS, a case-insensitive folder on Linux or WSL's /mnt/c): engine/storage/name-probe.ts asks the
  * folder itself; a platform name stands for its default file system. Where nothing folds (an ordinary Linux file
- * system), the check returns at once: parseInfoDictionary already refuses exact duplicates and a file inside a file.
+ * system), the check returns at once, or looks only for Windows' refused names where those apply:
+ * parseInfoDictionary already refuses exact duplicates and a file inside a file.
  */
 
 /** `process.platform`'s values that matter here; any other behaves as Linux. */
@@ -63,6 +64,8 @@ export function fileNameProblem (paths: readonly string[], rulesOrPlatform: Name
   const rules = typeof rulesOrPlatform === 'string' ? platformRules(rulesOrPlatform) : rulesOrPlatform
   // Nothing folds and every name is allowed: distinct strings are distinct files (parseInfoDictionary refuses the rest).
   if (!rules.caseInsensitive && !rules.normalizes && !rules.windowsNames) return undefined
+  // Nothing folds, but Windows' names are refused: only those are left to look for.
+  if (!rules.caseInsensitive && !rules.normalizes) return windowsPathsProblem(paths)
   const where = rules.where ?? 'here'
   const fold = nameKey(rules)
   /** Each name seen (a file or a folder), by its key on this platform, with the first path that holds it. */
@@ -81,12 +84,9 @@ export function fileNameProblem (paths: readonly string[], rulesOrPlatform: Name
     return `${other.path} and ${path} are the same ${other.file && file ? 'file' : 'name'} ${where} (names that differ only in case or Unicode form)`
   }
   for (const path of paths) {
-    // One test of the whole path first: splitting every path into its names cost publish more than the rest here.
-    if (rules.windowsNames && WINDOWS_SUSPECT.test(path)) {
-      for (const part of path.split('/')) {
-        const reason = windowsNameProblem(part)
-        if (reason !== undefined) return `${path}: ${JSON.stringify(part)} ${reason} on Windows`
-      }
+    if (rules.windowsNames) {
+      const reason = windowsPathProblem(path)
+      if (reason !== undefined) return reason
     }
     const key = fold(path)
     const problem = meet(key, path, true, path)
@@ -100,6 +100,25 @@ export function fileNameProblem (paths: readonly string[], rulesOrPlatform: Name
       const clash = meet(folder, path.slice(0, p), false, path)
       if (clash !== undefined) return clash
     }
+  }
+  return undefined
+}
+
+/** The first path holding a name Windows refuses, as fileNameProblem words it; undefined if none. */
+function windowsPathsProblem (paths: readonly string[]): string | undefined {
+  for (const path of paths) {
+    const problem = windowsPathProblem(path)
+    if (problem !== undefined) return problem
+  }
+  return undefined
+}
+
+function windowsPathProblem (path: string): string | undefined {
+  // One test of the whole path first: splitting every path into its names cost publish more than the rest here.
+  if (!WINDOWS_SUSPECT.test(path)) return undefined
+  for (const part of path.split('/')) {
+    const reason = windowsNameProblem(part)
+    if (reason !== undefined) return `${path}: ${JSON.stringify(part)} ${reason} on Windows`
   }
   return undefined
 }

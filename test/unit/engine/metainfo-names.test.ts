@@ -61,6 +61,10 @@ describe('fileNameProblem', () => {
     expect(fileNameProblem(['A.html', 'a.html'], caseSensitiveApfs)).toBeUndefined()
     expect(fileNameProblem([NFC, NFD], caseSensitiveApfs)).toMatch(/are the same file here/)
     expect(fileNameProblem(['aux.html'], { caseInsensitive: false, normalizes: false, windowsNames: true })).toMatch(/reserved device name on Windows/)
+    // A case-sensitive folder on Windows: names are not folded, Windows' refused names are still named (the first in order).
+    const caseSensitiveNtfs = { caseInsensitive: false, normalizes: false, windowsNames: true }
+    expect(fileNameProblem(['A.html', 'a.html'], caseSensitiveNtfs)).toBeUndefined()
+    expect(fileNameProblem(['A.html', 'docs/x?.html', 'con.txt'], caseSensitiveNtfs)).toBe('docs/x?.html: "x?.html" holds "?", which is not allowed in a file name on Windows')
   })
 
   it('folds case code point by code point as NTFS does: the Kelvin sign, the Ohm sign and İ keep their own files', () => {
