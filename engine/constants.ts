@@ -209,6 +209,15 @@ export const ORIGIN_SPREAD_PATIENCE_MS = 8_000
  */
 export const ORIGIN_SPREAD_PATIENCE_COPIES = 1
 /**
+ * No peer announced any piece for this long, after visitors had been passing pieces to each other, while more than
+ * one peer has requests held: a pause, not starvation. On a loaded machine every visitor's messages stop at once for
+ * seconds and then arrive in a burst (bench/offload.mjs OFFLOAD_TRACE, 16 visitors at load 12: no `have` from anyone
+ * for 3.7 s, then 455 within a second); starved batches and patience that ran out during such pauses sent most of
+ * the extra copies (40 starved and 29 patience pieces of 97 duplicates in that round). During a pause neither runs
+ * out, and the requesters' starvation clocks and patience restart or resume when news comes again.
+ */
+export const ORIGIN_SPREAD_PAUSE_MS = 1_000
+/**
  * A starved requester (nothing from others for ORIGIN_SPREAD_HOLD_MS) is served this many of its held pieces, the
  * rarest, then ORIGIN_SPREAD_STARVED_GROWTH times as many after each further ORIGIN_SPREAD_HOLD_MS without news from
  * others (BEP 16 seeds reveal pieces a few at a time so that peers trade them), and after

@@ -19,16 +19,20 @@
  * after which it would never ask us for that block again); and `patienceMs` after we first held a request past its
  * first page, a peer is served at once the pieces that at most `patienceCopies` others hold (the others pass pieces
  * on too slowly for it: on a machine with 16 browsers and a load average of 40, holding on made visitors wait 45-60
- * s for the whole site). A held request that the requester fills elsewhere is cancelled and never sent. A piece nobody else holds is served at once. Because the uploader checks when a request reaches
- * the front of its queue, visitors that asked for everything at once end up with different parts: what one got
- * first is held for the others.
+ * s for the whole site). Neither holdMs nor patienceMs runs out during a pause (pauseMs: no `have` from anyone for a
+ * second, after visitors had passed pieces on, while more than one peer waits): on a loaded machine every visitor's
+ * messages stop at once for seconds, then come in a burst, and starved batches and patience running out in such
+ * pauses sent most of the extra copies. A held request that the requester fills elsewhere is cancelled and never
+ * sent. A piece nobody else holds is served at once. Because the uploader checks when a request reaches the front of
+ * its queue, visitors that asked for everything at once end up with different parts: what one got first is held for
+ * the others.
  *
  * Keys are opaque (the uploader uses Peer objects; the tests use letters). Time is passed in.
  */
 import {
   ORIGIN_SPREAD_HOLD_MS, ORIGIN_SPREAD_MAX_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_HOLD_MS, ORIGIN_SPREAD_NEWCOMER_PROBE_MS,
   ORIGIN_SPREAD_NEWCOMER_SHORT_HOLD_MS,
-  ORIGIN_SPREAD_PATIENCE_COPIES,
+  ORIGIN_SPREAD_PATIENCE_COPIES, ORIGIN_SPREAD_PAUSE_MS,
   ORIGIN_SPREAD_PATIENCE_MS, ORIGIN_SPREAD_STARVED_BATCHES, ORIGIN_SPREAD_STARVED_GROWTH,
   ORIGIN_SPREAD_STARVED_PIECES, UNPROVEN_PEER_REQUESTS
 } from './constants.js'
@@ -56,6 +60,12 @@ export interface SpreadInit {
   patienceMs?: number
   patienceCopies?: number
   /**
+   * No peer announced a piece for this long, after peers had passed pieces to each other, while others than the
+   * requester have requests held too: a pause (a loaded machine, where every visitor's messages stop at once and then
+   * come in a burst), not starvation. Neither holdMs nor patienceMs runs out during it; 0 turns this off.
+   */
+  pauseMs?: number
+  /**
    * A starved requester (see holdMs) gets this many of its held pieces first, the rarest; then more each holdMs while
    * nothing comes from others (ORIGIN_SPREAD_STARVED_GROWTH); after `starvedBatches` such batches, everything it asks.
    */
@@ -81,6 +91,9 @@ export interface SpreadStats {
   duplicates: number
   /** Requests held at least once. */
   held: number
+  /** Pauses (pauseMs) that ended with news while peers waited, and the starved checks they kept waiting. */
+  pauses: number
+  pauseHeld: number
 }
 
 interface PeerState {
@@ -102,6 +115,8 @@ interface PeerState {
   fruitless: number
   /** The last batch was empty (#chooseBatch): it does not count in `fruitless`. */
   emptyBatch: boolean
+  /** When news came again after a pause (pauseMs) during which it had requests held: its starvation clock restarts. */
+  pauseEnd: number
 }
 
 export class Spread<K> {
@@ -109,6 +124,7 @@ export class Spread<K> {
   readonly maxHoldMs: number
   readonly patienceMs: number
   readonly patienceCopies: number
+  readonly pauseMs: number
   readonly newcomerHoldMs: number
   readonly newcomerPieces: number
   readonly newcomerProbeMs: number
@@ -129,10 +145,14 @@ export class Spread<K> {
    */
   #newcomerHolds = true
   #newcomerProbeAt = -Infinity
+  /** When a peer last announced a piece (any: the swarm's news, for pauses). */
+  #lastNews = -Infinity
+  /** Whether a peer has announced a piece we did not send it: visitors pass pieces on here (pauses). */
+  #traded = false
   /** Called for each request served with its reason and the copies known elsewhere (bench traces). */
   onServe: ((peer: K, index: number, reason: ServeReason, copiesElsewhere: number) => void) | undefined
   readonly #stats: SpreadStats = {
-    served: { only: 0, newcomer: 0, starved: 0, max: 0, patience: 0, off: 0 }, duplicates: 0, held: 0
+    served: { only: 0, newcomer: 0, starved: 0, max: 0, patience: 0, off: 0 }, duplicates: 0, held: 0, pauses: 0, pauseHeld: 0
   }
 
   constructor (init: SpreadInit = {}) {
@@ -140,6 +160,7 @@ export class Spread<K> {
     this.maxHoldMs = Math.max(this.holdMs, init.maxHoldMs ?? ORIGIN_SPREAD_MAX_HOLD_MS)
     this.patienceMs = Math.max(0, init.patienceMs ?? ORIGIN_SPREAD_PATIENCE_MS)
     this.patienceCopies = Math.max(1, init.patienceCopies ?? ORIGIN_SPREAD_PATIENCE_COPIES)
+    this.pauseMs = Math.max(0, init.pauseMs ?? ORIGIN_SPREAD_PAUSE_MS)
     this.newcomerHoldMs = Math.min(this.holdMs, Math.max(0, init.newcomerHoldMs ?? ORIGIN_SPREAD_NEWCOMER_HOLD_MS))
     this.newcomerPieces = Math.max(0, init.newcomerPieces ?? UNPROVEN_PEER_REQUESTS)
     this.newcomerProbeMs = Math.max(0, init.newcomerProbeMs ?? ORIGIN_SPREAD_NEWCOMER_PROBE_MS)
@@ -178,13 +199,21 @@ export class Spread<K> {
   }
 
   stats (): SpreadStats {
-    return { served: { ...this.#stats.served }, duplicates: this.#stats.duplicates, held: this.#stats.held }
+    return { ...this.#stats, served: { ...this.#stats.served } }
   }
 
-  /** The peer announced piece `index` (bitfield or `have`) at `now`: if we did not send it, another peer did. */
-  has (peer: K, index: number, now: number): void {
+  /**
+   * The peer announced piece `index` at `now` (in its bitfield: `bitfield`, else a `have`): if we did not send it,
+   * another peer did. Only `have` messages are the swarm's news (pauseMs): a bitfield is what a peer brought along.
+   */
+  has (peer: K, index: number, now: number, bitfield = false): void {
     const state = this.#peer(peer)
     if (!state.sent.has(index)) state.lastFromOthers = now
+    if (!bitfield) {
+      if (this.#traded && this.pauseMs > 0 && now - this.#lastNews >= this.pauseMs) this.#pauseEnded(now)
+      this.#lastNews = Math.max(this.#lastNews, now)
+      if (!state.sent.has(index)) this.#traded = true
+    }
     this.#newcomerGotElsewhere(peer, state, index)
     state.held.delete(index)
     state.release.delete(index)
@@ -227,11 +256,12 @@ export class Spread<K> {
     if (copies === 0) return 'only'
     const state = this.#peer(peer)
     const newcomer = this.isNewcomer(peer)
+    const paused = !newcomer && this.#paused(peer, now)
     // The patience clock starts with the first held request past the first page: a newcomer's first page is held
     // 0.5 s at most anyway, and starting the clock there ran it out before the background fetch of the rest of the
     // site even began (bench/offload.mjs, 16 visitors: every extra copy went out through patience).
     if (!newcomer && state.firstHeld === Infinity) state.firstHeld = now
-    if (now - state.firstHeld >= this.patienceMs && copies <= this.patienceCopies) return 'patience'
+    if (!paused && now - state.firstHeld >= this.patienceMs && copies <= this.patienceCopies) return 'patience'
     // Batches brought nothing from others, again and again: the others cannot reach it (or lie); serve it freely
     // until news from them comes (then it is held again, in small batches).
     if (!newcomer && state.fruitless >= this.starvedBatches && state.lastRelease > state.lastFromOthers) return 'starved'
@@ -254,6 +284,12 @@ export class Spread<K> {
       if (this.#newcomerHolds || now >= this.#newcomerProbeAt) this.#newcomerProbeAt = now + this.newcomerProbeMs
       this.#newcomerHolds = false
       return 'newcomer'
+    }
+    // Nobody announced anything for a while: the requester's silence says nothing (its news may be in the burst
+    // to come). It waits; the clock restarts when news comes (#pauseEnded).
+    if (paused) {
+      this.#stats.pauseHeld++
+      return 'hold'
     }
     this.#chooseBatch(state, peer, now)
     return state.release.has(index) ? 'starved' : 'hold'
@@ -311,7 +347,34 @@ export class Spread<K> {
 
   /** Since when a held request's starvation clock runs: its hold, news from others, or the last batch served. */
   #holdStart (state: PeerState, newcomer: boolean, heldSince: number): number {
-    return Math.max(heldSince, state.lastFromOthers, newcomer ? -Infinity : state.lastRelease)
+    return Math.max(heldSince, state.lastFromOthers, newcomer ? -Infinity : Math.max(state.lastRelease, state.pauseEnd))
+  }
+
+  /**
+   * Whether the swarm is in a pause (pauseMs): no peer announced a piece for pauseMs, after peers had passed pieces
+   * on (before that, silence is visitors that cannot reach each other: starved batches are what serves them), and
+   * another peer than `peer` waits for held requests too (one alone waiting is starved: the others have nothing
+   * left to fetch, or cannot reach it).
+   */
+  #paused (peer: K, now: number): boolean {
+    if (this.pauseMs === 0 || !this.#traded || now - this.#lastNews < this.pauseMs) return false
+    for (const [other, state] of this.#peers) if (other !== peer && state.held.size > 0) return true
+    return false
+  }
+
+  /**
+   * News came at `now` after a pause: the peers held through it start their starvation clock again, and their
+   * patience resumes where it stopped (the pause does not count).
+   */
+  #pauseEnded (now: number): void {
+    const held = [...this.#peers.values()].filter((state) => state.held.size > 0)
+    if (held.length < 2) return
+    const pause = now - this.#lastNews
+    this.#stats.pauses++
+    for (const state of held) {
+      state.pauseEnd = now
+      state.firstHeld += Math.min(pause, Math.max(0, now - state.firstHeld))
+    }
   }
 
   /**
@@ -323,10 +386,12 @@ export class Spread<K> {
     const newcomer = this.isNewcomer(peer)
     const holdFor = newcomer ? this.#newcomerHoldFor(now) : this.holdMs
     let at = Math.min(heldSince + this.maxHoldMs, this.#holdStart(state, newcomer, heldSince) + holdFor)
-    if (state.release.has(index)) at = now
     const patienceAt = state.firstHeld + this.patienceMs
     // Past its patience, a piece that has spread further stays held (its other limits apply): no busy recheck.
     if (patienceAt > now || this.copiesElsewhere(peer, index) <= this.patienceCopies) at = Math.min(at, patienceAt)
+    // In a pause neither runs out: look again a pause later (news has come by then, restarting them, or not).
+    if (!newcomer && this.#paused(peer, now)) at = Math.min(heldSince + this.maxHoldMs, Math.max(at, now + this.pauseMs))
+    if (state.release.has(index)) at = now
     return Math.max(at, now)
   }
 
@@ -347,7 +412,7 @@ export class Spread<K> {
     if (state === undefined) {
       state = {
         sent: new Set(), holds: new Set(), lastFromOthers: -Infinity, firstHeld: Infinity,
-        held: new Set(), release: new Set(), lastRelease: -Infinity, fruitless: 0, emptyBatch: false
+        held: new Set(), release: new Set(), lastRelease: -Infinity, fruitless: 0, emptyBatch: false, pauseEnd: -Infinity
       }
       this.#peers.set(peer, state)
     }

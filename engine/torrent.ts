@@ -460,7 +460,7 @@ export class Torrent extends Emitter<TorrentEvents> {
         }
         if (peer.has !== undefined) downloader.removePeer(peer)
         peer.has = new Bitfield(metainfo.pieceCount, message.bitfield)
-        if (typeof PEERSITE_BROWSER === 'undefined' && this.#spread !== undefined) for (let i = 0; i < metainfo.pieceCount; i++) if (peer.has.has(i)) this.#spread.has(peer, i, Date.now())
+        if (typeof PEERSITE_BROWSER === 'undefined' && this.#spread !== undefined) for (let i = 0; i < metainfo.pieceCount; i++) if (peer.has.has(i)) this.#spread.has(peer, i, Date.now(), true)
         if (this.#dropIfBothSeeds(peer)) return
         downloader.addPeer(peer)
         return

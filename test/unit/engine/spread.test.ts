@@ -154,7 +154,8 @@ describe('Spread', () => {
 
   it('serves a starved requester its rarest held pieces a batch at a time, growing while others send it nothing', () => {
     const s = new Spread<string>({
-      holdMs: 2000, maxHoldMs: 60_000, newcomerPieces: 0, patienceMs: 60_000, starvedPieces: 1, starvedBatches: 2, random: () => 0
+      holdMs: 2000, maxHoldMs: 60_000, newcomerPieces: 0, patienceMs: 60_000, starvedPieces: 1, starvedBatches: 2, random: () => 0,
+      pauseMs: 0 // b and e both waiting in silence after c's news would be a pause (tested below)
     })
     // a got pieces 0-11 from us; c also has 0-3 (two copies elsewhere).
     for (let i = 0; i < 12; i++) s.sent('a', i)
@@ -243,6 +244,61 @@ describe('Spread', () => {
     s.sent('c', 8, 'starved')
     // Nothing came from b: piece 7 is no longer reserved for it, and c is not left waiting.
     expect(s.decide('c', 7, 6000, 0)).not.toBe('hold')
+  })
+
+  it('takes no one for starved while nobody announces anything (a pause), and restarts the clock when news comes', () => {
+    const s = new Spread<string>({ holdMs: 2000, maxHoldMs: 10_000, newcomerPieces: 0, patienceMs: 60_000, pauseMs: 1000, random: () => 0 })
+    for (let i = 0; i < 8; i++) s.sent('a', i)
+    s.has('c', 20, 0) // visitors pass pieces on: c got piece 20 from another visitor
+    expect(s.decide('b', 1, 0, undefined)).toBe('hold')
+    expect(s.decide('d', 2, 0, undefined)).toBe('hold')
+    // 2 s without a `have` from anyone while b and d both wait: on a loaded machine every visitor's messages stop
+    // at once, then come in a burst. b's silence says nothing: no starved batch (before: 'starved').
+    expect(s.decide('b', 1, 2000, 0)).toBe('hold')
+    expect(s.recheckAt('b', 1, 0, 2000)).toBe(3000)
+    // News again at 3500: b's clock starts there. Others keep announcing; b gets nothing: starved at 5500.
+    s.has('c', 21, 3500)
+    expect(s.stats()).toMatchObject({ pauses: 1, pauseHeld: 1 })
+    s.has('c', 22, 4200)
+    s.has('d', 23, 5000)
+    expect(s.decide('b', 1, 5000, 0)).toBe('hold')
+    expect(s.recheckAt('b', 1, 0, 5000)).toBe(5500)
+    expect(s.decide('b', 1, 5500, 0)).toBe('starved')
+    // A pause does not stretch maxHoldMs.
+    expect(s.decide('d', 2, 9000, 0)).toBe('hold')
+    expect(s.recheckAt('d', 2, 0, 9000)).toBe(10_000)
+    expect(s.decide('d', 2, 10_000, 0)).toBe('max')
+  })
+
+  it('does not count a pause in a peer\'s patience', () => {
+    const s = new Spread<string>({ holdMs: 2000, maxHoldMs: 60_000, newcomerPieces: 0, patienceMs: 8000, pauseMs: 1000 })
+    for (let i = 0; i < 4; i++) s.sent('a', i)
+    expect(s.decide('b', 1, 0, undefined)).toBe('hold')
+    expect(s.decide('d', 2, 0, undefined)).toBe('hold')
+    // b gets pieces from others every 0.5 s, except during a pause from 4000 to 7000.
+    const news = (from: number, to: number): void => { for (let t = from; t <= to; t += 500) s.has('b', 100 + t / 500, t) }
+    news(0, 4000)
+    expect(s.decide('b', 1, 5000, 0)).toBe('hold')
+    news(7000, 10_500)
+    // Patience would have run out at 8000; the 3 s pause moves it to 11000.
+    expect(s.decide('b', 1, 9000, 0)).toBe('hold')
+    expect(s.recheckAt('b', 1, 0, 10_500)).toBe(11_000)
+    expect(s.decide('b', 1, 11_000, 0)).toBe('patience')
+  })
+
+  it('takes a silent swarm for a pause only after peers have passed pieces on, and only while others wait too', () => {
+    // Nobody has passed a piece on yet (pieces that peers brought along in their bitfield do not count): b and d
+    // may not reach the others at all; they are starved as before.
+    const s = new Spread<string>({ holdMs: 2000, maxHoldMs: 10_000, newcomerPieces: 0, patienceMs: 60_000, pauseMs: 1000, random: () => 0 })
+    for (let i = 0; i < 8; i++) s.has('a', i, 0, true)
+    expect(s.decide('b', 1, 0, undefined)).toBe('hold')
+    expect(s.decide('d', 2, 0, undefined)).toBe('hold')
+    expect(s.decide('b', 1, 2000, 0)).toBe('starved')
+    // Pieces were passed on, then silence, but b alone waits: the others have nothing left to fetch.
+    const t = new Spread<string>({ holdMs: 2000, maxHoldMs: 10_000, newcomerPieces: 0, patienceMs: 60_000, pauseMs: 1000, random: () => 0 })
+    for (let i = 0; i < 8; i++) t.has('a', i, 0)
+    expect(t.decide('b', 1, 0, undefined)).toBe('hold')
+    expect(t.decide('b', 1, 2000, 0)).toBe('starved')
   })
 
   it('holds nothing with holdMs 0', () => {
