@@ -22,9 +22,12 @@
  *     same rounds, alternating which goes first (A/B: the machine's load changes between runs)
  *
  * Logged per round (stderr): the publisher's requests served by reason (engine/spread.ts ServeReason: `only`, no other
- * peer held the piece; `newcomer`, `starved`, `max`, `patience`: which hold ran out), and the links between visitors
- * every 2 s ((the visitors' connected peers summed - the seeder's) / 2, with the seeder's peers in brackets): where
- * extra copies go, and whether visitors could reach each other in time.
+ * peer held the piece; `newcomer`, `starved`, `max`, `patience`: which hold ran out; the pauses that kept starved
+ * checks waiting), and the links between visitors every 2 s ((the visitors' connected peers summed - the seeder's) /
+ * 2, with the seeder's peers in brackets): where extra copies go, and whether visitors could reach each other in
+ * time. Also the seeder's packets on the wire against its payload, and the UDP datagrams dropped by full receive
+ * buffers on the visitors' side (SCTP sends them again: with 16 visitors on 2 cores the wire carried 1.4-1.7 times
+ * the payload on 2026-12-04, against 1.1 with one visitor).
  * OFFLOAD_TRACE=/tmp/trace.log writes every message the publisher's seeder receives and every block it sends, timed
  * (bench/lib/seeder-process.mjs), and each request it serves with the reason and the copies other peers held then.
  * Needs root inside the namespace (scripts/in-netns.sh as root: `npm run bench`), for the seeder's namespace.
@@ -110,6 +113,14 @@ const SITES = {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** This namespace's UDP counters (/proc/net/snmp: InDatagrams, RcvbufErrors, ...). */
+async function udpStats () {
+  const lines = (await readFile('/proc/net/snmp', 'utf8')).split('\n').filter((l) => l.startsWith('Udp:'))
+  const keys = lines[0].split(/\s+/).slice(1)
+  const vals = lines[1].split(/\s+/).slice(1).map(Number)
+  return Object.fromEntries(keys.map((k, i) => [k, vals[i]]))
+}
+
 /** The engine's figures in a visitor's page (`window.peersite`, loader/main.ts); undefined before it starts. */
 async function visitorStats (page) {
   return await page.evaluate(() => {
@@ -123,6 +134,7 @@ async function visitorStats (page) {
 /** `n` visitors of the site at `url`, arriving `stagger` ms apart; their figures and the seeder's. */
 async function visit ({ n, stagger, browser, seeder, log, closers, length, url }) {
   const load = loadavg()[0]
+  const udp0 = await udpStats()
   // Every context and tab is made first (that takes a while on a busy machine), then they navigate `stagger` apart.
   const visitors = []
   for (let i = 0; i < n; i++) {
@@ -184,6 +196,11 @@ async function visit ({ n, stagger, browser, seeder, log, closers, length, url }
   await sleep(300) // packets in flight reach the counter
   const wire = await seeder.wireBytes()
   const own = (await seeder.stats()).uploaded
+  // Where the wire's bytes beyond the payload go: datagrams the visitors' side dropped (full receive buffers of
+  // Chromiums too busy to read; visitor-to-visitor traffic included) are sent again by SCTP.
+  const udp1 = await udpStats()
+  log(`  on the wire: ${wire} B in ${seeder.wirePackets()} packets (payload ${own} B); UDP datagrams dropped on the visitors' side: ` +
+    `${udp1.RcvbufErrors - udp0.RcvbufErrors} of ${udp1.InDatagrams - udp0.InDatagrams}`)
   const downloaded = visitors.reduce((sum, v) => sum + (v.stats?.downloaded ?? 0), 0)
   const complete = visitors.filter((v) => v.doneAt !== undefined).length
   const doneTimes = visitors.map((v) => v.doneAt ?? Infinity)
@@ -270,7 +287,8 @@ export async function run ({
               `${fmt(res.fromVisitors * 100, 0)}% from visitors, ${res.complete}/${n} complete, slowest ${fmt(res.slowestMs, 0)} ms`)
             if (res.spread !== undefined) {
               log(`  publisher's requests served: ${Object.entries(res.spread.served).filter(([, c]) => c > 0).map(([r, c]) => `${r} ${c}`).join(', ')} ` +
-                `(${res.spread.duplicates} while another peer held the piece; ${res.spread.held} held at least once)`)
+                `(${res.spread.duplicates} while another peer held the piece; ${res.spread.held} held at least once` +
+                `${res.spread.pauses !== undefined ? `; ${res.spread.pauses} pauses, ${res.spread.pauseHeld} starved checks held by one` : ''})`)
             }
             log(`  links between visitors (seeder's peers) every 2 s: ${res.links.map((l) => `${l.links}(${l.seeder})`).join(' ')}`)
             for (const v of res.perVisitor) {

@@ -24,14 +24,14 @@ const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((p) => ex
 const UNSHARE = ['/usr/bin/unshare', '/bin/unshare'].find((p) => existsSync(p)) ?? 'unshare'
 let counter = 0
 
-/** Bytes received and sent on interface `dev` of this process's network namespace (/proc/net/dev). */
+/** Bytes received and sent, and packets received, on interface `dev` of this process's network namespace (/proc/net/dev). */
 export async function interfaceBytes (dev) {
   const text = await readFile('/proc/net/dev', 'utf8')
   for (const line of text.split('\n')) {
     const [name, rest] = line.split(':')
     if (name?.trim() !== dev || rest === undefined) continue
     const f = rest.trim().split(/\s+/).map(Number)
-    return { rx: f[0], tx: f[8] }
+    return { rx: f[0], tx: f[8], rxPackets: f[1] }
   }
   throw new Error(`no interface ${dev} in /proc/net/dev`)
 }
@@ -81,6 +81,8 @@ export async function startNetnsSeeder ({ siteDir, torrent, trackerPort, tracker
       try { last = await interfaceBytes(hostDev) } catch {} // gone once the seeder exited: its last figure
       return last.rx - start.rx
     },
+    /** Packets it has sent, as of the last wireBytes(). */
+    wirePackets () { return last.rxPackets - start.rxPackets },
     /** The seeder's own figures (payload bytes it counted). */
     async stats () { return (await ask('stats', 'stats')).stats },
     /** Why its hold policy served each request (engine/spread.ts SpreadStats; undefined for an older build). */
