@@ -26,7 +26,7 @@
  * checks waiting), and the links between visitors every 2 s ((the visitors' connected peers summed - the seeder's) /
  * 2, with the seeder's peers in brackets): where extra copies go, and whether visitors could reach each other in
  * time. Also the seeder's packets on the wire against its payload, and the UDP datagrams dropped by full receive
- * buffers on the visitors' side (SCTP sends them again: with 16 visitors on 2 cores the wire carried 1.4-1.7 times
+ * buffers on the visitors' side (SCTP sends them again: with 16 visitors on 2 cores the wire carried 1.2-1.7 times
  * the payload on 2026-12-04, against 1.1 with one visitor).
  * OFFLOAD_TRACE=/tmp/trace.log writes every message the publisher's seeder receives and every block it sends, timed
  * (bench/lib/seeder-process.mjs), and each request it serves with the reason and the copies other peers held then.
