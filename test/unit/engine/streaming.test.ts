@@ -297,11 +297,16 @@ describe('Torrent.read streaming', () => {
     expect(sameBytes(concatBytes(chunks), data)).toBe(true)
     expect(torrent.have!.count).toBe(8) // what the store took; after its first refusal nothing is announced unstored
     expect(torrent.stats().downloaded).toBe(metainfo.length) // read-ahead pieces were held for the reader, not fetched again
-    // Going back to a piece long dropped from memory fetches it again.
+    // Going back to a piece the store refused gets its bytes: fetched again once dropped from memory (the picker had
+    // stopped wanting it), or still from memory. Which one depends on the run: a refused piece is kept in memory
+    // (unstoredPieces of them, the oldest dropped first) only while a reader still wants it, and whether the reader
+    // had moved past it when the store's refusal came depends on how the blocks and the reads interleaved (a loaded
+    // CI run kept piece 100; most runs drop it, and then a piece the picker no longer wanted must be fetched again, or
+    // this read never ends). Never fetched twice, never in part.
     const again: Uint8Array[] = []
     for await (const chunk of torrent.read(100 * PIECE + 5, 10)) again.push(chunk)
     expect(sameBytes(concatBytes(again), data.subarray(100 * PIECE + 5, 100 * PIECE + 15))).toBe(true)
-    expect(torrent.stats().downloaded).toBe(metainfo.length + PIECE)
+    expect([metainfo.length, metainfo.length + PIECE]).toContain(torrent.stats().downloaded)
   })
 })
 
