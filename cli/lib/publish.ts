@@ -11,7 +11,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { encode as toMagnetURI } from 'magnet-uri'
 import { ArgumentError, UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
-import { fileNameProblem, platformRules, type NameRules } from '../../engine/metainfo/names.js'
+import { fileNameProblem, isAscii, platformRules, type NameRules } from '../../engine/metainfo/names.js'
 import { POINTER_MAX_SEQ } from '../../engine/constants.js'
 import { btpkMagnet, pointerFromJson, pointerId, pointerToJson, signPointer, type PointerRecordJson, type VerifiedPointer } from '../../engine/pointer/index.js'
 import { equalBytes } from '../../engine/util/bytes.js'
@@ -291,12 +291,6 @@ function fileNameWarning (paths: readonly string[]): string | undefined {
 
 /** Windows' rules without its case folding (fileNameWarning, for paths whose folding macOS' rules have covered). */
 const WINDOWS_NAMES_ONLY: NameRules = { ...platformRules('win32'), caseInsensitive: false }
-
-// eslint-disable-next-line no-control-regex
-const ASCII_ONLY = /^[\u0000-\u007f]*$/
-function isAscii (path: string): boolean {
-  return ASCII_ONLY.test(path)
-}
 
 /**
  * BEP 44: "the sequence number seq must be monotonically increasing for each update". Time based (milliseconds), so

@@ -132,6 +132,11 @@ function nameKey (rules: NameRules): (name: string) => string {
 // eslint-disable-next-line no-control-regex
 const ASCII = /^[\u0000-\u007f]*$/
 
+/** Whether `name` is all ASCII: nothing in it folds but its letters' case, and no Unicode form changes it. */
+export function isAscii (name: string): boolean {
+  return ASCII.test(name)
+}
+
 /**
  * NTFS compares names by upper-casing each UTF-16 unit through its upcase table, a simple (one code point to one)
  * mapping: "ß" stays "ß", and the Kelvin sign K, the Ohm sign Ω and "İ" are upper case already, so they are not
@@ -139,7 +144,7 @@ const ASCII = /^[\u0000-\u007f]*$/
  * point becomes it; any other stays.
  */
 function upcase (name: string): string {
-  if (ASCII.test(name)) return name.toUpperCase()
+  if (isAscii(name)) return name.toUpperCase()
   let out = ''
   for (const ch of name) {
     const up = ch.toUpperCase()
@@ -156,7 +161,7 @@ function upcase (name: string): string {
  */
 const NORMALIZED_RUN = /[^\u2000-\u2fff\uf900-\ufaff\u{2f800}-\u{2fa1f}]+/gu
 function normalizeName (name: string): string {
-  if (ASCII.test(name)) return name
+  if (isAscii(name)) return name
   return name.replace(NORMALIZED_RUN, (run) => run.normalize('NFD'))
 }
 
