@@ -237,15 +237,21 @@ it('refusals for a limit do not count as malformed messages: an honest client wi
   expect(warnings).toEqual([])
 })
 
-it('the tracker holds at most maxSwarms swarms: a new one is refused, the ones it holds are served, a left one makes room', async () => {
-  // Swept for empty swarms at every refusal here; SWEEP_INTERVAL_MS below.
-  const t = await tracker({ maxSwarms: 3, sweepIntervalMs: 0 })
-  const hash = (i: number): string => String(i).padStart(20, 'g')
+/** A tracker of at most 3 swarms, and a socket `a` that has filled them: swarms hash(0) to hash(2). */
+async function fullTracker (sweepIntervalMs: number, pad: string): Promise<{ t: TrackerServer, a: Awaited<ReturnType<typeof connect>>, hash: (i: number) => string }> {
+  const t = await tracker({ maxSwarms: 3, sweepIntervalMs })
+  const hash = (i: number): string => String(i).padStart(20, pad)
   const a = await connect(t)
   for (let i = 0; i < 3; i++) {
     a.ws.send(announce('A', { info_hash: hash(i) }))
     expect(await a.next()).toMatchObject({ action: 'announce', info_hash: hash(i) })
   }
+  return { t, a, hash }
+}
+
+it('the tracker holds at most maxSwarms swarms: a new one is refused, the ones it holds are served, a left one makes room', async () => {
+  // Swept for empty swarms at every refusal here; SWEEP_INTERVAL_MS below.
+  const { t, a, hash } = await fullTracker(0, 'g')
   const b = await connect(t)
   b.ws.send(announce('B', { info_hash: hash(3) }))
   expect(await b.next()).toEqual({ action: 'announce', 'failure reason': 'this tracker holds at most 3 swarms', info_hash: hash(3) })
@@ -265,13 +271,7 @@ it('the tracker holds at most maxSwarms swarms: a new one is refused, the ones i
 })
 
 it('at maxSwarms, empty swarms are swept at most once per interval, not for each refused announce (each sweep walks every swarm)', async () => {
-  const t = await tracker({ maxSwarms: 3, sweepIntervalMs: 3_600_000 })
-  const hash = (i: number): string => String(i).padStart(20, 'e')
-  const a = await connect(t)
-  for (let i = 0; i < 3; i++) {
-    a.ws.send(announce('A', { info_hash: hash(i) }))
-    expect(await a.next()).toMatchObject({ action: 'announce', info_hash: hash(i) })
-  }
+  const { a, hash } = await fullTracker(3_600_000, 'e')
   // The first refusal sweeps (nothing to drop yet).
   a.ws.send(announce('A', { info_hash: hash(3) }))
   expect(await a.next()).toMatchObject({ 'failure reason': 'this tracker holds at most 3 swarms' })
