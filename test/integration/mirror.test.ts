@@ -148,16 +148,20 @@ describe('peersite mirror', () => {
 })
 
 describe('peersite mirror <site key>', () => {
-  it('follows the key to its newest version, keeps the previous one, and reopens both after a restart', async () => {
+  /**
+   * A tracker, a folder and a site key: publish(name, files) publishes examples/hello plus `files` under that key as
+   * its next version, and online(version, name) seeds the version and its pointer record, as its publisher would.
+   */
+  async function keyedSite () {
     const tracker = await startTrackerServer({ intervalMs: 2_000 })
     cleanups.push(async () => await tracker.close())
     const tmp = await makeTempDir('peersite-mirror-key-')
     cleanups.push(async () => await tmp.cleanup())
     const loaderDir = await makeLoaderDir(tmp.path)
     const keyFile = join(tmp.path, 'keys', 'site.key')
-    const publish = async (name: string, about: string): Promise<PublishResult> => {
+    const publish = async (name: string, files: Record<string, string>): Promise<PublishResult> => {
       const site = await copyHello(tmp.path, name)
-      await writeFile(join(site, 'about.html'), about)
+      for (const [path, text] of Object.entries(files)) await writeFile(join(site, path), text)
       return await publishSite({ dir: site, out: join(tmp.path, `${name}-out`), trackers: [tracker.url], loaderDir, keyFile, stateDir: join(tmp.path, 'publisher-state') })
     }
     const online = async (version: PublishResult, name: string): Promise<void> => {
@@ -166,14 +170,19 @@ describe('peersite mirror <site key>', () => {
       const seeder = await startSeeder({ metainfo: version.metainfo, root: version.plan.site.root, trackers: [trackerUrlFor(tracker, `${name}-site`)], rtcConfig, pointer: ptr.siteExchange, announceIntervalMs: 2_000 })
       cleanups.push(async () => await seeder.close())
     }
-    const v1 = await publish('v1', '<h1>About, version 1</h1>\n')
+    return { tracker, tmp, publish, online }
+  }
+
+  it('follows the key to its newest version, keeps the previous one, and reopens both after a restart', async () => {
+    const { tracker, tmp, publish, online } = await keyedSite()
+    const v1 = await publish('v1', { 'about.html': '<h1>About, version 1</h1>\n' })
     await online(v1, 'v1')
     const key = toHex(v1.pointer!.publicKey)
     const store = join(tmp.path, 'mirror')
     const first = await mirror(tracker, store, 'mirror-1', [key])
     await expect.poll(() => first.sites().map((s) => `${s.infoHash}:${s.state()}`), { timeout: 60_000, interval: 200 }).toEqual([`${v1.infoHash}:seeding`])
 
-    const v2 = await publish('v2', '<h1>About, version 2</h1>\n')
+    const v2 = await publish('v2', { 'about.html': '<h1>About, version 2</h1>\n' })
     expect(v2.pointer!.seq).toBeGreaterThan(v1.pointer!.seq)
     await online(v2, 'v2')
     await expect.poll(() => first.sites().map((s) => `${s.infoHash}:${s.state()}`), { timeout: 60_000, interval: 200 })
@@ -191,23 +200,7 @@ describe('peersite mirror <site key>', () => {
   })
 
   it('on macOS, a new version whose names collide is not mirrored and evicts nothing (--keep 1)', async () => {
-    const tracker = await startTrackerServer({ intervalMs: 2_000 })
-    cleanups.push(async () => await tracker.close())
-    const tmp = await makeTempDir('peersite-mirror-key-')
-    cleanups.push(async () => await tmp.cleanup())
-    const loaderDir = await makeLoaderDir(tmp.path)
-    const keyFile = join(tmp.path, 'keys', 'site.key')
-    const publish = async (name: string, extra: Record<string, string>): Promise<PublishResult> => {
-      const site = await copyHello(tmp.path, name)
-      for (const [path, text] of Object.entries(extra)) await writeFile(join(site, path), text)
-      return await publishSite({ dir: site, out: join(tmp.path, `${name}-out`), trackers: [tracker.url], loaderDir, keyFile, stateDir: join(tmp.path, 'publisher-state') })
-    }
-    const online = async (version: PublishResult, name: string): Promise<void> => {
-      const ptr = await startPointerSeeders({ record: version.pointer!, trackers: [trackerUrlFor(tracker, `${name}-pointer`)], rtcConfig, announceIntervalMs: 2_000 })
-      cleanups.push(async () => await ptr.close())
-      const seeder = await startSeeder({ metainfo: version.metainfo, root: version.plan.site.root, trackers: [trackerUrlFor(tracker, `${name}-site`)], rtcConfig, pointer: ptr.siteExchange, announceIntervalMs: 2_000 })
-      cleanups.push(async () => await seeder.close())
-    }
+    const { tracker, tmp, publish, online } = await keyedSite()
     const v1 = await publish('v1', {})
     await online(v1, 'v1')
     const store = join(tmp.path, 'mirror')
