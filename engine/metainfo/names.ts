@@ -123,6 +123,16 @@ function windowsPathProblem (path: string): string | undefined {
   return undefined
 }
 
+/**
+ * Whether two names are one on some disk: equal once case is folded and Unicode forms joined (the widest rules: a
+ * case-insensitive, normalising file system). Two different files linked together (a hard link, a symbolic link) are
+ * not: their names stay apart everywhere.
+ */
+export function foldTogether (a: string, b: string): boolean {
+  const fold = nameKey({ caseInsensitive: true, normalizes: true, windowsNames: false })
+  return fold(a) === fold(b)
+}
+
 /** What two names must share to be one under `rules`: the name itself where nothing folds. */
 function nameKey (rules: NameRules): (name: string) => string {
   const norm = rules.normalizes ? normalizeName : (name: string) => name

@@ -9,7 +9,7 @@ import { dirname, isAbsolute, relative, resolve, sep } from 'node:path'
 import { Bitfield } from '../bitfield.js'
 import { AbortError, StorageError } from '../errors.js'
 import { fileSlices, type FileSlice, type Metainfo, type TorrentFile } from '../metainfo/index.js'
-import { fileNameProblem, type NamePlatform, type NameRules } from '../metainfo/names.js'
+import { fileNameProblem, foldTogether, type NamePlatform, type NameRules } from '../metainfo/names.js'
 import { probeNameRules } from './name-probe.js'
 import { pieceRange, type PieceStore, type PieceStoreInit } from './index.js'
 
@@ -379,11 +379,14 @@ export function fileNamesRefusal (paths: readonly string[], root: string, site =
 }
 
 /**
- * For files that already exist under `root` (a folder to seed): two paths that are one file (same device and inode:
- * A.html and a.html on a case-insensitive file system) are the collision; a file missing is not this check's concern.
+ * For files that already exist under `root` (a folder to seed): two paths whose names differ only in case or Unicode
+ * form and that are one file (same device and inode: A.html and a.html on a case-insensitive file system) are the
+ * collision. Paths of other names that are one file are not: a site may hold a hard link or a symbolic link to
+ * another of its files (publish follows links inside the folder), and each is served as its own path. A file missing
+ * is not this check's concern.
  */
 export async function sameFileRefusal (paths: readonly string[], root: string, site = 'these files'): Promise<StorageError | undefined> {
-  const seen = new Map<string, string>()
+  const seen = new Map<string, string[]>()
   for (const path of paths) {
     let st
     try {
@@ -392,9 +395,11 @@ export async function sameFileRefusal (paths: readonly string[], root: string, s
       continue
     }
     const id = `${st.dev}:${st.ino}`
-    const other = seen.get(id)
+    const others = seen.get(id) ?? []
+    const other = others.find((o) => foldTogether(o, path))
     if (other !== undefined) return new StorageError(`cannot store ${site} here: ${other} and ${path} are the same file in ${root} (names that differ only in case or Unicode form)`, 'ERR_FILE_NAMES')
-    seen.set(id, path)
+    others.push(path)
+    seen.set(id, others)
   }
   return undefined
 }

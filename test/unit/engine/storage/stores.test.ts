@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { link, mkdtemp, readdir, readFile, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises'
+import { link, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, truncate, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -168,15 +168,30 @@ describe('FsStore', () => {
     expect(await readdir(root)).toEqual([])
   })
 
-  it('sameFileRefusal: two paths that are one file on disk (a hard link stands in for A.html and a.html on a case-insensitive disk)', async () => {
+  it('sameFileRefusal: two names differing only in case or Unicode form that are one file on disk (a hard link stands in for A.html and a.html on a case-insensitive disk)', async () => {
     await writeFile(join(root, 'A.html'), 'x')
-    await link(join(root, 'A.html'), join(root, 'b.html'))
     await writeFile(join(root, 'a.html'), 'y')
     expect(await sameFileRefusal(['A.html', 'a.html'], root, 'site (12345678)')).toBeUndefined()
-    const err = await sameFileRefusal(['A.html', 'a.html', 'b.html', 'missing.html'], root, 'site (12345678)')
+    await writeFile(join(root, 'caf\u00e9.html'), 'z')
+    await link(join(root, 'caf\u00e9.html'), join(root, 'cafe\u0301.html'))
+    const err = await sameFileRefusal(['A.html', 'a.html', 'caf\u00e9.html', 'missing.html', 'cafe\u0301.html'], root, 'site (12345678)')
     expect(err).toBeInstanceOf(StorageError)
     expect(err!.code).toBe('ERR_FILE_NAMES')
-    expect(err!.message).toBe(`cannot store site (12345678) here: A.html and b.html are the same file in ${root} (names that differ only in case or Unicode form)`)
+    expect(err!.message).toBe(`cannot store site (12345678) here: caf\u00e9.html and cafe\u0301.html are the same file in ${root} (names that differ only in case or Unicode form)`)
+  })
+
+  it('sameFileRefusal: a site\'s own hard or symbolic links to its files are no collision (publish follows links inside the folder)', async () => {
+    await mkdir(join(root, 'v1'))
+    await writeFile(join(root, 'page.html'), 'x')
+    await writeFile(join(root, 'v1', 'a.html'), 'y')
+    await link(join(root, 'page.html'), join(root, 'copy.html'))
+    await symlink('page.html', join(root, 'alias.html'))
+    await symlink('v1', join(root, 'v2'))
+    expect(await sameFileRefusal(['page.html', 'copy.html', 'alias.html', 'v1/a.html', 'v2/a.html'], root, 'site (12345678)')).toBeUndefined()
+    // Among them, a name differing only in case from a link to the same file still is one.
+    await link(join(root, 'page.html'), join(root, 'Alias.html'))
+    expect((await sameFileRefusal(['page.html', 'alias.html', 'Alias.html'], root, 'site (12345678)'))?.message)
+      .toBe(`cannot store site (12345678) here: alias.html and Alias.html are the same file in ${root} (names that differ only in case or Unicode form)`)
   })
 
   it('keeps BEP 47 padding off the disk: zeros in gaps between files are read back and checked, never written', async () => {
