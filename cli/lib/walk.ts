@@ -110,12 +110,17 @@ function walkDir (root: string, absDir: string, realDir: string, relDir: string,
   } catch (err) {
     throw fsError(err, `folder ${relDir === '' ? root : relDir}`)
   }
+  let utf8Checked = false
   for (const entry of entries) {
     const name = entry.name
     if (name.startsWith('.') && !(relDir === '' && name === WELL_KNOWN)) continue
     const rel = relDir === '' ? name : `${relDir}/${name}`
-    // readdir decodes a name that is not UTF-8 with U+FFFD in place of its bad bytes: a name that does not exist.
-    if (name.includes('\uFFFD')) checkUtf8Names(absDir, relDir)
+    // readdir decodes a name that is not UTF-8 with U+FFFD in place of its bad bytes: a name that does not exist. The
+    // folder is read again as bytes once, whatever the number of such names (once per name was quadratic).
+    if (!utf8Checked && name.includes('\uFFFD')) {
+      checkUtf8Names(absDir, relDir)
+      utf8Checked = true
+    }
     if (name.includes('\\')) throw new UsageError(`cannot publish ${rel}: a file name with a backslash is not portable`)
     // absDir is absolute and normalized, name one segment: joined without join()'s normalizing pass per entry.
     const abs = absDir.endsWith(sep) ? absDir + name : absDir + sep + name
