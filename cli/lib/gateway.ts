@@ -97,8 +97,7 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
     throw describeSystemError(err, `create a temporary folder in ${tmp}${init.tmpDir === undefined ? ' (TMPDIR)' : ''}`)
   }
   let torrent: Torrent
-  /** Why this site is not served (its file names, from peers): set once, and every request in flight is ended. */
-  let refused: Error | undefined
+  /** Aborted, with the reason, when this site is not served (its file names, from peers): every request is ended. */
   const refusal = new AbortController()
   try {
     const parts = init.createDiscovery !== undefined ? { createDiscovery: init.createDiscovery } : swarmParts(init)
@@ -107,7 +106,6 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
       createStore: (m) => init.metainfo !== undefined
         ? new FsStore({ pieceLength: m.pieceLength, length: m.length, root: storeDir, files: m.files, site: siteLabel(m), platform: init.platform })
         : fsStoreOrRefusal(m, storeDir, init.platform, (err) => {
-          refused = err
           refusal.abort(err)
           if (init.onRefused !== undefined) init.onRefused(err)
           else init.onWarning?.(`${err.message}: not served`)
@@ -149,72 +147,56 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
     return await readStream(torrent, file.offset + offset, length, signal, stallMs)
   }
 
+  /**
+   * The answer to one request, not yet written. Rejects once `signal` aborts (the client left, or the site was
+   * refused): what was awaited then is no longer wanted, and handle() decides what, if anything, is sent instead.
+   */
+  const answer = async (req: IncomingMessage, url: URL | undefined, signal: AbortSignal): Promise<Response> => {
+    if (url === undefined) return messagePage(400, 'Bad request', 'The address could not be parsed.')
+    // A browser fetching a service worker script says so (Service Workers §"Service-Worker" header). The gateway
+    // has no worker of its own, and a site's file installed as one would control this origin, so every later site
+    // served on this port, for good: refuse (the --local static server does the same).
+    if (req.headers['service-worker'] !== undefined) return messagePage(403, 'Not a service worker', 'This gateway does not serve service worker scripts.')
+    if (req.method !== 'GET' && req.method !== 'HEAD') return messagePage(405, 'Method not allowed', 'This gateway only answers GET and HEAD.', { Allow: 'GET, HEAD' })
+    let metainfo: Metainfo
+    try {
+      metainfo = await abortable((s) => torrent.ready(s), signal, stallMs)
+    } catch (err) {
+      if (signal.aborted) throw err
+      return messagePage(504, 'No metadata yet', 'No peer has sent this torrent\'s metadata yet. Try again in a moment.')
+    }
+    let prepared: Awaited<ReturnType<typeof siteOf>>
+    try {
+      // Reading `_redirects` may wait for peers: a refusal (or the client leaving) ends this request's wait.
+      prepared = await abortable(async () => await siteOf(metainfo), signal)
+    } catch (err) {
+      if (signal.aborted) throw err
+      return messagePage(504, 'No peer could deliver _redirects', 'The site\'s redirect rules could not be read from peers yet. Try again in a moment.')
+    }
+    const request = new Request(url, { method: req.method, headers: requestHeaders(req), signal })
+    const response = await siteResponse(request, url, relativePath(url, new URL('/', url)) ?? '', prepared.site, open(prepared.files))
+    return relativeRedirect(response, url.origin)
+  }
+
   const handle = async (req: IncomingMessage, res: ServerResponse, base: string, written: Written): Promise<void> => {
     const controller = new AbortController()
     // The client went away (a player seeking, curl interrupted) before the answer was complete: cancel the read.
     res.once('close', () => { if (!res.writableFinished) controller.abort(new AbortError('client disconnected')) })
-    // A refused site answers at once, and a request waiting for it stops waiting.
-    const onRefusal = (): void => { controller.abort(refusal.signal.reason) }
-    refusal.signal.addEventListener('abort', onRefusal, { once: true })
-    res.once('close', () => { refusal.signal.removeEventListener('abort', onRefusal) })
-    const answerRefused = async (): Promise<boolean> => {
-      if (refused === undefined) return false
-      if (!res.headersSent && !res.destroyed) await send(res, messagePage(502, 'Not served', `This site cannot be served here: ${refused.message}.`), written)
-      return true
-    }
-    if (await answerRefused()) return
-    const url = requestUrl(req.url, base)
-    if (url === undefined) {
-      await send(res, messagePage(400, 'Bad request', 'The address could not be parsed.'), written)
-      return
-    }
-    // A browser fetching a service worker script says so (Service Workers §"Service-Worker" header). The gateway
-    // has no worker of its own, and a site's file installed as one would control this origin, so every later site
-    // served on this port, for good: refuse (the --local static server does the same).
-    if (req.headers['service-worker'] !== undefined) {
-      await send(res, messagePage(403, 'Not a service worker', 'This gateway does not serve service worker scripts.'), written)
-      return
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      await send(res, messagePage(405, 'Method not allowed', 'This gateway only answers GET and HEAD.', { Allow: 'GET, HEAD' }), written)
-      return
-    }
-    let metainfo: Metainfo
+    // A refused site answers at once, and a request waiting for it stops waiting (until the answer is written).
+    res.once('close', follow(controller, refusal.signal))
+    let response: Response | undefined
     try {
-      metainfo = await withTimeout((signal) => torrent.ready(signal), stallMs, controller.signal)
-    } catch {
-      if (await answerRefused()) return
-      if (controller.signal.aborted) return
-      await send(res, messagePage(504, 'No metadata yet', 'No peer has sent this torrent\'s metadata yet. Try again in a moment.'), written)
-      return
-    }
-    const request = new Request(url, { method: req.method, headers: requestHeaders(req), signal: controller.signal })
-    if (await answerRefused()) return
-    let prepared
-    try {
-      // Reading `_redirects` may wait for peers: a refusal (or the client leaving) ends that wait.
-      prepared = await new Promise<Awaited<ReturnType<typeof siteOf>>>((resolve, reject) => {
-        siteOf(metainfo).then(resolve, reject)
-        controller.signal.addEventListener('abort', () => { reject(controller.signal.reason) }, { once: true })
-      })
-    } catch {
-      if (await answerRefused()) return
-      if (controller.signal.aborted) return
-      await send(res, messagePage(504, 'No peer could deliver _redirects', 'The site\'s redirect rules could not be read from peers yet. Try again in a moment.'), written)
-      return
-    }
-    const { site, files } = prepared
-    const rel = relativePath(url, new URL('/', url)) ?? ''
-    let response: Response
-    try {
-      response = await siteResponse(request, url, rel, site, open(files))
+      response = await answer(req, requestUrl(req.url, base), controller.signal)
     } catch (err) {
-      if (await answerRefused()) return
-      if (controller.signal.aborted) return
-      throw err
+      if (!controller.signal.aborted) throw err
     }
-    if (await answerRefused()) return
-    await send(res, relativeRedirect(response, url.origin), written)
+    // The one place a stopped request is settled: a refused site's reason replaces whatever answer was ready, and a
+    // client that left gets nothing.
+    if (refusal.signal.aborted) {
+      await response?.body?.cancel().catch(() => {})
+      response = messagePage(502, 'Not served', `This site cannot be served here: ${(refusal.signal.reason as Error).message}.`)
+    }
+    if (response !== undefined) await send(res, response, written)
   }
 
   const server = createServer((req, res) => {
@@ -333,12 +315,10 @@ export async function readRedirectRules (torrent: Torrent, metainfo: Metainfo, s
  */
 export async function readStream (torrent: Torrent, offset: number, length: number, signal: AbortSignal, stallMs: number): Promise<ReadableStream<Uint8Array>> {
   const controller = new AbortController()
-  const onAbort = (): void => controller.abort(signal.reason)
-  if (signal.aborted) onAbort()
-  else signal.addEventListener('abort', onAbort, { once: true })
+  const unfollow = follow(controller, signal)
   const iterator = torrent.read(offset, length, controller.signal)
   const stop = (): void => {
-    signal.removeEventListener('abort', onAbort)
+    unfollow()
     controller.abort(new AbortError('read ended'))
     void iterator.return(undefined).catch(() => {})
   }
@@ -447,18 +427,33 @@ async function drained (res: ServerResponse): Promise<void> {
   })
 }
 
-async function withTimeout<T> (run: (signal: AbortSignal) => Promise<T>, ms: number, outer: AbortSignal): Promise<T> {
+/**
+ * What `run` resolves to, given a signal that aborts when `outer` does or after `ms` (if given). The wait ends then
+ * even if `run` does not heed its signal: a promise several requests share is not ended by one of them leaving.
+ */
+async function abortable<T> (run: (signal: AbortSignal) => Promise<T>, outer: AbortSignal, ms?: number): Promise<T> {
   const controller = new AbortController()
-  const onAbort = (): void => controller.abort(outer.reason)
-  if (outer.aborted) onAbort()
-  else outer.addEventListener('abort', onAbort, { once: true })
-  const timer = setTimeout(() => controller.abort(new AbortError(`timed out after ${ms} ms`)), ms)
+  const unfollow = follow(controller, outer)
+  const timer = ms === undefined ? undefined : setTimeout(() => controller.abort(new AbortError(`timed out after ${ms} ms`)), ms)
   try {
-    return await run(controller.signal)
+    controller.signal.throwIfAborted()
+    // Its listener is on this call's own signal, which nothing holds once the call is over.
+    const aborted = new Promise<never>((_resolve, reject) => {
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true })
+    })
+    return await Promise.race([run(controller.signal), aborted])
   } finally {
     clearTimeout(timer)
-    outer.removeEventListener('abort', onAbort)
+    unfollow()
   }
+}
+
+/** Aborts `controller` with `signal`'s reason when `signal` aborts (at once if it has); returns the undo. */
+function follow (controller: AbortController, signal: AbortSignal): () => void {
+  const onAbort = (): void => controller.abort(signal.reason)
+  if (signal.aborted) onAbort()
+  else signal.addEventListener('abort', onAbort, { once: true })
+  return () => signal.removeEventListener('abort', onAbort)
 }
 
 /**

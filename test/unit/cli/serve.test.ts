@@ -214,6 +214,39 @@ describe('serve gateway', () => {
     await expect.poll(() => signals[0]!.aborted).toBe(true)
   })
 
+  it('a client that leaves while its request waits ends that wait: for the metadata, for _redirects (read on for others)', async () => {
+    // No peer: each request waits for the metadata until its client leaves, and leaves no listener on the torrent.
+    const g = await gateway()
+    for (let i = 0; i < 3; i++) {
+      const client = new AbortController()
+      const pending = fetch(`${g.url}index.html`, { signal: client.signal })
+      await expect.poll(() => g.torrent.listenerCount('metadata')).toBe(1)
+      client.abort()
+      await expect(pending).rejects.toThrow()
+      await expect.poll(() => g.torrent.listenerCount('metadata')).toBe(0)
+    }
+    // The metadata known, `_redirects` not there yet: a client leaving does not end the read that later requests share.
+    const { metainfo: m, data: d } = await makeTorrent([...FILES, { path: '_redirects', data: utf8('/old /docs/ 301\n') }], 64 * 1024)
+    const rules = await gateway({ infoHash: m.infoHash, metainfo: m })
+    const reads: AbortSignal[] = []
+    const read = rules.torrent.read.bind(rules.torrent)
+    rules.torrent.read = (offset, length, signal) => {
+      if (signal !== undefined) reads.push(signal)
+      return read(offset, length, signal)
+    }
+    const client = new AbortController()
+    const pending = fetch(`${rules.url}old`, { redirect: 'manual', signal: client.signal })
+    await expect.poll(() => reads.length).toBe(1)
+    client.abort()
+    await expect(pending).rejects.toThrow()
+    expect(reads[0]!.aborted).toBe(false)
+    await seedInto(rules.torrent, m, d)
+    const res = await fetch(`${rules.url}old`, { redirect: 'manual' })
+    expect(res.status).toBe(301)
+    expect(res.headers.get('location')).toBe('/docs/')
+    expect(reads).toHaveLength(1)
+  })
+
   it('logs each request: its Range, the answer, the bytes sent, and whether the client left early', async () => {
     const entries: RequestLogEntry[] = []
     const g = await gateway({ onRequest: (e) => entries.push(e) })
