@@ -1,8 +1,9 @@
 /** Path helpers for output folders that may not exist yet. */
 import { randomBytes } from 'node:crypto'
-import { mkdir, realpath, stat } from 'node:fs/promises'
+import { mkdir, realpath, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { UsageError } from '../../engine/errors.js'
+import { isAlive, stagingLeftovers } from './signals.js'
 
 /** realpath of `path`, or of its nearest existing ancestor with the rest appended (for folders about to be created). */
 export async function realpathOrNearest (path: string): Promise<string> {
@@ -19,17 +20,42 @@ export async function realpathOrNearest (path: string): Promise<string> {
  * A new folder `prefix` + 6 random hex digits, as mkdtemp names one, but made with the default mode (0777 minus the
  * umask) where mkdtemp makes it 0700: a staging folder renamed into place becomes the output folder, which should get
  * the mode any other tool would give it (a private one is right only for a folder that is always removed).
+ * `label` names that output folder (as the user gave it) when the file system makes no folder there: the staging
+ * folder's own name means nothing to the user.
  */
-export async function makeStagingFolder (prefix: string): Promise<string> {
+export async function makeStagingFolder (prefix: string, label: string): Promise<string> {
   for (let attempt = 0; ; attempt++) {
     const path = `${prefix}${randomBytes(3).toString('hex')}`
     try {
       await mkdir(path)
       return path
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 100) throw err
+      const code = (err as NodeJS.ErrnoException).code
+      // ENOENT though the parent folder is there: a file system that makes no folders (procfs, sysfs).
+      if (code === 'ENOENT' && await stat(dirname(path)).then((s) => s.isDirectory(), () => false)) {
+        throw new UsageError(`cannot create ${label}: the file system of ${dirname(path)} does not allow new folders`)
+      }
+      if (code !== 'EEXIST' || attempt >= 100) throw err
     }
   }
+}
+
+/**
+ * The staging folder of the output folder `out` (`get --out`, `loader --out`), beside it so that it is renamed into
+ * place whole: `.<name>.peersite-partial-<pid>-XXXXXX`, made after the folders above `out`. A run that was killed
+ * (SIGKILL, a crash, a power cut) leaves its staging folder behind; the next run for the same `out` removes those
+ * whose process is gone (and those of an earlier `loader --out`, named `...-<pid>` alone). A folder whose process
+ * still runs (another run into the same place) is left alone.
+ */
+export async function makeOutputStaging (out: string, label: string): Promise<string> {
+  await makeFolders(dirname(out))
+  const prefix = `.${basename(out)}.peersite-partial-`
+  for (const rest of await stagingLeftovers(out, prefix)) {
+    const pid = Number(/^(\d+)(?:-|$)/.exec(rest)?.[1])
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue
+    await rm(join(dirname(out), prefix + rest), { recursive: true, force: true })
+  }
+  return await makeStagingFolder(join(dirname(out), `${prefix}${process.pid}-`), label)
 }
 
 /**

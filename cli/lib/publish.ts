@@ -405,7 +405,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
   })
   try {
     await makeFolders(dirname(plan.out))
-    staging = await makeStagingFolder(join(dirname(plan.out), `${stagingPrefix(plan.out)}${process.pid}-`))
+    staging = await makeStagingFolder(join(dirname(plan.out), `${stagingPrefix(plan.out)}${process.pid}-`), `the output folder ${plan.out}`)
   } catch (err) {
     forget()
     throw describeSystemError(err, `create the output folder ${plan.out}`)

@@ -4,7 +4,7 @@
  * over `ws` and node-datachannel.
  */
 import { open, readdir, rename, rm, rmdir } from 'node:fs/promises'
-import { basename, dirname, join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { Bitfield, fullBitfield } from '../../engine/bitfield.js'
 import { CombinedDiscovery } from '../../engine/discovery/combined.js'
 import { createNodeTrackerDiscovery } from '../../engine/discovery/node.js'
@@ -26,8 +26,7 @@ import type { PointerExchange } from '../../engine/pointer-exchange.js'
 import type { Peer } from '../../engine/wire/peer.js'
 import type { BtNetwork } from './bt-network.js'
 import { isWebSocketTracker } from './trackers.js'
-import { isAlive, stagingLeftovers } from './signals.js'
-import { makeFolders, makeStagingFolder } from './paths.js'
+import { makeFolders, makeOutputStaging } from './paths.js'
 
 /** Peers, bytes up and down, rates, verified bytes: the engine's figures. */
 export type SwarmStats = TorrentStats
@@ -178,9 +177,7 @@ export async function download (opts: SwarmOptions & {
   }
   let staging: string
   try {
-    await makeFolders(dirname(out))
-    await removeDeadStaging(out)
-    staging = await makeStagingFolder(join(dirname(out), `${stagingPrefix(out)}${process.pid}-`))
+    staging = await makeOutputStaging(out, `the output folder ${shortPath(out)}`)
   } catch (err) {
     throw describeSystemError(err, `create the output folder ${shortPath(out)}`)
   }
@@ -256,25 +253,6 @@ export async function download (opts: SwarmOptions & {
     throw err
   } finally {
     clearInterval(timer)
-  }
-}
-
-/** Staging folders of `out` are named `.<name>.peersite-partial-<pid>-XXXXXX`, beside it. */
-function stagingPrefix (out: string): string {
-  return `.${basename(out)}.peersite-partial-`
-}
-
-/**
- * A `get` that was killed (SIGKILL, a crash, a power cut) leaves its staging folder behind; the next run for the
- * same --out removes those whose process is gone. A folder whose process still runs (another `get` into the same
- * place) is left alone.
- */
-async function removeDeadStaging (out: string): Promise<void> {
-  const prefix = stagingPrefix(out)
-  for (const rest of await stagingLeftovers(out, prefix)) {
-    const pid = Number(/^(\d+)-/.exec(rest)?.[1])
-    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue
-    await rm(join(dirname(out), prefix + rest), { recursive: true, force: true })
   }
 }
 

@@ -1,11 +1,11 @@
 /** `peersite loader --out DIR`: the generic loader as static files, for a wildcard host (`*.sites.example`). */
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
+import { readdir, rename, rm, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
 import { UsageError } from '../../engine/errors.js'
 import { MANIFEST_FILE } from '../../worker/protocol.js'
 import { addedFiles, copyAddedFiles, keptLine } from '../lib/output-folder.js'
 import { buildGenericLoader, GENERIC_LOADER_FILES } from '../lib/generic-loader.js'
-import { makeFolders } from '../lib/paths.js'
+import { makeOutputStaging } from '../lib/paths.js'
 import { describeSystemError } from '../lib/system-errors.js'
 import { DEFAULT_TRACKERS, iceConfigFor, validateBrowserTrackers } from '../lib/trackers.js'
 import type { LoaderArgs } from '../commands/loader.js'
@@ -28,17 +28,10 @@ export async function run (argv: LoaderArgs): Promise<void> {
   const kept = foreign.length > 0 ? await addedFiles(out, { names: new Set(GENERIC_LOADER_FILES) }) : []
   const files = await buildGenericLoader({ trackers, rtcConfig, ...(argv.loaderDir !== undefined ? { loaderDir: argv.loaderDir } : {}) })
   // Written beside the folder first and moved in whole: nothing half-written.
-  const staging = join(dirname(out), `.${out.split('/').pop() ?? 'loader'}.peersite-partial-${process.pid}`)
+  let staging: string
   try {
-    await makeFolders(dirname(out))
-    await rm(staging, { recursive: true, force: true })
-    await mkdir(staging)
+    staging = await makeOutputStaging(out, `--out ${argv.out}`)
   } catch (err) {
-    // ENOENT though the parent folder is there: a file system that makes no folders (procfs, sysfs).
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' && await stat(dirname(out)).then((s) => s.isDirectory(), () => false)) {
-      throw new UsageError(`cannot create --out ${argv.out}: the file system of ${dirname(out)} does not allow new folders`)
-    }
     throw describeSystemError(err, `create --out ${argv.out}`)
   }
   try {

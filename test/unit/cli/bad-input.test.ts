@@ -163,12 +163,15 @@ describe('folders a file system will not make', () => {
     // The generic loader's files, as stand-ins (beside the per-site ones the sandbox has).
     await mkdir(join(sandbox.loaderDir, 'gateway'), { recursive: true })
     for (const name of ['index.html', 'peersite.js', 'sw.js']) await writeFile(join(sandbox.loaderDir, 'gateway', name), `/* fake ${name} */\n`)
-    const refused = /cannot create (--out )?\/proc\/peersite-test: the file system of \/proc does not allow new folders$/
+    const refused = /cannot create (--out |the output folder )?\/proc\/peersite-test: the file system of \/proc does not allow new folders$/
     const cases: string[][] = [
       ['loader', '--out', '/proc/peersite-test'],
       ['loader', '--out', '/proc/peersite-test/site'],
       ['publish', site, '--out', '/proc/peersite-test/out', '--no-seed'],
+      // Directly under /proc: the staging folder beside the output is the first folder made (said as the output's).
+      ['publish', site, '--out', '/proc/peersite-test', '--no-seed'],
       ['get', HASH, '--out', '/proc/peersite-test/copy', '--tracker', DEAD_TRACKER, '--no-dht', '--no-tcp'],
+      ['get', HASH, '--out', '/proc/peersite-test', '--tracker', DEAD_TRACKER, '--no-dht', '--no-tcp'],
       ['mirror', HASH, '--dir', '/proc/peersite-test', '--tracker', DEAD_TRACKER, '--no-dht', '--no-tcp']
     ]
     for (const args of cases) expectOneError(await runCli(args, { env, timeoutMs: 20_000 }), refused)

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ownHostNames, startOriginGateway, type OriginGateway } from '../../../cli/lib/origin-gateway.js'
 import { siteIdOf } from '../../../engine/util/site-id.js'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { cliPath, cliSandbox, runCli } from './helpers.js'
 
 const sandbox = cliSandbox('peersite-gateway-cli-')
@@ -204,6 +204,24 @@ describe('peersite loader --out', () => {
     expect(badTracker.code).toBe(2)
     expect(badTracker.stderr).toContain('invalid tracker URL')
   }, 60_000)
+
+  it('removes the staging folders a killed run left beside --out; a running one\'s is kept', async () => {
+    const env = { ...sandbox.env, PEERSITE_LOADER_DIR: await fakeLoader() }
+    const dir = await sandbox.fresh()
+    // The pid of a process that has exited: its staging folders are orphans (the second named as before 0.1).
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid
+    const orphans = [`.sites.peersite-partial-${dead}-AbC123`, `.sites.peersite-partial-${dead}`]
+    const live = `.sites.peersite-partial-${process.pid}-XyZ789`
+    for (const name of orphans) {
+      await mkdir(join(dir, name))
+      await writeFile(join(dir, name, 'index.html'), 'half')
+    }
+    await mkdir(join(dir, live))
+    const ok = await runCli(['loader', '--out', join(dir, 'sites')], { env })
+    expect(ok.stderr).toBe('')
+    expect(ok.code).toBe(0)
+    expect((await readdir(dir)).sort()).toEqual([live, 'sites'])
+  })
 })
 
 describe('peersite gateway (the command)', () => {
