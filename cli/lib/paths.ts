@@ -1,6 +1,6 @@
 /** Path helpers for output folders that may not exist yet. */
 import { randomBytes } from 'node:crypto'
-import { mkdir, realpath, rm, stat } from 'node:fs/promises'
+import { lstat, mkdir, realpath, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { UsageError } from '../../engine/errors.js'
 import { isAlive, stagingLeftovers } from './signals.js'
@@ -44,8 +44,9 @@ export async function makeStagingFolder (prefix: string, label: string): Promise
  * The staging folder of the output folder `out` (`get --out`, `loader --out`), beside it so that it is renamed into
  * place whole: `.<name>.peersite-partial-<pid>-XXXXXX`, made after the folders above `out`. A run that was killed
  * (SIGKILL, a crash, a power cut) leaves its staging folder behind; the next run for the same `out` removes those
- * whose process is gone (and those of an earlier `loader --out`, named `...-<pid>` alone). A folder whose process
- * still runs (another run into the same place) is left alone.
+ * whose process is gone (and those of an earlier `loader --out`, named `...-<pid>` alone), and puts back an earlier
+ * output such a run had moved aside (`...-old`) if nothing took its place. A folder whose process still runs (another
+ * run into the same place) is left alone.
  */
 export async function makeOutputStaging (out: string, label: string): Promise<string> {
   await makeFolders(dirname(out))
@@ -53,7 +54,9 @@ export async function makeOutputStaging (out: string, label: string): Promise<st
   for (const rest of await stagingLeftovers(out, prefix)) {
     const pid = Number(/^(\d+)(?:-|$)/.exec(rest)?.[1])
     if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue
-    await rm(join(dirname(out), prefix + rest), { recursive: true, force: true })
+    const path = join(dirname(out), prefix + rest)
+    if (rest.endsWith('-old') && await lstat(out).then(() => false, () => true)) await rename(path, out)
+    else await rm(path, { recursive: true, force: true })
   }
   return await makeStagingFolder(join(dirname(out), `${prefix}${process.pid}-`), label)
 }

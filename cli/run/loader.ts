@@ -15,30 +15,40 @@ export async function run (argv: LoaderArgs): Promise<void> {
   const trackers = given.length > 0 ? given : [...DEFAULT_TRACKERS]
   const rtcConfig = iceConfigFor(argv.iceServers, trackers)
   const out = resolve(argv.out)
-  let existing: string[] = []
-  try {
-    existing = await readdir(out)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new UsageError(`--out ${argv.out} is a file, not a folder`)
-  }
-  const foreign = existing.filter((f) => !(GENERIC_LOADER_FILES as readonly string[]).includes(f))
-  // An earlier `loader --out` (all its files, and no site's peersite.json): the files added to it since are kept.
-  const earlier = GENERIC_LOADER_FILES.every((f) => existing.includes(f)) && !existing.includes(MANIFEST_FILE)
-  if (foreign.length > 0 && !earlier) throw new UsageError(`--out ${argv.out} holds other files (${foreign.slice(0, 3).join(', ')}): give a new or empty folder`)
-  const kept = foreign.length > 0 ? await addedFiles(out, { names: new Set(GENERIC_LOADER_FILES) }) : []
-  const files = await buildGenericLoader({ trackers, rtcConfig, ...(argv.loaderDir !== undefined ? { loaderDir: argv.loaderDir } : {}) })
-  // Written beside the folder first and moved in whole: nothing half-written.
+  // Written beside the folder first and moved in whole: nothing half-written. The staging folder is made first: that
+  // puts back an earlier output a killed run had moved aside (below), before the folder is read here.
   let staging: string
   try {
     staging = await makeOutputStaging(out, `--out ${argv.out}`)
   } catch (err) {
     throw describeSystemError(err, `create --out ${argv.out}`)
   }
+  let kept: string[]
+  let files: Awaited<ReturnType<typeof buildGenericLoader>>
   try {
+    let existing: string[] = []
+    try {
+      existing = await readdir(out)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new UsageError(`--out ${argv.out} is a file, not a folder`)
+    }
+    const foreign = existing.filter((f) => !(GENERIC_LOADER_FILES as readonly string[]).includes(f))
+    // An earlier `loader --out` (all its files, and no site's peersite.json): the files added to it since are kept.
+    const earlier = GENERIC_LOADER_FILES.every((f) => existing.includes(f)) && !existing.includes(MANIFEST_FILE)
+    if (foreign.length > 0 && !earlier) throw new UsageError(`--out ${argv.out} holds other files (${foreign.slice(0, 3).join(', ')}): give a new or empty folder`)
+    kept = foreign.length > 0 ? await addedFiles(out, { names: new Set(GENERIC_LOADER_FILES) }) : []
+    files = await buildGenericLoader({ trackers, rtcConfig, ...(argv.loaderDir !== undefined ? { loaderDir: argv.loaderDir } : {}) })
     for (const [name, bytes] of files) await writeFile(join(staging, name), bytes)
     await copyAddedFiles(out, staging, kept)
-    await rm(out, { recursive: true, force: true })
+    // Two renames: the earlier output stays whole until the new one is in place (a run killed between them leaves it
+    // at `-old`, for the next run to put back).
+    const old = `${staging}-old`
+    const aside = await rename(out, old).then(() => true, (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return false
+      throw err
+    })
     await rename(staging, out)
+    if (aside) await rm(old, { recursive: true, force: true })
   } catch (err) {
     await rm(staging, { recursive: true, force: true })
     throw err

@@ -205,10 +205,11 @@ describe('peersite loader --out', () => {
     expect(badTracker.stderr).toContain('invalid tracker URL')
   }, 60_000)
 
-  it('removes the staging folders a killed run left beside --out; a running one\'s is kept', async () => {
+  it('cleans up after a killed run: its staging folders are removed, the earlier output it moved aside is put back', async () => {
     const env = { ...sandbox.env, PEERSITE_LOADER_DIR: await fakeLoader() }
     const dir = await sandbox.fresh()
-    // The pid of a process that has exited: its staging folders are orphans (the second named as before 0.1).
+    // The pid of a process that has exited: its staging folders are orphans (the second named as earlier versions of
+    // `loader` named theirs).
     const dead = spawnSync(process.execPath, ['-e', '0']).pid
     const orphans = [`.sites.peersite-partial-${dead}-AbC123`, `.sites.peersite-partial-${dead}`]
     const live = `.sites.peersite-partial-${process.pid}-XyZ789`
@@ -217,10 +218,18 @@ describe('peersite loader --out', () => {
       await writeFile(join(dir, name, 'index.html'), 'half')
     }
     await mkdir(join(dir, live))
-    const ok = await runCli(['loader', '--out', join(dir, 'sites')], { env })
-    expect(ok.stderr).toBe('')
+    // Killed between its two renames: the earlier output, with a file the user added, is aside and `sites` is gone.
+    const aside = join(dir, `.sites.peersite-partial-${dead}-DeF456-old`)
+    await mkdir(aside)
+    for (const name of ['index.html', '404.html', 'sw.js', 'peersite.js', 'peersite-later.js']) await writeFile(join(aside, name), 'earlier')
+    await writeFile(join(aside, 'CNAME'), 'sites.example\n')
+    const out = join(dir, 'sites')
+    const ok = await runCli(['loader', '--out', out], { env })
+    expect(ok.stderr).toBe(`peersite: kept 1 file added to ${out} since it was written: CNAME\n`)
     expect(ok.code).toBe(0)
     expect((await readdir(dir)).sort()).toEqual([live, 'sites'])
+    expect(await readFile(join(out, 'CNAME'), 'utf8')).toBe('sites.example\n')
+    expect(await readFile(join(out, 'index.html'), 'utf8')).toContain('wss://tracker.webtorrent.dev')
   })
 })
 
