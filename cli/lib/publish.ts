@@ -5,7 +5,7 @@
  */
 import { isWebSocketTracker } from './trackers.js'
 import { createHash } from 'node:crypto'
-import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, renameSync, writeFileSync } from 'node:fs'
 import { copyFile, lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { encode as toMagnetURI } from 'magnet-uri'
@@ -25,7 +25,7 @@ import { finishSiteIndex, planSiteIndex, wantsIndex, type BuiltSection, type Sit
 import { buildTorrent, parseTorrentBytes } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
 import { makeFolders, makeStagingFolder, realpathOrNearest } from './paths.js'
-import { interruptedBy, isAlive, stagingLeftovers, undoOnSignal } from './signals.js'
+import { interruptedBy, isAlive, removeNow, stagingLeftovers, undoOnSignal } from './signals.js'
 import { addedFiles, checkAddedFiles, copyAddedFiles, type EarlierOutput } from './output-folder.js'
 import { describeSystemError, systemReason } from './system-errors.js'
 import { loadOrCreateSiteKey, type SiteKey } from './site-key.js'
@@ -400,7 +400,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
         done = true
       }
     }
-    rmSync(done ? old : staging, { recursive: true, force: true, maxRetries: 3 })
+    removeNow(done ? old : staging)
     if (!done) process.stderr.write(`peersite: error: ${interruptedBy(signal)}; nothing was written to ${plan.out}\n`)
   })
   try {

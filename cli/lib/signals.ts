@@ -6,6 +6,7 @@
  * reports a process the signal killed; a command that runs until it is stopped (seeding, serving, a tracker) and
  * then closes cleanly did what it was asked and exits 0 (a service manager stopping it with SIGTERM sees success).
  */
+import { rmSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { constants } from 'node:os'
 import { dirname } from 'node:path'
@@ -53,6 +54,28 @@ export function isAlive (pid: number): boolean {
     return true
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM' // it exists, it is someone else's
+  }
+}
+
+/** How long removeNow() goes on emptying a folder that something still writes into. */
+const REMOVE_NOW_MS = 2000
+
+/**
+ * Removes a folder and what is in it, synchronously (for a signal handler), while writes begun before the signal may
+ * still add files to it: libuv's threads go on with a copy while the main thread is here. Node 20's rmSync empties a
+ * folder once and then only retries removing it, so a file added in between failed it with ENOTEMPTY and left the
+ * folder behind (seen with publish --with-files, Ctrl-C during its copies); each try here empties it again.
+ */
+export function removeNow (path: string): void {
+  const until = Date.now() + REMOVE_NOW_MS
+  for (;;) {
+    try {
+      rmSync(path, { recursive: true, force: true })
+      return
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || Date.now() > until) throw err
+    }
   }
 }
 
