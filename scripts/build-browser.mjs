@@ -21,85 +21,31 @@
  */
 import { build, transform } from 'esbuild'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { dirname, join, relative, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, relative } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { minify as terser } from 'terser'
+import { BUNDLES, TARGET, bundleOptions, root } from './browser-bundles.mjs'
 import { mangleOptions } from './mangle.mjs'
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const outdir = join(root, 'dist', 'browser')
 const args = new Set(process.argv.slice(2))
 const minify = !args.has('--no-minify')
 const sourcemap = args.has('--sourcemap')
 
-const common = {
-  bundle: true,
-  minify,
-  sourcemap,
-  target: 'es2022',
-  platform: 'browser',
-  legalComments: 'none',
-  logLevel: 'warning',
-  // Internal property names, shortened alike in every bundle (scripts/mangle.mjs says which and why these).
-  ...(minify ? mangleOptions() : {}),
-  // Libraries written for Node check these; in the browser they must be constants. PEERSITE_BROWSER: the engine's
-  // Node-only branches (engine/torrent.ts) drop out.
-  define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"', PEERSITE_BROWSER: 'true' }
-}
-
-/**
- * Variants of the loader script and the worker, chosen at build time so that a site's first visit carries only its
- * own code (test/e2e/budget.test.ts): keyed (a site published with --key follows its newest version: loader/follow.ts
- * and worker/version.ts; publish --key ships them under the plain names), gateway (the generic loader's worker,
- * which takes the site from the host name: worker/gateway-source.ts) and plain (a site with no `_redirects` rules, no
- * --spa, no sectioned index and no web seeds, most sites: the rules' parser and matcher, the index's hooks in the
- * worker and the page, and the web seeds' loading are left out, 1.3 KB gzipped; publish ships them under the plain names, and a keyed site never gets
- * them, since a later version may need what they lack).
- */
-const variant = ({ keyed = false, gateway = false, serveLater = false, plain = false } = {}) => ({
-  ...common,
-  define: {
-    ...common.define,
-    PEERSITE_KEYED: String(keyed),
-    PEERSITE_GATEWAY_BUILD: String(gateway),
-    PEERSITE_SERVE_LATER: String(serveLater),
-    PEERSITE_PLAIN: String(plain)
-  }
-})
+// Internal property names, shortened alike in every bundle (scripts/mangle.mjs says which and why these).
+const mangle = minify ? await mangleOptions() : {}
 
 await mkdir(join(outdir, 'gateway'), { recursive: true })
 
-/**
- * Every bundle: [entry, output, format, variant flags]. The loader's scripts are ES modules; the workers and
- * peersite-index.js are classic scripts (IIFEs): module service workers are not everywhere yet (Firefox < 147).
- */
-const BUNDLES = [
-  ['loader/main.ts', 'peersite.js', 'esm', { serveLater: true }],
-  ['loader/main.ts', 'peersite-plain.js', 'esm', { serveLater: true, plain: true }],
-  ['worker/sw.ts', 'sw-plain.js', 'iife', { plain: true }],
-  ['loader/main.ts', 'peersite-keyed.js', 'esm', { keyed: true, serveLater: true }],
-  ['worker/sw.ts', 'sw-keyed.js', 'iife', { keyed: true }],
-  // A keyed site's version following, loaded by peersite.js after the first paint (loader/follow.ts).
-  ['loader/follow.ts', 'peersite-follow.js', 'esm', { keyed: true }],
-  // Loaded by the leader page only for sites with web seeds (BEP 19): not part of other sites' first visit.
-  ['loader/webseed.ts', 'peersite-webseed.js', 'esm', {}],
-  // The loader's second bundle (loader/later.ts): what no first site byte waits for, loaded on demand (loader/lazy.ts).
-  ['loader/later.ts', 'peersite-later.js', 'esm', {}],
-  ['loader/gateway.ts', 'gateway/peersite.js', 'esm', { gateway: true }],
-  ['worker/sw.ts', 'sw.js', 'iife', {}],
-  // The sectioned-index code (issue 16), loaded only by sites published with an index: sw.js imports it with
-  // importScripts, the loader page with import() (a classic script is valid module code), so the small sites'
-  // loader does not carry it.
-  ['worker/index-script.ts', 'peersite-index.js', 'iife', {}],
-  ['worker/sw.ts', 'gateway/sw.js', 'iife', { gateway: true }]
-]
-
-await Promise.all(BUNDLES.map(([entry, out, format, flags]) => build({
-  ...variant(flags),
-  entryPoints: [join(root, entry)],
-  outfile: join(outdir, out),
-  format
+// The bundles and their constants are listed in scripts/browser-bundles.mjs, which mangle.mjs reads too.
+await Promise.all(BUNDLES.map((bundle) => build({
+  ...bundleOptions(bundle),
+  minify,
+  sourcemap,
+  legalComments: 'none',
+  logLevel: 'warning',
+  ...mangle,
+  outfile: join(outdir, bundle[1])
 })))
 
 await tersePass()
@@ -137,7 +83,7 @@ async function minifyHtml (source) {
   let out = ''
   let last = 0
   for (const m of source.matchAll(/<script>([\s\S]*?)<\/script>/g)) {
-    const js = (await transform(m[1], { minify: true, target: common.target, legalComments: 'none' })).code.trim()
+    const js = (await transform(m[1], { minify: true, target: TARGET, legalComments: 'none' })).code.trim()
     out += source.slice(last, m.index) + `<script>${js}</script>`
     last = m.index + m[0].length
   }

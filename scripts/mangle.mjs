@@ -17,13 +17,15 @@
  *
  * The short names are chosen here, by frequency, skipping every identifier that appears anywhere in the browser
  * sources and every built-in's name: a short name can then never meet a property that keeps its own name (esbuild
- * checks that within one build only, not against a cache handed from outside).
+ * checks that within one build only, not against a cache handed from outside). The browser sources are the files
+ * esbuild puts in the browser bundles (its metafile's inputs for every bundle of scripts/browser-bundles.mjs), not
+ * all of engine/: the engine's Node-only files (the TCP transport, node-wrtc, the file store, ...) never reach a
+ * browser, and counting their words moved every bundle's bytes whenever Node-only code changed.
  */
+import { build } from 'esbuild'
 import { readFileSync, readdirSync, statSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+import { join } from 'node:path'
+import { BUNDLES, bundleOptions, root } from './browser-bundles.mjs'
 
 export const MANGLED = [
   // engine/picker
@@ -69,21 +71,44 @@ export const MANGLED = [
 
 const walk = (dir) => readdirSync(dir).flatMap((f) => statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : [join(dir, f)])
 
-/** Every identifier-like word in the browser sources and the built-ins' declarations: never a short name. */
-function takenNames () {
+/**
+ * The source files of the browser bundles, given esbuild's metafiles of their builds: every input of any of them,
+ * once, as paths from the repository root, in a fixed order. Inputs of esbuild's own namespaces (`ns:path`, e.g.
+ * `(disabled):fs` for a package's browser field) are no files.
+ */
+export function bundledSources (metafiles) {
+  const files = new Set()
+  for (const metafile of metafiles) {
+    for (const path of Object.keys(metafile.inputs)) if (!/^[^/]*:/.test(path)) files.add(path)
+  }
+  return [...files].sort()
+}
+
+/** Asks esbuild which files each browser bundle is made of (as scripts/build-browser.mjs builds them, nothing written). */
+export async function browserSources () {
+  const results = await Promise.all(BUNDLES.map((bundle) => build({
+    ...bundleOptions(bundle), minify: true, write: false, metafile: true, logLevel: 'silent'
+  })))
+  return bundledSources(results.map((r) => r.metafile))
+}
+
+/**
+ * Every identifier-like word in the browser sources, the HTML pages' inline scripts and the built-ins'
+ * declarations: never a short name.
+ */
+function takenNames (sources) {
   const taken = new Set()
-  const files = ['engine', 'loader', 'worker'].flatMap((d) => walk(join(root, d))).filter((f) => /\.(ts|html)$/.test(f))
+  const files = [...sources.map((f) => join(root, f)), ...['engine', 'loader', 'worker'].flatMap((d) => walk(join(root, d))).filter((f) => f.endsWith('.html'))]
   const lib = join(root, 'node_modules', 'typescript', 'lib')
   files.push(...readdirSync(lib).filter((f) => /^lib\..*\.d\.ts$/.test(f)).map((f) => join(lib, f)))
   for (const file of files) for (const [word] of readFileSync(file, 'utf8').matchAll(/[A-Za-z_$][\w$]*/g)) taken.add(word)
   return taken
 }
 
-/** The fixed cache: the most used names get the shortest free names. */
-export function mangleCache () {
-  const taken = takenNames()
-  const source = ['engine', 'loader', 'worker'].flatMap((d) => walk(join(root, d))).filter((f) => f.endsWith('.ts'))
-    .map((f) => readFileSync(f, 'utf8')).join('\n')
+/** The fixed cache for the browser sources (browserSources()): the most used names get the shortest free names. */
+export function mangleCache (sources) {
+  const taken = takenNames(sources)
+  const source = sources.map((f) => readFileSync(join(root, f), 'utf8')).join('\n')
   const uses = (name) => source.match(new RegExp(`\\b${name.replace('$', '\\$')}\\b`, 'g'))?.length ?? 0
   const names = [...MANGLED].sort((a, b) => uses(b) * (b.length - 1) - uses(a) * (a.length - 1))
   const first = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_$'
@@ -104,7 +129,7 @@ export function mangleCache () {
 }
 
 /** The esbuild options: rename exactly the listed names, to the same short names in every bundle. */
-export function mangleOptions () {
+export async function mangleOptions () {
   if (new Set(MANGLED).size !== MANGLED.length) throw new Error('scripts/mangle.mjs: a name is listed twice')
-  return { mangleProps: new RegExp(`^(${MANGLED.join('|').replace(/\$/g, '\\$')})$`), mangleCache: mangleCache() }
+  return { mangleProps: new RegExp(`^(${MANGLED.join('|').replace(/\$/g, '\\$')})$`), mangleCache: mangleCache(await browserSources()) }
 }

@@ -53,7 +53,7 @@ function segments (mappings) {
   return lines
 }
 
-const mangle = mangleOptions()
+const mangle = await mangleOptions()
 
 async function measure (entry, format) {
   const result = await build({

@@ -1,6 +1,6 @@
 /**
  * The loader's weight: everything a visitor downloads before the first byte of the site (index.html, peersite.js,
- * sw.js, peersite.json, site.torrent) is at most 34.67 KB gzipped, and the browser bundle holds only the engine core
+ * sw.js, peersite.json, site.torrent) is at most 34.70 KB gzipped, and the browser bundle holds only the engine core
  * and the lean WebSocket-tracker discovery: no bittorrent-tracker, simple-peer, webtorrent or Buffer polyfill.
  *
  * The budget was 40 KB (37.4 KB used) until the work on issues 9 and 10 added, measured per merge: the worker's own
@@ -139,6 +139,10 @@
  * (peersite.js +6 B), and +6 B from the short property names (scripts/mangle.mjs skips every identifier of engine/,
  * whose Node-only files gained the file-name checks); site.torrent is 503-504 B by its creation date: 34,679 B,
  * budget 34.69 KB.
+ * scripts/mangle.mjs then counted only the files esbuild puts in the browser bundles (a Node-only edit no longer moves
+ * the browser bytes): the frequency order of the short names changed, raw bytes down (peersite.js -11 B) but gzip up
+ * (peersite.js +9 B, sw.js +5 B), from 34,676 B measured: 34,690 B, budget 34.70 KB (34,690 B left no room for a 504-B
+ * site.torrent).
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -150,7 +154,7 @@ import { publishSite } from '../../cli/lib/publish.js'
 import { makeTempDir } from '../helpers/tmp.js'
 import { assertLoaderBuilt, loaderDir, repoRoot } from './harness.js'
 
-const BUDGET_BYTES = 34_690
+const BUDGET_BYTES = 34_700
 const FORBIDDEN = /node_modules\/(bittorrent-tracker|simple-peer|@thaunknown\/simple-peer|webtorrent|buffer|readable-stream|events|debug)\//
 
 const gz = (bytes: Uint8Array): number => gzipSync(bytes, { level: 9 }).length
@@ -221,7 +225,7 @@ describe('loader budget', () => {
     expect(main.get('loader/prefetch.ts') ?? 0).toBeLessThan(400)
   })
 
-  it('everything before the first site byte is at most 34.67 KB gzipped', async () => {
+  it('everything before the first site byte is at most 34.70 KB gzipped', async () => {
     assertLoaderBuilt()
     const tmp = await makeTempDir('peersite-budget-')
     try {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
-import { MANGLED, mangleCache } from '../../scripts/mangle.mjs'
+import { MANGLED, browserSources, bundledSources, mangleCache } from '../../scripts/mangle.mjs'
 
 const root = join(import.meta.dirname, '..', '..')
 
@@ -102,15 +102,32 @@ describe('scripts/mangle.mjs: the property names the browser bundles shorten', (
     expect(MANGLED.filter((n) => quoted.has(n))).toEqual([])
   })
 
-  it('gives every listed name its own short name, used nowhere in the browser sources', () => {
-    const cache = mangleCache()
+  it('gives every listed name its own short name, used nowhere in the browser sources', async () => {
+    const sources = await browserSources()
+    const cache = mangleCache(sources)
     const shortNames = Object.values(cache)
     expect(Object.keys(cache).sort()).toEqual([...MANGLED].sort())
     expect(new Set(shortNames).size).toBe(shortNames.length)
     const words = new Set<string>()
-    for (const file of ['engine', 'loader', 'worker'].flatMap((d) => ts.sys.readDirectory(join(root, d), ['.ts']))) {
-      for (const [word] of readFileSync(file, 'utf8').matchAll(/[A-Za-z_$][\w$]*/g)) words.add(word)
+    for (const file of sources) {
+      for (const [word] of readFileSync(join(root, file), 'utf8').matchAll(/[A-Za-z_$][\w$]*/g)) words.add(word)
     }
     expect(shortNames.filter((s) => words.has(s))).toEqual([])
+  })
+
+  it('counts the words of the files in the browser bundles only, so that Node-only code does not move their bytes', async () => {
+    // Every input of every bundle's metafile, once and sorted; esbuild's own namespaces are no files.
+    expect(bundledSources([
+      { inputs: { 'loader/main.ts': {}, 'engine/torrent.ts': {}, '(disabled):fs': {} } },
+      { inputs: { 'worker/sw.ts': {}, 'engine/torrent.ts': {}, 'node_modules/x/index.js': {} } }
+    ])).toEqual(['engine/torrent.ts', 'loader/main.ts', 'node_modules/x/index.js', 'worker/sw.ts'])
+    const sources = await browserSources()
+    for (const file of ['loader/main.ts', 'loader/later.ts', 'worker/sw.ts', 'engine/torrent.ts', 'engine/serving.ts']) {
+      expect(sources, file).toContain(file)
+    }
+    // The engine's Node-only parts never reach a browser.
+    for (const file of ['engine/node.ts', 'engine/transport/node-wrtc.ts', 'engine/transport/tcp.ts', 'engine/extensions/ut_pex.ts']) {
+      expect(sources, file).not.toContain(file)
+    }
   })
 })
