@@ -12,6 +12,7 @@ import { isIP } from 'node:net'
 import type { IncomingMessage } from 'node:http'
 import Server from 'bittorrent-tracker/server'
 import { UsageError } from '../../engine/errors.js'
+import { formatIp, ipv4Mapped, parseIp } from '../../engine/util/ip.js'
 import { describeSystemError } from './system-errors.js'
 
 export interface TrackerServer {
@@ -490,17 +491,12 @@ class GuardedServer extends Server {
  * 2001:db8::1 and 2001:0db8:0:0:ffff::2 are one). Not an IP address (never from a socket): itself.
  */
 export function addressGroup (address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
-  if (mapped !== null) return mapped[1]!
-  if (isIP(address) !== 6) return address
-  const bare = address.split('%')[0]!
-  const [head, tail] = bare.includes('::') ? bare.split('::') as [string, string] : [bare, undefined]
-  const left = head === '' ? [] : head.split(':')
-  const right = tail === undefined || tail === '' ? [] : tail.split(':')
-  // An embedded IPv4 address in the last 32 bits does not reach the first 64: only the groups' count matters.
-  const rightGroups = right.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0)
-  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - rightGroups).fill('0'), ...right]
-  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`
+  // Node names a link-local address with its zone (fe80::1%eth0): the zone is no part of the address's /64.
+  const bytes = address.includes(':') ? parseIp(address.replace(/%.+$/, '')) : undefined
+  if (bytes === undefined) return address
+  const mapped = ipv4Mapped(bytes)
+  if (mapped !== undefined) return formatIp(mapped)
+  return `${formatIp(bytes).split(':').slice(0, 4).join(':')}::/64`
 }
 
 /** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 (how a dual-stack socket reports an IPv4 client). */

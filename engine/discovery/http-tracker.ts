@@ -7,10 +7,10 @@
  * malformed answer is a TrackerError (a warning for the torrent, never a crash).
  */
 import { TRACKER_DEFAULT_INTERVAL_MS, TRACKER_MAX_PEERS, TRACKER_MIN_INTERVAL_MS, TRACKER_REQUEST_TIMEOUT_MS } from '../constants.js'
-import { parseIp } from '../extensions/ut_pex.js'
 import { TrackerError } from '../errors.js'
 import { BencodeError, bdecode, isBytes, isDict, isInt, type BValue } from '../util/bencode.js'
 import { utf8 } from '../util/bytes.js'
+import { parseIp } from '../util/ip.js'
 import { readBodyAtMost } from '../util/read-body.js'
 import { announceUdp } from './udp-tracker.js'
 

@@ -5,9 +5,10 @@
  * engine/extensions/ut_pex.ts; this file is the glue the torrent calls (TorrentInit.pex). WebRTC peers are neither
  * told nor listened to: an address means nothing to a browser. Node-only (it looks at TCP connections).
  */
-import { PEX_FLAGS, PEX_INTERVAL_MS, PexState, UT_PEX, decodePex, encodePex, parseIp, type PexContact } from '../extensions/ut_pex.js'
+import { PEX_FLAGS, PEX_INTERVAL_MS, PexState, UT_PEX, decodePex, encodePex, type PexContact } from '../extensions/ut_pex.js'
 import type { PeerExchangeHooks } from '../torrent.js'
 import { TcpConnection } from '../transport/tcp.js'
+import { parseIp } from '../util/ip.js'
 import type { Peer } from '../wire/peer.js'
 import type { PeerAddress } from './http-tracker.js'
 

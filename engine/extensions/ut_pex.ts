@@ -20,6 +20,7 @@
  */
 import { ProtocolError } from '../errors.js'
 import { BencodeError, bdecode, bencode, isDict } from '../util/bencode.js'
+import { formatIp, parseIp } from '../util/ip.js'
 
 /** BEP 10 extension name advertised in the extended handshake's `m`. */
 export const UT_PEX = 'ut_pex'
@@ -60,47 +61,6 @@ export interface PexAdded extends PexContact {
 export interface PexMessage {
   added: PexAdded[]
   dropped: PexContact[]
-}
-
-/** Parses an IPv4 dotted quad or an IPv6 address (with or without `::`) into its bytes; undefined if invalid. */
-export function parseIp (ip: string): Uint8Array | undefined {
-  if (ip.includes(':')) return parseIpv6(ip)
-  const parts = ip.split('.')
-  if (parts.length !== 4) return undefined
-  const out = new Uint8Array(4)
-  for (let i = 0; i < 4; i++) {
-    const part = parts[i]!
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(part) || Number(part) > 255) return undefined
-    out[i] = Number(part)
-  }
-  return out
-}
-
-function parseIpv6 (ip: string): Uint8Array | undefined {
-  const halves = ip.split('::')
-  if (halves.length > 2) return undefined
-  const groups = (s: string): string[] => (s === '' ? [] : s.split(':'))
-  const head = groups(halves[0]!)
-  const tail = halves.length === 2 ? groups(halves[1]!) : []
-  const missing = 8 - head.length - tail.length
-  if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined
-  const all = [...head, ...new Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...tail]
-  const out = new Uint8Array(16)
-  for (let i = 0; i < 8; i++) {
-    const g = all[i]!
-    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined
-    const v = parseInt(g, 16)
-    out[2 * i] = v >> 8
-    out[2 * i + 1] = v & 0xff
-  }
-  return out
-}
-
-function formatIp (bytes: Uint8Array): string {
-  if (bytes.length === 4) return Array.from(bytes).join('.')
-  const groups: string[] = []
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16))
-  return groups.join(':')
 }
 
 /** The canonical text of a contact (`ip:port`, IPv6 in brackets): a stable key for sets of contacts. */

@@ -348,6 +348,12 @@ it('an IPv6 address counts by its /64 (a household or server can connect from an
   expect(addressGroup('2001:DB8:1:2::9')).toBe(addressGroup('2001:db8:1:2:8::1'))
   expect(addressGroup('2001:db8:1:3::1')).not.toBe(addressGroup('2001:db8:1:2::1'))
   expect(addressGroup('::ffff:203.0.113.7')).toBe('203.0.113.7')
+  // The same mapped address however written (engine/util/ip.ts reads them all to the same bytes).
+  expect(addressGroup('::ffff:cb00:7107')).toBe('203.0.113.7')
+  expect(addressGroup('0:0:0:0:0:FFFF:203.0.113.7')).toBe('203.0.113.7')
+  expect(addressGroup('fe80::1%')).toBe('fe80::1%')
+  expect(addressGroup('::ffff:256.0.113.7')).toBe('::ffff:256.0.113.7')
+  expect(addressGroup('1::2::3')).toBe('1::2::3')
   expect(addressGroup('203.0.113.7')).toBe('203.0.113.7')
   expect(addressGroup('not an address')).toBe('not an address')
 })

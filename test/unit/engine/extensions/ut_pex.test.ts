@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { ProtocolError } from '../../../../engine/errors.js'
 import {
-  PEX_FLAGS, PEX_INTERVAL_MS, PEX_MAX_PEERS, PexState, contactKey, decodePex, encodePex, parseIp
+  PEX_FLAGS, PEX_INTERVAL_MS, PEX_MAX_PEERS, PexState, contactKey, decodePex, encodePex
 } from '../../../../engine/extensions/ut_pex.js'
 import { bencode } from '../../../../engine/util/bencode.js'
 import { utf8 } from '../../../../engine/util/bytes.js'
+import { parseIp } from '../../../../engine/util/ip.js'
 
 const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b)
 const v4 = (i: number): { ip: string, port: number } => ({ ip: `10.0.${i >> 8}.${i & 0xff}`, port: 6881 })
@@ -91,6 +92,9 @@ describe('ut_pex codec', () => {
     expect(parseIp('1:2:3:4:5:6:7::8')).toBeUndefined() // '::' must stand for at least one group
     expect(parseIp('g::1')).toBeUndefined()
     expect(contactKey({ ip: '2001:DB8::1', port: 80 })).toBe('[2001:db8:0:0:0:0:0:1]:80')
+    // An embedded dotted quad is an IPv6 address's last 32 bits (engine/util/ip.ts, shared with the tracker server).
+    expect(contactKey({ ip: '::ffff:1.2.3.4', port: 80 })).toBe('[0:0:0:0:0:ffff:102:304]:80')
+    expect(contactKey({ ip: '64:ff9b::1.2.3.4', port: 80 })).toBe('[64:ff9b:0:0:0:0:102:304]:80')
   })
 })
 
