@@ -54,6 +54,15 @@ describe('the published package', () => {
     expect(files.filter((f) => /engine\/(discovery\/tracker|transport\/simple-peer)\./.test(f))).toEqual([])
   })
 
+  it('has a README whose links work inside the package: to a file it ships, a heading of its own, or a full URL', () => {
+    // docs/ is not shipped (docs/HISTORY.md is the project's dated history, 118 KB): the README links to it on GitHub.
+    const readme = readFileSync(join(root, 'README.md'), 'utf8')
+    const targets = [...readme.matchAll(/\]\(([^)\s]+)\)/g)].map(([, target]) => target!)
+    expect(targets.length).toBeGreaterThan(0)
+    const relative = targets.filter((t) => !/^(#|[a-z]+:)/.test(t)).map((t) => t.split('#')[0]!)
+    expect(relative.filter((path) => !files.includes(path))).toEqual([])
+  })
+
   it('imports only Node built-ins and its own dependencies', () => {
     const builtins = new Set(builtinModules)
     const undeclared: string[] = []
