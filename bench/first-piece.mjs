@@ -48,7 +48,7 @@ async function engineVisit ({ swarm, metainfo, withMetainfo }) {
     const start = performance.now()
     const at = () => performance.now() - start
     torrent = new Torrent({
-      createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: dir, files: m.files }),
+      createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: dir, files: m.files, names: process.platform }),
       createDiscovery: (init) => createDiscovery({ ...init, announce: [url], rtcConfig })
     }, { infoHash: metainfo.infoHash, ...(withMetainfo ? { metainfo } : {}) })
     await new Promise((resolve, reject) => {

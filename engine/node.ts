@@ -4,6 +4,8 @@
  * network: TCP connections and the shared listening port, HTTP/UDP trackers, the mainline DHT, ut_pex over TCP.
  */
 export { FsStore, type FsStoreInit } from './storage/fs.js'
+// FsStoreInit.names for a folder a site's files are written into: its file system's rules, asked of it once.
+export { probeNameRules } from './storage/name-probe.js'
 export { createNodeTrackerDiscovery, type NodeTrackerDiscoveryInit } from './discovery/node.js'
 export { nodeWrtc } from './transport/node-wrtc.js'
 export { TcpConnection, dialTcp } from './transport/tcp.js'

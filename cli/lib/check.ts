@@ -25,7 +25,8 @@ export async function checkSiteFolder (metainfo: Metainfo, root: string, signal?
       problems.set(file.path, { path: file.path, reason: 'missing' })
     }
   }
-  const store = new FsStore({ pieceLength: metainfo.pieceLength, length: metainfo.length, root, files: metainfo.files })
+  // Only read: the files are there, with the names the disk gave them.
+  const store = new FsStore({ pieceLength: metainfo.pieceLength, length: metainfo.length, root, files: metainfo.files, names: 'checked' })
   try {
     const have = await store.checkPieces(metainfo, signal)
     for (let index = 0; index < metainfo.pieceCount; index++) {

@@ -16,6 +16,7 @@ import mime from 'mime'
 import { AbortError, UsageError } from '../../engine/errors.js'
 import type { Metainfo, TorrentFile } from '../../engine/metainfo/index.js'
 import { FsStore } from '../../engine/storage/fs.js'
+import { probeNameRules } from '../../engine/storage/name-probe.js'
 import { siteLabel } from '../../engine/metainfo/names.js'
 import { Torrent, type TorrentComponents, type TorrentStats } from '../../engine/torrent.js'
 import { WebSeeds } from '../../engine/webseed.js'
@@ -96,6 +97,8 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
   } catch (err) {
     throw describeSystemError(err, `create a temporary folder in ${tmp}${init.tmpDir === undefined ? ' (TMPDIR)' : ''}`)
   }
+  // How the temporary folder's file system compares names, asked once (a probe file in peersite's own folder).
+  const names = init.platform ?? probeNameRules(storeDir)
   let torrent: Torrent
   /** Aborted, with the reason, when this site is not served (its file names, from peers): every request is ended. */
   const refusal = new AbortController()
@@ -104,8 +107,8 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
     torrent = new Torrent({
       // Known metainfo: a store this platform cannot make throws here, to the caller. From peers: warned and stopped.
       createStore: (m) => init.metainfo !== undefined
-        ? new FsStore({ pieceLength: m.pieceLength, length: m.length, root: storeDir, files: m.files, site: siteLabel(m), platform: init.platform })
-        : fsStoreOrRefusal(m, storeDir, init.platform, (err) => {
+        ? new FsStore({ pieceLength: m.pieceLength, length: m.length, root: storeDir, files: m.files, site: siteLabel(m), names })
+        : fsStoreOrRefusal(m, storeDir, names, (err) => {
           refusal.abort(err)
           if (init.onRefused !== undefined) init.onRefused(err)
           else init.onWarning?.(`${err.message}: not served`)

@@ -21,7 +21,8 @@ import { parseInfoDictionary, type Metainfo } from '../../engine/metainfo/index.
 import { pointerId, type VerifiedPointer } from '../../engine/pointer/index.js'
 import type { PointerExchange } from '../../engine/pointer-exchange.js'
 import { FsStore } from '../../engine/storage/fs.js'
-import { siteLabel } from '../../engine/metainfo/names.js'
+import { probeNameRules } from '../../engine/storage/name-probe.js'
+import { siteLabel, type NamePlatform, type NameRules } from '../../engine/metainfo/names.js'
 import { Torrent, type TorrentStats } from '../../engine/torrent.js'
 import { toHex } from '../../engine/util/bytes.js'
 import { WebSeeds } from '../../engine/webseed.js'
@@ -103,6 +104,9 @@ export async function startMirror (init: MirrorInit): Promise<Mirror> {
   } catch (err) {
     throw describeSystemError(err, `create the mirror folder ${init.dir}`)
   }
+  // How the mirror folder's file system compares names, asked once (a probe file: engine/storage/name-probe.ts) for
+  // every site's files under it.
+  const names = init.platform ?? probeNameRules(dir)
   const keep = Math.max(1, init.keep ?? MIRROR_KEEP_VERSIONS)
   const state = new PointerStateFile(dir)
   const index = await readIndex(dir)
@@ -127,7 +131,7 @@ export async function startMirror (init: MirrorInit): Promise<Mirror> {
   }
 
   const openSite = async (text: string, infoHash: string, opts: { metainfo?: Metainfo, webSeeds?: readonly string[], trackers: string[], pointer?: PointerExchange<Peer>, seq?: number }): Promise<SiteEntry> =>
-    await openMirroredSite(dir, text, infoHash, { ...init, ...opts, onChange: changed })
+    await openMirroredSite(dir, text, infoHash, { ...init, ...opts, names, onChange: changed })
 
   for (const item of parsed) {
     if (item.source !== undefined) {
@@ -268,6 +272,8 @@ async function openMirroredSite (dir: string, source: string, infoHash: string, 
   webSeeds?: readonly string[]
   pointer?: PointerExchange<Peer>
   seq?: number
+  /** How the mirror folder's file system compares names (probed once by startMirror). */
+  names: NamePlatform | NameRules
   onChange: () => void
 }): Promise<SiteEntry> {
   const folder = join(dir, infoHash)
@@ -294,7 +300,7 @@ async function openMirroredSite (dir: string, source: string, infoHash: string, 
   }
   if (metainfo !== undefined) {
     try {
-      store = new FsStore({ pieceLength: metainfo.pieceLength, length: metainfo.length, root: filesRoot, files: metainfo.files, site: siteLabel(metainfo), platform: opts.platform })
+      store = new FsStore({ pieceLength: metainfo.pieceLength, length: metainfo.length, root: filesRoot, files: metainfo.files, site: siteLabel(metainfo), names: opts.names })
     } catch (err) {
       if (!(err instanceof StorageError) || err.code !== 'ERR_FILE_NAMES') throw err
       // A .torrent given, or an info dictionary saved by an earlier run: this site only is skipped.
@@ -312,7 +318,7 @@ async function openMirroredSite (dir: string, source: string, infoHash: string, 
   let refused = false
   const torrent = new Torrent({
     // From peers, a site whose file names this platform would merge (or refuse) is warned about and not mirrored.
-    createStore: (m) => store ?? fsStoreOrRefusal(m, filesRoot, opts.platform, (err) => {
+    createStore: (m) => store ?? fsStoreOrRefusal(m, filesRoot, opts.names, (err) => {
       refused = true
       setImmediate(() => { void torrent.destroy().finally(() => { refuse(err) }) })
     }),

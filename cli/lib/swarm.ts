@@ -45,7 +45,9 @@ export interface SwarmOptions {
   announceIntervalMs?: number
   /**
    * Whose file-name rules a site's files must meet on disk (engine/metainfo/names.ts): on Windows and macOS, names
-   * that differ only in case (or Unicode form) are one file. Default `process.platform`; tests pass another.
+   * that differ only in case (or Unicode form) are one file. Default: asked of the folder a download writes into, once
+   * (engine/storage/name-probe.ts); tests pass a platform or rules. A seeder writes nothing and asks nothing: its
+   * files are on disk, and two of them that are one file are refused as such (sameFileRefusal).
    */
   platform?: NamePlatform | NameRules
 }
@@ -88,15 +90,15 @@ export async function startSeeder (opts: SwarmOptions & { metainfo: Metainfo, ro
   const { metainfo } = opts
   // The files are there: two of the torrent's paths that are one file here (A.html and a.html where case is ignored)
   // cannot both hold their bytes, and pieces are served from disk without hashing them again. Names the file system
-  // keeps apart are fine, whatever the platform (case-sensitive APFS).
+  // keeps apart are fine, whatever the platform (case-sensitive APFS). This is the check, not a probe of the folder:
+  // seeding writes nothing there.
   const site = siteLabel(metainfo)
-  const same = opts.platform === undefined ? await sameFileRefusal(metainfo.files.map((f) => f.path), resolve(opts.root), site) : undefined
+  const same = await sameFileRefusal(metainfo.files.map((f) => f.path), resolve(opts.root), site)
   if (same !== undefined) throw new UsageError(same.message)
-  const names = opts.platform ?? { caseInsensitive: false, normalizes: false, windowsNames: false }
   const { createDiscovery, pex } = swarmParts(opts)
   const spread = new Spread<Peer>()
   const torrent = new Torrent({
-    createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: resolve(opts.root), files: m.files, platform: names, site }),
+    createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: resolve(opts.root), files: m.files, names: 'checked', site }),
     createDiscovery
   }, {
     infoHash: metainfo.infoHash,
@@ -168,11 +170,12 @@ export async function download (opts: SwarmOptions & {
 }): Promise<{ metainfo: Metainfo, stats: SwarmStats }> {
   const out = resolve(opts.out)
   // How the output's file system compares names, asked once (a probe file: engine/storage/name-probe.ts): the staging
-  // folder is made beside `out`, on the same file system, so its stores take the same rules.
+  // folder is made beside `out`, on the same file system, so its store takes the same rules.
   const platform = opts.platform ?? probeNameRules(dirname(out))
-  // Known up front (a .torrent file): names this file system would merge are refused before any folder is made.
+  // Known up front (a .torrent file): names this file system would merge are refused before any folder is made, and
+  // only here (its store is told they were checked).
   if (opts.metainfo !== undefined) {
-    const refusal = fileNamesRefusal(opts.metainfo.files.map((f) => f.path), dirname(out), siteLabel(opts.metainfo), platform)
+    const refusal = fileNamesRefusal(opts.metainfo.files.map((f) => f.path), platform, siteLabel(opts.metainfo))
     if (refusal !== undefined) throw new UsageError(refusal.message)
   }
   let staging: string
@@ -189,19 +192,22 @@ export async function download (opts: SwarmOptions & {
     if (opts.metainfo !== undefined) await createLayout(staging, opts.metainfo, out)
     const { createDiscovery, pex } = swarmParts(opts)
     let have: Bitfield | undefined
-    if (opts.metainfo !== undefined && opts.reuse !== undefined) {
+    if (opts.metainfo !== undefined) {
       const m = opts.metainfo
-      const old = opts.reuse.metainfo
-      store = new FsStore({ pieceLength: m.pieceLength, length: m.length, root: staging, files: m.files, site: siteLabel(m), platform })
-      // The earlier copy may be on another file system: asked of its own folder, unless the caller gave rules.
-      const source = new FsStore({ pieceLength: old.pieceLength, length: old.length, root: resolve(opts.reuse.root), files: old.files, site: siteLabel(old), platform: opts.platform })
-      try {
-        const copied = await copyPiecesByHash({ meta: old, store: source }, { meta: m, store }, opts.signal)
-        have = new Bitfield(m.pieceCount)
-        for (const i of copied) have.set(i)
-        opts.onReused?.(copied.length)
-      } finally {
-        await source.close()
+      // Its names were refused or accepted above, before any folder was made.
+      store = new FsStore({ pieceLength: m.pieceLength, length: m.length, root: staging, files: m.files, site: siteLabel(m), names: 'checked' })
+      if (opts.reuse !== undefined) {
+        const old = opts.reuse.metainfo
+        // Only read, and each piece copied is hashed again: the earlier copy's folder is neither checked nor probed.
+        const source = new FsStore({ pieceLength: old.pieceLength, length: old.length, root: resolve(opts.reuse.root), files: old.files, site: siteLabel(old), names: 'checked' })
+        try {
+          const copied = await copyPiecesByHash({ meta: old, store: source }, { meta: m, store }, opts.signal)
+          have = new Bitfield(m.pieceCount)
+          for (const i of copied) have.set(i)
+          opts.onReused?.(copied.length)
+        } finally {
+          await source.close()
+        }
       }
     }
     const prepared = store
@@ -275,14 +281,15 @@ async function createLayout (root: string, metainfo: Metainfo, out: string): Pro
 }
 
 /**
- * The store of a torrent whose metadata comes from peers, under `root`. The torrent makes it as the metadata arrives,
- * where a throw would reach no one (an unhandled rejection): for file names this platform would merge or refuse
+ * The store of a torrent whose metadata comes from peers, under `root`, whose file system follows `names` (asked of
+ * the folder once by the caller). The torrent makes it as the metadata arrives, where a throw would reach no one (an
+ * unhandled rejection): for file names this file system would merge or this platform refuse
  * (FsStore's ERR_FILE_NAMES), `refuse` is told why, and an empty memory store stands in until the caller ends the
  * torrent. Nothing is fetched into it that soon, and nothing reaches the disk.
  */
-export function fsStoreOrRefusal (m: Metainfo, root: string, platform: NamePlatform | NameRules | undefined, refuse: (err: StorageError) => void): PieceStore {
+export function fsStoreOrRefusal (m: Metainfo, root: string, names: NamePlatform | NameRules, refuse: (err: StorageError) => void): PieceStore {
   try {
-    return new FsStore({ pieceLength: m.pieceLength, length: m.length, root, files: m.files, site: siteLabel(m), platform })
+    return new FsStore({ pieceLength: m.pieceLength, length: m.length, root, files: m.files, site: siteLabel(m), names })
   } catch (err) {
     if (!(err instanceof StorageError) || err.code !== 'ERR_FILE_NAMES') throw err
     refuse(err)

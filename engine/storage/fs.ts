@@ -10,7 +10,6 @@ import { Bitfield } from '../bitfield.js'
 import { AbortError, StorageError } from '../errors.js'
 import { fileSlices, type FileSlice, type Metainfo, type TorrentFile } from '../metainfo/index.js'
 import { fileNameProblem, foldTogether, type NamePlatform, type NameRules } from '../metainfo/names.js'
-import { probeNameRules } from './name-probe.js'
 import { pieceRange, type PieceStore, type PieceStoreInit } from './index.js'
 
 export interface FsStoreInit extends PieceStoreInit {
@@ -20,10 +19,14 @@ export interface FsStoreInit extends PieceStoreInit {
   /** File handles kept open between operations (least recently used ones are closed first). Default 16. */
   readonly maxOpenFiles?: number
   /**
-   * How the file system compares names (engine/metainfo/names.ts): names that differ only in case (or Unicode form)
-   * may be one file. Default: asked of `root` itself (engine/storage/name-probe.ts); tests pass rules or a platform.
+   * Which of `files`' names this file system would make one file (engine/metainfo/names.ts), said by the caller, as
+   * only it knows where the names come from. Names from a torrent, about to be written: the rules of the folder's
+   * file system (probeNameRules, engine/storage/name-probe.ts, asked once per command and folder) or a platform's
+   * (tests). 'checked': nothing to check here, as the store only reads files already on disk (a seeder: their names
+   * are the disk's own, and sameFileRefusal finds two that are one file) or the caller refused them already with
+   * fileNamesRefusal. The store never asks the disk itself: a probe is a file written into the folder.
    */
-  readonly platform?: NamePlatform | NameRules | undefined
+  readonly names: NamePlatform | NameRules | 'checked'
   /** The site a refusal names ("site (08cc9bb4)": siteLabel); default "these files". */
   readonly site?: string
 }
@@ -71,7 +74,7 @@ export class FsStore implements PieceStore {
     this.#paths = init.files.map((f) => this.#safePath(f.path))
     // Two paths this file system would make one file: the second would overwrite the first, and pieces are read
     // back without hashing them again, so peers would be served the wrong bytes. Refused before anything is written.
-    const refusal = fileNamesRefusal(init.files.map((f) => f.path), init.root, init.site, init.platform)
+    const refusal = init.names === 'checked' ? undefined : fileNamesRefusal(init.files.map((f) => f.path), init.names, init.site)
     if (refusal !== undefined) throw refusal
     this.#ends = init.files.map((f) => f.offset + f.length)
   }
@@ -369,12 +372,12 @@ class PieceHasher {
 }
 
 /**
- * Why `paths` cannot be files side by side under `root` (the one wording of this refusal, ERR_FILE_NAMES): names its
- * file system would make one file (asked of the folder: engine/storage/name-probe.ts, unless `rules` are given) or
- * that Windows refuses. FsStore checks this before writing anything; `get` asks it before making its folder.
+ * Why `paths` cannot be files side by side on a file system with these `rules` (the one wording of this refusal,
+ * ERR_FILE_NAMES): names it would make one file (the rules of a folder: engine/storage/name-probe.ts) or that Windows
+ * refuses. FsStore checks this before writing anything; `get` asks it before making its folder.
  */
-export function fileNamesRefusal (paths: readonly string[], root: string, site = 'these files', rules?: NamePlatform | NameRules): StorageError | undefined {
-  const problem = fileNameProblem(paths, rules ?? probeNameRules(root))
+export function fileNamesRefusal (paths: readonly string[], rules: NamePlatform | NameRules, site = 'these files'): StorageError | undefined {
+  const problem = fileNameProblem(paths, rules)
   return problem === undefined ? undefined : new StorageError(`cannot store ${site} here: ${problem}`, 'ERR_FILE_NAMES')
 }
 

@@ -48,7 +48,7 @@ export interface SlowSeederInit {
 export async function startSlowSeeder (init: SlowSeederInit): Promise<Torrent> {
   const { metainfo } = init
   const torrent = new Torrent({
-    createStore: (m) => new ThrottledStore(new FsStore({ pieceLength: m.pieceLength, length: m.length, root: init.root, files: m.files }), init.bytesPerSecond),
+    createStore: (m) => new ThrottledStore(new FsStore({ pieceLength: m.pieceLength, length: m.length, root: init.root, files: m.files, names: 'checked' }), init.bytesPerSecond),
     createDiscovery: (d) => new TrackerDiscovery({ ...d, announce: init.announce, wrtc: nodeWrtc, rtcConfig, announceIntervalMs: 5_000 })
   }, { infoHash: metainfo.infoHash, metainfo, have: fullBitfield(metainfo.pieceCount) })
   await new Promise<void>((resolve) => {

@@ -155,7 +155,7 @@ describe('seed and get over WebRTC', () => {
 
     // The hostile seeder claims every piece but serves garbage from its folder.
     const hostile = new Torrent({
-      createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: bad, files: m.files }),
+      createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root: bad, files: m.files, names: 'checked' }),
       createDiscovery: (init) => new TrackerDiscovery({ ...init, announce: [trackerUrlFor(tracker, 'hostile')], wrtc: nodeWrtc, rtcConfig })
     }, { infoHash: metainfo.infoHash, metainfo, have: fullBitfield(metainfo.pieceCount) })
     cleanups.push(async () => await hostile.destroy())

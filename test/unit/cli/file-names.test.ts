@@ -3,7 +3,7 @@
  * with one line naming the paths, before anything is written; the platform is passed in, so this runs on Linux.
  * `publish` of such a folder works (browsers do not mind) and warns, naming the files, on every platform.
  */
-import { link, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { link, mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { UsageError } from '../../../engine/errors.js'
@@ -12,7 +12,7 @@ import { MemoryStore } from '../../../engine/storage/memory.js'
 import { download, fsStoreOrRefusal, startSeeder } from '../../../cli/lib/swarm.js'
 import { parseTorrentBytes } from '../../../cli/lib/torrent.js'
 import { makeTorrent } from '../../fixtures/make-torrent.js'
-import { cliSandbox, copyHello, runCli } from './helpers.js'
+import { cliSandbox, copyHello, helloDir, runCli } from './helpers.js'
 import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -55,6 +55,8 @@ describe('get and file names', () => {
   })
 })
 
+const sandbox = cliSandbox('peersite-names-')
+
 describe('seeding and file names', () => {
   it('refuses to seed two of the torrent\'s paths that are one file in the folder (not by platform: by the files)', async () => {
     dir = await makeTempDir()
@@ -68,9 +70,36 @@ describe('seeding and file names', () => {
     expect(err).toBeInstanceOf(UsageError)
     expect((err as Error).message).toBe(`cannot store site (${metainfo.infoHash.slice(0, 8)}) here: A.html and a.html are the same file in ${linked} (names that differ only in case or Unicode form)`)
   })
+
+  it('writes nothing into the site folder: `seed --check` and the seeder only read the files there (no name probe)', async () => {
+    const site = await copyHello(await sandbox.fresh())
+    const published = await runCli(['publish', site, '--no-seed', '--json', '--tracker', 'ws://127.0.0.1:9'], { env: sandbox.env })
+    expect(published.code).toBe(0)
+    // A folder's mtime changes when a file is made or removed in it: set to a day long past, it shows any such file,
+    // however briefly it was there.
+    const past = new Date('2001-02-03T04:05:06Z')
+    const untouched = async (): Promise<void> => {
+      expect((await stat(site)).mtime).toEqual(past)
+      expect((await readdir(site)).sort()).toEqual(listing)
+    }
+    const listing = (await readdir(site)).sort()
+    // A changed file: the check reads every piece and refuses the folder, before anything connects.
+    await writeFile(join(site, 'app.js'), '// shorter')
+    await utimes(site, past, past)
+    const checked = await runCli(['seed', `${site}-peersite`, '--check', '--tracker', 'ws://127.0.0.1:9'], { env: sandbox.env })
+    expect(checked.stderr).toMatch(/does not match the torrent: app\.js \(wrong size\)/)
+    expect(checked.code).toBe(1)
+    await untouched()
+    // The seeder's store over the same folder (as `seed` and `publish` make it), the files put back.
+    await writeFile(join(site, 'app.js'), await readFile(join(helloDir, 'app.js')))
+    await utimes(site, past, past)
+    const { metainfo } = await parseTorrentBytes(new Uint8Array(await readFile(join(`${site}-peersite`, 'site.torrent'))), 'site.torrent')
+    const seeder = await startSeeder({ metainfo, root: site, trackers: [] })
+    await seeder.close()
+    await untouched()
+  }, 30_000)
 })
 
-const sandbox = cliSandbox('peersite-names-')
 
 describe('publish and file names', () => {
   it('publishes a folder holding A.html and a.html, with one warning line naming both', async () => {

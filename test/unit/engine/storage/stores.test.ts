@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { link, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, truncate, unlink, writeFile } from 'node:fs/promises'
+import { link, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, truncate, unlink, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -39,7 +39,7 @@ describeStore('LateStore, attached', async (layout) => {
 describeStore('FsStore', async (layout) => {
   const root = await tempRoot()
   return {
-    store: new FsStore({ ...layout, root }),
+    store: new FsStore({ ...layout, root, names: 'checked' }),
     readFile: async (path) => new Uint8Array(await readFile(join(root, path))),
     cleanup: async () => { await rm(root, { recursive: true, force: true }) }
   }
@@ -48,7 +48,7 @@ describeStore('FsStore', async (layout) => {
 describeStore('FsStore with one open file at a time', async (layout) => {
   const root = await tempRoot()
   return {
-    store: new FsStore({ ...layout, root, maxOpenFiles: 1 }),
+    store: new FsStore({ ...layout, root, maxOpenFiles: 1, names: 'checked' }),
     readFile: async (path) => new Uint8Array(await readFile(join(root, path))),
     cleanup: async () => { await rm(root, { recursive: true, force: true }) }
   }
@@ -90,7 +90,7 @@ describe('FsStore', () => {
   }
 
   async function filled (): Promise<FsStore> {
-    const store = new FsStore({ ...LAYOUT, root })
+    const store = new FsStore({ ...LAYOUT, root, names: 'checked' })
     for (let i = 0; i < pieceCount; i++) await store.put(i, pieceOf(data, LAYOUT, i))
     return store
   }
@@ -100,13 +100,13 @@ describe('FsStore', () => {
 
   it('keeps the data after close', async () => {
     await (await filled()).close()
-    const again = new FsStore({ ...LAYOUT, root })
+    const again = new FsStore({ ...LAYOUT, root, names: 'checked' })
     expect(await again.get(3)).toEqual(pieceOf(data, LAYOUT, 3))
     await again.close()
   })
 
   it('creates zero-length files up front', async () => {
-    const store = new FsStore({ ...LAYOUT, root })
+    const store = new FsStore({ ...LAYOUT, root, names: 'checked' })
     await store.createEmptyFiles()
     expect((await stat(join(root, 'dir/empty'))).size).toBe(0)
     await store.createEmptyFiles() // idempotent
@@ -114,7 +114,7 @@ describe('FsStore', () => {
   })
 
   it('reports a piece never written as ERR_NOT_FOUND', async () => {
-    const store = new FsStore({ ...LAYOUT, root })
+    const store = new FsStore({ ...LAYOUT, root, names: 'checked' })
     const err = await store.get(0).catch((e: unknown) => e)
     expect((err as StorageError).code).toBe('ERR_NOT_FOUND')
     await store.close()
@@ -123,7 +123,7 @@ describe('FsStore', () => {
   it('refuses paths that escape the root', () => {
     for (const path of ['../evil', 'a/../../evil', '/etc/passwd', 'a//b', 'a/./b', 'a\\..\\b']) {
       const files = fileTable([[path, 10]])
-      expect(() => new FsStore({ pieceLength: 16, length: 10, root, files }), path).toThrow(StorageError)
+      expect(() => new FsStore({ pieceLength: 16, length: 10, root, files, names: 'checked' }), path).toThrow(StorageError)
     }
   })
 
@@ -136,29 +136,42 @@ describe('FsStore', () => {
     ]
     for (const [platform, paths, message] of cases) {
       const files = fileTable(paths.map((p) => [p, 10] as const))
-      const err = (() => { try { return new FsStore({ pieceLength: 16, length: files.length * 10, root, files, platform }) } catch (e) { return e } })()
+      const err = (() => { try { return new FsStore({ pieceLength: 16, length: files.length * 10, root, files, names: platform }) } catch (e) { return e } })()
       expect(err, paths.join(' ')).toBeInstanceOf(StorageError)
       expect((err as StorageError).code).toBe('ERR_FILE_NAMES')
       expect((err as Error).message).toMatch(message)
       // The same files are fine where names are bytes: each is its own file.
-      const linux = new FsStore({ pieceLength: 16, length: files.length * 10, root: join(root, platform), files, platform: 'linux' })
+      const linux = new FsStore({ pieceLength: 16, length: files.length * 10, root: join(root, platform), files, names: 'linux' })
       await linux.close()
     }
     expect(await readdir(root)).toEqual([])
   })
 
-  it('follows the rules it is given (a case-insensitive folder on Linux), and by default asks the folder itself', async () => {
+  it('follows the rules it is given: a case-insensitive folder on Linux, or the rules probed of a folder', async () => {
     const files = fileTable([['A.html', 10], ['a.html', 10]])
     const vfat = { caseInsensitive: true, normalizes: false, windowsNames: false }
-    const err = (() => { try { return new FsStore({ pieceLength: 16, length: 20, root, files, platform: vfat, site: 'site (12345678)' }) } catch (e) { return e } })()
+    const err = (() => { try { return new FsStore({ pieceLength: 16, length: 20, root, files, names: vfat, site: 'site (12345678)' }) } catch (e) { return e } })()
     expect((err as Error).message).toBe('cannot store site (12345678) here: A.html and a.html are the same file here (names that differ only in case or Unicode form)')
     // This machine's temporary folder is case-sensitive: both files are kept, each with its own bytes.
-    const probed = new FsStore({ pieceLength: 16, length: 20, root: join(root, 'site'), files })
+    const probed = new FsStore({ pieceLength: 16, length: 20, root: join(root, 'site'), files, names: probeNameRules(join(root, 'site')) })
     await probed.put(0, new Uint8Array(16).fill(1))
     await probed.put(1, new Uint8Array(4).fill(2))
     expect([...await readFile(join(root, 'site', 'A.html'))]).toEqual(new Array(10).fill(1))
     expect([...await readFile(join(root, 'site', 'a.html'))]).toEqual([1, 1, 1, 1, 1, 1, 2, 2, 2, 2])
     await probed.close()
+  })
+
+  it('\'checked\': no name check of its own (files already on disk, or names the caller refused up front), and nothing written', async () => {
+    await writeFile(join(root, 'A.html'), 'x'.repeat(10))
+    const past = new Date('2001-02-03T04:05:06Z')
+    await utimes(root, past, past)
+    const files = fileTable([['A.html', 10], ['a.html', 10]])
+    const store = new FsStore({ pieceLength: 16, length: 20, root, files, names: 'checked' })
+    expect([...await store.get(0, { offset: 0, length: 10 })]).toEqual(new Array(10).fill(120))
+    await store.close()
+    // No file was made or removed in the folder (a name probe would have changed its mtime).
+    expect((await stat(root)).mtime).toEqual(past)
+    expect(await readdir(root)).toEqual(['A.html'])
   })
 
   it('probeNameRules: this machine\'s temporary folder is case-sensitive and keeps Unicode forms apart; nothing is left behind', async () => {
@@ -201,7 +214,7 @@ describe('FsStore', () => {
     const bytes = content(50)
     bytes.fill(0, 10, 16)
     bytes.fill(0, 40, 48)
-    const store = new FsStore({ ...layout, root })
+    const store = new FsStore({ ...layout, root, names: 'checked' })
     for (let i = 0; i < 4; i++) await store.put(i, pieceOf(bytes, layout, i))
     expect((await readdir(root, { recursive: true })).sort()).toEqual(['a', 'c', 'd', 'd/b'])
     expect((await stat(join(root, 'd', 'b'))).size).toBe(24)
@@ -213,14 +226,14 @@ describe('FsStore', () => {
 
   it('rejects a file table that does not fit', () => {
     // Fewer bytes in files than the torrent's length is BEP 47 padding (gaps of zeros); more is a broken table.
-    expect(() => new FsStore({ pieceLength: 16, length: 9, root, files: fileTable([['a', 10]]) })).toThrow(RangeError)
+    expect(() => new FsStore({ pieceLength: 16, length: 9, root, files: fileTable([['a', 10]]), names: 'checked' })).toThrow(RangeError)
   })
 
   it('stores a single-file torrent', async () => {
     const files = fileTable([['site.bin', 2500]])
     const bytes = content(2500, 3)
     const layout = { pieceLength: 1000, length: 2500, files }
-    const store = new FsStore({ ...layout, root })
+    const store = new FsStore({ ...layout, root, names: 'checked' })
     for (let i = 0; i < 3; i++) await store.put(i, pieceOf(bytes, layout, i))
     await store.close()
     expect(new Uint8Array(await readFile(join(root, 'site.bin')))).toEqual(bytes)
@@ -241,7 +254,7 @@ describe('FsStore', () => {
       const bytes = new Uint8Array(await readFile(path))
       bytes[1000] = bytes[1000]! ^ 0xff
       await writeFile(path, bytes)
-      const store = new FsStore({ ...LAYOUT, root })
+      const store = new FsStore({ ...LAYOUT, root, names: 'checked' })
       expect(bitfieldString(await store.checkPieces(metaFor(LAYOUT, data)))).toBe('** **')
       await store.close()
     })
@@ -250,13 +263,13 @@ describe('FsStore', () => {
       await (await filled()).close()
       await unlink(join(root, 'a.txt')) // bytes 0-1499: pieces 0 and 1
       await truncate(join(root, 'd'), 200) // loses bytes 4000-4049: piece 4
-      const store = new FsStore({ ...LAYOUT, root })
+      const store = new FsStore({ ...LAYOUT, root, names: 'checked' })
       expect(bitfieldString(await store.checkPieces(metaFor(LAYOUT, data)))).toBe('  ** ')
       await store.close()
     })
 
     it('reports nothing in an empty folder', async () => {
-      const store = new FsStore({ ...LAYOUT, root })
+      const store = new FsStore({ ...LAYOUT, root, names: 'checked' })
       expect(bitfieldString(await store.checkPieces(metaFor(LAYOUT, data)))).toBe('     ')
       await store.close()
     })
@@ -267,7 +280,7 @@ describe('FsStore', () => {
       const length = 3 * pieceLength - 123
       const layout = { pieceLength, length, files: fileTable([['x', pieceLength + 7], ['y', length - pieceLength - 7]]) }
       const bytes = content(length, 9)
-      const store = new FsStore({ ...layout, root })
+      const store = new FsStore({ ...layout, root, names: 'checked' })
       for (let i = 0; i < 3; i++) await store.put(i, pieceOf(bytes, layout, i))
       expect(bitfieldString(await store.checkPieces(metaFor(layout, bytes)))).toBe('***')
       await store.close()
