@@ -3,27 +3,26 @@
  * never offer pieces it does not have. Sizes are checked first (cheap, and they name the culprit precisely), then
  * every piece's SHA-1 (FsStore.checkPieces).
  */
-import { stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import type { BigIntStats } from 'node:fs'
 import { fileSlices, pieceLengthAt, type Metainfo } from '../../engine/metainfo/index.js'
-import { FsStore } from '../../engine/storage/fs.js'
+import { FsStore, statFiles } from '../../engine/storage/fs.js'
 
 export interface FileProblem {
   readonly path: string
   readonly reason: 'missing' | 'wrong size' | 'modified'
 }
 
-export async function checkSiteFolder (metainfo: Metainfo, root: string, signal?: AbortSignal): Promise<FileProblem[]> {
+/**
+ * `stats`: statFiles of the torrent's paths under `root`, when the caller took them already (`seed` also needs each
+ * file's device and inode numbers: one stat of each file serves both).
+ */
+export async function checkSiteFolder (metainfo: Metainfo, root: string, signal?: AbortSignal, stats?: ReadonlyArray<BigIntStats | undefined>): Promise<FileProblem[]> {
   const problems = new Map<string, FileProblem>()
-  for (const file of metainfo.files) {
-    const path = metainfo.multiFile ? join(root, ...file.path.split('/')) : join(root, file.path)
-    try {
-      const info = await stat(path)
-      if (!info.isFile()) problems.set(file.path, { path: file.path, reason: 'missing' })
-      else if (info.size !== file.length) problems.set(file.path, { path: file.path, reason: 'wrong size' })
-    } catch {
-      problems.set(file.path, { path: file.path, reason: 'missing' })
-    }
+  const known = stats ?? await statFiles(metainfo.files.map((f) => f.path), root)
+  for (const [i, file] of metainfo.files.entries()) {
+    const info = known[i]
+    if (info === undefined || !info.isFile()) problems.set(file.path, { path: file.path, reason: 'missing' })
+    else if (info.size !== BigInt(file.length)) problems.set(file.path, { path: file.path, reason: 'wrong size' })
   }
   // Only read: the files are there, with the names the disk gave them.
   const store = new FsStore({ pieceLength: metainfo.pieceLength, length: metainfo.length, root, files: metainfo.files, names: 'checked' })

@@ -1,4 +1,5 @@
 /** The seeding loop shared by `publish` and `seed`: start, show a live status, stop cleanly on SIGINT/SIGTERM. */
+import type { BigIntStats } from 'node:fs'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import type { PointerRecord } from '../../engine/pointer/index.js'
 import { startPointerSeeders, type PointerSeeders } from './pointer-swarm.js'
@@ -10,6 +11,8 @@ import type { BtNetwork } from './bt-network.js'
 export interface SeedUntilStoppedInit {
   metainfo: Metainfo
   root: string
+  /** statFiles of the torrent's paths under `root`, if taken already (`seed`): not taken again. */
+  stats?: ReadonlyArray<BigIntStats | undefined>
   trackers: string[]
   rtcConfig: RTCConfiguration | undefined
   /** Also closed on shutdown (the --local tracker and static server). */
@@ -36,6 +39,7 @@ export async function seedUntilStopped (init: SeedUntilStoppedInit): Promise<voi
   const seeder = await startSeeder({
     metainfo: init.metainfo,
     root: init.root,
+    stats: init.stats,
     trackers: init.trackers,
     ...(init.rtcConfig !== undefined ? { rtcConfig: init.rtcConfig } : {}),
     ...(pointers !== undefined ? { pointer: pointers.siteExchange } : {}),

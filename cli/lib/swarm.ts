@@ -3,6 +3,7 @@
  * Both are an engine Torrent with a file-system store and the lean WebSocket-tracker discovery (the browser's)
  * over `ws` and node-datachannel.
  */
+import type { BigIntStats } from 'node:fs'
 import { open, readdir, rename, rm, rmdir } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { Bitfield, fullBitfield } from '../../engine/bitfield.js'
@@ -85,15 +86,18 @@ export function swarmParts (opts: SwarmOptions): { createDiscovery: NonNullable<
   return { createDiscovery, ...(pex !== undefined ? { pex } : {}) }
 }
 
-/** Seeds `metainfo` from the files under `root` (the published folder). The files must already match. */
-export async function startSeeder (opts: SwarmOptions & { metainfo: Metainfo, root: string, pointer?: PointerExchange<Peer> }): Promise<Seeder> {
+/**
+ * Seeds `metainfo` from the files under `root` (the published folder). The files must already match. `stats`:
+ * statFiles of the torrent's paths under `root`, if the caller took them already (`seed`, for its check).
+ */
+export async function startSeeder (opts: SwarmOptions & { metainfo: Metainfo, root: string, pointer?: PointerExchange<Peer>, stats?: ReadonlyArray<BigIntStats | undefined> }): Promise<Seeder> {
   const { metainfo } = opts
   // The files are there: two of the torrent's paths that are one file here (A.html and a.html where case is ignored)
   // cannot both hold their bytes, and pieces are served from disk without hashing them again. Names the file system
   // keeps apart are fine, whatever the platform (case-sensitive APFS). This is the check, not a probe of the folder:
   // seeding writes nothing there.
   const site = siteLabel(metainfo)
-  const same = await sameFileRefusal(metainfo.files.map((f) => f.path), resolve(opts.root), site)
+  const same = await sameFileRefusal(metainfo.files.map((f) => f.path), resolve(opts.root), site, opts.stats)
   if (same !== undefined) throw new UsageError(same.message)
   const { createDiscovery, pex } = swarmParts(opts)
   const spread = new Spread<Peer>()

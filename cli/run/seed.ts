@@ -1,8 +1,10 @@
 /** `peersite seed <out-dir | site.torrent>`: check a published folder against its torrent, then seed it. */
+import type { BigIntStats } from 'node:fs'
 import { readFile, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { ArgumentError, UsageError } from '../../engine/errors.js'
 import { checkSiteFolder } from '../lib/check.js'
+import { statFiles } from '../../engine/storage/fs.js'
 import { formatBytes } from '../lib/format.js'
 import { MANIFEST_FILE, OUT_SUFFIX, TORRENT_FILE } from '../lib/publish.js'
 import { nodeVerifier } from '../../engine/pointer/node.js'
@@ -30,12 +32,15 @@ export async function run (argv: SeedArgs): Promise<void> {
   const { torrentPath, outDir } = await locateTorrent(argv.target)
   const { metainfo, trackers: listed } = await readTorrentFile(torrentPath)
   const root = await locateSite(outDir, argv.path)
+  /** One stat of each file: its size for the check, its device and inode numbers for the seeder's same-file refusal. */
+  let stats: Array<BigIntStats | undefined> | undefined
 
   if (argv.check) {
     // On a terminal only: a refusal must stay the one line on stderr.
     const tty = process.stderr.isTTY === true
     if (tty) process.stderr.write(`checking ${metainfo.files.length} files (${formatBytes(metainfo.length)}) against ${torrentPath}`)
-    const problems = await checkSiteFolder(metainfo, root)
+    stats = await statFiles(metainfo.files.map((f) => f.path), root)
+    const problems = await checkSiteFolder(metainfo, root, undefined, stats)
     if (tty) process.stderr.write('\r\x1b[2K')
     if (problems.length > 0) {
       const shown = problems.slice(0, 8).map((p) => `${p.path} (${p.reason})`).join(', ')
@@ -51,7 +56,7 @@ export async function run (argv: SeedArgs): Promise<void> {
   const network = await startBtNetwork(networkInit(argv, trackers))
   process.stdout.write(`seeding ${metainfo.name} from ${root}\n  infohash: ${metainfo.infoHash}\n  trackers: ${trackers.join(' ')}\n  network:  ${network.describe()}\n`)
   if (pointer !== undefined) process.stdout.write(`  address:  ${btpkMagnet(pointer.publicKey, pointer.salt)} (seq ${pointer.seq})\n`)
-  await seedUntilStopped({ metainfo, root, trackers, rtcConfig, network, ...(pointer !== undefined ? { pointer } : {}) })
+  await seedUntilStopped({ metainfo, root, stats, trackers, rtcConfig, network, ...(pointer !== undefined ? { pointer } : {}) })
 }
 
 /**

@@ -4,6 +4,7 @@
  * serves from and what a Node downloader writes into, so the folder is usable as-is afterwards.
  */
 import { createHash } from 'node:crypto'
+import type { BigIntStats } from 'node:fs'
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises'
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path'
 import { Bitfield } from '../bitfield.js'
@@ -382,21 +383,29 @@ export function fileNamesRefusal (paths: readonly string[], rules: NamePlatform 
 }
 
 /**
+ * Each of `paths` under `root` as stat() sees it (links followed; device and inode numbers as bigints, which 64-bit
+ * inode numbers need), or undefined where there is no file. `seed` takes them once, for the check's sizes and for
+ * sameFileRefusal.
+ */
+export async function statFiles (paths: readonly string[], root: string): Promise<Array<BigIntStats | undefined>> {
+  const stats: Array<BigIntStats | undefined> = []
+  for (const path of paths) stats.push(await stat(resolve(root, ...path.split('/')), { bigint: true }).catch(() => undefined))
+  return stats
+}
+
+/**
  * For files that already exist under `root` (a folder to seed): two paths whose names differ only in case or Unicode
  * form and that are one file (same device and inode: A.html and a.html on a case-insensitive file system) are the
  * collision. Paths of other names that are one file are not: a site may hold a hard link or a symbolic link to
  * another of its files (publish follows links inside the folder), and each is served as its own path. A file missing
- * is not this check's concern.
+ * is not this check's concern. `stats`: statFiles(paths, root) if the caller took them already.
  */
-export async function sameFileRefusal (paths: readonly string[], root: string, site = 'these files'): Promise<StorageError | undefined> {
+export async function sameFileRefusal (paths: readonly string[], root: string, site = 'these files', stats?: ReadonlyArray<BigIntStats | undefined>): Promise<StorageError | undefined> {
+  const known = stats ?? await statFiles(paths, root)
   const seen = new Map<string, string[]>()
-  for (const path of paths) {
-    let st
-    try {
-      st = await stat(resolve(root, ...path.split('/')), { bigint: true })
-    } catch {
-      continue
-    }
+  for (const [i, path] of paths.entries()) {
+    const st = known[i]
+    if (st === undefined) continue
     const id = `${st.dev}:${st.ino}`
     const others = seen.get(id) ?? []
     const other = others.find((o) => foldTogether(o, path))

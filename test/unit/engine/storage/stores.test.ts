@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { StorageError } from '../../../../engine/errors.js'
 import { bitfieldString } from '../../../fixtures/bitfield.js'
-import { FsStore, sameFileRefusal } from '../../../../engine/storage/fs.js'
+import { FsStore, sameFileRefusal, statFiles } from '../../../../engine/storage/fs.js'
 import { probeNameRules } from '../../../../engine/storage/name-probe.js'
 import { LateStore } from '../../../../engine/storage/late.js'
 import { attachStore } from '../../../../engine/storage/late-attach.js'
@@ -205,6 +205,19 @@ describe('FsStore', () => {
     await link(join(root, 'page.html'), join(root, 'Alias.html'))
     expect((await sameFileRefusal(['page.html', 'alias.html', 'Alias.html'], root, 'site (12345678)'))?.message)
       .toBe(`cannot store site (12345678) here: alias.html and Alias.html are the same file in ${root} (names that differ only in case or Unicode form)`)
+  })
+
+  it('statFiles and sameFileRefusal: the stats taken once (seed, for its check) are the ones the refusal uses', async () => {
+    await writeFile(join(root, 'A.html'), 'x')
+    await link(join(root, 'A.html'), join(root, 'a.html'))
+    const paths = ['A.html', 'a.html', 'missing.html']
+    const stats = await statFiles(paths, root)
+    expect(stats.map((st) => st?.size)).toEqual([1n, 1n, undefined])
+    // Gone from the disk since: the refusal is decided from the stats it was given, not a second look.
+    await unlink(join(root, 'a.html'))
+    expect((await sameFileRefusal(paths, root, 'site (12345678)', stats))?.message)
+      .toBe(`cannot store site (12345678) here: A.html and a.html are the same file in ${root} (names that differ only in case or Unicode form)`)
+    expect(await sameFileRefusal(paths, root, 'site (12345678)')).toBeUndefined()
   })
 
   it('keeps BEP 47 padding off the disk: zeros in gaps between files are read back and checked, never written', async () => {
