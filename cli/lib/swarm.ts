@@ -115,8 +115,9 @@ export async function startSeeder (opts: SwarmOptions & { metainfo: Metainfo, ro
   torrent.on('warning', (err) => opts.onWarning?.(err.message))
   const close = async (): Promise<void> => { await torrent.destroy() }
   // Ready once a tracker knows us, so a visitor that starts right after is sent to us (bounded: a tracker that
-  // is down must not hold the seeder back; it keeps retrying in the background).
-  await new Promise<void>((resolvePromise) => {
+  // is down must not hold the seeder back; it keeps retrying in the background). With no tracker and no BitTorrent
+  // network there is nobody to tell: ready now.
+  if (opts.trackers.length > 0 || opts.network !== undefined) await new Promise<void>((resolvePromise) => {
     const timer = setTimeout(resolvePromise, SEEDER_ANNOUNCE_WAIT_MS)
     torrent.once('announced', () => {
       clearTimeout(timer)
