@@ -8,6 +8,7 @@
  * bytes, pulled chunk by chunk as the socket drains (backpressure), and aborted when the client goes away (a
  * player seeking drops its connection), which drops the read's priority window in the picker at once.
  */
+import { setMaxListeners } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -102,6 +103,8 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
   let torrent: Torrent
   /** Aborted, with the reason, when this site is not served (its file names, from peers): every request is ended. */
   const refusal = new AbortController()
+  // Each request in flight listens on it (removed when it closes): many at once are no leak, so no warning.
+  setMaxListeners(0, refusal.signal)
   try {
     const parts = init.createDiscovery !== undefined ? { createDiscovery: init.createDiscovery } : swarmParts(init)
     torrent = new Torrent({

@@ -1,6 +1,6 @@
 /** Path helpers for output folders that may not exist yet. */
 import { randomBytes } from 'node:crypto'
-import { lstat, mkdir, realpath, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, readdir, realpath, rename, rm, rmdir, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { UsageError } from '../../engine/errors.js'
 import { isAlive, stagingLeftovers } from './signals.js'
@@ -42,23 +42,52 @@ export async function makeStagingFolder (prefix: string, label: string): Promise
 
 /**
  * The staging folder of the output folder `out` (`get --out`, `loader --out`), beside it so that it is renamed into
- * place whole: `.<name>.peersite-partial-<pid>-XXXXXX`, made after the folders above `out`. A run that was killed
+ * place whole: `.<name>.peersite-partial-<pid>-xxxxxx`, made after the folders above `out`. A run that was killed
  * (SIGKILL, a crash, a power cut) leaves its staging folder behind; the next run for the same `out` removes those
  * whose process is gone (and those of an earlier `loader --out`, named `...-<pid>` alone), and puts back an earlier
- * output such a run had moved aside (`...-old`) if nothing took its place. A folder whose process still runs (another
- * run into the same place) is left alone.
+ * output such a run had moved aside (`...-old`) if nothing took its place (putBack; `onKept` is told of one it keeps).
+ * A folder whose process still runs (another run into the same place), or whose name is not one a run makes, is left
+ * alone.
  */
-export async function makeOutputStaging (out: string, label: string): Promise<string> {
+export async function makeOutputStaging (out: string, label: string, onKept?: (path: string) => void): Promise<string> {
   await makeFolders(dirname(out))
   const prefix = `.${basename(out)}.peersite-partial-`
   for (const rest of await stagingLeftovers(out, prefix)) {
-    const pid = Number(/^(\d+)(?:-|$)/.exec(rest)?.[1])
+    const match = /^(\d+)(?:-[A-Za-z0-9]{6}(-old)?)?$/.exec(rest)
+    if (match === null) continue
+    const pid = Number(match[1])
     if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue
     const path = join(dirname(out), prefix + rest)
-    if (rest.endsWith('-old') && await lstat(out).then(() => false, () => true)) await rename(path, out)
-    else await rm(path, { recursive: true, force: true })
+    if (match[2] === undefined) await rm(path, { recursive: true, force: true })
+    else if (!await putBack(path, out)) onKept?.(path)
   }
   return await makeStagingFolder(join(dirname(out), `${prefix}${process.pid}-`), label)
+}
+
+/** What a user is told of an earlier output that a killed run moved aside and that could not go back (putBack). */
+export function keptAsideWarning (path: string): string {
+  return `kept ${path}: an earlier output that an interrupted run had moved aside (the output folder is there again); remove it once you have what you need from it`
+}
+
+/**
+ * Puts back at `out` an earlier output that a killed run had moved aside to `old`, when nothing took its place:
+ * `out` is missing, or an empty folder made since (a deploy script's `mkdir -p`). Otherwise `old` stays where it is
+ * and this returns false: it may hold files the user added to the output (a CNAME), so it is never removed here.
+ */
+export async function putBack (old: string, out: string): Promise<boolean> {
+  try {
+    const entries = await readdir(out).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined
+      throw err
+    })
+    if (entries !== undefined && entries.length > 0) return false
+    if (entries !== undefined) await rmdir(out)
+    await rename(old, out)
+    return true
+  } catch {
+    // A file at `out`, no permission, or another run's doing meanwhile: kept.
+    return false
+  }
 }
 
 /**

@@ -24,7 +24,7 @@ import { scanSubresources, SubresourceRefs } from './subresources.js'
 import { finishSiteIndex, planSiteIndex, wantsIndex, type BuiltSection, type SiteIndexPlan } from './site-index.js'
 import { buildTorrent, parseTorrentBytes } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
-import { makeFolders, makeStagingFolder, realpathOrNearest } from './paths.js'
+import { keptAsideWarning, makeFolders, makeStagingFolder, putBack, realpathOrNearest } from './paths.js'
 import { interruptedBy, isAlive, removeNow, stagingLeftovers, undoOnSignal } from './signals.js'
 import { addedFiles, checkAddedFiles, copyAddedFiles, type EarlierOutput } from './output-folder.js'
 import { describeSystemError, systemReason } from './system-errors.js'
@@ -162,7 +162,7 @@ async function checkPublish (init: PublishInit, site: SiteListing): Promise<Publ
   if (isInside(site.root, realOut)) throw new UsageError(`output folder ${init.out ?? out} is inside the input folder ${init.dir}`)
   if (isInside(realOut, site.root)) throw new UsageError(`input folder ${init.dir} is inside the output folder ${init.out ?? out}`)
   // What a killed publish left beside the output goes first: its old output, moved aside, is the output again.
-  await sweepStaging(out, false)
+  const keptAside = await sweepStaging(out, false)
   const earlier = await checkReplaceable(out, init.out ?? out)
   const replaces = earlier !== undefined
   const loaderDir = resolve(init.loaderDir ?? defaultLoaderDir())
@@ -178,7 +178,7 @@ async function checkPublish (init: PublishInit, site: SiteListing): Promise<Publ
   const spa = init.spa === true
   const { rules: redirects, warnings: ruleWarnings } = await readRedirects(site)
   const names = fileNameWarning(site.files.map((f) => f.path))
-  const warnings = [...site.skipped, ...ruleWarnings, ...(names === undefined ? [] : [names])]
+  const warnings = [...site.skipped, ...ruleWarnings, ...(names === undefined ? [] : [names]), ...keptAside.map(keptAsideWarning)]
   if (spa && !site.files.some((f) => f.path === 'index.html')) throw new UsageError(`--spa needs an index.html at the top of ${init.dir}`)
   const withFiles = init.withFiles === true
   // The files go to <out>/<name>/ (BEP 19's multi-file layout): that folder may not hide a loader file.
@@ -482,27 +482,26 @@ function stagingPrefix (out: string): string {
 /**
  * A publish that was killed (SIGKILL, a crash, a power cut) leaves its staging folder behind; the next publish into
  * the same output removes those whose process is gone. A killed publish's old output, moved aside while the new
- * one replaced it, is put back if the output is missing. `unnamed`: also the folders of earlier versions, named
- * `.<name>.tmp-XXXXXX` without a process id (only once this publish has succeeded: another may be writing them).
+ * one replaced it, is put back if nothing took its place (putBack: the output missing or an empty folder), else
+ * kept and returned, never removed. `unnamed`: also the folders of earlier versions, named `.<name>.tmp-XXXXXX`
+ * without a process id (only once this publish has succeeded: another may be writing them).
  */
-async function sweepStaging (out: string, unnamed: boolean): Promise<void> {
+async function sweepStaging (out: string, unnamed: boolean): Promise<string[]> {
   const prefix = stagingPrefix(out)
+  const kept: string[] = []
   for (const rest of await stagingLeftovers(out, prefix)) {
     const match = /^(?:(\d+)-)?[A-Za-z0-9]{6}(-old)?$/.exec(rest)
     if (match === null) continue
     if (match[1] === undefined ? !unnamed : (Number(match[1]) === process.pid || isAlive(Number(match[1])))) continue
     const path = join(dirname(out), prefix + rest)
-    try {
-      if (match[2] !== undefined && !await exists(out)) await rename(path, out)
-      else await rm(path, { recursive: true, force: true })
-    } catch {
-      // Someone else's, or removed meanwhile: left as it is.
+    if (match[2] !== undefined) {
+      if (!await putBack(path, out)) kept.push(path)
+      continue
     }
+    // Someone else's, or removed meanwhile: left as it is.
+    await rm(path, { recursive: true, force: true }).catch(() => {})
   }
-}
-
-async function exists (path: string): Promise<boolean> {
-  return await lstat(path).then(() => true, () => false)
+  return kept
 }
 
 /** The loader's files in the output folder (pinned by pinLoader once peersite.json and site.torrent are there too). */

@@ -27,7 +27,7 @@ import type { PointerExchange } from '../../engine/pointer-exchange.js'
 import type { Peer } from '../../engine/wire/peer.js'
 import type { BtNetwork } from './bt-network.js'
 import { isWebSocketTracker } from './trackers.js'
-import { makeFolders, makeOutputStaging } from './paths.js'
+import { keptAsideWarning, makeFolders, makeOutputStaging } from './paths.js'
 
 /** Peers, bytes up and down, rates, verified bytes: the engine's figures. */
 export type SwarmStats = TorrentStats
@@ -185,7 +185,7 @@ export async function download (opts: SwarmOptions & {
   }
   let staging: string
   try {
-    staging = await makeOutputStaging(out, `the output folder ${shortPath(out)}`)
+    staging = await makeOutputStaging(out, `the output folder ${shortPath(out)}`, (path) => opts.onWarning?.(keptAsideWarning(path)))
   } catch (err) {
     throw describeSystemError(err, `create the output folder ${shortPath(out)}`)
   }

@@ -5,7 +5,7 @@ import { UsageError } from '../../engine/errors.js'
 import { MANIFEST_FILE } from '../../worker/protocol.js'
 import { addedFiles, copyAddedFiles, keptLine } from '../lib/output-folder.js'
 import { buildGenericLoader, GENERIC_LOADER_FILES } from '../lib/generic-loader.js'
-import { makeOutputStaging } from '../lib/paths.js'
+import { keptAsideWarning, makeOutputStaging } from '../lib/paths.js'
 import { describeSystemError } from '../lib/system-errors.js'
 import { DEFAULT_TRACKERS, iceConfigFor, validateBrowserTrackers } from '../lib/trackers.js'
 import type { LoaderArgs } from '../commands/loader.js'
@@ -19,7 +19,7 @@ export async function run (argv: LoaderArgs): Promise<void> {
   // puts back an earlier output a killed run had moved aside (below), before the folder is read here.
   let staging: string
   try {
-    staging = await makeOutputStaging(out, `--out ${argv.out}`)
+    staging = await makeOutputStaging(out, `--out ${argv.out}`, (path) => { process.stderr.write(`peersite: warning: ${keptAsideWarning(path)}\n`) })
   } catch (err) {
     throw describeSystemError(err, `create --out ${argv.out}`)
   }
@@ -47,7 +47,12 @@ export async function run (argv: LoaderArgs): Promise<void> {
       if (err.code === 'ENOENT') return false
       throw err
     })
-    await rename(staging, out)
+    try {
+      await rename(staging, out)
+    } catch (err) {
+      if (aside) await rename(old, out).catch(() => {}) // the earlier output back where it was
+      throw err
+    }
     if (aside) await rm(old, { recursive: true, force: true })
   } catch (err) {
     await rm(staging, { recursive: true, force: true })

@@ -247,6 +247,25 @@ describe('serve gateway', () => {
     expect(reads).toHaveLength(1)
   })
 
+  it('many requests waiting at once make no listener warning (each listens for the site\'s refusal until it ends)', async () => {
+    const warnings: string[] = []
+    const onWarning = (w: Error): void => { warnings.push(w.name) }
+    process.on('warning', onWarning)
+    try {
+      const g = await gateway()
+      const clients = Array.from({ length: 16 }, () => new AbortController())
+      const pending = clients.map(async (c) => await fetch(`${g.url}index.html`, { signal: c.signal }).catch(() => undefined))
+      await expect.poll(() => g.torrent.listenerCount('metadata')).toBe(16)
+      for (const c of clients) c.abort()
+      await Promise.all(pending)
+      // Node emits process warnings on the next tick.
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings).not.toContain('MaxListenersExceededWarning')
+    } finally {
+      process.off('warning', onWarning)
+    }
+  })
+
   it('logs each request: its Range, the answer, the bytes sent, and whether the client left early', async () => {
     const entries: RequestLogEntry[] = []
     const g = await gateway({ onRequest: (e) => entries.push(e) })
