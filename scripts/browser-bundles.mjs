@@ -64,3 +64,15 @@ export function bundleOptions ([entry, , format, { keyed = false, gateway = fals
     }
   }
 }
+
+/**
+ * The bundle a first visit of an ordinary site loads from `entry` (what examples/hello is published with: the plain
+ * variants; the gateway's own loader for loader/gateway.ts), for the tools that measure one entry (scripts/size.mjs,
+ * test/e2e/budget.test.ts) with the build's own constants. Else the first bundle of that entry.
+ */
+export function firstVisitBundle (entry) {
+  const preferred = { 'loader/main.ts': 'peersite-plain.js', 'worker/sw.ts': 'sw-plain.js', 'loader/gateway.ts': 'gateway/peersite.js' }[entry]
+  const bundle = BUNDLES.find(([e, out]) => e === entry && (preferred === undefined || out === preferred))
+  if (bundle === undefined) throw new Error(`no browser bundle is built from ${entry}`)
+  return bundle
+}

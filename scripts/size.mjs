@@ -10,17 +10,14 @@
  *   npm run size -- worker/sw.ts 30    one entry, its 30 largest modules
  */
 import { build } from 'esbuild'
-import { dirname, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { resolve } from 'node:path'
 import { gzipSync } from 'node:zlib'
+import { bundleOptions, firstVisitBundle, root } from './browser-bundles.mjs'
 import { mangleOptions } from './mangle.mjs'
 
-/**
- * The build's constants (scripts/build-browser.mjs): the site's own loader brings the serving side later, and is measured
- * as a plain site's (no `_redirects`, --spa or sectioned index: peersite-plain.js, sw-plain.js, what examples/hello gets).
- */
-const entryArgIsGateway = (entry) => entry.includes('gateway')
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+// Each entry is measured with the build's own constants for the bundle a first visit loads (firstVisitBundle): the
+// site's own loader as a plain site's (no `_redirects`, --spa or sectioned index: peersite-plain.js, sw-plain.js, what
+// examples/hello gets), bringing the serving side later.
 const gz = (bytes) => gzipSync(bytes, { level: 9 }).length
 const B64 = Object.fromEntries([...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].map((c, i) => [c, i]))
 
@@ -69,7 +66,7 @@ async function measure (entry, format) {
     legalComments: 'none',
     logLevel: 'warning',
     ...mangle,
-    define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"', PEERSITE_BROWSER: 'true', PEERSITE_KEYED: 'false', PEERSITE_GATEWAY_BUILD: 'false', PEERSITE_SERVE_LATER: String(!entryArgIsGateway(entry)), PEERSITE_PLAIN: String(!entryArgIsGateway(entry)) }
+    define: bundleOptions(firstVisitBundle(entry)).define
   })
   const js = result.outputFiles.find((f) => f.path.endsWith('.js')).text
   const map = JSON.parse(result.outputFiles.find((f) => f.path.endsWith('.map')).text)

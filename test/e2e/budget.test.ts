@@ -148,6 +148,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { build } from 'esbuild'
+import { bundleOptions, firstVisitBundle } from '../../scripts/browser-bundles.mjs'
 import { describe, expect, it } from 'vitest'
 import { buildGenericLoader } from '../../cli/lib/generic-loader.js'
 import { publishSite } from '../../cli/lib/publish.js'
@@ -159,18 +160,11 @@ const FORBIDDEN = /node_modules\/(bittorrent-tracker|simple-peer|@thaunknown\/si
 
 const gz = (bytes: Uint8Array): number => gzipSync(bytes, { level: 9 }).length
 /**
- * The build's constants (scripts/build-browser.mjs): no keyed variant here; peersite.js brings the torrent's serving side later; the plain
- * builds (what publish ships to a site without `_redirects`, --spa or a sectioned index, examples/hello among them).
+ * Each entry built as the build builds it (scripts/browser-bundles.mjs): the plain variants that publish ships to a
+ * site without `_redirects`, --spa or a sectioned index (examples/hello among them), peersite.js bringing the
+ * torrent's serving side later, the gateway's own loader.
  */
-const defineFor = (entry: string): Record<string, string> => ({
-  global: 'globalThis',
-  'process.env.NODE_ENV': '"production"',
-  PEERSITE_BROWSER: 'true',
-  PEERSITE_KEYED: 'false',
-  PEERSITE_GATEWAY_BUILD: String(entry === 'loader/gateway.ts'),
-  PEERSITE_SERVE_LATER: String(entry === 'loader/main.ts'),
-  PEERSITE_PLAIN: String(entry === 'loader/main.ts' || entry === 'worker/sw.ts')
-})
+const optionsFor = (entry: string): ReturnType<typeof bundleOptions> => bundleOptions(firstVisitBundle(entry))
 /**
  * Stateless helpers that both bundles may carry (each file is self-contained; a copy costs only peersite-later.js,
  * which loads after the first site byte): what the serving side and the IndexedDB store need too (bencode, SHA-1,
@@ -181,18 +175,7 @@ const SHARED_HELPERS = /engine\/(util\/(bencode|bytes)|constants|errors|metainfo
 describe('loader budget', () => {
   it('bundles only the engine core and the lean discovery', async () => {
     for (const entry of ['loader/main.ts', 'loader/gateway.ts', 'loader/later.ts', 'worker/sw.ts']) {
-      const result = await build({
-        entryPoints: [join(repoRoot, entry)],
-        bundle: true,
-        minify: true,
-        write: false,
-        metafile: true,
-        format: entry.startsWith('loader') ? 'esm' : 'iife',
-        platform: 'browser',
-        target: 'es2022',
-        logLevel: 'silent',
-        define: defineFor(entry)
-      })
+      const result = await build({ ...optionsFor(entry), minify: true, write: false, metafile: true, logLevel: 'silent' })
       const inputs = Object.keys(result.metafile.inputs)
       expect(inputs.filter((p) => FORBIDDEN.test(p)), entry).toEqual([])
     }
@@ -200,10 +183,7 @@ describe('loader budget', () => {
 
   it('peersite-later.js (what loads after the first site byte) ships no code that peersite.js has', async () => {
     const bytesByInput = async (entry: string): Promise<Map<string, number>> => {
-      const result = await build({
-        entryPoints: [join(repoRoot, entry)], bundle: true, minify: true, write: false, metafile: true, format: 'esm',
-        platform: 'browser', target: 'es2022', logLevel: 'silent', define: defineFor(entry)
-      })
+      const result = await build({ ...optionsFor(entry), minify: true, write: false, metafile: true, logLevel: 'silent' })
       const output = Object.values(result.metafile.outputs)[0]!
       return new Map(Object.entries(output.inputs).map(([path, { bytesInOutput }]) => [path, bytesInOutput]))
     }
