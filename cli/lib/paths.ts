@@ -52,16 +52,36 @@ export async function makeStagingFolder (prefix: string, label: string): Promise
 export async function makeOutputStaging (out: string, label: string, onKept?: (path: string) => void): Promise<string> {
   await makeFolders(dirname(out))
   const prefix = `.${basename(out)}.peersite-partial-`
-  for (const rest of await stagingLeftovers(out, prefix)) {
-    const match = /^(\d+)(?:-[A-Za-z0-9]{6}(-old)?)?$/.exec(rest)
-    if (match === null) continue
-    const pid = Number(match[1])
-    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue
-    const path = join(dirname(out), prefix + rest)
-    if (match[2] === undefined) await rm(path, { recursive: true, force: true })
-    else if (!await putBack(path, out)) onKept?.(path)
-  }
+  for (const path of await sweepLeftovers(out, prefix, /^(?<pid>\d+)(?:-[A-Za-z0-9]{6}(?<old>-old)?)?$/, false)) onKept?.(path)
   return await makeStagingFolder(join(dirname(out), `${prefix}${process.pid}-`), label)
+}
+
+/**
+ * What killed runs left beside `out`, named `prefix` + a name `pattern` matches: its `pid` group names the run's
+ * process (a name without one, from an older version, is swept only if `unnamed`), its `old` group marks an earlier
+ * output that run had moved aside. Those of a process that is gone are removed, and an earlier output is put back
+ * (putBack) or kept, never removed: the ones kept are returned. Anything else, a live run's folder included, is left
+ * alone, as is one that cannot be removed (someone else's).
+ */
+export async function sweepLeftovers (out: string, prefix: string, pattern: RegExp, unnamed: boolean): Promise<string[]> {
+  const kept: string[] = []
+  for (const rest of await stagingLeftovers(out, prefix)) {
+    const groups = pattern.exec(rest)?.groups
+    if (groups === undefined) continue
+    if (groups.pid === undefined) {
+      if (!unnamed) continue
+    } else {
+      const pid = Number(groups.pid)
+      if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue
+    }
+    const path = join(dirname(out), prefix + rest)
+    if (groups.old !== undefined) {
+      if (!await putBack(path, out)) kept.push(path)
+    } else {
+      await rm(path, { recursive: true, force: true }).catch(() => {})
+    }
+  }
+  return kept
 }
 
 /** What a user is told of an earlier output that a killed run moved aside and that could not go back (putBack). */

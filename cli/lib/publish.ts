@@ -24,8 +24,8 @@ import { scanSubresources, SubresourceRefs } from './subresources.js'
 import { finishSiteIndex, planSiteIndex, wantsIndex, type BuiltSection, type SiteIndexPlan } from './site-index.js'
 import { buildTorrent, parseTorrentBytes } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
-import { keptAsideWarning, makeFolders, makeStagingFolder, putBack, realpathOrNearest } from './paths.js'
-import { interruptedBy, isAlive, removeNow, stagingLeftovers, undoOnSignal } from './signals.js'
+import { keptAsideWarning, makeFolders, makeStagingFolder, realpathOrNearest, sweepLeftovers } from './paths.js'
+import { interruptedBy, removeNow, undoOnSignal } from './signals.js'
 import { addedFiles, checkAddedFiles, copyAddedFiles, type EarlierOutput } from './output-folder.js'
 import { describeSystemError, systemReason } from './system-errors.js'
 import { loadOrCreateSiteKey, type SiteKey } from './site-key.js'
@@ -487,21 +487,7 @@ function stagingPrefix (out: string): string {
  * without a process id (only once this publish has succeeded: another may be writing them).
  */
 async function sweepStaging (out: string, unnamed: boolean): Promise<string[]> {
-  const prefix = stagingPrefix(out)
-  const kept: string[] = []
-  for (const rest of await stagingLeftovers(out, prefix)) {
-    const match = /^(?:(\d+)-)?[A-Za-z0-9]{6}(-old)?$/.exec(rest)
-    if (match === null) continue
-    if (match[1] === undefined ? !unnamed : (Number(match[1]) === process.pid || isAlive(Number(match[1])))) continue
-    const path = join(dirname(out), prefix + rest)
-    if (match[2] !== undefined) {
-      if (!await putBack(path, out)) kept.push(path)
-      continue
-    }
-    // Someone else's, or removed meanwhile: left as it is.
-    await rm(path, { recursive: true, force: true }).catch(() => {})
-  }
-  return kept
+  return await sweepLeftovers(out, stagingPrefix(out), /^(?:(?<pid>\d+)-)?[A-Za-z0-9]{6}(?<old>-old)?$/, unnamed)
 }
 
 /** The loader's files in the output folder (pinned by pinLoader once peersite.json and site.torrent are there too). */
