@@ -20,6 +20,10 @@
  *   BENCH_OFFLOAD_SITES=2mb,hello  BENCH_OFFLOAD_SIZES=1,8,16  BENCH_OFFLOAD_STAGGER_MS=300  BENCH_OFFLOAD_ROUNDS=3
  *   BENCH_OFFLOAD_BASELINE_DIST=/repo/bench/.data/base/dist   an older build (inside this repository) measured in the
  *     same rounds, alternating which goes first (A/B: the machine's load changes between runs)
+ *   BENCH_OFFLOAD_SEEDER_SCTP='{"sendBufferSize":131072}'   the publisher's SCTP settings (node-datachannel's
+ *     setSctpSettings) as a second variant in the same rounds, alternating with the build's own
+ *   BENCH_OFFLOAD_UPLINK=20mbit   the publisher's upload capped at that rate (tc tbf on its end of the veth pair, a
+ *     100 ms queue), as from a home connection, where on the bare veth pair its datagrams arrive in loopback bursts
  *
  * Logged per round (stderr): the publisher's requests served by reason (engine/spread.ts ServeReason: `only`, no other
  * peer held the piece; `newcomer`, `starved`, `max`, `patience`: which hold ran out; the pauses that kept starved
@@ -200,7 +204,8 @@ async function visit ({ n, stagger, browser, seeder, log, closers, length, url }
   // Chromiums too busy to read; visitor-to-visitor traffic included) are sent again by SCTP.
   const udp1 = await udpStats()
   log(`  on the wire: ${wire} B in ${seeder.wirePackets()} packets (payload ${own} B); UDP datagrams dropped on the visitors' side: ` +
-    `${udp1.RcvbufErrors - udp0.RcvbufErrors} of ${udp1.InDatagrams - udp0.InDatagrams}`)
+    `${udp1.RcvbufErrors - udp0.RcvbufErrors} of ${udp1.InDatagrams - udp0.InDatagrams}` +
+    `${seeder.queueDrops?.() !== undefined ? `; dropped by the capped uplink's queue: ${seeder.queueDrops()} packets` : ''}`)
   const downloaded = visitors.reduce((sum, v) => sum + (v.stats?.downloaded ?? 0), 0)
   const complete = visitors.filter((v) => v.doneAt !== undefined).length
   const doneTimes = visitors.map((v) => v.doneAt ?? Infinity)
@@ -258,7 +263,17 @@ export async function run ({
   const own = process.env.PEERSITE_BENCH_DIST
   const setDist = (d) => { if (d === undefined) { if (own === undefined) delete process.env.PEERSITE_BENCH_DIST; else process.env.PEERSITE_BENCH_DIST = own } else process.env.PEERSITE_BENCH_DIST = d }
   const baselineDist = process.env.BENCH_OFFLOAD_BASELINE_DIST
-  const variants = [{ name: 'this build', dist: undefined }, ...(baselineDist ? [{ name: 'baseline build', dist: baselineDist }] : [])]
+  const uplink = process.env.BENCH_OFFLOAD_UPLINK || undefined
+  if (uplink !== undefined && !/^\d+(?:\.\d+)?[kmg]bit$/.test(uplink)) throw new Error(`BENCH_OFFLOAD_UPLINK=${uplink}: give a rate such as 20mbit`)
+  // An experiment with the publisher's SCTP settings (node-datachannel setSctpSettings, JSON), as a variant in the same
+  // rounds: bench/lib/seeder-process.mjs applies BENCH_SEEDER_SCTP before its first association.
+  const sctp = process.env.BENCH_OFFLOAD_SEEDER_SCTP || undefined
+  if (sctp !== undefined) JSON.parse(sctp)
+  const variants = [
+    { name: 'this build', dist: undefined },
+    ...(baselineDist ? [{ name: 'baseline build', dist: baselineDist }] : []),
+    ...(sctp !== undefined ? [{ name: `seeder SCTP ${sctp}`, dist: undefined, sctp }] : [])
+  ]
   const closers = []
   const results = []
   try {
@@ -271,6 +286,8 @@ export async function run ({
           for (const variant of r % 2 === 0 ? variants : [...variants].reverse()) {
           log(`bench/offload: ${siteName}, ${n} visitor(s), round ${r + 1}/${rounds}${variant.dist !== undefined ? ` (${variant.name})` : ''}`)
           setDist(variant.dist)
+          if (variant.sctp !== undefined) process.env.BENCH_SEEDER_SCTP = variant.sctp
+          else delete process.env.BENCH_SEEDER_SCTP
           // A fresh tracker, site folder (its peersite.json names the tracker) and seeder per round.
           const roundClosers = []
           try {
@@ -278,7 +295,8 @@ export async function run ({
               label: 'offload',
               trackerIntervalMs: 5_000,
               seed: async ({ out, root, trackerPort }) => await startNetnsSeeder({
-                siteDir: root, torrent: await readFile(join(out, 'site.torrent')), trackerPort, announceIntervalMs: 5_000
+                siteDir: root, torrent: await readFile(join(out, 'site.torrent')), trackerPort, announceIntervalMs: 5_000,
+                ...(uplink !== undefined ? { uplink } : {})
               })
             })
             roundClosers.push(() => site.close())
@@ -340,7 +358,7 @@ export async function run ({
       n > 1 ? `${fmt(median(list.map((r) => r.newcomerFcp)), 0)} ms` : '-'
     ]
   })
-  const title = `Offload: the publisher's upload on the wire as visitors arrive (median of ${rounds})`
+  const title = `Offload: the publisher's upload on the wire as visitors arrive (median of ${rounds}${uplink !== undefined ? `; the publisher's uplink capped at ${uplink}` : ''})`
   const markdown = [
     markdownTable(
       ['site', 'visitors', 'publisher upload on the wire / site size', 'each round', 'copies on the wire (/ 1-visitor row)', 'ideal', 'aim (copies)', 'by the seeder\'s own count',

@@ -245,9 +245,10 @@ async function main () {
   if (spec === undefined) throw new Error(`no site ${name}`)
   const dir = await siteFolder(spec, (s) => process.stderr.write(s + '\n'))
 
-  if (process.env.TRACE_SCTP) (await import('node-datachannel')).setSctpSettings(JSON.parse(process.env.TRACE_SCTP))
   const { browser } = await launchChromium()
   const site = await startLocalSite(dir, { label: spec.name })
+  // After the seeder's start: the engine's Node transport sets its own when loaded (engine/transport/node-wrtc.ts).
+  if (process.env.TRACE_SCTP) (await import('node-datachannel')).setSctpSettings(JSON.parse(process.env.TRACE_SCTP))
   const { startStaticServer } = await dist('cli/lib/static-server.js')
   const plain = await startStaticServer({ root: dir, host: '127.0.0.1' })
   try {

@@ -106,7 +106,8 @@ async function gathered (pc) {
  * @returns {Promise<{ bytes: number, ms: number, mbps: number, cpu?: { before: any, after: any } }>}
  */
 export async function rawNodeToChromium (context, bytes = 100e6, messageSize = RAW_MESSAGE_SIZE, cpu = undefined) {
-  // The engine's patch first: node-datachannel's polyfill then ends gathering with a null candidate.
+  // The engine's patch first: node-datachannel's polyfill then ends gathering with a null candidate. Its SCTP settings
+  // come with it (engine/transport/node-wrtc.ts): the ceiling is the channel the engine's seeder uses.
   const { nodeWrtc } = await dist('engine/transport/node-wrtc.js')
   const page = await context.newPage()
   const pc = new nodeWrtc.RTCPeerConnection({ iceServers: [] })

@@ -22,6 +22,8 @@ import { rtcConfig, seederAsker } from './swarm.mjs'
 
 const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((p) => existsSync(p)) ?? 'ip'
 const UNSHARE = ['/usr/bin/unshare', '/bin/unshare'].find((p) => existsSync(p)) ?? 'unshare'
+const NSENTER = ['/usr/bin/nsenter', '/bin/nsenter'].find((p) => existsSync(p)) ?? 'nsenter'
+const TC = ['/usr/sbin/tc', '/sbin/tc', '/usr/bin/tc', '/bin/tc'].find((p) => existsSync(p)) ?? 'tc'
 let counter = 0
 
 /** Bytes received and sent, and packets received, on interface `dev` of this process's network namespace (/proc/net/dev). */
@@ -39,9 +41,10 @@ export async function interfaceBytes (dev) {
 /**
  * Starts a seeder of `torrent` (the .torrent file's bytes) for the files under `siteDir`, in its own namespace,
  * announcing to `trackerPort` (a tracker of the bench namespace listening on 0.0.0.0, reached at 10.78.<k>.1).
- * Resolves once it has announced. `wireBytes()`: what it has sent so far, counted on the veth pair.
+ * Resolves once it has announced. `wireBytes()`: what it has sent so far, counted on the veth pair. `uplink` (say
+ * '20mbit'): its upload capped at that rate (bench/lib/seeder-process.mjs).
  */
-export async function startNetnsSeeder ({ siteDir, torrent, trackerPort, trackerPath = 'seeder', announceIntervalMs }) {
+export async function startNetnsSeeder ({ siteDir, torrent, trackerPort, trackerPath = 'seeder', announceIntervalMs, uplink }) {
   const k = 1 + (counter++ % 250)
   const hostDev = `ps${k}a`
   const seederDev = `ps${k}b`
@@ -65,7 +68,7 @@ export async function startNetnsSeeder ({ siteDir, torrent, trackerPort, tracker
       torrent: Buffer.from(torrent).toString('base64'),
       trackers: [`ws://10.78.${k}.1:${trackerPort}/${trackerPath}`],
       rtcConfig,
-      net: { dev: seederDev, address: `10.78.${k}.2/24`, gateway: `10.78.${k}.1`, ip: IP },
+      net: { dev: seederDev, address: `10.78.${k}.2/24`, gateway: `10.78.${k}.1`, ip: IP, ...(uplink !== undefined ? { uplink } : {}) },
       ...(announceIntervalMs !== undefined ? { announceIntervalMs } : {})
     })
     await ask(undefined, 'ready')
@@ -83,6 +86,16 @@ export async function startNetnsSeeder ({ siteDir, torrent, trackerPort, tracker
     },
     /** Packets it has sent, as of the last wireBytes(). */
     wirePackets () { return last.rxPackets - start.rxPackets },
+    /** With an `uplink` cap: the packets its queue dropped so far (tc's count in its namespace; SCTP sends them again). */
+    queueDrops () {
+      if (uplink === undefined) return undefined
+      try {
+        const text = execFileSync(NSENTER, ['-t', String(child.pid), '-n', TC, '-s', 'qdisc', 'show', 'dev', seederDev], { encoding: 'utf8' })
+        return Number(/dropped (\d+)/.exec(text)?.[1] ?? NaN)
+      } catch {
+        return undefined // the seeder has exited
+      }
+    },
     /** The seeder's own figures (payload bytes it counted). */
     async stats () { return (await ask('stats', 'stats')).stats },
     /** Why its hold policy served each request (engine/spread.ts SpreadStats; undefined for an older build). */
