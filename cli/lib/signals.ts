@@ -60,22 +60,32 @@ export function isAlive (pid: number): boolean {
 /** How long removeNow() goes on emptying a folder that something still writes into. */
 const REMOVE_NOW_MS = 2000
 
+/** How long removeNow() sleeps between tries: the writers (or whoever holds a file open) get the processor. */
+const REMOVE_NOW_PAUSE_MS = 5
+
+/** Errors after which removeNow() tries again: a file added meanwhile, or (Windows) one still held open. */
+const REMOVE_NOW_RETRY = new Set(['ENOTEMPTY', 'EEXIST', 'EBUSY', 'EPERM'])
+
 /**
  * Removes a folder and what is in it, synchronously (for a signal handler), while writes begun before the signal may
  * still add files to it: libuv's threads go on with a copy while the main thread is here. Node 20's rmSync empties a
  * folder once and then only retries removing it, so a file added in between failed it with ENOTEMPTY and left the
- * folder behind (seen with publish --with-files, Ctrl-C during its copies); each try here empties it again.
+ * folder behind (seen with publish --with-files, Ctrl-C during its copies); each try here empties it again. On
+ * Windows a file another process holds open cannot be removed (EBUSY, EPERM) until it is closed: tried again too.
  */
 export function removeNow (path: string): void {
   const until = Date.now() + REMOVE_NOW_MS
+  const pause = new Int32Array(new SharedArrayBuffer(4))
   for (;;) {
     try {
       rmSync(path, { recursive: true, force: true })
       return
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
-      if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || Date.now() > until) throw err
+      if (code === undefined || !REMOVE_NOW_RETRY.has(code) || Date.now() > until) throw err
     }
+    // A synchronous sleep (nothing else may run in a signal handler), not a busy loop that competes with the writers.
+    Atomics.wait(pause, 0, 0, REMOVE_NOW_PAUSE_MS)
   }
 }
 

@@ -2,16 +2,32 @@
  * removeNow (cli/lib/signals.ts), what publish's Ctrl-C handler removes its staging folder with: writes begun
  * before the signal go on in other threads while the handler runs, and add files to the folder being removed.
  */
+import type * as fs from 'node:fs'
 import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { removeNow } from '../../../cli/lib/signals.js'
 import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
 
+/** Errors rmSync fails with before it does its work (as Windows answers while another process holds a file open). */
+const failures: string[] = []
+vi.mock('node:fs', async (importOriginal) => {
+  const real = await importOriginal<typeof fs>()
+  return {
+    ...real,
+    rmSync: (...args: Parameters<typeof real.rmSync>) => {
+      const code = failures.shift()
+      if (code !== undefined) throw Object.assign(new Error(`${code}: held open`), { code })
+      real.rmSync(...args)
+    }
+  }
+})
+
 const temps: TempDir[] = []
 afterEach(async () => {
+  failures.length = 0
   for (const t of temps.splice(0)) await t.cleanup()
 })
 
@@ -49,6 +65,18 @@ describe('removeNow', () => {
     expect(() => removeNow(folder)).not.toThrow()
     expect(existsSync(folder)).toBe(false)
     await worker.terminate()
+    expect(existsSync(folder)).toBe(false)
+  })
+
+  it('tries again while a file is held open (EBUSY, EPERM)', async () => {
+    const t = await makeTempDir('peersite-remove-')
+    temps.push(t)
+    const folder = join(t.path, 'staging')
+    await mkdir(folder)
+    await writeFile(join(folder, 'held.txt'), 'x')
+    failures.push('EBUSY', 'EPERM', 'EBUSY')
+    expect(() => removeNow(folder)).not.toThrow()
+    expect(failures).toEqual([])
     expect(existsSync(folder)).toBe(false)
   })
 
