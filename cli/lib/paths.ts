@@ -1,9 +1,10 @@
 /** Path helpers for output folders that may not exist yet. */
 import { randomBytes } from 'node:crypto'
+import { existsSync, renameSync } from 'node:fs'
 import { mkdir, readdir, realpath, rename, rm, rmdir, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { UsageError } from '../../engine/errors.js'
-import { isAlive, stagingLeftovers } from './signals.js'
+import { interruptedBy, isAlive, removeNow, stagingLeftovers, undoOnSignal } from './signals.js'
 
 /** realpath of `path`, or of its nearest existing ancestor with the rest appended (for folders about to be created). */
 export async function realpathOrNearest (path: string): Promise<string> {
@@ -108,6 +109,84 @@ export async function putBack (old: string, out: string): Promise<boolean> {
     // A file at `out`, no permission, or another run's doing meanwhile: kept.
     return false
   }
+}
+
+/**
+ * The one step that puts a new output, written in full to `staging` beside it, in place of the output folder `out`:
+ * two renames, so the earlier output stays whole until the new one is complete (`out` moved aside to
+ * `<staging>-old`, then `staging` renamed to `out`, then the earlier one removed). A run killed between the renames
+ * leaves it at `-old`, for the next run's sweep to put back (sweepLeftovers); Ctrl-C is undone at once (undoNow,
+ * undoReplaceOnSignal).
+ */
+export class OutputReplacement {
+  /** Where the earlier output is while the new one moves in. */
+  readonly old: string
+  /** How far run() is, as its renames' callbacks report it (the folders on disk may be one step further). */
+  private step: 'staging' | 'aside' | 'done' = 'staging'
+
+  constructor (readonly staging: string, readonly out: string) {
+    this.old = `${staging}-old`
+  }
+
+  /**
+   * The renames. `earlier`: whether an earlier output may be at `out` to move aside (with false, `staging` is renamed
+   * straight to `out`, which fails if a folder with files appeared there meanwhile). If the new output cannot be
+   * renamed in, the earlier one goes back before the error is thrown.
+   */
+  async run (earlier = true): Promise<void> {
+    if (earlier) {
+      const aside = await rename(this.out, this.old).then(() => true, (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return false
+        throw err
+      })
+      if (aside) this.step = 'aside'
+    }
+    try {
+      await rename(this.staging, this.out)
+    } catch (err) {
+      if (this.step === 'aside') {
+        await rename(this.old, this.out).then(() => { this.step = 'staging' }, () => {}) // the earlier output back
+      }
+      throw err
+    }
+    this.step = 'done'
+    await rm(this.old, { recursive: true, force: true })
+  }
+
+  /**
+   * Undoes what is not finished, synchronously (for a signal handler): before the new output is in place, the
+   * earlier one goes back to `out` and the staging folder is removed ('earlier'); after, what is left of the earlier
+   * one is removed ('new'). A rename's callback can run after the signal's though the rename is done on disk, so the
+   * folders tell where the outputs are: the earlier one at `old`, unless the new one is in `out` already. Throws,
+   * naming where the earlier output is, if it cannot be put back.
+   */
+  undoNow (): 'earlier' | 'new' {
+    let done = this.step === 'done'
+    if (!done && existsSync(this.old)) {
+      try {
+        renameSync(this.old, this.out)
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw new Error(`${this.out} could not be put back (${String(code)}): the earlier output is in ${this.old}`)
+        done = true // the new output is in `out`
+      }
+    }
+    removeNow(done ? this.old : this.staging)
+    return done ? 'new' : 'earlier'
+  }
+}
+
+/**
+ * Until the returned function is called, SIGINT and SIGTERM undo the replacement of the output folder `out`
+ * (OutputReplacement.undoNow, `current()` being the one under way, undefined while there is none yet) and exit 130 or
+ * 143, saying so in one line when the earlier output is left as it was.
+ */
+export function undoReplaceOnSignal (out: string, current: () => OutputReplacement | undefined): () => void {
+  return undoOnSignal((signal) => {
+    const replacement = current()
+    if (replacement === undefined) return
+    if (replacement.undoNow() === 'earlier') process.stderr.write(`peersite: error: ${interruptedBy(signal)}; nothing was written to ${out}\n`)
+  })
 }
 
 /**

@@ -5,8 +5,8 @@
  */
 import { isWebSocketTracker } from './trackers.js'
 import { createHash } from 'node:crypto'
-import { existsSync, renameSync, writeFileSync } from 'node:fs'
-import { copyFile, lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { writeFileSync } from 'node:fs'
+import { copyFile, lstat, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { encode as toMagnetURI } from 'magnet-uri'
 import { ArgumentError, UsageError } from '../../engine/errors.js'
@@ -24,8 +24,7 @@ import { scanSubresources, SubresourceRefs } from './subresources.js'
 import { finishSiteIndex, planSiteIndex, wantsIndex, type BuiltSection, type SiteIndexPlan } from './site-index.js'
 import { buildTorrent, parseTorrentBytes } from './torrent.js'
 import { isInside, walkSite, type SiteListing } from './walk.js'
-import { keptAsideWarning, makeFolders, makeStagingFolder, realpathOrNearest, sweepLeftovers } from './paths.js'
-import { interruptedBy, removeNow, undoOnSignal } from './signals.js'
+import { keptAsideWarning, makeFolders, makeStagingFolder, OutputReplacement, realpathOrNearest, sweepLeftovers, undoReplaceOnSignal } from './paths.js'
 import { addedFiles, checkAddedFiles, copyAddedFiles, type EarlierOutput } from './output-folder.js'
 import { describeSystemError, systemReason } from './system-errors.js'
 import { loadOrCreateSiteKey, type SiteKey } from './site-key.js'
@@ -378,34 +377,15 @@ async function checkLoader (loaderDir: string, files: readonly string[]): Promis
  */
 export async function executePublish (plan: PublishPlan, onProgress?: (hashed: number, total: number) => void): Promise<PublishResult> {
   const hashed = await hashSite(plan, onProgress)
-  let staging: string | undefined
-  // Where the output is while Ctrl-C would stop the process: a signal puts it back and removes the staging folder
-  // (one being created as the signal comes is named with this process's id: the next publish sweeps it).
-  let moved: 'no' | 'old' | 'done' = 'no'
-  // `moved` changes in a rename's callback, which can run after the signal's though the rename is done on disk: the
-  // folders tell where the output is. The earlier one at `old` goes back, unless the new one is in place already.
-  const forget = undoOnSignal((signal) => {
-    if (staging === undefined) return
-    const old = `${staging}-old`
-    let done = moved === 'done'
-    if (!done && existsSync(old)) {
-      try {
-        renameSync(old, plan.out)
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code
-        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') {
-          process.stderr.write(`peersite: error: ${plan.out} could not be put back (${String(code)}): the earlier output is in ${old}\n`)
-          return
-        }
-        done = true
-      }
-    }
-    removeNow(done ? old : staging)
-    if (!done) process.stderr.write(`peersite: error: ${interruptedBy(signal)}; nothing was written to ${plan.out}\n`)
-  })
+  let staging: string
+  // Ctrl-C puts the earlier output back and removes the staging folder (one being created as the signal comes is
+  // named with this process's id: the next publish sweeps it).
+  let replacement: OutputReplacement | undefined
+  const forget = undoReplaceOnSignal(plan.out, () => replacement)
   try {
     await makeFolders(dirname(plan.out))
     staging = await makeStagingFolder(join(dirname(plan.out), `${stagingPrefix(plan.out)}${process.pid}-`), `the output folder ${plan.out}`)
+    replacement = new OutputReplacement(staging, plan.out)
   } catch (err) {
     forget()
     throw describeSystemError(err, `create the output folder ${plan.out}`)
@@ -415,6 +395,7 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
     if (plan.index) await mkdir(join(staging, INDEX_DIR))
   } catch (err) {
     await rm(staging, { recursive: true, force: true })
+    forget()
     throw describeSystemError(err, `write the output folder ${plan.out}`)
   }
   const described = (err: unknown): unknown => describeSystemError(err, `write the output folder ${plan.out}`)
@@ -445,18 +426,8 @@ export async function executePublish (plan: PublishPlan, onProgress?: (hashed: n
       // Listed again: a file added while the site was hashed is kept too.
       kept = await keptFiles(plan, plan.out)
       await copyAddedFiles(plan.out, staging, kept)
-      if (plan.replaces) {
-        // Two renames: the old output stays whole until the new one is complete.
-        const old = `${staging}-old`
-        await rename(plan.out, old)
-        moved = 'old'
-        await rename(staging, plan.out)
-        moved = 'done'
-        await rm(old, { recursive: true, force: true })
-      } else {
-        await rename(staging, plan.out)
-        moved = 'done'
-      }
+      // The earlier output stays whole until the new one is complete.
+      await replacement.run(plan.replaces)
     } catch (err) {
       throw described(err)
     }

@@ -1,11 +1,11 @@
 /** `peersite loader --out DIR`: the generic loader as static files, for a wildcard host (`*.sites.example`). */
-import { readdir, rename, rm, writeFile } from 'node:fs/promises'
+import { readdir, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { UsageError } from '../../engine/errors.js'
 import { MANIFEST_FILE } from '../../worker/protocol.js'
 import { addedFiles, copyAddedFiles, keptLine } from '../lib/output-folder.js'
 import { buildGenericLoader, GENERIC_LOADER_FILES } from '../lib/generic-loader.js'
-import { keptAsideWarning, makeOutputStaging } from '../lib/paths.js'
+import { keptAsideWarning, makeOutputStaging, OutputReplacement, undoReplaceOnSignal } from '../lib/paths.js'
 import { describeSystemError } from '../lib/system-errors.js'
 import { DEFAULT_TRACKERS, iceConfigFor, validateBrowserTrackers } from '../lib/trackers.js'
 import type { LoaderArgs } from '../commands/loader.js'
@@ -16,11 +16,16 @@ export async function run (argv: LoaderArgs): Promise<void> {
   const rtcConfig = iceConfigFor(argv.iceServers, trackers)
   const out = resolve(argv.out)
   // Written beside the folder first and moved in whole: nothing half-written. The staging folder is made first: that
-  // puts back an earlier output a killed run had moved aside (below), before the folder is read here.
+  // puts back an earlier output a killed run had moved aside (below), before the folder is read here. Ctrl-C puts
+  // the earlier output back and removes the staging folder.
+  let replacement: OutputReplacement | undefined
+  const forget = undoReplaceOnSignal(out, () => replacement)
   let staging: string
   try {
     staging = await makeOutputStaging(out, `--out ${argv.out}`, (path) => { process.stderr.write(`peersite: warning: ${keptAsideWarning(path)}\n`) })
+    replacement = new OutputReplacement(staging, out)
   } catch (err) {
+    forget()
     throw describeSystemError(err, `create --out ${argv.out}`)
   }
   let kept: string[]
@@ -40,24 +45,14 @@ export async function run (argv: LoaderArgs): Promise<void> {
     files = await buildGenericLoader({ trackers, rtcConfig, ...(argv.loaderDir !== undefined ? { loaderDir: argv.loaderDir } : {}) })
     for (const [name, bytes] of files) await writeFile(join(staging, name), bytes)
     await copyAddedFiles(out, staging, kept)
-    // Two renames: the earlier output stays whole until the new one is in place (a run killed between them leaves it
-    // at `-old`, for the next run to put back).
-    const old = `${staging}-old`
-    const aside = await rename(out, old).then(() => true, (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return false
-      throw err
-    })
-    try {
-      await rename(staging, out)
-    } catch (err) {
-      if (aside) await rename(old, out).catch(() => {}) // the earlier output back where it was
-      throw err
-    }
-    if (aside) await rm(old, { recursive: true, force: true })
+    // The earlier output stays whole until the new one is in place.
+    await replacement.run()
   } catch (err) {
     await rm(staging, { recursive: true, force: true })
+    forget()
     throw err
   }
+  forget()
   if (kept.length > 0) process.stderr.write(`peersite: ${keptLine(kept, out)}\n`)
   process.stdout.write(`generic loader -> ${out} (${[...files.keys()].join(', ')}); trackers: ${trackers.join(', ')}\n`)
 }

@@ -231,6 +231,35 @@ describe('peersite loader --out', () => {
     expect(await readFile(join(out, 'CNAME'), 'utf8')).toBe('sites.example\n')
     expect(await readFile(join(out, 'index.html'), 'utf8')).toContain('wss://tracker.webtorrent.dev')
   })
+  it('Ctrl-C while it writes leaves the earlier output as it was and removes the staging folder, in one line', async () => {
+    const env = { ...sandbox.env, PEERSITE_LOADER_DIR: await fakeLoader() }
+    const dir = await sandbox.fresh()
+    const out = join(dir, 'sites')
+    expect((await runCli(['loader', '--out', out], { env })).code).toBe(0)
+    // A file added since, big enough that its copy into the staging folder keeps that folder there for a while.
+    await writeFile(join(out, 'big.bin'), Buffer.alloc(48 * 1024 * 1024, 7))
+    await writeFile(join(out, 'CNAME'), 'sites.example\n')
+    const before = await readFile(join(out, 'index.html'), 'utf8')
+    const child = spawn(process.execPath, [await cliPath(), 'loader', '--out', out, '--tracker', 'wss://other.example'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    let running = true
+    void exited.then(() => { running = false })
+    // Seen once the loader's files are in it (the big file's copy comes next).
+    const writing = async (): Promise<boolean> => {
+      const staging = (await readdir(dir)).find((n) => n.startsWith('.sites.peersite-partial-'))
+      return staging !== undefined && (await readdir(join(dir, staging)).catch(() => [])).length > 0
+    }
+    while (running && !await writing()) await new Promise((resolve) => setTimeout(resolve, 2))
+    expect(running, 'the staging folder was never seen').toBe(true)
+    child.kill('SIGINT')
+    expect(await exited).toBe(130)
+    expect(stderr).toBe(`peersite: error: interrupted; nothing was written to ${out}\n`)
+    expect(await readdir(dir)).toEqual(['sites'])
+    expect(await readFile(join(out, 'index.html'), 'utf8')).toBe(before)
+    expect(await readFile(join(out, 'CNAME'), 'utf8')).toBe('sites.example\n')
+  }, 60_000)
 })
 
 describe('peersite gateway (the command)', () => {
