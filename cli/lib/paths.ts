@@ -1,10 +1,10 @@
 /** Path helpers for output folders that may not exist yet. */
 import { randomBytes } from 'node:crypto'
 import { existsSync, renameSync } from 'node:fs'
-import { mkdir, readdir, realpath, rename, rm, rmdir, stat } from 'node:fs/promises'
+import { lstat, mkdir, readdir, realpath, rename, rm, rmdir, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { UsageError } from '../../engine/errors.js'
-import { interruptedBy, isAlive, removeNow, stagingLeftovers, undoOnSignal } from './signals.js'
+import { interruptedBy, mayHaveMade, removeNow, stagingLeftovers, undoOnSignal } from './signals.js'
 
 /** realpath of `path`, or of its nearest existing ancestor with the rest appended (for folders about to be created). */
 export async function realpathOrNearest (path: string): Promise<string> {
@@ -47,8 +47,8 @@ export async function makeStagingFolder (prefix: string, label: string): Promise
  * (SIGKILL, a crash, a power cut) leaves its staging folder behind; the next run for the same `out` removes those
  * whose process is gone (and those of an earlier `loader --out`, named `...-<pid>` alone), and puts back an earlier
  * output such a run had moved aside (`...-old`) if nothing took its place (putBack; `onKept` is told of one it keeps).
- * A folder whose process still runs (another run into the same place), or whose name is not one a run makes, is left
- * alone.
+ * A folder whose process still runs (another run into the same place; mayHaveMade: not one that has its pid but
+ * started after the folder was named), or whose name is not one a run makes, is left alone.
  */
 export async function makeOutputStaging (out: string, label: string, onKept?: (path: string) => void): Promise<string> {
   await makeFolders(dirname(out))
@@ -60,22 +60,26 @@ export async function makeOutputStaging (out: string, label: string, onKept?: (p
 /**
  * What killed runs left beside `out`, named `prefix` + a name `pattern` matches: its `pid` group names the run's
  * process (a name without one, from an older version, is swept only if `unnamed`), its `old` group marks an earlier
- * output that run had moved aside. Those of a process that is gone are removed, and an earlier output is put back
- * (putBack) or kept, never removed: the ones kept are returned. Anything else, a live run's folder included, is left
- * alone, as is one that cannot be removed (someone else's).
+ * output that run had moved aside. Those of a process that is gone (or that has its pid but started after the folder
+ * was named: mayHaveMade) are removed, and an earlier output is put back (putBack) or kept, never removed: the ones
+ * kept are returned. Anything else, a live run's folder included, is left alone, as is one that cannot be removed
+ * (someone else's).
  */
 export async function sweepLeftovers (out: string, prefix: string, pattern: RegExp, unnamed: boolean): Promise<string[]> {
   const kept: string[] = []
   for (const rest of await stagingLeftovers(out, prefix)) {
     const groups = pattern.exec(rest)?.groups
     if (groups === undefined) continue
+    const path = join(dirname(out), prefix + rest)
     if (groups.pid === undefined) {
       if (!unnamed) continue
     } else {
       const pid = Number(groups.pid)
-      if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue
+      if (!Number.isSafeInteger(pid) || pid <= 0) continue
+      // This process's own pid too: a killed run's, reused (a container's run is often pid 1 each time).
+      const changed = await lstat(path).then((s) => s.ctimeMs, () => undefined)
+      if (changed === undefined || mayHaveMade(pid, changed)) continue
     }
-    const path = join(dirname(out), prefix + rest)
     if (groups.old !== undefined) {
       if (!await putBack(path, out)) kept.push(path)
     } else {

@@ -6,7 +6,7 @@
  * reports a process the signal killed; a command that runs until it is stopped (seeding, serving, a tracker) and
  * then closes cleanly did what it was asked and exits 0 (a service manager stopping it with SIGTERM sees success).
  */
-import { rmSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { constants } from 'node:os'
 import { dirname } from 'node:path'
@@ -54,6 +54,54 @@ export function isAlive (pid: number): boolean {
     return true
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM' // it exists, it is someone else's
+  }
+}
+
+/**
+ * Whether the process `pid` may be the run that named a leftover folder whose status last changed at `changedMs`
+ * (its ctime, in ms since the epoch). A process that is gone is not; on Linux, neither is one that started after
+ * that: process ids are reused (a container's restarted run gets the same small pid), and a leftover taken for a
+ * live run's is never swept. The ctime, not the birth time: a folder moved aside (`-old`) was born with the earlier
+ * output, long before the run that renamed it, and a rename sets the ctime. Elsewhere, or when /proc cannot tell, a
+ * live process is taken for the owner.
+ */
+export function mayHaveMade (pid: number, changedMs: number): boolean {
+  if (!isAlive(pid)) return false
+  const started = processStartMs(pid)
+  return started === undefined || started <= changedMs + START_SLACK_MS
+}
+
+/**
+ * How much later than a folder's ctime a process may seem to have started and still be taken for its owner: the boot
+ * time in /proc/stat is in whole seconds, the start time in clock ticks, and the wall clock may have been adjusted.
+ */
+const START_SLACK_MS = 2000
+
+/**
+ * Linux's USER_HZ, the unit of /proc/<pid>/stat's times: 100 on every architecture Node runs on (sysconf(_SC_CLK_TCK),
+ * which Node does not expose; `getconf CLK_TCK` would cost a process).
+ */
+const CLOCK_TICKS_PER_SECOND = 100
+
+let bootTimeMs: number | undefined
+
+/** When the process `pid` started, in ms since the epoch (Linux only; undefined where /proc does not say). */
+export function processStartMs (pid: number): number | undefined {
+  if (process.platform !== 'linux') return undefined
+  try {
+    if (bootTimeMs === undefined) {
+      const btime = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]
+      if (btime === undefined) return undefined
+      bootTimeMs = Number(btime) * 1000
+    }
+    // Field 2, the command's name in parentheses, may itself hold spaces and parentheses: the fields are counted
+    // from the last ')'. Field 22, the start time in clock ticks since boot, is then the 20th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19])
+    if (!Number.isSafeInteger(ticks)) return undefined
+    return bootTimeMs + ticks * 1000 / CLOCK_TICKS_PER_SECOND
+  } catch {
+    return undefined // gone meanwhile, or /proc hidden (hidepid)
   }
 }
 
