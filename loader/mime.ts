@@ -21,5 +21,8 @@ const TYPES: Readonly<Record<string, string>> = {
 export function mimeType (path: string): string {
   const name = path.slice(path.lastIndexOf('/') + 1)
   const dot = name.lastIndexOf('.')
-  return (dot >= 0 ? TYPES[name.slice(dot + 1).toLowerCase()] : undefined) ?? 'application/octet-stream'
+  const extension = name.slice(dot + 1).toLowerCase()
+  // The table's own entries only: `x.constructor` or `x.__proto__` (any torrent's file name) would otherwise get a
+  // function or an object from Object.prototype, a manifest entry without a type, which the worker refuses whole.
+  return (dot >= 0 && Object.hasOwn(TYPES, extension) ? TYPES[extension] : undefined) ?? 'application/octet-stream'
 }
