@@ -213,6 +213,16 @@ const TYPES: Record<string, string> = {
 }
 
 /**
+ * The type of a path version 1 did not have, from the table's own entries only: `x.constructor` or `__proto__` (any
+ * name a publisher chose) would otherwise get a function or an object from Object.prototype, which cannot be posted to
+ * the worker, or which its manifest check refuses, so the version would never be served.
+ */
+function typeOf (path: string): string {
+  const extension = path.split('.').pop()!.toLowerCase()
+  return Object.hasOwn(TYPES, extension) ? TYPES[extension]! : 'application/octet-stream'
+}
+
+/**
  * The manifest of a newer version: version 1's (name, trackers, redirects, --spa, prefetch limit; they are not in the
  * torrent) with the new torrent's files. Page hints (`preload`) are left out: they described version 1's pages; so is
  * a sectioned index (`index`): its sections on the static host are version 1's, so a newer version lists every file
@@ -229,7 +239,7 @@ export function versionManifest (base: SiteManifest, meta: Metainfo, pointer: Po
     files: meta.files.map((f) => ({
       path: f.path,
       length: f.length,
-      type: types.get(f.path) ?? TYPES[f.path.split('.').pop()!.toLowerCase()] ?? 'application/octet-stream'
+      type: types.get(f.path) ?? typeOf(f.path)
     })),
     pointer
   }

@@ -25,6 +25,15 @@ describe('versionManifest', () => {
     expect(next).toMatchObject({ name: 'site', trackers: ['wss://t.example'], spa: true, infoHash: 'b'.repeat(40), length: 12, pointer })
     expect(next.files).toEqual([{ path: 'index.html', length: 12, type: 'text/html' }])
   })
+
+  it('gives a file whose extension is a name Object.prototype has (x.constructor, __proto__) a string type the worker takes', () => {
+    const base: SiteManifest = { version: 1, infoHash: 'a'.repeat(40), name: 'site', trackers: [], pieceLength: 16384, length: 1, files: [] }
+    const paths = ['a.constructor', 'b.__proto__', 'constructor', '__proto__', 'c.CONSTRUCTOR', 'd.hasOwnProperty', 'e.css']
+    const meta = { infoHash: 'b'.repeat(40), pieceLength: 16384, length: 7, files: paths.map((path) => ({ path, length: 1 })) } as unknown as Metainfo
+    const next = versionManifest(base, meta, { k: 'c'.repeat(64), seq: 2, v: '', sig: '' } as unknown as PointerRecordJson)
+    // Each type a string (a function could not be posted to the worker, and its parseManifest refuses anything else).
+    expect(next.files.map((f) => f.type)).toEqual([...paths.slice(0, -1).map(() => 'application/octet-stream'), 'text/css'])
+  })
 })
 
 describe('saveKnown', () => {
