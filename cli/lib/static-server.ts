@@ -4,7 +4,8 @@
  *   - a request carrying `Service-Worker: script` (a browser fetching a worker script, per the Service Worker spec)
  *     is answered only for /sw.js: a page cannot register anything else from this origin as a worker;
  *   - unknown paths get 404.html with status 404, and 404.html is the loader: a visitor landing on /blog/ boots the
- *     loader, whose service worker then serves the real page from the torrent.
+ *     loader, whose service worker then serves the real page from the torrent; so do dotfiles and dot-folders (a
+ *     user's .git or .env in the output folder), except .well-known.
  * Every response carries `X-Content-Type-Options: nosniff`.
  */
 import { readFile } from 'node:fs/promises'
@@ -85,6 +86,12 @@ export async function startStaticServer (init: StaticServerInit): Promise<Static
     if (workerRequest && path !== WORKER_SCRIPT) {
       res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' })
       res.end('only /sw.js may be registered as a service worker\n')
+      return
+    }
+    // sirv's `dotfiles: false` holds only outside its dev mode (which looks files up per request): the output folder
+    // may hold a user's .git or .env, kept there by publish. .well-known (RFC 8615) is a site's own (--with-files).
+    if (path.split('/').some((segment) => segment.startsWith('.') && segment !== '.well-known')) {
+      void notFound(res)
       return
     }
     serve(req, res, () => { void notFound(res) })

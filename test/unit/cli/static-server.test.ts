@@ -55,6 +55,24 @@ describe('startStaticServer', () => {
     }
   })
 
+  it('serves no dotfile or dot-folder of the output folder (a user\'s .git, .env), except .well-known', async () => {
+    const s = await start()
+    const root = join(dir!.path, 'out')
+    await mkdir(join(root, '.git'))
+    await writeFile(join(root, '.git', 'config'), 'token')
+    await writeFile(join(root, '.env'), 'SECRET=1')
+    await mkdir(join(root, 'site', '.well-known'), { recursive: true })
+    await writeFile(join(root, 'site', '.well-known', 'security.txt'), 'Contact: x')
+    for (const path of ['/.git/config', '/%2egit/config', '/.env', '/site/../.env', '/x/%2e%2e/.env']) {
+      const res = await fetch(new URL(path, s.url))
+      expect([path, res.status]).toEqual([path, 404])
+      expect(await res.text()).toBe('<p>loader 404</p>')
+    }
+    const wellKnown = await fetch(new URL('site/.well-known/security.txt', s.url))
+    expect(wellKnown.status).toBe(200)
+    expect(await wellKnown.text()).toBe('Contact: x')
+  })
+
   it('answers a Service-Worker: script request only for /sw.js', async () => {
     const s = await start()
     const sw = await fetch(new URL('sw.js', s.url), { headers: { 'Service-Worker': 'script' } })
