@@ -42,7 +42,8 @@ export async function buildGenericLoader (init: GenericLoaderInit): Promise<Read
   const config = { trackers: [...init.trackers], ...(init.rtcConfig?.iceServers !== undefined ? { iceServers: init.rtcConfig.iceServers } : {}) }
   // `<` escaped: no tracker URL can close the script element.
   const json = JSON.stringify(config).replace(/</g, '\\u003c')
-  const index = Buffer.from(html.replace('</head>', `<script type="application/json" id="peersite-gateway">${json}</script></head>`))
+  // Given as a function: a replacement string would read "$&", "$'" or "$`" in a tracker URL as patterns.
+  const index = Buffer.from(html.replace('</head>', () => `<script type="application/json" id="peersite-gateway">${json}</script></head>`))
   const sw = Buffer.from(pinsScript({ 'index.html': pin(index), 'peersite.js': pin(script), 'peersite-later.js': pin(later) }) + worker)
   return new Map<GenericLoaderFile, Buffer>([['index.html', index], ['404.html', index], ['sw.js', sw], ['peersite.js', script], ['peersite-later.js', later]])
 }

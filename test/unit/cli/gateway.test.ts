@@ -8,6 +8,7 @@ import { connect } from 'node:net'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildGenericLoader } from '../../../cli/lib/generic-loader.js'
 import { ownHostNames, startOriginGateway, type OriginGateway } from '../../../cli/lib/origin-gateway.js'
 import { siteIdOf } from '../../../engine/util/site-id.js'
 import { spawn, spawnSync } from 'node:child_process'
@@ -158,6 +159,14 @@ it('the --host address is known as a browser writes it: lowercase, IPv6 in brack
   expect(ownHostNames('192.168.1.5')).toContain('192.168.1.5')
   expect([...ownHostNames('0.0.0.0')]).toEqual(['localhost', '127.0.0.1', '[::1]'])
   expect([...ownHostNames('::')]).toEqual(['localhost', '127.0.0.1', '[::1]'])
+})
+
+it('builds the trackers into the page as given, whatever "$" patterns they hold (String.replace\'s $&, $\', $`)', async () => {
+  const trackers = ['wss://t.example/a?k=$&', "wss://t.example/$'", 'wss://t.example/$`', 'wss://t.example/$$']
+  const files = await buildGenericLoader({ trackers, loaderDir: await fakeLoader() })
+  const page = files.get('index.html')!.toString()
+  const json = /<script type="application\/json" id="peersite-gateway">(.*?)<\/script><\/head>/.exec(page)?.[1]
+  expect(JSON.parse(json ?? 'null')).toEqual({ trackers })
 })
 
 /** One request written as is (Node's client would refuse some of these), and the whole answer as text. */
