@@ -11,7 +11,8 @@
  *   honest peer that happened to share its size is never blamed;
  * - a peer that leaves requests unanswered (METADATA_MAX_TIMEOUTS) is no longer asked, so a silent liar holds
  *   nothing up.
- * Nothing here loops on a liar: every failed verification removes at least one peer from the exchange.
+ * Nothing here loops on a liar: every failed verification removes at least one peer from the exchange, or follows
+ * the removal of one (the peer asked alone left or timed out, and the next one finished the attempt).
  */
 import { METADATA_CANDIDATE_BUDGET, METADATA_MAX_FLOOD_REJECTS, METADATA_MAX_TIMEOUTS, METADATA_REQUEST_TIMEOUT_MS, SEND_HIGH_WATER_MARK } from './constants.js'
 import { ProtocolError } from './errors.js'
@@ -269,8 +270,10 @@ export class MetadataExchange {
     }
     const senders = new Set(candidate.sources.values())
     candidate.sources.clear()
-    if (senders.size === 1 || candidate.solo) {
-      // One peer sent every piece: it lied (a wrong size, or garbage of the right size).
+    if (senders.size === 1) {
+      // One peer sent every piece: it lied (a wrong size, or garbage of the right size). (Solo, several senders
+      // mean the peer asked changed on the way, when the one before left or timed out: either could have lied, and
+      // the next attempt comes from the one peer asked now alone.)
       for (const peer of senders) {
         this.#forget(peer)
         this.#ctx.ban(peer, new ProtocolError(`sent ${candidate.size} bytes of metadata that do not match the infohash`))

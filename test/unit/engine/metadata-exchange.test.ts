@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { EARLY_HAVES_MAX, METADATA_CANDIDATE_BUDGET, METADATA_REQUEST_TIMEOUT_MS, MAX_METADATA_SIZE, SEND_HIGH_WATER_MARK } from '../../../engine/constants.js'
-import { decodeMetadataMessage, encodeMetadataRequest } from '../../../engine/extensions/ut_metadata.js'
+import { decodeMetadataMessage, encodeMetadataData, encodeMetadataRequest } from '../../../engine/extensions/ut_metadata.js'
 import { encodeHandshake, encodeMessage } from '../../../engine/wire/codec.js'
 import { encodeExtendedHandshake } from '../../../engine/wire/extended.js'
 import { MetadataExchange } from '../../../engine/metadata-exchange.js'
@@ -238,5 +238,68 @@ describe('haves that arrive before the metadata', () => {
     const peer = [...torrent.peers].find((p) => p.key === hostileId)!
     expect(peer.has?.has(0)).toBe(true)
     expect(peer.has?.has(1)).toBe(false) // past the bound: dropped
+  })
+})
+
+/** A stand-in for a Peer offering metadata of `size` bytes: records what it is asked; the test answers for it. */
+function answeringPeer (size: number): Peer & { asked: number[] } {
+  const asked: number[] = []
+  const peer = {
+    asked,
+    destroyed: false,
+    extended: { m: { ut_metadata: 2 }, metadataSize: size },
+    connection: { bufferedAmount: 0 },
+    writeExtension: (_name: string, payload: Uint8Array) => {
+      asked.push(decodeMetadataMessage(payload).piece)
+      return true
+    },
+    destroy () { peer.destroyed = true }
+  }
+  return peer as unknown as Peer & { asked: number[] }
+}
+
+describe('MetadataExchange after a failed check with several senders', () => {
+  it('a new solo peer that finishes what the previous one started is not proof against the previous one', async () => {
+    // Two metadata pieces (1500 piece hashes: about 30 KB of info dictionary).
+    const { metainfo } = await makeTorrent([{ path: 'big.bin', data: randomData(1500 * 1024, 5) }], 1024)
+    const info = metainfo.info
+    expect(Math.ceil(info.length / 16384)).toBe(2)
+    const banned: Peer[] = []
+    const ex = new MetadataExchange({
+      infoHash: metainfo.infoHashBytes,
+      info: () => undefined,
+      onMetadata: () => {},
+      warn: () => {},
+      ban: (peer) => { banned.push(peer) }
+    })
+    const honest = answeringPeer(info.length)
+    const liar = answeringPeer(info.length)
+    const piece = (i: number, garbage = false): Uint8Array => {
+      const bytes = info.slice(i * 16384, Math.min(info.length, (i + 1) * 16384))
+      if (garbage) bytes.fill(0x55)
+      return encodeMetadataData(i, info.length, bytes)
+    }
+    ex.onExtendedHandshake(honest)
+    ex.onExtendedHandshake(liar)
+    expect([honest.asked, liar.asked]).toEqual([[0], [1]])
+    ex.onMessage(honest, piece(0))
+    ex.onMessage(liar, piece(1, true))
+    // The check fails with two senders: from now on one peer at a time, the first to offer (the honest one).
+    await vi.waitFor(() => { expect(honest.asked).toEqual([0, 0]) })
+    ex.onMessage(honest, piece(0))
+    expect(honest.asked).toEqual([0, 0, 1])
+    // The honest peer leaves before its second piece; the liar is asked for it and lies again.
+    ex.removePeer(honest)
+    expect(liar.asked).toEqual([1, 1])
+    ex.onMessage(liar, piece(1, true))
+    // Nobody is proven bad by that failure (either piece may be the wrong one); the liar, alone now, is asked for
+    // the whole metadata, and its failure names it.
+    await vi.waitFor(() => { expect(liar.asked.length + banned.length).toBeGreaterThan(2) })
+    expect(banned.map((p) => p === honest ? 'honest' : 'liar')).toEqual([]) // was ['honest', 'liar']
+    expect(liar.asked).toEqual([1, 1, 0])
+    ex.onMessage(liar, piece(0, true))
+    ex.onMessage(liar, piece(1, true))
+    await vi.waitFor(() => { expect(banned).toEqual([liar]) })
+    ex.destroy()
   })
 })
