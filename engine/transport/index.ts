@@ -23,9 +23,14 @@ export interface RemoteIdentity {
   fingerprint?: string | undefined
 }
 
-/** The first `a=fingerprint:` of an SDP ("sha-256 AB:CD:…", upper-cased); undefined if it has none. */
+/**
+ * The first `a=fingerprint:` of an SDP ("sha-256 AB:CD:…", upper-cased); undefined if it has none. A remote writes
+ * its SDP as it likes, and an answer's is read before the browser parses it: the expression is linear (`.*` runs to
+ * the line's end and backs off over its trailing spaces only), where `(.+?)\s*$` took quadratic time on one long
+ * line of spaces (200 KB: minutes of a blocked page).
+ */
 export function sdpFingerprint (sdp: string | undefined): string | undefined {
-  return /^a=fingerprint:(.+?)\s*$/m.exec(sdp ?? '')?.[1]?.toUpperCase()
+  return /^a=fingerprint:(.*\S)/m.exec(sdp ?? '')?.[1]?.toUpperCase()
 }
 
 export interface Connection extends Emitter<ConnectionEvents> {
