@@ -194,7 +194,8 @@ export class PiecePicker {
    * Piece `index` failed its hash check with blocks from several peers: its next attempt comes from one peer alone
    * (libtorrent's "parole"), so a second failure names the culprit and a success shows whose blocks were bad
    * (smart ban). The first peer that picks a block of it gets the whole piece; the others skip it while that peer
-   * still holds a request or a received block of it. No end-game duplicates for it. Cleared by markHave.
+   * holds a request of it and is not snubbed (one that choked us holds none, and would never be snubbed: the piece
+   * would wait for it as long as it stayed connected). No end-game duplicates for it. Cleared by markHave.
    */
   setExclusive (index: number): void {
     if (CHECK_ARGS) checkIndex(index, this.pieceCount)
@@ -204,9 +205,9 @@ export class PiecePicker {
   /** Piece -> the one peer its current attempt comes from ('' while nobody has picked it yet). */
   readonly #exclusive = new Map<number, string>()
 
-  /** Whether the peer an exclusive piece belongs to can still deliver it: connected and not snubbed. */
-  #sourceActive (peerKey: string): boolean {
-    return peerKey !== '' && this.#peers.has(peerKey) && !this.#snubbed.has(peerKey)
+  /** Whether the peer an exclusive piece belongs to is delivering it: a request of it out there, and not snubbed. */
+  #sourceActive (peerKey: string, p: PartialPiece | undefined): boolean {
+    return !this.#snubbed.has(peerKey) && p?.owners.some((o) => o?.includes(peerKey)) === true
   }
 
   // ---- snubbed peers --------------------------------------------------------------------------------------------
@@ -588,7 +589,7 @@ export class PiecePicker {
     if (existing !== undefined && existing.missing === 0 && !takeOver) return out.length >= max
     const exclusive = this.#exclusive.get(index)
     if (exclusive !== undefined && exclusive !== peerKey) {
-      if (this.#sourceActive(exclusive) || this.#snubbed.has(peerKey)) return out.length >= max
+      if (this.#sourceActive(exclusive, existing) || this.#snubbed.has(peerKey)) return out.length >= max
       this.#exclusive.set(index, peerKey)
     }
     const p = existing ?? this.#partialOf(index)

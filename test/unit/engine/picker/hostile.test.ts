@@ -77,4 +77,18 @@ describe('picker and hostile peers', () => {
     // Now c's: d gets none of piece 0.
     expect(ids(p.pick('d', full(2), 4, 0)).filter((id) => id.startsWith('0'))).toEqual([])
   })
+
+  it('a failed piece whose one source holds no request of it any more (it choked us) goes to another peer', () => {
+    const p = picker({ maxRequestsPerBlock: 3 })
+    p.setExclusive(0)
+    const first = p.pick('a', full(2), 2, 0)
+    expect(ids(first)).toEqual(['0:0', '0:1'])
+    expect(ids(p.pick('b', full(2), 4, 0))).toEqual(['1:0', '1:1'])
+    // a chokes us (BEP 3: our requests are discarded) and stays connected, silent: no request out, so never
+    // snubbed. The piece must not wait for it (it was stuck until a unchoked us again, or forever).
+    for (const req of first) p.releaseRequest('a', req)
+    expect(ids(p.pick('b', full(2), 4, 0)).filter((id) => id.startsWith('0'))).toEqual(['0:0', '0:1'])
+    // Now b's alone: a, unchoking us again, gets none of it.
+    expect(ids(p.pick('a', full(2), 4, 0)).filter((id) => id.startsWith('0'))).toEqual([])
+  })
 })
