@@ -61,6 +61,8 @@ export class Peer extends Emitter<PeerEvents> {
   readonly #decoder: WireDecoder
   /** Haves written in this turn, not sent yet (writeHave). */
   #haves: number[] = []
+  /** When the last `unchoke` that was passed on arrived. */
+  #unchokedAt = 0
 
   /** The remote peer id once the handshake arrived. */
   remotePeerId: Uint8Array | undefined
@@ -148,6 +150,11 @@ export class Peer extends Emitter<PeerEvents> {
         break
       case 'unchoke':
         this.peerChoking = false
+        // The torrent fills our requests to it at once (Downloader.fill), and a fill may walk every piece: not for
+        // more than one unchoke a second (a peer sending unchoke after unchoke, or choke, unchoke, ..., bought a
+        // walk with each 5 bytes). The torrent's tick fills every pipeline each second anyway.
+        if (this.lastReceivedAt - this.#unchokedAt < 1000) return
+        this.#unchokedAt = this.lastReceivedAt
         break
       case 'interested':
         this.peerInterested = true
