@@ -104,8 +104,9 @@ export class MetadataExchange {
       const info = this.#ctx.info()
       const data = info === undefined ? undefined : metadataPiece(info, msg.piece)
       // Answers wait in the connection's buffer (Node's TCP buffers without limit): past the uploader's high-water
-      // mark, a request is rejected (the answer would cost a 16 KiB piece; a reject costs as much as the request).
-      if (data !== undefined && peer.connection.bufferedAmount >= SEND_HIGH_WATER_MARK) {
+      // mark, a request is rejected (the answer would cost a 16 KiB piece; a reject costs as much as the request),
+      // and counted, whatever it asks for: rejects too pile up behind a peer that does not read.
+      if (peer.connection.bufferedAmount >= SEND_HIGH_WATER_MARK) {
         const floods = (this.#floods.get(peer) ?? 0) + 1
         this.#floods.set(peer, floods)
         if (floods === 1) this.#ctx.warn(peer, new ProtocolError('asks for metadata faster than it reads it'))

@@ -197,6 +197,32 @@ describe('serving metadata to a peer that floods requests', () => {
   })
 })
 
+describe('rejecting metadata requests to a peer that does not read', () => {
+  it('counts requests for pieces we cannot serve too: the rejects would pile up in its full connection', async () => {
+    const { metainfo, data } = await makeTorrent([{ path: 'a.bin', data: randomData(8_000_000, 3) }])
+    const seed = await seederOf(metainfo, data)
+    torrents.push(seed)
+    seed.on('warning', () => {})
+    const bans: string[] = []
+    seed.on('ban', (id) => bans.push(id))
+    const [ours, theirs] = memoryConnectionPair()
+    seed.addConnection(ours)
+    const request = (piece: number): Uint8Array => encodeMessage({ type: 'extended', id: 1, payload: encodeMetadataRequest(piece) })
+    const flooderId = new Uint8Array(20).fill(8)
+    // Enough answers to fill its connection past the high-water mark, then requests for a piece the metadata does
+    // not have: each is answered with a reject, which its full connection would hold without end.
+    const answers = Math.ceil(SEND_HIGH_WATER_MARK / metainfo.info.length) + 1
+    theirs.send(concatBytes([
+      encodeHandshake({ infoHash: metainfo.infoHashBytes, peerId: flooderId }),
+      encodeMessage({ type: 'extended', id: 0, payload: encodeExtendedHandshake({ m: { ut_metadata: 3 } }) }),
+      ...Array.from({ length: answers }, () => request(0)),
+      ...Array.from({ length: 2000 }, () => request(1_000_000))
+    ]))
+    // Was: no ban, 2,000 rejects queued behind the full buffer.
+    await vi.waitFor(() => { expect(bans).toEqual([toHex(flooderId)]) })
+  })
+})
+
 describe('haves that arrive before the metadata', () => {
   /** A leecher without the metadata, a raw peer that sends `before` first, then a seeder that has the metadata. */
   async function haveFirst (before: Uint8Array[]): Promise<{ torrent: Torrent, hostileId: string, added: string[] }> {
