@@ -459,6 +459,14 @@ export const TCP_CONNECT_TIMEOUT_MS = 10_000
 export const TCP_HANDSHAKE_TIMEOUT_MS = 10_000
 /** Accepted connections still waiting for their handshake, at most (a flood of idle connections costs little). */
 export const TCP_MAX_HALF_OPEN_INCOMING = 64
+/**
+ * Bytes waiting to be sent on a TCP connection, at most: beyond, its remote does not read, and the connection is
+ * closed. net.Socket buffers whatever it is given, and a peer's own messages make us write (a reject per metadata
+ * request, a choke per `not-interested`): a remote that sends and never reads grew our memory without end. A data
+ * channel has such a limit of its own (Chromium: 16 MiB, its send() then throws and the connection closes); the
+ * uploader and the metadata exchange stop writing at SEND_HIGH_WATER_MARK long before.
+ */
+export const TCP_MAX_BUFFERED_BYTES = 16_777_216 // 16 MiB
 /** Outgoing TCP connects in flight per torrent (libtorrent's `half_open_limit` idea: bounded, not all at once). */
 export const TCP_MAX_DIALS = 8
 /** After a failed connect or a dropped connection, wait this long (times the failures so far) before retrying. */

@@ -6,7 +6,7 @@
  * A TCP stream needs no framing of its own: the wire codec already reads a byte stream (length-prefixed messages).
  */
 import { connect, type Socket } from 'node:net'
-import { TCP_CONNECT_TIMEOUT_MS } from '../constants.js'
+import { TCP_CONNECT_TIMEOUT_MS, TCP_MAX_BUFFERED_BYTES } from '../constants.js'
 import { AbortError } from '../errors.js'
 import { Emitter } from '../util/emitter.js'
 import type { Connection, ConnectionEvents, RemoteIdentity } from './index.js'
@@ -64,6 +64,12 @@ export class TcpConnection extends Emitter<ConnectionEvents> implements Connecti
 
   send (data: Uint8Array): void {
     if (this.closed) return
+    // A remote that does not read: what it makes us write would wait here without end (TCP_MAX_BUFFERED_BYTES).
+    if (this.#socket.writableLength + data.length > TCP_MAX_BUFFERED_BYTES) {
+      this.emit('error', new Error(`the remote does not read: ${this.#socket.writableLength} bytes wait to be sent`))
+      this.close()
+      return
+    }
     // net.Socket keeps a reference until written: the wire codec encodes every message into a fresh buffer, so no
     // copy is needed (as the data channel, which copies inside).
     this.#socket.write(data)

@@ -6,6 +6,7 @@
  */
 import { connect } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
+import { TCP_MAX_BUFFERED_BYTES } from '../../../../engine/constants.js'
 import { TcpDiscovery } from '../../../../engine/discovery/tcp.js'
 import { MemoryStore } from '../../../../engine/storage/memory.js'
 import { Torrent } from '../../../../engine/torrent.js'
@@ -81,6 +82,33 @@ describe('TcpListener', () => {
     const wrongProtocol = handshake(randomBytes(20))
     wrongProtocol[5] = 0x21
     expect(await closedAfterSending(l.port, wrongProtocol)).toBe(true)
+  })
+})
+
+describe('TcpConnection', () => {
+  it(`closes a connection whose remote does not read once ${TCP_MAX_BUFFERED_BYTES} bytes wait to be sent`, async () => {
+    const l = await listener()
+    const infoHash = randomBytes(20)
+    const handed = new Promise<TcpConnection>((resolve) => l.register(toHex(infoHash), resolve))
+    // The remote sends its handshake and never reads again: the kernel's buffers fill, then Node's.
+    const socket = connect({ host: '127.0.0.1', port: l.port }, () => { socket.write(handshake(infoHash)); socket.pause() })
+    socket.on('error', () => {})
+    cleanups.push(() => socket.destroy())
+    const conn = await handed
+    const errors: string[] = []
+    conn.on('error', (err) => errors.push(err.message))
+    const chunk = new Uint8Array(65_536)
+    let sent = 0
+    // What an echo of the remote's own messages could queue without end (each write is what one message asks for).
+    while (!conn.closed && sent < 2 * TCP_MAX_BUFFERED_BYTES) {
+      conn.send(chunk)
+      sent += chunk.length
+      if (sent % (4 * 1_048_576) === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    // Was: never closed, twice the cap queued in Node's buffer.
+    expect(conn.closed).toBe(true)
+    expect(sent).toBeLessThanOrEqual(TCP_MAX_BUFFERED_BYTES + 8 * 1_048_576)
+    expect(errors.some((e) => /does not read/.test(e))).toBe(true)
   })
 })
 
