@@ -41,6 +41,11 @@ export function maxMessageLength (pieceCount: number): number {
 
 /** BEP 3: "Keepalives are generally sent once every two minutes". */
 export const KEEP_ALIVE_INTERVAL_MS = 60_000
+/**
+ * A peer's `unchoke` fills our request pipeline to it at once (engine/wire/peer.ts), at most once in this long: a fill
+ * may walk every piece (the picker's rarest first), and the torrent's tick fills every pipeline once a second anyway.
+ */
+export const UNCHOKE_FILL_INTERVAL_MS = 1000
 /** A peer silent for longer than this (no message, not even a keep-alive) is dropped. */
 export const PEER_IDLE_TIMEOUT_MS = 150_000
 /**

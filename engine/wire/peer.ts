@@ -5,7 +5,7 @@
  * Incoming bytes become typed events; `write*` methods put messages on the wire. What the messages mean for the
  * torrent (which blocks to request, what to upload) is decided by the torrent, not here.
  */
-import { EXTENSION_RESERVED_BIT, EXTENSION_RESERVED_BYTE } from '../constants.js'
+import { EXTENSION_RESERVED_BIT, EXTENSION_RESERVED_BYTE, UNCHOKE_FILL_INTERVAL_MS } from '../constants.js'
 import { ProtocolError } from '../errors.js'
 import type { Bitfield } from '../bitfield.js'
 import type { Connection } from '../transport/index.js'
@@ -153,7 +153,7 @@ export class Peer extends Emitter<PeerEvents> {
         // The torrent fills our requests to it at once (Downloader.fill), and a fill may walk every piece: not for
         // more than one unchoke a second (a peer sending unchoke after unchoke, or choke, unchoke, ..., bought a
         // walk with each 5 bytes). The torrent's tick fills every pipeline each second anyway.
-        if (this.lastReceivedAt - this.#unchokedAt < 1000) return
+        if (this.lastReceivedAt - this.#unchokedAt < UNCHOKE_FILL_INTERVAL_MS) return
         this.#unchokedAt = this.lastReceivedAt
         break
       case 'interested':

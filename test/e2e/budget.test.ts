@@ -146,7 +146,7 @@
  * A hostile-peer audit's fixes, from 34,690 B: a peer's unchoke fills our pipeline to it at most once a second (a flood
  * of 5-byte unchokes bought a walk over every piece each: engine/wire/peer.ts, +19 B), a failed piece's one source
  * holds it only while it holds a request of it (engine/picker, a stall), the SDP fingerprint read in linear time
- * (engine/transport/index.ts): peersite.js 23,556 -> 23,587 B (+31 B), sw.js 8,855-8,860 B by its pins: 34,720 B,
+ * (engine/transport/index.ts): peersite.js 23,556 -> 23,585 B (+29 B), sw.js 8,855-8,860 B by its pins: 34,717 B,
  * budget 34.725 KB.
  */
 import { readFile } from 'node:fs/promises'
