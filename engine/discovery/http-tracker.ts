@@ -10,7 +10,7 @@ import { TRACKER_DEFAULT_INTERVAL_MS, TRACKER_MAX_PEERS, TRACKER_MIN_INTERVAL_MS
 import { TrackerError } from '../errors.js'
 import { BencodeError, bdecode, isBytes, isDict, isInt, type BValue } from '../util/bencode.js'
 import { utf8 } from '../util/bytes.js'
-import { parseIp } from '../util/ip.js'
+import { formatIp, ipv4Mapped, normalizeIp, parseIp } from '../util/ip.js'
 import { readBodyAtMost } from '../util/read-body.js'
 import { announceUdp } from './udp-tracker.js'
 
@@ -111,7 +111,7 @@ export function parseHttpAnswer (url: string, body: Uint8Array): AnnounceResult 
       const ip = isBytes(entry.ip) ? utf8.decode(entry.ip) : ''
       const port = entry.port
       // BEP 3 allows a DNS name here: IP literals only, or one answer makes us look up and dial any host it names.
-      if (parseIp(ip) !== undefined && isInt(port) && port > 0 && port < 65536) peers.push({ ip, port })
+      if (parseIp(ip) !== undefined && isInt(port) && port > 0 && port < 65536) peers.push({ ip: normalizeIp(ip), port })
     }
   }
   const six = value.peers6
@@ -125,7 +125,10 @@ export function intervalMs (seconds: number | undefined): number {
   return Math.max(TRACKER_MIN_INTERVAL_MS, Math.min(seconds * 1000, 2 * TRACKER_DEFAULT_INTERVAL_MS))
 }
 
-/** BEP 23 / BEP 7 compact peers: 4 (or 16) address bytes then 2 port bytes, big-endian. A ragged tail is ignored. */
+/**
+ * BEP 23 / BEP 7 compact peers: 4 (or 16) address bytes then 2 port bytes, big-endian. A ragged tail is ignored. An
+ * IPv4-mapped address in `peers6` is given as its IPv4 address (normalizeIp: one peer, one contact).
+ */
 export function decodeCompactPeers (bytes: Uint8Array, size: 4 | 16): PeerAddress[] {
   const step = size + 2
   const out: PeerAddress[] = []
@@ -133,14 +136,7 @@ export function decodeCompactPeers (bytes: Uint8Array, size: 4 | 16): PeerAddres
     const port = (bytes[off + size]! << 8) | bytes[off + size + 1]!
     if (port === 0) continue
     const addr = bytes.subarray(off, off + size)
-    let ip: string
-    if (size === 4) ip = Array.from(addr).join('.')
-    else {
-      const groups: string[] = []
-      for (let i = 0; i < 16; i += 2) groups.push(((addr[i]! << 8) | addr[i + 1]!).toString(16))
-      ip = groups.join(':')
-    }
-    out.push({ ip, port })
+    out.push({ ip: formatIp(ipv4Mapped(addr) ?? addr), port })
   }
   return out
 }

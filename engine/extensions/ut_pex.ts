@@ -20,7 +20,7 @@
  */
 import { ProtocolError } from '../errors.js'
 import { BencodeError, bdecode, bencode, isDict } from '../util/bencode.js'
-import { formatIp, parseIp } from '../util/ip.js'
+import { formatIp, ipv4Mapped, parseIp } from '../util/ip.js'
 
 /** BEP 10 extension name advertised in the extended handshake's `m`. */
 export const UT_PEX = 'ut_pex'
@@ -63,10 +63,14 @@ export interface PexMessage {
   dropped: PexContact[]
 }
 
-/** The canonical text of a contact (`ip:port`, IPv6 in brackets): a stable key for sets of contacts. */
+/**
+ * The canonical text of a contact (`ip:port`, IPv6 in brackets): a stable key for sets of contacts. An IPv4-mapped
+ * address is keyed as its IPv4 address (util/ip.ts normalizeIp): one peer, one contact.
+ */
 export function contactKey (c: PexContact): string {
-  const bytes = parseIp(c.ip)
-  if (bytes === undefined) throw new RangeError(`invalid IP address ${c.ip}`)
+  const parsed = parseIp(c.ip)
+  if (parsed === undefined) throw new RangeError(`invalid IP address ${c.ip}`)
+  const bytes = ipv4Mapped(parsed) ?? parsed
   const ip = formatIp(bytes)
   return bytes.length === 4 ? `${ip}:${c.port}` : `[${ip}]:${c.port}`
 }
@@ -122,7 +126,10 @@ export function encodePex (msg: { added?: ReadonlyArray<PexContact & { flags?: n
   return bencode(dict)
 }
 
-/** Splits a compact list; at most `room` contacts, port-0 contacts skipped. */
+/**
+ * Splits a compact list; at most `room` contacts, port-0 contacts skipped. An IPv4-mapped address in `added6` or
+ * `dropped6` is given as its IPv4 address (util/ip.ts normalizeIp: one peer, one contact).
+ */
 function uncompact (value: unknown, size: 4 | 16, key: string, room: number): PexContact[] {
   if (value === undefined) return []
   if (!(value instanceof Uint8Array)) throw new ProtocolError(`ut_pex ${key} is not a byte string`)
@@ -132,7 +139,8 @@ function uncompact (value: unknown, size: 4 | 16, key: string, room: number): Pe
   for (let off = 0; off < value.length && out.length < room; off += step) {
     const port = (value[off + size]! << 8) | value[off + size + 1]!
     if (port === 0) continue
-    out.push({ ip: formatIp(value.subarray(off, off + size)), port })
+    const bytes = value.subarray(off, off + size)
+    out.push({ ip: formatIp(ipv4Mapped(bytes) ?? bytes), port })
   }
   return out
 }

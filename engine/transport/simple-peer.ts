@@ -8,6 +8,7 @@
  */
 import { SEND_LOW_WATER_MARK } from '../constants.js'
 import { Emitter } from '../util/emitter.js'
+import { normalizeIp } from '../util/ip.js'
 import { isRemoteClose, sdpFingerprint, type Connection, type ConnectionEvents, type RemoteIdentity } from './index.js'
 
 /** The part of simple-peer (feross/simple-peer 9, @thaunknown/simple-peer 10) that we use. */
@@ -66,9 +67,14 @@ export class SimplePeerConnection extends Emitter<ConnectionEvents> implements C
     return address === undefined ? 'webrtc' : `webrtc ${address}:${this.#peer.remotePort ?? 0}`
   }
 
-  /** simple-peer learns the remote address after connecting; the fingerprint is in the remote description. */
+  /**
+   * simple-peer learns the remote address after connecting; the fingerprint is in the remote description. The address
+   * is normalised (an IPv4-mapped one is its IPv4 address) so that a ban on it holds however the remote's candidate
+   * wrote it.
+   */
   get identity (): RemoteIdentity {
-    return { address: this.#peer.remoteAddress, fingerprint: sdpFingerprint(this.#peer._pc?.remoteDescription?.sdp ?? undefined) }
+    const address = this.#peer.remoteAddress
+    return { address: address === undefined ? undefined : normalizeIp(address), fingerprint: sdpFingerprint(this.#peer._pc?.remoteDescription?.sdp ?? undefined) }
   }
 
   get bufferedAmount (): number {

@@ -9,6 +9,7 @@ import { connect, type Socket } from 'node:net'
 import { TCP_CONNECT_TIMEOUT_MS, TCP_MAX_BUFFERED_BYTES } from '../constants.js'
 import { AbortError } from '../errors.js'
 import { Emitter } from '../util/emitter.js'
+import { normalizeIp } from '../util/ip.js'
 import type { Connection, ConnectionEvents, RemoteIdentity } from './index.js'
 
 export interface TcpConnectionInit {
@@ -88,11 +89,6 @@ export class TcpConnection extends Emitter<ConnectionEvents> implements Connecti
 function isRemoteGone (err: Error): boolean {
   const code = (err as NodeJS.ErrnoException).code
   return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ETIMEDOUT' || code === 'ECONNABORTED'
-}
-
-/** "::ffff:1.2.3.4" (an IPv4 peer on a dual-stack socket) is 1.2.3.4. */
-export function normalizeIp (ip: string): string {
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip
 }
 
 export interface DialInit {

@@ -13,6 +13,7 @@
 import { CHECK_ARGS, ICE_GATHERING_TIMEOUT_MS, ICE_SETTLE_MS, SEND_LOW_WATER_MARK } from '../constants.js'
 import { Emitter } from '../util/emitter.js'
 import { randomBytes, toHex, utf8 } from '../util/bytes.js'
+import { normalizeIp } from '../util/ip.js'
 import { isRemoteClose, sdpFingerprint, type Connection, type ConnectionEvents, type RemoteIdentity } from './index.js'
 
 /** What a description looks like on the wire (simple-peer's `signal` data for non-trickle peers). */
@@ -157,7 +158,9 @@ export class WebRtcConnection extends Emitter<ConnectionEvents> implements Conne
         const ip = remote?.address ?? remote?.ip
         if (typeof ip === 'string') {
           this.remoteAddress = `webrtc ${ip}:${String(remote?.port ?? 0)}`
-          this.identity.address = ip
+          // A remote's ICE candidate may name an IPv4 host IPv4-mapped (::ffff:1.2.3.4): in Node its ban holds either
+          // way (util/ip.ts). The browser bundles leave it out: the parser costs bytes on every first visit.
+          this.identity.address = typeof PEERSITE_BROWSER === 'undefined' ? normalizeIp(ip) : ip
         }
         return
       }

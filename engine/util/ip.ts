@@ -72,3 +72,15 @@ export function ipv4Mapped (bytes: Uint8Array): Uint8Array | undefined {
   for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return undefined
   return bytes.subarray(12)
 }
+
+/**
+ * An address as peers are told apart by it: an IPv4-mapped IPv6 address, however it is written (::ffff:1.2.3.4,
+ * ::FFFF:102:304, 0:0:0:0:0:ffff:102:304), is its IPv4 host's dotted quad, so that a peer named one way by a
+ * dual-stack socket, a PEX `added6` or a tracker's `peers6` and the other way elsewhere is one contact, one address to
+ * limit and one to ban. Any other text is returned as given (a zone id too: callers refuse or strip it).
+ */
+export function normalizeIp (ip: string): string {
+  const bytes = ip.includes(':') ? parseIp(ip) : undefined
+  const mapped = bytes === undefined ? undefined : ipv4Mapped(bytes)
+  return mapped === undefined ? ip : formatIp(mapped)
+}

@@ -9,9 +9,13 @@ import { PeerPolicy } from '../../../engine/peer-policy.js'
 import { SeedingTurnover } from '../../../engine/seeding-turnover.js'
 import type { Connection, RemoteIdentity } from '../../../engine/transport/index.js'
 import { memoryConnectionPair } from '../../../engine/transport/memory.js'
+import { SimplePeerConnection, type SimplePeerLike } from '../../../engine/transport/simple-peer.js'
+import { TcpConnection } from '../../../engine/transport/tcp.js'
+import { createOffer, type RTCPeerConnectionConstructor } from '../../../engine/transport/webrtc.js'
 import { fromHex, randomBytes, toHex } from '../../../engine/util/bytes.js'
 import { encodeHandshake, encodeMessage } from '../../../engine/wire/codec.js'
 import type { Peer } from '../../../engine/wire/peer.js'
+import { FakePeerConnection } from './discovery/fakes.js'
 
 const infoHash = randomBytes(20)
 const ownId = randomBytes(20)
@@ -244,4 +248,50 @@ describe('PeerList', () => {
     const elsewhere = (await admitted(peers, randomBytes(20), 0, { identity: { address: '10.77.0.9', fingerprint: 'sha-256 DD' } }))!
     expect(policy.badPiece(elsewhere.key)).toBe(false)
   })
+
+  it('a banned remote named again by its IPv4-mapped address (::ffff:10.77.0.1, however spelt) is the same remote', async () => {
+    // How each transport comes to name the remote so: a dual-stack socket, or an ICE candidate the remote wrote so.
+    for (const identity of await mappedIdentities('10.77.0.1', 'SHA-256 AA:BB')) {
+      const { peers, policy } = list(10)
+      const bad = (await admitted(peers, randomBytes(20), 0, { identity: { address: '10.77.0.1', fingerprint: identity.fingerprint } }))!
+      peers.ban(bad.key, new Error('bad data'))
+      // The same certificate under a new id is refused; without one (TCP), the same id is, and a new id starts one strike short.
+      const same = (await admitted(peers, identity.fingerprint === undefined ? fromHex(bad.key) : randomBytes(20), 0, { identity }))!
+      expect(same.destroyed, identity.address).toBe(true)
+      const neighbour = (await admitted(peers, randomBytes(20), 0, { identity: { ...identity, fingerprint: identity.fingerprint === undefined ? undefined : 'SHA-256 CC' } }))!
+      expect(neighbour.destroyed, identity.address).toBe(false)
+      expect(policy.badPiece(neighbour.key), identity.address).toBe(true)
+    }
+  })
 })
+
+/**
+ * The identities that the transports give a remote at `ipv4` when they see it IPv4-mapped: TCP (a dual-stack
+ * listener's socket), WebRTC in Node (the selected pair's remote candidate) and simple-peer (its remoteAddress).
+ */
+async function mappedIdentities (ipv4: string, fingerprint: string): Promise<RemoteIdentity[]> {
+  const [a, b, c, d] = ipv4.split('.').map(Number) as [number, number, number, number]
+  const hex = `::ffff:${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
+  const socket = { remoteAddress: `::ffff:${ipv4}`, remotePort: 51413, setNoDelay () {}, on () {}, pause () {}, resume () {}, writableLength: 0, write () {}, destroy () {} }
+  const tcp = new TcpConnection(socket as unknown as ConstructorParameters<typeof TcpConnection>[0], { initiator: true })
+  tcp.close()
+  class MappedCandidate extends FakePeerConnection {
+    override async getStats (): Promise<Map<string, unknown>> {
+      return new Map<string, unknown>([
+        ['p', { id: 'p', type: 'candidate-pair', state: 'succeeded', nominated: true, remoteCandidateId: 'r' }],
+        ['r', { id: 'r', type: 'remote-candidate', address: `::FFFF:${ipv4}`, port: 5000 }]
+      ])
+    }
+  }
+  const { connection: rtc } = await createOffer({ RTCPeerConnection: MappedCandidate as unknown as RTCPeerConnectionConstructor, iceTimeoutMs: 1000 })
+  await rtc.accept({ type: 'answer', sdp: `v=0\r\na=fingerprint:${fingerprint}\r\n` })
+  ;(FakePeerConnection.instances.at(-1)!.channel as unknown as { open: () => void }).open()
+  await new Promise((resolve) => setTimeout(resolve, 5))
+  const rtcIdentity = { ...rtc.identity }
+  rtc.close()
+  const simple = new SimplePeerConnection({
+    initiator: true, connected: true, remoteAddress: hex, _pc: { remoteDescription: { sdp: `a=fingerprint:${fingerprint}` } },
+    on () {}, once () {}, write: () => true, destroy () {}
+  } as unknown as SimplePeerLike)
+  return [tcp.identity, rtcIdentity, simple.identity]
+}

@@ -66,6 +66,13 @@ describe('parseHttpAnswer', () => {
       .toEqual([{ ip: '1.2.3.4', port: 5 }])
   })
 
+  it('gives an IPv4-mapped peer, compact or not, as its IPv4 address: the same contact as in `peers`', () => {
+    const six = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1, 0x1a, 0xe1])
+    const list = ['::ffff:10.0.0.2', '::FFFF:a00:3'].map((ip) => ({ ip: utf8.encode(ip), port: 6881 }))
+    expect(parseHttpAnswer(url, bencode({ peers6: six })).peers).toEqual([{ ip: '10.0.0.1', port: 6881 }])
+    expect(parseHttpAnswer(url, bencode({ peers: list })).peers).toEqual([{ ip: '10.0.0.2', port: 6881 }, { ip: '10.0.0.3', port: 6881 }])
+  })
+
   it('takes only IP literals from a dictionary peer list (never a name to look up and dial)', () => {
     const entries = ['1.2.3.4', 'tracker.example', 'localhost', '::1', 'fe80::1%eth0', '1.2.3.256'].map((ip) => ({ ip: utf8.encode(ip), port: 6881 }))
     expect(parseHttpAnswer(url, bencode({ peers: entries })).peers).toEqual([{ ip: '1.2.3.4', port: 6881 }, { ip: '::1', port: 6881 }])

@@ -145,3 +145,17 @@ it('past TCP_MAX_KNOWN_ADDRESSES, forgets the oldest idle addresses first (one b
   discovery.addPeers([address(TCP_MAX_KNOWN_ADDRESSES + 3)])
   expect(asked.at(-1)).toBe(`tcp ${address(4).ip}:6881`)
 })
+
+it('one peer named by its IPv4 address and by its IPv4-mapped address, however spelt, is one address to dial', async () => {
+  // A port nothing listens on: the one dial is refused at once.
+  const closed = await TcpListener.listen({ host: '127.0.0.1', port: 0 })
+  const port = closed.port
+  await closed.close()
+  const asked: string[] = []
+  const discovery = new TcpDiscovery({ infoHash: new Uint8Array(20), peerId: new Uint8Array(20).fill(1), wantsPeer: (id) => { asked.push(id); return true } })
+  cleanups.push(async () => await discovery.destroy())
+  discovery.start({ uploaded: 0, downloaded: 0, left: 1 })
+  // As a tracker's peers, a PEX added6 (decoded in full) and a dual-stack socket may name it.
+  discovery.addPeers(['127.0.0.1', '::ffff:127.0.0.1', '::FFFF:127.0.0.1', '::ffff:7f00:1', '0:0:0:0:0:ffff:7f00:1'].map((ip) => ({ ip, port })))
+  expect(asked).toEqual([`tcp 127.0.0.1:${port}`])
+})

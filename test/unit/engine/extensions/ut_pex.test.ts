@@ -42,6 +42,16 @@ describe('ut_pex codec', () => {
     })
   })
 
+  it('gives an IPv4-mapped contact of added6 or dropped6 as its IPv4 address, and keys it as one', () => {
+    const mapped = { ip: '::ffff:10.0.0.1', port: 6881 }
+    expect(decodePex(encodePex({ added: [{ ...mapped, flags: PEX_FLAGS.seed }], dropped: [mapped] }))).toEqual({
+      added: [{ ip: '10.0.0.1', port: 6881, flags: PEX_FLAGS.seed }],
+      dropped: [{ ip: '10.0.0.1', port: 6881 }]
+    })
+    expect(contactKey(mapped)).toBe('10.0.0.1:6881')
+    expect(contactKey({ ip: '0:0:0:0:0:ffff:a00:1', port: 6881 })).toBe(contactKey({ ip: '10.0.0.1', port: 6881 }))
+  })
+
   it('decodes a message without flags (they are optional) and an empty dictionary', () => {
     expect(decodePex(bencode({ added: bytes(127, 0, 0, 1, 0, 1) }))).toEqual({ added: [{ ip: '127.0.0.1', port: 1, flags: 0 }], dropped: [] })
     expect(decodePex(utf8.encode('de'))).toEqual({ added: [], dropped: [] })
@@ -92,8 +102,9 @@ describe('ut_pex codec', () => {
     expect(parseIp('1:2:3:4:5:6:7::8')).toBeUndefined() // '::' must stand for at least one group
     expect(parseIp('g::1')).toBeUndefined()
     expect(contactKey({ ip: '2001:DB8::1', port: 80 })).toBe('[2001:db8:0:0:0:0:0:1]:80')
-    // An embedded dotted quad is an IPv6 address's last 32 bits (engine/util/ip.ts, shared with the tracker server).
-    expect(contactKey({ ip: '::ffff:1.2.3.4', port: 80 })).toBe('[0:0:0:0:0:ffff:102:304]:80')
+    // An embedded dotted quad is an IPv6 address's last 32 bits (engine/util/ip.ts, shared with the tracker server);
+    // an IPv4-mapped address is keyed as its IPv4 host.
+    expect(contactKey({ ip: '::ffff:1.2.3.4', port: 80 })).toBe('1.2.3.4:80')
     expect(contactKey({ ip: '64:ff9b::1.2.3.4', port: 80 })).toBe('[64:ff9b:0:0:0:0:102:304]:80')
   })
 })

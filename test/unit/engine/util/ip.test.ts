@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { formatIp, ipv4Mapped, parseIp } from '../../../../engine/util/ip.js'
+import { formatIp, ipv4Mapped, normalizeIp, parseIp } from '../../../../engine/util/ip.js'
 
 const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b)
 /** The 16 bytes of an IPv6 address given as its eight groups. */
@@ -69,5 +69,19 @@ describe('formatIp and ipv4Mapped', () => {
     expect(ipv4Mapped(parseIp('::1.2.3.4')!)).toBeUndefined()
     expect(ipv4Mapped(parseIp('1::ffff:1.2.3.4')!)).toBeUndefined()
     expect(ipv4Mapped(bytes(1, 2, 3, 4))).toBeUndefined()
+  })
+})
+
+describe('normalizeIp', () => {
+  it('writes an IPv4-mapped address, however spelt, as its dotted quad', () => {
+    for (const ip of ['::ffff:203.0.113.7', '::FFFF:203.0.113.7', '::ffff:cb00:7107', '0:0:0:0:0:ffff:cb00:7107', '0::ffff:203.0.113.7']) {
+      expect(normalizeIp(ip), ip).toBe('203.0.113.7')
+    }
+  })
+
+  it('leaves every other text as given', () => {
+    for (const ip of ['203.0.113.7', '2001:db8::1', '::1', '64:ff9b::1.2.3.4', '::1.2.3.4', 'fe80::1%eth0', '::ffff:1.2.3.4%eth0', 'example.org', '']) {
+      expect(normalizeIp(ip), ip).toBe(ip)
+    }
   })
 })
