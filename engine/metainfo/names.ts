@@ -124,13 +124,13 @@ function windowsPathProblem (path: string): string | undefined {
 }
 
 /**
- * Whether two names are one on some disk: equal once case is folded and Unicode forms joined (the widest rules: a
- * case-insensitive, normalising file system). Two different files linked together (a hard link, a symbolic link) are
- * not: their names stay apart everywhere.
+ * What two names share when they are one on some disk: the name with its case folded and its Unicode form joined (the
+ * widest rules: a case-insensitive, normalising file system). Two different files linked together (a hard link, a
+ * symbolic link) are not one: their names stay apart everywhere. A caller comparing many names folds each once and
+ * compares the keys (a map from key to name), not every pair.
  */
-export function foldTogether (a: string, b: string): boolean {
-  const fold = nameKey({ caseInsensitive: true, normalizes: true, windowsNames: false })
-  return fold(a) === fold(b)
+export function foldName (name: string): string {
+  return upcase(normalizeName(name))
 }
 
 /** What two names must share to be one under `rules`: the name itself where nothing folds. */

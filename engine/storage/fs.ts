@@ -10,7 +10,7 @@ import { dirname, isAbsolute, relative, resolve, sep } from 'node:path'
 import { Bitfield } from '../bitfield.js'
 import { AbortError, StorageError } from '../errors.js'
 import { fileSlices, type FileSlice, type Metainfo, type TorrentFile } from '../metainfo/index.js'
-import { fileNameProblem, foldTogether, type NamePlatform, type NameRules } from '../metainfo/names.js'
+import { fileNameProblem, foldName, type NamePlatform, type NameRules } from '../metainfo/names.js'
 import { pieceRange, type PieceStore, type PieceStoreInit } from './index.js'
 
 export interface FsStoreInit extends PieceStoreInit {
@@ -402,15 +402,24 @@ export async function statFiles (paths: readonly string[], root: string): Promis
  */
 export async function sameFileRefusal (paths: readonly string[], root: string, site = 'these files', stats?: ReadonlyArray<BigIntStats | undefined>): Promise<StorageError | undefined> {
   const known = stats ?? await statFiles(paths, root)
-  const seen = new Map<string, string[]>()
+  // Each file (device and inode) with its path, or once it has several, its paths by their folded names: one fold per
+  // path of a file with several and one lookup, where comparing each path with every earlier one of its file was
+  // quadratic (a site of many links to one file). A file's only path is never folded: most files have one.
+  const seen = new Map<string, string | Map<string, string>>()
   for (const [i, path] of paths.entries()) {
     const st = known[i]
     if (st === undefined) continue
     const id = `${st.dev}:${st.ino}`
-    const others = seen.get(id) ?? []
-    const other = others.find((o) => foldTogether(o, path))
+    const earlier = seen.get(id)
+    if (earlier === undefined) {
+      seen.set(id, path)
+      continue
+    }
+    const others = typeof earlier === 'string' ? new Map([[foldName(earlier), earlier]]) : earlier
+    const key = foldName(path)
+    const other = others.get(key)
     if (other !== undefined) return new StorageError(`cannot store ${site} here: ${other} and ${path} are the same file in ${root} (names that differ only in case or Unicode form)`, 'ERR_FILE_NAMES')
-    others.push(path)
+    others.set(key, path)
     seen.set(id, others)
   }
   return undefined

@@ -205,6 +205,9 @@ describe('FsStore', () => {
     await link(join(root, 'page.html'), join(root, 'Alias.html'))
     expect((await sameFileRefusal(['page.html', 'alias.html', 'Alias.html'], root, 'site (12345678)'))?.message)
       .toBe(`cannot store site (12345678) here: alias.html and Alias.html are the same file in ${root} (names that differ only in case or Unicode form)`)
+    // The clash is with the earlier name of the two, whatever other names of that file came between.
+    expect((await sameFileRefusal(['Alias.html', 'page.html', 'copy.html', 'alias.html'], root, 'site (12345678)'))?.message)
+      .toBe(`cannot store site (12345678) here: Alias.html and alias.html are the same file in ${root} (names that differ only in case or Unicode form)`)
   })
 
   it('statFiles and sameFileRefusal: the stats taken once (seed, for its check) are the ones the refusal uses', async () => {
