@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { cliPath, cliSandbox, copyHello, runCli, type RunResult } from './helpers.js'
+import { cliPath, cliSandbox, copyHello, interruptWhileStaging, runCli, type RunResult } from './helpers.js'
 import { parseSiteId } from '../../../engine/util/site-id.js'
 import { PARALLEL_MIN_FILES } from '../../../cli/lib/hash-pool.js'
 import { MAX_BAD_MESSAGES, MAX_CONNECTIONS_PER_ADDRESS } from '../../../cli/lib/tracker-server.js'
@@ -249,22 +249,9 @@ describe('peersite publish', () => {
     const manifest = await readFile(join(out, 'peersite.json'), 'utf8')
     // Big enough that the copy of --with-files keeps the staging folder there for a while.
     await writeFile(join(site, 'big.bin'), Buffer.alloc(48 * 1024 * 1024, 7))
-    const main = await cliPath()
-    const child = spawn(process.execPath, [main, 'publish', site, '--with-files', '--no-seed'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stderr = ''
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-    let running = true
-    void exited.then(() => { running = false })
-    // Seen once the loader's files are being written into it.
-    const writing = async (): Promise<boolean> => {
-      const staging = (await readdir(dir)).find((n) => n.startsWith('.hello-peersite.tmp-'))
-      return staging !== undefined && (await readdir(join(dir, staging)).catch(() => [])).length > 0
-    }
-    while (running && !await writing()) await new Promise((resolve) => setTimeout(resolve, 2))
-    expect(running, 'the staging folder was never seen').toBe(true)
-    child.kill('SIGINT')
-    expect(await exited).toBe(130)
+    const { seen, code, stderr } = await interruptWhileStaging(['publish', site, '--with-files', '--no-seed'], dir, '.hello-peersite.tmp-', env)
+    expect(seen, 'the staging folder was never seen').toBe(true)
+    expect(code).toBe(130)
     expect(stderr).toBe(`peersite: error: interrupted; nothing was written to ${out}\n`)
     expect(await leftovers(dir, ['hello', 'hello-peersite'])).toEqual([])
     expect(await readFile(join(out, 'peersite.json'), 'utf8')).toBe(manifest)

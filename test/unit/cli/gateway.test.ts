@@ -12,7 +12,7 @@ import { buildGenericLoader } from '../../../cli/lib/generic-loader.js'
 import { ownHostNames, startOriginGateway, type OriginGateway } from '../../../cli/lib/origin-gateway.js'
 import { siteIdOf } from '../../../engine/util/site-id.js'
 import { spawn, spawnSync } from 'node:child_process'
-import { cliPath, cliSandbox, runCli } from './helpers.js'
+import { cliPath, cliSandbox, interruptWhileStaging, runCli } from './helpers.js'
 
 const sandbox = cliSandbox('peersite-gateway-cli-')
 const INFOHASH = '0123456789abcdef0123456789abcdef01234567'
@@ -249,21 +249,9 @@ describe('peersite loader --out', () => {
     await writeFile(join(out, 'big.bin'), Buffer.alloc(48 * 1024 * 1024, 7))
     await writeFile(join(out, 'CNAME'), 'sites.example\n')
     const before = await readFile(join(out, 'index.html'), 'utf8')
-    const child = spawn(process.execPath, [await cliPath(), 'loader', '--out', out, '--tracker', 'wss://other.example'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stderr = ''
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-    let running = true
-    void exited.then(() => { running = false })
-    // Seen once the loader's files are in it (the big file's copy comes next).
-    const writing = async (): Promise<boolean> => {
-      const staging = (await readdir(dir)).find((n) => n.startsWith('.sites.peersite-partial-'))
-      return staging !== undefined && (await readdir(join(dir, staging)).catch(() => [])).length > 0
-    }
-    while (running && !await writing()) await new Promise((resolve) => setTimeout(resolve, 2))
-    expect(running, 'the staging folder was never seen').toBe(true)
-    child.kill('SIGINT')
-    expect(await exited).toBe(130)
+    const { seen, code, stderr } = await interruptWhileStaging(['loader', '--out', out, '--tracker', 'wss://other.example'], dir, '.sites.peersite-partial-', env)
+    expect(seen, 'the staging folder was never seen').toBe(true)
+    expect(code).toBe(130)
     expect(stderr).toBe(`peersite: error: interrupted; nothing was written to ${out}\n`)
     expect(await readdir(dir)).toEqual(['sites'])
     expect(await readFile(join(out, 'index.html'), 'utf8')).toBe(before)

@@ -1,6 +1,6 @@
 /** Shared by the CLI unit tests: a fake loader folder, a copy of examples/hello, and the CLI as a child process. */
 import { spawn } from 'node:child_process'
-import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
@@ -136,4 +136,27 @@ export function cliSandbox (prefix: string): CliSandbox {
       return dir
     }
   }
+}
+
+/**
+ * Runs the CLI with `args` and sends it SIGINT once a staging folder of `dir` whose name starts with `prefix` has
+ * files in it (the command is writing its output; give it a big file to copy so that it stays there a while).
+ * Resolves with the exit code and stderr; `seen` is false if the command ended before the folder was seen.
+ */
+export async function interruptWhileStaging (args: string[], dir: string, prefix: string, env: Record<string, string>): Promise<{ seen: boolean, code: number | null, stderr: string }> {
+  const child = spawn(process.execPath, [await cliPath(), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  let running = true
+  void exited.then(() => { running = false })
+  const writing = async (): Promise<boolean> => {
+    const staging = (await readdir(dir)).find((n) => n.startsWith(prefix))
+    return staging !== undefined && (await readdir(join(dir, staging)).catch(() => [])).length > 0
+  }
+  while (running && !await writing()) await new Promise((resolve) => setTimeout(resolve, 2))
+  const seen = running
+  if (seen) child.kill('SIGINT')
+  const code = await exited
+  return { seen, code, stderr }
 }
