@@ -76,7 +76,14 @@ export async function sweepLeftovers (out: string, prefix: string, pattern: RegE
     } else {
       const pid = Number(groups.pid)
       if (!Number.isSafeInteger(pid) || pid <= 0) continue
-      // This process's own pid too: a killed run's, reused (a container's run is often pid 1 each time).
+      if (pid === process.pid) {
+        // Named with this process's own pid but not made by this run: a killed run's whose pid came back (a
+        // container's run is often pid 1 each time), or a live run's in another pid namespace that writes into
+        // the same folder (two containers sharing a volume, both pid 1). Nothing here tells them apart, so
+        // nothing is removed or moved; an earlier output moved aside is named to the user.
+        if (groups.old !== undefined) kept.push(path)
+        continue
+      }
       const changed = await lstat(path).then((s) => s.ctimeMs, () => undefined)
       if (changed === undefined || mayHaveMade(pid, changed)) continue
     }
@@ -91,7 +98,7 @@ export async function sweepLeftovers (out: string, prefix: string, pattern: RegE
 
 /** What a user is told of an earlier output that a killed run moved aside and that could not go back (putBack). */
 export function keptAsideWarning (path: string): string {
-  return `kept ${path}: an earlier output that an interrupted run had moved aside (the output folder is there again); remove it once you have what you need from it`
+  return `kept ${path}: an earlier output that an interrupted run had moved aside; remove it once you have what you need from it`
 }
 
 /**
@@ -171,7 +178,9 @@ export class OutputReplacement {
         renameSync(this.old, this.out)
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code
-        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw new Error(`${this.out} could not be put back (${String(code)}): the earlier output is in ${this.old}`)
+        // `out` is taken: by the new output if the staging folder is gone (its rename is done), else by something
+        // else meanwhile (another run), and then the earlier output stays where it is, named to the user.
+        if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || existsSync(this.staging)) throw new Error(`${this.out} could not be put back (${String(code)}): the earlier output is in ${this.old}`)
         done = true // the new output is in `out`
       }
     }

@@ -155,6 +155,16 @@ describe('OutputReplacement', () => {
     expect((await readdir(dir)).sort()).toEqual(['.site.peersite-partial-1-a1b2c3', '.site.peersite-partial-1-a1b2c3-old', 'site'])
   })
 
+  it('undoNow when another folder took the output\'s place meanwhile: the earlier output is kept aside and named', async () => {
+    const { dir, out, replacement } = await replacing()
+    renameSync(out, replacement.old)
+    await mkdir(out)
+    await writeFile(join(out, 'other.txt'), 'another run\'s')
+    expect(() => replacement.undoNow()).toThrow(`${out} could not be put back (ENOTEMPTY): the earlier output is in ${replacement.old}`)
+    expect(await readFile(join(replacement.old, 'index.html'), 'utf8')).toBe('earlier')
+    expect((await readdir(dir)).sort()).toEqual(['.site.peersite-partial-1-a1b2c3', '.site.peersite-partial-1-a1b2c3-old', 'site'])
+  })
+
   it('undoReplaceOnSignal: the earlier output back, one line, exit 130; no line once the new one is in', async () => {
     const exits: unknown[] = []
     const errors: string[] = []
