@@ -90,7 +90,8 @@ export async function startStaticServer (init: StaticServerInit): Promise<Static
     }
     // sirv's `dotfiles: false` holds only outside its dev mode (which looks files up per request): the output folder
     // may hold a user's .git or .env, kept there by publish. .well-known (RFC 8615) is a site's own (--with-files).
-    if (path.split('/').some((segment) => segment.startsWith('.') && segment !== '.well-known')) {
+    // Backslashes separate too: on Windows, sirv's path join reads `/%5c.git%5cconfig` as .git\config.
+    if (path.split(/[/\\]/).some((segment) => segment.startsWith('.') && segment !== '.well-known')) {
       void notFound(res)
       return
     }

@@ -63,7 +63,9 @@ describe('startStaticServer', () => {
     await writeFile(join(root, '.env'), 'SECRET=1')
     await mkdir(join(root, 'site', '.well-known'), { recursive: true })
     await writeFile(join(root, 'site', '.well-known', 'security.txt'), 'Contact: x')
-    for (const path of ['/.git/config', '/%2egit/config', '/.env', '/site/../.env', '/x/%2e%2e/.env']) {
+    // Windows reads a backslash as a separator; here it is a name's character, which stands in for it.
+    await writeFile(join(root, '\\.env'), 'SECRET=2')
+    for (const path of ['/.git/config', '/%2egit/config', '/.env', '/site/../.env', '/x/%2e%2e/.env', '/%5c.env']) {
       const res = await fetch(new URL(path, s.url))
       expect([path, res.status]).toEqual([path, 404])
       expect(await res.text()).toBe('<p>loader 404</p>')
