@@ -124,7 +124,9 @@ export class Downloader {
 
   peerHave (peer: Peer, index: number): void {
     this.picker.peerHave(peer.key, index)
-    this.updateInterest(peer)
+    // A refill may walk every piece, and a hostile peer has a `have` for each: none for a piece that no pick would
+    // take, unless it may make the peer interesting (the torrent's tick refills every second anyway).
+    if (this.picker.mayPick(index) || (!peer.amInterested && !this.have.has(index))) this.updateInterest(peer)
   }
 
   removePeer (peer: Peer): void {

@@ -32,7 +32,7 @@ export const MANGLED = [
   'blockLength', 'blocksPerPiece', 'releaseRequested', 'releaseRequest', 'waitingSince', 'removePeer', 'setWanted',
   'priorityOf', 'fillAll', 'addPriority', 'setUnproven', 'addPeer', 'peerHave', 'outstandingCount', 'blockCount',
   'setSnubbed', 'isPieceComplete', 'isInteresting', 'blockReceived', 'pieceVerified', 'pieceFailed', 'endgameDelayMs',
-  'urgentPriority', 'markRequested', 'dataSize', 'markHave', 'setExclusive', 'nextMissing', 'setHeld', 'isStarted',
+  'urgentPriority', 'markRequested', 'dataSize', 'markHave', 'setExclusive', 'nextMissing', 'setHeld', 'isStarted', 'mayPick',
   'snubDue', 'picker', 'pieceCount', 'pieceHashes', 'tailPadding', 'multiFile', 'owners', 'timedOut', 'requestedAt',
   'heldSince', 'wanting', 'requested', 'received', 'seedCount', 'pieceOrder', 'addPieces', 'incrementPiece', 'sendBytes',
   // engine/wire

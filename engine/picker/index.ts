@@ -254,6 +254,11 @@ export class PiecePicker {
     return this.#partial.has(index)
   }
 
+  /** Whether a pick may choose piece `index` now (cheap: what pick's steps can take, held pieces included). */
+  mayPick (index: number): boolean {
+    return !this.have.has(index) && (this.#unwanted?.[index] !== 1 || this.#partial.has(index) || this.priorityOf(index) > 0)
+  }
+
   // ---- peers ----------------------------------------------------------------------------------------------------
 
   addPeer (peerKey: string, has: Bitfield): void {
