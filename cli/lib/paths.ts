@@ -107,19 +107,23 @@ export function keptAsideWarning (path: string): string {
  * and this returns false: it may hold files the user added to the output (a CNAME), so it is never removed here.
  */
 export async function putBack (old: string, out: string): Promise<boolean> {
-  try {
-    const entries = await readdir(out).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined
-      throw err
-    })
-    if (entries !== undefined && entries.length > 0) return false
-    if (entries !== undefined) await rmdir(out)
-    await rename(old, out)
-    return true
-  } catch {
-    // A file at `out`, no permission, or another run's doing meanwhile: kept.
-    return false
-  }
+  // A file at `out`, no permission, or another run's doing meanwhile: kept.
+  return await renameOntoEmpty(old, out).catch(() => false)
+}
+
+/**
+ * Renames the folder `from` to `to` if `to` is missing or an empty folder (removed first), and returns true; returns
+ * false, moving nothing, if `to` holds anything. Other errors (`to` is a file, no permission) are thrown.
+ */
+export async function renameOntoEmpty (from: string, to: string): Promise<boolean> {
+  const entries = await readdir(to).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined
+    throw err
+  })
+  if (entries !== undefined && entries.length > 0) return false
+  if (entries !== undefined) await rmdir(to)
+  await rename(from, to)
+  return true
 }
 
 /**

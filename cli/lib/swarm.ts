@@ -4,7 +4,7 @@
  * over `ws` and node-datachannel.
  */
 import type { BigIntStats } from 'node:fs'
-import { open, readdir, rename, rm, rmdir } from 'node:fs/promises'
+import { open, rm } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { Bitfield, fullBitfield } from '../../engine/bitfield.js'
 import { CombinedDiscovery } from '../../engine/discovery/combined.js'
@@ -27,7 +27,7 @@ import type { PointerExchange } from '../../engine/pointer-exchange.js'
 import type { Peer } from '../../engine/wire/peer.js'
 import type { BtNetwork } from './bt-network.js'
 import { isWebSocketTracker } from './trackers.js'
-import { keptAsideWarning, makeFolders, makeOutputStaging } from './paths.js'
+import { keptAsideWarning, makeFolders, makeOutputStaging, renameOntoEmpty } from './paths.js'
 
 /** Peers, bytes up and down, rates, verified bytes: the engine's figures. */
 export type SwarmStats = TorrentStats
@@ -304,12 +304,5 @@ export function fsStoreOrRefusal (m: Metainfo, root: string, names: NamePlatform
 
 /** Renames the finished staging folder to `out`; an existing empty `out` is replaced. */
 async function moveIntoPlace (staging: string, out: string): Promise<void> {
-  try {
-    const entries = await readdir(out)
-    if (entries.length > 0) throw new Error(`output folder ${out} is not empty`)
-    await rmdir(out)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-  }
-  await rename(staging, out)
+  if (!await renameOntoEmpty(staging, out)) throw new Error(`output folder ${out} is not empty`)
 }
