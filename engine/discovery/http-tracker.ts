@@ -10,7 +10,7 @@ import { TRACKER_DEFAULT_INTERVAL_MS, TRACKER_MAX_PEERS, TRACKER_MIN_INTERVAL_MS
 import { TrackerError } from '../errors.js'
 import { BencodeError, bdecode, isBytes, isDict, isInt, type BValue } from '../util/bencode.js'
 import { utf8 } from '../util/bytes.js'
-import { formatIp, ipv4Mapped, normalizeIp, parseIp } from '../util/ip.js'
+import { normalizeIp, parseIp, peerIp } from '../util/ip.js'
 import { readBodyAtMost } from '../util/read-body.js'
 import { announceUdp } from './udp-tracker.js'
 
@@ -135,8 +135,7 @@ export function decodeCompactPeers (bytes: Uint8Array, size: 4 | 16): PeerAddres
   for (let off = 0; off + step <= bytes.length && out.length < TRACKER_MAX_PEERS; off += step) {
     const port = (bytes[off + size]! << 8) | bytes[off + size + 1]!
     if (port === 0) continue
-    const addr = bytes.subarray(off, off + size)
-    out.push({ ip: formatIp(ipv4Mapped(addr) ?? addr), port })
+    out.push({ ip: peerIp(bytes.subarray(off, off + size)), port })
   }
   return out
 }

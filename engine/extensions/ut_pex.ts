@@ -20,7 +20,7 @@
  */
 import { ProtocolError } from '../errors.js'
 import { BencodeError, bdecode, bencode, isDict } from '../util/bencode.js'
-import { formatIp, ipv4Mapped, parseIp } from '../util/ip.js'
+import { parseIp, peerIp } from '../util/ip.js'
 
 /** BEP 10 extension name advertised in the extended handshake's `m`. */
 export const UT_PEX = 'ut_pex'
@@ -68,11 +68,10 @@ export interface PexMessage {
  * address is keyed as its IPv4 address (util/ip.ts normalizeIp): one peer, one contact.
  */
 export function contactKey (c: PexContact): string {
-  const parsed = parseIp(c.ip)
-  if (parsed === undefined) throw new RangeError(`invalid IP address ${c.ip}`)
-  const bytes = ipv4Mapped(parsed) ?? parsed
-  const ip = formatIp(bytes)
-  return bytes.length === 4 ? `${ip}:${c.port}` : `[${ip}]:${c.port}`
+  const bytes = parseIp(c.ip)
+  if (bytes === undefined) throw new RangeError(`invalid IP address ${c.ip}`)
+  const ip = peerIp(bytes)
+  return ip.includes(':') ? `[${ip}]:${c.port}` : `${ip}:${c.port}`
 }
 
 function checkPort (port: number): void {
@@ -139,8 +138,7 @@ function uncompact (value: unknown, size: 4 | 16, key: string, room: number): Pe
   for (let off = 0; off < value.length && out.length < room; off += step) {
     const port = (value[off + size]! << 8) | value[off + size + 1]!
     if (port === 0) continue
-    const bytes = value.subarray(off, off + size)
-    out.push({ ip: formatIp(ipv4Mapped(bytes) ?? bytes), port })
+    out.push({ ip: peerIp(value.subarray(off, off + size)), port })
   }
   return out
 }

@@ -84,3 +84,11 @@ export function normalizeIp (ip: string): string {
   const mapped = bytes === undefined ? undefined : ipv4Mapped(bytes)
   return mapped === undefined ? ip : formatIp(mapped)
 }
+
+/**
+ * An address's bytes as text, as peers are told apart by it (normalizeIp): an IPv4-mapped one as its IPv4 dotted
+ * quad, any other as formatIp writes it.
+ */
+export function peerIp (bytes: Uint8Array): string {
+  return formatIp(ipv4Mapped(bytes) ?? bytes)
+}
