@@ -203,9 +203,10 @@ async function visit ({ n, stagger, browser, seeder, log, closers, length, url }
   // Where the wire's bytes beyond the payload go: datagrams the visitors' side dropped (full receive buffers of
   // Chromiums too busy to read; visitor-to-visitor traffic included) are sent again by SCTP.
   const udp1 = await udpStats()
+  const queueDrops = seeder.queueDrops?.()
   log(`  on the wire: ${wire} B in ${seeder.wirePackets()} packets (payload ${own} B); UDP datagrams dropped on the visitors' side: ` +
     `${udp1.RcvbufErrors - udp0.RcvbufErrors} of ${udp1.InDatagrams - udp0.InDatagrams}` +
-    `${seeder.queueDrops?.() !== undefined ? `; dropped by the capped uplink's queue: ${seeder.queueDrops()} packets` : ''}`)
+    `${queueDrops !== undefined ? `; dropped by the capped uplink's queue: ${queueDrops} packets` : ''}`)
   const downloaded = visitors.reduce((sum, v) => sum + (v.stats?.downloaded ?? 0), 0)
   const complete = visitors.filter((v) => v.doneAt !== undefined).length
   const doneTimes = visitors.map((v) => v.doneAt ?? Infinity)

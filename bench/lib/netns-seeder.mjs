@@ -68,7 +68,7 @@ export async function startNetnsSeeder ({ siteDir, torrent, trackerPort, tracker
       torrent: Buffer.from(torrent).toString('base64'),
       trackers: [`ws://10.78.${k}.1:${trackerPort}/${trackerPath}`],
       rtcConfig,
-      net: { dev: seederDev, address: `10.78.${k}.2/24`, gateway: `10.78.${k}.1`, ip: IP, ...(uplink !== undefined ? { uplink } : {}) },
+      net: { dev: seederDev, address: `10.78.${k}.2/24`, gateway: `10.78.${k}.1`, ip: IP, ...(uplink !== undefined ? { uplink, tc: TC } : {}) },
       ...(announceIntervalMs !== undefined ? { announceIntervalMs } : {})
     })
     await ask(undefined, 'ready')

@@ -4,19 +4,17 @@
  * fork() (or by startNetnsSeeder() in a network namespace of its own); arguments arrive as one JSON message; it
  * answers `ready` once announced and `stats` on request.
  *
- * `net` (optional): { dev, address, gateway, uplink } configures this process's own network namespace first (lo up, the
+ * `net` (optional): { dev, address, gateway, ip, uplink, tc } configures this process's own network namespace first (lo up, the
  * veth end the parent moved in, a default route to the parent's namespace): see bench/lib/netns-seeder.mjs. `uplink`
  * (say '20mbit') caps what leaves through that veth end with a token bucket (tc tbf), as a home connection's upload
  * would: the publisher's datagrams then reach the visitors spaced at that rate instead of in loopback bursts.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { dist } from './swarm.mjs'
 
 const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip']
-const TC = ['/usr/sbin/tc', '/sbin/tc', '/usr/bin/tc', '/bin/tc'].find((p) => existsSync(p)) ?? 'tc'
 
-function configureNetwork ({ dev, address, gateway, ip, uplink }) {
+function configureNetwork ({ dev, address, gateway, ip, uplink, tc }) {
   const run = (...args) => execFileSync(ip, args, { stdio: ['ignore', 'ignore', 'inherit'] })
   run('link', 'set', 'lo', 'up')
   run('addr', 'add', address, 'dev', dev)
@@ -24,7 +22,7 @@ function configureNetwork ({ dev, address, gateway, ip, uplink }) {
   run('route', 'add', 'default', 'via', gateway, 'dev', dev)
   // A queue of up to 100 ms at the rate, as a modem's buffer holds: beyond it, packets are dropped (congestion loss,
   // which SCTP answers by slowing down).
-  if (uplink !== undefined) execFileSync(TC, ['qdisc', 'add', 'dev', dev, 'root', 'tbf', 'rate', uplink, 'burst', '16kb', 'latency', '100ms'], { stdio: ['ignore', 'ignore', 'inherit'] })
+  if (uplink !== undefined) execFileSync(tc, ['qdisc', 'add', 'dev', dev, 'root', 'tbf', 'rate', uplink, 'burst', '16kb', 'latency', '100ms'], { stdio: ['ignore', 'ignore', 'inherit'] })
 }
 
 /** Debugging aid (OFFLOAD_TRACE=file): every message each peer sends the seeder and what it writes back, timed. */
