@@ -11,6 +11,8 @@
  *   BENCH_MANY_SIZES=1000,10000 ... to publish fewer sizes; BENCH_MANY_BROWSER=0 to skip the browser part;
  *   BENCH_MANY_RUNS=3 cold visits per site (medians)
  *
+ * The trees and outputs are made under os.tmpdir() (TMPDIR moves them); publish's index files can cost ~0.8 ms each to
+ * create on an ext4 where other jobs freed many inodes lately (docs/HISTORY.md, eleventh round).
  * Exports run() -> { title, markdown } for bench/run-all.mjs.
  */
 import { execFile } from 'node:child_process'

@@ -10,6 +10,9 @@
  * BENCH_PUBLISH_BASELINE=/path/to/other/dist/cli/main.js adds an older build (the "before"). Each round runs sha1sum,
  * the floor, the baseline and this build one after the other, so a load that changes during the run weighs on all;
  * BENCH_PUBLISH_ROUNDS rounds (default 5), medians reported, with the load average at the start and the end.
+ * The trees and the output folder are made under os.tmpdir() (TMPDIR moves them): publish creates a file per index
+ * section, and on an ext4 where other jobs freed many inodes in the last minutes each create can cost ~0.8 ms of kernel
+ * CPU (docs/HISTORY.md, eleventh round), which sha1sum, writing nothing, does not pay.
  * Needs /usr/bin/time for CPU and memory figures (wall clock only without it). When NODE_EXTRA_CA_CERTS is set, a
  * `node -e 0` without it is shown too: Node reads those certificates at every start (tens of ms of CPU).
  *
