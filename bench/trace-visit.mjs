@@ -4,9 +4,14 @@
  * from a plain static server, printing the loader's User Timing marks (`peersite:*`) and every resource of the
  * site's document (start, first byte, end, in ms since the top-level navigation), slowest first.
  *
- *   npm run build && sh scripts/in-netns.sh node bench/trace-visit.mjs mathjax [--plain] [--all] [--profile] [--settle] [--chrome-trace]
+ *   npm run build && sh scripts/in-netns.sh node bench/trace-visit.mjs mathjax [--plain] [--all] [--profile] [--settle] [--chrome-trace] [--chrome-trace-cold]
  * --settle: the warm visit once the first visit's download has settled, as bench/real-sites.mjs does.
  * --chrome-trace: the warm visits under Chromium's tracing, with a summary of the renderer's main thread (below).
+ * --chrome-trace-cold: the cold visit under Chromium's tracing, written to a file (every thread: WebRTC's signaling and
+ * network threads, the browser process), e.g. TRACE_CATEGORIES='*,disabled-by-default-webrtc' for where an offer
+ * waits before its first candidate.
+ * The `swarm:` line has the first offering connection's steps (pc0: offer asked for and made, local description set,
+ * first candidate), the tracker's and the data channel's, and the first wire messages each way.
  * --profile: the renderer main thread's JavaScript self time during the cold visit, by function and time slice
  * (TRACE_SLICE_MS, default 500). After each cold visit: the datagrams dropped so far by full UDP receive buffers
  * (/proc/net/udp of the bench's network namespace; Chromium's network service drops the seeder's packets when it
@@ -67,7 +72,8 @@ const TRACE = `(() => {
       if (id === 0) note('pc-new')
       this.addEventListener('icegatheringstatechange', () => { if (this.iceGatheringState === 'complete') note('pc' + id + '-gathered') })
       // pc0's candidates as they come (type/protocol), to see what a description waits for.
-      if (id === 0) this.addEventListener('icecandidate', (e) => note(e.candidate ? 'pc0-' + (e.candidate.type ?? '?') + '/' + (e.candidate.protocol ?? '?') : 'pc0-cand-end'))
+      // (pc0: the first connection that makes an offer, not a connection made only to start WebRTC early.)
+      this.addEventListener('icecandidate', (e) => { if (this === window.__pc0) note(e.candidate ? 'pc0-' + (e.candidate.type ?? '?') + '/' + (e.candidate.protocol ?? '?') : 'pc0-cand-end') })
       this.addEventListener('connectionstatechange', () => { if (this.connectionState === 'connected') note('pc' + id + '-connected') })
       const wire = (ch) => {
         ch.addEventListener('open', () => note('pc' + id + '-open'))
@@ -84,6 +90,10 @@ const TRACE = `(() => {
       this.addEventListener('datachannel', (e) => wire(e.channel))
     }
     setRemoteDescription (d) { note('pc' + n + '-remote'); return super.setRemoteDescription(d) }
+    // pc0's offer: when the page asked for it, when it came back, and when its gathering could start (the local
+    // description set), each of which waits for the main thread.
+    createOffer (...a) { window.__pc0 ??= this; const first = this === window.__pc0; if (first) note('pc0-create-offer'); return super.createOffer(...a).then((o) => { if (first) note('pc0-offer'); return o }) }
+    setLocalDescription (d) { if (this === window.__pc0) note('pc0-sld'); return super.setLocalDescription(d) }
   }
   // The engine port (loader/engine-host.ts): each read the worker opens, and when its first and last piece left.
   const reads = window.__reads = new Map()
@@ -215,6 +225,28 @@ const settle = process.argv.includes('--settle')
  * page has one).
  */
 const chromeTrace = process.argv.includes('--chrome-trace')
+/**
+ * --chrome-trace-cold: the cold visit under Chromium's tracing (peersite-trace-SITE-LABEL-cold.json in the temporary
+ * folder; TRACE_CATEGORIES, comma-separated, replaces the default categories), every thread of every process.
+ */
+const chromeTraceCold = process.argv.includes('--chrome-trace-cold')
+
+/**
+ * --chrome-trace-cold: the tasks Chromium's WebRTC runs before an offer's first candidate, in ms since the top-level
+ * navigation (each hop through the renderer's main thread waits behind the page's own tasks there): the network list
+ * asked for (AddNetworkListObserver, GetP2PSocketManager) and received (NetworkListChanged), the media permission
+ * checks that decide which networks to use (HasPermission), the port allocation (DoAllocate) and its UDP sockets (Init).
+ */
+function printWebRtcGates (trace) {
+  const events = trace.traceEvents ?? trace
+  const t0 = Math.min(...events.filter((e) => e.name === 'navigationStart').map((e) => e.ts))
+  const threads = new Map(events.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => [e.pid + ':' + e.tid, e.args.name]))
+  const gates = events.filter((e) => e.name === 'ThreadControllerImpl::RunTask' && /^(AddNetworkListObserver|GetP2PSocketManager|NetworkListChanged|HasPermission|DoAllocate|Init|SetLocalDescription|CreatePeerConnectionFactory)$/.test(e.args?.src_func ?? '') &&
+    /p2p|peerconnection|media_permission|basic_port_allocator/.test(e.args?.src_file ?? '')).sort((a, b) => a.ts - b.ts)
+  const seen = new Set()
+  const firsts = gates.filter((e) => { const k = e.args.src_func + ' ' + threads.get(e.pid + ':' + e.tid); return !seen.has(k) && seen.add(k) })
+  console.log('WebRTC before the first candidate (first of each, ms): ' + (firsts.map((e) => `${e.args.src_func} (${threads.get(e.pid + ':' + e.tid)}) ${Math.round((e.ts - t0) / 1000)}`).join(', ') || 'none (the toplevel category is needed)'))
+}
 
 function printMainThread (trace, usable, file) {
   const events = trace.traceEvents ?? trace
@@ -276,8 +308,16 @@ async function main () {
         await cdp.send('Profiler.setSamplingInterval', { interval: 200 })
         await cdp.send('Profiler.start')
       }
+      if (chromeTraceCold) await browser.startTracing(page, { categories: (process.env.TRACE_CATEGORIES ?? 'devtools.timeline,loading,navigation,toplevel,webrtc,ServiceWorker,blink.user_timing,v8').split(',') })
       await page.goto(url, { waitUntil: 'commit' })
       const cold = await timeUntilUsable(page, spec.usable)
+      if (chromeTraceCold) {
+        const file = join(tmpdir(), `peersite-trace-${name}-${label}-cold.json`)
+        const buffer = await browser.stopTracing()
+        await writeFile(file, buffer)
+        console.log(`cold visit's Chromium trace: ${file}`)
+        printWebRtcGates(JSON.parse(buffer.toString('utf8')))
+      }
       if (cdp !== undefined) printProfile(`${label} cold`, (await cdp.send('Profiler.stop')).profile, cold)
       clearInterval(sampler)
       lag.disable()
