@@ -23,7 +23,7 @@ import * as publish from './commands/publish.js'
 import * as seed from './commands/seed.js'
 import * as serve from './commands/serve.js'
 import * as tracker from './commands/tracker.js'
-import { oneLine } from './lib/format.js'
+import { terminalLine } from './lib/format.js'
 import { packageInfo } from './lib/package.js'
 import { commandOf } from './lib/short-run.js'
 import { signalExitCode } from './lib/signals.js'
@@ -153,11 +153,11 @@ export async function main (args: string[]): Promise<number> {
     if (err instanceof CommandLineError) {
       // A suggestion is the help this line needs; otherwise, where to look.
       const hint = err.message.includes('(did you mean ') ? '' : ' (see peersite --help)'
-      process.stderr.write(`peersite: error: ${oneLine(err)}${hint}\n`)
+      process.stderr.write(`peersite: error: ${terminalLine(err)}${hint}\n`)
       return 2
     }
     if (process.env.PEERSITE_DEBUG === '1' && !(err instanceof PeersiteError)) console.error(err)
-    process.stderr.write(`peersite: error: ${oneLine(systemErrorLine(err) ?? err)}\n`)
+    process.stderr.write(`peersite: error: ${terminalLine(systemErrorLine(err) ?? err)}\n`)
     return exitCodeOf(err)
   }
 }
@@ -189,7 +189,7 @@ if (isMainModule()) {
     // Seeder and tracker sockets are closed by now; exiting explicitly also ends native WebRTC threads.
     process.exit(code)
   }, (err: unknown) => {
-    process.stderr.write(`peersite: error: ${oneLine(err)}\n`)
+    process.stderr.write(`peersite: error: ${terminalLine(err)}\n`)
     process.exit(1)
   })
 }

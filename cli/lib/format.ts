@@ -30,3 +30,18 @@ export function oneLine (err: unknown): string {
   const message = err instanceof Error ? err.message : String(err)
   return message.replace(/\s*\n\s*/g, ' ').trim()
 }
+
+/**
+ * `oneLine`, with every other control character written as \xNN: a tracker's failure reason, a peer's or a file's
+ * name reach our messages as they were sent, and an escape sequence in them would recolour, retitle or clear the
+ * user's terminal (ESC, and C1's CSI), a carriage return would overwrite the line.
+ */
+export function terminalLine (text: unknown): string {
+  // eslint-disable-next-line no-control-regex
+  return oneLine(text).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+}
+
+/** A warning on stderr: `peersite: warning: <one line>`. */
+export function warn (message: string): void {
+  process.stderr.write(`peersite: warning: ${terminalLine(message)}\n`)
+}

@@ -21,6 +21,7 @@ import { join } from 'node:path'
 import { nodeVerifier } from '../../engine/pointer/node.js'
 import { pointerFromJson, pointerToJson, verifyPointer, type PointerKnown, type PointerRecordJson } from '../../engine/pointer/index.js'
 import { fromHex } from '../../engine/util/bytes.js'
+import { warn } from './format.js'
 import { makeFolders } from './paths.js'
 
 export const STATE_FILE = 'pointers.json'
@@ -46,7 +47,7 @@ export class PointerStateFile {
   readonly path: string
   readonly #onWarning: (message: string) => void
 
-  constructor (dir: string = defaultStateDir(), onWarning: (message: string) => void = (m) => { process.stderr.write(`peersite: warning: ${m}\n`) }) {
+  constructor (dir: string = defaultStateDir(), onWarning: (message: string) => void = warn) {
     this.path = join(dir, STATE_FILE)
     this.#onWarning = onWarning
   }

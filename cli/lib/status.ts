@@ -3,7 +3,7 @@
  * stderr is a file or a pipe (logs should not fill with carriage returns).
  */
 import type { SwarmStats } from './swarm.js'
-import { formatBytes, formatRate } from './format.js'
+import { formatBytes, formatRate, terminalLine } from './format.js'
 
 export interface StatusLine {
   /** Redraw now (e.g. after an event). */
@@ -25,7 +25,8 @@ export function startStatusLine (render: () => string, init: StatusLineInit = {}
   const tty = stream.isTTY === true
   let drawn = false
   const draw = (): void => {
-    let line = render()
+    // A site's name comes from its torrent, which anyone may have written: no escape sequence of it reaches the terminal.
+    let line = terminalLine(render())
     if (tty) {
       // Wider than the terminal would wrap and break the redraw; a pty that reports no size gets the full line.
       const columns = stream.columns ?? 0
@@ -81,6 +82,6 @@ export function warningPrinter (getStatus: () => StatusLine | undefined): (messa
   return (message) => {
     if (seen.has(message) || seen.size > 100) return
     seen.add(message)
-    printAbove(getStatus(), `peersite: warning: ${message}`)
+    printAbove(getStatus(), `peersite: warning: ${terminalLine(message)}`)
   }
 }

@@ -1,4 +1,5 @@
 /** `peersite gateway`: every site in its own origin, http://<id>.localhost:PORT/, from one local loader server. */
+import { warn } from '../lib/format.js'
 import { startOriginGateway } from '../lib/origin-gateway.js'
 import { waitForShutdown } from '../lib/signals.js'
 import { DEFAULT_TRACKERS, iceConfigFor, parseHost, parsePort, validateBrowserTrackers } from '../lib/trackers.js'
@@ -10,7 +11,7 @@ export async function run (argv: GatewayArgs): Promise<void> {
   const trackers = given.length > 0 ? given : [...DEFAULT_TRACKERS]
   const rtcConfig = iceConfigFor(argv.iceServers, trackers)
   const shutdown = waitForShutdown()
-  const onWarning = (message: string): void => { process.stderr.write(`peersite: warning: ${message}\n`) }
+  const onWarning = warn
   const gateway = await startOriginGateway({ host: parseHost(argv.host), port, trackers, rtcConfig, onWarning, ...(argv.loaderDir !== undefined ? { loaderDir: argv.loaderDir } : {}) })
   process.stdout.write(`gateway on ${gateway.url} (each site at http://<id>.localhost:${gateway.port}/)\n`)
   process.stderr.write('gateway running; press Ctrl-C to stop\n')

@@ -3,6 +3,7 @@ import { readdir, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { UsageError } from '../../engine/errors.js'
 import { MANIFEST_FILE } from '../../worker/protocol.js'
+import { warn } from '../lib/format.js'
 import { addedFiles, copyAddedFiles, keptLine } from '../lib/output-folder.js'
 import { buildGenericLoader, GENERIC_LOADER_FILES } from '../lib/generic-loader.js'
 import { keptAsideWarning, makeOutputStaging, OutputReplacement, undoReplaceOnSignal } from '../lib/paths.js'
@@ -22,7 +23,7 @@ export async function run (argv: LoaderArgs): Promise<void> {
   const forget = undoReplaceOnSignal(out, () => replacement)
   let staging: string
   try {
-    staging = await makeOutputStaging(out, `--out ${argv.out}`, (path) => { process.stderr.write(`peersite: warning: ${keptAsideWarning(path)}\n`) })
+    staging = await makeOutputStaging(out, `--out ${argv.out}`, (path) => { warn(keptAsideWarning(path)) })
     replacement = new OutputReplacement(staging, out)
   } catch (err) {
     forget()

@@ -1,6 +1,6 @@
 /** `peersite mirror <site>... [--dir DIR]`: fetch sites and keep seeding them from this machine, following site keys. */
 import { ArgumentError } from '../../engine/errors.js'
-import { formatBytes } from '../lib/format.js'
+import { formatBytes, warn } from '../lib/format.js'
 import { parseMirrorSources, startMirror, type Mirror, type MirroredSite } from '../lib/mirror.js'
 import { waitForShutdown } from '../lib/signals.js'
 import { renderSwarmStatus } from '../lib/status.js'
@@ -52,7 +52,7 @@ export async function run (argv: MirrorArgs): Promise<void> {
       keep: argv.keep,
       network,
       ...(rtcConfig !== undefined ? { rtcConfig } : {}),
-      onWarning: (message) => process.stderr.write(`peersite: warning: ${message}\n`),
+      onWarning: warn,
       onChange: () => print()
     })
   } catch (err) {

@@ -2,7 +2,7 @@
 import { ArgumentError } from '../../engine/errors.js'
 import { toHex } from '../../engine/util/bytes.js'
 import { siteIdOf } from '../../engine/util/site-id.js'
-import { formatBytes } from '../lib/format.js'
+import { formatBytes, warn } from '../lib/format.js'
 import { parsePieceLength } from '../lib/piece-length.js'
 import { parsePrefetchLimit } from '../lib/prefetch.js'
 import { keptLine } from '../lib/output-folder.js'
@@ -41,8 +41,8 @@ export async function run (argv: PublishArgs): Promise<void> {
     ...(argv.key !== undefined ? { keyFile: argv.key } : {})
   })
   // Bad `_redirects` lines are left out with a warning, as Netlify's build does; the rest of the file applies.
-  for (const warning of plan.warnings) process.stderr.write(`peersite: warning: ${warning}\n`)
-  if (plan.key?.exposed === true) process.stderr.write(`peersite: warning: key file ${argv.key} is readable by other users: chmod 600 it\n`)
+  for (const warning of plan.warnings) warn(warning)
+  if (plan.key?.exposed === true) warn(`key file ${argv.key} is readable by other users: chmod 600 it`)
 
   let server: StaticServer | undefined
   let tracker: TrackerServer | undefined

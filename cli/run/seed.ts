@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { ArgumentError, UsageError } from '../../engine/errors.js'
 import { checkSiteFolder } from '../lib/check.js'
 import { statFiles } from '../../engine/storage/fs.js'
-import { formatBytes } from '../lib/format.js'
+import { formatBytes, warn } from '../lib/format.js'
 import { MANIFEST_FILE, OUT_SUFFIX, TORRENT_FILE } from '../lib/publish.js'
 import { nodeVerifier } from '../../engine/pointer/node.js'
 import { btpkMagnet, parsePointerAddress, pointerFromJson, pointerId, verifyPointer, type VerifiedPointer } from '../../engine/pointer/index.js'
@@ -155,7 +155,7 @@ async function readOutputPointer (outDir: string | undefined): Promise<VerifiedP
     const expected = parsePointerAddress(manifest.address)
     return await verifyPointer(nodeVerifier, pointerFromJson(manifest.pointer), expected)
   } catch (err) {
-    process.stderr.write(`peersite: warning: ${MANIFEST_FILE}'s pointer record is not announced: ${(err as Error).message}\n`)
+    warn(`${MANIFEST_FILE}'s pointer record is not announced: ${(err as Error).message}`)
     return undefined
   }
 }

@@ -3,6 +3,7 @@
  * browsers, HTTP (/announce, /scrape) and UDP announces for ordinary BitTorrent clients, all on the one --port.
  */
 import { ArgumentError } from '../../engine/errors.js'
+import { warn } from '../lib/format.js'
 import { waitForShutdown } from '../lib/signals.js'
 import { startTrackerServer } from '../lib/tracker-server.js'
 import { parseHost, parsePort } from '../lib/trackers.js'
@@ -16,7 +17,7 @@ export async function run (argv: TrackerArgs): Promise<void> {
     throw new ArgumentError(`invalid --max-connections-per-address "${String(maxConnectionsPerAddress)}": expected a whole number of connections (0: no limit)`)
   }
   const shutdown = waitForShutdown()
-  const onWarning = (message: string): void => { process.stderr.write(`peersite: warning: ${message}\n`) }
+  const onWarning = warn
   const server = await startTrackerServer({ host, port, http: argv.http, udp: argv.udp, maxConnectionsPerAddress, onWarning })
   // The WebSocket URL first (what `publish --tracker` takes for browsers), then the ones for ordinary clients that
   // are on: a line per URL.

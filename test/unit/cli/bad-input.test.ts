@@ -4,6 +4,8 @@
  * client with its info keys out of order gives the infohash other clients compute.
  */
 import { spawnSync } from 'node:child_process'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises'
@@ -228,5 +230,38 @@ describe('infohash of a .torrent whose info keys are out of order', () => {
     expect(Buffer.from(metainfo.info).equals(info)).toBe(true)
     // The canonical re-encoding would have given another hash: the test means something.
     expect(sha1hex(bencode({ length: 1, name: 'site', 'piece length': 16384, pieces }))).not.toBe(sha1hex(info))
+  })
+})
+
+describe('text from elsewhere reaches the terminal as one line, its control characters escaped', () => {
+  // A tracker's failure reason is printed as a warning: raw, its escape sequences recoloured, retitled or cleared the
+  // user's terminal, and a newline started a line of its own.
+  it('a tracker\'s failure reason with escape sequences and a newline', async () => {
+    const reason = Buffer.from('bad\x1b[2J\x1b]0;title\x07\nSECOND\rLINE')
+    const answer = Buffer.concat([Buffer.from(`d14:failure reason${reason.length}:`), reason, Buffer.from('e')])
+    const server = createServer((_req, res) => { res.end(answer) })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const dir = await fresh()
+      const tracker = `http://127.0.0.1:${(server.address() as AddressInfo).port}/announce`
+      const result = await runCli(['get', HASH, '--out', join(dir, 'copy'), '--tracker', tracker, '--no-dht', '--timeout', '2'])
+      expect(result.code).toBe(1)
+      expect(result.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f]/)
+      const warning = result.stderr.split('\n').filter((l) => l.startsWith('peersite: warning: '))
+      expect(warning).toEqual([`peersite: warning: tracker ${tracker}: bad\\x1b[2J\\x1b]0;title\\x07 SECOND\\x0dLINE`])
+    } finally {
+      server.close()
+    }
+  })
+
+  it('a published file name with a newline is warned about in one line', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    await writeFile(join(site, 'new\nline.txt'), 'x')
+    const result = await runCli(['publish', site, '--out', join(dir, 'out'), '--no-seed'], { env })
+    expect(result.code).toBe(0)
+    const lines = result.stderr.split('\n').filter((l) => l !== '')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/^peersite: warning: new line\.txt: "new\\nline\.txt" holds "\\n", which is not allowed in a file name on Windows/)
   })
 })
