@@ -78,6 +78,28 @@ function numberValues (argv: Record<string, unknown>, parser: object, words: rea
   }
 }
 
+/** What each option that names a path needs, in the line that refuses it empty. */
+const PATH_OPTIONS: Record<string, string> = { out: 'a folder', dir: 'a folder', path: 'a folder', key: 'a file' }
+
+/**
+ * An empty argument or path option (`publish ""`, `--out ""`, as `publish "$SITE"` gives when SITE is unset): a path
+ * resolved from it is the current folder, which publish then published, loader wrote into, and seed or --key named
+ * as "" in a puzzling line. A usage error naming the argument instead.
+ */
+function emptyValues (argv: Record<string, unknown>, parser: object): void {
+  const verb = String((argv._ as unknown[])[0])
+  const module = commands.find((c) => c.command.split(' ')[0] === verb)
+  const positionals = [...(module?.command ?? '').matchAll(/<(\w+)(?:\.\.)?>/g)].map((m) => m[1]!)
+  const empty = (value: unknown): boolean => Array.isArray(value) ? value.some(empty) : typeof value === 'string' && value.trim() === ''
+  for (const name of positionals) {
+    if (empty(argv[name])) throw new ArgumentError(`${verb}: the <${name}> argument is empty`)
+  }
+  for (const key of Object.keys(optionsOf(parser).key)) {
+    const needs = PATH_OPTIONS[key]
+    if (needs !== undefined && !positionals.includes(key) && empty(argv[key])) throw new ArgumentError(`--${key} needs ${needs}`)
+  }
+}
+
 /** Thrown by yargs for a command line it cannot parse. */
 class CommandLineError extends Error {}
 
@@ -134,6 +156,7 @@ export async function main (args: string[]): Promise<number> {
     .middleware((argv) => {
       singleValues(argv, parser)
       numberValues(argv, parser, words)
+      emptyValues(argv, parser)
     })
     // English, as every other line of this CLI (yargs would otherwise translate only its own messages).
     .locale('en')

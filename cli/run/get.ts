@@ -32,7 +32,6 @@ export async function run (argv: GetArgs): Promise<void> {
   if (argv.timeout !== undefined && argv.timeout * 1000 > MAX_TIMER_MS) {
     throw new ArgumentError(`invalid --timeout "${String(argv.timeout)}": at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (about 24 days)`)
   }
-  if (argv.out.trim() === '') throw new ArgumentError('--out needs a folder')
   const out = resolve(argv.out)
   await checkOut(argv.out, out)
   const address = parseSiteAddress(argv.source)

@@ -31,7 +31,6 @@ export async function run (argv: MirrorArgs): Promise<void> {
   parseIceServers(argv.iceServers)
   if (!Number.isSafeInteger(argv.keep) || argv.keep < 1) throw new ArgumentError(`invalid --keep "${String(argv.keep)}": expected a whole number of versions, at least 1`)
   if (!(Number.isFinite(argv.statusInterval) && argv.statusInterval > 0)) throw new ArgumentError(`invalid --status-interval "${String(argv.statusInterval)}": expected a positive number of seconds`)
-  if (argv.dir.trim() === '') throw new ArgumentError('--dir needs a folder')
   // STUN only when some tracker is not on this machine (cli/lib/trackers.ts): sites' own trackers count too.
   const known = given.length > 0 ? given : await sourceTrackers(argv.sites.map(String))
   const rtcConfig = iceConfigFor(argv.iceServers, known)

@@ -100,6 +100,29 @@ describe('command-line values', () => {
     expect((await readdir(dir)).sort()).toEqual(['hello'])
   }, 120_000)
 
+  // As `publish "$SITE"` with SITE unset: "" resolved to the current folder, which publish published and loader wrote
+  // into; seed and --key named "" in puzzling lines ("does not exist", "key file  exists and is not a file").
+  it('an empty argument or path option is a usage error naming it, with nothing written', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    const cases: Array<[string[], string]> = [
+      [['publish', '', '--no-seed'], 'publish: the <dir> argument is empty'],
+      [['publish', ' ', '--no-seed'], 'publish: the <dir> argument is empty'],
+      [['publish', site, '--out', '', '--no-seed'], '--out needs a folder'],
+      [['publish', site, '--key', '', '--no-seed'], '--key needs a file'],
+      [['seed', '', '--tracker', DEAD_TRACKER], 'seed: the <target> argument is empty'],
+      [['seed', site, '--path', '', '--tracker', DEAD_TRACKER], '--path needs a folder'],
+      [['get', '', '--out', join(dir, 'copy'), '--tracker', DEAD_TRACKER], 'get: the <source> argument is empty'],
+      [['get', HASH, '--out', '', '--tracker', DEAD_TRACKER], '--out needs a folder'],
+      [['serve', '', '--tracker', DEAD_TRACKER], 'serve: the <source> argument is empty'],
+      [['mirror', HASH, '', '--dir', join(dir, 'm'), '--tracker', DEAD_TRACKER], 'mirror: the <sites> argument is empty'],
+      [['mirror', HASH, '--dir', '', '--tracker', DEAD_TRACKER], '--dir needs a folder'],
+      [['loader', '--out', '', '--tracker', DEAD_TRACKER], '--out needs a folder']
+    ]
+    for (const [args, line] of cases) expectOneError(await runCli(args, { env, cwd: dir }), new RegExp(`^peersite: error: ${line}$`), 2)
+    expect((await readdir(dir)).sort()).toEqual(['hello'])
+  })
+
   it('--timeout beyond the longest timer Node has', async () => {
     const dir = await fresh()
     const result = await runCli(['get', HASH, '--out', join(dir, 'copy'), '--timeout', '1e10', '--tracker', DEAD_TRACKER])
