@@ -86,6 +86,20 @@ export function parsePort (value: unknown, flag: string): number | undefined {
   return n
 }
 
+/** The longest delay setTimeout and setInterval accept (a signed 32-bit count of milliseconds). */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/**
+ * A number of seconds from the command line (`get --timeout`, `mirror --status-interval`), as milliseconds: positive,
+ * and within Node's timers, whose longer delays fire at once (TimeoutOverflowWarning; a status line every
+ * millisecond).
+ */
+export function parseSeconds (value: number, flag: string): number {
+  if (!(Number.isFinite(value) && value > 0)) throw new ArgumentError(`invalid ${flag} "${String(value)}": expected a positive number of seconds`)
+  if (value * 1000 > MAX_TIMER_MS) throw new ArgumentError(`invalid ${flag} "${String(value)}": at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (about 24 days)`)
+  return value * 1000
+}
+
 /**
  * The default ICE configuration for a swarm: when every tracker is on this machine (a --local demo, a tracker
  * started with `peersite tracker`), every peer is too, so STUN can only slow connection set-up (a STUN host that

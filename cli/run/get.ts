@@ -14,24 +14,16 @@ import { printAbove, startStatusLine, warningPrinter, type StatusLine } from '..
 import { download, type DownloadProgress } from '../lib/swarm.js'
 import { interruptedBy } from '../lib/signals.js'
 import { systemReason } from '../lib/system-errors.js'
-import { iceConfigFor, joinTrackers, parseIceServers, validateTrackers } from '../lib/trackers.js'
+import { iceConfigFor, joinTrackers, parseIceServers, parseSeconds, validateTrackers } from '../lib/trackers.js'
 import { startBtNetwork, type BtNetwork } from '../lib/bt-network.js'
 import { networkInit } from '../lib/network-options.js'
 import type { GetArgs } from '../commands/get.js'
 
-/** The longest delay setTimeout accepts (a signed 32-bit count of milliseconds). */
-const MAX_TIMER_MS = 2 ** 31 - 1
 
 export async function run (argv: GetArgs): Promise<void> {
   const given = validateTrackers(argv.tracker ?? [])
   parseIceServers(argv.iceServers) // refuse a bad value before touching anything
-  if (argv.timeout !== undefined && !(Number.isFinite(argv.timeout) && argv.timeout > 0)) {
-    throw new ArgumentError(`invalid --timeout "${String(argv.timeout)}": expected a positive number of seconds`)
-  }
-  // Node's timers hold at most 2^31 - 1 ms; a longer delay fires at once (TimeoutOverflowWarning).
-  if (argv.timeout !== undefined && argv.timeout * 1000 > MAX_TIMER_MS) {
-    throw new ArgumentError(`invalid --timeout "${String(argv.timeout)}": at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (about 24 days)`)
-  }
+  if (argv.timeout !== undefined) parseSeconds(argv.timeout, '--timeout')
   const out = resolve(argv.out)
   await checkOut(argv.out, out)
   const address = parseSiteAddress(argv.source)

@@ -6,7 +6,7 @@ import { waitForShutdown } from '../lib/signals.js'
 import { renderSwarmStatus } from '../lib/status.js'
 import { startBtNetwork } from '../lib/bt-network.js'
 import { networkInit } from '../lib/network-options.js'
-import { DEFAULT_TRACKERS, iceConfigFor, parseIceServers, validateTrackers } from '../lib/trackers.js'
+import { DEFAULT_TRACKERS, iceConfigFor, parseIceServers, parseSeconds, validateTrackers } from '../lib/trackers.js'
 import type { MirrorArgs } from '../commands/mirror.js'
 
 /** One line per site: "<infohash> <name> (seq N): seeding 1.2 MB · 3 peers · up … · down …". */
@@ -30,7 +30,7 @@ export async function run (argv: MirrorArgs): Promise<void> {
   const given = validateTrackers(argv.tracker ?? [])
   parseIceServers(argv.iceServers)
   if (!Number.isSafeInteger(argv.keep) || argv.keep < 1) throw new ArgumentError(`invalid --keep "${String(argv.keep)}": expected a whole number of versions, at least 1`)
-  if (!(Number.isFinite(argv.statusInterval) && argv.statusInterval > 0)) throw new ArgumentError(`invalid --status-interval "${String(argv.statusInterval)}": expected a positive number of seconds`)
+  const statusMs = parseSeconds(argv.statusInterval, '--status-interval')
   // STUN only when some tracker is not on this machine (cli/lib/trackers.ts): sites' own trackers count too.
   const known = given.length > 0 ? given : await sourceTrackers(argv.sites.map(String))
   const rtcConfig = iceConfigFor(argv.iceServers, known)
@@ -59,7 +59,7 @@ export async function run (argv: MirrorArgs): Promise<void> {
     throw err
   }
   print()
-  const timer = setInterval(print, argv.statusInterval * 1000)
+  const timer = setInterval(print, statusMs)
   const signal = await shutdown
   clearInterval(timer)
   process.stderr.write(`peersite: ${signal} received, stopping\n`)

@@ -130,6 +130,14 @@ describe('command-line values', () => {
     expect(result.stderr).not.toMatch(/TimeoutOverflowWarning/)
     expect(await readdir(dir)).toEqual([])
   })
+
+  // mirror's status line was printed every millisecond (Node's warning, then thousands of lines a second).
+  it('--status-interval beyond the longest timer Node has', async () => {
+    const dir = await fresh()
+    const result = await runCli(['mirror', HASH, '--dir', join(dir, 'm'), '--status-interval', '1e10', '--tracker', DEAD_TRACKER, '--no-dht'], { timeoutMs: 10_000 })
+    expectOneError(result, /invalid --status-interval "10000000000": at most 2147483 seconds/, 2)
+    expect(await readdir(dir)).toEqual([])
+  })
 })
 
 describe('system errors in words', () => {
