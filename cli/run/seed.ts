@@ -22,6 +22,7 @@ import { DEFAULT_TRACKERS, iceConfigFor, isTracker, joinTrackers, parseIceServer
 import { startBtNetwork } from '../lib/bt-network.js'
 import { networkInit } from '../lib/network-options.js'
 import { fsError } from '../lib/walk.js'
+import { systemReason } from '../lib/system-errors.js'
 import type { SeedArgs } from '../commands/seed.js'
 
 export async function run (argv: SeedArgs): Promise<void> {
@@ -140,14 +141,29 @@ async function seedAddress (argv: SeedArgs, address: SiteAddress, given: string[
 /**
  * A keyed site's output folder carries its address and signed record in peersite.json: announced in the pointer
  * swarm when it checks out against the address's key. A record that does not is left out with a warning (the
- * file may have been edited); the site itself is still seeded.
+ * file may have been edited); the site itself is still seeded. So is a peersite.json that cannot be read or is not
+ * JSON (a truncated copy): with a warning, since a keyed site's address then goes unannounced. Only a folder without
+ * one (a site.torrent kept elsewhere) says nothing.
  */
 async function readOutputPointer (outDir: string | undefined): Promise<VerifiedPointer | undefined> {
   if (outDir === undefined) return undefined
-  let manifest: { address?: unknown, pointer?: unknown }
+  const path = join(outDir, MANIFEST_FILE)
+  let text: string
   try {
-    manifest = JSON.parse(await readFile(join(outDir, MANIFEST_FILE), 'utf8')) as typeof manifest
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') warn(`cannot read ${path} (${systemReason(err)}): a site key's record in it is not announced`)
+    return undefined
+  }
+  let manifest: { address?: unknown, pointer?: unknown } | null
+  try {
+    manifest = JSON.parse(text) as typeof manifest
   } catch {
+    warn(`${path} is not JSON: a site key's record in it is not announced`)
+    return undefined
+  }
+  if (typeof manifest !== 'object' || manifest === null) {
+    warn(`${path} is not a JSON object: a site key's record in it is not announced`)
     return undefined
   }
   if (manifest.pointer === undefined || typeof manifest.address !== 'string') return undefined

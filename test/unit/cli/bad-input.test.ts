@@ -3,7 +3,7 @@
  * naming the problem, a non-zero exit, nothing on stdout, nothing left behind; and a .torrent written by another
  * client with its info keys out of order gives the infohash other clients compute.
  */
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { writeFileSync } from 'node:fs'
@@ -17,7 +17,7 @@ import { joinNegativeValues } from '../../../cli/main.js'
 import { escapeName } from '../../../cli/lib/walk.js'
 import { UsageError } from '../../../engine/errors.js'
 import { bencode, rawDictValue } from '../../../engine/util/bencode.js'
-import { cliSandbox, copyHello, runCli, type RunResult } from './helpers.js'
+import { cliPath, cliSandbox, copyHello, runCli, type RunResult } from './helpers.js'
 
 const sandbox = cliSandbox('peersite-bad-input-')
 const { env, fresh } = sandbox
@@ -295,4 +295,37 @@ describe('text from elsewhere reaches the terminal as one line, its control char
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatch(/^peersite: warning: new line\.txt: "new\\nline\.txt" holds "\\n", which is not allowed in a file name on Windows/)
   })
+})
+
+describe('peersite seed: an output folder whose peersite.json is damaged', () => {
+  /** Runs the CLI until its stderr has `text`, then sends SIGINT; resolves with the exit code and stderr. */
+  async function runUntil (args: string[], text: string): Promise<{ code: number | null, stderr: string }> {
+    const child = spawn(process.execPath, [await cliPath(), ...args], { env: { ...process.env, PEERSITE_DEBUG: '' }, stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d
+      if (stderr.includes(text)) child.kill('SIGINT')
+    })
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+    clearTimeout(timer)
+    return { code, stderr }
+  }
+
+  // A keyed site's address is announced from its peersite.json: a truncated one was skipped in silence (the
+  // address went unannounced), and "null" ended seed with "Cannot read properties of null".
+  it('is seeded all the same, with a warning that a site key\'s record is not announced', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    const out = join(dir, 'hello-peersite')
+    expect((await runCli(['publish', site, '--no-seed', '--tracker', DEAD_TRACKER], { env })).code).toBe(0)
+    const manifest = join(out, 'peersite.json')
+    for (const [content, problem] of [['{"address":', 'is not JSON'], ['null', 'is not a JSON object']]) {
+      await writeFile(manifest, content)
+      // The status line: seed is seeding, and stops on SIGINT.
+      const result = await runUntil(['seed', out, '--tracker', DEAD_TRACKER, '--no-dht', '--no-tcp'], 'seeding hello: ')
+      expect(result.code, result.stderr).toBe(0)
+      expect(result.stderr).toContain(`peersite: warning: ${manifest} ${problem}: a site key's record in it is not announced\n`)
+    }
+  }, 60_000)
 })
