@@ -3,14 +3,14 @@
  * process runs (a site and, for `mirror`, many). Each torrent gets a TcpDiscovery on them (engine/discovery/tcp.ts)
  * beside its WebSocket-tracker discovery.
  */
-import { isIP } from 'node:net'
 import { DEFAULT_PEER_PORT } from '../../engine/constants.js'
 import { MainlineDht } from '../../engine/discovery/dht.js'
 import type { DiscoveryInit } from '../../engine/discovery/index.js'
 import { TcpDiscovery } from '../../engine/discovery/tcp.js'
-import { ArgumentError, UsageError } from '../../engine/errors.js'
+import { UsageError } from '../../engine/errors.js'
 import { TcpListener } from '../../engine/transport/tcp-listener.js'
 import { describeSystemError, errnoCode } from './system-errors.js'
+import { checkHostPort } from './network-options.js'
 
 export interface BtNetworkInit {
   /** Accept and open TCP connections (false: the process can still look peers up, but no one can connect). */
@@ -104,14 +104,4 @@ async function listenOn (host: string, port: number | undefined): Promise<TcpLis
     if (port !== undefined) throw new UsageError(`--peer-port ${port} is already in use`)
     return await TcpListener.listen({ host, port: 0 })
   }
-}
-
-/** "host:port" with a port 1-65535 (a DHT bootstrap node). */
-export function checkHostPort (value: string): string {
-  const m = /^(\[[^\]]+\]|[^:\s]+):(\d{1,5})$/.exec(value.trim())
-  const port = Number(m?.[2])
-  if (m === null || !(port >= 1 && port <= 65535)) throw new ArgumentError(`invalid --dht-bootstrap "${value}": expected HOST:PORT`)
-  const host = m[1]!.replace(/^\[|\]$/g, '')
-  if (host.includes(':') && isIP(host) !== 6) throw new ArgumentError(`invalid --dht-bootstrap "${value}": expected HOST:PORT`)
-  return `${host}:${port}`
 }

@@ -3,6 +3,7 @@
  * DHT (`--no-dht`, `--dht-bootstrap`). A swarm whose trackers are all on this machine (a test, `--local`) listens on
  * 127.0.0.1 and keeps off the public DHT unless asked.
  */
+import { isIP } from 'node:net'
 import type { Argv } from 'yargs'
 import { ArgumentError } from '../../engine/errors.js'
 import { allTrackersLocal } from '../../engine/transport/rtc-config.js'
@@ -29,6 +30,8 @@ export function networkInit (argv: NetworkArgs, trackers: readonly string[], loc
   const port = parsePort(argv.peerPort, '--peer-port')
   const onlyHere = local || allTrackersLocal(trackers)
   const bootstrap = argv.dhtBootstrap?.filter((s) => s.trim() !== '')
+  // Checked here, not only as the DHT starts: a bad node is refused with --no-seed, --no-dht or --no-tcp too.
+  bootstrap?.forEach(checkHostPort)
   if (local && argv.dht === true && (bootstrap === undefined || bootstrap.length === 0)) {
     throw new ArgumentError('--local contacts nothing outside this machine: drop --dht, or name a local --dht-bootstrap node')
   }
@@ -41,4 +44,14 @@ export function networkInit (argv: NetworkArgs, trackers: readonly string[], loc
     dht,
     ...(bootstrap !== undefined && bootstrap.length > 0 ? { dhtBootstrap: bootstrap } : {})
   }
+}
+
+/** "host:port" with a port 1-65535 (a DHT bootstrap node). */
+export function checkHostPort (value: string): string {
+  const m = /^(\[[^\]]+\]|[^:\s]+):(\d{1,5})$/.exec(value.trim())
+  const port = Number(m?.[2])
+  if (m === null || !(port >= 1 && port <= 65535)) throw new ArgumentError(`invalid --dht-bootstrap "${value}": expected HOST:PORT`)
+  const host = m[1]!.replace(/^\[|\]$/g, '')
+  if (host.includes(':') && isIP(host) !== 6) throw new ArgumentError(`invalid --dht-bootstrap "${value}": expected HOST:PORT`)
+  return `${host}:${port}`
 }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkHostPort } from '../../../cli/lib/bt-network.js'
-import { networkInit } from '../../../cli/lib/network-options.js'
+import { checkHostPort, networkInit } from '../../../cli/lib/network-options.js'
 import { UsageError } from '../../../engine/errors.js'
 
 const base = { tcp: true }
@@ -23,6 +22,14 @@ describe('networkInit', () => {
     expect(() => networkInit({ ...base, peerPort: 70000 }, [])).toThrow(/invalid --peer-port/)
     // A local bootstrap node turns the DHT on in a local swarm (the tests' set-up).
     expect(networkInit({ ...base, dhtBootstrap: ['127.0.0.1:6881'] }, ['ws://127.0.0.1:1'])).toEqual({ tcp: true, host: '127.0.0.1', dht: true, dhtBootstrap: ['127.0.0.1:6881'] })
+  })
+
+  // Checked only as the DHT started: publish --no-seed, --no-dht or --no-tcp took any value in silence.
+  it('refuses a bad --dht-bootstrap node whether or not the DHT starts', () => {
+    for (const argv of [{ ...base, dht: false }, { tcp: false }, base]) {
+      expect(() => networkInit({ ...argv, dhtBootstrap: ['bogus'] }, ['ws://127.0.0.1:1'])).toThrow(/^invalid --dht-bootstrap "bogus": expected HOST:PORT$/)
+      expect(() => networkInit({ ...argv, dhtBootstrap: ['host:99999'] }, ['wss://t.example'])).toThrow(/invalid --dht-bootstrap "host:99999"/)
+    }
   })
 
   it('refuses --local --dht without a bootstrap node (it would join the public DHT)', () => {
