@@ -1,6 +1,6 @@
 /** `peersite mirror <site>... [--dir DIR]`: fetch sites and keep seeding them from this machine, following site keys. */
 import { ArgumentError } from '../../engine/errors.js'
-import { formatBytes, warn } from '../lib/format.js'
+import { formatBytes, terminalLine, warn } from '../lib/format.js'
 import { parseMirrorSources, startMirror, type Mirror, type MirroredSite } from '../lib/mirror.js'
 import { waitForShutdown } from '../lib/signals.js'
 import { renderSwarmStatus } from '../lib/status.js'
@@ -12,7 +12,7 @@ import type { MirrorArgs } from '../commands/mirror.js'
 /** One line per site: "<infohash> <name> (seq N): seeding 1.2 MB · 3 peers · up … · down …". */
 export function mirrorStatusLine (site: MirroredSite): string {
   const m = site.torrent?.metainfo
-  const label = site.infoHash === '' ? site.source : `${site.infoHash}${m !== undefined ? ` ${m.name}` : ''}${site.seq !== undefined ? ` (seq ${site.seq})` : ''}`
+  const label = site.infoHash === '' ? site.source : `${site.infoHash}${m !== undefined ? ` ${terminalLine(m.name)}` : ''}${site.seq !== undefined ? ` (seq ${site.seq})` : ''}`
   const stats = site.stats()
   const state = site.state()
   if (stats === undefined || m === undefined) return `${label}: ${state}`

@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { ArgumentError, UsageError } from '../../engine/errors.js'
 import { checkSiteFolder } from '../lib/check.js'
 import { statFiles } from '../../engine/storage/fs.js'
-import { formatBytes, warn } from '../lib/format.js'
+import { formatBytes, terminalLine, warn } from '../lib/format.js'
 import { MANIFEST_FILE, OUT_SUFFIX, TORRENT_FILE } from '../lib/publish.js'
 import { nodeVerifier } from '../../engine/pointer/node.js'
 import { btpkMagnet, parsePointerAddress, pointerFromJson, pointerId, verifyPointer, type VerifiedPointer } from '../../engine/pointer/index.js'
@@ -55,7 +55,7 @@ export async function run (argv: SeedArgs): Promise<void> {
   const rtcConfig = iceConfigFor(argv.iceServers, trackers)
   const pointer = await readOutputPointer(outDir)
   const network = await startBtNetwork(networkInit(argv, trackers))
-  process.stdout.write(`seeding ${metainfo.name} from ${root}\n  infohash: ${metainfo.infoHash}\n  trackers: ${trackers.join(' ')}\n  network:  ${network.describe()}\n`)
+  process.stdout.write(`seeding ${terminalLine(metainfo.name)} from ${root}\n  infohash: ${metainfo.infoHash}\n  trackers: ${trackers.join(' ')}\n  network:  ${network.describe()}\n`)
   if (pointer !== undefined) process.stdout.write(`  address:  ${btpkMagnet(pointer.publicKey, pointer.salt)} (seq ${pointer.seq})\n`)
   await seedUntilStopped({ metainfo, root, stats, trackers, rtcConfig, network, ...(pointer !== undefined ? { pointer } : {}) })
 }

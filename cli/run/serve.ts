@@ -9,7 +9,7 @@ import { UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import type { NamePlatform, NameRules } from '../../engine/metainfo/names.js'
 import { MANIFEST_FILE } from '../../worker/protocol.js'
-import { formatBytes } from '../lib/format.js'
+import { formatBytes, terminalLine } from '../lib/format.js'
 import { formatRequestLog, startGateway, type Gateway } from '../lib/gateway.js'
 import { parseGetSource, type GetSource } from '../lib/get-source.js'
 import { PointerStateFile } from '../lib/pointer-state.js'
@@ -72,7 +72,7 @@ export async function run (argv: ServeArgs, seams: { platform?: NamePlatform | N
   })
   let gateway = await open(source!, port)
   const url = gateway.url
-  process.stdout.write(`serving ${source!.name ?? source!.infoHash} on ${url}\n  infohash: ${source!.infoHash}\n  trackers: ${trackers.join(' ')}\n  network:  ${network.describe()}\n`)
+  process.stdout.write(`serving ${terminalLine(source!.name ?? source!.infoHash)} on ${url}\n  infohash: ${source!.infoHash}\n  trackers: ${trackers.join(' ')}\n  network:  ${network.describe()}\n`)
   if (pointer !== undefined) process.stdout.write(`  address:  ${btpkMagnet(pointer.publicKey, pointer.salt)} (seq ${pointer.seq})\n`)
   const describeFiles = (g: Gateway): void => {
     void g.torrent.ready().then((m) => {
@@ -81,7 +81,7 @@ export async function run (argv: ServeArgs, seams: { platform?: NamePlatform | N
       if (m.files.some((f) => f.path === 'index.html')) return
       const shown = m.files.slice(0, 10).map((f) => `  ${url}${f.path.split('/').map(encodeURIComponent).join('/')}  (${formatBytes(f.length)})`)
       const more = m.files.length > 10 ? [`  ... and ${m.files.length - 10} more`] : []
-      printAbove(status, [`files of ${m.name}:`, ...shown, ...more].join('\n'), process.stdout)
+      printAbove(status, [`files of ${terminalLine(m.name)}:`, ...shown, ...more].join('\n'), process.stdout)
     }, () => {})
   }
   describeFiles(gateway)

@@ -285,6 +285,16 @@ describe('text from elsewhere reaches the terminal as one line, its control char
     }
   })
 
+  it('a torrent\'s name with an escape sequence', async () => {
+    const dir = await fresh()
+    const info = { length: 1, name: 'site\x1b[2J', 'piece length': 16384, pieces: createHash('sha1').update('x').digest() }
+    await writeFile(join(dir, 'esc.torrent'), bencode({ info }))
+    const result = await runCli(['get', join(dir, 'esc.torrent'), '--out', join(dir, 'copy'), '--tracker', DEAD_TRACKER, '--no-dht', '--no-tcp', '--timeout', '1'])
+    expect(result.code).toBe(1)
+    expect(result.stderr).not.toContain('\x1b')
+    expect(result.stderr).toContain('getting site\\x1b[2J from ')
+  })
+
   it('a published file name with a newline is warned about in one line', async () => {
     const dir = await fresh()
     const site = await copyHello(dir)
