@@ -149,8 +149,12 @@ function walkDir (root: string, absDir: string, realDir: string, relDir: string,
     if (kind.isSymbolicLink()) {
       try {
         target = realpathSync(abs)
-      } catch {
-        throw new UsageError(`cannot read ${rel}: broken symlink`)
+      } catch (err) {
+        // ENOENT: it (or a link it leads to) points at nothing; ELOOP: links that lead to each other, not a broken one.
+        const code = (err as NodeJS.ErrnoException).code
+        if (code === 'ELOOP') throw new UsageError(`symlink loop at ${rel}`)
+        if (code === 'ENOENT') throw new UsageError(`cannot read ${rel}: broken symlink`)
+        throw fsError(err, rel)
       }
       if (!isInside(root, target)) throw new UsageError(`symlink ${rel} points outside the folder (to ${target})`)
       try {

@@ -8,7 +8,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
-import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseTorrentBytes } from '../../../cli/lib/torrent.js'
@@ -184,6 +184,23 @@ describe('publish: entries of the site folder that cannot be published', () => {
     expectOneError(await runCli(['publish', site, '--no-seed'], { env }), /^peersite: error: file name is not valid UTF-8: docs\/caf\\xe9\\xffé\.html \(a torrent's paths are UTF-8: rename it\)$/)
     expect((await readdir(dir)).sort()).toEqual(['hello'])
     expect(escapeName(Buffer.from([0x61, 0xc3, 0xa9, 0x0a, 0x80]))).toBe('aé\\x0a\\x80')
+  })
+})
+
+describe('publish: symbolic links that lead nowhere', () => {
+  // Links that lead to each other were called broken, which sent the user looking for a missing target.
+  it('a link to itself, or two links to each other, are a loop; a dangling one is broken', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    await symlink('self', join(site, 'self'))
+    expectOneError(await runCli(['publish', site, '--no-seed'], { env }), /^peersite: error: symlink loop at self$/)
+    await rm(join(site, 'self'))
+    await symlink('b', join(site, 'a'))
+    await symlink('a', join(site, 'b'))
+    expectOneError(await runCli(['publish', site, '--no-seed'], { env }), /^peersite: error: symlink loop at (a|b)$/)
+    await rm(join(site, 'a'))
+    expectOneError(await runCli(['publish', site, '--no-seed'], { env }), /^peersite: error: cannot read b: broken symlink$/)
+    expect((await readdir(dir)).sort()).toEqual(['hello'])
   })
 })
 
