@@ -78,8 +78,8 @@ function numberValues (argv: Record<string, unknown>, parser: object, words: rea
   }
 }
 
-/** What each option that names a path needs, in the line that refuses it empty. */
-const PATH_OPTIONS: Record<string, string> = { out: 'a folder', dir: 'a folder', path: 'a folder', key: 'a file' }
+/** What each option that names a path or a URL needs, in the line that refuses it empty. */
+const PATH_OPTIONS: Record<string, string> = { out: 'a folder', dir: 'a folder', path: 'a folder', key: 'a file', 'web-seed': 'a URL' }
 
 /**
  * An empty argument or path option (`publish ""`, `--out ""`, as `publish "$SITE"` gives when SITE is unset): a path

@@ -110,6 +110,7 @@ describe('command-line values', () => {
       [['publish', ' ', '--no-seed'], 'publish: the <dir> argument is empty'],
       [['publish', site, '--out', '', '--no-seed'], '--out needs a folder'],
       [['publish', site, '--key', '', '--no-seed'], '--key needs a file'],
+      [['publish', site, '--web-seed', 'https://example.org/', '--web-seed', '', '--no-seed'], '--web-seed needs a URL'],
       [['seed', '', '--tracker', DEAD_TRACKER], 'seed: the <target> argument is empty'],
       [['seed', site, '--path', '', '--tracker', DEAD_TRACKER], '--path needs a folder'],
       [['get', '', '--out', join(dir, 'copy'), '--tracker', DEAD_TRACKER], 'get: the <source> argument is empty'],
