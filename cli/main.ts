@@ -10,7 +10,7 @@
  */
 // First: it tunes V8 for a short run of `publish` before any other module's code runs (cli/lib/short-run.ts).
 import './lib/short-run.js'
-import { realpathSync } from 'node:fs'
+import { readFileSync, realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
@@ -142,8 +142,48 @@ export function exitCodeOf (err: unknown): number {
   return 1
 }
 
+/**
+ * An argument whose bytes are not UTF-8 (a name from another system: `publish $'caf\xe9'`) reaches Node with U+FFFD
+ * in place of the bad bytes: a folder that exists "does not exist", and --out made a folder of another name than
+ * the one typed. On Linux the arguments' bytes are in /proc/self/cmdline; the line refusing such an argument names
+ * it with its bad bytes as \xNN. Read only when an argument holds U+FFFD, which a name may also hold validly.
+ */
+async function argumentNotUtf8 (args: readonly string[]): Promise<string | undefined> {
+  if (!args.some((a) => a.includes('\uFFFD'))) return undefined
+  let cmdline: Buffer
+  try {
+    cmdline = readFileSync('/proc/self/cmdline')
+  } catch {
+    return undefined // not Linux: the bytes cannot be had
+  }
+  const all: Buffer[] = []
+  for (let start = 0; start < cmdline.length;) {
+    const end = cmdline.indexOf(0, start)
+    all.push(cmdline.subarray(start, end === -1 ? cmdline.length : end))
+    start = end === -1 ? cmdline.length : end + 1
+  }
+  // The arguments come last, after node's own and the script's path; main() called with others reads none.
+  const raw = all.slice(-args.length)
+  if (raw.length !== args.length || raw.some((bytes, i) => bytes.toString('utf8') !== args[i])) return undefined
+  const strict = new TextDecoder('utf-8', { fatal: true })
+  for (const bytes of raw) {
+    try {
+      strict.decode(bytes)
+    } catch {
+      const { escapeName } = await import('./lib/walk.js')
+      return `argument ${escapeName(bytes)} is not UTF-8: peersite reads its arguments as UTF-8 (rename the file or folder)`
+    }
+  }
+  return undefined
+}
+
 /** Runs the CLI; resolves to the exit status. */
 export async function main (args: string[]): Promise<number> {
+  const notUtf8 = await argumentNotUtf8(args)
+  if (notUtf8 !== undefined) {
+    process.stderr.write(`peersite: error: ${terminalLine(notUtf8)}\n`)
+    return 2
+  }
   const words = joinNegativeValues(args)
   const parser = yargs(words)
     .scriptName('peersite')

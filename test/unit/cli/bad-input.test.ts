@@ -8,7 +8,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
-import { mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises'
+import { cp, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseTorrentBytes } from '../../../cli/lib/torrent.js'
@@ -205,6 +205,28 @@ describe('publish: symbolic links that lead nowhere', () => {
   })
 })
 
+describe('arguments that are not UTF-8', () => {
+  // Node reads them with U+FFFD for the bad bytes: the folder "did not exist", and --out made "out\ufffd" (another
+  // name than the one typed). Linux only: there /proc/self/cmdline has the bytes (no other platform runs the tests).
+  it('are refused, naming the bad bytes, with nothing written; a name that holds U+FFFD itself is published', async () => {
+    const dir = await fresh()
+    await copyHello(dir)
+    writeFileSync(Buffer.concat([Buffer.from(join(dir, 'caf')), Buffer.from([0xe9])]), '')
+    const main = await cliPath()
+    // A child process takes its arguments as strings (UTF-8): bash passes the bytes as typed.
+    const run = (args: string): RunResult => {
+      const r = spawnSync('bash', ['-c', `exec "${process.execPath}" "${main}" ${args}`], { cwd: dir, env: { ...process.env, ...env, PEERSITE_DEBUG: '' }, encoding: 'utf8' })
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+    }
+    expectOneError(run("publish $'caf\\xe9' --no-seed"), /^peersite: error: argument caf\\xe9 is not UTF-8: peersite reads its arguments as UTF-8 \(rename the file or folder\)$/, 2)
+    expectOneError(run("publish hello --out $'out\\xff' --no-seed"), /^peersite: error: argument out\\xff is not UTF-8/, 2)
+    expect((await readdir(dir)).sort()).toEqual(['caf\ufffd', 'hello'])
+    await cp(join(dir, 'hello'), join(dir, 'ok\ufffd'), { recursive: true })
+    expect(run("publish $'ok\\xef\\xbf\\xbd' --no-seed").code).toBe(0)
+    expect((await readdir(dir)).sort()).toEqual(['caf\ufffd', 'hello', 'ok\ufffd', 'ok\ufffd-peersite'])
+  })
+})
+
 describe('folders a file system will not make', () => {
   // procfs answers ENOENT to mkdir though the parent is there: Node's recursive mkdir retried that for ever, and
   // `loader --out /proc/x` never returned. Each is one line at once (a hang is killed after 20 s: then no code).
@@ -348,7 +370,7 @@ describe('peersite seed: an output folder whose peersite.json is damaged', () =>
     const out = join(dir, 'hello-peersite')
     expect((await runCli(['publish', site, '--no-seed', '--tracker', DEAD_TRACKER], { env })).code).toBe(0)
     const manifest = join(out, 'peersite.json')
-    for (const [content, problem] of [['{"address":', 'is not JSON'], ['null', 'is not a JSON object']]) {
+    for (const [content, problem] of [['{"address":', 'is not JSON'], ['null', 'is not a JSON object']] as const) {
       await writeFile(manifest, content)
       // The status line: seed is seeding, and stops on SIGINT.
       const result = await runUntil(['seed', out, '--tracker', DEAD_TRACKER, '--no-dht', '--no-tcp'], 'seeding hello: ')
