@@ -71,6 +71,9 @@ async function seedAddress (argv: SeedArgs, address: SiteAddress, given: string[
   if (trackers.length === 0) throw new ArgumentError('a site address needs a tracker: add &tr=<url> to the magnet or pass --tracker')
   const rtcConfig = iceConfigFor(argv.iceServers, trackers)
   const parent = resolve(argv.path ?? `peersite-${toHex(address.publicKey).slice(0, 16)}`)
+  // Checked now, not as the first version arrives (perhaps hours later, each download then failing with a warning).
+  const existing = await stat(parent).catch(() => undefined)
+  if (existing !== undefined && !existing.isDirectory()) throw new UsageError(`${argv.path !== undefined ? '--path ' : ''}${parent} is not a folder: the versions are downloaded into it`)
   const state = new PointerStateFile()
   const id = pointerId(address.publicKey, address.salt)
   const shutdown = waitForShutdown()

@@ -347,6 +347,19 @@ describe('text from elsewhere reaches the terminal as one line, its control char
   })
 })
 
+describe('peersite seed <site address>', () => {
+  // The folder the versions go into was first used when a version arrived: seed waited for one, then failed to
+  // write each with a warning, and ran on.
+  it('refuses a --path that is a file at once', async () => {
+    const dir = await fresh()
+    await writeFile(join(dir, 'file'), 'x')
+    const address = `magnet:?xs=urn:btpk:${'ab'.repeat(32)}`
+    const result = await runCli(['seed', address, '--path', join(dir, 'file'), '--tracker', DEAD_TRACKER, '--no-dht', '--no-tcp'], { timeoutMs: 20_000 })
+    expectOneError(result, /^peersite: error: --path .*file is not a folder: the versions are downloaded into it$/)
+    expect(await readdir(dir)).toEqual(['file'])
+  })
+})
+
 describe('peersite seed: an output folder whose peersite.json is damaged', () => {
   /** Runs the CLI until its stderr has `text`, then sends SIGINT; resolves with the exit code and stderr. */
   async function runUntil (args: string[], text: string): Promise<{ code: number | null, stderr: string }> {
