@@ -86,13 +86,16 @@ const PATH_OPTIONS: Record<string, string> = { out: 'a folder', dir: 'a folder',
  * resolved from it is the current folder, which publish then published, loader wrote into, and seed or --key named
  * as "" in a puzzling line. A usage error naming the argument instead.
  */
-function emptyValues (argv: Record<string, unknown>, parser: object): void {
+function emptyValues (argv: Record<string, unknown>, parser: object, words: readonly string[]): void {
+  const lone = words.includes('-')
   const verb = String((argv._ as unknown[])[0])
   const module = commands.find((c) => c.command.split(' ')[0] === verb)
   const positionals = [...(module?.command ?? '').matchAll(/<(\w+)(?:\.\.)?>/g)].map((m) => m[1]!)
-  const empty = (value: unknown): boolean => Array.isArray(value) ? value.some(empty) : typeof value === 'string' && value.trim() === ''
+  // Only "" itself: a folder or file named " " is a name like any other (`publish " "` publishes it).
+  const empty = (value: unknown): boolean => Array.isArray(value) ? value.some(empty) : value === ''
   for (const name of positionals) {
-    if (empty(argv[name])) throw new ArgumentError(`${verb}: the <${name}> argument is empty`)
+    // yargs reads a lone "-" (the usual name for stdin) as no value at all.
+    if (empty(argv[name])) throw new ArgumentError(`${verb}: the <${name}> argument is empty${lone ? ' (a lone "-" is not read as a name: write ./- for a file or folder named "-")' : ''}`)
   }
   for (const key of Object.keys(optionsOf(parser).key)) {
     const needs = PATH_OPTIONS[key]
@@ -196,7 +199,7 @@ export async function main (args: string[]): Promise<number> {
     .middleware((argv) => {
       singleValues(argv, parser)
       numberValues(argv, parser, words)
-      emptyValues(argv, parser)
+      emptyValues(argv, parser, words)
     })
     // English, as every other line of this CLI (yargs would otherwise translate only its own messages).
     .locale('en')

@@ -107,7 +107,7 @@ describe('command-line values', () => {
     const site = await copyHello(dir)
     const cases: Array<[string[], string]> = [
       [['publish', '', '--no-seed'], 'publish: the <dir> argument is empty'],
-      [['publish', ' ', '--no-seed'], 'publish: the <dir> argument is empty'],
+      [['publish', '-', '--no-seed'], 'publish: the <dir> argument is empty \\(a lone "-" is not read as a name: write \\./- for a file or folder named "-"\\)'],
       [['publish', site, '--out', '', '--no-seed'], '--out needs a folder'],
       [['publish', site, '--key', '', '--no-seed'], '--key needs a file'],
       [['publish', site, '--web-seed', 'https://example.org/', '--web-seed', '', '--no-seed'], '--web-seed needs a URL'],
@@ -122,6 +122,19 @@ describe('command-line values', () => {
     ]
     for (const [args, line] of cases) expectOneError(await runCli(args, { env, cwd: dir }), new RegExp(`^peersite: error: ${line}$`), 2)
     expect((await readdir(dir)).sort()).toEqual(['hello'])
+  })
+
+  // Only "" is empty: " " is a name a folder may have (it was refused as empty, as "" is).
+  it('a folder named " " is published; "-" named as ./- too', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    await cp(site, join(dir, ' '), { recursive: true })
+    await cp(site, join(dir, '-'), { recursive: true })
+    for (const name of [' ', './-']) {
+      const result = await runCli(['publish', name, '--no-seed'], { env, cwd: dir })
+      expect(result.code, result.stderr).toBe(0)
+    }
+    expect((await readdir(dir)).sort()).toEqual([' ', ' -peersite', '-', '--peersite', 'hello'])
   })
 
   it('--timeout beyond the longest timer Node has', async () => {
