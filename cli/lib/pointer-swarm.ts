@@ -51,6 +51,16 @@ export function parseSiteAddress (text: string): SiteAddress | undefined {
   return { ...parsed, trackers }
 }
 
+/**
+ * A site address's record is found in the pointer swarm, over WebRTC only: with HTTP or UDP trackers alone (given
+ * with --tracker) it could never be found, and get, seed and serve would wait for it in vain.
+ */
+export function checkAddressTrackers (trackers: readonly string[]): void {
+  if (!trackers.some(isWebSocketTracker)) {
+    throw new ArgumentError('a site address needs a WebSocket tracker (ws:// or wss://), where its record is found: pass one with --tracker or add &tr=<url> to the magnet')
+  }
+}
+
 interface PointerSwarm {
   readonly hub: PointerHub<Peer>
   readonly torrent: Torrent

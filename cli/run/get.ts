@@ -6,7 +6,7 @@ import { AbortError, ArgumentError, InterruptedError, PeersiteError, UsageError 
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { formatBytes, formatDuration, formatRate, terminalLine } from '../lib/format.js'
 import { parseGetSource } from '../lib/get-source.js'
-import { parseSiteAddress, resolvePointer } from '../lib/pointer-swarm.js'
+import { checkAddressTrackers, parseSiteAddress, resolvePointer } from '../lib/pointer-swarm.js'
 import { PointerStateFile } from '../lib/pointer-state.js'
 import { btpkMagnet, type VerifiedPointer } from '../../engine/pointer/index.js'
 import { toHex } from '../../engine/util/bytes.js'
@@ -29,6 +29,7 @@ export async function run (argv: GetArgs): Promise<void> {
   const address = parseSiteAddress(argv.source)
   let source = address === undefined ? await parseGetSource(argv.source) : undefined
   const trackers = joinTrackers(given, source?.trackers ?? address?.trackers ?? [])
+  if (address !== undefined) checkAddressTrackers(trackers)
   const rtcConfig = iceConfigFor(argv.iceServers, trackers)
   const netInit = networkInit(argv, trackers)
 

@@ -11,7 +11,7 @@ import { nodeVerifier } from '../../engine/pointer/node.js'
 import { btpkMagnet, parsePointerAddress, pointerFromJson, pointerId, verifyPointer, type VerifiedPointer } from '../../engine/pointer/index.js'
 import { seedUntilStopped } from '../lib/seeding.js'
 import { PointerStateFile } from '../lib/pointer-state.js'
-import { parseSiteAddress, resolvePointerUntilStopped, startPointerSeeders, type PointerSeeders, type SiteAddress } from '../lib/pointer-swarm.js'
+import { checkAddressTrackers, parseSiteAddress, resolvePointerUntilStopped, startPointerSeeders, type PointerSeeders, type SiteAddress } from '../lib/pointer-swarm.js'
 import { abortOnShutdown, waitForShutdown } from '../lib/signals.js'
 import { printAbove, renderSwarmStatus, startStatusLine, warningPrinter, type StatusLine } from '../lib/status.js'
 import { download, fetchMetainfo, startSeeder, type Seeder } from '../lib/swarm.js'
@@ -68,7 +68,7 @@ export async function run (argv: SeedArgs): Promise<void> {
  */
 async function seedAddress (argv: SeedArgs, address: SiteAddress, given: string[]): Promise<void> {
   const trackers = joinTrackers(given, address.trackers)
-  if (trackers.length === 0) throw new ArgumentError('a site address needs a tracker: add &tr=<url> to the magnet or pass --tracker')
+  checkAddressTrackers(trackers)
   const rtcConfig = iceConfigFor(argv.iceServers, trackers)
   const parent = resolve(argv.path ?? `peersite-${toHex(address.publicKey).slice(0, 16)}`)
   // Checked now, not as the first version arrives (perhaps hours later, each download then failing with a warning).

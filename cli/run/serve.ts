@@ -13,7 +13,7 @@ import { formatBytes, terminalLine } from '../lib/format.js'
 import { formatRequestLog, startGateway, type Gateway } from '../lib/gateway.js'
 import { parseGetSource, type GetSource } from '../lib/get-source.js'
 import { PointerStateFile } from '../lib/pointer-state.js'
-import { parseSiteAddress, resolvePointerUntilStopped, startPointerSeeders, type PointerSeeders } from '../lib/pointer-swarm.js'
+import { checkAddressTrackers, parseSiteAddress, resolvePointerUntilStopped, startPointerSeeders, type PointerSeeders } from '../lib/pointer-swarm.js'
 import { btpkMagnet, pointerId, type VerifiedPointer } from '../../engine/pointer/index.js'
 import { abortOnShutdown, waitForShutdown } from '../lib/signals.js'
 import { printAbove, renderSwarmStatus, startStatusLine, warningPrinter, type StatusLine } from '../lib/status.js'
@@ -31,6 +31,7 @@ export async function run (argv: ServeArgs, seams: { platform?: NamePlatform | N
   const address = parseSiteAddress(argv.source)
   let source: GetSource | undefined = address === undefined ? await parseGetSource(argv.source) : undefined
   const trackers = joinTrackers(given, source?.trackers ?? address?.trackers ?? [])
+  if (address !== undefined) checkAddressTrackers(trackers)
   const rtcConfig = iceConfigFor(argv.iceServers, trackers)
   const network = await startBtNetwork(networkInit(argv, trackers))
 

@@ -15,6 +15,7 @@ import { parseTorrentBytes } from '../../../cli/lib/torrent.js'
 import { describeSystemError, systemErrorLine } from '../../../cli/lib/system-errors.js'
 import { joinNegativeValues } from '../../../cli/main.js'
 import { escapeName } from '../../../cli/lib/walk.js'
+import { DEFAULT_TRACKERS, joinTrackers } from '../../../cli/lib/trackers.js'
 import { UsageError } from '../../../engine/errors.js'
 import { bencode, rawDictValue } from '../../../engine/util/bencode.js'
 import { cliPath, cliSandbox, copyHello, runCli, type RunResult } from './helpers.js'
@@ -404,4 +405,35 @@ describe('peersite seed: an output folder whose peersite.json is damaged', () =>
       expect(result.stderr).toContain(`peersite: warning: ${manifest} ${problem}: a site key's record in it is not announced\n`)
     }
   }, 60_000)
+})
+
+describe('trackers a magnet lists', () => {
+  // An invalid tr= was dropped in silence; when it was the only one, the public trackers were used instead.
+  it('one that is not a tracker URL is left out with a warning; when all are, and none is given, the command is refused', async () => {
+    const warnings: string[] = []
+    expect(joinTrackers([DEAD_TRACKER], ['ws//127.0.0.1:8000', 'ws://127.0.0.1:8000'], (m) => warnings.push(m))).toEqual([DEAD_TRACKER, 'ws://127.0.0.1:8000'])
+    expect(warnings).toEqual(['tracker "ws//127.0.0.1:8000" of the source is not a tracker URL: left out'])
+    expect(() => joinTrackers([], ['ws//127.0.0.1:8000', 'ws//127.0.0.1:8000'], () => {})).toThrow(/^no tracker the source lists is a tracker URL \("ws\/\/127\.0\.0\.1:8000"\): pass --tracker/)
+    expect(joinTrackers([], [], () => {})).toEqual([...DEFAULT_TRACKERS])
+
+    const dir = await fresh()
+    const magnet = `magnet:?xt=urn:btih:${HASH}&tr=ws//127.0.0.1:8000`
+    expectOneError(await runCli(['get', magnet, '--out', join(dir, 'copy'), '--no-dht', '--no-tcp']), /^peersite: error: no tracker the source lists is a tracker URL \("ws\/\/127\.0\.0\.1:8000"\)/, 2)
+    const result = await runCli(['get', magnet, '--out', join(dir, 'copy'), '--tracker', DEAD_TRACKER, '--no-dht', '--no-tcp', '--timeout', '1'])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('peersite: warning: tracker "ws//127.0.0.1:8000" of the source is not a tracker URL: left out\n')
+    expect(await readdir(dir)).toEqual([])
+  })
+
+  // The pointer swarm is WebRTC only: with a UDP tracker alone, seed and get waited for a record that could not come.
+  it('a site address with no WebSocket tracker is refused by get, seed and serve', async () => {
+    const dir = await fresh()
+    const address = `magnet:?xs=urn:btpk:${'ab'.repeat(32)}`
+    const line = /^peersite: error: a site address needs a WebSocket tracker \(ws:\/\/ or wss:\/\/\)/
+    const net = ['--tracker', 'udp://127.0.0.1:9', '--no-dht', '--no-tcp']
+    expectOneError(await runCli(['seed', address, '--path', join(dir, 's'), ...net], { timeoutMs: 20_000 }), line, 2)
+    expectOneError(await runCli(['get', address, '--out', join(dir, 'g'), ...net, '--timeout', '5']), line, 2)
+    expectOneError(await runCli(['serve', address, '--port', '0', ...net], { timeoutMs: 20_000 }), line, 2)
+    expect(await readdir(dir)).toEqual([])
+  })
 })
