@@ -1,9 +1,9 @@
 /** `peersite mirror <site>... [--dir DIR]`: fetch sites and keep seeding them from this machine, following site keys. */
 import { ArgumentError } from '../../engine/errors.js'
-import { formatBytes, terminalLine, warn } from '../lib/format.js'
+import { formatBytes, terminalLine } from '../lib/format.js'
 import { parseMirrorSources, startMirror, type Mirror, type MirroredSite } from '../lib/mirror.js'
 import { waitForShutdown } from '../lib/signals.js'
-import { renderSwarmStatus } from '../lib/status.js'
+import { renderSwarmStatus, warningPrinter } from '../lib/status.js'
 import { startBtNetwork } from '../lib/bt-network.js'
 import { networkInit } from '../lib/network-options.js'
 import { DEFAULT_TRACKERS, iceConfigFor, parseIceServers, parseSeconds, validateTrackers } from '../lib/trackers.js'
@@ -51,7 +51,8 @@ export async function run (argv: MirrorArgs): Promise<void> {
       keep: argv.keep,
       network,
       ...(rtcConfig !== undefined ? { rtcConfig } : {}),
-      onWarning: warn,
+      // Each distinct warning once, as get, seed and serve do: a failing tracker is retried every few seconds.
+      onWarning: warningPrinter(() => undefined),
       onChange: () => print()
     })
   } catch (err) {

@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer as createNetServer, type AddressInfo } from 'node:net'
 import { writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { cp, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises'
@@ -436,4 +436,36 @@ describe('trackers a magnet lists', () => {
     expectOneError(await runCli(['serve', address, '--port', '0', ...net], { timeoutMs: 20_000 }), line, 2)
     expect(await readdir(dir)).toEqual([])
   })
+})
+
+describe('peersite mirror: a tracker that keeps failing', () => {
+  // Each retry printed the same warning again (four in 20 s), where get prints it once.
+  it('is warned about once', async () => {
+    let attempts = 0
+    let third: () => void = () => {}
+    const thirdSeen = new Promise<void>((resolve) => { third = resolve })
+    // A WebSocket tracker that hangs up on every connection: each retry fails alike.
+    const server = createNetServer((socket) => {
+      socket.destroy()
+      if (++attempts === 3) third()
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const dir = await fresh()
+      const tracker = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const child = spawn(process.execPath, [await cliPath(), 'mirror', HASH, '--dir', join(dir, 'm'), '--tracker', tracker, '--no-dht', '--no-tcp'], { env: { ...process.env, PEERSITE_DEBUG: '' }, stdio: ['ignore', 'ignore', 'pipe'] })
+      let stderr = ''
+      child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+      const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()))
+      await thirdSeen
+      // Time for the third failure to be warned about (or not) before the process reads its signal.
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      child.kill('SIGINT')
+      await exited
+      const warnings = stderr.split('\n').filter((l) => l.startsWith('peersite: warning: ') && l.includes(tracker))
+      expect(warnings, stderr).toHaveLength(1)
+    } finally {
+      server.close()
+    }
+  }, 90_000)
 })
