@@ -22,6 +22,7 @@ import type { Ed25519Signer } from '../../engine/pointer/index.js'
 import { equalBytes, fromHex, toHex } from '../../engine/util/bytes.js'
 import { fsError } from './walk.js'
 import { makeFolders } from './paths.js'
+import { describeSystemError } from './system-errors.js'
 
 export const SITE_KEY_TYPE = 'peersite-site-key'
 /** A key file is about 200 bytes; anything much larger is not one (and is not read whole). */
@@ -111,8 +112,11 @@ function newKey (path: string, label: string): SiteKey {
       await makeFolders(dirname(path), 0o700)
       // 'wx': never replace a file that appeared since the plan; the mode applies at creation (before any byte).
       const handle = await open(path, 'wx', 0o600).catch((err: unknown) => {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`key file ${label} appeared while publishing: run again to use it`)
-        throw fsError(err, `key file ${label}`)
+        const code = (err as NodeJS.ErrnoException).code
+        if (code === 'EEXIST') throw new UsageError(`key file ${label} appeared while publishing: run again to use it`)
+        // Its folder is there (made just above): a file system that makes no files in it (procfs) says ENOENT.
+        if (code === 'ENOENT') throw new UsageError(`cannot create key file ${label}: the file system of ${dirname(path)} does not allow new files`)
+        throw describeSystemError(err, `create key file ${label}`)
       })
       try {
         await handle.writeFile(formatKeyFile(seed))

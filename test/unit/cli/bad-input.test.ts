@@ -269,6 +269,17 @@ describe('folders a file system will not make', () => {
   }, 150_000)
 })
 
+describe('publish --key: a key file that cannot be created', () => {
+  // It said "key file /proc/k.key does not exist", which is why it was to be created.
+  it('names the file system that refuses it, with nothing written', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    expectOneError(await runCli(['publish', site, '--key', '/proc/peersite-test.key', '--no-seed'], { env }),
+      /^peersite: error: cannot create key file \/proc\/peersite-test\.key: the file system of \/proc does not allow new files$/)
+    expect(await readdir(dir)).toEqual(['hello'])
+  })
+})
+
 describe('peersite get: names the file system refuses', () => {
   for (const [what, path] of [
     ['a 300-byte file name', ['a'.repeat(300)]],
