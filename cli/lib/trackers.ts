@@ -124,17 +124,15 @@ export function iceConfigFor (option: string | undefined, trackers: readonly str
 /**
  * The trackers to announce to when joining a swarm from a magnet or torrent: the ones given on the command line
  * plus the source's own (WebSocket, HTTP, UDP), without repeats; the public WebSocket ones when that leaves none.
- * A source's entry that is not a tracker URL is left out with a warning naming it. When the source lists only such
- * entries and none is given, the command is refused rather than sent to the public trackers: whoever wrote the
- * magnet chose where its swarm is announced (perhaps a tracker on their own network), and going public instead would
- * tell the public trackers of a site its author kept off them; `--tracker` (or a corrected magnet) is one step away.
+ * A source's entry of another kind (a typo, or `dht://`, which some clients list in a trackerless torrent) is left
+ * out with a warning naming it, and a fall back to the public trackers is said too: refusing would make such a
+ * torrent unusable, and `--tracker` chooses others.
  */
 export function joinTrackers (given: readonly string[], listed: readonly string[], onWarning: (message: string) => void = warn): string[] {
-  const bad = [...new Set(listed.filter((url) => !isTracker(url)))]
-  if (given.length === 0 && bad.length > 0 && bad.length === new Set(listed).size) {
-    throw new ArgumentError(`no tracker the source lists is a tracker URL (${bad.map((url) => `"${url}"`).join(', ')}): pass --tracker, or correct the magnet's tr=`)
-  }
-  for (const url of bad) onWarning(`tracker "${url}" of the source is not a tracker URL: left out`)
+  const left = [...new Set(listed.filter((url) => !isTracker(url)))]
+  for (const url of left) onWarning(`tracker "${url}" of the source is not a ws://, wss://, http://, https:// or udp:// URL: left out`)
   const trackers = [...new Set([...given, ...listed.filter(isTracker)])]
-  return trackers.length > 0 ? trackers : [...DEFAULT_TRACKERS]
+  if (trackers.length > 0) return trackers
+  if (left.length > 0) onWarning('no tracker of the source is usable: asking the public trackers instead (--tracker chooses others)')
+  return [...DEFAULT_TRACKERS]
 }

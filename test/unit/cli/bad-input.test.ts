@@ -419,20 +419,26 @@ describe('peersite seed: an output folder whose peersite.json is damaged', () =>
 })
 
 describe('trackers a magnet lists', () => {
-  // An invalid tr= was dropped in silence; when it was the only one, the public trackers were used instead.
-  it('one that is not a tracker URL is left out with a warning; when all are, and none is given, the command is refused', async () => {
+  // An invalid tr= was dropped in silence; when it was the only one, the public trackers were used in silence too.
+  it('one that is not a tracker URL is left out with a warning, and a fall back to the public trackers is said', async () => {
     const warnings: string[] = []
-    expect(joinTrackers([DEAD_TRACKER], ['ws//127.0.0.1:8000', 'ws://127.0.0.1:8000'], (m) => warnings.push(m))).toEqual([DEAD_TRACKER, 'ws://127.0.0.1:8000'])
-    expect(warnings).toEqual(['tracker "ws//127.0.0.1:8000" of the source is not a tracker URL: left out'])
-    expect(() => joinTrackers([], ['ws//127.0.0.1:8000', 'ws//127.0.0.1:8000'], () => {})).toThrow(/^no tracker the source lists is a tracker URL \("ws\/\/127\.0\.0\.1:8000"\): pass --tracker/)
-    expect(joinTrackers([], [], () => {})).toEqual([...DEFAULT_TRACKERS])
+    expect(joinTrackers([DEAD_TRACKER], ['ws//127.0.0.1:8000', 'ws://127.0.0.1:8000', 'ws//127.0.0.1:8000'], (m) => warnings.push(m))).toEqual([DEAD_TRACKER, 'ws://127.0.0.1:8000'])
+    expect(warnings).toEqual(['tracker "ws//127.0.0.1:8000" of the source is not a ws://, wss://, http://, https:// or udp:// URL: left out'])
+    warnings.length = 0
+    expect(joinTrackers([], ['dht://x'], (m) => warnings.push(m))).toEqual([...DEFAULT_TRACKERS])
+    expect(warnings).toEqual([
+      'tracker "dht://x" of the source is not a ws://, wss://, http://, https:// or udp:// URL: left out',
+      'no tracker of the source is usable: asking the public trackers instead (--tracker chooses others)'
+    ])
+    warnings.length = 0
+    expect(joinTrackers([], [], (m) => warnings.push(m))).toEqual([...DEFAULT_TRACKERS])
+    expect(warnings).toEqual([])
 
     const dir = await fresh()
     const magnet = `magnet:?xt=urn:btih:${HASH}&tr=ws//127.0.0.1:8000`
-    expectOneError(await runCli(['get', magnet, '--out', join(dir, 'copy'), '--no-dht', '--no-tcp']), /^peersite: error: no tracker the source lists is a tracker URL \("ws\/\/127\.0\.0\.1:8000"\)/, 2)
     const result = await runCli(['get', magnet, '--out', join(dir, 'copy'), '--tracker', DEAD_TRACKER, '--no-dht', '--no-tcp', '--timeout', '1'])
     expect(result.code).toBe(1)
-    expect(result.stderr).toContain('peersite: warning: tracker "ws//127.0.0.1:8000" of the source is not a tracker URL: left out\n')
+    expect(result.stderr).toContain('peersite: warning: tracker "ws//127.0.0.1:8000" of the source is not a ws://, wss://, http://, https:// or udp:// URL: left out\n')
     expect(await readdir(dir)).toEqual([])
   })
 
