@@ -15,16 +15,33 @@ import { setSctpSettings } from 'node-datachannel'
 import { RTCIceCandidate, RTCPeerConnection, RTCSessionDescription } from 'node-datachannel/polyfill'
 
 /**
- * The most a Node peer's SCTP association holds unacknowledged or queued (libdatachannel's default is 1 MiB; a
- * process-wide setting, for the associations made after it). A seeder behind a home uplink overflowed the link's
- * queue with a 1 MiB window: bench/offload.mjs with its upload capped at 20 Mbit/s (a 100 ms queue) saw 200-650 of
- * its packets dropped per visitor, and in half the rounds the retransmissions that followed made one copy of a 2 MB
- * site cost 1.3-1.7 times its size on the wire; with 256 KiB the queue dropped 0-6 and one copy cost 1.09x in 8 of
- * 10 alternated rounds (median 1.09x against 1.33x), the visitor done as soon. The price: one association carries
- * at most this much per round trip, 2.6 MB/s to a peer 100 ms away (visitors draw from every peer at once).
+ * The most a Node peer's SCTP association holds unacknowledged or queued (a process-wide setting, for the
+ * associations made after it), and with it the most it has in flight: a window of W bytes carries at most W per
+ * round trip. libdatachannel gives the association a send buffer of at least its local maximum message size
+ * (its default 256 KiB), so the cap takes effect below that only with NODE_MAX_MESSAGE_SIZE as low (below).
+ *
+ * libdatachannel's default of 1 MiB overflowed a home uplink's queue: bench/offload.mjs with the seeder's upload
+ * capped at 20 Mbit/s (a 100 ms queue) saw 200-650 of its packets dropped per visitor, and one copy of a 2 MB site
+ * cost up to 1.7 times its size on the wire; 256 KiB made it 1.09x. 256 KiB still overflowed the visitor's end:
+ * Chromium's WebRTC socket has a 128 KiB receive buffer (it asks for 64 KiB), some 50 datagrams, and drops what
+ * arrives while its network thread is a few ms late. A cold visit of the mathjax site (bench/trace-visit.mjs, 14
+ * alternated runs) lost a median 135 datagrams there with 256 KiB, 22 with 128 KiB, 9 with 96 KiB, 0 with 64 KiB;
+ * 8 visitors of a 2 MB site (bench/offload.mjs, 7 alternated rounds) cost the publisher a median 1.31x the site
+ * on the wire with 256 KiB (44-337 drops), 1.14x with 128 KiB (3-110 drops), while its own count stayed 0.99-1.09x:
+ * the difference is SCTP's retransmissions. Node -> Chromium throughput on loopback was the same (50 MB: medians
+ * 16.0 and 15.9 MB/s). The price is a distant peer's: 1.3 MB/s (10 Mbit/s) per association 100 ms away, where
+ * 64 KiB would allow 0.65 MB/s.
  */
-export const SCTP_SEND_BUFFER = 256 * 1024
+export const SCTP_SEND_BUFFER = 128 * 1024
 setSctpSettings({ sendBufferSize: SCTP_SEND_BUFFER })
+
+/**
+ * The largest message a Node peer accepts, advertised in its descriptions (a=max-message-size), and the floor of
+ * its SCTP send buffer (libdatachannel's SctpTransport takes the larger of the two; its default is 256 KiB, which
+ * would undo SCTP_SEND_BUFFER). Our largest messages are the uploader's batches of blocks (SEND_COALESCE_BYTES,
+ * 64 KiB) and bitfields (one bit per piece: 128 KiB holds a million pieces).
+ */
+export const NODE_MAX_MESSAGE_SIZE = SCTP_SEND_BUFFER
 
 const PATCHED = Symbol.for('peersite.endOfCandidates')
 
@@ -110,5 +127,12 @@ try {
   // Not installed: nothing uses it then.
 }
 
+/** node-datachannel's RTCPeerConnection with NODE_MAX_MESSAGE_SIZE unless the configuration gives its own. */
+class NodeRTCPeerConnection extends RTCPeerConnection {
+  constructor (config?: RTCConfiguration) {
+    super({ maxMessageSize: NODE_MAX_MESSAGE_SIZE, ...config } as RTCConfiguration)
+  }
+}
+
 /** What simple-peer / bittorrent-tracker / WebTorrent accept as their `wrtc` option. */
-export const nodeWrtc = { RTCPeerConnection, RTCSessionDescription, RTCIceCandidate }
+export const nodeWrtc = { RTCPeerConnection: NodeRTCPeerConnection, RTCSessionDescription, RTCIceCandidate }
