@@ -20,8 +20,10 @@
  *   BENCH_OFFLOAD_SITES=2mb,hello  BENCH_OFFLOAD_SIZES=1,8,16  BENCH_OFFLOAD_STAGGER_MS=300  BENCH_OFFLOAD_ROUNDS=3
  *   BENCH_OFFLOAD_BASELINE_DIST=/repo/bench/.data/base/dist   an older build (inside this repository) measured in the
  *     same rounds, alternating which goes first (A/B: the machine's load changes between runs)
- *   BENCH_OFFLOAD_SEEDER_SCTP='{"sendBufferSize":131072}'   the publisher's SCTP settings (node-datachannel's
- *     setSctpSettings) as a second variant in the same rounds, alternating with the build's own
+ *   BENCH_OFFLOAD_SEEDER_SCTP='{"sendBufferSize":262144}'   the publisher's SCTP settings (node-datachannel's
+ *     setSctpSettings) as a second variant in the same rounds, alternating with the build's own. The call replaces
+ *     every field (those not given go back to libdatachannel's defaults, not the build's), and a send buffer below
+ *     the peer connection's maximum message size (engine/transport/node-wrtc.ts: 128 KiB) is raised to it.
  *   BENCH_OFFLOAD_UPLINK=20mbit   the publisher's upload capped at that rate (tc tbf on its end of the veth pair, a
  *     100 ms queue), as from a home connection, where on the bare veth pair its datagrams arrive in loopback bursts
  *
