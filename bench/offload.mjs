@@ -23,7 +23,8 @@
  *   BENCH_OFFLOAD_SEEDER_SCTP='{"sendBufferSize":262144}'   the publisher's SCTP settings (node-datachannel's
  *     setSctpSettings) as a second variant in the same rounds, alternating with the build's own. The call replaces
  *     every field (those not given go back to libdatachannel's defaults, not the build's), and a send buffer below
- *     the peer connection's maximum message size (engine/transport/node-wrtc.ts: 128 KiB) is raised to it.
+ *     the peer connection's maximum message size (engine/transport/node-wrtc.ts NODE_MAX_MESSAGE_SIZE, 256 KiB) is raised to it.
+ *     A smaller window needs that constant lowered too.
  *   BENCH_OFFLOAD_UPLINK=20mbit   the publisher's upload capped at that rate (tc tbf on its end of the veth pair, a
  *     100 ms queue), as from a home connection, where on the bare veth pair its datagrams arrive in loopback bursts
  *

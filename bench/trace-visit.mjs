@@ -17,8 +17,8 @@
  * (/proc/net/udp of the bench's network namespace; Chromium's network service drops the seeder's packets when it
  * falls behind, and SCTP then waits for a retransmission). TRACE_SCTP='{"sendBufferSize":262144}' passes
  * node-datachannel's setSctpSettings to the seeder (a diagnostic: those settings are process-wide; the fields not
- * given go back to libdatachannel's defaults, and a send buffer below the maximum message size, 128 KiB for Node
- * peers, is raised to it).
+ * given go back to libdatachannel's defaults, and a send buffer below the maximum message size, 256 KiB for Node
+ * peers (NODE_MAX_MESSAGE_SIZE), is raised to it).
  * A diagnostic, not a benchmark: it exports no run(), so bench/run-all.mjs skips it.
  */
 import { readFileSync } from 'node:fs'

@@ -115,7 +115,7 @@ export const SEND_LOW_WATER_MARK = 524_288 // 512 KiB
 /**
  * Blocks ready to upload are sent together, up to this many bytes per data-channel message: every send has a fixed
  * cost, and data channels move 64 KiB messages fastest (ENVIRONMENT.md: 18 MB/s at 64 KiB vs 16 at 16 KiB in
- * Chromium). Chromium accepts messages up to 256 KiB, our Node peers 128 KiB (engine/transport/node-wrtc.ts).
+ * Chromium). Chromium and our Node peers accept messages up to 256 KiB (engine/transport/node-wrtc.ts).
  */
 export const SEND_COALESCE_BYTES = 65_536 // 64 KiB
 

@@ -17,29 +17,28 @@ import { RTCIceCandidate, RTCPeerConnection, RTCSessionDescription } from 'node-
 /**
  * The most a Node peer's SCTP association holds unacknowledged or queued (a process-wide setting, for the
  * associations made after it), and with it the most it has in flight: a window of W bytes carries at most W per
- * round trip. libdatachannel gives the association a send buffer of at least its local maximum message size
- * (its default 256 KiB), so the cap takes effect below that only with NODE_MAX_MESSAGE_SIZE as low (below).
+ * round trip. libdatachannel gives the association a send buffer of at least its local maximum message size, so
+ * NODE_MAX_MESSAGE_SIZE (below) follows this value: a smaller window needs both.
  *
  * libdatachannel's default of 1 MiB overflowed a home uplink's queue: bench/offload.mjs with the seeder's upload
  * capped at 20 Mbit/s (a 100 ms queue) saw 200-650 of its packets dropped per visitor, and one copy of a 2 MB site
- * cost up to 1.7 times its size on the wire; 256 KiB made it 1.09x. 256 KiB still overflowed the visitor's end:
- * Chromium's WebRTC socket has a 128 KiB receive buffer (it asks for 64 KiB), some 50 datagrams, and drops what
- * arrives while its network thread is a few ms late. A cold visit of the mathjax site (bench/trace-visit.mjs, 14
- * alternated runs) lost a median 135 datagrams there with 256 KiB, 22 with 128 KiB, 9 with 96 KiB, 0 with 64 KiB;
- * 8 visitors of a 2 MB site (bench/offload.mjs, 7 alternated rounds) cost the publisher a median 1.31x the site
- * on the wire with 256 KiB (44-337 drops), 1.14x with 128 KiB (3-110 drops), while its own count stayed 0.99-1.09x:
- * the difference is SCTP's retransmissions. Node -> Chromium throughput on loopback was the same (50 MB: medians
- * 16.0 and 15.9 MB/s). The price is a distant peer's: 1.3 MB/s (10 Mbit/s) per association 100 ms away, where
- * 64 KiB would allow 0.65 MB/s.
+ * cost up to 1.7 times its size on the wire; 256 KiB made it 1.09x. On the benches' bare veth pair (no link to
+ * spread the bursts) 256 KiB still overflows the visitor's end: Chromium's WebRTC socket has a 128 KiB receive
+ * buffer (it asks for 64 KiB), some 50 datagrams, and drops what arrives while its network thread is a few ms late.
+ * 128 KiB cut those drops (a cold mathjax visit: median 135 -> 22) and the publisher's copies on the wire (8
+ * visitors of a 2 MB site: 1.34x -> 1.20x, 16: 1.46x -> 1.31x, medians of 5-8 alternated rounds), but the visitors
+ * were slower where 16 Chromiums starve 2 cores (all done 14-17 s against 11-14 s; newcomers' first paint 3.8-6.2 s
+ * against 3.3-3.7 s in 3 runs) and a peer 100 ms away would get half the ceiling (1.3 MB/s): so 256 KiB stays.
+ * bench/RESULTS.md, "The seeder's SCTP window", has the figures.
  */
-export const SCTP_SEND_BUFFER = 128 * 1024
+export const SCTP_SEND_BUFFER = 256 * 1024
 setSctpSettings({ sendBufferSize: SCTP_SEND_BUFFER })
 
 /**
  * The largest message a Node peer accepts, advertised in its descriptions (a=max-message-size), and the floor of
  * its SCTP send buffer (libdatachannel's SctpTransport takes the larger of the two; its default is 256 KiB, which
- * would undo SCTP_SEND_BUFFER). Our largest messages are the uploader's batches of blocks (SEND_COALESCE_BYTES,
- * 64 KiB) and bitfields (one bit per piece: 128 KiB holds a million pieces).
+ * would undo a smaller SCTP_SEND_BUFFER). Our largest messages are the uploader's batches of blocks
+ * (SEND_COALESCE_BYTES, 64 KiB) and bitfields (one bit per piece: 256 KiB holds two million pieces).
  */
 export const NODE_MAX_MESSAGE_SIZE = SCTP_SEND_BUFFER
 

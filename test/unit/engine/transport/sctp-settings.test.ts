@@ -1,12 +1,10 @@
 /**
  * The Node transport caps what one SCTP association keeps in flight (engine/transport/node-wrtc.ts): with
  * libdatachannel's 1 MiB, a seeder behind a 20 Mbit/s uplink overflowed the link's queue and paid for a copy of a site
- * up to 1.7 times on the wire (bench/offload.mjs BENCH_OFFLOAD_UPLINK); with 256 KiB, Chromium's small UDP receive
- * buffer still dropped some 135 of the seeder's datagrams per cold visit of the mathjax site (bench/trace-visit.mjs),
- * and 8 visitors cost the publisher 1.31x a site on the wire. The setting is process-wide and read when an
+ * up to 1.7 times on the wire (bench/offload.mjs BENCH_OFFLOAD_UPLINK). The setting is process-wide and read when an
  * association is made, so it must be in place as soon as the module that makes Node connections is loaded; and
- * libdatachannel's send buffer is never below the local maximum message size, so the peer connections must lower
- * that too, or the cap does nothing below 256 KiB.
+ * libdatachannel's send buffer is never below the local maximum message size, so the peer connections advertise a
+ * maximum message size that follows the send buffer (else a smaller window would do nothing below 256 KiB).
  */
 import { describe, expect, it, vi } from 'vitest'
 
@@ -30,10 +28,10 @@ vi.mock('node-datachannel/polyfill', async (importOriginal) => {
 })
 
 describe('the Node transport\'s SCTP settings', () => {
-  it('sets a 128 KiB send buffer once, when loaded', async () => {
+  it('sets a 256 KiB send buffer once, when loaded', async () => {
     const { SCTP_SEND_BUFFER } = await import('../../../../engine/transport/node-wrtc.js')
-    expect(SCTP_SEND_BUFFER).toBe(128 * 1024)
-    expect(calls).toEqual([{ sendBufferSize: 128 * 1024 }])
+    expect(SCTP_SEND_BUFFER).toBe(256 * 1024)
+    expect(calls).toEqual([{ sendBufferSize: 256 * 1024 }])
     await import('../../../../engine/discovery/node.js') // the Node discovery, which loads the transport too
     expect(calls).toHaveLength(1)
   })
@@ -50,8 +48,8 @@ describe('the Node transport\'s SCTP settings', () => {
     // A configuration that names its own size keeps it.
     new nodeWrtc.RTCPeerConnection({ maxMessageSize: 65536 } as RTCConfiguration)
     expect(configs).toEqual([
-      { maxMessageSize: 128 * 1024 },
-      { maxMessageSize: 128 * 1024, iceServers: [] },
+      { maxMessageSize: 256 * 1024 },
+      { maxMessageSize: 256 * 1024, iceServers: [] },
       { maxMessageSize: 65536 }
     ])
   })
