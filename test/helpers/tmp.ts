@@ -20,7 +20,9 @@ export async function makeTempDir (prefix = 'peersite-test-'): Promise<TempDir> 
     cleanup: async () => {
       if (removed) return
       removed = true
-      await rm(path, { recursive: true, force: true })
+      // A browser's helper processes can still be writing into a profile here for a moment after the browser
+      // closed (Firefox ESR, seen in CI as ENOTEMPTY): rm tries again, 100 ms apart, before it gives up.
+      await rm(path, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
     }
   }
 }
