@@ -41,7 +41,12 @@ export function terminalLine (text: unknown): string {
   return oneLine(text).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
 }
 
-/** A warning on stderr: `peersite: warning: <one line>`. */
+/** How every warning reads: `peersite: warning: <one line>`. */
+export function warningLine (message: string): string {
+  return `peersite: warning: ${terminalLine(message)}`
+}
+
+/** A warning on stderr. */
 export function warn (message: string): void {
-  process.stderr.write(`peersite: warning: ${terminalLine(message)}\n`)
+  process.stderr.write(`${warningLine(message)}\n`)
 }

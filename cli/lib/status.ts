@@ -3,7 +3,7 @@
  * stderr is a file or a pipe (logs should not fill with carriage returns).
  */
 import type { SwarmStats } from './swarm.js'
-import { formatBytes, formatRate, terminalLine } from './format.js'
+import { formatBytes, formatRate, terminalLine, warningLine } from './format.js'
 
 export interface StatusLine {
   /** Redraw now (e.g. after an event). */
@@ -82,6 +82,6 @@ export function warningPrinter (getStatus: () => StatusLine | undefined): (messa
   return (message) => {
     if (seen.has(message) || seen.size > 100) return
     seen.add(message)
-    printAbove(getStatus(), `peersite: warning: ${terminalLine(message)}`)
+    printAbove(getStatus(), warningLine(message))
   }
 }
