@@ -4,6 +4,7 @@
  * configuration stalls candidate gathering until the lookup times out (seen: ~6 s per connection).
  */
 import { networkInterfaces } from 'node:os'
+import type { nodeWrtc } from '../../engine/transport/node-wrtc.js'
 
 /**
  * What simple-peer / bittorrent-tracker / WebTorrent accept as their `wrtc` option: node-datachannel's polyfill,
@@ -41,4 +42,19 @@ export function assertInNetns (): void {
     throw new Error('PEERSITE_NETNS=1 is set but the veth interface v0 (10.77.0.1) is missing: this process ' +
       `is not in the namespace scripts/in-netns.sh creates (was PEERSITE_NETNS exported by hand?). ${how}`)
   }
+}
+
+type NodePeerConnection = InstanceType<typeof nodeWrtc.RTCPeerConnection>
+
+/**
+ * Connects two peer connections made here, signalled in-process: trickle ICE both ways, then a's offer and b's
+ * answer. Create a's data channels (and every handler) first; the descriptions stay readable afterwards.
+ */
+export async function signalPair (a: NodePeerConnection, b: NodePeerConnection): Promise<void> {
+  a.onicecandidate = (e) => { if (e.candidate) void b.addIceCandidate(e.candidate) }
+  b.onicecandidate = (e) => { if (e.candidate) void a.addIceCandidate(e.candidate) }
+  await a.setLocalDescription(await a.createOffer())
+  await b.setRemoteDescription(a.localDescription!)
+  await b.setLocalDescription(await b.createAnswer())
+  await a.setRemoteDescription(b.localDescription!)
 }

@@ -3,7 +3,7 @@
  * node-datachannel peer connections (standards polyfill, no STUN) connect there and carry data.
  */
 import { describe, expect, it } from 'vitest'
-import { assertInNetns, nodeWrtc, nonLoopbackAddresses, rtcConfig } from '../helpers/webrtc.js'
+import { assertInNetns, nodeWrtc, nonLoopbackAddresses, rtcConfig, signalPair } from '../helpers/webrtc.js'
 
 describe('private network namespace', () => {
   it('runs inside the namespace made by scripts/in-netns.sh', () => {
@@ -22,10 +22,6 @@ describe('private network namespace', () => {
     const a = new RTCPeerConnection(rtcConfig)
     const b = new RTCPeerConnection(rtcConfig)
     try {
-      // Trickle ICE, signalled in-process.
-      a.onicecandidate = (e) => { if (e.candidate) void b.addIceCandidate(e.candidate) }
-      b.onicecandidate = (e) => { if (e.candidate) void a.addIceCandidate(e.candidate) }
-
       // b echoes whatever arrives on any channel.
       b.ondatachannel = (e) => {
         const ch = e.channel
@@ -35,12 +31,8 @@ describe('private network namespace', () => {
       const opened = new Promise<void>((resolve) => { channel.onopen = () => resolve() })
       const echoed = new Promise<string>((resolve) => { channel.onmessage = (m) => resolve(m.data as string) })
 
-      const offer = await a.createOffer()
-      await a.setLocalDescription(offer)
-      await b.setRemoteDescription(a.localDescription!)
-      const answer = await b.createAnswer()
-      await b.setLocalDescription(answer)
-      await a.setRemoteDescription(b.localDescription!)
+      // Trickle ICE, signalled in-process.
+      await signalPair(a, b)
 
       const t0 = performance.now()
       await opened

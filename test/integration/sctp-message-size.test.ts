@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { SEND_COALESCE_BYTES } from '../../engine/constants.js'
 import { NODE_MAX_MESSAGE_SIZE } from '../../engine/transport/node-wrtc.js'
-import { assertInNetns, nodeWrtc, rtcConfig } from '../helpers/webrtc.js'
+import { assertInNetns, nodeWrtc, rtcConfig, signalPair } from '../helpers/webrtc.js'
 
 describe('a Node peer\'s maximum message size', () => {
   it('is advertised, and a batch of blocks crosses in one message', async () => {
@@ -15,8 +15,6 @@ describe('a Node peer\'s maximum message size', () => {
     const a = new RTCPeerConnection(rtcConfig)
     const b = new RTCPeerConnection(rtcConfig)
     try {
-      a.onicecandidate = (e) => { if (e.candidate) void b.addIceCandidate(e.candidate) }
-      b.onicecandidate = (e) => { if (e.candidate) void a.addIceCandidate(e.candidate) }
       const received = new Promise<number>((resolve) => {
         b.ondatachannel = (e) => { e.channel.onmessage = (m) => resolve((m.data as ArrayBuffer).byteLength) }
       })
@@ -24,12 +22,9 @@ describe('a Node peer\'s maximum message size', () => {
       channel.binaryType = 'arraybuffer'
       const opened = new Promise<void>((resolve) => { channel.onopen = () => resolve() })
 
-      await a.setLocalDescription(await a.createOffer())
+      await signalPair(a, b)
       expect(a.localDescription!.sdp).toContain(`a=max-message-size:${NODE_MAX_MESSAGE_SIZE}`)
-      await b.setRemoteDescription(a.localDescription!)
-      await b.setLocalDescription(await b.createAnswer())
       expect(b.localDescription!.sdp).toContain(`a=max-message-size:${NODE_MAX_MESSAGE_SIZE}`)
-      await a.setRemoteDescription(b.localDescription!)
 
       await opened
       channel.send(new Uint8Array(SEND_COALESCE_BYTES))
@@ -37,6 +32,18 @@ describe('a Node peer\'s maximum message size', () => {
     } finally {
       a.close()
       b.close()
+    }
+  })
+
+  it('is what node-datachannel advertises when set lower (so SCTP_SEND_BUFFER can go below its 256 KiB default)', async () => {
+    assertInNetns()
+    const pc = new nodeWrtc.RTCPeerConnection({ ...rtcConfig, maxMessageSize: 65536 } as RTCConfiguration)
+    try {
+      pc.createDataChannel('x')
+      await pc.setLocalDescription(await pc.createOffer())
+      expect(pc.localDescription!.sdp).toContain('a=max-message-size:65536')
+    } finally {
+      pc.close()
     }
   })
 })
