@@ -76,12 +76,24 @@ export function printAbove (status: StatusLine | undefined, message: string, str
   }
 }
 
-/** Reports each distinct warning once (a flapping tracker would otherwise flood the terminal). */
+/** How many distinct warnings warningPrinter remembers (a few hundred kB at most). */
+export const WARNINGS_REMEMBERED = 1000
+
+/**
+ * Reports each distinct warning once (a flapping tracker would otherwise flood the terminal). It remembers the
+ * WARNINGS_REMEMBERED most recently seen, forgetting the one seen least recently first: a warning that keeps
+ * recurring stays quiet however long the command runs, a new one is always printed (a long-running mirror or seed
+ * never hides a new problem), and one not seen for long may be printed again, which tells that it came back.
+ */
 export function warningPrinter (getStatus: () => StatusLine | undefined): (message: string) => void {
+  // A Set iterates in insertion order: deleting and adding again moves a message to the end, so the first is the
+  // least recently seen.
   const seen = new Set<string>()
   return (message) => {
-    if (seen.has(message) || seen.size > 100) return
+    const known = seen.delete(message)
     seen.add(message)
+    if (known) return
+    if (seen.size > WARNINGS_REMEMBERED) seen.delete(seen.values().next().value!)
     printAbove(getStatus(), warningLine(message))
   }
 }

@@ -1,6 +1,6 @@
 /** The CLI's live status line: messages printed above it. */
-import { describe, expect, it } from 'vitest'
-import { printAbove, type StatusLine } from '../../../cli/lib/status.js'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { printAbove, WARNINGS_REMEMBERED, warningPrinter, type StatusLine } from '../../../cli/lib/status.js'
 
 function fakeStream (isTTY: boolean): { isTTY: boolean, out: string, write: (s: string) => boolean } {
   const stream = { isTTY, out: '', write: (s: string) => { stream.out += s; return true } }
@@ -27,5 +27,50 @@ describe('printAbove', () => {
     for (let i = 0; i < 3; i++) printAbove(status, `GET /${i} -> 200`, stream)
     expect(stream.out).toBe('GET /0 -> 200\nGET /1 -> 200\nGET /2 -> 200\n')
     expect(status.updates).toBe(0)
+  })
+})
+
+describe('warningPrinter', () => {
+  afterEach(() => { vi.restoreAllMocks() })
+
+  /** The warnings written to stderr while `fn` runs. */
+  function printed (fn: () => void): string[] {
+    const lines: string[] = []
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(...String(chunk).split('\n').filter((l) => l !== ''))
+      return true
+    })
+    fn()
+    vi.restoreAllMocks()
+    return lines
+  }
+
+  it('prints each distinct warning once while it keeps recurring', () => {
+    const lines = printed(() => {
+      const onWarning = warningPrinter(() => undefined)
+      for (let i = 0; i < 3; i++) for (const m of ['tracker a: refused', 'tracker b: refused']) onWarning(m)
+    })
+    expect(lines).toEqual(['peersite: warning: tracker a: refused', 'peersite: warning: tracker b: refused'])
+  })
+
+  // It stopped printing anything new after 100 distinct warnings: a long-running mirror or seed then hid every new
+  // problem for ever.
+  it('still prints a new warning after many distinct ones, and one not seen for long prints again', () => {
+    const count = WARNINGS_REMEMBERED + 50
+    const lines = printed(() => {
+      const onWarning = warningPrinter(() => undefined)
+      onWarning('recurring')
+      for (let i = 0; i < count; i++) {
+        onWarning(`peer ${i}: bad message`)
+        // One that keeps coming back stays remembered (the least recently seen are forgotten first).
+        onWarning('recurring')
+      }
+      onWarning('a new problem')
+      onWarning('peer 0: bad message') // forgotten long ago: said again
+      onWarning(`peer ${count - 1}: bad message`) // seen just now: not
+    })
+    expect(lines).toHaveLength(1 + count + 2)
+    expect(lines.filter((l) => l === 'peersite: warning: recurring')).toHaveLength(1)
+    expect(lines.slice(-2)).toEqual(['peersite: warning: a new problem', 'peersite: warning: peer 0: bad message'])
   })
 })
