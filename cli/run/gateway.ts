@@ -1,7 +1,7 @@
 /** `peersite gateway`: every site in its own origin, http://<id>.localhost:PORT/, from one local loader server. */
-import { warn } from '../lib/format.js'
 import { startOriginGateway } from '../lib/origin-gateway.js'
 import { waitForShutdown } from '../lib/signals.js'
+import { warningPrinter } from '../lib/status.js'
 import { DEFAULT_TRACKERS, iceConfigFor, parseHost, parsePort, validateBrowserTrackers } from '../lib/trackers.js'
 import type { GatewayArgs } from '../commands/gateway.js'
 
@@ -11,7 +11,8 @@ export async function run (argv: GatewayArgs): Promise<void> {
   const trackers = given.length > 0 ? given : [...DEFAULT_TRACKERS]
   const rtcConfig = iceConfigFor(argv.iceServers, trackers)
   const shutdown = waitForShutdown()
-  const onWarning = warn
+  // Each distinct warning once, as get, seed, serve and mirror do: a page reloaded in a loop repeats its requests.
+  const onWarning = warningPrinter(() => undefined)
   const gateway = await startOriginGateway({ host: parseHost(argv.host), port, trackers, rtcConfig, onWarning, ...(argv.loaderDir !== undefined ? { loaderDir: argv.loaderDir } : {}) })
   process.stdout.write(`gateway on ${gateway.url} (each site at http://<id>.localhost:${gateway.port}/)\n`)
   process.stderr.write('gateway running; press Ctrl-C to stop\n')
