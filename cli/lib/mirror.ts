@@ -28,10 +28,10 @@ import { toHex } from '../../engine/util/bytes.js'
 import { WebSeeds } from '../../engine/webseed.js'
 import type { Peer } from '../../engine/wire/peer.js'
 import { parseGetSource, type GetSource } from './get-source.js'
-import { parseSiteAddress, resolvePointer, startPointerSeeders, type PointerSeeders, type SiteAddress } from './pointer-swarm.js'
+import { checkAddressTrackers, parseSiteAddress, resolvePointer, startPointerSeeders, type PointerSeeders, type SiteAddress } from './pointer-swarm.js'
 import { PointerStateFile } from './pointer-state.js'
 import { fsStoreOrRefusal, swarmParts, type SwarmOptions } from './swarm.js'
-import { isTracker, isWebSocketTracker } from './trackers.js'
+import { isNetworkTracker, joinTrackers } from './trackers.js'
 import { describeSystemError } from './system-errors.js'
 import { MIRROR_KEEP_VERSIONS } from '../../engine/constants.js'
 import { makeFolders } from './paths.js'
@@ -98,7 +98,19 @@ export async function parseMirrorSources (sources: readonly string[]): Promise<A
 
 export async function startMirror (init: MirrorInit): Promise<Mirror> {
   const dir = resolve(init.dir)
-  const parsed = await parseMirrorSources(init.sources)
+  const trackersFor = (own: readonly string[]): string[] => {
+    // The source's own trackers as get and seed take them (joinTrackers: an entry that is not a tracker URL is left
+    // out with a warning). HTTP and UDP ones only with the BitTorrent network (TCP peers): without it this swarm
+    // cannot use them, which is no fault of the source.
+    const usable = init.network !== undefined ? own : own.filter((url) => !isNetworkTracker(url))
+    return joinTrackers(init.trackers, usable, (message) => init.onWarning?.(message), init.defaultTrackers ?? [])
+  }
+  // A site key's records are found over WebRTC only: without a WebSocket tracker it would wait for one in vain.
+  const parsed = (await parseMirrorSources(init.sources)).map((item) => {
+    const trackers = trackersFor(item.source?.trackers ?? item.address?.trackers ?? [])
+    if (item.address !== undefined) checkAddressTrackers(trackers)
+    return { ...item, trackers }
+  })
   try {
     await makeFolders(dir)
   } catch (err) {
@@ -113,13 +125,6 @@ export async function startMirror (init: MirrorInit): Promise<Mirror> {
   const groups: Array<{ sites: SiteEntry[], close?: () => Promise<void> }> = []
   let closed = false
   const changed = (): void => init.onChange?.()
-  const trackersFor = (own: readonly string[]): string[] => {
-    // As joinTrackers (cli/lib/trackers.ts): the source's own trackers that this swarm can announce to (HTTP and UDP
-    // ones only with the BitTorrent network: TCP peers).
-    const usable = init.network !== undefined ? isTracker : isWebSocketTracker
-    const list = [...new Set([...init.trackers, ...own.filter(usable)])]
-    return list.length > 0 ? list : [...init.defaultTrackers ?? []]
-  }
 
   /** A site whose file names cannot be stored here leaves its group (and, for a key, the saved list of versions). */
   const dropSite = (group: { sites: SiteEntry[] }, site: SiteEntry, save?: () => Promise<void>): void => {
@@ -136,7 +141,7 @@ export async function startMirror (init: MirrorInit): Promise<Mirror> {
   for (const item of parsed) {
     if (item.source !== undefined) {
       const s = item.source
-      const trackers = trackersFor(s.trackers)
+      const trackers = item.trackers
       const site = await openSite(item.text, s.infoHash, {
         trackers,
         ...(s.metainfo !== undefined ? { metainfo: s.metainfo } : {}),
@@ -151,7 +156,7 @@ export async function startMirror (init: MirrorInit): Promise<Mirror> {
     }
     const address = item.address!
     const id = pointerId(address.publicKey, address.salt)
-    const trackers = trackersFor(address.trackers)
+    const trackers = item.trackers
     const group: { sites: SiteEntry[], close?: () => Promise<void> } = { sites: [] }
     groups.push(group)
     let seeders: PointerSeeders | undefined

@@ -123,16 +123,19 @@ export function iceConfigFor (option: string | undefined, trackers: readonly str
 
 /**
  * The trackers to announce to when joining a swarm from a magnet or torrent: the ones given on the command line
- * plus the source's own (WebSocket, HTTP, UDP), without repeats; the public WebSocket ones when that leaves none.
- * A source's entry of another kind (a typo, or `dht://`, which some clients list in a trackerless torrent) is left
- * out with a warning naming it, and a fall back to the public trackers is said too: refusing would make such a
- * torrent unusable, and `--tracker` chooses others.
+ * plus the source's own (WebSocket, HTTP, UDP), without repeats; `fallback` (the public WebSocket ones) when that
+ * leaves none. A source's entry of another kind (a typo, or `dht://`, which some clients list in a trackerless
+ * torrent) is left out with a warning naming it, and a fall back is said too: refusing would make such a torrent
+ * unusable, and `--tracker` chooses others.
  */
-export function joinTrackers (given: readonly string[], listed: readonly string[], onWarning: (message: string) => void = warn): string[] {
+export function joinTrackers (given: readonly string[], listed: readonly string[], onWarning: (message: string) => void = warn, fallback: readonly string[] = DEFAULT_TRACKERS): string[] {
   const left = [...new Set(listed.filter((url) => !isTracker(url)))]
   for (const url of left) onWarning(`tracker "${url}" of the source is not a ws://, wss://, http://, https:// or udp:// URL: left out`)
   const trackers = [...new Set([...given, ...listed.filter(isTracker)])]
   if (trackers.length > 0) return trackers
-  if (left.length > 0) onWarning('no tracker of the source is usable: asking the public trackers instead (--tracker chooses others)')
-  return [...DEFAULT_TRACKERS]
+  if (left.length > 0) {
+    const instead = fallback === DEFAULT_TRACKERS ? 'the public trackers' : fallback.join(' ')
+    onWarning(fallback.length > 0 ? `no tracker of the source is usable: asking ${instead} instead (--tracker chooses others)` : 'no tracker of the source is usable, and none is given (--tracker)')
+  }
+  return [...fallback]
 }

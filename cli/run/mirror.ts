@@ -6,7 +6,7 @@ import { waitForShutdown } from '../lib/signals.js'
 import { renderSwarmStatus, warningPrinter } from '../lib/status.js'
 import { startBtNetwork } from '../lib/bt-network.js'
 import { networkInit } from '../lib/network-options.js'
-import { DEFAULT_TRACKERS, iceConfigFor, parseIceServers, parseSeconds, validateTrackers } from '../lib/trackers.js'
+import { DEFAULT_TRACKERS, iceConfigFor, isTracker, parseIceServers, parseSeconds, validateTrackers } from '../lib/trackers.js'
 import type { MirrorArgs } from '../commands/mirror.js'
 
 /** One line per site: "<infohash> <name> (seq N): seeding 1.2 MB · 3 peers · up … · down …". */
@@ -20,9 +20,13 @@ export function mirrorStatusLine (site: MirroredSite): string {
   return renderSwarmStatus(`${label}: ${state} ${pct}% of ${formatBytes(m.length)}`, stats, m.length)
 }
 
-/** The trackers the sources name themselves (magnets' `tr`, torrents' announce lists), else the defaults. */
+/**
+ * The trackers the sources name themselves (magnets' `tr`, torrents' announce lists), else the defaults. Entries that
+ * are not tracker URLs do not count (startMirror leaves them out, with a warning): a `dht://` beside a local tracker
+ * would otherwise take the swarm off this machine.
+ */
 async function sourceTrackers (sites: string[]): Promise<string[]> {
-  const listed = (await parseMirrorSources(sites)).flatMap((s) => s.source?.trackers ?? s.address?.trackers ?? [])
+  const listed = (await parseMirrorSources(sites)).flatMap((s) => s.source?.trackers ?? s.address?.trackers ?? []).filter(isTracker)
   return listed.length > 0 ? listed : [...DEFAULT_TRACKERS]
 }
 

@@ -1,10 +1,12 @@
 /**
  * `peersite mirror` on bad input: one line naming the problem, a non-zero exit, and no mirror folder left behind;
- * `publish --web-seed` refuses a URL it cannot use the same way.
+ * `publish --web-seed` refuses a URL it cannot use the same way; a source's trackers that are not tracker URLs are
+ * warned about as get and seed do.
  */
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { startMirror } from '../../../cli/lib/mirror.js'
 import { cliSandbox, copyHello, runCli, type RunResult } from './helpers.js'
 
 const { env, fresh } = cliSandbox('peersite-mirror-cli-')
@@ -39,5 +41,37 @@ describe('peersite mirror: bad input', () => {
     const out = join(dir, 'out')
     oneError(await runCli(['publish', site, '--out', out, '--web-seed', 'ftp://files.example.org/', '--no-seed'], { env }), /--web-seed ftp:\/\/files\.example\.org\/: only http: and https: URLs/)
     await expect(stat(out)).rejects.toThrow()
+  })
+})
+
+describe('peersite mirror: the trackers a source lists', () => {
+  const hash = '0123456789abcdef0123456789abcdef01234567'
+  const leftOut = (url: string): string => `tracker "${url}" of the source is not a ws://, wss://, http://, https:// or udp:// URL: left out`
+
+  /** The warnings of a mirror of `sources` started and closed at once (nothing listens at its trackers). */
+  async function warningsOf (sources: string[], defaultTrackers?: string[]): Promise<string[]> {
+    const warnings: string[] = []
+    const mirror = await startMirror({ dir: join(await fresh(), 'mirror'), sources, trackers: [], ...(defaultTrackers !== undefined ? { defaultTrackers } : {}), onWarning: (m) => warnings.push(m) })
+    await mirror.close()
+    return warnings
+  }
+
+  // mirror dropped them in silence, where get and seed say so (joinTrackers).
+  it('one that is not a tracker URL is left out with a warning, and a fall back to the default trackers is said', async () => {
+    expect(await warningsOf([`magnet:?xt=urn:btih:${hash}&tr=ws//127.0.0.1:8000&tr=ws://127.0.0.1:9`])).toEqual([leftOut('ws//127.0.0.1:8000')])
+    expect(await warningsOf([`magnet:?xt=urn:btih:${hash}&tr=dht://x`], ['ws://127.0.0.1:9'])).toEqual([
+      leftOut('dht://x'),
+      'no tracker of the source is usable: asking ws://127.0.0.1:9 instead (--tracker chooses others)'
+    ])
+    expect(await warningsOf([`magnet:?xt=urn:btih:${hash}&tr=dht://x`])).toEqual([leftOut('dht://x'), 'no tracker of the source is usable, and none is given (--tracker)'])
+  })
+
+  // A key's newest record is found in its pointer swarm, over WebRTC only: with a UDP tracker alone mirror waited for
+  // it in vain ("finding newest version" for ever), where get, seed and serve refuse the address.
+  it('a site key with no WebSocket tracker is refused, as get, seed and serve refuse it', async () => {
+    const dir = join(await fresh(), 'mirror')
+    oneError(await runCli(['mirror', 'ab'.repeat(32), '--dir', dir, '--tracker', 'udp://127.0.0.1:9', '--no-dht', '--no-tcp'], { env, timeoutMs: 20_000 }),
+      /^peersite: error: a site address needs a WebSocket tracker \(ws:\/\/ or wss:\/\/\)/)
+    await expect(stat(dir)).rejects.toThrow()
   })
 })
