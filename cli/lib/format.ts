@@ -25,20 +25,17 @@ export function formatDuration (ms: number): string {
   return `${minutes} min ${Math.round((ms - minutes * 60_000) / 1000)} s`
 }
 
-/** The message of anything thrown, on one line (a multi-line message would break "one line per error"). */
-export function oneLine (err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err)
-  return message.replace(/\s*\n\s*/g, ' ').trim()
-}
-
 /**
- * `oneLine`, with every other control character written as \xNN: a tracker's failure reason, a peer's or a file's
- * name reach our messages as they were sent, and an escape sequence in them would recolour, retitle or clear the
- * user's terminal (ESC, and C1's CSI), a carriage return would overwrite the line.
+ * The message of anything thrown (or any text) as one line for the terminal, with every control character written
+ * as \xNN: a tracker's failure reason, a peer's or a file's name reach our messages as they were sent, and an escape
+ * sequence in them would recolour, retitle or clear the user's terminal (ESC, and C1's CSI), a carriage return would
+ * overwrite the line. A newline and a tab too: shown as a space, a name holding one could not be told from a name
+ * holding a space, and a multi-line message stays one line all the same ("one line per error").
  */
 export function terminalLine (text: unknown): string {
+  const message = text instanceof Error ? text.message : String(text)
   // eslint-disable-next-line no-control-regex
-  return oneLine(text).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+  return message.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
 }
 
 /** How every warning reads: `peersite: warning: <one line>`. */

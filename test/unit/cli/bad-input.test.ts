@@ -344,7 +344,7 @@ describe('text from elsewhere reaches the terminal as one line, its control char
       expect(result.code).toBe(1)
       expect(result.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f]/)
       const warning = result.stderr.split('\n').filter((l) => l.startsWith('peersite: warning: '))
-      expect(warning).toEqual([`peersite: warning: tracker ${tracker}: bad\\x1b[2J\\x1b]0;title\\x07 SECOND\\x0dLINE`])
+      expect(warning).toEqual([`peersite: warning: tracker ${tracker}: bad\\x1b[2J\\x1b]0;title\\x07\\x0aSECOND\\x0dLINE`])
     } finally {
       server.close()
     }
@@ -368,7 +368,8 @@ describe('text from elsewhere reaches the terminal as one line, its control char
     expect(result.code).toBe(0)
     const lines = result.stderr.split('\n').filter((l) => l !== '')
     expect(lines).toHaveLength(1)
-    expect(lines[0]).toMatch(/^peersite: warning: new line\.txt: "new\\nline\.txt" holds "\\n", which is not allowed in a file name on Windows/)
+    // The newline as \x0a, not a space: "new\nline.txt" is told from "new line.txt".
+    expect(lines[0]).toMatch(/^peersite: warning: new\\x0aline\.txt: "new\\nline\.txt" holds "\\n", which is not allowed in a file name on Windows/)
   })
 })
 

@@ -1,0 +1,20 @@
+/** Text from elsewhere on the terminal (cli/lib/format.ts terminalLine). */
+import { describe, expect, it } from 'vitest'
+import { terminalLine, warningLine } from '../../../cli/lib/format.js'
+
+describe('terminalLine', () => {
+  // A newline was shown as a space and a tab as \x09: "a\nb.txt" could not be told from "a b.txt".
+  it('writes every control character as \\xNN, a newline and a tab too, so the text stays one line', () => {
+    expect(terminalLine('a\nb.txt')).toBe('a\\x0ab.txt')
+    expect(terminalLine('a\tb.txt')).toBe('a\\x09b.txt')
+    expect(terminalLine('a b.txt')).toBe('a b.txt')
+    expect(terminalLine('\x1b[2J\r\x07\x7f\x9b')).toBe('\\x1b[2J\\x0d\\x07\\x7f\\x9b')
+    expect(terminalLine(new Error('cannot open "x\ny"'))).toBe('cannot open "x\\x0ay"')
+    expect(warningLine('tracker ws://a: bad\r\n')).toBe('peersite: warning: tracker ws://a: bad\\x0d\\x0a')
+  })
+
+  it('leaves other text as it is', () => {
+    expect(terminalLine('café · 日本 \\x41')).toBe('café · 日本 \\x41')
+    expect(terminalLine(42)).toBe('42')
+  })
+})
