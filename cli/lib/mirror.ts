@@ -14,7 +14,7 @@
  * `keep` versions (older ones are closed and their files removed).
  */
 import { readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import { Bitfield } from '../../engine/bitfield.js'
 import { ArgumentError, StorageError } from '../../engine/errors.js'
 import { parseInfoDictionary, type Metainfo } from '../../engine/metainfo/index.js'
@@ -34,7 +34,7 @@ import { fsStoreOrRefusal, swarmParts, type SwarmOptions } from './swarm.js'
 import { isNetworkTracker, joinTrackers } from './trackers.js'
 import { describeSystemError } from './system-errors.js'
 import { MIRROR_KEEP_VERSIONS } from '../../engine/constants.js'
-import { makeFolders } from './paths.js'
+import { makeFolders, sweepLeftovers } from './paths.js'
 
 export { MIRROR_KEEP_VERSIONS }
 const INDEX_FILE = 'mirror.json'
@@ -116,6 +116,7 @@ export async function startMirror (init: MirrorInit): Promise<Mirror> {
   } catch (err) {
     throw describeSystemError(err, `create the mirror folder ${init.dir}`)
   }
+  await removeKilledWrites(join(dir, INDEX_FILE))
   // How the mirror folder's file system compares names, asked once (a probe file: engine/storage/name-probe.ts) for
   // every site's files under it.
   const names = init.platform ?? probeNameRules(dir)
@@ -285,6 +286,7 @@ async function openMirroredSite (dir: string, source: string, infoHash: string, 
   const infoPath = join(folder, 'info')
   const filesRoot = join(folder, 'files')
   await makeFolders(folder)
+  await removeKilledWrites(infoPath)
   let metainfo = opts.metainfo
   if (metainfo === undefined) {
     try {
@@ -373,15 +375,29 @@ async function removeIfEmpty (folder: string): Promise<void> {
   await rm(folder, { recursive: true, force: true })
 }
 
+/**
+ * The `<path>.tmp-<pid>` files of writeAtomically that a mirror killed between its write and its rename left behind:
+ * removed when their process is gone (sweepLeftovers, which never removes a running process's: another mirror on
+ * the same folder may be writing it now).
+ */
+async function removeKilledWrites (path: string): Promise<void> {
+  await sweepLeftovers(path, `${basename(path)}.tmp-`, /^(?<pid>\d+)$/, false)
+}
+
+/** Written whole or not at all: to `<path>.tmp-<pid>` (removeKilledWrites), then renamed (a crash leaves the old file or the new one). */
+async function writeAtomically (path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`
+  await writeFile(tmp, data)
+  await rename(tmp, path)
+}
+
 /** The info dictionary, written atomically (a crash leaves the old file or the new one). */
 async function saveInfo (path: string, metainfo: Metainfo): Promise<void> {
   try {
     const old = await readFile(path)
     if (Buffer.from(metainfo.info).equals(old)) return
   } catch { /* not there yet */ }
-  const tmp = `${path}.tmp-${process.pid}`
-  await writeFile(tmp, metainfo.info)
-  await rename(tmp, path)
+  await writeAtomically(path, metainfo.info)
 }
 
 async function readIndex (dir: string): Promise<MirrorIndex> {
@@ -396,8 +412,5 @@ async function readIndex (dir: string): Promise<MirrorIndex> {
 }
 
 async function writeIndex (dir: string, index: MirrorIndex): Promise<void> {
-  const path = join(dir, INDEX_FILE)
-  const tmp = `${path}.tmp-${process.pid}`
-  await writeFile(tmp, JSON.stringify(index))
-  await rename(tmp, path)
+  await writeAtomically(join(dir, INDEX_FILE), JSON.stringify(index))
 }

@@ -1,9 +1,10 @@
 /**
  * `peersite mirror` on bad input: one line naming the problem, a non-zero exit, and no mirror folder left behind;
  * `publish --web-seed` refuses a URL it cannot use the same way; a source's trackers that are not tracker URLs are
- * warned about as get and seed do.
+ * warned about as get and seed do; what a killed mirror left half written is removed by the next one.
  */
-import { stat } from 'node:fs/promises'
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { startMirror } from '../../../cli/lib/mirror.js'
@@ -73,5 +74,31 @@ describe('peersite mirror: the trackers a source lists', () => {
     oneError(await runCli(['mirror', 'ab'.repeat(32), '--dir', dir, '--tracker', 'udp://127.0.0.1:9', '--no-dht', '--no-tcp'], { env, timeoutMs: 20_000 }),
       /^peersite: error: a site address needs a WebSocket tracker \(ws:\/\/ or wss:\/\/\)/)
     await expect(stat(dir)).rejects.toThrow()
+  })
+})
+
+describe('peersite mirror: files a killed run left', () => {
+  // A mirror killed between writing info.tmp-<pid> (or mirror.json.tmp-<pid>) and renaming it left the file for ever.
+  it('removes a gone process\'s info.tmp-<pid> and mirror.json.tmp-<pid> on start, never a running one\'s', async () => {
+    const hash = '0123456789abcdef0123456789abcdef01234567'
+    const dir = join(await fresh(), 'mirror')
+    const site = join(dir, hash)
+    await mkdir(site, { recursive: true })
+    const gone = spawnSync(process.execPath, ['-e', '']).pid
+    // Another mirror's process, started before its files were written: they are its own.
+    const running = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' })
+    await new Promise((resolve) => running.once('spawn', resolve))
+    try {
+      for (const pid of [gone, running.pid!]) {
+        await writeFile(join(site, `info.tmp-${pid}`), 'half an info dictionary')
+        await writeFile(join(dir, `mirror.json.tmp-${pid}`), '{"version":1,')
+      }
+      const mirror = await startMirror({ dir, sources: [hash], trackers: [] })
+      await mirror.close()
+      expect(await readdir(site)).toEqual([`info.tmp-${running.pid!}`])
+      expect((await readdir(dir)).filter((n) => n.startsWith('mirror.json'))).toEqual([`mirror.json.tmp-${running.pid!}`])
+    } finally {
+      running.kill()
+    }
   })
 })
