@@ -69,7 +69,7 @@ export async function run (argv: GetArgs): Promise<void> {
     }
     if (source === undefined) throw new Error('unreachable: no source')
     network = await startBtNetwork(netInit)
-    process.stderr.write(`getting ${terminalLine(source.name ?? source.infoHash)} from ${trackers.join(' ')} (${network.describe()})\n`)
+    process.stderr.write(`getting ${terminalLine(source.name ?? source.infoHash)} from ${terminalLine(trackers.join(' '))} (${network.describe()})\n`)
     const result = await download({
       infoHash: source.infoHash,
       ...(source.metainfo !== undefined ? { metainfo: source.metainfo } : {}),

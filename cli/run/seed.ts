@@ -55,7 +55,7 @@ export async function run (argv: SeedArgs): Promise<void> {
   const rtcConfig = iceConfigFor(argv.iceServers, trackers)
   const pointer = await readOutputPointer(outDir)
   const network = await startBtNetwork(networkInit(argv, trackers))
-  process.stdout.write(`seeding ${terminalLine(metainfo.name)} from ${root}\n  infohash: ${metainfo.infoHash}\n  trackers: ${trackers.join(' ')}\n  network:  ${network.describe()}\n`)
+  process.stdout.write(`seeding ${terminalLine(metainfo.name)} from ${root}\n  infohash: ${metainfo.infoHash}\n  trackers: ${terminalLine(trackers.join(' '))}\n  network:  ${network.describe()}\n`)
   if (pointer !== undefined) process.stdout.write(`  address:  ${btpkMagnet(pointer.publicKey, pointer.salt)} (seq ${pointer.seq})\n`)
   await seedUntilStopped({ metainfo, root, stats, trackers, rtcConfig, network, ...(pointer !== undefined ? { pointer } : {}) })
 }

@@ -73,7 +73,7 @@ export async function run (argv: ServeArgs, seams: { platform?: NamePlatform | N
   })
   let gateway = await open(source!, port)
   const url = gateway.url
-  process.stdout.write(`serving ${terminalLine(source!.name ?? source!.infoHash)} on ${url}\n  infohash: ${source!.infoHash}\n  trackers: ${trackers.join(' ')}\n  network:  ${network.describe()}\n`)
+  process.stdout.write(`serving ${terminalLine(source!.name ?? source!.infoHash)} on ${url}\n  infohash: ${source!.infoHash}\n  trackers: ${terminalLine(trackers.join(' '))}\n  network:  ${network.describe()}\n`)
   if (pointer !== undefined) process.stdout.write(`  address:  ${btpkMagnet(pointer.publicKey, pointer.salt)} (seq ${pointer.seq})\n`)
   const describeFiles = (g: Gateway): void => {
     void g.torrent.ready().then((m) => {

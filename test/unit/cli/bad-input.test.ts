@@ -360,6 +360,18 @@ describe('text from elsewhere reaches the terminal as one line, its control char
     expect(result.stderr).toContain('getting site\\x1b[2J from ')
   })
 
+  // A magnet's tr= is percent-decoded, and an escape sequence in its path still makes a valid tracker URL: get printed
+  // it raw in its "getting ... from <trackers>" line (seed and serve in their "trackers:" line).
+  it('a magnet\'s tracker with an escape sequence in its path', async () => {
+    const dir = await fresh()
+    const tracker = 'ws://127.0.0.1:9/\x1b]0;title\x07'
+    const magnet = `magnet:?xt=urn:btih:${HASH}&tr=${encodeURIComponent(tracker)}`
+    const result = await runCli(['get', magnet, '--out', join(dir, 'copy'), '--no-dht', '--no-tcp', '--timeout', '1'])
+    expect(result.code).toBe(1)
+    expect(result.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f]/)
+    expect(result.stderr).toContain('from ws://127.0.0.1:9/\\x1b]0;title\\x07 (')
+  })
+
   it('a published file name with a newline is warned about in one line', async () => {
     const dir = await fresh()
     const site = await copyHello(dir)
