@@ -32,7 +32,7 @@ import { checkAddressTrackers, parseSiteAddress, resolvePointer, startPointerSee
 import { PointerStateFile } from './pointer-state.js'
 import { fsStoreOrRefusal, swarmParts, type SwarmOptions } from './swarm.js'
 import { isNetworkTracker, joinTrackers } from './trackers.js'
-import { describeSystemError } from './system-errors.js'
+import { describeSystemError, errnoCode, systemReason } from './system-errors.js'
 import { MIRROR_KEEP_VERSIONS } from '../../engine/constants.js'
 import { makeFolders, sweepLeftovers } from './paths.js'
 
@@ -122,10 +122,18 @@ export async function startMirror (init: MirrorInit): Promise<Mirror> {
   const names = init.platform ?? probeNameRules(dir)
   const keep = Math.max(1, init.keep ?? MIRROR_KEEP_VERSIONS)
   const state = new PointerStateFile(dir)
-  const index = await readIndex(dir)
+  const index = await readIndex(dir, init.onWarning)
   const groups: Array<{ sites: SiteEntry[], close?: () => Promise<void> }> = []
   let closed = false
   const changed = (): void => init.onChange?.()
+  // One write of mirror.json at a time, each with the index as it is then: every key's versions are saved into it,
+  // and two writes at once (keys opened together at start) shared the temporary file, so one rename failed (ENOENT)
+  // and the file kept whichever list was written last.
+  let indexWrites = Promise.resolve()
+  const saveIndex = async (): Promise<void> => {
+    indexWrites = indexWrites.then(async () => { await writeIndex(dir, index) }).catch((err: Error) => init.onWarning?.(`cannot save ${INDEX_FILE}: ${err.message}`))
+    await indexWrites
+  }
 
   /** A site whose file names cannot be stored here leaves its group (and, for a key, the saved list of versions). */
   const dropSite = (group: { sites: SiteEntry[] }, site: SiteEntry, save?: () => Promise<void>): void => {
@@ -164,7 +172,7 @@ export async function startMirror (init: MirrorInit): Promise<Mirror> {
     const controller = new AbortController()
     const saveVersions = async (): Promise<void> => {
       index.keys[id] = group.sites.map((s) => s.infoHash)
-      await writeIndex(dir, index).catch((err: Error) => init.onWarning?.(`cannot save ${INDEX_FILE}: ${err.message}`))
+      await saveIndex()
     }
     /** Mirrors `record`'s version (if new), dropping versions beyond `keep`, oldest first. */
     const opening = new Set<string>()
@@ -400,15 +408,34 @@ async function saveInfo (path: string, metainfo: Metainfo): Promise<void> {
   await writeAtomically(path, metainfo.info)
 }
 
-async function readIndex (dir: string): Promise<MirrorIndex> {
+/**
+ * mirror.json, or an empty index when there is none yet. One that cannot be read or parsed is read as empty too, with
+ * a warning: the keys' newest versions come back from pointers.json, but the older ones it listed are neither
+ * reopened nor ever removed (it is written again without them).
+ */
+async function readIndex (dir: string, onWarning?: (message: string) => void): Promise<MirrorIndex> {
+  const path = join(dir, INDEX_FILE)
+  const empty = `read as empty, so each site key starts again from its newest version; folders of older versions stay in ${dir}`
+  let text: string
   try {
-    const parsed = JSON.parse(await readFile(join(dir, INDEX_FILE), 'utf8')) as Partial<MirrorIndex>
-    const keys: Record<string, string[]> = {}
-    for (const [id, list] of Object.entries(parsed.keys ?? {})) if (Array.isArray(list)) keys[id] = list.filter((x): x is string => typeof x === 'string')
-    return { version: 1, keys }
-  } catch {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') onWarning?.(`cannot read ${path} (${systemReason(err)}): ${empty}`)
     return { version: 1, keys: {} }
   }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    parsed = undefined
+  }
+  if (typeof parsed !== 'object' || parsed === null) {
+    onWarning?.(`${path} is damaged (${parsed === undefined ? 'not JSON' : 'not a JSON object'}): ${empty}`)
+    return { version: 1, keys: {} }
+  }
+  const keys: Record<string, string[]> = {}
+  for (const [id, list] of Object.entries((parsed as Partial<MirrorIndex>).keys ?? {})) if (Array.isArray(list)) keys[id] = list.filter((x): x is string => typeof x === 'string')
+  return { version: 1, keys }
 }
 
 async function writeIndex (dir: string, index: MirrorIndex): Promise<void> {

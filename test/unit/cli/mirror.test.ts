@@ -1,13 +1,19 @@
 /**
  * `peersite mirror` on bad input: one line naming the problem, a non-zero exit, and no mirror folder left behind;
  * `publish --web-seed` refuses a URL it cannot use the same way; a source's trackers that are not tracker URLs are
- * warned about as get and seed do; what a killed mirror left half written is removed by the next one.
+ * warned about as get and seed do; what a killed mirror left half written is removed by the next one; mirror.json
+ * holds every key's versions, and a damaged one is said.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { startMirror } from '../../../cli/lib/mirror.js'
+import { PointerStateFile } from '../../../cli/lib/pointer-state.js'
+import { generateEd25519, nodeSigner } from '../../../engine/pointer/node.js'
+import { pointerId, signPointer } from '../../../engine/pointer/index.js'
+import { toHex } from '../../../engine/util/bytes.js'
+import { makeTorrent, randomData } from '../../fixtures/make-torrent.js'
 import { cliSandbox, copyHello, runCli, type RunResult } from './helpers.js'
 
 const { env, fresh } = cliSandbox('peersite-mirror-cli-')
@@ -100,5 +106,50 @@ describe('peersite mirror: files a killed run left', () => {
     } finally {
       running.kill()
     }
+  })
+})
+
+describe('peersite mirror: mirror.json', () => {
+  /** A mirror folder where each of `count` site keys has a version known from an earlier run (its record and info). */
+  async function keyedFolder (count: number): Promise<{ dir: string, keys: string[] }> {
+    const dir = join(await fresh(), 'mirror')
+    const state = new PointerStateFile(dir)
+    const keys: string[] = []
+    for (let i = 0; i < count; i++) {
+      const key = generateEd25519()
+      const { metainfo } = await makeTorrent([{ path: 'index.html', data: randomData(1000, i + 1) }])
+      await mkdir(join(dir, metainfo.infoHash), { recursive: true })
+      await writeFile(join(dir, metainfo.infoHash, 'info'), metainfo.info)
+      await state.save(pointerId(key.publicKey), { seq: 1, record: await signPointer(nodeSigner(key.seed), { infoHash: metainfo.infoHash, seq: 1 }) })
+      keys.push(toHex(key.publicKey))
+    }
+    return { dir, keys }
+  }
+
+  /** Starts a mirror of `keys` and closes it once each has its version open and saved. */
+  async function mirrorOnce (dir: string, keys: string[]): Promise<string[]> {
+    const warnings: string[] = []
+    // Nothing listens at the tracker: each key's known record is used at once.
+    const mirror = await startMirror({ dir, sources: keys, trackers: ['ws://127.0.0.1:9'], onWarning: (m) => { if (!m.includes('127.0.0.1:9')) warnings.push(m) } })
+    const saved = async (): Promise<number> => Object.keys((JSON.parse(await readFile(join(dir, 'mirror.json'), 'utf8').catch(() => '{}')) as { keys?: object }).keys ?? {}).length
+    await expect.poll(saved, { timeout: 20_000, interval: 100 }).toBe(keys.length)
+    await mirror.close()
+    return warnings
+  }
+
+  // Keys opened together wrote mirror.json at once through one temporary file: "cannot save mirror.json: ENOENT" on
+  // every start with three keys.
+  it('is written by one key at a time', async () => {
+    const { dir, keys } = await keyedFolder(3)
+    expect(await mirrorOnce(dir, keys)).toEqual([])
+  })
+
+  // A damaged mirror.json was read as empty in silence: older versions were no longer reopened, nor ever removed.
+  it('a damaged one is warned about and read as empty', async () => {
+    const { dir, keys } = await keyedFolder(1)
+    await writeFile(join(dir, 'mirror.json'), '{"version":1,"keys":')
+    expect(await mirrorOnce(dir, keys)).toEqual([
+      `${join(dir, 'mirror.json')} is damaged (not JSON): read as empty, so each site key starts again from its newest version; folders of older versions stay in ${dir}`
+    ])
   })
 })
