@@ -12,7 +12,7 @@ import type { MirrorArgs } from '../commands/mirror.js'
 /** One line per site: "<infohash> <name> (seq N): seeding 1.2 MB · 3 peers · up … · down …". */
 export function mirrorStatusLine (site: MirroredSite): string {
   const m = site.torrent?.metainfo
-  const label = site.infoHash === '' ? site.source : `${site.infoHash}${m !== undefined ? ` ${terminalLine(m.name)}` : ''}${site.seq !== undefined ? ` (seq ${site.seq})` : ''}`
+  const label = site.infoHash === '' ? terminalLine(site.source) : `${site.infoHash}${m !== undefined ? ` ${terminalLine(m.name)}` : ''}${site.seq !== undefined ? ` (seq ${site.seq})` : ''}`
   const stats = site.stats()
   const state = site.state()
   if (stats === undefined || m === undefined) return `${label}: ${state}`
