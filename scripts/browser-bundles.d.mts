@@ -5,6 +5,7 @@ export declare const TARGET: string
 export declare const BUNDLES: readonly Bundle[]
 export declare function bundleOptions (bundle: Bundle): {
   absWorkingDir: string
+  plugins: import('esbuild').Plugin[]
   entryPoints: string[]
   format: 'esm' | 'iife'
   bundle: true

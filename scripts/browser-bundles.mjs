@@ -5,6 +5,7 @@
  */
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { errorCodesPlugin } from './error-codes.mjs'
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 export const TARGET = 'es2022'
@@ -48,6 +49,8 @@ export const BUNDLES = [
 export function bundleOptions ([entry, , format, { keyed = false, gateway = false, serveLater = false, plain = false }]) {
   return {
     absWorkingDir: root,
+    // The engine's peer, tracker and connection errors carry codes instead of words (scripts/error-codes.mjs).
+    plugins: [errorCodesPlugin()],
     entryPoints: [join(root, entry)],
     format,
     bundle: true,

@@ -66,7 +66,9 @@ async function measure (entry, format) {
     legalComments: 'none',
     logLevel: 'warning',
     ...mangle,
-    define: bundleOptions(firstVisitBundle(entry)).define
+    define: bundleOptions(firstVisitBundle(entry)).define,
+    // The error messages that the build turns into codes (scripts/error-codes.mjs).
+    plugins: bundleOptions(firstVisitBundle(entry)).plugins
   })
   const js = result.outputFiles.find((f) => f.path.endsWith('.js')).text
   const map = JSON.parse(result.outputFiles.find((f) => f.path.endsWith('.map')).text)
