@@ -6,7 +6,7 @@
  * profile; V8's precise coverage of the page is taken at the loader's
  * `peersite:first-chunk` mark (the first chunk of the site sent to the worker), a little after it. Prints, per
  * source module, the characters of the bundle that never ran by then, and with --functions the functions that
- * never ran (name and line in the unminified bundle, written to /tmp/peersite-coverage.js). What never runs before
+ * never ran (name and line in the readable bundle, written to /tmp/peersite-coverage.js). What never runs before
  * the first byte is what may move behind `later()` (loader/lazy.ts), unless it must be there before a hostile or
  * silent peer shows up (README "What a visitor downloads before the first site byte").
  *
