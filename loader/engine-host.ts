@@ -14,7 +14,7 @@ import { MemoryStore } from '../engine/storage/memory.js'
 import { createPeerId, Torrent, type PointerPort } from '../engine/torrent.js'
 import { allTrackersLocal, PUBLIC_RTC_CONFIG } from '../engine/transport/rtc-config.js'
 import { rawDictValue } from '../engine/util/bencode.js'
-import { fromHex } from '../engine/util/bytes.js'
+import { fromHex, sha1, toHex } from '../engine/util/bytes.js'
 import { holdBackground, prefetchLimitOf } from './prefetch.js'
 import { TORRENT_FILE, WEB_SEED_SCRIPT, type EngineErrorKind, type EngineReply, type EngineRequest, type SiteManifest } from '../worker/protocol.js'
 import { installHashes, isLazy, upgradeMetainfo } from './lazy-metainfo.js'
@@ -66,11 +66,12 @@ export async function parseTorrentFile (bytes: Uint8Array, manifest: SiteManifes
   // order, and the infohash is the SHA-1 of the bytes as they are).
   const info = rawDictValue(bytes, 'info')
   if (info?.[0] !== 0x64 /* 'd' */) throw new Error(`${TORRENT_FILE} has no info dictionary`)
-  const metainfo = await parseInfoDictionary(info)
-  if (metainfo.infoHash !== manifest.infoHash.toLowerCase()) {
-    throw new Error(`${TORRENT_FILE} (${metainfo.infoHash}) is not the torrent of ${manifest.infoHash}`)
-  }
-  return metainfo
+  // The infohash before the info dictionary's checks: a site.torrent that is not the site's (stale, cut short,
+  // altered) is named as such, and the checks see only a dictionary its publisher made, which publish checked with
+  // the same code. (Their messages are codes in the browser bundles: scripts/error-codes.mjs.)
+  const infoHash = toHex(await sha1(info))
+  if (infoHash !== manifest.infoHash.toLowerCase()) throw new Error(`${TORRENT_FILE} (${infoHash}) is not the torrent of ${manifest.infoHash}`)
+  return await parseInfoDictionary(info)
 }
 
 /**

@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 /**
- * In the browser bundles, the messages of the engine's peer, tracker and connection errors are codes: `new
- * ProtocolError(\`message length ${length} exceeds the limit of ${max}\`)` becomes `new ProtocolError(\`E12 ${length}
- * ${max}\`)`, the code and then the message's values, in order. Those messages reach only the console (the torrent's
- * `warning` events, console.debug in loader/engine-host.ts), never a page a person reads, and their words cost
- * about 0.3 KB gzipped of every first visit. Node (the CLI, the tests) runs the sources as written, with the words.
+ * In the browser bundles, the messages of the engine's peer, tracker and connection errors and of the info
+ * dictionary's checks are codes: `new ProtocolError(\`message length ${length} exceeds the limit of ${max}\`)` becomes
+ * `new ProtocolError(\`E12 ${length} ${max}\`)`, the code and then the message's values, in order. Those messages reach
+ * the console (the torrent's `warning` events, console.debug in loader/engine-host.ts), not a page a person reads (the
+ * info dictionary's: see below), and their words cost about 0.44 KB gzipped of every first visit. Node (the CLI, the
+ * tests) runs the sources as written, with the words.
  *
  * Which messages: the first argument of `new <Name>Error(...)` when it is a string or template literal, in the
- * files listed in CODED. Not the info dictionary's checks (a problem page shows them), nor the store's, the reader's or
- * the worker's (a failure page shows them), nor loader/ (its words are what a visitor sees).
+ * files listed in CODED. The info dictionary's checks are among them: in a browser they only see a dictionary that
+ * hashes to the site's infohash (loader/engine-host.ts parseTorrentFile compares that first, BEP 9's exchange does
+ * for a peer's), which its publisher made and publish checked with the same code; a stale or altered site.torrent is
+ * named in words. Not the store's or the reader's messages (the worker's failure page shows them), nor loader/'s
+ * (its words are what a visitor sees).
  *
  * The codes are numbered in the order of CODED's files and of the messages in each; the same words
  * share a code. So a code names a message of one version of the sources: to read one from a browser's console,
@@ -25,13 +29,14 @@ import ts from 'typescript'
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
 /**
- * The files whose error messages become codes: the browser bundles' peer, tracker and connection code (the Node-only
- * trackers and transports are left out, so that editing them does not renumber the codes the browser shows).
+ * The files whose error messages become codes: the browser bundles' peer, tracker and connection code, and the info
+ * dictionary's checks (the Node-only trackers and transports are left out, so that editing them does not renumber
+ * the codes the browser shows).
  */
 export const CODED = [
   'engine/discovery/websocket-tracker.ts', 'engine/download.ts', 'engine/peer-list.ts', 'engine/peer-policy.ts',
   'engine/transport/index.ts', 'engine/transport/webrtc.ts', 'engine/wire/codec.ts', 'engine/wire/extended.ts',
-  'engine/wire/peer.ts', 'engine/wire/serving-writes.ts'
+  'engine/wire/peer.ts', 'engine/wire/serving-writes.ts', 'engine/metainfo/index.ts'
 ]
 const isCoded = (path) => CODED.includes(relative(root, path).split('\\').join('/'))
 

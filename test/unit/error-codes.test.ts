@@ -42,7 +42,8 @@ describe('error codes', () => {
     const table = errorCodeTable()
     expect(js).not.toContain('extended handshake is not a dictionary')
     expect(js).toContain(`"${table.get('extended handshake is not a dictionary')!.code}"`)
-    // The info dictionary's checks keep their words: a problem page shows them.
-    expect(js).toContain('info dictionary has no name')
+    expect(js).not.toContain('info dictionary has no name')
+    // The reader's keep their words: the worker's failure page shows them.
+    expect(js).toContain('read beyond the torrent')
   })
 })
