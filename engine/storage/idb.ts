@@ -49,7 +49,13 @@
  * Trust: the engine puts a piece only after its SHA-1 matched, but any script of the origin (another site on the same
  * host, a page of this one) can rewrite IndexedDB. Stored pieces are announced without hashing them again; the
  * service worker checks every piece it serves (worker/verified-read.ts), and one that fails there is deleted
- * (`delete`) and fetched again (Torrent.forgetPiece).
+ * (`delete`) and fetched again (Torrent.forgetPiece), as is one whose `get` fails (engine/reader.ts: WebKit loses a
+ * Blob now and then, `NotFoundError`).
+ *
+ * Never stored: a Blob made of slices of a Blob read from IndexedDB. WebKit (WebKitGTK 2.50, whose IndexedDB code
+ * Safari shares) stores one wrongly: read back, it throws NotFoundError or holds another piece's bytes (README,
+ * "Browsers"). So `delete`, rewriting a run's other pieces, and idb-hashes.ts's `adoptPieces`, copying pieces of
+ * another torrent, read the bytes first and store those.
  */
 import { AbortError, StorageError } from '../errors.js'
 import { pieceRange, type PieceStore, type PieceStoreInit } from './index.js'
@@ -321,6 +327,8 @@ export class IdbStore implements PieceStore {
    * again (the uploader asks for several pieces at once, upload.ts prefetch: each would read the whole run).
    */
   readonly #reading = new Map<string, Promise<unknown>>()
+  /** The last write or delete queued: the next one waits for it (#alone). */
+  #turn: Promise<unknown> = Promise.resolve()
 
   constructor (init: IdbStoreInit) {
     if (!Number.isSafeInteger(init.pieceLength) || init.pieceLength <= 0) throw new RangeError(`invalid piece length ${init.pieceLength}`)
@@ -453,13 +461,15 @@ export class IdbStore implements PieceStore {
   }
 
   async #write (db: IDBDatabase, pieces: ReadonlyArray<{ index: number, data: Uint8Array }>): Promise<void> {
-    const now = this.#now()
-    await transact(db, [PIECES, SITES], 'readwrite', (tx) => {
-      putRuns(tx.objectStore(PIECES), this.infoHash, this.pieceLength, [...pieces].sort((a, b) => a.index - b.index))
-      tx.objectStore(SITES).put({ infoHash: this.infoHash, lastUsed: now } satisfies SiteRecord)
-      return () => undefined
+    await this.#alone(async () => {
+      const now = this.#now()
+      await transact(db, [PIECES, SITES], 'readwrite', (tx) => {
+        putRuns(tx.objectStore(PIECES), this.infoHash, this.pieceLength, [...pieces].sort((a, b) => a.index - b.index))
+        tx.objectStore(SITES).put({ infoHash: this.infoHash, lastUsed: now } satisfies SiteRecord)
+        return () => undefined
+      })
+      this.#touchedAt = now
     })
-    this.#touchedAt = now
   }
 
   /** Deletes every piece of the least recently used other site that is not active; its infohash, or undefined. */
@@ -649,46 +659,88 @@ export class IdbStore implements PieceStore {
   }
 
   /**
-   * Deletes one piece (a copy altered after it was stored: the service worker caught it). A run that holds it is
-   * written again without it, in the same transaction (its other pieces stay stored, as the engine still counts them).
+   * Deletes one piece (a copy altered after it was stored, or one that could not be read: the engine fetches it
+   * again). A run that holds it is written again without it (its other pieces stay stored, as the engine still counts
+   * them), from bytes read out of it: WebKit (WebKitGTK 2.50, whose IndexedDB code Safari shares) stores a Blob made
+   * of slices of a Blob read from IndexedDB wrongly, and such a rewrite left the run's other pieces unreadable
+   * (NotFoundError) or holding another piece's bytes (README, "Browsers"). The read cannot happen inside the writing
+   * transaction (IndexedDB commits a transaction at the first await that is not one of its requests), so a delete
+   * takes three steps: a transaction finds the records holding the piece, their other pieces are read (a run's bytes
+   * at most, RUN_BYTES, per record; one record but for a piece stored twice), and a second transaction removes those
+   * records, if they are still there, and writes the pieces read. Writes wait meanwhile (#alone), so that no put
+   * lands between the steps. A piece that cannot be read is left out: the engine finds it missing when it reads it.
    */
   async delete (index: number): Promise<void> {
     this.#check(undefined)
+    this.#forget(index)
+    const db = await this.#open()
+    await this.#alone(async () => {
+      const found = await transact(db, [PIECES], 'readonly', (tx) => {
+        const store = tx.objectStore(PIECES)
+        const records: Array<{ span: RecordSpan, value: unknown }> = []
+        const lowest = Math.max(0, index - runPieces(this.pieceLength) + 1)
+        const req = store.openKeyCursor(this.#keyRange.bound([this.infoHash, lowest], [this.infoHash, index + 0.5, Number.POSITIVE_INFINITY]), 'prev')
+        let steps = 0
+        req.onsuccess = () => {
+          const cursor = req.result
+          if (cursor === null) return
+          const span = recordSpan(cursor.key, this.infoHash)
+          if (span !== undefined && index >= span.first && index < span.first + span.count) {
+            const record = { span, value: undefined as unknown }
+            records.push(record)
+            // A record of this piece alone is deleted unread.
+            if (span.count > 1 && span.pieceLength !== undefined) store.get(span.key).onsuccess = (event) => { record.value = (event.target as IDBRequest).result }
+          }
+          if (++steps < FIND_STEPS) cursor.continue()
+        }
+        return () => records
+      })
+      const rewrites: Array<{ key: IDBValidKey, pieceLength: number, keep: Array<{ index: number, data: Uint8Array }> }> = []
+      for (const { span, value } of found) {
+        const keep: Array<{ index: number, data: Uint8Array }> = []
+        if (span.pieceLength !== undefined && (value instanceof Uint8Array || (typeof Blob !== 'undefined' && value instanceof Blob))) {
+          const total = sizeOf(value)
+          for (let i = span.first; i < span.first + span.count; i++) {
+            if (i === index) continue
+            const at = (i - span.first) * span.pieceLength
+            const end = i === span.first + span.count - 1 ? total : Math.min(total, at + span.pieceLength)
+            if (end <= at) continue
+            const data = value instanceof Uint8Array ? value.slice(at, end) : await readPiece(value.slice(at, end), 0, end - at).catch(() => undefined)
+            if (data !== undefined) keep.push({ index: i, data })
+          }
+        }
+        rewrites.push({ key: span.key, pieceLength: span.pieceLength ?? this.pieceLength, keep })
+      }
+      if (rewrites.length === 0) return
+      await transact(db, [PIECES], 'readwrite', (tx) => {
+        const store = tx.objectStore(PIECES)
+        for (const { key, pieceLength, keep } of rewrites) {
+          // Gone meanwhile (a clear, or another tab): nothing to write back.
+          store.count(key).onsuccess = (event) => {
+            if ((event.target as IDBRequest<number>).result === 0) return
+            store.delete(key)
+            putRuns(store, this.infoHash, pieceLength, keep)
+          }
+        }
+        return () => undefined
+      })
+    })
+    // A get that ran meanwhile may have kept the run as it was.
+    this.#forget(index)
+  }
+
+  /** Drops what gets kept of the records holding piece `index`, and keeps the gets in flight from keeping them. */
+  #forget (index: number): void {
     this.#forgets++
     this.#recent = this.#recent.filter(({ span }) => index < span.first || index >= span.first + span.count)
     this.#ahead.delete(index)
-    const db = await this.#open()
-    await transact(db, [PIECES], 'readwrite', (tx) => {
-      const store = tx.objectStore(PIECES)
-      const next = (): void => {
-        findRecord(store, this.#keyRange, this.infoHash, index, this.pieceLength, (span) => {
-          if (span === undefined) return
-          if (span.count === 1 || span.pieceLength === undefined) {
-            store.delete(span.key).onsuccess = next
-            return
-          }
-          const req = store.get(span.key)
-          req.onsuccess = () => {
-            const value = req.result as unknown
-            store.delete(span.key)
-            const keep: Array<{ index: number, data: PieceData }> = []
-            if (value instanceof Uint8Array || (typeof Blob !== 'undefined' && value instanceof Blob)) {
-              const total = sizeOf(value)
-              for (let i = span.first; i < span.first + span.count; i++) {
-                if (i === index) continue
-                const at = (i - span.first) * span.pieceLength!
-                const end = i === span.first + span.count - 1 ? total : Math.min(total, at + span.pieceLength!)
-                if (end > at) keep.push({ index: i, data: value.slice(at, end) })
-              }
-            }
-            putRuns(store, this.infoHash, span.pieceLength!, keep)
-            next() // the piece may be in another record too (stored twice)
-          }
-        })
-      }
-      next()
-      return () => undefined
-    })
+  }
+
+  /** Runs `body` after the writes and deletes before it, and before those after it (see delete). */
+  #alone<T> (body: () => Promise<T>): Promise<T> {
+    const run = this.#turn.then(body)
+    this.#turn = run.catch(() => {})
+    return run
   }
 
   /** Deletes this site's pieces (e.g. the visitor clears the site). */
