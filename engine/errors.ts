@@ -64,6 +64,13 @@ export class StorageError extends PeersiteError {
   }
 }
 
+/**
+ * Whether a store's failed read of a piece it was said to hold means the piece is lost (unreadable, or gone: WebKit's
+ * IndexedDB loses Blobs, README "Browsers"), to be fetched again; not when the store is closed (the torrent is going
+ * away) or the read was aborted.
+ */
+export const pieceLost = (err: unknown): boolean => err instanceof StorageError && err.code !== 'ERR_CLOSED'
+
 /** Bad input from the user of the CLI or API: reported as one line and a non-zero exit. */
 export class UsageError extends PeersiteError {
   constructor (message: string) {

@@ -5,7 +5,7 @@
  */
 import { READ_PRIORITY_AHEAD, READ_PRIORITY_NOW, readAheadPieces } from './constants.js'
 import type { Downloader } from './download.js'
-import { AbortError } from './errors.js'
+import { AbortError, pieceLost } from './errors.js'
 import { pieceLengthAt, piecesForRange, type Metainfo } from './metainfo/index.js'
 import type { PieceStore } from './storage/index.js'
 import type { Peer } from './wire/peer.js'
@@ -19,6 +19,8 @@ export interface ReaderComponents {
   peers: () => Iterable<Peer>
   /** A reader is about to wait for piece `index` (its window ends at `last`): the web seeds' cue (engine/webseed.ts). */
   stalled?: (index: number, last: number, signal?: AbortSignal) => void
+  /** The store could not read piece `index`, which it was said to hold: no longer held, fetched again (Torrent.forgetPiece). */
+  lost: (index: number) => Promise<void>
 }
 
 interface Waiter { resolve: () => void, reject: (err: Error) => void }
@@ -116,13 +118,22 @@ export class Reader {
   /**
    * Bytes [from, to) of piece `index` once verified: a copy of the piece while it is still on its way into the store
    * (IndexedDB commits lag while a download runs at full speed) or after the store refused it, else from the store.
-   * Copies: the reader may transfer or keep the bytes.
+   * Copies: the reader may transfer or keep the bytes. A stored piece the store cannot read is fetched again (`lost`).
    */
   async #pieceBytes (downloader: Downloader, index: number, from: number, to: number, last: number, signal?: AbortSignal): Promise<Uint8Array> {
     for (;;) {
       const held = downloader.readable(index)
       if (held !== undefined) return held.slice(from, to)
-      if (downloader.have.has(index)) return await this.#c.store()!.get(index, { offset: from, length: to - from }, signal)
+      if (downloader.have.has(index)) {
+        try {
+          return await this.#c.store()!.get(index, { offset: from, length: to - from }, signal)
+        } catch (err) {
+          // A stored piece that cannot be read is missing: forgotten (no longer held nor served), fetched again from
+          // peers, and this reader waits for it below like for any missing piece, rather than failing the request.
+          if (signal?.aborted === true || !pieceLost(err)) throw err
+          await this.#c.lost(index)
+        }
+      }
       // Not here yet, or a piece the store refused that was dropped from memory before this reader came back to it
       // (the picker fetches it again).
       this.#c.stalled?.(index, last, signal)

@@ -28,6 +28,8 @@ export interface ServingHost {
     readonly done: boolean
     readonly destroyed: boolean
     readonly infoHashBytes: Uint8Array
+    /** A stored piece the uploader could not read: no longer held, fetched again. */
+    forgetPiece: (index: number) => Promise<void>
   }
   /** The origin's spread (Node only: TorrentInit.spread). */
   readonly spread?: Spread<Peer> | undefined
@@ -95,6 +97,7 @@ export class ServingSide {
         this.#host.uploaded(bytes)
       },
       warn: this.#host.warn,
+      lost: (index) => { void this.#host.torrent.forgetPiece(index) },
       ...(typeof PEERSITE_BROWSER === 'undefined' && this.#host.spread !== undefined ? { spread: this.#host.spread } : {})
     })
   }

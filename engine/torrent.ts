@@ -215,6 +215,7 @@ export class Torrent extends Emitter<TorrentEvents> {
       downloader: () => this.#downloader,
       store: () => this.store,
       peers: () => this.#peerList.all,
+      lost: async (index) => { await this.forgetPiece(index) },
       ...(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN ? {} : { stalled: (index, last, signal) => this.webSeeds?.stalled(index, last, signal) })
     })
     this.#spread = init.spread
@@ -643,8 +644,8 @@ export class Torrent extends Emitter<TorrentEvents> {
 
   /**
    * A stored piece turned out bad (the service worker hashes every piece it serves, and a script of the origin can
-   * rewrite IndexedDB): it is no longer held, deleted from the store, and fetched again like any missing piece (a
-   * reader waiting for it gets the new copy). Peers were told we have it; until it is back, their requests for it
+   * rewrite IndexedDB) or could not be read (Reader, Uploader: `lost`): it is no longer held, deleted from the store,
+   * and fetched again like any missing piece (a reader waiting for it gets the new copy). Peers were told we have it; until it is back, their requests for it
    * go unanswered (the uploader serves only held pieces).
    */
   async forgetPiece (index: number): Promise<void> {
@@ -657,7 +658,8 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.#verifiedBytes -= pieceLengthAt(metainfo, index)
     this.#done = false
     this.#side?.forget(index)
-    await this.store?.delete?.(index)
+    // A store that fails to delete it (the same broken store) still gets the new copy put over it.
+    await this.store?.delete?.(index).catch(() => {})
     // Interested again in the peers that have it (as a seed we told them we were not), and ask them.
     for (const peer of this.#peerList.all) downloader.updateInterest(peer)
   }

@@ -5,7 +5,7 @@
  * writing it (engine/download.ts) is served from its verified bytes in memory (UploaderContext.readable).
  */
 import { BLOCK_LENGTH, MAX_QUEUED_UPLOAD_REQUESTS, SEND_COALESCE_BYTES, SEND_HIGH_WATER_MARK } from './constants.js'
-import { ProtocolError } from './errors.js'
+import { ProtocolError, pieceLost } from './errors.js'
 import { pieceLengthAt, type Metainfo } from './metainfo/index.js'
 import type { Bitfield } from './bitfield.js'
 import type { PieceStore } from './storage/index.js'
@@ -44,6 +44,8 @@ export interface UploaderContext {
   readable?: (index: number) => Uint8Array | undefined
   onUploaded (peer: Peer, bytes: number): void
   warn (peer: Peer, err: Error): void
+  /** A piece held that the store could not read (engine/errors.ts pieceLost): the torrent forgets it and fetches it again. */
+  lost?: (index: number) => void
   /** The publisher's seeder: hold back requests for pieces other peers can serve (engine/spread.ts). */
   readonly spread?: Spread<Peer>
   /** Default Date.now. */
@@ -133,7 +135,8 @@ export class Uploader {
             const piece = await reads[i]!
             blocks.push({ index: req.index, begin: req.begin, block: piece.subarray(req.begin, req.begin + req.length) })
           } catch (err) {
-            this.#ctx.warn(peer, err as Error)
+            if (pieceLost(err) && this.#ctx.have.has(req.index)) this.#ctx.lost?.(req.index)
+            else this.#ctx.warn(peer, err as Error)
           }
         }
         if (peer.destroyed || peer.amChoking || blocks.length === 0) continue

@@ -1,0 +1,130 @@
+/**
+ * A stored piece that cannot be read, or reads wrong, never stalls a visitor: the engine's store (a visitor who holds
+ * every piece) fails on one piece, the worker's verified read (worker/verified-read.ts) reads the file through the
+ * engine as the loader's engine host does, and the request completes with the right bytes, the piece fetched again
+ * from a seeder. WebKit's IndexedDB does both: a read of a lost Blob throws NotFoundError, and a rewritten run can
+ * hold another piece's bytes (README, "Browsers").
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { fullBitfield } from '../../../engine/bitfield.js'
+import { StorageError } from '../../../engine/errors.js'
+import { MemoryStore } from '../../../engine/storage/memory.js'
+import { Torrent } from '../../../engine/torrent.js'
+import { concatBytes } from '../../../engine/util/bytes.js'
+import type { EnginePiece, PieceRun } from '../../../worker/engine-client.js'
+import { verifiedOpen, type PieceEngine } from '../../../worker/verified-read.js'
+import { parsePieceTable } from '../../../worker/verify.js'
+import { connectTorrents, pieceOf, sameBytes, seederOf } from '../../fixtures/engine-peers.js'
+import { makeTorrent, randomData } from '../../fixtures/make-torrent.js'
+
+const PIECE = 16384
+const BAD = 2
+
+/** A memory store whose reads of piece BAD fail as `fault` says until the piece is put again (fetched anew). */
+class FaultyStore extends MemoryStore {
+  healed = false
+  constructor (pieceLength: number, length: number, readonly fault: 'throws' | 'wrong') { super({ pieceLength, length }) }
+
+  override async get (index: number, range?: { offset: number, length: number }, signal?: AbortSignal): Promise<Uint8Array> {
+    if (index !== BAD || this.healed) return await super.get(index, range, signal)
+    if (this.fault === 'throws') {
+      throw new StorageError(`reading piece ${index} failed: The object can not be found here.`, 'ERR_STORAGE', { cause: new DOMException('The object can not be found here.', 'NotFoundError') })
+    }
+    return await super.get(index - 1, range, signal) // another piece's bytes
+  }
+
+  override async put (index: number, data: Uint8Array, signal?: AbortSignal): Promise<void> {
+    await super.put(index, data, signal)
+    if (index === BAD) this.healed = true
+  }
+}
+
+/** The engine side of the worker's port, as loader/engine-host.ts answers it: whole pieces from torrent.read. */
+function engineOf (torrent: Torrent): PieceEngine & { readonly rejected: number[] } {
+  const rejected: number[] = []
+  return {
+    rejected,
+    async open (_infoHash: string, run: PieceRun, signal?: AbortSignal): Promise<ReadableStream<EnginePiece>> {
+      const { pieceLength, length } = torrent.metainfo!
+      const start = run.first * pieceLength
+      const iterator = torrent.read(start, Math.min(length, (run.last + 1) * pieceLength) - start, signal)
+      let index = run.first
+      return new ReadableStream<EnginePiece>({
+        pull: async (controller) => {
+          const next = await iterator.next()
+          if (next.done === true) controller.close()
+          else controller.enqueue({ index: index++, bytes: next.value })
+        },
+        cancel: async () => { await iterator.return(undefined) }
+      }, { highWaterMark: 0 })
+    },
+    reject (_infoHash: string, index: number): void {
+      rejected.push(index)
+      void torrent.forgetPiece(index)
+    }
+  }
+}
+
+const torrents: Torrent[] = []
+afterEach(async () => {
+  await Promise.all(torrents.splice(0).map(async (t) => await t.destroy()))
+})
+
+describe('a stored piece that cannot be read, or reads wrong', () => {
+  for (const fault of ['throws', 'wrong'] as const) {
+    it(`a read through it completes with the right bytes, the piece fetched again (its store read ${fault === 'throws' ? 'throws NotFoundError' : 'returns another piece\'s bytes'})`, async () => {
+      const { metainfo, data } = await makeTorrent([{ path: 'index.html', data: randomData(5 * PIECE + 1000, 11) }], PIECE)
+      const seed = await seederOf(metainfo, data)
+      torrents.push(seed)
+      // A returning visitor: every piece stored and announced, piece BAD broken in its store.
+      const store = new FaultyStore(metainfo.pieceLength, metainfo.length, fault)
+      for (let i = 0; i < metainfo.pieceCount; i++) await store.put(i, pieceOf(metainfo, data, i))
+      store.healed = false
+      const visitor = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: fullBitfield(metainfo.pieceCount) })
+      torrents.push(visitor)
+      connectTorrents(seed, visitor)
+
+      const torrentFile = concatBytes([new TextEncoder().encode('d4:info'), metainfo.info, new TextEncoder().encode('e')])
+      const table = await parsePieceTable(torrentFile, metainfo.infoHash, [{ path: 'index.html', length: metainfo.length }])
+      const engine = engineOf(visitor)
+      const body = await verifiedOpen({ table, engine })('index.html', 0, metainfo.length, new AbortController().signal)
+      const chunks: Uint8Array[] = []
+      for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk)
+
+      expect(sameBytes(concatBytes(chunks), data)).toBe(true)
+      // The engine forgot the piece and fetched it again (stored anew); a store that throws never reaches the worker.
+      expect(store.healed).toBe(true)
+      expect(engine.rejected).toEqual(fault === 'wrong' ? [BAD] : [])
+      expect(visitor.have?.has(BAD)).toBe(true)
+      expect(sameBytes(await store.get(BAD), pieceOf(metainfo, data, BAD))).toBe(true)
+    })
+  }
+
+  it('a peer asking the visitor for it: the visitor forgets it and fetches it again (the peer\'s request goes unanswered)', async () => {
+    const { metainfo, data } = await makeTorrent([{ path: 'index.html', data: randomData(5 * PIECE + 1000, 12) }], PIECE)
+    const seed = await seederOf(metainfo, data)
+    const store = new FaultyStore(metainfo.pieceLength, metainfo.length, 'throws')
+    for (let i = 0; i < metainfo.pieceCount; i++) await store.put(i, pieceOf(metainfo, data, i))
+    store.healed = false
+    const visitor = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have: fullBitfield(metainfo.pieceCount) })
+    const other = new Torrent({ createStore: () => new MemoryStore({ pieceLength: metainfo.pieceLength, length: metainfo.length }) }, { infoHash: metainfo.infoHash, metainfo })
+    torrents.push(seed, visitor, other)
+    connectTorrents(seed, visitor)
+    // The other visitor asks this one alone, for every piece: the read of BAD fails in the uploader.
+    const done = new Promise<void>((resolve) => { visitor.once('done', () => resolve()) })
+    const reading = (async () => {
+      const chunks: Uint8Array[] = []
+      for await (const chunk of other.read(0, metainfo.length)) chunks.push(chunk)
+      return concatBytes(chunks)
+    })()
+    reading.catch(() => {})
+    connectTorrents(visitor, other)
+    await done // no longer done when it forgot BAD, done again once it has it back
+    expect(store.healed).toBe(true)
+    expect(visitor.have?.has(BAD)).toBe(true)
+    expect(sameBytes(await store.get(BAD), pieceOf(metainfo, data, BAD))).toBe(true)
+    // Its request for BAD went unanswered (a request is not made again to a peer that left it so): from the seed.
+    connectTorrents(seed, other)
+    expect(sameBytes(await reading, data)).toBe(true)
+  })
+})
