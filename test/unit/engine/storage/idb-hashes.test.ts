@@ -3,8 +3,8 @@
  * gets them copied from N's stored pieces, only where hash and length match; nothing else is adopted. Pieces stored
  * as runs (several in one record, idb.ts) are found inside them, and the copies are written as runs.
  */
-import { IDBFactory, IDBKeyRange } from 'fake-indexeddb'
-import { describe, expect, it } from 'vitest'
+import { IDBFactory, IDBKeyRange, IDBObjectStore } from 'fake-indexeddb'
+import { describe, expect, it, vi } from 'vitest'
 import { adoptPieces, indexPieces, type HashedTorrent } from '../../../../engine/storage/idb-hashes.js'
 import { IdbStore } from '../../../../engine/storage/idb.js'
 import { concatBytes, sha1, toHex } from '../../../../engine/util/bytes.js'
@@ -12,9 +12,9 @@ import { rawKeys } from '../../../fixtures/idb-keys.js'
 
 const PIECE = 16
 
-async function torrent (infoHash: string, pieces: Uint8Array[]): Promise<HashedTorrent> {
+async function torrent (infoHash: string, pieces: Uint8Array[], pieceLength = PIECE): Promise<HashedTorrent> {
   const hashes = await Promise.all(pieces.map(async (p) => await sha1(p)))
-  return { infoHash, pieceLength: PIECE, length: pieces.reduce((n, p) => n + p.length, 0), pieceHashes: concatBytes(hashes) }
+  return { infoHash, pieceLength, length: pieces.reduce((n, p) => n + p.length, 0), pieceHashes: concatBytes(hashes) }
 }
 
 const fill = (byte: number, length = PIECE): Uint8Array => new Uint8Array(length).fill(byte)
@@ -79,6 +79,57 @@ describe('pieces by hash in IndexedDB', () => {
     const v3 = await torrent('9'.repeat(40), [fill(4), fill(5, 7)])
     await indexPieces(v2, [0, 1, 2, 4], init)
     expect(await adoptPieces(v3, new Set(), init)).toEqual([0, 1])
+    await store2.close()
+  })
+
+  it('copies pieces out of a run held as a Blob as bytes read from it, never as slices of the stored Blob', async () => {
+    // WebKit stores a Blob made of slices of a Blob read from IndexedDB wrongly (README, "Browsers"); fake-indexeddb
+    // stores it fine, so the test watches what is stored: no slice of a Blob, alone or as a part of a new Blob.
+    const indexedDB = new IDBFactory()
+    const init = { indexedDB, keyRange: IDBKeyRange, name: 'hashes-blobs' }
+    const PL = 64 * 1024 // above INLINE_BYTES: runs are Blobs
+    const big = (byte: number, length = PL): Uint8Array => new Uint8Array(length).fill(byte)
+    const v1Pieces = [big(1), big(2), big(3), big(4), big(5, 700)]
+    const v2Pieces = [big(2), big(3), big(4), big(8), big(5, 700)]
+    const v1 = await torrent('e'.repeat(40), v1Pieces, PL)
+    const v2 = await torrent('f'.repeat(40), v2Pieces, PL)
+    const store1 = new IdbStore({ ...init, infoHash: v1.infoHash, pieceLength: PL, length: v1.length })
+    await store1.storedPieces()
+    await Promise.all(v1Pieces.map(async (p, i) => await store1.put(i, p)))
+    await store1.close()
+    await indexPieces(v1, [0, 1, 2, 3, 4], init)
+
+    const slices = new WeakSet<object>()
+    const realSlice = Blob.prototype.slice // eslint-disable-line @typescript-eslint/unbound-method
+    const slice = vi.spyOn(Blob.prototype, 'slice').mockImplementation(function (this: Blob, ...args: Parameters<Blob['slice']>) {
+      const part = realSlice.apply(this, args)
+      slices.add(part)
+      return part
+    })
+    const stored: unknown[] = []
+    vi.stubGlobal('Blob', new Proxy(Blob, {
+      construct: (target, args: [BlobPart[]?, BlobPropertyBag?]) => {
+        stored.push(...(args[0] ?? []))
+        return Reflect.construct(target, args) as Blob
+      }
+    }))
+    const put = vi.spyOn(IDBObjectStore.prototype, 'put')
+    let adopted: number[]
+    let sliced = 0
+    try {
+      adopted = await adoptPieces(v2, new Set(), init)
+      sliced = slice.mock.calls.length
+      stored.push(...put.mock.calls.filter(([, key]) => Array.isArray(key)).map(([value]) => value))
+    } finally {
+      put.mockRestore()
+      vi.unstubAllGlobals()
+      slice.mockRestore()
+    }
+    expect(adopted).toEqual([0, 1, 2, 4])
+    expect(sliced).toBeGreaterThan(0) // the copies were read out of v1's Blob
+    expect(stored.filter((value) => typeof value === 'object' && value !== null && slices.has(value))).toEqual([])
+    const store2 = new IdbStore({ ...init, infoHash: v2.infoHash, pieceLength: PL, length: v2.length })
+    for (const i of [0, 1, 2, 4]) expect(toHex(await store2.get(i))).toBe(toHex(v2Pieces[i]!))
     await store2.close()
   })
 })
