@@ -3,12 +3,13 @@
  * gets them copied from N's stored pieces, only where hash and length match; nothing else is adopted. Pieces stored
  * as runs (several in one record, idb.ts) are found inside them, and the copies are written as runs.
  */
-import { IDBFactory, IDBKeyRange, IDBObjectStore } from 'fake-indexeddb'
-import { describe, expect, it, vi } from 'vitest'
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb'
+import { describe, expect, it } from 'vitest'
 import { adoptPieces, indexPieces, type HashedTorrent } from '../../../../engine/storage/idb-hashes.js'
 import { IdbStore } from '../../../../engine/storage/idb.js'
 import { concatBytes, sha1, toHex } from '../../../../engine/util/bytes.js'
 import { rawKeys } from '../../../fixtures/idb-keys.js'
+import { watchStoredSlices } from './stored-slices.js'
 
 const PIECE = 16
 
@@ -99,35 +100,10 @@ describe('pieces by hash in IndexedDB', () => {
     await store1.close()
     await indexPieces(v1, [0, 1, 2, 3, 4], init)
 
-    const slices = new WeakSet<object>()
-    const realSlice = Blob.prototype.slice // eslint-disable-line @typescript-eslint/unbound-method
-    const slice = vi.spyOn(Blob.prototype, 'slice').mockImplementation(function (this: Blob, ...args: Parameters<Blob['slice']>) {
-      const part = realSlice.apply(this, args)
-      slices.add(part)
-      return part
-    })
-    const stored: unknown[] = []
-    vi.stubGlobal('Blob', new Proxy(Blob, {
-      construct: (target, args: [BlobPart[]?, BlobPropertyBag?]) => {
-        stored.push(...(args[0] ?? []))
-        return Reflect.construct(target, args) as Blob
-      }
-    }))
-    const put = vi.spyOn(IDBObjectStore.prototype, 'put')
-    let adopted: number[]
-    let sliced = 0
-    try {
-      adopted = await adoptPieces(v2, new Set(), init)
-      sliced = slice.mock.calls.length
-      stored.push(...put.mock.calls.filter(([, key]) => Array.isArray(key)).map(([value]) => value))
-    } finally {
-      put.mockRestore()
-      vi.unstubAllGlobals()
-      slice.mockRestore()
-    }
+    const { result: adopted, sliced, storedSlices } = await watchStoredSlices(async () => await adoptPieces(v2, new Set(), init))
     expect(adopted).toEqual([0, 1, 2, 4])
     expect(sliced).toBeGreaterThan(0) // the copies were read out of v1's Blob
-    expect(stored.filter((value) => typeof value === 'object' && value !== null && slices.has(value))).toEqual([])
+    expect(storedSlices).toEqual([])
     const store2 = new IdbStore({ ...init, infoHash: v2.infoHash, pieceLength: PL, length: v2.length })
     for (const i of [0, 1, 2, 4]) expect(toHex(await store2.get(i))).toBe(toHex(v2Pieces[i]!))
     await store2.close()
