@@ -122,6 +122,7 @@ export async function startMirror (init: MirrorInit): Promise<Mirror> {
   const names = init.platform ?? probeNameRules(dir)
   const keep = Math.max(1, init.keep ?? MIRROR_KEEP_VERSIONS)
   const state = new PointerStateFile(dir)
+  await state.removeKilledWrites()
   const index = await readIndex(dir, init.onWarning)
   const groups: Array<{ sites: SiteEntry[], close?: () => Promise<void> }> = []
   let closed = false

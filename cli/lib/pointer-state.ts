@@ -12,17 +12,19 @@
  * record seen). Within one process, saves to one file run one at a time (each reads, changes and writes the file
  * in its turn), so overlapping saves of different keys, or of one key, all land. A damaged file (not JSON, or not
  * this format: a later peersite's, say) is read as empty rather than stopping the CLI, after it is renamed aside to
- * `pointers.json.corrupt-<time>` (nothing in it is lost; being moved, it is reported once) with one warning.
+ * `pointers.json.corrupt-<time>` (nothing in it is lost; being moved, it is reported once) with one warning. The
+ * temporary files of a process killed between its write and its rename (`pointers.json.<pid>.<uuid>.tmp`) are
+ * removed when the file is first read, once their process is gone (sweepLeftovers: never a running process's).
  */
 import { randomUUID } from 'node:crypto'
 import { open, readFile, rename, rm } from 'node:fs/promises'
 import { homedir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { nodeVerifier } from '../../engine/pointer/node.js'
 import { pointerFromJson, pointerToJson, verifyPointer, type PointerKnown, type PointerRecordJson } from '../../engine/pointer/index.js'
 import { fromHex } from '../../engine/util/bytes.js'
 import { warn } from './format.js'
-import { makeFolders } from './paths.js'
+import { makeFolders, sweepLeftovers } from './paths.js'
 
 export const STATE_FILE = 'pointers.json'
 
@@ -46,10 +48,22 @@ export function corruptCopyPath (path: string, now = new Date()): string {
 export class PointerStateFile {
   readonly path: string
   readonly #onWarning: (message: string) => void
+  /** The sweep of killed writes' temporary files (removeKilledWrites), once per instance. */
+  #swept: Promise<void> | undefined
 
   constructor (dir: string = defaultStateDir(), onWarning: (message: string) => void = warn) {
     this.path = join(dir, STATE_FILE)
     this.#onWarning = onWarning
+  }
+
+  /**
+   * Removes the temporary files that processes killed between their write and their rename left beside the file,
+   * once their process is gone; the first read does it too (get, seed and serve), mirror on start (its folder holds
+   * a pointers.json even while it mirrors no site key).
+   */
+  async removeKilledWrites (): Promise<void> {
+    this.#swept ??= removeKilledWrites(this.path)
+    await this.#swept
   }
 
   /** What is known of `id` (pointerId(publicKey, salt)); the stored record is checked again (the file is only ours
@@ -97,6 +111,7 @@ export class PointerStateFile {
   }
 
   async #read (): Promise<StateFile> {
+    await this.removeKilledWrites()
     let text: string
     try {
       text = await readFile(this.path, 'utf8')
@@ -137,6 +152,16 @@ export class PointerStateFile {
   }
 }
 
+/**
+ * The temporary files of writeAtomically that a process killed between its write and its rename left beside `path`:
+ * removed when their process is gone. sweepLeftovers never removes a running process's (another get, seed or mirror
+ * on the same folder may be writing it now), nor one named with this process's own pid.
+ */
+async function removeKilledWrites (path: string): Promise<void> {
+  await sweepLeftovers(path, `${basename(path)}.`, /^(?<pid>\d+)\.[0-9a-f-]{36}\.tmp$/, false)
+}
+
+/** Written whole or not at all: to `<path>.<pid>.<uuid>.tmp` (removeKilledWrites), then renamed. */
 async function writeAtomically (path: string, text: string): Promise<void> {
   const dir = join(path, '..')
   await makeFolders(dir, 0o700)

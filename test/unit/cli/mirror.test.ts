@@ -5,6 +5,7 @@
  * holds every key's versions, and a damaged one is said.
  */
 import { spawn, spawnSync } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -85,8 +86,9 @@ describe('peersite mirror: the trackers a source lists', () => {
 })
 
 describe('peersite mirror: files a killed run left', () => {
-  // A mirror killed between writing info.tmp-<pid> (or mirror.json.tmp-<pid>) and renaming it left the file for ever.
-  it('removes a gone process\'s info.tmp-<pid> and mirror.json.tmp-<pid> on start, never a running one\'s', async () => {
+  // A mirror killed between writing info.tmp-<pid> (or mirror.json.tmp-<pid>, pointers.json.<pid>.<uuid>.tmp) and
+  // renaming it left the file for ever.
+  it('removes a gone process\'s info.tmp-<pid>, mirror.json.tmp-<pid> and pointers.json.<pid>.<uuid>.tmp on start, never a running one\'s', async () => {
     const hash = '0123456789abcdef0123456789abcdef01234567'
     const dir = join(await fresh(), 'mirror')
     const site = join(dir, hash)
@@ -99,11 +101,13 @@ describe('peersite mirror: files a killed run left', () => {
       for (const pid of [gone, running.pid!]) {
         await writeFile(join(site, `info.tmp-${pid}`), 'half an info dictionary')
         await writeFile(join(dir, `mirror.json.tmp-${pid}`), '{"version":1,')
+        await writeFile(join(dir, `pointers.json.${pid}.${randomUUID()}.tmp`), '{"version":1,')
       }
       const mirror = await startMirror({ dir, sources: [hash], trackers: [] })
       await mirror.close()
       expect(await readdir(site)).toEqual([`info.tmp-${running.pid!}`])
       expect((await readdir(dir)).filter((n) => n.startsWith('mirror.json'))).toEqual([`mirror.json.tmp-${running.pid!}`])
+      expect((await readdir(dir)).filter((n) => n.startsWith('pointers.json'))).toEqual([expect.stringMatching(new RegExp(`^pointers\\.json\\.${running.pid!}\\.`))])
     } finally {
       running.kill()
     }

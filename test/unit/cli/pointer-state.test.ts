@@ -1,4 +1,9 @@
-/** The state file: highest seq per key, atomic, re-verified on load, never lowered, damage read as empty. */
+/**
+ * The state file: highest seq per key, atomic, re-verified on load, never lowered, damage read as empty;
+ * what a killed write left is removed once its process is gone.
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { readFile, readdir, rm, writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -100,6 +105,24 @@ describe('PointerStateFile', () => {
     expect(await state.load(id)).toEqual({ seq: 1 })
     expect(await readdir(t.path)).toEqual(['pointers.json'])
     expect(warnings).toEqual([])
+  })
+
+  // A process killed between its write and its rename left pointers.json.<pid>.<uuid>.tmp for ever.
+  it('removes the temporary files of a gone process on the first read, never a running one\'s', async () => {
+    const t = await makeTempDir('peersite-state-')
+    temps.push(t)
+    const gone = spawnSync(process.execPath, ['-e', '']).pid
+    // Another command's process, started before its file was written: it may be writing it now.
+    const running = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' })
+    await new Promise((resolve) => running.once('spawn', resolve))
+    try {
+      const kept = [`pointers.json.${running.pid!}.${randomUUID()}.tmp`, 'pointers.json.corrupt-2026-12-04T16-20-05-123Z', `pointers.json.${gone}.x.tmp`]
+      for (const name of [`pointers.json.${gone}.${randomUUID()}.tmp`, ...kept]) await writeFile(join(t.path, name), '{"version":1,')
+      expect(await new PointerStateFile(t.path).load(id)).toBeUndefined()
+      expect((await readdir(t.path)).sort()).toEqual([...kept].sort())
+    } finally {
+      running.kill()
+    }
   })
 
   it('lives in PEERSITE_STATE_DIR, else $XDG_STATE_HOME/peersite, else ~/.local/state/peersite', async () => {
