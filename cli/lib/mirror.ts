@@ -121,7 +121,8 @@ export async function startMirror (init: MirrorInit): Promise<Mirror> {
   // every site's files under it.
   const names = init.platform ?? probeNameRules(dir)
   const keep = Math.max(1, init.keep ?? MIRROR_KEEP_VERSIONS)
-  const state = new PointerStateFile(dir)
+  // Its warnings (a damaged pointers.json, a failed save) go where the mirror's go: said once each (warningPrinter).
+  const state = new PointerStateFile(dir, (message) => init.onWarning?.(message))
   await state.removeKilledWrites()
   const index = await readIndex(dir, init.onWarning)
   const groups: Array<{ sites: SiteEntry[], close?: () => Promise<void> }> = []
@@ -240,7 +241,7 @@ export async function startMirror (init: MirrorInit): Promise<Mirror> {
         signal: controller.signal,
         onNewer: (newer, peer) => {
           if (peer === undefined) return // our own record, announced just now
-          void state.save(id, { seq: newer.seq, record: newer }).catch(() => {})
+          void state.saveOrWarn(id, { seq: newer.seq, record: newer })
           follow(newer).catch((err: Error) => init.onWarning?.(`cannot mirror version ${newer.seq} (${newer.infoHash}): ${err.message}`))
         }
       })

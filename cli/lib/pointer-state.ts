@@ -25,6 +25,7 @@ import { pointerFromJson, pointerToJson, verifyPointer, type PointerKnown, type 
 import { fromHex } from '../../engine/util/bytes.js'
 import { warn } from './format.js'
 import { makeFolders, sweepLeftovers } from './paths.js'
+import { systemReason } from './system-errors.js'
 
 export const STATE_FILE = 'pointers.json'
 
@@ -95,6 +96,18 @@ export class PointerStateFile {
       await done
     } finally {
       if (saving.get(this.path) === tail) saving.delete(this.path)
+    }
+  }
+
+  /**
+   * save, for a record learnt while a command runs, which goes on without it: a failure is one warning line (the
+   * same for every key and seq, so that a folder that stays read-only is reported once by warningPrinter).
+   */
+  async saveOrWarn (id: string, known: PointerKnown): Promise<void> {
+    try {
+      await this.save(id, known)
+    } catch (err) {
+      this.#onWarning(`cannot save ${this.path} (${systemReason(err)}): the newest versions seen of site keys are not remembered for the next run`)
     }
   }
 

@@ -197,7 +197,7 @@ export async function resolvePointer (opts: SwarmOptions & {
   } finally {
     await (swarm as PointerSwarm | undefined)?.torrent.destroy()
     const learnt = book.known
-    if (learnt !== undefined && opts.state !== undefined) await opts.state.save(id, learnt).catch(() => {})
+    if (learnt !== undefined && opts.state !== undefined) await opts.state.saveOrWarn(id, learnt)
   }
   const current = book.current
   if (current === undefined) throw (settling as PointerSettle | undefined)?.fork ?? new PeersiteError('no valid record for this site key', 'ERR_POINTER_NONE')

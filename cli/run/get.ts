@@ -62,7 +62,7 @@ export async function run (argv: GetArgs): Promise<void> {
         ...(rtcConfig !== undefined ? { rtcConfig } : {}),
         signal: controller.signal,
         onWarning: display.warn,
-        state: new PointerStateFile()
+        state: new PointerStateFile(undefined, display.warn)
       })
       process.stderr.write(`newest version: seq ${pointer.seq}, infohash ${pointer.infoHash}\n`)
       source = { infoHash: pointer.infoHash, trackers: [], kind: 'infohash' }

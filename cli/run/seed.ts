@@ -74,12 +74,13 @@ async function seedAddress (argv: SeedArgs, address: SiteAddress, given: string[
   // Checked now, not as the first version arrives (perhaps hours later, each download then failing with a warning).
   const existing = await stat(parent).catch(() => undefined)
   if (existing !== undefined && !existing.isDirectory()) throw new UsageError(`${argv.path !== undefined ? '--path ' : ''}${parent} is not a folder: the versions are downloaded into it`)
-  const state = new PointerStateFile()
   const id = pointerId(address.publicKey, address.salt)
   const shutdown = waitForShutdown()
   const stopping = abortOnShutdown(shutdown)
   let status: StatusLine | undefined
   const onWarning = warningPrinter(() => status)
+  // The state file's warnings (a failed save, on each new version) are said once, as the others are.
+  const state = new PointerStateFile(undefined, onWarning)
   const swarm = { trackers, ...(rtcConfig !== undefined ? { rtcConfig } : {}), onWarning }
   process.stderr.write(`finding the newest version of ${btpkMagnet(address.publicKey, address.salt)} from ${trackers.join(' ')}\n`)
   const first = await resolvePointerUntilStopped({ ...swarm, publicKey: address.publicKey, salt: address.salt, state, signal: stopping })
@@ -124,7 +125,7 @@ async function seedAddress (argv: SeedArgs, address: SiteAddress, given: string[
     onRefused: (error) => onWarning(error.message),
     onNewer: (record) => {
       const known = pointers?.book.known
-      if (known !== undefined) void state.save(id, known).catch(() => {})
+      if (known !== undefined) void state.saveOrWarn(id, known)
       following = following.then(async () => { await take(record) }).catch((err: unknown) => {
         if (!stopping.aborted) onWarning(`version seq ${record.seq}: ${(err as Error).message}`)
       })

@@ -39,7 +39,8 @@ export async function run (argv: ServeArgs, seams: { platform?: NamePlatform | N
   const onWarning = warningPrinter(() => status)
   const shutdown = waitForShutdown()
   const stopping = abortOnShutdown(shutdown)
-  const state = new PointerStateFile()
+  // The state file's warnings (a failed save, on each new version) are said once, as the others are.
+  const state = new PointerStateFile(undefined, onWarning)
   let pointer: VerifiedPointer | undefined
   if (address !== undefined) {
     // A keyed site: the pointer swarm tells the newest version; it is served, and followed below.
@@ -99,7 +100,7 @@ export async function run (argv: ServeArgs, seams: { platform?: NamePlatform | N
       onRefused: (error) => onWarning(error.message),
       onNewer: (record) => {
         const known = pointers?.book.known
-        if (known !== undefined) void state.save(pointerId(record.publicKey, record.salt), known).catch(() => {})
+        if (known !== undefined) void state.saveOrWarn(pointerId(record.publicKey, record.salt), known)
         if (record.infoHash === gateway.torrent.infoHash) return
         switching = switching.then(async () => {
           await gateway.close()

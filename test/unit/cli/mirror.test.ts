@@ -149,6 +149,19 @@ describe('peersite mirror: mirror.json', () => {
     expect(await mirrorOnce(dir, keys)).toEqual([])
   })
 
+  // pointers.json's warnings went to stderr through warn, past the mirror's warning function (warningPrinter's dedupe).
+  it('a damaged pointers.json is warned about through the mirror\'s warning function', async () => {
+    const { dir, keys } = await keyedFolder(1)
+    await writeFile(join(dir, 'pointers.json'), 'not json')
+    const warnings: string[] = []
+    const mirror = await startMirror({ dir, sources: keys, trackers: ['ws://127.0.0.1:9'], onWarning: (m) => { if (!m.includes('127.0.0.1:9')) warnings.push(m) } })
+    try {
+      await expect.poll(() => warnings, { timeout: 20_000, interval: 100 }).toEqual([expect.stringMatching(/pointers\.json is damaged \(not JSON\): moved to /)])
+    } finally {
+      await mirror.close()
+    }
+  })
+
   // A damaged mirror.json was read as empty in silence: older versions were no longer reopened, nor ever removed.
   it('a damaged one is warned about and read as empty', async () => {
     const { dir, keys } = await keyedFolder(1)

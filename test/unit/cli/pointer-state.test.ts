@@ -1,6 +1,6 @@
 /**
- * The state file: highest seq per key, atomic, re-verified on load, never lowered, damage read as empty;
- * what a killed write left is removed once its process is gone.
+ * The state file: highest seq per key, atomic, re-verified on load, never lowered, damage read as empty; what a
+ * killed write left is removed once its process is gone; a save that fails while a command runs is one warning.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -123,6 +123,19 @@ describe('PointerStateFile', () => {
     } finally {
       running.kill()
     }
+  })
+
+  it('saveOrWarn: a save that fails is one warning naming the file and why, never an error', async () => {
+    const t = await makeTempDir('peersite-state-')
+    temps.push(t)
+    await writeFile(join(t.path, 'file'), '')
+    const warnings: string[] = []
+    const state = new PointerStateFile(join(t.path, 'file', 'state'), (m) => warnings.push(m))
+    await state.saveOrWarn(id, { seq: 1 })
+    await state.saveOrWarn(id, { seq: 2 })
+    const line = `cannot save ${state.path} (a part of the path is a file, not a folder): the newest versions seen of site keys are not remembered for the next run`
+    // The same line each time: warningPrinter says it once.
+    expect(warnings).toEqual([line, line])
   })
 
   it('lives in PEERSITE_STATE_DIR, else $XDG_STATE_HOME/peersite, else ~/.local/state/peersite', async () => {
