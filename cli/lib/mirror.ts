@@ -32,7 +32,7 @@ import { checkAddressTrackers, parseSiteAddress, resolvePointer, startPointerSee
 import { PointerStateFile } from './pointer-state.js'
 import { fsStoreOrRefusal, swarmParts, type SwarmOptions } from './swarm.js'
 import { isNetworkTracker, joinTrackers } from './trackers.js'
-import { describeSystemError, errnoCode, systemReason } from './system-errors.js'
+import { describeSystemError, errnoCode, systemErrorLine, systemReason } from './system-errors.js'
 import { MIRROR_KEEP_VERSIONS } from '../../engine/constants.js'
 import { makeFolders, sweepLeftovers } from './paths.js'
 
@@ -133,7 +133,9 @@ export async function startMirror (init: MirrorInit): Promise<Mirror> {
   // and the file kept whichever list was written last.
   let indexWrites = Promise.resolve()
   const saveIndex = async (): Promise<void> => {
-    indexWrites = indexWrites.then(async () => { await writeIndex(dir, index) }).catch((err: Error) => init.onWarning?.(`cannot save ${INDEX_FILE}: ${err.message}`))
+    indexWrites = indexWrites.then(async () => { await writeIndex(dir, index) }).catch((err: unknown) => {
+      init.onWarning?.(`cannot save ${join(dir, INDEX_FILE)} (${systemReason(err)}): the next run may not reopen the versions of site keys kept now`)
+    })
     await indexWrites
   }
 
@@ -242,14 +244,14 @@ export async function startMirror (init: MirrorInit): Promise<Mirror> {
         onNewer: (newer, peer) => {
           if (peer === undefined) return // our own record, announced just now
           void state.saveOrWarn(id, { seq: newer.seq, record: newer })
-          follow(newer).catch((err: Error) => init.onWarning?.(`cannot mirror version ${newer.seq} (${newer.infoHash}): ${err.message}`))
+          follow(newer).catch((err: Error) => init.onWarning?.(`cannot mirror version ${newer.seq} (${newer.infoHash}): ${systemErrorLine(err) ?? err.message}`))
         }
       })
       const at = group.sites.indexOf(pending)
       if (at >= 0) group.sites.splice(at, 1)
       await follow(record)
     })().catch((err: Error) => {
-      if (!closed) init.onWarning?.(`site key ${toHex(address.publicKey).slice(0, 16)}…: ${err.message}`)
+      if (!closed) init.onWarning?.(`site key ${toHex(address.publicKey).slice(0, 16)}…: ${systemErrorLine(err) ?? err.message}`)
     })
   }
 
@@ -354,11 +356,14 @@ async function openMirroredSite (dir: string, source: string, infoHash: string, 
   torrent.on('metadata', (m) => {
     if (refused) return
     accept(true)
-    void saveInfo(infoPath, m).catch((err: Error) => opts.onWarning?.(`cannot save ${infoPath}: ${err.message}`))
+    void saveInfo(infoPath, m).catch((err: unknown) => opts.onWarning?.(`cannot save ${infoPath} (${systemReason(err)}): the next run fetches it from peers again`))
     opts.onChange()
   })
   torrent.on('done', () => {
-    void (torrent.store as FsStore | undefined)?.createEmptyFiles().catch(() => {})
+    // No piece writes a zero-length file: made now, or the site's folder lacks them (named, with why, in one line).
+    void (torrent.store as FsStore | undefined)?.createEmptyFiles().catch((err: Error) => {
+      opts.onWarning?.(`${infoHash.slice(0, 8)}: cannot create its empty files: ${systemErrorLine(err) ?? err.message}`)
+    })
     opts.onChange()
   })
   if (opts.webSeeds !== undefined && opts.webSeeds.length > 0) new WebSeeds(torrent, { urls: opts.webSeeds, background: true })
@@ -397,8 +402,14 @@ async function removeKilledWrites (path: string): Promise<void> {
 /** Written whole or not at all: to `<path>.tmp-<pid>` (removeKilledWrites), then renamed (a crash leaves the old file or the new one). */
 async function writeAtomically (path: string, data: string | Uint8Array): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`
-  await writeFile(tmp, data)
-  await rename(tmp, path)
+  try {
+    await writeFile(tmp, data)
+    await rename(tmp, path)
+  } catch (err) {
+    // Named with this process's pid, it would stay until a mirror with another pid started (sweepLeftovers).
+    await rm(tmp, { force: true })
+    throw err
+  }
 }
 
 /** The info dictionary, written atomically (a crash leaves the old file or the new one). */

@@ -2,11 +2,12 @@
  * `peersite mirror` on bad input: one line naming the problem, a non-zero exit, and no mirror folder left behind;
  * `publish --web-seed` refuses a URL it cannot use the same way; a source's trackers that are not tracker URLs are
  * warned about as get and seed do; what a killed mirror left half written is removed by the next one; mirror.json
- * holds every key's versions, and a damaged one is said.
+ * holds every key's versions, and a damaged one is said; a file it cannot write is one warning naming it and why.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { startMirror, type MirroredSite } from '../../../cli/lib/mirror.js'
@@ -149,6 +150,24 @@ describe('peersite mirror: mirror.json', () => {
     expect(await mirrorOnce(dir, keys)).toEqual([])
   })
 
+  // A failed save was said in errno's words, naming mirror.json without its folder: "cannot save mirror.json: EISDIR:
+  // illegal operation on a directory, rename '…' -> '…'", and left mirror.json.tmp-<pid> behind.
+  it('one that cannot be saved is warned about in one line naming it and why', async () => {
+    const { dir, keys } = await keyedFolder(1)
+    const path = join(dir, 'mirror.json')
+    await mkdir(path)
+    const warnings: string[] = []
+    const mirror = await startMirror({ dir, sources: keys, trackers: ['ws://127.0.0.1:9'], onWarning: (m) => { if (!m.includes('127.0.0.1:9')) warnings.push(m) } })
+    try {
+      const line = `cannot save ${path} (it is a folder): the next run may not reopen the versions of site keys kept now`
+      await expect.poll(() => warnings, { timeout: 20_000, interval: 100 }).toContain(line)
+      expect(warnings.filter((m) => m !== line)).toEqual([`cannot read ${path} (it is a folder): read as empty, so each site key starts again from its newest version; folders of older versions stay in ${dir}`])
+    } finally {
+      await mirror.close()
+    }
+    expect((await readdir(dir)).filter((n) => n.startsWith('mirror.json.tmp-'))).toEqual([])
+  })
+
   // pointers.json's warnings went to stderr through warn, past the mirror's warning function (warningPrinter's dedupe).
   it('a damaged pointers.json is warned about through the mirror\'s warning function', async () => {
     const { dir, keys } = await keyedFolder(1)
@@ -169,6 +188,39 @@ describe('peersite mirror: mirror.json', () => {
     expect(await mirrorOnce(dir, keys)).toEqual([
       `${join(dir, 'mirror.json')} is damaged (not JSON): read as empty, so each site key starts again from its newest version; folders of older versions stay in ${dir}`
     ])
+  })
+})
+
+describe('peersite mirror: a finished site', () => {
+  // A failure to create a finished site's empty files was dropped in silence: the mirror's copy lacked them.
+  it('whose empty files cannot be created is warned about in one line naming the file and why', async () => {
+    const data = randomData(1000, 3)
+    const { metainfo } = await makeTorrent([{ path: 'index.html', data }, { path: 'empty', data: new Uint8Array(0) }])
+    // Its files from a web seed on this machine (no peers needed): the server sends index.html whole (200), which
+    // a web seed takes as well as a range.
+    const server = createServer((req, res) => {
+      if (req.url === '/site/index.html') res.end(data)
+      else res.writeHead(404).end()
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const port = (server.address() as { port: number }).port
+    const parent = await fresh()
+    const torrentPath = join(parent, 'site.torrent')
+    const urlList = `http://127.0.0.1:${port}/`
+    await writeFile(torrentPath, Buffer.concat([Buffer.from('d4:info'), metainfo.info, Buffer.from(`8:url-listl${urlList.length}:${urlList}ee`)]))
+    const dir = join(parent, 'mirror')
+    // A folder where the empty file goes: it cannot be created.
+    const empty = join(dir, metainfo.infoHash, 'files', 'empty')
+    await mkdir(join(empty, 'inside'), { recursive: true })
+    const warnings: string[] = []
+    const mirror = await startMirror({ dir, sources: [torrentPath], trackers: [], onWarning: (m) => warnings.push(m) })
+    try {
+      await expect.poll(() => warnings, { timeout: 20_000, interval: 100 }).toEqual([`${metainfo.infoHash.slice(0, 8)}: cannot create its empty files: open ${empty}: it is a folder`])
+      expect(mirror.sites()[0]!.state()).toBe('seeding')
+    } finally {
+      await mirror.close()
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 })
 
