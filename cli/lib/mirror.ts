@@ -359,13 +359,19 @@ async function openMirroredSite (dir: string, source: string, infoHash: string, 
     void saveInfo(infoPath, m).catch((err: unknown) => opts.onWarning?.(`cannot save ${infoPath} (${systemReason(err)}): the next run fetches it from peers again`))
     opts.onChange()
   })
-  torrent.on('done', () => {
-    // No piece writes a zero-length file: made now, or the site's folder lacks them (named, with why, in one line).
+  // No piece writes a zero-length file: they are made once the site is complete, or its folder lacks them (named,
+  // with why, in one line).
+  const makeEmptyFiles = (): void => {
     void (torrent.store as FsStore | undefined)?.createEmptyFiles().catch((err: Error) => {
       opts.onWarning?.(`${infoHash.slice(0, 8)}: cannot create its empty files: ${systemErrorLine(err) ?? err.message}`)
     })
+  }
+  torrent.on('done', () => {
+    makeEmptyFiles()
     opts.onChange()
   })
+  // Complete on disk already ('done' is not emitted then): a run killed before it made them, or one removed since.
+  if (torrent.done) makeEmptyFiles()
   if (opts.webSeeds !== undefined && opts.webSeeds.length > 0) new WebSeeds(torrent, { urls: opts.webSeeds, background: true })
   return {
     source,

@@ -224,6 +224,31 @@ describe('peersite mirror: a finished site', () => {
   })
 })
 
+describe('peersite mirror: a site complete on disk', () => {
+  // 'done' is not emitted for a site whose pieces are all on disk already: an empty file that an earlier run did not
+  // make (killed first) or that was removed since was never made again.
+  it('gets its empty files on start', async () => {
+    const data = randomData(1000, 4)
+    const { metainfo } = await makeTorrent([{ path: 'index.html', data }, { path: 'sub/empty', data: new Uint8Array(0) }])
+    const parent = await fresh()
+    const torrentPath = join(parent, 'site.torrent')
+    await writeFile(torrentPath, Buffer.concat([Buffer.from('d4:info'), metainfo.info, Buffer.from('e')]))
+    const dir = join(parent, 'mirror')
+    const files = join(dir, metainfo.infoHash, 'files')
+    await mkdir(files, { recursive: true })
+    await writeFile(join(files, 'index.html'), data)
+    const warnings: string[] = []
+    const mirror = await startMirror({ dir, sources: [torrentPath], trackers: [], onWarning: (m) => warnings.push(m) })
+    try {
+      expect(mirror.sites()[0]!.state()).toBe('seeding')
+      await expect.poll(async () => await stat(join(files, 'sub', 'empty')).then((s) => s.size, () => undefined), { timeout: 20_000, interval: 100 }).toBe(0)
+      expect(warnings).toEqual([])
+    } finally {
+      await mirror.close()
+    }
+  })
+})
+
 describe('peersite mirror: status lines', () => {
   // A key whose first record is not known yet is shown by its source as given, which was printed raw every few
   // seconds: an escape sequence in an argument (a list of sources read by a script) reached the terminal.
