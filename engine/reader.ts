@@ -19,8 +19,11 @@ export interface ReaderComponents {
   peers: () => Iterable<Peer>
   /** A reader is about to wait for piece `index` (its window ends at `last`): the web seeds' cue (engine/webseed.ts). */
   stalled?: (index: number, last: number, signal?: AbortSignal) => void
-  /** The store could not read piece `index`, which it was said to hold: no longer held, fetched again (Torrent.forgetPiece). */
-  lost: (index: number) => Promise<void>
+  /**
+   * The store could not read piece `index`, which it was said to hold (`err`): no longer held, fetched again
+   * (Torrent.forgetPiece); or rejects with `err` (a store that cannot delete: Node's, files the user's).
+   */
+  lost: (index: number, err: unknown) => Promise<void>
 }
 
 interface Waiter { resolve: () => void, reject: (err: Error) => void }
@@ -131,7 +134,7 @@ export class Reader {
           // A stored piece that cannot be read is missing: forgotten (no longer held nor served), fetched again from
           // peers, and this reader waits for it below like for any missing piece, rather than failing the request.
           if (signal?.aborted === true || !pieceLost(err)) throw err
-          await this.#c.lost(index)
+          await this.#c.lost(index, err)
         }
       }
       // Not here yet, or a piece the store refused that was dropped from memory before this reader came back to it

@@ -97,7 +97,8 @@ export class ServingSide {
         this.#host.uploaded(bytes)
       },
       warn: this.#host.warn,
-      lost: (index) => { void this.#host.torrent.forgetPiece(index) },
+      // Not with a store that cannot delete (Node's files: Torrent's reader says why): the failure is a warning.
+      ...(store.delete === undefined ? {} : { lost: (index: number) => { void this.#host.torrent.forgetPiece(index) } }),
       ...(typeof PEERSITE_BROWSER === 'undefined' && this.#host.spread !== undefined ? { spread: this.#host.spread } : {})
     })
   }

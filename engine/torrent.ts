@@ -215,7 +215,12 @@ export class Torrent extends Emitter<TorrentEvents> {
       downloader: () => this.#downloader,
       store: () => this.store,
       peers: () => this.#peerList.all,
-      lost: async (index) => { await this.forgetPiece(index) },
+      lost: async (index, err) => {
+        // Node's file store deletes nothing: its files are the user's (a seeder's folder, which the engine must not
+        // write) or a download's, and a piece it cannot read is an error, as before. Every browser store deletes.
+        if (typeof PEERSITE_BROWSER === 'undefined' && this.store?.delete === undefined) throw err
+        await this.forgetPiece(index)
+      },
       ...(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN ? {} : { stalled: (index, last, signal) => this.webSeeds?.stalled(index, last, signal) })
     })
     this.#spread = init.spread

@@ -44,7 +44,10 @@ export interface UploaderContext {
   readable?: (index: number) => Uint8Array | undefined
   onUploaded (peer: Peer, bytes: number): void
   warn (peer: Peer, err: Error): void
-  /** A piece held that the store could not read (engine/errors.ts pieceLost): the torrent forgets it and fetches it again. */
+  /**
+   * A piece held that the store could not read (engine/errors.ts pieceLost): the torrent forgets it and fetches it
+   * again. Absent for a store that cannot delete (Node's files): such a failure is a warning.
+   */
   lost?: (index: number) => void
   /** The publisher's seeder: hold back requests for pieces other peers can serve (engine/spread.ts). */
   readonly spread?: Spread<Peer>
@@ -135,7 +138,7 @@ export class Uploader {
             const piece = await reads[i]!
             blocks.push({ index: req.index, begin: req.begin, block: piece.subarray(req.begin, req.begin + req.length) })
           } catch (err) {
-            if (pieceLost(err) && this.#ctx.have.has(req.index)) this.#ctx.lost?.(req.index)
+            if (this.#ctx.lost !== undefined && pieceLost(err) && this.#ctx.have.has(req.index)) this.#ctx.lost(req.index)
             else this.#ctx.warn(peer, err as Error)
           }
         }

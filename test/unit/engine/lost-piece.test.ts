@@ -5,9 +5,13 @@
  * from a seeder. WebKit's IndexedDB does both: a read of a lost Blob throws NotFoundError, and a rewritten run can
  * hold another piece's bytes (README, "Browsers").
  */
+import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { fullBitfield } from '../../../engine/bitfield.js'
 import { StorageError } from '../../../engine/errors.js'
+import { FsStore } from '../../../engine/storage/fs.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
 import { concatBytes } from '../../../engine/util/bytes.js'
@@ -127,4 +131,55 @@ describe('a stored piece that cannot be read, or reads wrong', () => {
     connectTorrents(seed, other)
     expect(sameBytes(await reading, data)).toBe(true)
   })
+})
+
+describe('a piece a store that deletes nothing cannot read (Node: a seeder\'s folder, FsStore)', () => {
+  const folders: string[] = []
+  afterEach(async () => {
+    await Promise.all(torrents.splice(0).map(async (t) => await t.destroy()))
+    await Promise.all(folders.splice(0).map(async (f) => await rm(f, { recursive: true, force: true })))
+  })
+
+  /** A seeder of the files in a folder, as cli/lib/swarm.ts startSeeder makes one, whose file the user then cut short. */
+  async function cutSeeder (seedByte: number): Promise<{ seeder: Torrent, metainfo: Awaited<ReturnType<typeof makeTorrent>>['metainfo'], data: Uint8Array, path: string, cut: number }> {
+    const { metainfo, data } = await makeTorrent([{ path: 'index.html', data: randomData(5 * PIECE + 1000, seedByte) }], PIECE)
+    const root = await mkdtemp(join(tmpdir(), 'peersite-lost-'))
+    folders.push(root)
+    const path = join(root, 'index.html')
+    await writeFile(path, data)
+    const seeder = new Torrent({
+      createStore: (m) => new FsStore({ pieceLength: m.pieceLength, length: m.length, root, files: m.files, names: 'checked' })
+    }, { infoHash: metainfo.infoHash, metainfo, have: fullBitfield(metainfo.pieceCount) })
+    torrents.push(seeder)
+    const cut = BAD * PIECE
+    await truncate(path, cut)
+    return { seeder, metainfo, data, path, cut }
+  }
+
+  it('a peer asking for it: warned, still held, and the folder is not written (no copy fetched into it)', async () => {
+    const { seeder, metainfo, data, path, cut } = await cutSeeder(13)
+    // Another copy in the swarm, from which the seeder could fetch the piece again.
+    const other = await seederOf(metainfo, data)
+    const asker = new Torrent({ createStore: () => new MemoryStore({ pieceLength: metainfo.pieceLength, length: metainfo.length }) }, { infoHash: metainfo.infoHash, metainfo })
+    torrents.push(other, asker)
+    connectTorrents(other, seeder)
+    const warned = new Promise<Error>((resolve) => { seeder.once('warning', resolve) })
+    const reading = (async () => { for await (const _ of asker.read(BAD * PIECE, PIECE)) { /* drained */ } })()
+    reading.catch(() => {})
+    connectTorrents(seeder, asker)
+    const outcome = await Promise.race([warned, new Promise<'done'>((resolve) => { seeder.once('done', () => resolve('done')) })])
+    expect(outcome).not.toBe('done') // (before: done again, the piece fetched and written into the folder)
+    expect((outcome as Error).message).toContain('index.html is shorter than expected')
+    expect(seeder.have?.has(BAD)).toBe(true)
+    expect(seeder.done).toBe(true)
+    expect((await readFile(path)).length).toBe(cut)
+  })
+
+  it('a read through the torrent fails with the store\'s error, as before (it neither waits nor writes)', async () => {
+    const { seeder, path, cut } = await cutSeeder(14)
+    const read = async (): Promise<void> => { for await (const _ of seeder.read(BAD * PIECE, PIECE)) { /* drained */ } }
+    await expect(read()).rejects.toBeInstanceOf(StorageError)
+    expect(seeder.have?.has(BAD)).toBe(true)
+    expect((await readFile(path)).length).toBe(cut)
+  }, 20_000) // (before: it waited for ever for a copy from peers, of which there are none)
 })
