@@ -1,6 +1,6 @@
 /**
  * The loader's weight: everything a visitor downloads before the first byte of the site (index.html, peersite.js,
- * sw.js, peersite.json, site.torrent) is at most 34.41 KB gzipped, and the browser bundle holds only the engine core
+ * sw.js, peersite.json, site.torrent) is at most 34.42 KB gzipped, and the browser bundle holds only the engine core
  * and the lean WebSocket-tracker discovery: no bittorrent-tracker, simple-peer, webtorrent or Buffer polyfill.
  *
  * The budget was 40 KB (37.4 KB used) until the work on issues 9 and 10 added, measured per merge: the worker's own
@@ -159,7 +159,9 @@
  * 34,334 B, budget 34.345 KB.
  * A stored piece the store cannot read (WebKit's IndexedDB loses Blobs made of slices of stored Blobs) is forgotten and
  * fetched again instead of failing the visitor's request (engine/reader.ts, Torrent.forgetPiece going on when the
- * store's delete fails): peersite.js 23,200 -> 23,270 B (+70 B): 34,402 B, budget 34.41 KB.
+ * store's delete fails): peersite.js 23,200 -> 23,270 B (+70 B): 34,402 B, budget 34.41 KB. Browser-only after the
+ * review (Node's file store has no delete: an error there, as before): 23,274 B, sw.js 8,859 B: 34,407 B, budget
+ * 34.42 KB.
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -172,7 +174,7 @@ import { publishSite } from '../../cli/lib/publish.js'
 import { makeTempDir } from '../helpers/tmp.js'
 import { assertLoaderBuilt, loaderDir, repoRoot } from './harness.js'
 
-const BUDGET_BYTES = 34_410
+const BUDGET_BYTES = 34_420
 const FORBIDDEN = /node_modules\/(bittorrent-tracker|simple-peer|@thaunknown\/simple-peer|webtorrent|buffer|readable-stream|events|debug)\//
 
 const gz = (bytes: Uint8Array): number => gzipSync(bytes, { level: 9 }).length
@@ -222,7 +224,7 @@ describe('loader budget', () => {
     expect(main.get('loader/prefetch.ts') ?? 0).toBeLessThan(400)
   })
 
-  it('everything before the first site byte is at most 34.41 KB gzipped', async () => {
+  it('everything before the first site byte is at most 34.42 KB gzipped', async () => {
     assertLoaderBuilt()
     const tmp = await makeTempDir('peersite-budget-')
     try {
