@@ -239,20 +239,29 @@ export async function readPiece (piece: PieceData, offset: number, length: numbe
 
 /**
  * Finds the record of `infoHash` that holds piece `index` (its own record or a run's) in `store`, calling `done`
- * with its span, or undefined when there is none. A backward key cursor from the piece's own keys: the first record
- * at or before them usually holds it; a few more are looked at in case a piece was stored twice. `pieceLength`, if
- * known, bounds how far back a run holding the piece can start.
+ * with its span, or undefined when there is none (eachRecord: the first record at or before the piece's own keys
+ * usually holds it).
  */
 export function findRecord (store: IDBObjectStore, keyRange: typeof IDBKeyRange, infoHash: string, index: number, pieceLength: number | undefined, done: (span: RecordSpan | undefined) => void): void {
+  let found: RecordSpan | undefined
+  eachRecord(store, keyRange, infoHash, index, pieceLength, (span) => { found = span; return true }, () => done(found))
+}
+
+/**
+ * Calls `each` with the span of every record of `infoHash` in `store` that holds piece `index`, nearest first, until
+ * it returns true, then `done`. A backward key cursor from the piece's own keys, over FIND_STEPS keys at most: a
+ * piece may have been stored twice. `pieceLength`, if known, bounds how far back a run holding the piece can start.
+ */
+function eachRecord (store: IDBObjectStore, keyRange: typeof IDBKeyRange, infoHash: string, index: number, pieceLength: number | undefined, each: (span: RecordSpan) => boolean, done: () => void): void {
   const lowest = pieceLength === undefined ? 0 : Math.max(0, index - runPieces(pieceLength) + 1)
   const req = store.openKeyCursor(keyRange.bound([infoHash, lowest], [infoHash, index + 0.5, Number.POSITIVE_INFINITY]), 'prev')
   let steps = 0
   req.onsuccess = () => {
     const cursor = req.result
-    if (cursor === null) { done(undefined); return }
+    if (cursor === null) { done(); return }
     const span = recordSpan(cursor.key, infoHash)
-    if (span !== undefined && index < span.first + span.count) { done(span); return }
-    if (++steps >= FIND_STEPS) { done(undefined); return }
+    if (span !== undefined && index < span.first + span.count && each(span)) { done(); return }
+    if (++steps >= FIND_STEPS) { done(); return }
     cursor.continue()
   }
 }
@@ -678,21 +687,13 @@ export class IdbStore implements PieceStore {
       const found = await transact(db, [PIECES], 'readonly', (tx) => {
         const store = tx.objectStore(PIECES)
         const records: Array<{ span: RecordSpan, value: unknown }> = []
-        const lowest = Math.max(0, index - runPieces(this.pieceLength) + 1)
-        const req = store.openKeyCursor(this.#keyRange.bound([this.infoHash, lowest], [this.infoHash, index + 0.5, Number.POSITIVE_INFINITY]), 'prev')
-        let steps = 0
-        req.onsuccess = () => {
-          const cursor = req.result
-          if (cursor === null) return
-          const span = recordSpan(cursor.key, this.infoHash)
-          if (span !== undefined && index >= span.first && index < span.first + span.count) {
-            const record = { span, value: undefined as unknown }
-            records.push(record)
-            // A record of this piece alone is deleted unread.
-            if (span.count > 1 && span.pieceLength !== undefined) store.get(span.key).onsuccess = (event) => { record.value = (event.target as IDBRequest).result }
-          }
-          if (++steps < FIND_STEPS) cursor.continue()
-        }
+        eachRecord(store, this.#keyRange, this.infoHash, index, this.pieceLength, (span) => {
+          const record = { span, value: undefined as unknown }
+          records.push(record)
+          // A record of this piece alone is deleted unread.
+          if (span.count > 1 && span.pieceLength !== undefined) store.get(span.key).onsuccess = (event) => { record.value = (event.target as IDBRequest).result }
+          return false // every record that holds it (a piece stored twice)
+        }, () => {})
         return () => records
       })
       const rewrites: Array<{ key: IDBValidKey, pieceLength: number, keep: Array<{ index: number, data: Uint8Array }> }> = []
@@ -705,7 +706,7 @@ export class IdbStore implements PieceStore {
             const at = (i - span.first) * span.pieceLength
             const end = i === span.first + span.count - 1 ? total : Math.min(total, at + span.pieceLength)
             if (end <= at) continue
-            const data = value instanceof Uint8Array ? value.slice(at, end) : await readPiece(value.slice(at, end), 0, end - at).catch(() => undefined)
+            const data = await readPiece(value, at, end - at).catch(() => undefined)
             if (data !== undefined) keep.push({ index: i, data })
           }
         }
