@@ -70,9 +70,6 @@ export async function run ({ totalMb = Number(process.env.BENCH_HASH_MB ?? 1000)
   log(`bench/hash: preparing ${totalMb} MB under bench/.data/ ...`)
   const data = await ensureData(totalMb)
   const work = await mkdtemp(join(tmpdir(), 'peersite-bench-hash-'))
-  const loaderDir = join(work, 'loader')
-  await mkdir(loaderDir)
-  for (const f of ['index.html', '404.html', 'sw.js', 'peersite.js']) await writeFile(join(loaderDir, f), '')
   try {
     log('bench/hash: warming the page cache ...')
     await sh('cat "$@" > /dev/null', data.files)
@@ -85,7 +82,7 @@ export async function run ({ totalMb = Number(process.env.BENCH_HASH_MB ?? 1000)
     log('bench/hash: peersite publish --no-seed ...')
     let pieceLength = 0
     const pub = await best(2, async () => {
-      const result = await publishSite({ dir: data.dir, out: join(work, 'out'), trackers: [], loaderDir })
+      const result = await publishSite({ dir: data.dir, out: join(work, 'out'), trackers: [] }) // the built loader (dist/browser), as the CLI uses
       pieceLength = result.metainfo.pieceLength
       return result
     })

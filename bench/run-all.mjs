@@ -6,7 +6,7 @@
  *   BENCH_ONLY=raw-datachannel,other npm run bench     to run a subset (file names without .mjs)
  */
 import { fork } from 'node:child_process'
-import { readdir, writeFile } from 'node:fs/promises'
+import { readFile, readdir, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { assertInNetns, distBuilt, machine } from './lib/env.mjs'
@@ -21,6 +21,10 @@ const files = (await readdir(here))
   .filter((f) => f.endsWith('.mjs') && f !== self)
   .filter((f) => only.length === 0 || only.includes(f.replace(/\.mjs$/, '')))
   .sort((a, b) => (a === 'raw-datachannel.mjs' ? -1 : b === 'raw-datachannel.mjs' ? 1 : a.localeCompare(b)))
+// Only benchmarks: the diagnostic tools beside them (coverage, trace-visit, profile-throughput, store-cost, ...) export
+// no run() and do their work when imported, so they are told apart by their text, never imported here.
+const benchmarks = []
+for (const f of files) if (/^export async function run\b/m.test(await readFile(join(here, f), 'utf8'))) benchmarks.push(f)
 
 const m = machine()
 const started = new Date()
@@ -32,7 +36,7 @@ if (!distBuilt()) {
 
 const sections = []
 let failures = 0
-for (const file of files) {
+for (const file of benchmarks) {
   const t0 = performance.now()
   const outcome = await runInChild(join(here, file))
   if (outcome.type === 'skip') continue
