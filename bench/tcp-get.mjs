@@ -113,11 +113,13 @@ export async function run ({ log = (s) => process.stderr.write(s + '\n') } = {})
   const results = {}
   const reported = {}
   try {
-    const loaderDir = join(work, 'loader')
-    await mkdir(loaderDir)
-    for (const f of ['index.html', '404.html', 'sw.js', 'peersite.js']) await (await import('node:fs/promises')).writeFile(join(loaderDir, f), '')
     const out = join(work, `${basename(site.dir)}-peersite`)
-    const published = await publishSite({ dir: site.dir, out, trackers: [tracker.httpUrl], loaderDir })
+    // No BEP 47 pad files: aria2c 1.36 does not know them and would look for `.pad/N` files in the seeded folder
+    // (README "The BitTorrent network"); the transfer being measured is the same without them.
+    // What an aria2c seeder of a padded torrent, or one stopped midway, left in the reused site folder.
+    await rm(join(site.dir, '.pad'), { recursive: true, force: true })
+    await rm(`${site.dir}.aria2`, { force: true })
+    const published = await publishSite({ dir: site.dir, out, trackers: [tracker.httpUrl], padPolicy: 'none' })
     const torrentPath = join(out, 'site.torrent')
     const { metainfo } = published
     log(`bench/tcp-get: ${metainfo.pieceCount} pieces of ${metainfo.pieceLength / 1024} KiB`)
