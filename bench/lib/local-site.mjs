@@ -32,7 +32,7 @@ export async function startLocalSite (dir, opts = {}) {
   try {
     const tracker = await startTrackerServer({ host: opts.seed !== undefined ? '0.0.0.0' : '127.0.0.1', ...(opts.trackerIntervalMs !== undefined ? { intervalMs: opts.trackerIntervalMs } : {}) })
     closers.push(() => tracker.close())
-    const server = await startStaticServer({ root: out, host: '127.0.0.1' })
+    const server = await startStaticServer({ root: out, host: '127.0.0.1', ...(opts.onRequest !== undefined ? { onRequest: opts.onRequest } : {}) })
     closers.push(() => server.close())
     const t0 = performance.now()
     const trackerUrl = `ws://127.0.0.1:${tracker.port}`
