@@ -189,8 +189,8 @@ export async function run ({ runs = envNumber('BENCH_FCP_RUNS', 5), log = (s) =>
       steps,
       '',
       `Downloaded from the static host before the first site byte (cold, first round): **${fmt(bytes.gz / 1024, 1)} KiB gzipped** ` +
-        `(${fmt(bytes.raw / 1024, 1)} KiB raw: the files the static server sent whole, status 200, before the site's first byte reached the frame, each file gzipped at level 9 as test/e2e/budget.test.ts counts them against its budget, aim 30 KB); ` +
-        `(${bytes.earlyNames?.join(', ')}); then, until the site's first paint, ${fmt((bytes.late?.gz ?? 0) / 1024, 1)} KiB gzipped more (${bytes.lateNames?.length > 0 ? bytes.lateNames.join(', ') : 'nothing'}). ` +
+        `(${fmt(bytes.raw / 1024, 1)} KiB raw: the files the static server sent whole, status 200, before the site's first byte reached the frame, each file gzipped at level 9 as test/e2e/budget.test.ts counts them against its budget, aim 30 KB: ${bytes.earlyNames?.join(', ')}; the worker's revalidations of them, answered 304, carry no body); ` +
+        `then, until the site's first paint, ${fmt((bytes.late?.gz ?? 0) / 1024, 1)} KiB gzipped more (${bytes.lateNames?.length > 0 ? bytes.lateNames.join(', ') : 'nothing'}). ` +
         'Every site byte came from a Node seeder over WebRTC, verified. Aim: cold FCP at most 1.5 s; warm at most 1.2x plain HTTP (issue 14).' +
           (variants.length > 1 ? ' The baseline build (BENCH_FCP_BASELINE_DIST) is visited in the same rounds, alternating which goes first.' : '') +
           ` Load average (1 min) at each round: ${loads.map((l) => l.toFixed(1)).join(', ')}.`,
