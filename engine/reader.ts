@@ -31,9 +31,16 @@ interface Waiter { resolve: () => void, reject: (err: Error) => void }
 export class Reader {
   readonly #c: ReaderComponents
   readonly #waiters = new Map<number, Set<Waiter>>()
+  /** Set by rejectAll: the torrent is gone, and every read fails with it from then on. */
+  #ended: Error | undefined
+  /** Rejects with #ended: a read waiting for the metainfo waits for this too. */
+  readonly #end: Promise<never>
+  #endWith!: (err: Error) => void
 
   constructor (components: ReaderComponents) {
     this.#c = components
+    this.#end = new Promise<never>((_resolve, reject) => { this.#endWith = reject })
+    this.#end.catch(() => {}) // not an unhandled rejection when no read waits for the metainfo
   }
 
   /** Readers waiting for piece `index` may go on: it is verified (stored, or in memory: Downloader.readable). */
@@ -43,10 +50,21 @@ export class Reader {
     if (waiters !== undefined) for (const w of waiters) w.resolve()
   }
 
-  /** Every waiting reader fails with `err` (the torrent is going away). */
+  /**
+   * The torrent is going away: every read fails with `err`, those waiting now and those that go on or start later
+   * (a reader whose consumer takes its next chunk, a read of a piece held in the store, which is closed now).
+   */
   rejectAll (err: Error): void {
+    this.#ended = err
+    this.#endWith(err)
     for (const set of this.#waiters.values()) for (const w of set) w.reject(err)
     this.#waiters.clear()
+  }
+
+  /** Throws if reads must stop: the torrent's end (rejectAll), or `signal` aborted. */
+  #live (signal?: AbortSignal): void {
+    if (this.#ended !== undefined) throw this.#ended
+    if (signal?.aborted === true) throw new AbortError()
   }
 
   /** Resolves when piece `index` is verified: stored, or in memory (Downloader.readable). */
@@ -86,7 +104,9 @@ export class Reader {
    * pieces ahead of the new one).
    */
   async * read (offset: number, length: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-    const metainfo = await this.#c.ready(signal)
+    this.#live(signal)
+    const metainfo = await Promise.race([this.#c.ready(signal), this.#end])
+    this.#live(signal)
     if (offset < 0 || length < 0 || offset + length > metainfo.length) throw new RangeError('read beyond the torrent')
     const { first, last } = piecesForRange(metainfo, offset, length)
     if (first > last) return
@@ -101,7 +121,7 @@ export class Reader {
     signal?.addEventListener('abort', releaseWindow, { once: true })
     try {
       for (let index = first; index <= last; index++) {
-        if (signal?.aborted === true) throw new AbortError()
+        this.#live(signal)
         releaseWindow()
         releases.push(picker.addPriority(index, index, READ_PRIORITY_NOW))
         if (index < last) releases.push(picker.addPriority(index + 1, Math.min(last, index + ahead), READ_PRIORITY_AHEAD))
@@ -133,12 +153,16 @@ export class Reader {
         } catch (err) {
           // A stored piece that cannot be read is missing: forgotten (no longer held nor served), fetched again from
           // peers, and this reader waits for it below like for any missing piece, rather than failing the request.
-          if (signal?.aborted === true || !pieceLost(err)) throw err
+          // Unless the read was aborted or the torrent is gone (its store closed under the read).
+          this.#live(signal)
+          if (!pieceLost(err)) throw err
           await this.#c.lost(index, err)
         }
       }
       // Not here yet, or a piece the store refused that was dropped from memory before this reader came back to it
-      // (the picker fetches it again).
+      // (the picker fetches it again). Nothing wakes a waiter after the torrent's end or its signal's abort (the
+      // torrent may have ended, or the signal aborted, while the store was read or the piece forgotten).
+      this.#live(signal)
       this.#c.stalled?.(index, last, signal)
       await this.#waitForPiece(index, signal)
     }
