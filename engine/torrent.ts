@@ -663,7 +663,8 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.#verifiedBytes -= pieceLengthAt(metainfo, index)
     this.#done = false
     this.#side?.forget(index)
-    // A store that fails to delete it (the same broken store) still gets the new copy put over it.
+    // A store that fails to delete it (the same broken store) still gets the new copy put: IndexedDB's leaves no run
+    // holding the old copy that would shadow it (IdbStore.delete drops such a run whole when it cannot rewrite it).
     await this.store?.delete?.(index).catch(() => {})
     // Interested again in the peers that have it (as a seed we told them we were not), and ask them.
     for (const peer of this.#peerList.all) downloader.updateInterest(peer)

@@ -678,56 +678,75 @@ export class IdbStore implements PieceStore {
    * at most, RUN_BYTES, per record; one record but for a piece stored twice), and a second transaction removes those
    * records, if they are still there, and writes the pieces read. Writes wait meanwhile (#alone), so that no put
    * lands between the steps. A piece that cannot be read is left out: the engine finds it missing when it reads it.
+   *
+   * If that fails (a quota error rewriting the run, a run's record that cannot be read), the records holding the piece
+   * are deleted whole, their other pieces with them, in a transaction that reads and writes nothing: a run left
+   * holding the old copy would shadow the one the engine puts next (it is found first, or kept by a get of a
+   * neighbour), and the pieces lost with it are fetched again when read, like any the store cannot read.
    */
   async delete (index: number): Promise<void> {
     this.#check(undefined)
     this.#forget(index)
     const db = await this.#open()
-    await this.#alone(async () => {
-      const found = await transact(db, [PIECES], 'readonly', (tx) => {
-        const store = tx.objectStore(PIECES)
-        const records: Array<{ span: RecordSpan, value: unknown }> = []
-        eachRecord(store, this.#keyRange, this.infoHash, index, this.pieceLength, (span) => {
-          const record = { span, value: undefined as unknown }
-          records.push(record)
-          // A record of this piece alone is deleted unread.
-          if (span.count > 1 && span.pieceLength !== undefined) store.get(span.key).onsuccess = (event) => { record.value = (event.target as IDBRequest).result }
-          return false // every record that holds it (a piece stored twice)
-        }, () => {})
-        return () => records
+    try {
+      await this.#alone(async () => {
+        await this.#rewriteWithout(db, index).catch(async () => {
+          await transact(db, [PIECES], 'readwrite', (tx) => {
+            const store = tx.objectStore(PIECES)
+            eachRecord(store, this.#keyRange, this.infoHash, index, this.pieceLength, (span) => { store.delete(span.key); return false }, () => {})
+            return () => undefined
+          })
+        })
       })
-      const rewrites: Array<{ key: IDBValidKey, pieceLength: number, keep: Array<{ index: number, data: Uint8Array }> }> = []
-      for (const { span, value } of found) {
-        const keep: Array<{ index: number, data: Uint8Array }> = []
-        if (span.pieceLength !== undefined && (value instanceof Uint8Array || (typeof Blob !== 'undefined' && value instanceof Blob))) {
-          const total = sizeOf(value)
-          for (let i = span.first; i < span.first + span.count; i++) {
-            if (i === index) continue
-            const at = (i - span.first) * span.pieceLength
-            const end = i === span.first + span.count - 1 ? total : Math.min(total, at + span.pieceLength)
-            if (end <= at) continue
-            const data = await readPiece(value, at, end - at).catch(() => undefined)
-            if (data !== undefined) keep.push({ index: i, data })
-          }
-        }
-        rewrites.push({ key: span.key, pieceLength: span.pieceLength ?? this.pieceLength, keep })
-      }
-      if (rewrites.length === 0) return
-      await transact(db, [PIECES], 'readwrite', (tx) => {
-        const store = tx.objectStore(PIECES)
-        for (const { key, pieceLength, keep } of rewrites) {
-          // Gone meanwhile (a clear, or another tab): nothing to write back.
-          store.count(key).onsuccess = (event) => {
-            if ((event.target as IDBRequest<number>).result === 0) return
-            store.delete(key)
-            putRuns(store, this.infoHash, pieceLength, keep)
-          }
-        }
-        return () => undefined
-      })
+    } finally {
+      // A get that ran meanwhile may have kept the run as it was.
+      this.#forget(index)
+    }
+  }
+
+  /** Removes the records holding piece `index` and writes their other pieces back (see delete). */
+  async #rewriteWithout (db: IDBDatabase, index: number): Promise<void> {
+    const found = await transact(db, [PIECES], 'readonly', (tx) => {
+      const store = tx.objectStore(PIECES)
+      const records: Array<{ span: RecordSpan, value: unknown }> = []
+      eachRecord(store, this.#keyRange, this.infoHash, index, this.pieceLength, (span) => {
+        const record = { span, value: undefined as unknown }
+        records.push(record)
+        // A record of this piece alone is deleted unread.
+        if (span.count > 1 && span.pieceLength !== undefined) store.get(span.key).onsuccess = (event) => { record.value = (event.target as IDBRequest).result }
+        return false // every record that holds it (a piece stored twice)
+      }, () => {})
+      return () => records
     })
-    // A get that ran meanwhile may have kept the run as it was.
-    this.#forget(index)
+    const rewrites: Array<{ key: IDBValidKey, pieceLength: number, keep: Array<{ index: number, data: Uint8Array }> }> = []
+    for (const { span, value } of found) {
+      const keep: Array<{ index: number, data: Uint8Array }> = []
+      if (span.pieceLength !== undefined && (value instanceof Uint8Array || (typeof Blob !== 'undefined' && value instanceof Blob))) {
+        const total = sizeOf(value)
+        for (let i = span.first; i < span.first + span.count; i++) {
+          if (i === index) continue
+          const at = (i - span.first) * span.pieceLength
+          const end = i === span.first + span.count - 1 ? total : Math.min(total, at + span.pieceLength)
+          if (end <= at) continue
+          const data = await readPiece(value, at, end - at).catch(() => undefined)
+          if (data !== undefined) keep.push({ index: i, data })
+        }
+      }
+      rewrites.push({ key: span.key, pieceLength: span.pieceLength ?? this.pieceLength, keep })
+    }
+    if (rewrites.length === 0) return
+    await transact(db, [PIECES], 'readwrite', (tx) => {
+      const store = tx.objectStore(PIECES)
+      for (const { key, pieceLength, keep } of rewrites) {
+        // Gone meanwhile (a clear, or another tab): nothing to write back.
+        store.count(key).onsuccess = (event) => {
+          if ((event.target as IDBRequest<number>).result === 0) return
+          store.delete(key)
+          putRuns(store, this.infoHash, pieceLength, keep)
+        }
+      }
+      return () => undefined
+    })
   }
 
   /** Drops what gets kept of the records holding piece `index`, and keeps the gets in flight from keeping them. */

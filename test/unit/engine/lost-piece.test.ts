@@ -8,10 +8,12 @@
 import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { fullBitfield } from '../../../engine/bitfield.js'
+import { IDBFactory, IDBKeyRange, IDBObjectStore } from 'fake-indexeddb'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { Bitfield, fullBitfield } from '../../../engine/bitfield.js'
 import { StorageError } from '../../../engine/errors.js'
 import { FsStore } from '../../../engine/storage/fs.js'
+import { IdbStore } from '../../../engine/storage/idb.js'
 import { MemoryStore } from '../../../engine/storage/memory.js'
 import { Torrent } from '../../../engine/torrent.js'
 import { concatBytes } from '../../../engine/util/bytes.js'
@@ -130,6 +132,77 @@ describe('a stored piece that cannot be read, or reads wrong', () => {
     // Its request for BAD went unanswered (a request is not made again to a peer that left it so): from the seed.
     connectTorrents(seed, other)
     expect(sameBytes(await reading, data)).toBe(true)
+  })
+})
+
+describe('a bad piece of an IndexedDB run whose delete fails (engine/storage/idb.ts)', () => {
+  /** A file read through the worker's verified read from `visitor`: its bytes, and the pieces the worker refused. */
+  async function workerRead (visitor: Torrent): Promise<{ bytes: Uint8Array, rejected: number[] }> {
+    const metainfo = visitor.metainfo!
+    const torrentFile = concatBytes([new TextEncoder().encode('d4:info'), metainfo.info, new TextEncoder().encode('e')])
+    const table = await parsePieceTable(torrentFile, metainfo.infoHash, [{ path: 'index.html', length: metainfo.length }])
+    const engine = engineOf(visitor)
+    const body = await verifiedOpen({ table, engine })('index.html', 0, metainfo.length, new AbortController().signal)
+    const chunks: Uint8Array[] = []
+    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk)
+    return { bytes: concatBytes(chunks), rejected: engine.rejected }
+  }
+
+  it('the copy fetched again is the one read on the next visit, and the run\'s other pieces are fetched again', async () => {
+    const { metainfo, data } = await makeTorrent([{ path: 'index.html', data: randomData(5 * PIECE + 1000, 15) }], PIECE)
+    const seed = await seederOf(metainfo, data)
+    torrents.push(seed)
+    const factory = new IDBFactory()
+    const open = (): IdbStore => new IdbStore({
+      pieceLength: metainfo.pieceLength, length: metainfo.length, infoHash: metainfo.infoHash,
+      indexedDB: factory as unknown as globalThis.IDBFactory, keyRange: IDBKeyRange as unknown as typeof globalThis.IDBKeyRange
+    })
+    // A returning visitor's store: every piece, in runs of three (pieces of 16 KiB), the first piece of the first
+    // run altered (a script of the origin rewrote it).
+    const first = open()
+    await first.storedPieces()
+    await Promise.all(Array.from({ length: metainfo.pieceCount }, async (_, i) => {
+      const piece = pieceOf(metainfo, data, i)
+      if (i === 0) piece[5] = piece[5]! ^ 0xff
+      await first.put(i, piece)
+    }))
+    await first.close()
+    const visit = async (): Promise<{ visitor: Torrent, read: { bytes: Uint8Array, rejected: number[] } }> => {
+      const store = open()
+      const have = new Bitfield(metainfo.pieceCount)
+      for (const i of await store.storedPieces()) have.set(i)
+      const visitor = new Torrent({ createStore: () => store }, { infoHash: metainfo.infoHash, metainfo, have })
+      torrents.push(visitor)
+      connectTorrents(seed, visitor)
+      const read = await workerRead(visitor)
+      // Until what it fetched again is stored.
+      if (visitor.have?.complete !== true) await new Promise<void>((resolve) => { visitor.once('done', () => resolve()) })
+      await visitor.destroy()
+      return { visitor, read }
+    }
+
+    // The delete's rewrite of the run's other pieces fails (a quota error): its transaction is the only one that puts
+    // into the pieces store alone (a write of pieces touches the sites store too).
+    const realPut = IDBObjectStore.prototype.put // eslint-disable-line @typescript-eslint/unbound-method
+    const put = vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+      if (this.transaction.objectStoreNames.length === 1) throw new DOMException('simulated quota', 'QuotaExceededError')
+      return realPut.apply(this, args)
+    })
+    let one
+    try {
+      one = await visit()
+    } finally {
+      put.mockRestore()
+    }
+    expect(sameBytes(one.read.bytes, data)).toBe(true)
+    expect(one.read.rejected).toEqual([0])
+    // The next visit reads the new copy (before: the altered one again, found in the run before the new record).
+    const two = await visit()
+    expect(sameBytes(two.read.bytes, data)).toBe(true)
+    expect(two.read.rejected).toEqual([])
+    const again = open()
+    expect(await again.storedPieces()).toEqual(Array.from({ length: metainfo.pieceCount }, (_, i) => i))
+    await again.close()
   })
 })
 
