@@ -10,6 +10,8 @@ import { pieceLengthAt, piecesForRange, type Metainfo } from './metainfo/index.j
 import type { PieceStore } from './storage/index.js'
 import type { Peer } from './wire/peer.js'
 
+declare const PEERSITE_BROWSER: boolean | undefined
+
 export interface ReaderComponents {
   /** Resolves once the metainfo is known. */
   ready: (signal?: AbortSignal) => Promise<Metainfo>
@@ -33,14 +35,19 @@ export class Reader {
   readonly #waiters = new Map<number, Set<Waiter>>()
   /** Set by rejectAll: the torrent is gone, and every read fails with it from then on. */
   #ended: Error | undefined
-  /** Rejects with #ended: a read waiting for the metainfo waits for this too. */
-  readonly #end: Promise<never>
-  #endWith!: (err: Error) => void
+  /**
+   * Rejects with #ended: a read waiting for the metainfo waits for this too. Node only: a browser reads once the
+   * metainfo is known (loader/engine-host.ts), and its bundles leave this out.
+   */
+  #end: Promise<never> | undefined
+  #endWith: ((err: Error) => void) | undefined
 
   constructor (components: ReaderComponents) {
     this.#c = components
-    this.#end = new Promise<never>((_resolve, reject) => { this.#endWith = reject })
-    this.#end.catch(() => {}) // not an unhandled rejection when no read waits for the metainfo
+    if (typeof PEERSITE_BROWSER === 'undefined') {
+      this.#end = new Promise<never>((_resolve, reject) => { this.#endWith = reject })
+      this.#end.catch(() => {}) // not an unhandled rejection when no read waits for the metainfo
+    }
   }
 
   /** Readers waiting for piece `index` may go on: it is verified (stored, or in memory: Downloader.readable). */
@@ -56,7 +63,7 @@ export class Reader {
    */
   rejectAll (err: Error): void {
     this.#ended = err
-    this.#endWith(err)
+    if (typeof PEERSITE_BROWSER === 'undefined') this.#endWith!(err)
     for (const set of this.#waiters.values()) for (const w of set) w.reject(err)
     this.#waiters.clear()
   }
@@ -105,7 +112,8 @@ export class Reader {
    */
   async * read (offset: number, length: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
     this.#live(signal)
-    const metainfo = await Promise.race([this.#c.ready(signal), this.#end])
+    const ready = this.#c.ready(signal)
+    const metainfo = await (typeof PEERSITE_BROWSER === 'undefined' ? Promise.race([ready, this.#end!]) : ready)
     this.#live(signal)
     if (offset < 0 || length < 0 || offset + length > metainfo.length) throw new RangeError('read beyond the torrent')
     const { first, last } = piecesForRange(metainfo, offset, length)
