@@ -111,7 +111,6 @@ export class Reader {
    * pieces ahead of the new one).
    */
   async * read (offset: number, length: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-    this.#live(signal)
     const ready = this.#c.ready(signal)
     const metainfo = await (typeof PEERSITE_BROWSER === 'undefined' ? Promise.race([ready, this.#end!]) : ready)
     this.#live(signal)
