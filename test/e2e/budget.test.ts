@@ -1,6 +1,6 @@
 /**
  * The loader's weight: everything a visitor downloads before the first byte of the site (index.html, peersite.js,
- * sw.js, peersite.json, site.torrent) is at most 34.42 KB gzipped, and the browser bundle holds only the engine core
+ * sw.js, peersite.json, site.torrent) is at most 34.445 KB gzipped, and the browser bundle holds only the engine core
  * and the lean WebSocket-tracker discovery: no bittorrent-tracker, simple-peer, webtorrent or Buffer polyfill.
  *
  * The budget was 40 KB (37.4 KB used) until the work on issues 9 and 10 added, measured per merge: the worker's own
@@ -162,6 +162,9 @@
  * store's delete fails): peersite.js 23,200 -> 23,270 B (+70 B): 34,402 B, budget 34.41 KB. Browser-only after the
  * review (Node's file store has no delete: an error there, as before): 23,274 B, sw.js 8,859 B: 34,407 B, budget
  * 34.42 KB.
+ * Reads after Torrent.destroy fail at once with the destroy's error (engine/reader.ts: a reader that moved on to a
+ * missing piece waited for ever): peersite.js 23,274 -> 23,299 B (+25 B): 34,432 B, budget 34.445 KB (raised by the
+ * 25 B, the same room for sw.js's swing).
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -174,7 +177,7 @@ import { publishSite } from '../../cli/lib/publish.js'
 import { makeTempDir } from '../helpers/tmp.js'
 import { assertLoaderBuilt, loaderDir, repoRoot } from './harness.js'
 
-const BUDGET_BYTES = 34_420
+const BUDGET_BYTES = 34_445
 const FORBIDDEN = /node_modules\/(bittorrent-tracker|simple-peer|@thaunknown\/simple-peer|webtorrent|buffer|readable-stream|events|debug)\//
 
 const gz = (bytes: Uint8Array): number => gzipSync(bytes, { level: 9 }).length
@@ -224,7 +227,7 @@ describe('loader budget', () => {
     expect(main.get('loader/prefetch.ts') ?? 0).toBeLessThan(400)
   })
 
-  it('everything before the first site byte is at most 34.42 KB gzipped', async () => {
+  it('everything before the first site byte is at most 34.445 KB gzipped', async () => {
     assertLoaderBuilt()
     const tmp = await makeTempDir('peersite-budget-')
     try {
