@@ -13,8 +13,8 @@
  * visitors of it too), and when a peer shows a newer one it mirrors that version as well, keeping the last
  * `keep` versions (older ones are closed and their files removed).
  */
-import { readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises'
-import { basename, join, resolve } from 'node:path'
+import { readFile, rm, rmdir } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
 import { Bitfield } from '../../engine/bitfield.js'
 import { ArgumentError, StorageError } from '../../engine/errors.js'
 import { parseInfoDictionary, type Metainfo } from '../../engine/metainfo/index.js'
@@ -34,7 +34,7 @@ import { fsStoreOrRefusal, swarmParts, type SwarmOptions } from './swarm.js'
 import { isNetworkTracker, joinTrackers } from './trackers.js'
 import { describeSystemError, errnoCode, systemErrorLine, systemReason } from './system-errors.js'
 import { MIRROR_KEEP_VERSIONS } from '../../engine/constants.js'
-import { makeFolders, sweepLeftovers } from './paths.js'
+import { makeFolders, removeKilledWrites, writeAtomically } from './paths.js'
 
 export { MIRROR_KEEP_VERSIONS }
 const INDEX_FILE = 'mirror.json'
@@ -394,28 +394,6 @@ async function removeIfEmpty (folder: string): Promise<void> {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return
   }
   await rm(folder, { recursive: true, force: true })
-}
-
-/**
- * The `<path>.tmp-<pid>` files of writeAtomically that a mirror killed between its write and its rename left behind:
- * removed when their process is gone (sweepLeftovers, which never removes a running process's: another mirror on
- * the same folder may be writing it now).
- */
-async function removeKilledWrites (path: string): Promise<void> {
-  await sweepLeftovers(path, `${basename(path)}.tmp-`, /^(?<pid>\d+)$/, false)
-}
-
-/** Written whole or not at all: to `<path>.tmp-<pid>` (removeKilledWrites), then renamed (a crash leaves the old file or the new one). */
-async function writeAtomically (path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`
-  try {
-    await writeFile(tmp, data)
-    await rename(tmp, path)
-  } catch (err) {
-    // Named with this process's pid, it would stay until a mirror with another pid started (sweepLeftovers).
-    await rm(tmp, { force: true })
-    throw err
-  }
 }
 
 /** The info dictionary, written atomically (a crash leaves the old file or the new one). */

@@ -1,7 +1,10 @@
-/** Path helpers for output folders that may not exist yet. */
-import { randomBytes } from 'node:crypto'
+/**
+ * Path helpers for output folders that may not exist yet, and for the small files a run writes whole
+ * (writeAtomically) and the next run sweeps up after a killed one (sweepLeftovers, removeKilledWrites).
+ */
+import { randomBytes, randomUUID } from 'node:crypto'
 import { existsSync, renameSync } from 'node:fs'
-import { lstat, mkdir, readdir, realpath, rename, rm, rmdir, stat } from 'node:fs/promises'
+import { lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { UsageError } from '../../engine/errors.js'
 import { interruptedBy, mayHaveMade, removeNow, stagingLeftovers, undoOnSignal } from './signals.js'
@@ -233,4 +236,40 @@ export async function makeFolders (path: string, mode?: number): Promise<void> {
     if (code === 'ENOENT') throw new UsageError(`cannot create ${path}: the file system of ${parent} does not allow new folders`)
     throw err
   }
+}
+
+/**
+ * Writes `data` to `path` whole or not at all: into a temporary file beside it named with this process's pid
+ * (`<path>.<pid>.<uuid>.tmp`: the uuid keeps two writes of one process apart), flushed to the disk, then renamed over
+ * `path`, so that a crash leaves the old file or the new one, never half of one. `mode` is the new file's (before
+ * the umask): 0o600 for private state. A failed write removes its temporary file (named with this process's pid, no
+ * later run's sweep would); one a killed process left is removed by removeKilledWrites.
+ */
+export async function writeAtomically (path: string, data: string | Uint8Array, mode = 0o666): Promise<void> {
+  const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`
+  const handle = await open(tmp, 'wx', mode) // fails if the name is taken: then there is no file of ours to remove
+  try {
+    try {
+      await handle.writeFile(data)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await rename(tmp, path)
+  } catch (err) {
+    await rm(tmp, { force: true })
+    throw err
+  }
+}
+
+/**
+ * The temporary files of writeAtomically that a process killed between its write and its rename left beside `path`,
+ * removed once their process is gone: `<path>.<pid>.<uuid>.tmp`, and `<path>.tmp-<pid>` as mirror named them before
+ * (an older version's may still be there). sweepLeftovers never removes a running process's (another get, seed or
+ * mirror on the same folder may be writing it now), nor one named with this process's own pid.
+ */
+export async function removeKilledWrites (path: string): Promise<void> {
+  const name = basename(path)
+  await sweepLeftovers(path, `${name}.`, /^(?<pid>\d+)\.[0-9a-f-]{36}\.tmp$/, false)
+  await sweepLeftovers(path, `${name}.tmp-`, /^(?<pid>\d+)$/, false)
 }

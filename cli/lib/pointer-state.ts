@@ -6,25 +6,25 @@
  *
  *   { "version": 1, "keys": { "<public key hex>[:<salt hex>]": { "seq": 123, "forked": true?, "record": { k, salt?, seq, v, sig }? } } }
  *
- * Written atomically (a temporary file in the same folder, fsync, rename), so a crash leaves the old file or the
- * new one, never half of one. Two processes writing at once: the last rename wins and the other's update is lost,
- * which only lowers the bar for a rollback back to what the survivor knew (the seq then grows again on the next
- * record seen). Within one process, saves to one file run one at a time (each reads, changes and writes the file
- * in its turn), so overlapping saves of different keys, or of one key, all land. A damaged file (not JSON, or not
- * this format: a later peersite's, say) is read as empty rather than stopping the CLI, after it is renamed aside to
- * `pointers.json.corrupt-<time>` (nothing in it is lost; being moved, it is reported once) with one warning. The
- * temporary files of a process killed between its write and its rename (`pointers.json.<pid>.<uuid>.tmp`) are
- * removed when the file is first read, once their process is gone (sweepLeftovers: never a running process's).
+ * Written atomically (writeAtomically: a temporary file in the same folder, fsync, rename), 0o600 in a 0o700 folder
+ * (private state), so a crash leaves the old file or the new one, never half of one. Two processes writing at once:
+ * the last rename wins and the other's update is lost, which only lowers the bar for a rollback back to what the
+ * survivor knew (the seq then grows again on the next record seen). Within one process, saves to one file run one at
+ * a time (each reads, changes and writes the file in its turn), so overlapping saves of different keys, or of one
+ * key, all land. A damaged file (not JSON, or not this format: a later peersite's, say) is read as empty rather than
+ * stopping the CLI, after it is renamed aside to `pointers.json.corrupt-<time>` (nothing in it is lost; being moved,
+ * it is reported once) with one warning. The temporary files of a process killed between its write and its rename
+ * (`pointers.json.<pid>.<uuid>.tmp`) are removed when the file is first read, once their process is gone
+ * (removeKilledWrites: never a running process's).
  */
-import { randomUUID } from 'node:crypto'
-import { open, readFile, rename, rm } from 'node:fs/promises'
+import { readFile, rename } from 'node:fs/promises'
 import { homedir } from 'node:os'
-import { basename, join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { nodeVerifier } from '../../engine/pointer/node.js'
 import { pointerFromJson, pointerToJson, verifyPointer, type PointerKnown, type PointerRecordJson } from '../../engine/pointer/index.js'
 import { fromHex } from '../../engine/util/bytes.js'
 import { warn } from './format.js'
-import { makeFolders, sweepLeftovers } from './paths.js'
+import { makeFolders, removeKilledWrites, writeAtomically } from './paths.js'
 import { systemReason } from './system-errors.js'
 
 export const STATE_FILE = 'pointers.json'
@@ -120,7 +120,9 @@ export class PointerStateFile {
       ...(known.forked === true ? { forked: true as const } : {}),
       ...(known.record !== undefined && known.forked !== true ? { record: pointerToJson(known.record) } : {})
     }
-    await writeAtomically(this.path, JSON.stringify(state, null, 2) + '\n')
+    // Private state: the file only its owner reads, in a folder only its owner lists.
+    await makeFolders(dirname(this.path), 0o700)
+    await writeAtomically(this.path, JSON.stringify(state, null, 2) + '\n', 0o600)
   }
 
   async #read (): Promise<StateFile> {
@@ -162,34 +164,5 @@ export class PointerStateFile {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.#onWarning(`${this.path} is damaged (${why}) and cannot be moved aside: read as empty`)
     }
     return { version: 1, keys: {} }
-  }
-}
-
-/**
- * The temporary files of writeAtomically that a process killed between its write and its rename left beside `path`:
- * removed when their process is gone. sweepLeftovers never removes a running process's (another get, seed or mirror
- * on the same folder may be writing it now), nor one named with this process's own pid.
- */
-async function removeKilledWrites (path: string): Promise<void> {
-  await sweepLeftovers(path, `${basename(path)}.`, /^(?<pid>\d+)\.[0-9a-f-]{36}\.tmp$/, false)
-}
-
-/** Written whole or not at all: to `<path>.<pid>.<uuid>.tmp` (removeKilledWrites), then renamed. */
-async function writeAtomically (path: string, text: string): Promise<void> {
-  const dir = join(path, '..')
-  await makeFolders(dir, 0o700)
-  const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`
-  const handle = await open(tmp, 'wx', 0o600) // fails if the name is taken: then there is no file of ours to remove
-  try {
-    try {
-      await handle.writeFile(text)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await rename(tmp, path)
-  } catch (err) {
-    await rm(tmp, { force: true })
-    throw err
   }
 }

@@ -88,8 +88,9 @@ describe('peersite mirror: the trackers a source lists', () => {
 
 describe('peersite mirror: files a killed run left', () => {
   // A mirror killed between writing info.tmp-<pid> (or mirror.json.tmp-<pid>, pointers.json.<pid>.<uuid>.tmp) and
-  // renaming it left the file for ever.
-  it('removes a gone process\'s info.tmp-<pid>, mirror.json.tmp-<pid> and pointers.json.<pid>.<uuid>.tmp on start, never a running one\'s', async () => {
+  // renaming it left the file for ever. Its files are now all <name>.<pid>.<uuid>.tmp; an older version's names are
+  // still swept.
+  it('removes a gone process\'s info, mirror.json and pointers.json temporary files on start, of either name, never a running one\'s', async () => {
     const hash = '0123456789abcdef0123456789abcdef01234567'
     const dir = join(await fresh(), 'mirror')
     const site = join(dir, hash)
@@ -98,17 +99,22 @@ describe('peersite mirror: files a killed run left', () => {
     // Another mirror's process, started before its files were written: they are its own.
     const running = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' })
     await new Promise((resolve) => running.once('spawn', resolve))
+    const names = (pid: number): { info: string[], index: string[], pointers: string[] } => ({
+      info: [`info.tmp-${pid}`, `info.${pid}.${randomUUID()}.tmp`],
+      index: [`mirror.json.tmp-${pid}`, `mirror.json.${pid}.${randomUUID()}.tmp`],
+      pointers: [`pointers.json.${pid}.${randomUUID()}.tmp`]
+    })
     try {
-      for (const pid of [gone, running.pid!]) {
-        await writeFile(join(site, `info.tmp-${pid}`), 'half an info dictionary')
-        await writeFile(join(dir, `mirror.json.tmp-${pid}`), '{"version":1,')
-        await writeFile(join(dir, `pointers.json.${pid}.${randomUUID()}.tmp`), '{"version":1,')
+      const kept = names(running.pid!)
+      for (const { info, index, pointers } of [names(gone), kept]) {
+        for (const name of info) await writeFile(join(site, name), 'half an info dictionary')
+        for (const name of [...index, ...pointers]) await writeFile(join(dir, name), '{"version":1,')
       }
       const mirror = await startMirror({ dir, sources: [hash], trackers: [] })
       await mirror.close()
-      expect(await readdir(site)).toEqual([`info.tmp-${running.pid!}`])
-      expect((await readdir(dir)).filter((n) => n.startsWith('mirror.json'))).toEqual([`mirror.json.tmp-${running.pid!}`])
-      expect((await readdir(dir)).filter((n) => n.startsWith('pointers.json'))).toEqual([expect.stringMatching(new RegExp(`^pointers\\.json\\.${running.pid!}\\.`))])
+      expect((await readdir(site)).sort()).toEqual([...kept.info].sort())
+      expect((await readdir(dir)).filter((n) => n.startsWith('mirror.json')).sort()).toEqual([...kept.index].sort())
+      expect((await readdir(dir)).filter((n) => n.startsWith('pointers.json'))).toEqual(kept.pointers)
     } finally {
       running.kill()
     }
@@ -151,7 +157,7 @@ describe('peersite mirror: mirror.json', () => {
   })
 
   // A failed save was said in errno's words, naming mirror.json without its folder: "cannot save mirror.json: EISDIR:
-  // illegal operation on a directory, rename '…' -> '…'", and left mirror.json.tmp-<pid> behind.
+  // illegal operation on a directory, rename '…' -> '…'", and left its temporary file (mirror.json.tmp-<pid>) behind.
   it('one that cannot be saved is warned about in one line naming it and why', async () => {
     const { dir, keys } = await keyedFolder(1)
     const path = join(dir, 'mirror.json')
@@ -165,7 +171,7 @@ describe('peersite mirror: mirror.json', () => {
     } finally {
       await mirror.close()
     }
-    expect((await readdir(dir)).filter((n) => n.startsWith('mirror.json.tmp-'))).toEqual([])
+    expect((await readdir(dir)).filter((n) => n.startsWith('mirror.json.'))).toEqual([])
   })
 
   // pointers.json's warnings went to stderr through warn, past the mirror's warning function (warningPrinter's dedupe).
