@@ -23,7 +23,7 @@ import * as publish from './commands/publish.js'
 import * as seed from './commands/seed.js'
 import * as serve from './commands/serve.js'
 import * as tracker from './commands/tracker.js'
-import { terminalLine } from './lib/format.js'
+import { printError } from './lib/format.js'
 import { packageInfo } from './lib/package.js'
 import { commandOf } from './lib/short-run.js'
 import { signalExitCode } from './lib/signals.js'
@@ -184,7 +184,7 @@ async function argumentNotUtf8 (args: readonly string[]): Promise<string | undef
 export async function main (args: string[]): Promise<number> {
   const notUtf8 = await argumentNotUtf8(args)
   if (notUtf8 !== undefined) {
-    process.stderr.write(`peersite: error: ${terminalLine(notUtf8)}\n`)
+    printError(notUtf8)
     return 2
   }
   const words = joinNegativeValues(args)
@@ -219,11 +219,11 @@ export async function main (args: string[]): Promise<number> {
     if (err instanceof CommandLineError) {
       // A suggestion is the help this line needs; otherwise, where to look.
       const hint = err.message.includes('(did you mean ') ? '' : ' (see peersite --help)'
-      process.stderr.write(`peersite: error: ${terminalLine(err)}${hint}\n`)
+      printError(`${err.message}${hint}`)
       return 2
     }
     if (process.env.PEERSITE_DEBUG === '1' && !(err instanceof PeersiteError)) console.error(err)
-    process.stderr.write(`peersite: error: ${terminalLine(systemErrorLine(err) ?? err)}\n`)
+    printError(systemErrorLine(err) ?? err)
     return exitCodeOf(err)
   }
 }
@@ -255,7 +255,7 @@ if (isMainModule()) {
     // Seeder and tracker sockets are closed by now; exiting explicitly also ends native WebRTC threads.
     process.exit(code)
   }, (err: unknown) => {
-    process.stderr.write(`peersite: error: ${terminalLine(err)}\n`)
+    printError(err)
     process.exit(1)
   })
 }

@@ -38,6 +38,14 @@ export function terminalLine (text: unknown): string {
   return message.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
 }
 
+/**
+ * The error line on stderr, `peersite: error: <one line>`, that ends a command (cli/main.ts: never a stack trace),
+ * for anything thrown or any text.
+ */
+export function printError (text: unknown): void {
+  process.stderr.write(`peersite: error: ${terminalLine(text)}\n`)
+}
+
 /** How every warning reads: `peersite: warning: <one line>`. */
 export function warningLine (message: string): string {
   return `peersite: warning: ${terminalLine(message)}`

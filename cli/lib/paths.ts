@@ -7,6 +7,7 @@ import { existsSync, renameSync } from 'node:fs'
 import { lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { UsageError } from '../../engine/errors.js'
+import { printError } from './format.js'
 import { interruptedBy, mayHaveMade, removeNow, stagingLeftovers, undoOnSignal } from './signals.js'
 
 /** realpath of `path`, or of its nearest existing ancestor with the rest appended (for folders about to be created). */
@@ -205,7 +206,7 @@ export function undoReplaceOnSignal (out: string, current: () => OutputReplaceme
   return undoOnSignal((signal) => {
     const replacement = current()
     if (replacement === undefined) return
-    if (replacement.undoNow() === 'earlier') process.stderr.write(`peersite: error: ${interruptedBy(signal)}; nothing was written to ${out}\n`)
+    if (replacement.undoNow() === 'earlier') printError(`${interruptedBy(signal)}; nothing was written to ${out}`)
   })
 }
 

@@ -11,7 +11,7 @@ import { readdir } from 'node:fs/promises'
 import { constants } from 'node:os'
 import { dirname } from 'node:path'
 import { InterruptedError } from '../../engine/errors.js'
-import { terminalLine } from './format.js'
+import { printError } from './format.js'
 
 /** 128 + the signal's number: 130 for SIGINT, 143 for SIGTERM. */
 export function signalExitCode (signal: string): number {
@@ -149,7 +149,7 @@ export function undoOnSignal (undo: (signal: NodeJS.Signals) => void): () => voi
       undo(signal)
     } catch (err) {
       // One line, not an uncaught exception from the signal handler.
-      process.stderr.write(`peersite: error: ${terminalLine(err)}\n`)
+      printError(err)
     }
     process.exit(signalExitCode(signal))
   }

@@ -1,6 +1,6 @@
 /** Text from elsewhere on the terminal (cli/lib/format.ts terminalLine). */
-import { describe, expect, it } from 'vitest'
-import { terminalLine, warningLine } from '../../../cli/lib/format.js'
+import { describe, expect, it, vi } from 'vitest'
+import { printError, terminalLine, warningLine } from '../../../cli/lib/format.js'
 
 describe('terminalLine', () => {
   // A newline was shown as a space and a tab as \x09: "a\nb.txt" could not be told from "a b.txt".
@@ -16,5 +16,26 @@ describe('terminalLine', () => {
   it('leaves other text as it is', () => {
     expect(terminalLine('café · 日本 \\x41')).toBe('café · 日本 \\x41')
     expect(terminalLine(42)).toBe('42')
+  })
+})
+
+describe('printError', () => {
+  // cli/main.ts, signals.ts and paths.ts each wrote the line themselves; paths.ts's "interrupted; nothing was written
+  // to <out>" passed the folder's name to the terminal as it was.
+  it('writes one line, `peersite: error: <text>`, to stderr, with the text\'s control characters as \\xNN', () => {
+    const written: string[] = []
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => { written.push(String(chunk)); return true })
+    try {
+      printError(new Error('cannot open "x\ny"'))
+      printError('interrupted; nothing was written to /tmp/out\x1b]0;title\x07')
+      printError(42)
+    } finally {
+      write.mockRestore()
+    }
+    expect(written).toEqual([
+      'peersite: error: cannot open "x\\x0ay"\n',
+      'peersite: error: interrupted; nothing was written to /tmp/out\\x1b]0;title\\x07\n',
+      'peersite: error: 42\n'
+    ])
   })
 })
