@@ -32,7 +32,7 @@ import { checkAddressTrackers, parseSiteAddress, resolvePointer, startPointerSee
 import { PointerStateFile } from './pointer-state.js'
 import { fsStoreOrRefusal, swarmParts, type SwarmOptions } from './swarm.js'
 import { isNetworkTracker, joinTrackers } from './trackers.js'
-import { describeSystemError, errnoCode, systemErrorLine, systemReason } from './system-errors.js'
+import { describeSystemError, errnoCode, errorInWords, systemReason } from './system-errors.js'
 import { MIRROR_KEEP_VERSIONS } from '../../engine/constants.js'
 import { makeFolders, removeKilledWrites, writeAtomically } from './paths.js'
 
@@ -244,14 +244,14 @@ export async function startMirror (init: MirrorInit): Promise<Mirror> {
         onNewer: (newer, peer) => {
           if (peer === undefined) return // our own record, announced just now
           void state.saveOrWarn(id, { seq: newer.seq, record: newer })
-          follow(newer).catch((err: Error) => init.onWarning?.(`cannot mirror version ${newer.seq} (${newer.infoHash}): ${systemErrorLine(err) ?? err.message}`))
+          follow(newer).catch((err: Error) => init.onWarning?.(`cannot mirror version ${newer.seq} (${newer.infoHash}): ${errorInWords(err)}`))
         }
       })
       const at = group.sites.indexOf(pending)
       if (at >= 0) group.sites.splice(at, 1)
       await follow(record)
     })().catch((err: Error) => {
-      if (!closed) init.onWarning?.(`site key ${toHex(address.publicKey).slice(0, 16)}…: ${systemErrorLine(err) ?? err.message}`)
+      if (!closed) init.onWarning?.(`site key ${toHex(address.publicKey).slice(0, 16)}…: ${errorInWords(err)}`)
     })
   }
 
@@ -352,7 +352,9 @@ async function openMirroredSite (dir: string, source: string, infoHash: string, 
     ...(pex !== undefined ? { pex } : {}),
     ...(opts.pointer !== undefined ? { pointer: opts.pointer } : {})
   })
-  torrent.on('warning', (err) => opts.onWarning?.(`${infoHash.slice(0, 8)}: ${err.message}`))
+  // The engine's errors as they come, a file it cannot store or read said as every other file error here (the file
+  // and why: errorInWords), not in errno's words.
+  torrent.on('warning', (err) => opts.onWarning?.(`${infoHash.slice(0, 8)}: ${errorInWords(err)}`))
   torrent.on('metadata', (m) => {
     if (refused) return
     accept(true)
@@ -363,7 +365,7 @@ async function openMirroredSite (dir: string, source: string, infoHash: string, 
   // with why, in one line).
   const makeEmptyFiles = (): void => {
     void (torrent.store as FsStore | undefined)?.createEmptyFiles().catch((err: Error) => {
-      opts.onWarning?.(`${infoHash.slice(0, 8)}: cannot create its empty files: ${systemErrorLine(err) ?? err.message}`)
+      opts.onWarning?.(`${infoHash.slice(0, 8)}: cannot create its empty files: ${errorInWords(err)}`)
     })
   }
   torrent.on('done', () => {

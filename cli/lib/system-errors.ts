@@ -67,3 +67,22 @@ export function systemErrorLine (err: unknown): string | undefined {
     .filter((s) => s !== undefined && s !== '').join(' ')
   return `${what === '' ? 'system error' : what}: ${systemReason(err)}`
 }
+
+/**
+ * The message of anything thrown, with a system error in it said in words: a bare one as systemErrorLine says it, and
+ * one that another error wraps (its cause) and quotes at the end of its message with the reason in place of errno's
+ * text, as the engine's file store words a file it cannot open: "cannot open <path>: EISDIR: illegal operation on a
+ * directory, open '<path>'" becomes "cannot open <path>: it is a folder". Through every wrapper ("peer …: cannot
+ * open …"); any other message is returned as it is.
+ */
+export function errorInWords (err: unknown): string {
+  if (!(err instanceof Error)) return String(err)
+  const line = systemErrorLine(err)
+  if (line !== undefined) return line
+  const cause = err.cause
+  if (cause instanceof Error && cause.message !== '' && err.message.endsWith(cause.message)) {
+    const said = errnoCode(cause) !== undefined ? systemReason(cause) : errorInWords(cause)
+    return err.message.slice(0, err.message.length - cause.message.length) + said
+  }
+  return err.message
+}

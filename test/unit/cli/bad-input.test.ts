@@ -12,11 +12,11 @@ import { cp, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseTorrentBytes } from '../../../cli/lib/torrent.js'
-import { describeSystemError, systemErrorLine } from '../../../cli/lib/system-errors.js'
+import { describeSystemError, errorInWords, systemErrorLine } from '../../../cli/lib/system-errors.js'
 import { joinNegativeValues } from '../../../cli/main.js'
 import { escapeName } from '../../../cli/lib/walk.js'
 import { DEFAULT_TRACKERS, joinTrackers } from '../../../cli/lib/trackers.js'
-import { UsageError } from '../../../engine/errors.js'
+import { StorageError, UsageError } from '../../../engine/errors.js'
 import { bencode, rawDictValue } from '../../../engine/util/bencode.js'
 import { cliPath, cliSandbox, copyHello, runCli, type RunResult } from './helpers.js'
 
@@ -171,6 +171,21 @@ describe('system errors in words', () => {
     // Our own errors are not system errors, whatever their code looks like.
     expect(systemErrorLine(new UsageError('x'))).toBeUndefined()
     expect(describeSystemError(new UsageError('x'), 'y')).toBeInstanceOf(UsageError)
+  })
+
+  // mirror passed the engine's errors on as they came: "cannot open /m/files/a: EISDIR: illegal operation on a
+  // directory, open '/m/files/a'", and a write's "ENOSPC: no space left on device, write".
+  it('errorInWords: a bare system error, one an error wraps and quotes, through every wrapper; others as they are', () => {
+    const write = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' })
+    expect(errorInWords(write)).toBe('write: no space left on the device')
+    const open = Object.assign(new Error("EISDIR: illegal operation on a directory, open '/m/files/a'"), { code: 'EISDIR', syscall: 'open', path: '/m/files/a' })
+    const store = new StorageError(`cannot open /m/files/a: ${open.message}`, 'ERR_STORAGE', { cause: open })
+    expect(errorInWords(store)).toBe('cannot open /m/files/a: it is a folder')
+    expect(errorInWords(new Error(`peer 0a1b: ${store.message}`, { cause: store }))).toBe('peer 0a1b: cannot open /m/files/a: it is a folder')
+    // A cause its message does not quote: the message as it is.
+    expect(errorInWords(new StorageError('the store is closed', 'ERR_CLOSED', { cause: open }))).toBe('the store is closed')
+    expect(errorInWords(new UsageError('x'))).toBe('x')
+    expect(errorInWords('text')).toBe('text')
   })
 })
 

@@ -230,6 +230,41 @@ describe('peersite mirror: a finished site', () => {
   })
 })
 
+describe('peersite mirror: a site whose files cannot be stored', () => {
+  // The engine's store error reached the terminal in errno's words: "0123abcd: cannot open …/files/index.html:
+  // ENOTDIR: not a directory, open '…/files/index.html'".
+  it('is warned about in one line naming the file and why', async () => {
+    const data = randomData(1000, 5)
+    const { metainfo } = await makeTorrent([{ path: 'index.html', data }])
+    // Its file from a web seed on this machine (no peers needed), as for a finished site above.
+    const server = createServer((req, res) => {
+      if (req.url === '/site/index.html') res.end(data)
+      else res.writeHead(404).end()
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const port = (server.address() as { port: number }).port
+    const parent = await fresh()
+    const torrentPath = join(parent, 'site.torrent')
+    const urlList = `http://127.0.0.1:${port}/`
+    await writeFile(torrentPath, Buffer.concat([Buffer.from('d4:info'), metainfo.info, Buffer.from(`8:url-listl${urlList.length}:${urlList}ee`)]))
+    const dir = join(parent, 'mirror')
+    // A file where the site's files folder goes: nothing can be stored in it.
+    const files = join(dir, metainfo.infoHash, 'files')
+    await mkdir(join(dir, metainfo.infoHash), { recursive: true })
+    await writeFile(files, '')
+    const warnings: string[] = []
+    const mirror = await startMirror({ dir, sources: [torrentPath], trackers: [], onWarning: (m) => warnings.push(m) })
+    try {
+      const line = `${metainfo.infoHash.slice(0, 8)}: cannot open ${join(files, 'index.html')}: a part of the path is a file, not a folder`
+      await expect.poll(() => warnings, { timeout: 20_000, interval: 100 }).toContain(line)
+      expect(warnings.filter((m) => m !== line)).toEqual([])
+    } finally {
+      await mirror.close()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+})
+
 describe('peersite mirror: a site complete on disk', () => {
   // 'done' is not emitted for a site whose pieces are all on disk already: an empty file that an earlier run did not
   // make (killed first) or that was removed since was never made again.
