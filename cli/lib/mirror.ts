@@ -32,9 +32,9 @@ import { checkAddressTrackers, parseSiteAddress, resolvePointer, startPointerSee
 import { PointerStateFile } from './pointer-state.js'
 import { fsStoreOrRefusal, swarmParts, type SwarmOptions } from './swarm.js'
 import { isNetworkTracker, joinTrackers } from './trackers.js'
-import { describeSystemError, errnoCode, errorInWords, systemReason } from './system-errors.js'
+import { describeSystemError, errorInWords, systemReason } from './system-errors.js'
 import { MIRROR_KEEP_VERSIONS } from '../../engine/constants.js'
-import { makeFolders, removeKilledWrites, writeAtomically } from './paths.js'
+import { makeFolders, readJsonObject, removeKilledWrites, writeAtomically } from './paths.js'
 
 export { MIRROR_KEEP_VERSIONS }
 const INDEX_FILE = 'mirror.json'
@@ -415,25 +415,12 @@ async function saveInfo (path: string, metainfo: Metainfo): Promise<void> {
 async function readIndex (dir: string, onWarning?: (message: string) => void): Promise<MirrorIndex> {
   const path = join(dir, INDEX_FILE)
   const empty = `read as empty, so each site key starts again from its newest version; folders of older versions stay in ${dir}`
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') onWarning?.(`cannot read ${path} (${systemReason(err)}): ${empty}`)
-    return { version: 1, keys: {} }
-  }
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(text)
-  } catch {
-    parsed = undefined
-  }
-  if (typeof parsed !== 'object' || parsed === null) {
-    onWarning?.(`${path} is damaged (${parsed === undefined ? 'not JSON' : 'not a JSON object'}): ${empty}`)
-    return { version: 1, keys: {} }
-  }
+  const read = await readJsonObject(path)
+  if (read.kind === 'unreadable') onWarning?.(`cannot read ${path} (${read.reason}): ${empty}`)
+  if (read.kind === 'damaged') onWarning?.(`${path} is damaged (${read.reason}): ${empty}`)
+  if (read.kind !== 'object') return { version: 1, keys: {} }
   const keys: Record<string, string[]> = {}
-  for (const [id, list] of Object.entries((parsed as Partial<MirrorIndex>).keys ?? {})) if (Array.isArray(list)) keys[id] = list.filter((x): x is string => typeof x === 'string')
+  for (const [id, list] of Object.entries((read.value as Partial<MirrorIndex>).keys ?? {})) if (Array.isArray(list)) keys[id] = list.filter((x): x is string => typeof x === 'string')
   return { version: 1, keys }
 }
 

@@ -1,14 +1,15 @@
 /**
- * Path helpers for output folders that may not exist yet, and for the small files a run writes whole
- * (writeAtomically) and the next run sweeps up after a killed one (sweepLeftovers, removeKilledWrites).
+ * Path helpers for output folders that may not exist yet, and for the small JSON files a run reads
+ * (readJsonObject), writes whole (writeAtomically) and sweeps up after a killed one (removeKilledWrites).
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import { existsSync, renameSync } from 'node:fs'
-import { lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, stat } from 'node:fs/promises'
+import { lstat, mkdir, open, readdir, readFile, realpath, rename, rm, rmdir, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { UsageError } from '../../engine/errors.js'
 import { printError } from './format.js'
 import { interruptedBy, mayHaveMade, removeNow, stagingLeftovers, undoOnSignal } from './signals.js'
+import { errnoCode, systemReason } from './system-errors.js'
 
 /** realpath of `path`, or of its nearest existing ancestor with the rest appended (for folders about to be created). */
 export async function realpathOrNearest (path: string): Promise<string> {
@@ -237,6 +238,32 @@ export async function makeFolders (path: string, mode?: number): Promise<void> {
     if (code === 'ENOENT') throw new UsageError(`cannot create ${path}: the file system of ${parent} does not allow new folders`)
     throw err
   }
+}
+
+/** What readJsonObject found: each caller says what a missing, unreadable or damaged file means for it. */
+export type JsonObjectRead =
+  | { kind: 'object', value: Record<string, unknown> }
+  | { kind: 'missing' }
+  /** `reason`: why it cannot be read, in words (systemReason). */
+  | { kind: 'unreadable', reason: string }
+  | { kind: 'damaged', reason: 'not JSON' | 'not a JSON object' }
+
+/** A small JSON file whose top level should be an object (a state file, an output's peersite.json), read whole. */
+export async function readJsonObject (path: string): Promise<JsonObjectRead> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    return errnoCode(err) === 'ENOENT' ? { kind: 'missing' } : { kind: 'unreadable', reason: systemReason(err) }
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return { kind: 'damaged', reason: 'not JSON' }
+  }
+  if (typeof value !== 'object' || value === null) return { kind: 'damaged', reason: 'not a JSON object' }
+  return { kind: 'object', value: value as Record<string, unknown> }
 }
 
 /**

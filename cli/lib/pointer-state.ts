@@ -17,14 +17,14 @@
  * (`pointers.json.<pid>.<uuid>.tmp`) are removed when the file is first read, once their process is gone
  * (removeKilledWrites: never a running process's).
  */
-import { readFile, rename } from 'node:fs/promises'
+import { rename } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { nodeVerifier } from '../../engine/pointer/node.js'
 import { pointerFromJson, pointerToJson, verifyPointer, type PointerKnown, type PointerRecordJson } from '../../engine/pointer/index.js'
 import { fromHex } from '../../engine/util/bytes.js'
 import { warn } from './format.js'
-import { makeFolders, removeKilledWrites, writeAtomically } from './paths.js'
+import { makeFolders, readJsonObject, removeKilledWrites, writeAtomically } from './paths.js'
 import { systemReason } from './system-errors.js'
 
 export const STATE_FILE = 'pointers.json'
@@ -127,21 +127,13 @@ export class PointerStateFile {
 
   async #read (): Promise<StateFile> {
     await this.removeKilledWrites()
-    let text: string
-    try {
-      text = await readFile(this.path, 'utf8')
-    } catch {
-      return { version: 1, keys: {} }
-    }
-    let json: Partial<StateFile>
-    try {
-      json = JSON.parse(text) as Partial<StateFile>
-    } catch {
-      return await this.#setAside('not JSON')
-    }
-    if (typeof json !== 'object' || json === null || json.version !== 1 || typeof json.keys !== 'object' || json.keys === null) {
-      const versioned = typeof json === 'object' && json !== null && json.version !== undefined && json.version !== 1
-      return await this.#setAside(versioned ? `unknown version ${JSON.stringify(json.version)}` : 'not a peersite state file')
+    const read = await readJsonObject(this.path)
+    // One that cannot be read (a folder, no permission) is not known to be damaged: read as empty, left where it is.
+    if (read.kind === 'missing' || read.kind === 'unreadable') return { version: 1, keys: {} }
+    if (read.kind === 'damaged') return await this.#setAside(read.reason)
+    const json = read.value as Partial<StateFile>
+    if (json.version !== 1 || typeof json.keys !== 'object' || json.keys === null) {
+      return await this.#setAside(json.version !== undefined && json.version !== 1 ? `unknown version ${JSON.stringify(json.version)}` : 'not a peersite state file')
     }
     // Entries that are not well formed are dropped one by one (the rest of the file still counts).
     const keys: Record<string, StoredKey> = {}

@@ -1,6 +1,6 @@
 /** `peersite seed <out-dir | site.torrent>`: check a published folder against its torrent, then seed it. */
 import type { BigIntStats } from 'node:fs'
-import { readFile, rm, stat } from 'node:fs/promises'
+import { rm, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { ArgumentError, UsageError } from '../../engine/errors.js'
 import { checkSiteFolder } from '../lib/check.js'
@@ -22,7 +22,7 @@ import { DEFAULT_TRACKERS, iceConfigFor, isTracker, joinTrackers, parseIceServer
 import { startBtNetwork } from '../lib/bt-network.js'
 import { networkInit } from '../lib/network-options.js'
 import { fsError } from '../lib/walk.js'
-import { systemReason } from '../lib/system-errors.js'
+import { readJsonObject } from '../lib/paths.js'
 import type { SeedArgs } from '../commands/seed.js'
 
 export async function run (argv: SeedArgs): Promise<void> {
@@ -152,24 +152,12 @@ async function seedAddress (argv: SeedArgs, address: SiteAddress, given: string[
 async function readOutputPointer (outDir: string | undefined): Promise<VerifiedPointer | undefined> {
   if (outDir === undefined) return undefined
   const path = join(outDir, MANIFEST_FILE)
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') warn(`cannot read ${path} (${systemReason(err)}): a site key's record in it is not announced`)
-    return undefined
-  }
-  let manifest: { address?: unknown, pointer?: unknown } | null
-  try {
-    manifest = JSON.parse(text) as typeof manifest
-  } catch {
-    warn(`${path} is not JSON: a site key's record in it is not announced`)
-    return undefined
-  }
-  if (typeof manifest !== 'object' || manifest === null) {
-    warn(`${path} is not a JSON object: a site key's record in it is not announced`)
-    return undefined
-  }
+  const lost = "a site key's record in it is not announced"
+  const read = await readJsonObject(path)
+  if (read.kind === 'unreadable') warn(`cannot read ${path} (${read.reason}): ${lost}`)
+  if (read.kind === 'damaged') warn(`${path} is ${read.reason}: ${lost}`)
+  if (read.kind !== 'object') return undefined
+  const manifest: { address?: unknown, pointer?: unknown } = read.value
   if (manifest.pointer === undefined || typeof manifest.address !== 'string') return undefined
   try {
     const expected = parsePointerAddress(manifest.address)

@@ -1,14 +1,15 @@
 /**
  * The small files a run writes whole (writeAtomically in cli/lib/paths.ts, for mirror's mirror.json and info and for
  * pointers.json): the mode the caller asks for, no temporary file left by a failed write, and those a killed
- * process left, under the name of this version or of an older one, removed once that process is gone.
+ * process left, under the name of this version or of an older one, removed once that process is gone. How such a
+ * file (and seed's peersite.json) is read: readJsonObject.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { removeKilledWrites, writeAtomically } from '../../../cli/lib/paths.js'
+import { readJsonObject, removeKilledWrites, writeAtomically } from '../../../cli/lib/paths.js'
 import { makeTempDir, type TempDir } from '../../helpers/tmp.js'
 
 const temps: TempDir[] = []
@@ -63,5 +64,23 @@ describe('removeKilledWrites', () => {
     } finally {
       running.kill()
     }
+  })
+})
+
+describe('readJsonObject', () => {
+  it('tells a missing file, one that cannot be read (why, in words), one that is damaged (which way) and an object apart', async () => {
+    const dir = await temp()
+    const at = (name: string): string => join(dir, name)
+    await mkdir(at('folder'))
+    for (const [name, text] of [['truncated', '{"version":1,'], ['null', 'null'], ['number', '5'], ['object', '{"version":1,"keys":{}}'], ['array', '[1,2]']]) await writeFile(at(name!), text!)
+    expect(await readJsonObject(at('missing'))).toEqual({ kind: 'missing' })
+    expect(await readJsonObject(join(at('object'), 'below'))).toEqual({ kind: 'unreadable', reason: 'a part of the path is a file, not a folder' })
+    expect(await readJsonObject(at('folder'))).toEqual({ kind: 'unreadable', reason: 'it is a folder' })
+    expect(await readJsonObject(at('truncated'))).toEqual({ kind: 'damaged', reason: 'not JSON' })
+    expect(await readJsonObject(at('null'))).toEqual({ kind: 'damaged', reason: 'not a JSON object' })
+    expect(await readJsonObject(at('number'))).toEqual({ kind: 'damaged', reason: 'not a JSON object' })
+    expect(await readJsonObject(at('object'))).toEqual({ kind: 'object', value: { version: 1, keys: {} } })
+    // An array is an object to each caller, as it was to each of the three readers before: each checks its fields.
+    expect(await readJsonObject(at('array'))).toEqual({ kind: 'object', value: [1, 2] })
   })
 })
