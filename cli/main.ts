@@ -103,6 +103,12 @@ function emptyValues (argv: Record<string, unknown>, parser: object, words: read
   }
 }
 
+/** Where a line refusing `words` points for help: the typed command's own help, else the list of commands. */
+function helpCommandFor (words: readonly string[]): string {
+  const typed = commandOf(words)
+  return typed !== undefined && commandNames.includes(typed) ? `peersite ${typed} --help` : 'peersite --help'
+}
+
 /** Thrown by yargs for a command line it cannot parse. */
 class CommandLineError extends Error {}
 
@@ -217,8 +223,9 @@ export async function main (args: string[]): Promise<number> {
     return 0
   } catch (err) {
     if (err instanceof CommandLineError) {
-      // A suggestion is the help this line needs; otherwise, where to look.
-      const hint = err.message.includes('(did you mean ') ? '' : ' (see peersite --help)'
+      // A suggestion is the help this line needs; otherwise, where to look: the command's own help lists its
+      // arguments and options, `peersite --help` only the commands.
+      const hint = err.message.includes('(did you mean ') ? '' : ` (see ${helpCommandFor(words)})`
       printError(`${err.message}${hint}`)
       return 2
     }

@@ -70,7 +70,7 @@ describe('command-line values', () => {
       [['gateway', '--host', '127.0.0.1', '--host', '127.0.0.2', '--port', '0'], 'host']
     ]
     for (const [args, name] of cases) {
-      expectOneError(await runCli(args, { env, timeoutMs: 20_000 }), new RegExp(`^peersite: error: --${name} was given twice \\(see peersite --help\\)$`), 2)
+      expectOneError(await runCli(args, { env, timeoutMs: 20_000 }), new RegExp(`^peersite: error: --${name} was given twice \\(see peersite ${args[0]!} --help\\)$`), 2)
     }
     expect((await readdir(dir)).sort()).toEqual(['hello'])
   }, 120_000)

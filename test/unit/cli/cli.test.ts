@@ -57,7 +57,8 @@ describe('peersite (no command)', () => {
     expectOneError(await runCli(['publsh', 'x']), /^peersite: error: unknown command publsh \(did you mean publish\?\)$/, 2)
     expectOneError(await runCli(['pubish', 'x']), /^peersite: error: unknown command pubish \(did you mean publish\?\)$/, 2)
     expectOneError(await runCli(['frobnicate']), /^peersite: error: unknown command frobnicate \(see peersite --help\)$/, 2)
-    expectOneError(await runCli(['publish', 'x', '--bogus']), /^peersite: error: unknown option --bogus \(see peersite --help\)$/, 2)
+    // Within a command, its own help: `peersite --help` lists only the commands.
+    expectOneError(await runCli(['publish', 'x', '--bogus']), /^peersite: error: unknown option --bogus \(see peersite publish --help\)$/, 2)
     expectOneError(await runCli(['get', 'abc']), /Missing required argument: out/, 2)
   })
 
@@ -68,8 +69,8 @@ describe('peersite (no command)', () => {
     expectOneError(await runCli(['publish', 'x', '--no-sed']), /^peersite: error: unknown option --no-sed \(did you mean --no-seed\?\)$/, 2)
     expectOneError(await runCli(['seed', 'x', '--chek']), /^peersite: error: unknown option --chek \(did you mean --check\?\)$/, 2)
     // The running command's options only: --keep is mirror's.
-    expectOneError(await runCli(['get', 'x', '--out', 'y', '--kep', '2']), /^peersite: error: unknown option --kep \(see peersite --help\)$/, 2)
-    expectOneError(await runCli(['publish', 'a', 'b']), /^peersite: error: unexpected argument b \(see peersite --help\)$/, 2)
+    expectOneError(await runCli(['get', 'x', '--out', 'y', '--kep', '2']), /^peersite: error: unknown option --kep \(see peersite get --help\)$/, 2)
+    expectOneError(await runCli(['publish', 'a', 'b']), /^peersite: error: unexpected argument b \(see peersite publish --help\)$/, 2)
   })
 })
 
