@@ -124,6 +124,16 @@ function rephrase (message: string, parser: object, words: readonly string[]): s
   // .recommendCommands(): yargs found a command close to the first word, and names only its guess.
   const guess = /^Did you mean (\S+)\?$/.exec(message)
   if (guess !== null && typed !== undefined) return `unknown command ${typed} (did you mean ${guess[1]!}?)`
+  // yargs' words for a missing argument or option ("Not enough non-option arguments: got 0, need at least 1",
+  // "Missing required argument: out") name neither the command nor what it needs: said as its usage line has it.
+  const module = commands.find((c) => c.command.split(' ')[0] === typed)
+  if (module !== undefined && /^Not enough non-option arguments/.test(message)) {
+    return `peersite ${typed!} needs ${module.command.slice(typed!.length + 1).replace('..>', '>')}`
+  }
+  const required = /^Missing required arguments?: (.*)$/.exec(message)
+  if (module !== undefined && required !== null) {
+    return `peersite ${typed!} needs ${required[1]!.split(', ').map((name) => `--${name}`).join(' and ')}`
+  }
   const unknown = /^Unknown arguments?: (.*)$/s.exec(message)
   if (unknown === null) return message
   type Internals = { getInternalMethods: () => { getContext: () => { commands: string[] } } }

@@ -59,7 +59,14 @@ describe('peersite (no command)', () => {
     expectOneError(await runCli(['frobnicate']), /^peersite: error: unknown command frobnicate \(see peersite --help\)$/, 2)
     // Within a command, its own help: `peersite --help` lists only the commands.
     expectOneError(await runCli(['publish', 'x', '--bogus']), /^peersite: error: unknown option --bogus \(see peersite publish --help\)$/, 2)
-    expectOneError(await runCli(['get', 'abc']), /Missing required argument: out/, 2)
+  })
+
+  it('names a missing argument or option as the command\'s usage line does, not in yargs\' words (exit status 2)', async () => {
+    // yargs said `Not enough non-option arguments: got 0, need at least 1` and `Missing required argument: out`.
+    expectOneError(await runCli(['publish']), /^peersite: error: peersite publish needs <dir> \(see peersite publish --help\)$/, 2)
+    expectOneError(await runCli(['mirror']), /^peersite: error: peersite mirror needs <sites> \(see peersite mirror --help\)$/, 2)
+    expectOneError(await runCli(['get', 'abc']), /^peersite: error: peersite get needs --out \(see peersite get --help\)$/, 2)
+    expectOneError(await runCli(['loader']), /^peersite: error: peersite loader needs --out \(see peersite loader --help\)$/, 2)
   })
 
   it('names a mistyped option once, with the nearest one of the command (exit status 2)', async () => {
