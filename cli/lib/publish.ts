@@ -153,7 +153,12 @@ async function checkPublish (init: PublishInit, site: SiteListing): Promise<Publ
   // The loader's own files sit at the root of the output beside the site: a site file of the same name would
   // hide it (or be hidden). index.html and 404.html are fine: the loader serves the site's own.
   const clash = site.files.find((f) => RESERVED_ROOT_FILES.includes(f.path))
-  if (clash !== undefined) throw new UsageError(`${clash.path} at the top of ${init.dir} is a name the loader needs: rename or move it`)
+  if (clash !== undefined) {
+    // Most often a site's own service worker (an app's offline worker): renaming it would not make it run, since the
+    // loader's worker holds the folder's scope, so the line says so rather than leave the user to find out.
+    const own = clash.path === 'sw.js' ? ' (a site\'s own service worker cannot run under peersite: the loader\'s worker holds the folder)' : ''
+    throw new UsageError(`${clash.path} at the top of ${init.dir} is a name the loader needs: rename or move it${own}`)
+  }
   const webSeeds = [...new Set(init.webSeeds ?? [])]
   for (const url of webSeeds) checkWebSeedUrl(url)
   const out = resolve(init.out ?? `${resolve(init.dir)}${OUT_SUFFIX}`)

@@ -167,7 +167,7 @@ describe('peersite publish', () => {
     const dir = await fresh()
     const site = await copyHello(dir)
     await writeFile(join(site, 'sw.js'), 'self.addEventListener("fetch", () => {})')
-    expectOneError(await runCli(['publish', site, '--no-seed'], { env }), /sw\.js at the top of .* is a name the loader needs/)
+    expectOneError(await runCli(['publish', site, '--no-seed'], { env }), /sw\.js at the top of .* is a name the loader needs: rename or move it \(a site's own service worker cannot run under peersite: the loader's worker holds the folder\)$/)
     expect(await leftovers(dir, ['hello'])).toEqual([])
   })
 
