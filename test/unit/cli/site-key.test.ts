@@ -205,7 +205,9 @@ describe('publish --key (the CLI)', () => {
     await writeFile(join(site, 'about.html'), '<p>changed</p>\n')
     const second = await runCli(['publish', site, '--no-seed', '--tracker', 'ws://127.0.0.1:9', '--key', key], { env })
     expect(second.code, second.stderr).toBe(0)
-    expect(second.stdout).toContain(`  address:  ${String(json.address)}`)
+    // The printed link carries the WebSocket tracker, so that `get <address as printed>` finds the site there (before:
+    // the bare key, with which get asked the public trackers); --json's address stays the bare key.
+    expect(second.stdout).toContain(`  address:  ${String(json.address)}&tr=ws%3A%2F%2F127.0.0.1%3A9\n`)
     expect(second.stdout).toMatch(new RegExp(`  key: +${String(json.publicKey)}, seq (\\d+)`))
     const seq2 = Number(/seq (\d+)/.exec(second.stdout)![1])
     expect(seq2).toBeGreaterThan(json.seq as number)
