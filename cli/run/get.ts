@@ -46,7 +46,7 @@ export async function run (argv: GetArgs): Promise<void> {
     : undefined
 
   const started = Date.now()
-  const display = progressDisplay(argv.json)
+  const display = progressDisplay(argv.json, address !== undefined)
   let last: DownloadProgress | undefined
   let metainfo: Metainfo | undefined = source?.metainfo
   let pointer: VerifiedPointer | undefined
@@ -54,7 +54,7 @@ export async function run (argv: GetArgs): Promise<void> {
   try {
     if (address !== undefined) {
       // A keyed site: the pointer swarm tells us its newest version, then that version is fetched like an infohash.
-      process.stderr.write(`finding the newest version of ${btpkMagnet(address.publicKey, address.salt)} from ${trackers.join(' ')}\n`)
+      display.say(`finding the newest version of ${btpkMagnet(address.publicKey, address.salt)} from ${trackers.join(' ')}`)
       pointer = await resolvePointer({
         publicKey: address.publicKey,
         salt: address.salt,
@@ -64,12 +64,13 @@ export async function run (argv: GetArgs): Promise<void> {
         onWarning: display.warn,
         state: new PointerStateFile(undefined, display.warn)
       })
-      process.stderr.write(`newest version: seq ${pointer.seq}, infohash ${pointer.infoHash}\n`)
+      display.resolved()
+      display.say(`newest version: seq ${pointer.seq}, infohash ${pointer.infoHash}`)
       source = { infoHash: pointer.infoHash, trackers: [], kind: 'infohash' }
     }
     if (source === undefined) throw new Error('unreachable: no source')
     network = await startBtNetwork(netInit)
-    process.stderr.write(`getting ${terminalLine(source.name ?? source.infoHash)} from ${terminalLine(trackers.join(' '))} (${network.describe()})\n`)
+    display.say(`getting ${terminalLine(source.name ?? source.infoHash)} from ${terminalLine(trackers.join(' '))} (${network.describe()})`)
     const result = await download({
       infoHash: source.infoHash,
       ...(source.metainfo !== undefined ? { metainfo: source.metainfo } : {}),
@@ -135,15 +136,23 @@ async function checkOut (label: string, out: string): Promise<void> {
 }
 
 interface ProgressDisplay {
+  /** A line above the status (which starts with the first one): what get is doing, in the order it does it. */
+  say: (line: string) => void
+  /** A site key's newest version is known: what follows is that version's metadata and pieces. */
+  resolved: () => void
   metadata: (m: Metainfo) => void
   progress: (p: DownloadProgress) => void
   warn: (message: string) => void
   stop: () => void
 }
 
-/** A cli-progress bar on a terminal; sparse plain lines (every 5 s) in logs. */
-function progressDisplay (quiet: boolean): ProgressDisplay {
+/**
+ * A cli-progress bar on a terminal; sparse plain lines (every 5 s) in logs. `keyed`: a site key's newest version is
+ * looked for first (until resolved()), which the status says instead of a metadata fetch that has not begun.
+ */
+function progressDisplay (quiet: boolean, keyed = false): ProgressDisplay {
   const tty = process.stderr.isTTY === true && !quiet
+  let resolving = keyed
   let latest: DownloadProgress | undefined
   let meta: Metainfo | undefined
   let status: StatusLine | undefined
@@ -156,13 +165,19 @@ function progressDisplay (quiet: boolean): ProgressDisplay {
     peers: `${p?.peers ?? 0} peer${p?.peers === 1 ? '' : 's'}`
   })
   const plain = (): string => {
+    if (resolving) return 'waiting for a peer to show the site key\'s newest version'
     if (meta === undefined) return `fetching metadata from peers (${latest?.peers ?? 0} connected)`
     const pct = meta.length === 0 ? 100 : Math.floor(((latest?.verified ?? 0) / meta.length) * 100)
     const p = payload(latest)
     return `${pct}% ${p.done} of ${p.size} · ${p.speed} · ${p.peers}`
   }
-  if (!quiet) status = startStatusLine(plain)
   return {
+    say: (line) => {
+      printAbove(status, line)
+      // Started after the first line, which says where get is looking: a status drawn at once came before it.
+      if (!quiet && status === undefined && bar === undefined) status = startStatusLine(plain)
+    },
+    resolved: () => { resolving = false },
     metadata: (m) => {
       meta = m
       if (!tty) return

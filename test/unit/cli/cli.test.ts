@@ -308,6 +308,25 @@ describe('peersite publish', () => {
     expect(stderr.split('\n').filter((l) => l !== '').at(-1)).toBe(`peersite: error: ${reason} (no peer showed a record for this site key)`)
   }, 60_000)
 
+  it('get says where it looks first, then what it waits for: a site key\'s record, not metadata, while that is looked for', async () => {
+    const dir = await fresh()
+    const dead = ['--tracker', 'ws://127.0.0.1:1', '--no-dht', '--no-tcp', '--ice-servers', 'none', '--timeout', '1']
+    const keyed = await runCli(['get', `magnet:?xs=urn:btpk:${'ab'.repeat(32)}`, '--out', join(dir, 'a'), ...dead], { env })
+    expect(keyed.code, keyed.stderr).toBe(1)
+    // Before: "fetching metadata from peers (0 connected)" came first, and stood for the whole wait for the key's record.
+    expect(keyed.stderr.split('\n').slice(0, 2)).toEqual([
+      `finding the newest version of magnet:?xs=urn:btpk:${'ab'.repeat(32)} from ws://127.0.0.1:1`,
+      'waiting for a peer to show the site key\'s newest version'
+    ])
+    expect(keyed.stderr).not.toContain('fetching metadata')
+    const plain = await runCli(['get', '0123456789abcdef0123456789abcdef01234567', '--out', join(dir, 'b'), ...dead], { env })
+    expect(plain.code, plain.stderr).toBe(1)
+    expect(plain.stderr.split('\n').slice(0, 2)).toEqual([
+      'getting 0123456789abcdef0123456789abcdef01234567 from ws://127.0.0.1:1 (TCP off, DHT off)',
+      'fetching metadata from peers (0 connected)'
+    ])
+  })
+
   it.each([['SIGINT', 130, 'interrupted'], ['SIGTERM', 143, 'SIGTERM received']] as const)('get cut short by %s exits %i, naming the signal', async (signal, status, reason) => {
     const dir = await fresh()
     const out = join(dir, 'copy')
