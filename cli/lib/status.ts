@@ -1,6 +1,7 @@
 /**
  * A live one-line status on stderr: redrawn in place on a terminal, printed as a plain line every few seconds when
- * stderr is a file or a pipe (logs should not fill with carriage returns).
+ * stderr is a file or a pipe (logs should not fill with carriage returns), where a line that has not changed is
+ * printed again only once a minute (an idle seeder under a service manager wrote the same line 17,280 times a day).
  */
 import type { SwarmStats } from './swarm.js'
 import { formatBytes, formatRate, terminalLine, warningLine } from './format.js'
@@ -18,12 +19,15 @@ export interface StatusLineInit {
   ttyIntervalMs?: number
   /** Print period otherwise, ms. Default 5000. */
   plainIntervalMs?: number
+  /** Otherwise, how long a line that has not changed is not printed again, ms. Default 60000. */
+  plainRepeatMs?: number
 }
 
 export function startStatusLine (render: () => string, init: StatusLineInit = {}): StatusLine {
   const stream = init.stream ?? process.stderr
   const tty = stream.isTTY === true
   let drawn = false
+  let printed: { line: string, at: number } | undefined
   const draw = (): void => {
     // A site's name comes from its torrent, which anyone may have written: no escape sequence of it reaches the terminal.
     let line = terminalLine(render())
@@ -34,6 +38,9 @@ export function startStatusLine (render: () => string, init: StatusLineInit = {}
       stream.write(`\r\x1b[2K${line}`)
       drawn = true
     } else {
+      const now = Date.now()
+      if (printed !== undefined && printed.line === line && now - printed.at < (init.plainRepeatMs ?? 60_000)) return
+      printed = { line, at: now }
       stream.write(line + '\n')
     }
   }

@@ -1,6 +1,6 @@
 /** The CLI's live status line: messages printed above it. */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { printAbove, WARNINGS_REMEMBERED, warningPrinter, type StatusLine } from '../../../cli/lib/status.js'
+import { printAbove, startStatusLine, WARNINGS_REMEMBERED, warningPrinter, type StatusLine } from '../../../cli/lib/status.js'
 
 function fakeStream (isTTY: boolean): { isTTY: boolean, out: string, write: (s: string) => boolean } {
   const stream = { isTTY, out: '', write: (s: string) => { stream.out += s; return true } }
@@ -27,6 +27,28 @@ describe('printAbove', () => {
     for (let i = 0; i < 3; i++) printAbove(status, `GET /${i} -> 200`, stream)
     expect(stream.out).toBe('GET /0 -> 200\nGET /1 -> 200\nGET /2 -> 200\n')
     expect(status.updates).toBe(0)
+  })
+})
+
+describe('startStatusLine', () => {
+  afterEach(() => { vi.useRealTimers() })
+
+  // An idle seeder's line every 5 s filled a log with the same line (17,280 a day); a change still prints at once.
+  it('in a file or a pipe: a line that has not changed is printed again only once a minute', () => {
+    vi.useFakeTimers()
+    const stream = fakeStream(false)
+    let text = 'seeding site: 0 peers · up 0 B (0 B/s)'
+    const status = startStatusLine(() => text, { stream: stream as unknown as NodeJS.WriteStream })
+    vi.advanceTimersByTime(30_000)
+    expect(stream.out.split('\n').filter((l) => l !== '')).toHaveLength(1)
+    text = 'seeding site: 1 peer · up 1 kB (200 B/s)'
+    vi.advanceTimersByTime(5_000)
+    expect(stream.out.split('\n').filter((l) => l !== '')).toHaveLength(2)
+    vi.advanceTimersByTime(60_000)
+    status.stop()
+    expect(stream.out.split('\n').filter((l) => l !== '')).toEqual([
+      'seeding site: 0 peers · up 0 B (0 B/s)', 'seeding site: 1 peer · up 1 kB (200 B/s)', 'seeding site: 1 peer · up 1 kB (200 B/s)'
+    ])
   })
 })
 
