@@ -81,10 +81,12 @@ export async function run (argv: PublishArgs): Promise<void> {
         `  infohash: ${result.infoHash}`,
         `  magnet:   ${result.magnetURI}`,
         url !== null
-          ? `  url:      ${url}`
+          ? `  url:      ${url}${argv.seed ? '' : ' (closed as publish exits: --no-seed)'}`
           : `  url:      upload ${result.out} to any static host (GitHub Pages, Netlify, S3...) and open it there`
       ]
-      if (tracker !== undefined) lines.push(`  tracker:  ${tracker.url}`)
+      // --local --no-seed: the server and the tracker this process runs stop with it, and the output names that
+      // tracker; said on their lines, since a newcomer would otherwise open a URL that no longer answers.
+      if (tracker !== undefined) lines.push(`  tracker:  ${tracker.url}${argv.seed ? '' : ' (closed as publish exits: --no-seed)'}`)
       if (keyed !== undefined) {
         // The printed link carries the WebSocket trackers (the pointer swarm is reached over WebRTC only), as the
         // magnet line does: `get`, `serve`, `seed` and `mirror` then find the site with the link as printed, where

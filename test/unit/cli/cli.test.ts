@@ -115,6 +115,16 @@ describe('peersite publish', () => {
     expect(json.magnetURI).not.toContain('webtorrent.dev')
   })
 
+  it('--local --no-seed says on its url and tracker lines that they close as publish exits', async () => {
+    const dir = await fresh()
+    const site = await copyHello(dir)
+    const result = await runCli(['publish', site, '--local', '--no-seed'], { env })
+    expect(result.code, result.stderr).toBe(0)
+    // Before: the URL and the tracker were printed as if they answered, and were gone once publish had exited.
+    expect(result.stdout).toMatch(/^ {2}url: +http:\/\/127\.0\.0\.1:\d+\/ \(closed as publish exits: --no-seed\)$/m)
+    expect(result.stdout).toMatch(/^ {2}tracker: +ws:\/\/127\.0\.0\.1:\d+ \(closed as publish exits: --no-seed\)$/m)
+  })
+
   it('prints the infohash, the magnet URI and where to put the folder', async () => {
     const dir = await fresh()
     const site = await copyHello(dir)
