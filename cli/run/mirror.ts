@@ -15,7 +15,8 @@ export function mirrorStatusLine (site: MirroredSite): string {
   const label = site.infoHash === '' ? terminalLine(site.source) : `${site.infoHash}${m !== undefined ? ` ${terminalLine(m.name)}` : ''}${site.seq !== undefined ? ` (seq ${site.seq})` : ''}`
   const stats = site.stats()
   const state = site.state()
-  if (stats === undefined || m === undefined) return `${label}: ${state}`
+  // The state's name alone read "<infohash>: metadata": said as get says it.
+  if (stats === undefined || m === undefined) return `${label}: ${state === 'metadata' ? 'fetching metadata from peers' : state}`
   const pct = m.length === 0 ? 100 : Math.floor((stats.verified / m.length) * 100)
   return renderSwarmStatus(`${label}: ${state} ${pct}% of ${formatBytes(m.length)}`, stats, m.length)
 }

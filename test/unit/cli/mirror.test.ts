@@ -298,4 +298,9 @@ describe('peersite mirror: status lines', () => {
     const site: MirroredSite = { source, infoHash: '', torrent: undefined, resumed: 0, state: () => 'finding newest version', stats: () => undefined }
     expect(mirrorStatusLine(site)).toBe(`magnet:?xs=urn:btpk:${'ab'.repeat(32)}&dn=\\x1b]0;title\\x07: finding newest version`)
   })
+
+  it('say that a site whose metadata has not come is fetching it (before: "<infohash>: metadata")', () => {
+    const site: MirroredSite = { source: 'x', infoHash: 'ab'.repeat(20), torrent: undefined, resumed: 0, state: () => 'metadata', stats: () => undefined }
+    expect(mirrorStatusLine(site)).toBe(`${'ab'.repeat(20)}: fetching metadata from peers`)
+  })
 })
