@@ -36,18 +36,16 @@ export class Reader {
   /** Set by rejectAll: the torrent is gone, and every read fails with it from then on. */
   #ended: Error | undefined
   /**
-   * Rejects with #ended: a read waiting for the metainfo waits for this too. Node only: a browser reads once the
-   * metainfo is known (loader/engine-host.ts), and its bundles leave this out.
+   * How rejectAll stops each read waiting for the metainfo, removed once that wait ends: one promise per wait, not one
+   * that every read races until the torrent's end (each race left a reaction on it, about 300 B per read, for as long
+   * as the torrent lived: a gateway reads once per request). Node only: a browser reads once the metainfo is known
+   * (loader/engine-host.ts), and its bundles leave this out.
    */
-  #end: Promise<never> | undefined
-  #endWith: ((err: Error) => void) | undefined
+  #metainfoWaits: Set<(err: Error) => void> | undefined
 
   constructor (components: ReaderComponents) {
     this.#c = components
-    if (typeof PEERSITE_BROWSER === 'undefined') {
-      this.#end = new Promise<never>((_resolve, reject) => { this.#endWith = reject })
-      this.#end.catch(() => {}) // not an unhandled rejection when no read waits for the metainfo
-    }
+    if (typeof PEERSITE_BROWSER === 'undefined') this.#metainfoWaits = new Set()
   }
 
   /** Readers waiting for piece `index` may go on: it is verified (stored, or in memory: Downloader.readable). */
@@ -63,7 +61,7 @@ export class Reader {
    */
   rejectAll (err: Error): void {
     this.#ended = err
-    if (typeof PEERSITE_BROWSER === 'undefined') this.#endWith!(err)
+    if (typeof PEERSITE_BROWSER === 'undefined') for (const stop of this.#metainfoWaits!) stop(err)
     for (const set of this.#waiters.values()) for (const w of set) w.reject(err)
     this.#waiters.clear()
   }
@@ -111,8 +109,8 @@ export class Reader {
    * pieces ahead of the new one).
    */
   async * read (offset: number, length: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-    const ready = this.#c.ready(signal)
-    const metainfo = await (typeof PEERSITE_BROWSER === 'undefined' ? Promise.race([ready, this.#end!]) : ready)
+    if (typeof PEERSITE_BROWSER === 'undefined') this.#live(signal)
+    const metainfo = await (typeof PEERSITE_BROWSER === 'undefined' ? metainfoOrEnd(this.#c, this.#metainfoWaits!, signal) : this.#c.ready(signal))
     this.#live(signal)
     if (offset < 0 || length < 0 || offset + length > metainfo.length) throw new RangeError('read beyond the torrent')
     const { first, last } = piecesForRange(metainfo, offset, length)
@@ -173,5 +171,22 @@ export class Reader {
       this.#c.stalled?.(index, last, signal)
       await this.#waitForPiece(index, signal)
     }
+  }
+}
+
+/**
+ * The metainfo, or the torrent's end if it comes first (Node: a read may start before the metainfo is known). Each
+ * wait adds how to stop it to `waits` (Reader.rejectAll calls them) and removes it when it ends. A function of its
+ * own, outside the class, so that the browser bundles, which never call it, leave it out.
+ */
+async function metainfoOrEnd (c: ReaderComponents, waits: Set<(err: Error) => void>, signal?: AbortSignal): Promise<Metainfo> {
+  if (c.downloader() !== undefined) return await c.ready(signal)
+  let stop!: (err: Error) => void
+  const ended = new Promise<never>((_resolve, reject) => { stop = reject })
+  waits.add(stop)
+  try {
+    return await Promise.race([c.ready(signal), ended])
+  } finally {
+    waits.delete(stop)
   }
 }
