@@ -6,8 +6,9 @@
  *
  *   { "version": 1, "keys": { "<public key hex>[:<salt hex>]": { "seq": 123, "forked": true?, "record": { k, salt?, seq, v, sig }? } } }
  *
- * Written atomically (writeAtomically: a temporary file in the same folder, fsync, rename), 0o600 in a 0o700 folder
- * (private state), so a crash leaves the old file or the new one, never half of one. Two processes writing at once:
+ * Written atomically (writeAtomically: a temporary file in the same folder, fsync, rename), 0o600 (private state),
+ * in a folder made 0o700 when this makes it (mirror's pointers.json sits in the mirror folder, whose mode is the
+ * user's: an existing folder is never changed), so a crash leaves the old file or the new one, never half of one. Two processes writing at once:
  * the last rename wins and the other's update is lost, which only lowers the bar for a rollback back to what the
  * survivor knew (the seq then grows again on the next record seen). Within one process, saves to one file run one at
  * a time (each reads, changes and writes the file in its turn), so overlapping saves of different keys, or of one
