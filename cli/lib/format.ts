@@ -14,6 +14,11 @@ export function formatBytes (bytes: number): string {
   return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)} ${UNITS[unit]}`
 }
 
+/** `1 file`, `2 files`: a count and its noun, the noun plural unless the count is 1. */
+export function countOf (count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`
+}
+
 export function formatRate (bytesPerSecond: number): string {
   return `${formatBytes(Math.round(bytesPerSecond))}/s`
 }

@@ -4,7 +4,7 @@ import { resolve } from 'node:path'
 import cliProgress from 'cli-progress'
 import { AbortError, ArgumentError, InterruptedError, PeersiteError, UsageError } from '../../engine/errors.js'
 import type { Metainfo } from '../../engine/metainfo/index.js'
-import { formatBytes, formatDuration, formatRate, terminalLine } from '../lib/format.js'
+import { countOf, formatBytes, formatDuration, formatRate, terminalLine } from '../lib/format.js'
 import { parseGetSource } from '../lib/get-source.js'
 import { checkAddressTrackers, parseSiteAddress, resolvePointer } from '../lib/pointer-swarm.js'
 import { PointerStateFile } from '../lib/pointer-state.js'
@@ -98,7 +98,7 @@ export async function run (argv: GetArgs): Promise<void> {
       const keyed = pointer !== undefined ? { publicKey: toHex(pointer.publicKey), seq: pointer.seq, address: btpkMagnet(pointer.publicKey, pointer.salt) } : {}
       process.stdout.write(JSON.stringify({ infoHash: result.metainfo.infoHash, name: result.metainfo.name, out, files: result.metainfo.files.length, bytes, ms, ...keyed }) + '\n')
     } else {
-      process.stdout.write(`downloaded ${terminalLine(result.metainfo.name)}: ${result.metainfo.files.length} files, ${formatBytes(bytes)} in ${formatDuration(ms)} ` +
+      process.stdout.write(`downloaded ${terminalLine(result.metainfo.name)}: ${countOf(result.metainfo.files.length, 'file')}, ${formatBytes(bytes)} in ${formatDuration(ms)} ` +
         `(average ${formatRate(bytes / Math.max(ms / 1000, 0.001))}) into ${out}\n`)
     }
   } catch (err) {

@@ -2,7 +2,7 @@
 import { ArgumentError } from '../../engine/errors.js'
 import { toHex } from '../../engine/util/bytes.js'
 import { siteIdOf } from '../../engine/util/site-id.js'
-import { formatBytes, warn } from '../lib/format.js'
+import { countOf, formatBytes, warn } from '../lib/format.js'
 import { parsePieceLength } from '../lib/piece-length.js'
 import { parsePrefetchLimit } from '../lib/prefetch.js'
 import { keptLine } from '../lib/output-folder.js'
@@ -76,7 +76,7 @@ export async function run (argv: PublishArgs): Promise<void> {
       process.stdout.write(JSON.stringify({ infoHash: result.infoHash, id: siteIdOf(result.infoHash), magnetURI: result.magnetURI, url, out: result.out, ...keyed }) + '\n')
     } else {
       const lines = [
-        `published ${plan.name}: ${plan.site.files.length} files, ${formatBytes(plan.site.length)}, piece length ${plan.pieceLength / 1024} KiB`,
+        `published ${plan.name}: ${countOf(plan.site.files.length, 'file')}, ${formatBytes(plan.site.length)}, piece length ${plan.pieceLength / 1024} KiB`,
         `  out:      ${result.out}`,
         `  infohash: ${result.infoHash}`,
         `  magnet:   ${result.magnetURI}`,

@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { ArgumentError, UsageError } from '../../engine/errors.js'
 import { checkSiteFolder } from '../lib/check.js'
 import { statFiles } from '../../engine/storage/fs.js'
-import { formatBytes, terminalLine, warn } from '../lib/format.js'
+import { countOf, formatBytes, terminalLine, warn } from '../lib/format.js'
 import { MANIFEST_FILE, OUT_SUFFIX, TORRENT_FILE } from '../lib/publish.js'
 import { nodeVerifier } from '../../engine/pointer/node.js'
 import { btpkMagnet, parsePointerAddress, pointerFromJson, pointerId, verifyPointer, type VerifiedPointer } from '../../engine/pointer/index.js'
@@ -39,7 +39,7 @@ export async function run (argv: SeedArgs): Promise<void> {
   if (argv.check) {
     // On a terminal only: a refusal must stay the one line on stderr.
     const tty = process.stderr.isTTY === true
-    if (tty) process.stderr.write(`checking ${metainfo.files.length} files (${formatBytes(metainfo.length)}) against ${torrentPath}`)
+    if (tty) process.stderr.write(`checking ${countOf(metainfo.files.length, 'file')} (${formatBytes(metainfo.length)}) against ${torrentPath}`)
     stats = await statFiles(metainfo.files.map((f) => f.path), root)
     const problems = await checkSiteFolder(metainfo, root, undefined, stats)
     if (tty) process.stderr.write('\r\x1b[2K')

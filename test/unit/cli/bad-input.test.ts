@@ -138,6 +138,15 @@ describe('command-line values', () => {
     expect((await readdir(dir)).sort()).toEqual([' ', ' -peersite', '-', '--peersite', 'hello'])
   })
 
+  it('a site of one file is "1 file" in publish\'s result line', async () => {
+    const dir = await fresh()
+    await mkdir(join(dir, 'one'))
+    await writeFile(join(dir, 'one', 'index.html'), '<h1>one</h1>\n')
+    const result = await runCli(['publish', 'one', '--no-seed'], { env, cwd: dir })
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toMatch(/published one: 1 file, /)
+  })
+
   it('--timeout beyond the longest timer Node has', async () => {
     const dir = await fresh()
     const result = await runCli(['get', HASH, '--out', join(dir, 'copy'), '--timeout', '1e10', '--tracker', DEAD_TRACKER])

@@ -39,3 +39,13 @@ describe('printError', () => {
     ])
   })
 })
+
+describe('countOf', () => {
+  // publish, get and seed printed "1 files".
+  it('counts with the noun singular for 1 and plural otherwise', async () => {
+    const { countOf } = await import('../../../cli/lib/format.js')
+    expect(countOf(1, 'file')).toBe('1 file')
+    expect(countOf(0, 'file')).toBe('0 files')
+    expect(countOf(10000, 'file')).toBe('10000 files')
+  })
+})
