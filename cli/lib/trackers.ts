@@ -11,6 +11,16 @@ export const DEFAULT_TRACKERS: readonly string[] = [
 ]
 
 /** Peers in browsers can only reach WebSocket trackers, so those are the only ones a site may list. */
+/**
+ * A site key's address as the commands print it: the `magnet:?xs=urn:btpk:` link with the WebSocket trackers the
+ * command uses (`&tr=`), since the pointer swarm is reached over WebRTC only. Used as printed, `get`, `serve`, `seed`
+ * and `mirror` then ask those trackers; the bare key sends them to the public ones, which a site published with
+ * --local or its own tracker is not on.
+ */
+export function addressWithTrackers (address: string, trackers: readonly string[]): string {
+  return address + trackers.filter(isWebSocketTracker).map((url) => `&tr=${encodeURIComponent(url)}`).join('')
+}
+
 export function isWebSocketTracker (url: string): boolean {
   try {
     const parsed = new URL(url)

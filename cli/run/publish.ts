@@ -9,7 +9,7 @@ import { keptLine } from '../lib/output-folder.js'
 import { executePublish, planPublish, type PublishPlan } from '../lib/publish.js'
 import type { StaticServer } from '../lib/static-server.js'
 import type { TrackerServer } from '../lib/tracker-server.js'
-import { DEFAULT_TRACKERS, defaultIceServers, isWebSocketTracker, parseIceServers, parsePort, validateTrackers } from '../lib/trackers.js'
+import { addressWithTrackers, DEFAULT_TRACKERS, defaultIceServers, parseIceServers, parsePort, validateTrackers } from '../lib/trackers.js'
 import type { BtNetwork } from '../lib/bt-network.js'
 import { networkInit } from '../lib/network-options.js'
 import type { PublishArgs } from '../commands/publish.js'
@@ -88,12 +88,8 @@ export async function run (argv: PublishArgs): Promise<void> {
       // tracker; said on their lines, since a newcomer would otherwise open a URL that no longer answers.
       if (tracker !== undefined) lines.push(`  tracker:  ${tracker.url}${argv.seed ? '' : ' (closed as publish exits: --no-seed)'}`)
       if (keyed !== undefined) {
-        // The printed link carries the WebSocket trackers (the pointer swarm is reached over WebRTC only), as the
-        // magnet line does: `get`, `serve`, `seed` and `mirror` then find the site with the link as printed, where
-        // the bare key asks the public trackers, which a site published with --local or its own tracker is not on.
-        const tr = plan.trackers.filter(isWebSocketTracker).map((url) => `&tr=${encodeURIComponent(url)}`).join('')
         lines.push(
-          `  address:  ${keyed.address}${tr}`,
+          `  address:  ${addressWithTrackers(keyed.address, plan.trackers)}`,
           `  key:      ${keyed.publicKey}, seq ${keyed.seq}`,
           plan.key?.created === true
             ? `  new key:  ${plan.key.path} (mode 0600). Back it up now: without it this address can never be updated again`

@@ -18,7 +18,7 @@ import { download, fetchMetainfo, startSeeder, type Seeder } from '../lib/swarm.
 import type { Metainfo } from '../../engine/metainfo/index.js'
 import { toHex } from '../../engine/util/bytes.js'
 import { readTorrentFile } from '../lib/torrent.js'
-import { DEFAULT_TRACKERS, iceConfigFor, isTracker, joinTrackers, parseIceServers, validateTrackers } from '../lib/trackers.js'
+import { addressWithTrackers, DEFAULT_TRACKERS, iceConfigFor, isTracker, joinTrackers, parseIceServers, validateTrackers } from '../lib/trackers.js'
 import { startBtNetwork } from '../lib/bt-network.js'
 import { networkInit } from '../lib/network-options.js'
 import { fsError } from '../lib/walk.js'
@@ -56,7 +56,7 @@ export async function run (argv: SeedArgs): Promise<void> {
   const pointer = await readOutputPointer(outDir)
   const network = await startBtNetwork(networkInit(argv, trackers))
   process.stdout.write(`seeding ${terminalLine(metainfo.name)} from ${root}\n  infohash: ${metainfo.infoHash}\n  trackers: ${terminalLine(trackers.join(' '))}\n  network:  ${network.describe()}\n`)
-  if (pointer !== undefined) process.stdout.write(`  address:  ${btpkMagnet(pointer.publicKey, pointer.salt)} (seq ${pointer.seq})\n`)
+  if (pointer !== undefined) process.stdout.write(`  address:  ${addressWithTrackers(btpkMagnet(pointer.publicKey, pointer.salt), trackers)} (seq ${pointer.seq})\n`)
   await seedUntilStopped({ metainfo, root, stats, trackers, rtcConfig, network, ...(pointer !== undefined ? { pointer } : {}) })
 }
 

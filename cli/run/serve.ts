@@ -17,7 +17,7 @@ import { checkAddressTrackers, parseSiteAddress, resolvePointerUntilStopped, sta
 import { btpkMagnet, pointerId, type VerifiedPointer } from '../../engine/pointer/index.js'
 import { abortOnShutdown, waitForShutdown } from '../lib/signals.js'
 import { printAbove, renderSwarmStatus, startStatusLine, warningPrinter, type StatusLine } from '../lib/status.js'
-import { iceConfigFor, joinTrackers, parseHost, parseIceServers, parsePort, validateTrackers } from '../lib/trackers.js'
+import { addressWithTrackers, iceConfigFor, joinTrackers, parseHost, parseIceServers, parsePort, validateTrackers } from '../lib/trackers.js'
 import { startBtNetwork } from '../lib/bt-network.js'
 import { networkInit } from '../lib/network-options.js'
 import { type ServeArgs, DEFAULT_SERVE_PORT } from '../commands/serve.js'
@@ -75,7 +75,7 @@ export async function run (argv: ServeArgs, seams: { platform?: NamePlatform | N
   let gateway = await open(source!, port)
   const url = gateway.url
   process.stdout.write(`serving ${terminalLine(source!.name ?? source!.infoHash)} on ${url}\n  infohash: ${source!.infoHash}\n  trackers: ${terminalLine(trackers.join(' '))}\n  network:  ${network.describe()}\n`)
-  if (pointer !== undefined) process.stdout.write(`  address:  ${btpkMagnet(pointer.publicKey, pointer.salt)} (seq ${pointer.seq})\n`)
+  if (pointer !== undefined) process.stdout.write(`  address:  ${addressWithTrackers(btpkMagnet(pointer.publicKey, pointer.salt), trackers)} (seq ${pointer.seq})\n`)
   const describeFiles = (g: Gateway): void => {
     void g.torrent.ready().then((m) => {
       metainfo = m

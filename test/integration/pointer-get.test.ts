@@ -154,7 +154,9 @@ describe('publish --key and seed <out-dir> as processes', () => {
       })
       seeder.once('exit', (code) => reject(new Error(`seed exited with ${String(code)}`)))
     })
-    expect(seedOut).toContain(`  address:  ${published.address} (seq ${published.seq})`)
+    // With the tracker seed announces to (&tr=), so that the address as printed finds the site (a bare key asks the
+    // public trackers).
+    expect(seedOut).toContain(`  address:  ${published.address}&tr=${encodeURIComponent(trackerUrlFor(tracker, 'seed-cmd'))} (seq ${published.seq})`)
     const again = await runCli(['get', published.address, '--tracker', trackerUrlFor(tracker, 'visitor-2'), '--out', join(dir, 'got2'), '--ice-servers', 'none', '--json', '--timeout', '60'],
       { env: { PEERSITE_STATE_DIR: join(dir, 'visitor-state') }, timeoutMs: 90_000 })
     expect(again.code, again.stderr).toBe(0)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { UsageError } from '../../../engine/errors.js'
-import { DEFAULT_TRACKERS, defaultIceServers, joinTrackers, parseIceServers, parsePort, validateTrackers } from '../../../cli/lib/trackers.js'
+import { addressWithTrackers, DEFAULT_TRACKERS, defaultIceServers, joinTrackers, parseIceServers, parsePort, validateTrackers } from '../../../cli/lib/trackers.js'
 
 describe('validateTrackers', () => {
   it('keeps ws:// and wss:// URLs, once each, in order', () => {
@@ -53,5 +53,15 @@ describe('joinTrackers', () => {
       .toEqual(['ws://127.0.0.1:1', 'udp://tracker.example:80', 'wss://t.example'])
     expect(joinTrackers([], ['http://tracker.example/announce'])).toEqual(['http://tracker.example/announce'])
     expect(joinTrackers([], ['dht://x'])).toEqual([...DEFAULT_TRACKERS])
+  })
+})
+
+describe('addressWithTrackers', () => {
+  // publish, seed and serve print a site key's address; printed bare, `get <address>` asked the public trackers.
+  it('adds each WebSocket tracker as &tr=, percent-encoded, and leaves out the others (the pointer swarm is WebRTC only)', () => {
+    const address = `magnet:?xs=urn:btpk:${'ab'.repeat(32)}`
+    expect(addressWithTrackers(address, ['ws://127.0.0.1:8000', 'udp://tracker.example:80', 'wss://t.example/announce?x=1&y=2']))
+      .toBe(`${address}&tr=ws%3A%2F%2F127.0.0.1%3A8000&tr=wss%3A%2F%2Ft.example%2Fannounce%3Fx%3D1%26y%3D2`)
+    expect(addressWithTrackers(address, [])).toBe(address)
   })
 })
