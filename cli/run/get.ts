@@ -3,7 +3,7 @@ import { lstat, readdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import cliProgress from 'cli-progress'
 import { AbortError, ArgumentError, InterruptedError, PeersiteError, UsageError } from '../../engine/errors.js'
-import type { Metainfo } from '../../engine/metainfo/index.js'
+import { filesLength, type Metainfo } from '../../engine/metainfo/index.js'
 import { countOf, formatBytes, formatDuration, formatRate, terminalLine } from '../lib/format.js'
 import { parseGetSource } from '../lib/get-source.js'
 import { checkAddressTrackers, parseSiteAddress, resolvePointer } from '../lib/pointer-swarm.js'
@@ -93,7 +93,7 @@ export async function run (argv: GetArgs): Promise<void> {
     display.stop()
     const ms = Date.now() - started
     // The site's bytes, as written to --out: BEP 47 pad files are neither fetched nor written (metainfo.length counts them).
-    const bytes = result.metainfo.files.reduce((n, f) => n + f.length, 0)
+    const bytes = filesLength(result.metainfo)
     if (argv.json) {
       const keyed = pointer !== undefined ? { publicKey: toHex(pointer.publicKey), seq: pointer.seq, address: btpkMagnet(pointer.publicKey, pointer.salt) } : {}
       process.stdout.write(JSON.stringify({ infoHash: result.metainfo.infoHash, name: result.metainfo.name, out, files: result.metainfo.files.length, bytes, ms, ...keyed }) + '\n')
@@ -158,9 +158,12 @@ function progressDisplay (quiet: boolean, keyed = false): ProgressDisplay {
   let status: StatusLine | undefined
   let bar: cliProgress.SingleBar | undefined
   const warnOnce = warningPrinter(() => status)
+  // In the site's bytes, as the result line counts them: `verified` counts whole pieces, BEP 47 padding included, so it
+  // is scaled to the files' share of the pieces (exact at the start and at the end, close in between).
+  const siteShare = (verified: number): number => meta === undefined || meta.length === 0 ? 0 : Math.round(verified * filesLength(meta) / meta.length)
   const payload = (p: DownloadProgress | undefined): Record<string, string> => ({
-    done: formatBytes(p?.verified ?? 0),
-    size: formatBytes(meta?.length ?? 0),
+    done: formatBytes(siteShare(p?.verified ?? 0)),
+    size: formatBytes(meta === undefined ? 0 : filesLength(meta)),
     speed: formatRate(p?.downloadRate ?? 0),
     peers: `${p?.peers ?? 0} peer${p?.peers === 1 ? '' : 's'}`
   })

@@ -1,6 +1,7 @@
 /** `peersite mirror <site>... [--dir DIR]`: fetch sites and keep seeding them from this machine, following site keys. */
 import { ArgumentError } from '../../engine/errors.js'
 import { formatBytes, terminalLine } from '../lib/format.js'
+import { filesLength } from '../../engine/metainfo/index.js'
 import { parseMirrorSources, startMirror, type Mirror, type MirroredSite } from '../lib/mirror.js'
 import { waitForShutdown } from '../lib/signals.js'
 import { renderSwarmStatus, warningPrinter } from '../lib/status.js'
@@ -18,7 +19,8 @@ export function mirrorStatusLine (site: MirroredSite): string {
   // The state's name alone read "<infohash>: metadata": said as get says it.
   if (stats === undefined || m === undefined) return `${label}: ${state === 'metadata' ? 'fetching metadata from peers' : state}`
   const pct = m.length === 0 ? 100 : Math.floor((stats.verified / m.length) * 100)
-  return renderSwarmStatus(`${label}: ${state} ${pct}% of ${formatBytes(m.length)}`, stats, m.length)
+  // The site's bytes (without BEP 47 padding), as get's result line counts them.
+  return renderSwarmStatus(`${label}: ${state} ${pct}% of ${formatBytes(filesLength(m))}`, stats, m.length)
 }
 
 /**

@@ -211,6 +211,13 @@ function checkComponent (s: string, what: string): void {
   }
 }
 
+/** The site's bytes: its files' lengths, without BEP 47 pad files (`length` counts them: they are in the pieces). */
+export function filesLength (meta: Pick<Metainfo, 'files'>): number {
+  let n = 0
+  for (const f of meta.files) n += f.length
+  return n
+}
+
 export function pieceLengthAt (meta: Pick<Metainfo, 'pieceLength' | 'pieceCount' | 'length'>, index: number): number {
   if (index < 0 || index >= meta.pieceCount) throw new RangeError(`piece ${index} out of range`)
   if (index < meta.pieceCount - 1) return meta.pieceLength
