@@ -27,7 +27,7 @@ import { printError } from './lib/format.js'
 import { packageInfo } from './lib/package.js'
 import { commandOf } from './lib/short-run.js'
 import { signalExitCode } from './lib/signals.js'
-import { unknownArgumentsLine } from './lib/suggest.js'
+import { closest, unknownArgumentsLine } from './lib/suggest.js'
 import { systemErrorLine } from './lib/system-errors.js'
 
 export const commands = [publish, seed, get, serve, tracker, gateway, loader, mirror]
@@ -124,6 +124,15 @@ function rephrase (message: string, parser: object, words: readonly string[]): s
   // .recommendCommands(): yargs found a command close to the first word, and names only its guess.
   const guess = /^Did you mean (\S+)\?$/.exec(message)
   if (guess !== null && typed !== undefined) return `unknown command ${typed} (did you mean ${guess[1]!}?)`
+  // No command, and an option close to one of the two that need none (`peersite --verison`): that typo, not "name a
+  // command", is what the line is about.
+  if (typed === undefined && message.startsWith('name a command')) {
+    for (const word of words) {
+      const flag = /^--?([^-=][^=]*)/.exec(word)
+      const near = flag === null ? undefined : closest(flag[1]!, ['version', 'help'])
+      if (flag !== null && near !== undefined && flag[1] !== near) return `unknown option ${word.split('=')[0]!} (did you mean --${near}?)`
+    }
+  }
   // yargs' words for a missing argument or option ("Not enough non-option arguments: got 0, need at least 1",
   // "Missing required argument: out") name neither the command nor what it needs: said as its usage line has it.
   const module = commands.find((c) => c.command.split(' ')[0] === typed)

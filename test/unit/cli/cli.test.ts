@@ -57,6 +57,10 @@ describe('peersite (no command)', () => {
     expectOneError(await runCli(['publsh', 'x']), /^peersite: error: unknown command publsh \(did you mean publish\?\)$/, 2)
     expectOneError(await runCli(['pubish', 'x']), /^peersite: error: unknown command pubish \(did you mean publish\?\)$/, 2)
     expectOneError(await runCli(['frobnicate']), /^peersite: error: unknown command frobnicate \(see peersite --help\)$/, 2)
+    // No command and a typo of --version or --help: said as such (before: "name a command").
+    expectOneError(await runCli(['--verison']), /^peersite: error: unknown option --verison \(did you mean --version\?\)$/, 2)
+    expectOneError(await runCli(['--hlep']), /^peersite: error: unknown option --hlep \(did you mean --help\?\)$/, 2)
+    expectOneError(await runCli(['--tracker', 'ws://x']), /name a command/, 2)
     // Within a command, its own help: `peersite --help` lists only the commands.
     expectOneError(await runCli(['publish', 'x', '--bogus']), /^peersite: error: unknown option --bogus \(see peersite publish --help\)$/, 2)
   })
