@@ -18,9 +18,10 @@
  * (`pointers.json.<pid>.<uuid>.tmp`) are removed when the file is first read, once their process is gone
  * (removeKilledWrites: never a running process's).
  */
-import { rename } from 'node:fs/promises'
+import { lstat, rename } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { UsageError } from '../../engine/errors.js'
 import { nodeVerifier } from '../../engine/pointer/node.js'
 import { pointerFromJson, pointerToJson, verifyPointer, type PointerKnown, type PointerRecordJson } from '../../engine/pointer/index.js'
 import { fromHex } from '../../engine/util/bytes.js'
@@ -71,7 +72,7 @@ export class PointerStateFile {
   /** What is known of `id` (pointerId(publicKey, salt)); the stored record is checked again (the file is only ours
    * as long as nobody edits it) and dropped, keeping the seq, if it no longer verifies. */
   async load (id: string): Promise<PointerKnown | undefined> {
-    const stored = (await this.#read()).keys[id]
+    const stored = (await this.#read('load')).keys[id]
     if (stored === undefined) return undefined
     let record
     if (stored.record !== undefined && stored.forked !== true) {
@@ -108,12 +109,14 @@ export class PointerStateFile {
     try {
       await this.save(id, known)
     } catch (err) {
-      this.#onWarning(`cannot save ${this.path} (${systemReason(err)}): the newest versions seen of site keys are not remembered for the next run`)
+      this.#onWarning(err instanceof UsageError
+        ? `${err.message}: the newest versions seen of site keys are not remembered for the next run`
+        : `cannot save ${this.path} (${systemReason(err)}): the newest versions seen of site keys are not remembered for the next run`)
     }
   }
 
   async #save (id: string, known: PointerKnown): Promise<void> {
-    const state = await this.#read()
+    const state = await this.#read('save')
     const old = state.keys[id]
     if (old !== undefined && old.seq > known.seq) return
     state.keys[id] = {
@@ -126,11 +129,22 @@ export class PointerStateFile {
     await writeAtomically(this.path, JSON.stringify(state, null, 2) + '\n', 0o600)
   }
 
-  async #read (): Promise<StateFile> {
+  /**
+   * The file's keys. One that cannot be read (no permission, a folder) is not known to be damaged and stays where it
+   * is: a load reads it as empty, with one warning; a save refuses, since writing it anew would lose the newest
+   * versions it holds of every other key.
+   */
+  async #read (purpose: 'load' | 'save'): Promise<StateFile> {
     await this.removeKilledWrites()
     const read = await readJsonObject(this.path)
-    // One that cannot be read (a folder, no permission) is not known to be damaged: read as empty, left where it is.
-    if (read.kind === 'missing' || read.kind === 'unreadable') return { version: 1, keys: {} }
+    if (read.kind === 'missing') return { version: 1, keys: {} }
+    if (read.kind === 'unreadable') {
+      // Nothing there to lose (a part of the path is a file, say): read as empty, and a save says why it fails.
+      if (!await lstat(this.path).then(() => true, () => false)) return { version: 1, keys: {} }
+      if (purpose === 'save') throw new UsageError(`cannot read ${this.path} (${read.reason}), so it is not replaced`)
+      this.#onWarning(`cannot read ${this.path} (${read.reason}): the newest versions seen of site keys are not known, so a rollback to an older one would not be noticed`)
+      return { version: 1, keys: {} }
+    }
     if (read.kind === 'damaged') return await this.#setAside(read.reason)
     const json = read.value as Partial<StateFile>
     if (json.version !== 1 || typeof json.keys !== 'object' || json.keys === null) {

@@ -138,6 +138,24 @@ describe('PointerStateFile', () => {
     expect(warnings).toEqual([line, line])
   })
 
+  // One that cannot be read was read as empty in silence, and the next save wrote over it, losing the newest versions
+  // seen of every other key (no permission is the case in life; a folder is the one a test run as root can make).
+  it('a file that cannot be read: a load warns and reads it as empty; a save refuses and leaves it', async () => {
+    const t = await makeTempDir('peersite-state-')
+    temps.push(t)
+    await mkdir(join(t.path, 'pointers.json'))
+    await writeFile(join(t.path, 'pointers.json', 'kept'), 'x')
+    const warnings: string[] = []
+    const state = new PointerStateFile(t.path, (m) => warnings.push(m))
+    expect(await state.load(id)).toBeUndefined()
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(/^cannot read .*pointers\.json \(.+\): the newest versions seen of site keys are not known, so a rollback to an older one would not be noticed$/)
+    await expect(state.save(id, { seq: 5 })).rejects.toThrow(/^cannot read .*pointers\.json \(.+\), so it is not replaced$/)
+    await state.saveOrWarn(id, { seq: 5 })
+    expect(warnings[warnings.length - 1]).toMatch(/, so it is not replaced: the newest versions seen of site keys are not remembered for the next run$/)
+    expect(await readdir(join(t.path, 'pointers.json'))).toEqual(['kept'])
+  })
+
   it('lives in PEERSITE_STATE_DIR, else $XDG_STATE_HOME/peersite, else ~/.local/state/peersite', async () => {
     expect(defaultStateDir({ PEERSITE_STATE_DIR: '/x' })).toBe('/x')
     expect(defaultStateDir({ XDG_STATE_HOME: '/s' })).toBe('/s/peersite')
