@@ -650,8 +650,8 @@ export class Torrent extends Emitter<TorrentEvents> {
   /**
    * A stored piece turned out bad (the service worker hashes every piece it serves, and a script of the origin can
    * rewrite IndexedDB) or could not be read (Reader, Uploader: `lost`): it is no longer held, deleted from the store,
-   * and fetched again like any missing piece (a reader waiting for it gets the new copy). Peers were told we have it; until it is back, their requests for it
-   * go unanswered (the uploader serves only held pieces).
+   * and fetched again like any missing piece (a reader waiting for it gets the new copy). Peers were told we have it;
+   * until it is back, their requests for it go unanswered (the uploader serves only held pieces).
    */
   async forgetPiece (index: number): Promise<void> {
     const downloader = this.#downloader

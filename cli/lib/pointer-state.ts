@@ -8,11 +8,11 @@
  *
  * Written atomically (writeAtomically: a temporary file in the same folder, fsync, rename), 0o600 (private state),
  * in a folder made 0o700 when this makes it (mirror's pointers.json sits in the mirror folder, whose mode is the
- * user's: an existing folder is never changed), so a crash leaves the old file or the new one, never half of one. Two processes writing at once:
- * the last rename wins and the other's update is lost, which only lowers the bar for a rollback back to what the
- * survivor knew (the seq then grows again on the next record seen). Within one process, saves to one file run one at
- * a time (each reads, changes and writes the file in its turn), so overlapping saves of different keys, or of one
- * key, all land. A damaged file (not JSON, or not this format: a later peersite's, say) is read as empty rather than
+ * user's: an existing folder is never changed), so a crash leaves the old file or the new one, never half of one.
+ * Two processes writing at once: the last rename wins and the other's update is lost, which only lowers the bar for
+ * a rollback back to what the survivor knew (the seq then grows again on the next record seen). Within one process,
+ * saves to one file run one at a time (each reads, changes and writes the file in its turn), so overlapping saves of
+ * different keys, or of one key, all land. A damaged file (not JSON, or not this format: a later peersite's, say) is read as empty rather than
  * stopping the CLI, after it is renamed aside to `pointers.json.corrupt-<time>` (nothing in it is lost; being moved,
  * it is reported once) with one warning. The temporary files of a process killed between its write and its rename
  * (`pointers.json.<pid>.<uuid>.tmp`) are removed when the file is first read, once their process is gone

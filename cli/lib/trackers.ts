@@ -11,6 +11,15 @@ export const DEFAULT_TRACKERS: readonly string[] = [
 ]
 
 /** Peers in browsers can only reach WebSocket trackers, so those are the only ones a site may list. */
+export function isWebSocketTracker (url: string): boolean {
+  try {
+    const parsed = new URL(url)
+    return (parsed.protocol === 'ws:' || parsed.protocol === 'wss:') && parsed.hostname !== ''
+  } catch {
+    return false
+  }
+}
+
 /**
  * A site key's address as the commands print it: the `magnet:?xs=urn:btpk:` link with the WebSocket trackers the
  * command uses (`&tr=`), since the pointer swarm is reached over WebRTC only. Used as printed, `get`, `serve`, `seed`
@@ -19,15 +28,6 @@ export const DEFAULT_TRACKERS: readonly string[] = [
  */
 export function addressWithTrackers (address: string, trackers: readonly string[]): string {
   return address + trackers.filter(isWebSocketTracker).map((url) => `&tr=${encodeURIComponent(url)}`).join('')
-}
-
-export function isWebSocketTracker (url: string): boolean {
-  try {
-    const parsed = new URL(url)
-    return (parsed.protocol === 'ws:' || parsed.protocol === 'wss:') && parsed.hostname !== ''
-  } catch {
-    return false
-  }
 }
 
 /**

@@ -155,15 +155,17 @@ function progressDisplay (quiet: boolean, keyed = false): ProgressDisplay {
   let resolving = keyed
   let latest: DownloadProgress | undefined
   let meta: Metainfo | undefined
+  /** The site's bytes (filesLength(meta)), counted once when the metadata comes: every redraw uses them. */
+  let siteBytes = 0
   let status: StatusLine | undefined
   let bar: cliProgress.SingleBar | undefined
   const warnOnce = warningPrinter(() => status)
   // In the site's bytes, as the result line counts them: `verified` counts whole pieces, BEP 47 padding included, so it
   // is scaled to the files' share of the pieces (exact at the start and at the end, close in between).
-  const siteShare = (verified: number): number => meta === undefined || meta.length === 0 ? 0 : Math.round(verified * filesLength(meta) / meta.length)
+  const siteShare = (verified: number): number => meta === undefined || meta.length === 0 ? 0 : Math.round(verified * siteBytes / meta.length)
   const payload = (p: DownloadProgress | undefined): Record<string, string> => ({
     done: formatBytes(siteShare(p?.verified ?? 0)),
-    size: formatBytes(meta === undefined ? 0 : filesLength(meta)),
+    size: formatBytes(siteBytes),
     speed: formatRate(p?.downloadRate ?? 0),
     peers: `${p?.peers ?? 0} peer${p?.peers === 1 ? '' : 's'}`
   })
@@ -183,6 +185,7 @@ function progressDisplay (quiet: boolean, keyed = false): ProgressDisplay {
     resolved: () => { resolving = false },
     metadata: (m) => {
       meta = m
+      siteBytes = filesLength(m)
       if (!tty) return
       status?.stop()
       status = undefined

@@ -75,18 +75,19 @@ export async function run (argv: PublishArgs): Promise<void> {
       // `id`: the site's name in a gateway address, http://<id>.localhost:8888/ (engine/util/site-id.ts).
       process.stdout.write(JSON.stringify({ infoHash: result.infoHash, id: siteIdOf(result.infoHash), magnetURI: result.magnetURI, url, out: result.out, ...keyed }) + '\n')
     } else {
+      // --local --no-seed: the server and the tracker this process runs stop with it, and the output names that
+      // tracker; said on their lines, since a newcomer would otherwise open a URL that no longer answers.
+      const closing = argv.seed ? '' : ' (closed as publish exits: --no-seed)'
       const lines = [
         `published ${plan.name}: ${countOf(plan.site.files.length, 'file')}, ${formatBytes(plan.site.length)}, piece length ${plan.pieceLength / 1024} KiB`,
         `  out:      ${result.out}`,
         `  infohash: ${result.infoHash}`,
         `  magnet:   ${result.magnetURI}`,
         url !== null
-          ? `  url:      ${url}${argv.seed ? '' : ' (closed as publish exits: --no-seed)'}`
+          ? `  url:      ${url}${closing}`
           : `  url:      upload ${result.out} to any static host (GitHub Pages, Netlify, S3...) and open it there`
       ]
-      // --local --no-seed: the server and the tracker this process runs stop with it, and the output names that
-      // tracker; said on their lines, since a newcomer would otherwise open a URL that no longer answers.
-      if (tracker !== undefined) lines.push(`  tracker:  ${tracker.url}${argv.seed ? '' : ' (closed as publish exits: --no-seed)'}`)
+      if (tracker !== undefined) lines.push(`  tracker:  ${tracker.url}${closing}`)
       if (keyed !== undefined) {
         lines.push(
           `  address:  ${addressWithTrackers(keyed.address, plan.trackers)}`,
