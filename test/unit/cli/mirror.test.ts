@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { startMirror, type MirroredSite } from '../../../cli/lib/mirror.js'
@@ -197,23 +197,31 @@ describe('peersite mirror: mirror.json', () => {
   })
 })
 
+/**
+ * A fresh folder holding `site.torrent` for `metainfo` (a site named "site" whose index.html is `data`), with a web seed
+ * on this machine that serves it: the server sends index.html whole (200), which a web seed takes as well as a range.
+ */
+async function webSeeded (metainfo: { info: Uint8Array }, data: Uint8Array): Promise<{ parent: string, torrentPath: string, server: Server }> {
+  const server = createServer((req, res) => {
+    if (req.url === '/site/index.html') res.end(data)
+    else res.writeHead(404).end()
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as { port: number }).port
+  const parent = await fresh()
+  const torrentPath = join(parent, 'site.torrent')
+  const urlList = `http://127.0.0.1:${port}/`
+  await writeFile(torrentPath, Buffer.concat([Buffer.from('d4:info'), metainfo.info, Buffer.from(`8:url-listl${urlList.length}:${urlList}ee`)]))
+  return { parent, torrentPath, server }
+}
+
 describe('peersite mirror: a finished site', () => {
   // A failure to create a finished site's empty files was dropped in silence: the mirror's copy lacked them.
   it('whose empty files cannot be created is warned about in one line naming the file and why', async () => {
     const data = randomData(1000, 3)
     const { metainfo } = await makeTorrent([{ path: 'index.html', data }, { path: 'empty', data: new Uint8Array(0) }])
-    // Its files from a web seed on this machine (no peers needed): the server sends index.html whole (200), which
-    // a web seed takes as well as a range.
-    const server = createServer((req, res) => {
-      if (req.url === '/site/index.html') res.end(data)
-      else res.writeHead(404).end()
-    })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const port = (server.address() as { port: number }).port
-    const parent = await fresh()
-    const torrentPath = join(parent, 'site.torrent')
-    const urlList = `http://127.0.0.1:${port}/`
-    await writeFile(torrentPath, Buffer.concat([Buffer.from('d4:info'), metainfo.info, Buffer.from(`8:url-listl${urlList.length}:${urlList}ee`)]))
+    // Its files from a web seed on this machine (no peers needed).
+    const { parent, torrentPath, server } = await webSeeded(metainfo, data)
     const dir = join(parent, 'mirror')
     // A folder where the empty file goes: it cannot be created.
     const empty = join(dir, metainfo.infoHash, 'files', 'empty')
@@ -237,16 +245,7 @@ describe('peersite mirror: a site whose files cannot be stored', () => {
     const data = randomData(1000, 5)
     const { metainfo } = await makeTorrent([{ path: 'index.html', data }])
     // Its file from a web seed on this machine (no peers needed), as for a finished site above.
-    const server = createServer((req, res) => {
-      if (req.url === '/site/index.html') res.end(data)
-      else res.writeHead(404).end()
-    })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const port = (server.address() as { port: number }).port
-    const parent = await fresh()
-    const torrentPath = join(parent, 'site.torrent')
-    const urlList = `http://127.0.0.1:${port}/`
-    await writeFile(torrentPath, Buffer.concat([Buffer.from('d4:info'), metainfo.info, Buffer.from(`8:url-listl${urlList.length}:${urlList}ee`)]))
+    const { parent, torrentPath, server } = await webSeeded(metainfo, data)
     const dir = join(parent, 'mirror')
     // A file where the site's files folder goes: nothing can be stored in it.
     const files = join(dir, metainfo.infoHash, 'files')

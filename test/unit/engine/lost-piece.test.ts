@@ -71,6 +71,18 @@ function engineOf (torrent: Torrent): PieceEngine & { readonly rejected: number[
   }
 }
 
+/** A file read through the worker's verified read from `visitor`: its bytes, and the pieces the worker refused. */
+async function workerRead (visitor: Torrent): Promise<{ bytes: Uint8Array, rejected: number[] }> {
+  const metainfo = visitor.metainfo!
+  const torrentFile = concatBytes([new TextEncoder().encode('d4:info'), metainfo.info, new TextEncoder().encode('e')])
+  const table = await parsePieceTable(torrentFile, metainfo.infoHash, [{ path: 'index.html', length: metainfo.length }])
+  const engine = engineOf(visitor)
+  const body = await verifiedOpen({ table, engine })('index.html', 0, metainfo.length, new AbortController().signal)
+  const chunks: Uint8Array[] = []
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk)
+  return { bytes: concatBytes(chunks), rejected: engine.rejected }
+}
+
 const torrents: Torrent[] = []
 afterEach(async () => {
   await Promise.all(torrents.splice(0).map(async (t) => await t.destroy()))
@@ -90,17 +102,12 @@ describe('a stored piece that cannot be read, or reads wrong', () => {
       torrents.push(visitor)
       connectTorrents(seed, visitor)
 
-      const torrentFile = concatBytes([new TextEncoder().encode('d4:info'), metainfo.info, new TextEncoder().encode('e')])
-      const table = await parsePieceTable(torrentFile, metainfo.infoHash, [{ path: 'index.html', length: metainfo.length }])
-      const engine = engineOf(visitor)
-      const body = await verifiedOpen({ table, engine })('index.html', 0, metainfo.length, new AbortController().signal)
-      const chunks: Uint8Array[] = []
-      for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk)
+      const { bytes, rejected } = await workerRead(visitor)
 
-      expect(sameBytes(concatBytes(chunks), data)).toBe(true)
+      expect(sameBytes(bytes, data)).toBe(true)
       // The engine forgot the piece and fetched it again (stored anew); a store that throws never reaches the worker.
       expect(store.healed).toBe(true)
-      expect(engine.rejected).toEqual(fault === 'wrong' ? [BAD] : [])
+      expect(rejected).toEqual(fault === 'wrong' ? [BAD] : [])
       expect(visitor.have?.has(BAD)).toBe(true)
       expect(sameBytes(await store.get(BAD), pieceOf(metainfo, data, BAD))).toBe(true)
     })
@@ -136,17 +143,6 @@ describe('a stored piece that cannot be read, or reads wrong', () => {
 })
 
 describe('a bad piece of an IndexedDB run whose delete fails (engine/storage/idb.ts)', () => {
-  /** A file read through the worker's verified read from `visitor`: its bytes, and the pieces the worker refused. */
-  async function workerRead (visitor: Torrent): Promise<{ bytes: Uint8Array, rejected: number[] }> {
-    const metainfo = visitor.metainfo!
-    const torrentFile = concatBytes([new TextEncoder().encode('d4:info'), metainfo.info, new TextEncoder().encode('e')])
-    const table = await parsePieceTable(torrentFile, metainfo.infoHash, [{ path: 'index.html', length: metainfo.length }])
-    const engine = engineOf(visitor)
-    const body = await verifiedOpen({ table, engine })('index.html', 0, metainfo.length, new AbortController().signal)
-    const chunks: Uint8Array[] = []
-    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk)
-    return { bytes: concatBytes(chunks), rejected: engine.rejected }
-  }
 
   it('the copy fetched again is the one read on the next visit, and the run\'s other pieces are fetched again', async () => {
     const { metainfo, data } = await makeTorrent([{ path: 'index.html', data: randomData(5 * PIECE + 1000, 15) }], PIECE)
