@@ -1,8 +1,9 @@
 /**
  * The persistent shell: the site is shown in a full-window same-origin frame, and every navigation happens inside
- * it, so this page (and with it the engine and its peer connections) survives them all. After each load the
- * shell mirrors the frame into the window: the address bar (history.replaceState: the visitor sees, bookmarks and
- * shares the site's real paths), the title and (after the first page, loader/shell-icon.ts) the icon. It also routes the site's download links through the
+ * it, so this page (and with it the engine and its peer connections) survives them all. The shell mirrors the frame
+ * into the window: the address bar from each document's commit (history.replaceState: the visitor sees, bookmarks
+ * and shares the site's real paths), the title as soon as it is parsed and (after the first page,
+ * loader/shell-icon.ts) the icon at each load. It also routes the site's download links through the
  * service worker (see `download` below; the saving itself is loader/shell-download.ts, in peersite-later.js).
  *
  * History: the shell owns the top window's entries, so that Back and Forward work as on a plain host, also after a
@@ -158,6 +159,12 @@ export function createShell (init: ShellInit): Shell {
     }
     doc.addEventListener('click', leaveShell)
     doc.addEventListener('click', download)
+    // The window shows the new page's address from its commit, as a plain host's address bar does: a reload (or a
+    // copy of the address) before the page's load event, which a slow image can hold back for long, must not get
+    // the page before. After the history code's own entry for it (attach above), so that entry is not rewritten.
+    // The title, once parsed, at DOMContentLoaded; `watch` mirrors both again at the load event.
+    mirror()
+    doc.addEventListener('DOMContentLoaded', mirror)
   }
   // A new document appears in the frame at its commit; its load event may be seconds later.
   const poll = setInterval(attach, 50)

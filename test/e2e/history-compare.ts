@@ -145,7 +145,7 @@ async function waitInTab<A = undefined> (tab: Tab, fn: (arg: A) => boolean, time
 }
 
 /** The visitor's view of the plain page. */
-async function plainSnapshot (tab: Tab): Promise<Snapshot> {
+export async function plainSnapshot (tab: Tab): Promise<Snapshot> {
   return await tab.evaluate(() => ({
     url: location.href,
     title: document.title,
@@ -155,7 +155,7 @@ async function plainSnapshot (tab: Tab): Promise<Snapshot> {
 }
 
 /** The visitor's view of peersite: the window's address and title, the site frame's heading and scroll. */
-async function peersiteSnapshot (tab: Tab): Promise<Snapshot> {
+export async function peersiteSnapshot (tab: Tab): Promise<Snapshot> {
   try {
     return await tab.evaluate((id) => {
       const frame = document.getElementById(id) as HTMLIFrameElement | null

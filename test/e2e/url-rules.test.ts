@@ -9,10 +9,10 @@
  *   npm run build && sh scripts/in-netns.sh npx vitest run test/e2e/url-rules.test.ts
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, BrowserContext, Frame, Page, Response } from 'playwright-core'
+import type { Browser, BrowserContext, Frame, Page, Response, Route } from 'playwright-core'
 import { assertInNetns } from '../helpers/webrtc.js'
 import { launchChromium, siteFrame, waitForFrameH1 } from './harness.js'
-import { compareHistory, HISTORY_SCENARIOS, playwrightTab, startHistorySites, type HistorySites } from './history-compare.js'
+import { compareHistory, HISTORY_SCENARIOS, peersiteSnapshot, plainSnapshot, playwrightTab, startHistorySites, type HistorySites, type Snapshot } from './history-compare.js'
 
 /** How one address answers: the statuses of its redirect chain, the final path and the page's heading. */
 interface Answer { chain: number[], path: string, h1: string }
@@ -112,6 +112,78 @@ describe('URL rules and history, peersite against a plain static host', () => {
       expect({ asked: path, ...got }).toEqual({ asked: path, ...want })
     }
   }, 120_000)
+
+  it('the address and title follow a new page from its commit, before its load event, as on the plain host: a reload then shows that page (first visit, return visit, without peersite-later.js)', async () => {
+    // slow.html's image is held back here until released, so the page's load event waits (the other tests find
+    // nothing listening there and the image fails at once).
+    const held: Route[] = []
+    let holding = true
+    const holdImage = async (context: BrowserContext): Promise<void> => {
+      await context.route('**/held.png', async (route) => { if (holding) held.push(route); else await route.abort() })
+    }
+    const release = async (): Promise<void> => {
+      holding = false
+      for (const route of held.splice(0)) await route.abort().catch(() => {})
+    }
+    const strip = (s: Snapshot, base: string): Snapshot => ({ ...s, url: s.url.startsWith(base) ? `/${s.url.slice(base.length)}` : s.url })
+    const notLoaded = async (frame: Frame): Promise<boolean> => await frame.evaluate(() => document.readyState !== 'complete')
+    /** peersite's view until it matches `want` (15 s at most), then compared. */
+    const expectPeersite = async (page: Page, want: Snapshot, label: string): Promise<void> => {
+      const deadline = Date.now() + 15_000
+      let got = strip(await peersiteSnapshot(playwrightTab(page)), sites.docs.url)
+      while (JSON.stringify(got) !== JSON.stringify(want) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        got = strip(await peersiteSnapshot(playwrightTab(page)), sites.docs.url)
+      }
+      expect({ step: label, ...got }).toEqual({ step: label, ...want })
+    }
+    const plainAt = async (plain: Page, h1: string): Promise<Snapshot> => {
+      await plain.waitForFunction((text) => document.querySelector('h1')?.textContent === text, h1)
+      return strip(await plainSnapshot(playwrightTab(plain)), sites.plainDocs.url)
+    }
+    /** Home, a link to slow.html, a reload while its image is held, then the image fails and the page loads. */
+    const visit = async (label: string, page: Page, plain: Page, withHistory: boolean): Promise<void> => {
+      holding = true
+      await plain.goto(sites.plainDocs.url)
+      await plain.click('#to-slow')
+      const want = await plainAt(plain, 'Slow')
+      expect(await notLoaded(plain.mainFrame())).toBe(true)
+      expect(want).toMatchObject({ url: '/slow', title: 'Slow - Docs' })
+      await page.goto(sites.docs.url)
+      const home = await waitForFrameH1(page, 'Home', 60_000)
+      await page.waitForFunction((w) => {
+        const debug = (window as unknown as { peersite?: { loaded: boolean, history?: boolean } }).peersite
+        return debug?.loaded === true && (debug.history === true) === w
+      }, withHistory)
+      await home.click('#to-slow')
+      const slow = await waitForFrameH1(page, 'Slow')
+      await expectPeersite(page, want, `${label}: a link`)
+      expect(await notLoaded(slow)).toBe(true)
+      await plain.reload({ waitUntil: 'commit' })
+      const wantReloaded = await plainAt(plain, 'Slow')
+      await page.reload({ waitUntil: 'commit' })
+      await waitForFrameH1(page, 'Slow', 60_000)
+      await expectPeersite(page, wantReloaded, `${label}: a reload`)
+      await release()
+      await plain.waitForFunction(() => document.readyState === 'complete')
+      await expectPeersite(page, strip(await plainSnapshot(playwrightTab(plain)), sites.plainDocs.url), `${label}: loaded`)
+    }
+    const plainContext = await browser.newContext()
+    contexts.push(plainContext)
+    await holdImage(plainContext)
+    const plain = await plainContext.newPage()
+    const context = await browser.newContext()
+    contexts.push(context)
+    await holdImage(context)
+    await visit('first visit', await context.newPage(), plain, true)
+    await visit('return visit', await context.newPage(), plain, true)
+    // peersite-later.js fails to load: the shell never gets its history code (the frame keeps its own entries).
+    const noLater = await browser.newContext()
+    contexts.push(noLater)
+    await holdImage(noLater)
+    await noLater.route(/\/peersite-later\.js(\?|$)/, async (route) => { await route.abort() })
+    await visit('without peersite-later.js', await noLater.newPage(), plain, false)
+  }, 240_000)
 
   for (const scenario of HISTORY_SCENARIOS) {
     it(scenario.name, async () => {
