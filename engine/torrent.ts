@@ -189,6 +189,10 @@ export class Torrent extends Emitter<TorrentEvents> {
   readonly #downloadRate = typeof PEERSITE_BROWSER === 'undefined' ? new RateMeter() : undefined
   #done = false
   destroyed = false
+  /** Set by destroy: every wait for the metainfo (ready) ends with it, those under way and those that come later. */
+  #ended: Error | undefined
+  /** How destroy ends each wait for the metainfo under way, removed when the wait ends. */
+  readonly #readyWaits = new Set<(err: Error) => void>()
   /** BEP 19 web seeds (engine/webseed.ts attaches itself here): told when a reader waits for a piece. */
   webSeeds: { stalled: (index: number, last: number, signal?: AbortSignal) => void, destroy: () => void } | undefined
   /** Bytes web seeds delivered that passed their hash (not in `downloaded`, which counts peers). */
@@ -621,19 +625,28 @@ export class Torrent extends Emitter<TorrentEvents> {
     return await downloader.offerPiece(index, data, () => { this.#fromWebSeeds += data.length })
   }
 
-  /** Resolves once the metainfo is known (immediately when it was given). */
+  /** Resolves once the metainfo is known (immediately when it was given); rejects once the torrent is destroyed. */
   async ready (signal?: AbortSignal): Promise<Metainfo> {
     // A plain site's loader has it from the start (see PEERSITE_KEYED above): the wait below is dead code there.
     if (this.metainfo !== undefined || (typeof PEERSITE_KEYED === 'boolean' && !PEERSITE_KEYED && PEERSITE_SERVE_LATER === true)) return this.metainfo!
+    if (this.#ended !== undefined) throw this.#ended
     return await new Promise<Metainfo>((resolve, reject) => {
-      const off = this.once('metadata', (m) => {
+      const done = (): void => {
+        this.#readyWaits.delete(stop)
         signal?.removeEventListener('abort', onAbort)
+      }
+      const off = this.once('metadata', (m) => {
+        done()
         resolve(m)
       })
-      const onAbort = (): void => {
+      // The torrent's end (destroy) or the caller's: the metadata no longer comes (destroy drops its listeners).
+      const stop = (err: Error): void => {
+        done()
         off()
-        reject(new AbortError())
+        reject(err)
       }
+      const onAbort = (): void => { stop(new AbortError()) }
+      this.#readyWaits.add(stop)
       if (signal?.aborted === true) onAbort()
       else signal?.addEventListener('abort', onAbort, { once: true })
     })
@@ -676,7 +689,9 @@ export class Torrent extends Emitter<TorrentEvents> {
     if (this.#tick !== undefined) clearInterval(this.#tick)
     this.#side?.destroy()
     this.#peerList.destroyAll()
-    this.#reader.rejectAll(new AbortError('torrent destroyed'))
+    const ended = this.#ended = new AbortError('torrent destroyed')
+    for (const stop of this.#readyWaits) stop(ended)
+    this.#reader.rejectAll(ended)
     if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN)) this.webSeeds?.destroy()
     await this.#discovery?.destroy()
     await this.store?.close()

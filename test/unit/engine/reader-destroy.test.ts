@@ -2,7 +2,8 @@
  * Reads after Torrent.destroy fail at once with the destroy's error, whichever way they come into the reader: one
  * waiting for a piece then, one whose consumer takes its next chunk afterwards, one waiting for the metainfo, and a
  * new one (of a piece held in the store, which is closed now, or of a missing piece). A read that waited instead held
- * its caller (the loader's engine host, serve's gateway) for ever when it had no signal.
+ * its caller (the loader's engine host, serve's gateway) for ever when it had no signal. Torrent.ready (the wait for the
+ * metainfo itself) ends with the same error.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { Bitfield } from '../../../engine/bitfield.js'
@@ -122,4 +123,36 @@ describe('reads of a live torrent', () => {
     // Before the fix: 300-310 B per read (15 MB here). Allocation noise is a few hundred KB at most, under 10 B a read.
     expect(perRead).toBeLessThan(50)
   }, 60_000)
+})
+
+describe('Torrent.ready and destroy', () => {
+  // serve (cli/run/serve.ts) and the gateway wait on ready() for a torrent whose metadata has not come: a destroy
+  // dropped the wait's listener and left the promise pending for ever.
+  it('a wait for the metainfo then fails with the destroy\'s error, and so does one that starts later', async () => {
+    const { metainfo } = await fixture
+    const torrent = new Torrent({ createStore: (m) => new MemoryStore({ pieceLength: m.pieceLength, length: m.length }) }, { infoHash: metainfo.infoHash })
+    torrents.push(torrent)
+    const waiting = torrent.ready()
+    const withSignal = torrent.ready(new AbortController().signal)
+    await torrent.destroy()
+    expectDestroyed(await outcome(waiting))
+    expectDestroyed(await outcome(withSignal))
+    expectDestroyed(await outcome(torrent.ready()))
+  })
+
+  it('an aborted wait still fails with its own AbortError, and one that got the metainfo is not ended by a destroy', async () => {
+    const { metainfo } = await fixture
+    const torrent = new Torrent({ createStore: (m) => new MemoryStore({ pieceLength: m.pieceLength, length: m.length }) }, { infoHash: metainfo.infoHash })
+    torrents.push(torrent)
+    const controller = new AbortController()
+    const aborted = torrent.ready(controller.signal)
+    controller.abort()
+    const result = await outcome(aborted)
+    expect(result).toBeInstanceOf(AbortError)
+    expect((result as Error).message).not.toBe('torrent destroyed')
+    const got = torrent.ready()
+    torrent.emit('metadata', metainfo)
+    await expect(got).resolves.toBe(metainfo)
+    await torrent.destroy()
+  })
 })
