@@ -21,6 +21,7 @@ import { probeNameRules } from '../../engine/storage/name-probe.js'
 import { siteLabel } from '../../engine/metainfo/names.js'
 import { Torrent, type TorrentComponents, type TorrentStats } from '../../engine/torrent.js'
 import { WebSeeds } from '../../engine/webseed.js'
+import { errorInWords } from './system-errors.js'
 import { createSite, messagePage, relativePath, siteResponse, type OpenBody, type Site } from '../../worker/site.js'
 import { MAX_REDIRECTS_BYTES, parseRedirects, REDIRECTS_FILE, type RedirectRule } from '../../worker/redirects.js'
 import { formatBytes, formatDuration } from './format.js'
@@ -127,7 +128,7 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
     await rm(storeDir, { recursive: true, force: true })
     throw err
   }
-  torrent.on('warning', (err) => init.onWarning?.(err.message))
+  torrent.on('warning', (err) => init.onWarning?.(errorInWords(err)))
   // Web seeds serve what a request waits for and no peer delivers in time; never the background.
   if (init.webSeeds !== undefined && init.webSeeds.length > 0) new WebSeeds(torrent, { urls: init.webSeeds })
 

@@ -22,7 +22,7 @@ import { Torrent, type TorrentComponents, type TorrentStats } from '../../engine
 import { TcpPeerExchange } from '../../engine/discovery/pex.js'
 import { PUBLIC_RTC_CONFIG } from '../../engine/transport/rtc-config.js'
 import { WebSeeds } from '../../engine/webseed.js'
-import { describeSystemError, errnoCode, shortPath, systemReason } from './system-errors.js'
+import { describeSystemError, errnoCode, errorInWords, shortPath, systemReason } from './system-errors.js'
 import type { PointerExchange } from '../../engine/pointer-exchange.js'
 import type { Peer } from '../../engine/wire/peer.js'
 import type { BtNetwork } from './bt-network.js'
@@ -112,7 +112,7 @@ export async function startSeeder (opts: SwarmOptions & { metainfo: Metainfo, ro
     ...(opts.pointer !== undefined ? { pointer: opts.pointer } : {}),
     ...(pex !== undefined ? { pex } : {})
   })
-  torrent.on('warning', (err) => opts.onWarning?.(err.message))
+  torrent.on('warning', (err) => opts.onWarning?.(errorInWords(err)))
   const close = async (): Promise<void> => { await torrent.destroy() }
   // Ready once a tracker knows us, so a visitor that starts right after is sent to us (bounded: a tracker that
   // is down must not hold the seeder back; it keeps retrying in the background). With no tracker and no BitTorrent
@@ -134,7 +134,7 @@ export async function fetchMetainfo (opts: SwarmOptions & { infoHash: string }):
     createStore: (m) => new MemoryStore({ pieceLength: m.pieceLength, length: m.length }),
     createDiscovery: swarmParts(opts).createDiscovery
   }, { infoHash: opts.infoHash })
-  torrent.on('warning', (err) => opts.onWarning?.(err.message))
+  torrent.on('warning', (err) => opts.onWarning?.(errorInWords(err)))
   try {
     return await new Promise<Metainfo>((resolvePromise, reject) => {
       torrent.once('metadata', (m) => {
@@ -228,7 +228,7 @@ export async function download (opts: SwarmOptions & {
       createDiscovery
     }, { infoHash: opts.infoHash, ...(opts.metainfo !== undefined ? { metainfo: opts.metainfo } : {}), ...(pex !== undefined ? { pex } : {}), ...(have !== undefined && have.count > 0 ? { have } : {}) })
     torrent = t
-    t.on('warning', (err) => opts.onWarning?.(err.message))
+    t.on('warning', (err) => opts.onWarning?.(errorInWords(err)))
     if (opts.webSeeds !== undefined && opts.webSeeds.length > 0) new WebSeeds(t, { urls: opts.webSeeds, background: true })
     if (opts.metainfo !== undefined) opts.onMetadata?.(opts.metainfo)
     await new Promise<void>((resolvePromise, reject) => {

@@ -88,14 +88,30 @@ export class FsStore implements PieceStore {
     }
     for (const slice of this.#slices(index * this.pieceLength, pieceLength)) {
       if (isAborted(signal)) throw new AbortError()
-      await this.#withHandle(slice.file.index, 'rw', async (handle) => {
-        let done = 0
-        while (done < slice.length) {
-          const { bytesWritten } = await handle.write(data, slice.rangeOffset + done, slice.length - done, slice.fileOffset + done)
-          done += bytesWritten
-        }
-      })
+      try {
+        await this.#withHandle(slice.file.index, 'rw', async (handle) => {
+          let done = 0
+          while (done < slice.length) {
+            const { bytesWritten } = await handle.write(data, slice.rangeOffset + done, slice.length - done, slice.fileOffset + done)
+            done += bytesWritten
+          }
+        })
+      } catch (err) {
+        throw this.#writeError(slice.file.path, err)
+      }
     }
+  }
+
+  /**
+   * A failed write names the file and the folder: the system's own error names neither (ENOSPC on a write) or only an
+   * absolute path (a folder's creation). Its message ends with the system's, which the CLI says in words
+   * (cli/lib/system-errors.ts errorInWords: "cannot write a.html in /srv/site: no space left on the device").
+   */
+  #writeError (path: string, err: unknown): unknown {
+    if (!(err instanceof Error) || err instanceof AbortError || (err instanceof StorageError && err.code === 'ERR_CLOSED')) return err
+    // #open's own wrapping ("cannot open <path>: …") gives way to this one.
+    const cause = err instanceof StorageError && err.cause instanceof Error ? err.cause : err
+    return new StorageError(`cannot write ${path} in ${this.root}: ${cause.message}`, 'ERR_STORAGE', { cause })
   }
 
   /** Reads what is on disk. The engine only reads pieces it verified, so a missing or short file is 'ERR_NOT_FOUND'. */

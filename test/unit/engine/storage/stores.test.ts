@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto'
-import { link, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, truncate, unlink, utimes, writeFile } from 'node:fs/promises'
+import { chmod, link, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, truncate, unlink, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { StorageError } from '../../../../engine/errors.js'
+import { errorInWords } from '../../../../cli/lib/system-errors.js'
 import { bitfieldString } from '../../../fixtures/bitfield.js'
 import { FsStore, sameFileRefusal, statFiles } from '../../../../engine/storage/fs.js'
 import { probeNameRules } from '../../../../engine/storage/name-probe.js'
@@ -237,6 +238,37 @@ describe('FsStore', () => {
     expect(await store.get(0)).toEqual(pieceOf(bytes, layout, 0))
     expect(await store.get(2, { offset: 4, length: 12 })).toEqual(bytes.subarray(36, 48))
     expect((await store.checkPieces(metaFor(layout, bytes))).count).toBe(4)
+    await store.close()
+  })
+
+  it('a put that fails names the file and the folder, and the system\'s error the CLI says in words', async () => {
+    // A file where a folder must be, a folder where a file must be, a disk with no space left (/dev/full's writes).
+    await writeFile(join(root, 'dir'), 'a file')
+    await mkdir(join(root, 'a.txt'))
+    await symlink('/dev/full', join(root, 'd'))
+    const store = new FsStore({ ...LAYOUT, root, names: 'checked' })
+    const failure = async (index: number): Promise<StorageError> => await store.put(index, pieceOf(data, LAYOUT, index)).then(() => { throw new Error(`piece ${index} was written`) }, (err: StorageError) => err)
+    const cases: Array<[number, string, string]> = [
+      [2, 'dir/sub/c.bin', 'a part of the path is a file, not a folder'],
+      [0, 'a.txt', 'it is a folder'],
+      [4, 'd', 'no space left on the device']
+    ]
+    for (const [index, path, words] of cases) {
+      const err = await failure(index)
+      expect(err).toBeInstanceOf(StorageError)
+      expect(err.message).toMatch(new RegExp(`^cannot write ${path} in ${root}: E[A-Z]+: `))
+      expect(errorInWords(err)).toBe(`cannot write ${path} in ${root}: ${words}`)
+    }
+    await store.close()
+  })
+
+  // Root writes into a read-only folder all the same: this runs as another user only.
+  it.skipIf(process.getuid?.() === 0)('a put into a read-only folder names the file and the folder', async () => {
+    await chmod(root, 0o555)
+    const store = new FsStore({ ...LAYOUT, root, names: 'checked' })
+    const err = await store.put(0, pieceOf(data, LAYOUT, 0)).catch((e: unknown) => e)
+    await chmod(root, 0o755)
+    expect(errorInWords(err)).toBe(`cannot write a.txt in ${root}: permission denied`)
     await store.close()
   })
 
