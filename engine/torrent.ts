@@ -189,10 +189,6 @@ export class Torrent extends Emitter<TorrentEvents> {
   readonly #downloadRate = typeof PEERSITE_BROWSER === 'undefined' ? new RateMeter() : undefined
   #done = false
   destroyed = false
-  /** Set by destroy: every wait for the metainfo (ready) ends with it, those under way and those that come later. */
-  #ended: Error | undefined
-  /** How destroy ends each wait for the metainfo under way, removed when the wait ends. */
-  readonly #readyWaits = new Set<(err: Error) => void>()
   /** BEP 19 web seeds (engine/webseed.ts attaches itself here): told when a reader waits for a piece. */
   webSeeds: { stalled: (index: number, last: number, signal?: AbortSignal) => void, destroy: () => void } | undefined
   /** Bytes web seeds delivered that passed their hash (not in `downloaded`, which counts peers). */
@@ -629,27 +625,20 @@ export class Torrent extends Emitter<TorrentEvents> {
   async ready (signal?: AbortSignal): Promise<Metainfo> {
     // A plain site's loader has it from the start (see PEERSITE_KEYED above): the wait below is dead code there.
     if (this.metainfo !== undefined || (typeof PEERSITE_KEYED === 'boolean' && !PEERSITE_KEYED && PEERSITE_SERVE_LATER === true)) return this.metainfo!
-    if (this.#ended !== undefined) throw this.#ended
-    return await new Promise<Metainfo>((resolve, reject) => {
-      const done = (): void => {
-        this.#readyWaits.delete(stop)
-        signal?.removeEventListener('abort', onAbort)
-      }
+    if (typeof PEERSITE_BROWSER === 'undefined' && this.destroyed) throw new AbortError('torrent destroyed')
+    const wait = new Promise<Metainfo>((resolve, reject) => {
       const off = this.once('metadata', (m) => {
-        done()
+        signal?.removeEventListener('abort', onAbort)
         resolve(m)
       })
-      // The torrent's end (destroy) or the caller's: the metadata no longer comes (destroy drops its listeners).
-      const stop = (err: Error): void => {
-        done()
+      const onAbort = (): void => {
         off()
-        reject(err)
+        reject(new AbortError())
       }
-      const onAbort = (): void => { stop(new AbortError()) }
-      this.#readyWaits.add(stop)
       if (signal?.aborted === true) onAbort()
       else signal?.addEventListener('abort', onAbort, { once: true })
     })
+    return await (typeof PEERSITE_BROWSER === 'undefined' ? untilDestroyed(this, wait) : wait)
   }
 
   /**
@@ -689,12 +678,39 @@ export class Torrent extends Emitter<TorrentEvents> {
     if (this.#tick !== undefined) clearInterval(this.#tick)
     this.#side?.destroy()
     this.#peerList.destroyAll()
-    const ended = this.#ended = new AbortError('torrent destroyed')
-    for (const stop of this.#readyWaits) stop(ended)
-    this.#reader.rejectAll(ended)
+    // One error for every wait the end stops: the reads' and (Node) the waits for the metainfo (endReadyWaits).
+    this.#reader.rejectAll(typeof PEERSITE_BROWSER === 'undefined' ? endReadyWaits(this) : new AbortError('torrent destroyed'))
     if (!(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN)) this.webSeeds?.destroy()
     await this.#discovery?.destroy()
     await this.store?.close()
     this.removeAllListeners()
   }
+}
+
+/**
+ * How Torrent.destroy ends each wait for the metainfo under way (ready), removed when the wait ends. Node only (serve,
+ * a gateway's requests): a browser asks for the metainfo once it has it (loader/engine-host.ts), and its bundles leave
+ * this and the two functions below out.
+ */
+const readyWaits = new WeakMap<Torrent, Set<(err: Error) => void>>()
+
+/** `wait` for the metainfo, or the torrent's end if it comes first (destroy drops the wait's listener). */
+async function untilDestroyed (torrent: Torrent, wait: Promise<Metainfo>): Promise<Metainfo> {
+  let waits = readyWaits.get(torrent)
+  if (waits === undefined) readyWaits.set(torrent, waits = new Set())
+  let stop!: (err: Error) => void
+  const ended = new Promise<never>((_resolve, reject) => { stop = reject })
+  waits.add(stop)
+  try {
+    return await Promise.race([wait, ended])
+  } finally {
+    waits.delete(stop)
+  }
+}
+
+/** Ends the torrent's waits for the metainfo with the destroy's error, and gives it back (for its reader's rejectAll). */
+function endReadyWaits (torrent: Torrent): Error {
+  const err = new AbortError('torrent destroyed')
+  for (const stop of readyWaits.get(torrent) ?? []) stop(err)
+  return err
 }
