@@ -134,9 +134,11 @@ export function createShell (init: ShellInit): Shell {
     if (doc === undefined || win === undefined || attached.has(doc) || doc.URL === 'about:blank') return
     attached.add(doc)
     if (hooks?.attach(doc, win) === true) managed.add(doc)
-    // Same-document navigations (fragments, history.pushState in single-page apps) fire no load event.
+    // Same-document navigations (fragments, history.pushState in single-page apps) fire no load event. The title,
+    // once parsed, at DOMContentLoaded (it bubbles to the window); `watch` mirrors it again at the load event.
     win.addEventListener('hashchange', mirror)
     win.addEventListener('popstate', mirror)
+    win.addEventListener('DOMContentLoaded', mirror)
     const frameHistory = win.history
     const originalPush = frameHistory.pushState
     const originalReplace = frameHistory.replaceState
@@ -162,9 +164,7 @@ export function createShell (init: ShellInit): Shell {
     // The window shows the new page's address from its commit, as a plain host's address bar does: a reload (or a
     // copy of the address) before the page's load event, which a slow image can hold back for long, must not get
     // the page before. After the history code's own entry for it (attach above), so that entry is not rewritten.
-    // The title, once parsed, at DOMContentLoaded; `watch` mirrors both again at the load event.
     mirror()
-    doc.addEventListener('DOMContentLoaded', mirror)
   }
   // A new document appears in the frame at its commit; its load event may be seconds later.
   const poll = setInterval(attach, 50)

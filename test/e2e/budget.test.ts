@@ -165,6 +165,9 @@
  * Reads after Torrent.destroy fail at once with the destroy's error (engine/reader.ts: a reader that moved on to a
  * missing piece waited for ever): peersite.js 23,274 -> 23,299 B (+25 B): 34,432 B, budget 34.445 KB (raised by the
  * 25 B, the same room for sw.js's swing).
+ * The window's address follows a new frame document from its commit, not its load event, and its title from
+ * DOMContentLoaded (loader/shell.ts attach): peersite.js 23,299 -> 23,311 B (+12 B), sw.js 8,858 B: 34,443 B, budget
+ * unchanged. Torrent.ready ending at destroy is Node only (engine/torrent.ts untilDestroyed): no browser byte.
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
