@@ -9,7 +9,9 @@ export const describe = 'Keep sites up from this machine: fetch each one and see
 
 export function builder (yargs: Argv) {
   return withNetworkOptions(yargs)
-    .positional('sites', { type: 'string', array: true, demandOption: true, describe: 'Infohashes, magnet URIs, .torrent files or site keys (64-hex public key or magnet:?xs=urn:btpk:…)' })
+    // `default: undefined`: yargs gives a variadic positional the default [] otherwise, and its help said '[default: []]'
+    // for an argument that must be given (the other commands show no default for a required argument either).
+    .positional('sites', { type: 'string', array: true, demandOption: true, default: undefined, describe: 'Infohashes, magnet URIs, .torrent files or site keys (64-hex public key or magnet:?xs=urn:btpk:…)' })
     .option('dir', { type: 'string', default: 'peersite-mirror', describe: 'Where the sites are kept (a restart resumes from it)' })
     .option('tracker', { type: 'string', array: true, describe: 'Tracker URL: ws(s):// for WebRTC peers, http(s):// or udp:// for TCP peers (repeatable; added to each site\'s own; default: the public WebTorrent trackers when a site names none)' })
     .option('keep', { type: 'number', default: MIRROR_KEEP_VERSIONS, describe: 'Versions of each keyed site to keep' })

@@ -50,6 +50,14 @@ describe('peersite (no command)', () => {
     for (const flag of ['--out', '--tracker', '--piece-length', '--local', '--port', '--no-seed', '--json', '--ice-servers']) {
       expect(publishHelp.stdout).toContain(flag)
     }
+    // No command's help shows an empty default: mirror's <sites..> said '[default: []]' (yargs' default for a variadic
+    // positional), a repeatable option none.
+    for (const command of ['publish', 'seed', 'get', 'serve', 'mirror', 'gateway', 'loader', 'tracker']) {
+      const { stdout } = await runCli([command, '--help'])
+      expect(stdout, command).toContain('Options:')
+      expect(stdout, command).not.toContain('[default: []]')
+    }
+    expect((await runCli(['mirror', '--help'])).stdout).toMatch(/sites\s+Infohashes[^[]*\[array\] \[required\]\n/)
   })
 
   it('refuses a missing or unknown command with exit status 2', async () => {
