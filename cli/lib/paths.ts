@@ -262,7 +262,8 @@ export async function readJsonObject (path: string): Promise<JsonObjectRead> {
   } catch {
     return { kind: 'damaged', reason: 'not JSON' }
   }
-  if (typeof value !== 'object' || value === null) return { kind: 'damaged', reason: 'not a JSON object' }
+  // An array is an object to typeof, but no file read here is one: each caller would look for fields in it.
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { kind: 'damaged', reason: 'not a JSON object' }
   return { kind: 'object', value: value as Record<string, unknown> }
 }
 

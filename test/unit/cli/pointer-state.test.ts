@@ -89,7 +89,7 @@ describe('PointerStateFile', () => {
     temps.push(t)
     const warnings: string[] = []
     const state = new PointerStateFile(t.path, (m) => warnings.push(m))
-    for (const [junk, why] of [['{"version":1,"keys":{"ab', 'not JSON'], ['{"version":2,"keys":{}}', 'unknown version 2'], ['[1,2]', 'not a peersite state file'], ['{"keys":{}}', 'not a peersite state file'], ['null', 'not a JSON object']] as const) {
+    for (const [junk, why] of [['{"version":1,"keys":{"ab', 'not JSON'], ['{"version":2,"keys":{}}', 'unknown version 2'], ['[1,2]', 'not a JSON object'], ['{"keys":{}}', 'not a peersite state file'], ['null', 'not a JSON object']] as const) {
       await writeFile(state.path, junk)
       expect(await state.load(id)).toBeUndefined()
       expect(await state.load(id)).toBeUndefined() // moved: read once, reported once
