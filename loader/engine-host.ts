@@ -97,8 +97,10 @@ export async function completeMetainfo (torrent: Torrent, root: string, manifest
  *
  * The IndexedDB store's code is in peersite-later.js (loader/later.ts). A first visit (`late`), which has nothing
  * stored, does not wait for it: its pieces stay in memory (LateStore) until persistStore() attaches IndexedDB, once
- * the first page has painted (loader/main.ts). A return visit starts its engine after the site's load event anyway,
- * and reads what it holds first.
+ * the first page has painted (loader/main.ts). A return visit waits for it and reads what it holds first: its engine
+ * starts late anyway, as index.html loads peersite.js only once the frame the worker fills from its copies has had its
+ * load event and gone quiet, or after 3 s at most (a page whose load event is slower gets its engine before it), or at
+ * once when the worker asks for the engine (a file it has no copy of).
  */
 /** What opening a store needs: the torrent's layout (from site.torrent, or from peersite.json before it arrives). */
 export type StoreLayout = Pick<Metainfo, 'infoHash' | 'pieceLength' | 'length' | 'pieceCount'>

@@ -185,8 +185,9 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
     const adopted = from?.torrent
     // On a first visit the swarm is joined while site.torrent is on its way (peersite.json has the infohash and the
     // trackers). Not on a return: the worker serves the stored pages without it, and the engine starts after the
-    // site's load event, where five peer connections gathering candidates at once took the main thread from the
-    // site's own start-up (monaco's usable 1.6 s -> 4.6 s on a loaded machine). The store opens meanwhile either way.
+    // site's load event (index.html: or after 3 s at most, or at once when the worker needs it), where five peer
+    // connections gathering candidates at once took the main thread from the site's own start-up (monaco's usable
+    // 1.6 s -> 4.6 s on a loaded machine). The store opens meanwhile either way.
     // A first visit has nothing stored: its pieces wait in memory for IndexedDB's code (persistStore, below).
     const opening = adopted === undefined || adopted.destroyed ? openStore(manifestLayout(manifest), storeBudget(manifest), firstVisit) : undefined
     const swarm = !firstVisit || opening === undefined ? undefined : early ??= joinSwarm(manifest)
