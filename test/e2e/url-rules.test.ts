@@ -145,8 +145,10 @@ describe('URL rules and history, peersite against a plain static host', () => {
     const visit = async (label: string, page: Page, plain: Page, withHistory: boolean): Promise<void> => {
       holding = true
       await plain.goto(sites.plainDocs.url)
+      const plainBefore = await plain.evaluate(() => history.length)
       await plain.click('#to-slow')
       const want = await plainAt(plain, 'Slow')
+      expect(await plain.evaluate(() => history.length)).toBe(plainBefore + 1)
       expect(await notLoaded(plain.mainFrame())).toBe(true)
       expect(want).toMatchObject({ url: '/slow', title: 'Slow - Docs' })
       await page.goto(sites.docs.url)
@@ -155,10 +157,14 @@ describe('URL rules and history, peersite against a plain static host', () => {
         const debug = (window as unknown as { peersite?: { loaded: boolean, history?: boolean } }).peersite
         return debug?.loaded === true && (debug.history === true) === w
       }, withHistory)
+      const entries = async (): Promise<number> => await page.evaluate(() => history.length)
+      const before = await entries()
       await home.click('#to-slow')
       const slow = await waitForFrameH1(page, 'Slow')
       await expectPeersite(page, want, `${label}: a link`)
       expect(await notLoaded(slow)).toBe(true)
+      // One new entry, as on the plain host: the address mirrored at the commit adds none of its own.
+      expect(await entries()).toBe(before + 1)
       await plain.reload({ waitUntil: 'commit' })
       const wantReloaded = await plainAt(plain, 'Slow')
       await page.reload({ waitUntil: 'commit' })
