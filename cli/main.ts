@@ -28,7 +28,7 @@ import { packageInfo } from './lib/package.js'
 import { commandOf } from './lib/short-run.js'
 import { signalExitCode } from './lib/signals.js'
 import { closest, unknownArgumentsLine } from './lib/suggest.js'
-import { systemErrorLine } from './lib/system-errors.js'
+import { errorInWords } from './lib/system-errors.js'
 
 export const commands = [publish, seed, get, serve, tracker, gateway, loader, mirror]
 
@@ -249,7 +249,7 @@ export async function main (args: string[]): Promise<number> {
       return 2
     }
     if (process.env.PEERSITE_DEBUG === '1' && !(err instanceof PeersiteError)) console.error(err)
-    printError(systemErrorLine(err) ?? err)
+    printError(errorInWords(err))
     return exitCodeOf(err)
   }
 }

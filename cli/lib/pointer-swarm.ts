@@ -12,6 +12,7 @@
  * Torrents never get metadata, never create a store and never download; they only exchange handshakes and records.
  */
 import { isWebSocketTracker } from './trackers.js'
+import { errorInWords } from './system-errors.js'
 import { createNodeTrackerDiscovery } from '../../engine/discovery/node.js'
 import { ArgumentError, InterruptedError, PeersiteError, type PointerError, UsageError } from '../../engine/errors.js'
 import { nodeVerifier } from '../../engine/pointer/node.js'
@@ -91,7 +92,7 @@ function joinPointerSwarm (opts: SwarmOptions & { target: Uint8Array, hub: Point
       ...(opts.announceIntervalMs !== undefined ? { announceIntervalMs: opts.announceIntervalMs } : {})
     })
   }, { infoHash: toHex(opts.target), pointer: opts.hub.exchange() })
-  torrent.on('warning', (err) => opts.onWarning?.(err.message))
+  torrent.on('warning', (err) => opts.onWarning?.(errorInWords(err)))
   return { hub: opts.hub, torrent }
 }
 

@@ -200,7 +200,7 @@ export async function download (opts: SwarmOptions & {
     if (opts.metainfo !== undefined) {
       const m = opts.metainfo
       // Its names were refused or accepted above, before any folder was made.
-      store = new FsStore({ pieceLength: m.pieceLength, length: m.length, root: staging, files: m.files, site: siteLabel(m), names: 'checked' })
+      store = new FsStore({ pieceLength: m.pieceLength, length: m.length, root: staging, shownRoot: out, files: m.files, site: siteLabel(m), names: 'checked' })
       if (opts.reuse !== undefined) {
         const old = opts.reuse.metainfo
         // Only read, and each piece copied is hashed again: the earlier copy's folder is neither checked nor probed.
@@ -221,7 +221,7 @@ export async function download (opts: SwarmOptions & {
     const t = new Torrent({
       createStore: (m) => {
         if (prepared !== undefined) return (store = prepared)
-        const made = fsStoreOrRefusal(m, staging, platform, (err) => { refused = new UsageError(err.message) })
+        const made = fsStoreOrRefusal(m, staging, platform, (err) => { refused = new UsageError(err.message) }, out)
         if (made instanceof FsStore) store = made
         return made
       },
@@ -292,9 +292,9 @@ async function createLayout (root: string, metainfo: Metainfo, out: string): Pro
  * (FsStore's ERR_FILE_NAMES), `refuse` is told why, and an empty memory store stands in until the caller ends the
  * torrent. Nothing is fetched into it that soon, and nothing reaches the disk.
  */
-export function fsStoreOrRefusal (m: Metainfo, root: string, names: NamePlatform | NameRules, refuse: (err: StorageError) => void): PieceStore {
+export function fsStoreOrRefusal (m: Metainfo, root: string, names: NamePlatform | NameRules, refuse: (err: StorageError) => void, shownRoot?: string): PieceStore {
   try {
-    return new FsStore({ pieceLength: m.pieceLength, length: m.length, root, files: m.files, site: siteLabel(m), names })
+    return new FsStore({ pieceLength: m.pieceLength, length: m.length, root, files: m.files, site: siteLabel(m), names, ...(shownRoot !== undefined ? { shownRoot } : {}) })
   } catch (err) {
     if (!(err instanceof StorageError) || err.code !== 'ERR_FILE_NAMES') throw err
     refuse(err)

@@ -23,6 +23,7 @@ import { startBtNetwork } from '../lib/bt-network.js'
 import { networkInit } from '../lib/network-options.js'
 import { fsError } from '../lib/walk.js'
 import { readJsonObject } from '../lib/paths.js'
+import { errorInWords } from '../lib/system-errors.js'
 import type { SeedArgs } from '../commands/seed.js'
 
 export async function run (argv: SeedArgs): Promise<void> {
@@ -127,7 +128,7 @@ async function seedAddress (argv: SeedArgs, address: SiteAddress, given: string[
       const known = pointers?.book.known
       if (known !== undefined) void state.saveOrWarn(id, known)
       following = following.then(async () => { await take(record) }).catch((err: unknown) => {
-        if (!stopping.aborted) onWarning(`version seq ${record.seq}: ${(err as Error).message}`)
+        if (!stopping.aborted) onWarning(`version seq ${record.seq}: ${errorInWords(err)}`)
       })
     }
   })

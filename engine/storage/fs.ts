@@ -30,6 +30,8 @@ export interface FsStoreInit extends PieceStoreInit {
   readonly names: NamePlatform | NameRules | 'checked'
   /** The site a refusal names ("site (08cc9bb4)": siteLabel); default "these files". */
   readonly site?: string
+  /** The folder a failed write names, default `root`: `get` writes into a staging folder that becomes its --out. */
+  readonly shownRoot?: string
 }
 
 type Mode = 'r' | 'rw'
@@ -54,6 +56,7 @@ export class FsStore implements PieceStore {
   /** File end offsets in torrent space, for a binary search instead of scanning every file per piece. */
   readonly #ends: number[]
   readonly #maxOpen: number
+  readonly #shownRoot: string
   /** Insertion order is recency order: an entry is re-inserted on each use. */
   readonly #handles = new Map<string, HandleEntry>()
   #closed = false
@@ -70,6 +73,7 @@ export class FsStore implements PieceStore {
     this.pieceLength = init.pieceLength
     this.length = init.length
     this.root = resolve(init.root)
+    this.#shownRoot = init.shownRoot ?? this.root
     this.files = init.files
     this.#maxOpen = Math.max(1, init.maxOpenFiles ?? 16)
     this.#paths = init.files.map((f) => this.#safePath(f.path))
@@ -111,7 +115,7 @@ export class FsStore implements PieceStore {
     if (!(err instanceof Error) || err instanceof AbortError || (err instanceof StorageError && err.code === 'ERR_CLOSED')) return err
     // #open's own wrapping ("cannot open <path>: …") gives way to this one.
     const cause = err instanceof StorageError && err.cause instanceof Error ? err.cause : err
-    return new StorageError(`cannot write ${path} in ${this.root}: ${cause.message}`, 'ERR_STORAGE', { cause })
+    return new StorageError(`cannot write ${path} in ${this.#shownRoot}: ${cause.message}`, 'ERR_STORAGE', { cause })
   }
 
   /** Reads what is on disk. The engine only reads pieces it verified, so a missing or short file is 'ERR_NOT_FOUND'. */

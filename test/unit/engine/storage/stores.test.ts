@@ -262,6 +262,14 @@ describe('FsStore', () => {
     await store.close()
   })
 
+  it('a put that fails names the folder it was told to show (get writes into a staging folder that becomes --out)', async () => {
+    await mkdir(join(root, 'a.txt'))
+    const store = new FsStore({ ...LAYOUT, root, shownRoot: '/srv/site', names: 'checked' })
+    const err = await store.put(0, pieceOf(data, LAYOUT, 0)).catch((e: unknown) => e)
+    expect(errorInWords(err)).toBe('cannot write a.txt in /srv/site: it is a folder')
+    await store.close()
+  })
+
   it('rejects a file table that does not fit', () => {
     // Fewer bytes in files than the torrent's length is BEP 47 padding (gaps of zeros); more is a broken table.
     expect(() => new FsStore({ pieceLength: 16, length: 9, root, files: fileTable([['a', 10]]), names: 'checked' })).toThrow(RangeError)
