@@ -35,17 +35,9 @@ export class Reader {
   readonly #waiters = new Map<number, Set<Waiter>>()
   /** Set by rejectAll: the torrent is gone, and every read fails with it from then on. */
   #ended: Error | undefined
-  /**
-   * How rejectAll stops each read waiting for the metainfo, removed once that wait ends: one promise per wait, not one
-   * that every read races until the torrent's end (each race left a reaction on it, about 300 B per read, for as long
-   * as the torrent lived: a gateway reads once per request). Node only: a browser reads once the metainfo is known
-   * (loader/engine-host.ts), and its bundles leave this out.
-   */
-  #metainfoWaits: Set<(err: Error) => void> | undefined
 
   constructor (components: ReaderComponents) {
     this.#c = components
-    if (typeof PEERSITE_BROWSER === 'undefined') this.#metainfoWaits = new Set()
   }
 
   /** Readers waiting for piece `index` may go on: it is verified (stored, or in memory: Downloader.readable). */
@@ -61,7 +53,6 @@ export class Reader {
    */
   rejectAll (err: Error): void {
     this.#ended = err
-    if (typeof PEERSITE_BROWSER === 'undefined') for (const stop of this.#metainfoWaits!) stop(err)
     for (const set of this.#waiters.values()) for (const w of set) w.reject(err)
     this.#waiters.clear()
   }
@@ -110,7 +101,8 @@ export class Reader {
    */
   async * read (offset: number, length: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
     if (typeof PEERSITE_BROWSER === 'undefined') this.#live(signal)
-    const metainfo = await (typeof PEERSITE_BROWSER === 'undefined' ? metainfoOrEnd(this.#c, this.#metainfoWaits!, signal) : this.#c.ready(signal))
+    // Torrent.ready fails at the torrent's end too (Node, where a read may start before the metainfo is known).
+    const metainfo = await this.#c.ready(signal)
     this.#live(signal)
     if (offset < 0 || length < 0 || offset + length > metainfo.length) throw new RangeError('read beyond the torrent')
     const { first, last } = piecesForRange(metainfo, offset, length)
@@ -171,22 +163,5 @@ export class Reader {
       this.#c.stalled?.(index, last, signal)
       await this.#waitForPiece(index, signal)
     }
-  }
-}
-
-/**
- * The metainfo, or the torrent's end if it comes first (Node: a read may start before the metainfo is known). Each
- * wait adds how to stop it to `waits` (Reader.rejectAll calls them) and removes it when it ends. A function of its
- * own, outside the class, so that the browser bundles, which never call it, leave it out.
- */
-async function metainfoOrEnd (c: ReaderComponents, waits: Set<(err: Error) => void>, signal?: AbortSignal): Promise<Metainfo> {
-  if (c.downloader() !== undefined) return await c.ready(signal)
-  let stop!: (err: Error) => void
-  const ended = new Promise<never>((_resolve, reject) => { stop = reject })
-  waits.add(stop)
-  try {
-    return await Promise.race([c.ready(signal), ended])
-  } finally {
-    waits.delete(stop)
   }
 }
