@@ -39,6 +39,14 @@ export function maxMessageLength (pieceCount: number): number {
   return Math.max(MAX_FIXED_MESSAGE_LENGTH, 1 + Math.ceil(pieceCount / 8))
 }
 
+/**
+ * A `have` waits at most this long for the next message to the peer, to go out with it (engine/wire/peer.ts
+ * writeHave); the haves of this span go together. Short next to what haves steer (a request times out after 15 s;
+ * the publisher's seeder holds requests for 0.1 to 2.5 s: engine/spread.ts), long enough to meet the next batch of
+ * requests of a fast download (every few pieces: a few ms at 50 MB/s).
+ */
+export const HAVE_BATCH_MS = 10
+
 /** BEP 3: "Keepalives are generally sent once every two minutes". */
 export const KEEP_ALIVE_INTERVAL_MS = 60_000
 /**

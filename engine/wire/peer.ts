@@ -5,7 +5,7 @@
  * Incoming bytes become typed events; `write*` methods put messages on the wire. What the messages mean for the
  * torrent (which blocks to request, what to upload) is decided by the torrent, not here.
  */
-import { EXTENSION_RESERVED_BIT, EXTENSION_RESERVED_BYTE, UNCHOKE_FILL_INTERVAL_MS } from '../constants.js'
+import { EXTENSION_RESERVED_BIT, EXTENSION_RESERVED_BYTE, HAVE_BATCH_MS, UNCHOKE_FILL_INTERVAL_MS } from '../constants.js'
 import { ProtocolError } from '../errors.js'
 import type { Bitfield } from '../bitfield.js'
 import type { Connection } from '../transport/index.js'
@@ -43,6 +43,8 @@ export interface PeerInit {
  * PEERSITE_SERVE_LATER true) the serving side's writers come with its code (Torrent.serve: installServingWrites).
  */
 declare const PEERSITE_KEYED: boolean | undefined
+/** Defined true in the browser builds (scripts/browser-bundles.mjs): Node-only branches drop out. */
+declare const PEERSITE_BROWSER: boolean | undefined
 declare const PEERSITE_SERVE_LATER: boolean | undefined
 
 /** The serving side's writers (engine/wire/serving-writes.ts), on the prototype: see installServingWrites. */
@@ -59,7 +61,7 @@ export class Peer extends Emitter<PeerEvents> {
   readonly connection: Connection
   readonly #init: PeerInit
   readonly #decoder: WireDecoder
-  /** Haves written in this turn, not sent yet (writeHave). */
+  /** Haves written, not sent yet: they go with the next write or after HAVE_BATCH_MS (Node), at the turn's end. */
   #haves: number[] = []
   /** When the last `unchoke` that was passed on arrived. */
   #unchokedAt = 0
@@ -195,6 +197,12 @@ export class Peer extends Emitter<PeerEvents> {
   sendBytes (bytes: Uint8Array): void {
     if (this.destroyed) return
     this.lastSentAt = Date.now()
+    // Node: haves waiting (writeHave) ride after this message, in the same send (our bitfield must come before any
+    // have, and a have may follow anything).
+    if (typeof PEERSITE_BROWSER === 'undefined' && this.#haves.length > 0) {
+      bytes = concatBytes([bytes, ...this.#haves.map((i) => encodeMessage({ type: 'have', index: i }))])
+      this.#haves = []
+    }
     this.connection.send(bytes)
   }
 
@@ -215,23 +223,28 @@ export class Peer extends Emitter<PeerEvents> {
   }
 
   /**
-   * Haves written in one turn go out together, as one write at its end (the wire is a byte stream: one data-channel
-   * message may hold many). Pieces announced together (several verified in one turn, or a store's batched commit
-   * after it refused one: engine/download.ts) share a send, and each data-channel send costs both ends
-   * far more than its 9 bytes (a blocking call into WebRTC's network thread in Chromium, a message to decode).
+   * Node: haves wait up to HAVE_BATCH_MS and go out together, with the next message written to the peer if one comes
+   * first (the wire is a byte stream: one data-channel message may hold many). While we download from a peer our
+   * requests go every few pieces, so its haves ride on them: one `have` per piece was most of a Node getter's sends,
+   * and each send costs both ends far more than its 9 bytes (about 0.1 ms of the sender's main thread in
+   * node-datachannel, a message event and a decode at the other end). A timer that finds them gone (they rode on a
+   * message meanwhile) does nothing; one left from an earlier batch may send the next one early, which is harmless.
+   *
+   * Browser builds send the haves written in one turn together, at its end: the timer and the ride cost the loader
+   * about 12 bytes gzipped, more than its budget has left (test/e2e/budget.test.ts).
    */
   writeHave (index: number): void {
     if (this.#haves.push(index) > 1) return
+    if (typeof PEERSITE_BROWSER === 'undefined') {
+      setTimeout(() => { if (this.#haves.length > 0) this.sendBytes(new Uint8Array(0)) }, HAVE_BATCH_MS)
+      return
+    }
     queueMicrotask(() => {
       const haves = this.#haves
       this.#haves = []
       this.sendBytes(concatBytes(haves.map((i) => encodeMessage({ type: 'have', index: i }))))
     })
   }
-
-
-
-
 
   writeInterested (): void {
     if (this.amInterested) return
