@@ -20,6 +20,8 @@ import type { SmartBan } from './smart-ban.js'
 
 /** Defined true for a plain site's loader (no web seeds: engine/torrent.ts), false in other browser builds, undefined elsewhere. */
 declare const PEERSITE_PLAIN: boolean | undefined
+/** Defined true in the browser builds (scripts/browser-bundles.mjs): Node-only branches drop out. */
+declare const PEERSITE_BROWSER: boolean | undefined
 
 interface Outstanding extends BlockRequest { sentAt: number }
 
@@ -44,6 +46,8 @@ export interface DownloaderContext {
   badData (peerKey: string, reason: Error): void
   warn (err: Error): void
   peerByKey (key: string): Peer | undefined
+  /** The platform's own SHA-1 for pieces (TorrentComponents.sha1, Node only); else WebCrypto's. */
+  readonly sha1?: (data: Uint8Array) => Uint8Array
   /** The per-peer records: told what each peer delivered; says who is snubbed. */
   readonly peerPolicy: PeerPolicy
   /**
@@ -272,7 +276,8 @@ export class Downloader {
     const entry = this.#buffers.get(index)
     if (entry === undefined) return
     this.#buffers.delete(index)
-    const digest = await sha1(entry.data)
+    // Node's hash runs here, in onBlock's turn; what follows still waits for the next microtask, as with WebCrypto's.
+    const digest = await (typeof PEERSITE_BROWSER === 'undefined' && this.#ctx.sha1 !== undefined ? this.#ctx.sha1(entry.data) : sha1(entry.data))
     const blockLength = this.picker.blockLength
     if (!equalBytes(digest, pieceHash(this.#ctx.metainfo, index))) {
       this.picker.pieceFailed(index)

@@ -58,6 +58,13 @@ export interface TorrentComponents {
   createStore: (metainfo: Metainfo) => PieceStore
   /** Optional: peers can also be added by hand with addConnection(). */
   createDiscovery?: (init: DiscoveryInit) => Discovery
+  /**
+   * Optional: the SHA-1 that verifies each downloaded piece, where the platform has a cheaper one than WebCrypto's
+   * digest. Node's (node:crypto, synchronous: cli/lib/swarm.ts nodeSha1) hashes the piece where it lies, where
+   * crypto.subtle first copies it for a thread-pool job: that copy, into fresh memory, cost a Node `get` more main
+   * thread than the hashing itself. Browser builds leave it out.
+   */
+  sha1?: (data: Uint8Array) => Uint8Array
 }
 
 export interface TorrentInit {
@@ -293,6 +300,7 @@ export class Torrent extends Emitter<TorrentEvents> {
       },
       warn: (err) => this.emit('warning', err),
       peerByKey: (key) => this.#peerList.byKey(key),
+      ...(typeof PEERSITE_BROWSER === 'undefined' && this.#components.sha1 !== undefined ? { sha1: this.#components.sha1 } : {}),
       peerPolicy: this.#policy,
       smartBan: async () => new (this.#serving ?? await this.#servingCode!()).SmartBan()
     }, have)

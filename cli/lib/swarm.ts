@@ -3,6 +3,7 @@
  * Both are an engine Torrent with a file-system store and the lean WebSocket-tracker discovery (the browser's)
  * over `ws` and node-datachannel.
  */
+import { createHash } from 'node:crypto'
 import type { BigIntStats } from 'node:fs'
 import { open, rm } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
@@ -54,6 +55,11 @@ export interface SwarmOptions {
 }
 
 const SEEDER_ANNOUNCE_WAIT_MS = 5000
+
+/** A piece's SHA-1 by node:crypto, where it lies (TorrentComponents.sha1: no copy for WebCrypto's thread-pool job). */
+export function nodeSha1 (data: Uint8Array): Uint8Array {
+  return createHash('sha1').update(data).digest()
+}
 
 export interface Seeder {
   readonly infoHash: string
@@ -225,7 +231,8 @@ export async function download (opts: SwarmOptions & {
         if (made instanceof FsStore) store = made
         return made
       },
-      createDiscovery
+      createDiscovery,
+      sha1: nodeSha1
     }, { infoHash: opts.infoHash, ...(opts.metainfo !== undefined ? { metainfo: opts.metainfo } : {}), ...(pex !== undefined ? { pex } : {}), ...(have !== undefined && have.count > 0 ? { have } : {}) })
     torrent = t
     t.on('warning', (err) => opts.onWarning?.(errorInWords(err)))
