@@ -227,8 +227,8 @@ export class Peer extends Emitter<PeerEvents> {
    * first (the wire is a byte stream: one data-channel message may hold many). While we download from a peer our
    * requests go every few pieces, so its haves ride on them: one `have` per piece was most of a Node getter's sends,
    * and each send costs both ends far more than its 9 bytes (about 0.1 ms of the sender's main thread in
-   * node-datachannel, a message event and a decode at the other end). A timer that finds them gone (they rode on a
-   * message meanwhile) does nothing; one left from an earlier batch may send the next one early, which is harmless.
+   * node-datachannel, a message event and a decode at the other end). A batch's timer does nothing once the batch
+   * rode on a message (a later batch has a timer of its own).
    *
    * Browser builds send the haves written in one turn together, at its end: the timer and the ride cost the loader
    * about 12 bytes gzipped, more than its budget has left (test/e2e/budget.test.ts).
@@ -236,7 +236,8 @@ export class Peer extends Emitter<PeerEvents> {
   writeHave (index: number): void {
     if (this.#haves.push(index) > 1) return
     if (typeof PEERSITE_BROWSER === 'undefined') {
-      setTimeout(() => { if (this.#haves.length > 0) this.sendBytes(new Uint8Array(0)) }, HAVE_BATCH_MS)
+      const batch = this.#haves
+      setTimeout(() => { if (this.#haves === batch) this.sendBytes(new Uint8Array(0)) }, HAVE_BATCH_MS)
       return
     }
     queueMicrotask(() => {
