@@ -27,7 +27,7 @@ import { MAX_REDIRECTS_BYTES, parseRedirects, REDIRECTS_FILE, type RedirectRule 
 import { formatBytes, formatDuration } from './format.js'
 import { describeSystemError } from './system-errors.js'
 import { requestUrl } from './request-url.js'
-import { fsStoreOrRefusal, swarmParts, type SwarmOptions } from './swarm.js'
+import { fsStoreOrRefusal, nodeSha1, swarmParts, type SwarmOptions } from './swarm.js'
 
 /** Like the worker's STALL_TIMEOUT_MS: a read that gets no bytes for this long answers 504 (or is cut off). */
 export const GATEWAY_STALL_TIMEOUT_MS = 60_000
@@ -118,7 +118,8 @@ export async function startGateway (init: GatewayInit): Promise<Gateway> {
           else init.onWarning?.(`${err.message}: not served`)
           setImmediate(() => { void torrent.destroy() })
         }),
-      createDiscovery: parts.createDiscovery
+      createDiscovery: parts.createDiscovery,
+      sha1: nodeSha1
     }, {
       infoHash: init.infoHash,
       ...(init.metainfo !== undefined ? { metainfo: init.metainfo } : {}),

@@ -30,7 +30,7 @@ import type { Peer } from '../../engine/wire/peer.js'
 import { parseGetSource, type GetSource } from './get-source.js'
 import { checkAddressTrackers, parseSiteAddress, resolvePointer, startPointerSeeders, type PointerSeeders, type SiteAddress } from './pointer-swarm.js'
 import { PointerStateFile } from './pointer-state.js'
-import { fsStoreOrRefusal, swarmParts, type SwarmOptions } from './swarm.js'
+import { fsStoreOrRefusal, nodeSha1, swarmParts, type SwarmOptions } from './swarm.js'
 import { isNetworkTracker, joinTrackers } from './trackers.js'
 import { describeSystemError, errorInWords, systemReason } from './system-errors.js'
 import { MIRROR_KEEP_VERSIONS } from '../../engine/constants.js'
@@ -342,7 +342,8 @@ async function openMirroredSite (dir: string, source: string, infoHash: string, 
       setImmediate(() => { void torrent.destroy().finally(() => { refuse(err) }) })
     }),
     // WebRTC peers from the WebSocket trackers and, with the BitTorrent network, TCP peers too (cli/lib/swarm.ts).
-    createDiscovery
+    createDiscovery,
+    sha1: nodeSha1
   }, {
     infoHash,
     ...(metainfo !== undefined ? { metainfo } : {}),
