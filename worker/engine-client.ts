@@ -141,12 +141,19 @@ export class EngineClient {
     const old = this.#leaders.get(infoHash)
     if (old?.port === port) return
     const leader: Leader = { infoHash, port, reads: new Map(), closed: false }
-    port.onmessage = (event: MessageEvent) => { this.#onReply(leader, event.data) }
-    // Where MessagePort has a close event (recent Chromium, Node), a closed leader tab is noticed at once.
-    // Its reads then wait for the next leader (they move to it) or their stall timeout. No `need-leader` here: a
-    // closed port means either a re-introduction (its new port is on the way) or a closed leader tab (the next
-    // holder of the lock introduces itself); asking would make the leader replace its port once more.
-    port.addEventListener('close', () => { leader.closed = true })
+    // The leader page is gone: its port closed (where MessagePort has a close event: Node, not Chromium 156), or it
+    // said `gone` as it left. Its reads then wait for the next leader (they move to it) or their stall timeout, and
+    // the next read asks the pages for one (#leaderFor). Reads already waiting ask now: the next holder of the lock
+    // introduces itself, but a returning visitor's shell (a reload, an address typed in the leader tab) starts its
+    // engine only when asked or after 3 s (loader/index.html), and its first read may have come to this port before
+    // the old page left. A re-introduction's old port has no reads left (setLeader moved them) and says nothing: its
+    // new port is on the way, and asking would make the leader replace it once more.
+    const gone = (): void => {
+      leader.closed = true
+      if (leader.reads.size > 0) this.#ask()
+    }
+    port.onmessage = (event: MessageEvent) => { (event.data as EngineReply | null)?.type === 'gone' ? gone() : this.#onReply(leader, event.data) }
+    port.addEventListener('close', gone)
     port.start()
     this.#leaders.set(infoHash, leader)
     // A hostile page could introduce a port per made-up infohash: past 8, the oldest idle one is dropped (a real leader
@@ -260,7 +267,7 @@ export class EngineClient {
   }
 
   #onReply (leader: Leader, data: unknown): void {
-    const msg = data as EngineReply | null
+    const msg = data as Extract<EngineReply, { id: number }> | null
     if (typeof msg !== 'object' || msg === null || typeof msg.id !== 'number') return
     const read = leader.reads.get(msg.id)
     if (read === undefined) return // a read that finished, failed or moved to a newer leader

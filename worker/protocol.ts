@@ -184,6 +184,8 @@ export type EngineReply =
   | { readonly type: 'piece', readonly id: number, readonly index: number, readonly bytes: ArrayBuffer }
   | { readonly type: 'end', readonly id: number }
   | { readonly type: 'error', readonly id: number, readonly kind: EngineErrorKind, readonly message: string }
+  /** The leader page is leaving (pagehide): browsers without a MessagePort close event would not notice. */
+  | { readonly type: 'gone' }
 
 /**
  * What `peersite publish` builds into sw.js (a first line `self.PEERSITE_PINS = {...}`): for each loader file the

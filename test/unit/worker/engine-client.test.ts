@@ -430,6 +430,45 @@ describe('EngineClient', () => {
     expect(first.readsAsked).toHaveLength(1)
   })
 
+  it('a leader page that says it is gone: the read waiting on it asks the pages for a leader and moves to the new one', async () => {
+    // Chromium has no MessagePort close event: a leader tab reloaded (or sent to an address typed in it) only says
+    // `gone` as it leaves, and the new page's first read may already be on its port. The new page's shell starts its
+    // engine when asked (loader/index.html), so the worker must ask, not wait for it.
+    const file = contentOf(30)
+    const first = new FakeEngine({ f: file })
+    first.silent = true
+    let asked = 0
+    const client = new EngineClient({ requestLeader: () => { asked++ }, leaderTimeoutMs: 2_000 })
+    client.setLeader(HASH, first.workerPort)
+    const pending = client.open(HASH, run('f', 0, 30, 10))
+    await tick()
+    expect(asked).toBe(0)
+    first.port.postMessage({ type: 'gone' })
+    await tick()
+    expect(asked).toBe(1)
+    expect(client.hasLeader!(HASH)).toBe(false)
+    const second = new FakeEngine({ f: file })
+    client.setLeader(HASH, second.workerPort)
+    expect(joined(await readAll(await pending)).bytes).toEqual(file)
+    expect(second.readsAsked).toEqual([{ path: 'f', offset: 0, length: 30, first: 0, last: 2 }])
+  })
+
+  it('a leader page that is gone with no read waiting: nobody is asked until the next read, which asks', async () => {
+    const first = new FakeEngine({ f: contentOf(10) })
+    let asked = 0
+    const client = new EngineClient({ requestLeader: () => { asked++ }, leaderTimeoutMs: 2_000 })
+    client.setLeader(HASH, first.workerPort)
+    first.port.postMessage({ type: 'gone' })
+    await tick()
+    expect(asked).toBe(0)
+    expect(client.hasLeader!(HASH)).toBe(false)
+    const pending = client.open(HASH, run('f', 0, 10, 10))
+    await tick()
+    expect(asked).toBe(1)
+    client.setLeader(HASH, new FakeEngine({ f: contentOf(10) }).workerPort)
+    expect(joined(await readAll(await pending)).bytes).toEqual(contentOf(10))
+  })
+
   it('notices a closed leader port; the next read asks for a new leader', async () => {
     const first = new FakeEngine({ f: contentOf(10) })
     let asked = 0
