@@ -1,6 +1,6 @@
 /**
  * The loader's weight: everything a visitor downloads before the first byte of the site (index.html, peersite.js,
- * sw.js, peersite.json, site.torrent) is at most 34.49 KB gzipped, and the browser bundle holds only the engine core
+ * sw.js, peersite.json, site.torrent) is at most 34.505 KB gzipped, and the browser bundle holds only the engine core
  * and the lean WebSocket-tracker discovery: no bittorrent-tracker, simple-peer, webtorrent or Buffer polyfill.
  *
  * The budget was 40 KB (37.4 KB used) until the work on issues 9 and 10 added, measured per merge: the worker's own
@@ -172,6 +172,9 @@
  * it asks the pages for a leader at once (worker/engine-client.ts): a reload's first page the worker held no copy of
  * waited 3 s for the new shell's engine. peersite.js 23,311 -> 23,325 B (+14 B), sw.js 8,858 -> 8,888 B (+30 B):
  * 34,487 B, budget 34.49 KB (raised by the 44 B and the same small room).
+ * The worker caches peersite.js when it installs (worker/handlers/state.ts precache: a first visit's page loads it
+ * before the worker controls it, so a visitor who came once had no engine offline): sw.js 8,888 -> 8,903 B (+15 B):
+ * 34,502 B, budget 34.505 KB.
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -184,7 +187,7 @@ import { publishSite } from '../../cli/lib/publish.js'
 import { makeTempDir } from '../helpers/tmp.js'
 import { assertLoaderBuilt, loaderDir, repoRoot } from './harness.js'
 
-const BUDGET_BYTES = 34_490
+const BUDGET_BYTES = 34_505
 const FORBIDDEN = /node_modules\/(bittorrent-tracker|simple-peer|@thaunknown\/simple-peer|webtorrent|buffer|readable-stream|events|debug)\//
 
 const gz = (bytes: Uint8Array): number => gzipSync(bytes, { level: 9 }).length
@@ -234,7 +237,7 @@ describe('loader budget', () => {
     expect(main.get('loader/prefetch.ts') ?? 0).toBeLessThan(400)
   })
 
-  it('everything before the first site byte is at most 34.49 KB gzipped', async () => {
+  it('everything before the first site byte is at most 34.505 KB gzipped', async () => {
     assertLoaderBuilt()
     const tmp = await makeTempDir('peersite-budget-')
     try {

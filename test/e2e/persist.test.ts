@@ -2,7 +2,8 @@
  * Every visitor is a seeder (issue 5): a visitor's verified pieces persist in IndexedDB across a browser restart
  * (a persistent profile); the returning visitor announces them at once and serves a fresh visitor with the seeder
  * gone; and with the network cut it still gets its pages, also one it never opened (prefetched after the first
- * page, served by the engine from IndexedDB, the manifest and torrent from the worker's cache).
+ * page, served by the engine from IndexedDB, the manifest and torrent from the worker's cache); a visitor who came
+ * only once, its HTTP cache emptied, also boots its engine offline (peersite.js cached when the worker installed).
  *
  *   npm run build && sh scripts/in-netns.sh npx vitest run test/e2e/persist.test.ts
  */
@@ -126,5 +127,48 @@ describe('pieces persist: a returning visitor seeds and works offline', () => {
     // A return visit's engine starts once the page has gone quiet (loader/index.html), with every piece from IndexedDB.
     await waitForPieces(returning, pieceCount)
     expect((await held(returning)).have).toBe(pieceCount)
+  })
+})
+
+describe('a visitor who came once returns offline', () => {
+  let site: LocalSite
+  let browser: Browser
+
+  beforeAll(async () => {
+    assertInNetns()
+    ;[site, browser] = await Promise.all([startLocalSite(HELLO), launchChromium()])
+  })
+
+  afterAll(async () => {
+    await browser?.close().catch(() => {})
+    await site?.close().catch(() => {})
+  })
+
+  it('the engine starts offline (peersite.js cached at the first visit) and serves a page never opened', async () => {
+    const context = await browser.newContext()
+    try {
+      const first = await context.newPage()
+      await first.goto(site.url)
+      await waitForFrameH1(first, HOME_H1)
+      await first.waitForFunction(() => (window as unknown as { peersite?: { persisted?: boolean } }).peersite?.persisted === true)
+      await waitForPieces(first, site.result.metainfo.pieceCount)
+      // Days later: the browser's HTTP cache no longer has the loader's files (or they are stale), only the worker's.
+      await (await context.newCDPSession(first)).send('Network.clearBrowserCache')
+      await first.close()
+      // No second visit online: the host and the seeder are gone, the network is cut.
+      await site.close()
+      await context.setOffline(true)
+      const back = await context.newPage()
+      await back.goto(site.url)
+      await waitForFrameH1(back, HOME_H1)
+      await (await siteFrame(back)).click('a[href="docs/guide/"]')
+      await waitForFrameH1(back, GUIDE_H1, 15_000)
+      // The engine booted offline on the stored pieces (the pages of a site this small may all be in the worker's
+      // file cache already): what serves a prefetched page and seeds the site to the next visitor.
+      await waitForPieces(back, site.result.metainfo.pieceCount)
+      expect((await loaderState(back))?.leader).toBe(true)
+    } finally {
+      await context.close()
+    }
   })
 })
