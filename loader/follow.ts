@@ -63,6 +63,8 @@ export interface FollowInit {
   readonly late: LatePointer
   /** Something for the visitor to read (a refused record, a new version ready). */
   readonly tell: (heading: string, detail: string) => void
+  /** Takes the card told away. */
+  readonly untell: () => void
   /** The worker now serves a newer version (main.ts reloads if no page of the old one has been shown yet). */
   readonly onSwitched?: () => void
   readonly kit: FollowKit
@@ -169,6 +171,8 @@ export async function follow (init: FollowInit): Promise<Follower> {
     serveWorker(meta.infoHash, Promise.resolve(torrent))
     init.onSwitched?.()
     init.tell('A new version of this site is ready', 'It shows on the next page you open, or when you reload this one.')
+    // Until that next page: once the frame has loaded it, the card would say of the new version that it is coming.
+    document.getElementById('peersite-frame')?.addEventListener('load', init.untell, { once: true })
     return true
   }
 

@@ -121,6 +121,7 @@ async function run (root: string, manifest: SiteManifest, from?: BootFrom): Prom
         torrent,
         late: late!,
         tell: progress,
+        untell: hideCard,
         // No page shown yet (the version the loader folder names may have nobody left to share it): the new one now.
         onSwitched: () => { if (!debug.loaded) location.reload() },
         kit: { Torrent, MemoryStore, Bitfield, WebSocketTrackerDiscovery, openStore, startTorrent, manifestLayout, storeBudget, rtcConfigFor, serveWorker, serving: async () => (await later()).serving }
