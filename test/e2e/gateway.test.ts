@@ -239,6 +239,15 @@ describe('the gateway: every site in its own origin (Chromium)', () => {
       await page.click('button')
       await waitForFrameH1(page, DOCS_H1)
       expect(page.url()).toBe(lonely.siteUrl(s2.infoHash))
+      // Pasted again: the origin's worker now controls the page, whose frame is made before peersite.js runs. The
+      // fragment is the loader's, not the site's, on a return visit too (before: the site saw #peersite-tr=…, and the
+      // address bar kept it).
+      await page.goto(lonely.url)
+      await page.fill('input[name=site]', s2.result.magnetURI)
+      await page.click('button')
+      await waitForFrameH1(page, DOCS_H1)
+      expect(await (await siteFrame(page)).evaluate(() => location.hash)).toBe('')
+      await page.waitForFunction((u) => location.href === u, lonely.siteUrl(s2.infoHash), { timeout: 5_000 })
       // /<infohash> and /#<infohash> on the front page's host go to the site's origin too.
       await page.goto(`${world.gateway.url}${s2.infoHash}`)
       expect(page.url()).toBe(world.gateway.siteUrl(s2.infoHash))
