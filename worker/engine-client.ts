@@ -146,8 +146,8 @@ export class EngineClient {
     // the next read asks the pages for one (#leaderFor). Reads already waiting ask now: the next holder of the lock
     // introduces itself, but a returning visitor's shell (a reload, an address typed in the leader tab) starts its
     // engine only when asked or after 3 s (loader/index.html), and its first read may have come to this port before
-    // the old page left. A re-introduction's old port has no reads left (setLeader moved them) and says nothing: its
-    // new port is on the way, and asking would make the leader replace it once more.
+    // the old page left. A re-introduction's old port says `gone` too (loader/engine-host.ts close): if that comes
+    // before the new port, its reads ask once (at most one ask a second, #ask) and then move to the new port.
     const gone = (): void => {
       leader.closed = true
       if (leader.reads.size > 0) this.#ask()
