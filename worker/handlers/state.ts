@@ -75,8 +75,7 @@ export class WorkerState {
     // Through a gateway only the shell comes from the host.
     if ((typeof PEERSITE_GATEWAY_BUILD !== 'boolean' || PEERSITE_GATEWAY_BUILD) && this.gateway !== undefined) return await this.#keep(this.#shellKey, await this.#fetchShell())
     // A loader file fetched and cached if the host has it; a failure leaves it to a later request.
-    const keepFetched = async (name: string, init?: RequestInit): Promise<void> => {
-      const url = new URL(name, this.scope).href
+    const keepFetched = async (url: string, init?: RequestInit): Promise<void> => {
       const res = await fetch(url, init)
       if (res.ok) await this.#keep(url, res)
     }
@@ -90,12 +89,12 @@ export class WorkerState {
       // visit must not wait for (the loader fetches it after the first page; networkFirst caches it then).
       !(typeof PEERSITE_PLAIN === 'boolean' && PEERSITE_PLAIN) && loadedIndexCode() !== undefined
         ? undefined
-        : keepFetched(TORRENT_FILE, { cache: 'no-cache' }).catch(() => {}),
+        : keepFetched(this.#torrentUrl, { cache: 'no-cache' }).catch(() => {}),
       // A first visit's page loads peersite.js before this worker controls it, so only a later visit's request
       // (stale-while-revalidate) would cache it: a visitor who came once and returned offline got a shell that could
       // not start its engine, and a page stored only in IndexedDB (prefetched) said no page of the site runs one. The
       // page's own request has it in the HTTP cache, or is still bringing it (the browser's cache waits for that one).
-      keepFetched('peersite.js').catch(() => {})
+      keepFetched(new URL('peersite.js', this.scope).href).catch(() => {})
     ])
   }
 
